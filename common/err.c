@@ -1,0 +1,155 @@
+#include "err.h"
+
+#include <stddef.h>
+
+struct da_err_entry {
+    int code;
+    const char *api_code;
+    int http_status;
+    const char *message;
+};
+
+/* The one table of errors: message, stable API code, HTTP status. */
+static const struct da_err_entry da_err_table[] = {
+    {DA_OK, "ok", 200, "success"},
+
+    {DA_ERR_NOMEM, "internal", 500, "out of memory"},
+    {DA_ERR_INVALID_ARG, "invalid_argument", 400, "invalid argument"},
+    {DA_ERR_TOO_LARGE, "too_large", 413, "input exceeds its size limit"},
+    {DA_ERR_IO, "io", 500, "input/output error"},
+    {DA_ERR_NOT_FOUND, "not_found", 404, "not found"},
+    {DA_ERR_PERMISSION, "permission", 500, "permission denied"},
+    {DA_ERR_INTERNAL, "internal", 500, "internal error"},
+    {DA_ERR_CRYPTO, "crypto", 500, "cryptographic operation failed"},
+    {DA_ERR_UNSUPPORTED, "unsupported", 400, "unsupported"},
+    {DA_ERR_CONFIG, "config", 500, "invalid configuration"},
+    {DA_ERR_TRUNCATED, "truncated", 400, "input is truncated"},
+    {DA_ERR_TRAILING_DATA, "trailing_data", 400, "unexpected trailing data"},
+    {DA_ERR_OVERFLOW, "overflow", 400, "numeric overflow"},
+    {DA_ERR_TIMEOUT, "timeout", 504, "timed out"},
+    {DA_ERR_EXISTS, "exists", 409, "already exists"},
+
+    {DA_ERR_BASE64, "bad_base64", 400, "invalid base64"},
+    {DA_ERR_HEX, "bad_hex", 400, "invalid hexadecimal"},
+    {DA_ERR_JSON_PARSE, "bad_json", 400, "malformed JSON"},
+    {DA_ERR_JSON_DEPTH, "json_too_deep", 400, "JSON nesting too deep"},
+    {DA_ERR_JSON_DUP_KEY, "json_duplicate_key", 400, "duplicate key in JSON object"},
+    {DA_ERR_JSON_UTF8, "json_invalid_utf8", 400, "invalid UTF-8 in JSON string"},
+    {DA_ERR_JSON_NUMBER, "json_bad_number", 400, "number not representable (NaN, Infinity)"},
+    {DA_ERR_JSON_TYPE, "json_wrong_type", 400, "JSON value has the wrong type"},
+    {DA_ERR_JSON_MISSING, "json_missing_field", 400, "required JSON field is missing"},
+    {DA_ERR_DSSE_FORMAT, "dsse_format", 400, "malformed DSSE envelope"},
+    {DA_ERR_DSSE_NO_SIGNATURE, "dsse_no_signature", 400, "DSSE envelope has no signature"},
+    {DA_ERR_INTOTO_FORMAT, "intoto_format", 400, "malformed in-toto statement"},
+    {DA_ERR_INTOTO_SUBJECT, "intoto_subject", 400, "in-toto subject without a digest"},
+
+    {DA_ERR_TPM, "tpm", 500, "TPM command failed"},
+    {DA_ERR_TPM_ABSENT, "tpm_absent", 500, "no TPM reachable"},
+    {DA_ERR_TPM_NV_READ, "tpm_nv_read", 500, "TPM NV index could not be read"},
+    {DA_ERR_TPM_AUTH, "tpm_auth", 500, "TPM authorization failed"},
+    {DA_ERR_TPM_OBJECT_MEMORY, "tpm_object_memory", 500, "TPM out of object memory"},
+    {DA_ERR_TPM_NO_EK_CERT, "tpm_no_ek_cert", 500, "TPM holds no EK certificate"},
+    {DA_ERR_TPM_EK_MISMATCH, "tpm_ek_mismatch", 500, "EK does not match its certificate"},
+    {DA_ERR_TPM_PCR_CHANGED, "tpm_pcr_changed", 500, "PCRs kept changing during quote"},
+    {DA_ERR_TPM_KEY_BLOB, "tpm_key_blob", 500, "stored TPM key blob is unusable"},
+    {DA_ERR_TPM_ACTIVATE, "tpm_activate", 500, "credential activation failed"},
+    {DA_ERR_TPM_TCTI, "tpm_tcti", 500, "TPM transport (TCTI) could not be set up"},
+
+    {DA_ERR_VERIFY_TPM_PUBLIC, "bad_tpm_public", 400, "malformed TPM2B_PUBLIC"},
+    {DA_ERR_VERIFY_AK_ATTRIBUTES, "ak_attributes", 400, "AK attributes are not acceptable"},
+    {DA_ERR_VERIFY_KEY_TYPE, "key_type", 400, "key type, size or curve not acceptable"},
+    {DA_ERR_VERIFY_ATTEST_MAGIC, "attest_magic", 400, "TPMS_ATTEST magic is wrong"},
+    {DA_ERR_VERIFY_ATTEST_TYPE, "attest_type", 400, "TPMS_ATTEST has the wrong type"},
+    {DA_ERR_VERIFY_ATTEST_FORMAT, "attest_format", 400, "malformed TPMS_ATTEST"},
+    {DA_ERR_VERIFY_SIGNATURE, "bad_signature", 400, "signature does not verify"},
+    {DA_ERR_VERIFY_SIG_SCHEME, "signature_scheme", 400, "unexpected signature scheme"},
+    {DA_ERR_VERIFY_EXTRA_DATA, "qualifying_data", 400, "quote qualifying data does not match"},
+    {DA_ERR_VERIFY_PCR_SELECTION, "pcr_selection", 400, "PCR selection differs from request"},
+    {DA_ERR_VERIFY_PCR_DIGEST, "pcr_digest", 400, "PCR values do not match the quote"},
+    {DA_ERR_VERIFY_CLOCK_UNSAFE, "clock_unsafe", 400, "TPM clock is not marked safe"},
+    {DA_ERR_VERIFY_EK_CHAIN, "ek_untrusted", 400,
+     "EK certificate does not chain to a trusted root"},
+    {DA_ERR_VERIFY_EK_KEY_MISMATCH, "ek_key_mismatch", 400,
+     "EK certificate key differs from EK public"},
+    {DA_ERR_VERIFY_CERTIFY_NAME, "certify_name", 400, "certified object name does not match"},
+    {DA_ERR_VERIFY_CREDENTIAL, "credential", 400, "credential could not be made"},
+    {DA_ERR_VERIFY_NONCE, "bad_nonce", 400, "nonce is not valid"},
+    {DA_ERR_VERIFY_NONCE_EXPIRED, "nonce_expired", 400, "nonce has expired"},
+    {DA_ERR_VERIFY_NONCE_REPLAY, "nonce_replayed", 409, "nonce was already used"},
+    {DA_ERR_VERIFY_COUNTER_ROLLBACK, "counter_rollback", 400,
+     "TPM reset/restart counter went back"},
+    {DA_ERR_VERIFY_HASH_ALG, "hash_algorithm", 400, "hash algorithm not acceptable"},
+
+    {DA_ERR_POLICY_PARSE, "policy_parse", 400, "policy does not parse"},
+    {DA_ERR_POLICY_OPERATOR, "policy_operator", 400, "policy uses an unknown operator"},
+    {DA_ERR_POLICY_POINTER, "policy_pointer", 400, "invalid JSON Pointer in policy"},
+    {DA_ERR_POLICY_REGEX, "policy_regex", 400, "invalid regular expression in policy"},
+    {DA_ERR_POLICY_FIELD, "policy_field", 400, "policy field missing or of the wrong type"},
+
+    {DA_ERR_COLLECT, "collect", 500, "posture collection failed"},
+    {DA_ERR_COLLECT_PARSE, "collect_parse", 500, "system file does not parse"},
+    {DA_ERR_COLLECT_UNKNOWN_AREA, "unknown_area", 400, "unknown evidence area"},
+    {DA_ERR_VERSION_SYNTAX, "version_syntax", 400, "invalid package version"},
+    {DA_ERR_DECOMPRESS, "decompress", 500, "decompression failed"},
+
+    {DA_ERR_STORE, "store", 500, "storage error"},
+    {DA_ERR_STORE_CONFLICT, "conflict", 409, "conflicting record"},
+    {DA_ERR_AUTH_MISSING, "unauthenticated", 401, "authentication required"},
+    {DA_ERR_AUTH_DENIED, "bad_credentials", 401, "credentials not accepted"},
+    {DA_ERR_FORBIDDEN, "forbidden", 403, "not allowed for this role"},
+    {DA_ERR_RATE_LIMITED, "rate_limited", 429, "too many requests"},
+    {DA_ERR_TOKEN_INVALID, "token_invalid", 401, "token is not valid"},
+    {DA_ERR_TOKEN_EXPIRED, "token_expired", 401, "token has expired"},
+    {DA_ERR_TOKEN_USED, "token_used", 401, "token was already used"},
+    {DA_ERR_CHALLENGE_INVALID, "challenge_invalid", 400, "enrollment challenge unknown or expired"},
+    {DA_ERR_CHALLENGE_MISMATCH, "challenge_mismatch", 400, "enrollment challenge answer is wrong"},
+    {DA_ERR_AGENT_REVOKED, "agent_revoked", 403, "agent has been revoked"},
+    {DA_ERR_AGENT_UNKNOWN, "agent_unknown", 404, "agent is not enrolled"},
+    {DA_ERR_IDENTITY_CONFLICT, "identity_conflict", 409, "EK already enrolled with another AK"},
+    {DA_ERR_CONTENT_TYPE, "content_type", 415, "unsupported content type"},
+    {DA_ERR_METHOD, "method_not_allowed", 405, "method not allowed"},
+    {DA_ERR_ROUTE, "not_found", 404, "no such route"},
+    {DA_ERR_INVENTORY_NEEDED, "inventory_needed", 409, "server needs the full package inventory"},
+    {DA_ERR_UNAVAILABLE, "unavailable", 503, "service unavailable"},
+
+    {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
+    {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},
+    {DA_ERR_SERVER_REJECTED, "server_rejected", 502, "server rejected the request"},
+    {DA_ERR_SERVER_RESPONSE, "server_response", 502, "server answer is malformed"},
+    {DA_ERR_SPOOL, "spool", 500, "spool error"},
+    {DA_ERR_SANDBOX, "sandbox", 500, "sandbox setup failed"},
+    {DA_ERR_IPC, "ipc", 500, "privilege-separation message error"},
+    {DA_ERR_NOT_ENROLLED, "not_enrolled", 500, "this machine has not been enrolled yet"},
+};
+
+static const struct da_err_entry *da_err_lookup(int err)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(da_err_table) / sizeof(da_err_table[0]); i++) {
+        if (da_err_table[i].code == err)
+            return &da_err_table[i];
+    }
+    return NULL;
+}
+
+const char *da_strerror(int err)
+{
+    const struct da_err_entry *e = da_err_lookup(err);
+
+    return e != NULL ? e->message : "unknown error";
+}
+
+const char *da_err_code(int err)
+{
+    const struct da_err_entry *e = da_err_lookup(err);
+
+    return e != NULL ? e->api_code : "internal";
+}
+
+int da_err_http_status(int err)
+{
+    const struct da_err_entry *e = da_err_lookup(err);
+
+    return e != NULL ? e->http_status : 500;
+}

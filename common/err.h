@@ -1,0 +1,140 @@
+/* Error codes of devattest.
+ *
+ * Every function that can fail returns 0 or a negative DA_ERR_* value. The
+ * numbers are stable: they appear in logs, in the API and in exit paths, so
+ * a code is never renumbered or reused. Each area owns a range; new codes
+ * are added at the end of their area's block in err.c and here.
+ *
+ *   1..99     general            100..199  encodings, JSON, DSSE
+ *   200..299  agent TPM          300..399  verification core
+ *   400..499  policy             500..599  collectors
+ *   600..699  server and store   700..799  agent transport, spool, sandbox
+ */
+#ifndef DA_ERR_H
+#define DA_ERR_H
+
+enum da_err {
+    DA_OK = 0,
+
+    /* general */
+    DA_ERR_NOMEM = -1,
+    DA_ERR_INVALID_ARG = -2,
+    DA_ERR_TOO_LARGE = -3,
+    DA_ERR_IO = -4,
+    DA_ERR_NOT_FOUND = -5,
+    DA_ERR_PERMISSION = -6,
+    DA_ERR_INTERNAL = -7,
+    DA_ERR_CRYPTO = -8,
+    DA_ERR_UNSUPPORTED = -9,
+    DA_ERR_CONFIG = -10,
+    DA_ERR_TRUNCATED = -11,
+    DA_ERR_TRAILING_DATA = -12,
+    DA_ERR_OVERFLOW = -13,
+    DA_ERR_TIMEOUT = -14,
+    DA_ERR_EXISTS = -15,
+
+    /* encodings, JSON, DSSE */
+    DA_ERR_BASE64 = -100,
+    DA_ERR_HEX = -101,
+    DA_ERR_JSON_PARSE = -102,
+    DA_ERR_JSON_DEPTH = -103,
+    DA_ERR_JSON_DUP_KEY = -104,
+    DA_ERR_JSON_UTF8 = -105,
+    DA_ERR_JSON_NUMBER = -106,
+    DA_ERR_JSON_TYPE = -107,
+    DA_ERR_JSON_MISSING = -108,
+    DA_ERR_DSSE_FORMAT = -109,
+    DA_ERR_DSSE_NO_SIGNATURE = -110,
+    DA_ERR_INTOTO_FORMAT = -111,
+    DA_ERR_INTOTO_SUBJECT = -112,
+
+    /* agent TPM */
+    DA_ERR_TPM = -200,
+    DA_ERR_TPM_ABSENT = -201,
+    DA_ERR_TPM_NV_READ = -202,
+    DA_ERR_TPM_AUTH = -203,
+    DA_ERR_TPM_OBJECT_MEMORY = -204,
+    DA_ERR_TPM_NO_EK_CERT = -205,
+    DA_ERR_TPM_EK_MISMATCH = -206,
+    DA_ERR_TPM_PCR_CHANGED = -207,
+    DA_ERR_TPM_KEY_BLOB = -208,
+    DA_ERR_TPM_ACTIVATE = -209,
+    DA_ERR_TPM_TCTI = -210,
+
+    /* verification core */
+    DA_ERR_VERIFY_TPM_PUBLIC = -300,
+    DA_ERR_VERIFY_AK_ATTRIBUTES = -301,
+    DA_ERR_VERIFY_KEY_TYPE = -302,
+    DA_ERR_VERIFY_ATTEST_MAGIC = -303,
+    DA_ERR_VERIFY_ATTEST_TYPE = -304,
+    DA_ERR_VERIFY_ATTEST_FORMAT = -305,
+    DA_ERR_VERIFY_SIGNATURE = -306,
+    DA_ERR_VERIFY_SIG_SCHEME = -307,
+    DA_ERR_VERIFY_EXTRA_DATA = -308,
+    DA_ERR_VERIFY_PCR_SELECTION = -309,
+    DA_ERR_VERIFY_PCR_DIGEST = -310,
+    DA_ERR_VERIFY_CLOCK_UNSAFE = -311,
+    DA_ERR_VERIFY_EK_CHAIN = -312,
+    DA_ERR_VERIFY_EK_KEY_MISMATCH = -313,
+    DA_ERR_VERIFY_CERTIFY_NAME = -314,
+    DA_ERR_VERIFY_CREDENTIAL = -315,
+    DA_ERR_VERIFY_NONCE = -316,
+    DA_ERR_VERIFY_NONCE_EXPIRED = -317,
+    DA_ERR_VERIFY_NONCE_REPLAY = -318,
+    DA_ERR_VERIFY_COUNTER_ROLLBACK = -319,
+    DA_ERR_VERIFY_HASH_ALG = -320,
+
+    /* policy */
+    DA_ERR_POLICY_PARSE = -400,
+    DA_ERR_POLICY_OPERATOR = -401,
+    DA_ERR_POLICY_POINTER = -402,
+    DA_ERR_POLICY_REGEX = -403,
+    DA_ERR_POLICY_FIELD = -404,
+
+    /* collectors */
+    DA_ERR_COLLECT = -500,
+    DA_ERR_COLLECT_PARSE = -501,
+    DA_ERR_COLLECT_UNKNOWN_AREA = -502,
+    DA_ERR_VERSION_SYNTAX = -503,
+    DA_ERR_DECOMPRESS = -504,
+
+    /* server and store */
+    DA_ERR_STORE = -600,
+    DA_ERR_STORE_CONFLICT = -601,
+    DA_ERR_AUTH_MISSING = -602,
+    DA_ERR_AUTH_DENIED = -603,
+    DA_ERR_FORBIDDEN = -604,
+    DA_ERR_RATE_LIMITED = -605,
+    DA_ERR_TOKEN_INVALID = -606,
+    DA_ERR_TOKEN_EXPIRED = -607,
+    DA_ERR_TOKEN_USED = -608,
+    DA_ERR_CHALLENGE_INVALID = -609,
+    DA_ERR_CHALLENGE_MISMATCH = -610,
+    DA_ERR_AGENT_REVOKED = -611,
+    DA_ERR_AGENT_UNKNOWN = -612,
+    DA_ERR_IDENTITY_CONFLICT = -613,
+    DA_ERR_CONTENT_TYPE = -614,
+    DA_ERR_METHOD = -615,
+    DA_ERR_ROUTE = -616,
+    DA_ERR_INVENTORY_NEEDED = -617,
+    DA_ERR_UNAVAILABLE = -618,
+
+    /* agent transport, spool, sandbox */
+    DA_ERR_TRANSPORT = -700,
+    DA_ERR_TLS = -701,
+    DA_ERR_SERVER_REJECTED = -702,
+    DA_ERR_SERVER_RESPONSE = -703,
+    DA_ERR_SPOOL = -704,
+    DA_ERR_SANDBOX = -705,
+    DA_ERR_IPC = -706,
+    DA_ERR_NOT_ENROLLED = -707,
+};
+
+/* Short human message for an error code; never NULL. */
+const char *da_strerror(int err);
+/* Stable machine-readable name, e.g. "verify_signature"; never NULL. */
+const char *da_err_code(int err);
+/* HTTP status the server answers with for this error. */
+int da_err_http_status(int err);
+
+#endif

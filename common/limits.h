@@ -1,0 +1,18 @@
+/* Named caps for every buffer that holds outside input. */
+#ifndef DA_LIMITS_H
+#define DA_LIMITS_H
+
+#define DA_MAX_JSON_DEPTH      32
+#define DA_MAX_EVIDENCE        (4u * 1024 * 1024)  /* one canonical evidence document */
+#define DA_MAX_REPORT          (6u * 1024 * 1024)  /* a report POST body */
+#define DA_MAX_POLICY          (1u * 1024 * 1024)  /* a policy file */
+#define DA_MAX_CONFIG          (64u * 1024)        /* a configuration file */
+#define DA_MAX_DSSE_ENVELOPE   (8u * 1024 * 1024)  /* one DSSE envelope */
+#define DA_MAX_DSSE_PAYLOAD    (6u * 1024 * 1024)  /* a DSSE payload */
+#define DA_MAX_DSSE_SIGS       16                  /* signatures in one envelope */
+#define DA_MAX_INTOTO_SUBJECTS 4096                /* subjects in one statement */
+#define DA_MAX_TPM_STRUCT      4096                /* one marshalled TPM structure */
+#define DA_MAX_SYSFILE         (64u * 1024 * 1024) /* one system file read by a collector */
+#define DA_MAX_LOG_LINE        2048
+
+#endif
