@@ -1,6 +1,6 @@
 /* Named caps for every buffer that holds outside input. */
-#ifndef DA_LIMITS_H
-#define DA_LIMITS_H
+#ifndef DA_CAPS_H
+#define DA_CAPS_H
 
 #define DA_MAX_JSON_DEPTH      32
 #define DA_MAX_EVIDENCE        (4u * 1024 * 1024)  /* one canonical evidence document */
