@@ -1,0 +1,79 @@
+/* devattest-agent configuration: /etc/devattest/agent.conf.
+ *
+ * The syntax is common/kvconf.h (key = value, # comment lines, optional
+ * double quotes). Every key is documented in docs/configuration.md under
+ * "agent.conf". Unknown keys, duplicate keys and invalid values are errors
+ * that name file:line and the reason; nothing is silently ignored or guessed.
+ */
+#ifndef AGENT_CONFIG_H
+#define AGENT_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kvconf.h"
+#include "log.h"
+
+#define AGENT_CONFIG_DEFAULT_PATH "/etc/devattest/agent.conf"
+
+enum agent_tpm_mode {
+    AGENT_TPM_MODE_TPM = 0,
+    AGENT_TPM_MODE_SOFTWARE = 1,
+};
+
+enum agent_env_role {
+    AGENT_ROLE_DEVELOPMENT = 0,
+    AGENT_ROLE_TEST = 1,
+    AGENT_ROLE_BUILD = 2,
+    AGENT_ROLE_PRODUCTION = 3,
+};
+
+enum agent_sandbox_mode {
+    AGENT_SANDBOX_ENFORCE = 0, /* a forbidden system call kills the process */
+    AGENT_SANDBOX_LOG = 1,     /* debugging: it is logged by the kernel and allowed */
+};
+
+struct agent_config {
+    char server_url[1024]; /* empty until configured (enroll may pass --server) */
+    struct da_kv_url server;
+    bool allow_http_loopback;
+    char server_ca[PATH_MAX]; /* pinned CA file; "system" = system trust store */
+    char tcti[256];
+    int tpm_mode; /* enum agent_tpm_mode */
+    char state_dir[PATH_MAX];
+    char spool_dir[PATH_MAX]; /* default <state_dir>/spool */
+    uint64_t interval_s;
+    uint64_t jitter_s;
+    uint64_t spool_max_reports;
+    uint64_t spool_max_bytes;
+    struct da_kv_list toolchain;           /* tool names or absolute paths */
+    struct da_kv_list production_patterns; /* POSIX EREs, checked with regcomp */
+    struct da_kv_list production_networks; /* CIDRs, checked */
+    int environment_role;                  /* enum agent_env_role */
+    struct da_kv_list source_dirs;         /* absolute paths */
+    int log_level;                         /* enum da_log_level */
+    int log_target;                        /* enum da_log_target */
+    char attest_socket[108];               /* sun_path size */
+    char attest_group[64];
+    int sandbox; /* enum agent_sandbox_mode */
+};
+
+/* Defaults for every key (documented in docs/configuration.md). */
+int agent_config_defaults(struct agent_config *cfg);
+
+/* Parse text over the values already in cfg, then check the rules that tie
+ * keys together. DA_ERR_CONFIG (or DA_ERR_TOO_LARGE) with err filled. */
+int agent_config_parse(struct agent_config *cfg, const char *text, size_t len, const char *file,
+                       struct da_kvconf_error *err);
+
+/* Defaults, then the file at path. */
+int agent_config_load(struct agent_config *cfg, const char *path, struct da_kvconf_error *err);
+
+/* Release the lists. Accepts NULL; cfg may be freed twice. */
+void agent_config_free(struct agent_config *cfg);
+
+const char *agent_env_role_name(int role);
+const char *agent_tpm_mode_name(int mode);
+
+#endif
