@@ -120,6 +120,8 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_SANDBOX, "sandbox", 500, "sandbox setup failed"},
     {DA_ERR_IPC, "ipc", 500, "privilege-separation message error"},
     {DA_ERR_NOT_ENROLLED, "not_enrolled", 500, "this machine has not been enrolled yet"},
+    {DA_ERR_IPC_CLOSED, "ipc_closed", 500, "the other process closed the channel (it exited)"},
+    {DA_ERR_SPOOL_CORRUPT, "spool_corrupt", 500, "spool entry is torn or corrupt"},
 };
 
 static const struct da_err_entry *da_err_lookup(int err)

@@ -128,6 +128,8 @@ enum da_err {
     DA_ERR_SANDBOX = -705,
     DA_ERR_IPC = -706,
     DA_ERR_NOT_ENROLLED = -707,
+    DA_ERR_IPC_CLOSED = -708,
+    DA_ERR_SPOOL_CORRUPT = -709,
 };
 
 /* Short human message for an error code; never NULL. */
