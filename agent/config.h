@@ -14,6 +14,7 @@
 
 #include "kvconf.h"
 #include "log.h"
+#include "sandbox.h"
 
 #define AGENT_CONFIG_DEFAULT_PATH "/etc/devattest/agent.conf"
 
@@ -27,11 +28,6 @@ enum agent_env_role {
     AGENT_ROLE_TEST = 1,
     AGENT_ROLE_BUILD = 2,
     AGENT_ROLE_PRODUCTION = 3,
-};
-
-enum agent_sandbox_mode {
-    AGENT_SANDBOX_ENFORCE = 0, /* a forbidden system call kills the process */
-    AGENT_SANDBOX_LOG = 1,     /* debugging: it is logged by the kernel and allowed */
 };
 
 struct agent_config {

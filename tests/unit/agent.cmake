@@ -1,3 +1,10 @@
 # Unit tests of the agent's own modules (agent/).
 da_unit_test(NAME test_agent_config SOURCES ${DA_TEST_SRC}/unit/test_agent_config.c LIBS da_agent)
 da_unit_test(NAME test_agent_ipc SOURCES ${DA_TEST_SRC}/unit/test_agent_ipc.c LIBS da_agent)
+# The sandbox tests fork children that enter each profile and make the
+# forbidden calls; they need root for the fake device node (skipped otherwise).
+da_unit_test(NAME test_agent_sandbox SOURCES ${DA_TEST_SRC}/unit/test_agent_sandbox.c LIBS da_agent
+             LABELS sandbox)
+if(DA_SANITIZE OR DA_FUZZ)
+  target_compile_definitions(test_agent_sandbox PRIVATE DA_SANITIZE=1)
+endif()

@@ -1,0 +1,76 @@
+/* Confinement of the agent's three processes (DESIGN.md §3).
+ *
+ * Each process calls agent_sandbox_enter() once, after it has opened what it
+ * needs and before it reads any outside input:
+ *
+ * - collector: seccomp allows reading files (open/openat are allowed only
+ *   without O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_TMPFILE), netlink
+ *   sockets (socket() with any other family is refused; connect() is refused
+ *   altogether; netlink needs only bind/sendto/recvmsg), a few read-only
+ *   ioctls (fscrypt policy, inode flags, TCGETS); no exec, no fork.
+ *   Capabilities: only CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE remain (read
+ *   any file, read other processes' /proc entries).
+ * - signer: the ESYS context and its TCTI (device fd or swtpm socket) are
+ *   opened before; the filter then allows I/O on existing descriptors but no
+ *   socket(), socketpair(), connect(), bind(), listen(), accept(), no exec,
+ *   no fork. All capabilities are dropped.
+ * - uploader: may not open a TPM device. seccomp cannot compare path names,
+ *   so this is enforced structurally: the uploader enters a mount namespace
+ *   of its own in which every mount carries MS_NODEV (no device node can be
+ *   opened, wherever it lives) and /dev is an empty read-only tmpfs (the
+ *   names do not exist; /dev/log is carried over for syslog). It then drops
+ *   all capabilities, so it cannot mount, mknod or reach another process's
+ *   descriptors through /proc/PID/fd of a non-dumpable process; seccomp
+ *   refuses mount, umount2, pivot_root, chroot, unshare, setns, mknod,
+ *   mknodat, open_by_handle_at, the new mount API, ptrace, process_vm_*,
+ *   pidfd_getfd, execve and execveat. Not root: the namespace is created
+ *   inside a user namespace of its own.
+ *
+ * Every filter starts with the architecture check (only the native
+ * architecture; any other, including i386 calls on x86_64, kills), sets
+ * no_new_privs and denies by default: SCMP_ACT_KILL_PROCESS. In log mode
+ * (`sandbox = log`) the default becomes SCMP_ACT_LOG (the call is allowed and
+ * the kernel logs it) and the explicitly forbidden calls above fail with
+ * EPERM (and are logged), so a missing entry in an allow list can be found
+ * without weakening the restrictions the design promises.
+ *
+ * Sanitizer builds (DA_SANITIZE): the ASan/LSan runtime needs clone, ptrace,
+ * wait4, prctl, sched_getaffinity and a few more for its leak check at exit;
+ * they are added to every profile only in such builds, and processes stay
+ * dumpable there (LSan attaches to its own process with ptrace).
+ */
+#ifndef AGENT_SANDBOX_H
+#define AGENT_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum agent_sandbox_mode {
+    AGENT_SANDBOX_ENFORCE = 0, /* a forbidden system call kills the process */
+    AGENT_SANDBOX_LOG = 1,     /* debugging: logged; explicit denials give EPERM */
+};
+
+enum agent_sandbox_profile {
+    AGENT_SANDBOX_COLLECTOR = 0,
+    AGENT_SANDBOX_SIGNER = 1,
+    AGENT_SANDBOX_UPLOADER = 2,
+};
+
+const char *agent_sandbox_profile_name(enum agent_sandbox_profile p);
+
+/* Everything for one profile: structural isolation (uploader), capability
+ * drop, non-dumpable, no_new_privs, seccomp. 0 or DA_ERR_SANDBOX (logged);
+ * the caller must exit on failure, never continue unconfined. */
+int agent_sandbox_enter(enum agent_sandbox_profile p, enum agent_sandbox_mode mode);
+
+/* The pieces, for tests and for callers that need a different order. */
+int agent_sandbox_isolate_uploader(void);
+/* Keep only the capabilities in the mask (bit n = capability n) in the
+ * effective, permitted and bounding sets; clear inheritable and ambient. */
+int agent_sandbox_drop_caps(uint64_t keep);
+int agent_sandbox_install_filter(enum agent_sandbox_profile p, enum agent_sandbox_mode mode);
+
+/* Close every descriptor above 2 that is not in keep[0..n). */
+int agent_sandbox_close_fds(const int *keep, size_t n);
+
+#endif
