@@ -130,7 +130,7 @@ static const char *const base_allow[] = {
 /* What the sanitizer runtime needs for its leak check and reports. */
 #ifdef DA_SANITIZE
 static const char *const sanitizer_allow[] = {
-    "clone", "ptrace", "wait4", "waitid", "prctl", "pipe2", "arch_prctl", NULL,
+    "clone", "ptrace", "wait4", "waitid", "prctl", "pipe2", "arch_prctl", "getdents", NULL,
 };
 #endif
 
@@ -310,7 +310,10 @@ static int deny_list(scmp_filter_ctx ctx, enum agent_sandbox_mode mode, const ch
     return 0;
 }
 
-#define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE)
+/* __O_TMPFILE includes O_DIRECTORY, which reading code uses (opendir):
+ * test only the bit of its own. O_TMPFILE needs O_WRONLY or O_RDWR anyway. */
+#define OPEN_TMPFILE_BIT (__O_TMPFILE & ~O_DIRECTORY)
+#define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | OPEN_TMPFILE_BIT)
 
 /* open/openat only without any flag that writes or creates. */
 static int collector_open_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)

@@ -6,6 +6,7 @@
 #include "da_test.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -133,10 +134,21 @@ static int do_open_write(void *arg)
 static int do_read_file(void *arg)
 {
     char b[16];
-    int fd = open(readable, O_RDONLY | O_CLOEXEC);
+    int fd, found = 0;
     ssize_t n;
+    DIR *d;
+    struct dirent *e;
 
     (void)arg;
+    d = opendir(tmpdir); /* O_DIRECTORY must stay allowed */
+    if (d == NULL)
+        return SETUP_FAILED;
+    while ((e = readdir(d)) != NULL)
+        found |= strcmp(e->d_name, "readable") == 0;
+    closedir(d);
+    if (!found)
+        return SETUP_FAILED;
+    fd = open(readable, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return SETUP_FAILED;
     n = read(fd, b, sizeof(b));
@@ -570,6 +582,30 @@ static void test_uploader_unprivileged(void **state)
     expect_exit(status, OK);
 }
 
+/* A sandboxed process ends through exit(), running atexit handlers (in
+ * sanitizer builds: the leak check, which needs its own system calls). */
+static void test_normal_exit(void **state)
+{
+    enum agent_sandbox_profile p;
+    struct rlimit nocore = {0, 0};
+    int status;
+    pid_t pid;
+
+    (void)state;
+    for (p = AGENT_SANDBOX_COLLECTOR; p <= AGENT_SANDBOX_UPLOADER; p++) {
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            setrlimit(RLIMIT_CORE, &nocore);
+            if (agent_sandbox_enter(p, AGENT_SANDBOX_ENFORCE) != 0)
+                _exit(SETUP_FAILED);
+            exit(OK);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        expect_exit(status, OK);
+    }
+}
+
 static void test_profile_names(void **state)
 {
     (void)state;
@@ -582,6 +618,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profile_names),
+        cmocka_unit_test(test_normal_exit),
         cmocka_unit_test(test_collector_enforce),
         cmocka_unit_test(test_collector_log_mode),
 #if defined(__x86_64__)
