@@ -1,4 +1,10 @@
-/* Named caps for every buffer that holds outside input. */
+/* Named caps for every buffer that holds outside input.
+ *
+ * common/ is on the include path, so this file shadows the system
+ * <limits.h> for anyone who includes that (OpenSSL's headers do); pass the
+ * system header through so INT_MAX, PATH_MAX and friends stay defined. */
+#include_next <limits.h>
+
 #ifndef DA_LIMITS_H
 #define DA_LIMITS_H
 
@@ -14,5 +20,10 @@
 #define DA_MAX_TPM_STRUCT      4096                /* one marshalled TPM structure */
 #define DA_MAX_SYSFILE         (64u * 1024 * 1024) /* one system file read by a collector */
 #define DA_MAX_LOG_LINE        2048
+#define DA_MAX_CANONICAL_JSON  (8u * 1024 * 1024) /* canonical JSON built for a digest */
+#define DA_MAX_DSSE_SIG_LEN    1024               /* one decoded DSSE signature */
+#define DA_MAX_DSSE_KEYID      256                /* one DSSE key id */
+#define DA_MAX_DSSE_TYPE       256                /* a DSSE payloadType */
+#define DA_MAX_INTOTO_DIGESTS  16                 /* digests of one in-toto subject */
 
 #endif
