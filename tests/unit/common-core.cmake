@@ -1,1 +1,7 @@
 # Unit tests of libdevattest's encodings, digests, JSON, JCS, DSSE and in-toto.
+da_unit_test(NAME test_encoding SOURCES ${DA_TEST_SRC}/unit/test_encoding.c)
+da_unit_test(NAME test_digest SOURCES ${DA_TEST_SRC}/unit/test_digest.c
+  LINK_OPTIONS -Wl,--wrap=EVP_DigestInit_ex -Wl,--wrap=EVP_Digest)
+da_unit_test(NAME test_json SOURCES ${DA_TEST_SRC}/unit/test_json.c
+  LINK_OPTIONS -Wl,--wrap=cJSON_ParseWithLengthOpts)
+da_unit_test(NAME test_jcs SOURCES ${DA_TEST_SRC}/unit/test_jcs.c)
