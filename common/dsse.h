@@ -20,7 +20,7 @@
 
 #include "buf.h"
 #include "digest.h"
-#include "limits.h"
+#include "caps.h"
 
 struct da_dsse_sig {
     char *keyid;        /* NULL when the signature has none */

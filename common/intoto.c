@@ -8,7 +8,7 @@
 #include "err.h"
 #include "jcs.h"
 #include "json.h"
-#include "limits.h"
+#include "caps.h"
 
 struct intoto_alg {
     const char *name;

@@ -9,7 +9,7 @@
 
 #include "encoding.h"
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 /* Decimal digits of a double: value = 0.d1d2...dk * 10^n (ECMAScript's
  * s, k and n in Number::toString). */

@@ -7,7 +7,7 @@
 
 #include "encoding.h"
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 /* cJSON reads at most 63 characters of a number; a longer one is refused
  * here rather than read differently. */

@@ -7,7 +7,7 @@
 
 #include "jcs.h"
 #include "json.h"
-#include "limits.h"
+#include "caps.h"
 
 static void canonical_or_abort(const cJSON *v, struct da_buf *out)
 {

@@ -11,7 +11,7 @@
 #include "dsse.h"
 #include "encoding.h"
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 /* Error-path double: when set, signing fails inside OpenSSL. */
 static int fail_sign_init;

@@ -10,7 +10,7 @@
 #include "dsse.h"
 #include "err.h"
 #include "intoto.h"
-#include "limits.h"
+#include "caps.h"
 
 #define SHA_A "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447"
 #define SHA_B "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c"

@@ -9,7 +9,7 @@
 #include "err.h"
 #include "jcs.h"
 #include "json.h"
-#include "limits.h"
+#include "caps.h"
 
 static char *canon_text(const char *json)
 {

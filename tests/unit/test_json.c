@@ -6,7 +6,7 @@
 
 #include "err.h"
 #include "json.h"
-#include "limits.h"
+#include "caps.h"
 
 /* Error-path double: when set, cJSON refuses the (already validated) text. */
 static int fail_cjson;

@@ -1,12 +1,6 @@
-/* Named caps for every buffer that holds outside input.
- *
- * common/ is on the include path, so this file shadows the system
- * <limits.h> for anyone who includes that (OpenSSL's headers do); pass the
- * system header through so INT_MAX, PATH_MAX and friends stay defined. */
-#include_next <limits.h>
-
-#ifndef DA_LIMITS_H
-#define DA_LIMITS_H
+/* Named caps for every buffer that holds outside input. */
+#ifndef DA_CAPS_H
+#define DA_CAPS_H
 
 #define DA_MAX_JSON_DEPTH      32
 #define DA_MAX_EVIDENCE        (4u * 1024 * 1024)  /* one canonical evidence document */
