@@ -33,11 +33,13 @@ static void jcs_split_exp(const char *txt, struct jcs_digits *dg)
     dg->n = (int)strtol(p + 1, NULL, 10) + 1;
 }
 
+/* Whether digits * 10^(n-k) reads as d; written without a decimal point so
+ * that the locale's LC_NUMERIC cannot change how strtod reads it. */
 static bool jcs_reads_back(const struct jcs_digits *dg, double d)
 {
     char txt[48];
 
-    snprintf(txt, sizeof(txt), "0.%se%d", dg->s, dg->n);
+    snprintf(txt, sizeof(txt), "%se%d", dg->s, dg->n - dg->k);
     return strtod(txt, NULL) == d;
 }
 

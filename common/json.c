@@ -296,12 +296,13 @@ static int key_compare(const void *a, const void *b, void *ctx)
 /* Keys of the object being closed are keys[from..nkeys). */
 static int check_duplicate_keys(struct scan *s, size_t from)
 {
-    struct key_ref *k = s->keys + from;
     size_t n = s->nkeys - from, i;
+    struct key_ref *k;
 
     s->nkeys = from;
     if (n < 2)
         return 0;
+    k = s->keys + from;
     qsort_r(k, n, sizeof(*k), key_compare, (void *)s->p);
     for (i = 1; i < n; i++) {
         if (key_compare(&k[i - 1], &k[i], (void *)s->p) == 0)
