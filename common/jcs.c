@@ -181,6 +181,15 @@ int da_jcs_format_number(double d, char *out, size_t outsize)
         return DA_ERR_JSON_NUMBER;
     if (d == 0)
         return jcs_put(out, outsize, &o, "0", 1);
+    /* Below 2^53 every integer is a double of its own, so its shortest
+     * digits are the integer itself; evidence is mostly such numbers. */
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d) {
+        if (snprintf(out, outsize, "%lld", (long long)d) >= (int)outsize) {
+            out[0] = '\0';
+            return DA_ERR_TOO_LARGE;
+        }
+        return 0;
+    }
     if (d < 0) {
         r = jcs_put(out, outsize, &o, "-", 1);
         if (r != 0)

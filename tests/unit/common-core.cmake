@@ -8,3 +8,7 @@ da_unit_test(NAME test_jcs SOURCES ${DA_TEST_SRC}/unit/test_jcs.c)
 da_unit_test(NAME test_dsse SOURCES ${DA_TEST_SRC}/unit/test_dsse.c
   LINK_OPTIONS -Wl,--wrap=EVP_DigestSignInit)
 da_unit_test(NAME test_intoto SOURCES ${DA_TEST_SRC}/unit/test_intoto.c)
+
+# Benchmark driver for scripts/bench.d/common-core.sh (not a test).
+add_executable(bench_json_jcs ${DA_TEST_SRC}/bench/bench_json_jcs.c)
+target_link_libraries(bench_json_jcs PRIVATE devattest)
