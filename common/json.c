@@ -490,11 +490,11 @@ static int parse_validated(const char *text, size_t len, cJSON **out, struct sca
     skip_ws(s);
     if (s->pos != len) {
         cJSON_Delete(root);
-        return scan_fail(s, s->pos, DA_ERR_TRAILING_DATA, "data after the JSON value");
+        return scan_fail(s, s->pos, DA_ERR_TRAILING_DATA, "cJSON stopped before the end");
     }
     if (!tree_numbers_finite(root)) {
         cJSON_Delete(root);
-        return scan_fail(s, 0, DA_ERR_JSON_NUMBER, "number out of range for a double");
+        return scan_fail(s, 0, DA_ERR_JSON_NUMBER, "cJSON read a number as infinite");
     }
     *out = root;
     return 0;
@@ -550,8 +550,10 @@ static int get_member(const cJSON *obj, const char *key, const cJSON **item)
 int da_json_get_string(const cJSON *obj, const char *key, const char **out)
 {
     const cJSON *v = NULL;
-    int r = get_member(obj, key, &v);
+    int r;
 
+    *out = NULL;
+    r = get_member(obj, key, &v);
     if (r != 0)
         return r;
     if (!cJSON_IsString(v) || v->valuestring == NULL)
@@ -595,8 +597,10 @@ int da_json_get_bool(const cJSON *obj, const char *key, bool *out)
 static int get_typed(const cJSON *obj, const char *key, int type, const cJSON **out)
 {
     const cJSON *v = NULL;
-    int r = get_member(obj, key, &v);
+    int r;
 
+    *out = NULL;
+    r = get_member(obj, key, &v);
     if (r != 0)
         return r;
     if ((v->type & 0xff) != type)

@@ -419,9 +419,12 @@ static void test_getters(void **state)
     assert_int_equal(da_json_get_bool(v, "nul", &b), DA_ERR_JSON_TYPE);
     assert_int_equal(da_json_get_string(v, "nul", &str), DA_ERR_JSON_TYPE);
     assert_int_equal(da_json_get_string(v, "S", &str), DA_ERR_JSON_MISSING);
+    str = "stale";
     assert_int_equal(da_json_get_string(v, "i", &str), DA_ERR_JSON_TYPE);
     assert_null(str);
+    c = v;
     assert_int_equal(da_json_get_array(v, "o", &c), DA_ERR_JSON_TYPE);
+    assert_null(c);
     assert_int_equal(da_json_get_object(v, "a", &c), DA_ERR_JSON_TYPE);
     assert_int_equal(da_json_get_object(v, "nul", &c), DA_ERR_JSON_TYPE);
     assert_int_equal(da_json_get_array(v, "a", &c), 0);
