@@ -8,3 +8,4 @@ da_unit_test(NAME test_agent_sandbox SOURCES ${DA_TEST_SRC}/unit/test_agent_sand
 if(DA_SANITIZE OR DA_FUZZ)
   target_compile_definitions(test_agent_sandbox PRIVATE DA_SANITIZE=1)
 endif()
+da_unit_test(NAME test_agent_spool SOURCES ${DA_TEST_SRC}/unit/test_agent_spool.c LIBS da_agent)
