@@ -257,6 +257,20 @@ static const char *const uploader_deny[] = {
     NULL,
 };
 
+/* One argument comparison, every field set (the SCMP_A* macros leave
+ * datum_b out for two-operand comparisons). */
+static struct scmp_arg_cmp arg_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
+                                   scmp_datum_t b)
+{
+    struct scmp_arg_cmp c;
+
+    c.arg = arg;
+    c.op = op;
+    c.datum_a = a;
+    c.datum_b = b;
+    return c;
+}
+
 static int resolve(const char *name)
 {
     int nr = seccomp_syscall_resolve_name(name);
@@ -323,9 +337,9 @@ static int collector_open_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mod
     size_t i;
     int r;
 
-    c = SCMP_A1(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0);
+    c = arg_cmp(1, SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0);
     r = rule(ctx, SCMP_ACT_ALLOW, "open", 1, &c);
-    c = SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0);
+    c = arg_cmp(2, SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0);
     if (r == 0)
         r = rule(ctx, SCMP_ACT_ALLOW, "openat", 1, &c);
     /* openat2 passes its flags in a structure seccomp cannot read: refuse
@@ -333,9 +347,9 @@ static int collector_open_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mod
     if (r == 0)
         r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2", 0, NULL);
     for (i = 0; r == 0 && mode == AGENT_SANDBOX_LOG && i < sizeof(bits) / sizeof(bits[0]); i++) {
-        c = SCMP_A1(SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
+        c = arg_cmp(1, SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
         r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "open", 1, &c);
-        c = SCMP_A2(SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
+        c = arg_cmp(2, SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
         if (r == 0)
             r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "openat", 1, &c);
     }
@@ -344,12 +358,12 @@ static int collector_open_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mod
 
 static int collector_socket_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
 {
-    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK);
+    struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK);
     int r;
 
     r = rule(ctx, SCMP_ACT_ALLOW, "socket", 1, &c);
     if (r == 0 && mode == AGENT_SANDBOX_LOG) {
-        c = SCMP_A0(SCMP_CMP_NE, AF_NETLINK);
+        c = arg_cmp(0, SCMP_CMP_NE, AF_NETLINK, 0);
         r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &c);
     }
     return r;
@@ -362,7 +376,7 @@ static int ioctl_rules(scmp_filter_ctx ctx, const unsigned long *cmds, size_t n)
     int r = 0;
 
     for (i = 0; r == 0 && i < n; i++) {
-        c = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmds[i]);
+        c = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, cmds[i]);
         r = rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &c);
     }
     return r;
@@ -412,7 +426,7 @@ static int uploader_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
          * CLONE_THREAD; clone3 hides its flags, so it is refused with ENOSYS and
          * the C library falls back to clone. */
 #ifndef DA_SANITIZE
-    c = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+    c = arg_cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
     if (r == 0)
         r = rule(ctx, SCMP_ACT_ALLOW, "clone", 1, &c);
 #else
@@ -428,7 +442,7 @@ static int uploader_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
 /* tgkill on this process only: abort() and raise() stay possible. */
 static int self_signal_rule(scmp_filter_ctx ctx)
 {
-    struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+    struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
 
     return rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &c);
 }
