@@ -8,6 +8,7 @@
 
 #include "err.h"
 
+/* Indexed by enum agent_tpm_mode (tpm.h). */
 static const char *const tpm_mode_names[] = {"tpm", "software", NULL};
 static const char *const role_names[] = {"development", "test", "build", "production", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
@@ -24,7 +25,7 @@ const char *agent_env_role_name(int role)
 
 const char *agent_tpm_mode_name(int mode)
 {
-    return mode >= 0 && mode <= AGENT_TPM_MODE_SOFTWARE ? tpm_mode_names[mode] : "unknown";
+    return mode >= 0 && mode <= 1 ? tpm_mode_names[mode] : "unknown";
 }
 
 static int check_url(void *field, const char *v, char *reason, size_t rs)
@@ -215,7 +216,7 @@ int agent_config_defaults(struct agent_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->server_ca, sizeof(cfg->server_ca), "%s", "/etc/devattest/server-ca.pem");
     snprintf(cfg->tcti, sizeof(cfg->tcti), "%s", "device:/dev/tpmrm0");
-    cfg->tpm_mode = AGENT_TPM_MODE_TPM;
+    cfg->tpm_mode = 0; /* tpm; software only when configured */
     snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", "/var/lib/devattest");
     cfg->interval_s = 15 * 60;
     cfg->jitter_s = 60;

@@ -18,11 +18,6 @@
 
 #define AGENT_CONFIG_DEFAULT_PATH "/etc/devattest/agent.conf"
 
-enum agent_tpm_mode {
-    AGENT_TPM_MODE_TPM = 0,
-    AGENT_TPM_MODE_SOFTWARE = 1,
-};
-
 enum agent_env_role {
     AGENT_ROLE_DEVELOPMENT = 0,
     AGENT_ROLE_TEST = 1,
@@ -36,7 +31,7 @@ struct agent_config {
     bool allow_http_loopback;
     char server_ca[PATH_MAX]; /* pinned CA file; "system" = system trust store */
     char tcti[256];
-    int tpm_mode; /* enum agent_tpm_mode */
+    int tpm_mode; /* enum agent_tpm_mode of tpm.h: 0 tpm, 1 software */
     char state_dir[PATH_MAX];
     char spool_dir[PATH_MAX]; /* default <state_dir>/spool */
     uint64_t interval_s;

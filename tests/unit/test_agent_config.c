@@ -17,7 +17,7 @@ static void test_defaults(void **state)
     assert_int_equal(agent_config_defaults(&c), 0);
     assert_int_equal(agent_config_parse(&c, "", 0, "empty.conf", &err), 0);
     assert_string_equal(c.tcti, "device:/dev/tpmrm0");
-    assert_int_equal(c.tpm_mode, AGENT_TPM_MODE_TPM);
+    assert_string_equal(agent_tpm_mode_name(c.tpm_mode), "tpm");
     assert_string_equal(c.state_dir, "/var/lib/devattest");
     assert_string_equal(c.spool_dir, "/var/lib/devattest/spool");
     assert_int_equal(c.interval_s, 900);
@@ -62,7 +62,7 @@ static void test_full_file(void **state)
     assert_string_equal(c.server.host, "attest.example.com");
     assert_int_equal(c.server.port, 8443);
     assert_string_equal(c.tcti, "swtpm:host=127.0.0.1,port=2321");
-    assert_int_equal(c.tpm_mode, AGENT_TPM_MODE_SOFTWARE);
+    assert_int_equal(c.tpm_mode, 1);
     assert_string_equal(c.spool_dir, "/srv/da/spool");
     assert_int_equal(c.interval_s, 3600);
     assert_int_equal(c.jitter_s, 300);
