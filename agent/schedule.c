@@ -11,20 +11,27 @@ uint64_t agent_schedule_next_s(uint64_t interval_s, uint64_t jitter_s, uint64_t 
     return interval_s + extra;
 }
 
-uint64_t agent_schedule_backoff_s(unsigned failures, uint64_t interval_s, uint64_t rnd)
+uint64_t agent_schedule_backoff(unsigned failures, uint64_t base, uint64_t cap, uint64_t interval,
+                                uint64_t rnd)
 {
-    uint64_t d = AGENT_BACKOFF_BASE_S, half;
+    uint64_t d = base != 0 ? base : 1, half;
     unsigned i;
 
-    for (i = 1; i < failures && d < AGENT_BACKOFF_CAP_S; i++)
+    for (i = 1; i < failures && d < cap; i++)
         d *= 2;
-    if (d > AGENT_BACKOFF_CAP_S)
-        d = AGENT_BACKOFF_CAP_S;
-    if (interval_s != 0 && d > interval_s)
-        d = interval_s;
+    if (d > cap)
+        d = cap;
+    if (interval != 0 && d > interval)
+        d = interval;
     half = d / 2;
     d = half + (d - half == 0 ? 0 : rnd % (d - half + 1));
     return d == 0 ? 1 : d;
+}
+
+uint64_t agent_schedule_backoff_s(unsigned failures, uint64_t interval_s, uint64_t rnd)
+{
+    return agent_schedule_backoff(failures, AGENT_BACKOFF_BASE_S, AGENT_BACKOFF_CAP_S, interval_s,
+                                  rnd);
 }
 
 uint64_t agent_schedule_random(void)
