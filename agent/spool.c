@@ -632,6 +632,19 @@ int agent_spool_remove(struct agent_spool *s, uint64_t seq)
     return fsync(s->dirfd) == 0 ? 0 : DA_ERR_IO;
 }
 
+int agent_spool_discard(struct agent_spool *s, uint64_t seq)
+{
+    size_t at;
+    int r;
+
+    if (!index_find(s, seq, &at))
+        return DA_ERR_NOT_FOUND;
+    r = save_dropped(s, s->dropped + 1);
+    if (r == 0)
+        r = agent_spool_remove(s, seq);
+    return r;
+}
+
 void agent_spool_usage(const struct agent_spool *s, uint64_t *count, uint64_t *bytes)
 {
     *count = s->n;

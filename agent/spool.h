@@ -71,6 +71,9 @@ int agent_spool_replace(struct agent_spool *s, uint64_t seq, const void *payload
 /* Remove a delivered entry. DA_ERR_NOT_FOUND if it is not there. */
 int agent_spool_remove(struct agent_spool *s, uint64_t seq);
 
+/* Remove an entry that will never be accepted and count it as dropped. */
+int agent_spool_discard(struct agent_spool *s, uint64_t seq);
+
 /* Entries and bytes held now. */
 void agent_spool_usage(const struct agent_spool *s, uint64_t *count, uint64_t *bytes);
 
