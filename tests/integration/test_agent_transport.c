@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "json.h"
+#include "sandbox.h"
+#include "spool.h"
 #include "log.h"
 #include "tls_server.h"
 #include "transport.h"
@@ -295,6 +298,64 @@ static void test_configuration_errors(void **state)
     da_test_tls_server_stop(&s);
 }
 
+/* The uploader's sandbox leaves it able to do its job: resolve a name, TLS
+ * to the server, spool files; run in a forked child that entered it. */
+static int uploader_job(const struct da_test_tls_server *s, const char *spool_dir)
+{
+    struct agent_transport *t = NULL;
+    struct agent_transport_opts o;
+    struct agent_spool *sp = NULL;
+    struct da_buf b;
+    char url[64];
+    cJSON *a = NULL;
+    uint64_t seq, created;
+    long status;
+
+    if (agent_sandbox_enter(AGENT_SANDBOX_UPLOADER, AGENT_SANDBOX_ENFORCE) != 0)
+        return 10;
+    if (agent_spool_open(spool_dir, 10, 1 << 20, &sp) != 0 ||
+        agent_spool_put(sp, "report", 6, 1, &seq) != 0)
+        return 11;
+    snprintf(url, sizeof(url), "https://localhost:%d", s->port);
+    memset(&o, 0, sizeof(o));
+    o.base_url = url;
+    o.ca_file = s->ca;
+    if (agent_transport_new(&o, &t) != 0)
+        return 12;
+    if (agent_transport_json(t, "POST", "/v1/reports", NULL, "{}", &status, &a) != 0)
+        return 13;
+    cJSON_Delete(a);
+    da_buf_init(&b, 0);
+    if (agent_spool_peek(sp, &seq, &created, &b) != 0 || agent_spool_remove(sp, seq) != 0)
+        return 14;
+    da_buf_free(&b);
+    agent_transport_free(t);
+    agent_spool_close(sp);
+    return 0;
+}
+
+static void test_inside_the_uploader_sandbox(void **state)
+{
+    struct da_test_tls_server s;
+    char spool_dir[128];
+    int status;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(da_test_tls_server_start(&s, DA_TLS_OK), 0);
+    snprintf(spool_dir, sizeof(spool_dir), "%s/spool", s.dir);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        exit(uploader_job(&s, spool_dir));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("uploader job: %s %d", WIFSIGNALED(status) ? "signal" : "exit",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    rmdir(spool_dir);
+    da_test_tls_server_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_answer_over_cap),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_configuration_errors),
+        cmocka_unit_test(test_inside_the_uploader_sandbox),
     };
 
     da_log_set_level(DA_LOG_ERROR);
