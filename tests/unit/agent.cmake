@@ -12,3 +12,4 @@ da_unit_test(NAME test_agent_spool SOURCES ${DA_TEST_SRC}/unit/test_agent_spool.
 da_unit_test(NAME test_agent_daemon_parts SOURCES ${DA_TEST_SRC}/unit/test_agent_daemon_parts.c LIBS da_agent)
 da_unit_test(NAME test_agent_loop SOURCES ${DA_TEST_SRC}/unit/test_agent_loop.c LIBS da_agent)
 da_unit_test(NAME test_agent_deliver SOURCES ${DA_TEST_SRC}/unit/test_agent_deliver.c LIBS da_agent)
+da_unit_test(NAME test_agent_fields SOURCES ${DA_TEST_SRC}/unit/test_agent_fields.c LIBS da_agent)
