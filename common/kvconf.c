@@ -245,15 +245,10 @@ static int parse_quoted(const char **pp, char *out, size_t out_size, char *reaso
         }
         if (c == '"')
             break;
-        if (c == '\\') {
-            p++;
-            if (*p != '"' && *p != '\\') {
-                reason_set(reason, reason_size,
-                           "unknown escape in quoted string (only \\\" and \\\\)");
-                return DA_ERR_CONFIG;
-            }
-            c = *p;
-        }
+        /* \" and \\ are the escapes; any other backslash is kept, so that
+         * regular expressions need no doubling. */
+        if (c == '\\' && (p[1] == '"' || p[1] == '\\'))
+            c = *++p;
         if (n + 1 >= out_size) {
             reason_set(reason, reason_size, "value longer than %zu bytes", out_size - 1);
             return DA_ERR_CONFIG;

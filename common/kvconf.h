@@ -7,7 +7,9 @@
  *   key     = [a-z0-9_]+
  *   value   = the rest of the line, blanks trimmed at both ends
  * A `#` inside a value is part of the value. Values may be written between
- * double quotes; inside quotes `\"` and `\\` are the only escapes. NUL bytes,
+ * double quotes; inside quotes `\"` and `\\` are the only escapes and any
+ * other backslash is kept as it is (regular expressions need no doubling).
+ * NUL bytes,
  * control characters other than tab, and lines over DA_KVCONF_MAX_LINE are
  * errors.
  *
