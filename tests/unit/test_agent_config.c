@@ -192,6 +192,46 @@ static void test_load_from_file(void **state)
     agent_config_free(&c);
 }
 
+/* The shipped default file parses as it is and with every key uncommented. */
+static void test_shipped_default_file(void **state)
+{
+    char path[4096], *text, *p;
+    struct agent_config c;
+    struct da_kvconf_error err;
+    FILE *f;
+    long n;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/packaging/agent.conf", DA_SOURCE_ROOT);
+    assert_int_equal(agent_config_load(&c, path, &err), 0);
+    agent_config_free(&c);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    /* "#key = value" at the start of a line becomes "key = value". */
+    for (p = text; *p != '\0'; p++) {
+        if ((p == text || p[-1] == '\n') && p[0] == '#' && p[1] >= 'a' && p[1] <= 'z')
+            memmove(p, p + 1, strlen(p + 1) + 1);
+    }
+    assert_int_equal(agent_config_defaults(&c), 0);
+    if (agent_config_parse(&c, text, strlen(text), "agent.conf (uncommented)", &err) != 0) {
+        char msg[600];
+
+        da_kvconf_error_format(&err, msg, sizeof(msg));
+        fail_msg("%s", msg);
+    }
+    assert_true(c.production_patterns.n == 2);
+    assert_string_equal(c.production_patterns.items[1], "\\.prod\\.example\\.com$");
+    agent_config_free(&c);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_regex_rejected),
         cmocka_unit_test(test_http_loopback_explicit),
         cmocka_unit_test(test_load_from_file),
+        cmocka_unit_test(test_shipped_default_file),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
