@@ -58,8 +58,8 @@ struct agent_bytes {
 void agent_bytes_free(struct agent_bytes *b);
 
 enum agent_identity_flags {
-    AGENT_IDENTITY_LOAD = 0,   /* load the keys from the state directory only */
-    AGENT_IDENTITY_CREATE = 1, /* create the keys that are missing */
+    AGENT_IDENTITY_LOAD = 0,    /* load the keys from the state directory only */
+    AGENT_IDENTITY_CREATE = 1,  /* create the keys that are missing */
     AGENT_IDENTITY_EK_ONLY = 2, /* only the EK part (no keys needed) */
 };
 
@@ -163,6 +163,9 @@ int agent_tpm_info(struct agent_tpm *t, struct agent_tpm_info *info);
 int agent_pcr_selection_parse(const char *text, TPML_PCR_SELECTION *out);
 /* "sha256:0,1,2,3": a form tpm2_checkquote -l accepts. */
 int agent_pcr_selection_format(const TPML_PCR_SELECTION *sel, char *text, size_t size);
+/* A marshalled TPM2B_PUBLIC (RSA, ECC P-256/P-384) as a PEM SubjectPublicKeyInfo
+ * (NUL-terminated; free with free()). For tools such as tpm2_checkquote -u. */
+int agent_tpm_public_pem(const unsigned char *tpm2b_public, size_t len, char **pem);
 /* Name of a TPM2_ALG_* hash ("sha256"), or NULL. */
 const char *agent_tpm_hash_name(uint16_t alg);
 /* Digest size of a TPM2_ALG_* hash, 0 when unknown. */

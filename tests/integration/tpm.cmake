@@ -1,0 +1,11 @@
+# Tests of the agent's keys (agent/tpm*.c, agent/softkey.c) against a real
+# swtpm per test, checked with independent tools (tpm2-tools, openssl).
+add_library(da_test_tpm STATIC ${DA_TEST_SRC}/support/tpm_test_util.c)
+target_include_directories(da_test_tpm PUBLIC ${DA_TEST_SRC}/support)
+target_link_libraries(da_test_tpm PUBLIC da_test_swtpm da_agent)
+
+da_unit_test(NAME test_tpm_identity SOURCES ${DA_TEST_SRC}/integration/test_tpm_identity.c
+             LIBS da_test_tpm LABELS integration swtpm)
+# The quote loop makes 1,000 quotes (DA_TPM_QUOTE_LOOP overrides the count).
+da_unit_test(NAME test_tpm_quote SOURCES ${DA_TEST_SRC}/integration/test_tpm_quote.c
+             LIBS da_test_tpm LABELS integration swtpm)
