@@ -9,3 +9,7 @@ da_unit_test(NAME test_tpm_identity SOURCES ${DA_TEST_SRC}/integration/test_tpm_
 # The quote loop makes 1,000 quotes (DA_TPM_QUOTE_LOOP overrides the count).
 da_unit_test(NAME test_tpm_quote SOURCES ${DA_TEST_SRC}/integration/test_tpm_quote.c
              LIBS da_test_tpm LABELS integration swtpm)
+da_unit_test(NAME test_tpm_credential SOURCES ${DA_TEST_SRC}/integration/test_tpm_credential.c
+             LIBS da_test_tpm LABELS integration swtpm)
+da_unit_test(NAME test_tpm_ek_kinds SOURCES ${DA_TEST_SRC}/integration/test_tpm_ek_kinds.c
+             LIBS da_test_tpm LABELS integration swtpm)

@@ -1,5 +1,7 @@
 #include "tpm_test_util.h"
 
+#include "da_test.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -316,4 +318,92 @@ out:
     free(qhex);
     free(pem_text);
     return rc;
+}
+
+static int tt_bytes_dup(struct agent_bytes *b, const unsigned char *p, size_t n)
+{
+    b->data = malloc(n);
+    if (b->data == NULL)
+        return -1;
+    memcpy(b->data, p, n);
+    b->len = n;
+    return 0;
+}
+
+int tt_make_credential(const struct tt_env *env, const struct agent_bytes *ek_public,
+                       const struct agent_bytes *name, const unsigned char *secret,
+                       size_t secret_len, struct agent_bytes *credential,
+                       struct agent_bytes *encrypted_secret)
+{
+    char ek[PATH_MAX], sec[PATH_MAX], cred[PATH_MAX], out[4096];
+    char *name_hex = tt_hex(name->data, name->len);
+    unsigned char *data = NULL;
+    size_t len, id_len, enc_len;
+    int rc = -1;
+
+    memset(credential, 0, sizeof(*credential));
+    memset(encrypted_secret, 0, sizeof(*encrypted_secret));
+    if (name_hex == NULL ||
+        tt_write(tt_path(ek, sizeof(ek), env->work, "ek.pub"), ek_public->data, ek_public->len) !=
+            0 ||
+        tt_write(tt_path(sec, sizeof(sec), env->work, "secret.bin"), secret, secret_len) != 0)
+        goto out;
+    tt_path(cred, sizeof(cred), env->work, "credential.out");
+    {
+        /* tpm2-tools 5.4 takes the name as hex. */
+        const char *argv[] = {"tpm2_makecredential",
+                              "--tcti",
+                              "none",
+                              "-u",
+                              ek,
+                              "-s",
+                              sec,
+                              "-n",
+                              name_hex,
+                              "-o",
+                              cred,
+                              NULL};
+        if (tt_run(argv, out, sizeof(out)) != 0) {
+            fprintf(stderr, "tpm2_makecredential: %s\n", out);
+            goto out;
+        }
+    }
+    /* magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET */
+    if (tt_read(cred, &data, &len) != 0 || len < 12 || memcmp(data, "\xba\xdc\xc0\xde", 4) != 0)
+        goto out;
+    id_len = 2 + ((size_t)data[8] << 8 | data[9]);
+    if (8 + id_len + 2 > len)
+        goto out;
+    enc_len = 2 + ((size_t)data[8 + id_len] << 8 | data[8 + id_len + 1]);
+    if (8 + id_len + enc_len != len)
+        goto out;
+    if (tt_bytes_dup(credential, data + 8, id_len) != 0 ||
+        tt_bytes_dup(encrypted_secret, data + 8 + id_len, enc_len) != 0)
+        goto out;
+    rc = 0;
+out:
+    free(data);
+    free(name_hex);
+    return rc;
+}
+
+void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
+                          const struct agent_tpm_identity *id)
+{
+    struct agent_bytes cred, enc, got = {NULL, 0};
+    unsigned char secret[32];
+    size_t i;
+
+    for (i = 0; i < sizeof(secret); i++)
+        secret[i] = (unsigned char)(0xa5 ^ (i * 7) ^ env->serial);
+    assert_int_equal(
+        tt_make_credential(env, &id->ek_public, &id->ak_name, secret, sizeof(secret), &cred, &enc),
+        0);
+    assert_int_equal(agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &got),
+                     0);
+    assert_int_equal(got.len, sizeof(secret));
+    assert_memory_equal(got.data, secret, sizeof(secret));
+    agent_bytes_free(&got);
+    agent_bytes_free(&cred);
+    agent_bytes_free(&enc);
 }

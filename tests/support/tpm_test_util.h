@@ -50,6 +50,18 @@ int tt_checkquote(const struct tt_env *env, const struct agent_bytes *ak_public,
                   const struct agent_tpm_quote *q, const unsigned char *qual, size_t qual_len,
                   char *out, size_t size);
 
+/* tpm2_makecredential --tcti none for an EK public (TPM2B_PUBLIC) and an
+ * object name: the marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET
+ * taken from the tool's output file. 0 or -1. */
+int tt_make_credential(const struct tt_env *env, const struct agent_bytes *ek_public,
+                       const struct agent_bytes *name, const unsigned char *secret,
+                       size_t secret_len, struct agent_bytes *credential,
+                       struct agent_bytes *encrypted_secret);
+/* Check an activation round trip: make a credential for the identity's AK
+ * with the tool, activate it with the agent, compare the secret. */
+void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
+                          const struct agent_tpm_identity *id);
+
 /* Log lines captured while a test runs. */
 void tt_log_capture_start(void);
 /* Whether any captured line contains needle. */
