@@ -13,3 +13,7 @@ da_unit_test(NAME test_tpm_credential SOURCES ${DA_TEST_SRC}/integration/test_tp
              LIBS da_test_tpm LABELS integration swtpm)
 da_unit_test(NAME test_tpm_ek_kinds SOURCES ${DA_TEST_SRC}/integration/test_tpm_ek_kinds.c
              LIBS da_test_tpm LABELS integration swtpm)
+da_unit_test(NAME test_tpm_open SOURCES ${DA_TEST_SRC}/integration/test_tpm_open.c
+             LIBS da_test_tpm LABELS integration swtpm)
+da_unit_test(NAME test_softkey SOURCES ${DA_TEST_SRC}/integration/test_softkey.c
+             LIBS da_test_tpm LABELS integration)
