@@ -17,3 +17,8 @@ da_unit_test(NAME test_tpm_open SOURCES ${DA_TEST_SRC}/integration/test_tpm_open
              LIBS da_test_tpm LABELS integration swtpm)
 da_unit_test(NAME test_softkey SOURCES ${DA_TEST_SRC}/integration/test_softkey.c
              LIBS da_test_tpm LABELS integration)
+da_unit_test(NAME test_cmd_tpm_info
+             SOURCES ${DA_TEST_SRC}/integration/test_cmd_tpm_info.c
+                     ${DA_TEST_SRC}/support/eventlog_build.c
+             LIBS da_test_tpm PkgConfig::CJSON LABELS integration swtpm)
+add_dependencies(test_cmd_tpm_info devattest-agent)
