@@ -54,8 +54,8 @@ static void test_text_before_enrollment(void **state)
 {
     struct tt_env *env = *state;
     char log[PATH_MAX];
-    const char *args[] = {"tpm-info", "--tcti", env->tpm.tcti, "--state-dir", env->state,
-                          "--event-log", log, NULL};
+    const char *args[] = {"tpm-info", "--tcti",      env->tpm.tcti, "--state-dir",
+                          env->state, "--event-log", log,           NULL};
 
     missing_log(env, log, sizeof(log));
     assert_int_equal(agent(args), 0);
@@ -86,8 +86,8 @@ static void test_json_after_enrollment(void **state)
     elb_start_agile(&log);
     elb_event(&log, 0, 1, "firmware", 8);
     elb_event(&log, 7, 0x80000001u, "SecureBoot", 10);
-    assert_int_equal(tt_write(tt_path(path, sizeof(path), env->work, "bios_log"), log.data, log.len),
-                     0);
+    assert_int_equal(
+        tt_write(tt_path(path, sizeof(path), env->work, "bios_log"), log.data, log.len), 0);
 
     /* TCTI and state directory from the environment. */
     setenv("DA_TCTI", env->tpm.tcti, 1);
@@ -123,8 +123,8 @@ static void test_software_mode(void **state)
     struct agent_tpm_identity *id = NULL;
     char log[PATH_MAX], *sk_hex;
     cJSON *j;
-    const char *args[] = {"tpm-info", "--key-mode", "software", "--state-dir", env->state,
-                          "--event-log", log, "--json", NULL};
+    const char *args[] = {"tpm-info",    "--key-mode", "software", "--state-dir", env->state,
+                          "--event-log", log,          "--json",   NULL};
 
     missing_log(env, log, sizeof(log));
     assert_int_equal(agent_tpm_open(&s, &t), 0);
@@ -144,8 +144,8 @@ static void test_software_mode(void **state)
 static void test_exit_codes(void **state)
 {
     struct tt_env *env = *state;
-    const char *absent[] = {"tpm-info", "--tcti", "device:/nonexistent/tpm0", "--state-dir",
-                            env->state, NULL};
+    const char *absent[] = {"tpm-info",    "--tcti",   "device:/nonexistent/tpm0",
+                            "--state-dir", env->state, NULL};
     const char *bad_mode[] = {"tpm-info", "--key-mode", "maybe", NULL};
     const char *bad_opt[] = {"tpm-info", "--frobnicate", NULL};
     const char *extra[] = {"tpm-info", "extra", NULL};
