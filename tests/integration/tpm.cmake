@@ -22,3 +22,7 @@ da_unit_test(NAME test_cmd_tpm_info
                      ${DA_TEST_SRC}/support/eventlog_build.c
              LIBS da_test_tpm PkgConfig::CJSON LABELS integration swtpm)
 add_dependencies(test_cmd_tpm_info devattest-agent)
+
+# Benchmark driver for scripts/bench.d/tpm.sh (not a test).
+add_executable(bench_tpm ${DA_TEST_SRC}/bench/bench_tpm.c)
+target_link_libraries(bench_tpm PRIVATE da_test_swtpm da_agent)
