@@ -109,7 +109,8 @@ struct agent_tpm;
 /* Open the backend that settings->mode names. In TPM mode this connects to
  * the TCTI (DA_ERR_TPM_ABSENT when there is no TPM, DA_ERR_TPM_TCTI for an
  * unusable TCTI string); in software mode it only checks the state directory.
- * The state directory is created (0700) when missing. */
+ * A state directory that others may write is refused (DA_ERR_PERMISSION); a
+ * missing one is created (0700) when the identity is created. */
 int agent_tpm_open(const struct agent_tpm_settings *settings, struct agent_tpm **out);
 /* Flush every object the handle loaded and release it. Accepts NULL. */
 void agent_tpm_close(struct agent_tpm *t);
