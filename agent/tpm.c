@@ -1240,7 +1240,8 @@ static int tpm_info_transient(struct tpm_esys *e, struct agent_tpm_info *info)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more = TPM2_YES;
-    TPM2_HANDLE next = TPM2_TRANSIENT_FIRST;
+    /* TPM2_TRANSIENT_FIRST, spelled out: the TSS macro shifts a signed int. */
+    TPM2_HANDLE next = 0x80000000u;
     int rc = 0;
 
     info->transient_objects = 0;

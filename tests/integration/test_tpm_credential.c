@@ -106,6 +106,7 @@ static void test_sign_digest_with_sk(void **state)
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), 0);
     assert_int_equal(agent_tpm_sign_digest(t, digest, sizeof(digest), &sig), 0);
     assert_true(sig.len >= 8 && sig.data[0] == 0x30);
+    agent_bytes_free(&sig);
     assert_int_equal(agent_tpm_sign_digest(t, digest, 20, &sig), DA_ERR_INVALID_ARG);
     assert_null(sig.data);
     assert_int_equal(agent_tpm_sign_digest(t, digest, sizeof(digest), &sig), 0);

@@ -165,6 +165,7 @@ static void test_ec_key_and_signature_forms(void **state)
     assert_int_equal(agent_mu_public(&pub, &pub_bytes), 0);
     assert_int_equal(agent_tpm_public_pem(pub_bytes.data, pub_bytes.len, &pem), 0);
     assert_non_null(strstr(pem, "-----BEGIN PUBLIC KEY-----"));
+    free(pem);
     assert_int_equal(agent_tpm_public_pem(pub_bytes.data, pub_bytes.len - 1, &pem),
                      DA_ERR_INVALID_ARG);
     assert_null(pem);
