@@ -306,17 +306,22 @@ static int tpm_ek_cert_indices(struct tpm_esys *e, unsigned *present)
     return 0;
 }
 
+/* The largest NV read the TPM accepts; a TPM that does not say gets reads of
+ * TPM_NV_CHUNK_DEFAULT bytes, which every TPM accepts. */
 static uint16_t tpm_nv_chunk(struct tpm_esys *e)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more;
     uint16_t chunk = TPM_NV_CHUNK_DEFAULT;
+    TSS2_RC rc;
 
-    if (Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                           TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &more,
-                           &cap) == TSS2_RC_SUCCESS &&
-        cap->data.tpmProperties.count == 1 &&
-        cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX) {
+    rc = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                            TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &more, &cap);
+    if (rc != TSS2_RC_SUCCESS) {
+        da_warn_f("Esys_GetCapability(NV_BUFFER_MAX) failed: %s; reading NV in %u-byte parts",
+                  Tss2_RC_Decode(rc), TPM_NV_CHUNK_DEFAULT);
+    } else if (cap->data.tpmProperties.count == 1 &&
+               cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX) {
         uint32_t v = cap->data.tpmProperties.tpmProperty[0].value;
         if (v > 0 && v <= sizeof(((TPM2B_MAX_NV_BUFFER *)0)->buffer))
             chunk = (uint16_t)v;
@@ -401,7 +406,11 @@ out:
     if (err != 0)
         da_error_f("EK certificate at NV index 0x%08x could not be read", index);
     Esys_Free(pub);
-    (void)Esys_TR_Close(e->ctx, &nv);
+    if (nv != ESYS_TR_NONE) {
+        TSS2_RC rc2 = Esys_TR_Close(e->ctx, &nv);
+        if (rc2 != TSS2_RC_SUCCESS)
+            da_warn_f("Esys_TR_Close: %s", Tss2_RC_Decode(rc2));
+    }
     return err;
 }
 

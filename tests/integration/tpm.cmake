@@ -26,3 +26,9 @@ add_dependencies(test_cmd_tpm_info devattest-agent)
 # Benchmark driver for scripts/bench.d/tpm.sh (not a test).
 add_executable(bench_tpm ${DA_TEST_SRC}/bench/bench_tpm.c)
 target_link_libraries(bench_tpm PRIVATE da_test_swtpm da_agent)
+
+# agent/tpm.c is the only file that calls Esys_* (DESIGN.md §2).
+add_test(NAME style_esys_only_in_tpm_c
+  COMMAND sh -c "! grep -rnE 'Esys_[A-Za-z_]+[[:space:]]*\\(' agent collector server common 2>/dev/null | grep -v '^agent/tpm\\.c:'"
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(style_esys_only_in_tpm_c PROPERTIES LABELS "style")
