@@ -552,6 +552,21 @@ static int tpm_ek_check_cert(struct tpm_esys *e)
     return rc;
 }
 
+/* 0 when both marshal to the same bytes, else DA_ERR_TPM_EK_MISMATCH. */
+static int tpm_public_equal(const TPM2B_PUBLIC *a, const TPM2B_PUBLIC *b)
+{
+    struct agent_bytes x = {NULL, 0}, y = {NULL, 0};
+    int rc = agent_mu_public(a, &x);
+
+    if (rc == 0)
+        rc = agent_mu_public(b, &y);
+    if (rc == 0 && (x.len != y.len || memcmp(x.data, y.data, x.len) != 0))
+        rc = DA_ERR_TPM_EK_MISMATCH;
+    agent_bytes_free(&x);
+    agent_bytes_free(&y);
+    return rc;
+}
+
 static int tpm_ek_create(struct tpm_esys *e, ESYS_TR *ek)
 {
     TPM2B_SENSITIVE_CREATE sens;
@@ -575,10 +590,8 @@ static int tpm_ek_create(struct tpm_esys *e, ESYS_TR *ek)
     if (rc != TSS2_RC_SUCCESS)
         return TPM_FAIL("Esys_CreatePrimary(EK)", rc, DA_ERR_TPM);
     if (e->ek_created) {
-        err = memcmp(&e->ek_pub.publicArea, &pub->publicArea, sizeof(TPMT_PUBLIC)) == 0
-                  ? 0
-                  : DA_ERR_TPM_EK_MISMATCH;
-        if (err != 0)
+        err = tpm_public_equal(&e->ek_pub, pub);
+        if (err == DA_ERR_TPM_EK_MISMATCH)
             da_error_f("the EK changed while the agent was running");
     } else {
         e->ek_pub = *pub;
