@@ -32,8 +32,17 @@ const char *agent_sandbox_profile_name(enum agent_sandbox_profile p)
         return "signer";
     case AGENT_SANDBOX_UPLOADER:
         return "uploader";
+    case AGENT_SANDBOX_SIGNER_SIMULATOR:
+        return "signer (TPM simulator)";
     }
     return "unknown";
+}
+
+enum agent_sandbox_profile agent_sandbox_signer_profile(const char *tcti)
+{
+    if (tcti != NULL && (strncmp(tcti, "swtpm", 5) == 0 || strncmp(tcti, "mssim", 5) == 0))
+        return AGENT_SANDBOX_SIGNER_SIMULATOR;
+    return AGENT_SANDBOX_SIGNER;
 }
 
 /* ---- seccomp ---- */
@@ -159,13 +168,13 @@ static const char *const collector_deny[] = {
 
 /* The signer: I/O on its existing descriptors, files in the state directory. */
 static const char *const signer_allow[] = {
-    "open",  "openat",  "rename",    "renameat", "renameat2", "unlink", "unlinkat",
-    "mkdir", "mkdirat", "ftruncate", "fchmod",   "umask",     "flock",  NULL,
+    "open",    "openat",    "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir",
+    "mkdirat", "ftruncate", "fchmod", "umask",    "flock",     "link",   "linkat",   NULL,
 };
 static const char *const signer_deny[] = {
-    "socket",
+
     "socketpair",
-    "connect",
+
     "bind",
     "listen",
     "accept",
@@ -400,9 +409,45 @@ static int collector_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
     return r;
 }
 
-static int signer_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
+/* The simulator TCTIs connect anew for every command: TCP sockets only. */
+static int simulator_socket_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
+{
+    static const int families[] = {AF_INET, AF_INET6};
+    struct scmp_arg_cmp c[2];
+    size_t i;
+    int r = 0;
+
+    for (i = 0; r == 0 && i < 2; i++) {
+        c[0] = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)families[i]);
+        c[1] = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffu, SOCK_STREAM); /* flags above the type */
+        r = rule(ctx, SCMP_ACT_ALLOW, "socket", 2, c);
+    }
+    if (r == 0)
+        r = rule(ctx, SCMP_ACT_ALLOW, "connect", 0, NULL);
+    /* Log mode: every other family, and non-stream TCP/IP sockets, fail
+     * with EPERM (one comparison per argument and rule: ranges around 2 and
+     * 10 are spelled out). */
+    for (i = 0; r == 0 && mode == AGENT_SANDBOX_LOG && i < 12; i++) {
+        if (i == AF_INET || i == AF_INET6)
+            continue;
+        c[0] = arg_cmp(0, i < 11 ? SCMP_CMP_EQ : SCMP_CMP_GT, i < 11 ? i : 10, 0);
+        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, c);
+    }
+    for (i = 0; r == 0 && mode == AGENT_SANDBOX_LOG && i < 2; i++) {
+        c[0] = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)families[i]);
+        c[1] = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffu, SOCK_DGRAM);
+        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 2, c);
+        c[1] = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffu, SOCK_RAW);
+        if (r == 0)
+            r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 2, c);
+    }
+    return r;
+}
+
+static int signer_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode, int simulator)
 {
     static const unsigned long ioctls[] = {TCGETS, FIONREAD};
+    static const char *const no_network[] = {"socket", "connect", NULL};
     int r;
 
     r = allow_list(ctx, signer_allow);
@@ -410,6 +455,8 @@ static int signer_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
         r = ioctl_rules(ctx, ioctls, sizeof(ioctls) / sizeof(ioctls[0]));
     if (r == 0)
         r = deny_list(ctx, mode, signer_deny);
+    if (r == 0)
+        r = simulator ? simulator_socket_rules(ctx, mode) : deny_list(ctx, mode, no_network);
     return r;
 }
 
@@ -488,7 +535,10 @@ int agent_sandbox_install_filter(enum agent_sandbox_profile p, enum agent_sandbo
             r = collector_rules(ctx, mode);
             break;
         case AGENT_SANDBOX_SIGNER:
-            r = signer_rules(ctx, mode);
+            r = signer_rules(ctx, mode, 0);
+            break;
+        case AGENT_SANDBOX_SIGNER_SIMULATOR:
+            r = signer_rules(ctx, mode, 1);
             break;
         case AGENT_SANDBOX_UPLOADER:
             r = uploader_rules(ctx, mode);

@@ -10,10 +10,11 @@
  *   ioctls (fscrypt policy, inode flags, TCGETS); no exec, no fork.
  *   Capabilities: only CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE remain (read
  *   any file, read other processes' /proc entries).
- * - signer: the ESYS context and its TCTI (device fd or swtpm socket) are
- *   opened before; the filter then allows I/O on existing descriptors but no
- *   socket(), socketpair(), connect(), bind(), listen(), accept(), no exec,
- *   no fork. All capabilities are dropped.
+ * - signer: the ESYS context and its TCTI (the TPM device) are opened
+ *   before; the filter then allows I/O on existing descriptors and files in
+ *   the state directory, but no socket(), socketpair(), connect(), bind(),
+ *   listen(), accept(), no exec, no fork. All capabilities are dropped.
+ *   With a simulator TCTI see AGENT_SANDBOX_SIGNER_SIMULATOR.
  * - uploader: may not open a TPM device. seccomp cannot compare path names,
  *   so this is enforced structurally: the uploader enters a mount namespace
  *   of its own in which every mount carries MS_NODEV (no device node can be
@@ -54,7 +55,15 @@ enum agent_sandbox_profile {
     AGENT_SANDBOX_COLLECTOR = 0,
     AGENT_SANDBOX_SIGNER = 1,
     AGENT_SANDBOX_UPLOADER = 2,
+    /* The signer with a TPM simulator (swtpm:, mssim: TCTI): those TCTIs
+     * open a new TCP connection for every command, so this profile also
+     * allows socket(AF_INET or AF_INET6, SOCK_STREAM) and connect(); every
+     * other restriction of the signer stays. Never used with device:. */
+    AGENT_SANDBOX_SIGNER_SIMULATOR = 3,
 };
+
+/* The signer profile a TCTI string needs (see above). */
+enum agent_sandbox_profile agent_sandbox_signer_profile(const char *tcti);
 
 const char *agent_sandbox_profile_name(enum agent_sandbox_profile p);
 

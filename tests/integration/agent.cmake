@@ -5,3 +5,10 @@ target_link_libraries(da_test_tls PUBLIC OpenSSL::SSL OpenSSL::Crypto)
 
 da_unit_test(NAME test_agent_transport SOURCES ${DA_TEST_SRC}/integration/test_agent_transport.c
              LIBS da_agent da_test_tls LABELS integration tls)
+# The signer's sandbox around real TPM work on swtpm (needs da_test_tpm from tpm.cmake).
+da_unit_test(NAME test_agent_signer_sandbox
+             SOURCES ${DA_TEST_SRC}/integration/test_agent_signer_sandbox.c
+             LIBS da_test_tpm LABELS integration swtpm sandbox)
+if(DA_SANITIZE OR DA_FUZZ)
+  target_compile_definitions(test_agent_signer_sandbox PRIVATE DA_SANITIZE=1)
+endif()

@@ -385,6 +385,53 @@ static void test_signer(void **state)
     expect_exit(run_sandboxed(AGENT_SANDBOX_SIGNER, AGENT_SANDBOX_LOG, do_execve, NULL), OK);
 }
 
+static int do_udp_socket(void *arg)
+{
+    (void)arg;
+    return expect_errno(socket(AF_INET, SOCK_DGRAM, 0), EPERM);
+}
+
+/* A new TCP connection, as the swtpm TCTI makes for every command. */
+static int do_tcp_connect(void *arg)
+{
+    struct tcp_peer *t = arg;
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd;
+
+    if (getsockname(t->listener, (struct sockaddr *)&a, &len) != 0)
+        return SETUP_FAILED;
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        return SETUP_FAILED;
+    close(fd);
+    return OK;
+}
+
+static void test_signer_simulator_profile(void **state)
+{
+    const enum agent_sandbox_profile p = AGENT_SANDBOX_SIGNER_SIMULATOR;
+    struct tcp_peer t;
+
+    (void)state;
+    assert_int_equal(agent_sandbox_signer_profile("swtpm:host=127.0.0.1,port=1"), p);
+    assert_int_equal(agent_sandbox_signer_profile("mssim:port=1"), p);
+    assert_int_equal(agent_sandbox_signer_profile("device:/dev/tpmrm0"), AGENT_SANDBOX_SIGNER);
+    assert_int_equal(agent_sandbox_signer_profile(NULL), AGENT_SANDBOX_SIGNER);
+    tcp_pair(&t);
+    expect_exit(run_sandboxed(p, AGENT_SANDBOX_ENFORCE, do_tcp_connect, &t), OK);
+    expect_sigsys(run_sandboxed(p, AGENT_SANDBOX_ENFORCE, do_unix_socket, NULL));
+    expect_sigsys(run_sandboxed(p, AGENT_SANDBOX_ENFORCE, do_udp_socket, NULL));
+    expect_sigsys(run_sandboxed(p, AGENT_SANDBOX_ENFORCE, do_socketpair, NULL));
+    expect_sigsys(run_sandboxed(p, AGENT_SANDBOX_ENFORCE, do_execve, NULL));
+    expect_exit(run_sandboxed(p, AGENT_SANDBOX_LOG, do_unix_socket, NULL), OK);
+    expect_exit(run_sandboxed(p, AGENT_SANDBOX_LOG, do_udp_socket, NULL), OK);
+    /* The strict signer refuses the same connection. */
+    expect_sigsys(run_sandboxed(AGENT_SANDBOX_SIGNER, AGENT_SANDBOX_ENFORCE, do_tcp_connect, &t));
+    close(t.conn);
+    close(t.listener);
+}
+
 /* ---- uploader ---- */
 
 static int do_open_device(void *arg)
@@ -592,7 +639,7 @@ static void test_normal_exit(void **state)
     pid_t pid;
 
     (void)state;
-    for (p = AGENT_SANDBOX_COLLECTOR; p <= AGENT_SANDBOX_UPLOADER; p++) {
+    for (p = AGENT_SANDBOX_COLLECTOR; p <= AGENT_SANDBOX_SIGNER_SIMULATOR; p++) {
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
@@ -625,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_foreign_architecture),
 #endif
         cmocka_unit_test(test_signer),
+        cmocka_unit_test(test_signer_simulator_profile),
         cmocka_unit_test(test_uploader_cannot_open_tpm),
         cmocka_unit_test(test_uploader_cannot_undo),
         cmocka_unit_test(test_uploader_keeps_network_and_files),
