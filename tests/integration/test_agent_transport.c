@@ -298,6 +298,41 @@ static void test_configuration_errors(void **state)
     da_test_tls_server_stop(&s);
 }
 
+/* https_proxy from the environment is used (libcurl's own handling). */
+static void test_proxy_from_environment(void **state)
+{
+    struct da_test_tls_server s;
+    struct da_test_proxy p;
+    struct agent_transport *t;
+    char logged[256] = "", want[64];
+    cJSON *a = NULL;
+    long status;
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(da_test_tls_server_start(&s, DA_TLS_OK), 0);
+    assert_int_equal(da_test_proxy_start(&p), 0);
+    setenv("https_proxy", p.url, 1);
+    unsetenv("HTTPS_PROXY");
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+    t = open_transport(s.url, s.ca, 10000);
+    assert_int_equal(agent_transport_json(t, "GET", "/v1/policy", NULL, NULL, &status, &a), 0);
+    cJSON_Delete(a);
+    agent_transport_free(t);
+    unsetenv("https_proxy");
+    f = fopen(p.log, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(logged, sizeof(logged), f));
+    fclose(f);
+    snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d\n", s.port);
+    assert_string_equal(logged, want);
+    da_test_proxy_stop(&p);
+    da_test_tls_server_stop(&s);
+}
+
 /* The uploader's sandbox leaves it able to do its job: resolve a name, TLS
  * to the server, spool files; run in a forked child that entered it. */
 static int uploader_job(const struct da_test_tls_server *s, const char *spool_dir)
@@ -371,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_configuration_errors),
         cmocka_unit_test(test_inside_the_uploader_sandbox),
+        cmocka_unit_test(test_proxy_from_environment),
     };
 
     da_log_set_level(DA_LOG_ERROR);

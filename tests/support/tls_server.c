@@ -1,6 +1,8 @@
 #include "tls_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -344,5 +346,153 @@ void da_test_tls_server_stop(struct da_test_tls_server *s)
             unlink(s->other_ca);
         rmdir(s->dir);
         s->dir[0] = '\0';
+    }
+}
+
+/* ---- CONNECT proxy ---- */
+
+static int listen_loopback(int *port)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void relay(int a, int b)
+{
+    char buf[16384];
+
+    for (;;) {
+        struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+        int i;
+
+        if (poll(p, 2, -1) <= 0)
+            return;
+        for (i = 0; i < 2; i++) {
+            ssize_t n;
+
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            n = read(p[i].fd, buf, sizeof(buf));
+            if (n <= 0 || write(i == 0 ? b : a, buf, (size_t)n) != n)
+                return;
+        }
+    }
+}
+
+static int send_text(int fd, const char *t)
+{
+    size_t n = strlen(t);
+
+    return write(fd, t, n) == (ssize_t)n ? 0 : -1;
+}
+
+static void proxy_one(int c, const char *log)
+{
+    char req[4096], host[64];
+    size_t used = 0;
+    unsigned port = 0;
+    struct sockaddr_in a;
+    int up, n, lf;
+
+    while (used < sizeof(req) - 1) {
+        ssize_t r = read(c, req + used, sizeof(req) - 1 - used);
+
+        if (r <= 0)
+            return;
+        used += (size_t)r;
+        req[used] = '\0';
+        if (strstr(req, "\r\n\r\n") != NULL)
+            break;
+    }
+    if (sscanf(req, "CONNECT %63[^:]:%u HTTP/1.", host, &port) != 2 ||
+        strcmp(host, "127.0.0.1") != 0 || port == 0 || port > 65535) {
+        send_text(c, "HTTP/1.1 403 Forbidden\r\n\r\n");
+        return;
+    }
+    lf = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (lf >= 0) {
+        n = snprintf(req, sizeof(req), "CONNECT %s:%u\n", host, port);
+        (void)!write(lf, req, (size_t)n);
+        close(lf);
+    }
+    up = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (up < 0 || connect(up, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        send_text(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n");
+        if (up >= 0)
+            close(up);
+        return;
+    }
+    if (send_text(c, "HTTP/1.1 200 Connection established\r\n\r\n") == 0)
+        relay(c, up);
+    close(up);
+}
+
+int da_test_proxy_start(struct da_test_proxy *p)
+{
+    char tmpl[] = "/tmp/da-proxy-XXXXXX";
+    int listener;
+
+    memset(p, 0, sizeof(*p));
+    p->pid = -1;
+    if (mkdtemp(tmpl) == NULL)
+        return -1;
+    snprintf(p->dir, sizeof(p->dir), "%s", tmpl);
+    snprintf(p->log, sizeof(p->log), "%s/connects.log", p->dir);
+    listener = listen_loopback(&p->port);
+    if (listener < 0) {
+        rmdir(p->dir);
+        return -1;
+    }
+    snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
+    p->pid = fork();
+    if (p->pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        for (;;) {
+            int c = accept(listener, NULL, NULL);
+
+            if (c < 0)
+                continue;
+            proxy_one(c, p->log);
+            close(c);
+        }
+    }
+    close(listener);
+    if (p->pid < 0) {
+        rmdir(p->dir);
+        return -1;
+    }
+    return 0;
+}
+
+void da_test_proxy_stop(struct da_test_proxy *p)
+{
+    int status;
+
+    if (p->pid > 0) {
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, &status, 0);
+        p->pid = -1;
+    }
+    if (p->dir[0] != '\0') {
+        unlink(p->log);
+        rmdir(p->dir);
+        p->dir[0] = '\0';
     }
 }

@@ -32,4 +32,17 @@ struct da_test_tls_server {
 int da_test_tls_server_start(struct da_test_tls_server *s, enum da_test_tls_mode mode);
 void da_test_tls_server_stop(struct da_test_tls_server *s);
 
+/* An HTTP CONNECT proxy on 127.0.0.1 (tunnels only to 127.0.0.1); every
+ * tunnel it opens is recorded as a line "CONNECT host:port" in log. */
+struct da_test_proxy {
+    char dir[64];
+    char log[128];
+    char url[64]; /* "http://127.0.0.1:PORT" */
+    int port;
+    pid_t pid;
+};
+
+int da_test_proxy_start(struct da_test_proxy *p);
+void da_test_proxy_stop(struct da_test_proxy *p);
+
 #endif
