@@ -14,5 +14,7 @@
 #define DA_MAX_TPM_STRUCT      4096                /* one marshalled TPM structure */
 #define DA_MAX_SYSFILE         (64u * 1024 * 1024) /* one system file read by a collector */
 #define DA_MAX_LOG_LINE        2048
+#define DA_MAX_EK_CERT_FILE    (4u * 1024 * 1024) /* a PEM file of EK roots or intermediates */
+#define DA_MAX_EK_CHAIN        8                  /* intermediates an agent may send */
 
 #endif
