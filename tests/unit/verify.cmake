@@ -6,3 +6,6 @@ target_include_directories(da_test_verify PUBLIC ${DA_TEST_SRC}/support)
 target_link_libraries(da_test_verify PUBLIC devattest)
 target_compile_definitions(da_test_verify PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
 da_unit_test(NAME test_policy SOURCES ${DA_TEST_SRC}/unit/test_policy.c)
+# Benchmark program of scripts/bench.d/verify.sh (not a test).
+add_executable(bench_verify ${DA_TEST_SRC}/bench/bench_verify.c)
+target_link_libraries(bench_verify PRIVATE da_test_verify devattest)
