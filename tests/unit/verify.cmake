@@ -9,3 +9,7 @@ da_unit_test(NAME test_policy SOURCES ${DA_TEST_SRC}/unit/test_policy.c)
 # Benchmark program of scripts/bench.d/verify.sh (not a test).
 add_executable(bench_verify ${DA_TEST_SRC}/bench/bench_verify.c)
 target_link_libraries(bench_verify PRIVATE da_test_verify devattest)
+add_test(NAME policy_schema COMMAND ${DA_TEST_SRC}/unit/check-policy-schema
+         ${DA_SOURCE_ROOT}/docs/policy.schema.json
+         ${DA_SOURCE_ROOT}/common/policies/iso27001-2022-devenv.json)
+set_tests_properties(policy_schema PROPERTIES LABELS "unit")
