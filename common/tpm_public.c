@@ -183,10 +183,12 @@ static int unmarshal_strict(const uint8_t *buf, size_t len, TPMT_PUBLIC *area)
         return DA_ERR_VERIFY_TPM_PUBLIC;
     if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &pub) != TSS2_RC_SUCCESS)
         return DA_ERR_VERIFY_TPM_PUBLIC;
+    /* The size field must cover exactly the area; only then is a longer
+     * input a matter of trailing bytes. */
+    if ((size_t)pub.size + 2 != off)
+        return DA_ERR_VERIFY_TPM_PUBLIC;
     if (off != len)
         return DA_ERR_TRAILING_DATA;
-    if ((size_t)pub.size + 2 != len)
-        return DA_ERR_VERIFY_TPM_PUBLIC;
     if (Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, again, sizeof(again), &off2) != TSS2_RC_SUCCESS ||
         off2 != len || memcmp(again, buf, len) != 0)
         return DA_ERR_VERIFY_TPM_PUBLIC;

@@ -13,3 +13,5 @@ add_test(NAME policy_schema COMMAND ${DA_TEST_SRC}/unit/check-policy-schema
          ${DA_SOURCE_ROOT}/docs/policy.schema.json
          ${DA_SOURCE_ROOT}/common/policies/iso27001-2022-devenv.json)
 set_tests_properties(policy_schema PROPERTIES LABELS "unit")
+da_unit_test(NAME test_quote SOURCES ${DA_TEST_SRC}/unit/test_quote.c LIBS da_test_verify)
+da_unit_test(NAME test_nonce SOURCES ${DA_TEST_SRC}/unit/test_nonce.c)
