@@ -9,10 +9,11 @@
 
 #include "policy.h"
 
-/* Parse text[0..len) into *root. On failure fills err->line, err->column and
- * err->reason (err may be NULL) and returns DA_ERR_POLICY_PARSE. Refused:
- * invalid JSON, nesting deeper than DA_MAX_JSON_DEPTH, duplicate keys, NUL
- * bytes, anything after the value. */
+/* Parse text[0..len) into *root with da_json_parse_ex. On failure fills
+ * err->line, err->column and err->reason (err may be NULL) and returns
+ * DA_ERR_POLICY_PARSE (or DA_ERR_NOMEM). Refused: invalid JSON or UTF-8,
+ * nesting deeper than DA_MAX_JSON_DEPTH, duplicate keys, NUL bytes,
+ * non-finite numbers, anything after the value. */
 int da_policy_json_parse(const char *text, size_t len, cJSON **root, struct da_policy_error *err);
 
 #endif

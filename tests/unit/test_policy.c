@@ -330,6 +330,10 @@ static void test_syntax_errors_have_line_and_column(void **state)
     assert_int_equal(da_policy_load(deep, sizeof(deep), "deep.json", &p, &err),
                      DA_ERR_POLICY_PARSE);
     assert_non_null(strstr(err.reason, "deep"));
+    assert_int_equal(da_policy_load("{\n\"id\": \"\xff\"}", 12, "u.json", &p, &err),
+                     DA_ERR_POLICY_PARSE);
+    assert_int_equal(err.line, 2);
+    assert_non_null(strstr(err.reason, "UTF-8"));
     assert_int_equal(da_policy_load("{\"schema\":\"other/v2\"}", 21, "s.json", &p, &err),
                      DA_ERR_POLICY_PARSE);
     assert_string_equal(err.pointer, "/schema");
