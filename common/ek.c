@@ -54,8 +54,10 @@ static int parse_der(const uint8_t *der, size_t len, X509 **out)
     X509 *x;
 
     *out = NULL;
-    if (der == NULL || len == 0 || len > DA_MAX_TPM_STRUCT * 4)
-        return len > 0 ? DA_ERR_TOO_LARGE : DA_ERR_VERIFY_EK_CHAIN;
+    if (der == NULL || len == 0)
+        return DA_ERR_VERIFY_EK_CHAIN;
+    if (len > DA_MAX_EK_CERT)
+        return DA_ERR_TOO_LARGE;
     x = d2i_X509(NULL, &p, (long)len);
     if (x == NULL) {
         ERR_clear_error();

@@ -76,7 +76,8 @@ static int setup(void **state)
 
     if (f == NULL || da_test_swtpm_start(&f->tpm) != 0)
         return -1;
-    snprintf(f->out, sizeof(f->out), "%s/fx", f->tpm.dir);
+    if (snprintf(f->out, sizeof(f->out), "%s/fx", f->tpm.dir) >= (int)sizeof(f->out))
+        return -1;
     if (vs_fixture("keys", f->tpm.dir, f->out, NULL) != 0)
         return -1;
     f->ak = load_public(f->out, "ak.pub");
