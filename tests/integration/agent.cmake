@@ -12,3 +12,7 @@ da_unit_test(NAME test_agent_signer_sandbox
 if(DA_SANITIZE OR DA_FUZZ)
   target_compile_definitions(test_agent_signer_sandbox PRIVATE DA_SANITIZE=1)
 endif()
+
+# Benchmark driver for scripts/bench.d/agent.sh (not a test).
+add_executable(bench_agent ${DA_TEST_SRC}/bench/bench_agent.c)
+target_link_libraries(bench_agent PRIVATE da_agent)
