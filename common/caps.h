@@ -14,5 +14,10 @@
 #define DA_MAX_TPM_STRUCT      4096                /* one marshalled TPM structure */
 #define DA_MAX_SYSFILE         (64u * 1024 * 1024) /* one system file read by a collector */
 #define DA_MAX_LOG_LINE        2048
+#define DA_MAX_CANONICAL_JSON  (8u * 1024 * 1024) /* canonical JSON built for a digest */
+#define DA_MAX_DSSE_SIG_LEN    1024               /* one decoded DSSE signature */
+#define DA_MAX_DSSE_KEYID      256                /* one DSSE key id */
+#define DA_MAX_DSSE_TYPE       256                /* a DSSE payloadType */
+#define DA_MAX_INTOTO_DIGESTS  16                 /* digests of one in-toto subject */
 
 #endif

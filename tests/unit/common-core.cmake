@@ -1,0 +1,1 @@
+# Unit tests of libdevattest's encodings, digests, JSON, JCS, DSSE and in-toto.
