@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,8 +31,10 @@ int srv_read_file(const char *path, size_t cap, char **out, size_t *len)
     da_buf_init(&b, cap);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
+        if (errno == ENOENT)
+            return DA_ERR_NOT_FOUND;
         da_error_f("%s: %s", path, strerror(errno));
-        return errno == ENOENT ? DA_ERR_NOT_FOUND : DA_ERR_IO;
+        return DA_ERR_IO;
     }
     while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
         rc = da_buf_append(&b, chunk, (size_t)n);
@@ -195,7 +198,7 @@ static int san_list(const char *const *names, size_t nnames, struct da_buf *b)
     for (i = 0; i < nnames && rc == 0; i++) {
         bool ip = inet_pton(AF_INET, names[i], addr) == 1 || inet_pton(AF_INET6, names[i], addr) == 1;
 
-        if (names[i][0] == '\0' || strpbrk(names[i], ",:= \t") != NULL && !ip)
+        if (names[i][0] == '\0' || (strpbrk(names[i], ",:= \t") != NULL && !ip))
             return DA_ERR_INVALID_ARG;
         rc = da_buf_printf(b, "%s%s:%s", i > 0 ? "," : "", ip ? "IP" : "DNS", names[i]);
     }

@@ -102,7 +102,7 @@ static const char *const migrations[] = {
 
 #define AGENT_COLUMNS                                                                              \
     "a.id, a.vendor_id, v.name, a.ek_name, a.ak_name, a.ak_public, a.sk_public, a.host_json,"      \
-    " a.revoked, " AGENT_STATUS_SQL ", a.created_at, a.last_verified_at, a.last_compliant,"        \
+    " a.revoked, " AGENT_STATUS_SQL " AS status, a.created_at, a.last_verified_at, a.last_compliant,"        \
     " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version"
 
 static int64_t now_s(void)
