@@ -92,6 +92,8 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
     ctx->cfg = *cfg;
     pthread_rwlock_init(&ctx->policy_lock, NULL);
     rc = srv_pcr_selection_parse(cfg->pcr_selection, &ctx->pcr_mask);
+    if (rc == 0 && da_pcr_selection_parse(cfg->pcr_selection, &ctx->pcr_selection) != 0)
+        rc = DA_ERR_CONFIG;
     if (rc == 0)
         rc = srv_keys_load(cfg->state_dir, cfg->plain_http ? NULL : cfg->tls_cert,
                            cfg->plain_http ? NULL : cfg->tls_key, &ctx->keys);

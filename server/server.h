@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "pki.h"
+#include "quote.h"
 #include "ratelimit.h"
 #include "store.h"
 
@@ -39,6 +40,7 @@ struct srv_ctx {
     struct srv_ratelimit *rl_agent;
     X509_STORE *ek_roots; /* NULL: no root configured, no TPM enrollment */
     uint32_t pcr_mask;
+    struct da_pcr_selection pcr_selection; /* asked for in every nonce */
     char receipt_keyid[65]; /* hex SHA-256 of the receipt public key (DER) */
 
     pthread_rwlock_t policy_lock;

@@ -1,0 +1,7 @@
+# devattest-server end to end: the real binary over TLS on loopback.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+add_library(da_test_server STATIC ${DA_TEST_SRC}/support/server_harness.c)
+target_include_directories(da_test_server PUBLIC ${DA_TEST_SRC}/support)
+target_compile_definitions(da_test_server PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
+target_link_libraries(da_test_server PUBLIC PkgConfig::CURL PkgConfig::CJSON)
+
