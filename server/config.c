@@ -20,8 +20,14 @@ struct cfg_key {
     unsigned long min, max;
 };
 
-#define STR_KEY(n, t) {#n, t, offsetof(struct srv_config, n), sizeof(((struct srv_config *)0)->n), 0, 0}
-#define UINT_KEY(n, lo, hi) {#n, CFG_UINT, offsetof(struct srv_config, n), 0, lo, hi}
+#define STR_KEY(n, t)                                                                              \
+    {                                                                                              \
+#n, t, offsetof(struct srv_config, n), sizeof(((struct srv_config *)0)->n), 0, 0           \
+    }
+#define UINT_KEY(n, lo, hi)                                                                        \
+    {                                                                                              \
+#n, CFG_UINT, offsetof(struct srv_config, n), 0, lo, hi                                    \
+    }
 
 /* The one list of keys; docs/configuration.md documents each of them. */
 static const struct cfg_key cfg_keys[] = {

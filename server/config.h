@@ -16,14 +16,14 @@
 #include "log.h"
 
 struct srv_config {
-    char listen_address[64];    /* numeric IPv4 or IPv6 address */
-    unsigned port;              /* 0 picks a free port (tests) */
-    char state_dir[PATH_MAX];   /* keys, certificates, the database */
-    char database[PATH_MAX];    /* SQLite file; default <state_dir>/devattest.db */
-    char tls_cert[PATH_MAX];    /* default <state_dir>/server.pem */
-    char tls_key[PATH_MAX];     /* default <state_dir>/server.key */
-    bool plain_http;            /* allowed only on a loopback address */
-    unsigned max_connections;   /* concurrent connections */
+    char listen_address[64];  /* numeric IPv4 or IPv6 address */
+    unsigned port;            /* 0 picks a free port (tests) */
+    char state_dir[PATH_MAX]; /* keys, certificates, the database */
+    char database[PATH_MAX];  /* SQLite file; default <state_dir>/devattest.db */
+    char tls_cert[PATH_MAX];  /* default <state_dir>/server.pem */
+    char tls_key[PATH_MAX];   /* default <state_dir>/server.key */
+    bool plain_http;          /* allowed only on a loopback address */
+    unsigned max_connections; /* concurrent connections */
     unsigned connection_timeout_s;
     unsigned stale_after_s;     /* no verified report for this long -> stale */
     unsigned sweep_interval_s;  /* periodic staleness sweep */

@@ -25,6 +25,10 @@
 #define SMALL_BODY   (64u * 1024)
 #define NO_BODY      0u
 #define MAX_AUTH_HDR 512
+/* A body over its cap is read and dropped up to this much more, so that a
+ * client which does not wait for 100-continue still gets a clean 413; past
+ * it the connection is closed. */
+#define DISCARD_SLACK (1024u * 1024)
 
 /* Agent routes are limited per agent id (param[0]) as well. */
 #define F_AGENT_LIMIT 1u
@@ -70,6 +74,7 @@ struct req_state {
     struct da_buf body;
     int early_err; /* decided before the body was read */
     int body_err;  /* DA_ERR_TOO_LARGE while receiving */
+    size_t received;
 };
 
 static bool param_ok(const char *s, size_t n)
@@ -157,9 +162,9 @@ char *srv_error_body(int err, const char *message, size_t *len)
     char *text = NULL;
 
     if (e != NULL && cJSON_AddStringToObject(e, "code", da_err_code(err)) != NULL &&
-        cJSON_AddStringToObject(e, "message", message != NULL && message[0] != '\0'
-                                                  ? message
-                                                  : da_strerror(err)) != NULL)
+        cJSON_AddStringToObject(e, "message",
+                                message != NULL && message[0] != '\0' ? message
+                                                                      : da_strerror(err)) != NULL)
         text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     *len = text != NULL ? strlen(text) : 0;
@@ -226,7 +231,8 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t size)
 static int authenticate(struct srv_ctx *ctx, struct MHD_Connection *conn, unsigned roles,
                         struct srv_principal *who)
 {
-    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *h =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     unsigned char hash[DA_SHA256_LEN];
     size_t n;
     int rc;
@@ -299,8 +305,10 @@ static int admit(struct srv_ctx *ctx, struct MHD_Connection *conn, struct req_st
         n = strtoull(cl, &end, 10);
         if (errno != 0 || end == cl || *end != '\0')
             return DA_ERR_INVALID_ARG;
-        if (n > rs->route->body_cap)
+        if (n > rs->route->body_cap + (size_t)DISCARD_SLACK)
             return DA_ERR_TOO_LARGE;
+        if (n > rs->route->body_cap)
+            rs->body_err = DA_ERR_TOO_LARGE; /* answered once the body is drained */
     }
     if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
         ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -331,9 +339,8 @@ static enum MHD_Result run_handler(struct srv_ctx *ctx, struct MHD_Connection *c
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct srv_ctx *ctx = cls;
     struct req_state *rs = *con_cls;
@@ -365,9 +372,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        rs->received += *upload_data_size;
         if (rs->body_err == 0)
             rs->body_err = da_buf_append(&rs->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
+        if (rs->body_err != 0 && rs->received > rs->route->body_cap + (size_t)DISCARD_SLACK)
+            return MHD_NO;
         return MHD_YES;
     }
     if (rs->body_err != 0)
@@ -424,8 +434,8 @@ int srv_http_start(struct srv_ctx *ctx, unsigned *port)
 {
     struct srv_http *h;
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
     int family;
 

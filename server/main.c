@@ -19,8 +19,8 @@
 #include "store.h"
 #include "token.h"
 
-#define DEFAULT_CONFIG "/etc/devattest/server.conf"
-#define MAX_NAMES      16
+#define DEFAULT_CONFIG    "/etc/devattest/server.conf"
+#define MAX_NAMES         16
 #define SHUTDOWN_GRACE_MS 30000
 
 static void usage(FILE *f)
@@ -59,7 +59,8 @@ static int load_config(const char *path, bool explicit_path, const char *state_d
 
 static int cmd_init(const struct srv_config *cfg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"name", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
     const char *names[MAX_NAMES];
     size_t n = 0;
     int c, rc;
@@ -135,7 +136,8 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
     if (rc == 0 && ttl_s != NULL)
         rc = srv_store_enroll_token_put(store, hash, vendor, srv_now() + ttl);
     if (rc == 0)
-        rc = srv_store_audit(store, "cli", role_s != NULL ? "api_token_created" : "enroll_token_created",
+        rc = srv_store_audit(store, "cli",
+                             role_s != NULL ? "api_token_created" : "enroll_token_created",
                              vendor != NULL ? vendor : srv_role_name(role), "ok", label);
     srv_store_close(store);
     if (rc == 0)

@@ -163,8 +163,8 @@ static int make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issu
         X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) == NULL)
         goto out;
     name = X509_get_subject_name(x);
-    if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"devattest",
-                                   -1, -1, 0) != 1 ||
+    if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"devattest", -1,
+                                   -1, 0) != 1 ||
         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
                                    0) != 1)
         goto out;
@@ -196,7 +196,8 @@ static int san_list(const char *const *names, size_t nnames, struct da_buf *b)
     int rc = 0;
 
     for (i = 0; i < nnames && rc == 0; i++) {
-        bool ip = inet_pton(AF_INET, names[i], addr) == 1 || inet_pton(AF_INET6, names[i], addr) == 1;
+        bool ip =
+            inet_pton(AF_INET, names[i], addr) == 1 || inet_pton(AF_INET6, names[i], addr) == 1;
 
         if (names[i][0] == '\0' || (strpbrk(names[i], ",:= \t") != NULL && !ip))
             return DA_ERR_INVALID_ARG;
@@ -205,8 +206,7 @@ static int san_list(const char *const *names, size_t nnames, struct da_buf *b)
     return rc;
 }
 
-static int write_key_files(const char *dir, EVP_PKEY *key, const char *keyname,
-                           const char *pubname)
+static int write_key_files(const char *dir, EVP_PKEY *key, const char *keyname, const char *pubname)
 {
     char *pem = NULL;
     int rc;
@@ -344,8 +344,7 @@ static int path_in(char *buf, size_t size, const char *dir, const char *name)
     return n < 0 || (size_t)n >= size ? DA_ERR_INVALID_ARG : 0;
 }
 
-int srv_keys_load(const char *dir, const char *tls_cert, const char *tls_key,
-                  struct srv_keys **out)
+int srv_keys_load(const char *dir, const char *tls_cert, const char *tls_key, struct srv_keys **out)
 {
     struct srv_keys *k = calloc(1, sizeof(*k));
     char path[4096], *nk = NULL;

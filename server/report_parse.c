@@ -9,9 +9,9 @@
 #include "jcs.h"
 #include "json.h"
 
-#define MAX_NONCE_B64    256
-#define MAX_INVENTORY    (4u * 1024 * 1024)
-#define MAX_PCR_VALUES   (24u * 64u)
+#define MAX_NONCE_B64  256
+#define MAX_INVENTORY  (4u * 1024 * 1024)
+#define MAX_PCR_VALUES (24u * 64u)
 
 static bool only_keys(const cJSON *obj, const char *const *allowed)
 {
@@ -60,8 +60,7 @@ static int inventory_digest(const cJSON *evidence, char out[DA_SHA256_HEX_SIZE])
 
 static int parse_tree(struct srv_report_in *r, const char **message)
 {
-    static const char *const top[] = {"nonce", "evidence", "quote", "inventory", "event_log",
-                                      NULL};
+    static const char *const top[] = {"nonce", "evidence", "quote", "inventory", "event_log", NULL};
     static const char *const quote_keys[] = {"attest", "signature", "pcr_values", NULL};
     const cJSON *quote = NULL, *inv, *schema;
     int rc;
@@ -123,8 +122,7 @@ static int parse_tree(struct srv_report_in *r, const char **message)
     return rc;
 }
 
-int srv_report_parse(const char *body, size_t len, struct srv_report_in **out,
-                     const char **message)
+int srv_report_parse(const char *body, size_t len, struct srv_report_in **out, const char **message)
 {
     struct srv_report_in *r;
     const char *msg = NULL;

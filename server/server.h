@@ -41,7 +41,7 @@ struct srv_ctx {
     X509_STORE *ek_roots; /* NULL: no root configured, no TPM enrollment */
     uint32_t pcr_mask;
     struct da_pcr_selection pcr_selection; /* asked for in every nonce */
-    char receipt_keyid[65]; /* hex SHA-256 of the receipt public key (DER) */
+    char receipt_keyid[65];                /* hex SHA-256 of the receipt public key (DER) */
 
     pthread_rwlock_t policy_lock;
     struct srv_policy *policy; /* current policy; see policy_state.h */

@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_ID_HEX       33 /* 16 random bytes as hex, with NUL */
-#define SRV_HASH_LEN     32
-#define SRV_MAX_NAME     128 /* vendor names, labels */
-#define SRV_STATUS_SIZE  24
+#define SRV_ID_HEX      33 /* 16 random bytes as hex, with NUL */
+#define SRV_HASH_LEN    32
+#define SRV_MAX_NAME    128 /* vendor names, labels */
+#define SRV_STATUS_SIZE 24
 
 struct srv_store;
 
@@ -211,8 +211,8 @@ int srv_store_policy_put(struct srv_store *s, const char *json, const char *sha2
 int srv_store_policy_current(struct srv_store *s, char **json, char sha256_hex[65]);
 
 /* Audit log. Also written to the server log by the caller. */
-int srv_store_audit(struct srv_store *s, const char *actor, const char *action,
-                    const char *subject, const char *code, const char *detail);
+int srv_store_audit(struct srv_store *s, const char *actor, const char *action, const char *subject,
+                    const char *code, const char *detail);
 typedef int (*srv_audit_cb)(const struct srv_audit_entry *e, void *ctx);
 int srv_store_audit_list(struct srv_store *s, const char *action, unsigned limit, srv_audit_cb cb,
                          void *ctx);

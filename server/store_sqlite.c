@@ -22,8 +22,8 @@
 #include "err.h"
 #include "log.h"
 
-#define STORE_READERS      4
-#define STORE_BUSY_MS      10000
+#define STORE_READERS       4
+#define STORE_BUSY_MS       10000
 #define STORE_SCHEMA_LATEST 1
 
 struct wjob {
@@ -62,8 +62,10 @@ static const char *const migrations[] = {
     "CREATE TABLE enroll_tokens (hash BLOB PRIMARY KEY,"
     " vendor_id INTEGER NOT NULL REFERENCES vendors(id), expires_at BIGINT NOT NULL,"
     " used_at BIGINT);"
-    "CREATE TABLE challenges (id TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL REFERENCES vendors(id),"
-    " secret BLOB NOT NULL, ek_public BLOB NOT NULL, ak_public BLOB NOT NULL, ek_name TEXT NOT NULL,"
+    "CREATE TABLE challenges (id TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL REFERENCES "
+    "vendors(id),"
+    " secret BLOB NOT NULL, ek_public BLOB NOT NULL, ak_public BLOB NOT NULL, ek_name TEXT NOT "
+    "NULL,"
     " ak_name TEXT NOT NULL, host_json TEXT NOT NULL, expires_at BIGINT NOT NULL);"
     "CREATE TABLE agents (id TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL REFERENCES vendors(id),"
     " ek_name TEXT NOT NULL UNIQUE, ak_name TEXT NOT NULL, ak_public BLOB NOT NULL, sk_public BLOB,"
@@ -102,7 +104,8 @@ static const char *const migrations[] = {
 
 #define AGENT_COLUMNS                                                                              \
     "a.id, a.vendor_id, v.name, a.ek_name, a.ak_name, a.ak_public, a.sk_public, a.host_json,"      \
-    " a.revoked, " AGENT_STATUS_SQL " AS status, a.created_at, a.last_verified_at, a.last_compliant,"        \
+    " a.revoked, " AGENT_STATUS_SQL                                                                \
+    " AS status, a.created_at, a.last_verified_at, a.last_compliant,"                              \
     " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version"
 
 static int64_t now_s(void)
@@ -693,8 +696,9 @@ static int enroll_token_consume_job(sqlite3 *db, void *arg)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = prepare(db, &st, "SELECT vendor_id, expires_at, used_at FROM enroll_tokens WHERE hash = ?1",
-                 "b", j->hash, (size_t)SRV_HASH_LEN);
+    rc =
+        prepare(db, &st, "SELECT vendor_id, expires_at, used_at FROM enroll_tokens WHERE hash = ?1",
+                "b", j->hash, (size_t)SRV_HASH_LEN);
     if (rc != 0)
         return rc;
     if (sqlite3_step(st) != SQLITE_ROW)
@@ -708,8 +712,9 @@ static int enroll_token_consume_job(sqlite3 *db, void *arg)
     sqlite3_finalize(st);
     if (rc != 0)
         return rc;
-    rc = prepare(db, &st, "UPDATE enroll_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL",
-                 "bi", j->hash, (size_t)SRV_HASH_LEN, j->now);
+    rc = prepare(db, &st,
+                 "UPDATE enroll_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL", "bi",
+                 j->hash, (size_t)SRV_HASH_LEN, j->now);
     return rc != 0 ? rc : run(db, st, NULL);
 }
 
@@ -840,8 +845,8 @@ static int agent_create_job(sqlite3 *db, void *arg)
     rc = prepare(db, &st,
                  "INSERT INTO agents (id, vendor_id, ek_name, ak_name, ak_public, sk_public,"
                  " host_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                 "tittbbti", a->id, a->vendor_id, a->ek_name,
-                 a->ak_name, a->ak_public, a->ak_public_len, a->sk_public, a->sk_public_len,
+                 "tittbbti", a->id, a->vendor_id, a->ek_name, a->ak_name, a->ak_public,
+                 a->ak_public_len, a->sk_public, a->sk_public_len,
                  a->host_json != NULL ? a->host_json : "{}", a->created_at);
     return rc != 0 ? rc : run(db, st, NULL);
 }
@@ -1017,12 +1022,13 @@ static int sweep_job(sqlite3 *db, void *arg)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = prepare(db, &st,
-                 "INSERT INTO audit_log (at, actor, action, subject, code, detail)"
-                 " SELECT ?2, 'server', 'agent_stale', id, 'stale', 'no verified report' FROM agents"
-                 " WHERE revoked = 0 AND stale_marked = 0 AND (CASE WHEN last_verified_at >"
-                 " created_at THEN last_verified_at ELSE created_at END) < ?1",
-                 "ii", j->cutoff, j->now);
+    rc =
+        prepare(db, &st,
+                "INSERT INTO audit_log (at, actor, action, subject, code, detail)"
+                " SELECT ?2, 'server', 'agent_stale', id, 'stale', 'no verified report' FROM agents"
+                " WHERE revoked = 0 AND stale_marked = 0 AND (CASE WHEN last_verified_at >"
+                " created_at THEN last_verified_at ELSE created_at END) < ?1",
+                "ii", j->cutoff, j->now);
     if (rc == 0)
         rc = run(db, st, NULL);
     if (rc == 0)
@@ -1202,8 +1208,8 @@ static int report_from_row(sqlite3_stmt *st, bool full, struct srv_report **out)
         r->receipt_json = col_strdup(st, 14);
     }
     if (r->verdict_json == NULL ||
-        (full && (r->evidence_json == NULL || r->transcript_json == NULL ||
-                  r->receipt_json == NULL))) {
+        (full &&
+         (r->evidence_json == NULL || r->transcript_json == NULL || r->receipt_json == NULL))) {
         srv_report_free(r);
         return DA_ERR_NOMEM;
     }
@@ -1211,8 +1217,8 @@ static int report_from_row(sqlite3_stmt *st, bool full, struct srv_report **out)
     return 0;
 }
 
-static int report_get_by(struct srv_store *s, const char *where, const char *types,
-                         const void *key, size_t keylen, struct srv_report **out)
+static int report_get_by(struct srv_store *s, const char *where, const char *types, const void *key,
+                         size_t keylen, struct srv_report **out)
 {
     char sql[512];
     sqlite3_stmt *st = NULL;
@@ -1389,8 +1395,8 @@ static int audit_job(sqlite3 *db, void *arg)
     return rc != 0 ? rc : run(db, st, NULL);
 }
 
-int srv_store_audit(struct srv_store *s, const char *actor, const char *action,
-                    const char *subject, const char *code, const char *detail)
+int srv_store_audit(struct srv_store *s, const char *actor, const char *action, const char *subject,
+                    const char *code, const char *detail)
 {
     struct audit_job j = {actor != NULL ? actor : "", action, subject != NULL ? subject : "",
                           code != NULL ? code : "", detail != NULL ? detail : ""};

@@ -5,3 +5,7 @@ target_include_directories(da_test_server PUBLIC ${DA_TEST_SRC}/support)
 target_compile_definitions(da_test_server PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
 target_link_libraries(da_test_server PUBLIC PkgConfig::CURL PkgConfig::CJSON)
 
+
+da_unit_test(NAME test_server_http SOURCES ${DA_TEST_SRC}/integration/test_server_http.c
+             LIBS da_server da_test_server LABELS integration server)
+add_dependencies(test_server_http devattest-server)

@@ -50,9 +50,17 @@ static int run_capture(char *out, size_t outsize, char *const argv[])
         _exit(127);
     }
     close(pipefd[1]);
-    while (out != NULL && got + 1 < outsize &&
-           (n = read(pipefd[0], out + got, outsize - 1 - got)) > 0)
-        got += (size_t)n;
+    for (;;) {
+        char chunk[512];
+
+        n = read(pipefd[0], chunk, sizeof(chunk));
+        if (n <= 0)
+            break;
+        if (out != NULL && got + (size_t)n < outsize) {
+            memcpy(out + got, chunk, (size_t)n);
+            got += (size_t)n;
+        }
+    }
     if (out != NULL) {
         out[got] = '\0';
         out[strcspn(out, "\n")] = '\0';

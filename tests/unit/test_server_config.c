@@ -36,19 +36,19 @@ static void test_defaults_and_values(void **state)
 static void test_rejections(void **state)
 {
     static const char *const bad[] = {
-        "bogus = 1\n",                   /* unknown key */
-        "port = 1\nport = 2\n",          /* duplicate */
-        "port\n",                        /* no '=' */
-        "port = 70000\n",                /* range */
-        "port = -1\n",                   /* sign */
-        "port = 12abc\n",                /* trailing */
-        "port = \n",                     /* empty */
-        "plain_http = maybe\n",          /* bool */
+        "bogus = 1\n",                    /* unknown key */
+        "port = 1\nport = 2\n",           /* duplicate */
+        "port\n",                         /* no '=' */
+        "port = 70000\n",                 /* range */
+        "port = -1\n",                    /* sign */
+        "port = 12abc\n",                 /* trailing */
+        "port = \n",                      /* empty */
+        "plain_http = maybe\n",           /* bool */
         "listen_address = example.org\n", /* not numeric */
-        "state_dir = relative/path\n",   /* not absolute */
-        "pcr_selection = sha1:0-7\n",    /* bank */
-        "pcr_selection = sha256:7-3\n",  /* range */
-        "pcr_selection = sha256:0-24\n", /* index */
+        "state_dir = relative/path\n",    /* not absolute */
+        "pcr_selection = sha1:0-7\n",     /* bank */
+        "pcr_selection = sha256:7-3\n",   /* range */
+        "pcr_selection = sha256:0-24\n",  /* index */
         "log_level = loud\n",
         "stale_after_s = 10\n", /* below minimum */
     };

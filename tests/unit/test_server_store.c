@@ -255,7 +255,7 @@ static void test_identity_event(void **state)
                      DA_ERR_NOT_FOUND);
 }
 
-#define WRITERS 8
+#define WRITERS    8
 #define PER_WRITER 50
 
 struct writer_arg {
