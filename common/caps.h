@@ -19,5 +19,7 @@
 #define DA_MAX_DSSE_KEYID      256                /* one DSSE key id */
 #define DA_MAX_DSSE_TYPE       256                /* a DSSE payloadType */
 #define DA_MAX_INTOTO_DIGESTS  16                 /* digests of one in-toto subject */
+#define DA_MAX_EK_CERT_FILE    (4u * 1024 * 1024) /* a PEM file of EK roots or intermediates */
+#define DA_MAX_EK_CHAIN        8                  /* intermediates an agent may send */
 
 #endif

@@ -395,3 +395,39 @@ int da_tpm_clock_check(const struct da_tpm_clock *prev, const struct da_tpm_cloc
         return DA_ERR_VERIFY_COUNTER_ROLLBACK;
     return 0;
 }
+
+int da_report_quote_verify(const uint8_t *nonce_key, size_t nonce_key_len, uint64_t now,
+                           const struct da_tpm_public *ak, const struct da_pcr_selection *selection,
+                           const struct da_report_quote *report, da_nonce_mark_used_fn mark_used,
+                           void *mark_ctx, struct da_tpm_clock *clock)
+{
+    struct da_quote_expect expect;
+    uint8_t qd[DA_QUOTE_QD_LEN];
+    int rc;
+
+    if (clock != NULL)
+        memset(clock, 0, sizeof(*clock));
+    if (report == NULL || report->evidence_digest == NULL)
+        return DA_ERR_INVALID_ARG;
+    rc = da_nonce_verify(nonce_key, nonce_key_len, report->nonce, report->nonce_len, now, NULL,
+                         NULL, NULL);
+    if (rc != 0)
+        return rc;
+    rc = da_quote_qualifying_data(report->nonce, report->nonce_len, report->evidence_digest, qd);
+    if (rc != 0)
+        return rc;
+    memset(&expect, 0, sizeof(expect));
+    expect.ak = ak;
+    expect.qualifying_data = qd;
+    expect.qualifying_data_len = sizeof(qd);
+    expect.selection = selection;
+    expect.pcr_values = report->pcr_values;
+    expect.pcr_values_len = report->pcr_values_len;
+    rc = da_quote_verify(report->attest, report->attest_len, report->sig, report->sig_len, &expect,
+                         clock);
+    if (rc == 0 && mark_used != NULL)
+        rc = mark_used(report->nonce, report->nonce_len, mark_ctx);
+    if (rc != 0 && clock != NULL)
+        memset(clock, 0, sizeof(*clock));
+    return rc;
+}

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nonce.h"
 #include "tpm_public.h"
 
 #define DA_QUOTE_QD_LEN 32
@@ -95,5 +96,31 @@ int da_certify_verify(const uint8_t *attest, size_t attest_len, const uint8_t *s
  * not NULL) is set to 1 when firmwareVersion differs, else 0. */
 int da_tpm_clock_check(const struct da_tpm_clock *prev, const struct da_tpm_clock *cur,
                        int *firmware_changed);
+
+/* A report's quote as it arrives (DESIGN.md section 5, Report step 4). */
+struct da_report_quote {
+    const uint8_t *nonce;
+    size_t nonce_len;
+    const uint8_t *evidence_digest; /* 32 bytes: SHA-256 of the canonical evidence */
+    const uint8_t *attest;
+    size_t attest_len;
+    const uint8_t *sig;
+    size_t sig_len;
+    const uint8_t *pcr_values;
+    size_t pcr_values_len;
+};
+
+/* The whole report check of DESIGN.md section 5, step 5, up to policy:
+ * the nonce is one this server issued (DA_ERR_VERIFY_NONCE) and still valid
+ * (DA_ERR_VERIFY_NONCE_EXPIRED); the quote verifies with expected qualifying
+ * data SHA-256(nonce || evidence_digest) (every code of da_quote_verify);
+ * and only then mark_used records the nonce (DA_ERR_VERIFY_NONCE_REPLAY when
+ * it was used before). Because mark_used runs last, a rejected report
+ * consumes no nonce; a caller that stores the report in a transaction can
+ * pass NULL and record the nonce in that transaction instead. */
+int da_report_quote_verify(const uint8_t *nonce_key, size_t nonce_key_len, uint64_t now,
+                           const struct da_tpm_public *ak, const struct da_pcr_selection *selection,
+                           const struct da_report_quote *report, da_nonce_mark_used_fn mark_used,
+                           void *mark_ctx, struct da_tpm_clock *clock);
 
 #endif

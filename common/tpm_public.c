@@ -318,3 +318,24 @@ int da_tpm_public_check_sk(const struct da_tpm_public *pub)
         return 0;
     return check_ecdsa_sha256(&a->parameters.eccDetail.scheme);
 }
+
+int da_tpm_public_check_ek(const struct da_tpm_public *pub)
+{
+    const TPMT_PUBLIC *a = &pub->area;
+    const TPMT_SYM_DEF_OBJECT *sym;
+    const TPMA_OBJECT need = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                             TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |
+                             TPMA_OBJECT_DECRYPT;
+
+    if ((a->objectAttributes & need) != need || (a->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT))
+        return DA_ERR_VERIFY_EK_ATTRIBUTES;
+    if (a->nameAlg != TPM2_ALG_SHA256 && a->nameAlg != TPM2_ALG_SHA384)
+        return DA_ERR_VERIFY_KEY_TYPE;
+    sym = a->type == TPM2_ALG_RSA ? &a->parameters.rsaDetail.symmetric
+                                  : &a->parameters.eccDetail.symmetric;
+    if (sym->algorithm != TPM2_ALG_AES || sym->mode.aes != TPM2_ALG_CFB ||
+        (sym->keyBits.aes != 128 && sym->keyBits.aes != 256))
+        return DA_ERR_VERIFY_KEY_TYPE;
+    /* The type, size and curve were checked when the key was parsed. */
+    return 0;
+}

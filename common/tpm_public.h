@@ -57,6 +57,12 @@ int da_tpm_public_check_ak(const struct da_tpm_public *pub);
  * scheme NULL or ECDSA/SHA-256. Same error codes as da_tpm_public_check_ak. */
 int da_tpm_public_check_sk(const struct da_tpm_public *pub);
 
+/* An endorsement key as the TCG EK templates make it: fixedTPM, fixedParent,
+ * sensitiveDataOrigin, restricted, decrypt, not sign; RSA 2048..4096 or ECC
+ * P-256/P-384; symmetric AES-128 or AES-256 in CFB mode; nameAlg SHA-256 or
+ * SHA-384. Errors: DA_ERR_VERIFY_EK_ATTRIBUTES, DA_ERR_VERIFY_KEY_TYPE. */
+int da_tpm_public_check_ek(const struct da_tpm_public *pub);
+
 /* Digest size in bytes for a TPM hash algorithm id (SHA-1, SHA-256, SHA-384,
  * SHA-512), 0 for any other. */
 size_t da_tpm_hash_size(TPMI_ALG_HASH alg);
