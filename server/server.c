@@ -4,8 +4,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/pem.h>
-#include <openssl/x509_vfy.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
 
 #include "digest.h"
 #include "err.h"
@@ -38,33 +39,26 @@ void srv_audit(struct srv_ctx *ctx, const char *actor, const char *action, const
         da_error_f("audit record not stored: %s", da_strerror(rc));
 }
 
-/* Trusted EK roots: a PEM bundle; absent means TPM enrollment is refused. */
-static int load_ek_roots(const char *path, X509_STORE **out)
+/* Trusted EK roots: a PEM bundle; absent means enrollment is refused. */
+static int load_ek_trust(const char *path, struct da_ek_trust **out)
 {
-    X509_STORE *st;
-    FILE *f;
-    X509 *x;
-    int n = 0;
+    struct da_ek_trust *t = NULL;
+    int rc;
 
     *out = NULL;
-    f = fopen(path, "r");
-    if (f == NULL) {
+    if (access(path, F_OK) != 0) {
         da_warn_f("%s: no trusted EK roots; enrollment will be refused", path);
         return 0;
     }
-    st = X509_STORE_new();
-    while (st != NULL && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-        if (X509_STORE_add_cert(st, x) == 1)
-            n++;
-        X509_free(x);
+    rc = da_ek_trust_new(&t);
+    if (rc == 0)
+        rc = da_ek_trust_add_roots_file(t, path);
+    if (rc != 0) {
+        da_error_f("%s: %s", path, da_strerror(rc));
+        da_ek_trust_free(t);
+        return rc;
     }
-    fclose(f);
-    if (st == NULL || n == 0) {
-        X509_STORE_free(st);
-        da_error_f("%s holds no usable certificate", path);
-        return DA_ERR_CONFIG;
-    }
-    *out = st;
+    *out = t;
     return 0;
 }
 
@@ -106,7 +100,7 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
     if (rc == 0)
         rc = srv_ratelimit_new(cfg->rate_per_agent, cfg->burst_per_agent, &ctx->rl_agent);
     if (rc == 0)
-        rc = load_ek_roots(cfg->ek_roots, &ctx->ek_roots);
+        rc = load_ek_trust(cfg->ek_roots, &ctx->ek_trust);
     if (rc == 0)
         rc = srv_policy_load_initial(ctx);
     if (rc != 0) {
@@ -125,7 +119,7 @@ void srv_ctx_close(struct srv_ctx *ctx)
     srv_keys_free(ctx->keys);
     srv_ratelimit_free(ctx->rl_address);
     srv_ratelimit_free(ctx->rl_agent);
-    X509_STORE_free(ctx->ek_roots);
+    da_ek_trust_free(ctx->ek_trust);
     srv_policy_put(ctx->policy);
     pthread_rwlock_destroy(&ctx->policy_lock);
     free(ctx);

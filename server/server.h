@@ -10,9 +10,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include <openssl/x509.h>
-
 #include "config.h"
+#include "ek.h"
 #include "pki.h"
 #include "quote.h"
 #include "ratelimit.h"
@@ -38,7 +37,7 @@ struct srv_ctx {
     struct srv_keys *keys;
     struct srv_ratelimit *rl_address;
     struct srv_ratelimit *rl_agent;
-    X509_STORE *ek_roots; /* NULL: no root configured, no TPM enrollment */
+    struct da_ek_trust *ek_trust; /* NULL: no root configured, enrollment refused */
     uint32_t pcr_mask;
     struct da_pcr_selection pcr_selection; /* asked for in every nonce */
     char receipt_keyid[65];                /* hex SHA-256 of the receipt public key (DER) */

@@ -1010,6 +1010,34 @@ int srv_store_agent_replace_ak(struct srv_store *s, const char *id, const unsign
     return submit(s, agent_replace_ak_job, &j);
 }
 
+struct reenroll_job {
+    const char *id;
+    const unsigned char *sk;
+    size_t sk_len;
+    const char *host;
+};
+
+static int agent_reenroll_job(sqlite3 *db, void *arg)
+{
+    struct reenroll_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int changes = 0, rc;
+
+    rc = prepare(db, &st, "UPDATE agents SET sk_public = ?2, host_json = ?3 WHERE id = ?1", "tbt",
+                 j->id, j->sk, j->sk_len, j->host);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    return rc == 0 && changes == 0 ? DA_ERR_AGENT_UNKNOWN : rc;
+}
+
+int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
+                             size_t sk_public_len, const char *host_json)
+{
+    struct reenroll_job j = {id, sk_public, sk_public_len, host_json};
+
+    return submit(s, agent_reenroll_job, &j);
+}
+
 struct sweep_job {
     int64_t cutoff;
     int64_t now;
