@@ -5,3 +5,5 @@ da_unit_test(NAME test_server_store SOURCES ${DA_TEST_SRC}/unit/test_server_stor
              LIBS da_server LABELS server)
 da_unit_test(NAME test_server_ratelimit SOURCES ${DA_TEST_SRC}/unit/test_server_ratelimit.c
              LIBS da_server LABELS server)
+da_unit_test(NAME test_server_report_parse SOURCES ${DA_TEST_SRC}/unit/test_server_report_parse.c
+             LIBS da_server LABELS server)
