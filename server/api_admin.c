@@ -103,9 +103,10 @@ int srv_api_policy_put(struct srv_request *req, struct srv_response *resp)
     int rc;
 
     actor_of(req, actor, sizeof(actor));
-    rc = srv_policy_rotate(req->srv, req->body, req->body_len, actor);
+    rc = srv_policy_rotate(req->srv, req->body, req->body_len, actor, resp->message,
+                           sizeof(resp->message));
     if (rc != 0) {
-        srv_audit(req->srv, actor, "policy_rejected", "", rc, "");
+        srv_audit(req->srv, actor, "policy_rejected", "", rc, resp->message);
         return rc;
     }
     p = srv_policy_get(req->srv);

@@ -1,5 +1,6 @@
 #include "policy_state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,33 +12,38 @@
 #include "json.h"
 #include "log.h"
 #include "pki.h"
+#include "policy.h"
 
 static void policy_free(struct srv_policy *p)
 {
+    da_policy_free(p->compiled);
     free(p->json);
     free(p);
 }
 
-int srv_policy_new(const char *text, size_t len, struct srv_policy **out)
+int srv_policy_new(const char *text, size_t len, struct srv_policy **out, char *msg, size_t msgsize)
 {
+    struct da_policy_error err;
+    struct da_policy *compiled = NULL;
     struct srv_policy *p;
-    cJSON *root = NULL;
     int rc;
 
     *out = NULL;
-    rc = da_json_parse(text, len, DA_MAX_POLICY, &root);
-    if (rc != 0)
+    memset(&err, 0, sizeof(err));
+    rc = da_policy_load(text, len, "policy", &compiled, &err);
+    if (rc != 0) {
+        if (msg != NULL)
+            snprintf(msg, msgsize, "policy %d:%d %s: %s", err.line, err.column, err.pointer,
+                     err.reason);
         return rc;
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return DA_ERR_POLICY_PARSE;
     }
-    cJSON_Delete(root);
     p = calloc(1, sizeof(*p));
     if (p == NULL || (p->json = malloc(len + 1)) == NULL) {
         free(p);
+        da_policy_free(compiled);
         return DA_ERR_NOMEM;
     }
+    p->compiled = compiled;
     memcpy(p->json, text, len);
     p->json[len] = '\0';
     p->json_len = len;
@@ -80,10 +86,11 @@ static void swap_in(struct srv_ctx *ctx, struct srv_policy *p)
     srv_policy_put(old);
 }
 
-int srv_policy_rotate(struct srv_ctx *ctx, const char *text, size_t len, const char *actor)
+int srv_policy_rotate(struct srv_ctx *ctx, const char *text, size_t len, const char *actor,
+                      char *msg, size_t msgsize)
 {
     struct srv_policy *p = NULL;
-    int rc = srv_policy_new(text, len, &p);
+    int rc = srv_policy_new(text, len, &p, msg, msgsize);
 
     if (rc == 0)
         rc = srv_store_policy_put(ctx->store, p->json, p->sha256, actor);
@@ -105,7 +112,7 @@ int srv_policy_load_initial(struct srv_ctx *ctx)
 
     rc = srv_store_policy_current(ctx->store, &json, sha);
     if (rc == 0) {
-        rc = srv_policy_new(json, strlen(json), &p);
+        rc = srv_policy_new(json, strlen(json), &p, NULL, 0);
         free(json);
         if (rc == 0)
             swap_in(ctx, p);
@@ -121,7 +128,7 @@ int srv_policy_load_initial(struct srv_ctx *ctx)
         return 0;
     }
     if (rc == 0)
-        rc = srv_policy_rotate(ctx, json, len, "server");
+        rc = srv_policy_rotate(ctx, json, len, "server", NULL, 0);
     free(json);
     return rc;
 }

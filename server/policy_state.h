@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "policy.h"
 #include "server.h"
 
 struct srv_policy {
@@ -15,16 +16,19 @@ struct srv_policy {
     char *json; /* the document as stored */
     size_t json_len;
     char sha256[65];
-    void *compiled; /* the policy engine's form, when it has one */
+    struct da_policy *compiled; /* the policy engine's form */
 };
 
-/* Validate text as a policy; on success *out holds one reference. */
-int srv_policy_new(const char *text, size_t len, struct srv_policy **out);
+/* Load text as a policy; on success *out holds one reference. On failure
+ * msg (when not NULL) says where and why. */
+int srv_policy_new(const char *text, size_t len, struct srv_policy **out, char *msg,
+                   size_t msgsize);
 /* The current policy with a reference taken, or NULL when none is set. */
 struct srv_policy *srv_policy_get(struct srv_ctx *ctx);
 void srv_policy_put(struct srv_policy *p);
 /* Store text as the new current policy (audited as actor) and swap it in. */
-int srv_policy_rotate(struct srv_ctx *ctx, const char *text, size_t len, const char *actor);
+int srv_policy_rotate(struct srv_ctx *ctx, const char *text, size_t len, const char *actor,
+                      char *msg, size_t msgsize);
 /* At start: the newest stored policy, else the configured file (stored). */
 int srv_policy_load_initial(struct srv_ctx *ctx);
 
