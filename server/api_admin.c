@@ -99,11 +99,16 @@ int srv_api_policy_put(struct srv_request *req, struct srv_response *resp)
 {
     char actor[SRV_MAX_NAME + 8];
     struct srv_policy *p;
-    cJSON *o;
+    cJSON *o = NULL;
     int rc;
 
     actor_of(req, actor, sizeof(actor));
-    rc = srv_policy_rotate(req->srv, req->body, req->body_len, actor, resp->message,
+    /* JSON errors keep their own codes; the policy loader judges the rest. */
+    rc = srv_parse_body(req, resp, &o);
+    cJSON_Delete(o);
+    o = NULL;
+    if (rc == 0)
+        rc = srv_policy_rotate(req->srv, req->body, req->body_len, actor, resp->message,
                            sizeof(resp->message));
     if (rc != 0) {
         srv_audit(req->srv, actor, "policy_rejected", "", rc, resp->message);

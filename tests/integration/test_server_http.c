@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -229,10 +230,23 @@ static void test_bad_input(void **state)
 static void test_policy_rotation_audited(void **state)
 {
     struct world *w = *state;
-    const char *json = "application/json", *p = "{\"id\":\"p1\",\"checks\":[]}";
+    const char *json = "application/json";
+    char path[PATH_MAX], p[8192];
     struct da_test_http r;
+    size_t n;
+    FILE *f;
 
-    expect(w, "PUT", "/v1/policy", w->srv.admin, json, p, strlen(p), 200, NULL);
+    /* a policy the engine refuses is not stored */
+    expect(w, "PUT", "/v1/policy", w->srv.admin, json, "{\"id\":\"p1\"}", 11, 400,
+           "policy_field");
+    assert_no_policy(w);
+    snprintf(path, sizeof(path), "%s/tests/fixtures/server/policy-test.json", DA_SOURCE_ROOT);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(p, 1, sizeof(p) - 1, f);
+    p[n] = '\0';
+    fclose(f);
+    expect(w, "PUT", "/v1/policy", w->srv.admin, json, p, n, 200, NULL);
     assert_int_equal(da_test_http(&w->srv, "GET", "/v1/policy", NULL, NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, p);
