@@ -16,3 +16,12 @@ if(TARGET da_agent)
                LABELS integration server swtpm)
   add_dependencies(test_server_e2e devattest-server)
 endif()
+
+pkg_check_modules(TSS2_MU_T REQUIRED IMPORTED_TARGET tss2-mu)
+add_library(da_test_softak STATIC ${DA_TEST_SRC}/support/soft_ak.c)
+target_include_directories(da_test_softak PUBLIC ${DA_TEST_SRC}/support)
+target_link_libraries(da_test_softak PUBLIC devattest PkgConfig::TSS2_MU_T OpenSSL::Crypto)
+
+da_unit_test(NAME test_server_crash SOURCES ${DA_TEST_SRC}/integration/test_server_crash.c
+             LIBS da_server da_test_server da_test_softak LABELS integration server)
+add_dependencies(test_server_crash devattest-server)

@@ -237,8 +237,7 @@ static void test_policy_rotation_audited(void **state)
     FILE *f;
 
     /* a policy the engine refuses is not stored */
-    expect(w, "PUT", "/v1/policy", w->srv.admin, json, "{\"id\":\"p1\"}", 11, 400,
-           "policy_field");
+    expect(w, "PUT", "/v1/policy", w->srv.admin, json, "{\"id\":\"p1\"}", 11, 400, "policy_field");
     assert_no_policy(w);
     snprintf(path, sizeof(path), "%s/tests/fixtures/server/policy-test.json", DA_SOURCE_ROOT);
     f = fopen(path, "r");
