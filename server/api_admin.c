@@ -109,7 +109,7 @@ int srv_api_policy_put(struct srv_request *req, struct srv_response *resp)
     o = NULL;
     if (rc == 0)
         rc = srv_policy_rotate(req->srv, req->body, req->body_len, actor, resp->message,
-                           sizeof(resp->message));
+                               sizeof(resp->message));
     if (rc != 0) {
         srv_audit(req->srv, actor, "policy_rejected", "", rc, resp->message);
         return rc;

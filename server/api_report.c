@@ -227,7 +227,7 @@ static int make_record(struct ingest *g)
     struct srv_receipt_in ri;
     int rc;
 
-    rc = srv_random_id(r->id);
+    rc = srv_time_ordered_id(r->id);
     if (rc != 0)
         return rc;
     snprintf(r->agent_id, sizeof(r->agent_id), "%s", g->agent->id);
@@ -262,24 +262,18 @@ static int make_record(struct ingest *g)
     return srv_receipt_make(ctx, &ri, &r->receipt_json);
 }
 
+/* {"report_id", "evidence_sha256", "compliant", "verdict", "receipt"}; the
+ * stored JSON texts are embedded as they are, not parsed again. */
 static int respond_report(struct srv_response *resp, int status, const struct srv_report *r)
 {
-    cJSON *o = cJSON_CreateObject(), *receipt = cJSON_Parse(r->receipt_json);
-    cJSON *verdict = cJSON_Parse(r->verdict_json);
+    cJSON *o = cJSON_CreateObject();
 
-    if (o == NULL || receipt == NULL || verdict == NULL ||
-        cJSON_AddStringToObject(o, "report_id", r->id) == NULL ||
+    if (o == NULL || cJSON_AddStringToObject(o, "report_id", r->id) == NULL ||
         cJSON_AddStringToObject(o, "evidence_sha256", r->evidence_sha256) == NULL ||
         cJSON_AddBoolToObject(o, "compliant", r->compliant) == NULL ||
-        !cJSON_AddItemToObject(o, "verdict", verdict)) {
+        cJSON_AddRawToObject(o, "verdict", r->verdict_json) == NULL ||
+        cJSON_AddRawToObject(o, "receipt", r->receipt_json) == NULL) {
         cJSON_Delete(o);
-        cJSON_Delete(receipt);
-        cJSON_Delete(verdict);
-        return DA_ERR_NOMEM;
-    }
-    if (!cJSON_AddItemToObject(o, "receipt", receipt)) {
-        cJSON_Delete(o);
-        cJSON_Delete(receipt);
         return DA_ERR_NOMEM;
     }
     return srv_respond_json(resp, status, o);

@@ -22,7 +22,8 @@
 #include "err.h"
 #include "log.h"
 
-#define STORE_READERS       4
+#define STORE_READERS       8
+#define STORE_CKPT_MS       500
 #define STORE_BUSY_MS       10000
 #define STORE_SCHEMA_LATEST 1
 
@@ -45,6 +46,14 @@ struct srv_store {
     bool stop;
     unsigned batch_max;
     unsigned stale_after;
+
+    /* checkpoints run beside the writer, not inside its commits */
+    sqlite3 *ckdb;
+    pthread_t ckpt;
+    bool ckpt_started;
+    bool ckpt_stop;
+    pthread_mutex_t ckmu;
+    pthread_cond_t ckcv;
 
     sqlite3 *rdb[STORE_READERS];
     bool rbusy[STORE_READERS];
@@ -78,9 +87,10 @@ static const char *const migrations[] = {
     "CREATE TABLE identity_events (id INTEGER PRIMARY KEY,"
     " agent_id TEXT NOT NULL REFERENCES agents(id), at BIGINT NOT NULL, ak_public BLOB NOT NULL,"
     " ak_name TEXT NOT NULL, detail TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE nonces_used (hash BLOB PRIMARY KEY, expires_at BIGINT NOT NULL);"
+    "CREATE TABLE nonces_used (hash BLOB PRIMARY KEY, expires_at BIGINT NOT NULL,"
+    " report_id TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE reports (id TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id),"
-    " nonce_hash BLOB NOT NULL UNIQUE, evidence_sha256 TEXT NOT NULL, evidence_json TEXT NOT NULL,"
+    " nonce_hash BLOB NOT NULL, evidence_sha256 TEXT NOT NULL, evidence_json TEXT NOT NULL,"
     " verdict_json TEXT NOT NULL, transcript_json TEXT NOT NULL, receipt_json TEXT NOT NULL,"
     " compliant INTEGER NOT NULL, received_at BIGINT NOT NULL, reset_count BIGINT NOT NULL,"
     " restart_count BIGINT NOT NULL, clock BIGINT NOT NULL, firmware_version BIGINT NOT NULL,"
@@ -121,6 +131,30 @@ static int sql_err(sqlite3 *db, const char *what, int src)
     return DA_ERR_STORE;
 }
 
+/* Statements stay prepared on their connection (each connection is used by
+ * one thread at a time): a statement that is not running is found again by
+ * its text, reset and rebound. */
+static sqlite3_stmt *cached_stmt(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+
+    while ((st = sqlite3_next_stmt(db, st)) != NULL) {
+        if (!sqlite3_stmt_busy(st) && strcmp(sqlite3_sql(st), sql) == 0) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return st;
+        }
+    }
+    return NULL;
+}
+
+/* Done with a statement: keep it prepared for the next use. */
+static void release(sqlite3_stmt *st)
+{
+    if (st != NULL)
+        sqlite3_reset(st);
+}
+
 /* Prepare sql and bind arguments described by types:
  *   t text (const char *, NULL binds NULL)   i int64   b blob (ptr, size_t)
  * Parameters are numbered in order from ?1. */
@@ -129,10 +163,12 @@ static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *
     va_list ap;
     int i, src;
 
-    *st = NULL;
-    src = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-    if (src != SQLITE_OK)
-        return sql_err(db, "prepare", src);
+    *st = cached_stmt(db, sql);
+    if (*st == NULL) {
+        src = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+        if (src != SQLITE_OK)
+            return sql_err(db, "prepare", src);
+    }
     va_start(ap, types);
     for (i = 0; types[i] != '\0'; i++) {
         if (types[i] == 't') {
@@ -151,7 +187,7 @@ static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *
     }
     va_end(ap);
     if (src != SQLITE_OK) {
-        sqlite3_finalize(*st);
+        release(*st);
         *st = NULL;
         return sql_err(db, "bind", src);
     }
@@ -169,7 +205,7 @@ static int run(sqlite3 *db, sqlite3_stmt *st, int *changes)
         rc = sql_err(db, "step", src);
     else if (changes != NULL)
         *changes = sqlite3_changes(db);
-    sqlite3_finalize(st);
+    release(st);
     return rc;
 }
 
@@ -219,26 +255,43 @@ static int exec_sql(sqlite3 *db, const char *sql)
     return 0;
 }
 
+/* A fixed statement on the writer, prepared once. */
+static int exec_cached(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, &st, sql, "");
+
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+static void finalize_all(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+
+    while (db != NULL && (st = sqlite3_next_stmt(db, NULL)) != NULL)
+        sqlite3_finalize(st);
+}
+
 static void run_batch(struct srv_store *s, struct wjob *batch)
 {
     struct wjob *j;
-    int rc = exec_sql(s->wdb, "BEGIN IMMEDIATE");
+    int rc = exec_cached(s->wdb, "BEGIN IMMEDIATE");
 
     for (j = batch; j != NULL; j = j->next) {
         if (rc != 0) {
             j->rc = rc;
             continue;
         }
-        if (exec_sql(s->wdb, "SAVEPOINT job") != 0) {
+        if (exec_cached(s->wdb, "SAVEPOINT job") != 0) {
             j->rc = DA_ERR_STORE;
             continue;
         }
         j->rc = j->fn(s->wdb, j->arg);
         if (j->rc != 0)
-            exec_sql(s->wdb, "ROLLBACK TO job");
-        exec_sql(s->wdb, "RELEASE job");
+            exec_cached(s->wdb, "ROLLBACK TO job");
+        exec_cached(s->wdb, "RELEASE job");
     }
-    if (rc == 0 && exec_sql(s->wdb, "COMMIT") != 0) {
+    if (rc == 0 && exec_cached(s->wdb, "COMMIT") != 0) {
         exec_sql(s->wdb, "ROLLBACK");
         for (j = batch; j != NULL; j = j->next)
             j->rc = DA_ERR_STORE;
@@ -352,7 +405,8 @@ static int open_conn(const char *path, bool writer, sqlite3 **out)
     sqlite3_busy_timeout(db, STORE_BUSY_MS);
     rc = exec_sql(db, "PRAGMA foreign_keys = ON");
     if (rc == 0 && writer)
-        rc = exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL");
+        rc = exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                          " PRAGMA wal_autocheckpoint = 0");
     if (rc == 0 && !writer)
         rc = exec_sql(db, "PRAGMA query_only = ON");
     if (rc != 0) {
@@ -377,7 +431,7 @@ static int migrate(sqlite3 *db)
         return rc;
     if (sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    release(st);
     if (version > STORE_SCHEMA_LATEST) {
         da_error_f("database schema %d is newer than this server (%d)", version,
                    STORE_SCHEMA_LATEST);
@@ -403,6 +457,30 @@ static int migrate(sqlite3 *db)
     return 0;
 }
 
+static void *checkpoint_main(void *arg)
+{
+    struct srv_store *s = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&s->ckmu);
+    while (!s->ckpt_stop) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += STORE_CKPT_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->ckcv, &s->ckmu, &ts);
+        if (s->ckpt_stop)
+            break;
+        pthread_mutex_unlock(&s->ckmu);
+        sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&s->ckmu);
+    }
+    pthread_mutex_unlock(&s->ckmu);
+    return NULL;
+}
+
 int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
                    struct srv_store **out)
 {
@@ -420,18 +498,26 @@ int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
     pthread_cond_init(&s->cv_done, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
+    pthread_mutex_init(&s->ckmu, NULL);
+    pthread_cond_init(&s->ckcv, NULL);
     rc = open_conn(path, true, &s->wdb);
     if (rc == 0)
         rc = migrate(s->wdb);
     for (i = 0; rc == 0 && i < STORE_READERS; i++)
         rc = open_conn(path, false, &s->rdb[i]);
+    if (rc == 0)
+        rc = open_conn(path, false, &s->ckdb);
     if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
+        rc = DA_ERR_INTERNAL;
+    if (rc == 0)
+        s->writer_started = true;
+    if (rc == 0 && pthread_create(&s->ckpt, NULL, checkpoint_main, s) != 0)
         rc = DA_ERR_INTERNAL;
     if (rc != 0) {
         srv_store_close(s);
         return rc;
     }
-    s->writer_started = true;
+    s->ckpt_started = true;
     *out = s;
     return 0;
 }
@@ -449,9 +535,23 @@ void srv_store_close(struct srv_store *s)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->writer, NULL);
     }
-    for (i = 0; i < STORE_READERS; i++)
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->ckmu);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckcv);
+        pthread_mutex_unlock(&s->ckmu);
+        pthread_join(s->ckpt, NULL);
+    }
+    for (i = 0; i < STORE_READERS; i++) {
+        finalize_all(s->rdb[i]);
         sqlite3_close(s->rdb[i]);
+    }
+    finalize_all(s->ckdb);
+    sqlite3_close(s->ckdb);
+    finalize_all(s->wdb);
     sqlite3_close(s->wdb);
+    pthread_mutex_destroy(&s->ckmu);
+    pthread_cond_destroy(&s->ckcv);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv_work);
     pthread_cond_destroy(&s->cv_done);
@@ -474,7 +574,7 @@ static int read_int64(struct srv_store *s, const char *sql, int64_t *out)
             *out = sqlite3_column_int64(st, 0);
         else
             rc = sql_err(db, "step", sqlite3_errcode(db));
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -501,7 +601,7 @@ int srv_store_integrity_check(struct srv_store *s)
 
         if (t == NULL || strcmp((const char *)t, "ok") != 0)
             rc = DA_ERR_STORE;
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -524,7 +624,7 @@ static int vendor_lookup(sqlite3 *db, const char *name, int64_t *id)
     rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_NOT_FOUND;
     if (rc == 0)
         *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    release(st);
     return rc;
 }
 
@@ -572,7 +672,7 @@ int srv_store_vendor_find(struct srv_store *s, const char *name, struct srv_vend
             col_copy(st, 1, out->name, sizeof(out->name));
             out->created_at = sqlite3_column_int64(st, 2);
         }
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -593,7 +693,7 @@ int srv_store_vendors_list(struct srv_store *s, srv_vendor_cb cb, void *ctx)
         v.created_at = sqlite3_column_int64(st, 2);
         rc = cb(&v, ctx);
     }
-    sqlite3_finalize(st);
+    release(st);
     reader_put(s, slot);
     return rc;
 }
@@ -660,7 +760,7 @@ int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_H
             out->vendor_id = sqlite3_column_int64(st, 1);
             col_copy(st, 2, out->label, sizeof(out->label));
         }
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -709,7 +809,7 @@ static int enroll_token_consume_job(sqlite3 *db, void *arg)
         rc = DA_ERR_TOKEN_EXPIRED;
     else
         j->vendor_id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    release(st);
     if (rc != 0)
         return rc;
     rc = prepare(db, &st,
@@ -770,12 +870,12 @@ static int challenge_take_job(sqlite3 *db, void *arg)
     if (rc != 0)
         return rc;
     if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != SRV_HASH_LEN) {
-        sqlite3_finalize(st);
+        release(st);
         return DA_ERR_CHALLENGE_INVALID;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        sqlite3_finalize(st);
+        release(st);
         return DA_ERR_NOMEM;
     }
     snprintf(c->id, sizeof(c->id), "%s", j->id);
@@ -788,7 +888,7 @@ static int challenge_take_job(sqlite3 *db, void *arg)
     col_copy(st, 5, c->ak_name, sizeof(c->ak_name));
     c->host_json = col_strdup(st, 6);
     c->expires_at = sqlite3_column_int64(st, 7);
-    sqlite3_finalize(st);
+    release(st);
     if (rc == 0 && c->host_json == NULL)
         rc = DA_ERR_NOMEM;
     if (rc == 0)
@@ -910,7 +1010,7 @@ static int agent_get_by(struct srv_store *s, const char *column_sql, const char 
     rc = prepare(db, &st, sql, "it", now - (int64_t)s->stale_after, key);
     if (rc == 0) {
         rc = sqlite3_step(st) == SQLITE_ROW ? agent_from_row(st, out) : missing;
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -948,7 +1048,7 @@ int srv_store_agents_list(struct srv_store *s, int64_t vendor_id, const char *st
             rc = cb(a, ctx);
         srv_agent_free(a);
     }
-    sqlite3_finalize(st);
+    release(st);
     reader_put(s, slot);
     return rc;
 }
@@ -1144,7 +1244,7 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
             rc = col_blob(st, 0, ak_public, ak_public_len);
         if (rc == 0)
             col_copy(st, 1, ak_name, 2 * 34 + 1);
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -1158,8 +1258,9 @@ static int report_put_job(sqlite3 *db, void *arg)
     sqlite3_stmt *st = NULL;
     int rc, changes = 0;
 
-    rc = prepare(db, &st, "INSERT INTO nonces_used (hash, expires_at) VALUES (?1, ?2)", "bi",
-                 r->nonce_hash, (size_t)SRV_HASH_LEN, r->nonce_expires_at);
+    rc = prepare(db, &st,
+                 "INSERT INTO nonces_used (hash, expires_at, report_id) VALUES (?1, ?2, ?3)", "bit",
+                 r->nonce_hash, (size_t)SRV_HASH_LEN, r->nonce_expires_at, r->id);
     if (rc == 0)
         rc = run(db, st, NULL);
     if (rc == DA_ERR_STORE_CONFLICT)
@@ -1265,7 +1366,7 @@ static int report_get_by(struct srv_store *s, const char *where, const char *typ
         rc = prepare(db, &st, sql, "b", key, keylen);
     if (rc == 0) {
         rc = sqlite3_step(st) == SQLITE_ROW ? report_from_row(st, true, out) : DA_ERR_NOT_FOUND;
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -1279,7 +1380,8 @@ int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report 
 int srv_store_report_find_by_nonce(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
                                    struct srv_report **out)
 {
-    return report_get_by(s, "nonce_hash = ?1", "b", hash, SRV_HASH_LEN, out);
+    return report_get_by(s, "id = (SELECT report_id FROM nonces_used WHERE hash = ?1)", "b", hash,
+                         SRV_HASH_LEN, out);
 }
 
 int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned limit,
@@ -1301,7 +1403,7 @@ int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned l
             rc = cb(r, ctx);
         srv_report_free(r);
     }
-    sqlite3_finalize(st);
+    release(st);
     reader_put(s, slot);
     return rc;
 }
@@ -1336,7 +1438,7 @@ static int exists_query(struct srv_store *s, const char *sql, const char *types,
         rc = prepare(db, &st, sql, "b", key, keylen);
     if (rc == 0) {
         *found = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -1398,7 +1500,7 @@ int srv_store_policy_current(struct srv_store *s, char **json, char sha256_hex[6
             if (*json == NULL)
                 rc = DA_ERR_NOMEM;
         }
-        sqlite3_finalize(st);
+        release(st);
     }
     reader_put(s, slot);
     return rc;
@@ -1456,7 +1558,7 @@ int srv_store_audit_list(struct srv_store *s, const char *action, unsigned limit
         rc = e.detail != NULL ? cb(&e, ctx) : DA_ERR_NOMEM;
         free(e.detail);
     }
-    sqlite3_finalize(st);
+    release(st);
     reader_put(s, slot);
     return rc;
 }

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -33,6 +35,24 @@ int srv_random_id(char out[SRV_ID_HEX])
     unsigned char raw[16];
 
     if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return DA_ERR_CRYPTO;
+    return da_hex_encode_to(raw, sizeof(raw), out, SRV_ID_HEX);
+}
+
+int srv_time_ordered_id(char out[SRV_ID_HEX])
+{
+    unsigned char raw[16];
+    struct timespec ts;
+    uint64_t ms;
+    int i;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (i = 5; i >= 0; i--) {
+        raw[i] = (unsigned char)(ms & 0xff);
+        ms >>= 8;
+    }
+    if (RAND_bytes(raw + 6, 10) != 1)
         return DA_ERR_CRYPTO;
     return da_hex_encode_to(raw, sizeof(raw), out, SRV_ID_HEX);
 }

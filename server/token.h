@@ -15,6 +15,9 @@
 int srv_token_new(const char *prefix, char out[SRV_TOKEN_SIZE], unsigned char hash[SRV_HASH_LEN]);
 /* 16 random bytes as 32 lower-case hex digits. */
 int srv_random_id(char out[SRV_ID_HEX]);
+/* 6 bytes of milliseconds since the epoch then 10 random bytes, as 32 hex
+ * digits: unique, and new ids sort after old ones (append-only indexes). */
+int srv_time_ordered_id(char out[SRV_ID_HEX]);
 /* "admin", "auditor", "vendor" -> role; DA_ERR_INVALID_ARG otherwise. */
 int srv_role_parse(const char *name, enum srv_role *out);
 const char *srv_role_name(enum srv_role role);

@@ -1,10 +1,13 @@
 /* Policy evaluation of one evidence document, as the server records it.
  *
- * verdict: {"policy_sha256", "compliant", "controls": {id: result},
- *           "checks": [{id, title, result, severity, controls[], remediation}]}
- * controls: the "controls" member alone (borrowed from verdict), which the
- * receipt states. A report is compliant when no control is "fail" or
- * "unknown". */
+ * verdict: {"policy_id", "policy_version", "policy_sha256", "verdict",
+ *           "controls": {control id: pass|fail|unknown|not_applicable},
+ *           "checks": [{"id", "verdict"} and, for fail/unknown, "severity",
+ *                      "pointer", "observed", "reason"]}
+ * Titles, rationale and remediation stay in the policy, which the digest
+ * names (GET /v1/policy). controls is the "controls" member (borrowed from
+ * verdict), which the receipt states. A report is compliant when the
+ * overall verdict is pass (or nothing applied). */
 #ifndef SRV_VERDICT_H
 #define SRV_VERDICT_H
 
