@@ -23,7 +23,8 @@
 #include "log.h"
 
 #define STORE_READERS       8
-#define STORE_CKPT_MS       500
+#define STORE_CKPT_MS       5000
+#define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
 #define STORE_SCHEMA_LATEST 1
 
@@ -32,6 +33,7 @@ struct wjob {
     void *arg;
     int rc;
     bool done;
+    pthread_cond_t cv; /* its own: a commit wakes only its callers */
     struct wjob *next;
 };
 
@@ -41,7 +43,6 @@ struct srv_store {
     bool writer_started;
     pthread_mutex_t mu;
     pthread_cond_t cv_work;
-    pthread_cond_t cv_done;
     struct wjob *head, *tail;
     bool stop;
     unsigned batch_max;
@@ -329,9 +330,9 @@ static void *writer_main(void *arg)
             struct wjob *next = batch->next;
 
             batch->done = true; /* the caller may free the job after this */
+            pthread_cond_signal(&batch->cv);
             batch = next;
         }
-        pthread_cond_broadcast(&s->cv_done);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -340,11 +341,16 @@ static void *writer_main(void *arg)
 /* Queue fn as one transaction and wait until it is committed (or failed). */
 static int submit(struct srv_store *s, int (*fn)(sqlite3 *, void *), void *arg)
 {
-    struct wjob job = {fn, arg, 0, false, NULL};
+    struct wjob job;
 
+    memset(&job, 0, sizeof(job));
+    job.fn = fn;
+    job.arg = arg;
+    pthread_cond_init(&job.cv, NULL);
     pthread_mutex_lock(&s->mu);
     if (s->stop) {
         pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&job.cv);
         return DA_ERR_UNAVAILABLE;
     }
     if (s->tail != NULL)
@@ -354,8 +360,9 @@ static int submit(struct srv_store *s, int (*fn)(sqlite3 *, void *), void *arg)
     s->tail = &job;
     pthread_cond_signal(&s->cv_work);
     while (!job.done)
-        pthread_cond_wait(&s->cv_done, &s->mu);
+        pthread_cond_wait(&job.cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&job.cv);
     return job.rc;
 }
 
@@ -457,6 +464,19 @@ static int migrate(sqlite3 *db)
     return 0;
 }
 
+/* After each commit: a large WAL wakes the checkpointer early. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct srv_store *s = arg;
+
+    if (pages >= STORE_CKPT_PAGES) {
+        pthread_mutex_lock(&s->ckmu);
+        pthread_cond_signal(&s->ckcv);
+        pthread_mutex_unlock(&s->ckmu);
+    }
+    return SQLITE_OK;
+}
+
 static void *checkpoint_main(void *arg)
 {
     struct srv_store *s = arg;
@@ -495,7 +515,6 @@ int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
     s->stale_after = stale_after;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv_work, NULL);
-    pthread_cond_init(&s->cv_done, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
     pthread_mutex_init(&s->ckmu, NULL);
@@ -507,6 +526,8 @@ int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
         rc = open_conn(path, false, &s->rdb[i]);
     if (rc == 0)
         rc = open_conn(path, false, &s->ckdb);
+    if (rc == 0)
+        sqlite3_wal_hook(s->wdb, on_wal_commit, s);
     if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
         rc = DA_ERR_INTERNAL;
     if (rc == 0)
@@ -554,7 +575,6 @@ void srv_store_close(struct srv_store *s)
     pthread_cond_destroy(&s->ckcv);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv_work);
-    pthread_cond_destroy(&s->cv_done);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
     free(s);
