@@ -87,6 +87,18 @@ static int write_new_file(const char *dir, const char *name, const void *data, s
     return 0;
 }
 
+/* A NUL-terminated copy of n bytes that need not be terminated. */
+static char *dup_text(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+
+    if (d != NULL) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
 static int pem_of_key(EVP_PKEY *key, bool private_part, char **out)
 {
     BIO *bio = BIO_new(BIO_s_mem());
@@ -100,7 +112,7 @@ static int pem_of_key(EVP_PKEY *key, bool private_part, char **out)
     ok = private_part ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
                       : PEM_write_bio_PUBKEY(bio, key);
     n = BIO_get_mem_data(bio, &data);
-    if (ok != 1 || n <= 0 || (*out = strndup(data, (size_t)n)) == NULL) {
+    if (ok != 1 || n <= 0 || (*out = dup_text(data, (size_t)n)) == NULL) {
         BIO_free(bio);
         return DA_ERR_CRYPTO;
     }
@@ -120,7 +132,7 @@ static int pem_of_cert(X509 *x, char **out)
     if (bio == NULL)
         return DA_ERR_NOMEM;
     if (PEM_write_bio_X509(bio, x) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0 ||
-        (*out = strndup(data, (size_t)n)) == NULL) {
+        (*out = dup_text(data, (size_t)n)) == NULL) {
         BIO_free(bio);
         return DA_ERR_CRYPTO;
     }

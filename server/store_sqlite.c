@@ -162,7 +162,7 @@ static void release(sqlite3_stmt *st)
 static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
 {
     va_list ap;
-    int i, src;
+    int i, src = SQLITE_OK;
 
     *st = cached_stmt(db, sql);
     if (*st == NULL) {

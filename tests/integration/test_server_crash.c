@@ -29,7 +29,7 @@ struct shared;
 struct poster {
     struct shared *s;
     struct da_soft_ak ak;
-    char agent_id[40];
+    char agent_id[SRV_ID_HEX];
 };
 
 struct shared {
