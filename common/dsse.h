@@ -8,7 +8,7 @@
  * JSON form: {"payload": std-base64, "payloadType": string,
  *             "signatures": [{"keyid": string (optional), "sig": std-base64}]}
  * Unknown members are ignored on input; base64 must be canonical; payload,
- * signatures, key ids and the envelope itself are capped (limits.h).
+ * signatures, key ids and the envelope itself are capped (caps.h).
  */
 #ifndef DA_DSSE_H
 #define DA_DSSE_H

@@ -1,6 +1,8 @@
 #include "jcs.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,38 +19,103 @@ struct jcs_digits {
     int n;
 };
 
-/* Parse "d.ddde[+-]xx" from %.*e into digits without trailing zeros. */
+/* Parse "d.ddde[+-]xx" as written by %.*e into digits and n. */
 static void jcs_split_exp(const char *txt, struct jcs_digits *dg)
 {
     const char *p = txt;
-    long e;
 
     dg->k = 0;
     for (; *p != 'e'; p++) {
         if (*p >= '0' && *p <= '9' && dg->k < (int)sizeof(dg->s) - 1)
             dg->s[dg->k++] = *p;
     }
-    e = strtol(p + 1, NULL, 10);
+    dg->s[dg->k] = '\0';
+    dg->n = (int)strtol(p + 1, NULL, 10) + 1;
+}
+
+/* Whether digits * 10^(n-k) reads as d; written without a decimal point so
+ * that the locale's LC_NUMERIC cannot change how strtod reads it. */
+static bool jcs_reads_back(const struct jcs_digits *dg, double d)
+{
+    char txt[48];
+
+    snprintf(txt, sizeof(txt), "%se%d", dg->s, dg->n - dg->k);
+    return strtod(txt, NULL) == d;
+}
+
+/* The next (up) or previous (!up) value with the same number of digits. */
+static void jcs_step(struct jcs_digits *dg, bool up)
+{
+    int i = dg->k - 1;
+
+    while (i >= 0 && dg->s[i] == (up ? '9' : '0'))
+        dg->s[i--] = up ? '0' : '9';
+    if (i >= 0)
+        dg->s[i] += up ? 1 : -1;
+    if (up && i < 0) {
+        dg->s[0] = '1';
+        dg->n++;
+    } else if (!up && dg->s[0] == '0') {
+        dg->s[0] = '9';
+        dg->n--;
+    }
+}
+
+/* A double whose significand is a power of two (and not subnormal): the
+ * gap to the next lower double is half the gap to the next higher one. */
+static bool jcs_is_binade_start(double d)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &d, sizeof(bits));
+    return (bits & 0xfffffffffffffULL) == 0 && (bits >> 52 & 0x7ff) > 1;
+}
+
+/* Among the p-digit values next to d, one that reads back as d: the
+ * correctly rounded one, else (only possible at the start of a binade, where
+ * the round-trip interval is lopsided) its neighbour on the other side. */
+static bool jcs_try_precision(double d, int p, struct jcs_digits *dg)
+{
+    struct jcs_digits c;
+    char txt[40];
+
+    snprintf(txt, sizeof(txt), "%.*e", p - 1, d);
+    jcs_split_exp(txt, dg);
+    if (jcs_reads_back(dg, d))
+        return true;
+    if (!jcs_is_binade_start(d))
+        return false;
+    c = *dg;
+    jcs_step(&c, true);
+    if (!jcs_reads_back(&c, d)) {
+        c = *dg;
+        jcs_step(&c, false);
+        if (!jcs_reads_back(&c, d))
+            return false;
+    }
+    *dg = c;
+    return true;
+}
+
+/* The fewest significant digits that read back as exactly d (d > 0 and
+ * finite), closest to d among those. Every p-digit value is also a
+ * (p+1)-digit value, so "some p-digit value reads back" is monotonic in p
+ * and a binary search over 1..17 finds the least p (17 always works). */
+static void jcs_shortest_digits(double d, struct jcs_digits *dg)
+{
+    int lo = 1, hi = 17, mid;
+
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        if (jcs_try_precision(d, mid, dg))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    (void)jcs_try_precision(d, lo, dg);
     while (dg->k > 1 && dg->s[dg->k - 1] == '0')
         dg->k--;
     dg->s[dg->k] = '\0';
-    dg->n = (int)e + 1;
-}
-
-/* The fewest significant digits that read back as exactly d (d > 0,
- * finite). glibc's %e rounds correctly, so the first precision whose output
- * round-trips gives the shortest digits, and among those the closest. */
-static void jcs_shortest_digits(double d, struct jcs_digits *dg)
-{
-    char txt[40];
-    int p;
-
-    for (p = 1; p <= 17; p++) {
-        snprintf(txt, sizeof(txt), "%.*e", p - 1, d);
-        if (strtod(txt, NULL) == d)
-            break;
-    }
-    jcs_split_exp(txt, dg);
 }
 
 static int jcs_put(char *out, size_t outsize, size_t *o, const char *s, size_t n)
@@ -114,6 +181,15 @@ int da_jcs_format_number(double d, char *out, size_t outsize)
         return DA_ERR_JSON_NUMBER;
     if (d == 0)
         return jcs_put(out, outsize, &o, "0", 1);
+    /* Below 2^53 every integer is a double of its own, so its shortest
+     * digits are the integer itself; evidence is mostly such numbers. */
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d) {
+        if (snprintf(out, outsize, "%lld", (long long)d) >= (int)outsize) {
+            out[0] = '\0';
+            return DA_ERR_TOO_LARGE;
+        }
+        return 0;
+    }
     if (d < 0) {
         r = jcs_put(out, outsize, &o, "-", 1);
         if (r != 0)

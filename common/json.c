@@ -296,12 +296,13 @@ static int key_compare(const void *a, const void *b, void *ctx)
 /* Keys of the object being closed are keys[from..nkeys). */
 static int check_duplicate_keys(struct scan *s, size_t from)
 {
-    struct key_ref *k = s->keys + from;
     size_t n = s->nkeys - from, i;
+    struct key_ref *k;
 
     s->nkeys = from;
     if (n < 2)
         return 0;
+    k = s->keys + from;
     qsort_r(k, n, sizeof(*k), key_compare, (void *)s->p);
     for (i = 1; i < n; i++) {
         if (key_compare(&k[i - 1], &k[i], (void *)s->p) == 0)
@@ -489,11 +490,11 @@ static int parse_validated(const char *text, size_t len, cJSON **out, struct sca
     skip_ws(s);
     if (s->pos != len) {
         cJSON_Delete(root);
-        return scan_fail(s, s->pos, DA_ERR_TRAILING_DATA, "data after the JSON value");
+        return scan_fail(s, s->pos, DA_ERR_TRAILING_DATA, "cJSON stopped before the end");
     }
     if (!tree_numbers_finite(root)) {
         cJSON_Delete(root);
-        return scan_fail(s, 0, DA_ERR_JSON_NUMBER, "number out of range for a double");
+        return scan_fail(s, 0, DA_ERR_JSON_NUMBER, "cJSON read a number as infinite");
     }
     *out = root;
     return 0;
@@ -549,8 +550,10 @@ static int get_member(const cJSON *obj, const char *key, const cJSON **item)
 int da_json_get_string(const cJSON *obj, const char *key, const char **out)
 {
     const cJSON *v = NULL;
-    int r = get_member(obj, key, &v);
+    int r;
 
+    *out = NULL;
+    r = get_member(obj, key, &v);
     if (r != 0)
         return r;
     if (!cJSON_IsString(v) || v->valuestring == NULL)
@@ -594,8 +597,10 @@ int da_json_get_bool(const cJSON *obj, const char *key, bool *out)
 static int get_typed(const cJSON *obj, const char *key, int type, const cJSON **out)
 {
     const cJSON *v = NULL;
-    int r = get_member(obj, key, &v);
+    int r;
 
+    *out = NULL;
+    r = get_member(obj, key, &v);
     if (r != 0)
         return r;
     if ((v->type & 0xff) != type)

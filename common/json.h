@@ -44,8 +44,9 @@ int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
 
 /* Typed members of an object. DA_ERR_JSON_MISSING when obj has no member
  * key (case-sensitive), DA_ERR_JSON_TYPE when it has another type (null is a
- * type too) or obj is not an object. Out-params are set only on success;
- * returned pointers belong to the tree. */
+ * type too) or obj is not an object. Pointer out-params are set to NULL on
+ * entry, numeric ones are written only on success; returned pointers belong
+ * to the tree. */
 int da_json_get_string(const cJSON *obj, const char *key, const char **out);
 /* An integer-valued number with |v| <= DA_JSON_MAX_SAFE_INT; 1.5 and 2^53
  * are DA_ERR_JSON_TYPE. */
