@@ -21,8 +21,8 @@
 #define DA_MAX_INTOTO_DIGESTS  16                 /* digests of one in-toto subject */
 #define DA_MAX_EK_CERT_FILE    (4u * 1024 * 1024) /* a PEM file of EK roots or intermediates */
 #define DA_MAX_EK_CHAIN        8                  /* intermediates an agent may send */
-#define DA_MAX_EK_CERT         8192                /* an EK certificate read from TPM NV */
-#define DA_MAX_KEY_FILE        (16u * 1024)        /* a key blob or key file in the state dir */
-#define DA_MAX_EVENT_LOG       (8u * 1024 * 1024)  /* the firmware TPM event log */
+#define DA_MAX_EK_CERT         8192               /* an EK certificate read from TPM NV */
+#define DA_MAX_KEY_FILE        (16u * 1024)       /* a key blob or key file in the state dir */
+#define DA_MAX_EVENT_LOG       (8u * 1024 * 1024) /* the firmware TPM event log */
 
 #endif
