@@ -24,6 +24,7 @@
 
 #define STORE_READERS       8
 #define STORE_CKPT_MS       5000
+#define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
 #define STORE_SCHEMA_LATEST 1
@@ -53,6 +54,7 @@ struct srv_store {
     pthread_t ckpt;
     bool ckpt_started;
     bool ckpt_stop;
+    bool ckpt_wanted;
     pthread_mutex_t ckmu;
     pthread_cond_t ckcv;
 
@@ -471,30 +473,34 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 
     if (pages >= STORE_CKPT_PAGES) {
         pthread_mutex_lock(&s->ckmu);
+        s->ckpt_wanted = true;
         pthread_cond_signal(&s->ckcv);
         pthread_mutex_unlock(&s->ckmu);
     }
     return SQLITE_OK;
 }
 
+/* Checkpoints every STORE_CKPT_MS, or when the WAL grew large, but never
+ * more often than every STORE_CKPT_GAP_MS. */
 static void *checkpoint_main(void *arg)
 {
     struct srv_store *s = arg;
-    struct timespec ts;
+    struct timespec ts, gap = {0, STORE_CKPT_GAP_MS * 1000000L};
 
     pthread_mutex_lock(&s->ckmu);
     while (!s->ckpt_stop) {
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += STORE_CKPT_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
+        ts.tv_sec += STORE_CKPT_MS / 1000;
+        while (!s->ckpt_stop && !s->ckpt_wanted) {
+            if (pthread_cond_timedwait(&s->ckcv, &s->ckmu, &ts) != 0)
+                break;
         }
-        pthread_cond_timedwait(&s->ckcv, &s->ckmu, &ts);
         if (s->ckpt_stop)
             break;
+        s->ckpt_wanted = false;
         pthread_mutex_unlock(&s->ckmu);
         sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        nanosleep(&gap, NULL);
         pthread_mutex_lock(&s->ckmu);
     }
     pthread_mutex_unlock(&s->ckmu);
