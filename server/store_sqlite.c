@@ -23,7 +23,7 @@
 #include "log.h"
 
 #define STORE_READERS       8
-#define STORE_CKPT_MS       5000
+#define STORE_CKPT_MS       30000 /* periodic PASSIVE checkpoint */
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
