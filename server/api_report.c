@@ -94,7 +94,7 @@ struct ingest {
     struct srv_response *resp;
     struct srv_report_in *in;
     struct srv_agent *agent;
-    struct da_tpm_public *ak;
+    struct srv_ak_ref *ak;
     struct srv_policy *policy;
     struct da_tpm_clock clock;
     int firmware_changed;
@@ -109,7 +109,7 @@ static void ingest_free(struct ingest *g)
 {
     srv_report_in_free(g->in);
     srv_agent_free(g->agent);
-    da_tpm_public_free(g->ak);
+    srv_ak_cache_put(g->req->srv->ak_cache, g->ak);
     srv_policy_put(g->policy);
     cJSON_Delete(g->verdict);
     free(g->rec.verdict_json);
@@ -123,7 +123,8 @@ static int verify_quote(struct ingest *g)
     struct da_report_quote q;
     int rc;
 
-    rc = da_tpm_public_parse(g->agent->ak_public, g->agent->ak_public_len, &g->ak);
+    rc = srv_ak_cache_get(ctx->ak_cache, g->agent->id, g->agent->ak_name, g->agent->ak_public,
+                          g->agent->ak_public_len, &g->ak);
     if (rc != 0)
         return DA_ERR_INTERNAL; /* the enrolled AK was checked at enrollment */
     memset(&q, 0, sizeof(q));
@@ -138,8 +139,8 @@ static int verify_quote(struct ingest *g)
     q.pcr_values_len = da_buf_len(&g->in->pcr_values);
     /* The nonce's single use is recorded with the report, in one transaction. */
     return da_report_quote_verify(ctx->keys->nonce_key, sizeof(ctx->keys->nonce_key),
-                                  (uint64_t)srv_now(), g->ak, &ctx->pcr_selection, &q, NULL, NULL,
-                                  &g->clock);
+                                  (uint64_t)srv_now(), srv_ak_ref_key(g->ak), &ctx->pcr_selection,
+                                  &q, NULL, NULL, &g->clock);
 }
 
 static int check_counters(struct ingest *g)

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "ak_cache.h"
 #include "config.h"
 #include "ek.h"
 #include "pki.h"
@@ -37,6 +38,7 @@ struct srv_ctx {
     struct srv_keys *keys;
     struct srv_ratelimit *rl_address;
     struct srv_ratelimit *rl_agent;
+    struct srv_ak_cache *ak_cache;
     struct da_ek_trust *ek_trust; /* NULL: no root configured, enrollment refused */
     uint32_t pcr_mask;
     struct da_pcr_selection pcr_selection; /* asked for in every nonce */

@@ -3,11 +3,11 @@
 # SQLite store, on loopback, bounded in count and time. Prints the figures
 # docs/benchmarks.md records. Needs a release build in $DA_BUILD.
 #   BENCH_COUNT (default 20000) reports for the throughput run
-#   BENCH_CONCURRENCY (default 32) keep-alive connections
+#   BENCH_CONCURRENCY (default 128) keep-alive connections
 set -euo pipefail
 build=${DA_BUILD:?run through scripts/bench}
 count=${BENCH_COUNT:-20000}
-conc=${BENCH_CONCURRENCY:-32}
+conc=${BENCH_CONCURRENCY:-128}
 server=$build/server/devattest-server
 load=$build/tests/da_server_load
 work=$(mktemp -d /tmp/da-bench-server-XXXXXX)
@@ -55,8 +55,13 @@ echo "  sign/s=$sign_s verify/s=$verify_s"
 
 start_server
 echo "throughput (closed loop, $conc connections, $count reports):"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+t0=$(cpu_ticks)
 out=$(run_load --agents 256 --count "$count" --concurrency "$conc" --max-seconds 120) || true
+t1=$(cpu_ticks)
 echo "  $out"
+echo "  server CPU per report: $(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$count" 'BEGIN {printf "%.3f ms", 1000 * t / hz / n}')"
+echo "  load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 rate=$(sed -E 's/.*rate_per_s=([0-9.]+).*/\1/' <<<"$out")
 echo "  ratio reports/s to openssl verify/s (one core): $(awk -v r="$rate" -v v="$verify_s" 'BEGIN {printf "%.3f", r / v}')"
 
