@@ -6,7 +6,14 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -44,8 +51,9 @@ static int setup(void **state)
     struct srv_store *st = NULL;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (w == NULL || da_test_server_setup(&w->srv, "rate_per_agent = 1000\n"
-                                                   "burst_per_agent = 1000\n") != 0)
+    if (w == NULL || da_test_server_setup(&w->srv, "rate_per_agent = 1\n"
+                                                   "burst_per_agent = 5\n"
+                                                   "connection_timeout_s = 1\n") != 0)
         return -1;
     if (da_test_server_cli(&w->srv, w->vendor_acme, sizeof(w->vendor_acme), "token", "create",
                            "--role", "vendor", "--vendor", "acme", NULL) != 0 ||
@@ -257,6 +265,52 @@ static void test_policy_rotation_audited(void **state)
     da_test_http_clear(&r);
 }
 
+/* Agent routes are limited per agent id: the sixth request within the
+ * burst is refused with 429 before any work is done. */
+static void test_rate_limit_per_agent(void **state)
+{
+    struct world *w = *state;
+    int i;
+
+    for (i = 0; i < 5; i++)
+        expect(w, "POST", "/v1/agents/limited0/nonce", NULL, "application/json", "{}", 2, 404,
+               "agent_unknown");
+    expect(w, "POST", "/v1/agents/limited0/nonce", NULL, "application/json", "{}", 2, 429,
+           "rate_limited");
+    /* another agent id has its own bucket */
+    expect(w, "POST", "/v1/agents/limited1/nonce", NULL, "application/json", "{}", 2, 404,
+           "agent_unknown");
+}
+
+/* A client that connects and sends nothing does not keep its thread: the
+ * server closes the connection after connection_timeout_s. */
+static void test_slow_client_closed(void **state)
+{
+    struct world *w = *state;
+    struct sockaddr_in sa;
+    struct timeval tv = {10, 0};
+    char buf[16];
+    time_t t0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((unsigned short)w->srv.port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    t0 = time(NULL);
+    /* at most a TLS alert, then EOF (or a reset) once the server gives up */
+    do
+        n = read(fd, buf, sizeof(buf));
+    while (n > 0);
+    assert_true(n == 0 || errno == ECONNRESET);
+    assert_true(time(NULL) - t0 < 8);
+    close(fd);
+}
+
 static void test_graceful_sigterm(void **state)
 {
     struct world *w = *state;
@@ -272,7 +326,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_public_routes),           cmocka_unit_test(test_authorization_matrix),
         cmocka_unit_test(test_vendor_lists_are_scoped), cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_policy_rotation_audited), cmocka_unit_test(test_graceful_sigterm),
+        cmocka_unit_test(test_policy_rotation_audited), cmocka_unit_test(test_rate_limit_per_agent),
+        cmocka_unit_test(test_slow_client_closed),      cmocka_unit_test(test_graceful_sigterm),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
