@@ -143,7 +143,8 @@ static void tpm_info_print_text(const struct tpm_info_opts *o, const struct tpm_
                i->spec_revision / 100, i->spec_revision % 100);
         printf("pcr banks:        ");
         for (b = 0; b < i->bank_count; b++)
-            printf(" %s (%u PCRs)", agent_tpm_hash_name(i->banks[b]) ? agent_tpm_hash_name(i->banks[b]) : "?",
+            printf(" %s (%u PCRs)",
+                   agent_tpm_hash_name(i->banks[b]) ? agent_tpm_hash_name(i->banks[b]) : "?",
                    tpm_info_popcount(i->bank_pcrs[b]));
         printf("\ntransient objects: %u\n", i->transient_objects);
         printf("ek template:       %s\n", id->ek_template);
@@ -255,8 +256,8 @@ static const char tpm_info_usage[] =
     "usage: devattest-agent tpm-info [--tcti TCTI] [--state-dir DIR]\n"
     "                                [--key-mode tpm|software] [--event-log FILE] [--json]\n"
     "  --tcti TCTI        TPM transport (default $DA_TCTI, else " AGENT_TPM_DEFAULT_TCTI ")\n"
-    "  --state-dir DIR    agent state directory (default $DA_STATE_DIR, else "
-    AGENT_TPM_DEFAULT_STATE_DIR ")\n"
+    "  --state-dir DIR    agent state directory (default $DA_STATE_DIR, "
+    "else " AGENT_TPM_DEFAULT_STATE_DIR ")\n"
     "  --key-mode MODE    tpm (default) or software; software keys are never chosen\n"
     "                     unless named here or in $DA_KEY_MODE\n"
     "  --event-log FILE   firmware event log (default " AGENT_EVENTLOG_DEFAULT_PATH ")\n"
@@ -279,9 +280,12 @@ static int tpm_info_mode(const char *s, enum agent_tpm_mode *mode)
 static int tpm_info_options(int argc, char **argv, struct tpm_info_opts *o)
 {
     static const struct option longopts[] = {
-        {"tcti", required_argument, NULL, 't'},     {"state-dir", required_argument, NULL, 's'},
-        {"key-mode", required_argument, NULL, 'm'}, {"event-log", required_argument, NULL, 'e'},
-        {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
+        {"tcti", required_argument, NULL, 't'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"key-mode", required_argument, NULL, 'm'},
+        {"event-log", required_argument, NULL, 'e'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *mode = getenv("DA_KEY_MODE");

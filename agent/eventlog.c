@@ -14,11 +14,11 @@
 #include "err.h"
 #include "log.h"
 
-#define EV_NO_ACTION       0x00000003u
-#define EL_SHA1_SIZE       20
-#define EL_SPEC_ID_SIG     "Spec ID Event03"  /* 16 bytes with its NUL */
-#define EL_LOCALITY_SIG    "StartupLocality"  /* 16 bytes with its NUL */
-#define EL_SIG_SIZE        16
+#define EV_NO_ACTION    0x00000003u
+#define EL_SHA1_SIZE    20
+#define EL_SPEC_ID_SIG  "Spec ID Event03" /* 16 bytes with its NUL */
+#define EL_LOCALITY_SIG "StartupLocality" /* 16 bytes with its NUL */
+#define EL_SIG_SIZE     16
 
 int agent_eventlog_read(const char *path, struct agent_bytes *out)
 {
@@ -123,8 +123,7 @@ struct el_event {
 typedef int (*el_visit_fn)(const struct el_event *ev, void *ctx);
 
 /* The Spec ID Event03 structure in the header event's data. */
-static int el_spec_id(const unsigned char *data, uint32_t size,
-                      struct agent_eventlog_summary *s)
+static int el_spec_id(const unsigned char *data, uint32_t size, struct agent_eventlog_summary *s)
 {
     struct el_reader r = {data, size};
     const unsigned char *sig, *skip;
@@ -166,8 +165,8 @@ static int el_event1(struct el_reader *r, struct el_event *ev)
     ev->digest_count = 1;
     ev->digests[0].alg = TPM2_ALG_SHA1;
     ev->digests[0].size = EL_SHA1_SIZE;
-    if (el_bytes(r, EL_SHA1_SIZE, &ev->digests[0].value) != 0 ||
-        el_u32(r, &ev->data_size) != 0 || el_bytes(r, ev->data_size, &ev->data) != 0)
+    if (el_bytes(r, EL_SHA1_SIZE, &ev->digests[0].value) != 0 || el_u32(r, &ev->data_size) != 0 ||
+        el_bytes(r, ev->data_size, &ev->data) != 0)
         return DA_ERR_TPM_EVENTLOG;
     return ev->pcr < AGENT_EVENTLOG_PCRS ? 0 : DA_ERR_TPM_EVENTLOG;
 }
@@ -246,8 +245,7 @@ static int el_walk(const unsigned char *data, size_t len, struct agent_eventlog_
     return 0;
 }
 
-int agent_eventlog_parse(const unsigned char *data, size_t len,
-                         struct agent_eventlog_summary *out)
+int agent_eventlog_parse(const unsigned char *data, size_t len, struct agent_eventlog_summary *out)
 {
     int rc = el_walk(data, len, out, NULL, NULL);
 
@@ -307,8 +305,7 @@ int agent_eventlog_replay(const unsigned char *data, size_t len, uint16_t alg,
     memset(&rp, 0, sizeof(rp));
     rp.alg = alg;
     rp.size = agent_tpm_hash_size(alg);
-    rp.md = EVP_get_digestbyname(agent_tpm_hash_name(alg) != NULL ? agent_tpm_hash_name(alg)
-                                                                   : "");
+    rp.md = EVP_get_digestbyname(agent_tpm_hash_name(alg) != NULL ? agent_tpm_hash_name(alg) : "");
     rp.pcrs = pcrs;
     if (rp.size == 0 || rp.md == NULL)
         return DA_ERR_UNSUPPORTED;

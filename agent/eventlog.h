@@ -17,12 +17,12 @@
 #define AGENT_EVENTLOG_MAX_DIGEST   64
 
 struct agent_eventlog_summary {
-    int crypto_agile;  /* 1: TCG_PCR_EVENT2 events after a Spec ID Event03 */
-    size_t events;     /* all events, the header event included */
-    size_t alg_count;  /* digest algorithms the log carries */
-    uint16_t algs[AGENT_EVENTLOG_MAX_ALGS];       /* TPM2_ALG_* */
-    uint16_t alg_sizes[AGENT_EVENTLOG_MAX_ALGS];  /* their digest sizes */
-    uint32_t extended_pcrs;                       /* bitmask of PCRs the log extends */
+    int crypto_agile;                       /* 1: TCG_PCR_EVENT2 events after a Spec ID Event03 */
+    size_t events;                          /* all events, the header event included */
+    size_t alg_count;                       /* digest algorithms the log carries */
+    uint16_t algs[AGENT_EVENTLOG_MAX_ALGS]; /* TPM2_ALG_* */
+    uint16_t alg_sizes[AGENT_EVENTLOG_MAX_ALGS]; /* their digest sizes */
+    uint32_t extended_pcrs;                      /* bitmask of PCRs the log extends */
 };
 
 /* Read the event log whole (path NULL: AGENT_EVENTLOG_DEFAULT_PATH).
@@ -32,8 +32,7 @@ struct agent_eventlog_summary {
 int agent_eventlog_read(const char *path, struct agent_bytes *out);
 
 /* Walk the log and summarize it. */
-int agent_eventlog_parse(const unsigned char *data, size_t len,
-                         struct agent_eventlog_summary *out);
+int agent_eventlog_parse(const unsigned char *data, size_t len, struct agent_eventlog_summary *out);
 
 /* Replay the extends of one bank: pcrs[i] receives PCR i as the log says it
  * should be (all PCRs start at zero; a StartupLocality event sets PCR 0's

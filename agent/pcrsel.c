@@ -132,7 +132,8 @@ int agent_pcr_selection_parse(const char *text, TPML_PCR_SELECTION *out)
     if (text == NULL || strnlen(text, AGENT_PCR_TEXT + 1) > AGENT_PCR_TEXT)
         goto bad;
     for (;;) {
-        if (out->count >= AGENT_TPM_MAX_BANKS || agent_pcr_bank(&s, &out->pcrSelections[out->count]))
+        if (out->count >= AGENT_TPM_MAX_BANKS ||
+            agent_pcr_bank(&s, &out->pcrSelections[out->count]))
             goto bad;
         for (i = 0; i < out->count; i++) {
             if (out->pcrSelections[i].hash == out->pcrSelections[out->count].hash)

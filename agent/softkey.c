@@ -24,8 +24,7 @@
 #include "log.h"
 #include "tpm_internal.h"
 
-#define SOFT_AK_ATTRS                                                                              \
-    (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
+#define SOFT_AK_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
 #define SOFT_SK_ATTRS (TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT)
 
 struct softkey {
@@ -130,8 +129,8 @@ static int soft_key_ready(struct softkey *s, const char *file, TPMA_OBJECT attrs
         if (rc == 0)
             rc = agent_state_read(s->state_dir, file, DA_MAX_KEY_FILE, &pem);
     } else if (rc == DA_ERR_NOT_FOUND) {
-        da_info_f("no %s in %s: the software identity has not been created (enroll first)",
-                  file, s->state_dir);
+        da_info_f("no %s in %s: the software identity has not been created (enroll first)", file,
+                  s->state_dir);
     }
     if (rc == 0)
         rc = soft_key_parse(s->state_dir, file, &pem, key);
@@ -184,8 +183,8 @@ out:
     return rc;
 }
 
-static void soft_attest_header(const struct softkey *s, TPMI_ST_ATTEST type,
-                               const TPM2B_DATA *qual, TPMS_ATTEST *a)
+static void soft_attest_header(const struct softkey *s, TPMI_ST_ATTEST type, const TPM2B_DATA *qual,
+                               TPMS_ATTEST *a)
 {
     struct timespec now;
 

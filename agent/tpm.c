@@ -23,10 +23,10 @@
 #include "log.h"
 #include "tpm_internal.h"
 
-#define TPM_PCR_COUNT       24
+#define TPM_PCR_COUNT        24
 #define TPM_NV_CHUNK_DEFAULT 512
-#define TPM_EK_CERT_FIRST   0x01C00002u
-#define TPM_EK_CERT_LAST    0x01C00016u
+#define TPM_EK_CERT_FIRST    0x01C00002u
+#define TPM_EK_CERT_LAST     0x01C00016u
 
 /* EK Credential Profile policy digests (published constants). PolicyA is
  * PolicySecret(TPM_RH_ENDORSEMENT); the high-range templates use PolicyB,
@@ -35,20 +35,17 @@ static const BYTE tpm_policy_a_sha256[32] = {
     0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
     0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa};
 static const BYTE tpm_policy_a_sha384[48] = {
-    0x8b, 0xbf, 0x22, 0x66, 0x53, 0x7c, 0x17, 0x1c, 0xb5, 0x6e, 0x40, 0x3c,
-    0x4d, 0xc1, 0xd4, 0xb6, 0x4f, 0x43, 0x26, 0x11, 0xdc, 0x38, 0x6e, 0x6f,
-    0x53, 0x20, 0x50, 0xc3, 0x27, 0x8c, 0x93, 0x0e, 0x14, 0x3e, 0x8b, 0xb1,
-    0x13, 0x38, 0x24, 0xcc, 0xb4, 0x31, 0x05, 0x38, 0x71, 0xc6, 0xdb, 0x53};
+    0x8b, 0xbf, 0x22, 0x66, 0x53, 0x7c, 0x17, 0x1c, 0xb5, 0x6e, 0x40, 0x3c, 0x4d, 0xc1, 0xd4, 0xb6,
+    0x4f, 0x43, 0x26, 0x11, 0xdc, 0x38, 0x6e, 0x6f, 0x53, 0x20, 0x50, 0xc3, 0x27, 0x8c, 0x93, 0x0e,
+    0x14, 0x3e, 0x8b, 0xb1, 0x13, 0x38, 0x24, 0xcc, 0xb4, 0x31, 0x05, 0x38, 0x71, 0xc6, 0xdb, 0x53};
 static const BYTE tpm_policy_c_sha384[48] = {
-    0xd6, 0x03, 0x2c, 0xe6, 0x1f, 0x2f, 0xb3, 0xc2, 0x40, 0xeb, 0x3c, 0xf6,
-    0xa3, 0x32, 0x37, 0xef, 0x2b, 0x6a, 0x16, 0xf4, 0x29, 0x3c, 0x22, 0xb4,
-    0x55, 0xe2, 0x61, 0xcf, 0xfd, 0x21, 0x7a, 0xd5, 0xb4, 0x94, 0x7c, 0x2d,
-    0x73, 0xe6, 0x30, 0x05, 0xee, 0xd2, 0xdc, 0x2b, 0x35, 0x93, 0xd1, 0x65};
+    0xd6, 0x03, 0x2c, 0xe6, 0x1f, 0x2f, 0xb3, 0xc2, 0x40, 0xeb, 0x3c, 0xf6, 0xa3, 0x32, 0x37, 0xef,
+    0x2b, 0x6a, 0x16, 0xf4, 0x29, 0x3c, 0x22, 0xb4, 0x55, 0xe2, 0x61, 0xcf, 0xfd, 0x21, 0x7a, 0xd5,
+    0xb4, 0x94, 0x7c, 0x2d, 0x73, 0xe6, 0x30, 0x05, 0xee, 0xd2, 0xdc, 0x2b, 0x35, 0x93, 0xd1, 0x65};
 static const BYTE tpm_policy_b_sha384[48] = {
-    0xb2, 0x6e, 0x7d, 0x28, 0xd1, 0x1a, 0x50, 0xbc, 0x53, 0xd8, 0x82, 0xbc,
-    0xf5, 0xfd, 0x3a, 0x1a, 0x07, 0x41, 0x48, 0xbb, 0x35, 0xd3, 0xb4, 0xe4,
-    0xcb, 0x1c, 0x0a, 0xd9, 0xbd, 0xe4, 0x19, 0xca, 0xcb, 0x47, 0xba, 0x09,
-    0x69, 0x96, 0x46, 0x15, 0x0f, 0x9f, 0xc0, 0x00, 0xf3, 0xf8, 0x0e, 0x12};
+    0xb2, 0x6e, 0x7d, 0x28, 0xd1, 0x1a, 0x50, 0xbc, 0x53, 0xd8, 0x82, 0xbc, 0xf5, 0xfd, 0x3a, 0x1a,
+    0x07, 0x41, 0x48, 0xbb, 0x35, 0xd3, 0xb4, 0xe4, 0xcb, 0x1c, 0x0a, 0xd9, 0xbd, 0xe4, 0x19, 0xca,
+    0xcb, 0x47, 0xba, 0x09, 0x69, 0x96, 0x46, 0x15, 0x0f, 0x9f, 0xc0, 0x00, 0xf3, 0xf8, 0x0e, 0x12};
 
 /* One EK template of the TCG EK Credential Profile, with the NV index of the
  * certificate that goes with it. In order of preference. */
@@ -150,8 +147,8 @@ static int tpm_fail(const char *func, const char *what, TSS2_RC rc, int fallback
 {
     int err = tpm_rc_to_err(rc, fallback);
 
-    da_log_msg(DA_LOG_ERROR, func, "%s failed: %s (0x%x)%s", what, Tss2_RC_Decode(rc),
-               (unsigned)rc, tpm_err_hint(err));
+    da_log_msg(DA_LOG_ERROR, func, "%s failed: %s (0x%x)%s", what, Tss2_RC_Decode(rc), (unsigned)rc,
+               tpm_err_hint(err));
     return err;
 }
 
@@ -254,8 +251,8 @@ static int esys_open(const struct agent_tpm_settings *s, void **impl)
     rc = Tss2_TctiLdr_Initialize(conf, &e->tcti);
     if (rc != TSS2_RC_SUCCESS) {
         err = tpm_rc_to_err(rc, DA_ERR_TPM_TCTI);
-        da_error_f("cannot reach a TPM through TCTI '%s': %s (0x%x)%s", conf,
-                   Tss2_RC_Decode(rc), (unsigned)rc, tpm_err_hint(err));
+        da_error_f("cannot reach a TPM through TCTI '%s': %s (0x%x)%s", conf, Tss2_RC_Decode(rc),
+                   (unsigned)rc, tpm_err_hint(err));
         goto fail;
     }
     rc = Esys_Initialize(&e->ctx, e->tcti, NULL);
@@ -289,8 +286,8 @@ static int tpm_ek_cert_indices(struct tpm_esys *e, unsigned *present)
 
     *present = 0;
     while (more == TPM2_YES && next <= TPM_EK_CERT_LAST) {
-        rc = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                TPM2_CAP_HANDLES, next, 32, &more, &cap);
+        rc = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                                next, 32, &more, &cap);
         if (rc != TSS2_RC_SUCCESS)
             return TPM_FAIL("Esys_GetCapability(NV handles)", rc, DA_ERR_TPM);
         if (cap->data.handles.count == 0)
@@ -309,17 +306,22 @@ static int tpm_ek_cert_indices(struct tpm_esys *e, unsigned *present)
     return 0;
 }
 
+/* The largest NV read the TPM accepts; a TPM that does not say gets reads of
+ * TPM_NV_CHUNK_DEFAULT bytes, which every TPM accepts. */
 static uint16_t tpm_nv_chunk(struct tpm_esys *e)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more;
     uint16_t chunk = TPM_NV_CHUNK_DEFAULT;
+    TSS2_RC rc;
 
-    if (Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                           TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &more,
-                           &cap) == TSS2_RC_SUCCESS &&
-        cap->data.tpmProperties.count == 1 &&
-        cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX) {
+    rc = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                            TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &more, &cap);
+    if (rc != TSS2_RC_SUCCESS) {
+        da_warn_f("Esys_GetCapability(NV_BUFFER_MAX) failed: %s; reading NV in %u-byte parts",
+                  Tss2_RC_Decode(rc), TPM_NV_CHUNK_DEFAULT);
+    } else if (cap->data.tpmProperties.count == 1 &&
+               cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX) {
         uint32_t v = cap->data.tpmProperties.tpmProperty[0].value;
         if (v > 0 && v <= sizeof(((TPM2B_MAX_NV_BUFFER *)0)->buffer))
             chunk = (uint16_t)v;
@@ -404,7 +406,11 @@ out:
     if (err != 0)
         da_error_f("EK certificate at NV index 0x%08x could not be read", index);
     Esys_Free(pub);
-    (void)Esys_TR_Close(e->ctx, &nv);
+    if (nv != ESYS_TR_NONE) {
+        TSS2_RC rc2 = Esys_TR_Close(e->ctx, &nv);
+        if (rc2 != TSS2_RC_SUCCESS)
+            da_warn_f("Esys_TR_Close: %s", Tss2_RC_Decode(rc2));
+    }
     return err;
 }
 
@@ -546,6 +552,21 @@ static int tpm_ek_check_cert(struct tpm_esys *e)
     return rc;
 }
 
+/* 0 when both marshal to the same bytes, else DA_ERR_TPM_EK_MISMATCH. */
+static int tpm_public_equal(const TPM2B_PUBLIC *a, const TPM2B_PUBLIC *b)
+{
+    struct agent_bytes x = {NULL, 0}, y = {NULL, 0};
+    int rc = agent_mu_public(a, &x);
+
+    if (rc == 0)
+        rc = agent_mu_public(b, &y);
+    if (rc == 0 && (x.len != y.len || memcmp(x.data, y.data, x.len) != 0))
+        rc = DA_ERR_TPM_EK_MISMATCH;
+    agent_bytes_free(&x);
+    agent_bytes_free(&y);
+    return rc;
+}
+
 static int tpm_ek_create(struct tpm_esys *e, ESYS_TR *ek)
 {
     TPM2B_SENSITIVE_CREATE sens;
@@ -563,16 +584,14 @@ static int tpm_ek_create(struct tpm_esys *e, ESYS_TR *ek)
     memset(&outside, 0, sizeof(outside));
     memset(&pcrs, 0, sizeof(pcrs));
     tpm_ek_template(e->ek, &tmpl);
-    rc = Esys_CreatePrimary(e->ctx, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                            ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, ek, &pub, NULL, NULL,
-                            NULL);
+    rc =
+        Esys_CreatePrimary(e->ctx, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                           ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, ek, &pub, NULL, NULL, NULL);
     if (rc != TSS2_RC_SUCCESS)
         return TPM_FAIL("Esys_CreatePrimary(EK)", rc, DA_ERR_TPM);
     if (e->ek_created) {
-        err = memcmp(&e->ek_pub.publicArea, &pub->publicArea, sizeof(TPMT_PUBLIC)) == 0
-                  ? 0
-                  : DA_ERR_TPM_EK_MISMATCH;
-        if (err != 0)
+        err = tpm_public_equal(&e->ek_pub, pub);
+        if (err == DA_ERR_TPM_EK_MISMATCH)
             da_error_f("the EK changed while the agent was running");
     } else {
         e->ek_pub = *pub;
@@ -597,14 +616,13 @@ static int tpm_ek_session(struct tpm_esys *e, ESYS_TR *session)
     int err;
 
     rc = Esys_StartAuthSession(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                               ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, e->ek->name_alg,
-                               session);
+                               ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, e->ek->name_alg, session);
     if (rc != TSS2_RC_SUCCESS) {
         *session = ESYS_TR_NONE;
         return TPM_FAIL("Esys_StartAuthSession", rc, DA_ERR_TPM);
     }
-    rc = Esys_PolicySecret(e->ctx, ESYS_TR_RH_ENDORSEMENT, *session, ESYS_TR_PASSWORD,
-                           ESYS_TR_NONE, ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
+    rc = Esys_PolicySecret(e->ctx, ESYS_TR_RH_ENDORSEMENT, *session, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                           ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL);
     if (rc != TSS2_RC_SUCCESS) {
         err = TPM_FAIL("Esys_PolicySecret(endorsement)", rc, DA_ERR_TPM);
         goto fail;
@@ -616,8 +634,7 @@ static int tpm_ek_session(struct tpm_esys *e, ESYS_TR *session)
         memcpy(branches.digests[0].buffer, tpm_policy_a_sha384, sizeof(tpm_policy_a_sha384));
         branches.digests[1].size = sizeof(tpm_policy_c_sha384);
         memcpy(branches.digests[1].buffer, tpm_policy_c_sha384, sizeof(tpm_policy_c_sha384));
-        rc = Esys_PolicyOR(e->ctx, *session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                           &branches);
+        rc = Esys_PolicyOR(e->ctx, *session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &branches);
         if (rc != TSS2_RC_SUCCESS) {
             err = TPM_FAIL("Esys_PolicyOR", rc, DA_ERR_TPM);
             goto fail;
@@ -650,8 +667,7 @@ static void tpm_key_template(int restricted, TPM2B_PUBLIC *t)
     a->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
 }
 
-static int tpm_key_create(struct tpm_esys *e, ESYS_TR ek, int restricted,
-                          struct agent_bytes *blob)
+static int tpm_key_create(struct tpm_esys *e, ESYS_TR ek, int restricted, struct agent_bytes *blob)
 {
     TPM2B_SENSITIVE_CREATE sens;
     TPM2B_PUBLIC tmpl, *pub = NULL;
@@ -669,8 +685,8 @@ static int tpm_key_create(struct tpm_esys *e, ESYS_TR ek, int restricted,
     err = tpm_ek_session(e, &session);
     if (err != 0)
         return err;
-    rc = Esys_Create(e->ctx, ek, session, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
-                     &pcrs, &priv, &pub, NULL, NULL, NULL);
+    rc = Esys_Create(e->ctx, ek, session, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs,
+                     &priv, &pub, NULL, NULL, NULL);
     tpm_flush(e, &session);
     if (rc != TSS2_RC_SUCCESS)
         return TPM_FAIL(restricted ? "Esys_Create(AK)" : "Esys_Create(SK)", rc, DA_ERR_TPM);
@@ -712,8 +728,8 @@ out:
 
 /* The blob of one key from the state directory, created when missing and
  * allowed. Another agent creating it at the same moment wins. */
-static int tpm_key_blob(struct tpm_esys *e, ESYS_TR ek, const char *file, int restricted,
-                        int flags, struct agent_bytes *blob)
+static int tpm_key_blob(struct tpm_esys *e, ESYS_TR ek, const char *file, int restricted, int flags,
+                        struct agent_bytes *blob)
 {
     int rc = agent_state_read(e->state_dir, file, DA_MAX_KEY_FILE, blob);
 
@@ -748,8 +764,7 @@ static int tpm_ek_state_check(struct tpm_esys *e, int flags)
     if (rc == DA_ERR_NOT_FOUND && (flags & AGENT_IDENTITY_CREATE) != 0) {
         rc = agent_state_write_new(e->state_dir, AGENT_STATE_EK_PUBLIC, now.data, now.len);
         if (rc == DA_ERR_EXISTS)
-            rc = agent_state_read(e->state_dir, AGENT_STATE_EK_PUBLIC, DA_MAX_TPM_STRUCT,
-                                  &stored);
+            rc = agent_state_read(e->state_dir, AGENT_STATE_EK_PUBLIC, DA_MAX_TPM_STRUCT, &stored);
     } else if (rc == DA_ERR_NOT_FOUND) {
         rc = 0;
     }
@@ -792,8 +807,7 @@ static int tpm_keys_have_blobs(struct tpm_esys *e)
         rc = agent_state_read(e->state_dir, AGENT_STATE_SK_BLOB, DA_MAX_KEY_FILE, &b);
     agent_bytes_free(&b);
     if (rc == DA_ERR_NOT_FOUND)
-        da_info_f("no AK/SK in %s: the identity has not been created (enroll first)",
-                  e->state_dir);
+        da_info_f("no AK/SK in %s: the identity has not been created (enroll first)", e->state_dir);
     return rc;
 }
 
@@ -814,11 +828,9 @@ static int tpm_keys_ready(struct tpm_esys *e, int flags)
     if (rc == 0)
         rc = tpm_ek_state_check(e, flags);
     if (rc == 0)
-        rc = tpm_key_ready(e, ek, AGENT_STATE_AK_BLOB, 1, flags, &e->ak, &e->ak_pub,
-                           &e->ak_name);
+        rc = tpm_key_ready(e, ek, AGENT_STATE_AK_BLOB, 1, flags, &e->ak, &e->ak_pub, &e->ak_name);
     if (rc == 0)
-        rc = tpm_key_ready(e, ek, AGENT_STATE_SK_BLOB, 0, flags, &e->sk, &e->sk_pub,
-                           &e->sk_name);
+        rc = tpm_key_ready(e, ek, AGENT_STATE_SK_BLOB, 0, flags, &e->sk, &e->sk_pub, &e->sk_name);
     tpm_flush(e, &ek);
     return rc;
 }
@@ -945,8 +957,7 @@ static int tpm_pcr_store(struct tpm_pcr_values *v, TPML_PCR_SELECTION *left,
         for (pcr = 0; pcr < TPM_PCR_COUNT && pcr / 8 < g->sizeofSelect; pcr++) {
             if ((g->pcrSelect[pcr / 8] & (1u << (pcr % 8))) == 0)
                 continue;
-            if (k >= digests->count ||
-                digests->digests[k].size != agent_tpm_hash_size(g->hash))
+            if (k >= digests->count || digests->digests[k].size != agent_tpm_hash_size(g->hash))
                 return DA_ERR_TPM;
             v->value[b][pcr] = digests->digests[k++];
             left->pcrSelections[b].pcrSelect[pcr / 8] &= (BYTE) ~(1u << (pcr % 8));
@@ -978,8 +989,8 @@ static int tpm_pcr_read(struct tpm_esys *e, struct tpm_pcr_values *v)
     TSS2_RC trc;
 
     while (rc == 0 && tpm_pcr_left(&left)) {
-        trc = Esys_PCR_Read(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &left, &counter,
-                            &got, &digests);
+        trc = Esys_PCR_Read(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &left, &counter, &got,
+                            &digests);
         if (trc != TSS2_RC_SUCCESS)
             return TPM_FAIL("Esys_PCR_Read", trc, DA_ERR_TPM);
         if (digests->count == 0) {
@@ -1251,7 +1262,8 @@ static int tpm_info_transient(struct tpm_esys *e, struct agent_tpm_info *info)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more = TPM2_YES;
-    TPM2_HANDLE next = TPM2_TRANSIENT_FIRST;
+    /* TPM2_TRANSIENT_FIRST, spelled out: the TSS macro shifts a signed int. */
+    TPM2_HANDLE next = 0x80000000u;
     int rc = 0;
 
     info->transient_objects = 0;

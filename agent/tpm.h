@@ -58,8 +58,8 @@ struct agent_bytes {
 void agent_bytes_free(struct agent_bytes *b);
 
 enum agent_identity_flags {
-    AGENT_IDENTITY_LOAD = 0,   /* load the keys from the state directory only */
-    AGENT_IDENTITY_CREATE = 1, /* create the keys that are missing */
+    AGENT_IDENTITY_LOAD = 0,    /* load the keys from the state directory only */
+    AGENT_IDENTITY_CREATE = 1,  /* create the keys that are missing */
     AGENT_IDENTITY_EK_ONLY = 2, /* only the EK part (no keys needed) */
 };
 
@@ -109,7 +109,8 @@ struct agent_tpm;
 /* Open the backend that settings->mode names. In TPM mode this connects to
  * the TCTI (DA_ERR_TPM_ABSENT when there is no TPM, DA_ERR_TPM_TCTI for an
  * unusable TCTI string); in software mode it only checks the state directory.
- * The state directory is created (0700) when missing. */
+ * A state directory that others may write is refused (DA_ERR_PERMISSION); a
+ * missing one is created (0700) when the identity is created. */
 int agent_tpm_open(const struct agent_tpm_settings *settings, struct agent_tpm **out);
 /* Flush every object the handle loaded and release it. Accepts NULL. */
 void agent_tpm_close(struct agent_tpm *t);
@@ -163,6 +164,9 @@ int agent_tpm_info(struct agent_tpm *t, struct agent_tpm_info *info);
 int agent_pcr_selection_parse(const char *text, TPML_PCR_SELECTION *out);
 /* "sha256:0,1,2,3": a form tpm2_checkquote -l accepts. */
 int agent_pcr_selection_format(const TPML_PCR_SELECTION *sel, char *text, size_t size);
+/* A marshalled TPM2B_PUBLIC (RSA, ECC P-256/P-384) as a PEM SubjectPublicKeyInfo
+ * (NUL-terminated; free with free()). For tools such as tpm2_checkquote -u. */
+int agent_tpm_public_pem(const unsigned char *tpm2b_public, size_t len, char **pem);
 /* Name of a TPM2_ALG_* hash ("sha256"), or NULL. */
 const char *agent_tpm_hash_name(uint16_t alg);
 /* Digest size of a TPM2_ALG_* hash, 0 when unknown. */

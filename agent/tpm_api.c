@@ -42,8 +42,8 @@ int agent_tpm_open(const struct agent_tpm_settings *settings, struct agent_tpm *
         free(t);
         return DA_ERR_NOMEM;
     }
-    t->backend = settings->mode == AGENT_TPM_MODE_TPM ? &agent_tpm_esys_backend
-                                                      : &agent_softkey_backend;
+    t->backend =
+        settings->mode == AGENT_TPM_MODE_TPM ? &agent_tpm_esys_backend : &agent_softkey_backend;
     rc = t->backend->open(settings, &t->impl);
     if (rc != 0) {
         free(t->state_dir);

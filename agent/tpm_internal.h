@@ -11,11 +11,11 @@
 #include "tpm.h"
 
 /* State directory file names. */
-#define AGENT_STATE_EK_PUBLIC "ek.pub"       /* TPM2B_PUBLIC of the EK the keys live under */
-#define AGENT_STATE_AK_BLOB   "ak.key"       /* TPM2B_PRIVATE || TPM2B_PUBLIC */
-#define AGENT_STATE_SK_BLOB   "sk.key"       /* TPM2B_PRIVATE || TPM2B_PUBLIC */
-#define AGENT_STATE_SOFT_AK   "soft-ak.pem"  /* PKCS#8 PEM, software mode */
-#define AGENT_STATE_SOFT_SK   "soft-sk.pem"  /* PKCS#8 PEM, software mode */
+#define AGENT_STATE_EK_PUBLIC "ek.pub"      /* TPM2B_PUBLIC of the EK the keys live under */
+#define AGENT_STATE_AK_BLOB   "ak.key"      /* TPM2B_PRIVATE || TPM2B_PUBLIC */
+#define AGENT_STATE_SK_BLOB   "sk.key"      /* TPM2B_PRIVATE || TPM2B_PUBLIC */
+#define AGENT_STATE_SOFT_AK   "soft-ak.pem" /* PKCS#8 PEM, software mode */
+#define AGENT_STATE_SOFT_SK   "soft-sk.pem" /* PKCS#8 PEM, software mode */
 
 /* One backend. impl is the backend's own state. The front end (tpm_api.c)
  * checks arguments, allocates the result structures and frees them when a

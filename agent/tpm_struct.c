@@ -9,6 +9,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <tss2/tss2_mu.h>
 
 #include "caps.h"
@@ -377,4 +378,42 @@ int agent_keyblob_decode(const unsigned char *data, size_t len, TPM2B_PRIVATE *p
         return DA_ERR_TPM_KEY_BLOB;
     }
     return 0;
+}
+
+int agent_tpm_public_pem(const unsigned char *tpm2b_public, size_t len, char **pem)
+{
+    TPM2B_PUBLIC pub;
+    EVP_PKEY *key = NULL;
+    BIO *bio = NULL;
+    char *p = NULL;
+    long n;
+    int rc;
+
+    if (pem == NULL)
+        return DA_ERR_INVALID_ARG;
+    *pem = NULL;
+    rc = agent_unmu_public(tpm2b_public, len, &pub);
+    if (rc == 0)
+        rc = agent_tpm_public_to_pkey(&pub, &key);
+    if (rc != 0)
+        return rc;
+    rc = DA_ERR_CRYPTO;
+    bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || PEM_write_bio_PUBKEY(bio, key) != 1)
+        goto out;
+    n = BIO_get_mem_data(bio, &p);
+    if (n <= 0)
+        goto out;
+    *pem = malloc((size_t)n + 1);
+    if (*pem == NULL) {
+        rc = DA_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(*pem, p, (size_t)n);
+    (*pem)[n] = '\0';
+    rc = 0;
+out:
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    return rc;
 }
