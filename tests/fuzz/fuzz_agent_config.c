@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "config.h"
+#include "agent_config.h"
 #include "log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

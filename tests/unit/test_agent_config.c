@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "agent_config.h"
 #include "err.h"
 
 static void test_defaults(void **state)

@@ -5,8 +5,8 @@
  * "agent.conf". Unknown keys, duplicate keys and invalid values are errors
  * that name file:line and the reason; nothing is silently ignored or guessed.
  */
-#ifndef AGENT_CONFIG_H
-#define AGENT_CONFIG_H
+#ifndef AGENT_AGENT_CONFIG_H
+#define AGENT_AGENT_CONFIG_H
 
 #include <limits.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "agent_config.h"
 
 #include <regex.h>
 #include <stddef.h>
