@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -727,21 +728,45 @@ int agent_sandbox_isolate_uploader(void)
     return hide_dev();
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* close_range over the gaps between the kept descriptors; a kernel without
+ * it (before 5.9) gets the loop. */
+static void close_from_to(unsigned lo, unsigned hi)
+{
+    unsigned fd;
+
+    if (lo > hi)
+        return;
+    if (close_range(lo, hi, 0) == 0)
+        return;
+    for (fd = lo; fd <= hi && fd < 65536; fd++)
+        (void)close((int)fd);
+}
+
 int agent_sandbox_close_fds(const int *keep, size_t n)
 {
-    int fd, maxfd = (int)sysconf(_SC_OPEN_MAX);
+    int sorted[64];
+    unsigned next = 3;
     size_t i;
 
-    if (maxfd < 0 || maxfd > 65536)
-        maxfd = 65536;
-    for (fd = 3; fd < maxfd; fd++) {
-        int kept = 0;
-
-        for (i = 0; i < n; i++)
-            kept |= keep[i] == fd;
-        if (!kept)
-            (void)close(fd);
+    if (n > sizeof(sorted) / sizeof(sorted[0]))
+        return DA_ERR_INVALID_ARG;
+    if (n != 0)
+        memcpy(sorted, keep, n * sizeof(*keep));
+    qsort(sorted, n, sizeof(sorted[0]), cmp_int);
+    for (i = 0; i < n; i++) {
+        if (sorted[i] < (int)next)
+            continue;
+        close_from_to(next, (unsigned)sorted[i] - 1);
+        next = (unsigned)sorted[i] + 1;
     }
+    close_from_to(next, ~0u);
     return 0;
 }
 
