@@ -101,25 +101,9 @@ int agent_unmu_attest(const unsigned char *data, size_t len, TPMS_ATTEST *out)
     return off == len ? 0 : DA_ERR_TRAILING_DATA;
 }
 
-static const EVP_MD *agent_tpm_md(uint16_t alg)
-{
-    switch (alg) {
-    case TPM2_ALG_SHA1:
-        return EVP_sha1();
-    case TPM2_ALG_SHA256:
-        return EVP_sha256();
-    case TPM2_ALG_SHA384:
-        return EVP_sha384();
-    case TPM2_ALG_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
-    }
-}
-
 int agent_tpm_digest(uint16_t alg, const unsigned char *data, size_t len, TPM2B_DIGEST *out)
 {
-    const EVP_MD *md = agent_tpm_md(alg);
+    const EVP_MD *md = da_tpm_hash_md(alg);
     unsigned int n = 0;
 
     memset(out, 0, sizeof(*out));

@@ -33,30 +33,15 @@ int da_quote_qualifying_data(const uint8_t *nonce, size_t nonce_len,
 
 /* ---- PCR selections ---- */
 
-static TPMI_ALG_HASH hash_by_name(const char *s, size_t n)
-{
-    static const struct {
-        const char *name;
-        TPMI_ALG_HASH alg;
-    } names[] = {{"sha1", TPM2_ALG_SHA1},
-                 {"sha256", TPM2_ALG_SHA256},
-                 {"sha384", TPM2_ALG_SHA384},
-                 {"sha512", TPM2_ALG_SHA512}};
-    size_t i;
-
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strlen(names[i].name) == n && strncmp(names[i].name, s, n) == 0)
-            return names[i].alg;
-    }
-    return TPM2_ALG_NULL;
-}
-
 static int parse_pcr_index(const char **p, unsigned *out)
 {
     unsigned v = 0;
     const char *s = *p;
 
     if (!isdigit((unsigned char)*s))
+        return DA_ERR_INVALID_ARG;
+    /* Decimal without leading zeros: one spelling per PCR number. */
+    if (s[0] == '0' && isdigit((unsigned char)s[1]))
         return DA_ERR_INVALID_ARG;
     while (isdigit((unsigned char)*s)) {
         v = v * 10 + (unsigned)(*s - '0');
@@ -106,7 +91,7 @@ int da_pcr_selection_parse(const char *text, struct da_pcr_selection *out)
         colon = strchr(p, ':');
         if (colon == NULL || out->count == sizeof(out->banks) / sizeof(out->banks[0]))
             goto bad;
-        alg = hash_by_name(p, (size_t)(colon - p));
+        alg = da_tpm_hash_by_name(p, (size_t)(colon - p));
         if (alg == TPM2_ALG_NULL)
             goto bad;
         for (i = 0; i < out->count; i++) {

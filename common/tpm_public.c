@@ -20,36 +20,63 @@ struct da_tpm_public {
     EVP_PKEY *pkey;
 };
 
+/* The TPM hash algorithms this project knows, with their text names (those of
+ * tpm2-tools and OpenSSL), digest sizes and OpenSSL digests. */
+static const struct {
+    TPMI_ALG_HASH alg;
+    const char *name;
+    size_t size;
+    const EVP_MD *(*md)(void);
+} tpm_hashes[] = {
+    {TPM2_ALG_SHA1, "sha1", 20, EVP_sha1},
+    {TPM2_ALG_SHA256, "sha256", 32, EVP_sha256},
+    {TPM2_ALG_SHA384, "sha384", 48, EVP_sha384},
+    {TPM2_ALG_SHA512, "sha512", 64, EVP_sha512},
+};
+
+#define TPM_NHASHES (sizeof(tpm_hashes) / sizeof(tpm_hashes[0]))
+
+static size_t tpm_hash_index(TPMI_ALG_HASH alg)
+{
+    size_t i;
+
+    for (i = 0; i < TPM_NHASHES && tpm_hashes[i].alg != alg; i++)
+        ;
+    return i;
+}
+
 size_t da_tpm_hash_size(TPMI_ALG_HASH alg)
 {
-    switch (alg) {
-    case TPM2_ALG_SHA1:
-        return 20;
-    case TPM2_ALG_SHA256:
-        return 32;
-    case TPM2_ALG_SHA384:
-        return 48;
-    case TPM2_ALG_SHA512:
-        return 64;
-    default:
-        return 0;
-    }
+    size_t i = tpm_hash_index(alg);
+
+    return i < TPM_NHASHES ? tpm_hashes[i].size : 0;
 }
 
 const EVP_MD *da_tpm_hash_md(TPMI_ALG_HASH alg)
 {
-    switch (alg) {
-    case TPM2_ALG_SHA1:
-        return EVP_sha1();
-    case TPM2_ALG_SHA256:
-        return EVP_sha256();
-    case TPM2_ALG_SHA384:
-        return EVP_sha384();
-    case TPM2_ALG_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
+    size_t i = tpm_hash_index(alg);
+
+    return i < TPM_NHASHES ? tpm_hashes[i].md() : NULL;
+}
+
+const char *da_tpm_hash_name(TPMI_ALG_HASH alg)
+{
+    size_t i = tpm_hash_index(alg);
+
+    return i < TPM_NHASHES ? tpm_hashes[i].name : NULL;
+}
+
+TPMI_ALG_HASH da_tpm_hash_by_name(const char *name, size_t len)
+{
+    size_t i;
+
+    if (name == NULL)
+        return TPM2_ALG_NULL;
+    for (i = 0; i < TPM_NHASHES; i++) {
+        if (strlen(tpm_hashes[i].name) == len && memcmp(tpm_hashes[i].name, name, len) == 0)
+            return tpm_hashes[i].alg;
     }
+    return TPM2_ALG_NULL;
 }
 
 static const char *ecc_group_name(TPMI_ECC_CURVE curve, size_t *field_len)

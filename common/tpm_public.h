@@ -68,5 +68,12 @@ int da_tpm_public_check_ek(const struct da_tpm_public *pub);
 size_t da_tpm_hash_size(TPMI_ALG_HASH alg);
 /* The OpenSSL digest for a TPM hash algorithm id, NULL for any other. */
 const EVP_MD *da_tpm_hash_md(TPMI_ALG_HASH alg);
+/* The text name of a TPM hash algorithm id ("sha1", "sha256", "sha384",
+ * "sha512"; the names of tpm2-tools), NULL for any other. */
+const char *da_tpm_hash_name(TPMI_ALG_HASH alg);
+/* The hash algorithm id named by name[0..len) (exactly one of the names
+ * above, case-sensitive; name need not be NUL-terminated), TPM2_ALG_NULL for
+ * anything else. */
+TPMI_ALG_HASH da_tpm_hash_by_name(const char *name, size_t len);
 
 #endif

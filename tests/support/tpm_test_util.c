@@ -14,6 +14,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "log.h"
+#include "tpm_public.h"
 
 int tt_start(struct tt_env *env)
 {
@@ -238,7 +239,7 @@ static int tt_write_tools_pcrs(const char *path, const TPML_PCR_SELECTION *sel,
 
     memset(lists, 0, sizeof(lists));
     for (b = 0; b < sel->count; b++) {
-        size_t size = agent_tpm_hash_size(sel->pcrSelections[b].hash);
+        size_t size = da_tpm_hash_size(sel->pcrSelections[b].hash);
         for (pcr = 0; pcr < 8u * sel->pcrSelections[b].sizeofSelect; pcr++) {
             TPML_DIGEST *l = &lists[count];
             if ((sel->pcrSelections[b].pcrSelect[pcr / 8] & (1u << (pcr % 8))) == 0)

@@ -158,6 +158,8 @@ static void test_pcr_selection_parse(void **state)
     assert_int_equal(da_pcr_selection_parse("sha256:0,", &s), DA_ERR_INVALID_ARG);
     assert_int_equal(da_pcr_selection_parse("sha256:all", &s), DA_ERR_INVALID_ARG);
     assert_int_equal(da_pcr_selection_parse("", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:01", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:0-07", &s), DA_ERR_INVALID_ARG);
 }
 
 static void test_qualifying_data(void **state)
