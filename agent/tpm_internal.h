@@ -9,6 +9,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "tpm.h"
+#include "tpm_attest.h"
 #include "tpm_public.h"
 
 /* State directory file names. */

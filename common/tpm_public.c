@@ -182,20 +182,30 @@ out:
     return rc;
 }
 
-static int compute_name(struct da_tpm_public *p)
+int da_tpm_name_compute(TPMI_ALG_HASH name_alg, const uint8_t *tpmt, size_t len,
+                        uint8_t name[DA_TPM_NAME_MAX], size_t *name_len)
 {
-    const EVP_MD *md = da_tpm_hash_md(p->area.nameAlg);
+    const EVP_MD *md = da_tpm_hash_md(name_alg);
     unsigned int dlen = 0;
 
-    if (md == NULL || p->area.nameAlg == TPM2_ALG_SHA1)
-        return DA_ERR_VERIFY_HASH_ALG;
-    p->name[0] = (uint8_t)(p->area.nameAlg >> 8);
-    p->name[1] = (uint8_t)p->area.nameAlg;
-    /* The name covers the TPMT_PUBLIC, i.e. everything after the size field. */
-    if (EVP_Digest(p->bytes + 2, p->bytes_len - 2, p->name + 2, &dlen, md, NULL) != 1)
+    *name_len = 0;
+    if (md == NULL)
+        return DA_ERR_UNSUPPORTED;
+    name[0] = (uint8_t)(name_alg >> 8);
+    name[1] = (uint8_t)name_alg;
+    if (EVP_Digest(tpmt, len, name + 2, &dlen, md, NULL) != 1)
         return DA_ERR_CRYPTO;
-    p->name_len = 2 + dlen;
+    *name_len = 2 + dlen;
     return 0;
+}
+
+static int compute_name(struct da_tpm_public *p)
+{
+    if (da_tpm_hash_md(p->area.nameAlg) == NULL || p->area.nameAlg == TPM2_ALG_SHA1)
+        return DA_ERR_VERIFY_HASH_ALG;
+    /* The name covers the TPMT_PUBLIC, i.e. everything after the size field. */
+    return da_tpm_name_compute(p->area.nameAlg, p->bytes + 2, p->bytes_len - 2, p->name,
+                               &p->name_len);
 }
 
 /* Unmarshal, and insist the bytes are exactly the canonical encoding. */

@@ -63,6 +63,14 @@ int da_tpm_public_check_sk(const struct da_tpm_public *pub);
  * SHA-384. Errors: DA_ERR_VERIFY_EK_ATTRIBUTES, DA_ERR_VERIFY_KEY_TYPE. */
 int da_tpm_public_check_ek(const struct da_tpm_public *pub);
 
+/* The name of an object from its marshalled TPMT_PUBLIC (tpmt[0..len), no
+ * size field): name_alg (2 bytes, big endian) || H_name_alg(tpmt) into name
+ * (DA_TPM_NAME_MAX bytes), its length in *name_len. Any of the hashes below is
+ * computed; callers that refuse SHA-1 check name_alg first. Errors:
+ * DA_ERR_UNSUPPORTED (unknown name_alg), DA_ERR_CRYPTO. */
+int da_tpm_name_compute(TPMI_ALG_HASH name_alg, const uint8_t *tpmt, size_t len,
+                        uint8_t name[DA_TPM_NAME_MAX], size_t *name_len);
+
 /* Digest size in bytes for a TPM hash algorithm id (SHA-1, SHA-256, SHA-384,
  * SHA-512), 0 for any other. */
 size_t da_tpm_hash_size(TPMI_ALG_HASH alg);
