@@ -408,3 +408,15 @@ void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
     agent_bytes_free(&cred);
     agent_bytes_free(&enc);
 }
+
+void tt_tools_public_pem(const char *pub, const char *pem)
+{
+    const char *argv[] = {"tpm2_print", "-t", "TPM2B_PUBLIC", "-f", "pem", pub, NULL};
+    char text[4096];
+    const char *begin;
+
+    assert_int_equal(tt_run(argv, text, sizeof(text)), 0);
+    begin = strstr(text, "-----BEGIN");
+    assert_non_null(begin);
+    assert_int_equal(tt_write(pem, begin, strlen(begin)), 0);
+}
