@@ -154,6 +154,38 @@ static void test_regex_rejected(void **state)
     agent_config_free(&c);
 }
 
+/* Bounded repetitions multiply in regcomp's memory; the product is capped. */
+static void test_regex_repetition_cap(void **state)
+{
+    struct agent_config c;
+    struct da_kvconf_error err;
+    const char *ok = "production_patterns = \"^prod-[0-9]{1,3}$\", \"(ab){2}x{1,100}\"\n";
+    const char *bad = "production_patterns = \"(a{1,255}){1,255}\"\n";
+    const char *bad2 = "production_patterns = \"(x{300})+++\"\n";
+    const char *escaped = "production_patterns = \"a\\{999\"\n";
+    const char *pluses = "production_patterns = a+++++++++++\n"; /* 2^11 copies */
+
+    (void)state;
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(agent_config_parse(&c, ok, strlen(ok), "agent.conf", &err), 0);
+    agent_config_free(&c);
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(agent_config_parse(&c, bad, strlen(bad), "agent.conf", &err), DA_ERR_CONFIG);
+    assert_non_null(strstr(err.reason, "repeats too much"));
+    agent_config_free(&c);
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(agent_config_parse(&c, bad2, strlen(bad2), "agent.conf", &err), DA_ERR_CONFIG);
+    agent_config_free(&c);
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(agent_config_parse(&c, pluses, strlen(pluses), "agent.conf", &err),
+                     DA_ERR_CONFIG);
+    assert_non_null(strstr(err.reason, "repeats too much"));
+    agent_config_free(&c);
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(agent_config_parse(&c, escaped, strlen(escaped), "agent.conf", &err), 0);
+    agent_config_free(&c);
+}
+
 static void test_http_loopback_explicit(void **state)
 {
     const char *text = "allow_http_loopback = yes\nserver_url = http://[::1]:8080/\n"
@@ -239,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_errors_name_line_and_reason),
         cmocka_unit_test(test_regex_rejected),
+        cmocka_unit_test(test_regex_repetition_cap),
         cmocka_unit_test(test_http_loopback_explicit),
         cmocka_unit_test(test_load_from_file),
         cmocka_unit_test(test_shipped_default_file),
