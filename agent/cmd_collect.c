@@ -1,0 +1,138 @@
+/* devattest-agent collect: print the evidence document. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "commands.h"
+#include "err.h"
+#include "log.h"
+
+#define AGENT_DEFAULT_STATE_DIR "/var/lib/devattest"
+
+static const char agent_collect_usage[] =
+    "usage: devattest-agent collect [--root DIR] [--only AREA,...] [--pretty]\n"
+    "                               [--state-dir DIR | --no-cache]\n"
+    "Print the evidence document (devattest.evidence/v1) to stdout.\n"
+    "  --root DIR       read the system below DIR instead of /\n"
+    "  --only AREAS     comma-separated areas: host, patches, disk, isolation,\n"
+    "                   toolchain, separation, antimalware, access, time\n"
+    "  --pretty         indent the JSON (default: compact)\n"
+    "  --state-dir DIR  directory for the collectors' caches\n"
+    "                   (default " AGENT_DEFAULT_STATE_DIR " when it is usable)\n"
+    "  --no-cache       use no cache at all\n"
+    "exit codes: 0 document printed, 1 collection failed, 2 usage error\n";
+
+/* The default state directory, or NULL when it cannot be used. */
+static const char *agent_collect_default_state(void)
+{
+    if (mkdir(AGENT_DEFAULT_STATE_DIR, 0700) != 0 && errno != EEXIST)
+        return NULL;
+    if (access(AGENT_DEFAULT_STATE_DIR, W_OK | X_OK) != 0)
+        return NULL;
+    return AGENT_DEFAULT_STATE_DIR;
+}
+
+/* Strip trailing slashes; "/" becomes "". */
+static int agent_collect_root(const char *arg, char *out, size_t n)
+{
+    size_t len = strlen(arg);
+
+    while (len > 0 && arg[len - 1] == '/')
+        len--;
+    if (len >= n)
+        return -1;
+    memcpy(out, arg, len);
+    out[len] = '\0';
+    return 0;
+}
+
+static int agent_collect_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'r'},
+        {"only", required_argument, NULL, 'o'},
+        {"pretty", no_argument, NULL, 'p'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"no-cache", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char root[4096] = "";
+    const char *only = NULL, *state = NULL;
+    int pretty = 0, no_cache = 0, c, r;
+    struct col_ctx ctx;
+    cJSON *doc = NULL;
+    char *text = NULL;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (agent_collect_root(optarg, root, sizeof(root)) != 0) {
+                fprintf(stderr, "collect: --root is too long\n");
+                return AGENT_EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            only = optarg;
+            break;
+        case 'p':
+            pretty = 1;
+            break;
+        case 's':
+            state = optarg;
+            break;
+        case 'n':
+            no_cache = 1;
+            break;
+        case 'h':
+            fputs(agent_collect_usage, stdout);
+            return AGENT_EXIT_OK;
+        default:
+            fputs(agent_collect_usage, stderr);
+            return AGENT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(agent_collect_usage, stderr);
+        return AGENT_EXIT_USAGE;
+    }
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.root = root;
+    ctx.live = root[0] == '\0';
+    ctx.now = time(NULL);
+    ctx.cfg = col_default_config();
+    ctx.ops = &col_live_ops;
+    ctx.state_dir = no_cache ? NULL : (state != NULL ? state : agent_collect_default_state());
+    r = col_collect_evidence(&ctx, only, &doc);
+    if (r == DA_ERR_COLLECT_UNKNOWN_AREA) {
+        fprintf(stderr, "collect: unknown area in --only '%s'\n", only);
+        return AGENT_EXIT_USAGE;
+    }
+    if (r < 0) {
+        da_error_f("collection failed: %s", da_strerror(r));
+        return AGENT_EXIT_FAILURE;
+    }
+    text = pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (text == NULL) {
+        da_error_f("out of memory");
+        return AGENT_EXIT_FAILURE;
+    }
+    r = fputs(text, stdout) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0;
+    free(text);
+    return r ? AGENT_EXIT_FAILURE : AGENT_EXIT_OK;
+}
+
+const struct agent_command agent_cmd_collect = {
+    .name = "collect",
+    .summary = "print this machine's evidence document (posture facts)",
+    .usage = agent_collect_usage,
+    .run = agent_collect_run,
+};
