@@ -12,6 +12,7 @@ extern const struct da_collector col_host, col_patches, col_disk, col_isolation,
 const struct da_collector *const col_collectors[] = {
     &col_host,
     &col_patches,
+    &col_disk,
 };
 const size_t col_collector_count = sizeof(col_collectors) / sizeof(col_collectors[0]);
 
