@@ -108,7 +108,7 @@ static int agent_collect_run(int argc, char **argv)
     ctx.live = root[0] == '\0';
     ctx.now = time(NULL);
     ctx.cfg = col_default_config();
-    ctx.ops = &col_live_ops;
+    ctx.ops = ctx.live ? &col_live_ops : &col_root_ops;
     ctx.state_dir = no_cache ? NULL : (state != NULL ? state : agent_collect_default_state());
     r = col_collect_evidence(&ctx, only, &doc);
     if (r == DA_ERR_COLLECT_UNKNOWN_AREA) {

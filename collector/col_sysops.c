@@ -292,3 +292,10 @@ const struct col_sys_ops col_live_ops = {
     .clock = col_live_clock,
     .nft = col_live_nft,
 };
+
+const struct col_sys_ops col_root_ops = {
+    .cpuid = NULL,
+    .fscrypt_dir = col_live_fscrypt_policy,
+    .clock = NULL,
+    .nft = NULL,
+};

@@ -13,6 +13,7 @@ const struct da_collector *const col_collectors[] = {
     &col_host,
     &col_patches,
     &col_disk,
+    &col_isolation,
 };
 const size_t col_collector_count = sizeof(col_collectors) / sizeof(col_collectors[0]);
 

@@ -81,6 +81,8 @@ extern const size_t col_collector_count;
 /* Default configuration and the probes of the running machine. */
 const struct col_config *col_default_config(void);
 extern const struct col_sys_ops col_live_ops;
+/* For --root: only the probes that act on paths below the root (fscrypt). */
+extern const struct col_sys_ops col_root_ops;
 
 /* Build the evidence document. only is a comma-separated list of areas or
  * NULL for all (DA_ERR_COLLECT_UNKNOWN_AREA for a name that is not one).
@@ -126,6 +128,8 @@ int col_lstat(const struct col_ctx *ctx, const char *rel, struct stat *st);
 int col_parse_u64(const char *s, uint64_t *out);
 /* "KEY=value" style os-release/config value: unquote in place. */
 void col_unquote(char *s);
+/* Decode a /proc/net/{tcp,udp}[6] "ADDR:PORT" field (network order out). */
+int col_proc_addr(const char *s, int v6, unsigned char addr[16], unsigned *port);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void col_hex(const unsigned char *in, size_t n, char *out);
 
