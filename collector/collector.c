@@ -10,10 +10,7 @@ extern const struct da_collector col_host, col_patches, col_disk, col_isolation,
     col_separation, col_antimalware, col_access, col_time;
 
 const struct da_collector *const col_collectors[] = {
-    &col_host,
-    &col_patches,
-    &col_disk,
-    &col_isolation,
+    &col_host, &col_patches, &col_disk, &col_isolation, &col_toolchain,
 };
 const size_t col_collector_count = sizeof(col_collectors) / sizeof(col_collectors[0]);
 

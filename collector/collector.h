@@ -130,6 +130,9 @@ int col_parse_u64(const char *s, uint64_t *out);
 void col_unquote(char *s);
 /* Decode a /proc/net/{tcp,udp}[6] "ADDR:PORT" field (network order out). */
 int col_proc_addr(const char *s, int v6, unsigned char addr[16], unsigned *port);
+/* Resolve the symlinks of an absolute path inside the root (absolute link
+ * targets are taken relative to the root). Negative errno on failure. */
+int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, size_t n);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void col_hex(const unsigned char *in, size_t n, char *out);
 
