@@ -10,7 +10,8 @@ extern const struct da_collector col_host, col_patches, col_disk, col_isolation,
     col_separation, col_antimalware, col_access, col_time;
 
 const struct da_collector *const col_collectors[] = {
-    &col_host, &col_patches, &col_disk, &col_isolation, &col_toolchain,
+    &col_host,       &col_patches,     &col_disk,   &col_isolation, &col_toolchain,
+    &col_separation, &col_antimalware, &col_access, &col_time,
 };
 const size_t col_collector_count = sizeof(col_collectors) / sizeof(col_collectors[0]);
 
