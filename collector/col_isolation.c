@@ -365,7 +365,8 @@ static int col_conf_value(const struct col_ctx *ctx, const char *rel, const char
     return found;
 }
 
-static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char *nft_why)
+static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char *nft_reason,
+                               const char *nft_why)
 {
     char v[64], zone[64];
     struct stat st;
@@ -388,8 +389,8 @@ static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char 
     }
     if (col_stat(ctx, "/etc/firewalld/firewalld.conf", &st) == 0 ||
         col_stat(ctx, "/usr/lib/firewalld", &st) == 0) {
-        int on = col_stat(ctx, "/etc/systemd/system/multi-user.target.wants/firewalld.service",
-                          &st) == 0;
+        int on = col_lstat(ctx, "/etc/systemd/system/multi-user.target.wants/firewalld.service",
+                           &st) == 0;
 
         COL_TRY(col_add_str(fw, "source", "firewalld"));
         COL_TRY(col_add_bool(fw, "active", on));
@@ -403,8 +404,8 @@ static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char 
         COL_TRY(col_add_str(fw, "zone", zone));
         goto done;
     }
-    COL_TRY(col_add_unknown(fw, "active", COL_R_PERMISSION, nft_why));
-    COL_TRY(col_add_unknown(fw, "default_input_policy", COL_R_PERMISSION, nft_why));
+    COL_TRY(col_add_unknown(fw, "active", nft_reason, nft_why));
+    COL_TRY(col_add_unknown(fw, "default_input_policy", nft_reason, nft_why));
     COL_TRY(col_add_unknown(fw, "source", COL_R_NOT_PRESENT, "no ufw or firewalld configuration"));
 done:
     r = col_add_str(fw, "ruleset_read", nft_why);
@@ -427,7 +428,8 @@ static int col_firewall(const struct col_ctx *ctx, cJSON *area)
             snprintf(why, sizeof(why), "nftables ruleset not read: not the running machine");
         else
             snprintf(why, sizeof(why), "nftables ruleset not read: %s", strerror(-e));
-        r = col_firewall_config(ctx, fw, why);
+        r = col_firewall_config(ctx, fw,
+                                ctx->ops->nft == NULL ? COL_R_NOT_LIVE : col_errno_reason(e), why);
         goto out;
     }
     COL_TRY(col_add_str(fw, "source", "nftables"));

@@ -1,0 +1,5 @@
+#include "da_test.h"
+int main(void)
+{
+    return 0;
+}
