@@ -239,7 +239,8 @@ int col_pkgdb_from_status(const char *p, size_t n, struct col_pkgdb **out)
     r = col_deb822_each(p, n, col_status_stanza, db);
     if (r < 0)
         goto out;
-    qsort(db->pkgs, db->n, sizeof(*db->pkgs), col_pkg_cmp);
+    if (db->n > 1)
+        qsort(db->pkgs, db->n, sizeof(*db->pkgs), col_pkg_cmp);
     for (i = 1; i < db->n; i++) {
         if (col_pkg_cmp(&db->pkgs[i - 1], &db->pkgs[i]) == 0) {
             r = DA_ERR_COLLECT_PARSE; /* the same package twice */

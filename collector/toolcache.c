@@ -125,6 +125,8 @@ static int col_tc_owner(const char **pp, const char *end, struct col_toolcache *
         o.dpkg_path[0] = '\0';
     else if (o.dpkg_path[0] != '/')
         return -1;
+    if (col_toolcache_find_owner(c, o.path) != NULL)
+        return -1; /* one entry per path */
     return col_toolcache_put_owner(c, &o);
 }
 
@@ -140,7 +142,19 @@ int col_toolcache_parse(const char *p, size_t n, struct col_toolcache *out)
     while (p < end && *p == 'f') {
         struct col_toolcache_entry e;
 
-        if (col_tc_line(&p, end, &e) != 0 || col_toolcache_put(out, &e) != 0) {
+        size_t i;
+
+        if (col_tc_line(&p, end, &e) != 0) {
+            col_toolcache_free(out);
+            return DA_ERR_COLLECT_PARSE;
+        }
+        for (i = 0; i < out->n; i++) {
+            if (out->v[i].dev == e.dev && out->v[i].ino == e.ino) {
+                col_toolcache_free(out); /* one entry per file */
+                return DA_ERR_COLLECT_PARSE;
+            }
+        }
+        if (col_toolcache_put(out, &e) != 0) {
             col_toolcache_free(out);
             return DA_ERR_COLLECT_PARSE;
         }
