@@ -7,9 +7,9 @@
 /* Exit codes shared by every command (documented in --help and docs/). */
 enum agent_exit {
     AGENT_EXIT_OK = 0,
-    AGENT_EXIT_FAILURE = 1,   /* the command ran and failed */
-    AGENT_EXIT_USAGE = 2,     /* bad command line */
-    AGENT_EXIT_CONFIG = 3,    /* configuration unusable */
+    AGENT_EXIT_FAILURE = 1, /* the command ran and failed */
+    AGENT_EXIT_USAGE = 2,   /* bad command line */
+    AGENT_EXIT_CONFIG = 3,  /* configuration unusable */
     AGENT_EXIT_NONCOMPLIANT = 4,
 };
 

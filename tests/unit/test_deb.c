@@ -66,8 +66,8 @@ static void test_version_compare(void **state)
 
 static void test_version_syntax(void **state)
 {
-    static const char *const bad[] = {"", "a1.0", ":1.0", "1:", "x:1.0", "1.0-", "1.0 1",
-                                      "1.0-a_b", "1:2:3", "1.0/2"};
+    static const char *const bad[] = {"",     "a1.0",  ":1.0",    "1:",    "x:1.0",
+                                      "1.0-", "1.0 1", "1.0-a_b", "1:2:3", "1.0/2"};
     size_t i;
 
     (void)state;
@@ -90,8 +90,7 @@ static void test_deb822_strict(void **state)
     assert_int_equal(v[1].n, 3);
     assert_int_equal(col_deb822_get("Package: a\nPackage: b\n", 22, names, 2, v),
                      DA_ERR_COLLECT_PARSE);
-    assert_int_equal(col_deb822_get(" cont\nPackage: a\n", 17, names, 2, v),
-                     DA_ERR_COLLECT_PARSE);
+    assert_int_equal(col_deb822_get(" cont\nPackage: a\n", 17, names, 2, v), DA_ERR_COLLECT_PARSE);
     assert_int_equal(col_deb822_get("no colon here\n", 14, names, 2, v), DA_ERR_COLLECT_PARSE);
 }
 
@@ -341,11 +340,11 @@ static void test_ssh_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version_compare), cmocka_unit_test(test_version_syntax),
-        cmocka_unit_test(test_deb822_strict),   cmocka_unit_test(test_release),
+        cmocka_unit_test(test_version_compare),  cmocka_unit_test(test_version_syntax),
+        cmocka_unit_test(test_deb822_strict),    cmocka_unit_test(test_release),
         cmocka_unit_test(test_compressed_lists), cmocka_unit_test(test_candidates),
-        cmocka_unit_test(test_aptconf),         cmocka_unit_test(test_mountinfo),
-        cmocka_unit_test(test_toolcache),       cmocka_unit_test(test_ssh_keys),
+        cmocka_unit_test(test_aptconf),          cmocka_unit_test(test_mountinfo),
+        cmocka_unit_test(test_toolcache),        cmocka_unit_test(test_ssh_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
