@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "err.h"
 #include "limits.h"
@@ -556,32 +557,95 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
     return r;
 }
 
+struct col_listen_acc {
+    cJSON *arr;
+    const char *proto;
+    int udp;
+};
+
+static int col_listen_sock(const struct col_sock *so, void *arg)
+{
+    struct col_listen_acc *a = arg;
+    char text[64];
+    cJSON *o;
+    int r;
+
+    if ((a->udp && so->rport != 0) || col_is_loopback(so->local, so->v6))
+        return 0;
+    if (inet_ntop(so->v6 ? AF_INET6 : AF_INET, so->local, text, sizeof(text)) == NULL)
+        return -EBADMSG;
+    o = cJSON_CreateObject();
+    COL_TRY(col_push(a->arr, o));
+    COL_TRY(col_add_str(o, "proto", a->proto));
+    COL_TRY(col_add_str(o, "address", text));
+    COL_TRY(col_add_num(o, "port", so->lport));
+out:
+    return r;
+}
+
+static const struct {
+    const char *proto, *rel;
+    int v6, udp;
+} col_listen_files[] = {
+    {"tcp", "/proc/net/tcp", 0, 0},
+    {"tcp6", "/proc/net/tcp6", 1, 0},
+    {"udp", "/proc/net/udp", 0, 1},
+    {"udp6", "/proc/net/udp6", 1, 1},
+};
+
+/* From the kernel's socket tables over netlink; DA_ERR_UNSUPPORTED when
+ * that is not possible, so that the caller reads /proc/net. */
+static int col_listening_diag(const struct col_ctx *ctx, cJSON *arr)
+{
+    size_t i;
+    int e;
+
+    if (ctx->ops->sockets == NULL)
+        return DA_ERR_UNSUPPORTED;
+    for (i = 0; i < sizeof(col_listen_files) / sizeof(col_listen_files[0]); i++) {
+        struct col_listen_acc a = {arr, col_listen_files[i].proto, col_listen_files[i].udp};
+
+        /* TCP_LISTEN is 10; unconnected UDP sockets are in TCP_CLOSE, 7 */
+        e = ctx->ops->sockets(col_listen_files[i].v6 ? AF_INET6 : AF_INET,
+                              col_listen_files[i].udp ? IPPROTO_UDP : IPPROTO_TCP,
+                              col_listen_files[i].udp ? 1u << 7 : 1u << 10, col_listen_sock, &a);
+        if (e == DA_ERR_NOMEM)
+            return e;
+        if (e < 0)
+            return DA_ERR_UNSUPPORTED;
+    }
+    return 0;
+}
+
 static int col_listening(const struct col_ctx *ctx, cJSON *area)
 {
-    static const struct {
-        const char *proto, *rel;
-        int v6, udp;
-    } files[] = {
-        {"tcp", "/proc/net/tcp", 0, 0},
-        {"tcp6", "/proc/net/tcp6", 1, 0},
-        {"udp", "/proc/net/udp", 0, 1},
-        {"udp6", "/proc/net/udp6", 1, 1},
-    };
     cJSON *arr = cJSON_CreateArray();
     size_t i;
     int r;
 
     if (arr == NULL)
         return DA_ERR_NOMEM;
-    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        r = col_listen_file(ctx, arr, files[i].proto, files[i].rel, files[i].v6, files[i].udp);
+    r = col_listening_diag(ctx, arr);
+    if (r == DA_ERR_NOMEM) {
+        cJSON_Delete(arr);
+        return r;
+    }
+    if (r == 0)
+        return col_add_item(area, "listening", arr);
+    cJSON_Delete(arr);
+    arr = cJSON_CreateArray();
+    if (arr == NULL)
+        return DA_ERR_NOMEM;
+    for (i = 0; i < sizeof(col_listen_files) / sizeof(col_listen_files[0]); i++) {
+        r = col_listen_file(ctx, arr, col_listen_files[i].proto, col_listen_files[i].rel,
+                            col_listen_files[i].v6, col_listen_files[i].udp);
         if (r == DA_ERR_NOMEM) {
             cJSON_Delete(arr);
             return r;
         }
         if (r < 0) {
             cJSON_Delete(arr);
-            return col_add_unknown_errno(area, "listening", r, files[i].rel);
+            return col_add_unknown_errno(area, "listening", r, col_listen_files[i].rel);
         }
     }
     return col_add_item(area, "listening", arr);

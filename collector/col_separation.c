@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 
 #include "err.h"
@@ -486,7 +487,42 @@ static int col_routes(const struct col_ctx *ctx, const struct col_cidr *c, cJSON
     return r;
 }
 
+static int col_connections_proc(const struct col_ctx *ctx, const struct col_cidr *c, cJSON *conns);
+
+struct col_conn_acc {
+    const struct col_cidr *c;
+    cJSON *conns;
+};
+
+static int col_conn_sock(const struct col_sock *so, void *arg)
+{
+    struct col_conn_acc *a = arg;
+    char text[64], out[96];
+
+    if (!col_prefix_eq(so->remote, a->c->addr, a->c->bits) ||
+        inet_ntop(so->v6 ? AF_INET6 : AF_INET, so->remote, text, sizeof(text)) == NULL)
+        return 0;
+    snprintf(out, sizeof(out), so->v6 ? "[%s]:%u" : "%s:%u", text, so->rport);
+    return col_push_str(a->conns, out);
+}
+
 static int col_connections(const struct col_ctx *ctx, const struct col_cidr *c, cJSON *conns)
+{
+    if (ctx->ops->sockets != NULL) {
+        struct col_conn_acc a = {c, conns};
+        /* TCP_ESTABLISHED is 1 */
+        int e =
+            ctx->ops->sockets(c->v6 ? AF_INET6 : AF_INET, IPPROTO_TCP, 1u << 1, col_conn_sock, &a);
+
+        if (e == 0 || e == DA_ERR_NOMEM)
+            return e;
+        while (cJSON_GetArraySize(conns) > 0)
+            cJSON_DeleteItemFromArray(conns, 0);
+    }
+    return col_connections_proc(ctx, c, conns);
+}
+
+static int col_connections_proc(const struct col_ctx *ctx, const struct col_cidr *c, cJSON *conns)
 {
     struct da_buf b;
     const char *p;

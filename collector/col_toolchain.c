@@ -368,6 +368,25 @@ static void col_dpkg_key(const struct col_ctx *ctx, char *key, size_t n)
                  (long long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec);
 }
 
+static void col_pkg_version(const char *status, size_t n, const char *pkg, char *out, size_t out_n);
+static int col_map(const struct col_ctx *ctx, const char *rel, const char **p, size_t *len);
+static void col_unmap(const char *p, size_t len);
+
+/* Versions of the owning packages, from dpkg's status. */
+static void col_versions(const struct col_ctx *ctx, struct col_tool *tools, size_t n)
+{
+    const char *status = NULL;
+    size_t len = 0, i;
+
+    if (col_map(ctx, "/var/lib/dpkg/status", &status, &len) != 0 || status == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        if (tools[i].package[0] != '\0' && tools[i].version[0] == '\0')
+            col_pkg_version(status, len, tools[i].package, tools[i].version,
+                            sizeof(tools[i].version));
+    col_unmap(status, len);
+}
+
 /* Owners from the cache when dpkg's database is unchanged, else a scan. */
 static void col_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t n,
                        struct col_toolcache *c, int *dirty)
@@ -395,11 +414,14 @@ static void col_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t
         if (strcmp(o->package, "-") != 0) {
             snprintf(tools[i].package, sizeof(tools[i].package), "%s", o->package);
             snprintf(tools[i].dpkg_path, sizeof(tools[i].dpkg_path), "%s", o->dpkg_path);
+            if (strcmp(o->version, "-") != 0)
+                snprintf(tools[i].version, sizeof(tools[i].version), "%s", o->version);
         }
     }
     if (missing == 0)
         return;
     col_find_owners(ctx, tools, n);
+    col_versions(ctx, tools, n);
     for (i = 0; i < n && key[0] != '\0'; i++) {
         struct col_toolcache_owner o;
 
@@ -407,6 +429,8 @@ static void col_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t
             continue;
         snprintf(o.package, sizeof(o.package), "%s",
                  tools[i].package[0] != '\0' ? tools[i].package : "-");
+        snprintf(o.version, sizeof(o.version), "%s",
+                 tools[i].version[0] != '\0' ? tools[i].version : "-");
         snprintf(o.dpkg_path, sizeof(o.dpkg_path), "%s", tools[i].dpkg_path);
         snprintf(o.path, sizeof(o.path), "%s", tools[i].realpath);
         if (col_toolcache_put_owner(c, &o) == 0)
@@ -484,11 +508,9 @@ out:
     return r;
 }
 
-static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, const char *status,
-                         size_t status_len, cJSON *arr)
+static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJSON *arr)
 {
     cJSON *o = cJSON_CreateObject();
-    char version[256];
     int r, v;
 
     COL_TRY(col_push(arr, o));
@@ -511,9 +533,8 @@ static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, co
         goto out;
     }
     COL_TRY(col_add_str(o, "package", t->package));
-    col_pkg_version(status, status_len, t->package, version, sizeof(version));
-    if (version[0] != '\0')
-        COL_TRY(col_add_str(o, "package_version", version));
+    if (t->version[0] != '\0')
+        COL_TRY(col_add_str(o, "package_version", t->version));
     else
         COL_TRY(col_add_unknown(o, "package_version", COL_R_NOT_PRESENT, "not in dpkg status"));
     v = col_verify_md5(ctx, t);
@@ -598,8 +619,6 @@ static int col_toolchain_collect(const struct col_ctx *ctx, cJSON *area)
 {
     struct col_toolcache cache;
     struct col_tool *tools = NULL;
-    const char *status = NULL;
-    size_t status_len = 0;
     cJSON *arr = NULL;
     size_t n = ctx->cfg->n_toolchain, i;
     int r, dirty = 0;
@@ -623,14 +642,10 @@ static int col_toolchain_collect(const struct col_ctx *ctx, cJSON *area)
             col_hash_tool(ctx, &tools[i], &cache, &dirty);
     }
     col_owners(ctx, tools, n, &cache, &dirty);
-    if (col_map(ctx, "/var/lib/dpkg/status", &status, &status_len) != 0 || status == NULL) {
-        status = "";
-        status_len = 0;
-    }
     arr = cJSON_CreateArray();
     COL_TRY(col_add_item(area, "tools", arr));
     for (i = 0; i < n; i++)
-        COL_TRY(col_tool_json(ctx, &tools[i], status, status_len, arr));
+        COL_TRY(col_tool_json(ctx, &tools[i], arr));
     if (dirty || col_cache_used(tools, n, &cache)) {
         struct col_toolcache fresh;
 
@@ -653,8 +668,6 @@ static int col_toolchain_collect(const struct col_ctx *ctx, cJSON *area)
 out:
     free(tools);
     col_toolcache_free(&cache);
-    if (status_len > 0)
-        col_unmap(status, status_len);
     return r;
 }
 

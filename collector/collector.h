@@ -44,6 +44,16 @@ struct col_nft_summary {
     int drop_rules;        /* rules with a drop or reject verdict */
 };
 
+/* One socket of the running machine's socket tables. */
+struct col_sock {
+    int v6;
+    unsigned char local[16], remote[16]; /* network order; IPv4 in the first 4 bytes */
+    unsigned lport, rport;
+    int state; /* TCP_* state numbers as in /proc/net/tcp */
+};
+
+typedef int (*col_sock_fn)(const struct col_sock *s, void *arg);
+
 /* Probes of the running machine. Each returns 0 or a negative errno. */
 struct col_sys_ops {
     /* CPUID leaf into regs[0..3] = eax, ebx, ecx, edx; -ENOTSUP off x86. */
@@ -54,6 +64,10 @@ struct col_sys_ops {
     int (*clock)(int *synchronized, long *max_error_us);
     /* nftables ruleset summary over NETLINK_NETFILTER. */
     int (*nft)(struct col_nft_summary *out);
+    /* Sockets of one family (AF_INET/AF_INET6) and protocol (IPPROTO_TCP/
+     * IPPROTO_UDP) in the given states (bit mask of 1 << state) over
+     * NETLINK_SOCK_DIAG; NULL or an error means: read /proc/net instead. */
+    int (*sockets)(int family, int protocol, uint32_t states, col_sock_fn fn, void *arg);
 };
 
 /* What every collector gets. */

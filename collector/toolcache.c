@@ -2,7 +2,7 @@
  *   devattest-toolchain-cache 1
  *   f DEV INO SIZE MTIME_S MTIME_NS CTIME_S CTIME_NS SHA256 MD5   (0..COL_TOOLCACHE_MAX)
  *   dpkg KEY                                                       (optional)
- *   o PACKAGE DPKG_PATH REALPATH    (PACKAGE "-" and DPKG_PATH "-" when unowned)
+ *   o PACKAGE VERSION DPKG_PATH REALPATH  (PACKAGE, VERSION, DPKG_PATH "-" when unowned)
  *   end
  * Paths have no spaces or control characters (others are not cached).
  */
@@ -116,10 +116,13 @@ static int col_tc_owner(const char **pp, const char *end, struct col_toolcache *
         return -1;
     *pp += 2;
     if (col_tc_word(pp, nl + 1, o.package, sizeof(o.package), ' ') != 0 ||
+        col_tc_word(pp, nl + 1, o.version, sizeof(o.version), ' ') != 0 ||
         col_tc_word(pp, nl + 1, o.dpkg_path, sizeof(o.dpkg_path), ' ') != 0 ||
         col_tc_word(pp, nl + 1, o.path, sizeof(o.path), '\n') != 0 || o.path[0] != '/')
         return -1;
     if ((strcmp(o.package, "-") == 0) != (strcmp(o.dpkg_path, "-") == 0))
+        return -1;
+    if (strcmp(o.package, "-") == 0 && strcmp(o.version, "-") != 0)
         return -1;
     if (strcmp(o.dpkg_path, "-") == 0)
         o.dpkg_path[0] = '\0';
@@ -211,7 +214,9 @@ int col_toolcache_format(const struct col_toolcache *c, char **out, size_t *out_
             if (!col_tc_printable(o->path, strlen(o->path), 0) ||
                 !col_tc_printable(o->dpkg_path, strlen(o->dpkg_path), 0))
                 continue;
-            r = da_buf_printf(&b, "o %s %s %s\n", o->package,
+            if (!col_tc_printable(o->version, strlen(o->version), 0) || o->version[0] == '\0')
+                continue;
+            r = da_buf_printf(&b, "o %s %s %s %s\n", o->package, o->version,
                               o->dpkg_path[0] != '\0' ? o->dpkg_path : "-", o->path);
         }
     }

@@ -20,6 +20,7 @@ struct col_toolcache_entry {
 /* Owner of a real path according to dpkg; package "-" when none. */
 struct col_toolcache_owner {
     char package[256];
+    char version[256];    /* the package version ("-" when unowned) */
     char path[1024];      /* the real path looked up */
     char dpkg_path[1024]; /* the name dpkg records ("" when none) */
 };

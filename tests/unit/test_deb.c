@@ -311,7 +311,9 @@ static void test_toolcache(void **state)
     memset(e.md5, 'b', 32);
     assert_int_equal(col_toolcache_put(&c, &e), 0);
     snprintf(c.dpkg_key, sizeof(c.dpkg_key), "k1");
+    memset(&o, 0, sizeof(o));
     snprintf(o.package, sizeof(o.package), "gcc-12");
+    snprintf(o.version, sizeof(o.version), "12.2.0-14");
     snprintf(o.path, sizeof(o.path), "/usr/bin/gcc-12");
     snprintf(o.dpkg_path, sizeof(o.dpkg_path), "/usr/bin/gcc-12");
     assert_int_equal(col_toolcache_put_owner(&c, &o), 0);
