@@ -34,8 +34,13 @@ for _ in 1 2 3 4 5; do
     sed -n 's/.*Maximum resident set size (kbytes): //p')
   [ "$r" -gt "$rss_kb" ] && rss_kb=$r
 done
-echo "full collect (warm caches): ${full_ms} ms mean, peak RSS ${rss_kb} KiB" \
+echo "full collect (warm caches): ${full_ms} ms mean, whole process; peak RSS ${rss_kb} KiB" \
   "(targets: < 50 ms, < 8192 KiB)"
+inproc=$build/tests/bench_collect
+if [ -x "$inproc" ]; then
+  read -r med min < <("$inproc" "$state" all 50)
+  echo "full collect (warm caches), in process: median ${med} ms, min ${min} ms"
+fi
 
 # --- 2. pending updates --------------------------------------------------------
 if ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
@@ -51,6 +56,12 @@ if ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
   "$agent" collect --only patches --state-dir "$state" >/dev/null
   hf -N "$agent collect --only patches --state-dir $state"
   echo "pending, served from the cache (whole process): $(mean_ms 0) ms (target < 5 ms)"
+  if [ -x "$inproc" ]; then
+    read -r med min < <("$inproc" "$state" patches 50)
+    echo "pending, served from the cache, in process: median ${med} ms, min ${min} ms"
+    read -r med min < <("$inproc" - patches 5)
+    echo "pending, no cache of ours, in process: median ${med} ms, min ${min} ms"
+  fi
 else
   echo "pending: SKIPPED, no apt lists on this machine (run apt-get update)"
 fi
@@ -65,6 +76,12 @@ sha_ms=$(mean_ms 1)
 "$agent" collect --only toolchain --state-dir "$state" >/dev/null
 hf -N "$agent collect --only toolchain --state-dir $state"
 tc_warm=$(mean_ms 0)
+if [ -x "$inproc" ]; then
+  read -r cmed cmin < <("$inproc" - toolchain 5)
+  read -r wmed wmin < <("$inproc" "$state" toolchain 50)
+  echo "toolchain in process: cold median ${cmed} ms, warm median ${wmed} ms," \
+    "ratio $(awk -v c="$cmed" -v w="$wmed" 'BEGIN { printf "%.0f", c / w }')x"
+fi
 awk -v b="$bytes" -v c="$tc_cold" -v s="$sha_ms" -v w="$tc_warm" -v n="${#files[@]}" 'BEGIN {
   printf "toolchain: %d files, %.1f MiB\n", n, b / 1048576
   printf "  cold collect (hash + md5sums check + owner scan): %.2f ms = %.0f MiB/s\n", c, b / 1048576 / (c / 1000)
