@@ -16,8 +16,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nl == NULL || size > 4096)
         return 0;
     an = (size_t)(nl - (const char *)data);
-    a = strndup((const char *)data, an);
-    b = strndup(nl + 1, size - an - 1);
+    a = malloc(an + 1);
+    b = malloc(size - an);
+    if (a != NULL && b != NULL) {
+        memcpy(a, data, an);
+        a[an] = '\0';
+        memcpy(b, nl + 1, size - an - 1);
+        b[size - an - 1] = '\0';
+    }
     if (a != NULL && b != NULL && strlen(a) == an && strlen(b) == size - an - 1 &&
         col_debver_check(a, an) == 0 && col_debver_check(b, strlen(b)) == 0) {
         int x = col_debver_cmp(a, b), y = col_debver_cmp(b, a);

@@ -9,3 +9,6 @@ da_unit_test(NAME test_collectors_ground_truth
 # In-process timings used by scripts/bench.d/collect.sh (not a test).
 add_executable(bench_collect ${DA_TEST_SRC}/bench/bench_collect.c)
 target_link_libraries(bench_collect PRIVATE da_collectors)
+if(TARGET devattest-agent)
+  add_dependencies(test_collector_fixtures devattest-agent)
+endif()

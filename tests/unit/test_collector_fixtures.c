@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "collector.h"
@@ -75,7 +76,7 @@ static int fx_nft_ruleset(struct col_nft_summary *s)
 struct fixture {
     const char *name;
     uint32_t cpuid_ecx;
-    const char *vendor;
+    char vendor[13];
     const char *fscrypt_suffix;
     int (*nft)(struct col_nft_summary *);
     int (*clock)(int *, long *);
@@ -270,6 +271,48 @@ static void test_unknown_area(void **state)
     cJSON_Delete(doc);
 }
 
+/* The agent's collect command on a fixture root: exit codes and output. */
+static void test_agent_cli(void **state)
+{
+    char cmd[2048], out[] = "/tmp/da-cli-XXXXXX";
+    cJSON *doc;
+    char *text;
+    int fd;
+
+    (void)state;
+    fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof(cmd),
+             "'%s/agent/devattest-agent' collect --root '%s/lvm_luks2/' --only disk,host "
+             "--no-cache --pretty >'%s'",
+             DA_BINARY_ROOT, fixture_dir, out);
+    assert_int_equal(system(cmd), 0);
+    text = read_text(out);
+    assert_non_null(text);
+    doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    assert_string_equal(cJSON_GetObjectItem(doc, "schema")->valuestring, "devattest.evidence/v1");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "machine_id")->valuestring,
+        "0123456789abcdef0123456789abcdef");
+    assert_null(cJSON_GetObjectItem(doc, "patches"));
+    cJSON_Delete(doc);
+    free(text);
+    snprintf(cmd, sizeof(cmd), "'%s/agent/devattest-agent' collect --only nope 2>/dev/null",
+             DA_BINARY_ROOT);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd), "'%s/agent/devattest-agent' collect extra 2>/dev/null",
+             DA_BINARY_ROOT);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd), "'%s/agent/devattest-agent' collect --help | grep -q 'exit codes'",
+             DA_BINARY_ROOT);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "'%s/agent/devattest-agent' --version >/dev/null", DA_BINARY_ROOT);
+    assert_int_equal(system(cmd), 0);
+    unlink(out);
+}
+
 static int build_roots(void **state)
 {
     char cmd[1200];
@@ -296,7 +339,7 @@ int main(void)
         cmocka_unit_test(test_lvm_luks2),      cmocka_unit_test(test_plain_dmcrypt),
         cmocka_unit_test(test_opal_luks2),     cmocka_unit_test(test_fscrypt_home),
         cmocka_unit_test(test_none_container), cmocka_unit_test(test_corrupt_cache_ignored),
-        cmocka_unit_test(test_unknown_area),
+        cmocka_unit_test(test_unknown_area),   cmocka_unit_test(test_agent_cli),
     };
 
     return cmocka_run_group_tests(tests, build_roots, remove_roots);
