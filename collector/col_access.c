@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 struct col_sshd {
     char password_authentication[32];

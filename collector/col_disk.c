@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 #include "mountinfo.h"
 
 enum col_enc { COL_ENC_NO = 0, COL_ENC_YES = 1, COL_ENC_UNKNOWN = 2 };

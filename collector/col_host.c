@@ -7,7 +7,7 @@
 #include <sys/utsname.h>
 
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 /* Add the first line of a file as a string, or an unknown. */
 static int col_host_line(const struct col_ctx *ctx, cJSON *obj, const char *key, const char *rel)

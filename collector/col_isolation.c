@@ -12,7 +12,7 @@
 #include <netinet/in.h>
 
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 #define COL_EFI_GLOBAL "8be4df61-93ca-11d2-aa0d-00e098032b8c"
 

@@ -15,7 +15,7 @@
 
 #include "deb.h"
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 #define COL_LISTS_DIR   "/var/lib/apt/lists"
 #define COL_DPKG_STATUS "/var/lib/dpkg/status"

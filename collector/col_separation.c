@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 struct col_sep {
     const struct col_ctx *ctx;

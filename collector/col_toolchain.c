@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 #include "toolcache.h"
 
 #define COL_TOOLCACHE_NAME "toolchain.cache"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 cJSON *col_unknown(const char *reason, const char *detail)
 {

@@ -17,7 +17,7 @@
 
 #include "buf.h"
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 static int col_field_name_ok(const char *p, size_t n)
 {

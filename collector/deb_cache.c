@@ -9,7 +9,7 @@
 
 #include "buf.h"
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 static int col_parse_u64_dec(const char *s, uint64_t *out)
 {

@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "caps.h"
 #include "err.h"
 
 struct col_ver {

@@ -14,7 +14,7 @@
 
 #include "buf.h"
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 #define COL_TOOLCACHE_MAGIC "devattest-toolchain-cache 1\n"
 

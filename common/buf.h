@@ -1,6 +1,6 @@
 /* Capped, growable byte buffer for everything that holds outside input.
  *
- * A buffer is created with a cap named for its use (see limits.h); no append
+ * A buffer is created with a cap named for its use (see caps.h); no append
  * ever grows it past the cap. Every append returns 0 or a negative DA_ERR_*
  * and must be checked: on failure the buffer is left as it was. The contents
  * are always NUL-terminated (the terminator is not counted in the length), so

@@ -5,7 +5,7 @@
 #include <syslog.h>
 
 #include "err.h"
-#include "limits.h"
+#include "caps.h"
 
 static struct {
     const char *ident;

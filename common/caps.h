@@ -1,6 +1,6 @@
 /* Named caps for every buffer that holds outside input. */
-#ifndef DA_LIMITS_H
-#define DA_LIMITS_H
+#ifndef DA_CAPS_H
+#define DA_CAPS_H
 
 #define DA_MAX_JSON_DEPTH      32
 #define DA_MAX_EVIDENCE        (4u * 1024 * 1024)  /* one canonical evidence document */
@@ -23,5 +23,10 @@
 #define DA_MAX_TOOLS           64                    /* toolchain entries */
 #define DA_MAX_TOOL_SIZE       (2048u * 1024 * 1024) /* one toolchain binary hashed */
 #define DA_MAX_SSHD_INCLUDE    16                    /* sshd_config Include nesting */
+#define DA_MAX_CANONICAL_JSON  (8u * 1024 * 1024)    /* canonical JSON built for a digest */
+#define DA_MAX_DSSE_SIG_LEN    1024                  /* one decoded DSSE signature */
+#define DA_MAX_DSSE_KEYID      256                   /* one DSSE key id */
+#define DA_MAX_DSSE_TYPE       256                   /* a DSSE payloadType */
+#define DA_MAX_INTOTO_DIGESTS  16                    /* digests of one in-toto subject */
 
 #endif

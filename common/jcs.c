@@ -1,0 +1,412 @@
+#include "jcs.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoding.h"
+#include "err.h"
+#include "caps.h"
+
+/* Decimal digits of a double: value = 0.d1d2...dk * 10^n (ECMAScript's
+ * s, k and n in Number::toString). */
+struct jcs_digits {
+    char s[20];
+    int k;
+    int n;
+};
+
+/* Parse "d.ddde[+-]xx" as written by %.*e into digits and n. */
+static void jcs_split_exp(const char *txt, struct jcs_digits *dg)
+{
+    const char *p = txt;
+
+    dg->k = 0;
+    for (; *p != 'e'; p++) {
+        if (*p >= '0' && *p <= '9' && dg->k < (int)sizeof(dg->s) - 1)
+            dg->s[dg->k++] = *p;
+    }
+    dg->s[dg->k] = '\0';
+    dg->n = (int)strtol(p + 1, NULL, 10) + 1;
+}
+
+/* Whether digits * 10^(n-k) reads as d; written without a decimal point so
+ * that the locale's LC_NUMERIC cannot change how strtod reads it. */
+static bool jcs_reads_back(const struct jcs_digits *dg, double d)
+{
+    char txt[48];
+
+    snprintf(txt, sizeof(txt), "%se%d", dg->s, dg->n - dg->k);
+    return strtod(txt, NULL) == d;
+}
+
+/* The next (up) or previous (!up) value with the same number of digits. */
+static void jcs_step(struct jcs_digits *dg, bool up)
+{
+    int i = dg->k - 1;
+
+    while (i >= 0 && dg->s[i] == (up ? '9' : '0'))
+        dg->s[i--] = up ? '0' : '9';
+    if (i >= 0)
+        dg->s[i] += up ? 1 : -1;
+    if (up && i < 0) {
+        dg->s[0] = '1';
+        dg->n++;
+    } else if (!up && dg->s[0] == '0') {
+        dg->s[0] = '9';
+        dg->n--;
+    }
+}
+
+/* A double whose significand is a power of two (and not subnormal): the
+ * gap to the next lower double is half the gap to the next higher one. */
+static bool jcs_is_binade_start(double d)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &d, sizeof(bits));
+    return (bits & 0xfffffffffffffULL) == 0 && (bits >> 52 & 0x7ff) > 1;
+}
+
+/* Among the p-digit values next to d, one that reads back as d: the
+ * correctly rounded one, else (only possible at the start of a binade, where
+ * the round-trip interval is lopsided) its neighbour on the other side. */
+static bool jcs_try_precision(double d, int p, struct jcs_digits *dg)
+{
+    struct jcs_digits c;
+    char txt[40];
+
+    snprintf(txt, sizeof(txt), "%.*e", p - 1, d);
+    jcs_split_exp(txt, dg);
+    if (jcs_reads_back(dg, d))
+        return true;
+    if (!jcs_is_binade_start(d))
+        return false;
+    c = *dg;
+    jcs_step(&c, true);
+    if (!jcs_reads_back(&c, d)) {
+        c = *dg;
+        jcs_step(&c, false);
+        if (!jcs_reads_back(&c, d))
+            return false;
+    }
+    *dg = c;
+    return true;
+}
+
+/* The fewest significant digits that read back as exactly d (d > 0 and
+ * finite), closest to d among those. Every p-digit value is also a
+ * (p+1)-digit value, so "some p-digit value reads back" is monotonic in p
+ * and a binary search over 1..17 finds the least p (17 always works). */
+static void jcs_shortest_digits(double d, struct jcs_digits *dg)
+{
+    int lo = 1, hi = 17, mid;
+
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        if (jcs_try_precision(d, mid, dg))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    (void)jcs_try_precision(d, lo, dg);
+    while (dg->k > 1 && dg->s[dg->k - 1] == '0')
+        dg->k--;
+    dg->s[dg->k] = '\0';
+}
+
+static int jcs_put(char *out, size_t outsize, size_t *o, const char *s, size_t n)
+{
+    if (n >= outsize - *o)
+        return DA_ERR_TOO_LARGE;
+    memcpy(out + *o, s, n);
+    *o += n;
+    out[*o] = '\0';
+    return 0;
+}
+
+static int jcs_put_zeros(char *out, size_t outsize, size_t *o, int count)
+{
+    int r = 0;
+
+    while (r == 0 && count-- > 0)
+        r = jcs_put(out, outsize, o, "0", 1);
+    return r;
+}
+
+/* The digits laid out as ECMAScript Number::toString step 6 onward. */
+static int jcs_layout(const struct jcs_digits *dg, char *out, size_t outsize, size_t *o)
+{
+    char ebuf[16];
+    int r, k = dg->k, n = dg->n;
+
+    if (k <= n && n <= 21) {
+        r = jcs_put(out, outsize, o, dg->s, (size_t)k);
+        return r != 0 ? r : jcs_put_zeros(out, outsize, o, n - k);
+    }
+    if (0 < n && n <= 21) {
+        r = jcs_put(out, outsize, o, dg->s, (size_t)n);
+        if (r == 0)
+            r = jcs_put(out, outsize, o, ".", 1);
+        return r != 0 ? r : jcs_put(out, outsize, o, dg->s + n, (size_t)(k - n));
+    }
+    if (-6 < n && n <= 0) {
+        r = jcs_put(out, outsize, o, "0.", 2);
+        if (r == 0)
+            r = jcs_put_zeros(out, outsize, o, -n);
+        return r != 0 ? r : jcs_put(out, outsize, o, dg->s, (size_t)k);
+    }
+    r = jcs_put(out, outsize, o, dg->s, 1);
+    if (r == 0 && k > 1)
+        r = jcs_put(out, outsize, o, ".", 1);
+    if (r == 0 && k > 1)
+        r = jcs_put(out, outsize, o, dg->s + 1, (size_t)(k - 1));
+    snprintf(ebuf, sizeof(ebuf), "e%c%d", n - 1 > 0 ? '+' : '-', abs(n - 1));
+    return r != 0 ? r : jcs_put(out, outsize, o, ebuf, strlen(ebuf));
+}
+
+int da_jcs_format_number(double d, char *out, size_t outsize)
+{
+    struct jcs_digits dg;
+    size_t o = 0;
+    int r;
+
+    if (out == NULL || outsize == 0)
+        return DA_ERR_INVALID_ARG;
+    out[0] = '\0';
+    if (!isfinite(d))
+        return DA_ERR_JSON_NUMBER;
+    if (d == 0)
+        return jcs_put(out, outsize, &o, "0", 1);
+    /* Below 2^53 every integer is a double of its own, so its shortest
+     * digits are the integer itself; evidence is mostly such numbers. */
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d) {
+        if (snprintf(out, outsize, "%lld", (long long)d) >= (int)outsize) {
+            out[0] = '\0';
+            return DA_ERR_TOO_LARGE;
+        }
+        return 0;
+    }
+    if (d < 0) {
+        r = jcs_put(out, outsize, &o, "-", 1);
+        if (r != 0)
+            return r;
+        d = -d;
+    }
+    jcs_shortest_digits(d, &dg);
+    r = jcs_layout(&dg, out, outsize, &o);
+    if (r != 0)
+        out[0] = '\0';
+    return r;
+}
+
+/* A JSON string with RFC 8785 escaping: only '"', '\\' and control
+ * characters are escaped; everything else is copied as UTF-8. */
+static int jcs_string(const char *s, struct da_buf *out)
+{
+    static const char short_esc[] = "btn\0fr";
+    size_t len = strlen(s), i, start = 0;
+    unsigned char c;
+    int r;
+
+    if (!da_utf8_valid(s, len))
+        return DA_ERR_JSON_UTF8;
+    r = da_buf_append_byte(out, '"');
+    for (i = 0; r == 0 && i < len; i++) {
+        c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        r = da_buf_append(out, s + start, i - start);
+        start = i + 1;
+        if (r != 0)
+            break;
+        if (c == '"' || c == '\\')
+            r = da_buf_printf(out, "\\%c", c);
+        else if (c >= '\b' && c <= '\r' && c != '\v')
+            r = da_buf_printf(out, "\\%c", short_esc[c - '\b']);
+        else
+            r = da_buf_printf(out, "\\u%04x", c);
+    }
+    if (r == 0)
+        r = da_buf_append(out, s + start, len - start);
+    return r != 0 ? r : da_buf_append_byte(out, '"');
+}
+
+/* UTF-16 code units of a valid UTF-8 string, one at a time. */
+struct u16_iter {
+    const unsigned char *p;
+    unsigned pending; /* low surrogate still to deliver, or 0 */
+};
+
+static long u16_next(struct u16_iter *it)
+{
+    unsigned long cp;
+    size_t n, i;
+    long unit;
+
+    if (it->pending != 0) {
+        unit = it->pending;
+        it->pending = 0;
+        return unit;
+    }
+    if (*it->p == '\0')
+        return -1;
+    n = da_utf8_seq_len(it->p, 4);
+    cp = n == 1 ? it->p[0] : (unsigned long)(it->p[0] & (0x7f >> n));
+    for (i = 1; i < n; i++)
+        cp = cp << 6 | (it->p[i] & 0x3f);
+    it->p += n;
+    if (cp < 0x10000)
+        return (long)cp;
+    cp -= 0x10000;
+    it->pending = (unsigned)(0xdc00 + (cp & 0x3ff));
+    return (long)(0xd800 + (cp >> 10));
+}
+
+static int jcs_key_compare(const void *a, const void *b)
+{
+    const cJSON *ia = *(const cJSON *const *)a, *ib = *(const cJSON *const *)b;
+    struct u16_iter x = {(const unsigned char *)ia->string, 0};
+    struct u16_iter y = {(const unsigned char *)ib->string, 0};
+    long ux, uy;
+
+    do {
+        ux = u16_next(&x);
+        uy = u16_next(&y);
+    } while (ux == uy && ux >= 0);
+    return ux < uy ? -1 : ux > uy;
+}
+
+static int jcs_value(const cJSON *v, struct da_buf *out, int depth);
+
+/* Members of object v, sorted; *out is an array the caller frees. */
+static int jcs_sorted_members(const cJSON *v, const cJSON ***out, size_t *count)
+{
+    const cJSON *c, **m;
+    size_t n = 0, i;
+
+    for (c = v->child; c != NULL; c = c->next) {
+        if (c->string == NULL)
+            return DA_ERR_JSON_TYPE;
+        if (!da_utf8_valid(c->string, strlen(c->string)))
+            return DA_ERR_JSON_UTF8;
+        n++;
+    }
+    m = calloc(n != 0 ? n : 1, sizeof(*m));
+    if (m == NULL)
+        return DA_ERR_NOMEM;
+    for (i = 0, c = v->child; c != NULL; c = c->next)
+        m[i++] = c;
+    qsort(m, n, sizeof(*m), jcs_key_compare);
+    for (i = 1; i < n; i++) {
+        if (strcmp(m[i - 1]->string, m[i]->string) == 0) {
+            free(m);
+            return DA_ERR_JSON_DUP_KEY;
+        }
+    }
+    *out = m;
+    *count = n;
+    return 0;
+}
+
+static int jcs_object(const cJSON *v, struct da_buf *out, int depth)
+{
+    const cJSON **m = NULL;
+    size_t n = 0, i;
+    int r;
+
+    r = jcs_sorted_members(v, &m, &n);
+    if (r != 0)
+        return r;
+    r = da_buf_append_byte(out, '{');
+    for (i = 0; r == 0 && i < n; i++) {
+        if (i > 0)
+            r = da_buf_append_byte(out, ',');
+        if (r == 0)
+            r = jcs_string(m[i]->string, out);
+        if (r == 0)
+            r = da_buf_append_byte(out, ':');
+        if (r == 0)
+            r = jcs_value(m[i], out, depth + 1);
+    }
+    free(m);
+    return r != 0 ? r : da_buf_append_byte(out, '}');
+}
+
+static int jcs_array(const cJSON *v, struct da_buf *out, int depth)
+{
+    const cJSON *c;
+    int r;
+
+    r = da_buf_append_byte(out, '[');
+    for (c = v->child; r == 0 && c != NULL; c = c->next) {
+        if (c != v->child)
+            r = da_buf_append_byte(out, ',');
+        if (r == 0)
+            r = jcs_value(c, out, depth + 1);
+    }
+    return r != 0 ? r : da_buf_append_byte(out, ']');
+}
+
+static int jcs_number(double d, struct da_buf *out)
+{
+    char txt[DA_JCS_NUMBER_SIZE];
+    int r = da_jcs_format_number(d, txt, sizeof(txt));
+
+    return r != 0 ? r : da_buf_append_str(out, txt);
+}
+
+/* depth: containers already open around v. */
+static int jcs_value(const cJSON *v, struct da_buf *out, int depth)
+{
+    switch (v->type & 0xff) {
+    case cJSON_False:
+        return da_buf_append_str(out, "false");
+    case cJSON_True:
+        return da_buf_append_str(out, "true");
+    case cJSON_NULL:
+        return da_buf_append_str(out, "null");
+    case cJSON_Number:
+        return jcs_number(v->valuedouble, out);
+    case cJSON_String:
+        return v->valuestring != NULL ? jcs_string(v->valuestring, out) : DA_ERR_JSON_TYPE;
+    case cJSON_Array:
+    case cJSON_Object:
+        if (depth >= DA_MAX_JSON_DEPTH)
+            return DA_ERR_JSON_DEPTH;
+        if ((v->type & 0xff) == cJSON_Array)
+            return jcs_array(v, out, depth);
+        return jcs_object(v, out, depth);
+    }
+    return DA_ERR_JSON_TYPE;
+}
+
+int da_jcs_serialize(const cJSON *v, struct da_buf *out)
+{
+    int r;
+
+    if (v == NULL || out == NULL)
+        return DA_ERR_INVALID_ARG;
+    r = jcs_value(v, out, 0);
+    if (r != 0)
+        da_buf_reset(out);
+    return r;
+}
+
+int da_jcs_digest_sha256(const cJSON *v, unsigned char out[DA_SHA256_LEN])
+{
+    struct da_buf b;
+    int r;
+
+    if (out == NULL)
+        return DA_ERR_INVALID_ARG;
+    da_buf_init(&b, DA_MAX_CANONICAL_JSON);
+    r = da_jcs_serialize(v, &b);
+    if (r == 0)
+        r = da_sha256(da_buf_data(&b), da_buf_len(&b), out);
+    da_buf_free(&b);
+    return r;
+}

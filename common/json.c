@@ -1,0 +1,620 @@
+#include "json.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoding.h"
+#include "err.h"
+#include "caps.h"
+
+/* cJSON reads at most 63 characters of a number; a longer one is refused
+ * here rather than read differently. */
+#define DA_JSON_NUMBER_MAX 63
+
+struct key_ref {
+    size_t off; /* first byte after the opening quote */
+    size_t len; /* raw (escaped) length */
+};
+
+enum expect {
+    EXPECT_VALUE,
+    EXPECT_VALUE_OR_CLOSE,
+    EXPECT_KEY,
+    EXPECT_KEY_OR_CLOSE,
+    EXPECT_COLON,
+    EXPECT_COMMA_OR_CLOSE,
+};
+
+/* State of the validating pre-scan. */
+struct scan {
+    const unsigned char *p;
+    size_t len;
+    size_t pos;
+    int depth;
+    char open[DA_MAX_JSON_DEPTH];        /* '{' or '[' per level */
+    size_t key_start[DA_MAX_JSON_DEPTH]; /* first key of each open object */
+    struct key_ref *keys;
+    size_t nkeys, keys_alloc;
+    size_t err_off;
+    const char *reason;
+};
+
+static int scan_fail(struct scan *s, size_t off, int code, const char *reason)
+{
+    s->err_off = off;
+    s->reason = reason;
+    return code;
+}
+
+static int scan_utf8(struct scan *s)
+{
+    size_t i = 0, n;
+
+    while (i < s->len) {
+        n = da_utf8_seq_len(s->p + i, s->len - i);
+        if (n == 0)
+            return scan_fail(s, i, DA_ERR_JSON_UTF8, "invalid UTF-8");
+        i += n;
+    }
+    return 0;
+}
+
+static void skip_ws(struct scan *s)
+{
+    while (s->pos < s->len && (s->p[s->pos] == ' ' || s->p[s->pos] == '\t' ||
+                               s->p[s->pos] == '\n' || s->p[s->pos] == '\r'))
+        s->pos++;
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+    int i, d;
+
+    for (i = 0; i < 4; i++) {
+        if (p[i] >= '0' && p[i] <= '9')
+            d = p[i] - '0';
+        else if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f')
+            d = (p[i] | 0x20) - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | (unsigned)d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A \uXXXX escape at s->pos (pointing at 'u'), plus its low half when it
+ * is a high surrogate. */
+static int scan_unicode_escape(struct scan *s)
+{
+    size_t at = s->pos - 1;
+    unsigned u, lo;
+
+    if (s->len - s->pos < 5 || hex4(s->p + s->pos + 1, &u) != 0)
+        return scan_fail(s, at, DA_ERR_JSON_PARSE, "bad \\u escape");
+    s->pos += 5;
+    if (u == 0)
+        return scan_fail(s, at, DA_ERR_JSON_PARSE, "escaped NUL (\\u0000) in string");
+    if (u >= 0xdc00 && u <= 0xdfff)
+        return scan_fail(s, at, DA_ERR_JSON_UTF8, "lone low surrogate escape");
+    if (u < 0xd800 || u > 0xdbff)
+        return 0;
+    if (s->len - s->pos < 6 || s->p[s->pos] != '\\' || s->p[s->pos + 1] != 'u' ||
+        hex4(s->p + s->pos + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
+        return scan_fail(s, at, DA_ERR_JSON_UTF8, "lone high surrogate escape");
+    s->pos += 6;
+    return 0;
+}
+
+static int scan_escape(struct scan *s)
+{
+    unsigned char c;
+
+    if (s->pos + 1 >= s->len)
+        return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "unterminated string");
+    c = s->p[++s->pos];
+    if (c == 'u')
+        return scan_unicode_escape(s);
+    if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
+        return scan_fail(s, s->pos - 1, DA_ERR_JSON_PARSE, "bad escape in string");
+    s->pos++;
+    return 0;
+}
+
+/* A string at s->pos (the opening quote). UTF-8 was checked already. */
+static int scan_string(struct scan *s)
+{
+    size_t start = s->pos;
+    unsigned char c;
+    int r;
+
+    s->pos++;
+    while (s->pos < s->len) {
+        c = s->p[s->pos];
+        if (c == '"') {
+            s->pos++;
+            return 0;
+        }
+        if (c == '\\') {
+            r = scan_escape(s);
+            if (r != 0)
+                return r;
+            continue;
+        }
+        if (c == 0)
+            return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "NUL byte in string");
+        if (c < 0x20)
+            return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "control character in string");
+        s->pos++;
+    }
+    return scan_fail(s, start, DA_ERR_JSON_PARSE, "unterminated string");
+}
+
+static size_t skip_digits(struct scan *s)
+{
+    size_t n = 0;
+
+    while (s->pos < s->len && s->p[s->pos] >= '0' && s->p[s->pos] <= '9') {
+        s->pos++;
+        n++;
+    }
+    return n;
+}
+
+/* RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int scan_number_syntax(struct scan *s, size_t start)
+{
+    if (s->pos < s->len && s->p[s->pos] == '-')
+        s->pos++;
+    if (s->pos < s->len && s->p[s->pos] == '0')
+        s->pos++;
+    else if (skip_digits(s) == 0)
+        return scan_fail(s, start, DA_ERR_JSON_PARSE, "invalid number");
+    if (s->pos < s->len && s->p[s->pos] == '.') {
+        s->pos++;
+        if (skip_digits(s) == 0)
+            return scan_fail(s, start, DA_ERR_JSON_PARSE, "invalid number");
+    }
+    if (s->pos < s->len && (s->p[s->pos] == 'e' || s->p[s->pos] == 'E')) {
+        s->pos++;
+        if (s->pos < s->len && (s->p[s->pos] == '+' || s->p[s->pos] == '-'))
+            s->pos++;
+        if (skip_digits(s) == 0)
+            return scan_fail(s, start, DA_ERR_JSON_PARSE, "invalid number");
+    }
+    return 0;
+}
+
+/* The number must read as a finite double, the way cJSON reads it (strtod
+ * with the locale's decimal point). */
+static int scan_number(struct scan *s)
+{
+    size_t start = s->pos, n, i;
+    char tmp[DA_JSON_NUMBER_MAX + 1];
+    char point = localeconv()->decimal_point[0];
+    char *end = NULL;
+    double d;
+    int r;
+
+    r = scan_number_syntax(s, start);
+    if (r != 0)
+        return r;
+    n = s->pos - start;
+    if (n > DA_JSON_NUMBER_MAX)
+        return scan_fail(s, start, DA_ERR_JSON_NUMBER, "number has too many characters");
+    for (i = 0; i < n; i++)
+        tmp[i] = s->p[start + i] == '.' ? point : (char)s->p[start + i];
+    tmp[n] = '\0';
+    d = strtod(tmp, &end);
+    if (end != tmp + n || !isfinite(d))
+        return scan_fail(s, start, DA_ERR_JSON_NUMBER, "number out of range for a double");
+    return 0;
+}
+
+static int scan_literal(struct scan *s, const char *word)
+{
+    size_t n = strlen(word);
+
+    if (s->len - s->pos < n || memcmp(s->p + s->pos, word, n) != 0)
+        return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "unexpected character");
+    s->pos += n;
+    return 0;
+}
+
+static int keys_push(struct scan *s, size_t off, size_t len)
+{
+    struct key_ref *n;
+    size_t na;
+
+    if (s->nkeys == s->keys_alloc) {
+        na = s->keys_alloc != 0 ? s->keys_alloc * 2 : 64;
+        n = realloc(s->keys, na * sizeof(*n));
+        if (n == NULL)
+            return scan_fail(s, off, DA_ERR_NOMEM, "out of memory");
+        s->keys = n;
+        s->keys_alloc = na;
+    }
+    s->keys[s->nkeys].off = off;
+    s->keys[s->nkeys].len = len;
+    s->nkeys++;
+    return 0;
+}
+
+/* Next code point of a validated raw JSON string body at p[*i..end). */
+static unsigned long key_next_cp(const unsigned char *p, size_t *i)
+{
+    static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+    unsigned hi = 0, lo = 0;
+    unsigned long cp;
+    size_t n;
+
+    if (p[*i] != '\\') {
+        n = da_utf8_seq_len(p + *i, 4);
+        cp = n == 1 ? p[*i] : (unsigned long)(p[*i] & (0x7f >> n));
+        for (size_t k = 1; k < n; k++)
+            cp = cp << 6 | (p[*i + k] & 0x3f);
+        *i += n;
+        return cp;
+    }
+    if (p[*i + 1] != 'u') {
+        cp = (unsigned char)esc_out[strchr(esc_in, p[*i + 1]) - esc_in];
+        *i += 2;
+        return cp;
+    }
+    (void)hex4(p + *i + 2, &hi);
+    *i += 6;
+    if (hi < 0xd800 || hi > 0xdbff)
+        return hi;
+    (void)hex4(p + *i + 2, &lo);
+    *i += 6;
+    return 0x10000 + ((unsigned long)(hi - 0xd800) << 10) + (lo - 0xdc00);
+}
+
+static int key_compare(const void *a, const void *b, void *ctx)
+{
+    const struct key_ref *ka = a, *kb = b;
+    const unsigned char *p = ctx;
+    size_t i = ka->off, j = kb->off;
+    unsigned long ca, cb;
+
+    while (i < ka->off + ka->len && j < kb->off + kb->len) {
+        ca = key_next_cp(p, &i);
+        cb = key_next_cp(p, &j);
+        if (ca != cb)
+            return ca < cb ? -1 : 1;
+    }
+    if (i < ka->off + ka->len)
+        return 1;
+    if (j < kb->off + kb->len)
+        return -1;
+    return 0;
+}
+
+/* Keys of the object being closed are keys[from..nkeys). */
+static int check_duplicate_keys(struct scan *s, size_t from)
+{
+    size_t n = s->nkeys - from, i;
+    struct key_ref *k;
+
+    s->nkeys = from;
+    if (n < 2)
+        return 0;
+    k = s->keys + from;
+    qsort_r(k, n, sizeof(*k), key_compare, (void *)s->p);
+    for (i = 1; i < n; i++) {
+        if (key_compare(&k[i - 1], &k[i], (void *)s->p) == 0)
+            return scan_fail(s, (k[i].off > k[i - 1].off ? k[i].off : k[i - 1].off) - 1,
+                             DA_ERR_JSON_DUP_KEY, "duplicate key in object");
+    }
+    return 0;
+}
+
+static int scan_open(struct scan *s, enum expect *e)
+{
+    char c = (char)s->p[s->pos];
+
+    if (s->depth >= DA_MAX_JSON_DEPTH)
+        return scan_fail(s, s->pos, DA_ERR_JSON_DEPTH, "nesting too deep");
+    s->open[s->depth] = c;
+    s->key_start[s->depth] = s->nkeys;
+    s->depth++;
+    s->pos++;
+    *e = c == '{' ? EXPECT_KEY_OR_CLOSE : EXPECT_VALUE_OR_CLOSE;
+    return 0;
+}
+
+static int scan_close(struct scan *s, enum expect *e)
+{
+    char c = (char)s->p[s->pos];
+    char want = s->open[s->depth - 1] == '{' ? '}' : ']';
+    int r = 0;
+
+    if (c != want)
+        return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "mismatched bracket");
+    s->depth--;
+    if (want == '}')
+        r = check_duplicate_keys(s, s->key_start[s->depth]);
+    s->pos++;
+    *e = EXPECT_COMMA_OR_CLOSE;
+    return r;
+}
+
+static int scan_value(struct scan *s, enum expect *e)
+{
+    unsigned char c = s->p[s->pos];
+
+    *e = EXPECT_COMMA_OR_CLOSE;
+    if (c == '{' || c == '[')
+        return scan_open(s, e);
+    if (c == '"')
+        return scan_string(s);
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return scan_number(s);
+    if (c == 't')
+        return scan_literal(s, "true");
+    if (c == 'f')
+        return scan_literal(s, "false");
+    if (c == 'n')
+        return scan_literal(s, "null");
+    if (c == 0)
+        return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "NUL byte");
+    return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "unexpected character");
+}
+
+static int scan_key(struct scan *s, enum expect *e)
+{
+    size_t start = s->pos;
+    int r;
+
+    if (s->p[s->pos] != '"')
+        return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "expected a string key");
+    r = scan_string(s);
+    if (r == 0)
+        r = keys_push(s, start + 1, s->pos - start - 2);
+    *e = EXPECT_COLON;
+    return r;
+}
+
+static int scan_separator(struct scan *s, enum expect *e)
+{
+    unsigned char c = s->p[s->pos];
+
+    if (c == ',') {
+        s->pos++;
+        *e = s->open[s->depth - 1] == '{' ? EXPECT_KEY : EXPECT_VALUE;
+        return 0;
+    }
+    if (c == '}' || c == ']')
+        return scan_close(s, e);
+    return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "expected ',' or a closing bracket");
+}
+
+static int scan_step(struct scan *s, enum expect *e)
+{
+    unsigned char c = s->p[s->pos];
+
+    switch (*e) {
+    case EXPECT_VALUE_OR_CLOSE:
+        if (c == ']')
+            return scan_close(s, e);
+        return scan_value(s, e);
+    case EXPECT_VALUE:
+        return scan_value(s, e);
+    case EXPECT_KEY_OR_CLOSE:
+        if (c == '}')
+            return scan_close(s, e);
+        return scan_key(s, e);
+    case EXPECT_KEY:
+        return scan_key(s, e);
+    case EXPECT_COLON:
+        if (c != ':')
+            return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "expected ':'");
+        s->pos++;
+        *e = EXPECT_VALUE;
+        return 0;
+    case EXPECT_COMMA_OR_CLOSE:
+        return scan_separator(s, e);
+    }
+    return scan_fail(s, s->pos, DA_ERR_INTERNAL, "scanner state");
+}
+
+/* The whole document: one value and nothing but whitespace after it. */
+static int scan_document(struct scan *s)
+{
+    enum expect e = EXPECT_VALUE;
+    int r;
+
+    for (;;) {
+        skip_ws(s);
+        if (s->depth == 0 && e == EXPECT_COMMA_OR_CLOSE) {
+            if (s->pos == s->len)
+                return 0;
+            return scan_fail(s, s->pos, DA_ERR_TRAILING_DATA, "data after the JSON value");
+        }
+        if (s->pos == s->len)
+            return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "unexpected end of input");
+        r = scan_step(s, &e);
+        if (r != 0)
+            return r;
+    }
+}
+
+static void set_error(struct da_json_error *err, const char *text, size_t len, size_t off,
+                      const char *reason)
+{
+    size_t i;
+
+    if (err == NULL)
+        return;
+    err->line = 1;
+    err->col = 1;
+    err->reason = reason;
+    for (i = 0; i < off && i < len; i++) {
+        if (text[i] == '\n') {
+            err->line++;
+            err->col = 1;
+        } else if (err->col < 0x7fffffff) {
+            err->col++;
+        }
+    }
+}
+
+/* Defence in depth: the scan proved every number finite; make sure cJSON
+ * read them the same way. The depth is bounded by the scan. */
+static bool tree_numbers_finite(const cJSON *v)
+{
+    const cJSON *c;
+
+    if (cJSON_IsNumber(v))
+        return isfinite(v->valuedouble);
+    for (c = v->child; c != NULL; c = c->next) {
+        if (!tree_numbers_finite(c))
+            return false;
+    }
+    return true;
+}
+
+static int parse_validated(const char *text, size_t len, cJSON **out, struct scan *s)
+{
+    const char *end = NULL;
+    cJSON *root;
+
+    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (root == NULL)
+        return scan_fail(s, end != NULL ? (size_t)(end - text) : 0, DA_ERR_JSON_PARSE,
+                         "rejected by cJSON");
+    s->pos = (size_t)(end - text);
+    skip_ws(s);
+    if (s->pos != len) {
+        cJSON_Delete(root);
+        return scan_fail(s, s->pos, DA_ERR_TRAILING_DATA, "cJSON stopped before the end");
+    }
+    if (!tree_numbers_finite(root)) {
+        cJSON_Delete(root);
+        return scan_fail(s, 0, DA_ERR_JSON_NUMBER, "cJSON read a number as infinite");
+    }
+    *out = root;
+    return 0;
+}
+
+int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
+                     struct da_json_error *err)
+{
+    struct scan s;
+    int r;
+
+    if (err != NULL) {
+        err->line = 0;
+        err->col = 0;
+        err->reason = NULL;
+    }
+    if (out != NULL)
+        *out = NULL;
+    if (out == NULL || (text == NULL && len > 0))
+        return DA_ERR_INVALID_ARG;
+    memset(&s, 0, sizeof(s));
+    s.p = (const unsigned char *)text;
+    s.len = len;
+    if (len > cap) {
+        if (err != NULL)
+            err->reason = "document exceeds its size limit";
+        return DA_ERR_TOO_LARGE;
+    }
+    r = scan_utf8(&s);
+    if (r == 0)
+        r = scan_document(&s);
+    if (r == 0)
+        r = parse_validated(text, len, out, &s);
+    if (r != 0)
+        set_error(err, text, len, s.err_off, s.reason);
+    free(s.keys);
+    return r;
+}
+
+int da_json_parse(const char *text, size_t len, size_t cap, cJSON **out)
+{
+    return da_json_parse_ex(text, len, cap, out, NULL);
+}
+
+static int get_member(const cJSON *obj, const char *key, const cJSON **item)
+{
+    if (obj == NULL || key == NULL || !cJSON_IsObject(obj))
+        return DA_ERR_JSON_TYPE;
+    *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return *item != NULL ? 0 : DA_ERR_JSON_MISSING;
+}
+
+int da_json_get_string(const cJSON *obj, const char *key, const char **out)
+{
+    const cJSON *v = NULL;
+    int r;
+
+    *out = NULL;
+    r = get_member(obj, key, &v);
+    if (r != 0)
+        return r;
+    if (!cJSON_IsString(v) || v->valuestring == NULL)
+        return DA_ERR_JSON_TYPE;
+    *out = v->valuestring;
+    return 0;
+}
+
+int da_json_get_int64(const cJSON *obj, const char *key, int64_t *out)
+{
+    const cJSON *v = NULL;
+    int r = get_member(obj, key, &v);
+    double d;
+
+    if (r != 0)
+        return r;
+    if (!cJSON_IsNumber(v))
+        return DA_ERR_JSON_TYPE;
+    d = v->valuedouble;
+    if (!(d >= -(double)DA_JSON_MAX_SAFE_INT && d <= (double)DA_JSON_MAX_SAFE_INT))
+        return DA_ERR_JSON_TYPE;
+    if ((double)(int64_t)d != d)
+        return DA_ERR_JSON_TYPE;
+    *out = (int64_t)d;
+    return 0;
+}
+
+int da_json_get_bool(const cJSON *obj, const char *key, bool *out)
+{
+    const cJSON *v = NULL;
+    int r = get_member(obj, key, &v);
+
+    if (r != 0)
+        return r;
+    if (!cJSON_IsBool(v))
+        return DA_ERR_JSON_TYPE;
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int get_typed(const cJSON *obj, const char *key, int type, const cJSON **out)
+{
+    const cJSON *v = NULL;
+    int r;
+
+    *out = NULL;
+    r = get_member(obj, key, &v);
+    if (r != 0)
+        return r;
+    if ((v->type & 0xff) != type)
+        return DA_ERR_JSON_TYPE;
+    *out = v;
+    return 0;
+}
+
+int da_json_get_object(const cJSON *obj, const char *key, const cJSON **out)
+{
+    return get_typed(obj, key, cJSON_Object, out);
+}
+
+int da_json_get_array(const cJSON *obj, const char *key, const cJSON **out)
+{
+    return get_typed(obj, key, cJSON_Array, out);
+}
