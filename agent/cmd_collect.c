@@ -10,7 +10,9 @@
 
 #include "collector.h"
 #include "commands.h"
+#include "caps.h"
 #include "err.h"
+#include "jcs.h"
 #include "log.h"
 
 #define AGENT_DEFAULT_STATE_DIR "/var/lib/devattest"
@@ -22,7 +24,7 @@ static const char agent_collect_usage[] =
     "  --root DIR       read the system below DIR instead of /\n"
     "  --only AREAS     comma-separated areas: host, patches, disk, isolation,\n"
     "                   toolchain, separation, antimalware, access, time\n"
-    "  --pretty         indent the JSON (default: compact)\n"
+    "  --pretty         indent the JSON (default: canonical RFC 8785, one line)\n"
     "  --state-dir DIR  directory for the collectors' caches\n"
     "                   (default " AGENT_DEFAULT_STATE_DIR " when it is usable)\n"
     "  --no-cache       use no cache at all\n"
@@ -119,10 +121,23 @@ static int agent_collect_run(int argc, char **argv)
         da_error_f("collection failed: %s", da_strerror(r));
         return AGENT_EXIT_FAILURE;
     }
-    text = pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+    if (pretty) {
+        text = cJSON_Print(doc);
+        r = text == NULL ? DA_ERR_NOMEM : 0;
+    } else {
+        struct da_buf canon;
+
+        /* the canonical form (RFC 8785) is the one that gets hashed */
+        da_buf_init(&canon, DA_MAX_EVIDENCE);
+        r = da_jcs_serialize(doc, &canon);
+        text = r == 0 ? (char *)da_buf_take(&canon, NULL) : NULL;
+        if (r == 0 && text == NULL)
+            r = DA_ERR_NOMEM;
+        da_buf_free(&canon);
+    }
     cJSON_Delete(doc);
-    if (text == NULL) {
-        da_error_f("out of memory");
+    if (r < 0) {
+        da_error_f("evidence cannot be serialized: %s", da_strerror(r));
         return AGENT_EXIT_FAILURE;
     }
     r = fputs(text, stdout) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0;

@@ -525,7 +525,13 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     da_buf_init(&key, DA_MAX_COL_CACHE);
     e = col_stat(ctx, COL_DPKG_STATUS, &st);
     if (e < 0) {
-        r = col_add_unknown_errno(area, "manager", e, COL_DPKG_STATUS);
+        static const char *const keys[] = {"manager", "installed_count", "inventory_sha256",
+                                           "pending", "pending_count",   "security_pending_count"};
+
+        /* rpm-based systems come later: every patch fact is unknown here */
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            COL_TRY(col_add_unknown_errno(area, keys[i], e, COL_DPKG_STATUS));
+        r = 0;
         goto out;
     }
     COL_TRY(col_add_str(area, "manager", "dpkg"));

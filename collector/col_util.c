@@ -6,12 +6,82 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "caps.h"
+
+/* Length of the valid UTF-8 sequence at s, or 0 (overlongs, surrogates and
+ * code points past U+10FFFF are not valid). */
+static size_t col_utf8_seq(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n, i;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* A JSON string for text read from the system: bytes that are not UTF-8
+ * become U+FFFD, so that the document always has a canonical form. */
+static cJSON *col_string(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), i = 0, o = 0;
+    char *clean;
+    cJSON *j;
+
+    while (i < len) {
+        size_t n = col_utf8_seq(p + i);
+
+        if (n == 0)
+            break;
+        i += n;
+    }
+    if (i == len)
+        return cJSON_CreateString(s);
+    clean = malloc(len * 3 + 1);
+    if (clean == NULL)
+        return NULL;
+    for (i = 0; i < len;) {
+        size_t n = col_utf8_seq(p + i);
+
+        if (n == 0) {
+            memcpy(clean + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(clean + o, p + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    clean[o] = '\0';
+    j = cJSON_CreateString(clean);
+    free(clean);
+    return j;
+}
 
 cJSON *col_unknown(const char *reason, const char *detail)
 {
@@ -20,7 +90,7 @@ cJSON *col_unknown(const char *reason, const char *detail)
     if (o == NULL)
         return NULL;
     if (cJSON_AddStringToObject(o, "unknown", reason) == NULL ||
-        (detail != NULL && cJSON_AddStringToObject(o, "detail", detail) == NULL)) {
+        (detail != NULL && col_add_item(o, "detail", col_string(detail)) != 0)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -78,7 +148,7 @@ int col_push(cJSON *arr, cJSON *item)
 
 int col_push_str(cJSON *arr, const char *s)
 {
-    return col_push(arr, cJSON_CreateString(s));
+    return col_push(arr, col_string(s));
 }
 
 int col_add_unknown(cJSON *obj, const char *key, const char *reason, const char *detail)
@@ -96,7 +166,7 @@ int col_add_unknown_errno(cJSON *obj, const char *key, int err, const char *what
 
 int col_add_str(cJSON *obj, const char *key, const char *val)
 {
-    return cJSON_AddStringToObject(obj, key, val) != NULL ? 0 : DA_ERR_NOMEM;
+    return col_add_item(obj, key, col_string(val));
 }
 
 int col_add_num(cJSON *obj, const char *key, double val)

@@ -299,6 +299,12 @@ static void test_agent_cli(void **state)
     assert_null(cJSON_GetObjectItem(doc, "patches"));
     cJSON_Delete(doc);
     free(text);
+    /* canonical output of a root whose hostname is not UTF-8 */
+    snprintf(cmd, sizeof(cmd),
+             "'%s/agent/devattest-agent' collect --root '%s/none_container' --no-cache "
+             "| grep -q '\"hostname\":\"bad\xef\xbf\xbdname\"'",
+             DA_BINARY_ROOT, fixture_dir);
+    assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof(cmd), "'%s/agent/devattest-agent' collect --only nope 2>/dev/null",
              DA_BINARY_ROOT);
     assert_int_equal(WEXITSTATUS(system(cmd)), 2);
