@@ -19,7 +19,7 @@
 
 static const char agent_collect_usage[] =
     "usage: devattest-agent collect [--root DIR] [--only AREA,...] [--pretty]\n"
-    "                               [--state-dir DIR | --no-cache]\n"
+    "                               [--state-dir DIR | --no-cache] [--config FILE]\n"
     "Print the evidence document (devattest.evidence/v1) to stdout.\n"
     "  --root DIR       read the system below DIR instead of /\n"
     "  --only AREAS     comma-separated areas: host, patches, disk, isolation,\n"
@@ -28,7 +28,10 @@ static const char agent_collect_usage[] =
     "  --state-dir DIR  directory for the collectors' caches\n"
     "                   (default " AGENT_DEFAULT_STATE_DIR " when it is usable)\n"
     "  --no-cache       use no cache at all\n"
-    "exit codes: 0 document printed, 1 collection failed, 2 usage error\n";
+    "  --config FILE    collector configuration (JSON: toolchain, path,\n"
+    "                   production_patterns, production_cidrs, role, source_dirs)\n"
+    "exit codes: 0 document printed, 1 collection failed, 2 usage error,\n"
+    "            3 configuration unusable\n";
 
 /* The default state directory, or NULL when it cannot be used. */
 static const char *agent_collect_default_state(void)
@@ -54,19 +57,45 @@ static int agent_collect_root(const char *arg, char *out, size_t n)
     return 0;
 }
 
+/* Read and parse the collector configuration; prints why it is unusable. */
+static int agent_collect_config(const char *path, struct col_config_file **out)
+{
+    struct da_buf b;
+    FILE *f = fopen(path, "rb");
+    char chunk[4096];
+    size_t n;
+    int r = 0;
+
+    *out = NULL;
+    if (f == NULL) {
+        fprintf(stderr, "collect: %s: %s\n", path, strerror(errno));
+        return DA_ERR_CONFIG;
+    }
+    da_buf_init(&b, DA_MAX_CONFIG);
+    while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        r = da_buf_append(&b, chunk, n);
+    if (r == 0 && ferror(f))
+        r = DA_ERR_IO;
+    fclose(f);
+    if (r == 0)
+        r = col_config_parse(da_buf_str(&b), da_buf_len(&b), out);
+    if (r < 0)
+        fprintf(stderr, "collect: %s: %s\n", path, da_strerror(r));
+    da_buf_free(&b);
+    return r;
+}
+
 static int agent_collect_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"root", required_argument, NULL, 'r'},
-        {"only", required_argument, NULL, 'o'},
-        {"pretty", no_argument, NULL, 'p'},
-        {"state-dir", required_argument, NULL, 's'},
-        {"no-cache", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"root", required_argument, NULL, 'r'},   {"only", required_argument, NULL, 'o'},
+        {"pretty", no_argument, NULL, 'p'},       {"state-dir", required_argument, NULL, 's'},
+        {"no-cache", no_argument, NULL, 'n'},     {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
     };
     char root[4096] = "";
-    const char *only = NULL, *state = NULL;
+    const char *only = NULL, *state = NULL, *config = NULL;
+    struct col_config_file *cfg = NULL;
     int pretty = 0, no_cache = 0, c, r;
     struct col_ctx ctx;
     cJSON *doc = NULL;
@@ -93,6 +122,9 @@ static int agent_collect_run(int argc, char **argv)
         case 'n':
             no_cache = 1;
             break;
+        case 'c':
+            config = optarg;
+            break;
         case 'h':
             fputs(agent_collect_usage, stdout);
             return AGENT_EXIT_OK;
@@ -105,14 +137,17 @@ static int agent_collect_run(int argc, char **argv)
         fputs(agent_collect_usage, stderr);
         return AGENT_EXIT_USAGE;
     }
+    if (config != NULL && agent_collect_config(config, &cfg) != 0)
+        return AGENT_EXIT_CONFIG;
     memset(&ctx, 0, sizeof(ctx));
     ctx.root = root;
     ctx.live = root[0] == '\0';
     ctx.now = time(NULL);
-    ctx.cfg = col_default_config();
+    ctx.cfg = cfg != NULL ? col_config_get(cfg) : col_default_config();
     ctx.ops = ctx.live ? &col_live_ops : &col_root_ops;
     ctx.state_dir = no_cache ? NULL : (state != NULL ? state : agent_collect_default_state());
     r = col_collect_evidence(&ctx, only, &doc);
+    col_config_free(cfg);
     if (r == DA_ERR_COLLECT_UNKNOWN_AREA) {
         fprintf(stderr, "collect: unknown area in --only '%s'\n", only);
         return AGENT_EXIT_USAGE;

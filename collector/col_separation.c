@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "err.h"
+#include "json.h"
 #include "caps.h"
 
 struct col_sep {
@@ -218,7 +219,9 @@ static cJSON *col_json_file(struct col_sep *s, const char *rel)
         if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb &&
             (unsigned char)p[2] == 0xbf)
             p += 3; /* byte order mark */
-        j = cJSON_ParseWithLength(p, da_buf_len(&b) - (size_t)(p - da_buf_str(&b)));
+        if (da_json_parse(p, da_buf_len(&b) - (size_t)(p - da_buf_str(&b)), DA_MAX_CONFIG * 16,
+                          &j) != 0)
+            j = NULL; /* not JSON: nothing to report from it */
     }
     da_buf_free(&b);
     return j;

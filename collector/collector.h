@@ -94,6 +94,17 @@ extern const size_t col_collector_count;
 
 /* Default configuration and the probes of the running machine. */
 const struct col_config *col_default_config(void);
+
+/* A configuration read from JSON (see col_config.c for the members); members
+ * left out keep their defaults. DA_ERR_CONFIG for anything else than the
+ * documented members and types (unknown member, bad CIDR, relative source
+ * directory, tool name with a slash, oversized list). */
+struct col_config_file;
+int col_config_parse(const char *text, size_t len, struct col_config_file **out);
+const struct col_config *col_config_get(const struct col_config_file *f);
+void col_config_free(struct col_config_file *f);
+/* 0 when s is an IPv4 or IPv6 CIDR ("10.0.0.0/8"), else DA_ERR_CONFIG. */
+int col_cidr_check(const char *s);
 extern const struct col_sys_ops col_live_ops;
 /* For --root: only the probes that act on paths below the root (fscrypt). */
 extern const struct col_sys_ops col_root_ops;

@@ -339,6 +339,45 @@ static void test_ssh_keys(void **state)
     assert_int_equal(col_ssh_key_unencrypted("ssh-ed25519 AAAA"), -1);
 }
 
+static void test_config(void **state)
+{
+    static const char *const bad[] = {
+        "{\"bogus\": 1}",
+        "{\"role\": 1}",
+        "{\"role\": \"\"}",
+        "{\"production_cidrs\": [\"10.0.0.0/33\"]}",
+        "{\"production_cidrs\": [\"prod\"]}",
+        "{\"source_dirs\": [\"relative\"]}",
+        "{\"toolchain\": [\"/usr/bin/gcc\"]}",
+        "{\"toolchain\": \"gcc\"}",
+        "{\"role\": \"a\", \"role\": \"b\"}",
+        "[]",
+        "{} x",
+    };
+    const char good[] = "{\"role\": \"development\", \"toolchain\": [\"gcc\", \"make\"], "
+                        "\"production_cidrs\": [\"10.0.0.0/8\", \"2001:db8::/32\"], "
+                        "\"production_patterns\": [\"*prod*\"], \"source_dirs\": [\"/src\"]}";
+    struct col_config_file *f = NULL;
+    const struct col_config *c;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (col_config_parse(bad[i], strlen(bad[i]), &f) != DA_ERR_CONFIG)
+            fail_msg("accepted: %s", bad[i]);
+        assert_null(f);
+    }
+    assert_int_equal(col_config_parse(good, strlen(good), &f), 0);
+    c = col_config_get(f);
+    assert_string_equal(c->role, "development");
+    assert_int_equal(c->n_toolchain, 2);
+    assert_string_equal(c->toolchain[1], "make");
+    assert_int_equal(c->n_production_cidrs, 2);
+    assert_string_equal(c->source_dirs[0], "/src");
+    assert_string_equal(c->path_env, col_default_config()->path_env); /* default kept */
+    col_config_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_compressed_lists), cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_aptconf),          cmocka_unit_test(test_mountinfo),
         cmocka_unit_test(test_toolcache),        cmocka_unit_test(test_ssh_keys),
+        cmocka_unit_test(test_config),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
