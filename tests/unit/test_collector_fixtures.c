@@ -268,6 +268,12 @@ static void test_unknown_area(void **state)
     assert_int_equal(col_collect_evidence(&ctx, "host", &doc), 0);
     assert_non_null(cJSON_GetObjectItem(doc, "host"));
     assert_null(cJSON_GetObjectItem(doc, "patches"));
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "agent"), "version")->valuestring, DA_VERSION);
+    assert_int_equal(
+        strlen(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "agent"), "binary_sha256")->valuestring),
+        64);
     cJSON_Delete(doc);
 }
 
@@ -297,6 +303,12 @@ static void test_agent_cli(void **state)
         cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "machine_id")->valuestring,
         "0123456789abcdef0123456789abcdef");
     assert_null(cJSON_GetObjectItem(doc, "patches"));
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "agent"), "version")->valuestring, DA_VERSION);
+    assert_int_equal(
+        strlen(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "agent"), "binary_sha256")->valuestring),
+        64);
     cJSON_Delete(doc);
     free(text);
     /* canonical output of a root whose hostname is not UTF-8 */
