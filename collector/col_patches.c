@@ -26,6 +26,8 @@ struct col_list {
     char release[256]; /* "" when no Release file was found */
     int priority;
     int security;
+    struct col_release rel;
+    char host[128], component[64], arch[32];
 };
 
 struct col_lists {
@@ -77,27 +79,53 @@ found:
         memcpy(l->release, rel + sizeof(COL_LISTS_DIR), strlen(rel + sizeof(COL_LISTS_DIR)) + 1);
 }
 
-static int col_release_read(const struct col_ctx *ctx, struct col_list *l)
+/* Host, component and architecture from the list's file name:
+ * HOST_PATH_dists_SUITE_COMPONENT_binary-ARCH_Packages[.EXT] */
+static void col_list_names(struct col_list *l)
 {
-    struct col_release rel;
+    const char *bin = strstr(l->name, "_binary-"), *us = strchr(l->name, '_'), *c;
+
+    snprintf(l->host, sizeof(l->host), "%.*s", (int)(us != NULL ? us - l->name : 0), l->name);
+    l->component[0] = l->arch[0] = '\0';
+    if (bin == NULL)
+        return;
+    snprintf(l->arch, sizeof(l->arch), "%.*s", (int)strcspn(bin + 8, "_"), bin + 8);
+    for (c = bin; c > l->name && c[-1] != '_'; c--)
+        ;
+    snprintf(l->component, sizeof(l->component), "%.*s", (int)(bin - c), c);
+}
+
+static void col_list_match_of(const struct col_list *l, struct col_list_match *m)
+{
+    m->host = l->host;
+    m->rel = &l->rel;
+    m->component = l->component;
+    m->arch = l->arch;
+}
+
+static int col_release_read(const struct col_ctx *ctx, struct col_list *l,
+                            const struct col_pins *pins)
+{
+    struct col_list_match m;
     struct da_buf b;
     char path[512];
-    int r;
+    int r = 0;
 
-    l->priority = 500;
-    l->security = 0;
-    if (l->release[0] == '\0')
-        return 0; /* apt treats a list without Release as priority 500 */
-    snprintf(path, sizeof(path), COL_LISTS_DIR "/%s", l->release);
-    da_buf_init(&b, DA_MAX_SMALL_SYSFILE * 64);
-    r = col_read_file(ctx, path, &b);
-    if (r == 0)
-        r = col_release_parse(da_buf_str(&b), da_buf_len(&b), &rel);
-    da_buf_free(&b);
-    if (r < 0)
-        return r;
-    l->priority = col_release_priority(&rel);
-    l->security = col_release_is_security(&rel);
+    memset(&l->rel, 0, sizeof(l->rel));
+    col_list_names(l);
+    if (l->release[0] != '\0') { /* apt treats a list without Release as priority 500 */
+        snprintf(path, sizeof(path), COL_LISTS_DIR "/%s", l->release);
+        da_buf_init(&b, DA_MAX_SMALL_SYSFILE * 64);
+        r = col_read_file(ctx, path, &b);
+        if (r == 0)
+            r = col_release_parse(da_buf_str(&b), da_buf_len(&b), &l->rel);
+        da_buf_free(&b);
+        if (r < 0)
+            return r;
+    }
+    col_list_match_of(l, &m);
+    l->priority = col_pins_list_priority(pins, &m, col_release_priority(&l->rel));
+    l->security = col_release_is_security(&l->rel);
     return 0;
 }
 
@@ -157,7 +185,7 @@ static int col_key_add(const struct col_ctx *ctx, struct da_buf *key, const char
 }
 
 static int col_cache_key(const struct col_ctx *ctx, const struct col_lists *lists,
-                         struct da_buf *key)
+                         char prefs[][300], size_t n_prefs, struct da_buf *key)
 {
     char rel[512];
     size_t i;
@@ -166,6 +194,10 @@ static int col_cache_key(const struct col_ctx *ctx, const struct col_lists *list
     r = da_buf_printf(key, "root %s\n", ctx->root[0] != '\0' ? ctx->root : "/");
     if (r == 0)
         r = col_key_add(ctx, key, COL_DPKG_STATUS);
+    if (r == 0)
+        r = col_key_add(ctx, key, "/etc/apt/preferences.d");
+    for (i = 0; r == 0 && i < n_prefs; i++)
+        r = col_key_add(ctx, key, prefs[i]);
     for (i = 0; r == 0 && i < lists->n; i++) {
         snprintf(rel, sizeof(rel), COL_LISTS_DIR "/%s", lists->v[i].name);
         r = col_key_add(ctx, key, rel);
@@ -246,13 +278,14 @@ static void col_cache_store(const struct col_ctx *ctx, const struct da_buf *key,
 struct col_list_feed {
     struct col_pkgdb *db;
     int priority, security;
+    struct col_list_match m;
 };
 
 static int col_list_stanza(const char *p, size_t n, void *arg)
 {
     struct col_list_feed *f = arg;
 
-    return col_pkgdb_add_list_stanza(f->db, p, n, f->priority, f->security);
+    return col_pkgdb_add_list_stanza(f->db, p, n, f->priority, f->security, &f->m);
 }
 
 /* Map the status file and build the installed database. */
@@ -292,7 +325,8 @@ static int col_status_load(const struct col_ctx *ctx, struct col_pkgdb **db)
 /* Compute the facts from scratch. *list_err reports a list that could not
  * be read (the pending set is then unknown). */
 static int col_patches_compute(const struct col_ctx *ctx, struct col_lists *lists,
-                               struct col_patch_facts *f, char *list_err, size_t list_err_n)
+                               const struct col_pins *pins, struct col_patch_facts *f,
+                               char *list_err, size_t list_err_n)
 {
     struct col_pkgdb *db = NULL;
     char path[4096], rel[512];
@@ -302,9 +336,13 @@ static int col_patches_compute(const struct col_ctx *ctx, struct col_lists *list
     r = col_status_load(ctx, &db);
     if (r < 0)
         return r;
+    col_pkgdb_set_pins(db, pins);
     for (i = 0; i < lists->n; i++) {
-        struct col_list_feed feed = {db, 0, 0};
-        int e = col_release_read(ctx, &lists->v[i]);
+        struct col_list_feed feed;
+        int e = col_release_read(ctx, &lists->v[i], pins);
+
+        memset(&feed, 0, sizeof(feed));
+        feed.db = db;
 
         snprintf(rel, sizeof(rel), COL_LISTS_DIR "/%s", lists->v[i].name);
         if (e == 0 && col_path(ctx, rel, path, sizeof(path)) != 0)
@@ -312,6 +350,7 @@ static int col_patches_compute(const struct col_ctx *ctx, struct col_lists *list
         if (e == 0) {
             feed.priority = lists->v[i].priority;
             feed.security = lists->v[i].security;
+            col_list_match_of(&lists->v[i], &feed.m);
             e = col_deb_list_read(path, col_list_stanza, &feed);
         }
         if (e == DA_ERR_NOMEM) {
@@ -326,6 +365,78 @@ static int col_patches_compute(const struct col_ctx *ctx, struct col_lists *list
 out:
     col_pkgdb_free(db);
     return r;
+}
+
+/* apt's naming rule for preferences.d: letters, digits, _ - . and either no
+ * extension or ".pref". */
+static int col_pref_name_ok(const char *n)
+{
+    const char *dot = strrchr(n, '.');
+
+    if (n[0] == '.' ||
+        strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(n))
+        return 0;
+    return dot == NULL || strcmp(dot, ".pref") == 0;
+}
+
+static int col_str_cmp(const void *a, const void *b);
+
+/* The preferences files apt reads, in its order: the parts, then the file. */
+static size_t col_pref_files(const struct col_ctx *ctx, char files[][300], size_t max)
+{
+    char path[4096], *names[128];
+    struct dirent *e;
+    size_t n = 0, i, out = 0;
+    struct stat st;
+    DIR *d;
+
+    if (col_path(ctx, "/etc/apt/preferences.d", path, sizeof(path)) == 0 &&
+        (d = opendir(path)) != NULL) {
+        while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0]))
+            if (col_pref_name_ok(e->d_name) && strlen(e->d_name) < 256 &&
+                (names[n] = strdup(e->d_name)) != NULL)
+                n++;
+        closedir(d);
+    }
+    if (n > 1)
+        qsort(names, n, sizeof(names[0]), col_str_cmp);
+    for (i = 0; i < n; i++) {
+        if (out < max)
+            snprintf(files[out++], 300, "/etc/apt/preferences.d/%s", names[i]);
+        free(names[i]);
+    }
+    if (out < max && col_stat(ctx, "/etc/apt/preferences", &st) == 0)
+        snprintf(files[out++], 300, "/etc/apt/preferences");
+    return out;
+}
+
+/* Parse every preferences file; *why names the one that does not parse. */
+static int col_pins_load(const struct col_ctx *ctx, char files[][300], size_t n,
+                         struct col_pins **out, char *why, size_t why_n)
+{
+    struct col_pins *pins = col_pins_new();
+    struct da_buf b;
+    size_t i;
+    int r = 0;
+
+    *out = NULL;
+    if (pins == NULL)
+        return DA_ERR_NOMEM;
+    for (i = 0; r == 0 && i < n; i++) {
+        da_buf_init(&b, DA_MAX_CONFIG * 16);
+        r = col_read_file(ctx, files[i], &b);
+        if (r == 0)
+            r = col_pins_parse(pins, da_buf_str(&b), da_buf_len(&b));
+        da_buf_free(&b);
+        if (r < 0 && r != DA_ERR_NOMEM)
+            snprintf(why, why_n, "%.290s does not read or parse", files[i]);
+    }
+    if (r < 0) {
+        col_pins_free(pins);
+        return r;
+    }
+    *out = pins;
+    return 0;
 }
 
 static int col_patches_pending(cJSON *area, const struct col_patch_facts *f)
@@ -516,8 +627,11 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
 {
     struct col_patch_facts f;
     struct col_lists lists = {NULL, 0};
+    struct col_pins *pins = NULL;
     struct da_buf key;
-    char list_err[512] = "";
+    static char prefs[64][300];
+    size_t n_prefs;
+    char list_err[512] = "", pins_err[400] = "";
     struct stat st;
     int r, e, hit = 0;
 
@@ -542,10 +656,19 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     }
     if (e < 0 && e != -ENOENT)
         snprintf(list_err, sizeof(list_err), "%s: %s", COL_LISTS_DIR, strerror(-e));
-    if (ctx->state_dir != NULL && col_cache_key(ctx, &lists, &key) == 0)
+    n_prefs = col_pref_files(ctx, prefs, sizeof(prefs) / sizeof(prefs[0]));
+    e = col_pins_load(ctx, prefs, n_prefs, &pins, pins_err, sizeof(pins_err));
+    if (e == DA_ERR_NOMEM) {
+        r = e;
+        goto out;
+    }
+    if (e < 0 && list_err[0] == '\0')
+        snprintf(list_err, sizeof(list_err), "%s", pins_err);
+    if (ctx->state_dir != NULL && list_err[0] == '\0' &&
+        col_cache_key(ctx, &lists, prefs, n_prefs, &key) == 0)
         col_cache_load(ctx, &key, &f, &hit);
     if (!hit) {
-        e = col_patches_compute(ctx, &lists, &f, list_err, sizeof(list_err));
+        e = col_patches_compute(ctx, &lists, pins, &f, list_err, sizeof(list_err));
         if (e == DA_ERR_NOMEM) {
             r = e;
             goto out;
@@ -564,6 +687,10 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     COL_TRY(col_add_num(area, "installed_count", (double)f.installed_count));
     COL_TRY(col_add_str(area, "inventory_sha256", f.inventory_sha256));
     COL_TRY(col_add_num(area, "lists_count", (double)lists.n));
+    if (pins != NULL)
+        COL_TRY(col_add_num(area, "apt_pins", (double)col_pins_count(pins)));
+    else
+        COL_TRY(col_add_unknown(area, "apt_pins", COL_R_PARSE, pins_err));
     COL_TRY(col_patches_lists_age(ctx, area));
     if (list_err[0] != '\0') {
         COL_TRY(col_add_unknown(area, "pending", COL_R_IO, list_err));
@@ -582,6 +709,7 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     COL_TRY(col_patches_reboot(ctx, area));
     COL_TRY(col_patches_kernel(ctx, area, &f));
 out:
+    col_pins_free(pins);
     col_patch_facts_free(&f);
     free(lists.v);
     da_buf_free(&key);

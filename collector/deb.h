@@ -46,6 +46,7 @@ struct col_release {
     char label[128];
     char suite[128];
     char codename[128];
+    char version[128];
     int not_automatic;
     int but_automatic_upgrades;
 };
@@ -58,6 +59,31 @@ int col_release_parse(const char *p, size_t n, struct col_release *out);
 int col_release_priority(const struct col_release *rel);
 /* 1 when the release is a security suite. */
 int col_release_is_security(const struct col_release *rel);
+
+/* ---- apt preferences (pins) ---- */
+
+/* What a pin can match of one list file. */
+struct col_list_match {
+    const char *host; /* the repository's host ("origin" pins) */
+    const struct col_release *rel;
+    const char *component; /* "main", or "" */
+    const char *arch;      /* "amd64", or "" */
+};
+
+struct col_pins;
+struct col_pins *col_pins_new(void);
+void col_pins_free(struct col_pins *p);
+size_t col_pins_count(const struct col_pins *p);
+/* Append the stanzas of one preferences file. DA_ERR_COLLECT_PARSE for a
+ * stanza apt would refuse. */
+int col_pins_parse(struct col_pins *pins, const char *text, size_t n);
+/* Priority of a list: the first generic pin matching it, else the default. */
+int col_pins_list_priority(const struct col_pins *pins, const struct col_list_match *m,
+                           int default_priority);
+/* Index of the first specific pin for pkg matching version (or the list m
+ * holding it; m NULL for dpkg's status), with its priority; -1 when none. */
+int col_pins_version_pin(const struct col_pins *pins, const char *pkg, const char *version,
+                         const struct col_list_match *m, int *priority);
 
 /* ---- installed packages and pending upgrades ---- */
 
@@ -93,9 +119,13 @@ int col_pkgdb_from_status(const char *p, size_t n, struct col_pkgdb **out);
 void col_pkgdb_free(struct col_pkgdb *db);
 size_t col_pkgdb_count(const struct col_pkgdb *db);
 
-/* Feed one list's stanzas with the release's priority and security flag. */
+/* Use these pins (not owned; NULL for none) for the lists fed after. */
+void col_pkgdb_set_pins(struct col_pkgdb *db, const struct col_pins *pins);
+
+/* Feed one list's stanza with the list's priority (generic pins applied),
+ * security flag and, for specific pins, what the list is (m may be NULL). */
 int col_pkgdb_add_list_stanza(struct col_pkgdb *db, const char *p, size_t n, int priority,
-                              int security);
+                              int security, const struct col_list_match *m);
 
 /* Derive the facts (pending sorted by name, arch) from a database. */
 int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out);

@@ -394,10 +394,10 @@ static int col_span_is(const struct col_span *v, const char *s)
 
 int col_release_parse(const char *p, size_t n, struct col_release *out)
 {
-    static const char *const names[] = {"Origin",   "Label",        "Suite",
-                                        "Codename", "NotAutomatic", "ButAutomaticUpgrades"};
+    static const char *const names[] = {
+        "Origin", "Label", "Suite", "Codename", "NotAutomatic", "ButAutomaticUpgrades", "Version"};
     static const char pgp[] = "-----BEGIN PGP SIGNED MESSAGE-----";
-    struct col_span v[6];
+    struct col_span v[7];
     const char *end = p + n, *sig;
     int r;
 
@@ -420,13 +420,14 @@ int col_release_parse(const char *p, size_t n, struct col_release *out)
         end = sig + 1; /* the first paragraph carries the fields */
     if (end <= p)
         return DA_ERR_COLLECT_PARSE;
-    r = col_deb822_get(p, (size_t)(end - p), names, 6, v);
+    r = col_deb822_get(p, (size_t)(end - p), names, 7, v);
     if (r < 0)
         return r;
     col_span_copy(&v[0], out->origin, sizeof(out->origin));
     col_span_copy(&v[1], out->label, sizeof(out->label));
     col_span_copy(&v[2], out->suite, sizeof(out->suite));
     col_span_copy(&v[3], out->codename, sizeof(out->codename));
+    col_span_copy(&v[6], out->version, sizeof(out->version));
     out->not_automatic = col_span_is(&v[4], "yes");
     out->but_automatic_upgrades = col_span_is(&v[5], "yes");
     return 0;

@@ -1,14 +1,15 @@
 /* Installed packages (dpkg status) with a hash index, and the offline
- * candidate computation apt does with default pin priorities:
- *   - a version's priority is the highest priority of the lists holding it
- *     (500, or 100 / 1 for NotAutomatic releases); the installed version
- *     also has the status file's 100;
- *   - the candidate is the version of highest priority, the newest among
- *     equals; versions older than the installed one are never candidates;
- *     the installed version stays the candidate when nothing newer has a
- *     priority at least as high.
- * A pending upgrade is security when its candidate version is found in a
- * security suite. */
+ * candidate computation apt's policy does:
+ *   - a version's priority is that of the first specific pin matching it;
+ *     otherwise the highest priority of the lists holding it (500, or 100 /
+ *     1 for NotAutomatic releases, or what a generic pin gives the list);
+ *     the installed version also has the status file's 100;
+ *   - going from the newest version down, a version becomes the candidate
+ *     when its priority is higher than the candidate's so far (and not 0);
+ *     versions older than the installed one are skipped unless their
+ *     priority is 1000 or more;
+ *   - a pending upgrade is a candidate newer than the installed version; it
+ *     is security when the candidate is found in a security suite. */
 #include "deb.h"
 
 #include <stdlib.h>
@@ -21,8 +22,10 @@
 
 struct col_ver {
     char *version;
-    int priority;
+    int priority; /* highest list priority */
     int security;
+    int pin;          /* index of the first specific pin matching, -1 none */
+    int pin_priority; /* its priority */
 };
 
 struct col_pkg {
@@ -31,7 +34,8 @@ struct col_pkg {
     char *version;
     uint32_t hash;
     int inst_priority;
-    struct col_ver *newer; /* versions newer than the installed one */
+    int inst_pin, inst_pin_priority;
+    struct col_ver *newer; /* versions other than the installed one */
     size_t n_newer;
 };
 
@@ -42,7 +46,13 @@ struct col_pkgdb {
     size_t nslots;
     char native[64];
     int uu_installed;
+    const struct col_pins *pins;
 };
+
+void col_pkgdb_set_pins(struct col_pkgdb *db, const struct col_pins *pins)
+{
+    db->pins = pins;
+}
 
 static uint32_t col_hash(const char *name, size_t nn, const char *arch, size_t an)
 {
@@ -190,6 +200,7 @@ static int col_status_stanza(const char *p, size_t n, void *arg)
     pkg->version = col_strndup_checked(v[1].p, v[1].n);
     pkg->arch = col_strndup_checked(v[2].p, v[2].n);
     pkg->inst_priority = 100;
+    pkg->inst_pin = -1;
     db->n++; /* counted now so that free releases a partial entry */
     if (pkg->name == NULL || pkg->version == NULL || pkg->arch == NULL)
         return DA_ERR_NOMEM;
@@ -263,21 +274,33 @@ size_t col_pkgdb_count(const struct col_pkgdb *db)
     return db->n;
 }
 
+/* Keep the first (lowest-index) specific pin matching a version. */
+static void col_take_pin(int *pin, int *prio, int idx, int idx_prio)
+{
+    if (idx >= 0 && (*pin < 0 || idx < *pin)) {
+        *pin = idx;
+        *prio = idx_prio;
+    }
+}
+
 /* Record that version v of pkg exists in a list of this priority. */
-static int col_pkg_offer(struct col_pkg *pkg, const char *v, size_t vn, int priority, int security)
+static int col_pkg_offer(const struct col_pkgdb *db, struct col_pkg *pkg, const char *v, size_t vn,
+                         int priority, int security, const struct col_list_match *m)
 {
     char *ver;
     size_t i;
     struct col_ver *nv;
-    int c;
+    int pin = -1, pin_prio = 0;
 
     ver = col_strndup_checked(v, vn);
     if (ver == NULL)
         return vn >= COL_DEB_MAX_FIELD ? DA_ERR_VERSION_SYNTAX : DA_ERR_NOMEM;
-    c = col_debver_cmp(ver, pkg->version);
-    if (c <= 0) {
-        if (c == 0 && priority > pkg->inst_priority)
+    if (db->pins != NULL)
+        pin = col_pins_version_pin(db->pins, pkg->name, ver, m, &pin_prio);
+    if (strcmp(ver, pkg->version) == 0 || col_debver_cmp(ver, pkg->version) == 0) {
+        if (priority > pkg->inst_priority)
             pkg->inst_priority = priority;
+        col_take_pin(&pkg->inst_pin, &pkg->inst_pin_priority, pin, pin_prio);
         free(ver);
         return 0;
     }
@@ -286,11 +309,12 @@ static int col_pkg_offer(struct col_pkg *pkg, const char *v, size_t vn, int prio
             if (priority > pkg->newer[i].priority)
                 pkg->newer[i].priority = priority;
             pkg->newer[i].security |= security;
+            col_take_pin(&pkg->newer[i].pin, &pkg->newer[i].pin_priority, pin, pin_prio);
             free(ver);
             return 0;
         }
     }
-    if (pkg->n_newer >= 64) {
+    if (pkg->n_newer >= 256) {
         free(ver);
         return DA_ERR_TOO_LARGE;
     }
@@ -303,12 +327,14 @@ static int col_pkg_offer(struct col_pkg *pkg, const char *v, size_t vn, int prio
     nv[pkg->n_newer].version = ver;
     nv[pkg->n_newer].priority = priority;
     nv[pkg->n_newer].security = security;
+    nv[pkg->n_newer].pin = pin;
+    nv[pkg->n_newer].pin_priority = pin_prio;
     pkg->n_newer++;
     return 0;
 }
 
 int col_pkgdb_add_list_stanza(struct col_pkgdb *db, const char *p, size_t n, int priority,
-                              int security)
+                              int security, const struct col_list_match *m)
 {
     static const char *const names[] = {"Package", "Version", "Architecture"};
     struct col_span v[3];
@@ -325,25 +351,69 @@ int col_pkgdb_add_list_stanza(struct col_pkgdb *db, const char *p, size_t n, int
         return 0;
     if (col_debver_check(v[1].p, v[1].n) != 0)
         return DA_ERR_VERSION_SYNTAX;
-    return col_pkg_offer(pkg, v[1].p, v[1].n, priority, security);
+    return col_pkg_offer(db, pkg, v[1].p, v[1].n, priority, security, m);
 }
 
-/* The candidate among the newer versions, or NULL when it stays installed. */
-static const struct col_ver *col_pkg_candidate(const struct col_pkg *pkg)
+static int col_ver_effective(const struct col_ver *v)
 {
-    const struct col_ver *best = NULL;
-    size_t i;
+    return v->pin >= 0 ? v->pin_priority : v->priority;
+}
 
-    for (i = 0; i < pkg->n_newer; i++) {
-        const struct col_ver *v = &pkg->newer[i];
+/* apt's candidate: NULL when it is the installed version, or when the
+ * candidate is not newer (a pinned downgrade is not an upgrade). */
+static const struct col_ver *col_pkg_candidate(const struct col_pkgdb *db,
+                                               const struct col_pkg *pkg)
+{
+    const struct col_ver *cand = NULL;
+    int cand_prio = -1, inst_prio, inst_pin = pkg->inst_pin, inst_pin_prio = pkg->inst_pin_priority;
+    int cand_is_installed = 0, inst_done = 0;
+    size_t i, done = 0;
+    unsigned char used[256];
 
-        if (best == NULL || v->priority > best->priority ||
-            (v->priority == best->priority && col_debver_cmp(v->version, best->version) > 0))
-            best = v;
+    /* version pins also apply to the installed version seen in the status file */
+    if (db->pins != NULL) {
+        int pp = 0, idx = col_pins_version_pin(db->pins, pkg->name, pkg->version, NULL, &pp);
+
+        col_take_pin(&inst_pin, &inst_pin_prio, idx, pp);
     }
-    if (best == NULL || best->priority < pkg->inst_priority)
+    inst_prio = inst_pin >= 0 ? inst_pin_prio : pkg->inst_priority;
+    memset(used, 0, sizeof(used));
+    /* walk all versions from the newest down (n is small: a selection walk) */
+    while (done < pkg->n_newer + 1) {
+        const struct col_ver *best = NULL;
+        size_t bi = 0;
+        int prio;
+
+        for (i = 0; i < pkg->n_newer; i++)
+            if (!used[i] &&
+                (best == NULL || col_debver_cmp(pkg->newer[i].version, best->version) > 0)) {
+                best = &pkg->newer[i];
+                bi = i;
+            }
+        if (!inst_done && (best == NULL || col_debver_cmp(pkg->version, best->version) > 0)) {
+            inst_done = 1;
+            done++;
+            if (inst_prio != 0 && inst_prio > cand_prio) {
+                cand_prio = inst_prio;
+                cand_is_installed = 1;
+                cand = NULL;
+            }
+            continue;
+        }
+        used[bi] = 1;
+        done++;
+        prio = col_ver_effective(best);
+        if (prio == 0 || prio <= cand_prio)
+            continue;
+        if (prio < 1000 && col_debver_cmp(best->version, pkg->version) < 0)
+            continue;
+        cand_prio = prio;
+        cand = best;
+        cand_is_installed = 0;
+    }
+    if (cand_is_installed || cand == NULL || col_debver_cmp(cand->version, pkg->version) <= 0)
         return NULL;
-    return best;
+    return cand;
 }
 
 void col_patch_facts_free(struct col_patch_facts *f)
@@ -437,7 +507,7 @@ int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out)
         r = col_facts_kernels(db, out);
     for (i = 0; r == 0 && i < db->n; i++) {
         const struct col_pkg *p = &db->pkgs[i];
-        const struct col_ver *c = col_pkg_candidate(p);
+        const struct col_ver *c = col_pkg_candidate(db, p);
         struct col_pending *np, *e;
 
         if (c == NULL)

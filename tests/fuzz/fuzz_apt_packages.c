@@ -20,7 +20,7 @@ static int feed_stanza(const char *p, size_t n, void *arg)
     struct feed *f = arg;
 
     f->n++;
-    return col_pkgdb_add_list_stanza(f->db, p, n, f->n % 2 ? 500 : 100, f->n % 3 == 0);
+    return col_pkgdb_add_list_stanza(f->db, p, n, f->n % 2 ? 500 : 100, f->n % 3 == 0, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

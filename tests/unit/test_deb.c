@@ -224,9 +224,9 @@ static void test_candidates(void **state)
     (void)state;
     assert_int_equal(col_pkgdb_from_status(status, strlen(status), &db), 0);
     assert_int_equal(col_pkgdb_count(db), 3);
-    assert_int_equal(col_pkgdb_add_list_stanza(db, p_new, strlen(p_new), 500, 0), 0);
-    assert_int_equal(col_pkgdb_add_list_stanza(db, p_new, strlen(p_new), 500, 1), 0);
-    assert_int_equal(col_pkgdb_add_list_stanza(db, q_exp, strlen(q_exp), 1, 0), 0);
+    assert_int_equal(col_pkgdb_add_list_stanza(db, p_new, strlen(p_new), 500, 0, NULL), 0);
+    assert_int_equal(col_pkgdb_add_list_stanza(db, p_new, strlen(p_new), 500, 1, NULL), 0);
+    assert_int_equal(col_pkgdb_add_list_stanza(db, q_exp, strlen(q_exp), 1, 0, NULL), 0);
     assert_int_equal(col_pkgdb_facts(db, &f), 0);
     assert_int_equal(f.n_pending, 1);
     assert_string_equal(f.pending[0].name, "p");
@@ -254,6 +254,77 @@ static void test_candidates(void **state)
                                            130, &db),
                      DA_ERR_COLLECT_PARSE);
     assert_null(db);
+}
+
+/* Pins: specific pins by version, release and origin; generic pins on
+ * lists; priorities >= 1000 hold back or downgrade, negative ones forbid. */
+static void test_pins(void **state)
+{
+    const char status[] = "Package: a\nStatus: install ok installed\nArchitecture: amd64\n"
+                          "Version: 1.0\n\n"
+                          "Package: b\nStatus: install ok installed\nArchitecture: amd64\n"
+                          "Version: 1.0\n\n"
+                          "Package: c\nStatus: install ok installed\nArchitecture: amd64\n"
+                          "Version: 2.0\n\n"
+                          "Package: d\nStatus: install ok installed\nArchitecture: amd64\n"
+                          "Version: 1.0\n";
+    const char prefs[] = "# comment\n"
+                         "Package: a\nPin: version 1.0\nPin-Priority: 1001\n\n"
+                         "Package: /^b$/\nPin: release n=exp\nPin-Priority: 600\n\n"
+                         "Package: c*\nPin: origin old.example.org\nPin-Priority: 1001\n\n"
+                         "Package: *\nPin: release l=Blocked\nPin-Priority: -1\n";
+    struct col_release main_rel, exp_rel, blocked_rel;
+    struct col_list_match m_main = {"deb.example.org", &main_rel, "main", "amd64"};
+    struct col_list_match m_exp = {"deb.example.org", &exp_rel, "main", "amd64"};
+    struct col_list_match m_old = {"old.example.org", &main_rel, "main", "amd64"};
+    struct col_list_match m_blk = {"x.example.org", &blocked_rel, "main", "amd64"};
+    struct col_pins *pins = col_pins_new();
+    struct col_pkgdb *db = NULL;
+    struct col_patch_facts f;
+    int pmain, pexp, pblk;
+
+    (void)state;
+    memset(&main_rel, 0, sizeof(main_rel));
+    memset(&exp_rel, 0, sizeof(exp_rel));
+    memset(&blocked_rel, 0, sizeof(blocked_rel));
+    snprintf(exp_rel.codename, sizeof(exp_rel.codename), "exp");
+    exp_rel.not_automatic = 1;
+    snprintf(blocked_rel.label, sizeof(blocked_rel.label), "Blocked");
+    assert_non_null(pins);
+    assert_int_equal(col_pins_parse(pins, prefs, strlen(prefs)), 0);
+    assert_int_equal(col_pins_count(pins), 4);
+    pmain = col_pins_list_priority(pins, &m_main, 500);
+    pexp = col_pins_list_priority(pins, &m_exp, col_release_priority(&exp_rel));
+    pblk = col_pins_list_priority(pins, &m_blk, 500);
+    assert_int_equal(pmain, 500);
+    assert_int_equal(pexp, 1);
+    assert_int_equal(pblk, -1);
+    assert_int_equal(col_pkgdb_from_status(status, strlen(status), &db), 0);
+    col_pkgdb_set_pins(db, pins);
+#define OFFER(text, prio, m)                                                                       \
+    assert_int_equal(col_pkgdb_add_list_stanza(db, text, strlen(text), prio, 0, m), 0)
+    OFFER("Package: a\nVersion: 2.0\nArchitecture: amd64\n", pmain, &m_main); /* held */
+    OFFER("Package: b\nVersion: 3.0\nArchitecture: amd64\n", pexp, &m_exp);   /* pinned up */
+    OFFER("Package: b\nVersion: 2.0\nArchitecture: amd64\n", pmain, &m_main);
+    OFFER("Package: c\nVersion: 1.5\nArchitecture: amd64\n", pmain, &m_old); /* downgrade */
+    OFFER("Package: c\nVersion: 2.5\nArchitecture: amd64\n", pmain, &m_main);
+    OFFER("Package: d\nVersion: 9.0\nArchitecture: amd64\n", pblk, &m_blk); /* forbidden */
+#undef OFFER
+    assert_int_equal(col_pkgdb_facts(db, &f), 0);
+    /* only b is pending, to the experimental 3.0 its pin prefers */
+    assert_int_equal(f.n_pending, 1);
+    assert_string_equal(f.pending[0].name, "b");
+    assert_string_equal(f.pending[0].candidate, "3.0");
+    col_patch_facts_free(&f);
+    col_pkgdb_free(db);
+
+    assert_int_equal(col_pins_parse(pins, "Package: x\nPin: release a=y\n", 30),
+                     DA_ERR_COLLECT_PARSE); /* no priority */
+    assert_int_equal(col_pins_parse(pins, "Package: *\nPin: version 1*\nPin-Priority: 5\n", 43),
+                     DA_ERR_COLLECT_PARSE); /* generic version pin */
+    assert_int_equal(col_pins_parse(pins, "Package: x\nPin: flavour y\nPin-Priority: 5\n", 42),
+                     DA_ERR_COLLECT_PARSE);
+    col_pins_free(pins);
 }
 
 static void test_aptconf(void **state)
@@ -386,7 +457,7 @@ int main(void)
         cmocka_unit_test(test_compressed_lists), cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_aptconf),          cmocka_unit_test(test_mountinfo),
         cmocka_unit_test(test_toolcache),        cmocka_unit_test(test_ssh_keys),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_config),           cmocka_unit_test(test_pins),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
