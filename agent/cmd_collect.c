@@ -11,7 +11,6 @@
 #include "collector.h"
 #include "commands.h"
 #include "caps.h"
-#include "digest.h"
 #include "err.h"
 #include "jcs.h"
 #include "log.h"
@@ -58,16 +57,13 @@ static int agent_collect_root(const char *arg, char *out, size_t n)
     return 0;
 }
 
-/* The agent's own identity: version and the SHA-256 of its binary. */
-static int agent_collect_identity(cJSON *doc)
+/* The agent's own identity: version and the SHA-256 of its binary (cached
+ * in the state directory like the toolchain's hashes). */
+static int agent_collect_identity(cJSON *doc, const char *state_dir)
 {
-    char hex[DA_SHA256_HEX_SIZE];
-    struct da_buf b;
     cJSON *agent = cJSON_CreateObject();
-    FILE *f;
-    char chunk[65536];
-    size_t n;
-    int r = 0;
+    char hex[65];
+    int r;
 
     if (agent == NULL || !cJSON_AddItemToObject(doc, "agent", agent)) {
         cJSON_Delete(agent);
@@ -75,22 +71,10 @@ static int agent_collect_identity(cJSON *doc)
     }
     if (cJSON_AddStringToObject(agent, "version", DA_VERSION) == NULL)
         return DA_ERR_NOMEM;
-    da_buf_init(&b, DA_MAX_SYSFILE);
-    f = fopen("/proc/self/exe", "rb");
-    if (f == NULL)
-        r = DA_ERR_IO;
-    while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        r = da_buf_append(&b, chunk, n);
-    if (f != NULL && ferror(f))
-        r = DA_ERR_IO;
-    if (f != NULL)
-        fclose(f);
-    if (r == 0)
-        r = da_sha256_hex(da_buf_data(&b), da_buf_len(&b), hex);
-    da_buf_free(&b);
+    r = col_binary_sha256(state_dir, "/proc/self/exe", hex);
     if (r == 0)
         return col_add_str(agent, "binary_sha256", hex);
-    return col_add_unknown(agent, "binary_sha256", COL_R_IO, "/proc/self/exe");
+    return col_add_unknown_errno(agent, "binary_sha256", r > -200 ? r : -EIO, "/proc/self/exe");
 }
 
 /* Read and parse the collector configuration; prints why it is unusable. */
@@ -185,7 +169,7 @@ static int agent_collect_run(int argc, char **argv)
     r = col_collect_evidence(&ctx, only, &doc);
     col_config_free(cfg);
     if (r == 0)
-        r = agent_collect_identity(doc);
+        r = agent_collect_identity(doc, ctx.state_dir);
     if (r == DA_ERR_COLLECT_UNKNOWN_AREA) {
         fprintf(stderr, "collect: unknown area in --only '%s'\n", only);
         return AGENT_EXIT_USAGE;

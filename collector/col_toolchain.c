@@ -20,9 +20,10 @@
 #include "caps.h"
 #include "toolcache.h"
 
-#define COL_TOOLCACHE_NAME "toolchain.cache"
-#define COL_DPKG_INFO      "/var/lib/dpkg/info"
-#define COL_MAX_LINKS      40
+#define COL_TOOLCACHE_NAME  "toolchain.cache"
+#define COL_AGENTCACHE_NAME "agent.cache"
+#define COL_DPKG_INFO       "/var/lib/dpkg/info"
+#define COL_MAX_LINKS       40
 
 struct col_tool {
     const char *name;
@@ -547,15 +548,16 @@ out:
     return r;
 }
 
-static void col_toolcache_load(const struct col_ctx *ctx, struct col_toolcache *c)
+static void col_toolcache_load_named(const struct col_ctx *ctx, struct col_toolcache *c,
+                                     const char *name)
 {
     char path[4096];
     struct da_buf b;
     int fd;
 
     memset(c, 0, sizeof(*c));
-    if (ctx->state_dir == NULL || snprintf(path, sizeof(path), "%s/%s", ctx->state_dir,
-                                           COL_TOOLCACHE_NAME) >= (int)sizeof(path))
+    if (ctx->state_dir == NULL ||
+        snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name) >= (int)sizeof(path))
         return;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -576,17 +578,17 @@ static void col_toolcache_load(const struct col_ctx *ctx, struct col_toolcache *
     da_buf_free(&b);
 }
 
-static void col_toolcache_store(const struct col_ctx *ctx, const struct col_toolcache *c)
+static void col_toolcache_store_named(const struct col_ctx *ctx, const struct col_toolcache *c,
+                                      const char *name)
 {
     char path[4096], tmp[4096], *text = NULL;
     size_t len = 0;
     int fd, ok;
 
     if (ctx->state_dir == NULL ||
-        snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, COL_TOOLCACHE_NAME) >=
-            (int)sizeof(path) ||
-        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", ctx->state_dir, COL_TOOLCACHE_NAME,
-                 (long)getpid()) >= (int)sizeof(tmp) ||
+        snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name) >= (int)sizeof(path) ||
+        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", ctx->state_dir, name, (long)getpid()) >=
+            (int)sizeof(tmp) ||
         col_toolcache_format(c, &text, &len) != 0)
         return;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -613,6 +615,58 @@ static int col_cache_used(const struct col_tool *tools, size_t n, const struct c
         }
     }
     return used != c->n;
+}
+
+int col_binary_sha256(const char *state_dir, const char *path, char hex[65])
+{
+    struct col_ctx ctx;
+    struct col_toolcache cache;
+    struct col_toolcache_entry e;
+    const struct col_toolcache_entry *hit;
+    struct stat st;
+    int fd, r;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.root = "";
+    ctx.state_dir = state_dir;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    col_tool_key(&st, &e);
+    col_toolcache_load_named(&ctx, &cache, COL_AGENTCACHE_NAME);
+    hit = col_toolcache_find(&cache, &e);
+    if (hit != NULL) {
+        memcpy(hex, hit->sha256, 65);
+        r = 0;
+    } else {
+        r = col_hash_fd(fd, &e);
+        if (r == 0) {
+            struct col_toolcache fresh;
+
+            memcpy(hex, e.sha256, 65);
+            memset(&fresh, 0, sizeof(fresh));
+            if (col_toolcache_put(&fresh, &e) == 0)
+                col_toolcache_store_named(&ctx, &fresh, COL_AGENTCACHE_NAME);
+            col_toolcache_free(&fresh);
+        }
+    }
+    close(fd);
+    col_toolcache_free(&cache);
+    return r;
+}
+
+static void col_toolcache_load(const struct col_ctx *ctx, struct col_toolcache *c)
+{
+    col_toolcache_load_named(ctx, c, COL_TOOLCACHE_NAME);
+}
+
+static void col_toolcache_store(const struct col_ctx *ctx, const struct col_toolcache *c)
+{
+    col_toolcache_store_named(ctx, c, COL_TOOLCACHE_NAME);
 }
 
 static int col_toolchain_collect(const struct col_ctx *ctx, cJSON *area)

@@ -158,6 +158,10 @@ int col_proc_addr(const char *s, int v6, unsigned char addr[16], unsigned *port)
 /* Resolve the symlinks of an absolute path inside the root (absolute link
  * targets are taken relative to the root). Negative errno on failure. */
 int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, size_t n);
+/* SHA-256 (hex) of a file of the running machine, cached in state_dir
+ * (may be NULL) by (device, inode, size, mtime, ctime) like the toolchain;
+ * used for the agent's own binary. 0 or a negative errno / DA_ERR_*. */
+int col_binary_sha256(const char *state_dir, const char *path, char hex[65]);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void col_hex(const unsigned char *in, size_t n, char *out);
 
