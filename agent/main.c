@@ -1,14 +1,17 @@
 /* devattest-agent: a small dispatcher over the static table of commands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "log.h"
 
 extern const struct agent_command agent_cmd_collect;
+extern const struct agent_command agent_cmd_tpm_info;
 
 static const struct agent_command *const agent_commands[] = {
     &agent_cmd_collect,
+    &agent_cmd_tpm_info,
 };
 
 #define AGENT_NCOMMANDS (sizeof(agent_commands) / sizeof(agent_commands[0]))
@@ -31,6 +34,9 @@ int main(int argc, char **argv)
     size_t i;
 
     da_log_init("devattest-agent", DA_LOG_WARN, DA_LOG_STDERR);
+    /* The TSS logs through its own channel; the agent reports TSS failures
+     * itself (decoded), so keep the TSS quiet unless asked for. */
+    (void)setenv("TSS2_LOG", "all+NONE", 0);
     if (argc < 2) {
         agent_usage(stderr);
         return AGENT_EXIT_USAGE;

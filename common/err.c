@@ -54,6 +54,7 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_TPM_KEY_BLOB, "tpm_key_blob", 500, "stored TPM key blob is unusable"},
     {DA_ERR_TPM_ACTIVATE, "tpm_activate", 500, "credential activation failed"},
     {DA_ERR_TPM_TCTI, "tpm_tcti", 500, "TPM transport (TCTI) could not be set up"},
+    {DA_ERR_TPM_EVENTLOG, "tpm_eventlog", 400, "firmware event log is malformed"},
 
     {DA_ERR_VERIFY_TPM_PUBLIC, "bad_tpm_public", 400, "malformed TPM2B_PUBLIC"},
     {DA_ERR_VERIFY_AK_ATTRIBUTES, "ak_attributes", 400, "AK attributes are not acceptable"},
@@ -79,6 +80,10 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_VERIFY_COUNTER_ROLLBACK, "counter_rollback", 400,
      "TPM reset/restart counter went back"},
     {DA_ERR_VERIFY_HASH_ALG, "hash_algorithm", 400, "hash algorithm not acceptable"},
+    {DA_ERR_VERIFY_SIGNER_UNRESTRICTED, "signer_unrestricted", 400,
+     "attestation signed by a key that is not a restricted signing key"},
+    {DA_ERR_VERIFY_EK_ATTRIBUTES, "ek_attributes", 400,
+     "EK is not a restricted decryption key of an EK template"},
 
     {DA_ERR_POLICY_PARSE, "policy_parse", 400, "policy does not parse"},
     {DA_ERR_POLICY_OPERATOR, "policy_operator", 400, "policy uses an unknown operator"},

@@ -60,6 +60,7 @@ enum da_err {
     DA_ERR_TPM_KEY_BLOB = -208,
     DA_ERR_TPM_ACTIVATE = -209,
     DA_ERR_TPM_TCTI = -210,
+    DA_ERR_TPM_EVENTLOG = -211,
 
     /* verification core */
     DA_ERR_VERIFY_TPM_PUBLIC = -300,
@@ -83,6 +84,8 @@ enum da_err {
     DA_ERR_VERIFY_NONCE_REPLAY = -318,
     DA_ERR_VERIFY_COUNTER_ROLLBACK = -319,
     DA_ERR_VERIFY_HASH_ALG = -320,
+    DA_ERR_VERIFY_SIGNER_UNRESTRICTED = -321,
+    DA_ERR_VERIFY_EK_ATTRIBUTES = -322,
 
     /* policy */
     DA_ERR_POLICY_PARSE = -400,

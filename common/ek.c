@@ -1,0 +1,305 @@
+#include "ek.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "buf.h"
+#include "caps.h"
+#include "err.h"
+#include "file.h"
+
+struct da_ek_trust {
+    X509_STORE *roots;
+    STACK_OF(X509) * intermediates;
+};
+
+int da_ek_trust_new(struct da_ek_trust **out)
+{
+    struct da_ek_trust *t;
+
+    *out = NULL;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return DA_ERR_NOMEM;
+    t->roots = X509_STORE_new();
+    t->intermediates = sk_X509_new_null();
+    if (t->roots == NULL || t->intermediates == NULL) {
+        da_ek_trust_free(t);
+        return DA_ERR_NOMEM;
+    }
+    *out = t;
+    return 0;
+}
+
+void da_ek_trust_free(struct da_ek_trust *t)
+{
+    if (t == NULL)
+        return;
+    X509_STORE_free(t->roots);
+    sk_X509_pop_free(t->intermediates, X509_free);
+    free(t);
+}
+
+/* Exactly one DER certificate spanning len bytes. */
+static int parse_der(const uint8_t *der, size_t len, X509 **out)
+{
+    const unsigned char *p = der;
+    X509 *x;
+
+    *out = NULL;
+    if (der == NULL || len == 0)
+        return DA_ERR_VERIFY_EK_CHAIN;
+    if (len > DA_MAX_EK_CERT)
+        return DA_ERR_TOO_LARGE;
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL) {
+        ERR_clear_error();
+        return DA_ERR_VERIFY_EK_CHAIN;
+    }
+    if ((size_t)(p - der) != len) {
+        X509_free(x);
+        return DA_ERR_TRAILING_DATA;
+    }
+    *out = x;
+    return 0;
+}
+
+/* Call add(t, cert) for each certificate of a PEM text or a DER blob. */
+static int for_each_cert(struct da_ek_trust *t, const uint8_t *data, size_t len,
+                         int (*add)(struct da_ek_trust *, X509 *))
+{
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    int rc = 0, count = 0;
+
+    if (data == NULL || len == 0)
+        return DA_ERR_CONFIG;
+    if (len > DA_MAX_EK_CERT_FILE)
+        return DA_ERR_TOO_LARGE;
+    if (data[0] == 0x30) { /* DER SEQUENCE */
+        if (parse_der(data, len, &x) != 0)
+            return DA_ERR_CONFIG;
+        rc = add(t, x);
+        X509_free(x);
+        return rc;
+    }
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (bio == NULL)
+        return DA_ERR_NOMEM;
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        rc = add(t, x);
+        X509_free(x);
+        if (rc != 0)
+            goto out;
+        count++;
+    }
+    /* The loop ends at the end of the text or at a block that does not parse. */
+    if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE || count == 0)
+        rc = DA_ERR_CONFIG;
+out:
+    ERR_clear_error();
+    BIO_free(bio);
+    return rc;
+}
+
+static int add_root(struct da_ek_trust *t, X509 *x)
+{
+    if (X509_STORE_add_cert(t->roots, x) != 1) {
+        /* The same root twice is harmless. */
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_CERT_ALREADY_IN_HASH_TABLE)
+            return 0;
+        return DA_ERR_CONFIG;
+    }
+    return 0;
+}
+
+static int add_intermediate(struct da_ek_trust *t, X509 *x)
+{
+    if (!X509_up_ref(x))
+        return DA_ERR_NOMEM;
+    if (sk_X509_push(t->intermediates, x) <= 0) {
+        X509_free(x);
+        return DA_ERR_NOMEM;
+    }
+    return 0;
+}
+
+int da_ek_trust_add_root(struct da_ek_trust *t, const uint8_t *cert, size_t len)
+{
+    return for_each_cert(t, cert, len, add_root);
+}
+
+int da_ek_trust_add_intermediate(struct da_ek_trust *t, const uint8_t *cert, size_t len)
+{
+    return for_each_cert(t, cert, len, add_intermediate);
+}
+
+static int add_file(struct da_ek_trust *t, const char *path,
+                    int (*add)(struct da_ek_trust *, const uint8_t *, size_t))
+{
+    struct da_buf b;
+    int rc;
+
+    rc = da_file_read(path, DA_MAX_EK_CERT_FILE, &b);
+    if (rc == 0)
+        rc = add(t, da_buf_data(&b), da_buf_len(&b));
+    da_buf_free(&b);
+    return rc;
+}
+
+int da_ek_trust_add_roots_file(struct da_ek_trust *t, const char *path)
+{
+    return add_file(t, path, da_ek_trust_add_root);
+}
+
+int da_ek_trust_add_intermediates_file(struct da_ek_trust *t, const char *path)
+{
+    return add_file(t, path, da_ek_trust_add_intermediate);
+}
+
+/* Critical extensions OpenSSL does not process, accepted on an EK
+ * certificate: subject directory attributes (TPM specification). */
+static int only_tolerated_critical(X509 *x)
+{
+    int i, n = X509_get_ext_count(x);
+
+    for (i = 0; i < n; i++) {
+        X509_EXTENSION *ext = X509_get_ext(x, i);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+
+        if (!X509_EXTENSION_get_critical(ext) || X509_supported_extension(ext))
+            continue;
+        if (nid != NID_subject_directory_attributes)
+            return 0;
+    }
+    return 1;
+}
+
+static int ek_verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok)
+        return 1;
+    if (X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION &&
+        X509_STORE_CTX_get_error_depth(ctx) == 0 &&
+        only_tolerated_critical(X509_STORE_CTX_get_current_cert(ctx))) {
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
+    }
+    return 0;
+}
+
+static int build_untrusted(const struct da_ek_trust *t, const uint8_t *const *chain,
+                           const size_t *chain_lens, size_t chain_count, STACK_OF(X509) * *out)
+{
+    STACK_OF(X509) *st = NULL;
+    X509 *x = NULL;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    if (chain_count > DA_MAX_EK_CHAIN)
+        return DA_ERR_TOO_LARGE;
+    if (chain_count > 0 && (chain == NULL || chain_lens == NULL))
+        return DA_ERR_INVALID_ARG;
+    st = X509_chain_up_ref(t->intermediates);
+    if (st == NULL)
+        return DA_ERR_NOMEM;
+    for (i = 0; i < chain_count; i++) {
+        if ((rc = parse_der(chain[i], chain_lens[i], &x)) != 0)
+            goto out;
+        if (sk_X509_push(st, x) <= 0) {
+            rc = DA_ERR_NOMEM;
+            goto out;
+        }
+        x = NULL; /* transferred */
+    }
+    *out = st;
+    st = NULL; /* transferred */
+    rc = 0;
+out:
+    X509_free(x);
+    sk_X509_pop_free(st, X509_free);
+    return rc;
+}
+
+int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t cert_len,
+                      const uint8_t *const *chain, const size_t *chain_lens, size_t chain_count,
+                      const struct da_tpm_public *ek, unsigned flags, const char **reason)
+{
+    X509 *x = NULL;
+    STACK_OF(X509) *untrusted = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    EVP_PKEY *cert_key;
+    int rc;
+
+    if (reason != NULL)
+        *reason = NULL;
+    if (t == NULL || ek == NULL)
+        return DA_ERR_INVALID_ARG;
+    if ((rc = parse_der(cert, cert_len, &x)) != 0)
+        goto out;
+    if ((rc = build_untrusted(t, chain, chain_lens, chain_count, &untrusted)) != 0)
+        goto out;
+    ctx = X509_STORE_CTX_new();
+    if (ctx == NULL || X509_STORE_CTX_init(ctx, t->roots, x, untrusted) != 1) {
+        rc = DA_ERR_NOMEM;
+        goto out;
+    }
+    X509_STORE_CTX_set_verify_cb(ctx, ek_verify_cb);
+    if (flags & DA_EK_NO_TIME_CHECK)
+        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+    if (X509_verify_cert(ctx) != 1) {
+        if (reason != NULL)
+            *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+        rc = DA_ERR_VERIFY_EK_CHAIN;
+        goto out;
+    }
+    cert_key = X509_get0_pubkey(x);
+    if (cert_key == NULL || EVP_PKEY_eq(cert_key, da_tpm_public_pkey(ek)) != 1) {
+        rc = DA_ERR_VERIFY_EK_KEY_MISMATCH;
+        goto out;
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    sk_X509_pop_free(untrusted, X509_free);
+    X509_free(x);
+    return rc;
+}
+
+int da_ek_cert_trim(const uint8_t *nv, size_t nv_len, size_t *der_len)
+{
+    size_t len, hdr, i;
+
+    *der_len = 0;
+    if (nv == NULL || nv_len < 2 || nv[0] != 0x30)
+        return DA_ERR_VERIFY_EK_CHAIN;
+    if (nv[1] < 0x80) {
+        hdr = 2;
+        len = nv[1];
+    } else if (nv[1] == 0x81 && nv_len >= 3) {
+        hdr = 3;
+        len = nv[2];
+    } else if (nv[1] == 0x82 && nv_len >= 4) {
+        hdr = 4;
+        len = (size_t)nv[2] << 8 | nv[3];
+    } else {
+        return DA_ERR_VERIFY_EK_CHAIN;
+    }
+    if (len > nv_len - hdr)
+        return DA_ERR_VERIFY_EK_CHAIN;
+    for (i = hdr + len; i < nv_len; i++) {
+        if (nv[i] != 0x00 && nv[i] != 0xFF)
+            return DA_ERR_TRAILING_DATA;
+    }
+    *der_len = hdr + len;
+    return 0;
+}

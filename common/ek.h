@@ -1,0 +1,58 @@
+/* Endorsement key certificates: chain to the configured manufacturer roots
+ * and match the EK public the agent sent (DESIGN.md section 5, enrollment).
+ *
+ * EK certificates from TPM vendors carry a subject alternative name with a
+ * directoryName of TPM manufacturer, model and version attributes (TCG OIDs
+ * 2.23.133.2.1-3), often critical with an empty subject, and a subject
+ * directory attributes extension with the TPM specification. OpenSSL knows
+ * the SAN but not subject directory attributes; when that one is marked
+ * critical on the EK certificate itself it is tolerated. Any other unknown
+ * critical extension, and any bad signature anywhere, fails the chain.
+ */
+#ifndef DA_EK_H
+#define DA_EK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tpm_public.h"
+
+/* Do not check validity periods (some manufacturer intermediates expire
+ * while their TPMs are still in service). */
+#define DA_EK_NO_TIME_CHECK 0x1u
+
+struct da_ek_trust;
+
+int da_ek_trust_new(struct da_ek_trust **out);
+void da_ek_trust_free(struct da_ek_trust *t);
+/* Add every certificate of a PEM file (at most DA_MAX_CONFIG * 16 bytes) as a
+ * trusted root. DA_ERR_IO, DA_ERR_CONFIG (no certificate, unparsable),
+ * DA_ERR_TOO_LARGE, DA_ERR_NOMEM. */
+int da_ek_trust_add_roots_file(struct da_ek_trust *t, const char *path);
+/* Add every certificate of a PEM file as an untrusted intermediate that
+ * chains may use. Same errors. */
+int da_ek_trust_add_intermediates_file(struct da_ek_trust *t, const char *path);
+/* The same from memory: PEM text, or a single DER certificate. */
+int da_ek_trust_add_root(struct da_ek_trust *t, const uint8_t *cert, size_t len);
+int da_ek_trust_add_intermediate(struct da_ek_trust *t, const uint8_t *cert, size_t len);
+
+/* Verify an EK certificate (DER, exactly one certificate, no trailing bytes)
+ * against the trusted roots, using the trust's intermediates plus the
+ * chain_count DER certificates in chain[] (as the agent may send them), at
+ * the current time unless DA_EK_NO_TIME_CHECK; then check that its key is the
+ * key of ek (RSA modulus and exponent, or ECC curve and point). Errors:
+ * DA_ERR_VERIFY_EK_CHAIN (unparsable certificate, no path to a root, bad
+ * signature, expired, unknown critical extension), DA_ERR_TRAILING_DATA,
+ * DA_ERR_TOO_LARGE, DA_ERR_VERIFY_EK_KEY_MISMATCH, DA_ERR_NOMEM. On
+ * DA_ERR_VERIFY_EK_CHAIN, reason (when not NULL) receives OpenSSL's reason. */
+int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t cert_len,
+                      const uint8_t *const *chain, const size_t *chain_lens, size_t chain_count,
+                      const struct da_tpm_public *ek, unsigned flags, const char **reason);
+
+/* EK certificates in NV indexes are often padded: the length of the DER
+ * certificate at the start of nv, when everything after it is 0x00 or 0xFF
+ * padding. DA_ERR_VERIFY_EK_CHAIN when nv does not start with a DER
+ * SEQUENCE, DA_ERR_TRAILING_DATA when something other than padding follows. */
+int da_ek_cert_trim(const uint8_t *nv, size_t nv_len, size_t *der_len);
+
+#endif

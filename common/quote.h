@@ -1,0 +1,126 @@
+/* Verification of TPM2_Quote and TPM2_Certify (DESIGN.md section 5).
+ *
+ * The caller recomputes what the quote must contain: the qualifying data
+ * (da_quote_qualifying_data over the nonce it issued and the digest of the
+ * canonical evidence it received), the PCR selection it asked for and the PCR
+ * values the agent sent. The AK is the enrolled TPM2B_PUBLIC, parsed with
+ * da_tpm_public_parse. Nothing here trusts a field of the attestation before
+ * the signature over it has been verified with the AK, and the scheme of the
+ * signature must be the AK's own scheme (no downgrade).
+ *
+ * Order of the checks, each with its own code:
+ *   1. signer restricted and a signing key      DA_ERR_VERIFY_SIGNER_UNRESTRICTED
+ *   2. signature algorithm = the AK's scheme     DA_ERR_VERIFY_SIG_SCHEME
+ *      signature hash = the AK's scheme hash     DA_ERR_VERIFY_HASH_ALG
+ *   3. TPMS_ATTEST magic, type, format, trailing DA_ERR_VERIFY_ATTEST_MAGIC,
+ *                                                _ATTEST_TYPE, _ATTEST_FORMAT,
+ *                                                DA_ERR_TRAILING_DATA
+ *   4. signature over the attestation            DA_ERR_VERIFY_SIGNATURE
+ *   5. extraData = expected qualifying data      DA_ERR_VERIFY_EXTRA_DATA
+ *   6. quote: PCR selection = requested          DA_ERR_VERIFY_PCR_SELECTION
+ *      quote: pcrDigest = H(PCR values)          DA_ERR_VERIFY_PCR_DIGEST
+ *      certify: name = the certified key's name  DA_ERR_VERIFY_CERTIFY_NAME
+ *   7. clockInfo.safe                            DA_ERR_VERIFY_CLOCK_UNSAFE
+ */
+#ifndef DA_QUOTE_H
+#define DA_QUOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nonce.h"
+#include "tpm_public.h"
+
+#define DA_QUOTE_QD_LEN 32
+#define DA_PCR_MAX      24 /* PCRs per bank a selection may name */
+
+/* A PCR selection: banks in the order the TPM reports them; in each bank
+ * bit i of pcrs selects PCR i. PCR values travel in the same order: bank by
+ * bank, ascending PCR index within a bank. */
+struct da_pcr_selection {
+    size_t count;
+    struct {
+        TPMI_ALG_HASH hash;
+        uint32_t pcrs;
+    } banks[4];
+};
+
+/* Parse "sha256:0,1,2-7" or "sha1:0+sha256:0-7" (the tpm2-tools form; "all"
+ * is not accepted). DA_ERR_INVALID_ARG for anything else. */
+int da_pcr_selection_parse(const char *text, struct da_pcr_selection *out);
+/* Number of bytes the PCR values of this selection occupy. */
+size_t da_pcr_selection_values_len(const struct da_pcr_selection *sel);
+
+/* out = SHA-256(nonce || evidence_digest), the quote's qualifying data. */
+int da_quote_qualifying_data(const uint8_t *nonce, size_t nonce_len,
+                             const uint8_t evidence_digest[32], uint8_t out[DA_QUOTE_QD_LEN]);
+
+/* What the quote must show. */
+struct da_quote_expect {
+    const struct da_tpm_public *ak;
+    const uint8_t *qualifying_data; /* usually DA_QUOTE_QD_LEN bytes */
+    size_t qualifying_data_len;
+    const struct da_pcr_selection *selection;
+    const uint8_t *pcr_values; /* concatenated, in selection order */
+    size_t pcr_values_len;
+};
+
+/* The TPM counters of a verified attestation, for monotonicity checks. */
+struct da_tpm_clock {
+    uint64_t clock; /* milliseconds the TPM has been powered */
+    uint32_t reset_count;
+    uint32_t restart_count;
+    uint64_t firmware_version;
+};
+
+/* Verify a quote: attest is the signed TPMS_ATTEST, sig the marshalled
+ * TPMT_SIGNATURE. On success fills *clock (when not NULL). Errors: the codes
+ * listed at the top, DA_ERR_INVALID_ARG, DA_ERR_TOO_LARGE, DA_ERR_NOMEM. */
+int da_quote_verify(const uint8_t *attest, size_t attest_len, const uint8_t *sig, size_t sig_len,
+                    const struct da_quote_expect *expect, struct da_tpm_clock *clock);
+
+/* Verify a TPM2_Certify of `certified` by `ak` with the given qualifying data
+ * (NULL/0: the extraData must be empty). Same codes as da_quote_verify, with
+ * DA_ERR_VERIFY_CERTIFY_NAME when the attested name is not the name of
+ * `certified` as computed by da_tpm_public_parse. */
+int da_certify_verify(const uint8_t *attest, size_t attest_len, const uint8_t *sig, size_t sig_len,
+                      const struct da_tpm_public *ak, const struct da_tpm_public *certified,
+                      const uint8_t *qualifying_data, size_t qualifying_data_len,
+                      struct da_tpm_clock *clock);
+
+/* Compare the counters of a newer verified attestation with the last one
+ * recorded for the same AK. DA_ERR_VERIFY_COUNTER_ROLLBACK when resetCount
+ * went back, restartCount went back within the same resetCount, or clock went
+ * back (Clock survives resets and only TPM2_Clear zeroes it, which also zeroes
+ * resetCount; a quote whose clock is not "safe" is rejected before this). *firmware_changed (when
+ * not NULL) is set to 1 when firmwareVersion differs, else 0. */
+int da_tpm_clock_check(const struct da_tpm_clock *prev, const struct da_tpm_clock *cur,
+                       int *firmware_changed);
+
+/* A report's quote as it arrives (DESIGN.md section 5, Report step 4). */
+struct da_report_quote {
+    const uint8_t *nonce;
+    size_t nonce_len;
+    const uint8_t *evidence_digest; /* 32 bytes: SHA-256 of the canonical evidence */
+    const uint8_t *attest;
+    size_t attest_len;
+    const uint8_t *sig;
+    size_t sig_len;
+    const uint8_t *pcr_values;
+    size_t pcr_values_len;
+};
+
+/* The whole report check of DESIGN.md section 5, step 5, up to policy:
+ * the nonce is one this server issued (DA_ERR_VERIFY_NONCE) and still valid
+ * (DA_ERR_VERIFY_NONCE_EXPIRED); the quote verifies with expected qualifying
+ * data SHA-256(nonce || evidence_digest) (every code of da_quote_verify);
+ * and only then mark_used records the nonce (DA_ERR_VERIFY_NONCE_REPLAY when
+ * it was used before). Because mark_used runs last, a rejected report
+ * consumes no nonce; a caller that stores the report in a transaction can
+ * pass NULL and record the nonce in that transaction instead. */
+int da_report_quote_verify(const uint8_t *nonce_key, size_t nonce_key_len, uint64_t now,
+                           const struct da_tpm_public *ak, const struct da_pcr_selection *selection,
+                           const struct da_report_quote *report, da_nonce_mark_used_fn mark_used,
+                           void *mark_ctx, struct da_tpm_clock *clock);
+
+#endif

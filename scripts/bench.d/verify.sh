@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Verification core: quote verifications per CPU second next to OpenSSL's own
+# ECDSA P-256 verify rate measured in the same run, and the median time of one
+# evaluation of the shipped policy on a typical evidence document.
+# Run through scripts/bench (which builds build-bench and sets DA_BUILD).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${DA_BUILD:-$top/build-bench}
+bench=$build/tests/bench_verify
+seconds=${DA_BENCH_SECONDS:-3}
+[ -x "$bench" ] || { echo "verify: $bench not built" >&2; exit 1; }
+
+ours=$("$bench" quote "$seconds")
+ossl=$(openssl speed -seconds "$seconds" ecdsap256 2>/dev/null | awk '/nistp256/ {print $NF}')
+q=$(awk '/^quote_verify_per_s/ {print $2}' <<<"$ours")
+qp=$(awk '/^quote_verify_with_ak_parse_per_s/ {print $2}' <<<"$ours")
+ratio=$(awk -v a="$q" -v b="$ossl" 'BEGIN {printf "%.0f", 100 * a / b}')
+ratio_p=$(awk -v a="$qp" -v b="$ossl" 'BEGIN {printf "%.0f", 100 * a / b}')
+pol=$("$bench" policy "$top/common/policies/iso27001-2022-devenv.json" \
+  "$top/tests/unit/data/evidence-typical.json" 20000)
+
+echo "date: $(date -u +%Y-%m-%d) machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "openssl speed ecdsap256 verify/s:          $ossl"
+echo "da_quote_verify/s (AK parsed once):         $q  (${ratio}% of OpenSSL; target >= 70%)"
+echo "da_quote_verify/s (AK parsed every time):   $qp  (${ratio_p}%)"
+awk '/^policy_checks/ {print "shipped policy checks:                      " $2}
+     /^policy_eval_median_us/ {print "policy evaluation median (us):              " $2 "  (target < 50)"}
+     /^policy_eval_p99_us/ {print "policy evaluation p99 (us):                 " $2}' <<<"$pol"
+[ "$ratio" -ge 70 ] || { echo "verify: quote verification below 70% of OpenSSL" >&2; exit 1; }
+awk '/^policy_eval_median_us/ {exit !($2 < 50)}' <<<"$pol" ||
+  { echo "verify: policy evaluation median not under 50 us" >&2; exit 1; }

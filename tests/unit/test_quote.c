@@ -1,0 +1,393 @@
+/* TPM structure parsing and quote verification, reaching each check with
+ * software-made structures (tests/support/tpm_soft.c). The same checks
+ * against a real swtpm are in tests/integration/test_quote_swtpm.c. */
+#include "da_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <tss2/tss2_mu.h>
+
+#include "err.h"
+#include "quote.h"
+#include "tpm_attest.h"
+#include "tpm_public.h"
+#include "tpm_soft.h"
+
+static const struct soft_public ak_desc = {SOFT_AK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_ECDSA,
+                                           TPM2_ALG_SHA256, 0};
+
+/* Parse a software public; *k receives the key unless NULL. */
+static struct da_tpm_public *soft_public_parse(EVP_PKEY *key, const struct soft_public *d)
+{
+    uint8_t buf[1024];
+    size_t len;
+    struct da_tpm_public *p = NULL;
+
+    assert_int_equal(soft_tpm_public(key, d, buf, sizeof(buf), &len), 0);
+    assert_int_equal(da_tpm_public_parse(buf, len, &p), 0);
+    return p;
+}
+
+static int public_rc(EVP_PKEY *key, const struct soft_public *d,
+                     int (*check)(const struct da_tpm_public *))
+{
+    struct da_tpm_public *p = soft_public_parse(key, d);
+    int rc = check(p);
+
+    da_tpm_public_free(p);
+    return rc;
+}
+
+static void test_public_parse_strict(void **state)
+{
+    EVP_PKEY *k = soft_key("P-256");
+    uint8_t buf[1024], longer[1025];
+    size_t len;
+    struct da_tpm_public *p = NULL;
+    const uint8_t *name;
+    size_t name_len;
+    uint8_t digest[32];
+    unsigned int dlen;
+
+    (void)state;
+    assert_int_equal(soft_tpm_public(k, &ak_desc, buf, sizeof(buf), &len), 0);
+    assert_int_equal(da_tpm_public_parse(buf, len, &p), 0);
+    /* name = 000b || SHA-256(TPMT_PUBLIC) */
+    name = da_tpm_public_name(p, &name_len);
+    assert_int_equal(name_len, 34);
+    assert_int_equal(EVP_Digest(buf + 2, len - 2, digest, &dlen, EVP_sha256(), NULL), 1);
+    assert_memory_equal(name, "\x00\x0b", 2);
+    assert_memory_equal(name + 2, digest, 32);
+    assert_int_equal(EVP_PKEY_eq(da_tpm_public_pkey(p), k), 1);
+    da_tpm_public_free(p);
+
+    assert_int_equal(da_tpm_public_parse(buf, len - 1, &p), DA_ERR_VERIFY_TPM_PUBLIC);
+    assert_null(p);
+    memcpy(longer, buf, len);
+    longer[len] = 0;
+    assert_int_equal(da_tpm_public_parse(longer, len + 1, &p), DA_ERR_TRAILING_DATA);
+    /* size field one larger than the area, with a byte to cover it */
+    longer[1]++;
+    assert_int_equal(da_tpm_public_parse(longer, len + 1, &p), DA_ERR_VERIFY_TPM_PUBLIC);
+    assert_int_equal(da_tpm_public_parse(buf, 1, &p), DA_ERR_VERIFY_TPM_PUBLIC);
+    assert_int_equal(da_tpm_public_parse(buf, 0, &p), DA_ERR_VERIFY_TPM_PUBLIC);
+    assert_int_equal(da_tpm_public_parse(buf, DA_TPM_NAME_MAX * 100, &p), DA_ERR_TOO_LARGE);
+    /* a point not on the curve */
+    buf[len - 1] ^= 1;
+    assert_int_equal(da_tpm_public_parse(buf, len, &p), DA_ERR_VERIFY_KEY_TYPE);
+    assert_null(p);
+    EVP_PKEY_free(k);
+}
+
+static void test_ak_profile(void **state)
+{
+    EVP_PKEY *k = soft_key("P-256"), *k384 = soft_key("P-384"), *rsa = soft_key("RSA2048");
+    struct soft_public d;
+    static const TPMA_OBJECT required[] = {TPMA_OBJECT_FIXEDTPM, TPMA_OBJECT_FIXEDPARENT,
+                                           TPMA_OBJECT_SENSITIVEDATAORIGIN, TPMA_OBJECT_RESTRICTED,
+                                           TPMA_OBJECT_SIGN_ENCRYPT};
+    size_t i;
+
+    (void)state;
+    assert_int_equal(public_rc(k, &ak_desc, da_tpm_public_check_ak), 0);
+    for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+        d = ak_desc;
+        d.attrs &= ~required[i];
+        assert_int_equal(public_rc(k, &d, da_tpm_public_check_ak), DA_ERR_VERIFY_AK_ATTRIBUTES);
+    }
+    d = ak_desc;
+    d.attrs |= TPMA_OBJECT_DECRYPT;
+    assert_int_equal(public_rc(k, &d, da_tpm_public_check_ak), DA_ERR_VERIFY_AK_ATTRIBUTES);
+    assert_int_equal(public_rc(k384, &ak_desc, da_tpm_public_check_ak), DA_ERR_VERIFY_KEY_TYPE);
+    d = ak_desc;
+    d.scheme = TPM2_ALG_RSASSA;
+    assert_int_equal(public_rc(rsa, &d, da_tpm_public_check_ak), DA_ERR_VERIFY_KEY_TYPE);
+    d = ak_desc;
+    d.name_alg = TPM2_ALG_SHA384;
+    assert_int_equal(public_rc(k, &d, da_tpm_public_check_ak), DA_ERR_VERIFY_HASH_ALG);
+    d = ak_desc;
+    d.scheme = TPM2_ALG_ECSCHNORR;
+    assert_int_equal(public_rc(k, &d, da_tpm_public_check_ak), DA_ERR_VERIFY_SIG_SCHEME);
+    d = ak_desc;
+    d.scheme_hash = TPM2_ALG_SHA1;
+    assert_int_equal(public_rc(k, &d, da_tpm_public_check_ak), DA_ERR_VERIFY_HASH_ALG);
+    d = ak_desc;
+    d.sym_bits = 128;
+    assert_int_equal(public_rc(k, &d, da_tpm_public_check_ak), DA_ERR_VERIFY_KEY_TYPE);
+    /* The SK: the same but unrestricted; a NULL scheme is fine. */
+    d = ak_desc;
+    d.attrs &= ~TPMA_OBJECT_RESTRICTED;
+    assert_int_equal(public_rc(k, &d, da_tpm_public_check_sk), 0);
+    d.scheme = TPM2_ALG_NULL;
+    assert_int_equal(public_rc(k, &d, da_tpm_public_check_sk), 0);
+    assert_int_equal(public_rc(k, &ak_desc, da_tpm_public_check_sk), DA_ERR_VERIFY_AK_ATTRIBUTES);
+    /* An EK: restricted decryption with AES-CFB. */
+    d = (struct soft_public){SOFT_EK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_NULL, TPM2_ALG_NULL, 128};
+    assert_int_equal(public_rc(rsa, &d, da_tpm_public_check_ek), 0);
+    assert_int_equal(public_rc(k384, &d, da_tpm_public_check_ek), 0);
+    assert_int_equal(public_rc(k, &ak_desc, da_tpm_public_check_ek), DA_ERR_VERIFY_EK_ATTRIBUTES);
+    d.sym_bits = 0;
+    assert_int_equal(public_rc(rsa, &d, da_tpm_public_check_ek), DA_ERR_VERIFY_KEY_TYPE);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(k384);
+    EVP_PKEY_free(rsa);
+}
+
+static void test_pcr_selection_parse(void **state)
+{
+    struct da_pcr_selection s;
+
+    (void)state;
+    assert_int_equal(da_pcr_selection_parse("sha256:0-7", &s), 0);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.banks[0].hash, TPM2_ALG_SHA256);
+    assert_int_equal(s.banks[0].pcrs, 0xff);
+    assert_int_equal(da_pcr_selection_values_len(&s), 8 * 32);
+    assert_int_equal(da_pcr_selection_parse("sha1:0,2+sha256:0-2,23", &s), 0);
+    assert_int_equal(s.count, 2);
+    assert_int_equal(s.banks[0].pcrs, 0x5);
+    assert_int_equal(s.banks[1].pcrs, 0x800007);
+    assert_int_equal(da_pcr_selection_values_len(&s), 2 * 20 + 4 * 32);
+    assert_int_equal(da_pcr_selection_parse("sha256:24", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:3-1", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("md5:0", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:0+sha256:1", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:0,", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:all", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("", &s), DA_ERR_INVALID_ARG);
+}
+
+static void test_qualifying_data(void **state)
+{
+    uint8_t nonce[5] = {1, 2, 3, 4, 5}, d[32], out[32], want[32], cat[37];
+    unsigned int n;
+
+    (void)state;
+    memset(d, 0xab, sizeof(d));
+    memcpy(cat, nonce, 5);
+    memcpy(cat + 5, d, 32);
+    assert_int_equal(EVP_Digest(cat, sizeof(cat), want, &n, EVP_sha256(), NULL), 1);
+    assert_int_equal(da_quote_qualifying_data(nonce, sizeof(nonce), d, out), 0);
+    assert_memory_equal(out, want, 32);
+}
+
+/* A quote by a software "AK" with chosen fields. */
+struct soft_quote {
+    EVP_PKEY *key;
+    struct da_tpm_public *ak;
+    TPMS_ATTEST a;
+    uint8_t values[8 * 48], qd[32], attest[1024], sig[1024];
+    size_t values_len, attest_len, sig_len;
+    struct da_pcr_selection sel;
+    TPMI_ALG_SIG_SCHEME scheme;
+    TPMI_ALG_HASH hash;
+};
+
+static void soft_quote_init(struct soft_quote *q, const char *kind, TPMI_ALG_SIG_SCHEME scheme,
+                            TPMI_ALG_HASH hash)
+{
+    struct soft_public d = ak_desc;
+    size_t i;
+
+    memset(q, 0, sizeof(*q));
+    q->key = soft_key(kind);
+    q->scheme = d.scheme = scheme;
+    q->hash = d.scheme_hash = hash;
+    q->ak = soft_public_parse(q->key, &d);
+    q->values_len = 8 * 32;
+    for (i = 0; i < q->values_len; i++)
+        q->values[i] = (uint8_t)(i * 13);
+    memset(q->qd, 0x42, sizeof(q->qd));
+    soft_quote_info(&q->a, q->qd, sizeof(q->qd), TPM2_ALG_SHA256, 0xff, q->values, q->values_len,
+                    hash);
+    assert_int_equal(da_pcr_selection_parse("sha256:0-7", &q->sel), 0);
+}
+
+static int soft_quote_verify(struct soft_quote *q, struct da_tpm_clock *clock)
+{
+    struct da_quote_expect e = {q->ak, q->qd, sizeof(q->qd), &q->sel, q->values, q->values_len};
+
+    assert_int_equal(soft_attest(&q->a, q->attest, sizeof(q->attest), &q->attest_len), 0);
+    assert_int_equal(soft_sign(q->key, q->scheme, q->hash, q->attest, q->attest_len, q->sig,
+                               sizeof(q->sig), &q->sig_len),
+                     0);
+    return da_quote_verify(q->attest, q->attest_len, q->sig, q->sig_len, &e, clock);
+}
+
+static void soft_quote_free(struct soft_quote *q)
+{
+    da_tpm_public_free(q->ak);
+    EVP_PKEY_free(q->key);
+}
+
+static void test_quote_schemes(void **state)
+{
+    static const struct {
+        const char *kind;
+        TPMI_ALG_SIG_SCHEME scheme;
+        TPMI_ALG_HASH hash;
+    } cases[] = {
+        {"P-256", TPM2_ALG_ECDSA, TPM2_ALG_SHA256},
+        {"P-384", TPM2_ALG_ECDSA, TPM2_ALG_SHA384},
+        {"RSA2048", TPM2_ALG_RSASSA, TPM2_ALG_SHA256},
+        {"RSA2048", TPM2_ALG_RSAPSS, TPM2_ALG_SHA256},
+    };
+    struct da_tpm_clock c;
+    struct soft_quote q;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        soft_quote_init(&q, cases[i].kind, cases[i].scheme, cases[i].hash);
+        assert_int_equal(soft_quote_verify(&q, &c), 0);
+        assert_int_equal(c.clock, 123456);
+        assert_int_equal(c.reset_count, 3);
+        assert_int_equal(c.restart_count, 1);
+        assert_int_equal(c.firmware_version, 0x2019102300163636ull);
+        /* The signature must be the AK's scheme: sign PSS for an SSA key. */
+        if (cases[i].scheme == TPM2_ALG_RSASSA) {
+            q.scheme = TPM2_ALG_RSAPSS;
+            assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_SIG_SCHEME);
+        }
+        soft_quote_free(&q);
+    }
+}
+
+static void test_quote_checks(void **state)
+{
+    struct soft_quote q;
+    struct da_tpm_clock c;
+
+    (void)state;
+    soft_quote_init(&q, "P-256", TPM2_ALG_ECDSA, TPM2_ALG_SHA256);
+    assert_int_equal(soft_quote_verify(&q, &c), 0);
+
+    q.a.clockInfo.safe = TPM2_NO;
+    assert_int_equal(soft_quote_verify(&q, &c), DA_ERR_VERIFY_CLOCK_UNSAFE);
+    assert_int_equal(c.clock, 0); /* nothing reported on failure */
+    q.a.clockInfo.safe = TPM2_YES;
+
+    q.a.extraData.size = 31;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_EXTRA_DATA);
+    q.a.extraData.size = 32;
+
+    q.a.attested.quote.pcrSelect.pcrSelections[0].pcrSelect[0] = 0x7f;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_PCR_SELECTION);
+    q.a.attested.quote.pcrSelect.pcrSelections[0].pcrSelect[0] = 0xff;
+    q.a.attested.quote.pcrSelect.pcrSelections[0].hash = TPM2_ALG_SHA1;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_PCR_SELECTION);
+    q.a.attested.quote.pcrSelect.pcrSelections[0].hash = TPM2_ALG_SHA256;
+    /* sizeofSelect 4 with the same bits selects the same PCRs */
+    q.a.attested.quote.pcrSelect.pcrSelections[0].sizeofSelect = 4;
+    assert_int_equal(soft_quote_verify(&q, NULL), 0);
+
+    q.a.attested.quote.pcrDigest.buffer[0] ^= 1;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_PCR_DIGEST);
+    q.a.attested.quote.pcrDigest.buffer[0] ^= 1;
+
+    q.a.magic = 0xff544348;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_ATTEST_MAGIC);
+    q.a.magic = TPM2_GENERATED_VALUE;
+
+    q.a.clockInfo.safe = 2;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_ATTEST_FORMAT);
+    q.a.clockInfo.safe = TPM2_YES;
+    assert_int_equal(soft_quote_verify(&q, NULL), 0);
+    soft_quote_free(&q);
+}
+
+static void test_attest_parse_bounds(void **state)
+{
+    struct soft_quote q;
+    TPMS_ATTEST out;
+    uint8_t buf[1024];
+    size_t i;
+
+    (void)state;
+    soft_quote_init(&q, "P-256", TPM2_ALG_ECDSA, TPM2_ALG_SHA256);
+    assert_int_equal(soft_attest(&q.a, q.attest, sizeof(q.attest), &q.attest_len), 0);
+    assert_int_equal(da_tpm_attest_parse(q.attest, q.attest_len, TPM2_ST_ATTEST_QUOTE, &out), 0);
+    /* Every truncation is refused. */
+    for (i = 0; i < q.attest_len; i++)
+        assert_int_not_equal(da_tpm_attest_parse(q.attest, i, TPM2_ST_ATTEST_QUOTE, &out), 0);
+    /* A TPM2B whose size runs past the end. */
+    memcpy(buf, q.attest, q.attest_len);
+    buf[6] = 0xff; /* qualifiedSigner.size */
+    assert_int_equal(da_tpm_attest_parse(buf, q.attest_len, TPM2_ST_ATTEST_QUOTE, &out),
+                     DA_ERR_VERIFY_ATTEST_FORMAT);
+    assert_int_equal(da_tpm_attest_parse(q.attest, q.attest_len, TPM2_ST_ATTEST_CERTIFY, &out),
+                     DA_ERR_VERIFY_ATTEST_TYPE);
+    assert_int_equal(da_tpm_attest_parse(q.attest, q.attest_len, TPM2_ST_ATTEST_TIME, &out),
+                     DA_ERR_INVALID_ARG);
+    soft_quote_free(&q);
+}
+
+static void test_signature_parse(void **state)
+{
+    struct soft_quote q;
+    TPMT_SIGNATURE s;
+    uint8_t buf[1024];
+
+    (void)state;
+    soft_quote_init(&q, "P-256", TPM2_ALG_ECDSA, TPM2_ALG_SHA256);
+    assert_int_not_equal(soft_quote_verify(&q, NULL), -1);
+    assert_int_equal(da_tpm_signature_parse(q.sig, q.sig_len, &s), 0);
+    memcpy(buf, q.sig, q.sig_len);
+    buf[q.sig_len] = 0;
+    assert_int_equal(da_tpm_signature_parse(buf, q.sig_len + 1, &s), DA_ERR_TRAILING_DATA);
+    assert_int_equal(da_tpm_signature_parse(buf, q.sig_len - 1, &s), DA_ERR_VERIFY_SIGNATURE);
+    buf[1] = 0x1a; /* TPM_ALG_ECDAA */
+    assert_int_equal(da_tpm_signature_parse(buf, q.sig_len, &s), DA_ERR_VERIFY_SIG_SCHEME);
+    /* An r of zero length. */
+    memcpy(buf, q.sig, q.sig_len);
+    buf[4] = 0;
+    buf[5] = 0;
+    assert_int_not_equal(da_tpm_signature_parse(buf, q.sig_len, &s), 0);
+    soft_quote_free(&q);
+}
+
+static void test_clock_check(void **state)
+{
+    struct da_tpm_clock a = {1000, 5, 2, 7}, b;
+    int changed = -1;
+
+    (void)state;
+    b = a;
+    assert_int_equal(da_tpm_clock_check(&a, &b, &changed), 0);
+    assert_int_equal(changed, 0);
+    b.clock = 2000;
+    b.restart_count = 3;
+    b.firmware_version = 8;
+    assert_int_equal(da_tpm_clock_check(&a, &b, &changed), 0);
+    assert_int_equal(changed, 1);
+    b = a;
+    b.reset_count = 6;
+    b.restart_count = 0;
+    b.clock = 1500;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), 0);
+    b = a;
+    b.reset_count = 4;
+    b.clock = 5000;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    b = a;
+    b.restart_count = 1;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    b = a;
+    b.clock = 999;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_public_parse_strict), cmocka_unit_test(test_ak_profile),
+        cmocka_unit_test(test_pcr_selection_parse), cmocka_unit_test(test_qualifying_data),
+        cmocka_unit_test(test_quote_schemes),       cmocka_unit_test(test_quote_checks),
+        cmocka_unit_test(test_attest_parse_bounds), cmocka_unit_test(test_signature_parse),
+        cmocka_unit_test(test_clock_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
