@@ -12,3 +12,8 @@ target_link_libraries(bench_collect PRIVATE da_collectors)
 if(TARGET devattest-agent)
   add_dependencies(test_collector_fixtures devattest-agent)
 endif()
+da_unit_test(NAME test_collector_nft SOURCES ${DA_TEST_SRC}/unit/test_collector_nft.c
+  LIBS da_collectors LABELS collectors)
+if(TARGET devattest-agent)
+  add_dependencies(test_collector_nft devattest-agent)
+endif()
