@@ -14,6 +14,7 @@
 #include "eventlog.h"
 #include "log.h"
 #include "tpm.h"
+#include "tpm_public.h"
 
 #define TPM_INFO_NAME_MAX 512
 
@@ -144,7 +145,7 @@ static void tpm_info_print_text(const struct tpm_info_opts *o, const struct tpm_
         printf("pcr banks:        ");
         for (b = 0; b < i->bank_count; b++)
             printf(" %s (%u PCRs)",
-                   agent_tpm_hash_name(i->banks[b]) ? agent_tpm_hash_name(i->banks[b]) : "?",
+                   da_tpm_hash_name(i->banks[b]) ? da_tpm_hash_name(i->banks[b]) : "?",
                    tpm_info_popcount(i->bank_pcrs[b]));
         printf("\ntransient objects: %u\n", i->transient_objects);
         printf("ek template:       %s\n", id->ek_template);
@@ -165,7 +166,7 @@ static void tpm_info_print_text(const struct tpm_info_opts *o, const struct tpm_
         printf(", %zu events, %s, digests", v->log.events,
                v->log.crypto_agile ? "crypto-agile" : "SHA-1 format");
         for (b = 0; b < v->log.alg_count; b++) {
-            const char *n = agent_tpm_hash_name(v->log.algs[b]);
+            const char *n = da_tpm_hash_name(v->log.algs[b]);
             printf(" %s", n != NULL ? n : "other");
         }
     }
@@ -202,7 +203,7 @@ static void tpm_info_json_tpm(cJSON *root, const struct tpm_info_opts *o,
     cJSON_AddNumberToObject(root, "spec_revision", i->spec_revision);
     for (b = 0; b < i->bank_count; b++) {
         cJSON *bank = cJSON_CreateObject();
-        const char *name = agent_tpm_hash_name(i->banks[b]);
+        const char *name = da_tpm_hash_name(i->banks[b]);
         cJSON_AddStringToObject(bank, "bank", name != NULL ? name : "other");
         cJSON_AddNumberToObject(bank, "pcrs", tpm_info_popcount(i->bank_pcrs[b]));
         cJSON_AddItemToArray(banks, bank);
@@ -239,7 +240,7 @@ static int tpm_info_print_json(const struct tpm_info_opts *o, const struct tpm_i
         cJSON *algs = cJSON_AddArrayToObject(log, "digests");
         cJSON_AddNumberToObject(log, "events", (double)v->log.events);
         for (b = 0; b < v->log.alg_count; b++) {
-            const char *n = agent_tpm_hash_name(v->log.algs[b]);
+            const char *n = da_tpm_hash_name(v->log.algs[b]);
             cJSON_AddItemToArray(algs, cJSON_CreateString(n != NULL ? n : "other"));
         }
     }

@@ -13,6 +13,7 @@
 #include "caps.h"
 #include "err.h"
 #include "log.h"
+#include "tpm_public.h"
 
 #define EV_NO_ACTION    0x00000003u
 #define EL_SHA1_SIZE    20
@@ -140,8 +141,7 @@ static int el_spec_id(const unsigned char *data, uint32_t size, struct agent_eve
         if (el_u16(&r, &s->algs[i]) != 0 || el_u16(&r, &s->alg_sizes[i]) != 0 ||
             s->alg_sizes[i] == 0 || s->alg_sizes[i] > AGENT_EVENTLOG_MAX_DIGEST)
             return DA_ERR_TPM_EVENTLOG;
-        if (agent_tpm_hash_size(s->algs[i]) != 0 &&
-            agent_tpm_hash_size(s->algs[i]) != s->alg_sizes[i])
+        if (da_tpm_hash_size(s->algs[i]) != 0 && da_tpm_hash_size(s->algs[i]) != s->alg_sizes[i])
             return DA_ERR_TPM_EVENTLOG;
     }
     s->alg_count = count;
@@ -304,8 +304,8 @@ int agent_eventlog_replay(const unsigned char *data, size_t len, uint16_t alg,
     memset(pcrs, 0, AGENT_EVENTLOG_PCRS * AGENT_EVENTLOG_MAX_DIGEST);
     memset(&rp, 0, sizeof(rp));
     rp.alg = alg;
-    rp.size = agent_tpm_hash_size(alg);
-    rp.md = EVP_get_digestbyname(agent_tpm_hash_name(alg) != NULL ? agent_tpm_hash_name(alg) : "");
+    rp.size = da_tpm_hash_size(alg);
+    rp.md = da_tpm_hash_md(alg);
     rp.pcrs = pcrs;
     if (rp.size == 0 || rp.md == NULL)
         return DA_ERR_UNSUPPORTED;

@@ -957,7 +957,7 @@ static int tpm_pcr_store(struct tpm_pcr_values *v, TPML_PCR_SELECTION *left,
         for (pcr = 0; pcr < TPM_PCR_COUNT && pcr / 8 < g->sizeofSelect; pcr++) {
             if ((g->pcrSelect[pcr / 8] & (1u << (pcr % 8))) == 0)
                 continue;
-            if (k >= digests->count || digests->digests[k].size != agent_tpm_hash_size(g->hash))
+            if (k >= digests->count || digests->digests[k].size != da_tpm_hash_size(g->hash))
                 return DA_ERR_TPM;
             v->value[b][pcr] = digests->digests[k++];
             left->pcrSelections[b].pcrSelect[pcr / 8] &= (BYTE) ~(1u << (pcr % 8));

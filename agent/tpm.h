@@ -167,9 +167,5 @@ int agent_pcr_selection_format(const TPML_PCR_SELECTION *sel, char *text, size_t
 /* A marshalled TPM2B_PUBLIC (RSA, ECC P-256/P-384) as a PEM SubjectPublicKeyInfo
  * (NUL-terminated; free with free()). For tools such as tpm2_checkquote -u. */
 int agent_tpm_public_pem(const unsigned char *tpm2b_public, size_t len, char **pem);
-/* Name of a TPM2_ALG_* hash ("sha256"), or NULL. */
-const char *agent_tpm_hash_name(uint16_t alg);
-/* Digest size of a TPM2_ALG_* hash, 0 when unknown. */
-size_t agent_tpm_hash_size(uint16_t alg);
 
 #endif

@@ -169,7 +169,7 @@ static int agent_selection_valid(const TPML_PCR_SELECTION *sel)
         return 0;
     for (i = 0; i < sel->count; i++) {
         const TPMS_PCR_SELECTION *b = &sel->pcrSelections[i];
-        if (agent_tpm_hash_size(b->hash) == 0 || b->sizeofSelect < 1 ||
+        if (da_tpm_hash_size(b->hash) == 0 || b->sizeofSelect < 1 ||
             b->sizeofSelect > sizeof(b->pcrSelect))
             return 0;
         for (j = 0; j < i; j++) {

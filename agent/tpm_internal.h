@@ -9,6 +9,8 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "tpm.h"
+#include "tpm_attest.h"
+#include "tpm_public.h"
 
 /* State directory file names. */
 #define AGENT_STATE_EK_PUBLIC "ek.pub"      /* TPM2B_PUBLIC of the EK the keys live under */

@@ -101,25 +101,9 @@ int agent_unmu_attest(const unsigned char *data, size_t len, TPMS_ATTEST *out)
     return off == len ? 0 : DA_ERR_TRAILING_DATA;
 }
 
-static const EVP_MD *agent_tpm_md(uint16_t alg)
-{
-    switch (alg) {
-    case TPM2_ALG_SHA1:
-        return EVP_sha1();
-    case TPM2_ALG_SHA256:
-        return EVP_sha256();
-    case TPM2_ALG_SHA384:
-        return EVP_sha384();
-    case TPM2_ALG_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
-    }
-}
-
 int agent_tpm_digest(uint16_t alg, const unsigned char *data, size_t len, TPM2B_DIGEST *out)
 {
-    const EVP_MD *md = agent_tpm_md(alg);
+    const EVP_MD *md = da_tpm_hash_md(alg);
     unsigned int n = 0;
 
     memset(out, 0, sizeof(*out));
@@ -134,20 +118,19 @@ int agent_tpm_digest(uint16_t alg, const unsigned char *data, size_t len, TPM2B_
 int agent_tpm_public_name(const TPM2B_PUBLIC *pub, TPM2B_NAME *name)
 {
     unsigned char buf[sizeof(TPMT_PUBLIC)];
-    size_t off = 0;
-    TPM2B_DIGEST d;
+    size_t off = 0, len = 0;
     int rc;
 
+    _Static_assert(sizeof(name->name) >= DA_TPM_NAME_MAX, "TPM2B_NAME holds every name");
     memset(name, 0, sizeof(*name));
     if (Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS)
         return DA_ERR_INVALID_ARG;
-    rc = agent_tpm_digest(pub->publicArea.nameAlg, buf, off, &d);
-    if (rc != 0)
+    rc = da_tpm_name_compute(pub->publicArea.nameAlg, buf, off, name->name, &len);
+    if (rc != 0) {
+        memset(name, 0, sizeof(*name));
         return rc;
-    name->name[0] = (BYTE)(pub->publicArea.nameAlg >> 8);
-    name->name[1] = (BYTE)(pub->publicArea.nameAlg & 0xff);
-    memcpy(name->name + 2, d.buffer, d.size);
-    name->size = (UINT16)(2 + d.size);
+    }
+    name->size = (UINT16)len;
     return 0;
 }
 
@@ -296,27 +279,15 @@ int agent_tpm_public_from_pkey(EVP_PKEY *pkey, TPMA_OBJECT attrs, TPM2B_PUBLIC *
 
 int agent_ecdsa_tpm_to_der(const TPMS_SIGNATURE_ECC *sig, struct agent_bytes *der)
 {
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig->signatureR.buffer, sig->signatureR.size, NULL);
-    BIGNUM *s = BN_bin2bn(sig->signatureS.buffer, sig->signatureS.size, NULL);
-    unsigned char *p = NULL;
-    int n, rc = DA_ERR_CRYPTO;
+    /* SEQUENCE of two INTEGERs of up to TPM2_MAX_ECC_KEY_BYTES + 1 bytes. */
+    unsigned char buf[2 * (TPM2_MAX_ECC_KEY_BYTES + 4) + 4];
+    size_t n = 0;
 
     der->data = NULL;
     der->len = 0;
-    if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1)
-        goto out;
-    r = s = NULL; /* transferred */
-    n = i2d_ECDSA_SIG(es, &p);
-    if (n <= 0)
-        goto out;
-    rc = agent_bytes_copy(der, p, (size_t)n);
-out:
-    OPENSSL_free(p);
-    ECDSA_SIG_free(es);
-    BN_free(r);
-    BN_free(s);
-    return rc;
+    if (da_tpm_ecdsa_to_der(sig, buf, sizeof(buf), &n) != 0)
+        return DA_ERR_CRYPTO;
+    return agent_bytes_copy(der, buf, n);
 }
 
 int agent_ecdsa_der_to_tpm(const unsigned char *der, size_t len, size_t coord_size,

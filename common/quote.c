@@ -4,8 +4,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/ecdsa.h>
 #include <openssl/rsa.h>
 
 #include "err.h"
@@ -33,30 +31,15 @@ int da_quote_qualifying_data(const uint8_t *nonce, size_t nonce_len,
 
 /* ---- PCR selections ---- */
 
-static TPMI_ALG_HASH hash_by_name(const char *s, size_t n)
-{
-    static const struct {
-        const char *name;
-        TPMI_ALG_HASH alg;
-    } names[] = {{"sha1", TPM2_ALG_SHA1},
-                 {"sha256", TPM2_ALG_SHA256},
-                 {"sha384", TPM2_ALG_SHA384},
-                 {"sha512", TPM2_ALG_SHA512}};
-    size_t i;
-
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strlen(names[i].name) == n && strncmp(names[i].name, s, n) == 0)
-            return names[i].alg;
-    }
-    return TPM2_ALG_NULL;
-}
-
 static int parse_pcr_index(const char **p, unsigned *out)
 {
     unsigned v = 0;
     const char *s = *p;
 
     if (!isdigit((unsigned char)*s))
+        return DA_ERR_INVALID_ARG;
+    /* Decimal without leading zeros: one spelling per PCR number. */
+    if (s[0] == '0' && isdigit((unsigned char)s[1]))
         return DA_ERR_INVALID_ARG;
     while (isdigit((unsigned char)*s)) {
         v = v * 10 + (unsigned)(*s - '0');
@@ -106,7 +89,7 @@ int da_pcr_selection_parse(const char *text, struct da_pcr_selection *out)
         colon = strchr(p, ':');
         if (colon == NULL || out->count == sizeof(out->banks) / sizeof(out->banks[0]))
             goto bad;
-        alg = hash_by_name(p, (size_t)(colon - p));
+        alg = da_tpm_hash_by_name(p, (size_t)(colon - p));
         if (alg == TPM2_ALG_NULL)
             goto bad;
         for (i = 0; i < out->count; i++) {
@@ -187,31 +170,6 @@ static int check_signer(const struct da_tpm_public *ak)
     return 0;
 }
 
-/* DER-encode an ECDSA (r, s) pair for EVP_PKEY_verify. */
-static int ecdsa_der(const TPMS_SIGNATURE_ECC *e, uint8_t *der, size_t cap, size_t *der_len)
-{
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(e->signatureR.buffer, e->signatureR.size, NULL);
-    BIGNUM *sv = BN_bin2bn(e->signatureS.buffer, e->signatureS.size, NULL);
-    unsigned char *p = der;
-    int n, rc = DA_ERR_NOMEM;
-
-    if (s == NULL || r == NULL || sv == NULL || !ECDSA_SIG_set0(s, r, sv))
-        goto out;
-    r = sv = NULL; /* transferred */
-    n = i2d_ECDSA_SIG(s, NULL);
-    if (n <= 0 || (size_t)n > cap)
-        goto out;
-    n = i2d_ECDSA_SIG(s, &p);
-    *der_len = (size_t)n;
-    rc = 0;
-out:
-    ECDSA_SIG_free(s);
-    BN_free(r);
-    BN_free(sv);
-    return rc;
-}
-
 static int verify_signature(const struct da_tpm_public *ak, const TPMT_SIGNATURE *sig,
                             const uint8_t *msg, size_t msg_len)
 {
@@ -228,7 +186,7 @@ static int verify_signature(const struct da_tpm_public *ak, const TPMT_SIGNATURE
     if (EVP_Digest(msg, msg_len, digest, &dlen, md, NULL) != 1)
         return DA_ERR_CRYPTO;
     if (sig->sigAlg == TPM2_ALG_ECDSA) {
-        if ((rc = ecdsa_der(&sig->signature.ecdsa, der, sizeof(der), &sig_len)) != 0)
+        if ((rc = da_tpm_ecdsa_to_der(&sig->signature.ecdsa, der, sizeof(der), &sig_len)) != 0)
             return rc;
         sigbytes = der;
         rc = DA_ERR_VERIFY_SIGNATURE;

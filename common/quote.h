@@ -45,8 +45,11 @@ struct da_pcr_selection {
     } banks[4];
 };
 
-/* Parse "sha256:0,1,2-7" or "sha1:0+sha256:0-7" (the tpm2-tools form; "all"
- * is not accepted). DA_ERR_INVALID_ARG for anything else. */
+/* Parse "sha256:0,1,2-7" or "sha1:0+sha256:0-7" (the tpm2-tools form: banks
+ * separated by '+', PCRs by ',', ranges a-b). Strict: PCR numbers are decimal
+ * 0..23 without sign or leading zeros; unknown or duplicate banks, empty
+ * lists, "all" and trailing text are refused. DA_ERR_INVALID_ARG for anything
+ * else. The agent's agent_pcr_selection_parse is this parser. */
 int da_pcr_selection_parse(const char *text, struct da_pcr_selection *out);
 /* Number of bytes the PCR values of this selection occupy. */
 size_t da_pcr_selection_values_len(const struct da_pcr_selection *sel);

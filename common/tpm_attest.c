@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <tss2/tss2_mu.h>
 
 #include "caps.h"
@@ -112,5 +114,30 @@ int da_tpm_signature_parse(const uint8_t *sig, size_t len, TPMT_SIGNATURE *out)
         rc = DA_ERR_VERIFY_SIGNATURE;
     if (rc != 0)
         memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+int da_tpm_ecdsa_to_der(const TPMS_SIGNATURE_ECC *sig, uint8_t *der, size_t cap, size_t *der_len)
+{
+    ECDSA_SIG *s = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig->signatureR.buffer, sig->signatureR.size, NULL);
+    BIGNUM *sv = BN_bin2bn(sig->signatureS.buffer, sig->signatureS.size, NULL);
+    unsigned char *p = der;
+    int n, rc = DA_ERR_NOMEM;
+
+    *der_len = 0;
+    if (s == NULL || r == NULL || sv == NULL || !ECDSA_SIG_set0(s, r, sv))
+        goto out;
+    r = sv = NULL; /* transferred */
+    n = i2d_ECDSA_SIG(s, NULL);
+    if (n <= 0 || (size_t)n > cap)
+        goto out;
+    n = i2d_ECDSA_SIG(s, &p);
+    *der_len = (size_t)n;
+    rc = 0;
+out:
+    ECDSA_SIG_free(s);
+    BN_free(r);
+    BN_free(sv);
     return rc;
 }

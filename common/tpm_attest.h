@@ -28,4 +28,10 @@ int da_tpm_attest_parse(const uint8_t *attest, size_t len, TPM2_ST expected_type
  * (malformed), DA_ERR_TRAILING_DATA, DA_ERR_TOO_LARGE. */
 int da_tpm_signature_parse(const uint8_t *sig, size_t len, TPMT_SIGNATURE *out);
 
+/* DER ECDSA-Sig-Value of a TPM ECDSA signature's (r, s), as OpenSSL verifies
+ * it, into der[0..cap); its length in *der_len. DA_ERR_NOMEM when it cannot be
+ * made or does not fit in cap (2 * (TPM2_MAX_ECC_KEY_BYTES + 4) + 4 always
+ * fits). */
+int da_tpm_ecdsa_to_der(const TPMS_SIGNATURE_ECC *sig, uint8_t *der, size_t cap, size_t *der_len);
+
 #endif

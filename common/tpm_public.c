@@ -20,36 +20,63 @@ struct da_tpm_public {
     EVP_PKEY *pkey;
 };
 
+/* The TPM hash algorithms this project knows, with their text names (those of
+ * tpm2-tools and OpenSSL), digest sizes and OpenSSL digests. */
+static const struct {
+    TPMI_ALG_HASH alg;
+    const char *name;
+    size_t size;
+    const EVP_MD *(*md)(void);
+} tpm_hashes[] = {
+    {TPM2_ALG_SHA1, "sha1", 20, EVP_sha1},
+    {TPM2_ALG_SHA256, "sha256", 32, EVP_sha256},
+    {TPM2_ALG_SHA384, "sha384", 48, EVP_sha384},
+    {TPM2_ALG_SHA512, "sha512", 64, EVP_sha512},
+};
+
+#define TPM_NHASHES (sizeof(tpm_hashes) / sizeof(tpm_hashes[0]))
+
+static size_t tpm_hash_index(TPMI_ALG_HASH alg)
+{
+    size_t i;
+
+    for (i = 0; i < TPM_NHASHES && tpm_hashes[i].alg != alg; i++)
+        ;
+    return i;
+}
+
 size_t da_tpm_hash_size(TPMI_ALG_HASH alg)
 {
-    switch (alg) {
-    case TPM2_ALG_SHA1:
-        return 20;
-    case TPM2_ALG_SHA256:
-        return 32;
-    case TPM2_ALG_SHA384:
-        return 48;
-    case TPM2_ALG_SHA512:
-        return 64;
-    default:
-        return 0;
-    }
+    size_t i = tpm_hash_index(alg);
+
+    return i < TPM_NHASHES ? tpm_hashes[i].size : 0;
 }
 
 const EVP_MD *da_tpm_hash_md(TPMI_ALG_HASH alg)
 {
-    switch (alg) {
-    case TPM2_ALG_SHA1:
-        return EVP_sha1();
-    case TPM2_ALG_SHA256:
-        return EVP_sha256();
-    case TPM2_ALG_SHA384:
-        return EVP_sha384();
-    case TPM2_ALG_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
+    size_t i = tpm_hash_index(alg);
+
+    return i < TPM_NHASHES ? tpm_hashes[i].md() : NULL;
+}
+
+const char *da_tpm_hash_name(TPMI_ALG_HASH alg)
+{
+    size_t i = tpm_hash_index(alg);
+
+    return i < TPM_NHASHES ? tpm_hashes[i].name : NULL;
+}
+
+TPMI_ALG_HASH da_tpm_hash_by_name(const char *name, size_t len)
+{
+    size_t i;
+
+    if (name == NULL)
+        return TPM2_ALG_NULL;
+    for (i = 0; i < TPM_NHASHES; i++) {
+        if (strlen(tpm_hashes[i].name) == len && memcmp(tpm_hashes[i].name, name, len) == 0)
+            return tpm_hashes[i].alg;
     }
+    return TPM2_ALG_NULL;
 }
 
 static const char *ecc_group_name(TPMI_ECC_CURVE curve, size_t *field_len)
@@ -155,20 +182,30 @@ out:
     return rc;
 }
 
-static int compute_name(struct da_tpm_public *p)
+int da_tpm_name_compute(TPMI_ALG_HASH name_alg, const uint8_t *tpmt, size_t len,
+                        uint8_t name[DA_TPM_NAME_MAX], size_t *name_len)
 {
-    const EVP_MD *md = da_tpm_hash_md(p->area.nameAlg);
+    const EVP_MD *md = da_tpm_hash_md(name_alg);
     unsigned int dlen = 0;
 
-    if (md == NULL || p->area.nameAlg == TPM2_ALG_SHA1)
-        return DA_ERR_VERIFY_HASH_ALG;
-    p->name[0] = (uint8_t)(p->area.nameAlg >> 8);
-    p->name[1] = (uint8_t)p->area.nameAlg;
-    /* The name covers the TPMT_PUBLIC, i.e. everything after the size field. */
-    if (EVP_Digest(p->bytes + 2, p->bytes_len - 2, p->name + 2, &dlen, md, NULL) != 1)
+    *name_len = 0;
+    if (md == NULL)
+        return DA_ERR_UNSUPPORTED;
+    name[0] = (uint8_t)(name_alg >> 8);
+    name[1] = (uint8_t)name_alg;
+    if (EVP_Digest(tpmt, len, name + 2, &dlen, md, NULL) != 1)
         return DA_ERR_CRYPTO;
-    p->name_len = 2 + dlen;
+    *name_len = 2 + dlen;
     return 0;
+}
+
+static int compute_name(struct da_tpm_public *p)
+{
+    if (da_tpm_hash_md(p->area.nameAlg) == NULL || p->area.nameAlg == TPM2_ALG_SHA1)
+        return DA_ERR_VERIFY_HASH_ALG;
+    /* The name covers the TPMT_PUBLIC, i.e. everything after the size field. */
+    return da_tpm_name_compute(p->area.nameAlg, p->bytes + 2, p->bytes_len - 2, p->name,
+                               &p->name_len);
 }
 
 /* Unmarshal, and insist the bytes are exactly the canonical encoding. */

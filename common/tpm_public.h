@@ -63,10 +63,25 @@ int da_tpm_public_check_sk(const struct da_tpm_public *pub);
  * SHA-384. Errors: DA_ERR_VERIFY_EK_ATTRIBUTES, DA_ERR_VERIFY_KEY_TYPE. */
 int da_tpm_public_check_ek(const struct da_tpm_public *pub);
 
+/* The name of an object from its marshalled TPMT_PUBLIC (tpmt[0..len), no
+ * size field): name_alg (2 bytes, big endian) || H_name_alg(tpmt) into name
+ * (DA_TPM_NAME_MAX bytes), its length in *name_len. Any of the hashes below is
+ * computed; callers that refuse SHA-1 check name_alg first. Errors:
+ * DA_ERR_UNSUPPORTED (unknown name_alg), DA_ERR_CRYPTO. */
+int da_tpm_name_compute(TPMI_ALG_HASH name_alg, const uint8_t *tpmt, size_t len,
+                        uint8_t name[DA_TPM_NAME_MAX], size_t *name_len);
+
 /* Digest size in bytes for a TPM hash algorithm id (SHA-1, SHA-256, SHA-384,
  * SHA-512), 0 for any other. */
 size_t da_tpm_hash_size(TPMI_ALG_HASH alg);
 /* The OpenSSL digest for a TPM hash algorithm id, NULL for any other. */
 const EVP_MD *da_tpm_hash_md(TPMI_ALG_HASH alg);
+/* The text name of a TPM hash algorithm id ("sha1", "sha256", "sha384",
+ * "sha512"; the names of tpm2-tools), NULL for any other. */
+const char *da_tpm_hash_name(TPMI_ALG_HASH alg);
+/* The hash algorithm id named by name[0..len) (exactly one of the names
+ * above, case-sensitive; name need not be NUL-terminated), TPM2_ALG_NULL for
+ * anything else. */
+TPMI_ALG_HASH da_tpm_hash_by_name(const char *name, size_t len);
 
 #endif

@@ -16,6 +16,7 @@
 #include "tpm_public.h"
 #include "tpm_soft.h"
 #include "verify_support.h"
+#include "verify_swtpm.h"
 
 struct fixture {
     struct da_test_swtpm tpm;
@@ -23,32 +24,16 @@ struct fixture {
     struct da_tpm_public *ek_rsa, *ek_ecc, *ak, *ak2;
 };
 
-static struct da_tpm_public *load_public(const char *dir, const char *name)
-{
-    struct da_tpm_public *p = NULL;
-    uint8_t *b;
-    size_t n;
-
-    assert_int_equal(vs_read_file(vs_path(dir, name), &b, &n), 0);
-    assert_int_equal(da_tpm_public_parse(b, n, &p), 0);
-    free(b);
-    return p;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    if (f == NULL || da_test_swtpm_start(&f->tpm) != 0)
+    if (f == NULL || vs_swtpm_with_keys(&f->tpm, f->out, sizeof(f->out)) != 0)
         return -1;
-    if (snprintf(f->out, sizeof(f->out), "%s/fx", f->tpm.dir) >= (int)sizeof(f->out))
-        return -1;
-    if (vs_fixture("keys", f->tpm.dir, f->out, NULL) != 0)
-        return -1;
-    f->ek_rsa = load_public(f->out, "ek_rsa.pub");
-    f->ek_ecc = load_public(f->out, "ek_ecc.pub");
-    f->ak = load_public(f->out, "ak.pub");
-    f->ak2 = load_public(f->out, "ak2.pub");
+    f->ek_rsa = vs_load_public(f->out, "ek_rsa.pub");
+    f->ek_ecc = vs_load_public(f->out, "ek_ecc.pub");
+    f->ak = vs_load_public(f->out, "ak.pub");
+    f->ak2 = vs_load_public(f->out, "ak2.pub");
     *state = f;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "tpm_public.h"
 #include "tpm_soft.h"
 #include "verify_support.h"
+#include "verify_swtpm.h"
 
 struct fixture {
     struct da_test_swtpm tpm;
@@ -23,18 +24,6 @@ struct fixture {
     uint8_t *issuer_der;
     size_t issuer_der_len;
 };
-
-static struct da_tpm_public *load_public(const char *dir, const char *name)
-{
-    struct da_tpm_public *p = NULL;
-    uint8_t *b;
-    size_t n;
-
-    assert_int_equal(vs_read_file(vs_path(dir, name), &b, &n), 0);
-    assert_int_equal(da_tpm_public_parse(b, n, &p), 0);
-    free(b);
-    return p;
-}
 
 static int pem_to_der(const char *path, uint8_t **der, size_t *len)
 {
@@ -64,11 +53,7 @@ static int setup(void **state)
     size_t pub_len;
     FILE *pem;
 
-    if (f == NULL || da_test_swtpm_start(&f->tpm) != 0)
-        return -1;
-    if (snprintf(f->out, sizeof(f->out), "%s/fx", f->tpm.dir) >= (int)sizeof(f->out))
-        return -1;
-    if (vs_fixture("keys", f->tpm.dir, f->out, NULL) != 0)
+    if (f == NULL || vs_swtpm_with_keys(&f->tpm, f->out, sizeof(f->out)) != 0)
         return -1;
     f->soft_key = soft_key("P-256");
     if (f->soft_key == NULL || soft_tpm_public(f->soft_key, &d, pub, sizeof(pub), &pub_len) != 0 ||
@@ -80,8 +65,8 @@ static int setup(void **state)
     fclose(pem);
     if (vs_fixture("certs", f->out, vs_path(f->out, "soft_pub.pem"), NULL) != 0)
         return -1;
-    f->ek_rsa = load_public(f->out, "ek_rsa.pub");
-    f->ek_ecc = load_public(f->out, "ek_ecc.pub");
+    f->ek_rsa = vs_load_public(f->out, "ek_rsa.pub");
+    f->ek_ecc = vs_load_public(f->out, "ek_ecc.pub");
     if (da_ek_trust_new(&f->trust) != 0 ||
         da_ek_trust_add_roots_file(f->trust, f->tpm.ca_root) != 0 ||
         pem_to_der(f->tpm.ca_issuer, &f->issuer_der, &f->issuer_der_len) != 0)

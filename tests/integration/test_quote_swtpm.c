@@ -14,6 +14,7 @@
 #include "swtpm_harness.h"
 #include "tpm_public.h"
 #include "verify_support.h"
+#include "verify_swtpm.h"
 
 #define PCRS_0_7      "sha256:0,1,2,3,4,5,6,7"
 #define PERSISTENT_AK "0x81010010" /* the fixture persists ak here */
@@ -58,31 +59,15 @@ static int mark_used(const uint8_t *nonce, size_t len, void *ctx)
     return 0;
 }
 
-static struct da_tpm_public *load_public(const char *dir, const char *name)
-{
-    struct da_tpm_public *p = NULL;
-    uint8_t *b;
-    size_t n;
-
-    assert_int_equal(vs_read_file(vs_path(dir, name), &b, &n), 0);
-    assert_int_equal(da_tpm_public_parse(b, n, &p), 0);
-    free(b);
-    return p;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    if (f == NULL || da_test_swtpm_start(&f->tpm) != 0)
+    if (f == NULL || vs_swtpm_with_keys(&f->tpm, f->out, sizeof(f->out)) != 0)
         return -1;
-    if (snprintf(f->out, sizeof(f->out), "%s/fx", f->tpm.dir) >= (int)sizeof(f->out))
-        return -1;
-    if (vs_fixture("keys", f->tpm.dir, f->out, NULL) != 0)
-        return -1;
-    f->ak = load_public(f->out, "ak.pub");
-    f->ak2 = load_public(f->out, "ak2.pub");
-    f->sk = load_public(f->out, "sk.pub");
+    f->ak = vs_load_public(f->out, "ak.pub");
+    f->ak2 = vs_load_public(f->out, "ak2.pub");
+    f->sk = vs_load_public(f->out, "sk.pub");
     if (da_pcr_selection_parse(PCRS_0_7, &f->sel) != 0)
         return -1;
     *state = f;

@@ -119,16 +119,7 @@ static void test_sign_digest_with_sk(void **state)
         tt_write(tt_path(sigf, sizeof(sigf), env->work, "payload.sig"), sig.data, sig.len), 0);
     assert_int_equal(
         tt_write(tt_path(data, sizeof(data), env->work, "payload"), payload, strlen(payload)), 0);
-    {
-        const char *argv[] = {"tpm2_print", "-t", "TPM2B_PUBLIC", "-f", "pem", pub, NULL};
-        char text[4096];
-        const char *begin;
-        assert_int_equal(tt_run(argv, text, sizeof(text)), 0);
-        begin = strstr(text, "-----BEGIN");
-        assert_non_null(begin);
-        assert_int_equal(
-            tt_write(tt_path(pem, sizeof(pem), env->work, "sk.pem"), begin, strlen(begin)), 0);
-    }
+    tt_tools_public_pem(pub, tt_path(pem, sizeof(pem), env->work, "sk.pem"));
     {
         const char *argv[] = {"openssl",    "dgst", "-sha256", "-verify", pem,
                               "-signature", sigf,   data,      NULL};

@@ -87,18 +87,6 @@ static void issue_cert(const struct tt_env *env, const char *pem, const char *de
     run_ok(argv);
 }
 
-static void tools_public_pem(const char *pub, const char *pem)
-{
-    const char *argv[] = {"tpm2_print", "-t", "TPM2B_PUBLIC", "-f", "pem", pub, NULL};
-    char text[4096];
-    const char *begin;
-
-    assert_int_equal(tt_run(argv, text, sizeof(text)), 0);
-    begin = strstr(text, "-----BEGIN");
-    assert_non_null(begin);
-    assert_int_equal(tt_write(pem, begin, strlen(begin)), 0);
-}
-
 /* The identity on the current certificates: EK kind, certificate, EK public
  * equal to reference (a TPM2B_PUBLIC file made by tpm2-tools or swtpm_setup),
  * activation and a verified quote. */
@@ -169,7 +157,7 @@ static void test_ecc_p256_certificate_preferred_over_p384(void **state)
         run_ok(argv);
         run_ok(flush);
     }
-    tools_public_pem(pub, tt_path(pem, sizeof(pem), env->work, "ek256.pem"));
+    tt_tools_public_pem(pub, tt_path(pem, sizeof(pem), env->work, "ek256.pem"));
     issue_cert(env, pem, tt_path(der, sizeof(der), env->work, "ek256.der"));
     nv_store_cert(env, "0x01C0000A", der);
     nv_undefine(env, "0x01C00002");

@@ -14,6 +14,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "log.h"
+#include "tpm_public.h"
 
 int tt_start(struct tt_env *env)
 {
@@ -238,7 +239,7 @@ static int tt_write_tools_pcrs(const char *path, const TPML_PCR_SELECTION *sel,
 
     memset(lists, 0, sizeof(lists));
     for (b = 0; b < sel->count; b++) {
-        size_t size = agent_tpm_hash_size(sel->pcrSelections[b].hash);
+        size_t size = da_tpm_hash_size(sel->pcrSelections[b].hash);
         for (pcr = 0; pcr < 8u * sel->pcrSelections[b].sizeofSelect; pcr++) {
             TPML_DIGEST *l = &lists[count];
             if ((sel->pcrSelections[b].pcrSelect[pcr / 8] & (1u << (pcr % 8))) == 0)
@@ -406,4 +407,16 @@ void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
     agent_bytes_free(&got);
     agent_bytes_free(&cred);
     agent_bytes_free(&enc);
+}
+
+void tt_tools_public_pem(const char *pub, const char *pem)
+{
+    const char *argv[] = {"tpm2_print", "-t", "TPM2B_PUBLIC", "-f", "pem", pub, NULL};
+    char text[4096];
+    const char *begin;
+
+    assert_int_equal(tt_run(argv, text, sizeof(text)), 0);
+    begin = strstr(text, "-----BEGIN");
+    assert_non_null(begin);
+    assert_int_equal(tt_write(pem, begin, strlen(begin)), 0);
 }

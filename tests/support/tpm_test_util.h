@@ -50,6 +50,10 @@ int tt_checkquote(const struct tt_env *env, const struct agent_bytes *ak_public,
                   const struct agent_tpm_quote *q, const unsigned char *qual, size_t qual_len,
                   char *out, size_t size);
 
+/* The PEM of a TPM2B_PUBLIC file as tpm2_print makes it, written to pem; the
+ * test fails when the tool does. */
+void tt_tools_public_pem(const char *pub, const char *pem);
+
 /* tpm2_makecredential --tcti none for an EK public (TPM2B_PUBLIC) and an
  * object name: the marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET
  * taken from the tool's output file. 0 or -1. */

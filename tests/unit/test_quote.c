@@ -158,6 +158,8 @@ static void test_pcr_selection_parse(void **state)
     assert_int_equal(da_pcr_selection_parse("sha256:0,", &s), DA_ERR_INVALID_ARG);
     assert_int_equal(da_pcr_selection_parse("sha256:all", &s), DA_ERR_INVALID_ARG);
     assert_int_equal(da_pcr_selection_parse("", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:01", &s), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_pcr_selection_parse("sha256:0-07", &s), DA_ERR_INVALID_ARG);
 }
 
 static void test_qualifying_data(void **state)
@@ -380,6 +382,26 @@ static void test_clock_check(void **state)
     assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
 }
 
+/* The largest TPM ECDSA signature fits the documented bound, and a buffer
+ * one byte short is refused without writing past it. */
+static void test_ecdsa_to_der_bounds(void **state)
+{
+    TPMS_SIGNATURE_ECC e;
+    uint8_t der[2 * (TPM2_MAX_ECC_KEY_BYTES + 4) + 4];
+    size_t len = 1;
+
+    (void)state;
+    memset(&e, 0, sizeof(e));
+    e.signatureR.size = e.signatureS.size = TPM2_MAX_ECC_KEY_BYTES;
+    memset(e.signatureR.buffer, 0xff, TPM2_MAX_ECC_KEY_BYTES);
+    memset(e.signatureS.buffer, 0x80, TPM2_MAX_ECC_KEY_BYTES);
+    assert_int_equal(da_tpm_ecdsa_to_der(&e, der, sizeof(der), &len), 0);
+    assert_int_equal(len, sizeof(der));
+    assert_int_equal(der[0], 0x30);
+    assert_int_equal(da_tpm_ecdsa_to_der(&e, der, sizeof(der) - 1, &len), DA_ERR_NOMEM);
+    assert_int_equal(len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,7 +409,7 @@ int main(void)
         cmocka_unit_test(test_pcr_selection_parse), cmocka_unit_test(test_qualifying_data),
         cmocka_unit_test(test_quote_schemes),       cmocka_unit_test(test_quote_checks),
         cmocka_unit_test(test_attest_parse_bounds), cmocka_unit_test(test_signature_parse),
-        cmocka_unit_test(test_clock_check),
+        cmocka_unit_test(test_clock_check),         cmocka_unit_test(test_ecdsa_to_der_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

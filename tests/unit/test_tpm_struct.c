@@ -79,10 +79,15 @@ static void test_pcr_selection_refusals(void **state)
 static void test_hash_names(void **state)
 {
     (void)state;
-    assert_string_equal(agent_tpm_hash_name(TPM2_ALG_SHA384), "sha384");
-    assert_null(agent_tpm_hash_name(0x1234));
-    assert_int_equal(agent_tpm_hash_size(TPM2_ALG_SHA1), 20);
-    assert_int_equal(agent_tpm_hash_size(0x1234), 0);
+    assert_string_equal(da_tpm_hash_name(TPM2_ALG_SHA384), "sha384");
+    assert_null(da_tpm_hash_name(0x1234));
+    assert_int_equal(da_tpm_hash_size(TPM2_ALG_SHA1), 20);
+    assert_int_equal(da_tpm_hash_size(0x1234), 0);
+    assert_int_equal(da_tpm_hash_by_name("sha512", 6), TPM2_ALG_SHA512);
+    assert_int_equal(da_tpm_hash_by_name("sha256:0", 6), TPM2_ALG_SHA256);
+    assert_int_equal(da_tpm_hash_by_name("sha25", 5), TPM2_ALG_NULL);
+    assert_int_equal(da_tpm_hash_by_name("SHA256", 6), TPM2_ALG_NULL);
+    assert_int_equal(da_tpm_hash_by_name(NULL, 0), TPM2_ALG_NULL);
 }
 
 static void test_keyblob_round_trip_and_refusals(void **state)

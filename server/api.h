@@ -1,0 +1,36 @@
+/* Handlers of the /v1 API, one per route (see the table in http.c). */
+#ifndef SRV_API_H
+#define SRV_API_H
+
+#include "http.h"
+
+typedef int (*srv_handler_fn)(struct srv_request *req, struct srv_response *resp);
+
+int srv_api_healthz(struct srv_request *req, struct srv_response *resp);
+int srv_api_openapi(struct srv_request *req, struct srv_response *resp);
+int srv_api_metrics(struct srv_request *req, struct srv_response *resp);
+
+int srv_api_enroll(struct srv_request *req, struct srv_response *resp);
+int srv_api_enroll_activate(struct srv_request *req, struct srv_response *resp);
+int srv_api_nonce(struct srv_request *req, struct srv_response *resp);
+int srv_api_report_post(struct srv_request *req, struct srv_response *resp);
+
+int srv_api_vendors(struct srv_request *req, struct srv_response *resp);
+int srv_api_agents(struct srv_request *req, struct srv_response *resp);
+int srv_api_agent(struct srv_request *req, struct srv_response *resp);
+int srv_api_agent_reports(struct srv_request *req, struct srv_response *resp);
+int srv_api_report_get(struct srv_request *req, struct srv_response *resp);
+int srv_api_policy_get(struct srv_request *req, struct srv_response *resp);
+int srv_api_audit(struct srv_request *req, struct srv_response *resp);
+
+int srv_api_agent_revoke(struct srv_request *req, struct srv_response *resp);
+int srv_api_agent_readmit(struct srv_request *req, struct srv_response *resp);
+int srv_api_policy_put(struct srv_request *req, struct srv_response *resp);
+
+/* Parse a JSON request body strictly (caps, depth, UTF-8, duplicates);
+ * on failure resp->message says where. */
+int srv_parse_body(const struct srv_request *req, struct srv_response *resp, cJSON **out);
+/* Reject members of obj not in the NULL-terminated list allowed. */
+int srv_json_only_keys(const cJSON *obj, const char *const *allowed, struct srv_response *resp);
+
+#endif

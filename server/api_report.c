@@ -1,0 +1,355 @@
+/* Agent endpoints of the report cycle: nonce, then report.
+ *
+ * A report is checked strictly and in a fixed order (DESIGN.md section 5):
+ * body, agent, nonce + quote (verification core), TPM counters, inventory,
+ * policy; then evidence, verdict, transcript and receipt are stored with the
+ * nonce's single use in one transaction. Every rejection is audited with
+ * its code and changes nothing else. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "caps.h"
+#include "digest.h"
+#include "encoding.h"
+#include "err.h"
+#include "json.h"
+#include "log.h"
+#include "nonce.h"
+#include "policy_state.h"
+#include "quote.h"
+#include "receipt.h"
+#include "render.h"
+#include "report_parse.h"
+#include "token.h"
+#include "verdict.h"
+
+/* The usable agent named in the path: known and not revoked. */
+static int agent_for_request(struct srv_request *req, struct srv_agent **out)
+{
+    int rc = srv_store_agent_get(req->srv->store, req->param[0], srv_now(), out);
+
+    if (rc == 0 && (*out)->revoked) {
+        srv_agent_free(*out);
+        *out = NULL;
+        rc = DA_ERR_AGENT_REVOKED;
+    }
+    return rc;
+}
+
+static int add_selection(cJSON *o, const struct srv_ctx *ctx)
+{
+    cJSON *arr;
+    unsigned i;
+
+    if (cJSON_AddStringToObject(o, "pcr_selection", ctx->cfg.pcr_selection) == NULL)
+        return DA_ERR_NOMEM;
+    arr = cJSON_AddArrayToObject(o, "pcrs");
+    for (i = 0; arr != NULL && i < 24; i++) {
+        if ((ctx->pcr_mask & (1u << i)) != 0 && !cJSON_AddItemToArray(arr, cJSON_CreateNumber(i)))
+            return DA_ERR_NOMEM;
+    }
+    return arr != NULL ? 0 : DA_ERR_NOMEM;
+}
+
+int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
+{
+    uint8_t nonce[DA_NONCE_LEN];
+    struct srv_agent *a = NULL;
+    struct da_buf b64;
+    char expires[32];
+    int64_t now = srv_now();
+    cJSON *o = NULL;
+    int rc;
+
+    da_buf_init(&b64, 2 * DA_NONCE_LEN);
+    rc = agent_for_request(req, &a);
+    if (rc == 0)
+        rc = da_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
+                           (uint64_t)now, req->srv->cfg.nonce_ttl_s, nonce);
+    if (rc == 0)
+        rc = da_base64_encode(nonce, sizeof(nonce), DA_BASE64_STD, &b64);
+    if (rc == 0) {
+        srv_time_rfc3339(now + req->srv->cfg.nonce_ttl_s, expires);
+        o = cJSON_CreateObject();
+        if (cJSON_AddStringToObject(o, "nonce", da_buf_str(&b64)) == NULL ||
+            cJSON_AddStringToObject(o, "expires_at", expires) == NULL)
+            rc = DA_ERR_NOMEM;
+    }
+    if (rc == 0)
+        rc = add_selection(o, req->srv);
+    srv_agent_free(a);
+    da_buf_free(&b64);
+    if (rc != 0) {
+        cJSON_Delete(o);
+        return rc;
+    }
+    return srv_respond_json(resp, 200, o);
+}
+
+/* Everything one report check needs and produces. */
+struct ingest {
+    struct srv_request *req;
+    struct srv_response *resp;
+    struct srv_report_in *in;
+    struct srv_agent *agent;
+    struct srv_ak_ref *ak;
+    struct srv_policy *policy;
+    struct da_tpm_clock clock;
+    int firmware_changed;
+    cJSON *verdict;
+    const cJSON *controls;
+    bool compliant;
+    struct srv_report rec;
+    char *inventory_copy;
+};
+
+static void ingest_free(struct ingest *g)
+{
+    srv_report_in_free(g->in);
+    srv_agent_free(g->agent);
+    srv_ak_cache_put(g->req->srv->ak_cache, g->ak);
+    srv_policy_put(g->policy);
+    cJSON_Delete(g->verdict);
+    free(g->rec.verdict_json);
+    free(g->rec.transcript_json);
+    free(g->rec.receipt_json);
+}
+
+static int verify_quote(struct ingest *g)
+{
+    const struct srv_ctx *ctx = g->req->srv;
+    struct da_report_quote q;
+    int rc;
+
+    rc = srv_ak_cache_get(ctx->ak_cache, g->agent->id, g->agent->ak_name, g->agent->ak_public,
+                          g->agent->ak_public_len, &g->ak);
+    if (rc != 0)
+        return DA_ERR_INTERNAL; /* the enrolled AK was checked at enrollment */
+    memset(&q, 0, sizeof(q));
+    q.nonce = da_buf_data(&g->in->nonce);
+    q.nonce_len = da_buf_len(&g->in->nonce);
+    q.evidence_digest = g->in->evidence_digest;
+    q.attest = da_buf_data(&g->in->attest);
+    q.attest_len = da_buf_len(&g->in->attest);
+    q.sig = da_buf_data(&g->in->signature);
+    q.sig_len = da_buf_len(&g->in->signature);
+    q.pcr_values = da_buf_data(&g->in->pcr_values);
+    q.pcr_values_len = da_buf_len(&g->in->pcr_values);
+    /* The nonce's single use is recorded with the report, in one transaction. */
+    return da_report_quote_verify(ctx->keys->nonce_key, sizeof(ctx->keys->nonce_key),
+                                  (uint64_t)srv_now(), srv_ak_ref_key(g->ak), &ctx->pcr_selection,
+                                  &q, NULL, NULL, &g->clock);
+}
+
+static int check_counters(struct ingest *g)
+{
+    struct da_tpm_clock prev;
+
+    g->firmware_changed = 0;
+    if (g->agent->last_verified_at == 0)
+        return 0;
+    prev.clock = g->agent->clock;
+    prev.reset_count = g->agent->reset_count;
+    prev.restart_count = g->agent->restart_count;
+    prev.firmware_version = g->agent->firmware_version;
+    return da_tpm_clock_check(&prev, &g->clock, &g->firmware_changed);
+}
+
+/* A digest the server has not seen needs the full list, hashed to match. */
+static int check_inventory(struct ingest *g)
+{
+    unsigned char d[DA_SHA256_LEN];
+    char hex[DA_SHA256_HEX_SIZE];
+    bool known = false;
+    int rc;
+
+    if (g->in->inventory_sha256[0] == '\0')
+        return 0;
+    rc = srv_store_inventory_known(g->req->srv->store, g->in->inventory_sha256, &known);
+    if (rc != 0 || known)
+        return rc;
+    if (g->in->inventory == NULL) {
+        snprintf(g->resp->message, sizeof(g->resp->message),
+                 "send the package inventory with digest %s", g->in->inventory_sha256);
+        return DA_ERR_INVENTORY_NEEDED;
+    }
+    rc = da_sha256(g->in->inventory, g->in->inventory_len, d);
+    if (rc == 0)
+        rc = da_hex_encode_to(d, sizeof(d), hex, sizeof(hex));
+    if (rc == 0 && strcmp(hex, g->in->inventory_sha256) != 0) {
+        snprintf(g->resp->message, sizeof(g->resp->message),
+                 "inventory does not hash to evidence.patches.inventory_sha256");
+        return DA_ERR_INVALID_ARG;
+    }
+    return rc;
+}
+
+static int make_transcript(struct ingest *g)
+{
+    cJSON *t = cJSON_CreateObject(), *tpm, *steps;
+    static const char *const done[] = {
+        "body",          "agent",      "nonce",      "quote_signature", "qualifying_data",
+        "pcr_selection", "pcr_digest", "clock_safe", "counters",        "inventory",
+        "policy"};
+    size_t i;
+    int rc = DA_ERR_NOMEM;
+
+    if (t == NULL)
+        return rc;
+    steps = cJSON_AddArrayToObject(t, "checks");
+    for (i = 0; steps != NULL && i < sizeof(done) / sizeof(done[0]); i++) {
+        if (!cJSON_AddItemToArray(steps, cJSON_CreateString(done[i])))
+            goto out;
+    }
+    tpm = cJSON_AddObjectToObject(t, "tpm");
+    if (steps == NULL || tpm == NULL ||
+        cJSON_AddStringToObject(t, "ak_name", g->agent->ak_name) == NULL ||
+        cJSON_AddStringToObject(t, "pcr_selection", g->req->srv->cfg.pcr_selection) == NULL ||
+        cJSON_AddNumberToObject(tpm, "clock", (double)g->clock.clock) == NULL ||
+        cJSON_AddNumberToObject(tpm, "reset_count", g->clock.reset_count) == NULL ||
+        cJSON_AddNumberToObject(tpm, "restart_count", g->clock.restart_count) == NULL ||
+        cJSON_AddNumberToObject(tpm, "firmware_version", (double)g->clock.firmware_version) ==
+            NULL ||
+        cJSON_AddBoolToObject(tpm, "firmware_changed", g->firmware_changed != 0) == NULL)
+        goto out;
+    g->rec.transcript_json = cJSON_PrintUnformatted(t);
+    rc = g->rec.transcript_json != NULL ? 0 : DA_ERR_NOMEM;
+out:
+    cJSON_Delete(t);
+    return rc;
+}
+
+static int make_record(struct ingest *g)
+{
+    const struct srv_ctx *ctx = g->req->srv;
+    struct srv_report *r = &g->rec;
+    struct srv_receipt_in ri;
+    int rc;
+
+    rc = srv_time_ordered_id(r->id);
+    if (rc != 0)
+        return rc;
+    snprintf(r->agent_id, sizeof(r->agent_id), "%s", g->agent->id);
+    rc = da_sha256(da_buf_data(&g->in->nonce), da_buf_len(&g->in->nonce), r->nonce_hash);
+    if (rc != 0)
+        return rc;
+    r->received_at = srv_now();
+    r->nonce_expires_at = r->received_at + ctx->cfg.nonce_ttl_s;
+    memcpy(r->evidence_sha256, g->in->evidence_sha256, sizeof(r->evidence_sha256));
+    r->evidence_json = (char *)da_buf_str(&g->in->evidence_canonical);
+    r->compliant = g->compliant;
+    r->reset_count = g->clock.reset_count;
+    r->restart_count = g->clock.restart_count;
+    r->clock = g->clock.clock;
+    r->firmware_version = g->clock.firmware_version;
+    memcpy(r->inventory_sha256, g->in->inventory_sha256, sizeof(r->inventory_sha256));
+    r->verdict_json = cJSON_PrintUnformatted(g->verdict);
+    if (r->verdict_json == NULL)
+        return DA_ERR_NOMEM;
+    rc = make_transcript(g);
+    if (rc != 0)
+        return rc;
+    memset(&ri, 0, sizeof(ri));
+    ri.agent_id = r->agent_id;
+    ri.report_id = r->id;
+    ri.evidence_sha256 = r->evidence_sha256;
+    ri.policy_sha256 = g->policy->sha256;
+    ri.compliant = g->compliant;
+    ri.controls = g->controls;
+    ri.issued_at = r->received_at;
+    ri.valid_until = r->received_at + ctx->cfg.receipt_ttl_s;
+    return srv_receipt_make(ctx, &ri, &r->receipt_json);
+}
+
+/* {"report_id", "evidence_sha256", "compliant", "verdict", "receipt"}; the
+ * stored JSON texts are embedded as they are, not parsed again. */
+static int respond_report(struct srv_response *resp, int status, const struct srv_report *r)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL || cJSON_AddStringToObject(o, "report_id", r->id) == NULL ||
+        cJSON_AddStringToObject(o, "evidence_sha256", r->evidence_sha256) == NULL ||
+        cJSON_AddBoolToObject(o, "compliant", r->compliant) == NULL ||
+        cJSON_AddRawToObject(o, "verdict", r->verdict_json) == NULL ||
+        cJSON_AddRawToObject(o, "receipt", r->receipt_json) == NULL) {
+        cJSON_Delete(o);
+        return DA_ERR_NOMEM;
+    }
+    return srv_respond_json(resp, status, o);
+}
+
+/* A retried POST of a report that was stored (its 201 was lost): the same
+ * agent, nonce and evidence get the stored answer; anything else is a replay. */
+static int answer_replay(struct ingest *g)
+{
+    struct srv_report *prev = NULL;
+    int rc = srv_store_report_find_by_nonce(g->req->srv->store, g->rec.nonce_hash, &prev);
+
+    if (rc == 0 && strcmp(prev->agent_id, g->rec.agent_id) == 0 &&
+        strcmp(prev->evidence_sha256, g->rec.evidence_sha256) == 0)
+        rc = respond_report(g->resp, 200, prev);
+    else
+        rc = DA_ERR_VERIFY_NONCE_REPLAY;
+    srv_report_free(prev);
+    return rc;
+}
+
+static int ingest_run(struct ingest *g)
+{
+    const char *msg = NULL;
+    int rc;
+
+    rc = srv_report_parse(g->req->body, g->req->body_len, &g->in, &msg);
+    if (rc != 0) {
+        if (msg != NULL)
+            snprintf(g->resp->message, sizeof(g->resp->message), "%s", msg);
+        return rc;
+    }
+    rc = agent_for_request(g->req, &g->agent);
+    if (rc == 0)
+        rc = verify_quote(g);
+    if (rc == 0)
+        rc = check_counters(g);
+    if (rc == 0)
+        rc = check_inventory(g);
+    if (rc != 0)
+        return rc;
+    g->policy = srv_policy_get(g->req->srv);
+    if (g->policy == NULL) {
+        snprintf(g->resp->message, sizeof(g->resp->message), "no policy is configured");
+        return DA_ERR_UNAVAILABLE;
+    }
+    rc = srv_verdict_evaluate(g->policy, g->in->evidence, &g->verdict, &g->controls, &g->compliant);
+    if (rc == 0)
+        rc = make_record(g);
+    if (rc == 0)
+        rc = srv_store_report_put(g->req->srv->store, &g->rec);
+    if (rc == DA_ERR_VERIFY_NONCE_REPLAY)
+        return answer_replay(g);
+    if (rc == 0)
+        rc = respond_report(g->resp, 201, &g->rec);
+    return rc;
+}
+
+int srv_api_report_post(struct srv_request *req, struct srv_response *resp)
+{
+    struct ingest g;
+    int rc;
+
+    memset(&g, 0, sizeof(g));
+    g.req = req;
+    g.resp = resp;
+    rc = ingest_run(&g);
+    if (rc == 0 && resp->status == 201) {
+        atomic_fetch_add(&req->srv->metrics.reports_accepted, 1);
+        if (g.firmware_changed)
+            srv_audit(req->srv, req->param[0], "firmware_changed", req->param[0], 0, "");
+    } else if (rc != 0) {
+        atomic_fetch_add(&req->srv->metrics.reports_rejected, 1);
+        srv_audit(req->srv, req->address, "report_rejected", req->param[0], rc, resp->message);
+    }
+    ingest_free(&g);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* devattest-server configuration: /etc/devattest/server.conf.
+ *
+ * The file is lines of `key = value`; `#` starts a comment line; blank lines
+ * are ignored. Every key is documented in docs/configuration.md. Unknown
+ * keys, duplicate keys, malformed lines and out-of-range values are errors
+ * (DA_ERR_CONFIG) naming the line, never silently ignored.
+ */
+#ifndef SRV_CONFIG_H
+#define SRV_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct srv_config {
+    char listen_address[64];  /* numeric IPv4 or IPv6 address */
+    unsigned port;            /* 0 picks a free port (tests) */
+    char state_dir[PATH_MAX]; /* keys, certificates, the database */
+    char database[PATH_MAX];  /* SQLite file; default <state_dir>/devattest.db */
+    char tls_cert[PATH_MAX];  /* default <state_dir>/server.pem */
+    char tls_key[PATH_MAX];   /* default <state_dir>/server.key */
+    bool plain_http;          /* allowed only on a loopback address */
+    unsigned max_connections; /* concurrent connections */
+    unsigned connection_timeout_s;
+    unsigned stale_after_s;     /* no verified report for this long -> stale */
+    unsigned sweep_interval_s;  /* periodic staleness sweep */
+    unsigned nonce_ttl_s;       /* lifetime of a report nonce */
+    unsigned challenge_ttl_s;   /* lifetime of an enrollment challenge */
+    unsigned receipt_ttl_s;     /* validity stated in receipts */
+    char pcr_selection[64];     /* e.g. "sha256:0-7" or "sha256:0,1,2,7" */
+    char policy_file[PATH_MAX]; /* empty: <state_dir>/policy.json */
+    char ek_roots[PATH_MAX];    /* PEM bundle of trusted EK manufacturer roots */
+    unsigned rate_per_address;  /* requests per second per client address */
+    unsigned burst_per_address;
+    unsigned rate_per_agent; /* agent requests per second per agent id */
+    unsigned burst_per_agent;
+    unsigned commit_batch_max; /* most write transactions in one group commit */
+    enum da_log_level log_level;
+};
+
+/* Defaults for every key; state_dir-relative paths are filled in by
+ * srv_config_finish. */
+void srv_config_defaults(struct srv_config *cfg);
+
+/* Parse text[0..len) over the values already in cfg. DA_ERR_TOO_LARGE past
+ * DA_MAX_CONFIG; DA_ERR_CONFIG for any bad line (logged with its number). */
+int srv_config_parse(struct srv_config *cfg, const char *text, size_t len);
+
+/* Read and parse a file (capped at DA_MAX_CONFIG). */
+int srv_config_load(struct srv_config *cfg, const char *path);
+
+/* Fill paths that default to the state directory and check the cross-key
+ * rules (plain_http only on loopback). DA_ERR_CONFIG when they fail. */
+int srv_config_finish(struct srv_config *cfg);
+
+/* Parse "sha256:0-7" / "sha256:0,2,4-7" into a 24-bit PCR mask. */
+int srv_pcr_selection_parse(const char *text, uint32_t *mask);
+
+#endif

@@ -1,0 +1,504 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "api.h"
+#include "buf.h"
+#include "caps.h"
+#include "digest.h"
+#include "err.h"
+#include "log.h"
+
+#define ROLES_READ  (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR | SRV_ROLE_VENDOR)
+#define ROLES_STAFF (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR)
+#define PUBLIC      SRV_ROLE_NONE
+
+#define SMALL_BODY   (64u * 1024)
+#define NO_BODY      0u
+#define MAX_AUTH_HDR 512
+/* A body over its cap is read and dropped up to this much more, so that a
+ * client which does not wait for 100-continue still gets a clean 413; past
+ * it the connection is closed. */
+#define DISCARD_SLACK (1024u * 1024)
+
+/* Agent routes are limited per agent id (param[0]) as well. */
+#define F_AGENT_LIMIT 1u
+
+struct route {
+    const char *method;
+    const char *pattern;
+    unsigned roles;
+    size_t body_cap;
+    unsigned flags;
+    srv_handler_fn fn;
+};
+
+/* The API. Order matters only for readability: patterns do not overlap. */
+static const struct route routes[] = {
+    {"GET", "/healthz", PUBLIC, NO_BODY, 0, srv_api_healthz},
+    {"GET", "/metrics", ROLES_STAFF, NO_BODY, 0, srv_api_metrics},
+    {"GET", "/v1/openapi.yaml", PUBLIC, NO_BODY, 0, srv_api_openapi},
+    {"POST", "/v1/enroll", PUBLIC, SMALL_BODY, 0, srv_api_enroll},
+    {"POST", "/v1/enroll/{}/activate", PUBLIC, SMALL_BODY, 0, srv_api_enroll_activate},
+    {"POST", "/v1/agents/{}/nonce", PUBLIC, SMALL_BODY, F_AGENT_LIMIT, srv_api_nonce},
+    {"POST", "/v1/agents/{}/reports", PUBLIC, DA_MAX_REPORT, F_AGENT_LIMIT, srv_api_report_post},
+    {"GET", "/v1/vendors", ROLES_READ, NO_BODY, 0, srv_api_vendors},
+    {"GET", "/v1/agents", ROLES_READ, NO_BODY, 0, srv_api_agents},
+    {"GET", "/v1/agents/{}", ROLES_READ, NO_BODY, 0, srv_api_agent},
+    {"GET", "/v1/agents/{}/reports", ROLES_READ, NO_BODY, 0, srv_api_agent_reports},
+    {"GET", "/v1/reports/{}", ROLES_READ, NO_BODY, 0, srv_api_report_get},
+    {"GET", "/v1/policy", PUBLIC, NO_BODY, 0, srv_api_policy_get},
+    {"PUT", "/v1/policy", SRV_ROLE_ADMIN, DA_MAX_POLICY, 0, srv_api_policy_put},
+    {"GET", "/v1/audit", ROLES_STAFF, NO_BODY, 0, srv_api_audit},
+    {"POST", "/v1/agents/{}/revoke", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_revoke},
+    {"POST", "/v1/agents/{}/readmit", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_readmit},
+};
+
+struct srv_http {
+    struct MHD_Daemon *mhd;
+};
+
+/* Per-request state kept by MHD between calls of the access handler. */
+struct req_state {
+    const struct route *route;
+    struct srv_request req;
+    struct da_buf body;
+    int early_err; /* decided before the body was read */
+    int body_err;  /* DA_ERR_TOO_LARGE while receiving */
+    size_t received;
+};
+
+static bool param_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n >= SRV_MAX_PARAM)
+        return false;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* Match url against pattern, capturing {} segments into params. */
+static bool match(const char *pattern, const char *url, char params[2][SRV_MAX_PARAM])
+{
+    int np = 0;
+
+    while (*pattern != '\0' && *url != '\0') {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            size_t n = strcspn(url, "/");
+
+            if (np >= 2 || !param_ok(url, n))
+                return false;
+            memcpy(params[np], url, n);
+            params[np][n] = '\0';
+            np++;
+            url += n;
+            pattern += 2;
+            continue;
+        }
+        if (*pattern != *url)
+            return false;
+        pattern++;
+        url++;
+    }
+    return *pattern == '\0' && *url == '\0';
+}
+
+/* The route for method and url; *err is DA_ERR_ROUTE or DA_ERR_METHOD. */
+static const struct route *find_route(const char *method, const char *url,
+                                      char params[2][SRV_MAX_PARAM], int *err)
+{
+    size_t i;
+
+    *err = DA_ERR_ROUTE;
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!match(routes[i].pattern, url, params))
+            continue;
+        if (strcmp(routes[i].method, method) == 0)
+            return &routes[i];
+        *err = DA_ERR_METHOD;
+    }
+    return NULL;
+}
+
+const char *srv_request_query(const struct srv_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int srv_respond_json(struct srv_response *resp, int status, cJSON *doc)
+{
+    char *text = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
+
+    cJSON_Delete(doc);
+    if (text == NULL)
+        return DA_ERR_NOMEM;
+    free(resp->body);
+    resp->body = text;
+    resp->body_len = strlen(text);
+    resp->status = status;
+    resp->content_type = "application/json";
+    return 0;
+}
+
+char *srv_error_body(int err, const char *message, size_t *len)
+{
+    cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+    char *text = NULL;
+
+    if (e != NULL && cJSON_AddStringToObject(e, "code", da_err_code(err)) != NULL &&
+        cJSON_AddStringToObject(e, "message",
+                                message != NULL && message[0] != '\0' ? message
+                                                                      : da_strerror(err)) != NULL)
+        text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    *len = text != NULL ? strlen(text) : 0;
+    return text;
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ctx, int status,
+                                 char *body, size_t len, const char *ctype)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    if (body == NULL) {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        status = 500;
+    } else {
+        r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    }
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (status >= 500)
+        atomic_fetch_add(&ctx->metrics.responses_5xx, 1);
+    else if (status >= 400)
+        atomic_fetch_add(&ctx->metrics.responses_4xx, 1);
+    ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct srv_ctx *ctx, int err,
+                                  const char *message)
+{
+    size_t len = 0;
+    char *body = srv_error_body(err, message, &len);
+
+    return send_body(conn, ctx, da_err_http_status(err), body, len, "application/json");
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+    snprintf(out, size, "%s", "unknown");
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)size);
+}
+
+/* Bearer token -> principal, checked against the route's roles. */
+static int authenticate(struct srv_ctx *ctx, struct MHD_Connection *conn, unsigned roles,
+                        struct srv_principal *who)
+{
+    const char *h =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    unsigned char hash[DA_SHA256_LEN];
+    size_t n;
+    int rc;
+
+    memset(who, 0, sizeof(*who));
+    if (roles == PUBLIC)
+        return 0;
+    if (h == NULL)
+        return DA_ERR_AUTH_MISSING;
+    if (strncmp(h, "Bearer ", 7) != 0)
+        return DA_ERR_AUTH_DENIED;
+    h += 7;
+    n = strlen(h);
+    if (n == 0 || n > MAX_AUTH_HDR)
+        return DA_ERR_AUTH_DENIED;
+    rc = da_sha256(h, n, hash);
+    if (rc == 0)
+        rc = srv_store_api_token_find(ctx->store, hash, who);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    if (rc == DA_ERR_AUTH_DENIED || rc == DA_ERR_NOT_FOUND)
+        return DA_ERR_AUTH_DENIED;
+    if (rc != 0)
+        return rc;
+    if ((who->role & roles) == 0)
+        return DA_ERR_FORBIDDEN;
+    return 0;
+}
+
+static bool is_json_type(const char *ct)
+{
+    size_t n = strlen("application/json");
+
+    if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+        return false;
+    ct += n;
+    while (*ct == ' ')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* Decide everything that can be decided from the headers alone. */
+static int admit(struct srv_ctx *ctx, struct MHD_Connection *conn, struct req_state *rs,
+                 const char *method)
+{
+    const char *cl, *ct;
+    int rc;
+
+    if (atomic_load(&ctx->stopping))
+        return DA_ERR_UNAVAILABLE;
+    if (!srv_ratelimit_take(ctx->rl_address, rs->req.address, srv_mono_ms())) {
+        atomic_fetch_add(&ctx->metrics.rate_limited, 1);
+        return DA_ERR_RATE_LIMITED;
+    }
+    if (rs->route == NULL)
+        return DA_ERR_ROUTE;
+    if ((rs->route->flags & F_AGENT_LIMIT) &&
+        !srv_ratelimit_take(ctx->rl_agent, rs->req.param[0], srv_mono_ms())) {
+        atomic_fetch_add(&ctx->metrics.rate_limited, 1);
+        return DA_ERR_RATE_LIMITED;
+    }
+    rc = authenticate(ctx, conn, rs->route->roles, &rs->req.who);
+    if (rc != 0)
+        return rc;
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        char *end = NULL;
+        unsigned long long n;
+
+        errno = 0;
+        n = strtoull(cl, &end, 10);
+        if (errno != 0 || end == cl || *end != '\0')
+            return DA_ERR_INVALID_ARG;
+        if (n > rs->route->body_cap + (size_t)DISCARD_SLACK)
+            return DA_ERR_TOO_LARGE;
+        if (n > rs->route->body_cap)
+            rs->body_err = DA_ERR_TOO_LARGE; /* answered once the body is drained */
+    }
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!is_json_type(ct))
+            return DA_ERR_CONTENT_TYPE;
+    }
+    return 0;
+}
+
+static enum MHD_Result run_handler(struct srv_ctx *ctx, struct MHD_Connection *conn,
+                                   struct req_state *rs)
+{
+    struct srv_response resp;
+    int rc;
+
+    memset(&resp, 0, sizeof(resp));
+    rs->req.body = da_buf_str(&rs->body);
+    rs->req.body_len = da_buf_len(&rs->body);
+    rc = rs->route->fn(&rs->req, &resp);
+    if (rc != 0) {
+        free(resp.body);
+        if (da_err_http_status(rc) >= 500)
+            da_error_f("%s %s: %s", rs->req.method, rs->req.url, da_strerror(rc));
+        return send_error(conn, ctx, rc, resp.message);
+    }
+    return send_body(conn, ctx, resp.status, resp.body, resp.body_len,
+                     resp.content_type != NULL ? resp.content_type : "application/json");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct srv_ctx *ctx = cls;
+    struct req_state *rs = *con_cls;
+    int err;
+
+    if (rs == NULL) {
+        rs = calloc(1, sizeof(*rs));
+        if (rs == NULL)
+            return MHD_NO;
+        *con_cls = rs;
+        atomic_fetch_add(&ctx->inflight, 1);
+        atomic_fetch_add(&ctx->metrics.requests, 1);
+        rs->req.srv = ctx;
+        rs->req.method = method;
+        rs->req.url = url;
+        rs->req.conn = conn;
+        client_address(conn, rs->req.address, sizeof(rs->req.address));
+        rs->route = find_route(method, url, rs->req.param, &err);
+        rs->early_err = admit(ctx, conn, rs, method);
+        if (rs->early_err == DA_ERR_ROUTE)
+            rs->early_err = err;
+        da_buf_init(&rs->body, rs->route != NULL ? rs->route->body_cap : 0);
+        if (rs->early_err != 0)
+            return send_error(conn, ctx, rs->early_err, NULL);
+        return MHD_YES;
+    }
+    if (rs->early_err != 0) {
+        *upload_data_size = 0; /* answered already; the rest is discarded */
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        rs->received += *upload_data_size;
+        if (rs->body_err == 0)
+            rs->body_err = da_buf_append(&rs->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        if (rs->body_err != 0 && rs->received > rs->route->body_cap + (size_t)DISCARD_SLACK)
+            return MHD_NO;
+        return MHD_YES;
+    }
+    if (rs->body_err != 0)
+        return send_error(conn, ctx, rs->body_err, NULL);
+    return run_handler(ctx, conn, rs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct srv_ctx *ctx = cls;
+    struct req_state *rs = *con_cls;
+
+    if (rs == NULL)
+        return;
+    da_buf_free(&rs->body);
+    free(rs);
+    *con_cls = NULL;
+    atomic_fetch_sub(&ctx->inflight, 1);
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[DA_MAX_LOG_LINE];
+    size_t n;
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    da_log_msg(DA_LOG_DEBUG, "libmicrohttpd", "%s", line);
+}
+
+static int make_sockaddr(const char *addr, unsigned port, struct sockaddr_storage *ss)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        return AF_INET;
+    }
+    if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        return AF_INET6;
+    }
+    return -1;
+}
+
+int srv_http_start(struct srv_ctx *ctx, unsigned *port)
+{
+    struct srv_http *h;
+    struct sockaddr_storage ss;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *info;
+    int family;
+
+    *port = 0;
+    family = make_sockaddr(ctx->cfg.listen_address, ctx->cfg.port, &ss);
+    if (family < 0)
+        return DA_ERR_CONFIG;
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (!ctx->cfg.plain_http) {
+        if (ctx->keys->tls_cert_pem == NULL || ctx->keys->tls_key_pem == NULL)
+            return DA_ERR_CONFIG;
+        flags |= MHD_USE_TLS;
+    }
+    h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return DA_ERR_NOMEM;
+    if (ctx->cfg.plain_http)
+        h->mhd = MHD_start_daemon(
+            flags, (uint16_t)ctx->cfg.port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR, &ss,
+            MHD_OPTION_CONNECTION_LIMIT, ctx->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+            ctx->cfg.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_END);
+    else
+        h->mhd = MHD_start_daemon(
+            flags, (uint16_t)ctx->cfg.port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR, &ss,
+            MHD_OPTION_CONNECTION_LIMIT, ctx->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+            ctx->cfg.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_HTTPS_MEM_CERT,
+            ctx->keys->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, ctx->keys->tls_key_pem,
+            MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+            MHD_OPTION_END);
+    if (h->mhd == NULL) {
+        da_error_f("cannot listen on %s port %u", ctx->cfg.listen_address, ctx->cfg.port);
+        free(h);
+        return DA_ERR_IO;
+    }
+    info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info != NULL ? info->port : ctx->cfg.port;
+    ctx->http = h;
+    da_info_f("listening on %s port %u (%s)", ctx->cfg.listen_address, *port,
+              ctx->cfg.plain_http ? "plain HTTP, loopback only" : "TLS");
+    return 0;
+}
+
+void srv_http_stop(struct srv_ctx *ctx, unsigned grace_ms)
+{
+    struct srv_http *h = ctx->http;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    unsigned waited = 0;
+    MHD_socket fd;
+
+    if (h == NULL)
+        return;
+    atomic_store(&ctx->stopping, true);
+    fd = MHD_quiesce_daemon(h->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    while (atomic_load(&ctx->inflight) > 0 && waited < grace_ms) {
+        nanosleep(&ts, NULL);
+        waited += 10;
+    }
+    MHD_stop_daemon(h->mhd);
+    free(h);
+    ctx->http = NULL;
+}

@@ -1,0 +1,50 @@
+/* The server's key material in its state directory.
+ *
+ *   ca.key / ca.pem          private CA (ECDSA P-256) that agents pin
+ *   server.key / server.pem  TLS certificate for the configured names
+ *   receipt.key / receipt.pub  ECDSA P-256 key that signs receipts (DSSE)
+ *   nonce.key                32 random bytes, HMAC key of stateless nonces
+ *
+ * All files are created with mode 0600 and never overwritten.
+ */
+#ifndef SRV_PKI_H
+#define SRV_PKI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define SRV_NONCE_KEY_LEN 32
+
+struct srv_keys {
+    EVP_PKEY *ca_key;
+    X509 *ca_cert;
+    char *ca_pem; /* the CA certificate as PEM text */
+    EVP_PKEY *receipt_key;
+    unsigned char nonce_key[SRV_NONCE_KEY_LEN];
+    char *tls_cert_pem; /* PEM text handed to the TLS layer */
+    char *tls_key_pem;  /* secret: wiped on free */
+};
+
+/* Create the state directory (0700) and every file above; names are DNS
+ * names or IP addresses for the server certificate's subjectAltName.
+ * DA_ERR_EXISTS when a file is already there. Writes the CA PEM to ca_out. */
+int srv_pki_init(const char *dir, const char *const *names, size_t nnames, FILE *ca_out);
+
+/* Load the keys of an initialised state directory. tls_cert/tls_key may be
+ * NULL when no TLS is used (plain HTTP on loopback). */
+int srv_keys_load(const char *dir, const char *tls_cert, const char *tls_key,
+                  struct srv_keys **out);
+void srv_keys_free(struct srv_keys *k);
+
+/* Issue a certificate for an agent's signing key (SK), subject CN=agent_id,
+ * signed by the CA, valid for days. PEM text in *pem_out (free()). */
+int srv_pki_issue_sk_cert(const struct srv_keys *k, EVP_PKEY *sk, const char *agent_id,
+                          unsigned days, char **pem_out);
+
+/* Read a whole file (capped) into a NUL-terminated malloc'd buffer. */
+int srv_read_file(const char *path, size_t cap, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,69 @@
+#include "receipt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "caps.h"
+#include "dsse.h"
+#include "err.h"
+#include "jcs.h"
+#include "render.h"
+
+static int receipt_payload(const struct srv_receipt_in *in, struct da_buf *out)
+{
+    cJSON *p = cJSON_CreateObject(), *controls;
+    char issued[32], until[32];
+    int rc = DA_ERR_NOMEM;
+
+    srv_time_rfc3339(in->issued_at, issued);
+    srv_time_rfc3339(in->valid_until, until);
+    controls = in->controls != NULL ? cJSON_Duplicate(in->controls, 1) : cJSON_CreateObject();
+    if (p == NULL || controls == NULL)
+        goto out;
+    if (!cJSON_AddItemToObject(p, "controls", controls)) {
+        cJSON_Delete(controls);
+        goto out;
+    }
+    if (cJSON_AddStringToObject(p, "_type", "https://devattest.dev/receipt/v1") == NULL ||
+        cJSON_AddStringToObject(p, "agent_id", in->agent_id) == NULL ||
+        cJSON_AddStringToObject(p, "report_id", in->report_id) == NULL ||
+        cJSON_AddStringToObject(p, "evidence_sha256", in->evidence_sha256) == NULL ||
+        cJSON_AddStringToObject(p, "policy_sha256", in->policy_sha256) == NULL ||
+        cJSON_AddBoolToObject(p, "compliant", in->compliant) == NULL ||
+        cJSON_AddStringToObject(p, "issued_at", issued) == NULL ||
+        cJSON_AddStringToObject(p, "valid_until", until) == NULL)
+        goto out;
+    rc = da_jcs_serialize(p, out);
+out:
+    cJSON_Delete(p);
+    return rc;
+}
+
+int srv_receipt_make(const struct srv_ctx *ctx, const struct srv_receipt_in *in, char **out)
+{
+    struct da_dsse_envelope *env = NULL;
+    struct da_buf payload, text;
+    int rc;
+
+    *out = NULL;
+    da_buf_init(&payload, DA_MAX_DSSE_PAYLOAD);
+    da_buf_init(&text, DA_MAX_DSSE_ENVELOPE);
+    rc = receipt_payload(in, &payload);
+    if (rc == 0)
+        rc = da_dsse_envelope_new(SRV_RECEIPT_TYPE, da_buf_data(&payload), da_buf_len(&payload),
+                                  &env);
+    if (rc == 0)
+        rc = da_dsse_sign_ecdsa_p256(ctx->keys->receipt_key, ctx->receipt_keyid, env);
+    if (rc == 0)
+        rc = da_dsse_envelope_encode(env, &text);
+    if (rc == 0) {
+        *out = (char *)da_buf_take(&text, NULL);
+        if (*out == NULL)
+            rc = DA_ERR_NOMEM;
+    }
+    da_dsse_envelope_free(env);
+    da_buf_free(&payload);
+    da_buf_free(&text);
+    return rc;
+}

@@ -1,0 +1,129 @@
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#include "digest.h"
+#include "err.h"
+#include "log.h"
+#include "policy_state.h"
+
+int64_t srv_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+uint64_t srv_mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void srv_audit(struct srv_ctx *ctx, const char *actor, const char *action, const char *subject,
+               int code, const char *detail)
+{
+    const char *c = code != 0 ? da_err_code(code) : "ok";
+    int rc;
+
+    da_info_f("audit: actor=%s action=%s subject=%s code=%s %s", actor, action,
+              subject != NULL ? subject : "", c, detail != NULL ? detail : "");
+    rc = srv_store_audit(ctx->store, actor, action, subject, c, detail);
+    if (rc != 0)
+        da_error_f("audit record not stored: %s", da_strerror(rc));
+}
+
+/* Trusted EK roots: a PEM bundle; absent means enrollment is refused. */
+static int load_ek_trust(const char *path, struct da_ek_trust **out)
+{
+    struct da_ek_trust *t = NULL;
+    int rc;
+
+    *out = NULL;
+    if (access(path, F_OK) != 0) {
+        da_warn_f("%s: no trusted EK roots; enrollment will be refused", path);
+        return 0;
+    }
+    rc = da_ek_trust_new(&t);
+    if (rc == 0)
+        rc = da_ek_trust_add_roots_file(t, path);
+    if (rc != 0) {
+        da_error_f("%s: %s", path, da_strerror(rc));
+        da_ek_trust_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+static int receipt_keyid(EVP_PKEY *key, char out[65])
+{
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key, &der), rc;
+
+    if (n <= 0)
+        return DA_ERR_CRYPTO;
+    rc = da_sha256_hex(der, (size_t)n, out);
+    OPENSSL_free(der);
+    return rc;
+}
+
+int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
+{
+    struct srv_ctx *ctx;
+    int rc;
+
+    *out = NULL;
+    ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return DA_ERR_NOMEM;
+    ctx->cfg = *cfg;
+    pthread_rwlock_init(&ctx->policy_lock, NULL);
+    rc = srv_pcr_selection_parse(cfg->pcr_selection, &ctx->pcr_mask);
+    if (rc == 0 && da_pcr_selection_parse(cfg->pcr_selection, &ctx->pcr_selection) != 0)
+        rc = DA_ERR_CONFIG;
+    if (rc == 0)
+        rc = srv_keys_load(cfg->state_dir, cfg->plain_http ? NULL : cfg->tls_cert,
+                           cfg->plain_http ? NULL : cfg->tls_key, &ctx->keys);
+    if (rc == 0)
+        rc = receipt_keyid(ctx->keys->receipt_key, ctx->receipt_keyid);
+    if (rc == 0)
+        rc = srv_store_open(cfg->database, cfg->commit_batch_max, cfg->stale_after_s, &ctx->store);
+    if (rc == 0)
+        rc = srv_ratelimit_new(cfg->rate_per_address, cfg->burst_per_address, &ctx->rl_address);
+    if (rc == 0)
+        rc = srv_ratelimit_new(cfg->rate_per_agent, cfg->burst_per_agent, &ctx->rl_agent);
+    if (rc == 0)
+        rc = srv_ak_cache_new(&ctx->ak_cache);
+    if (rc == 0)
+        rc = load_ek_trust(cfg->ek_roots, &ctx->ek_trust);
+    if (rc == 0)
+        rc = srv_policy_load_initial(ctx);
+    if (rc != 0) {
+        srv_ctx_close(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+void srv_ctx_close(struct srv_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    srv_store_close(ctx->store);
+    srv_keys_free(ctx->keys);
+    srv_ratelimit_free(ctx->rl_address);
+    srv_ratelimit_free(ctx->rl_agent);
+    srv_ak_cache_free(ctx->ak_cache);
+    da_ek_trust_free(ctx->ek_trust);
+    srv_policy_put(ctx->policy);
+    pthread_rwlock_destroy(&ctx->policy_lock);
+    free(ctx);
+}

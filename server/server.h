@@ -1,0 +1,68 @@
+/* The running server: configuration, store, keys, limits, counters.
+ *
+ * srv_ctx_open loads everything `serve` needs; srv_http_start/stop (http.h)
+ * put it on the network. Handlers receive the context through the request.
+ */
+#ifndef SRV_SERVER_H
+#define SRV_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ak_cache.h"
+#include "config.h"
+#include "ek.h"
+#include "pki.h"
+#include "quote.h"
+#include "ratelimit.h"
+#include "store.h"
+
+/* Counters exported at /metrics. */
+struct srv_metrics {
+    atomic_uint_fast64_t requests;
+    atomic_uint_fast64_t responses_4xx;
+    atomic_uint_fast64_t responses_5xx;
+    atomic_uint_fast64_t reports_accepted;
+    atomic_uint_fast64_t reports_rejected;
+    atomic_uint_fast64_t enrollments;
+    atomic_uint_fast64_t enrollments_rejected;
+    atomic_uint_fast64_t rate_limited;
+};
+
+struct srv_policy;
+
+struct srv_ctx {
+    struct srv_config cfg;
+    struct srv_store *store;
+    struct srv_keys *keys;
+    struct srv_ratelimit *rl_address;
+    struct srv_ratelimit *rl_agent;
+    struct srv_ak_cache *ak_cache;
+    struct da_ek_trust *ek_trust; /* NULL: no root configured, enrollment refused */
+    uint32_t pcr_mask;
+    struct da_pcr_selection pcr_selection; /* asked for in every nonce */
+    char receipt_keyid[65];                /* hex SHA-256 of the receipt public key (DER) */
+
+    pthread_rwlock_t policy_lock;
+    struct srv_policy *policy; /* current policy; see policy_state.h */
+
+    struct srv_metrics metrics;
+    void *http; /* struct srv_http, owned by http.c */
+    atomic_int inflight;
+    atomic_bool stopping;
+};
+
+/* Load keys, open the store, set up limits and the policy. */
+int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out);
+void srv_ctx_close(struct srv_ctx *ctx);
+
+/* Unix seconds, and milliseconds of a monotonic clock. */
+int64_t srv_now(void);
+uint64_t srv_mono_ms(void);
+
+/* Record an audit event in the store and the log. */
+void srv_audit(struct srv_ctx *ctx, const char *actor, const char *action, const char *subject,
+               int code, const char *detail);
+
+#endif

@@ -1,0 +1,224 @@
+/* Storage interface of devattest-server.
+ *
+ * Backend-neutral: no SQLite (or PostgreSQL) types cross it. Every write is
+ * one transaction; a write returns only after its transaction is durable
+ * (the SQLite backend batches concurrent writes into one group commit and
+ * fsyncs it). Records are plain structs; text fields are NUL-terminated
+ * copies owned by the caller after a get (free with the matching _free).
+ * Times are Unix seconds. Errors: DA_ERR_STORE, DA_ERR_NOT_FOUND,
+ * DA_ERR_STORE_CONFLICT and the specific codes named per function.
+ */
+#ifndef SRV_STORE_H
+#define SRV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SRV_ID_HEX      33 /* 16 random bytes as hex, with NUL */
+#define SRV_HASH_LEN    32
+#define SRV_MAX_NAME    128 /* vendor names, labels */
+#define SRV_STATUS_SIZE 24
+
+struct srv_store;
+
+enum srv_role {
+    SRV_ROLE_NONE = 0,
+    SRV_ROLE_ADMIN = 1,
+    SRV_ROLE_AUDITOR = 2,
+    SRV_ROLE_VENDOR = 4,
+};
+
+/* Who is calling, after a bearer token was looked up. */
+struct srv_principal {
+    enum srv_role role;
+    int64_t vendor_id; /* vendor role: the only vendor it may read; else 0 */
+    char label[SRV_MAX_NAME];
+};
+
+struct srv_vendor {
+    int64_t id;
+    char name[SRV_MAX_NAME];
+    int64_t created_at;
+};
+
+/* A pending enrollment: what the server will need at activation. */
+struct srv_challenge {
+    char id[SRV_ID_HEX];
+    int64_t vendor_id;
+    unsigned char secret[SRV_HASH_LEN]; /* credential secret; wiped on free */
+    unsigned char *ek_public;           /* TPM2B_PUBLIC bytes */
+    size_t ek_public_len;
+    unsigned char *ak_public;
+    size_t ak_public_len;
+    char ek_name[2 * 34 + 1]; /* hex of the EK's TPM name */
+    char ak_name[2 * 34 + 1];
+    char *host_json; /* host facts the agent sent */
+    int64_t expires_at;
+};
+
+struct srv_agent {
+    char id[SRV_ID_HEX];
+    int64_t vendor_id;
+    char vendor[SRV_MAX_NAME];
+    char ek_name[2 * 34 + 1];
+    char ak_name[2 * 34 + 1];
+    unsigned char *ak_public;
+    size_t ak_public_len;
+    unsigned char *sk_public;
+    size_t sk_public_len;
+    char *host_json;
+    bool revoked;
+    char status[SRV_STATUS_SIZE]; /* computed on read: see srv_store_agent_status */
+    int64_t created_at;
+    int64_t last_verified_at; /* 0: never */
+    bool last_compliant;
+    char last_report_id[SRV_ID_HEX];
+    /* TPM counters from the last verified quote: reset/restart must not fall. */
+    uint32_t reset_count;
+    uint32_t restart_count;
+    uint64_t clock;
+    uint64_t firmware_version;
+};
+
+struct srv_report {
+    char id[SRV_ID_HEX];
+    char agent_id[SRV_ID_HEX];
+    unsigned char nonce_hash[SRV_HASH_LEN]; /* unique: single use of nonces */
+    int64_t nonce_expires_at;
+    char evidence_sha256[65];
+    char *evidence_json;   /* canonical evidence */
+    char *verdict_json;    /* policy result */
+    char *transcript_json; /* verification steps */
+    char *receipt_json;    /* DSSE envelope */
+    bool compliant;
+    int64_t received_at;
+    /* counters to store on the agent with this report */
+    uint32_t reset_count;
+    uint32_t restart_count;
+    uint64_t clock;
+    uint64_t firmware_version;
+    char inventory_sha256[65]; /* "" when the evidence carries none */
+};
+
+struct srv_audit_entry {
+    int64_t id;
+    int64_t at;
+    char actor[SRV_MAX_NAME];
+    char action[48];
+    char subject[SRV_MAX_NAME];
+    char code[48];
+    char *detail;
+};
+
+/* Open (creating and migrating) the store at path; batch_max bounds a group
+ * commit. stale_after is the staleness threshold used by status reads. */
+int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
+                   struct srv_store **out);
+/* Finish queued writes, stop the writer, close. Accepts NULL. */
+void srv_store_close(struct srv_store *s);
+/* Schema version after migrations. */
+int srv_store_schema_version(struct srv_store *s, int *version);
+/* "ok" from the backend's integrity check, else DA_ERR_STORE. */
+int srv_store_integrity_check(struct srv_store *s);
+
+/* Vendors */
+int srv_store_vendor_ensure(struct srv_store *s, const char *name, int64_t *id);
+int srv_store_vendor_find(struct srv_store *s, const char *name, struct srv_vendor *out);
+typedef int (*srv_vendor_cb)(const struct srv_vendor *v, void *ctx);
+int srv_store_vendors_list(struct srv_store *s, srv_vendor_cb cb, void *ctx);
+
+/* API bearer tokens, by SHA-256 of the token text. vendor is NULL unless
+ * role is SRV_ROLE_VENDOR. */
+int srv_store_api_token_put(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                            enum srv_role role, const char *vendor, const char *label);
+/* DA_ERR_AUTH_DENIED when no such token. */
+int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                             struct srv_principal *out);
+
+/* Enrollment tokens: single use, expiring. */
+int srv_store_enroll_token_put(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                               const char *vendor, int64_t expires_at);
+/* Marks the token used and gives its vendor. DA_ERR_TOKEN_INVALID,
+ * DA_ERR_TOKEN_EXPIRED, DA_ERR_TOKEN_USED. */
+int srv_store_enroll_token_consume(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                                   int64_t now, int64_t *vendor_id);
+
+/* Pending challenges: put, then take exactly once (deleted by the take,
+ * whatever the caller then decides). DA_ERR_CHALLENGE_INVALID when unknown
+ * or expired. */
+int srv_store_challenge_put(struct srv_store *s, const struct srv_challenge *c);
+int srv_store_challenge_take(struct srv_store *s, const char *id, int64_t now,
+                             struct srv_challenge **out);
+void srv_challenge_free(struct srv_challenge *c);
+
+/* Agents */
+int srv_store_agent_create(struct srv_store *s, const struct srv_agent *a);
+/* DA_ERR_AGENT_UNKNOWN when absent. */
+int srv_store_agent_get(struct srv_store *s, const char *id, int64_t now, struct srv_agent **out);
+/* The agent holding this EK, or DA_ERR_NOT_FOUND. */
+int srv_store_agent_find_by_ek(struct srv_store *s, const char *ek_name, int64_t now,
+                               struct srv_agent **out);
+typedef int (*srv_agent_cb)(const struct srv_agent *a, void *ctx);
+/* vendor_id 0: all; status NULL: all. */
+int srv_store_agents_list(struct srv_store *s, int64_t vendor_id, const char *status, int64_t now,
+                          srv_agent_cb cb, void *ctx);
+/* Revoke or re-admit. Re-admitting an agent whose EK is held by a newer
+ * identity event replaces the AK with the one of that event. */
+int srv_store_agent_set_revoked(struct srv_store *s, const char *id, bool revoked);
+/* A machine enrolled again with the same EK and AK: new SK and host facts. */
+int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
+                             size_t sk_public_len, const char *host_json);
+/* Replace the AK of an agent (after an admin re-admits a machine). */
+int srv_store_agent_replace_ak(struct srv_store *s, const char *id, const unsigned char *ak_public,
+                               size_t ak_public_len, const char *ak_name);
+/* Marks agents stale whose last verified report is older than stale_after;
+ * *changed gets how many changed. */
+int srv_store_sweep_stale(struct srv_store *s, int64_t now, int *changed);
+void srv_agent_free(struct srv_agent *a);
+
+/* Identity events: the same EK came with another AK. */
+int srv_store_identity_event_put(struct srv_store *s, const char *agent_id,
+                                 const unsigned char *ak_public, size_t ak_public_len,
+                                 const char *ak_name, const char *detail);
+/* The latest unresolved event's AK for an agent, or DA_ERR_NOT_FOUND. */
+int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
+                                    unsigned char **ak_public, size_t *ak_public_len,
+                                    char ak_name[2 * 34 + 1]);
+
+/* Reports: marks the nonce used (DA_ERR_VERIFY_NONCE_REPLAY when it was),
+ * inserts the report, updates the agent's counters and status, and records
+ * the inventory digest: one transaction. */
+int srv_store_report_put(struct srv_store *s, const struct srv_report *r);
+int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out);
+/* The report made with this nonce, for idempotent retries; DA_ERR_NOT_FOUND. */
+int srv_store_report_find_by_nonce(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                                   struct srv_report **out);
+typedef int (*srv_report_cb)(const struct srv_report *r, void *ctx);
+/* Newest first, at most limit; evidence/transcript/receipt are not loaded. */
+int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned limit,
+                           srv_report_cb cb, void *ctx);
+void srv_report_free(struct srv_report *r);
+/* Number of reports (all agents). */
+int srv_store_reports_count(struct srv_store *s, int64_t *count);
+/* Whether a nonce hash is already used. */
+int srv_store_nonce_used(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN], bool *used);
+
+/* Package inventory digests seen with full inventories. */
+int srv_store_inventory_known(struct srv_store *s, const char *sha256_hex, bool *known);
+
+/* Policy versions: the newest is current. */
+int srv_store_policy_put(struct srv_store *s, const char *json, const char *sha256_hex,
+                         const char *actor);
+/* DA_ERR_NOT_FOUND when none was stored. */
+int srv_store_policy_current(struct srv_store *s, char **json, char sha256_hex[65]);
+
+/* Audit log. Also written to the server log by the caller. */
+int srv_store_audit(struct srv_store *s, const char *actor, const char *action, const char *subject,
+                    const char *code, const char *detail);
+typedef int (*srv_audit_cb)(const struct srv_audit_entry *e, void *ctx);
+int srv_store_audit_list(struct srv_store *s, const char *action, unsigned limit, srv_audit_cb cb,
+                         void *ctx);
+int srv_store_audit_count(struct srv_store *s, int64_t *count);
+
+#endif

@@ -1,0 +1,1595 @@
+/* SQLite backend of store.h.
+ *
+ * One writer thread owns the only writing connection. A write is a job
+ * (a function run against that connection); the writer takes every queued
+ * job (up to batch_max), runs each inside its own SAVEPOINT of one
+ * transaction, commits once (synchronous=FULL: fsync before COMMIT returns)
+ * and then wakes all their callers. A job that fails is rolled back to its
+ * savepoint without disturbing the others in the batch. Reads use a small
+ * pool of separate connections; WAL lets them run beside the writer.
+ */
+#include "store.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include "err.h"
+#include "log.h"
+
+#define STORE_READERS       8
+#define STORE_CKPT_MS       30000 /* periodic PASSIVE checkpoint */
+#define STORE_CKPT_GAP_MS   250
+#define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
+#define STORE_BUSY_MS       10000
+#define STORE_SCHEMA_LATEST 1
+
+struct wjob {
+    int (*fn)(sqlite3 *db, void *arg);
+    void *arg;
+    int rc;
+    bool done;
+    pthread_cond_t cv; /* its own: a commit wakes only its callers */
+    struct wjob *next;
+};
+
+struct srv_store {
+    sqlite3 *wdb;
+    pthread_t writer;
+    bool writer_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;
+    struct wjob *head, *tail;
+    bool stop;
+    unsigned batch_max;
+    unsigned stale_after;
+
+    /* checkpoints run beside the writer, not inside its commits */
+    sqlite3 *ckdb;
+    pthread_t ckpt;
+    bool ckpt_started;
+    bool ckpt_stop;
+    bool ckpt_wanted;
+    pthread_mutex_t ckmu;
+    pthread_cond_t ckcv;
+
+    sqlite3 *rdb[STORE_READERS];
+    bool rbusy[STORE_READERS];
+    pthread_mutex_t rmu;
+    pthread_cond_t rcv;
+};
+
+/* Migrations, in order; entry i brings the schema from version i to i+1.
+ * The DML elsewhere is portable SQL; DDL is per backend. */
+static const char *const migrations[] = {
+    "CREATE TABLE vendors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
+    " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL, created_at BIGINT NOT NULL);"
+    "CREATE TABLE enroll_tokens (hash BLOB PRIMARY KEY,"
+    " vendor_id INTEGER NOT NULL REFERENCES vendors(id), expires_at BIGINT NOT NULL,"
+    " used_at BIGINT);"
+    "CREATE TABLE challenges (id TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL REFERENCES "
+    "vendors(id),"
+    " secret BLOB NOT NULL, ek_public BLOB NOT NULL, ak_public BLOB NOT NULL, ek_name TEXT NOT "
+    "NULL,"
+    " ak_name TEXT NOT NULL, host_json TEXT NOT NULL, expires_at BIGINT NOT NULL);"
+    "CREATE TABLE agents (id TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL REFERENCES vendors(id),"
+    " ek_name TEXT NOT NULL UNIQUE, ak_name TEXT NOT NULL, ak_public BLOB NOT NULL, sk_public BLOB,"
+    " host_json TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,"
+    " last_verified_at BIGINT NOT NULL DEFAULT 0, last_compliant INTEGER NOT NULL DEFAULT 0,"
+    " last_report_id TEXT, reset_count BIGINT NOT NULL DEFAULT 0,"
+    " restart_count BIGINT NOT NULL DEFAULT 0, clock BIGINT NOT NULL DEFAULT 0,"
+    " firmware_version BIGINT NOT NULL DEFAULT 0, stale_marked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX agents_vendor ON agents(vendor_id);"
+    "CREATE TABLE identity_events (id INTEGER PRIMARY KEY,"
+    " agent_id TEXT NOT NULL REFERENCES agents(id), at BIGINT NOT NULL, ak_public BLOB NOT NULL,"
+    " ak_name TEXT NOT NULL, detail TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE nonces_used (hash BLOB PRIMARY KEY, expires_at BIGINT NOT NULL,"
+    " report_id TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE reports (id TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id),"
+    " nonce_hash BLOB NOT NULL, evidence_sha256 TEXT NOT NULL, evidence_json TEXT NOT NULL,"
+    " verdict_json TEXT NOT NULL, transcript_json TEXT NOT NULL, receipt_json TEXT NOT NULL,"
+    " compliant INTEGER NOT NULL, received_at BIGINT NOT NULL, reset_count BIGINT NOT NULL,"
+    " restart_count BIGINT NOT NULL, clock BIGINT NOT NULL, firmware_version BIGINT NOT NULL,"
+    " inventory_sha256 TEXT NOT NULL);"
+    "CREATE INDEX reports_agent ON reports(agent_id, received_at);"
+    "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,"
+    " action TEXT NOT NULL, subject TEXT NOT NULL, code TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX audit_action ON audit_log(action);"
+    "CREATE TABLE inventory_digests (sha256 TEXT PRIMARY KEY, first_seen BIGINT NOT NULL);"
+    "CREATE TABLE policies (id INTEGER PRIMARY KEY, json TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " actor TEXT NOT NULL, created_at BIGINT NOT NULL);",
+};
+
+/* Staleness and status computed on read, from the same columns everywhere. */
+#define AGENT_STATUS_SQL                                                                           \
+    "CASE WHEN a.revoked = 1 THEN 'revoked'"                                                       \
+    " WHEN (CASE WHEN a.last_verified_at > a.created_at THEN a.last_verified_at"                   \
+    " ELSE a.created_at END) < ?1 THEN 'stale'"                                                    \
+    " WHEN a.last_verified_at = 0 THEN 'pending'"                                                  \
+    " WHEN a.last_compliant = 1 THEN 'compliant' ELSE 'non_compliant' END"
+
+#define AGENT_COLUMNS                                                                              \
+    "a.id, a.vendor_id, v.name, a.ek_name, a.ak_name, a.ak_public, a.sk_public, a.host_json,"      \
+    " a.revoked, " AGENT_STATUS_SQL                                                                \
+    " AS status, a.created_at, a.last_verified_at, a.last_compliant,"                              \
+    " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version"
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static int sql_err(sqlite3 *db, const char *what, int src)
+{
+    if ((src & 0xff) == SQLITE_CONSTRAINT)
+        return DA_ERR_STORE_CONFLICT;
+    da_error_f("sqlite %s: %s", what, sqlite3_errmsg(db));
+    return DA_ERR_STORE;
+}
+
+/* Statements stay prepared on their connection (each connection is used by
+ * one thread at a time): a statement that is not running is found again by
+ * its text, reset and rebound. */
+static sqlite3_stmt *cached_stmt(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+
+    while ((st = sqlite3_next_stmt(db, st)) != NULL) {
+        if (!sqlite3_stmt_busy(st) && strcmp(sqlite3_sql(st), sql) == 0) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return st;
+        }
+    }
+    return NULL;
+}
+
+/* Done with a statement: keep it prepared for the next use. */
+static void release(sqlite3_stmt *st)
+{
+    if (st != NULL)
+        sqlite3_reset(st);
+}
+
+/* Prepare sql and bind arguments described by types:
+ *   t text (const char *, NULL binds NULL)   i int64   b blob (ptr, size_t)
+ * Parameters are numbered in order from ?1. */
+static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    int i, src = SQLITE_OK;
+
+    *st = cached_stmt(db, sql);
+    if (*st == NULL) {
+        src = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+        if (src != SQLITE_OK)
+            return sql_err(db, "prepare", src);
+    }
+    va_start(ap, types);
+    for (i = 0; types[i] != '\0'; i++) {
+        if (types[i] == 't') {
+            const char *t = va_arg(ap, const char *);
+            src = t != NULL ? sqlite3_bind_text(*st, i + 1, t, -1, SQLITE_TRANSIENT)
+                            : sqlite3_bind_null(*st, i + 1);
+        } else if (types[i] == 'i') {
+            src = sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
+        } else {
+            const void *p = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+            src = sqlite3_bind_blob64(*st, i + 1, p, n, SQLITE_TRANSIENT);
+        }
+        if (src != SQLITE_OK)
+            break;
+    }
+    va_end(ap);
+    if (src != SQLITE_OK) {
+        release(*st);
+        *st = NULL;
+        return sql_err(db, "bind", src);
+    }
+    return 0;
+}
+
+/* Run a statement to completion; changes gets the rows changed. */
+static int run(sqlite3 *db, sqlite3_stmt *st, int *changes)
+{
+    int src = sqlite3_step(st), rc = 0;
+
+    while (src == SQLITE_ROW)
+        src = sqlite3_step(st);
+    if (src != SQLITE_DONE)
+        rc = sql_err(db, "step", src);
+    else if (changes != NULL)
+        *changes = sqlite3_changes(db);
+    release(st);
+    return rc;
+}
+
+static char *col_strdup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    return strdup(t != NULL ? (const char *)t : "");
+}
+
+static void col_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+static int col_blob(sqlite3_stmt *st, int col, unsigned char **out, size_t *len)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    int n = sqlite3_column_bytes(st, col);
+
+    *out = NULL;
+    *len = 0;
+    if (p == NULL || n <= 0)
+        return 0;
+    *out = malloc((size_t)n);
+    if (*out == NULL)
+        return DA_ERR_NOMEM;
+    memcpy(*out, p, (size_t)n);
+    *len = (size_t)n;
+    return 0;
+}
+
+/* ---- writer ---- */
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int src = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+    if (src != SQLITE_OK) {
+        da_error_f("sqlite: %s: %s", sql, msg != NULL ? msg : "?");
+        sqlite3_free(msg);
+        return src == SQLITE_CONSTRAINT ? DA_ERR_STORE_CONFLICT : DA_ERR_STORE;
+    }
+    return 0;
+}
+
+/* A fixed statement on the writer, prepared once. */
+static int exec_cached(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, &st, sql, "");
+
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+static void finalize_all(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+
+    while (db != NULL && (st = sqlite3_next_stmt(db, NULL)) != NULL)
+        sqlite3_finalize(st);
+}
+
+static void run_batch(struct srv_store *s, struct wjob *batch)
+{
+    struct wjob *j;
+    int rc = exec_cached(s->wdb, "BEGIN IMMEDIATE");
+
+    for (j = batch; j != NULL; j = j->next) {
+        if (rc != 0) {
+            j->rc = rc;
+            continue;
+        }
+        if (exec_cached(s->wdb, "SAVEPOINT job") != 0) {
+            j->rc = DA_ERR_STORE;
+            continue;
+        }
+        j->rc = j->fn(s->wdb, j->arg);
+        if (j->rc != 0)
+            exec_cached(s->wdb, "ROLLBACK TO job");
+        exec_cached(s->wdb, "RELEASE job");
+    }
+    if (rc == 0 && exec_cached(s->wdb, "COMMIT") != 0) {
+        exec_sql(s->wdb, "ROLLBACK");
+        for (j = batch; j != NULL; j = j->next)
+            j->rc = DA_ERR_STORE;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct srv_store *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        struct wjob *batch, *last;
+        unsigned n = 1;
+
+        while (s->head == NULL && !s->stop)
+            pthread_cond_wait(&s->cv_work, &s->mu);
+        if (s->head == NULL)
+            break;
+        batch = last = s->head;
+        while (last->next != NULL && n < s->batch_max) {
+            last = last->next;
+            n++;
+        }
+        s->head = last->next;
+        if (s->head == NULL)
+            s->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        run_batch(s, batch);
+
+        pthread_mutex_lock(&s->mu);
+        while (batch != NULL) {
+            struct wjob *next = batch->next;
+
+            batch->done = true; /* the caller may free the job after this */
+            pthread_cond_signal(&batch->cv);
+            batch = next;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Queue fn as one transaction and wait until it is committed (or failed). */
+static int submit(struct srv_store *s, int (*fn)(sqlite3 *, void *), void *arg)
+{
+    struct wjob job;
+
+    memset(&job, 0, sizeof(job));
+    job.fn = fn;
+    job.arg = arg;
+    pthread_cond_init(&job.cv, NULL);
+    pthread_mutex_lock(&s->mu);
+    if (s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&job.cv);
+        return DA_ERR_UNAVAILABLE;
+    }
+    if (s->tail != NULL)
+        s->tail->next = &job;
+    else
+        s->head = &job;
+    s->tail = &job;
+    pthread_cond_signal(&s->cv_work);
+    while (!job.done)
+        pthread_cond_wait(&job.cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&job.cv);
+    return job.rc;
+}
+
+/* ---- readers ---- */
+
+static sqlite3 *reader_get(struct srv_store *s, int *slot)
+{
+    int i;
+
+    pthread_mutex_lock(&s->rmu);
+    for (;;) {
+        for (i = 0; i < STORE_READERS; i++) {
+            if (!s->rbusy[i]) {
+                s->rbusy[i] = true;
+                pthread_mutex_unlock(&s->rmu);
+                *slot = i;
+                return s->rdb[i];
+            }
+        }
+        pthread_cond_wait(&s->rcv, &s->rmu);
+    }
+}
+
+static void reader_put(struct srv_store *s, int slot)
+{
+    pthread_mutex_lock(&s->rmu);
+    s->rbusy[slot] = false;
+    pthread_cond_signal(&s->rcv);
+    pthread_mutex_unlock(&s->rmu);
+}
+
+/* ---- open / close ---- */
+
+static int open_conn(const char *path, bool writer, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    int src, rc;
+
+    *out = NULL;
+    src = sqlite3_open_v2(path, &db,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (src != SQLITE_OK) {
+        da_error_f("sqlite open %s: %s", path, db != NULL ? sqlite3_errmsg(db) : "?");
+        sqlite3_close(db);
+        return DA_ERR_STORE;
+    }
+    sqlite3_busy_timeout(db, STORE_BUSY_MS);
+    rc = exec_sql(db, "PRAGMA foreign_keys = ON");
+    if (rc == 0 && writer)
+        rc = exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                          " PRAGMA wal_autocheckpoint = 0");
+    if (rc == 0 && !writer)
+        rc = exec_sql(db, "PRAGMA query_only = ON");
+    if (rc != 0) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+static int migrate(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0, rc;
+    size_t i;
+
+    rc = exec_sql(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    if (rc != 0)
+        return rc;
+    rc = prepare(db, &st, "SELECT max(version) FROM schema_version", "");
+    if (rc != 0)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    release(st);
+    if (version > STORE_SCHEMA_LATEST) {
+        da_error_f("database schema %d is newer than this server (%d)", version,
+                   STORE_SCHEMA_LATEST);
+        return DA_ERR_STORE;
+    }
+    for (i = (size_t)version; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+        char ins[96];
+
+        snprintf(ins, sizeof(ins), "INSERT INTO schema_version (version) VALUES (%zu)", i + 1);
+        rc = exec_sql(db, "BEGIN IMMEDIATE");
+        if (rc == 0)
+            rc = exec_sql(db, migrations[i]);
+        if (rc == 0)
+            rc = exec_sql(db, ins);
+        if (rc == 0)
+            rc = exec_sql(db, "COMMIT");
+        if (rc != 0) {
+            exec_sql(db, "ROLLBACK");
+            return rc;
+        }
+        da_info_f("database migrated to schema version %zu", i + 1);
+    }
+    return 0;
+}
+
+/* After each commit: a large WAL wakes the checkpointer early. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct srv_store *s = arg;
+
+    if (pages >= STORE_CKPT_PAGES) {
+        pthread_mutex_lock(&s->ckmu);
+        s->ckpt_wanted = true;
+        pthread_cond_signal(&s->ckcv);
+        pthread_mutex_unlock(&s->ckmu);
+    }
+    return SQLITE_OK;
+}
+
+/* Checkpoints every STORE_CKPT_MS, or when the WAL grew large, but never
+ * more often than every STORE_CKPT_GAP_MS. */
+static void *checkpoint_main(void *arg)
+{
+    struct srv_store *s = arg;
+    struct timespec ts, gap = {0, STORE_CKPT_GAP_MS * 1000000L};
+
+    pthread_mutex_lock(&s->ckmu);
+    while (!s->ckpt_stop) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += STORE_CKPT_MS / 1000;
+        while (!s->ckpt_stop && !s->ckpt_wanted) {
+            if (pthread_cond_timedwait(&s->ckcv, &s->ckmu, &ts) != 0)
+                break;
+        }
+        if (s->ckpt_stop)
+            break;
+        s->ckpt_wanted = false;
+        pthread_mutex_unlock(&s->ckmu);
+        sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        nanosleep(&gap, NULL);
+        pthread_mutex_lock(&s->ckmu);
+    }
+    pthread_mutex_unlock(&s->ckmu);
+    return NULL;
+}
+
+int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
+                   struct srv_store **out)
+{
+    struct srv_store *s;
+    int rc, i;
+
+    *out = NULL;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return DA_ERR_NOMEM;
+    s->batch_max = batch_max > 0 ? batch_max : 1;
+    s->stale_after = stale_after;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv_work, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_cond_init(&s->rcv, NULL);
+    pthread_mutex_init(&s->ckmu, NULL);
+    pthread_cond_init(&s->ckcv, NULL);
+    rc = open_conn(path, true, &s->wdb);
+    if (rc == 0)
+        rc = migrate(s->wdb);
+    for (i = 0; rc == 0 && i < STORE_READERS; i++)
+        rc = open_conn(path, false, &s->rdb[i]);
+    if (rc == 0)
+        rc = open_conn(path, false, &s->ckdb);
+    if (rc == 0)
+        sqlite3_wal_hook(s->wdb, on_wal_commit, s);
+    if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
+        rc = DA_ERR_INTERNAL;
+    if (rc == 0)
+        s->writer_started = true;
+    if (rc == 0 && pthread_create(&s->ckpt, NULL, checkpoint_main, s) != 0)
+        rc = DA_ERR_INTERNAL;
+    if (rc != 0) {
+        srv_store_close(s);
+        return rc;
+    }
+    s->ckpt_started = true;
+    *out = s;
+    return 0;
+}
+
+void srv_store_close(struct srv_store *s)
+{
+    int i;
+
+    if (s == NULL)
+        return;
+    if (s->writer_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = true;
+        pthread_cond_signal(&s->cv_work);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->writer, NULL);
+    }
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->ckmu);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckcv);
+        pthread_mutex_unlock(&s->ckmu);
+        pthread_join(s->ckpt, NULL);
+    }
+    for (i = 0; i < STORE_READERS; i++) {
+        finalize_all(s->rdb[i]);
+        sqlite3_close(s->rdb[i]);
+    }
+    finalize_all(s->ckdb);
+    sqlite3_close(s->ckdb);
+    finalize_all(s->wdb);
+    sqlite3_close(s->wdb);
+    pthread_mutex_destroy(&s->ckmu);
+    pthread_cond_destroy(&s->ckcv);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv_work);
+    pthread_mutex_destroy(&s->rmu);
+    pthread_cond_destroy(&s->rcv);
+    free(s);
+}
+
+/* A one-row integer query on a reader. */
+static int read_int64(struct srv_store *s, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *out = 0;
+    rc = prepare(db, &st, sql, "");
+    if (rc == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *out = sqlite3_column_int64(st, 0);
+        else
+            rc = sql_err(db, "step", sqlite3_errcode(db));
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_schema_version(struct srv_store *s, int *version)
+{
+    int64_t v = 0;
+    int rc = read_int64(s, "SELECT max(version) FROM schema_version", &v);
+
+    *version = (int)v;
+    return rc;
+}
+
+int srv_store_integrity_check(struct srv_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st, "PRAGMA integrity_check", "");
+    if (rc == 0) {
+        const unsigned char *t = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+
+        if (t == NULL || strcmp((const char *)t, "ok") != 0)
+            rc = DA_ERR_STORE;
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+/* ---- vendors ---- */
+
+struct vendor_job {
+    const char *name;
+    int64_t id;
+};
+
+static int vendor_lookup(sqlite3 *db, const char *name, int64_t *id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, &st, "SELECT id FROM vendors WHERE name = ?1", "t", name);
+
+    if (rc != 0)
+        return rc;
+    rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_NOT_FOUND;
+    if (rc == 0)
+        *id = sqlite3_column_int64(st, 0);
+    release(st);
+    return rc;
+}
+
+static int vendor_ensure_job(sqlite3 *db, void *arg)
+{
+    struct vendor_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (vendor_lookup(db, j->name, &j->id) == 0)
+        return 0;
+    rc = prepare(db, &st, "INSERT INTO vendors (name, created_at) VALUES (?1, ?2)", "ti", j->name,
+                 now_s());
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == 0)
+        j->id = sqlite3_last_insert_rowid(db);
+    return rc;
+}
+
+int srv_store_vendor_ensure(struct srv_store *s, const char *name, int64_t *id)
+{
+    struct vendor_job j = {name, 0};
+    int rc;
+
+    if (name == NULL || name[0] == '\0' || strlen(name) >= SRV_MAX_NAME)
+        return DA_ERR_INVALID_ARG;
+    rc = submit(s, vendor_ensure_job, &j);
+    *id = j.id;
+    return rc;
+}
+
+int srv_store_vendor_find(struct srv_store *s, const char *name, struct srv_vendor *out)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    memset(out, 0, sizeof(*out));
+    rc = prepare(db, &st, "SELECT id, name, created_at FROM vendors WHERE name = ?1", "t", name);
+    if (rc == 0) {
+        rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_NOT_FOUND;
+        if (rc == 0) {
+            out->id = sqlite3_column_int64(st, 0);
+            col_copy(st, 1, out->name, sizeof(out->name));
+            out->created_at = sqlite3_column_int64(st, 2);
+        }
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_vendors_list(struct srv_store *s, srv_vendor_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st, "SELECT id, name, created_at FROM vendors ORDER BY name", "");
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_vendor v;
+
+        v.id = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, v.name, sizeof(v.name));
+        v.created_at = sqlite3_column_int64(st, 2);
+        rc = cb(&v, ctx);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+/* ---- tokens ---- */
+
+struct token_job {
+    const unsigned char *hash;
+    int role;
+    const char *vendor;
+    const char *label;
+    int64_t expires_at;
+    int64_t now;
+    int64_t vendor_id;
+};
+
+static int api_token_put_job(sqlite3 *db, void *arg)
+{
+    struct token_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int64_t vid = 0;
+    int rc;
+
+    if (j->vendor != NULL) {
+        struct vendor_job vj = {j->vendor, 0};
+
+        rc = vendor_ensure_job(db, &vj);
+        if (rc != 0)
+            return rc;
+        vid = vj.id;
+    }
+    rc = prepare(db, &st,
+                 "INSERT INTO api_tokens (hash, role, vendor_id, label, created_at)"
+                 " VALUES (?1, ?2, CASE WHEN ?3 = 0 THEN NULL ELSE ?3 END, ?4, ?5)",
+                 "biiti", j->hash, (size_t)SRV_HASH_LEN, (int64_t)j->role, vid, j->label, now_s());
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_api_token_put(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                            enum srv_role role, const char *vendor, const char *label)
+{
+    struct token_job j = {hash, (int)role, vendor, label != NULL ? label : "", 0, 0, 0};
+
+    if ((role == SRV_ROLE_VENDOR) != (vendor != NULL))
+        return DA_ERR_INVALID_ARG;
+    return submit(s, api_token_put_job, &j);
+}
+
+int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                             struct srv_principal *out)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    memset(out, 0, sizeof(*out));
+    rc = prepare(db, &st,
+                 "SELECT role, coalesce(vendor_id, 0), label FROM api_tokens WHERE hash = ?1", "b",
+                 hash, (size_t)SRV_HASH_LEN);
+    if (rc == 0) {
+        rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_AUTH_DENIED;
+        if (rc == 0) {
+            out->role = (enum srv_role)sqlite3_column_int(st, 0);
+            out->vendor_id = sqlite3_column_int64(st, 1);
+            col_copy(st, 2, out->label, sizeof(out->label));
+        }
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+static int enroll_token_put_job(sqlite3 *db, void *arg)
+{
+    struct token_job *j = arg;
+    struct vendor_job vj = {j->vendor, 0};
+    sqlite3_stmt *st = NULL;
+    int rc = vendor_ensure_job(db, &vj);
+
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "INSERT INTO enroll_tokens (hash, vendor_id, expires_at) VALUES (?1, ?2, ?3)",
+                     "bii", j->hash, (size_t)SRV_HASH_LEN, vj.id, j->expires_at);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_enroll_token_put(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                               const char *vendor, int64_t expires_at)
+{
+    struct token_job j = {hash, 0, vendor, NULL, expires_at, 0, 0};
+
+    if (vendor == NULL || vendor[0] == '\0' || strlen(vendor) >= SRV_MAX_NAME)
+        return DA_ERR_INVALID_ARG;
+    return submit(s, enroll_token_put_job, &j);
+}
+
+static int enroll_token_consume_job(sqlite3 *db, void *arg)
+{
+    struct token_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc =
+        prepare(db, &st, "SELECT vendor_id, expires_at, used_at FROM enroll_tokens WHERE hash = ?1",
+                "b", j->hash, (size_t)SRV_HASH_LEN);
+    if (rc != 0)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = DA_ERR_TOKEN_INVALID;
+    else if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+        rc = DA_ERR_TOKEN_USED;
+    else if (sqlite3_column_int64(st, 1) <= j->now)
+        rc = DA_ERR_TOKEN_EXPIRED;
+    else
+        j->vendor_id = sqlite3_column_int64(st, 0);
+    release(st);
+    if (rc != 0)
+        return rc;
+    rc = prepare(db, &st,
+                 "UPDATE enroll_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL", "bi",
+                 j->hash, (size_t)SRV_HASH_LEN, j->now);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_enroll_token_consume(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                                   int64_t now, int64_t *vendor_id)
+{
+    struct token_job j = {hash, 0, NULL, NULL, 0, now, 0};
+    int rc = submit(s, enroll_token_consume_job, &j);
+
+    *vendor_id = rc == 0 ? j.vendor_id : 0;
+    return rc;
+}
+
+/* ---- challenges ---- */
+
+static int challenge_put_job(sqlite3 *db, void *arg)
+{
+    const struct srv_challenge *c = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = prepare(db, &st,
+                 "INSERT INTO challenges (id, vendor_id, secret, ek_public, ak_public, ek_name,"
+                 " ak_name, host_json, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 "tibbbttti", c->id, c->vendor_id, c->secret, (size_t)SRV_HASH_LEN, c->ek_public,
+                 c->ek_public_len, c->ak_public, c->ak_public_len, c->ek_name, c->ak_name,
+                 c->host_json != NULL ? c->host_json : "{}", c->expires_at);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_challenge_put(struct srv_store *s, const struct srv_challenge *c)
+{
+    return submit(s, challenge_put_job, (void *)c);
+}
+
+struct challenge_take_job {
+    const char *id;
+    int64_t now;
+    struct srv_challenge *c;
+};
+
+static int challenge_take_job(sqlite3 *db, void *arg)
+{
+    struct challenge_take_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    struct srv_challenge *c;
+    int rc;
+
+    rc = prepare(db, &st,
+                 "SELECT vendor_id, secret, ek_public, ak_public, ek_name, ak_name, host_json,"
+                 " expires_at FROM challenges WHERE id = ?1",
+                 "t", j->id);
+    if (rc != 0)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != SRV_HASH_LEN) {
+        release(st);
+        return DA_ERR_CHALLENGE_INVALID;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        release(st);
+        return DA_ERR_NOMEM;
+    }
+    snprintf(c->id, sizeof(c->id), "%s", j->id);
+    c->vendor_id = sqlite3_column_int64(st, 0);
+    memcpy(c->secret, sqlite3_column_blob(st, 1), SRV_HASH_LEN);
+    rc = col_blob(st, 2, &c->ek_public, &c->ek_public_len);
+    if (rc == 0)
+        rc = col_blob(st, 3, &c->ak_public, &c->ak_public_len);
+    col_copy(st, 4, c->ek_name, sizeof(c->ek_name));
+    col_copy(st, 5, c->ak_name, sizeof(c->ak_name));
+    c->host_json = col_strdup(st, 6);
+    c->expires_at = sqlite3_column_int64(st, 7);
+    release(st);
+    if (rc == 0 && c->host_json == NULL)
+        rc = DA_ERR_NOMEM;
+    if (rc == 0)
+        rc = prepare(db, &st, "DELETE FROM challenges WHERE id = ?1", "t", j->id);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == 0 && c->expires_at <= j->now)
+        rc = DA_ERR_CHALLENGE_INVALID;
+    if (rc != 0) {
+        srv_challenge_free(c);
+        /* An expired challenge is deleted all the same. */
+        return rc == DA_ERR_CHALLENGE_INVALID ? 0 : rc;
+    }
+    j->c = c;
+    return 0;
+}
+
+int srv_store_challenge_take(struct srv_store *s, const char *id, int64_t now,
+                             struct srv_challenge **out)
+{
+    struct challenge_take_job j = {id, now, NULL};
+    int rc;
+
+    *out = NULL;
+    rc = submit(s, challenge_take_job, &j);
+    if (rc == 0 && j.c == NULL)
+        rc = DA_ERR_CHALLENGE_INVALID;
+    if (rc == 0)
+        *out = j.c;
+    else
+        srv_challenge_free(j.c);
+    return rc;
+}
+
+void srv_challenge_free(struct srv_challenge *c)
+{
+    if (c == NULL)
+        return;
+    OPENSSL_cleanse(c->secret, sizeof(c->secret));
+    free(c->ek_public);
+    free(c->ak_public);
+    free(c->host_json);
+    free(c);
+}
+
+/* ---- agents ---- */
+
+static int agent_create_job(sqlite3 *db, void *arg)
+{
+    const struct srv_agent *a = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = prepare(db, &st,
+                 "INSERT INTO agents (id, vendor_id, ek_name, ak_name, ak_public, sk_public,"
+                 " host_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 "tittbbti", a->id, a->vendor_id, a->ek_name, a->ak_name, a->ak_public,
+                 a->ak_public_len, a->sk_public, a->sk_public_len,
+                 a->host_json != NULL ? a->host_json : "{}", a->created_at);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_agent_create(struct srv_store *s, const struct srv_agent *a)
+{
+    return submit(s, agent_create_job, (void *)a);
+}
+
+static int agent_from_row(sqlite3_stmt *st, struct srv_agent **out)
+{
+    struct srv_agent *a = calloc(1, sizeof(*a));
+    int rc;
+
+    *out = NULL;
+    if (a == NULL)
+        return DA_ERR_NOMEM;
+    col_copy(st, 0, a->id, sizeof(a->id));
+    a->vendor_id = sqlite3_column_int64(st, 1);
+    col_copy(st, 2, a->vendor, sizeof(a->vendor));
+    col_copy(st, 3, a->ek_name, sizeof(a->ek_name));
+    col_copy(st, 4, a->ak_name, sizeof(a->ak_name));
+    rc = col_blob(st, 5, &a->ak_public, &a->ak_public_len);
+    if (rc == 0)
+        rc = col_blob(st, 6, &a->sk_public, &a->sk_public_len);
+    a->host_json = col_strdup(st, 7);
+    a->revoked = sqlite3_column_int(st, 8) != 0;
+    col_copy(st, 9, a->status, sizeof(a->status));
+    a->created_at = sqlite3_column_int64(st, 10);
+    a->last_verified_at = sqlite3_column_int64(st, 11);
+    a->last_compliant = sqlite3_column_int(st, 12) != 0;
+    col_copy(st, 13, a->last_report_id, sizeof(a->last_report_id));
+    a->reset_count = (uint32_t)sqlite3_column_int64(st, 14);
+    a->restart_count = (uint32_t)sqlite3_column_int64(st, 15);
+    a->clock = (uint64_t)sqlite3_column_int64(st, 16);
+    a->firmware_version = (uint64_t)sqlite3_column_int64(st, 17);
+    if (rc == 0 && a->host_json == NULL)
+        rc = DA_ERR_NOMEM;
+    if (rc != 0) {
+        srv_agent_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+static int agent_get_by(struct srv_store *s, const char *column_sql, const char *key, int64_t now,
+                        int missing, struct srv_agent **out)
+{
+    char sql[2048];
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db;
+
+    *out = NULL;
+    snprintf(sql, sizeof(sql),
+             "SELECT " AGENT_COLUMNS " FROM agents a JOIN vendors v ON v.id = a.vendor_id"
+             " WHERE %s = ?2",
+             column_sql);
+    db = reader_get(s, &slot);
+    rc = prepare(db, &st, sql, "it", now - (int64_t)s->stale_after, key);
+    if (rc == 0) {
+        rc = sqlite3_step(st) == SQLITE_ROW ? agent_from_row(st, out) : missing;
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_agent_get(struct srv_store *s, const char *id, int64_t now, struct srv_agent **out)
+{
+    return agent_get_by(s, "a.id", id, now, DA_ERR_AGENT_UNKNOWN, out);
+}
+
+int srv_store_agent_find_by_ek(struct srv_store *s, const char *ek_name, int64_t now,
+                               struct srv_agent **out)
+{
+    return agent_get_by(s, "a.ek_name", ek_name, now, DA_ERR_NOT_FOUND, out);
+}
+
+int srv_store_agents_list(struct srv_store *s, int64_t vendor_id, const char *status, int64_t now,
+                          srv_agent_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT * FROM (SELECT " AGENT_COLUMNS
+                 " FROM agents a JOIN vendors v ON v.id = a.vendor_id"
+                 " WHERE (?2 = 0 OR a.vendor_id = ?2)) t"
+                 " WHERE (?3 IS NULL OR t.status = ?3) ORDER BY t.created_at, t.id",
+                 "iit", now - (int64_t)s->stale_after, vendor_id, status);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_agent *a = NULL;
+
+        rc = agent_from_row(st, &a);
+        if (rc == 0)
+            rc = cb(a, ctx);
+        srv_agent_free(a);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+struct agent_update_job {
+    const char *id;
+    int64_t revoked;
+    const unsigned char *ak_public;
+    size_t ak_public_len;
+    const char *ak_name;
+};
+
+static int agent_set_revoked_job(sqlite3 *db, void *arg)
+{
+    struct agent_update_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int changes = 0, rc;
+
+    rc = prepare(db, &st, "UPDATE agents SET revoked = ?2 WHERE id = ?1", "ti", j->id, j->revoked);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    if (rc == 0 && changes == 0)
+        rc = DA_ERR_AGENT_UNKNOWN;
+    return rc;
+}
+
+int srv_store_agent_set_revoked(struct srv_store *s, const char *id, bool revoked)
+{
+    struct agent_update_job j = {id, revoked ? 1 : 0, NULL, 0, NULL};
+
+    return submit(s, agent_set_revoked_job, &j);
+}
+
+static int agent_replace_ak_job(sqlite3 *db, void *arg)
+{
+    struct agent_update_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int changes = 0, rc;
+
+    rc = prepare(db, &st,
+                 "UPDATE agents SET ak_public = ?2, ak_name = ?3, reset_count = 0,"
+                 " restart_count = 0, clock = 0 WHERE id = ?1",
+                 "tbt", j->id, j->ak_public, j->ak_public_len, j->ak_name);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    if (rc == 0 && changes == 0)
+        return DA_ERR_AGENT_UNKNOWN;
+    if (rc == 0)
+        rc = prepare(db, &st, "UPDATE identity_events SET resolved = 1 WHERE agent_id = ?1", "t",
+                     j->id);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_agent_replace_ak(struct srv_store *s, const char *id, const unsigned char *ak_public,
+                               size_t ak_public_len, const char *ak_name)
+{
+    struct agent_update_job j = {id, 0, ak_public, ak_public_len, ak_name};
+
+    return submit(s, agent_replace_ak_job, &j);
+}
+
+struct reenroll_job {
+    const char *id;
+    const unsigned char *sk;
+    size_t sk_len;
+    const char *host;
+};
+
+static int agent_reenroll_job(sqlite3 *db, void *arg)
+{
+    struct reenroll_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int changes = 0, rc;
+
+    rc = prepare(db, &st, "UPDATE agents SET sk_public = ?2, host_json = ?3 WHERE id = ?1", "tbt",
+                 j->id, j->sk, j->sk_len, j->host);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    return rc == 0 && changes == 0 ? DA_ERR_AGENT_UNKNOWN : rc;
+}
+
+int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
+                             size_t sk_public_len, const char *host_json)
+{
+    struct reenroll_job j = {id, sk_public, sk_public_len, host_json};
+
+    return submit(s, agent_reenroll_job, &j);
+}
+
+struct sweep_job {
+    int64_t cutoff;
+    int64_t now;
+    int changed;
+};
+
+static int sweep_job(sqlite3 *db, void *arg)
+{
+    struct sweep_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc =
+        prepare(db, &st,
+                "INSERT INTO audit_log (at, actor, action, subject, code, detail)"
+                " SELECT ?2, 'server', 'agent_stale', id, 'stale', 'no verified report' FROM agents"
+                " WHERE revoked = 0 AND stale_marked = 0 AND (CASE WHEN last_verified_at >"
+                " created_at THEN last_verified_at ELSE created_at END) < ?1",
+                "ii", j->cutoff, j->now);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "UPDATE agents SET stale_marked = 1 WHERE revoked = 0 AND stale_marked = 0"
+                     " AND (CASE WHEN last_verified_at > created_at THEN last_verified_at"
+                     " ELSE created_at END) < ?1",
+                     "i", j->cutoff);
+    if (rc == 0)
+        rc = run(db, st, &j->changed);
+    if (rc == 0)
+        rc = prepare(db, &st, "DELETE FROM nonces_used WHERE expires_at < ?1", "i", j->now - 3600);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_sweep_stale(struct srv_store *s, int64_t now, int *changed)
+{
+    struct sweep_job j = {now - (int64_t)s->stale_after, now, 0};
+    int rc = submit(s, sweep_job, &j);
+
+    *changed = j.changed;
+    return rc;
+}
+
+void srv_agent_free(struct srv_agent *a)
+{
+    if (a == NULL)
+        return;
+    free(a->ak_public);
+    free(a->sk_public);
+    free(a->host_json);
+    free(a);
+}
+
+/* ---- identity events ---- */
+
+struct identity_job {
+    const char *agent_id;
+    const unsigned char *ak_public;
+    size_t ak_public_len;
+    const char *ak_name;
+    const char *detail;
+};
+
+static int identity_put_job(sqlite3 *db, void *arg)
+{
+    struct identity_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = prepare(db, &st,
+                 "INSERT INTO identity_events (agent_id, at, ak_public, ak_name, detail)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5)",
+                 "tibtt", j->agent_id, now_s(), j->ak_public, j->ak_public_len, j->ak_name,
+                 j->detail);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_identity_event_put(struct srv_store *s, const char *agent_id,
+                                 const unsigned char *ak_public, size_t ak_public_len,
+                                 const char *ak_name, const char *detail)
+{
+    struct identity_job j = {agent_id, ak_public, ak_public_len, ak_name, detail};
+
+    return submit(s, identity_put_job, &j);
+}
+
+int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
+                                    unsigned char **ak_public, size_t *ak_public_len,
+                                    char ak_name[2 * 34 + 1])
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *ak_public = NULL;
+    *ak_public_len = 0;
+    rc = prepare(db, &st,
+                 "SELECT ak_public, ak_name FROM identity_events WHERE agent_id = ?1"
+                 " AND resolved = 0 ORDER BY id DESC LIMIT 1",
+                 "t", agent_id);
+    if (rc == 0) {
+        rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_NOT_FOUND;
+        if (rc == 0)
+            rc = col_blob(st, 0, ak_public, ak_public_len);
+        if (rc == 0)
+            col_copy(st, 1, ak_name, 2 * 34 + 1);
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+/* ---- reports ---- */
+
+static int report_put_job(sqlite3 *db, void *arg)
+{
+    const struct srv_report *r = arg;
+    sqlite3_stmt *st = NULL;
+    int rc, changes = 0;
+
+    rc = prepare(db, &st,
+                 "INSERT INTO nonces_used (hash, expires_at, report_id) VALUES (?1, ?2, ?3)", "bit",
+                 r->nonce_hash, (size_t)SRV_HASH_LEN, r->nonce_expires_at, r->id);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == DA_ERR_STORE_CONFLICT)
+        return DA_ERR_VERIFY_NONCE_REPLAY;
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "INSERT INTO reports (id, agent_id, nonce_hash, evidence_sha256,"
+                     " evidence_json, verdict_json, transcript_json, receipt_json, compliant,"
+                     " received_at, reset_count, restart_count, clock, firmware_version,"
+                     " inventory_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                     " ?12, ?13, ?14, ?15)",
+                     "ttbtttttiiiiiit", r->id, r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
+                     r->evidence_sha256, r->evidence_json, r->verdict_json, r->transcript_json,
+                     r->receipt_json, (int64_t)(r->compliant ? 1 : 0), r->received_at,
+                     (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
+                     (int64_t)r->firmware_version, r->inventory_sha256);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "UPDATE agents SET last_verified_at = ?2, last_compliant = ?3,"
+                     " last_report_id = ?4, reset_count = ?5, restart_count = ?6, clock = ?7,"
+                     " firmware_version = ?8, stale_marked = 0 WHERE id = ?1 AND revoked = 0",
+                     "tiitiiii", r->agent_id, r->received_at, (int64_t)(r->compliant ? 1 : 0),
+                     r->id, (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
+                     (int64_t)r->firmware_version);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    if (rc == 0 && changes != 1)
+        return DA_ERR_AGENT_REVOKED;
+    if (rc == 0 && r->inventory_sha256[0] != '\0') {
+        rc = prepare(db, &st,
+                     "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"
+                     " WHERE NOT EXISTS (SELECT 1 FROM inventory_digests WHERE sha256 = ?1)",
+                     "ti", r->inventory_sha256, r->received_at);
+        if (rc == 0)
+            rc = run(db, st, NULL);
+    }
+    return rc;
+}
+
+int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
+{
+    return submit(s, report_put_job, (void *)r);
+}
+
+#define REPORT_COLUMNS                                                                             \
+    "id, agent_id, nonce_hash, evidence_sha256, verdict_json, compliant, received_at,"             \
+    " reset_count, restart_count, clock, firmware_version, inventory_sha256"
+
+static int report_from_row(sqlite3_stmt *st, bool full, struct srv_report **out)
+{
+    struct srv_report *r = calloc(1, sizeof(*r));
+
+    *out = NULL;
+    if (r == NULL)
+        return DA_ERR_NOMEM;
+    col_copy(st, 0, r->id, sizeof(r->id));
+    col_copy(st, 1, r->agent_id, sizeof(r->agent_id));
+    if (sqlite3_column_bytes(st, 2) == SRV_HASH_LEN)
+        memcpy(r->nonce_hash, sqlite3_column_blob(st, 2), SRV_HASH_LEN);
+    col_copy(st, 3, r->evidence_sha256, sizeof(r->evidence_sha256));
+    r->verdict_json = col_strdup(st, 4);
+    r->compliant = sqlite3_column_int(st, 5) != 0;
+    r->received_at = sqlite3_column_int64(st, 6);
+    r->reset_count = (uint32_t)sqlite3_column_int64(st, 7);
+    r->restart_count = (uint32_t)sqlite3_column_int64(st, 8);
+    r->clock = (uint64_t)sqlite3_column_int64(st, 9);
+    r->firmware_version = (uint64_t)sqlite3_column_int64(st, 10);
+    col_copy(st, 11, r->inventory_sha256, sizeof(r->inventory_sha256));
+    if (full) {
+        r->evidence_json = col_strdup(st, 12);
+        r->transcript_json = col_strdup(st, 13);
+        r->receipt_json = col_strdup(st, 14);
+    }
+    if (r->verdict_json == NULL ||
+        (full &&
+         (r->evidence_json == NULL || r->transcript_json == NULL || r->receipt_json == NULL))) {
+        srv_report_free(r);
+        return DA_ERR_NOMEM;
+    }
+    *out = r;
+    return 0;
+}
+
+static int report_get_by(struct srv_store *s, const char *where, const char *types, const void *key,
+                         size_t keylen, struct srv_report **out)
+{
+    char sql[512];
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db;
+
+    *out = NULL;
+    snprintf(sql, sizeof(sql),
+             "SELECT " REPORT_COLUMNS ", evidence_json, transcript_json, receipt_json"
+             " FROM reports WHERE %s",
+             where);
+    db = reader_get(s, &slot);
+    if (types[0] == 't')
+        rc = prepare(db, &st, sql, "t", (const char *)key);
+    else
+        rc = prepare(db, &st, sql, "b", key, keylen);
+    if (rc == 0) {
+        rc = sqlite3_step(st) == SQLITE_ROW ? report_from_row(st, true, out) : DA_ERR_NOT_FOUND;
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out)
+{
+    return report_get_by(s, "id = ?1", "t", id, 0, out);
+}
+
+int srv_store_report_find_by_nonce(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                                   struct srv_report **out)
+{
+    return report_get_by(s, "id = (SELECT report_id FROM nonces_used WHERE hash = ?1)", "b", hash,
+                         SRV_HASH_LEN, out);
+}
+
+int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned limit,
+                           srv_report_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
+                 " ORDER BY received_at DESC, id LIMIT ?2",
+                 "ti", agent_id, (int64_t)limit);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_report *r = NULL;
+
+        rc = report_from_row(st, false, &r);
+        if (rc == 0)
+            rc = cb(r, ctx);
+        srv_report_free(r);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+void srv_report_free(struct srv_report *r)
+{
+    if (r == NULL)
+        return;
+    free(r->evidence_json);
+    free(r->verdict_json);
+    free(r->transcript_json);
+    free(r->receipt_json);
+    free(r);
+}
+
+int srv_store_reports_count(struct srv_store *s, int64_t *count)
+{
+    return read_int64(s, "SELECT count(*) FROM reports", count);
+}
+
+static int exists_query(struct srv_store *s, const char *sql, const char *types, const void *key,
+                        size_t keylen, bool *found)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *found = false;
+    if (types[0] == 't')
+        rc = prepare(db, &st, sql, "t", (const char *)key);
+    else
+        rc = prepare(db, &st, sql, "b", key, keylen);
+    if (rc == 0) {
+        *found = sqlite3_step(st) == SQLITE_ROW;
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_nonce_used(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN], bool *used)
+{
+    return exists_query(s, "SELECT 1 FROM nonces_used WHERE hash = ?1", "b", hash, SRV_HASH_LEN,
+                        used);
+}
+
+int srv_store_inventory_known(struct srv_store *s, const char *sha256_hex, bool *known)
+{
+    return exists_query(s, "SELECT 1 FROM inventory_digests WHERE sha256 = ?1", "t", sha256_hex, 0,
+                        known);
+}
+
+/* ---- policy ---- */
+
+struct policy_job {
+    const char *json;
+    const char *sha256;
+    const char *actor;
+};
+
+static int policy_put_job(sqlite3 *db, void *arg)
+{
+    struct policy_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = prepare(db, &st,
+                 "INSERT INTO policies (json, sha256, actor, created_at) VALUES (?1, ?2, ?3, ?4)",
+                 "ttti", j->json, j->sha256, j->actor, now_s());
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_policy_put(struct srv_store *s, const char *json, const char *sha256_hex,
+                         const char *actor)
+{
+    struct policy_job j = {json, sha256_hex, actor};
+
+    return submit(s, policy_put_job, &j);
+}
+
+int srv_store_policy_current(struct srv_store *s, char **json, char sha256_hex[65])
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *json = NULL;
+    rc = prepare(db, &st, "SELECT json, sha256 FROM policies ORDER BY id DESC LIMIT 1", "");
+    if (rc == 0) {
+        rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_NOT_FOUND;
+        if (rc == 0) {
+            *json = col_strdup(st, 0);
+            col_copy(st, 1, sha256_hex, 65);
+            if (*json == NULL)
+                rc = DA_ERR_NOMEM;
+        }
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+/* ---- audit ---- */
+
+struct audit_job {
+    const char *actor, *action, *subject, *code, *detail;
+};
+
+static int audit_job(sqlite3 *db, void *arg)
+{
+    struct audit_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = prepare(db, &st,
+                 "INSERT INTO audit_log (at, actor, action, subject, code, detail)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 "ittttt", now_s(), j->actor, j->action, j->subject, j->code, j->detail);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_audit(struct srv_store *s, const char *actor, const char *action, const char *subject,
+                    const char *code, const char *detail)
+{
+    struct audit_job j = {actor != NULL ? actor : "", action, subject != NULL ? subject : "",
+                          code != NULL ? code : "", detail != NULL ? detail : ""};
+
+    return submit(s, audit_job, &j);
+}
+
+int srv_store_audit_list(struct srv_store *s, const char *action, unsigned limit, srv_audit_cb cb,
+                         void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT id, at, actor, action, subject, code, detail FROM audit_log"
+                 " WHERE (?1 IS NULL OR action = ?1) ORDER BY id DESC LIMIT ?2",
+                 "ti", action, (int64_t)limit);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_audit_entry e;
+
+        e.id = sqlite3_column_int64(st, 0);
+        e.at = sqlite3_column_int64(st, 1);
+        col_copy(st, 2, e.actor, sizeof(e.actor));
+        col_copy(st, 3, e.action, sizeof(e.action));
+        col_copy(st, 4, e.subject, sizeof(e.subject));
+        col_copy(st, 5, e.code, sizeof(e.code));
+        e.detail = col_strdup(st, 6);
+        rc = e.detail != NULL ? cb(&e, ctx) : DA_ERR_NOMEM;
+        free(e.detail);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_audit_count(struct srv_store *s, int64_t *count)
+{
+    return read_int64(s, "SELECT count(*) FROM audit_log", count);
+}

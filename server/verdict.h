@@ -1,0 +1,23 @@
+/* Policy evaluation of one evidence document, as the server records it.
+ *
+ * verdict: {"policy_id", "policy_version", "policy_sha256", "verdict",
+ *           "controls": {control id: pass|fail|unknown|not_applicable},
+ *           "checks": [{"id", "verdict"} and, for fail/unknown, "severity",
+ *                      "pointer", "observed", "reason"]}
+ * Titles, rationale and remediation stay in the policy, which the digest
+ * names (GET /v1/policy). controls is the "controls" member (borrowed from
+ * verdict), which the receipt states. A report is compliant when the
+ * overall verdict is pass (or nothing applied). */
+#ifndef SRV_VERDICT_H
+#define SRV_VERDICT_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "policy_state.h"
+
+int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, cJSON **verdict,
+                         const cJSON **controls, bool *compliant);
+
+#endif

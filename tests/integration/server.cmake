@@ -1,0 +1,31 @@
+# devattest-server end to end: the real binary over TLS on loopback.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+add_library(da_test_server STATIC ${DA_TEST_SRC}/support/server_harness.c)
+target_include_directories(da_test_server PUBLIC ${DA_TEST_SRC}/support)
+target_compile_definitions(da_test_server PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
+target_link_libraries(da_test_server PUBLIC PkgConfig::CURL PkgConfig::CJSON)
+
+
+da_unit_test(NAME test_server_http SOURCES ${DA_TEST_SRC}/integration/test_server_http.c
+             LIBS da_server da_test_server LABELS integration server)
+add_dependencies(test_server_http devattest-server)
+
+if(TARGET da_agent)
+  da_unit_test(NAME test_server_e2e SOURCES ${DA_TEST_SRC}/integration/test_server_e2e.c
+               LIBS da_server da_agent da_test_server da_test_swtpm
+               LABELS integration server swtpm)
+  add_dependencies(test_server_e2e devattest-server)
+endif()
+
+pkg_check_modules(TSS2_MU_T REQUIRED IMPORTED_TARGET tss2-mu)
+add_library(da_test_softak STATIC ${DA_TEST_SRC}/support/soft_ak.c)
+target_include_directories(da_test_softak PUBLIC ${DA_TEST_SRC}/support)
+target_link_libraries(da_test_softak PUBLIC devattest PkgConfig::TSS2_MU_T OpenSSL::Crypto)
+
+da_unit_test(NAME test_server_crash SOURCES ${DA_TEST_SRC}/integration/test_server_crash.c
+             LIBS da_server da_test_server da_test_softak LABELS integration server)
+add_dependencies(test_server_crash devattest-server)
+
+# The benchmark's load generator (scripts/bench.d/server.sh); not a test.
+add_executable(da_server_load ${DA_TEST_SRC}/bench/server_load.c)
+target_link_libraries(da_server_load PRIVATE da_server da_test_softak PkgConfig::CURL)

@@ -1,0 +1,9 @@
+# Unit tests of the server's modules (real SQLite files in temp directories).
+da_unit_test(NAME test_server_config SOURCES ${DA_TEST_SRC}/unit/test_server_config.c
+             LIBS da_server LABELS server)
+da_unit_test(NAME test_server_store SOURCES ${DA_TEST_SRC}/unit/test_server_store.c
+             LIBS da_server LABELS server)
+da_unit_test(NAME test_server_ratelimit SOURCES ${DA_TEST_SRC}/unit/test_server_ratelimit.c
+             LIBS da_server LABELS server)
+da_unit_test(NAME test_server_report_parse SOURCES ${DA_TEST_SRC}/unit/test_server_report_parse.c
+             LIBS da_server LABELS server)

@@ -1,0 +1,97 @@
+#include "da_test.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+
+static int parse(struct srv_config *c, const char *text)
+{
+    srv_config_defaults(c);
+    return srv_config_parse(c, text, strlen(text));
+}
+
+static void test_defaults_and_values(void **state)
+{
+    struct srv_config c;
+    uint32_t mask = 0;
+
+    (void)state;
+    assert_int_equal(parse(&c, "# comment\n\n  listen_address = ::1 \nport=9443\n"
+                               "state_dir = /var/lib/x\nplain_http = yes\n"
+                               "pcr_selection = sha256:0,2,4-7\nlog_level = debug\r\n"),
+                     0);
+    assert_string_equal(c.listen_address, "::1");
+    assert_int_equal(c.port, 9443);
+    assert_true(c.plain_http);
+    assert_int_equal(c.log_level, DA_LOG_DEBUG);
+    assert_int_equal(c.nonce_ttl_s, 120); /* default kept */
+    assert_int_equal(srv_config_finish(&c), 0);
+    assert_string_equal(c.database, "/var/lib/x/devattest.db");
+    assert_string_equal(c.tls_key, "/var/lib/x/server.key");
+    assert_int_equal(srv_pcr_selection_parse(c.pcr_selection, &mask), 0);
+    assert_int_equal(mask, 0xf5u);
+}
+
+static void test_rejections(void **state)
+{
+    static const char *const bad[] = {
+        "bogus = 1\n",                    /* unknown key */
+        "port = 1\nport = 2\n",           /* duplicate */
+        "port\n",                         /* no '=' */
+        "port = 70000\n",                 /* range */
+        "port = -1\n",                    /* sign */
+        "port = 12abc\n",                 /* trailing */
+        "port = \n",                      /* empty */
+        "plain_http = maybe\n",           /* bool */
+        "listen_address = example.org\n", /* not numeric */
+        "state_dir = relative/path\n",    /* not absolute */
+        "pcr_selection = sha1:0-7\n",     /* bank */
+        "pcr_selection = sha256:7-3\n",   /* range */
+        "pcr_selection = sha256:0-24\n",  /* index */
+        "log_level = loud\n",
+        "stale_after_s = 10\n", /* below minimum */
+    };
+    struct srv_config c;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(parse(&c, bad[i]), DA_ERR_CONFIG);
+    /* a NUL byte inside the text */
+    srv_config_defaults(&c);
+    assert_int_equal(srv_config_parse(&c, "port = 1\0\n", 10), DA_ERR_CONFIG);
+}
+
+static void test_plain_http_needs_loopback(void **state)
+{
+    struct srv_config c;
+
+    (void)state;
+    assert_int_equal(parse(&c, "plain_http = true\nlisten_address = 0.0.0.0\n"), 0);
+    assert_int_equal(srv_config_finish(&c), DA_ERR_CONFIG);
+    assert_int_equal(parse(&c, "plain_http = true\nlisten_address = 127.0.0.2\n"), 0);
+    assert_int_equal(srv_config_finish(&c), 0);
+}
+
+static void test_oversized(void **state)
+{
+    static char big[70 * 1024];
+    struct srv_config c;
+
+    (void)state;
+    memset(big, '#', sizeof(big));
+    srv_config_defaults(&c);
+    assert_int_equal(srv_config_parse(&c, big, sizeof(big)), DA_ERR_TOO_LARGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_and_values),
+        cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_plain_http_needs_loopback),
+        cmocka_unit_test(test_oversized),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,348 @@
+/* The SQLite store on real files: migrations, single use of tokens,
+ * challenges and nonces, status on read, group commit under concurrency. */
+#include "da_test.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "store.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct srv_store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/da-store-XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    if (srv_store_open(f->path, 64, 3600, &f->s) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+
+    srv_store_close(f->s);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static void hash_of(unsigned char h[SRV_HASH_LEN], int seed)
+{
+    memset(h, 0, SRV_HASH_LEN);
+    memcpy(h, &seed, sizeof(seed));
+}
+
+static void make_agent(struct srv_store *s, const char *id, const char *vendor, const char *ek,
+                       int64_t created)
+{
+    struct srv_agent a;
+    unsigned char ak[4] = {1, 2, 3, 4};
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", id);
+    assert_int_equal(srv_store_vendor_ensure(s, vendor, &a.vendor_id), 0);
+    snprintf(a.ek_name, sizeof(a.ek_name), "%s", ek);
+    snprintf(a.ak_name, sizeof(a.ak_name), "ak-%s", ek);
+    a.ak_public = ak;
+    a.ak_public_len = sizeof(ak);
+    a.host_json = (char *)"{\"hostname\":\"b1\"}";
+    a.created_at = created;
+    assert_int_equal(srv_store_agent_create(s, &a), 0);
+}
+
+static void test_migration_and_reopen(void **state)
+{
+    struct fixture *f = *state;
+    int version = 0;
+    int64_t id1 = 0, id2 = 0;
+
+    assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+    assert_int_equal(version, 1);
+    assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
+    srv_store_close(f->s);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+    assert_int_equal(version, 1);
+    assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
+    assert_int_equal(id1, id2);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+}
+
+static void test_tokens(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char h[SRV_HASH_LEN];
+    struct srv_principal p;
+    int64_t vid = 0, acme = 0;
+
+    hash_of(h, 1);
+    assert_int_equal(srv_store_api_token_put(f->s, h, SRV_ROLE_VENDOR, "acme", "l"), 0);
+    assert_int_equal(srv_store_api_token_find(f->s, h, &p), 0);
+    assert_int_equal(p.role, SRV_ROLE_VENDOR);
+    assert_true(p.vendor_id > 0);
+    acme = p.vendor_id;
+    hash_of(h, 2);
+    assert_int_equal(srv_store_api_token_find(f->s, h, &p), DA_ERR_AUTH_DENIED);
+    assert_int_equal(srv_store_api_token_put(f->s, h, SRV_ROLE_VENDOR, NULL, "l"),
+                     DA_ERR_INVALID_ARG);
+
+    hash_of(h, 3);
+    assert_int_equal(srv_store_enroll_token_put(f->s, h, "acme", 1000), 0);
+    assert_int_equal(srv_store_enroll_token_consume(f->s, h, 1000, &vid), DA_ERR_TOKEN_EXPIRED);
+    assert_int_equal(srv_store_enroll_token_consume(f->s, h, 999, &vid), 0);
+    assert_int_equal(vid, acme);
+    assert_int_equal(srv_store_enroll_token_consume(f->s, h, 999, &vid), DA_ERR_TOKEN_USED);
+    hash_of(h, 4);
+    assert_int_equal(srv_store_enroll_token_consume(f->s, h, 1, &vid), DA_ERR_TOKEN_INVALID);
+}
+
+static void test_challenge_single_use(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_challenge c, *got = NULL;
+    unsigned char ek[3] = {9, 9, 9}, ak[2] = {7, 7};
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.id, sizeof(c.id), "00112233445566778899aabbccddeeff");
+    assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &c.vendor_id), 0);
+    memset(c.secret, 0x5a, sizeof(c.secret));
+    c.ek_public = ek;
+    c.ek_public_len = sizeof(ek);
+    c.ak_public = ak;
+    c.ak_public_len = sizeof(ak);
+    snprintf(c.ek_name, sizeof(c.ek_name), "000b01");
+    snprintf(c.ak_name, sizeof(c.ak_name), "000b02");
+    c.expires_at = 500;
+    assert_int_equal(srv_store_challenge_put(f->s, &c), 0);
+    assert_int_equal(srv_store_challenge_take(f->s, c.id, 100, &got), 0);
+    assert_memory_equal(got->secret, c.secret, SRV_HASH_LEN);
+    assert_int_equal(got->ak_public_len, 2);
+    srv_challenge_free(got);
+    assert_int_equal(srv_store_challenge_take(f->s, c.id, 100, &got), DA_ERR_CHALLENGE_INVALID);
+    assert_null(got);
+    /* expired: refused, and gone afterwards */
+    assert_int_equal(srv_store_challenge_put(f->s, &c), 0);
+    assert_int_equal(srv_store_challenge_take(f->s, c.id, 500, &got), DA_ERR_CHALLENGE_INVALID);
+    assert_int_equal(srv_store_challenge_take(f->s, c.id, 1, &got), DA_ERR_CHALLENGE_INVALID);
+}
+
+static void fill_report(struct srv_report *r, const char *id, const char *agent, int nonce_seed)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    snprintf(r->agent_id, sizeof(r->agent_id), "%s", agent);
+    hash_of(r->nonce_hash, nonce_seed);
+    r->nonce_expires_at = 2000;
+    snprintf(r->evidence_sha256, sizeof(r->evidence_sha256), "%064d", nonce_seed);
+    r->evidence_json = (char *)"{\"schema\":\"x\"}";
+    r->verdict_json = (char *)"{\"compliant\":true}";
+    r->transcript_json = (char *)"{}";
+    r->receipt_json = (char *)"{\"payload\":\"\"}";
+    r->compliant = true;
+    r->received_at = 1000;
+    r->reset_count = 3;
+}
+
+static int count_agent(const struct srv_agent *a, void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_agents_reports_status(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_agent *a = NULL;
+    struct srv_report r, *got = NULL;
+    int n = 0, changed = 0;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    make_agent(f->s, "a2", "globex", "ek2", 900);
+    /* EK is unique */
+    {
+        struct srv_agent dup;
+
+        memset(&dup, 0, sizeof(dup));
+        snprintf(dup.id, sizeof(dup.id), "a3");
+        dup.vendor_id = 1;
+        snprintf(dup.ek_name, sizeof(dup.ek_name), "ek1");
+        dup.created_at = 1;
+        assert_int_equal(srv_store_agent_create(f->s, &dup), DA_ERR_STORE_CONFLICT);
+    }
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &a), 0);
+    assert_string_equal(a->status, "pending");
+    assert_string_equal(a->vendor, "acme");
+    srv_agent_free(a);
+    assert_int_equal(srv_store_agent_get(f->s, "zz", 1000, &a), DA_ERR_AGENT_UNKNOWN);
+
+    fill_report(&r, "r1", "a1", 11);
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &a), 0);
+    assert_string_equal(a->status, "compliant");
+    assert_int_equal(a->reset_count, 3);
+    srv_agent_free(a);
+    /* the same nonce again is a replay, and nothing of it is stored */
+    fill_report(&r, "r2", "a1", 11);
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_NONCE_REPLAY);
+    assert_int_equal(srv_store_report_get(f->s, "r2", &got), DA_ERR_NOT_FOUND);
+    assert_int_equal(srv_store_report_find_by_nonce(f->s, r.nonce_hash, &got), 0);
+    assert_string_equal(got->id, "r1");
+    assert_string_equal(got->evidence_json, "{\"schema\":\"x\"}");
+    srv_report_free(got);
+
+    /* stale an hour after the last verified report; the sweep marks it once */
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000 + 3601, &a), 0);
+    assert_string_equal(a->status, "stale");
+    srv_agent_free(a);
+    n = 0;
+    assert_int_equal(srv_store_agents_list(f->s, 0, "stale", 1000 + 3601, count_agent, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(srv_store_sweep_stale(f->s, 1000 + 3601, &changed), 0);
+    assert_int_equal(changed, 2);
+    assert_int_equal(srv_store_sweep_stale(f->s, 1000 + 3601, &changed), 0);
+    assert_int_equal(changed, 0);
+
+    /* revoked: status and no more reports */
+    assert_int_equal(srv_store_agent_set_revoked(f->s, "a1", true), 0);
+    fill_report(&r, "r3", "a1", 12);
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_AGENT_REVOKED);
+    assert_int_equal(srv_store_report_get(f->s, "r3", &got), DA_ERR_NOT_FOUND);
+    n = 0;
+    assert_int_equal(srv_store_agents_list(f->s, 0, "revoked", 1000, count_agent, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(srv_store_agent_set_revoked(f->s, "nope", true), DA_ERR_AGENT_UNKNOWN);
+}
+
+static void test_identity_event(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char ak2[3] = {4, 5, 6}, *got = NULL;
+    size_t len = 0;
+    char name[69];
+    struct srv_agent *a = NULL;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    assert_int_equal(srv_store_identity_event_latest(f->s, "a1", &got, &len, name),
+                     DA_ERR_NOT_FOUND);
+    assert_int_equal(srv_store_identity_event_put(f->s, "a1", ak2, sizeof(ak2), "ak-new", "d"), 0);
+    assert_int_equal(srv_store_identity_event_latest(f->s, "a1", &got, &len, name), 0);
+    assert_string_equal(name, "ak-new");
+    assert_int_equal(srv_store_agent_replace_ak(f->s, "a1", got, len, name), 0);
+    free(got);
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &a), 0);
+    assert_string_equal(a->ak_name, "ak-new");
+    assert_memory_equal(a->ak_public, ak2, 3);
+    srv_agent_free(a);
+    assert_int_equal(srv_store_identity_event_latest(f->s, "a1", &got, &len, name),
+                     DA_ERR_NOT_FOUND);
+}
+
+#define WRITERS    8
+#define PER_WRITER 50
+
+struct writer_arg {
+    struct srv_store *s;
+    int base;
+    int failures;
+};
+
+static void *writer(void *p)
+{
+    struct writer_arg *w = p;
+    struct srv_report r;
+    char id[40];
+    int i;
+
+    for (i = 0; i < PER_WRITER; i++) {
+        snprintf(id, sizeof(id), "w%d-%d", w->base, i);
+        fill_report(&r, id, "a1", w->base * 1000 + i + 100);
+        if (srv_store_report_put(w->s, &r) != 0)
+            w->failures++;
+    }
+    return NULL;
+}
+
+/* Many threads writing at once: every write commits exactly once. */
+static void test_group_commit_concurrency(void **state)
+{
+    struct fixture *f = *state;
+    struct writer_arg args[WRITERS];
+    pthread_t t[WRITERS];
+    int64_t count = 0;
+    int i;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    for (i = 0; i < WRITERS; i++) {
+        args[i].s = f->s;
+        args[i].base = i + 1;
+        args[i].failures = 0;
+        assert_int_equal(pthread_create(&t[i], NULL, writer, &args[i]), 0);
+    }
+    for (i = 0; i < WRITERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    assert_int_equal(srv_store_reports_count(f->s, &count), 0);
+    assert_int_equal(count, WRITERS * PER_WRITER);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+}
+
+static int count_audit(const struct srv_audit_entry *e, void *ctx)
+{
+    assert_string_equal(e->code, "bad_signature");
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_audit_and_policy(void **state)
+{
+    struct fixture *f = *state;
+    char *json = NULL, sha[65];
+    int n = 0;
+
+    assert_int_equal(srv_store_audit(f->s, "x", "report_rejected", "a1", "bad_signature",
+                                     "'; DROP TABLE agents; --"),
+                     0);
+    assert_int_equal(srv_store_audit_list(f->s, "report_rejected", 10, count_audit, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(srv_store_policy_current(f->s, &json, sha), DA_ERR_NOT_FOUND);
+    assert_int_equal(srv_store_policy_put(f->s, "{\"v\":1}", "aa", "admin"), 0);
+    assert_int_equal(srv_store_policy_put(f->s, "{\"v\":2}", "bb", "admin"), 0);
+    assert_int_equal(srv_store_policy_current(f->s, &json, sha), 0);
+    assert_string_equal(json, "{\"v\":2}");
+    assert_string_equal(sha, "bb");
+    free(json);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migration_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_challenge_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agents_reports_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_concurrency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_and_policy, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
