@@ -6,9 +6,11 @@
 #include "commands.h"
 #include "log.h"
 
+extern const struct agent_command agent_cmd_collect;
 extern const struct agent_command agent_cmd_tpm_info;
 
 static const struct agent_command *const agent_commands[] = {
+    &agent_cmd_collect,
     &agent_cmd_tpm_info,
 };
 

@@ -14,15 +14,24 @@
 #define DA_MAX_TPM_STRUCT      4096                /* one marshalled TPM structure */
 #define DA_MAX_SYSFILE         (64u * 1024 * 1024) /* one system file read by a collector */
 #define DA_MAX_LOG_LINE        2048
-#define DA_MAX_EK_CERT         8192               /* an EK certificate read from TPM NV */
-#define DA_MAX_KEY_FILE        (16u * 1024)       /* a key blob or key file in the state dir */
-#define DA_MAX_EVENT_LOG       (8u * 1024 * 1024) /* the firmware TPM event log */
-#define DA_MAX_CANONICAL_JSON  (8u * 1024 * 1024) /* canonical JSON built for a digest */
-#define DA_MAX_DSSE_SIG_LEN    1024               /* one decoded DSSE signature */
-#define DA_MAX_DSSE_KEYID      256                /* one DSSE key id */
-#define DA_MAX_DSSE_TYPE       256                /* a DSSE payloadType */
-#define DA_MAX_INTOTO_DIGESTS  16                 /* digests of one in-toto subject */
-#define DA_MAX_EK_CERT_FILE    (4u * 1024 * 1024) /* a PEM file of EK roots or intermediates */
-#define DA_MAX_EK_CHAIN        8                  /* intermediates an agent may send */
+#define DA_MAX_SMALL_SYSFILE   (64u * 1024)          /* one procfs/sysfs/etc file read whole */
+#define DA_MAX_APT_LIST        (512u * 1024 * 1024)  /* one decompressed apt Packages list */
+#define DA_MAX_DPKG_STATUS     (256u * 1024 * 1024)  /* /var/lib/dpkg/status */
+#define DA_MAX_COL_CACHE       (16u * 1024 * 1024)   /* one collector cache file in the state dir */
+#define DA_MAX_PACKAGES        (1u << 20)            /* installed packages / list stanzas kept */
+#define DA_MAX_BLOCK_DEPTH     16                    /* block device stack depth */
+#define DA_MAX_TOOLS           64                    /* toolchain entries */
+#define DA_MAX_TOOL_SIZE       (2048u * 1024 * 1024) /* one toolchain binary hashed */
+#define DA_MAX_SSHD_INCLUDE    16                    /* sshd_config Include nesting */
+#define DA_MAX_EK_CERT         8192                  /* an EK certificate read from TPM NV */
+#define DA_MAX_KEY_FILE        (16u * 1024)          /* a key blob or key file in the state dir */
+#define DA_MAX_EVENT_LOG       (8u * 1024 * 1024)    /* the firmware TPM event log */
+#define DA_MAX_CANONICAL_JSON  (8u * 1024 * 1024)    /* canonical JSON built for a digest */
+#define DA_MAX_DSSE_SIG_LEN    1024                  /* one decoded DSSE signature */
+#define DA_MAX_DSSE_KEYID      256                   /* one DSSE key id */
+#define DA_MAX_DSSE_TYPE       256                   /* a DSSE payloadType */
+#define DA_MAX_INTOTO_DIGESTS  16                    /* digests of one in-toto subject */
+#define DA_MAX_EK_CERT_FILE    (4u * 1024 * 1024)    /* a PEM file of EK roots or intermediates */
+#define DA_MAX_EK_CHAIN        8                     /* intermediates an agent may send */
 
 #endif

@@ -1,0 +1,486 @@
+/* disk: encryption of the volumes that hold /, /home, /var, /tmp, every
+ * home directory and mount under /home, the configured source/build
+ * directories, and swap. Block-backed volumes are walked down
+ * /sys/dev/block/MAJ:MIN through dm and md slaves to the disks; a volume is
+ * encrypted when every path down its stack crosses an encryption layer. */
+#include "collector.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "caps.h"
+#include "mountinfo.h"
+
+enum col_enc { COL_ENC_NO = 0, COL_ENC_YES = 1, COL_ENC_UNKNOWN = 2 };
+
+struct col_walk {
+    const struct col_ctx *ctx;
+    cJSON *stack;
+    const char *scheme; /* first encryption layer met */
+    int persistent;     /* 0 for zram */
+    int nodes;
+};
+
+struct col_dm_kind {
+    const char *prefix;
+    const char *kind;
+    const char *scheme; /* non-NULL for encryption layers */
+};
+
+/* cryptsetup and LVM name their dm devices by uuid prefix. Order matters:
+ * the OPAL prefix is longer than the LUKS2 one it starts with. */
+static const struct col_dm_kind col_dm_kinds[] = {
+    {"CRYPT-LUKS2-OPAL-", "crypt", "opal"},
+    {"CRYPT-LUKS1-", "crypt", "luks1"},
+    {"CRYPT-LUKS2-", "crypt", "luks2"},
+    {"CRYPT-PLAIN-", "crypt", "plain"},
+    {"CRYPT-BITLK-", "crypt", "bitlk"},
+    {"CRYPT-TCRYPT-", "crypt", "tcrypt"},
+    {"CRYPT-LOOPAES-", "crypt", "loopaes"},
+    {"CRYPT-FVAULT2-", "crypt", "fvault2"},
+    {"CRYPT-SUBDEV-", "crypt-subdevice", NULL},
+    {"CRYPT-VERITY-", "verity", NULL},
+    {"CRYPT-INTEGRITY-", "integrity", NULL},
+    {"LVM-", "lvm", NULL},
+    {"mpath-", "multipath", NULL},
+    {"part", "partition", NULL},
+};
+
+static int col_sys_line(const struct col_ctx *ctx, const char *dev, const char *file, char *out,
+                        size_t n)
+{
+    char rel[512];
+
+    snprintf(rel, sizeof(rel), "/sys/dev/block/%s/%s", dev, file);
+    return col_read_line(ctx, rel, out, n);
+}
+
+/* Value of KEY= in the device's uevent. */
+static void col_uevent(const struct col_ctx *ctx, const char *dev, const char *key, char *out,
+                       size_t n)
+{
+    char rel[512];
+    struct da_buf b;
+    const char *p;
+    size_t klen = strlen(key);
+
+    out[0] = '\0';
+    snprintf(rel, sizeof(rel), "/sys/dev/block/%s/uevent", dev);
+    da_buf_init(&b, DA_MAX_SMALL_SYSFILE);
+    if (col_read_file(ctx, rel, &b) == 0) {
+        for (p = da_buf_str(&b); *p != '\0';) {
+            size_t len = strcspn(p, "\n");
+
+            if (len > klen && memcmp(p, key, klen) == 0 && p[klen] == '=' && len - klen - 1 < n) {
+                memcpy(out, p + klen + 1, len - klen - 1);
+                out[len - klen - 1] = '\0';
+            }
+            p += len;
+            if (*p == '\n')
+                p++;
+        }
+    }
+    da_buf_free(&b);
+}
+
+static int col_walk_node(struct col_walk *w, const char *dev, int depth, enum col_enc *enc);
+
+/* Walk the slaves of dev; combine: all encrypted = yes, any plaintext = no. */
+static int col_walk_slaves(struct col_walk *w, const char *dev, int depth, cJSON *lower,
+                           enum col_enc *enc, int *count)
+{
+    char path[4096], rel[512], sdev[64];
+    struct dirent *e;
+    DIR *d;
+    int r = 0, any_no = 0, any_unknown = 0;
+
+    *count = 0;
+    snprintf(rel, sizeof(rel), "/sys/dev/block/%s/slaves", dev);
+    if (col_path(w->ctx, rel, path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
+        return 0;
+    while (r == 0 && (e = readdir(d)) != NULL) {
+        enum col_enc ce;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(rel, sizeof(rel), "/sys/dev/block/%s/slaves/%s/dev", dev, e->d_name);
+        if (col_read_line(w->ctx, rel, sdev, sizeof(sdev)) < 0) {
+            any_unknown = 1;
+            continue;
+        }
+        (*count)++;
+        r = col_push_str(lower, e->d_name);
+        if (r == 0)
+            r = col_walk_node(w, sdev, depth + 1, &ce);
+        any_no |= r == 0 && ce == COL_ENC_NO;
+        any_unknown |= r == 0 && ce == COL_ENC_UNKNOWN;
+    }
+    closedir(d);
+    *enc = any_no ? COL_ENC_NO : any_unknown ? COL_ENC_UNKNOWN : COL_ENC_YES;
+    return r;
+}
+
+/* Classify one device; fills kind, scheme and whether it is a dm device
+ * whose purpose cannot be told. */
+static void col_classify(const struct col_ctx *ctx, const char *dev, const char *name,
+                         const char **kind, const char **scheme, char *detail, size_t dn)
+{
+    char uuid[256], level[64], devtype[32];
+    struct stat st;
+    char rel[512];
+    size_t i;
+
+    *kind = "disk";
+    *scheme = NULL;
+    detail[0] = '\0';
+    if (col_sys_line(ctx, dev, "dm/uuid", uuid, sizeof(uuid)) == 0) {
+        *kind = "dm";
+        for (i = 0; i < sizeof(col_dm_kinds) / sizeof(col_dm_kinds[0]); i++) {
+            if (strncmp(uuid, col_dm_kinds[i].prefix, strlen(col_dm_kinds[i].prefix)) == 0) {
+                *kind = col_dm_kinds[i].kind;
+                *scheme = col_dm_kinds[i].scheme;
+                return;
+            }
+        }
+        snprintf(detail, dn, "dm uuid '%.200s'", uuid);
+        return;
+    }
+    if (col_sys_line(ctx, dev, "md/level", level, sizeof(level)) == 0) {
+        *kind = "md";
+        snprintf(detail, dn, "%s", level);
+        return;
+    }
+    if (strncmp(name, "zram", 4) == 0) {
+        *kind = "zram";
+        return;
+    }
+    snprintf(rel, sizeof(rel), "/sys/dev/block/%s/loop", dev);
+    if (col_stat(ctx, rel, &st) == 0) {
+        *kind = "loop";
+        return;
+    }
+    col_uevent(ctx, dev, "DEVTYPE", devtype, sizeof(devtype));
+    if (strcmp(devtype, "partition") == 0)
+        *kind = "partition";
+}
+
+static int col_walk_node(struct col_walk *w, const char *dev, int depth, enum col_enc *enc)
+{
+    char name[128], detail[256], parent[64], rel[512];
+    const char *kind, *scheme;
+    cJSON *node = NULL, *lower = NULL;
+    enum col_enc below = COL_ENC_NO;
+    int r, nslaves = 0;
+
+    *enc = COL_ENC_UNKNOWN;
+    if (depth > DA_MAX_BLOCK_DEPTH || ++w->nodes > 256)
+        return 0;
+    col_uevent(w->ctx, dev, "DEVNAME", name, sizeof(name));
+    if (name[0] == '\0')
+        snprintf(name, sizeof(name), "%s", dev);
+    col_classify(w->ctx, dev, name, &kind, &scheme, detail, sizeof(detail));
+    node = cJSON_CreateObject();
+    COL_TRY(col_push(w->stack, node));
+    COL_TRY(col_add_str(node, "device", name));
+    COL_TRY(col_add_str(node, "dev", dev));
+    COL_TRY(col_add_str(node, "kind", kind));
+    if (scheme != NULL)
+        COL_TRY(col_add_str(node, "scheme", scheme));
+    if (detail[0] != '\0')
+        COL_TRY(col_add_str(node, "detail", detail));
+    lower = cJSON_CreateArray();
+    COL_TRY(col_add_item(node, "lower", lower));
+    if (strcmp(kind, "zram") == 0)
+        w->persistent = 0;
+    if (scheme != NULL && w->scheme == NULL)
+        w->scheme = scheme;
+    if (strcmp(kind, "partition") == 0) {
+        snprintf(rel, sizeof(rel), "/sys/dev/block/%s/../dev", dev);
+        if (col_read_line(w->ctx, rel, parent, sizeof(parent)) == 0) {
+            char pname[128];
+
+            COL_TRY(col_walk_node(w, parent, depth + 1, &below));
+            col_uevent(w->ctx, parent, "DEVNAME", pname, sizeof(pname));
+            COL_TRY(col_push_str(lower, pname[0] != '\0' ? pname : parent));
+            nslaves = 1;
+        }
+    } else {
+        COL_TRY(col_walk_slaves(w, dev, depth, lower, &below, &nslaves));
+    }
+    if (scheme != NULL)
+        *enc = COL_ENC_YES;
+    else if (nslaves > 0)
+        *enc = below;
+    else if (strcmp(kind, "dm") == 0 || strcmp(kind, "loop") == 0 ||
+             strcmp(kind, "crypt-subdevice") == 0)
+        *enc = COL_ENC_UNKNOWN; /* a mapping or file whose backing we cannot see */
+    else
+        *enc = COL_ENC_NO;
+out:
+    return r;
+}
+
+/* MAJ:MIN of a mount's block device: from mountinfo, or for file systems
+ * with anonymous device numbers (btrfs) from the source device's name. */
+static int col_mount_dev(const struct col_ctx *ctx, const struct col_mount *m, char *dev, size_t n)
+{
+    char link[4096];
+    char rel[4096], target[1024];
+    const char *base;
+    ssize_t len;
+
+    if (m->major != 0) {
+        snprintf(dev, n, "%u:%u", m->major, m->minor);
+        return 0;
+    }
+    if (strncmp(m->source, "/dev/", 5) != 0)
+        return -1;
+    base = strrchr(m->source, '/') + 1;
+    if (col_path(ctx, m->source, link, sizeof(link)) == 0 &&
+        (len = readlink(link, target, sizeof(target) - 1)) > 0) {
+        target[len] = '\0';
+        base = strrchr(target, '/') != NULL ? strrchr(target, '/') + 1 : target;
+        snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
+    } else {
+        snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
+    }
+    return col_read_line(ctx, rel, dev, n) == 0 ? 0 : -1;
+}
+
+static int col_add_enc(cJSON *o, enum col_enc enc, const char *why)
+{
+    if (enc == COL_ENC_UNKNOWN)
+        return col_add_unknown(o, "encrypted", COL_R_UNSUPPORTED, why);
+    return col_add_bool(o, "encrypted", enc == COL_ENC_YES);
+}
+
+/* Encryption of a block device by its stack; fills o. */
+static int col_block_volume(const struct col_ctx *ctx, cJSON *o, const char *dev)
+{
+    struct col_walk w = {ctx, NULL, NULL, 1, 0};
+    enum col_enc enc;
+    int r;
+
+    w.stack = cJSON_CreateArray();
+    COL_TRY(col_add_item(o, "stack", w.stack));
+    COL_TRY(col_walk_node(&w, dev, 0, &enc));
+    COL_TRY(col_add_enc(o, enc, "a layer of the block stack cannot be identified"));
+    COL_TRY(col_add_str(o, "scheme", enc == COL_ENC_YES ? w.scheme : "none"));
+    COL_TRY(col_add_bool(o, "persistent", w.persistent));
+out:
+    return r;
+}
+
+static int col_is_memory_fs(const char *fstype)
+{
+    return strcmp(fstype, "tmpfs") == 0 || strcmp(fstype, "ramfs") == 0;
+}
+
+static int col_volume(const struct col_ctx *ctx, const struct col_mounts *mounts, cJSON *vols,
+                      const char *path, const char *why)
+{
+    const struct col_mount *m = col_mounts_find(mounts, path);
+    char full[4096], dev[64];
+    cJSON *o = cJSON_CreateObject();
+    int r, fs = 0;
+
+    COL_TRY(col_push(vols, o));
+    COL_TRY(col_add_str(o, "path", path));
+    COL_TRY(col_add_str(o, "reason", why));
+    if (m == NULL) {
+        r = col_add_unknown(o, "encrypted", COL_R_NOT_PRESENT, "no mount holds this path");
+        goto out;
+    }
+    COL_TRY(col_add_str(o, "mountpoint", m->mountpoint));
+    COL_TRY(col_add_str(o, "source", m->source));
+    COL_TRY(col_add_str(o, "fstype", m->fstype));
+    if (col_path(ctx, path, full, sizeof(full)) == 0 && ctx->ops->fscrypt_dir != NULL)
+        fs = ctx->ops->fscrypt_dir(full);
+    if (fs == 1) {
+        COL_TRY(col_add_bool(o, "encrypted", 1));
+        COL_TRY(col_add_str(o, "scheme", "fscrypt"));
+        COL_TRY(col_add_bool(o, "persistent", 1));
+    } else if (col_is_memory_fs(m->fstype)) {
+        COL_TRY(col_add_bool(o, "encrypted", 0));
+        COL_TRY(col_add_str(o, "scheme", "none"));
+        COL_TRY(col_add_bool(o, "persistent", 0));
+    } else if (strcmp(m->fstype, "ecryptfs") == 0) {
+        COL_TRY(col_add_bool(o, "encrypted", 1));
+        COL_TRY(col_add_str(o, "scheme", "ecryptfs"));
+        COL_TRY(col_add_bool(o, "persistent", 1));
+    } else if (strcmp(m->fstype, "zfs") == 0) {
+        COL_TRY(col_add_unknown(o, "encrypted", COL_R_UNSUPPORTED,
+                                "ZFS native encryption is not visible in procfs or sysfs"));
+        COL_TRY(col_add_str(o, "scheme", "zfs"));
+    } else if (col_mount_dev(ctx, m, dev, sizeof(dev)) == 0) {
+        COL_TRY(col_block_volume(ctx, o, dev));
+    } else {
+        char detail[256];
+
+        snprintf(detail, sizeof(detail), "%.64s on %.128s: no block device to inspect", m->fstype,
+                 m->source);
+        COL_TRY(col_add_unknown(o, "encrypted", COL_R_UNSUPPORTED, detail));
+    }
+out:
+    return r;
+}
+
+/* Directories directly under /home (user homes: fscrypt is per directory). */
+static int col_home_dirs(const struct col_ctx *ctx, const struct col_mounts *mounts, cJSON *vols)
+{
+    char path[4096], rel[512];
+    struct dirent *e;
+    char *names[256];
+    size_t n = 0, i;
+    DIR *d;
+    int r = 0;
+
+    if (col_path(ctx, "/home", path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0])) {
+        if (e->d_name[0] == '.' || e->d_type != DT_DIR || strlen(e->d_name) > 255)
+            continue;
+        names[n] = strdup(e->d_name);
+        if (names[n] != NULL)
+            n++;
+    }
+    closedir(d);
+    for (i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++)
+            if (strcmp(names[j], names[i]) < 0) {
+                char *t = names[i];
+
+                names[i] = names[j];
+                names[j] = t;
+            }
+    }
+    for (i = 0; i < n; i++) {
+        snprintf(rel, sizeof(rel), "/home/%s", names[i]);
+        if (r == 0)
+            r = col_volume(ctx, mounts, vols, rel, "home directory");
+        free(names[i]);
+    }
+    for (i = 0; r == 0 && i < mounts->n; i++) {
+        const char *mp = mounts->v[i].mountpoint;
+
+        if (strncmp(mp, "/home/", 6) == 0 && strchr(mp + 6, '/') != NULL)
+            r = col_volume(ctx, mounts, vols, mp, "mount under /home");
+    }
+    return r;
+}
+
+/* /proc/swaps: "Filename Type Size Used Priority" */
+static int col_swaps(const struct col_ctx *ctx, const struct col_mounts *mounts, cJSON *area)
+{
+    struct da_buf b;
+    cJSON *arr = NULL;
+    const char *p;
+    int r, e;
+
+    da_buf_init(&b, DA_MAX_SMALL_SYSFILE);
+    e = col_read_file(ctx, "/proc/swaps", &b);
+    if (e < 0) {
+        r = col_add_unknown_errno(area, "swap", e, "/proc/swaps");
+        goto out;
+    }
+    arr = cJSON_CreateArray();
+    COL_TRY(col_add_item(area, "swap", arr));
+    p = da_buf_str(&b);
+    p += strcspn(p, "\n"); /* header */
+    while (*p == '\n') {
+        char name[1024], type[32], dev[64], rel[1100];
+        size_t len;
+        cJSON *o;
+
+        p++;
+        len = strcspn(p, "\n");
+        if (len == 0)
+            break;
+        if (sscanf(p, "%1023s %31s", name, type) != 2) {
+            r = col_add_unknown(area, "swap_parse", COL_R_PARSE, "/proc/swaps");
+            goto out;
+        }
+        p += len;
+        o = cJSON_CreateObject();
+        COL_TRY(col_push(arr, o));
+        COL_TRY(col_add_str(o, "path", name));
+        COL_TRY(col_add_str(o, "type", type));
+        if (strcmp(type, "partition") == 0) {
+            const char *base = strrchr(name, '/') != NULL ? strrchr(name, '/') + 1 : name;
+            char target[1024];
+            ssize_t tl;
+
+            if (col_path(ctx, name, rel, sizeof(rel)) == 0 &&
+                (tl = readlink(rel, target, sizeof(target) - 1)) > 0) {
+                target[tl] = '\0';
+                base = strrchr(target, '/') != NULL ? strrchr(target, '/') + 1 : target;
+                snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
+            } else {
+                snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
+            }
+            if (col_read_line(ctx, rel, dev, sizeof(dev)) == 0)
+                COL_TRY(col_block_volume(ctx, o, dev));
+            else
+                COL_TRY(col_add_unknown(o, "encrypted", COL_R_NOT_PRESENT,
+                                        "swap device not found in /sys/class/block"));
+        } else {
+            cJSON *vol = cJSON_CreateArray();
+            cJSON *first;
+
+            COL_TRY(col_add_item(o, "file_volume", vol));
+            COL_TRY(col_volume(ctx, mounts, vol, name, "swap file"));
+            first = cJSON_GetArrayItem(vol, 0);
+            COL_TRY(col_add_item(o, "encrypted",
+                                 cJSON_Duplicate(cJSON_GetObjectItem(first, "encrypted"), 1)));
+        }
+    }
+out:
+    da_buf_free(&b);
+    return r;
+}
+
+static int col_disk_collect(const struct col_ctx *ctx, cJSON *area)
+{
+    static const char *const fixed[] = {"/", "/home", "/var", "/tmp"};
+    struct col_mounts mounts = {NULL, 0};
+    struct da_buf b;
+    cJSON *vols = NULL;
+    size_t i;
+    int r, e;
+
+    da_buf_init(&b, DA_MAX_SYSFILE);
+    e = col_read_file(ctx, "/proc/self/mountinfo", &b);
+    if (e < 0) {
+        r = col_add_unknown_errno(area, "volumes", e, "/proc/self/mountinfo");
+        goto out;
+    }
+    e = col_mountinfo_parse(da_buf_str(&b), da_buf_len(&b), &mounts);
+    if (e == DA_ERR_NOMEM) {
+        r = e;
+        goto out;
+    }
+    if (e < 0) {
+        r = col_add_unknown(area, "volumes", COL_R_PARSE, "/proc/self/mountinfo");
+        goto out;
+    }
+    vols = cJSON_CreateArray();
+    COL_TRY(col_add_item(area, "volumes", vols));
+    for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        COL_TRY(col_volume(ctx, &mounts, vols, fixed[i], "system"));
+    COL_TRY(col_home_dirs(ctx, &mounts, vols));
+    for (i = 0; i < ctx->cfg->n_source_dirs; i++)
+        COL_TRY(col_volume(ctx, &mounts, vols, ctx->cfg->source_dirs[i], "source directory"));
+    COL_TRY(col_swaps(ctx, &mounts, area));
+out:
+    col_mounts_free(&mounts);
+    da_buf_free(&b);
+    return r;
+}
+
+const struct da_collector col_disk = {"disk", col_disk_collect};

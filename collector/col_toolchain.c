@@ -1,0 +1,728 @@
+/* toolchain: each configured tool resolved on PATH (below the root) to its
+ * real file; SHA-256 and size; the dpkg package that owns it and whether
+ * the file still matches that package's md5sums. Hashes are cached by
+ * (device, inode, size, mtime, ctime) in the state directory. */
+#include "collector.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "err.h"
+#include "caps.h"
+#include "toolcache.h"
+
+#define COL_TOOLCACHE_NAME  "toolchain.cache"
+#define COL_AGENTCACHE_NAME "agent.cache"
+#define COL_DPKG_INFO       "/var/lib/dpkg/info"
+#define COL_MAX_LINKS       40
+
+struct col_tool {
+    const char *name;
+    char path[1024];      /* as found on PATH, below the root */
+    char realpath[1024];  /* symlinks resolved below the root */
+    char dpkg_path[1024]; /* the name dpkg records, when owned */
+    struct col_toolcache_entry h;
+    int found, hashed, hash_err;
+    char package[256];
+    char version[256];
+};
+
+/* Resolve symlinks of a root-relative absolute path inside the root. */
+int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, size_t n)
+{
+    char rest[4096], cur[4096], full[4096], target[4096];
+    int links = 0;
+
+    if (path[0] != '/' || snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest))
+        return -EINVAL;
+    cur[0] = '\0';
+    while (rest[0] != '\0') {
+        char *p = rest, *slash, comp[256];
+        size_t clen;
+        struct stat st;
+        ssize_t tl;
+
+        while (*p == '/')
+            p++;
+        slash = strchr(p, '/');
+        clen = slash != NULL ? (size_t)(slash - p) : strlen(p);
+        if (clen >= sizeof(comp))
+            return -ENAMETOOLONG;
+        memcpy(comp, p, clen);
+        comp[clen] = '\0';
+        memmove(rest, p + clen, strlen(p + clen) + 1);
+        if (clen == 0 || strcmp(comp, ".") == 0)
+            continue;
+        if (strcmp(comp, "..") == 0) {
+            char *last = strrchr(cur, '/');
+
+            if (last != NULL)
+                *last = '\0';
+            continue;
+        }
+        if (strlen(cur) + 1 + clen >= sizeof(cur))
+            return -ENAMETOOLONG;
+        memcpy(cur + strlen(cur), "/", 2);
+        memcpy(cur + strlen(cur), comp, clen + 1);
+        if (col_path(ctx, cur, full, sizeof(full)) != 0)
+            return -ENAMETOOLONG;
+        if (lstat(full, &st) != 0)
+            return -errno;
+        if (!S_ISLNK(st.st_mode))
+            continue;
+        if (++links > COL_MAX_LINKS)
+            return -ELOOP;
+        tl = readlink(full, target, sizeof(target) - 1);
+        if (tl < 0)
+            return -errno;
+        target[tl] = '\0';
+        if (strlen(target) + 1 + strlen(rest) >= sizeof(rest))
+            return -ENAMETOOLONG;
+        memmove(rest + tl + 1, rest, strlen(rest) + 1);
+        memcpy(rest, target, (size_t)tl);
+        rest[tl] = '/';
+        if (target[0] == '/')
+            cur[0] = '\0';
+        else
+            *strrchr(cur, '/') = '\0';
+    }
+    if (snprintf(out, n, "%s", cur[0] != '\0' ? cur : "/") >= (int)n)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+static int col_find_on_path(const struct col_ctx *ctx, struct col_tool *t)
+{
+    const char *p = ctx->cfg->path_env != NULL ? ctx->cfg->path_env : "";
+    char full[4096];
+    struct stat st;
+
+    while (*p != '\0') {
+        size_t len = strcspn(p, ":");
+
+        if (len > 0 && p[0] == '/' &&
+            snprintf(t->path, sizeof(t->path), "%.*s/%s", (int)len, p, t->name) <
+                (int)sizeof(t->path) &&
+            col_path(ctx, t->path, full, sizeof(full)) == 0 && stat(full, &st) == 0 &&
+            S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0)
+            return 1;
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    t->path[0] = '\0';
+    return 0;
+}
+
+static void col_tool_key(const struct stat *st, struct col_toolcache_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->dev = st->st_dev;
+    e->ino = st->st_ino;
+    e->size = (uint64_t)st->st_size;
+    e->mtime_s = st->st_mtim.tv_sec;
+    e->mtime_ns = st->st_mtim.tv_nsec;
+    e->ctime_s = st->st_ctim.tv_sec;
+    e->ctime_ns = st->st_ctim.tv_nsec;
+}
+
+/* SHA-256 and MD5 (for dpkg's md5sums) in one pass of large reads. */
+static int col_hash_fd(int fd, struct col_toolcache_entry *e)
+{
+    EVP_MD_CTX *s = EVP_MD_CTX_new(), *m = EVP_MD_CTX_new();
+    unsigned char *buf = malloc(1u << 20), ds[32], dm[16];
+    unsigned ls = 0, lm = 0;
+    uint64_t total = 0;
+    int r = DA_ERR_CRYPTO;
+
+    if (s == NULL || m == NULL || buf == NULL) {
+        r = DA_ERR_NOMEM;
+        goto out;
+    }
+    if (!EVP_DigestInit_ex(s, EVP_sha256(), NULL) || !EVP_DigestInit_ex(m, EVP_md5(), NULL))
+        goto out;
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    for (;;) {
+        ssize_t n = read(fd, buf, 1u << 20);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        total += (uint64_t)n;
+        if (total > DA_MAX_TOOL_SIZE) {
+            r = -EFBIG;
+            goto out;
+        }
+        if (!EVP_DigestUpdate(s, buf, (size_t)n) || !EVP_DigestUpdate(m, buf, (size_t)n))
+            goto out;
+    }
+    if (total != e->size) {
+        r = -EAGAIN; /* changed while read */
+        goto out;
+    }
+    if (!EVP_DigestFinal_ex(s, ds, &ls) || !EVP_DigestFinal_ex(m, dm, &lm))
+        goto out;
+    col_hex(ds, 32, e->sha256);
+    col_hex(dm, 16, e->md5);
+    r = 0;
+out:
+    free(buf);
+    EVP_MD_CTX_free(s);
+    EVP_MD_CTX_free(m);
+    return r;
+}
+
+static void col_hash_tool(const struct col_ctx *ctx, struct col_tool *t, struct col_toolcache *c,
+                          int *dirty)
+{
+    const struct col_toolcache_entry *hit;
+    char full[4096];
+    struct stat st;
+    int fd;
+
+    if (col_path(ctx, t->realpath, full, sizeof(full)) != 0) {
+        t->hash_err = -ENAMETOOLONG;
+        return;
+    }
+    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        t->hash_err = -errno;
+        return;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        t->hash_err = -EINVAL;
+        close(fd);
+        return;
+    }
+    col_tool_key(&st, &t->h);
+    hit = col_toolcache_find(c, &t->h);
+    if (hit != NULL) {
+        t->h = *hit;
+        t->hashed = 1;
+    } else {
+        t->hash_err = col_hash_fd(fd, &t->h);
+        if (t->hash_err == 0) {
+            t->hashed = 1;
+            if (col_toolcache_put(c, &t->h) == 0)
+                *dirty = 1;
+        }
+    }
+    close(fd);
+}
+
+/* The names dpkg may record for a file (usr-merged systems keep /bin/x). */
+static void col_dpkg_names(const char *real, const char **names, size_t *n)
+{
+    *n = 0;
+    names[(*n)++] = real;
+    if (strncmp(real, "/usr/", 5) == 0)
+        names[(*n)++] = real + 4;
+}
+
+/* The names to look for in dpkg's .list files, with a filter on length. */
+struct col_owner_query {
+    const char *name[2 * DA_MAX_TOOLS];
+    size_t len[2 * DA_MAX_TOOLS];
+    size_t tool[2 * DA_MAX_TOOLS];
+    size_t n;
+    unsigned char by_len[1024 / 8];
+};
+
+/* Does one .list file name any of the tools' paths? */
+static void col_scan_list(const char *text, size_t len, const char *pkg, struct col_tool *tools,
+                          const struct col_owner_query *q)
+{
+    const char *p = text, *end = text + len;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = (size_t)((nl != NULL ? nl : end) - p), i;
+
+        if (ll < 1024 && (q->by_len[ll / 8] & (1u << (ll % 8))) != 0) {
+            for (i = 0; i < q->n; i++) {
+                struct col_tool *t = &tools[q->tool[i]];
+
+                if (q->len[i] != ll || t->package[0] != '\0' || memcmp(q->name[i], p, ll) != 0)
+                    continue;
+                snprintf(t->package, sizeof(t->package), "%s", pkg);
+                snprintf(t->dpkg_path, sizeof(t->dpkg_path), "%s", q->name[i]);
+            }
+        }
+        p += ll + 1;
+    }
+}
+
+/* Map a file below the root read-only; *len 0 for an empty file. */
+static int col_map(const struct col_ctx *ctx, const char *rel, const char **p, size_t *len)
+{
+    char full[4096];
+    struct stat st;
+    void *m;
+    int fd;
+
+    *p = NULL;
+    *len = 0;
+    if (col_path(ctx, rel, full, sizeof(full)) != 0)
+        return -ENAMETOOLONG;
+    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DA_MAX_SYSFILE) {
+        close(fd);
+        return -EINVAL;
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        return 0;
+    }
+    m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return -errno;
+    *p = m;
+    *len = (size_t)st.st_size;
+    return 0;
+}
+
+static void col_unmap(const char *p, size_t len)
+{
+    if (p != NULL)
+        munmap((void *)(uintptr_t)p, len);
+}
+
+static void col_find_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t ntools)
+{
+    char path[4096], rel[600];
+    struct dirent *e;
+    DIR *d;
+
+    struct col_owner_query q;
+    size_t i, k;
+
+    memset(&q, 0, sizeof(q));
+    for (i = 0; i < ntools && i < DA_MAX_TOOLS; i++) {
+        const char *names[2];
+        size_t nn;
+
+        if (!tools[i].hashed)
+            continue;
+        col_dpkg_names(tools[i].realpath, names, &nn);
+        for (k = 0; k < nn; k++) {
+            size_t l = strlen(names[k]);
+
+            if (l >= 1024)
+                continue;
+            q.name[q.n] = names[k];
+            q.len[q.n] = l;
+            q.tool[q.n] = i;
+            q.by_len[l / 8] |= (unsigned char)(1u << (l % 8));
+            q.n++;
+        }
+    }
+    if (q.n == 0)
+        return;
+    if (col_path(ctx, COL_DPKG_INFO, path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name), mlen;
+        const char *m;
+        char pkg[256];
+
+        if (len <= 5 || len - 5 >= sizeof(pkg) || strcmp(e->d_name + len - 5, ".list") != 0)
+            continue;
+        memcpy(pkg, e->d_name, len - 5);
+        pkg[len - 5] = '\0';
+        snprintf(rel, sizeof(rel), COL_DPKG_INFO "/%s", e->d_name);
+        if (col_map(ctx, rel, &m, &mlen) == 0 && m != NULL) {
+            col_scan_list(m, mlen, pkg, tools, &q);
+            col_unmap(m, mlen);
+        }
+    }
+    closedir(d);
+}
+
+/* dpkg's database state: the info directory changes with every package
+ * installed or removed, the status file with every state change. */
+static void col_dpkg_key(const struct col_ctx *ctx, char *key, size_t n)
+{
+    struct stat a, b;
+
+    key[0] = '\0';
+    if (col_stat(ctx, COL_DPKG_INFO, &a) == 0 && col_stat(ctx, "/var/lib/dpkg/status", &b) == 0)
+        snprintf(key, n, "%llu.%lld.%ld.%lld.%ld-%llu.%llu.%lld.%ld", (unsigned long long)a.st_ino,
+                 (long long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec, (long long)a.st_ctim.tv_sec,
+                 a.st_ctim.tv_nsec, (unsigned long long)b.st_ino, (unsigned long long)b.st_size,
+                 (long long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec);
+}
+
+static void col_pkg_version(const char *status, size_t n, const char *pkg, char *out, size_t out_n);
+static int col_map(const struct col_ctx *ctx, const char *rel, const char **p, size_t *len);
+static void col_unmap(const char *p, size_t len);
+
+/* Versions of the owning packages, from dpkg's status. */
+static void col_versions(const struct col_ctx *ctx, struct col_tool *tools, size_t n)
+{
+    const char *status = NULL;
+    size_t len = 0, i;
+
+    if (col_map(ctx, "/var/lib/dpkg/status", &status, &len) != 0 || status == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        if (tools[i].package[0] != '\0' && tools[i].version[0] == '\0')
+            col_pkg_version(status, len, tools[i].package, tools[i].version,
+                            sizeof(tools[i].version));
+    col_unmap(status, len);
+}
+
+/* Owners from the cache when dpkg's database is unchanged, else a scan. */
+static void col_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t n,
+                       struct col_toolcache *c, int *dirty)
+{
+    char key[256];
+    size_t i, missing = 0;
+
+    col_dpkg_key(ctx, key, sizeof(key));
+    if (key[0] == '\0' || strcmp(key, c->dpkg_key) != 0) {
+        free(c->o);
+        c->o = NULL;
+        c->n_owners = 0;
+        snprintf(c->dpkg_key, sizeof(c->dpkg_key), "%s", key);
+    }
+    for (i = 0; i < n; i++) {
+        const struct col_toolcache_owner *o;
+
+        if (!tools[i].hashed)
+            continue;
+        o = col_toolcache_find_owner(c, tools[i].realpath);
+        if (o == NULL) {
+            missing++;
+            continue;
+        }
+        if (strcmp(o->package, "-") != 0) {
+            snprintf(tools[i].package, sizeof(tools[i].package), "%s", o->package);
+            snprintf(tools[i].dpkg_path, sizeof(tools[i].dpkg_path), "%s", o->dpkg_path);
+            if (strcmp(o->version, "-") != 0)
+                snprintf(tools[i].version, sizeof(tools[i].version), "%s", o->version);
+        }
+    }
+    if (missing == 0)
+        return;
+    col_find_owners(ctx, tools, n);
+    col_versions(ctx, tools, n);
+    for (i = 0; i < n && key[0] != '\0'; i++) {
+        struct col_toolcache_owner o;
+
+        if (!tools[i].hashed || col_toolcache_find_owner(c, tools[i].realpath) != NULL)
+            continue;
+        snprintf(o.package, sizeof(o.package), "%s",
+                 tools[i].package[0] != '\0' ? tools[i].package : "-");
+        snprintf(o.version, sizeof(o.version), "%s",
+                 tools[i].version[0] != '\0' ? tools[i].version : "-");
+        snprintf(o.dpkg_path, sizeof(o.dpkg_path), "%s", tools[i].dpkg_path);
+        snprintf(o.path, sizeof(o.path), "%s", tools[i].realpath);
+        if (col_toolcache_put_owner(c, &o) == 0)
+            *dirty = 1;
+    }
+}
+
+/* Version of an installed package from dpkg's status ("name" or "name:arch"). */
+static void col_pkg_version(const char *status, size_t n, const char *pkg, char *out, size_t out_n)
+{
+    char needle[300], name[256], *colon;
+    const char *p = status, *end = status + n;
+
+    out[0] = '\0';
+    snprintf(name, sizeof(name), "%s", pkg);
+    colon = strchr(name, ':');
+    if (colon != NULL)
+        *colon = '\0';
+    snprintf(needle, sizeof(needle), "Package: %s\n", name);
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), needle, strlen(needle)), *stop, *v;
+
+        if (hit == NULL)
+            return;
+        p = hit + strlen(needle);
+        if (hit != status && hit[-1] != '\n')
+            continue;
+        stop = memmem(hit, (size_t)(end - hit), "\n\n", 2);
+        if (stop == NULL)
+            stop = end;
+        if (colon != NULL) {
+            char arch[64];
+
+            snprintf(arch, sizeof(arch), "\nArchitecture: %s\n", colon + 1);
+            if (memmem(hit, (size_t)(stop - hit), arch, strlen(arch)) == NULL)
+                continue;
+        }
+        v = memmem(hit, (size_t)(stop - hit), "\nVersion: ", 10);
+        if (v == NULL)
+            return;
+        v += 10;
+        snprintf(out, out_n, "%.*s", (int)strcspn(v, "\n"), v);
+        return;
+    }
+}
+
+/* 1 verified, 0 mismatch, negative errno/unknown when no md5sums entry. */
+static int col_verify_md5(const struct col_ctx *ctx, const struct col_tool *t)
+{
+    char rel[600];
+    struct da_buf b;
+    const char *p, *want = t->dpkg_path + 1;
+    int r = -ENOENT;
+
+    snprintf(rel, sizeof(rel), COL_DPKG_INFO "/%s.md5sums", t->package);
+    da_buf_init(&b, DA_MAX_SYSFILE);
+    r = col_read_file(ctx, rel, &b);
+    if (r < 0)
+        goto out;
+    r = -ENOENT;
+    for (p = da_buf_str(&b); *p != '\0';) {
+        size_t len = strcspn(p, "\n");
+
+        if (len == 34 + strlen(want) && p[32] == ' ' && p[33] == ' ' &&
+            memcmp(p + 34, want, strlen(want)) == 0) {
+            r = memcmp(p, t->h.md5, 32) == 0 ? 1 : 0;
+            break;
+        }
+        p += len;
+        if (*p == '\n')
+            p++;
+    }
+out:
+    da_buf_free(&b);
+    return r;
+}
+
+static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJSON *arr)
+{
+    cJSON *o = cJSON_CreateObject();
+    int r, v;
+
+    COL_TRY(col_push(arr, o));
+    COL_TRY(col_add_str(o, "name", t->name));
+    COL_TRY(col_add_bool(o, "present", t->found));
+    if (!t->found)
+        goto out;
+    COL_TRY(col_add_str(o, "path", t->path));
+    COL_TRY(col_add_str(o, "realpath", t->realpath));
+    if (!t->hashed) {
+        COL_TRY(col_add_unknown_errno(o, "sha256", t->hash_err, t->realpath));
+        goto out;
+    }
+    COL_TRY(col_add_str(o, "sha256", t->h.sha256));
+    COL_TRY(col_add_num(o, "size", (double)t->h.size));
+    if (t->package[0] == '\0') {
+        COL_TRY(cJSON_AddNullToObject(o, "package") != NULL ? 0 : DA_ERR_NOMEM);
+        COL_TRY(col_add_unknown(o, "package_verified", COL_R_NOT_PRESENT,
+                                "no dpkg package owns this file"));
+        goto out;
+    }
+    COL_TRY(col_add_str(o, "package", t->package));
+    if (t->version[0] != '\0')
+        COL_TRY(col_add_str(o, "package_version", t->version));
+    else
+        COL_TRY(col_add_unknown(o, "package_version", COL_R_NOT_PRESENT, "not in dpkg status"));
+    v = col_verify_md5(ctx, t);
+    if (v >= 0)
+        COL_TRY(col_add_bool(o, "package_verified", v));
+    else
+        COL_TRY(col_add_unknown(o, "package_verified", COL_R_NOT_PRESENT,
+                                "no md5sums entry for this file"));
+out:
+    return r;
+}
+
+static void col_toolcache_load_named(const struct col_ctx *ctx, struct col_toolcache *c,
+                                     const char *name)
+{
+    char path[4096];
+    struct da_buf b;
+    int fd;
+
+    memset(c, 0, sizeof(*c));
+    if (ctx->state_dir == NULL ||
+        snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name) >= (int)sizeof(path))
+        return;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return;
+    da_buf_init(&b, DA_MAX_COL_CACHE);
+    for (;;) {
+        char chunk[8192];
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || da_buf_append(&b, chunk, (size_t)n) != 0)
+            break;
+    }
+    close(fd);
+    if (col_toolcache_parse(da_buf_str(&b), da_buf_len(&b), c) != 0)
+        col_toolcache_free(c); /* unusable cache: hash again */
+    da_buf_free(&b);
+}
+
+static void col_toolcache_store_named(const struct col_ctx *ctx, const struct col_toolcache *c,
+                                      const char *name)
+{
+    char path[4096], tmp[4096], *text = NULL;
+    size_t len = 0;
+    int fd, ok;
+
+    if (ctx->state_dir == NULL ||
+        snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name) >= (int)sizeof(path) ||
+        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", ctx->state_dir, name, (long)getpid()) >=
+            (int)sizeof(tmp) ||
+        col_toolcache_format(c, &text, &len) != 0)
+        return;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        ok = write(fd, text, len) == (ssize_t)len;
+        ok = close(fd) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0)
+            unlink(tmp);
+    }
+    free(text);
+}
+
+/* Does the cache hold entries this run did not use? */
+static int col_cache_used(const struct col_tool *tools, size_t n, const struct col_toolcache *c)
+{
+    size_t i, used = 0, j;
+
+    for (j = 0; j < c->n; j++) {
+        for (i = 0; i < n; i++) {
+            if (tools[i].hashed && tools[i].h.dev == c->v[j].dev && tools[i].h.ino == c->v[j].ino) {
+                used++;
+                break;
+            }
+        }
+    }
+    return used != c->n;
+}
+
+int col_binary_sha256(const char *state_dir, const char *path, char hex[65])
+{
+    struct col_ctx ctx;
+    struct col_toolcache cache;
+    struct col_toolcache_entry e;
+    const struct col_toolcache_entry *hit;
+    struct stat st;
+    int fd, r;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.root = "";
+    ctx.state_dir = state_dir;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    col_tool_key(&st, &e);
+    col_toolcache_load_named(&ctx, &cache, COL_AGENTCACHE_NAME);
+    hit = col_toolcache_find(&cache, &e);
+    if (hit != NULL) {
+        memcpy(hex, hit->sha256, 65);
+        r = 0;
+    } else {
+        r = col_hash_fd(fd, &e);
+        if (r == 0) {
+            struct col_toolcache fresh;
+
+            memcpy(hex, e.sha256, 65);
+            memset(&fresh, 0, sizeof(fresh));
+            if (col_toolcache_put(&fresh, &e) == 0)
+                col_toolcache_store_named(&ctx, &fresh, COL_AGENTCACHE_NAME);
+            col_toolcache_free(&fresh);
+        }
+    }
+    close(fd);
+    col_toolcache_free(&cache);
+    return r;
+}
+
+static void col_toolcache_load(const struct col_ctx *ctx, struct col_toolcache *c)
+{
+    col_toolcache_load_named(ctx, c, COL_TOOLCACHE_NAME);
+}
+
+static void col_toolcache_store(const struct col_ctx *ctx, const struct col_toolcache *c)
+{
+    col_toolcache_store_named(ctx, c, COL_TOOLCACHE_NAME);
+}
+
+static int col_toolchain_collect(const struct col_ctx *ctx, cJSON *area)
+{
+    struct col_toolcache cache;
+    struct col_tool *tools = NULL;
+    cJSON *arr = NULL;
+    size_t n = ctx->cfg->n_toolchain, i;
+    int r, dirty = 0;
+
+    col_toolcache_load(ctx, &cache);
+    if (n > DA_MAX_TOOLS)
+        n = DA_MAX_TOOLS;
+    tools = calloc(n + 1, sizeof(*tools));
+    if (tools == NULL) {
+        r = DA_ERR_NOMEM;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        tools[i].name = ctx->cfg->toolchain[i];
+        tools[i].found = strchr(tools[i].name, '/') == NULL && col_find_on_path(ctx, &tools[i]);
+        if (!tools[i].found)
+            continue;
+        tools[i].hash_err =
+            col_resolve_in_root(ctx, tools[i].path, tools[i].realpath, sizeof(tools[i].realpath));
+        if (tools[i].hash_err == 0)
+            col_hash_tool(ctx, &tools[i], &cache, &dirty);
+    }
+    col_owners(ctx, tools, n, &cache, &dirty);
+    arr = cJSON_CreateArray();
+    COL_TRY(col_add_item(area, "tools", arr));
+    for (i = 0; i < n; i++)
+        COL_TRY(col_tool_json(ctx, &tools[i], arr));
+    if (dirty || col_cache_used(tools, n, &cache)) {
+        struct col_toolcache fresh;
+
+        /* keep only the files hashed this run, so the cache cannot grow */
+        memset(&fresh, 0, sizeof(fresh));
+        for (i = 0; i < n; i++)
+            if (tools[i].hashed && col_toolcache_put(&fresh, &tools[i].h) != 0)
+                break;
+        memcpy(fresh.dpkg_key, cache.dpkg_key, sizeof(fresh.dpkg_key));
+        for (i = 0; i < n; i++) {
+            const struct col_toolcache_owner *o =
+                tools[i].hashed ? col_toolcache_find_owner(&cache, tools[i].realpath) : NULL;
+
+            if (o != NULL && col_toolcache_put_owner(&fresh, o) != 0)
+                break;
+        }
+        col_toolcache_store(ctx, &fresh);
+        col_toolcache_free(&fresh);
+    }
+out:
+    free(tools);
+    col_toolcache_free(&cache);
+    return r;
+}
+
+const struct da_collector col_toolchain = {"toolchain", col_toolchain_collect};

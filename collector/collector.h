@@ -1,0 +1,175 @@
+/* Posture collectors: the interface every area implements.
+ *
+ * Each area lives in collector/col_<area>.c and exports one
+ * `const struct da_collector col_<area>`; collector.c lists them in one
+ * static array. A collector reads only through the root prefix of its context
+ * (files, procfs, sysfs), never spawns a program, and reports every fact as a
+ * value or as an unknown object (col_unknown) with a reason. It never writes
+ * "off" or false for something it could not read.
+ *
+ * Facts about the running machine that no file under the root describes
+ * (CPUID, adjtimex, the nftables ruleset over netlink, fscrypt ioctls) go
+ * through struct col_sys_ops so that fixture roots can supply them.
+ */
+#ifndef COL_COLLECTOR_H
+#define COL_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+
+/* Configuration the collectors read (owned by the caller). */
+struct col_config {
+    const char *const *toolchain; /* tool names resolved on path_env */
+    size_t n_toolchain;
+    const char *path_env;                   /* PATH used to resolve tools */
+    const char *const *production_patterns; /* shell globs (fnmatch) */
+    size_t n_production_patterns;
+    const char *const *production_cidrs; /* "10.1.0.0/16", "2001:db8::/32" */
+    size_t n_production_cidrs;
+    const char *role;               /* declared environment role, NULL if none */
+    const char *const *source_dirs; /* configured source/build directories */
+    size_t n_source_dirs;
+};
+
+/* The result of reading the nftables ruleset. */
+struct col_nft_summary {
+    int input_chains;      /* base chains on the input hook */
+    int input_policy_drop; /* 1 when any input base chain has policy drop */
+    int rules;             /* number of rules in all tables */
+    int drop_rules;        /* rules with a drop or reject verdict */
+};
+
+/* One socket of the running machine's socket tables. */
+struct col_sock {
+    int v6;
+    unsigned char local[16], remote[16]; /* network order; IPv4 in the first 4 bytes */
+    unsigned lport, rport;
+    int state; /* TCP_* state numbers as in /proc/net/tcp */
+};
+
+typedef int (*col_sock_fn)(const struct col_sock *s, void *arg);
+
+/* Probes of the running machine. Each returns 0 or a negative errno. */
+struct col_sys_ops {
+    /* CPUID leaf into regs[0..3] = eax, ebx, ecx, edx; -ENOTSUP off x86. */
+    int (*cpuid)(uint32_t leaf, uint32_t regs[4]);
+    /* 1 when the directory has an fscrypt policy, 0 when it has none. */
+    int (*fscrypt_dir)(const char *path);
+    /* Kernel clock: synchronized flag and maximum error in microseconds. */
+    int (*clock)(int *synchronized, long *max_error_us);
+    /* nftables ruleset summary over NETLINK_NETFILTER. */
+    int (*nft)(struct col_nft_summary *out);
+    /* Sockets of one family (AF_INET/AF_INET6) and protocol (IPPROTO_TCP/
+     * IPPROTO_UDP) in the given states (bit mask of 1 << state) over
+     * NETLINK_SOCK_DIAG; NULL or an error means: read /proc/net instead. */
+    int (*sockets)(int family, int protocol, uint32_t states, col_sock_fn fn, void *arg);
+};
+
+/* What every collector gets. */
+struct col_ctx {
+    const char *root;      /* root prefix without trailing slash; "" is "/" */
+    const char *state_dir; /* directory for caches; NULL disables them */
+    int live;              /* root is the running machine's "/" */
+    time_t now;            /* the collection time, used for every age */
+    const struct col_config *cfg;
+    const struct col_sys_ops *ops;
+};
+
+struct da_collector {
+    const char *name; /* the evidence key it owns */
+    /* Fills area_out (an empty object). Returns 0 or a negative DA_ERR_*
+     * only for failures of the collector itself (memory); facts it could
+     * not read are unknown objects inside area_out. */
+    int (*collect)(const struct col_ctx *ctx, cJSON *area_out);
+};
+
+/* The collectors in evidence order. */
+extern const struct da_collector *const col_collectors[];
+extern const size_t col_collector_count;
+
+/* Default configuration and the probes of the running machine. */
+const struct col_config *col_default_config(void);
+
+/* A configuration read from JSON (see col_config.c for the members); members
+ * left out keep their defaults. DA_ERR_CONFIG for anything else than the
+ * documented members and types (unknown member, bad CIDR, relative source
+ * directory, tool name with a slash, oversized list). */
+struct col_config_file;
+int col_config_parse(const char *text, size_t len, struct col_config_file **out);
+const struct col_config *col_config_get(const struct col_config_file *f);
+void col_config_free(struct col_config_file *f);
+/* 0 when s is an IPv4 or IPv6 CIDR ("10.0.0.0/8"), else DA_ERR_CONFIG. */
+int col_cidr_check(const char *s);
+extern const struct col_sys_ops col_live_ops;
+/* For --root: only the probes that act on paths below the root (fscrypt). */
+extern const struct col_sys_ops col_root_ops;
+
+/* Build the evidence document. only is a comma-separated list of areas or
+ * NULL for all (DA_ERR_COLLECT_UNKNOWN_AREA for a name that is not one).
+ * *out is a new cJSON object owned by the caller. */
+int col_collect_evidence(const struct col_ctx *ctx, const char *only, cJSON **out);
+
+/* ---- helpers shared by the collectors (col_util.c) ---- */
+
+/* The unknown convention: {"unknown": REASON, "detail": DETAIL}. REASON is
+ * one of the COL_R_* words; DETAIL is free text and may be NULL. */
+#define COL_R_PERMISSION  "permission"
+#define COL_R_NOT_PRESENT "not_present"
+#define COL_R_UNSUPPORTED "unsupported"
+#define COL_R_PARSE       "parse_error"
+#define COL_R_IO          "io_error"
+#define COL_R_NOT_LIVE    "not_live"
+#define COL_R_LIMIT       "limit"
+
+cJSON *col_unknown(const char *reason, const char *detail);
+/* Reason word for an errno value. */
+const char *col_errno_reason(int err);
+int col_add_unknown(cJSON *obj, const char *key, const char *reason, const char *detail);
+int col_add_unknown_errno(cJSON *obj, const char *key, int err, const char *what);
+int col_add_str(cJSON *obj, const char *key, const char *val);
+int col_add_num(cJSON *obj, const char *key, double val);
+int col_add_bool(cJSON *obj, const char *key, int val);
+int col_add_item(cJSON *obj, const char *key, cJSON *item); /* takes item, even on error */
+int col_push(cJSON *arr, cJSON *item);                      /* takes item, even on error */
+int col_push_str(cJSON *arr, const char *s);
+
+/* root + rel into out; DA_ERR_TOO_LARGE when it does not fit. */
+int col_path(const struct col_ctx *ctx, const char *rel, char *out, size_t n);
+/* Read a whole file (procfs-safe) into b (initialised by the caller with a
+ * cap). Returns 0 or a negative errno. */
+int col_read_file(const struct col_ctx *ctx, const char *rel, struct da_buf *b);
+/* First line of a small file, trailing whitespace removed; negative errno. */
+int col_read_line(const struct col_ctx *ctx, const char *rel, char *out, size_t n);
+/* stat under the root; negative errno. */
+struct stat;
+int col_stat(const struct col_ctx *ctx, const char *rel, struct stat *st);
+int col_lstat(const struct col_ctx *ctx, const char *rel, struct stat *st);
+/* Parse a decimal unsigned number that fills the whole string. */
+int col_parse_u64(const char *s, uint64_t *out);
+/* "KEY=value" style os-release/config value: unquote in place. */
+void col_unquote(char *s);
+/* Decode a /proc/net/{tcp,udp}[6] "ADDR:PORT" field (network order out). */
+int col_proc_addr(const char *s, int v6, unsigned char addr[16], unsigned *port);
+/* Resolve the symlinks of an absolute path inside the root (absolute link
+ * targets are taken relative to the root). Negative errno on failure. */
+int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, size_t n);
+/* SHA-256 (hex) of a file of the running machine, cached in state_dir
+ * (may be NULL) by (device, inode, size, mtime, ctime) like the toolchain;
+ * used for the agent's own binary. 0 or a negative errno / DA_ERR_*. */
+int col_binary_sha256(const char *state_dir, const char *path, char hex[65]);
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void col_hex(const unsigned char *in, size_t n, char *out);
+
+#define COL_TRY(x)                                                                                 \
+    do {                                                                                           \
+        r = (x);                                                                                   \
+        if (r < 0)                                                                                 \
+            goto out;                                                                              \
+    } while (0)
+
+#endif

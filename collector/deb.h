@@ -1,0 +1,143 @@
+/* Debian package metadata: version comparison, deb822 stanzas (dpkg status,
+ * apt Packages lists), apt Release files, compressed lists, and the offline
+ * computation of pending upgrades. Every parser here reads outside input:
+ * it is strict, capped, and has a fuzz target in tests/fuzz. */
+#ifndef COL_DEB_H
+#define COL_DEB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define COL_DEB_MAX_STANZA  (1u * 1024 * 1024) /* one deb822 paragraph */
+#define COL_DEB_MAX_FIELD   1024               /* one value we keep (name, version, arch) */
+#define COL_DEB_MAX_LISTS   256                /* apt list files considered */
+#define COL_DEB_MAX_PENDING 65536              /* pending upgrades kept */
+
+/* 0 when v (n bytes) is a syntactically valid Debian version, else
+ * DA_ERR_VERSION_SYNTAX. */
+int col_debver_check(const char *v, size_t n);
+/* Compare two valid NUL-terminated versions: <0, 0, >0 (dpkg semantics). */
+int col_debver_cmp(const char *a, const char *b);
+
+struct col_span {
+    const char *p;
+    size_t n;
+};
+
+/* Find the named fields in one stanza (no blank line inside). vals[i] gets
+ * the value of names[i] (first line, trimmed; {NULL,0} when absent).
+ * Rejects lines that are neither "Name: value" nor continuations and
+ * repeated requested fields: DA_ERR_COLLECT_PARSE. */
+int col_deb822_get(const char *p, size_t n, const char *const *names, size_t count,
+                   struct col_span *vals);
+
+/* Call fn for each stanza of a buffer. fn returns 0 or a negative error that
+ * stops the walk and is returned. */
+typedef int (*col_stanza_fn)(const char *p, size_t n, void *arg);
+int col_deb822_each(const char *p, size_t n, col_stanza_fn fn, void *arg);
+
+/* Read a list file, decompressing by its name (.lz4, .gz, .xz, .zst or
+ * none), and call fn for each stanza. Returns 0, a negative errno for the
+ * file, DA_ERR_DECOMPRESS, DA_ERR_TOO_LARGE or fn's error. */
+int col_deb_list_read(const char *path, col_stanza_fn fn, void *arg);
+
+struct col_release {
+    char origin[128];
+    char label[128];
+    char suite[128];
+    char codename[128];
+    char version[128];
+    int not_automatic;
+    int but_automatic_upgrades;
+};
+
+/* Parse the first paragraph of a Release or InRelease file (clearsigned
+ * wrapper accepted; the signature is apt's business, checked when it
+ * downloaded the file). */
+int col_release_parse(const char *p, size_t n, struct col_release *out);
+/* Default pin priority of the packages of a release (500, 100 or 1). */
+int col_release_priority(const struct col_release *rel);
+/* 1 when the release is a security suite. */
+int col_release_is_security(const struct col_release *rel);
+
+/* ---- apt preferences (pins) ---- */
+
+/* What a pin can match of one list file. */
+struct col_list_match {
+    const char *host; /* the repository's host ("origin" pins) */
+    const struct col_release *rel;
+    const char *component; /* "main", or "" */
+    const char *arch;      /* "amd64", or "" */
+};
+
+struct col_pins;
+struct col_pins *col_pins_new(void);
+void col_pins_free(struct col_pins *p);
+size_t col_pins_count(const struct col_pins *p);
+/* Append the stanzas of one preferences file. DA_ERR_COLLECT_PARSE for a
+ * stanza apt would refuse. */
+int col_pins_parse(struct col_pins *pins, const char *text, size_t n);
+/* Priority of a list: the first generic pin matching it, else the default. */
+int col_pins_list_priority(const struct col_pins *pins, const struct col_list_match *m,
+                           int default_priority);
+/* Index of the first specific pin for pkg matching version (or the list m
+ * holding it; m NULL for dpkg's status), with its priority; -1 when none. */
+int col_pins_version_pin(const struct col_pins *pins, const char *pkg, const char *version,
+                         const struct col_list_match *m, int *priority);
+
+/* ---- installed packages and pending upgrades ---- */
+
+struct col_pkgdb; /* opaque: installed packages with a hash index */
+
+struct col_pending {
+    char *name;
+    char *arch;
+    char *installed;
+    char *candidate;
+    int security;
+};
+
+struct col_kernel_pkg {
+    char *release; /* linux-image-RELEASE */
+    char *version;
+};
+
+struct col_patch_facts {
+    uint64_t installed_count;
+    char inventory_sha256[65];
+    struct col_pending *pending;
+    size_t n_pending;
+    struct col_kernel_pkg *kernels;
+    size_t n_kernels;
+    int unattended_upgrades_installed;
+};
+
+void col_patch_facts_free(struct col_patch_facts *f);
+
+/* Parse a dpkg status file held in memory into a new database. */
+int col_pkgdb_from_status(const char *p, size_t n, struct col_pkgdb **out);
+void col_pkgdb_free(struct col_pkgdb *db);
+size_t col_pkgdb_count(const struct col_pkgdb *db);
+
+/* Use these pins (not owned; NULL for none) for the lists fed after. */
+void col_pkgdb_set_pins(struct col_pkgdb *db, const struct col_pins *pins);
+
+/* Feed one list's stanza with the list's priority (generic pins applied),
+ * security flag and, for specific pins, what the list is (m may be NULL). */
+int col_pkgdb_add_list_stanza(struct col_pkgdb *db, const char *p, size_t n, int priority,
+                              int security, const struct col_list_match *m);
+
+/* Derive the facts (pending sorted by name, arch) from a database. */
+int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out);
+
+/* Cache of facts: text form (key lines then body) written to the state dir.
+ * col_patch_cache_parse is strict: any deviation is DA_ERR_COLLECT_PARSE. */
+int col_patch_cache_parse(const char *p, size_t n, struct col_patch_facts *out);
+int col_patch_cache_format(const struct col_patch_facts *f, char **out, size_t *out_len);
+
+/* apt.conf syntax: the value of a fully qualified key ("APT::Periodic::
+ * Unattended-Upgrade") in one file's text, later assignments winning.
+ * Returns 1 when found (value copied), 0 when absent, DA_ERR_COLLECT_PARSE. */
+int col_aptconf_value(const char *p, size_t n, const char *key, char *val, size_t val_n);
+
+#endif
