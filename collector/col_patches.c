@@ -716,4 +716,16 @@ out:
     return r;
 }
 
+int col_patches_inventory(const struct col_ctx *ctx, struct da_buf *out)
+{
+    struct col_pkgdb *db = NULL;
+    int r = col_status_load(ctx, &db);
+
+    if (r < 0)
+        return r > -200 ? DA_ERR_COLLECT : r; /* -errno from the loader */
+    r = col_pkgdb_inventory(db, out);
+    col_pkgdb_free(db);
+    return r;
+}
+
 const struct da_collector col_patches = {"patches", col_patches_collect};

@@ -114,6 +114,11 @@ extern const struct col_sys_ops col_root_ops;
  * *out is a new cJSON object owned by the caller. */
 int col_collect_evidence(const struct col_ctx *ctx, const char *only, cJSON **out);
 
+/* The package inventory behind evidence.patches.inventory_sha256 (lines
+ * "name:arch=version\n"), appended to out; for the server's inventory_needed
+ * answer. DA_ERR_COLLECT when the package database cannot be read. */
+int col_patches_inventory(const struct col_ctx *ctx, struct da_buf *out);
+
 /* ---- helpers shared by the collectors (col_util.c) ---- */
 
 /* The unknown convention: {"unknown": REASON, "detail": DETAIL}. REASON is

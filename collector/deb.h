@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define COL_DEB_MAX_STANZA  (1u * 1024 * 1024) /* one deb822 paragraph */
 #define COL_DEB_MAX_FIELD   1024               /* one value we keep (name, version, arch) */
 #define COL_DEB_MAX_LISTS   256                /* apt list files considered */
@@ -126,6 +128,11 @@ void col_pkgdb_set_pins(struct col_pkgdb *db, const struct col_pins *pins);
  * security flag and, for specific pins, what the list is (m may be NULL). */
 int col_pkgdb_add_list_stanza(struct col_pkgdb *db, const char *p, size_t n, int priority,
                               int security, const struct col_list_match *m);
+
+/* The package inventory the server asks for (409 inventory_needed): one line
+ * "name:arch=version\n" per installed package, in the order whose SHA-256 is
+ * the facts' inventory_sha256. Appends to out. */
+int col_pkgdb_inventory(const struct col_pkgdb *db, struct da_buf *out);
 
 /* Derive the facts (pending sorted by name, arch) from a database. */
 int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out);

@@ -494,6 +494,20 @@ static int col_facts_kernels(const struct col_pkgdb *db, struct col_patch_facts 
     return 0;
 }
 
+int col_pkgdb_inventory(const struct col_pkgdb *db, struct da_buf *out)
+{
+    size_t i;
+    int r = 0;
+
+    /* the lines whose SHA-256 col_facts_inventory computes, in its order */
+    for (i = 0; r == 0 && i < db->n; i++) {
+        const struct col_pkg *p = &db->pkgs[i];
+
+        r = da_buf_printf(out, "%s:%s=%s\n", p->name, p->arch, p->version);
+    }
+    return r;
+}
+
 int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out)
 {
     size_t i;

@@ -1,0 +1,110 @@
+/* devattest-agent report: one cycle - collect, nonce, quote, spool, deliver. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "commands.h"
+#include "err.h"
+#include "report.h"
+#include "runtime.h"
+
+static const char report_usage[] =
+    "usage: devattest-agent report [--config FILE] [--json]\n"
+    "Collect this machine's evidence, quote it with the TPM over a fresh server\n"
+    "nonce, write it to the spool and deliver the spool to the server.\n"
+    "  --config FILE  agent configuration (default " AGENT_CONFIG_DEFAULT_PATH ")\n"
+    "  --json         print the outcome as a JSON object\n"
+    "exit codes: 0 delivered and compliant, 4 delivered and not compliant,\n"
+    "            1 not delivered (kept in the spool, or refused: see the message),\n"
+    "            2 usage error, 3 unusable configuration\n";
+
+int agent_print_outcome(const struct agent_report_outcome *o, int json)
+{
+    if (json) {
+        cJSON *j = cJSON_CreateObject();
+        char *text;
+
+        if (j == NULL)
+            return -1;
+        cJSON_AddNumberToObject(j, "delivered", o->delivered);
+        cJSON_AddBoolToObject(j, "pending", o->pending);
+        if (o->compliant < 0)
+            cJSON_AddNullToObject(j, "compliant");
+        else
+            cJSON_AddBoolToObject(j, "compliant", o->compliant);
+        cJSON_AddStringToObject(j, "report_id", o->report_id);
+        cJSON_AddStringToObject(j, "error", o->error != 0 ? da_err_code(o->error) : "");
+        cJSON_AddStringToObject(j, "message", o->message);
+        text = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        if (text == NULL)
+            return -1;
+        puts(text);
+        cJSON_free(text);
+        return 0;
+    }
+    printf("%s\n", o->message);
+    if (o->pending)
+        printf("reports wait in the spool and are sent when the server answers\n");
+    return 0;
+}
+
+int agent_outcome_exit(const struct agent_report_outcome *o)
+{
+    if (o->error != 0 || o->delivered == 0 || o->pending)
+        return AGENT_EXIT_FAILURE;
+    return o->compliant == 1 ? AGENT_EXIT_OK : AGENT_EXIT_NONCOMPLIANT;
+}
+
+static int report_run(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *config = NULL;
+    struct agent_runtime rt;
+    struct agent_report_outcome out;
+    int json = 0, c, r;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c') {
+            config = optarg;
+        } else if (c == 'j') {
+            json = 1;
+        } else if (c == 'h') {
+            fputs(report_usage, stdout);
+            return AGENT_EXIT_OK;
+        } else {
+            fputs(report_usage, stderr);
+            return AGENT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(report_usage, stderr);
+        return AGENT_EXIT_USAGE;
+    }
+    r = agent_runtime_config(&rt, config, 0);
+    if (r != AGENT_EXIT_OK)
+        return r;
+    r = agent_runtime_start(&rt, AGENT_RT_ENROLLED | AGENT_RT_SIGNER | AGENT_RT_COLLECTOR |
+                                     AGENT_RT_SPOOL | AGENT_RT_TRANSPORT | AGENT_RT_CONFINE);
+    if (r != 0) {
+        agent_runtime_stop(&rt);
+        return r == DA_ERR_CONFIG ? AGENT_EXIT_CONFIG : AGENT_EXIT_FAILURE;
+    }
+    (void)agent_report_cycle(&rt, &out);
+    agent_print_outcome(&out, json);
+    agent_runtime_stop(&rt);
+    return agent_outcome_exit(&out);
+}
+
+const struct agent_command agent_cmd_report = {
+    .name = "report",
+    .summary = "collect, quote and deliver one report (spooled when the server is away)",
+    .usage = report_usage,
+    .run = report_run,
+};

@@ -1,0 +1,165 @@
+/* The collector process: reads the machine (files, procfs, sysfs, netlink)
+ * inside its sandbox and answers COLLECT and INVENTORY. It has no network,
+ * cannot execute anything and cannot open a file for writing, so the
+ * collectors' caches are off here. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "caps.h"
+#include "collector.h"
+#include "err.h"
+#include "jcs.h"
+#include "log.h"
+#include "privsep.h"
+#include "privsep_internal.h"
+#include "sandbox.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct collector {
+    const struct agent_config *cfg;
+    const char *root;
+    struct col_config colcfg;
+};
+
+static void collector_ctx(const struct collector *c, struct col_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->root = c->root;
+    ctx->live = c->root[0] == '\0';
+    ctx->now = time(NULL);
+    ctx->cfg = &c->colcfg;
+    ctx->ops = ctx->live ? &col_live_ops : &col_root_ops;
+    ctx->state_dir = NULL; /* no writes in the sandbox: no caches */
+}
+
+/* The agent's own area: version and the digest of the running binary. */
+static int add_agent_area(cJSON *doc)
+{
+    cJSON *agent = cJSON_CreateObject();
+    char hex[65];
+    int r;
+
+    if (agent == NULL || !cJSON_AddItemToObject(doc, "agent", agent)) {
+        cJSON_Delete(agent);
+        return DA_ERR_NOMEM;
+    }
+    if (cJSON_AddStringToObject(agent, "version", DA_VERSION) == NULL)
+        return DA_ERR_NOMEM;
+    r = col_binary_sha256(NULL, "/proc/self/exe", hex);
+    if (r == 0)
+        return col_add_str(agent, "binary_sha256", hex);
+    return col_add_unknown_errno(agent, "binary_sha256", r > -200 ? r : -5, "/proc/self/exe");
+}
+
+static int on_collect(void *vctx, int fd, const unsigned char *p, size_t n)
+{
+    static const size_t caps[1] = {512};
+    const struct collector *c = vctx;
+    struct agent_field f[1];
+    char areas[513];
+    struct col_ctx ctx;
+    struct da_buf b;
+    cJSON *doc = NULL;
+    int r;
+
+    if (agent_fields_split(p, n, 1, caps, f) != 0 ||
+        agent_field_str(&f[0], areas, sizeof(areas)) != 0)
+        return DA_ERR_IPC;
+    collector_ctx(c, &ctx);
+    r = col_collect_evidence(&ctx, areas[0] != '\0' ? areas : NULL, &doc);
+    if (r == 0)
+        r = add_agent_area(doc);
+    da_buf_init(&b, DA_MAX_EVIDENCE + 8);
+    if (r == 0) {
+        struct da_buf canon;
+
+        da_buf_init(&canon, DA_MAX_EVIDENCE);
+        r = da_jcs_serialize(doc, &canon);
+        if (r == 0)
+            r = agent_fields_put(&b, da_buf_data(&canon), da_buf_len(&canon));
+        da_buf_free(&canon);
+    }
+    cJSON_Delete(doc);
+    if (r != 0) {
+        da_buf_free(&b);
+        return agent_privsep_send_error(fd, r, "collection failed: %s", da_strerror(r));
+    }
+    r = agent_ipc_send(fd, AGENT_MSG_COLLECT_OK, da_buf_data(&b), da_buf_len(&b));
+    da_buf_free(&b);
+    return r;
+}
+
+static int on_inventory(void *vctx, int fd, const unsigned char *p, size_t n)
+{
+    const struct collector *c = vctx;
+    struct col_ctx ctx;
+    struct da_buf inv, b;
+    int r;
+
+    (void)p;
+    if (n != 0)
+        return DA_ERR_IPC;
+    collector_ctx(c, &ctx);
+    da_buf_init(&inv, AGENT_MAX_INVENTORY);
+    da_buf_init(&b, AGENT_MAX_INVENTORY + 8);
+    r = col_patches_inventory(&ctx, &inv);
+    if (r == 0)
+        r = agent_fields_put(&b, da_buf_data(&inv), da_buf_len(&inv));
+    da_buf_free(&inv);
+    if (r != 0) {
+        da_buf_free(&b);
+        return agent_privsep_send_error(fd, r, "package inventory: %s", da_strerror(r));
+    }
+    r = agent_ipc_send(fd, AGENT_MSG_INVENTORY_OK, da_buf_data(&b), da_buf_len(&b));
+    da_buf_free(&b);
+    return r;
+}
+
+static const struct agent_ipc_handler collector_table[] = {
+    {AGENT_MSG_COLLECT, 4 + 512, AGENT_IPC_MANY, on_collect},
+    {AGENT_MSG_INVENTORY, 0, AGENT_IPC_MANY, on_inventory},
+};
+
+static int collector_main(int fd, void *vctx)
+{
+    struct collector *c = vctx;
+    int r;
+
+    if (agent_sandbox_enter(AGENT_SANDBOX_COLLECTOR, c->cfg->sandbox) != 0) {
+        agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the collector's sandbox failed");
+        return 1;
+    }
+    r = agent_ipc_send(fd, AGENT_MSG_READY, NULL, 0);
+    if (r == 0)
+        r = agent_ipc_serve(fd, collector_table,
+                            sizeof(collector_table) / sizeof(collector_table[0]), c);
+    if (r != 0)
+        da_error_f("collector: %s", da_strerror(r));
+    return r == 0 ? 0 : 1;
+}
+
+int agent_collector_spawn(const struct agent_config *cfg, const char *root, struct agent_child *out)
+{
+    struct collector c;
+    const char *path = getenv("PATH");
+    int r;
+
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.root = root != NULL ? root : "";
+    c.colcfg.toolchain = (const char *const *)cfg->toolchain.items;
+    c.colcfg.n_toolchain = cfg->toolchain.n;
+    c.colcfg.path_env = path != NULL && path[0] != '\0' ? path : DEFAULT_PATH;
+    c.colcfg.production_patterns = (const char *const *)cfg->production_patterns.items;
+    c.colcfg.n_production_patterns = cfg->production_patterns.n;
+    c.colcfg.production_cidrs = (const char *const *)cfg->production_networks.items;
+    c.colcfg.n_production_cidrs = cfg->production_networks.n;
+    c.colcfg.role = agent_env_role_name(cfg->environment_role);
+    c.colcfg.source_dirs = (const char *const *)cfg->source_dirs.items;
+    c.colcfg.n_source_dirs = cfg->source_dirs.n;
+    /* c (and cfg, which it points into) are copied into the child by fork. */
+    r = agent_child_spawn("collector", collector_main, &c, NULL, 0, out);
+    return r == 0 ? agent_privsep_wait_ready(out) : r;
+}

@@ -1,0 +1,294 @@
+/* The parent's side of the privilege-separation protocol, and the helpers
+ * both sides use. The children live in signer.c and collector_proc.c. */
+#include "privsep.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "caps.h"
+#include "err.h"
+#include "fields.h"
+#include "log.h"
+#include "privsep_internal.h"
+
+static char last_error[256];
+
+const char *agent_privsep_last_error(void)
+{
+    return last_error;
+}
+
+static void buf_free_all(struct da_buf *a, struct da_buf *b, struct da_buf *c, struct da_buf *d)
+{
+    da_buf_free(a);
+    da_buf_free(b);
+    if (c != NULL)
+        da_buf_free(c);
+    if (d != NULL)
+        da_buf_free(d);
+}
+
+void agent_identity_info_free(struct agent_identity_info *id)
+{
+    if (id != NULL)
+        buf_free_all(&id->ek_public, &id->ek_cert, &id->ak_public, &id->sk_public);
+}
+
+void agent_quote_result_free(struct agent_quote_result *q)
+{
+    if (q != NULL)
+        buf_free_all(&q->attest, &q->signature, &q->pcr_values, NULL);
+}
+
+void agent_enroll_answer_free(struct agent_enroll_answer *a)
+{
+    if (a != NULL)
+        buf_free_all(&a->proof, &a->sk_public, &a->certify_attest, &a->certify_signature);
+}
+
+int agent_privsep_send_error(int fd, int err, const char *fmt, ...)
+{
+    struct da_buf b;
+    char text[200];
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    da_buf_init(&b, 512);
+    r = agent_fields_put_u64(&b, (uint64_t)(err < 0 ? -err : -DA_ERR_INTERNAL));
+    if (r == 0)
+        r = agent_fields_put_str(&b, text);
+    if (r == 0)
+        r = agent_ipc_send(fd, AGENT_MSG_ERROR, da_buf_data(&b), da_buf_len(&b));
+    da_buf_free(&b);
+    return r;
+}
+
+/* An AGENT_MSG_ERROR payload: the code (range-checked) and its text. */
+static int decode_error(const struct da_buf *b)
+{
+    static const size_t caps[2] = {8, 200};
+    struct agent_field f[2];
+    uint64_t code;
+
+    if (agent_fields_split(da_buf_data(b), da_buf_len(b), 2, caps, f) != 0 ||
+        agent_field_u64(&f[0], &code) != 0 ||
+        agent_field_str(&f[1], last_error, sizeof(last_error)) != 0)
+        return DA_ERR_IPC;
+    if (code == 0 || code > 799)
+        return DA_ERR_IPC;
+    return -(int)code;
+}
+
+int agent_privsep_call(struct agent_child *c, uint32_t type, const struct da_buf *req,
+                       uint32_t ok_type, uint32_t ok_cap, struct da_buf *answer)
+{
+    const struct agent_ipc_handler answers[] = {
+        {ok_type, ok_cap, AGENT_IPC_MANY, NULL},
+        {AGENT_MSG_ERROR, 256, AGENT_IPC_MANY, NULL},
+    };
+    uint32_t got = 0;
+    int r;
+
+    last_error[0] = '\0';
+    if (c->fd < 0)
+        return DA_ERR_IPC_CLOSED;
+    r = agent_ipc_call(c->fd, type, req != NULL ? da_buf_data(req) : NULL,
+                       req != NULL ? da_buf_len(req) : 0, answers, 2, AGENT_CHILD_TIMEOUT, &got,
+                       answer);
+    if (r != 0) {
+        /* A broken channel means a broken (or hostile) child: it is killed,
+         * never trusted to finish. */
+        da_error_f("the %s failed: %s", c->name, da_strerror(r));
+        agent_child_kill(c);
+        return r;
+    }
+    if (got == AGENT_MSG_ERROR) {
+        r = decode_error(answer);
+        if (r == DA_ERR_IPC)
+            agent_child_kill(c);
+        else
+            da_debug_f("the %s answered: %s", c->name, last_error);
+        return r;
+    }
+    return 0;
+}
+
+int agent_privsep_wait_ready(struct agent_child *c)
+{
+    static const struct agent_ipc_handler first[] = {
+        {AGENT_MSG_READY, 0, AGENT_IPC_ONCE, NULL},
+        {AGENT_MSG_ERROR, 256, AGENT_IPC_ONCE, NULL},
+    };
+    struct da_buf b;
+    uint32_t got = 0;
+    int r;
+
+    last_error[0] = '\0';
+    da_buf_init(&b, 0);
+    r = agent_ipc_recv(c->fd, first, 2, AGENT_CHILD_TIMEOUT, &got, &b);
+    if (r == 0 && got == AGENT_MSG_ERROR)
+        r = decode_error(&b);
+    da_buf_free(&b);
+    if (r != 0) {
+        if (last_error[0] == '\0')
+            snprintf(last_error, sizeof(last_error), "the %s did not start: %s", c->name,
+                     da_strerror(r));
+        agent_child_stop(c, 5000, NULL);
+    }
+    return r;
+}
+
+int agent_privsep_take(const struct agent_field *f, struct da_buf *out, size_t cap)
+{
+    da_buf_free(out);
+    da_buf_init(out, cap);
+    return da_buf_append(out, f->data, f->len);
+}
+
+/* ---- signer requests ---- */
+
+int agent_signer_identity(struct agent_child *signer, struct agent_identity_info *out)
+{
+    static const size_t caps[5] = {16, AGENT_MAX_TPM_BLOB, AGENT_MAX_TPM_BLOB, AGENT_MAX_TPM_BLOB,
+                                   AGENT_MAX_TPM_BLOB};
+    struct agent_field f[5];
+    struct da_buf ans;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    da_buf_init(&ans, 0);
+    r = agent_privsep_call(signer, AGENT_MSG_IDENTITY, NULL, AGENT_MSG_IDENTITY_OK,
+                           5 * 4 + 16 + 4 * AGENT_MAX_TPM_BLOB, &ans);
+    if (r == 0)
+        r = agent_fields_split(da_buf_data(&ans), da_buf_len(&ans), 5, caps, f);
+    if (r == 0)
+        r = agent_field_str(&f[0], out->trust, sizeof(out->trust));
+    if (r == 0)
+        r = agent_privsep_take(&f[1], &out->ek_public, AGENT_MAX_TPM_BLOB);
+    if (r == 0)
+        r = agent_privsep_take(&f[2], &out->ek_cert, AGENT_MAX_TPM_BLOB);
+    if (r == 0)
+        r = agent_privsep_take(&f[3], &out->ak_public, AGENT_MAX_TPM_BLOB);
+    if (r == 0)
+        r = agent_privsep_take(&f[4], &out->sk_public, AGENT_MAX_TPM_BLOB);
+    da_buf_free(&ans);
+    if (r != 0)
+        agent_identity_info_free(out);
+    return r;
+}
+
+int agent_signer_quote(struct agent_child *signer, const unsigned char *nonce, size_t nonce_len,
+                       const char *evidence, size_t evidence_len, const char *pcr_selection,
+                       struct agent_quote_result *out)
+{
+    static const size_t caps[3] = {AGENT_MAX_TPM_BLOB, AGENT_MAX_TPM_BLOB, AGENT_MAX_PCR_VALUES};
+    struct agent_field f[3];
+    struct da_buf req, ans;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    da_buf_init(&req, AGENT_MAX_NONCE + DA_MAX_EVIDENCE + AGENT_MAX_PCR_TEXT + 16);
+    da_buf_init(&ans, 0);
+    r = agent_fields_put(&req, nonce, nonce_len);
+    if (r == 0)
+        r = agent_fields_put(&req, evidence, evidence_len);
+    if (r == 0)
+        r = agent_fields_put_str(&req, pcr_selection);
+    if (r == 0)
+        r = agent_privsep_call(signer, AGENT_MSG_QUOTE, &req, AGENT_MSG_QUOTE_OK,
+                               12 + 2 * AGENT_MAX_TPM_BLOB + AGENT_MAX_PCR_VALUES, &ans);
+    if (r == 0)
+        r = agent_fields_split(da_buf_data(&ans), da_buf_len(&ans), 3, caps, f);
+    if (r == 0)
+        r = agent_privsep_take(&f[0], &out->attest, AGENT_MAX_TPM_BLOB);
+    if (r == 0)
+        r = agent_privsep_take(&f[1], &out->signature, AGENT_MAX_TPM_BLOB);
+    if (r == 0)
+        r = agent_privsep_take(&f[2], &out->pcr_values, AGENT_MAX_PCR_VALUES);
+    da_buf_free(&req);
+    da_buf_free(&ans);
+    if (r != 0)
+        agent_quote_result_free(out);
+    return r;
+}
+
+int agent_signer_enroll(struct agent_child *signer, const char *challenge_id,
+                        const unsigned char *blob, size_t blob_len, const unsigned char *secret,
+                        size_t secret_len, struct agent_enroll_answer *out)
+{
+    static const size_t caps[4] = {64, AGENT_MAX_TPM_BLOB, AGENT_MAX_TPM_BLOB, AGENT_MAX_TPM_BLOB};
+    struct agent_field f[4];
+    struct da_buf req, ans;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    da_buf_init(&req, AGENT_MAX_CHALLENGE + 2 * AGENT_MAX_TPM_BLOB + 12);
+    da_buf_init(&ans, 0);
+    r = agent_fields_put_str(&req, challenge_id);
+    if (r == 0)
+        r = agent_fields_put(&req, blob, blob_len);
+    if (r == 0)
+        r = agent_fields_put(&req, secret, secret_len);
+    if (r == 0)
+        r = agent_privsep_call(signer, AGENT_MSG_ENROLL, &req, AGENT_MSG_ENROLL_OK,
+                               16 + 64 + 3 * AGENT_MAX_TPM_BLOB, &ans);
+    if (r == 0)
+        r = agent_fields_split(da_buf_data(&ans), da_buf_len(&ans), 4, caps, f);
+    if (r == 0)
+        r = agent_privsep_take(&f[0], &out->proof, 64);
+    if (r == 0)
+        r = agent_privsep_take(&f[1], &out->sk_public, AGENT_MAX_TPM_BLOB);
+    if (r == 0)
+        r = agent_privsep_take(&f[2], &out->certify_attest, AGENT_MAX_TPM_BLOB);
+    if (r == 0)
+        r = agent_privsep_take(&f[3], &out->certify_signature, AGENT_MAX_TPM_BLOB);
+    da_buf_free(&req);
+    da_buf_free(&ans);
+    if (r != 0)
+        agent_enroll_answer_free(out);
+    return r;
+}
+
+/* ---- collector requests ---- */
+
+static int collector_text(struct agent_child *c, uint32_t type, const char *arg, uint32_t ok_type,
+                          size_t cap, struct da_buf *out)
+{
+    static size_t one_cap[1];
+    struct agent_field f[1];
+    struct da_buf req, ans;
+    int r;
+
+    one_cap[0] = cap;
+    da_buf_free(out);
+    da_buf_init(out, cap);
+    da_buf_init(&req, 4096);
+    da_buf_init(&ans, 0);
+    r = arg != NULL ? agent_fields_put_str(&req, arg) : 0;
+    if (r == 0)
+        r = agent_privsep_call(c, type, arg != NULL ? &req : NULL, ok_type, (uint32_t)cap + 4,
+                               &ans);
+    if (r == 0)
+        r = agent_fields_split(da_buf_data(&ans), da_buf_len(&ans), 1, one_cap, f);
+    if (r == 0)
+        r = da_buf_append(out, f[0].data, f[0].len);
+    da_buf_free(&req);
+    da_buf_free(&ans);
+    return r;
+}
+
+int agent_collector_collect(struct agent_child *collector, const char *areas,
+                            struct da_buf *evidence)
+{
+    return collector_text(collector, AGENT_MSG_COLLECT, areas != NULL ? areas : "",
+                          AGENT_MSG_COLLECT_OK, DA_MAX_EVIDENCE, evidence);
+}
+
+int agent_collector_inventory(struct agent_child *collector, struct da_buf *inventory)
+{
+    return collector_text(collector, AGENT_MSG_INVENTORY, NULL, AGENT_MSG_INVENTORY_OK,
+                          AGENT_MAX_INVENTORY, inventory);
+}

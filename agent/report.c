@@ -1,0 +1,430 @@
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "caps.h"
+#include "deliver.h"
+#include "encoding.h"
+#include "err.h"
+#include "jcs.h"
+#include "json.h"
+#include "log.h"
+#include "privsep.h"
+
+struct cycle {
+    struct agent_runtime *rt;
+    struct agent_report_outcome *out;
+    struct agent_status st;
+    int refused; /* a report was refused in this cycle */
+};
+
+/* ---- JSON helpers ---- */
+
+static int add_b64(cJSON *o, const char *key, const void *p, size_t n)
+{
+    struct da_buf b;
+    int r;
+
+    da_buf_init(&b, DA_MAX_REPORT);
+    r = da_base64_encode(p, n, DA_BASE64_STD, &b);
+    if (r == 0 && cJSON_AddStringToObject(o, key, da_buf_str(&b)) == NULL)
+        r = DA_ERR_NOMEM;
+    da_buf_free(&b);
+    return r;
+}
+
+static int get_b64(const cJSON *o, const char *key, struct da_buf *out, size_t cap)
+{
+    const char *s = NULL;
+    int r = da_json_get_string(o, key, &s);
+
+    da_buf_free(out);
+    da_buf_init(out, cap);
+    if (r == 0)
+        r = da_base64_decode(s, strlen(s), DA_BASE64_STD, out);
+    return r;
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+/* ---- the pieces of a report ---- */
+
+static int collect_evidence(struct cycle *c, cJSON **doc)
+{
+    struct da_buf text;
+    cJSON *agent;
+    int r;
+
+    *doc = NULL;
+    da_buf_init(&text, 0);
+    r = agent_collector_collect(&c->rt->collector, NULL, &text);
+    if (r == 0)
+        r = da_json_parse(da_buf_str(&text), da_buf_len(&text), DA_MAX_EVIDENCE, doc);
+    da_buf_free(&text);
+    if (r != 0) {
+        snprintf(c->out->message, sizeof(c->out->message), "collection failed: %s",
+                 agent_privsep_last_error()[0] != '\0' ? agent_privsep_last_error()
+                                                       : da_strerror(r));
+        return r;
+    }
+    /* The reports the bounded spool had to drop travel in the evidence. */
+    agent = cJSON_GetObjectItemCaseSensitive(*doc, "agent");
+    if (!cJSON_IsObject(agent) ||
+        cJSON_AddNumberToObject(agent, "spool_dropped",
+                                (double)agent_spool_dropped(c->rt->spool)) == NULL) {
+        cJSON_Delete(*doc);
+        *doc = NULL;
+        return DA_ERR_COLLECT;
+    }
+    return 0;
+}
+
+static int server_error(const struct agent_transport *t)
+{
+    const char *code = agent_transport_server_code(t);
+
+    if (strcmp(code, "agent_revoked") == 0)
+        return DA_ERR_AGENT_REVOKED;
+    if (strcmp(code, "agent_unknown") == 0)
+        return DA_ERR_AGENT_UNKNOWN;
+    return DA_ERR_SERVER_REJECTED;
+}
+
+/* A nonce from the server, or - when it cannot be reached - a local one
+ * that the server will refuse later (the report is then re-quoted). */
+static int get_nonce(struct cycle *c, struct da_buf *nonce, char *pcrs, size_t pcrs_size,
+                     int *offline)
+{
+    struct agent_runtime *rt = c->rt;
+    const char *sel = NULL;
+    char path[160];
+    cJSON *a = NULL;
+    long status;
+    int r;
+
+    *offline = 0;
+    snprintf(path, sizeof(path), "/v1/agents/%s/nonce", rt->enr.agent_id);
+    r = agent_transport_json(rt->transport, "POST", path, NULL, "{}", &status, &a);
+    if (r == 0) {
+        r = get_b64(a, "nonce", nonce, AGENT_MAX_NONCE);
+        if (r == 0)
+            r = da_json_get_string(a, "pcr_selection", &sel);
+        if (r == 0)
+            copy_str(pcrs, pcrs_size, sel);
+        cJSON_Delete(a);
+        if (r != 0)
+            r = DA_ERR_SERVER_RESPONSE;
+        if (r == 0)
+            return 0;
+    }
+    copy_str(c->st.error, sizeof(c->st.error), agent_transport_error(rt->transport));
+    copy_str(c->st.error_code, sizeof(c->st.error_code),
+             agent_transport_server_code(rt->transport));
+    if (!agent_transport_retryable(rt->transport, r))
+        return r == DA_ERR_SERVER_REJECTED ? server_error(rt->transport) : r;
+    {
+        unsigned char rnd[32];
+
+        da_buf_free(nonce);
+        da_buf_init(nonce, sizeof(rnd));
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1 || da_buf_append(nonce, rnd, sizeof(rnd)) != 0)
+            return DA_ERR_CRYPTO;
+    }
+    copy_str(pcrs, pcrs_size, rt->enr.pcr_selection);
+    *offline = 1;
+    return 0;
+}
+
+/* The body of POST /v1/agents/{id}/reports for this evidence. */
+static int build_report(struct cycle *c, const cJSON *evidence, char **text)
+{
+    struct agent_quote_result q;
+    struct da_buf canon, nonce;
+    char pcrs[128];
+    cJSON *body = NULL, *quote;
+    int offline, r;
+
+    *text = NULL;
+    memset(&q, 0, sizeof(q));
+    da_buf_init(&canon, DA_MAX_EVIDENCE);
+    da_buf_init(&nonce, AGENT_MAX_NONCE);
+    r = da_jcs_serialize(evidence, &canon);
+    if (r == 0)
+        r = get_nonce(c, &nonce, pcrs, sizeof(pcrs), &offline);
+    if (r == 0)
+        r = agent_signer_quote(&c->rt->signer, da_buf_data(&nonce), da_buf_len(&nonce),
+                               da_buf_str(&canon), da_buf_len(&canon), pcrs, &q);
+    if (r == 0) {
+        body = cJSON_CreateObject();
+        quote = body != NULL ? cJSON_AddObjectToObject(body, "quote") : NULL;
+        if (quote == NULL)
+            r = DA_ERR_NOMEM;
+    }
+    if (r == 0)
+        r = add_b64(body, "nonce", da_buf_data(&nonce), da_buf_len(&nonce));
+    if (r == 0 && !cJSON_AddItemToObject(body, "evidence", cJSON_Duplicate(evidence, 1)))
+        r = DA_ERR_NOMEM;
+    if (r == 0)
+        r = add_b64(quote, "attest", da_buf_data(&q.attest), da_buf_len(&q.attest));
+    if (r == 0)
+        r = add_b64(quote, "signature", da_buf_data(&q.signature), da_buf_len(&q.signature));
+    if (r == 0)
+        r = add_b64(quote, "pcr_values", da_buf_data(&q.pcr_values), da_buf_len(&q.pcr_values));
+    if (r == 0) {
+        *text = cJSON_PrintUnformatted(body);
+        if (*text == NULL)
+            r = DA_ERR_NOMEM;
+    }
+    if (r == 0 && offline)
+        da_info_f("server unreachable: report quoted over a local nonce and spooled");
+    cJSON_Delete(body);
+    agent_quote_result_free(&q);
+    da_buf_free(&canon);
+    da_buf_free(&nonce);
+    return r;
+}
+
+/* ---- delivery ---- */
+
+static void record_accepted(struct cycle *c, const cJSON *answer)
+{
+    const char *id = NULL;
+    bool compliant = false;
+
+    (void)da_json_get_string(answer, "report_id", &id);
+    c->out->compliant = da_json_get_bool(answer, "compliant", &compliant) == 0 ? compliant : -1;
+    copy_str(c->out->report_id, sizeof(c->out->report_id), id);
+    c->out->delivered++;
+    copy_str(c->st.last_report_id, sizeof(c->st.last_report_id), id);
+    agent_time_rfc3339(time(NULL), c->st.last_accepted_at);
+    c->st.compliant = c->out->compliant;
+}
+
+/* The drop count a report carried (evidence.agent.spool_dropped). */
+static uint64_t carried_drops(const cJSON *body)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(body, "evidence");
+    const cJSON *agent = cJSON_GetObjectItemCaseSensitive(ev, "agent");
+    int64_t n = 0;
+
+    return da_json_get_int64(agent, "spool_dropped", &n) == 0 && n > 0 ? (uint64_t)n : 0;
+}
+
+static int post_report(struct cycle *c, cJSON *body, cJSON **answer)
+{
+    struct agent_runtime *rt = c->rt;
+    char path[160], *text = cJSON_PrintUnformatted(body);
+    long status;
+    int r;
+
+    if (text == NULL)
+        return DA_ERR_NOMEM;
+    snprintf(path, sizeof(path), "/v1/agents/%s/reports", rt->enr.agent_id);
+    r = agent_transport_json(rt->transport, "POST", path, NULL, text, &status, answer);
+    free(text);
+    return r;
+}
+
+/* The server has not seen this package inventory: send it along. */
+static int add_inventory(struct cycle *c, cJSON *body)
+{
+    struct da_buf inv;
+    int r;
+
+    da_buf_init(&inv, 0);
+    r = agent_collector_inventory(&c->rt->collector, &inv);
+    if (r == 0 && cJSON_AddStringToObject(body, "inventory", da_buf_str(&inv)) == NULL)
+        r = DA_ERR_NOMEM;
+    da_buf_free(&inv);
+    return r;
+}
+
+static int classify_rejection(struct cycle *c, int r)
+{
+    struct agent_transport *t = c->rt->transport;
+    const char *code = agent_transport_server_code(t);
+
+    copy_str(c->st.error, sizeof(c->st.error), agent_transport_error(t));
+    copy_str(c->st.error_code, sizeof(c->st.error_code), code);
+    if (r == DA_ERR_SERVER_REJECTED &&
+        (strcmp(code, "nonce_expired") == 0 || strcmp(code, "bad_nonce") == 0))
+        return AGENT_SEND_STALE;
+    if (r == DA_ERR_SERVER_REJECTED && server_error(t) != DA_ERR_SERVER_REJECTED)
+        return server_error(t);
+    if (agent_transport_retryable(t, r))
+        return AGENT_SEND_RETRY;
+    if (r == DA_ERR_SERVER_REJECTED) {
+        c->refused = 1;
+        return AGENT_SEND_REFUSED;
+    }
+    return r;
+}
+
+static int send_report(void *ctx, uint64_t seq, const unsigned char *report, size_t len,
+                       uint64_t created, uint64_t *acked)
+{
+    struct cycle *c = ctx;
+    cJSON *body = NULL, *answer = NULL;
+    int r;
+
+    (void)seq;
+    (void)created;
+    r = da_json_parse((const char *)report, len, DA_MAX_REPORT, &body);
+    if (r != 0)
+        return AGENT_SEND_REFUSED; /* not a report: it can never be sent */
+    r = post_report(c, body, &answer);
+    if (r == DA_ERR_SERVER_REJECTED &&
+        strcmp(agent_transport_server_code(c->rt->transport), "inventory_needed") == 0) {
+        r = add_inventory(c, body);
+        if (r == 0)
+            r = post_report(c, body, &answer);
+    }
+    if (r == 0) {
+        record_accepted(c, answer);
+        *acked = carried_drops(body);
+    }
+    cJSON_Delete(answer);
+    cJSON_Delete(body);
+    return r == 0 ? AGENT_SEND_ACCEPTED : classify_rejection(c, r);
+}
+
+static int requote_report(void *ctx, const unsigned char *report, size_t len, uint64_t created,
+                          struct da_buf *out)
+{
+    struct cycle *c = ctx;
+    cJSON *body = NULL;
+    const cJSON *ev;
+    char *text = NULL;
+    int offline = 0, r;
+
+    (void)created; /* the evidence keeps its collected_at */
+    r = da_json_parse((const char *)report, len, DA_MAX_REPORT, &body);
+    ev = r == 0 ? cJSON_GetObjectItemCaseSensitive(body, "evidence") : NULL;
+    if (r == 0 && !cJSON_IsObject(ev))
+        r = DA_ERR_JSON_TYPE;
+    if (r == 0) {
+        /* A re-quote needs a real nonce: find out first whether the server
+         * answers (build_report would fall back to a local one). */
+        struct da_buf nonce;
+        char pcrs[128];
+
+        da_buf_init(&nonce, AGENT_MAX_NONCE);
+        r = get_nonce(c, &nonce, pcrs, sizeof(pcrs), &offline);
+        da_buf_free(&nonce);
+        if (r == 0 && offline)
+            r = DA_ERR_TRANSPORT;
+    }
+    if (r == 0)
+        r = build_report(c, ev, &text);
+    if (r == 0) {
+        da_buf_init(out, DA_MAX_REPORT);
+        r = da_buf_append_str(out, text);
+    }
+    free(text);
+    cJSON_Delete(body);
+    return r;
+}
+
+static void finish_status(struct cycle *c, const struct agent_deliver_result *res, int r)
+{
+    struct agent_runtime *rt = c->rt;
+
+    agent_time_rfc3339(time(NULL), c->st.last_attempt);
+    c->out->pending = res->pending;
+    if (r != 0) {
+        copy_str(c->st.result, sizeof(c->st.result),
+                 r == DA_ERR_AGENT_REVOKED || r == DA_ERR_AGENT_UNKNOWN ? "refused" : "error");
+        if (c->st.error[0] == '\0')
+            copy_str(c->st.error, sizeof(c->st.error), da_strerror(r));
+        if (c->st.error_code[0] == '\0')
+            copy_str(c->st.error_code, sizeof(c->st.error_code), da_err_code(r));
+    } else if (res->pending) {
+        copy_str(c->st.result, sizeof(c->st.result), "spooled");
+    } else if (c->refused) {
+        copy_str(c->st.result, sizeof(c->st.result), "refused");
+    } else {
+        copy_str(c->st.result, sizeof(c->st.result), "accepted");
+        c->st.error[0] = c->st.error_code[0] = '\0';
+    }
+    if (c->out->message[0] == '\0') {
+        if (strcmp(c->st.result, "accepted") == 0)
+            snprintf(c->out->message, sizeof(c->out->message), "report %s accepted: %s",
+                     c->out->report_id,
+                     c->out->compliant == 1 ? "compliant"
+                                            : (c->out->compliant == 0 ? "not compliant" : "?"));
+        else
+            snprintf(c->out->message, sizeof(c->out->message), "report %s: %s", c->st.result,
+                     c->st.error);
+    }
+    if (agent_status_save(rt->cfg.state_dir, &c->st) != 0)
+        da_warn_f("status.json could not be written");
+}
+
+static int deliver(struct cycle *c)
+{
+    struct agent_deliver_ops ops = {send_report, requote_report, c};
+    struct agent_deliver_result res;
+    int r;
+
+    r = agent_deliver_spool(c->rt->spool, &ops, &res);
+    c->out->error = r;
+    finish_status(c, &res, r);
+    return r;
+}
+
+static void cycle_init(struct cycle *c, struct agent_runtime *rt, struct agent_report_outcome *out)
+{
+    memset(c, 0, sizeof(*c));
+    memset(out, 0, sizeof(*out));
+    out->compliant = -1;
+    c->rt = rt;
+    c->out = out;
+    (void)agent_status_load(rt->cfg.state_dir, &c->st);
+    c->st.error[0] = c->st.error_code[0] = '\0';
+}
+
+int agent_report_deliver(struct agent_runtime *rt, struct agent_report_outcome *out)
+{
+    struct cycle c;
+
+    cycle_init(&c, rt, out);
+    return deliver(&c);
+}
+
+int agent_report_cycle(struct agent_runtime *rt, struct agent_report_outcome *out)
+{
+    struct cycle c;
+    cJSON *evidence = NULL;
+    char *text = NULL;
+    time_t now = time(NULL);
+    int r;
+
+    cycle_init(&c, rt, out);
+    r = collect_evidence(&c, &evidence);
+    if (r == 0)
+        r = build_report(&c, evidence, &text);
+    if (r == 0)
+        r = agent_spool_put(rt->spool, text, strlen(text), (uint64_t)now, NULL);
+    cJSON_Delete(evidence);
+    free(text);
+    if (r != 0) {
+        struct agent_deliver_result none;
+
+        memset(&none, 0, sizeof(none));
+        out->error = r;
+        if (out->message[0] == '\0')
+            snprintf(out->message, sizeof(out->message), "report not made: %s",
+                     c.st.error[0] != '\0' ? c.st.error : da_strerror(r));
+        finish_status(&c, &none, r);
+        return r;
+    }
+    return deliver(&c);
+}
