@@ -262,6 +262,7 @@ static int classify_rejection(struct cycle *c, int r)
     if (agent_transport_retryable(t, r))
         return AGENT_SEND_RETRY;
     if (r == DA_ERR_SERVER_REJECTED) {
+        da_warn_f("%s", agent_transport_error(t));
         c->refused = 1;
         return AGENT_SEND_REFUSED;
     }
@@ -408,6 +409,23 @@ int agent_report_cycle(struct agent_runtime *rt, struct agent_report_outcome *ou
     int r;
 
     cycle_init(&c, rt, out);
+    /* Spooled reports first: the server wants the TPM's clock and counters
+     * in each agent's reports never to go back, so reports are quoted in the
+     * order they are delivered (a spooled report is re-quoted just before
+     * it is sent, the new one after them). */
+    {
+        struct agent_deliver_ops ops = {send_report, requote_report, &c};
+        struct agent_deliver_result res;
+        uint64_t count, bytes;
+
+        agent_spool_usage(rt->spool, &count, &bytes);
+        r = count > 0 ? agent_deliver_spool(rt->spool, &ops, &res) : 0;
+        if (r != 0) {
+            out->error = r;
+            finish_status(&c, &res, r);
+            return r;
+        }
+    }
     r = collect_evidence(&c, &evidence);
     if (r == 0)
         r = build_report(&c, evidence, &text);

@@ -148,8 +148,9 @@ static const char *const sanitizer_allow[] = {
 /* adjtimex/clock_adjtime read the kernel clock state (time collector); a
  * change would need CAP_SYS_TIME, which the collector no longer has. */
 static const char *const collector_allow[] = {
-    "getxattr",   "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr",    "bind",
-    "setsockopt", "chdir",     "fchdir",    "umask",     "adjtimex",   "clock_adjtime", NULL,
+    "getxattr",   "lgetxattr", "fgetxattr",     "listxattr", "llistxattr",
+    "flistxattr", "bind",      "setsockopt",    "chdir",     "fchdir",
+    "umask",      "adjtimex",  "clock_adjtime", "fadvise64", NULL,
 };
 static const char *const collector_deny[] = {
     "execve",

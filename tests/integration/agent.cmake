@@ -16,3 +16,9 @@ endif()
 # Benchmark driver for scripts/bench.d/agent.sh (not a test).
 add_executable(bench_agent ${DA_TEST_SRC}/bench/bench_agent.c)
 target_link_libraries(bench_agent PRIVATE da_agent)
+
+# The agent binary end to end: swtpm, a real server over TLS, the shipped policy.
+# (da_test_server comes from server.cmake, included after this file.)
+da_unit_test(NAME test_agent_e2e SOURCES ${DA_TEST_SRC}/integration/test_agent_e2e.c
+             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
+add_dependencies(test_agent_e2e devattest-agent devattest-server)

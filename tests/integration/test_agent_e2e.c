@@ -1,0 +1,390 @@
+/* devattest-agent end to end: the real agent binary (collector, signer and
+ * uploader processes, each in its sandbox) against a real devattest-server
+ * over TLS on loopback, with a swtpm holding EK certificates from a CA made
+ * for this test, and the shipped ISO 27001 policy.
+ *
+ * One world for the group: the tests run in order (enroll first). */
+#include "da_test.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "log.h"
+#include "server_harness.h"
+#include "spool.h"
+#include "swtpm_harness.h"
+
+#define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
+
+struct world {
+    struct da_test_swtpm tpm;
+    struct da_test_server srv;
+    char dir[128];   /* agent files */
+    char conf[192];  /* agent.conf */
+    char state[192]; /* state_dir */
+    char spool[192];
+    char agent_id[64];
+};
+
+static struct world *W;
+
+static int write_conf(struct world *w)
+{
+    FILE *f = fopen(w->conf, "w");
+
+    if (f == NULL)
+        return -1;
+    fprintf(f,
+            "server_url = %s\nserver_ca = %s\ntcti = %s\nstate_dir = %s\nspool_dir = %s\n"
+            "interval = 30s\njitter = 0s\nenvironment_role = build\nlog_level = info\n"
+            "sandbox = enforce\n",
+            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int group_setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    char extra[8192 + 512];
+
+    if (w == NULL || da_test_swtpm_start(&w->tpm) != 0)
+        return -1;
+    snprintf(extra, sizeof(extra),
+             "ek_roots = %s\nrate_per_agent = 1000\nburst_per_agent = 1000\n"
+             "policy_file = %s/common/policies/iso27001-2022-devenv.json\n",
+             w->tpm.ca_root, DA_SOURCE_ROOT);
+    if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
+        return -1;
+    snprintf(w->dir, sizeof(w->dir), "%s/agent", w->srv.dir);
+    snprintf(w->conf, sizeof(w->conf), "%s/agent.conf", w->dir);
+    snprintf(w->state, sizeof(w->state), "%s/state", w->dir);
+    snprintf(w->spool, sizeof(w->spool), "%s/spool", w->dir);
+    if (mkdir(w->dir, 0700) != 0 || write_conf(w) != 0)
+        return -1;
+    W = w;
+    *state = w;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    struct world *w = *state;
+    char cmd[512];
+
+    if (w == NULL)
+        return 0;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+    (void)!system(cmd);
+    da_test_server_cleanup(&w->srv);
+    da_test_swtpm_stop(&w->tpm);
+    free(w);
+    return 0;
+}
+
+/* Run the agent with args (NULL-terminated); stdout into out. Returns the
+ * exit status, or -1 when it did not exit normally. */
+static int agent(char *out, size_t size, ...)
+{
+    const char *argv[16];
+    va_list ap;
+    int p[2], status, n = 0;
+    size_t got = 0;
+    pid_t pid;
+
+    argv[n++] = AGENT_BIN;
+    va_start(ap, size);
+    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    va_end(ap);
+    argv[n] = NULL;
+    if (pipe(p) != 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execv(AGENT_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    for (;;) {
+        ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    out[got] = '\0';
+    close(p[0]);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+static cJSON *parse_out(const char *out)
+{
+    cJSON *j = cJSON_Parse(out);
+
+    if (j == NULL)
+        fail_msg("agent output is not JSON: %s", out);
+    return j;
+}
+
+static const char *jstr(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int server_report_count(struct world *w)
+{
+    struct da_test_http r;
+    char path[160];
+    cJSON *doc;
+    int n;
+
+    snprintf(path, sizeof(path), "/v1/agents/%s/reports?limit=1000", w->agent_id);
+    assert_int_equal(da_test_http(&w->srv, "GET", path, w->srv.auditor, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    n = cJSON_GetArraySize(cJSON_GetObjectItem(doc, "reports"));
+    cJSON_Delete(doc);
+    da_test_http_clear(&r);
+    return n;
+}
+
+static void status_json(struct world *w, cJSON **j, int *rc)
+{
+    char out[8192];
+
+    *rc = agent(out, sizeof(out), "status", "--config", w->conf, "--json", NULL);
+    *j = parse_out(out);
+}
+
+static void test_enroll(void **state)
+{
+    struct world *w = *state;
+    char token[128], out[8192];
+    cJSON *j;
+    int rc;
+
+    /* Not enrolled yet: report refuses, status says so. */
+    assert_int_equal(agent(out, sizeof(out), "report", "--config", w->conf, NULL), 1);
+    status_json(w, &j, &rc);
+    assert_int_equal(rc, 1);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "enrolled")));
+    cJSON_Delete(j);
+
+    assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
+                                        "--vendor", "acme", "--ttl", "1h", NULL),
+                     0);
+    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token, "--ek-chain",
+               w->tpm.ca_issuer, "--json", NULL);
+    if (rc != 0)
+        fail_msg("enroll exited %d: %s", rc, out);
+    j = parse_out(out);
+    snprintf(w->agent_id, sizeof(w->agent_id), "%s", jstr(j, "agent_id"));
+    assert_int_equal(strlen(w->agent_id), 32);
+    assert_string_equal(jstr(j, "trust"), "tpm");
+    cJSON_Delete(j);
+    /* The token was single use. */
+    assert_int_equal(agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token,
+                           "--ek-chain", w->tpm.ca_issuer, NULL),
+                     1);
+}
+
+static void test_report_and_status(void **state)
+{
+    struct world *w = *state;
+    char out[8192];
+    cJSON *j;
+    int rc;
+
+    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    j = parse_out(out);
+    /* Delivered: compliant or not is this machine's business (exit 0 or 4). */
+    if (rc != 0 && rc != 4)
+        fail_msg("report exited %d: %s", rc, out);
+    assert_int_equal((int)cJSON_GetObjectItem(j, "delivered")->valuedouble, 1);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "pending")));
+    assert_int_equal(strlen(jstr(j, "report_id")) > 0, 1);
+    cJSON_Delete(j);
+    assert_int_equal(server_report_count(w), 1);
+
+    status_json(w, &j, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(jstr(j, "last_result"), "accepted");
+    assert_string_equal(jstr(j, "agent_id"), w->agent_id);
+    assert_int_equal(
+        (int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "spool"), "reports")->valuedouble, 0);
+    cJSON_Delete(j);
+}
+
+static void test_check(void **state)
+{
+    struct world *w = *state;
+    char out[65536];
+    cJSON *j;
+    int rc;
+
+    rc = agent(out, sizeof(out), "check", "--config", w->conf, "--json", NULL);
+    if (rc != 0 && rc != 4)
+        fail_msg("check exited %d: %s", rc, out);
+    j = parse_out(out);
+    /* The verdict decides the exit code: 0 only when compliant. */
+    assert_non_null(cJSON_GetObjectItem(j, "verdict"));
+    assert_int_equal(rc == 0, strcmp(jstr(j, "verdict"), "pass") == 0 ||
+                                  strcmp(jstr(j, "verdict"), "not_applicable") == 0);
+    cJSON_Delete(j);
+    /* The text form lists what fails with its remediation. */
+    rc = agent(out, sizeof(out), "check", "--config", w->conf, NULL);
+    assert_true(rc == 0 || rc == 4);
+    assert_true(strlen(out) > 0);
+}
+
+/* Server away for several cycles: every report is spooled, then all of
+ * them arrive, once each, when it is back. */
+static void test_outage_then_delivery(void **state)
+{
+    struct world *w = *state;
+    char out[8192];
+    int before = server_report_count(w), i, rc;
+    cJSON *j;
+
+    assert_int_equal(da_test_server_stop(&w->srv), 0);
+    for (i = 0; i < 3; i++) {
+        rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+        assert_int_equal(rc, 1);
+        j = parse_out(out);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "pending")));
+        cJSON_Delete(j);
+    }
+    status_json(w, &j, &rc);
+    assert_int_equal(rc, 1);
+    assert_string_equal(jstr(j, "last_result"), "spooled");
+    assert_int_equal(
+        (int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "spool"), "reports")->valuedouble, 3);
+    cJSON_Delete(j);
+
+    /* Back (on a new port: the configuration follows it). */
+    assert_int_equal(da_test_server_start(&w->srv), 0);
+    assert_int_equal(write_conf(w), 0);
+    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    if (rc != 0 && rc != 4)
+        fail_msg("report after the outage exited %d: %s", rc, out);
+    j = parse_out(out);
+    /* The three spooled ones (re-quoted: their local nonces were refused)
+     * and the new one. */
+    assert_int_equal((int)cJSON_GetObjectItem(j, "delivered")->valuedouble, 4);
+    cJSON_Delete(j);
+    assert_int_equal(server_report_count(w), before + 4);
+    status_json(w, &j, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(
+        (int)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "spool"), "reports")->valuedouble, 0);
+    cJSON_Delete(j);
+}
+
+/* SIGKILL at random points of report cycles that spool (server away):
+ * whatever the spool holds afterwards is whole. */
+static void test_sigkill_while_spooling(void **state)
+{
+    struct world *w = *state;
+    unsigned seed = (unsigned)time(NULL);
+    struct agent_spool *sp = NULL;
+    struct da_buf b;
+    int round, status;
+
+    assert_int_equal(da_test_server_stop(&w->srv), 0);
+    da_buf_init(&b, 0);
+    print_message("seed %u\n", seed);
+    for (round = 0; round < 6; round++) {
+        uint64_t *seqs = NULL, created;
+        size_t n, i;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            execl(AGENT_BIN, AGENT_BIN, "report", "--config", w->conf, (char *)NULL);
+            _exit(127);
+        }
+        usleep(200000 + (useconds_t)(rand_r(&seed) % 1500000));
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        /* The children die with their parent (PDEATHSIG); give them a moment. */
+        usleep(100000);
+        assert_int_equal(agent_spool_open(w->spool, 1000, 1u << 30, &sp), 0);
+        assert_int_equal(agent_spool_list(sp, &seqs, &n), 0);
+        for (i = 0; i < n; i++)
+            assert_int_equal(agent_spool_read(sp, seqs[i], &created, &b), 0);
+        free(seqs);
+        agent_spool_close(sp);
+    }
+    da_buf_free(&b);
+    /* Killed signers left objects in a TPM that has no resource manager. */
+    assert_int_equal(da_test_swtpm_restart(&w->tpm), 0);
+    assert_int_equal(da_test_server_start(&w->srv), 0);
+    assert_int_equal(write_conf(w), 0);
+}
+
+static void test_revoked(void **state)
+{
+    struct world *w = *state;
+    struct da_test_http r;
+    char out[8192], path[160];
+    cJSON *j;
+    int rc;
+
+    snprintf(path, sizeof(path), "/v1/agents/%s/revoke", w->agent_id);
+    assert_int_equal(
+        da_test_http(&w->srv, "POST", path, w->srv.admin, "application/json", "{}", 2, &r), 0);
+    assert_int_equal(r.status, 200);
+    da_test_http_clear(&r);
+    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    assert_int_equal(rc, 1);
+    j = parse_out(out);
+    assert_string_equal(jstr(j, "error"), "agent_revoked");
+    cJSON_Delete(j);
+    status_json(w, &j, &rc);
+    assert_int_equal(rc, 1);
+    assert_string_equal(jstr(j, "last_result"), "refused");
+    assert_string_equal(jstr(j, "error_code"), "agent_revoked");
+    cJSON_Delete(j);
+    rc = agent(out, sizeof(out), "status", "--config", w->conf, NULL);
+    assert_non_null(strstr(out, "REVOKED"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enroll),
+        cmocka_unit_test(test_report_and_status),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_outage_then_delivery),
+        cmocka_unit_test(test_sigkill_while_spooling),
+        cmocka_unit_test(test_revoked),
+    };
+
+    (void)W;
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
