@@ -1,6 +1,5 @@
 #include "agent_config.h"
 
-#include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,78 +97,9 @@ static int check_toolchain(void *field, const char *v, char *reason, size_t rs)
     return 0;
 }
 
-/* glibc's regcomp copies the operand of a repetition: "x{m,n}" holds n
- * copies of x and "x+" two, and nested repetitions multiply:
- * "(a{1,255}){1,255}" takes 150 MiB, a run of '+' doubles per character.
- * The product of all repetition factors of a pattern (over-estimating for
- * repetitions side by side) is therefore capped. */
-#define PATTERN_MAX_REPETITION 1024
-
-static int repetition_product_ok(const char *re)
-{
-    uint64_t product = 1;
-    const char *p;
-
-    for (p = re; *p != '\0'; p++) {
-        uint64_t lo = 0, hi;
-
-        if (*p == '\\' && p[1] != '\0') {
-            p++;
-            continue;
-        }
-        if (*p == '+') {
-            product *= 2;
-        } else if (*p == '{') {
-            for (p++; *p >= '0' && *p <= '9' && lo <= PATTERN_MAX_REPETITION; p++)
-                lo = lo * 10 + (uint64_t)(*p - '0');
-            hi = lo;
-            if (*p == ',') {
-                hi = 0;
-                for (p++; *p >= '0' && *p <= '9' && hi <= PATTERN_MAX_REPETITION; p++)
-                    hi = hi * 10 + (uint64_t)(*p - '0');
-                if (hi < lo)
-                    hi = lo + 1; /* {n,}: n copies and a star */
-            }
-            product *= hi > 1 ? hi : 1;
-            if (*p == '\0')
-                break;
-        }
-        if (product > PATTERN_MAX_REPETITION)
-            return 0;
-    }
-    return 1;
-}
-
-static int check_patterns(void *field, const char *v, char *reason, size_t rs)
-{
-    const struct da_kv_list *l = field;
-    size_t i;
-
-    (void)v;
-    for (i = 0; i < l->n; i++) {
-        regex_t re;
-        int rc;
-
-        if (!repetition_product_ok(l->items[i])) {
-            snprintf(reason, rs,
-                     "pattern '%s' repeats too much: its repetitions ({m,n} counts n, + "
-                     "counts 2) multiply to more than %d",
-                     l->items[i], PATTERN_MAX_REPETITION);
-            return DA_ERR_CONFIG;
-        }
-        rc = regcomp(&re, l->items[i], REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-            char why[128];
-
-            regerror(rc, &re, why, sizeof(why));
-            snprintf(reason, rs, "pattern '%s' is not a POSIX extended regular expression: %s",
-                     l->items[i], why);
-            return DA_ERR_CONFIG;
-        }
-        regfree(&re);
-    }
-    return 0;
-}
+/* Production patterns are shell globs, matched case-insensitively with
+ * fnmatch by the separation collector; any text is a valid glob, so only the
+ * list rules (non-empty elements, caps) apply. */
 
 static int check_networks(void *field, const char *v, char *reason, size_t rs)
 {
@@ -234,7 +164,7 @@ static const struct da_kvconf_key agent_keys[] = {
     {"spool_max_bytes", DA_KV_SIZE, FIELD(spool_max_bytes), 0, 1024 * 1024,
      16ull * 1024 * 1024 * 1024, NULL, NULL},
     {"toolchain", DA_KV_LIST, FIELD(toolchain), 0, 0, 0, NULL, check_toolchain},
-    {"production_patterns", DA_KV_LIST, FIELD(production_patterns), 0, 0, 0, NULL, check_patterns},
+    {"production_patterns", DA_KV_LIST, FIELD(production_patterns), 0, 0, 0, NULL, NULL},
     {"production_networks", DA_KV_LIST, FIELD(production_networks), 0, 0, 0, NULL, check_networks},
     {"environment_role", DA_KV_ENUM, FIELD(environment_role), 0, 0, 0, role_names, NULL},
     {"source_dirs", DA_KV_LIST, FIELD(source_dirs), 0, 0, 0, NULL, check_dirs},

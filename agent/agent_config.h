@@ -39,7 +39,7 @@ struct agent_config {
     uint64_t spool_max_reports;
     uint64_t spool_max_bytes;
     struct da_kv_list toolchain;           /* tool names or absolute paths */
-    struct da_kv_list production_patterns; /* POSIX EREs, checked with regcomp */
+    struct da_kv_list production_patterns; /* shell globs (fnmatch, any case) */
     struct da_kv_list production_networks; /* CIDRs, checked */
     int environment_role;                  /* enum agent_env_role */
     struct da_kv_list source_dirs;         /* absolute paths */
