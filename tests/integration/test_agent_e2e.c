@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -347,6 +350,60 @@ static void test_sigkill_while_spooling(void **state)
     assert_int_equal(write_conf(w), 0);
 }
 
+/* The daemon: ready after its first cycle, reloads on SIGHUP, finishes on
+ * SIGTERM with status 0. */
+static void test_run_daemon(void **state)
+{
+    struct world *w = *state;
+    char dir[] = "/tmp/da-notify-XXXXXX", sock[64], msg[128], env[80];
+    struct sockaddr_un a;
+    struct timeval tv = {60, 0};
+    int fd, status, ready = 0, stopping = 0;
+    pid_t pid;
+    ssize_t n;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(sock, sizeof(sock), "%s/notify", dir);
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    memcpy(a.sun_path, sock, strlen(sock));
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", sock);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        putenv(env);
+        execl(AGENT_BIN, AGENT_BIN, "run", "--config", w->conf, (char *)NULL);
+        _exit(127);
+    }
+    while (!ready && (n = recv(fd, msg, sizeof(msg) - 1, 0)) > 0) {
+        msg[n] = '\0';
+        ready = strcmp(msg, "READY=1") == 0;
+    }
+    assert_true(ready);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    while ((n = recv(fd, msg, sizeof(msg) - 1, 0)) > 0) {
+        msg[n] = '\0';
+        if (strcmp(msg, "READY=1") == 0)
+            break; /* reloaded */
+    }
+    assert_true(n > 0);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    while ((n = recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT)) > 0) {
+        msg[n] = '\0';
+        stopping |= strcmp(msg, "STOPPING=1") == 0;
+    }
+    assert_true(stopping);
+    close(fd);
+    unlink(sock);
+    rmdir(dir);
+}
+
 static void test_revoked(void **state)
 {
     struct world *w = *state;
@@ -382,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_outage_then_delivery),
         cmocka_unit_test(test_sigkill_while_spooling),
+        cmocka_unit_test(test_run_daemon),
         cmocka_unit_test(test_revoked),
     };
 
