@@ -7,6 +7,7 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "memtrim.h"
 #include "report.h"
 #include "runtime.h"
 
@@ -73,6 +74,14 @@ static int run_reload(void *vctx)
     return 0;
 }
 
+/* Between cycles: hand back what the cycle used (memtrim.h). */
+static void run_waiting(void *vctx, uint64_t delay_ms)
+{
+    (void)vctx;
+    da_debug_f("next report in %llu s", (unsigned long long)(delay_ms / 1000));
+    agent_memory_trim();
+}
+
 static int run_run(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -119,7 +128,7 @@ static int run_run(int argc, char **argv)
     d.opts = &lo;
     ops.cycle = run_cycle;
     ops.reload = run_reload;
-    ops.waiting = NULL;
+    ops.waiting = run_waiting;
     ops.ctx = &d;
     da_info_f("running: agent %s, every %llus (+ up to %llus)", rt.enr.agent_id,
               (unsigned long long)rt.cfg.interval_s, (unsigned long long)rt.cfg.jitter_s);

@@ -11,6 +11,7 @@
 #include "err.h"
 #include "jcs.h"
 #include "log.h"
+#include "memtrim.h"
 #include "privsep.h"
 #include "privsep_internal.h"
 #include "sandbox.h"
@@ -88,6 +89,7 @@ static int on_collect(void *vctx, int fd, const unsigned char *p, size_t n)
     }
     r = agent_ipc_send(fd, AGENT_MSG_COLLECT_OK, da_buf_data(&b), da_buf_len(&b));
     da_buf_free(&b);
+    agent_memory_trim(); /* idle until the next request */
     return r;
 }
 

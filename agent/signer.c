@@ -14,6 +14,7 @@
 #include "jcs.h"
 #include "json.h"
 #include "log.h"
+#include "memtrim.h"
 #include "privsep.h"
 #include "privsep_internal.h"
 #include "quote.h"
@@ -39,6 +40,7 @@ static int answer(int fd, uint32_t type, struct da_buf *b, int r)
     if (r == 0)
         r = agent_ipc_send(fd, type, da_buf_data(b), da_buf_len(b));
     da_buf_free(b);
+    agent_memory_trim(); /* idle until the next request */
     return r;
 }
 

@@ -13,7 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "child.h"
+#include "digest.h"
+#include "json.h"
+#include "memtrim.h"
 #include "err.h"
 #include "ipc.h"
 #include "log.h"
@@ -300,6 +305,32 @@ static void test_child_dies_with_parent(void **state)
     close(pipefd[1]);
 }
 
+/* After the idle trim, code and libraries work as before (their pages come
+ * back from the page cache) and written data is intact. */
+static void test_memory_trim_keeps_everything_working(void **state)
+{
+    static char written[8192];
+    unsigned char before[32], after[32];
+    const char *doc = "{\"a\":[1,2,3],\"b\":\"x\"}";
+    cJSON *j = NULL;
+    int i;
+
+    (void)state;
+    memset(written, 'w', sizeof(written));
+    assert_int_equal(da_sha256(doc, strlen(doc), before), 0);
+    for (i = 0; i < 3; i++) {
+        agent_memory_trim();
+        assert_int_equal(da_sha256(doc, strlen(doc), after), 0);
+        assert_memory_equal(before, after, sizeof(before));
+        assert_int_equal(da_json_parse(doc, strlen(doc), 1024, &j), 0);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "a")), 3);
+        cJSON_Delete(j);
+        assert_int_equal(written[0], 'w');
+        assert_int_equal(written[sizeof(written) - 1], 'w');
+        assert_non_null(curl_version());
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_child_lifecycle),
         cmocka_unit_test(test_child_stop_kills_a_stuck_child),
         cmocka_unit_test(test_child_dies_with_parent),
+        cmocka_unit_test(test_memory_trim_keeps_everything_working),
     };
 
     da_log_set_level(DA_LOG_ERROR + 0);
