@@ -35,6 +35,13 @@ int agent_print_outcome(const struct agent_report_outcome *o, int json)
         else
             cJSON_AddBoolToObject(j, "compliant", o->compliant);
         cJSON_AddStringToObject(j, "report_id", o->report_id);
+        {
+            cJSON *ctl = cJSON_AddObjectToObject(j, "controls");
+            size_t i;
+
+            for (i = 0; ctl != NULL && i < o->n_controls; i++)
+                cJSON_AddStringToObject(ctl, o->controls[i].id, o->controls[i].verdict);
+        }
         cJSON_AddStringToObject(j, "error", o->error != 0 ? da_err_code(o->error) : "");
         cJSON_AddStringToObject(j, "message", o->message);
         text = cJSON_PrintUnformatted(j);
@@ -46,6 +53,14 @@ int agent_print_outcome(const struct agent_report_outcome *o, int json)
         return 0;
     }
     printf("%s\n", o->message);
+    if (o->n_controls > 0) {
+        size_t i;
+
+        printf("\n  %-12s %s\n", "control", "verdict (server)");
+        for (i = 0; i < o->n_controls; i++)
+            printf("  %-12s %s\n", o->controls[i].id, o->controls[i].verdict);
+        printf("\n'devattest-agent check' lists what fails and how to fix it.\n");
+    }
     if (o->pending)
         printf("reports wait in the spool and are sent when the server answers\n");
     return 0;

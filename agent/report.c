@@ -194,11 +194,32 @@ static int build_report(struct cycle *c, const cJSON *evidence, char **text)
 
 /* ---- delivery ---- */
 
+static void record_controls(struct agent_report_outcome *out, const cJSON *answer)
+{
+    const cJSON *verdict = NULL, *controls = NULL, *ctl;
+
+    out->n_controls = 0;
+    if (da_json_get_object(answer, "verdict", &verdict) != 0 ||
+        da_json_get_object(verdict, "controls", &controls) != 0)
+        return;
+    cJSON_ArrayForEach(ctl, controls)
+    {
+        if (out->n_controls == AGENT_REPORT_MAX_CONTROLS || !cJSON_IsString(ctl) ||
+            ctl->string == NULL)
+            continue;
+        copy_str(out->controls[out->n_controls].id, sizeof(out->controls[0].id), ctl->string);
+        copy_str(out->controls[out->n_controls].verdict, sizeof(out->controls[0].verdict),
+                 ctl->valuestring);
+        out->n_controls++;
+    }
+}
+
 static void record_accepted(struct cycle *c, const cJSON *answer)
 {
     const char *id = NULL;
     bool compliant = false;
 
+    record_controls(c->out, answer);
     (void)da_json_get_string(answer, "report_id", &id);
     c->out->compliant = da_json_get_bool(answer, "compliant", &compliant) == 0 ? compliant : -1;
     copy_str(c->out->report_id, sizeof(c->out->report_id), id);

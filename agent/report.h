@@ -15,13 +15,21 @@
 
 #include "runtime.h"
 
+#define AGENT_REPORT_MAX_CONTROLS 32
+
 struct agent_report_outcome {
     unsigned delivered; /* reports the server accepted in this cycle */
     bool pending;       /* reports wait in the spool for the server */
     int compliant;      /* of the last accepted report: 1, 0, -1 none */
     char report_id[80]; /* of the last accepted report */
-    int error;          /* 0 or the DA_ERR_* that stopped the cycle */
-    char message[640];  /* what happened, in words */
+    /* The server's verdict per control for the last accepted report. */
+    size_t n_controls;
+    struct {
+        char id[24];
+        char verdict[16];
+    } controls[AGENT_REPORT_MAX_CONTROLS];
+    int error;         /* 0 or the DA_ERR_* that stopped the cycle */
+    char message[640]; /* what happened, in words */
 };
 
 /* Collect, quote and spool a new report, then deliver the spool. Returns 0

@@ -227,6 +227,10 @@ static void test_report_and_status(void **state)
     assert_int_equal((int)cJSON_GetObjectItem(j, "delivered")->valuedouble, 1);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "pending")));
     assert_int_equal(strlen(jstr(j, "report_id")) > 0, 1);
+    /* The server's verdict per control (ISO 27001 8.30 and 8.31 among them). */
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "controls"), "8.30"));
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "controls"), "8.31"));
+    assert_int_equal(rc == 0, cJSON_IsTrue(cJSON_GetObjectItem(j, "compliant")));
     cJSON_Delete(j);
     assert_int_equal(server_report_count(w), 1);
 
