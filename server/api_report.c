@@ -53,6 +53,22 @@ static int add_selection(cJSON *o, const struct srv_ctx *ctx)
     return arr != NULL ? 0 : DA_ERR_NOMEM;
 }
 
+/* The nonce request carries nothing: its body is empty or {}. */
+static int check_nonce_body(struct srv_request *req, struct srv_response *resp)
+{
+    static const char *const none[] = {NULL};
+    cJSON *root = NULL;
+    int rc;
+
+    if (req->body_len == 0)
+        return 0;
+    rc = srv_parse_body(req, resp, &root);
+    if (rc == 0)
+        rc = srv_json_only_keys(root, none, resp);
+    cJSON_Delete(root);
+    return rc;
+}
+
 int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
 {
     uint8_t nonce[DA_NONCE_LEN];
@@ -64,7 +80,9 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
     int rc;
 
     da_buf_init(&b64, 2 * DA_NONCE_LEN);
-    rc = agent_for_request(req, &a);
+    rc = check_nonce_body(req, resp);
+    if (rc == 0)
+        rc = agent_for_request(req, &a);
     if (rc == 0)
         rc = da_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
                            (uint64_t)now, req->srv->cfg.nonce_ttl_s, nonce);
