@@ -6,11 +6,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deb.h"
@@ -20,6 +22,7 @@
 #define COL_LISTS_DIR   "/var/lib/apt/lists"
 #define COL_DPKG_STATUS "/var/lib/dpkg/status"
 #define COL_CACHE_NAME  "patches.cache"
+#define COL_SEEN_NAME   "pending.seen"
 
 struct col_list {
     char name[256];
@@ -439,11 +442,226 @@ static int col_pins_load(const struct col_ctx *ctx, char files[][300], size_t n,
     return 0;
 }
 
-static int col_patches_pending(cJSON *area, const struct col_patch_facts *f)
+/* The first-seen times of this collection, or why they are unknown. */
+struct col_seen_state {
+    struct col_seen seen; /* used only when reason is NULL */
+    const char *reason;
+    char detail[700];
+};
+
+/* Read the record at path into s (raw keeps its bytes): 0, -ENOENT when
+ * there is none, another negative errno, DA_ERR_COLLECT_PARSE, DA_ERR_NOMEM. */
+static int col_seen_load(const char *path, int64_t now, struct col_seen *s, struct da_buf *raw)
 {
-    cJSON *arr = cJSON_CreateArray();
+    struct stat st;
+    int fd, r = 0;
+
+    memset(s, 0, sizeof(*s));
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    for (;;) {
+        char chunk[8192];
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = -errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (da_buf_append(raw, chunk, (size_t)n) != 0) {
+            r = -EFBIG;
+            break;
+        }
+    }
+    close(fd);
+    if (r == 0)
+        r = col_seen_parse(da_buf_str(raw), da_buf_len(raw), now, s);
+    return r;
+}
+
+/* Replace the record atomically: temporary file, fsync, rename, then fsync
+ * of the directory so that the rename itself is durable. 0 or -errno. */
+static int col_seen_store(const char *dir, const char *text, size_t len)
+{
+    char path[4096], tmp[4096];
+    size_t off = 0;
+    int fd, dfd, e = 0;
+
+    if (snprintf(path, sizeof(path), "%s/%s", dir, COL_SEEN_NAME) >= (int)sizeof(path) ||
+        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", dir, COL_SEEN_NAME, (long)getpid()) >=
+            (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    unlink(tmp); /* left by a run of ours that died, or absent */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    while (off < len && e == 0) {
+        ssize_t n = write(fd, text + off, len - off);
+
+        if (n < 0 && errno != EINTR)
+            e = -errno;
+        else if (n > 0)
+            off += (size_t)n;
+    }
+    if (e == 0 && fsync(fd) != 0)
+        e = -errno;
+    if (close(fd) != 0 && e == 0)
+        e = -errno;
+    if (e == 0 && rename(tmp, path) != 0)
+        e = -errno;
+    if (e < 0) {
+        unlink(tmp);
+        return e;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        if (fsync(dfd) != 0)
+            e = -errno;
+        close(dfd);
+    }
+    return e;
+}
+
+static void col_seen_why(struct col_seen_state *st, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void col_seen_why(struct col_seen_state *st, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (st->reason != NULL)
+        return; /* the first cause is the one reported */
+    st->reason = reason;
+    va_start(ap, fmt);
+    vsnprintf(st->detail, sizeof(st->detail), fmt, ap);
+    va_end(ap);
+}
+
+static const char *col_seen_err(int e)
+{
+    return e == DA_ERR_COLLECT_PARSE ? "does not parse"
+           : e > -200 && e < 0       ? strerror(-e)
+                                     : da_strerror(e);
+}
+
+/* Bring the record up to date with the pending set of f and say when each
+ * upgrade was first seen. A record that cannot be read or parsed is rebuilt
+ * from this collection, whose times are then unknown; one that cannot be
+ * written leaves them unknown too, since the next run would not find them. */
+static int col_pending_seen(const struct col_ctx *ctx, const struct col_patch_facts *f,
+                            struct col_seen_state *st)
+{
+    const char *root = ctx->root[0] != '\0' ? ctx->root : "/";
+    struct col_seen old, cur;
+    struct da_buf raw;
+    char path[4096], *text = NULL;
+    size_t len = 0;
+    int e, r = 0, have_old = 0;
+
+    memset(st, 0, sizeof(*st));
+    memset(&old, 0, sizeof(old));
+    memset(&cur, 0, sizeof(cur));
+    da_buf_init(&raw, DA_MAX_PENDING_SEEN);
+    if (ctx->state_dir == NULL) {
+        col_seen_why(st, COL_R_NOT_PRESENT,
+                     "no state directory: first-seen times of pending upgrades are not kept");
+        goto out;
+    }
+    if (snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, COL_SEEN_NAME) >= (int)sizeof(path)) {
+        col_seen_why(st, COL_R_LIMIT, "%s: path too long", ctx->state_dir);
+        goto out;
+    }
+    e = col_seen_load(path, (int64_t)ctx->now, &old, &raw);
+    if (e == DA_ERR_NOMEM) {
+        r = e;
+        goto out;
+    }
+    if (e == 0)
+        have_old = 1;
+    else if (e != -ENOENT)
+        col_seen_why(st, e == DA_ERR_COLLECT_PARSE ? COL_R_PARSE : col_errno_reason(e),
+                     "%s: %s; rebuilt from this collection", path, col_seen_err(e));
+    if (have_old && strcmp(old.root, root) != 0) {
+        /* another root's record: leave it alone */
+        col_seen_why(st, COL_R_NOT_PRESENT, "%s holds the record of root %s", path, old.root);
+        goto out;
+    }
+    e = col_seen_update(have_old ? &old : NULL, f, root, (int64_t)ctx->now, &cur);
+    if (e == 0)
+        e = col_seen_format(&cur, &text, &len);
+    if (e == DA_ERR_NOMEM) {
+        r = e;
+        goto out;
+    }
+    if (e < 0) {
+        col_seen_why(st, e == DA_ERR_TOO_LARGE ? COL_R_LIMIT : COL_R_UNSUPPORTED,
+                     "%s: cannot be recorded (%s)", path, col_seen_err(e));
+        goto out;
+    }
+    if (!have_old || len != da_buf_len(&raw) || memcmp(text, da_buf_data(&raw), len) != 0) {
+        e = col_seen_store(ctx->state_dir, text, len);
+        if (e < 0)
+            col_seen_why(st, col_errno_reason(e), "%s: cannot be written: %s", path, strerror(-e));
+    }
+    if (st->reason == NULL) {
+        st->seen = cur;
+        memset(&cur, 0, sizeof(cur)); /* transferred */
+    }
+out:
+    free(text);
+    col_seen_free(&cur);
+    col_seen_free(&old);
+    da_buf_free(&raw);
+    return r;
+}
+
+/* first_seen and age_s of one pending upgrade. */
+static int col_pending_age(cJSON *o, const struct col_ctx *ctx, const struct col_seen_state *st,
+                           const struct col_pending *p)
+{
+    const struct col_seen_entry *e = NULL;
+    char when[32];
+    struct tm tm;
+    time_t t;
+    int r;
+
+    if (st->reason != NULL) {
+        COL_TRY(col_add_unknown(o, "first_seen", st->reason, st->detail));
+        return col_add_unknown(o, "age_s", st->reason, st->detail);
+    }
+    e = col_seen_find(&st->seen, p->name, p->candidate);
+    t = e != NULL ? (time_t)e->first_seen : 0;
+    if (e == NULL || gmtime_r(&t, &tm) == NULL ||
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        static const char why[] = "name or version cannot be recorded in " COL_SEEN_NAME;
+
+        COL_TRY(col_add_unknown(o, "first_seen", COL_R_UNSUPPORTED, why));
+        return col_add_unknown(o, "age_s", COL_R_UNSUPPORTED, why);
+    }
+    COL_TRY(col_add_str(o, "first_seen", when));
+    r = col_add_num(o, "age_s", (double)((int64_t)ctx->now - e->first_seen));
+out:
+    return r;
+}
+
+static int col_patches_pending(const struct col_ctx *ctx, cJSON *area,
+                               const struct col_patch_facts *f)
+{
+    struct col_seen_state st;
+    cJSON *arr;
     size_t i, sec = 0;
     int r;
+
+    COL_TRY(col_pending_seen(ctx, f, &st));
+    arr = cJSON_CreateArray();
 
     COL_TRY(col_add_item(area, "pending", arr));
     for (i = 0; i < f->n_pending; i++) {
@@ -455,11 +673,13 @@ static int col_patches_pending(cJSON *area, const struct col_patch_facts *f)
         COL_TRY(col_add_str(o, "installed", f->pending[i].installed));
         COL_TRY(col_add_str(o, "candidate", f->pending[i].candidate));
         COL_TRY(col_add_bool(o, "security", f->pending[i].security));
+        COL_TRY(col_pending_age(o, ctx, &st, &f->pending[i]));
         sec += f->pending[i].security ? 1 : 0;
     }
     COL_TRY(col_add_num(area, "pending_count", (double)f->n_pending));
     COL_TRY(col_add_num(area, "security_pending_count", (double)sec));
 out:
+    col_seen_free(&st.seen);
     return r;
 }
 
@@ -703,7 +923,7 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
         COL_TRY(col_add_unknown(area, "pending_count", COL_R_NOT_PRESENT, why));
         COL_TRY(col_add_unknown(area, "security_pending_count", COL_R_NOT_PRESENT, why));
     } else {
-        COL_TRY(col_patches_pending(area, &f));
+        COL_TRY(col_patches_pending(ctx, area, &f));
     }
     COL_TRY(col_patches_auto(ctx, area, f.unattended_upgrades_installed));
     COL_TRY(col_patches_reboot(ctx, area));

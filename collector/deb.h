@@ -142,6 +142,47 @@ int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out);
 int col_patch_cache_parse(const char *p, size_t n, struct col_patch_facts *out);
 int col_patch_cache_format(const struct col_patch_facts *f, char **out, size_t *out_len);
 
+/* ---- first-seen times of pending upgrades (state directory) ---- */
+
+/* When the agent first saw a (package name, candidate version) pending. */
+struct col_seen_entry {
+    char *name;
+    char *candidate;
+    int64_t first_seen; /* seconds since the epoch */
+};
+
+/* The record: the root it describes and its entries, sorted by name then
+ * candidate (strcmp), each key once. */
+struct col_seen {
+    char *root;
+    struct col_seen_entry *v;
+    size_t n;
+};
+
+/* Latest first-seen time the record accepts (9999-12-31T23:59:59Z). */
+#define COL_SEEN_MAX_TIME INT64_C(253402300799)
+
+/* Parse the record (at most DA_MAX_PENDING_SEEN bytes). Strict: the magic
+ * line, one root line, entries in strictly increasing order with printable
+ * names, valid Debian versions and times in [1, now], then "end" and nothing
+ * after it. Anything else is DA_ERR_COLLECT_PARSE and *out stays empty: the
+ * record is never used in part. */
+int col_seen_parse(const char *p, size_t n, int64_t now, struct col_seen *out);
+/* The exact bytes col_seen_parse reads back; DA_ERR_TOO_LARGE past the cap. */
+int col_seen_format(const struct col_seen *s, char **out, size_t *out_len);
+void col_seen_free(struct col_seen *s);
+/* The entry for (name, candidate), or NULL. */
+const struct col_seen_entry *col_seen_find(const struct col_seen *s, const char *name,
+                                           const char *candidate);
+/* The record for the pending set of f: times kept from old (NULL for none)
+ * for upgrades still pending, now for new ones; upgrades no longer pending
+ * are dropped. A pending upgrade whose name or version cannot be recorded
+ * (not printable, not a valid version) is left out, so col_seen_find does
+ * not find it. DA_ERR_COLLECT_PARSE for a root the record cannot hold
+ * (empty, too long, control characters), DA_ERR_NOMEM. */
+int col_seen_update(const struct col_seen *old, const struct col_patch_facts *f, const char *root,
+                    int64_t now, struct col_seen *out);
+
 /* apt.conf syntax: the value of a fully qualified key ("APT::Periodic::
  * Unattended-Upgrade") in one file's text, later assignments winning.
  * Returns 1 when found (value copied), 0 when absent, DA_ERR_COLLECT_PARSE. */

@@ -425,6 +425,10 @@ bool da_utf8_valid(const char *s, size_t len)
     if (s == NULL)
         return len == 0;
     while (i < len) {
+        if (p[i] < 0x80) { /* the common case, without a call */
+            i++;
+            continue;
+        }
         n = da_utf8_seq_len(p + i, len - i);
         if (n == 0)
             return false;

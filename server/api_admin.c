@@ -30,6 +30,12 @@ static int read_reason(struct srv_request *req, struct srv_response *resp, char 
         rc = srv_json_only_keys(root, allowed, resp);
     if (rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "reason") != NULL)
         rc = da_json_get_string(root, "reason", &reason);
+    /* Free text kept verbatim in the audit log: too long is refused, never cut
+     * (a cut could split a UTF-8 sequence). */
+    if (rc == 0 && reason != NULL && strlen(reason) >= size) {
+        snprintf(resp->message, sizeof(resp->message), "reason: at most %zu bytes", size - 1);
+        rc = DA_ERR_INVALID_ARG;
+    }
     if (rc == 0 && reason != NULL)
         snprintf(out, size, "%s", reason);
     cJSON_Delete(root);

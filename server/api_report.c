@@ -53,6 +53,22 @@ static int add_selection(cJSON *o, const struct srv_ctx *ctx)
     return arr != NULL ? 0 : DA_ERR_NOMEM;
 }
 
+/* The nonce request carries nothing: its body is empty or {}. */
+static int check_nonce_body(struct srv_request *req, struct srv_response *resp)
+{
+    static const char *const none[] = {NULL};
+    cJSON *root = NULL;
+    int rc;
+
+    if (req->body_len == 0)
+        return 0;
+    rc = srv_parse_body(req, resp, &root);
+    if (rc == 0)
+        rc = srv_json_only_keys(root, none, resp);
+    cJSON_Delete(root);
+    return rc;
+}
+
 int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
 {
     uint8_t nonce[DA_NONCE_LEN];
@@ -64,7 +80,9 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
     int rc;
 
     da_buf_init(&b64, 2 * DA_NONCE_LEN);
-    rc = agent_for_request(req, &a);
+    rc = check_nonce_body(req, resp);
+    if (rc == 0)
+        rc = agent_for_request(req, &a);
     if (rc == 0)
         rc = da_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
                            (uint64_t)now, req->srv->cfg.nonce_ttl_s, nonce);
@@ -263,21 +281,37 @@ static int make_record(struct ingest *g)
     return srv_receipt_make(ctx, &ri, &r->receipt_json);
 }
 
-/* {"report_id", "evidence_sha256", "compliant", "verdict", "receipt"}; the
- * stored JSON texts are embedded as they are, not parsed again. */
+/* {"report_id", "evidence_sha256", "compliant", "verdict", "receipt"}: one
+ * text written once. The id and the digest are hex the server made; the
+ * verdict and the receipt are JSON texts it printed itself, embedded as they
+ * are rather than parsed and printed again. */
 static int respond_report(struct srv_response *resp, int status, const struct srv_report *r)
 {
-    cJSON *o = cJSON_CreateObject();
+    static const char fmt[] = "{\"report_id\":\"%s\",\"evidence_sha256\":\"%s\",\"compliant\":%s,"
+                              "\"verdict\":%s,\"receipt\":%s}";
+    size_t size;
+    char *text;
+    int n;
 
-    if (o == NULL || cJSON_AddStringToObject(o, "report_id", r->id) == NULL ||
-        cJSON_AddStringToObject(o, "evidence_sha256", r->evidence_sha256) == NULL ||
-        cJSON_AddBoolToObject(o, "compliant", r->compliant) == NULL ||
-        cJSON_AddRawToObject(o, "verdict", r->verdict_json) == NULL ||
-        cJSON_AddRawToObject(o, "receipt", r->receipt_json) == NULL) {
-        cJSON_Delete(o);
+    if (r->verdict_json == NULL || r->receipt_json == NULL)
+        return DA_ERR_INTERNAL;
+    size = sizeof(fmt) + strlen(r->id) + strlen(r->evidence_sha256) + strlen("false") +
+           strlen(r->verdict_json) + strlen(r->receipt_json);
+    text = malloc(size);
+    if (text == NULL)
         return DA_ERR_NOMEM;
+    n = snprintf(text, size, fmt, r->id, r->evidence_sha256, r->compliant ? "true" : "false",
+                 r->verdict_json, r->receipt_json);
+    if (n < 0 || (size_t)n >= size) {
+        free(text);
+        return DA_ERR_INTERNAL;
     }
-    return srv_respond_json(resp, status, o);
+    free(resp->body);
+    resp->body = text;
+    resp->body_len = (size_t)n;
+    resp->status = status;
+    resp->content_type = "application/json";
+    return 0;
 }
 
 /* A retried POST of a report that was stored (its 201 was lost): the same

@@ -58,6 +58,19 @@ static int inventory_digest(const cJSON *evidence, char out[DA_SHA256_HEX_SIZE])
     return 0;
 }
 
+/* The event log is not kept, but it is held to its documented form:
+ * canonical base64 of at most DA_MAX_EVENT_LOG bytes. */
+static int check_event_log(const cJSON *root)
+{
+    struct da_buf b;
+    int rc;
+
+    da_buf_init(&b, DA_MAX_EVENT_LOG);
+    rc = b64_member(root, "event_log", &b);
+    da_buf_free(&b);
+    return rc;
+}
+
 static int parse_tree(struct srv_report_in *r, const char **message)
 {
     static const char *const top[] = {"nonce", "evidence", "quote", "inventory", "event_log", NULL};
@@ -100,10 +113,10 @@ static int parse_tree(struct srv_report_in *r, const char **message)
         r->inventory = inv->valuestring;
         r->inventory_len = strlen(inv->valuestring);
     }
-    if (cJSON_GetObjectItemCaseSensitive(r->root, "event_log") != NULL &&
-        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r->root, "event_log"))) {
-        *message = "event_log must be base64 text";
-        return DA_ERR_JSON_TYPE;
+    if (cJSON_GetObjectItemCaseSensitive(r->root, "event_log") != NULL) {
+        *message = "event_log must be canonical base64";
+        if ((rc = check_event_log(r->root)) != 0)
+            return rc;
     }
     *message = "evidence.patches.inventory_sha256 must be 64 lower-case hex digits";
     rc = inventory_digest(r->evidence, r->inventory_sha256);

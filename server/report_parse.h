@@ -6,7 +6,8 @@
  *            TPMT_SIGNATURE, "pcr_values": std-base64 concatenated PCR values
  *            in selection order},
  *  "inventory": "name:arch=version\n..." (optional; only when asked for),
- *  "event_log": std-base64 (optional, accepted and not stored yet)}
+ *  "event_log": std-base64 (optional; checked to be canonical base64 within
+ *               DA_MAX_EVENT_LOG, not stored yet)}
  *
  * Unknown members are refused (DA_ERR_INVALID_ARG). The evidence is
  * serialized canonically (RFC 8785, at most DA_MAX_EVIDENCE) and hashed:

@@ -157,6 +157,48 @@ static cJSON *collect_root(const struct fixture *fx, const char *state_dir)
     return doc;
 }
 
+#define DAY 86400
+
+/* lvm_luks2 starts with a first-seen record: openssl's candidate was seen 8
+ * days before NOW, the other entries are no longer pending. */
+static void seed_first_seen(const struct fixture *fx, const char *state)
+{
+    char path[600];
+    FILE *f;
+
+    if (strcmp(fx->name, "lvm_luks2") != 0)
+        return;
+    snprintf(path, sizeof(path), "%s/pending.seen", state);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "devattest-pending-seen 1\nroot %s/%s\n"
+            "seen gone 1.0 %d\nseen openssl 3.0.11-1~deb12u3 %d\n"
+            "seen openssl 3.0.13-1~deb12u1 %d\nend\n",
+            fixture_dir, fx->name, FIXTURE_NOW - 30 * DAY, FIXTURE_NOW - 20 * DAY,
+            FIXTURE_NOW - 8 * DAY);
+    fclose(f);
+}
+
+/* After a collection the record holds exactly what is pending. */
+static void check_first_seen(const struct fixture *fx, const char *state)
+{
+    char path[600], want[1200];
+    char *got;
+
+    if (strcmp(fx->name, "lvm_luks2") != 0)
+        return;
+    snprintf(path, sizeof(path), "%s/pending.seen", state);
+    got = read_text(path);
+    assert_non_null(got);
+    snprintf(want, sizeof(want),
+             "devattest-pending-seen 1\nroot %s/%s\nseen libfoo1 1:2.1-1 %d\n"
+             "seen openssl 3.0.13-1~deb12u1 %d\nend\n",
+             fixture_dir, fx->name, FIXTURE_NOW, FIXTURE_NOW - 8 * DAY);
+    assert_string_equal(got, want);
+    free(got);
+}
+
 static void check_fixture(const struct fixture *fx)
 {
     char expected_path[1024], state[] = "/tmp/da-fx-state-XXXXXX", cmd[1200];
@@ -164,8 +206,11 @@ static void check_fixture(const struct fixture *fx)
     char *text, *want;
 
     assert_non_null(mkdtemp(state));
+    seed_first_seen(fx, state);
     cold = collect_root(fx, state);
+    check_first_seen(fx, state);
     warm = collect_root(fx, state);
+    check_first_seen(fx, state);
     text = cJSON_Print(cold);
     assert_non_null(text);
     snprintf(expected_path, sizeof(expected_path), "%s/tests/fixtures/expected/%s.json",
@@ -227,13 +272,14 @@ static void test_none_container(void **state)
 /* A file in the cache that is not ours is ignored, never trusted. */
 static void test_corrupt_cache_ignored(void **state)
 {
-    char st[] = "/tmp/da-fx-state-XXXXXX", path[256], cmd[300];
+    char st[] = "/tmp/da-fx-state-XXXXXX", fresh[] = "/tmp/da-fx-state-XXXXXX", path[256], cmd[600];
     cJSON *a, *b;
     FILE *f;
 
     (void)state;
     assert_non_null(mkdtemp(st));
-    a = collect_root(&fixtures[0], NULL);
+    assert_non_null(mkdtemp(fresh));
+    a = collect_root(&fixtures[0], fresh);
     snprintf(path, sizeof(path), "%s/patches.cache", st);
     f = fopen(path, "w");
     assert_non_null(f);
@@ -246,7 +292,7 @@ static void test_corrupt_cache_ignored(void **state)
     fclose(f);
     b = collect_root(&fixtures[0], st);
     assert_true(cJSON_Compare(a, b, 1));
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", st);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", st, fresh);
     assert_int_equal(system(cmd), 0);
     cJSON_Delete(a);
     cJSON_Delete(b);

@@ -268,7 +268,7 @@ static void *writer(void *p)
 {
     struct writer_arg *w = p;
     struct srv_report r;
-    char id[40];
+    char id[SRV_ID_HEX];
     int i;
 
     for (i = 0; i < PER_WRITER; i++) {
