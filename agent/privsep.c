@@ -257,12 +257,11 @@ int agent_signer_enroll(struct agent_child *signer, const char *challenge_id,
 static int collector_text(struct agent_child *c, uint32_t type, const char *arg, uint32_t ok_type,
                           size_t cap, struct da_buf *out)
 {
-    static size_t one_cap[1];
+    const size_t one_cap[1] = {cap};
     struct agent_field f[1];
     struct da_buf req, ans;
     int r;
 
-    one_cap[0] = cap;
     da_buf_free(out);
     da_buf_init(out, cap);
     da_buf_init(&req, 4096);
