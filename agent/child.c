@@ -39,6 +39,8 @@ int agent_child_spawn(const char *name, agent_child_main_fn fn, void *ctx, const
     out->name = name;
     out->pid = -1;
     out->fd = -1;
+    out->state_dir = NULL;
+    out->state_refused = 0;
     if (nkeep > 32)
         return DA_ERR_INVALID_ARG;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {

@@ -12,6 +12,10 @@ struct agent_child {
     const char *name; /* "collector", "signer": for messages */
     pid_t pid;        /* -1 when not running */
     int fd;           /* the parent's end of the socketpair; -1 when closed */
+    /* The collector only: the directory its STATE_PUT files go to (NULL
+     * refuses them) and how many it sent that were refused. */
+    const char *state_dir;
+    unsigned long state_refused;
 };
 
 /* The child's main: runs with its end of the socketpair and returns the

@@ -1,7 +1,9 @@
 /* The collector process: reads the machine (files, procfs, sysfs, netlink)
  * inside its sandbox and answers COLLECT and INVENTORY. It has no network,
- * cannot execute anything and cannot open a file for writing, so the
- * collectors' caches are off here. */
+ * cannot execute anything and cannot open a file for writing: it reads its
+ * caches from the state directory itself, and every write of one goes to
+ * the parent as AGENT_MSG_STATE_PUT, which writes it. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,7 +24,27 @@ struct collector {
     const struct agent_config *cfg;
     const char *root;
     struct col_config colcfg;
+    int fd; /* the channel to the parent */
 };
+
+/* The collectors' write hook: the file goes to the parent, which writes it. */
+static int collector_state_put(void *arg, const char *name, const void *data, size_t len)
+{
+    const struct collector *c = arg;
+    struct da_buf b;
+    int r;
+
+    if (strlen(name) > AGENT_MAX_STATE_NAME || len > AGENT_MAX_STATE_FILE)
+        return -EFBIG;
+    da_buf_init(&b, AGENT_MAX_STATE_MSG);
+    r = agent_fields_put_str(&b, name);
+    if (r == 0)
+        r = agent_fields_put(&b, data, len);
+    if (r == 0)
+        r = agent_ipc_send(c->fd, AGENT_MSG_STATE_PUT, da_buf_data(&b), da_buf_len(&b));
+    da_buf_free(&b);
+    return r;
+}
 
 static void collector_ctx(const struct collector *c, struct col_ctx *ctx)
 {
@@ -32,11 +54,15 @@ static void collector_ctx(const struct collector *c, struct col_ctx *ctx)
     ctx->now = time(NULL);
     ctx->cfg = &c->colcfg;
     ctx->ops = ctx->live ? &col_live_ops : &col_root_ops;
-    ctx->state_dir = NULL; /* no writes in the sandbox: no caches */
+    ctx->state_dir = c->cfg->state_dir[0] != '\0' ? c->cfg->state_dir : NULL; /* reads */
+    if (ctx->state_dir != NULL) {
+        ctx->state_put = collector_state_put; /* writes: through the parent */
+        ctx->state_put_arg = (void *)c;
+    }
 }
 
 /* The agent's own area: version and the digest of the running binary. */
-static int add_agent_area(cJSON *doc)
+static int add_agent_area(const struct col_ctx *ctx, cJSON *doc)
 {
     cJSON *agent = cJSON_CreateObject();
     char hex[65];
@@ -48,7 +74,7 @@ static int add_agent_area(cJSON *doc)
     }
     if (cJSON_AddStringToObject(agent, "version", DA_VERSION) == NULL)
         return DA_ERR_NOMEM;
-    r = col_binary_sha256(NULL, "/proc/self/exe", hex);
+    r = col_binary_sha256_ctx(ctx, "/proc/self/exe", hex);
     if (r == 0)
         return col_add_str(agent, "binary_sha256", hex);
     return col_add_unknown_errno(agent, "binary_sha256", r > -200 ? r : -5, "/proc/self/exe");
@@ -71,7 +97,7 @@ static int on_collect(void *vctx, int fd, const unsigned char *p, size_t n)
     collector_ctx(c, &ctx);
     r = col_collect_evidence(&ctx, areas[0] != '\0' ? areas : NULL, &doc);
     if (r == 0)
-        r = add_agent_area(doc);
+        r = add_agent_area(&ctx, doc);
     da_buf_init(&b, DA_MAX_EVIDENCE + 8);
     if (r == 0) {
         struct da_buf canon;
@@ -129,6 +155,7 @@ static int collector_main(int fd, void *vctx)
     struct collector *c = vctx;
     int r;
 
+    c->fd = fd;
     if (agent_sandbox_enter(AGENT_SANDBOX_COLLECTOR, c->cfg->sandbox) != 0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the collector's sandbox failed");
         return 1;
@@ -162,6 +189,10 @@ int agent_collector_spawn(const struct agent_config *cfg, const char *root, stru
     c.colcfg.source_dirs = (const char *const *)cfg->source_dirs.items;
     c.colcfg.n_source_dirs = cfg->source_dirs.n;
     /* c (and cfg, which it points into) are copied into the child by fork. */
+    c.fd = -1;
     r = agent_child_spawn("collector", collector_main, &c, NULL, 0, out);
-    return r == 0 ? agent_privsep_wait_ready(out) : r;
+    if (r != 0)
+        return r;
+    out->state_dir = cfg->state_dir[0] != '\0' ? cfg->state_dir : NULL;
+    return agent_privsep_wait_ready(out);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "caps.h"
+#include "collector.h"
 #include "err.h"
 #include "fields.h"
 #include "log.h"
@@ -82,22 +83,10 @@ static int decode_error(const struct da_buf *b)
     return -(int)code;
 }
 
-int agent_privsep_call(struct agent_child *c, uint32_t type, const struct da_buf *req,
-                       uint32_t ok_type, uint32_t ok_cap, struct da_buf *answer)
+/* The end of a call: a broken channel kills the child; an ERROR answer is
+ * returned as its code. */
+static int call_end(struct agent_child *c, int r, uint32_t got, const struct da_buf *answer)
 {
-    const struct agent_ipc_handler answers[] = {
-        {ok_type, ok_cap, AGENT_IPC_MANY, NULL},
-        {AGENT_MSG_ERROR, 256, AGENT_IPC_MANY, NULL},
-    };
-    uint32_t got = 0;
-    int r;
-
-    last_error[0] = '\0';
-    if (c->fd < 0)
-        return DA_ERR_IPC_CLOSED;
-    r = agent_ipc_call(c->fd, type, req != NULL ? da_buf_data(req) : NULL,
-                       req != NULL ? da_buf_len(req) : 0, answers, 2, AGENT_CHILD_TIMEOUT, &got,
-                       answer);
     if (r != 0) {
         /* A broken channel means a broken (or hostile) child: it is killed,
          * never trusted to finish. */
@@ -114,6 +103,25 @@ int agent_privsep_call(struct agent_child *c, uint32_t type, const struct da_buf
         return r;
     }
     return 0;
+}
+
+int agent_privsep_call(struct agent_child *c, uint32_t type, const struct da_buf *req,
+                       uint32_t ok_type, uint32_t ok_cap, struct da_buf *answer)
+{
+    const struct agent_ipc_handler answers[] = {
+        {ok_type, ok_cap, AGENT_IPC_MANY, NULL},
+        {AGENT_MSG_ERROR, 256, AGENT_IPC_MANY, NULL},
+    };
+    uint32_t got = 0;
+    int r;
+
+    last_error[0] = '\0';
+    if (c->fd < 0)
+        return DA_ERR_IPC_CLOSED;
+    r = agent_ipc_call(c->fd, type, req != NULL ? da_buf_data(req) : NULL,
+                       req != NULL ? da_buf_len(req) : 0, answers, 2, AGENT_CHILD_TIMEOUT, &got,
+                       answer);
+    return call_end(c, r, got, answer);
 }
 
 int agent_privsep_wait_ready(struct agent_child *c)
@@ -254,6 +262,75 @@ int agent_signer_enroll(struct agent_child *signer, const char *challenge_id,
 
 /* ---- collector requests ---- */
 
+/* The only files the collector may have written: its caches and its record. */
+static const char *const collector_state_names[] = {
+    COL_STATE_PATCHES_CACHE,
+    COL_STATE_PENDING_SEEN,
+    COL_STATE_TOOLCHAIN_CACHE,
+    COL_STATE_AGENT_CACHE,
+};
+
+/* A STATE_PUT: the name must be one of the list (compared whole, so no path
+ * can get through); the content is written as it is, never parsed here (the
+ * collector checks it strictly when it reads it back). A refusal is fatal
+ * for the collector; a failed write only costs it its cache. */
+static int collector_state_put(struct agent_child *c, const struct da_buf *b)
+{
+    static const size_t caps[2] = {AGENT_MAX_STATE_NAME, AGENT_MAX_STATE_FILE};
+    struct agent_field f[2];
+    char name[AGENT_MAX_STATE_NAME + 1];
+    size_t i;
+    int r, known = 0;
+
+    r = agent_fields_split(da_buf_data(b), da_buf_len(b), 2, caps, f);
+    if (r == 0)
+        r = agent_field_str(&f[0], name, sizeof(name));
+    for (i = 0; r == 0 && i < sizeof(collector_state_names) / sizeof(collector_state_names[0]); i++)
+        known |= strcmp(name, collector_state_names[i]) == 0;
+    if (r != 0 || !known || c->state_dir == NULL) {
+        if (r == 0) {
+            for (i = 0; name[i] != '\0'; i++)
+                if (name[i] < 0x20 || name[i] > 0x7e)
+                    name[i] = '?';
+        }
+        c->state_refused++;
+        da_error_f("the %s asked to write the state file \"%s\": refused", c->name,
+                   r == 0 ? name : "(malformed)");
+        return DA_ERR_IPC;
+    }
+    r = col_state_write_file(c->state_dir, name, f[1].data, f[1].len);
+    if (r != 0)
+        da_warn_f("%s/%s: cannot be written: %s", c->state_dir, name,
+                  r > -200 ? strerror(-r) : da_strerror(r));
+    return 0;
+}
+
+/* A request to the collector: its state files may come before the answer. */
+static int collector_call(struct agent_child *c, uint32_t type, const struct da_buf *req,
+                          uint32_t ok_type, uint32_t ok_cap, struct da_buf *answer)
+{
+    const struct agent_ipc_handler answers[] = {
+        {ok_type, ok_cap, AGENT_IPC_MANY, NULL},
+        {AGENT_MSG_ERROR, 256, AGENT_IPC_MANY, NULL},
+        {AGENT_MSG_STATE_PUT, AGENT_MAX_STATE_MSG, AGENT_IPC_MANY, NULL},
+    };
+    uint32_t got = 0;
+    int r;
+
+    last_error[0] = '\0';
+    if (c->fd < 0)
+        return DA_ERR_IPC_CLOSED;
+    r = agent_ipc_send(c->fd, type, req != NULL ? da_buf_data(req) : NULL,
+                       req != NULL ? da_buf_len(req) : 0);
+    while (r == 0) {
+        r = agent_ipc_recv(c->fd, answers, 3, AGENT_CHILD_TIMEOUT, &got, answer);
+        if (r != 0 || got != AGENT_MSG_STATE_PUT)
+            break;
+        r = collector_state_put(c, answer);
+    }
+    return call_end(c, r, got, answer);
+}
+
 static int collector_text(struct agent_child *c, uint32_t type, const char *arg, uint32_t ok_type,
                           size_t cap, struct da_buf *out)
 {
@@ -268,8 +345,7 @@ static int collector_text(struct agent_child *c, uint32_t type, const char *arg,
     da_buf_init(&ans, 0);
     r = arg != NULL ? agent_fields_put_str(&req, arg) : 0;
     if (r == 0)
-        r = agent_privsep_call(c, type, arg != NULL ? &req : NULL, ok_type, (uint32_t)cap + 4,
-                               &ans);
+        r = collector_call(c, type, arg != NULL ? &req : NULL, ok_type, (uint32_t)cap + 4, &ans);
     if (r == 0)
         r = agent_fields_split(da_buf_data(&ans), da_buf_len(&ans), 1, one_cap, f);
     if (r == 0)

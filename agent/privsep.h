@@ -47,6 +47,7 @@ enum agent_msg {
     /* collector -> uploader */
     AGENT_MSG_COLLECT_OK = 211,   /* canonical evidence */
     AGENT_MSG_INVENTORY_OK = 212, /* inventory lines */
+    AGENT_MSG_STATE_PUT = 213,    /* state file name, content: before the answer */
     /* either child -> uploader */
     AGENT_MSG_READY = 254, /* no fields: set up and confined, serving */
     AGENT_MSG_ERROR = 255, /* u64 (negated DA_ERR_*), text */
@@ -58,6 +59,9 @@ enum agent_msg {
 #define AGENT_MAX_TPM_BLOB   4096 /* credential, secret, attest, signature, public */
 #define AGENT_MAX_PCR_VALUES (24u * 64u * 4u)
 #define AGENT_MAX_INVENTORY  (8u * 1024 * 1024)
+#define AGENT_MAX_STATE_NAME 32                  /* a collector state file name */
+#define AGENT_MAX_STATE_FILE (12u * 1024 * 1024) /* one state file through the parent */
+#define AGENT_MAX_STATE_MSG  (8 + AGENT_MAX_STATE_NAME + AGENT_MAX_STATE_FILE)
 #define AGENT_CHILD_TIMEOUT  (120 * 1000) /* ms for one request */
 
 /* What the signer says about its keys. */
@@ -90,7 +94,11 @@ int agent_signer_enroll(struct agent_child *signer, const char *challenge_id,
                         size_t secret_len, struct agent_enroll_answer *out);
 
 /* Fork the collector: it enters its sandbox and serves. root "" is the
- * running machine. */
+ * running machine. It reads its caches from cfg->state_dir itself; every
+ * write of one comes to the parent as AGENT_MSG_STATE_PUT while it answers a
+ * request, and the parent writes it (out->state_dir) if its name is one of
+ * the collector's state files (COL_STATE_* in collector.h) — anything else
+ * is refused, counted in out->state_refused, and the collector killed. */
 int agent_collector_spawn(const struct agent_config *cfg, const char *root,
                           struct agent_child *out);
 /* The evidence document (canonical JSON) of the areas ("" or NULL for all). */

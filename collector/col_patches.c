@@ -21,8 +21,8 @@
 
 #define COL_LISTS_DIR   "/var/lib/apt/lists"
 #define COL_DPKG_STATUS "/var/lib/dpkg/status"
-#define COL_CACHE_NAME  "patches.cache"
-#define COL_SEEN_NAME   "pending.seen"
+#define COL_CACHE_NAME  COL_STATE_PATCHES_CACHE
+#define COL_SEEN_NAME   COL_STATE_PENDING_SEEN
 
 struct col_list {
     char name[256];
@@ -253,28 +253,17 @@ static int col_cache_load(const struct col_ctx *ctx, const struct da_buf *key,
 static void col_cache_store(const struct col_ctx *ctx, const struct da_buf *key,
                             const struct col_patch_facts *f)
 {
-    char path[4096], tmp[4096];
+    struct da_buf all;
     char *body = NULL;
     size_t blen = 0;
-    int fd, ok;
 
-    if (snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, COL_CACHE_NAME) >=
-            (int)sizeof(path) ||
-        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", ctx->state_dir, COL_CACHE_NAME, (long)getpid()) >=
-            (int)sizeof(tmp))
-        return;
     if (col_patch_cache_format(f, &body, &blen) != 0)
         return;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        free(body);
-        return;
-    }
-    ok = write(fd, da_buf_data(key), da_buf_len(key)) == (ssize_t)da_buf_len(key) &&
-         write(fd, body, blen) == (ssize_t)blen;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0)
-        unlink(tmp);
+    da_buf_init(&all, DA_MAX_COL_CACHE);
+    if (da_buf_append(&all, da_buf_data(key), da_buf_len(key)) == 0 &&
+        da_buf_append(&all, body, blen) == 0)
+        (void)col_state_put(ctx, COL_CACHE_NAME, da_buf_data(&all), da_buf_len(&all));
+    da_buf_free(&all);
     free(body);
 }
 
@@ -487,49 +476,6 @@ static int col_seen_load(const char *path, int64_t now, struct col_seen *s, stru
     return r;
 }
 
-/* Replace the record atomically: temporary file, fsync, rename, then fsync
- * of the directory so that the rename itself is durable. 0 or -errno. */
-static int col_seen_store(const char *dir, const char *text, size_t len)
-{
-    char path[4096], tmp[4096];
-    size_t off = 0;
-    int fd, dfd, e = 0;
-
-    if (snprintf(path, sizeof(path), "%s/%s", dir, COL_SEEN_NAME) >= (int)sizeof(path) ||
-        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", dir, COL_SEEN_NAME, (long)getpid()) >=
-            (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    unlink(tmp); /* left by a run of ours that died, or absent */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return -errno;
-    while (off < len && e == 0) {
-        ssize_t n = write(fd, text + off, len - off);
-
-        if (n < 0 && errno != EINTR)
-            e = -errno;
-        else if (n > 0)
-            off += (size_t)n;
-    }
-    if (e == 0 && fsync(fd) != 0)
-        e = -errno;
-    if (close(fd) != 0 && e == 0)
-        e = -errno;
-    if (e == 0 && rename(tmp, path) != 0)
-        e = -errno;
-    if (e < 0) {
-        unlink(tmp);
-        return e;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        if (fsync(dfd) != 0)
-            e = -errno;
-        close(dfd);
-    }
-    return e;
-}
-
 static void col_seen_why(struct col_seen_state *st, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -607,7 +553,7 @@ static int col_pending_seen(const struct col_ctx *ctx, const struct col_patch_fa
         goto out;
     }
     if (!have_old || len != da_buf_len(&raw) || memcmp(text, da_buf_data(&raw), len) != 0) {
-        e = col_seen_store(ctx->state_dir, text, len);
+        e = col_state_put(ctx, COL_SEEN_NAME, text, len);
         if (e < 0)
             col_seen_why(st, col_errno_reason(e), "%s: cannot be written: %s", path, strerror(-e));
     }

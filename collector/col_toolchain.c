@@ -20,8 +20,8 @@
 #include "caps.h"
 #include "toolcache.h"
 
-#define COL_TOOLCACHE_NAME  "toolchain.cache"
-#define COL_AGENTCACHE_NAME "agent.cache"
+#define COL_TOOLCACHE_NAME  COL_STATE_TOOLCHAIN_CACHE
+#define COL_AGENTCACHE_NAME COL_STATE_AGENT_CACHE
 #define COL_DPKG_INFO       "/var/lib/dpkg/info"
 #define COL_MAX_LINKS       40
 
@@ -581,23 +581,12 @@ static void col_toolcache_load_named(const struct col_ctx *ctx, struct col_toolc
 static void col_toolcache_store_named(const struct col_ctx *ctx, const struct col_toolcache *c,
                                       const char *name)
 {
-    char path[4096], tmp[4096], *text = NULL;
+    char *text = NULL;
     size_t len = 0;
-    int fd, ok;
 
-    if (ctx->state_dir == NULL ||
-        snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name) >= (int)sizeof(path) ||
-        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", ctx->state_dir, name, (long)getpid()) >=
-            (int)sizeof(tmp) ||
-        col_toolcache_format(c, &text, &len) != 0)
+    if (col_toolcache_format(c, &text, &len) != 0)
         return;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0) {
-        ok = write(fd, text, len) == (ssize_t)len;
-        ok = close(fd) == 0 && ok;
-        if (!ok || rename(tmp, path) != 0)
-            unlink(tmp);
-    }
+    (void)col_state_put(ctx, name, text, len);
     free(text);
 }
 
@@ -620,15 +609,24 @@ static int col_cache_used(const struct col_tool *tools, size_t n, const struct c
 int col_binary_sha256(const char *state_dir, const char *path, char hex[65])
 {
     struct col_ctx ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.root = "";
+    ctx.state_dir = state_dir;
+    return col_binary_sha256_ctx(&ctx, path, hex);
+}
+
+int col_binary_sha256_ctx(const struct col_ctx *base, const char *path, char hex[65])
+{
+    struct col_ctx ctx;
     struct col_toolcache cache;
     struct col_toolcache_entry e;
     const struct col_toolcache_entry *hit;
     struct stat st;
     int fd, r;
 
-    memset(&ctx, 0, sizeof(ctx));
+    ctx = *base;
     ctx.root = "";
-    ctx.state_dir = state_dir;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -errno;

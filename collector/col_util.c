@@ -304,3 +304,53 @@ void col_hex(const unsigned char *in, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+int col_state_write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    const char *p = data;
+    char path[4096], tmp[4096];
+    size_t off = 0;
+    int fd, dfd, e = 0;
+
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", dir, name, (long)getpid()) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    unlink(tmp); /* left by a run of ours that died, or absent */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    while (off < len && e == 0) {
+        ssize_t n = write(fd, p + off, len - off);
+
+        if (n < 0 && errno != EINTR)
+            e = -errno;
+        else if (n > 0)
+            off += (size_t)n;
+    }
+    if (e == 0 && fsync(fd) != 0)
+        e = -errno;
+    if (close(fd) != 0 && e == 0)
+        e = -errno;
+    if (e == 0 && rename(tmp, path) != 0)
+        e = -errno;
+    if (e < 0) {
+        unlink(tmp);
+        return e;
+    }
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        if (fsync(dfd) != 0)
+            e = -errno;
+        close(dfd);
+    }
+    return e;
+}
+
+int col_state_put(const struct col_ctx *ctx, const char *name, const void *data, size_t len)
+{
+    if (ctx->state_put != NULL)
+        return ctx->state_put(ctx->state_put_arg, name, data, len);
+    if (ctx->state_dir == NULL)
+        return -ENOENT;
+    return col_state_write_file(ctx->state_dir, name, data, len);
+}

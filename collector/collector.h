@@ -71,13 +71,28 @@ struct col_sys_ops {
 };
 
 /* What every collector gets. */
+/* The collectors' state files (caches and the first-seen record), the only
+ * names a collector ever writes through state_put. */
+#define COL_STATE_PATCHES_CACHE   "patches.cache"
+#define COL_STATE_PENDING_SEEN    "pending.seen"
+#define COL_STATE_TOOLCHAIN_CACHE "toolchain.cache"
+#define COL_STATE_AGENT_CACHE     "agent.cache"
+
+/* Replace the state file `name` (a bare name, never a path) with data.
+ * 0 or a negative errno / DA_ERR_*. */
+typedef int (*col_state_put_fn)(void *arg, const char *name, const void *data, size_t len);
+
 struct col_ctx {
     const char *root;      /* root prefix without trailing slash; "" is "/" */
-    const char *state_dir; /* directory for caches; NULL disables them */
+    const char *state_dir; /* directory for caches (read); NULL disables them */
     int live;              /* root is the running machine's "/" */
     time_t now;            /* the collection time, used for every age */
     const struct col_config *cfg;
     const struct col_sys_ops *ops;
+    /* Every write of a state file goes here; NULL writes into state_dir with
+     * col_state_write_file. */
+    col_state_put_fn state_put;
+    void *state_put_arg;
 };
 
 struct da_collector {
@@ -167,6 +182,16 @@ int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, 
  * (may be NULL) by (device, inode, size, mtime, ctime) like the toolchain;
  * used for the agent's own binary. 0 or a negative errno / DA_ERR_*. */
 int col_binary_sha256(const char *state_dir, const char *path, char hex[65]);
+/* The same with the state directory and the write hook of ctx (its root is
+ * ignored: path is of the running machine). */
+int col_binary_sha256_ctx(const struct col_ctx *ctx, const char *path, char hex[65]);
+
+/* Atomically replace dir/name: a temporary file in dir (O_EXCL, O_NOFOLLOW,
+ * mode 0600), write, fsync, rename, fsync of dir. 0 or -errno. */
+int col_state_write_file(const char *dir, const char *name, const void *data, size_t len);
+/* Write a state file through ctx->state_put, or col_state_write_file into
+ * ctx->state_dir when there is no hook; -ENOENT when there is neither. */
+int col_state_put(const struct col_ctx *ctx, const char *name, const void *data, size_t len);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void col_hex(const unsigned char *in, size_t n, char *out);
 

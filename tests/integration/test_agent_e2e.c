@@ -233,6 +233,14 @@ static void test_report_and_status(void **state)
     assert_int_equal(rc == 0, cJSON_IsTrue(cJSON_GetObjectItem(j, "compliant")));
     cJSON_Delete(j);
     assert_int_equal(server_report_count(w), 1);
+    {
+        /* The confined uploader wrote the collector's caches for it. */
+        char cache[300];
+
+        snprintf(cache, sizeof(cache), "%s/agent.cache", w->state);
+        if (access(cache, F_OK) != 0)
+            fail_msg("%s: not written by report", cache);
+    }
 
     status_json(w, &j, &rc);
     assert_int_equal(rc, 0);
