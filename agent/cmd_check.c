@@ -96,33 +96,14 @@ static int evaluate(struct agent_runtime *rt, const struct da_policy *p, int jso
 
 static int check_run(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     const char *config = NULL;
     struct agent_runtime rt;
     struct da_policy *p = NULL;
-    int json = 0, c, r;
+    int json = 0, r;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'c') {
-            config = optarg;
-        } else if (c == 'j') {
-            json = 1;
-        } else if (c == 'h') {
-            fputs(check_usage, stdout);
-            return AGENT_EXIT_OK;
-        } else {
-            fputs(check_usage, stderr);
-            return AGENT_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fputs(check_usage, stderr);
-        return AGENT_EXIT_USAGE;
-    }
+    r = agent_parse_config_opts(argc, argv, check_usage, &config, &json);
+    if (r >= 0)
+        return r;
     r = agent_runtime_config(&rt, config, 0);
     if (r != AGENT_EXIT_OK)
         return r;

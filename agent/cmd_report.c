@@ -75,33 +75,14 @@ int agent_outcome_exit(const struct agent_report_outcome *o)
 
 static int report_run(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     const char *config = NULL;
     struct agent_runtime rt;
     struct agent_report_outcome out;
-    int json = 0, c, r;
+    int json = 0, r;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'c') {
-            config = optarg;
-        } else if (c == 'j') {
-            json = 1;
-        } else if (c == 'h') {
-            fputs(report_usage, stdout);
-            return AGENT_EXIT_OK;
-        } else {
-            fputs(report_usage, stderr);
-            return AGENT_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fputs(report_usage, stderr);
-        return AGENT_EXIT_USAGE;
-    }
+    r = agent_parse_config_opts(argc, argv, report_usage, &config, &json);
+    if (r >= 0)
+        return r;
     r = agent_runtime_config(&rt, config, 0);
     if (r != AGENT_EXIT_OK)
         return r;

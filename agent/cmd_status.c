@@ -113,35 +113,16 @@ static void status_text(const struct agent_runtime *rt, int enrolled, const stru
 
 static int status_run(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     const char *config = NULL;
     struct agent_runtime rt;
     struct agent_status s;
     long count;
     long long bytes;
-    int json = 0, c, r, enrolled;
+    int json = 0, r, enrolled;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'c') {
-            config = optarg;
-        } else if (c == 'j') {
-            json = 1;
-        } else if (c == 'h') {
-            fputs(status_usage, stdout);
-            return AGENT_EXIT_OK;
-        } else {
-            fputs(status_usage, stderr);
-            return AGENT_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fputs(status_usage, stderr);
-        return AGENT_EXIT_USAGE;
-    }
+    r = agent_parse_config_opts(argc, argv, status_usage, &config, &json);
+    if (r >= 0)
+        return r;
     r = agent_runtime_config(&rt, config, 1);
     if (r != AGENT_EXIT_OK)
         return r;

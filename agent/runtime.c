@@ -1,6 +1,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,4 +138,34 @@ void agent_runtime_stop(struct agent_runtime *rt)
     agent_spool_close(rt->spool);
     rt->spool = NULL;
     agent_config_free(&rt->cfg);
+}
+
+int agent_parse_config_opts(int argc, char **argv, const char *usage, const char **config,
+                            int *json)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c') {
+            *config = optarg;
+        } else if (c == 'j') {
+            *json = 1;
+        } else if (c == 'h') {
+            fputs(usage, stdout);
+            return AGENT_EXIT_OK;
+        } else {
+            fputs(usage, stderr);
+            return AGENT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fputs(usage, stderr);
+        return AGENT_EXIT_USAGE;
+    }
+    return -1;
 }

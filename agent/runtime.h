@@ -37,6 +37,12 @@ struct agent_runtime {
  * allow_missing). Prints what is wrong; returns an enum agent_exit. */
 int agent_runtime_config(struct agent_runtime *rt, const char *path, int allow_missing);
 
+/* Options shared by report, check and status: --config FILE, --json, --help.
+ * Returns -1 to go on, or the exit code the command returns now (usage
+ * printed to stdout for --help, to stderr for a bad command line). */
+int agent_parse_config_opts(int argc, char **argv, const char *usage, const char **config,
+                            int *json);
+
 /* Start the parts (after agent_runtime_config and any command-line
  * overrides). Prints what failed; returns 0 or a DA_ERR_*. */
 int agent_runtime_start(struct agent_runtime *rt, unsigned parts);
