@@ -246,13 +246,7 @@ static int soft_identity(void *impl, int flags, struct agent_tpm_identity *id)
         return 0; /* no EK in software mode */
     rc = soft_keys_ready(s, flags);
     if (rc == 0)
-        rc = agent_mu_public(&s->ak_pub, &id->ak_public);
-    if (rc == 0)
-        rc = agent_bytes_copy(&id->ak_name, s->ak_name.name, s->ak_name.size);
-    if (rc == 0)
-        rc = agent_mu_public(&s->sk_pub, &id->sk_public);
-    if (rc == 0)
-        rc = agent_bytes_copy(&id->sk_name, s->sk_name.name, s->sk_name.size);
+        rc = agent_identity_put_keys(id, &s->ak_pub, &s->ak_name, &s->sk_pub, &s->sk_name);
     if (rc == 0)
         rc = soft_certify_sk(s, &none, &id->sk_certify_attest, &id->sk_certify_signature);
     return rc;

@@ -901,13 +901,7 @@ static int esys_identity(void *impl, int flags, struct agent_tpm_identity *id)
     if (rc == 0)
         rc = tpm_identity_ek(e, id);
     if (rc == 0)
-        rc = agent_mu_public(&e->ak_pub, &id->ak_public);
-    if (rc == 0)
-        rc = agent_bytes_copy(&id->ak_name, e->ak_name.name, e->ak_name.size);
-    if (rc == 0)
-        rc = agent_mu_public(&e->sk_pub, &id->sk_public);
-    if (rc == 0)
-        rc = agent_bytes_copy(&id->sk_name, e->sk_name.name, e->sk_name.size);
+        rc = agent_identity_put_keys(id, &e->ak_pub, &e->ak_name, &e->sk_pub, &e->sk_name);
     if (rc == 0)
         rc = esys_certify_sk(e, &none, &id->sk_certify_attest, &id->sk_certify_signature);
     return rc;

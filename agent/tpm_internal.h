@@ -49,6 +49,11 @@ int agent_mu_public(const TPM2B_PUBLIC *pub, struct agent_bytes *out);
 int agent_mu_attest(const TPMS_ATTEST *attest, struct agent_bytes *out);
 int agent_mu_signature(const TPMT_SIGNATURE *sig, struct agent_bytes *out);
 int agent_mu_pcr_selection(const TPML_PCR_SELECTION *sel, struct agent_bytes *out);
+/* Put the AK and SK publics (marshalled) and names into an identity; the
+ * same for both backends. */
+int agent_identity_put_keys(struct agent_tpm_identity *id, const TPM2B_PUBLIC *ak_pub,
+                            const TPM2B_NAME *ak_name, const TPM2B_PUBLIC *sk_pub,
+                            const TPM2B_NAME *sk_name);
 
 /* Strict unmarshalling: the whole input, nothing left over. */
 int agent_unmu_public(const unsigned char *data, size_t len, TPM2B_PUBLIC *out);

@@ -62,6 +62,21 @@ int agent_mu_public(const TPM2B_PUBLIC *pub, struct agent_bytes *out)
     AGENT_MU_TO_BYTES(TPM2B_PUBLIC, pub, out);
 }
 
+int agent_identity_put_keys(struct agent_tpm_identity *id, const TPM2B_PUBLIC *ak_pub,
+                            const TPM2B_NAME *ak_name, const TPM2B_PUBLIC *sk_pub,
+                            const TPM2B_NAME *sk_name)
+{
+    int rc = agent_mu_public(ak_pub, &id->ak_public);
+
+    if (rc == 0)
+        rc = agent_bytes_copy(&id->ak_name, ak_name->name, ak_name->size);
+    if (rc == 0)
+        rc = agent_mu_public(sk_pub, &id->sk_public);
+    if (rc == 0)
+        rc = agent_bytes_copy(&id->sk_name, sk_name->name, sk_name->size);
+    return rc;
+}
+
 int agent_mu_attest(const TPMS_ATTEST *attest, struct agent_bytes *out)
 {
     AGENT_MU_TO_BYTES(TPMS_ATTEST, attest, out);
