@@ -37,7 +37,8 @@ struct srv_ctx {
     struct srv_store *store;
     struct srv_keys *keys;
     struct srv_ratelimit *rl_address;
-    struct srv_ratelimit *rl_agent;
+    struct srv_ratelimit *rl_agent; /* verified reports, per agent */
+    struct srv_ratelimit *rl_nonce; /* nonce requests, per client address */
     struct srv_ak_cache *ak_cache;
     struct da_ek_trust *ek_trust; /* NULL: no root configured, enrollment refused */
     uint32_t pcr_mask;

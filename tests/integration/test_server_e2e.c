@@ -323,6 +323,7 @@ static void test_enrollment_refusals(void **state)
 
 struct report_opts {
     const char *path_agent;  /* post under this agent id (default: ours) */
+    const char *nonce_agent; /* ask the nonce for this id (default: ours) */
     bool flip_nonce;         /* alter the nonce after quoting */
     bool flip_signature;     /* alter the signature */
     bool flip_pcr;           /* alter a PCR value */
@@ -386,7 +387,8 @@ static char *post_report(struct world *w, cJSON *evidence, const struct report_o
     struct agent_tpm_quote *q = NULL;
     cJSON *body = cJSON_CreateObject(), *quote;
 
-    get_nonce(w, w->agent_id, nonce_b64, sizeof(nonce_b64), pcrs, sizeof(pcrs));
+    get_nonce(w, o->nonce_agent != NULL ? o->nonce_agent : w->agent_id, nonce_b64,
+              sizeof(nonce_b64), pcrs, sizeof(pcrs));
     if (o->reuse_nonce != NULL)
         snprintf(nonce_b64, sizeof(nonce_b64), "%s", o->reuse_nonce);
     nonce_len = unb64(nonce_b64, nonce, sizeof(nonce));
@@ -769,11 +771,19 @@ static void test_identity_conflict(void **state)
         free(post_report(w, ev, &o, &r));
         assert_int_equal(r.status, 201);
         da_test_http_clear(&r);
-        /* posting under another machine's id: its AK did not sign this */
+        /* posting under another machine's id, over a nonce issued to it:
+         * its AK did not sign this */
         seed_agent(w, other, &first_id->ak_public);
         o.path_agent = other;
+        o.nonce_agent = other;
         free(post_report(w, ev, &o, &r));
         expect_code(&r, 400, "bad_signature");
+        da_test_http_clear(&r);
+        /* a nonce issued to this machine, in a report posted as the other
+         * machine: the nonce is not the other machine's */
+        o.nonce_agent = NULL;
+        free(post_report(w, ev, &o, &r));
+        expect_code(&r, 400, "bad_nonce");
         da_test_http_clear(&r);
         cJSON_Delete(ev);
     }
