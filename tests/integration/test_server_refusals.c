@@ -38,6 +38,8 @@
 #define UNRESTR_ID "0b5e0b5e0b5e0b5e0b5e0b5e0b5e0b5e"
 #define SPARE_ID   "5ba7e5ba7e5ba7e5ba7e5ba7e5ba7e00"
 
+#define BASE_CONFIG "rate_per_agent = 10000\nburst_per_agent = 10000\n"
+
 struct world {
     struct da_test_server srv;
     EVP_PKEY *ak;      /* the enrolled AK of AGENT_ID */
@@ -101,8 +103,7 @@ static int setup(void **state)
     char cmd[PATH_MAX * 2 + 32];
     struct srv_store *st = NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (w == NULL || da_test_server_setup(&w->srv, "rate_per_agent = 10000\n"
-                                                   "burst_per_agent = 10000\n") != 0)
+    if (w == NULL || da_test_server_setup(&w->srv, BASE_CONFIG) != 0)
         return -1;
     snprintf(cmd, sizeof(cmd), "cp %s/tests/fixtures/server/policy-test.json %s/policy.json",
              DA_SOURCE_ROOT, w->srv.state);
@@ -314,6 +315,8 @@ enum defect {
     D_SAFE_RESET_BACK, /* a TPM Reset, Clock lower, but safe = YES */
     D_UNSAFE_FAR,      /* a TPM Reset, safe = NO, Clock lower than the TPM can lose */
     D_UNSAFE_RESET,    /* a TPM Reset after power loss: safe = NO, Clock one NV interval back */
+    D_MAX64,           /* every counter at its largest value (no defect) */
+    D_MAX64_LESS,      /* the same, Clock one less */
 };
 
 static bool is_reset(enum defect d)
@@ -354,6 +357,12 @@ static char *report_body(struct world *w, const unsigned char *nonce, size_t non
     a.clockInfo.resetCount = w->reset - (d == D_RESET_BACK) + is_reset(d);
     a.clockInfo.restartCount = is_reset(d) ? 0 : w->restart - (d == D_RESTART_BACK);
     a.clockInfo.clock = quote_clock(w, d);
+    if (d == D_MAX64 || d == D_MAX64_LESS) {
+        a.clockInfo.resetCount = UINT32_MAX;
+        a.clockInfo.restartCount = UINT32_MAX;
+        a.clockInfo.clock = UINT64_MAX - (d == D_MAX64_LESS);
+        a.firmwareVersion = UINT64_MAX;
+    }
     if (d == D_MAGIC)
         a.magic = 0xFF544348;
     if (d == D_TYPE)
@@ -603,6 +612,129 @@ static void test_nonce_of_another_agent(void **state)
     assert_memory_equal(before, after, sizeof(before));
     free(body);
     cJSON_Delete(ev);
+}
+
+/* 2^64-1 in a quote's Clock and firmwareVersion comes back from the API
+ * exactly, as decimal strings, in the agent record and in the stored
+ * transcript; one less is then a rollback (compared unsigned). */
+static void test_u64_round_trip(void **state)
+{
+    struct world *w = *state;
+    unsigned char nonce[DA_NONCE_LEN];
+    size_t n = get_nonce(w, SPARE_ID, nonce, sizeof(nonce));
+    cJSON *ev = evidence("builder-max"), *doc, *tpm;
+    struct da_test_http r;
+    char path[128], id[64], *body;
+
+    w->signer = w->spare;
+    body = report_body(w, nonce, n, ev, D_MAX64);
+    post_report(w, SPARE_ID, body, &r);
+    if (r.status != 201)
+        fail_msg("report with 2^64-1: %ld %s", r.status, r.body);
+    doc = cJSON_Parse(r.body);
+    snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(doc, "report_id")->valuestring);
+    cJSON_Delete(doc);
+    da_test_http_clear(&r);
+    free(body);
+
+    http(w, "GET", "/v1/agents/" SPARE_ID, w->srv.auditor, NULL, &r);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    tpm = cJSON_GetObjectItem(doc, "tpm");
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(tpm, "clock")));
+    assert_string_equal(cJSON_GetObjectItem(tpm, "clock")->valuestring, "18446744073709551615");
+    assert_string_equal(cJSON_GetObjectItem(tpm, "firmware_version")->valuestring,
+                        "18446744073709551615");
+    assert_true(cJSON_GetObjectItem(tpm, "reset_count")->valuedouble == 4294967295.0);
+    cJSON_Delete(doc);
+    da_test_http_clear(&r);
+
+    snprintf(path, sizeof(path), "/v1/reports/%s", id);
+    http(w, "GET", path, w->srv.auditor, NULL, &r);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    tpm = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "tpm");
+    assert_string_equal(cJSON_GetObjectItem(tpm, "clock")->valuestring, "18446744073709551615");
+    assert_string_equal(cJSON_GetObjectItem(tpm, "firmware_version")->valuestring,
+                        "18446744073709551615");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(tpm, "clock_safe")));
+    cJSON_Delete(doc);
+    da_test_http_clear(&r);
+    assert_int_equal(db_count(w, "SELECT count(*) FROM agents WHERE id = '" SPARE_ID
+                                 "' AND clock = -1 AND firmware_version = -1"),
+                     1);
+
+    refuse(w, SPARE_ID, D_MAX64_LESS, 400, "counter_rollback");
+    w->signer = w->ak;
+    cJSON_Delete(ev);
+}
+
+static void restart_with(struct world *w, const char *extra)
+{
+    assert_int_equal(da_test_server_stop(&w->srv), 0);
+    assert_int_equal(da_test_server_reconfigure(&w->srv, extra), 0);
+    assert_int_equal(da_test_server_start(&w->srv), 0);
+}
+
+/* An agent's report budget is spent only by reports that verified: forged
+ * reports in its name (and the nonce requests for them) leave it whole.
+ * Once it is spent, a good report is refused with 429, changes nothing,
+ * and its nonce stays usable. */
+static void test_agent_budget_spent_only_by_verified(void **state)
+{
+    struct world *w = *state;
+    unsigned char nonce[DA_NONCE_LEN], before[32], after[32];
+    struct timespec pause = {1, 200 * 1000 * 1000};
+    struct da_test_http r;
+    cJSON *ev = evidence("builder-ok");
+    char *body;
+    size_t n;
+    int i, accepted = 0;
+
+    restart_with(w, "rate_per_agent = 1\nburst_per_agent = 2\n");
+    for (i = 0; i < 30; i++) {
+        n = get_nonce(w, AGENT_ID, nonce, sizeof(nonce));
+        body = report_body(w, nonce, n, ev, i % 2 == 0 ? D_MAGIC : D_HASH_SHA1);
+        post_report(w, AGENT_ID, body, &r);
+        if (r.status != 400)
+            fail_msg("forged report %d: %ld %s", i, r.status, r.body);
+        da_test_http_clear(&r);
+        free(body);
+    }
+    /* the whole burst is there for the real agent */
+    for (i = 0; i < 2; i++) {
+        n = get_nonce(w, AGENT_ID, nonce, sizeof(nonce));
+        accept_with(w, nonce, n);
+        accepted++;
+    }
+    /* within a few more (the bucket refills at 1/s) one is refused */
+    for (i = 0; i < 6; i++) {
+        n = get_nonce(w, AGENT_ID, nonce, sizeof(nonce));
+        body = report_body(w, nonce, n, ev, D_NONE);
+        db_fingerprint(w, before);
+        post_report(w, AGENT_ID, body, &r);
+        free(body);
+        if (r.status == 201) {
+            w->clock += 1000;
+            accepted++;
+            da_test_http_clear(&r);
+            continue;
+        }
+        if (r.status != 429 || strcmp(da_test_error_code(&r), "rate_limited") != 0)
+            fail_msg("over budget: %ld %s", r.status, r.body);
+        da_test_http_clear(&r);
+        db_fingerprint(w, after);
+        assert_memory_equal(before, after, sizeof(before));
+        expect_audited(w, "rate_limited");
+        break;
+    }
+    assert_true(i < 6);
+    assert_true(accepted >= 2 && accepted <= 2 + 6);
+    /* a moment later the refused report's nonce is still good */
+    nanosleep(&pause, NULL);
+    accept_with(w, nonce, n);
+    cJSON_Delete(ev);
+    restart_with(w, BASE_CONFIG);
 }
 
 /* ---- SQL metacharacters ---- */
@@ -1028,7 +1160,9 @@ int main(void)
         cmocka_unit_test(test_unrestricted_signer),
         cmocka_unit_test(test_nonce_expired),
         cmocka_unit_test(test_nonce_of_another_agent),
+        cmocka_unit_test(test_u64_round_trip),
         cmocka_unit_test(test_sql_metacharacters),
+        cmocka_unit_test(test_agent_budget_spent_only_by_verified),
         cmocka_unit_test(test_sigterm_with_upload_in_flight),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
