@@ -89,6 +89,22 @@ static const char *ready_disk(const struct srv_ctx *ctx)
     return free_mb >= ctx->cfg.ready_min_free_mb ? NULL : "free space below ready_min_free_mb";
 }
 
+#define READY_PROBE_REUSE_MS 1000
+
+/* One durable write through the store's writer, at most once a second. */
+static int ready_store(struct srv_ctx *ctx)
+{
+    uint64_t now = srv_mono_ms(), last = atomic_load(&ctx->ready_probe_ms);
+    int rc;
+
+    if (last != 0 && now - last < READY_PROBE_REUSE_MS)
+        return atomic_load(&ctx->ready_probe_rc);
+    rc = srv_store_probe_write(ctx->store, srv_now());
+    atomic_store(&ctx->ready_probe_rc, rc);
+    atomic_store(&ctx->ready_probe_ms, now != 0 ? now : 1);
+    return rc;
+}
+
 /* Readiness: everything a report needs to be verified and kept. Each check
  * is "ok" or says what is missing; any failure answers 503 not_ready. */
 int srv_api_readyz(struct srv_request *req, struct srv_response *resp)
@@ -101,8 +117,7 @@ int srv_api_readyz(struct srv_request *req, struct srv_response *resp)
     size_t i, msg = 0;
     bool ready = true;
 
-    why[0] =
-        srv_store_probe_write(ctx->store, srv_now()) == 0 ? NULL : "store does not take writes";
+    why[0] = ready_store(ctx) == 0 ? NULL : "store does not take writes";
     why[1] = policy != NULL ? NULL : "no policy loaded";
     why[2] = ctx->ek_trust != NULL ? NULL : "no EK roots loaded (ek_roots)";
     why[3] = ready_disk(ctx);

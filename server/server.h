@@ -49,6 +49,11 @@ struct srv_ctx {
     struct srv_policy *policy; /* current policy; see policy_state.h */
 
     struct srv_metrics metrics;
+    /* /readyz's store probe: start (monotonic ms, 0: never) and result of
+     * the last one, reused for a second so that the public route cannot
+     * drive durable writes. */
+    atomic_uint_fast64_t ready_probe_ms;
+    atomic_int ready_probe_rc;
     void *http; /* struct srv_http, owned by http.c */
     atomic_int inflight;
     atomic_bool stopping;
