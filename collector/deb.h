@@ -197,6 +197,28 @@ const struct col_seen_entry *col_seen_find(const struct col_seen *s, const char 
 int col_seen_update(const struct col_seen *old, const struct col_patch_facts *f, const char *root,
                     int64_t now, struct col_seen *out);
 
+/* ---- dpkg diversions (/var/lib/dpkg/diversions) ---- */
+
+struct col_diversion {
+    char *from;    /* the diverted path: files of other packages are not installed there */
+    char *to;      /* where the other packages' file is installed instead */
+    char *package; /* the diverting package, whose own file is at from; NULL: local */
+};
+
+struct col_diversions {
+    struct col_diversion *v;
+    size_t n;
+};
+
+/* Parse the database strictly (triples of newline-terminated lines, absolute
+ * paths, a package name or ":"; each path diverted once). Anything else is
+ * DA_ERR_COLLECT_PARSE and *out stays empty. */
+int col_diversions_parse(const char *p, size_t n, struct col_diversions *out);
+void col_diversions_free(struct col_diversions *d);
+/* The diversion of path (d may be NULL), by its diverted or its new name. */
+const struct col_diversion *col_diversion_from(const struct col_diversions *d, const char *path);
+const struct col_diversion *col_diversion_to(const struct col_diversions *d, const char *path);
+
 /* apt.conf syntax: the value of a fully qualified key ("APT::Periodic::
  * Unattended-Upgrade") in one file's text, later assignments winning.
  * Returns 1 when found (value copied), 0 when absent, DA_ERR_COLLECT_PARSE. */
