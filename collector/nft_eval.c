@@ -152,6 +152,7 @@ enum nfe_kind {
     K_LIMIT,
     K_NOTRACK,
     K_NAT,
+    K_EXTHDR,
     K_UNSUPPORTED,
 };
 
@@ -591,6 +592,21 @@ static int nfe_decode_expr(struct nfe_rs *rs, int table, const struct nfe_attr *
         e->kind = K_REJECT;
         return 0;
     }
+    if (nfe_is(name, "exthdr")) {
+        uint32_t op;
+
+        if ((r = nfe_u32_or(&tb[NFTA_EXTHDR_OP], NFT_EXTHDR_OP_IPV6, &op)) != 0 ||
+            (r = nfe_u32_or(&tb[NFTA_EXTHDR_FLAGS], 0, &e->flags)) != 0)
+            return r;
+        /* IPv6 extension headers, read (not written): the modelled packets
+         * carry none */
+        if (op != NFT_EXTHDR_OP_IPV6 || !tb[NFTA_EXTHDR_DREG].present) {
+            e->kind = K_UNSUPPORTED;
+            return 0;
+        }
+        e->kind = K_EXTHDR;
+        return nfe_reg(&tb[NFTA_EXTHDR_DREG], 4, &e->dreg);
+    }
     if (nfe_is(name, "notrack")) {
         e->kind = K_NOTRACK;
         return 0;
@@ -779,6 +795,24 @@ static int nfe_msg_setelem(struct nfe_rs *rs, uint8_t family, const unsigned cha
     return r;
 }
 
+/* nft writes "dport 5000-5010" as ">= 5000" then "<= 5010" on the same
+ * register: one range, so that a port no rule names is outside it. */
+static void nfe_fold_ranges(struct nfe_expr *e, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < n; i++) {
+        if (e[i].kind != K_CMP || e[i].op != NFT_CMP_GTE || e[i + 1].kind != K_CMP ||
+            e[i + 1].op != NFT_CMP_LTE || e[i].sreg != e[i + 1].sreg ||
+            e[i].d1.len != e[i + 1].d1.len)
+            continue;
+        e[i].kind = K_RANGE;
+        e[i].op = NFT_RANGE_EQ;
+        e[i].d2 = e[i + 1].d1;
+        e[i + 1].kind = K_NOP;
+    }
+}
+
 static int nfe_msg_rule(struct nfe_rs *rs, uint8_t family, const unsigned char *p, size_t len)
 {
     struct nfe_attr tb[NFTA_RULE_MAX + 1], ea;
@@ -821,6 +855,7 @@ static int nfe_msg_rule(struct nfe_rs *rs, uint8_t family, const unsigned char *
             return r;
     }
     ru->n_expr = rs->n_exprs - ru->first_expr;
+    nfe_fold_ranges(&rs->exprs[ru->first_expr], ru->n_expr);
     if (rs->chains[chain].last_rule >= 0)
         rs->rules[rs->chains[chain].last_rule].next = (int)rs->n_rules;
     else
@@ -1340,10 +1375,17 @@ static int nfe_xt_match(const struct nfe_run *run, const struct nfe_state *st,
 {
     const struct nfe_pkt *pk = run->pkt;
     const unsigned char *in = e->info;
-    uint32_t n = e->info_len, state = st->untracked ? 1u << 6 : st->before_ct ? 1u : 1u << 3;
+    uint32_t n = e->info_len;
+    /* NEW is bit 3 and INVALID bit 0 in both matches; UNTRACKED differs */
+    uint32_t ct_new = st->before_ct ? 1u : 1u << 3;
 
     if (nfe_is(e->name, "comment") || nfe_is(e->name, "limit"))
         return 1;
+    /* IPv6 extension headers (none in the modelled packets) and ICMP types
+     * (the packets are TCP or UDP) */
+    if (nfe_is(e->name, "rt") || nfe_is(e->name, "frag") || nfe_is(e->name, "hbh") ||
+        nfe_is(e->name, "dst") || nfe_is(e->name, "icmp") || nfe_is(e->name, "icmp6"))
+        return 0;
     if ((nfe_is(e->name, "tcp") && n >= 12) || (nfe_is(e->name, "udp") && n >= 10)) {
         int tcp = nfe_is(e->name, "tcp"), m;
         uint8_t inv = in[tcp ? 11 : 8];
@@ -1382,14 +1424,16 @@ static int nfe_xt_match(const struct nfe_run *run, const struct nfe_state *st,
         uint32_t mask;
 
         memcpy(&mask, in, 4);
-        return (mask & state) != 0;
+        return (mask & (st->untracked ? 1u << 4 : ct_new)) != 0;
     }
     if (nfe_is(e->name, "conntrack") && e->rev >= 1 && e->rev <= 3 && n >= 152) {
         uint16_t mflags = nfe_h16(in + 146), iflags = nfe_h16(in + 148);
         uint16_t smask = e->rev == 1 ? in[150] : nfe_h16(in + 150);
 
-        if (mflags & ~1u)
-            return -1; /* only --ctstate */
+        uint32_t state = st->untracked ? 1u << 8 : ct_new;
+
+        if (mflags & ~(1u | 1u << 13))
+            return -1; /* only --ctstate (or -m state written as conntrack) */
         if (mflags & 1)
             return ((smask & state) != 0) != ((iflags & 1) != 0);
         return 1;
@@ -1532,6 +1576,11 @@ static enum nfe_step nfe_expr_step(struct nfe_run *run, struct nfe_state *st,
         return S_NEXT;
     case K_NOTRACK:
         st->untracked = 1;
+        return S_NEXT;
+    case K_EXTHDR:
+        if ((e->flags & NFT_EXTHDR_F_PRESENT) == 0)
+            return S_BREAK; /* no such header: the rule does not match */
+        nfe_store(st, e->dreg, NULL, 1, NFE_CONCRETE);
         return S_NEXT;
     case K_IMM:
         if (e->has_dreg) {
