@@ -917,7 +917,10 @@ static int nfe_decode(const unsigned char *p, size_t len, struct nfe_rs *rs)
 
 /* ---- the packets ---- */
 
-enum { NFE_CONCRETE = 0, NFE_SYM = 1, NFE_UNKNOWN = 2 };
+/* What a register byte holds: a known value, part of an address or port no
+ * rule names, the input interface when it is not known but is not the
+ * loopback, or something not known. */
+enum { NFE_CONCRETE = 0, NFE_SYM = 1, NFE_NOTLO = 2, NFE_UNKNOWN = 3 };
 
 struct nfe_pkt {
     int v6;
@@ -1032,7 +1035,8 @@ static enum nfe_step nfe_meta(struct nfe_run *run, struct nfe_state *st, const s
                   ? "the input interface is not known"
                   : "a meta key other than nfproto, l4proto, protocol, pkttype or the input "
                     "interface";
-    nfe_store(st, e->dreg, NULL, e->dreg + 16 <= NFE_REGS ? 16 : 4, NFE_UNKNOWN);
+    nfe_store(st, e->dreg, NULL, e->dreg + 16 <= NFE_REGS ? 16 : 4,
+              e->key == NFT_META_IIF || e->key == NFT_META_IIFNAME ? NFE_NOTLO : NFE_UNKNOWN);
     return S_NEXT;
 }
 
@@ -1105,18 +1109,24 @@ static int nfe_kind(struct nfe_run *run, struct nfe_state *st, uint32_t off, uin
     for (i = 0; i < len; i++)
         if (st->kind[off + i] > k)
             k = st->kind[off + i];
-    if (k == NFE_UNKNOWN)
+    if (k >= NFE_NOTLO)
         nfe_why(run, st, "", st->unk != NULL ? st->unk : "an unknown value", "");
     return k;
 }
 
 static enum nfe_step nfe_cmp(struct nfe_run *run, struct nfe_state *st, const struct nfe_expr *e)
 {
+    static const uint8_t lo_name[4] = {'l', 'o', 0, 0};
+    static const uint32_t lo_index = 1;
     int d, m;
-
     int k = nfe_kind(run, st, e->sreg, e->d1.len);
 
-    if (k == NFE_UNKNOWN)
+    if (k == NFE_NOTLO && (e->op == NFT_CMP_EQ || e->op == NFT_CMP_NEQ) &&
+        ((e->d1.len >= 3 && memcmp(e->d1.p, lo_name, 3) == 0 &&
+          (e->d1.len == 3 || e->d1.p[3] == 0)) ||
+         (e->d1.len == 4 && memcmp(e->d1.p, &lo_index, 4) == 0)))
+        return e->op == NFT_CMP_EQ ? S_BREAK : S_NEXT; /* not the loopback */
+    if (k >= NFE_NOTLO)
         return S_UNKNOWN;
     if (k == NFE_SYM) {
         /* an address or port no rule names: unequal to every constant */
@@ -1155,7 +1165,7 @@ static enum nfe_step nfe_range(struct nfe_run *run, struct nfe_state *st, const 
 {
     int in, k = nfe_kind(run, st, e->sreg, e->d1.len);
 
-    if (k == NFE_UNKNOWN)
+    if (k >= NFE_NOTLO)
         return S_UNKNOWN;
     if (k == NFE_SYM)
         return e->op == NFT_RANGE_EQ ? S_BREAK : S_NEXT;
@@ -1239,7 +1249,7 @@ static enum nfe_step nfe_lookup(struct nfe_run *run, struct nfe_state *st, const
     const struct nfe_elem *el = NULL;
     int found, k = nfe_kind(run, st, e->sreg, s->key_len);
 
-    if (k == NFE_UNKNOWN)
+    if (k >= NFE_NOTLO)
         return S_UNKNOWN;
     if (k == NFE_SYM) {
         found = 0; /* an address or port no rule names is in no set */

@@ -35,6 +35,8 @@
 
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
 #define AGENT   DA_BINARY_ROOT "/agent/devattest-agent"
+/* With DA_FW_DUMP_DIR set, each case's ruleset is also written there as the
+ * live probe reads it (tests/fuzz/corpus/nft_eval is made that way). */
 
 #define UNLISTED    4444 /* a port no ruleset names */
 #define PROBE_MS    300  /* a dropped probe waits this long */
@@ -712,6 +714,10 @@ static void run_case(const struct fw_case *c)
         ports[n++] = c->ports[i];
     ns_up();
     load(c);
+    if (getenv("DA_FW_DUMP_DIR") != NULL) /* the fuzz corpus is made this way */
+        assert_int_equal(sh("ip netns exec %s '%s/tests/da-nft-dump' '%s/%02zu.dump'", ns_a,
+                            DA_BINARY_ROOT, getenv("DA_FW_DUMP_DIR"), (size_t)(c - cases)),
+                         0);
     memset(&o, 0, sizeof(o));
     run_oracle(ports, n, &o);
     doc = collect_isolation();
