@@ -429,25 +429,24 @@ static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char 
         int on = strcasecmp(v, "yes") == 0, drop;
 
         COL_TRY(col_add_str(fw, "source", "ufw"));
-        COL_TRY(col_add_bool(fw, "active", on));
-        if (col_conf_value(ctx, "/etc/default/ufw", "DEFAULT_INPUT_POLICY", v, sizeof(v)) == 0) {
-            for (char *c = v; *c != '\0'; c++)
-                *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-            COL_TRY(col_add_str(fw, "default_input_policy", on ? v : "accept"));
-            drop = on && (strcmp(v, "drop") == 0 || strcmp(v, "reject") == 0);
-            /* IPV6=no leaves ip6tables alone */
-            if (col_conf_value(ctx, "/etc/default/ufw", "IPV6", v6, sizeof(v6)) != 0)
-                snprintf(v6, sizeof(v6), "yes");
-            COL_TRY(col_fw_family_conf(fw, "ipv4", drop, "from /etc/ufw, not the live ruleset"));
-            COL_TRY(col_fw_family_conf(fw, "ipv6", drop && strcasecmp(v6, "yes") == 0,
-                                       "from /etc/ufw, not the live ruleset"));
-            if (!drop || strcasecmp(v6, "yes") != 0)
-                COL_TRY(col_add_bool(fw, "active", 0));
-        } else {
+        if (col_conf_value(ctx, "/etc/default/ufw", "DEFAULT_INPUT_POLICY", v, sizeof(v)) != 0) {
+            COL_TRY(col_add_unknown(fw, "active", COL_R_NOT_PRESENT, "/etc/default/ufw"));
             COL_TRY(
                 col_add_unknown(fw, "default_input_policy", COL_R_NOT_PRESENT, "/etc/default/ufw"));
             COL_TRY(col_fw_family_unknown(fw, COL_R_NOT_PRESENT, "/etc/default/ufw"));
+            goto done;
         }
+        for (char *c = v; *c != '\0'; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        drop = on && (strcmp(v, "drop") == 0 || strcmp(v, "reject") == 0);
+        /* IPV6=no leaves ip6tables alone */
+        if (col_conf_value(ctx, "/etc/default/ufw", "IPV6", v6, sizeof(v6)) != 0)
+            snprintf(v6, sizeof(v6), "yes");
+        COL_TRY(col_add_bool(fw, "active", drop && strcasecmp(v6, "yes") == 0));
+        COL_TRY(col_add_str(fw, "default_input_policy", on ? v : "accept"));
+        COL_TRY(col_fw_family_conf(fw, "ipv4", drop, "from /etc/ufw, not the live ruleset"));
+        COL_TRY(col_fw_family_conf(fw, "ipv6", drop && strcasecmp(v6, "yes") == 0,
+                                   "from /etc/ufw, not the live ruleset"));
         goto done;
     }
     if (col_stat(ctx, "/etc/firewalld/firewalld.conf", &st) == 0 ||

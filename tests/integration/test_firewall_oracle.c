@@ -582,17 +582,20 @@ static void load(const struct fw_case *c)
 
 /* ---- the agent's facts and the shipped check ---- */
 
-static cJSON *collect_isolation(void)
+/* The agent's isolation facts in namespace A; with root, from the files
+ * below root instead (the configuration fallback). */
+static cJSON *collect_isolation(const char *root)
 {
-    char out[256], *text;
+    char out[256], opt[300], *text;
     cJSON *doc, *iso;
     FILE *f;
     long n;
 
     snprintf(out, sizeof(out), "%s/out.json", tmpdir);
+    snprintf(opt, sizeof(opt), "--root '%s'", root != NULL ? root : "/");
     assert_int_equal(sh(CMD_TIMEOUT "ip netns exec %s '%s' collect --only isolation --no-cache "
-                                    ">'%s'",
-                        ns_a, AGENT, out),
+                                    "%s >'%s'",
+                        ns_a, AGENT, root != NULL ? opt : "", out),
                      0);
     f = fopen(out, "rb");
     assert_non_null(f);
@@ -720,7 +723,7 @@ static void run_case(const struct fw_case *c)
                          0);
     memset(&o, 0, sizeof(o));
     run_oracle(ports, n, &o);
-    doc = collect_isolation();
+    doc = collect_isolation(NULL);
     fw = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "isolation"), "firewall");
     assert_non_null(fw);
     for (int v6 = 0; v6 < 2; v6++) {
@@ -752,6 +755,29 @@ static void run_case(const struct fw_case *c)
             assert_int_equal(open_tcp, o.tcp[v6][i]);
             assert_int_equal(open_udp, o.udp[v6][i]);
         }
+    }
+    if (c->how == UFW) {
+        /* ufw's configuration, read as the fallback, agrees with the live
+         * evaluation */
+        char root[256];
+        cJSON *cdoc, *cfw;
+
+        snprintf(root, sizeof(root), "%s/ufw", tmpdir);
+        cdoc = collect_isolation(root);
+        cfw = cJSON_GetObjectItem(cJSON_GetObjectItem(cdoc, "isolation"), "firewall");
+        assert_string_equal(cJSON_GetObjectItem(cfw, "source")->valuestring, "ufw");
+        for (int v6 = 0; v6 < 2; v6++) {
+            const cJSON *live =
+                cJSON_GetObjectItem(cJSON_GetObjectItem(fw, fam[v6]), "inbound_default");
+            const cJSON *conf =
+                cJSON_GetObjectItem(cJSON_GetObjectItem(cfw, fam[v6]), "inbound_default");
+
+            print_message("  %s from ufw's configuration: %s\n", fam[v6],
+                          cJSON_IsString(conf) ? conf->valuestring : "unknown");
+            assert_true(cJSON_IsString(live) && cJSON_IsString(conf));
+            assert_string_equal(conf->valuestring, live->valuestring);
+        }
+        cJSON_Delete(cdoc);
     }
     if (!c->unknown4 && !c->unknown6)
         assert_int_equal(shipped_check(doc, NULL),
