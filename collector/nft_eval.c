@@ -927,6 +927,7 @@ struct nfe_pkt {
     uint8_t l4;                     /* IPPROTO_TCP / IPPROTO_UDP */
     int port;                       /* -1: a port no rule names */
     const struct col_fw_iface *ifc; /* NULL: unknown interface */
+    size_t *budget;                 /* expressions left for the whole evaluation */
 };
 
 /* One evaluation path. */
@@ -1651,10 +1652,11 @@ static int nfe_run_state(struct nfe_run *run, struct nfe_state st)
         enum nfe_step s;
         int out;
 
-        if (++run->steps > DA_MAX_NFT_STEPS) {
+        if (++run->steps > DA_MAX_NFT_STEPS || *run->pkt->budget == 0) {
             nfe_why(run, &st, "", "the evaluation took too many steps", "");
             return O_UNKNOWN;
         }
+        --*run->pkt->budget;
         if (st.rule < 0) {
             if ((out = nfe_chain_end(run, &st)) != 0)
                 return out;
@@ -1940,7 +1942,8 @@ static void nfe_all_ifaces(const struct nfe_rs *rs, struct nfe_pkt *pk,
 }
 
 static void nfe_family(const struct nfe_rs *rs, int v6, const struct nfe_ports *ps,
-                       const struct col_fw_iface *ifs, size_t n_ifs, struct col_fw_family *f)
+                       const struct col_fw_iface *ifs, size_t n_ifs, size_t *budget,
+                       struct col_fw_family *f)
 {
     struct nfe_answer tcp, udp, a;
     struct nfe_pkt pk;
@@ -1948,6 +1951,7 @@ static void nfe_family(const struct nfe_rs *rs, int v6, const struct nfe_ports *
 
     memset(f, 0, sizeof(*f));
     memset(&pk, 0, sizeof(pk));
+    pk.budget = budget;
     pk.v6 = v6;
     pk.port = -1;
     pk.l4 = 6;
@@ -1994,7 +1998,7 @@ int col_nft_evaluate(const unsigned char *dump, size_t len, const struct col_fw_
 {
     struct nfe_rs rs;
     struct nfe_ports *ps = NULL;
-    size_t i;
+    size_t i, budget;
     int r;
 
     memset(out, 0, sizeof(*out));
@@ -2009,8 +2013,9 @@ int col_nft_evaluate(const unsigned char *dump, size_t len, const struct col_fw_
     }
     nfe_gather_ports(&rs, ps);
     qsort(ps->p, ps->n, sizeof(ps->p[0]), nfe_port_cmp);
-    nfe_family(&rs, 0, ps, ifs, n_ifs, &out->ipv4);
-    nfe_family(&rs, 1, ps, ifs, n_ifs, &out->ipv6);
+    budget = DA_MAX_NFT_TOTAL_STEPS;
+    nfe_family(&rs, 0, ps, ifs, n_ifs, &budget, &out->ipv4);
+    nfe_family(&rs, 1, ps, ifs, n_ifs, &budget, &out->ipv6);
     out->tables = rs.n_tables;
     for (i = 0; i < rs.n_tables; i++)
         if (rs.tables[i].flags & NFT_TABLE_F_DORMANT)
