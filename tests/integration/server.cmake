@@ -35,3 +35,14 @@ da_unit_test(NAME test_server_refusals
              SOURCES ${DA_TEST_SRC}/integration/test_server_refusals.c ${DA_TEST_SRC}/support/tpm_soft.c
              LIBS da_server da_test_server OpenSSL::SSL LABELS integration server)
 add_dependencies(test_server_refusals devattest-server)
+
+# Raw TLS client and database digest for tests that send exact bytes.
+pkg_check_modules(SQLITE3_T REQUIRED IMPORTED_TARGET sqlite3)
+add_library(da_test_rawtls STATIC ${DA_TEST_SRC}/support/raw_tls.c ${DA_TEST_SRC}/support/db_digest.c)
+target_include_directories(da_test_rawtls PUBLIC ${DA_TEST_SRC}/support)
+target_link_libraries(da_test_rawtls PUBLIC OpenSSL::SSL OpenSSL::Crypto PkgConfig::SQLITE3_T)
+
+# Request framing, request target and query parameters over raw TLS.
+da_unit_test(NAME test_server_framing SOURCES ${DA_TEST_SRC}/integration/test_server_framing.c
+             LIBS da_server da_test_server da_test_rawtls LABELS integration server)
+add_dependencies(test_server_framing devattest-server)
