@@ -46,3 +46,12 @@ target_link_libraries(da_test_rawtls PUBLIC OpenSSL::SSL OpenSSL::Crypto PkgConf
 da_unit_test(NAME test_server_framing SOURCES ${DA_TEST_SRC}/integration/test_server_framing.c
              LIBS da_server da_test_server da_test_rawtls LABELS integration server)
 add_dependencies(test_server_framing devattest-server)
+
+# 600 slow connections from one address while the real agent (swtpm) reports.
+if(TARGET da_agent)
+  da_unit_test(NAME test_server_slow_clients
+               SOURCES ${DA_TEST_SRC}/integration/test_server_slow_clients.c
+               LIBS da_server da_test_server da_test_swtpm da_test_rawtls
+               LABELS integration server swtpm)
+  add_dependencies(test_server_slow_clients devattest-server devattest-agent)
+endif()

@@ -6,6 +6,7 @@
  * the same rows as before. */
 #include "da_test.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,5 +319,6 @@ int main(void)
         cmocka_unit_test(test_query_parameters),
         cmocka_unit_test(test_chunked_body_accepted),
     };
+    signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, setup, teardown);
 }
