@@ -55,3 +55,22 @@ if(TARGET da_agent)
                LABELS integration server swtpm)
   add_dependencies(test_server_slow_clients devattest-server devattest-agent)
 endif()
+
+# The API document: valid OpenAPI (a validator from npm, see tests/api), and
+# every answer of the server integration tests below checked against it.
+add_executable(print_error_codes ${DA_TEST_SRC}/api/print_error_codes.c)
+target_link_libraries(print_error_codes PRIVATE devattest)
+add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract ${PROJECT_SOURCE_DIR})
+set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
+file(MAKE_DIRECTORY ${DA_API_ANSWERS})
+foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals)
+  if(TEST ${t})
+    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
+    set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)
+  endif()
+endforeach()
+add_test(NAME api_contract
+         COMMAND ${DA_TEST_SRC}/api/check-api-contract ${PROJECT_SOURCE_DIR} ${DA_API_ANSWERS}
+                 $<TARGET_FILE:print_error_codes>)
+set_tests_properties(api_contract PROPERTIES FIXTURES_REQUIRED api_answers)
+set_tests_properties(api_document_valid api_contract PROPERTIES LABELS "server;api")

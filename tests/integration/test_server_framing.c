@@ -96,7 +96,7 @@ static void expect_one_answer_and_close(struct world *w, const char *bytes, size
 {
     struct da_raw_tls t;
     char before[65], after[65], want[32];
-    char *text = NULL;
+    char *text = NULL, method[8] = "", path[128] = "";
     bool closed = false;
 
     db_digest(w, before);
@@ -110,6 +110,8 @@ static void expect_one_answer_and_close(struct world *w, const char *bytes, size
         fail_msg("want one %d %s and a close; got (closed=%d, %d answers):\n%s", status, code,
                  closed, da_raw_http_responses(text), text);
     assert_non_null(strstr(text, "\r\nConnection: close\r\n"));
+    if (sscanf(bytes, "%7s %127s", method, path) == 2)
+        da_test_capture_raw(method, path, text);
     free(text);
     db_digest(w, after);
     assert_string_equal(before, after);
