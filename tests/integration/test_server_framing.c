@@ -311,6 +311,17 @@ static void test_query_parameters(void **state)
     expect_status(w, "/v1/agents/agentacme1/reports?limit=10", w->srv.admin, 200);
 }
 
+/* /metrics is for staff: no token is 401, the others as documented. */
+static void test_metrics_needs_a_token(void **state)
+{
+    struct world *w = *state;
+
+    expect_refused(w, "GET", "/metrics", NULL, 401, "unauthenticated");
+    expect_refused(w, "GET", "/metrics", "dat_0000", 401, "bad_credentials");
+    expect_refused(w, "GET", "/metrics?format=json", w->srv.auditor, 400, "bad_query_parameter");
+    expect_status(w, "/metrics", w->srv.auditor, 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_oversized_chunked_body),
         cmocka_unit_test(test_control_characters_in_target),
         cmocka_unit_test(test_query_parameters),
+        cmocka_unit_test(test_metrics_needs_a_token),
         cmocka_unit_test(test_chunked_body_accepted),
     };
     signal(SIGPIPE, SIG_IGN);
