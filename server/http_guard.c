@@ -218,10 +218,9 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* Transfer-Encoding value: a list of codings; only a lone "chunked" is
- * accepted. A list that does not end in chunked leaves the body length
- * unknown (400); a known final chunked after other codings is 501. */
-static int check_codings(const char *v)
+/* A list that does not end in chunked leaves the body length unknown
+ * (400); a final chunked after other codings is 501. */
+int srv_guard_codings_check(const char *v)
 {
     unsigned n = 0, chunked = 0;
     bool last_chunked = false;
@@ -269,7 +268,7 @@ int srv_guard_request_head(struct srv_guard *g, struct MHD_Connection *c, const 
     if (f.te_lines == 1) {
         if (version == NULL || strcmp(version, MHD_HTTP_VERSION_1_1) != 0)
             return DA_ERR_HTTP_FRAMING;
-        rc = check_codings(f.te);
+        rc = srv_guard_codings_check(f.te);
         if (rc != 0)
             return rc;
         *chunked = true;

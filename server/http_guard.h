@@ -49,6 +49,10 @@ size_t srv_guard_unescape(void *cls, struct MHD_Connection *c, char *s);
  * *chunked tells which framing the body uses. */
 int srv_guard_request_head(struct srv_guard *g, struct MHD_Connection *c, const char *version,
                            size_t body_cap, bool *chunked);
+/* A Transfer-Encoding value (a comma-separated list of codings): 0 for one
+ * lone "chunked" (any case), DA_ERR_HTTP_CODING for a list that ends in
+ * chunked after other codings, DA_ERR_HTTP_FRAMING for anything else. */
+int srv_guard_codings_check(const char *value);
 /* The request is complete or answered early: no deadline until it is done. */
 void srv_guard_request_received(struct srv_guard *g, struct MHD_Connection *c);
 /* An answer was sent; a keep-alive connection has head_ms for the next head. */
