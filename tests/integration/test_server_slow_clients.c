@@ -31,12 +31,13 @@
 #include "server_harness.h"
 #include "swtpm_harness.h"
 
-#define AGENT_BIN    DA_BINARY_ROOT "/agent/devattest-agent"
-#define SLOW_ADDRESS "127.0.0.2"
-#define SLOW_CONNS   600
-#define PER_ADDRESS  32
-#define HEAD_S       3
-#define ATTACK_MAX_S 60
+#define AGENT_BIN        DA_BINARY_ROOT "/agent/devattest-agent"
+#define SLOW_ADDRESS     "127.0.0.2"
+#define SLOW_CONNS       600
+#define PER_ADDRESS      32
+#define HEAD_S           3
+#define ATTACK_MAX_S     60
+#define REOPEN_PER_ROUND 48
 
 struct slow_conn {
     struct da_raw_tls t;
@@ -128,7 +129,7 @@ static void *attack_run(void *arg)
 {
     struct attack *a = arg;
     long start = now_ms(), last_trickle = 0;
-    unsigned i;
+    unsigned i, reopened = 0;
 
     a->shortest_ms = -1;
     for (i = 0; i < SLOW_CONNS; i++)
@@ -143,8 +144,12 @@ static void *attack_run(void *arg)
             long life;
 
             if (!c->open) {
-                if (t - last_trickle >= 1000)
-                    slow_open(a, i); /* a persistent attacker comes back */
+                /* a persistent attacker comes back, a few at a time so
+                 * that this loop keeps noticing cuts promptly */
+                if (t - last_trickle >= 1000 && reopened < REOPEN_PER_ROUND) {
+                    slow_open(a, i);
+                    reopened++;
+                }
                 continue;
             }
             if (!slow_closed(c)) {
@@ -172,6 +177,7 @@ static void *attack_run(void *arg)
                     slow_trickle(&a->c[i]);
             }
             last_trickle = t;
+            reopened = 0;
         }
         poll(NULL, 0, 50);
     }
@@ -332,11 +338,12 @@ static void test_agent_reports_through_slow_clients(void **state)
     assert_true(a->held_max > 0);
     assert_true(a->held_max <= PER_ADDRESS);
     /* every slow connection was cut by its deadline, not by idleness (the
-     * idle timeout is 15 s and they were never idle for 1 s) */
+     * idle timeout is 15 s and they were never idle for 1 s); the upper
+     * bound leaves room for this loop's own delay on a loaded machine */
     assert_true(a->cut >= PER_ADDRESS);
     assert_true(a->cut_kind[0] > 0 && a->cut_kind[1] > 0);
     assert_true(a->shortest_ms >= HEAD_S * 1000 - 600);
-    assert_true(a->longest_ms <= HEAD_S * 1000 + 1500);
+    assert_true(a->longest_ms <= HEAD_S * 1000 + 3000);
     free(a);
 }
 
