@@ -33,7 +33,9 @@ static int setup(void **state)
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (w == NULL || da_test_server_setup(&w->srv, "rate_per_agent = 1000\n"
-                                                   "burst_per_agent = 1000\n") != 0)
+                                                   "burst_per_agent = 1000\n"
+                                                   "request_body_timeout_s = 2\n"
+                                                   "request_body_min_rate = 65536\n") != 0)
         return -1;
     if (srv_store_open(w->srv.db, 1, 86400, &st) != 0)
         return -1;
@@ -311,6 +313,72 @@ static void test_query_parameters(void **state)
     expect_status(w, "/v1/agents/agentacme1/reports?limit=10", w->srv.admin, 200);
 }
 
+static long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A body that trickles (a byte every 200 ms, never idle long enough for the
+ * idle timeout) is cut at its deadline: request_body_timeout_s = 2 plus
+ * 65,000 bytes at request_body_min_rate = 65,536 B/s, about 3 s after the
+ * head; no answer, nothing stored. The same body sent at once is read and
+ * answered. */
+static void test_slow_body_cut(void **state)
+{
+    struct world *w = *state;
+    char head[256], before[65], after[65], *text = NULL;
+    struct da_raw_tls t;
+    bool closed = false;
+    long t0, life = 0;
+    int i, n;
+
+    n = snprintf(head, sizeof(head),
+                 "POST /v1/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 65000\r\n\r\n{");
+    db_digest(w, before);
+    assert_int_equal(da_raw_tls_connect(&t, NULL, w->srv.port, w->srv.ca, 5000), 0);
+    assert_int_equal(da_raw_tls_send(&t, head, (size_t)n), 0);
+    t0 = mono_ms();
+    for (i = 0; i < 100 && !closed; i++) {
+        free(text);
+        text = NULL;
+        if (da_raw_tls_send(&t, " ", 1) != 0)
+            break;
+        da_raw_tls_read_all(&t, &text, 200, &closed);
+    }
+    life = mono_ms() - t0;
+    da_raw_tls_close(&t);
+    if (!closed && i < 100)
+        closed = true; /* the write failed: the server is gone */
+    print_message("slow body cut after %ld ms\n", life);
+    assert_true(closed);
+    assert_true(text == NULL || da_raw_http_responses(text) == 0);
+    free(text);
+    assert_true(life >= 2500 && life <= 6000);
+    db_digest(w, after);
+    assert_string_equal(before, after);
+    {
+        struct da_test_http r;
+        char *body = malloc(65000);
+
+        assert_non_null(body);
+        memset(body, ' ', 65000);
+        body[0] = '{';
+        body[64999] = '}';
+        assert_int_equal(
+            da_test_http(&w->srv, "POST", "/v1/enroll", NULL, "application/json", body, 65000, &r),
+            0);
+        free(body);
+        /* read whole and answered: {} lacks the enrollment fields */
+        assert_int_equal(r.status, 400);
+        assert_string_equal(da_test_error_code(&r), "json_missing_field");
+        da_test_http_clear(&r);
+    }
+}
+
 /* /metrics is for staff: no token is 401, the others as documented. */
 static void test_metrics_needs_a_token(void **state)
 {
@@ -331,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_control_characters_in_target),
         cmocka_unit_test(test_query_parameters),
         cmocka_unit_test(test_metrics_needs_a_token),
+        cmocka_unit_test(test_slow_body_cut),
         cmocka_unit_test(test_chunked_body_accepted),
     };
     signal(SIGPIPE, SIG_IGN);
