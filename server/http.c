@@ -159,6 +159,13 @@ static const struct route *find_route(const char *method, const char *url,
     return NULL;
 }
 
+uint64_t srv_http_deadline_closed(struct srv_ctx *ctx)
+{
+    struct srv_guard *g = guard_of(ctx);
+
+    return g != NULL ? srv_guard_cut_count(g) : 0;
+}
+
 const char *srv_request_query(const struct srv_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);

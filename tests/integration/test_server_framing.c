@@ -326,9 +326,27 @@ static long mono_ms(void)
  * 65,000 bytes at request_body_min_rate = 65,536 B/s, about 3 s after the
  * head; no answer, nothing stored. The same body sent at once is read and
  * answered. */
+static long long deadline_closed(struct world *w)
+{
+    const char *name = "\ndevattest_http_deadline_closed_total ";
+    struct da_test_http r;
+    const char *p;
+    long long n;
+
+    assert_int_equal(da_test_http(&w->srv, "GET", "/metrics", w->srv.auditor, NULL, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    p = strstr(r.body, name);
+    assert_non_null(p);
+    n = strtoll(p + strlen(name), NULL, 10);
+    da_test_http_clear(&r);
+    return n;
+}
+
 static void test_slow_body_cut(void **state)
 {
     struct world *w = *state;
+    long long closed_before = deadline_closed(w), closed_after;
     char head[256], before[65], after[65], *text = NULL;
     struct da_raw_tls t;
     bool closed = false;
@@ -358,6 +376,9 @@ static void test_slow_body_cut(void **state)
     assert_true(text == NULL || da_raw_http_responses(text) == 0);
     free(text);
     assert_true(life >= 2500 && life <= 6000);
+    closed_after = deadline_closed(w);
+    if (closed_after != closed_before + 1)
+        fail_msg("deadline closes: %lld before, %lld after", closed_before, closed_after);
     db_digest(w, after);
     assert_string_equal(before, after);
     {
