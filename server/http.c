@@ -558,6 +558,7 @@ int srv_http_start(struct srv_ctx *ctx, unsigned *port)
         free(h);
         return rc;
     }
+    opts[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx); /* first: it logs the others */
     opts[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
     opts[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, ctx->cfg.max_connections, NULL);
     opts[n++] = OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, ctx->cfg.max_connections_per_address, NULL);
@@ -565,7 +566,6 @@ int srv_http_start(struct srv_ctx *ctx, unsigned *port)
     opts[n++] = OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx);
     opts[n++] = OPT(MHD_OPTION_NOTIFY_CONNECTION, srv_guard_notify, h->guard);
     opts[n++] = OPT(MHD_OPTION_UNESCAPE_CALLBACK, srv_guard_unescape, h->guard);
-    opts[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx);
     if (ctx->cfg.http_threads > 1)
         opts[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, ctx->cfg.http_threads, NULL);
     if (!ctx->cfg.plain_http) {
