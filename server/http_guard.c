@@ -201,7 +201,25 @@ size_t srv_guard_unescape(void *cls, struct MHD_Connection *c, char *s)
 struct framing {
     unsigned te_lines, cl_lines;
     const char *te;
+    bool bad_name;
 };
+
+/* A field name is a token (RFC 9110 5.1). libmicrohttpd keeps whitespace
+ * before the colon in the name and joins a folded line onto it, so such
+ * names show up here; RFC 9112 5.1 and 5.2 want them refused. */
+static bool is_token(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", c) != NULL))
+            return false;
+    }
+    return true;
+}
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
@@ -209,6 +227,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     struct framing *f = cls;
 
     (void)kind;
+    if (!is_token(key))
+        f->bad_name = true;
     if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
         f->te_lines++;
         f->te = value;
@@ -252,7 +272,7 @@ int srv_guard_request_head(struct srv_guard *g, struct MHD_Connection *c, const 
                            size_t body_cap, bool *chunked)
 {
     struct guard_slot *s = slot_of(c);
-    struct framing f = {0, 0, NULL};
+    struct framing f = {0, 0, NULL, false};
     const char *cl;
     uint64_t budget = 0;
     int rc;
@@ -263,7 +283,7 @@ int srv_guard_request_head(struct srv_guard *g, struct MHD_Connection *c, const 
         return DA_ERR_HTTP_TARGET;
     }
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
-    if (f.cl_lines > 1 || f.te_lines > 1 || (f.te_lines > 0 && f.cl_lines > 0))
+    if (f.bad_name || f.cl_lines > 1 || f.te_lines > 1 || (f.te_lines > 0 && f.cl_lines > 0))
         return DA_ERR_HTTP_FRAMING;
     if (f.te_lines == 1) {
         if (version == NULL || strcmp(version, MHD_HTTP_VERSION_1_1) != 0)

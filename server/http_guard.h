@@ -43,7 +43,8 @@ size_t srv_guard_unescape(void *cls, struct MHD_Connection *c, char *s);
 /* At the first call for a request, before MHD reads any body: refuse
  * ambiguous framing (DA_ERR_HTTP_FRAMING: Content-Length with
  * Transfer-Encoding, repeated framing headers, a coding list not ending in
- * one chunked, Transfer-Encoding in HTTP/1.0), codings other than chunked
+ * one chunked, Transfer-Encoding in HTTP/1.0, a field name that is not a
+ * token, as whitespace before the colon or a folded line leave it), codings other than chunked
  * (DA_ERR_HTTP_CODING) and a marked target (DA_ERR_HTTP_TARGET). On 0 the
  * body deadline is armed for body_cap (chunked) or Content-Length bytes;
  * *chunked tells which framing the body uses. */

@@ -166,6 +166,16 @@ static void test_transfer_codings(void **state)
                                  "Content-Type: application/json\r\n"
                                  "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
 
+    static const char space_colon[] = HEAD_NONCE "Content-Length: 5\r\n"
+                                                 "Transfer-Encoding : chunked\r\n\r\n"
+                                                 "0\r\n\r\n" HIDDEN;
+    static const char folded[] = HEAD_NONCE "Content-Length: 5\r\nX-Note: a\r\n"
+                                            " Transfer-Encoding: chunked\r\n\r\n"
+                                            "0\r\n\r\n" HIDDEN;
+
+    /* whitespace before the colon, or a folded line (RFC 9112 5.1, 5.2) */
+    expect_one_answer_and_close(w, space_colon, sizeof(space_colon) - 1, 400, "bad_framing");
+    expect_one_answer_and_close(w, folded, sizeof(folded) - 1, 400, "bad_framing");
     expect_one_answer_and_close(w, gzip, sizeof(gzip) - 1, 400, "bad_framing");
     expect_one_answer_and_close(w, gzip_chunked, sizeof(gzip_chunked) - 1, 501,
                                 "unsupported_transfer_coding");
