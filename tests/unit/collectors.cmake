@@ -22,3 +22,7 @@ endif()
 da_unit_test(NAME test_patches_security
   SOURCES ${DA_TEST_SRC}/unit/test_patches_security.c ${DA_TEST_SRC}/support/tmptree.c
   LIBS da_collectors LABELS collectors)
+# Virtualization (systemd-detect-virt's rules) and Secure Boot (kernel, mokutil).
+da_unit_test(NAME test_isolation_rules
+  SOURCES ${DA_TEST_SRC}/unit/test_isolation_rules.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)
