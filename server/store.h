@@ -81,6 +81,15 @@ struct srv_agent {
     uint64_t firmware_version;
 };
 
+/* A pending upgrade of an agent: (package, architecture, candidate version)
+ * and when a verified report of that agent first listed it as pending. */
+struct srv_pending_seen {
+    const char *name;
+    const char *arch;
+    const char *candidate;
+    int64_t first_seen; /* Unix seconds; from a get, 0 when never listed */
+};
+
 struct srv_report {
     char id[SRV_ID_HEX];
     char agent_id[SRV_ID_HEX];
@@ -99,6 +108,10 @@ struct srv_report {
     uint64_t clock;
     uint64_t firmware_version;
     char inventory_sha256[65]; /* "" when the evidence carries none */
+    /* put: the report's pending upgrades; those the agent never listed
+     * before are recorded with their first_seen (not loaded by gets) */
+    const struct srv_pending_seen *pending;
+    size_t n_pending;
 };
 
 struct srv_audit_entry {
@@ -188,7 +201,8 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
 
 /* Reports: marks the nonce used (DA_ERR_VERIFY_NONCE_REPLAY when it was),
  * inserts the report, updates the agent's counters and status, and records
- * the inventory digest: one transaction. */
+ * the inventory digest and the first-seen times of new pending upgrades:
+ * one transaction. */
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r);
 int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out);
 /* The report made with this nonce, for idempotent retries; DA_ERR_NOT_FOUND. */
@@ -203,6 +217,13 @@ void srv_report_free(struct srv_report *r);
 int srv_store_reports_count(struct srv_store *s, int64_t *count);
 /* Whether a nonce hash is already used. */
 int srv_store_nonce_used(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN], bool *used);
+
+/* First-seen times of pending upgrades: fills v[i].first_seen from the
+ * agent's verified reports (0 for a triple never listed). A triple stays
+ * recorded after it stops being pending, so leaving it out of a report does
+ * not restart its age. */
+int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
+                               struct srv_pending_seen *v, size_t n);
 
 /* Package inventory digests seen with full inventories. */
 int srv_store_inventory_known(struct srv_store *s, const char *sha256_hex, bool *known);
