@@ -96,11 +96,12 @@ static void col_virt_fail(struct col_virt *v, int e, const char *rel)
     snprintf(v->err_path, sizeof(v->err_path), "%s", rel);
 }
 
+/* Exists, following symlinks as access(F_OK) does. */
 static int col_exists(const struct col_ctx *ctx, const char *rel)
 {
     struct stat st;
 
-    return col_lstat(ctx, rel, &st) == 0;
+    return col_stat(ctx, rel, &st) == 0;
 }
 
 /* ---- containers ---- */
@@ -193,7 +194,9 @@ static int col_proot(const struct col_ctx *ctx)
  * at its root. */
 static int col_cgroupns(const struct col_ctx *ctx)
 {
-    if (!col_exists(ctx, "/proc/self/ns/cgroup"))
+    struct stat st;
+
+    if (col_lstat(ctx, "/proc/self/ns/cgroup", &st) != 0) /* a magic link: not followed */
         return 0;
     if (col_exists(ctx, "/sys/fs/cgroup/cgroup.controllers")) {
         if (!col_exists(ctx, "/sys/fs/cgroup/cgroup.events"))

@@ -347,8 +347,8 @@ static int evaluate(struct ingest *g)
     if (rc == 0)
         rc = srv_verdict_evaluate(g->policy, g->in->evidence, pending, &g->verdict, &g->controls,
                                   &g->compliant);
-    g->rec.pending = g->pending.v;
-    g->rec.n_pending = g->pending.n;
+    g->rec.pending = g->pending.fresh;
+    g->rec.n_pending = g->pending.n_fresh;
     cJSON_Delete(pending);
     return rc;
 }

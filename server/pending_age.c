@@ -16,9 +16,11 @@ static void set_unknown(struct srv_pending_set *set, const char *reason, const c
 {
     free(set->v);
     free(set->security);
+    free(set->fresh);
     set->v = NULL;
     set->security = NULL;
-    set->n = 0;
+    set->fresh = NULL;
+    set->n = set->n_fresh = 0;
     snprintf(set->unknown, sizeof(set->unknown), "%s", reason);
     snprintf(set->detail, sizeof(set->detail), "%s", detail);
 }
@@ -56,8 +58,9 @@ int srv_pending_load(struct srv_store *s, const char *agent_id, const cJSON *evi
         return 0;
     }
     set->v = calloc(n != 0 ? n : 1, sizeof(*set->v));
+    set->fresh = calloc(n != 0 ? n : 1, sizeof(*set->fresh));
     set->security = calloc(n != 0 ? n : 1, 1);
-    if (set->v == NULL || set->security == NULL)
+    if (set->v == NULL || set->fresh == NULL || set->security == NULL)
         return DA_ERR_NOMEM;
     cJSON_ArrayForEach(it, pending)
     {
@@ -76,9 +79,14 @@ int srv_pending_load(struct srv_store *s, const char *agent_id, const cJSON *evi
     }
     set->n = i;
     rc = srv_store_pending_seen_get(s, agent_id, set->v, set->n);
-    for (i = 0; rc == 0 && i < set->n; i++)
-        if (set->v[i].first_seen <= 0 || set->v[i].first_seen > now)
-            set->v[i].first_seen = now; /* new, or recorded by a clock now behind */
+    for (i = 0; rc == 0 && i < set->n; i++) {
+        if (set->v[i].first_seen == 0) {
+            set->v[i].first_seen = now;
+            set->fresh[set->n_fresh++] = set->v[i];
+        } else if (set->v[i].first_seen > now) {
+            set->v[i].first_seen = now; /* recorded by a clock now behind */
+        }
+    }
     return rc;
 }
 
@@ -136,5 +144,6 @@ void srv_pending_set_free(struct srv_pending_set *set)
         return;
     free(set->v);
     free(set->security);
+    free(set->fresh);
     memset(set, 0, sizeof(*set));
 }

@@ -22,6 +22,9 @@ struct srv_pending_set {
     struct srv_pending_seen *v;
     unsigned char *security; /* 1 when the evidence marks v[i] security */
     size_t n;
+    /* the entries the agent never listed before, to store with the report */
+    struct srv_pending_seen *fresh;
+    size_t n_fresh;
     /* when the evidence's patches.pending is not a list of upgrades: the
      * fact is unknown, with this reason and detail */
     char unknown[32];

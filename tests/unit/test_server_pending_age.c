@@ -151,8 +151,8 @@ static const char *report(struct world *w, const char *agent, int64_t now, const
     r.transcript_json = (char *)"{}";
     r.receipt_json = (char *)"{}";
     r.received_at = now;
-    r.pending = set.v;
-    r.n_pending = set.n;
+    r.pending = set.fresh;
+    r.n_pending = set.n_fresh;
     assert_int_equal(srv_store_report_put(w->s, &r), 0);
     srv_pending_set_free(&set);
     cJSON_Delete(facts);
