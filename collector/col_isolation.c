@@ -34,11 +34,11 @@ static int col_selinux(const struct col_ctx *ctx, cJSON *area)
     int r, e;
 
     e = col_read_line(ctx, "/sys/fs/selinux/enforce", v, sizeof(v));
-    if (e < 0 && e != -ENOENT)
-        return col_add_unknown_errno(area, "selinux", e, "/sys/fs/selinux/enforce");
+    if (e < 0 && e != DA_ERR_NOT_FOUND)
+        return col_add_unknown_err(area, "selinux", e, "/sys/fs/selinux/enforce");
     o = cJSON_CreateObject();
     COL_TRY(col_add_item(area, "selinux", o));
-    if (e == -ENOENT) {
+    if (e == DA_ERR_NOT_FOUND) {
         if (col_stat(ctx, "/sys/fs/selinux", &st) == 0) {
             r = 0;
             cJSON_DeleteItemFromObject(area, "selinux");
@@ -67,8 +67,8 @@ static int col_apparmor(const struct col_ctx *ctx, cJSON *area)
 
     da_buf_init(&b, DA_MAX_SYSFILE);
     e = col_read_line(ctx, "/sys/module/apparmor/parameters/enabled", v, sizeof(v));
-    if (e < 0 && e != -ENOENT) {
-        r = col_add_unknown_errno(area, "apparmor", e, "apparmor enabled");
+    if (e < 0 && e != DA_ERR_NOT_FOUND) {
+        r = col_add_unknown_err(area, "apparmor", e, "apparmor enabled");
         goto out;
     }
     o = cJSON_CreateObject();
@@ -78,8 +78,8 @@ static int col_apparmor(const struct col_ctx *ctx, cJSON *area)
         goto out;
     e = col_read_file(ctx, "/sys/kernel/security/apparmor/profiles", &b);
     if (e < 0) {
-        COL_TRY(col_add_unknown_errno(o, "profiles_enforce", e, "apparmor profiles"));
-        COL_TRY(col_add_unknown_errno(o, "profiles_complain", e, "apparmor profiles"));
+        COL_TRY(col_add_unknown_err(o, "profiles_enforce", e, "apparmor profiles"));
+        COL_TRY(col_add_unknown_err(o, "profiles_complain", e, "apparmor profiles"));
         goto out;
     }
     for (p = da_buf_str(&b); *p != '\0';) {
@@ -101,29 +101,32 @@ out:
 }
 
 /* An efivar of the global GUID: 4 bytes of attributes then the value byte.
- * *val is 0 or 1; negative errno, or DA_ERR_COLLECT_PARSE for another
- * size or value. */
-static int col_efivar_u8(const struct col_ctx *ctx, const char *var, int *val, char *rel, size_t n)
+ * *val is 0 or 1; DA_ERR_* of the read, or DA_ERR_COLLECT_PARSE for another
+ * size or value, with its detail text in why. */
+static int col_efivar_u8(const struct col_ctx *ctx, const char *var, int *val, char *why, size_t n)
 {
+    char rel[160];
     struct da_buf b;
     int e;
 
-    snprintf(rel, n, "/sys/firmware/efi/efivars/%s-" COL_EFI_GLOBAL, var);
+    snprintf(rel, sizeof(rel), "/sys/firmware/efi/efivars/%s-" COL_EFI_GLOBAL, var);
     da_buf_init(&b, 64);
     e = col_read_file(ctx, rel, &b);
     if (e == 0 && (da_buf_len(&b) != 5 || da_buf_data(&b)[4] > 1))
         e = DA_ERR_COLLECT_PARSE;
     if (e == 0)
         *val = da_buf_data(&b)[4];
+    else if (e == DA_ERR_COLLECT_PARSE)
+        snprintf(why, n, "%s: not 4 attribute bytes and a value of 0 or 1", rel);
+    else
+        col_err_detail(e, rel, why, n);
     da_buf_free(&b);
     return e;
 }
 
-static int col_add_efi_unknown(cJSON *o, const char *key, int e, const char *rel)
+static int col_add_efi_unknown(cJSON *o, const char *key, int e, const char *why)
 {
-    if (e == DA_ERR_COLLECT_PARSE)
-        return col_add_unknown(o, key, COL_R_PARSE, rel);
-    return col_add_unknown_errno(o, key, e, rel);
+    return col_add_unknown(o, key, col_err_reason(e), why);
 }
 
 /* Secure Boot is enforced as the kernel's efi_get_secureboot_mode decides
@@ -134,22 +137,22 @@ static int col_add_efi_unknown(cJSON *o, const char *key, int e, const char *rel
 static int col_secure_boot(const struct col_ctx *ctx, cJSON *area)
 {
     cJSON *o = cJSON_CreateObject();
-    char rel_sb[160], rel_sm[160], rel_mok[160];
+    char why_sb[320], why_sm[320], why_mok[320], rel_mok[160];
     int r, e, e_sb, e_sm, e_mok, sb = 0, sm = 0, mok = 0;
     struct stat st;
     struct da_buf b;
 
     COL_TRY(col_add_item(area, "secure_boot", o));
     e = col_stat(ctx, "/sys/firmware/efi", &st);
-    if (e == -ENOENT) {
+    if (e == DA_ERR_NOT_FOUND) {
         /* booted without UEFI: there is no Secure Boot */
         COL_TRY(col_add_bool(o, "uefi", 0));
         COL_TRY(col_add_bool(o, "enabled", 0));
         goto out;
     }
     if (e < 0) {
-        COL_TRY(col_add_unknown_errno(o, "uefi", e, "/sys/firmware/efi"));
-        COL_TRY(col_add_unknown_errno(o, "enabled", e, "/sys/firmware/efi"));
+        COL_TRY(col_add_unknown_err(o, "uefi", e, "/sys/firmware/efi"));
+        COL_TRY(col_add_unknown_err(o, "enabled", e, "/sys/firmware/efi"));
         goto out;
     }
     COL_TRY(col_add_bool(o, "uefi", 1));
@@ -160,40 +163,42 @@ static int col_secure_boot(const struct col_ctx *ctx, cJSON *area)
 
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             COL_TRY(col_add_unknown(o, keys[i],
-                                    e == -ENOENT ? COL_R_NOT_PRESENT : col_errno_reason(e),
+                                    e == DA_ERR_NOT_FOUND ? COL_R_NOT_PRESENT : col_err_reason(e),
                                     "/sys/firmware/efi/efivars (efivarfs not mounted)"));
         goto out;
     }
-    e_sb = col_efivar_u8(ctx, "SecureBoot", &sb, rel_sb, sizeof(rel_sb));
-    e_sm = col_efivar_u8(ctx, "SetupMode", &sm, rel_sm, sizeof(rel_sm));
+    e_sb = col_efivar_u8(ctx, "SecureBoot", &sb, why_sb, sizeof(why_sb));
+    e_sm = col_efivar_u8(ctx, "SetupMode", &sm, why_sm, sizeof(why_sm));
     snprintf(rel_mok, sizeof(rel_mok), "/sys/firmware/efi/efivars/MokSBStateRT-" COL_EFI_SHIM);
     da_buf_init(&b, 64);
     e_mok = col_read_file(ctx, rel_mok, &b);
     da_buf_free(&b);
+    if (e_mok < 0)
+        col_err_detail(e_mok, rel_mok, why_mok, sizeof(why_mok));
     mok = e_mok == 0;
     if (e_sb == 0)
         COL_TRY(col_add_bool(o, "firmware_enabled", sb));
-    else if (e_sb == -ENOENT) /* firmware without Secure Boot support */
+    else if (e_sb == DA_ERR_NOT_FOUND) /* firmware without Secure Boot support */
         COL_TRY(col_add_bool(o, "firmware_enabled", 0));
     else
-        COL_TRY(col_add_efi_unknown(o, "firmware_enabled", e_sb, rel_sb));
+        COL_TRY(col_add_efi_unknown(o, "firmware_enabled", e_sb, why_sb));
     if (e_sm == 0)
         COL_TRY(col_add_bool(o, "setup_mode", sm));
     else
-        COL_TRY(col_add_efi_unknown(o, "setup_mode", e_sm, rel_sm));
-    if (e_mok == 0 || e_mok == -ENOENT)
+        COL_TRY(col_add_efi_unknown(o, "setup_mode", e_sm, why_sm));
+    if (e_mok == 0 || e_mok == DA_ERR_NOT_FOUND)
         COL_TRY(col_add_bool(o, "shim_validation", !mok));
     else
-        COL_TRY(col_add_unknown_errno(o, "shim_validation", e_mok, rel_mok));
+        COL_TRY(col_add_efi_unknown(o, "shim_validation", e_mok, why_mok));
     /* enforced: every input known, or one that alone settles "not enforced" */
-    if ((e_sb == 0 && sb == 0) || e_sb == -ENOENT || (e_sm == 0 && sm == 1) || mok)
+    if ((e_sb == 0 && sb == 0) || e_sb == DA_ERR_NOT_FOUND || (e_sm == 0 && sm == 1) || mok)
         COL_TRY(col_add_bool(o, "enabled", 0));
     else if (e_sb != 0)
-        COL_TRY(col_add_efi_unknown(o, "enabled", e_sb, rel_sb));
-    else if (e_sm != 0 && e_sm != -ENOENT)
-        COL_TRY(col_add_efi_unknown(o, "enabled", e_sm, rel_sm));
-    else if (e_mok != -ENOENT)
-        COL_TRY(col_add_unknown_errno(o, "enabled", e_mok, rel_mok));
+        COL_TRY(col_add_efi_unknown(o, "enabled", e_sb, why_sb));
+    else if (e_sm != 0 && e_sm != DA_ERR_NOT_FOUND)
+        COL_TRY(col_add_efi_unknown(o, "enabled", e_sm, why_sm));
+    else if (e_mok != DA_ERR_NOT_FOUND)
+        COL_TRY(col_add_efi_unknown(o, "enabled", e_mok, why_mok));
     else
         COL_TRY(col_add_bool(o, "enabled", 1));
 out:
@@ -205,10 +210,10 @@ static int col_lockdown(const struct col_ctx *ctx, cJSON *area)
     char line[128], *open, *close;
     int e = col_read_line(ctx, "/sys/kernel/security/lockdown", line, sizeof(line));
 
-    if (e == -ENOENT && col_securityfs(ctx))
+    if (e == DA_ERR_NOT_FOUND && col_securityfs(ctx))
         return col_add_str(area, "lockdown", "none"); /* lockdown LSM not built in */
     if (e < 0)
-        return col_add_unknown_errno(area, "lockdown", e, "/sys/kernel/security/lockdown");
+        return col_add_unknown_err(area, "lockdown", e, "/sys/kernel/security/lockdown");
     open = strchr(line, '[');
     close = open != NULL ? strchr(open, ']') : NULL;
     if (close == NULL)
@@ -224,7 +229,7 @@ static int col_conf_value(const struct col_ctx *ctx, const char *rel, const char
     struct da_buf b;
     const char *p;
     size_t klen = strlen(key);
-    int e, found = -ENOENT;
+    int e, found = DA_ERR_NOT_FOUND;
 
     da_buf_init(&b, DA_MAX_CONFIG);
     e = col_read_file(ctx, rel, &b);
@@ -312,8 +317,8 @@ static int col_firewall(const struct col_ctx *ctx, cJSON *area)
             snprintf(why, sizeof(why), "nftables ruleset not read: not the running machine");
         else
             snprintf(why, sizeof(why), "nftables ruleset not read: %s", strerror(-e));
-        r = col_firewall_config(ctx, fw,
-                                ctx->ops->nft == NULL ? COL_R_NOT_LIVE : col_errno_reason(e), why);
+        r = col_firewall_config(ctx, fw, ctx->ops->nft == NULL ? COL_R_NOT_LIVE : col_sys_reason(e),
+                                why);
         goto out;
     }
     COL_TRY(col_add_str(fw, "source", "nftables"));
@@ -398,7 +403,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
     e = col_read_file(ctx, rel, &b);
     if (e < 0) {
         da_buf_free(&b);
-        return e == -ENOENT ? 0 : e; /* no IPv6 in the kernel is not an error */
+        return e == DA_ERR_NOT_FOUND ? 0 : e; /* no IPv6 in the kernel is not an error */
     }
     p = da_buf_str(&b);
     p += strcspn(p, "\n");
@@ -415,7 +420,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
         if (sscanf(p, "%*s %63s %63s %7s", local, remote, st) != 3 ||
             col_proc_addr(local, v6, addr, &port) != 0 ||
             col_proc_addr(remote, v6, raddr, &rport) != 0) {
-            r = -EBADMSG;
+            r = DA_ERR_COLLECT_PARSE;
             break;
         }
         p += strcspn(p, "\n");
@@ -424,7 +429,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
         if (col_is_loopback(addr, v6))
             continue;
         if (inet_ntop(v6 ? AF_INET6 : AF_INET, addr, text, sizeof(text)) == NULL) {
-            r = -EBADMSG;
+            r = DA_ERR_COLLECT_PARSE;
             break;
         }
         o = cJSON_CreateObject();
@@ -456,7 +461,7 @@ static int col_listen_sock(const struct col_sock *so, void *arg)
     if ((a->udp && so->rport != 0) || col_is_loopback(so->local, so->v6))
         return 0;
     if (inet_ntop(so->v6 ? AF_INET6 : AF_INET, so->local, text, sizeof(text)) == NULL)
-        return -EBADMSG;
+        return DA_ERR_COLLECT_PARSE;
     o = cJSON_CreateObject();
     COL_TRY(col_push(a->arr, o));
     COL_TRY(col_add_str(o, "proto", a->proto));
@@ -528,7 +533,7 @@ static int col_listening(const struct col_ctx *ctx, cJSON *area)
         }
         if (r < 0) {
             cJSON_Delete(arr);
-            return col_add_unknown_errno(area, "listening", r, col_listen_files[i].rel);
+            return col_add_unknown_err(area, "listening", r, col_listen_files[i].rel);
         }
     }
     return col_add_item(area, "listening", arr);

@@ -37,8 +37,8 @@ struct col_virt {
     const char *kind; /* "vm", "container", "none" */
     const char *name; /* systemd-detect-virt identifier */
     char source[160];
-    int err; /* negative errno of a deciding read, 0 */
-    char err_path[160];
+    int err; /* DA_ERR_* of a deciding read, 0 */
+    char err_detail[320];
 };
 
 struct col_name_map {
@@ -88,15 +88,16 @@ static void col_virt_set(struct col_virt *v, const char *kind, const char *name,
     snprintf(v->source, sizeof(v->source), "%s", src);
 }
 
+/* Call right after the failing read: the detail carries its errno. */
 static void col_virt_fail(struct col_virt *v, int e, const char *rel)
 {
     if (v->err != 0)
         return;
     v->err = e;
-    snprintf(v->err_path, sizeof(v->err_path), "%s", rel);
+    col_err_detail(e, rel, v->err_detail, sizeof(v->err_detail));
 }
 
-/* Exists, following symlinks as access(F_OK) does. */
+/* Exists, following symlinks as systemd's existence test does. */
 static int col_exists(const struct col_ctx *ctx, const char *rel)
 {
     struct stat st;
@@ -215,7 +216,7 @@ static int col_detect_container(const struct col_ctx *ctx, struct col_virt *v)
 {
     static const char *const manager_files[] = {"/run/host/container-manager",
                                                 "/run/systemd/container"};
-    char name[128], osrel[256];
+    char name[128], osrel[256], environ_detail[320] = "";
     size_t i;
     int e;
 
@@ -238,7 +239,7 @@ static int col_detect_container(const struct col_ctx *ctx, struct col_virt *v)
             col_container_name(ctx, v, name, manager_files[i]);
             return 1;
         }
-        if (e < 0 && e != -ENOENT) {
+        if (e < 0 && e != DA_ERR_NOT_FOUND) {
             col_virt_fail(v, e, manager_files[i]);
             return 1;
         }
@@ -247,6 +248,8 @@ static int col_detect_container(const struct col_ctx *ctx, struct col_virt *v)
         col_container_name(ctx, v, name, "/proc/1/environ");
         return 1;
     }
+    if (e < 0 && e != DA_ERR_NOT_FOUND)
+        col_err_detail(e, "/proc/1/environ", environ_detail, sizeof(environ_detail));
     if (col_container_files(ctx, v))
         return 1;
     if (col_cgroupns(ctx)) {
@@ -255,8 +258,9 @@ static int col_detect_container(const struct col_ctx *ctx, struct col_virt *v)
     }
     /* PID 1's environment unread and no other marker: a container cannot
      * be ruled out (systemd would say none here) */
-    if (e < 0 && e != -ENOENT) {
-        col_virt_fail(v, e, "/proc/1/environ");
+    if (e < 0 && e != DA_ERR_NOT_FOUND) {
+        v->err = e;
+        snprintf(v->err_detail, sizeof(v->err_detail), "%s", environ_detail);
         return 1;
     }
     return 0;
@@ -307,11 +311,11 @@ static const char *col_dmi(const struct col_ctx *ctx, char *src, size_t n, int *
     for (i = 0; i < sizeof(files) / sizeof(files[0]) && name == NULL; i++) {
         snprintf(rel, sizeof(rel), "/sys/class/dmi/id/%s", files[i]);
         e = col_read_line(ctx, rel, val, sizeof(val));
-        if (e == -ENOENT)
+        if (e == DA_ERR_NOT_FOUND)
             continue;
         if (e < 0) {
             *err = e;
-            snprintf(src, n, "%s", rel);
+            col_err_detail(e, rel, src, n); /* src holds the detail then */
             return NULL;
         }
         for (j = 0; j < sizeof(col_dmi_vendors) / sizeof(col_dmi_vendors[0]); j++)
@@ -353,7 +357,7 @@ static int col_uml(const struct col_ctx *ctx, int *err)
 
     da_buf_init(&b, COL_VIRT_CPUINFO_CAP);
     *err = col_read_file(ctx, "/proc/cpuinfo", &b);
-    if (*err == -ENOENT)
+    if (*err == DA_ERR_NOT_FOUND)
         *err = 0;
     else if (*err == 0)
         for (p = da_buf_str(&b); *p != '\0';) {
@@ -378,7 +382,7 @@ static int col_xen_dom0(const struct col_ctx *ctx, const char **rel)
 
     *rel = "/sys/hypervisor/properties/features";
     e = col_read_line(ctx, *rel, line, sizeof(line));
-    if (e < 0 && e != -ENOENT)
+    if (e < 0 && e != DA_ERR_NOT_FOUND)
         return e;
     if (e == 0) {
         features = strtoul(line, &end, 16);
@@ -387,7 +391,7 @@ static int col_xen_dom0(const struct col_ctx *ctx, const char **rel)
     }
     *rel = "/proc/xen/capabilities";
     e = col_read_line(ctx, *rel, line, sizeof(line));
-    if (e == -ENOENT)
+    if (e == DA_ERR_NOT_FOUND)
         return 0;
     if (e < 0)
         return e;
@@ -433,7 +437,7 @@ static const char *col_device_tree(const struct col_ctx *ctx, int *err)
                : strstr(line, "xen") != NULL    ? "xen"
                : strstr(line, "vmware") != NULL ? "vmware"
                                                 : "vm-other";
-    if (e != -ENOENT) {
+    if (e != DA_ERR_NOT_FOUND) {
         *err = e;
         return NULL;
     }
@@ -457,7 +461,7 @@ static int col_is(const char *a, const char *b)
 
 static void col_detect_vm(const struct col_ctx *ctx, struct col_virt *v)
 {
-    char dmi_src[160] = "", hv[64];
+    char dmi_src[320] = "", hv[64];
     const char *dmi, *c, *rel;
     int e, dmi_err, dom0 = 0, hyperv = 0, other = 0;
 
@@ -495,8 +499,11 @@ static void col_detect_vm(const struct col_ctx *ctx, struct col_virt *v)
         col_virt_set(v, "none", "none", "/proc/xen (dom0)");
         goto finish;
     }
-    if (dmi == NULL)
-        return col_virt_fail(v, dmi_err, dmi_src);
+    if (dmi == NULL) {
+        v->err = dmi_err;
+        snprintf(v->err_detail, sizeof(v->err_detail), "%s", dmi_src);
+        return;
+    }
     if (col_is(dmi, "vm-other"))
         other = 1;
     else if (!col_is(dmi, "none")) {
@@ -510,7 +517,7 @@ static void col_detect_vm(const struct col_ctx *ctx, struct col_virt *v)
             return;
         }
         other = 1;
-    } else if (e != -ENOENT) {
+    } else if (e != DA_ERR_NOT_FOUND) {
         return col_virt_fail(v, e, "/sys/hypervisor/type");
     }
     c = col_device_tree(ctx, &e);
@@ -540,7 +547,7 @@ int col_virtualization(const struct col_ctx *ctx, cJSON *area)
     if (!col_detect_container(ctx, &v))
         col_detect_vm(ctx, &v);
     if (v.err != 0)
-        return col_add_unknown_errno(area, "virtualization", v.err, v.err_path);
+        return col_add_unknown(area, "virtualization", col_err_reason(v.err), v.err_detail);
     o = cJSON_CreateObject();
     COL_TRY(col_add_item(area, "virtualization", o));
     COL_TRY(col_add_str(o, "kind", v.kind));
