@@ -28,3 +28,7 @@ da_unit_test(NAME test_patches_security
 da_unit_test(NAME test_isolation_rules
   SOURCES ${DA_TEST_SRC}/unit/test_isolation_rules.c ${DA_TEST_SRC}/support/tmptree.c
   LIBS da_collectors LABELS collectors)
+# Malware protection: collector fixtures and the shipped policy's checks.
+da_unit_test(NAME test_antimalware
+  SOURCES ${DA_TEST_SRC}/unit/test_antimalware.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)
