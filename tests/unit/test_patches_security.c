@@ -57,9 +57,42 @@ static const struct pkg pkgs[] = {
 
 #define N_PKGS (sizeof(pkgs) / sizeof(pkgs[0]))
 
-static const char prefs[] =
-    "Package: security-pinned-out\nPin: release l=Debian-Security\nPin-Priority: -1\n\n"
-    "Package: security-above-pinned-candidate\nPin: version 8.0-1+u1\nPin-Priority: 990\n";
+/* A distribution's naming of its archive and security suites. */
+struct distro {
+    const char *name;
+    const char *archive_uri, *archive_list;   /* the list file prefix apt derives from the URI */
+    const char *security_uri, *security_list; /* likewise for the security archive */
+    const char *suite[3];                     /* release, updates, security */
+    const char *release[3];                   /* Release file fields of each suite */
+    const char *security_pin;                 /* a release pin matching the security suite */
+};
+
+static const struct distro debian = {
+    "Debian",
+    "http://deb.example.org/debian",
+    "deb.example.org_debian",
+    "http://security.example.org/debian-security",
+    "security.example.org_debian-security",
+    {"bookworm", "bookworm-updates", "bookworm-security"},
+    {"Origin: Debian\nLabel: Debian\nSuite: stable\nVersion: 12.9\nCodename: bookworm\n",
+     "Origin: Debian\nLabel: Debian\nSuite: stable-updates\nCodename: bookworm-updates\n",
+     "Origin: Debian\nLabel: Debian-Security\nSuite: stable-security\n"
+     "Codename: bookworm-security\n"},
+    "l=Debian-Security, a=stable-security",
+};
+
+static const struct distro ubuntu = {
+    "Ubuntu",
+    "http://archive.example.org/ubuntu",
+    "archive.example.org_ubuntu",
+    "http://security.example.org/ubuntu",
+    "security.example.org_ubuntu",
+    {"jammy", "jammy-updates", "jammy-security"},
+    {"Origin: Ubuntu\nLabel: Ubuntu\nSuite: jammy\nVersion: 22.04\nCodename: jammy\n",
+     "Origin: Ubuntu\nLabel: Ubuntu\nSuite: jammy-updates\nVersion: 22.04\nCodename: jammy\n",
+     "Origin: Ubuntu\nLabel: Ubuntu\nSuite: jammy-security\nVersion: 22.04\nCodename: jammy\n"},
+    "o=Ubuntu, a=jammy-security",
+};
 
 static void write_status(const char *root)
 {
@@ -104,40 +137,41 @@ static void write_list(const char *root, const char *rel, int suite)
 
 #define LISTS "/var/lib/apt/lists/"
 
-static void build_root(const char *root)
+static void build_root(const char *root, const struct distro *d)
 {
+    char text[2048], rel[512];
+    int i;
+
     write_status(root);
     da_tmptree_mkdir(root, "/var/lib/apt/lists/partial");
     da_tmptree_mkdir(root, "/var/cache/apt/archives/partial");
     da_tmptree_mkdir(root, "/etc/apt/apt.conf.d");
     da_tmptree_mkdir(root, "/etc/apt/sources.list.d");
-    da_tmptree_write(root, "/etc/apt/preferences.d/pins", prefs);
-    da_tmptree_write(root, "/etc/apt/sources.list",
-                     "deb [trusted=yes] http://deb.example.org/debian bookworm main\n"
-                     "deb [trusted=yes] http://deb.example.org/debian bookworm-updates main\n"
-                     "deb [trusted=yes] http://security.example.org/debian-security "
-                     "bookworm-security main\n");
-    da_tmptree_write(root, "/etc/apt/security-only.list",
-                     "deb [trusted=yes] http://security.example.org/debian-security "
-                     "bookworm-security main\n");
-    da_tmptree_write(root, LISTS "deb.example.org_debian_dists_bookworm_Release",
-                     "Origin: Debian\nLabel: Debian\nSuite: stable\nVersion: 12.9\n"
-                     "Codename: bookworm\nArchitectures: amd64 all\nComponents: main\n");
-    da_tmptree_write(root, LISTS "deb.example.org_debian_dists_bookworm-updates_Release",
-                     "Origin: Debian\nLabel: Debian\nSuite: stable-updates\n"
-                     "Codename: bookworm-updates\nArchitectures: amd64 all\nComponents: main\n");
-    da_tmptree_write(root,
-                     LISTS "security.example.org_debian-security_dists_bookworm-security_Release",
-                     "Origin: Debian\nLabel: Debian-Security\nSuite: stable-security\n"
-                     "Codename: bookworm-security\nArchitectures: amd64 all\n"
-                     "Components: main\n");
-    write_list(root, LISTS "deb.example.org_debian_dists_bookworm_main_binary-amd64_Packages", 0);
-    write_list(root,
-               LISTS "deb.example.org_debian_dists_bookworm-updates_main_binary-amd64_Packages", 1);
-    write_list(root,
-               LISTS "security.example.org_debian-security_dists_bookworm-security_main_binary-"
-                     "amd64_Packages",
-               2);
+    snprintf(text, sizeof(text),
+             "Package: security-pinned-out\nPin: release %s\nPin-Priority: -1\n\n"
+             "Package: security-above-pinned-candidate\nPin: version 8.0-1+u1\n"
+             "Pin-Priority: 990\n",
+             d->security_pin);
+    da_tmptree_write(root, "/etc/apt/preferences.d/pins", text);
+    snprintf(text, sizeof(text),
+             "deb [trusted=yes] %s %s main\ndeb [trusted=yes] %s %s main\n"
+             "deb [trusted=yes] %s %s main\n",
+             d->archive_uri, d->suite[0], d->archive_uri, d->suite[1], d->security_uri,
+             d->suite[2]);
+    da_tmptree_write(root, "/etc/apt/sources.list", text);
+    snprintf(text, sizeof(text), "deb [trusted=yes] %s %s main\n", d->security_uri, d->suite[2]);
+    da_tmptree_write(root, "/etc/apt/security-only.list", text);
+    for (i = 0; i < 3; i++) {
+        const char *list = i == 2 ? d->security_list : d->archive_list;
+
+        snprintf(rel, sizeof(rel), LISTS "%s_dists_%s_Release", list, d->suite[i]);
+        snprintf(text, sizeof(text), "%sArchitectures: amd64 all\nComponents: main\n",
+                 d->release[i]);
+        da_tmptree_write(root, rel, text);
+        snprintf(rel, sizeof(rel), LISTS "%s_dists_%s_main_binary-amd64_Packages", list,
+                 d->suite[i]);
+        write_list(root, rel, i);
+    }
 }
 
 static void names_add(struct names *n, const char *name, const char *cand)
@@ -219,25 +253,28 @@ static cJSON *collect_root(const char *root)
     return doc;
 }
 
-static void test_security_equals_apt_security_only(void **state)
+static void security_equals_apt_security_only(const struct distro *d)
 {
     struct names all, sec;
     char root[512];
     cJSON *doc, *patches, *pending, *it;
     size_t n = 0, n_sec = 0, masked = 0, i;
 
-    (void)state;
     if (system("command -v apt-get >/dev/null 2>&1") != 0) {
         print_message("SKIP: apt-get is not installed\n");
         skip();
     }
     da_tmptree_make("da-patches-sec", root, sizeof(root));
-    build_root(root);
+    build_root(root, d);
     apt_upgrade(root, "/etc/apt/sources.list", &all);
     apt_upgrade(root, "/etc/apt/security-only.list", &sec);
-    /* the fixture must exercise the masked case at all */
+    /* the fixture must exercise the classes at all: masked fixes, and a
+     * security version a pin forbids */
     assert_true(all.n >= 6);
     assert_true(sec.n >= 4);
+    assert_non_null(names_find(&sec, "masked-by-updates"));
+    assert_non_null(names_find(&all, "security-pinned-out"));
+    assert_null(names_find(&sec, "security-pinned-out"));
 
     doc = collect_root(root);
     patches = cJSON_GetObjectItem(doc, "patches");
@@ -271,17 +308,30 @@ static void test_security_equals_apt_security_only(void **state)
     assert_int_equal((int)cJSON_GetObjectItem(patches, "security_pending_count")->valuedouble,
                      (int)n_sec);
     assert_true(masked >= 3);
-    print_message("pending %zu, security %zu (of which masked by a newer candidate %zu): "
+    print_message("%s: pending %zu, security %zu (of which masked by a newer candidate %zu): "
                   "identical to apt-get -s upgrade with all / only -security sources\n",
-                  n, n_sec, masked);
+                  d->name, n, n_sec, masked);
     cJSON_Delete(doc);
     da_tmptree_remove(root);
+}
+
+static void test_debian(void **state)
+{
+    (void)state;
+    security_equals_apt_security_only(&debian);
+}
+
+static void test_ubuntu(void **state)
+{
+    (void)state;
+    security_equals_apt_security_only(&ubuntu);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_security_equals_apt_security_only),
+        cmocka_unit_test(test_debian),
+        cmocka_unit_test(test_ubuntu),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
