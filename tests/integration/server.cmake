@@ -36,6 +36,11 @@ da_unit_test(NAME test_server_refusals
              LIBS da_server da_test_server OpenSSL::SSL LABELS integration server)
 add_dependencies(test_server_refusals devattest-server)
 
+# /healthz and /readyz: liveness against readiness (store, policy, EK roots, disk).
+da_unit_test(NAME test_server_ready SOURCES ${DA_TEST_SRC}/integration/test_server_ready.c
+             LIBS da_server da_test_server LABELS integration server)
+add_dependencies(test_server_ready devattest-server)
+
 # Raw TLS client and database digest for tests that send exact bytes.
 pkg_check_modules(SQLITE3_T REQUIRED IMPORTED_TARGET sqlite3)
 add_library(da_test_rawtls STATIC ${DA_TEST_SRC}/support/raw_tls.c ${DA_TEST_SRC}/support/db_digest.c)
@@ -63,7 +68,7 @@ target_link_libraries(print_error_codes PRIVATE devattest)
 add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract ${PROJECT_SOURCE_DIR})
 set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
 file(MAKE_DIRECTORY ${DA_API_ANSWERS})
-foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals)
+foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)

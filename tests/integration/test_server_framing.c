@@ -312,6 +312,8 @@ static void test_query_parameters(void **state)
                    "bad_query_parameter");
     expect_refused(w, "GET", "/v1/audit?actor=x", w->srv.admin, 400, "bad_query_parameter");
     expect_refused(w, "GET", "/healthz?verbose", NULL, 400, "bad_query_parameter");
+    expect_refused(w, "GET", "/readyz?check=store", NULL, 400, "bad_query_parameter");
+    expect_refused(w, "GET", "/readyz%00", NULL, 400, "bad_request_target");
     expect_refused(w, "GET", "/v1/policy?v=2", NULL, 400, "bad_query_parameter");
     expect_refused(w, "POST", "/v1/agents/agentacme1/nonce?debug=1", NULL, 400,
                    "bad_query_parameter");
