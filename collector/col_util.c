@@ -3,6 +3,7 @@
 #include "collector.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -353,4 +354,84 @@ int col_state_put(const struct col_ctx *ctx, const char *name, const void *data,
     if (ctx->state_dir == NULL)
         return -ENOENT;
     return col_state_write_file(ctx->state_dir, name, data, len);
+}
+
+static int col_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int col_list_dir(const struct col_ctx *ctx, const char *rel, size_t max, struct col_names *out)
+{
+    char path[4096];
+    struct dirent *e;
+    DIR *d;
+    int r = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (col_path(ctx, rel, path, sizeof(path)) != 0)
+        return -ENAMETOOLONG;
+    d = opendir(path);
+    if (d == NULL)
+        return -errno;
+    for (;;) {
+        char **grown, *copy;
+
+        errno = 0;
+        e = readdir(d);
+        if (e == NULL) {
+            r = errno != 0 ? -errno : 0;
+            break;
+        }
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (out->n >= max) {
+            r = -EFBIG;
+            break;
+        }
+        grown = realloc(out->v, (out->n + 1) * sizeof(*out->v));
+        copy = grown != NULL ? strdup(e->d_name) : NULL;
+        if (grown != NULL)
+            out->v = grown;
+        if (copy == NULL) {
+            r = -ENOMEM;
+            break;
+        }
+        out->v[out->n++] = copy;
+    }
+    closedir(d);
+    if (r < 0) {
+        col_names_free(out);
+        return r;
+    }
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), col_name_cmp);
+    return 0;
+}
+
+void col_names_free(struct col_names *n)
+{
+    size_t i;
+
+    for (i = 0; i < n->n; i++)
+        free(n->v[i]);
+    free(n->v);
+    n->v = NULL;
+    n->n = 0;
+}
+
+int col_readlink(const struct col_ctx *ctx, const char *rel, char *out, size_t n)
+{
+    char path[4096];
+    ssize_t got;
+
+    if (col_path(ctx, rel, path, sizeof(path)) != 0)
+        return -ENAMETOOLONG;
+    got = readlink(path, out, n);
+    if (got < 0)
+        return -errno;
+    if ((size_t)got >= n)
+        return -EFBIG;
+    out[got] = '\0';
+    return 0;
 }

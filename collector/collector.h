@@ -169,6 +169,19 @@ int col_read_line(const struct col_ctx *ctx, const char *rel, char *out, size_t 
 struct stat;
 int col_stat(const struct col_ctx *ctx, const char *rel, struct stat *st);
 int col_lstat(const struct col_ctx *ctx, const char *rel, struct stat *st);
+/* The names in a directory under the root (without "." and ".."), sorted
+ * by strcmp; at most max of them (-EFBIG beyond). 0 or a negative errno;
+ * an unreadable directory or a failing readdir is an error, never a short
+ * list. Free with col_names_free. */
+struct col_names {
+    char **v;
+    size_t n;
+};
+int col_list_dir(const struct col_ctx *ctx, const char *rel, size_t max, struct col_names *out);
+void col_names_free(struct col_names *n);
+/* The target of a symbolic link under the root (not resolved); -EFBIG when
+ * it does not fit in n bytes. 0 or a negative errno. */
+int col_readlink(const struct col_ctx *ctx, const char *rel, char *out, size_t n);
 /* Parse a decimal unsigned number that fills the whole string. */
 int col_parse_u64(const char *s, uint64_t *out);
 /* "KEY=value" style os-release/config value: unquote in place. */

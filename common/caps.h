@@ -35,4 +35,10 @@
 #define DA_MAX_EK_CHAIN        8                     /* intermediates an agent may send */
 #define DA_MAX_PENDING_SEEN    (8u * 1024 * 1024)    /* first-seen record of pending upgrades */
 
+#define DA_MAX_RUNTIME_NAMES 256                 /* names listed per runtime fact */
+#define DA_MAX_PROC_MAPS     (16u * 1024 * 1024) /* one /proc/PID/maps */
+#define DA_MAX_PROCESSES     ((1u << 22) + 1024) /* entries of /proc (pid_max + files) */
+#define DA_MAX_CONF_DIR      4096                /* files in one *.d configuration directory */
+#define DA_MAX_CONF_INCLUDE  8                   /* PAM/sudoers/syslog include nesting */
+
 #endif
