@@ -17,3 +17,5 @@ da_unit_test(NAME test_collector_nft SOURCES ${DA_TEST_SRC}/unit/test_collector_
 if(TARGET devattest-agent)
   add_dependencies(test_collector_nft devattest-agent)
 endif()
+da_unit_test(NAME test_collector_posture SOURCES ${DA_TEST_SRC}/unit/test_collector_posture.c
+  LIBS da_collectors LABELS collectors)
