@@ -117,6 +117,8 @@ static int col_reboot(const struct col_ctx *ctx, cJSON *area)
         }
         if (e == 0)
             e = col_pkgs_parse(da_buf_str(&b), da_buf_len(&b), col_pkg_add, &pkgs);
+        else
+            e = 0; /* no list: no package named */
         if (e == -ENOMEM) {
             r = DA_ERR_NOMEM;
             goto out;

@@ -69,8 +69,7 @@ static void check(cJSON *doc, const char *root, const struct expect *e, size_t n
         assert_non_null(want);
         if (reason != NULL)
             ok = got != NULL && cJSON_IsString(cJSON_GetObjectItem(got, "unknown")) &&
-                 strcmp(cJSON_GetObjectItem(got, "unknown")->valuestring, reason->valuestring) ==
-                     0;
+                 strcmp(cJSON_GetObjectItem(got, "unknown")->valuestring, reason->valuestring) == 0;
         else
             ok = got != NULL && cJSON_Compare(got, want, 1);
         if (!ok)
@@ -263,11 +262,16 @@ static void test_unreadable(void **state)
 static void test_live_sysctl(void **state)
 {
     static const char *const names[] = {
-        "kernel.yama.ptrace_scope",         "kernel.kptr_restrict",
-        "kernel.dmesg_restrict",            "kernel.unprivileged_bpf_disabled",
-        "kernel.unprivileged_userns_clone", "kernel.apparmor_restrict_unprivileged_userns",
-        "user.max_user_namespaces",         "fs.protected_symlinks",
-        "fs.protected_hardlinks",           "kernel.modules_disabled",
+        "kernel.yama.ptrace_scope",
+        "kernel.kptr_restrict",
+        "kernel.dmesg_restrict",
+        "kernel.unprivileged_bpf_disabled",
+        "kernel.unprivileged_userns_clone",
+        "kernel.apparmor_restrict_unprivileged_userns",
+        "user.max_user_namespaces",
+        "fs.protected_symlinks",
+        "fs.protected_hardlinks",
+        "kernel.modules_disabled",
     };
     cJSON *doc = collect("", 1), *sys = at(doc, "/hardening/sysctl");
 
@@ -320,8 +324,8 @@ static int remove_roots(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hardened),   cmocka_unit_test(test_open),
-        cmocka_unit_test(test_image),      cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_hardened),    cmocka_unit_test(test_open),
+        cmocka_unit_test(test_image),       cmocka_unit_test(test_unreadable),
         cmocka_unit_test(test_live_sysctl),
     };
 
