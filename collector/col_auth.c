@@ -42,7 +42,7 @@ static int col_pam_line(void *arg, enum col_pam_kind kind, const char *name)
     if (w->depth >= DA_MAX_CONF_INCLUDE) {
         snprintf(w->err, sizeof(w->err), "%.400s: includes nested deeper than %d", name,
                  DA_MAX_CONF_INCLUDE);
-        return -ELOOP;
+        return DA_ERR_TOO_LARGE;
     }
     w->depth++;
     r = col_pam_service(w, name);
@@ -63,32 +63,32 @@ static int col_pam_service(struct col_pam_walk *w, const char *service)
         snprintf(rel, sizeof(rel), "%s", service);
     else if (strchr(service, '/') != NULL || strcmp(service, "..") == 0) {
         snprintf(w->err, sizeof(w->err), "%.400s: not a service name", service);
-        return -EINVAL;
+        return DA_ERR_COLLECT_PARSE;
     } else
         snprintf(rel, sizeof(rel), "/etc/pam.d/%s", service);
     e = col_read_file(w->ctx, rel, &b);
-    if (e == -ENOENT && service[0] != '/') {
+    if (e == DA_ERR_NOT_FOUND && service[0] != '/') {
         da_buf_reset(&b);
         snprintf(rel, sizeof(rel), "/usr/lib/pam.d/%s", service);
         e = col_read_file(w->ctx, rel, &b);
-        if (e == -ENOENT)
+        if (e == DA_ERR_NOT_FOUND)
             snprintf(rel, sizeof(rel), "/etc/pam.d/%s", service);
     }
     if (e == 0) {
         e = col_pam_parse(da_buf_str(&b), da_buf_len(&b), w->type, col_pam_line, w);
         if (e == DA_ERR_COLLECT_PARSE) {
             snprintf(w->err, sizeof(w->err), "%.400s: line too long", rel);
-            e = -EBADMSG;
+            e = DA_ERR_COLLECT_PARSE;
         }
     } else {
-        snprintf(w->err, sizeof(w->err), "%.400s: %s", rel, strerror(-e));
+        col_err_detail(e, rel, w->err, sizeof(w->err));
     }
     da_buf_free(&b);
     return e;
 }
 
 /* Does every existing service of services[] have one of modules in its
- * `type` stack? 1, 0, or a negative errno (detail in err). */
+ * `type` stack? 1, 0, or a DA_ERR_* (detail in err). */
 static int col_pam_stacks_have(const struct col_ctx *ctx, const char *const *services,
                                const char *type, const char *const *modules, char *err, size_t n)
 {
@@ -102,7 +102,8 @@ static int col_pam_stacks_have(const struct col_ctx *ctx, const char *const *ser
 
         snprintf(etc, sizeof(etc), "/etc/pam.d/%s", *services);
         snprintf(vendor, sizeof(vendor), "/usr/lib/pam.d/%s", *services);
-        if (col_stat(ctx, etc, &st) == -ENOENT && col_stat(ctx, vendor, &st) == -ENOENT)
+        if (col_stat(ctx, etc, &st) == DA_ERR_NOT_FOUND &&
+            col_stat(ctx, vendor, &st) == DA_ERR_NOT_FOUND)
             continue; /* this service is not installed */
         e = col_pam_service(&w, *services);
         if (e < 0) {
@@ -114,7 +115,7 @@ static int col_pam_stacks_have(const struct col_ctx *ctx, const char *const *ser
     }
     if (!present) {
         snprintf(err, n, "no PAM configuration for %s", type);
-        return -ENOENT;
+        return DA_ERR_NOT_FOUND;
     }
     return all;
 }
@@ -133,12 +134,12 @@ static int col_pam(const struct col_ctx *ctx, cJSON *area)
     COL_TRY(col_add_item(area, "pam", o));
     v = col_pam_stacks_have(ctx, passwd, "password", quality, err, sizeof(err));
     if (v < 0)
-        COL_TRY(col_add_unknown(o, "password_quality", col_errno_reason(v), err));
+        COL_TRY(col_add_unknown(o, "password_quality", col_err_reason(v), err));
     else
         COL_TRY(col_add_bool(o, "password_quality", v));
     v = col_pam_stacks_have(ctx, logins, "auth", lockout, err, sizeof(err));
     if (v < 0)
-        COL_TRY(col_add_unknown(o, "lockout", col_errno_reason(v), err));
+        COL_TRY(col_add_unknown(o, "lockout", col_err_reason(v), err));
     else
         COL_TRY(col_add_bool(o, "lockout", v));
 out:
@@ -174,9 +175,9 @@ static int col_accounts(const struct col_ctx *ctx, cJSON *area)
     da_buf_init(&b, DA_MAX_SYSFILE);
     e = col_read_file(ctx, "/etc/shadow", &b);
     if (e < 0) {
-        COL_TRY(col_add_unknown_errno(area, "empty_password_accounts", e, "/etc/shadow"));
-        COL_TRY(col_add_unknown_errno(area, "empty_password_count", e, "/etc/shadow"));
-        COL_TRY(col_add_unknown_errno(area, "root_locked", e, "/etc/shadow"));
+        COL_TRY(col_add_unknown_err(area, "empty_password_accounts", e, "/etc/shadow"));
+        COL_TRY(col_add_unknown_err(area, "empty_password_count", e, "/etc/shadow"));
+        COL_TRY(col_add_unknown_err(area, "root_locked", e, "/etc/shadow"));
         goto out;
     }
     o.arr = cJSON_CreateArray();
@@ -225,11 +226,11 @@ static int col_sudo_keep(struct col_sudo_walk *w, const char *name)
         return 0;
     grown = realloc(w->names->v, (w->names->n + 1) * sizeof(*grown));
     if (grown == NULL)
-        return -ENOMEM;
+        return DA_ERR_NOMEM;
     w->names->v = grown;
     w->names->v[w->names->n] = strdup(name);
     if (w->names->v[w->names->n] == NULL)
-        return -ENOMEM;
+        return DA_ERR_NOMEM;
     w->names->n++;
     return 0;
 }
@@ -243,10 +244,10 @@ static int col_sudo_dir(struct col_sudo_walk *w, const char *dir)
     int e;
 
     e = col_list_dir(w->ctx, dir, DA_MAX_CONF_DIR, &files);
-    if (e == -ENOENT)
+    if (e == DA_ERR_NOT_FOUND)
         return 0;
     if (e < 0) {
-        snprintf(w->err, sizeof(w->err), "%.400s: %s", dir, strerror(-e));
+        col_err_detail(e, dir, w->err, sizeof(w->err));
         return e;
     }
     for (size_t i = 0; e == 0 && i < files.n; i++) {
@@ -277,7 +278,7 @@ static int col_sudo_line(void *arg, enum col_sudo_kind kind, const char *name)
     if (w->depth >= DA_MAX_CONF_INCLUDE) {
         snprintf(w->err, sizeof(w->err), "%.400s: includes nested deeper than %d", name,
                  DA_MAX_CONF_INCLUDE);
-        return -ELOOP;
+        return DA_ERR_TOO_LARGE;
     }
     /* relative paths are taken from the directory of the including file */
     if (name[0] == '/')
@@ -299,12 +300,12 @@ static int col_sudo_file(struct col_sudo_walk *w, const char *rel, int must_exis
 
     da_buf_init(&b, DA_MAX_CONFIG);
     e = col_read_file(w->ctx, rel, &b);
-    if (e == -ENOENT && !must_exist) {
+    if (e == DA_ERR_NOT_FOUND && !must_exist) {
         da_buf_free(&b);
         return 0;
     }
     if (e < 0) {
-        snprintf(w->err, sizeof(w->err), "%.400s: %s", rel, strerror(-e));
+        col_err_detail(e, rel, w->err, sizeof(w->err));
         da_buf_free(&b);
         return e;
     }
@@ -314,7 +315,7 @@ static int col_sudo_file(struct col_sudo_walk *w, const char *rel, int must_exis
     e = col_sudoers_parse(da_buf_str(&b), da_buf_len(&b), col_sudo_line, w);
     if (e == DA_ERR_COLLECT_PARSE) {
         snprintf(w->err, sizeof(w->err), "%.400s: line too long", rel);
-        e = -EBADMSG;
+        e = DA_ERR_COLLECT_PARSE;
     }
     da_buf_free(&b);
     return e;
@@ -334,7 +335,7 @@ static int col_sudo(const struct col_ctx *ctx, cJSON *area)
     size_t i, count = 0;
     int r = 0, e;
 
-    if (col_stat(ctx, "/etc/sudoers", &st) == -ENOENT) {
+    if (col_stat(ctx, "/etc/sudoers", &st) == DA_ERR_NOT_FOUND) {
         o = cJSON_CreateObject();
         COL_TRY(col_add_item(area, "sudo", o));
         COL_TRY(col_add_bool(o, "configured", 0));
@@ -343,12 +344,12 @@ static int col_sudo(const struct col_ctx *ctx, cJSON *area)
         goto out;
     }
     e = col_sudo_file(&w, "/etc/sudoers", 1);
-    if (e == -ENOMEM) {
+    if (e == DA_ERR_NOMEM) {
         r = DA_ERR_NOMEM;
         goto out;
     }
     if (e < 0) {
-        r = col_add_unknown(area, "sudo", col_errno_reason(e), w.err);
+        r = col_add_unknown(area, "sudo", col_err_reason(e), w.err);
         goto out;
     }
     o = cJSON_CreateObject();

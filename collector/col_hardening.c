@@ -35,7 +35,7 @@ static const struct col_sysctl col_sysctls[] = {
 
 enum { COL_USERNS_CLONE = 4, COL_USERNS_APPARMOR = 5, COL_USERNS_MAX = 6 };
 
-/* One value: 0 with *v, or a negative errno (-EINVAL when not a number). */
+/* One value: 0 with *v, or a DA_ERR_* (DA_ERR_COLLECT_PARSE when not a number). */
 static int col_sysctl_read(const struct col_ctx *ctx, const char *path, long *v)
 {
     char line[64], *end;
@@ -46,7 +46,7 @@ static int col_sysctl_read(const struct col_ctx *ctx, const char *path, long *v)
     errno = 0;
     *v = strtol(line, &end, 10);
     if (line[0] == '\0' || *end != '\0' || errno != 0)
-        return -EINVAL;
+        return DA_ERR_COLLECT_PARSE;
     return 0;
 }
 
@@ -66,10 +66,10 @@ static int col_userns_allowed(cJSON *area, const long v[], const int e[])
             return col_add_bool(area, "unprivileged_userns_allowed", 0);
     }
     for (i = 0; i < 3; i++) {
-        if (e[idx[i]] != 0 && (e[idx[i]] != -ENOENT || idx[i] == COL_USERNS_MAX)) {
+        if (e[idx[i]] != 0 && (e[idx[i]] != DA_ERR_NOT_FOUND || idx[i] == COL_USERNS_MAX)) {
             first_err = e[idx[i]];
-            return col_add_unknown_errno(area, "unprivileged_userns_allowed", first_err,
-                                         col_sysctls[idx[i]].path);
+            return col_add_unknown_err(area, "unprivileged_userns_allowed", first_err,
+                                       col_sysctls[idx[i]].path);
         }
     }
     return col_add_bool(area, "unprivileged_userns_allowed", 1);
@@ -89,14 +89,15 @@ static int col_hardening_collect(const struct col_ctx *ctx, cJSON *area)
     o = cJSON_CreateObject();
     COL_TRY(col_add_item(area, "sysctl", o));
     for (i = 0; i < COL_N_SYSCTL; i++) {
-        e[i] = live_proc ? col_sysctl_read(ctx, col_sysctls[i].path, &v[i]) : -ESRCH;
+        e[i] =
+            live_proc ? col_sysctl_read(ctx, col_sysctls[i].path, &v[i]) : DA_ERR_COLLECT_NOT_LIVE;
         if (e[i] == 0)
             COL_TRY(col_add_num(o, col_sysctls[i].name, (double)v[i]));
         else if (!live_proc)
             COL_TRY(col_add_unknown(o, col_sysctls[i].name, COL_R_NOT_LIVE,
                                     "no /proc/sys below the root"));
         else
-            COL_TRY(col_add_unknown_errno(o, col_sysctls[i].name, e[i], col_sysctls[i].path));
+            COL_TRY(col_add_unknown_err(o, col_sysctls[i].name, e[i], col_sysctls[i].path));
     }
     if (!live_proc)
         r = col_add_unknown(area, "unprivileged_userns_allowed", COL_R_NOT_LIVE,

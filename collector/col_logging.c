@@ -16,8 +16,7 @@
 #include "err.h"
 #include "posture.h"
 
-/* Read rel and hand it to fn; 0 or a negative errno with detail set (fn
- * returns DA_ERR_COLLECT_PARSE or a negative errno). */
+/* Read rel and hand it to fn; 0 or a DA_ERR_* with detail set. */
 typedef int (*col_text_fn)(const char *text, size_t len, void *arg);
 
 static int col_with_file(const struct col_ctx *ctx, const char *rel, col_text_fn fn, void *arg,
@@ -30,11 +29,9 @@ static int col_with_file(const struct col_ctx *ctx, const char *rel, col_text_fn
     e = col_read_file(ctx, rel, &b);
     if (e == 0) {
         e = fn(da_buf_str(&b), da_buf_len(&b), arg);
-        if (e == DA_ERR_COLLECT_PARSE) /* the rest are errnos of nested reads */
-            e = -EBADMSG;
     }
     if (e < 0 && detail[0] == '\0')
-        snprintf(detail, n, "%.400s: %s", rel, strerror(-e));
+        col_err_detail(e, rel, detail, n);
     da_buf_free(&b);
     return e;
 }
@@ -56,7 +53,7 @@ static int col_auditd(const struct col_ctx *ctx, cJSON *area)
 
     e = col_any_exists(ctx, bins);
     if (e < 0) {
-        r = col_add_unknown_errno(area, "auditd", e, "/usr/sbin/auditd");
+        r = col_add_unknown_err(area, "auditd", e, "/usr/sbin/auditd");
         goto out;
     }
     o = cJSON_CreateObject();
@@ -65,19 +62,19 @@ static int col_auditd(const struct col_ctx *ctx, cJSON *area)
     if (e == 0)
         goto out;
     e = col_process_running(ctx, "auditd");
-    if (e == -ESRCH)
+    if (e == DA_ERR_COLLECT_NOT_LIVE)
         COL_TRY(col_add_unknown(o, "running", COL_R_NOT_LIVE, "no processes below the root"));
     else if (e < 0)
-        COL_TRY(col_add_unknown_errno(o, "running", e, "/proc"));
+        COL_TRY(col_add_unknown_err(o, "running", e, "/proc"));
     else
         COL_TRY(col_add_bool(o, "running", e));
     /* what auditctl -R (augenrules --load) gives the kernel at start */
     e = col_with_file(ctx, "/etc/audit/audit.rules", col_audit_count, &rules, detail,
                       sizeof(detail));
-    if (e == -ENOENT) {
+    if (e == DA_ERR_NOT_FOUND) {
         COL_TRY(col_add_num(o, "configured_rules", 0));
     } else if (e < 0) {
-        COL_TRY(col_add_unknown(o, "configured_rules", col_errno_reason(e), detail));
+        COL_TRY(col_add_unknown(o, "configured_rules", col_err_reason(e), detail));
     } else {
         COL_TRY(col_add_num(o, "configured_rules", rules.rules));
         if (rules.enabled >= 0)
@@ -132,7 +129,7 @@ static int col_journald(const struct col_ctx *ctx, cJSON *area)
 
     e = col_any_exists(ctx, bins);
     if (e < 0) {
-        r = col_add_unknown_errno(area, "journald", e, "systemd-journald");
+        r = col_add_unknown_err(area, "journald", e, "systemd-journald");
         goto out;
     }
     o = cJSON_CreateObject();
@@ -141,22 +138,22 @@ static int col_journald(const struct col_ctx *ctx, cJSON *area)
     if (e == 0)
         goto out;
     /* the first main file found, then every drop-in in file-name order */
-    for (i = 0, e = -ENOENT; mains[i] != NULL && e == -ENOENT; i++) {
+    for (i = 0, e = DA_ERR_NOT_FOUND; mains[i] != NULL && e == DA_ERR_NOT_FOUND; i++) {
         detail[0] = '\0';
         e = col_with_file(ctx, mains[i], col_storage_file, &s, detail, sizeof(detail));
     }
-    if (e == -ENOENT)
+    if (e == DA_ERR_NOT_FOUND)
         e = 0;
     if (e == 0) {
         e = col_dropins(ctx, dirs, ".conf", &drop, &bad);
         if (e < 0)
-            snprintf(detail, sizeof(detail), "%.400s: %s", bad != NULL ? bad : "", strerror(-e));
+            col_err_detail(e, bad != NULL ? bad : "", detail, sizeof(detail));
     }
     for (i = 0; e == 0 && i < drop.n; i++)
         e = col_with_file(ctx, drop.v[i], col_storage_file, &s, detail, sizeof(detail));
     if (e < 0) {
-        COL_TRY(col_add_unknown(o, "storage", col_errno_reason(e), detail));
-        COL_TRY(col_add_unknown(o, "persistent", col_errno_reason(e), detail));
+        COL_TRY(col_add_unknown(o, "storage", col_err_reason(e), detail));
+        COL_TRY(col_add_unknown(o, "persistent", col_err_reason(e), detail));
         goto out;
     }
     COL_TRY(col_add_str(o, "storage", s.value));
@@ -167,10 +164,10 @@ static int col_journald(const struct col_ctx *ctx, cJSON *area)
         e = col_stat(ctx, "/var/log/journal", &st);
         if (e == 0)
             COL_TRY(col_add_bool(o, "persistent", S_ISDIR(st.st_mode)));
-        else if (e == -ENOENT || e == -ENOTDIR)
+        else if (e == DA_ERR_NOT_FOUND)
             COL_TRY(col_add_bool(o, "persistent", 0));
         else
-            COL_TRY(col_add_unknown_errno(o, "persistent", e, "/var/log/journal"));
+            COL_TRY(col_add_unknown_err(o, "persistent", e, "/var/log/journal"));
     } else {
         COL_TRY(col_add_bool(o, "persistent", 0));
     }
@@ -207,7 +204,7 @@ static int col_fwd_include(struct col_fwd *f, const char *pattern)
         snprintf(rel, sizeof(rel), "%s/%s", f->base, pattern);
     if (strpbrk(rel, "*?[") == NULL) {
         e = col_stat(f->ctx, rel, &st);
-        if (e == -ENOENT)
+        if (e == DA_ERR_NOT_FOUND)
             return 0; /* outside the configuration directory (syslog-ng's scl) */
         if (e == 0 && !S_ISDIR(st.st_mode))
             return col_fwd_file(f, rel);
@@ -218,10 +215,10 @@ static int col_fwd_include(struct col_fwd *f, const char *pattern)
     slash = strrchr(dir, '/');
     *slash = '\0';
     e = col_list_dir(f->ctx, dir[0] != '\0' ? dir : "/", DA_MAX_CONF_DIR, &d);
-    if (e == -ENOENT)
+    if (e == DA_ERR_NOT_FOUND)
         return 0;
     if (e < 0) {
-        snprintf(f->detail, sizeof(f->detail), "%.400s: %s", dir, strerror(-e));
+        col_err_detail(e, dir, f->detail, sizeof(f->detail));
         return e;
     }
     for (size_t i = 0; i < d.n && e == 0; i++) {
@@ -250,7 +247,7 @@ static int col_fwd_rule(void *arg, enum col_syslog_kind kind, const char *name)
     if (f->depth >= DA_MAX_CONF_INCLUDE) {
         snprintf(f->detail, sizeof(f->detail), "%.400s: includes nested deeper than %d", name,
                  DA_MAX_CONF_INCLUDE);
-        return -ELOOP;
+        return DA_ERR_TOO_LARGE;
     }
     f->depth++;
     e = col_fwd_include(f, name);
@@ -299,18 +296,18 @@ static int col_journal_upload(const struct col_ctx *ctx, char *detail, size_t n)
     e = col_unit_enabled(ctx, "systemd-journal-upload.service");
     if (e <= 0) {
         if (e < 0)
-            snprintf(detail, n, "/etc/systemd/system: %s", strerror(-e));
+            col_err_detail(e, "/etc/systemd/system", detail, n);
         return e;
     }
     e = col_with_file(ctx, "/etc/systemd/journal-upload.conf", col_upload_text, &u, detail, n);
-    if (e == -ENOENT)
+    if (e == DA_ERR_NOT_FOUND)
         e = 0;
     if (e == 0)
         e = col_dropins(ctx, dirs, ".conf", &drop, &bad);
     for (size_t i = 0; e == 0 && i < drop.n; i++)
         e = col_with_file(ctx, drop.v[i], col_upload_text, &u, detail, n);
     if (e < 0 && detail[0] == '\0')
-        snprintf(detail, n, "%.400s: %s", bad != NULL ? bad : "journal-upload.conf", strerror(-e));
+        col_err_detail(e, bad != NULL ? bad : "journal-upload.conf", detail, n);
     col_names_free(&drop);
     return e < 0 ? e : u.url;
 }
@@ -334,10 +331,10 @@ static int col_forwarding(const struct col_ctx *ctx, cJSON *area)
         f.parse = col_rsyslog_parse;
         f.base = "/etc";
         e = col_fwd_file(&f, "/etc/rsyslog.conf");
-        if (e == -ENOENT)
+        if (e == DA_ERR_NOT_FOUND)
             e = 0;
         if (e == 0 && f.forward)
-            e = col_push_str(via, "rsyslog") == 0 ? 0 : -ENOMEM;
+            e = col_push_str(via, "rsyslog") == 0 ? 0 : DA_ERR_NOMEM;
     }
     if (e >= 0) {
         memset(&f, 0, sizeof(f));
@@ -348,22 +345,22 @@ static int col_forwarding(const struct col_ctx *ctx, cJSON *area)
         f.parse = col_syslogng_parse;
         f.base = "/etc/syslog-ng";
         e = col_fwd_file(&f, "/etc/syslog-ng/syslog-ng.conf");
-        if (e == -ENOENT)
+        if (e == DA_ERR_NOT_FOUND)
             e = 0;
         if (e == 0 && f.forward)
-            e = col_push_str(via, "syslog-ng") == 0 ? 0 : -ENOMEM;
+            e = col_push_str(via, "syslog-ng") == 0 ? 0 : DA_ERR_NOMEM;
     }
     if (e >= 0) {
         e = col_journal_upload(ctx, detail, sizeof(detail));
         if (e > 0)
-            e = col_push_str(via, "systemd-journal-upload") == 0 ? 0 : -ENOMEM;
+            e = col_push_str(via, "systemd-journal-upload") == 0 ? 0 : DA_ERR_NOMEM;
     }
-    if (e == -ENOMEM) {
+    if (e == DA_ERR_NOMEM) {
         r = DA_ERR_NOMEM;
         goto out;
     }
     if (e < 0) {
-        r = col_add_unknown(area, "forwarding", col_errno_reason(e),
+        r = col_add_unknown(area, "forwarding", col_err_reason(e),
                             f.detail[0] != '\0' ? f.detail : detail);
         goto out;
     }

@@ -31,16 +31,16 @@ static int col_modprobe_dirs(const struct col_ctx *ctx, struct col_modprobe *m, 
     da_buf_init(&b, DA_MAX_CONFIG);
     e = col_dropins(ctx, dirs, ".conf", &files, &bad);
     if (e < 0)
-        snprintf(detail, n, "%.400s: %s", bad != NULL ? bad : "modprobe.d", strerror(-e));
+        col_err_detail(e, bad != NULL ? bad : "modprobe.d", detail, n);
     for (size_t i = 0; e == 0 && i < files.n; i++) {
         da_buf_reset(&b);
         e = col_read_file(ctx, files.v[i], &b);
         if (e == 0)
             e = col_modprobe_parse(da_buf_str(&b), da_buf_len(&b), col_usb_module, m);
         if (e == DA_ERR_COLLECT_PARSE)
-            e = -EBADMSG;
+            e = DA_ERR_COLLECT_PARSE;
         if (e < 0)
-            snprintf(detail, n, "%.400s: %s", files.v[i], strerror(-e));
+            col_err_detail(e, files.v[i], detail, n);
     }
     col_names_free(&files);
     da_buf_free(&b);
@@ -58,9 +58,9 @@ static int col_usb_builtin(const struct col_ctx *ctx, cJSON *o)
     da_buf_init(&b, DA_MAX_SYSFILE);
     e = col_read_line(ctx, "/proc/sys/kernel/osrelease", release, sizeof(release));
     if (e < 0) {
-        r = e == -ENOENT && !ctx->live
+        r = e == DA_ERR_NOT_FOUND && !ctx->live
                 ? col_add_unknown(o, "builtin", COL_R_NOT_LIVE, "no running kernel below the root")
-                : col_add_unknown_errno(o, "builtin", e, "/proc/sys/kernel/osrelease");
+                : col_add_unknown_err(o, "builtin", e, "/proc/sys/kernel/osrelease");
         goto out;
     }
     if (strchr(release, '/') != NULL || strcmp(release, "..") == 0) {
@@ -70,7 +70,7 @@ static int col_usb_builtin(const struct col_ctx *ctx, cJSON *o)
     snprintf(rel, sizeof(rel), "/lib/modules/%s/modules.builtin", release);
     e = col_read_file(ctx, rel, &b);
     if (e < 0) {
-        r = col_add_unknown_errno(o, "builtin", e, rel);
+        r = col_add_unknown_err(o, "builtin", e, rel);
         goto out;
     }
     for (p = da_buf_str(&b); *p != '\0' && !found;) {
@@ -95,7 +95,7 @@ static int col_usb_storage(const struct col_ctx *ctx, cJSON *area)
 
     e = col_modprobe_dirs(ctx, &m, detail, sizeof(detail));
     if (e < 0) {
-        r = col_add_unknown(area, "usb_storage", col_errno_reason(e), detail);
+        r = col_add_unknown(area, "usb_storage", col_err_reason(e), detail);
         goto out;
     }
     o = cJSON_CreateObject();
@@ -104,23 +104,23 @@ static int col_usb_storage(const struct col_ctx *ctx, cJSON *area)
     e = col_read_line(ctx, "/proc/cmdline", cmdline, sizeof(cmdline));
     if (e == 0 && col_cmdline_blacklists(cmdline, col_usb_module))
         m.blacklisted = 1;
-    if (m.blacklisted || e == 0 || (e == -ENOENT && !ctx->live))
+    if (m.blacklisted || e == 0 || (e == DA_ERR_NOT_FOUND && !ctx->live))
         COL_TRY(col_add_bool(o, "blacklisted", m.blacklisted));
     else
-        COL_TRY(col_add_unknown_errno(o, "blacklisted", e, "/proc/cmdline"));
+        COL_TRY(col_add_unknown_err(o, "blacklisted", e, "/proc/cmdline"));
     COL_TRY(col_add_bool(o, "install_disabled", m.install_disabled));
     COL_TRY(col_usb_builtin(ctx, o));
     e = col_stat(ctx, "/sys/module", &st);
-    if (e == -ENOENT && !ctx->live)
+    if (e == DA_ERR_NOT_FOUND && !ctx->live)
         COL_TRY(col_add_unknown(o, "loaded", COL_R_NOT_LIVE, "no /sys/module below the root"));
     else if (e < 0)
-        COL_TRY(col_add_unknown_errno(o, "loaded", e, "/sys/module"));
+        COL_TRY(col_add_unknown_err(o, "loaded", e, "/sys/module"));
     else {
         e = col_stat(ctx, "/sys/module/usb_storage", &st);
-        if (e == 0 || e == -ENOENT)
+        if (e == 0 || e == DA_ERR_NOT_FOUND)
             COL_TRY(col_add_bool(o, "loaded", e == 0));
         else
-            COL_TRY(col_add_unknown_errno(o, "loaded", e, "/sys/module/usb_storage"));
+            COL_TRY(col_add_unknown_err(o, "loaded", e, "/sys/module/usb_storage"));
     }
 out:
     return r;
@@ -138,7 +138,7 @@ static int col_usbguard(const struct col_ctx *ctx, cJSON *area)
     da_buf_init(&b, DA_MAX_CONFIG);
     e = col_any_exists(ctx, bins);
     if (e < 0) {
-        r = col_add_unknown_errno(area, "usbguard", e, bins[0]);
+        r = col_add_unknown_err(area, "usbguard", e, bins[0]);
         goto out;
     }
     o = cJSON_CreateObject();
@@ -148,14 +148,14 @@ static int col_usbguard(const struct col_ctx *ctx, cJSON *area)
         goto out;
     e = col_unit_enabled(ctx, "usbguard.service");
     if (e < 0)
-        COL_TRY(col_add_unknown_errno(o, "enabled", e, "/etc/systemd/system"));
+        COL_TRY(col_add_unknown_err(o, "enabled", e, "/etc/systemd/system"));
     else
         COL_TRY(col_add_bool(o, "enabled", e));
     e = col_process_running(ctx, "usbguard-daemon");
-    if (e == -ESRCH)
+    if (e == DA_ERR_COLLECT_NOT_LIVE)
         COL_TRY(col_add_unknown(o, "running", COL_R_NOT_LIVE, "no processes below the root"));
     else if (e < 0)
-        COL_TRY(col_add_unknown_errno(o, "running", e, "/proc"));
+        COL_TRY(col_add_unknown_err(o, "running", e, "/proc"));
     else
         COL_TRY(col_add_bool(o, "running", e));
     e = col_read_file(ctx, conf, &b);
@@ -164,8 +164,8 @@ static int col_usbguard(const struct col_ctx *ctx, cJSON *area)
                           sizeof(target));
     if (e == DA_ERR_COLLECT_PARSE)
         COL_TRY(col_add_unknown(o, "implicit_policy", COL_R_PARSE, conf));
-    else if (e < 0 && e != -ENOENT)
-        COL_TRY(col_add_unknown_errno(o, "implicit_policy", e, conf));
+    else if (e < 0 && e != DA_ERR_NOT_FOUND)
+        COL_TRY(col_add_unknown_err(o, "implicit_policy", e, conf));
     else
         COL_TRY(col_add_str(o, "implicit_policy", target));
 out:

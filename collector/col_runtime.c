@@ -15,7 +15,7 @@
 #include "err.h"
 #include "posture.h"
 
-/* A sorted set of strings, at most DA_MAX_RUNTIME_NAMES kept; -ENOMEM. */
+/* A sorted set of strings, at most DA_MAX_RUNTIME_NAMES kept; DA_ERR_NOMEM. */
 struct col_set {
     char **v;
     size_t n;
@@ -44,11 +44,11 @@ static int col_set_add(struct col_set *s, const char *name)
     }
     grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
     if (grown == NULL)
-        return -ENOMEM;
+        return DA_ERR_NOMEM;
     s->v = grown;
     copy = strdup(name);
     if (copy == NULL)
-        return -ENOMEM;
+        return DA_ERR_NOMEM;
     memmove(s->v + lo + 1, s->v + lo, (s->n - lo) * sizeof(*s->v));
     s->v[lo] = copy;
     s->n++;
@@ -101,9 +101,9 @@ static int col_reboot(const struct col_ctx *ctx, cJSON *area)
         e = col_stat(ctx, flags[i], &st);
         if (e == 0)
             flag = flags[i];
-        else if (e != -ENOENT && e != -ENOTDIR) {
-            COL_TRY(col_add_unknown_errno(area, "reboot_required", e, flags[i]));
-            COL_TRY(col_add_unknown_errno(area, "reboot_required_packages", e, flags[i]));
+        else if (e != DA_ERR_NOT_FOUND) {
+            COL_TRY(col_add_unknown_err(area, "reboot_required", e, flags[i]));
+            COL_TRY(col_add_unknown_err(area, "reboot_required_packages", e, flags[i]));
             goto out;
         }
     }
@@ -111,15 +111,15 @@ static int col_reboot(const struct col_ctx *ctx, cJSON *area)
     if (flag != NULL) {
         snprintf(pkgs_path, sizeof(pkgs_path), "%s.pkgs", flag);
         e = col_read_file(ctx, pkgs_path, &b);
-        if (e < 0 && e != -ENOENT) {
-            COL_TRY(col_add_unknown_errno(area, "reboot_required_packages", e, pkgs_path));
+        if (e < 0 && e != DA_ERR_NOT_FOUND) {
+            COL_TRY(col_add_unknown_err(area, "reboot_required_packages", e, pkgs_path));
             goto out;
         }
         if (e == 0)
             e = col_pkgs_parse(da_buf_str(&b), da_buf_len(&b), col_pkg_add, &pkgs);
         else
             e = 0; /* no list: no package named */
-        if (e == -ENOMEM) {
+        if (e == DA_ERR_NOMEM) {
             r = DA_ERR_NOMEM;
             goto out;
         }
@@ -168,7 +168,7 @@ static int col_stale_map(void *arg, const char *path, int deleted)
 }
 
 /* One process: 1 when it runs replaced code, 0 when not (or gone), or a
- * negative errno when it could not be read. */
+ * DA_ERR_* when it could not be read. */
 static int col_stale_pid(const struct col_ctx *ctx, const char *pid, struct col_stale *s,
                          struct da_buf *b)
 {
@@ -180,7 +180,7 @@ static int col_stale_pid(const struct col_ctx *ctx, const char *pid, struct col_
     s->hit = 0;
     snprintf(rel, sizeof(rel), "/proc/%s/exe", pid);
     e = col_readlink(ctx, rel, exe, sizeof(exe));
-    if (e == -ENOENT || e == -ESRCH)
+    if (col_process_gone(e))
         return 0; /* a kernel thread, or gone */
     if (e < 0)
         return e;
@@ -194,13 +194,13 @@ static int col_stale_pid(const struct col_ctx *ctx, const char *pid, struct col_
     snprintf(rel, sizeof(rel), "/proc/%s/maps", pid);
     da_buf_reset(b);
     e = col_read_file(ctx, rel, b);
-    if (e == -ENOENT || e == -ESRCH)
+    if (col_process_gone(e))
         return 0;
     if (e < 0)
         return e;
     e = col_maps_parse(da_buf_str(b), da_buf_len(b), col_stale_map, s);
     if (e < 0)
-        return e == -ENOMEM ? e : -EBADMSG;
+        return e == DA_ERR_NOMEM ? e : DA_ERR_COLLECT_PARSE;
     if (!exe_deleted && !s->hit)
         return 0;
     if (col_system_path(exe) && (e = col_set_add(&s->exes, exe)) < 0)
@@ -244,7 +244,7 @@ static int col_stale_processes(const struct col_ctx *ctx, cJSON *area)
         if (e < 0)
             snprintf(detail, sizeof(detail), "/proc/%s", pids.v[i]);
     }
-    if (e == -ENOMEM) {
+    if (e == DA_ERR_NOMEM) {
         r = DA_ERR_NOMEM;
         goto out;
     }
@@ -254,12 +254,11 @@ static int col_stale_processes(const struct col_ctx *ctx, cJSON *area)
         goto out;
     }
     if (e < 0) {
-        if (pids.n == 0 && !ctx->live && (e == -ENOENT || e == -ENOTDIR))
+        if (pids.n == 0 && !ctx->live && e == DA_ERR_NOT_FOUND)
             r = col_add_unknown(area, "outdated_processes", COL_R_NOT_LIVE,
                                 "no /proc below the root");
         else
-            r = col_add_unknown_errno(area, "outdated_processes", e,
-                                      pids.n == 0 ? "/proc" : detail);
+            r = col_add_unknown_err(area, "outdated_processes", e, pids.n == 0 ? "/proc" : detail);
         goto out;
     }
     o = cJSON_CreateObject();

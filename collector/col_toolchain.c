@@ -32,78 +32,18 @@ struct col_tool {
     char dpkg_path[1024]; /* the name dpkg records, when owned */
     struct col_toolcache_entry h;
     int found, hashed, hash_err;
+    int find_err; /* a PATH directory that could not be searched (DA_ERR_*) */
+    char find_where[1024];
     char package[256];
     char version[256];
 };
 
-/* Resolve symlinks of a root-relative absolute path inside the root. */
-int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, size_t n)
-{
-    char rest[4096], cur[4096], full[4096], target[4096];
-    int links = 0;
-
-    if (path[0] != '/' || snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest))
-        return -EINVAL;
-    cur[0] = '\0';
-    while (rest[0] != '\0') {
-        char *p = rest, *slash, comp[256];
-        size_t clen;
-        struct stat st;
-        ssize_t tl;
-
-        while (*p == '/')
-            p++;
-        slash = strchr(p, '/');
-        clen = slash != NULL ? (size_t)(slash - p) : strlen(p);
-        if (clen >= sizeof(comp))
-            return -ENAMETOOLONG;
-        memcpy(comp, p, clen);
-        comp[clen] = '\0';
-        memmove(rest, p + clen, strlen(p + clen) + 1);
-        if (clen == 0 || strcmp(comp, ".") == 0)
-            continue;
-        if (strcmp(comp, "..") == 0) {
-            char *last = strrchr(cur, '/');
-
-            if (last != NULL)
-                *last = '\0';
-            continue;
-        }
-        if (strlen(cur) + 1 + clen >= sizeof(cur))
-            return -ENAMETOOLONG;
-        memcpy(cur + strlen(cur), "/", 2);
-        memcpy(cur + strlen(cur), comp, clen + 1);
-        if (col_path(ctx, cur, full, sizeof(full)) != 0)
-            return -ENAMETOOLONG;
-        if (lstat(full, &st) != 0)
-            return -errno;
-        if (!S_ISLNK(st.st_mode))
-            continue;
-        if (++links > COL_MAX_LINKS)
-            return -ELOOP;
-        tl = readlink(full, target, sizeof(target) - 1);
-        if (tl < 0)
-            return -errno;
-        target[tl] = '\0';
-        if (strlen(target) + 1 + strlen(rest) >= sizeof(rest))
-            return -ENAMETOOLONG;
-        memmove(rest + tl + 1, rest, strlen(rest) + 1);
-        memcpy(rest, target, (size_t)tl);
-        rest[tl] = '/';
-        if (target[0] == '/')
-            cur[0] = '\0';
-        else
-            *strrchr(cur, '/') = '\0';
-    }
-    if (snprintf(out, n, "%s", cur[0] != '\0' ? cur : "/") >= (int)n)
-        return -ENAMETOOLONG;
-    return 0;
-}
-
+/* The first executable regular file of that name on PATH, as execvp finds
+ * it. A PATH entry that cannot be searched (permission, I/O) is kept in
+ * find_err: the tool may be there, so "absent" would not be true. */
 static int col_find_on_path(const struct col_ctx *ctx, struct col_tool *t)
 {
     const char *p = ctx->cfg->path_env != NULL ? ctx->cfg->path_env : "";
-    char full[4096];
     struct stat st;
 
     while (*p != '\0') {
@@ -111,10 +51,16 @@ static int col_find_on_path(const struct col_ctx *ctx, struct col_tool *t)
 
         if (len > 0 && p[0] == '/' &&
             snprintf(t->path, sizeof(t->path), "%.*s/%s", (int)len, p, t->name) <
-                (int)sizeof(t->path) &&
-            col_path(ctx, t->path, full, sizeof(full)) == 0 && stat(full, &st) == 0 &&
-            S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0)
-            return 1;
+                (int)sizeof(t->path)) {
+            int e = col_stat(ctx, t->path, &st);
+
+            if (e == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0)
+                return 1;
+            if (e < 0 && e != DA_ERR_NOT_FOUND && t->find_err == 0) {
+                t->find_err = e;
+                snprintf(t->find_where, sizeof(t->find_where), "%s", t->path);
+            }
+        }
         p += len;
         if (*p == ':')
             p++;
@@ -157,21 +103,21 @@ static int col_hash_fd(int fd, struct col_toolcache_entry *e)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            r = -errno;
+            r = da_rootfs_sys_error(errno, "");
             goto out;
         }
         if (n == 0)
             break;
         total += (uint64_t)n;
         if (total > DA_MAX_TOOL_SIZE) {
-            r = -EFBIG;
+            r = DA_ERR_TOO_LARGE;
             goto out;
         }
         if (!EVP_DigestUpdate(s, buf, (size_t)n) || !EVP_DigestUpdate(m, buf, (size_t)n))
             goto out;
     }
     if (total != e->size) {
-        r = -EAGAIN; /* changed while read */
+        r = da_rootfs_sys_error(EAGAIN, ""); /* changed while read */
         goto out;
     }
     if (!EVP_DigestFinal_ex(s, ds, &ls) || !EVP_DigestFinal_ex(m, dm, &lm))
@@ -190,24 +136,12 @@ static void col_hash_tool(const struct col_ctx *ctx, struct col_tool *t, struct 
                           int *dirty)
 {
     const struct col_toolcache_entry *hit;
-    char full[4096];
     struct stat st;
     int fd;
 
-    if (col_path(ctx, t->realpath, full, sizeof(full)) != 0) {
-        t->hash_err = -ENAMETOOLONG;
+    t->hash_err = col_open_file(ctx, t->realpath, &fd, &st);
+    if (t->hash_err < 0)
         return;
-    }
-    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        t->hash_err = -errno;
-        return;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        t->hash_err = -EINVAL;
-        close(fd);
-        return;
-    }
     col_tool_key(&st, &t->h);
     hit = col_toolcache_find(c, &t->h);
     if (hit != NULL) {
@@ -269,30 +203,30 @@ static void col_scan_list(const char *text, size_t len, const char *pkg, struct 
 /* Map a file below the root read-only; *len 0 for an empty file. */
 static int col_map(const struct col_ctx *ctx, const char *rel, const char **p, size_t *len)
 {
-    char full[4096];
     struct stat st;
     void *m;
-    int fd;
+    int fd, r;
 
     *p = NULL;
     *len = 0;
-    if (col_path(ctx, rel, full, sizeof(full)) != 0)
-        return -ENAMETOOLONG;
-    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DA_MAX_SYSFILE) {
+    r = col_open_file(ctx, rel, &fd, &st);
+    if (r < 0)
+        return r;
+    if ((uint64_t)st.st_size > DA_MAX_SYSFILE) {
         close(fd);
-        return -EINVAL;
+        return DA_ERR_TOO_LARGE;
     }
     if (st.st_size == 0) {
         close(fd);
         return 0;
     }
     m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+        r = da_rootfs_sys_error(errno, rel);
+        close(fd);
+        return r;
+    }
     close(fd);
-    if (m == MAP_FAILED)
-        return -errno;
     *p = m;
     *len = (size_t)st.st_size;
     return 0;
@@ -306,9 +240,9 @@ static void col_unmap(const char *p, size_t len)
 
 static void col_find_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t ntools)
 {
-    char path[4096], rel[600];
-    struct dirent *e;
-    DIR *d;
+    char rel[600];
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
 
     struct col_owner_query q;
     size_t i, k;
@@ -335,24 +269,24 @@ static void col_find_owners(const struct col_ctx *ctx, struct col_tool *tools, s
     }
     if (q.n == 0)
         return;
-    if (col_path(ctx, COL_DPKG_INFO, path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
+    if (col_opendir(ctx, COL_DPKG_INFO, &d) != 0)
         return;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name), mlen;
+    while (da_rootfs_readdir(d, &e) == 1) {
+        size_t len = strlen(e.name), mlen;
         const char *m;
         char pkg[256];
 
-        if (len <= 5 || len - 5 >= sizeof(pkg) || strcmp(e->d_name + len - 5, ".list") != 0)
+        if (len <= 5 || len - 5 >= sizeof(pkg) || strcmp(e.name + len - 5, ".list") != 0)
             continue;
-        memcpy(pkg, e->d_name, len - 5);
+        memcpy(pkg, e.name, len - 5);
         pkg[len - 5] = '\0';
-        snprintf(rel, sizeof(rel), COL_DPKG_INFO "/%s", e->d_name);
+        snprintf(rel, sizeof(rel), COL_DPKG_INFO "/%s", e.name);
         if (col_map(ctx, rel, &m, &mlen) == 0 && m != NULL) {
             col_scan_list(m, mlen, pkg, tools, &q);
             col_unmap(m, mlen);
         }
     }
-    closedir(d);
+    da_rootfs_closedir(d);
 }
 
 /* dpkg's database state: the info directory changes with every package
@@ -478,20 +412,22 @@ static void col_pkg_version(const char *status, size_t n, const char *pkg, char 
     }
 }
 
-/* 1 verified, 0 mismatch, negative errno/unknown when no md5sums entry. */
-static int col_verify_md5(const struct col_ctx *ctx, const struct col_tool *t)
+/* 1 verified, 0 mismatch; DA_ERR_NOT_FOUND when the md5sums file has no
+ * entry for the file, another DA_ERR_* when it cannot be read (rel names
+ * it). */
+static int col_verify_md5(const struct col_ctx *ctx, const struct col_tool *t, char *rel,
+                          size_t rel_n)
 {
-    char rel[600];
     struct da_buf b;
     const char *p, *want = t->dpkg_path + 1;
-    int r = -ENOENT;
+    int r;
 
-    snprintf(rel, sizeof(rel), COL_DPKG_INFO "/%s.md5sums", t->package);
+    snprintf(rel, rel_n, COL_DPKG_INFO "/%s.md5sums", t->package);
     da_buf_init(&b, DA_MAX_SYSFILE);
     r = col_read_file(ctx, rel, &b);
     if (r < 0)
         goto out;
-    r = -ENOENT;
+    r = DA_ERR_NOT_FOUND;
     for (p = da_buf_str(&b); *p != '\0';) {
         size_t len = strcspn(p, "\n");
 
@@ -512,17 +448,23 @@ out:
 static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJSON *arr)
 {
     cJSON *o = cJSON_CreateObject();
+    char md5rel[600];
     int r, v;
 
     COL_TRY(col_push(arr, o));
     COL_TRY(col_add_str(o, "name", t->name));
+    if (!t->found && t->find_err < 0) {
+        r = col_add_unknown_err(o, "present", t->find_err, t->find_where);
+        goto out;
+    }
     COL_TRY(col_add_bool(o, "present", t->found));
     if (!t->found)
         goto out;
     COL_TRY(col_add_str(o, "path", t->path));
     COL_TRY(col_add_str(o, "realpath", t->realpath));
     if (!t->hashed) {
-        COL_TRY(col_add_unknown_errno(o, "sha256", t->hash_err, t->realpath));
+        COL_TRY(col_add_unknown_err(o, "sha256", t->hash_err,
+                                    t->realpath[0] != '\0' ? t->realpath : t->path));
         goto out;
     }
     COL_TRY(col_add_str(o, "sha256", t->h.sha256));
@@ -538,12 +480,14 @@ static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJ
         COL_TRY(col_add_str(o, "package_version", t->version));
     else
         COL_TRY(col_add_unknown(o, "package_version", COL_R_NOT_PRESENT, "not in dpkg status"));
-    v = col_verify_md5(ctx, t);
+    v = col_verify_md5(ctx, t, md5rel, sizeof(md5rel));
     if (v >= 0)
         COL_TRY(col_add_bool(o, "package_verified", v));
-    else
+    else if (v == DA_ERR_NOT_FOUND)
         COL_TRY(col_add_unknown(o, "package_verified", COL_R_NOT_PRESENT,
                                 "no md5sums entry for this file"));
+    else
+        COL_TRY(col_add_unknown_err(o, "package_verified", v, md5rel));
 out:
     return r;
 }
@@ -551,29 +495,12 @@ out:
 static void col_toolcache_load_named(const struct col_ctx *ctx, struct col_toolcache *c,
                                      const char *name)
 {
-    char path[4096];
     struct da_buf b;
-    int fd;
 
     memset(c, 0, sizeof(*c));
-    if (ctx->state_dir == NULL ||
-        snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name) >= (int)sizeof(path))
-        return;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return;
     da_buf_init(&b, DA_MAX_COL_CACHE);
-    for (;;) {
-        char chunk[8192];
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || da_buf_append(&b, chunk, (size_t)n) != 0)
-            break;
-    }
-    close(fd);
-    if (col_toolcache_parse(da_buf_str(&b), da_buf_len(&b), c) != 0)
+    if (col_read_state(ctx, name, &b) == 0 &&
+        col_toolcache_parse(da_buf_str(&b), da_buf_len(&b), c) != 0)
         col_toolcache_free(c); /* unusable cache: hash again */
     da_buf_free(&b);
 }
@@ -622,18 +549,20 @@ int col_binary_sha256_ctx(const struct col_ctx *base, const char *path, char hex
     struct col_toolcache cache;
     struct col_toolcache_entry e;
     const struct col_toolcache_entry *hit;
+    struct da_rootfs *host = NULL;
     struct stat st;
     int fd, r;
 
     ctx = *base;
     ctx.root = "";
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return -EINVAL;
-    }
+    /* the agent's own binary of the running machine: /proc/self/exe is a
+     * magic link, which only this handle follows */
+    r = da_rootfs_open("/", DA_ROOTFS_MAGICLINKS, &host);
+    if (r == 0)
+        r = da_rootfs_open_file(host, path, &fd, &st);
+    da_rootfs_free(host);
+    if (r < 0)
+        return r;
     col_tool_key(&st, &e);
     col_toolcache_load_named(&ctx, &cache, COL_AGENTCACHE_NAME);
     hit = col_toolcache_find(&cache, &e);

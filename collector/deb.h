@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "rootfs.h"
 
 #define COL_DEB_MAX_STANZA  (1u * 1024 * 1024) /* one deb822 paragraph */
 #define COL_DEB_MAX_FIELD   1024               /* one value we keep (name, version, arch) */
@@ -38,10 +39,11 @@ int col_deb822_get(const char *p, size_t n, const char *const *names, size_t cou
 typedef int (*col_stanza_fn)(const char *p, size_t n, void *arg);
 int col_deb822_each(const char *p, size_t n, col_stanza_fn fn, void *arg);
 
-/* Read a list file, decompressing by its name (.lz4, .gz, .xz, .zst or
- * none), and call fn for each stanza. Returns 0, a negative errno for the
- * file, DA_ERR_DECOMPRESS, DA_ERR_TOO_LARGE or fn's error. */
-int col_deb_list_read(const char *path, col_stanza_fn fn, void *arg);
+/* Read a list file (path inside fs), decompressing by its name (.lz4, .gz,
+ * .xz, .zst or none), and call fn for each stanza. Returns 0, the file
+ * layer's DA_ERR_* for the file, DA_ERR_DECOMPRESS, DA_ERR_TOO_LARGE or
+ * fn's error. */
+int col_deb_list_read(struct da_rootfs *fs, const char *path, col_stanza_fn fn, void *arg);
 
 struct col_release {
     char origin[128];

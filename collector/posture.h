@@ -105,19 +105,21 @@ int col_pkgs_parse(const char *text, size_t len, col_name_fn fn, void *arg);
 struct col_ctx;
 struct col_names;
 /* 1 when one of the NULL-terminated paths exists below the root, 0 when
- * none does, a negative errno when one could not be looked at. */
+ * none does, a DA_ERR_* when one could not be looked at. */
 int col_any_exists(const struct col_ctx *ctx, const char *const *paths);
 /* A unit enabled by the administrator: a link named unit in a *.wants or
- * *.requires directory of /etc/systemd/system. 1, 0 or a negative errno. */
+ * *.requires directory of /etc/systemd/system. 1, 0 or a DA_ERR_*. */
 int col_unit_enabled(const struct col_ctx *ctx, const char *unit);
-/* A process whose /proc/PID/comm is comm. 1, 0, -ESRCH when /proc below
- * the root holds no process at all (an image, not a running system), or a
- * negative errno. */
+/* A process whose /proc/PID/comm is comm. 1, 0, DA_ERR_COLLECT_NOT_LIVE
+ * when /proc below the root holds no process at all (an image, not a
+ * running system), or another DA_ERR_*. */
 int col_process_running(const struct col_ctx *ctx, const char *comm);
+/* A /proc/PID read failed because the process is gone (it exited). */
+int col_process_gone(int err);
 /* Drop-in files ending in suffix from dirs (highest priority first): a
  * name in an earlier directory hides the same name in later ones; the
  * result is sorted by file name and holds full paths. Missing directories
- * are skipped. 0 or a negative errno (*bad names the directory). */
+ * are skipped. 0 or a DA_ERR_* (*bad names the directory). */
 int col_dropins(const struct col_ctx *ctx, const char *const *dirs, const char *suffix,
                 struct col_names *out, const char **bad);
 

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 
 #include "caps.h"
+#include "err.h"
 #include "posture.h"
+#include "rootfs.h"
 
 int col_any_exists(const struct col_ctx *ctx, const char *const *paths)
 {
@@ -21,7 +23,7 @@ int col_any_exists(const struct col_ctx *ctx, const char *const *paths)
 
         if (e == 0)
             return 1;
-        if (e != -ENOENT && e != -ENOTDIR)
+        if (e != DA_ERR_NOT_FOUND)
             return e;
     }
     return 0;
@@ -43,7 +45,7 @@ int col_unit_enabled(const struct col_ctx *ctx, const char *unit)
     int e, found = 0;
 
     e = col_list_dir(ctx, dir, DA_MAX_CONF_DIR, &d);
-    if (e == -ENOENT)
+    if (e == DA_ERR_NOT_FOUND)
         return 0;
     if (e < 0)
         return e;
@@ -54,11 +56,16 @@ int col_unit_enabled(const struct col_ctx *ctx, const char *unit)
         e = col_lstat(ctx, rel, &st);
         if (e == 0)
             found = 1;
-        else if (e == -ENOENT || e == -ENOTDIR)
+        else if (e == DA_ERR_NOT_FOUND)
             e = 0;
     }
     col_names_free(&d);
     return e < 0 ? e : found;
+}
+
+int col_process_gone(int err)
+{
+    return err == DA_ERR_NOT_FOUND || (err == DA_ERR_SYSTEM && da_rootfs_errno() == ESRCH);
 }
 
 int col_process_running(const struct col_ctx *ctx, const char *comm)
@@ -68,8 +75,8 @@ int col_process_running(const struct col_ctx *ctx, const char *comm)
     int e, procs = 0, found = 0;
 
     e = col_list_dir(ctx, "/proc", DA_MAX_PROCESSES, &d);
-    if (e == -ENOENT && !ctx->live)
-        return -ESRCH;
+    if (e == DA_ERR_NOT_FOUND && !ctx->live)
+        return DA_ERR_COLLECT_NOT_LIVE;
     if (e < 0)
         return e;
     for (size_t i = 0; i < d.n && !found; i++) {
@@ -80,7 +87,7 @@ int col_process_running(const struct col_ctx *ctx, const char *comm)
         e = col_read_line(ctx, rel, line, sizeof(line));
         if (e == 0 && strcmp(line, comm) == 0)
             found = 1;
-        else if (e < 0 && e != -ENOENT && e != -ESRCH)
+        else if (e < 0 && !col_process_gone(e))
             break; /* comm is world-readable: anything else is a real failure */
         e = 0;
     }
@@ -88,7 +95,7 @@ int col_process_running(const struct col_ctx *ctx, const char *comm)
     if (e < 0)
         return e;
     if (procs == 0 && !ctx->live)
-        return -ESRCH;
+        return DA_ERR_COLLECT_NOT_LIVE;
     return found;
 }
 
@@ -110,7 +117,7 @@ int col_dropins(const struct col_ctx *ctx, const char *const *dirs, const char *
         struct col_names d;
 
         e = col_list_dir(ctx, *dirs, DA_MAX_CONF_DIR, &d);
-        if (e == -ENOENT || e == -ENOTDIR) {
+        if (e == DA_ERR_NOT_FOUND) {
             e = 0;
             continue;
         }
@@ -129,20 +136,20 @@ int col_dropins(const struct col_ctx *ctx, const char *const *dirs, const char *
             if (dup)
                 continue;
             if (out->n >= DA_MAX_CONF_DIR) {
-                e = -EFBIG;
+                e = DA_ERR_TOO_LARGE;
                 *bad = *dirs;
                 break;
             }
             snprintf(path, sizeof(path), "%s/%s", *dirs, d.v[i]);
             grown = realloc(out->v, (out->n + 1) * sizeof(*grown));
             if (grown == NULL) {
-                e = -ENOMEM;
+                e = DA_ERR_NOMEM;
                 break;
             }
             out->v = grown;
             out->v[out->n] = strdup(path);
             if (out->v[out->n] == NULL) {
-                e = -ENOMEM;
+                e = DA_ERR_NOMEM;
                 break;
             }
             out->n++;

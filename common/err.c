@@ -28,6 +28,8 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_OVERFLOW, "overflow", 400, "numeric overflow"},
     {DA_ERR_TIMEOUT, "timeout", 504, "timed out"},
     {DA_ERR_EXISTS, "exists", 409, "already exists"},
+    {DA_ERR_SYSTEM, "system", 500, "system call failed"},
+    {DA_ERR_NOT_REGULAR, "not_regular", 500, "not a regular file"},
 
     {DA_ERR_BASE64, "bad_base64", 400, "invalid base64"},
     {DA_ERR_HEX, "bad_hex", 400, "invalid hexadecimal"},
@@ -94,6 +96,7 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_COLLECT, "collect", 500, "posture collection failed"},
     {DA_ERR_COLLECT_PARSE, "collect_parse", 500, "system file does not parse"},
     {DA_ERR_COLLECT_UNKNOWN_AREA, "unknown_area", 400, "unknown evidence area"},
+    {DA_ERR_COLLECT_NOT_LIVE, "collect_not_live", 500, "no running system below the root"},
     {DA_ERR_VERSION_SYNTAX, "version_syntax", 400, "invalid package version"},
     {DA_ERR_DECOMPRESS, "decompress", 500, "decompression failed"},
 

@@ -19,6 +19,17 @@
 
 int col_ssh_key_unencrypted(const char *text);
 
+/* The running machine's "/" through the file layer (paths below are
+ * absolute temporary files). */
+static struct da_rootfs *host_fs(void)
+{
+    static struct da_rootfs *fs;
+
+    if (fs == NULL)
+        assert_int_equal(da_rootfs_open("/", 0, &fs), 0);
+    return fs;
+}
+
 static int sign(int v)
 {
     return v < 0 ? -1 : v > 0 ? 1 : 0;
@@ -154,7 +165,7 @@ static void test_compressed_lists(void **state)
     snprintf(path, sizeof(path), "%s/x_Packages", dir);
     write_file(path, packages_text, n);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
 
     snprintf(path, sizeof(path), "%s/x_Packages.lz4", dir);
@@ -162,11 +173,11 @@ static void test_compressed_lists(void **state)
     assert_false(LZ4F_isError(out_n));
     write_file(path, buf, out_n);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
     write_file(path, buf, out_n - 5); /* truncated frame */
     count = 0;
-    assert_int_not_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_not_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
 
     snprintf(path, sizeof(path), "%s/x_Packages.gz", dir);
     gz = gzopen(path, "wb");
@@ -174,7 +185,7 @@ static void test_compressed_lists(void **state)
     assert_int_equal(gzwrite(gz, packages_text, (unsigned)n), (int)n);
     gzclose(gz);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
 
     snprintf(path, sizeof(path), "%s/x_Packages.xz", dir);
@@ -184,7 +195,7 @@ static void test_compressed_lists(void **state)
                      LZMA_OK);
     write_file(path, buf, out_n);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
 
     snprintf(path, sizeof(path), "%s/x_Packages.zst", dir);
@@ -192,12 +203,12 @@ static void test_compressed_lists(void **state)
     assert_false(ZSTD_isError(out_n));
     write_file(path, buf, out_n);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
 
     snprintf(path, sizeof(path), "%s/x_Packages.gz", dir);
     write_file(path, "not gzip", 8);
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), DA_ERR_DECOMPRESS);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), DA_ERR_DECOMPRESS);
 
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
     assert_int_equal(system(path), 0);
