@@ -257,6 +257,50 @@ static void test_unreadable(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A hostile copy of the hardened root: FIFOs in place of files the areas
+ * read, links that point outside the root. Every collection ends (alarm),
+ * reads the root's own files only, and reports not_regular unknowns. */
+static void test_hostile(void **state)
+{
+    static const struct expect e[] = {
+        {"/auth/empty_password_accounts", "{\"unknown\":\"not_regular\"}",
+         "a FIFO in place of /etc/shadow"},
+        {"/auth/sudo", "{\"unknown\":\"not_regular\"}", "a FIFO in /etc/sudoers.d"},
+        {"/runtime/outdated_processes", "{\"unknown\":\"not_regular\"}",
+         "a FIFO in place of /proc/200/maps"},
+        {"/logging/journald/storage", "{\"unknown\":\"not_regular\"}",
+         "a FIFO as a journald drop-in"},
+        {"/media/usb_storage", "{\"unknown\":\"not_regular\"}", "a FIFO as a modprobe.d file"},
+        {"/auth/pam/password_quality", "true",
+         "common-password is an absolute link to /etc/pam.d/common-password-vendor, which only "
+         "the root has (with pam_pwquality)"},
+        {"/hardening/sysctl/kernel.kptr_restrict", "{\"unknown\":\"not_present\"}",
+         "a link to ../../../../../../../proc/sys/kernel/pid_max stays inside the root, which "
+         "has no pid_max (the host has)"},
+    };
+    char cmd[4096], base[600];
+    cJSON *doc;
+
+    (void)state;
+    snprintf(base, sizeof(base), "%s/hostile", roots);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cp -a '%s/hardened' '%s'; cd '%s'; rm etc/shadow; mkfifo etc/shadow; "
+             "mkfifo etc/sudoers.d/fifo; rm proc/200/maps; mkfifo proc/200/maps; "
+             "mkfifo etc/systemd/journald.conf.d/95-fifo.conf; mkfifo etc/modprobe.d/zz.conf; "
+             "mv etc/pam.d/common-password etc/pam.d/common-password-vendor; "
+             "ln -s /etc/pam.d/common-password-vendor etc/pam.d/common-password; "
+             "rm proc/sys/kernel/kptr_restrict; "
+             "ln -s ../../../../../../../proc/sys/kernel/pid_max "
+             "proc/sys/kernel/kptr_restrict",
+             roots, base, base);
+    assert_int_equal(system(cmd), 0);
+    alarm(20);
+    doc = collect("hostile", 0);
+    alarm(0);
+    check(doc, "hostile", e, sizeof(e) / sizeof(e[0]));
+    cJSON_Delete(doc);
+}
+
 /* This machine: every kernel setting equals what sysctl -n prints, or is an
  * unknown exactly when sysctl cannot read it. */
 static void test_live_sysctl(void **state)
@@ -324,9 +368,9 @@ static int remove_roots(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hardened),    cmocka_unit_test(test_open),
-        cmocka_unit_test(test_image),       cmocka_unit_test(test_unreadable),
-        cmocka_unit_test(test_live_sysctl),
+        cmocka_unit_test(test_hardened), cmocka_unit_test(test_open),
+        cmocka_unit_test(test_image),    cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_hostile),  cmocka_unit_test(test_live_sysctl),
     };
 
     return cmocka_run_group_tests(tests, build_roots, remove_roots);
