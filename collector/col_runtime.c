@@ -181,8 +181,12 @@ static int col_stale_pid(const struct col_ctx *ctx, const char *pid, struct col_
     snprintf(rel, sizeof(rel), "/proc/%s/exe", pid);
     e = col_readlink(ctx, rel, exe, sizeof(exe));
     if (col_process_gone(e))
-        return 0; /* a kernel thread, or gone */
-    if (e < 0)
+        return 0; /* gone */
+    /* a kernel thread's exe link has no target: the layer reports it as not
+     * a link; such a process maps no file either */
+    if (e == DA_ERR_NOT_REGULAR)
+        exe[0] = '\0';
+    else if (e < 0)
         return e;
     n = strlen(exe);
     if (n > sizeof(deleted) - 1 && strcmp(exe + n - (sizeof(deleted) - 1), deleted) == 0) {
@@ -226,23 +230,33 @@ static int col_stale_processes(const struct col_ctx *ctx, cJSON *area)
     struct da_buf b;
     char detail[128];
     cJSON *o;
-    size_t i, seen = 0, count = 0;
-    int r = 0, e = 0;
+    size_t i, seen = 0, count = 0, failed = 0;
+    int r = 0, e = 0, first_err = 0;
 
     memset(&s, 0, sizeof(s));
     da_buf_init(&b, DA_MAX_PROC_MAPS);
     e = col_list_dir(ctx, "/proc", DA_MAX_PROCESSES, &pids);
+    /* read every process, so that the unknown can say how many failed */
     for (i = 0; e == 0 && i < pids.n; i++) {
+        int p;
+
         if (!col_is_pid(pids.v[i]))
             continue;
         seen++;
-        e = col_stale_pid(ctx, pids.v[i], &s, &b);
-        if (e > 0)
+        p = col_stale_pid(ctx, pids.v[i], &s, &b);
+        if (p > 0)
             count++;
-        if (e > 0)
-            e = 0;
-        if (e < 0)
+        else if (p == DA_ERR_NOMEM)
+            e = p;
+        else if (p < 0 && failed++ == 0) {
+            first_err = p;
             snprintf(detail, sizeof(detail), "/proc/%s", pids.v[i]);
+        }
+    }
+    if (e == 0 && failed > 0) {
+        e = first_err;
+        snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+                 " (%zu of %zu processes could not be read)", failed, seen);
     }
     if (e == DA_ERR_NOMEM) {
         r = DA_ERR_NOMEM;

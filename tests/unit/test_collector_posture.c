@@ -6,6 +6,7 @@
 #include "da_test.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,75 @@ static void test_hostile(void **state)
     cJSON_Delete(doc);
 }
 
+/* Run a program as child; returns its pid. */
+static pid_t spawn_sleeper(const char *path)
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(path, path, "60", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Real processes: one runs a program that is then deleted (as an upgrade
+ * replaces a file), one runs an intact copy. Ground truth by construction;
+ * the two processes' /proc directories are bind-mounted into a root of
+ * their own, so that the other processes of this machine (some of which
+ * may not be readable) do not enter. */
+static void test_live_outdated_process(void **state)
+{
+    char dir[128], stale[256], fresh[256], root[600], cmd[4096], want[512];
+    pid_t a, b;
+    cJSON *doc;
+    int mounted;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    snprintf(dir, sizeof(dir), "/opt/devattest-test-%ld", (long)getpid());
+    snprintf(stale, sizeof(stale), "%s/stale-sleep", dir);
+    snprintf(fresh, sizeof(fresh), "%s/fresh-sleep", dir);
+    snprintf(root, sizeof(root), "%s/live-root", roots);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp /bin/sleep '%s' && cp /bin/sleep '%s'", dir,
+             stale, fresh);
+    assert_int_equal(system(cmd), 0);
+    a = spawn_sleeper(stale);
+    b = spawn_sleeper(fresh);
+    usleep(200000); /* both have exec'd */
+    assert_int_equal(unlink(stale), 0);
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p '%s/proc/%ld' '%s/proc/%ld' && mount --bind /proc/%ld '%s/proc/%ld' && "
+             "mount --bind /proc/%ld '%s/proc/%ld'",
+             root, (long)a, root, (long)b, (long)a, root, (long)a, (long)b, root, (long)b);
+    mounted = system(cmd) == 0;
+    doc = mounted ? collect("live-root", 0) : NULL;
+    kill(a, SIGKILL);
+    kill(b, SIGKILL);
+    waitpid(a, NULL, 0);
+    waitpid(b, NULL, 0);
+    snprintf(cmd, sizeof(cmd),
+             "umount '%s/proc/%ld' '%s/proc/%ld' 2>/dev/null; rm -f '%s'; rmdir '%s'", root,
+             (long)a, root, (long)b, fresh, dir);
+    if (system(cmd) != 0)
+        print_message("cleanup of %s failed\n", dir);
+    if (!mounted)
+        skip(); /* no bind mounts here (no CAP_SYS_ADMIN) */
+    snprintf(want, sizeof(want), "[\"%s\"]", stale);
+    {
+        const struct expect e[] = {
+            {"/runtime/outdated_processes/count", "1", "only the first program was deleted"},
+            {"/runtime/outdated_processes/files", want, "its text mapping is (deleted)"},
+            {"/runtime/outdated_processes/executables", want, "its /proc/PID/exe"},
+        };
+
+        check(doc, "live-root", e, sizeof(e) / sizeof(e[0]));
+    }
+    cJSON_Delete(doc);
+}
+
 /* This machine: every kernel setting equals what sysctl -n prints, or is an
  * unknown exactly when sysctl cannot read it. */
 static void test_live_sysctl(void **state)
@@ -368,9 +438,10 @@ static int remove_roots(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hardened), cmocka_unit_test(test_open),
-        cmocka_unit_test(test_image),    cmocka_unit_test(test_unreadable),
-        cmocka_unit_test(test_hostile),  cmocka_unit_test(test_live_sysctl),
+        cmocka_unit_test(test_hardened),    cmocka_unit_test(test_open),
+        cmocka_unit_test(test_image),       cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_live_outdated_process),
+        cmocka_unit_test(test_live_sysctl),
     };
 
     return cmocka_run_group_tests(tests, build_roots, remove_roots);
