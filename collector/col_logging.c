@@ -374,11 +374,34 @@ out:
     return r;
 }
 
+/* What the kernel itself has loaded (auditctl -s, auditctl -l). */
+static int col_audit_kernel(const struct col_ctx *ctx, cJSON *area)
+{
+    struct col_audit_status st;
+    cJSON *o;
+    int r, e;
+
+    if (ctx->ops == NULL || ctx->ops->audit == NULL)
+        return col_add_unknown(area, "audit_kernel", COL_R_NOT_LIVE,
+                               "the kernel's audit state is read on the running machine only");
+    e = ctx->ops->audit(&st);
+    if (e < 0)
+        return col_add_unknown_sys(area, "audit_kernel", e, "NETLINK_AUDIT");
+    o = cJSON_CreateObject();
+    COL_TRY(col_add_item(area, "audit_kernel", o));
+    COL_TRY(col_add_num(o, "enabled", st.enabled));
+    COL_TRY(col_add_bool(o, "daemon_registered", st.daemon_pid != 0));
+    COL_TRY(col_add_num(o, "rules", st.rules));
+out:
+    return r;
+}
+
 static int col_logging_collect(const struct col_ctx *ctx, cJSON *area)
 {
     int r;
 
     COL_TRY(col_auditd(ctx, area));
+    COL_TRY(col_audit_kernel(ctx, area));
     COL_TRY(col_journald(ctx, area));
     COL_TRY(col_forwarding(ctx, area));
 out:

@@ -45,6 +45,13 @@ struct col_nft_summary {
     int drop_rules;        /* rules with a drop or reject verdict */
 };
 
+/* The kernel's audit state (NETLINK_AUDIT). */
+struct col_audit_status {
+    int enabled;         /* 0 off, 1 on, 2 on and locked (auditctl -e) */
+    unsigned daemon_pid; /* the audit daemon registered with the kernel, 0 if none */
+    unsigned rules;      /* rules loaded in the kernel (auditctl -l) */
+};
+
 /* One socket of the running machine's socket tables. */
 struct col_sock {
     int v6;
@@ -70,6 +77,10 @@ struct col_sys_ops {
      * IPPROTO_UDP) in the given states (bit mask of 1 << state) over
      * NETLINK_SOCK_DIAG; NULL or an error means: read /proc/net instead. */
     int (*sockets)(int family, int protocol, uint32_t states, col_sock_fn fn, void *arg);
+    /* Audit status and rule count over NETLINK_AUDIT; needs
+     * CAP_AUDIT_CONTROL (-EPERM without), -ENOTSUP outside the initial PID
+     * namespace or without kernel audit support. */
+    int (*audit)(struct col_audit_status *out);
 };
 
 /* What every collector gets. */

@@ -193,6 +193,7 @@ static void test_image(void **state)
     static const struct expect e[] = {
         {"/runtime/outdated_processes", "{\"unknown\":\"not_live\"}", "no processes"},
         {"/logging/auditd/running", "{\"unknown\":\"not_live\"}", "no processes"},
+        {"/logging/audit_kernel", "{\"unknown\":\"not_live\"}", "no kernel to ask"},
         {"/hardening/sysctl/kernel.kptr_restrict", "{\"unknown\":\"not_live\"}", "no /proc/sys"},
         {"/hardening/unprivileged_userns_allowed", "{\"unknown\":\"not_live\"}", "no /proc/sys"},
         {"/media/usb_storage/builtin", "{\"unknown\":\"not_live\"}", "no running kernel"},
