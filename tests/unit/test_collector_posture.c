@@ -17,6 +17,7 @@
 
 #include "collector.h"
 #include "err.h"
+#include "posture.h"
 
 #define AREAS "runtime,logging,hardening,auth,media"
 
@@ -372,6 +373,107 @@ static void test_live_outdated_process(void **state)
     cJSON_Delete(doc);
 }
 
+/* ---- the parsers on their own, cases from the manual pages ---- */
+
+struct names {
+    char text[1024];
+};
+
+static int keep_name(struct names *n, const char *prefix, const char *name)
+{
+    size_t len = strlen(n->text);
+
+    snprintf(n->text + len, sizeof(n->text) - len, "%s%s%s;", prefix, prefix[0] ? ":" : "", name);
+    return 0;
+}
+
+static int sudo_cb(void *arg, enum col_sudo_kind kind, const char *name)
+{
+    static const char *const kinds[] = {"nopasswd", "noauth", "include", "includedir"};
+
+    return keep_name(arg, kinds[kind], name);
+}
+
+static int pam_cb(void *arg, enum col_pam_kind kind, const char *name)
+{
+    return keep_name(arg, kind == COL_PAM_MODULE ? "mod" : "inc", name);
+}
+
+static int maps_cb(void *arg, const char *path, int deleted)
+{
+    return keep_name(arg, deleted ? "del" : "ok", path);
+}
+
+static void test_parsers(void **state)
+{
+    /* sudoers(5): "#" followed by digits is a uid, not a comment; a
+     * comment may follow a rule; NOPASSWD after PASSWD in the same rule;
+     * Defaults>runas and Defaults!cmnd scopes; #include with quotes */
+    static const char sudoers[] = "#1000 ALL=(ALL) NOPASSWD: ALL\n"
+                                  "alice , bob ALL = NOPASSWD : /bin/ls # comment NOPASSWD:\n"
+                                  "carol ALL = (ALL) ALL\n"
+                                  "Defaults>root !authenticate\n"
+                                  "Defaults!/bin/true authenticate\n"
+                                  "# dave ALL=NOPASSWD: ALL\n"
+                                  "#include \"/etc/sudoers.d/with space\"\n"
+                                  "@includedir /etc/sudoers.d\n";
+    /* pam.d(5): a leading "-" on the type, bracket controls with blanks,
+     * substack and include, comments, continuation lines */
+    static const char pam[] = "-password optional pam_gnome_keyring.so\n"
+                              "password [success=1 default=ignore] /lib/security/pam_unix.so \\\n"
+                              "  obscure\n"
+                              "password substack system-auth\n"
+                              "auth required pam_faillock.so # password required pam_x.so\n"
+                              "@include common-password\n";
+    static const char maps[] = "7f00-7f01 r-xp 00000000 fd:01 12 /usr/lib/libz.so.1 (deleted)\n"
+                               "7f01-7f02 r--p 00000000 fd:01 12 /usr/lib/libq.so (deleted)\n"
+                               "7f02-7f03 r-xp 00000000 00:00 0 \n"
+                               "7f03-7f04 r-xp 00000000 fd:01 13 /usr/lib/name with space.so\n";
+    static const char modprobe[] = "blacklist usb_storage_x\n"
+                                   "install usb_storage \\\n  /usr/bin/true\n"
+                                   "install usb-storage /bin/false\n";
+    static const char ini[] = "[Journal]\nStorage=volatile\n[Other]\nStorage=persistent\n"
+                              "[Journal]\n; Storage=none\n  Storage = auto  \n";
+    struct col_modprobe m = {0};
+    struct names n;
+    char v[32];
+
+    (void)state;
+    memset(&n, 0, sizeof(n));
+    assert_int_equal(col_sudoers_parse(sudoers, strlen(sudoers), sudo_cb, &n), 0);
+    assert_string_equal(n.text, "nopasswd:#1000;nopasswd:alice;nopasswd:bob;noauth:Defaults>root;"
+                                "include:/etc/sudoers.d/with space;includedir:/etc/sudoers.d;");
+    memset(&n, 0, sizeof(n));
+    assert_int_equal(col_pam_parse(pam, strlen(pam), "password", pam_cb, &n), 0);
+    assert_string_equal(n.text, "mod:pam_gnome_keyring.so;mod:pam_unix.so;inc:system-auth;"
+                                "inc:common-password;");
+    memset(&n, 0, sizeof(n));
+    assert_int_equal(col_maps_parse(maps, strlen(maps), maps_cb, &n), 0);
+    assert_string_equal(n.text, "del:/usr/lib/libz.so.1;ok:/usr/lib/name with space.so;");
+    /* modprobe.d(5): the first install command counts; "_" equals "-" */
+    assert_int_equal(col_modprobe_parse(modprobe, strlen(modprobe), "usb-storage", &m), 0);
+    assert_int_equal(m.blacklisted, 0);
+    assert_int_equal(m.install_disabled, 1);
+    assert_int_equal(col_cmdline_blacklists("ro modprobe.blacklist=a,usb-storage,b", "usb_storage"),
+                     1);
+    assert_int_equal(col_cmdline_blacklists("ro module_blacklist=usb_storage", "usb_storage"), 0);
+    /* systemd.syntax(7): sections, ";" comments, blanks around "=", last wins */
+    assert_int_equal(col_ini_value(ini, strlen(ini), "Journal", "Storage", v, sizeof(v)), 1);
+    assert_string_equal(v, "auto");
+    /* a logical line over the cap is refused, never cut */
+    {
+        size_t big = COL_CONF_LINE_MAX + 10;
+        char *t = malloc(big + 1);
+
+        assert_non_null(t);
+        memset(t, 'a', big);
+        t[big] = '\0';
+        memset(&n, 0, sizeof(n));
+        assert_int_equal(col_sudoers_parse(t, big, sudo_cb, &n), DA_ERR_COLLECT_PARSE);
+        free(t);
+    }
+}
+
 /* This machine: every kernel setting equals what sysctl -n prints, or is an
  * unknown exactly when sysctl cannot read it. */
 static void test_live_sysctl(void **state)
@@ -439,9 +541,13 @@ static int remove_roots(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hardened),    cmocka_unit_test(test_open),
-        cmocka_unit_test(test_image),       cmocka_unit_test(test_unreadable),
-        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_live_outdated_process),
+        cmocka_unit_test(test_parsers),
+        cmocka_unit_test(test_hardened),
+        cmocka_unit_test(test_open),
+        cmocka_unit_test(test_image),
+        cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_live_outdated_process),
         cmocka_unit_test(test_live_sysctl),
     };
 
