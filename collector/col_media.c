@@ -2,7 +2,8 @@
  * from loading through modprobe.d(5) ("blacklist" stops loading by device
  * alias, an "install" command of false or true stops every load) or the
  * kernel command line, whether it is built into the kernel (then neither
- * helps) or already loaded, and USBGuard's daemon. */
+ * helps) or already loaded, whether the kernel can load modules at all, and
+ * USBGuard's daemon. */
 #include "collector.h"
 
 #include <errno.h>
@@ -85,6 +86,30 @@ out:
     return r;
 }
 
+/* Can the running kernel load a module at all? Not without module support
+ * (no /proc/modules) nor after kernel.modules_disabled = 1. */
+static int col_module_loading(const struct col_ctx *ctx, cJSON *o)
+{
+    char line[32];
+    struct stat st;
+    int e;
+
+    e = col_stat(ctx, "/proc/modules", &st);
+    if (e == DA_ERR_NOT_FOUND && !ctx->live &&
+        col_stat(ctx, "/proc/sys/kernel", &st) == DA_ERR_NOT_FOUND)
+        return col_add_unknown(o, "module_loading", COL_R_NOT_LIVE, "no /proc below the root");
+    if (e == DA_ERR_NOT_FOUND)
+        return col_add_bool(o, "module_loading", 0);
+    if (e < 0)
+        return col_add_unknown_err(o, "module_loading", e, "/proc/modules");
+    e = col_read_line(ctx, "/proc/sys/kernel/modules_disabled", line, sizeof(line));
+    if (e == 0)
+        return col_add_bool(o, "module_loading", strcmp(line, "1") != 0);
+    if (e == DA_ERR_NOT_FOUND)
+        return col_add_bool(o, "module_loading", 1);
+    return col_add_unknown_err(o, "module_loading", e, "/proc/sys/kernel/modules_disabled");
+}
+
 static int col_usb_storage(const struct col_ctx *ctx, cJSON *area)
 {
     struct col_modprobe m = {0};
@@ -110,6 +135,7 @@ static int col_usb_storage(const struct col_ctx *ctx, cJSON *area)
         COL_TRY(col_add_unknown_err(o, "blacklisted", e, "/proc/cmdline"));
     COL_TRY(col_add_bool(o, "install_disabled", m.install_disabled));
     COL_TRY(col_usb_builtin(ctx, o));
+    COL_TRY(col_module_loading(ctx, o));
     e = col_stat(ctx, "/sys/module", &st);
     if (e == DA_ERR_NOT_FOUND && !ctx->live)
         COL_TRY(col_add_unknown(o, "loaded", COL_R_NOT_LIVE, "no /sys/module below the root"));

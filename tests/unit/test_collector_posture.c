@@ -136,6 +136,8 @@ static void test_hardened(void **state)
          "/etc/modprobe.d/usb.conf (install ... /bin/false) hides /lib/modprobe.d/usb.conf"},
         {"/media/usb_storage/builtin", "false", "modules.builtin does not list usb-storage.ko"},
         {"/media/usb_storage/loaded", "false", "no /sys/module/usb_storage"},
+        {"/media/usb_storage/module_loading", "true",
+         "/proc/modules exists and kernel.modules_disabled is 0"},
         {"/media/usbguard/installed", "false", "no usbguard-daemon"},
     };
     cJSON *doc = collect("hardened", 0);
@@ -176,6 +178,8 @@ static void test_open(void **state)
         {"/media/usb_storage/install_disabled", "false", "the install command loads it"},
         {"/media/usb_storage/builtin", "true", "modules.builtin lists usb-storage.ko"},
         {"/media/usb_storage/loaded", "true", "/sys/module/usb_storage exists"},
+        {"/media/usb_storage/module_loading", "true",
+         "/proc/modules exists; a kernel without kernel.modules_disabled never sets it"},
         {"/media/usbguard/enabled", "true", "usbguard.service linked from a .wants directory"},
         {"/media/usbguard/running", "true", "a process named usbguard-daemon"},
         {"/media/usbguard/implicit_policy", "\"allow\"", "ImplicitPolicyTarget=allow"},
@@ -184,6 +188,22 @@ static void test_open(void **state)
 
     (void)state;
     check(doc, "open", e, sizeof(e) / sizeof(e[0]));
+    cJSON_Delete(doc);
+}
+
+/* A kernel built without module support (CONFIG_MODULES=n: no
+ * /proc/modules) loads no module, whatever modprobe.d says. */
+static void test_monolithic(void **state)
+{
+    static const struct expect e[] = {
+        {"/media/usb_storage/module_loading", "false", "no /proc/modules"},
+        {"/media/usb_storage/loaded", "false", "not in /sys/module (built in would be there)"},
+        {"/media/usb_storage/blacklisted", "false", "no modprobe.d, nothing on the command line"},
+    };
+    cJSON *doc = collect("monolithic", 0);
+
+    (void)state;
+    check(doc, "monolithic", e, sizeof(e) / sizeof(e[0]));
     cJSON_Delete(doc);
 }
 
@@ -199,6 +219,7 @@ static void test_image(void **state)
         {"/hardening/unprivileged_userns_allowed", "{\"unknown\":\"not_live\"}", "no /proc/sys"},
         {"/media/usb_storage/builtin", "{\"unknown\":\"not_live\"}", "no running kernel"},
         {"/media/usb_storage/loaded", "{\"unknown\":\"not_live\"}", "no /sys/module"},
+        {"/media/usb_storage/module_loading", "{\"unknown\":\"not_live\"}", "no /proc"},
         {"/media/usbguard/running", "{\"unknown\":\"not_live\"}", "no processes"},
         {"/auth/pam/password_quality", "{\"unknown\":\"not_present\"}",
          "the included common-password is missing: PAM fails the stack"},
@@ -541,13 +562,10 @@ static int remove_roots(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parsers),
-        cmocka_unit_test(test_hardened),
-        cmocka_unit_test(test_open),
-        cmocka_unit_test(test_image),
-        cmocka_unit_test(test_unreadable),
-        cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_live_outdated_process),
+        cmocka_unit_test(test_parsers),     cmocka_unit_test(test_hardened),
+        cmocka_unit_test(test_open),        cmocka_unit_test(test_image),
+        cmocka_unit_test(test_monolithic),  cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_live_outdated_process),
         cmocka_unit_test(test_live_sysctl),
     };
 

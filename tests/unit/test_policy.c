@@ -610,9 +610,13 @@ static void test_shipped_policy_each_check_bites(void **state)
         {"media.usb_storage.loaded", "true", "media.usb-storage", F, "/media/usb_storage/loaded"},
         {"media.usb_storage",
          "{\"blacklisted\":false,\"install_disabled\":false,"
-         "\"builtin\":false,\"loaded\":false}",
+         "\"builtin\":false,\"loaded\":false,\"module_loading\":true}",
          "media.usb-storage", F, NULL},
         {"media.usbguard", "{\"installed\":true,\"running\":true,\"implicit_policy\":\"block\"}",
+         "media.usb-storage", P, NULL},
+        {"media.usb_storage",
+         "{\"blacklisted\":false,\"install_disabled\":false,\"builtin\":{\"unknown\":"
+         "\"not_present\"},\"loaded\":false,\"module_loading\":false}",
          "media.usb-storage", P, NULL},
     };
     struct shipped *s = *state;
