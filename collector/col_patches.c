@@ -758,6 +758,26 @@ static int col_patches_reboot(const struct col_ctx *ctx, cJSON *area)
     return col_add_unknown_err(area, "reboot_required", e, "/run/reboot-required");
 }
 
+/* Stanzas of dpkg's status that dpkg itself warns about or refuses: the
+ * rest of the installed set stands, and what was odd is said. */
+static int col_patches_status_notes(cJSON *area, const struct col_patch_facts *f)
+{
+    cJSON *arr;
+    size_t i;
+    int r;
+
+    if (f->status_warnings == 0 && f->status_skipped == 0)
+        return 0;
+    COL_TRY(col_add_num(area, "status_warnings", (double)f->status_warnings));
+    COL_TRY(col_add_num(area, "status_skipped", (double)f->status_skipped));
+    arr = cJSON_CreateArray();
+    COL_TRY(col_add_item(area, "status_notes", arr));
+    for (i = 0; i < f->n_status_notes; i++)
+        COL_TRY(col_push_str(arr, f->status_notes[i]));
+out:
+    return r;
+}
+
 static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
 {
     struct col_patch_facts f;
@@ -821,10 +841,12 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
             r = col_add_unknown_err(area, "installed_count", e, COL_DPKG_STATUS);
             goto out;
         }
-        if (ctx->state_dir != NULL && list_err[0] == '\0' && da_buf_len(&key) > 0)
+        if (ctx->state_dir != NULL && list_err[0] == '\0' && da_buf_len(&key) > 0 &&
+            f.status_warnings == 0 && f.status_skipped == 0)
             col_cache_store(ctx, &key, &f);
     }
     COL_TRY(col_add_num(area, "installed_count", (double)f.installed_count));
+    COL_TRY(col_patches_status_notes(area, &f));
     COL_TRY(col_add_str(area, "inventory_sha256", f.inventory_sha256));
     COL_TRY(col_add_num(area, "lists_count", (double)lists.n));
     if (pins != NULL)
