@@ -223,6 +223,89 @@ static int col_is_pid(const char *s)
     return 1;
 }
 
+/* ---- the packages that own the replaced files ---- */
+
+static int col_set_has(const struct col_set *s, const char *name)
+{
+    size_t lo = 0, hi = s->n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(s->v[mid], name);
+
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* Does the dpkg file list in b name one of files? Paths are compared as
+ * listed and with /usr in front, since on a merged-/usr system a package
+ * lists /lib/... while the kernel names the file /usr/lib/.... */
+static int col_list_owns(const char *text, const struct col_set *files)
+{
+    char path[4096];
+
+    for (const char *p = text; *p != '\0';) {
+        size_t len = strcspn(p, "\n");
+
+        if (len > 0 && len < sizeof(path) - 4) {
+            memcpy(path, p, len);
+            path[len] = '\0';
+            if (col_set_has(files, path))
+                return 1;
+            memmove(path + 4, path, len + 1);
+            memcpy(path, "/usr", 4);
+            if (col_set_has(files, path))
+                return 1;
+        }
+        p += len + (p[len] == '\n');
+    }
+    return 0;
+}
+
+/* The packages (dpkg's /var/lib/dpkg/info/NAME[:ARCH].list) listing one of
+ * files, into pkgs. Read only when some file was replaced. */
+static int col_owners(const struct col_ctx *ctx, const struct col_set *files, struct col_set *pkgs,
+                      char *detail, size_t n)
+{
+    static const char info[] = "/var/lib/dpkg/info";
+    struct col_names lists = {0};
+    struct da_buf b;
+    int e;
+
+    da_buf_init(&b, DA_MAX_SYSFILE);
+    e = col_list_dir(ctx, info, DA_MAX_PACKAGES, &lists);
+    if (e < 0)
+        snprintf(detail, n, "%s", info);
+    for (size_t i = 0; e == 0 && i < lists.n; i++) {
+        size_t len = strlen(lists.v[i]);
+        char rel[4200];
+
+        if (len <= 5 || strcmp(lists.v[i] + len - 5, ".list") != 0)
+            continue;
+        snprintf(rel, sizeof(rel), "%s/%s", info, lists.v[i]);
+        da_buf_reset(&b);
+        e = col_read_file(ctx, rel, &b);
+        if (e < 0) {
+            snprintf(detail, n, "%s", rel);
+            break;
+        }
+        if (col_list_owns(da_buf_str(&b), files)) {
+            lists.v[i][len - 5] = '\0';
+            lists.v[i][strcspn(lists.v[i], ":")] = '\0';
+            e = col_set_add(pkgs, lists.v[i]);
+        }
+    }
+    col_names_free(&lists);
+    da_buf_free(&b);
+    return e;
+}
+
 static int col_stale_processes(const struct col_ctx *ctx, cJSON *area)
 {
     struct col_stale s;
@@ -280,6 +363,23 @@ static int col_stale_processes(const struct col_ctx *ctx, cJSON *area)
     COL_TRY(col_add_num(o, "count", (double)count));
     COL_TRY(col_set_json(o, "executables", &s.exes));
     COL_TRY(col_set_json(o, "files", &s.files));
+    if (s.files.n > 0) {
+        struct col_set pkgs = {0};
+        char where[4300] = "";
+
+        e = col_owners(ctx, &s.files, &pkgs, where, sizeof(where));
+        if (e == DA_ERR_NOMEM)
+            r = e;
+        else if (e < 0)
+            r = col_add_unknown_err(o, "packages", e, where);
+        else
+            r = col_set_json(o, "packages", &pkgs);
+        col_set_free(&pkgs);
+        if (r < 0)
+            goto out;
+    } else {
+        COL_TRY(col_add_item(o, "packages", cJSON_CreateArray()));
+    }
     if (s.exes.truncated || s.files.truncated)
         COL_TRY(col_add_bool(o, "truncated", 1));
 out:

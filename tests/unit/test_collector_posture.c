@@ -82,6 +82,40 @@ static void check(cJSON *doc, const char *root, const struct expect *e, size_t n
     }
 }
 
+/* The owners of the replaced files as dpkg-query -S names them (the
+ * package part before ":ARCH"), sorted and unique, must be the evidence's
+ * packages. */
+static void check_owners_with_dpkg(cJSON *doc, const char *name)
+{
+    cJSON *files = at(doc, "/runtime/outdated_processes/files"), *f, *want;
+    char cmd[4096], line[1024];
+    size_t o;
+    FILE *p;
+
+    if (system("command -v dpkg-query >/dev/null") != 0)
+        skip();
+    o = (size_t)snprintf(cmd, sizeof(cmd), "dpkg-query --admindir='%s/%s/var/lib/dpkg' -S", roots,
+                         name);
+    cJSON_ArrayForEach(f, files)
+    {
+        o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, " '%s'", f->valuestring);
+        assert_true(o < sizeof(cmd));
+    }
+    snprintf(cmd + o, sizeof(cmd) - o, " 2>/dev/null | cut -d: -f1 | sort -u");
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    want = cJSON_CreateArray();
+    while (fgets(line, sizeof(line), p) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        cJSON_AddItemToArray(want, cJSON_CreateString(line));
+    }
+    pclose(p);
+    assert_true(cJSON_GetArraySize(want) > 0);
+    if (!cJSON_Compare(at(doc, "/runtime/outdated_processes/packages"), want, 1))
+        fail_msg("%s: packages differ from dpkg-query -S", name);
+    cJSON_Delete(want);
+}
+
 static void test_hardened(void **state)
 {
     static const struct expect e[] = {
@@ -144,6 +178,7 @@ static void test_hardened(void **state)
 
     (void)state;
     check(doc, "hardened", e, sizeof(e) / sizeof(e[0]));
+    check_owners_with_dpkg(doc, "hardened");
     cJSON_Delete(doc);
 }
 
@@ -387,6 +422,8 @@ static void test_live_outdated_process(void **state)
             {"/runtime/outdated_processes/count", "1", "only the first program was deleted"},
             {"/runtime/outdated_processes/files", want, "its text mapping is (deleted)"},
             {"/runtime/outdated_processes/executables", want, "its /proc/PID/exe"},
+            {"/runtime/outdated_processes/packages", "{\"unknown\":\"not_present\"}",
+             "this root has no dpkg database to name owners"},
         };
 
         check(doc, "live-root", e, sizeof(e) / sizeof(e[0]));
