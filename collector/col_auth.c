@@ -298,7 +298,7 @@ static int col_sudo_file(struct col_sudo_walk *w, const char *rel, int must_exis
     struct da_buf b;
     int e;
 
-    da_buf_init(&b, DA_MAX_CONFIG);
+    da_buf_init(&b, DA_MAX_SECURITY_CONF);
     e = col_read_file(w->ctx, rel, &b);
     if (e == DA_ERR_NOT_FOUND && !must_exist) {
         da_buf_free(&b);

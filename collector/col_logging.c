@@ -25,7 +25,7 @@ static int col_with_file(const struct col_ctx *ctx, const char *rel, col_text_fn
     struct da_buf b;
     int e;
 
-    da_buf_init(&b, DA_MAX_CONFIG);
+    da_buf_init(&b, DA_MAX_SECURITY_CONF);
     e = col_read_file(ctx, rel, &b);
     if (e == 0) {
         e = fn(da_buf_str(&b), da_buf_len(&b), arg);
