@@ -43,5 +43,6 @@
 #define DA_MAX_PROCESSES     ((1u << 22) + 1024) /* entries of /proc (pid_max + files) */
 #define DA_MAX_CONF_DIR      4096                /* files in one *.d configuration directory */
 #define DA_MAX_CONF_INCLUDE  8                   /* PAM/sudoers/syslog include nesting */
+#define DA_MAX_SECURITY_CONF (4u * 1024 * 1024)  /* one sudoers, audit.rules or syslog file */
 
 #endif
