@@ -330,6 +330,8 @@ static void test_hostile(void **state)
         {"/logging/journald/storage", "{\"unknown\":\"not_regular\"}",
          "a FIFO as a journald drop-in"},
         {"/media/usb_storage", "{\"unknown\":\"not_regular\"}", "a FIFO as a modprobe.d file"},
+        {"/logging/auditd/configured_rules", "{\"unknown\":\"limit\"}",
+         "audit.rules over DA_MAX_SECURITY_CONF"},
         {"/auth/pam/password_quality", "true",
          "common-password is an absolute link to /etc/pam.d/common-password-vendor, which only "
          "the root has (with pam_pwquality)"},
@@ -346,6 +348,7 @@ static void test_hostile(void **state)
              "set -e; cp -a '%s/hardened' '%s'; cd '%s'; rm etc/shadow; mkfifo etc/shadow; "
              "mkfifo etc/sudoers.d/fifo; rm proc/200/maps; mkfifo proc/200/maps; "
              "mkfifo etc/systemd/journald.conf.d/95-fifo.conf; mkfifo etc/modprobe.d/zz.conf; "
+             "head -c 5000000 /dev/zero | tr '\\0' '#' >etc/audit/audit.rules; "
              "mv etc/pam.d/common-password etc/pam.d/common-password-vendor; "
              "ln -s /etc/pam.d/common-password-vendor etc/pam.d/common-password; "
              "rm proc/sys/kernel/kptr_restrict; "
