@@ -76,10 +76,8 @@ static int col_pam_service(struct col_pam_walk *w, const char *service)
     }
     if (e == 0) {
         e = col_pam_parse(da_buf_str(&b), da_buf_len(&b), w->type, col_pam_line, w);
-        if (e == DA_ERR_COLLECT_PARSE) {
+        if (e == DA_ERR_COLLECT_PARSE && w->err[0] == '\0')
             snprintf(w->err, sizeof(w->err), "%.400s: line too long", rel);
-            e = DA_ERR_COLLECT_PARSE;
-        }
     } else {
         col_err_detail(e, rel, w->err, sizeof(w->err));
     }
@@ -96,7 +94,6 @@ static int col_pam_stacks_have(const struct col_ctx *ctx, const char *const *ser
 
     for (; *services != NULL; services++) {
         struct col_pam_walk w = {ctx, type, modules, 0, 0, ""};
-
         char etc[256], vendor[256];
         struct stat st;
 
@@ -236,9 +233,11 @@ static int col_sudo_keep(struct col_sudo_walk *w, const char *name)
 }
 
 /* sudo skips files of an include directory whose names end in "~" or
- * contain a "." (editor backups, package manager leftovers). */
+ * contain a "." (editor backups, package manager leftovers), and entries
+ * that are not regular files. */
 static int col_sudo_dir(struct col_sudo_walk *w, const char *dir)
 {
+    struct stat st;
     struct col_names files;
     char rel[4096];
     int e;
@@ -256,7 +255,15 @@ static int col_sudo_dir(struct col_sudo_walk *w, const char *dir)
         if (strchr(files.v[i], '.') != NULL || files.v[i][n - 1] == '~')
             continue;
         snprintf(rel, sizeof(rel), "%.2000s/%.1000s", dir, files.v[i]);
-        e = col_sudo_file(w, rel, 0);
+        e = col_stat(w->ctx, rel, &st);
+        if (e == DA_ERR_NOT_FOUND || (e == 0 && !S_ISREG(st.st_mode))) {
+            e = 0;
+            continue;
+        }
+        if (e == 0)
+            e = col_sudo_file(w, rel, 0);
+        else
+            col_err_detail(e, rel, w->err, sizeof(w->err));
     }
     col_names_free(&files);
     return e;
@@ -313,10 +320,8 @@ static int col_sudo_file(struct col_sudo_walk *w, const char *rel, int must_exis
     *strrchr(dir, '/') = '\0';
     w->dir = dir;
     e = col_sudoers_parse(da_buf_str(&b), da_buf_len(&b), col_sudo_line, w);
-    if (e == DA_ERR_COLLECT_PARSE) {
+    if (e == DA_ERR_COLLECT_PARSE && w->err[0] == '\0')
         snprintf(w->err, sizeof(w->err), "%.400s: line too long", rel);
-        e = DA_ERR_COLLECT_PARSE;
-    }
     da_buf_free(&b);
     return e;
 }

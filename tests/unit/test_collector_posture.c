@@ -160,8 +160,9 @@ static void test_hardened(void **state)
         {"/auth/empty_password_count", "1", "one empty field"},
         {"/auth/root_locked", "true", "shadow(5): a field starting with ! is locked"},
         {"/auth/sudo/nopasswd", "[\"OPS\",\"ci-runner\",\"deploy\"]",
-         "sudoers(5): @includedir reads files without '.' or trailing '~'; a line continued with "
-         "\\ carries NOPASSWD; the commented rule does not count"},
+         "sudoers(5): @includedir reads regular files without '.' or trailing '~' (a FIFO and a "
+         "directory there are skipped); a line continued with \\ carries NOPASSWD; the "
+         "commented rule does not count"},
         {"/auth/sudo/nopasswd_count", "3", "three principals"},
         /* media */
         {"/media/usb_storage/blacklisted", "true",
@@ -324,7 +325,7 @@ static void test_hostile(void **state)
     static const struct expect e[] = {
         {"/auth/empty_password_accounts", "{\"unknown\":\"not_regular\"}",
          "a FIFO in place of /etc/shadow"},
-        {"/auth/sudo", "{\"unknown\":\"not_regular\"}", "a FIFO in /etc/sudoers.d"},
+        {"/auth/sudo", "{\"unknown\":\"not_regular\"}", "a FIFO in place of /etc/sudoers"},
         {"/runtime/outdated_processes", "{\"unknown\":\"not_regular\"}",
          "a FIFO in place of /proc/200/maps"},
         {"/logging/journald/storage", "{\"unknown\":\"not_regular\"}",
@@ -346,7 +347,7 @@ static void test_hostile(void **state)
     snprintf(base, sizeof(base), "%s/hostile", roots);
     snprintf(cmd, sizeof(cmd),
              "set -e; cp -a '%s/hardened' '%s'; cd '%s'; rm etc/shadow; mkfifo etc/shadow; "
-             "mkfifo etc/sudoers.d/fifo; rm proc/200/maps; mkfifo proc/200/maps; "
+             "rm etc/sudoers; mkfifo etc/sudoers; rm proc/200/maps; mkfifo proc/200/maps; "
              "mkfifo etc/systemd/journald.conf.d/95-fifo.conf; mkfifo etc/modprobe.d/zz.conf; "
              "head -c 5000000 /dev/zero | tr '\\0' '#' >etc/audit/audit.rules; "
              "mv etc/pam.d/common-password etc/pam.d/common-password-vendor; "
