@@ -380,11 +380,33 @@ static int col_param_value(const char *s, const char *name, char *out, size_t n)
     return 0;
 }
 
+/* The text after "action(" in s (blanks allowed before the parenthesis),
+ * or NULL. */
+static const char *col_action_open(const char *s)
+{
+    for (const char *p = s; (p = strstr(p, "action")) != NULL; p += 6) {
+        const char *q = p + 6;
+
+        if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '$'))
+            continue;
+        q += strspn(q, " \t");
+        if (*q == '(')
+            return q + 1;
+    }
+    return NULL;
+}
+
+static int col_forward_type(const char *s, char *v, size_t n)
+{
+    return col_param_value(s, "type", v, n) &&
+           (strcmp(v, "omfwd") == 0 || strcmp(v, "omrelp") == 0);
+}
+
 int col_rsyslog_parse(const char *text, size_t len, col_syslog_fn fn, void *arg)
 {
     struct col_lines it = {text, text + len, 1};
     char line[COL_CONF_LINE_MAX], v[1024];
-    int r;
+    int r, in_action = 0;
 
     while ((r = col_lines_next(&it, line)) == 1) {
         const char *s = line, *act;
@@ -393,6 +415,12 @@ int col_rsyslog_parse(const char *text, size_t len, col_syslog_fn fn, void *arg)
         s += strspn(s, " \t");
         if (*s == '\0')
             continue;
+        if (in_action) { /* the parameters of an action( spread over lines */
+            if (col_forward_type(s, v, sizeof(v)) && (r = fn(arg, COL_SYSLOG_FORWARD, v)) < 0)
+                return r;
+            in_action = strchr(s, ')') == NULL;
+            continue;
+        }
         if (strncasecmp(s, "$IncludeConfig", 14) == 0) {
             s += 14;
             if (col_word(&s, v, sizeof(v)) && (r = fn(arg, COL_SYSLOG_INCLUDE, v)) < 0)
@@ -404,10 +432,10 @@ int col_rsyslog_parse(const char *text, size_t len, col_syslog_fn fn, void *arg)
                 return r;
             continue;
         }
-        if (strstr(s, "action") != NULL && col_param_value(s, "type", v, sizeof(v)) &&
-            (strcmp(v, "omfwd") == 0 || strcmp(v, "omrelp") == 0)) {
-            if ((r = fn(arg, COL_SYSLOG_FORWARD, v)) < 0)
+        if ((act = col_action_open(s)) != NULL) {
+            if (col_forward_type(act, v, sizeof(v)) && (r = fn(arg, COL_SYSLOG_FORWARD, v)) < 0)
                 return r;
+            in_action = strchr(act, ')') == NULL;
             continue;
         }
         if (*s == '$' || *s == '&' || *s == ':' || *s == '@')

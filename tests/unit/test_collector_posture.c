@@ -461,6 +461,11 @@ static int pam_cb(void *arg, enum col_pam_kind kind, const char *name)
     return keep_name(arg, kind == COL_PAM_MODULE ? "mod" : "inc", name);
 }
 
+static int syslog_cb(void *arg, enum col_syslog_kind kind, const char *name)
+{
+    return keep_name(arg, kind == COL_SYSLOG_FORWARD ? "fwd" : "inc", name);
+}
+
 static int maps_cb(void *arg, const char *path, int deleted)
 {
     return keep_name(arg, deleted ? "del" : "ok", path);
@@ -494,6 +499,12 @@ static void test_parsers(void **state)
     static const char modprobe[] = "blacklist usb_storage_x\n"
                                    "install usb_storage \\\n  /usr/bin/true\n"
                                    "install usb-storage /bin/false\n";
+    /* rsyslog.conf(5): an action() whose type= comes on a later line; a
+     * file action; a commented forward */
+    static const char rsyslog[] = "*.* action(\n  type=\"omfwd\" target=\"10.0.0.9\"\n)\n"
+                                  "mail.* action(type=\"omfile\" file=\"/var/log/mail\")\n"
+                                  "# *.* @@old.example.com\n"
+                                  "kern.*  @192.0.2.1\n";
     static const char ini[] = "[Journal]\nStorage=volatile\n[Other]\nStorage=persistent\n"
                               "[Journal]\n; Storage=none\n  Storage = auto  \n";
     struct col_modprobe m = {0};
@@ -512,6 +523,9 @@ static void test_parsers(void **state)
     memset(&n, 0, sizeof(n));
     assert_int_equal(col_maps_parse(maps, strlen(maps), maps_cb, &n), 0);
     assert_string_equal(n.text, "del:/usr/lib/libz.so.1;ok:/usr/lib/name with space.so;");
+    memset(&n, 0, sizeof(n));
+    assert_int_equal(col_rsyslog_parse(rsyslog, strlen(rsyslog), syslog_cb, &n), 0);
+    assert_string_equal(n.text, "fwd:omfwd;fwd:@;");
     /* modprobe.d(5): the first install command counts; "_" equals "-" */
     assert_int_equal(col_modprobe_parse(modprobe, strlen(modprobe), "usb-storage", &m), 0);
     assert_int_equal(m.blacklisted, 0);
