@@ -40,6 +40,14 @@ struct agent_tpm_backend {
 extern const struct agent_tpm_backend agent_tpm_esys_backend; /* agent/tpm.c */
 extern const struct agent_tpm_backend agent_softkey_backend;  /* agent/softkey.c */
 
+/* For tests only: make the TPM backend use password sessions and unsalted
+ * policy sessions without parameter encryption (what the agent did before it
+ * salted its sessions), so a test can show that its capture of the TPM
+ * traffic would see the secrets. Call right after agent_tpm_open.
+ * DA_ERR_UNSUPPORTED in software mode. */
+int agent_tpm_test_plain_sessions(struct agent_tpm *t);
+void agent_esys_plain_sessions(void *impl); /* agent/tpm.c */
+
 /* --- agent/tpm_struct.c: TPM structures <-> bytes and OpenSSL keys --- */
 
 int agent_bytes_copy(struct agent_bytes *out, const void *data, size_t len);
