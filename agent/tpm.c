@@ -34,6 +34,9 @@ int agent_esys_rc_to_err(TSS2_RC rc, int fallback)
             return DA_ERR_TPM_ABSENT;
         if (base == TSS2_BASE_RC_MEMORY)
             return DA_ERR_NOMEM;
+        /* ESYS found the response HMAC of a session wrong. */
+        if (base == TSS2_BASE_RC_RSP_AUTH_FAILED)
+            return DA_ERR_TPM_RESPONSE_AUTH;
         return layer == TSS2_TCTI_RC_LAYER ? DA_ERR_TPM_TCTI : fallback;
     }
     /* A response code of the TPM (or of a resource manager speaking for it).
@@ -67,6 +70,9 @@ const char *agent_esys_err_hint(int err)
     case DA_ERR_TPM_AUTH:
         return " [authorization refused: check the endorsement hierarchy password "
                "(endorsement_auth) and the TPM's dictionary-attack lockout]";
+    case DA_ERR_TPM_RESPONSE_AUTH:
+        return " [a TPM response was altered between the TPM and the agent; this TPM "
+               "connection can no longer be used]";
     case DA_ERR_TPM_ABSENT:
         return " [no TPM answers on this TCTI; software-key mode is only used when configured]";
     default:

@@ -11,6 +11,12 @@ da_unit_test(NAME test_tpm_quote SOURCES ${DA_TEST_SRC}/integration/test_tpm_quo
              LIBS da_test_tpm LABELS integration swtpm)
 da_unit_test(NAME test_tpm_credential SOURCES ${DA_TEST_SRC}/integration/test_tpm_credential.c
              LIBS da_test_tpm LABELS integration swtpm)
+# What crosses the TPM bus, captured by a proxy between the TCTI and swtpm.
+find_package(Threads REQUIRED)
+da_unit_test(NAME test_tpm_sessions
+             SOURCES ${DA_TEST_SRC}/integration/test_tpm_sessions.c
+                     ${DA_TEST_SRC}/support/tcti_capture.c
+             LIBS da_test_tpm Threads::Threads LABELS integration swtpm)
 da_unit_test(NAME test_tpm_ek_kinds SOURCES ${DA_TEST_SRC}/integration/test_tpm_ek_kinds.c
              LIBS da_test_tpm LABELS integration swtpm)
 da_unit_test(NAME test_tpm_open SOURCES ${DA_TEST_SRC}/integration/test_tpm_open.c
