@@ -49,17 +49,36 @@ static const struct tpm_ek_profile tpm_ek_profiles[] = {
 #define TPM_NPROFILES (sizeof(tpm_ek_profiles) / sizeof(tpm_ek_profiles[0]))
 /* --- EK certificate -------------------------------------------------------- */
 
-/* Which EK certificate indices exist (bit i: tpm_ek_profiles[i]). */
-static int tpm_ek_cert_indices(struct tpm_esys *e, unsigned *present)
+static void tpm_ek_template(const struct tpm_ek_profile *p, TPM2B_PUBLIC *t);
+
+/* Which EK indices exist: bit i of each mask stands for tpm_ek_profiles[i]. */
+struct tpm_ek_indices {
+    unsigned cert, nonce, tmpl;
+};
+
+static void tpm_ek_index_mark(struct tpm_ek_indices *x, TPM2_HANDLE h)
+{
+    size_t p;
+
+    for (p = 0; p < TPM_NPROFILES; p++) {
+        if (tpm_ek_profiles[p].cert_index == h)
+            x->cert |= 1u << p;
+        if (tpm_ek_profiles[p].nonce_index != 0 && tpm_ek_profiles[p].nonce_index == h)
+            x->nonce |= 1u << p;
+        if (tpm_ek_profiles[p].template_index != 0 && tpm_ek_profiles[p].template_index == h)
+            x->tmpl |= 1u << p;
+    }
+}
+
+static int tpm_ek_indices_list(struct tpm_esys *e, struct tpm_ek_indices *x)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more = TPM2_YES;
     TPM2_HANDLE next = TPM_EK_CERT_FIRST;
     TSS2_RC rc;
     uint32_t i;
-    size_t p;
 
-    *present = 0;
+    memset(x, 0, sizeof(*x));
     while (more == TPM2_YES && next <= TPM_EK_CERT_LAST) {
         rc = Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
                                 next, 32, &more, &cap);
@@ -68,12 +87,8 @@ static int tpm_ek_cert_indices(struct tpm_esys *e, unsigned *present)
         if (cap->data.handles.count == 0)
             more = TPM2_NO;
         for (i = 0; i < cap->data.handles.count; i++) {
-            TPM2_HANDLE h = cap->data.handles.handle[i];
-            for (p = 0; p < TPM_NPROFILES; p++) {
-                if (tpm_ek_profiles[p].cert_index == h)
-                    *present |= 1u << p;
-            }
-            next = h + 1;
+            tpm_ek_index_mark(x, cap->data.handles.handle[i]);
+            next = cap->data.handles.handle[i] + 1;
         }
         Esys_Free(cap);
         cap = NULL;
@@ -131,7 +146,8 @@ static int tpm_nv_read_chunks(struct tpm_esys *e, ESYS_TR auth, ESYS_TR nv, uint
     return 0;
 }
 
-static int tpm_nv_read(struct tpm_esys *e, uint32_t index, struct agent_bytes *out)
+static int tpm_nv_read(struct tpm_esys *e, uint32_t index, const char *what,
+                       struct agent_bytes *out)
 {
     ESYS_TR nv = ESYS_TR_NONE, auth;
     TPM2B_NV_PUBLIC *pub = NULL;
@@ -179,7 +195,7 @@ static int tpm_nv_read(struct tpm_esys *e, uint32_t index, struct agent_bytes *o
         agent_bytes_free(out);
 out:
     if (err != 0)
-        da_error_f("EK certificate at NV index 0x%08x could not be read", index);
+        da_error_f("%s at NV index 0x%08x could not be read", what, index);
     Esys_Free(pub);
     if (nv != ESYS_TR_NONE) {
         TSS2_RC rc2 = Esys_TR_Close(e->ctx, &nv);
@@ -231,7 +247,6 @@ static int tpm_ek_cert_take(struct tpm_esys *e, const struct tpm_ek_profile *p,
     e->ek_cert_key = key;
     key = NULL; /* transferred */
     e->ek_cert_index = p->cert_index;
-    e->ek = p;
     rc = 0;
 out:
     EVP_PKEY_free(key);
@@ -239,36 +254,83 @@ out:
     return rc;
 }
 
+/* The template the EK is made from: the profile's default, or the template a
+ * manufacturer provisioned in NV, with the NV nonce in its unique field. */
+static int tpm_ek_template_setup(struct tpm_esys *e, const struct tpm_ek_indices *x, size_t i)
+{
+    const struct tpm_ek_profile *p = &tpm_ek_profiles[i];
+    struct agent_bytes nv = {NULL, 0};
+    TPM2B_PUBLIC dflt;
+    int rc = 0;
+
+    tpm_ek_template(p, &dflt);
+    e->ek_template = dflt;
+    e->ek_template_source = "default";
+    if ((x->tmpl & (1u << i)) != 0) {
+        rc = tpm_nv_read(e, p->template_index, "EK template", &nv);
+        if (rc == 0)
+            rc = agent_ek_template_decode(nv.data, nv.len, &dflt, &e->ek_template);
+        agent_bytes_free(&nv);
+        if (rc != 0)
+            return rc;
+        e->ek_template_source = "nv-template";
+    }
+    if ((x->nonce & (1u << i)) != 0) {
+        rc = tpm_nv_read(e, p->nonce_index, "EK nonce", &nv);
+        if (rc == 0)
+            rc = agent_ek_nonce_apply(&e->ek_template, nv.data, nv.len);
+        agent_bytes_free(&nv);
+        if (rc != 0)
+            return rc;
+        e->ek_template_source = (x->tmpl & (1u << i)) != 0 ? "nv-template+nv-nonce" : "nv-nonce";
+    }
+    if ((x->tmpl | x->nonce) & (1u << i))
+        da_info_f("EK %s: template from NV (%s)", p->label, e->ek_template_source);
+    return 0;
+}
+
 /* Choose the EK: the first certificate in order of preference whose key fits
- * its template; without any, the RSA 2048 template and no certificate. */
+ * its template; without any, the RSA 2048 template and no certificate. The
+ * template comes from NV when the TPM provides one (and a nonce). */
 static int tpm_ek_discover(struct tpm_esys *e)
 {
     struct agent_bytes nv = {NULL, 0};
-    unsigned present;
+    struct tpm_ek_indices x;
     size_t i;
     int rc;
 
     if (e->ek != NULL)
         return 0;
-    rc = tpm_ek_cert_indices(e, &present);
+    rc = tpm_ek_indices_list(e, &x);
     if (rc != 0)
         return rc;
     for (i = 0; i < TPM_NPROFILES; i++) {
-        if ((present & (1u << i)) == 0)
+        if ((x.cert & (1u << i)) == 0)
             continue;
-        rc = tpm_nv_read(e, tpm_ek_profiles[i].cert_index, &nv);
+        rc = tpm_nv_read(e, tpm_ek_profiles[i].cert_index, "EK certificate", &nv);
         if (rc != 0)
             return rc;
         rc = tpm_ek_cert_take(e, &tpm_ek_profiles[i], &nv);
         agent_bytes_free(&nv);
         if (rc == 0)
-            return 0;
+            break;
         if (rc != DA_ERR_NOT_FOUND)
             return rc;
     }
-    da_info_f("the TPM holds no EK certificate; enrolling with the EK public key only");
-    e->ek = &tpm_ek_profiles[0];
-    e->ek_cert_index = 0;
+    if (i == TPM_NPROFILES) {
+        da_info_f("the TPM holds no EK certificate; enrolling with the EK public key only");
+        i = 0;
+        e->ek_cert_index = 0;
+    }
+    rc = tpm_ek_template_setup(e, &x, i);
+    if (rc != 0) {
+        agent_bytes_free(&e->ek_cert);
+        EVP_PKEY_free(e->ek_cert_key);
+        e->ek_cert_key = NULL;
+        e->ek_cert_index = 0;
+        return rc;
+    }
+    e->ek = &tpm_ek_profiles[i];
     return 0;
 }
 
@@ -359,7 +421,7 @@ int agent_esys_ek_create(struct tpm_esys *e, ESYS_TR *ek)
     memset(&sens, 0, sizeof(sens));
     memset(&outside, 0, sizeof(outside));
     memset(&pcrs, 0, sizeof(pcrs));
-    tpm_ek_template(e->ek, &tmpl);
+    tmpl = e->ek_template;
     err = agent_esys_auth(e, AGENT_ESYS_SESSION_PLAIN, &auth, &tmp);
     if (err != 0)
         return err;

@@ -85,6 +85,18 @@ int agent_keyblob_encode(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub,
 int agent_keyblob_decode(const unsigned char *data, size_t len, TPM2B_PRIVATE *priv,
                          TPM2B_PUBLIC *pub);
 
+/* An EK template from NV (0x01C00004, 0x01C0000C): a TPMT_PUBLIC with only
+ * zero padding after it, of the same type, nameAlg, key size or curve and
+ * authPolicy as the profile's default template dflt, restricted decryption.
+ * DA_ERR_TPM_EK_TEMPLATE otherwise. */
+int agent_ek_template_decode(const unsigned char *nv, size_t len, const TPM2B_PUBLIC *dflt,
+                             TPM2B_PUBLIC *out);
+/* Put an EK nonce from NV (0x01C00003, 0x01C0000B) into the template's unique
+ * field as the TCG EK Credential Profile says: RSA: the nonce padded with
+ * zeros to the modulus size; ECC: x is the nonce padded with zeros to the
+ * coordinate size, y that many zeros. DA_ERR_TPM_EK_TEMPLATE when too long. */
+int agent_ek_nonce_apply(TPM2B_PUBLIC *tmpl, const unsigned char *nonce, size_t len);
+
 /* Digest of concatenated PCR values with hash alg (TPM2_ALG_*). */
 int agent_tpm_digest(uint16_t alg, const unsigned char *data, size_t len, TPM2B_DIGEST *out);
 

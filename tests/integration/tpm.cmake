@@ -19,6 +19,8 @@ da_unit_test(NAME test_tpm_sessions
              LIBS da_test_tpm Threads::Threads LABELS integration swtpm)
 da_unit_test(NAME test_tpm_ek_kinds SOURCES ${DA_TEST_SRC}/integration/test_tpm_ek_kinds.c
              LIBS da_test_tpm LABELS integration swtpm)
+da_unit_test(NAME test_tpm_ek_template SOURCES ${DA_TEST_SRC}/integration/test_tpm_ek_template.c
+             LIBS da_test_tpm LABELS integration swtpm)
 da_unit_test(NAME test_tpm_open SOURCES ${DA_TEST_SRC}/integration/test_tpm_open.c
              LIBS da_test_tpm LABELS integration swtpm)
 da_unit_test(NAME test_softkey SOURCES ${DA_TEST_SRC}/integration/test_softkey.c
