@@ -10,6 +10,7 @@
 #include <tss2/tss2_rc.h>
 
 #include "caps.h"
+#include "ek.h"
 #include "err.h"
 #include "log.h"
 #include "tpm_esys.h"
@@ -233,7 +234,7 @@ static int tpm_ek_cert_take(struct tpm_esys *e, const struct tpm_ek_profile *p,
         da_error_f("EK certificate at 0x%08x is not DER X.509", p->cert_index);
         goto out;
     }
-    key = X509_get_pubkey(cert);
+    key = da_ek_cert_public_key(cert);
     if (key == NULL || !tpm_cert_key_fits(key, p)) {
         da_warn_f("EK certificate at 0x%08x does not hold the key of template %s; ignored",
                   p->cert_index, p->label);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "oaep_cert.h"
 #include "tpm.h"
 #include "tpm_test_util.h"
 
@@ -59,6 +60,33 @@ static void read_persisted(const struct tt_env *env, const char *handle, const c
     const char *argv[] = {"tpm2_readpublic", "-T", env->tpm.tcti, "-c", handle, "-o", file, NULL};
 
     tt_run_ok(argv);
+}
+
+/* An RSA EK certificate whose key names id-RSAES-OAEP: openssl issues the
+ * certificate for the EK swtpm_setup certified, the test rewrites its key's
+ * algorithm identifier (tests/support/oaep_cert.c) and stores it at
+ * 0x01C00002. The agent must take it as the RSA EK's certificate. */
+static void test_oaep_rsa_certificate(void **state)
+{
+    struct tt_env *env = *state;
+    char pub[PATH_MAX], pem[PATH_MAX], plain[PATH_MAX], der[PATH_MAX], key[PATH_MAX];
+    char out[8192];
+
+    read_persisted(env, "0x81010001", tt_path(pub, sizeof(pub), env->work, "ekrsa.pub"));
+    tt_tools_public_pem(pub, tt_path(pem, sizeof(pem), env->work, "ekrsa.pem"));
+    tt_issue_cert(env, pem, tt_path(plain, sizeof(plain), env->work, "ekrsa-openssl.der"));
+    assert_int_equal(tt_oaep_cert(plain, tt_path(key, sizeof(key), env->tpm.dir, "ca/signkey.pem"),
+                                  tt_path(der, sizeof(der), env->work, "ekrsa-oaep.der")),
+                     0);
+    {
+        const char *argv[] = {"openssl", "asn1parse", "-inform", "der", "-in", der, NULL};
+        assert_int_equal(tt_run(argv, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, ":rsaesOaep"));
+        assert_null(strstr(out, ":rsaEncryption"));
+    }
+    tt_nv_undefine(env, "0x01C00002");
+    tt_nv_store(env, "0x01C00002", der);
+    check_identity(env, 0x01C00002, "L-1", der, pub);
 }
 
 static void test_ecc_p256_certificate_preferred_over_p384(void **state)
@@ -163,6 +191,7 @@ int main(void)
 {
     /* In this order: each test changes the swtpm's certificates. */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_oaep_rsa_certificate, tt_test_setup),
         cmocka_unit_test_setup(test_ecc_p256_certificate_preferred_over_p384, tt_test_setup),
         cmocka_unit_test_setup(test_ecc_p384_certificate, tt_test_setup),
         cmocka_unit_test_setup(test_no_certificate_uses_rsa_ek, tt_test_setup),

@@ -18,6 +18,7 @@ da_unit_test(NAME test_tpm_sessions
                      ${DA_TEST_SRC}/support/tcti_capture.c
              LIBS da_test_tpm Threads::Threads LABELS integration swtpm)
 da_unit_test(NAME test_tpm_ek_kinds SOURCES ${DA_TEST_SRC}/integration/test_tpm_ek_kinds.c
+                     ${DA_TEST_SRC}/support/oaep_cert.c
              LIBS da_test_tpm LABELS integration swtpm)
 da_unit_test(NAME test_tpm_ek_template SOURCES ${DA_TEST_SRC}/integration/test_tpm_ek_template.c
              LIBS da_test_tpm LABELS integration swtpm)
