@@ -194,6 +194,40 @@ static void test_altered_response_refused(void **state)
     }
 }
 
+/* The EK's policy session is salted too, so the response to TPM2_Load
+ * (authorized by it alone) is checked: one bit flipped in the returned name
+ * (10 bytes of header, the handle, the parameter size, the TPM2B size). */
+static void test_altered_policy_session_response_refused(void **state)
+{
+    struct tt_env *env = *state;
+    char tcti[128];
+    struct tt_capture *cap = NULL;
+    struct agent_tpm *t = NULL;
+    struct agent_tpm_identity *id = NULL;
+    struct agent_tpm_settings s = {
+        .mode = AGENT_TPM_MODE_TPM,
+        .tcti = tcti,
+        .state_dir = env->state,
+        .endorsement_auth = EH_PASSWORD,
+    };
+
+    assert_int_equal(tt_capture_start(env->tpm.port, tcti, sizeof(tcti), &cap), 0);
+    assert_int_equal(agent_tpm_open(&s, &t), 0);
+    tt_capture_tamper(cap, TPM2_CC_Load, 30);
+    assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), DA_ERR_TPM_RESPONSE_AUTH);
+    assert_int_equal(tt_capture_tampered(cap), 1);
+    assert_null(id);
+    agent_tpm_close(t);
+    tt_capture_free(cap);
+    {
+        char out[4096];
+        const char *objects[] = {"tpm2_flushcontext", "--tcti", env->tpm.tcti, "-t", NULL};
+        const char *sessions[] = {"tpm2_flushcontext", "--tcti", env->tpm.tcti, "-s", NULL};
+        assert_int_equal(tt_run(objects, out, sizeof(out)), 0);
+        assert_int_equal(tt_run(sessions, out, sizeof(out)), 0);
+    }
+}
+
 /* Control: without an HMAC session the altered quote is taken as is. */
 static void test_control_plain_sessions_miss_alteration(void **state)
 {
@@ -212,6 +246,7 @@ int main(void)
         cmocka_unit_test_setup(test_control_plain_sessions_leak, tt_test_setup),
         cmocka_unit_test_setup(test_altered_response_refused, tt_test_setup),
         cmocka_unit_test_setup(test_control_plain_sessions_miss_alteration, tt_test_setup),
+        cmocka_unit_test_setup(test_altered_policy_session_response_refused, tt_test_setup),
     };
     return cmocka_run_group_tests(tests, sessions_group_setup, tt_group_teardown);
 }
