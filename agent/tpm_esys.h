@@ -37,8 +37,9 @@ struct tpm_esys {
     uint32_t ek_cert_index;
     struct agent_bytes ek_cert;
     EVP_PKEY *ek_cert_key;
-    TPM2B_PUBLIC ek_template;       /* the template the EK is created from */
-    const char *ek_template_source; /* "default", "nv-template", "nv-nonce" */
+    TPM2B_PUBLIC ek_template; /* the template the EK is created from */
+    /* "default", "nv-template", "nv-nonce" or "nv-template+nv-nonce" */
+    const char *ek_template_source;
     TPM2B_PUBLIC ek_pub;
     int ek_created; /* ek_pub holds the EK the TPM made */
     /* HMAC session salted with the EK (after its check against the
