@@ -28,6 +28,8 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_OVERFLOW, "overflow", 400, "numeric overflow"},
     {DA_ERR_TIMEOUT, "timeout", 504, "timed out"},
     {DA_ERR_EXISTS, "exists", 409, "already exists"},
+    {DA_ERR_SYSTEM, "system", 500, "system call failed"},
+    {DA_ERR_NOT_REGULAR, "not_regular", 500, "not a regular file"},
 
     {DA_ERR_BASE64, "bad_base64", 400, "invalid base64"},
     {DA_ERR_HEX, "bad_hex", 400, "invalid hexadecimal"},
