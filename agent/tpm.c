@@ -172,12 +172,15 @@ static void esys_close(void *impl)
 
     if (e == NULL)
         return;
-    if (e->ctx != NULL) {
+    /* A context ESYS refuses cannot flush; the resource manager (or a TPM
+     * reset) frees what it held. */
+    if (e->ctx != NULL && !e->broken) {
         agent_esys_flush(e, &e->ak);
         agent_esys_flush(e, &e->sk);
         agent_esys_flush(e, &e->hmac);
-        Esys_Finalize(&e->ctx);
     }
+    if (e->ctx != NULL)
+        Esys_Finalize(&e->ctx);
     if (e->tcti != NULL)
         Tss2_TctiLdr_Finalize(&e->tcti);
     agent_bytes_free(&e->ek_cert);
@@ -273,14 +276,81 @@ fail:
     return err;
 }
 
+/* --- the backend table ------------------------------------------------------ */
+
+/* After a response failed its HMAC check ESYS refuses the context: every
+ * later call says so plainly instead of failing in ESYS's own words. */
+static int tpm_usable(const struct tpm_esys *e)
+{
+    if (!e->broken)
+        return 0;
+    da_error_f("a TPM response was altered earlier on this connection; close and open the TPM "
+               "again");
+    return DA_ERR_TPM_RESPONSE_AUTH;
+}
+
+static int tpm_after(struct tpm_esys *e, int rc)
+{
+    if (rc == DA_ERR_TPM_RESPONSE_AUTH)
+        e->broken = 1;
+    return rc;
+}
+
+static int esys_identity(void *impl, int flags, struct agent_tpm_identity *id)
+{
+    int rc = tpm_usable(impl);
+
+    return rc != 0 ? rc : tpm_after(impl, agent_esys_identity(impl, flags, id));
+}
+
+static int esys_certify_sk(void *impl, const TPM2B_DATA *qualifying, struct agent_bytes *attest,
+                           struct agent_bytes *signature)
+{
+    int rc = tpm_usable(impl);
+
+    return rc != 0 ? rc
+                   : tpm_after(impl, agent_esys_certify_sk(impl, qualifying, attest, signature));
+}
+
+static int esys_quote(void *impl, const TPML_PCR_SELECTION *sel, const TPM2B_DATA *qual,
+                      struct agent_tpm_quote *q)
+{
+    int rc = tpm_usable(impl);
+
+    return rc != 0 ? rc : tpm_after(impl, agent_esys_quote(impl, sel, qual, q));
+}
+
+static int esys_activate_credential(void *impl, const TPM2B_ID_OBJECT *credential,
+                                    const TPM2B_ENCRYPTED_SECRET *secret, struct agent_bytes *out)
+{
+    int rc = tpm_usable(impl);
+
+    return rc != 0 ? rc
+                   : tpm_after(impl, agent_esys_activate_credential(impl, credential, secret, out));
+}
+
+static int esys_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct agent_bytes *der)
+{
+    int rc = tpm_usable(impl);
+
+    return rc != 0 ? rc : tpm_after(impl, agent_esys_sign_digest(impl, digest, der));
+}
+
+static int esys_info(void *impl, struct agent_tpm_info *info)
+{
+    int rc = tpm_usable(impl);
+
+    return rc != 0 ? rc : tpm_after(impl, agent_esys_info(impl, info));
+}
+
 const struct agent_tpm_backend agent_tpm_esys_backend = {
     .trust = AGENT_TRUST_TPM,
     .open = esys_open,
     .close = esys_close,
-    .identity = agent_esys_identity,
-    .certify_sk = agent_esys_certify_sk,
-    .quote = agent_esys_quote,
-    .activate_credential = agent_esys_activate_credential,
-    .sign_digest = agent_esys_sign_digest,
-    .info = agent_esys_info,
+    .identity = esys_identity,
+    .certify_sk = esys_certify_sk,
+    .quote = esys_quote,
+    .activate_credential = esys_activate_credential,
+    .sign_digest = esys_sign_digest,
+    .info = esys_info,
 };

@@ -47,6 +47,7 @@ struct tpm_esys {
      * is first created. */
     ESYS_TR hmac;
     int plain_sessions; /* test switch: password and unsalted sessions only */
+    int broken;         /* a response failed its HMAC check: ESYS refuses the context */
     /* Keys held loaded. */
     ESYS_TR ak, sk;
     TPM2B_PUBLIC ak_pub, sk_pub;

@@ -181,6 +181,18 @@ static void test_altered_response_refused(void **state)
     assert_int_equal(quote_through_tamper(&r), DA_ERR_TPM_RESPONSE_AUTH);
     assert_true(tt_log_contains("Esys_Quote failed"));
     tt_log_capture_stop();
+    /* The handle stays refused, with the same code, until it is reopened. */
+    {
+        struct agent_tpm_quote *q = NULL;
+        struct agent_tpm_info info;
+        TPML_PCR_SELECTION sel;
+        unsigned char qual[32] = {4};
+        assert_int_equal(agent_pcr_selection_parse(AGENT_TPM_DEFAULT_PCRS, &sel), 0);
+        assert_int_equal(agent_tpm_quote(r.t, &sel, qual, sizeof(qual), &q),
+                         DA_ERR_TPM_RESPONSE_AUTH);
+        assert_null(q);
+        assert_int_equal(agent_tpm_info(r.t, &info), DA_ERR_TPM_RESPONSE_AUTH);
+    }
     run_close(&r);
     /* ESYS refuses further use of a context whose response failed the check,
      * so the handle could not flush its objects; swtpm has no resource
