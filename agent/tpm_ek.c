@@ -39,12 +39,12 @@ static const BYTE tpm_policy_b_sha384[48] = {
     0xcb, 0x47, 0xba, 0x09, 0x69, 0x96, 0x46, 0x15, 0x0f, 0x9f, 0xc0, 0x00, 0xf3, 0xf8, 0x0e, 0x12};
 
 static const struct tpm_ek_profile tpm_ek_profiles[] = {
-    {"L-1", 0x01C00002u, 0x01C00003u, 0x01C00004u, TPM2_ALG_RSA, 0, TPM2_ALG_SHA256, 128, 256, 0,
-     tpm_policy_a_sha256, 32},
-    {"L-2", 0x01C0000Au, 0x01C0000Bu, 0x01C0000Cu, TPM2_ALG_ECC, TPM2_ECC_NIST_P256,
+    {"L-1", 0x01C00002u, 0x01C00003u, 0x01C00004u, 0x81010001u, TPM2_ALG_RSA, 0, TPM2_ALG_SHA256,
+     128, 256, 0, tpm_policy_a_sha256, 32},
+    {"L-2", 0x01C0000Au, 0x01C0000Bu, 0x01C0000Cu, 0x81010002u, TPM2_ALG_ECC, TPM2_ECC_NIST_P256,
      TPM2_ALG_SHA256, 128, 32, 0, tpm_policy_a_sha256, 32},
-    {"H-3", 0x01C00016u, 0, 0, TPM2_ALG_ECC, TPM2_ECC_NIST_P384, TPM2_ALG_SHA384, 256, 0, 1,
-     tpm_policy_b_sha384, 48},
+    {"H-3", 0x01C00016u, 0, 0, 0x81010016u, TPM2_ALG_ECC, TPM2_ECC_NIST_P384, TPM2_ALG_SHA384, 256,
+     0, 1, tpm_policy_b_sha384, 48},
 };
 
 #define TPM_NPROFILES (sizeof(tpm_ek_profiles) / sizeof(tpm_ek_profiles[0]))
@@ -405,6 +405,53 @@ static int tpm_public_equal(const TPM2B_PUBLIC *a, const TPM2B_PUBLIC *b)
     return rc;
 }
 
+/* Whether a persistent handle exists (listing first, so that an absent one
+ * causes no TPM error). */
+static int tpm_handle_present(struct tpm_esys *e, TPM2_HANDLE h)
+{
+    TPMS_CAPABILITY_DATA *cap = NULL;
+    TPMI_YES_NO more;
+    int found;
+
+    if (Esys_GetCapability(e->ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, h, 1,
+                           &more, &cap) != TSS2_RC_SUCCESS)
+        return 0;
+    found = cap->data.handles.count == 1 && cap->data.handles.handle[0] == h;
+    Esys_Free(cap);
+    return found;
+}
+
+/* Before this handle has made the EK there is no checked key to salt the
+ * session that authorizes its creation. When the platform persisted the EK
+ * at its TCG handle and that key is the certificate's, it salts the HMAC
+ * session from the start, so even the first use of the endorsement password
+ * is covered. Anything else leaves the unsalted start (logged). */
+static void tpm_ek_persisted_salt(struct tpm_esys *e)
+{
+    ESYS_TR h = ESYS_TR_NONE;
+    TPM2B_PUBLIC *pub = NULL;
+    EVP_PKEY *key = NULL;
+
+    if (e->plain_sessions || e->hmac != ESYS_TR_NONE || e->ek_cert_key == NULL ||
+        !tpm_handle_present(e, e->ek->persistent))
+        return;
+    if (Esys_TR_FromTPMPublic(e->ctx, e->ek->persistent, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                              &h) == TSS2_RC_SUCCESS &&
+        Esys_ReadPublic(e->ctx, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL) ==
+            TSS2_RC_SUCCESS &&
+        agent_tpm_public_to_pkey(pub, &key) == 0 && EVP_PKEY_eq(key, e->ek_cert_key) == 1 &&
+        agent_esys_hmac_start(e, h) == 0)
+        da_debug_f("the EK persisted at 0x%08x salts the sessions", e->ek->persistent);
+    else
+        da_info_f("the key at 0x%08x is not the certified EK; the first EK creation is "
+                  "authorized without a salt",
+                  e->ek->persistent);
+    EVP_PKEY_free(key);
+    Esys_Free(pub);
+    if (h != ESYS_TR_NONE && Esys_TR_Close(e->ctx, &h) != TSS2_RC_SUCCESS)
+        da_warn_f("Esys_TR_Close of the persisted EK failed");
+}
+
 int agent_esys_ek_create(struct tpm_esys *e, ESYS_TR *ek)
 {
     TPM2B_SENSITIVE_CREATE sens;
@@ -423,6 +470,7 @@ int agent_esys_ek_create(struct tpm_esys *e, ESYS_TR *ek)
     memset(&outside, 0, sizeof(outside));
     memset(&pcrs, 0, sizeof(pcrs));
     tmpl = e->ek_template;
+    tpm_ek_persisted_salt(e);
     err = agent_esys_auth(e, AGENT_ESYS_SESSION_PLAIN, &auth, &tmp);
     if (err != 0)
         return err;

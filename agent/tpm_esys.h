@@ -17,6 +17,7 @@ struct tpm_ek_profile {
     uint32_t cert_index;
     uint32_t nonce_index;    /* 0: the profile has none */
     uint32_t template_index; /* 0: the profile has none */
+    uint32_t persistent;     /* where platforms persist this EK */
     TPMI_ALG_PUBLIC type;
     TPMI_ECC_CURVE curve;
     TPMI_ALG_HASH name_alg;

@@ -115,6 +115,32 @@ static void assert_capture_works(const struct run *r)
     assert_true(tt_capture_contains(r->cap, r->id->ak_public.data, r->id->ak_public.len));
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Walk the commands sent to the TPM (tag, size, command code, ...) and count
+ * the TPM2_StartAuthSession commands whose tpmKey is TPM_RH_NULL (no salt).
+ * -1 when the stream does not parse as commands. */
+static int unsalted_sessions(const struct tt_capture *c)
+{
+    size_t len, off = 0, n = 0, count = 0;
+    const unsigned char *p = tt_capture_to_tpm(c, &len);
+
+    while (off < len) {
+        if (len - off < 14)
+            return -1;
+        n = be32(p + off + 2);
+        if (n < 14 || n > len - off)
+            return -1;
+        if (be32(p + off + 6) == TPM2_CC_StartAuthSession && be32(p + off + 10) == TPM2_RH_NULL)
+            count++;
+        off += n;
+    }
+    return (int)count;
+}
+
 static void test_secrets_absent_from_tpm_traffic(void **state)
 {
     struct tt_env *env = *state;
@@ -128,6 +154,9 @@ static void test_secrets_absent_from_tpm_traffic(void **state)
     /* Not even half of it. */
     assert_false(tt_capture_contains(r.cap, secret, sizeof(secret) / 2));
     assert_false(tt_capture_contains(r.cap, EH_PASSWORD, strlen(EH_PASSWORD)));
+    /* swtpm_setup persisted the certified EK: every session is salted, the
+     * one that authorizes the first EK creation too. */
+    assert_int_equal(unsalted_sessions(r.cap), 0);
     run_close(&r);
 }
 
@@ -144,6 +173,8 @@ static void test_control_plain_sessions_leak(void **state)
     assert_capture_works(&r);
     assert_true(tt_capture_contains(r.cap, secret, sizeof(secret)));
     assert_true(tt_capture_contains(r.cap, EH_PASSWORD, strlen(EH_PASSWORD)));
+    /* The walk finds the unsalted policy sessions of this mode. */
+    assert_true(unsalted_sessions(r.cap) >= 3);
     run_close(&r);
 }
 

@@ -25,6 +25,7 @@ struct cap_buf {
 
 struct cap_pair {
     int client, server; /* -1 when unused */
+    int ctrl;           /* the control channel, not TPM commands */
 };
 
 struct tt_capture {
@@ -34,7 +35,7 @@ struct tt_capture {
     pthread_t thread;
     int running;
     struct cap_pair pair[CAP_PAIRS];
-    struct cap_buf to_tpm, from_tpm;
+    struct cap_buf to_tpm, from_tpm, ctrl;
     int overflow;
     pthread_mutex_t lock; /* the tamper fields */
     unsigned tamper_cc;   /* 0: none */
@@ -140,6 +141,7 @@ static void cap_accept(struct tt_capture *c, int which)
         if (c->pair[i].client < 0) {
             c->pair[i].client = client;
             c->pair[i].server = server;
+            c->pair[i].ctrl = which;
             return;
         }
     }
@@ -192,11 +194,16 @@ static void cap_forward(struct tt_capture *c, struct cap_pair *p, int from_clien
     int src = from_client ? p->client : p->server, dst = from_client ? p->server : p->client;
     ssize_t n = recv(src, buf, sizeof(buf), 0);
 
-    if (n <= 0 || cap_append(c, from_client ? &c->to_tpm : &c->from_tpm, buf, (size_t)n) != 0) {
+    if (n <= 0 || cap_append(c,
+                             p->ctrl       ? &c->ctrl
+                             : from_client ? &c->to_tpm
+                                           : &c->from_tpm,
+                             buf, (size_t)n) != 0) {
         cap_pair_close(p);
         return;
     }
-    cap_tamper(c, buf, (size_t)n, from_client);
+    if (!p->ctrl)
+        cap_tamper(c, buf, (size_t)n, from_client);
     if (cap_write_all(dst, buf, (size_t)n) != 0)
         cap_pair_close(p);
 }
@@ -308,6 +315,7 @@ void tt_capture_free(struct tt_capture *c)
     }
     free(c->to_tpm.data);
     free(c->from_tpm.data);
+    free(c->ctrl.data);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -327,5 +335,7 @@ const unsigned char *tt_capture_from_tpm(const struct tt_capture *c, size_t *len
 int tt_capture_contains(const struct tt_capture *c, const void *needle, size_t len)
 {
     return (c->to_tpm.len > 0 && memmem(c->to_tpm.data, c->to_tpm.len, needle, len) != NULL) ||
-           (c->from_tpm.len > 0 && memmem(c->from_tpm.data, c->from_tpm.len, needle, len) != NULL);
+           (c->from_tpm.len > 0 &&
+            memmem(c->from_tpm.data, c->from_tpm.len, needle, len) != NULL) ||
+           (c->ctrl.len > 0 && memmem(c->ctrl.data, c->ctrl.len, needle, len) != NULL);
 }

@@ -16,8 +16,9 @@ int tt_capture_start(int swtpm_port, char *tcti, size_t tcti_size, struct tt_cap
  * readable until tt_capture_free. */
 void tt_capture_stop(struct tt_capture *c);
 void tt_capture_free(struct tt_capture *c);
-/* Bytes sent to the TPM and bytes received from it, in order (valid after
- * tt_capture_stop). */
+/* Bytes sent to the TPM and bytes received from it on the command channel,
+ * in order (valid after tt_capture_stop): the TPM commands and responses one
+ * after the other. The control channel is kept apart. */
 const unsigned char *tt_capture_to_tpm(const struct tt_capture *c, size_t *len);
 const unsigned char *tt_capture_from_tpm(const struct tt_capture *c, size_t *len);
 /* Flip one bit at byte offset of the response to the next command with
@@ -26,7 +27,7 @@ const unsigned char *tt_capture_from_tpm(const struct tt_capture *c, size_t *len
  * responses were altered. */
 void tt_capture_tamper(struct tt_capture *c, unsigned cc, size_t offset);
 unsigned tt_capture_tampered(struct tt_capture *c);
-/* Whether needle occurs in either direction. */
+/* Whether needle occurs in either direction, control channel included. */
 int tt_capture_contains(const struct tt_capture *c, const void *needle, size_t len);
 
 #endif
