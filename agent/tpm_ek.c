@@ -443,8 +443,8 @@ static void tpm_ek_persisted_salt(struct tpm_esys *e)
         agent_esys_hmac_start(e, h) == 0)
         da_debug_f("the EK persisted at 0x%08x salts the sessions", e->ek->persistent);
     else
-        da_info_f("the key at 0x%08x is not the certified EK; the first EK creation is "
-                  "authorized without a salt",
+        da_info_f("the key at 0x%08x did not salt a session (not the certified EK, or "
+                  "the TPM refused); the first EK creation is authorized without a salt",
                   e->ek->persistent);
     EVP_PKEY_free(key);
     Esys_Free(pub);
