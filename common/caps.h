@@ -53,4 +53,11 @@
 #define DA_MAX_NFT_PORTS       256        /* destination ports named by rules, evaluated */
 #define DA_MAX_NFT_SET_DUMPS   4096       /* sets whose elements are dumped */
 
+#define DA_MAX_RUNTIME_NAMES 256                 /* names listed per runtime fact */
+#define DA_MAX_PROC_MAPS     (16u * 1024 * 1024) /* one /proc/PID/maps */
+#define DA_MAX_PROCESSES     ((1u << 22) + 1024) /* entries of /proc (pid_max + files) */
+#define DA_MAX_CONF_DIR      4096                /* files in one *.d configuration directory */
+#define DA_MAX_CONF_INCLUDE  8                   /* PAM/sudoers/syslog include nesting */
+#define DA_MAX_SECURITY_CONF (4u * 1024 * 1024)  /* one sudoers, audit.rules or syslog file */
+
 #endif
