@@ -39,7 +39,7 @@
  * live probe reads it (tests/fuzz/corpus/nft_eval is made that way). */
 
 #define UNLISTED    4444 /* a port no ruleset names */
-#define PROBE_MS    300  /* a dropped probe waits this long */
+#define PROBE_MS    2000 /* the probes (all at once) wait at most this long */
 #define LISTEN_SECS 60   /* a listener ends by itself after this */
 #define MAX_PORTS   8
 #define CMD_TIMEOUT "timeout 30 "
@@ -448,38 +448,81 @@ static void peer_addr(int v6, int port, struct sockaddr_storage *ss, socklen_t *
     }
 }
 
-/* 1 when a new TCP connection (or a UDP datagram and its echo) gets through. */
-static int probe(int v6, int udp, int port)
+/* One probe: a new TCP connection, or a UDP datagram and its echo. */
+struct probe {
+    int fd, udp, done, ok;
+    int *out;
+};
+
+static void probe_start(struct probe *p, int v6, int udp, int port, int *out)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    struct pollfd pf;
-    int fd, ok = 0, err = 0;
-    socklen_t el = sizeof(err);
 
+    memset(p, 0, sizeof(*p));
+    p->udp = udp;
+    p->out = out;
+    *out = 0;
     peer_addr(v6, port, &ss, &len);
-    fd = socket(v6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -1;
-    pf.fd = fd;
-    if (udp) {
-        char b[8];
-
-        if (connect(fd, (struct sockaddr *)&ss, len) == 0 && send(fd, "ping", 4, 0) == 4) {
-            pf.events = POLLIN;
-            if (poll(&pf, 1, PROBE_MS) == 1 && recv(fd, b, sizeof(b), 0) == 4)
-                ok = 1;
-        }
-    } else if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
-        ok = 1;
-    } else if (errno == EINPROGRESS) {
-        pf.events = POLLOUT;
-        if (poll(&pf, 1, PROBE_MS) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
-            err == 0)
-            ok = 1;
+    p->fd = socket(v6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
+    if (p->fd < 0) {
+        p->done = 1;
+        return;
     }
-    close(fd);
-    return ok;
+    if (connect(p->fd, (struct sockaddr *)&ss, len) == 0) {
+        if (udp) {
+            if (send(p->fd, "ping", 4, 0) != 4)
+                p->done = 1;
+        } else {
+            p->done = p->ok = 1;
+        }
+    } else if (udp || errno != EINPROGRESS) {
+        p->done = 1;
+    }
+}
+
+/* Every probe at once, until each is answered or PROBE_MS passed: a
+ * dropped packet gets no answer, a rejected one an error. */
+static void probe_all(struct probe *p, size_t n)
+{
+    struct pollfd pf[4 * (MAX_PORTS + 1)];
+    size_t map[4 * (MAX_PORTS + 1)], i, k;
+    struct timespec t0, t1;
+    long left = PROBE_MS;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (left > 0) {
+        for (i = 0, k = 0; i < n; i++) {
+            if (p[i].done)
+                continue;
+            pf[k].fd = p[i].fd;
+            pf[k].events = p[i].udp ? POLLIN : POLLOUT;
+            map[k++] = i;
+        }
+        if (k == 0 || poll(pf, k, (int)left) <= 0)
+            break;
+        for (i = 0; i < k; i++) {
+            struct probe *q = &p[map[i]];
+            int err = 0;
+            socklen_t el = sizeof(err);
+            char b[8];
+
+            if (pf[i].revents == 0)
+                continue;
+            q->done = 1;
+            if (q->udp)
+                q->ok = recv(q->fd, b, sizeof(b), 0) == 4;
+            else
+                q->ok = getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        left = PROBE_MS - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    }
+    for (i = 0; i < n; i++) {
+        *p[i].out = p[i].ok;
+        if (p[i].fd >= 0)
+            close(p[i].fd);
+    }
 }
 
 struct oracle {
@@ -510,11 +553,15 @@ static void run_oracle(const int *ports, size_t n, struct oracle *o)
         close(pipefd[0]);
         if (enter_ns(ns_b) != 0)
             _exit(2);
+        struct probe probes[4 * (MAX_PORTS + 1)];
+        size_t k = 0;
+
         for (int v6 = 0; v6 < 2; v6++)
             for (size_t i = 0; i < n; i++) {
-                o->tcp[v6][i] = probe(v6, 0, ports[i]);
-                o->udp[v6][i] = probe(v6, 1, ports[i]);
+                probe_start(&probes[k++], v6, 0, ports[i], &o->tcp[v6][i]);
+                probe_start(&probes[k++], v6, 1, ports[i], &o->udp[v6][i]);
             }
+        probe_all(probes, k);
         _exit(write(pipefd[1], o, sizeof(*o)) == (ssize_t)sizeof(*o) ? 0 : 3);
     }
     close(pipefd[1]);
