@@ -43,8 +43,8 @@
 #define DA_MAX_NFT_TABLES      1024
 #define DA_MAX_NFT_CHAINS      16384
 #define DA_MAX_NFT_RULES       262144
-#define DA_MAX_NFT_EXPRS       (4u * 1024 * 1024) /* expressions of all rules */
-#define DA_MAX_NFT_RULE_EXPRS  128                /* expressions of one rule */
+#define DA_MAX_NFT_EXPRS       (1u << 20) /* expressions of all rules */
+#define DA_MAX_NFT_RULE_EXPRS  128        /* expressions of one rule */
 #define DA_MAX_NFT_SETS        16384
 #define DA_MAX_NFT_ELEMS       (1u << 20) /* set elements of all sets */
 #define DA_MAX_NFT_STEPS       (1u << 20) /* expressions run for one packet */
