@@ -143,9 +143,13 @@ static const char *col_map_prefix(const struct col_name_map *m, size_t n, const 
     return NULL;
 }
 
-static int col_detect_vm(const struct col_ctx *ctx, cJSON *v, int *found)
+static int col_detect_vm(const struct col_ctx *ctx, cJSON *v, int *found, int *err)
 {
     static const char *const dmi[] = {"sys_vendor", "product_name", "board_vendor", "bios_vendor"};
+    static const char *const dmi_paths[] = {
+        "/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/product_name",
+        "/sys/class/dmi/id/board_vendor", "/sys/class/dmi/id/bios_vendor"};
+    int e;
     char val[256], rel[128];
     const char *name;
     uint32_t regs[4];
@@ -154,8 +158,11 @@ static int col_detect_vm(const struct col_ctx *ctx, cJSON *v, int *found)
     *found = 1;
     for (i = 0; i < sizeof(dmi) / sizeof(dmi[0]); i++) {
         snprintf(rel, sizeof(rel), "/sys/class/dmi/id/%s", dmi[i]);
-        if (col_read_line(ctx, rel, val, sizeof(val)) != 0)
+        e = col_read_line(ctx, rel, val, sizeof(val));
+        if (e != 0) {
+            col_virt_note(err, e, dmi_paths[i]);
             continue;
+        }
         name = col_map_prefix(col_dmi_vendors, sizeof(col_dmi_vendors) / sizeof(col_dmi_vendors[0]),
                               val);
         if (name == NULL && strcmp(dmi[i], "product_name") == 0 &&
@@ -177,8 +184,10 @@ static int col_detect_vm(const struct col_ctx *ctx, cJSON *v, int *found)
                               sizeof(col_cpuid_vendors) / sizeof(col_cpuid_vendors[0]), vendor);
         return col_set_virt(v, "vm", name != NULL ? name : "other", "cpuid");
     }
-    if (col_read_line(ctx, "/sys/hypervisor/type", val, sizeof(val)) == 0 && val[0] != '\0')
+    e = col_read_line(ctx, "/sys/hypervisor/type", val, sizeof(val));
+    if (e == 0 && val[0] != '\0')
         return col_set_virt(v, "vm", val, "/sys/hypervisor/type");
+    col_virt_note(err, e, "/sys/hypervisor/type");
     *found = 0;
     return 0;
 }
@@ -197,9 +206,15 @@ static int col_virtualization(const struct col_ctx *ctx, cJSON *area)
         r = col_add_unknown_err(area, "virtualization", environ_err, col_virt_err_path);
         goto out;
     }
-    COL_TRY(col_detect_vm(ctx, v, &found));
+    COL_TRY(col_detect_vm(ctx, v, &found, &environ_err));
     if (found)
         goto out;
+    if (environ_err != 0) {
+        /* a marker that exists but cannot be read: "none" would be a guess */
+        cJSON_DeleteItemFromObject(area, "virtualization");
+        r = col_add_unknown_err(area, "virtualization", environ_err, col_virt_err_path);
+        goto out;
+    }
     COL_TRY(col_set_virt(v, "none", "none", "no marker"));
     if (ctx->ops->cpuid == NULL)
         COL_TRY(col_add_unknown(v, "cpuid", COL_R_NOT_LIVE,
