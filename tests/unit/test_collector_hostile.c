@@ -431,6 +431,7 @@ static int setup(void **state)
     snprintf(cmd, sizeof(cmd), "chmod -R a+rX '%s'", base_dir);
     if (system(cmd) != 0)
         return -1;
+    put("/proc/1/environ", "PATH=/usr/bin\0HOME=/\0", 0400); /* no container= */
     /* a tool that only the root has, found through an absolute link */
     put("/usr/bin/onlytool", "#!/bin/sh\n", 0755);
     full("/opt", p, sizeof(p));
@@ -600,6 +601,77 @@ static void test_unreadable_directories(void **state)
     run_all(kinds, 1, 1, NOBODY);
 }
 
+/* The reason and the path of a few classic cases, one by one. */
+static const cJSON *at(const cJSON *doc, const char *a, const char *b)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, a), b);
+}
+
+static void expect_unknown(const cJSON *j, const char *reason, const char *path)
+{
+    assert_non_null(j);
+    assert_non_null(cJSON_GetObjectItem(j, "unknown"));
+    assert_string_equal(cJSON_GetObjectItem(j, "unknown")->valuestring, reason);
+    assert_non_null(strstr(cJSON_GetObjectItem(j, "detail")->valuestring, path));
+}
+
+static cJSON *collect_as(enum kind k, const char *rel)
+{
+    char aside[600], p[600];
+    struct stat st;
+    const char *why;
+    char *text;
+    cJSON *doc;
+    uid_t uid = (k == K_UNREADABLE || k == K_DIR_UNREADABLE) ? NOBODY : 0;
+
+    full(rel, p, sizeof(p));
+    assert_int_equal(lstat(p, &st), 0);
+    snprintf(aside, sizeof(aside), "%s/aside", base_dir);
+    plant(k, rel, aside, st.st_mode);
+    text = collect_child(uid, &why);
+    unplant(k, rel, aside, st.st_mode & 07777);
+    assert_non_null(text);
+    doc = cJSON_Parse(text);
+    free(text);
+    assert_non_null(doc);
+    return doc;
+}
+
+static void test_reasons(void **state)
+{
+    cJSON *doc;
+
+    (void)state;
+    /* `mkfifo ~/.aws/credentials` by any user: unknown, never a hang */
+    doc = collect_as(K_FIFO, "/home/alice/.aws/credentials");
+    expect_unknown(at(doc, "separation", "findings"), "not_regular",
+                   "/home/alice/.aws/credentials");
+    cJSON_Delete(doc);
+    doc = collect_as(K_HUGE, "/home/alice/.aws/credentials");
+    expect_unknown(at(doc, "separation", "findings"), "limit", "/home/alice/.aws/credentials");
+    cJSON_Delete(doc);
+    if (geteuid() != 0)
+        return;
+    /* an unreadable credentials directory is no "no findings" */
+    doc = collect_as(K_DIR_UNREADABLE, "/home/alice/.aws");
+    expect_unknown(at(doc, "separation", "findings"), "permission", "/home/alice/.aws");
+    cJSON_Delete(doc);
+    /* an unreadable sshd Include directory is no "password authentication off" */
+    doc = collect_as(K_DIR_UNREADABLE, "/etc/ssh/sshd_config.d");
+    expect_unknown(at(doc, "access", "sshd"), "permission", "/etc/ssh/sshd_config.d");
+    cJSON_Delete(doc);
+    /* an unreadable PID 1 environment is no "no container" */
+    doc = collect_as(K_UNREADABLE, "/proc/1/environ");
+    expect_unknown(at(doc, "isolation", "virtualization"), "permission", "/proc/1/environ");
+    cJSON_Delete(doc);
+    /* an apt list that cannot be read is a permission, not out of memory */
+    doc = collect_as(K_UNREADABLE, "/var/lib/apt/lists/"
+                                   "deb.example.org_debian_dists_bookworm-backports_main_binary-"
+                                   "amd64_Packages");
+    expect_unknown(at(doc, "patches", "pending"), "permission", "bookworm-backports_main");
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_files),
         cmocka_unit_test(test_hostile_directories),
         cmocka_unit_test(test_unreadable_directories),
+        cmocka_unit_test(test_reasons),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

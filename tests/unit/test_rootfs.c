@@ -359,6 +359,8 @@ static void test_trace_and_sys_error(void **state)
     assert_int_equal(da_rootfs_stat(fs, "/etc", &st), 0);
     assert_int_equal(traced, 1);
     assert_int_equal(da_rootfs_sys_error(EACCES, "/x"), DA_ERR_PERMISSION);
+    /* EPERM is a permission, never DA_ERR_NOMEM (-1, the same number) */
+    assert_int_equal(da_rootfs_sys_error(EPERM, "/x"), DA_ERR_PERMISSION);
     assert_int_equal(da_rootfs_sys_error(-EIO, "/x"), DA_ERR_SYSTEM);
     assert_int_equal(da_rootfs_errno(), EIO);
     assert_string_equal(da_rootfs_err_path(), "/x");
