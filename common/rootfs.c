@@ -429,11 +429,15 @@ int da_rootfs_open_dirfd(struct da_rootfs *fs, const char *path, int *fd)
     pfd = rs_openat(fs, path, O_PATH, 0);
     if (pfd < 0)
         return rs_sys(-pfd, path);
-    if (fstat(pfd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (fstat(pfd, &st) != 0) {
         int e = errno;
 
         close(pfd);
-        return S_ISDIR(st.st_mode) ? rs_sys(e, path) : rs_fail(DA_ERR_NOT_REGULAR, ENOTDIR, path);
+        return rs_sys(e, path);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        close(pfd);
+        return rs_fail(DA_ERR_NOT_REGULAR, ENOTDIR, path);
     }
     close(pfd);
     pfd = rs_openat(fs, path, O_RDONLY | O_DIRECTORY | O_NONBLOCK, 0);
