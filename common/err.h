@@ -123,6 +123,7 @@ enum da_err {
     DA_ERR_ROUTE = -616,
     DA_ERR_INVENTORY_NEEDED = -617,
     DA_ERR_UNAVAILABLE = -618,
+    DA_ERR_NOT_READY = -619,
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,
