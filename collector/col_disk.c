@@ -283,11 +283,18 @@ static int col_node_dev(const struct col_ctx *ctx, const char *node, char *dev, 
     struct da_rootfs_dirent e;
     int found = 0, err = 0, more = 0;
 
-    if (col_stat(ctx, node, &st) == 0 && S_ISBLK(st.st_mode)) {
+    int se = col_stat(ctx, node, &st);
+
+    if (se == 0 && S_ISBLK(st.st_mode)) {
         snprintf(dev, n, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
         snprintf(rel, sizeof(rel), "/sys/dev/block/%s/dev", dev);
         if (col_stat(ctx, rel, &st) == 0)
             return 0;
+    }
+    if (se < 0 && se != DA_ERR_NOT_FOUND) {
+        /* the node exists but cannot be looked at: no guess by name */
+        snprintf(err_path, en, "%s", node);
+        return se;
     }
     if (col_resolve_in_root(ctx, node, real, sizeof(real)) == 0 ||
         col_readlink(ctx, node, real, sizeof(real)) == 0) {

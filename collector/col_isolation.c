@@ -342,6 +342,7 @@ static int col_secure_boot(const struct col_ctx *ctx, cJSON *area)
     if (e < 0) {
         COL_TRY(col_add_unknown_err(o, "uefi", e, "/sys/firmware/efi"));
         COL_TRY(col_add_unknown_err(o, "enabled", e, "/sys/firmware/efi"));
+        COL_TRY(col_add_unknown_err(o, "setup_mode", e, "/sys/firmware/efi"));
         goto out;
     }
     COL_TRY(col_add_bool(o, "uefi", 1));

@@ -72,11 +72,21 @@ static size_t n_seen;
 static void record(void *arg, const char *op, const char *path)
 {
     int dir = strcmp(op, "opendir") == 0;
+    char parent[512];
     size_t i;
 
     (void)arg;
-    if (!dir && strcmp(op, "read") != 0 && strcmp(op, "open") != 0)
+    if (strcmp(op, "stat") == 0 || strcmp(op, "lstat") == 0) {
+        /* a name only looked at: its directory is what can be hostile */
+        if (strlen(path) >= sizeof(parent) || strrchr(path, '/') == path)
+            return;
+        snprintf(parent, sizeof(parent), "%s", path);
+        *strrchr(parent, '/') = '\0';
+        path = parent;
+        dir = 1;
+    } else if (!dir && strcmp(op, "read") != 0 && strcmp(op, "open") != 0) {
         return;
+    }
     for (i = 0; i < n_seen; i++)
         if (seen[i].dir == dir && strcmp(seen[i].path, path) == 0)
             return;
