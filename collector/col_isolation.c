@@ -120,15 +120,25 @@ static int col_detect_container(const struct col_ctx *ctx, cJSON *v, int *found,
     col_virt_note(environ_err, e, "/proc/1/environ");
     if (e == 0 && name[0] != '\0')
         return col_set_virt(v, "container", name, "/proc/1/environ");
-    if (col_stat(ctx, "/run/.containerenv", &st) == 0)
+    e = col_stat(ctx, "/run/.containerenv", &st);
+    if (e == 0)
         return col_set_virt(v, "container", "podman", "/run/.containerenv");
+    col_virt_note(environ_err, e, "/run/.containerenv");
     if (col_read_line(ctx, "/proc/sys/kernel/osrelease", osrel, sizeof(osrel)) == 0 &&
         (strstr(osrel, "Microsoft") != NULL || strstr(osrel, "WSL") != NULL))
         return col_set_virt(v, "container", "wsl", "/proc/sys/kernel/osrelease");
-    if (col_stat(ctx, "/proc/vz", &st) == 0 && col_stat(ctx, "/proc/bc", &st) != 0)
-        return col_set_virt(v, "container", "openvz", "/proc/vz");
-    if (col_stat(ctx, "/.dockerenv", &st) == 0)
+    e = col_stat(ctx, "/proc/vz", &st);
+    col_virt_note(environ_err, e, "/proc/vz");
+    if (e == 0) {
+        e = col_stat(ctx, "/proc/bc", &st);
+        col_virt_note(environ_err, e, "/proc/bc");
+        if (e == DA_ERR_NOT_FOUND)
+            return col_set_virt(v, "container", "openvz", "/proc/vz");
+    }
+    e = col_stat(ctx, "/.dockerenv", &st);
+    if (e == 0)
         return col_set_virt(v, "container", "docker", "/.dockerenv");
+    col_virt_note(environ_err, e, "/.dockerenv");
     *found = 0;
     return 0;
 }
