@@ -382,6 +382,16 @@ static void plant(enum kind k, const char *rel, const char *aside, mode_t mode)
     default:
         fail();
     }
+    /* only the kind of file changes: its times stay the original's */
+    {
+        struct stat orig;
+        struct timespec t[2];
+
+        assert_int_equal(lstat(aside, &orig), 0);
+        t[0] = orig.st_atim;
+        t[1] = orig.st_mtim;
+        assert_int_equal(utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW), 0);
+    }
     parent_times(p, saved_times, 1);
 }
 
