@@ -803,8 +803,9 @@ out:
  * from it are unknown too, and the rest is still said. */
 static int col_patches_status_unknown(cJSON *area, int err)
 {
-    static const char *const keys[] = {"lists_count", "apt_pins", "auto_updates",
-                                       "running_kernel_is_newest"};
+    static const char *const keys[] = {"lists_count",     "apt_pins",
+                                       "lists_age_s",     "auto_updates",
+                                       "reboot_required", "running_kernel_is_newest"};
     size_t i;
     int r = 0;
 
@@ -813,9 +814,6 @@ static int col_patches_status_unknown(cJSON *area, int err)
             r = col_add_unknown_err(area, keys[i], err, COL_DPKG_STATUS);
     return r;
 }
-
-static int col_patches_lists_age(const struct col_ctx *ctx, cJSON *area);
-static int col_patches_reboot(const struct col_ctx *ctx, cJSON *area);
 
 static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
 {
@@ -840,11 +838,8 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
         /* rpm-based systems come later: every patch fact is unknown here */
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             COL_TRY(col_add_unknown_err(area, keys[i], e, COL_DPKG_STATUS));
-        if (e != DA_ERR_NOT_FOUND) {
+        if (e != DA_ERR_NOT_FOUND)
             COL_TRY(col_patches_status_unknown(area, e));
-            COL_TRY(col_patches_lists_age(ctx, area));
-            COL_TRY(col_patches_reboot(ctx, area));
-        }
         r = 0;
         goto out;
     }
@@ -895,9 +890,7 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
 
             for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
                 COL_TRY(col_add_unknown_err(area, keys[i], e, COL_DPKG_STATUS));
-            COL_TRY(col_patches_status_unknown(area, e));
-            COL_TRY(col_patches_lists_age(ctx, area));
-            r = col_patches_reboot(ctx, area);
+            r = col_patches_status_unknown(area, e);
             goto out;
         }
         if (ctx->state_dir != NULL && list_err[0] == '\0' && da_buf_len(&key) > 0 &&
