@@ -63,6 +63,8 @@ enum da_err {
     DA_ERR_TPM_ACTIVATE = -209,
     DA_ERR_TPM_TCTI = -210,
     DA_ERR_TPM_EVENTLOG = -211,
+    DA_ERR_TPM_RESPONSE_AUTH = -217,
+    DA_ERR_TPM_EK_TEMPLATE = -218,
 
     /* verification core */
     DA_ERR_VERIFY_TPM_PUBLIC = -300,
