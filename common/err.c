@@ -100,6 +100,7 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_COLLECT, "collect", 500, "posture collection failed"},
     {DA_ERR_COLLECT_PARSE, "collect_parse", 500, "system file does not parse"},
     {DA_ERR_COLLECT_UNKNOWN_AREA, "unknown_area", 400, "unknown evidence area"},
+    {DA_ERR_COLLECT_NOT_LIVE, "collect_not_live", 500, "no running system below the root"},
     {DA_ERR_VERSION_SYNTAX, "version_syntax", 400, "invalid package version"},
     {DA_ERR_DECOMPRESS, "decompress", 500, "decompression failed"},
 

@@ -104,6 +104,7 @@ enum da_err {
     DA_ERR_COLLECT_UNKNOWN_AREA = -502,
     DA_ERR_VERSION_SYNTAX = -503,
     DA_ERR_DECOMPRESS = -504,
+    DA_ERR_COLLECT_NOT_LIVE = -535,
 
     /* server and store */
     DA_ERR_STORE = -600,
