@@ -154,8 +154,11 @@ static int col_secure_boot(const struct col_ctx *ctx, cJSON *area)
         goto out;
     }
     if (e < 0) {
-        COL_TRY(col_add_unknown_err(o, "uefi", e, "/sys/firmware/efi"));
-        COL_TRY(col_add_unknown_err(o, "enabled", e, "/sys/firmware/efi"));
+        static const char *const keys[] = {"uefi", "enabled", "firmware_enabled", "setup_mode",
+                                           "shim_validation"};
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            COL_TRY(col_add_unknown_err(o, keys[i], e, "/sys/firmware/efi"));
         goto out;
     }
     COL_TRY(col_add_bool(o, "uefi", 1));
@@ -273,16 +276,80 @@ out:
     return r;
 }
 
-static int col_fw_family_unknown(cJSON *fw, const char *reason, const char *detail)
+/* Both families unknown as a whole: for a reason word, or (reason NULL)
+ * for the DA_ERR_* err of reading path. */
+static int col_fw_family_unknown(cJSON *fw, const char *reason, int err, const char *detail)
 {
-    cJSON *o = cJSON_CreateObject();
+    static const char *const fams[] = {"ipv4", "ipv6"};
+    size_t i;
+    int r = 0;
+
+    for (i = 0; r == 0 && i < 2; i++)
+        r = reason != NULL ? col_add_unknown(fw, fams[i], reason, detail)
+                           : col_add_unknown_err(fw, fams[i], err, detail);
+    return r;
+}
+
+/* A firewall configuration file that exists but cannot be read: which
+ * firewall is configured, and how, is not known. */
+static int col_firewall_unknown(cJSON *fw, int err, const char *path)
+{
+    static const char *const keys[] = {"source", "active", "default_input_policy", "zone"};
+    size_t i;
+    int r = 0;
+
+    for (i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
+        r = col_add_unknown_err(fw, keys[i], err, path);
+    return r == 0 ? col_fw_family_unknown(fw, NULL, err, path) : r;
+}
+
+/* active, default_input_policy and both families unknown for err on path. */
+static int col_fw_facts_unknown(cJSON *fw, int err, const char *path)
+{
     int r;
 
-    COL_TRY(col_add_item(fw, "ipv4", o));
-    COL_TRY(col_add_unknown(o, "inbound_default", reason, detail));
-    o = cJSON_CreateObject();
-    COL_TRY(col_add_item(fw, "ipv6", o));
-    COL_TRY(col_add_unknown(o, "inbound_default", reason, detail));
+    if (err == DA_ERR_NOT_FOUND) {
+        COL_TRY(col_add_unknown(fw, "active", COL_R_NOT_PRESENT, path));
+        COL_TRY(col_add_unknown(fw, "default_input_policy", COL_R_NOT_PRESENT, path));
+        COL_TRY(col_fw_family_unknown(fw, COL_R_NOT_PRESENT, 0, path));
+    } else {
+        COL_TRY(col_add_unknown_err(fw, "active", err, path));
+        COL_TRY(col_add_unknown_err(fw, "default_input_policy", err, path));
+        COL_TRY(col_fw_family_unknown(fw, NULL, err, path));
+    }
+out:
+    return r;
+}
+
+static int col_firewall_ufw(const struct col_ctx *ctx, cJSON *fw, const char *enabled)
+{
+    static const char ufw_default[] = "/etc/default/ufw", why[] = "from /etc/ufw, not the "
+                                                                  "live ruleset";
+    char v[64], v6[16];
+    int r, e, on = strcasecmp(enabled, "yes") == 0, drop, drop6;
+
+    COL_TRY(col_add_str(fw, "source", "ufw"));
+    e = col_conf_value(ctx, ufw_default, "DEFAULT_INPUT_POLICY", v, sizeof(v));
+    if (e == 0) {
+        /* IPV6=no leaves ip6tables alone */
+        e = col_conf_value(ctx, ufw_default, "IPV6", v6, sizeof(v6));
+        if (e == DA_ERR_NOT_FOUND) {
+            snprintf(v6, sizeof(v6), "yes");
+            e = 0;
+        }
+    }
+    if (e < 0) {
+        r = col_fw_facts_unknown(fw, e, ufw_default);
+        goto out;
+    }
+    for (char *c = v; *c != '\0'; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    drop = on && (strcmp(v, "drop") == 0 || strcmp(v, "reject") == 0);
+    drop6 = drop && strcasecmp(v6, "yes") == 0;
+    COL_TRY(col_add_bool(fw, "active", drop && drop6));
+    COL_TRY(col_add_str(fw, "default_input_policy", on ? v : "accept"));
+    COL_TRY(col_fw_family_conf(fw, "ipv4", drop, why));
+    COL_TRY(col_fw_family_conf(fw, "ipv6", drop6, why));
 out:
     return r;
 }
@@ -290,56 +357,62 @@ out:
 static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char *nft_reason,
                                const char *nft_why)
 {
-    char v[64], zone[64], v6[16];
+    static const char ufw_conf[] = "/etc/ufw/ufw.conf",
+                      fwd_conf[] = "/etc/firewalld/firewalld.conf",
+                      fwd_lib[] = "/usr/lib/firewalld",
+                      fwd_link[] = "/etc/systemd/system/multi-user.target.wants/firewalld.service",
+                      fwd_why[] = "from /etc/firewalld, not the live ruleset";
+    char v[64], zone[64];
     struct stat st;
-    int r;
+    int r, e, e2;
 
-    if (col_conf_value(ctx, "/etc/ufw/ufw.conf", "ENABLED", v, sizeof(v)) == 0) {
-        int on = strcasecmp(v, "yes") == 0, drop;
-
-        COL_TRY(col_add_str(fw, "source", "ufw"));
-        if (col_conf_value(ctx, "/etc/default/ufw", "DEFAULT_INPUT_POLICY", v, sizeof(v)) != 0) {
-            COL_TRY(col_add_unknown(fw, "active", COL_R_NOT_PRESENT, "/etc/default/ufw"));
-            COL_TRY(
-                col_add_unknown(fw, "default_input_policy", COL_R_NOT_PRESENT, "/etc/default/ufw"));
-            COL_TRY(col_fw_family_unknown(fw, COL_R_NOT_PRESENT, "/etc/default/ufw"));
-            goto done;
-        }
-        for (char *c = v; *c != '\0'; c++)
-            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-        drop = on && (strcmp(v, "drop") == 0 || strcmp(v, "reject") == 0);
-        /* IPV6=no leaves ip6tables alone */
-        if (col_conf_value(ctx, "/etc/default/ufw", "IPV6", v6, sizeof(v6)) != 0)
-            snprintf(v6, sizeof(v6), "yes");
-        COL_TRY(col_add_bool(fw, "active", drop && strcasecmp(v6, "yes") == 0));
-        COL_TRY(col_add_str(fw, "default_input_policy", on ? v : "accept"));
-        COL_TRY(col_fw_family_conf(fw, "ipv4", drop, "from /etc/ufw, not the live ruleset"));
-        COL_TRY(col_fw_family_conf(fw, "ipv6", drop && strcasecmp(v6, "yes") == 0,
-                                   "from /etc/ufw, not the live ruleset"));
+    e = col_conf_value(ctx, ufw_conf, "ENABLED", v, sizeof(v));
+    if (e == 0) {
+        COL_TRY(col_firewall_ufw(ctx, fw, v));
         goto done;
     }
-    if (col_stat(ctx, "/etc/firewalld/firewalld.conf", &st) == 0 ||
-        col_stat(ctx, "/usr/lib/firewalld", &st) == 0) {
-        int on = col_lstat(ctx, "/etc/systemd/system/multi-user.target.wants/firewalld.service",
-                           &st) == 0,
-            drop;
+    if (e != DA_ERR_NOT_FOUND) {
+        COL_TRY(col_firewall_unknown(fw, e, ufw_conf));
+        goto done;
+    }
+    e = col_stat(ctx, fwd_conf, &st);
+    e2 = col_stat(ctx, fwd_lib, &st);
+    if (e == 0 || e2 == 0) {
+        int le = col_lstat(ctx, fwd_link, &st), on = le == 0;
 
-        if (col_conf_value(ctx, "/etc/firewalld/firewalld.conf", "DefaultZone", zone,
-                           sizeof(zone)) != 0)
-            snprintf(zone, sizeof(zone), "public");
-        drop = on && strcmp(zone, "trusted") != 0;
         COL_TRY(col_add_str(fw, "source", "firewalld"));
-        COL_TRY(col_add_bool(fw, "active", drop));
-        COL_TRY(col_add_str(fw, "default_input_policy", drop ? "reject" : "accept"));
-        COL_TRY(col_add_str(fw, "zone", zone));
-        COL_TRY(col_fw_family_conf(fw, "ipv4", drop, "from /etc/firewalld, not the live ruleset"));
-        COL_TRY(col_fw_family_conf(fw, "ipv6", drop, "from /etc/firewalld, not the live ruleset"));
+        e = col_conf_value(ctx, fwd_conf, "DefaultZone", zone, sizeof(zone));
+        if (e == DA_ERR_NOT_FOUND) {
+            snprintf(zone, sizeof(zone), "public");
+            e = 0;
+        }
+        if (le < 0 && le != DA_ERR_NOT_FOUND) {
+            COL_TRY(col_fw_facts_unknown(fw, le, fwd_link));
+        } else if (e < 0 && on) {
+            COL_TRY(col_fw_facts_unknown(fw, e, fwd_conf));
+        } else {
+            int drop = on && strcmp(zone, "trusted") != 0;
+
+            COL_TRY(col_add_bool(fw, "active", drop));
+            COL_TRY(col_add_str(fw, "default_input_policy", drop ? "reject" : "accept"));
+            COL_TRY(col_fw_family_conf(fw, "ipv4", drop, fwd_why));
+            COL_TRY(col_fw_family_conf(fw, "ipv6", drop, fwd_why));
+        }
+        if (e < 0)
+            COL_TRY(col_add_unknown_err(fw, "zone", e, fwd_conf));
+        else
+            COL_TRY(col_add_str(fw, "zone", zone));
+        goto done;
+    }
+    if (e != DA_ERR_NOT_FOUND || e2 != DA_ERR_NOT_FOUND) {
+        COL_TRY(col_firewall_unknown(fw, e != DA_ERR_NOT_FOUND ? e : e2,
+                                     e != DA_ERR_NOT_FOUND ? fwd_conf : fwd_lib));
         goto done;
     }
     COL_TRY(col_add_unknown(fw, "active", nft_reason, nft_why));
     COL_TRY(col_add_unknown(fw, "default_input_policy", nft_reason, nft_why));
     COL_TRY(col_add_unknown(fw, "source", COL_R_NOT_PRESENT, "no ufw or firewalld configuration"));
-    COL_TRY(col_fw_family_unknown(fw, nft_reason, nft_why));
+    COL_TRY(col_fw_family_unknown(fw, nft_reason, 0, nft_why));
 done:
     r = col_add_str(fw, "ruleset_read", nft_why);
 out:
@@ -498,7 +571,7 @@ static int col_firewall(const struct col_ctx *ctx, cJSON *area)
         col_err_detail(e, "nftables netlink dump", why, sizeof(why));
         COL_TRY(col_add_unknown(fw, "active", col_err_reason(e), why));
         COL_TRY(col_add_unknown(fw, "default_input_policy", col_err_reason(e), why));
-        COL_TRY(col_fw_family_unknown(fw, col_err_reason(e), why));
+        COL_TRY(col_fw_family_unknown(fw, col_err_reason(e), 0, why));
         goto out;
     }
     legacy4 = col_fw_legacy(ctx, "/proc/net/ip_tables_names");
