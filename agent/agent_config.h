@@ -48,6 +48,7 @@ struct agent_config {
     char attest_socket[108];               /* sun_path size */
     char attest_group[64];
     int sandbox; /* enum agent_sandbox_mode */
+    int privacy; /* enum da_privacy_mode: 0 standard, 1 minimal */
 };
 
 /* Defaults for every key (documented in docs/configuration.md). */
