@@ -408,6 +408,28 @@ int da_privacy_key_parse(const char *text, size_t len, unsigned char key[DA_PRIV
     return 0;
 }
 
+/* System paths that name no person stay readable: the fixed volumes of
+ * interest and files of the operating system's own directories. */
+static int system_path(const char *v)
+{
+    static const char *const exact[] = {"/",    "/home", "/var", "/tmp", "/boot",
+                                        "/srv", "/opt",  "/usr", "/root"};
+    static const char *const below[] = {"/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/"};
+    size_t i;
+
+    if (strstr(v, "/../") != NULL || strstr(v, "/./") != NULL)
+        return 0;
+    for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+        if (strcmp(v, exact[i]) == 0)
+            return 1;
+    }
+    for (i = 0; i < sizeof(below) / sizeof(below[0]); i++) {
+        if (strncmp(v, below[i], strlen(below[i])) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* An unknown object: {"unknown": "reason", "detail": ...}. */
 static int is_unknown(const cJSON *n)
 {
@@ -466,7 +488,8 @@ static int minimize_child(struct privacy_walk *w, cJSON *child)
     }
     if (f == NULL)
         return 1;
-    if (f->minimal == DA_PRIVACY_PSEUDONYMIZE && cJSON_IsString(child)) {
+    if (f->minimal == DA_PRIVACY_PSEUDONYMIZE && cJSON_IsString(child) &&
+        !system_path(child->valuestring)) {
         r = da_privacy_pseudonym(w->key, child->valuestring, pseudo);
         if (r == 0 && cJSON_SetValuestring(child, pseudo) == NULL)
             r = DA_ERR_NOMEM;

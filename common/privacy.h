@@ -10,7 +10,10 @@
  *
  * Pseudonyms are "p:" and the first 12 bytes, in hex, of HMAC-SHA-256 over
  * the original string with the deployment's privacy key, so equal names
- * give equal pseudonyms for as long as the key stays the same.
+ * give equal pseudonyms for as long as the key stays the same. Paths that
+ * cannot name a person stay as they are: "/", "/home", "/var", "/tmp",
+ * "/boot", "/srv", "/opt", "/usr", "/root" and files below /usr/, /bin/,
+ * /sbin/, /lib/, /lib64/.
  */
 #ifndef DA_PRIVACY_H
 #define DA_PRIVACY_H
