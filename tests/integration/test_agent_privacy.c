@@ -1,0 +1,327 @@
+/* Minimal privacy mode end to end: the real agent binary (collector, signer
+ * and uploader in their sandboxes) on a fixture root with planted user
+ * names, home paths and host names, a swtpm, and a real devattest-server
+ * over TLS on loopback with its SQLite file and the shipped policy.
+ *
+ * In minimal mode none of the planted strings reaches the server: not in
+ * the enrollment, not in the stored report, not anywhere in the database
+ * file. Then the same machine reports in standard mode (the names do
+ * arrive, so the search can find them) and every check of the shipped
+ * policy has the verdict it had in minimal mode. */
+#include "da_test.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "server_harness.h"
+#include "swtpm_harness.h"
+
+#define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
+
+static const char *const planted[] = {"ines-marquardt", "ines-laptop", "alice", "build-01"};
+
+struct world {
+    struct da_test_swtpm tpm;
+    struct da_test_server srv;
+    char dir[128], conf[192], state[192], spool[192], root[192];
+    char agent_id[64];
+    cJSON *minimal_verdict;
+};
+
+static int write_conf(struct world *w, const char *mode)
+{
+    FILE *f = fopen(w->conf, "w");
+
+    if (f == NULL)
+        return -1;
+    fprintf(f,
+            "server_url = %s\nserver_ca = %s\ntcti = %s\nstate_dir = %s\nspool_dir = %s\n"
+            "environment_role = build\nsandbox = enforce\ncollect_root = %s\nprivacy = %s\n"
+            "production_patterns = prod-*, *.prod.example.com\n"
+            "source_dirs = /home/ines-marquardt/src/customer-app\n",
+            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool, w->root, mode);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int group_setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    char extra[8192 + 512], cmd[1200];
+
+    if (w == NULL || da_test_swtpm_start(&w->tpm) != 0)
+        return -1;
+    snprintf(extra, sizeof(extra),
+             "ek_roots = %s\nrate_per_agent = 1000\nburst_per_agent = 1000\n"
+             "policy_file = %s/common/policies/iso27001-2022-devenv.json\n",
+             w->tpm.ca_root, DA_SOURCE_ROOT);
+    if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
+        return -1;
+    snprintf(w->dir, sizeof(w->dir), "%s/agent", w->srv.dir);
+    snprintf(w->conf, sizeof(w->conf), "%s/agent.conf", w->dir);
+    snprintf(w->state, sizeof(w->state), "%s/state", w->dir);
+    snprintf(w->spool, sizeof(w->spool), "%s/spool", w->dir);
+    snprintf(w->root, sizeof(w->root), "%s/roots/lvm_luks2", w->dir);
+    if (mkdir(w->dir, 0700) != 0)
+        return -1;
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/tests/fixtures/build-roots.sh' '%s/roots' >/dev/null && "
+             "bash '%s/tests/fixtures/plant-personal.sh' '%s'",
+             DA_SOURCE_ROOT, w->dir, DA_SOURCE_ROOT, w->root);
+    if (system(cmd) != 0 || write_conf(w, "minimal") != 0)
+        return -1;
+    *state = w;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    struct world *w = *state;
+    char cmd[512];
+
+    if (w == NULL)
+        return 0;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+    (void)!system(cmd);
+    da_test_server_cleanup(&w->srv);
+    da_test_swtpm_stop(&w->tpm);
+    cJSON_Delete(w->minimal_verdict);
+    free(w);
+    return 0;
+}
+
+/* Run the agent (NULL-terminated args); stdout into out; exit status. */
+static int agent(char *out, size_t size, ...)
+{
+    const char *argv[16];
+    va_list ap;
+    int p[2], status, n = 0;
+    size_t got = 0;
+    pid_t pid;
+
+    argv[n++] = AGENT_BIN;
+    va_start(ap, size);
+    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    va_end(ap);
+    argv[n] = NULL;
+    if (pipe(p) != 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execv(AGENT_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    for (;;) {
+        ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    out[got] = '\0';
+    close(p[0]);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+/* Whole file; "" when it does not exist. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *s = NULL;
+    long n;
+
+    *len = 0;
+    if (f == NULL) {
+        s = calloc(1, 1);
+        assert_non_null(s);
+        return s;
+    }
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return s;
+}
+
+static int contains(const char *hay, size_t n, const char *needle)
+{
+    size_t m = strlen(needle), i;
+
+    for (i = 0; m <= n && i <= n - m; i++) {
+        if (memcmp(hay + i, needle, m) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* How many planted strings the database files (main, WAL, journal) hold. */
+static int planted_in_database(struct world *w, int expect_none)
+{
+    static const char *const suffix[] = {"", "-wal", "-journal"};
+    char path[256];
+    size_t i, j, len;
+    int found = 0;
+
+    for (i = 0; i < 3; i++) {
+        char *data;
+
+        snprintf(path, sizeof(path), "%s%s", w->srv.db, suffix[i]);
+        data = slurp(path, &len);
+        for (j = 0; j < sizeof(planted) / sizeof(planted[0]); j++) {
+            if (contains(data, len, planted[j])) {
+                if (expect_none)
+                    fail_msg("\"%s\" is in %s", planted[j], path);
+                found++;
+            }
+        }
+        free(data);
+    }
+    return found;
+}
+
+/* One report cycle; the server's stored report (full, with evidence). */
+static cJSON *report_once(struct world *w)
+{
+    struct da_test_http r;
+    char out[16384], path[160];
+    cJSON *j, *rep;
+    int rc;
+
+    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    if (rc != 0 && rc != 4)
+        fail_msg("report exited %d: %s", rc, out);
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    snprintf(path, sizeof(path), "/v1/reports/%s",
+             cJSON_GetStringValue(cJSON_GetObjectItem(j, "report_id")));
+    cJSON_Delete(j);
+    assert_int_equal(da_test_http(&w->srv, "GET", path, w->srv.auditor, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    rep = cJSON_Parse(r.body);
+    assert_non_null(rep);
+    da_test_http_clear(&r);
+    return rep;
+}
+
+static void test_enroll_minimal(void **state)
+{
+    struct world *w = *state;
+    char token[128], out[8192], key[300];
+    struct stat st;
+    size_t len;
+    char *hex;
+
+    assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
+                                        "--vendor", "acme", "--ttl", "1h", NULL),
+                     0);
+    if (agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token, "--ek-chain",
+              w->tpm.ca_issuer, "--json", NULL) != 0)
+        fail_msg("enroll failed: %s", out);
+    /* the deployment's key, kept for the agent's user alone */
+    snprintf(key, sizeof(key), "%s/privacy.key", w->state);
+    assert_int_equal(stat(key, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    hex = slurp(key, &len);
+    assert_int_equal(strspn(hex, "0123456789abcdef"), 64);
+    free(hex);
+    /* the host sent at enrollment named nobody */
+    planted_in_database(w, 1);
+}
+
+static void test_minimal_report_names_nobody(void **state)
+{
+    struct world *w = *state;
+    cJSON *rep = report_once(w), *ev = cJSON_GetObjectItem(rep, "evidence"), *v;
+    char *text = cJSON_PrintUnformatted(rep);
+    size_t j;
+
+    assert_non_null(text);
+    for (j = 0; j < sizeof(planted) / sizeof(planted[0]); j++) {
+        if (strstr(text, planted[j]) != NULL)
+            fail_msg("the stored report holds \"%s\"", planted[j]);
+    }
+    /* the document is the planted root's, in minimal mode */
+    assert_string_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "agent"), "privacy")),
+        "minimal");
+    assert_int_equal(strncmp(cJSON_GetStringValue(
+                                 cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "host"), "hostname")),
+                             "p:", 2),
+                     0);
+    assert_true(cJSON_GetArraySize(
+                    cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "separation"), "findings")) > 3);
+    v = cJSON_GetObjectItem(rep, "verdict");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(v, "privacy")), "minimal");
+    w->minimal_verdict = cJSON_Duplicate(v, 1);
+    free(text);
+    cJSON_Delete(rep);
+    planted_in_database(w, 1);
+}
+
+static void test_standard_same_verdicts(void **state)
+{
+    struct world *w = *state;
+    cJSON *rep, *v, *a, *b;
+    int n = 0;
+
+    assert_non_null(w->minimal_verdict);
+    assert_int_equal(write_conf(w, "standard"), 0);
+    rep = report_once(w);
+    v = cJSON_GetObjectItem(rep, "verdict");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(v, "privacy")), "standard");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(v, "verdict")),
+                        cJSON_GetStringValue(cJSON_GetObjectItem(w->minimal_verdict, "verdict")));
+    a = cJSON_GetObjectItem(v, "checks");
+    b = cJSON_GetObjectItem(w->minimal_verdict, "checks");
+    assert_int_equal(cJSON_GetArraySize(a), cJSON_GetArraySize(b));
+    for (n = 0; n < cJSON_GetArraySize(a); n++) {
+        cJSON *ca = cJSON_GetArrayItem(a, n), *cb = cJSON_GetArrayItem(b, n);
+
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(ca, "id")),
+                            cJSON_GetStringValue(cJSON_GetObjectItem(cb, "id")));
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ca, "verdict")),
+                   cJSON_GetStringValue(cJSON_GetObjectItem(cb, "verdict"))) != 0)
+            fail_msg("%s: standard %s, minimal %s",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(ca, "id")),
+                     cJSON_GetStringValue(cJSON_GetObjectItem(ca, "verdict")),
+                     cJSON_GetStringValue(cJSON_GetObjectItem(cb, "verdict")));
+    }
+    print_message("%d checks with the same verdict in both modes\n", n);
+    assert_true(n >= 20);
+    cJSON_Delete(rep);
+    /* Standard mode does send the names: the search above can find them. */
+    assert_true(planted_in_database(w, 0) > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enroll_minimal),
+        cmocka_unit_test(test_minimal_report_names_nobody),
+        cmocka_unit_test(test_standard_same_verdicts),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
