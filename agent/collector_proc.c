@@ -202,6 +202,22 @@ static int collector_main(int fd, void *vctx)
     return r == 0 ? 0 : 1;
 }
 
+void agent_collector_config(const struct agent_config *cfg, const char *path,
+                            struct col_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->toolchain = (const char *const *)cfg->toolchain.items;
+    out->n_toolchain = cfg->toolchain.n;
+    out->path_env = path != NULL && path[0] != '\0' ? path : DEFAULT_PATH;
+    out->production_patterns = (const char *const *)cfg->production_patterns.items;
+    out->n_production_patterns = cfg->production_patterns.n;
+    out->production_cidrs = (const char *const *)cfg->production_networks.items;
+    out->n_production_cidrs = cfg->production_networks.n;
+    out->role = agent_env_role_name(cfg->environment_role);
+    out->source_dirs = (const char *const *)cfg->source_dirs.items;
+    out->n_source_dirs = cfg->source_dirs.n;
+}
+
 int agent_collector_spawn(const struct agent_config *cfg, const char *root, struct agent_child *out)
 {
     struct collector c;
@@ -211,16 +227,7 @@ int agent_collector_spawn(const struct agent_config *cfg, const char *root, stru
     memset(&c, 0, sizeof(c));
     c.cfg = cfg;
     c.root = root != NULL ? root : "";
-    c.colcfg.toolchain = (const char *const *)cfg->toolchain.items;
-    c.colcfg.n_toolchain = cfg->toolchain.n;
-    c.colcfg.path_env = path != NULL && path[0] != '\0' ? path : DEFAULT_PATH;
-    c.colcfg.production_patterns = (const char *const *)cfg->production_patterns.items;
-    c.colcfg.n_production_patterns = cfg->production_patterns.n;
-    c.colcfg.production_cidrs = (const char *const *)cfg->production_networks.items;
-    c.colcfg.n_production_cidrs = cfg->production_networks.n;
-    c.colcfg.role = agent_env_role_name(cfg->environment_role);
-    c.colcfg.source_dirs = (const char *const *)cfg->source_dirs.items;
-    c.colcfg.n_source_dirs = cfg->source_dirs.n;
+    agent_collector_config(cfg, path, &c.colcfg);
     /* c (and cfg, which it points into) are copied into the child by fork. */
     c.fd = -1;
     r = agent_child_spawn("collector", collector_main, &c, NULL, 0, out);

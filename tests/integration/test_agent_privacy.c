@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "server_harness.h"
 #include "swtpm_harness.h"
@@ -34,6 +36,7 @@ struct world {
     char dir[128], conf[192], state[192], spool[192], root[192];
     char agent_id[64];
     cJSON *minimal_verdict;
+    cJSON *minimal_report;
 };
 
 static int write_conf(struct world *w, const char *mode)
@@ -93,6 +96,7 @@ static int group_teardown(void **state)
     da_test_server_cleanup(&w->srv);
     da_test_swtpm_stop(&w->tpm);
     cJSON_Delete(w->minimal_verdict);
+    cJSON_Delete(w->minimal_report);
     free(w);
     return 0;
 }
@@ -276,8 +280,59 @@ static void test_minimal_report_names_nobody(void **state)
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(v, "privacy")), "minimal");
     w->minimal_verdict = cJSON_Duplicate(v, 1);
     free(text);
-    cJSON_Delete(rep);
+    w->minimal_report = rep;
     planted_in_database(w, 1);
+}
+
+/* HMAC-SHA-256 with the key the agent received, by OpenSSL: the pseudonym
+ * minimal mode must have sent for name. */
+static void expected_pseudonym(struct world *w, const char *name, char out[27])
+{
+    unsigned char key[32], mac[EVP_MAX_MD_SIZE];
+    unsigned int mlen = 0, i;
+    char path[300], *hex;
+    size_t len;
+
+    snprintf(path, sizeof(path), "%s/privacy.key", w->state);
+    hex = slurp(path, &len);
+    for (i = 0; i < 32; i++)
+        assert_int_equal(sscanf(hex + 2 * i, "%2hhx", &key[i]), 1);
+    free(hex);
+    assert_non_null(HMAC(EVP_sha256(), key, sizeof(key), (const unsigned char *)name, strlen(name),
+                         mac, &mlen));
+    out[0] = 'p';
+    out[1] = ':';
+    for (i = 0; i < 12; i++)
+        snprintf(out + 2 + 2 * i, 3, "%02x", mac[i]);
+}
+
+/* The pseudonyms are the deployment key's, and the vendor can map them back
+ * on the machine. */
+static void test_reveal(void **state)
+{
+    struct world *w = *state;
+    const cJSON *ev = cJSON_GetObjectItem(w->minimal_report, "evidence");
+    const char *host =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "host"), "hostname"));
+    const cJSON *sudo = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "auth"), "sudo");
+    const char *principal =
+        cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(sudo, "nopasswd"), 0));
+    char want[27], out[8192], line[256];
+
+    assert_non_null(host);
+    assert_non_null(principal);
+    expected_pseudonym(w, "ines-laptop", want);
+    assert_string_equal(host, want);
+    expected_pseudonym(w, "ines-marquardt", want);
+    assert_string_equal(principal, want);
+    assert_int_equal(
+        agent(out, sizeof(out), "privacy", "--config", w->conf, "reveal", host, principal, NULL),
+        0);
+    snprintf(line, sizeof(line), "%s\tines-laptop\n%s\tines-marquardt\n", host, principal);
+    assert_string_equal(out, line);
+    assert_int_equal(agent(out, sizeof(out), "privacy", "--config", w->conf, "reveal",
+                           "p:000000000000000000000000", NULL),
+                     1);
 }
 
 static void test_standard_same_verdicts(void **state)
@@ -320,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enroll_minimal),
         cmocka_unit_test(test_minimal_report_names_nobody),
+        cmocka_unit_test(test_reveal),
         cmocka_unit_test(test_standard_same_verdicts),
     };
 
