@@ -23,6 +23,8 @@ static const struct da_privacy_field privacy_fields[] = {
      "digest of the agent's binary, to recognise a modified agent"},
     {"/agent/privacy", DA_PRIVACY_TECHNICAL, DA_PRIVACY_KEEP, "",
      "privacy mode the document was made in (shown in the verdict)"},
+    {"/agent/spool_dropped", DA_PRIVACY_TECHNICAL, DA_PRIVACY_KEEP, "",
+     "reports the agent's bounded spool had to drop (added to each report)"},
     {"/host/hostname", DA_PRIVACY_PERSONAL, DA_PRIVACY_PSEUDONYMIZE, "",
      "names the machine in listings; host names often carry a person's name"},
     {"/host/machine_id", DA_PRIVACY_MACHINE, DA_PRIVACY_PSEUDONYMIZE, "",

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "privacy.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
 
@@ -335,6 +336,29 @@ static void test_reveal(void **state)
                      1);
 }
 
+/* Every field of a stored report's evidence is in the privacy inventory. */
+static size_t inventory_covers(const cJSON *n, char *ptr, size_t len)
+{
+    const cJSON *c;
+    unsigned idx = 0;
+    size_t count = 0;
+
+    if ((cJSON_IsObject(n) && !cJSON_IsString(cJSON_GetObjectItem(n, "unknown"))) ||
+        cJSON_IsArray(n)) {
+        for (c = n->child; c != NULL; c = c->next, idx++) {
+            int w = cJSON_IsArray(n) ? snprintf(ptr + len, 1024 - len, "/%u", idx)
+                                     : snprintf(ptr + len, 1024 - len, "/%s", c->string);
+
+            count += inventory_covers(c, ptr, len + (size_t)w);
+            ptr[len] = '\0';
+        }
+        return count;
+    }
+    if (da_privacy_lookup(ptr) == NULL && !da_privacy_covers_below(ptr))
+        fail_msg("uploaded field %s is not in the privacy inventory", ptr);
+    return 1;
+}
+
 static void test_standard_same_verdicts(void **state)
 {
     struct world *w = *state;
@@ -364,6 +388,12 @@ static void test_standard_same_verdicts(void **state)
                      cJSON_GetStringValue(cJSON_GetObjectItem(cb, "verdict")));
     }
     print_message("%d checks with the same verdict in both modes\n", n);
+    {
+        char ptr[1024] = "";
+
+        print_message("%zu uploaded fields, all in the inventory\n",
+                      inventory_covers(cJSON_GetObjectItem(rep, "evidence"), ptr, 0));
+    }
     assert_true(n >= 20);
     cJSON_Delete(rep);
     /* Standard mode does send the names: the search above can find them. */
