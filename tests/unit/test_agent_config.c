@@ -159,7 +159,8 @@ static void test_privacy_and_root(void **state)
 {
     struct agent_config c;
     struct da_kvconf_error err;
-    const char *ok = "privacy = minimal\ncollect_root = /srv/host/\n";
+    const char *ok = "privacy = minimal\ncollect_root = /srv/host\n";
+    const char *slash = "collect_root = /\n";
     const char *bad = "privacy = secret\n";
 
     (void)state;
@@ -169,6 +170,10 @@ static void test_privacy_and_root(void **state)
     assert_int_equal(agent_config_parse(&c, ok, strlen(ok), "agent.conf", &err), 0);
     assert_int_equal(c.privacy, 1);
     assert_string_equal(c.collect_root, "/srv/host");
+    agent_config_free(&c);
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(agent_config_parse(&c, slash, strlen(slash), "agent.conf", &err), 0);
+    assert_string_equal(c.collect_root, ""); /* the running machine */
     agent_config_free(&c);
     assert_int_equal(agent_config_defaults(&c), 0);
     assert_int_equal(agent_config_parse(&c, bad, strlen(bad), "agent.conf", &err), DA_ERR_CONFIG);
