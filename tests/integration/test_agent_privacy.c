@@ -10,24 +10,20 @@
  * policy has the verdict it had in minimal mode. */
 #include "da_test.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "agent_run.h"
 #include "privacy.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
-
-#define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
 
 static const char *const planted[] = {"ines-marquardt", "ines-laptop", "alice", "build-01"};
 
@@ -102,48 +98,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* Run the agent (NULL-terminated args); stdout into out; exit status. */
-static int agent(char *out, size_t size, ...)
-{
-    const char *argv[16];
-    va_list ap;
-    int p[2], status, n = 0;
-    size_t got = 0;
-    pid_t pid;
-
-    argv[n++] = AGENT_BIN;
-    va_start(ap, size);
-    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
-        n++;
-    va_end(ap);
-    argv[n] = NULL;
-    if (pipe(p) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execv(AGENT_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    for (;;) {
-        ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    out[got] = '\0';
-    close(p[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
-
 /* Whole file; "" when it does not exist. */
 static char *slurp(const char *path, size_t *len)
 {
@@ -214,7 +168,7 @@ static cJSON *report_once(struct world *w)
     cJSON *j, *rep;
     int rc;
 
-    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
     if (rc != 0 && rc != 4)
         fail_msg("report exited %d: %s", rc, out);
     j = cJSON_Parse(out);
@@ -241,8 +195,8 @@ static void test_enroll_minimal(void **state)
     assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
                                         "--vendor", "acme", "--ttl", "1h", NULL),
                      0);
-    if (agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token, "--ek-chain",
-              w->tpm.ca_issuer, "--json", NULL) != 0)
+    if (da_test_agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token,
+                      "--ek-chain", w->tpm.ca_issuer, "--json", NULL) != 0)
         fail_msg("enroll failed: %s", out);
     /* the deployment's key, kept for the agent's user alone */
     snprintf(key, sizeof(key), "%s/privacy.key", w->state);
@@ -326,13 +280,13 @@ static void test_reveal(void **state)
     assert_string_equal(host, want);
     expected_pseudonym(w, "ines-marquardt", want);
     assert_string_equal(principal, want);
-    assert_int_equal(
-        agent(out, sizeof(out), "privacy", "--config", w->conf, "reveal", host, principal, NULL),
-        0);
+    assert_int_equal(da_test_agent(out, sizeof(out), "privacy", "--config", w->conf, "reveal", host,
+                                   principal, NULL),
+                     0);
     snprintf(line, sizeof(line), "%s\tines-laptop\n%s\tines-marquardt\n", host, principal);
     assert_string_equal(out, line);
-    assert_int_equal(agent(out, sizeof(out), "privacy", "--config", w->conf, "reveal",
-                           "p:000000000000000000000000", NULL),
+    assert_int_equal(da_test_agent(out, sizeof(out), "privacy", "--config", w->conf, "reveal",
+                                   "p:000000000000000000000000", NULL),
                      1);
 }
 
