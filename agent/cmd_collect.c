@@ -202,6 +202,12 @@ static int agent_collect_explain_node(const cJSON *node, char *ptr, size_t size,
         return 0;
     }
     f = da_privacy_lookup(ptr);
+    if (f == NULL && cJSON_IsObject(node) && da_privacy_covers_below(ptr))
+        return printf("%s\n  unknown (%s): its fields are in the inventory; in minimal mode "
+                      "the reason is kept, the detail left out\n",
+                      ptr, cJSON_GetObjectItemCaseSensitive(node, "unknown")->valuestring) < 0
+                   ? DA_ERR_IO
+                   : 0;
     if (f == NULL)
         return printf("%s\n  not in the inventory: left out in minimal mode\n", ptr) < 0 ? DA_ERR_IO
                                                                                          : 0;

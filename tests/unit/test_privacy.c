@@ -438,6 +438,33 @@ static void test_minimal_same_verdicts_no_names(void **state)
     assert_true(passes > 20 && fails > 10);
 }
 
+/* collect --explain names every field with its purpose and checks. */
+static void test_explain(void **state)
+{
+    char cmd[2000];
+    FILE *p;
+    char *out;
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd),
+             "'%s' collect --no-cache --agent-config '%s/agent.conf' --explain --root "
+             "'%s/planted' --config '%s/collector.json'",
+             AGENT, dir, dir, dir);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    out = read_all(p, 16u << 20);
+    assert_int_equal(pclose(p), 0);
+    assert_non_null(strstr(out, "\n/host/hostname\n  names the machine in listings; host names "
+                                "often carry a person's name; personal; in minimal mode "
+                                "pseudonymized\n  checks: none\n"));
+    assert_non_null(strstr(out, "\n/separation/findings/0/production\n"));
+    assert_non_null(strstr(out, "checks: separation.no-production-credentials\n"));
+    assert_null(strstr(out, "not in the inventory"));
+    /* the names themselves are not printed, only where they are */
+    assert_null(strstr(out, "ines-laptop"));
+    free(out);
+}
+
 /* Pseudonyms are stable under one key and differ under another. */
 static void test_pseudonyms_correlate(void **state)
 {
@@ -507,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_mode_names),
         cmocka_unit_test(test_inventory_covers_collect_output),
         cmocka_unit_test(test_minimal_same_verdicts_no_names),
+        cmocka_unit_test(test_explain),
         cmocka_unit_test(test_pseudonyms_correlate),
     };
 
