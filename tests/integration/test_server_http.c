@@ -18,6 +18,7 @@
 
 #include <curl/curl.h>
 
+#include "db_digest.h"
 #include "err.h"
 #include "raw_tls.h"
 #include "server_harness.h"
@@ -306,17 +307,20 @@ static void expect_nonce_from(struct world *w, const char *src, const char *agen
 static void test_rate_limit_nonce_per_address(void **state)
 {
     struct world *w = *state;
-    char path[64];
+    char path[64], before[65], after[65];
     int i;
 
     for (i = 0; i < 5; i++) {
         snprintf(path, sizeof(path), "/v1/agents/limited%d/nonce", i);
         expect(w, "POST", path, NULL, "application/json", "{}", 2, 404, "agent_unknown");
     }
+    assert_int_equal(da_test_db_digest(w->srv.db, before), 0);
     expect(w, "POST", "/v1/agents/limited9/nonce", NULL, "application/json", "{}", 2, 429,
            "rate_limited");
     expect(w, "POST", "/v1/agents/agentacme1/nonce", NULL, "application/json", "{}", 2, 429,
            "rate_limited");
+    assert_int_equal(da_test_db_digest(w->srv.db, after), 0);
+    assert_string_equal(before, after);
     /* the budget is the address's: another address is still served */
     expect_nonce_from(w, "127.0.0.2", "agentacme1", 200, NULL);
     expect_nonce_from(w, "127.0.0.2", "limited9", 404, "agent_unknown");
