@@ -14,14 +14,14 @@ static void quiet(enum da_log_level level, const char *line, void *ctx)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static unsigned char pcrs[AGENT_EVENTLOG_PCRS][AGENT_EVENTLOG_MAX_DIGEST];
-    struct agent_eventlog_summary s;
+    static unsigned char pcrs[DA_EVENTLOG_PCRS][DA_EVENTLOG_MAX_DIGEST];
+    struct da_eventlog_summary s;
     uint32_t extended;
 
     da_log_set_sink(quiet, NULL);
-    if (agent_eventlog_parse(data, size, &s) == 0) {
-        (void)agent_eventlog_replay(data, size, 0x000b, pcrs, &extended);
-        (void)agent_eventlog_replay(data, size, 0x0004, pcrs, &extended);
+    if (da_eventlog_parse(data, size, &s) == 0) {
+        (void)da_eventlog_replay(data, size, 0x000b, pcrs, &extended);
+        (void)da_eventlog_replay(data, size, 0x0004, pcrs, &extended);
     }
     return 0;
 }
