@@ -9,6 +9,7 @@
 #include "caps.h"
 #include "err.h"
 #include "log.h"
+#include "quote.h"
 #include "tpm_public.h"
 
 #define EL_SHA1_SIZE    20
@@ -255,4 +256,51 @@ int da_eventlog_replay(const unsigned char *data, size_t len, uint16_t alg,
         return rc;
     *extended = rp.extended;
     return 0;
+}
+
+/* --- comparison with a quote --------------------------------------------- */
+
+#define EL_BOOT_PCRS 0x7bffu /* 0-9 and 11-14 */
+
+int da_eventlog_match(const unsigned char *data, size_t len, const struct da_pcr_selection *sel,
+                      const unsigned char *values, size_t values_len,
+                      struct da_eventlog_mismatch *m)
+{
+    unsigned char pcrs[DA_EVENTLOG_PCRS][DA_EVENTLOG_MAX_DIGEST];
+    size_t off = 0, b, compared = 0;
+    uint32_t extended;
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    if (values_len != da_pcr_selection_values_len(sel))
+        return DA_ERR_INVALID_ARG;
+    for (b = 0; b < sel->count; b++) {
+        uint16_t alg = sel->banks[b].hash;
+        size_t size = da_tpm_hash_size(alg);
+        uint32_t want;
+
+        rc = da_eventlog_replay(data, len, alg, pcrs, &extended);
+        if (rc == DA_ERR_NOT_FOUND || rc == DA_ERR_UNSUPPORTED) {
+            off += size * (size_t)__builtin_popcount(sel->banks[b].pcrs);
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        compared++;
+        want = sel->banks[b].pcrs & (EL_BOOT_PCRS | extended);
+        for (uint32_t i = 0; i < DA_EVENTLOG_PCRS; i++) {
+            if ((sel->banks[b].pcrs & (1u << i)) == 0)
+                continue;
+            if ((want & (1u << i)) != 0 && memcmp(pcrs[i], values + off, size) != 0) {
+                m->alg = alg;
+                m->pcr = i;
+                m->size = size;
+                memcpy(m->replayed, pcrs[i], size);
+                memcpy(m->quoted, values + off, size);
+                return DA_ERR_VERIFY_EVENTLOG_REPLAY;
+            }
+            off += size;
+        }
+    }
+    return compared > 0 ? 0 : DA_ERR_VERIFY_EVENTLOG_REPLAY;
 }

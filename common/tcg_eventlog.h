@@ -80,4 +80,26 @@ int da_eventlog_replay(const unsigned char *data, size_t len, uint16_t alg,
                        unsigned char pcrs[DA_EVENTLOG_PCRS][DA_EVENTLOG_MAX_DIGEST],
                        uint32_t *extended);
 
+/* Which PCR did not replay (da_eventlog_match). */
+struct da_eventlog_mismatch {
+    uint16_t alg; /* bank; 0 when the log has none of the quoted banks */
+    uint32_t pcr;
+    unsigned char replayed[DA_EVENTLOG_MAX_DIGEST];
+    unsigned char quoted[DA_EVENTLOG_MAX_DIGEST];
+    size_t size;
+};
+
+/* Compare the log with quoted PCR values (values: bank by bank, ascending
+ * PCR, as in the quote). Compared: every quoted bank the log carries, and in
+ * it every quoted PCR of the firmware and boot loader range (0-9, 11-14)
+ * plus any other quoted PCR the log extends; PCR 10 (IMA) and the others
+ * are the business of their own logs. A log that carries none of the quoted
+ * banks does not match. 0 on a match; DA_ERR_VERIFY_EVENTLOG_REPLAY with *m
+ * filled on a mismatch; DA_ERR_TPM_EVENTLOG for a malformed log;
+ * DA_ERR_INVALID_ARG when values_len does not fit the selection. */
+struct da_pcr_selection;
+int da_eventlog_match(const unsigned char *data, size_t len, const struct da_pcr_selection *sel,
+                      const unsigned char *values, size_t values_len,
+                      struct da_eventlog_mismatch *m);
+
 #endif
