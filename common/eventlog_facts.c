@@ -102,12 +102,15 @@ static int ef_ascii(const unsigned char *p, size_t n, char *out, size_t outsize)
     return i == 0 ? -1 : 0;
 }
 
-/* UTF-16 text: even size, every high byte zero for ASCII-range text, a
- * terminating NUL unit or none. */
+/* UTF-16 text: even size (or one trailing NUL byte more), every high byte
+ * zero for ASCII-range text, a terminating NUL unit or none. */
 static int ef_is_utf16(const unsigned char *p, size_t n)
 {
     size_t i;
 
+    /* systemd-boot's PCR 8 load options end with one stray NUL byte */
+    if (n % 2 != 0 && n > 2 && p[n - 1] == 0)
+        n--;
     if (n < 2 || n % 2 != 0)
         return 0;
     for (i = 0; i + 1 < n; i += 2) {
