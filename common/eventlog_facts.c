@@ -421,6 +421,35 @@ static int ef_visit(const struct da_eventlog_event *ev, void *ctx)
     return 0;
 }
 
+/* The kernel release from the first word of a GRUB command line
+ * ("(hd0,gpt2)/vmlinuz-6.1.0-13-amd64 root=..."): what follows "vmlinuz-". */
+static int ef_kernel_release(cJSON *root)
+{
+    const cJSON *cl = cJSON_GetObjectItemCaseSensitive(root, "kernel_cmdline");
+    char rel[128];
+    const char *p, *end;
+    size_t n;
+
+    if (!cJSON_IsString(cl))
+        return 0;
+    end = strchr(cl->valuestring, ' ');
+    if (end == NULL)
+        end = cl->valuestring + strlen(cl->valuestring);
+    for (p = cl->valuestring; p < end; p++) {
+        if (strncmp(p, "vmlinuz-", 8) == 0)
+            break;
+    }
+    if (p >= end)
+        return 0;
+    p += 8;
+    n = (size_t)(end - p);
+    if (n == 0 || n >= sizeof(rel))
+        return 0;
+    memcpy(rel, p, n);
+    rel[n] = '\0';
+    return cJSON_AddStringToObject(root, "kernel_release", rel) != NULL ? 0 : DA_ERR_NOMEM;
+}
+
 int da_eventlog_facts(const unsigned char *data, size_t len, uint16_t alg, cJSON **out)
 {
     struct da_eventlog_summary s;
@@ -461,6 +490,9 @@ int da_eventlog_facts(const unsigned char *data, size_t len, uint16_t alg, cJSON
         (c.apps = cJSON_AddArrayToObject(c.root, "boot_applications")) == NULL)
         goto fail;
     rc = da_eventlog_walk(data, len, &s, ef_visit, &c);
+    if (rc != 0)
+        goto fail;
+    rc = ef_kernel_release(c.root);
     if (rc != 0)
         goto fail;
     *out = c.root;

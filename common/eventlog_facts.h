@@ -17,6 +17,8 @@
  *     path when it has one;
  *   - kernel_cmdline: GRUB's "kernel_cmdline: " EV_IPL in PCR 8, or the
  *     UTF-16 load options systemd-boot/systemd-stub measure in PCR 8 or 12;
+ *   - kernel_release: from a GRUB command line whose first word names
+ *     /vmlinuz-RELEASE;
  *   - firmware_version: EV_S_CRTM_VERSION (UTF-16 or ASCII) in PCR 0.
  * Malformed event data (a variable whose lengths do not add up, a signature
  * list that overruns) is DA_ERR_TPM_EVENTLOG: a log that hides a malformed

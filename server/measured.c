@@ -1,0 +1,151 @@
+/* Measured boot facts of one report (measured.h). */
+#include "measured.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "encoding.h"
+#include "err.h"
+#include "eventlog_facts.h"
+#include "tcg_eventlog.h"
+#include "tpm_public.h"
+
+/* Pointer lookup for plain object paths ("/a/b/c"); no escapes needed. */
+static const cJSON *at(const cJSON *root, const char *path)
+{
+    char key[64];
+    const char *p = path;
+
+    while (root != NULL && *p == '/') {
+        const char *end = strchr(p + 1, '/');
+        size_t n = end != NULL ? (size_t)(end - p - 1) : strlen(p + 1);
+        if (n >= sizeof(key))
+            return NULL;
+        memcpy(key, p + 1, n);
+        key[n] = '\0';
+        root = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, key) : NULL;
+        p += n + 1;
+    }
+    return root;
+}
+
+static int contradiction(cJSON *arr, const char *rptr, const cJSON *reported, const char *mptr,
+                         const cJSON *measured)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL || !cJSON_AddItemToArray(arr, o))
+        return DA_ERR_NOMEM;
+    if (cJSON_AddStringToObject(o, "verdict", "claim_contradicts_measurement") == NULL ||
+        cJSON_AddStringToObject(o, "reported_pointer", rptr) == NULL ||
+        !cJSON_AddItemToObject(o, "reported", cJSON_Duplicate(reported, 1)) ||
+        cJSON_AddStringToObject(o, "measured_pointer", mptr) == NULL ||
+        !cJSON_AddItemToObject(o, "measured", cJSON_Duplicate(measured, 1)))
+        return DA_ERR_NOMEM;
+    return 0;
+}
+
+/* A reported boolean or string (not an unknown object) that differs. */
+static int compare(cJSON *arr, const cJSON *evidence, const char *rptr, const cJSON *facts,
+                   const char *mptr)
+{
+    const cJSON *r = at(evidence, rptr), *m = at(facts, mptr);
+    char full[128];
+
+    if (r == NULL || m == NULL || cJSON_IsObject(r) || cJSON_Compare(r, m, 1))
+        return 0;
+    if ((cJSON_IsBool(r) && cJSON_IsBool(m)) || (cJSON_IsString(r) && cJSON_IsString(m))) {
+        snprintf(full, sizeof(full), "/attestation/boot/measured%s", mptr);
+        return contradiction(arr, rptr, r, full, m);
+    }
+    return 0;
+}
+
+static int contradictions(const cJSON *evidence, const cJSON *facts, cJSON *boot)
+{
+    cJSON *arr = cJSON_AddArrayToObject(boot, "contradictions");
+    int rc;
+
+    if (arr == NULL)
+        return DA_ERR_NOMEM;
+    if ((rc = compare(arr, evidence, "/isolation/secure_boot/firmware_enabled", facts,
+                      "/secure_boot/SecureBoot")) != 0 ||
+        (rc = compare(arr, evidence, "/isolation/secure_boot/setup_mode", facts,
+                      "/secure_boot/SetupMode")) != 0 ||
+        (rc = compare(arr, evidence, "/host/kernel/release", facts, "/kernel_release")) != 0)
+        return rc;
+    return 0;
+}
+
+static int mismatch_detail(const struct da_eventlog_mismatch *m, char *out, size_t size)
+{
+    char a[2 * DA_EVENTLOG_MAX_DIGEST + 1], b[2 * DA_EVENTLOG_MAX_DIGEST + 1];
+    const char *bank = da_eventlog_alg_name(m->alg);
+
+    if (m->alg == 0 || bank == NULL) {
+        snprintf(out, size, "the log carries none of the quoted PCR banks");
+        return 0;
+    }
+    if (da_hex_encode_to(m->replayed, m->size, a, sizeof(a)) != 0 ||
+        da_hex_encode_to(m->quoted, m->size, b, sizeof(b)) != 0)
+        return DA_ERR_INTERNAL;
+    snprintf(out, size, "%s PCR %u: the log replays to %s, the quote has %s", bank, m->pcr, a, b);
+    return 0;
+}
+
+int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *pcr_values,
+                      size_t pcr_values_len, const unsigned char *log, size_t log_len,
+                      const cJSON *evidence, cJSON **boot)
+{
+    struct da_eventlog_mismatch m;
+    cJSON *b = cJSON_CreateObject(), *facts = NULL;
+    char detail[320];
+    const char *state;
+    int rc;
+
+    *boot = NULL;
+    if (b == NULL)
+        return DA_ERR_NOMEM;
+    if (log == NULL || log_len == 0) {
+        state = "absent";
+        rc = 0;
+    } else {
+        rc = da_eventlog_match(log, log_len, sel, pcr_values, pcr_values_len, &m);
+        if (rc == DA_ERR_VERIFY_EVENTLOG_REPLAY) {
+            state = "does_not_replay";
+            rc = mismatch_detail(&m, detail, sizeof(detail));
+            if (rc == 0 && cJSON_AddStringToObject(b, "detail", detail) == NULL)
+                rc = DA_ERR_NOMEM;
+        } else if (rc == DA_ERR_TPM_EVENTLOG) {
+            state = "malformed";
+            rc = cJSON_AddStringToObject(b, "detail", da_strerror(DA_ERR_TPM_EVENTLOG)) != NULL
+                     ? 0
+                     : DA_ERR_NOMEM;
+        } else if (rc == 0) {
+            state = "replays";
+            rc = da_eventlog_facts(log, log_len, TPM2_ALG_SHA256, &facts);
+            if (rc == DA_ERR_TPM_EVENTLOG) {
+                /* the extends replay but an event's data is malformed */
+                state = "malformed";
+                rc = cJSON_AddStringToObject(b, "detail", "an event's data is malformed") != NULL
+                         ? 0
+                         : DA_ERR_NOMEM;
+            } else if (rc == 0) {
+                if (!cJSON_AddItemToObject(b, "measured", facts)) {
+                    cJSON_Delete(facts);
+                    rc = DA_ERR_NOMEM;
+                } else {
+                    rc = contradictions(evidence, facts, b);
+                }
+            }
+        }
+    }
+    if (rc == 0 && cJSON_AddStringToObject(b, "log", state) == NULL)
+        rc = DA_ERR_NOMEM;
+    if (rc != 0) {
+        cJSON_Delete(b);
+        return rc;
+    }
+    *boot = b;
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* Measured boot facts of one report: the firmware event log the agent sent,
+ * replayed against the PCR values of the verified quote (docs/evidence.md,
+ * "measured"; docs/threat-model.md).
+ *
+ * *boot (the verifier fact /attestation/boot, a new object):
+ *   {"log": "absent"}                      no event_log in the report
+ *   {"log": "malformed", "detail"}         the log does not parse
+ *   {"log": "does_not_replay", "detail"}   it parses but does not replay to
+ *                                          the quoted PCRs (which PCR, both
+ *                                          values in detail)
+ *   {"log": "replays", "measured": {...}, "contradictions": [...]}
+ * Only a log that replays yields measured facts. contradictions lists the
+ * reported facts that disagree with their measured counterparts:
+ *   {"verdict": "claim_contradicts_measurement", "reported_pointer",
+ *    "reported", "measured_pointer", "measured"}
+ * Compared: /isolation/secure_boot/firmware_enabled with SecureBoot,
+ * /isolation/secure_boot/setup_mode with SetupMode, /host/kernel/release
+ * with the kernel release on the measured GRUB command line. An unknown or
+ * missing reported fact contradicts nothing.
+ *
+ * IMA (PCR 10) will add its own member here; this file only handles the
+ * firmware log. */
+#ifndef SRV_MEASURED_H
+#define SRV_MEASURED_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "quote.h"
+
+int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *pcr_values,
+                      size_t pcr_values_len, const unsigned char *log, size_t log_len,
+                      const cJSON *evidence, cJSON **boot);
+
+#endif
