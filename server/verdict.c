@@ -25,13 +25,7 @@ static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot)
 
 const char *srv_provenance(const char *pointer)
 {
-    static const char boot[] = "/attestation/boot/";
-
-    if (pointer != NULL && (strncmp(pointer, boot, sizeof(boot) - 1) == 0 ||
-                            strcmp(pointer, "/attestation/trust") == 0 ||
-                            strcmp(pointer, "/attestation/quote_verified") == 0))
-        return "measured";
-    return "reported";
+    return da_policy_provenance(pointer);
 }
 
 /* One check, compactly: titles and remediation live in the policy (named
