@@ -48,6 +48,9 @@ struct agent_config {
     char attest_socket[108];               /* sun_path size */
     char attest_group[64];
     int sandbox; /* enum agent_sandbox_mode */
+    /* Tests only: read the firmware event log from this file instead of
+     * securityfs (empty: the real log). */
+    char test_only_event_log_file[PATH_MAX];
 };
 
 /* Defaults for every key (documented in docs/configuration.md). */
