@@ -74,6 +74,12 @@ static int contradictions(const cJSON *evidence, const cJSON *facts, cJSON *boot
                       "/secure_boot/SetupMode")) != 0 ||
         (rc = compare(arr, evidence, "/host/kernel/release", facts, "/kernel_release")) != 0)
         return rc;
+    /* A machine that says it booted without UEFI (so without Secure Boot)
+     * while its TPM measured the UEFI SecureBoot variable. */
+    if (cJSON_IsFalse(at(evidence, "/isolation/secure_boot/uefi")) &&
+        at(facts, "/secure_boot/SecureBoot") != NULL)
+        return compare(arr, evidence, "/isolation/secure_boot/enabled", facts,
+                       "/secure_boot/SecureBoot");
     return 0;
 }
 

@@ -15,7 +15,9 @@
  *    "reported", "measured_pointer", "measured"}
  * Compared: /isolation/secure_boot/firmware_enabled with SecureBoot,
  * /isolation/secure_boot/setup_mode with SetupMode, /host/kernel/release
- * with the kernel release on the measured GRUB command line. An unknown or
+ * with the kernel release on the measured GRUB command line, and, when the
+ * agent reports a boot without UEFI (/isolation/secure_boot/uefi false),
+ * /isolation/secure_boot/enabled with SecureBoot. An unknown or
  * missing reported fact contradicts nothing.
  *
  * IMA (PCR 10) will add its own member here; this file only handles the
