@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include <openssl/asn1.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -136,26 +137,62 @@ static int ef_add_sha256(cJSON *o, const char *name, const unsigned char *p, siz
     unsigned char md[32];
     unsigned int mdlen = 0;
 
-    if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(p, n, md, &mdlen, da_eventlog_md(TPM2_ALG_SHA256), NULL) != 1)
         return DA_ERR_CRYPTO;
     return ef_add_hex(o, name, md, mdlen);
 }
 
+/* One DER header within [*p, end): *p moves past it, *len is the content
+ * length. Indefinite lengths and overruns are refused. */
+static int ef_der(const unsigned char **p, const unsigned char *end, long *len, int *tag, int *cls)
+{
+    int r;
+
+    if (*p >= end)
+        return -1;
+    r = ASN1_get_object(p, len, tag, cls, end - *p);
+    if ((r & 0x80) != 0 || (r & 0x21) == 0x21 || *len > end - *p)
+        return -1;
+    return 0;
+}
+
+/* The subject of a DER certificate, read from its TBSCertificate without
+ * decoding (and caching the extensions of) the whole certificate: a log
+ * carries a dozen certificates and the server reads them for every
+ * report. */
 static int ef_add_subject(cJSON *o, const unsigned char *der, size_t n)
 {
-    const unsigned char *p = der;
-    X509 *x;
+    const unsigned char *p = der, *end = der + n, *tbs_end, *subj;
+    X509_NAME *name;
     char buf[512];
-    int rc = 0;
+    long len;
+    int tag, cls, i, rc = 0;
 
-    x = d2i_X509(NULL, &p, (long)n);
-    if (x == NULL)
+    if (n > 65536 || ef_der(&p, end, &len, &tag, &cls) != 0 || tag != V_ASN1_SEQUENCE ||
+        ef_der(&p, end, &len, &tag, &cls) != 0 || tag != V_ASN1_SEQUENCE)
         return DA_ERR_NOT_FOUND;
-    if (X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof(buf)) == NULL)
+    tbs_end = p + len;
+    /* [0] version (optional), serialNumber, signature, issuer, validity */
+    for (i = 0; i < 5; i++) {
+        const unsigned char *q = p;
+        if (ef_der(&q, tbs_end, &len, &tag, &cls) != 0)
+            return DA_ERR_NOT_FOUND;
+        if (i == 0 && !(cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0))
+            i++; /* no version: this is the serial number */
+        p = q + len;
+    }
+    subj = p;
+    if (ef_der(&p, tbs_end, &len, &tag, &cls) != 0 || tag != V_ASN1_SEQUENCE)
+        return DA_ERR_NOT_FOUND;
+    p = subj;
+    name = d2i_X509_NAME(NULL, &p, (long)(tbs_end - subj));
+    if (name == NULL)
+        return DA_ERR_NOT_FOUND;
+    if (X509_NAME_oneline(name, buf, sizeof(buf)) == NULL)
         rc = DA_ERR_NOMEM;
     else if (cJSON_AddStringToObject(o, "subject", buf) == NULL)
         rc = DA_ERR_NOMEM;
-    X509_free(x);
+    X509_NAME_free(name);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* The firmware TPM event log: a strict walk over its events and replay. */
 #include "tcg_eventlog.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,12 +190,45 @@ int da_eventlog_parse(const unsigned char *data, size_t len, struct da_eventlog_
     return rc;
 }
 
+/* --- digests ------------------------------------------------------------ */
+
+/* Fetched once: OpenSSL 3 looks an implicitly named digest up (under a
+ * lock) on every use, which costs more than hashing an event. */
+static EVP_MD *el_mds[4];
+static pthread_once_t el_mds_once = PTHREAD_ONCE_INIT;
+
+static void el_mds_fetch(void)
+{
+    el_mds[0] = EVP_MD_fetch(NULL, "SHA1", NULL);
+    el_mds[1] = EVP_MD_fetch(NULL, "SHA256", NULL);
+    el_mds[2] = EVP_MD_fetch(NULL, "SHA384", NULL);
+    el_mds[3] = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
+const EVP_MD *da_eventlog_md(uint16_t alg)
+{
+    pthread_once(&el_mds_once, el_mds_fetch);
+    switch (alg) {
+    case TPM2_ALG_SHA1:
+        return el_mds[0];
+    case TPM2_ALG_SHA256:
+        return el_mds[1];
+    case TPM2_ALG_SHA384:
+        return el_mds[2];
+    case TPM2_ALG_SHA512:
+        return el_mds[3];
+    default:
+        return NULL;
+    }
+}
+
 /* --- replay ------------------------------------------------------------- */
 
 struct el_replay {
     uint16_t alg;
     size_t size;
     const EVP_MD *md;
+    EVP_MD_CTX *mctx;
     unsigned char (*pcrs)[DA_EVENTLOG_MAX_DIGEST];
     uint32_t extended;
 };
@@ -217,7 +251,9 @@ static int el_replay_event(const struct da_eventlog_event *ev, void *ctx)
             continue;
         memcpy(buf, rp->pcrs[ev->pcr], rp->size);
         memcpy(buf + rp->size, ev->digests[i].value, rp->size);
-        if (EVP_Digest(buf, 2 * rp->size, rp->pcrs[ev->pcr], &n, rp->md, NULL) != 1)
+        if (EVP_DigestInit_ex2(rp->mctx, rp->md, NULL) != 1 ||
+            EVP_DigestUpdate(rp->mctx, buf, 2 * rp->size) != 1 ||
+            EVP_DigestFinal_ex(rp->mctx, rp->pcrs[ev->pcr], &n) != 1)
             return DA_ERR_CRYPTO;
         rp->extended |= 1u << ev->pcr;
     }
@@ -238,7 +274,7 @@ int da_eventlog_replay(const unsigned char *data, size_t len, uint16_t alg,
     memset(&rp, 0, sizeof(rp));
     rp.alg = alg;
     rp.size = da_tpm_hash_size(alg);
-    rp.md = da_tpm_hash_md(alg);
+    rp.md = da_eventlog_md(alg);
     rp.pcrs = pcrs;
     if (rp.size == 0 || rp.md == NULL)
         return DA_ERR_UNSUPPORTED;
@@ -251,7 +287,11 @@ int da_eventlog_replay(const unsigned char *data, size_t len, uint16_t alg,
         ;
     if (i == s.alg_count)
         return DA_ERR_NOT_FOUND;
+    rp.mctx = EVP_MD_CTX_new();
+    if (rp.mctx == NULL)
+        return DA_ERR_NOMEM;
     rc = da_eventlog_walk(data, len, &s, el_replay_event, &rp);
+    EVP_MD_CTX_free(rp.mctx);
     if (rc != 0)
         return rc;
     *extended = rp.extended;

@@ -80,6 +80,11 @@ int da_eventlog_replay(const unsigned char *data, size_t len, uint16_t alg,
                        unsigned char pcrs[DA_EVENTLOG_PCRS][DA_EVENTLOG_MAX_DIGEST],
                        uint32_t *extended);
 
+/* The digest of a TPM2_ALG_* hash, fetched once for the process; NULL for
+ * one this build cannot compute. */
+typedef struct evp_md_st EVP_MD;
+const EVP_MD *da_eventlog_md(uint16_t alg);
+
 /* Which PCR did not replay (da_eventlog_match). */
 struct da_eventlog_mismatch {
     uint16_t alg; /* bank; 0 when the log has none of the quoted banks */
