@@ -72,8 +72,7 @@ static void test_agile_log_summary_and_replay(void **state)
     extend(EVP_sha1(), s7, "SecureBoot=1", 12);
     assert_int_equal(da_eventlog_replay(b.data, b.len, 0x0004, pcrs, &extended), 0);
     assert_memory_equal(pcrs[7], s7, 20);
-    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x000c, pcrs, &extended),
-                     DA_ERR_NOT_FOUND);
+    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x000c, pcrs, &extended), DA_ERR_NOT_FOUND);
 }
 
 static void test_sha1_log(void **state)
@@ -97,8 +96,7 @@ static void test_sha1_log(void **state)
     assert_int_equal(da_eventlog_replay(b.data, b.len, 0x0004, pcrs, &extended), 0);
     assert_int_equal(extended, 1u << 2);
     assert_memory_equal(pcrs[2], p2, 20);
-    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x000b, pcrs, &extended),
-                     DA_ERR_NOT_FOUND);
+    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x000b, pcrs, &extended), DA_ERR_NOT_FOUND);
 }
 
 /* Every cut either fails or ends at an event boundary with fewer events;
