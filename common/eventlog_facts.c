@@ -1,6 +1,7 @@
 /* Measured facts from the firmware event log (eventlog_facts.h). */
 #include "eventlog_facts.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -9,6 +10,7 @@
 
 #include "encoding.h"
 #include "err.h"
+#include "json.h"
 #include "tcg_eventlog.h"
 #include "tpm_public.h"
 
@@ -537,4 +539,172 @@ int da_eventlog_facts(const unsigned char *data, size_t len, uint16_t alg, cJSON
 fail:
     cJSON_Delete(c.root);
     return rc;
+}
+
+/* --- dbx freshness ------------------------------------------------------- */
+
+struct ef_dbx {
+    const unsigned char *data; /* the last measured dbx variable's data */
+    size_t size;
+    int seen;
+};
+
+static int ef_dbx_visit(const struct da_eventlog_event *ev, void *ctx)
+{
+    struct ef_dbx *d = ctx;
+    struct ef_var v;
+
+    if (ev->pcr != 7 || ev->type != DA_EV_EFI_VARIABLE_DRIVER_CONFIG)
+        return 0;
+    if (ef_variable(ev, &v) != 0)
+        return DA_ERR_TPM_EVENTLOG;
+    if (strcmp(v.name, "dbx") == 0) {
+        d->data = v.data;
+        d->size = v.size;
+        d->seen = 1;
+    }
+    return 0;
+}
+
+static int ef_cmp32(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+int da_eventlog_dbx_sha256(const unsigned char *log, size_t len, unsigned char (**out)[32],
+                           size_t *n)
+{
+    struct da_eventlog_summary s;
+    struct ef_dbx d = {NULL, 0, 0};
+    const unsigned char *p;
+    size_t left, k = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = da_eventlog_walk(log, len, &s, ef_dbx_visit, &d);
+    if (rc != 0)
+        return rc;
+    if (!d.seen)
+        return DA_ERR_NOT_FOUND;
+    /* at most one entry per 48 bytes (owner GUID + hash) */
+    *out = calloc(d.size / 48 + 1, 32);
+    if (*out == NULL)
+        return DA_ERR_NOMEM;
+    for (p = d.data, left = d.size; left > 0;) {
+        uint32_t lsize, hsize, ssize;
+        if (left < 28)
+            goto bad;
+        lsize = ef_le32(p + 16);
+        hsize = ef_le32(p + 20);
+        ssize = ef_le32(p + 24);
+        if (lsize > left || lsize < 28 || hsize > lsize - 28 || ssize < 16 ||
+            (lsize - 28 - hsize) % ssize != 0)
+            goto bad;
+        if (memcmp(p, EF_CERT_SHA256, 16) == 0 && ssize == 48) {
+            for (const unsigned char *e = p + 28 + hsize; e < p + lsize; e += ssize)
+                memcpy((*out)[k++], e + 16, 32);
+        }
+        p += lsize;
+        left -= lsize;
+    }
+    qsort(*out, k, 32, ef_cmp32);
+    *n = k;
+    return 0;
+bad:
+    free(*out);
+    *out = NULL;
+    return DA_ERR_TPM_EVENTLOG;
+}
+
+int da_dbx_reference_parse(const char *text, size_t len, struct da_dbx_reference *out)
+{
+    const cJSON *schema, *date, *list, *e;
+    cJSON *root = NULL;
+    size_t i = 0, n;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = da_json_parse(text, len, (size_t)DA_DBX_REF_MAX * 80 + 4096, &root);
+    if (rc != 0)
+        return DA_ERR_CONFIG;
+    schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
+    date = cJSON_GetObjectItemCaseSensitive(root, "date");
+    list = cJSON_GetObjectItemCaseSensitive(root, "sha256");
+    rc = DA_ERR_CONFIG;
+    if (!cJSON_IsString(schema) || strcmp(schema->valuestring, "devattest.dbx-reference/v1") != 0 ||
+        !cJSON_IsString(date) || strlen(date->valuestring) != 10 || !cJSON_IsArray(list))
+        goto out;
+    for (i = 0; i < 10; i++) {
+        char c = date->valuestring[i];
+        if ((i == 4 || i == 7) ? c != '-' : (c < '0' || c > '9'))
+            goto out;
+    }
+    n = (size_t)cJSON_GetArraySize(list);
+    if (n == 0 || n > DA_DBX_REF_MAX)
+        goto out;
+    out->sha256 = calloc(n, 32);
+    if (out->sha256 == NULL) {
+        rc = DA_ERR_NOMEM;
+        goto out;
+    }
+    i = 0;
+    cJSON_ArrayForEach(e, list)
+    {
+        size_t got = 0;
+        if (!cJSON_IsString(e) || strlen(e->valuestring) != 64 ||
+            da_hex_decode_to(e->valuestring, 64, out->sha256[i], 32, &got) != 0 || got != 32)
+            goto out;
+        for (size_t j = 0; j < 64; j++) {
+            if (e->valuestring[j] >= 'A' && e->valuestring[j] <= 'F')
+                goto out;
+        }
+        i++;
+    }
+    qsort(out->sha256, n, 32, ef_cmp32);
+    out->n = n;
+    memcpy(out->date, date->valuestring, 10);
+    out->date[10] = '\0';
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    if (rc != 0)
+        da_dbx_reference_free(out);
+    return rc;
+}
+
+void da_dbx_reference_free(struct da_dbx_reference *r)
+{
+    free(r->sha256);
+    memset(r, 0, sizeof(*r));
+}
+
+int da_dbx_check(const struct da_dbx_reference *ref, const unsigned char *log, size_t len,
+                 cJSON **out)
+{
+    unsigned char(*have)[32] = NULL;
+    size_t n = 0, missing = 0;
+    cJSON *o;
+    int rc;
+
+    *out = NULL;
+    rc = da_eventlog_dbx_sha256(log, len, &have, &n);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < ref->n; i++) {
+        if (n == 0 || bsearch(ref->sha256[i], have, n, 32, ef_cmp32) == NULL)
+            missing++;
+    }
+    free(have);
+    o = cJSON_CreateObject();
+    if (o == NULL || cJSON_AddStringToObject(o, "reference_date", ref->date) == NULL ||
+        cJSON_AddNumberToObject(o, "reference_entries", (double)ref->n) == NULL ||
+        cJSON_AddNumberToObject(o, "measured_entries", (double)n) == NULL ||
+        cJSON_AddNumberToObject(o, "missing", (double)missing) == NULL ||
+        cJSON_AddBoolToObject(o, "current", missing == 0) == NULL) {
+        cJSON_Delete(o);
+        return DA_ERR_NOMEM;
+    }
+    *out = o;
+    return 0;
 }

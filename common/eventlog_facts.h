@@ -40,4 +40,32 @@ int da_eventlog_facts(const unsigned char *data, size_t len, uint16_t alg, cJSON
 /* "sha1", "sha256", "sha384", "sha512" or NULL. */
 const char *da_eventlog_alg_name(uint16_t alg);
 
+/* dbx freshness. A reference is a dated list of the SHA-256 revocations an
+ * up-to-date dbx holds (docs/evidence.md says how to make one):
+ *   {"schema": "devattest.dbx-reference/v1", "date": "YYYY-MM-DD",
+ *    "source": TEXT, "sha256": ["64 lower-case hex", ...]}
+ * At most DA_DBX_REF_MAX entries; anything else is DA_ERR_CONFIG. */
+#define DA_DBX_REF_MAX 8192
+
+struct da_dbx_reference {
+    char date[11];
+    size_t n;
+    unsigned char (*sha256)[32]; /* sorted */
+};
+
+int da_dbx_reference_parse(const char *text, size_t len, struct da_dbx_reference *out);
+void da_dbx_reference_free(struct da_dbx_reference *r);
+
+/* *out: {"reference_date", "reference_entries", "measured_entries",
+ * "missing", "current"} for the last dbx the log measured in PCR 7, where
+ * missing counts reference revocations absent from it. DA_ERR_NOT_FOUND when
+ * the log measured no dbx. */
+int da_dbx_check(const struct da_dbx_reference *ref, const unsigned char *log, size_t len,
+                 cJSON **out);
+
+/* The SHA-256 entries of the last measured dbx (*out malloc'ed, sorted);
+ * DA_ERR_NOT_FOUND when there is none. */
+int da_eventlog_dbx_sha256(const unsigned char *log, size_t len, unsigned char (**out)[32],
+                           size_t *n);
+
 #endif

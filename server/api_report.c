@@ -418,7 +418,8 @@ static int evaluate(struct ingest *g)
 
     rc = srv_measured_boot(&g->req->srv->pcr_selection, da_buf_data(&g->in->pcr_values),
                            da_buf_len(&g->in->pcr_values), da_buf_data(&g->in->event_log),
-                           da_buf_len(&g->in->event_log), g->in->evidence, &g->boot);
+                           da_buf_len(&g->in->event_log), g->in->evidence, &g->req->srv->dbx_ref,
+                           &g->boot);
     if (rc == 0)
         rc = srv_pending_load(g->req->srv->store, g->agent->id, g->in->evidence, now, &g->pending);
     if (rc == 0)

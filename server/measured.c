@@ -83,6 +83,30 @@ static int contradictions(const cJSON *evidence, const cJSON *facts, cJSON *boot
     return 0;
 }
 
+static int dbx_freshness(const struct da_dbx_reference *dbx, const unsigned char *log, size_t len,
+                         cJSON *boot)
+{
+    cJSON *o = NULL;
+    int rc = da_dbx_check(dbx, log, len, &o);
+
+    if (rc == DA_ERR_NOT_FOUND) {
+        o = cJSON_CreateObject();
+        if (o == NULL || cJSON_AddStringToObject(o, "unknown", "not_present") == NULL ||
+            cJSON_AddStringToObject(o, "detail", "the event log measured no dbx") == NULL) {
+            cJSON_Delete(o);
+            return DA_ERR_NOMEM;
+        }
+        rc = 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (!cJSON_AddItemToObject(boot, "dbx", o)) {
+        cJSON_Delete(o);
+        return DA_ERR_NOMEM;
+    }
+    return 0;
+}
+
 static int mismatch_detail(const struct da_eventlog_mismatch *m, char *out, size_t size)
 {
     char a[2 * DA_EVENTLOG_MAX_DIGEST + 1], b[2 * DA_EVENTLOG_MAX_DIGEST + 1];
@@ -101,7 +125,7 @@ static int mismatch_detail(const struct da_eventlog_mismatch *m, char *out, size
 
 int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *pcr_values,
                       size_t pcr_values_len, const unsigned char *log, size_t log_len,
-                      const cJSON *evidence, cJSON **boot)
+                      const cJSON *evidence, const struct da_dbx_reference *dbx, cJSON **boot)
 {
     struct da_eventlog_mismatch m;
     cJSON *b = cJSON_CreateObject(), *facts = NULL;
@@ -142,6 +166,8 @@ int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *p
                     rc = DA_ERR_NOMEM;
                 } else {
                     rc = contradictions(evidence, facts, b);
+                    if (rc == 0 && dbx != NULL && dbx->n > 0)
+                        rc = dbx_freshness(dbx, log, log_len, b);
                 }
             }
         }

@@ -20,6 +20,9 @@
  * /isolation/secure_boot/enabled with SecureBoot. An unknown or
  * missing reported fact contradicts nothing.
  *
+ * With a dbx reference (dbx NULL or empty: none), a log that replays also
+ * gets "dbx" (da_dbx_check), or an unknown object when it measured no dbx.
+ *
  * IMA (PCR 10) will add its own member here; this file only handles the
  * firmware log. */
 #ifndef SRV_MEASURED_H
@@ -29,10 +32,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "eventlog_facts.h"
 #include "quote.h"
 
 int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *pcr_values,
                       size_t pcr_values_len, const unsigned char *log, size_t log_len,
-                      const cJSON *evidence, cJSON **boot);
+                      const cJSON *evidence, const struct da_dbx_reference *dbx, cJSON **boot);
 
 #endif

@@ -115,6 +115,26 @@ static int widen_for_policy(struct srv_ctx *ctx)
     return 0;
 }
 
+/* The dated dbx reference, when configured (docs/evidence.md). */
+static int load_dbx_reference(struct srv_ctx *ctx)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (ctx->cfg.dbx_reference[0] == '\0')
+        return 0;
+    rc = srv_read_file(ctx->cfg.dbx_reference, (size_t)DA_DBX_REF_MAX * 80 + 4096, &text, &len);
+    if (rc == 0)
+        rc = da_dbx_reference_parse(text, len, &ctx->dbx_ref);
+    free(text);
+    if (rc != 0)
+        da_error_f("dbx_reference %s cannot be used: %s", ctx->cfg.dbx_reference, da_strerror(rc));
+    else
+        da_info_f("dbx reference of %s: %zu revocations", ctx->dbx_ref.date, ctx->dbx_ref.n);
+    return rc;
+}
+
 int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
 {
     struct srv_ctx *ctx;
@@ -151,6 +171,8 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
         rc = srv_policy_load_initial(ctx);
     if (rc == 0)
         rc = widen_for_policy(ctx);
+    if (rc == 0)
+        rc = load_dbx_reference(ctx);
     if (rc != 0) {
         srv_ctx_close(ctx);
         return rc;
@@ -171,6 +193,7 @@ void srv_ctx_close(struct srv_ctx *ctx)
     srv_ak_cache_free(ctx->ak_cache);
     da_ek_trust_free(ctx->ek_trust);
     srv_policy_put(ctx->policy);
+    da_dbx_reference_free(&ctx->dbx_ref);
     pthread_rwlock_destroy(&ctx->policy_lock);
     free(ctx);
 }

@@ -2,6 +2,7 @@
  * measured facts (common/tcg_eventlog.c, common/eventlog_facts.c). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eventlog_facts.h"
@@ -34,8 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memset(values, 0, sizeof(values));
             (void)da_eventlog_match(data, size, &sel, values, sizeof(values), &m);
         }
+        unsigned char(*dbx)[32] = NULL;
+        size_t n = 0;
         if (da_eventlog_facts(data, size, 0x000b, &facts) == 0)
             cJSON_Delete(facts);
+        if (da_eventlog_dbx_sha256(data, size, &dbx, &n) == 0)
+            free(dbx);
     }
     return 0;
 }

@@ -839,6 +839,15 @@ static void test_shipped_policy_measured_boot(void **state)
         {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
          "\"contradictions\":[]}",
          "true", "boot.log-matches-quote", DA_VERDICT_PASS},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[],\"dbx\":{\"missing\":3,\"current\":false}}",
+         "true", "boot.dbx-current", DA_VERDICT_FAIL},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[],\"dbx\":{\"unknown\":\"not_present\"}}",
+         "true", "boot.dbx-current", DA_VERDICT_UNKNOWN},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[]}",
+         "true", "boot.dbx-current", DA_VERDICT_NOT_APPLICABLE},
     };
     struct shipped *s = *state;
 

@@ -12,23 +12,28 @@
 #include "encoding.h"
 #include "err.h"
 #include "file.h"
+#include "eventlog_facts.h"
 #include "measured.h"
 
-#define LOG DA_SOURCE_ROOT "/tests/data/eventlogs/event-moklisttrusted.bin"
+#define ZERO63 "000000000000000000000000000000000000000000000000000000000000000"
+#define ZERO64 ZERO63 "0"
+#define LOG    DA_SOURCE_ROOT "/tests/data/eventlogs/event-moklisttrusted.bin"
 
 struct fixture {
     struct da_buf log;
     struct da_pcr_selection sel;
     unsigned char values[10 * 32];
+    const struct da_dbx_reference *dbx;
+    char dbx_hash[65]; /* the one revocation of the log's dbx, per tpm2_eventlog */
 };
 
 /* sha256:0-9 as tpm2_eventlog prints them (PCRs it does not list: zero). */
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    char line[512], hex[80];
+    char line[8192], hex[80];
     unsigned idx;
-    int bank = 0;
+    int bank = 0, dbx = 0;
     FILE *p;
 
     if (f == NULL || da_pcr_selection_parse("sha256:0-9", &f->sel) != 0)
@@ -41,6 +46,17 @@ static int setup(void **state)
         return -1;
     while (fgets(line, sizeof(line), p) != NULL) {
         size_t n = 0;
+        char *v;
+        if (strstr(line, "UnicodeName: dbx") != NULL)
+            dbx = 1;
+        else if (dbx && (v = strstr(line, "VariableData: \"")) != NULL) {
+            /* EFI_SIGNATURE_LIST of one EFI_CERT_SHA256 entry: 76 bytes */
+            v += strlen("VariableData: \"");
+            if (strlen(v) < 152 || v[152] != '"')
+                return -1;
+            memcpy(f->dbx_hash, v + 152 - 64, 64);
+            dbx = 0;
+        }
         if (strncmp(line, "  sha256:", 9) == 0)
             bank = 1;
         else if (bank && sscanf(line, " %u : 0x%79s", &idx, hex) == 2 && idx <= 9 &&
@@ -68,8 +84,8 @@ static cJSON *boot_for(struct fixture *f, const unsigned char *log, size_t len,
     cJSON *ev = cJSON_Parse(evidence), *boot = NULL;
 
     assert_non_null(ev);
-    assert_int_equal(srv_measured_boot(&f->sel, f->values, sizeof(f->values), log, len, ev, &boot),
-                     0);
+    assert_int_equal(
+        srv_measured_boot(&f->sel, f->values, sizeof(f->values), log, len, ev, f->dbx, &boot), 0);
     cJSON_Delete(ev);
     assert_non_null(boot);
     return boot;
@@ -156,12 +172,68 @@ static void test_refusals(void **state)
     free(copy);
 }
 
+static void test_dbx_freshness(void **state)
+{
+    struct fixture *f = *state;
+    struct da_dbx_reference ref;
+    char text[512];
+    cJSON *boot;
+    const cJSON *d;
+
+    assert_int_equal(strlen(f->dbx_hash), 64);
+    /* the log's dbx holds the reference */
+    snprintf(text, sizeof(text),
+             "{\"schema\":\"devattest.dbx-reference/v1\",\"date\":\"2026-01-31\","
+             "\"source\":\"test\",\"sha256\":[\"%s\"]}",
+             f->dbx_hash);
+    assert_int_equal(da_dbx_reference_parse(text, strlen(text), &ref), 0);
+    f->dbx = &ref;
+    boot = boot_for(f, da_buf_data(&f->log), da_buf_len(&f->log), "{}");
+    d = cJSON_GetObjectItem(boot, "dbx");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(d, "current")));
+    assert_int_equal(cJSON_GetObjectItem(d, "missing")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItem(d, "measured_entries")->valueint, 1);
+    assert_string_equal(cJSON_GetObjectItem(d, "reference_date")->valuestring, "2026-01-31");
+    cJSON_Delete(boot);
+    da_dbx_reference_free(&ref);
+    /* a newer reference with a revocation the machine lacks */
+    snprintf(text, sizeof(text),
+             "{\"schema\":\"devattest.dbx-reference/v1\",\"date\":\"2026-06-30\","
+             "\"source\":\"test\",\"sha256\":[\"%s\",\"%064d\"]}",
+             f->dbx_hash, 7);
+    assert_int_equal(da_dbx_reference_parse(text, strlen(text), &ref), 0);
+    boot = boot_for(f, da_buf_data(&f->log), da_buf_len(&f->log), "{}");
+    d = cJSON_GetObjectItem(boot, "dbx");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(d, "current")));
+    assert_int_equal(cJSON_GetObjectItem(d, "missing")->valueint, 1);
+    cJSON_Delete(boot);
+    da_dbx_reference_free(&ref);
+    f->dbx = NULL;
+    /* references that are refused */
+    {
+        static const char *const bad[] = {
+            "{\"schema\":\"x\",\"date\":\"2026-01-31\",\"sha256\":[\"" ZERO64 "\"]}",
+            "{\"schema\":\"devattest.dbx-reference/v1\",\"date\":\"2026-1-31\","
+            "\"sha256\":[\"" ZERO64 "\"]}",
+            "{\"schema\":\"devattest.dbx-reference/v1\",\"date\":\"2026-01-31\","
+            "\"sha256\":[\"" ZERO63 "A\"]}",
+            "{\"schema\":\"devattest.dbx-reference/v1\",\"date\":\"2026-01-31\","
+            "\"sha256\":[]}",
+            "{\"schema\":\"devattest.dbx-reference/v1\",\"date\":\"2026-01-31\","
+            "\"sha256\":[\"00\"]}",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            assert_int_equal(da_dbx_reference_parse(bad[i], strlen(bad[i]), &ref), DA_ERR_CONFIG);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replays_and_agrees),
         cmocka_unit_test(test_contradictions_show_both_values),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_dbx_freshness),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
