@@ -139,6 +139,9 @@ struct ingest {
     char *inventory_copy;
     struct srv_pending_set pending; /* the server's first-seen times */
     cJSON *boot;                    /* /attestation/boot (measured.h) */
+    cJSON *boot_state;              /* this report's boot state, when the log replays */
+    cJSON *boot_changed;            /* changes from the agent's reference state */
+    char boot_reference[64];        /* the report that holds the reference */
 };
 
 static void ingest_free(struct ingest *g)
@@ -153,6 +156,8 @@ static void ingest_free(struct ingest *g)
     free(g->rec.receipt_json);
     srv_pending_set_free(&g->pending);
     cJSON_Delete(g->boot);
+    cJSON_Delete(g->boot_state);
+    cJSON_Delete(g->boot_changed);
 }
 
 static int verify_quote(struct ingest *g)
@@ -264,6 +269,16 @@ static int transcript_boot(struct ingest *g, cJSON *t)
         rc = da_hex_encode_to(d, sizeof(d), hex, sizeof(hex));
     if (rc == 0 && cJSON_AddStringToObject(o, "sha256", hex) == NULL)
         rc = DA_ERR_NOMEM;
+    if (rc == 0 && g->boot_state != NULL &&
+        !cJSON_AddItemToObject(o, "boot_state", cJSON_Duplicate(g->boot_state, 1)))
+        rc = DA_ERR_NOMEM;
+    if (rc == 0 && g->boot_changed != NULL) {
+        cJSON *c = cJSON_AddObjectToObject(o, "boot_changed");
+        if (c == NULL ||
+            cJSON_AddStringToObject(c, "reference_report", g->boot_reference) == NULL ||
+            !cJSON_AddItemToObject(c, "changes", cJSON_Duplicate(g->boot_changed, 1)))
+            rc = DA_ERR_NOMEM;
+    }
     if (rc != 0 || strcmp(state->valuestring, "replays") == 0)
         return rc;
     da_buf_init(&b64, 2 * DA_MAX_EVENT_LOG);
@@ -408,6 +423,39 @@ static int answer_replay(struct ingest *g)
     return rc;
 }
 
+/* The agent's reference boot state is the one of its first report whose log
+ * replayed; a later state that differs is a boot_changed event, recorded in
+ * the transcript and the audit log even when the policy allows it. */
+static int boot_reference(struct ingest *g)
+{
+    char *text = NULL;
+    cJSON *t = NULL;
+    const cJSON *ref;
+    int rc = srv_boot_state(g->boot, &g->boot_state);
+
+    if (rc != 0 || g->boot_state == NULL)
+        return rc;
+    rc = srv_store_boot_reference(g->req->srv->store, g->agent->id, &text, g->boot_reference);
+    if (rc == DA_ERR_NOT_FOUND)
+        return 0; /* this report's state becomes the reference */
+    if (rc != 0)
+        return rc;
+    rc = da_json_parse(text, strlen(text), DA_MAX_REPORT, &t);
+    free(text);
+    if (rc != 0)
+        return DA_ERR_INTERNAL;
+    ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "event_log"),
+                                           "boot_state");
+    if (ref != NULL)
+        rc = srv_boot_changes(ref, g->boot_state, &g->boot_changed);
+    cJSON_Delete(t);
+    if (rc == 0 && cJSON_GetArraySize(g->boot_changed) == 0) {
+        cJSON_Delete(g->boot_changed);
+        g->boot_changed = NULL;
+    }
+    return rc;
+}
+
 /* The policy, with the server's own ages of pending upgrades; the new
  * first-seen times are stored with the report. */
 static int evaluate(struct ingest *g)
@@ -420,6 +468,8 @@ static int evaluate(struct ingest *g)
                            da_buf_len(&g->in->pcr_values), da_buf_data(&g->in->event_log),
                            da_buf_len(&g->in->event_log), g->in->evidence, &g->req->srv->dbx_ref,
                            &g->boot);
+    if (rc == 0)
+        rc = boot_reference(g);
     if (rc == 0)
         rc = srv_pending_load(g->req->srv->store, g->agent->id, g->in->evidence, now, &g->pending);
     if (rc == 0)
@@ -485,6 +535,18 @@ int srv_api_report_post(struct srv_request *req, struct srv_response *resp)
         atomic_fetch_add(&req->srv->metrics.reports_accepted, 1);
         if (g.firmware_changed)
             srv_audit(req->srv, req->param[0], "firmware_changed", req->param[0], 0, "");
+        if (g.boot_changed != NULL) {
+            const cJSON *c;
+            char detail[256];
+            size_t o = (size_t)snprintf(detail, sizeof(detail), "report %s changed:", g.rec.id);
+            cJSON_ArrayForEach(c, g.boot_changed)
+            {
+                const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "what");
+                if (cJSON_IsString(w) && o < sizeof(detail))
+                    o += (size_t)snprintf(detail + o, sizeof(detail) - o, " %s", w->valuestring);
+            }
+            srv_audit(req->srv, "server", "boot_changed", req->param[0], 0, detail);
+        }
     } else if (rc != 0) {
         atomic_fetch_add(&req->srv->metrics.reports_rejected, 1);
         srv_audit(req->srv, req->address, "report_rejected", req->param[0], rc, resp->message);

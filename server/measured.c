@@ -181,3 +181,83 @@ int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *p
     *boot = b;
     return 0;
 }
+
+/* A list of the named member of each element ("digest", "sha256"). */
+static cJSON *pluck(const cJSON *arr, const char *member)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, arr)
+    {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, member);
+        if (out == NULL ||
+            (cJSON_IsString(v) && !cJSON_AddItemToArray(out, cJSON_CreateString(v->valuestring)))) {
+            cJSON_Delete(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+int srv_boot_state(const cJSON *boot, cJSON **state)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(boot, "measured"), *k;
+    cJSON *st, *keys;
+
+    *state = NULL;
+    if (!cJSON_IsObject(m))
+        return 0;
+    st = cJSON_CreateObject();
+    if (st == NULL ||
+        !cJSON_AddItemToObject(st, "secure_boot",
+                               cJSON_Duplicate(cJSON_GetObjectItem(m, "secure_boot"), 1)) ||
+        (keys = cJSON_AddObjectToObject(st, "keys")) == NULL ||
+        !cJSON_AddItemToObject(st, "authorities",
+                               pluck(cJSON_GetObjectItem(m, "authorities"), "sha256")) ||
+        !cJSON_AddItemToObject(st, "boot_applications",
+                               pluck(cJSON_GetObjectItem(m, "boot_applications"), "digest"))) {
+        cJSON_Delete(st);
+        return DA_ERR_NOMEM;
+    }
+    cJSON_ArrayForEach(k, cJSON_GetObjectItem(m, "keys"))
+    {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(k, "sha256");
+        if (cJSON_IsString(d) && cJSON_AddStringToObject(keys, k->string, d->valuestring) == NULL) {
+            cJSON_Delete(st);
+            return DA_ERR_NOMEM;
+        }
+    }
+    *state = st;
+    return 0;
+}
+
+int srv_boot_changes(const cJSON *reference, const cJSON *now, cJSON **changes)
+{
+    static const char *const members[] = {"secure_boot", "keys", "authorities",
+                                          "boot_applications"};
+    cJSON *arr = cJSON_CreateArray();
+
+    *changes = NULL;
+    if (arr == NULL)
+        return DA_ERR_NOMEM;
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(reference, members[i]);
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(now, members[i]);
+        cJSON *c;
+        if (r != NULL && n != NULL && cJSON_Compare(r, n, 1))
+            continue;
+        c = cJSON_CreateObject();
+        if (c == NULL || !cJSON_AddItemToArray(arr, c) ||
+            cJSON_AddStringToObject(c, "what", members[i]) == NULL ||
+            !cJSON_AddItemToObject(c, "reference",
+                                   r != NULL ? cJSON_Duplicate(r, 1) : cJSON_CreateNull()) ||
+            !cJSON_AddItemToObject(c, "now",
+                                   n != NULL ? cJSON_Duplicate(n, 1) : cJSON_CreateNull())) {
+            cJSON_Delete(arr);
+            return DA_ERR_NOMEM;
+        }
+    }
+    *changes = arr;
+    return 0;
+}

@@ -39,4 +39,14 @@ int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *p
                       size_t pcr_values_len, const unsigned char *log, size_t log_len,
                       const cJSON *evidence, const struct da_dbx_reference *dbx, cJSON **boot);
 
+/* The boot state kept as the agent's reference (PCR 4 and 7 components):
+ * {"secure_boot", "keys": {name: sha256}, "authorities": [sha256],
+ *  "boot_applications": [digest]} from a boot object whose log replays;
+ * *state NULL when it does not. */
+int srv_boot_state(const cJSON *boot, cJSON **state);
+
+/* What differs between the reference state and this one:
+ * [{"what": member, "reference": value, "now": value}], empty when none. */
+int srv_boot_changes(const cJSON *reference, const cJSON *now, cJSON **changes);
+
 #endif

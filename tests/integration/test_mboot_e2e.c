@@ -298,6 +298,11 @@ static void test_log_replays(void **state)
     t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");
     assert_string_equal(str(t, "state"), "replays");
     assert_null(cJSON_GetObjectItem(t, "base64"));
+    /* the first verified boot state becomes the agent's reference */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "boot_state"),
+                                                            "boot_applications")),
+                     4);
+    assert_null(cJSON_GetObjectItem(t, "boot_changed"));
     cJSON_Delete(doc);
 }
 
@@ -338,12 +343,68 @@ static void test_altered_logs_fail(void **state)
     expect_refused_log(w, log, len + LAST_EVENT_SIZE);
 }
 
+/* A boot application added: PCR 4 extended once more with the shim's
+ * digest and the log given the matching event. The log replays, and the
+ * report records how the boot state differs from the agent's reference
+ * (its first report). */
+static void test_boot_changed(void **state)
+{
+    struct world *w = *state;
+    static unsigned char log[65536 + 512];
+    const unsigned char *ev = NULL;
+    size_t len = w->real_len, evlen;
+    char cmd[512], hex[65];
+    cJSON *doc;
+    const cJSON *t, *c, *ch;
+    FILE *p;
+
+    /* the first boot application's digest, as tpm2_eventlog reads it */
+    snprintf(cmd, sizeof(cmd),
+             "tpm2_eventlog '%s' 2>/dev/null | grep -A6 'EV_EFI_BOOT_SERVICES_APPLICATION' | "
+             "sed -n 's/.*Digest: \"\\([0-9a-f]*\\)\"/\\1/p' | head -1",
+             REAL_LOG);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(hex, sizeof(hex), p));
+    pclose(p);
+    assert_int_equal(strlen(hex), 64);
+    /* that event in the log: PCR, type, count, algorithm, digest, size, data */
+    for (size_t i = 14; i + 36 < len && ev == NULL; i++) {
+        unsigned char d[32];
+        for (int k = 0; k < 32; k++)
+            sscanf(hex + 2 * k, "%2hhx", &d[k]);
+        if (memcmp(w->real + i, d, 32) == 0 && w->real[i - 14] == 4)
+            ev = w->real + i - 14;
+    }
+    assert_non_null(ev);
+    evlen = 14 + 32 + 4 + (size_t)(ev[46] | ev[47] << 8 | ev[48] << 16 | ev[49] << 24);
+    assert_true(evlen < 512);
+    memcpy(log, w->real, len);
+    memcpy(log + len, ev, evlen);
+    snprintf(cmd, sizeof(cmd), "tpm2_pcrextend -T '%s' 4:sha256=%s", w->tpm.tcti, hex);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(write_file(w->log, log, len + evlen), 0);
+    doc = report(w);
+    c = check(doc, "boot.log-matches-quote");
+    assert_string_equal(str(c, "verdict"), "pass");
+    t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");
+    assert_string_equal(str(t, "state"), "replays");
+    ch = cJSON_GetObjectItem(cJSON_GetObjectItem(t, "boot_changed"), "changes");
+    assert_int_equal(cJSON_GetArraySize(ch), 1);
+    assert_string_equal(str(cJSON_GetArrayItem(ch, 0), "what"), "boot_applications");
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(ch, 0), "now")),
+        cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(ch, 0), "reference")) + 1);
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enroll),
         cmocka_unit_test(test_log_replays),
         cmocka_unit_test(test_altered_logs_fail),
+        cmocka_unit_test(test_boot_changed),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
