@@ -216,12 +216,49 @@ static void test_match_and_tamper(void **state)
     da_buf_free(&b);
 }
 
+/* The subject of the db entry that verified shim, as openssl reads the
+ * certificate tpm2_eventlog shows in the EV_EFI_VARIABLE_AUTHORITY event
+ * (EFI_SIGNATURE_DATA: 16 bytes of owner GUID, then the DER). */
+static void test_authority_subject_equals_openssl(void **state)
+{
+    static const char cmd[] = "tpm2_eventlog '" LOG_DIR "event-moklisttrusted.bin' 2>/dev/null | "
+                              "grep -A3 'UnicodeName: db$' | grep VariableData | tail -1 | "
+                              "sed 's/.*\"\\(.*\\)\"/\\1/' | cut -c33- | xxd -r -p | "
+                              "openssl x509 -inform DER -noout -subject -nameopt compat";
+    char line[1024];
+    const cJSON *a, *got = NULL;
+    cJSON *facts = NULL;
+    struct da_buf b;
+    FILE *p;
+
+    (void)state;
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(line, sizeof(line), p));
+    assert_int_equal(pclose(p), 0);
+    line[strcspn(line, "\n")] = '\0';
+    assert_true(strncmp(line, "subject=/", 9) == 0);
+    read_log("event-moklisttrusted.bin", &b);
+    assert_int_equal(da_eventlog_facts(da_buf_data(&b), da_buf_len(&b), TPM2_ALG_SHA256, &facts),
+                     0);
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(facts, "authorities"))
+    {
+        if (strcmp(cJSON_GetObjectItem(a, "variable")->valuestring, "db") == 0)
+            got = cJSON_GetObjectItem(a, "subject");
+    }
+    assert_non_null(got);
+    assert_string_equal(got->valuestring, line + strlen("subject="));
+    cJSON_Delete(facts);
+    da_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_equals_tpm2_eventlog),
         cmocka_unit_test(test_secure_boot_equals_variable),
         cmocka_unit_test(test_match_and_tamper),
+        cmocka_unit_test(test_authority_subject_equals_openssl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
