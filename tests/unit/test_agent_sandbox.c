@@ -5,6 +5,7 @@
  * would fail here too. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -30,11 +31,12 @@
 #include "err.h"
 #include "log.h"
 #include "sandbox.h"
+#include "tmp_tree.h"
 
 /* Exit codes of the children. */
 enum { OK = 0, UNEXPECTED_SUCCESS = 10, WRONG_ERRNO = 11, SETUP_FAILED = 12, SKIPPED = 13 };
 
-static char tmpdir[] = "/tmp/da-sandbox-XXXXXX";
+static char tmpdir[PATH_MAX];
 static char readable[256]; /* a regular file */
 static char fake_tpm[256]; /* a character device node (the numbers of /dev/null) */
 static int have_fake_tpm;
@@ -88,7 +90,7 @@ static int setup(void **state)
     FILE *f;
 
     (void)state;
-    assert_non_null(mkdtemp(tmpdir));
+    assert_int_equal(da_test_tmpdir("da-sandbox", tmpdir, sizeof(tmpdir)), 0);
     snprintf(readable, sizeof(readable), "%s/readable", tmpdir);
     f = fopen(readable, "w");
     assert_non_null(f);

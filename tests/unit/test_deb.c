@@ -1,6 +1,7 @@
 /* Parsers and comparisons under the patches, disk and toolchain collectors. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "err.h"
 #include "mountinfo.h"
 #include "toolcache.h"
+#include "tmp_tree.h"
 
 int col_ssh_key_unencrypted(const char *text);
 
@@ -141,7 +143,7 @@ static void write_file(const char *path, const void *p, size_t n)
 
 static void test_compressed_lists(void **state)
 {
-    char dir[] = "/tmp/da-lists-XXXXXX", path[256];
+    char dir[PATH_MAX], path[256];
     size_t n = strlen(packages_text), cap = 4096, out_n;
     unsigned char *buf = malloc(cap);
     int count;
@@ -149,7 +151,7 @@ static void test_compressed_lists(void **state)
 
     (void)state;
     assert_non_null(buf);
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(da_test_tmpdir("da-lists", dir, sizeof(dir)), 0);
 
     snprintf(path, sizeof(path), "%s/x_Packages", dir);
     write_file(path, packages_text, n);
@@ -199,8 +201,7 @@ static void test_compressed_lists(void **state)
     write_file(path, "not gzip", 8);
     assert_int_equal(col_deb_list_read(path, count_stanza, &count), DA_ERR_DECOMPRESS);
 
-    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-    assert_int_equal(system(path), 0);
+    assert_int_equal(da_test_rmtree(dir), 0);
     free(buf);
 }
 
