@@ -17,3 +17,6 @@ da_unit_test(NAME test_collector_nft SOURCES ${DA_TEST_SRC}/unit/test_collector_
 if(TARGET devattest-agent)
   add_dependencies(test_collector_nft devattest-agent)
 endif()
+# The device-mapper table of the disk collector, one small sysfs tree per stack.
+da_unit_test(NAME test_collector_disk SOURCES ${DA_TEST_SRC}/unit/test_collector_disk.c
+  LIBS da_collectors LABELS collectors)

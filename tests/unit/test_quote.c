@@ -396,8 +396,8 @@ static void test_quote_signature(void **state)
     static const struct {
         const char *kind;
         TPMI_ALG_SIG_SCHEME scheme;
-    } cases[] = {{"P-256", TPM2_ALG_ECDSA}, {"RSA2048", TPM2_ALG_RSASSA},
-                 {"RSA2048", TPM2_ALG_RSAPSS}};
+    } cases[] = {
+        {"P-256", TPM2_ALG_ECDSA}, {"RSA2048", TPM2_ALG_RSASSA}, {"RSA2048", TPM2_ALG_RSAPSS}};
     struct soft_quote q;
     EVP_PKEY *good;
     size_t i;
