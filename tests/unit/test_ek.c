@@ -12,6 +12,7 @@
 
 #include <openssl/pem.h>
 
+#include "caps.h"
 #include "ek.h"
 #include "err.h"
 #include "tmp_tree.h"
@@ -151,12 +152,82 @@ static void test_ca_unknown_critical_refused(void **state)
     assert_int_equal(verify_configured(f, "unknown"), DA_ERR_VERIFY_EK_CHAIN);
 }
 
+/* Only the subject directory attributes extension is tolerated on the EK
+ * certificate itself. */
+static void test_leaf_unknown_critical_refused(void **state)
+{
+    struct fixture *f = *state;
+    const char *reason = NULL;
+    uint8_t *leaf, *ca;
+    size_t leaf_len, ca_len;
+    const uint8_t *chain[1];
+
+    assert_int_equal(vs_read_file(vs_path(f->dir, "leaf_unknown_ext.der"), &leaf, &leaf_len), 0);
+    assert_int_equal(vs_read_file(vs_path(f->dir, "ca_plain.der"), &ca, &ca_len), 0);
+    chain[0] = ca;
+    assert_int_equal(
+        da_ek_cert_verify(f->trust, leaf, leaf_len, chain, &ca_len, 1, f->ek, 0, &reason),
+        DA_ERR_VERIFY_EK_CHAIN);
+    assert_non_null(reason);
+    assert_string_equal(reason, "unhandled critical extension");
+    free(leaf);
+    free(ca);
+}
+
+/* A valid chain for another key; too many certificates sent along; the
+ * NV index padding rule. */
+static void test_key_and_bounds(void **state)
+{
+    struct fixture *f = *state;
+    struct soft_public d = {SOFT_EK_ATTRS, TPM2_ALG_SHA256, TPM2_ALG_NULL, TPM2_ALG_NULL, 128};
+    EVP_PKEY *other_key = soft_key("P-256");
+    struct da_tpm_public *other = NULL;
+    uint8_t pub[512], *leaf, *ca, *padded;
+    size_t pub_len, leaf_len, ca_len, der_len;
+    const uint8_t *chain[DA_MAX_EK_CHAIN + 1];
+    size_t lens[DA_MAX_EK_CHAIN + 1];
+    size_t i;
+
+    assert_int_equal(soft_tpm_public(other_key, &d, pub, sizeof(pub), &pub_len), 0);
+    assert_int_equal(da_tpm_public_parse(pub, pub_len, &other), 0);
+    assert_int_equal(vs_read_file(vs_path(f->dir, "leaf_plain.der"), &leaf, &leaf_len), 0);
+    assert_int_equal(vs_read_file(vs_path(f->dir, "ca_plain.der"), &ca, &ca_len), 0);
+    for (i = 0; i < DA_MAX_EK_CHAIN + 1; i++) {
+        chain[i] = ca;
+        lens[i] = ca_len;
+    }
+    assert_int_equal(da_ek_cert_verify(f->trust, leaf, leaf_len, chain, lens, 1, other, 0, NULL),
+                     DA_ERR_VERIFY_EK_KEY_MISMATCH);
+    assert_int_equal(
+        da_ek_cert_verify(f->trust, leaf, leaf_len, chain, lens, DA_MAX_EK_CHAIN, f->ek, 0, NULL),
+        0);
+    assert_int_equal(da_ek_cert_verify(f->trust, leaf, leaf_len, chain, lens, DA_MAX_EK_CHAIN + 1,
+                                       f->ek, 0, NULL),
+                     DA_ERR_TOO_LARGE);
+    /* NV indices pad certificates with 0x00 or 0xFF; anything else is data. */
+    padded = calloc(1, leaf_len + 16);
+    assert_non_null(padded);
+    memcpy(padded, leaf, leaf_len);
+    memset(padded + leaf_len, 0xff, 16);
+    assert_int_equal(da_ek_cert_trim(padded, leaf_len + 16, &der_len), 0);
+    assert_int_equal(der_len, leaf_len);
+    padded[leaf_len + 15] = 0x01;
+    assert_int_equal(da_ek_cert_trim(padded, leaf_len + 16, &der_len), DA_ERR_TRAILING_DATA);
+    free(padded);
+    free(leaf);
+    free(ca);
+    da_tpm_public_free(other);
+    EVP_PKEY_free(other_key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leaf_sda_tolerated),
         cmocka_unit_test(test_ca_sda_refused),
         cmocka_unit_test(test_ca_unknown_critical_refused),
+        cmocka_unit_test(test_leaf_unknown_critical_refused),
+        cmocka_unit_test(test_key_and_bounds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -130,6 +130,13 @@ static void test_ak_profile(void **state)
     assert_int_equal(public_rc(k, &ak_desc, da_tpm_public_check_ek), DA_ERR_VERIFY_EK_ATTRIBUTES);
     d.sym_bits = 0;
     assert_int_equal(public_rc(rsa, &d, da_tpm_public_check_ek), DA_ERR_VERIFY_KEY_TYPE);
+    /* A decryption key that can also sign, and a SHA-512 name. */
+    d.sym_bits = 128;
+    d.attrs |= TPMA_OBJECT_SIGN_ENCRYPT;
+    assert_int_equal(public_rc(rsa, &d, da_tpm_public_check_ek), DA_ERR_VERIFY_EK_ATTRIBUTES);
+    d.attrs = SOFT_EK_ATTRS;
+    d.name_alg = TPM2_ALG_SHA512;
+    assert_int_equal(public_rc(rsa, &d, da_tpm_public_check_ek), DA_ERR_VERIFY_KEY_TYPE);
     EVP_PKEY_free(k);
     EVP_PKEY_free(k384);
     EVP_PKEY_free(rsa);
@@ -370,11 +377,24 @@ static void test_quote_pcr_high(void **state)
     assert_int_equal(da_pcr_selection_parse("sha256:0-7,16-22", &q.sel), 0);
     assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_PCR_SELECTION);
     assert_int_equal(da_pcr_selection_parse("sha256:0-7,16-23", &q.sel), 0);
+    /* No bank, or a second bank the expected selection does not have. */
+    q.a.attested.quote.pcrSelect.count = 0;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_PCR_SELECTION);
+    q.a.attested.quote.pcrSelect.count = 2;
+    q.a.attested.quote.pcrSelect.pcrSelections[1] = q.a.attested.quote.pcrSelect.pcrSelections[0];
+    q.a.attested.quote.pcrSelect.pcrSelections[1].hash = TPM2_ALG_SHA1;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_PCR_SELECTION);
+    q.a.attested.quote.pcrSelect.count = 1;
     /* A reported value of PCR 23 that is not the quoted one. */
     q.values[15 * 32] ^= 1;
     assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_PCR_DIGEST);
     q.values[15 * 32] ^= 1;
     assert_int_equal(soft_quote_verify(&q, NULL), 0);
+    /* Values for 15 PCRs that the quote's digest covers: still one short. */
+    q.values_len = 15 * 32;
+    soft_quote_info(&q.a, q.qd, sizeof(q.qd), TPM2_ALG_SHA256, 0xff00ff, q.values, q.values_len,
+                    TPM2_ALG_SHA256);
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_PCR_DIGEST);
     soft_quote_free(&q);
 }
 
@@ -420,6 +440,32 @@ static void test_quote_signature(void **state)
         assert_int_equal(soft_quote_verify(&q, NULL), 0);
         soft_quote_free(&q);
     }
+}
+
+/* The signature's hash must be the AK's; the AK must be a restricted
+ * signing key with an acceptable scheme hash. */
+static void test_quote_signer(void **state)
+{
+    struct soft_public d = ak_desc;
+    struct soft_quote q;
+
+    (void)state;
+    soft_quote_init(&q, "P-256", TPM2_ALG_ECDSA, TPM2_ALG_SHA256);
+    q.hash = TPM2_ALG_SHA384; /* a valid signature over SHA-384 */
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_HASH_ALG);
+    q.hash = TPM2_ALG_SHA256;
+    assert_int_equal(soft_quote_verify(&q, NULL), 0);
+    da_tpm_public_free(q.ak);
+    d.attrs &= ~TPMA_OBJECT_RESTRICTED;
+    q.ak = soft_public_parse(q.key, &d);
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_SIGNER_UNRESTRICTED);
+    da_tpm_public_free(q.ak);
+    d = ak_desc;
+    d.scheme_hash = TPM2_ALG_SHA1;
+    q.ak = soft_public_parse(q.key, &d);
+    q.hash = TPM2_ALG_SHA1;
+    assert_int_equal(soft_quote_verify(&q, NULL), DA_ERR_VERIFY_HASH_ALG);
+    soft_quote_free(&q);
 }
 
 /* Qualifying data of the right length that differs in one byte. */
@@ -490,6 +536,13 @@ static void test_certify_name(void **state)
     name.name[name.size - 1] ^= 0x01;
     assert_int_equal(certify_rc(&q, &name, sk), DA_ERR_VERIFY_CERTIFY_NAME);
     name.name[name.size - 1] ^= 0x01;
+    name.size = 2; /* the algorithm alone */
+    assert_int_equal(certify_rc(&q, &name, sk), DA_ERR_VERIFY_CERTIFY_NAME);
+    name.size = (UINT16)n_len;
+    q.a.clockInfo.safe = TPM2_NO;
+    assert_int_equal(certify_rc(&q, &name, sk), DA_ERR_VERIFY_CLOCK_UNSAFE);
+    q.a.clockInfo.safe = TPM2_YES;
+    assert_int_equal(certify_rc(&q, &name, sk), 0);
     /* A quote is not a certification. */
     assert_int_equal(soft_quote_verify(&q, NULL), 0);
     assert_int_equal(da_certify_verify(q.attest, q.attest_len, q.sig, q.sig_len, q.ak, sk, q.qd,
@@ -525,6 +578,15 @@ static void test_attest_parse_bounds(void **state)
                      DA_ERR_VERIFY_ATTEST_TYPE);
     assert_int_equal(da_tpm_attest_parse(q.attest, q.attest_len, TPM2_ST_ATTEST_TIME, &out),
                      DA_ERR_INVALID_ARG);
+    memcpy(buf, q.attest, q.attest_len);
+    buf[q.attest_len] = 0;
+    assert_int_equal(da_tpm_attest_parse(buf, q.attest_len + 1, TPM2_ST_ATTEST_QUOTE, &out),
+                     DA_ERR_TRAILING_DATA);
+    /* clockInfo.safe is a TPMI_YES_NO: 2 is not a value. */
+    q.a.clockInfo.safe = 2;
+    assert_int_equal(soft_attest(&q.a, buf, sizeof(buf), &i), 0);
+    assert_int_equal(da_tpm_attest_parse(buf, i, TPM2_ST_ATTEST_QUOTE, &out),
+                     DA_ERR_VERIFY_ATTEST_FORMAT);
     soft_quote_free(&q);
 }
 
@@ -549,6 +611,13 @@ static void test_signature_parse(void **state)
     buf[4] = 0;
     buf[5] = 0;
     assert_int_not_equal(da_tpm_signature_parse(buf, q.sig_len, &s), 0);
+    /* r and s of zero length: well-formed, refused as a signature. */
+    buf[0] = 0x00;
+    buf[1] = 0x18; /* ECDSA */
+    buf[2] = 0x00;
+    buf[3] = 0x0b;
+    memset(buf + 4, 0, 4);
+    assert_int_equal(da_tpm_signature_parse(buf, 8, &s), DA_ERR_VERIFY_SIGNATURE);
     soft_quote_free(&q);
 }
 
@@ -613,7 +682,7 @@ int main(void)
         cmocka_unit_test(test_clock_check),         cmocka_unit_test(test_ecdsa_to_der_bounds),
         cmocka_unit_test(test_public_name_alg),     cmocka_unit_test(test_quote_pcr_high),
         cmocka_unit_test(test_quote_signature),     cmocka_unit_test(test_quote_extra_data),
-        cmocka_unit_test(test_certify_name),
+        cmocka_unit_test(test_certify_name),        cmocka_unit_test(test_quote_signer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
