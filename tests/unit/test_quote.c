@@ -81,6 +81,22 @@ static void test_public_parse_strict(void **state)
     EVP_PKEY_free(k);
 }
 
+/* Change the EK's symmetric mode from CFB to CBC in a marshalled public
+ * (the bytes AES, 128, CFB occur once). */
+static void ek_mode_cbc(uint8_t *buf, size_t len)
+{
+    static const uint8_t aes128cfb[] = {0x00, 0x06, 0x00, 0x80, 0x00, 0x43};
+    size_t i, hits = 0;
+
+    for (i = 0; i + sizeof(aes128cfb) <= len; i++) {
+        if (memcmp(buf + i, aes128cfb, sizeof(aes128cfb)) == 0) {
+            buf[i + 5] = 0x42; /* TPM2_ALG_CBC */
+            hits++;
+        }
+    }
+    assert_int_equal(hits, 1);
+}
+
 static void test_ak_profile(void **state)
 {
     EVP_PKEY *k = soft_key("P-256"), *k384 = soft_key("P-384"), *rsa = soft_key("RSA2048");
@@ -137,6 +153,19 @@ static void test_ak_profile(void **state)
     d.attrs = SOFT_EK_ATTRS;
     d.name_alg = TPM2_ALG_SHA512;
     assert_int_equal(public_rc(rsa, &d, da_tpm_public_check_ek), DA_ERR_VERIFY_KEY_TYPE);
+    /* AES-128 in CBC mode instead of CFB. */
+    {
+        uint8_t buf[1024];
+        size_t len;
+        struct da_tpm_public *p = NULL;
+
+        d.name_alg = TPM2_ALG_SHA256;
+        assert_int_equal(soft_tpm_public(rsa, &d, buf, sizeof(buf), &len), 0);
+        ek_mode_cbc(buf, len);
+        assert_int_equal(da_tpm_public_parse(buf, len, &p), 0);
+        assert_int_equal(da_tpm_public_check_ek(p), DA_ERR_VERIFY_KEY_TYPE);
+        da_tpm_public_free(p);
+    }
     EVP_PKEY_free(k);
     EVP_PKEY_free(k384);
     EVP_PKEY_free(rsa);
@@ -516,7 +545,7 @@ static void test_certify_name(void **state)
     struct da_tpm_public *sk, *other;
     TPM2B_NAME name;
     const uint8_t *n;
-    size_t n_len;
+    size_t n_len, i;
 
     (void)state;
     soft_quote_init(&q, "P-256", TPM2_ALG_ECDSA, TPM2_ALG_SHA256);
@@ -536,6 +565,26 @@ static void test_certify_name(void **state)
     name.name[name.size - 1] ^= 0x01;
     assert_int_equal(certify_rc(&q, &name, sk), DA_ERR_VERIFY_CERTIFY_NAME);
     name.name[name.size - 1] ^= 0x01;
+    da_tpm_public_free(sk);
+    EVP_PKEY_free(sk_key);
+    /* A key whose name ends in a zero byte, and an attest with that name one
+     * byte short: only the length tells them apart. */
+    for (i = 0; i < 8192; i++) {
+        sk_key = soft_key("P-256");
+        sk = soft_public_parse(sk_key, &d);
+        n = da_tpm_public_name(sk, &n_len);
+        if (n[n_len - 1] == 0x00)
+            break;
+        da_tpm_public_free(sk);
+        EVP_PKEY_free(sk_key);
+    }
+    assert_true(i < 8192);
+    name.size = (UINT16)n_len;
+    memcpy(name.name, n, n_len);
+    assert_int_equal(certify_rc(&q, &name, sk), 0);
+    name.size--;
+    assert_int_equal(certify_rc(&q, &name, sk), DA_ERR_VERIFY_CERTIFY_NAME);
+    name.size++;
     name.size = 2; /* the algorithm alone */
     assert_int_equal(certify_rc(&q, &name, sk), DA_ERR_VERIFY_CERTIFY_NAME);
     name.size = (UINT16)n_len;
