@@ -10,6 +10,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "err.h"
+#include "nonce.h"
 #include "quote.h"
 #include "tpm_attest.h"
 #include "tpm_public.h"
@@ -604,6 +605,73 @@ static void test_certify_name(void **state)
     soft_quote_free(&q);
 }
 
+struct marks {
+    int calls;
+    int answer;
+};
+
+static int mark_used(const uint8_t *nonce, size_t len, void *ctx)
+{
+    struct marks *m = ctx;
+
+    (void)nonce;
+    assert_int_equal(len, DA_NONCE_LEN);
+    m->calls++;
+    return m->answer;
+}
+
+/* The server's whole check of a report's quote: its nonce must be one the
+ * server issued, unexpired, bound with the evidence digest into the
+ * qualifying data, and used once. */
+static void test_report_quote(void **state)
+{
+    static const uint8_t key[32] = "server-secret-server-secret-0123";
+    uint8_t nonce[DA_NONCE_LEN], digest[32];
+    struct da_report_quote r;
+    struct da_tpm_clock c;
+    struct marks m = {0, 0};
+    struct soft_quote q;
+
+    (void)state;
+    memset(digest, 0x77, sizeof(digest));
+    assert_int_equal(da_nonce_make(key, sizeof(key), 1000, 60, nonce), 0);
+    soft_quote_init(&q, "P-256", TPM2_ALG_ECDSA, TPM2_ALG_SHA256);
+    assert_int_equal(da_quote_qualifying_data(nonce, sizeof(nonce), digest, q.qd), 0);
+    soft_quote_info(&q.a, q.qd, sizeof(q.qd), TPM2_ALG_SHA256, 0xff, q.values, q.values_len,
+                    TPM2_ALG_SHA256);
+    assert_int_equal(soft_quote_verify(&q, NULL), 0);
+    r = (struct da_report_quote){nonce, sizeof(nonce), digest,   q.attest,    q.attest_len,
+                                 q.sig, q.sig_len,     q.values, q.values_len};
+    assert_int_equal(
+        da_report_quote_verify(key, sizeof(key), 1001, q.ak, &q.sel, &r, mark_used, &m, &c), 0);
+    assert_int_equal(m.calls, 1);
+    assert_int_equal(c.clock, 123456);
+    /* Used before: the store's answer stands and nothing is reported. */
+    m.answer = DA_ERR_VERIFY_NONCE_REPLAY;
+    assert_int_equal(
+        da_report_quote_verify(key, sizeof(key), 1001, q.ak, &q.sel, &r, mark_used, &m, &c),
+        DA_ERR_VERIFY_NONCE_REPLAY);
+    assert_int_equal(c.clock, 0);
+    m.answer = 0;
+    /* Expired, or not the server's: refused before the quote is looked at. */
+    assert_int_equal(
+        da_report_quote_verify(key, sizeof(key), 1060, q.ak, &q.sel, &r, mark_used, &m, &c),
+        DA_ERR_VERIFY_NONCE_EXPIRED);
+    nonce[0] ^= 1;
+    assert_int_equal(
+        da_report_quote_verify(key, sizeof(key), 1001, q.ak, &q.sel, &r, mark_used, &m, &c),
+        DA_ERR_VERIFY_NONCE);
+    nonce[0] ^= 1;
+    /* Another evidence document than the one quoted. */
+    digest[31] ^= 1;
+    assert_int_equal(
+        da_report_quote_verify(key, sizeof(key), 1001, q.ak, &q.sel, &r, mark_used, &m, &c),
+        DA_ERR_VERIFY_EXTRA_DATA);
+    digest[31] ^= 1;
+    assert_int_equal(m.calls, 2);
+    soft_quote_free(&q);
+}
+
 static void test_attest_parse_bounds(void **state)
 {
     struct soft_quote q;
@@ -732,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_public_name_alg),     cmocka_unit_test(test_quote_pcr_high),
         cmocka_unit_test(test_quote_signature),     cmocka_unit_test(test_quote_extra_data),
         cmocka_unit_test(test_certify_name),        cmocka_unit_test(test_quote_signer),
+        cmocka_unit_test(test_report_quote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
