@@ -53,6 +53,13 @@ static void arm(void)
 
     if (owner == getpid())
         return;
+    /* A child forked by a test starts with its parent's records: they are
+     * the parent's to clean, not the child's. */
+    if (owner != 0) {
+        memset(trees, 0, sizeof(trees));
+        for (i = 0; i < MAX_PIDS; i++)
+            pids[i] = 0;
+    }
     owner = getpid();
     atexit(at_exit);
     for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
