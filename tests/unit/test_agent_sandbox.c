@@ -36,7 +36,7 @@
 /* Exit codes of the children. */
 enum { OK = 0, UNEXPECTED_SUCCESS = 10, WRONG_ERRNO = 11, SETUP_FAILED = 12, SKIPPED = 13 };
 
-static char tmpdir[PATH_MAX];
+static char tmpdir[200];
 static char readable[256]; /* a regular file */
 static char fake_tpm[256]; /* a character device node (the numbers of /dev/null) */
 static int have_fake_tpm;
