@@ -49,6 +49,7 @@ static void at_exit(void)
 static void arm(void)
 {
     static const int fatal[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGINT};
+    struct sigaction sa, old;
     size_t i;
 
     if (owner == getpid())
@@ -62,8 +63,15 @@ static void arm(void)
     }
     owner = getpid();
     atexit(at_exit);
-    for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-        signal(fatal[i], on_fatal);
+    /* A handler already there (the sanitizers' reports) is kept. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_fatal;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+            (old.sa_flags & SA_SIGINFO) == 0)
+            (void)sigaction(fatal[i], &sa, NULL);
+    }
 }
 
 int da_test_tmpdir(const char *prefix, char *out, size_t n)
