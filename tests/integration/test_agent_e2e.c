@@ -366,7 +366,7 @@ static void test_sigkill_while_spooling(void **state)
 static void test_run_daemon(void **state)
 {
     struct world *w = *state;
-    char dir[PATH_MAX], sock[108], msg[128], env[160];
+    char dir[96], sock[108], msg[128], env[160];
     struct sockaddr_un a;
     struct timeval tv = {60, 0};
     int fd, status, ready = 0, stopping = 0;

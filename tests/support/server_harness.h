@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 struct da_test_server {
-    char dir[160];    /* temporary directory, removed by cleanup */
+    char dir[96];     /* temporary directory, removed by cleanup */
     char state[192];  /* dir/state */
     char config[192]; /* dir/server.conf */
     char ca[256];     /* dir/state/ca.pem */

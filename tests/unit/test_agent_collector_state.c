@@ -80,7 +80,7 @@ static cJSON *collect_once(const char *state, const char *root)
 
 static void test_state_through_parent(void **unused)
 {
-    char state[PATH_MAX], root[600], path[700];
+    char state[200], root[600], path[700];
     struct stat first[N_STATE], again;
     cJSON *cold, *warm, *pending, *item;
     size_t i;
@@ -164,7 +164,7 @@ static int forged_main(int fd, void *arg)
 
 static void forge(const char *name)
 {
-    char top[PATH_MAX], state[600], path[700];
+    char top[200], state[600], path[700];
     struct agent_child child;
     struct da_buf ev;
 

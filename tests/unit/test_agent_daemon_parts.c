@@ -51,7 +51,7 @@ static int bind_dgram(const char *name, int abstract)
 
 static void test_notify_path_and_abstract(void **state)
 {
-    char path[PATH_MAX], sock[108], got[64], env[160];
+    char path[96], sock[108], got[64], env[160];
     ssize_t n;
     int fd;
 

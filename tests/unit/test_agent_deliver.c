@@ -91,7 +91,7 @@ static struct agent_deliver_ops ops = {server_send, server_requote, &srv};
 
 static int setup(void **state)
 {
-    char tmpl[PATH_MAX];
+    char tmpl[200];
 
     (void)state;
     assert_int_equal(da_test_tmpdir("da-deliver", tmpl, sizeof(tmpl)), 0);

@@ -159,7 +159,7 @@ static void test_systemd_notifications(void **state)
     struct agent_loop_opts o = {150, 0, 0, 0, 2};
     struct record r;
     struct agent_loop_ops ops = {cycle, reload, waiting, &r};
-    char dir[PATH_MAX], path[108], msg[64], pid[16];
+    char dir[96], path[108], msg[64], pid[16];
     struct sockaddr_un a;
     int fd, ready = 0, watchdog = 0, stopping = 0;
     ssize_t n;

@@ -21,7 +21,7 @@
 
 #define FIXTURE_NOW 1767225600 /* NOW in build-roots.sh */
 
-static char fixture_dir[512];
+static char fixture_dir[200];
 
 /* ---- probes of the "running machine" each root describes ---- */
 
@@ -203,7 +203,7 @@ static void check_first_seen(const struct fixture *fx, const char *state)
 
 static void check_fixture(const struct fixture *fx)
 {
-    char expected_path[1024], state[PATH_MAX], cmd[1200];
+    char expected_path[1024], state[200];
     cJSON *cold, *warm, *expected;
     char *text, *want;
 
@@ -273,7 +273,7 @@ static void test_none_container(void **state)
 /* A file in the cache that is not ours is ignored, never trusted. */
 static void test_corrupt_cache_ignored(void **state)
 {
-    char st[PATH_MAX], fresh[PATH_MAX], path[256], cmd[600];
+    char st[200], fresh[200], path[256];
     cJSON *a, *b;
     FILE *f;
 
@@ -321,7 +321,7 @@ static void test_unknown_area(void **state)
 /* The agent's collect command on a fixture root: exit codes and output. */
 static void test_agent_cli(void **state)
 {
-    char cmd[2048], out[PATH_MAX];
+    char cmd[2048], out[200];
     cJSON *doc;
     char *text;
     int fd;
@@ -386,8 +386,6 @@ static int build_roots(void **state)
 
 static int remove_roots(void **state)
 {
-    char cmd[600];
-
     (void)state;
     return da_test_rmtree(fixture_dir);
 }

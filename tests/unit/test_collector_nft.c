@@ -13,7 +13,7 @@
 #include "collector.h"
 #include "tmp_tree.h"
 
-static char dir[PATH_MAX];
+static char dir[200];
 
 static char *read_all(const char *path)
 {

@@ -143,7 +143,7 @@ static void write_file(const char *path, const void *p, size_t n)
 
 static void test_compressed_lists(void **state)
 {
-    char dir[PATH_MAX], path[256];
+    char dir[200], path[256];
     size_t n = strlen(packages_text), cap = 4096, out_n;
     unsigned char *buf = malloc(cap);
     int count;

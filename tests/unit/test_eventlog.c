@@ -158,7 +158,7 @@ static void test_malformed_fields(void **state)
 
 static void test_read_file(void **state)
 {
-    char dir[PATH_MAX], path[PATH_MAX];
+    char dir[200], path[PATH_MAX];
     struct agent_bytes got = {NULL, 0};
     struct elb b;
     FILE *f;
