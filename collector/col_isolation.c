@@ -88,6 +88,18 @@ out:
     return r;
 }
 
+/* The first container marker that exists but cannot be read: without it
+ * "no container" would be a guess. */
+static const char *col_virt_err_path;
+
+static void col_virt_note(int *err, int e, const char *path)
+{
+    if (e < 0 && e != DA_ERR_NOT_FOUND && *err == 0) {
+        *err = e;
+        col_virt_err_path = path;
+    }
+}
+
 /* systemd's order: container markers first; /.dockerenv last. */
 static int col_detect_container(const struct col_ctx *ctx, cJSON *v, int *found, int *environ_err)
 {
@@ -96,12 +108,16 @@ static int col_detect_container(const struct col_ctx *ctx, cJSON *v, int *found,
     int e;
 
     *found = 1;
-    if (col_container_file(ctx, "/run/host/container-manager", name, sizeof(name)) == 0)
+    e = col_container_file(ctx, "/run/host/container-manager", name, sizeof(name));
+    if (e == 0)
         return col_set_virt(v, "container", name, "/run/host/container-manager");
-    if (col_container_file(ctx, "/run/systemd/container", name, sizeof(name)) == 0)
+    col_virt_note(environ_err, e, "/run/host/container-manager");
+    e = col_container_file(ctx, "/run/systemd/container", name, sizeof(name));
+    if (e == 0)
         return col_set_virt(v, "container", name, "/run/systemd/container");
+    col_virt_note(environ_err, e, "/run/systemd/container");
     e = col_container_environ(ctx, name, sizeof(name));
-    *environ_err = e;
+    col_virt_note(environ_err, e, "/proc/1/environ");
     if (e == 0 && name[0] != '\0')
         return col_set_virt(v, "container", name, "/proc/1/environ");
     if (col_stat(ctx, "/run/.containerenv", &st) == 0)
@@ -176,12 +192,15 @@ static int col_virtualization(const struct col_ctx *ctx, cJSON *area)
     COL_TRY(col_detect_container(ctx, v, &found, &environ_err));
     if (found)
         goto out;
+    if (environ_err != 0) {
+        cJSON_DeleteItemFromObject(area, "virtualization");
+        r = col_add_unknown_err(area, "virtualization", environ_err, col_virt_err_path);
+        goto out;
+    }
     COL_TRY(col_detect_vm(ctx, v, &found));
     if (found)
         goto out;
     COL_TRY(col_set_virt(v, "none", "none", "no marker"));
-    if (environ_err != 0 && environ_err != -ENOENT)
-        COL_TRY(col_add_unknown_errno(v, "pid1_environ", environ_err, "/proc/1/environ"));
     if (ctx->ops->cpuid == NULL)
         COL_TRY(col_add_unknown(v, "cpuid", COL_R_NOT_LIVE,
                                 "CPUID describes the running machine, not --root"));
@@ -205,11 +224,11 @@ static int col_selinux(const struct col_ctx *ctx, cJSON *area)
     int r, e;
 
     e = col_read_line(ctx, "/sys/fs/selinux/enforce", v, sizeof(v));
-    if (e < 0 && e != -ENOENT)
-        return col_add_unknown_errno(area, "selinux", e, "/sys/fs/selinux/enforce");
+    if (e < 0 && e != DA_ERR_NOT_FOUND)
+        return col_add_unknown_err(area, "selinux", e, "/sys/fs/selinux/enforce");
     o = cJSON_CreateObject();
     COL_TRY(col_add_item(area, "selinux", o));
-    if (e == -ENOENT) {
+    if (e == DA_ERR_NOT_FOUND) {
         if (col_stat(ctx, "/sys/fs/selinux", &st) == 0) {
             r = 0;
             cJSON_DeleteItemFromObject(area, "selinux");
@@ -238,8 +257,8 @@ static int col_apparmor(const struct col_ctx *ctx, cJSON *area)
 
     da_buf_init(&b, DA_MAX_SYSFILE);
     e = col_read_line(ctx, "/sys/module/apparmor/parameters/enabled", v, sizeof(v));
-    if (e < 0 && e != -ENOENT) {
-        r = col_add_unknown_errno(area, "apparmor", e, "apparmor enabled");
+    if (e < 0 && e != DA_ERR_NOT_FOUND) {
+        r = col_add_unknown_err(area, "apparmor", e, "apparmor enabled");
         goto out;
     }
     o = cJSON_CreateObject();
@@ -249,8 +268,8 @@ static int col_apparmor(const struct col_ctx *ctx, cJSON *area)
         goto out;
     e = col_read_file(ctx, "/sys/kernel/security/apparmor/profiles", &b);
     if (e < 0) {
-        COL_TRY(col_add_unknown_errno(o, "profiles_enforce", e, "apparmor profiles"));
-        COL_TRY(col_add_unknown_errno(o, "profiles_complain", e, "apparmor profiles"));
+        COL_TRY(col_add_unknown_err(o, "profiles_enforce", e, "apparmor profiles"));
+        COL_TRY(col_add_unknown_err(o, "profiles_complain", e, "apparmor profiles"));
         goto out;
     }
     for (p = da_buf_str(&b); *p != '\0';) {
@@ -282,7 +301,7 @@ static int col_efivar_bool(const struct col_ctx *ctx, cJSON *o, const char *key,
     da_buf_init(&b, 64);
     e = col_read_file(ctx, rel, &b);
     if (e < 0)
-        r = col_add_unknown_errno(o, key, e, rel);
+        r = col_add_unknown_err(o, key, e, rel);
     else if (da_buf_len(&b) != 5 || da_buf_data(&b)[4] > 1)
         r = col_add_unknown(o, key, COL_R_PARSE, rel);
     else
@@ -299,15 +318,15 @@ static int col_secure_boot(const struct col_ctx *ctx, cJSON *area)
 
     COL_TRY(col_add_item(area, "secure_boot", o));
     e = col_stat(ctx, "/sys/firmware/efi", &st);
-    if (e == -ENOENT) {
+    if (e == DA_ERR_NOT_FOUND) {
         /* booted without UEFI: there is no Secure Boot */
         COL_TRY(col_add_bool(o, "uefi", 0));
         COL_TRY(col_add_bool(o, "enabled", 0));
         goto out;
     }
     if (e < 0) {
-        COL_TRY(col_add_unknown_errno(o, "uefi", e, "/sys/firmware/efi"));
-        COL_TRY(col_add_unknown_errno(o, "enabled", e, "/sys/firmware/efi"));
+        COL_TRY(col_add_unknown_err(o, "uefi", e, "/sys/firmware/efi"));
+        COL_TRY(col_add_unknown_err(o, "enabled", e, "/sys/firmware/efi"));
         goto out;
     }
     COL_TRY(col_add_bool(o, "uefi", 1));
@@ -322,10 +341,10 @@ static int col_lockdown(const struct col_ctx *ctx, cJSON *area)
     char line[128], *open, *close;
     int e = col_read_line(ctx, "/sys/kernel/security/lockdown", line, sizeof(line));
 
-    if (e == -ENOENT && col_securityfs(ctx))
+    if (e == DA_ERR_NOT_FOUND && col_securityfs(ctx))
         return col_add_str(area, "lockdown", "none"); /* lockdown LSM not built in */
     if (e < 0)
-        return col_add_unknown_errno(area, "lockdown", e, "/sys/kernel/security/lockdown");
+        return col_add_unknown_err(area, "lockdown", e, "/sys/kernel/security/lockdown");
     open = strchr(line, '[');
     close = open != NULL ? strchr(open, ']') : NULL;
     if (close == NULL)
@@ -341,7 +360,7 @@ static int col_conf_value(const struct col_ctx *ctx, const char *rel, const char
     struct da_buf b;
     const char *p;
     size_t klen = strlen(key);
-    int e, found = -ENOENT;
+    int e, found = DA_ERR_NOT_FOUND;
 
     da_buf_init(&b, DA_MAX_CONFIG);
     e = col_read_file(ctx, rel, &b);
@@ -429,8 +448,8 @@ static int col_firewall(const struct col_ctx *ctx, cJSON *area)
             snprintf(why, sizeof(why), "nftables ruleset not read: not the running machine");
         else
             snprintf(why, sizeof(why), "nftables ruleset not read: %s", strerror(-e));
-        r = col_firewall_config(ctx, fw,
-                                ctx->ops->nft == NULL ? COL_R_NOT_LIVE : col_errno_reason(e), why);
+        r = col_firewall_config(ctx, fw, ctx->ops->nft == NULL ? COL_R_NOT_LIVE : col_sys_reason(e),
+                                why);
         goto out;
     }
     COL_TRY(col_add_str(fw, "source", "nftables"));
@@ -515,7 +534,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
     e = col_read_file(ctx, rel, &b);
     if (e < 0) {
         da_buf_free(&b);
-        return e == -ENOENT ? 0 : e; /* no IPv6 in the kernel is not an error */
+        return e == DA_ERR_NOT_FOUND ? 0 : e; /* no IPv6 in the kernel is not an error */
     }
     p = da_buf_str(&b);
     p += strcspn(p, "\n");
@@ -532,7 +551,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
         if (sscanf(p, "%*s %63s %63s %7s", local, remote, st) != 3 ||
             col_proc_addr(local, v6, addr, &port) != 0 ||
             col_proc_addr(remote, v6, raddr, &rport) != 0) {
-            r = -EBADMSG;
+            r = DA_ERR_COLLECT_PARSE;
             break;
         }
         p += strcspn(p, "\n");
@@ -541,7 +560,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
         if (col_is_loopback(addr, v6))
             continue;
         if (inet_ntop(v6 ? AF_INET6 : AF_INET, addr, text, sizeof(text)) == NULL) {
-            r = -EBADMSG;
+            r = DA_ERR_COLLECT_PARSE;
             break;
         }
         o = cJSON_CreateObject();
@@ -573,7 +592,7 @@ static int col_listen_sock(const struct col_sock *so, void *arg)
     if ((a->udp && so->rport != 0) || col_is_loopback(so->local, so->v6))
         return 0;
     if (inet_ntop(so->v6 ? AF_INET6 : AF_INET, so->local, text, sizeof(text)) == NULL)
-        return -EBADMSG;
+        return DA_ERR_COLLECT_PARSE;
     o = cJSON_CreateObject();
     COL_TRY(col_push(a->arr, o));
     COL_TRY(col_add_str(o, "proto", a->proto));
@@ -645,7 +664,7 @@ static int col_listening(const struct col_ctx *ctx, cJSON *area)
         }
         if (r < 0) {
             cJSON_Delete(arr);
-            return col_add_unknown_errno(area, "listening", r, col_listen_files[i].rel);
+            return col_add_unknown_err(area, "listening", r, col_listen_files[i].rel);
         }
     }
     return col_add_item(area, "listening", arr);

@@ -99,7 +99,7 @@ static int col_cache_line(char *line, int *state, struct col_patch_facts *f)
     if (*state == 4 && n == 3 && strcmp(t[0], "kernel") == 0) {
         struct col_kernel_pkg *k;
 
-        if (f->n_kernels >= 4096 || col_debver_check(t[2], strlen(t[2])) != 0)
+        if (f->n_kernels >= 4096 || col_debver_check(t[2], strlen(t[2])) < 0)
             return DA_ERR_COLLECT_PARSE;
         k = realloc(f->kernels, (f->n_kernels + 1) * sizeof(*k));
         if (k == NULL)
@@ -116,7 +116,7 @@ static int col_cache_line(char *line, int *state, struct col_patch_facts *f)
 
         *state = 5;
         if (f->n_pending >= COL_DEB_MAX_PENDING || col_flag(t[5], &sec) != 0 ||
-            col_debver_check(t[3], strlen(t[3])) != 0 || col_debver_check(t[4], strlen(t[4])) != 0)
+            col_debver_check(t[3], strlen(t[3])) < 0 || col_debver_check(t[4], strlen(t[4])) < 0)
             return DA_ERR_COLLECT_PARSE;
         p = realloc(f->pending, (f->n_pending + 1) * sizeof(*p));
         if (p == NULL)

@@ -47,7 +47,36 @@ struct col_pkgdb {
     char native[64];
     int uu_installed;
     const struct col_pins *pins;
+    /* stanzas dpkg warns about (kept) or refuses (skipped), with the first
+     * COL_DEB_MAX_NOTES of them described */
+    uint64_t status_warnings, status_skipped, stanza_no;
+    char **notes;
+    size_t n_notes;
 };
+
+/* Describe one odd stanza of the status file. */
+static int col_pkgdb_note(struct col_pkgdb *db, const struct col_span *name,
+                          const struct col_span *version, const char *what, const char *why)
+{
+    char text[512], **nn;
+
+    if (db->n_notes >= COL_DEB_MAX_NOTES)
+        return 0;
+    snprintf(text, sizeof(text), "stanza %llu (package '%.*s', version '%.*s'): %s; %s",
+             (unsigned long long)db->stanza_no,
+             name->p != NULL ? (int)(name->n > 100 ? 100 : name->n) : 0,
+             name->p != NULL ? name->p : "",
+             version->p != NULL ? (int)(version->n > 100 ? 100 : version->n) : 0,
+             version->p != NULL ? version->p : "", why, what);
+    nn = realloc(db->notes, (db->n_notes + 1) * sizeof(*nn));
+    if (nn == NULL)
+        return DA_ERR_NOMEM;
+    db->notes = nn;
+    if ((nn[db->n_notes] = strdup(text)) == NULL)
+        return DA_ERR_NOMEM;
+    db->n_notes++;
+    return 0;
+}
 
 void col_pkgdb_set_pins(struct col_pkgdb *db, const struct col_pins *pins)
 {
@@ -165,24 +194,48 @@ static int col_status_stanza(const char *p, size_t n, void *arg)
 {
     static const char *const names[] = {"Package", "Version", "Architecture", "Status"};
     struct col_pkgdb *db = arg;
+    static const struct col_span none = {NULL, 0};
     struct col_span v[4];
     struct col_pkg *pkg;
+    const char *why = NULL;
     int r, inst;
 
+    db->stanza_no++;
+    /* a stanza dpkg would refuse is skipped and described, never the end
+     * of the whole installed set */
     r = col_deb822_get(p, n, names, 4, v);
-    if (r < 0)
+    if (r == DA_ERR_NOMEM)
         return r;
-    if (v[0].p == NULL || v[0].n == 0)
-        return DA_ERR_COLLECT_PARSE;
+    if (r < 0) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &none, &none, "skipped", "malformed fields");
+    }
+    if (v[0].p == NULL || v[0].n == 0) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &v[0], &v[1], "skipped", "no Package field");
+    }
     inst = col_status_installed(&v[3]);
-    if (inst < 0)
-        return DA_ERR_COLLECT_PARSE;
+    if (inst < 0) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &v[0], &v[1], "skipped", "Status field does not parse");
+    }
     if (inst == 0)
         return 0;
-    if (v[1].p == NULL || v[2].p == NULL || v[2].n == 0 || v[2].n >= sizeof(db->native))
-        return DA_ERR_COLLECT_PARSE;
-    if (col_debver_check(v[1].p, v[1].n) != 0)
-        return DA_ERR_VERSION_SYNTAX;
+    if (v[1].p == NULL || v[2].p == NULL || v[2].n == 0 || v[2].n >= sizeof(db->native)) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &v[0], &v[1], "skipped", "no Version or Architecture field");
+    }
+    r = col_debver_check_why(v[1].p, v[1].n, &why);
+    if (r < 0) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &v[0], &v[1], "skipped", why);
+    }
+    if (r == COL_DEBVER_WARN) {
+        db->status_warnings++;
+        r = col_pkgdb_note(db, &v[0], &v[1], "accepted, as dpkg does", why);
+        if (r < 0)
+            return r;
+    }
     if (db->n >= DA_MAX_PACKAGES)
         return DA_ERR_TOO_LARGE;
     if (db->n == db->cap) {
@@ -227,6 +280,9 @@ void col_pkgdb_free(struct col_pkgdb *db)
     }
     free(db->pkgs);
     free(db->slots);
+    for (i = 0; i < db->n_notes; i++)
+        free(db->notes[i]);
+    free(db->notes);
     free(db);
 }
 
@@ -349,8 +405,8 @@ int col_pkgdb_add_list_stanza(struct col_pkgdb *db, const char *p, size_t n, int
     pkg = col_pkgdb_find(db, v[0].p, v[0].n, v[2].p, v[2].n);
     if (pkg == NULL)
         return 0;
-    if (col_debver_check(v[1].p, v[1].n) != 0)
-        return DA_ERR_VERSION_SYNTAX;
+    if (col_debver_check(v[1].p, v[1].n) < 0)
+        return 0; /* a version apt cannot hold is not a candidate */
     return col_pkg_offer(db, pkg, v[1].p, v[1].n, priority, security, m);
 }
 
@@ -434,6 +490,9 @@ void col_patch_facts_free(struct col_patch_facts *f)
         free(f->kernels[i].version);
     }
     free(f->kernels);
+    for (i = 0; i < f->n_status_notes; i++)
+        free(f->status_notes[i]);
+    free(f->status_notes);
     memset(f, 0, sizeof(*f));
 }
 
@@ -516,7 +575,21 @@ int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out)
     memset(out, 0, sizeof(*out));
     out->installed_count = db->n;
     out->unattended_upgrades_installed = db->uu_installed;
-    r = col_facts_inventory(db, out);
+    out->status_warnings = db->status_warnings;
+    out->status_skipped = db->status_skipped;
+    r = 0;
+    if (db->n_notes > 0) {
+        out->status_notes = calloc(db->n_notes, sizeof(char *));
+        r = out->status_notes == NULL ? DA_ERR_NOMEM : 0;
+    }
+    for (i = 0; r == 0 && i < db->n_notes; i++) {
+        out->status_notes[i] = strdup(db->notes[i]);
+        out->n_status_notes++;
+        if (out->status_notes[i] == NULL)
+            r = DA_ERR_NOMEM;
+    }
+    if (r == 0)
+        r = col_facts_inventory(db, out);
     if (r == 0)
         r = col_facts_kernels(db, out);
     for (i = 0; r == 0 && i < db->n; i++) {

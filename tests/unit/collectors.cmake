@@ -6,6 +6,8 @@ da_unit_test(NAME test_deb SOURCES ${DA_TEST_SRC}/unit/test_deb.c LIBS da_collec
 da_unit_test(NAME test_collectors_ground_truth
   SOURCES ${DA_TEST_SRC}/unit/test_collectors_ground_truth.c LIBS da_collectors
   LABELS collectors)
+da_unit_test(NAME test_collector_diversions
+  SOURCES ${DA_TEST_SRC}/unit/test_collector_diversions.c LIBS da_collectors LABELS collectors)
 # In-process timings used by scripts/bench.d/collect.sh (not a test).
 add_executable(bench_collect ${DA_TEST_SRC}/bench/bench_collect.c)
 target_link_libraries(bench_collect PRIVATE da_collectors)
