@@ -26,7 +26,7 @@ static int col_parse_u64_dec(const char *s, uint64_t *out)
     return 0;
 }
 
-#define COL_CACHE_MAGIC "devattest-patches-cache 1"
+#define COL_CACHE_MAGIC "devattest-patches-cache 2" /* 2: security includes masked fixes */
 
 /* Split a line into at most max space-separated tokens; every token is
  * printable, non-empty and shorter than COL_DEB_MAX_FIELD. */
@@ -74,7 +74,7 @@ static int col_cache_line(char *line, int *state, struct col_patch_facts *f)
     if (n <= 0)
         return DA_ERR_COLLECT_PARSE;
     if (*state == 0)
-        return n == 2 && strcmp(line, "devattest-patches-cache") == 0 && strcmp(t[1], "1") == 0
+        return n == 2 && strcmp(line, "devattest-patches-cache") == 0 && strcmp(t[1], "2") == 0
                    ? (*state = 1, 0)
                    : DA_ERR_COLLECT_PARSE;
     if (*state == 1 && n == 2 && strcmp(t[0], "installed_count") == 0) {

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "log.h"
 #include "nonce.h"
+#include "pending_age.h"
 #include "policy_state.h"
 #include "quote.h"
 #include "receipt.h"
@@ -135,6 +136,7 @@ struct ingest {
     bool compliant;
     struct srv_report rec;
     char *inventory_copy;
+    struct srv_pending_set pending; /* the server's first-seen times */
 };
 
 static void ingest_free(struct ingest *g)
@@ -147,6 +149,7 @@ static void ingest_free(struct ingest *g)
     free(g->rec.verdict_json);
     free(g->rec.transcript_json);
     free(g->rec.receipt_json);
+    srv_pending_set_free(&g->pending);
 }
 
 static int verify_quote(struct ingest *g)
@@ -365,6 +368,26 @@ static int answer_replay(struct ingest *g)
     return rc;
 }
 
+/* The policy, with the server's own ages of pending upgrades; the new
+ * first-seen times are stored with the report. */
+static int evaluate(struct ingest *g)
+{
+    int64_t now = srv_now();
+    cJSON *pending = NULL;
+    int rc;
+
+    rc = srv_pending_load(g->req->srv->store, g->agent->id, g->in->evidence, now, &g->pending);
+    if (rc == 0)
+        rc = srv_pending_facts(&g->pending, now, &pending);
+    if (rc == 0)
+        rc = srv_verdict_evaluate(g->policy, g->in->evidence, pending, &g->verdict, &g->controls,
+                                  &g->compliant);
+    g->rec.pending = g->pending.fresh;
+    g->rec.n_pending = g->pending.n_fresh;
+    cJSON_Delete(pending);
+    return rc;
+}
+
 static int ingest_run(struct ingest *g)
 {
     const char *msg = NULL;
@@ -392,7 +415,7 @@ static int ingest_run(struct ingest *g)
         snprintf(g->resp->message, sizeof(g->resp->message), "no policy is configured");
         return DA_ERR_UNAVAILABLE;
     }
-    rc = srv_verdict_evaluate(g->policy, g->in->evidence, &g->verdict, &g->controls, &g->compliant);
+    rc = evaluate(g);
     if (rc == 0)
         rc = make_record(g);
     if (rc == 0)

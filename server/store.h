@@ -81,6 +81,15 @@ struct srv_agent {
     uint64_t firmware_version;
 };
 
+/* A pending upgrade of an agent: (package, architecture, candidate version)
+ * and when a verified report of that agent first listed it as pending. */
+struct srv_pending_seen {
+    const char *name;
+    const char *arch;
+    const char *candidate;
+    int64_t first_seen; /* Unix seconds; from a get, 0 when never listed */
+};
+
 struct srv_report {
     char id[SRV_ID_HEX];
     char agent_id[SRV_ID_HEX];
@@ -100,6 +109,10 @@ struct srv_report {
     uint64_t firmware_version;
     bool clock_unsafe;         /* the quote's clockInfo.safe was NO; not stored */
     char inventory_sha256[65]; /* "" when the evidence carries none */
+    /* put: the report's pending upgrades; those the agent never listed
+     * before are recorded with their first_seen (not loaded by gets) */
+    const struct srv_pending_seen *pending;
+    size_t n_pending;
 };
 
 struct srv_audit_entry {
@@ -192,8 +205,9 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
  * stored in the same transaction (da_tpm_clock_check:
  * DA_ERR_VERIFY_COUNTER_ROLLBACK) and sets them with an update conditional on
  * the tuple it checked (DA_ERR_STORE_CONFLICT should another writer have
- * moved them), inserts the report and records the inventory digest: one
- * transaction. DA_ERR_AGENT_REVOKED when the agent was revoked meanwhile. */
+ * moved them), inserts the report, records the inventory digest and the
+ * first-seen times of new pending upgrades: one transaction. DA_ERR_AGENT_REVOKED when the agent
+ * was revoked meanwhile. */
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r);
 int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out);
 /* The report this agent made with this nonce, for idempotent retries;
@@ -215,6 +229,13 @@ int srv_store_nonce_used(struct srv_store *s, const char *agent_id,
  * write (the writer thread, a transaction, fsync). 0 when the store can
  * take writes. */
 int srv_store_probe_write(struct srv_store *s, int64_t now);
+
+/* First-seen times of pending upgrades: fills v[i].first_seen from the
+ * agent's verified reports (0 for a triple never listed). A triple stays
+ * recorded after it stops being pending, so leaving it out of a report does
+ * not restart its age. */
+int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
+                               struct srv_pending_seen *v, size_t n);
 
 /* Package inventory digests seen with full inventories. */
 int srv_store_inventory_known(struct srv_store *s, const char *sha256_hex, bool *known);

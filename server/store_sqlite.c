@@ -28,7 +28,7 @@
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 2
+#define STORE_SCHEMA_LATEST 3
 
 struct wjob {
     int (*fn)(sqlite3 *db, void *arg);
@@ -117,7 +117,13 @@ static const char *const migrations[] = {
     "DROP TABLE nonces_used;"
     "ALTER TABLE nonces_used_2 RENAME TO nonces_used;"
     "CREATE TABLE readiness_probe (id INTEGER PRIMARY KEY, at BIGINT NOT NULL);",
+    /* 3: first-seen times of pending upgrades, per agent */
+    "CREATE TABLE pending_seen (agent_id TEXT NOT NULL REFERENCES agents(id),"
+    " name TEXT NOT NULL, arch TEXT NOT NULL, candidate TEXT NOT NULL,"
+    " first_seen BIGINT NOT NULL, PRIMARY KEY (agent_id, name, arch, candidate));",
 };
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
+               "STORE_SCHEMA_LATEST names the last migration");
 
 /* Staleness and status computed on read, from the same columns everywhere. */
 #define AGENT_STATUS_SQL                                                                           \
@@ -1402,6 +1408,47 @@ static int report_put_job(sqlite3 *db, void *arg)
         if (rc == 0)
             rc = run(db, st, NULL);
     }
+    for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
+        const struct srv_pending_seen *p = &r->pending[i];
+
+        rc = prepare(db, &st,
+                     "INSERT INTO pending_seen (agent_id, name, arch, candidate, first_seen)"
+                     " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM pending_seen"
+                     " WHERE agent_id = ?1 AND name = ?2 AND arch = ?3 AND candidate = ?4)",
+                     "tttti", r->agent_id, p->name, p->arch, p->candidate, p->first_seen);
+        if (rc == 0)
+            rc = run(db, st, NULL);
+    }
+    return rc;
+}
+
+int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
+                               struct srv_pending_seen *v, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc = 0;
+    sqlite3 *db = reader_get(s, &slot);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = prepare(db, &st,
+                     "SELECT first_seen FROM pending_seen WHERE agent_id = ?1 AND name = ?2"
+                     " AND arch = ?3 AND candidate = ?4",
+                     "tttt", agent_id, v[i].name, v[i].arch, v[i].candidate);
+        if (rc != 0)
+            break;
+        v[i].first_seen = 0;
+        switch (sqlite3_step(st)) {
+        case SQLITE_ROW:
+            v[i].first_seen = sqlite3_column_int64(st, 0);
+            break;
+        case SQLITE_DONE:
+            break;
+        default:
+            rc = sql_err(db, "step", sqlite3_errcode(db));
+        }
+        release(st);
+    }
+    reader_put(s, slot);
     return rc;
 }
 

@@ -4,7 +4,8 @@ da_unit_test(NAME test_collector_fixtures
 da_unit_test(NAME test_deb SOURCES ${DA_TEST_SRC}/unit/test_deb.c LIBS da_collectors
   LABELS collectors)
 da_unit_test(NAME test_collectors_ground_truth
-  SOURCES ${DA_TEST_SRC}/unit/test_collectors_ground_truth.c LIBS da_collectors
+  SOURCES ${DA_TEST_SRC}/unit/test_collectors_ground_truth.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors
   LABELS collectors)
 da_unit_test(NAME test_collector_diversions
   SOURCES ${DA_TEST_SRC}/unit/test_collector_diversions.c LIBS da_collectors LABELS collectors)
@@ -21,4 +22,18 @@ if(TARGET devattest-agent)
 endif()
 # The device-mapper table of the disk collector, one small sysfs tree per stack.
 da_unit_test(NAME test_collector_disk SOURCES ${DA_TEST_SRC}/unit/test_collector_disk.c
+  LIBS da_collectors LABELS collectors)
+# Security updates masked by newer candidates, against apt-get -s upgrade.
+da_unit_test(NAME test_patches_security
+  SOURCES ${DA_TEST_SRC}/unit/test_patches_security.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)
+# Virtualization (systemd-detect-virt's rules) and Secure Boot (kernel, mokutil).
+da_unit_test(NAME test_isolation_rules
+  SOURCES ${DA_TEST_SRC}/unit/test_isolation_rules.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)
+# Malware protection: collector fixtures and the shipped policy's checks.
+da_unit_test(NAME test_antimalware
+  SOURCES ${DA_TEST_SRC}/unit/test_antimalware.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)
+da_unit_test(NAME test_collector_posture SOURCES ${DA_TEST_SRC}/unit/test_collector_posture.c
   LIBS da_collectors LABELS collectors)

@@ -53,6 +53,7 @@ static int teardown(void **state)
 
     if (f == NULL)
         return 0;
+    da_test_untrack_pid(f->signer.pid);
     agent_child_kill(&f->signer);
     agent_config_free(&f->cfg);
     (void)da_test_rmtree(f->dir);
