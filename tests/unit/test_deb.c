@@ -386,12 +386,12 @@ static char *sorted_lines(const char *text)
 
 static char *dpkg_query_list(const char *status, int *rc)
 {
-    char dir[] = "/tmp/da-admin-XXXXXX", path[300], cmd[600];
+    char dir[200], path[300], cmd[600];
     char buf[4096] = "";
     size_t got;
     FILE *f;
 
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(da_test_tmpdir("da-admin", dir, sizeof(dir)), 0);
     snprintf(path, sizeof(path), "%s/status", dir);
     write_file(path, status, strlen(status));
     snprintf(path, sizeof(path), "%s/info", dir);
@@ -407,8 +407,7 @@ static char *dpkg_query_list(const char *status, int *rc)
     got = fread(buf, 1, sizeof(buf) - 1, f);
     buf[got] = '\0';
     *rc = pclose(f);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(da_test_rmtree(dir), 0);
     return sorted_lines(buf);
 }
 
