@@ -83,7 +83,7 @@ int da_test_tmpdir(const char *prefix, char *out, size_t n)
     if (tmp == NULL || tmp[0] == '\0')
         tmp = "/tmp";
     /* ctest's per-build directory may not exist yet when a test is run alone. */
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
         return -1;
     if ((size_t)snprintf(out, n, "%s/%s-XXXXXX", tmp, prefix) >= n || mkdtemp(out) == NULL)
         return -1;
