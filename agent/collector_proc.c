@@ -8,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "caps.h"
 #include "collector.h"
 #include "err.h"
@@ -15,6 +18,8 @@
 #include "log.h"
 #include "memtrim.h"
 #include "privsep.h"
+#include "privacy.h"
+#include "privacy_key.h"
 #include "privsep_internal.h"
 #include "sandbox.h"
 
@@ -25,6 +30,8 @@ struct collector {
     const char *root;
     struct col_config colcfg;
     int fd; /* the channel to the parent */
+    /* minimal privacy mode before enrollment: a key of this process alone */
+    unsigned char one_time_key[DA_PRIVACY_KEY_LEN];
 };
 
 /* The collectors' write hook: the file goes to the parent, which writes it. */
@@ -80,6 +87,26 @@ static int add_agent_area(const struct col_ctx *ctx, cJSON *doc)
     return col_add_unknown_err(agent, "binary_sha256", r, "/proc/self/exe");
 }
 
+/* The privacy mode, applied where the document is finished: what leaves
+ * this process is what the signer quotes and the server receives. */
+static int apply_privacy(const struct collector *c, cJSON *doc)
+{
+    unsigned char key[DA_PRIVACY_KEY_LEN];
+    int r = 0;
+
+    if (c->cfg->privacy == DA_PRIVACY_MINIMAL) {
+        r = agent_privacy_key_load(c->cfg->state_dir, key);
+        if (r == DA_ERR_NOT_ENROLLED) {
+            memcpy(key, c->one_time_key, sizeof(key));
+            r = 0;
+        }
+    }
+    if (r == 0)
+        r = da_privacy_apply(doc, (enum da_privacy_mode)c->cfg->privacy, key);
+    OPENSSL_cleanse(key, sizeof(key));
+    return r;
+}
+
 static int on_collect(void *vctx, int fd, const unsigned char *p, size_t n)
 {
     static const size_t caps[1] = {512};
@@ -98,6 +125,8 @@ static int on_collect(void *vctx, int fd, const unsigned char *p, size_t n)
     r = col_collect_evidence(&ctx, areas[0] != '\0' ? areas : NULL, &doc);
     if (r == 0)
         r = add_agent_area(&ctx, doc);
+    if (r == 0)
+        r = apply_privacy(c, doc);
     da_buf_init(&b, DA_MAX_EVIDENCE + 8);
     if (r == 0) {
         struct da_buf canon;
@@ -156,6 +185,10 @@ static int collector_main(int fd, void *vctx)
     int r;
 
     c->fd = fd;
+    if (RAND_bytes(c->one_time_key, sizeof(c->one_time_key)) != 1) {
+        agent_privsep_send_error(fd, DA_ERR_CRYPTO, "no random bytes for the privacy key");
+        return 1;
+    }
     if (agent_sandbox_enter(AGENT_SANDBOX_COLLECTOR, c->cfg->sandbox) != 0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the collector's sandbox failed");
         return 1;
@@ -169,6 +202,22 @@ static int collector_main(int fd, void *vctx)
     return r == 0 ? 0 : 1;
 }
 
+void agent_collector_config(const struct agent_config *cfg, const char *path,
+                            struct col_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->toolchain = (const char *const *)cfg->toolchain.items;
+    out->n_toolchain = cfg->toolchain.n;
+    out->path_env = path != NULL && path[0] != '\0' ? path : DEFAULT_PATH;
+    out->production_patterns = (const char *const *)cfg->production_patterns.items;
+    out->n_production_patterns = cfg->production_patterns.n;
+    out->production_cidrs = (const char *const *)cfg->production_networks.items;
+    out->n_production_cidrs = cfg->production_networks.n;
+    out->role = agent_env_role_name(cfg->environment_role);
+    out->source_dirs = (const char *const *)cfg->source_dirs.items;
+    out->n_source_dirs = cfg->source_dirs.n;
+}
+
 int agent_collector_spawn(const struct agent_config *cfg, const char *root, struct agent_child *out)
 {
     struct collector c;
@@ -178,16 +227,7 @@ int agent_collector_spawn(const struct agent_config *cfg, const char *root, stru
     memset(&c, 0, sizeof(c));
     c.cfg = cfg;
     c.root = root != NULL ? root : "";
-    c.colcfg.toolchain = (const char *const *)cfg->toolchain.items;
-    c.colcfg.n_toolchain = cfg->toolchain.n;
-    c.colcfg.path_env = path != NULL && path[0] != '\0' ? path : DEFAULT_PATH;
-    c.colcfg.production_patterns = (const char *const *)cfg->production_patterns.items;
-    c.colcfg.n_production_patterns = cfg->production_patterns.n;
-    c.colcfg.production_cidrs = (const char *const *)cfg->production_networks.items;
-    c.colcfg.n_production_cidrs = cfg->production_networks.n;
-    c.colcfg.role = agent_env_role_name(cfg->environment_role);
-    c.colcfg.source_dirs = (const char *const *)cfg->source_dirs.items;
-    c.colcfg.n_source_dirs = cfg->source_dirs.n;
+    agent_collector_config(cfg, path, &c.colcfg);
     /* c (and cfg, which it points into) are copied into the child by fork. */
     c.fd = -1;
     r = agent_child_spawn("collector", collector_main, &c, NULL, 0, out);

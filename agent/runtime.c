@@ -100,7 +100,7 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
             return child_failed("signer", r);
     }
     if (parts & AGENT_RT_COLLECTOR) {
-        r = agent_collector_spawn(&rt->cfg, "", &rt->collector);
+        r = agent_collector_spawn(&rt->cfg, rt->cfg.collect_root, &rt->collector);
         if (r != 0)
             return child_failed("collector", r);
     }

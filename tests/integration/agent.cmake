@@ -29,3 +29,9 @@ target_link_libraries(bench_agent_cycle PRIVATE da_test_server da_test_swtpm)
 target_compile_definitions(bench_agent_cycle PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}"
                            DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
 add_dependencies(bench_agent_cycle devattest-agent devattest-server)
+
+# Minimal privacy mode end to end: planted names never reach the server.
+da_unit_test(NAME test_agent_privacy SOURCES ${DA_TEST_SRC}/integration/test_agent_privacy.c
+             ${DA_TEST_SRC}/support/agent_run.c
+             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server privacy)
+add_dependencies(test_agent_privacy devattest-agent devattest-server)
