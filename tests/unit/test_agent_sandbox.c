@@ -42,7 +42,7 @@ static char tmpdir[200];
 static char readable[256]; /* a regular file */
 static char fake_tpm[256]; /* a character device node (the numbers of /dev/null) */
 static int have_fake_tpm;
-static char layer_root[] = "/tmp/da-sandbox-root-XXXXXX"; /* a root for the file layer */
+static char layer_root[200]; /* a root for the file layer */
 
 typedef int (*child_fn)(void *arg);
 
@@ -110,7 +110,7 @@ static int setup(void **state)
     /* lroot/etc/os-release, links to it that would leave a chroot if
      * followed naively (absolute, and by more ".." than there are levels),
      * a FIFO in place of a file, and a directory to list and glob */
-    assert_non_null(mkdtemp(layer_root));
+    assert_int_equal(da_test_tmpdir("da-sandbox-root", layer_root, sizeof(layer_root)), 0);
     for (size_t i = 0; i < sizeof(layer_dirs) / sizeof(layer_dirs[0]); i++) {
         snprintf(path, sizeof(path), "%s%s", layer_root, layer_dirs[i]);
         assert_int_equal(mkdir(path, 0755), 0);
