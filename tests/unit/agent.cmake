@@ -13,3 +13,5 @@ da_unit_test(NAME test_agent_daemon_parts SOURCES ${DA_TEST_SRC}/unit/test_agent
 da_unit_test(NAME test_agent_loop SOURCES ${DA_TEST_SRC}/unit/test_agent_loop.c LIBS da_agent)
 da_unit_test(NAME test_agent_deliver SOURCES ${DA_TEST_SRC}/unit/test_agent_deliver.c LIBS da_agent)
 da_unit_test(NAME test_agent_fields SOURCES ${DA_TEST_SRC}/unit/test_agent_fields.c LIBS da_agent)
+# The signer's refusal of anything but an evidence document, over its channel.
+da_unit_test(NAME test_agent_signer SOURCES ${DA_TEST_SRC}/unit/test_agent_signer.c LIBS da_agent)

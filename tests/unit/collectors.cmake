@@ -33,6 +33,9 @@ endif()
 # da-nft-dump: the live nftables probe to a file, or the evaluator's answer
 add_executable(da-nft-dump ${DA_TEST_SRC}/support/nft_dump_main.c)
 target_link_libraries(da-nft-dump PRIVATE da_collectors)
+# The device-mapper table of the disk collector, one small sysfs tree per stack.
+da_unit_test(NAME test_collector_disk SOURCES ${DA_TEST_SRC}/unit/test_collector_disk.c
+  LIBS da_collectors LABELS collectors)
 # Security updates masked by newer candidates, against apt-get -s upgrade.
 da_unit_test(NAME test_patches_security
   SOURCES ${DA_TEST_SRC}/unit/test_patches_security.c ${DA_TEST_SRC}/support/tmptree.c
