@@ -32,6 +32,7 @@
 #include <cjson/cJSON.h>
 
 #include "policy.h"
+#include "tmptree.h"
 
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
 #define AGENT   DA_BINARY_ROOT "/agent/devattest-agent"
@@ -286,7 +287,7 @@ static const struct fw_case cases[] = {
 
 /* ---- namespaces ---- */
 
-static char ns_a[32], ns_b[32], tmpdir[] = "/tmp/da-fw-XXXXXX";
+static char ns_a[32], ns_b[32], tmpdir[200];
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -852,11 +853,19 @@ static void test_cases(void **state)
     assert_true(ran > 0);
 }
 
+static int setup(void **state)
+{
+    (void)state;
+    da_tmptree_make("da-fw", tmpdir, sizeof(tmpdir));
+    return 0;
+}
+
 static int teardown(void **state)
 {
     (void)state;
     ns_down();
-    return sh("rm -rf '%s'", tmpdir) == 0 ? 0 : -1;
+    da_tmptree_remove(tmpdir);
+    return 0;
 }
 
 int main(void)
@@ -871,9 +880,7 @@ int main(void)
         print_message("SKIP: needs root, ip(8), nft(8) and network namespaces\n");
         return 0;
     }
-    if (mkdtemp(tmpdir) == NULL)
-        return 1;
     snprintf(ns_a, sizeof(ns_a), "da-fw-a-%d", (int)getpid());
     snprintf(ns_b, sizeof(ns_b), "da-fw-b-%d", (int)getpid());
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
