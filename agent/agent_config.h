@@ -47,7 +47,8 @@ struct agent_config {
     int log_target;                        /* enum da_log_target */
     char attest_socket[108];               /* sun_path size */
     char attest_group[64];
-    int sandbox; /* enum agent_sandbox_mode */
+    int sandbox;   /* enum agent_sandbox_mode */
+    char user[64]; /* the processes' user after setup (agent/privdrop.h) */
 };
 
 /* Defaults for every key (documented in docs/configuration.md). */

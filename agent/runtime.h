@@ -10,6 +10,7 @@
 #include "agent_config.h"
 #include "agent_state.h"
 #include "child.h"
+#include "privdrop.h"
 #include "spool.h"
 #include "transport.h"
 
@@ -26,7 +27,8 @@ enum agent_runtime_part {
 struct agent_runtime {
     struct agent_config cfg;
     char config_path[PATH_MAX];
-    struct agent_child signer, collector;
+    struct agent_user user; /* who the processes become (privdrop.h) */
+    struct agent_child signer, collector, firewall;
     struct agent_transport *transport;
     struct agent_spool *spool;
     struct agent_enrollment enr;

@@ -61,7 +61,10 @@ static int col_container_environ(const struct col_ctx *ctx, char *name, size_t n
 
     name[0] = '\0';
     da_buf_init(&b, DA_MAX_SMALL_SYSFILE);
-    e = col_read_file(ctx, "/proc/1/environ", &b);
+    if (ctx->live && ctx->cfg != NULL && ctx->cfg->pid1_environ != NULL)
+        e = da_buf_append(&b, ctx->cfg->pid1_environ, ctx->cfg->pid1_environ_len) == 0 ? 0 : -EFBIG;
+    else
+        e = col_read_file(ctx, "/proc/1/environ", &b);
     if (e == 0) {
         p = da_buf_str(&b);
         end = p + da_buf_len(&b);

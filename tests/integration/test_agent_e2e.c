@@ -23,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent_test_dir.h"
 #include "err.h"
 #include "log.h"
 #include "server_harness.h"
@@ -52,8 +53,8 @@ static int write_conf(struct world *w)
     fprintf(f,
             "server_url = %s\nserver_ca = %s\ntcti = %s\nstate_dir = %s\nspool_dir = %s\n"
             "interval = 30s\njitter = 0s\nenvironment_role = build\nlog_level = info\n"
-            "sandbox = enforce\n",
-            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool);
+            "sandbox = enforce\nuser = %s\n",
+            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool, DA_TEST_AGENT_USER);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -70,11 +71,14 @@ static int group_setup(void **state)
              w->tpm.ca_root, DA_SOURCE_ROOT);
     if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
         return -1;
-    snprintf(w->dir, sizeof(w->dir), "%s/agent", w->srv.dir);
+    /* The agent refuses directories below one that others may write (such
+     * as /tmp): its files go below the build tree. */
+    if (da_test_agent_dir(w->dir, sizeof(w->dir)) != 0)
+        return -1;
     snprintf(w->conf, sizeof(w->conf), "%s/agent.conf", w->dir);
     snprintf(w->state, sizeof(w->state), "%s/state", w->dir);
     snprintf(w->spool, sizeof(w->spool), "%s/spool", w->dir);
-    if (mkdir(w->dir, 0700) != 0 || write_conf(w) != 0)
+    if (write_conf(w) != 0)
         return -1;
     W = w;
     *state = w;
@@ -183,8 +187,9 @@ static void status_json(struct world *w, cJSON **j, int *rc)
 static void test_enroll(void **state)
 {
     struct world *w = *state;
-    char token[128], out[8192];
+    char token[128], out[8192], token_file[256];
     cJSON *j;
+    FILE *f;
     int rc;
 
     /* Not enrolled yet: report refuses, status says so. */
@@ -197,8 +202,15 @@ static void test_enroll(void **state)
     assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
                                         "--vendor", "acme", "--ttl", "1h", NULL),
                      0);
-    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token, "--ek-chain",
-               w->tpm.ca_issuer, "--json", NULL);
+    /* The token from a file (not on the command line, where every user of
+     * the machine can read it). */
+    snprintf(token_file, sizeof(token_file), "%s/token", w->dir);
+    f = fopen(token_file, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", token);
+    assert_int_equal(fclose(f), 0);
+    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
+               "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
     if (rc != 0)
         fail_msg("enroll exited %d: %s", rc, out);
     j = parse_out(out);
@@ -381,6 +393,9 @@ static void test_run_daemon(void **state)
     a.sun_family = AF_UNIX;
     memcpy(a.sun_path, sock, strlen(sock));
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    /* The uploader notifies as the agent's user, as under systemd. */
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(chmod(sock, 0666), 0);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", sock);
     pid = fork();
