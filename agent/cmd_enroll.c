@@ -330,11 +330,15 @@ static int save_enrollment(struct agent_runtime *rt, const struct agent_identity
 static int parse_args(int argc, char **argv, struct enroll_args *a)
 {
     static const struct option opts[] = {
-        {"token", required_argument, NULL, 't'},  {"token-file", required_argument, NULL, 'T'},
+        {"token", required_argument, NULL, 't'},
+        {"token-file", required_argument, NULL, 'T'},
         {"server", required_argument, NULL, 's'},
-        {"ca", required_argument, NULL, 'a'},     {"ek-chain", required_argument, NULL, 'e'},
-        {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"ca", required_argument, NULL, 'a'},
+        {"ek-chain", required_argument, NULL, 'e'},
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 

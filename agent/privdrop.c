@@ -150,8 +150,7 @@ int agent_dir_check(const char *path, const struct agent_user *u, int create, ch
         }
     }
     if (realpath(path, real) == NULL || strcmp(real, path) != 0) {
-        snprintf(why, why_size, "%s: must be named without symbolic links, \".\" or \"..\"",
-                 path);
+        snprintf(why, why_size, "%s: must be named without symbolic links, \".\" or \"..\"", path);
         return DA_ERR_UNSAFE_PATH;
     }
     if (!S_ISDIR(st.st_mode) || st.st_uid != u->uid || (st.st_mode & 077) != 0) {

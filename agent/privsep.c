@@ -437,8 +437,7 @@ static int collector_call(struct agent_child *c, uint32_t type, const struct da_
         /* One limit for the whole request, however many frames come. */
         long long left = deadline - now_ms();
 
-        r = left > 0 ? agent_ipc_recv(c->fd, answers, 3, (int)left, &got, answer)
-                     : DA_ERR_TIMEOUT;
+        r = left > 0 ? agent_ipc_recv(c->fd, answers, 3, (int)left, &got, answer) : DA_ERR_TIMEOUT;
         if (r != 0 || got != AGENT_MSG_STATE_PUT)
             break;
         r = collector_state_put(c, answer);

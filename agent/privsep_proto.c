@@ -4,8 +4,10 @@
 #include "privsep.h"
 
 #define SPEC(NAME, dir)                                                                            \
-    {AGENT_MSG_##NAME,       "AGENT_MSG_" #NAME,   dir, AGENT_##NAME##_ALLOWED,                    \
-     AGENT_MSG_LEN(NAME),    AGENT_MSG_N(NAME),    AGENT_MSG_CAPS(NAME)}
+    {                                                                                              \
+        AGENT_MSG_##NAME, "AGENT_MSG_" #NAME, dir, AGENT_##NAME##_ALLOWED, AGENT_MSG_LEN(NAME),    \
+            AGENT_MSG_N(NAME), AGENT_MSG_CAPS(NAME)                                                \
+    }
 
 const struct agent_msg_spec agent_msg_specs[] = {
     SPEC(IDENTITY, AGENT_DIR_UPLOADER_TO_SIGNER),

@@ -16,26 +16,26 @@
 #include "caps.h"
 #include "ipc.h"
 
-#define AGENT_MAX_NONCE       128
-#define AGENT_MAX_PCR_TEXT    128
-#define AGENT_MAX_CHALLENGE   128
-#define AGENT_MAX_TPM_BLOB    4096 /* credential, secret, attest, signature, public */
-#define AGENT_MAX_PCR_VALUES  (24u * 64u * 4u)
-#define AGENT_MAX_INVENTORY   (8u * 1024 * 1024)
-#define AGENT_MAX_STATE_NAME  32                  /* a collector state file name */
-#define AGENT_MAX_STATE_FILE  (12u * 1024 * 1024) /* one state file through the parent */
-#define AGENT_MAX_AREAS       512                 /* the areas a COLLECT names */
-#define AGENT_MAX_TRUST       16                  /* the identity's trust word */
-#define AGENT_MAX_PROOF       64                  /* the enrollment HMAC */
-#define AGENT_MAX_ERROR_TEXT  200
-#define AGENT_U64             8
-#define AGENT_SPOOL_MAC_LEN   32 /* HMAC-SHA-256 of a spooled report's evidence */
+#define AGENT_MAX_NONCE      128
+#define AGENT_MAX_PCR_TEXT   128
+#define AGENT_MAX_CHALLENGE  128
+#define AGENT_MAX_TPM_BLOB   4096 /* credential, secret, attest, signature, public */
+#define AGENT_MAX_PCR_VALUES (24u * 64u * 4u)
+#define AGENT_MAX_INVENTORY  (8u * 1024 * 1024)
+#define AGENT_MAX_STATE_NAME 32                  /* a collector state file name */
+#define AGENT_MAX_STATE_FILE (12u * 1024 * 1024) /* one state file through the parent */
+#define AGENT_MAX_AREAS      512                 /* the areas a COLLECT names */
+#define AGENT_MAX_TRUST      16                  /* the identity's trust word */
+#define AGENT_MAX_PROOF      64                  /* the enrollment HMAC */
+#define AGENT_MAX_ERROR_TEXT 200
+#define AGENT_U64            8
+#define AGENT_SPOOL_MAC_LEN  32 /* HMAC-SHA-256 of a spooled report's evidence */
 
 /* Field lists. */
 #define AGENT_IDENTITY_FIELDS(X)
 #define AGENT_IDENTITY_OK_FIELDS(X)                                                                \
-    X(AGENT_MAX_TRUST) X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB)            \
-        X(AGENT_MAX_TPM_BLOB)
+    X(AGENT_MAX_TRUST)                                                                             \
+    X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB)
 /* nonce, PCR selection text, reports dropped by the spool */
 #define AGENT_QUOTE_FIELDS(X) X(AGENT_MAX_NONCE) X(AGENT_MAX_PCR_TEXT) X(AGENT_U64)
 /* nonce, PCR selection text, evidence as spooled, its MAC */
@@ -43,15 +43,15 @@
     X(AGENT_MAX_NONCE) X(AGENT_MAX_PCR_TEXT) X(DA_MAX_EVIDENCE) X(AGENT_SPOOL_MAC_LEN)
 /* attest, signature, PCR values, the evidence quoted, its MAC */
 #define AGENT_QUOTE_OK_FIELDS(X)                                                                   \
-    X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_PCR_VALUES) X(DA_MAX_EVIDENCE)          \
-        X(AGENT_SPOOL_MAC_LEN)
+    X(AGENT_MAX_TPM_BLOB)                                                                          \
+    X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_PCR_VALUES) X(DA_MAX_EVIDENCE) X(AGENT_SPOOL_MAC_LEN)
 /* challenge id, credential blob, encrypted secret */
 #define AGENT_ENROLL_FIELDS(X) X(AGENT_MAX_CHALLENGE) X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB)
 /* proof, sk_public, certify attest, certify signature */
 #define AGENT_ENROLL_OK_FIELDS(X)                                                                  \
     X(AGENT_MAX_PROOF) X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB) X(AGENT_MAX_TPM_BLOB)
-#define AGENT_COLLECT_FIELDS(X)      X(AGENT_MAX_AREAS)
-#define AGENT_COLLECT_OK_FIELDS(X)   X(DA_MAX_EVIDENCE)
+#define AGENT_COLLECT_FIELDS(X)    X(AGENT_MAX_AREAS)
+#define AGENT_COLLECT_OK_FIELDS(X) X(DA_MAX_EVIDENCE)
 #define AGENT_INVENTORY_FIELDS(X)
 #define AGENT_INVENTORY_OK_FIELDS(X) X(AGENT_MAX_INVENTORY)
 #define AGENT_STATE_PUT_FIELDS(X)    X(AGENT_MAX_STATE_NAME) X(AGENT_MAX_STATE_FILE)
@@ -85,12 +85,17 @@
 #define AGENT_FIELD_ONE_(cap) +1u
 
 /* The largest payload, the number of fields and the caps array of NAME. */
-#define AGENT_MSG_LEN(NAME)  (0u AGENT_##NAME##_FIELDS(AGENT_FIELD_LEN_))
-#define AGENT_MSG_N(NAME)    (0u AGENT_##NAME##_FIELDS(AGENT_FIELD_ONE_))
-#define AGENT_MSG_CAPS(NAME) {AGENT_##NAME##_FIELDS(AGENT_FIELD_CAP_) 0}
+#define AGENT_MSG_LEN(NAME) (0u AGENT_##NAME##_FIELDS(AGENT_FIELD_LEN_))
+#define AGENT_MSG_N(NAME)   (0u AGENT_##NAME##_FIELDS(AGENT_FIELD_ONE_))
+#define AGENT_MSG_CAPS(NAME)                                                                       \
+    {                                                                                              \
+        AGENT_##NAME##_FIELDS(AGENT_FIELD_CAP_) 0                                                  \
+    }
 /* A dispatch table row for NAME handled by fn (NULL in receive tables). */
 #define AGENT_MSG_ROW(NAME, fn)                                                                    \
-    {AGENT_MSG_##NAME, AGENT_MSG_LEN(NAME), AGENT_##NAME##_ALLOWED, fn}
+    {                                                                                              \
+        AGENT_MSG_##NAME, AGENT_MSG_LEN(NAME), AGENT_##NAME##_ALLOWED, fn                          \
+    }
 
 enum agent_msg_dir {
     AGENT_DIR_UPLOADER_TO_SIGNER,

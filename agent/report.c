@@ -144,8 +144,8 @@ static int spool_unwrap(const unsigned char *p, size_t n, const unsigned char **
 /* The body of POST /v1/agents/{id}/reports and the spool payload that
  * carries it. Without evidence the signer collects a new document itself;
  * with one (a spooled report) it quotes it again if mac is its own. */
-static int build_report(struct cycle *c, const struct da_buf *evidence,
-                        const unsigned char *mac, struct da_buf *payload)
+static int build_report(struct cycle *c, const struct da_buf *evidence, const unsigned char *mac,
+                        struct da_buf *payload)
 {
     struct agent_quote_result q;
     struct da_buf nonce;

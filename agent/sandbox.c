@@ -143,14 +143,8 @@ static const int base_allow[] = {
 /* What the sanitizer runtime needs for its leak check and reports. */
 #ifdef DA_SANITIZE
 static const int sanitizer_allow[] = {
-    SCMP_SYS(clone),
-    SCMP_SYS(ptrace),
-    SCMP_SYS(wait4),
-    SCMP_SYS(waitid),
-    SCMP_SYS(prctl),
-    SCMP_SYS(pipe2),
-    SCMP_SYS(arch_prctl),
-    SCMP_SYS(getdents),
+    SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4),      SCMP_SYS(waitid),
+    SCMP_SYS(prctl), SCMP_SYS(pipe2),  SCMP_SYS(arch_prctl), SCMP_SYS(getdents),
 };
 #endif
 
@@ -158,20 +152,10 @@ static const int sanitizer_allow[] = {
 /* adjtimex/clock_adjtime read the kernel clock state (time collector); a
  * change would need CAP_SYS_TIME, which the collector no longer has. */
 static const int collector_allow[] = {
-    SCMP_SYS(getxattr),
-    SCMP_SYS(lgetxattr),
-    SCMP_SYS(fgetxattr),
-    SCMP_SYS(listxattr),
-    SCMP_SYS(llistxattr),
-    SCMP_SYS(flistxattr),
-    SCMP_SYS(bind),
-    SCMP_SYS(setsockopt),
-    SCMP_SYS(chdir),
-    SCMP_SYS(fchdir),
-    SCMP_SYS(umask),
-    SCMP_SYS(adjtimex),
-    SCMP_SYS(clock_adjtime),
-    SCMP_SYS(fadvise64),
+    SCMP_SYS(getxattr),      SCMP_SYS(lgetxattr),  SCMP_SYS(fgetxattr), SCMP_SYS(listxattr),
+    SCMP_SYS(llistxattr),    SCMP_SYS(flistxattr), SCMP_SYS(bind),      SCMP_SYS(setsockopt),
+    SCMP_SYS(chdir),         SCMP_SYS(fchdir),     SCMP_SYS(umask),     SCMP_SYS(adjtimex),
+    SCMP_SYS(clock_adjtime), SCMP_SYS(fadvise64),
 };
 static const int collector_deny[] = {
     SCMP_SYS(execve),
@@ -192,20 +176,9 @@ static const int collector_deny[] = {
 
 /* The signer: I/O on its existing descriptors, files in the state directory. */
 static const int signer_allow[] = {
-    SCMP_SYS(open),
-    SCMP_SYS(openat),
-    SCMP_SYS(rename),
-    SCMP_SYS(renameat),
-    SCMP_SYS(renameat2),
-    SCMP_SYS(unlink),
-    SCMP_SYS(unlinkat),
-    SCMP_SYS(mkdir),
-    SCMP_SYS(mkdirat),
-    SCMP_SYS(ftruncate),
-    SCMP_SYS(umask),
-    SCMP_SYS(flock),
-    SCMP_SYS(link),
-    SCMP_SYS(linkat),
+    SCMP_SYS(open),   SCMP_SYS(openat),   SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
+    SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mkdir),  SCMP_SYS(mkdirat),  SCMP_SYS(ftruncate),
+    SCMP_SYS(umask),  SCMP_SYS(flock),    SCMP_SYS(link),   SCMP_SYS(linkat),
 };
 static const int signer_deny[] = {
     SCMP_SYS(socketpair),
@@ -563,9 +536,9 @@ static int signer_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode, int s
 {
     static const unsigned long ioctls[] = {TCGETS, FIONREAD};
     static const int no_network[] = {
-    SCMP_SYS(socket),
-    SCMP_SYS(connect),
-};
+        SCMP_SYS(socket),
+        SCMP_SYS(connect),
+    };
     int r;
 
     r = allow_list(ctx, signer_allow, NSYS(signer_allow));
@@ -620,10 +593,10 @@ static int uploader_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
 static int firewall_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
 {
     static const int allow[] = {SCMP_SYS(bind), SCMP_SYS(setsockopt)};
-    static const int deny[] = {SCMP_SYS(open),     SCMP_SYS(openat),     SCMP_SYS(connect),
-                               SCMP_SYS(execve),   SCMP_SYS(execveat),   SCMP_SYS(ptrace),
-                               SCMP_SYS(kill),     SCMP_SYS(socketpair), SCMP_SYS(process_vm_readv),
-                               SCMP_SYS(mount),    SCMP_SYS(unshare),    SCMP_SYS(setns)};
+    static const int deny[] = {SCMP_SYS(open),   SCMP_SYS(openat),     SCMP_SYS(connect),
+                               SCMP_SYS(execve), SCMP_SYS(execveat),   SCMP_SYS(ptrace),
+                               SCMP_SYS(kill),   SCMP_SYS(socketpair), SCMP_SYS(process_vm_readv),
+                               SCMP_SYS(mount),  SCMP_SYS(unshare),    SCMP_SYS(setns)};
     struct scmp_arg_cmp c[2];
     int r;
 

@@ -190,7 +190,8 @@ static int collect_evidence(struct signer *s, uint64_t dropped, cJSON **doc)
         return r;
     /* The reports the bounded spool had to drop travel in the evidence. */
     agent = cJSON_GetObjectItemCaseSensitive(*doc, "agent");
-    if (!cJSON_IsObject(agent) || cJSON_GetObjectItemCaseSensitive(agent, "spool_dropped") != NULL ||
+    if (!cJSON_IsObject(agent) ||
+        cJSON_GetObjectItemCaseSensitive(agent, "spool_dropped") != NULL ||
         cJSON_AddNumberToObject(agent, "spool_dropped", (double)dropped) == NULL) {
         cJSON_Delete(*doc);
         *doc = NULL;
