@@ -729,10 +729,12 @@ int agent_sandbox_drop_caps(uint64_t keep)
         da_error_f("capget: %s", strerror(errno));
         return DA_ERR_SANDBOX;
     }
-    data[0].effective &= (uint32_t)keep;
+    /* Effective from permitted: a uid switch with PR_SET_KEEPCAPS leaves
+     * the kept ones permitted but not effective. */
     data[0].permitted &= (uint32_t)keep;
-    data[1].effective &= (uint32_t)(keep >> 32);
     data[1].permitted &= (uint32_t)(keep >> 32);
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
     data[0].inheritable = 0;
     data[1].inheritable = 0;
     if (syscall(SYS_capset, &hdr, data) != 0) {

@@ -6,7 +6,9 @@
  * One world for the group: the tests run in order (enroll first). */
 #include "da_test.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -374,6 +376,99 @@ static void test_sigkill_while_spooling(void **state)
     assert_int_equal(write_conf(w), 0);
 }
 
+/* One field of /proc/PID/status ("Uid", "CapEff", ...): the text after the
+ * colon, blanks skipped. */
+static int proc_status_field(pid_t pid, const char *key, char *out, size_t size)
+{
+    char path[64], line[256];
+    size_t klen = strlen(key);
+    FILE *f;
+    int found = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (found != 0 && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            const char *v = line + klen + 1;
+
+            v += strspn(v, " \t");
+            snprintf(out, size, "%.*s", (int)strcspn(v, "\n"), v);
+            found = 0;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static char proc_error[1024];
+
+/* The uploader (pid) and its children, as the kernel shows them: none runs
+ * as root, each has no_new_privs and a seccomp filter, and the capabilities
+ * are exactly those docs/internals/sandbox.md lists: none for the uploader
+ * and the signer, CAP_DAC_READ_SEARCH (bit 2) for the collector,
+ * CAP_NET_ADMIN (bit 12) for the firewall reader. NULL, or what is wrong. */
+static const char *running_processes_error(pid_t pid)
+{
+    static const char *const want_caps[] = {"0000000000000000", "0000000000000004",
+                                            "0000000000001000"};
+    static const char *const keys[] = {"Uid", "NoNewPrivs", "Seccomp", "CapEff", "CapPrm"};
+    char v[5][128], want_uid[64];
+    int seen[3] = {0, 0, 0};
+    uid_t uid = getpwnam(DA_TEST_AGENT_USER)->pw_uid;
+    pid_t pids[8];
+    size_t i, k, n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+
+    if (d == NULL)
+        return "/proc cannot be read";
+    pids[n++] = pid;
+    while ((e = readdir(d)) != NULL && n < 8) {
+        pid_t p = (pid_t)atoi(e->d_name);
+
+        if (p > 0 && proc_status_field(p, "PPid", v[0], sizeof(v[0])) == 0 &&
+            atoi(v[0]) == (int)pid)
+            pids[n++] = p;
+    }
+    closedir(d);
+    snprintf(want_uid, sizeof(want_uid), "%u\t%u\t%u\t%u", (unsigned)uid, (unsigned)uid,
+             (unsigned)uid, (unsigned)uid);
+    /* signer, collector, firewall reader */
+    if (n != 4) {
+        snprintf(proc_error, sizeof(proc_error), "the uploader has %zu children, not 3", n - 1);
+        return proc_error;
+    }
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < 5; k++) {
+            if (proc_status_field(pids[i], keys[k], v[k], sizeof(v[k])) != 0)
+                return "a status field is missing";
+        }
+        print_message("  pid %d: Uid %s, NoNewPrivs %s, Seccomp %s, CapEff %s, CapPrm %s\n",
+                      (int)pids[i], v[0], v[1], v[2], v[3], v[4]);
+        if (strcmp(v[0], want_uid) != 0 || strcmp(v[1], "1") != 0 || strcmp(v[2], "2") != 0 ||
+            strcmp(v[3], v[4]) != 0) {
+            snprintf(proc_error, sizeof(proc_error),
+                     "pid %d: Uid %s, NoNewPrivs %s, Seccomp %s, CapEff %s, CapPrm %s",
+                     (int)pids[i], v[0], v[1], v[2], v[3], v[4]);
+            return proc_error;
+        }
+        for (k = 0; k < 3 && strcmp(v[3], want_caps[k]) != 0; k++)
+            ;
+        if (k == 3 || (i == 0 && k != 0)) {
+            snprintf(proc_error, sizeof(proc_error), "pid %d has CapEff %s", (int)pids[i], v[3]);
+            return proc_error;
+        }
+        if (i > 0)
+            seen[k]++;
+    }
+    if (seen[0] != 1 || seen[1] != 1 || seen[2] != 1)
+        return "the children's capabilities are not one each of none, DAC_READ_SEARCH, "
+               "NET_ADMIN";
+    return NULL;
+}
+
 /* The daemon: ready after its first cycle, reloads on SIGHUP, finishes on
  * SIGTERM with status 0. */
 static void test_run_daemon(void **state)
@@ -409,7 +504,13 @@ static void test_run_daemon(void **state)
         msg[n] = '\0';
         ready = strcmp(msg, "READY=1") == 0;
     }
-    assert_true(ready);
+    if (!ready || running_processes_error(pid) != NULL) {
+        const char *why = ready ? running_processes_error(pid) : "never ready";
+
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("%s", why != NULL ? why : "?");
+    }
     assert_int_equal(kill(pid, SIGHUP), 0);
     while ((n = recv(fd, msg, sizeof(msg) - 1, 0)) > 0) {
         msg[n] = '\0';

@@ -13,3 +13,11 @@ da_unit_test(NAME test_agent_daemon_parts SOURCES ${DA_TEST_SRC}/unit/test_agent
 da_unit_test(NAME test_agent_loop SOURCES ${DA_TEST_SRC}/unit/test_agent_loop.c LIBS da_agent)
 da_unit_test(NAME test_agent_deliver SOURCES ${DA_TEST_SRC}/unit/test_agent_deliver.c LIBS da_agent)
 da_unit_test(NAME test_agent_fields SOURCES ${DA_TEST_SRC}/unit/test_agent_fields.c LIBS da_agent)
+# Each profile as the agent's user: the forbidden actions from inside, and
+# the ownership rules of the agent's directories (root for the first part).
+da_unit_test(NAME test_agent_privdrop SOURCES ${DA_TEST_SRC}/unit/test_agent_privdrop.c
+             LIBS da_agent LABELS sandbox)
+target_compile_definitions(test_agent_privdrop PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
+if(DA_SANITIZE OR DA_FUZZ)
+  target_compile_definitions(test_agent_privdrop PRIVATE DA_SANITIZE=1)
+endif()
