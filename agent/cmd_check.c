@@ -44,6 +44,16 @@ static int fetch_policy(struct agent_runtime *rt, struct da_policy **out)
     return r;
 }
 
+/* /attestation/pending from the evidence's own pending list. */
+static int add_pending_hint(cJSON *att, const cJSON *ev)
+{
+    const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patches"), "pending");
+
+    if (p == NULL)
+        return 0;
+    return cJSON_AddItemToObject(att, "pending", cJSON_Duplicate(p, 1)) ? 0 : DA_ERR_NOMEM;
+}
+
 static int evaluate(struct agent_runtime *rt, const struct da_policy *p, int json)
 {
     struct da_policy_result *res = NULL;
@@ -55,13 +65,17 @@ static int evaluate(struct agent_runtime *rt, const struct da_policy *p, int jso
     r = agent_collector_collect(&rt->collector, NULL, &text);
     if (r == 0)
         r = da_json_parse(da_buf_str(&text), da_buf_len(&text), DA_MAX_EVIDENCE, &ev);
-    /* What the server would establish: the key mode, and a quote that
-     * verifies (the server checks that for real). */
+    /* What the server would establish: the key mode, a quote that verifies
+     * (the server checks that for real), and the ages of pending upgrades,
+     * here from this machine's own first-seen record (the server uses its
+     * history of verified reports instead). */
     if (r == 0 &&
         (att == NULL ||
          cJSON_AddStringToObject(att, "trust", agent_tpm_mode_name(rt->cfg.tpm_mode)) == NULL ||
          cJSON_AddBoolToObject(att, "quote_verified", 1) == NULL))
         r = DA_ERR_NOMEM;
+    if (r == 0)
+        r = add_pending_hint(att, ev);
     if (r == 0)
         r = da_policy_eval(p, ev, att, &res);
     da_buf_init(&out, DA_MAX_POLICY * 4);

@@ -75,7 +75,7 @@ static int agent_collect_identity(cJSON *doc, const char *state_dir)
     r = col_binary_sha256(state_dir, "/proc/self/exe", hex);
     if (r == 0)
         return col_add_str(agent, "binary_sha256", hex);
-    return col_add_unknown_errno(agent, "binary_sha256", r > -200 ? r : -EIO, "/proc/self/exe");
+    return col_add_unknown_err(agent, "binary_sha256", r, "/proc/self/exe");
 }
 
 /* Read and parse the collector configuration; prints why it is unusable. */

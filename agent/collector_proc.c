@@ -80,7 +80,7 @@ static int collector_state_put(void *arg, const char *name, const void *data, si
     int r;
 
     if (strlen(name) > AGENT_MAX_STATE_NAME || len > AGENT_MAX_STATE_FILE)
-        return -EFBIG;
+        return DA_ERR_TOO_LARGE;
     da_buf_init(&b, AGENT_MSG_LEN(STATE_PUT));
     r = agent_fields_put_str(&b, name);
     if (r == 0)
@@ -125,7 +125,7 @@ static int add_agent_area(const struct collector *c, const struct col_ctx *ctx, 
     r = col_binary_sha256_ctx(ctx, "/proc/self/exe", hex);
     if (r == 0)
         return col_add_str(agent, "binary_sha256", hex);
-    return col_add_unknown_errno(agent, "binary_sha256", r > -200 ? r : -5, "/proc/self/exe");
+    return col_add_unknown_err(agent, "binary_sha256", r, "/proc/self/exe");
 }
 
 static int on_collect(void *vctx, int fd, const unsigned char *p, size_t n)

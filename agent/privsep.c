@@ -14,6 +14,7 @@
 #include "fields.h"
 #include "log.h"
 #include "privsep_internal.h"
+#include "rootfs.h"
 
 static char last_error[256];
 
@@ -411,7 +412,7 @@ static int collector_state_put(struct agent_child *c, const struct da_buf *b)
     r = col_state_write_file(c->state_dir, name, f[1].data, f[1].len);
     if (r != 0)
         da_warn_f("%s/%s: cannot be written: %s", c->state_dir, name,
-                  r > -200 ? strerror(-r) : da_strerror(r));
+                  r == DA_ERR_SYSTEM ? strerror(da_rootfs_errno()) : da_strerror(r));
     return 0;
 }
 

@@ -4,7 +4,6 @@
 #include "collector.h"
 
 #include <errno.h>
-#include <glob.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -21,17 +20,19 @@ struct col_sshd {
 
 static int col_sshd_file(const struct col_ctx *ctx, const char *rel, struct col_sshd *s, int depth);
 
-/* Include PATTERN...: relative patterns are below /etc/ssh; sorted glob. */
+/* Include PATTERN...: relative patterns are below /etc/ssh; sorted glob
+ * with GLOB_ERR semantics, as sshd reads them: a directory of the pattern
+ * that cannot be read makes the result unknown, never "no files". */
 static int col_sshd_include(const struct col_ctx *ctx, const char *args, struct col_sshd *s,
                             int depth)
 {
-    char pat[1024], full[4096];
-    size_t rootlen = strlen(ctx->root), i;
+    char pat[1024];
+    size_t i;
     int r = 0;
 
     while (r == 0 && *args != '\0') {
         size_t len = strcspn(args, " \t");
-        glob_t g;
+        struct da_rootfs_glob g;
 
         if (len == 0) {
             args++;
@@ -42,14 +43,15 @@ static int col_sshd_include(const struct col_ctx *ctx, const char *args, struct 
         else
             snprintf(pat, sizeof(pat), "/etc/ssh/%.*s", (int)len, args);
         args += len;
-        if (col_path(ctx, pat, full, sizeof(full)) != 0)
-            return -ENAMETOOLONG;
-        memset(&g, 0, sizeof(g));
-        if (glob(full, 0, NULL, &g) == 0) {
-            for (i = 0; r == 0 && i < g.gl_pathc; i++)
-                r = col_sshd_file(ctx, g.gl_pathv[i] + rootlen, s, depth + 1);
+        r = col_glob(ctx, pat, &g);
+        if (r < 0) {
+            col_err_detail(r, da_rootfs_err_path()[0] != '\0' ? da_rootfs_err_path() : pat, s->err,
+                           sizeof(s->err));
+            return r;
         }
-        globfree(&g);
+        for (i = 0; r == 0 && i < g.n; i++)
+            r = col_sshd_file(ctx, g.paths[i], s, depth + 1);
+        da_rootfs_glob_free(&g);
     }
     return r;
 }
@@ -68,12 +70,12 @@ static int col_sshd_file(const struct col_ctx *ctx, const char *rel, struct col_
 
     if (depth > DA_MAX_SSHD_INCLUDE) {
         snprintf(s->err, sizeof(s->err), "Include nesting deeper than %d", DA_MAX_SSHD_INCLUDE);
-        return -ELOOP;
+        return DA_ERR_TOO_LARGE;
     }
     da_buf_init(&b, DA_MAX_CONFIG);
     e = col_read_file(ctx, rel, &b);
     if (e < 0) {
-        snprintf(s->err, sizeof(s->err), "%s: %s", rel, strerror(-e));
+        col_err_detail(e, rel, s->err, sizeof(s->err));
         da_buf_free(&b);
         return e;
     }
@@ -116,14 +118,14 @@ static int col_sshd(const struct col_ctx *ctx, cJSON *area)
 
     memset(&s, 0, sizeof(s));
     e = col_sshd_file(ctx, "/etc/ssh/sshd_config", &s, 0);
-    if (e == -ENOENT && s.files == 0) {
+    if (e == DA_ERR_NOT_FOUND && s.files == 0) {
         o = cJSON_CreateObject();
         COL_TRY(col_add_item(area, "sshd", o));
         COL_TRY(col_add_bool(o, "configured", 0));
         goto out;
     }
     if (e < 0) {
-        r = col_add_unknown(area, "sshd", col_errno_reason(e), s.err);
+        r = col_add_unknown(area, "sshd", col_err_reason(e), s.err);
         goto out;
     }
     o = cJSON_CreateObject();
@@ -149,7 +151,7 @@ static int col_uid0(const struct col_ctx *ctx, cJSON *area)
     da_buf_init(&b, DA_MAX_SYSFILE);
     e = col_read_file(ctx, "/etc/passwd", &b);
     if (e < 0) {
-        r = col_add_unknown_errno(area, "uid0", e, "/etc/passwd");
+        r = col_add_unknown_err(area, "uid0", e, "/etc/passwd");
         goto out;
     }
     arr = cJSON_CreateArray();

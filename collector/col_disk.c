@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -95,33 +96,43 @@ static int col_walk_node(struct col_walk *w, const char *dev, int depth, enum co
 static int col_walk_slaves(struct col_walk *w, const char *dev, int depth, cJSON *lower,
                            enum col_enc *enc, int *count)
 {
-    char path[4096], rel[512], sdev[64];
-    struct dirent *e;
-    DIR *d;
-    int r = 0, any_no = 0, any_unknown = 0;
+    char rel[512], sdev[64];
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
+    int r = 0, any_no = 0, any_unknown = 0, more;
 
     *count = 0;
     snprintf(rel, sizeof(rel), "/sys/dev/block/%s/slaves", dev);
-    if (col_path(w->ctx, rel, path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
+    more = col_opendir(w->ctx, rel, &d);
+    if (more == DA_ERR_NOT_FOUND)
         return 0;
-    while (r == 0 && (e = readdir(d)) != NULL) {
+    if (more < 0) {
+        *enc = COL_ENC_UNKNOWN; /* slaves we cannot list may be plaintext */
+        *count = 1;
+        return 0;
+    }
+    while (r == 0 && (more = da_rootfs_readdir(d, &e)) == 1) {
         enum col_enc ce;
 
-        if (e->d_name[0] == '.')
+        if (e.name[0] == '.')
             continue;
-        snprintf(rel, sizeof(rel), "/sys/dev/block/%s/slaves/%s/dev", dev, e->d_name);
+        snprintf(rel, sizeof(rel), "/sys/dev/block/%s/slaves/%s/dev", dev, e.name);
         if (col_read_line(w->ctx, rel, sdev, sizeof(sdev)) < 0) {
             any_unknown = 1;
             continue;
         }
         (*count)++;
-        r = col_push_str(lower, e->d_name);
+        r = col_push_str(lower, e.name);
         if (r == 0)
             r = col_walk_node(w, sdev, depth + 1, &ce);
         any_no |= r == 0 && ce == COL_ENC_NO;
         any_unknown |= r == 0 && ce == COL_ENC_UNKNOWN;
     }
-    closedir(d);
+    da_rootfs_closedir(d);
+    if (more < 0) {
+        any_unknown = 1;
+        (*count)++;
+    }
     *enc = any_no ? COL_ENC_NO : any_unknown ? COL_ENC_UNKNOWN : COL_ENC_YES;
     return r;
 }
@@ -226,31 +237,65 @@ out:
     return r;
 }
 
+/* MAJ:MIN of the block device at node (a path inside the root): by the
+ * device number of the node itself when it is a block device, else by name
+ * through sysfs: the node's real name (symlinks resolved inside the root,
+ * /dev/mapper/X -> ../dm-0), then its own base name, then a device-mapper
+ * device whose dm/name is the /dev/mapper name. 0 or DA_ERR_NOT_FOUND. */
+static int col_node_dev(const struct col_ctx *ctx, const char *node, char *dev, size_t n)
+{
+    char real[1024], rel[1200], name[256];
+    const char *base;
+    struct stat st;
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
+    int found = 0;
+
+    if (col_stat(ctx, node, &st) == 0 && S_ISBLK(st.st_mode)) {
+        snprintf(dev, n, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+        snprintf(rel, sizeof(rel), "/sys/dev/block/%s/dev", dev);
+        if (col_stat(ctx, rel, &st) == 0)
+            return 0;
+    }
+    if (col_resolve_in_root(ctx, node, real, sizeof(real)) == 0 ||
+        col_readlink(ctx, node, real, sizeof(real)) == 0) {
+        /* the node's real name; a link whose target is not there (no udev
+         * in a copied tree) still names the device */
+        base = strrchr(real, '/') != NULL ? strrchr(real, '/') + 1 : real;
+        snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
+        if (col_read_line(ctx, rel, dev, n) == 0)
+            return 0;
+    }
+    base = strrchr(node, '/') != NULL ? strrchr(node, '/') + 1 : node;
+    snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
+    if (col_read_line(ctx, rel, dev, n) == 0)
+        return 0;
+    if (strncmp(node, "/dev/mapper/", 12) != 0 || col_opendir(ctx, "/sys/class/block", &d) != 0)
+        return DA_ERR_NOT_FOUND;
+    while (!found && da_rootfs_readdir(d, &e) == 1) {
+        if (strncmp(e.name, "dm-", 3) != 0)
+            continue;
+        snprintf(rel, sizeof(rel), "/sys/class/block/%s/dm/name", e.name);
+        if (col_read_line(ctx, rel, name, sizeof(name)) != 0 || strcmp(name, node + 12) != 0)
+            continue;
+        snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", e.name);
+        found = col_read_line(ctx, rel, dev, n) == 0;
+    }
+    da_rootfs_closedir(d);
+    return found ? 0 : DA_ERR_NOT_FOUND;
+}
+
 /* MAJ:MIN of a mount's block device: from mountinfo, or for file systems
- * with anonymous device numbers (btrfs) from the source device's name. */
+ * with anonymous device numbers (btrfs) from the source device node. */
 static int col_mount_dev(const struct col_ctx *ctx, const struct col_mount *m, char *dev, size_t n)
 {
-    char link[4096];
-    char rel[4096], target[1024];
-    const char *base;
-    ssize_t len;
-
     if (m->major != 0) {
         snprintf(dev, n, "%u:%u", m->major, m->minor);
         return 0;
     }
     if (strncmp(m->source, "/dev/", 5) != 0)
         return -1;
-    base = strrchr(m->source, '/') + 1;
-    if (col_path(ctx, m->source, link, sizeof(link)) == 0 &&
-        (len = readlink(link, target, sizeof(target) - 1)) > 0) {
-        target[len] = '\0';
-        base = strrchr(target, '/') != NULL ? strrchr(target, '/') + 1 : target;
-        snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
-    } else {
-        snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
-    }
-    return col_read_line(ctx, rel, dev, n) == 0 ? 0 : -1;
+    return col_node_dev(ctx, m->source, dev, n) == 0 ? 0 : -1;
 }
 
 static int col_add_enc(cJSON *o, enum col_enc enc, const char *why)
@@ -286,9 +331,9 @@ static int col_volume(const struct col_ctx *ctx, const struct col_mounts *mounts
                       const char *path, const char *why)
 {
     const struct col_mount *m = col_mounts_find(mounts, path);
-    char full[4096], dev[64];
+    char dev[64];
     cJSON *o = cJSON_CreateObject();
-    int r, fs = 0;
+    int r, fs = 0, dfd;
 
     COL_TRY(col_push(vols, o));
     COL_TRY(col_add_str(o, "path", path));
@@ -300,8 +345,10 @@ static int col_volume(const struct col_ctx *ctx, const struct col_mounts *mounts
     COL_TRY(col_add_str(o, "mountpoint", m->mountpoint));
     COL_TRY(col_add_str(o, "source", m->source));
     COL_TRY(col_add_str(o, "fstype", m->fstype));
-    if (col_path(ctx, path, full, sizeof(full)) == 0 && ctx->ops->fscrypt_dir != NULL)
-        fs = ctx->ops->fscrypt_dir(full);
+    if (ctx->ops->fscrypt_dir != NULL && da_rootfs_open_dirfd(ctx->fs, path, &dfd) == 0) {
+        fs = ctx->ops->fscrypt_dir(dfd, path);
+        close(dfd);
+    }
     if (fs == 1) {
         COL_TRY(col_add_bool(o, "encrypted", 1));
         COL_TRY(col_add_str(o, "scheme", "fscrypt"));
@@ -331,26 +378,46 @@ out:
     return r;
 }
 
+/* /home cannot be listed: its home directories are not known. */
+static int col_home_unknown(const struct col_ctx *ctx, cJSON *vols, int err)
+{
+    cJSON *o = cJSON_CreateObject();
+    int r;
+
+    (void)ctx;
+    COL_TRY(col_push(vols, o));
+    COL_TRY(col_add_str(o, "path", "/home"));
+    COL_TRY(col_add_str(o, "reason", "home directories"));
+    r = col_add_unknown_err(o, "encrypted", err, "/home");
+out:
+    return r;
+}
+
 /* Directories directly under /home (user homes: fscrypt is per directory). */
 static int col_home_dirs(const struct col_ctx *ctx, const struct col_mounts *mounts, cJSON *vols)
 {
-    char path[4096], rel[512];
-    struct dirent *e;
+    char rel[512];
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
     char *names[256];
     size_t n = 0, i;
-    DIR *d;
-    int r = 0;
+    int r = 0, more;
 
-    if (col_path(ctx, "/home", path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
+    more = col_opendir(ctx, "/home", &d);
+    if (more == DA_ERR_NOT_FOUND)
         return 0;
-    while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0])) {
-        if (e->d_name[0] == '.' || e->d_type != DT_DIR || strlen(e->d_name) > 255)
+    if (more < 0)
+        return col_home_unknown(ctx, vols, more);
+    while (n < sizeof(names) / sizeof(names[0]) && (more = da_rootfs_readdir(d, &e)) == 1) {
+        if (e.name[0] == '.' || e.type != DT_DIR || strlen(e.name) > 255)
             continue;
-        names[n] = strdup(e->d_name);
+        names[n] = strdup(e.name);
         if (names[n] != NULL)
             n++;
     }
-    closedir(d);
+    da_rootfs_closedir(d);
+    if (more < 0)
+        r = col_home_unknown(ctx, vols, more);
     for (i = 0; i < n; i++) {
         for (size_t j = i + 1; j < n; j++)
             if (strcmp(names[j], names[i]) < 0) {
@@ -375,6 +442,23 @@ static int col_home_dirs(const struct col_ctx *ctx, const struct col_mounts *mou
     return r;
 }
 
+/* The kernel writes " \t\n\\" in /proc paths as octal escapes (\040). */
+static void col_unescape_octal(char *s)
+{
+    char *o = s;
+
+    for (; *s != '\0'; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+}
+
 /* /proc/swaps: "Filename Type Size Used Priority" */
 static int col_swaps(const struct col_ctx *ctx, const struct col_mounts *mounts, cJSON *area)
 {
@@ -386,7 +470,7 @@ static int col_swaps(const struct col_ctx *ctx, const struct col_mounts *mounts,
     da_buf_init(&b, DA_MAX_SMALL_SYSFILE);
     e = col_read_file(ctx, "/proc/swaps", &b);
     if (e < 0) {
-        r = col_add_unknown_errno(area, "swap", e, "/proc/swaps");
+        r = col_add_unknown_err(area, "swap", e, "/proc/swaps");
         goto out;
     }
     arr = cJSON_CreateArray();
@@ -394,7 +478,7 @@ static int col_swaps(const struct col_ctx *ctx, const struct col_mounts *mounts,
     p = da_buf_str(&b);
     p += strcspn(p, "\n"); /* header */
     while (*p == '\n') {
-        char name[1024], type[32], dev[64], rel[1100];
+        char name[1024], type[32], dev[64];
         size_t len;
         cJSON *o;
 
@@ -406,25 +490,14 @@ static int col_swaps(const struct col_ctx *ctx, const struct col_mounts *mounts,
             r = col_add_unknown(area, "swap_parse", COL_R_PARSE, "/proc/swaps");
             goto out;
         }
+        col_unescape_octal(name);
         p += len;
         o = cJSON_CreateObject();
         COL_TRY(col_push(arr, o));
         COL_TRY(col_add_str(o, "path", name));
         COL_TRY(col_add_str(o, "type", type));
         if (strcmp(type, "partition") == 0) {
-            const char *base = strrchr(name, '/') != NULL ? strrchr(name, '/') + 1 : name;
-            char target[1024];
-            ssize_t tl;
-
-            if (col_path(ctx, name, rel, sizeof(rel)) == 0 &&
-                (tl = readlink(rel, target, sizeof(target) - 1)) > 0) {
-                target[tl] = '\0';
-                base = strrchr(target, '/') != NULL ? strrchr(target, '/') + 1 : target;
-                snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
-            } else {
-                snprintf(rel, sizeof(rel), "/sys/class/block/%s/dev", base);
-            }
-            if (col_read_line(ctx, rel, dev, sizeof(dev)) == 0)
+            if (col_node_dev(ctx, name, dev, sizeof(dev)) == 0)
                 COL_TRY(col_block_volume(ctx, o, dev));
             else
                 COL_TRY(col_add_unknown(o, "encrypted", COL_R_NOT_PRESENT,
@@ -457,7 +530,7 @@ static int col_disk_collect(const struct col_ctx *ctx, cJSON *area)
     da_buf_init(&b, DA_MAX_SYSFILE);
     e = col_read_file(ctx, "/proc/self/mountinfo", &b);
     if (e < 0) {
-        r = col_add_unknown_errno(area, "volumes", e, "/proc/self/mountinfo");
+        r = col_add_unknown_err(area, "volumes", e, "/proc/self/mountinfo");
         goto out;
     }
     e = col_mountinfo_parse(da_buf_str(&b), da_buf_len(&b), &mounts);

@@ -16,7 +16,7 @@ static int col_host_line(const struct col_ctx *ctx, cJSON *obj, const char *key,
     int e = col_read_line(ctx, rel, line, sizeof(line));
 
     if (e < 0)
-        return col_add_unknown_errno(obj, key, e, rel);
+        return col_add_unknown_err(obj, key, e, rel);
     return col_add_str(obj, key, line);
 }
 
@@ -57,12 +57,13 @@ static int col_host_os(const struct col_ctx *ctx, cJSON *area)
 
     da_buf_init(&b, DA_MAX_SMALL_SYSFILE);
     e = col_read_file(ctx, "/etc/os-release", &b);
-    if (e == -ENOENT) {
+    if (e == DA_ERR_NOT_FOUND) {
         da_buf_reset(&b);
         e = col_read_file(ctx, "/usr/lib/os-release", &b);
     }
     if (e < 0) {
-        r = col_add_unknown_errno(area, "os", e, "os-release");
+        r = col_add_unknown_err(area, "os", e,
+                                e == DA_ERR_NOT_FOUND ? "os-release" : da_rootfs_err_path());
         goto out;
     }
     os = cJSON_CreateObject();
@@ -93,7 +94,7 @@ static int col_host_uptime(const struct col_ctx *ctx, cJSON *area)
     int e = col_read_line(ctx, "/proc/uptime", line, sizeof(line));
 
     if (e < 0)
-        return col_add_unknown_errno(area, "uptime_s", e, "/proc/uptime");
+        return col_add_unknown_err(area, "uptime_s", e, "/proc/uptime");
     line[strcspn(line, " ")] = '\0';
     dot = strchr(line, '.');
     if (dot != NULL)
@@ -113,7 +114,7 @@ static int col_host_arch(const struct col_ctx *ctx, cJSON *area)
         return col_add_str(area, "arch", line);
     if (ctx->live && uname(&u) == 0)
         return col_add_str(area, "arch", u.machine);
-    return col_add_unknown_errno(area, "arch", e, "/proc/sys/kernel/arch");
+    return col_add_unknown_err(area, "arch", e, "/proc/sys/kernel/arch");
 }
 
 static int col_host_collect(const struct col_ctx *ctx, cJSON *area)

@@ -1,5 +1,5 @@
-/* isolation: virtualization, mandatory access control, Secure Boot, kernel
- * lockdown, firewall and sockets listening on non-loopback addresses. */
+/* isolation: virtualization (virt.c), mandatory access control, Secure Boot,
+ * kernel lockdown, firewall and sockets listening on non-loopback addresses. */
 #include "collector.h"
 
 #include <errno.h>
@@ -13,184 +13,10 @@
 
 #include "err.h"
 #include "caps.h"
+#include "virt.h"
 
 #define COL_EFI_GLOBAL "8be4df61-93ca-11d2-aa0d-00e098032b8c"
-
-struct col_name_map {
-    const char *match;
-    const char *name;
-};
-
-static const struct col_name_map col_dmi_vendors[] = {
-    {"QEMU", "qemu"},
-    {"KVM", "kvm"},
-    {"Amazon EC2", "amazon"},
-    {"VMware", "vmware"},
-    {"VMW", "vmware"},
-    {"innotek GmbH", "oracle"},
-    {"VirtualBox", "oracle"},
-    {"Oracle Corporation", "oracle"},
-    {"Xen", "xen"},
-    {"Bochs", "bochs"},
-    {"Parallels", "parallels"},
-    {"BHYVE", "bhyve"},
-    {"Hyper-V", "microsoft"},
-    {"Apple Virtualization", "apple"},
-    {"Google Compute Engine", "google"},
-};
-
-static const struct col_name_map col_cpuid_vendors[] = {
-    {"KVMKVMKVM", "kvm"},       {"Linux KVM Hv", "kvm"},  {"Microsoft Hv", "microsoft"},
-    {"VMwareVMware", "vmware"}, {"XenVMMXenVMM", "xen"},  {"TCGTCGTCGTCG", "qemu"},
-    {"bhyve bhyve ", "bhyve"},  {"ACRNACRNACRN", "acrn"}, {"VBoxVBoxVBox", "oracle"},
-    {"QNXQVMBSQG", "qnx"},      {"SRESRESRESRE", "sre"},  {"Apple VZ", "apple"},
-};
-
-/* The container manager's name from a file's first line, or "" */
-static int col_container_file(const struct col_ctx *ctx, const char *rel, char *name, size_t n)
-{
-    return col_read_line(ctx, rel, name, n);
-}
-
-/* container= in PID 1's environment (NUL-separated). */
-static int col_container_environ(const struct col_ctx *ctx, char *name, size_t n)
-{
-    struct da_buf b;
-    const char *p, *end;
-    int e;
-
-    name[0] = '\0';
-    da_buf_init(&b, DA_MAX_SMALL_SYSFILE);
-    if (ctx->live && ctx->cfg != NULL && ctx->cfg->pid1_environ != NULL)
-        e = da_buf_append(&b, ctx->cfg->pid1_environ, ctx->cfg->pid1_environ_len) == 0 ? 0 : -EFBIG;
-    else
-        e = col_read_file(ctx, "/proc/1/environ", &b);
-    if (e == 0) {
-        p = da_buf_str(&b);
-        end = p + da_buf_len(&b);
-        while (p < end) {
-            size_t len = strnlen(p, (size_t)(end - p));
-
-            if (len > 10 && memcmp(p, "container=", 10) == 0)
-                snprintf(name, n, "%.*s", (int)(len - 10), p + 10);
-            p += len + 1;
-        }
-    }
-    da_buf_free(&b);
-    return e;
-}
-
-static int col_set_virt(cJSON *v, const char *kind, const char *name, const char *source)
-{
-    int r;
-
-    COL_TRY(col_add_str(v, "kind", kind));
-    COL_TRY(col_add_str(v, "name", name));
-    COL_TRY(col_add_str(v, "source", source));
-out:
-    return r;
-}
-
-/* systemd's order: container markers first; /.dockerenv last. */
-static int col_detect_container(const struct col_ctx *ctx, cJSON *v, int *found, int *environ_err)
-{
-    char name[128], osrel[256];
-    struct stat st;
-    int e;
-
-    *found = 1;
-    if (col_container_file(ctx, "/run/host/container-manager", name, sizeof(name)) == 0)
-        return col_set_virt(v, "container", name, "/run/host/container-manager");
-    if (col_container_file(ctx, "/run/systemd/container", name, sizeof(name)) == 0)
-        return col_set_virt(v, "container", name, "/run/systemd/container");
-    e = col_container_environ(ctx, name, sizeof(name));
-    *environ_err = e;
-    if (e == 0 && name[0] != '\0')
-        return col_set_virt(v, "container", name, "/proc/1/environ");
-    if (col_stat(ctx, "/run/.containerenv", &st) == 0)
-        return col_set_virt(v, "container", "podman", "/run/.containerenv");
-    if (col_read_line(ctx, "/proc/sys/kernel/osrelease", osrel, sizeof(osrel)) == 0 &&
-        (strstr(osrel, "Microsoft") != NULL || strstr(osrel, "WSL") != NULL))
-        return col_set_virt(v, "container", "wsl", "/proc/sys/kernel/osrelease");
-    if (col_stat(ctx, "/proc/vz", &st) == 0 && col_stat(ctx, "/proc/bc", &st) != 0)
-        return col_set_virt(v, "container", "openvz", "/proc/vz");
-    if (col_stat(ctx, "/.dockerenv", &st) == 0)
-        return col_set_virt(v, "container", "docker", "/.dockerenv");
-    *found = 0;
-    return 0;
-}
-
-static const char *col_map_prefix(const struct col_name_map *m, size_t n, const char *s)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (strncmp(s, m[i].match, strlen(m[i].match)) == 0)
-            return m[i].name;
-    return NULL;
-}
-
-static int col_detect_vm(const struct col_ctx *ctx, cJSON *v, int *found)
-{
-    static const char *const dmi[] = {"sys_vendor", "product_name", "board_vendor", "bios_vendor"};
-    char val[256], rel[128];
-    const char *name;
-    uint32_t regs[4];
-    size_t i;
-
-    *found = 1;
-    for (i = 0; i < sizeof(dmi) / sizeof(dmi[0]); i++) {
-        snprintf(rel, sizeof(rel), "/sys/class/dmi/id/%s", dmi[i]);
-        if (col_read_line(ctx, rel, val, sizeof(val)) != 0)
-            continue;
-        name = col_map_prefix(col_dmi_vendors, sizeof(col_dmi_vendors) / sizeof(col_dmi_vendors[0]),
-                              val);
-        if (name == NULL && strcmp(dmi[i], "product_name") == 0 &&
-            strcmp(val, "Virtual Machine") == 0)
-            name = "microsoft";
-        if (name != NULL)
-            return col_set_virt(v, "vm", name, rel);
-    }
-    if (ctx->ops->cpuid != NULL && ctx->ops->cpuid(1, regs) == 0 && (regs[2] & (1u << 31)) != 0) {
-        char vendor[13];
-
-        if (ctx->ops->cpuid(0x40000000u, regs) != 0)
-            memset(regs, 0, sizeof(regs));
-        memcpy(vendor, &regs[1], 4);
-        memcpy(vendor + 4, &regs[2], 4);
-        memcpy(vendor + 8, &regs[3], 4);
-        vendor[12] = '\0';
-        name = col_map_prefix(col_cpuid_vendors,
-                              sizeof(col_cpuid_vendors) / sizeof(col_cpuid_vendors[0]), vendor);
-        return col_set_virt(v, "vm", name != NULL ? name : "other", "cpuid");
-    }
-    if (col_read_line(ctx, "/sys/hypervisor/type", val, sizeof(val)) == 0 && val[0] != '\0')
-        return col_set_virt(v, "vm", val, "/sys/hypervisor/type");
-    *found = 0;
-    return 0;
-}
-
-static int col_virtualization(const struct col_ctx *ctx, cJSON *area)
-{
-    cJSON *v = cJSON_CreateObject();
-    int r, found, environ_err = 0;
-
-    COL_TRY(col_add_item(area, "virtualization", v));
-    COL_TRY(col_detect_container(ctx, v, &found, &environ_err));
-    if (found)
-        goto out;
-    COL_TRY(col_detect_vm(ctx, v, &found));
-    if (found)
-        goto out;
-    COL_TRY(col_set_virt(v, "none", "none", "no marker"));
-    if (environ_err != 0 && environ_err != -ENOENT)
-        COL_TRY(col_add_unknown_errno(v, "pid1_environ", environ_err, "/proc/1/environ"));
-    if (ctx->ops->cpuid == NULL)
-        COL_TRY(col_add_unknown(v, "cpuid", COL_R_NOT_LIVE,
-                                "CPUID describes the running machine, not --root"));
-out:
-    return r;
-}
+#define COL_EFI_SHIM   "605dab50-e046-4300-abb6-3dd810dd8b23" /* shim's MOK variables */
 
 /* Is securityfs mounted (so that a missing file there means "not built")? */
 static int col_securityfs(const struct col_ctx *ctx)
@@ -208,11 +34,11 @@ static int col_selinux(const struct col_ctx *ctx, cJSON *area)
     int r, e;
 
     e = col_read_line(ctx, "/sys/fs/selinux/enforce", v, sizeof(v));
-    if (e < 0 && e != -ENOENT)
-        return col_add_unknown_errno(area, "selinux", e, "/sys/fs/selinux/enforce");
+    if (e < 0 && e != DA_ERR_NOT_FOUND)
+        return col_add_unknown_err(area, "selinux", e, "/sys/fs/selinux/enforce");
     o = cJSON_CreateObject();
     COL_TRY(col_add_item(area, "selinux", o));
-    if (e == -ENOENT) {
+    if (e == DA_ERR_NOT_FOUND) {
         if (col_stat(ctx, "/sys/fs/selinux", &st) == 0) {
             r = 0;
             cJSON_DeleteItemFromObject(area, "selinux");
@@ -241,8 +67,8 @@ static int col_apparmor(const struct col_ctx *ctx, cJSON *area)
 
     da_buf_init(&b, DA_MAX_SYSFILE);
     e = col_read_line(ctx, "/sys/module/apparmor/parameters/enabled", v, sizeof(v));
-    if (e < 0 && e != -ENOENT) {
-        r = col_add_unknown_errno(area, "apparmor", e, "apparmor enabled");
+    if (e < 0 && e != DA_ERR_NOT_FOUND) {
+        r = col_add_unknown_err(area, "apparmor", e, "apparmor enabled");
         goto out;
     }
     o = cJSON_CreateObject();
@@ -252,8 +78,8 @@ static int col_apparmor(const struct col_ctx *ctx, cJSON *area)
         goto out;
     e = col_read_file(ctx, "/sys/kernel/security/apparmor/profiles", &b);
     if (e < 0) {
-        COL_TRY(col_add_unknown_errno(o, "profiles_enforce", e, "apparmor profiles"));
-        COL_TRY(col_add_unknown_errno(o, "profiles_complain", e, "apparmor profiles"));
+        COL_TRY(col_add_unknown_err(o, "profiles_enforce", e, "apparmor profiles"));
+        COL_TRY(col_add_unknown_err(o, "profiles_complain", e, "apparmor profiles"));
         goto out;
     }
     for (p = da_buf_str(&b); *p != '\0';) {
@@ -274,48 +100,107 @@ out:
     return r;
 }
 
-/* An efivar: 4 bytes of attributes then the value byte. */
-static int col_efivar_bool(const struct col_ctx *ctx, cJSON *o, const char *key, const char *var)
+/* An efivar of the global GUID: 4 bytes of attributes then the value byte.
+ * *val is 0 or 1; DA_ERR_* of the read, or DA_ERR_COLLECT_PARSE for another
+ * size or value, with its detail text in why. */
+static int col_efivar_u8(const struct col_ctx *ctx, const char *var, int *val, char *why, size_t n)
 {
+    char rel[160];
     struct da_buf b;
-    char rel[256];
-    int r, e;
+    int e;
 
     snprintf(rel, sizeof(rel), "/sys/firmware/efi/efivars/%s-" COL_EFI_GLOBAL, var);
     da_buf_init(&b, 64);
     e = col_read_file(ctx, rel, &b);
-    if (e < 0)
-        r = col_add_unknown_errno(o, key, e, rel);
-    else if (da_buf_len(&b) != 5 || da_buf_data(&b)[4] > 1)
-        r = col_add_unknown(o, key, COL_R_PARSE, rel);
+    if (e == 0 && (da_buf_len(&b) != 5 || da_buf_data(&b)[4] > 1))
+        e = DA_ERR_COLLECT_PARSE;
+    if (e == 0)
+        *val = da_buf_data(&b)[4];
+    else if (e == DA_ERR_COLLECT_PARSE)
+        snprintf(why, n, "%s: not 4 attribute bytes and a value of 0 or 1", rel);
     else
-        r = col_add_bool(o, key, da_buf_data(&b)[4] == 1);
+        col_err_detail(e, rel, why, n);
     da_buf_free(&b);
-    return r;
+    return e;
 }
 
+static int col_add_efi_unknown(cJSON *o, const char *key, int e, const char *why)
+{
+    return col_add_unknown(o, key, col_err_reason(e), why);
+}
+
+/* Secure Boot is enforced as the kernel's efi_get_secureboot_mode decides
+ * (SecureBoot = 1 and not SetupMode = 1; a missing SetupMode counts as 0)
+ * and shim does not skip validation: shim keeps the MokSBStateRT variable
+ * only while validation is disabled, which is what mokutil --sb-state
+ * reports. */
 static int col_secure_boot(const struct col_ctx *ctx, cJSON *area)
 {
     cJSON *o = cJSON_CreateObject();
+    char why_sb[320], why_sm[320], why_mok[320], rel_mok[160];
+    int r, e, e_sb, e_sm, e_mok, sb = 0, sm = 0, mok = 0;
     struct stat st;
-    int r, e;
+    struct da_buf b;
 
     COL_TRY(col_add_item(area, "secure_boot", o));
     e = col_stat(ctx, "/sys/firmware/efi", &st);
-    if (e == -ENOENT) {
+    if (e == DA_ERR_NOT_FOUND) {
         /* booted without UEFI: there is no Secure Boot */
         COL_TRY(col_add_bool(o, "uefi", 0));
         COL_TRY(col_add_bool(o, "enabled", 0));
         goto out;
     }
     if (e < 0) {
-        COL_TRY(col_add_unknown_errno(o, "uefi", e, "/sys/firmware/efi"));
-        COL_TRY(col_add_unknown_errno(o, "enabled", e, "/sys/firmware/efi"));
+        COL_TRY(col_add_unknown_err(o, "uefi", e, "/sys/firmware/efi"));
+        COL_TRY(col_add_unknown_err(o, "enabled", e, "/sys/firmware/efi"));
         goto out;
     }
     COL_TRY(col_add_bool(o, "uefi", 1));
-    COL_TRY(col_efivar_bool(ctx, o, "enabled", "SecureBoot"));
-    COL_TRY(col_efivar_bool(ctx, o, "setup_mode", "SetupMode"));
+    e = col_stat(ctx, "/sys/firmware/efi/efivars", &st);
+    if (e < 0) {
+        static const char *const keys[] = {"enabled", "firmware_enabled", "setup_mode",
+                                           "shim_validation"};
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            COL_TRY(col_add_unknown(o, keys[i],
+                                    e == DA_ERR_NOT_FOUND ? COL_R_NOT_PRESENT : col_err_reason(e),
+                                    "/sys/firmware/efi/efivars (efivarfs not mounted)"));
+        goto out;
+    }
+    e_sb = col_efivar_u8(ctx, "SecureBoot", &sb, why_sb, sizeof(why_sb));
+    e_sm = col_efivar_u8(ctx, "SetupMode", &sm, why_sm, sizeof(why_sm));
+    snprintf(rel_mok, sizeof(rel_mok), "/sys/firmware/efi/efivars/MokSBStateRT-" COL_EFI_SHIM);
+    da_buf_init(&b, 64);
+    e_mok = col_read_file(ctx, rel_mok, &b);
+    da_buf_free(&b);
+    if (e_mok < 0)
+        col_err_detail(e_mok, rel_mok, why_mok, sizeof(why_mok));
+    mok = e_mok == 0;
+    if (e_sb == 0)
+        COL_TRY(col_add_bool(o, "firmware_enabled", sb));
+    else if (e_sb == DA_ERR_NOT_FOUND) /* firmware without Secure Boot support */
+        COL_TRY(col_add_bool(o, "firmware_enabled", 0));
+    else
+        COL_TRY(col_add_efi_unknown(o, "firmware_enabled", e_sb, why_sb));
+    if (e_sm == 0)
+        COL_TRY(col_add_bool(o, "setup_mode", sm));
+    else
+        COL_TRY(col_add_efi_unknown(o, "setup_mode", e_sm, why_sm));
+    if (e_mok == 0 || e_mok == DA_ERR_NOT_FOUND)
+        COL_TRY(col_add_bool(o, "shim_validation", !mok));
+    else
+        COL_TRY(col_add_efi_unknown(o, "shim_validation", e_mok, why_mok));
+    /* enforced: every input known, or one that alone settles "not enforced" */
+    if ((e_sb == 0 && sb == 0) || e_sb == DA_ERR_NOT_FOUND || (e_sm == 0 && sm == 1) || mok)
+        COL_TRY(col_add_bool(o, "enabled", 0));
+    else if (e_sb != 0)
+        COL_TRY(col_add_efi_unknown(o, "enabled", e_sb, why_sb));
+    else if (e_sm != 0 && e_sm != DA_ERR_NOT_FOUND)
+        COL_TRY(col_add_efi_unknown(o, "enabled", e_sm, why_sm));
+    else if (e_mok != DA_ERR_NOT_FOUND)
+        COL_TRY(col_add_efi_unknown(o, "enabled", e_mok, why_mok));
+    else
+        COL_TRY(col_add_bool(o, "enabled", 1));
 out:
     return r;
 }
@@ -325,10 +210,10 @@ static int col_lockdown(const struct col_ctx *ctx, cJSON *area)
     char line[128], *open, *close;
     int e = col_read_line(ctx, "/sys/kernel/security/lockdown", line, sizeof(line));
 
-    if (e == -ENOENT && col_securityfs(ctx))
+    if (e == DA_ERR_NOT_FOUND && col_securityfs(ctx))
         return col_add_str(area, "lockdown", "none"); /* lockdown LSM not built in */
     if (e < 0)
-        return col_add_unknown_errno(area, "lockdown", e, "/sys/kernel/security/lockdown");
+        return col_add_unknown_err(area, "lockdown", e, "/sys/kernel/security/lockdown");
     open = strchr(line, '[');
     close = open != NULL ? strchr(open, ']') : NULL;
     if (close == NULL)
@@ -344,7 +229,7 @@ static int col_conf_value(const struct col_ctx *ctx, const char *rel, const char
     struct da_buf b;
     const char *p;
     size_t klen = strlen(key);
-    int e, found = -ENOENT;
+    int e, found = DA_ERR_NOT_FOUND;
 
     da_buf_init(&b, DA_MAX_CONFIG);
     e = col_read_file(ctx, rel, &b);
@@ -432,8 +317,8 @@ static int col_firewall(const struct col_ctx *ctx, cJSON *area)
             snprintf(why, sizeof(why), "nftables ruleset not read: not the running machine");
         else
             snprintf(why, sizeof(why), "nftables ruleset not read: %s", strerror(-e));
-        r = col_firewall_config(ctx, fw,
-                                ctx->ops->nft == NULL ? COL_R_NOT_LIVE : col_errno_reason(e), why);
+        r = col_firewall_config(ctx, fw, ctx->ops->nft == NULL ? COL_R_NOT_LIVE : col_sys_reason(e),
+                                why);
         goto out;
     }
     COL_TRY(col_add_str(fw, "source", "nftables"));
@@ -518,7 +403,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
     e = col_read_file(ctx, rel, &b);
     if (e < 0) {
         da_buf_free(&b);
-        return e == -ENOENT ? 0 : e; /* no IPv6 in the kernel is not an error */
+        return e == DA_ERR_NOT_FOUND ? 0 : e; /* no IPv6 in the kernel is not an error */
     }
     p = da_buf_str(&b);
     p += strcspn(p, "\n");
@@ -535,7 +420,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
         if (sscanf(p, "%*s %63s %63s %7s", local, remote, st) != 3 ||
             col_proc_addr(local, v6, addr, &port) != 0 ||
             col_proc_addr(remote, v6, raddr, &rport) != 0) {
-            r = -EBADMSG;
+            r = DA_ERR_COLLECT_PARSE;
             break;
         }
         p += strcspn(p, "\n");
@@ -544,7 +429,7 @@ static int col_listen_file(const struct col_ctx *ctx, cJSON *arr, const char *pr
         if (col_is_loopback(addr, v6))
             continue;
         if (inet_ntop(v6 ? AF_INET6 : AF_INET, addr, text, sizeof(text)) == NULL) {
-            r = -EBADMSG;
+            r = DA_ERR_COLLECT_PARSE;
             break;
         }
         o = cJSON_CreateObject();
@@ -576,7 +461,7 @@ static int col_listen_sock(const struct col_sock *so, void *arg)
     if ((a->udp && so->rport != 0) || col_is_loopback(so->local, so->v6))
         return 0;
     if (inet_ntop(so->v6 ? AF_INET6 : AF_INET, so->local, text, sizeof(text)) == NULL)
-        return -EBADMSG;
+        return DA_ERR_COLLECT_PARSE;
     o = cJSON_CreateObject();
     COL_TRY(col_push(a->arr, o));
     COL_TRY(col_add_str(o, "proto", a->proto));
@@ -648,7 +533,7 @@ static int col_listening(const struct col_ctx *ctx, cJSON *area)
         }
         if (r < 0) {
             cJSON_Delete(arr);
-            return col_add_unknown_errno(area, "listening", r, col_listen_files[i].rel);
+            return col_add_unknown_err(area, "listening", r, col_listen_files[i].rel);
         }
     }
     return col_add_item(area, "listening", arr);

@@ -134,25 +134,22 @@ static int col_release_read(const struct col_ctx *ctx, struct col_list *l,
 
 static int col_lists_scan(const struct col_ctx *ctx, struct col_lists *out)
 {
-    char path[4096];
-    struct dirent *e;
-    DIR *d;
-    int r = 0;
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
+    int r;
 
     out->v = NULL;
     out->n = 0;
-    if (col_path(ctx, COL_LISTS_DIR, path, sizeof(path)) != 0)
-        return -ENAMETOOLONG;
-    d = opendir(path);
-    if (d == NULL)
-        return -errno;
-    while ((e = readdir(d)) != NULL) {
+    r = col_opendir(ctx, COL_LISTS_DIR, &d);
+    if (r < 0)
+        return r;
+    while ((r = da_rootfs_readdir(d, &e)) == 1) {
         struct col_list *nv;
 
-        if (!col_is_list_name(e->d_name) || strlen(e->d_name) >= sizeof(nv->name))
+        if (!col_is_list_name(e.name) || strlen(e.name) >= sizeof(nv->name))
             continue;
         if (out->n >= COL_DEB_MAX_LISTS) {
-            r = -EFBIG;
+            r = DA_ERR_TOO_LARGE;
             break;
         }
         nv = realloc(out->v, (out->n + 1) * sizeof(*nv));
@@ -162,10 +159,10 @@ static int col_lists_scan(const struct col_ctx *ctx, struct col_lists *out)
         }
         out->v = nv;
         memset(&nv[out->n], 0, sizeof(nv[0]));
-        memcpy(nv[out->n].name, e->d_name, strlen(e->d_name) + 1);
+        memcpy(nv[out->n].name, e.name, strlen(e.name) + 1);
         out->n++;
     }
-    closedir(d);
+    da_rootfs_closedir(d);
     if (r == 0 && out->n > 0)
         qsort(out->v, out->n, sizeof(*out->v), col_list_cmp);
     for (size_t i = 0; r == 0 && i < out->n; i++)
@@ -216,31 +213,11 @@ static int col_cache_key(const struct col_ctx *ctx, const struct col_lists *list
 static int col_cache_load(const struct col_ctx *ctx, const struct da_buf *key,
                           struct col_patch_facts *f, int *hit)
 {
-    char path[4096];
     struct da_buf b;
-    int fd, r = 0;
 
     *hit = 0;
-    if (snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, COL_CACHE_NAME) >= (int)sizeof(path))
-        return 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return 0;
     da_buf_init(&b, DA_MAX_COL_CACHE);
-    for (;;) {
-        char chunk[8192];
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || da_buf_append(&b, chunk, (size_t)n) != 0) {
-            if (n != 0)
-                r = -1;
-            break;
-        }
-    }
-    close(fd);
-    if (r == 0 && da_buf_len(&b) > da_buf_len(key) &&
+    if (col_read_state(ctx, COL_CACHE_NAME, &b) == 0 && da_buf_len(&b) > da_buf_len(key) &&
         memcmp(da_buf_data(&b), da_buf_data(key), da_buf_len(key)) == 0 &&
         col_patch_cache_parse(da_buf_str(&b) + da_buf_len(key), da_buf_len(&b) - da_buf_len(key),
                               f) == 0)
@@ -283,23 +260,16 @@ static int col_list_stanza(const char *p, size_t n, void *arg)
 /* Map the status file and build the installed database. */
 static int col_status_load(const struct col_ctx *ctx, struct col_pkgdb **db)
 {
-    char path[4096];
     struct stat st;
     void *map;
     int fd, r;
 
-    if (col_path(ctx, COL_DPKG_STATUS, path, sizeof(path)) != 0)
-        return -ENAMETOOLONG;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return -EINVAL;
-    }
+    r = col_open_file(ctx, COL_DPKG_STATUS, &fd, &st);
+    if (r < 0)
+        return r;
     if ((uint64_t)st.st_size > DA_MAX_DPKG_STATUS) {
         close(fd);
-        return -EFBIG;
+        return DA_ERR_TOO_LARGE;
     }
     if (st.st_size == 0) {
         close(fd);
@@ -308,7 +278,7 @@ static int col_status_load(const struct col_ctx *ctx, struct col_pkgdb **db)
     map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
-        return -errno;
+        return da_rootfs_sys_error(errno, COL_DPKG_STATUS);
     r = col_pkgdb_from_status(map, (size_t)st.st_size, db);
     munmap(map, (size_t)st.st_size);
     return r;
@@ -318,10 +288,10 @@ static int col_status_load(const struct col_ctx *ctx, struct col_pkgdb **db)
  * be read (the pending set is then unknown). */
 static int col_patches_compute(const struct col_ctx *ctx, struct col_lists *lists,
                                const struct col_pins *pins, struct col_patch_facts *f,
-                               char *list_err, size_t list_err_n)
+                               char *list_err, size_t list_err_n, const char **list_reason)
 {
     struct col_pkgdb *db = NULL;
-    char path[4096], rel[512];
+    char rel[512];
     size_t i;
     int r;
 
@@ -337,21 +307,20 @@ static int col_patches_compute(const struct col_ctx *ctx, struct col_lists *list
         feed.db = db;
 
         snprintf(rel, sizeof(rel), COL_LISTS_DIR "/%s", lists->v[i].name);
-        if (e == 0 && col_path(ctx, rel, path, sizeof(path)) != 0)
-            e = -ENAMETOOLONG;
         if (e == 0) {
             feed.priority = lists->v[i].priority;
             feed.security = lists->v[i].security;
             col_list_match_of(&lists->v[i], &feed.m);
-            e = col_deb_list_read(path, col_list_stanza, &feed);
+            e = col_deb_list_read(ctx->fs, rel, col_list_stanza, &feed);
         }
         if (e == DA_ERR_NOMEM) {
             r = e;
             goto out;
         }
-        if (e < 0 && list_err[0] == '\0')
-            snprintf(list_err, list_err_n, "%s: %s", lists->v[i].name,
-                     e > -200 && e < 0 && e != DA_ERR_TOO_LARGE ? strerror(-e) : da_strerror(e));
+        if (e < 0 && list_err[0] == '\0') {
+            col_err_detail(e, rel, list_err, list_err_n);
+            *list_reason = col_err_reason(e);
+        }
     }
     r = col_pkgdb_facts(db, f);
 out:
@@ -373,22 +342,32 @@ static int col_pref_name_ok(const char *n)
 
 static int col_str_cmp(const void *a, const void *b);
 
-/* The preferences files apt reads, in its order: the parts, then the file. */
-static size_t col_pref_files(const struct col_ctx *ctx, char files[][300], size_t max)
+/* The preferences files apt reads, in its order: the parts, then the file.
+ * *err is 0 or the DA_ERR_* of a directory or file that could not be read
+ * (a missing one is not an error), with its detail in why. */
+static size_t col_pref_files(const struct col_ctx *ctx, char files[][300], size_t max, int *err,
+                             char *why, size_t why_n)
 {
-    char path[4096], *names[128];
-    struct dirent *e;
+    static const char dir[] = "/etc/apt/preferences.d";
+    char *names[128];
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
     size_t n = 0, i, out = 0;
     struct stat st;
-    DIR *d;
+    int r;
 
-    if (col_path(ctx, "/etc/apt/preferences.d", path, sizeof(path)) == 0 &&
-        (d = opendir(path)) != NULL) {
-        while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0]))
-            if (col_pref_name_ok(e->d_name) && strlen(e->d_name) < 256 &&
-                (names[n] = strdup(e->d_name)) != NULL)
+    *err = 0;
+    r = col_opendir(ctx, dir, &d);
+    if (r == 0) {
+        while (n < sizeof(names) / sizeof(names[0]) && (r = da_rootfs_readdir(d, &e)) == 1)
+            if (col_pref_name_ok(e.name) && strlen(e.name) < 256 &&
+                (names[n] = strdup(e.name)) != NULL)
                 n++;
-        closedir(d);
+        da_rootfs_closedir(d);
+    }
+    if (r < 0 && r != DA_ERR_NOT_FOUND) {
+        *err = r;
+        col_err_detail(r, dir, why, why_n);
     }
     if (n > 1)
         qsort(names, n, sizeof(names[0]), col_str_cmp);
@@ -397,8 +376,13 @@ static size_t col_pref_files(const struct col_ctx *ctx, char files[][300], size_
             snprintf(files[out++], 300, "/etc/apt/preferences.d/%s", names[i]);
         free(names[i]);
     }
-    if (out < max && col_stat(ctx, "/etc/apt/preferences", &st) == 0)
+    r = col_stat(ctx, "/etc/apt/preferences", &st);
+    if (out < max && r == 0)
         snprintf(files[out++], 300, "/etc/apt/preferences");
+    else if (r < 0 && r != DA_ERR_NOT_FOUND && *err == 0) {
+        *err = r;
+        col_err_detail(r, "/etc/apt/preferences", why, why_n);
+    }
     return out;
 }
 
@@ -421,7 +405,7 @@ static int col_pins_load(const struct col_ctx *ctx, char files[][300], size_t n,
             r = col_pins_parse(pins, da_buf_str(&b), da_buf_len(&b));
         da_buf_free(&b);
         if (r < 0 && r != DA_ERR_NOMEM)
-            snprintf(why, why_n, "%.290s does not read or parse", files[i]);
+            col_err_detail(r, files[i], why, why_n);
     }
     if (r < 0) {
         col_pins_free(pins);
@@ -438,39 +422,16 @@ struct col_seen_state {
     char detail[700];
 };
 
-/* Read the record at path into s (raw keeps its bytes): 0, -ENOENT when
- * there is none, another negative errno, DA_ERR_COLLECT_PARSE, DA_ERR_NOMEM. */
-static int col_seen_load(const char *path, int64_t now, struct col_seen *s, struct da_buf *raw)
+/* Read the record into s (raw keeps its bytes): 0, DA_ERR_NOT_FOUND when
+ * there is none, another file layer error, DA_ERR_COLLECT_PARSE,
+ * DA_ERR_NOMEM. */
+static int col_seen_load(const struct col_ctx *ctx, int64_t now, struct col_seen *s,
+                         struct da_buf *raw)
 {
-    struct stat st;
-    int fd, r = 0;
+    int r;
 
     memset(s, 0, sizeof(*s));
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return -EINVAL;
-    }
-    for (;;) {
-        char chunk[8192];
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = -errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (da_buf_append(raw, chunk, (size_t)n) != 0) {
-            r = -EFBIG;
-            break;
-        }
-    }
-    close(fd);
+    r = col_read_state(ctx, COL_SEEN_NAME, raw);
     if (r == 0)
         r = col_seen_parse(da_buf_str(raw), da_buf_len(raw), now, s);
     return r;
@@ -493,9 +454,11 @@ static void col_seen_why(struct col_seen_state *st, const char *reason, const ch
 
 static const char *col_seen_err(int e)
 {
-    return e == DA_ERR_COLLECT_PARSE ? "does not parse"
-           : e > -200 && e < 0       ? strerror(-e)
-                                     : da_strerror(e);
+    if (e == DA_ERR_COLLECT_PARSE)
+        return "does not parse";
+    if (e == DA_ERR_SYSTEM && da_rootfs_errno() != 0)
+        return strerror(da_rootfs_errno());
+    return da_strerror(e);
 }
 
 /* Bring the record up to date with the pending set of f and say when each
@@ -525,16 +488,16 @@ static int col_pending_seen(const struct col_ctx *ctx, const struct col_patch_fa
         col_seen_why(st, COL_R_LIMIT, "%s: path too long", ctx->state_dir);
         goto out;
     }
-    e = col_seen_load(path, (int64_t)ctx->now, &old, &raw);
+    e = col_seen_load(ctx, (int64_t)ctx->now, &old, &raw);
     if (e == DA_ERR_NOMEM) {
         r = e;
         goto out;
     }
     if (e == 0)
         have_old = 1;
-    else if (e != -ENOENT)
-        col_seen_why(st, e == DA_ERR_COLLECT_PARSE ? COL_R_PARSE : col_errno_reason(e),
-                     "%s: %s; rebuilt from this collection", path, col_seen_err(e));
+    else if (e != DA_ERR_NOT_FOUND)
+        col_seen_why(st, col_err_reason(e), "%s: %s; rebuilt from this collection", path,
+                     col_seen_err(e));
     if (have_old && strcmp(old.root, root) != 0) {
         /* another root's record: leave it alone */
         col_seen_why(st, COL_R_NOT_PRESENT, "%s holds the record of root %s", path, old.root);
@@ -555,7 +518,7 @@ static int col_pending_seen(const struct col_ctx *ctx, const struct col_patch_fa
     if (!have_old || len != da_buf_len(&raw) || memcmp(text, da_buf_data(&raw), len) != 0) {
         e = col_state_put(ctx, COL_SEEN_NAME, text, len);
         if (e < 0)
-            col_seen_why(st, col_errno_reason(e), "%s: cannot be written: %s", path, strerror(-e));
+            col_seen_why(st, col_err_reason(e), "%s: cannot be written: %s", path, col_seen_err(e));
     }
     if (st->reason == NULL) {
         st->seen = cur;
@@ -679,7 +642,7 @@ static int col_aptconf_file(const struct col_ctx *ctx, const char *rel, char *up
 
     da_buf_init(&b, DA_MAX_CONFIG * 16);
     r = col_read_file(ctx, rel, &b);
-    if (r == -ENOENT) {
+    if (r == DA_ERR_NOT_FOUND) {
         r = 0;
         goto out;
     }
@@ -701,36 +664,41 @@ out:
 
 static int col_patches_auto(const struct col_ctx *ctx, cJSON *area, int uu_installed)
 {
-    char path[4096], rel[600], upl[64] = "", uu[64] = "", why[700] = "";
+    char rel[600], upl[64] = "", uu[64] = "", why[700] = "";
     char *names[256];
     size_t n = 0, i;
-    struct dirent *e;
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
     cJSON *o = NULL;
-    DIR *d;
     int r = 0, bad = 0;
 
-    if (col_path(ctx, "/etc/apt/apt.conf.d", path, sizeof(path)) == 0 &&
-        (d = opendir(path)) != NULL) {
-        while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0]))
-            if (!col_aptconf_ignored(e->d_name) && (names[n] = strdup(e->d_name)) != NULL)
+    bad = col_opendir(ctx, "/etc/apt/apt.conf.d", &d);
+    if (bad == 0) {
+        while (n < sizeof(names) / sizeof(names[0]) && (bad = da_rootfs_readdir(d, &e)) == 1)
+            if (!col_aptconf_ignored(e.name) && (names[n] = strdup(e.name)) != NULL)
                 n++;
-        closedir(d);
+        da_rootfs_closedir(d);
     }
+    if (bad == 1 || bad == DA_ERR_NOT_FOUND)
+        bad = 0;
+    if (bad < 0)
+        col_err_detail(bad, "/etc/apt/apt.conf.d", why, sizeof(why));
     qsort(names, n, sizeof(names[0]), col_str_cmp);
-    for (i = 0; i <= n && !bad; i++) {
+    for (i = 0; i <= n && bad == 0; i++) {
         if (i < n)
             snprintf(rel, sizeof(rel), "/etc/apt/apt.conf.d/%s", names[i]);
         else
             snprintf(rel, sizeof(rel), "/etc/apt/apt.conf");
-        if (col_aptconf_file(ctx, rel, upl, uu) < 0) {
-            bad = 1;
-            snprintf(why, sizeof(why), "%s does not parse or read", rel);
-        }
+        bad = col_aptconf_file(ctx, rel, upl, uu);
+        if (bad < 0)
+            col_err_detail(bad, rel, why, sizeof(why));
     }
     for (i = 0; i < n; i++)
         free(names[i]);
-    if (bad)
-        return col_add_unknown(area, "auto_updates", COL_R_PARSE, why);
+    if (bad < 0)
+        return col_add_unknown(area, "auto_updates",
+                               bad == DA_ERR_COLLECT_PARSE ? COL_R_PARSE : col_err_reason(bad),
+                               why);
     o = cJSON_CreateObject();
     COL_TRY(col_add_item(area, "auto_updates", o));
     COL_TRY(col_add_bool(o, "enabled",
@@ -754,7 +722,8 @@ static int col_patches_kernel(const struct col_ctx *ctx, cJSON *area,
 
     e = col_read_line(ctx, "/proc/sys/kernel/osrelease", running, sizeof(running));
     if (e < 0)
-        return col_add_unknown_errno(area, "running_kernel_is_newest", e, "kernel release");
+        return col_add_unknown_err(area, "running_kernel_is_newest", e,
+                                   "/proc/sys/kernel/osrelease");
     for (i = 0; i < f->n_kernels; i++) {
         const struct col_kernel_pkg *k = &f->kernels[i];
 
@@ -784,9 +753,29 @@ static int col_patches_reboot(const struct col_ctx *ctx, cJSON *area)
     struct stat st;
     int e = col_stat(ctx, "/run/reboot-required", &st);
 
-    if (e == 0 || e == -ENOENT)
+    if (e == 0 || e == DA_ERR_NOT_FOUND)
         return col_add_bool(area, "reboot_required", e == 0);
-    return col_add_unknown_errno(area, "reboot_required", e, "/run/reboot-required");
+    return col_add_unknown_err(area, "reboot_required", e, "/run/reboot-required");
+}
+
+/* Stanzas of dpkg's status that dpkg itself warns about or refuses: the
+ * rest of the installed set stands, and what was odd is said. */
+static int col_patches_status_notes(cJSON *area, const struct col_patch_facts *f)
+{
+    cJSON *arr;
+    size_t i;
+    int r;
+
+    if (f->status_warnings == 0 && f->status_skipped == 0)
+        return 0;
+    COL_TRY(col_add_num(area, "status_warnings", (double)f->status_warnings));
+    COL_TRY(col_add_num(area, "status_skipped", (double)f->status_skipped));
+    arr = cJSON_CreateArray();
+    COL_TRY(col_add_item(area, "status_notes", arr));
+    for (i = 0; i < f->n_status_notes; i++)
+        COL_TRY(col_push_str(arr, f->status_notes[i]));
+out:
+    return r;
 }
 
 static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
@@ -798,6 +787,7 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     static char prefs[64][300];
     size_t n_prefs;
     char list_err[512] = "", pins_err[400] = "";
+    const char *list_reason = COL_R_IO, *pins_reason = COL_R_PARSE;
     struct stat st;
     int r, e, hit = 0;
 
@@ -810,7 +800,7 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
 
         /* rpm-based systems come later: every patch fact is unknown here */
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-            COL_TRY(col_add_unknown_errno(area, keys[i], e, COL_DPKG_STATUS));
+            COL_TRY(col_add_unknown_err(area, keys[i], e, COL_DPKG_STATUS));
         r = 0;
         goto out;
     }
@@ -820,48 +810,54 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
         r = e;
         goto out;
     }
-    if (e < 0 && e != -ENOENT)
-        snprintf(list_err, sizeof(list_err), "%s: %s", COL_LISTS_DIR, strerror(-e));
-    n_prefs = col_pref_files(ctx, prefs, sizeof(prefs) / sizeof(prefs[0]));
-    e = col_pins_load(ctx, prefs, n_prefs, &pins, pins_err, sizeof(pins_err));
+    if (e < 0 && e != DA_ERR_NOT_FOUND) {
+        col_err_detail(e, COL_LISTS_DIR, list_err, sizeof(list_err));
+        list_reason = col_err_reason(e);
+    }
+    n_prefs = col_pref_files(ctx, prefs, sizeof(prefs) / sizeof(prefs[0]), &e, pins_err,
+                             sizeof(pins_err));
+    if (e == 0)
+        e = col_pins_load(ctx, prefs, n_prefs, &pins, pins_err, sizeof(pins_err));
     if (e == DA_ERR_NOMEM) {
         r = e;
         goto out;
     }
-    if (e < 0 && list_err[0] == '\0')
+    pins_reason =
+        e == DA_ERR_COLLECT_PARSE || e == DA_ERR_VERSION_SYNTAX ? COL_R_PARSE : col_err_reason(e);
+    if (e < 0 && list_err[0] == '\0') {
         snprintf(list_err, sizeof(list_err), "%s", pins_err);
+        list_reason = pins_reason;
+    }
     if (ctx->state_dir != NULL && list_err[0] == '\0' &&
         col_cache_key(ctx, &lists, prefs, n_prefs, &key) == 0)
         col_cache_load(ctx, &key, &f, &hit);
     if (!hit) {
-        e = col_patches_compute(ctx, &lists, pins, &f, list_err, sizeof(list_err));
+        e = col_patches_compute(ctx, &lists, pins, &f, list_err, sizeof(list_err), &list_reason);
         if (e == DA_ERR_NOMEM) {
             r = e;
             goto out;
         }
         if (e < 0) {
-            char what[64];
-
-            snprintf(what, sizeof(what), "%s", COL_DPKG_STATUS);
-            r = e > -200 ? col_add_unknown_errno(area, "installed_count", e, what)
-                         : col_add_unknown(area, "installed_count", COL_R_PARSE, da_strerror(e));
+            r = col_add_unknown_err(area, "installed_count", e, COL_DPKG_STATUS);
             goto out;
         }
-        if (ctx->state_dir != NULL && list_err[0] == '\0' && da_buf_len(&key) > 0)
+        if (ctx->state_dir != NULL && list_err[0] == '\0' && da_buf_len(&key) > 0 &&
+            f.status_warnings == 0 && f.status_skipped == 0)
             col_cache_store(ctx, &key, &f);
     }
     COL_TRY(col_add_num(area, "installed_count", (double)f.installed_count));
+    COL_TRY(col_patches_status_notes(area, &f));
     COL_TRY(col_add_str(area, "inventory_sha256", f.inventory_sha256));
     COL_TRY(col_add_num(area, "lists_count", (double)lists.n));
     if (pins != NULL)
         COL_TRY(col_add_num(area, "apt_pins", (double)col_pins_count(pins)));
     else
-        COL_TRY(col_add_unknown(area, "apt_pins", COL_R_PARSE, pins_err));
+        COL_TRY(col_add_unknown(area, "apt_pins", pins_reason, pins_err));
     COL_TRY(col_patches_lists_age(ctx, area));
     if (list_err[0] != '\0') {
-        COL_TRY(col_add_unknown(area, "pending", COL_R_IO, list_err));
-        COL_TRY(col_add_unknown(area, "pending_count", COL_R_IO, list_err));
-        COL_TRY(col_add_unknown(area, "security_pending_count", COL_R_IO, list_err));
+        COL_TRY(col_add_unknown(area, "pending", list_reason, list_err));
+        COL_TRY(col_add_unknown(area, "pending_count", list_reason, list_err));
+        COL_TRY(col_add_unknown(area, "security_pending_count", list_reason, list_err));
     } else if (lists.n == 0) {
         static const char why[] = "no apt lists in " COL_LISTS_DIR;
 
@@ -882,15 +878,21 @@ out:
     return r;
 }
 
-int col_patches_inventory(const struct col_ctx *ctx, struct da_buf *out)
+int col_patches_inventory(const struct col_ctx *base, struct da_buf *out)
 {
+    struct col_ctx run = *base;
+    struct da_rootfs *own = NULL;
     struct col_pkgdb *db = NULL;
-    int r = col_status_load(ctx, &db);
+    int r = 0;
 
-    if (r < 0)
-        return r > -200 ? DA_ERR_COLLECT : r; /* -errno from the loader */
-    r = col_pkgdb_inventory(db, out);
+    if (run.fs == NULL && (r = da_rootfs_open(run.root, 0, &own)) == 0)
+        run.fs = own;
+    if (r == 0)
+        r = col_status_load(&run, &db);
+    if (r == 0)
+        r = col_pkgdb_inventory(db, out);
     col_pkgdb_free(db);
+    da_rootfs_free(own);
     return r;
 }
 

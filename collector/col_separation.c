@@ -22,7 +22,19 @@
 struct col_sep {
     const struct col_ctx *ctx;
     cJSON *findings;
+    int err;             /* first file or directory that could not be read */
+    char err_path[1500]; /* (a missing one is no error) */
 };
+
+/* Remember a read that failed for another reason than absence: the search
+ * is then incomplete, and findings becomes unknown rather than short. */
+static void col_sep_note(struct col_sep *s, int e, const char *rel)
+{
+    if (e < 0 && e != DA_ERR_NOT_FOUND && s->err == 0) {
+        s->err = e;
+        snprintf(s->err_path, sizeof(s->err_path), "%s", rel);
+    }
+}
 
 static int col_is_production(const struct col_ctx *ctx, const char *s)
 {
@@ -49,11 +61,24 @@ out:
     return r;
 }
 
-/* Read a small file; NULL-terminated text in b. 0 or negative errno. */
+/* Read a small file; NULL-terminated text in b. 0 or a DA_ERR_* (noted). */
 static int col_sep_read(struct col_sep *s, const char *rel, struct da_buf *b)
 {
+    int e;
+
     da_buf_init(b, DA_MAX_CONFIG * 16);
-    return col_read_file(s->ctx, rel, b);
+    e = col_read_file(s->ctx, rel, b);
+    col_sep_note(s, e, rel);
+    return e;
+}
+
+/* Open a directory of the search; 0 with *d NULL when it is absent. */
+static int col_sep_opendir(struct col_sep *s, const char *rel, struct da_rootfs_dir **d)
+{
+    int e = col_opendir(s->ctx, rel, d);
+
+    col_sep_note(s, e, rel);
+    return e == DA_ERR_NOMEM ? e : 0;
 }
 
 static void col_trim(char *v)
@@ -171,20 +196,21 @@ out:
 /* gcloud configurations: project and account. */
 static int col_gcloud(struct col_sep *s, const char *home)
 {
-    char dir[1024], path[4096], rel[1400], line[512], id[512];
-    struct dirent *e;
-    DIR *d;
-    int r = 0;
+    char dir[1024], rel[1400], line[512], id[512];
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
+    int r, more = 0;
 
     snprintf(dir, sizeof(dir), "%s/.config/gcloud/configurations", home);
-    if (col_path(s->ctx, dir, path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
-        return 0;
-    while (r == 0 && (e = readdir(d)) != NULL) {
+    r = col_sep_opendir(s, dir, &d);
+    if (d == NULL)
+        return r;
+    while (r == 0 && (more = da_rootfs_readdir(d, &e)) == 1) {
         struct da_buf b;
 
-        if (strncmp(e->d_name, "config_", 7) != 0)
+        if (strncmp(e.name, "config_", 7) != 0)
             continue;
-        snprintf(rel, sizeof(rel), "%s/%s", dir, e->d_name);
+        snprintf(rel, sizeof(rel), "%s/%s", dir, e.name);
         if (col_sep_read(s, rel, &b) == 0) {
             COL_EACH_LINE(da_buf_str(&b), line, sizeof(line))
             {
@@ -204,7 +230,8 @@ static int col_gcloud(struct col_sep *s, const char *home)
         }
         da_buf_free(&b);
     }
-    closedir(d);
+    da_rootfs_closedir(d);
+    col_sep_note(s, more < 0 ? more : 0, dir);
     return r;
 }
 
@@ -327,28 +354,34 @@ int col_ssh_key_unencrypted(const char *text)
 
 static int col_ssh_keys(struct col_sep *s, const char *home)
 {
-    char dir[1024], path[4096], rel[1400];
-    struct dirent *e;
-    DIR *d;
-    int r = 0;
+    char dir[1024], rel[1400];
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
+    int r, more = 0;
 
     snprintf(dir, sizeof(dir), "%s/.ssh", home);
-    if (col_path(s->ctx, dir, path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
-        return 0;
-    while (r == 0 && (e = readdir(d)) != NULL) {
+    r = col_sep_opendir(s, dir, &d);
+    if (d == NULL)
+        return r;
+    while (r == 0 && (more = da_rootfs_readdir(d, &e)) == 1) {
         struct da_buf b;
         struct stat st;
+        int se;
 
-        if (e->d_name[0] == '.' || strstr(e->d_name, ".pub") != NULL)
+        if (e.name[0] == '.' || strstr(e.name, ".pub") != NULL)
             continue;
-        snprintf(rel, sizeof(rel), "%s/%s", dir, e->d_name);
-        if (col_stat(s->ctx, rel, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 65536)
+        snprintf(rel, sizeof(rel), "%s/%s", dir, e.name);
+        /* sockets (ssh's ControlPath, agents) and large files are no keys */
+        se = col_stat(s->ctx, rel, &st);
+        col_sep_note(s, se, rel);
+        if (se != 0 || !S_ISREG(st.st_mode) || st.st_size > 65536)
             continue;
         if (col_sep_read(s, rel, &b) == 0 && col_ssh_key_unencrypted(da_buf_str(&b)) == 1)
-            r = col_finding(s, "ssh_key_unencrypted", rel, e->d_name);
+            r = col_finding(s, "ssh_key_unencrypted", rel, e.name);
         da_buf_free(&b);
     }
-    closedir(d);
+    da_rootfs_closedir(d);
+    col_sep_note(s, more < 0 ? more : 0, dir);
     return r;
 }
 
@@ -373,21 +406,26 @@ static int col_name_cmp(const void *a, const void *b)
 
 static int col_findings(const struct col_ctx *ctx, cJSON *area)
 {
-    struct col_sep s = {ctx, cJSON_CreateArray()};
-    char path[4096], rel[600], *names[512];
-    struct dirent *e;
+    struct col_sep s;
+    char rel[600], *names[512];
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
     size_t n = 0, i;
-    DIR *d;
-    int r;
+    int r, more = 0;
 
-    COL_TRY(col_add_item(area, "findings", s.findings));
+    memset(&s, 0, sizeof(s));
+    s.ctx = ctx;
+    s.findings = cJSON_CreateArray();
+    if (s.findings == NULL)
+        return DA_ERR_NOMEM;
     COL_TRY(col_home(&s, "/root"));
-    if (col_path(ctx, "/home", path, sizeof(path)) == 0 && (d = opendir(path)) != NULL) {
-        while ((e = readdir(d)) != NULL && n < sizeof(names) / sizeof(names[0]))
-            if (e->d_name[0] != '.' && strlen(e->d_name) < 256 &&
-                (names[n] = strdup(e->d_name)) != NULL)
+    COL_TRY(col_sep_opendir(&s, "/home", &d));
+    if (d != NULL) {
+        while (n < sizeof(names) / sizeof(names[0]) && (more = da_rootfs_readdir(d, &e)) == 1)
+            if (e.name[0] != '.' && strlen(e.name) < 256 && (names[n] = strdup(e.name)) != NULL)
                 n++;
-        closedir(d);
+        da_rootfs_closedir(d);
+        col_sep_note(&s, more < 0 ? more : 0, "/home");
     }
     qsort(names, n, sizeof(names[0]), col_name_cmp);
     for (i = 0, r = 0; i < n; i++) {
@@ -396,7 +434,18 @@ static int col_findings(const struct col_ctx *ctx, cJSON *area)
             r = col_home(&s, rel);
         free(names[i]);
     }
+    if (r == 0 && s.err != 0) {
+        /* a part of the search could not be read: the list would be short */
+        cJSON_Delete(s.findings);
+        s.findings = NULL;
+        return col_add_unknown_err(area, "findings", s.err, s.err_path);
+    }
+    if (r == 0) {
+        r = col_add_item(area, "findings", s.findings);
+        s.findings = NULL; /* transferred */
+    }
 out:
+    cJSON_Delete(s.findings);
     return r;
 }
 
@@ -448,7 +497,7 @@ static int col_routes(const struct col_ctx *ctx, const struct col_cidr *c, cJSON
     e = col_read_file(ctx, c->v6 ? "/proc/net/ipv6_route" : "/proc/net/route", &b);
     if (e < 0) {
         da_buf_free(&b);
-        return e == -ENOENT ? 0 : e;
+        return e == DA_ERR_NOT_FOUND ? 0 : e;
     }
     for (p = da_buf_str(&b); r == 0 && *p != '\0';) {
         size_t len = strcspn(p, "\n");
@@ -535,7 +584,7 @@ static int col_connections_proc(const struct col_ctx *ctx, const struct col_cidr
     e = col_read_file(ctx, c->v6 ? "/proc/net/tcp6" : "/proc/net/tcp", &b);
     if (e < 0) {
         da_buf_free(&b);
-        return e == -ENOENT ? 0 : e;
+        return e == DA_ERR_NOT_FOUND ? 0 : e;
     }
     p = da_buf_str(&b);
     p += strcspn(p, "\n");
@@ -585,7 +634,7 @@ static int col_networks(const struct col_ctx *ctx, cJSON *area)
             COL_TRY(e);
         if (e < 0) {
             cJSON_DeleteItemFromObject(o, "routes");
-            COL_TRY(col_add_unknown_errno(o, "routes", e, "routing table"));
+            COL_TRY(col_add_unknown_err(o, "routes", e, "routing table"));
         }
         conns = cJSON_CreateArray();
         COL_TRY(col_add_item(o, "connections", conns));
@@ -594,7 +643,7 @@ static int col_networks(const struct col_ctx *ctx, cJSON *area)
             COL_TRY(e);
         if (e < 0) {
             cJSON_DeleteItemFromObject(o, "connections");
-            COL_TRY(col_add_unknown_errno(o, "connections", e, "TCP table"));
+            COL_TRY(col_add_unknown_err(o, "connections", e, "TCP table"));
         }
     }
 out:

@@ -17,8 +17,8 @@ static int col_time_collect(const struct col_ctx *ctx, cJSON *area)
     }
     e = ctx->ops->clock(&sync, &max_error);
     if (e < 0) {
-        COL_TRY(col_add_unknown_errno(area, "synchronized", e, "adjtimex"));
-        COL_TRY(col_add_unknown_errno(area, "max_error_us", e, "adjtimex"));
+        COL_TRY(col_add_unknown_sys(area, "synchronized", e, "adjtimex"));
+        COL_TRY(col_add_unknown_sys(area, "max_error_us", e, "adjtimex"));
         goto out;
     }
     COL_TRY(col_add_bool(area, "synchronized", sync));

@@ -18,11 +18,13 @@
 
 #include "err.h"
 #include "caps.h"
+#include "deb.h"
 #include "toolcache.h"
 
 #define COL_TOOLCACHE_NAME  COL_STATE_TOOLCHAIN_CACHE
 #define COL_AGENTCACHE_NAME COL_STATE_AGENT_CACHE
 #define COL_DPKG_INFO       "/var/lib/dpkg/info"
+#define COL_DPKG_DIVERSIONS "/var/lib/dpkg/diversions"
 #define COL_MAX_LINKS       40
 
 struct col_tool {
@@ -32,78 +34,22 @@ struct col_tool {
     char dpkg_path[1024]; /* the name dpkg records, when owned */
     struct col_toolcache_entry h;
     int found, hashed, hash_err;
+    int find_err; /* a PATH directory that could not be searched (DA_ERR_*) */
+    char find_where[1024];
+    int owner_err; /* dpkg's database could not be read for the owner */
+    char owner_where[600];
+    int local_divert;     /* realpath locally diverted (dpkg-divert --local) ... */
+    char divert_to[1024]; /* ... to this path */
     char package[256];
     char version[256];
 };
 
-/* Resolve symlinks of a root-relative absolute path inside the root. */
-int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, size_t n)
-{
-    char rest[4096], cur[4096], full[4096], target[4096];
-    int links = 0;
-
-    if (path[0] != '/' || snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest))
-        return -EINVAL;
-    cur[0] = '\0';
-    while (rest[0] != '\0') {
-        char *p = rest, *slash, comp[256];
-        size_t clen;
-        struct stat st;
-        ssize_t tl;
-
-        while (*p == '/')
-            p++;
-        slash = strchr(p, '/');
-        clen = slash != NULL ? (size_t)(slash - p) : strlen(p);
-        if (clen >= sizeof(comp))
-            return -ENAMETOOLONG;
-        memcpy(comp, p, clen);
-        comp[clen] = '\0';
-        memmove(rest, p + clen, strlen(p + clen) + 1);
-        if (clen == 0 || strcmp(comp, ".") == 0)
-            continue;
-        if (strcmp(comp, "..") == 0) {
-            char *last = strrchr(cur, '/');
-
-            if (last != NULL)
-                *last = '\0';
-            continue;
-        }
-        if (strlen(cur) + 1 + clen >= sizeof(cur))
-            return -ENAMETOOLONG;
-        memcpy(cur + strlen(cur), "/", 2);
-        memcpy(cur + strlen(cur), comp, clen + 1);
-        if (col_path(ctx, cur, full, sizeof(full)) != 0)
-            return -ENAMETOOLONG;
-        if (lstat(full, &st) != 0)
-            return -errno;
-        if (!S_ISLNK(st.st_mode))
-            continue;
-        if (++links > COL_MAX_LINKS)
-            return -ELOOP;
-        tl = readlink(full, target, sizeof(target) - 1);
-        if (tl < 0)
-            return -errno;
-        target[tl] = '\0';
-        if (strlen(target) + 1 + strlen(rest) >= sizeof(rest))
-            return -ENAMETOOLONG;
-        memmove(rest + tl + 1, rest, strlen(rest) + 1);
-        memcpy(rest, target, (size_t)tl);
-        rest[tl] = '/';
-        if (target[0] == '/')
-            cur[0] = '\0';
-        else
-            *strrchr(cur, '/') = '\0';
-    }
-    if (snprintf(out, n, "%s", cur[0] != '\0' ? cur : "/") >= (int)n)
-        return -ENAMETOOLONG;
-    return 0;
-}
-
+/* The first executable regular file of that name on PATH, as execvp finds
+ * it. A PATH entry that cannot be searched (permission, I/O) is kept in
+ * find_err: the tool may be there, so "absent" would not be true. */
 static int col_find_on_path(const struct col_ctx *ctx, struct col_tool *t)
 {
     const char *p = ctx->cfg->path_env != NULL ? ctx->cfg->path_env : "";
-    char full[4096];
     struct stat st;
 
     while (*p != '\0') {
@@ -111,10 +57,16 @@ static int col_find_on_path(const struct col_ctx *ctx, struct col_tool *t)
 
         if (len > 0 && p[0] == '/' &&
             snprintf(t->path, sizeof(t->path), "%.*s/%s", (int)len, p, t->name) <
-                (int)sizeof(t->path) &&
-            col_path(ctx, t->path, full, sizeof(full)) == 0 && stat(full, &st) == 0 &&
-            S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0)
-            return 1;
+                (int)sizeof(t->path)) {
+            int e = col_stat(ctx, t->path, &st);
+
+            if (e == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0)
+                return 1;
+            if (e < 0 && e != DA_ERR_NOT_FOUND && t->find_err == 0) {
+                t->find_err = e;
+                snprintf(t->find_where, sizeof(t->find_where), "%s", t->path);
+            }
+        }
         p += len;
         if (*p == ':')
             p++;
@@ -157,21 +109,21 @@ static int col_hash_fd(int fd, struct col_toolcache_entry *e)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            r = -errno;
+            r = da_rootfs_sys_error(errno, "");
             goto out;
         }
         if (n == 0)
             break;
         total += (uint64_t)n;
         if (total > DA_MAX_TOOL_SIZE) {
-            r = -EFBIG;
+            r = DA_ERR_TOO_LARGE;
             goto out;
         }
         if (!EVP_DigestUpdate(s, buf, (size_t)n) || !EVP_DigestUpdate(m, buf, (size_t)n))
             goto out;
     }
     if (total != e->size) {
-        r = -EAGAIN; /* changed while read */
+        r = da_rootfs_sys_error(EAGAIN, ""); /* changed while read */
         goto out;
     }
     if (!EVP_DigestFinal_ex(s, ds, &ls) || !EVP_DigestFinal_ex(m, dm, &lm))
@@ -190,24 +142,12 @@ static void col_hash_tool(const struct col_ctx *ctx, struct col_tool *t, struct 
                           int *dirty)
 {
     const struct col_toolcache_entry *hit;
-    char full[4096];
     struct stat st;
     int fd;
 
-    if (col_path(ctx, t->realpath, full, sizeof(full)) != 0) {
-        t->hash_err = -ENAMETOOLONG;
+    t->hash_err = col_open_file(ctx, t->realpath, &fd, &st);
+    if (t->hash_err < 0)
         return;
-    }
-    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        t->hash_err = -errno;
-        return;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        t->hash_err = -EINVAL;
-        close(fd);
-        return;
-    }
     col_tool_key(&st, &t->h);
     hit = col_toolcache_find(c, &t->h);
     if (hit != NULL) {
@@ -233,14 +173,27 @@ static void col_dpkg_names(const char *real, const char **names, size_t *n)
         names[(*n)++] = real + 4;
 }
 
-/* The names to look for in dpkg's .list files, with a filter on length. */
+/* The names to look for in dpkg's .list files, with a filter on length.
+ * A diverted name is owned only by its diverting package (only); the file
+ * at a diversion's new name is the one other packages list under the
+ * diverted name, owned by any package but the diverting one (not). */
 struct col_owner_query {
     const char *name[2 * DA_MAX_TOOLS];
     size_t len[2 * DA_MAX_TOOLS];
     size_t tool[2 * DA_MAX_TOOLS];
+    const char *only[2 * DA_MAX_TOOLS];
+    const char * not [2 * DA_MAX_TOOLS];
     size_t n;
     unsigned char by_len[1024 / 8];
 };
+
+/* Is pkg ("name" or "name:arch", from a .list file name) the package name? */
+static int col_pkg_is(const char *pkg, const char *name)
+{
+    size_t n = strcspn(pkg, ":");
+
+    return strlen(name) == n && memcmp(pkg, name, n) == 0;
+}
 
 /* Does one .list file name any of the tools' paths? */
 static void col_scan_list(const char *text, size_t len, const char *pkg, struct col_tool *tools,
@@ -256,7 +209,9 @@ static void col_scan_list(const char *text, size_t len, const char *pkg, struct 
             for (i = 0; i < q->n; i++) {
                 struct col_tool *t = &tools[q->tool[i]];
 
-                if (q->len[i] != ll || t->package[0] != '\0' || memcmp(q->name[i], p, ll) != 0)
+                if (q->len[i] != ll || t->package[0] != '\0' || memcmp(q->name[i], p, ll) != 0 ||
+                    (q->only[i] != NULL && !col_pkg_is(pkg, q->only[i])) ||
+                    (q->not [i] != NULL && col_pkg_is(pkg, q->not [i])))
                     continue;
                 snprintf(t->package, sizeof(t->package), "%s", pkg);
                 snprintf(t->dpkg_path, sizeof(t->dpkg_path), "%s", q->name[i]);
@@ -269,30 +224,30 @@ static void col_scan_list(const char *text, size_t len, const char *pkg, struct 
 /* Map a file below the root read-only; *len 0 for an empty file. */
 static int col_map(const struct col_ctx *ctx, const char *rel, const char **p, size_t *len)
 {
-    char full[4096];
     struct stat st;
     void *m;
-    int fd;
+    int fd, r;
 
     *p = NULL;
     *len = 0;
-    if (col_path(ctx, rel, full, sizeof(full)) != 0)
-        return -ENAMETOOLONG;
-    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DA_MAX_SYSFILE) {
+    r = col_open_file(ctx, rel, &fd, &st);
+    if (r < 0)
+        return r;
+    if ((uint64_t)st.st_size > DA_MAX_SYSFILE) {
         close(fd);
-        return -EINVAL;
+        return DA_ERR_TOO_LARGE;
     }
     if (st.st_size == 0) {
         close(fd);
         return 0;
     }
     m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+        r = da_rootfs_sys_error(errno, rel);
+        close(fd);
+        return r;
+    }
     close(fd);
-    if (m == MAP_FAILED)
-        return -errno;
     *p = m;
     *len = (size_t)st.st_size;
     return 0;
@@ -304,14 +259,83 @@ static void col_unmap(const char *p, size_t len)
         munmap((void *)(uintptr_t)p, len);
 }
 
-static void col_find_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t ntools)
+static void col_owner_query_add(struct col_owner_query *q, size_t tool, const char *name,
+                                const char *only, const char * not )
 {
-    char path[4096], rel[600];
-    struct dirent *e;
-    DIR *d;
+    size_t l = strlen(name);
 
+    if (l >= 1024 || q->n >= 2 * DA_MAX_TOOLS)
+        return;
+    q->name[q->n] = name;
+    q->len[q->n] = l;
+    q->tool[q->n] = tool;
+    q->only[q->n] = only;
+    q->not [q->n] = not ;
+    q->by_len[l / 8] |= (unsigned char)(1u << (l % 8));
+    q->n++;
+}
+
+static int col_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .list files of dpkg's database, sorted: the owner found does not
+ * depend on the order the directory lists them in. */
+static int col_list_names(const struct col_ctx *ctx, char ***out, size_t *n)
+{
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent e;
+    char **v = NULL;
+    size_t cap = 0;
+    int r;
+
+    *out = NULL;
+    *n = 0;
+    r = col_opendir(ctx, COL_DPKG_INFO, &d);
+    if (r < 0)
+        return r;
+    while ((r = da_rootfs_readdir(d, &e)) == 1) {
+        size_t len = strlen(e.name);
+
+        if (len <= 5 || len >= 256 || strcmp(e.name + len - 5, ".list") != 0)
+            continue;
+        if (*n == cap) {
+            char **nv =
+                cap < DA_MAX_PACKAGES ? realloc(v, (cap ? cap * 2 : 256) * sizeof(*v)) : NULL;
+
+            if (nv == NULL) {
+                r = cap < DA_MAX_PACKAGES ? DA_ERR_NOMEM : DA_ERR_TOO_LARGE;
+                break;
+            }
+            v = nv;
+            cap = cap ? cap * 2 : 256;
+        }
+        if ((v[*n] = strdup(e.name)) == NULL) {
+            r = DA_ERR_NOMEM;
+            break;
+        }
+        (*n)++;
+    }
+    da_rootfs_closedir(d);
+    if (*n > 1)
+        qsort(v, *n, sizeof(*v), col_str_cmp);
+    *out = v;
+    return r < 0 ? r : 0;
+}
+
+/* Owners by a scan of dpkg's .list files, diversions applied as dpkg -S and
+ * dpkg --verify apply them. A file or directory of the database that cannot
+ * be read makes the owner of every tool not found yet unknown. */
+static void col_find_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t ntools,
+                            const struct col_diversions *dv)
+{
+    char rel[600];
+    char **lists = NULL;
+    size_t nlists = 0;
     struct col_owner_query q;
     size_t i, k;
+    int err = 0;
 
     memset(&q, 0, sizeof(q));
     for (i = 0; i < ntools && i < DA_MAX_TOOLS; i++) {
@@ -322,51 +346,90 @@ static void col_find_owners(const struct col_ctx *ctx, struct col_tool *tools, s
             continue;
         col_dpkg_names(tools[i].realpath, names, &nn);
         for (k = 0; k < nn; k++) {
-            size_t l = strlen(names[k]);
+            const struct col_diversion *from = col_diversion_from(dv, names[k]);
+            const struct col_diversion *to = col_diversion_to(dv, names[k]);
 
-            if (l >= 1024)
-                continue;
-            q.name[q.n] = names[k];
-            q.len[q.n] = l;
-            q.tool[q.n] = i;
-            q.by_len[l / 8] |= (unsigned char)(1u << (l % 8));
-            q.n++;
+            if (from != NULL && from->package == NULL) {
+                tools[i].local_divert = 1; /* the administrator's own file */
+                snprintf(tools[i].divert_to, sizeof(tools[i].divert_to), "%s", from->to);
+                break;
+            }
+            if (from != NULL)
+                col_owner_query_add(&q, i, names[k], from->package, NULL);
+            else if (to != NULL)
+                col_owner_query_add(&q, i, to->from, NULL, to->package);
+            else
+                col_owner_query_add(&q, i, names[k], NULL, NULL);
         }
     }
     if (q.n == 0)
         return;
-    if (col_path(ctx, COL_DPKG_INFO, path, sizeof(path)) != 0 || (d = opendir(path)) == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name), mlen;
+    err = col_list_names(ctx, &lists, &nlists);
+    if (err < 0)
+        snprintf(rel, sizeof(rel), "%s", COL_DPKG_INFO);
+    for (i = 0; err == 0 && i < nlists; i++) {
+        size_t mlen, len = strlen(lists[i]);
         const char *m;
         char pkg[256];
+        int e;
 
-        if (len <= 5 || len - 5 >= sizeof(pkg) || strcmp(e->d_name + len - 5, ".list") != 0)
-            continue;
-        memcpy(pkg, e->d_name, len - 5);
+        memcpy(pkg, lists[i], len - 5);
         pkg[len - 5] = '\0';
-        snprintf(rel, sizeof(rel), COL_DPKG_INFO "/%s", e->d_name);
-        if (col_map(ctx, rel, &m, &mlen) == 0 && m != NULL) {
+        snprintf(rel, sizeof(rel), COL_DPKG_INFO "/%s", lists[i]);
+        e = col_map(ctx, rel, &m, &mlen);
+        if (e == 0 && m != NULL) {
             col_scan_list(m, mlen, pkg, tools, &q);
             col_unmap(m, mlen);
+        } else if (e < 0 && e != DA_ERR_NOT_FOUND) {
+            err = e; /* removed since listed: not an error */
         }
     }
-    closedir(d);
+    for (i = 0; i < nlists; i++)
+        free(lists[i]);
+    free(lists);
+    for (i = 0; err < 0 && i < ntools && i < DA_MAX_TOOLS; i++) {
+        if (!tools[i].hashed || tools[i].package[0] != '\0' || tools[i].local_divert)
+            continue;
+        tools[i].owner_err = err;
+        snprintf(tools[i].owner_where, sizeof(tools[i].owner_where), "%s", rel);
+    }
+}
+
+/* dpkg's diversions; *err is 0 or why they could not be read (a missing
+ * file is no diversion). */
+static void col_load_diversions(const struct col_ctx *ctx, struct col_diversions *dv, int *err)
+{
+    struct da_buf b;
+
+    memset(dv, 0, sizeof(*dv));
+    da_buf_init(&b, DA_MAX_DPKG_DIVERSIONS);
+    *err = col_read_file(ctx, COL_DPKG_DIVERSIONS, &b);
+    if (*err == DA_ERR_NOT_FOUND)
+        *err = 0;
+    else if (*err == 0)
+        *err = col_diversions_parse(da_buf_str(&b), da_buf_len(&b), dv);
+    da_buf_free(&b);
 }
 
 /* dpkg's database state: the info directory changes with every package
  * installed or removed, the status file with every state change. */
 static void col_dpkg_key(const struct col_ctx *ctx, char *key, size_t n)
 {
-    struct stat a, b;
+    struct stat a, b, c;
+    int e;
 
     key[0] = '\0';
+    e = col_stat(ctx, COL_DPKG_DIVERSIONS, &c);
+    if (e == DA_ERR_NOT_FOUND)
+        memset(&c, 0, sizeof(c));
+    else if (e < 0)
+        return;
     if (col_stat(ctx, COL_DPKG_INFO, &a) == 0 && col_stat(ctx, "/var/lib/dpkg/status", &b) == 0)
-        snprintf(key, n, "%llu.%lld.%ld.%lld.%ld-%llu.%llu.%lld.%ld", (unsigned long long)a.st_ino,
-                 (long long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec, (long long)a.st_ctim.tv_sec,
-                 a.st_ctim.tv_nsec, (unsigned long long)b.st_ino, (unsigned long long)b.st_size,
-                 (long long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec);
+        snprintf(key, n, "%llu.%lld.%ld.%lld.%ld-%llu.%llu.%lld.%ld-%llu.%lld.%ld",
+                 (unsigned long long)a.st_ino, (long long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec,
+                 (long long)a.st_ctim.tv_sec, a.st_ctim.tv_nsec, (unsigned long long)b.st_ino,
+                 (unsigned long long)b.st_size, (long long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec,
+                 (unsigned long long)c.st_ino, (long long)c.st_ctim.tv_sec, c.st_ctim.tv_nsec);
 }
 
 static void col_pkg_version(const char *status, size_t n, const char *pkg, char *out, size_t out_n);
@@ -392,9 +455,20 @@ static void col_versions(const struct col_ctx *ctx, struct col_tool *tools, size
 static void col_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t n,
                        struct col_toolcache *c, int *dirty)
 {
+    struct col_diversions dv;
     char key[256];
     size_t i, missing = 0;
+    int dv_err;
 
+    col_load_diversions(ctx, &dv, &dv_err);
+    if (dv_err < 0) {
+        /* without the diversions no owner can be told */
+        for (i = 0; i < n; i++) {
+            tools[i].owner_err = dv_err;
+            snprintf(tools[i].owner_where, sizeof(tools[i].owner_where), COL_DPKG_DIVERSIONS);
+        }
+        return;
+    }
     col_dpkg_key(ctx, key, sizeof(key));
     if (key[0] == '\0' || strcmp(key, c->dpkg_key) != 0) {
         free(c->o);
@@ -407,6 +481,20 @@ static void col_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t
 
         if (!tools[i].hashed)
             continue;
+        {
+            const char *names[2];
+            size_t nn, k;
+
+            col_dpkg_names(tools[i].realpath, names, &nn);
+            for (k = 0; k < nn; k++) {
+                const struct col_diversion *dvf = col_diversion_from(&dv, names[k]);
+
+                if (dvf != NULL && dvf->package == NULL) {
+                    tools[i].local_divert = 1;
+                    snprintf(tools[i].divert_to, sizeof(tools[i].divert_to), "%s", dvf->to);
+                }
+            }
+        }
         o = col_toolcache_find_owner(c, tools[i].realpath);
         if (o == NULL) {
             missing++;
@@ -420,13 +508,14 @@ static void col_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t
         }
     }
     if (missing == 0)
-        return;
-    col_find_owners(ctx, tools, n);
+        goto out;
+    col_find_owners(ctx, tools, n, &dv);
     col_versions(ctx, tools, n);
     for (i = 0; i < n && key[0] != '\0'; i++) {
         struct col_toolcache_owner o;
 
-        if (!tools[i].hashed || col_toolcache_find_owner(c, tools[i].realpath) != NULL)
+        if (!tools[i].hashed || tools[i].owner_err < 0 ||
+            col_toolcache_find_owner(c, tools[i].realpath) != NULL)
             continue;
         snprintf(o.package, sizeof(o.package), "%s",
                  tools[i].package[0] != '\0' ? tools[i].package : "-");
@@ -437,6 +526,8 @@ static void col_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t
         if (col_toolcache_put_owner(c, &o) == 0)
             *dirty = 1;
     }
+out:
+    col_diversions_free(&dv);
 }
 
 /* Version of an installed package from dpkg's status ("name" or "name:arch"). */
@@ -478,20 +569,22 @@ static void col_pkg_version(const char *status, size_t n, const char *pkg, char 
     }
 }
 
-/* 1 verified, 0 mismatch, negative errno/unknown when no md5sums entry. */
-static int col_verify_md5(const struct col_ctx *ctx, const struct col_tool *t)
+/* 1 verified, 0 mismatch; DA_ERR_NOT_FOUND when the md5sums file has no
+ * entry for the file, another DA_ERR_* when it cannot be read (rel names
+ * it). */
+static int col_verify_md5(const struct col_ctx *ctx, const struct col_tool *t, char *rel,
+                          size_t rel_n)
 {
-    char rel[600];
     struct da_buf b;
     const char *p, *want = t->dpkg_path + 1;
-    int r = -ENOENT;
+    int r;
 
-    snprintf(rel, sizeof(rel), COL_DPKG_INFO "/%s.md5sums", t->package);
+    snprintf(rel, rel_n, COL_DPKG_INFO "/%s.md5sums", t->package);
     da_buf_init(&b, DA_MAX_SYSFILE);
     r = col_read_file(ctx, rel, &b);
     if (r < 0)
         goto out;
-    r = -ENOENT;
+    r = DA_ERR_NOT_FOUND;
     for (p = da_buf_str(&b); *p != '\0';) {
         size_t len = strcspn(p, "\n");
 
@@ -512,21 +605,41 @@ out:
 static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJSON *arr)
 {
     cJSON *o = cJSON_CreateObject();
+    char md5rel[600];
     int r, v;
 
     COL_TRY(col_push(arr, o));
     COL_TRY(col_add_str(o, "name", t->name));
+    if (!t->found && t->find_err < 0) {
+        r = col_add_unknown_err(o, "present", t->find_err, t->find_where);
+        goto out;
+    }
     COL_TRY(col_add_bool(o, "present", t->found));
     if (!t->found)
         goto out;
     COL_TRY(col_add_str(o, "path", t->path));
     COL_TRY(col_add_str(o, "realpath", t->realpath));
     if (!t->hashed) {
-        COL_TRY(col_add_unknown_errno(o, "sha256", t->hash_err, t->realpath));
+        COL_TRY(col_add_unknown_err(o, "sha256", t->hash_err,
+                                    t->realpath[0] != '\0' ? t->realpath : t->path));
         goto out;
     }
     COL_TRY(col_add_str(o, "sha256", t->h.sha256));
     COL_TRY(col_add_num(o, "size", (double)t->h.size));
+    if (t->local_divert) {
+        char why[1200];
+
+        snprintf(why, sizeof(why), "%.500s is locally diverted (dpkg-divert --local) to %.500s",
+                 t->realpath, t->divert_to);
+        COL_TRY(col_add_unknown(o, "package", COL_R_NOT_PRESENT, why));
+        COL_TRY(col_add_unknown(o, "package_verified", COL_R_NOT_PRESENT, why));
+        goto out;
+    }
+    if (t->package[0] == '\0' && t->owner_err < 0) {
+        COL_TRY(col_add_unknown_err(o, "package", t->owner_err, t->owner_where));
+        COL_TRY(col_add_unknown_err(o, "package_verified", t->owner_err, t->owner_where));
+        goto out;
+    }
     if (t->package[0] == '\0') {
         COL_TRY(cJSON_AddNullToObject(o, "package") != NULL ? 0 : DA_ERR_NOMEM);
         COL_TRY(col_add_unknown(o, "package_verified", COL_R_NOT_PRESENT,
@@ -538,12 +651,14 @@ static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJ
         COL_TRY(col_add_str(o, "package_version", t->version));
     else
         COL_TRY(col_add_unknown(o, "package_version", COL_R_NOT_PRESENT, "not in dpkg status"));
-    v = col_verify_md5(ctx, t);
+    v = col_verify_md5(ctx, t, md5rel, sizeof(md5rel));
     if (v >= 0)
         COL_TRY(col_add_bool(o, "package_verified", v));
-    else
+    else if (v == DA_ERR_NOT_FOUND)
         COL_TRY(col_add_unknown(o, "package_verified", COL_R_NOT_PRESENT,
                                 "no md5sums entry for this file"));
+    else
+        COL_TRY(col_add_unknown_err(o, "package_verified", v, md5rel));
 out:
     return r;
 }
@@ -551,29 +666,12 @@ out:
 static void col_toolcache_load_named(const struct col_ctx *ctx, struct col_toolcache *c,
                                      const char *name)
 {
-    char path[4096];
     struct da_buf b;
-    int fd;
 
     memset(c, 0, sizeof(*c));
-    if (ctx->state_dir == NULL ||
-        snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name) >= (int)sizeof(path))
-        return;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return;
     da_buf_init(&b, DA_MAX_COL_CACHE);
-    for (;;) {
-        char chunk[8192];
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || da_buf_append(&b, chunk, (size_t)n) != 0)
-            break;
-    }
-    close(fd);
-    if (col_toolcache_parse(da_buf_str(&b), da_buf_len(&b), c) != 0)
+    if (col_read_state(ctx, name, &b) == 0 &&
+        col_toolcache_parse(da_buf_str(&b), da_buf_len(&b), c) != 0)
         col_toolcache_free(c); /* unusable cache: hash again */
     da_buf_free(&b);
 }
@@ -622,18 +720,20 @@ int col_binary_sha256_ctx(const struct col_ctx *base, const char *path, char hex
     struct col_toolcache cache;
     struct col_toolcache_entry e;
     const struct col_toolcache_entry *hit;
+    struct da_rootfs *host = NULL;
     struct stat st;
     int fd, r;
 
     ctx = *base;
     ctx.root = "";
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return -EINVAL;
-    }
+    /* the agent's own binary of the running machine: /proc/self/exe is a
+     * magic link, which only this handle follows */
+    r = da_rootfs_open("/", DA_ROOTFS_MAGICLINKS, &host);
+    if (r == 0)
+        r = da_rootfs_open_file(host, path, &fd, &st);
+    da_rootfs_free(host);
+    if (r < 0)
+        return r;
     col_tool_key(&st, &e);
     col_toolcache_load_named(&ctx, &cache, COL_AGENTCACHE_NAME);
     hit = col_toolcache_find(&cache, &e);

@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "caps.h"
+#include "rootfs.h"
 
 /* Length of the valid UTF-8 sequence at s, or 0 (overlongs, surrogates and
  * code points past U+10FFFF are not valid). */
@@ -97,11 +98,31 @@ cJSON *col_unknown(const char *reason, const char *detail)
     return o;
 }
 
-const char *col_errno_reason(int err)
+const char *col_err_reason(int err)
 {
-    if (err < 0)
-        err = -err;
     switch (err) {
+    case DA_ERR_NOT_FOUND:
+        return COL_R_NOT_PRESENT;
+    case DA_ERR_PERMISSION:
+        return COL_R_PERMISSION;
+    case DA_ERR_NOT_REGULAR:
+        return COL_R_NOT_REGULAR;
+    case DA_ERR_TOO_LARGE:
+        return COL_R_LIMIT;
+    case DA_ERR_UNSUPPORTED:
+        return COL_R_UNSUPPORTED;
+    case DA_ERR_COLLECT_PARSE:
+        return COL_R_PARSE;
+    default:
+        return COL_R_IO;
+    }
+}
+
+const char *col_sys_reason(int errnum)
+{
+    if (errnum < 0)
+        errnum = -errnum;
+    switch (errnum) {
     case ENOENT:
     case ENOTDIR:
         return COL_R_NOT_PRESENT;
@@ -114,14 +135,22 @@ const char *col_errno_reason(int err)
     case EPROTONOSUPPORT:
     case EAFNOSUPPORT:
         return COL_R_UNSUPPORTED;
-    case EFBIG:
-        return COL_R_LIMIT;
-    case EBADMSG:
-    case EINVAL:
-        return COL_R_PARSE;
     default:
         return COL_R_IO;
     }
+}
+
+void col_err_detail(int err, const char *what, char *out, size_t n)
+{
+    int e = da_rootfs_errno();
+
+    /* the system's words for a system error, as the tools an auditor
+     * compares with (ls, cat) print them */
+    if (e != 0 && (err == DA_ERR_SYSTEM || err == DA_ERR_NOT_FOUND || err == DA_ERR_PERMISSION ||
+                   err == DA_ERR_TOO_LARGE))
+        snprintf(out, n, "%s: %s", what, strerror(e));
+    else
+        snprintf(out, n, "%s: %s", what, da_strerror(err));
 }
 
 int col_add_item(cJSON *obj, const char *key, cJSON *item)
@@ -156,12 +185,20 @@ int col_add_unknown(cJSON *obj, const char *key, const char *reason, const char 
     return col_add_item(obj, key, col_unknown(reason, detail));
 }
 
-int col_add_unknown_errno(cJSON *obj, const char *key, int err, const char *what)
+int col_add_unknown_err(cJSON *obj, const char *key, int err, const char *what)
 {
     char detail[512];
 
-    snprintf(detail, sizeof(detail), "%s: %s", what, strerror(err < 0 ? -err : err));
-    return col_add_unknown(obj, key, col_errno_reason(err), detail);
+    col_err_detail(err, what, detail, sizeof(detail));
+    return col_add_unknown(obj, key, col_err_reason(err), detail);
+}
+
+int col_add_unknown_sys(cJSON *obj, const char *key, int errnum, const char *what)
+{
+    char detail[512];
+
+    snprintf(detail, sizeof(detail), "%s: %s", what, strerror(errnum < 0 ? -errnum : errnum));
+    return col_add_unknown(obj, key, col_sys_reason(errnum), detail);
 }
 
 int col_add_str(cJSON *obj, const char *key, const char *val)
@@ -179,91 +216,49 @@ int col_add_bool(cJSON *obj, const char *key, int val)
     return cJSON_AddBoolToObject(obj, key, val ? 1 : 0) != NULL ? 0 : DA_ERR_NOMEM;
 }
 
-int col_path(const struct col_ctx *ctx, const char *rel, char *out, size_t n)
-{
-    int w = snprintf(out, n, "%s%s", ctx->root, rel);
-
-    if (w < 0 || (size_t)w >= n)
-        return DA_ERR_TOO_LARGE;
-    return 0;
-}
-
 int col_read_file(const struct col_ctx *ctx, const char *rel, struct da_buf *b)
 {
-    char path[4096];
-    char chunk[16384];
-    int fd, r = 0;
-    ssize_t got;
-
-    if (col_path(ctx, rel, path, sizeof(path)) != 0)
-        return -ENAMETOOLONG;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    for (;;) {
-        got = read(fd, chunk, sizeof(chunk));
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            break;
-        }
-        if (got == 0)
-            break;
-        if (da_buf_append(b, chunk, (size_t)got) != 0) {
-            r = -EFBIG;
-            break;
-        }
-    }
-    close(fd);
-    if (r == 0 && da_buf_append(b, NULL, 0) != 0)
-        r = -ENOMEM;
-    return r;
+    return da_rootfs_read(ctx->fs, rel, b);
 }
 
 int col_read_line(const struct col_ctx *ctx, const char *rel, char *out, size_t n)
 {
-    struct da_buf b;
-    const char *s;
-    size_t len;
-    int r;
-
-    da_buf_init(&b, DA_MAX_SMALL_SYSFILE);
-    out[0] = '\0';
-    r = col_read_file(ctx, rel, &b);
-    if (r < 0)
-        goto out;
-    s = da_buf_str(&b);
-    len = strcspn(s, "\n");
-    while (len > 0 && isspace((unsigned char)s[len - 1]))
-        len--;
-    if (len >= n) {
-        r = -EFBIG;
-        goto out;
-    }
-    memcpy(out, s, len);
-    out[len] = '\0';
-out:
-    da_buf_free(&b);
-    return r;
+    return da_rootfs_read_line(ctx->fs, rel, out, n);
 }
 
 int col_stat(const struct col_ctx *ctx, const char *rel, struct stat *st)
 {
-    char path[4096];
-
-    if (col_path(ctx, rel, path, sizeof(path)) != 0)
-        return -ENAMETOOLONG;
-    return stat(path, st) == 0 ? 0 : -errno;
+    return da_rootfs_stat(ctx->fs, rel, st);
 }
 
 int col_lstat(const struct col_ctx *ctx, const char *rel, struct stat *st)
 {
-    char path[4096];
+    return da_rootfs_lstat(ctx->fs, rel, st);
+}
 
-    if (col_path(ctx, rel, path, sizeof(path)) != 0)
-        return -ENAMETOOLONG;
-    return lstat(path, st) == 0 ? 0 : -errno;
+int col_readlink(const struct col_ctx *ctx, const char *rel, char *out, size_t n)
+{
+    return da_rootfs_readlink(ctx->fs, rel, out, n);
+}
+
+int col_open_file(const struct col_ctx *ctx, const char *rel, int *fd, struct stat *st)
+{
+    return da_rootfs_open_file(ctx->fs, rel, fd, st);
+}
+
+int col_opendir(const struct col_ctx *ctx, const char *rel, struct da_rootfs_dir **d)
+{
+    return da_rootfs_opendir(ctx->fs, rel, d);
+}
+
+int col_glob(const struct col_ctx *ctx, const char *pattern, struct da_rootfs_glob *g)
+{
+    return da_rootfs_glob(ctx->fs, pattern, g);
+}
+
+int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, size_t n)
+{
+    return da_rootfs_realpath(ctx->fs, path, out, n);
 }
 
 int col_parse_u64(const char *s, uint64_t *out)
@@ -314,36 +309,55 @@ int col_state_write_file(const char *dir, const char *name, const void *data, si
 
     if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
         snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", dir, name, (long)getpid()) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
+        return da_rootfs_sys_error(ENAMETOOLONG, dir);
     unlink(tmp); /* left by a run of ours that died, or absent */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* a write into the agent's own state directory, not a read under the
+     * root: the one open of collector/ outside the file layer */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600); /* state-write */
     if (fd < 0)
-        return -errno;
+        return da_rootfs_sys_error(errno, tmp);
     while (off < len && e == 0) {
         ssize_t n = write(fd, p + off, len - off);
 
         if (n < 0 && errno != EINTR)
-            e = -errno;
+            e = errno;
         else if (n > 0)
             off += (size_t)n;
     }
     if (e == 0 && fsync(fd) != 0)
-        e = -errno;
+        e = errno;
     if (close(fd) != 0 && e == 0)
-        e = -errno;
+        e = errno;
     if (e == 0 && rename(tmp, path) != 0)
-        e = -errno;
-    if (e < 0) {
+        e = errno;
+    if (e != 0) {
         unlink(tmp);
-        return e;
+        return da_rootfs_sys_error(e, path);
     }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* state-write */
     if (dfd >= 0) {
         if (fsync(dfd) != 0)
-            e = -errno;
+            e = errno;
         close(dfd);
     }
-    return e;
+    return e != 0 ? da_rootfs_sys_error(e, dir) : 0;
+}
+
+int col_read_state(const struct col_ctx *ctx, const char *name, struct da_buf *b)
+{
+    struct da_rootfs *fs = NULL;
+    char rel[512];
+    int r;
+
+    if (ctx->state_dir == NULL)
+        return DA_ERR_NOT_FOUND;
+    if (snprintf(rel, sizeof(rel), "/%s", name) >= (int)sizeof(rel))
+        return DA_ERR_INVALID_ARG;
+    r = da_rootfs_open(ctx->state_dir, 0, &fs);
+    if (r == 0)
+        r = da_rootfs_read(fs, rel, b);
+    da_rootfs_free(fs);
+    return r;
 }
 
 int col_state_put(const struct col_ctx *ctx, const char *name, const void *data, size_t len)
@@ -351,6 +365,6 @@ int col_state_put(const struct col_ctx *ctx, const char *name, const void *data,
     if (ctx->state_put != NULL)
         return ctx->state_put(ctx->state_put_arg, name, data, len);
     if (ctx->state_dir == NULL)
-        return -ENOENT;
+        return DA_ERR_NOT_FOUND;
     return col_state_write_file(ctx->state_dir, name, data, len);
 }

@@ -75,14 +75,20 @@ static int col_add_collected_at(const struct col_ctx *ctx, cJSON *doc)
     return col_add_str(doc, "collected_at", when);
 }
 
-int col_collect_evidence(const struct col_ctx *ctx, const char *only, cJSON **out)
+int col_collect_evidence(const struct col_ctx *base, const char *only, cJSON **out)
 {
+    struct col_ctx run = *base, *ctx = &run;
+    struct da_rootfs *own = NULL;
     cJSON *doc = NULL, *area;
     size_t i;
     int r;
 
     *out = NULL;
     COL_TRY(col_check_only(only));
+    if (run.fs == NULL) {
+        COL_TRY(da_rootfs_open(run.root, 0, &own));
+        run.fs = own;
+    }
     doc = cJSON_CreateObject();
     if (doc == NULL) {
         r = DA_ERR_NOMEM;
@@ -101,6 +107,7 @@ int col_collect_evidence(const struct col_ctx *ctx, const char *only, cJSON **ou
     doc = NULL; /* transferred */
     r = 0;
 out:
+    da_rootfs_free(own);
     cJSON_Delete(doc);
     return r;
 }

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "buf.h"
+#include "rootfs.h"
 
 /* Configuration the collectors read (owned by the caller). */
 struct col_config {
@@ -63,8 +64,9 @@ typedef int (*col_sock_fn)(const struct col_sock *s, void *arg);
 struct col_sys_ops {
     /* CPUID leaf into regs[0..3] = eax, ebx, ecx, edx; -ENOTSUP off x86. */
     int (*cpuid)(uint32_t leaf, uint32_t regs[4]);
-    /* 1 when the directory has an fscrypt policy, 0 when it has none. */
-    int (*fscrypt_dir)(const char *path);
+    /* 1 when the directory (open as dirfd; path is its name inside the
+     * root) has an fscrypt policy, 0 when it has none. */
+    int (*fscrypt_dir)(int dirfd, const char *path);
     /* Kernel clock: synchronized flag and maximum error in microseconds. */
     int (*clock)(int *synchronized, long *max_error_us);
     /* nftables ruleset summary over NETLINK_NETFILTER. */
@@ -84,7 +86,7 @@ struct col_sys_ops {
 #define COL_STATE_AGENT_CACHE     "agent.cache"
 
 /* Replace the state file `name` (a bare name, never a path) with data.
- * 0 or a negative errno / DA_ERR_*. */
+ * 0 or a DA_ERR_*. */
 typedef int (*col_state_put_fn)(void *arg, const char *name, const void *data, size_t len);
 
 struct col_ctx {
@@ -98,6 +100,10 @@ struct col_ctx {
      * col_state_write_file. */
     col_state_put_fn state_put;
     void *state_put_arg;
+    /* The tree under root every read goes through (rootfs.h). NULL: the
+     * entry points (col_collect_evidence, col_patches_inventory) open one
+     * on root for the run; a caller may supply its own. */
+    struct da_rootfs *fs;
 };
 
 struct da_collector {
@@ -150,12 +156,27 @@ int col_patches_inventory(const struct col_ctx *ctx, struct da_buf *out);
 #define COL_R_IO          "io_error"
 #define COL_R_NOT_LIVE    "not_live"
 #define COL_R_LIMIT       "limit"
+#define COL_R_NOT_REGULAR "not_regular"
 
 cJSON *col_unknown(const char *reason, const char *detail);
-/* Reason word for an errno value. */
-const char *col_errno_reason(int err);
+/* Reason word for a DA_ERR_* of the file layer (rootfs.h):
+ *   DA_ERR_NOT_FOUND -> not_present    DA_ERR_PERMISSION -> permission
+ *   DA_ERR_NOT_REGULAR -> not_regular  DA_ERR_TOO_LARGE -> limit
+ *   DA_ERR_UNSUPPORTED -> unsupported  DA_ERR_COLLECT_PARSE -> parse_error
+ *   anything else (DA_ERR_SYSTEM, DA_ERR_IO, ...) -> io_error */
+const char *col_err_reason(int err);
+/* Reason word for an errno (positive or negative) of a probe (col_sys_ops). */
+const char *col_sys_reason(int errnum);
 int col_add_unknown(cJSON *obj, const char *key, const char *reason, const char *detail);
-int col_add_unknown_errno(cJSON *obj, const char *key, int err, const char *what);
+/* The unknown for a DA_ERR_* (from the file layer or a parser): reason
+ * col_err_reason, detail "WHAT: message", the message carrying the errno
+ * the layer saved for DA_ERR_SYSTEM. For a search, pass the path that
+ * failed (da_rootfs_err_path()) as what. */
+int col_add_unknown_err(cJSON *obj, const char *key, int err, const char *what);
+/* The unknown for an errno of a probe (col_sys_ops). */
+int col_add_unknown_sys(cJSON *obj, const char *key, int errnum, const char *what);
+/* Detail text for err as col_add_unknown_err writes it. */
+void col_err_detail(int err, const char *what, char *out, size_t n);
 int col_add_str(cJSON *obj, const char *key, const char *val);
 int col_add_num(cJSON *obj, const char *key, double val);
 int col_add_bool(cJSON *obj, const char *key, int val);
@@ -163,39 +184,51 @@ int col_add_item(cJSON *obj, const char *key, cJSON *item); /* takes item, even 
 int col_push(cJSON *arr, cJSON *item);                      /* takes item, even on error */
 int col_push_str(cJSON *arr, const char *s);
 
-/* root + rel into out; DA_ERR_TOO_LARGE when it does not fit. */
-int col_path(const struct col_ctx *ctx, const char *rel, char *out, size_t n);
-/* Read a whole file (procfs-safe) into b (initialised by the caller with a
- * cap). Returns 0 or a negative errno. */
+/* Every read below goes through ctx->fs (rootfs.h): paths are absolute
+ * inside the root, symlinks and ".." never leave it, anything but a
+ * regular file is DA_ERR_NOT_REGULAR, and every result is 0 or a DA_ERR_*.
+ * Read a whole file into b (initialised by the caller with a named cap);
+ * over the cap is DA_ERR_TOO_LARGE with b empty. */
 int col_read_file(const struct col_ctx *ctx, const char *rel, struct da_buf *b);
-/* First line of a small file, trailing whitespace removed; negative errno. */
+/* First line of a small file, trailing whitespace removed. */
 int col_read_line(const struct col_ctx *ctx, const char *rel, char *out, size_t n);
-/* stat under the root; negative errno. */
+/* stat / lstat inside the root. */
 struct stat;
 int col_stat(const struct col_ctx *ctx, const char *rel, struct stat *st);
 int col_lstat(const struct col_ctx *ctx, const char *rel, struct stat *st);
+int col_readlink(const struct col_ctx *ctx, const char *rel, char *out, size_t n);
+/* A regular file opened for reading (non-blocking, checked), for streaming. */
+int col_open_file(const struct col_ctx *ctx, const char *rel, int *fd, struct stat *st);
+/* Directory listing and globbing inside the root (rootfs.h). */
+int col_opendir(const struct col_ctx *ctx, const char *rel, struct da_rootfs_dir **d);
+int col_glob(const struct col_ctx *ctx, const char *pattern, struct da_rootfs_glob *g);
 /* Parse a decimal unsigned number that fills the whole string. */
 int col_parse_u64(const char *s, uint64_t *out);
 /* "KEY=value" style os-release/config value: unquote in place. */
 void col_unquote(char *s);
 /* Decode a /proc/net/{tcp,udp}[6] "ADDR:PORT" field (network order out). */
 int col_proc_addr(const char *s, int v6, unsigned char addr[16], unsigned *port);
-/* Resolve the symlinks of an absolute path inside the root (absolute link
- * targets are taken relative to the root). Negative errno on failure. */
+/* The canonical path inside the root of an absolute path, every symlink
+ * resolved inside the root (da_rootfs_realpath). 0 or a DA_ERR_*. */
 int col_resolve_in_root(const struct col_ctx *ctx, const char *path, char *out, size_t n);
 /* SHA-256 (hex) of a file of the running machine, cached in state_dir
  * (may be NULL) by (device, inode, size, mtime, ctime) like the toolchain;
- * used for the agent's own binary. 0 or a negative errno / DA_ERR_*. */
+ * used for the agent's own binary. 0 or a DA_ERR_*. */
 int col_binary_sha256(const char *state_dir, const char *path, char hex[65]);
 /* The same with the state directory and the write hook of ctx (its root is
  * ignored: path is of the running machine). */
 int col_binary_sha256_ctx(const struct col_ctx *ctx, const char *path, char hex[65]);
 
 /* Atomically replace dir/name: a temporary file in dir (O_EXCL, O_NOFOLLOW,
- * mode 0600), write, fsync, rename, fsync of dir. 0 or -errno. */
+ * mode 0600), write, fsync, rename, fsync of dir. 0 or a DA_ERR_* with the
+ * errno kept by the file layer (da_rootfs_errno). */
 int col_state_write_file(const char *dir, const char *name, const void *data, size_t len);
+/* Read the state file `name` from ctx->state_dir (through the file layer,
+ * rooted at the state directory) into b; DA_ERR_NOT_FOUND without one. */
+int col_read_state(const struct col_ctx *ctx, const char *name, struct da_buf *b);
 /* Write a state file through ctx->state_put, or col_state_write_file into
- * ctx->state_dir when there is no hook; -ENOENT when there is neither. */
+ * ctx->state_dir when there is no hook; DA_ERR_NOT_FOUND when there is
+ * neither. */
 int col_state_put(const struct col_ctx *ctx, const char *name, const void *data, size_t len);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void col_hex(const unsigned char *in, size_t n, char *out);

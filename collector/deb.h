@@ -9,14 +9,21 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "rootfs.h"
 
 #define COL_DEB_MAX_STANZA  (1u * 1024 * 1024) /* one deb822 paragraph */
 #define COL_DEB_MAX_FIELD   1024               /* one value we keep (name, version, arch) */
 #define COL_DEB_MAX_LISTS   256                /* apt list files considered */
 #define COL_DEB_MAX_PENDING 65536              /* pending upgrades kept */
+#define COL_DEB_MAX_NOTES   32                 /* odd status stanzas described */
 
-/* 0 when v (n bytes) is a syntactically valid Debian version, else
- * DA_ERR_VERSION_SYNTAX. */
+/* Debian version syntax as dpkg's parser has it: 0 for a valid version,
+ * COL_DEBVER_WARN for one dpkg accepts with a warning (upstream part not
+ * starting with a digit, a character outside the allowed set; dpkg uses it
+ * and so do we), DA_ERR_VERSION_SYNTAX for one dpkg refuses (empty, blanks,
+ * bad epoch, empty upstream or revision). *why is dpkg's message (static). */
+#define COL_DEBVER_WARN 1
+int col_debver_check_why(const char *v, size_t n, const char **why);
 int col_debver_check(const char *v, size_t n);
 /* Compare two valid NUL-terminated versions: <0, 0, >0 (dpkg semantics). */
 int col_debver_cmp(const char *a, const char *b);
@@ -38,10 +45,11 @@ int col_deb822_get(const char *p, size_t n, const char *const *names, size_t cou
 typedef int (*col_stanza_fn)(const char *p, size_t n, void *arg);
 int col_deb822_each(const char *p, size_t n, col_stanza_fn fn, void *arg);
 
-/* Read a list file, decompressing by its name (.lz4, .gz, .xz, .zst or
- * none), and call fn for each stanza. Returns 0, a negative errno for the
- * file, DA_ERR_DECOMPRESS, DA_ERR_TOO_LARGE or fn's error. */
-int col_deb_list_read(const char *path, col_stanza_fn fn, void *arg);
+/* Read a list file (path inside fs), decompressing by its name (.lz4, .gz,
+ * .xz, .zst or none), and call fn for each stanza. Returns 0, the file
+ * layer's DA_ERR_* for the file, DA_ERR_DECOMPRESS, DA_ERR_TOO_LARGE or
+ * fn's error. */
+int col_deb_list_read(struct da_rootfs *fs, const char *path, col_stanza_fn fn, void *arg);
 
 struct col_release {
     char origin[128];
@@ -112,6 +120,12 @@ struct col_patch_facts {
     struct col_kernel_pkg *kernels;
     size_t n_kernels;
     int unattended_upgrades_installed;
+    /* status stanzas dpkg warns about (kept) and refuses (skipped), the first
+     * COL_DEB_MAX_NOTES described; never cached (a cache is written only
+     * when both counts are 0) */
+    uint64_t status_warnings, status_skipped;
+    char **status_notes;
+    size_t n_status_notes;
 };
 
 void col_patch_facts_free(struct col_patch_facts *f);
@@ -182,6 +196,28 @@ const struct col_seen_entry *col_seen_find(const struct col_seen *s, const char 
  * (empty, too long, control characters), DA_ERR_NOMEM. */
 int col_seen_update(const struct col_seen *old, const struct col_patch_facts *f, const char *root,
                     int64_t now, struct col_seen *out);
+
+/* ---- dpkg diversions (/var/lib/dpkg/diversions) ---- */
+
+struct col_diversion {
+    char *from;    /* the diverted path: files of other packages are not installed there */
+    char *to;      /* where the other packages' file is installed instead */
+    char *package; /* the diverting package, whose own file is at from; NULL: local */
+};
+
+struct col_diversions {
+    struct col_diversion *v;
+    size_t n;
+};
+
+/* Parse the database strictly (triples of newline-terminated lines, absolute
+ * paths, a package name or ":"; each path diverted once). Anything else is
+ * DA_ERR_COLLECT_PARSE and *out stays empty. */
+int col_diversions_parse(const char *p, size_t n, struct col_diversions *out);
+void col_diversions_free(struct col_diversions *d);
+/* The diversion of path (d may be NULL), by its diverted or its new name. */
+const struct col_diversion *col_diversion_from(const struct col_diversions *d, const char *path);
+const struct col_diversion *col_diversion_to(const struct col_diversions *d, const char *path);
 
 /* apt.conf syntax: the value of a fully qualified key ("APT::Periodic::
  * Unattended-Upgrade") in one file's text, later assignments winning.

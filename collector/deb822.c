@@ -306,7 +306,7 @@ static int col_has_suffix(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int col_deb_list_read(const char *path, col_stanza_fn fn, void *arg)
+int col_deb_list_read(struct da_rootfs *fs, const char *path, col_stanza_fn fn, void *arg)
 {
     struct col_stream s;
     unsigned char *map = NULL, *out = NULL;
@@ -314,17 +314,9 @@ int col_deb_list_read(const char *path, col_stanza_fn fn, void *arg)
     size_t size = 0;
     int fd, r;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0) {
-        r = -errno;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        r = -EINVAL;
-        goto out;
-    }
+    r = da_rootfs_open_file(fs, path, &fd, &st);
+    if (r < 0)
+        return r;
     if ((uint64_t)st.st_size > DA_MAX_APT_LIST) {
         r = DA_ERR_TOO_LARGE;
         goto out;
@@ -337,7 +329,7 @@ int col_deb_list_read(const char *path, col_stanza_fn fn, void *arg)
     map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
         map = NULL;
-        r = -errno;
+        r = da_rootfs_sys_error(errno, path);
         goto out;
     }
     (void)madvise(map, size, MADV_SEQUENTIAL);

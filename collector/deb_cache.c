@@ -26,7 +26,7 @@ static int col_parse_u64_dec(const char *s, uint64_t *out)
     return 0;
 }
 
-#define COL_CACHE_MAGIC "devattest-patches-cache 1"
+#define COL_CACHE_MAGIC "devattest-patches-cache 2" /* 2: security includes masked fixes */
 
 /* Split a line into at most max space-separated tokens; every token is
  * printable, non-empty and shorter than COL_DEB_MAX_FIELD. */
@@ -74,7 +74,7 @@ static int col_cache_line(char *line, int *state, struct col_patch_facts *f)
     if (n <= 0)
         return DA_ERR_COLLECT_PARSE;
     if (*state == 0)
-        return n == 2 && strcmp(line, "devattest-patches-cache") == 0 && strcmp(t[1], "1") == 0
+        return n == 2 && strcmp(line, "devattest-patches-cache") == 0 && strcmp(t[1], "2") == 0
                    ? (*state = 1, 0)
                    : DA_ERR_COLLECT_PARSE;
     if (*state == 1 && n == 2 && strcmp(t[0], "installed_count") == 0) {
@@ -99,7 +99,7 @@ static int col_cache_line(char *line, int *state, struct col_patch_facts *f)
     if (*state == 4 && n == 3 && strcmp(t[0], "kernel") == 0) {
         struct col_kernel_pkg *k;
 
-        if (f->n_kernels >= 4096 || col_debver_check(t[2], strlen(t[2])) != 0)
+        if (f->n_kernels >= 4096 || col_debver_check(t[2], strlen(t[2])) < 0)
             return DA_ERR_COLLECT_PARSE;
         k = realloc(f->kernels, (f->n_kernels + 1) * sizeof(*k));
         if (k == NULL)
@@ -116,7 +116,7 @@ static int col_cache_line(char *line, int *state, struct col_patch_facts *f)
 
         *state = 5;
         if (f->n_pending >= COL_DEB_MAX_PENDING || col_flag(t[5], &sec) != 0 ||
-            col_debver_check(t[3], strlen(t[3])) != 0 || col_debver_check(t[4], strlen(t[4])) != 0)
+            col_debver_check(t[3], strlen(t[3])) < 0 || col_debver_check(t[4], strlen(t[4])) < 0)
             return DA_ERR_COLLECT_PARSE;
         p = realloc(f->pending, (f->n_pending + 1) * sizeof(*p));
         if (p == NULL)

@@ -9,7 +9,12 @@
  *     versions older than the installed one are skipped unless their
  *     priority is 1000 or more;
  *   - a pending upgrade is a candidate newer than the installed version; it
- *     is security when the candidate is found in a security suite. */
+ *     is security when apt, given only the security suites' lists, would
+ *     also upgrade the package: the same selection run over the versions
+ *     found in security suites (with those lists' priorities and pins) and
+ *     the installed version yields a version newer than the installed one.
+ *     So a security fix masked by a newer candidate from -updates or a
+ *     point release still counts, as Ubuntu's apt-check counts it. */
 #include "deb.h"
 
 #include <stdlib.h>
@@ -20,12 +25,21 @@
 #include "caps.h"
 #include "err.h"
 
-struct col_ver {
-    char *version;
-    int priority; /* highest list priority */
-    int security;
+/* What one view of the lists (all of them, or the security suites only)
+ * says of a version: present in it, its highest list priority there, and the
+ * first specific pin matching it there. */
+struct col_prio {
+    int present;
+    int priority;     /* highest list priority */
     int pin;          /* index of the first specific pin matching, -1 none */
     int pin_priority; /* its priority */
+};
+
+enum { COL_VIEW_ALL, COL_VIEW_SECURITY, COL_VIEWS };
+
+struct col_ver {
+    char *version;
+    struct col_prio view[COL_VIEWS];
 };
 
 struct col_pkg {
@@ -33,9 +47,8 @@ struct col_pkg {
     char *arch; /* as dpkg records it */
     char *version;
     uint32_t hash;
-    int inst_priority;
-    int inst_pin, inst_pin_priority;
-    struct col_ver *newer; /* versions other than the installed one */
+    struct col_prio inst[COL_VIEWS]; /* the installed version */
+    struct col_ver *newer;           /* versions other than the installed one */
     size_t n_newer;
 };
 
@@ -47,7 +60,36 @@ struct col_pkgdb {
     char native[64];
     int uu_installed;
     const struct col_pins *pins;
+    /* stanzas dpkg warns about (kept) or refuses (skipped), with the first
+     * COL_DEB_MAX_NOTES of them described */
+    uint64_t status_warnings, status_skipped, stanza_no;
+    char **notes;
+    size_t n_notes;
 };
+
+/* Describe one odd stanza of the status file. */
+static int col_pkgdb_note(struct col_pkgdb *db, const struct col_span *name,
+                          const struct col_span *version, const char *what, const char *why)
+{
+    char text[512], **nn;
+
+    if (db->n_notes >= COL_DEB_MAX_NOTES)
+        return 0;
+    snprintf(text, sizeof(text), "stanza %llu (package '%.*s', version '%.*s'): %s; %s",
+             (unsigned long long)db->stanza_no,
+             name->p != NULL ? (int)(name->n > 100 ? 100 : name->n) : 0,
+             name->p != NULL ? name->p : "",
+             version->p != NULL ? (int)(version->n > 100 ? 100 : version->n) : 0,
+             version->p != NULL ? version->p : "", why, what);
+    nn = realloc(db->notes, (db->n_notes + 1) * sizeof(*nn));
+    if (nn == NULL)
+        return DA_ERR_NOMEM;
+    db->notes = nn;
+    if ((nn[db->n_notes] = strdup(text)) == NULL)
+        return DA_ERR_NOMEM;
+    db->n_notes++;
+    return 0;
+}
 
 void col_pkgdb_set_pins(struct col_pkgdb *db, const struct col_pins *pins)
 {
@@ -165,24 +207,48 @@ static int col_status_stanza(const char *p, size_t n, void *arg)
 {
     static const char *const names[] = {"Package", "Version", "Architecture", "Status"};
     struct col_pkgdb *db = arg;
+    static const struct col_span none = {NULL, 0};
     struct col_span v[4];
     struct col_pkg *pkg;
+    const char *why = NULL;
     int r, inst;
 
+    db->stanza_no++;
+    /* a stanza dpkg would refuse is skipped and described, never the end
+     * of the whole installed set */
     r = col_deb822_get(p, n, names, 4, v);
-    if (r < 0)
+    if (r == DA_ERR_NOMEM)
         return r;
-    if (v[0].p == NULL || v[0].n == 0)
-        return DA_ERR_COLLECT_PARSE;
+    if (r < 0) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &none, &none, "skipped", "malformed fields");
+    }
+    if (v[0].p == NULL || v[0].n == 0) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &v[0], &v[1], "skipped", "no Package field");
+    }
     inst = col_status_installed(&v[3]);
-    if (inst < 0)
-        return DA_ERR_COLLECT_PARSE;
+    if (inst < 0) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &v[0], &v[1], "skipped", "Status field does not parse");
+    }
     if (inst == 0)
         return 0;
-    if (v[1].p == NULL || v[2].p == NULL || v[2].n == 0 || v[2].n >= sizeof(db->native))
-        return DA_ERR_COLLECT_PARSE;
-    if (col_debver_check(v[1].p, v[1].n) != 0)
-        return DA_ERR_VERSION_SYNTAX;
+    if (v[1].p == NULL || v[2].p == NULL || v[2].n == 0 || v[2].n >= sizeof(db->native)) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &v[0], &v[1], "skipped", "no Version or Architecture field");
+    }
+    r = col_debver_check_why(v[1].p, v[1].n, &why);
+    if (r < 0) {
+        db->status_skipped++;
+        return col_pkgdb_note(db, &v[0], &v[1], "skipped", why);
+    }
+    if (r == COL_DEBVER_WARN) {
+        db->status_warnings++;
+        r = col_pkgdb_note(db, &v[0], &v[1], "accepted, as dpkg does", why);
+        if (r < 0)
+            return r;
+    }
     if (db->n >= DA_MAX_PACKAGES)
         return DA_ERR_TOO_LARGE;
     if (db->n == db->cap) {
@@ -199,8 +265,11 @@ static int col_status_stanza(const char *p, size_t n, void *arg)
     pkg->name = col_strndup_checked(v[0].p, v[0].n);
     pkg->version = col_strndup_checked(v[1].p, v[1].n);
     pkg->arch = col_strndup_checked(v[2].p, v[2].n);
-    pkg->inst_priority = 100;
-    pkg->inst_pin = -1;
+    for (int w = 0; w < COL_VIEWS; w++) { /* dpkg's status gives 100 in every view */
+        pkg->inst[w].present = 1;
+        pkg->inst[w].priority = 100;
+        pkg->inst[w].pin = -1;
+    }
     db->n++; /* counted now so that free releases a partial entry */
     if (pkg->name == NULL || pkg->version == NULL || pkg->arch == NULL)
         return DA_ERR_NOMEM;
@@ -227,6 +296,9 @@ void col_pkgdb_free(struct col_pkgdb *db)
     }
     free(db->pkgs);
     free(db->slots);
+    for (i = 0; i < db->n_notes; i++)
+        free(db->notes[i]);
+    free(db->notes);
     free(db);
 }
 
@@ -283,6 +355,26 @@ static void col_take_pin(int *pin, int *prio, int idx, int idx_prio)
     }
 }
 
+/* A list holding the version, seen by the views it belongs to. */
+static void col_prio_offer(struct col_prio *views, int priority, int security, int pin,
+                           int pin_prio)
+{
+    int w;
+
+    for (w = 0; w < COL_VIEWS; w++) {
+        struct col_prio *v = &views[w];
+
+        if (w == COL_VIEW_SECURITY && !security)
+            continue;
+        if (!v->present || priority > v->priority)
+            v->priority = priority;
+        if (!v->present)
+            v->pin = -1;
+        v->present = 1;
+        col_take_pin(&v->pin, &v->pin_priority, pin, pin_prio);
+    }
+}
+
 /* Record that version v of pkg exists in a list of this priority. */
 static int col_pkg_offer(const struct col_pkgdb *db, struct col_pkg *pkg, const char *v, size_t vn,
                          int priority, int security, const struct col_list_match *m)
@@ -298,18 +390,13 @@ static int col_pkg_offer(const struct col_pkgdb *db, struct col_pkg *pkg, const 
     if (db->pins != NULL)
         pin = col_pins_version_pin(db->pins, pkg->name, ver, m, &pin_prio);
     if (strcmp(ver, pkg->version) == 0 || col_debver_cmp(ver, pkg->version) == 0) {
-        if (priority > pkg->inst_priority)
-            pkg->inst_priority = priority;
-        col_take_pin(&pkg->inst_pin, &pkg->inst_pin_priority, pin, pin_prio);
+        col_prio_offer(pkg->inst, priority, security, pin, pin_prio);
         free(ver);
         return 0;
     }
     for (i = 0; i < pkg->n_newer; i++) {
         if (strcmp(pkg->newer[i].version, ver) == 0) {
-            if (priority > pkg->newer[i].priority)
-                pkg->newer[i].priority = priority;
-            pkg->newer[i].security |= security;
-            col_take_pin(&pkg->newer[i].pin, &pkg->newer[i].pin_priority, pin, pin_prio);
+            col_prio_offer(pkg->newer[i].view, priority, security, pin, pin_prio);
             free(ver);
             return 0;
         }
@@ -324,11 +411,9 @@ static int col_pkg_offer(const struct col_pkgdb *db, struct col_pkg *pkg, const 
         return DA_ERR_NOMEM;
     }
     pkg->newer = nv;
+    memset(&nv[pkg->n_newer], 0, sizeof(nv[0]));
     nv[pkg->n_newer].version = ver;
-    nv[pkg->n_newer].priority = priority;
-    nv[pkg->n_newer].security = security;
-    nv[pkg->n_newer].pin = pin;
-    nv[pkg->n_newer].pin_priority = pin_prio;
+    col_prio_offer(nv[pkg->n_newer].view, priority, security, pin, pin_prio);
     pkg->n_newer++;
     return 0;
 }
@@ -349,24 +434,25 @@ int col_pkgdb_add_list_stanza(struct col_pkgdb *db, const char *p, size_t n, int
     pkg = col_pkgdb_find(db, v[0].p, v[0].n, v[2].p, v[2].n);
     if (pkg == NULL)
         return 0;
-    if (col_debver_check(v[1].p, v[1].n) != 0)
-        return DA_ERR_VERSION_SYNTAX;
+    if (col_debver_check(v[1].p, v[1].n) < 0)
+        return 0; /* a version apt cannot hold is not a candidate */
     return col_pkg_offer(db, pkg, v[1].p, v[1].n, priority, security, m);
 }
 
-static int col_ver_effective(const struct col_ver *v)
+static int col_prio_effective(const struct col_prio *p)
 {
-    return v->pin >= 0 ? v->pin_priority : v->priority;
+    return p->pin >= 0 ? p->pin_priority : p->priority;
 }
 
-/* apt's candidate: NULL when it is the installed version, or when the
- * candidate is not newer (a pinned downgrade is not an upgrade). */
+/* apt's candidate in one view of the lists: NULL when it is the installed
+ * version, or when the candidate is not newer (a pinned downgrade is not an
+ * upgrade). */
 static const struct col_ver *col_pkg_candidate(const struct col_pkgdb *db,
-                                               const struct col_pkg *pkg)
+                                               const struct col_pkg *pkg, int view)
 {
     const struct col_ver *cand = NULL;
-    int cand_prio = -1, inst_prio, inst_pin = pkg->inst_pin, inst_pin_prio = pkg->inst_pin_priority;
-    int cand_is_installed = 0, inst_done = 0;
+    struct col_prio inst = pkg->inst[view];
+    int cand_prio = -1, inst_prio, cand_is_installed = 0, inst_done = 0;
     size_t i, done = 0;
     unsigned char used[256];
 
@@ -374,10 +460,15 @@ static const struct col_ver *col_pkg_candidate(const struct col_pkgdb *db,
     if (db->pins != NULL) {
         int pp = 0, idx = col_pins_version_pin(db->pins, pkg->name, pkg->version, NULL, &pp);
 
-        col_take_pin(&inst_pin, &inst_pin_prio, idx, pp);
+        col_take_pin(&inst.pin, &inst.pin_priority, idx, pp);
     }
-    inst_prio = inst_pin >= 0 ? inst_pin_prio : pkg->inst_priority;
+    inst_prio = col_prio_effective(&inst);
     memset(used, 0, sizeof(used));
+    for (i = 0; i < pkg->n_newer; i++)
+        if (!pkg->newer[i].view[view].present) {
+            used[i] = 1; /* not in this view's lists */
+            done++;
+        }
     /* walk all versions from the newest down (n is small: a selection walk) */
     while (done < pkg->n_newer + 1) {
         const struct col_ver *best = NULL;
@@ -402,7 +493,7 @@ static const struct col_ver *col_pkg_candidate(const struct col_pkgdb *db,
         }
         used[bi] = 1;
         done++;
-        prio = col_ver_effective(best);
+        prio = col_prio_effective(&best->view[view]);
         if (prio == 0 || prio <= cand_prio)
             continue;
         if (prio < 1000 && col_debver_cmp(best->version, pkg->version) < 0)
@@ -434,6 +525,9 @@ void col_patch_facts_free(struct col_patch_facts *f)
         free(f->kernels[i].version);
     }
     free(f->kernels);
+    for (i = 0; i < f->n_status_notes; i++)
+        free(f->status_notes[i]);
+    free(f->status_notes);
     memset(f, 0, sizeof(*f));
 }
 
@@ -516,12 +610,26 @@ int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out)
     memset(out, 0, sizeof(*out));
     out->installed_count = db->n;
     out->unattended_upgrades_installed = db->uu_installed;
-    r = col_facts_inventory(db, out);
+    out->status_warnings = db->status_warnings;
+    out->status_skipped = db->status_skipped;
+    r = 0;
+    if (db->n_notes > 0) {
+        out->status_notes = calloc(db->n_notes, sizeof(char *));
+        r = out->status_notes == NULL ? DA_ERR_NOMEM : 0;
+    }
+    for (i = 0; r == 0 && i < db->n_notes; i++) {
+        out->status_notes[i] = strdup(db->notes[i]);
+        out->n_status_notes++;
+        if (out->status_notes[i] == NULL)
+            r = DA_ERR_NOMEM;
+    }
+    if (r == 0)
+        r = col_facts_inventory(db, out);
     if (r == 0)
         r = col_facts_kernels(db, out);
     for (i = 0; r == 0 && i < db->n; i++) {
         const struct col_pkg *p = &db->pkgs[i];
-        const struct col_ver *c = col_pkg_candidate(db, p);
+        const struct col_ver *c = col_pkg_candidate(db, p, COL_VIEW_ALL);
         struct col_pending *np, *e;
 
         if (c == NULL)
@@ -537,7 +645,7 @@ int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out)
         e->arch = strdup(p->arch);
         e->installed = strdup(p->version);
         e->candidate = strdup(c->version);
-        e->security = c->security;
+        e->security = col_pkg_candidate(db, p, COL_VIEW_SECURITY) != NULL;
         if (e->name == NULL || e->arch == NULL || e->installed == NULL || e->candidate == NULL)
             r = DA_ERR_NOMEM;
     }

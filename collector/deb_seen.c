@@ -108,7 +108,7 @@ static int col_seen_entry_line(const char *p, size_t n, int64_t now, struct col_
     t++;
     if (!col_seen_token_ok(name, (size_t)(cand - 1 - name)) ||
         !col_seen_token_ok(cand, (size_t)(t - 1 - cand)) ||
-        col_debver_check(cand, (size_t)(t - 1 - cand)) != 0 ||
+        col_debver_check(cand, (size_t)(t - 1 - cand)) < 0 ||
         col_seen_time(t, (size_t)(end - t), now, &e.first_seen) != 0)
         return DA_ERR_COLLECT_PARSE;
     if (out->n >= COL_DEB_MAX_PENDING)
@@ -262,7 +262,7 @@ int col_seen_update(const struct col_seen *old, const struct col_patch_facts *f,
 
         if (!col_seen_token_ok(p->name, strlen(p->name)) ||
             !col_seen_token_ok(p->candidate, strlen(p->candidate)) ||
-            col_debver_check(p->candidate, strlen(p->candidate)) != 0)
+            col_debver_check(p->candidate, strlen(p->candidate)) < 0)
             continue;
         e->name = strdup(p->name);
         e->candidate = strdup(p->candidate);

@@ -17,50 +17,59 @@ static int col_is_alpha(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-int col_debver_check(const char *v, size_t n)
+/* dpkg's parseversion: what it refuses is an error, what it only warns
+ * about (and then uses) is COL_DEBVER_WARN with the warning's text. */
+int col_debver_check_why(const char *v, size_t n, const char **why)
 {
-    const char *colon, *hyphen = NULL, *up;
-    size_t i, up_len;
+    const char *colon, *hyphen = NULL, *up, *end = v + n, *p;
+    unsigned long long epoch = 0;
 
+    *why = NULL;
     if (n == 0 || n >= COL_DEB_MAX_FIELD)
-        return DA_ERR_VERSION_SYNTAX;
+        return (*why = n == 0 ? "version string is empty" : "version string is too long"),
+               DA_ERR_VERSION_SYNTAX;
+    for (p = v; p < end; p++)
+        if (*p == ' ' || *p == '\t' || *p == '\0' || *p == '\n')
+            return (*why = "version string has embedded spaces"), DA_ERR_VERSION_SYNTAX;
     colon = memchr(v, ':', n);
     up = v;
     if (colon != NULL) {
-        if (colon == v || colon - v > 9)
-            return DA_ERR_VERSION_SYNTAX;
-        for (i = 0; i < (size_t)(colon - v); i++)
-            if (!col_is_digit(v[i]))
-                return DA_ERR_VERSION_SYNTAX;
+        if (colon == v)
+            return (*why = "epoch in version is empty"), DA_ERR_VERSION_SYNTAX;
+        for (p = v; p < colon; p++) {
+            if (!col_is_digit(*p))
+                return (*why = "epoch in version is not number"), DA_ERR_VERSION_SYNTAX;
+            epoch = epoch * 10 + (unsigned long long)(*p - '0');
+            if (epoch > 2147483647ull)
+                return (*why = "epoch in version is too big"), DA_ERR_VERSION_SYNTAX;
+        }
+        if (colon + 1 == end)
+            return (*why = "nothing after colon in version number"), DA_ERR_VERSION_SYNTAX;
         up = colon + 1;
     }
-    for (i = (size_t)(up - v); i < n; i++)
-        if (v[i] == '-')
-            hyphen = v + i;
-    up_len = (size_t)((hyphen != NULL ? hyphen : v + n) - up);
-    if (up_len == 0 || !col_is_digit(up[0]))
-        return DA_ERR_VERSION_SYNTAX;
-    for (i = 0; i < up_len; i++) {
-        char c = up[i];
-
-        if (!col_is_digit(c) && !col_is_alpha(c) && strchr(".+~-:", c) == NULL)
-            return DA_ERR_VERSION_SYNTAX;
-        if (c == ':' && colon == NULL)
-            return DA_ERR_VERSION_SYNTAX;
-        if (c == ':')
-            return DA_ERR_VERSION_SYNTAX; /* only one epoch separator */
-    }
-    if (hyphen != NULL) {
-        const char *rev = hyphen + 1;
-        size_t rlen = (size_t)(v + n - rev);
-
-        if (rlen == 0)
-            return DA_ERR_VERSION_SYNTAX;
-        for (i = 0; i < rlen; i++)
-            if (!col_is_digit(rev[i]) && !col_is_alpha(rev[i]) && strchr(".+~", rev[i]) == NULL)
-                return DA_ERR_VERSION_SYNTAX;
-    }
+    for (p = up; p < end; p++)
+        if (*p == '-')
+            hyphen = p;
+    if (hyphen != NULL && hyphen + 1 == end)
+        return (*why = "revision number is empty"), DA_ERR_VERSION_SYNTAX;
+    if (up == (hyphen != NULL ? hyphen : end))
+        return (*why = "version number is empty"), DA_ERR_VERSION_SYNTAX;
+    if (!col_is_digit(up[0]))
+        return (*why = "version number does not start with digit"), COL_DEBVER_WARN;
+    for (p = up; p < (hyphen != NULL ? hyphen : end); p++)
+        if (!col_is_digit(*p) && !col_is_alpha(*p) && strchr(".-+~:", *p) == NULL)
+            return (*why = "invalid character in version number"), COL_DEBVER_WARN;
+    for (p = hyphen != NULL ? hyphen + 1 : end; p < end; p++)
+        if (!col_is_digit(*p) && !col_is_alpha(*p) && strchr(".+~", *p) == NULL)
+            return (*why = "invalid character in revision number"), COL_DEBVER_WARN;
     return 0;
+}
+
+int col_debver_check(const char *v, size_t n)
+{
+    const char *why;
+
+    return col_debver_check_why(v, n, &why);
 }
 
 /* Weight of one character in a non-digit run; 0 is the end of the run. */

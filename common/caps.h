@@ -33,6 +33,9 @@
 #define DA_MAX_INTOTO_DIGESTS  16                    /* digests of one in-toto subject */
 #define DA_MAX_EK_CERT_FILE    (4u * 1024 * 1024)    /* a PEM file of EK roots or intermediates */
 #define DA_MAX_EK_CHAIN        8                     /* intermediates an agent may send */
+#define DA_MAX_DPKG_DIVERSIONS (4u * 1024 * 1024)    /* /var/lib/dpkg/diversions */
+#define DA_MAX_DIVERSIONS      65536                 /* diversions kept */
+#define DA_MAX_GLOB_MATCHES    4096                  /* paths one glob under a root may match */
 #define DA_MAX_PENDING_SEEN    (8u * 1024 * 1024)    /* first-seen record of pending upgrades */
 
 #endif

@@ -28,6 +28,8 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_OVERFLOW, "overflow", 400, "numeric overflow"},
     {DA_ERR_TIMEOUT, "timeout", 504, "timed out"},
     {DA_ERR_EXISTS, "exists", 409, "already exists"},
+    {DA_ERR_SYSTEM, "system", 500, "system call failed"},
+    {DA_ERR_NOT_REGULAR, "not_regular", 500, "not a regular file"},
 
     {DA_ERR_BASE64, "bad_base64", 400, "invalid base64"},
     {DA_ERR_HEX, "bad_hex", 400, "invalid hexadecimal"},
@@ -116,6 +118,7 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_ROUTE, "not_found", 404, "no such route"},
     {DA_ERR_INVENTORY_NEEDED, "inventory_needed", 409, "server needs the full package inventory"},
     {DA_ERR_UNAVAILABLE, "unavailable", 503, "service unavailable"},
+    {DA_ERR_NOT_READY, "not_ready", 503, "server is not ready to verify reports"},
 
     {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
     {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},

@@ -32,6 +32,8 @@ enum da_err {
     DA_ERR_OVERFLOW = -13,
     DA_ERR_TIMEOUT = -14,
     DA_ERR_EXISTS = -15,
+    DA_ERR_SYSTEM = -16,      /* a system call failed; the errno is kept beside (rootfs.h) */
+    DA_ERR_NOT_REGULAR = -17, /* a FIFO, socket, device or directory where a file was expected */
 
     /* encodings, JSON, DSSE */
     DA_ERR_BASE64 = -100,
@@ -121,6 +123,7 @@ enum da_err {
     DA_ERR_ROUTE = -616,
     DA_ERR_INVENTORY_NEEDED = -617,
     DA_ERR_UNAVAILABLE = -618,
+    DA_ERR_NOT_READY = -619,
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,

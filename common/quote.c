@@ -279,6 +279,7 @@ static void fill_clock(const TPMS_ATTEST *a, struct da_tpm_clock *clock)
     clock->reset_count = a->clockInfo.resetCount;
     clock->restart_count = a->clockInfo.restartCount;
     clock->firmware_version = a->firmwareVersion;
+    clock->unsafe = a->clockInfo.safe != TPM2_YES;
 }
 
 int da_quote_verify(const uint8_t *attest, size_t attest_len, const uint8_t *sig, size_t sig_len,
@@ -300,7 +301,7 @@ int da_quote_verify(const uint8_t *attest, size_t attest_len, const uint8_t *sig
         return DA_ERR_VERIFY_PCR_SELECTION;
     if ((rc = check_pcr_digest(&a.attested.quote, hash, expect)) != 0)
         return rc;
-    if (a.clockInfo.safe != TPM2_YES)
+    if (a.clockInfo.safe != TPM2_YES && !expect->accept_unsafe_clock)
         return DA_ERR_VERIFY_CLOCK_UNSAFE;
     fill_clock(&a, clock);
     return 0;
@@ -346,12 +347,62 @@ int da_tpm_clock_check(const struct da_tpm_clock *prev, const struct da_tpm_cloc
         *firmware_changed = prev->firmware_version != cur->firmware_version;
     if (cur->reset_count < prev->reset_count)
         return DA_ERR_VERIFY_COUNTER_ROLLBACK;
-    if (cur->reset_count == prev->reset_count && cur->restart_count < prev->restart_count)
-        return DA_ERR_VERIFY_COUNTER_ROLLBACK;
-    /* Clock persists across resets and, with safe set, never goes back. */
-    if (cur->clock < prev->clock)
-        return DA_ERR_VERIFY_COUNTER_ROLLBACK;
+    if (cur->reset_count == prev->reset_count) {
+        /* One reset cycle: Restart and Resume follow an orderly
+         * TPM2_Shutdown, which saves Clock, so neither counter falls. */
+        if (cur->restart_count < prev->restart_count || cur->clock < prev->clock)
+            return DA_ERR_VERIFY_COUNTER_ROLLBACK;
+        return 0;
+    }
+    /* A TPM Reset. Clock only falls when power was lost without
+     * TPM2_Shutdown: the TPM then resumes from its last saved Clock, at most
+     * one NV interval back, and says so by clearing safe. */
+    if (cur->clock >= prev->clock)
+        return 0;
+    if (cur->unsafe && prev->clock - cur->clock <= DA_TPM_CLOCK_NV_INTERVAL_MS)
+        return 0;
+    return DA_ERR_VERIFY_COUNTER_ROLLBACK;
+}
+
+#define REPORT_NONCE_LABEL "devattest.report-nonce/v2"
+
+static int report_nonce_bind(const char *agent_id, const struct da_pcr_selection *sel,
+                             uint8_t out[DA_NONCE_BIND_MAX], size_t *out_len)
+{
+    size_t id_len = agent_id != NULL ? strlen(agent_id) : 0, n = 0, i;
+
+    if (id_len == 0 || id_len > 255 || sel == NULL || sel->count == 0 ||
+        sel->count > sizeof(sel->banks) / sizeof(sel->banks[0]))
+        return DA_ERR_INVALID_ARG;
+    memcpy(out, REPORT_NONCE_LABEL, sizeof(REPORT_NONCE_LABEL)); /* with its NUL */
+    n = sizeof(REPORT_NONCE_LABEL);
+    out[n++] = (uint8_t)id_len;
+    memcpy(out + n, agent_id, id_len);
+    n += id_len;
+    out[n++] = (uint8_t)sel->count;
+    for (i = 0; i < sel->count; i++) {
+        out[n++] = (uint8_t)(sel->banks[i].hash >> 8);
+        out[n++] = (uint8_t)sel->banks[i].hash;
+        out[n++] = (uint8_t)(sel->banks[i].pcrs >> 24);
+        out[n++] = (uint8_t)(sel->banks[i].pcrs >> 16);
+        out[n++] = (uint8_t)(sel->banks[i].pcrs >> 8);
+        out[n++] = (uint8_t)sel->banks[i].pcrs;
+    }
+    *out_len = n;
     return 0;
+}
+
+int da_report_nonce_make(const uint8_t *key, size_t key_len, const char *agent_id,
+                         const struct da_pcr_selection *selection, uint64_t now,
+                         uint32_t lifetime_s, uint8_t out[DA_NONCE_LEN])
+{
+    uint8_t bind[DA_NONCE_BIND_MAX];
+    size_t bind_len = 0;
+    int rc = report_nonce_bind(agent_id, selection, bind, &bind_len);
+
+    if (rc == 0)
+        rc = da_nonce_make(key, key_len, bind, bind_len, now, lifetime_s, out);
+    return rc;
 }
 
 int da_report_quote_verify(const uint8_t *nonce_key, size_t nonce_key_len, uint64_t now,
@@ -361,14 +412,18 @@ int da_report_quote_verify(const uint8_t *nonce_key, size_t nonce_key_len, uint6
 {
     struct da_quote_expect expect;
     uint8_t qd[DA_QUOTE_QD_LEN];
+    uint8_t bind[DA_NONCE_BIND_MAX];
+    size_t bind_len = 0;
     int rc;
 
     if (clock != NULL)
         memset(clock, 0, sizeof(*clock));
     if (report == NULL || report->evidence_digest == NULL)
         return DA_ERR_INVALID_ARG;
-    rc = da_nonce_verify(nonce_key, nonce_key_len, report->nonce, report->nonce_len, now, NULL,
-                         NULL, NULL);
+    rc = report_nonce_bind(report->agent_id, selection, bind, &bind_len);
+    if (rc == 0)
+        rc = da_nonce_verify(nonce_key, nonce_key_len, bind, bind_len, report->nonce,
+                             report->nonce_len, now, NULL, NULL, NULL);
     if (rc != 0)
         return rc;
     rc = da_quote_qualifying_data(report->nonce, report->nonce_len, report->evidence_digest, qd);
@@ -381,6 +436,7 @@ int da_report_quote_verify(const uint8_t *nonce_key, size_t nonce_key_len, uint6
     expect.selection = selection;
     expect.pcr_values = report->pcr_values;
     expect.pcr_values_len = report->pcr_values_len;
+    expect.accept_unsafe_clock = true;
     rc = da_quote_verify(report->attest, report->attest_len, report->sig, report->sig_len, &expect,
                          clock);
     if (rc == 0 && mark_used != NULL)

@@ -20,11 +20,13 @@
  *   6. quote: PCR selection = requested          DA_ERR_VERIFY_PCR_SELECTION
  *      quote: pcrDigest = H(PCR values)          DA_ERR_VERIFY_PCR_DIGEST
  *      certify: name = the certified key's name  DA_ERR_VERIFY_CERTIFY_NAME
- *   7. clockInfo.safe                            DA_ERR_VERIFY_CLOCK_UNSAFE
+ *   7. clockInfo.safe (unless the caller orders  DA_ERR_VERIFY_CLOCK_UNSAFE
+ *      the counters itself: da_tpm_clock_check)
  */
 #ifndef DA_QUOTE_H
 #define DA_QUOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +68,10 @@ struct da_quote_expect {
     const struct da_pcr_selection *selection;
     const uint8_t *pcr_values; /* concatenated, in selection order */
     size_t pcr_values_len;
+    /* Accept clockInfo.safe = NO: only for a caller that then orders the
+     * counters with da_tpm_clock_check, which knows what an unsafe clock
+     * may do (reports). Otherwise such a quote is DA_ERR_VERIFY_CLOCK_UNSAFE. */
+    bool accept_unsafe_clock;
 };
 
 /* The TPM counters of a verified attestation, for monotonicity checks. */
@@ -74,7 +80,13 @@ struct da_tpm_clock {
     uint32_t reset_count;
     uint32_t restart_count;
     uint64_t firmware_version;
+    bool unsafe; /* clockInfo.safe was NO: this Clock may have been reported before */
 };
+
+/* The TPM writes Clock to its NV memory at least once per 2^22 ms of
+ * operation (TPM 2.0 Part 2, TPMS_CLOCK_INFO), so after a power loss without
+ * TPM2_Shutdown it resumes at most this far behind a value it reported. */
+#define DA_TPM_CLOCK_NV_INTERVAL_MS (UINT64_C(1) << 22)
 
 /* Verify a quote: attest is the signed TPMS_ATTEST, sig the marshalled
  * TPMT_SIGNATURE. On success fills *clock (when not NULL). Errors: the codes
@@ -91,17 +103,33 @@ int da_certify_verify(const uint8_t *attest, size_t attest_len, const uint8_t *s
                       const uint8_t *qualifying_data, size_t qualifying_data_len,
                       struct da_tpm_clock *clock);
 
-/* Compare the counters of a newer verified attestation with the last one
- * recorded for the same AK. DA_ERR_VERIFY_COUNTER_ROLLBACK when resetCount
- * went back, restartCount went back within the same resetCount, or clock went
- * back (Clock survives resets and only TPM2_Clear zeroes it, which also zeroes
- * resetCount; a quote whose clock is not "safe" is rejected before this). *firmware_changed (when
- * not NULL) is set to 1 when firmwareVersion differs, else 0. */
+/* Whether cur may follow prev, the last counters recorded for the same AK
+ * (docs/internals/tpm-counters.md). 0 when
+ *   - resetCount is the same, restartCount and Clock did not go back; or
+ *   - resetCount went up (a TPM Reset; restartCount starts again) and Clock
+ *     did not go back, or went back by at most DA_TPM_CLOCK_NV_INTERVAL_MS
+ *     with cur->unsafe set: the TPM lost power without TPM2_Shutdown and
+ *     resumed from its last saved Clock.
+ * Anything else is DA_ERR_VERIFY_COUNTER_ROLLBACK: resetCount went back
+ * (TPM2_Clear, or another TPM state), restartCount or Clock went back within
+ * one reset cycle, Clock went back while the TPM calls it safe, or further
+ * than the TPM can lose. An equal tuple is no rollback. *firmware_changed
+ * (when not NULL) is set to 1 when firmwareVersion differs, else 0. */
 int da_tpm_clock_check(const struct da_tpm_clock *prev, const struct da_tpm_clock *cur,
                        int *firmware_changed);
 
+/* A report's nonce is bound to the agent it was issued to and the PCR
+ * selection it asked for: the binding is "devattest.report-nonce/v2", NUL,
+ * the agent id's length (one byte) and bytes, the number of banks (one
+ * byte), and per bank the hash algorithm (2 bytes) and the PCR bit mask
+ * (4 bytes), big-endian. DA_ERR_INVALID_ARG for an empty or over-long id. */
+int da_report_nonce_make(const uint8_t *key, size_t key_len, const char *agent_id,
+                         const struct da_pcr_selection *selection, uint64_t now,
+                         uint32_t lifetime_s, uint8_t out[DA_NONCE_LEN]);
+
 /* A report's quote as it arrives (DESIGN.md section 5, Report step 4). */
 struct da_report_quote {
+    const char *agent_id; /* the agent whose report this claims to be */
     const uint8_t *nonce;
     size_t nonce_len;
     const uint8_t *evidence_digest; /* 32 bytes: SHA-256 of the canonical evidence */
@@ -114,11 +142,14 @@ struct da_report_quote {
 };
 
 /* The whole report check of DESIGN.md section 5, step 5, up to policy:
- * the nonce is one this server issued (DA_ERR_VERIFY_NONCE) and still valid
+ * the nonce is one this server issued to report->agent_id for this
+ * selection (DA_ERR_VERIFY_NONCE: also a nonce of another agent) and still valid
  * (DA_ERR_VERIFY_NONCE_EXPIRED); the quote verifies with expected qualifying
  * data SHA-256(nonce || evidence_digest) (every code of da_quote_verify);
  * and only then mark_used records the nonce (DA_ERR_VERIFY_NONCE_REPLAY when
- * it was used before). Because mark_used runs last, a rejected report
+ * it was used before). A clock the TPM does not call safe is accepted and
+ * marked in *clock (unsafe): the caller orders it with da_tpm_clock_check.
+ * Because mark_used runs last, a rejected report
  * consumes no nonce; a caller that stores the report in a transaction can
  * pass NULL and record the nonce in that transaction instead. */
 int da_report_quote_verify(const uint8_t *nonce_key, size_t nonce_key_len, uint64_t now,

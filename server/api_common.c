@@ -1,7 +1,9 @@
 /* Helpers shared by the API handlers and the plain endpoints. */
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "api.h"
 #include "buf.h"
@@ -71,6 +73,81 @@ int srv_api_healthz(struct srv_request *req, struct srv_response *resp)
         return DA_ERR_NOMEM;
     }
     return srv_respond_json(resp, 200, doc);
+}
+
+/* Free space on the file system holding the database, against the floor. */
+static const char *ready_disk(const struct srv_ctx *ctx)
+{
+    char dir[PATH_MAX];
+    struct statvfs fs;
+    unsigned long long free_mb;
+
+    snprintf(dir, sizeof(dir), "%s", ctx->cfg.database);
+    if (statvfs(dirname(dir), &fs) != 0)
+        return "cannot read the free space of the database's file system";
+    free_mb = (unsigned long long)fs.f_bavail * fs.f_frsize / (1024 * 1024);
+    return free_mb >= ctx->cfg.ready_min_free_mb ? NULL : "free space below ready_min_free_mb";
+}
+
+#define READY_PROBE_REUSE_MS 1000
+
+/* One durable write through the store's writer, at most once a second. */
+static int ready_store(struct srv_ctx *ctx)
+{
+    uint64_t now = srv_mono_ms(), last = atomic_load(&ctx->ready_probe_ms);
+    int rc;
+
+    if (last != 0 && now - last < READY_PROBE_REUSE_MS)
+        return atomic_load(&ctx->ready_probe_rc);
+    rc = srv_store_probe_write(ctx->store, srv_now());
+    atomic_store(&ctx->ready_probe_rc, rc);
+    atomic_store(&ctx->ready_probe_ms, now != 0 ? now : 1);
+    return rc;
+}
+
+/* Readiness: everything a report needs to be verified and kept. Each check
+ * is "ok" or says what is missing; any failure answers 503 not_ready. */
+int srv_api_readyz(struct srv_request *req, struct srv_response *resp)
+{
+    struct srv_ctx *ctx = req->srv;
+    struct srv_policy *policy = srv_policy_get(ctx);
+    const char *why[4];
+    static const char *const names[4] = {"store", "policy", "ek_roots", "disk"};
+    cJSON *doc = cJSON_CreateObject(), *checks, *err;
+    size_t i, msg = 0;
+    bool ready = true;
+
+    why[0] = ready_store(ctx) == 0 ? NULL : "store does not take writes";
+    why[1] = policy != NULL ? NULL : "no policy loaded";
+    why[2] = ctx->ek_trust != NULL ? NULL : "no EK roots loaded (ek_roots)";
+    why[3] = ready_disk(ctx);
+    srv_policy_put(policy);
+    checks = cJSON_AddObjectToObject(doc, "checks");
+    for (i = 0; checks != NULL && i < 4; i++) {
+        if (cJSON_AddStringToObject(checks, names[i], why[i] != NULL ? why[i] : "ok") == NULL)
+            checks = NULL;
+        if (why[i] == NULL)
+            continue;
+        if (msg < sizeof(resp->message))
+            msg += (size_t)snprintf(resp->message + msg, sizeof(resp->message) - msg, "%s%s: %s",
+                                    ready ? "" : "; ", names[i], why[i]);
+        ready = false;
+    }
+    if (checks == NULL ||
+        cJSON_AddStringToObject(doc, "status", ready ? "ready" : "not_ready") == NULL) {
+        cJSON_Delete(doc);
+        return DA_ERR_NOMEM;
+    }
+    if (!ready) {
+        err = cJSON_AddObjectToObject(doc, "error");
+        if (err == NULL ||
+            cJSON_AddStringToObject(err, "code", da_err_code(DA_ERR_NOT_READY)) == NULL ||
+            cJSON_AddStringToObject(err, "message", resp->message) == NULL) {
+            cJSON_Delete(doc);
+            return DA_ERR_NOMEM;
+        }
+    }
+    return srv_respond_json(resp, ready ? 200 : da_err_http_status(DA_ERR_NOT_READY), doc);
 }
 
 int srv_api_openapi(struct srv_request *req, struct srv_response *resp)

@@ -5,6 +5,7 @@
  * policy; then evidence, verdict, transcript and receipt are stored with the
  * nonce's single use in one transaction. Every rejection is audited with
  * its code and changes nothing else. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "json.h"
 #include "log.h"
 #include "nonce.h"
+#include "pending_age.h"
 #include "policy_state.h"
 #include "quote.h"
 #include "receipt.h"
@@ -69,6 +71,16 @@ static int check_nonce_body(struct srv_request *req, struct srv_response *resp)
     return rc;
 }
 
+/* Anyone may ask for a nonce (the agent proves itself only with the quote),
+ * so nonce requests are limited per client address, never per agent. */
+static int nonce_rate_limit(struct srv_request *req)
+{
+    if (srv_ratelimit_take(req->srv->rl_nonce, req->address, srv_mono_ms()))
+        return 0;
+    atomic_fetch_add(&req->srv->metrics.rate_limited, 1);
+    return DA_ERR_RATE_LIMITED;
+}
+
 int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
 {
     uint8_t nonce[DA_NONCE_LEN];
@@ -80,12 +92,15 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
     int rc;
 
     da_buf_init(&b64, 2 * DA_NONCE_LEN);
-    rc = check_nonce_body(req, resp);
+    rc = nonce_rate_limit(req);
+    if (rc == 0)
+        rc = check_nonce_body(req, resp);
     if (rc == 0)
         rc = agent_for_request(req, &a);
     if (rc == 0)
-        rc = da_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
-                           (uint64_t)now, req->srv->cfg.nonce_ttl_s, nonce);
+        rc = da_report_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
+                                  a->id, &req->srv->pcr_selection, (uint64_t)now,
+                                  req->srv->cfg.nonce_ttl_s, nonce);
     if (rc == 0)
         rc = da_base64_encode(nonce, sizeof(nonce), DA_BASE64_STD, &b64);
     if (rc == 0) {
@@ -121,6 +136,7 @@ struct ingest {
     bool compliant;
     struct srv_report rec;
     char *inventory_copy;
+    struct srv_pending_set pending; /* the server's first-seen times */
 };
 
 static void ingest_free(struct ingest *g)
@@ -133,6 +149,7 @@ static void ingest_free(struct ingest *g)
     free(g->rec.verdict_json);
     free(g->rec.transcript_json);
     free(g->rec.receipt_json);
+    srv_pending_set_free(&g->pending);
 }
 
 static int verify_quote(struct ingest *g)
@@ -146,6 +163,7 @@ static int verify_quote(struct ingest *g)
     if (rc != 0)
         return DA_ERR_INTERNAL; /* the enrolled AK was checked at enrollment */
     memset(&q, 0, sizeof(q));
+    q.agent_id = g->agent->id;
     q.nonce = da_buf_data(&g->in->nonce);
     q.nonce_len = da_buf_len(&g->in->nonce);
     q.evidence_digest = g->in->evidence_digest;
@@ -172,7 +190,22 @@ static int check_counters(struct ingest *g)
     prev.reset_count = g->agent->reset_count;
     prev.restart_count = g->agent->restart_count;
     prev.firmware_version = g->agent->firmware_version;
+    prev.unsafe = false;
+    /* An early answer from the row read at request start; the store checks
+     * again against the row as it is when the report is written. */
     return da_tpm_clock_check(&prev, &g->clock, &g->firmware_changed);
+}
+
+/* The agent's budget is spent only by reports whose quote verified: the
+ * agent id in the path alone proves nothing, so nobody else can use it up. */
+static int agent_rate_limit(struct ingest *g)
+{
+    struct srv_ctx *ctx = g->req->srv;
+
+    if (srv_ratelimit_take(ctx->rl_agent, g->agent->id, srv_mono_ms()))
+        return 0;
+    atomic_fetch_add(&ctx->metrics.rate_limited, 1);
+    return DA_ERR_RATE_LIMITED;
 }
 
 /* A digest the server has not seen needs the full list, hashed to match. */
@@ -208,14 +241,17 @@ static int make_transcript(struct ingest *g)
 {
     cJSON *t = cJSON_CreateObject(), *tpm, *steps;
     static const char *const done[] = {
-        "body",          "agent",      "nonce",      "quote_signature", "qualifying_data",
-        "pcr_selection", "pcr_digest", "clock_safe", "counters",        "inventory",
-        "policy"};
+        "body",          "agent",      "nonce",    "quote_signature", "qualifying_data",
+        "pcr_selection", "pcr_digest", "counters", "inventory",       "policy"};
+    char clock[24], firmware[24];
     size_t i;
     int rc = DA_ERR_NOMEM;
 
     if (t == NULL)
         return rc;
+    /* 64-bit TPM values travel as decimal strings: a JSON number is a double. */
+    snprintf(clock, sizeof(clock), "%" PRIu64, g->clock.clock);
+    snprintf(firmware, sizeof(firmware), "%" PRIu64, g->clock.firmware_version);
     steps = cJSON_AddArrayToObject(t, "checks");
     for (i = 0; steps != NULL && i < sizeof(done) / sizeof(done[0]); i++) {
         if (!cJSON_AddItemToArray(steps, cJSON_CreateString(done[i])))
@@ -225,11 +261,11 @@ static int make_transcript(struct ingest *g)
     if (steps == NULL || tpm == NULL ||
         cJSON_AddStringToObject(t, "ak_name", g->agent->ak_name) == NULL ||
         cJSON_AddStringToObject(t, "pcr_selection", g->req->srv->cfg.pcr_selection) == NULL ||
-        cJSON_AddNumberToObject(tpm, "clock", (double)g->clock.clock) == NULL ||
+        cJSON_AddStringToObject(tpm, "clock", clock) == NULL ||
+        cJSON_AddBoolToObject(tpm, "clock_safe", !g->clock.unsafe) == NULL ||
         cJSON_AddNumberToObject(tpm, "reset_count", g->clock.reset_count) == NULL ||
         cJSON_AddNumberToObject(tpm, "restart_count", g->clock.restart_count) == NULL ||
-        cJSON_AddNumberToObject(tpm, "firmware_version", (double)g->clock.firmware_version) ==
-            NULL ||
+        cJSON_AddStringToObject(tpm, "firmware_version", firmware) == NULL ||
         cJSON_AddBoolToObject(tpm, "firmware_changed", g->firmware_changed != 0) == NULL)
         goto out;
     g->rec.transcript_json = cJSON_PrintUnformatted(t);
@@ -262,6 +298,7 @@ static int make_record(struct ingest *g)
     r->restart_count = g->clock.restart_count;
     r->clock = g->clock.clock;
     r->firmware_version = g->clock.firmware_version;
+    r->clock_unsafe = g->clock.unsafe;
     memcpy(r->inventory_sha256, g->in->inventory_sha256, sizeof(r->inventory_sha256));
     r->verdict_json = cJSON_PrintUnformatted(g->verdict);
     if (r->verdict_json == NULL)
@@ -319,7 +356,8 @@ static int respond_report(struct srv_response *resp, int status, const struct sr
 static int answer_replay(struct ingest *g)
 {
     struct srv_report *prev = NULL;
-    int rc = srv_store_report_find_by_nonce(g->req->srv->store, g->rec.nonce_hash, &prev);
+    int rc = srv_store_report_find_by_nonce(g->req->srv->store, g->rec.agent_id, g->rec.nonce_hash,
+                                            &prev);
 
     if (rc == 0 && strcmp(prev->agent_id, g->rec.agent_id) == 0 &&
         strcmp(prev->evidence_sha256, g->rec.evidence_sha256) == 0)
@@ -327,6 +365,26 @@ static int answer_replay(struct ingest *g)
     else
         rc = DA_ERR_VERIFY_NONCE_REPLAY;
     srv_report_free(prev);
+    return rc;
+}
+
+/* The policy, with the server's own ages of pending upgrades; the new
+ * first-seen times are stored with the report. */
+static int evaluate(struct ingest *g)
+{
+    int64_t now = srv_now();
+    cJSON *pending = NULL;
+    int rc;
+
+    rc = srv_pending_load(g->req->srv->store, g->agent->id, g->in->evidence, now, &g->pending);
+    if (rc == 0)
+        rc = srv_pending_facts(&g->pending, now, &pending);
+    if (rc == 0)
+        rc = srv_verdict_evaluate(g->policy, g->in->evidence, pending, &g->verdict, &g->controls,
+                                  &g->compliant);
+    g->rec.pending = g->pending.fresh;
+    g->rec.n_pending = g->pending.n_fresh;
+    cJSON_Delete(pending);
     return rc;
 }
 
@@ -347,6 +405,8 @@ static int ingest_run(struct ingest *g)
     if (rc == 0)
         rc = check_counters(g);
     if (rc == 0)
+        rc = agent_rate_limit(g);
+    if (rc == 0)
         rc = check_inventory(g);
     if (rc != 0)
         return rc;
@@ -355,7 +415,7 @@ static int ingest_run(struct ingest *g)
         snprintf(g->resp->message, sizeof(g->resp->message), "no policy is configured");
         return DA_ERR_UNAVAILABLE;
     }
-    rc = srv_verdict_evaluate(g->policy, g->in->evidence, &g->verdict, &g->controls, &g->compliant);
+    rc = evaluate(g);
     if (rc == 0)
         rc = make_record(g);
     if (rc == 0)

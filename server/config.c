@@ -52,6 +52,9 @@ static const struct cfg_key cfg_keys[] = {
     UINT_KEY(burst_per_address, 1, 1000000),
     UINT_KEY(rate_per_agent, 1, 1000000),
     UINT_KEY(burst_per_agent, 1, 1000000),
+    UINT_KEY(nonce_rate_per_address, 1, 1000000),
+    UINT_KEY(nonce_burst_per_address, 1, 1000000),
+    UINT_KEY(ready_min_free_mb, 0, 1000000000),
     UINT_KEY(commit_batch_max, 1, 4096),
     {"log_level", CFG_LOGLEVEL, offsetof(struct srv_config, log_level), 0, 0, 0},
 };
@@ -76,6 +79,9 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->burst_per_address = 10000;
     cfg->rate_per_agent = 5;
     cfg->burst_per_agent = 20;
+    cfg->nonce_rate_per_address = 100;
+    cfg->nonce_burst_per_address = 500;
+    cfg->ready_min_free_mb = 64;
     cfg->commit_batch_max = 256;
     cfg->log_level = DA_LOG_INFO;
 }

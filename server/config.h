@@ -35,9 +35,12 @@ struct srv_config {
     char ek_roots[PATH_MAX];    /* PEM bundle of trusted EK manufacturer roots */
     unsigned rate_per_address;  /* requests per second per client address */
     unsigned burst_per_address;
-    unsigned rate_per_agent; /* agent requests per second per agent id */
+    unsigned rate_per_agent; /* verified reports per second per agent */
     unsigned burst_per_agent;
-    unsigned commit_batch_max; /* most write transactions in one group commit */
+    unsigned nonce_rate_per_address; /* nonce requests per second per client address */
+    unsigned nonce_burst_per_address;
+    unsigned ready_min_free_mb; /* /readyz: free space the database's file system must keep */
+    unsigned commit_batch_max;  /* most write transactions in one group commit */
     enum da_log_level log_level;
 };
 

@@ -30,9 +30,6 @@
  * it the connection is closed. */
 #define DISCARD_SLACK (1024u * 1024)
 
-/* Agent routes are limited per agent id (param[0]) as well. */
-#define F_AGENT_LIMIT 1u
-
 struct route {
     const char *method;
     const char *pattern;
@@ -45,12 +42,13 @@ struct route {
 /* The API. Order matters only for readability: patterns do not overlap. */
 static const struct route routes[] = {
     {"GET", "/healthz", PUBLIC, NO_BODY, 0, srv_api_healthz},
+    {"GET", "/readyz", PUBLIC, NO_BODY, 0, srv_api_readyz},
     {"GET", "/metrics", ROLES_STAFF, NO_BODY, 0, srv_api_metrics},
     {"GET", "/v1/openapi.yaml", PUBLIC, NO_BODY, 0, srv_api_openapi},
     {"POST", "/v1/enroll", PUBLIC, SMALL_BODY, 0, srv_api_enroll},
     {"POST", "/v1/enroll/{}/activate", PUBLIC, SMALL_BODY, 0, srv_api_enroll_activate},
-    {"POST", "/v1/agents/{}/nonce", PUBLIC, SMALL_BODY, F_AGENT_LIMIT, srv_api_nonce},
-    {"POST", "/v1/agents/{}/reports", PUBLIC, DA_MAX_REPORT, F_AGENT_LIMIT, srv_api_report_post},
+    {"POST", "/v1/agents/{}/nonce", PUBLIC, SMALL_BODY, 0, srv_api_nonce},
+    {"POST", "/v1/agents/{}/reports", PUBLIC, DA_MAX_REPORT, 0, srv_api_report_post},
     {"GET", "/v1/vendors", ROLES_READ, NO_BODY, 0, srv_api_vendors},
     {"GET", "/v1/agents", ROLES_READ, NO_BODY, 0, srv_api_agents},
     {"GET", "/v1/agents/{}", ROLES_READ, NO_BODY, 0, srv_api_agent},
@@ -288,11 +286,8 @@ static int admit(struct srv_ctx *ctx, struct MHD_Connection *conn, struct req_st
     }
     if (rs->route == NULL)
         return DA_ERR_ROUTE;
-    if ((rs->route->flags & F_AGENT_LIMIT) &&
-        !srv_ratelimit_take(ctx->rl_agent, rs->req.param[0], srv_mono_ms())) {
-        atomic_fetch_add(&ctx->metrics.rate_limited, 1);
-        return DA_ERR_RATE_LIMITED;
-    }
+    /* Per-agent budgets are spent in the handlers, once a request proved
+     * which agent it comes from (api_report.c). */
     rc = authenticate(ctx, conn, rs->route->roles, &rs->req.who);
     if (rc != 0)
         return rc;

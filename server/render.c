@@ -1,5 +1,6 @@
 #include "render.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,16 @@ static int add_time(cJSON *o, const char *key, int64_t t)
     return cJSON_AddStringToObject(o, key, ts) != NULL ? 0 : DA_ERR_NOMEM;
 }
 
+/* A 64-bit value as a decimal string: a JSON number is a double, exact
+ * only up to 2^53. */
+static cJSON *add_u64(cJSON *o, const char *key, uint64_t v)
+{
+    char text[24];
+
+    snprintf(text, sizeof(text), "%" PRIu64, v);
+    return cJSON_AddStringToObject(o, key, text);
+}
+
 int srv_render_agent(const struct srv_agent *a, cJSON **out)
 {
     cJSON *o = cJSON_CreateObject(), *tpm;
@@ -68,8 +79,8 @@ int srv_render_agent(const struct srv_agent *a, cJSON **out)
     tpm = cJSON_AddObjectToObject(o, "tpm");
     if (tpm == NULL || cJSON_AddNumberToObject(tpm, "reset_count", a->reset_count) == NULL ||
         cJSON_AddNumberToObject(tpm, "restart_count", a->restart_count) == NULL ||
-        cJSON_AddNumberToObject(tpm, "clock", (double)a->clock) == NULL ||
-        cJSON_AddNumberToObject(tpm, "firmware_version", (double)a->firmware_version) == NULL)
+        add_u64(tpm, "clock", a->clock) == NULL ||
+        add_u64(tpm, "firmware_version", a->firmware_version) == NULL)
         goto out;
     rc = add_stored_json(o, "host", a->host_json);
     if (rc == 0) {

@@ -100,6 +100,9 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
     if (rc == 0)
         rc = srv_ratelimit_new(cfg->rate_per_agent, cfg->burst_per_agent, &ctx->rl_agent);
     if (rc == 0)
+        rc = srv_ratelimit_new(cfg->nonce_rate_per_address, cfg->nonce_burst_per_address,
+                               &ctx->rl_nonce);
+    if (rc == 0)
         rc = srv_ak_cache_new(&ctx->ak_cache);
     if (rc == 0)
         rc = load_ek_trust(cfg->ek_roots, &ctx->ek_trust);
@@ -121,6 +124,7 @@ void srv_ctx_close(struct srv_ctx *ctx)
     srv_keys_free(ctx->keys);
     srv_ratelimit_free(ctx->rl_address);
     srv_ratelimit_free(ctx->rl_agent);
+    srv_ratelimit_free(ctx->rl_nonce);
     srv_ak_cache_free(ctx->ak_cache);
     da_ek_trust_free(ctx->ek_trust);
     srv_policy_put(ctx->policy);

@@ -37,7 +37,8 @@ struct srv_ctx {
     struct srv_store *store;
     struct srv_keys *keys;
     struct srv_ratelimit *rl_address;
-    struct srv_ratelimit *rl_agent;
+    struct srv_ratelimit *rl_agent; /* verified reports, per agent */
+    struct srv_ratelimit *rl_nonce; /* nonce requests, per client address */
     struct srv_ak_cache *ak_cache;
     struct da_ek_trust *ek_trust; /* NULL: no root configured, enrollment refused */
     uint32_t pcr_mask;
@@ -48,6 +49,11 @@ struct srv_ctx {
     struct srv_policy *policy; /* current policy; see policy_state.h */
 
     struct srv_metrics metrics;
+    /* /readyz's store probe: start (monotonic ms, 0: never) and result of
+     * the last one, reused for a second so that the public route cannot
+     * drive durable writes. */
+    atomic_uint_fast64_t ready_probe_ms;
+    atomic_int ready_probe_rc;
     void *http; /* struct srv_http, owned by http.c */
     atomic_int inflight;
     atomic_bool stopping;

@@ -81,6 +81,15 @@ struct srv_agent {
     uint64_t firmware_version;
 };
 
+/* A pending upgrade of an agent: (package, architecture, candidate version)
+ * and when a verified report of that agent first listed it as pending. */
+struct srv_pending_seen {
+    const char *name;
+    const char *arch;
+    const char *candidate;
+    int64_t first_seen; /* Unix seconds; from a get, 0 when never listed */
+};
+
 struct srv_report {
     char id[SRV_ID_HEX];
     char agent_id[SRV_ID_HEX];
@@ -98,7 +107,12 @@ struct srv_report {
     uint32_t restart_count;
     uint64_t clock;
     uint64_t firmware_version;
+    bool clock_unsafe;         /* the quote's clockInfo.safe was NO; not stored */
     char inventory_sha256[65]; /* "" when the evidence carries none */
+    /* put: the report's pending upgrades; those the agent never listed
+     * before are recorded with their first_seen (not loaded by gets) */
+    const struct srv_pending_seen *pending;
+    size_t n_pending;
 };
 
 struct srv_audit_entry {
@@ -186,14 +200,20 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
                                     unsigned char **ak_public, size_t *ak_public_len,
                                     char ak_name[2 * 34 + 1]);
 
-/* Reports: marks the nonce used (DA_ERR_VERIFY_NONCE_REPLAY when it was),
- * inserts the report, updates the agent's counters and status, and records
- * the inventory digest: one transaction. */
+/* Reports: marks the nonce used for this agent (DA_ERR_VERIFY_NONCE_REPLAY
+ * when it was), checks the report's TPM counters against the agent's as
+ * stored in the same transaction (da_tpm_clock_check:
+ * DA_ERR_VERIFY_COUNTER_ROLLBACK) and sets them with an update conditional on
+ * the tuple it checked (DA_ERR_STORE_CONFLICT should another writer have
+ * moved them), inserts the report, records the inventory digest and the
+ * first-seen times of new pending upgrades: one transaction. DA_ERR_AGENT_REVOKED when the agent
+ * was revoked meanwhile. */
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r);
 int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out);
-/* The report made with this nonce, for idempotent retries; DA_ERR_NOT_FOUND. */
-int srv_store_report_find_by_nonce(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
-                                   struct srv_report **out);
+/* The report this agent made with this nonce, for idempotent retries;
+ * DA_ERR_NOT_FOUND. */
+int srv_store_report_find_by_nonce(struct srv_store *s, const char *agent_id,
+                                   const unsigned char hash[SRV_HASH_LEN], struct srv_report **out);
 typedef int (*srv_report_cb)(const struct srv_report *r, void *ctx);
 /* Newest first, at most limit; evidence/transcript/receipt are not loaded. */
 int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned limit,
@@ -201,8 +221,21 @@ int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned l
 void srv_report_free(struct srv_report *r);
 /* Number of reports (all agents). */
 int srv_store_reports_count(struct srv_store *s, int64_t *count);
-/* Whether a nonce hash is already used. */
-int srv_store_nonce_used(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN], bool *used);
+/* Whether this agent already used a nonce with this hash. */
+int srv_store_nonce_used(struct srv_store *s, const char *agent_id,
+                         const unsigned char hash[SRV_HASH_LEN], bool *used);
+
+/* Readiness: one small durable write through the same path as every other
+ * write (the writer thread, a transaction, fsync). 0 when the store can
+ * take writes. */
+int srv_store_probe_write(struct srv_store *s, int64_t now);
+
+/* First-seen times of pending upgrades: fills v[i].first_seen from the
+ * agent's verified reports (0 for a triple never listed). A triple stays
+ * recorded after it stops being pending, so leaving it out of a report does
+ * not restart its age. */
+int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
+                               struct srv_pending_seen *v, size_t n);
 
 /* Package inventory digests seen with full inventories. */
 int srv_store_inventory_known(struct srv_store *s, const char *sha256_hex, bool *known);

@@ -21,13 +21,14 @@
 
 #include "err.h"
 #include "log.h"
+#include "quote.h"
 
 #define STORE_READERS       8
 #define STORE_CKPT_MS       30000 /* periodic PASSIVE checkpoint */
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 1
+#define STORE_SCHEMA_LATEST 3
 
 struct wjob {
     int (*fn)(sqlite3 *db, void *arg);
@@ -105,7 +106,24 @@ static const char *const migrations[] = {
     "CREATE TABLE inventory_digests (sha256 TEXT PRIMARY KEY, first_seen BIGINT NOT NULL);"
     "CREATE TABLE policies (id INTEGER PRIMARY KEY, json TEXT NOT NULL, sha256 TEXT NOT NULL,"
     " actor TEXT NOT NULL, created_at BIGINT NOT NULL);",
+    /* 2: a used nonce is keyed by its agent and its hash; a row for the
+     * readiness probe's write. */
+    "CREATE TABLE nonces_used_2 (agent_id TEXT NOT NULL, hash BLOB NOT NULL,"
+    " expires_at BIGINT NOT NULL, report_id TEXT NOT NULL, PRIMARY KEY (agent_id, hash))"
+    " WITHOUT ROWID;"
+    "INSERT INTO nonces_used_2 (agent_id, hash, expires_at, report_id)"
+    " SELECT r.agent_id, n.hash, n.expires_at, n.report_id FROM nonces_used n"
+    " JOIN reports r ON r.id = n.report_id;"
+    "DROP TABLE nonces_used;"
+    "ALTER TABLE nonces_used_2 RENAME TO nonces_used;"
+    "CREATE TABLE readiness_probe (id INTEGER PRIMARY KEY, at BIGINT NOT NULL);",
+    /* 3: first-seen times of pending upgrades, per agent */
+    "CREATE TABLE pending_seen (agent_id TEXT NOT NULL REFERENCES agents(id),"
+    " name TEXT NOT NULL, arch TEXT NOT NULL, candidate TEXT NOT NULL,"
+    " first_seen BIGINT NOT NULL, PRIMARY KEY (agent_id, name, arch, candidate));",
 };
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
+               "STORE_SCHEMA_LATEST names the last migration");
 
 /* Staleness and status computed on read, from the same columns everywhere. */
 #define AGENT_STATUS_SQL                                                                           \
@@ -1278,19 +1296,96 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
 
 /* ---- reports ---- */
 
+/* The agent's counters as stored, read inside the write transaction. */
+static int agent_counters_read(sqlite3 *db, const char *agent_id, struct da_tpm_clock *prev,
+                               bool *have_prev)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, src;
+
+    *have_prev = false;
+    rc = prepare(db, &st,
+                 "SELECT last_verified_at, reset_count, restart_count, clock, firmware_version,"
+                 " revoked FROM agents WHERE id = ?1",
+                 "t", agent_id);
+    if (rc != 0)
+        return rc;
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        memset(prev, 0, sizeof(*prev));
+        *have_prev = sqlite3_column_int64(st, 0) != 0;
+        prev->reset_count = (uint32_t)sqlite3_column_int64(st, 1);
+        prev->restart_count = (uint32_t)sqlite3_column_int64(st, 2);
+        prev->clock = (uint64_t)sqlite3_column_int64(st, 3);
+        prev->firmware_version = (uint64_t)sqlite3_column_int64(st, 4);
+        rc = sqlite3_column_int(st, 5) != 0 ? DA_ERR_AGENT_REVOKED : 0;
+    } else {
+        rc = src == SQLITE_DONE ? DA_ERR_AGENT_UNKNOWN : sql_err(db, "step", src);
+    }
+    release(st);
+    return rc;
+}
+
+/* Compare and set the agent's counters: the TPM ordering rule runs against
+ * the row as stored in this transaction, and the UPDATE only applies while
+ * the row still holds the tuple that was checked. Under SQLite's single
+ * writer that always holds; a backend whose transactions run side by side
+ * (PostgreSQL, READ COMMITTED) gets DA_ERR_STORE_CONFLICT instead of a lost
+ * update, and the report is refused without a trace. */
+static int agent_counters_advance(sqlite3 *db, const struct srv_report *r)
+{
+    struct da_tpm_clock prev, cur;
+    sqlite3_stmt *st = NULL;
+    bool have_prev = false;
+    int rc, changes = 0;
+
+    rc = agent_counters_read(db, r->agent_id, &prev, &have_prev);
+    if (rc != 0)
+        return rc;
+    memset(&cur, 0, sizeof(cur));
+    cur.reset_count = r->reset_count;
+    cur.restart_count = r->restart_count;
+    cur.clock = r->clock;
+    cur.firmware_version = r->firmware_version;
+    cur.unsafe = r->clock_unsafe;
+    if (have_prev && (rc = da_tpm_clock_check(&prev, &cur, NULL)) != 0)
+        return rc;
+    if (!have_prev)
+        memset(&prev, 0, sizeof(prev));
+    rc = prepare(db, &st,
+                 "UPDATE agents SET last_verified_at = ?2, last_compliant = ?3,"
+                 " last_report_id = ?4, reset_count = ?5, restart_count = ?6, clock = ?7,"
+                 " firmware_version = ?8, stale_marked = 0 WHERE id = ?1 AND revoked = 0"
+                 " AND (last_verified_at = 0 OR (reset_count = ?9 AND restart_count = ?10"
+                 " AND clock = ?11))",
+                 "tiitiiiiiii", r->agent_id, r->received_at, (int64_t)(r->compliant ? 1 : 0), r->id,
+                 (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
+                 (int64_t)r->firmware_version, (int64_t)prev.reset_count,
+                 (int64_t)prev.restart_count, (int64_t)prev.clock);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    if (rc == 0 && changes != 1)
+        return DA_ERR_STORE_CONFLICT;
+    return rc;
+}
+
 static int report_put_job(sqlite3 *db, void *arg)
 {
     const struct srv_report *r = arg;
     sqlite3_stmt *st = NULL;
-    int rc, changes = 0;
+    int rc;
 
     rc = prepare(db, &st,
-                 "INSERT INTO nonces_used (hash, expires_at, report_id) VALUES (?1, ?2, ?3)", "bit",
-                 r->nonce_hash, (size_t)SRV_HASH_LEN, r->nonce_expires_at, r->id);
+                 "INSERT INTO nonces_used (agent_id, hash, expires_at, report_id)"
+                 " VALUES (?1, ?2, ?3, ?4)",
+                 "tbit", r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN, r->nonce_expires_at,
+                 r->id);
     if (rc == 0)
         rc = run(db, st, NULL);
     if (rc == DA_ERR_STORE_CONFLICT)
         return DA_ERR_VERIFY_NONCE_REPLAY;
+    if (rc == 0)
+        rc = agent_counters_advance(db, r);
     if (rc == 0)
         rc = prepare(db, &st,
                      "INSERT INTO reports (id, agent_id, nonce_hash, evidence_sha256,"
@@ -1305,18 +1400,6 @@ static int report_put_job(sqlite3 *db, void *arg)
                      (int64_t)r->firmware_version, r->inventory_sha256);
     if (rc == 0)
         rc = run(db, st, NULL);
-    if (rc == 0)
-        rc = prepare(db, &st,
-                     "UPDATE agents SET last_verified_at = ?2, last_compliant = ?3,"
-                     " last_report_id = ?4, reset_count = ?5, restart_count = ?6, clock = ?7,"
-                     " firmware_version = ?8, stale_marked = 0 WHERE id = ?1 AND revoked = 0",
-                     "tiitiiii", r->agent_id, r->received_at, (int64_t)(r->compliant ? 1 : 0),
-                     r->id, (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
-                     (int64_t)r->firmware_version);
-    if (rc == 0)
-        rc = run(db, st, &changes);
-    if (rc == 0 && changes != 1)
-        return DA_ERR_AGENT_REVOKED;
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = prepare(db, &st,
                      "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"
@@ -1325,6 +1408,47 @@ static int report_put_job(sqlite3 *db, void *arg)
         if (rc == 0)
             rc = run(db, st, NULL);
     }
+    for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
+        const struct srv_pending_seen *p = &r->pending[i];
+
+        rc = prepare(db, &st,
+                     "INSERT INTO pending_seen (agent_id, name, arch, candidate, first_seen)"
+                     " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM pending_seen"
+                     " WHERE agent_id = ?1 AND name = ?2 AND arch = ?3 AND candidate = ?4)",
+                     "tttti", r->agent_id, p->name, p->arch, p->candidate, p->first_seen);
+        if (rc == 0)
+            rc = run(db, st, NULL);
+    }
+    return rc;
+}
+
+int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
+                               struct srv_pending_seen *v, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc = 0;
+    sqlite3 *db = reader_get(s, &slot);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = prepare(db, &st,
+                     "SELECT first_seen FROM pending_seen WHERE agent_id = ?1 AND name = ?2"
+                     " AND arch = ?3 AND candidate = ?4",
+                     "tttt", agent_id, v[i].name, v[i].arch, v[i].candidate);
+        if (rc != 0)
+            break;
+        v[i].first_seen = 0;
+        switch (sqlite3_step(st)) {
+        case SQLITE_ROW:
+            v[i].first_seen = sqlite3_column_int64(st, 0);
+            break;
+        case SQLITE_DONE:
+            break;
+        default:
+            rc = sql_err(db, "step", sqlite3_errcode(db));
+        }
+        release(st);
+    }
+    reader_put(s, slot);
     return rc;
 }
 
@@ -1372,8 +1496,10 @@ static int report_from_row(sqlite3_stmt *st, bool full, struct srv_report **out)
     return 0;
 }
 
+/* The one report matching where; its parameters are ?1 (text or blob key)
+ * and, when agent_id is not NULL, ?2 = agent_id. */
 static int report_get_by(struct srv_store *s, const char *where, const char *types, const void *key,
-                         size_t keylen, struct srv_report **out)
+                         size_t keylen, const char *agent_id, struct srv_report **out)
 {
     char sql[512];
     sqlite3_stmt *st = NULL;
@@ -1388,6 +1514,8 @@ static int report_get_by(struct srv_store *s, const char *where, const char *typ
     db = reader_get(s, &slot);
     if (types[0] == 't')
         rc = prepare(db, &st, sql, "t", (const char *)key);
+    else if (agent_id != NULL)
+        rc = prepare(db, &st, sql, "bt", key, keylen, agent_id);
     else
         rc = prepare(db, &st, sql, "b", key, keylen);
     if (rc == 0) {
@@ -1400,14 +1528,18 @@ static int report_get_by(struct srv_store *s, const char *where, const char *typ
 
 int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out)
 {
-    return report_get_by(s, "id = ?1", "t", id, 0, out);
+    return report_get_by(s, "id = ?1", "t", id, 0, NULL, out);
 }
 
-int srv_store_report_find_by_nonce(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
-                                   struct srv_report **out)
+int srv_store_report_find_by_nonce(struct srv_store *s, const char *agent_id,
+                                   const unsigned char hash[SRV_HASH_LEN], struct srv_report **out)
 {
-    return report_get_by(s, "id = (SELECT report_id FROM nonces_used WHERE hash = ?1)", "b", hash,
-                         SRV_HASH_LEN, out);
+    if (agent_id == NULL)
+        return DA_ERR_INVALID_ARG;
+    return report_get_by(s,
+                         "id = (SELECT report_id FROM nonces_used WHERE hash = ?1"
+                         " AND agent_id = ?2)",
+                         "b", hash, SRV_HASH_LEN, agent_id, out);
 }
 
 int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned limit,
@@ -1470,10 +1602,40 @@ static int exists_query(struct srv_store *s, const char *sql, const char *types,
     return rc;
 }
 
-int srv_store_nonce_used(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN], bool *used)
+int srv_store_nonce_used(struct srv_store *s, const char *agent_id,
+                         const unsigned char hash[SRV_HASH_LEN], bool *used)
 {
-    return exists_query(s, "SELECT 1 FROM nonces_used WHERE hash = ?1", "b", hash, SRV_HASH_LEN,
-                        used);
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *used = false;
+    rc = prepare(db, &st, "SELECT 1 FROM nonces_used WHERE agent_id = ?1 AND hash = ?2", "tb",
+                 agent_id, hash, (size_t)SRV_HASH_LEN);
+    if (rc == 0) {
+        *used = sqlite3_step(st) == SQLITE_ROW;
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+/* ---- readiness ---- */
+
+static int probe_write_job(sqlite3 *db, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, &st, "INSERT OR REPLACE INTO readiness_probe (id, at) VALUES (1, ?1)", "i",
+                     *(const int64_t *)arg);
+
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    return rc;
+}
+
+int srv_store_probe_write(struct srv_store *s, int64_t now)
+{
+    return submit(s, probe_write_job, &now);
 }
 
 int srv_store_inventory_known(struct srv_store *s, const char *sha256_hex, bool *known)

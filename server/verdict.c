@@ -6,13 +6,16 @@
 #include "policy.h"
 
 /* Facts the server established itself; the policy reads them under
- * /attestation, never from the agent's own document. */
-static cJSON *attestation_facts(void)
+ * /attestation, never from the agent's own document. pending (may be NULL)
+ * is the server's view of the pending upgrades (pending_age.h). */
+static cJSON *attestation_facts(const cJSON *pending)
 {
     cJSON *a = cJSON_CreateObject();
 
-    if (a != NULL && (cJSON_AddStringToObject(a, "trust", "tpm") == NULL ||
-                      cJSON_AddBoolToObject(a, "quote_verified", 1) == NULL)) {
+    if (a != NULL &&
+        (cJSON_AddStringToObject(a, "trust", "tpm") == NULL ||
+         cJSON_AddBoolToObject(a, "quote_verified", 1) == NULL ||
+         (pending != NULL && !cJSON_AddItemToObject(a, "pending", cJSON_Duplicate(pending, 1))))) {
         cJSON_Delete(a);
         return NULL;
     }
@@ -75,11 +78,11 @@ out:
     return rc;
 }
 
-int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, cJSON **verdict,
-                         const cJSON **controls, bool *compliant)
+int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, const cJSON *pending,
+                         cJSON **verdict, const cJSON **controls, bool *compliant)
 {
     struct da_policy_result *res = NULL;
-    cJSON *facts = attestation_facts(), *ctl = NULL;
+    cJSON *facts = attestation_facts(pending), *ctl = NULL;
     int rc;
 
     *verdict = NULL;

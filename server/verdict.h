@@ -7,7 +7,8 @@
  * Titles, rationale and remediation stay in the policy, which the digest
  * names (GET /v1/policy). controls is the "controls" member (borrowed from
  * verdict), which the receipt states. A report is compliant when the
- * overall verdict is pass (or nothing applied). */
+ * overall verdict is pass (or nothing applied). pending is the verifier
+ * fact /attestation/pending (srv_pending_facts), or NULL. */
 #ifndef SRV_VERDICT_H
 #define SRV_VERDICT_H
 
@@ -17,7 +18,7 @@
 
 #include "policy_state.h"
 
-int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, cJSON **verdict,
-                         const cJSON **controls, bool *compliant);
+int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, const cJSON *pending,
+                         cJSON **verdict, const cJSON **controls, bool *compliant);
 
 #endif

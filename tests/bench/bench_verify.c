@@ -62,7 +62,8 @@ static int make_quote(struct quote_fixture *q)
 
 static int verify_once(const struct quote_fixture *q, const struct da_tpm_public *ak)
 {
-    struct da_quote_expect e = {ak, q->qd, sizeof(q->qd), &q->sel, q->values, sizeof(q->values)};
+    struct da_quote_expect e = {ak,   q->qd, sizeof(q->qd), &q->sel, q->values, sizeof(q->values),
+                                false};
     struct da_tpm_clock c;
 
     return da_quote_verify(q->attest, q->attest_len, q->sig, q->sig_len, &e, &c);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "nonce.h"
 #include "pki.h"
+#include "quote.h"
 #include "soft_ak.h"
 #include "store.h"
 
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
     unsigned ok = 0, bad = 0, transport = 0;
     char(*ids)[40], path[4096], *key = NULL;
     struct da_soft_ak *aks;
+    struct da_pcr_selection sel;
     struct job *jobs;
     struct slot *slots;
     double *lat, t0, t_end, build_s;
@@ -153,6 +155,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot read %s\n", path);
         return 1;
     }
+    /* nonces are bound to the agent and the server's PCR selection (default) */
+    if (da_pcr_selection_parse("sha256:0-7", &sel) != 0)
+        return 1;
     aks = calloc(agents, sizeof(*aks));
     ids = calloc(agents, sizeof(*ids));
     jobs = calloc(count, sizeof(*jobs));
@@ -172,7 +177,8 @@ int main(int argc, char **argv)
         /* a constant TPM clock per machine: concurrent reports of one
          * machine may commit in any order without looking like a rollback */
         aks[a].clock = 1000000;
-        if (da_nonce_make((const uint8_t *)key, keylen, (uint64_t)time(NULL), 3600, nonce) != 0 ||
+        if (da_report_nonce_make((const uint8_t *)key, keylen, ids[a], &sel, (uint64_t)time(NULL),
+                                 3600, nonce) != 0 ||
             da_soft_ak_report(&aks[a], nonce, sizeof(nonce), ev, &jobs[i].body) != 0) {
             fprintf(stderr, "building report %u failed\n", i);
             return 1;

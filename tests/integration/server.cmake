@@ -35,3 +35,8 @@ da_unit_test(NAME test_server_refusals
              SOURCES ${DA_TEST_SRC}/integration/test_server_refusals.c ${DA_TEST_SRC}/support/tpm_soft.c
              LIBS da_server da_test_server OpenSSL::SSL LABELS integration server)
 add_dependencies(test_server_refusals devattest-server)
+
+# /healthz and /readyz: liveness against readiness (store, policy, EK roots, disk).
+da_unit_test(NAME test_server_ready SOURCES ${DA_TEST_SRC}/integration/test_server_ready.c
+             LIBS da_server da_test_server LABELS integration server)
+add_dependencies(test_server_ready devattest-server)

@@ -18,6 +18,7 @@
 
 #define PCRS_0_7      "sha256:0,1,2,3,4,5,6,7"
 #define PERSISTENT_AK "0x81010010" /* the fixture persists ak here */
+#define QUOTE_AGENT   "5afe5afe5afe5afe5afe5afe5afe5afe"
 
 static const uint8_t nonce_key[32] = "0123456789abcdef0123456789abcdef";
 static const char evidence[] =
@@ -102,8 +103,9 @@ static void make_report(struct fixture *f, const char *key, const char *pcrs, st
     static int seq;
 
     memset(r, 0, sizeof(*r));
-    assert_int_equal(
-        da_nonce_make(nonce_key, sizeof(nonce_key), (uint64_t)time(NULL), 300, r->nonce), 0);
+    assert_int_equal(da_report_nonce_make(nonce_key, sizeof(nonce_key), QUOTE_AGENT, &f->sel,
+                                          (uint64_t)time(NULL), 300, r->nonce),
+                     0);
     digest_evidence(evidence, strlen(evidence), r->digest);
     assert_int_equal(da_quote_qualifying_data(r->nonce, sizeof(r->nonce), r->digest, qd), 0);
     vs_hex(qd, sizeof(qd), hex);
@@ -124,11 +126,12 @@ static void free_report(struct report *r)
     free(r->pcrs);
 }
 
-static int verify_as_server(struct fixture *f, const struct da_tpm_public *ak,
+static int verify_for_agent(struct fixture *f, const char *agent, const struct da_tpm_public *ak,
                             const struct report *r, struct used_set *used,
                             struct da_tpm_clock *clock)
 {
     struct da_report_quote q = {
+        .agent_id = agent,
         .nonce = r->nonce,
         .nonce_len = sizeof(r->nonce),
         .evidence_digest = r->digest,
@@ -142,6 +145,13 @@ static int verify_as_server(struct fixture *f, const struct da_tpm_public *ak,
 
     return da_report_quote_verify(nonce_key, sizeof(nonce_key), (uint64_t)time(NULL), ak, &f->sel,
                                   &q, mark_used, used, clock);
+}
+
+static int verify_as_server(struct fixture *f, const struct da_tpm_public *ak,
+                            const struct report *r, struct used_set *used,
+                            struct da_tpm_clock *clock)
+{
+    return verify_for_agent(f, QUOTE_AGENT, ak, r, used, clock);
 }
 
 static void test_valid_quote(void **state)
@@ -169,7 +179,10 @@ static void test_valid_quote(void **state)
 
 /* An orderly reboot of the TPM raises resetCount; a quote after it still
  * verifies and the counters move forward. After a power loss without
- * TPM2_Shutdown the TPM no longer vouches for its clock. */
+ * TPM2_Shutdown the TPM resets, resumes Clock from its last NV copy and no
+ * longer calls it safe: the report check accepts that quote, marked unsafe,
+ * and the ordering rule accepts it after the last one and refuses the last
+ * one after it. */
 static void test_counters_after_reset(void **state)
 {
     struct fixture *f = *state;
@@ -190,9 +203,34 @@ static void test_counters_after_reset(void **state)
     assert_int_equal(da_tpm_clock_check(&after, &before, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
     free_report(&r);
 
+    before = after;
     assert_int_equal(da_test_swtpm_restart(&f->tpm), 0); /* no TPM2_Shutdown */
     make_report(f, PERSISTENT_AK, PCRS_0_7, &r);
-    assert_int_equal(verify_as_server(f, f->ak, &r, &used, NULL), DA_ERR_VERIFY_CLOCK_UNSAFE);
+    assert_int_equal(verify_as_server(f, f->ak, &r, &used, &after), 0);
+    assert_true(after.unsafe);
+    assert_false(before.unsafe);
+    assert_int_equal(after.reset_count, before.reset_count + 1);
+    assert_int_equal(after.restart_count, 0);
+    /* what the TPM may lose: at most one NV interval of Clock */
+    assert_true(after.clock + DA_TPM_CLOCK_NV_INTERVAL_MS >= before.clock);
+    assert_int_equal(da_tpm_clock_check(&before, &after, NULL), 0);
+    assert_int_equal(da_tpm_clock_check(&after, &before, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    /* da_quote_verify alone still refuses it unless the caller orders it */
+    {
+        struct da_quote_expect e;
+        uint8_t qd[DA_QUOTE_QD_LEN];
+
+        assert_int_equal(da_quote_qualifying_data(r.nonce, sizeof(r.nonce), r.digest, qd), 0);
+        memset(&e, 0, sizeof(e));
+        e.ak = f->ak;
+        e.qualifying_data = qd;
+        e.qualifying_data_len = sizeof(qd);
+        e.selection = &f->sel;
+        e.pcr_values = r.pcrs;
+        e.pcr_values_len = r.pcrs_len;
+        assert_int_equal(da_quote_verify(r.attest, r.attest_len, r.sig, r.sig_len, &e, NULL),
+                         DA_ERR_VERIFY_CLOCK_UNSAFE);
+    }
     free_report(&r);
 }
 
@@ -224,15 +262,21 @@ static void test_tamper_nonce(void **state)
     r.nonce[3] ^= 0x80;
     assert_int_equal(verify_as_server(f, f->ak, &r, &used, NULL), DA_ERR_VERIFY_NONCE);
     r.nonce[3] ^= 0x80;
+    /* The genuine quote over a nonce issued to this agent, presented as
+     * another agent's: the nonce is not that agent's, and nothing is spent. */
+    assert_int_equal(verify_for_agent(f, "another-agent", f->ak, &r, &used, NULL),
+                     DA_ERR_VERIFY_NONCE);
+    assert_int_equal(used.count, 0);
     /* An expired nonce. */
-    assert_int_equal(da_nonce_make(nonce_key, sizeof(nonce_key), 1000, 60, other), 0);
-    assert_int_equal(
-        da_nonce_verify(nonce_key, sizeof(nonce_key), other, sizeof(other), 2000, NULL, NULL, NULL),
-        DA_ERR_VERIFY_NONCE_EXPIRED);
+    assert_int_equal(da_nonce_make(nonce_key, sizeof(nonce_key), NULL, 0, 1000, 60, other), 0);
+    assert_int_equal(da_nonce_verify(nonce_key, sizeof(nonce_key), NULL, 0, other, sizeof(other),
+                                     2000, NULL, NULL, NULL),
+                     DA_ERR_VERIFY_NONCE_EXPIRED);
     /* A genuine nonce, but not the one the quote was made over: the quote's
      * qualifying data is one hash, so this is the qualifying-data code. */
-    assert_int_equal(
-        da_nonce_make(nonce_key, sizeof(nonce_key), (uint64_t)time(NULL), 300, r.nonce), 0);
+    assert_int_equal(da_report_nonce_make(nonce_key, sizeof(nonce_key), QUOTE_AGENT, &f->sel,
+                                          (uint64_t)time(NULL), 300, r.nonce),
+                     0);
     assert_int_equal(verify_as_server(f, f->ak, &r, &used, NULL), DA_ERR_VERIFY_EXTRA_DATA);
     assert_int_equal(used.count, 0);
     free_report(&r);

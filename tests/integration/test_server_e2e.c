@@ -5,6 +5,7 @@
  * counters and the audit log. */
 #include "da_test.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,9 @@
 #include "encoding.h"
 #include "err.h"
 #include "jcs.h"
-#include "store.h"
 #include "quote.h"
+#include "store.h"
+#include "tpm_attest.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
 #include "tpm.h"
@@ -323,6 +325,7 @@ static void test_enrollment_refusals(void **state)
 
 struct report_opts {
     const char *path_agent;  /* post under this agent id (default: ours) */
+    const char *nonce_agent; /* ask the nonce for this id (default: ours) */
     bool flip_nonce;         /* alter the nonce after quoting */
     bool flip_signature;     /* alter the signature */
     bool flip_pcr;           /* alter a PCR value */
@@ -374,19 +377,19 @@ static void get_nonce(struct world *w, const char *agent, char *nonce, size_t si
     da_test_http_clear(&r);
 }
 
-/* The agent's report cycle, with optional tampering. Returns the body sent
- * (free()) so that a test can send it again. */
-static char *post_report(struct world *w, cJSON *evidence, const struct report_opts *o,
-                         struct da_test_http *out)
+/* The agent's report cycle up to the body, with optional tampering: a
+ * nonce, a quote by the swtpm, the JSON text (free()). */
+static char *report_text(struct world *w, cJSON *evidence, const struct report_opts *o)
 {
-    char nonce_b64[160], pcrs[64], path[160], *text;
+    char nonce_b64[160], pcrs[64], *text;
     unsigned char nonce[128], d[32], qd[32];
     size_t nonce_len;
     TPML_PCR_SELECTION sel;
     struct agent_tpm_quote *q = NULL;
     cJSON *body = cJSON_CreateObject(), *quote;
 
-    get_nonce(w, w->agent_id, nonce_b64, sizeof(nonce_b64), pcrs, sizeof(pcrs));
+    get_nonce(w, o->nonce_agent != NULL ? o->nonce_agent : w->agent_id, nonce_b64,
+              sizeof(nonce_b64), pcrs, sizeof(pcrs));
     if (o->reuse_nonce != NULL)
         snprintf(nonce_b64, sizeof(nonce_b64), "%s", o->reuse_nonce);
     nonce_len = unb64(nonce_b64, nonce, sizeof(nonce));
@@ -420,12 +423,23 @@ static char *post_report(struct world *w, cJSON *evidence, const struct report_o
     if (o->inventory != NULL)
         cJSON_AddStringToObject(body, "inventory", o->inventory);
     text = cJSON_PrintUnformatted(body);
+    assert_non_null(text);
+    agent_tpm_quote_free(q);
+    cJSON_Delete(body);
+    return text;
+}
+
+/* The whole cycle: returns the body sent (free()) so that a test can send
+ * it again. */
+static char *post_report(struct world *w, cJSON *evidence, const struct report_opts *o,
+                         struct da_test_http *out)
+{
+    char path[160], *text = report_text(w, evidence, o);
+
     snprintf(path, sizeof(path), "/v1/agents/%s/reports",
              o->path_agent != NULL ? o->path_agent : w->agent_id);
     assert_int_equal(
         da_test_http(&w->srv, "POST", path, NULL, "application/json", text, strlen(text), out), 0);
-    agent_tpm_quote_free(q);
-    cJSON_Delete(body);
     return text;
 }
 
@@ -769,15 +783,158 @@ static void test_identity_conflict(void **state)
         free(post_report(w, ev, &o, &r));
         assert_int_equal(r.status, 201);
         da_test_http_clear(&r);
-        /* posting under another machine's id: its AK did not sign this */
+        /* posting under another machine's id, over a nonce issued to it:
+         * its AK did not sign this */
         seed_agent(w, other, &first_id->ak_public);
         o.path_agent = other;
+        o.nonce_agent = other;
         free(post_report(w, ev, &o, &r));
         expect_code(&r, 400, "bad_signature");
+        da_test_http_clear(&r);
+        /* a nonce issued to this machine, in a report posted as the other
+         * machine: the nonce is not the other machine's */
+        o.nonce_agent = NULL;
+        free(post_report(w, ev, &o, &r));
+        expect_code(&r, 400, "bad_nonce");
         da_test_http_clear(&r);
         cJSON_Delete(ev);
     }
     agent_tpm_identity_free(first_id);
+}
+
+/* The TPM counters of the quote in a report body. */
+static void body_counters(const char *body, struct da_tpm_clock *c)
+{
+    cJSON *doc = cJSON_Parse(body);
+    const char *a = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "quote"), "attest")->valuestring;
+    unsigned char attest[2048];
+    size_t n = unb64(a, attest, sizeof(attest));
+    TPMS_ATTEST t;
+
+    assert_int_equal(da_tpm_attest_parse(attest, n, TPM2_ST_ATTEST_QUOTE, &t), 0);
+    memset(c, 0, sizeof(*c));
+    c->clock = t.clockInfo.clock;
+    c->reset_count = t.clockInfo.resetCount;
+    c->restart_count = t.clockInfo.restartCount;
+    cJSON_Delete(doc);
+}
+
+/* The agent's counters as the API shows them, and its last report. */
+static void stored_counters(struct world *w, struct da_tpm_clock *c, char *last, size_t size)
+{
+    struct da_test_http r;
+    char path[160];
+    cJSON *doc, *tpm;
+
+    snprintf(path, sizeof(path), "/v1/agents/%s", w->agent_id);
+    assert_int_equal(da_test_http(&w->srv, "GET", path, w->srv.auditor, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    tpm = cJSON_GetObjectItem(doc, "tpm");
+    memset(c, 0, sizeof(*c));
+    c->clock = strtoull(cJSON_GetObjectItem(tpm, "clock")->valuestring, NULL, 10);
+    c->reset_count = (uint32_t)cJSON_GetObjectItem(tpm, "reset_count")->valuedouble;
+    c->restart_count = (uint32_t)cJSON_GetObjectItem(tpm, "restart_count")->valuedouble;
+    snprintf(last, size, "%s", cJSON_GetObjectItem(doc, "last_report_id")->valuestring);
+    cJSON_Delete(doc);
+    da_test_http_clear(&r);
+}
+
+struct post_job {
+    struct world *w;
+    const char *body;
+    struct da_test_http r;
+    int rc;
+};
+
+static void *post_thread(void *arg)
+{
+    struct post_job *j = arg;
+    char path[160];
+
+    snprintf(path, sizeof(path), "/v1/agents/%s/reports", j->w->agent_id);
+    j->rc = da_test_http(&j->w->srv, "POST", path, NULL, "application/json", j->body,
+                         strlen(j->body), &j->r);
+    return NULL;
+}
+
+static const char *answer_report_id(const struct da_test_http *r, char *out, size_t size)
+{
+    cJSON *doc = cJSON_Parse(r->body);
+
+    snprintf(out, size, "%s", cJSON_GetObjectItem(doc, "report_id")->valuestring);
+    cJSON_Delete(doc);
+    return out;
+}
+
+#define RACE_ROUNDS 100
+#define RACE_MAX_S  300
+
+/* An older and a newer quote of one machine (both from the swtpm, the
+ * older quoted first) posted at the same time, RACE_ROUNDS times: the newer
+ * is always accepted; the older only when it was stored first; the agent's
+ * stored counters are the newer's after every round and never go back. */
+static void test_concurrent_older_and_newer(void **state)
+{
+    struct world *w = *state;
+    struct da_tpm_clock prev, got, c_old, c_new;
+    struct report_opts o;
+    char last[64], id_old[64], id_new[64];
+    int round, both = 0, only_newer = 0;
+    time_t t0 = time(NULL);
+    cJSON *ev = evidence_doc(true, NULL);
+
+    memset(&o, 0, sizeof(o));
+    stored_counters(w, &prev, last, sizeof(last));
+    for (round = 0; round < RACE_ROUNDS; round++) {
+        struct post_job older = {w, NULL, {0}, -1}, newer = {w, NULL, {0}, -1};
+        pthread_t t1, t2;
+
+        older.body = report_text(w, ev, &o);
+        newer.body = report_text(w, ev, &o);
+        body_counters(older.body, &c_old);
+        body_counters(newer.body, &c_new);
+        /* the swtpm's Clock moved between the two quotes */
+        assert_true(c_new.clock > c_old.clock);
+        assert_int_equal(da_tpm_clock_check(&c_old, &c_new, NULL), 0);
+        assert_int_equal(pthread_create(&t1, NULL, post_thread, &older), 0);
+        assert_int_equal(pthread_create(&t2, NULL, post_thread, &newer), 0);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        assert_int_equal(older.rc, 0);
+        assert_int_equal(newer.rc, 0);
+        if (newer.r.status != 201)
+            fail_msg("round %d newer: %ld %s", round, newer.r.status, newer.r.body);
+        answer_report_id(&newer.r, id_new, sizeof(id_new));
+        if (older.r.status == 201) {
+            both++;
+        } else {
+            expect_code(&older.r, 400, "counter_rollback");
+            only_newer++;
+        }
+        stored_counters(w, &got, last, sizeof(last));
+        /* the newer's counters are stored, and its report is the last one */
+        assert_true(got.clock == c_new.clock);
+        assert_int_equal(got.reset_count, c_new.reset_count);
+        assert_int_equal(got.restart_count, c_new.restart_count);
+        assert_string_equal(last, id_new);
+        if (older.r.status == 201)
+            assert_string_not_equal(answer_report_id(&older.r, id_old, sizeof(id_old)), last);
+        /* never back */
+        assert_int_equal(da_tpm_clock_check(&prev, &got, NULL), 0);
+        assert_true(got.clock > prev.clock);
+        prev = got;
+        da_test_http_clear(&older.r);
+        da_test_http_clear(&newer.r);
+        free((char *)older.body);
+        free((char *)newer.body);
+        if (time(NULL) - t0 > RACE_MAX_S)
+            fail_msg("round %d after %d s", round, RACE_MAX_S);
+    }
+    cJSON_Delete(ev);
+    print_message("%d rounds in %lld s: both stored %d, older refused %d\n", RACE_ROUNDS,
+                  (long long)(time(NULL) - t0), both, only_newer);
+    assert_int_equal(both + only_newer, RACE_ROUNDS);
 }
 
 int main(void)
@@ -786,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_enrollment),
         cmocka_unit_test(test_enrollment_refusals),
         cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_concurrent_older_and_newer),
         cmocka_unit_test(test_report_rejections),
         cmocka_unit_test(test_report_replay_and_revocation),
         cmocka_unit_test(test_report_inventory),

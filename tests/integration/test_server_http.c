@@ -51,8 +51,8 @@ static int setup(void **state)
     struct srv_store *st = NULL;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (w == NULL || da_test_server_setup(&w->srv, "rate_per_agent = 1\n"
-                                                   "burst_per_agent = 5\n"
+    if (w == NULL || da_test_server_setup(&w->srv, "nonce_rate_per_address = 1\n"
+                                                   "nonce_burst_per_address = 5\n"
                                                    "connection_timeout_s = 1\n") != 0)
         return -1;
     if (da_test_server_cli(&w->srv, w->vendor_acme, sizeof(w->vendor_acme), "token", "create",
@@ -265,21 +265,23 @@ static void test_policy_rotation_audited(void **state)
     da_test_http_clear(&r);
 }
 
-/* Agent routes are limited per agent id: the sixth request within the
- * burst is refused with 429 before any work is done. */
-static void test_rate_limit_per_agent(void **state)
+/* Nonce requests carry no credentials, so they are limited per client
+ * address whatever agent id they name: the sixth within the burst is
+ * refused with 429 before any work is done, for any agent id. */
+static void test_rate_limit_nonce_per_address(void **state)
 {
     struct world *w = *state;
+    char path[64];
     int i;
 
-    for (i = 0; i < 5; i++)
-        expect(w, "POST", "/v1/agents/limited0/nonce", NULL, "application/json", "{}", 2, 404,
-               "agent_unknown");
-    expect(w, "POST", "/v1/agents/limited0/nonce", NULL, "application/json", "{}", 2, 429,
+    for (i = 0; i < 5; i++) {
+        snprintf(path, sizeof(path), "/v1/agents/limited%d/nonce", i);
+        expect(w, "POST", path, NULL, "application/json", "{}", 2, 404, "agent_unknown");
+    }
+    expect(w, "POST", "/v1/agents/limited9/nonce", NULL, "application/json", "{}", 2, 429,
            "rate_limited");
-    /* another agent id has its own bucket */
-    expect(w, "POST", "/v1/agents/limited1/nonce", NULL, "application/json", "{}", 2, 404,
-           "agent_unknown");
+    expect(w, "POST", "/v1/agents/agentacme1/nonce", NULL, "application/json", "{}", 2, 429,
+           "rate_limited");
 }
 
 /* A client that connects and sends nothing does not keep its thread: the
@@ -324,10 +326,14 @@ static void test_graceful_sigterm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_public_routes),           cmocka_unit_test(test_authorization_matrix),
-        cmocka_unit_test(test_vendor_lists_are_scoped), cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_policy_rotation_audited), cmocka_unit_test(test_rate_limit_per_agent),
-        cmocka_unit_test(test_slow_client_closed),      cmocka_unit_test(test_graceful_sigterm),
+        cmocka_unit_test(test_public_routes),
+        cmocka_unit_test(test_authorization_matrix),
+        cmocka_unit_test(test_vendor_lists_are_scoped),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_policy_rotation_audited),
+        cmocka_unit_test(test_rate_limit_nonce_per_address),
+        cmocka_unit_test(test_slow_client_closed),
+        cmocka_unit_test(test_graceful_sigterm),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

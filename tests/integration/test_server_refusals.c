@@ -38,10 +38,14 @@
 #define UNRESTR_ID "0b5e0b5e0b5e0b5e0b5e0b5e0b5e0b5e"
 #define SPARE_ID   "5ba7e5ba7e5ba7e5ba7e5ba7e5ba7e00"
 
+#define BASE_CONFIG "rate_per_agent = 10000\nburst_per_agent = 10000\n"
+
 struct world {
     struct da_test_server srv;
     EVP_PKEY *ak;      /* the enrolled AK of AGENT_ID */
     EVP_PKEY *unrestr; /* an unrestricted signing key seeded as UNRESTR_ID's AK */
+    EVP_PKEY *spare;   /* SPARE_ID's AK */
+    EVP_PKEY *signer;  /* the key report_body signs with: ak unless a test says */
     uint32_t reset, restart;
     uint64_t clock; /* the TPM counters of the next good quote */
 };
@@ -98,11 +102,8 @@ static int setup(void **state)
     struct world *w = calloc(1, sizeof(*w));
     char cmd[PATH_MAX * 2 + 32];
     struct srv_store *st = NULL;
-    EVP_PKEY *spare;
-
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (w == NULL || da_test_server_setup(&w->srv, "rate_per_agent = 10000\n"
-                                                   "burst_per_agent = 10000\n") != 0)
+    if (w == NULL || da_test_server_setup(&w->srv, BASE_CONFIG) != 0)
         return -1;
     snprintf(cmd, sizeof(cmd), "cp %s/tests/fixtures/server/policy-test.json %s/policy.json",
              DA_SOURCE_ROOT, w->srv.state);
@@ -114,13 +115,15 @@ static int setup(void **state)
         return -1;
     seed_agent(st, AGENT_ID, w->ak, SOFT_AK_ATTRS);
     seed_agent(st, UNRESTR_ID, w->unrestr, SOFT_AK_ATTRS & ~TPMA_OBJECT_RESTRICTED);
-    spare = soft_key("P-256");
-    seed_agent(st, SPARE_ID, spare, SOFT_AK_ATTRS);
-    EVP_PKEY_free(spare);
+    w->spare = soft_key("P-256");
+    if (w->spare == NULL)
+        return -1;
+    seed_agent(st, SPARE_ID, w->spare, SOFT_AK_ATTRS);
     srv_store_close(st);
+    w->signer = w->ak;
     w->reset = 3;
     w->restart = 1;
-    w->clock = 100000;
+    w->clock = 100000000;
     if (da_test_server_start(&w->srv) != 0)
         return -1;
     *state = w;
@@ -136,6 +139,7 @@ static int teardown(void **state)
     da_test_server_cleanup(&w->srv);
     EVP_PKEY_free(w->ak);
     EVP_PKEY_free(w->unrestr);
+    EVP_PKEY_free(w->spare);
     free(w);
     curl_global_cleanup();
     return 0;
@@ -295,20 +299,42 @@ static cJSON *evidence(const char *hostname)
 
 enum defect {
     D_NONE,
-    D_MAGIC,        /* TPMS_ATTEST magic not 0xFF544347 */
-    D_TYPE,         /* a certify structure, not a quote */
-    D_FORMAT,       /* the structure cut short */
-    D_CLOCK_UNSAFE, /* clockInfo.safe = NO */
-    D_SCHEME,       /* ECSCHNORR where the AK says ECDSA */
-    D_HASH_SHA1,    /* signed over SHA-1: a downgrade */
-    D_HASH_SHA384,  /* another hash than the AK's scheme */
-    D_PCR_VALUES,   /* one PCR value too few */
-    D_OVERSIZED,    /* an attest larger than any TPM structure */
-    D_RESET_BACK,   /* resetCount lower than the last accepted */
-    D_RESTART_BACK, /* same resetCount, lower restartCount */
-    D_CLOCK_BACK,   /* Clock lower than the last accepted */
-    D_UNRESTRICTED, /* signed by the unrestricted key of UNRESTR_ID */
+    D_MAGIC,           /* TPMS_ATTEST magic not 0xFF544347 */
+    D_TYPE,            /* a certify structure, not a quote */
+    D_FORMAT,          /* the structure cut short */
+    D_UNSAFE_BACK,     /* safe = NO and Clock lower, no TPM Reset */
+    D_SCHEME,          /* ECSCHNORR where the AK says ECDSA */
+    D_HASH_SHA1,       /* signed over SHA-1: a downgrade */
+    D_HASH_SHA384,     /* another hash than the AK's scheme */
+    D_PCR_VALUES,      /* one PCR value too few */
+    D_OVERSIZED,       /* an attest larger than any TPM structure */
+    D_RESET_BACK,      /* resetCount lower than the last accepted */
+    D_RESTART_BACK,    /* same resetCount, lower restartCount */
+    D_CLOCK_BACK,      /* Clock lower than the last accepted */
+    D_UNRESTRICTED,    /* signed by the unrestricted key of UNRESTR_ID */
+    D_SAFE_RESET_BACK, /* a TPM Reset, Clock lower, but safe = YES */
+    D_UNSAFE_FAR,      /* a TPM Reset, safe = NO, Clock lower than the TPM can lose */
+    D_UNSAFE_RESET,    /* a TPM Reset after power loss: safe = NO, Clock one NV interval back */
+    D_MAX64,           /* every counter at its largest value (no defect) */
+    D_MAX64_LESS,      /* the same, Clock one less */
 };
+
+static bool is_reset(enum defect d)
+{
+    return d == D_SAFE_RESET_BACK || d == D_UNSAFE_FAR || d == D_UNSAFE_RESET;
+}
+
+/* The Clock of a quote with defect d; the last accepted had w->clock - 1000. */
+static uint64_t quote_clock(const struct world *w, enum defect d)
+{
+    if (d == D_CLOCK_BACK || d == D_UNSAFE_BACK || d == D_SAFE_RESET_BACK)
+        return w->clock - 1001;
+    if (d == D_UNSAFE_FAR)
+        return w->clock - 1000 - DA_TPM_CLOCK_NV_INTERVAL_MS - 1;
+    if (d == D_UNSAFE_RESET)
+        return w->clock - 1000 - DA_TPM_CLOCK_NV_INTERVAL_MS;
+    return w->clock;
+}
 
 /* A report body over nonce and ev, quoted by the right key (or the
  * unrestricted one) with one defect. malloc'd text. */
@@ -328,15 +354,20 @@ static char *report_body(struct world *w, const unsigned char *nonce, size_t non
     assert_int_equal(da_jcs_digest_sha256(ev, dg), 0);
     assert_int_equal(da_quote_qualifying_data(nonce, nonce_len, dg, qd), 0);
     soft_quote_info(&a, qd, sizeof(qd), TPM2_ALG_SHA256, 0xff, pcrs, sizeof(pcrs), TPM2_ALG_SHA256);
-    a.clockInfo.resetCount = w->reset - (d == D_RESET_BACK);
-    a.clockInfo.restartCount = w->restart - (d == D_RESTART_BACK);
-    /* the last accepted quote had w->clock - 1000 (accept_with) */
-    a.clockInfo.clock = w->clock - 1001 * (d == D_CLOCK_BACK);
+    a.clockInfo.resetCount = w->reset - (d == D_RESET_BACK) + is_reset(d);
+    a.clockInfo.restartCount = is_reset(d) ? 0 : w->restart - (d == D_RESTART_BACK);
+    a.clockInfo.clock = quote_clock(w, d);
+    if (d == D_MAX64 || d == D_MAX64_LESS) {
+        a.clockInfo.resetCount = UINT32_MAX;
+        a.clockInfo.restartCount = UINT32_MAX;
+        a.clockInfo.clock = UINT64_MAX - (d == D_MAX64_LESS);
+        a.firmwareVersion = UINT64_MAX;
+    }
     if (d == D_MAGIC)
         a.magic = 0xFF544348;
     if (d == D_TYPE)
         a.type = TPM2_ST_ATTEST_CERTIFY;
-    if (d == D_CLOCK_UNSAFE)
+    if (d == D_UNSAFE_BACK || d == D_UNSAFE_FAR || d == D_UNSAFE_RESET)
         a.clockInfo.safe = TPM2_NO;
     assert_int_equal(soft_attest(&a, attest, sizeof(attest), &alen), 0);
     if (d == D_FORMAT)
@@ -345,7 +376,7 @@ static char *report_body(struct world *w, const unsigned char *nonce, size_t non
         memset(attest + alen, 0, sizeof(attest) - alen);
         alen = sizeof(attest);
     }
-    assert_int_equal(soft_sign(d == D_UNRESTRICTED ? w->unrestr : w->ak, TPM2_ALG_ECDSA, hash,
+    assert_int_equal(soft_sign(d == D_UNRESTRICTED ? w->unrestr : w->signer, TPM2_ALG_ECDSA, hash,
                                attest, alen, sig, sizeof(sig), &slen),
                      0);
     if (d == D_SCHEME) { /* sigAlg is the first field, big-endian */
@@ -425,11 +456,10 @@ static void test_quote_refusals(void **state)
         long status;
         const char *code;
     } cases[] = {
-        {D_MAGIC, 400, "attest_magic"},         {D_TYPE, 400, "attest_type"},
-        {D_FORMAT, 400, "attest_format"},       {D_CLOCK_UNSAFE, 400, "clock_unsafe"},
-        {D_SCHEME, 400, "signature_scheme"},    {D_HASH_SHA1, 400, "hash_algorithm"},
-        {D_HASH_SHA384, 400, "hash_algorithm"}, {D_PCR_VALUES, 400, "pcr_digest"},
-        {D_OVERSIZED, 413, "too_large"},
+        {D_MAGIC, 400, "attest_magic"},       {D_TYPE, 400, "attest_type"},
+        {D_FORMAT, 400, "attest_format"},     {D_SCHEME, 400, "signature_scheme"},
+        {D_HASH_SHA1, 400, "hash_algorithm"}, {D_HASH_SHA384, 400, "hash_algorithm"},
+        {D_PCR_VALUES, 400, "pcr_digest"},    {D_OVERSIZED, 413, "too_large"},
     };
     struct world *w = *state;
     size_t i;
@@ -452,6 +482,40 @@ static void test_counter_rollback(void **state)
     refuse(w, AGENT_ID, D_RESET_BACK, 400, "counter_rollback");
     refuse(w, AGENT_ID, D_RESTART_BACK, 400, "counter_rollback");
     refuse(w, AGENT_ID, D_CLOCK_BACK, 400, "counter_rollback");
+    refuse(w, AGENT_ID, D_UNSAFE_BACK, 400, "counter_rollback");
+    refuse(w, AGENT_ID, D_SAFE_RESET_BACK, 400, "counter_rollback");
+    refuse(w, AGENT_ID, D_UNSAFE_FAR, 400, "counter_rollback");
+    /* power lost without TPM2_Shutdown: a TPM Reset, Clock resumed one NV
+     * interval back and not safe. Accepted; the stored Clock is now the
+     * lower one and the agent's quotes order from there. */
+    {
+        unsigned char nonce[DA_NONCE_LEN];
+        size_t n = get_nonce(w, AGENT_ID, nonce, sizeof(nonce));
+        struct da_test_http r;
+        cJSON *ev = evidence("builder-ok"), *doc;
+        char *body = report_body(w, nonce, n, ev, D_UNSAFE_RESET);
+        uint64_t fell_to = quote_clock(w, D_UNSAFE_RESET);
+        char want[32];
+
+        post_report(w, AGENT_ID, body, &r);
+        if (r.status != 201)
+            fail_msg("quote after power loss: %ld %s", r.status, r.body);
+        da_test_http_clear(&r);
+        free(body);
+        cJSON_Delete(ev);
+        http(w, "GET", "/v1/agents/" AGENT_ID, w->srv.auditor, NULL, &r);
+        assert_int_equal(r.status, 200);
+        doc = cJSON_Parse(r.body);
+        snprintf(want, sizeof(want), "%llu", (unsigned long long)fell_to);
+        assert_string_equal(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "tpm"), "clock")->valuestring, want);
+        cJSON_Delete(doc);
+        da_test_http_clear(&r);
+        w->reset++;
+        w->restart = 0;
+        w->clock = fell_to + 1000;
+        refuse(w, AGENT_ID, D_CLOCK_BACK, 400, "counter_rollback");
+    }
     /* a reboot (resetCount up, restartCount down) is no rollback */
     w->reset++;
     w->restart = 0;
@@ -476,6 +540,7 @@ static void test_nonce_expired(void **state)
 {
     struct world *w = *state;
     unsigned char key[64], nonce[DA_NONCE_LEN], before[32], after[32];
+    struct da_pcr_selection sel;
     char path[PATH_MAX];
     struct da_test_http r;
     cJSON *ev = evidence("builder-1");
@@ -489,7 +554,9 @@ static void test_nonce_expired(void **state)
     klen = fread(key, 1, sizeof(key), f);
     fclose(f);
     assert_true(klen >= DA_NONCE_KEY_MIN);
-    assert_int_equal(da_nonce_make(key, klen, (uint64_t)time(NULL) - 600, 120, nonce), 0);
+    assert_int_equal(da_pcr_selection_parse("sha256:0-7", &sel), 0);
+    assert_int_equal(
+        da_report_nonce_make(key, klen, AGENT_ID, &sel, (uint64_t)time(NULL) - 600, 120, nonce), 0);
     body = report_body(w, nonce, sizeof(nonce), ev, D_NONE);
     db_fingerprint(w, before);
     post_report(w, AGENT_ID, body, &r);
@@ -500,11 +567,174 @@ static void test_nonce_expired(void **state)
     assert_memory_equal(before, after, sizeof(before));
     expect_audited(w, "nonce_expired");
     /* the same key with the time of now is good: only the expiry differed */
-    assert_int_equal(da_nonce_make(key, klen, (uint64_t)time(NULL), 120, nonce), 0);
+    assert_int_equal(
+        da_report_nonce_make(key, klen, AGENT_ID, &sel, (uint64_t)time(NULL), 120, nonce), 0);
     accept_with(w, nonce, sizeof(nonce));
     OPENSSL_cleanse(key, sizeof(key));
     free(body);
     cJSON_Delete(ev);
+}
+
+/* A nonce issued to one agent, in another agent's report quoted by that
+ * agent's own AK: bad_nonce, nothing stored or spent; the agent it was
+ * issued to then reports with it. And the other way round. */
+static void test_nonce_of_another_agent(void **state)
+{
+    struct world *w = *state;
+    unsigned char nonce[DA_NONCE_LEN], before[32], after[32];
+    size_t n = get_nonce(w, AGENT_ID, nonce, sizeof(nonce));
+    cJSON *ev = evidence("builder-1");
+    struct da_test_http r;
+    char *body;
+
+    w->signer = w->spare;
+    body = report_body(w, nonce, n, ev, D_NONE);
+    w->signer = w->ak;
+    db_fingerprint(w, before);
+    post_report(w, SPARE_ID, body, &r);
+    if (r.status != 400 || strcmp(da_test_error_code(&r), "bad_nonce") != 0)
+        fail_msg("nonce of another agent: %ld %s", r.status, r.body);
+    da_test_http_clear(&r);
+    db_fingerprint(w, after);
+    assert_memory_equal(before, after, sizeof(before));
+    expect_audited(w, "bad_nonce");
+    free(body);
+    accept_with(w, nonce, n);
+
+    n = get_nonce(w, SPARE_ID, nonce, sizeof(nonce));
+    body = report_body(w, nonce, n, ev, D_NONE);
+    db_fingerprint(w, before);
+    post_report(w, AGENT_ID, body, &r);
+    if (r.status != 400 || strcmp(da_test_error_code(&r), "bad_nonce") != 0)
+        fail_msg("nonce of another agent: %ld %s", r.status, r.body);
+    da_test_http_clear(&r);
+    db_fingerprint(w, after);
+    assert_memory_equal(before, after, sizeof(before));
+    free(body);
+    cJSON_Delete(ev);
+}
+
+/* 2^64-1 in a quote's Clock and firmwareVersion comes back from the API
+ * exactly, as decimal strings, in the agent record and in the stored
+ * transcript; one less is then a rollback (compared unsigned). */
+static void test_u64_round_trip(void **state)
+{
+    struct world *w = *state;
+    unsigned char nonce[DA_NONCE_LEN];
+    size_t n = get_nonce(w, SPARE_ID, nonce, sizeof(nonce));
+    cJSON *ev = evidence("builder-max"), *doc, *tpm;
+    struct da_test_http r;
+    char path[128], id[64], *body;
+
+    w->signer = w->spare;
+    body = report_body(w, nonce, n, ev, D_MAX64);
+    post_report(w, SPARE_ID, body, &r);
+    if (r.status != 201)
+        fail_msg("report with 2^64-1: %ld %s", r.status, r.body);
+    doc = cJSON_Parse(r.body);
+    snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(doc, "report_id")->valuestring);
+    cJSON_Delete(doc);
+    da_test_http_clear(&r);
+    free(body);
+
+    http(w, "GET", "/v1/agents/" SPARE_ID, w->srv.auditor, NULL, &r);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    tpm = cJSON_GetObjectItem(doc, "tpm");
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(tpm, "clock")));
+    assert_string_equal(cJSON_GetObjectItem(tpm, "clock")->valuestring, "18446744073709551615");
+    assert_string_equal(cJSON_GetObjectItem(tpm, "firmware_version")->valuestring,
+                        "18446744073709551615");
+    assert_true(cJSON_GetObjectItem(tpm, "reset_count")->valuedouble == 4294967295.0);
+    cJSON_Delete(doc);
+    da_test_http_clear(&r);
+
+    snprintf(path, sizeof(path), "/v1/reports/%s", id);
+    http(w, "GET", path, w->srv.auditor, NULL, &r);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    tpm = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "tpm");
+    assert_string_equal(cJSON_GetObjectItem(tpm, "clock")->valuestring, "18446744073709551615");
+    assert_string_equal(cJSON_GetObjectItem(tpm, "firmware_version")->valuestring,
+                        "18446744073709551615");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(tpm, "clock_safe")));
+    cJSON_Delete(doc);
+    da_test_http_clear(&r);
+    assert_int_equal(db_count(w, "SELECT count(*) FROM agents WHERE id = '" SPARE_ID
+                                 "' AND clock = -1 AND firmware_version = -1"),
+                     1);
+
+    refuse(w, SPARE_ID, D_MAX64_LESS, 400, "counter_rollback");
+    w->signer = w->ak;
+    cJSON_Delete(ev);
+}
+
+static void restart_with(struct world *w, const char *extra)
+{
+    assert_int_equal(da_test_server_stop(&w->srv), 0);
+    assert_int_equal(da_test_server_reconfigure(&w->srv, extra), 0);
+    assert_int_equal(da_test_server_start(&w->srv), 0);
+}
+
+/* An agent's report budget is spent only by reports that verified: forged
+ * reports in its name (and the nonce requests for them) leave it whole.
+ * Once it is spent, a good report is refused with 429, changes nothing,
+ * and its nonce stays usable. */
+static void test_agent_budget_spent_only_by_verified(void **state)
+{
+    struct world *w = *state;
+    unsigned char nonce[DA_NONCE_LEN], before[32], after[32];
+    struct timespec pause = {1, 200 * 1000 * 1000};
+    struct da_test_http r;
+    cJSON *ev = evidence("builder-ok");
+    char *body;
+    size_t n;
+    int i, accepted = 0;
+
+    restart_with(w, "rate_per_agent = 1\nburst_per_agent = 2\n");
+    for (i = 0; i < 30; i++) {
+        n = get_nonce(w, AGENT_ID, nonce, sizeof(nonce));
+        body = report_body(w, nonce, n, ev, i % 2 == 0 ? D_MAGIC : D_HASH_SHA1);
+        post_report(w, AGENT_ID, body, &r);
+        if (r.status != 400)
+            fail_msg("forged report %d: %ld %s", i, r.status, r.body);
+        da_test_http_clear(&r);
+        free(body);
+    }
+    /* the whole burst is there for the real agent */
+    for (i = 0; i < 2; i++) {
+        n = get_nonce(w, AGENT_ID, nonce, sizeof(nonce));
+        accept_with(w, nonce, n);
+        accepted++;
+    }
+    /* within a few more (the bucket refills at 1/s) one is refused */
+    for (i = 0; i < 6; i++) {
+        n = get_nonce(w, AGENT_ID, nonce, sizeof(nonce));
+        body = report_body(w, nonce, n, ev, D_NONE);
+        db_fingerprint(w, before);
+        post_report(w, AGENT_ID, body, &r);
+        free(body);
+        if (r.status == 201) {
+            w->clock += 1000;
+            accepted++;
+            da_test_http_clear(&r);
+            continue;
+        }
+        if (r.status != 429 || strcmp(da_test_error_code(&r), "rate_limited") != 0)
+            fail_msg("over budget: %ld %s", r.status, r.body);
+        da_test_http_clear(&r);
+        db_fingerprint(w, after);
+        assert_memory_equal(before, after, sizeof(before));
+        expect_audited(w, "rate_limited");
+        break;
+    }
+    assert_true(i < 6);
+    assert_true(accepted >= 2 && accepted <= 2 + 6);
+    /* a moment later the refused report's nonce is still good */
+    nanosleep(&pause, NULL);
+    accept_with(w, nonce, n);
+    cJSON_Delete(ev);
+    restart_with(w, BASE_CONFIG);
 }
 
 /* ---- SQL metacharacters ---- */
@@ -929,7 +1159,10 @@ int main(void)
         cmocka_unit_test(test_counter_rollback),
         cmocka_unit_test(test_unrestricted_signer),
         cmocka_unit_test(test_nonce_expired),
+        cmocka_unit_test(test_nonce_of_another_agent),
+        cmocka_unit_test(test_u64_round_trip),
         cmocka_unit_test(test_sql_metacharacters),
+        cmocka_unit_test(test_agent_budget_spent_only_by_verified),
         cmocka_unit_test(test_sigterm_with_upload_in_flight),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -89,10 +89,19 @@ int da_test_server_cli(struct da_test_server *s, char *out, size_t outsize, ...)
     return run_capture(out, outsize, argv);
 }
 
-int da_test_server_setup(struct da_test_server *s, const char *extra_config)
+int da_test_server_reconfigure(struct da_test_server *s, const char *extra_config)
 {
     char conf[4096];
 
+    snprintf(conf, sizeof(conf),
+             "# test server\nlisten_address = 127.0.0.1\nport = 0\nstate_dir = %s\n"
+             "log_level = warn\n%s",
+             s->state, extra_config != NULL ? extra_config : "");
+    return s->pid > 0 ? -1 : write_text(s->config, conf);
+}
+
+int da_test_server_setup(struct da_test_server *s, const char *extra_config)
+{
     memset(s, 0, sizeof(*s));
     snprintf(s->dir, sizeof(s->dir), "/tmp/da-server-XXXXXX");
     if (mkdtemp(s->dir) == NULL)
@@ -101,11 +110,7 @@ int da_test_server_setup(struct da_test_server *s, const char *extra_config)
     snprintf(s->config, sizeof(s->config), "%s/server.conf", s->dir);
     snprintf(s->ca, sizeof(s->ca), "%s/ca.pem", s->state);
     snprintf(s->db, sizeof(s->db), "%s/devattest.db", s->state);
-    snprintf(conf, sizeof(conf),
-             "# test server\nlisten_address = 127.0.0.1\nport = 0\nstate_dir = %s\n"
-             "log_level = warn\n%s",
-             s->state, extra_config != NULL ? extra_config : "");
-    if (write_text(s->config, conf) != 0)
+    if (da_test_server_reconfigure(s, extra_config) != 0)
         return -1;
     if (da_test_server_cli(s, NULL, 0, "init", "--name", "localhost", "--name", "127.0.0.1",
                            NULL) != 0)

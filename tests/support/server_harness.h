@@ -30,6 +30,9 @@ struct da_test_http {
 /* Prepare a state directory, write server.conf (extra lines appended), make
  * admin and auditor tokens. Does not start the server. 0 or -1. */
 int da_test_server_setup(struct da_test_server *s, const char *extra_config);
+/* Write server.conf again with other extra lines (the server must be
+ * stopped; start it again to apply). 0 or -1. */
+int da_test_server_reconfigure(struct da_test_server *s, const char *extra_config);
 /* Start `serve` and wait until it listens. 0 or -1. */
 int da_test_server_start(struct da_test_server *s);
 /* SIGTERM and wait; the exit status (0 on a clean shutdown), or -1. */

@@ -4,8 +4,11 @@ da_unit_test(NAME test_collector_fixtures
 da_unit_test(NAME test_deb SOURCES ${DA_TEST_SRC}/unit/test_deb.c LIBS da_collectors
   LABELS collectors)
 da_unit_test(NAME test_collectors_ground_truth
-  SOURCES ${DA_TEST_SRC}/unit/test_collectors_ground_truth.c LIBS da_collectors
+  SOURCES ${DA_TEST_SRC}/unit/test_collectors_ground_truth.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors
   LABELS collectors)
+da_unit_test(NAME test_collector_diversions
+  SOURCES ${DA_TEST_SRC}/unit/test_collector_diversions.c LIBS da_collectors LABELS collectors)
 # In-process timings used by scripts/bench.d/collect.sh (not a test).
 add_executable(bench_collect ${DA_TEST_SRC}/bench/bench_collect.c)
 target_link_libraries(bench_collect PRIVATE da_collectors)
@@ -17,3 +20,15 @@ da_unit_test(NAME test_collector_nft SOURCES ${DA_TEST_SRC}/unit/test_collector_
 if(TARGET devattest-agent)
   add_dependencies(test_collector_nft devattest-agent)
 endif()
+# Security updates masked by newer candidates, against apt-get -s upgrade.
+da_unit_test(NAME test_patches_security
+  SOURCES ${DA_TEST_SRC}/unit/test_patches_security.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)
+# Virtualization (systemd-detect-virt's rules) and Secure Boot (kernel, mokutil).
+da_unit_test(NAME test_isolation_rules
+  SOURCES ${DA_TEST_SRC}/unit/test_isolation_rules.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)
+# Malware protection: collector fixtures and the shipped policy's checks.
+da_unit_test(NAME test_antimalware
+  SOURCES ${DA_TEST_SRC}/unit/test_antimalware.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)

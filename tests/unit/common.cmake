@@ -2,3 +2,4 @@
 da_unit_test(NAME test_buf SOURCES ${DA_TEST_SRC}/unit/test_buf.c)
 da_unit_test(NAME test_err SOURCES ${DA_TEST_SRC}/unit/test_err.c)
 da_unit_test(NAME test_log SOURCES ${DA_TEST_SRC}/unit/test_log.c)
+da_unit_test(NAME test_rootfs SOURCES ${DA_TEST_SRC}/unit/test_rootfs.c)

@@ -7,3 +7,6 @@ da_unit_test(NAME test_server_ratelimit SOURCES ${DA_TEST_SRC}/unit/test_server_
              LIBS da_server LABELS server)
 da_unit_test(NAME test_server_report_parse SOURCES ${DA_TEST_SRC}/unit/test_server_report_parse.c
              LIBS da_server LABELS server)
+da_unit_test(NAME test_server_pending_age
+             SOURCES ${DA_TEST_SRC}/unit/test_server_pending_age.c ${DA_TEST_SRC}/support/tmptree.c
+             LIBS da_server LABELS server)

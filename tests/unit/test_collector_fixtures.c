@@ -40,8 +40,9 @@ static int fx_cpuid(uint32_t leaf, uint32_t regs[4])
     return 0;
 }
 
-static int fx_fscrypt(const char *path)
+static int fx_fscrypt(int dirfd, const char *path)
 {
+    (void)dirfd;
     size_t n = strlen(path), m;
 
     if (fx_fscrypt_suffix == NULL)

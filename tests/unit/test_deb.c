@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lz4frame.h>
@@ -18,6 +19,17 @@
 #include "toolcache.h"
 
 int col_ssh_key_unencrypted(const char *text);
+
+/* The running machine's "/" through the file layer (paths below are
+ * absolute temporary files). */
+static struct da_rootfs *host_fs(void)
+{
+    static struct da_rootfs *fs;
+
+    if (fs == NULL)
+        assert_int_equal(da_rootfs_open("/", 0, &fs), 0);
+    return fs;
+}
 
 static int sign(int v)
 {
@@ -64,17 +76,93 @@ static void test_version_compare(void **state)
     }
 }
 
+/* dpkg's own parser is the oracle: `dpkg --compare-versions V eq V` prints
+ * "error" for a version it refuses, "warning" for one it accepts with a
+ * warning, and nothing for a valid one. */
+static int dpkg_verdict(const char *v)
+{
+    char cmd[600], line[512];
+    int verdict = 0;
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd), "dpkg --compare-versions '%s' eq '%s' 2>&1", v, v);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strstr(line, "error") != NULL)
+            verdict = DA_ERR_VERSION_SYNTAX;
+        else if (strstr(line, "warning") != NULL && verdict == 0)
+            verdict = COL_DEBVER_WARN;
+    }
+    pclose(f);
+    return verdict;
+}
+
 static void test_version_syntax(void **state)
 {
-    static const char *const bad[] = {"",     "a1.0",  ":1.0",    "1:",    "x:1.0",
-                                      "1.0-", "1.0 1", "1.0-a_b", "1:2:3", "1.0/2"};
+    static const char *const cases[] = {
+        "1.0",
+        "1:2.0-1-2",
+        "a1.0",
+        ":1.0",
+        "1:",
+        "x:1.0",
+        "1.0-",
+        "1.0 1",
+        "1.0-a_b",
+        "1:2:3",
+        "1.0/2",
+        "0:1",
+        "-1",
+        "1.0-1-",
+        "1.0_1",
+        "~1",
+        "1.0-~1",
+        "9999999999:1",
+        "2147483647:1",
+        "1:a",
+        "1.0-a/b",
+        "1-2:3",
+        "1a+b~c.d-e+f.g~h",
+    };
     size_t i;
 
     (void)state;
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (col_debver_check(bad[i], strlen(bad[i])) == 0)
-            fail_msg("'%s' accepted", bad[i]);
-    assert_int_equal(col_debver_check("1:2.0-1-2", 9), 0);
+    if (system("command -v dpkg >/dev/null 2>&1") != 0)
+        skip();
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int want = dpkg_verdict(cases[i]);
+        int got = col_debver_check(cases[i], strlen(cases[i]));
+
+        if (got != want)
+            fail_msg("'%s': dpkg says %d, we say %d", cases[i], want, got);
+    }
+}
+
+/* Versions dpkg accepts with a warning compare as dpkg compares them. */
+static void test_version_odd_order(void **state)
+{
+    static const char *const pairs[][2] = {
+        {"a1.0", "b1.0"},     {"a1.0", "1.0"}, {"1.0/2", "1.0.2"}, {"abc", "abc~"},
+        {"1.0-a_b", "1.0-a"}, {"1:a", "1:1"},  {"x", "X"},
+    };
+    char cmd[300];
+    size_t i;
+
+    (void)state;
+    if (system("command -v dpkg >/dev/null 2>&1") != 0)
+        skip();
+    for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        int ours = sign(col_debver_cmp(pairs[i][0], pairs[i][1]));
+
+        snprintf(cmd, sizeof(cmd), "dpkg --compare-versions '%s' %s '%s' 2>/dev/null", pairs[i][0],
+                 ours < 0   ? "lt"
+                 : ours > 0 ? "gt"
+                            : "eq",
+                 pairs[i][1]);
+        if (system(cmd) != 0)
+            fail_msg("%s vs %s: dpkg disagrees with %d", pairs[i][0], pairs[i][1], ours);
+    }
 }
 
 static void test_deb822_strict(void **state)
@@ -154,7 +242,7 @@ static void test_compressed_lists(void **state)
     snprintf(path, sizeof(path), "%s/x_Packages", dir);
     write_file(path, packages_text, n);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
 
     snprintf(path, sizeof(path), "%s/x_Packages.lz4", dir);
@@ -162,11 +250,11 @@ static void test_compressed_lists(void **state)
     assert_false(LZ4F_isError(out_n));
     write_file(path, buf, out_n);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
     write_file(path, buf, out_n - 5); /* truncated frame */
     count = 0;
-    assert_int_not_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_not_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
 
     snprintf(path, sizeof(path), "%s/x_Packages.gz", dir);
     gz = gzopen(path, "wb");
@@ -174,7 +262,7 @@ static void test_compressed_lists(void **state)
     assert_int_equal(gzwrite(gz, packages_text, (unsigned)n), (int)n);
     gzclose(gz);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
 
     snprintf(path, sizeof(path), "%s/x_Packages.xz", dir);
@@ -184,7 +272,7 @@ static void test_compressed_lists(void **state)
                      LZMA_OK);
     write_file(path, buf, out_n);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
 
     snprintf(path, sizeof(path), "%s/x_Packages.zst", dir);
@@ -192,12 +280,12 @@ static void test_compressed_lists(void **state)
     assert_false(ZSTD_isError(out_n));
     write_file(path, buf, out_n);
     count = 0;
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), 0);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), 0);
     assert_int_equal(count, 3);
 
     snprintf(path, sizeof(path), "%s/x_Packages.gz", dir);
     write_file(path, "not gzip", 8);
-    assert_int_equal(col_deb_list_read(path, count_stanza, &count), DA_ERR_DECOMPRESS);
+    assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), DA_ERR_DECOMPRESS);
 
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
     assert_int_equal(system(path), 0);
@@ -247,13 +335,130 @@ static void test_candidates(void **state)
     col_patch_facts_free(&f);
     col_pkgdb_free(db);
 
-    assert_int_equal(col_pkgdb_from_status("Package: x\nStatus: install ok installed\n"
-                                           "Architecture: amd64\nVersion: 1\n\n"
-                                           "Package: x\nStatus: install ok installed\n"
-                                           "Architecture: amd64\nVersion: 2\n",
-                                           130, &db),
-                     DA_ERR_COLLECT_PARSE);
+    {
+        static const char twice[] = "Package: x\nStatus: install ok installed\n"
+                                    "Architecture: amd64\nVersion: 1\n\n"
+                                    "Package: x\nStatus: install ok installed\n"
+                                    "Architecture: amd64\nVersion: 2\n";
+
+        assert_int_equal(col_pkgdb_from_status(twice, strlen(twice), &db), DA_ERR_COLLECT_PARSE);
+    }
     assert_null(db);
+}
+
+/* One odd stanza never loses the installed set. dpkg-query on a fixture
+ * admin directory is the oracle: it lists a package whose version does not
+ * start with a digit (with a warning), and refuses a file with a version it
+ * cannot parse; we keep the rest of that file, which is what dpkg-query
+ * lists for the file without the refused stanza. */
+static const char odd_ok[] = "Package: a\nStatus: install ok installed\nArchitecture: amd64\n"
+                             "Version: 1.0\n\n"
+                             "Package: b\nStatus: install ok installed\nArchitecture: amd64\n"
+                             "Version: abc-1\n\n"
+                             "Package: c\nStatus: install ok installed\nArchitecture: all\n"
+                             "Version: 2:3.0+x_y\n";
+static const char odd_bad[] = "\nPackage: d\nStatus: install ok installed\nArchitecture: amd64\n"
+                              "Version: 1.0-\n";
+
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted lines of text joined again, for comparing two listings. */
+static char *sorted_lines(const char *text)
+{
+    char *copy = strdup(text), *lines[64], *save = NULL, *l, *out;
+    size_t n = 0, i, len = strlen(text) + 2;
+
+    assert_non_null(copy);
+    for (l = strtok_r(copy, "\n", &save); l != NULL && n < 64; l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    qsort(lines, n, sizeof(lines[0]), line_cmp);
+    out = calloc(1, len);
+    assert_non_null(out);
+    for (i = 0; i < n; i++)
+        snprintf(out + strlen(out), len - strlen(out), "%s\n", lines[i]);
+    free(copy);
+    return out;
+}
+
+static char *dpkg_query_list(const char *status, int *rc)
+{
+    char dir[] = "/tmp/da-admin-XXXXXX", path[300], cmd[600];
+    char buf[4096] = "";
+    size_t got;
+    FILE *f;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/status", dir);
+    write_file(path, status, strlen(status));
+    snprintf(path, sizeof(path), "%s/info", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/updates", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(cmd, sizeof(cmd),
+             "dpkg-query --admindir='%s' -W -f '${Package}:${Architecture}=${Version}\\n' "
+             "2>/dev/null",
+             dir);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    got = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[got] = '\0';
+    *rc = pclose(f);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    return sorted_lines(buf);
+}
+
+static char *our_list(const char *status, struct col_patch_facts *f)
+{
+    struct col_pkgdb *db = NULL;
+    struct da_buf inv;
+    char *s;
+
+    assert_int_equal(col_pkgdb_from_status(status, strlen(status), &db), 0);
+    da_buf_init(&inv, 1 << 20);
+    assert_int_equal(col_pkgdb_inventory(db, &inv), 0);
+    assert_int_equal(col_pkgdb_facts(db, f), 0);
+    s = sorted_lines(da_buf_str(&inv));
+    da_buf_free(&inv);
+    col_pkgdb_free(db);
+    return s;
+}
+
+static void test_status_odd_versions(void **state)
+{
+    char both[1024], *want, *got;
+    struct col_patch_facts f;
+    int rc;
+
+    (void)state;
+    if (system("command -v dpkg-query >/dev/null 2>&1") != 0)
+        skip();
+    want = dpkg_query_list(odd_ok, &rc);
+    assert_int_equal(rc, 0);
+    got = our_list(odd_ok, &f);
+    assert_string_equal(got, want);
+    assert_int_equal(f.installed_count, 3);
+    assert_int_equal(f.status_warnings, 2); /* b's upstream, c's "_" */
+    assert_int_equal(f.status_skipped, 0);
+    assert_int_equal(f.n_status_notes, 2);
+    assert_non_null(strstr(f.status_notes[0], "does not start with digit"));
+    col_patch_facts_free(&f);
+    free(got);
+
+    snprintf(both, sizeof(both), "%s%s", odd_ok, odd_bad);
+    free(dpkg_query_list(both, &rc));
+    assert_int_not_equal(rc, 0); /* dpkg refuses the file */
+    got = our_list(both, &f);
+    assert_string_equal(got, want); /* we keep all the rest */
+    assert_int_equal(f.status_skipped, 1);
+    assert_non_null(strstr(f.status_notes[2], "package 'd'"));
+    assert_non_null(strstr(f.status_notes[2], "revision number is empty"));
+    col_patch_facts_free(&f);
+    free(got);
+    free(want);
 }
 
 /* Pins: specific pins by version, release and origin; generic pins on
@@ -452,12 +657,20 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version_compare),  cmocka_unit_test(test_version_syntax),
-        cmocka_unit_test(test_deb822_strict),    cmocka_unit_test(test_release),
-        cmocka_unit_test(test_compressed_lists), cmocka_unit_test(test_candidates),
-        cmocka_unit_test(test_aptconf),          cmocka_unit_test(test_mountinfo),
-        cmocka_unit_test(test_toolcache),        cmocka_unit_test(test_ssh_keys),
-        cmocka_unit_test(test_config),           cmocka_unit_test(test_pins),
+        cmocka_unit_test(test_version_compare),
+        cmocka_unit_test(test_version_syntax),
+        cmocka_unit_test(test_version_odd_order),
+        cmocka_unit_test(test_status_odd_versions),
+        cmocka_unit_test(test_deb822_strict),
+        cmocka_unit_test(test_release),
+        cmocka_unit_test(test_compressed_lists),
+        cmocka_unit_test(test_candidates),
+        cmocka_unit_test(test_aptconf),
+        cmocka_unit_test(test_mountinfo),
+        cmocka_unit_test(test_toolcache),
+        cmocka_unit_test(test_ssh_keys),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_pins),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,18 +37,19 @@ static void test_make_and_verify(void **state)
     uint64_t expiry = 0;
 
     (void)state;
-    assert_int_equal(da_nonce_make(key, sizeof(key), 1000, 60, a), 0);
-    assert_int_equal(da_nonce_make(key, sizeof(key), 1000, 60, b), 0);
+    assert_int_equal(da_nonce_make(key, sizeof(key), NULL, 0, 1000, 60, a), 0);
+    assert_int_equal(da_nonce_make(key, sizeof(key), NULL, 0, 1000, 60, b), 0);
     assert_memory_not_equal(a, b, DA_NONCE_LEN);
-    assert_int_equal(da_nonce_verify(key, sizeof(key), a, sizeof(a), 1059, mark, &s, &expiry), 0);
+    assert_int_equal(
+        da_nonce_verify(key, sizeof(key), NULL, 0, a, sizeof(a), 1059, mark, &s, &expiry), 0);
     assert_int_equal(expiry, 1060);
-    assert_int_equal(da_nonce_verify(key, sizeof(key), a, sizeof(a), 1059, mark, &s, NULL),
+    assert_int_equal(da_nonce_verify(key, sizeof(key), NULL, 0, a, sizeof(a), 1059, mark, &s, NULL),
                      DA_ERR_VERIFY_NONCE_REPLAY);
-    assert_int_equal(da_nonce_verify(key, sizeof(key), b, sizeof(b), 1060, mark, &s, NULL),
+    assert_int_equal(da_nonce_verify(key, sizeof(key), NULL, 0, b, sizeof(b), 1060, mark, &s, NULL),
                      DA_ERR_VERIFY_NONCE_EXPIRED);
     assert_int_equal(s.n, 1); /* the expired one was not recorded */
     s.fail = 1;
-    assert_int_equal(da_nonce_verify(key, sizeof(key), b, sizeof(b), 1001, mark, &s, NULL),
+    assert_int_equal(da_nonce_verify(key, sizeof(key), NULL, 0, b, sizeof(b), 1001, mark, &s, NULL),
                      DA_ERR_STORE);
 }
 
@@ -58,20 +59,23 @@ static void test_forgeries(void **state)
     size_t i;
 
     (void)state;
-    assert_int_equal(da_nonce_make(key, sizeof(key), 1000, 60, n), 0);
-    assert_int_equal(
-        da_nonce_verify(other_key, sizeof(other_key), n, sizeof(n), 1001, NULL, NULL, NULL),
-        DA_ERR_VERIFY_NONCE);
+    assert_int_equal(da_nonce_make(key, sizeof(key), NULL, 0, 1000, 60, n), 0);
+    assert_int_equal(da_nonce_verify(other_key, sizeof(other_key), NULL, 0, n, sizeof(n), 1001,
+                                     NULL, NULL, NULL),
+                     DA_ERR_VERIFY_NONCE);
     /* Any changed byte (random part, expiry, MAC) breaks it. */
     for (i = 0; i < DA_NONCE_LEN; i++) {
         n[i] ^= 0x01;
-        assert_int_equal(da_nonce_verify(key, sizeof(key), n, sizeof(n), 1001, NULL, NULL, NULL),
-                         DA_ERR_VERIFY_NONCE);
+        assert_int_equal(
+            da_nonce_verify(key, sizeof(key), NULL, 0, n, sizeof(n), 1001, NULL, NULL, NULL),
+            DA_ERR_VERIFY_NONCE);
         n[i] ^= 0x01;
     }
-    assert_int_equal(da_nonce_verify(key, sizeof(key), n, sizeof(n) - 1, 1001, NULL, NULL, NULL),
-                     DA_ERR_VERIFY_NONCE);
-    assert_int_equal(da_nonce_verify(key, sizeof(key), n, sizeof(n), 1001, NULL, NULL, NULL), 0);
+    assert_int_equal(
+        da_nonce_verify(key, sizeof(key), NULL, 0, n, sizeof(n) - 1, 1001, NULL, NULL, NULL),
+        DA_ERR_VERIFY_NONCE);
+    assert_int_equal(
+        da_nonce_verify(key, sizeof(key), NULL, 0, n, sizeof(n), 1001, NULL, NULL, NULL), 0);
 }
 
 static void test_arguments(void **state)
@@ -79,11 +83,49 @@ static void test_arguments(void **state)
     uint8_t n[DA_NONCE_LEN];
 
     (void)state;
-    assert_int_equal(da_nonce_make(key, 16, 1000, 60, n), DA_ERR_INVALID_ARG);
-    assert_int_equal(da_nonce_make(key, sizeof(key), 1000, 0, n), DA_ERR_INVALID_ARG);
-    assert_int_equal(da_nonce_make(key, sizeof(key), UINT64_MAX - 5, 60, n), DA_ERR_INVALID_ARG);
-    assert_int_equal(da_nonce_verify(key, 16, n, sizeof(n), 0, NULL, NULL, NULL),
+    assert_int_equal(da_nonce_make(key, 16, NULL, 0, 1000, 60, n), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_nonce_make(key, sizeof(key), NULL, 0, 1000, 0, n), DA_ERR_INVALID_ARG);
+    assert_int_equal(da_nonce_make(key, sizeof(key), NULL, 0, UINT64_MAX - 5, 60, n),
                      DA_ERR_INVALID_ARG);
+    assert_int_equal(da_nonce_verify(key, 16, NULL, 0, n, sizeof(n), 0, NULL, NULL, NULL),
+                     DA_ERR_INVALID_ARG);
+}
+
+/* The MAC covers the binding: the same nonce checked for another binding,
+ * one byte longer or shorter, or with none, is not this server's nonce. */
+static void test_binding(void **state)
+{
+    static const uint8_t bind_a[] = "agent-a|sha256:0-7";
+    static const uint8_t bind_b[] = "agent-b|sha256:0-7";
+    uint8_t n[DA_NONCE_LEN], big[DA_NONCE_BIND_MAX + 1];
+
+    (void)state;
+    assert_int_equal(da_nonce_make(key, sizeof(key), bind_a, sizeof(bind_a), 1000, 60, n), 0);
+    assert_int_equal(da_nonce_verify(key, sizeof(key), bind_a, sizeof(bind_a), n, sizeof(n), 1001,
+                                     NULL, NULL, NULL),
+                     0);
+    assert_int_equal(da_nonce_verify(key, sizeof(key), bind_b, sizeof(bind_b), n, sizeof(n), 1001,
+                                     NULL, NULL, NULL),
+                     DA_ERR_VERIFY_NONCE);
+    assert_int_equal(da_nonce_verify(key, sizeof(key), bind_a, sizeof(bind_a) - 1, n, sizeof(n),
+                                     1001, NULL, NULL, NULL),
+                     DA_ERR_VERIFY_NONCE);
+    assert_int_equal(
+        da_nonce_verify(key, sizeof(key), NULL, 0, n, sizeof(n), 1001, NULL, NULL, NULL),
+        DA_ERR_VERIFY_NONCE);
+    /* a nonce made without a binding does not verify with one */
+    assert_int_equal(da_nonce_make(key, sizeof(key), NULL, 0, 1000, 60, n), 0);
+    assert_int_equal(da_nonce_verify(key, sizeof(key), bind_a, sizeof(bind_a), n, sizeof(n), 1001,
+                                     NULL, NULL, NULL),
+                     DA_ERR_VERIFY_NONCE);
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(da_nonce_make(key, sizeof(key), big, sizeof(big), 1000, 60, n),
+                     DA_ERR_INVALID_ARG);
+    assert_int_equal(da_nonce_make(key, sizeof(key), big, DA_NONCE_BIND_MAX, 1000, 60, n), 0);
+    assert_int_equal(da_nonce_verify(key, sizeof(key), big, DA_NONCE_BIND_MAX, n, sizeof(n), 1001,
+                                     NULL, NULL, NULL),
+                     0);
+    assert_int_equal(da_nonce_make(key, sizeof(key), NULL, 4, 1000, 60, n), DA_ERR_INVALID_ARG);
 }
 
 int main(void)
@@ -92,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_make_and_verify),
         cmocka_unit_test(test_forgeries),
         cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_binding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -467,13 +467,29 @@ static void test_shipped_policy_shape(void **state)
     da_buf_free(&b);
 }
 
+/* The verifier's facts for doc: the TPM facts, and the pending upgrades
+ * with the ages the document reports (as the agent's check takes them; the
+ * server puts its own ages there). */
+static cJSON *facts_for(const struct shipped *s, const cJSON *doc)
+{
+    cJSON *f = cJSON_Duplicate(s->tpm, 1);
+    const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "patches"), "pending");
+
+    assert_non_null(f);
+    if (p != NULL)
+        assert_true(cJSON_AddItemToObject(f, "pending", cJSON_Duplicate(p, 1)));
+    return f;
+}
+
 static void test_shipped_policy_typical_machine_passes(void **state)
 {
     struct shipped *s = *state;
     struct da_policy_result *r = NULL;
+    cJSON *facts = facts_for(s, s->evidence);
     size_t i;
 
-    assert_int_equal(da_policy_eval(s->policy, s->evidence, s->tpm, &r), 0);
+    assert_int_equal(da_policy_eval(s->policy, s->evidence, facts, &r), 0);
+    cJSON_Delete(facts);
     for (i = 0; i < r->n_checks; i++) {
         if (r->checks[i].verdict != DA_VERDICT_PASS &&
             r->checks[i].verdict != DA_VERDICT_NOT_APPLICABLE)
@@ -543,7 +559,11 @@ static void test_shipped_policy_each_check_bites(void **state)
          "/disk/volumes/0/encrypted"},
         {"disk.swap.0.persistent", "true", "disk.swap-encrypted", F, "/disk/swap/0/encrypted"},
         {"patches.pending.1.security", "true", "patches.security-updates", U,
-         "/patches/pending/1/age_s"},
+         "/attestation/pending/1/age_s"},
+        {"patches.pending.1",
+         "{\"name\":\"tzdata\",\"arch\":\"all\",\"candidate\":\"2024b\","
+         "\"security\":true,\"age_s\":9999999}",
+         "patches.security-updates", F, "/attestation/pending/1/age_s"},
         {"patches.lists_age_s", "999999", "patches.lists-fresh", F, "/patches/lists_age_s"},
         {"patches.running_kernel_is_newest", "false", "patches.kernel-reboot", F,
          "/patches/running_kernel_is_newest"},
@@ -561,6 +581,19 @@ static void test_shipped_policy_each_check_bites(void **state)
          "/isolation/secure_boot/enabled"},
         {"isolation.secure_boot", "{\"uefi\":false,\"enabled\":false}", "isolation.secure-boot",
          DA_VERDICT_NOT_APPLICABLE, "/isolation/secure_boot/uefi"},
+        {"antimalware.clamav.present", "false", "antimalware.installed", F, NULL},
+        {"antimalware.clamav.running", "false", "antimalware.running", F, NULL},
+        {"antimalware.clamav.running", "{\"unknown\":\"not_present\"}", "antimalware.running", U,
+         NULL},
+        {"antimalware.clamav.signatures.age_s", "999999", "antimalware.signatures-current", F,
+         "/antimalware/clamav/signatures/age_s"},
+        {"antimalware.clamav.signatures", "{\"unknown\":\"parse_error\"}",
+         "antimalware.signatures-current", U, "/antimalware/clamav/signatures/age_s"},
+        /* an endpoint agent that runs covers for ClamAV's signatures */
+        {"antimalware",
+         "{\"clamav\":{\"present\":false,\"running\":false},\"agents\":["
+         "{\"kind\":\"edr\",\"active\":true}]}",
+         "antimalware.signatures-current", DA_VERDICT_NOT_APPLICABLE, NULL},
         {"toolchain.tools.3.package_verified", "false", "toolchain.package-verified", F,
          "/toolchain/tools/3/package_verified"},
         {"separation.findings.1.production", "true", "separation.no-production-credentials", F,
@@ -579,13 +612,15 @@ static void test_shipped_policy_each_check_bites(void **state)
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        cJSON *doc = cJSON_Duplicate(s->evidence, 1);
+        cJSON *doc = cJSON_Duplicate(s->evidence, 1), *facts;
         struct da_policy_result *r = NULL;
         const struct da_check_result *c;
         size_t k;
 
         apply(doc, cases[i].path, cases[i].json);
-        assert_int_equal(da_policy_eval(s->policy, doc, s->tpm, &r), 0);
+        facts = facts_for(s, doc);
+        assert_int_equal(da_policy_eval(s->policy, doc, facts, &r), 0);
+        cJSON_Delete(facts);
         c = find_check(r, cases[i].check);
         if (c->verdict != cases[i].verdict ||
             (cases[i].pointer != NULL && strcmp(c->pointer, cases[i].pointer) != 0))
@@ -630,12 +665,14 @@ static void test_renderings(void **state)
 {
     struct shipped *s = *state;
     struct da_policy_result *r = NULL;
-    cJSON *doc = cJSON_Duplicate(s->evidence, 1), *j = NULL, *checks, *c;
+    cJSON *doc = cJSON_Duplicate(s->evidence, 1), *j = NULL, *checks, *c, *facts;
     struct da_buf text;
     int found = 0;
 
     apply(doc, "disk.volumes.5.encrypted", "false");
-    assert_int_equal(da_policy_eval(s->policy, doc, s->tpm, &r), 0);
+    facts = facts_for(s, doc);
+    assert_int_equal(da_policy_eval(s->policy, doc, facts, &r), 0);
+    cJSON_Delete(facts);
     da_buf_init(&text, 1u << 20);
     assert_int_equal(da_policy_result_render_text(r, &text), 0);
     assert_non_null(strstr(da_buf_str(&text), "policy iso27001-2022-devenv 1.0.0: FAIL"));

@@ -210,7 +210,8 @@ static void soft_quote_init(struct soft_quote *q, const char *kind, TPMI_ALG_SIG
 
 static int soft_quote_verify(struct soft_quote *q, struct da_tpm_clock *clock)
 {
-    struct da_quote_expect e = {q->ak, q->qd, sizeof(q->qd), &q->sel, q->values, q->values_len};
+    struct da_quote_expect e = {q->ak,     q->qd,         sizeof(q->qd), &q->sel,
+                                q->values, q->values_len, false};
 
     assert_int_equal(soft_attest(&q->a, q->attest, sizeof(q->attest), &q->attest_len), 0);
     assert_int_equal(soft_sign(q->key, q->scheme, q->hash, q->attest, q->attest_len, q->sig,
@@ -353,7 +354,7 @@ static void test_signature_parse(void **state)
 
 static void test_clock_check(void **state)
 {
-    struct da_tpm_clock a = {1000, 5, 2, 7}, b;
+    struct da_tpm_clock a = {1000, 5, 2, 7, false}, b;
     int changed = -1;
 
     (void)state;
@@ -380,6 +381,116 @@ static void test_clock_check(void **state)
     b = a;
     b.clock = 999;
     assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    /* restartCount up within one reset cycle does not let Clock fall */
+    b = a;
+    b.restart_count = 3;
+    b.clock = 999;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    /* unsafe does not excuse a fall without a TPM Reset */
+    b.restart_count = 2;
+    b.unsafe = true;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+}
+
+/* After power was lost without TPM2_Shutdown: a TPM Reset, Clock resumed
+ * from its last NV copy (at most 2^22 ms back), safe cleared. */
+static void test_clock_unorderly(void **state)
+{
+    struct da_tpm_clock a = {10000000, 5, 2, 7, false}, b;
+
+    (void)state;
+    b = a;
+    b.reset_count = 6;
+    b.restart_count = 0;
+    b.unsafe = true;
+    b.clock = a.clock - DA_TPM_CLOCK_NV_INTERVAL_MS;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), 0);
+    b.clock = a.clock - 1;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), 0);
+    /* further back than the TPM can lose */
+    b.clock = a.clock - DA_TPM_CLOCK_NV_INTERVAL_MS - 1;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    /* the TPM says safe: no greater Clock was ever reported */
+    b.clock = a.clock - 1;
+    b.unsafe = false;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    /* later quotes of that cycle order by Clock again, safe or not */
+    a = b;
+    a.unsafe = true;
+    a.clock = 9000000;
+    b = a;
+    b.clock = 8999999;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    b.clock = 9000001;
+    b.unsafe = false;
+    assert_int_equal(da_tpm_clock_check(&a, &b, NULL), 0);
+    /* an older cycle's quote held back is refused after the newer one */
+    assert_int_equal(da_tpm_clock_check(&b, &(struct da_tpm_clock){10000000, 5, 2, 7, false}, NULL),
+                     DA_ERR_VERIFY_COUNTER_ROLLBACK);
+}
+
+/* A report's nonce is bound to its agent and the PCR selection: the same
+ * quote presented for another agent, or checked against another selection,
+ * fails at the nonce; a quote with an unsafe clock passes and says so. */
+static void test_report_nonce_binding(void **state)
+{
+    static const uint8_t nkey[32] = "report-nonce-key-report-nonce-ke";
+    uint8_t nonce[DA_NONCE_LEN], dg[32];
+    struct da_pcr_selection other;
+    struct da_report_quote r;
+    struct soft_quote q;
+    struct da_tpm_clock c;
+    uint64_t now = 1000000;
+
+    (void)state;
+    soft_quote_init(&q, "P-256", TPM2_ALG_ECDSA, TPM2_ALG_SHA256);
+    memset(dg, 0x17, sizeof(dg));
+    assert_int_equal(da_report_nonce_make(nkey, sizeof(nkey), "agent-a", &q.sel, now, 60, nonce),
+                     0);
+    assert_int_equal(da_quote_qualifying_data(nonce, sizeof(nonce), dg, q.qd), 0);
+    soft_quote_info(&q.a, q.qd, sizeof(q.qd), TPM2_ALG_SHA256, 0xff, q.values, q.values_len,
+                    TPM2_ALG_SHA256);
+    q.a.clockInfo.safe = TPM2_NO;
+    assert_int_equal(soft_attest(&q.a, q.attest, sizeof(q.attest), &q.attest_len), 0);
+    assert_int_equal(soft_sign(q.key, q.scheme, q.hash, q.attest, q.attest_len, q.sig,
+                               sizeof(q.sig), &q.sig_len),
+                     0);
+    memset(&r, 0, sizeof(r));
+    r.agent_id = "agent-a";
+    r.nonce = nonce;
+    r.nonce_len = sizeof(nonce);
+    r.evidence_digest = dg;
+    r.attest = q.attest;
+    r.attest_len = q.attest_len;
+    r.sig = q.sig;
+    r.sig_len = q.sig_len;
+    r.pcr_values = q.values;
+    r.pcr_values_len = q.values_len;
+    assert_int_equal(
+        da_report_quote_verify(nkey, sizeof(nkey), now + 1, q.ak, &q.sel, &r, NULL, NULL, &c), 0);
+    assert_true(c.unsafe);
+    r.agent_id = "agent-b";
+    assert_int_equal(
+        da_report_quote_verify(nkey, sizeof(nkey), now + 1, q.ak, &q.sel, &r, NULL, NULL, &c),
+        DA_ERR_VERIFY_NONCE);
+    r.agent_id = "agent-a ";
+    assert_int_equal(
+        da_report_quote_verify(nkey, sizeof(nkey), now + 1, q.ak, &q.sel, &r, NULL, NULL, &c),
+        DA_ERR_VERIFY_NONCE);
+    r.agent_id = NULL;
+    assert_int_equal(
+        da_report_quote_verify(nkey, sizeof(nkey), now + 1, q.ak, &q.sel, &r, NULL, NULL, &c),
+        DA_ERR_INVALID_ARG);
+    r.agent_id = "agent-a";
+    assert_int_equal(da_pcr_selection_parse("sha256:0-6", &other), 0);
+    assert_int_equal(
+        da_report_quote_verify(nkey, sizeof(nkey), now + 1, q.ak, &other, &r, NULL, NULL, &c),
+        DA_ERR_VERIFY_NONCE);
+    assert_int_equal(da_pcr_selection_parse("sha1:0-7", &other), 0);
+    assert_int_equal(
+        da_report_quote_verify(nkey, sizeof(nkey), now + 1, q.ak, &other, &r, NULL, NULL, &c),
+        DA_ERR_VERIFY_NONCE);
+    soft_quote_free(&q);
 }
 
 /* The largest TPM ECDSA signature fits the documented bound, and a buffer
@@ -410,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_quote_schemes),       cmocka_unit_test(test_quote_checks),
         cmocka_unit_test(test_attest_parse_bounds), cmocka_unit_test(test_signature_parse),
         cmocka_unit_test(test_clock_check),         cmocka_unit_test(test_ecdsa_to_der_bounds),
+        cmocka_unit_test(test_clock_unorderly),     cmocka_unit_test(test_report_nonce_binding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "err.h"
 #include "store.h"
 
@@ -75,12 +77,12 @@ static void test_migration_and_reopen(void **state)
     int64_t id1 = 0, id2 = 0;
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 1);
+    assert_int_equal(version, 3);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 1);
+    assert_int_equal(version, 3);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
@@ -203,7 +205,7 @@ static void test_agents_reports_status(void **state)
     fill_report(&r, "r2", "a1", 11);
     assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_NONCE_REPLAY);
     assert_int_equal(srv_store_report_get(f->s, "r2", &got), DA_ERR_NOT_FOUND);
-    assert_int_equal(srv_store_report_find_by_nonce(f->s, r.nonce_hash, &got), 0);
+    assert_int_equal(srv_store_report_find_by_nonce(f->s, "a1", r.nonce_hash, &got), 0);
     assert_string_equal(got->id, "r1");
     assert_string_equal(got->evidence_json, "{\"schema\":\"x\"}");
     srv_report_free(got);
@@ -333,6 +335,229 @@ static void test_audit_and_policy(void **state)
     assert_int_equal(srv_store_integrity_check(f->s), 0);
 }
 
+static void exec_raw(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* A database of schema 1 (nonces keyed by hash alone) with a used nonce:
+ * the migration keys it by its report's agent, and the store finds it. */
+static void test_migration_from_1(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_report r, *got = NULL;
+    bool used = false;
+    int version = 0;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    fill_report(&r, "r1", "a1", 11);
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    srv_store_close(f->s);
+    f->s = NULL;
+    exec_raw(f->path, "BEGIN;"
+                      "CREATE TABLE n1 (hash BLOB PRIMARY KEY, expires_at BIGINT NOT NULL,"
+                      " report_id TEXT NOT NULL) WITHOUT ROWID;"
+                      "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
+                      "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
+                      "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
+                      "DELETE FROM schema_version WHERE version >= 2;"
+                      "COMMIT;");
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+    assert_int_equal(version, 3);
+    assert_int_equal(srv_store_nonce_used(f->s, "a1", r.nonce_hash, &used), 0);
+    assert_true(used);
+    assert_int_equal(srv_store_report_find_by_nonce(f->s, "a1", r.nonce_hash, &got), 0);
+    assert_string_equal(got->id, "r1");
+    srv_report_free(got);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+    assert_int_equal(srv_store_probe_write(f->s, 1234), 0);
+}
+
+/* Used nonces are keyed by (agent, nonce): one agent's use is not
+ * another's, and lookups need both. */
+static void test_nonce_keyed_by_agent(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_report r, *got = NULL;
+    bool used = true;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    make_agent(f->s, "a2", "acme", "ek2", 900);
+    fill_report(&r, "r1", "a1", 11);
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    assert_int_equal(srv_store_nonce_used(f->s, "a2", r.nonce_hash, &used), 0);
+    assert_false(used);
+    assert_int_equal(srv_store_report_find_by_nonce(f->s, "a2", r.nonce_hash, &got),
+                     DA_ERR_NOT_FOUND);
+    fill_report(&r, "r2", "a2", 11);
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    assert_int_equal(srv_store_report_find_by_nonce(f->s, "a2", r.nonce_hash, &got), 0);
+    assert_string_equal(got->id, "r2");
+    srv_report_free(got);
+    assert_int_equal(srv_store_report_find_by_nonce(f->s, "a1", r.nonce_hash, &got), 0);
+    assert_string_equal(got->id, "r1");
+    srv_report_free(got);
+    fill_report(&r, "r3", "a2", 11);
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_NONCE_REPLAY);
+    assert_int_equal(srv_store_report_find_by_nonce(f->s, NULL, r.nonce_hash, &got),
+                     DA_ERR_INVALID_ARG);
+}
+
+static void expect_counters(struct fixture *f, const char *id, uint32_t reset, uint32_t restart,
+                            uint64_t clock, const char *last)
+{
+    struct srv_agent *a = NULL;
+
+    assert_int_equal(srv_store_agent_get(f->s, id, 1000, &a), 0);
+    assert_int_equal(a->reset_count, reset);
+    assert_int_equal(a->restart_count, restart);
+    assert_true(a->clock == clock);
+    assert_string_equal(a->last_report_id, last);
+    srv_agent_free(a);
+}
+
+/* The store orders TPM counters itself, inside the write: a report whose
+ * counters are older than the stored ones is refused with nothing of it
+ * kept (its nonce stays unused), whatever the caller checked before. */
+static void test_counters_checked_in_store(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_report r, *got = NULL;
+    bool used = true;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    fill_report(&r, "r1", "a1", 1);
+    r.reset_count = 3;
+    r.restart_count = 2;
+    r.clock = 50000000;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    /* the same tuple again is no rollback */
+    fill_report(&r, "r2", "a1", 2);
+    r.reset_count = 3;
+    r.restart_count = 2;
+    r.clock = 50000000;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    /* Clock back within the reset cycle */
+    fill_report(&r, "r3", "a1", 3);
+    r.reset_count = 3;
+    r.restart_count = 2;
+    r.clock = 49999999;
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    assert_int_equal(srv_store_report_get(f->s, "r3", &got), DA_ERR_NOT_FOUND);
+    assert_int_equal(srv_store_nonce_used(f->s, "a1", r.nonce_hash, &used), 0);
+    assert_false(used);
+    expect_counters(f, "a1", 3, 2, 50000000, "r2");
+    /* restartCount back */
+    fill_report(&r, "r4", "a1", 4);
+    r.reset_count = 3;
+    r.restart_count = 1;
+    r.clock = 60000000;
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    /* resetCount back */
+    fill_report(&r, "r5", "a1", 5);
+    r.reset_count = 2;
+    r.clock = 60000000;
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    /* a TPM Reset with Clock back but called safe */
+    fill_report(&r, "r6", "a1", 6);
+    r.reset_count = 4;
+    r.clock = 49000000;
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    expect_counters(f, "a1", 3, 2, 50000000, "r2");
+    /* power lost: a TPM Reset, Clock back within one NV interval, unsafe */
+    fill_report(&r, "r7", "a1", 7);
+    r.reset_count = 4;
+    r.clock = 49000000;
+    r.clock_unsafe = true;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    expect_counters(f, "a1", 4, 0, 49000000, "r7");
+    /* the older cycle's report, held back, is now refused */
+    fill_report(&r, "r8", "a1", 8);
+    r.reset_count = 3;
+    r.restart_count = 2;
+    r.clock = 50000001;
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+    expect_counters(f, "a1", 4, 0, 49000000, "r7");
+    /* 64-bit values keep every bit through the store */
+    fill_report(&r, "r9", "a1", 9);
+    r.reset_count = UINT32_MAX;
+    r.restart_count = UINT32_MAX;
+    r.clock = UINT64_MAX;
+    r.firmware_version = UINT64_MAX;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    expect_counters(f, "a1", UINT32_MAX, UINT32_MAX, UINT64_MAX, "r9");
+    assert_int_equal(srv_store_report_get(f->s, "r9", &got), 0);
+    assert_true(got->clock == UINT64_MAX && got->firmware_version == UINT64_MAX);
+    srv_report_free(got);
+    fill_report(&r, "r10", "a1", 10);
+    r.reset_count = UINT32_MAX;
+    r.restart_count = UINT32_MAX;
+    r.clock = UINT64_MAX - 1;
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_COUNTER_ROLLBACK);
+}
+
+struct race {
+    struct srv_store *s;
+    struct srv_report r;
+    int rc;
+};
+
+static void *race_put(void *arg)
+{
+    struct race *x = arg;
+
+    x->rc = srv_store_report_put(x->s, &x->r);
+    return NULL;
+}
+
+/* An older and a newer report of one agent written at the same time, many
+ * times: the stored counters are always the newer ones, and the older is
+ * stored only when it was written first. */
+static void test_counters_race(void **state)
+{
+    struct fixture *f = *state;
+    struct race older, newer;
+    pthread_t t1, t2;
+    int i, both = 0, only_newer = 0;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    for (i = 0; i < 100; i++) {
+        struct srv_report *got = NULL;
+        char id[32];
+
+        memset(&older, 0, sizeof(older));
+        memset(&newer, 0, sizeof(newer));
+        older.s = newer.s = f->s;
+        snprintf(id, sizeof(id), "o%d", i);
+        fill_report(&older.r, id, "a1", 1000 + 2 * i);
+        older.r.clock = 1000000 + 10 * (uint64_t)i;
+        snprintf(id, sizeof(id), "n%d", i);
+        fill_report(&newer.r, id, "a1", 1001 + 2 * i);
+        newer.r.clock = 1000000 + 10 * (uint64_t)i + 5;
+        assert_int_equal(pthread_create(&t1, NULL, race_put, &older), 0);
+        assert_int_equal(pthread_create(&t2, NULL, race_put, &newer), 0);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        assert_int_equal(newer.rc, 0);
+        if (older.rc == 0) {
+            both++;
+        } else {
+            assert_int_equal(older.rc, DA_ERR_VERIFY_COUNTER_ROLLBACK);
+            assert_int_equal(srv_store_report_get(f->s, older.r.id, &got), DA_ERR_NOT_FOUND);
+            only_newer++;
+        }
+        expect_counters(f, "a1", 3, 0, newer.r.clock, newer.r.id);
+    }
+    assert_int_equal(both + only_newer, 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +568,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_and_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nonce_keyed_by_agent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_checked_in_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_race, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

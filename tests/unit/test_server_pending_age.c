@@ -1,0 +1,278 @@
+/* The server's own age of pending upgrades (server/pending_age.c) on a real
+ * SQLite store: first seen in the first verified report that listed a
+ * (package, architecture, candidate), kept across reports, across reports
+ * that leave it out and across a restart of the store, never reset by what
+ * the agent's own record says; and the shipped policy's grace period judged
+ * on the server's age through srv_verdict_evaluate. */
+#include "da_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "file.h"
+#include "caps.h"
+#include "pending_age.h"
+#include "policy_state.h"
+#include "store.h"
+#include "tmptree.h"
+#include "verdict.h"
+
+#define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
+#define CHECK   "patches.security-updates"
+#define T0      1767225600 /* 2026-01-01T00:00:00Z */
+#define DAY     86400
+#define GRACE   (7 * DAY) /* security_grace_s of the shipped policy */
+
+struct world {
+    char dir[512];
+    char db[600];
+    struct srv_store *s;
+    struct srv_policy *policy;
+    int nonce;
+};
+
+static void make_agent(struct srv_store *s, const char *id, const char *ek)
+{
+    struct srv_agent a;
+    unsigned char ak[4] = {1, 2, 3, 4};
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", id);
+    assert_int_equal(srv_store_vendor_ensure(s, "acme", &a.vendor_id), 0);
+    snprintf(a.ek_name, sizeof(a.ek_name), "%s", ek);
+    snprintf(a.ak_name, sizeof(a.ak_name), "ak-%s", ek);
+    a.ak_public = ak;
+    a.ak_public_len = sizeof(ak);
+    a.host_json = (char *)"{}";
+    a.created_at = T0 - DAY;
+    assert_int_equal(srv_store_agent_create(s, &a), 0);
+}
+
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    struct da_buf b;
+    char msg[256];
+
+    if (w == NULL)
+        return -1;
+    da_tmptree_make("da-pending-age", w->dir, sizeof(w->dir));
+    snprintf(w->db, sizeof(w->db), "%s/devattest.db", w->dir);
+    if (srv_store_open(w->db, 16, 3600, &w->s) != 0)
+        return -1;
+    make_agent(w->s, "agent-a", "ek-a");
+    make_agent(w->s, "agent-b", "ek-b");
+    if (da_file_read(SHIPPED, DA_MAX_POLICY, &b) != 0 ||
+        srv_policy_new(da_buf_str(&b), da_buf_len(&b), &w->policy, msg, sizeof(msg)) != 0)
+        return -1;
+    da_buf_free(&b);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+
+    srv_store_close(w->s);
+    srv_policy_put(w->policy);
+    da_tmptree_remove(w->dir);
+    free(w);
+    return 0;
+}
+
+/* Evidence with one pending upgrade per "name=candidate:security:age" item
+ * (age: the agent's own hint). */
+static cJSON *evidence(const char *const *items, size_t n)
+{
+    cJSON *doc = cJSON_CreateObject(), *patches = cJSON_AddObjectToObject(doc, "patches");
+    cJSON *arr = cJSON_AddArrayToObject(patches, "pending");
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char name[64], cand[64];
+        int sec = 0, age = 0;
+        cJSON *o = cJSON_CreateObject();
+
+        assert_int_equal(sscanf(items[i], "%63[^=]=%63[^:]:%d:%d", name, cand, &sec, &age), 4);
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "arch", "amd64");
+        cJSON_AddStringToObject(o, "installed", "0.1-1");
+        cJSON_AddStringToObject(o, "candidate", cand);
+        cJSON_AddBoolToObject(o, "security", sec);
+        cJSON_AddNumberToObject(o, "age_s", age);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return doc;
+}
+
+/* One report as api_report.c handles it: the server's ages, the verdict of
+ * the shipped policy on them, the report stored with the new first-seen
+ * times. Returns the grace-period check's verdict; ages[i] gets the
+ * server's age of item i. */
+static const char *report(struct world *w, const char *agent, int64_t now, const cJSON *doc,
+                          int64_t *ages, size_t n)
+{
+    static char verdict_of_check[32];
+    struct srv_pending_set set;
+    struct srv_report r;
+    cJSON *facts = NULL, *verdict = NULL, *c, *it;
+    const cJSON *controls;
+    bool compliant;
+    size_t i = 0;
+
+    assert_int_equal(srv_pending_load(w->s, agent, doc, now, &set), 0);
+    assert_int_equal(srv_pending_facts(&set, now, &facts), 0);
+    assert_int_equal(srv_verdict_evaluate(w->policy, doc, facts, &verdict, &controls, &compliant),
+                     0);
+    cJSON_ArrayForEach(it, facts)
+    {
+        if (i < n)
+            ages[i] = (int64_t)cJSON_GetObjectItem(it, "age_s")->valuedouble;
+        i++;
+    }
+    verdict_of_check[0] = '\0';
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(verdict, "checks"))
+    {
+        if (strcmp(cJSON_GetObjectItem(c, "id")->valuestring, CHECK) == 0)
+            snprintf(verdict_of_check, sizeof(verdict_of_check), "%s",
+                     cJSON_GetObjectItem(c, "verdict")->valuestring);
+    }
+    memset(&r, 0, sizeof(r));
+    snprintf(r.id, sizeof(r.id), "r%d", ++w->nonce);
+    snprintf(r.agent_id, sizeof(r.agent_id), "%s", agent);
+    memcpy(r.nonce_hash, &w->nonce, sizeof(w->nonce));
+    r.nonce_expires_at = now + 300;
+    snprintf(r.evidence_sha256, sizeof(r.evidence_sha256), "%064d", w->nonce);
+    r.evidence_json = (char *)"{}";
+    r.verdict_json = (char *)"{}";
+    r.transcript_json = (char *)"{}";
+    r.receipt_json = (char *)"{}";
+    r.received_at = now;
+    r.pending = set.fresh;
+    r.n_pending = set.n_fresh;
+    assert_int_equal(srv_store_report_put(w->s, &r), 0);
+    srv_pending_set_free(&set);
+    cJSON_Delete(facts);
+    cJSON_Delete(verdict);
+    return verdict_of_check;
+}
+
+static void test_age_counts_from_first_verified_report(void **state)
+{
+    struct world *w = *state;
+    static const char *const day0[] = {"openssl=3.0.13-1:1:0", "tzdata=2025a-1:0:0"};
+    /* the vendor's root deleted the agent's record: its hint says 0 */
+    static const char *const day8[] = {"openssl=3.0.13-1:1:0", "tzdata=2025a-1:0:0",
+                                       "curl=7.88.1-10:1:0"};
+    static const char *const day9[] = {"tzdata=2025a-1:0:0"};
+    static const char *const day10[] = {"openssl=3.0.13-1:1:0", "openssl-new=3.0.14-1:1:0"};
+    int64_t ages[4];
+    cJSON *doc;
+
+    doc = evidence(day0, 2);
+    assert_string_equal(report(w, "agent-a", T0, doc, ages, 2), "pass");
+    assert_int_equal(ages[0], 0);
+    cJSON_Delete(doc);
+
+    doc = evidence(day8, 3);
+    assert_string_equal(report(w, "agent-a", T0 + 8 * DAY, doc, ages, 3), "fail");
+    assert_int_equal(ages[0], 8 * DAY); /* the server's age, not the agent's 0 */
+    assert_int_equal(ages[1], 8 * DAY);
+    assert_int_equal(ages[2], 0); /* curl: new today */
+    cJSON_Delete(doc);
+
+    /* a report that leaves openssl out does not restart its age */
+    doc = evidence(day9, 1);
+    assert_string_equal(report(w, "agent-a", T0 + 9 * DAY, doc, ages, 1), "pass");
+    cJSON_Delete(doc);
+    doc = evidence(day10, 2);
+    assert_string_equal(report(w, "agent-a", T0 + 10 * DAY, doc, ages, 2), "fail");
+    assert_int_equal(ages[0], 10 * DAY);
+    cJSON_Delete(doc);
+
+    /* another agent has its own history */
+    doc = evidence(day0, 2);
+    assert_string_equal(report(w, "agent-b", T0 + 10 * DAY, doc, ages, 2), "pass");
+    assert_int_equal(ages[0], 0);
+    cJSON_Delete(doc);
+}
+
+static void test_new_candidate_is_new_and_history_survives_restart(void **state)
+{
+    struct world *w = *state;
+    static const char *const v1[] = {"bash=5.2.15-2+b7:1:0"};
+    static const char *const v2[] = {"bash=5.2.15-2+b8:1:600000"};
+    int64_t ages[1];
+    cJSON *doc;
+
+    doc = evidence(v1, 1);
+    assert_string_equal(report(w, "agent-a", T0, doc, ages, 1), "pass");
+    cJSON_Delete(doc);
+    /* restart: close and reopen the database file */
+    srv_store_close(w->s);
+    assert_int_equal(srv_store_open(w->db, 16, 3600, &w->s), 0);
+    doc = evidence(v1, 1);
+    assert_string_equal(report(w, "agent-a", T0 + GRACE + 1, doc, ages, 1), "fail");
+    assert_int_equal(ages[0], GRACE + 1);
+    cJSON_Delete(doc);
+    /* a newer candidate of the same package starts its own age, whatever
+     * the agent's hint claims */
+    doc = evidence(v2, 1);
+    assert_string_equal(report(w, "agent-a", T0 + GRACE + 2, doc, ages, 1), "pass");
+    assert_int_equal(ages[0], 0);
+    cJSON_Delete(doc);
+}
+
+/* Pending upgrades the evidence could not establish stay unknown. */
+static void test_unknown_pending(void **state)
+{
+    struct world *w = *state;
+    struct srv_pending_set set;
+    cJSON *doc = cJSON_Parse("{\"patches\":{\"pending\":{\"unknown\":\"io_error\","
+                             "\"detail\":\"/var/lib/apt/lists: Permission denied\"}}}");
+    cJSON *bad = cJSON_Parse("{\"patches\":{\"pending\":[{\"name\":\"x\",\"arch\":\"amd64\"}]}}");
+    cJSON *facts = NULL, *verdict = NULL, *c;
+    const cJSON *controls;
+    bool compliant;
+    const char *got = NULL;
+
+    assert_int_equal(srv_pending_load(w->s, "agent-a", doc, T0, &set), 0);
+    assert_int_equal(srv_pending_facts(&set, T0, &facts), 0);
+    assert_string_equal(cJSON_GetObjectItem(facts, "unknown")->valuestring, "io_error");
+    assert_int_equal(srv_verdict_evaluate(w->policy, doc, facts, &verdict, &controls, &compliant),
+                     0);
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(verdict, "checks"))
+    {
+        if (strcmp(cJSON_GetObjectItem(c, "id")->valuestring, CHECK) == 0)
+            got = cJSON_GetObjectItem(c, "verdict")->valuestring;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, "unknown");
+    assert_false(compliant);
+    srv_pending_set_free(&set);
+    cJSON_Delete(facts);
+    cJSON_Delete(verdict);
+    /* an entry without candidate or security flag is not guessed at */
+    assert_int_equal(srv_pending_load(w->s, "agent-a", bad, T0, &set), 0);
+    assert_string_equal(set.unknown, "parse_error");
+    assert_int_equal(set.n, 0);
+    srv_pending_set_free(&set);
+    cJSON_Delete(doc);
+    cJSON_Delete(bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_age_counts_from_first_verified_report, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_new_candidate_is_new_and_history_survives_restart,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_pending, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
