@@ -426,10 +426,10 @@ static const char *running_processes_error(pid_t pid)
         return "/proc cannot be read";
     pids[n++] = pid;
     while ((e = readdir(d)) != NULL && n < 8) {
-        pid_t p = (pid_t)atoi(e->d_name);
+        pid_t p = (pid_t)strtol(e->d_name, NULL, 10);
 
         if (p > 0 && proc_status_field(p, "PPid", v[0], sizeof(v[0])) == 0 &&
-            atoi(v[0]) == (int)pid)
+            strtol(v[0], NULL, 10) == (long)pid)
             pids[n++] = p;
     }
     closedir(d);
