@@ -29,3 +29,10 @@ target_link_libraries(bench_agent_cycle PRIVATE da_test_server da_test_swtpm)
 target_compile_definitions(bench_agent_cycle PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}"
                            DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
 add_dependencies(bench_agent_cycle devattest-agent devattest-server)
+
+# A compromised uploader against the signer: forged evidence, planted spool
+# entries (swtpm; the collector reads this machine).
+da_unit_test(NAME test_agent_evidence_path
+             SOURCES ${DA_TEST_SRC}/integration/test_agent_evidence_path.c
+             LIBS da_agent da_test_swtpm LABELS integration swtpm)
+target_compile_definitions(test_agent_evidence_path PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
