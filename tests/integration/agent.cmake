@@ -36,3 +36,8 @@ da_unit_test(NAME test_agent_evidence_path
              SOURCES ${DA_TEST_SRC}/integration/test_agent_evidence_path.c
              LIBS da_agent da_test_swtpm LABELS integration swtpm)
 target_compile_definitions(test_agent_evidence_path PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
+
+# The firewall facts through the firewall reader equal the unsandboxed ones
+# (a drop-policy nftables ruleset in a network namespace; root and nft).
+da_unit_test(NAME test_agent_firewall SOURCES ${DA_TEST_SRC}/integration/test_agent_firewall.c
+             LIBS da_agent LABELS integration sandbox)
