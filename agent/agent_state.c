@@ -138,7 +138,7 @@ static int save_json(const char *dir, const char *name, cJSON *o)
     if (text == NULL)
         return DA_ERR_NOMEM;
     r = agent_state_replace(dir, name, text, strlen(text));
-    free(text);
+    cJSON_free(text);
     return r;
 }
 

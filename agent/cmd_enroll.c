@@ -223,7 +223,7 @@ static int enroll_request(struct agent_runtime *rt, const struct enroll_args *a,
         if (r != 0 && text != NULL)
             fprintf(stderr, "devattest-agent: enrollment refused: %s\n",
                     agent_transport_error(rt->transport));
-        free(text);
+        cJSON_free(text);
     }
     cJSON_Delete(doc);
     cJSON_Delete(body);
@@ -284,7 +284,7 @@ static int activate(struct agent_runtime *rt, const cJSON *challenge, cJSON **re
         if (r != 0 && text != NULL)
             fprintf(stderr, "devattest-agent: enrollment refused: %s\n",
                     agent_transport_error(rt->transport));
-        free(text);
+        cJSON_free(text);
     }
 out:
     agent_enroll_answer_free(&ans);

@@ -64,8 +64,13 @@ enum agent_msg {
 #define AGENT_SIGNER_DIR     "signer"
 #define AGENT_SPOOL_KEY_FILE "spool.key"
 
-#define AGENT_FIREWALL_TIMEOUT (10 * 1000)  /* ms for the firewall reader's answer */
-#define AGENT_CHILD_TIMEOUT    (120 * 1000) /* ms for one request, all its frames included */
+#define AGENT_FIREWALL_TIMEOUT (10 * 1000) /* ms for the firewall reader's answer */
+/* What the JSON trees of the signer and of the uploader may hold at once: a
+ * document of DA_MAX_EVIDENCE made of the smallest values would need about
+ * forty times its size. */
+#define AGENT_JSON_MEMORY (64u * 1024 * 1024)
+
+#define AGENT_CHILD_TIMEOUT (120 * 1000) /* ms for one request, all its frames included */
 
 /* What the signer says about its keys. */
 struct agent_identity_info {

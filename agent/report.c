@@ -201,7 +201,7 @@ static int build_report(struct cycle *c, const struct da_buf *evidence, const un
         r = spool_wrap(q.mac, text, payload);
     if (r == 0 && offline)
         da_info_f("server unreachable: report quoted over a local nonce and spooled");
-    free(text);
+    cJSON_free(text);
     cJSON_Delete(ev);
     cJSON_Delete(body);
     agent_quote_result_free(&q);
@@ -267,7 +267,7 @@ static int post_report(struct cycle *c, cJSON *body, cJSON **answer)
         return DA_ERR_NOMEM;
     snprintf(path, sizeof(path), "/v1/agents/%s/reports", rt->enr.agent_id);
     r = agent_transport_json(rt->transport, "POST", path, NULL, text, &status, answer);
-    free(text);
+    cJSON_free(text);
     return r;
 }
 

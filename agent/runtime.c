@@ -11,6 +11,7 @@
 #include "caps.h"
 #include "err.h"
 #include "file.h"
+#include "json.h"
 #include "log.h"
 #include "privsep.h"
 #include "sandbox.h"
@@ -213,6 +214,7 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
         const pid_t kids[3] = {rt->signer.pid, rt->collector.pid, rt->firewall.pid};
 
         agent_sandbox_set_children(kids, 3);
+        da_json_memory_cap(AGENT_JSON_MEMORY);
         agent_sandbox_set_uploader_dirs(rt->cfg.state_dir, rt->cfg.spool_dir);
         r = agent_sandbox_enter_as(AGENT_SANDBOX_UPLOADER, rt->cfg.sandbox,
                                    rt->user.switch_ids ? &rt->user : NULL);

@@ -367,6 +367,7 @@ static int signer_main(int fd, void *ctx)
     enum agent_sandbox_profile profile;
     int r;
 
+    da_json_memory_cap(AGENT_JSON_MEMORY);
     memset(&st, 0, sizeof(st));
     st.mode = s->cfg->tpm_mode == 1 ? AGENT_TPM_MODE_SOFTWARE : AGENT_TPM_MODE_TPM;
     st.tcti = s->cfg->tcti;

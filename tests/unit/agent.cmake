@@ -21,3 +21,6 @@ target_compile_definitions(test_agent_privdrop PRIVATE DA_BINARY_ROOT="${PROJECT
 if(DA_SANITIZE OR DA_FUZZ)
   target_compile_definitions(test_agent_privdrop PRIVATE DA_SANITIZE=1)
 endif()
+# The bound on the memory of the signer's and the uploader's JSON trees.
+da_unit_test(NAME test_json_memcap SOURCES ${DA_TEST_SRC}/unit/test_json_memcap.c LIBS devattest)
+target_compile_definitions(test_json_memcap PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
