@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "json.h"
 #include "log.h"
+#include "sandbox.h"
 
 extern const struct agent_command agent_cmd_check;
 extern const struct agent_command agent_cmd_collect;
@@ -39,6 +40,9 @@ int main(int argc, char **argv)
 {
     size_t i;
 
+    /* Nothing inherited beyond stdin, stdout and stderr reaches any of the
+     * agent's processes. */
+    (void)agent_sandbox_close_fds(NULL, 0);
     da_log_init("devattest-agent", DA_LOG_WARN, DA_LOG_STDERR);
     /* Before any JSON tree exists: the signer and the uploader bound the
      * memory their trees may hold (AGENT_JSON_MEMORY). */
