@@ -36,7 +36,7 @@ struct world {
     char dir[300];
 };
 
-static int setup(void **state)
+static int setup_mode(void **state, enum agent_sandbox_mode mode)
 {
     struct world *w = calloc(1, sizeof(*w));
     struct agent_spawn_opts o;
@@ -46,6 +46,7 @@ static int setup(void **state)
         da_test_agent_dir(w->dir, sizeof(w->dir)) != 0 || agent_config_defaults(&w->cfg) != 0)
         return -1;
     snprintf(w->cfg.tcti, sizeof(w->cfg.tcti), "%s", w->tpm.tcti);
+    w->cfg.sandbox = mode;
     snprintf(w->cfg.state_dir, sizeof(w->cfg.state_dir), "%s/state", w->dir);
     snprintf(w->cfg.spool_dir, sizeof(w->cfg.spool_dir), "%s/spool", w->dir);
     /* The evidence channel, as the runtime makes it: the test (the
@@ -64,6 +65,16 @@ static int setup(void **state)
     close(ev[1]);
     *state = w;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_mode(state, AGENT_SANDBOX_ENFORCE);
+}
+
+static int setup_log(void **state)
+{
+    return setup_mode(state, AGENT_SANDBOX_LOG);
 }
 
 static int teardown(void **state)
@@ -120,6 +131,25 @@ static void test_quote_is_of_collected_evidence(void **state)
     agent = cJSON_GetObjectItem(ev, "agent");
     assert_int_equal(cJSON_GetObjectItem(agent, "spool_dropped")->valueint, 7);
     assert_string_equal(cJSON_GetObjectItem(agent, "sandbox")->valuestring, "enforce");
+    cJSON_Delete(ev);
+    agent_quote_result_free(&q);
+}
+
+/* sandbox = log travels in the quoted evidence (the policy fails it). */
+static void test_log_mode_is_in_the_evidence(void **state)
+{
+    struct world *w = *state;
+    static const unsigned char nonce[8] = "nonce-03";
+    struct agent_quote_result q;
+    cJSON *ev;
+
+    assert_int_equal(
+        agent_signer_quote(&w->signer, &w->collector, nonce, sizeof(nonce), PCRS, 0, &q), 0);
+    expect_bound(&q, nonce, sizeof(nonce));
+    ev = cJSON_ParseWithLength(da_buf_str(&q.evidence), da_buf_len(&q.evidence));
+    assert_non_null(ev);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "agent"), "sandbox")->valuestring, "log");
     cJSON_Delete(ev);
     agent_quote_result_free(&q);
 }
@@ -201,6 +231,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quote_is_of_collected_evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requote_needs_the_signers_mac, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quote_frame_with_evidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_mode_is_in_the_evidence, setup_log, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
