@@ -56,6 +56,14 @@ int agent_tpm_open(const struct agent_tpm_settings *settings, struct agent_tpm *
     return 0;
 }
 
+int agent_tpm_test_plain_sessions(struct agent_tpm *t)
+{
+    if (t == NULL || t->backend != &agent_tpm_esys_backend)
+        return DA_ERR_UNSUPPORTED;
+    agent_esys_plain_sessions(t->impl);
+    return 0;
+}
+
 void agent_tpm_close(struct agent_tpm *t)
 {
     if (t == NULL)

@@ -40,6 +40,14 @@ struct agent_tpm_backend {
 extern const struct agent_tpm_backend agent_tpm_esys_backend; /* agent/tpm.c */
 extern const struct agent_tpm_backend agent_softkey_backend;  /* agent/softkey.c */
 
+/* For tests only: make the TPM backend use password sessions and unsalted
+ * policy sessions without parameter encryption (what the agent did before it
+ * salted its sessions), so a test can show that its capture of the TPM
+ * traffic would see the secrets. Call right after agent_tpm_open.
+ * DA_ERR_UNSUPPORTED in software mode. */
+int agent_tpm_test_plain_sessions(struct agent_tpm *t);
+void agent_esys_plain_sessions(void *impl); /* agent/tpm.c */
+
 /* --- agent/tpm_struct.c: TPM structures <-> bytes and OpenSSL keys --- */
 
 int agent_bytes_copy(struct agent_bytes *out, const void *data, size_t len);
@@ -76,6 +84,18 @@ int agent_keyblob_encode(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub,
                          struct agent_bytes *out);
 int agent_keyblob_decode(const unsigned char *data, size_t len, TPM2B_PRIVATE *priv,
                          TPM2B_PUBLIC *pub);
+
+/* An EK template from NV (0x01C00004, 0x01C0000C): a TPMT_PUBLIC with only
+ * zero padding after it, of the same type, nameAlg, key size or curve and
+ * authPolicy as the profile's default template dflt, restricted decryption.
+ * DA_ERR_TPM_EK_TEMPLATE otherwise. */
+int agent_ek_template_decode(const unsigned char *nv, size_t len, const TPM2B_PUBLIC *dflt,
+                             TPM2B_PUBLIC *out);
+/* Put an EK nonce from NV (0x01C00003, 0x01C0000B) into the template's unique
+ * field as the TCG EK Credential Profile says: RSA: the nonce padded with
+ * zeros to the modulus size; ECC: x is the nonce padded with zeros to the
+ * coordinate size, y that many zeros. DA_ERR_TPM_EK_TEMPLATE when too long. */
+int agent_ek_nonce_apply(TPM2B_PUBLIC *tmpl, const unsigned char *nonce, size_t len);
 
 /* Digest of concatenated PCR values with hash alg (TPM2_ALG_*). */
 int agent_tpm_digest(uint16_t alg, const unsigned char *data, size_t len, TPM2B_DIGEST *out);

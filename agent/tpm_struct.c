@@ -403,3 +403,78 @@ out:
     EVP_PKEY_free(key);
     return rc;
 }
+
+/* --- EK templates and nonces provisioned in NV ---------------------------- */
+
+static int ek_template_fits(const TPMT_PUBLIC *t, const TPMT_PUBLIC *d)
+{
+    const TPMA_OBJECT need = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                             TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |
+                             TPMA_OBJECT_DECRYPT;
+
+    if (t->type != d->type || t->nameAlg != d->nameAlg || (t->objectAttributes & need) != need ||
+        (t->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) != 0 ||
+        t->authPolicy.size != d->authPolicy.size ||
+        memcmp(t->authPolicy.buffer, d->authPolicy.buffer, d->authPolicy.size) != 0)
+        return 0;
+    if (t->type == TPM2_ALG_RSA)
+        return t->parameters.rsaDetail.keyBits == d->parameters.rsaDetail.keyBits;
+    return t->parameters.eccDetail.curveID == d->parameters.eccDetail.curveID;
+}
+
+int agent_ek_template_decode(const unsigned char *nv, size_t len, const TPM2B_PUBLIC *dflt,
+                             TPM2B_PUBLIC *out)
+{
+    TPM2B_PUBLIC t;
+    size_t off = 0, i;
+
+    memset(&t, 0, sizeof(t));
+    if (nv == NULL || len == 0 || len > DA_MAX_TPM_STRUCT ||
+        Tss2_MU_TPMT_PUBLIC_Unmarshal(nv, len, &off, &t.publicArea) != TSS2_RC_SUCCESS) {
+        da_error_f("the EK template in NV is not a TPMT_PUBLIC");
+        return DA_ERR_TPM_EK_TEMPLATE;
+    }
+    /* An index may be larger than the structure: only zero padding may follow. */
+    for (i = off; i < len; i++) {
+        if (nv[i] != 0) {
+            da_error_f("the EK template in NV has %zu bytes after the TPMT_PUBLIC", len - off);
+            return DA_ERR_TPM_EK_TEMPLATE;
+        }
+    }
+    if (!ek_template_fits(&t.publicArea, &dflt->publicArea)) {
+        da_error_f("the EK template in NV is not a restricted decryption key of the kind its "
+                   "index names, with the EK policy of the TCG profile");
+        return DA_ERR_TPM_EK_TEMPLATE;
+    }
+    t.size = (UINT16)off;
+    *out = t;
+    return 0;
+}
+
+int agent_ek_nonce_apply(TPM2B_PUBLIC *tmpl, const unsigned char *nonce, size_t len)
+{
+    TPMT_PUBLIC *a = &tmpl->publicArea;
+    size_t n;
+
+    if (a->type == TPM2_ALG_RSA) {
+        n = a->parameters.rsaDetail.keyBits / 8;
+        if (len == 0 || len > n || n > sizeof(a->unique.rsa.buffer))
+            goto bad;
+        memset(&a->unique.rsa, 0, sizeof(a->unique.rsa));
+        memcpy(a->unique.rsa.buffer, nonce, len);
+        a->unique.rsa.size = (UINT16)n;
+        return 0;
+    }
+    n = da_tpm_hash_size(a->parameters.eccDetail.curveID == TPM2_ECC_NIST_P384 ? TPM2_ALG_SHA384
+                                                                               : TPM2_ALG_SHA256);
+    if (a->type != TPM2_ALG_ECC || len == 0 || len > n)
+        goto bad;
+    memset(&a->unique.ecc, 0, sizeof(a->unique.ecc));
+    memcpy(a->unique.ecc.x.buffer, nonce, len);
+    a->unique.ecc.x.size = (UINT16)n;
+    a->unique.ecc.y.size = (UINT16)n;
+    return 0;
+bad:
+    da_error_f("the EK nonce in NV has %zu bytes, more than the key's unique field holds", len);
+    return DA_ERR_TPM_EK_TEMPLATE;
+}

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "caps.h"
+#include "curl_dl.h"
 #include "err.h"
 #include "file.h"
 #include "json.h"
@@ -25,17 +26,11 @@ struct agent_transport {
     struct da_buf ca_pem; /* the pinned CA, read at start */
 };
 
-static int curl_ready;
-
 static int global_init(void)
 {
-    /* Thread-safe since libcurl 7.84; the agent calls it from one thread. */
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return DA_ERR_INTERNAL;
-        curl_ready = 1;
-    }
-    return 0;
+    const struct agent_curl *c;
+
+    return agent_curl_load(&c);
 }
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
@@ -52,7 +47,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 
 #define SET(opt, val)                                                                              \
     do {                                                                                           \
-        if (curl_easy_setopt(t->h, opt, val) != CURLE_OK) {                                        \
+        if (agent_curl()->easy_setopt(t->h, opt, val) != CURLE_OK) {                               \
             da_error_f("curl option %s could not be set", #opt);                                   \
             r = DA_ERR_INTERNAL;                                                                   \
             goto out;                                                                              \
@@ -130,7 +125,7 @@ int agent_transport_new(const struct agent_transport_opts *opts, struct agent_tr
         blen--;
     t->base = strndup(opts->base_url, blen);
     t->max_answer = opts->max_answer != 0 ? opts->max_answer : AGENT_TRANSPORT_MAX_ANSWER;
-    t->h = curl_easy_init();
+    t->h = agent_curl()->easy_init();
     if (t->base == NULL || t->h == NULL) {
         agent_transport_free(t);
         return DA_ERR_NOMEM;
@@ -149,7 +144,7 @@ void agent_transport_free(struct agent_transport *t)
     if (t == NULL)
         return;
     if (t->h != NULL)
-        curl_easy_cleanup(t->h);
+        agent_curl()->easy_cleanup(t->h);
     da_buf_free(&t->ca_pem);
     free(t->base);
     free(t);
@@ -192,7 +187,7 @@ static void copy_printable(char *dst, size_t size, const char *src)
 
 static int map_curl_error(struct agent_transport *t, CURLcode rc)
 {
-    const char *detail = t->curl_err[0] != '\0' ? t->curl_err : curl_easy_strerror(rc);
+    const char *detail = t->curl_err[0] != '\0' ? t->curl_err : agent_curl()->easy_strerror(rc);
     char d[CURL_ERROR_SIZE];
 
     copy_printable(d, sizeof(d), detail);
@@ -276,7 +271,7 @@ static int build_headers(const char *const *extra, int has_body, struct curl_sli
     for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         if (fixed[i] == NULL)
             continue;
-        n = curl_slist_append(l, fixed[i]);
+        n = agent_curl()->slist_append(l, fixed[i]);
         if (n == NULL)
             goto fail;
         l = n;
@@ -284,7 +279,7 @@ static int build_headers(const char *const *extra, int has_body, struct curl_sli
     for (; extra != NULL && *extra != NULL; extra++) {
         if (strpbrk(*extra, "\r\n") != NULL)
             goto fail;
-        n = curl_slist_append(l, *extra);
+        n = agent_curl()->slist_append(l, *extra);
         if (n == NULL)
             goto fail;
         l = n;
@@ -292,7 +287,7 @@ static int build_headers(const char *const *extra, int has_body, struct curl_sli
     *out = l;
     return 0;
 fail:
-    curl_slist_free_all(l);
+    agent_curl()->slist_free_all(l);
     return DA_ERR_INVALID_ARG;
 }
 
@@ -344,9 +339,9 @@ int agent_transport_request(struct agent_transport *t, const char *method, const
     if (r != 0)
         goto out;
     t->sink = answer;
-    rc = curl_easy_perform(t->h);
+    rc = agent_curl()->easy_perform(t->h);
     t->sink = NULL;
-    (void)curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &t->last_status);
+    (void)agent_curl()->easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &t->last_status);
     *status = t->last_status;
     if (rc != CURLE_OK) {
         r = map_curl_error(t, rc);
@@ -361,8 +356,8 @@ int agent_transport_request(struct agent_transport *t, const char *method, const
     if (r != 0)
         da_debug_f("%s %s: %s", method, path, t->err);
 out:
-    curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_slist_free_all(hdrs);
+    agent_curl()->easy_setopt(t->h, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    agent_curl()->slist_free_all(hdrs);
     da_buf_free(&url);
     return r;
 }

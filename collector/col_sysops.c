@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/audit.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -375,12 +377,106 @@ out:
     return r;
 }
 
+/* ---- the kernel's audit state over NETLINK_AUDIT ---- */
+
+static int col_audit_send(int fd, int type, uint32_t seq)
+{
+    struct nlmsghdr req;
+    struct sockaddr_nl sa;
+
+    memset(&req, 0, sizeof(req));
+    req.nlmsg_len = NLMSG_LENGTH(0);
+    req.nlmsg_type = (uint16_t)type;
+    req.nlmsg_flags = NLM_F_REQUEST;
+    req.nlmsg_seq = seq;
+    memset(&sa, 0, sizeof(sa));
+    sa.nl_family = AF_NETLINK;
+    if (sendto(fd, &req, req.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Receive the answer to request seq: the status for AUDIT_GET, every rule
+ * up to NLMSG_DONE for AUDIT_LIST_RULES. Bounded by the socket's receive
+ * timeout and a message count. */
+static int col_audit_recv(int fd, int type, uint32_t seq, struct col_audit_status *out,
+                          unsigned char *buf)
+{
+    unsigned long msgs = 0;
+
+    for (;;) {
+        ssize_t n = recv(fd, buf, COL_NL_BUF, 0);
+        const struct nlmsghdr *nh;
+        size_t left;
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        left = (size_t)n;
+        for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+            if (nh->nlmsg_seq != seq)
+                continue;
+            if (++msgs > (1ul << 20))
+                return -EOVERFLOW;
+            if (nh->nlmsg_type == NLMSG_DONE)
+                return type == AUDIT_LIST_RULES ? 0 : -EBADMSG;
+            if (nh->nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *err = NLMSG_DATA(nh);
+
+                if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*err)))
+                    return -EBADMSG;
+                if (err->error != 0)
+                    return err->error;
+                continue; /* an acknowledgement */
+            }
+            if (nh->nlmsg_type == AUDIT_GET && type == AUDIT_GET) {
+                const struct audit_status *st = NLMSG_DATA(nh);
+
+                /* older kernels send a shorter status: the first members suffice */
+                if (nh->nlmsg_len < NLMSG_LENGTH(offsetof(struct audit_status, rate_limit)))
+                    return -EBADMSG;
+                out->enabled = (int)st->enabled;
+                out->daemon_pid = st->pid;
+                return 0;
+            }
+            if (nh->nlmsg_type == AUDIT_LIST_RULES && type == AUDIT_LIST_RULES)
+                out->rules++;
+        }
+    }
+}
+
+static int col_live_audit(struct col_audit_status *out)
+{
+    static unsigned char buf[COL_NL_BUF] __attribute__((aligned(8)));
+    struct timeval tv = {.tv_sec = 2, .tv_usec = 0};
+    int fd, r;
+
+    memset(out, 0, sizeof(*out));
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+    if (fd < 0)
+        return errno == EPROTONOSUPPORT ? -ENOTSUP : -errno;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    r = col_audit_send(fd, AUDIT_GET, 1);
+    if (r == 0)
+        r = col_audit_recv(fd, AUDIT_GET, 1, out, buf);
+    if (r == 0)
+        r = col_audit_send(fd, AUDIT_LIST_RULES, 2);
+    if (r == 0)
+        r = col_audit_recv(fd, AUDIT_LIST_RULES, 2, out, buf);
+    close(fd);
+    /* the kernel answers audit requests only in the initial PID namespace */
+    return r == -ECONNREFUSED ? -ENOTSUP : r;
+}
+
 const struct col_sys_ops col_live_ops = {
     .cpuid = col_live_cpuid,
     .fscrypt_dir = col_live_fscrypt_policy,
     .clock = col_live_clock,
     .nft = col_live_nft,
     .sockets = col_live_sockets,
+    .audit = col_live_audit,
 };
 
 const struct col_sys_ops col_root_ops = {

@@ -114,6 +114,8 @@ const char *col_err_reason(int err)
         return COL_R_UNSUPPORTED;
     case DA_ERR_COLLECT_PARSE:
         return COL_R_PARSE;
+    case DA_ERR_COLLECT_NOT_LIVE:
+        return COL_R_NOT_LIVE;
     default:
         return COL_R_IO;
     }
@@ -334,4 +336,60 @@ int col_state_put(const struct col_ctx *ctx, const char *name, const void *data,
     if (ctx->state_dir == NULL)
         return DA_ERR_NOT_FOUND;
     return col_state_write_file(ctx->state_dir, name, data, len);
+}
+
+static int col_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int col_list_dir(const struct col_ctx *ctx, const char *rel, size_t max, struct col_names *out)
+{
+    struct da_rootfs_dirent e;
+    struct da_rootfs_dir *d = NULL;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    r = col_opendir(ctx, rel, &d);
+    if (r < 0)
+        return r;
+    while ((r = da_rootfs_readdir(d, &e)) == 1) {
+        char **grown;
+
+        if (out->n >= max) {
+            r = DA_ERR_TOO_LARGE;
+            break;
+        }
+        grown = realloc(out->v, (out->n + 1) * sizeof(*out->v));
+        if (grown == NULL) {
+            r = DA_ERR_NOMEM;
+            break;
+        }
+        out->v = grown;
+        out->v[out->n] = strdup(e.name);
+        if (out->v[out->n] == NULL) {
+            r = DA_ERR_NOMEM;
+            break;
+        }
+        out->n++;
+    }
+    da_rootfs_closedir(d);
+    if (r < 0) {
+        col_names_free(out);
+        return r;
+    }
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), col_name_cmp);
+    return 0;
+}
+
+void col_names_free(struct col_names *n)
+{
+    size_t i;
+
+    for (i = 0; i < n->n; i++)
+        free(n->v[i]);
+    free(n->v);
+    n->v = NULL;
+    n->n = 0;
 }

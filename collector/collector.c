@@ -7,11 +7,13 @@
 #include "err.h"
 
 extern const struct da_collector col_host, col_patches, col_disk, col_isolation, col_toolchain,
-    col_separation, col_antimalware, col_access, col_time;
+    col_separation, col_antimalware, col_access, col_time, col_runtime, col_logging, col_hardening,
+    col_auth, col_media;
 
 const struct da_collector *const col_collectors[] = {
     &col_host,       &col_patches,     &col_disk,   &col_isolation, &col_toolchain,
-    &col_separation, &col_antimalware, &col_access, &col_time,
+    &col_separation, &col_antimalware, &col_access, &col_time,      &col_runtime,
+    &col_logging,    &col_hardening,   &col_auth,   &col_media,
 };
 const size_t col_collector_count = sizeof(col_collectors) / sizeof(col_collectors[0]);
 

@@ -50,6 +50,13 @@ struct col_nft_summary {
     int drop_rules;        /* rules with a drop or reject verdict */
 };
 
+/* The kernel's audit state (NETLINK_AUDIT). */
+struct col_audit_status {
+    int enabled;         /* 0 off, 1 on, 2 on and locked (auditctl -e) */
+    unsigned daemon_pid; /* the audit daemon registered with the kernel, 0 if none */
+    unsigned rules;      /* rules loaded in the kernel (auditctl -l) */
+};
+
 /* One socket of the running machine's socket tables. */
 struct col_sock {
     int v6;
@@ -75,6 +82,10 @@ struct col_sys_ops {
      * IPPROTO_UDP) in the given states (bit mask of 1 << state) over
      * NETLINK_SOCK_DIAG; NULL or an error means: read /proc/net instead. */
     int (*sockets)(int family, int protocol, uint32_t states, col_sock_fn fn, void *arg);
+    /* Audit status and rule count over NETLINK_AUDIT; needs
+     * CAP_AUDIT_CONTROL (-EPERM without), -ENOTSUP outside the initial PID
+     * namespace or without kernel audit support. */
+    int (*audit)(struct col_audit_status *out);
 };
 
 /* What every collector gets. */
@@ -202,6 +213,16 @@ int col_open_file(const struct col_ctx *ctx, const char *rel, int *fd, struct st
 /* Directory listing and globbing inside the root (rootfs.h). */
 int col_opendir(const struct col_ctx *ctx, const char *rel, struct da_rootfs_dir **d);
 int col_glob(const struct col_ctx *ctx, const char *pattern, struct da_rootfs_glob *g);
+/* The names in a directory below the root (without "." and ".."), sorted
+ * by strcmp; at most max of them (DA_ERR_TOO_LARGE beyond). 0 or a DA_ERR_*;
+ * an unreadable directory or a failing readdir is an error, never a short
+ * list. Free with col_names_free. */
+struct col_names {
+    char **v;
+    size_t n;
+};
+int col_list_dir(const struct col_ctx *ctx, const char *rel, size_t max, struct col_names *out);
+void col_names_free(struct col_names *n);
 /* Parse a decimal unsigned number that fills the whole string. */
 int col_parse_u64(const char *s, uint64_t *out);
 /* "KEY=value" style os-release/config value: unquote in place. */

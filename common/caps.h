@@ -38,4 +38,11 @@
 #define DA_MAX_GLOB_MATCHES    4096                  /* paths one glob under a root may match */
 #define DA_MAX_PENDING_SEEN    (8u * 1024 * 1024)    /* first-seen record of pending upgrades */
 
+#define DA_MAX_RUNTIME_NAMES 256                 /* names listed per runtime fact */
+#define DA_MAX_PROC_MAPS     (16u * 1024 * 1024) /* one /proc/PID/maps */
+#define DA_MAX_PROCESSES     ((1u << 22) + 1024) /* entries of /proc (pid_max + files) */
+#define DA_MAX_CONF_DIR      4096                /* files in one *.d configuration directory */
+#define DA_MAX_CONF_INCLUDE  8                   /* PAM/sudoers/syslog include nesting */
+#define DA_MAX_SECURITY_CONF (4u * 1024 * 1024)  /* one sudoers, audit.rules or syslog file */
+
 #endif

@@ -229,14 +229,150 @@ out:
     return rc;
 }
 
+EVP_PKEY *da_ek_cert_public_key(X509 *cert)
+{
+    X509_PUBKEY *spki;
+    ASN1_OBJECT *alg = NULL;
+    const unsigned char *pk = NULL, *p;
+    EVP_PKEY *key;
+    int len = 0;
+
+    if (cert == NULL)
+        return NULL;
+    key = X509_get_pubkey(cert);
+    if (key != NULL)
+        return key;
+    ERR_clear_error();
+    /* OpenSSL has no key type for id-RSAES-OAEP: the key itself is a plain
+     * PKCS#1 RSAPublicKey, only the algorithm identifier differs. */
+    spki = X509_get_X509_PUBKEY(cert);
+    if (spki == NULL || X509_PUBKEY_get0_param(&alg, &pk, &len, NULL, spki) != 1 ||
+        OBJ_obj2nid(alg) != NID_rsaesOaep || pk == NULL || len <= 0)
+        return NULL;
+    p = pk;
+    key = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, len);
+    if (key != NULL && p != pk + len) {
+        EVP_PKEY_free(key);
+        key = NULL;
+    }
+    ERR_clear_error();
+    return key;
+}
+
+/* The issuer of leaf among the untrusted certificates and the roots: names
+ * and key identifiers fit (X509_check_issued), it is a CA, and its key
+ * verifies leaf's signature. A new reference, or NULL. */
+static X509 *find_issuer(X509_STORE *roots, STACK_OF(X509) * untrusted, X509 *leaf)
+{
+    STACK_OF(X509) *all = X509_STORE_get1_all_certs(roots);
+    X509 *found = NULL;
+    int i, pass;
+
+    for (pass = 0; pass < 2 && found == NULL; pass++) {
+        STACK_OF(X509) *st = pass == 0 ? untrusted : all;
+        for (i = 0; st != NULL && i < sk_X509_num(st) && found == NULL; i++) {
+            X509 *c = sk_X509_value(st, i);
+            EVP_PKEY *k = X509_get0_pubkey(c);
+            if (k != NULL && X509_check_issued(c, leaf) == X509_V_OK && X509_check_ca(c) >= 1 &&
+                X509_verify(leaf, k) == 1 && X509_up_ref(c))
+                found = c;
+        }
+    }
+    sk_X509_pop_free(all, X509_free);
+    return found;
+}
+
+/* OpenSSL cannot build a chain from a certificate whose key it cannot decode
+ * (id-RSAES-OAEP): it stops at "is it self-signed?". Such a certificate is
+ * checked here as OpenSSL checks a leaf (issuer and signature, validity,
+ * critical extensions), then OpenSSL verifies the issuer's own chain. */
+static int verify_undecodable_leaf(const struct da_ek_trust *t, STACK_OF(X509) * untrusted,
+                                   X509 *leaf, unsigned flags, const char **reason)
+{
+    X509 *issuer = find_issuer(t->roots, untrusted, leaf);
+    X509_STORE_CTX *ctx = NULL;
+    int i, rc = DA_ERR_VERIFY_EK_CHAIN;
+
+    if (issuer == NULL) {
+        *reason = X509_verify_cert_error_string(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+        goto out;
+    }
+    if ((flags & DA_EK_NO_TIME_CHECK) == 0) {
+        if (X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0) {
+            *reason = X509_verify_cert_error_string(X509_V_ERR_CERT_NOT_YET_VALID);
+            goto out;
+        }
+        if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0) {
+            *reason = X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED);
+            goto out;
+        }
+    }
+    for (i = 0; i < X509_get_ext_count(leaf); i++) {
+        X509_EXTENSION *ext = X509_get_ext(leaf, i);
+        if (X509_EXTENSION_get_critical(ext) && !X509_supported_extension(ext) &&
+            !only_tolerated_critical(leaf)) {
+            *reason = X509_verify_cert_error_string(X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION);
+            goto out;
+        }
+    }
+    ctx = X509_STORE_CTX_new();
+    if (ctx == NULL || X509_STORE_CTX_init(ctx, t->roots, issuer, untrusted) != 1) {
+        rc = DA_ERR_NOMEM;
+        goto out;
+    }
+    if (flags & DA_EK_NO_TIME_CHECK)
+        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+    if (X509_verify_cert(ctx) != 1) {
+        *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+        goto out;
+    }
+    rc = 0;
+out:
+    X509_STORE_CTX_free(ctx);
+    X509_free(issuer);
+    return rc;
+}
+
+static int verify_chain(const struct da_ek_trust *t, STACK_OF(X509) * untrusted, X509 *x,
+                        unsigned flags, const char **reason)
+{
+    X509_STORE_CTX *ctx;
+    int rc = 0;
+
+    if (X509_get0_pubkey(x) == NULL) {
+        EVP_PKEY *key = da_ek_cert_public_key(x);
+        ERR_clear_error();
+        if (key == NULL) {
+            *reason = "the certificate's public key cannot be decoded";
+            return DA_ERR_VERIFY_EK_CHAIN;
+        }
+        EVP_PKEY_free(key);
+        return verify_undecodable_leaf(t, untrusted, x, flags, reason);
+    }
+    ctx = X509_STORE_CTX_new();
+    if (ctx == NULL || X509_STORE_CTX_init(ctx, t->roots, x, untrusted) != 1) {
+        X509_STORE_CTX_free(ctx);
+        return DA_ERR_NOMEM;
+    }
+    X509_STORE_CTX_set_verify_cb(ctx, ek_verify_cb);
+    if (flags & DA_EK_NO_TIME_CHECK)
+        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+    if (X509_verify_cert(ctx) != 1) {
+        *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+        rc = DA_ERR_VERIFY_EK_CHAIN;
+    }
+    X509_STORE_CTX_free(ctx);
+    return rc;
+}
+
 int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t cert_len,
                       const uint8_t *const *chain, const size_t *chain_lens, size_t chain_count,
                       const struct da_tpm_public *ek, unsigned flags, const char **reason)
 {
     X509 *x = NULL;
     STACK_OF(X509) *untrusted = NULL;
-    X509_STORE_CTX *ctx = NULL;
-    EVP_PKEY *cert_key;
+    EVP_PKEY *cert_key = NULL;
+    const char *why = NULL;
     int rc;
 
     if (reason != NULL)
@@ -247,21 +383,12 @@ int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t c
         goto out;
     if ((rc = build_untrusted(t, chain, chain_lens, chain_count, &untrusted)) != 0)
         goto out;
-    ctx = X509_STORE_CTX_new();
-    if (ctx == NULL || X509_STORE_CTX_init(ctx, t->roots, x, untrusted) != 1) {
-        rc = DA_ERR_NOMEM;
-        goto out;
-    }
-    X509_STORE_CTX_set_verify_cb(ctx, ek_verify_cb);
-    if (flags & DA_EK_NO_TIME_CHECK)
-        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
-    if (X509_verify_cert(ctx) != 1) {
+    if ((rc = verify_chain(t, untrusted, x, flags, &why)) != 0) {
         if (reason != NULL)
-            *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
-        rc = DA_ERR_VERIFY_EK_CHAIN;
+            *reason = why;
         goto out;
     }
-    cert_key = X509_get0_pubkey(x);
+    cert_key = da_ek_cert_public_key(x);
     if (cert_key == NULL || EVP_PKEY_eq(cert_key, da_tpm_public_pkey(ek)) != 1) {
         rc = DA_ERR_VERIFY_EK_KEY_MISMATCH;
         goto out;
@@ -269,7 +396,7 @@ int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t c
     rc = 0;
 out:
     ERR_clear_error();
-    X509_STORE_CTX_free(ctx);
+    EVP_PKEY_free(cert_key);
     sk_X509_pop_free(untrusted, X509_free);
     X509_free(x);
     return rc;

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/x509.h>
+
 #include "tpm_public.h"
 
 /* Do not check validity periods (some manufacturer intermediates expire
@@ -48,6 +50,12 @@ int da_ek_trust_add_intermediate(struct da_ek_trust *t, const uint8_t *cert, siz
 int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t cert_len,
                       const uint8_t *const *chain, const size_t *chain_lens, size_t chain_count,
                       const struct da_tpm_public *ek, unsigned flags, const char **reason);
+
+/* The public key of an EK certificate (a new reference; free it), or NULL.
+ * Besides the keys OpenSSL decodes, an RSA key whose SubjectPublicKeyInfo
+ * names id-RSAES-OAEP (1.2.840.113549.1.1.7, as some TPM manufacturers issue
+ * EK certificates) is read as the RSAPublicKey it holds, nothing after it. */
+EVP_PKEY *da_ek_cert_public_key(X509 *cert);
 
 /* EK certificates in NV indexes are often padded: the length of the DER
  * certificate at the start of nv, when everything after it is 0x00 or 0xFF

@@ -57,6 +57,10 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_TPM_ACTIVATE, "tpm_activate", 500, "credential activation failed"},
     {DA_ERR_TPM_TCTI, "tpm_tcti", 500, "TPM transport (TCTI) could not be set up"},
     {DA_ERR_TPM_EVENTLOG, "tpm_eventlog", 400, "firmware event log is malformed"},
+    {DA_ERR_TPM_RESPONSE_AUTH, "tpm_response_auth", 500,
+     "a TPM response failed its session HMAC check (altered on the way from the TPM)"},
+    {DA_ERR_TPM_EK_TEMPLATE, "tpm_ek_template", 500,
+     "the EK template or nonce provisioned in NV cannot be used"},
 
     {DA_ERR_VERIFY_TPM_PUBLIC, "bad_tpm_public", 400, "malformed TPM2B_PUBLIC"},
     {DA_ERR_VERIFY_AK_ATTRIBUTES, "ak_attributes", 400, "AK attributes are not acceptable"},
@@ -96,6 +100,7 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_COLLECT, "collect", 500, "posture collection failed"},
     {DA_ERR_COLLECT_PARSE, "collect_parse", 500, "system file does not parse"},
     {DA_ERR_COLLECT_UNKNOWN_AREA, "unknown_area", 400, "unknown evidence area"},
+    {DA_ERR_COLLECT_NOT_LIVE, "collect_not_live", 500, "no running system below the root"},
     {DA_ERR_VERSION_SYNTAX, "version_syntax", 400, "invalid package version"},
     {DA_ERR_DECOMPRESS, "decompress", 500, "decompression failed"},
 

@@ -63,6 +63,8 @@ enum da_err {
     DA_ERR_TPM_ACTIVATE = -209,
     DA_ERR_TPM_TCTI = -210,
     DA_ERR_TPM_EVENTLOG = -211,
+    DA_ERR_TPM_RESPONSE_AUTH = -217,
+    DA_ERR_TPM_EK_TEMPLATE = -218,
 
     /* verification core */
     DA_ERR_VERIFY_TPM_PUBLIC = -300,
@@ -102,6 +104,7 @@ enum da_err {
     DA_ERR_COLLECT_UNKNOWN_AREA = -502,
     DA_ERR_VERSION_SYNTAX = -503,
     DA_ERR_DECOMPRESS = -504,
+    DA_ERR_COLLECT_NOT_LIVE = -535,
 
     /* server and store */
     DA_ERR_STORE = -600,

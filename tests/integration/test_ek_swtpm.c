@@ -9,6 +9,7 @@
 
 #include "ek.h"
 #include "err.h"
+#include "oaep_cert.h"
 #include "swtpm_harness.h"
 #include "tpm_public.h"
 #include "tpm_soft.h"
@@ -212,6 +213,89 @@ static void test_critical_extensions(void **state)
     da_ek_trust_free(t);
 }
 
+/* An EK certificate whose RSA key names id-RSAES-OAEP (as some TPM
+ * manufacturers issue them) verifies and matches the EK. openssl cannot issue
+ * one: the test rewrites a certificate openssl issued for the swtpm's RSA EK
+ * (tests/support/oaep_cert.c); openssl asn1parse is the oracle that the
+ * result names rsaesOaep, and openssl verify that its chain holds. */
+static void test_oaep_ek_certificate(void **state)
+{
+    struct fixture *f = *state;
+    char pem[PATH_MAX], plain[PATH_MAX], oaep[PATH_MAX], key[PATH_MAX], cmd[6 * PATH_MAX];
+    FILE *out;
+
+    snprintf(pem, sizeof(pem), "%s", vs_path(f->out, "ek_rsa_key.pem"));
+    snprintf(plain, sizeof(plain), "%s", vs_path(f->out, "ek_rsa_openssl.der"));
+    snprintf(oaep, sizeof(oaep), "%s", vs_path(f->out, "ek_rsa_oaep.der"));
+    snprintf(key, sizeof(key), "%s", vs_path(f->tpm.dir, "ca/signkey.pem"));
+    out = fopen(pem, "w");
+    assert_non_null(out);
+    assert_int_equal(PEM_write_PUBKEY(out, da_tpm_public_pkey(f->ek_rsa)), 1);
+    fclose(out);
+    {
+        const char *argv[] = {"/usr/bin/openssl",
+                              "x509",
+                              "-new",
+                              "-subj",
+                              "/CN=devattest test EK",
+                              "-force_pubkey",
+                              pem,
+                              "-CA",
+                              f->tpm.ca_issuer,
+                              "-CAkey",
+                              key,
+                              "-days",
+                              "2",
+                              "-outform",
+                              "der",
+                              "-out",
+                              plain,
+                              NULL};
+        assert_int_equal(vs_run(argv), 0);
+    }
+    assert_int_equal(tt_oaep_cert(plain, key, oaep), 0);
+    /* openssl verify itself cannot check a certificate whose key it cannot
+     * decode; OpenSSL's X509_verify checks the signature with the issuer's
+     * key, and openssl verify the issuer's chain. */
+    snprintf(cmd, sizeof(cmd),
+             "openssl asn1parse -inform der -in '%s' | grep -q ':rsaesOaep' && "
+             "! openssl asn1parse -inform der -in '%s' | grep -q ':rsaEncryption' && "
+             "openssl verify -CAfile '%s' '%s' >/dev/null",
+             oaep, oaep, f->tpm.ca_root, f->tpm.ca_issuer);
+    {
+        const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        assert_int_equal(vs_run(argv), 0);
+    }
+    {
+        FILE *in = fopen(f->tpm.ca_issuer, "r");
+        X509 *issuer = in != NULL ? PEM_read_X509(in, NULL, NULL, NULL) : NULL;
+        uint8_t *der;
+        const uint8_t *p;
+        size_t n;
+        X509 *x;
+        assert_non_null(issuer);
+        fclose(in);
+        assert_int_equal(vs_read_file(oaep, &der, &n), 0);
+        p = der;
+        x = d2i_X509(NULL, &p, (long)n);
+        assert_non_null(x);
+        assert_int_equal(X509_verify(x, X509_get0_pubkey(issuer)), 1);
+        /* A flipped bit in the signature is caught by the verifier. */
+        der[n - 5] ^= 0x01;
+        assert_int_equal(da_ek_cert_verify(f->trust, der, n,
+                                           (const uint8_t *const[]){f->issuer_der},
+                                           &f->issuer_der_len, 1, f->ek_rsa, 0, NULL),
+                         DA_ERR_VERIFY_EK_CHAIN);
+        X509_free(x);
+        X509_free(issuer);
+        free(der);
+    }
+    assert_int_equal(verify_file(f, f->trust, "ek_rsa_openssl.der", f->ek_rsa, NULL), 0);
+    assert_int_equal(verify_file(f, f->trust, "ek_rsa_oaep.der", f->ek_rsa, NULL), 0);
+    assert_int_equal(verify_file(f, f->trust, "ek_rsa_oaep.der", f->ek_ecc, NULL),
+                     DA_ERR_VERIFY_EK_KEY_MISMATCH);
+}
+
 static void test_malformed_input(void **state)
 {
     struct fixture *f = *state;
@@ -249,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_broken_signature),
         cmocka_unit_test(test_key_mismatch),
         cmocka_unit_test(test_critical_extensions),
+        cmocka_unit_test(test_oaep_ek_certificate),
         cmocka_unit_test(test_malformed_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

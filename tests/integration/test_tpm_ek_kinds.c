@@ -10,82 +10,9 @@
 #include <string.h>
 
 #include "err.h"
+#include "oaep_cert.h"
 #include "tpm.h"
 #include "tpm_test_util.h"
-
-static void run_ok(const char *const argv[])
-{
-    char out[8192];
-    int rc = tt_run(argv, out, sizeof(out));
-
-    if (rc != 0)
-        fprintf(stderr, "%s exited %d: %s\n", argv[0], rc, out);
-    assert_int_equal(rc, 0);
-}
-
-static void nv_undefine(const struct tt_env *env, const char *index)
-{
-    const char *argv[] = {"tpm2_nvundefine", "-T", env->tpm.tcti, "-C", "p", index, NULL};
-
-    run_ok(argv);
-}
-
-/* Write a DER certificate into a platform NV index, as a manufacturer does. */
-static void nv_store_cert(const struct tt_env *env, const char *index, const char *der)
-{
-    unsigned char *data;
-    size_t len;
-    char size[16];
-
-    assert_int_equal(tt_read(der, &data, &len), 0);
-    free(data);
-    snprintf(size, sizeof(size), "%zu", len);
-    {
-        const char *argv[] = {"tpm2_nvdefine",
-                              "-T",
-                              env->tpm.tcti,
-                              "-C",
-                              "p",
-                              "-s",
-                              size,
-                              "-a",
-                              "ppwrite|ppread|ownerread|authread|no_da|platformcreate",
-                              index,
-                              NULL};
-        run_ok(argv);
-    }
-    {
-        const char *argv[] = {"tpm2_nvwrite", "-T", env->tpm.tcti, "-C", "p",
-                              "-i",           der,  index,         NULL};
-        run_ok(argv);
-    }
-}
-
-/* A certificate for the public key in pem, issued by the harness's CA. */
-static void issue_cert(const struct tt_env *env, const char *pem, const char *der)
-{
-    char key[PATH_MAX];
-    const char *argv[] = {"openssl",
-                          "x509",
-                          "-new",
-                          "-subj",
-                          "/CN=devattest test EK",
-                          "-force_pubkey",
-                          pem,
-                          "-CA",
-                          env->tpm.ca_issuer,
-                          "-CAkey",
-                          tt_path(key, sizeof(key), env->tpm.dir, "ca/signkey.pem"),
-                          "-days",
-                          "2",
-                          "-outform",
-                          "der",
-                          "-out",
-                          der,
-                          NULL};
-
-    run_ok(argv);
-}
 
 /* The identity on the current certificates: EK kind, certificate, EK public
  * equal to reference (a TPM2B_PUBLIC file made by tpm2-tools or swtpm_setup),
@@ -132,7 +59,34 @@ static void read_persisted(const struct tt_env *env, const char *handle, const c
 {
     const char *argv[] = {"tpm2_readpublic", "-T", env->tpm.tcti, "-c", handle, "-o", file, NULL};
 
-    run_ok(argv);
+    tt_run_ok(argv);
+}
+
+/* An RSA EK certificate whose key names id-RSAES-OAEP: openssl issues the
+ * certificate for the EK swtpm_setup certified, the test rewrites its key's
+ * algorithm identifier (tests/support/oaep_cert.c) and stores it at
+ * 0x01C00002. The agent must take it as the RSA EK's certificate. */
+static void test_oaep_rsa_certificate(void **state)
+{
+    struct tt_env *env = *state;
+    char pub[PATH_MAX], pem[PATH_MAX], plain[PATH_MAX], der[PATH_MAX], key[PATH_MAX];
+    char out[8192];
+
+    read_persisted(env, "0x81010001", tt_path(pub, sizeof(pub), env->work, "ekrsa.pub"));
+    tt_tools_public_pem(pub, tt_path(pem, sizeof(pem), env->work, "ekrsa.pem"));
+    tt_issue_cert(env, pem, tt_path(plain, sizeof(plain), env->work, "ekrsa-openssl.der"));
+    assert_int_equal(tt_oaep_cert(plain, tt_path(key, sizeof(key), env->tpm.dir, "ca/signkey.pem"),
+                                  tt_path(der, sizeof(der), env->work, "ekrsa-oaep.der")),
+                     0);
+    {
+        const char *argv[] = {"openssl", "asn1parse", "-inform", "der", "-in", der, NULL};
+        assert_int_equal(tt_run(argv, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, ":rsaesOaep"));
+        assert_null(strstr(out, ":rsaEncryption"));
+    }
+    tt_nv_undefine(env, "0x01C00002");
+    tt_nv_store(env, "0x01C00002", der);
+    check_identity(env, 0x01C00002, "L-1", der, pub);
 }
 
 static void test_ecc_p256_certificate_preferred_over_p384(void **state)
@@ -154,13 +108,13 @@ static void test_ecc_p256_certificate_preferred_over_p384(void **state)
                               pub,
                               NULL};
         const char *flush[] = {"tpm2_flushcontext", "-T", env->tpm.tcti, "-t", NULL};
-        run_ok(argv);
-        run_ok(flush);
+        tt_run_ok(argv);
+        tt_run_ok(flush);
     }
     tt_tools_public_pem(pub, tt_path(pem, sizeof(pem), env->work, "ek256.pem"));
-    issue_cert(env, pem, tt_path(der, sizeof(der), env->work, "ek256.der"));
-    nv_store_cert(env, "0x01C0000A", der);
-    nv_undefine(env, "0x01C00002");
+    tt_issue_cert(env, pem, tt_path(der, sizeof(der), env->work, "ek256.der"));
+    tt_nv_store(env, "0x01C0000A", der);
+    tt_nv_undefine(env, "0x01C00002");
     check_identity(env, 0x01C0000A, "L-2", der, pub);
 }
 
@@ -169,7 +123,7 @@ static void test_ecc_p384_certificate(void **state)
     struct tt_env *env = *state;
     char pub[PATH_MAX], der[PATH_MAX];
 
-    nv_undefine(env, "0x01C0000A");
+    tt_nv_undefine(env, "0x01C0000A");
     /* swtpm_setup persisted the EK it certified at 0x81010016. */
     read_persisted(env, "0x81010016", tt_path(pub, sizeof(pub), env->work, "ek384.pub"));
     {
@@ -182,7 +136,7 @@ static void test_ecc_p384_certificate(void **state)
                               tt_path(der, sizeof(der), env->work, "ek384.der"),
                               "0x01C00016",
                               NULL};
-        run_ok(argv);
+        tt_run_ok(argv);
     }
     check_identity(env, 0x01C00016, "H-3", der, pub);
 }
@@ -192,7 +146,7 @@ static void test_no_certificate_uses_rsa_ek(void **state)
     struct tt_env *env = *state;
     char pub[PATH_MAX];
 
-    nv_undefine(env, "0x01C00016");
+    tt_nv_undefine(env, "0x01C00016");
     read_persisted(env, "0x81010001", tt_path(pub, sizeof(pub), env->work, "ekrsa.pub"));
     check_identity(env, 0, "L-1", NULL, pub);
 }
@@ -219,11 +173,11 @@ static void test_certificate_for_another_key_refused(void **state)
                              "-out",
                              tt_path(pem, sizeof(pem), env->work, "other.pem"),
                              NULL};
-        run_ok(gen);
-        run_ok(pub);
+        tt_run_ok(gen);
+        tt_run_ok(pub);
     }
-    issue_cert(env, pem, tt_path(der, sizeof(der), env->work, "other.der"));
-    nv_store_cert(env, "0x01C00002", der);
+    tt_issue_cert(env, pem, tt_path(der, sizeof(der), env->work, "other.der"));
+    tt_nv_store(env, "0x01C00002", der);
     tt_log_capture_start();
     assert_int_equal(tt_open(env, &t), 0);
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), DA_ERR_TPM_EK_MISMATCH);
@@ -237,6 +191,7 @@ int main(void)
 {
     /* In this order: each test changes the swtpm's certificates. */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_oaep_rsa_certificate, tt_test_setup),
         cmocka_unit_test_setup(test_ecc_p256_certificate_preferred_over_p384, tt_test_setup),
         cmocka_unit_test_setup(test_ecc_p384_certificate, tt_test_setup),
         cmocka_unit_test_setup(test_no_certificate_uses_rsa_ek, tt_test_setup),

@@ -6,5 +6,5 @@ da_unit_test(NAME test_credential_swtpm SOURCES ${DA_TEST_SRC}/integration/test_
                      ${DA_TEST_SRC}/support/verify_swtpm.c
              LIBS da_test_swtpm da_test_verify LABELS integration swtpm)
 da_unit_test(NAME test_ek_swtpm SOURCES ${DA_TEST_SRC}/integration/test_ek_swtpm.c
-                     ${DA_TEST_SRC}/support/verify_swtpm.c
+                     ${DA_TEST_SRC}/support/verify_swtpm.c ${DA_TEST_SRC}/support/oaep_cert.c
              LIBS da_test_swtpm da_test_verify LABELS integration swtpm)

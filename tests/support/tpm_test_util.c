@@ -420,3 +420,78 @@ void tt_tools_public_pem(const char *pub, const char *pem)
     assert_non_null(begin);
     assert_int_equal(tt_write(pem, begin, strlen(begin)), 0);
 }
+
+void tt_run_ok(const char *const argv[])
+{
+    char out[8192];
+    int rc = tt_run(argv, out, sizeof(out));
+
+    if (rc != 0)
+        fprintf(stderr, "%s exited %d: %s\n", argv[0], rc, out);
+    assert_int_equal(rc, 0);
+}
+
+void tt_nv_undefine(const struct tt_env *env, const char *index)
+{
+    const char *argv[] = {"tpm2_nvundefine", "-T", env->tpm.tcti, "-C", "p", index, NULL};
+
+    tt_run_ok(argv);
+}
+
+/* Write a file (a DER certificate, an EK template or nonce) into a new
+ * platform NV index, as a manufacturer does. */
+void tt_nv_store(const struct tt_env *env, const char *index, const char *der)
+{
+    unsigned char *data;
+    size_t len;
+    char size[16];
+
+    assert_int_equal(tt_read(der, &data, &len), 0);
+    free(data);
+    snprintf(size, sizeof(size), "%zu", len);
+    {
+        const char *argv[] = {"tpm2_nvdefine",
+                              "-T",
+                              env->tpm.tcti,
+                              "-C",
+                              "p",
+                              "-s",
+                              size,
+                              "-a",
+                              "ppwrite|ppread|ownerread|authread|no_da|platformcreate",
+                              index,
+                              NULL};
+        tt_run_ok(argv);
+    }
+    {
+        const char *argv[] = {"tpm2_nvwrite", "-T", env->tpm.tcti, "-C", "p",
+                              "-i",           der,  index,         NULL};
+        tt_run_ok(argv);
+    }
+}
+
+/* A certificate for the public key in pem, issued by the harness's CA. */
+void tt_issue_cert(const struct tt_env *env, const char *pem, const char *der)
+{
+    char key[PATH_MAX];
+    const char *argv[] = {"openssl",
+                          "x509",
+                          "-new",
+                          "-subj",
+                          "/CN=devattest test EK",
+                          "-force_pubkey",
+                          pem,
+                          "-CA",
+                          env->tpm.ca_issuer,
+                          "-CAkey",
+                          tt_path(key, sizeof(key), env->tpm.dir, "ca/signkey.pem"),
+                          "-days",
+                          "2",
+                          "-outform",
+                          "der",
+                          "-out",
+                          der,
+                          NULL};
+
+    tt_run_ok(argv);
+}

@@ -66,6 +66,16 @@ int tt_make_credential(const struct tt_env *env, const struct agent_bytes *ek_pu
 void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
                           const struct agent_tpm_identity *id);
 
+/* Run a tool; the test fails (with its output on stderr) unless it exits 0. */
+void tt_run_ok(const char *const argv[]);
+/* Remove a platform NV index (tpm2_nvundefine -C p). */
+void tt_nv_undefine(const struct tt_env *env, const char *index);
+/* Write a file (a DER certificate, an EK template or nonce) into a new
+ * platform NV index, as a manufacturer does. */
+void tt_nv_store(const struct tt_env *env, const char *index, const char *file);
+/* A DER certificate for the public key in pem, issued by the harness's CA. */
+void tt_issue_cert(const struct tt_env *env, const char *pem, const char *der);
+
 /* Log lines captured while a test runs. */
 void tt_log_capture_start(void);
 /* Whether any captured line contains needle. */

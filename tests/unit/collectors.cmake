@@ -32,3 +32,5 @@ da_unit_test(NAME test_isolation_rules
 da_unit_test(NAME test_antimalware
   SOURCES ${DA_TEST_SRC}/unit/test_antimalware.c ${DA_TEST_SRC}/support/tmptree.c
   LIBS da_collectors LABELS collectors)
+da_unit_test(NAME test_collector_posture SOURCES ${DA_TEST_SRC}/unit/test_collector_posture.c
+  LIBS da_collectors LABELS collectors)

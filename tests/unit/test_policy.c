@@ -608,6 +608,50 @@ static void test_shipped_policy_each_check_bites(void **state)
          "/access/sshd/permit_root_login"},
         {"access.sshd", "{\"configured\":false}", "access.sshd", DA_VERDICT_NOT_APPLICABLE,
          "/access/sshd/configured"},
+        {"runtime.outdated_processes.count", "2", "runtime.restarted", F,
+         "/runtime/outdated_processes/count"},
+        {"runtime.outdated_processes", "{\"unknown\":\"permission\"}", "runtime.restarted", U,
+         "/runtime/outdated_processes/count"},
+        {"runtime.reboot_required", "true", "runtime.reboot", F, "/runtime/reboot_required"},
+        {"logging.auditd.running", "false", "logging.audit", F, "/logging/auditd/running"},
+        {"logging.auditd.configured_rules", "0", "logging.audit", F,
+         "/logging/auditd/configured_rules"},
+        {"logging.journald.persistent", "false", "logging.journal-persistent", F,
+         "/logging/journald/persistent"},
+        {"logging.journald", "{\"present\":false}", "logging.journal-persistent",
+         DA_VERDICT_NOT_APPLICABLE, "/logging/journald/present"},
+        {"logging.forwarding.configured", "false", "logging.forwarding", F,
+         "/logging/forwarding/configured"},
+        {"hardening.sysctl",
+         "{\"kernel.yama.ptrace_scope\":1,\"kernel.kptr_restrict\":0,\"kernel.dmesg_restrict\":1,"
+         "\"kernel.unprivileged_bpf_disabled\":2,\"fs.protected_symlinks\":1,"
+         "\"fs.protected_hardlinks\":1}",
+         "hardening.kernel", F, "/hardening/sysctl/kernel.kptr_restrict"},
+        {"hardening.sysctl",
+         "{\"kernel.yama.ptrace_scope\":{\"unknown\":\"not_present\"},\"kernel.kptr_restrict\":1,"
+         "\"kernel.dmesg_restrict\":1,\"kernel.unprivileged_bpf_disabled\":1,"
+         "\"fs.protected_symlinks\":1,\"fs.protected_hardlinks\":1}",
+         "hardening.kernel", U, "/hardening/sysctl/kernel.yama.ptrace_scope"},
+        {"hardening.unprivileged_userns_allowed", "true", "hardening.user-namespaces", F,
+         "/hardening/unprivileged_userns_allowed"},
+        {"auth.pam.password_quality", "false", "auth.password-quality", F,
+         "/auth/pam/password_quality"},
+        {"auth.pam.lockout", "false", "auth.lockout", F, "/auth/pam/lockout"},
+        {"auth.empty_password_count", "1", "auth.no-empty-passwords", F,
+         "/auth/empty_password_count"},
+        {"auth.root_locked", "false", "auth.root-locked", F, "/auth/root_locked"},
+        {"auth.sudo.nopasswd", "[\"ci-runner\"]", "auth.sudo-nopasswd", F, "/auth/sudo/nopasswd/0"},
+        {"media.usb_storage.loaded", "true", "media.usb-storage", F, "/media/usb_storage/loaded"},
+        {"media.usb_storage",
+         "{\"blacklisted\":false,\"install_disabled\":false,"
+         "\"builtin\":false,\"loaded\":false,\"module_loading\":true}",
+         "media.usb-storage", F, NULL},
+        {"media.usbguard", "{\"installed\":true,\"running\":true,\"implicit_policy\":\"block\"}",
+         "media.usb-storage", P, NULL},
+        {"media.usb_storage",
+         "{\"blacklisted\":false,\"install_disabled\":false,\"builtin\":{\"unknown\":"
+         "\"not_present\"},\"loaded\":false,\"module_loading\":false}",
+         "media.usb-storage", P, NULL},
     };
     struct shipped *s = *state;
     size_t i;

@@ -24,14 +24,14 @@ struct fault {
 };
 
 static struct fault f_nv_read, f_load, f_create_primary, f_policy_secret, f_activate, f_getcap,
-    f_initialize, f_quote;
+    f_initialize, f_quote, f_start_session;
 static int startup_calls, pcr_read_calls, pcr_tamper_calls, pcr_counter_bump_call;
 
 static void faults_reset(void)
 {
     memset(&f_nv_read, 0, sizeof(f_nv_read));
     f_load = f_create_primary = f_policy_secret = f_activate = f_getcap = f_initialize = f_quote =
-        f_nv_read;
+        f_start_session = f_nv_read;
     startup_calls = pcr_read_calls = pcr_tamper_calls = pcr_counter_bump_call = 0;
 }
 
@@ -54,6 +54,18 @@ static void arm(struct fault *f, TSS2_RC rc, int skip, int times)
 }
 
 /* --- the doubles ----------------------------------------------------- */
+
+TSS2_RC __real_Esys_StartAuthSession(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR bind, ESYS_TR s1,
+                                     ESYS_TR s2, ESYS_TR s3, const TPM2B_NONCE *nonce, TPM2_SE type,
+                                     const TPMT_SYM_DEF *sym, TPMI_ALG_HASH hash, ESYS_TR *session);
+TSS2_RC __wrap_Esys_StartAuthSession(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR bind, ESYS_TR s1,
+                                     ESYS_TR s2, ESYS_TR s3, const TPM2B_NONCE *nonce, TPM2_SE type,
+                                     const TPMT_SYM_DEF *sym, TPMI_ALG_HASH hash, ESYS_TR *session)
+{
+    if (fault_fires(&f_start_session))
+        return f_start_session.rc;
+    return __real_Esys_StartAuthSession(c, key, bind, s1, s2, s3, nonce, type, sym, hash, session);
+}
 
 TSS2_RC __real_Esys_NV_Read(ESYS_CONTEXT *c, ESYS_TR a, ESYS_TR nv, ESYS_TR s1, ESYS_TR s2,
                             ESYS_TR s3, UINT16 size, UINT16 off, TPM2B_MAX_NV_BUFFER **data);
@@ -331,6 +343,39 @@ static void test_wrong_auth(void **state)
     agent_tpm_close(t);
 }
 
+/* The sessions salted with the EK: when the persisted EK cannot salt one,
+ * the first EK creation goes unsalted and the EK made then salts the rest;
+ * when no session can be started, the identity fails cleanly. */
+static void test_session_start_refused(void **state)
+{
+    struct tt_env *env = *state;
+    struct agent_tpm *t = NULL;
+    struct agent_tpm_identity *id = NULL;
+
+    assert_int_equal(tt_open(env, &t), 0);
+    tt_log_capture_start();
+    arm(&f_start_session, TPM2_RC_VALUE | TPM2_RC_P | TPM2_RC_1, 0, 1);
+    assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), 0);
+    assert_int_equal(f_start_session.calls > 3, 1);
+    assert_true(tt_log_contains("Esys_StartAuthSession(HMAC, salted with the EK) failed"));
+    assert_true(tt_log_contains("authorized without a salt"));
+    tt_log_capture_stop();
+    agent_tpm_identity_free(id);
+    id = NULL;
+    agent_tpm_close(t);
+
+    tt_fresh_state(env);
+    assert_int_equal(tt_open(env, &t), 0);
+    arm(&f_start_session, TPM2_RC_SESSION_MEMORY, 0, -1);
+    assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), DA_ERR_TPM_OBJECT_MEMORY);
+    assert_null(id);
+    assert_nothing_loaded(t, 0);
+    assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), 0);
+    assert_nothing_loaded(t, 2);
+    agent_tpm_identity_free(id);
+    agent_tpm_close(t);
+}
+
 static void quote_with(struct agent_tpm *t, const char *sel_text, struct agent_tpm_quote **q,
                        int expect)
 {
@@ -400,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup(test_object_memory_full, test_setup),
         cmocka_unit_test_setup(test_wrong_auth, test_setup),
         cmocka_unit_test_setup(test_pcrs_change_during_quote, test_setup),
+        cmocka_unit_test_setup(test_session_start_refused, test_setup),
     };
     return cmocka_run_group_tests(tests, tt_group_setup, tt_group_teardown);
 }

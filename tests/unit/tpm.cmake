@@ -6,7 +6,7 @@ da_unit_test(NAME test_eventlog
              LIBS da_agent)
 set(DA_TPM_WRAPS Esys_NV_Read Esys_Load Esys_CreatePrimary Esys_PolicySecret
     Esys_ActivateCredential Esys_GetCapability Esys_Initialize Esys_Startup Esys_Quote
-    Esys_PCR_Read)
+    Esys_PCR_Read Esys_StartAuthSession)
 list(TRANSFORM DA_TPM_WRAPS PREPEND "-Wl,--wrap=")
 da_unit_test(NAME test_tpm_errors SOURCES ${DA_TEST_SRC}/unit/test_tpm_errors.c
              LIBS da_test_tpm LINK_OPTIONS ${DA_TPM_WRAPS} LABELS swtpm)
