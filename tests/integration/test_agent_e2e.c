@@ -102,13 +102,16 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Text the next agent() call gets on standard input (NULL: none). */
+static const char *agent_stdin;
+
 /* Run the agent with args (NULL-terminated); stdout into out. Returns the
  * exit status, or -1 when it did not exit normally. */
 static int agent(char *out, size_t size, ...)
 {
     const char *argv[16];
     va_list ap;
-    int p[2], status, n = 0;
+    int p[2], in[2] = {-1, -1}, status, n = 0;
     size_t got = 0;
     pid_t pid;
 
@@ -118,10 +121,15 @@ static int agent(char *out, size_t size, ...)
         n++;
     va_end(ap);
     argv[n] = NULL;
-    if (pipe(p) != 0)
+    if (pipe(p) != 0 || (agent_stdin != NULL && pipe(in) != 0))
         return -1;
     pid = fork();
     if (pid == 0) {
+        if (in[0] >= 0) {
+            dup2(in[0], 0);
+            close(in[0]);
+            close(in[1]);
+        }
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
@@ -129,6 +137,12 @@ static int agent(char *out, size_t size, ...)
         _exit(127);
     }
     close(p[1]);
+    if (in[0] >= 0) {
+        close(in[0]);
+        (void)!write(in[1], agent_stdin, strlen(agent_stdin));
+        close(in[1]);
+        agent_stdin = NULL;
+    }
     for (;;) {
         ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
 
@@ -220,9 +234,11 @@ static void test_enroll(void **state)
     assert_int_equal(strlen(w->agent_id), 32);
     assert_string_equal(jstr(j, "trust"), "tpm");
     cJSON_Delete(j);
-    /* The token was single use. */
-    assert_int_equal(agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token,
-                           "--ek-chain", w->tpm.ca_issuer, NULL),
+    /* The token was single use (given on standard input this time). */
+    snprintf(token_file, sizeof(token_file), "%s\n", token);
+    agent_stdin = token_file;
+    assert_int_equal(agent(out, sizeof(out), "enroll", "--config", w->conf, "--ek-chain",
+                           w->tpm.ca_issuer, NULL),
                      1);
 }
 
