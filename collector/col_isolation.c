@@ -151,8 +151,11 @@ static int col_secure_boot(const struct col_ctx *ctx, cJSON *area)
         goto out;
     }
     if (e < 0) {
-        COL_TRY(col_add_unknown_err(o, "uefi", e, "/sys/firmware/efi"));
-        COL_TRY(col_add_unknown_err(o, "enabled", e, "/sys/firmware/efi"));
+        static const char *const keys[] = {"uefi", "enabled", "firmware_enabled", "setup_mode",
+                                           "shim_validation"};
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            COL_TRY(col_add_unknown_err(o, keys[i], e, "/sys/firmware/efi"));
         goto out;
     }
     COL_TRY(col_add_bool(o, "uefi", 1));
@@ -254,43 +257,85 @@ static int col_conf_value(const struct col_ctx *ctx, const char *rel, const char
     return found;
 }
 
+/* A firewall configuration file that exists but cannot be read: which
+ * firewall is configured, and how, is not known. */
+static int col_firewall_unknown(cJSON *fw, int err, const char *path)
+{
+    static const char *const keys[] = {"source", "active", "default_input_policy", "zone"};
+    size_t i;
+    int r = 0;
+
+    for (i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
+        r = col_add_unknown_err(fw, keys[i], err, path);
+    return r;
+}
+
 static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char *nft_reason,
                                const char *nft_why)
 {
+    static const char ufw_conf[] = "/etc/ufw/ufw.conf", ufw_default[] = "/etc/default/ufw",
+                      fwd_conf[] = "/etc/firewalld/firewalld.conf",
+                      fwd_lib[] = "/usr/lib/firewalld",
+                      fwd_link[] = "/etc/systemd/system/multi-user.target.wants/firewalld.service";
     char v[64], zone[64];
     struct stat st;
-    int r;
+    int r, e, e2;
 
-    if (col_conf_value(ctx, "/etc/ufw/ufw.conf", "ENABLED", v, sizeof(v)) == 0) {
+    e = col_conf_value(ctx, ufw_conf, "ENABLED", v, sizeof(v));
+    if (e == 0) {
         int on = strcasecmp(v, "yes") == 0;
 
         COL_TRY(col_add_str(fw, "source", "ufw"));
         COL_TRY(col_add_bool(fw, "active", on));
-        if (col_conf_value(ctx, "/etc/default/ufw", "DEFAULT_INPUT_POLICY", v, sizeof(v)) == 0) {
+        e = col_conf_value(ctx, ufw_default, "DEFAULT_INPUT_POLICY", v, sizeof(v));
+        if (e == 0) {
             for (char *c = v; *c != '\0'; c++)
                 *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
             COL_TRY(col_add_str(fw, "default_input_policy", on ? v : "accept"));
+        } else if (e == DA_ERR_NOT_FOUND) {
+            COL_TRY(col_add_unknown(fw, "default_input_policy", COL_R_NOT_PRESENT, ufw_default));
         } else {
-            COL_TRY(
-                col_add_unknown(fw, "default_input_policy", COL_R_NOT_PRESENT, "/etc/default/ufw"));
+            COL_TRY(col_add_unknown_err(fw, "default_input_policy", e, ufw_default));
         }
         goto done;
     }
-    if (col_stat(ctx, "/etc/firewalld/firewalld.conf", &st) == 0 ||
-        col_stat(ctx, "/usr/lib/firewalld", &st) == 0) {
-        int on = col_lstat(ctx, "/etc/systemd/system/multi-user.target.wants/firewalld.service",
-                           &st) == 0;
+    if (e != DA_ERR_NOT_FOUND) {
+        COL_TRY(col_firewall_unknown(fw, e, ufw_conf));
+        goto done;
+    }
+    e = col_stat(ctx, fwd_conf, &st);
+    e2 = col_stat(ctx, fwd_lib, &st);
+    if (e == 0 || e2 == 0) {
+        int le = col_lstat(ctx, fwd_link, &st), on = le == 0;
 
         COL_TRY(col_add_str(fw, "source", "firewalld"));
-        COL_TRY(col_add_bool(fw, "active", on));
-        if (col_conf_value(ctx, "/etc/firewalld/firewalld.conf", "DefaultZone", zone,
-                           sizeof(zone)) != 0)
+        e = col_conf_value(ctx, fwd_conf, "DefaultZone", zone, sizeof(zone));
+        if (e == DA_ERR_NOT_FOUND) {
             snprintf(zone, sizeof(zone), "public");
-        COL_TRY(col_add_str(fw, "default_input_policy",
-                            !on                            ? "accept"
-                            : strcmp(zone, "trusted") == 0 ? "accept"
-                                                           : "reject"));
-        COL_TRY(col_add_str(fw, "zone", zone));
+            e = 0;
+        }
+        if (le < 0 && le != DA_ERR_NOT_FOUND) {
+            COL_TRY(col_add_unknown_err(fw, "active", le, fwd_link));
+            COL_TRY(col_add_unknown_err(fw, "default_input_policy", le, fwd_link));
+        } else {
+            COL_TRY(col_add_bool(fw, "active", on));
+            if (e < 0 && on)
+                COL_TRY(col_add_unknown_err(fw, "default_input_policy", e, fwd_conf));
+            else
+                COL_TRY(col_add_str(fw, "default_input_policy",
+                                    !on                            ? "accept"
+                                    : strcmp(zone, "trusted") == 0 ? "accept"
+                                                                   : "reject"));
+        }
+        if (e < 0)
+            COL_TRY(col_add_unknown_err(fw, "zone", e, fwd_conf));
+        else
+            COL_TRY(col_add_str(fw, "zone", zone));
+        goto done;
+    }
+    if (e != DA_ERR_NOT_FOUND || e2 != DA_ERR_NOT_FOUND) {
+        COL_TRY(col_firewall_unknown(fw, e != DA_ERR_NOT_FOUND ? e : e2,
+                                     e != DA_ERR_NOT_FOUND ? fwd_conf : fwd_lib));
         goto done;
     }
     COL_TRY(col_add_unknown(fw, "active", nft_reason, nft_why));

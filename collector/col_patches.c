@@ -27,6 +27,8 @@
 struct col_list {
     char name[256];
     char release[256]; /* "" when no Release file was found */
+    int release_err;   /* a Release name that exists but cannot be used */
+    char release_err_path[512];
     int priority;
     int security;
     struct col_release rel;
@@ -68,13 +70,24 @@ static void col_list_find_release(const struct col_ctx *ctx, struct col_list *l)
 
     snprintf(prefix, sizeof(prefix), "%s", l->name);
     while ((us = strrchr(prefix, '_')) != NULL) {
+        static const char *const kinds[] = {"InRelease", "Release"};
+
         *us = '\0';
-        snprintf(rel, sizeof(rel), COL_LISTS_DIR "/%s_InRelease", prefix);
-        if (col_stat(ctx, rel, &st) == 0 && S_ISREG(st.st_mode))
-            goto found;
-        snprintf(rel, sizeof(rel), COL_LISTS_DIR "/%s_Release", prefix);
-        if (col_stat(ctx, rel, &st) == 0 && S_ISREG(st.st_mode))
-            goto found;
+        for (size_t k = 0; k < 2; k++) {
+            int e;
+
+            snprintf(rel, sizeof(rel), COL_LISTS_DIR "/%s_%s", prefix, kinds[k]);
+            e = col_stat(ctx, rel, &st);
+            if (e == 0 && S_ISREG(st.st_mode))
+                goto found;
+            if (e == 0 && !S_ISDIR(st.st_mode))
+                e = DA_ERR_NOT_REGULAR;
+            if (e < 0 && e != DA_ERR_NOT_FOUND && l->release_err == 0) {
+                /* there is one, and it cannot be read: the priority is unknown */
+                l->release_err = e;
+                snprintf(l->release_err_path, sizeof(l->release_err_path), "%s", rel);
+            }
+        }
     }
     return;
 found:
@@ -597,13 +610,21 @@ static int col_patches_lists_age(const struct col_ctx *ctx, cJSON *area)
 {
     static const char *const stamps[] = {"/var/lib/apt/periodic/update-success-stamp",
                                          COL_LISTS_DIR "/partial", COL_LISTS_DIR};
+    static const int want_dir[] = {0, 1, 1};
     time_t newest = 0;
     struct stat st;
     size_t i;
 
-    for (i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++)
-        if (col_stat(ctx, stamps[i], &st) == 0 && st.st_mtime > newest)
+    for (i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
+        int e = col_stat(ctx, stamps[i], &st);
+
+        if (e == 0 && (want_dir[i] ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+            e = DA_ERR_NOT_REGULAR; /* not what apt touches: its time says nothing */
+        if (e < 0 && e != DA_ERR_NOT_FOUND)
+            return col_add_unknown_err(area, "lists_age_s", e, stamps[i]);
+        if (e == 0 && st.st_mtime > newest)
             newest = st.st_mtime;
+    }
     if (newest == 0)
         return col_add_unknown(area, "lists_age_s", COL_R_NOT_PRESENT, COL_LISTS_DIR);
     return col_add_num(area, "lists_age_s", newest > ctx->now ? 0 : (double)(ctx->now - newest));
@@ -778,6 +799,22 @@ out:
     return r;
 }
 
+/* dpkg's status exists but cannot be read or parsed: the facts that come
+ * from it are unknown too, and the rest is still said. */
+static int col_patches_status_unknown(cJSON *area, int err)
+{
+    static const char *const keys[] = {"lists_count",     "apt_pins",
+                                       "lists_age_s",     "auto_updates",
+                                       "reboot_required", "running_kernel_is_newest"};
+    size_t i;
+    int r = 0;
+
+    for (i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (cJSON_GetObjectItemCaseSensitive(area, keys[i]) == NULL)
+            r = col_add_unknown_err(area, keys[i], err, COL_DPKG_STATUS);
+    return r;
+}
+
 static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
 {
     struct col_patch_facts f;
@@ -789,7 +826,7 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     char list_err[512] = "", pins_err[400] = "";
     const char *list_reason = COL_R_IO, *pins_reason = COL_R_PARSE;
     struct stat st;
-    int r, e, hit = 0;
+    int r, e, hit = 0, lists_scan_err = 0;
 
     memset(&f, 0, sizeof(f));
     da_buf_init(&key, DA_MAX_COL_CACHE);
@@ -801,11 +838,14 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
         /* rpm-based systems come later: every patch fact is unknown here */
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             COL_TRY(col_add_unknown_err(area, keys[i], e, COL_DPKG_STATUS));
+        if (e != DA_ERR_NOT_FOUND)
+            COL_TRY(col_patches_status_unknown(area, e));
         r = 0;
         goto out;
     }
     COL_TRY(col_add_str(area, "manager", "dpkg"));
     e = col_lists_scan(ctx, &lists);
+    lists_scan_err = e == DA_ERR_NOT_FOUND ? 0 : e;
     if (e == DA_ERR_NOMEM) {
         r = e;
         goto out;
@@ -813,6 +853,13 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     if (e < 0 && e != DA_ERR_NOT_FOUND) {
         col_err_detail(e, COL_LISTS_DIR, list_err, sizeof(list_err));
         list_reason = col_err_reason(e);
+    }
+    for (size_t i = 0; list_err[0] == '\0' && i < lists.n; i++) {
+        if (lists.v[i].release_err < 0) {
+            col_err_detail(lists.v[i].release_err, lists.v[i].release_err_path, list_err,
+                           sizeof(list_err));
+            list_reason = col_err_reason(lists.v[i].release_err);
+        }
     }
     n_prefs = col_pref_files(ctx, prefs, sizeof(prefs) / sizeof(prefs[0]), &e, pins_err,
                              sizeof(pins_err));
@@ -838,7 +885,12 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
             goto out;
         }
         if (e < 0) {
-            r = col_add_unknown_err(area, "installed_count", e, COL_DPKG_STATUS);
+            static const char *const keys[] = {"installed_count", "inventory_sha256", "pending",
+                                               "pending_count", "security_pending_count"};
+
+            for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                COL_TRY(col_add_unknown_err(area, keys[i], e, COL_DPKG_STATUS));
+            r = col_patches_status_unknown(area, e);
             goto out;
         }
         if (ctx->state_dir != NULL && list_err[0] == '\0' && da_buf_len(&key) > 0 &&
@@ -848,7 +900,10 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     COL_TRY(col_add_num(area, "installed_count", (double)f.installed_count));
     COL_TRY(col_patches_status_notes(area, &f));
     COL_TRY(col_add_str(area, "inventory_sha256", f.inventory_sha256));
-    COL_TRY(col_add_num(area, "lists_count", (double)lists.n));
+    if (lists_scan_err < 0)
+        COL_TRY(col_add_unknown_err(area, "lists_count", lists_scan_err, COL_LISTS_DIR));
+    else
+        COL_TRY(col_add_num(area, "lists_count", (double)lists.n));
     if (pins != NULL)
         COL_TRY(col_add_num(area, "apt_pins", (double)col_pins_count(pins)));
     else

@@ -371,8 +371,11 @@ static int col_ssh_keys(struct col_sep *s, const char *home)
         if (e.name[0] == '.' || strstr(e.name, ".pub") != NULL)
             continue;
         snprintf(rel, sizeof(rel), "%s/%s", dir, e.name);
-        /* sockets (ssh's ControlPath, agents) and large files are no keys */
+        /* sockets (ssh's ControlPath, agents), directories and files over
+         * 64 KiB (known_hosts) are no keys; a FIFO or device is not known */
         se = col_stat(s->ctx, rel, &st);
+        if (se == 0 && !S_ISREG(st.st_mode) && !S_ISSOCK(st.st_mode) && !S_ISDIR(st.st_mode))
+            se = DA_ERR_NOT_REGULAR;
         col_sep_note(s, se, rel);
         if (se != 0 || !S_ISREG(st.st_mode) || st.st_size > 65536)
             continue;

@@ -62,6 +62,10 @@ static int col_find_on_path(const struct col_ctx *ctx, struct col_tool *t)
 
             if (e == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0)
                 return 1;
+            /* a FIFO, socket or device of that name: execvp would not run it,
+             * but "absent" is not what is there */
+            if (e == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+                e = DA_ERR_NOT_REGULAR;
             if (e < 0 && e != DA_ERR_NOT_FOUND && t->find_err == 0) {
                 t->find_err = e;
                 snprintf(t->find_where, sizeof(t->find_where), "%s", t->path);
@@ -148,6 +152,11 @@ static void col_hash_tool(const struct col_ctx *ctx, struct col_tool *t, struct 
     t->hash_err = col_open_file(ctx, t->realpath, &fd, &st);
     if (t->hash_err < 0)
         return;
+    if ((uint64_t)st.st_size > DA_MAX_TOOL_SIZE) {
+        t->hash_err = DA_ERR_TOO_LARGE;
+        close(fd);
+        return;
+    }
     col_tool_key(&st, &t->h);
     hit = col_toolcache_find(c, &t->h);
     if (hit != NULL) {
@@ -611,7 +620,12 @@ static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJ
     COL_TRY(col_push(arr, o));
     COL_TRY(col_add_str(o, "name", t->name));
     if (!t->found && t->find_err < 0) {
-        r = col_add_unknown_err(o, "present", t->find_err, t->find_where);
+        static const char *const keys[] = {
+            "present", "path",    "realpath",        "sha256",
+            "size",    "package", "package_version", "package_verified"};
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            COL_TRY(col_add_unknown_err(o, keys[i], t->find_err, t->find_where));
         goto out;
     }
     COL_TRY(col_add_bool(o, "present", t->found));
@@ -620,8 +634,13 @@ static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJ
     COL_TRY(col_add_str(o, "path", t->path));
     COL_TRY(col_add_str(o, "realpath", t->realpath));
     if (!t->hashed) {
-        COL_TRY(col_add_unknown_err(o, "sha256", t->hash_err,
-                                    t->realpath[0] != '\0' ? t->realpath : t->path));
+        /* the file that was not read is not known to be any package's either */
+        static const char *const keys[] = {"sha256", "size", "package", "package_version",
+                                           "package_verified"};
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            COL_TRY(col_add_unknown_err(o, keys[i], t->hash_err,
+                                        t->realpath[0] != '\0' ? t->realpath : t->path));
         goto out;
     }
     COL_TRY(col_add_str(o, "sha256", t->h.sha256));
@@ -637,6 +656,7 @@ static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJ
     }
     if (t->package[0] == '\0' && t->owner_err < 0) {
         COL_TRY(col_add_unknown_err(o, "package", t->owner_err, t->owner_where));
+        COL_TRY(col_add_unknown_err(o, "package_version", t->owner_err, t->owner_where));
         COL_TRY(col_add_unknown_err(o, "package_verified", t->owner_err, t->owner_where));
         goto out;
     }

@@ -127,6 +127,10 @@ enum da_err {
     DA_ERR_INVENTORY_NEEDED = -617,
     DA_ERR_UNAVAILABLE = -618,
     DA_ERR_NOT_READY = -619,
+    DA_ERR_HTTP_FRAMING = -635,
+    DA_ERR_HTTP_CODING = -636,
+    DA_ERR_HTTP_TARGET = -637,
+    DA_ERR_HTTP_QUERY = -638,
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,

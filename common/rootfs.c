@@ -74,8 +74,9 @@ static int rs_errno_code(int e)
 {
     switch (e) {
     case ENOENT:
-    case ENOTDIR:
         return DA_ERR_NOT_FOUND;
+    case ENOTDIR: /* a file where the path needs a directory: not absence */
+        return DA_ERR_NOT_REGULAR;
     case EACCES:
     case EPERM:
         return DA_ERR_PERMISSION;
@@ -428,11 +429,15 @@ int da_rootfs_open_dirfd(struct da_rootfs *fs, const char *path, int *fd)
     pfd = rs_openat(fs, path, O_PATH, 0);
     if (pfd < 0)
         return rs_sys(-pfd, path);
-    if (fstat(pfd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (fstat(pfd, &st) != 0) {
         int e = errno;
 
         close(pfd);
-        return S_ISDIR(st.st_mode) ? rs_sys(e, path) : rs_fail(DA_ERR_NOT_REGULAR, ENOTDIR, path);
+        return rs_sys(e, path);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        close(pfd);
+        return rs_fail(DA_ERR_NOT_REGULAR, ENOTDIR, path);
     }
     close(pfd);
     pfd = rs_openat(fs, path, O_RDONLY | O_DIRECTORY | O_NONBLOCK, 0);
@@ -698,8 +703,14 @@ static int rs_glob_at(struct rs_glob *s, const char *dir, const char *pat)
         return rs_glob_at(s, path, pat + n);
     }
     r = da_rootfs_opendir(s->fs, dir[0] != '\0' ? dir : "/", &d);
-    if (r == DA_ERR_NOT_FOUND || r == DA_ERR_NOT_REGULAR)
-        return 0; /* nothing below a missing directory or a file */
+    if (r == DA_ERR_NOT_FOUND)
+        return 0; /* nothing below a missing directory */
+    if (r == DA_ERR_NOT_REGULAR && da_rootfs_lstat(s->fs, dir[0] != '\0' ? dir : "/", &st) == 0 &&
+        (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+        return 0; /* nor below a file, as glob(3) ignores ENOTDIR; a FIFO, socket or
+                   * device there is an error */
+    if (r == DA_ERR_NOT_REGULAR)
+        return rs_fail(DA_ERR_NOT_REGULAR, ENOTDIR, dir[0] != '\0' ? dir : "/");
     if (r != 0)
         return r;
     {

@@ -15,9 +15,9 @@
  * DA_ERR_TOO_LARGE and the buffer is left empty (never a partial read).
  *
  * Errors (every function returns 0 or a negative DA_ERR_*):
- *   DA_ERR_NOT_FOUND     ENOENT, ENOTDIR
+ *   DA_ERR_NOT_FOUND     ENOENT
  *   DA_ERR_PERMISSION    EACCES, EPERM
- *   DA_ERR_NOT_REGULAR   not a regular file (or, for a directory call, not
+ *   DA_ERR_NOT_REGULAR   not a regular file, ENOTDIR (or, for a directory call, not
  *                        a directory)
  *   DA_ERR_TOO_LARGE     over the caller's cap
  *   DA_ERR_NOMEM

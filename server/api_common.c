@@ -188,6 +188,11 @@ int srv_api_metrics(struct srv_request *req, struct srv_response *resp)
         (unsigned long long)m->responses_5xx, (unsigned long long)m->reports_accepted,
         (unsigned long long)m->reports_rejected, (unsigned long long)m->enrollments,
         (unsigned long long)m->enrollments_rejected, (unsigned long long)m->rate_limited);
+    if (rc == 0)
+        rc = da_buf_printf(&b,
+                           "# TYPE devattest_http_deadline_closed_total counter\n"
+                           "devattest_http_deadline_closed_total %llu\n",
+                           (unsigned long long)srv_http_deadline_closed(req->srv));
     if (rc == 0) {
         resp->body = (char *)da_buf_take(&b, &resp->body_len);
         rc = resp->body != NULL ? 0 : DA_ERR_NOMEM;

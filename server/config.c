@@ -40,6 +40,11 @@ static const struct cfg_key cfg_keys[] = {
     {"plain_http", CFG_BOOL, offsetof(struct srv_config, plain_http), 0, 0, 0},
     UINT_KEY(max_connections, 1, 65536),
     UINT_KEY(connection_timeout_s, 1, 3600),
+    UINT_KEY(max_connections_per_address, 1, 65536),
+    UINT_KEY(request_head_timeout_s, 1, 3600),
+    UINT_KEY(request_body_timeout_s, 1, 3600),
+    UINT_KEY(request_body_min_rate, 1, 1u << 30),
+    UINT_KEY(http_threads, 0, 1024),
     UINT_KEY(stale_after_s, 60, 31u * 86400),
     UINT_KEY(sweep_interval_s, 1, 86400),
     UINT_KEY(nonce_ttl_s, 5, 3600),
@@ -69,6 +74,11 @@ void srv_config_defaults(struct srv_config *cfg)
     snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", "/var/lib/devattest-server");
     cfg->max_connections = 512;
     cfg->connection_timeout_s = 15;
+    cfg->max_connections_per_address = 64;
+    cfg->request_head_timeout_s = 10;
+    cfg->request_body_timeout_s = 10;
+    cfg->request_body_min_rate = 16384;
+    cfg->http_threads = 0;
     cfg->stale_after_s = 86400;
     cfg->sweep_interval_s = 300;
     cfg->nonce_ttl_s = 120;

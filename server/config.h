@@ -25,15 +25,20 @@ struct srv_config {
     bool plain_http;          /* allowed only on a loopback address */
     unsigned max_connections; /* concurrent connections */
     unsigned connection_timeout_s;
-    unsigned stale_after_s;     /* no verified report for this long -> stale */
-    unsigned sweep_interval_s;  /* periodic staleness sweep */
-    unsigned nonce_ttl_s;       /* lifetime of a report nonce */
-    unsigned challenge_ttl_s;   /* lifetime of an enrollment challenge */
-    unsigned receipt_ttl_s;     /* validity stated in receipts */
-    char pcr_selection[64];     /* e.g. "sha256:0-7" or "sha256:0,1,2,7" */
-    char policy_file[PATH_MAX]; /* empty: <state_dir>/policy.json */
-    char ek_roots[PATH_MAX];    /* PEM bundle of trusted EK manufacturer roots */
-    unsigned rate_per_address;  /* requests per second per client address */
+    unsigned max_connections_per_address; /* concurrent connections from one address */
+    unsigned request_head_timeout_s;      /* TLS handshake and request head, whole */
+    unsigned request_body_timeout_s;      /* body: this much plus its length at the rate */
+    unsigned request_body_min_rate;       /* bytes per second a body must at least arrive at */
+    unsigned http_threads;                /* 0: a thread per connection; N: N polling threads */
+    unsigned stale_after_s;               /* no verified report for this long -> stale */
+    unsigned sweep_interval_s;            /* periodic staleness sweep */
+    unsigned nonce_ttl_s;                 /* lifetime of a report nonce */
+    unsigned challenge_ttl_s;             /* lifetime of an enrollment challenge */
+    unsigned receipt_ttl_s;               /* validity stated in receipts */
+    char pcr_selection[64];               /* e.g. "sha256:0-7" or "sha256:0,1,2,7" */
+    char policy_file[PATH_MAX];           /* empty: <state_dir>/policy.json */
+    char ek_roots[PATH_MAX];              /* PEM bundle of trusted EK manufacturer roots */
+    unsigned rate_per_address;            /* requests per second per client address */
     unsigned burst_per_address;
     unsigned rate_per_agent; /* verified reports per second per agent */
     unsigned burst_per_agent;

@@ -16,6 +16,7 @@
 #include "caps.h"
 #include "digest.h"
 #include "err.h"
+#include "http_guard.h"
 #include "log.h"
 
 #define ROLES_READ  (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR | SRV_ROLE_VENDOR)
@@ -61,9 +62,30 @@ static const struct route routes[] = {
     {"POST", "/v1/agents/{}/readmit", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_readmit},
 };
 
+/* Query parameters a route accepts; any other, or one given twice, is
+ * refused with 400 bad_query_parameter. Routes not listed take none. */
+struct route_query {
+    srv_handler_fn fn;
+    const char *names[3];
+};
+
+static const struct route_query route_queries[] = {
+    {srv_api_agents, {"vendor", "status", NULL}},
+    {srv_api_agent_reports, {"limit", NULL, NULL}},
+    {srv_api_audit, {"action", "limit", NULL}},
+};
+
 struct srv_http {
     struct MHD_Daemon *mhd;
+    struct srv_guard *guard;
 };
+
+static struct srv_guard *guard_of(struct srv_ctx *ctx)
+{
+    struct srv_http *h = ctx->http;
+
+    return h != NULL ? h->guard : NULL;
+}
 
 /* Per-request state kept by MHD between calls of the access handler. */
 struct req_state {
@@ -73,6 +95,7 @@ struct req_state {
     int early_err; /* decided before the body was read */
     int body_err;  /* DA_ERR_TOO_LARGE while receiving */
     size_t received;
+    bool chunked; /* Transfer-Encoding: chunked, no Content-Length */
 };
 
 static bool param_ok(const char *s, size_t n)
@@ -134,6 +157,13 @@ static const struct route *find_route(const char *method, const char *url,
     return NULL;
 }
 
+uint64_t srv_http_deadline_closed(struct srv_ctx *ctx)
+{
+    struct srv_guard *g = guard_of(ctx);
+
+    return g != NULL ? srv_guard_cut_count(g) : 0;
+}
+
 const char *srv_request_query(const struct srv_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
@@ -169,8 +199,10 @@ char *srv_error_body(int err, const char *message, size_t *len)
     return text;
 }
 
+/* close: the request was refused before its body was read, or its body
+ * was dropped; the connection ends after the answer (RFC 9112 9.6). */
 static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ctx, int status,
-                                 char *body, size_t len, const char *ctype)
+                                 char *body, size_t len, const char *ctype, bool close)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -190,6 +222,8 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ct
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (status == 401)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (close)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (status >= 500)
         atomic_fetch_add(&ctx->metrics.responses_5xx, 1);
     else if (status >= 400)
@@ -200,12 +234,12 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ct
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, struct srv_ctx *ctx, int err,
-                                  const char *message)
+                                  const char *message, bool close)
 {
     size_t len = 0;
     char *body = srv_error_body(err, message, &len);
 
-    return send_body(conn, ctx, da_err_http_status(err), body, len, "application/json");
+    return send_body(conn, ctx, da_err_http_status(err), body, len, "application/json", close);
 }
 
 static void client_address(struct MHD_Connection *conn, char *out, size_t size)
@@ -271,6 +305,45 @@ static bool is_json_type(const char *ct)
     return *ct == '\0' || *ct == ';';
 }
 
+struct query_check {
+    const char *const *names;
+    unsigned seen; /* bit per name */
+    int err;
+};
+
+static enum MHD_Result check_one_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    struct query_check *q = cls;
+    unsigned i;
+
+    (void)kind;
+    (void)value;
+    for (i = 0; q->names != NULL && i < 3 && q->names[i] != NULL; i++) {
+        if (strcmp(q->names[i], key) != 0)
+            continue;
+        if (q->seen & (1u << i))
+            break; /* repeated: which one would count is a guess */
+        q->seen |= 1u << i;
+        return MHD_YES;
+    }
+    q->err = DA_ERR_HTTP_QUERY;
+    return MHD_NO;
+}
+
+static int check_query(struct MHD_Connection *conn, const struct route *route)
+{
+    struct query_check q = {NULL, 0, 0};
+    size_t i;
+
+    for (i = 0; i < sizeof(route_queries) / sizeof(route_queries[0]); i++) {
+        if (route_queries[i].fn == route->fn)
+            q.names = route_queries[i].names;
+    }
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, check_one_query, &q);
+    return q.err;
+}
+
 /* Decide everything that can be decided from the headers alone. */
 static int admit(struct srv_ctx *ctx, struct MHD_Connection *conn, struct req_state *rs,
                  const char *method)
@@ -327,10 +400,10 @@ static enum MHD_Result run_handler(struct srv_ctx *ctx, struct MHD_Connection *c
         free(resp.body);
         if (da_err_http_status(rc) >= 500)
             da_error_f("%s %s: %s", rs->req.method, rs->req.url, da_strerror(rc));
-        return send_error(conn, ctx, rc, resp.message);
+        return send_error(conn, ctx, rc, resp.message, false);
     }
     return send_body(conn, ctx, resp.status, resp.body, resp.body_len,
-                     resp.content_type != NULL ? resp.content_type : "application/json");
+                     resp.content_type != NULL ? resp.content_type : "application/json", false);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -354,12 +427,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rs->req.conn = conn;
         client_address(conn, rs->req.address, sizeof(rs->req.address));
         rs->route = find_route(method, url, rs->req.param, &err);
-        rs->early_err = admit(ctx, conn, rs, method);
-        if (rs->early_err == DA_ERR_ROUTE)
-            rs->early_err = err;
+        /* framing first: nothing else may be read from an ambiguous request */
+        rs->early_err = srv_guard_request_head(
+            guard_of(ctx), conn, version,
+            rs->route != NULL ? rs->route->body_cap + (size_t)DISCARD_SLACK : 0, &rs->chunked);
+        if (rs->early_err == 0) {
+            rs->early_err = admit(ctx, conn, rs, method);
+            if (rs->early_err == DA_ERR_ROUTE)
+                rs->early_err = err;
+        }
+        if (rs->early_err == 0)
+            rs->early_err = check_query(conn, rs->route);
         da_buf_init(&rs->body, rs->route != NULL ? rs->route->body_cap : 0);
-        if (rs->early_err != 0)
-            return send_error(conn, ctx, rs->early_err, NULL);
+        if (rs->early_err != 0) {
+            srv_guard_request_received(guard_of(ctx), conn);
+            return send_error(conn, ctx, rs->early_err, NULL, true);
+        }
         return MHD_YES;
     }
     if (rs->early_err != 0) {
@@ -371,12 +454,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (rs->body_err == 0)
             rs->body_err = da_buf_append(&rs->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        if (rs->body_err != 0 && rs->received > rs->route->body_cap + (size_t)DISCARD_SLACK)
+        /* a chunked body is dropped to its end (the body deadline bounds
+         * it) so that it gets its 413; a declared length was checked */
+        if (rs->body_err != 0 && !rs->chunked &&
+            rs->received > rs->route->body_cap + (size_t)DISCARD_SLACK)
             return MHD_NO;
         return MHD_YES;
     }
+    srv_guard_request_received(guard_of(ctx), conn);
     if (rs->body_err != 0)
-        return send_error(conn, ctx, rs->body_err, NULL);
+        return send_error(conn, ctx, rs->body_err, NULL, true);
     return run_handler(ctx, conn, rs);
 }
 
@@ -386,6 +473,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct srv_ctx *ctx = cls;
     struct req_state *rs = *con_cls;
 
+    if (ctx->http != NULL && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        srv_guard_request_done(guard_of(ctx), conn);
     if (rs == NULL)
         return;
     da_buf_free(&rs->body);
@@ -425,14 +514,17 @@ static int make_sockaddr(const char *addr, unsigned port, struct sockaddr_storag
     return -1;
 }
 
+#define OPT(o, v, p) ((struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
+
 int srv_http_start(struct srv_ctx *ctx, unsigned *port)
 {
     struct srv_http *h;
     struct sockaddr_storage ss;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    struct srv_guard_limits lim;
+    struct MHD_OptionItem opts[16];
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, n = 0;
     const union MHD_DaemonInfo *info;
-    int family;
+    int family, rc;
 
     *port = 0;
     family = make_sockaddr(ctx->cfg.listen_address, ctx->cfg.port, &ss);
@@ -440,6 +532,11 @@ int srv_http_start(struct srv_ctx *ctx, unsigned *port)
         return DA_ERR_CONFIG;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* poll/epoll, never select: descriptors above FD_SETSIZE stay usable */
+    if (ctx->cfg.http_threads == 0)
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    else
+        flags |= MHD_USE_EPOLL;
     if (!ctx->cfg.plain_http) {
         if (ctx->keys->tls_cert_pem == NULL || ctx->keys->tls_key_pem == NULL)
             return DA_ERR_CONFIG;
@@ -448,29 +545,43 @@ int srv_http_start(struct srv_ctx *ctx, unsigned *port)
     h = calloc(1, sizeof(*h));
     if (h == NULL)
         return DA_ERR_NOMEM;
-    if (ctx->cfg.plain_http)
-        h->mhd = MHD_start_daemon(
-            flags, (uint16_t)ctx->cfg.port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR, &ss,
-            MHD_OPTION_CONNECTION_LIMIT, ctx->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-            ctx->cfg.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_END);
-    else
-        h->mhd = MHD_start_daemon(
-            flags, (uint16_t)ctx->cfg.port, NULL, NULL, on_request, ctx, MHD_OPTION_SOCK_ADDR, &ss,
-            MHD_OPTION_CONNECTION_LIMIT, ctx->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-            ctx->cfg.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx, MHD_OPTION_HTTPS_MEM_CERT,
-            ctx->keys->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, ctx->keys->tls_key_pem,
-            MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-            MHD_OPTION_END);
+    lim.head_ms = ctx->cfg.request_head_timeout_s * 1000u;
+    lim.body_base_ms = ctx->cfg.request_body_timeout_s * 1000u;
+    lim.body_min_rate = ctx->cfg.request_body_min_rate;
+    rc = srv_guard_new(&lim, &h->guard);
+    if (rc != 0) {
+        free(h);
+        return rc;
+    }
+    opts[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ctx); /* first: it logs the others */
+    opts[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+    opts[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, ctx->cfg.max_connections, NULL);
+    opts[n++] = OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, ctx->cfg.max_connections_per_address, NULL);
+    opts[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, ctx->cfg.connection_timeout_s, NULL);
+    opts[n++] = OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctx);
+    opts[n++] = OPT(MHD_OPTION_NOTIFY_CONNECTION, srv_guard_notify, h->guard);
+    opts[n++] = OPT(MHD_OPTION_UNESCAPE_CALLBACK, srv_guard_unescape, h->guard);
+    if (ctx->cfg.http_threads > 1)
+        opts[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, ctx->cfg.http_threads, NULL);
+    if (!ctx->cfg.plain_http) {
+        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)ctx->keys->tls_cert_pem);
+        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)ctx->keys->tls_key_pem);
+        opts[n++] = OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
+                        (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+    }
+    opts[n++] = OPT(MHD_OPTION_END, 0, NULL);
+    ctx->http = h; /* requests may arrive before MHD_start_daemon returns */
+    h->mhd = MHD_start_daemon(flags, (uint16_t)ctx->cfg.port, NULL, NULL, on_request, ctx,
+                              MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (h->mhd == NULL) {
         da_error_f("cannot listen on %s port %u", ctx->cfg.listen_address, ctx->cfg.port);
+        ctx->http = NULL;
+        srv_guard_free(h->guard);
         free(h);
         return DA_ERR_IO;
     }
     info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
     *port = info != NULL ? info->port : ctx->cfg.port;
-    ctx->http = h;
     da_info_f("listening on %s port %u (%s)", ctx->cfg.listen_address, *port,
               ctx->cfg.plain_http ? "plain HTTP, loopback only" : "TLS");
     return 0;
@@ -494,6 +605,7 @@ void srv_http_stop(struct srv_ctx *ctx, unsigned grace_ms)
         waited += 10;
     }
     MHD_stop_daemon(h->mhd);
+    srv_guard_free(h->guard);
     free(h);
     ctx->http = NULL;
 }

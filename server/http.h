@@ -12,6 +12,7 @@
 #define SRV_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -47,6 +48,10 @@ const char *srv_request_query(const struct srv_request *r, const char *name);
 int srv_respond_json(struct srv_response *resp, int status, cJSON *doc);
 /* Body for an error answer: {"error": {"code", "message"}}. */
 char *srv_error_body(int err, const char *message, size_t *len);
+
+/* Connections closed because their request head or body missed its
+ * deadline (server/http_guard.h), since the start. */
+uint64_t srv_http_deadline_closed(struct srv_ctx *ctx);
 
 /* Bind, listen and start serving. The bound port is in *port. */
 int srv_http_start(struct srv_ctx *ctx, unsigned *port);

@@ -40,3 +40,42 @@ add_dependencies(test_server_refusals devattest-server)
 da_unit_test(NAME test_server_ready SOURCES ${DA_TEST_SRC}/integration/test_server_ready.c
              LIBS da_server da_test_server LABELS integration server)
 add_dependencies(test_server_ready devattest-server)
+
+# Raw TLS client and database digest for tests that send exact bytes.
+pkg_check_modules(SQLITE3_T REQUIRED IMPORTED_TARGET sqlite3)
+add_library(da_test_rawtls STATIC ${DA_TEST_SRC}/support/raw_tls.c ${DA_TEST_SRC}/support/db_digest.c)
+target_include_directories(da_test_rawtls PUBLIC ${DA_TEST_SRC}/support)
+target_link_libraries(da_test_rawtls PUBLIC OpenSSL::SSL OpenSSL::Crypto PkgConfig::SQLITE3_T)
+
+# Request framing, request target and query parameters over raw TLS.
+da_unit_test(NAME test_server_framing SOURCES ${DA_TEST_SRC}/integration/test_server_framing.c
+             LIBS da_server da_test_server da_test_rawtls LABELS integration server)
+add_dependencies(test_server_framing devattest-server)
+
+# 600 slow connections from one address while the real agent (swtpm) reports.
+if(TARGET da_agent)
+  da_unit_test(NAME test_server_slow_clients
+               SOURCES ${DA_TEST_SRC}/integration/test_server_slow_clients.c
+               LIBS da_server da_test_server da_test_swtpm da_test_rawtls
+               LABELS integration server swtpm)
+  add_dependencies(test_server_slow_clients devattest-server devattest-agent)
+endif()
+
+# The API document: valid OpenAPI (a validator from npm, see tests/api), and
+# every answer of the server integration tests below checked against it.
+add_executable(print_error_codes ${DA_TEST_SRC}/api/print_error_codes.c)
+target_link_libraries(print_error_codes PRIVATE devattest)
+add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract ${PROJECT_SOURCE_DIR})
+set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
+file(MAKE_DIRECTORY ${DA_API_ANSWERS})
+foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready)
+  if(TEST ${t})
+    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
+    set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)
+  endif()
+endforeach()
+add_test(NAME api_contract
+         COMMAND ${DA_TEST_SRC}/api/check-api-contract ${PROJECT_SOURCE_DIR} ${DA_API_ANSWERS}
+                 $<TARGET_FILE:print_error_codes>)
+set_tests_properties(api_contract PROPERTIES FIXTURES_REQUIRED api_answers)
+set_tests_properties(api_document_valid api_contract PROPERTIES LABELS "server;api")

@@ -214,6 +214,49 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     return add;
 }
 
+static void capture(const char *method, const char *path, long status, const char *ctype,
+                    const char *body)
+{
+    static int started;
+    const char *file = getenv("DA_TEST_API_CAPTURE");
+    cJSON *o;
+    char *line;
+    FILE *f;
+
+    if (file == NULL || file[0] == '\0')
+        return;
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", method);
+    cJSON_AddStringToObject(o, "path", path);
+    cJSON_AddNumberToObject(o, "status", (double)status);
+    cJSON_AddStringToObject(o, "content_type", ctype);
+    cJSON_AddStringToObject(o, "body", body);
+    line = cJSON_PrintUnformatted(o);
+    f = fopen(file, started ? "a" : "w");
+    if (f != NULL && line != NULL) {
+        fprintf(f, "%s\n", line);
+        started = 1;
+    }
+    if (f != NULL)
+        fclose(f);
+    free(line);
+    cJSON_Delete(o);
+}
+
+void da_test_capture_raw(const char *method, const char *path, const char *raw)
+{
+    const char *body = strstr(raw, "\r\n\r\n"), *ct;
+    char ctype[128] = "";
+    long status = 0;
+
+    if (body == NULL || sscanf(raw, "HTTP/1.%*c %ld", &status) != 1)
+        return;
+    ct = strstr(raw, "\r\nContent-Type: ");
+    if (ct != NULL && ct < body)
+        snprintf(ctype, sizeof(ctype), "%.*s", (int)strcspn(ct + 16, "\r"), ct + 16);
+    capture(method, path, status, ctype, body + 4);
+}
+
 int da_test_http(const struct da_test_server *s, const char *method, const char *path,
                  const char *token, const char *ctype, const char *body, size_t body_len,
                  struct da_test_http *out)
@@ -258,6 +301,7 @@ int da_test_http(const struct da_test_server *s, const char *method, const char 
             snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
         out->body = k.data != NULL ? k.data : strdup("");
         out->len = k.len;
+        capture(method, path, out->status, out->content_type, out->body);
     } else {
         free(k.data);
     }

@@ -52,6 +52,12 @@ int da_test_http(const struct da_test_server *s, const char *method, const char 
                  const char *token, const char *ctype, const char *body, size_t body_len,
                  struct da_test_http *out);
 void da_test_http_clear(struct da_test_http *r);
+/* When DA_TEST_API_CAPTURE names a file, every answer da_test_http gets is
+ * appended to it as a JSON line {method, path, status, content_type, body}
+ * (the file is emptied by the first one of a process); tests/api checks
+ * them against docs/api/openapi.yaml. This records an answer read some
+ * other way: raw is the whole HTTP answer (status line, headers, body). */
+void da_test_capture_raw(const char *method, const char *path, const char *raw);
 /* Value of "error"."code" in a JSON error body, or "" (static buffer). */
 const char *da_test_error_code(const struct da_test_http *r);
 

@@ -9,6 +9,16 @@ da_unit_test(NAME test_collectors_ground_truth
   LABELS collectors)
 da_unit_test(NAME test_collector_diversions
   SOURCES ${DA_TEST_SRC}/unit/test_collector_diversions.c LIBS da_collectors LABELS collectors)
+da_unit_test(NAME test_collector_hostile
+  SOURCES ${DA_TEST_SRC}/unit/test_collector_hostile.c LIBS da_collectors LABELS collectors)
+# The same suite on the other fixture roots (lvm_luks2 above is the default).
+foreach(hostile_root plain_dmcrypt opal_luks2 fscrypt_home none_container)
+  add_test(NAME test_collector_hostile_${hostile_root} COMMAND test_collector_hostile)
+  set_tests_properties(test_collector_hostile_${hostile_root} PROPERTIES
+    LABELS "unit;collectors" TIMEOUT 600 ENVIRONMENT "DA_HOSTILE_ROOT=${hostile_root}")
+endforeach()
+da_unit_test(NAME test_collector_blockdev
+  SOURCES ${DA_TEST_SRC}/unit/test_collector_blockdev.c LIBS da_collectors LABELS collectors)
 # In-process timings used by scripts/bench.d/collect.sh (not a test).
 add_executable(bench_collect ${DA_TEST_SRC}/bench/bench_collect.c)
 target_link_libraries(bench_collect PRIVATE da_collectors)

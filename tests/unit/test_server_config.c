@@ -33,6 +33,29 @@ static void test_defaults_and_values(void **state)
     assert_int_equal(mask, 0xf5u);
 }
 
+static void test_http_limits(void **state)
+{
+    struct srv_config c;
+
+    (void)state;
+    srv_config_defaults(&c);
+    /* the HTTP limits' defaults */
+    assert_int_equal(c.max_connections_per_address, 64);
+    assert_int_equal(c.request_head_timeout_s, 10);
+    assert_int_equal(c.request_body_timeout_s, 10);
+    assert_int_equal(c.request_body_min_rate, 16384);
+    assert_int_equal(c.http_threads, 0);
+    assert_int_equal(parse(&c, "max_connections_per_address = 8\nrequest_head_timeout_s = 3\n"
+                               "request_body_timeout_s = 20\nrequest_body_min_rate = 1024\n"
+                               "http_threads = 2\n"),
+                     0);
+    assert_int_equal(c.max_connections_per_address, 8);
+    assert_int_equal(c.request_head_timeout_s, 3);
+    assert_int_equal(c.request_body_timeout_s, 20);
+    assert_int_equal(c.request_body_min_rate, 1024);
+    assert_int_equal(c.http_threads, 2);
+}
+
 static void test_rejections(void **state)
 {
     static const char *const bad[] = {
@@ -51,6 +74,11 @@ static void test_rejections(void **state)
         "pcr_selection = sha256:0-24\n",  /* index */
         "log_level = loud\n",
         "stale_after_s = 10\n", /* below minimum */
+        "max_connections_per_address = 0\n",
+        "request_head_timeout_s = 0\n",
+        "request_body_timeout_s = 3601\n",
+        "request_body_min_rate = 0\n",
+        "http_threads = 1025\n",
     };
     struct srv_config c;
     size_t i;
@@ -89,6 +117,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_values),
+        cmocka_unit_test(test_http_limits),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_plain_http_needs_loopback),
         cmocka_unit_test(test_oversized),

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# HTTP thread model of devattest-server: a thread per connection
+# (http_threads = 0) against libmicrohttpd's epoll loop with a pool of
+# threads sized to the cores (http_threads = nproc). For each, in one run:
+#   memory: server RSS and threads with 500 idle keep-alive TLS connections
+#     (request head and idle timeouts raised so that none is cut while they
+#     are opened; the connections counted are the server's established ones),
+#     against the same server with none (the reference);
+#   throughput: verified reports/s, closed loop, 128 keep-alive connections;
+#   slow clients: latency of reports at 200/s open loop while 400 slow
+#     connections (a request head line per second, from 127.0.0.2) are held,
+#     against the same rate without them (the reference).
+# Needs a release build in $DA_BUILD (scripts/bench server-threads).
+#   BENCH_COUNT (default 5000) reports for the throughput run
+set -euo pipefail
+build=${DA_BUILD:?run through scripts/bench}
+count=${BENCH_COUNT:-5000}
+here=$(cd "$(dirname "$0")" && pwd)
+server=$build/server/devattest-server
+load=$build/tests/da_server_load
+work=$(mktemp -d /tmp/da-bench-threads-XXXXXX)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+threads() { awk '/^Threads/ {print $2}' "/proc/$pid/status"; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+established() { ss -Htn state established "( sport = :$port )" | wc -l; }
+field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
+
+start_server() { # $1 = http_threads
+  rm -rf "$work/state" "$work/port"
+  cat >"$work/server.conf" <<EOC
+listen_address = 127.0.0.1
+port = 0
+state_dir = $work/state
+nonce_ttl_s = 3600
+rate_per_address = 1000000
+burst_per_address = 1000000
+rate_per_agent = 1000000
+burst_per_agent = 1000000
+max_connections = 1024
+max_connections_per_address = 1024
+request_head_timeout_s = 60
+connection_timeout_s = 120
+http_threads = $1
+log_level = warn
+EOC
+  "$server" -c "$work/server.conf" init --name 127.0.0.1 >/dev/null
+  cp "$here/../../common/policies/iso27001-2022-devenv.json" "$work/state/policy.json"
+  "$server" -c "$work/server.conf" serve --port-file "$work/port" &
+  pid=$!
+  for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+  port=$(cat "$work/port")
+}
+
+stop_server() {
+  kill -TERM "$pid"
+  wait "$pid" || true
+  pid=
+}
+
+run_load() {
+  "$load" --url "https://127.0.0.1:$port" --ca "$work/state/ca.pem" --state "$work/state" \
+    --db "$work/state/devattest.db" "$@"
+}
+
+hold() { # N MODE SECONDS [SRC] -> runs in the background, waits for "ready"
+  python3 "$here/conn_hold.py" "$port" "$work/state/ca.pem" "$@" >"$work/hold.out" &
+  hold_pid=$!
+  for _ in $(seq 1 600); do grep -q ready "$work/hold.out" 2>/dev/null && break; sleep 0.1; done
+}
+
+echo "machine: $(nproc) cores, shared with other engineers' builds and tests"
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+cores=$(nproc)
+for model in 0 "$cores"; do
+  if [ "$model" = 0 ]; then name="thread per connection"; else name="epoll, pool of $model"; fi
+  echo "== $name (http_threads = $model)"
+
+  start_server "$model"
+  run_load --agents 16 --count 64 --concurrency 4 >/dev/null # warm-up
+  r0=$(rss_kb); t0=$(threads)
+  hold 500 idle 4
+  r1=$(rss_kb); t1=$(threads); c1=$(established)
+  wait "$hold_pid"
+  echo "  memory: RSS $r0 kB, $t0 threads with no connection; $r1 kB, $t1 threads with $c1 idle TLS connections: $(( (r1 - r0) / (c1 > 0 ? c1 : 1) )) kB per connection (load $(loadavg))"
+
+  sleep 1
+  out=$(run_load --agents 256 --count "$count" --concurrency 128 --max-seconds 120) || true
+  echo "  throughput: $(field rate_per_s "$out") reports/s, p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, transport errors $(field transport_errors "$out") (load $(loadavg))"
+
+  out=$(run_load --agents 64 --count 1000 --concurrency 64 --rate 200 --max-seconds 60) || true
+  echo "  reference, 200 reports/s, no slow clients: ok $(field ok "$out")/1000, p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms (load $(loadavg))"
+  hold 400 slow 8 127.0.0.2
+  rs=$(rss_kb); ts=$(threads); cs=$(established)
+  out=$(run_load --agents 64 --count 1000 --concurrency 64 --rate 200 --max-seconds 60) || true
+  wait "$hold_pid"
+  echo "  with $(awk '/ready/ {print $2}' "$work/hold.out") slow connections held: ok $(field ok "$out")/1000, p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, server RSS $rs kB, $ts threads, $cs connections (load $(loadavg))"
+  stop_server
+done
