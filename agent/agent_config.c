@@ -13,6 +13,7 @@ static const char *const role_names[] = {"development", "test", "build", "produc
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_target_names[] = {"stderr", "syslog", NULL};
 static const char *const sandbox_names[] = {"enforce", "log", NULL};
+static const char *const privacy_names[] = {"standard", "minimal", NULL}; /* da_privacy_mode */
 
 /* Programs whose identity the toolchain collector reports by default. */
 #define DEFAULT_TOOLCHAIN "cc, gcc, g++, clang, ld, as, ar, make, cmake, ninja, git"
@@ -185,6 +186,8 @@ static const struct da_kvconf_key agent_keys[] = {
     {"attest_group", DA_KV_STRING, FIELD(attest_group), SIZE(attest_group), 0, 0, NULL,
      check_group},
     {"sandbox", DA_KV_ENUM, FIELD(sandbox), 0, 0, 0, sandbox_names, NULL},
+    {"privacy", DA_KV_ENUM, FIELD(privacy), 0, 0, 0, privacy_names, NULL},
+    {"collect_root", DA_KV_PATH, FIELD(collect_root), SIZE(collect_root), 0, 0, NULL, NULL},
     {"user", DA_KV_STRING, FIELD(user), SIZE(user), 0, 0, NULL, check_user},
 };
 
@@ -242,6 +245,13 @@ static int config_finish(struct agent_config *cfg, const unsigned *seen,
                                 "(and a loopback host)");
             return DA_ERR_CONFIG;
         }
+    }
+    {
+        /* "/" reads the running machine: the collectors' empty root */
+        size_t n = strlen(cfg->collect_root);
+
+        while (n > 0 && cfg->collect_root[n - 1] == '/')
+            cfg->collect_root[--n] = '\0';
     }
     if (cfg->jitter_s > cfg->interval_s) {
         da_kvconf_error_set(err, seen[key_index("jitter")],

@@ -49,6 +49,11 @@ struct agent_config {
     char attest_group[64];
     int sandbox;   /* enum agent_sandbox_mode */
     char user[64]; /* the processes' user after setup (agent/privdrop.h) */
+    int privacy;   /* enum da_privacy_mode: 0 standard, 1 minimal */
+    /* the system the collectors read: "" for the running machine, else a
+     * directory holding another system's root (a container's view of the
+     * host, a fixture) */
+    char collect_root[PATH_MAX];
 };
 
 /* Defaults for every key (documented in docs/configuration.md). */

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "encoding.h"
 #include "err.h"
+#include "privacy_key.h"
 #include "json.h"
 #include "log.h"
 #include "privsep.h"
@@ -298,6 +299,7 @@ static int save_enrollment(struct agent_runtime *rt, const struct agent_identity
                            const cJSON *result, struct agent_enrollment *e)
 {
     const char *agent_id = NULL, *pcrs = NULL, *sk = NULL, *ca = NULL;
+    const cJSON *pkey = cJSON_GetObjectItemCaseSensitive(result, "privacy_key");
     int r;
 
     memset(e, 0, sizeof(*e));
@@ -322,6 +324,8 @@ static int save_enrollment(struct agent_runtime *rt, const struct agent_identity
     r = agent_state_replace(rt->cfg.state_dir, "sk-cert.pem", sk, strlen(sk));
     if (r == 0)
         r = agent_state_replace(rt->cfg.state_dir, "server-ca.pem", ca, strlen(ca));
+    if (r == 0 && cJSON_IsString(pkey)) /* servers before the privacy mode send none */
+        r = agent_privacy_key_save(rt->cfg.state_dir, pkey->valuestring);
     if (r == 0)
         r = agent_enrollment_save(rt->cfg.state_dir, e);
     return r;

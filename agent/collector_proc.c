@@ -9,6 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "caps.h"
 #include "collector.h"
 #include "err.h"
@@ -16,6 +19,8 @@
 #include "log.h"
 #include "memtrim.h"
 #include "privsep.h"
+#include "privacy.h"
+#include "privacy_key.h"
 #include "privsep_internal.h"
 #include "sandbox.h"
 
@@ -27,6 +32,8 @@ struct collector {
     struct col_config colcfg;
     struct agent_spawn_opts opts;
     int fd; /* the channel to the parent */
+    /* minimal privacy mode before enrollment: a key of this process alone */
+    unsigned char one_time_key[DA_PRIVACY_KEY_LEN];
 };
 
 /* The firewall reader's channel (-1: none) and the live operations with
@@ -128,6 +135,26 @@ static int add_agent_area(const struct collector *c, const struct col_ctx *ctx, 
     return col_add_unknown_err(agent, "binary_sha256", r, "/proc/self/exe");
 }
 
+/* The privacy mode, applied where the document is finished: what leaves
+ * this process is what the signer quotes and the server receives. */
+static int apply_privacy(const struct collector *c, cJSON *doc)
+{
+    unsigned char key[DA_PRIVACY_KEY_LEN];
+    int r = 0;
+
+    if (c->cfg->privacy == DA_PRIVACY_MINIMAL) {
+        r = agent_privacy_key_load(c->cfg->state_dir, key);
+        if (r == DA_ERR_NOT_ENROLLED) {
+            memcpy(key, c->one_time_key, sizeof(key));
+            r = 0;
+        }
+    }
+    if (r == 0)
+        r = da_privacy_apply(doc, (enum da_privacy_mode)c->cfg->privacy, key);
+    OPENSSL_cleanse(key, sizeof(key));
+    return r;
+}
+
 static int on_collect(void *vctx, int fd, const unsigned char *p, size_t n)
 {
     static const size_t caps[] = AGENT_MSG_CAPS(COLLECT);
@@ -146,6 +173,8 @@ static int on_collect(void *vctx, int fd, const unsigned char *p, size_t n)
     r = col_collect_evidence(&ctx, areas[0] != '\0' ? areas : NULL, &doc);
     if (r == 0)
         r = add_agent_area(c, &ctx, doc);
+    if (r == 0)
+        r = apply_privacy(c, doc);
     da_buf_init(&b, AGENT_MSG_LEN(COLLECT_OK));
     if (r == 0) {
         struct da_buf canon;
@@ -216,6 +245,10 @@ static int collector_main(int fd, void *vctx)
     collector_live_ops = col_live_ops;
     if (col_firewall_fd >= 0)
         collector_live_ops.nft = nft_via_reader;
+    if (RAND_bytes(c->one_time_key, sizeof(c->one_time_key)) != 1) {
+        agent_privsep_send_error(fd, DA_ERR_CRYPTO, "no random bytes for the privacy key");
+        return 1;
+    }
     if (agent_sandbox_enter_as(AGENT_SANDBOX_COLLECTOR, c->cfg->sandbox, c->opts.user) != 0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the collector's sandbox failed");
         return 1;
@@ -226,6 +259,22 @@ static int collector_main(int fd, void *vctx)
     if (r != 0)
         da_error_f("collector: %s", da_strerror(r));
     return r == 0 ? 0 : 1;
+}
+
+void agent_collector_config(const struct agent_config *cfg, const char *path,
+                            struct col_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->toolchain = (const char *const *)cfg->toolchain.items;
+    out->n_toolchain = cfg->toolchain.n;
+    out->path_env = path != NULL && path[0] != '\0' ? path : DEFAULT_PATH;
+    out->production_patterns = (const char *const *)cfg->production_patterns.items;
+    out->n_production_patterns = cfg->production_patterns.n;
+    out->production_cidrs = (const char *const *)cfg->production_networks.items;
+    out->n_production_cidrs = cfg->production_networks.n;
+    out->role = agent_env_role_name(cfg->environment_role);
+    out->source_dirs = (const char *const *)cfg->source_dirs.items;
+    out->n_source_dirs = cfg->source_dirs.n;
 }
 
 int agent_collector_spawn_opts(const struct agent_config *cfg, const char *root,
@@ -243,22 +292,13 @@ int agent_collector_spawn_opts(const struct agent_config *cfg, const char *root,
         keep[nkeep++] = c.opts.evidence_fd;
     if (c.opts.firewall_fd >= 0)
         keep[nkeep++] = c.opts.firewall_fd;
+    c.cfg = cfg;
+    c.root = root != NULL ? root : "";
+    agent_collector_config(cfg, path, &c.colcfg);
     if (c.opts.pid1_environ != NULL) {
         c.colcfg.pid1_environ = da_buf_data(c.opts.pid1_environ);
         c.colcfg.pid1_environ_len = da_buf_len(c.opts.pid1_environ);
     }
-    c.cfg = cfg;
-    c.root = root != NULL ? root : "";
-    c.colcfg.toolchain = (const char *const *)cfg->toolchain.items;
-    c.colcfg.n_toolchain = cfg->toolchain.n;
-    c.colcfg.path_env = path != NULL && path[0] != '\0' ? path : DEFAULT_PATH;
-    c.colcfg.production_patterns = (const char *const *)cfg->production_patterns.items;
-    c.colcfg.n_production_patterns = cfg->production_patterns.n;
-    c.colcfg.production_cidrs = (const char *const *)cfg->production_networks.items;
-    c.colcfg.n_production_cidrs = cfg->production_networks.n;
-    c.colcfg.role = agent_env_role_name(cfg->environment_role);
-    c.colcfg.source_dirs = (const char *const *)cfg->source_dirs.items;
-    c.colcfg.n_source_dirs = cfg->source_dirs.n;
     /* c (and cfg, which it points into) are copied into the child by fork. */
     c.fd = -1;
     r = agent_child_spawn("collector", collector_main, &c, keep, (size_t)nkeep, out);

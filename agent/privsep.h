@@ -140,6 +140,11 @@ int agent_signer_enroll(struct agent_child *signer, const char *challenge_id,
  * is refused, counted in out->state_refused, and the collector killed. */
 int agent_collector_spawn(const struct agent_config *cfg, const char *root,
                           struct agent_child *out);
+/* The collectors' configuration from agent.conf; path is $PATH (NULL or ""
+ * for the default). out points into cfg. */
+struct col_config;
+void agent_collector_config(const struct agent_config *cfg, const char *path,
+                            struct col_config *out);
 /* The evidence document (canonical JSON) of the areas ("" or NULL for all). */
 int agent_collector_collect(struct agent_child *collector, const char *areas,
                             struct da_buf *evidence);

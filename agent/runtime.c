@@ -157,7 +157,7 @@ static int spawn_children(struct agent_runtime *rt, unsigned parts)
         o.evidence_fd = ev[1];
         o.firewall_fd = fw[1];
         o.pid1_environ = da_buf_len(&env) > 0 ? &env : NULL;
-        r = agent_collector_spawn_opts(&rt->cfg, "", &o, &rt->collector);
+        r = agent_collector_spawn_opts(&rt->cfg, rt->cfg.collect_root, &o, &rt->collector);
         if (r != 0)
             r = child_failed("collector", r);
     }

@@ -103,6 +103,8 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_COLLECT_NOT_LIVE, "collect_not_live", 500, "no running system below the root"},
     {DA_ERR_VERSION_SYNTAX, "version_syntax", 400, "invalid package version"},
     {DA_ERR_DECOMPRESS, "decompress", 500, "decompression failed"},
+    {DA_ERR_PRIVACY_KEY, "privacy_key", 500,
+     "privacy key unusable (not 64 hex digits, or readable by others)"},
 
     {DA_ERR_STORE, "store", 500, "storage error"},
     {DA_ERR_STORE_CONFLICT, "conflict", 409, "conflicting record"},

@@ -106,6 +106,9 @@ enum da_err {
     DA_ERR_DECOMPRESS = -504,
     DA_ERR_COLLECT_NOT_LIVE = -535,
 
+    /* privacy mode */
+    DA_ERR_PRIVACY_KEY = -560,
+
     /* server and store */
     DA_ERR_STORE = -600,
     DA_ERR_STORE_CONFLICT = -601,

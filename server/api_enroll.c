@@ -404,6 +404,22 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
                                     da_buf_len(&a->sk_pub), a->c->host_json);
 }
 
+/* The deployment's pseudonym key for the agent's minimal privacy mode
+ * (docs/privacy.md): the same for every agent, so pseudonyms correlate. */
+static int add_privacy_key(cJSON *o, const struct srv_keys *keys)
+{
+    char hex[2 * SRV_PRIVACY_KEY_LEN + 1];
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < SRV_PRIVACY_KEY_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", keys->privacy_key[i]);
+    if (cJSON_AddStringToObject(o, "privacy_key", hex) == NULL)
+        rc = DA_ERR_NOMEM;
+    OPENSSL_cleanse(hex, sizeof(hex));
+    return rc;
+}
+
 static int activate_run(struct srv_request *req, struct srv_response *resp, struct activate_req *a,
                         cJSON **answer)
 {
@@ -435,7 +451,8 @@ static int activate_run(struct srv_request *req, struct srv_response *resp, stru
         if (cJSON_AddStringToObject(o, "agent_id", a->agent_id) == NULL ||
             cJSON_AddStringToObject(o, "sk_certificate", a->sk_cert_pem) == NULL ||
             cJSON_AddStringToObject(o, "ca_certificate", ctx->keys->ca_pem) == NULL ||
-            cJSON_AddStringToObject(o, "pcr_selection", ctx->cfg.pcr_selection) == NULL)
+            cJSON_AddStringToObject(o, "pcr_selection", ctx->cfg.pcr_selection) == NULL ||
+            add_privacy_key(o, ctx->keys) != 0)
             rc = DA_ERR_NOMEM;
     }
     if (rc == 0) {

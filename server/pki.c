@@ -335,6 +335,33 @@ static int path_in(char *buf, size_t size, const char *dir, const char *name)
     return n < 0 || (size_t)n >= size ? DA_ERR_INVALID_ARG : 0;
 }
 
+/* The deployment's pseudonym key: read it, or create it once. */
+static int load_privacy_key(const char *dir, unsigned char key[SRV_PRIVACY_KEY_LEN])
+{
+    char path[4096], *data = NULL;
+    size_t len = 0;
+    int rc = path_in(path, sizeof(path), dir, "privacy.key");
+
+    if (rc == 0 && access(path, F_OK) != 0 && errno == ENOENT) {
+        if (RAND_priv_bytes(key, SRV_PRIVACY_KEY_LEN) != 1)
+            return DA_ERR_CRYPTO;
+        rc = write_new_file(dir, "privacy.key", key, SRV_PRIVACY_KEY_LEN);
+        if (rc != DA_ERR_EXISTS) /* another process may have just made it */
+            return rc;
+    }
+    if (rc == 0)
+        rc = srv_read_file(path, 1024, &data, &len);
+    if (rc == 0 && len != SRV_PRIVACY_KEY_LEN)
+        rc = DA_ERR_CONFIG;
+    if (rc == 0)
+        memcpy(key, data, SRV_PRIVACY_KEY_LEN);
+    if (data != NULL) {
+        OPENSSL_cleanse(data, len);
+        free(data);
+    }
+    return rc;
+}
+
 int srv_keys_load(const char *dir, const char *tls_cert, const char *tls_key, struct srv_keys **out)
 {
     struct srv_keys *k = calloc(1, sizeof(*k));
@@ -371,6 +398,8 @@ int srv_keys_load(const char *dir, const char *tls_cert, const char *tls_key, st
         rc = DA_ERR_CONFIG;
     if (rc == 0)
         memcpy(k->nonce_key, nk, SRV_NONCE_KEY_LEN);
+    if (rc == 0)
+        rc = load_privacy_key(dir, k->privacy_key);
     if (rc == 0 && tls_cert != NULL)
         rc = srv_read_file(tls_cert, PKI_MAX_PEM, &k->tls_cert_pem, &len);
     if (rc == 0 && tls_key != NULL)
@@ -402,6 +431,7 @@ void srv_keys_free(struct srv_keys *k)
         free(k->tls_key_pem);
     }
     OPENSSL_cleanse(k->nonce_key, sizeof(k->nonce_key));
+    OPENSSL_cleanse(k->privacy_key, sizeof(k->privacy_key));
     free(k);
 }
 

@@ -4,6 +4,9 @@
  *   server.key / server.pem  TLS certificate for the configured names
  *   receipt.key / receipt.pub  ECDSA P-256 key that signs receipts (DSSE)
  *   nonce.key                32 random bytes, HMAC key of stateless nonces
+ *   privacy.key              32 random bytes, the deployment's pseudonym key
+ *                            that agents get at enrollment (created on first
+ *                            load when an older state directory lacks it)
  *
  * All files are created with mode 0600 and never overwritten.
  */
@@ -16,7 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#define SRV_NONCE_KEY_LEN 32
+#define SRV_NONCE_KEY_LEN   32
+#define SRV_PRIVACY_KEY_LEN 32
 
 struct srv_keys {
     EVP_PKEY *ca_key;
@@ -24,6 +28,7 @@ struct srv_keys {
     char *ca_pem; /* the CA certificate as PEM text */
     EVP_PKEY *receipt_key;
     unsigned char nonce_key[SRV_NONCE_KEY_LEN];
+    unsigned char privacy_key[SRV_PRIVACY_KEY_LEN];
     char *tls_cert_pem; /* PEM text handed to the TLS layer */
     char *tls_key_pem;  /* secret: wiped on free */
 };

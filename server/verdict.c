@@ -78,6 +78,20 @@ out:
     return rc;
 }
 
+/* The agent's privacy mode, so that a reader of the verdict knows names in
+ * the evidence are pseudonyms (docs/privacy.md). Evidence from agents
+ * before the privacy mode carries none: "standard". */
+static int add_privacy(cJSON *verdict, const cJSON *evidence)
+{
+    const cJSON *agent = cJSON_GetObjectItemCaseSensitive(evidence, "agent");
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(agent, "privacy");
+    const char *name = "standard";
+
+    if (cJSON_IsString(mode) && strcmp(mode->valuestring, "minimal") == 0)
+        name = "minimal";
+    return cJSON_AddStringToObject(verdict, "privacy", name) == NULL ? DA_ERR_NOMEM : 0;
+}
+
 int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, const cJSON *pending,
                          cJSON **verdict, const cJSON **controls, bool *compliant)
 {
@@ -93,6 +107,8 @@ int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, cons
     rc = da_policy_eval(p->compiled, evidence, facts, &res);
     if (rc == 0)
         rc = render(p, res, verdict, &ctl);
+    if (rc == 0)
+        rc = add_privacy(*verdict, evidence);
     if (rc == 0) {
         *controls = ctl;
         *compliant = res->verdict == DA_VERDICT_PASS || res->verdict == DA_VERDICT_NOT_APPLICABLE;

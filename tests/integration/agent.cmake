@@ -41,3 +41,9 @@ target_compile_definitions(test_agent_evidence_path PRIVATE DA_BINARY_ROOT="${PR
 # (a drop-policy nftables ruleset in a network namespace; root and nft).
 da_unit_test(NAME test_agent_firewall SOURCES ${DA_TEST_SRC}/integration/test_agent_firewall.c
              LIBS da_agent LABELS integration sandbox)
+
+# Minimal privacy mode end to end: planted names never reach the server.
+da_unit_test(NAME test_agent_privacy SOURCES ${DA_TEST_SRC}/integration/test_agent_privacy.c
+             ${DA_TEST_SRC}/support/agent_run.c
+             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server privacy)
+add_dependencies(test_agent_privacy devattest-agent devattest-server)

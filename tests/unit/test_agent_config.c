@@ -155,6 +155,32 @@ static void test_patterns_are_globs(void **state)
     agent_config_free(&c);
 }
 
+static void test_privacy_and_root(void **state)
+{
+    struct agent_config c;
+    struct da_kvconf_error err;
+    const char *ok = "privacy = minimal\ncollect_root = /srv/host\n";
+    const char *slash = "collect_root = /\n";
+    const char *bad = "privacy = secret\n";
+
+    (void)state;
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(c.privacy, 0);
+    assert_string_equal(c.collect_root, "");
+    assert_int_equal(agent_config_parse(&c, ok, strlen(ok), "agent.conf", &err), 0);
+    assert_int_equal(c.privacy, 1);
+    assert_string_equal(c.collect_root, "/srv/host");
+    agent_config_free(&c);
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(agent_config_parse(&c, slash, strlen(slash), "agent.conf", &err), 0);
+    assert_string_equal(c.collect_root, ""); /* the running machine */
+    agent_config_free(&c);
+    assert_int_equal(agent_config_defaults(&c), 0);
+    assert_int_equal(agent_config_parse(&c, bad, strlen(bad), "agent.conf", &err), DA_ERR_CONFIG);
+    assert_int_equal(err.line, 1);
+    agent_config_free(&c);
+}
+
 static void test_http_loopback_explicit(void **state)
 {
     const char *text = "allow_http_loopback = yes\nserver_url = http://[::1]:8080/\n"
@@ -240,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_errors_name_line_and_reason),
         cmocka_unit_test(test_patterns_are_globs),
+        cmocka_unit_test(test_privacy_and_root),
         cmocka_unit_test(test_http_loopback_explicit),
         cmocka_unit_test(test_load_from_file),
         cmocka_unit_test(test_shipped_default_file),

@@ -1,0 +1,54 @@
+#include "agent_run.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
+
+int da_test_agent(char *out, size_t size, ...)
+{
+    const char *argv[24];
+    va_list ap;
+    int p[2], status, n = 0;
+    size_t got = 0;
+    pid_t pid;
+
+    argv[n++] = AGENT_BIN;
+    va_start(ap, size);
+    while (n < 23 && (argv[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    va_end(ap);
+    argv[n] = NULL;
+    if (size == 0 || pipe(p) != 0)
+        return -1;
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execv(AGENT_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    for (;;) {
+        char sink[512];
+        ssize_t r =
+            got + 1 < size ? read(p[0], out + got, size - got - 1) : read(p[0], sink, sizeof(sink));
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (got + 1 < size)
+            got += (size_t)r;
+    }
+    out[got] = '\0';
+    close(p[0]);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
