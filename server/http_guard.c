@@ -190,8 +190,13 @@ size_t srv_guard_unescape(void *cls, struct MHD_Connection *c, char *s)
     }
     if (i < n) {
         slot = slot_of(c);
-        if (slot != NULL)
-            slot->bad_target = true;
+        if (slot == NULL) {
+            /* No record to mark (its allocation failed): route an empty
+             * target, which matches no route, rather than the cut one. */
+            s[0] = '\0';
+            return 0;
+        }
+        slot->bad_target = true;
         s[i] = '\0'; /* nothing past it is routed; the request is refused */
         return i;
     }

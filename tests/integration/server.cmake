@@ -7,12 +7,12 @@ target_link_libraries(da_test_server PUBLIC PkgConfig::CURL PkgConfig::CJSON)
 
 
 da_unit_test(NAME test_server_http SOURCES ${DA_TEST_SRC}/integration/test_server_http.c
-             LIBS da_server da_test_server LABELS integration server)
+             LIBS da_server da_test_server da_test_rawtls LABELS integration server)
 add_dependencies(test_server_http devattest-server)
 
 if(TARGET da_agent)
   da_unit_test(NAME test_server_e2e SOURCES ${DA_TEST_SRC}/integration/test_server_e2e.c
-               LIBS da_server da_agent da_test_server da_test_swtpm
+               LIBS da_server da_agent da_test_server da_test_swtpm da_test_rawtls
                LABELS integration server swtpm)
   add_dependencies(test_server_e2e devattest-server)
 endif()

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
@@ -867,6 +868,29 @@ static const char *answer_report_id(const struct da_test_http *r, char *out, siz
     return out;
 }
 
+/* Rows of the agent in the server's SQLite file: reports and used nonces. */
+static void stored_rows(struct world *w, long *reports, long *nonces)
+{
+    static const char *const sql[2] = {"SELECT count(*) FROM reports WHERE agent_id = ?1",
+                                       "SELECT count(*) FROM nonces_used WHERE agent_id = ?1"};
+    long *out[2] = {reports, nonces};
+    sqlite3 *db = NULL;
+    int i;
+
+    assert_int_equal(sqlite3_open_v2(w->srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    for (i = 0; i < 2; i++) {
+        sqlite3_stmt *st = NULL;
+
+        assert_int_equal(sqlite3_prepare_v2(db, sql[i], -1, &st, NULL), SQLITE_OK);
+        sqlite3_bind_text(st, 1, w->agent_id, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        *out[i] = (long)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
 #define RACE_ROUNDS 100
 #define RACE_MAX_S  300
 
@@ -888,7 +912,10 @@ static void test_concurrent_older_and_newer(void **state)
     stored_counters(w, &prev, last, sizeof(last));
     for (round = 0; round < RACE_ROUNDS; round++) {
         struct post_job older = {w, NULL, {0}, -1}, newer = {w, NULL, {0}, -1};
+        long reports0, nonces0, reports1, nonces1;
         pthread_t t1, t2;
+
+        stored_rows(w, &reports0, &nonces0);
 
         older.body = report_text(w, ev, &o);
         newer.body = report_text(w, ev, &o);
@@ -920,6 +947,10 @@ static void test_concurrent_older_and_newer(void **state)
         assert_string_equal(last, id_new);
         if (older.r.status == 201)
             assert_string_not_equal(answer_report_id(&older.r, id_old, sizeof(id_old)), last);
+        /* a refused older quote left no report and did not spend its nonce */
+        stored_rows(w, &reports1, &nonces1);
+        assert_int_equal(reports1 - reports0, older.r.status == 201 ? 2 : 1);
+        assert_int_equal(nonces1 - nonces0, older.r.status == 201 ? 2 : 1);
         /* never back */
         assert_int_equal(da_tpm_clock_check(&prev, &got, NULL), 0);
         assert_true(got.clock > prev.clock);

@@ -18,7 +18,9 @@
 
 #include <curl/curl.h>
 
+#include "db_digest.h"
 #include "err.h"
+#include "raw_tls.h"
 #include "server_harness.h"
 #include "store.h"
 
@@ -265,21 +267,63 @@ static void test_policy_rotation_audited(void **state)
     da_test_http_clear(&r);
 }
 
+/* A nonce request over a raw TLS connection from loopback source address
+ * src: one answer with the given status and, when code != NULL, error
+ * code; a 200 carries a nonce. */
+static void expect_nonce_from(struct world *w, const char *src, const char *agent, int status,
+                              const char *code)
+{
+    struct da_raw_tls t;
+    struct da_test_http r;
+    char req[256], want[32], *text = NULL;
+    const char *body;
+    bool closed = false;
+
+    snprintf(req, sizeof(req),
+             "POST /v1/agents/%s/nonce HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             "Content-Type: application/json\r\nContent-Length: 2\r\n"
+             "Connection: close\r\n\r\n{}",
+             agent);
+    assert_int_equal(da_raw_tls_connect(&t, src, w->srv.port, w->srv.ca, 5000), 0);
+    assert_int_equal(da_raw_tls_send(&t, req, strlen(req)), 0);
+    assert_true(da_raw_tls_read_all(&t, &text, 10000, &closed) >= 0);
+    da_raw_tls_close(&t);
+    snprintf(want, sizeof(want), "HTTP/1.1 %d ", status);
+    body = strstr(text, "\r\n\r\n");
+    if (strncmp(text, want, strlen(want)) != 0 || da_raw_http_responses(text) != 1 || body == NULL)
+        fail_msg("nonce from %s for %s: want %d, got:\n%s", src, agent, status, text);
+    memset(&r, 0, sizeof(r));
+    r.body = (char *)body + 4;
+    if (code != NULL && strcmp(da_test_error_code(&r), code) != 0)
+        fail_msg("nonce from %s for %s: want %s, got:\n%s", src, agent, code, text);
+    if (status == 200 && strstr(r.body, "\"nonce\":\"") == NULL)
+        fail_msg("nonce from %s: no nonce in %s", src, r.body);
+    free(text);
+}
+
 /* Nonce requests carry no credentials, so they are limited per client
  * address whatever agent id they name: the sixth within the burst is
  * refused with 429 before any work is done, for any agent id. */
 static void test_rate_limit_nonce_per_address(void **state)
 {
     struct world *w = *state;
-    char path[64];
+    char path[64], before[65], after[65];
     int i;
 
     for (i = 0; i < 5; i++) {
         snprintf(path, sizeof(path), "/v1/agents/limited%d/nonce", i);
         expect(w, "POST", path, NULL, "application/json", "{}", 2, 404, "agent_unknown");
     }
+    assert_int_equal(da_test_db_digest(w->srv.db, before), 0);
     expect(w, "POST", "/v1/agents/limited9/nonce", NULL, "application/json", "{}", 2, 429,
            "rate_limited");
+    expect(w, "POST", "/v1/agents/agentacme1/nonce", NULL, "application/json", "{}", 2, 429,
+           "rate_limited");
+    assert_int_equal(da_test_db_digest(w->srv.db, after), 0);
+    assert_string_equal(before, after);
+    /* the budget is the address's: another address is still served */
+    expect_nonce_from(w, "127.0.0.2", "agentacme1", 200, NULL);
+    expect_nonce_from(w, "127.0.0.2", "limited9", 404, "agent_unknown");
     expect(w, "POST", "/v1/agents/agentacme1/nonce", NULL, "application/json", "{}", 2, 429,
            "rate_limited");
 }

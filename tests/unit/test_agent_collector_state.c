@@ -99,6 +99,14 @@ static void strip_ages(cJSON *cold, cJSON *warm, double elapsed)
         cJSON_DeleteItemFromObject(cJSON_GetArrayItem(pc, i), "age_s");
         cJSON_DeleteItemFromObject(cJSON_GetArrayItem(pw, i), "age_s");
     }
+    /* the age of the newest apt list is computed at each collection too */
+    pc = cJSON_GetObjectItem(cJSON_GetObjectItem(cold, "patches"), "lists_age_s");
+    pw = cJSON_GetObjectItem(cJSON_GetObjectItem(warm, "patches"), "lists_age_s");
+    assert_true(cJSON_IsNumber(pc) && cJSON_IsNumber(pw));
+    assert_true(pw->valuedouble >= pc->valuedouble);
+    assert_true(pw->valuedouble - pc->valuedouble <= elapsed);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(cold, "patches"), "lists_age_s");
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(warm, "patches"), "lists_age_s");
 }
 
 static void test_state_through_parent(void **unused)
