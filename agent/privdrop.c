@@ -48,9 +48,15 @@ int agent_user_switch(const struct agent_user *u, uint64_t keep)
 {
     uid_t ru, eu, su;
     gid_t rg, eg, sg;
+    pid_t parent = getppid();
+    int pdeath = 0;
 
     if (!u->switch_ids)
         return 0;
+    /* The kernel clears the parent-death signal when the ids change: a
+     * child must still die with the uploader, so it is set again below. */
+    if (prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0) != 0)
+        pdeath = 0;
     if (keep != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
         da_error_f("PR_SET_KEEPCAPS: %s", strerror(errno));
         return DA_ERR_PRIVDROP;
@@ -65,6 +71,10 @@ int agent_user_switch(const struct agent_user *u, uint64_t keep)
         getresgid(&rg, &eg, &sg) != 0 || ru != u->uid || eu != u->uid || su != u->uid ||
         rg != u->gid || eg != u->gid || sg != u->gid || setuid(0) == 0) {
         da_error_f("switch to user %s: the ids did not all change", u->name);
+        return DA_ERR_PRIVDROP;
+    }
+    if (pdeath != 0 && (prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0) != 0 || getppid() != parent)) {
+        da_error_f("the parent-death signal could not be kept, or the parent is gone");
         return DA_ERR_PRIVDROP;
     }
     return 0;

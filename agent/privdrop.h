@@ -35,7 +35,9 @@ int agent_user_resolve(const char *name, struct agent_user *out, char *why, size
 
 /* Become the user, keeping the capabilities in keep (bit n = capability n)
  * in the permitted set across the switch; agent_sandbox_drop_caps then
- * reduces the sets. No-op when !u->switch_ids. DA_ERR_PRIVDROP (logged). */
+ * reduces the sets. The parent-death signal (agent/child.h), which the
+ * kernel clears on the switch, is set again. No-op when !u->switch_ids.
+ * DA_ERR_PRIVDROP (logged). */
 int agent_user_switch(const struct agent_user *u, uint64_t keep);
 
 /* path must be a directory owned by u with mode 0700 or stricter, and each

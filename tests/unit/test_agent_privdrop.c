@@ -379,6 +379,54 @@ static void test_what_stays_possible(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == UNEXPECTED_SUCCESS);
 }
 
+/* A child still dies with its parent after the switch (the kernel clears
+ * the parent-death signal when the ids change). The test process adopts
+ * the orphan (subreaper) to see how it ended. */
+static void test_child_dies_with_parent(void **state)
+{
+    int fds[2], status = 0;
+    pid_t mid, child = -1;
+    int waited;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    assert_int_equal(pipe(fds), 0);
+    mid = fork();
+    assert_true(mid >= 0);
+    if (mid == 0) {
+        pid_t c = fork();
+
+        if (c == 0) {
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || agent_user_switch(&user, 0) != 0)
+                _exit(SETUP_FAILED);
+            for (;;)
+                pause();
+        }
+        (void)!write(fds[1], &c, sizeof(c));
+        sleep(1); /* the child has switched */
+        _exit(0);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], &child, sizeof(child)), (int)sizeof(child));
+    close(fds[0]);
+    assert_int_equal(waitpid(mid, NULL, 0), mid);
+    for (waited = 0; waited < 5000; waited += 10) {
+        if (waitpid(child, &status, WNOHANG) == child)
+            break;
+        usleep(10000);
+    }
+    if (waited >= 5000) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        fail_msg("the switched child outlived its parent");
+    }
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
+}
+
 /* The ownership rules, against directories made here. */
 static void test_dir_rules(void **state)
 {
@@ -481,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_forbidden_actions),
         cmocka_unit_test(test_uploader_read_only_namespace),
         cmocka_unit_test(test_what_stays_possible),
+        cmocka_unit_test(test_child_dies_with_parent),
         cmocka_unit_test(test_dir_rules),
         cmocka_unit_test(test_file_rules),
         cmocka_unit_test(test_user_resolve),
