@@ -54,6 +54,9 @@ struct agent_config {
      * directory holding another system's root (a container's view of the
      * host, a fixture) */
     char collect_root[PATH_MAX];
+    /* Tests only: read the firmware event log from this file instead of
+     * securityfs (empty: the real log). */
+    char test_only_event_log_file[PATH_MAX];
 };
 
 /* Defaults for every key (documented in docs/configuration.md). */

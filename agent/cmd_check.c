@@ -66,13 +66,15 @@ static int evaluate(struct agent_runtime *rt, const struct da_policy *p, int jso
     if (r == 0)
         r = da_json_parse(da_buf_str(&text), da_buf_len(&text), DA_MAX_EVIDENCE, &ev);
     /* What the server would establish: the key mode, a quote that verifies
-     * (the server checks that for real), and the ages of pending upgrades,
+     * (the server checks that for real), no firmware event log (the server
+     * replays the one the report carries), and the ages of pending upgrades,
      * here from this machine's own first-seen record (the server uses its
      * history of verified reports instead). */
     if (r == 0 &&
         (att == NULL ||
          cJSON_AddStringToObject(att, "trust", agent_tpm_mode_name(rt->cfg.tpm_mode)) == NULL ||
-         cJSON_AddBoolToObject(att, "quote_verified", 1) == NULL))
+         cJSON_AddBoolToObject(att, "quote_verified", 1) == NULL ||
+         cJSON_AddStringToObject(cJSON_AddObjectToObject(att, "boot"), "log", "absent") == NULL))
         r = DA_ERR_NOMEM;
     if (r == 0)
         r = add_pending_hint(att, ev);

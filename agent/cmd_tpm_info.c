@@ -87,7 +87,7 @@ struct tpm_info_view {
     int have_keys;
     char ek_subject[TPM_INFO_NAME_MAX], ek_issuer[TPM_INFO_NAME_MAX];
     int log_rc;
-    struct agent_eventlog_summary log;
+    struct da_eventlog_summary log;
 };
 
 static int tpm_info_gather(struct agent_tpm *t, const char *event_log, struct tpm_info_view *v)
@@ -106,7 +106,7 @@ static int tpm_info_gather(struct agent_tpm *t, const char *event_log, struct tp
     tpm_info_cert_names(&v->id->ek_cert, v->ek_subject, v->ek_issuer);
     v->log_rc = agent_eventlog_read(event_log, &log);
     if (v->log_rc == 0)
-        v->log_rc = agent_eventlog_parse(log.data, log.len, &v->log);
+        v->log_rc = da_eventlog_parse(log.data, log.len, &v->log);
     agent_bytes_free(&log);
     return 0;
 }

@@ -12,10 +12,12 @@
 #include "encoding.h"
 #include "err.h"
 #include "fields.h"
+#include "eventlog.h"
 #include "jcs.h"
 #include "json.h"
 #include "log.h"
 #include "privsep.h"
+#include "quote.h"
 
 struct cycle {
     struct agent_runtime *rt;
@@ -114,6 +116,37 @@ static int get_nonce(struct cycle *c, struct da_buf *nonce, char *pcrs, size_t p
     return 0;
 }
 
+/* The firmware event log goes with every quote that covers one of the PCRs
+ * it extends (0-9, 12, 14): the server replays it against the quoted values.
+ * No log on this machine, or one that cannot be read, is no error: the
+ * server then has no measured boot facts. */
+static int add_event_log(struct cycle *c, const char *pcrs, cJSON *body)
+{
+    const struct agent_config *cfg = &c->rt->cfg;
+    struct da_pcr_selection sel;
+    uint32_t any = 0;
+    int r;
+
+    if (cfg->tpm_mode != 0 || da_pcr_selection_parse(pcrs, &sel) != 0)
+        return 0;
+    for (size_t i = 0; i < sel.count; i++)
+        any |= sel.banks[i].pcrs;
+    if ((any & 0x53ffu) == 0)
+        return 0;
+    /* Read at start, before the uploader became the agent's user: the
+     * kernel's copy is readable by root only, and it does not change until
+     * the next boot. */
+    r = c->rt->event_log_error;
+    if (r != 0) {
+        if (r != DA_ERR_NOT_FOUND)
+            da_warn_f("the firmware event log is not sent: %s", da_strerror(r));
+        return 0;
+    }
+    return c->rt->event_log.data != NULL
+               ? add_b64(body, "event_log", c->rt->event_log.data, c->rt->event_log.len)
+               : 0;
+}
+
 /* A spool entry's payload: the signer's MAC over the evidence, then the
  * report body. */
 static int spool_wrap(const unsigned char mac[AGENT_SPOOL_MAC_LEN], const char *body,
@@ -192,6 +225,8 @@ static int build_report(struct cycle *c, const struct da_buf *evidence, const un
         r = add_b64(quote, "signature", da_buf_data(&q.signature), da_buf_len(&q.signature));
     if (r == 0)
         r = add_b64(quote, "pcr_values", da_buf_data(&q.pcr_values), da_buf_len(&q.pcr_values));
+    if (r == 0)
+        r = add_event_log(c, pcrs, body);
     if (r == 0) {
         text = cJSON_PrintUnformatted(body);
         if (text == NULL)

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "caps.h"
 #include "err.h"
+#include "eventlog.h"
 #include "file.h"
 #include "json.h"
 #include "log.h"
@@ -210,6 +211,10 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
         if (r != 0)
             return r;
     }
+    if (parts & AGENT_RT_SPOOL)
+        rt->event_log_error = agent_eventlog_read(
+            rt->cfg.test_only_event_log_file[0] != '\0' ? rt->cfg.test_only_event_log_file : NULL,
+            &rt->event_log);
     if (parts & AGENT_RT_CONFINE) {
         const pid_t kids[3] = {rt->signer.pid, rt->collector.pid, rt->firewall.pid};
 
@@ -238,6 +243,7 @@ void agent_runtime_stop(struct agent_runtime *rt)
     rt->transport = NULL;
     agent_spool_close(rt->spool);
     rt->spool = NULL;
+    agent_bytes_free(&rt->event_log);
     agent_config_free(&rt->cfg);
 }
 

@@ -12,6 +12,7 @@
 #include "child.h"
 #include "privdrop.h"
 #include "spool.h"
+#include "tpm.h"
 #include "transport.h"
 
 enum agent_runtime_part {
@@ -33,6 +34,10 @@ struct agent_runtime {
     struct agent_spool *spool;
     struct agent_enrollment enr;
     int have_enrollment;
+    /* The firmware event log, read before the uploader drops (root-only
+     * readable; unchanged until the next boot), or why it could not be. */
+    struct agent_bytes event_log;
+    int event_log_error;
 };
 
 /* Load the configuration file (defaults when it is missing and

@@ -1,6 +1,7 @@
 /* Probes of the running machine that no file under the root describes:
  * CPUID, fscrypt policies, the kernel clock and the nftables ruleset. */
 #include "collector.h"
+#include "err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -291,13 +292,23 @@ static int col_live_nft(struct col_nft_summary *out)
 /* ---- socket tables over NETLINK_SOCK_DIAG: /proc/net/tcp walks the whole
  * hash table on every read, which costs milliseconds on large hosts ---- */
 
+/* The socket probe answers in the collectors' error space: the callback's
+ * DA_ERR_*, or DA_ERR_SYSTEM with the kernel's errno saved beside it
+ * (da_rootfs_errno), so a refused socket (EPERM is -1) never reads as
+ * DA_ERR_NOMEM. */
+static int col_sock_sys(int e)
+{
+    (void)da_rootfs_sys_error(e, "NETLINK_SOCK_DIAG");
+    return DA_ERR_SYSTEM;
+}
+
 static int col_diag_msg(const struct nlmsghdr *nh, col_sock_fn fn, void *arg)
 {
     const struct inet_diag_msg *m = NLMSG_DATA(nh);
     struct col_sock s;
 
     if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
-        return -EBADMSG;
+        return col_sock_sys(EBADMSG);
     memset(&s, 0, sizeof(s));
     s.v6 = m->idiag_family == AF_INET6;
     memcpy(s.local, m->id.idiag_src, s.v6 ? 16 : 4);
@@ -321,7 +332,7 @@ static int col_live_sockets(int family, int protocol, uint32_t states, col_sock_
 
     fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
-        return -errno;
+        return col_sock_sys(errno);
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     memset(&req, 0, sizeof(req));
     req.nh.nlmsg_len = sizeof(req);
@@ -334,7 +345,7 @@ static int col_live_sockets(int family, int protocol, uint32_t states, col_sock_
     memset(&sa, 0, sizeof(sa));
     sa.nl_family = AF_NETLINK;
     if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        r = -errno;
+        r = col_sock_sys(errno);
         goto out;
     }
     while (!done && r == 0) {
@@ -345,11 +356,11 @@ static int col_live_sockets(int family, int protocol, uint32_t states, col_sock_
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            r = -errno;
+            r = col_sock_sys(errno);
             break;
         }
         if (n == 0) {
-            r = -EBADMSG;
+            r = col_sock_sys(EBADMSG);
             break;
         }
         left = (size_t)n;
@@ -364,8 +375,9 @@ static int col_live_sockets(int family, int protocol, uint32_t states, col_sock_
             if (nh->nlmsg_type == NLMSG_ERROR) {
                 const struct nlmsgerr *e = NLMSG_DATA(nh);
 
-                r = nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error != 0 ? e->error
-                                                                               : -EBADMSG;
+                r = col_sock_sys(nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0
+                                     ? -e->error
+                                     : EBADMSG);
                 break;
             }
             if (nh->nlmsg_type == SOCK_DIAG_BY_FAMILY)

@@ -80,7 +80,9 @@ struct col_sys_ops {
     int (*nft)(struct col_nft_summary *out);
     /* Sockets of one family (AF_INET/AF_INET6) and protocol (IPPROTO_TCP/
      * IPPROTO_UDP) in the given states (bit mask of 1 << state) over
-     * NETLINK_SOCK_DIAG; NULL or an error means: read /proc/net instead. */
+     * NETLINK_SOCK_DIAG; NULL or an error means: read /proc/net instead.
+     * Returns 0, fn's DA_ERR_*, or DA_ERR_SYSTEM (errno beside it, in
+     * da_rootfs_errno) when the kernel refuses or fails the dump. */
     int (*sockets)(int family, int protocol, uint32_t states, col_sock_fn fn, void *arg);
     /* Audit status and rule count over NETLINK_AUDIT; needs
      * CAP_AUDIT_CONTROL (-EPERM without), -ENOTSUP outside the initial PID

@@ -90,6 +90,8 @@ static const struct da_err_entry da_err_table[] = {
      "attestation signed by a key that is not a restricted signing key"},
     {DA_ERR_VERIFY_EK_ATTRIBUTES, "ek_attributes", 400,
      "EK is not a restricted decryption key of an EK template"},
+    {DA_ERR_VERIFY_EVENTLOG_REPLAY, "eventlog_replay", 400,
+     "the firmware event log does not replay to the quoted PCR values"},
 
     {DA_ERR_POLICY_PARSE, "policy_parse", 400, "policy does not parse"},
     {DA_ERR_POLICY_OPERATOR, "policy_operator", 400, "policy uses an unknown operator"},

@@ -494,9 +494,9 @@ static int compile_check(struct loader *l, const cJSON *j, struct da_check *c)
 {
     static const char *const keys[] = {"id",       "title",       "rationale",  "remediation",
                                        "severity", "controls",    "applies_if", "on_unknown",
-                                       "expr",     "description", NULL};
+                                       "expr",     "description", "require",    NULL};
     static const char *const severities[] = {"low", "medium", "high", "critical"};
-    const char *on_unknown = NULL;
+    const char *on_unknown = NULL, *require = NULL;
     size_t i;
     int rc;
 
@@ -507,8 +507,12 @@ static int compile_check(struct loader *l, const cJSON *j, struct da_check *c)
         (rc = get_string(l, j, "rationale", 1, &c->rationale)) != 0 ||
         (rc = get_string(l, j, "remediation", 1, &c->remediation)) != 0 ||
         (rc = get_string(l, j, "severity", 1, &c->severity)) != 0 ||
-        (rc = get_string(l, j, "on_unknown", 0, &on_unknown)) != 0)
+        (rc = get_string(l, j, "on_unknown", 0, &on_unknown)) != 0 ||
+        (rc = get_string(l, j, "require", 0, &require)) != 0)
         return rc;
+    if (require != NULL && strcmp(require, "measured") != 0)
+        return fail(l, DA_ERR_POLICY_FIELD, "require must be \"measured\"");
+    c->require_measured = require != NULL;
     for (i = 0; i < 4 && strcmp(c->severity, severities[i]) != 0; i++)
         ;
     if (i == 4)

@@ -110,6 +110,14 @@ int da_policy_eval(const struct da_policy *p, const cJSON *evidence, const cJSON
                    struct da_policy_result **out);
 void da_policy_result_free(struct da_policy_result *r);
 
+/* Provenance of the fact at a resolved pointer: "measured" for what the
+ * verifier established from the TPM (/attestation/trust,
+ * /attestation/quote_verified, /attestation/boot/...), "reported" for what
+ * the agent's software states (the evidence, /attestation/pending). A check
+ * with "require": "measured" fails when its verdict rests on a reported
+ * value. */
+const char *da_policy_provenance(const char *pointer);
+
 /* Human-readable report: overall verdict, controls, then each check with its
  * observed value and, when it does not pass, the remediation. Appends to out. */
 int da_policy_result_render_text(const struct da_policy_result *r, struct da_buf *out);

@@ -350,10 +350,30 @@ static int eval_check(const struct da_check *c, struct eval *ev, struct da_check
     } else if (v == DA_VERDICT_UNKNOWN) {
         snprintf(r->reason, sizeof(r->reason), "%s", w.reason != NULL ? w.reason : "unknown");
     }
-    r->verdict = v;
     witness_path(&w, r->pointer, sizeof(r->pointer));
+    /* "require": "measured": a verdict decided by a reported value (or by
+     * nothing) does not count. */
+    if (c->require_measured && v != DA_VERDICT_NOT_APPLICABLE &&
+        strcmp(da_policy_provenance(r->pointer), "measured") != 0) {
+        v = DA_VERDICT_FAIL;
+        snprintf(r->reason, sizeof(r->reason),
+                 "requires a measured fact; only a reported value exists%s%.96s",
+                 r->pointer[0] != '\0' ? " at " : "", r->pointer);
+    }
+    r->verdict = v;
     r->observed = observed_text(w.value);
     return r->observed != NULL ? 0 : DA_ERR_NOMEM;
+}
+
+const char *da_policy_provenance(const char *pointer)
+{
+    static const char boot[] = "/attestation/boot/";
+
+    if (pointer != NULL && (strncmp(pointer, boot, sizeof(boot) - 1) == 0 ||
+                            strcmp(pointer, "/attestation/trust") == 0 ||
+                            strcmp(pointer, "/attestation/quote_verified") == 0))
+        return "measured";
+    return "reported";
 }
 
 void da_policy_result_free(struct da_policy_result *r)

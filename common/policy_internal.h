@@ -67,6 +67,7 @@ struct da_check {
     size_t n_controls;
     size_t *control_index;
     int unknown_passes;
+    int require_measured;       /* "require": "measured" */
     struct da_expr *applies_if; /* NULL: always applies */
     struct da_expr *expr;
 };

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "measured.h"
 #include "nonce.h"
 #include "pending_age.h"
 #include "policy_state.h"
@@ -137,6 +138,10 @@ struct ingest {
     struct srv_report rec;
     char *inventory_copy;
     struct srv_pending_set pending; /* the server's first-seen times */
+    cJSON *boot;                    /* /attestation/boot (measured.h) */
+    cJSON *boot_state;              /* this report's boot state, when the log replays */
+    cJSON *boot_changed;            /* changes from the agent's reference state */
+    char boot_reference[64];        /* the report that holds the reference */
 };
 
 static void ingest_free(struct ingest *g)
@@ -150,6 +155,9 @@ static void ingest_free(struct ingest *g)
     free(g->rec.transcript_json);
     free(g->rec.receipt_json);
     srv_pending_set_free(&g->pending);
+    cJSON_Delete(g->boot);
+    cJSON_Delete(g->boot_state);
+    cJSON_Delete(g->boot_changed);
 }
 
 static int verify_quote(struct ingest *g)
@@ -237,6 +245,52 @@ static int check_inventory(struct ingest *g)
     return rc;
 }
 
+/* The event log's fate; a log that does not replay is kept whole (base64)
+ * for the auditor, a log that replays by its digest. */
+static int transcript_boot(struct ingest *g, cJSON *t)
+{
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(g->boot, "log");
+    const cJSON *detail = cJSON_GetObjectItemCaseSensitive(g->boot, "detail");
+    struct da_buf b64;
+    unsigned char d[DA_SHA256_LEN];
+    char hex[DA_SHA256_HEX_SIZE];
+    cJSON *o;
+    int rc;
+
+    if (!g->in->has_event_log || !cJSON_IsString(state))
+        return 0;
+    o = cJSON_AddObjectToObject(t, "event_log");
+    if (o == NULL || cJSON_AddStringToObject(o, "state", state->valuestring) == NULL ||
+        (cJSON_IsString(detail) &&
+         cJSON_AddStringToObject(o, "detail", detail->valuestring) == NULL))
+        return DA_ERR_NOMEM;
+    rc = da_sha256(da_buf_data(&g->in->event_log), da_buf_len(&g->in->event_log), d);
+    if (rc == 0)
+        rc = da_hex_encode_to(d, sizeof(d), hex, sizeof(hex));
+    if (rc == 0 && cJSON_AddStringToObject(o, "sha256", hex) == NULL)
+        rc = DA_ERR_NOMEM;
+    if (rc == 0 && g->boot_state != NULL &&
+        !cJSON_AddItemToObject(o, "boot_state", cJSON_Duplicate(g->boot_state, 1)))
+        rc = DA_ERR_NOMEM;
+    if (rc == 0 && g->boot_changed != NULL) {
+        cJSON *c = cJSON_AddObjectToObject(o, "boot_changed");
+        if (c == NULL ||
+            cJSON_AddStringToObject(c, "reference_report", g->boot_reference) == NULL ||
+            !cJSON_AddItemToObject(c, "changes", cJSON_Duplicate(g->boot_changed, 1)))
+            rc = DA_ERR_NOMEM;
+    }
+    if (rc != 0 || strcmp(state->valuestring, "replays") == 0)
+        return rc;
+    da_buf_init(&b64, 2 * DA_MAX_EVENT_LOG);
+    rc = da_base64_encode(da_buf_data(&g->in->event_log), da_buf_len(&g->in->event_log),
+                          DA_BASE64_STD, &b64);
+    if (rc == 0 && (da_buf_str(&b64) == NULL ||
+                    cJSON_AddStringToObject(o, "base64", da_buf_str(&b64)) == NULL))
+        rc = DA_ERR_NOMEM;
+    da_buf_free(&b64);
+    return rc;
+}
+
 static int make_transcript(struct ingest *g)
 {
     cJSON *t = cJSON_CreateObject(), *tpm, *steps;
@@ -266,7 +320,8 @@ static int make_transcript(struct ingest *g)
         cJSON_AddNumberToObject(tpm, "reset_count", g->clock.reset_count) == NULL ||
         cJSON_AddNumberToObject(tpm, "restart_count", g->clock.restart_count) == NULL ||
         cJSON_AddStringToObject(tpm, "firmware_version", firmware) == NULL ||
-        cJSON_AddBoolToObject(tpm, "firmware_changed", g->firmware_changed != 0) == NULL)
+        cJSON_AddBoolToObject(tpm, "firmware_changed", g->firmware_changed != 0) == NULL ||
+        transcript_boot(g, t) != 0)
         goto out;
     g->rec.transcript_json = cJSON_PrintUnformatted(t);
     rc = g->rec.transcript_json != NULL ? 0 : DA_ERR_NOMEM;
@@ -368,6 +423,39 @@ static int answer_replay(struct ingest *g)
     return rc;
 }
 
+/* The agent's reference boot state is the one of its first report whose log
+ * replayed; a later state that differs is a boot_changed event, recorded in
+ * the transcript and the audit log even when the policy allows it. */
+static int boot_reference(struct ingest *g)
+{
+    char *text = NULL;
+    cJSON *t = NULL;
+    const cJSON *ref;
+    int rc = srv_boot_state(g->boot, &g->boot_state);
+
+    if (rc != 0 || g->boot_state == NULL)
+        return rc;
+    rc = srv_store_boot_reference(g->req->srv->store, g->agent->id, &text, g->boot_reference);
+    if (rc == DA_ERR_NOT_FOUND)
+        return 0; /* this report's state becomes the reference */
+    if (rc != 0)
+        return rc;
+    rc = da_json_parse(text, strlen(text), DA_MAX_REPORT, &t);
+    free(text);
+    if (rc != 0)
+        return DA_ERR_INTERNAL;
+    ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "event_log"),
+                                           "boot_state");
+    if (ref != NULL)
+        rc = srv_boot_changes(ref, g->boot_state, &g->boot_changed);
+    cJSON_Delete(t);
+    if (rc == 0 && cJSON_GetArraySize(g->boot_changed) == 0) {
+        cJSON_Delete(g->boot_changed);
+        g->boot_changed = NULL;
+    }
+    return rc;
+}
+
 /* The policy, with the server's own ages of pending upgrades; the new
  * first-seen times are stored with the report. */
 static int evaluate(struct ingest *g)
@@ -376,12 +464,19 @@ static int evaluate(struct ingest *g)
     cJSON *pending = NULL;
     int rc;
 
-    rc = srv_pending_load(g->req->srv->store, g->agent->id, g->in->evidence, now, &g->pending);
+    rc = srv_measured_boot(&g->req->srv->pcr_selection, da_buf_data(&g->in->pcr_values),
+                           da_buf_len(&g->in->pcr_values), da_buf_data(&g->in->event_log),
+                           da_buf_len(&g->in->event_log), g->in->evidence, &g->req->srv->dbx_ref,
+                           &g->boot);
+    if (rc == 0)
+        rc = boot_reference(g);
+    if (rc == 0)
+        rc = srv_pending_load(g->req->srv->store, g->agent->id, g->in->evidence, now, &g->pending);
     if (rc == 0)
         rc = srv_pending_facts(&g->pending, now, &pending);
     if (rc == 0)
-        rc = srv_verdict_evaluate(g->policy, g->in->evidence, pending, &g->verdict, &g->controls,
-                                  &g->compliant);
+        rc = srv_verdict_evaluate_boot(g->policy, g->in->evidence, pending, g->boot, &g->verdict,
+                                       &g->controls, &g->compliant);
     g->rec.pending = g->pending.fresh;
     g->rec.n_pending = g->pending.n_fresh;
     cJSON_Delete(pending);
@@ -440,6 +535,18 @@ int srv_api_report_post(struct srv_request *req, struct srv_response *resp)
         atomic_fetch_add(&req->srv->metrics.reports_accepted, 1);
         if (g.firmware_changed)
             srv_audit(req->srv, req->param[0], "firmware_changed", req->param[0], 0, "");
+        if (g.boot_changed != NULL) {
+            const cJSON *c;
+            char detail[256];
+            size_t o = (size_t)snprintf(detail, sizeof(detail), "report %s changed:", g.rec.id);
+            cJSON_ArrayForEach(c, g.boot_changed)
+            {
+                const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "what");
+                if (cJSON_IsString(w) && o < sizeof(detail))
+                    o += (size_t)snprintf(detail + o, sizeof(detail) - o, " %s", w->valuestring);
+            }
+            srv_audit(req->srv, "server", "boot_changed", req->param[0], 0, detail);
+        }
     } else if (rc != 0) {
         atomic_fetch_add(&req->srv->metrics.reports_rejected, 1);
         srv_audit(req->srv, req->address, "report_rejected", req->param[0], rc, resp->message);

@@ -52,6 +52,7 @@ static const struct cfg_key cfg_keys[] = {
     UINT_KEY(receipt_ttl_s, 60, 366u * 86400),
     STR_KEY(pcr_selection, CFG_PCRS),
     STR_KEY(policy_file, CFG_PATH),
+    STR_KEY(dbx_reference, CFG_PATH),
     STR_KEY(ek_roots, CFG_PATH),
     UINT_KEY(rate_per_address, 1, 1000000),
     UINT_KEY(burst_per_address, 1, 1000000),

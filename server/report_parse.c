@@ -58,19 +58,6 @@ static int inventory_digest(const cJSON *evidence, char out[DA_SHA256_HEX_SIZE])
     return 0;
 }
 
-/* The event log is not kept, but it is held to its documented form:
- * canonical base64 of at most DA_MAX_EVENT_LOG bytes. */
-static int check_event_log(const cJSON *root)
-{
-    struct da_buf b;
-    int rc;
-
-    da_buf_init(&b, DA_MAX_EVENT_LOG);
-    rc = b64_member(root, "event_log", &b);
-    da_buf_free(&b);
-    return rc;
-}
-
 static int parse_tree(struct srv_report_in *r, const char **message)
 {
     static const char *const top[] = {"nonce", "evidence", "quote", "inventory", "event_log", NULL};
@@ -115,8 +102,9 @@ static int parse_tree(struct srv_report_in *r, const char **message)
     }
     if (cJSON_GetObjectItemCaseSensitive(r->root, "event_log") != NULL) {
         *message = "event_log must be canonical base64";
-        if ((rc = check_event_log(r->root)) != 0)
+        if ((rc = b64_member(r->root, "event_log", &r->event_log)) != 0)
             return rc;
+        r->has_event_log = da_buf_len(&r->event_log) > 0;
     }
     *message = "evidence.patches.inventory_sha256 must be 64 lower-case hex digits";
     rc = inventory_digest(r->evidence, r->inventory_sha256);
@@ -150,6 +138,7 @@ int srv_report_parse(const char *body, size_t len, struct srv_report_in **out, c
     da_buf_init(&r->signature, DA_MAX_TPM_STRUCT);
     da_buf_init(&r->pcr_values, MAX_PCR_VALUES);
     da_buf_init(&r->evidence_canonical, DA_MAX_EVIDENCE);
+    da_buf_init(&r->event_log, DA_MAX_EVENT_LOG);
     rc = da_json_parse(body, len, DA_MAX_REPORT, &r->root);
     if (rc != 0)
         msg = "body is not acceptable JSON";
@@ -175,5 +164,6 @@ void srv_report_in_free(struct srv_report_in *r)
     da_buf_free(&r->signature);
     da_buf_free(&r->pcr_values);
     da_buf_free(&r->evidence_canonical);
+    da_buf_free(&r->event_log);
     free(r);
 }

@@ -6,8 +6,9 @@
  *            TPMT_SIGNATURE, "pcr_values": std-base64 concatenated PCR values
  *            in selection order},
  *  "inventory": "name:arch=version\n..." (optional; only when asked for),
- *  "event_log": std-base64 (optional; checked to be canonical base64 within
- *               DA_MAX_EVENT_LOG, not stored yet)}
+ *  "event_log": std-base64 firmware event log (optional; canonical base64
+ *               within DA_MAX_EVENT_LOG; replayed against the quote by
+ *               measured.c)}
  *
  * Unknown members are refused (DA_ERR_INVALID_ARG). The evidence is
  * serialized canonically (RFC 8785, at most DA_MAX_EVIDENCE) and hashed:
@@ -39,6 +40,8 @@ struct srv_report_in {
     char inventory_sha256[DA_SHA256_HEX_SIZE]; /* "" when the evidence names none */
     const char *inventory;                     /* borrowed; NULL when absent */
     size_t inventory_len;
+    struct da_buf event_log; /* decoded; empty when absent */
+    int has_event_log;
 };
 
 /* Parse body[0..len). On failure *message (when not NULL) gets a short

@@ -10,6 +10,7 @@
 
 #include "digest.h"
 #include "err.h"
+#include "eventlog_facts.h"
 #include "log.h"
 #include "policy_state.h"
 
@@ -74,6 +75,66 @@ static int receipt_keyid(EVP_PKEY *key, char out[65])
     return rc;
 }
 
+/* A policy that reads measured boot facts needs the PCRs the boot loader
+ * and shim extend as well: 8 and 9 (GRUB, kernel command line and files),
+ * 12 (systemd-stub) and 14 (shim's MOK lists) join every quoted bank. The
+ * selection as configured is kept otherwise. */
+static int widen_for_policy(struct srv_ctx *ctx)
+{
+    const uint32_t boot = (1u << 8) | (1u << 9) | (1u << 12) | (1u << 14);
+    char text[sizeof(ctx->cfg.pcr_selection)];
+    size_t o = 0;
+    int w;
+
+    if (ctx->policy == NULL || strstr(ctx->policy->json, "\"/attestation/boot/") == NULL)
+        return 0;
+    for (size_t b = 0; b < ctx->pcr_selection.count; b++) {
+        const char *name = da_eventlog_alg_name(ctx->pcr_selection.banks[b].hash);
+        uint32_t pcrs = ctx->pcr_selection.banks[b].pcrs | boot;
+        const char *sep = "";
+        if (name == NULL)
+            return DA_ERR_CONFIG;
+        w = snprintf(text + o, sizeof(text) - o, "%s%s:", b > 0 ? "+" : "", name);
+        if (w < 0 || (size_t)w >= sizeof(text) - o)
+            return DA_ERR_CONFIG;
+        o += (size_t)w;
+        for (int i = 0; i < DA_PCR_MAX; i++) {
+            if ((pcrs & (1u << i)) == 0)
+                continue;
+            w = snprintf(text + o, sizeof(text) - o, "%s%d", sep, i);
+            if (w < 0 || (size_t)w >= sizeof(text) - o)
+                return DA_ERR_CONFIG;
+            o += (size_t)w;
+            sep = ",";
+        }
+    }
+    if (srv_pcr_selection_parse(text, &ctx->pcr_mask) != 0 ||
+        da_pcr_selection_parse(text, &ctx->pcr_selection) != 0)
+        return DA_ERR_CONFIG;
+    memcpy(ctx->cfg.pcr_selection, text, sizeof(text));
+    return 0;
+}
+
+/* The dated dbx reference, when configured (docs/evidence.md). */
+static int load_dbx_reference(struct srv_ctx *ctx)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (ctx->cfg.dbx_reference[0] == '\0')
+        return 0;
+    rc = srv_read_file(ctx->cfg.dbx_reference, (size_t)DA_DBX_REF_MAX * 80 + 4096, &text, &len);
+    if (rc == 0)
+        rc = da_dbx_reference_parse(text, len, &ctx->dbx_ref);
+    free(text);
+    if (rc != 0)
+        da_error_f("dbx_reference %s cannot be used: %s", ctx->cfg.dbx_reference, da_strerror(rc));
+    else
+        da_info_f("dbx reference of %s: %zu revocations", ctx->dbx_ref.date, ctx->dbx_ref.n);
+    return rc;
+}
+
 int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
 {
     struct srv_ctx *ctx;
@@ -108,6 +169,10 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
         rc = load_ek_trust(cfg->ek_roots, &ctx->ek_trust);
     if (rc == 0)
         rc = srv_policy_load_initial(ctx);
+    if (rc == 0)
+        rc = widen_for_policy(ctx);
+    if (rc == 0)
+        rc = load_dbx_reference(ctx);
     if (rc != 0) {
         srv_ctx_close(ctx);
         return rc;
@@ -128,6 +193,7 @@ void srv_ctx_close(struct srv_ctx *ctx)
     srv_ak_cache_free(ctx->ak_cache);
     da_ek_trust_free(ctx->ek_trust);
     srv_policy_put(ctx->policy);
+    da_dbx_reference_free(&ctx->dbx_ref);
     pthread_rwlock_destroy(&ctx->policy_lock);
     free(ctx);
 }

@@ -13,6 +13,7 @@
 #include "ak_cache.h"
 #include "config.h"
 #include "ek.h"
+#include "eventlog_facts.h"
 #include "pki.h"
 #include "quote.h"
 #include "ratelimit.h"
@@ -46,7 +47,8 @@ struct srv_ctx {
     char receipt_keyid[65];                /* hex SHA-256 of the receipt public key (DER) */
 
     pthread_rwlock_t policy_lock;
-    struct srv_policy *policy; /* current policy; see policy_state.h */
+    struct srv_policy *policy;       /* current policy; see policy_state.h */
+    struct da_dbx_reference dbx_ref; /* cfg.dbx_reference loaded; n 0: none */
 
     struct srv_metrics metrics;
     /* /readyz's store probe: start (monotonic ms, 0: never) and result of

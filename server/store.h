@@ -191,6 +191,12 @@ int srv_store_agent_replace_ak(struct srv_store *s, const char *id, const unsign
 int srv_store_sweep_stale(struct srv_store *s, int64_t now, int *changed);
 void srv_agent_free(struct srv_agent *a);
 
+/* The agent's reference boot state: the transcript of its first stored
+ * report whose event log replayed (it carries "boot_state"), and that
+ * report's id; DA_ERR_NOT_FOUND when there is none yet. */
+int srv_store_boot_reference(struct srv_store *s, const char *agent_id, char **transcript_json,
+                             char report_id[64]);
+
 /* Identity events: the same EK came with another AK. */
 int srv_store_identity_event_put(struct srv_store *s, const char *agent_id,
                                  const unsigned char *ak_public, size_t ak_public_len,

@@ -1694,6 +1694,34 @@ int srv_store_policy_current(struct srv_store *s, char **json, char sha256_hex[6
     return rc;
 }
 
+/* ---- reference boot state ---- */
+
+int srv_store_boot_reference(struct srv_store *s, const char *agent_id, char **transcript_json,
+                             char report_id[64])
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *transcript_json = NULL;
+    rc = prepare(db, &st,
+                 "SELECT transcript_json, id FROM reports WHERE agent_id = ?1"
+                 " AND transcript_json LIKE '%\"boot_state\":%' ORDER BY received_at, id LIMIT 1",
+                 "t", agent_id);
+    if (rc == 0) {
+        rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_NOT_FOUND;
+        if (rc == 0) {
+            *transcript_json = col_strdup(st, 0);
+            col_copy(st, 1, report_id, 64);
+            if (*transcript_json == NULL)
+                rc = DA_ERR_NOMEM;
+        }
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
 /* ---- audit ---- */
 
 struct audit_job {

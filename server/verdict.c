@@ -8,18 +8,24 @@
 /* Facts the server established itself; the policy reads them under
  * /attestation, never from the agent's own document. pending (may be NULL)
  * is the server's view of the pending upgrades (pending_age.h). */
-static cJSON *attestation_facts(const cJSON *pending)
+static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot)
 {
     cJSON *a = cJSON_CreateObject();
 
     if (a != NULL &&
         (cJSON_AddStringToObject(a, "trust", "tpm") == NULL ||
          cJSON_AddBoolToObject(a, "quote_verified", 1) == NULL ||
-         (pending != NULL && !cJSON_AddItemToObject(a, "pending", cJSON_Duplicate(pending, 1))))) {
+         (pending != NULL && !cJSON_AddItemToObject(a, "pending", cJSON_Duplicate(pending, 1))) ||
+         (boot != NULL && !cJSON_AddItemToObject(a, "boot", cJSON_Duplicate(boot, 1))))) {
         cJSON_Delete(a);
         return NULL;
     }
     return a;
+}
+
+const char *srv_provenance(const char *pointer)
+{
+    return da_policy_provenance(pointer);
 }
 
 /* One check, compactly: titles and remediation live in the policy (named
@@ -31,7 +37,8 @@ static int add_check(cJSON *arr, const struct da_check_result *c)
     if (o == NULL || !cJSON_AddItemToArray(arr, o))
         return DA_ERR_NOMEM;
     if (cJSON_AddStringToObject(o, "id", c->id) == NULL ||
-        cJSON_AddStringToObject(o, "verdict", da_verdict_name(c->verdict)) == NULL)
+        cJSON_AddStringToObject(o, "verdict", da_verdict_name(c->verdict)) == NULL ||
+        cJSON_AddStringToObject(o, "provenance", srv_provenance(c->pointer)) == NULL)
         return DA_ERR_NOMEM;
     if (c->verdict == DA_VERDICT_PASS || c->verdict == DA_VERDICT_NOT_APPLICABLE)
         return 0;
@@ -95,8 +102,15 @@ static int add_privacy(cJSON *verdict, const cJSON *evidence)
 int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, const cJSON *pending,
                          cJSON **verdict, const cJSON **controls, bool *compliant)
 {
+    return srv_verdict_evaluate_boot(p, evidence, pending, NULL, verdict, controls, compliant);
+}
+
+int srv_verdict_evaluate_boot(const struct srv_policy *p, const cJSON *evidence,
+                              const cJSON *pending, const cJSON *boot, cJSON **verdict,
+                              const cJSON **controls, bool *compliant)
+{
     struct da_policy_result *res = NULL;
-    cJSON *facts = attestation_facts(pending), *ctl = NULL;
+    cJSON *facts = attestation_facts(pending, boot), *ctl = NULL;
     int rc;
 
     *verdict = NULL;

@@ -42,6 +42,12 @@ target_compile_definitions(test_agent_evidence_path PRIVATE DA_BINARY_ROOT="${PR
 da_unit_test(NAME test_agent_firewall SOURCES ${DA_TEST_SRC}/integration/test_agent_firewall.c
              LIBS da_agent LABELS integration sandbox)
 
+# Measured boot end to end: swtpm extended with a real event log's events,
+# the agent sends the log, the server replays it (tpm2-tools as the oracle).
+da_unit_test(NAME test_mboot_e2e SOURCES ${DA_TEST_SRC}/integration/test_mboot_e2e.c
+             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
+add_dependencies(test_mboot_e2e devattest-agent devattest-server)
+
 # Minimal privacy mode end to end: planted names never reach the server.
 da_unit_test(NAME test_agent_privacy SOURCES ${DA_TEST_SRC}/integration/test_agent_privacy.c
              ${DA_TEST_SRC}/support/agent_run.c

@@ -10,3 +10,6 @@ da_unit_test(NAME test_server_report_parse SOURCES ${DA_TEST_SRC}/unit/test_serv
 da_unit_test(NAME test_server_pending_age
              SOURCES ${DA_TEST_SRC}/unit/test_server_pending_age.c ${DA_TEST_SRC}/support/tmptree.c
              LIBS da_server LABELS server)
+# /attestation/boot from a real event log (tpm2_eventlog as the oracle).
+da_unit_test(NAME test_server_measured SOURCES ${DA_TEST_SRC}/unit/test_server_measured.c
+             LIBS da_server LABELS server)

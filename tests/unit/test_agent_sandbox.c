@@ -27,8 +27,10 @@
 
 #include <linux/netlink.h>
 
+#include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "rootfs.h"
 #include "sandbox.h"
 
 /* Exit codes of the children. */
@@ -38,6 +40,7 @@ static char tmpdir[] = "/tmp/da-sandbox-XXXXXX";
 static char readable[256]; /* a regular file */
 static char fake_tpm[256]; /* a character device node (the numbers of /dev/null) */
 static int have_fake_tpm;
+static char layer_root[] = "/tmp/da-sandbox-root-XXXXXX"; /* a root for the file layer */
 
 typedef int (*child_fn)(void *arg);
 
@@ -54,6 +57,7 @@ static int run_sandboxed(enum agent_sandbox_profile p, enum agent_sandbox_mode m
     assert_true(pid >= 0);
     if (pid == 0) {
         setrlimit(RLIMIT_CORE, &nocore);
+        alarm(30); /* a child that blocks (a FIFO opened for reading) dies of SIGALRM */
         if (agent_sandbox_enter(p, mode) != 0)
             _exit(SETUP_FAILED);
         _exit(fn(arg));
@@ -83,8 +87,12 @@ static int expect_errno(int ret, int e)
     return errno == e ? OK : WRONG_ERRNO;
 }
 
+static const char *const layer_dirs[] = {"/etc", "/etc/d"};
+static const char *const layer_files[] = {"/etc/os-release", "/etc/d/a.conf", "/etc/d/b.conf"};
+
 static int setup(void **state)
 {
+    char path[300];
     FILE *f;
 
     (void)state;
@@ -97,6 +105,27 @@ static int setup(void **state)
     snprintf(fake_tpm, sizeof(fake_tpm), "%s/tpmrm0", tmpdir);
     have_fake_tpm =
         mknod(fake_tpm, S_IFCHR | 0666, makedev(1, 3)) == 0 && chmod(fake_tpm, 0666) == 0;
+    /* lroot/etc/os-release, links to it that would leave a chroot if
+     * followed naively (absolute, and by more ".." than there are levels),
+     * a FIFO in place of a file, and a directory to list and glob */
+    assert_non_null(mkdtemp(layer_root));
+    for (size_t i = 0; i < sizeof(layer_dirs) / sizeof(layer_dirs[0]); i++) {
+        snprintf(path, sizeof(path), "%s%s", layer_root, layer_dirs[i]);
+        assert_int_equal(mkdir(path, 0755), 0);
+    }
+    for (size_t i = 0; i < sizeof(layer_files) / sizeof(layer_files[0]); i++) {
+        snprintf(path, sizeof(path), "%s%s", layer_root, layer_files[i]);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("ID=inside-the-root\n", f);
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/abs", layer_root);
+    assert_int_equal(symlink("/etc/os-release", path), 0);
+    snprintf(path, sizeof(path), "%s/up", layer_root);
+    assert_int_equal(symlink("../../../../../../../../etc/os-release", path), 0);
+    snprintf(path, sizeof(path), "%s/fifo", layer_root);
+    assert_int_equal(mkfifo(path, 0644), 0);
     return 0;
 }
 
@@ -110,6 +139,19 @@ static int teardown(void **state)
     snprintf(path, sizeof(path), "%s/made", tmpdir);
     rmdir(path);
     rmdir(tmpdir);
+    for (size_t i = 0; i < sizeof(layer_files) / sizeof(layer_files[0]); i++) {
+        snprintf(path, sizeof(path), "%s%s", layer_root, layer_files[i]);
+        unlink(path);
+    }
+    for (const char *const *n = (const char *const[]){"/abs", "/up", "/fifo", NULL}; *n; n++) {
+        snprintf(path, sizeof(path), "%s%s", layer_root, *n);
+        unlink(path);
+    }
+    for (size_t i = sizeof(layer_dirs) / sizeof(layer_dirs[0]); i > 0; i--) {
+        snprintf(path, sizeof(path), "%s%s", layer_root, layer_dirs[i - 1]);
+        rmdir(path);
+    }
+    rmdir(layer_root);
     return 0;
 }
 
@@ -154,6 +196,57 @@ static int do_read_file(void *arg)
     n = read(fd, b, sizeof(b));
     close(fd);
     return n == 9 && memcmp(b, "evidence\n", 9) == 0 ? OK : SETUP_FAILED;
+}
+
+/* The rooted file layer as the collectors use it, under the collector's
+ * profile (which answers openat2 with ENOSYS, so the layer resolves in user
+ * space): reads stay inside the root, a FIFO is refused without blocking,
+ * listing and glob work. */
+static int do_rootfs_layer(void *arg)
+{
+    static const char *const inside[] = {"/etc/os-release", "/abs", "/up"};
+    struct da_rootfs *fs = NULL;
+    struct da_rootfs_dir *d = NULL;
+    struct da_rootfs_dirent ent;
+    struct da_rootfs_glob g = {NULL, 0};
+    struct da_buf b;
+    char real[256];
+    int r = OK, n = 0, e;
+
+    (void)arg;
+    if (da_rootfs_open(layer_root, 0, &fs) != 0)
+        return SETUP_FAILED;
+    for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]) && r == OK; i++) {
+        da_buf_init(&b, 4096);
+        if (da_rootfs_read(fs, inside[i], &b) != 0 ||
+            strcmp(da_buf_str(&b), "ID=inside-the-root\n") != 0)
+            r = WRONG_ERRNO;
+        da_buf_free(&b);
+    }
+    if (r == OK && (da_rootfs_realpath(fs, "/up", real, sizeof(real)) != 0 ||
+                    strcmp(real, "/etc/os-release") != 0))
+        r = WRONG_ERRNO;
+    da_buf_init(&b, 4096);
+    if (r == OK && da_rootfs_read(fs, "/fifo", &b) != DA_ERR_NOT_REGULAR)
+        r = WRONG_ERRNO;
+    da_buf_free(&b);
+    if (r == OK && da_rootfs_opendir(fs, "/etc/d", &d) == 0) {
+        while ((e = da_rootfs_readdir(d, &ent)) == 1)
+            n++;
+        da_rootfs_closedir(d);
+        if (e != 0 || n != 2)
+            r = WRONG_ERRNO;
+    } else if (r == OK) {
+        r = WRONG_ERRNO;
+    }
+    if (r == OK && (da_rootfs_glob(fs, "/etc/d/*.conf", &g) != 0 || g.n != 2 ||
+                    strcmp(g.paths[0], "/etc/d/a.conf") != 0))
+        r = WRONG_ERRNO;
+    da_rootfs_glob_free(&g);
+    if (r == OK && da_rootfs_uses_openat2(fs))
+        r = UNEXPECTED_SUCCESS; /* the profile refuses openat2 */
+    da_rootfs_free(fs);
+    return r;
 }
 
 static int do_inet_socket(void *arg)
@@ -229,6 +322,8 @@ static void test_collector_enforce(void **state)
     expect_exit(
         run_sandboxed(AGENT_SANDBOX_COLLECTOR, AGENT_SANDBOX_ENFORCE, do_netlink_socket, NULL), OK);
     expect_exit(run_sandboxed(AGENT_SANDBOX_COLLECTOR, AGENT_SANDBOX_ENFORCE, do_flags, NULL), OK);
+    expect_exit(
+        run_sandboxed(AGENT_SANDBOX_COLLECTOR, AGENT_SANDBOX_ENFORCE, do_rootfs_layer, NULL), OK);
     expect_sigsys(run_sandboxed(AGENT_SANDBOX_COLLECTOR, AGENT_SANDBOX_ENFORCE, do_execve, NULL));
     expect_sigsys(
         run_sandboxed(AGENT_SANDBOX_COLLECTOR, AGENT_SANDBOX_ENFORCE, do_open_write, &wr));

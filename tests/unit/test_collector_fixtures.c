@@ -367,6 +367,13 @@ static void test_agent_cli(void **state)
     snprintf(cmd, sizeof(cmd), "'%s/agent/devattest-agent' collect --help | grep -q 'exit codes'",
              DA_BINARY_ROOT);
     assert_int_equal(system(cmd), 0);
+    /* the help names every area --only accepts */
+    for (size_t i = 0; i < col_collector_count; i++) {
+        snprintf(cmd, sizeof(cmd), "'%s/agent/devattest-agent' collect --help | grep -qw -- '%s'",
+                 DA_BINARY_ROOT, col_collectors[i]->name);
+        if (system(cmd) != 0)
+            fail_msg("collect --help does not name the area %s", col_collectors[i]->name);
+    }
     snprintf(cmd, sizeof(cmd), "'%s/agent/devattest-agent' --version >/dev/null", DA_BINARY_ROOT);
     assert_int_equal(system(cmd), 0);
     unlink(out);

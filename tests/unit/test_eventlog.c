@@ -43,14 +43,14 @@ static void build_agile(struct elb *b)
 static void test_agile_log_summary_and_replay(void **state)
 {
     struct elb b;
-    struct agent_eventlog_summary s;
-    unsigned char pcrs[AGENT_EVENTLOG_PCRS][AGENT_EVENTLOG_MAX_DIGEST];
+    struct da_eventlog_summary s;
+    unsigned char pcrs[DA_EVENTLOG_PCRS][DA_EVENTLOG_MAX_DIGEST];
     unsigned char p0[32] = {0}, p7[32] = {0}, p4[32] = {0}, s7[20] = {0};
     uint32_t extended;
 
     (void)state;
     build_agile(&b);
-    assert_int_equal(agent_eventlog_parse(b.data, b.len, &s), 0);
+    assert_int_equal(da_eventlog_parse(b.data, b.len, &s), 0);
     assert_int_equal(s.crypto_agile, 1);
     assert_int_equal(s.events, 6);
     assert_int_equal(s.alg_count, 2);
@@ -63,24 +63,23 @@ static void test_agile_log_summary_and_replay(void **state)
     extend(EVP_sha256(), p0, "\0\0\0\0", 4);
     extend(EVP_sha256(), p7, "SecureBoot=1", 12);
     extend(EVP_sha256(), p4, "bootloader", 10);
-    assert_int_equal(agent_eventlog_replay(b.data, b.len, 0x000b, pcrs, &extended), 0);
+    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x000b, pcrs, &extended), 0);
     assert_int_equal(extended, s.extended_pcrs);
     assert_memory_equal(pcrs[0], p0, 32);
     assert_memory_equal(pcrs[7], p7, 32);
     assert_memory_equal(pcrs[4], p4, 32);
 
     extend(EVP_sha1(), s7, "SecureBoot=1", 12);
-    assert_int_equal(agent_eventlog_replay(b.data, b.len, 0x0004, pcrs, &extended), 0);
+    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x0004, pcrs, &extended), 0);
     assert_memory_equal(pcrs[7], s7, 20);
-    assert_int_equal(agent_eventlog_replay(b.data, b.len, 0x000c, pcrs, &extended),
-                     DA_ERR_NOT_FOUND);
+    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x000c, pcrs, &extended), DA_ERR_NOT_FOUND);
 }
 
 static void test_sha1_log(void **state)
 {
     struct elb b;
-    struct agent_eventlog_summary s;
-    unsigned char pcrs[AGENT_EVENTLOG_PCRS][AGENT_EVENTLOG_MAX_DIGEST];
+    struct da_eventlog_summary s;
+    unsigned char pcrs[DA_EVENTLOG_PCRS][DA_EVENTLOG_MAX_DIGEST];
     unsigned char p2[20] = {0};
     uint32_t extended;
 
@@ -88,17 +87,16 @@ static void test_sha1_log(void **state)
     elb_start_sha1(&b);
     elb_event(&b, 2, EV_POST_CODE, "option rom", 10);
     elb_event(&b, 2, EV_SEPARATOR, "\0\0\0\0", 4);
-    assert_int_equal(agent_eventlog_parse(b.data, b.len, &s), 0);
+    assert_int_equal(da_eventlog_parse(b.data, b.len, &s), 0);
     assert_int_equal(s.crypto_agile, 0);
     assert_int_equal(s.events, 2);
     assert_int_equal(s.alg_count, 1);
     extend(EVP_sha1(), p2, "option rom", 10);
     extend(EVP_sha1(), p2, "\0\0\0\0", 4);
-    assert_int_equal(agent_eventlog_replay(b.data, b.len, 0x0004, pcrs, &extended), 0);
+    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x0004, pcrs, &extended), 0);
     assert_int_equal(extended, 1u << 2);
     assert_memory_equal(pcrs[2], p2, 20);
-    assert_int_equal(agent_eventlog_replay(b.data, b.len, 0x000b, pcrs, &extended),
-                     DA_ERR_NOT_FOUND);
+    assert_int_equal(da_eventlog_replay(b.data, b.len, 0x000b, pcrs, &extended), DA_ERR_NOT_FOUND);
 }
 
 /* Every cut either fails or ends at an event boundary with fewer events;
@@ -106,28 +104,28 @@ static void test_sha1_log(void **state)
 static void test_truncation_and_trailing_bytes(void **state)
 {
     struct elb b;
-    struct agent_eventlog_summary s;
+    struct da_eventlog_summary s;
     size_t cut;
     int boundaries = 0;
 
     (void)state;
     build_agile(&b);
     for (cut = 0; cut < b.len; cut++) {
-        if (agent_eventlog_parse(b.data, cut, &s) == 0) {
+        if (da_eventlog_parse(b.data, cut, &s) == 0) {
             assert_true(s.events < 6);
             boundaries++;
         }
     }
     assert_int_equal(boundaries, 5); /* after each of the first five events */
     b.data[b.len] = 0;
-    assert_int_equal(agent_eventlog_parse(b.data, b.len + 1, &s), DA_ERR_TPM_EVENTLOG);
-    assert_int_equal(agent_eventlog_parse(NULL, 0, &s), DA_ERR_TPM_EVENTLOG);
+    assert_int_equal(da_eventlog_parse(b.data, b.len + 1, &s), DA_ERR_TPM_EVENTLOG);
+    assert_int_equal(da_eventlog_parse(NULL, 0, &s), DA_ERR_TPM_EVENTLOG);
 }
 
 static void test_malformed_fields(void **state)
 {
     struct elb b;
-    struct agent_eventlog_summary s;
+    struct da_eventlog_summary s;
     size_t event2;
 
     (void)state;
@@ -135,24 +133,24 @@ static void test_malformed_fields(void **state)
     build_agile(&b);
     event2 = b.len;
     elb_event(&b, 24, EV_POST_CODE, "x", 1);
-    assert_int_equal(agent_eventlog_parse(b.data, b.len, &s), DA_ERR_TPM_EVENTLOG);
+    assert_int_equal(da_eventlog_parse(b.data, b.len, &s), DA_ERR_TPM_EVENTLOG);
 
     /* A digest algorithm the header did not announce (sha384 for sha256). */
     b.len = event2;
     elb_event(&b, 1, EV_POST_CODE, "y", 1);
     b.data[event2 + 12 + 2 + 20] = 0x0c;
-    assert_int_equal(agent_eventlog_parse(b.data, b.len, &s), DA_ERR_TPM_EVENTLOG);
+    assert_int_equal(da_eventlog_parse(b.data, b.len, &s), DA_ERR_TPM_EVENTLOG);
 
     /* More digests than the header's algorithms. */
     b.data[event2 + 12 + 2 + 20] = 0x0b;
-    assert_int_equal(agent_eventlog_parse(b.data, b.len, &s), 0);
+    assert_int_equal(da_eventlog_parse(b.data, b.len, &s), 0);
     b.data[event2 + 8] = 3;
-    assert_int_equal(agent_eventlog_parse(b.data, b.len, &s), DA_ERR_TPM_EVENTLOG);
+    assert_int_equal(da_eventlog_parse(b.data, b.len, &s), DA_ERR_TPM_EVENTLOG);
 
     /* A header announcing no algorithms. */
     elb_start_agile(&b);
     b.data[32 + 24] = 0;
-    assert_int_equal(agent_eventlog_parse(b.data, b.len, &s), DA_ERR_TPM_EVENTLOG);
+    assert_int_equal(da_eventlog_parse(b.data, b.len, &s), DA_ERR_TPM_EVENTLOG);
 }
 
 static void test_read_file(void **state)

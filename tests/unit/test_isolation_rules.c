@@ -18,12 +18,23 @@
  * validation is disabled in shim". */
 #include "da_test.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "collector.h"
+#include "err.h"
 #include "tmptree.h"
 
 /* ---- probes ---- */
@@ -402,6 +413,62 @@ static void test_virtualization_live(void **state)
     cJSON_Delete(doc);
 }
 
+/* A kernel that refuses the socket-diagnostics netlink socket (a container
+ * runtime's or an LSM's EPERM/EACCES) is a probe that failed, never "out
+ * of memory": the listening sockets and production connections then come
+ * from /proc/net and the collection succeeds. */
+static void test_socket_refusal_is_not_nomem(void **state)
+{
+    static const int errs[] = {EPERM, EACCES};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+        pid_t pid = fork();
+        int status = 0;
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errs[i]),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            };
+            struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+            struct col_ctx ctx;
+            cJSON *doc = NULL, *listening;
+            int r;
+
+            alarm(60);
+            if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+                prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+                _exit(3);
+            memset(&ctx, 0, sizeof(ctx));
+            ctx.root = "";
+            ctx.live = 1;
+            ctx.now = time(NULL);
+            ctx.cfg = col_default_config();
+            ctx.ops = &col_live_ops;
+            r = col_collect_evidence(&ctx, "isolation,separation", &doc);
+            if (r != 0) {
+                fprintf(stderr, "socket() fails with %s: collection %s\n", strerror(errs[i]),
+                        da_strerror(r));
+                _exit(1);
+            }
+            listening = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "isolation"), "listening");
+            if (!cJSON_IsArray(listening)) /* read from /proc/net instead */
+                _exit(2);
+            cJSON_Delete(doc);
+            _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("socket() refused with %s: child %s %d", strerror(errs[i]),
+                     WIFEXITED(status) ? "exit" : "signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    }
+}
+
 /* ---- Secure Boot ---- */
 
 #define EFI_GLOBAL "-8be4df61-93ca-11d2-aa0d-00e098032b8c"
@@ -505,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_virtualization_table),
         cmocka_unit_test(test_virtualization_unreadable),
         cmocka_unit_test(test_virtualization_live),
+        cmocka_unit_test(test_socket_refusal_is_not_nomem),
         cmocka_unit_test(test_secure_boot_table),
     };
 

@@ -394,7 +394,7 @@ static int shipped_setup(void **state)
         return -1;
     s->evidence = cJSON_Parse(da_buf_str(&b));
     da_buf_free(&b);
-    s->tpm = cJSON_Parse("{\"trust\":\"tpm\"}");
+    s->tpm = cJSON_Parse("{\"trust\":\"tpm\",\"boot\":{\"log\":\"absent\"}}");
     *state = s;
     return s->evidence != NULL && s->tpm != NULL ? 0 : -1;
 }
@@ -779,6 +779,101 @@ static void test_reload_is_all_or_nothing(void **state)
     da_policy_free(slot);
 }
 
+/* "require": "measured": a reported value cannot satisfy the check. */
+static void test_require_measured(void **state)
+{
+    struct da_policy *p = NULL;
+    struct da_policy_error err;
+    struct da_policy_result *r = NULL;
+    cJSON *doc = parse("{\"sb\":true}");
+    cJSON *att = parse("{\"boot\":{\"log\":\"replays\",\"measured\":{\"sb\":true}}}");
+
+    (void)state;
+    assert_int_equal(load_one("{\"pointer\":\"/sb\",\"op\":\"eq\",\"value\":true}",
+                              "\"require\":\"measured\",", &p, &err),
+                     0);
+    assert_int_equal(da_policy_eval(p, doc, att, &r), 0);
+    assert_int_equal(r->checks[0].verdict, DA_VERDICT_FAIL);
+    assert_non_null(strstr(r->checks[0].reason, "only a reported value exists at /sb"));
+    assert_string_equal(da_policy_provenance(r->checks[0].pointer), "reported");
+    da_policy_result_free(r);
+    da_policy_free(p);
+    assert_int_equal(
+        load_one("{\"pointer\":\"/attestation/boot/measured/sb\",\"op\":\"eq\",\"value\":true}",
+                 "\"require\":\"measured\",", &p, &err),
+        0);
+    assert_int_equal(da_policy_eval(p, doc, att, &r), 0);
+    assert_int_equal(r->checks[0].verdict, DA_VERDICT_PASS);
+    assert_string_equal(da_policy_provenance(r->checks[0].pointer), "measured");
+    da_policy_result_free(r);
+    da_policy_free(p);
+    assert_int_equal(
+        load_one("{\"pointer\":\"/sb\",\"op\":\"exists\"}", "\"require\":\"signed\",", &p, &err),
+        DA_ERR_POLICY_FIELD);
+    cJSON_Delete(doc);
+    cJSON_Delete(att);
+}
+
+/* The shipped policy with measured boot facts: the measured Secure Boot
+ * state decides over the reported one, a log that does not replay and a
+ * contradiction each fail their critical check. */
+static void test_shipped_policy_measured_boot(void **state)
+{
+    static const struct {
+        const char *boot;
+        const char *reported_sb; /* isolation.secure_boot.enabled */
+        const char *check;
+        enum da_verdict verdict;
+    } cases[] = {
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[]}",
+         "false", "isolation.secure-boot", DA_VERDICT_PASS},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":false}},"
+         "\"contradictions\":[]}",
+         "true", "isolation.secure-boot", DA_VERDICT_FAIL},
+        {"{\"log\":\"does_not_replay\",\"detail\":\"sha256 PCR 4\"}", "true",
+         "boot.log-matches-quote", DA_VERDICT_FAIL},
+        {"{\"log\":\"malformed\"}", "true", "boot.log-matches-quote", DA_VERDICT_FAIL},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[{\"verdict\":\"claim_contradicts_measurement\"}]}",
+         "true", "boot.claims-match-measurements", DA_VERDICT_FAIL},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[]}",
+         "true", "boot.log-matches-quote", DA_VERDICT_PASS},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[],\"dbx\":{\"missing\":3,\"current\":false}}",
+         "true", "boot.dbx-current", DA_VERDICT_FAIL},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[],\"dbx\":{\"unknown\":\"not_present\"}}",
+         "true", "boot.dbx-current", DA_VERDICT_UNKNOWN},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[]}",
+         "true", "boot.dbx-current", DA_VERDICT_NOT_APPLICABLE},
+    };
+    struct shipped *s = *state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *doc = cJSON_Duplicate(s->evidence, 1), *facts;
+        struct da_policy_result *r = NULL;
+        const struct da_check_result *c;
+
+        apply(doc, "isolation.secure_boot.enabled", cases[i].reported_sb);
+        facts = facts_for(s, doc);
+        cJSON_DeleteItemFromObject(facts, "boot");
+        assert_true(cJSON_AddItemToObject(facts, "boot", parse(cases[i].boot)));
+        assert_int_equal(da_policy_eval(s->policy, doc, facts, &r), 0);
+        c = find_check(r, cases[i].check);
+        if (c->verdict != cases[i].verdict)
+            fail_msg("case %zu: %s is %s at %s", i, cases[i].check, da_verdict_name(c->verdict),
+                     c->pointer);
+        if (strcmp(cases[i].check, "isolation.secure-boot") != 0 || c->verdict == DA_VERDICT_PASS)
+            assert_string_equal(da_policy_provenance(c->pointer), "measured");
+        cJSON_Delete(facts);
+        cJSON_Delete(doc);
+        da_policy_result_free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest engine[] = {
@@ -789,12 +884,14 @@ int main(void)
         cmocka_unit_test(test_syntax_errors_have_line_and_column),
         cmocka_unit_test(test_control_declarations),
         cmocka_unit_test(test_reload_is_all_or_nothing),
+        cmocka_unit_test(test_require_measured),
     };
     const struct CMUnitTest shipped[] = {
         cmocka_unit_test(test_shipped_policy_shape),
         cmocka_unit_test(test_shipped_policy_typical_machine_passes),
         cmocka_unit_test(test_shipped_policy_each_check_bites),
         cmocka_unit_test(test_shipped_policy_trust),
+        cmocka_unit_test(test_shipped_policy_measured_boot),
         cmocka_unit_test(test_renderings),
     };
     int failed = cmocka_run_group_tests(engine, NULL, NULL);

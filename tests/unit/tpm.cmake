@@ -10,3 +10,12 @@ set(DA_TPM_WRAPS Esys_NV_Read Esys_Load Esys_CreatePrimary Esys_PolicySecret
 list(TRANSFORM DA_TPM_WRAPS PREPEND "-Wl,--wrap=")
 da_unit_test(NAME test_tpm_errors SOURCES ${DA_TEST_SRC}/unit/test_tpm_errors.c
              LIBS da_test_tpm LINK_OPTIONS ${DA_TPM_WRAPS} LABELS swtpm)
+# The event log parser on real logs against tpm2_eventlog (common/).
+da_unit_test(NAME test_eventlog_real SOURCES ${DA_TEST_SRC}/unit/test_eventlog_real.c)
+add_test(NAME devattest_verify_eventlog
+         COMMAND devattest-verify eventlog ${DA_SOURCE_ROOT}/tests/data/eventlogs/event-arch-linux.bin --json)
+set_tests_properties(devattest_verify_eventlog PROPERTIES LABELS "unit"
+                     PASS_REGULAR_EXPRESSION "\"kernel_cmdline\":\"initrd=")
+add_test(NAME devattest_verify_eventlog_refused
+         COMMAND devattest-verify eventlog ${DA_SOURCE_ROOT}/tests/data/eventlogs/README.md)
+set_tests_properties(devattest_verify_eventlog_refused PROPERTIES LABELS "unit" WILL_FAIL TRUE)

@@ -1,0 +1,411 @@
+/* Measured boot end to end: swtpm's PCRs are extended with the events of a
+ * real firmware event log (digests as Debian's tpm2_eventlog reads them,
+ * extended with tpm2_pcrextend), the real agent sends that log with its
+ * quote, and the real server replays it, derives measured facts and
+ * evaluates the shipped policy. Then the log is altered (one digest
+ * changed, one event removed, one appended): each fails
+ * boot.log-matches-quote and is kept in the transcript.
+ *
+ * One world for the group: the tests run in order. */
+#include "da_test.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "server_harness.h"
+#include "swtpm_harness.h"
+
+#define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
+#define REAL_LOG  DA_SOURCE_ROOT "/tests/data/eventlogs/event-moklisttrusted.bin"
+/* The log's last event: PCR 5, EV_EFI_ACTION, one SHA-256 digest, 40 bytes
+ * of data ("Exit Boot Services Returned with Success"). */
+#define LAST_EVENT_SIZE (4 + 4 + 4 + 2 + 32 + 4 + 40)
+
+struct world {
+    struct da_test_swtpm tpm;
+    struct da_test_server srv;
+    char dir[128], conf[192], state[192], spool[192], log[192];
+    char agent_id[64];
+    unsigned char real[65536];
+    size_t real_len;
+};
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (f == NULL)
+        return -1;
+    if (fwrite(data, 1, len, f) != len) {
+        fclose(f);
+        return -1;
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* tpm2_eventlog's reading of the log: every extend (EV_NO_ACTION skipped)
+ * as "PCR:sha256=HEX", given to tpm2_pcrextend in order, a few at a time. */
+static int extend_swtpm(struct world *w, const char *log)
+{
+    char cmd[8192], line[4096], args[4096];
+    int pcr = -1, no_action = 0, in_sha256 = 0, n = 0, extended = 0;
+    size_t o = 0;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "tpm2_eventlog '%s' 2>/dev/null", log);
+    p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    args[0] = '\0';
+    while (fgets(line, sizeof(line), p) != NULL) {
+        char hex[160];
+        if (sscanf(line, "  PCRIndex: %d", &pcr) == 1)
+            continue;
+        if (strstr(line, "EventType:") != NULL && strncmp(line, "  EventType:", 12) == 0) {
+            no_action = strstr(line, "EV_NO_ACTION") != NULL;
+            continue;
+        }
+        if (strstr(line, "- AlgorithmId:") != NULL) {
+            in_sha256 = strstr(line, "sha256") != NULL;
+            continue;
+        }
+        if (in_sha256 && !no_action && sscanf(line, " Digest: \"%159[0-9a-f]\"", hex) == 1) {
+            in_sha256 = 0;
+            o += (size_t)snprintf(args + o, sizeof(args) - o, " %d:sha256=%s", pcr, hex);
+            extended++;
+            if (++n == 16) {
+                snprintf(cmd, sizeof(cmd), "tpm2_pcrextend -T '%s'%s", w->tpm.tcti, args);
+                if (system(cmd) != 0)
+                    break;
+                n = 0;
+                o = 0;
+                args[0] = '\0';
+            }
+        }
+        if (strncmp(line, "pcrs:", 5) == 0)
+            break;
+    }
+    pclose(p);
+    if (n > 0) {
+        snprintf(cmd, sizeof(cmd), "tpm2_pcrextend -T '%s'%s", w->tpm.tcti, args);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    return extended > 50 ? 0 : -1;
+}
+
+static int group_setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    char extra[8192 + 512];
+    FILE *f;
+
+    if (w == NULL || da_test_swtpm_start(&w->tpm) != 0)
+        return -1;
+    snprintf(extra, sizeof(extra),
+             "ek_roots = %s\nrate_per_agent = 1000\nburst_per_agent = 1000\n"
+             "policy_file = %s/common/policies/iso27001-2022-devenv.json\n",
+             w->tpm.ca_root, DA_SOURCE_ROOT);
+    if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
+        return -1;
+    snprintf(w->dir, sizeof(w->dir), "%s/agent", w->srv.dir);
+    snprintf(w->conf, sizeof(w->conf), "%s/agent.conf", w->dir);
+    snprintf(w->state, sizeof(w->state), "%s/state", w->dir);
+    snprintf(w->spool, sizeof(w->spool), "%s/spool", w->dir);
+    snprintf(w->log, sizeof(w->log), "%s/binary_bios_measurements", w->dir);
+    if (mkdir(w->dir, 0755) != 0)
+        return -1;
+    f = fopen(w->conf, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f,
+            "server_url = %s\nserver_ca = %s\ntcti = %s\nstate_dir = %s\nspool_dir = %s\n"
+            "interval = 30s\njitter = 0s\nenvironment_role = build\nlog_level = info\n"
+            "sandbox = enforce\ntest_only_event_log_file = %s\n",
+            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool, w->log);
+    if (fclose(f) != 0)
+        return -1;
+    f = fopen(REAL_LOG, "rb");
+    if (f == NULL)
+        return -1;
+    w->real_len = fread(w->real, 1, sizeof(w->real), f);
+    fclose(f);
+    if (w->real_len <= LAST_EVENT_SIZE || w->real_len == sizeof(w->real) ||
+        write_file(w->log, w->real, w->real_len) != 0 || chmod(w->log, 0644) != 0)
+        return -1;
+    if (extend_swtpm(w, REAL_LOG) != 0)
+        return -1;
+    *state = w;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    struct world *w = *state;
+    char cmd[512];
+
+    if (w == NULL)
+        return 0;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+    (void)!system(cmd);
+    da_test_server_cleanup(&w->srv);
+    da_test_swtpm_stop(&w->tpm);
+    free(w);
+    return 0;
+}
+
+/* Run the agent with args (NULL-terminated); stdout into out. */
+static int agent(char *out, size_t size, ...)
+{
+    const char *argv[16];
+    va_list ap;
+    int p[2], status, n = 0;
+    size_t got = 0;
+    pid_t pid;
+
+    argv[n++] = AGENT_BIN;
+    va_start(ap, size);
+    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    va_end(ap);
+    argv[n] = NULL;
+    if (pipe(p) != 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execv(AGENT_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    for (;;) {
+        ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    out[got] = '\0';
+    close(p[0]);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+/* One report with the current log file; the server's stored report. */
+static cJSON *report(struct world *w)
+{
+    char out[16384], path[256];
+    struct da_test_http r;
+    cJSON *j, *doc;
+    const cJSON *id;
+    int rc;
+
+    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    if (rc != 0 && rc != 4)
+        fail_msg("report exited %d: %s", rc, out);
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    id = cJSON_GetObjectItemCaseSensitive(j, "report_id");
+    assert_true(cJSON_IsString(id));
+    snprintf(path, sizeof(path), "/v1/reports/%s", id->valuestring);
+    cJSON_Delete(j);
+    assert_int_equal(da_test_http(&w->srv, "GET", path, w->srv.auditor, NULL, NULL, 0, &r), 0);
+    if (r.status != 200)
+        fail_msg("GET %s: %ld %s", path, r.status, r.body);
+    doc = cJSON_Parse(r.body);
+    da_test_http_clear(&r);
+    assert_non_null(doc);
+    return doc;
+}
+
+static const cJSON *check(const cJSON *doc, const char *id)
+{
+    const cJSON *c;
+
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "verdict"), "checks"))
+    {
+        const cJSON *cid = cJSON_GetObjectItem(c, "id");
+        if (cJSON_IsString(cid) && strcmp(cid->valuestring, id) == 0)
+            return c;
+    }
+    fail_msg("no check %s", id);
+    return NULL;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void test_enroll(void **state)
+{
+    struct world *w = *state;
+    char token[128], out[8192];
+    cJSON *j;
+    int rc;
+
+    assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
+                                        "--vendor", "acme", "--ttl", "1h", NULL),
+                     0);
+    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token, "--ek-chain",
+               w->tpm.ca_issuer, "--json", NULL);
+    if (rc != 0)
+        fail_msg("enroll exited %d: %s", rc, out);
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    snprintf(w->agent_id, sizeof(w->agent_id), "%s", str(j, "agent_id"));
+    cJSON_Delete(j);
+}
+
+/* The log replays: measured facts decide, and the reported legacy boot
+ * (this machine has no UEFI) contradicts the measured Secure Boot. */
+static void test_log_replays(void **state)
+{
+    struct world *w = *state;
+    cJSON *doc = report(w);
+    const cJSON *c, *t;
+    char *observed;
+
+    c = check(doc, "boot.log-matches-quote");
+    assert_string_equal(str(c, "verdict"), "pass");
+    assert_string_equal(str(c, "provenance"), "measured");
+    c = check(doc, "isolation.secure-boot");
+    assert_string_equal(str(c, "verdict"), "pass");
+    assert_string_equal(str(c, "provenance"), "measured");
+    c = check(doc, "boot.claims-match-measurements");
+    assert_string_equal(str(c, "verdict"), "fail");
+    observed = (char *)str(c, "observed");
+    if (strstr(observed, "claim_contradicts_measurement") == NULL ||
+        strstr(observed, "\"reported_pointer\":\"/isolation/secure_boot/enabled\","
+                         "\"reported\":false,"
+                         "\"measured_pointer\":\"/attestation/boot/measured/secure_boot/"
+                         "SecureBoot\",\"measured\":true") == NULL)
+        fail_msg("contradiction not shown with both values: %s", observed);
+    t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");
+    assert_string_equal(str(t, "state"), "replays");
+    assert_null(cJSON_GetObjectItem(t, "base64"));
+    /* the first verified boot state becomes the agent's reference */
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "boot_state"),
+                                                            "boot_applications")),
+                     4);
+    assert_null(cJSON_GetObjectItem(t, "boot_changed"));
+    cJSON_Delete(doc);
+}
+
+static void expect_refused_log(struct world *w, const unsigned char *log, size_t len)
+{
+    cJSON *doc;
+    const cJSON *c, *t;
+
+    assert_int_equal(write_file(w->log, log, len), 0);
+    doc = report(w);
+    c = check(doc, "boot.log-matches-quote");
+    assert_string_equal(str(c, "verdict"), "fail");
+    assert_string_equal(str(c, "severity"), "critical");
+    /* no measured facts: Secure Boot rests on the reported value again */
+    c = check(doc, "isolation.secure-boot");
+    assert_string_equal(str(c, "provenance"), "reported");
+    t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");
+    assert_string_equal(str(t, "state"), "does_not_replay");
+    assert_true(strlen(str(t, "base64")) > len); /* kept for the auditor */
+    cJSON_Delete(doc);
+}
+
+static void test_altered_logs_fail(void **state)
+{
+    struct world *w = *state;
+    static unsigned char log[65536 + LAST_EVENT_SIZE];
+    size_t len = w->real_len;
+
+    /* one event's digest changed (the last event's SHA-256) */
+    memcpy(log, w->real, len);
+    log[len - 4 - 40 - 32] ^= 0x01;
+    expect_refused_log(w, log, len);
+    /* one event removed */
+    expect_refused_log(w, w->real, len - LAST_EVENT_SIZE);
+    /* one event appended (the last one again) */
+    memcpy(log, w->real, len);
+    memcpy(log + len, w->real + len - LAST_EVENT_SIZE, LAST_EVENT_SIZE);
+    expect_refused_log(w, log, len + LAST_EVENT_SIZE);
+}
+
+/* A boot application added: PCR 4 extended once more with the shim's
+ * digest and the log given the matching event. The log replays, and the
+ * report records how the boot state differs from the agent's reference
+ * (its first report). */
+static void test_boot_changed(void **state)
+{
+    struct world *w = *state;
+    static unsigned char log[65536 + 512];
+    const unsigned char *ev = NULL;
+    size_t len = w->real_len, evlen;
+    char cmd[512], hex[65];
+    cJSON *doc;
+    const cJSON *t, *c, *ch;
+    FILE *p;
+
+    /* the first boot application's digest, as tpm2_eventlog reads it */
+    snprintf(cmd, sizeof(cmd),
+             "tpm2_eventlog '%s' 2>/dev/null | grep -A6 'EV_EFI_BOOT_SERVICES_APPLICATION' | "
+             "sed -n 's/.*Digest: \"\\([0-9a-f]*\\)\"/\\1/p' | head -1",
+             REAL_LOG);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(hex, sizeof(hex), p));
+    pclose(p);
+    assert_int_equal(strlen(hex), 64);
+    /* that event in the log: PCR, type, count, algorithm, digest, size, data */
+    for (size_t i = 14; i + 36 < len && ev == NULL; i++) {
+        unsigned char d[32];
+        for (int k = 0; k < 32; k++)
+            sscanf(hex + 2 * k, "%2hhx", &d[k]);
+        if (memcmp(w->real + i, d, 32) == 0 && w->real[i - 14] == 4)
+            ev = w->real + i - 14;
+    }
+    assert_non_null(ev);
+    evlen = 14 + 32 + 4 + (size_t)(ev[46] | ev[47] << 8 | ev[48] << 16 | ev[49] << 24);
+    assert_true(evlen < 512);
+    memcpy(log, w->real, len);
+    memcpy(log + len, ev, evlen);
+    snprintf(cmd, sizeof(cmd), "tpm2_pcrextend -T '%s' 4:sha256=%s", w->tpm.tcti, hex);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(write_file(w->log, log, len + evlen), 0);
+    doc = report(w);
+    c = check(doc, "boot.log-matches-quote");
+    assert_string_equal(str(c, "verdict"), "pass");
+    t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");
+    assert_string_equal(str(t, "state"), "replays");
+    ch = cJSON_GetObjectItem(cJSON_GetObjectItem(t, "boot_changed"), "changes");
+    assert_int_equal(cJSON_GetArraySize(ch), 1);
+    assert_string_equal(str(cJSON_GetArrayItem(ch, 0), "what"), "boot_applications");
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(ch, 0), "now")),
+        cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(ch, 0), "reference")) + 1);
+    cJSON_Delete(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enroll),
+        cmocka_unit_test(test_log_replays),
+        cmocka_unit_test(test_altered_logs_fail),
+        cmocka_unit_test(test_boot_changed),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
