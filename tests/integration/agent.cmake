@@ -1,7 +1,7 @@
 # Agent integration tests: real processes and servers on loopback.
 add_library(da_test_tls STATIC ${DA_TEST_SRC}/support/tls_server.c)
 target_include_directories(da_test_tls PUBLIC ${DA_TEST_SRC}/support)
-target_link_libraries(da_test_tls PUBLIC OpenSSL::SSL OpenSSL::Crypto)
+target_link_libraries(da_test_tls PUBLIC OpenSSL::SSL OpenSSL::Crypto da_test_tmp)
 
 da_unit_test(NAME test_agent_transport SOURCES ${DA_TEST_SRC}/integration/test_agent_transport.c
              LIBS da_agent da_test_tls LABELS integration tls)

@@ -3,7 +3,7 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 add_library(da_test_server STATIC ${DA_TEST_SRC}/support/server_harness.c)
 target_include_directories(da_test_server PUBLIC ${DA_TEST_SRC}/support)
 target_compile_definitions(da_test_server PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
-target_link_libraries(da_test_server PUBLIC PkgConfig::CURL PkgConfig::CJSON)
+target_link_libraries(da_test_server PUBLIC PkgConfig::CURL PkgConfig::CJSON da_test_tmp)
 
 
 da_unit_test(NAME test_server_http SOURCES ${DA_TEST_SRC}/integration/test_server_http.c

@@ -7,6 +7,7 @@
 #include "da_test.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -31,16 +32,17 @@
 #include "server_harness.h"
 #include "spool.h"
 #include "swtpm_harness.h"
+#include "tmp_tree.h"
 
 #define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
 
 struct world {
     struct da_test_swtpm tpm;
     struct da_test_server srv;
-    char dir[128];   /* agent files */
-    char conf[192];  /* agent.conf */
-    char state[192]; /* state_dir */
-    char spool[192];
+    char dir[192];   /* agent files */
+    char conf[256];  /* agent.conf */
+    char state[256]; /* state_dir */
+    char spool[256];
     char agent_id[64];
 };
 
@@ -90,12 +92,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     struct world *w = *state;
-    char cmd[512];
-
     if (w == NULL)
         return 0;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
-    (void)!system(cmd);
+    (void)da_test_rmtree(w->dir);
     da_test_server_cleanup(&w->srv);
     da_test_swtpm_stop(&w->tpm);
     free(w);
@@ -490,14 +489,14 @@ static const char *running_processes_error(pid_t pid)
 static void test_run_daemon(void **state)
 {
     struct world *w = *state;
-    char dir[] = "/tmp/da-notify-XXXXXX", sock[64], msg[128], env[80];
+    char dir[96], sock[108], msg[128], env[160];
     struct sockaddr_un a;
     struct timeval tv = {60, 0};
     int fd, status, ready = 0, stopping = 0;
     pid_t pid;
     ssize_t n;
 
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(da_test_tmpdir("da-notify", dir, sizeof(dir)), 0);
     snprintf(sock, sizeof(sock), "%s/notify", dir);
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     memset(&a, 0, sizeof(a));

@@ -25,6 +25,7 @@
 #include "privacy.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
+#include "tmp_tree.h"
 
 static const char *const planted[] = {"ines-marquardt", "ines-laptop", "alice", "build-01"};
 
@@ -86,12 +87,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     struct world *w = *state;
-    char cmd[512];
-
     if (w == NULL)
         return 0;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
-    (void)!system(cmd);
+    (void)da_test_rmtree(w->dir);
     da_test_server_cleanup(&w->srv);
     da_test_swtpm_stop(&w->tpm);
     cJSON_Delete(w->minimal_verdict);

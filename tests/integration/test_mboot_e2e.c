@@ -23,6 +23,7 @@
 #include "agent_test_dir.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
+#include "tmp_tree.h"
 
 #define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
 #define REAL_LOG  DA_SOURCE_ROOT "/tests/data/eventlogs/event-moklisttrusted.bin"
@@ -151,12 +152,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     struct world *w = *state;
-    char cmd[512];
-
     if (w == NULL)
         return 0;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
-    (void)!system(cmd);
+    (void)da_test_rmtree(w->dir);
     da_test_server_cleanup(&w->srv);
     da_test_swtpm_stop(&w->tpm);
     free(w);

@@ -3,6 +3,7 @@
  * independent tools as the TPM's. Chosen only explicitly. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,15 @@
 #include "err.h"
 #include "tpm.h"
 #include "tpm_test_util.h"
+#include "tmp_tree.h"
 
 static int setup(void **state)
 {
     struct tt_env *env = calloc(1, sizeof(*env));
-    char dir[] = "/tmp/da-softkey-XXXXXX";
+    char dir[PATH_MAX];
 
     setenv("TSS2_LOG", "all+NONE", 1);
-    if (env == NULL || mkdtemp(dir) == NULL)
+    if (env == NULL || da_test_tmpdir("da-softkey", dir, sizeof(dir)) != 0)
         return -1;
     snprintf(env->tpm.dir, sizeof(env->tpm.dir), "%s", dir);
     tt_path(env->state, sizeof(env->state), dir, "state");
@@ -36,9 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct tt_env *env = *state;
-    const char *argv[] = {"rm", "-rf", env->tpm.dir, NULL};
-
-    (void)tt_run(argv, NULL, 0);
+    (void)da_test_rmtree(env->tpm.dir);
     free(env);
     return 0;
 }

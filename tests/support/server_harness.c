@@ -1,5 +1,7 @@
 #include "server_harness.h"
+#include "tmp_tree.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -103,8 +105,7 @@ int da_test_server_reconfigure(struct da_test_server *s, const char *extra_confi
 int da_test_server_setup(struct da_test_server *s, const char *extra_config)
 {
     memset(s, 0, sizeof(*s));
-    snprintf(s->dir, sizeof(s->dir), "/tmp/da-server-XXXXXX");
-    if (mkdtemp(s->dir) == NULL)
+    if (da_test_tmpdir("da-server", s->dir, sizeof(s->dir)) != 0)
         return -1;
     snprintf(s->state, sizeof(s->state), "%s/state", s->dir);
     snprintf(s->config, sizeof(s->config), "%s/server.conf", s->dir);
@@ -134,7 +135,10 @@ int da_test_server_start(struct da_test_server *s)
     s->pid = fork();
     if (s->pid < 0)
         return -1;
+    if (s->pid > 0)
+        da_test_track_pid(s->pid); /* killed at exit if the test ends first */
     if (s->pid == 0) {
+        da_test_die_with_parent();
         execl(SERVER_BIN, SERVER_BIN, "-c", s->config, "serve", "--port-file", portfile,
               (char *)NULL);
         _exit(127);
@@ -171,6 +175,7 @@ int da_test_server_stop(struct da_test_server *s)
     kill(s->pid, SIGTERM);
     if (waitpid(s->pid, &status, 0) != s->pid)
         return -1;
+    da_test_untrack_pid(s->pid);
     s->pid = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -181,16 +186,15 @@ void da_test_server_kill(struct da_test_server *s)
         return;
     kill(s->pid, SIGKILL);
     waitpid(s->pid, NULL, 0);
+    da_test_untrack_pid(s->pid);
     s->pid = 0;
 }
 
 void da_test_server_cleanup(struct da_test_server *s)
 {
-    char *argv[] = {(char *)"/bin/rm", (char *)"-rf", s->dir, NULL};
-
     da_test_server_kill(s);
     if (s->dir[0] != '\0')
-        run_capture(NULL, 0, argv);
+        (void)da_test_rmtree(s->dir);
     s->dir[0] = '\0';
 }
 

@@ -9,11 +9,11 @@
 #include <sys/types.h>
 
 struct da_test_server {
-    char dir[64];     /* temporary directory, removed by cleanup */
-    char state[128];  /* dir/state */
-    char config[128]; /* dir/server.conf */
-    char ca[160];     /* dir/state/ca.pem */
-    char db[160];
+    char dir[96];     /* temporary directory, removed by cleanup */
+    char state[192];  /* dir/state */
+    char config[192]; /* dir/server.conf */
+    char ca[256];     /* dir/state/ca.pem */
+    char db[256];
     char admin[80], auditor[80]; /* bearer tokens */
     char base[64];               /* "https://127.0.0.1:PORT" */
     int port;

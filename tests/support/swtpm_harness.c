@@ -1,4 +1,5 @@
 #include "swtpm_harness.h"
+#include "tmp_tree.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,24 +71,27 @@ static int harness_read_env(struct da_test_swtpm *t)
 
 int da_test_swtpm_start(struct da_test_swtpm *t)
 {
-    const char *tmp = getenv("TMPDIR");
-
     memset(t, 0, sizeof(*t));
-    snprintf(t->dir, sizeof(t->dir), "%s/da-swtpm-XXXXXX", tmp != NULL ? tmp : "/tmp");
-    if (mkdtemp(t->dir) == NULL)
+    if (da_test_tmpdir("da-swtpm", t->dir, sizeof(t->dir)) != 0)
         return -1;
     if (harness_run("start", t->dir) != 0 || harness_read_env(t) != 0) {
         da_test_swtpm_stop(t);
         return -1;
     }
+    /* Killed at exit if the test ends before it stops the TPM. */
+    da_test_track_pid(t->pid);
     return 0;
 }
 
 int da_test_swtpm_restart(struct da_test_swtpm *t)
 {
+    da_test_untrack_pid(t->pid);
     if (harness_run("stop", t->dir) != 0 || harness_run("start", t->dir) != 0)
         return -1;
-    return harness_read_env(t);
+    if (harness_read_env(t) != 0)
+        return -1;
+    da_test_track_pid(t->pid);
+    return 0;
 }
 
 void da_test_swtpm_stop(struct da_test_swtpm *t)
@@ -95,5 +99,7 @@ void da_test_swtpm_stop(struct da_test_swtpm *t)
     if (t->dir[0] == '\0')
         return;
     (void)harness_run("clean", t->dir);
+    da_test_untrack_pid(t->pid);
+    (void)da_test_rmtree(t->dir);
     t->dir[0] = '\0';
 }

@@ -1,5 +1,7 @@
 #include "tls_server.h"
+#include "tmp_tree.h"
 
+#include <limits.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -287,7 +289,6 @@ fail:
 
 int da_test_tls_server_start(struct da_test_tls_server *s, enum da_test_tls_mode mode)
 {
-    char tmpl[] = "/tmp/da-tls-XXXXXX";
     struct sockaddr_in a;
     socklen_t alen = sizeof(a);
     SSL_CTX *ctx = NULL;
@@ -297,9 +298,8 @@ int da_test_tls_server_start(struct da_test_tls_server *s, enum da_test_tls_mode
 
     memset(s, 0, sizeof(*s));
     s->pid = -1;
-    if (mkdtemp(tmpl) == NULL)
+    if (da_test_tmpdir("da-tls", s->dir, sizeof(s->dir)) != 0)
         return -1;
-    snprintf(s->dir, sizeof(s->dir), "%s", tmpl);
     if (make_pki(s, &cert, &key) != 0 || (ctx = make_ctx(cert, key, mode)) == NULL)
         goto out;
     listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -314,7 +314,10 @@ int da_test_tls_server_start(struct da_test_tls_server *s, enum da_test_tls_mode
     s->pid = fork();
     if (s->pid < 0)
         goto out;
+    if (s->pid > 0)
+        da_test_track_pid(s->pid);
     if (s->pid == 0) {
+        da_test_die_with_parent();
         serve(listener, ctx, mode);
         _exit(0);
     }
@@ -337,6 +340,7 @@ void da_test_tls_server_stop(struct da_test_tls_server *s)
     if (s->pid > 0) {
         kill(s->pid, SIGKILL);
         waitpid(s->pid, &status, 0);
+        da_test_untrack_pid(s->pid);
         s->pid = -1;
     }
     if (s->dir[0] != '\0') {
@@ -446,14 +450,12 @@ static void proxy_one(int c, const char *log)
 
 int da_test_proxy_start(struct da_test_proxy *p)
 {
-    char tmpl[] = "/tmp/da-proxy-XXXXXX";
     int listener;
 
     memset(p, 0, sizeof(*p));
     p->pid = -1;
-    if (mkdtemp(tmpl) == NULL)
+    if (da_test_tmpdir("da-proxy", p->dir, sizeof(p->dir)) != 0)
         return -1;
-    snprintf(p->dir, sizeof(p->dir), "%s", tmpl);
     snprintf(p->log, sizeof(p->log), "%s/connects.log", p->dir);
     listener = listen_loopback(&p->port);
     if (listener < 0) {
@@ -462,7 +464,10 @@ int da_test_proxy_start(struct da_test_proxy *p)
     }
     snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
     p->pid = fork();
+    if (p->pid > 0)
+        da_test_track_pid(p->pid);
     if (p->pid == 0) {
+        da_test_die_with_parent();
         signal(SIGPIPE, SIG_IGN);
         for (;;) {
             int c = accept(listener, NULL, NULL);
@@ -488,6 +493,7 @@ void da_test_proxy_stop(struct da_test_proxy *p)
     if (p->pid > 0) {
         kill(p->pid, SIGKILL);
         waitpid(p->pid, &status, 0);
+        da_test_untrack_pid(p->pid);
         p->pid = -1;
     }
     if (p->dir[0] != '\0') {

@@ -20,7 +20,7 @@ enum da_test_tls_mode {
 };
 
 struct da_test_tls_server {
-    char dir[64];
+    char dir[96];
     char ca[PATH_MAX];       /* CA that issued the server certificate */
     char other_ca[PATH_MAX]; /* an unrelated CA */
     char url[64];            /* "https://127.0.0.1:PORT" */
@@ -35,8 +35,8 @@ void da_test_tls_server_stop(struct da_test_tls_server *s);
 /* An HTTP CONNECT proxy on 127.0.0.1 (tunnels only to 127.0.0.1); every
  * tunnel it opens is recorded as a line "CONNECT host:port" in log. */
 struct da_test_proxy {
-    char dir[64];
-    char log[128];
+    char dir[96];
+    char log[256];
     char url[64]; /* "http://127.0.0.1:PORT" */
     int port;
     pid_t pid;

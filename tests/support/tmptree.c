@@ -3,23 +3,20 @@
 #include "tmptree.h"
 
 #include "da_test.h"
+#include "tmp_tree.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Made and removed through tmp_tree.h, so that a test that fails before
+ * its own removal still leaves nothing behind. */
 void da_tmptree_make(const char *prefix, char *out, size_t n)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    if (tmp == NULL || tmp[0] == '\0')
-        tmp = "/tmp";
-    assert_true((size_t)snprintf(out, n, "%s/%s-XXXXXX", tmp, prefix) < n);
-    assert_non_null(mkdtemp(out));
+    assert_int_equal(da_test_tmpdir(prefix, out, n), 0);
 }
 
 void da_tmptree_mkdir(const char *dir, const char *rel)
@@ -57,14 +54,7 @@ void da_tmptree_write(const char *dir, const char *rel, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static int da_tmptree_unlink(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 void da_tmptree_remove(const char *dir)
 {
-    assert_int_equal(nftw(dir, da_tmptree_unlink, 16, FTW_DEPTH | FTW_PHYS), 0);
+    assert_int_equal(da_test_rmtree(dir), 0);
 }

@@ -24,3 +24,5 @@ endif()
 # The bound on the memory of the signer's and the uploader's JSON trees.
 da_unit_test(NAME test_json_memcap SOURCES ${DA_TEST_SRC}/unit/test_json_memcap.c LIBS devattest)
 target_compile_definitions(test_json_memcap PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
+# The signer's refusal of anything but an evidence document, over its channel.
+da_unit_test(NAME test_agent_signer SOURCES ${DA_TEST_SRC}/unit/test_agent_signer.c LIBS da_agent)

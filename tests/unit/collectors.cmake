@@ -30,6 +30,9 @@ da_unit_test(NAME test_collector_nft SOURCES ${DA_TEST_SRC}/unit/test_collector_
 if(TARGET devattest-agent)
   add_dependencies(test_collector_nft devattest-agent)
 endif()
+# The device-mapper table of the disk collector, one small sysfs tree per stack.
+da_unit_test(NAME test_collector_disk SOURCES ${DA_TEST_SRC}/unit/test_collector_disk.c
+  LIBS da_collectors LABELS collectors)
 # Security updates masked by newer candidates, against apt-get -s upgrade.
 da_unit_test(NAME test_patches_security
   SOURCES ${DA_TEST_SRC}/unit/test_patches_security.c ${DA_TEST_SRC}/support/tmptree.c

@@ -5,6 +5,7 @@
  * tests/fixtures/build-roots.sh, with a temporary state directory. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "fields.h"
 #include "privsep.h"
 #include "privsep_internal.h"
+#include "tmp_tree.h"
 
 static char fixture_dir[512];
 
@@ -31,10 +33,7 @@ static const char *const state_files[] = {"patches.cache", "pending.seen", "tool
 
 static void rm_rf(const char *dir)
 {
-    char cmd[700];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(da_test_rmtree(dir), 0);
 }
 
 static int count_entries(const char *dir)
@@ -111,7 +110,7 @@ static void strip_ages(cJSON *cold, cJSON *warm, double elapsed)
 
 static void test_state_through_parent(void **unused)
 {
-    char state[] = "/tmp/da-colstate-XXXXXX", root[600], path[700];
+    char state[200], root[600], path[700];
     struct stat first[N_STATE], again;
     cJSON *cold, *warm, *pending, *item;
     size_t i;
@@ -119,7 +118,7 @@ static void test_state_through_parent(void **unused)
     time_t t_cold;
 
     (void)unused;
-    assert_non_null(mkdtemp(state));
+    assert_int_equal(da_test_tmpdir("da-colstate", state, sizeof(state)), 0);
     snprintf(root, sizeof(root), "%s/lvm_luks2", fixture_dir);
     t_cold = time(NULL);
     cold = collect_once(state, root);
@@ -201,11 +200,11 @@ static int forged_main(int fd, void *arg)
 
 static void forge(const char *name)
 {
-    char top[] = "/tmp/da-colforge-XXXXXX", state[600], path[700];
+    char top[200], state[600], path[700];
     struct agent_child child;
     struct da_buf ev;
 
-    assert_non_null(mkdtemp(top));
+    assert_int_equal(da_test_tmpdir("da-colforge", top, sizeof(top)), 0);
     snprintf(state, sizeof(state), "%s/state", top);
     assert_int_equal(mkdir(state, 0700), 0);
     assert_int_equal(agent_child_spawn("collector", forged_main, (void *)name, NULL, 0, &child), 0);
@@ -241,7 +240,8 @@ static int build_roots(void **unused)
     char cmd[1200];
 
     (void)unused;
-    snprintf(fixture_dir, sizeof(fixture_dir), "/tmp/da-colstate-roots-%ld", (long)getpid());
+    if (da_test_tmpdir("da-colstate-roots", fixture_dir, sizeof(fixture_dir)) != 0)
+        return -1;
     snprintf(cmd, sizeof(cmd), "bash '%s/tests/fixtures/build-roots.sh' '%s' >/dev/null",
              DA_SOURCE_ROOT, fixture_dir);
     return system(cmd) == 0 ? 0 : -1;

@@ -1,6 +1,7 @@
 /* The pieces the daemon is made of: sd_notify, scheduling, child processes. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "notify.h"
 #include "schedule.h"
+#include "tmp_tree.h"
 
 /* ---- notify ---- */
 
@@ -50,7 +52,7 @@ static int bind_dgram(const char *name, int abstract)
 
 static void test_notify_path_and_abstract(void **state)
 {
-    char path[] = "/tmp/da-notify-XXXXXX", sock[64], got[64], env[80];
+    char path[96], sock[108], got[64], env[160];
     ssize_t n;
     int fd;
 
@@ -58,7 +60,7 @@ static void test_notify_path_and_abstract(void **state)
     unsetenv("NOTIFY_SOCKET");
     assert_int_equal(agent_notify("READY=1"), 0); /* not under systemd: nothing to do */
 
-    assert_non_null(mkdtemp(path));
+    assert_int_equal(da_test_tmpdir("da-notify", path, sizeof(path)), 0);
     snprintf(sock, sizeof(sock), "%s/notify", path);
     fd = bind_dgram(sock, 0);
     setenv("NOTIFY_SOCKET", sock, 1);

@@ -2,6 +2,7 @@
  * "id=K;nonce=N"; the server accepts fresh nonces when it is up. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "err.h"
 #include "log.h"
 #include "spool.h"
+#include "tmp_tree.h"
 
 struct server {
     int up;
@@ -89,10 +91,10 @@ static struct agent_deliver_ops ops = {server_send, server_requote, &srv};
 
 static int setup(void **state)
 {
-    char tmpl[] = "/tmp/da-deliver-XXXXXX";
+    char tmpl[200];
 
     (void)state;
-    assert_non_null(mkdtemp(tmpl));
+    assert_int_equal(da_test_tmpdir("da-deliver", tmpl, sizeof(tmpl)), 0);
     snprintf(dir, sizeof(dir), "%s", tmpl);
     memset(&srv, 0, sizeof(srv));
     srv.up = 1;

@@ -2,6 +2,7 @@
  * function of the test that records what the loop asked of it. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "tmp_tree.h"
 
 struct record {
     int cycles, reloads, finished;
@@ -157,14 +159,14 @@ static void test_systemd_notifications(void **state)
     struct agent_loop_opts o = {150, 0, 0, 0, 2};
     struct record r;
     struct agent_loop_ops ops = {cycle, reload, waiting, &r};
-    char dir[] = "/tmp/da-loop-XXXXXX", path[64], msg[64], pid[16];
+    char dir[96], path[108], msg[64], pid[16];
     struct sockaddr_un a;
     int fd, ready = 0, watchdog = 0, stopping = 0;
     ssize_t n;
 
     (void)state;
     memset(&r, 0, sizeof(r));
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(da_test_tmpdir("da-loop", dir, sizeof(dir)), 0);
     snprintf(path, sizeof(path), "%s/notify", dir);
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     memset(&a, 0, sizeof(a));

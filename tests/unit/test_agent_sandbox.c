@@ -5,6 +5,7 @@
  * would fail here too. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -32,15 +33,16 @@
 #include "log.h"
 #include "rootfs.h"
 #include "sandbox.h"
+#include "tmp_tree.h"
 
 /* Exit codes of the children. */
 enum { OK = 0, UNEXPECTED_SUCCESS = 10, WRONG_ERRNO = 11, SETUP_FAILED = 12, SKIPPED = 13 };
 
-static char tmpdir[] = "/tmp/da-sandbox-XXXXXX";
+static char tmpdir[200];
 static char readable[256]; /* a regular file */
 static char fake_tpm[256]; /* a character device node (the numbers of /dev/null) */
 static int have_fake_tpm;
-static char layer_root[] = "/tmp/da-sandbox-root-XXXXXX"; /* a root for the file layer */
+static char layer_root[200]; /* a root for the file layer */
 
 typedef int (*child_fn)(void *arg);
 
@@ -96,7 +98,7 @@ static int setup(void **state)
     FILE *f;
 
     (void)state;
-    assert_non_null(mkdtemp(tmpdir));
+    assert_int_equal(da_test_tmpdir("da-sandbox", tmpdir, sizeof(tmpdir)), 0);
     snprintf(readable, sizeof(readable), "%s/readable", tmpdir);
     f = fopen(readable, "w");
     assert_non_null(f);
@@ -108,7 +110,7 @@ static int setup(void **state)
     /* lroot/etc/os-release, links to it that would leave a chroot if
      * followed naively (absolute, and by more ".." than there are levels),
      * a FIFO in place of a file, and a directory to list and glob */
-    assert_non_null(mkdtemp(layer_root));
+    assert_int_equal(da_test_tmpdir("da-sandbox-root", layer_root, sizeof(layer_root)), 0);
     for (size_t i = 0; i < sizeof(layer_dirs) / sizeof(layer_dirs[0]); i++) {
         snprintf(path, sizeof(path), "%s%s", layer_root, layer_dirs[i]);
         assert_int_equal(mkdir(path, 0755), 0);

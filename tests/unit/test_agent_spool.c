@@ -1,5 +1,6 @@
 #include "da_test.h"
 
+#include <limits.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,15 +15,16 @@
 #include "err.h"
 #include "log.h"
 #include "spool.h"
+#include "tmp_tree.h"
 
 static char dir[256];
 
 static int setup(void **state)
 {
-    char tmpl[] = "/tmp/da-spool-XXXXXX";
+    char tmpl[200];
 
     (void)state;
-    assert_non_null(mkdtemp(tmpl));
+    assert_int_equal(da_test_tmpdir("da-spool", tmpl, sizeof(tmpl)), 0);
     snprintf(dir, sizeof(dir), "%s/spool", tmpl);
     return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "collector.h"
 #include "err.h"
+#include "tmp_tree.h"
 
 static char base_dir[256], root[300];
 
@@ -36,7 +37,8 @@ static int setup(void **state)
     char cmd[700];
 
     (void)state;
-    snprintf(base_dir, sizeof(base_dir), "/tmp/da-blockdev-%ld", (long)getpid());
+    if (da_test_tmpdir("da-blockdev", base_dir, sizeof(base_dir)) != 0)
+        return -1;
     snprintf(cmd, sizeof(cmd), "bash '%s/tests/fixtures/build-roots.sh' '%s' >/dev/null",
              DA_SOURCE_ROOT, base_dir);
     if (system(cmd) != 0)
@@ -47,11 +49,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return da_test_rmtree(base_dir);
 }
 
 static cJSON *swap0(cJSON **doc)

@@ -17,8 +17,9 @@
 
 #include "collector.h"
 #include "err.h"
+#include "tmp_tree.h"
 
-static char root[] = "/tmp/da-divert-XXXXXX";
+static char root[200];
 
 static void put(const char *rel, const char *text, mode_t mode)
 {
@@ -46,10 +47,10 @@ static void md5sums(const char *pkg, const char *text, const char *name)
 
 static int setup(void **state)
 {
-    char cmd[600];
+    char cmd[800];
 
     (void)state;
-    if (mkdtemp(root) == NULL)
+    if (da_test_tmpdir("da-divert", root, sizeof(root)) != 0)
         return -1;
     snprintf(cmd, sizeof(cmd),
              "mkdir -p '%s/var/lib/dpkg/info' '%s/var/lib/dpkg/updates' '%s/usr/bin'", root, root,
@@ -82,11 +83,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    return da_test_rmtree(root);
 }
 
 /* The lines of `dpkg --root=ROOT -S path`. */

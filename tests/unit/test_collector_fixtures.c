@@ -5,6 +5,7 @@
  * same document. DA_FIXTURE_UPDATE=1 rewrites the expected files. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,11 @@
 #include "collector.h"
 #include "deb.h"
 #include "err.h"
+#include "tmp_tree.h"
 
 #define FIXTURE_NOW 1767225600 /* NOW in build-roots.sh */
 
-static char fixture_dir[512];
+static char fixture_dir[200];
 
 /* ---- probes of the "running machine" each root describes ---- */
 
@@ -202,11 +204,11 @@ static void check_first_seen(const struct fixture *fx, const char *state)
 
 static void check_fixture(const struct fixture *fx)
 {
-    char expected_path[1024], state[] = "/tmp/da-fx-state-XXXXXX", cmd[1200];
+    char expected_path[1024], state[200];
     cJSON *cold, *warm, *expected;
     char *text, *want;
 
-    assert_non_null(mkdtemp(state));
+    assert_int_equal(da_test_tmpdir("da-fx-state", state, sizeof(state)), 0);
     seed_first_seen(fx, state);
     cold = collect_root(fx, state);
     check_first_seen(fx, state);
@@ -231,8 +233,7 @@ static void check_fixture(const struct fixture *fx)
         fail_msg("%s: evidence differs from %s:\n%s", fx->name, expected_path, text);
     if (!cJSON_Compare(cold, warm, 1))
         fail_msg("%s: evidence served from the caches differs from a cold collection", fx->name);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(da_test_rmtree(state), 0);
     free(text);
     free(want);
     cJSON_Delete(expected);
@@ -273,13 +274,13 @@ static void test_none_container(void **state)
 /* A file in the cache that is not ours is ignored, never trusted. */
 static void test_corrupt_cache_ignored(void **state)
 {
-    char st[] = "/tmp/da-fx-state-XXXXXX", fresh[] = "/tmp/da-fx-state-XXXXXX", path[256], cmd[600];
+    char st[200], fresh[200], path[256];
     cJSON *a, *b;
     FILE *f;
 
     (void)state;
-    assert_non_null(mkdtemp(st));
-    assert_non_null(mkdtemp(fresh));
+    assert_int_equal(da_test_tmpdir("da-fx-state", st, sizeof(st)), 0);
+    assert_int_equal(da_test_tmpdir("da-fx-state", fresh, sizeof(fresh)), 0);
     a = collect_root(&fixtures[0], fresh);
     snprintf(path, sizeof(path), "%s/patches.cache", st);
     f = fopen(path, "w");
@@ -293,8 +294,8 @@ static void test_corrupt_cache_ignored(void **state)
     fclose(f);
     b = collect_root(&fixtures[0], st);
     assert_true(cJSON_Compare(a, b, 1));
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", st, fresh);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(da_test_rmtree(st), 0);
+    assert_int_equal(da_test_rmtree(fresh), 0);
     cJSON_Delete(a);
     cJSON_Delete(b);
 }
@@ -321,15 +322,13 @@ static void test_unknown_area(void **state)
 /* The agent's collect command on a fixture root: exit codes and output. */
 static void test_agent_cli(void **state)
 {
-    char cmd[2048], out[] = "/tmp/da-cli-XXXXXX";
+    char cmd[2048], out[256];
     cJSON *doc;
     char *text;
-    int fd;
 
     (void)state;
-    fd = mkstemp(out);
-    assert_true(fd >= 0);
-    close(fd);
+    /* In the roots' directory, removed with it. */
+    snprintf(out, sizeof(out), "%s/cli-out.json", fixture_dir);
     snprintf(cmd, sizeof(cmd),
              "'%s/agent/devattest-agent' collect --root '%s/lvm_luks2/' --only disk,host "
              "--no-cache --pretty >'%s'",
@@ -384,7 +383,8 @@ static int build_roots(void **state)
     char cmd[1200];
 
     (void)state;
-    snprintf(fixture_dir, sizeof(fixture_dir), "/tmp/da-fixtures-%ld", (long)getpid());
+    if (da_test_tmpdir("da-fixtures", fixture_dir, sizeof(fixture_dir)) != 0)
+        return -1;
     snprintf(cmd, sizeof(cmd), "bash '%s/tests/fixtures/build-roots.sh' '%s' >/dev/null",
              DA_SOURCE_ROOT, fixture_dir);
     return system(cmd) == 0 ? 0 : -1;
@@ -392,11 +392,8 @@ static int build_roots(void **state)
 
 static int remove_roots(void **state)
 {
-    char cmd[600];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fixture_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return da_test_rmtree(fixture_dir);
 }
 
 int main(void)

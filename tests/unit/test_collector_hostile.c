@@ -32,6 +32,7 @@
 #include "collector.h"
 #include "err.h"
 #include "rootfs.h"
+#include "tmp_tree.h"
 
 #define HOSTILE_NOW    1767225600
 #define RUN_TIMEOUT_MS 20000
@@ -433,7 +434,8 @@ static int setup(void **state)
     FILE *f;
 
     (void)state;
-    snprintf(base_dir, sizeof(base_dir), "/tmp/da-hostile-%ld", (long)getpid());
+    if (da_test_tmpdir("da-hostile", base_dir, sizeof(base_dir)) != 0)
+        return -1;
     snprintf(cmd, sizeof(cmd), "bash '%s/tests/fixtures/build-roots.sh' '%s' >/dev/null",
              DA_SOURCE_ROOT, base_dir);
     if (system(cmd) != 0)
@@ -464,11 +466,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[700];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "chmod -R u+rwX '%s' 2>/dev/null; rm -rf '%s'", base_dir, base_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return da_test_rmtree(base_dir);
 }
 
 /* ---- the tests ---- */

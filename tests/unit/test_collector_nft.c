@@ -4,14 +4,16 @@
  * nft or unshare is missing or namespaces are not permitted. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "collector.h"
+#include "tmp_tree.h"
 
-static char dir[] = "/tmp/da-nft-XXXXXX";
+static char dir[200];
 
 static char *read_all(const char *path)
 {
@@ -128,16 +130,13 @@ static int setup(void **state)
         print_message("SKIP: cannot create a network namespace with nftables here\n");
         return 1;
     }
-    return mkdtemp(dir) != NULL ? 0 : -1;
+    return da_test_tmpdir("da-nft", dir, sizeof(dir)) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return da_test_rmtree(dir);
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 #include "collector.h"
 #include "err.h"
 #include "posture.h"
+#include "tmp_tree.h"
 
 #define AREAS "runtime,logging,hardening,auth,media"
 
@@ -599,7 +600,8 @@ static int build_roots(void **state)
     char cmd[1200];
 
     (void)state;
-    snprintf(roots, sizeof(roots), "/tmp/da-posture-%ld", (long)getpid());
+    if (da_test_tmpdir("da-posture", roots, sizeof(roots)) != 0)
+        return -1;
     snprintf(cmd, sizeof(cmd), "bash '%s/tests/fixtures/build-posture-roots.sh' '%s' >/dev/null",
              DA_SOURCE_ROOT, roots);
     return system(cmd) == 0 ? 0 : -1;
@@ -607,11 +609,8 @@ static int build_roots(void **state)
 
 static int remove_roots(void **state)
 {
-    char cmd[600];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", roots);
-    return system(cmd) == 0 ? 0 : -1;
+    return da_test_rmtree(roots);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 /* Parsers and comparisons under the patches, disk and toolchain collectors. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "err.h"
 #include "mountinfo.h"
 #include "toolcache.h"
+#include "tmp_tree.h"
 
 int col_ssh_key_unencrypted(const char *text);
 
@@ -229,7 +231,7 @@ static void write_file(const char *path, const void *p, size_t n)
 
 static void test_compressed_lists(void **state)
 {
-    char dir[] = "/tmp/da-lists-XXXXXX", path[256];
+    char dir[200], path[256];
     size_t n = strlen(packages_text), cap = 4096, out_n;
     unsigned char *buf = malloc(cap);
     int count;
@@ -237,7 +239,7 @@ static void test_compressed_lists(void **state)
 
     (void)state;
     assert_non_null(buf);
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(da_test_tmpdir("da-lists", dir, sizeof(dir)), 0);
 
     snprintf(path, sizeof(path), "%s/x_Packages", dir);
     write_file(path, packages_text, n);
@@ -287,8 +289,7 @@ static void test_compressed_lists(void **state)
     write_file(path, "not gzip", 8);
     assert_int_equal(col_deb_list_read(host_fs(), path, count_stanza, &count), DA_ERR_DECOMPRESS);
 
-    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-    assert_int_equal(system(path), 0);
+    assert_int_equal(da_test_rmtree(dir), 0);
     free(buf);
 }
 
@@ -385,12 +386,12 @@ static char *sorted_lines(const char *text)
 
 static char *dpkg_query_list(const char *status, int *rc)
 {
-    char dir[] = "/tmp/da-admin-XXXXXX", path[300], cmd[600];
+    char dir[200], path[300], cmd[600];
     char buf[4096] = "";
     size_t got;
     FILE *f;
 
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(da_test_tmpdir("da-admin", dir, sizeof(dir)), 0);
     snprintf(path, sizeof(path), "%s/status", dir);
     write_file(path, status, strlen(status));
     snprintf(path, sizeof(path), "%s/info", dir);
@@ -406,8 +407,7 @@ static char *dpkg_query_list(const char *status, int *rc)
     got = fread(buf, 1, sizeof(buf) - 1, f);
     buf[got] = '\0';
     *rc = pclose(f);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(da_test_rmtree(dir), 0);
     return sorted_lines(buf);
 }
 

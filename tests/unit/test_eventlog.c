@@ -13,6 +13,7 @@
 #include "err.h"
 #include "eventlog.h"
 #include "eventlog_build.h"
+#include "tmp_tree.h"
 
 #define EV_POST_CODE    0x00000001u
 #define EV_SEPARATOR    0x00000004u
@@ -155,13 +156,13 @@ static void test_malformed_fields(void **state)
 
 static void test_read_file(void **state)
 {
-    char dir[] = "/tmp/da-eventlog-XXXXXX", path[PATH_MAX];
+    char dir[200], path[PATH_MAX];
     struct agent_bytes got = {NULL, 0};
     struct elb b;
     FILE *f;
 
     (void)state;
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(da_test_tmpdir("da-eventlog", dir, sizeof(dir)), 0);
     snprintf(path, sizeof(path), "%s/binary_bios_measurements", dir);
     assert_int_equal(agent_eventlog_read(path, &got), DA_ERR_NOT_FOUND);
     build_agile(&b);

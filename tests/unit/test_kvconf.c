@@ -1,5 +1,6 @@
 #include "da_test.h"
 
+#include <limits.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "caps.h"
 #include "err.h"
 #include "kvconf.h"
+#include "tmp_tree.h"
 
 struct seen_entries {
     int n;
@@ -353,15 +355,15 @@ static void test_load_file_rules(void **state)
     static const struct da_kvconf_key keys[] = {
         {"name", DA_KV_STRING, offsetof(struct sample, name), 16, 0, 0, NULL, NULL},
     };
-    char dir[] = "/tmp/da-kvconf-XXXXXX";
-    char path[256];
+    char dir[PATH_MAX];
+    char path[PATH_MAX + 16];
     struct sample s;
     struct da_kvconf_error err;
     FILE *f;
 
     (void)state;
     memset(&s, 0, sizeof(s));
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(da_test_tmpdir("da-kvconf", dir, sizeof(dir)), 0);
     snprintf(path, sizeof(path), "%s/a.conf", dir);
     f = fopen(path, "w");
     assert_non_null(f);

@@ -74,6 +74,16 @@ static void test_forgeries(void **state)
     assert_int_equal(
         da_nonce_verify(key, sizeof(key), NULL, 0, n, sizeof(n) - 1, 1001, NULL, NULL, NULL),
         DA_ERR_VERIFY_NONCE);
+    /* A genuine nonce with a byte appended is not that nonce. */
+    {
+        uint8_t longer[DA_NONCE_LEN + 1];
+
+        memcpy(longer, n, sizeof(n));
+        longer[DA_NONCE_LEN] = 0;
+        assert_int_equal(da_nonce_verify(key, sizeof(key), NULL, 0, longer, sizeof(longer), 1001,
+                                         NULL, NULL, NULL),
+                         DA_ERR_VERIFY_NONCE);
+    }
     assert_int_equal(
         da_nonce_verify(key, sizeof(key), NULL, 0, n, sizeof(n), 1001, NULL, NULL, NULL), 0);
 }

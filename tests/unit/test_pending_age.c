@@ -5,6 +5,7 @@
  * every age here is exact. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "deb.h"
 #include "err.h"
 #include "policy.h"
+#include "tmp_tree.h"
 
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
 #define CHECK   "patches.security-updates"
@@ -81,9 +83,8 @@ static int setup(void **state)
 
     if (e == NULL)
         return -1;
-    snprintf(e->root, sizeof(e->root), "/tmp/da-age-root-XXXXXX");
-    snprintf(e->state, sizeof(e->state), "/tmp/da-age-state-XXXXXX");
-    if (mkdtemp(e->root) == NULL || mkdtemp(e->state) == NULL)
+    if (da_test_tmpdir("da-age-root", e->root, sizeof(e->root)) != 0 ||
+        da_test_tmpdir("da-age-state", e->state, sizeof(e->state)) != 0)
         return -1;
     write_file(e->root, "/var/lib/dpkg/status",
                "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\n"
@@ -105,23 +106,21 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
-    char cmd[300];
+    int rc = da_test_rmtree(e->root) | da_test_rmtree(e->state);
 
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", e->root, e->state);
     da_policy_free(e->policy);
     free(e);
-    return system(cmd) == 0 ? 0 : -1;
+    return rc == 0 ? 0 : -1;
 }
 
 /* Start every test with an empty state directory. */
 static int clear_state(void **state)
 {
     struct env *e = *state;
-    char cmd[300];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'/* '%s'/.[!.]*", e->state, e->state);
     set_candidate(e, "3.0.13-1");
-    return system(cmd) == 0 ? 0 : -1;
+    if (da_test_rmtree(e->state) != 0 || mkdir(e->state, 0700) != 0)
+        return -1;
+    return 0;
 }
 
 static cJSON *collect_at(const struct env *e, const char *state_dir, time_t now)

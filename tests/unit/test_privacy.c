@@ -22,6 +22,7 @@
 #include "jcs.h"
 #include "policy.h"
 #include "privacy.h"
+#include "tmp_tree.h"
 
 #define AGENT   DA_BINARY_ROOT "/agent/devattest-agent"
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
@@ -495,7 +496,8 @@ static int setup(void **state)
     FILE *f;
 
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/da-privacy-%ld", (long)getpid());
+    if (da_test_tmpdir("da-privacy", dir, sizeof(dir)) != 0)
+        return -1;
     snprintf(cmd, sizeof(cmd),
              "bash '%s/tests/fixtures/build-roots.sh' '%s' >/dev/null && "
              "cp -a '%s/lvm_luks2' '%s/planted' && "
@@ -519,11 +521,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[400];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return da_test_rmtree(dir);
 }
 
 int main(void)

@@ -20,8 +20,9 @@
 #include "caps.h"
 #include "err.h"
 #include "rootfs.h"
+#include "tmp_tree.h"
 
-static char base[] = "/tmp/da-rootfs-XXXXXX";
+static char base[200];
 static char root[256], outside[256];
 
 static void put(const char *rel, const char *text)
@@ -60,7 +61,7 @@ static int setup(void **state)
     FILE *f;
 
     (void)state;
-    if (mkdtemp(base) == NULL)
+    if (da_test_tmpdir("da-rootfs", base, sizeof(base)) != 0)
         return -1;
     chmod(base, 0755);
     snprintf(root, sizeof(root), "%s/root", base);
@@ -122,11 +123,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[600];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return da_test_rmtree(base);
 }
 
 static struct da_rootfs *open_mode(unsigned flags)

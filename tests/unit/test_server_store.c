@@ -2,6 +2,7 @@
  * challenges and nonces, status on read, group commit under concurrency. */
 #include "da_test.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "err.h"
 #include "store.h"
+#include "tmp_tree.h"
 
 struct fixture {
     char dir[64];
@@ -23,8 +25,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/da-store-XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (da_test_tmpdir("da-store", f->dir, sizeof(f->dir)) != 0)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     if (srv_store_open(f->path, 64, 3600, &f->s) != 0)
@@ -36,11 +37,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
-
     srv_store_close(f->s);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
+    if (da_test_rmtree(f->dir) != 0)
         return -1;
     free(f);
     return 0;

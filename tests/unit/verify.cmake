@@ -15,3 +15,6 @@ add_test(NAME policy_schema COMMAND ${DA_TEST_SRC}/unit/check-policy-schema
 set_tests_properties(policy_schema PROPERTIES LABELS "unit")
 da_unit_test(NAME test_quote SOURCES ${DA_TEST_SRC}/unit/test_quote.c LIBS da_test_verify)
 da_unit_test(NAME test_nonce SOURCES ${DA_TEST_SRC}/unit/test_nonce.c)
+# EK chains made with openssl in the test (tests/unit/ek-ca-certs).
+da_unit_test(NAME test_ek SOURCES ${DA_TEST_SRC}/unit/test_ek.c LIBS da_test_verify)
+da_unit_test(NAME test_credential SOURCES ${DA_TEST_SRC}/unit/test_credential.c LIBS da_test_verify)
