@@ -249,10 +249,12 @@ static int on_requote(void *ctx, int fd, const unsigned char *p, size_t n)
     if (agent_fields_split(p, n, AGENT_MSG_N(REQUOTE), caps, f) != 0 ||
         agent_field_str(&f[1], sel_text, sizeof(sel_text)) != 0)
         return DA_ERR_IPC;
-    da_buf_init(&canon, DA_MAX_EVIDENCE);
     r = evidence_parse(f[2].data, f[2].len, &doc);
-    if (r == 0)
-        r = da_jcs_serialize(doc, &canon);
+    if (r != 0)
+        return agent_privsep_send_error(fd, r, "the document to quote is not evidence (%s)",
+                                        da_strerror(r));
+    da_buf_init(&canon, DA_MAX_EVIDENCE);
+    r = da_jcs_serialize(doc, &canon);
     cJSON_Delete(doc);
     if (r == 0)
         r = da_sha256(da_buf_data(&canon), da_buf_len(&canon), d);
