@@ -130,11 +130,10 @@ static int check_dirs(void *field, const char *v, char *reason, size_t rs)
     return 0;
 }
 
-static int check_group(void *field, const char *v, char *reason, size_t rs)
+static int check_account(const char *what, const char *v, char *reason, size_t rs)
 {
     const char *p = v;
 
-    (void)field;
     if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
         goto bad;
     for (p++; *p != '\0'; p++) {
@@ -143,8 +142,20 @@ static int check_group(void *field, const char *v, char *reason, size_t rs)
     }
     return 0;
 bad:
-    snprintf(reason, rs, "'%s' is not a group name ([a-z_][a-z0-9_-]*)", v);
+    snprintf(reason, rs, "'%s' is not a %s name ([a-z_][a-z0-9_-]*)", v, what);
     return DA_ERR_CONFIG;
+}
+
+static int check_group(void *field, const char *v, char *reason, size_t rs)
+{
+    (void)field;
+    return check_account("group", v, reason, rs);
+}
+
+static int check_user(void *field, const char *v, char *reason, size_t rs)
+{
+    (void)field;
+    return check_account("user", v, reason, rs);
 }
 
 #define FIELD(n) offsetof(struct agent_config, n)
@@ -179,6 +190,7 @@ static const struct da_kvconf_key agent_keys[] = {
     {"sandbox", DA_KV_ENUM, FIELD(sandbox), 0, 0, 0, sandbox_names, NULL},
     {"privacy", DA_KV_ENUM, FIELD(privacy), 0, 0, 0, privacy_names, NULL},
     {"collect_root", DA_KV_PATH, FIELD(collect_root), SIZE(collect_root), 0, 0, NULL, NULL},
+    {"user", DA_KV_STRING, FIELD(user), SIZE(user), 0, 0, NULL, check_user},
 };
 
 #define AGENT_NKEYS (sizeof(agent_keys) / sizeof(agent_keys[0]))
@@ -213,6 +225,7 @@ int agent_config_defaults(struct agent_config *cfg)
     snprintf(cfg->attest_socket, sizeof(cfg->attest_socket), "%s", "/run/devattest/agent.sock");
     snprintf(cfg->attest_group, sizeof(cfg->attest_group), "%s", "devattest");
     cfg->sandbox = AGENT_SANDBOX_ENFORCE;
+    snprintf(cfg->user, sizeof(cfg->user), "%s", "devattest");
     return da_kv_parse_list(DEFAULT_TOOLCHAIN, &cfg->toolchain, reason, sizeof(reason));
 }
 

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "file.h"
 #include "json.h"
 #include "log.h"
 
@@ -23,57 +24,18 @@ void agent_time_rfc3339(time_t t, char out[32])
         snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return DA_ERR_IO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int agent_state_replace(const char *dir, const char *name, const void *data, size_t len)
 {
-    char tmp[4096], path[4096];
-    int fd, dfd, r;
+    int r;
 
-    if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp-%ld", dir, name, (long)getpid()) >=
-            (int)sizeof(tmp) ||
-        snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-        return DA_ERR_INVALID_ARG;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         da_error_f("state directory %s: %s", dir, strerror(errno));
         return DA_ERR_IO;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        da_error_f("%s: %s", tmp, strerror(errno));
-        return errno == EACCES ? DA_ERR_PERMISSION : DA_ERR_IO;
-    }
-    r = write_all(fd, data, len);
-    if (r == 0 && fsync(fd) != 0)
-        r = DA_ERR_IO;
-    if (close(fd) != 0 && r == 0)
-        r = DA_ERR_IO;
-    if (r == 0 && rename(tmp, path) != 0)
-        r = DA_ERR_IO;
-    if (r != 0) {
-        da_error_f("writing %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return r;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    r = da_file_write(dir, name, data, len, DA_WRITE_REPLACE);
+    if (r != 0)
+        da_error_f("writing %s/%s: %s", dir, name, strerror(errno));
+    return r;
 }
 
 static int read_json(const char *dir, const char *name, cJSON **out)
@@ -138,7 +100,7 @@ static int save_json(const char *dir, const char *name, cJSON *o)
     if (text == NULL)
         return DA_ERR_NOMEM;
     r = agent_state_replace(dir, name, text, strlen(text));
-    free(text);
+    cJSON_free(text);
     return r;
 }
 

@@ -351,7 +351,7 @@ static int agent_collect_run(int argc, char **argv)
         return AGENT_EXIT_FAILURE;
     }
     r = fputs(text, stdout) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0;
-    free(text);
+    free(text); /* cJSON_Print or da_buf_take: both malloc */
     return r ? AGENT_EXIT_FAILURE : AGENT_EXIT_OK;
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -21,12 +23,16 @@
 #include "runtime.h"
 
 static const char enroll_usage[] =
-    "usage: devattest-agent enroll --token TOKEN [--server URL] [--ca FILE]\n"
+    "usage: devattest-agent enroll [--token-file FILE] [--server URL] [--ca FILE]\n"
     "                              [--ek-chain FILE] [--config FILE] [--json]\n"
     "Enroll this machine with the server: send the EK certificate and the\n"
     "attestation key, answer the server's credential challenge with the TPM,\n"
     "and record the agent id in the state directory.\n"
-    "  --token TOKEN   one-time enrollment token (devattest-server token create)\n"
+    "  --token-file FILE  file holding the one-time enrollment token\n"
+    "                  (devattest-server token create); \"-\" or no option: read\n"
+    "                  it from standard input\n"
+    "  --token TOKEN   the token on the command line (visible to every user of\n"
+    "                  the machine: a warning is printed)\n"
     "  --server URL    server URL (default: server_url of the configuration)\n"
     "  --ca FILE       the server's CA certificate to pin (default: server_ca)\n"
     "  --ek-chain FILE PEM intermediates between the EK certificate and the\n"
@@ -37,9 +43,13 @@ static const char enroll_usage[] =
     "exit codes: 0 enrolled, 1 enrollment failed, 2 usage error,\n"
     "            3 unusable configuration\n";
 
+#define AGENT_MAX_TOKEN 256 /* an enrollment token */
+
 struct enroll_args {
-    const char *token, *server, *ca, *ek_chain, *config;
+    const char *token, *token_file, *server, *ca, *ek_chain, *config;
     int json;
+    char token_buf[AGENT_MAX_TOKEN + 2];
+    cJSON *ek_chain_json; /* read before the uploader confines itself */
 };
 
 static int add_b64(cJSON *o, const char *key, const void *p, size_t n)
@@ -92,14 +102,16 @@ static int apply_overrides(struct agent_runtime *rt, const struct enroll_args *a
     return r;
 }
 
-/* The intermediates of --ek-chain as a JSON array of base64 DER. */
-static int add_ek_chain(cJSON *body, const char *path)
+/* The intermediates of --ek-chain as a JSON array of base64 DER, read
+ * while the file is still reachable. */
+static int read_ek_chain(const char *path, cJSON **out)
 {
     cJSON *arr;
     FILE *f;
     X509 *x;
     int r = 0, n = 0;
 
+    *out = NULL;
     if (path == NULL)
         return 0;
     f = fopen(path, "r");
@@ -107,7 +119,7 @@ static int add_ek_chain(cJSON *body, const char *path)
         fprintf(stderr, "devattest-agent: --ek-chain %s cannot be read\n", path);
         return DA_ERR_IO;
     }
-    arr = cJSON_AddArrayToObject(body, "ek_chain");
+    arr = cJSON_CreateArray();
     while (r == 0 && arr != NULL && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
         unsigned char *der = NULL;
         int len = i2d_X509(x, &der);
@@ -132,7 +144,40 @@ static int add_ek_chain(cJSON *body, const char *path)
         fprintf(stderr, "devattest-agent: --ek-chain %s holds no certificate\n", path);
         r = DA_ERR_CONFIG;
     }
+    if (r == 0)
+        *out = arr;
+    else
+        cJSON_Delete(arr);
     return r;
+}
+
+/* The token from --token-file (a path, or "-" for standard input): its
+ * first line. */
+static int read_token(struct enroll_args *a)
+{
+    FILE *f;
+    size_t n;
+    int stdin_file = strcmp(a->token_file, "-") == 0;
+
+    f = stdin_file ? stdin : fopen(a->token_file, "r");
+    if (f == NULL || fgets(a->token_buf, sizeof(a->token_buf), f) == NULL) {
+        fprintf(stderr, "devattest-agent: no token could be read from %s\n",
+                stdin_file ? "standard input" : a->token_file);
+        if (f != NULL && !stdin_file)
+            fclose(f);
+        return DA_ERR_IO;
+    }
+    if (!stdin_file)
+        fclose(f);
+    n = strcspn(a->token_buf, "\r\n");
+    if (n > AGENT_MAX_TOKEN || n == 0) {
+        fprintf(stderr, "devattest-agent: the token in %s is %s\n",
+                stdin_file ? "standard input" : a->token_file, n == 0 ? "empty" : "too long");
+        return DA_ERR_CONFIG;
+    }
+    a->token_buf[n] = '\0';
+    a->token = a->token_buf;
+    return 0;
 }
 
 static int enroll_request(struct agent_runtime *rt, const struct enroll_args *a,
@@ -154,7 +199,10 @@ static int enroll_request(struct agent_runtime *rt, const struct enroll_args *a,
     if (r == 0)
         r = add_b64(body, "ak_public", da_buf_data(&id->ak_public), da_buf_len(&id->ak_public));
     if (r == 0)
-        r = add_ek_chain(body, a->ek_chain);
+        r = a->ek_chain_json == NULL ||
+                    cJSON_AddItemToObject(body, "ek_chain", cJSON_Duplicate(a->ek_chain_json, 1))
+                ? 0
+                : DA_ERR_NOMEM;
     /* Host facts, from the collector. */
     if (r == 0)
         r = agent_collector_collect(&rt->collector, "host", &ev);
@@ -176,7 +224,7 @@ static int enroll_request(struct agent_runtime *rt, const struct enroll_args *a,
         if (r != 0 && text != NULL)
             fprintf(stderr, "devattest-agent: enrollment refused: %s\n",
                     agent_transport_error(rt->transport));
-        free(text);
+        cJSON_free(text);
     }
     cJSON_Delete(doc);
     cJSON_Delete(body);
@@ -237,7 +285,7 @@ static int activate(struct agent_runtime *rt, const cJSON *challenge, cJSON **re
         if (r != 0 && text != NULL)
             fprintf(stderr, "devattest-agent: enrollment refused: %s\n",
                     agent_transport_error(rt->transport));
-        free(text);
+        cJSON_free(text);
     }
 out:
     agent_enroll_answer_free(&ans);
@@ -286,10 +334,15 @@ static int save_enrollment(struct agent_runtime *rt, const struct agent_identity
 static int parse_args(int argc, char **argv, struct enroll_args *a)
 {
     static const struct option opts[] = {
-        {"token", required_argument, NULL, 't'},  {"server", required_argument, NULL, 's'},
-        {"ca", required_argument, NULL, 'a'},     {"ek-chain", required_argument, NULL, 'e'},
-        {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"token", required_argument, NULL, 't'},
+        {"token-file", required_argument, NULL, 'T'},
+        {"server", required_argument, NULL, 's'},
+        {"ca", required_argument, NULL, 'a'},
+        {"ek-chain", required_argument, NULL, 'e'},
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
 
@@ -299,6 +352,9 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
         switch (c) {
         case 't':
             a->token = optarg;
+            break;
+        case 'T':
+            a->token_file = optarg;
             break;
         case 's':
             a->server = optarg;
@@ -323,10 +379,16 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
             return -1;
         }
     }
-    if (optind != argc || a->token == NULL || a->token[0] == '\0') {
+    if (optind != argc || (a->token != NULL && a->token_file != NULL) ||
+        (a->token != NULL && a->token[0] == '\0')) {
         fputs(enroll_usage, stderr);
         return -1;
     }
+    if (a->token != NULL)
+        fprintf(stderr, "devattest-agent: warning: --token shows the token to every user of this "
+                        "machine (/proc/PID/cmdline); use --token-file FILE or standard input\n");
+    if (a->token == NULL && a->token_file == NULL)
+        a->token_file = "-"; /* standard input */
     return 0;
 }
 
@@ -347,6 +409,12 @@ static int enroll_run(int argc, char **argv)
     if (apply_overrides(&rt, &a) != 0) {
         agent_runtime_stop(&rt);
         return AGENT_EXIT_CONFIG;
+    }
+    /* Files named on the command line are read before anything drops. */
+    if ((a.token_file != NULL && read_token(&a) != 0) ||
+        read_ek_chain(a.ek_chain, &a.ek_chain_json) != 0) {
+        agent_runtime_stop(&rt);
+        return AGENT_EXIT_USAGE;
     }
     memset(&id, 0, sizeof(id));
     r = agent_runtime_start(&rt, AGENT_RT_SIGNER | AGENT_RT_SIGNER_CREATE | AGENT_RT_COLLECTOR |
@@ -372,6 +440,8 @@ static int enroll_run(int argc, char **argv)
                e.trust, e.pcr_selection);
     cJSON_Delete(challenge);
     cJSON_Delete(result);
+    cJSON_Delete(a.ek_chain_json);
+    OPENSSL_cleanse(a.token_buf, sizeof(a.token_buf));
     agent_identity_info_free(&id);
     agent_runtime_stop(&rt);
     return r == 0 ? AGENT_EXIT_OK : AGENT_EXIT_FAILURE;

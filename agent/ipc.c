@@ -254,49 +254,84 @@ int agent_ipc_recv(int fd, const struct agent_ipc_handler *table, size_t n, int 
     return r;
 }
 
-int agent_ipc_serve(int fd, const struct agent_ipc_handler *table, size_t n, void *ctx)
+#define SERVE_CLOSED (AGENT_IPC_STOP + 1)
+
+/* One frame from a channel through its table. SERVE_CLOSED: the peer closed
+ * at a frame boundary; AGENT_IPC_STOP; 0 to go on; or an error. */
+static int serve_frame(const struct agent_ipc_channel *ch, unsigned char *used, struct da_buf *msg,
+                       void *ctx)
 {
-    unsigned char used[AGENT_IPC_MAX_TYPES];
     const struct agent_ipc_handler *e;
-    struct da_buf msg;
+    size_t idx;
     int r;
 
-    if (n > AGENT_IPC_MAX_TYPES)
+    r = recv_frame(ch->fd, ch->table, ch->n, -1, &e, msg);
+    if (r == DA_ERR_IPC_CLOSED)
+        return SERVE_CLOSED;
+    if (r != 0)
+        return r;
+    idx = (size_t)(e - ch->table);
+    if (e->allowed == AGENT_IPC_ONCE && used[idx]) {
+        da_error_f("second message of type %u, which is allowed once", e->type);
+        return DA_ERR_IPC;
+    }
+    used[idx] = 1;
+    if (e->handle == NULL)
+        return DA_ERR_IPC;
+    r = e->handle(ctx, ch->fd, da_buf_data(msg), da_buf_len(msg));
+    da_buf_reset(msg);
+    return r;
+}
+
+int agent_ipc_serve_channels(const struct agent_ipc_channel *ch, size_t nch, void *ctx)
+{
+    unsigned char used[AGENT_IPC_MAX_CHANNELS][AGENT_IPC_MAX_TYPES];
+    struct pollfd p[AGENT_IPC_MAX_CHANNELS];
+    struct da_buf msg;
+    size_t i;
+    int r = 0;
+
+    if (nch == 0 || nch > AGENT_IPC_MAX_CHANNELS)
         return DA_ERR_INVALID_ARG;
+    for (i = 0; i < nch; i++) {
+        if (ch[i].n > AGENT_IPC_MAX_TYPES)
+            return DA_ERR_INVALID_ARG;
+        p[i].fd = ch[i].fd;
+        p[i].events = POLLIN;
+    }
     memset(used, 0, sizeof(used));
     da_buf_init(&msg, 0);
-    for (;;) {
-        size_t idx;
+    while (r == 0) {
+        int k;
 
-        r = recv_frame(fd, table, n, -1, &e, &msg);
-        if (r == DA_ERR_IPC_CLOSED) {
-            r = 0; /* the peer finished: a clean end */
+        for (i = 0; i < nch; i++)
+            p[i].revents = 0;
+        k = nch == 1 ? 1 : poll(p, nch, -1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            r = DA_ERR_IO;
             break;
         }
-        if (r != 0)
-            break;
-        idx = (size_t)(e - table);
-        if (e->allowed == AGENT_IPC_ONCE && used[idx]) {
-            da_error_f("second message of type %u, which is allowed once", e->type);
-            r = DA_ERR_IPC;
-            break;
+        for (i = 0; r == 0 && i < nch; i++) {
+            if (nch > 1 && p[i].revents == 0)
+                continue;
+            r = serve_frame(&ch[i], used[i], &msg, ctx);
+            if (r == SERVE_CLOSED && i > 0) {
+                p[i].fd = -1; /* a side channel closed: stop watching it */
+                r = 0;
+            }
         }
-        used[idx] = 1;
-        if (e->handle == NULL) {
-            r = DA_ERR_IPC;
-            break;
-        }
-        r = e->handle(ctx, fd, da_buf_data(&msg), da_buf_len(&msg));
-        da_buf_reset(&msg);
-        if (r == AGENT_IPC_STOP) {
-            r = 0;
-            break;
-        }
-        if (r != 0)
-            break;
     }
     da_buf_free(&msg);
-    return r;
+    return r == SERVE_CLOSED || r == AGENT_IPC_STOP ? 0 : r;
+}
+
+int agent_ipc_serve(int fd, const struct agent_ipc_handler *table, size_t n, void *ctx)
+{
+    const struct agent_ipc_channel ch = {fd, table, n};
+
+    return agent_ipc_serve_channels(&ch, 1, ctx);
 }
 
 int agent_ipc_call(int fd, uint32_t type, const void *payload, size_t len,

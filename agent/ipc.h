@@ -73,6 +73,19 @@ int agent_ipc_recv(int fd, const struct agent_ipc_handler *table, size_t n, int 
  * the cap, a second ONCE frame, truncated frame, handler error). */
 int agent_ipc_serve(int fd, const struct agent_ipc_handler *table, size_t n, void *ctx);
 
+/* Several channels served by one process (the collector: its parent, and
+ * the signer's evidence channel). Serving ends when the first channel's
+ * peer closes (0), a handler returns AGENT_IPC_STOP (0) or on any error; a
+ * later channel that closes is only no longer watched. ONCE counts per
+ * channel. */
+#define AGENT_IPC_MAX_CHANNELS 4
+struct agent_ipc_channel {
+    int fd;
+    const struct agent_ipc_handler *table;
+    size_t n;
+};
+int agent_ipc_serve_channels(const struct agent_ipc_channel *ch, size_t nch, void *ctx);
+
 /* Send a request and wait for its answer, which must be of a type in the
  * answer table. */
 int agent_ipc_call(int fd, uint32_t type, const void *payload, size_t len,

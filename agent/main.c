@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "commands.h"
+#include "json.h"
 #include "log.h"
+#include "sandbox.h"
 
 extern const struct agent_command agent_cmd_check;
 extern const struct agent_command agent_cmd_collect;
@@ -39,7 +41,13 @@ int main(int argc, char **argv)
 {
     size_t i;
 
+    /* Nothing inherited beyond stdin, stdout and stderr reaches any of the
+     * agent's processes. */
+    (void)agent_sandbox_close_fds(NULL, 0);
     da_log_init("devattest-agent", DA_LOG_WARN, DA_LOG_STDERR);
+    /* Before any JSON tree exists: the signer and the uploader bound the
+     * memory their trees may hold (AGENT_JSON_MEMORY). */
+    da_json_memory_hooks();
     /* The TSS logs through its own channel; the agent reports TSS failures
      * itself (decoded), so keep the TSS quiet unless asked for. */
     (void)setenv("TSS2_LOG", "all+NONE", 0);

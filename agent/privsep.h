@@ -31,12 +31,15 @@
 #include "buf.h"
 #include "child.h"
 #include "ipc.h"
+#include "privdrop.h"
+#include "privsep_proto.h"
 
 enum agent_msg {
     /* uploader -> signer */
-    AGENT_MSG_IDENTITY = 1, /* no fields */
-    AGENT_MSG_QUOTE = 2,    /* nonce, evidence (JSON), PCR selection text */
-    AGENT_MSG_ENROLL = 3,   /* challenge id, credential blob, encrypted secret */
+    AGENT_MSG_IDENTITY = 1, /* fields: privsep_proto.h */
+    AGENT_MSG_QUOTE = 2,    /* the signer collects (its own channel) and quotes */
+    AGENT_MSG_ENROLL = 3,
+    AGENT_MSG_REQUOTE = 4, /* a spooled report's evidence and MAC, a new nonce */
     /* signer -> uploader */
     AGENT_MSG_IDENTITY_OK = 101, /* trust, ek_public, ek_cert, ak_public, sk_public */
     AGENT_MSG_QUOTE_OK = 102,    /* attest, signature, pcr_values */
@@ -48,21 +51,26 @@ enum agent_msg {
     AGENT_MSG_COLLECT_OK = 211,   /* canonical evidence */
     AGENT_MSG_INVENTORY_OK = 212, /* inventory lines */
     AGENT_MSG_STATE_PUT = 213,    /* state file name, content: before the answer */
+    /* collector -> firewall reader, and its answer */
+    AGENT_MSG_FIREWALL = 221,
+    AGENT_MSG_FIREWALL_OK = 222,
     /* either child -> uploader */
     AGENT_MSG_READY = 254, /* no fields: set up and confined, serving */
     AGENT_MSG_ERROR = 255, /* u64 (negated DA_ERR_*), text */
 };
 
-#define AGENT_MAX_NONCE      128
-#define AGENT_MAX_PCR_TEXT   128
-#define AGENT_MAX_CHALLENGE  128
-#define AGENT_MAX_TPM_BLOB   4096 /* credential, secret, attest, signature, public */
-#define AGENT_MAX_PCR_VALUES (24u * 64u * 4u)
-#define AGENT_MAX_INVENTORY  (8u * 1024 * 1024)
-#define AGENT_MAX_STATE_NAME 32                  /* a collector state file name */
-#define AGENT_MAX_STATE_FILE (12u * 1024 * 1024) /* one state file through the parent */
-#define AGENT_MAX_STATE_MSG  (8 + AGENT_MAX_STATE_NAME + AGENT_MAX_STATE_FILE)
-#define AGENT_CHILD_TIMEOUT  (120 * 1000) /* ms for one request */
+/* In the state directory: the signer's own files (covered in the
+ * uploader's mount namespace), and the key of the spool MACs there. */
+#define AGENT_SIGNER_DIR     "signer"
+#define AGENT_SPOOL_KEY_FILE "spool.key"
+
+#define AGENT_FIREWALL_TIMEOUT (10 * 1000) /* ms for the firewall reader's answer */
+/* What the JSON trees of the signer and of the uploader may hold at once: a
+ * document of DA_MAX_EVIDENCE made of the smallest values would need about
+ * forty times its size. */
+#define AGENT_JSON_MEMORY (64u * 1024 * 1024)
+
+#define AGENT_CHILD_TIMEOUT (120 * 1000) /* ms for one request, all its frames included */
 
 /* What the signer says about its keys. */
 struct agent_identity_info {
@@ -73,6 +81,8 @@ void agent_identity_info_free(struct agent_identity_info *id);
 
 struct agent_quote_result {
     struct da_buf attest, signature, pcr_values;
+    struct da_buf evidence;                 /* the canonical document quoted */
+    unsigned char mac[AGENT_SPOOL_MAC_LEN]; /* the signer's MAC over it, for the spool */
 };
 void agent_quote_result_free(struct agent_quote_result *q);
 
@@ -85,10 +95,39 @@ void agent_enroll_answer_free(struct agent_enroll_answer *a);
  * enters its sandbox (the profile its TCTI needs), loads its identity
  * (creating it with AGENT_IDENTITY_CREATE in identity_flags) and serves. */
 int agent_signer_spawn(const struct agent_config *cfg, int identity_flags, struct agent_child *out);
+
+/* How a child is started by the runtime: the user to switch to (NULL:
+ * none), the end of the collector<->signer evidence channel (-1: none),
+ * the end of the collector<->firewall reader channel (-1: none) and, for
+ * the collector, PID 1's environment read by the parent (NULL: none). */
+struct agent_spawn_opts {
+    const struct agent_user *user;
+    int evidence_fd;
+    int firewall_fd;
+    const struct da_buf *pid1_environ;
+};
+int agent_signer_spawn_opts(const struct agent_config *cfg, int identity_flags,
+                            const struct agent_spawn_opts *o, struct agent_child *out);
+int agent_collector_spawn_opts(const struct agent_config *cfg, const char *root,
+                               const struct agent_spawn_opts *o, struct agent_child *out);
+/* The firewall reader: keeps CAP_NET_ADMIN, answers the collector's
+ * FIREWALL requests with the nftables ruleset summary, nothing else. */
+int agent_firewall_spawn(const struct agent_config *cfg, const struct agent_spawn_opts *o,
+                         struct agent_child *out);
 int agent_signer_identity(struct agent_child *signer, struct agent_identity_info *out);
-int agent_signer_quote(struct agent_child *signer, const unsigned char *nonce, size_t nonce_len,
-                       const char *evidence, size_t evidence_len, const char *pcr_selection,
-                       struct agent_quote_result *out);
+/* The signer asks the collector (their own channel) for the evidence, adds
+ * agent.spool_dropped, computes D itself and quotes SHA-256(nonce || D);
+ * meanwhile the collector's STATE_PUTs are written here. out->evidence is
+ * the document quoted, out->mac its MAC under the signer's spool key. */
+int agent_signer_quote(struct agent_child *signer, struct agent_child *collector,
+                       const unsigned char *nonce, size_t nonce_len, const char *pcr_selection,
+                       uint64_t spool_dropped, struct agent_quote_result *out);
+/* Quote again a spooled report's evidence: refused (DA_ERR_SPOOL_MAC)
+ * unless mac is the signer's own MAC over it. */
+int agent_signer_requote(struct agent_child *signer, const unsigned char *nonce, size_t nonce_len,
+                         const char *pcr_selection, const char *evidence, size_t evidence_len,
+                         const unsigned char mac[AGENT_SPOOL_MAC_LEN],
+                         struct agent_quote_result *out);
 int agent_signer_enroll(struct agent_child *signer, const char *challenge_id,
                         const unsigned char *blob, size_t blob_len, const unsigned char *secret,
                         size_t secret_len, struct agent_enroll_answer *out);

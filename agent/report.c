@@ -11,6 +11,7 @@
 #include "deliver.h"
 #include "encoding.h"
 #include "err.h"
+#include "fields.h"
 #include "eventlog.h"
 #include "jcs.h"
 #include "json.h"
@@ -58,36 +59,6 @@ static void copy_str(char *dst, size_t size, const char *src)
 }
 
 /* ---- the pieces of a report ---- */
-
-static int collect_evidence(struct cycle *c, cJSON **doc)
-{
-    struct da_buf text;
-    cJSON *agent;
-    int r;
-
-    *doc = NULL;
-    da_buf_init(&text, 0);
-    r = agent_collector_collect(&c->rt->collector, NULL, &text);
-    if (r == 0)
-        r = da_json_parse(da_buf_str(&text), da_buf_len(&text), DA_MAX_EVIDENCE, doc);
-    da_buf_free(&text);
-    if (r != 0) {
-        snprintf(c->out->message, sizeof(c->out->message), "collection failed: %s",
-                 agent_privsep_last_error()[0] != '\0' ? agent_privsep_last_error()
-                                                       : da_strerror(r));
-        return r;
-    }
-    /* The reports the bounded spool had to drop travel in the evidence. */
-    agent = cJSON_GetObjectItemCaseSensitive(*doc, "agent");
-    if (!cJSON_IsObject(agent) ||
-        cJSON_AddNumberToObject(agent, "spool_dropped",
-                                (double)agent_spool_dropped(c->rt->spool)) == NULL) {
-        cJSON_Delete(*doc);
-        *doc = NULL;
-        return DA_ERR_COLLECT;
-    }
-    return 0;
-}
 
 static int server_error(const struct agent_transport *t)
 {
@@ -153,7 +124,6 @@ static int add_event_log(struct cycle *c, const char *pcrs, cJSON *body)
 {
     const struct agent_config *cfg = &c->rt->cfg;
     struct da_pcr_selection sel;
-    struct agent_bytes log;
     uint32_t any = 0;
     int r;
 
@@ -163,37 +133,78 @@ static int add_event_log(struct cycle *c, const char *pcrs, cJSON *body)
         any |= sel.banks[i].pcrs;
     if ((any & 0x53ffu) == 0)
         return 0;
-    r = agent_eventlog_read(
-        cfg->test_only_event_log_file[0] != '\0' ? cfg->test_only_event_log_file : NULL, &log);
+    /* Read at start, before the uploader became the agent's user: the
+     * kernel's copy is readable by root only, and it does not change until
+     * the next boot. */
+    r = c->rt->event_log_error;
     if (r != 0) {
         if (r != DA_ERR_NOT_FOUND)
             da_warn_f("the firmware event log is not sent: %s", da_strerror(r));
         return 0;
     }
-    r = log.data != NULL ? add_b64(body, "event_log", log.data, log.len) : 0;
-    agent_bytes_free(&log);
+    return c->rt->event_log.data != NULL
+               ? add_b64(body, "event_log", c->rt->event_log.data, c->rt->event_log.len)
+               : 0;
+}
+
+/* A spool entry's payload: the signer's MAC over the evidence, then the
+ * report body. */
+static int spool_wrap(const unsigned char mac[AGENT_SPOOL_MAC_LEN], const char *body,
+                      struct da_buf *out)
+{
+    int r;
+
+    r = agent_fields_put(out, mac, AGENT_SPOOL_MAC_LEN);
+    if (r == 0)
+        r = agent_fields_put_str(out, body);
     return r;
 }
 
-/* The body of POST /v1/agents/{id}/reports for this evidence. */
-static int build_report(struct cycle *c, const cJSON *evidence, char **text)
+static int spool_unwrap(const unsigned char *p, size_t n, const unsigned char **mac,
+                        const char **body, size_t *body_len)
+{
+    static const size_t caps[2] = {AGENT_SPOOL_MAC_LEN, DA_MAX_REPORT};
+    struct agent_field f[2];
+
+    if (agent_fields_split(p, n, 2, caps, f) != 0 || f[0].len != AGENT_SPOOL_MAC_LEN)
+        return DA_ERR_SPOOL_CORRUPT;
+    *mac = f[0].data;
+    *body = (const char *)f[1].data;
+    *body_len = f[1].len;
+    return 0;
+}
+
+/* The body of POST /v1/agents/{id}/reports and the spool payload that
+ * carries it. Without evidence the signer collects a new document itself;
+ * with one (a spooled report) it quotes it again if mac is its own. */
+static int build_report(struct cycle *c, const struct da_buf *evidence, const unsigned char *mac,
+                        struct da_buf *payload)
 {
     struct agent_quote_result q;
-    struct da_buf canon, nonce;
-    char pcrs[128];
-    cJSON *body = NULL, *quote;
+    struct da_buf nonce;
+    char pcrs[128], *text = NULL;
+    cJSON *body = NULL, *quote, *ev = NULL;
     int offline, r;
 
-    *text = NULL;
     memset(&q, 0, sizeof(q));
-    da_buf_init(&canon, DA_MAX_EVIDENCE);
+    da_buf_free(payload);
+    da_buf_init(payload, DA_MAX_REPORT + AGENT_SPOOL_MAC_LEN + 8);
     da_buf_init(&nonce, AGENT_MAX_NONCE);
-    r = da_jcs_serialize(evidence, &canon);
+    r = get_nonce(c, &nonce, pcrs, sizeof(pcrs), &offline);
+    if (r == 0 && evidence != NULL && offline)
+        r = DA_ERR_TRANSPORT; /* a re-quote needs the server's nonce */
+    if (r == 0 && evidence == NULL)
+        r = agent_signer_quote(&c->rt->signer, &c->rt->collector, da_buf_data(&nonce),
+                               da_buf_len(&nonce), pcrs, agent_spool_dropped(c->rt->spool), &q);
+    else if (r == 0)
+        r = agent_signer_requote(&c->rt->signer, da_buf_data(&nonce), da_buf_len(&nonce), pcrs,
+                                 da_buf_str(evidence), da_buf_len(evidence), mac, &q);
+    if (r != 0 && evidence == NULL && c->out->message[0] == '\0')
+        snprintf(c->out->message, sizeof(c->out->message), "report not made: %s",
+                 agent_privsep_last_error()[0] != '\0' ? agent_privsep_last_error()
+                                                       : da_strerror(r));
     if (r == 0)
-        r = get_nonce(c, &nonce, pcrs, sizeof(pcrs), &offline);
-    if (r == 0)
-        r = agent_signer_quote(&c->rt->signer, da_buf_data(&nonce), da_buf_len(&nonce),
-                               da_buf_str(&canon), da_buf_len(&canon), pcrs, &q);
+        r = da_json_parse(da_buf_str(&q.evidence), da_buf_len(&q.evidence), DA_MAX_EVIDENCE, &ev);
     if (r == 0) {
         body = cJSON_CreateObject();
         quote = body != NULL ? cJSON_AddObjectToObject(body, "quote") : NULL;
@@ -202,8 +213,12 @@ static int build_report(struct cycle *c, const cJSON *evidence, char **text)
     }
     if (r == 0)
         r = add_b64(body, "nonce", da_buf_data(&nonce), da_buf_len(&nonce));
-    if (r == 0 && !cJSON_AddItemToObject(body, "evidence", cJSON_Duplicate(evidence, 1)))
-        r = DA_ERR_NOMEM;
+    if (r == 0) {
+        if (cJSON_AddItemToObject(body, "evidence", ev))
+            ev = NULL; /* transferred */
+        else
+            r = DA_ERR_NOMEM;
+    }
     if (r == 0)
         r = add_b64(quote, "attest", da_buf_data(&q.attest), da_buf_len(&q.attest));
     if (r == 0)
@@ -213,15 +228,18 @@ static int build_report(struct cycle *c, const cJSON *evidence, char **text)
     if (r == 0)
         r = add_event_log(c, pcrs, body);
     if (r == 0) {
-        *text = cJSON_PrintUnformatted(body);
-        if (*text == NULL)
+        text = cJSON_PrintUnformatted(body);
+        if (text == NULL)
             r = DA_ERR_NOMEM;
     }
+    if (r == 0)
+        r = spool_wrap(q.mac, text, payload);
     if (r == 0 && offline)
         da_info_f("server unreachable: report quoted over a local nonce and spooled");
+    cJSON_free(text);
+    cJSON_Delete(ev);
     cJSON_Delete(body);
     agent_quote_result_free(&q);
-    da_buf_free(&canon);
     da_buf_free(&nonce);
     return r;
 }
@@ -284,7 +302,7 @@ static int post_report(struct cycle *c, cJSON *body, cJSON **answer)
         return DA_ERR_NOMEM;
     snprintf(path, sizeof(path), "/v1/agents/%s/reports", rt->enr.agent_id);
     r = agent_transport_json(rt->transport, "POST", path, NULL, text, &status, answer);
-    free(text);
+    cJSON_free(text);
     return r;
 }
 
@@ -331,9 +349,15 @@ static int send_report(void *ctx, uint64_t seq, const unsigned char *report, siz
     cJSON *body = NULL, *answer = NULL;
     int r;
 
+    const unsigned char *mac;
+    const char *text;
+    size_t text_len;
+
     (void)seq;
     (void)created;
-    r = da_json_parse((const char *)report, len, DA_MAX_REPORT, &body);
+    r = spool_unwrap(report, len, &mac, &text, &text_len);
+    if (r == 0)
+        r = da_json_parse(text, text_len, DA_MAX_REPORT, &body);
     if (r != 0)
         return AGENT_SEND_REFUSED; /* not a report: it can never be sent */
     r = post_report(c, body, &answer);
@@ -356,36 +380,28 @@ static int requote_report(void *ctx, const unsigned char *report, size_t len, ui
                           struct da_buf *out)
 {
     struct cycle *c = ctx;
+    const unsigned char *mac;
+    const char *text;
+    size_t text_len;
+    struct da_buf canon;
     cJSON *body = NULL;
     const cJSON *ev;
-    char *text = NULL;
-    int offline = 0, r;
+    int r;
 
     (void)created; /* the evidence keeps its collected_at */
-    r = da_json_parse((const char *)report, len, DA_MAX_REPORT, &body);
+    da_buf_init(&canon, DA_MAX_EVIDENCE);
+    r = spool_unwrap(report, len, &mac, &text, &text_len);
+    if (r == 0)
+        r = da_json_parse(text, text_len, DA_MAX_REPORT, &body);
     ev = r == 0 ? cJSON_GetObjectItemCaseSensitive(body, "evidence") : NULL;
     if (r == 0 && !cJSON_IsObject(ev))
         r = DA_ERR_JSON_TYPE;
-    if (r == 0) {
-        /* A re-quote needs a real nonce: find out first whether the server
-         * answers (build_report would fall back to a local one). */
-        struct da_buf nonce;
-        char pcrs[128];
-
-        da_buf_init(&nonce, AGENT_MAX_NONCE);
-        r = get_nonce(c, &nonce, pcrs, sizeof(pcrs), &offline);
-        da_buf_free(&nonce);
-        if (r == 0 && offline)
-            r = DA_ERR_TRANSPORT;
-    }
     if (r == 0)
-        r = build_report(c, ev, &text);
-    if (r == 0) {
-        da_buf_init(out, DA_MAX_REPORT);
-        r = da_buf_append_str(out, text);
-    }
-    free(text);
+        r = da_jcs_serialize(ev, &canon);
     cJSON_Delete(body);
+    if (r == 0)
+        r = build_report(c, &canon, mac, out);
+    da_buf_free(&canon);
     return r;
 }
 
@@ -458,8 +474,7 @@ int agent_report_deliver(struct agent_runtime *rt, struct agent_report_outcome *
 int agent_report_cycle(struct agent_runtime *rt, struct agent_report_outcome *out)
 {
     struct cycle c;
-    cJSON *evidence = NULL;
-    char *text = NULL;
+    struct da_buf payload;
     time_t now = time(NULL);
     int r;
 
@@ -481,13 +496,12 @@ int agent_report_cycle(struct agent_runtime *rt, struct agent_report_outcome *ou
             return r;
         }
     }
-    r = collect_evidence(&c, &evidence);
+    da_buf_init(&payload, 0);
+    r = build_report(&c, NULL, NULL, &payload);
     if (r == 0)
-        r = build_report(&c, evidence, &text);
-    if (r == 0)
-        r = agent_spool_put(rt->spool, text, strlen(text), (uint64_t)now, NULL);
-    cJSON_Delete(evidence);
-    free(text);
+        r = agent_spool_put(rt->spool, da_buf_data(&payload), da_buf_len(&payload), (uint64_t)now,
+                            NULL);
+    da_buf_free(&payload);
     if (r != 0) {
         struct agent_deliver_result none;
 

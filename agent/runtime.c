@@ -4,10 +4,15 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "caps.h"
 #include "err.h"
+#include "eventlog.h"
+#include "file.h"
+#include "json.h"
 #include "log.h"
 #include "privsep.h"
 #include "sandbox.h"
@@ -20,8 +25,8 @@ int agent_runtime_config(struct agent_runtime *rt, const char *path, int allow_m
     int r;
 
     memset(rt, 0, sizeof(*rt));
-    rt->signer.pid = rt->collector.pid = -1;
-    rt->signer.fd = rt->collector.fd = -1;
+    rt->signer.pid = rt->collector.pid = rt->firewall.pid = -1;
+    rt->signer.fd = rt->collector.fd = rt->firewall.fd = -1;
     snprintf(rt->config_path, sizeof(rt->config_path), "%s",
              path != NULL ? path : AGENT_CONFIG_DEFAULT_PATH);
     r = agent_config_load(&rt->cfg, rt->config_path, &err);
@@ -37,6 +42,15 @@ int agent_runtime_config(struct agent_runtime *rt, const char *path, int allow_m
         return AGENT_EXIT_CONFIG;
     }
     da_log_set_level((enum da_log_level)rt->cfg.log_level);
+    r = agent_user_resolve(rt->cfg.user, &rt->user, msg, sizeof(msg));
+    /* Whoever may write the configuration decides what the agent reads,
+     * where it sends reports and which user it becomes. */
+    if (r == 0 && access(rt->config_path, F_OK) == 0)
+        r = agent_file_check(rt->config_path, &rt->user, msg, sizeof(msg));
+    if (r != 0) {
+        fprintf(stderr, "devattest-agent: %s\n", msg);
+        return AGENT_EXIT_CONFIG;
+    }
     return AGENT_EXIT_OK;
 }
 
@@ -75,6 +89,91 @@ static int child_failed(const char *what, int r)
     return r;
 }
 
+/* The state and spool directories (made when missing, given to the agent's
+ * user) and the signer's own directory in the state directory. */
+static int check_dirs(struct agent_runtime *rt, unsigned parts)
+{
+    char why[PATH_MAX + 256], signer_dir[PATH_MAX];
+    int r;
+
+    r = agent_dir_check(rt->cfg.state_dir, &rt->user, 1, why, sizeof(why));
+    if (r == 0 && (parts & AGENT_RT_SPOOL))
+        r = agent_dir_check(rt->cfg.spool_dir, &rt->user, 1, why, sizeof(why));
+    if (r == 0 && (parts & AGENT_RT_SIGNER)) {
+        if (snprintf(signer_dir, sizeof(signer_dir), "%s/" AGENT_SIGNER_DIR, rt->cfg.state_dir) >=
+            (int)sizeof(signer_dir))
+            return DA_ERR_INVALID_ARG;
+        r = agent_dir_check(signer_dir, &rt->user, 1, why, sizeof(why));
+    }
+    if (r != 0)
+        fprintf(stderr, "devattest-agent: refusing to start: %s\n", why);
+    return r;
+}
+
+/* PID 1's environment needs ptrace-level access, which no agent process
+ * keeps: read here, before anything drops, for the collector. Unreadable
+ * (started without the privilege): the collector reports it unknown. */
+static void read_pid1_environ(struct da_buf *out)
+{
+    if (da_file_read("/proc/1/environ", DA_MAX_SMALL_SYSFILE, out) != 0)
+        da_buf_free(out);
+}
+
+static int spawn_children(struct agent_runtime *rt, unsigned parts)
+{
+    struct agent_spawn_opts o;
+    struct da_buf env;
+    int ev[2] = {-1, -1}, fw[2] = {-1, -1}, r = 0;
+
+    memset(&o, 0, sizeof(o));
+    o.user = rt->user.switch_ids ? &rt->user : NULL;
+    o.evidence_fd = o.firewall_fd = -1;
+    da_buf_init(&env, 0);
+    /* The collector<->signer and collector<->firewall reader channels: the
+     * uploader keeps no end of either. */
+    if ((parts & AGENT_RT_SIGNER) && (parts & AGENT_RT_COLLECTOR) &&
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ev) != 0)
+        r = DA_ERR_IO;
+    if (r == 0 && (parts & AGENT_RT_COLLECTOR) &&
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fw) != 0)
+        r = DA_ERR_IO;
+    if (r == 0 && (parts & AGENT_RT_COLLECTOR)) {
+        o.firewall_fd = fw[0];
+        r = agent_firewall_spawn(&rt->cfg, &o, &rt->firewall);
+        if (r != 0)
+            r = child_failed("firewall reader", r);
+    }
+    if (r == 0 && (parts & AGENT_RT_SIGNER)) {
+        o.firewall_fd = -1;
+        o.evidence_fd = ev[0];
+        r = agent_signer_spawn_opts(&rt->cfg,
+                                    (parts & AGENT_RT_SIGNER_CREATE) ? AGENT_IDENTITY_CREATE
+                                                                     : AGENT_IDENTITY_LOAD,
+                                    &o, &rt->signer);
+        if (r != 0)
+            r = child_failed("signer", r);
+    }
+    if (r == 0 && (parts & AGENT_RT_COLLECTOR)) {
+        read_pid1_environ(&env);
+        o.evidence_fd = ev[1];
+        o.firewall_fd = fw[1];
+        o.pid1_environ = da_buf_len(&env) > 0 ? &env : NULL;
+        r = agent_collector_spawn_opts(&rt->cfg, rt->cfg.collect_root, &o, &rt->collector);
+        if (r != 0)
+            r = child_failed("collector", r);
+    }
+    da_buf_free(&env);
+    if (ev[0] >= 0) {
+        close(ev[0]);
+        close(ev[1]);
+    }
+    if (fw[0] >= 0) {
+        close(fw[0]);
+        close(fw[1]);
+    }
+    return r;
+}
+
 int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
 {
     int r;
@@ -90,20 +189,15 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
                 rt->cfg.state_dir);
         return DA_ERR_NOT_ENROLLED;
     }
+    if (parts & (AGENT_RT_SIGNER | AGENT_RT_COLLECTOR | AGENT_RT_SPOOL)) {
+        r = check_dirs(rt, parts);
+        if (r != 0)
+            return r;
+    }
     /* Children first: the uploader cannot fork once it is confined. */
-    if (parts & AGENT_RT_SIGNER) {
-        r = agent_signer_spawn(&rt->cfg,
-                               (parts & AGENT_RT_SIGNER_CREATE) ? AGENT_IDENTITY_CREATE
-                                                                : AGENT_IDENTITY_LOAD,
-                               &rt->signer);
-        if (r != 0)
-            return child_failed("signer", r);
-    }
-    if (parts & AGENT_RT_COLLECTOR) {
-        r = agent_collector_spawn(&rt->cfg, rt->cfg.collect_root, &rt->collector);
-        if (r != 0)
-            return child_failed("collector", r);
-    }
+    r = spawn_children(rt, parts);
+    if (r != 0)
+        return r;
     if (parts & AGENT_RT_SPOOL) {
         r = agent_spool_open(rt->cfg.spool_dir, rt->cfg.spool_max_reports, rt->cfg.spool_max_bytes,
                              &rt->spool);
@@ -117,8 +211,18 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
         if (r != 0)
             return r;
     }
+    if (parts & AGENT_RT_SPOOL)
+        rt->event_log_error = agent_eventlog_read(
+            rt->cfg.test_only_event_log_file[0] != '\0' ? rt->cfg.test_only_event_log_file : NULL,
+            &rt->event_log);
     if (parts & AGENT_RT_CONFINE) {
-        r = agent_sandbox_enter(AGENT_SANDBOX_UPLOADER, rt->cfg.sandbox);
+        const pid_t kids[3] = {rt->signer.pid, rt->collector.pid, rt->firewall.pid};
+
+        agent_sandbox_set_children(kids, 3);
+        da_json_memory_cap(AGENT_JSON_MEMORY);
+        agent_sandbox_set_uploader_dirs(rt->cfg.state_dir, rt->cfg.spool_dir);
+        r = agent_sandbox_enter_as(AGENT_SANDBOX_UPLOADER, rt->cfg.sandbox,
+                                   rt->user.switch_ids ? &rt->user : NULL);
         if (r != 0) {
             fprintf(stderr, "devattest-agent: the uploader's sandbox could not be set up\n");
             return r;
@@ -133,10 +237,13 @@ void agent_runtime_stop(struct agent_runtime *rt)
         agent_child_stop(&rt->signer, 10000, NULL);
     if (rt->collector.pid > 0)
         agent_child_stop(&rt->collector, 10000, NULL);
+    if (rt->firewall.pid > 0)
+        agent_child_stop(&rt->firewall, 10000, NULL);
     agent_transport_free(rt->transport);
     rt->transport = NULL;
     agent_spool_close(rt->spool);
     rt->spool = NULL;
+    agent_bytes_free(&rt->event_log);
     agent_config_free(&rt->cfg);
 }
 

@@ -10,7 +10,9 @@
 #include "agent_config.h"
 #include "agent_state.h"
 #include "child.h"
+#include "privdrop.h"
 #include "spool.h"
+#include "tpm.h"
 #include "transport.h"
 
 enum agent_runtime_part {
@@ -26,11 +28,16 @@ enum agent_runtime_part {
 struct agent_runtime {
     struct agent_config cfg;
     char config_path[PATH_MAX];
-    struct agent_child signer, collector;
+    struct agent_user user; /* who the processes become (privdrop.h) */
+    struct agent_child signer, collector, firewall;
     struct agent_transport *transport;
     struct agent_spool *spool;
     struct agent_enrollment enr;
     int have_enrollment;
+    /* The firmware event log, read before the uploader drops (root-only
+     * readable; unchanged until the next boot), or why it could not be. */
+    struct agent_bytes event_log;
+    int event_log_error;
 };
 
 /* Load the configuration file (defaults when it is missing and

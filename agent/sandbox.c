@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,11 +19,13 @@
 #include <unistd.h>
 
 #include <linux/fs.h>
+#include <linux/netlink.h>
 #include <linux/fscrypt.h>
 #include <seccomp.h>
 
 #include "err.h"
 #include "log.h"
+#include "privdrop.h"
 
 const char *agent_sandbox_profile_name(enum agent_sandbox_profile p)
 {
@@ -35,6 +38,8 @@ const char *agent_sandbox_profile_name(enum agent_sandbox_profile p)
         return "uploader";
     case AGENT_SANDBOX_SIGNER_SIMULATOR:
         return "signer (TPM simulator)";
+    case AGENT_SANDBOX_FIREWALL:
+        return "firewall reader";
     }
     return "unknown";
 }
@@ -50,224 +55,215 @@ enum agent_sandbox_profile agent_sandbox_signer_profile(const char *tcti)
 
 /* Calls every process makes: memory, signals, time, I/O on open descriptors,
  * exit. */
-static const char *const base_allow[] = {
-    "read",
-    "readv",
-    "pread64",
-    "preadv",
-    "preadv2",
-    "write",
-    "writev",
-    "close",
-    "fstat",
-    "newfstatat",
-    "statx",
-    "lseek",
-    "mmap",
-    "munmap",
-    "mremap",
-    "mprotect",
-    "madvise",
-    "brk",
-    "rt_sigreturn",
-    "rt_sigaction",
-    "rt_sigprocmask",
-    "sigaltstack",
-    "rt_sigtimedwait",
-    "exit",
-    "exit_group",
-    "getpid",
-    "gettid",
-    "getppid",
-    "getuid",
-    "geteuid",
-    "getgid",
-    "getegid",
-    "getgroups",
-    "getresuid",
-    "getresgid",
-    "clock_gettime",
-    "clock_getres",
-    "gettimeofday",
-    "time",
-    "nanosleep",
-    "clock_nanosleep",
-    "futex",
-    "getrandom",
-    "poll",
-    "ppoll",
-    "select",
-    "pselect6",
-    "uname",
-    "fcntl",
-    "dup",
-    "dup2",
-    "dup3",
-    "restart_syscall",
-    "sched_yield",
-    "getrlimit",
-    "prlimit64",
-    "set_robust_list",
-    "rseq",
-    "sysinfo",
-    "getrusage",
-    "sendto",
-    "sendmsg",
-    "recvfrom",
-    "recvmsg",
-    "shutdown",
-    "getsockopt",
-    "getsockname",
-    "getpeername",
-    "fsync",
-    "fdatasync",
-    "getcwd",
-    "readlink",
-    "readlinkat",
-    "access",
-    "faccessat",
-    "faccessat2",
-    "getdents64",
-    "statfs",
-    "fstatfs",
-    "close_range",
-    "membarrier",
-    "sched_getaffinity",
-    "set_tid_address",
-    NULL,
+static const int base_allow[] = {
+    SCMP_SYS(read),
+    SCMP_SYS(readv),
+    SCMP_SYS(pread64),
+    SCMP_SYS(preadv),
+    SCMP_SYS(preadv2),
+    SCMP_SYS(write),
+    SCMP_SYS(writev),
+    SCMP_SYS(close),
+    SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat),
+    SCMP_SYS(statx),
+    SCMP_SYS(lseek),
+    SCMP_SYS(mmap),
+    SCMP_SYS(munmap),
+    SCMP_SYS(mremap),
+    SCMP_SYS(mprotect),
+    SCMP_SYS(madvise),
+    SCMP_SYS(brk),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigaction),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(sigaltstack),
+    SCMP_SYS(rt_sigtimedwait),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+    SCMP_SYS(getpid),
+    SCMP_SYS(gettid),
+    SCMP_SYS(getppid),
+    SCMP_SYS(getuid),
+    SCMP_SYS(geteuid),
+    SCMP_SYS(getgid),
+    SCMP_SYS(getegid),
+    SCMP_SYS(getgroups),
+    SCMP_SYS(getresuid),
+    SCMP_SYS(getresgid),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_getres),
+    SCMP_SYS(gettimeofday),
+    SCMP_SYS(time),
+    SCMP_SYS(nanosleep),
+    SCMP_SYS(clock_nanosleep),
+    SCMP_SYS(futex),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(poll),
+    SCMP_SYS(ppoll),
+    SCMP_SYS(select),
+    SCMP_SYS(pselect6),
+    SCMP_SYS(uname),
+    SCMP_SYS(fcntl),
+    SCMP_SYS(dup),
+    SCMP_SYS(dup2),
+    SCMP_SYS(dup3),
+    SCMP_SYS(restart_syscall),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(getrlimit),
+    SCMP_SYS(set_robust_list),
+    SCMP_SYS(rseq),
+    SCMP_SYS(sysinfo),
+    SCMP_SYS(getrusage),
+    SCMP_SYS(sendto),
+    SCMP_SYS(sendmsg),
+    SCMP_SYS(recvfrom),
+    SCMP_SYS(recvmsg),
+    SCMP_SYS(shutdown),
+    SCMP_SYS(getsockopt),
+    SCMP_SYS(getsockname),
+    SCMP_SYS(getpeername),
+    SCMP_SYS(fsync),
+    SCMP_SYS(fdatasync),
+    SCMP_SYS(getcwd),
+    SCMP_SYS(readlink),
+    SCMP_SYS(readlinkat),
+    SCMP_SYS(access),
+    SCMP_SYS(faccessat),
+    SCMP_SYS(faccessat2),
+    SCMP_SYS(getdents64),
+    SCMP_SYS(statfs),
+    SCMP_SYS(fstatfs),
+    SCMP_SYS(close_range),
+    SCMP_SYS(membarrier),
+    SCMP_SYS(sched_getaffinity),
+    SCMP_SYS(set_tid_address),
 };
 
 /* What the sanitizer runtime needs for its leak check and reports. */
 #ifdef DA_SANITIZE
-static const char *const sanitizer_allow[] = {
-    "clone", "ptrace", "wait4", "waitid", "prctl", "pipe2", "arch_prctl", "getdents", NULL,
+static const int sanitizer_allow[] = {
+    SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(wait4),      SCMP_SYS(waitid),
+    SCMP_SYS(prctl), SCMP_SYS(pipe2),  SCMP_SYS(arch_prctl), SCMP_SYS(getdents),
 };
 #endif
 
 /* The reading-only collector. */
 /* adjtimex/clock_adjtime read the kernel clock state (time collector); a
  * change would need CAP_SYS_TIME, which the collector no longer has. */
-static const char *const collector_allow[] = {
-    "getxattr",   "lgetxattr", "fgetxattr",     "listxattr", "llistxattr",
-    "flistxattr", "bind",      "setsockopt",    "chdir",     "fchdir",
-    "umask",      "adjtimex",  "clock_adjtime", "fadvise64", NULL,
+static const int collector_allow[] = {
+    SCMP_SYS(getxattr),      SCMP_SYS(lgetxattr),  SCMP_SYS(fgetxattr), SCMP_SYS(listxattr),
+    SCMP_SYS(llistxattr),    SCMP_SYS(flistxattr), SCMP_SYS(bind),      SCMP_SYS(setsockopt),
+    SCMP_SYS(chdir),         SCMP_SYS(fchdir),     SCMP_SYS(umask),     SCMP_SYS(adjtimex),
+    SCMP_SYS(clock_adjtime), SCMP_SYS(fadvise64),
 };
-static const char *const collector_deny[] = {
-    "execve",
-    "execveat",
-    "socketpair",
-    "connect",
-    "creat",
-    "ptrace",
-    "process_vm_readv",
-    "process_vm_writev",
-    "mknod",
-    "mknodat",
-    "mount",
-    "unshare",
-    "setns",
-    "kill",
-    NULL,
+static const int collector_deny[] = {
+    SCMP_SYS(execve),
+    SCMP_SYS(execveat),
+    SCMP_SYS(socketpair),
+    SCMP_SYS(connect),
+    SCMP_SYS(creat),
+    SCMP_SYS(ptrace),
+    SCMP_SYS(process_vm_readv),
+    SCMP_SYS(process_vm_writev),
+    SCMP_SYS(mknod),
+    SCMP_SYS(mknodat),
+    SCMP_SYS(mount),
+    SCMP_SYS(unshare),
+    SCMP_SYS(setns),
+    SCMP_SYS(kill),
 };
 
 /* The signer: I/O on its existing descriptors, files in the state directory. */
-static const char *const signer_allow[] = {
-    "open",    "openat",    "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir",
-    "mkdirat", "ftruncate", "fchmod", "umask",    "flock",     "link",   "linkat",   NULL,
+static const int signer_allow[] = {
+    SCMP_SYS(open),   SCMP_SYS(openat),   SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
+    SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mkdir),  SCMP_SYS(mkdirat),  SCMP_SYS(ftruncate),
+    SCMP_SYS(umask),  SCMP_SYS(flock),    SCMP_SYS(link),   SCMP_SYS(linkat),
 };
-static const char *const signer_deny[] = {
-
-    "socketpair",
-
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    "execve",
-    "execveat",
-    "ptrace",
-    "process_vm_readv",
-    "process_vm_writev",
-    "mknod",
-    "mknodat",
-    "mount",
-    "unshare",
-    "setns",
-    NULL,
+static const int signer_deny[] = {
+    SCMP_SYS(socketpair),
+    SCMP_SYS(bind),
+    SCMP_SYS(listen),
+    SCMP_SYS(accept),
+    SCMP_SYS(accept4),
+    SCMP_SYS(execve),
+    SCMP_SYS(execveat),
+    SCMP_SYS(ptrace),
+    SCMP_SYS(process_vm_readv),
+    SCMP_SYS(process_vm_writev),
+    SCMP_SYS(mknod),
+    SCMP_SYS(mknodat),
+    SCMP_SYS(mount),
+    SCMP_SYS(unshare),
+    SCMP_SYS(setns),
 };
 
 /* The uploader: network, spool and its own files, threads for the resolver,
  * reaping its children. */
-static const char *const uploader_allow[] = {
-    "open",
-    "openat",
-    "rename",
-    "renameat",
-    "renameat2",
-    "unlink",
-    "unlinkat",
-    "mkdir",
-    "mkdirat",
-    "ftruncate",
-    "fchmod",
-    "umask",
-    "flock",
-    "socket",
-    "socketpair",
-    "connect",
-    "bind",
-    "setsockopt",
-    "sendmmsg",
-    "recvmmsg",
-    "pipe2",
-    "eventfd2",
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_wait",
-    "epoll_pwait",
-    "wait4",
-    "waitid",
-    "kill",
-    "alarm",
-    "setitimer",
-    "getitimer",
-    "timerfd_create",
-    "timerfd_settime",
-    "timerfd_gettime",
-    "signalfd4",
-    "chmod",
-    "fchown",
-    NULL,
+static const int uploader_allow[] = {
+    SCMP_SYS(open),
+    SCMP_SYS(openat),
+    SCMP_SYS(rename),
+    SCMP_SYS(renameat),
+    SCMP_SYS(renameat2),
+    SCMP_SYS(unlink),
+    SCMP_SYS(unlinkat),
+    SCMP_SYS(mkdir),
+    SCMP_SYS(mkdirat),
+    SCMP_SYS(ftruncate),
+    SCMP_SYS(umask),
+    SCMP_SYS(flock),
+    SCMP_SYS(socketpair),
+    SCMP_SYS(connect),
+    SCMP_SYS(bind),
+    SCMP_SYS(setsockopt),
+    SCMP_SYS(sendmmsg),
+    SCMP_SYS(recvmmsg),
+    SCMP_SYS(pipe2),
+    SCMP_SYS(eventfd2),
+    SCMP_SYS(epoll_create1),
+    SCMP_SYS(epoll_ctl),
+    SCMP_SYS(epoll_wait),
+    SCMP_SYS(epoll_pwait),
+    SCMP_SYS(wait4),
+    SCMP_SYS(waitid),
+    SCMP_SYS(alarm),
+    SCMP_SYS(setitimer),
+    SCMP_SYS(getitimer),
+    SCMP_SYS(timerfd_create),
+    SCMP_SYS(timerfd_settime),
+    SCMP_SYS(timerfd_gettime),
+    SCMP_SYS(signalfd4),
+    SCMP_SYS(fchown),
 };
-static const char *const uploader_deny[] = {
-    "mount",
-    "umount2",
-    "pivot_root",
-    "chroot",
-    "unshare",
-    "setns",
-    "mknod",
-    "mknodat",
-    "open_by_handle_at",
-    "name_to_handle_at",
-    "fsopen",
-    "fsmount",
-    "fspick",
-    "move_mount",
-    "open_tree",
-    "mount_setattr",
-    "ptrace",
-    "process_vm_readv",
-    "process_vm_writev",
-    "pidfd_getfd",
-    "pidfd_open",
-    "execve",
-    "execveat",
-    "init_module",
-    "finit_module",
-    "kexec_load",
-    "bpf",
-    NULL,
+static const int uploader_deny[] = {
+    SCMP_SYS(mount),
+    SCMP_SYS(umount2),
+    SCMP_SYS(pivot_root),
+    SCMP_SYS(chroot),
+    SCMP_SYS(unshare),
+    SCMP_SYS(setns),
+    SCMP_SYS(mknod),
+    SCMP_SYS(mknodat),
+    SCMP_SYS(open_by_handle_at),
+    SCMP_SYS(name_to_handle_at),
+    SCMP_SYS(fsopen),
+    SCMP_SYS(fsmount),
+    SCMP_SYS(fspick),
+    SCMP_SYS(move_mount),
+    SCMP_SYS(open_tree),
+    SCMP_SYS(mount_setattr),
+    SCMP_SYS(ptrace),
+    SCMP_SYS(process_vm_readv),
+    SCMP_SYS(process_vm_writev),
+    SCMP_SYS(pidfd_getfd),
+    SCMP_SYS(pidfd_open),
+    SCMP_SYS(execve),
+    SCMP_SYS(execveat),
+    SCMP_SYS(init_module),
+    SCMP_SYS(finit_module),
+    SCMP_SYS(kexec_load),
+    SCMP_SYS(bpf),
 };
 
 /* One argument comparison, every field set (the SCMP_A* macros leave
@@ -284,36 +280,37 @@ static struct scmp_arg_cmp arg_cmp(unsigned arg, enum scmp_compare op, scmp_datu
     return c;
 }
 
-static int resolve(const char *name)
-{
-    int nr = seccomp_syscall_resolve_name(name);
+#define NSYS(a) (sizeof(a) / sizeof((a)[0]))
 
-    return nr == __NR_SCMP_ERROR ? -1 : nr;
-}
-
-/* Names that do not exist on this architecture (e.g. open on aarch64) are
- * skipped: they cannot be called there either. */
-static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+/* nr comes from SCMP_SYS(name), resolved at compile time: a misspelled name
+ * fails the build. A call that does not exist on this architecture (e.g.
+ * open on aarch64) has a negative pseudo number and is skipped: it cannot
+ * be called there either. */
+static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
                 const struct scmp_arg_cmp *cmp)
 {
-    int nr = resolve(name), r;
+    int r;
 
     if (nr < 0)
         return 0;
     r = seccomp_rule_add_array(ctx, action, nr, n, cmp);
     if (r != 0) {
-        da_error_f("seccomp rule for %s: %s", name, strerror(-r));
+        char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+        da_error_f("seccomp rule for %s: %s", name != NULL ? name : "?", strerror(-r));
+        free(name);
         return DA_ERR_SANDBOX;
     }
     return 0;
 }
 
-static int allow_list(scmp_filter_ctx ctx, const char *const *names)
+static int allow_list(scmp_filter_ctx ctx, const int *nrs, size_t n)
 {
+    size_t i;
     int r;
 
-    for (; *names != NULL; names++) {
-        r = rule(ctx, SCMP_ACT_ALLOW, *names, 0, NULL);
+    for (i = 0; i < n; i++) {
+        r = rule(ctx, SCMP_ACT_ALLOW, nrs[i], 0, NULL);
         if (r != 0)
             return r;
     }
@@ -323,14 +320,15 @@ static int allow_list(scmp_filter_ctx ctx, const char *const *names)
 /* Explicit denials matter only in log mode: there they fail with EPERM
  * instead of being logged and allowed. In enforce mode the default action
  * already kills. */
-static int deny_list(scmp_filter_ctx ctx, enum agent_sandbox_mode mode, const char *const *names)
+static int deny_list(scmp_filter_ctx ctx, enum agent_sandbox_mode mode, const int *nrs, size_t n)
 {
+    size_t i;
     int r;
 
     if (mode != AGENT_SANDBOX_LOG)
         return 0;
-    for (; *names != NULL; names++) {
-        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), *names, 0, NULL);
+    for (i = 0; i < n; i++) {
+        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), nrs[i], 0, NULL);
         if (r != 0)
             return r;
     }
@@ -351,20 +349,20 @@ static int collector_open_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mod
     int r;
 
     c = arg_cmp(1, SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0);
-    r = rule(ctx, SCMP_ACT_ALLOW, "open", 1, &c);
+    r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1, &c);
     c = arg_cmp(2, SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0);
     if (r == 0)
-        r = rule(ctx, SCMP_ACT_ALLOW, "openat", 1, &c);
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, &c);
     /* openat2 passes its flags in a structure seccomp cannot read: refuse
      * it in a way that makes the C library fall back to openat. */
     if (r == 0)
-        r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2", 0, NULL);
+        r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, NULL);
     for (i = 0; r == 0 && mode == AGENT_SANDBOX_LOG && i < sizeof(bits) / sizeof(bits[0]); i++) {
         c = arg_cmp(1, SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
-        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "open", 1, &c);
+        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(open), 1, &c);
         c = arg_cmp(2, SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
         if (r == 0)
-            r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "openat", 1, &c);
+            r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1, &c);
     }
     return r;
 }
@@ -374,10 +372,10 @@ static int collector_socket_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode m
     struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK);
     int r;
 
-    r = rule(ctx, SCMP_ACT_ALLOW, "socket", 1, &c);
+    r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &c);
     if (r == 0 && mode == AGENT_SANDBOX_LOG) {
         c = arg_cmp(0, SCMP_CMP_NE, AF_NETLINK, 0);
-        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &c);
+        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, &c);
     }
     return r;
 }
@@ -390,7 +388,7 @@ static int ioctl_rules(scmp_filter_ctx ctx, const unsigned long *cmds, size_t n)
 
     for (i = 0; r == 0 && i < n; i++) {
         c = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, cmds[i]);
-        r = rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &c);
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &c);
     }
     return r;
 }
@@ -401,7 +399,7 @@ static int collector_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
                                            FS_IOC_GET_ENCRYPTION_POLICY, FS_IOC_GETFLAGS, TCGETS};
     int r;
 
-    r = allow_list(ctx, collector_allow);
+    r = allow_list(ctx, collector_allow, NSYS(collector_allow));
     if (r == 0)
         r = collector_open_rules(ctx, mode);
     if (r == 0)
@@ -409,7 +407,7 @@ static int collector_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
     if (r == 0)
         r = ioctl_rules(ctx, ioctls, sizeof(ioctls) / sizeof(ioctls[0]));
     if (r == 0)
-        r = deny_list(ctx, mode, collector_deny);
+        r = deny_list(ctx, mode, collector_deny, NSYS(collector_deny));
     return r;
 }
 
@@ -424,10 +422,10 @@ static int simulator_socket_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode m
     for (i = 0; r == 0 && i < 2; i++) {
         c[0] = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)families[i]);
         c[1] = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffu, SOCK_STREAM); /* flags above the type */
-        r = rule(ctx, SCMP_ACT_ALLOW, "socket", 2, c);
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, c);
     }
     if (r == 0)
-        r = rule(ctx, SCMP_ACT_ALLOW, "connect", 0, NULL);
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0, NULL);
     /* Log mode: every other family, and non-stream TCP/IP sockets, fail
      * with EPERM (one comparison per argument and rule: ranges around 2 and
      * 10 are spelled out). */
@@ -435,34 +433,129 @@ static int simulator_socket_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode m
         if (i == AF_INET || i == AF_INET6)
             continue;
         c[0] = arg_cmp(0, i < 11 ? SCMP_CMP_EQ : SCMP_CMP_GT, i < 11 ? i : 10, 0);
-        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, c);
+        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, c);
     }
     for (i = 0; r == 0 && mode == AGENT_SANDBOX_LOG && i < 2; i++) {
         c[0] = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)families[i]);
         c[1] = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffu, SOCK_DGRAM);
-        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 2, c);
+        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2, c);
         c[1] = arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffu, SOCK_RAW);
         if (r == 0)
-            r = rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 2, c);
+            r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2, c);
     }
+    return r;
+}
+
+/* chmod, fchmod and fchmodat never with the setuid or setgid bit. */
+static int mode_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
+{
+    static const unsigned long bits[] = {S_ISUID, S_ISGID};
+    struct scmp_arg_cmp c;
+    size_t i;
+    int r;
+
+    c = arg_cmp(1, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0);
+    r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(chmod), 1, &c);
+    if (r == 0)
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fchmod), 1, &c);
+    c = arg_cmp(2, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0);
+    if (r == 0)
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fchmodat), 1, &c);
+    for (i = 0; r == 0 && mode == AGENT_SANDBOX_LOG && i < NSYS(bits); i++) {
+        c = arg_cmp(1, SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
+        r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(chmod), 1, &c);
+        if (r == 0)
+            r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchmod), 1, &c);
+        c = arg_cmp(2, SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
+        if (r == 0)
+            r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fchmodat), 1, &c);
+    }
+    return r;
+}
+
+/* socket() only in the listed families. */
+static int socket_family_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode,
+                               const int *families, size_t n)
+{
+    struct scmp_arg_cmp c;
+    size_t i;
+    int r = 0;
+
+    (void)mode; /* log mode: other families are logged and allowed */
+    for (i = 0; r == 0 && i < n; i++) {
+        c = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)families[i]);
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &c);
+    }
+    return r;
+}
+
+/* The agent's children, whom the uploader may signal (set before its
+ * filter is installed). */
+static pid_t sandbox_children[AGENT_SANDBOX_MAX_CHILDREN];
+static size_t sandbox_n_children;
+
+void agent_sandbox_set_children(const pid_t *pids, size_t n)
+{
+    size_t i;
+
+    sandbox_n_children = 0;
+    for (i = 0; i < n && sandbox_n_children < AGENT_SANDBOX_MAX_CHILDREN; i++) {
+        if (pids[i] > 0)
+            sandbox_children[sandbox_n_children++] = pids[i];
+    }
+}
+
+/* kill() only on the agent's own children, by their pid. */
+static int child_kill_rules(scmp_filter_ctx ctx)
+{
+    struct scmp_arg_cmp c;
+    size_t i;
+    int r = 0;
+
+    for (i = 0; r == 0 && i < sandbox_n_children; i++) {
+        c = arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)sandbox_children[i], 0);
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, &c);
+    }
+    return r;
+}
+
+/* prlimit64 on this process only (pid 0 or its own pid). */
+static int self_prlimit_rules(scmp_filter_ctx ctx)
+{
+    struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_EQ, 0, 0);
+    int r;
+
+    r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, &c);
+    c = arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
+    if (r == 0)
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, &c);
     return r;
 }
 
 static int signer_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode, int simulator)
 {
     static const unsigned long ioctls[] = {TCGETS, FIONREAD};
-    static const char *const no_network[] = {"socket", "connect", NULL};
+    static const int no_network[] = {
+        SCMP_SYS(socket),
+        SCMP_SYS(connect),
+    };
     int r;
 
-    r = allow_list(ctx, signer_allow);
+    r = allow_list(ctx, signer_allow, NSYS(signer_allow));
     if (r == 0)
         r = ioctl_rules(ctx, ioctls, sizeof(ioctls) / sizeof(ioctls[0]));
     if (r == 0)
-        r = deny_list(ctx, mode, signer_deny);
+        r = deny_list(ctx, mode, signer_deny, NSYS(signer_deny));
     if (r == 0)
-        r = simulator ? simulator_socket_rules(ctx, mode) : deny_list(ctx, mode, no_network);
+        r = simulator ? simulator_socket_rules(ctx, mode)
+                      : deny_list(ctx, mode, no_network, NSYS(no_network));
+    if (r == 0)
+        r = mode_rules(ctx, mode);
     return r;
 }
+
+/* The resolver may use a local socket (nscd, systemd-resolved); syslog. */
+static const int uploader_families[] = {AF_UNIX, AF_INET, AF_INET6};
 
 static int uploader_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
 {
@@ -470,7 +563,7 @@ static int uploader_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
     struct scmp_arg_cmp c;
     int r;
 
-    r = allow_list(ctx, uploader_allow);
+    r = allow_list(ctx, uploader_allow, NSYS(uploader_allow));
     if (r == 0)
         r = ioctl_rules(ctx, ioctls, sizeof(ioctls) / sizeof(ioctls[0]));
         /* Threads (the resolver) but no new processes: clone only with
@@ -479,14 +572,41 @@ static int uploader_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
 #ifndef DA_SANITIZE
     c = arg_cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
     if (r == 0)
-        r = rule(ctx, SCMP_ACT_ALLOW, "clone", 1, &c);
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &c);
 #else
     (void)c;
 #endif
     if (r == 0)
-        r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
+        r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
     if (r == 0)
-        r = deny_list(ctx, mode, uploader_deny);
+        r = deny_list(ctx, mode, uploader_deny, NSYS(uploader_deny));
+    if (r == 0)
+        r = mode_rules(ctx, mode);
+    if (r == 0)
+        r = socket_family_rules(ctx, mode, uploader_families, NSYS(uploader_families));
+    if (r == 0)
+        r = child_kill_rules(ctx);
+    return r;
+}
+
+/* The firewall reader: netfilter netlink sockets, nothing else. */
+static int firewall_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
+{
+    static const int allow[] = {SCMP_SYS(bind), SCMP_SYS(setsockopt)};
+    static const int deny[] = {SCMP_SYS(open),   SCMP_SYS(openat),     SCMP_SYS(connect),
+                               SCMP_SYS(execve), SCMP_SYS(execveat),   SCMP_SYS(ptrace),
+                               SCMP_SYS(kill),   SCMP_SYS(socketpair), SCMP_SYS(process_vm_readv),
+                               SCMP_SYS(mount),  SCMP_SYS(unshare),    SCMP_SYS(setns)};
+    struct scmp_arg_cmp c[2];
+    int r;
+
+    r = allow_list(ctx, allow, NSYS(allow));
+    c[0] = arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_NETLINK);
+    c[1] = arg_cmp(2, SCMP_CMP_MASKED_EQ, 0xffffffffu, NETLINK_NETFILTER);
+    if (r == 0)
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, c);
+    if (r == 0)
+        r = deny_list(ctx, mode, deny, NSYS(deny));
     return r;
 }
 
@@ -495,7 +615,7 @@ static int self_signal_rule(scmp_filter_ctx ctx)
 {
     struct scmp_arg_cmp c = arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
 
-    return rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &c);
+    return rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &c);
 }
 
 int agent_sandbox_install_filter(enum agent_sandbox_profile p, enum agent_sandbox_mode mode)
@@ -526,13 +646,15 @@ int agent_sandbox_install_filter(enum agent_sandbox_profile p, enum agent_sandbo
         da_error_f("seccomp log mode is not supported by this kernel");
         goto out;
     }
-    r = allow_list(ctx, base_allow);
+    r = allow_list(ctx, base_allow, NSYS(base_allow));
 #ifdef DA_SANITIZE
     if (r == 0)
-        r = allow_list(ctx, sanitizer_allow);
+        r = allow_list(ctx, sanitizer_allow, NSYS(sanitizer_allow));
 #endif
     if (r == 0)
         r = self_signal_rule(ctx);
+    if (r == 0)
+        r = self_prlimit_rules(ctx);
     if (r == 0) {
         switch (p) {
         case AGENT_SANDBOX_COLLECTOR:
@@ -546,6 +668,9 @@ int agent_sandbox_install_filter(enum agent_sandbox_profile p, enum agent_sandbo
             break;
         case AGENT_SANDBOX_UPLOADER:
             r = uploader_rules(ctx, mode);
+            break;
+        case AGENT_SANDBOX_FIREWALL:
+            r = firewall_rules(ctx, mode);
             break;
         default:
             r = DA_ERR_INVALID_ARG;
@@ -604,10 +729,12 @@ int agent_sandbox_drop_caps(uint64_t keep)
         da_error_f("capget: %s", strerror(errno));
         return DA_ERR_SANDBOX;
     }
-    data[0].effective &= (uint32_t)keep;
+    /* Effective from permitted: a uid switch with PR_SET_KEEPCAPS leaves
+     * the kept ones permitted but not effective. */
     data[0].permitted &= (uint32_t)keep;
-    data[1].effective &= (uint32_t)(keep >> 32);
     data[1].permitted &= (uint32_t)(keep >> 32);
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
     data[0].inheritable = 0;
     data[1].inheritable = 0;
     if (syscall(SYS_capset, &hdr, data) != 0) {
@@ -702,10 +829,79 @@ out:
     return r;
 }
 
+static char uploader_state[PATH_MAX], uploader_spool[PATH_MAX];
+
+void agent_sandbox_set_uploader_dirs(const char *state, const char *spool)
+{
+    size_t n;
+
+    snprintf(uploader_state, sizeof(uploader_state), "%s", state != NULL ? state : "");
+    snprintf(uploader_spool, sizeof(uploader_spool), "%s", spool != NULL ? spool : "");
+    n = strlen(uploader_state);
+    /* A spool inside the state directory stays writable with it. */
+    if (n > 0 && strncmp(uploader_spool, uploader_state, n) == 0 && uploader_spool[n] == '/')
+        uploader_spool[0] = '\0';
+}
+
+/* A detached copy of the mount at dir, still writable, to be put back on
+ * top of the read-only tree. -1 with nothing to keep. */
+static int clone_dir(const char *dir, int *fd)
+{
+    struct mount_attr attr;
+
+    struct stat st;
+
+    *fd = -1;
+    if (dir[0] == '\0' || (lstat(dir, &st) != 0 && errno == ENOENT))
+        return 0; /* not used by this command: it stays read-only */
+    *fd = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    memset(&attr, 0, sizeof(attr));
+    attr.attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+    if (*fd < 0 || mount_setattr(*fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) {
+        da_error_f("%s: cannot be kept writable: %s", dir, strerror(errno));
+        return DA_ERR_SANDBOX;
+    }
+    return 0;
+}
+
+static int put_back(int fd, const char *dir)
+{
+    int r = 0;
+
+    if (fd < 0)
+        return 0;
+    if (move_mount(fd, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+        da_error_f("%s: cannot be mounted writable: %s", dir, strerror(errno));
+        r = DA_ERR_SANDBOX;
+    }
+    close(fd);
+    return r;
+}
+
+/* The signer's files (its spool key) under the state directory: covered by
+ * an empty, read-only tmpfs that no one may enter. */
+static int hide_signer_dir(void)
+{
+    char dir[PATH_MAX + 16];
+    struct stat st;
+
+    if (uploader_state[0] == '\0')
+        return 0;
+    snprintf(dir, sizeof(dir), "%s/signer", uploader_state);
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0; /* nothing to hide yet: the runtime makes it first */
+    if (mount("devattest-hidden", dir, "tmpfs", MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC,
+              "mode=0000,size=4k") != 0) {
+        da_error_f("%s: cannot be hidden: %s", dir, strerror(errno));
+        return DA_ERR_SANDBOX;
+    }
+    return 0;
+}
+
 int agent_sandbox_isolate_uploader(void)
 {
     struct mount_attr attr;
-    int r;
+    int state_fd = -1, spool_fd = -1, r;
 
     if (geteuid() == 0) {
         if (unshare(CLONE_NEWNS) != 0) {
@@ -718,15 +914,41 @@ int agent_sandbox_isolate_uploader(void)
             return r;
     }
     /* Private propagation first: nothing done here may reach the host's
-     * mounts. Then nodev on every mount of this namespace, recursively. */
+     * mounts. */
     memset(&attr, 0, sizeof(attr));
-    attr.attr_set = MOUNT_ATTR_NODEV;
     attr.propagation = MS_PRIVATE;
     if (mount_setattr(-1, "/", AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
-        da_error_f("mount_setattr(nodev, private) on /: %s", strerror(errno));
+        da_error_f("mount_setattr(private) on /: %s", strerror(errno));
         return DA_ERR_SANDBOX;
     }
-    return hide_dev();
+    /* Then the spool and state directories are set aside, every mount made
+     * read-only and nodev, and the two put back writable. */
+    r = clone_dir(uploader_state, &state_fd);
+    if (r == 0)
+        r = clone_dir(uploader_spool, &spool_fd);
+    if (r == 0) {
+        memset(&attr, 0, sizeof(attr));
+        attr.attr_set = MOUNT_ATTR_NODEV | (uploader_state[0] != '\0' ? MOUNT_ATTR_RDONLY : 0);
+        if (mount_setattr(-1, "/", AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+            da_error_f("mount_setattr(nodev, read-only) on /: %s", strerror(errno));
+            r = DA_ERR_SANDBOX;
+        }
+    }
+    if (r == 0) {
+        r = put_back(state_fd, uploader_state);
+        state_fd = -1;
+    }
+    if (r == 0) {
+        r = put_back(spool_fd, uploader_spool);
+        spool_fd = -1;
+    }
+    if (state_fd >= 0)
+        close(state_fd);
+    if (spool_fd >= 0)
+        close(spool_fd);
+    if (r == 0)
+        r = hide_signer_dir();
+    return r == 0 ? hide_dev() : r;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -771,9 +993,19 @@ int agent_sandbox_close_fds(const int *keep, size_t n)
     return 0;
 }
 
-int agent_sandbox_enter(enum agent_sandbox_profile p, enum agent_sandbox_mode mode)
+uint64_t agent_sandbox_profile_caps(enum agent_sandbox_profile p)
 {
-    uint64_t keep = 0;
+    if (p == AGENT_SANDBOX_COLLECTOR)
+        return 1ull << CAP_DAC_READ_SEARCH;
+    if (p == AGENT_SANDBOX_FIREWALL)
+        return 1ull << CAP_NET_ADMIN;
+    return 0;
+}
+
+int agent_sandbox_enter_as(enum agent_sandbox_profile p, enum agent_sandbox_mode mode,
+                           const struct agent_user *user)
+{
+    uint64_t keep = agent_sandbox_profile_caps(p);
     int r;
 
     if (p == AGENT_SANDBOX_UPLOADER) {
@@ -781,8 +1013,11 @@ int agent_sandbox_enter(enum agent_sandbox_profile p, enum agent_sandbox_mode mo
         if (r != 0)
             return r;
     }
-    if (p == AGENT_SANDBOX_COLLECTOR)
-        keep = (1ull << CAP_DAC_READ_SEARCH) | (1ull << CAP_SYS_PTRACE);
+    if (user != NULL) {
+        r = agent_user_switch(user, keep);
+        if (r != 0)
+            return DA_ERR_SANDBOX;
+    }
     r = agent_sandbox_drop_caps(keep);
     if (r != 0)
         return r;
@@ -791,13 +1026,21 @@ int agent_sandbox_enter(enum agent_sandbox_profile p, enum agent_sandbox_mode mo
      * descriptors through /proc/PID/fd. LSan needs to ptrace its own
      * process, so sanitizer builds skip this (see sandbox.h). */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+#else
+    /* The uid switch cleared the flag; LSan needs it. */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) {
+#endif
         da_error_f("PR_SET_DUMPABLE: %s", strerror(errno));
         return DA_ERR_SANDBOX;
     }
-#endif
     r = agent_sandbox_install_filter(p, mode);
     if (r == 0)
         da_debug_f("%s sandbox in place (%s)", agent_sandbox_profile_name(p),
                    mode == AGENT_SANDBOX_LOG ? "log" : "enforce");
     return r;
+}
+
+int agent_sandbox_enter(enum agent_sandbox_profile p, enum agent_sandbox_mode mode)
+{
+    return agent_sandbox_enter_as(p, mode, NULL);
 }

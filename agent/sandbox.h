@@ -45,6 +45,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum agent_sandbox_mode {
     AGENT_SANDBOX_ENFORCE = 0, /* a forbidden system call kills the process */
@@ -60,7 +61,11 @@ enum agent_sandbox_profile {
      * allows socket(AF_INET or AF_INET6, SOCK_STREAM) and connect(); every
      * other restriction of the signer stays. Never used with device:. */
     AGENT_SANDBOX_SIGNER_SIMULATOR = 3,
+    /* The firewall reader: CAP_NET_ADMIN, netfilter netlink sockets only. */
+    AGENT_SANDBOX_FIREWALL = 4,
 };
+
+struct agent_user;
 
 /* The signer profile a TCTI string needs (see above). */
 enum agent_sandbox_profile agent_sandbox_signer_profile(const char *tcti);
@@ -71,6 +76,21 @@ const char *agent_sandbox_profile_name(enum agent_sandbox_profile p);
  * drop, non-dumpable, no_new_privs, seccomp. 0 or DA_ERR_SANDBOX (logged);
  * the caller must exit on failure, never continue unconfined. */
 int agent_sandbox_enter(enum agent_sandbox_profile p, enum agent_sandbox_mode mode);
+/* The same, switching to user (agent/privdrop.h; NULL: no switch) after the
+ * structural isolation and before the capability drop. */
+int agent_sandbox_enter_as(enum agent_sandbox_profile p, enum agent_sandbox_mode mode,
+                           const struct agent_user *user);
+/* The capabilities a profile keeps (bit n = capability n). */
+uint64_t agent_sandbox_profile_caps(enum agent_sandbox_profile p);
+
+/* The uploader's filter lets it kill() only these pids (its children).
+ * Call before it enters its sandbox. */
+#define AGENT_SANDBOX_MAX_CHILDREN 8
+void agent_sandbox_set_children(const pid_t *pids, size_t n);
+/* The directories that stay writable in the uploader's otherwise read-only
+ * mount namespace (spool may be NULL or inside state), and state/signer is
+ * covered by an empty read-only tmpfs. NULL state: nothing stays writable. */
+void agent_sandbox_set_uploader_dirs(const char *state, const char *spool);
 
 /* The pieces, for tests and for callers that need a different order. */
 int agent_sandbox_isolate_uploader(void);

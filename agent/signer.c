@@ -2,9 +2,13 @@
  * answers IDENTITY, QUOTE and ENROLL from a fixed table, computes what it
  * quotes itself, and runs inside its sandbox from before its first TPM
  * command. */
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -20,14 +24,19 @@
 #include "quote.h"
 #include "sandbox.h"
 #include "tpm.h"
+#include "tpm_internal.h"
 
 #define EVIDENCE_SCHEMA "devattest.evidence/v1"
+#define SPOOL_MAC_LABEL "devattest spool entry v1"
 
 struct signer {
     const struct agent_config *cfg;
+    struct agent_spawn_opts opts;
     int identity_flags;
     struct agent_tpm *tpm;
     struct agent_tpm_identity *id;
+    unsigned char spool_key[32]; /* MACs the evidence of the reports it quoted */
+    int evidence_fd;             /* the collector's channel (-1: none) */
 };
 
 static int put_bytes(struct da_buf *b, const struct agent_bytes *x)
@@ -53,7 +62,7 @@ static int on_identity(void *ctx, int fd, const unsigned char *p, size_t n)
     (void)p;
     if (n != 0)
         return DA_ERR_IPC;
-    da_buf_init(&b, 5 * 4 + 16 + 4 * AGENT_MAX_TPM_BLOB);
+    da_buf_init(&b, AGENT_MSG_LEN(IDENTITY_OK));
     r = agent_fields_put_str(&b, s->id->trust);
     if (r == 0)
         r = put_bytes(&b, &s->id->ek_public);
@@ -66,69 +75,211 @@ static int on_identity(void *ctx, int fd, const unsigned char *p, size_t n)
     return answer(fd, AGENT_MSG_IDENTITY_OK, &b, r);
 }
 
-/* D = SHA-256 of the canonical form of a devattest evidence document. */
-static int evidence_digest(const unsigned char *text, size_t len, unsigned char d[32])
+/* A devattest evidence document: strict JSON, an object, our schema. */
+static int evidence_parse(const unsigned char *text, size_t len, cJSON **doc)
 {
     const char *schema = NULL;
-    cJSON *doc = NULL;
     int r;
 
-    r = da_json_parse((const char *)text, len, DA_MAX_EVIDENCE, &doc);
-    if (r == 0 && !cJSON_IsObject(doc))
+    *doc = NULL;
+    r = da_json_parse((const char *)text, len, DA_MAX_EVIDENCE, doc);
+    if (r == 0 && !cJSON_IsObject(*doc))
         r = DA_ERR_JSON_TYPE;
     if (r == 0)
-        r = da_json_get_string(doc, "schema", &schema);
+        r = da_json_get_string(*doc, "schema", &schema);
     if (r == 0 && strcmp(schema, EVIDENCE_SCHEMA) != 0)
         r = DA_ERR_INVALID_ARG;
-    if (r == 0)
-        r = da_jcs_digest_sha256(doc, d);
-    cJSON_Delete(doc);
+    if (r != 0) {
+        cJSON_Delete(*doc);
+        *doc = NULL;
+    }
     return r;
 }
 
-static int on_quote(void *ctx, int fd, const unsigned char *p, size_t n)
+/* The MAC a spooled report carries: HMAC-SHA-256(spool key, label || D). */
+static int spool_mac(const struct signer *s, const unsigned char d[32],
+                     unsigned char mac[AGENT_SPOOL_MAC_LEN])
 {
-    static const size_t caps[3] = {AGENT_MAX_NONCE, DA_MAX_EVIDENCE, AGENT_MAX_PCR_TEXT};
-    struct signer *s = ctx;
-    struct agent_field f[3];
+    unsigned char msg[sizeof(SPOOL_MAC_LABEL) + 32];
+    unsigned int n = 0;
+
+    memcpy(msg, SPOOL_MAC_LABEL, sizeof(SPOOL_MAC_LABEL)); /* with its NUL */
+    memcpy(msg + sizeof(SPOOL_MAC_LABEL), d, 32);
+    if (HMAC(EVP_sha256(), s->spool_key, (int)sizeof(s->spool_key), msg, sizeof(msg), mac, &n) ==
+            NULL ||
+        n != AGENT_SPOOL_MAC_LEN)
+        return DA_ERR_CRYPTO;
+    return 0;
+}
+
+/* Quote D under the nonce; answer with the quote, the canonical evidence
+ * and its MAC. */
+static int quote_and_answer(struct signer *s, int fd, const struct agent_field *nonce,
+                            const char *sel_text, const struct da_buf *canon,
+                            const unsigned char d[32])
+{
     struct agent_tpm_quote *q = NULL;
-    unsigned char d[32], qd[DA_QUOTE_QD_LEN];
-    char sel_text[AGENT_MAX_PCR_TEXT + 1];
+    unsigned char qd[DA_QUOTE_QD_LEN], mac[AGENT_SPOOL_MAC_LEN];
     TPML_PCR_SELECTION sel;
     struct da_buf b;
     int r;
 
-    if (agent_fields_split(p, n, 3, caps, f) != 0 ||
-        agent_field_str(&f[2], sel_text, sizeof(sel_text)) != 0)
-        return DA_ERR_IPC;
-    r = evidence_digest(f[1].data, f[1].len, d);
-    if (r != 0)
-        return agent_privsep_send_error(fd, r, "the document to quote is not evidence (%s)",
-                                        da_strerror(r));
-    if (f[0].len == 0 || agent_pcr_selection_parse(sel_text, &sel) != 0)
+    if (nonce->len == 0 || agent_pcr_selection_parse(sel_text, &sel) != 0)
         return agent_privsep_send_error(fd, DA_ERR_INVALID_ARG, "bad nonce or PCR selection");
-    r = da_quote_qualifying_data(f[0].data, f[0].len, d, qd);
+    r = da_quote_qualifying_data(nonce->data, nonce->len, d, qd);
+    if (r == 0)
+        r = spool_mac(s, d, mac);
     if (r == 0)
         r = agent_tpm_quote(s->tpm, &sel, qd, sizeof(qd), &q);
     if (r != 0)
         return agent_privsep_send_error(fd, r, "quote failed: %s", da_strerror(r));
-    da_buf_init(&b, 12 + 2 * AGENT_MAX_TPM_BLOB + AGENT_MAX_PCR_VALUES);
+    da_buf_init(&b, AGENT_MSG_LEN(QUOTE_OK));
     r = put_bytes(&b, &q->attest);
     if (r == 0)
         r = put_bytes(&b, &q->signature);
     if (r == 0)
         r = put_bytes(&b, &q->pcr_values);
+    if (r == 0)
+        r = agent_fields_put(&b, da_buf_data(canon), da_buf_len(canon));
+    if (r == 0)
+        r = agent_fields_put(&b, mac, sizeof(mac));
     agent_tpm_quote_free(q);
     return answer(fd, AGENT_MSG_QUOTE_OK, &b, r);
+}
+
+/* The evidence, from the collector over the signer's own channel: the
+ * uploader never supplies what is quoted. */
+static int collect_evidence(struct signer *s, uint64_t dropped, cJSON **doc)
+{
+    const struct agent_ipc_handler answers[] = {
+        AGENT_MSG_ROW(COLLECT_OK, NULL),
+        AGENT_MSG_ROW(ERROR, NULL),
+    };
+    static const size_t caps[] = AGENT_MSG_CAPS(COLLECT_OK);
+    struct agent_field f[AGENT_MSG_N(COLLECT_OK)];
+    struct da_buf req, ans;
+    uint32_t got = 0;
+    cJSON *agent;
+    int r;
+
+    *doc = NULL;
+    if (s->evidence_fd < 0)
+        return DA_ERR_IPC_CLOSED;
+    da_buf_init(&req, AGENT_MSG_LEN(COLLECT));
+    da_buf_init(&ans, 0);
+    r = agent_fields_put_str(&req, "");
+    if (r == 0) {
+        r = agent_ipc_call(s->evidence_fd, AGENT_MSG_COLLECT, da_buf_data(&req), da_buf_len(&req),
+                           answers, 2, AGENT_CHILD_TIMEOUT, &got, &ans);
+        if (r != 0) {
+            /* The channel is out of step or gone: nothing more from it. */
+            close(s->evidence_fd);
+            s->evidence_fd = -1;
+        }
+    }
+    if (r == 0 && got != AGENT_MSG_COLLECT_OK)
+        r = DA_ERR_COLLECT;
+    if (r == 0)
+        r = agent_fields_split(da_buf_data(&ans), da_buf_len(&ans), AGENT_MSG_N(COLLECT_OK), caps,
+                               f);
+    if (r == 0)
+        r = evidence_parse(f[0].data, f[0].len, doc);
+    da_buf_free(&req);
+    da_buf_free(&ans);
+    if (r != 0)
+        return r;
+    /* The reports the bounded spool had to drop travel in the evidence. */
+    agent = cJSON_GetObjectItemCaseSensitive(*doc, "agent");
+    if (!cJSON_IsObject(agent) ||
+        cJSON_GetObjectItemCaseSensitive(agent, "spool_dropped") != NULL ||
+        cJSON_AddNumberToObject(agent, "spool_dropped", (double)dropped) == NULL) {
+        cJSON_Delete(*doc);
+        *doc = NULL;
+        return DA_ERR_COLLECT;
+    }
+    return 0;
+}
+
+static int on_quote(void *ctx, int fd, const unsigned char *p, size_t n)
+{
+    static const size_t caps[] = AGENT_MSG_CAPS(QUOTE);
+    struct signer *s = ctx;
+    struct agent_field f[AGENT_MSG_N(QUOTE)];
+    char sel_text[AGENT_MAX_PCR_TEXT + 1];
+    unsigned char d[32];
+    struct da_buf canon;
+    uint64_t dropped;
+    cJSON *doc = NULL;
+    int r;
+
+    if (agent_fields_split(p, n, AGENT_MSG_N(QUOTE), caps, f) != 0 ||
+        agent_field_str(&f[1], sel_text, sizeof(sel_text)) != 0 ||
+        agent_field_u64(&f[2], &dropped) != 0)
+        return DA_ERR_IPC;
+    r = collect_evidence(s, dropped, &doc);
+    if (r != 0)
+        return agent_privsep_send_error(fd, r, "no evidence from the collector: %s",
+                                        da_strerror(r));
+    da_buf_init(&canon, DA_MAX_EVIDENCE);
+    r = da_jcs_serialize(doc, &canon);
+    cJSON_Delete(doc);
+    if (r == 0)
+        r = da_sha256(da_buf_data(&canon), da_buf_len(&canon), d);
+    if (r == 0)
+        r = quote_and_answer(s, fd, &f[0], sel_text, &canon, d);
+    else
+        r = agent_privsep_send_error(fd, r, "the evidence cannot be quoted: %s", da_strerror(r));
+    da_buf_free(&canon);
+    return r;
+}
+
+/* A spooled report again, under a fresh nonce: only evidence this signer
+ * quoted before (its MAC verifies) is quoted again. */
+static int on_requote(void *ctx, int fd, const unsigned char *p, size_t n)
+{
+    static const size_t caps[] = AGENT_MSG_CAPS(REQUOTE);
+    struct signer *s = ctx;
+    struct agent_field f[AGENT_MSG_N(REQUOTE)];
+    char sel_text[AGENT_MAX_PCR_TEXT + 1];
+    unsigned char d[32], mac[AGENT_SPOOL_MAC_LEN];
+    struct da_buf canon;
+    cJSON *doc = NULL;
+    int r;
+
+    if (agent_fields_split(p, n, AGENT_MSG_N(REQUOTE), caps, f) != 0 ||
+        agent_field_str(&f[1], sel_text, sizeof(sel_text)) != 0)
+        return DA_ERR_IPC;
+    r = evidence_parse(f[2].data, f[2].len, &doc);
+    if (r != 0)
+        return agent_privsep_send_error(fd, r, "the document to quote is not evidence (%s)",
+                                        da_strerror(r));
+    da_buf_init(&canon, DA_MAX_EVIDENCE);
+    r = da_jcs_serialize(doc, &canon);
+    cJSON_Delete(doc);
+    if (r == 0)
+        r = da_sha256(da_buf_data(&canon), da_buf_len(&canon), d);
+    if (r == 0)
+        r = spool_mac(s, d, mac);
+    if (r == 0 && (f[3].len != sizeof(mac) || CRYPTO_memcmp(mac, f[3].data, sizeof(mac)) != 0)) {
+        da_warn_f("signer: a spooled report's MAC does not verify; not quoted");
+        r = DA_ERR_SPOOL_MAC;
+    }
+    if (r == 0)
+        r = quote_and_answer(s, fd, &f[0], sel_text, &canon, d);
+    else
+        r = agent_privsep_send_error(fd, r, "the spooled report cannot be quoted again: %s",
+                                     da_strerror(r));
+    da_buf_free(&canon);
+    return r;
 }
 
 /* Activate the credential, prove it with HMAC(secret, challenge id) and
  * certify the SK over SHA-256(challenge id); the secret never leaves. */
 static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
 {
-    static const size_t caps[3] = {AGENT_MAX_CHALLENGE, AGENT_MAX_TPM_BLOB, AGENT_MAX_TPM_BLOB};
+    static const size_t caps[] = AGENT_MSG_CAPS(ENROLL);
     struct signer *s = ctx;
-    struct agent_field f[3];
+    struct agent_field f[AGENT_MSG_N(ENROLL)];
     struct agent_bytes secret = {NULL, 0}, attest = {NULL, 0}, sig = {NULL, 0};
     char cid[AGENT_MAX_CHALLENGE + 1];
     unsigned char mac[32], qd[32];
@@ -136,7 +287,8 @@ static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
     struct da_buf b;
     int r;
 
-    if (agent_fields_split(p, n, 3, caps, f) != 0 || agent_field_str(&f[0], cid, sizeof(cid)) != 0)
+    if (agent_fields_split(p, n, AGENT_MSG_N(ENROLL), caps, f) != 0 ||
+        agent_field_str(&f[0], cid, sizeof(cid)) != 0)
         return DA_ERR_IPC;
     r = agent_tpm_activate_credential(s->tpm, f[1].data, f[1].len, f[2].data, f[2].len, &secret);
     if (r != 0)
@@ -154,7 +306,7 @@ static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
         OPENSSL_cleanse(mac, sizeof(mac));
         return agent_privsep_send_error(fd, r, "enrollment answer failed: %s", da_strerror(r));
     }
-    da_buf_init(&b, 16 + 64 + 3 * AGENT_MAX_TPM_BLOB);
+    da_buf_init(&b, AGENT_MSG_LEN(ENROLL_OK));
     r = agent_fields_put(&b, mac, sizeof(mac));
     if (r == 0)
         r = put_bytes(&b, &s->id->sk_public);
@@ -169,12 +321,46 @@ static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
 }
 
 static const struct agent_ipc_handler signer_table[] = {
-    {AGENT_MSG_IDENTITY, 0, AGENT_IPC_MANY, on_identity},
-    {AGENT_MSG_QUOTE, 12 + AGENT_MAX_NONCE + DA_MAX_EVIDENCE + AGENT_MAX_PCR_TEXT, AGENT_IPC_MANY,
-     on_quote},
-    {AGENT_MSG_ENROLL, 12 + AGENT_MAX_CHALLENGE + 2 * AGENT_MAX_TPM_BLOB, AGENT_IPC_ONCE,
-     on_enroll},
+    AGENT_MSG_ROW(IDENTITY, on_identity),
+    AGENT_MSG_ROW(QUOTE, on_quote),
+    AGENT_MSG_ROW(REQUOTE, on_requote),
+    AGENT_MSG_ROW(ENROLL, on_enroll),
 };
+
+/* The key of the spool MACs, in a directory of the state directory that the
+ * uploader's mount namespace covers: made once (at enrollment, or by the
+ * first signer that finds none), never replaced. */
+static int spool_key_load(struct signer *s)
+{
+    char dir[PATH_MAX];
+    struct agent_bytes k = {NULL, 0};
+    unsigned char fresh[sizeof(s->spool_key)];
+    int r;
+
+    if (snprintf(dir, sizeof(dir), "%s/" AGENT_SIGNER_DIR, s->cfg->state_dir) >= (int)sizeof(dir))
+        return DA_ERR_INVALID_ARG;
+    r = agent_state_read(dir, AGENT_SPOOL_KEY_FILE, DA_MAX_KEY_FILE, &k);
+    if (r == DA_ERR_NOT_FOUND) {
+        if (RAND_bytes(fresh, sizeof(fresh)) != 1)
+            return DA_ERR_CRYPTO;
+        r = agent_state_prepare(dir, 1);
+        if (r == 0)
+            r = agent_state_write_new(dir, AGENT_SPOOL_KEY_FILE, fresh, sizeof(fresh));
+        OPENSSL_cleanse(fresh, sizeof(fresh));
+        if (r == 0 || r == DA_ERR_EXISTS)
+            r = agent_state_read(dir, AGENT_SPOOL_KEY_FILE, DA_MAX_KEY_FILE, &k);
+    }
+    if (r == 0 && k.len != sizeof(s->spool_key))
+        r = DA_ERR_INVALID_ARG;
+    if (r == 0)
+        memcpy(s->spool_key, k.data, sizeof(s->spool_key));
+    if (k.data != NULL)
+        OPENSSL_cleanse(k.data, k.len);
+    agent_bytes_free(&k);
+    if (r != 0)
+        da_error_f("the spool key in %s cannot be used: %s", dir, da_strerror(r));
+    return r;
+}
 
 static int signer_main(int fd, void *ctx)
 {
@@ -183,6 +369,7 @@ static int signer_main(int fd, void *ctx)
     enum agent_sandbox_profile profile;
     int r;
 
+    da_json_memory_cap(AGENT_JSON_MEMORY);
     memset(&st, 0, sizeof(st));
     st.mode = s->cfg->tpm_mode == 1 ? AGENT_TPM_MODE_SOFTWARE : AGENT_TPM_MODE_TPM;
     st.tcti = s->cfg->tcti;
@@ -197,9 +384,13 @@ static int signer_main(int fd, void *ctx)
     }
     profile = st.mode == AGENT_TPM_MODE_SOFTWARE ? AGENT_SANDBOX_SIGNER
                                                  : agent_sandbox_signer_profile(s->cfg->tcti);
-    if (agent_sandbox_enter(profile, s->cfg->sandbox) != 0)
+    if (agent_sandbox_enter_as(profile, s->cfg->sandbox, s->opts.user) != 0) {
+        agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the signer's sandbox failed");
         return 1;
+    }
     r = agent_tpm_identity(s->tpm, s->identity_flags, &s->id);
+    if (r == 0)
+        r = spool_key_load(s);
     if (r != 0) {
         agent_privsep_send_error(fd, r, "the agent's keys cannot be %s: %s",
                                  s->identity_flags == AGENT_IDENTITY_CREATE ? "made" : "loaded",
@@ -212,20 +403,33 @@ static int signer_main(int fd, void *ctx)
         r = agent_ipc_serve(fd, signer_table, sizeof(signer_table) / sizeof(signer_table[0]), s);
     agent_tpm_identity_free(s->id);
     agent_tpm_close(s->tpm);
+    OPENSSL_cleanse(s->spool_key, sizeof(s->spool_key));
     if (r != 0)
         da_error_f("signer: %s", da_strerror(r));
     return r == 0 ? 0 : 1;
 }
 
-int agent_signer_spawn(const struct agent_config *cfg, int identity_flags, struct agent_child *out)
+int agent_signer_spawn_opts(const struct agent_config *cfg, int identity_flags,
+                            const struct agent_spawn_opts *o, struct agent_child *out)
 {
     struct signer s;
-    int r;
+    int keep[1], r;
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
     s.identity_flags = identity_flags;
+    s.evidence_fd = -1;
+    if (o != NULL) {
+        s.opts = *o;
+        s.evidence_fd = o->evidence_fd;
+    }
+    keep[0] = s.evidence_fd;
     /* s is copied into the child by fork; the parent's copy is not used. */
-    r = agent_child_spawn("signer", signer_main, &s, NULL, 0, out);
+    r = agent_child_spawn("signer", signer_main, &s, keep, s.evidence_fd >= 0 ? 1 : 0, out);
     return r == 0 ? agent_privsep_wait_ready(out) : r;
+}
+
+int agent_signer_spawn(const struct agent_config *cfg, int identity_flags, struct agent_child *out)
+{
+    return agent_signer_spawn_opts(cfg, identity_flags, NULL, out);
 }

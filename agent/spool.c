@@ -14,6 +14,7 @@
 
 #include "digest.h"
 #include "err.h"
+#include "file.h"
 #include "log.h"
 
 #define ENTRY_SUFFIX   ".entry"
@@ -152,51 +153,15 @@ static int parse_entry_name(const char *name, uint64_t *seq)
     return 1;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return DA_ERR_IO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Write data as name in the spool directory: temp file, fsync, rename,
- * fsync of the directory. */
+/* Write data as name in the spool directory (common/file.h: temp file,
+ * fsync, rename, fsync of the directory). */
 static int atomic_write(int dfd, const char *name, const unsigned char *data, size_t len)
 {
-    char tmp[64];
-    int fd, r;
+    int r = da_file_write_at(dfd, name, data, len, DA_WRITE_REPLACE);
 
-    snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s-%ld", name, (long)getpid());
-    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        da_error_f("spool: create %s: %s", tmp, strerror(errno));
-        return DA_ERR_IO;
-    }
-    r = write_all(fd, data, len);
-    if (r == 0 && fsync(fd) != 0)
-        r = DA_ERR_IO;
-    if (close(fd) != 0 && r == 0)
-        r = DA_ERR_IO;
-    if (r == 0 && renameat(dfd, tmp, dfd, name) != 0)
-        r = DA_ERR_IO;
-    if (r != 0) {
+    if (r != 0)
         da_error_f("spool: write %s: %s", name, strerror(errno));
-        (void)unlinkat(dfd, tmp, 0);
-        return r;
-    }
-    if (fsync(dfd) != 0) {
-        da_error_f("spool: fsync of the directory: %s", strerror(errno));
-        return DA_ERR_IO;
-    }
-    return 0;
+    return r == 0 ? 0 : DA_ERR_IO;
 }
 
 static int read_file_at(int dfd, const char *name, size_t cap, struct da_buf *out)

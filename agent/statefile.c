@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "err.h"
+#include "file.h"
 #include "log.h"
 #include "tpm_internal.h"
 
@@ -117,68 +118,17 @@ out:
     return rc;
 }
 
-static int agent_write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return DA_ERR_IO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static void agent_sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 int agent_state_write_new(const char *dir, const char *name, const void *data, size_t len)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    int fd, rc, n;
+    char path[PATH_MAX];
+    int rc;
 
+    /* Never replaces: two agents starting at once cannot end up with
+     * different keys. */
     rc = agent_state_path(path, sizeof(path), dir, name);
-    if (rc != 0)
-        return rc;
-    n = snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name);
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return DA_ERR_INVALID_ARG;
-    fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
-        da_error_f("cannot create a file in %s: %s", dir, strerror(errno));
-        return errno == EACCES ? DA_ERR_PERMISSION : DA_ERR_IO;
-    }
-    rc = agent_write_all(fd, data, len);
-    if (rc == 0 && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
-        rc = DA_ERR_IO;
-    if (close(fd) != 0 && rc == 0)
-        rc = DA_ERR_IO;
-    if (rc != 0) {
-        da_error_f("cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    /* link() rather than rename(): an existing file is never replaced, so two
-     * agents starting at once cannot end up with different keys. */
-    if (link(tmp, path) != 0) {
-        if (errno == EEXIST) {
-            rc = DA_ERR_EXISTS;
-        } else {
-            da_error_f("cannot create %s: %s", path, strerror(errno));
-            rc = DA_ERR_IO;
-        }
-        goto out;
-    }
-    agent_sync_dir(dir);
-out:
-    (void)unlink(tmp);
+    if (rc == 0)
+        rc = da_file_write(dir, name, data, len, DA_WRITE_NEW);
+    if (rc != 0 && rc != DA_ERR_EXISTS)
+        da_error_f("cannot create %s/%s: %s", dir, name, strerror(errno));
     return rc;
 }

@@ -6,9 +6,10 @@
 
 #include <curl/curl.h>
 
+#include "caps.h"
 #include "curl_dl.h"
-
 #include "err.h"
+#include "file.h"
 #include "json.h"
 #include "log.h"
 
@@ -22,6 +23,7 @@ struct agent_transport {
     char err[768];
     char server_code[64];
     long last_status;
+    struct da_buf ca_pem; /* the pinned CA, read at start */
 };
 
 static int global_init(void)
@@ -68,8 +70,23 @@ static int set_fixed_options(struct agent_transport *t, const struct agent_trans
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     if (o->ca_file != NULL && strcmp(o->ca_file, "system") != 0) {
-        /* Only the pinned CA: no directory of system certificates. */
-        SET(CURLOPT_CAINFO, o->ca_file);
+        struct curl_blob blob;
+
+        /* Only the pinned CA: no directory of system certificates. It is
+         * read now, while the file is reachable: curl would read it at
+         * each connection, after the uploader has lost access to it. */
+        r = da_file_read(o->ca_file, DA_MAX_EK_CERT_FILE, &t->ca_pem);
+        if (r != 0) {
+            snprintf(t->err, sizeof(t->err), "server_ca %s cannot be read: %s", o->ca_file,
+                     da_strerror(r));
+            da_error_f("%s", t->err);
+            goto out;
+        }
+        blob.data = (void *)da_buf_data(&t->ca_pem);
+        blob.len = da_buf_len(&t->ca_pem);
+        blob.flags = CURL_BLOB_NOCOPY;
+        SET(CURLOPT_CAINFO_BLOB, &blob);
+        SET(CURLOPT_CAINFO, (char *)NULL);
         SET(CURLOPT_CAPATH, (char *)NULL);
     }
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
@@ -128,6 +145,7 @@ void agent_transport_free(struct agent_transport *t)
         return;
     if (t->h != NULL)
         agent_curl()->easy_cleanup(t->h);
+    da_buf_free(&t->ca_pem);
     free(t->base);
     free(t);
 }

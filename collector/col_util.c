@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "file.h"
 #include "caps.h"
 #include "rootfs.h"
 
@@ -304,45 +305,11 @@ void col_hex(const unsigned char *in, size_t n, char *out)
 
 int col_state_write_file(const char *dir, const char *name, const void *data, size_t len)
 {
-    const char *p = data;
-    char path[4096], tmp[4096];
-    size_t off = 0;
-    int fd, dfd, e = 0;
-
-    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
-        snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", dir, name, (long)getpid()) >= (int)sizeof(tmp))
-        return da_rootfs_sys_error(ENAMETOOLONG, dir);
-    unlink(tmp); /* left by a run of ours that died, or absent */
     /* a write into the agent's own state directory, not a read under the
-     * root: the one open of collector/ outside the file layer */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600); /* state-write */
-    if (fd < 0)
-        return da_rootfs_sys_error(errno, tmp);
-    while (off < len && e == 0) {
-        ssize_t n = write(fd, p + off, len - off);
-
-        if (n < 0 && errno != EINTR)
-            e = errno;
-        else if (n > 0)
-            off += (size_t)n;
-    }
-    if (e == 0 && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && e == 0)
-        e = errno;
-    if (e == 0 && rename(tmp, path) != 0)
-        e = errno;
-    if (e != 0) {
-        unlink(tmp);
-        return da_rootfs_sys_error(e, path);
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* state-write */
-    if (dfd >= 0) {
-        if (fsync(dfd) != 0)
-            e = errno;
-        close(dfd);
-    }
-    return e != 0 ? da_rootfs_sys_error(e, dir) : 0;
+     * root: common/file.h writes it atomically */
+    if (da_file_write(dir, name, data, len, DA_WRITE_REPLACE) != 0)
+        return da_rootfs_sys_error(errno, dir);
+    return 0;
 }
 
 int col_read_state(const struct col_ctx *ctx, const char *name, struct da_buf *b)

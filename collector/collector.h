@@ -35,6 +35,11 @@ struct col_config {
     const char *role;               /* declared environment role, NULL if none */
     const char *const *source_dirs; /* configured source/build directories */
     size_t n_source_dirs;
+    /* PID 1's environment as read by a more privileged process (the agent's
+     * parent, before it drops): used instead of /proc/1/environ, which needs
+     * ptrace-level access. NULL: read the file. */
+    const unsigned char *pid1_environ;
+    size_t pid1_environ_len;
 };
 
 /* The kernel's audit state (NETLINK_AUDIT). */

@@ -147,7 +147,11 @@ static int col_pid1_container(const struct col_ctx *ctx, char *name, size_t n, i
 
     name[0] = '\0';
     da_buf_init(&b, DA_MAX_SMALL_SYSFILE);
-    *err = col_read_file(ctx, "/proc/1/environ", &b);
+    if (ctx->live && ctx->cfg != NULL && ctx->cfg->pid1_environ != NULL)
+        *err =
+            da_buf_append(&b, ctx->cfg->pid1_environ, ctx->cfg->pid1_environ_len) == 0 ? 0 : -EFBIG;
+    else
+        *err = col_read_file(ctx, "/proc/1/environ", &b);
     if (*err == 0) {
         p = da_buf_str(&b);
         end = p + da_buf_len(&b);

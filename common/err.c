@@ -143,6 +143,9 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_NOT_ENROLLED, "not_enrolled", 500, "this machine has not been enrolled yet"},
     {DA_ERR_IPC_CLOSED, "ipc_closed", 500, "the other process closed the channel (it exited)"},
     {DA_ERR_SPOOL_CORRUPT, "spool_corrupt", 500, "spool entry is torn or corrupt"},
+    {DA_ERR_UNSAFE_PATH, "unsafe_path", 500, "a file or directory has an unsafe owner or mode"},
+    {DA_ERR_PRIVDROP, "privdrop", 500, "the switch to the agent's user failed"},
+    {DA_ERR_SPOOL_MAC, "spool_mac", 500, "a spooled report's MAC does not verify"},
 };
 
 static const struct da_err_entry *da_err_lookup(int err)

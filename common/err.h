@@ -147,6 +147,9 @@ enum da_err {
     DA_ERR_NOT_ENROLLED = -707,
     DA_ERR_IPC_CLOSED = -708,
     DA_ERR_SPOOL_CORRUPT = -709,
+    DA_ERR_UNSAFE_PATH = -710,
+    DA_ERR_PRIVDROP = -711,
+    DA_ERR_SPOOL_MAC = -712,
 };
 
 /* Short human message for an error code; never NULL. */

@@ -1,7 +1,9 @@
 #include "file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "err.h"
 
@@ -28,4 +30,78 @@ int da_file_read(const char *path, size_t cap, struct da_buf *out)
     if (rc != 0)
         da_buf_reset(out);
     return rc;
+}
+
+int da_write_all(int fd, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return DA_ERR_IO;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int errno_code(int e)
+{
+    if (e == EEXIST)
+        return DA_ERR_EXISTS;
+    return e == EACCES || e == EPERM ? DA_ERR_PERMISSION : DA_ERR_IO;
+}
+
+int da_file_write_at(int dfd, const char *name, const void *data, size_t len,
+                     enum da_write_mode mode)
+{
+    char tmp[300];
+    int fd, r = 0, e = 0;
+
+    if (snprintf(tmp, sizeof(tmp), ".tmp-%s-%ld", name, (long)getpid()) >= (int)sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return DA_ERR_INVALID_ARG;
+    }
+    (void)unlinkat(dfd, tmp, 0); /* left by a process of the same pid that died */
+    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return errno_code(errno);
+    if (da_write_all(fd, data, len) != 0 || fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && e == 0)
+        e = errno;
+    if (e == 0 && mode == DA_WRITE_NEW && linkat(dfd, tmp, dfd, name, 0) != 0)
+        e = errno;
+    if (e == 0 && mode == DA_WRITE_REPLACE && renameat(dfd, tmp, dfd, name) != 0)
+        e = errno;
+    if (e != 0 || mode == DA_WRITE_NEW)
+        (void)unlinkat(dfd, tmp, 0);
+    if (e == 0 && fsync(dfd) != 0)
+        e = errno;
+    if (e != 0) {
+        r = errno_code(e);
+        errno = e;
+    }
+    return r;
+}
+
+int da_file_write(const char *dir, const char *name, const void *data, size_t len,
+                  enum da_write_mode mode)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r, e;
+
+    if (dfd < 0)
+        return errno_code(errno);
+    r = da_file_write_at(dfd, name, data, len, mode);
+    e = errno;
+    close(dfd);
+    errno = e;
+    return r;
 }

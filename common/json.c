@@ -1,6 +1,7 @@
 #include "json.h"
 
 #include <locale.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,12 +478,72 @@ static bool tree_numbers_finite(const cJSON *v)
     return true;
 }
 
+/* ---- the memory a process's JSON trees may hold ---- */
+
+/* Counted by the allocator's own size of each block, so that a block
+ * released with free() rather than cJSON_free() only leaves the count
+ * too high, never corrupts the heap. */
+static size_t json_mem_cap, json_mem_used, json_mem_peak;
+static int json_mem_refused;
+
+static void *json_mem_malloc(size_t n)
+{
+    void *p;
+
+    if (json_mem_cap != 0 && (n > json_mem_cap || json_mem_used > json_mem_cap - n)) {
+        json_mem_refused = 1;
+        return NULL;
+    }
+    p = malloc(n);
+    if (p == NULL)
+        return NULL;
+    json_mem_used += malloc_usable_size(p);
+    if (json_mem_used > json_mem_peak)
+        json_mem_peak = json_mem_used;
+    return p;
+}
+
+static void json_mem_free(void *p)
+{
+    size_t n;
+
+    if (p == NULL)
+        return;
+    n = malloc_usable_size(p);
+    json_mem_used = n < json_mem_used ? json_mem_used - n : 0;
+    free(p);
+}
+
+void da_json_memory_hooks(void)
+{
+    cJSON_Hooks h = {json_mem_malloc, json_mem_free};
+
+    cJSON_InitHooks(&h);
+}
+
+void da_json_memory_cap(size_t cap)
+{
+    json_mem_cap = cap;
+}
+
+size_t da_json_memory_peak(int reset)
+{
+    size_t peak = json_mem_peak;
+
+    if (reset)
+        json_mem_peak = json_mem_used;
+    return peak;
+}
+
 static int parse_validated(const char *text, size_t len, cJSON **out, struct scan *s)
 {
     const char *end = NULL;
     cJSON *root;
 
+    json_mem_refused = 0;
     root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (root == NULL && json_mem_refused)
+        return scan_fail(s, 0, DA_ERR_TOO_LARGE, "the document needs more memory than allowed");
     if (root == NULL)
         return scan_fail(s, end != NULL ? (size_t)(end - text) : 0, DA_ERR_JSON_PARSE,
                          "rejected by cJSON");

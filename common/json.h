@@ -38,6 +38,16 @@ struct da_json_error {
  * DA_ERR_JSON_DUP_KEY, DA_ERR_JSON_NUMBER (not finite as a double, or longer
  * than cJSON can read), DA_ERR_TRAILING_DATA, DA_ERR_NOMEM. */
 int da_json_parse(const char *text, size_t len, size_t cap, cJSON **out);
+
+/* The memory of a process's JSON trees. da_json_memory_hooks, called once
+ * at the start of a program before any tree exists, routes cJSON's
+ * allocations through a counter; da_json_memory_cap then bounds what all
+ * live trees together may hold (0: no bound), so a parse that would need
+ * more fails with DA_ERR_TOO_LARGE instead of growing the process.
+ * da_json_memory_peak: the most held at once (reset: start again from now). */
+void da_json_memory_hooks(void);
+void da_json_memory_cap(size_t cap);
+size_t da_json_memory_peak(int reset);
 /* Same, and fills *err (when not NULL) with where and why it failed. */
 int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
                      struct da_json_error *err);

@@ -21,6 +21,8 @@ static const struct da_privacy_field privacy_fields[] = {
      "version of the agent that collected"},
     {"/agent/binary_sha256", DA_PRIVACY_TECHNICAL, DA_PRIVACY_KEEP, "",
      "digest of the agent's binary, to recognise a modified agent"},
+    {"/agent/sandbox", DA_PRIVACY_TECHNICAL, DA_PRIVACY_KEEP, "",
+     "sandbox mode of the agent's processes (a policy fails log)"},
     {"/agent/privacy", DA_PRIVACY_TECHNICAL, DA_PRIVACY_KEEP, "",
      "privacy mode the document was made in (shown in the verdict)"},
     {"/agent/spool_dropped", DA_PRIVACY_TECHNICAL, DA_PRIVACY_KEEP, "",

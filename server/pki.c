@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "file.h"
 #include "log.h"
 
 #define PKI_MAX_PEM (64u * 1024)
@@ -58,33 +59,11 @@ out:
 /* Write data to dir/name, mode 0600, refusing to replace a file. */
 static int write_new_file(const char *dir, const char *name, const void *data, size_t len)
 {
-    char path[4096];
-    const unsigned char *p = data;
-    int fd, n;
+    int r = da_file_write(dir, name, data, len, DA_WRITE_NEW);
 
-    n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= sizeof(path))
-        return DA_ERR_INVALID_ARG;
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        da_error_f("%s: %s", path, strerror(errno));
-        return errno == EEXIST ? DA_ERR_EXISTS : DA_ERR_IO;
-    }
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            return DA_ERR_IO;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0)
-        return DA_ERR_IO;
-    return 0;
+    if (r != 0)
+        da_error_f("%s/%s: %s", dir, name, strerror(errno));
+    return r;
 }
 
 /* A NUL-terminated copy of n bytes that need not be terminated. */

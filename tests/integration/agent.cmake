@@ -30,6 +30,18 @@ target_compile_definitions(bench_agent_cycle PRIVATE DA_SOURCE_ROOT="${DA_SOURCE
                            DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
 add_dependencies(bench_agent_cycle devattest-agent devattest-server)
 
+# A compromised uploader against the signer: forged evidence, planted spool
+# entries (swtpm; the collector reads this machine).
+da_unit_test(NAME test_agent_evidence_path
+             SOURCES ${DA_TEST_SRC}/integration/test_agent_evidence_path.c
+             LIBS da_agent da_test_swtpm LABELS integration swtpm)
+target_compile_definitions(test_agent_evidence_path PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
+
+# The firewall facts through the firewall reader equal the unsandboxed ones
+# (a drop-policy nftables ruleset in a network namespace; root and nft).
+da_unit_test(NAME test_agent_firewall SOURCES ${DA_TEST_SRC}/integration/test_agent_firewall.c
+             LIBS da_agent LABELS integration sandbox)
+
 # Measured boot end to end: swtpm extended with a real event log's events,
 # the agent sends the log, the server replays it (tpm2-tools as the oracle).
 da_unit_test(NAME test_mboot_e2e SOURCES ${DA_TEST_SRC}/integration/test_mboot_e2e.c

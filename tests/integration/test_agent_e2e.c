@@ -6,8 +6,10 @@
  * One world for the group: the tests run in order (enroll first). */
 #include "da_test.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent_test_dir.h"
 #include "err.h"
 #include "log.h"
 #include "server_harness.h"
@@ -54,8 +57,8 @@ static int write_conf(struct world *w)
     fprintf(f,
             "server_url = %s\nserver_ca = %s\ntcti = %s\nstate_dir = %s\nspool_dir = %s\n"
             "interval = 30s\njitter = 0s\nenvironment_role = build\nlog_level = info\n"
-            "sandbox = enforce\n",
-            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool);
+            "sandbox = enforce\nuser = %s\n",
+            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool, DA_TEST_AGENT_USER);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -72,11 +75,14 @@ static int group_setup(void **state)
              w->tpm.ca_root, DA_SOURCE_ROOT);
     if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
         return -1;
-    snprintf(w->dir, sizeof(w->dir), "%s/agent", w->srv.dir);
+    /* The agent refuses directories below one that others may write (such
+     * as /tmp): its files go below the build tree. */
+    if (da_test_agent_dir(w->dir, sizeof(w->dir)) != 0)
+        return -1;
     snprintf(w->conf, sizeof(w->conf), "%s/agent.conf", w->dir);
     snprintf(w->state, sizeof(w->state), "%s/state", w->dir);
     snprintf(w->spool, sizeof(w->spool), "%s/spool", w->dir);
-    if (mkdir(w->dir, 0700) != 0 || write_conf(w) != 0)
+    if (write_conf(w) != 0)
         return -1;
     W = w;
     *state = w;
@@ -95,13 +101,16 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Text the next agent() call gets on standard input (NULL: none). */
+static const char *agent_stdin;
+
 /* Run the agent with args (NULL-terminated); stdout into out. Returns the
  * exit status, or -1 when it did not exit normally. */
 static int agent(char *out, size_t size, ...)
 {
     const char *argv[16];
     va_list ap;
-    int p[2], status, n = 0;
+    int p[2], in[2] = {-1, -1}, status, n = 0;
     size_t got = 0;
     pid_t pid;
 
@@ -111,10 +120,15 @@ static int agent(char *out, size_t size, ...)
         n++;
     va_end(ap);
     argv[n] = NULL;
-    if (pipe(p) != 0)
+    if (pipe(p) != 0 || (agent_stdin != NULL && pipe(in) != 0))
         return -1;
     pid = fork();
     if (pid == 0) {
+        if (in[0] >= 0) {
+            dup2(in[0], 0);
+            close(in[0]);
+            close(in[1]);
+        }
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
@@ -122,6 +136,12 @@ static int agent(char *out, size_t size, ...)
         _exit(127);
     }
     close(p[1]);
+    if (in[0] >= 0) {
+        close(in[0]);
+        (void)!write(in[1], agent_stdin, strlen(agent_stdin));
+        close(in[1]);
+        agent_stdin = NULL;
+    }
     for (;;) {
         ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
 
@@ -182,8 +202,9 @@ static void status_json(struct world *w, cJSON **j, int *rc)
 static void test_enroll(void **state)
 {
     struct world *w = *state;
-    char token[128], out[8192];
+    char token[128], out[8192], token_file[256];
     cJSON *j;
+    FILE *f;
     int rc;
 
     /* Not enrolled yet: report refuses, status says so. */
@@ -196,8 +217,15 @@ static void test_enroll(void **state)
     assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
                                         "--vendor", "acme", "--ttl", "1h", NULL),
                      0);
-    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token, "--ek-chain",
-               w->tpm.ca_issuer, "--json", NULL);
+    /* The token from a file (not on the command line, where every user of
+     * the machine can read it). */
+    snprintf(token_file, sizeof(token_file), "%s/token", w->dir);
+    f = fopen(token_file, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", token);
+    assert_int_equal(fclose(f), 0);
+    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
+               "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
     if (rc != 0)
         fail_msg("enroll exited %d: %s", rc, out);
     j = parse_out(out);
@@ -205,9 +233,11 @@ static void test_enroll(void **state)
     assert_int_equal(strlen(w->agent_id), 32);
     assert_string_equal(jstr(j, "trust"), "tpm");
     cJSON_Delete(j);
-    /* The token was single use. */
-    assert_int_equal(agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token,
-                           "--ek-chain", w->tpm.ca_issuer, NULL),
+    /* The token was single use (given on standard input this time). */
+    snprintf(token_file, sizeof(token_file), "%s\n", token);
+    agent_stdin = token_file;
+    assert_int_equal(agent(out, sizeof(out), "enroll", "--config", w->conf, "--ek-chain",
+                           w->tpm.ca_issuer, NULL),
                      1);
 }
 
@@ -361,6 +391,99 @@ static void test_sigkill_while_spooling(void **state)
     assert_int_equal(write_conf(w), 0);
 }
 
+/* One field of /proc/PID/status ("Uid", "CapEff", ...): the text after the
+ * colon, blanks skipped. */
+static int proc_status_field(pid_t pid, const char *key, char *out, size_t size)
+{
+    char path[64], line[256];
+    size_t klen = strlen(key);
+    FILE *f;
+    int found = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (found != 0 && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            const char *v = line + klen + 1;
+
+            v += strspn(v, " \t");
+            snprintf(out, size, "%.*s", (int)strcspn(v, "\n"), v);
+            found = 0;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static char proc_error[1024];
+
+/* The uploader (pid) and its children, as the kernel shows them: none runs
+ * as root, each has no_new_privs and a seccomp filter, and the capabilities
+ * are exactly those docs/internals/sandbox.md lists: none for the uploader
+ * and the signer, CAP_DAC_READ_SEARCH (bit 2) for the collector,
+ * CAP_NET_ADMIN (bit 12) for the firewall reader. NULL, or what is wrong. */
+static const char *running_processes_error(pid_t pid)
+{
+    static const char *const want_caps[] = {"0000000000000000", "0000000000000004",
+                                            "0000000000001000"};
+    static const char *const keys[] = {"Uid", "NoNewPrivs", "Seccomp", "CapEff", "CapPrm"};
+    char v[5][128], want_uid[64];
+    int seen[3] = {0, 0, 0};
+    uid_t uid = getpwnam(DA_TEST_AGENT_USER)->pw_uid;
+    pid_t pids[8];
+    size_t i, k, n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+
+    if (d == NULL)
+        return "/proc cannot be read";
+    pids[n++] = pid;
+    while ((e = readdir(d)) != NULL && n < 8) {
+        pid_t p = (pid_t)strtol(e->d_name, NULL, 10);
+
+        if (p > 0 && proc_status_field(p, "PPid", v[0], sizeof(v[0])) == 0 &&
+            strtol(v[0], NULL, 10) == (long)pid)
+            pids[n++] = p;
+    }
+    closedir(d);
+    snprintf(want_uid, sizeof(want_uid), "%u\t%u\t%u\t%u", (unsigned)uid, (unsigned)uid,
+             (unsigned)uid, (unsigned)uid);
+    /* signer, collector, firewall reader */
+    if (n != 4) {
+        snprintf(proc_error, sizeof(proc_error), "the uploader has %zu children, not 3", n - 1);
+        return proc_error;
+    }
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < 5; k++) {
+            if (proc_status_field(pids[i], keys[k], v[k], sizeof(v[k])) != 0)
+                return "a status field is missing";
+        }
+        print_message("  pid %d: Uid %s, NoNewPrivs %s, Seccomp %s, CapEff %s, CapPrm %s\n",
+                      (int)pids[i], v[0], v[1], v[2], v[3], v[4]);
+        if (strcmp(v[0], want_uid) != 0 || strcmp(v[1], "1") != 0 || strcmp(v[2], "2") != 0 ||
+            strcmp(v[3], v[4]) != 0) {
+            snprintf(proc_error, sizeof(proc_error),
+                     "pid %d: Uid %s, NoNewPrivs %s, Seccomp %s, CapEff %s, CapPrm %s",
+                     (int)pids[i], v[0], v[1], v[2], v[3], v[4]);
+            return proc_error;
+        }
+        for (k = 0; k < 3 && strcmp(v[3], want_caps[k]) != 0; k++)
+            ;
+        if (k == 3 || (i == 0 && k != 0)) {
+            snprintf(proc_error, sizeof(proc_error), "pid %d has CapEff %s", (int)pids[i], v[3]);
+            return proc_error;
+        }
+        if (i > 0)
+            seen[k]++;
+    }
+    if (seen[0] != 1 || seen[1] != 1 || seen[2] != 1)
+        return "the children's capabilities are not one each of none, DAC_READ_SEARCH, "
+               "NET_ADMIN";
+    return NULL;
+}
+
 /* The daemon: ready after its first cycle, reloads on SIGHUP, finishes on
  * SIGTERM with status 0. */
 static void test_run_daemon(void **state)
@@ -380,6 +503,9 @@ static void test_run_daemon(void **state)
     a.sun_family = AF_UNIX;
     memcpy(a.sun_path, sock, strlen(sock));
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    /* The uploader notifies as the agent's user, as under systemd. */
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(chmod(sock, 0666), 0);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", sock);
     pid = fork();
@@ -393,7 +519,13 @@ static void test_run_daemon(void **state)
         msg[n] = '\0';
         ready = strcmp(msg, "READY=1") == 0;
     }
-    assert_true(ready);
+    if (!ready || running_processes_error(pid) != NULL) {
+        const char *why = ready ? running_processes_error(pid) : "never ready";
+
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("%s", why != NULL ? why : "?");
+    }
     assert_int_equal(kill(pid, SIGHUP), 0);
     while ((n = recv(fd, msg, sizeof(msg) - 1, 0)) > 0) {
         msg[n] = '\0';

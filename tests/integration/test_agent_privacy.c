@@ -21,6 +21,7 @@
 #include <openssl/hmac.h>
 
 #include "agent_run.h"
+#include "agent_test_dir.h"
 #include "privacy.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
@@ -31,7 +32,7 @@ static const char *const planted[] = {"ines-marquardt", "ines-laptop", "alice", 
 struct world {
     struct da_test_swtpm tpm;
     struct da_test_server srv;
-    char dir[128], conf[192], state[192], spool[192], root[192];
+    char dir[300], conf[320], state[320], spool[320], root[320];
     char agent_id[64];
     cJSON *minimal_verdict;
     cJSON *minimal_report;
@@ -46,6 +47,7 @@ static int write_conf(struct world *w, const char *mode)
     fprintf(f,
             "server_url = %s\nserver_ca = %s\ntcti = %s\nstate_dir = %s\nspool_dir = %s\n"
             "environment_role = build\nsandbox = enforce\ncollect_root = %s\nprivacy = %s\n"
+            "user = " DA_TEST_AGENT_USER "\n"
             "production_patterns = prod-*, *.prod.example.com\n"
             "source_dirs = /home/ines-marquardt/src/customer-app\n",
             w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool, w->root, mode);
@@ -65,13 +67,13 @@ static int group_setup(void **state)
              w->tpm.ca_root, DA_SOURCE_ROOT);
     if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
         return -1;
-    snprintf(w->dir, sizeof(w->dir), "%s/agent", w->srv.dir);
+    /* The agent refuses directories below one others may write (/tmp). */
+    if (da_test_agent_dir(w->dir, sizeof(w->dir)) != 0)
+        return -1;
     snprintf(w->conf, sizeof(w->conf), "%s/agent.conf", w->dir);
     snprintf(w->state, sizeof(w->state), "%s/state", w->dir);
     snprintf(w->spool, sizeof(w->spool), "%s/spool", w->dir);
     snprintf(w->root, sizeof(w->root), "%s/roots/lvm_luks2", w->dir);
-    if (mkdir(w->dir, 0700) != 0)
-        return -1;
     snprintf(cmd, sizeof(cmd),
              "bash '%s/tests/fixtures/build-roots.sh' '%s/roots' >/dev/null && "
              "bash '%s/tests/fixtures/plant-personal.sh' '%s'",
@@ -185,15 +187,21 @@ static cJSON *report_once(struct world *w)
 static void test_enroll_minimal(void **state)
 {
     struct world *w = *state;
-    char token[128], out[8192], key[300];
+    char token[128], out[8192], key[400], token_file[400];
     struct stat st;
     size_t len;
     char *hex;
+    FILE *f;
 
     assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
                                         "--vendor", "acme", "--ttl", "1h", NULL),
                      0);
-    if (da_test_agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token,
+    snprintf(token_file, sizeof(token_file), "%s/token", w->dir);
+    f = fopen(token_file, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", token);
+    assert_int_equal(fclose(f), 0);
+    if (da_test_agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
                       "--ek-chain", w->tpm.ca_issuer, "--json", NULL) != 0)
         fail_msg("enroll failed: %s", out);
     /* the deployment's key, kept for the agent's user alone */
@@ -243,7 +251,7 @@ static void expected_pseudonym(struct world *w, const char *name, char out[27])
 {
     unsigned char key[32], mac[EVP_MAX_MD_SIZE];
     unsigned int mlen = 0, i;
-    char path[300], *hex;
+    char path[400], *hex;
     size_t len;
 
     snprintf(path, sizeof(path), "%s/privacy.key", w->state);

@@ -231,6 +231,21 @@ static void test_answer_over_cap(void **state)
     da_test_tls_server_stop(&s);
 }
 
+/* The pinned CA is read when the transport is made (the uploader cannot
+ * reach the file later): a missing one is refused then. */
+static void test_missing_ca(void **state)
+{
+    struct agent_transport_opts o;
+    struct agent_transport *t = NULL;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.base_url = "https://127.0.0.1:1";
+    o.ca_file = "/nonexistent-ca.pem";
+    assert_int_equal(agent_transport_new(&o, &t), DA_ERR_NOT_FOUND);
+    assert_null(t);
+}
+
 static void test_unreachable(void **state)
 {
     struct agent_transport *t;
@@ -251,7 +266,7 @@ static void test_unreachable(void **state)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
     close(fd);
     snprintf(url, sizeof(url), "https://127.0.0.1:%d", ntohs(a.sin_port));
-    t = open_transport(url, "/nonexistent-ca.pem", 5000);
+    t = open_transport(url, "system", 5000);
     assert_int_equal(agent_transport_json(t, "GET", "/v1/nonce", NULL, NULL, &status, &ans),
                      DA_ERR_TRANSPORT);
     expect_text(agent_transport_error(t), "cannot reach https://127.0.0.1:");
@@ -403,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_truncated_answer),
         cmocka_unit_test(test_silent_server_times_out),
         cmocka_unit_test(test_answer_over_cap),
+        cmocka_unit_test(test_missing_ca),
         cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_configuration_errors),
         cmocka_unit_test(test_inside_the_uploader_sandbox),

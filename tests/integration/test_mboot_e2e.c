@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent_test_dir.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
@@ -33,7 +34,7 @@
 struct world {
     struct da_test_swtpm tpm;
     struct da_test_server srv;
-    char dir[128], conf[192], state[192], spool[192], log[192];
+    char dir[300], conf[340], state[340], spool[340], log[340];
     char agent_id[64];
     unsigned char real[65536];
     size_t real_len;
@@ -117,20 +118,20 @@ static int group_setup(void **state)
              w->tpm.ca_root, DA_SOURCE_ROOT);
     if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
         return -1;
-    snprintf(w->dir, sizeof(w->dir), "%s/agent", w->srv.dir);
+    /* The agent refuses directories below one others may write (/tmp). */
+    if (da_test_agent_dir(w->dir, sizeof(w->dir)) != 0)
+        return -1;
     snprintf(w->conf, sizeof(w->conf), "%s/agent.conf", w->dir);
     snprintf(w->state, sizeof(w->state), "%s/state", w->dir);
     snprintf(w->spool, sizeof(w->spool), "%s/spool", w->dir);
     snprintf(w->log, sizeof(w->log), "%s/binary_bios_measurements", w->dir);
-    if (mkdir(w->dir, 0755) != 0)
-        return -1;
     f = fopen(w->conf, "w");
     if (f == NULL)
         return -1;
     fprintf(f,
             "server_url = %s\nserver_ca = %s\ntcti = %s\nstate_dir = %s\nspool_dir = %s\n"
             "interval = 30s\njitter = 0s\nenvironment_role = build\nlog_level = info\n"
-            "sandbox = enforce\ntest_only_event_log_file = %s\n",
+            "sandbox = enforce\ntest_only_event_log_file = %s\nuser = " DA_TEST_AGENT_USER "\n",
             w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool, w->log);
     if (fclose(f) != 0)
         return -1;
@@ -252,15 +253,21 @@ static const char *str(const cJSON *o, const char *key)
 static void test_enroll(void **state)
 {
     struct world *w = *state;
-    char token[128], out[8192];
+    char token[128], out[8192], token_file[400];
     cJSON *j;
+    FILE *f;
     int rc;
 
     assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
                                         "--vendor", "acme", "--ttl", "1h", NULL),
                      0);
-    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token, "--ek-chain",
-               w->tpm.ca_issuer, "--json", NULL);
+    snprintf(token_file, sizeof(token_file), "%s/token", w->dir);
+    f = fopen(token_file, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", token);
+    assert_int_equal(fclose(f), 0);
+    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
+               "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
     if (rc != 0)
         fail_msg("enroll exited %d: %s", rc, out);
     j = cJSON_Parse(out);

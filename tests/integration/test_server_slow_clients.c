@@ -27,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agent_test_dir.h"
 #include "raw_tls.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
@@ -59,7 +60,7 @@ struct attack {
 struct world {
     struct da_test_swtpm tpm;
     struct da_test_server srv;
-    char dir[128], conf[192], state[192], spool[192];
+    char dir[300], conf[320], state[320], spool[320];
 };
 
 static long now_ms(void)
@@ -206,8 +207,8 @@ static int write_conf(struct world *w)
     fprintf(f,
             "server_url = %s\nserver_ca = %s\ntcti = %s\nstate_dir = %s\nspool_dir = %s\n"
             "interval = 30s\njitter = 0s\nenvironment_role = build\nlog_level = warn\n"
-            "sandbox = enforce\n",
-            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool);
+            "sandbox = enforce\nuser = %s\n",
+            w->srv.base, w->srv.ca, w->tpm.tcti, w->state, w->spool, DA_TEST_AGENT_USER);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -267,11 +268,13 @@ static int setup(void **state)
              w->tpm.ca_root, DA_SOURCE_ROOT, PER_ADDRESS, HEAD_S);
     if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
         return -1;
-    snprintf(w->dir, sizeof(w->dir), "%s/agent", w->srv.dir);
+    /* The agent refuses directories below one others may write (/tmp). */
+    if (da_test_agent_dir(w->dir, sizeof(w->dir)) != 0)
+        return -1;
     snprintf(w->conf, sizeof(w->conf), "%s/agent.conf", w->dir);
     snprintf(w->state, sizeof(w->state), "%s/state", w->dir);
     snprintf(w->spool, sizeof(w->spool), "%s/spool", w->dir);
-    if (mkdir(w->dir, 0700) != 0 || write_conf(w) != 0)
+    if (write_conf(w) != 0)
         return -1;
     *state = w;
     return 0;
@@ -283,6 +286,12 @@ static int teardown(void **state)
 
     if (w == NULL)
         return 0;
+    if (w->dir[0] != '\0') {
+        char cmd[340];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+        (void)!system(cmd);
+    }
     da_test_server_cleanup(&w->srv);
     da_test_swtpm_stop(&w->tpm);
     free(w);
@@ -291,14 +300,20 @@ static int teardown(void **state)
 
 static void enroll(struct world *w)
 {
-    char token[128], out[8192];
+    char token[128], out[8192], token_file[320];
+    FILE *f;
     int rc;
 
     assert_int_equal(da_test_server_cli(&w->srv, token, sizeof(token), "token", "create",
                                         "--vendor", "acme", "--ttl", "1h", NULL),
                      0);
-    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token", token, "--ek-chain",
-               w->tpm.ca_issuer, "--json", NULL);
+    snprintf(token_file, sizeof(token_file), "%s/token", w->dir);
+    f = fopen(token_file, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", token);
+    assert_int_equal(fclose(f), 0);
+    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
+               "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
     if (rc != 0)
         fail_msg("enroll exited %d: %s", rc, out);
 }

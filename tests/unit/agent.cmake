@@ -13,5 +13,16 @@ da_unit_test(NAME test_agent_daemon_parts SOURCES ${DA_TEST_SRC}/unit/test_agent
 da_unit_test(NAME test_agent_loop SOURCES ${DA_TEST_SRC}/unit/test_agent_loop.c LIBS da_agent)
 da_unit_test(NAME test_agent_deliver SOURCES ${DA_TEST_SRC}/unit/test_agent_deliver.c LIBS da_agent)
 da_unit_test(NAME test_agent_fields SOURCES ${DA_TEST_SRC}/unit/test_agent_fields.c LIBS da_agent)
+# Each profile as the agent's user: the forbidden actions from inside, and
+# the ownership rules of the agent's directories (root for the first part).
+da_unit_test(NAME test_agent_privdrop SOURCES ${DA_TEST_SRC}/unit/test_agent_privdrop.c
+             LIBS da_agent LABELS sandbox)
+target_compile_definitions(test_agent_privdrop PRIVATE DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
+if(DA_SANITIZE OR DA_FUZZ)
+  target_compile_definitions(test_agent_privdrop PRIVATE DA_SANITIZE=1)
+endif()
+# The bound on the memory of the signer's and the uploader's JSON trees.
+da_unit_test(NAME test_json_memcap SOURCES ${DA_TEST_SRC}/unit/test_json_memcap.c LIBS devattest)
+target_compile_definitions(test_json_memcap PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
 # The signer's refusal of anything but an evidence document, over its channel.
 da_unit_test(NAME test_agent_signer SOURCES ${DA_TEST_SRC}/unit/test_agent_signer.c LIBS da_agent)

@@ -1,7 +1,9 @@
 /* The signer process is the privilege boundary: it quotes only what it has
  * checked is a devattest evidence document and hashed itself. Here the real
- * signer is forked with the software key (agent/softkey.c) and sent QUOTE
- * requests over its channel: a 32-byte digest, JSON that is not an object,
+ * signer is forked with the software key (agent/softkey.c) and sent REQUOTE
+ * requests over its channel (the only message that carries a document from
+ * the uploader; a genuine one carries the signer's MAC, computed here from
+ * its key file with OpenSSL): a 32-byte digest, JSON that is not an object,
  * and objects whose schema is missing, of the wrong type or another name are
  * refused, and the signer keeps serving. The quote it makes binds
  * SHA-256(nonce || the RFC 8785 digest of the document). */
@@ -11,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "err.h"
 #include "jcs.h"
@@ -61,12 +66,43 @@ static int teardown(void **state)
     return 0;
 }
 
+/* HMAC-SHA-256(spool key, "devattest spool entry v1\0" || D) of a valid
+ * document; zeros for anything else (refused before the MAC is looked at). */
+static void spool_mac(struct fixture *f, const char *doc, size_t len, unsigned char mac[32])
+{
+    static const char label[] = "devattest spool entry v1";
+    unsigned char key[64], msg[sizeof(label) + 32], d[32];
+    char path[PATH_MAX + 32];
+    unsigned int n = 0;
+    cJSON *j = NULL;
+    size_t klen;
+    FILE *kf;
+
+    memset(mac, 0, 32);
+    if (da_json_parse(doc, len, 4096, &j) != 0)
+        return;
+    assert_int_equal(da_jcs_digest_sha256(j, d), 0);
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "%s/signer/spool.key", f->dir);
+    kf = fopen(path, "rb");
+    assert_non_null(kf);
+    klen = fread(key, 1, sizeof(key), kf);
+    fclose(kf);
+    assert_int_equal(klen, 32);
+    memcpy(msg, label, sizeof(label));
+    memcpy(msg + sizeof(label), d, 32);
+    assert_non_null(HMAC(EVP_sha256(), key, (int)klen, msg, sizeof(msg), mac, &n));
+}
+
 static int quote(struct fixture *f, const char *doc, size_t len, struct agent_quote_result *q)
 {
     static const unsigned char nonce[] = "a-nonce-of-the-server";
+    unsigned char mac[32];
 
+    spool_mac(f, doc, len, mac);
     memset(q, 0, sizeof(*q));
-    return agent_signer_quote(&f->signer, nonce, sizeof(nonce) - 1, doc, len, "sha256:0-7", q);
+    return agent_signer_requote(&f->signer, nonce, sizeof(nonce) - 1, "sha256:0-7", doc, len, mac,
+                                q);
 }
 
 static void expect_refused(struct fixture *f, const char *doc, size_t len)

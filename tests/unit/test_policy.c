@@ -606,6 +606,7 @@ static void test_shipped_policy_each_check_bites(void **state)
         {"separation.networks.0.connections", "[{\"remote\":\"10.20.1.5:5432\"}]",
          "separation.production-network", F, "/separation/networks/0/connections"},
         {"time.synchronized", "false", "time.synchronized", F, "/time/synchronized"},
+        {"agent.sandbox", "\"log\"", "attestation.agent-sandbox", F, "/agent/sandbox"},
         {"access.sshd.permit_root_login", "\"prohibit-password\"", "access.sshd", F,
          "/access/sshd/permit_root_login"},
         {"access.sshd", "{\"configured\":false}", "access.sshd", DA_VERDICT_NOT_APPLICABLE,
