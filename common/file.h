@@ -33,7 +33,7 @@ int da_file_write(const char *dir, const char *name, const void *data, size_t le
 
 /* Directories a process writes in, opened once before a seccomp filter that
  * allows creating, renaming and removing only relative to these descriptors
- * (agent/sandbox.c). fd < 0: open dir here (O_RDONLY | O_DIRECTORY, no
+ * (agent/privsep/sandbox.c). fd < 0: open dir here (O_RDONLY | O_DIRECTORY, no
  * symbolic link followed); else keep fd, which stays the caller's. Returns
  * the descriptor, or DA_ERR_IO / DA_ERR_TOO_LARGE (more than DA_FILE_MAX_DIRS). */
 #define DA_FILE_MAX_DIRS 8

@@ -1,4 +1,4 @@
-/* EK templates and nonces read from a TPM's NV (agent/tpm_struct.c): strict
+/* EK templates and nonces read from a TPM's NV (agent/keys/tpm_struct.c): strict
  * TPMT_PUBLIC decoding against the profile's default templates, then the
  * nonce put into the unique field. The input is tried as a template of both
  * kinds and, whole, as a nonce. */

@@ -1,4 +1,4 @@
-/* PCR selection text from configuration (agent/pcrsel.c). */
+/* PCR selection text from configuration (agent/keys/pcrsel.c). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

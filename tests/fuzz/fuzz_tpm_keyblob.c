@@ -1,4 +1,4 @@
-/* Key blobs and TPM2B_PUBLIC from the state directory (agent/tpm_struct.c):
+/* Key blobs and TPM2B_PUBLIC from the state directory (agent/keys/tpm_struct.c):
  * strict decoding, then conversion of the public key to OpenSSL and PEM. */
 #include <stddef.h>
 #include <stdint.h>

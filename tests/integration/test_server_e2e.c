@@ -1,4 +1,4 @@
-/* End to end: a swtpm-backed agent identity (agent/tpm.h over ESYS) enrolls
+/* End to end: a swtpm-backed agent identity (agent/keys/tpm.h over ESYS) enrolls
  * with a real devattest-server over TLS, obtains nonces, posts quoted
  * reports and reads verdicts and receipts; every refusal of the
  * verification core comes back with its code and changes nothing but the

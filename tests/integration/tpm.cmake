@@ -1,4 +1,4 @@
-# Tests of the agent's keys (agent/tpm*.c, agent/softkey.c) against a real
+# Tests of the agent's keys (agent/keys/tpm*.c, agent/keys/softkey.c) against a real
 # swtpm per test, checked with independent tools (tpm2-tools, openssl).
 add_library(da_test_tpm STATIC ${DA_TEST_SRC}/support/tpm_test_util.c)
 target_include_directories(da_test_tpm PUBLIC ${DA_TEST_SRC}/support)
@@ -36,9 +36,9 @@ add_dependencies(test_cmd_tpm_info devattest-agent)
 add_executable(bench_tpm ${DA_TEST_SRC}/bench/bench_tpm.c)
 target_link_libraries(bench_tpm PRIVATE da_test_swtpm da_agent)
 
-# The ESYS backend (agent/tpm.c, tpm_ek.c, tpm_keys.c, tpm_quote.c, tpm_info.c)
+# The ESYS backend (agent/keys/tpm.c, tpm_ek.c, tpm_keys.c, tpm_quote.c, tpm_info.c)
 # holds every Esys_* call of the project (DESIGN.md §2).
 add_test(NAME style_esys_only_in_tpm_c
-  COMMAND sh -c "! grep -rnE 'Esys_[A-Za-z_]+[[:space:]]*\\(' agent collector server common 2>/dev/null | grep -vE '^agent/tpm(_ek|_keys|_quote|_info)?\\.c:'"
+  COMMAND sh -c "! grep -rnE 'Esys_[A-Za-z_]+[[:space:]]*\\(' agent collector server common 2>/dev/null | grep -vE '^agent/keys/tpm(_ek|_keys|_quote|_info)?\\.c:'"
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(style_esys_only_in_tpm_c PROPERTIES LABELS "style")

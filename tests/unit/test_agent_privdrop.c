@@ -1,5 +1,5 @@
 /* The agent's processes once they have switched to the agent's user
- * (agent/privdrop.h) inside each sandbox profile: every forbidden action
+ * (agent/privsep/privdrop.h) inside each sandbox profile: every forbidden action
  * is tried from inside - write a root-owned file, make a file setuid,
  * connect to a root-only unix socket, signal an unrelated process, change
  * another process's limits, read another process's memory - and must be

@@ -1,6 +1,6 @@
 /* The signer process is the privilege boundary: it quotes only what it has
  * checked is a devattest evidence document and hashed itself. Here the real
- * signer is forked with the software key (agent/softkey.c) and sent REQUOTE
+ * signer is forked with the software key (agent/keys/softkey.c) and sent REQUOTE
  * requests over its channel (the only message that carries a document from
  * the uploader; a genuine one carries the signer's MAC, computed here from
  * its key file with OpenSSL): a 32-byte digest, JSON that is not an object,

@@ -16,7 +16,7 @@
 #include "file.h"
 #include "json.h"
 
-#define AGENT_JSON_MEMORY (64u * 1024 * 1024) /* as agent/privsep.h */
+#define AGENT_JSON_MEMORY (64u * 1024 * 1024) /* as agent/privsep/privsep.h */
 #define EVIDENCE          DA_SOURCE_ROOT "/tests/unit/data/evidence-typical.json"
 
 /* {"schema":"devattest.evidence/v1","x":[0,0,0,...]} just under the cap. */

@@ -1,4 +1,4 @@
-/* Error paths of agent/tpm.c with -Wl,--wrap doubles of Esys_* functions.
+/* Error paths of agent/keys/tpm.c with -Wl,--wrap doubles of Esys_* functions.
  *
  * Every double passes through to the real ESYS (on a swtpm) unless a fault
  * is armed for it, so each test fails exactly one TPM command in an

@@ -78,7 +78,7 @@ const char *agent_sandbox_profile_name(enum agent_sandbox_profile p);
  * drop, non-dumpable, no_new_privs, seccomp. 0 or DA_ERR_SANDBOX (logged);
  * the caller must exit on failure, never continue unconfined. */
 int agent_sandbox_enter(enum agent_sandbox_profile p, enum agent_sandbox_mode mode);
-/* The same, switching to user (agent/privdrop.h; NULL: no switch) after the
+/* The same, switching to user (agent/privsep/privdrop.h; NULL: no switch) after the
  * structural isolation and before the capability drop. */
 int agent_sandbox_enter_as(enum agent_sandbox_profile p, enum agent_sandbox_mode mode,
                            const struct agent_user *user);

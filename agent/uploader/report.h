@@ -1,7 +1,7 @@
 /* One report cycle (DESIGN.md §5): collect, nonce, quote, spool, deliver.
  *
  * Every report goes through the spool: it is written there signed, then the
- * spool is delivered oldest first (agent/deliver.h). When the server cannot
+ * spool is delivered oldest first (agent/uploader/deliver.h). When the server cannot
  * be reached for a nonce, the report is quoted over a local random nonce and
  * spooled; the server refuses that nonce later and the report is re-quoted
  * with a fresh one, keeping its collection time. The evidence carries

@@ -1,5 +1,5 @@
 /* The agent's key interface: checks arguments and dispatches to the backend
- * that the settings name (agent/tpm.c for a TPM, agent/softkey.c for
+ * that the settings name (agent/keys/tpm.c for a TPM, agent/keys/softkey.c for
  * software keys). No fallback between them. */
 #include <stdlib.h>
 #include <string.h>

@@ -6,9 +6,9 @@
  *                                         and INVENTORY
  *
  * Each child is forked before the uploader confines itself, opens what it
- * needs, enters its own sandbox (agent/sandbox.h) and then serves its
+ * needs, enters its own sandbox (agent/privsep/sandbox.h) and then serves its
  * dispatch table until the uploader closes the channel. Every payload is a
- * fixed sequence of fields (agent/fields.h) with a cap per field. A child
+ * fixed sequence of fields (agent/privsep/fields.h) with a cap per field. A child
  * first sends AGENT_MSG_READY (or AGENT_MSG_ERROR when it could not set
  * itself up); then it answers each request with its *_OK message or with
  * AGENT_MSG_ERROR (a DA_ERR_* code and a line of text). Anything else on the

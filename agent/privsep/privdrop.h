@@ -7,7 +7,7 @@
  * gid and uid, and checks that uid 0 cannot be regained. Started as that
  * user already (the shipped systemd unit: User=devattest with ambient
  * capabilities), there is nothing to switch; each process then keeps only
- * the capabilities of its profile (agent/sandbox.h).
+ * the capabilities of its profile (agent/privsep/sandbox.h).
  *
  * The directories the agent writes (state, spool) must be owned by that
  * user with no access for group or others, and every directory above them
@@ -35,7 +35,7 @@ int agent_user_resolve(const char *name, struct agent_user *out, char *why, size
 
 /* Become the user, keeping the capabilities in keep (bit n = capability n)
  * in the permitted set across the switch; agent_sandbox_drop_caps then
- * reduces the sets. The parent-death signal (agent/child.h), which the
+ * reduces the sets. The parent-death signal (agent/privsep/child.h), which the
  * kernel clears on the switch, is set again. No-op when !u->switch_ids.
  * DA_ERR_PRIVDROP (logged). */
 int agent_user_switch(const struct agent_user *u, uint64_t keep);

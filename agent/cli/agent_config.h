@@ -48,7 +48,7 @@ struct agent_config {
     char attest_socket[108];               /* sun_path size */
     char attest_group[64];
     int sandbox;   /* enum agent_sandbox_mode */
-    char user[64]; /* the processes' user after setup (agent/privdrop.h) */
+    char user[64]; /* the processes' user after setup (agent/privsep/privdrop.h) */
     int privacy;   /* enum da_privacy_mode: 0 standard, 1 minimal */
     /* the system the collectors read: "" for the running machine, else a
      * directory holding another system's root (a container's view of the

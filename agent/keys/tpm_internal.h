@@ -1,6 +1,6 @@
-/* Inside the agent's key module: the backend interface that agent/tpm.c
- * (ESYS) and agent/softkey.c (OpenSSL) both implement, and the helpers they
- * share. Not for use outside agent/tpm*.c, agent/softkey.c, agent/statefile.c
+/* Inside the agent's key module: the backend interface that agent/keys/tpm.c
+ * (ESYS) and agent/keys/softkey.c (OpenSSL) both implement, and the helpers they
+ * share. Not for use outside agent/tpm*.c, agent/keys/softkey.c, agent/keys/statefile.c
  * and their tests. */
 #ifndef AGENT_TPM_INTERNAL_H
 #define AGENT_TPM_INTERNAL_H
@@ -37,8 +37,8 @@ struct agent_tpm_backend {
     int (*info)(void *impl, struct agent_tpm_info *info);
 };
 
-extern const struct agent_tpm_backend agent_tpm_esys_backend; /* agent/tpm.c */
-extern const struct agent_tpm_backend agent_softkey_backend;  /* agent/softkey.c */
+extern const struct agent_tpm_backend agent_tpm_esys_backend; /* agent/keys/tpm.c */
+extern const struct agent_tpm_backend agent_softkey_backend;  /* agent/keys/softkey.c */
 
 /* For tests only: make the TPM backend use password sessions and unsalted
  * policy sessions without parameter encryption (what the agent did before it
@@ -46,9 +46,9 @@ extern const struct agent_tpm_backend agent_softkey_backend;  /* agent/softkey.c
  * traffic would see the secrets. Call right after agent_tpm_open.
  * DA_ERR_UNSUPPORTED in software mode. */
 int agent_tpm_test_plain_sessions(struct agent_tpm *t);
-void agent_esys_plain_sessions(void *impl); /* agent/tpm.c */
+void agent_esys_plain_sessions(void *impl); /* agent/keys/tpm.c */
 
-/* --- agent/tpm_struct.c: TPM structures <-> bytes and OpenSSL keys --- */
+/* --- agent/keys/tpm_struct.c: TPM structures <-> bytes and OpenSSL keys --- */
 
 int agent_bytes_copy(struct agent_bytes *out, const void *data, size_t len);
 
@@ -100,7 +100,7 @@ int agent_ek_nonce_apply(TPM2B_PUBLIC *tmpl, const unsigned char *nonce, size_t 
 /* Digest of concatenated PCR values with hash alg (TPM2_ALG_*). */
 int agent_tpm_digest(uint16_t alg, const unsigned char *data, size_t len, TPM2B_DIGEST *out);
 
-/* --- agent/statefile.c: files in the state directory --- */
+/* --- agent/keys/statefile.c: files in the state directory --- */
 
 /* Check the directory: refuse one that is not a directory or that others
  * may write. With create, make it (0700) when missing; without, a missing

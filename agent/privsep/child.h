@@ -1,7 +1,7 @@
 /* The agent's child processes (collector, signer): fork with a socketpair,
  * keep only the descriptors the child needs, make the child die with its
  * parent, and stop or kill it cleanly. The parent talks to the child with
- * agent/ipc.h over child->fd. */
+ * agent/privsep/ipc.h over child->fd. */
 #ifndef AGENT_CHILD_H
 #define AGENT_CHILD_H
 

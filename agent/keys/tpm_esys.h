@@ -1,4 +1,4 @@
-/* Inside the ESYS backend of the agent's keys (agent/tpm.c, tpm_ek.c,
+/* Inside the ESYS backend of the agent's keys (agent/keys/tpm.c, tpm_ek.c,
  * tpm_keys.c, tpm_quote.c, tpm_info.c): the handle, the EK profiles and the
  * helpers these files share. Not for use elsewhere. */
 #ifndef AGENT_TPM_ESYS_H
@@ -55,7 +55,7 @@ struct tpm_esys {
     TPM2B_NAME ak_name, sk_name;
 };
 
-/* --- agent/tpm.c ---------------------------------------------------------- */
+/* --- agent/keys/tpm.c ---------------------------------------------------------- */
 
 /* A TSS2 response code as a DA_ERR_* (fallback when nothing more specific). */
 int agent_esys_rc_to_err(TSS2_RC rc, int fallback);
@@ -80,7 +80,7 @@ int agent_esys_auth(struct tpm_esys *e, TPMA_SESSION attrs, ESYS_TR *session, ES
 /* Set a session's attributes: continueSession plus attrs. */
 int agent_esys_session_attrs(struct tpm_esys *e, ESYS_TR session, TPMA_SESSION attrs);
 
-/* --- agent/tpm_ek.c ------------------------------------------------------- */
+/* --- agent/keys/tpm_ek.c ------------------------------------------------------- */
 
 /* Create the EK (checked against its certificate), loaded in *ek. */
 int agent_esys_ek_create(struct tpm_esys *e, ESYS_TR *ek);
@@ -88,7 +88,7 @@ int agent_esys_ek_create(struct tpm_esys *e, ESYS_TR *ek);
  * EK ek, with the given parameter encryption attributes. */
 int agent_esys_ek_session(struct tpm_esys *e, ESYS_TR ek, TPMA_SESSION attrs, ESYS_TR *session);
 
-/* --- agent/tpm_keys.c ----------------------------------------------------- */
+/* --- agent/keys/tpm_keys.c ----------------------------------------------------- */
 
 int agent_esys_keys_ready(struct tpm_esys *e, int flags);
 int agent_esys_attest_out(const TPM2B_ATTEST *a, const TPMT_SIGNATURE *s,
@@ -100,12 +100,12 @@ int agent_esys_activate_credential(void *impl, const TPM2B_ID_OBJECT *credential
                                    const TPM2B_ENCRYPTED_SECRET *secret, struct agent_bytes *out);
 int agent_esys_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct agent_bytes *der);
 
-/* --- agent/tpm_quote.c ---------------------------------------------------- */
+/* --- agent/keys/tpm_quote.c ---------------------------------------------------- */
 
 int agent_esys_quote(void *impl, const TPML_PCR_SELECTION *sel, const TPM2B_DATA *qual,
                      struct agent_tpm_quote *q);
 
-/* --- agent/tpm_info.c ----------------------------------------------------- */
+/* --- agent/keys/tpm_info.c ----------------------------------------------------- */
 
 int agent_esys_info(void *impl, struct agent_tpm_info *info);
 

@@ -2,9 +2,9 @@
  * credential activation and digest signing.
  *
  * One interface, two backends chosen only by explicit configuration:
- *   - AGENT_TPM_MODE_TPM: a TPM 2.0 through ESYS (agent/tpm.c is the only file
+ *   - AGENT_TPM_MODE_TPM: a TPM 2.0 through ESYS (agent/keys/tpm.c is the only file
  *     that calls Esys_*);
- *   - AGENT_TPM_MODE_SOFTWARE: OpenSSL keys in files (agent/softkey.c); every
+ *   - AGENT_TPM_MODE_SOFTWARE: OpenSSL keys in files (agent/keys/softkey.c); every
  *     result it produces carries trust "software".
  * There is no fallback from one to the other: a missing TPM is an error.
  *
