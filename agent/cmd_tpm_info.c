@@ -42,7 +42,7 @@ static void tpm_info_x509_name(const X509_NAME *name, char *out, size_t size)
     BIO_free(bio);
 }
 
-static void tpm_info_cert_names(const struct agent_bytes *der, char *subject, char *issuer)
+static void tpm_info_cert_names(const struct da_buf *der, char *subject, char *issuer)
 {
     const unsigned char *p = der->data;
     X509 *cert = der->len > 0 ? d2i_X509(NULL, &p, (long)der->len) : NULL;
@@ -55,7 +55,7 @@ static void tpm_info_cert_names(const struct agent_bytes *der, char *subject, ch
     X509_free(cert);
 }
 
-static char *tpm_info_hex(const struct agent_bytes *b)
+static char *tpm_info_hex(const struct da_buf *b)
 {
     static const char digits[] = "0123456789abcdef";
     char *s = malloc(2 * b->len + 1);
@@ -92,7 +92,7 @@ struct tpm_info_view {
 
 static int tpm_info_gather(struct agent_tpm *t, const char *event_log, struct tpm_info_view *v)
 {
-    struct agent_bytes log = {NULL, 0};
+    struct da_buf log = {0};
     int rc = agent_tpm_info(t, &v->info);
 
     if (rc != 0)
@@ -107,7 +107,7 @@ static int tpm_info_gather(struct agent_tpm *t, const char *event_log, struct tp
     v->log_rc = agent_eventlog_read(event_log, &log);
     if (v->log_rc == 0)
         v->log_rc = da_eventlog_parse(log.data, log.len, &v->log);
-    agent_bytes_free(&log);
+    da_buf_free(&log);
     return 0;
 }
 
@@ -175,7 +175,7 @@ static void tpm_info_print_text(const struct tpm_info_opts *o, const struct tpm_
     free(sk);
 }
 
-static void tpm_info_json_hex(cJSON *o, const char *key, const struct agent_bytes *b, int have)
+static void tpm_info_json_hex(cJSON *o, const char *key, const struct da_buf *b, int have)
 {
     char *h = have ? tpm_info_hex(b) : NULL;
 

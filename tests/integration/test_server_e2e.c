@@ -147,7 +147,7 @@ static void new_enroll_token(struct world *w, const char *vendor, char *out, siz
     assert_true(strncmp(out, "det_", 4) == 0);
 }
 
-static cJSON *enroll_body(struct world *w, const char *token, const struct agent_bytes *ak)
+static cJSON *enroll_body(struct world *w, const char *token, const struct da_buf *ak)
 {
     cJSON *o = cJSON_CreateObject(), *chain = cJSON_AddArrayToObject(o, "ek_chain");
     char *issuer = b64(w->issuer_der, w->issuer_der_len);
@@ -171,7 +171,7 @@ static cJSON *activate_body(struct world *w, const cJSON *challenge, bool corrup
         unb64(cJSON_GetObjectItem(challenge, "credential_blob")->valuestring, blob, sizeof(blob));
     size_t enc_len =
         unb64(cJSON_GetObjectItem(challenge, "encrypted_secret")->valuestring, enc, sizeof(enc));
-    struct agent_bytes secret = {NULL, 0}, attest = {NULL, 0}, sig = {NULL, 0};
+    struct da_buf secret = {0}, attest = {0}, sig = {0};
     unsigned int mac_len = 0;
     cJSON *o = cJSON_CreateObject(), *cert;
 
@@ -188,9 +188,9 @@ static cJSON *activate_body(struct world *w, const cJSON *challenge, bool corrup
     cert = cJSON_AddObjectToObject(o, "sk_certify");
     add_b64(cert, "attest", attest.data, attest.len);
     add_b64(cert, "signature", sig.data, sig.len);
-    agent_bytes_free(&secret);
-    agent_bytes_free(&attest);
-    agent_bytes_free(&sig);
+    da_buf_free(&secret);
+    da_buf_free(&attest);
+    da_buf_free(&sig);
     return o;
 }
 
@@ -201,8 +201,7 @@ static void expect_code(const struct da_test_http *r, long status, const char *c
 }
 
 /* Enroll with a fresh token; returns the challenge answer's HTTP result. */
-static void enroll(struct world *w, const struct agent_bytes *ak, bool corrupt,
-                   struct da_test_http *out)
+static void enroll(struct world *w, const struct da_buf *ak, bool corrupt, struct da_test_http *out)
 {
     char token[80], path[128];
     struct da_test_http r;
@@ -709,7 +708,7 @@ static void test_report_inventory(void **state)
 }
 
 /* A second machine written to the live database through the store. */
-static void seed_agent(struct world *w, const char *id, const struct agent_bytes *ak)
+static void seed_agent(struct world *w, const char *id, const struct da_buf *ak)
 {
     struct srv_store *st = NULL;
     struct srv_agent a;

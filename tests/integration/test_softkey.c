@@ -13,6 +13,7 @@
 #include <openssl/sha.h>
 #include <tss2/tss2_mu.h>
 
+#include "caps.h"
 #include "err.h"
 #include "tpm.h"
 #include "tpm_test_util.h"
@@ -50,7 +51,7 @@ static int soft_open(const struct tt_env *env, struct agent_tpm **t)
     return agent_tpm_open(&s, t);
 }
 
-static void tools_pem(const struct tt_env *env, const struct agent_bytes *pub, const char *name,
+static void tools_pem(const struct tt_env *env, const struct da_buf *pub, const char *name,
                       char *pem, size_t size)
 {
     char file[PATH_MAX], text[4096];
@@ -186,7 +187,7 @@ static void test_software_certify_and_sign(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes attest = {NULL, 0}, sig = {NULL, 0}, got = {NULL, 0};
+    struct da_buf attest = {0}, sig = {0}, got = {0};
     const unsigned char challenge[16] = "enroll-challenge";
     const char payload[] = "artifact statement";
     unsigned char digest[32];
@@ -208,7 +209,7 @@ static void test_software_certify_and_sign(void **state)
         tt_write(tt_path(data, sizeof(data), env->work, "p"), payload, strlen(payload)), 0);
     openssl_verify(sk_pem, sigf, data, 1);
     openssl_verify(ak_pem, sigf, data, 0); /* not the AK's signature */
-    agent_bytes_free(&sig);
+    da_buf_free(&sig);
 
     /* Certify with a challenge, signed by the AK (the signature is a
      * TPMT_SIGNATURE; its r and s go to DER through OpenSSL here). */
@@ -220,13 +221,14 @@ static void test_software_certify_and_sign(void **state)
         char out[8192];
         struct agent_tpm_quote as_quote = {.attest = attest, .signature = sig};
         unsigned char empty_sel[4] = {0, 0, 0, 0};
-        as_quote.pcr_selection.data = empty_sel;
-        as_quote.pcr_selection.len = sizeof(empty_sel);
+        da_buf_init(&as_quote.pcr_selection, DA_MAX_TPM_STRUCT);
+        assert_int_equal(da_buf_append(&as_quote.pcr_selection, empty_sel, sizeof(empty_sel)), 0);
         /* tpm2_checkquote checks signature and qualifying data of any
          * TPMS_ATTEST; a certify is one. */
         assert_int_equal(tt_checkquote(env, &id->ak_public, 0, &as_quote, challenge,
                                        sizeof(challenge), out, sizeof(out)),
                          0);
+        da_buf_free(&as_quote.pcr_selection);
     }
 
     /* No EK: credential activation is not available. */
@@ -237,8 +239,8 @@ static void test_software_certify_and_sign(void **state)
             DA_ERR_UNSUPPORTED);
     }
     agent_tpm_close(t);
-    agent_bytes_free(&attest);
-    agent_bytes_free(&sig);
+    da_buf_free(&attest);
+    da_buf_free(&sig);
     agent_tpm_identity_free(id);
 }
 

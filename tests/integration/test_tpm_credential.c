@@ -42,7 +42,7 @@ static void test_activate_credential_refusals(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes cred, enc, got = {NULL, 0};
+    struct da_buf cred, enc, got = {0};
     const unsigned char secret[32] = {7, 7, 7};
     unsigned char longer[1024];
 
@@ -58,8 +58,8 @@ static void test_activate_credential_refusals(void **state)
     assert_true(tt_log_contains("Esys_ActivateCredential failed"));
     tt_log_capture_stop();
     assert_null(got.data);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
 
     assert_int_equal(
         tt_make_credential(env, &id->ek_public, &id->ak_name, secret, sizeof(secret), &cred, &enc),
@@ -82,9 +82,9 @@ static void test_activate_credential_refusals(void **state)
     assert_int_equal(agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &got),
                      0);
     assert_memory_equal(got.data, secret, sizeof(secret));
-    agent_bytes_free(&got);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    da_buf_free(&got);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
     agent_tpm_close(t);
     agent_tpm_identity_free(id);
 }
@@ -96,7 +96,7 @@ static void test_sign_digest_with_sk(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes sig = {NULL, 0};
+    struct da_buf sig = {0};
     const char payload[] = "DSSEv1 28 application/vnd.in-toto+json 2 {}";
     unsigned char digest[32];
     char pub[PATH_MAX], pem[PATH_MAX], sigf[PATH_MAX], data[PATH_MAX], out[4096];
@@ -106,7 +106,7 @@ static void test_sign_digest_with_sk(void **state)
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), 0);
     assert_int_equal(agent_tpm_sign_digest(t, digest, sizeof(digest), &sig), 0);
     assert_true(sig.len >= 8 && sig.data[0] == 0x30);
-    agent_bytes_free(&sig);
+    da_buf_free(&sig);
     assert_int_equal(agent_tpm_sign_digest(t, digest, 20, &sig), DA_ERR_INVALID_ARG);
     assert_null(sig.data);
     assert_int_equal(agent_tpm_sign_digest(t, digest, sizeof(digest), &sig), 0);
@@ -133,7 +133,7 @@ static void test_sign_digest_with_sk(void **state)
                               "-signature", sigf,   data,      NULL};
         assert_int_not_equal(tt_run(argv, out, sizeof(out)), 0);
     }
-    agent_bytes_free(&sig);
+    da_buf_free(&sig);
     agent_tpm_identity_free(id);
 }
 

@@ -23,7 +23,7 @@
     (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
      TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
 
-static void unmarshal_public(const struct agent_bytes *b, TPM2B_PUBLIC *pub)
+static void unmarshal_public(const struct da_buf *b, TPM2B_PUBLIC *pub)
 {
     size_t off = 0;
 
@@ -34,7 +34,7 @@ static void unmarshal_public(const struct agent_bytes *b, TPM2B_PUBLIC *pub)
 
 /* The name computed here, independently of the agent: 0x000b || SHA-256 of
  * the marshalled TPMT_PUBLIC. */
-static void assert_name(const struct agent_bytes *pub_bytes, const struct agent_bytes *name)
+static void assert_name(const struct da_buf *pub_bytes, const struct da_buf *name)
 {
     TPM2B_PUBLIC pub;
     unsigned char area[sizeof(TPMT_PUBLIC)], digest[32];
@@ -218,7 +218,7 @@ static void test_certify_with_qualifying_data(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes attest = {0}, sig = {0};
+    struct da_buf attest = {0}, sig = {0};
     const unsigned char challenge[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     TPMS_ATTEST a;
     size_t off = 0;
@@ -234,12 +234,12 @@ static void test_certify_with_qualifying_data(void **state)
     /* Too much qualifying data is refused before the TPM sees it. */
     {
         unsigned char big[AGENT_TPM_MAX_QUALIFYING + 1] = {0};
-        struct agent_bytes a2 = {0}, s2 = {0};
+        struct da_buf a2 = {0}, s2 = {0};
         assert_int_equal(agent_tpm_certify_sk(t, big, sizeof(big), &a2, &s2), DA_ERR_INVALID_ARG);
         assert_null(a2.data);
     }
-    agent_bytes_free(&attest);
-    agent_bytes_free(&sig);
+    da_buf_free(&attest);
+    da_buf_free(&sig);
     agent_tpm_identity_free(id);
     agent_tpm_close(t);
 }

@@ -80,7 +80,7 @@ static void run_close(struct run *r)
 static void run_activation(struct tt_env *env, int plain, const unsigned char *secret, size_t n,
                            struct run *r)
 {
-    struct agent_bytes cred, enc, got = {NULL, 0};
+    struct da_buf cred, enc, got = {0};
     struct agent_tpm_quote *q = NULL;
     TPML_PCR_SELECTION sel;
     unsigned char qual[32] = {1, 2, 3};
@@ -98,9 +98,9 @@ static void run_activation(struct tt_env *env, int plain, const unsigned char *s
     agent_tpm_close(r->t);
     r->t = NULL;
     tt_capture_stop(r->cap);
-    agent_bytes_free(&got);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    da_buf_free(&got);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
 }
 
 /* The capture is real: the AK's public area goes to the TPM in the clear

@@ -13,6 +13,7 @@
 
 #include <tss2/tss2_mu.h>
 
+#include "caps.h"
 #include "log.h"
 #include "tpm_public.h"
 
@@ -216,8 +217,8 @@ void tt_log_capture_stop(void)
     da_log_set_sink(NULL, NULL);
 }
 
-static int tt_write_bytes(const char *dir, const char *name, const struct agent_bytes *b,
-                          char *path, size_t size)
+static int tt_write_bytes(const char *dir, const char *name, const struct da_buf *b, char *path,
+                          size_t size)
 {
     return tt_write(tt_path(path, size, dir, name), b->data, b->len);
 }
@@ -228,7 +229,7 @@ static int tt_write_bytes(const char *dir, const char *name, const struct agent_
  * it reads bare values with -l, so the tests hand it this form, built from
  * the agent's marshalled selection and concatenated values.) */
 static int tt_write_tools_pcrs(const char *path, const TPML_PCR_SELECTION *sel,
-                               const struct agent_bytes *values)
+                               const struct da_buf *values)
 {
     TPML_DIGEST lists[TPM2_MAX_PCRS];
     uint32_t count = 0, b;
@@ -265,7 +266,7 @@ static int tt_write_tools_pcrs(const char *path, const TPML_PCR_SELECTION *sel,
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-int tt_checkquote(const struct tt_env *env, const struct agent_bytes *ak_public, int pem,
+int tt_checkquote(const struct tt_env *env, const struct da_buf *ak_public, int pem,
                   const struct agent_tpm_quote *q, const unsigned char *qual, size_t qual_len,
                   char *out, size_t size)
 {
@@ -321,20 +322,15 @@ out:
     return rc;
 }
 
-static int tt_bytes_dup(struct agent_bytes *b, const unsigned char *p, size_t n)
+static int tt_bytes_dup(struct da_buf *b, const unsigned char *p, size_t n)
 {
-    b->data = malloc(n);
-    if (b->data == NULL)
-        return -1;
-    memcpy(b->data, p, n);
-    b->len = n;
-    return 0;
+    da_buf_init(b, DA_MAX_TPM_STRUCT);
+    return da_buf_append(b, p, n) == 0 ? 0 : -1;
 }
 
-int tt_make_credential(const struct tt_env *env, const struct agent_bytes *ek_public,
-                       const struct agent_bytes *name, const unsigned char *secret,
-                       size_t secret_len, struct agent_bytes *credential,
-                       struct agent_bytes *encrypted_secret)
+int tt_make_credential(const struct tt_env *env, const struct da_buf *ek_public,
+                       const struct da_buf *name, const unsigned char *secret, size_t secret_len,
+                       struct da_buf *credential, struct da_buf *encrypted_secret)
 {
     char ek[PATH_MAX], sec[PATH_MAX], cred[PATH_MAX], out[4096];
     char *name_hex = tt_hex(name->data, name->len);
@@ -391,7 +387,7 @@ out:
 void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
                           const struct agent_tpm_identity *id)
 {
-    struct agent_bytes cred, enc, got = {NULL, 0};
+    struct da_buf cred, enc, got = {0};
     unsigned char secret[32];
     size_t i;
 
@@ -404,9 +400,9 @@ void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
                      0);
     assert_int_equal(got.len, sizeof(secret));
     assert_memory_equal(got.data, secret, sizeof(secret));
-    agent_bytes_free(&got);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    da_buf_free(&got);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
 }
 
 void tt_tools_public_pem(const char *pub, const char *pem)

@@ -309,7 +309,7 @@ static void test_wrong_auth(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes cred, enc, secret = {NULL, 0};
+    struct da_buf cred, enc, secret = {0};
     const unsigned char value[32] = {1};
 
     assert_int_equal(tt_open(env, &t), 0);
@@ -336,9 +336,9 @@ static void test_wrong_auth(void **state)
     assert_int_equal(
         agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &secret), 0);
     assert_memory_equal(secret.data, value, sizeof(value));
-    agent_bytes_free(&secret);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    da_buf_free(&secret);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
     agent_tpm_identity_free(id);
     agent_tpm_close(t);
 }

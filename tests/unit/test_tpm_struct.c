@@ -94,7 +94,7 @@ static void test_keyblob_round_trip_and_refusals(void **state)
 {
     TPM2B_PRIVATE priv, priv2;
     TPM2B_PUBLIC pub, pub2;
-    struct agent_bytes blob = {NULL, 0};
+    struct da_buf blob = {0};
     unsigned char buf[DA_MAX_KEY_FILE + 2];
     size_t cut;
 
@@ -120,7 +120,7 @@ static void test_keyblob_round_trip_and_refusals(void **state)
     buf[blob.len] = 0;
     assert_int_equal(agent_keyblob_decode(buf, blob.len + 1, &priv2, &pub2), DA_ERR_TPM_KEY_BLOB);
     assert_int_equal(agent_keyblob_decode(buf, sizeof(buf), &priv2, &pub2), DA_ERR_TPM_KEY_BLOB);
-    agent_bytes_free(&blob);
+    da_buf_free(&blob);
 }
 
 /* An OpenSSL P-256 key -> TPM2B_PUBLIC -> OpenSSL key is the same key; its
@@ -131,7 +131,7 @@ static void test_ec_key_and_signature_forms(void **state)
     TPM2B_PUBLIC pub;
     TPM2B_NAME name;
     TPMS_SIGNATURE_ECC ts;
-    struct agent_bytes der = {NULL, 0}, pub_bytes = {NULL, 0};
+    struct da_buf der = {0}, pub_bytes = {0};
     unsigned char digest[32], sig[80], area[sizeof(TPMT_PUBLIC)], expect[32];
     size_t sig_len = sizeof(sig), off = 0;
     EVP_PKEY_CTX *ctx;
@@ -182,8 +182,8 @@ static void test_ec_key_and_signature_forms(void **state)
     assert_int_not_equal(agent_tpm_public_to_pkey(&pub, &back), 0);
     assert_null(back);
 
-    agent_bytes_free(&der);
-    agent_bytes_free(&pub_bytes);
+    da_buf_free(&der);
+    da_buf_free(&pub_bytes);
     EVP_PKEY_free(key);
 }
 
