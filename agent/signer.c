@@ -41,7 +41,7 @@ struct signer {
 
 static int put_bytes(struct da_buf *b, const struct da_buf *x)
 {
-    return agent_fields_put(b, x->data, x->len);
+    return agent_fields_put(b, da_buf_data(x), da_buf_len(x));
 }
 
 static int answer(int fd, uint32_t type, struct da_buf *b, int r)
@@ -293,8 +293,8 @@ static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
     r = agent_tpm_activate_credential(s->tpm, f[1].data, f[1].len, f[2].data, f[2].len, &secret);
     if (r != 0)
         return agent_privsep_send_error(fd, r, "credential activation failed: %s", da_strerror(r));
-    if (HMAC(EVP_sha256(), secret.data, (int)secret.len, (const unsigned char *)cid, strlen(cid),
-             mac, &mac_len) == NULL ||
+    if (HMAC(EVP_sha256(), da_buf_data(&secret), (int)da_buf_len(&secret),
+             (const unsigned char *)cid, strlen(cid), mac, &mac_len) == NULL ||
         mac_len != sizeof(mac))
         r = DA_ERR_CRYPTO;
     da_buf_free(&secret);
@@ -350,12 +350,10 @@ static int spool_key_load(struct signer *s)
         if (r == 0 || r == DA_ERR_EXISTS)
             r = agent_state_read(dir, AGENT_SPOOL_KEY_FILE, DA_MAX_KEY_FILE, &k);
     }
-    if (r == 0 && k.len != sizeof(s->spool_key))
+    if (r == 0 && da_buf_len(&k) != sizeof(s->spool_key))
         r = DA_ERR_INVALID_ARG;
     if (r == 0)
-        memcpy(s->spool_key, k.data, sizeof(s->spool_key));
-    if (k.data != NULL)
-        OPENSSL_cleanse(k.data, k.len);
+        memcpy(s->spool_key, da_buf_data(&k), sizeof(s->spool_key));
     da_buf_free(&k);
     if (r != 0)
         da_error_f("the spool key in %s cannot be used: %s", dir, da_strerror(r));

@@ -65,7 +65,7 @@ static int soft_open(const struct agent_tpm_settings *settings, void **impl)
 static int soft_key_parse(const char *dir, const char *file, const struct da_buf *pem,
                           EVP_PKEY **out)
 {
-    BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
+    BIO *bio = BIO_new_mem_buf(da_buf_data(pem), (int)da_buf_len(pem));
     EVP_PKEY *key = NULL;
     char group[32];
     int rc = DA_ERR_TPM_KEY_BLOB;
@@ -200,13 +200,13 @@ static int soft_attest_sign(const struct softkey *s, const TPMS_ATTEST *a, struc
     int rc = agent_mu_attest(a, attest);
 
     if (rc == 0)
-        rc = agent_tpm_digest(TPM2_ALG_SHA256, attest->data, attest->len, &d);
+        rc = agent_tpm_digest(TPM2_ALG_SHA256, da_buf_data(attest), da_buf_len(attest), &d);
     if (rc == 0)
         rc = soft_sign(s->ak, d.buffer, d.size, &der);
     memset(&sig, 0, sizeof(sig));
     sig.sigAlg = TPM2_ALG_ECDSA;
     if (rc == 0)
-        rc = agent_ecdsa_der_to_tpm(der.data, der.len, 32, &sig.signature.ecdsa);
+        rc = agent_ecdsa_der_to_tpm(da_buf_data(&der), da_buf_len(&der), 32, &sig.signature.ecdsa);
     if (rc == 0)
         rc = agent_mu_signature(&sig, signature);
     da_buf_free(&der);

@@ -266,7 +266,8 @@ static int tpm_ek_template_setup(struct tpm_esys *e, const struct tpm_ek_indices
     if ((x->tmpl & (1u << i)) != 0) {
         rc = tpm_nv_read(e, p->template_index, "EK template", &nv);
         if (rc == 0)
-            rc = agent_ek_template_decode(nv.data, nv.len, &dflt, &e->ek_template);
+            rc =
+                agent_ek_template_decode(da_buf_data(&nv), da_buf_len(&nv), &dflt, &e->ek_template);
         da_buf_free(&nv);
         if (rc != 0)
             return rc;
@@ -275,7 +276,7 @@ static int tpm_ek_template_setup(struct tpm_esys *e, const struct tpm_ek_indices
     if ((x->nonce & (1u << i)) != 0) {
         rc = tpm_nv_read(e, p->nonce_index, "EK nonce", &nv);
         if (rc == 0)
-            rc = agent_ek_nonce_apply(&e->ek_template, nv.data, nv.len);
+            rc = agent_ek_nonce_apply(&e->ek_template, da_buf_data(&nv), da_buf_len(&nv));
         da_buf_free(&nv);
         if (rc != 0)
             return rc;
@@ -394,7 +395,8 @@ static int tpm_public_equal(const TPM2B_PUBLIC *a, const TPM2B_PUBLIC *b)
 
     if (rc == 0)
         rc = agent_mu_public(b, &y);
-    if (rc == 0 && (x.len != y.len || memcmp(x.data, y.data, x.len) != 0))
+    if (rc == 0 && (da_buf_len(&x) != da_buf_len(&y) ||
+                    memcmp(da_buf_data(&x), da_buf_data(&y), da_buf_len(&x)) != 0))
         rc = DA_ERR_TPM_EK_MISMATCH;
     da_buf_free(&x);
     da_buf_free(&y);

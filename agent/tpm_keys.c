@@ -75,7 +75,7 @@ static int tpm_key_load(struct tpm_esys *e, ESYS_TR ek, const char *what, const 
     TSS2_RC rc;
     int err;
 
-    err = agent_keyblob_decode(blob->data, blob->len, &priv, pub);
+    err = agent_keyblob_decode(da_buf_data(blob), da_buf_len(blob), &priv, pub);
     if (err != 0) {
         da_error_f("%s/%s is not a key blob", e->state_dir, what);
         return err;
@@ -112,7 +112,7 @@ static int tpm_key_blob(struct tpm_esys *e, ESYS_TR ek, const char *file, int re
     }
     rc = tpm_key_create(e, ek, restricted, blob);
     if (rc == 0)
-        rc = agent_state_write_new(e->state_dir, file, blob->data, blob->len);
+        rc = agent_state_write_new(e->state_dir, file, da_buf_data(blob), da_buf_len(blob));
     if (rc == DA_ERR_EXISTS) {
         da_buf_free(blob);
         rc = agent_state_read(e->state_dir, file, DA_MAX_KEY_FILE, blob);
@@ -132,14 +132,16 @@ static int tpm_ek_state_check(struct tpm_esys *e, int flags)
         return rc;
     rc = agent_state_read(e->state_dir, AGENT_STATE_EK_PUBLIC, DA_MAX_TPM_STRUCT, &stored);
     if (rc == DA_ERR_NOT_FOUND && (flags & AGENT_IDENTITY_CREATE) != 0) {
-        rc = agent_state_write_new(e->state_dir, AGENT_STATE_EK_PUBLIC, now.data, now.len);
+        rc = agent_state_write_new(e->state_dir, AGENT_STATE_EK_PUBLIC, da_buf_data(&now),
+                                   da_buf_len(&now));
         if (rc == DA_ERR_EXISTS)
             rc = agent_state_read(e->state_dir, AGENT_STATE_EK_PUBLIC, DA_MAX_TPM_STRUCT, &stored);
     } else if (rc == DA_ERR_NOT_FOUND) {
         rc = 0;
     }
-    if (rc == 0 && stored.data != NULL &&
-        (stored.len != now.len || memcmp(stored.data, now.data, now.len) != 0)) {
+    if (rc == 0 && da_buf_len(&stored) != 0 &&
+        (da_buf_len(&stored) != da_buf_len(&now) ||
+         memcmp(da_buf_data(&stored), da_buf_data(&now), da_buf_len(&now)) != 0)) {
         da_error_f("the keys in %s were made under another EK (another TPM, or the EK "
                    "changed); move the state directory away to enroll again",
                    e->state_dir);

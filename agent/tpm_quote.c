@@ -169,7 +169,7 @@ static int tpm_quote_once(struct tpm_esys *e, struct tpm_pcr_values *v, const TP
         goto out;
     }
     rc = agent_tpm_digest(e->ak_pub.publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg,
-                          q->pcr_values.data, q->pcr_values.len, &digest);
+                          da_buf_data(&q->pcr_values), da_buf_len(&q->pcr_values), &digest);
     if (rc != 0)
         goto out;
     if (digest.size != attest.attested.quote.pcrDigest.size ||

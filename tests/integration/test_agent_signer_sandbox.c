@@ -69,11 +69,12 @@ static int signer_work(const struct job *j)
     if (agent_tpm_certify_sk(t, qual, sizeof(qual), &attest, &sig) != 0)
         return CERTIFY;
     if (j->credential != NULL) {
-        if (agent_tpm_activate_credential(t, j->credential->data, j->credential->len,
-                                          j->encrypted_secret->data, j->encrypted_secret->len,
-                                          &got) != 0)
+        if (agent_tpm_activate_credential(t, da_buf_data(j->credential), da_buf_len(j->credential),
+                                          da_buf_data(j->encrypted_secret),
+                                          da_buf_len(j->encrypted_secret), &got) != 0)
             return ACTIVATE;
-        if (got.len != j->secret_len || memcmp(got.data, j->secret, got.len) != 0)
+        if (da_buf_len(&got) != j->secret_len ||
+            memcmp(da_buf_data(&got), j->secret, da_buf_len(&got)) != 0)
             return SECRET;
     }
     if (j->try_socket &&

@@ -153,9 +153,9 @@ static cJSON *enroll_body(struct world *w, const char *token, const struct da_bu
     char *issuer = b64(w->issuer_der, w->issuer_der_len);
 
     assert_non_null(cJSON_AddStringToObject(o, "token", token));
-    add_b64(o, "ek_public", w->id->ek_public.data, w->id->ek_public.len);
-    add_b64(o, "ek_certificate", w->id->ek_cert.data, w->id->ek_cert.len);
-    add_b64(o, "ak_public", ak->data, ak->len);
+    add_b64(o, "ek_public", da_buf_data(&w->id->ek_public), da_buf_len(&w->id->ek_public));
+    add_b64(o, "ek_certificate", da_buf_data(&w->id->ek_cert), da_buf_len(&w->id->ek_cert));
+    add_b64(o, "ak_public", da_buf_data(ak), da_buf_len(ak));
     assert_true(cJSON_AddItemToArray(chain, cJSON_CreateString(issuer)));
     assert_non_null(cJSON_AddObjectToObject(o, "host"));
     free(issuer);
@@ -177,17 +177,17 @@ static cJSON *activate_body(struct world *w, const cJSON *challenge, bool corrup
 
     assert_int_equal(agent_tpm_activate_credential(w->agent, blob, blob_len, enc, enc_len, &secret),
                      0);
-    assert_non_null(HMAC(EVP_sha256(), secret.data, (int)secret.len, (const unsigned char *)cid,
-                         strlen(cid), mac, &mac_len));
+    assert_non_null(HMAC(EVP_sha256(), da_buf_data(&secret), (int)da_buf_len(&secret),
+                         (const unsigned char *)cid, strlen(cid), mac, &mac_len));
     if (corrupt_proof)
         mac[0] ^= 1;
     assert_int_equal(da_sha256(cid, strlen(cid), qd), 0);
     assert_int_equal(agent_tpm_certify_sk(w->agent, qd, sizeof(qd), &attest, &sig), 0);
     add_b64(o, "proof", mac, mac_len);
-    add_b64(o, "sk_public", w->id->sk_public.data, w->id->sk_public.len);
+    add_b64(o, "sk_public", da_buf_data(&w->id->sk_public), da_buf_len(&w->id->sk_public));
     cert = cJSON_AddObjectToObject(o, "sk_certify");
-    add_b64(cert, "attest", attest.data, attest.len);
-    add_b64(cert, "signature", sig.data, sig.len);
+    add_b64(cert, "attest", da_buf_data(&attest), da_buf_len(&attest));
+    add_b64(cert, "signature", da_buf_data(&sig), da_buf_len(&sig));
     da_buf_free(&secret);
     da_buf_free(&attest);
     da_buf_free(&sig);
@@ -401,7 +401,7 @@ static char *report_text(struct world *w, cJSON *evidence, const struct report_o
     if (o->flip_nonce)
         nonce[0] ^= 1;
     if (o->flip_signature)
-        q->signature.data[q->signature.len - 1] ^= 1;
+        q->signature.data[da_buf_len(&q->signature) - 1] ^= 1;
     if (o->flip_pcr)
         q->pcr_values.data[0] ^= 1;
     add_b64(body, "nonce", nonce, nonce_len);
@@ -412,14 +412,14 @@ static char *report_text(struct world *w, cJSON *evidence, const struct report_o
     if (o->trailing_attest) {
         unsigned char buf[2048];
 
-        memcpy(buf, q->attest.data, q->attest.len);
-        buf[q->attest.len] = 0;
-        add_b64(quote, "attest", buf, q->attest.len + 1);
+        memcpy(buf, da_buf_data(&q->attest), da_buf_len(&q->attest));
+        buf[da_buf_len(&q->attest)] = 0;
+        add_b64(quote, "attest", buf, da_buf_len(&q->attest) + 1);
     } else {
-        add_b64(quote, "attest", q->attest.data, q->attest.len);
+        add_b64(quote, "attest", da_buf_data(&q->attest), da_buf_len(&q->attest));
     }
-    add_b64(quote, "signature", q->signature.data, q->signature.len);
-    add_b64(quote, "pcr_values", q->pcr_values.data, q->pcr_values.len);
+    add_b64(quote, "signature", da_buf_data(&q->signature), da_buf_len(&q->signature));
+    add_b64(quote, "pcr_values", da_buf_data(&q->pcr_values), da_buf_len(&q->pcr_values));
     if (o->inventory != NULL)
         cJSON_AddStringToObject(body, "inventory", o->inventory);
     text = cJSON_PrintUnformatted(body);
@@ -719,8 +719,8 @@ static void seed_agent(struct world *w, const char *id, const struct da_buf *ak)
     assert_int_equal(srv_store_vendor_ensure(st, "globex", &a.vendor_id), 0);
     snprintf(a.ek_name, sizeof(a.ek_name), "000bffff");
     snprintf(a.ak_name, sizeof(a.ak_name), "000beeee");
-    a.ak_public = ak->data;
-    a.ak_public_len = ak->len;
+    a.ak_public = (unsigned char *)da_buf_data(ak);
+    a.ak_public_len = da_buf_len(ak);
     a.host_json = (char *)"{}";
     a.created_at = (int64_t)time(NULL);
     assert_int_equal(srv_store_agent_create(st, &a), 0);
@@ -748,8 +748,9 @@ static void test_identity_conflict(void **state)
     w->agent = NULL;
     assert_int_equal(agent_tpm_open(&st, &second), 0);
     assert_int_equal(agent_tpm_identity(second, AGENT_IDENTITY_CREATE, &second_id), 0);
-    assert_int_equal(second_id->ak_name.len, first_id->ak_name.len);
-    assert_memory_not_equal(second_id->ak_name.data, first_id->ak_name.data, first_id->ak_name.len);
+    assert_int_equal(da_buf_len(&second_id->ak_name), da_buf_len(&first_id->ak_name));
+    assert_memory_not_equal(da_buf_data(&second_id->ak_name), da_buf_data(&first_id->ak_name),
+                            da_buf_len(&first_id->ak_name));
     w->agent = second;
     w->id = second_id;
 

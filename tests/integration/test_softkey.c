@@ -58,8 +58,9 @@ static void tools_pem(const struct tt_env *env, const struct da_buf *pub, const 
     const char *argv[] = {"tpm2_print", "-t", "TPM2B_PUBLIC", "-f", "pem", file, NULL};
     const char *begin;
 
-    assert_int_equal(tt_write(tt_path(file, sizeof(file), env->work, name), pub->data, pub->len),
-                     0);
+    assert_int_equal(
+        tt_write(tt_path(file, sizeof(file), env->work, name), da_buf_data(pub), da_buf_len(pub)),
+        0);
     assert_int_equal(tt_run(argv, text, sizeof(text)), 0);
     begin = strstr(text, "-----BEGIN");
     assert_non_null(begin);
@@ -97,8 +98,8 @@ static void test_identity_is_marked_software(void **state)
     assert_string_equal(agent_tpm_trust(t), "software");
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), 0);
     assert_string_equal(id->trust, "software");
-    assert_int_equal(id->ek_cert.len, 0);
-    assert_int_equal(id->ek_public.len, 0);
+    assert_int_equal(da_buf_len(&id->ek_cert), 0);
+    assert_int_equal(da_buf_len(&id->ek_public), 0);
     assert_null(id->ek_template);
     assert_int_equal(agent_tpm_info(t, &info), 0);
     assert_string_equal(info.trust, "software");
@@ -106,9 +107,9 @@ static void test_identity_is_marked_software(void **state)
 
     /* The AK public says it is not a TPM key: no fixedTPM, no fixedParent,
      * no sensitiveDataOrigin. */
-    assert_int_equal(
-        Tss2_MU_TPM2B_PUBLIC_Unmarshal(id->ak_public.data, id->ak_public.len, &off, &ak),
-        TSS2_RC_SUCCESS);
+    assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Unmarshal(da_buf_data(&id->ak_public),
+                                                    da_buf_len(&id->ak_public), &off, &ak),
+                     TSS2_RC_SUCCESS);
     assert_int_equal(
         ak.publicArea.objectAttributes &
             (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN),
@@ -129,17 +130,20 @@ static void test_identity_is_marked_software(void **state)
 
     /* The certify of the SK by the AK, checked with openssl. */
     off = 0;
-    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(id->sk_certify_attest.data,
-                                                   id->sk_certify_attest.len, &off, &a),
+    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(da_buf_data(&id->sk_certify_attest),
+                                                   da_buf_len(&id->sk_certify_attest), &off, &a),
                      TSS2_RC_SUCCESS);
     assert_int_equal(a.type, TPM2_ST_ATTEST_CERTIFY);
-    assert_memory_equal(a.attested.certify.name.name, id->sk_name.data, id->sk_name.len);
+    assert_memory_equal(a.attested.certify.name.name, da_buf_data(&id->sk_name),
+                        da_buf_len(&id->sk_name));
 
     /* Reopened, the same keys. */
     assert_int_equal(soft_open(env, &t), 0);
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_LOAD, &again), 0);
-    assert_memory_equal(again->ak_name.data, id->ak_name.data, id->ak_name.len);
-    assert_memory_equal(again->sk_public.data, id->sk_public.data, id->sk_public.len);
+    assert_memory_equal(da_buf_data(&again->ak_name), da_buf_data(&id->ak_name),
+                        da_buf_len(&id->ak_name));
+    assert_memory_equal(da_buf_data(&again->sk_public), da_buf_data(&id->sk_public),
+                        da_buf_len(&id->sk_public));
     agent_tpm_close(t);
     agent_tpm_identity_free(again);
     agent_tpm_identity_free(id);
@@ -167,13 +171,15 @@ static void test_software_quote_verifies_with_checkquote(void **state)
     agent_tpm_close(t);
     assert_string_equal(q->trust, "software");
     /* No PCRs: a software key has none to quote. */
-    assert_int_equal(q->pcr_values.len, 0);
-    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(q->attest.data, q->attest.len, &off, &a),
-                     TSS2_RC_SUCCESS);
-    assert_int_equal(off, q->attest.len);
+    assert_int_equal(da_buf_len(&q->pcr_values), 0);
+    assert_int_equal(
+        Tss2_MU_TPMS_ATTEST_Unmarshal(da_buf_data(&q->attest), da_buf_len(&q->attest), &off, &a),
+        TSS2_RC_SUCCESS);
+    assert_int_equal(off, da_buf_len(&q->attest));
     assert_int_equal(a.type, TPM2_ST_ATTEST_QUOTE);
     assert_int_equal(a.attested.quote.pcrSelect.count, 0);
-    assert_memory_equal(a.qualifiedSigner.name, id->ak_name.data, id->ak_name.len);
+    assert_memory_equal(a.qualifiedSigner.name, da_buf_data(&id->ak_name),
+                        da_buf_len(&id->ak_name));
     assert_int_equal(
         tt_checkquote(env, &id->ak_public, 0, q, nonce, sizeof(nonce), out, sizeof(out)), 0);
     assert_int_not_equal(
@@ -203,7 +209,8 @@ static void test_software_certify_and_sign(void **state)
     /* Digest signing with the SK. */
     SHA256((const unsigned char *)payload, strlen(payload), digest);
     assert_int_equal(agent_tpm_sign_digest(t, digest, sizeof(digest), &sig), 0);
-    assert_int_equal(tt_write(tt_path(sigf, sizeof(sigf), env->work, "p.sig"), sig.data, sig.len),
+    assert_int_equal(tt_write(tt_path(sigf, sizeof(sigf), env->work, "p.sig"), da_buf_data(&sig),
+                              da_buf_len(&sig)),
                      0);
     assert_int_equal(
         tt_write(tt_path(data, sizeof(data), env->work, "p"), payload, strlen(payload)), 0);
@@ -214,8 +221,9 @@ static void test_software_certify_and_sign(void **state)
     /* Certify with a challenge, signed by the AK (the signature is a
      * TPMT_SIGNATURE; its r and s go to DER through OpenSSL here). */
     assert_int_equal(agent_tpm_certify_sk(t, challenge, sizeof(challenge), &attest, &sig), 0);
-    assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Unmarshal(sig.data, sig.len, &off, &ts),
-                     TSS2_RC_SUCCESS);
+    assert_int_equal(
+        Tss2_MU_TPMT_SIGNATURE_Unmarshal(da_buf_data(&sig), da_buf_len(&sig), &off, &ts),
+        TSS2_RC_SUCCESS);
     assert_int_equal(ts.sigAlg, TPM2_ALG_ECDSA);
     {
         char out[8192];

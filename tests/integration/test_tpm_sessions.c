@@ -88,10 +88,11 @@ static void run_activation(struct tt_env *env, int plain, const unsigned char *s
     run_open(env, plain, r);
     assert_int_equal(
         tt_make_credential(env, &r->id->ek_public, &r->id->ak_name, secret, n, &cred, &enc), 0);
-    assert_int_equal(
-        agent_tpm_activate_credential(r->t, cred.data, cred.len, enc.data, enc.len, &got), 0);
-    assert_int_equal(got.len, n);
-    assert_memory_equal(got.data, secret, n);
+    assert_int_equal(agent_tpm_activate_credential(r->t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &got),
+                     0);
+    assert_int_equal(da_buf_len(&got), n);
+    assert_memory_equal(da_buf_data(&got), secret, n);
     assert_int_equal(agent_pcr_selection_parse(AGENT_TPM_DEFAULT_PCRS, &sel), 0);
     assert_int_equal(agent_tpm_quote(r->t, &sel, qual, sizeof(qual), &q), 0);
     agent_tpm_quote_free(q);
@@ -112,7 +113,8 @@ static void assert_capture_works(const struct run *r)
     (void)tt_capture_to_tpm(r->cap, &to);
     (void)tt_capture_from_tpm(r->cap, &from);
     assert_true(to > 1000 && from > 1000);
-    assert_true(tt_capture_contains(r->cap, r->id->ak_public.data, r->id->ak_public.len));
+    assert_true(
+        tt_capture_contains(r->cap, da_buf_data(&r->id->ak_public), da_buf_len(&r->id->ak_public)));
 }
 
 static uint32_t be32(const unsigned char *p)

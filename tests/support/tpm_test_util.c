@@ -220,7 +220,7 @@ void tt_log_capture_stop(void)
 static int tt_write_bytes(const char *dir, const char *name, const struct da_buf *b, char *path,
                           size_t size)
 {
-    return tt_write(tt_path(path, size, dir, name), b->data, b->len);
+    return tt_write(tt_path(path, size, dir, name), da_buf_data(b), da_buf_len(b));
 }
 
 /* tpm2-tools' "serialized" PCR file: the host's TPML_PCR_SELECTION, a
@@ -245,16 +245,16 @@ static int tt_write_tools_pcrs(const char *path, const TPML_PCR_SELECTION *sel,
             TPML_DIGEST *l = &lists[count];
             if ((sel->pcrSelections[b].pcrSelect[pcr / 8] & (1u << (pcr % 8))) == 0)
                 continue;
-            if (off + size > values->len || count >= TPM2_MAX_PCRS)
+            if (off + size > da_buf_len(values) || count >= TPM2_MAX_PCRS)
                 return -1;
             l->digests[l->count].size = (UINT16)size;
-            memcpy(l->digests[l->count].buffer, values->data + off, size);
+            memcpy(l->digests[l->count].buffer, da_buf_data(values) + off, size);
             off += size;
             if (++l->count == 8)
                 count++;
         }
     }
-    if (off != values->len)
+    if (off != da_buf_len(values))
         return -1;
     if (count < TPM2_MAX_PCRS && lists[count].count > 0)
         count++;
@@ -278,12 +278,12 @@ int tt_checkquote(const struct tt_env *env, const struct da_buf *ak_public, int 
     int n = 0, rc = -1;
 
     memset(&sel, 0, sizeof(sel));
-    if (qhex == NULL ||
-        Tss2_MU_TPML_PCR_SELECTION_Unmarshal(q->pcr_selection.data, q->pcr_selection.len, &off,
-                                             &sel) != TSS2_RC_SUCCESS)
+    if (qhex == NULL || Tss2_MU_TPML_PCR_SELECTION_Unmarshal(da_buf_data(&q->pcr_selection),
+                                                             da_buf_len(&q->pcr_selection), &off,
+                                                             &sel) != TSS2_RC_SUCCESS)
         goto out;
     if (pem) {
-        if (agent_tpm_public_pem(ak_public->data, ak_public->len, &pem_text) != 0 ||
+        if (agent_tpm_public_pem(da_buf_data(ak_public), da_buf_len(ak_public), &pem_text) != 0 ||
             tt_write(tt_path(pub, sizeof(pub), env->work, "ak.pem"), pem_text, strlen(pem_text)) !=
                 0)
             goto out;
@@ -333,7 +333,7 @@ int tt_make_credential(const struct tt_env *env, const struct da_buf *ek_public,
                        struct da_buf *credential, struct da_buf *encrypted_secret)
 {
     char ek[PATH_MAX], sec[PATH_MAX], cred[PATH_MAX], out[4096];
-    char *name_hex = tt_hex(name->data, name->len);
+    char *name_hex = tt_hex(da_buf_data(name), da_buf_len(name));
     unsigned char *data = NULL;
     size_t len, id_len, enc_len;
     int rc = -1;
@@ -341,8 +341,8 @@ int tt_make_credential(const struct tt_env *env, const struct da_buf *ek_public,
     memset(credential, 0, sizeof(*credential));
     memset(encrypted_secret, 0, sizeof(*encrypted_secret));
     if (name_hex == NULL ||
-        tt_write(tt_path(ek, sizeof(ek), env->work, "ek.pub"), ek_public->data, ek_public->len) !=
-            0 ||
+        tt_write(tt_path(ek, sizeof(ek), env->work, "ek.pub"), da_buf_data(ek_public),
+                 da_buf_len(ek_public)) != 0 ||
         tt_write(tt_path(sec, sizeof(sec), env->work, "secret.bin"), secret, secret_len) != 0)
         goto out;
     tt_path(cred, sizeof(cred), env->work, "credential.out");
@@ -396,10 +396,11 @@ void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
     assert_int_equal(
         tt_make_credential(env, &id->ek_public, &id->ak_name, secret, sizeof(secret), &cred, &enc),
         0);
-    assert_int_equal(agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &got),
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &got),
                      0);
-    assert_int_equal(got.len, sizeof(secret));
-    assert_memory_equal(got.data, secret, sizeof(secret));
+    assert_int_equal(da_buf_len(&got), sizeof(secret));
+    assert_memory_equal(da_buf_data(&got), secret, sizeof(secret));
     da_buf_free(&got);
     da_buf_free(&cred);
     da_buf_free(&enc);

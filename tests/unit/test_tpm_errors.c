@@ -328,14 +328,15 @@ static void test_wrong_auth(void **state)
         tt_make_credential(env, &id->ek_public, &id->ak_name, value, sizeof(value), &cred, &enc),
         0);
     arm(&f_activate, TPM2_RC_POLICY_FAIL | TPM2_RC_S | TPM2_RC_2, 0, 1);
-    assert_int_equal(
-        agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &secret),
-        DA_ERR_TPM_AUTH);
-    assert_null(secret.data);
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &secret),
+                     DA_ERR_TPM_AUTH);
+    assert_int_equal(da_buf_len(&secret), 0);
     assert_nothing_loaded(t, 2);
-    assert_int_equal(
-        agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &secret), 0);
-    assert_memory_equal(secret.data, value, sizeof(value));
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &secret),
+                     0);
+    assert_memory_equal(da_buf_data(&secret), value, sizeof(value));
     da_buf_free(&secret);
     da_buf_free(&cred);
     da_buf_free(&enc);
