@@ -41,18 +41,16 @@ struct collector {
 static int col_firewall_fd = -1;
 static struct col_sys_ops collector_live_ops;
 
-static int nft_via_reader(struct col_nft_summary *out)
+static int nft_via_reader(struct da_buf *out)
 {
     const struct agent_ipc_handler answers[] = {AGENT_MSG_ROW(FIREWALL_OK, NULL)};
     static const size_t caps[] = AGENT_MSG_CAPS(FIREWALL_OK);
     struct agent_field f[AGENT_MSG_N(FIREWALL_OK)];
-    uint64_t v[AGENT_MSG_N(FIREWALL_OK)];
+    uint64_t err = 0;
     struct da_buf ans;
     uint32_t got;
-    size_t i;
     int r;
 
-    memset(out, 0, sizeof(*out));
     if (col_firewall_fd < 0)
         return -EPERM;
     da_buf_init(&ans, 0);
@@ -61,8 +59,10 @@ static int nft_via_reader(struct col_nft_summary *out)
     if (r == 0)
         r = agent_fields_split(da_buf_data(&ans), da_buf_len(&ans), AGENT_MSG_N(FIREWALL_OK), caps,
                                f);
-    for (i = 0; r == 0 && i < AGENT_MSG_N(FIREWALL_OK); i++)
-        r = agent_field_u64(&f[i], &v[i]);
+    if (r == 0)
+        r = agent_field_u64(&f[0], &err);
+    if (r == 0 && err == 0)
+        r = da_buf_append(out, f[1].data, f[1].len);
     da_buf_free(&ans);
     if (r != 0) {
         da_warn_f("collector: the firewall reader failed: %s", da_strerror(r));
@@ -70,12 +70,8 @@ static int nft_via_reader(struct col_nft_summary *out)
         col_firewall_fd = -1;
         return -EIO;
     }
-    if (v[0] != 0)
-        return v[0] < 4096 ? -(int)v[0] : -EIO;
-    out->input_chains = (int)(v[1] & 0xffff);
-    out->input_policy_drop = v[2] != 0;
-    out->rules = (int)(v[3] & 0x7fffffff);
-    out->drop_rules = (int)(v[4] & 0x7fffffff);
+    if (err != 0)
+        return err < 4096 ? -(int)err : -EIO;
     return 0;
 }
 
@@ -244,7 +240,7 @@ static int collector_main(int fd, void *vctx)
     col_firewall_fd = c->opts.firewall_fd;
     collector_live_ops = col_live_ops;
     if (col_firewall_fd >= 0)
-        collector_live_ops.nft = nft_via_reader;
+        collector_live_ops.nft_dump = nft_via_reader;
     if (RAND_bytes(c->one_time_key, sizeof(c->one_time_key)) != 1) {
         agent_privsep_send_error(fd, DA_ERR_CRYPTO, "no random bytes for the privacy key");
         return 1;

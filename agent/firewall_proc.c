@@ -1,10 +1,11 @@
 /* The firewall reader: the one process that keeps CAP_NET_ADMIN, which the
  * kernel requires for reading the nftables ruleset. It takes no parameters:
  * a FIREWALL request from the collector (their own channel; the uploader
- * keeps no end of it) makes it send the two fixed dump requests (chains,
- * rules) over NETLINK_NETFILTER and answer with the summary the collector
- * would have computed itself. Its filter allows netlink sockets of the
- * netfilter protocol and nothing that writes. */
+ * keeps no end of it) makes it send the fixed dump requests (tables, chains,
+ * sets, set elements, rules) over NETLINK_NETFILTER and answer with the
+ * kernel's messages as they came: it parses nothing, the collector's
+ * evaluator does (collector/nft_eval.c). Its filter allows netlink sockets
+ * of the netfilter protocol and nothing that writes. */
 #include <errno.h>
 #include <string.h>
 
@@ -22,30 +23,25 @@ struct firewall {
 
 static int on_firewall(void *ctx, int fd, const unsigned char *p, size_t n)
 {
-    struct col_nft_summary s;
-    struct da_buf b;
+    struct da_buf dump, b;
     int e, r;
 
     (void)ctx;
     (void)p;
     if (n != 0)
         return DA_ERR_IPC;
-    e = col_live_ops.nft(&s);
+    da_buf_init(&dump, DA_MAX_NFT_DUMP);
+    e = col_live_ops.nft_dump(&dump);
     if (e != 0)
-        memset(&s, 0, sizeof(s));
+        da_buf_reset(&dump);
     da_buf_init(&b, AGENT_MSG_LEN(FIREWALL_OK));
     r = agent_fields_put_u64(&b, (uint64_t)(e < 0 ? -e : 0));
     if (r == 0)
-        r = agent_fields_put_u64(&b, (uint64_t)s.input_chains);
-    if (r == 0)
-        r = agent_fields_put_u64(&b, (uint64_t)s.input_policy_drop);
-    if (r == 0)
-        r = agent_fields_put_u64(&b, (uint64_t)s.rules);
-    if (r == 0)
-        r = agent_fields_put_u64(&b, (uint64_t)s.drop_rules);
+        r = agent_fields_put(&b, da_buf_data(&dump), da_buf_len(&dump));
     if (r == 0)
         r = agent_ipc_send(fd, AGENT_MSG_FIREWALL_OK, da_buf_data(&b), da_buf_len(&b));
     da_buf_free(&b);
+    da_buf_free(&dump);
     return r;
 }
 

@@ -111,7 +111,7 @@ int agent_signer_spawn_opts(const struct agent_config *cfg, int identity_flags,
 int agent_collector_spawn_opts(const struct agent_config *cfg, const char *root,
                                const struct agent_spawn_opts *o, struct agent_child *out);
 /* The firewall reader: keeps CAP_NET_ADMIN, answers the collector's
- * FIREWALL requests with the nftables ruleset summary, nothing else. */
+ * FIREWALL requests with the raw nftables netlink dump, nothing else. */
 int agent_firewall_spawn(const struct agent_config *cfg, const struct agent_spawn_opts *o,
                          struct agent_child *out);
 int agent_signer_identity(struct agent_child *signer, struct agent_identity_info *out);

@@ -56,9 +56,9 @@
 #define AGENT_INVENTORY_OK_FIELDS(X) X(AGENT_MAX_INVENTORY)
 #define AGENT_STATE_PUT_FIELDS(X)    X(AGENT_MAX_STATE_NAME) X(AGENT_MAX_STATE_FILE)
 #define AGENT_FIREWALL_FIELDS(X)
-/* -errno of the read (0: read), input chains, input policy drop, rules,
- * drop rules (struct col_nft_summary) */
-#define AGENT_FIREWALL_OK_FIELDS(X) X(AGENT_U64) X(AGENT_U64) X(AGENT_U64) X(AGENT_U64) X(AGENT_U64)
+/* -errno of the read (0: read), the kernel's raw netlink answers
+ * (col_sys_ops.nft_dump), read only by the collector's evaluator */
+#define AGENT_FIREWALL_OK_FIELDS(X) X(AGENT_U64) X(DA_MAX_NFT_DUMP)
 #define AGENT_READY_FIELDS(X)
 #define AGENT_ERROR_FIELDS(X) X(AGENT_U64) X(AGENT_MAX_ERROR_TEXT)
 

@@ -13,10 +13,13 @@
 
 #include "err.h"
 #include "caps.h"
+#include "nft_eval.h"
 #include "virt.h"
 
 #define COL_EFI_GLOBAL "8be4df61-93ca-11d2-aa0d-00e098032b8c"
 #define COL_EFI_SHIM   "605dab50-e046-4300-abb6-3dd810dd8b23" /* shim's MOK variables */
+
+#define COL_FW_MAX_IFACES 64 /* interfaces the firewall packets are tried on */
 
 /* Is securityfs mounted (so that a missing file there means "not built")? */
 static int col_securityfs(const struct col_ctx *ctx)
@@ -257,6 +260,36 @@ static int col_conf_value(const struct col_ctx *ctx, const char *rel, const char
     return found;
 }
 
+/* Per-family facts from a configuration file (the fallback): drop when the
+ * tool is enabled with a dropping default for that family. */
+static int col_fw_family_conf(cJSON *fw, const char *key, int drop, const char *why)
+{
+    cJSON *o = cJSON_CreateObject();
+    int r;
+
+    COL_TRY(col_add_item(fw, key, o));
+    COL_TRY(col_add_str(o, "inbound_default", drop ? "drop" : "accept"));
+    COL_TRY(col_add_item(o, "open_tcp", cJSON_CreateArray()));
+    COL_TRY(col_add_item(o, "open_udp", cJSON_CreateArray()));
+    COL_TRY(col_add_str(o, "reason", why));
+out:
+    return r;
+}
+
+/* Both families unknown as a whole: for a reason word, or (reason NULL)
+ * for the DA_ERR_* err of reading path. */
+static int col_fw_family_unknown(cJSON *fw, const char *reason, int err, const char *detail)
+{
+    static const char *const fams[] = {"ipv4", "ipv6"};
+    size_t i;
+    int r = 0;
+
+    for (i = 0; r == 0 && i < 2; i++)
+        r = reason != NULL ? col_add_unknown(fw, fams[i], reason, detail)
+                           : col_add_unknown_err(fw, fams[i], err, detail);
+    return r;
+}
+
 /* A firewall configuration file that exists but cannot be read: which
  * firewall is configured, and how, is not known. */
 static int col_firewall_unknown(cJSON *fw, int err, const char *path)
@@ -267,36 +300,75 @@ static int col_firewall_unknown(cJSON *fw, int err, const char *path)
 
     for (i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
         r = col_add_unknown_err(fw, keys[i], err, path);
+    return r == 0 ? col_fw_family_unknown(fw, NULL, err, path) : r;
+}
+
+/* active, default_input_policy and both families unknown for err on path. */
+static int col_fw_facts_unknown(cJSON *fw, int err, const char *path)
+{
+    int r;
+
+    if (err == DA_ERR_NOT_FOUND) {
+        COL_TRY(col_add_unknown(fw, "active", COL_R_NOT_PRESENT, path));
+        COL_TRY(col_add_unknown(fw, "default_input_policy", COL_R_NOT_PRESENT, path));
+        COL_TRY(col_fw_family_unknown(fw, COL_R_NOT_PRESENT, 0, path));
+    } else {
+        COL_TRY(col_add_unknown_err(fw, "active", err, path));
+        COL_TRY(col_add_unknown_err(fw, "default_input_policy", err, path));
+        COL_TRY(col_fw_family_unknown(fw, NULL, err, path));
+    }
+out:
+    return r;
+}
+
+static int col_firewall_ufw(const struct col_ctx *ctx, cJSON *fw, const char *enabled)
+{
+    static const char ufw_default[] = "/etc/default/ufw", why[] = "from /etc/ufw, not the "
+                                                                  "live ruleset";
+    char v[64], v6[16];
+    int r, e, on = strcasecmp(enabled, "yes") == 0, drop, drop6;
+
+    COL_TRY(col_add_str(fw, "source", "ufw"));
+    e = col_conf_value(ctx, ufw_default, "DEFAULT_INPUT_POLICY", v, sizeof(v));
+    if (e == 0) {
+        /* IPV6=no leaves ip6tables alone */
+        e = col_conf_value(ctx, ufw_default, "IPV6", v6, sizeof(v6));
+        if (e == DA_ERR_NOT_FOUND) {
+            snprintf(v6, sizeof(v6), "yes");
+            e = 0;
+        }
+    }
+    if (e < 0) {
+        r = col_fw_facts_unknown(fw, e, ufw_default);
+        goto out;
+    }
+    for (char *c = v; *c != '\0'; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    drop = on && (strcmp(v, "drop") == 0 || strcmp(v, "reject") == 0);
+    drop6 = drop && strcasecmp(v6, "yes") == 0;
+    COL_TRY(col_add_bool(fw, "active", drop && drop6));
+    COL_TRY(col_add_str(fw, "default_input_policy", on ? v : "accept"));
+    COL_TRY(col_fw_family_conf(fw, "ipv4", drop, why));
+    COL_TRY(col_fw_family_conf(fw, "ipv6", drop6, why));
+out:
     return r;
 }
 
 static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char *nft_reason,
                                const char *nft_why)
 {
-    static const char ufw_conf[] = "/etc/ufw/ufw.conf", ufw_default[] = "/etc/default/ufw",
+    static const char ufw_conf[] = "/etc/ufw/ufw.conf",
                       fwd_conf[] = "/etc/firewalld/firewalld.conf",
                       fwd_lib[] = "/usr/lib/firewalld",
-                      fwd_link[] = "/etc/systemd/system/multi-user.target.wants/firewalld.service";
+                      fwd_link[] = "/etc/systemd/system/multi-user.target.wants/firewalld.service",
+                      fwd_why[] = "from /etc/firewalld, not the live ruleset";
     char v[64], zone[64];
     struct stat st;
     int r, e, e2;
 
     e = col_conf_value(ctx, ufw_conf, "ENABLED", v, sizeof(v));
     if (e == 0) {
-        int on = strcasecmp(v, "yes") == 0;
-
-        COL_TRY(col_add_str(fw, "source", "ufw"));
-        COL_TRY(col_add_bool(fw, "active", on));
-        e = col_conf_value(ctx, ufw_default, "DEFAULT_INPUT_POLICY", v, sizeof(v));
-        if (e == 0) {
-            for (char *c = v; *c != '\0'; c++)
-                *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-            COL_TRY(col_add_str(fw, "default_input_policy", on ? v : "accept"));
-        } else if (e == DA_ERR_NOT_FOUND) {
-            COL_TRY(col_add_unknown(fw, "default_input_policy", COL_R_NOT_PRESENT, ufw_default));
-        } else {
-            COL_TRY(col_add_unknown_err(fw, "default_input_policy", e, ufw_default));
-        }
+        COL_TRY(col_firewall_ufw(ctx, fw, v));
         goto done;
     }
     if (e != DA_ERR_NOT_FOUND) {
@@ -315,17 +387,16 @@ static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char 
             e = 0;
         }
         if (le < 0 && le != DA_ERR_NOT_FOUND) {
-            COL_TRY(col_add_unknown_err(fw, "active", le, fwd_link));
-            COL_TRY(col_add_unknown_err(fw, "default_input_policy", le, fwd_link));
+            COL_TRY(col_fw_facts_unknown(fw, le, fwd_link));
+        } else if (e < 0 && on) {
+            COL_TRY(col_fw_facts_unknown(fw, e, fwd_conf));
         } else {
-            COL_TRY(col_add_bool(fw, "active", on));
-            if (e < 0 && on)
-                COL_TRY(col_add_unknown_err(fw, "default_input_policy", e, fwd_conf));
-            else
-                COL_TRY(col_add_str(fw, "default_input_policy",
-                                    !on                            ? "accept"
-                                    : strcmp(zone, "trusted") == 0 ? "accept"
-                                                                   : "reject"));
+            int drop = on && strcmp(zone, "trusted") != 0;
+
+            COL_TRY(col_add_bool(fw, "active", drop));
+            COL_TRY(col_add_str(fw, "default_input_policy", drop ? "reject" : "accept"));
+            COL_TRY(col_fw_family_conf(fw, "ipv4", drop, fwd_why));
+            COL_TRY(col_fw_family_conf(fw, "ipv6", drop, fwd_why));
         }
         if (e < 0)
             COL_TRY(col_add_unknown_err(fw, "zone", e, fwd_conf));
@@ -341,42 +412,184 @@ static int col_firewall_config(const struct col_ctx *ctx, cJSON *fw, const char 
     COL_TRY(col_add_unknown(fw, "active", nft_reason, nft_why));
     COL_TRY(col_add_unknown(fw, "default_input_policy", nft_reason, nft_why));
     COL_TRY(col_add_unknown(fw, "source", COL_R_NOT_PRESENT, "no ufw or firewalld configuration"));
+    COL_TRY(col_fw_family_unknown(fw, nft_reason, 0, nft_why));
 done:
     r = col_add_str(fw, "ruleset_read", nft_why);
 out:
     return r;
 }
 
+/* The non-loopback interfaces of the machine, from /sys/class/net. */
+static size_t col_fw_ifaces(const struct col_ctx *ctx, struct col_fw_iface *ifs, size_t max)
+{
+    struct da_rootfs_dir *d;
+    struct da_rootfs_dirent e;
+    size_t n = 0;
+
+    if (col_opendir(ctx, "/sys/class/net", &d) != 0)
+        return 0;
+    while (n < max && da_rootfs_readdir(d, &e) == 1) {
+        char rel[128], line[32];
+        uint64_t v;
+
+        if (strlen(e.name) >= sizeof(ifs[n].name) || strcmp(e.name, "lo") == 0)
+            continue;
+        memset(&ifs[n], 0, sizeof(ifs[n]));
+        memcpy(ifs[n].name, e.name, strlen(e.name));
+        snprintf(rel, sizeof(rel), "/sys/class/net/%s/ifindex", e.name);
+        if (col_read_line(ctx, rel, line, sizeof(line)) == 0 && col_parse_u64(line, &v) == 0 &&
+            v <= UINT32_MAX)
+            ifs[n].ifindex = (uint32_t)v;
+        snprintf(rel, sizeof(rel), "/sys/class/net/%s/type", e.name);
+        if (col_read_line(ctx, rel, line, sizeof(line)) == 0 && col_parse_u64(line, &v) == 0 &&
+            v <= UINT16_MAX)
+            ifs[n].type = (uint16_t)v;
+        if (ifs[n].type == 772) /* ARPHRD_LOOPBACK under another name */
+            continue;
+        n++;
+    }
+    da_rootfs_closedir(d);
+    return n;
+}
+
+/* Does /proc/net/<file> list iptables-legacy tables? */
+static int col_fw_legacy(const struct col_ctx *ctx, const char *rel)
+{
+    char line[64];
+
+    return col_read_line(ctx, rel, line, sizeof(line)) == 0 && line[0] != '\0';
+}
+
+static int col_fw_ports(cJSON *o, const char *key, const uint16_t *p, size_t n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    size_t i;
+    int r;
+
+    COL_TRY(col_add_item(o, key, arr));
+    for (i = 0; i < n; i++)
+        COL_TRY(col_push(arr, cJSON_CreateNumber(p[i])));
+out:
+    return r;
+}
+
+static int col_fw_family(cJSON *fw, const char *key, const struct col_fw_family *f, int legacy,
+                         const char *legacy_file)
+{
+    cJSON *o = cJSON_CreateObject();
+    char detail[128];
+    int r;
+
+    COL_TRY(col_add_item(fw, key, o));
+    if (legacy) {
+        snprintf(detail, sizeof(detail),
+                 "%s lists iptables-legacy tables, which nftables does not show", legacy_file);
+        COL_TRY(col_add_unknown(o, "inbound_default", COL_R_IPTABLES_LEGACY, detail));
+    } else if (f->inbound == COL_FW_UNKNOWN) {
+        COL_TRY(col_add_unknown(o, "inbound_default", COL_R_UNSUPPORTED, f->reason));
+    } else {
+        COL_TRY(col_add_str(o, "inbound_default", col_fw_verdict_name(f->inbound)));
+    }
+    COL_TRY(col_add_str(o, "tcp", col_fw_verdict_name(f->tcp)));
+    COL_TRY(col_add_str(o, "udp", col_fw_verdict_name(f->udp)));
+    COL_TRY(col_fw_ports(o, "open_tcp", f->open_tcp, f->n_open_tcp));
+    COL_TRY(col_fw_ports(o, "open_udp", f->open_udp, f->n_open_udp));
+    if (f->open_truncated)
+        COL_TRY(col_add_bool(o, "open_truncated", 1));
+    COL_TRY(col_add_str(o, "reason", f->reason));
+out:
+    return r;
+}
+
+/* The families' verdicts together: drop when both drop, accept when one
+ * accepts, unknown otherwise. */
+static int col_fw_overall(cJSON *fw, enum col_fw_verdict v4, enum col_fw_verdict v6, int legacy4,
+                          int legacy6)
+{
+    int r;
+
+    if (legacy4 && v4 != COL_FW_ACCEPT)
+        v4 = COL_FW_UNKNOWN;
+    if (legacy6 && v6 != COL_FW_ACCEPT)
+        v6 = COL_FW_UNKNOWN;
+    if (v4 == COL_FW_ACCEPT || v6 == COL_FW_ACCEPT) {
+        COL_TRY(col_add_bool(fw, "active", 0));
+        COL_TRY(col_add_str(fw, "default_input_policy", "accept"));
+    } else if (v4 == COL_FW_DROP && v6 == COL_FW_DROP) {
+        COL_TRY(col_add_bool(fw, "active", 1));
+        COL_TRY(col_add_str(fw, "default_input_policy", "drop"));
+    } else {
+        const char *why = legacy4 || legacy6 ? COL_R_IPTABLES_LEGACY : COL_R_UNSUPPORTED;
+        const char *detail = "see ipv4.reason and ipv6.reason";
+
+        COL_TRY(col_add_unknown(fw, "active", why, detail));
+        COL_TRY(col_add_unknown(fw, "default_input_policy", why, detail));
+    }
+out:
+    return r;
+}
+
 static int col_firewall(const struct col_ctx *ctx, cJSON *area)
 {
-    struct col_nft_summary s;
+    struct col_fw_iface ifs[COL_FW_MAX_IFACES];
+    struct col_fw_result *res = NULL;
+    struct da_buf dump;
     cJSON *fw = cJSON_CreateObject();
-    char why[256], legacy[64];
-    int r, e = -ENOTSUP;
+    char why[256];
+    size_t n_ifs;
+    int r, e = -ENOTSUP, legacy4, legacy6;
 
+    da_buf_init(&dump, DA_MAX_NFT_DUMP);
     COL_TRY(col_add_item(area, "firewall", fw));
-    if (ctx->ops->nft != NULL)
-        e = ctx->ops->nft(&s);
+    if (ctx->ops->nft_dump != NULL)
+        e = ctx->ops->nft_dump(&dump);
     if (e < 0) {
-        if (ctx->ops->nft == NULL)
+        if (ctx->ops->nft_dump == NULL)
             snprintf(why, sizeof(why), "nftables ruleset not read: not the running machine");
         else
             snprintf(why, sizeof(why), "nftables ruleset not read: %s", strerror(-e));
-        r = col_firewall_config(ctx, fw, ctx->ops->nft == NULL ? COL_R_NOT_LIVE : col_sys_reason(e),
+        r = col_firewall_config(ctx, fw,
+                                ctx->ops->nft_dump == NULL ? COL_R_NOT_LIVE
+                                : e == -E2BIG              ? COL_R_LIMIT
+                                                           : col_sys_reason(e),
                                 why);
         goto out;
     }
+    res = calloc(1, sizeof(*res));
+    if (res == NULL) {
+        r = DA_ERR_NOMEM;
+        goto out;
+    }
     COL_TRY(col_add_str(fw, "source", "nftables"));
-    COL_TRY(col_add_bool(fw, "active", s.input_policy_drop || s.drop_rules > 0));
-    COL_TRY(col_add_str(fw, "default_input_policy",
-                        s.input_chains > 0 && s.input_policy_drop ? "drop" : "accept"));
-    COL_TRY(col_add_num(fw, "input_chains", s.input_chains));
-    COL_TRY(col_add_num(fw, "rules", s.rules));
-    COL_TRY(col_add_num(fw, "drop_rules", s.drop_rules));
-    if (col_read_line(ctx, "/proc/net/ip_tables_names", legacy, sizeof(legacy)) == 0 &&
-        legacy[0] != '\0')
+    n_ifs = col_fw_ifaces(ctx, ifs, COL_FW_MAX_IFACES);
+    e = col_nft_evaluate(da_buf_data(&dump), da_buf_len(&dump), ifs, n_ifs, res);
+    if (e == DA_ERR_NOMEM) {
+        r = e;
+        goto out;
+    }
+    if (e < 0) {
+        col_err_detail(e, "nftables netlink dump", why, sizeof(why));
+        COL_TRY(col_add_unknown(fw, "active", col_err_reason(e), why));
+        COL_TRY(col_add_unknown(fw, "default_input_policy", col_err_reason(e), why));
+        COL_TRY(col_fw_family_unknown(fw, col_err_reason(e), 0, why));
+        goto out;
+    }
+    legacy4 = col_fw_legacy(ctx, "/proc/net/ip_tables_names");
+    legacy6 = col_fw_legacy(ctx, "/proc/net/ip6_tables_names");
+    COL_TRY(col_fw_overall(fw, res->ipv4.inbound, res->ipv6.inbound, legacy4, legacy6));
+    COL_TRY(col_fw_family(fw, "ipv4", &res->ipv4, legacy4, "/proc/net/ip_tables_names"));
+    COL_TRY(col_fw_family(fw, "ipv6", &res->ipv6, legacy6, "/proc/net/ip6_tables_names"));
+    COL_TRY(col_add_num(fw, "tables", (double)res->tables));
+    COL_TRY(col_add_num(fw, "dormant_tables", (double)res->dormant_tables));
+    COL_TRY(col_add_num(fw, "base_chains", (double)res->base_chains));
+    COL_TRY(col_add_num(fw, "rules", (double)res->rules));
+    COL_TRY(col_add_num(fw, "sets", (double)res->sets));
+    COL_TRY(col_add_num(fw, "interfaces", (double)n_ifs));
+    if (legacy4 || legacy6)
         COL_TRY(col_add_bool(fw, "iptables_legacy_tables", 1));
 out:
+    free(res);
+    da_buf_free(&dump);
     return r;
 }
 

@@ -3,6 +3,9 @@
 #include "collector.h"
 #include "err.h"
 
+#include "caps.h"
+#include "err.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -77,159 +80,47 @@ static int col_live_clock(int *synchronized, long *max_error_us)
     return 0;
 }
 
-/* ---- nftables over NETLINK_NETFILTER ---- */
+/* ---- nftables over NETLINK_NETFILTER ----
+ *
+ * The fixed dump requests and nothing else: the kernel's answers are kept
+ * as they came, in a capped buffer, and read by the evaluator (nft_eval.c)
+ * where no privilege is held. */
 
-#define COL_NL_BUF 65536
+#define COL_NL_BUF       65536
+#define COL_NFT_ATTEMPTS 3 /* dumps retried when the ruleset changed meanwhile */
 
-struct col_nla {
-    const struct nlattr *a[NFTA_CHAIN_MAX + NFTA_RULE_MAX + 8];
-};
-
-/* Index the attributes in [p, p+len) by type, up to max. */
-static int col_nla_parse(const unsigned char *p, size_t len, const struct nlattr **tb, int max)
-{
-    memset(tb, 0, (size_t)(max + 1) * sizeof(*tb));
-    while (len >= NLA_HDRLEN) {
-        const struct nlattr *a = (const struct nlattr *)p;
-        size_t alen = a->nla_len, step;
-        int type = a->nla_type & NLA_TYPE_MASK;
-
-        if (alen < NLA_HDRLEN || alen > len)
-            return -EBADMSG;
-        if (type <= max)
-            tb[type] = a;
-        step = NLA_ALIGN(alen);
-        if (step >= len)
-            break;
-        p += step;
-        len -= step;
-    }
-    return 0;
-}
-
-static const unsigned char *col_nla_data(const struct nlattr *a)
-{
-    return (const unsigned char *)a + NLA_HDRLEN;
-}
-
-static size_t col_nla_len(const struct nlattr *a)
-{
-    return a->nla_len - NLA_HDRLEN;
-}
-
-static int col_nla_u32(const struct nlattr *a, uint32_t *v)
-{
-    uint32_t be;
-
-    if (a == NULL || col_nla_len(a) < 4)
-        return -EBADMSG;
-    memcpy(&be, col_nla_data(a), 4);
-    *v = ntohl(be);
-    return 0;
-}
-
-static void col_nft_chain(int family, const unsigned char *p, size_t len, struct col_nft_summary *s)
-{
-    const struct nlattr *tb[NFTA_CHAIN_MAX + 1], *hk[NFTA_HOOK_MAX + 1];
-    uint32_t hooknum, policy;
-
-    if (col_nla_parse(p, len, tb, NFTA_CHAIN_MAX) != 0 || tb[NFTA_CHAIN_HOOK] == NULL)
-        return;
-    if (family != NFPROTO_INET && family != NFPROTO_IPV4 && family != NFPROTO_IPV6)
-        return;
-    if (col_nla_parse(col_nla_data(tb[NFTA_CHAIN_HOOK]), col_nla_len(tb[NFTA_CHAIN_HOOK]), hk,
-                      NFTA_HOOK_MAX) != 0 ||
-        col_nla_u32(hk[NFTA_HOOK_HOOKNUM], &hooknum) != 0 || hooknum != NF_INET_LOCAL_IN)
-        return;
-    s->input_chains++;
-    if (col_nla_u32(tb[NFTA_CHAIN_POLICY], &policy) == 0 && policy == NF_DROP)
-        s->input_policy_drop = 1;
-}
-
-/* Does one expression end the packet's path with drop or reject? */
-static int col_nft_expr_drops(const unsigned char *p, size_t len)
-{
-    const struct nlattr *tb[NFTA_EXPR_MAX + 1], *im[NFTA_IMMEDIATE_MAX + 1];
-    const struct nlattr *dt[NFTA_DATA_MAX + 1], *vd[NFTA_VERDICT_MAX + 1];
-    uint32_t code;
-    const char *name;
-    size_t nlen;
-
-    if (col_nla_parse(p, len, tb, NFTA_EXPR_MAX) != 0 || tb[NFTA_EXPR_NAME] == NULL)
-        return 0;
-    name = (const char *)col_nla_data(tb[NFTA_EXPR_NAME]);
-    nlen = strnlen(name, col_nla_len(tb[NFTA_EXPR_NAME]));
-    if (nlen == 6 && memcmp(name, "reject", 6) == 0)
-        return 1;
-    if (nlen != 9 || memcmp(name, "immediate", 9) != 0 || tb[NFTA_EXPR_DATA] == NULL)
-        return 0;
-    if (col_nla_parse(col_nla_data(tb[NFTA_EXPR_DATA]), col_nla_len(tb[NFTA_EXPR_DATA]), im,
-                      NFTA_IMMEDIATE_MAX) != 0 ||
-        im[NFTA_IMMEDIATE_DATA] == NULL)
-        return 0;
-    if (col_nla_parse(col_nla_data(im[NFTA_IMMEDIATE_DATA]), col_nla_len(im[NFTA_IMMEDIATE_DATA]),
-                      dt, NFTA_DATA_MAX) != 0 ||
-        dt[NFTA_DATA_VERDICT] == NULL)
-        return 0;
-    if (col_nla_parse(col_nla_data(dt[NFTA_DATA_VERDICT]), col_nla_len(dt[NFTA_DATA_VERDICT]), vd,
-                      NFTA_VERDICT_MAX) != 0)
-        return 0;
-    return col_nla_u32(vd[NFTA_VERDICT_CODE], &code) == 0 && (int32_t)code == NF_DROP;
-}
-
-static void col_nft_rule(const unsigned char *p, size_t len, struct col_nft_summary *s)
-{
-    const struct nlattr *tb[NFTA_RULE_MAX + 1];
-    const unsigned char *e;
-    size_t elen;
-    int drops = 0;
-
-    if (col_nla_parse(p, len, tb, NFTA_RULE_MAX) != 0)
-        return;
-    s->rules++;
-    if (tb[NFTA_RULE_EXPRESSIONS] == NULL)
-        return;
-    e = col_nla_data(tb[NFTA_RULE_EXPRESSIONS]);
-    elen = col_nla_len(tb[NFTA_RULE_EXPRESSIONS]);
-    while (elen >= NLA_HDRLEN && !drops) {
-        const struct nlattr *a = (const struct nlattr *)e;
-        size_t step;
-
-        if (a->nla_len < NLA_HDRLEN || a->nla_len > elen)
-            break;
-        if ((a->nla_type & NLA_TYPE_MASK) == NFTA_LIST_ELEM)
-            drops = col_nft_expr_drops(col_nla_data(a), col_nla_len(a));
-        step = NLA_ALIGN(a->nla_len);
-        if (step >= elen)
-            break;
-        e += step;
-        elen -= step;
-    }
-    if (drops)
-        s->drop_rules++;
-}
-
-/* Dump one object type (chains or rules) and feed each message to s. */
-static int col_nft_dump(int fd, int msg, uint32_t seq, struct col_nft_summary *s,
-                        unsigned char *buf)
+static int col_nft_send(int fd, int msg, uint32_t seq, uint8_t family, const void *attrs,
+                        size_t alen)
 {
     struct {
         struct nlmsghdr nh;
         struct nfgenmsg g;
+        unsigned char attrs[2 * (NLA_HDRLEN + NLA_ALIGN(NFT_NAME_MAXLEN))];
     } req;
     struct sockaddr_nl sa;
+    size_t len = NLMSG_LENGTH(sizeof(req.g)) + alen;
 
+    if (alen > sizeof(req.attrs))
+        return -EINVAL;
     memset(&req, 0, sizeof(req));
-    req.nh.nlmsg_len = sizeof(req);
+    req.nh.nlmsg_len = (uint32_t)len;
     req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | msg;
     req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     req.nh.nlmsg_seq = seq;
-    req.g.nfgen_family = NFPROTO_UNSPEC;
+    req.g.nfgen_family = family;
     req.g.version = NFNETLINK_V0;
+    if (alen > 0)
+        memcpy(req.attrs, attrs, alen);
     memset(&sa, 0, sizeof(sa));
     sa.nl_family = AF_NETLINK;
-    if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+    if (sendto(fd, &req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         return -errno;
+    return 0;
+}
+
+/* Append the answers to request seq to out, until NLMSG_DONE. */
+static int col_nft_recv(int fd, uint32_t seq, struct da_buf *out, unsigned char *buf)
+{
     for (;;) {
         ssize_t n = recv(fd, buf, COL_NL_BUF, 0);
         const struct nlmsghdr *nh;
@@ -240,13 +131,16 @@ static int col_nft_dump(int fd, int msg, uint32_t seq, struct col_nft_summary *s
                 continue;
             return -errno;
         }
+        if (n == 0)
+            return -EBADMSG;
         left = (size_t)n;
         for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
-            const struct nfgenmsg *g;
-            size_t plen;
+            int e;
 
             if (nh->nlmsg_seq != seq)
                 continue;
+            if (nh->nlmsg_flags & NLM_F_DUMP_INTR)
+                return -EAGAIN;
             if (nh->nlmsg_type == NLMSG_DONE)
                 return 0;
             if (nh->nlmsg_type == NLMSG_ERROR) {
@@ -258,34 +152,128 @@ static int col_nft_dump(int fd, int msg, uint32_t seq, struct col_nft_summary *s
                     return err->error;
                 continue;
             }
-            if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*g)))
-                continue;
-            g = NLMSG_DATA(nh);
-            plen = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*g));
-            if (msg == NFT_MSG_GETCHAIN)
-                col_nft_chain(g->nfgen_family, (const unsigned char *)g + NLMSG_ALIGN(sizeof(*g)),
-                              plen, s);
-            else
-                col_nft_rule((const unsigned char *)g + NLMSG_ALIGN(sizeof(*g)), plen, s);
+            static const unsigned char pad[NLMSG_ALIGNTO];
+
+            /* each message starts aligned, as the kernel sent it */
+            e = da_buf_append(out, nh, nh->nlmsg_len);
+            if (e == 0)
+                e = da_buf_append(out, pad, NLMSG_ALIGN(nh->nlmsg_len) - nh->nlmsg_len);
+            if (e != 0)
+                return e == DA_ERR_TOO_LARGE ? -E2BIG : -ENOMEM;
         }
     }
 }
 
-static int col_live_nft(struct col_nft_summary *out)
+static int col_nft_dump_one(int fd, int msg, uint32_t *seq, uint8_t family, const void *attrs,
+                            size_t alen, struct da_buf *out, unsigned char *buf)
+{
+    int r = col_nft_send(fd, msg, ++*seq, family, attrs, alen);
+
+    return r != 0 ? r : col_nft_recv(fd, *seq, out, buf);
+}
+
+/* Add one string attribute (a table or set name from the kernel). */
+static size_t col_nft_put_name(unsigned char *p, uint16_t type, const unsigned char *name,
+                               size_t len)
+{
+    struct nlattr a;
+
+    a.nla_len = (uint16_t)(NLA_HDRLEN + len);
+    a.nla_type = type;
+    memcpy(p, &a, sizeof(a));
+    memcpy(p + NLA_HDRLEN, name, len);
+    memset(p + NLA_HDRLEN + len, 0, NLA_ALIGN(len) - len);
+    return NLA_HDRLEN + NLA_ALIGN(len);
+}
+
+/* For each set message in [from, to) of out, dump its elements. The set's
+ * table and name are the only things read from the kernel's answer. */
+static int col_nft_dump_elems(int fd, uint32_t *seq, size_t from, size_t to, struct da_buf *out,
+                              unsigned char *buf)
+{
+    size_t off = from, n = 0;
+
+    while (off + NLMSG_HDRLEN <= to) {
+        struct nlmsghdr nh;
+        unsigned char attrs[2 * (NLA_HDRLEN + NLA_ALIGN(NFT_NAME_MAXLEN))];
+        const unsigned char *tname = NULL, *sname = NULL;
+        size_t tlen = 0, slen = 0, p, alen;
+        uint8_t family;
+        int r;
+
+        memcpy(&nh, da_buf_data(out) + off, sizeof(nh));
+        if (nh.nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)) || off + nh.nlmsg_len > to)
+            return -EBADMSG;
+        family = da_buf_data(out)[off + NLMSG_HDRLEN];
+        for (p = off + NLMSG_LENGTH(sizeof(struct nfgenmsg));
+             p + NLA_HDRLEN <= off + nh.nlmsg_len;) {
+            struct nlattr a;
+
+            memcpy(&a, da_buf_data(out) + p, sizeof(a));
+            if (a.nla_len < NLA_HDRLEN || p + a.nla_len > off + nh.nlmsg_len)
+                return -EBADMSG;
+            if ((a.nla_type & NLA_TYPE_MASK) == NFTA_SET_TABLE &&
+                a.nla_len - NLA_HDRLEN <= NFT_NAME_MAXLEN) {
+                tname = da_buf_data(out) + p + NLA_HDRLEN;
+                tlen = a.nla_len - NLA_HDRLEN;
+            } else if ((a.nla_type & NLA_TYPE_MASK) == NFTA_SET_NAME &&
+                       a.nla_len - NLA_HDRLEN <= NFT_NAME_MAXLEN) {
+                sname = da_buf_data(out) + p + NLA_HDRLEN;
+                slen = a.nla_len - NLA_HDRLEN;
+            }
+            p += NLA_ALIGN(a.nla_len);
+        }
+        off += NLMSG_ALIGN(nh.nlmsg_len);
+        if (tname == NULL || sname == NULL)
+            return -EBADMSG;
+        if (++n > DA_MAX_NFT_SET_DUMPS)
+            return -E2BIG;
+        alen = col_nft_put_name(attrs, NFTA_SET_ELEM_LIST_TABLE, tname, tlen);
+        alen += col_nft_put_name(attrs + alen, NFTA_SET_ELEM_LIST_SET, sname, slen);
+        r = col_nft_dump_one(fd, NFT_MSG_GETSETELEM, seq, family, attrs, alen, out, buf);
+        if (r != 0)
+            return r == -ENOENT ? -EAGAIN : r; /* removed meanwhile */
+    }
+    return 0;
+}
+
+static int col_nft_dump_all(int fd, struct da_buf *out, unsigned char *buf)
+{
+    static const int msgs[] = {NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETSET};
+    uint32_t seq = 0;
+    size_t i, sets_from = 0;
+    int r;
+
+    for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+        if (msgs[i] == NFT_MSG_GETSET)
+            sets_from = da_buf_len(out);
+        r = col_nft_dump_one(fd, msgs[i], &seq, NFPROTO_UNSPEC, NULL, 0, out, buf);
+        if (r != 0)
+            return r;
+    }
+    r = col_nft_dump_elems(fd, &seq, sets_from, da_buf_len(out), out, buf);
+    if (r == 0)
+        r = col_nft_dump_one(fd, NFT_MSG_GETRULE, &seq, NFPROTO_UNSPEC, NULL, 0, out, buf);
+    return r;
+}
+
+static int col_live_nft_dump(struct da_buf *out)
 {
     static unsigned char buf[COL_NL_BUF] __attribute__((aligned(8)));
     struct timeval tv = {.tv_sec = 2, .tv_usec = 0};
-    int fd, r;
+    int fd, r = -EAGAIN, attempt;
 
-    memset(out, 0, sizeof(*out));
     fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
     if (fd < 0)
         return -errno;
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    r = col_nft_dump(fd, NFT_MSG_GETCHAIN, 1, out, buf);
-    if (r == 0)
-        r = col_nft_dump(fd, NFT_MSG_GETRULE, 2, out, buf);
+    for (attempt = 0; attempt < COL_NFT_ATTEMPTS && r == -EAGAIN; attempt++) {
+        da_buf_reset(out);
+        r = col_nft_dump_all(fd, out, buf);
+    }
     close(fd);
+    if (r != 0)
+        da_buf_reset(out);
     return r;
 }
 
@@ -486,7 +474,7 @@ const struct col_sys_ops col_live_ops = {
     .cpuid = col_live_cpuid,
     .fscrypt_dir = col_live_fscrypt_policy,
     .clock = col_live_clock,
-    .nft = col_live_nft,
+    .nft_dump = col_live_nft_dump,
     .sockets = col_live_sockets,
     .audit = col_live_audit,
 };
@@ -495,5 +483,5 @@ const struct col_sys_ops col_root_ops = {
     .cpuid = NULL,
     .fscrypt_dir = col_live_fscrypt_policy,
     .clock = NULL,
-    .nft = NULL,
+    .nft_dump = NULL,
 };

@@ -42,14 +42,6 @@ struct col_config {
     size_t pid1_environ_len;
 };
 
-/* The result of reading the nftables ruleset. */
-struct col_nft_summary {
-    int input_chains;      /* base chains on the input hook */
-    int input_policy_drop; /* 1 when any input base chain has policy drop */
-    int rules;             /* number of rules in all tables */
-    int drop_rules;        /* rules with a drop or reject verdict */
-};
-
 /* The kernel's audit state (NETLINK_AUDIT). */
 struct col_audit_status {
     int enabled;         /* 0 off, 1 on, 2 on and locked (auditctl -e) */
@@ -76,8 +68,11 @@ struct col_sys_ops {
     int (*fscrypt_dir)(int dirfd, const char *path);
     /* Kernel clock: synchronized flag and maximum error in microseconds. */
     int (*clock)(int *synchronized, long *max_error_us);
-    /* nftables ruleset summary over NETLINK_NETFILTER. */
-    int (*nft)(struct col_nft_summary *out);
+    /* The nftables ruleset over NETLINK_NETFILTER: the kernel's answers to
+     * the fixed dump requests (tables, chains, sets, the elements of each
+     * set, rules), as raw netlink messages appended to out (a buffer capped
+     * at DA_MAX_NFT_DUMP); nft_eval.h reads them. -E2BIG past the cap. */
+    int (*nft_dump)(struct da_buf *out);
     /* Sockets of one family (AF_INET/AF_INET6) and protocol (IPPROTO_TCP/
      * IPPROTO_UDP) in the given states (bit mask of 1 << state) over
      * NETLINK_SOCK_DIAG; NULL or an error means: read /proc/net instead.
@@ -162,14 +157,15 @@ int col_patches_inventory(const struct col_ctx *ctx, struct da_buf *out);
 
 /* The unknown convention: {"unknown": REASON, "detail": DETAIL}. REASON is
  * one of the COL_R_* words; DETAIL is free text and may be NULL. */
-#define COL_R_PERMISSION  "permission"
-#define COL_R_NOT_PRESENT "not_present"
-#define COL_R_UNSUPPORTED "unsupported"
-#define COL_R_PARSE       "parse_error"
-#define COL_R_IO          "io_error"
-#define COL_R_NOT_LIVE    "not_live"
-#define COL_R_LIMIT       "limit"
-#define COL_R_NOT_REGULAR "not_regular"
+#define COL_R_PERMISSION      "permission"
+#define COL_R_NOT_PRESENT     "not_present"
+#define COL_R_UNSUPPORTED     "unsupported"
+#define COL_R_PARSE           "parse_error"
+#define COL_R_IO              "io_error"
+#define COL_R_NOT_LIVE        "not_live"
+#define COL_R_LIMIT           "limit"
+#define COL_R_NOT_REGULAR     "not_regular"
+#define COL_R_IPTABLES_LEGACY "iptables_legacy"
 
 cJSON *col_unknown(const char *reason, const char *detail);
 /* Reason word for a DA_ERR_* of the file layer (rootfs.h):

@@ -37,6 +37,21 @@
 #define DA_MAX_DIVERSIONS      65536                 /* diversions kept */
 #define DA_MAX_GLOB_MATCHES    4096                  /* paths one glob under a root may match */
 #define DA_MAX_PENDING_SEEN    (8u * 1024 * 1024)    /* first-seen record of pending upgrades */
+/* The nftables ruleset: the netlink dump the firewall reader hands over,
+ * and what the evaluator keeps of it. */
+#define DA_MAX_NFT_DUMP        (16u * 1024 * 1024) /* raw dump messages */
+#define DA_MAX_NFT_TABLES      1024
+#define DA_MAX_NFT_CHAINS      16384
+#define DA_MAX_NFT_RULES       262144
+#define DA_MAX_NFT_EXPRS       (1u << 20) /* expressions of all rules */
+#define DA_MAX_NFT_RULE_EXPRS  128        /* expressions of one rule */
+#define DA_MAX_NFT_SETS        16384
+#define DA_MAX_NFT_ELEMS       (1u << 20) /* set elements of all sets */
+#define DA_MAX_NFT_STEPS       (1u << 20) /* expressions run for one packet */
+#define DA_MAX_NFT_TOTAL_STEPS (1u << 25) /* expressions run for all packets */
+#define DA_MAX_NFT_FORKS       256        /* matches that cannot be told, per packet */
+#define DA_MAX_NFT_PORTS       256        /* destination ports named by rules, evaluated */
+#define DA_MAX_NFT_SET_DUMPS   4096       /* sets whose elements are dumped */
 
 #define DA_MAX_RUNTIME_NAMES 256                 /* names listed per runtime fact */
 #define DA_MAX_PROC_MAPS     (16u * 1024 * 1024) /* one /proc/PID/maps */

@@ -154,7 +154,9 @@ static int in_namespace(const char *dir)
         if (cJSON_Compare(a, b, 1) && policy_drop &&
             strcmp(cJSON_GetObjectItem(b, "source")->valuestring, "nftables") == 0 &&
             strcmp(cJSON_GetObjectItem(b, "default_input_policy")->valuestring, "drop") == 0 &&
-            cJSON_GetObjectItem(b, "drop_rules")->valueint == 1)
+            strcmp(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(b, "ipv4"), "inbound_default")->valuestring,
+                "drop") == 0)
             r = PASS;
         free(ta);
         free(tb);

@@ -30,6 +30,9 @@ da_unit_test(NAME test_collector_nft SOURCES ${DA_TEST_SRC}/unit/test_collector_
 if(TARGET devattest-agent)
   add_dependencies(test_collector_nft devattest-agent)
 endif()
+# da-nft-dump: the live nftables probe to a file, or the evaluator's answer
+add_executable(da-nft-dump ${DA_TEST_SRC}/support/nft_dump_main.c)
+target_link_libraries(da-nft-dump PRIVATE da_collectors)
 # The device-mapper table of the disk collector, one small sysfs tree per stack.
 da_unit_test(NAME test_collector_disk SOURCES ${DA_TEST_SRC}/unit/test_collector_disk.c
   LIBS da_collectors LABELS collectors)
