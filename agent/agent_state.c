@@ -28,7 +28,8 @@ int agent_state_replace(const char *dir, const char *name, const void *data, siz
 {
     int r;
 
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    /* A kept directory exists (and the sandbox refuses mkdir by name). */
+    if (da_file_dir_fd(dir) < 0 && mkdir(dir, 0700) != 0 && errno != EEXIST) {
         da_error_f("state directory %s: %s", dir, strerror(errno));
         return DA_ERR_IO;
     }

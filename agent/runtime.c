@@ -220,6 +220,11 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
 
         agent_sandbox_set_children(kids, 3);
         da_json_memory_cap(AGENT_JSON_MEMORY);
+        r = rt->spool != NULL ? agent_spool_keep_dirs(rt->spool, rt->cfg.spool_dir) : 0;
+        if (r != 0) {
+            fprintf(stderr, "devattest-agent: spool %s: %s\n", rt->cfg.spool_dir, da_strerror(r));
+            return r;
+        }
         agent_sandbox_set_uploader_dirs(rt->cfg.state_dir, rt->cfg.spool_dir);
         r = agent_sandbox_enter_as(AGENT_SANDBOX_UPLOADER, rt->cfg.sandbox,
                                    rt->user.switch_ids ? &rt->user : NULL);

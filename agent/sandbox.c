@@ -24,6 +24,7 @@
 #include <seccomp.h>
 
 #include "err.h"
+#include "file.h"
 #include "log.h"
 #include "privdrop.h"
 
@@ -176,9 +177,9 @@ static const int collector_deny[] = {
 
 /* The signer: I/O on its existing descriptors, files in the state directory. */
 static const int signer_allow[] = {
-    SCMP_SYS(open),   SCMP_SYS(openat),   SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
-    SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mkdir),  SCMP_SYS(mkdirat),  SCMP_SYS(ftruncate),
-    SCMP_SYS(umask),  SCMP_SYS(flock),    SCMP_SYS(link),   SCMP_SYS(linkat),
+    SCMP_SYS(ftruncate),
+    SCMP_SYS(umask),
+    SCMP_SYS(flock),
 };
 static const int signer_deny[] = {
     SCMP_SYS(socketpair),
@@ -201,39 +202,14 @@ static const int signer_deny[] = {
 /* The uploader: network, spool and its own files, threads for the resolver,
  * reaping its children. */
 static const int uploader_allow[] = {
-    SCMP_SYS(open),
-    SCMP_SYS(openat),
-    SCMP_SYS(rename),
-    SCMP_SYS(renameat),
-    SCMP_SYS(renameat2),
-    SCMP_SYS(unlink),
-    SCMP_SYS(unlinkat),
-    SCMP_SYS(mkdir),
-    SCMP_SYS(mkdirat),
-    SCMP_SYS(ftruncate),
-    SCMP_SYS(umask),
-    SCMP_SYS(flock),
-    SCMP_SYS(socketpair),
-    SCMP_SYS(connect),
-    SCMP_SYS(bind),
-    SCMP_SYS(setsockopt),
-    SCMP_SYS(sendmmsg),
-    SCMP_SYS(recvmmsg),
-    SCMP_SYS(pipe2),
-    SCMP_SYS(eventfd2),
-    SCMP_SYS(epoll_create1),
-    SCMP_SYS(epoll_ctl),
-    SCMP_SYS(epoll_wait),
-    SCMP_SYS(epoll_pwait),
-    SCMP_SYS(wait4),
-    SCMP_SYS(waitid),
-    SCMP_SYS(alarm),
-    SCMP_SYS(setitimer),
-    SCMP_SYS(getitimer),
-    SCMP_SYS(timerfd_create),
-    SCMP_SYS(timerfd_settime),
-    SCMP_SYS(timerfd_gettime),
-    SCMP_SYS(signalfd4),
+    SCMP_SYS(ftruncate),       SCMP_SYS(umask),           SCMP_SYS(flock),
+    SCMP_SYS(socketpair),      SCMP_SYS(connect),         SCMP_SYS(bind),
+    SCMP_SYS(setsockopt),      SCMP_SYS(sendmmsg),        SCMP_SYS(recvmmsg),
+    SCMP_SYS(pipe2),           SCMP_SYS(eventfd2),        SCMP_SYS(epoll_create1),
+    SCMP_SYS(epoll_ctl),       SCMP_SYS(epoll_wait),      SCMP_SYS(epoll_pwait),
+    SCMP_SYS(wait4),           SCMP_SYS(waitid),          SCMP_SYS(alarm),
+    SCMP_SYS(setitimer),       SCMP_SYS(getitimer),       SCMP_SYS(timerfd_create),
+    SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime), SCMP_SYS(signalfd4),
     SCMP_SYS(fchown),
 };
 static const int uploader_deny[] = {
@@ -363,6 +339,50 @@ static int collector_open_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mod
         c = arg_cmp(2, SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
         if (r == 0)
             r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1, &c);
+    }
+    return r;
+}
+
+/* The processes that write (signer, uploader): opening for reading
+ * anywhere; opening for writing or creating, renaming, removing, making
+ * directories and linking only relative to the directories kept before the
+ * filter (common/file.h da_file_dir_keep), compared by descriptor number.
+ * open/creat by name and AT_FDCWD never write; rename, unlink, mkdir, link,
+ * symlink by name are not allowed at all. Log mode: the refused forms are
+ * logged and allowed (one comparison per argument and rule cannot say "none
+ * of these descriptors"). */
+static int dir_write_rules(scmp_filter_ctx ctx)
+{
+    int fds[DA_FILE_MAX_DIRS];
+    size_t n = da_file_dir_fds(fds, DA_FILE_MAX_DIRS), i, j;
+    struct scmp_arg_cmp c[2];
+    int r;
+
+    c[0] = arg_cmp(1, SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0);
+    r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1, c);
+    c[0] = arg_cmp(2, SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0);
+    if (r == 0)
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, c);
+    if (r == 0)
+        r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, NULL);
+    for (i = 0; r == 0 && i < n; i++) {
+        c[0] = arg_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)fds[i], 0);
+        r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, c);
+        if (r == 0)
+            r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat), 1, c);
+        if (r == 0)
+            r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mkdirat), 1, c);
+        for (j = 0; r == 0 && j < n; j++) {
+            c[1] = arg_cmp(2, SCMP_CMP_EQ, (scmp_datum_t)fds[j], 0);
+            r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(renameat), 2, c);
+            if (r == 0)
+                r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(renameat2), 2, c);
+        }
+        /* linkat (DA_WRITE_NEW: a new name for a file just written) within
+         * one kept directory, never following a symbolic link (flags 0). */
+        c[1] = arg_cmp(2, SCMP_CMP_EQ, (scmp_datum_t)fds[i], 0);
+        if (r == 0)
+            r = rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(linkat), 2, c);
     }
     return r;
 }
@@ -543,6 +563,8 @@ static int signer_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode, int s
 
     r = allow_list(ctx, signer_allow, NSYS(signer_allow));
     if (r == 0)
+        r = dir_write_rules(ctx);
+    if (r == 0)
         r = ioctl_rules(ctx, ioctls, sizeof(ioctls) / sizeof(ioctls[0]));
     if (r == 0)
         r = deny_list(ctx, mode, signer_deny, NSYS(signer_deny));
@@ -564,6 +586,8 @@ static int uploader_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
     int r;
 
     r = allow_list(ctx, uploader_allow, NSYS(uploader_allow));
+    if (r == 0)
+        r = dir_write_rules(ctx);
     if (r == 0)
         r = ioctl_rules(ctx, ioctls, sizeof(ioctls) / sizeof(ioctls[0]));
         /* Threads (the resolver) but no new processes: clone only with
@@ -1012,6 +1036,13 @@ int agent_sandbox_enter_as(enum agent_sandbox_profile p, enum agent_sandbox_mode
         r = agent_sandbox_isolate_uploader();
         if (r != 0)
             return r;
+        /* Opened inside the new mount namespace, where <state>/signer is
+         * covered: the filter allows writes only relative to kept
+         * descriptors. */
+        if (uploader_state[0] != '\0' && da_file_dir_keep(uploader_state, -1) < 0) {
+            da_error_f("state directory %s: %s", uploader_state, strerror(errno));
+            return DA_ERR_SANDBOX;
+        }
     }
     if (user != NULL) {
         r = agent_user_switch(user, keep);

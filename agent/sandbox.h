@@ -11,8 +11,9 @@
  *   Capabilities: only CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE remain (read
  *   any file, read other processes' /proc entries).
  * - signer: the ESYS context and its TCTI (the TPM device) are opened
- *   before; the filter then allows I/O on existing descriptors and files in
- *   the state directory, but no socket(), socketpair(), connect(), bind(),
+ *   before; the filter then allows I/O on existing descriptors and writing
+ *   only relative to the directories kept with da_file_dir_keep (state and
+ *   key directory; docs/internals/sandbox.md), but no socket(), socketpair(), connect(), bind(),
  *   listen(), accept(), no exec, no fork. All capabilities are dropped.
  *   With a simulator TCTI see AGENT_SANDBOX_SIGNER_SIMULATOR.
  * - uploader: may not open a TPM device. seccomp cannot compare path names,
@@ -25,7 +26,8 @@
  *   refuses mount, umount2, pivot_root, chroot, unshare, setns, mknod,
  *   mknodat, open_by_handle_at, the new mount API, ptrace, process_vm_*,
  *   pidfd_getfd, execve and execveat. Not root: the namespace is created
- *   inside a user namespace of its own.
+ *   inside a user namespace of its own. Like the signer it writes only
+ *   relative to kept directories (spool, quarantine, state).
  *
  * Every filter starts with the architecture check (only the native
  * architecture; any other, including i386 calls on x86_64, kills), sets

@@ -15,6 +15,7 @@
 #include "caps.h"
 #include "digest.h"
 #include "err.h"
+#include "file.h"
 #include "jcs.h"
 #include "json.h"
 #include "log.h"
@@ -365,6 +366,7 @@ static int signer_main(int fd, void *ctx)
     struct signer *s = ctx;
     struct agent_tpm_settings st;
     enum agent_sandbox_profile profile;
+    char key_dir[PATH_MAX];
     int r;
 
     da_json_memory_cap(AGENT_JSON_MEMORY);
@@ -378,6 +380,17 @@ static int signer_main(int fd, void *ctx)
     if (r != 0) {
         agent_privsep_send_error(fd, r, "the TPM cannot be opened (%s): %s", s->cfg->tcti,
                                  da_strerror(r));
+        return 1;
+    }
+    /* The only directories the filter lets the signer write in (made here
+     * when missing: the runtime has made them for the agent's user). */
+    if (snprintf(key_dir, sizeof(key_dir), "%s/" AGENT_SIGNER_DIR, s->cfg->state_dir) >=
+            (int)sizeof(key_dir) ||
+        agent_state_prepare(s->cfg->state_dir, 1) != 0 || agent_state_prepare(key_dir, 1) != 0 ||
+        da_file_dir_keep(s->cfg->state_dir, -1) < 0 || da_file_dir_keep(key_dir, -1) < 0) {
+        agent_privsep_send_error(fd, DA_ERR_IO, "the state directory %s cannot be opened",
+                                 s->cfg->state_dir);
+        agent_tpm_close(s->tpm);
         return 1;
     }
     profile = st.mode == AGENT_TPM_MODE_SOFTWARE ? AGENT_SANDBOX_SIGNER

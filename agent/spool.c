@@ -30,6 +30,7 @@ struct spool_item {
 
 struct agent_spool {
     int dirfd;
+    int qfd; /* the quarantine directory, once agent_spool_keep_dirs made it */
     uint64_t max_reports;
     uint64_t max_bytes;
     struct spool_item *items; /* oldest first */
@@ -349,6 +350,7 @@ int agent_spool_open(const char *dir, uint64_t max_reports, uint64_t max_bytes,
     if (s == NULL)
         return DA_ERR_NOMEM;
     s->dirfd = -1;
+    s->qfd = -1;
     s->max_reports = max_reports;
     s->max_bytes = max_bytes;
     s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -373,10 +375,32 @@ fail:
     return r;
 }
 
+int agent_spool_keep_dirs(struct agent_spool *s, const char *dir)
+{
+    char qdir[4096];
+    int r;
+
+    if (s->qfd < 0) {
+        if (mkdirat(s->dirfd, QUARANTINE_DIR, 0700) != 0 && errno != EEXIST)
+            return DA_ERR_IO;
+        s->qfd = openat(s->dirfd, QUARANTINE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s->qfd < 0)
+            return DA_ERR_IO;
+    }
+    if (snprintf(qdir, sizeof(qdir), "%s/" QUARANTINE_DIR, dir) >= (int)sizeof(qdir))
+        return DA_ERR_INVALID_ARG;
+    r = da_file_dir_keep(dir, s->dirfd);
+    if (r >= 0)
+        r = da_file_dir_keep(qdir, s->qfd);
+    return r < 0 ? r : 0;
+}
+
 void agent_spool_close(struct agent_spool *s)
 {
     if (s == NULL)
         return;
+    if (s->qfd >= 0)
+        close(s->qfd);
     if (s->dirfd >= 0)
         close(s->dirfd); /* releases the lock */
     free(s->items);
@@ -395,7 +419,9 @@ static void quarantine(struct agent_spool *s, uint64_t seq)
     entry_name(seq, name);
     if (mkdirat(s->dirfd, QUARANTINE_DIR, 0700) != 0 && errno != EEXIST)
         goto remove;
-    qfd = openat(s->dirfd, QUARANTINE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    qfd = s->qfd >= 0
+              ? dup(s->qfd)
+              : openat(s->dirfd, QUARANTINE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (qfd < 0)
         goto remove;
     d = fdopendir(qfd);
@@ -407,7 +433,9 @@ static void quarantine(struct agent_spool *s, uint64_t seq)
         kept += e->d_name[0] != '.';
     if (kept < AGENT_SPOOL_MAX_QUARANTINE) {
         snprintf(qname, sizeof(qname), "%s.%lld", name, (long long)time(NULL));
-        if (renameat(s->dirfd, name, dirfd(d), qname) == 0) {
+        /* Through the kept descriptor when there is one: the sandbox allows
+         * renameat only between kept directories. */
+        if (renameat(s->dirfd, name, s->qfd >= 0 ? s->qfd : dirfd(d), qname) == 0) {
             closedir(d);
             da_warn_f("spool: entry %s is corrupt; moved to %s/%s", name, QUARANTINE_DIR, qname);
             goto done;

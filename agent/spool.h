@@ -42,6 +42,10 @@ struct agent_spool;
  * another process holds the spool, DA_ERR_IO / DA_ERR_PERMISSION otherwise. */
 int agent_spool_open(const char *dir, uint64_t max_reports, uint64_t max_bytes,
                      struct agent_spool **out);
+/* Before the sandbox: make the quarantine directory and keep both
+ * descriptors (common/file.h da_file_dir_keep) so the filter lets this
+ * process write only there. dir is the path agent_spool_open was given. */
+int agent_spool_keep_dirs(struct agent_spool *s, const char *dir);
 void agent_spool_close(struct agent_spool *s);
 
 /* Store a payload as the newest entry, dropping the oldest entries first if

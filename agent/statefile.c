@@ -34,7 +34,7 @@ int agent_state_prepare(const char *dir, int create)
         da_error_f("no state directory configured (--state-dir)");
         return DA_ERR_CONFIG;
     }
-    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (create && da_file_dir_fd(dir) < 0 && mkdir(dir, 0700) != 0 && errno != EEXIST) {
         da_error_f("cannot create state directory %s: %s", dir, strerror(errno));
         return errno == EACCES ? DA_ERR_PERMISSION : DA_ERR_IO;
     }

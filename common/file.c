@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -92,10 +94,64 @@ int da_file_write_at(int dfd, const char *name, const void *data, size_t len,
     return r;
 }
 
+static struct {
+    char *dir;
+    int fd;
+} kept_dirs[DA_FILE_MAX_DIRS];
+static size_t n_kept_dirs;
+
+int da_file_dir_fd(const char *dir)
+{
+    size_t i;
+
+    for (i = 0; dir != NULL && i < n_kept_dirs; i++) {
+        if (strcmp(kept_dirs[i].dir, dir) == 0)
+            return kept_dirs[i].fd;
+    }
+    return -1;
+}
+
+int da_file_dir_keep(const char *dir, int fd)
+{
+    int have = da_file_dir_fd(dir);
+    char *copy;
+
+    if (have >= 0)
+        return have;
+    if (n_kept_dirs >= DA_FILE_MAX_DIRS)
+        return DA_ERR_TOO_LARGE;
+    copy = strdup(dir);
+    if (copy == NULL)
+        return DA_ERR_NOMEM;
+    if (fd < 0)
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        free(copy);
+        return DA_ERR_IO;
+    }
+    kept_dirs[n_kept_dirs].dir = copy;
+    kept_dirs[n_kept_dirs].fd = fd;
+    n_kept_dirs++;
+    return fd;
+}
+
+size_t da_file_dir_fds(int *out, size_t max)
+{
+    size_t i;
+
+    for (i = 0; i < n_kept_dirs && i < max; i++)
+        out[i] = kept_dirs[i].fd;
+    return i;
+}
+
 int da_file_write(const char *dir, const char *name, const void *data, size_t len,
                   enum da_write_mode mode)
 {
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r, e;
+    int dfd = da_file_dir_fd(dir), r, e;
+
+    if (dfd >= 0)
+        return da_file_write_at(dfd, name, data, len, mode);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
     if (dfd < 0)
         return errno_code(errno);

@@ -26,8 +26,21 @@ enum da_write_mode {
  * failure errno says why and no temporary is left. */
 int da_file_write_at(int dfd, const char *name, const void *data, size_t len,
                      enum da_write_mode mode);
-/* The same in the directory named dir. */
+/* The same in the directory named dir (its kept descriptor when it has
+ * one, see below). */
 int da_file_write(const char *dir, const char *name, const void *data, size_t len,
                   enum da_write_mode mode);
+
+/* Directories a process writes in, opened once before a seccomp filter that
+ * allows creating, renaming and removing only relative to these descriptors
+ * (agent/sandbox.c). fd < 0: open dir here (O_RDONLY | O_DIRECTORY, no
+ * symbolic link followed); else keep fd, which stays the caller's. Returns
+ * the descriptor, or DA_ERR_IO / DA_ERR_TOO_LARGE (more than DA_FILE_MAX_DIRS). */
+#define DA_FILE_MAX_DIRS 8
+int da_file_dir_keep(const char *dir, int fd);
+/* The kept descriptor of dir (same spelling as given to da_file_dir_keep), or -1. */
+int da_file_dir_fd(const char *dir);
+/* The kept descriptors; their number (at most max written). */
+size_t da_file_dir_fds(int *out, size_t max);
 
 #endif

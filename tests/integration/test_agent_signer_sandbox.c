@@ -8,16 +8,19 @@
  * first command; tests/unit/test_agent_sandbox.c proves it further. */
 #include "da_test.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "file.h"
 #include "log.h"
 #include "sandbox.h"
 #include "tpm.h"
@@ -57,6 +60,11 @@ static int signer_work(const struct job *j)
 
     memset(qual, 0x5a, sizeof(qual));
     if (tt_open(j->env, &t) != 0)
+        return OPEN;
+    /* As the signer does: its state directory is kept open before the
+     * filter, which allows writing only relative to it. */
+    if ((mkdir(j->env->state, 0700) != 0 && errno != EEXIST) ||
+        da_file_dir_keep(j->env->state, -1) < 0)
         return OPEN;
     /* The TCTI's connection exists now; from here on no new socket. */
     if (agent_sandbox_enter(j->profile, j->mode) != 0)

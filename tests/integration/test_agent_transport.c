@@ -361,10 +361,14 @@ static int uploader_job(const struct da_test_tls_server *s, const char *spool_di
     uint64_t seq, created;
     long status;
 
+    /* As the runtime does: the spool is opened and kept before the filter,
+     * which allows writing only relative to kept directories. */
+    if (agent_spool_open(spool_dir, 10, 1 << 20, &sp) != 0 ||
+        agent_spool_keep_dirs(sp, spool_dir) != 0)
+        return 11;
     if (agent_sandbox_enter(AGENT_SANDBOX_UPLOADER, AGENT_SANDBOX_ENFORCE) != 0)
         return 10;
-    if (agent_spool_open(spool_dir, 10, 1 << 20, &sp) != 0 ||
-        agent_spool_put(sp, "report", 6, 1, &seq) != 0)
+    if (agent_spool_put(sp, "report", 6, 1, &seq) != 0)
         return 11;
     snprintf(url, sizeof(url), "https://localhost:%d", s->port);
     memset(&o, 0, sizeof(o));

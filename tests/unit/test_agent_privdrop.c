@@ -8,6 +8,7 @@
  * user is uid 65534. Also: the directory and file ownership rules. */
 #include "da_test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -19,19 +20,22 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "file.h"
 #include "privdrop.h"
 #include "sandbox.h"
 
 enum { REFUSED = 0, UNEXPECTED_SUCCESS = 10, SETUP_FAILED = 12, WRONG_USER = 14 };
 
 static char top[] = "/tmp/da-privdrop-XXXXXX";
-static char root_file[256], own_file[256], sock_path[100], state_dir[256], open_dir[256];
+static char root_file[256], own_file[256], sock_path[100], state_dir[256], open_dir[256],
+    spool_dir[256];
 static int listener = -1;
 static pid_t victim = -1, own_child = -1, same_user = -1;
 static struct agent_user user;
@@ -69,6 +73,7 @@ static int group_setup(void **state)
     snprintf(sock_path, sizeof(sock_path), "%s/root.sock", top);
     snprintf(state_dir, sizeof(state_dir), "%s/state", top);
     snprintf(open_dir, sizeof(open_dir), "%s/open", top);
+    snprintf(spool_dir, sizeof(spool_dir), "%s/state/spool", top);
     f = fopen(root_file, "w");
     if (f == NULL || fputs("root\n", f) < 0 || fclose(f) != 0 || chmod(root_file, 0644) != 0)
         return -1;
@@ -95,6 +100,12 @@ static int group_setup(void **state)
     if (agent_user_resolve("nobody", &user, why, sizeof(why)) != 0 || user.uid != 65534)
         return -1;
     if (mkdir(state_dir, 0700) != 0 || chown(state_dir, user.uid, user.gid) != 0)
+        return -1;
+    if (mkdir(spool_dir, 0700) != 0 || chown(spool_dir, user.uid, user.gid) != 0)
+        return -1;
+    snprintf(why, sizeof(why), "%s/keep-me", spool_dir);
+    f = fopen(why, "w");
+    if (f == NULL || fclose(f) != 0 || chown(why, user.uid, user.gid) != 0)
         return -1;
     return 0;
 }
@@ -123,6 +134,21 @@ static int group_teardown(void **state)
         (void)!system(cmd);
     }
     return 0;
+}
+
+/* Entries of a directory other than . and .. */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
 }
 
 /* The actions; each returns REFUSED when the call failed with one of the
@@ -224,6 +250,77 @@ static int create_in_open_dir(void)
     return refused(fd);
 }
 
+/* Writing outside the kept directories, where the file permissions allow
+ * it (the 0777 directory, also the process's cwd). */
+static int open_at_absolute(void)
+{
+    char path[300];
+
+    snprintf(path, sizeof(path), "%s/planted-abs", open_dir);
+    return refused(openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+}
+
+static int open_at_cwd(void)
+{
+    return refused(openat(AT_FDCWD, "planted-cwd", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+}
+
+static int open_existing_for_append(void)
+{
+    return refused(open(own_file, O_WRONLY | O_APPEND | O_CLOEXEC));
+}
+
+#ifdef SYS_creat
+static int creat_by_name(void)
+{
+    char path[300];
+
+    snprintf(path, sizeof(path), "%s/planted-creat", open_dir);
+    return refused((int)syscall(SYS_creat, path, 0600));
+}
+#endif
+
+/* A descriptor of the 0777 directory opened inside the sandbox (reading is
+ * allowed): its number is not a kept one. */
+static int open_at_fresh_dirfd(void)
+{
+    int dfd = open(open_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dfd < 0)
+        return UNEXPECTED_SUCCESS;
+    return refused(openat(dfd, "planted-fd", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+}
+
+static int rename_into_open_dir(void)
+{
+    char from[300], to[300];
+
+    snprintf(from, sizeof(from), "%s/keep-me", spool_dir);
+    snprintf(to, sizeof(to), "%s/planted-rename", open_dir);
+    return refused(renameat(AT_FDCWD, from, AT_FDCWD, to));
+}
+
+static int link_into_open_dir(void)
+{
+    char to[300];
+
+    snprintf(to, sizeof(to), "%s/planted-link", open_dir);
+    return refused(linkat(AT_FDCWD, own_file, AT_FDCWD, to, 0));
+}
+
+static int symlink_in_open_dir(void)
+{
+    char to[300];
+
+    snprintf(to, sizeof(to), "%s/planted-symlink", open_dir);
+    return refused(symlinkat(root_file, AT_FDCWD, to));
+}
+
+static int mkdir_in_open_dir(void)
+{
+    return refused(mkdirat(AT_FDCWD, "planted-dir", 0700));
+}
+
 /* Allowed everywhere: shows that the harness itself does not die. */
 static int harmless(void)
 {
@@ -246,6 +343,24 @@ static const struct {
     {"read another process's memory", read_other_memory},
 };
 
+/* Refused by the filter itself (the file permissions would allow them). */
+static const struct {
+    const char *name;
+    action_fn fn;
+} write_actions[] = {
+    {"create by absolute path (AT_FDCWD)", open_at_absolute},
+    {"create relative to the cwd (AT_FDCWD)", open_at_cwd},
+    {"open a 0755 own file for appending", open_existing_for_append},
+#ifdef SYS_creat
+    {"creat() by name", creat_by_name},
+#endif
+    {"create through a new directory fd", open_at_fresh_dirfd},
+    {"rename into the 0777 directory", rename_into_open_dir},
+    {"hard link into the 0777 directory", link_into_open_dir},
+    {"symlink in the 0777 directory", symlink_in_open_dir},
+    {"mkdir in the 0777 directory", mkdir_in_open_dir},
+};
+
 static int run_as(enum agent_sandbox_profile p, action_fn fn)
 {
     struct rlimit nocore = {0, 0};
@@ -257,6 +372,17 @@ static int run_as(enum agent_sandbox_profile p, action_fn fn)
         setrlimit(RLIMIT_CORE, &nocore);
         agent_sandbox_set_children(&own_child, 1);
         agent_sandbox_set_uploader_dirs(state_dir, NULL);
+        /* As the agent does before its sandbox: the writing processes keep
+         * their directories open (the uploader its state directory inside
+         * agent_sandbox_enter_as); cwd is the 0777 directory. */
+        if (p != AGENT_SANDBOX_COLLECTOR && p != AGENT_SANDBOX_FIREWALL &&
+            da_file_dir_keep(spool_dir, -1) < 0)
+            _exit(SETUP_FAILED);
+        if ((p == AGENT_SANDBOX_SIGNER || p == AGENT_SANDBOX_SIGNER_SIMULATOR) &&
+            da_file_dir_keep(state_dir, -1) < 0)
+            _exit(SETUP_FAILED);
+        if (chdir(open_dir) != 0)
+            _exit(SETUP_FAILED);
         if (agent_sandbox_enter_as(p, AGENT_SANDBOX_ENFORCE, &user) != 0)
             _exit(SETUP_FAILED);
         /* (prctl is outside most filters: no_new_privs is read from
@@ -285,6 +411,18 @@ static void expect_refused(enum agent_sandbox_profile p, const char *what, int s
              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 }
 
+/* Killed by the filter (SIGSYS), not refused by the kernel's checks. */
+static void expect_killed(enum agent_sandbox_profile p, const char *what, int status)
+{
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+        print_message("  %-18s %-38s killed (SIGSYS)\n", profile_names[p], what);
+        return;
+    }
+    fail_msg("%s: \"%s\" was not stopped by the filter (%s %d)", profile_names[p], what,
+             WIFSIGNALED(status) ? "signal" : "exit",
+             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
 static void test_forbidden_actions(void **state)
 {
     static const enum agent_sandbox_profile profiles[] = {
@@ -292,7 +430,7 @@ static void test_forbidden_actions(void **state)
         AGENT_SANDBOX_UPLOADER, AGENT_SANDBOX_FIREWALL};
     struct stat st;
     size_t i, k;
-    char buf[16];
+    char buf[16], path[300];
     FILE *f;
 
     (void)state;
@@ -307,6 +445,10 @@ static void test_forbidden_actions(void **state)
     for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
         for (k = 0; k < sizeof(actions) / sizeof(actions[0]); k++)
             expect_refused(profiles[i], actions[k].name, run_as(profiles[i], actions[k].fn));
+    for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+        for (k = 0; k < sizeof(write_actions) / sizeof(write_actions[0]); k++)
+            expect_killed(profiles[i], write_actions[k].name,
+                          run_as(profiles[i], write_actions[k].fn));
     /* Nothing happened to the victims. */
     assert_int_equal(kill(victim, 0), 0);
     assert_int_equal(waitpid(victim, NULL, WNOHANG), 0);
@@ -319,6 +461,76 @@ static void test_forbidden_actions(void **state)
     assert_string_equal(buf, "root\n");
     assert_int_equal(stat(own_file, &st), 0);
     assert_int_equal(st.st_mode & 07000, 0);
+    assert_int_equal(st.st_size, 0);
+    /* Nothing was made in the 0777 directory; the spool file is still there. */
+    assert_int_equal(count_entries(open_dir), 0);
+    snprintf(path, sizeof(path), "%s/keep-me", spool_dir);
+    assert_int_equal(stat(path, &st), 0);
+}
+
+/* Writing, renaming, linking, making and removing relative to a kept
+ * directory: what the signer and the uploader do. */
+static int write_in_spool(void)
+{
+    int dfd = da_file_dir_fd(spool_dir);
+    char name[32];
+
+    if (dfd < 0)
+        return SETUP_FAILED;
+    snprintf(name, sizeof(name), "written-%d", (int)getpid());
+    if (da_file_write_at(dfd, name, "spooled\n", 8, DA_WRITE_REPLACE) != 0 ||
+        da_file_write_at(dfd, "new-once", "x", 1, DA_WRITE_NEW) != 0 ||
+        unlinkat(dfd, "new-once", 0) != 0 || mkdirat(dfd, "sub", 0700) != 0 ||
+        unlinkat(dfd, "sub", AT_REMOVEDIR) != 0)
+        return UNEXPECTED_SUCCESS; /* here: the expected success failed */
+    return REFUSED;
+}
+
+static void test_write_in_kept_dirs(void **state)
+{
+    static const enum agent_sandbox_profile writers[] = {
+        AGENT_SANDBOX_SIGNER, AGENT_SANDBOX_SIGNER_SIMULATOR, AGENT_SANDBOX_UPLOADER};
+    char path[600], buf[16];
+    struct stat st;
+    size_t i;
+    FILE *f;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    for (i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+        int before = count_entries(spool_dir);
+        int s = run_as(writers[i], write_in_spool);
+
+        if (!WIFEXITED(s) || WEXITSTATUS(s) != REFUSED)
+            fail_msg("%s: writing in the spool directory failed (%s %d)", profile_names[writers[i]],
+                     WIFSIGNALED(s) ? "signal" : "exit",
+                     WIFSIGNALED(s) ? WTERMSIG(s) : WEXITSTATUS(s));
+        /* Exactly one new entry, the agent user's, with the content. */
+        assert_int_equal(count_entries(spool_dir), before + 1);
+    }
+    assert_int_equal(count_entries(spool_dir), 1 + 3);
+    {
+        DIR *d = opendir(spool_dir);
+        struct dirent *e;
+
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL) {
+            if (strncmp(e->d_name, "written-", 8) != 0)
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", spool_dir, e->d_name);
+            assert_int_equal(stat(path, &st), 0);
+            assert_int_equal(st.st_uid, user.uid);
+            assert_int_equal(st.st_mode & 0777, 0600);
+            f = fopen(path, "r");
+            assert_non_null(f);
+            assert_non_null(fgets(buf, sizeof(buf), f));
+            fclose(f);
+            assert_string_equal(buf, "spooled\n");
+            assert_int_equal(unlink(path), 0);
+        }
+        closedir(d);
+    }
 }
 
 /* The uploader's mount namespace: read-only outside the state directory,
@@ -334,15 +546,13 @@ static void test_uploader_read_only_namespace(void **state)
 
 static int write_state_file(void)
 {
-    char path[300];
-    int fd;
+    int dfd = da_file_dir_fd(state_dir), fd;
 
-    snprintf(path, sizeof(path), "%s/status.json", state_dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = openat(dfd, "status.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || write(fd, "{}", 2) != 2)
         return UNEXPECTED_SUCCESS; /* here: the expected success failed */
     close(fd);
-    return unlink(path) == 0 ? REFUSED : UNEXPECTED_SUCCESS;
+    return unlinkat(dfd, "status.json", 0) == 0 ? REFUSED : UNEXPECTED_SUCCESS;
 }
 
 static int kill_own_child(void)
@@ -528,6 +738,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forbidden_actions),
         cmocka_unit_test(test_uploader_read_only_namespace),
+        cmocka_unit_test(test_write_in_kept_dirs),
         cmocka_unit_test(test_what_stays_possible),
         cmocka_unit_test(test_child_dies_with_parent),
         cmocka_unit_test(test_dir_rules),

@@ -492,7 +492,7 @@ static void test_pseudonyms_correlate(void **state)
 
 static int setup(void **state)
 {
-    char cmd[1200];
+    char cmd[8192];
     FILE *f;
 
     (void)state;
