@@ -42,10 +42,10 @@ static void tpm_info_x509_name(const X509_NAME *name, char *out, size_t size)
     BIO_free(bio);
 }
 
-static void tpm_info_cert_names(const struct agent_bytes *der, char *subject, char *issuer)
+static void tpm_info_cert_names(const struct da_buf *der, char *subject, char *issuer)
 {
-    const unsigned char *p = der->data;
-    X509 *cert = der->len > 0 ? d2i_X509(NULL, &p, (long)der->len) : NULL;
+    const unsigned char *p = da_buf_data(der);
+    X509 *cert = da_buf_len(der) > 0 ? d2i_X509(NULL, &p, (long)da_buf_len(der)) : NULL;
 
     subject[0] = issuer[0] = '\0';
     if (cert == NULL)
@@ -55,19 +55,19 @@ static void tpm_info_cert_names(const struct agent_bytes *der, char *subject, ch
     X509_free(cert);
 }
 
-static char *tpm_info_hex(const struct agent_bytes *b)
+static char *tpm_info_hex(const struct da_buf *b)
 {
     static const char digits[] = "0123456789abcdef";
-    char *s = malloc(2 * b->len + 1);
+    char *s = malloc(2 * da_buf_len(b) + 1);
     size_t i;
 
     if (s == NULL)
         return NULL;
-    for (i = 0; i < b->len; i++) {
-        s[2 * i] = digits[b->data[i] >> 4];
-        s[2 * i + 1] = digits[b->data[i] & 0xf];
+    for (i = 0; i < da_buf_len(b); i++) {
+        s[2 * i] = digits[da_buf_data(b)[i] >> 4];
+        s[2 * i + 1] = digits[da_buf_data(b)[i] & 0xf];
     }
-    s[2 * b->len] = '\0';
+    s[2 * da_buf_len(b)] = '\0';
     return s;
 }
 
@@ -92,7 +92,7 @@ struct tpm_info_view {
 
 static int tpm_info_gather(struct agent_tpm *t, const char *event_log, struct tpm_info_view *v)
 {
-    struct agent_bytes log = {NULL, 0};
+    struct da_buf log = {0};
     int rc = agent_tpm_info(t, &v->info);
 
     if (rc != 0)
@@ -106,8 +106,8 @@ static int tpm_info_gather(struct agent_tpm *t, const char *event_log, struct tp
     tpm_info_cert_names(&v->id->ek_cert, v->ek_subject, v->ek_issuer);
     v->log_rc = agent_eventlog_read(event_log, &log);
     if (v->log_rc == 0)
-        v->log_rc = da_eventlog_parse(log.data, log.len, &v->log);
-    agent_bytes_free(&log);
+        v->log_rc = da_eventlog_parse(da_buf_data(&log), da_buf_len(&log), &v->log);
+    da_buf_free(&log);
     return 0;
 }
 
@@ -149,7 +149,7 @@ static void tpm_info_print_text(const struct tpm_info_opts *o, const struct tpm_
                    tpm_info_popcount(i->bank_pcrs[b]));
         printf("\ntransient objects: %u\n", i->transient_objects);
         printf("ek template:       %s\n", id->ek_template);
-        if (id->ek_cert.len > 0) {
+        if (da_buf_len(&id->ek_cert) > 0) {
             printf("ek certificate:    NV 0x%08x\n", id->ek_cert_index);
             printf("  subject:         %s\n", v->ek_subject);
             printf("  issuer:          %s\n", v->ek_issuer);
@@ -175,7 +175,7 @@ static void tpm_info_print_text(const struct tpm_info_opts *o, const struct tpm_
     free(sk);
 }
 
-static void tpm_info_json_hex(cJSON *o, const char *key, const struct agent_bytes *b, int have)
+static void tpm_info_json_hex(cJSON *o, const char *key, const struct da_buf *b, int have)
 {
     char *h = have ? tpm_info_hex(b) : NULL;
 
@@ -211,7 +211,7 @@ static void tpm_info_json_tpm(cJSON *root, const struct tpm_info_opts *o,
     cJSON_AddNumberToObject(root, "transient_objects", i->transient_objects);
     ek = cJSON_AddObjectToObject(root, "ek");
     cJSON_AddStringToObject(ek, "template", v->id->ek_template);
-    if (v->id->ek_cert.len > 0) {
+    if (da_buf_len(&v->id->ek_cert) > 0) {
         snprintf(idx, sizeof(idx), "0x%08x", v->id->ek_cert_index);
         cJSON_AddStringToObject(ek, "certificate_index", idx);
         cJSON_AddStringToObject(ek, "subject", v->ek_subject);

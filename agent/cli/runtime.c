@@ -248,7 +248,7 @@ void agent_runtime_stop(struct agent_runtime *rt)
     rt->transport = NULL;
     agent_spool_close(rt->spool);
     rt->spool = NULL;
-    agent_bytes_free(&rt->event_log);
+    da_buf_free(&rt->event_log);
     agent_config_free(&rt->cfg);
 }
 

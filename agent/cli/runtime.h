@@ -36,7 +36,7 @@ struct agent_runtime {
     int have_enrollment;
     /* The firmware event log, read before the uploader drops (root-only
      * readable; unchanged until the next boot), or why it could not be. */
-    struct agent_bytes event_log;
+    struct da_buf event_log;
     int event_log_error;
 };
 

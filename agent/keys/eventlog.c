@@ -7,20 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 #include "caps.h"
 #include "err.h"
 #include "log.h"
 
-int agent_eventlog_read(const char *path, struct agent_bytes *out)
+int agent_eventlog_read(const char *path, struct da_buf *out)
 {
-    struct da_buf b;
     unsigned char chunk[16384];
     ssize_t n;
     int fd, rc = 0;
 
-    out->data = NULL;
-    out->len = 0;
+    da_buf_init(out, DA_MAX_EVENT_LOG);
     if (path == NULL)
         path = AGENT_EVENTLOG_DEFAULT_PATH;
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -33,7 +33,6 @@ int agent_eventlog_read(const char *path, struct agent_bytes *out)
         return errno == EACCES || errno == EPERM ? DA_ERR_PERMISSION : DA_ERR_IO;
     }
     /* securityfs reports size 0: read to the end through a capped buffer. */
-    da_buf_init(&b, DA_MAX_EVENT_LOG);
     while (rc == 0) {
         n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
@@ -44,17 +43,14 @@ int agent_eventlog_read(const char *path, struct agent_bytes *out)
         } else if (n == 0) {
             break;
         } else {
-            rc = da_buf_append(&b, chunk, (size_t)n);
+            rc = da_buf_append(out, chunk, (size_t)n);
             if (rc == DA_ERR_TOO_LARGE)
                 da_error_f("event log %s is larger than %u bytes", path, DA_MAX_EVENT_LOG);
         }
     }
     close(fd);
-    if (rc == 0 && da_buf_len(&b) > 0) {
-        out->data = da_buf_take(&b, &out->len);
-        if (out->data == NULL)
-            rc = DA_ERR_NOMEM;
-    }
-    da_buf_free(&b);
+    OPENSSL_cleanse(chunk, sizeof(chunk));
+    if (rc != 0)
+        da_buf_free(out);
     return rc;
 }

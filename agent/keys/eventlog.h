@@ -15,6 +15,6 @@
  * DA_ERR_NOT_FOUND when there is none (no TPM or no firmware log),
  * DA_ERR_PERMISSION when it may not be read, DA_ERR_TOO_LARGE past
  * DA_MAX_EVENT_LOG. The bytes are not checked here. */
-int agent_eventlog_read(const char *path, struct agent_bytes *out);
+int agent_eventlog_read(const char *path, struct da_buf *out);
 
 #endif

@@ -62,10 +62,10 @@ static int soft_open(const struct agent_tpm_settings *settings, void **impl)
     return 0;
 }
 
-static int soft_key_parse(const char *dir, const char *file, const struct agent_bytes *pem,
+static int soft_key_parse(const char *dir, const char *file, const struct da_buf *pem,
                           EVP_PKEY **out)
 {
-    BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
+    BIO *bio = BIO_new_mem_buf(da_buf_data(pem), (int)da_buf_len(pem));
     EVP_PKEY *key = NULL;
     char group[32];
     int rc = DA_ERR_TPM_KEY_BLOB;
@@ -118,7 +118,7 @@ out:
 static int soft_key_ready(struct softkey *s, const char *file, TPMA_OBJECT attrs, int flags,
                           EVP_PKEY **key, TPM2B_PUBLIC *pub, TPM2B_NAME *name)
 {
-    struct agent_bytes pem = {NULL, 0};
+    struct da_buf pem = {0};
     int rc;
 
     if (*key != NULL)
@@ -138,7 +138,7 @@ static int soft_key_ready(struct softkey *s, const char *file, TPMA_OBJECT attrs
         rc = agent_tpm_public_from_pkey(*key, attrs, pub);
     if (rc == 0)
         rc = agent_tpm_public_name(pub, name);
-    agent_bytes_free(&pem);
+    da_buf_free(&pem);
     return rc;
 }
 
@@ -154,30 +154,22 @@ static int soft_keys_ready(struct softkey *s, int flags)
 }
 
 /* ECDSA over a SHA-256 digest, DER encoded. */
-static int soft_sign(EVP_PKEY *key, const unsigned char *digest, size_t len,
-                     struct agent_bytes *der)
+static int soft_sign(EVP_PKEY *key, const unsigned char *digest, size_t len, struct da_buf *der)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     size_t n = 0;
     int rc = DA_ERR_CRYPTO;
 
-    der->data = NULL;
-    der->len = 0;
+    unsigned char sig[DA_MAX_TPM_STRUCT];
+
+    da_buf_init(der, DA_MAX_TPM_STRUCT);
     if (ctx == NULL || EVP_PKEY_sign_init(ctx) != 1 ||
         EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1 ||
         EVP_PKEY_sign(ctx, NULL, &n, digest, len) != 1)
         goto out;
-    der->data = malloc(n);
-    if (der->data == NULL) {
-        rc = DA_ERR_NOMEM;
+    if (n > sizeof(sig) || EVP_PKEY_sign(ctx, sig, &n, digest, len) != 1)
         goto out;
-    }
-    if (EVP_PKEY_sign(ctx, der->data, &n, digest, len) != 1) {
-        agent_bytes_free(der);
-        goto out;
-    }
-    der->len = n;
-    rc = 0;
+    rc = da_buf_append(der, sig, n);
 out:
     EVP_PKEY_CTX_free(ctx);
     return rc;
@@ -199,30 +191,30 @@ static void soft_attest_header(const struct softkey *s, TPMI_ST_ATTEST type, con
 }
 
 /* Marshal the attestation and sign its SHA-256 digest with the AK. */
-static int soft_attest_sign(const struct softkey *s, const TPMS_ATTEST *a,
-                            struct agent_bytes *attest, struct agent_bytes *signature)
+static int soft_attest_sign(const struct softkey *s, const TPMS_ATTEST *a, struct da_buf *attest,
+                            struct da_buf *signature)
 {
-    struct agent_bytes der = {NULL, 0};
+    struct da_buf der = {0};
     TPMT_SIGNATURE sig;
     TPM2B_DIGEST d;
     int rc = agent_mu_attest(a, attest);
 
     if (rc == 0)
-        rc = agent_tpm_digest(TPM2_ALG_SHA256, attest->data, attest->len, &d);
+        rc = agent_tpm_digest(TPM2_ALG_SHA256, da_buf_data(attest), da_buf_len(attest), &d);
     if (rc == 0)
         rc = soft_sign(s->ak, d.buffer, d.size, &der);
     memset(&sig, 0, sizeof(sig));
     sig.sigAlg = TPM2_ALG_ECDSA;
     if (rc == 0)
-        rc = agent_ecdsa_der_to_tpm(der.data, der.len, 32, &sig.signature.ecdsa);
+        rc = agent_ecdsa_der_to_tpm(da_buf_data(&der), da_buf_len(&der), 32, &sig.signature.ecdsa);
     if (rc == 0)
         rc = agent_mu_signature(&sig, signature);
-    agent_bytes_free(&der);
+    da_buf_free(&der);
     return rc;
 }
 
-static int soft_certify_sk(void *impl, const TPM2B_DATA *qual, struct agent_bytes *attest,
-                           struct agent_bytes *sig)
+static int soft_certify_sk(void *impl, const TPM2B_DATA *qual, struct da_buf *attest,
+                           struct da_buf *sig)
 {
     struct softkey *s = impl;
     TPMS_ATTEST a;
@@ -274,7 +266,7 @@ static int soft_quote(void *impl, const TPML_PCR_SELECTION *sel, const TPM2B_DAT
 }
 
 static int soft_activate_credential(void *impl, const TPM2B_ID_OBJECT *credential,
-                                    const TPM2B_ENCRYPTED_SECRET *secret, struct agent_bytes *out)
+                                    const TPM2B_ENCRYPTED_SECRET *secret, struct da_buf *out)
 {
     (void)impl;
     (void)credential;
@@ -284,7 +276,7 @@ static int soft_activate_credential(void *impl, const TPM2B_ID_OBJECT *credentia
     return DA_ERR_UNSUPPORTED;
 }
 
-static int soft_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct agent_bytes *der)
+static int soft_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct da_buf *der)
 {
     struct softkey *s = impl;
     int rc = soft_keys_ready(s, AGENT_IDENTITY_LOAD);

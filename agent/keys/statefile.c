@@ -52,40 +52,38 @@ int agent_state_prepare(const char *dir, int create)
     return 0;
 }
 
-static int agent_read_fd(int fd, const char *path, size_t size, struct agent_bytes *out)
+static int agent_read_fd(int fd, const char *path, size_t size, struct da_buf *out)
 {
+    unsigned char chunk[4096];
     size_t got = 0;
+    int rc = 0;
 
-    out->data = malloc(size > 0 ? size : 1);
-    if (out->data == NULL)
-        return DA_ERR_NOMEM;
-    while (got < size) {
-        ssize_t n = read(fd, out->data + got, size - got);
+    while (rc == 0 && got < size) {
+        size_t want = size - got < sizeof(chunk) ? size - got : sizeof(chunk);
+        ssize_t n = read(fd, chunk, want);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
             da_error_f("cannot read %s: %s", path, n < 0 ? strerror(errno) : "short read");
-            agent_bytes_free(out);
-            return DA_ERR_IO;
+            rc = DA_ERR_IO;
+            break;
         }
+        rc = da_buf_append(out, chunk, (size_t)n);
         got += (size_t)n;
     }
-    out->len = size;
-    if (size == 0) {
-        free(out->data);
-        out->data = NULL;
-    }
-    return 0;
+    OPENSSL_cleanse(chunk, sizeof(chunk));
+    if (rc != 0)
+        da_buf_free(out);
+    return rc;
 }
 
-int agent_state_read(const char *dir, const char *name, size_t cap, struct agent_bytes *out)
+int agent_state_read(const char *dir, const char *name, size_t cap, struct da_buf *out)
 {
     char path[PATH_MAX];
     struct stat st;
     int fd, rc;
 
-    out->data = NULL;
-    out->len = 0;
+    da_buf_init(out, cap);
     rc = agent_state_path(path, sizeof(path), dir, name);
     if (rc != 0)
         return rc;

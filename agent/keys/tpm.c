@@ -183,7 +183,7 @@ static void esys_close(void *impl)
         Esys_Finalize(&e->ctx);
     if (e->tcti != NULL)
         Tss2_TctiLdr_Finalize(&e->tcti);
-    agent_bytes_free(&e->ek_cert);
+    da_buf_free(&e->ek_cert);
     EVP_PKEY_free(e->ek_cert_key);
     free(e->tcti_conf);
     free(e->state_dir);
@@ -303,8 +303,8 @@ static int esys_identity(void *impl, int flags, struct agent_tpm_identity *id)
     return rc != 0 ? rc : tpm_after(impl, agent_esys_identity(impl, flags, id));
 }
 
-static int esys_certify_sk(void *impl, const TPM2B_DATA *qualifying, struct agent_bytes *attest,
-                           struct agent_bytes *signature)
+static int esys_certify_sk(void *impl, const TPM2B_DATA *qualifying, struct da_buf *attest,
+                           struct da_buf *signature)
 {
     int rc = tpm_usable(impl);
 
@@ -321,7 +321,7 @@ static int esys_quote(void *impl, const TPML_PCR_SELECTION *sel, const TPM2B_DAT
 }
 
 static int esys_activate_credential(void *impl, const TPM2B_ID_OBJECT *credential,
-                                    const TPM2B_ENCRYPTED_SECRET *secret, struct agent_bytes *out)
+                                    const TPM2B_ENCRYPTED_SECRET *secret, struct da_buf *out)
 {
     int rc = tpm_usable(impl);
 
@@ -329,7 +329,7 @@ static int esys_activate_credential(void *impl, const TPM2B_ID_OBJECT *credentia
                    : tpm_after(impl, agent_esys_activate_credential(impl, credential, secret, out));
 }
 
-static int esys_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct agent_bytes *der)
+static int esys_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct da_buf *der)
 {
     int rc = tpm_usable(impl);
 

@@ -23,6 +23,8 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
+#include "buf.h"
+
 #define AGENT_TPM_DEFAULT_TCTI      "device:/dev/tpmrm0"
 #define AGENT_TPM_DEFAULT_STATE_DIR "/var/lib/devattest"
 #define AGENT_TPM_DEFAULT_PCRS      "sha256:0,1,2,3,4,5,6,7"
@@ -48,15 +50,6 @@ struct agent_tpm_settings {
     const char *endorsement_auth; /* endorsement hierarchy password; NULL: empty */
 };
 
-/* An owned byte array. data is NULL when len is 0. */
-struct agent_bytes {
-    unsigned char *data;
-    size_t len;
-};
-
-/* Wipe and free the contents; the struct is left empty. Accepts NULL. */
-void agent_bytes_free(struct agent_bytes *b);
-
 enum agent_identity_flags {
     AGENT_IDENTITY_LOAD = 0,    /* load the keys from the state directory only */
     AGENT_IDENTITY_CREATE = 1,  /* create the keys that are missing */
@@ -64,27 +57,27 @@ enum agent_identity_flags {
 };
 
 struct agent_tpm_identity {
-    const char *trust;                       /* AGENT_TRUST_TPM or AGENT_TRUST_SOFTWARE */
-    uint32_t ek_cert_index;                  /* NV index of the EK certificate, 0: none */
-    const char *ek_template;                 /* "L-1", "L-2", "H-3"; NULL in software mode */
-    struct agent_bytes ek_cert;              /* DER; empty when the TPM holds none */
-    struct agent_bytes ek_public;            /* TPM2B_PUBLIC; empty in software mode */
-    struct agent_bytes ak_public;            /* TPM2B_PUBLIC */
-    struct agent_bytes ak_name;              /* TPM2B_NAME contents: nameAlg || digest */
-    struct agent_bytes sk_public;            /* TPM2B_PUBLIC */
-    struct agent_bytes sk_name;              /* TPM2B_NAME contents */
-    struct agent_bytes sk_certify_attest;    /* TPMS_ATTEST of TPM2_Certify(SK by AK) */
-    struct agent_bytes sk_certify_signature; /* TPMT_SIGNATURE over it */
+    const char *trust;                  /* AGENT_TRUST_TPM or AGENT_TRUST_SOFTWARE */
+    uint32_t ek_cert_index;             /* NV index of the EK certificate, 0: none */
+    const char *ek_template;            /* "L-1", "L-2", "H-3"; NULL in software mode */
+    struct da_buf ek_cert;              /* DER; empty when the TPM holds none */
+    struct da_buf ek_public;            /* TPM2B_PUBLIC; empty in software mode */
+    struct da_buf ak_public;            /* TPM2B_PUBLIC */
+    struct da_buf ak_name;              /* TPM2B_NAME contents: nameAlg || digest */
+    struct da_buf sk_public;            /* TPM2B_PUBLIC */
+    struct da_buf sk_name;              /* TPM2B_NAME contents */
+    struct da_buf sk_certify_attest;    /* TPMS_ATTEST of TPM2_Certify(SK by AK) */
+    struct da_buf sk_certify_signature; /* TPMT_SIGNATURE over it */
 };
 
 struct agent_tpm_quote {
     const char *trust;
-    struct agent_bytes attest;        /* TPMS_ATTEST (the signed message) */
-    struct agent_bytes signature;     /* TPMT_SIGNATURE */
-    struct agent_bytes pcr_selection; /* TPML_PCR_SELECTION that was quoted */
+    struct da_buf attest;        /* TPMS_ATTEST (the signed message) */
+    struct da_buf signature;     /* TPMT_SIGNATURE */
+    struct da_buf pcr_selection; /* TPML_PCR_SELECTION that was quoted */
     /* PCR values: the digests concatenated, banks in selection order and
      * PCRs ascending within a bank (the layout of tpm2_pcrread -o). */
-    struct agent_bytes pcr_values;
+    struct da_buf pcr_values;
     unsigned attempts; /* quotes made, >1 when PCRs changed under a quote */
 };
 
@@ -127,8 +120,7 @@ void agent_tpm_identity_free(struct agent_tpm_identity *id);
 /* TPM2_Certify of the SK by the AK with the given qualifying data (for
  * example an enrollment challenge). */
 int agent_tpm_certify_sk(struct agent_tpm *t, const unsigned char *qualifying,
-                         size_t qualifying_len, struct agent_bytes *attest,
-                         struct agent_bytes *signature);
+                         size_t qualifying_len, struct da_buf *attest, struct da_buf *signature);
 
 /* Read the selected PCRs and quote them with the AK over qualifying data.
  * When the PCRs change between the read and the quote, both are repeated
@@ -143,16 +135,16 @@ void agent_tpm_quote_free(struct agent_tpm_quote *q);
 /* TPM2_ActivateCredential: credential is a marshalled TPM2B_ID_OBJECT,
  * encrypted_secret a marshalled TPM2B_ENCRYPTED_SECRET (both with their size
  * prefix, no trailing bytes). On success *secret holds the recovered secret
- * (the TPM2B_DIGEST contents); the caller wipes it with agent_bytes_free.
+ * (the TPM2B_DIGEST contents); the caller wipes it with da_buf_free.
  * Software mode has no EK: DA_ERR_UNSUPPORTED. */
 int agent_tpm_activate_credential(struct agent_tpm *t, const unsigned char *credential,
                                   size_t credential_len, const unsigned char *encrypted_secret,
-                                  size_t encrypted_secret_len, struct agent_bytes *secret);
+                                  size_t encrypted_secret_len, struct da_buf *secret);
 
 /* ECDSA P-256 signature with the SK over a 32-byte SHA-256 digest, as a DER
  * ECDSA-Sig-Value. */
 int agent_tpm_sign_digest(struct agent_tpm *t, const unsigned char *digest, size_t digest_len,
-                          struct agent_bytes *der_signature);
+                          struct da_buf *der_signature);
 
 /* What the agent sees of the TPM (or of the software keys). */
 int agent_tpm_info(struct agent_tpm *t, struct agent_tpm_info *info);

@@ -82,14 +82,14 @@ void agent_tpm_identity_free(struct agent_tpm_identity *id)
 {
     if (id == NULL)
         return;
-    agent_bytes_free(&id->ek_cert);
-    agent_bytes_free(&id->ek_public);
-    agent_bytes_free(&id->ak_public);
-    agent_bytes_free(&id->ak_name);
-    agent_bytes_free(&id->sk_public);
-    agent_bytes_free(&id->sk_name);
-    agent_bytes_free(&id->sk_certify_attest);
-    agent_bytes_free(&id->sk_certify_signature);
+    da_buf_free(&id->ek_cert);
+    da_buf_free(&id->ek_public);
+    da_buf_free(&id->ak_public);
+    da_buf_free(&id->ak_name);
+    da_buf_free(&id->sk_public);
+    da_buf_free(&id->sk_name);
+    da_buf_free(&id->sk_certify_attest);
+    da_buf_free(&id->sk_certify_signature);
     free(id);
 }
 
@@ -135,8 +135,7 @@ static int agent_qualifying(const unsigned char *q, size_t len, TPM2B_DATA *out)
 }
 
 int agent_tpm_certify_sk(struct agent_tpm *t, const unsigned char *qualifying,
-                         size_t qualifying_len, struct agent_bytes *attest,
-                         struct agent_bytes *signature)
+                         size_t qualifying_len, struct da_buf *attest, struct da_buf *signature)
 {
     TPM2B_DATA q;
     int rc;
@@ -152,8 +151,8 @@ int agent_tpm_certify_sk(struct agent_tpm *t, const unsigned char *qualifying,
         return rc;
     rc = t->backend->certify_sk(t->impl, &q, attest, signature);
     if (rc != 0) {
-        agent_bytes_free(attest);
-        agent_bytes_free(signature);
+        da_buf_free(attest);
+        da_buf_free(signature);
     }
     return rc;
 }
@@ -162,10 +161,10 @@ void agent_tpm_quote_free(struct agent_tpm_quote *q)
 {
     if (q == NULL)
         return;
-    agent_bytes_free(&q->attest);
-    agent_bytes_free(&q->signature);
-    agent_bytes_free(&q->pcr_selection);
-    agent_bytes_free(&q->pcr_values);
+    da_buf_free(&q->attest);
+    da_buf_free(&q->signature);
+    da_buf_free(&q->pcr_selection);
+    da_buf_free(&q->pcr_values);
     free(q);
 }
 
@@ -223,7 +222,7 @@ int agent_tpm_quote(struct agent_tpm *t, const TPML_PCR_SELECTION *selection,
 
 int agent_tpm_activate_credential(struct agent_tpm *t, const unsigned char *credential,
                                   size_t credential_len, const unsigned char *encrypted_secret,
-                                  size_t encrypted_secret_len, struct agent_bytes *secret)
+                                  size_t encrypted_secret_len, struct da_buf *secret)
 {
     TPM2B_ID_OBJECT cred;
     TPM2B_ENCRYPTED_SECRET enc;
@@ -251,12 +250,12 @@ int agent_tpm_activate_credential(struct agent_tpm *t, const unsigned char *cred
     }
     rc = t->backend->activate_credential(t->impl, &cred, &enc, secret);
     if (rc != 0)
-        agent_bytes_free(secret);
+        da_buf_free(secret);
     return rc;
 }
 
 int agent_tpm_sign_digest(struct agent_tpm *t, const unsigned char *digest, size_t digest_len,
-                          struct agent_bytes *der_signature)
+                          struct da_buf *der_signature)
 {
     TPM2B_DIGEST d;
     int rc;
@@ -273,7 +272,7 @@ int agent_tpm_sign_digest(struct agent_tpm *t, const unsigned char *digest, size
     d.size = (UINT16)digest_len;
     rc = t->backend->sign_digest(t->impl, &d, der_signature);
     if (rc != 0)
-        agent_bytes_free(der_signature);
+        da_buf_free(der_signature);
     return rc;
 }
 

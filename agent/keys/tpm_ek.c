@@ -147,9 +147,9 @@ static int tpm_nv_read_chunks(struct tpm_esys *e, ESYS_TR auth, ESYS_TR nv, uint
     return 0;
 }
 
-static int tpm_nv_read(struct tpm_esys *e, uint32_t index, const char *what,
-                       struct agent_bytes *out)
+static int tpm_nv_read(struct tpm_esys *e, uint32_t index, const char *what, struct da_buf *out)
 {
+    unsigned char data[DA_MAX_EK_CERT];
     ESYS_TR nv = ESYS_TR_NONE, auth;
     TPM2B_NV_PUBLIC *pub = NULL;
     TPMA_NV attrs;
@@ -157,8 +157,7 @@ static int tpm_nv_read(struct tpm_esys *e, uint32_t index, const char *what,
     TSS2_RC rc;
     int err;
 
-    out->data = NULL;
-    out->len = 0;
+    da_buf_init(out, DA_MAX_EK_CERT);
     rc = Esys_TR_FromTPMPublic(e->ctx, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nv);
     if (rc != TSS2_RC_SUCCESS)
         return TPM_FAIL("Esys_TR_FromTPMPublic(NV)", rc, DA_ERR_TPM_NV_READ);
@@ -184,16 +183,12 @@ static int tpm_nv_read(struct tpm_esys *e, uint32_t index, const char *what,
                    index);
         goto out;
     }
-    out->data = malloc(size);
-    if (out->data == NULL) {
-        err = DA_ERR_NOMEM;
-        goto out;
-    }
-    err = tpm_nv_read_chunks(e, auth, nv, size, out->data);
+    err = tpm_nv_read_chunks(e, auth, nv, size, data);
     if (err == 0)
-        out->len = size;
-    else
-        agent_bytes_free(out);
+        err = da_buf_append(out, data, size);
+    if (err != 0)
+        da_buf_free(out);
+    OPENSSL_cleanse(data, sizeof(data));
 out:
     if (err != 0)
         da_error_f("%s at NV index 0x%08x could not be read", what, index);
@@ -222,11 +217,10 @@ static int tpm_cert_key_fits(EVP_PKEY *key, const struct tpm_ek_profile *p)
 
 /* Parse the DER certificate read from NV (which may be padded after the DER
  * value) and keep exactly the DER bytes and the public key. */
-static int tpm_ek_cert_take(struct tpm_esys *e, const struct tpm_ek_profile *p,
-                            struct agent_bytes *nv)
+static int tpm_ek_cert_take(struct tpm_esys *e, const struct tpm_ek_profile *p, struct da_buf *nv)
 {
-    const unsigned char *q = nv->data;
-    X509 *cert = d2i_X509(NULL, &q, (long)nv->len);
+    const unsigned char *q = da_buf_data(nv);
+    X509 *cert = d2i_X509(NULL, &q, (long)da_buf_len(nv));
     EVP_PKEY *key = NULL;
     int rc = DA_ERR_TPM_NV_READ;
 
@@ -241,10 +235,12 @@ static int tpm_ek_cert_take(struct tpm_esys *e, const struct tpm_ek_profile *p,
         rc = DA_ERR_NOT_FOUND;
         goto out;
     }
-    nv->len = (size_t)(q - nv->data);
-    e->ek_cert = *nv;
-    nv->data = NULL; /* transferred */
-    nv->len = 0;
+    /* Keep only the DER value, without the padding after it. */
+    rc =
+        agent_buf_copy(&e->ek_cert, DA_MAX_EK_CERT, da_buf_data(nv), (size_t)(q - da_buf_data(nv)));
+    if (rc != 0)
+        goto out;
+    da_buf_free(nv);
     e->ek_cert_key = key;
     key = NULL; /* transferred */
     e->ek_cert_index = p->cert_index;
@@ -260,7 +256,7 @@ out:
 static int tpm_ek_template_setup(struct tpm_esys *e, const struct tpm_ek_indices *x, size_t i)
 {
     const struct tpm_ek_profile *p = &tpm_ek_profiles[i];
-    struct agent_bytes nv = {NULL, 0};
+    struct da_buf nv = {0};
     TPM2B_PUBLIC dflt;
     int rc = 0;
 
@@ -270,8 +266,9 @@ static int tpm_ek_template_setup(struct tpm_esys *e, const struct tpm_ek_indices
     if ((x->tmpl & (1u << i)) != 0) {
         rc = tpm_nv_read(e, p->template_index, "EK template", &nv);
         if (rc == 0)
-            rc = agent_ek_template_decode(nv.data, nv.len, &dflt, &e->ek_template);
-        agent_bytes_free(&nv);
+            rc =
+                agent_ek_template_decode(da_buf_data(&nv), da_buf_len(&nv), &dflt, &e->ek_template);
+        da_buf_free(&nv);
         if (rc != 0)
             return rc;
         e->ek_template_source = "nv-template";
@@ -279,8 +276,8 @@ static int tpm_ek_template_setup(struct tpm_esys *e, const struct tpm_ek_indices
     if ((x->nonce & (1u << i)) != 0) {
         rc = tpm_nv_read(e, p->nonce_index, "EK nonce", &nv);
         if (rc == 0)
-            rc = agent_ek_nonce_apply(&e->ek_template, nv.data, nv.len);
-        agent_bytes_free(&nv);
+            rc = agent_ek_nonce_apply(&e->ek_template, da_buf_data(&nv), da_buf_len(&nv));
+        da_buf_free(&nv);
         if (rc != 0)
             return rc;
         e->ek_template_source = (x->tmpl & (1u << i)) != 0 ? "nv-template+nv-nonce" : "nv-nonce";
@@ -295,7 +292,7 @@ static int tpm_ek_template_setup(struct tpm_esys *e, const struct tpm_ek_indices
  * template comes from NV when the TPM provides one (and a nonce). */
 static int tpm_ek_discover(struct tpm_esys *e)
 {
-    struct agent_bytes nv = {NULL, 0};
+    struct da_buf nv = {0};
     struct tpm_ek_indices x;
     size_t i;
     int rc;
@@ -312,7 +309,7 @@ static int tpm_ek_discover(struct tpm_esys *e)
         if (rc != 0)
             return rc;
         rc = tpm_ek_cert_take(e, &tpm_ek_profiles[i], &nv);
-        agent_bytes_free(&nv);
+        da_buf_free(&nv);
         if (rc == 0)
             break;
         if (rc != DA_ERR_NOT_FOUND)
@@ -325,7 +322,7 @@ static int tpm_ek_discover(struct tpm_esys *e)
     }
     rc = tpm_ek_template_setup(e, &x, i);
     if (rc != 0) {
-        agent_bytes_free(&e->ek_cert);
+        da_buf_free(&e->ek_cert);
         EVP_PKEY_free(e->ek_cert_key);
         e->ek_cert_key = NULL;
         e->ek_cert_index = 0;
@@ -393,15 +390,16 @@ static int tpm_ek_check_cert(struct tpm_esys *e)
 /* 0 when both marshal to the same bytes, else DA_ERR_TPM_EK_MISMATCH. */
 static int tpm_public_equal(const TPM2B_PUBLIC *a, const TPM2B_PUBLIC *b)
 {
-    struct agent_bytes x = {NULL, 0}, y = {NULL, 0};
+    struct da_buf x = {0}, y = {0};
     int rc = agent_mu_public(a, &x);
 
     if (rc == 0)
         rc = agent_mu_public(b, &y);
-    if (rc == 0 && (x.len != y.len || memcmp(x.data, y.data, x.len) != 0))
+    if (rc == 0 && (da_buf_len(&x) != da_buf_len(&y) ||
+                    memcmp(da_buf_data(&x), da_buf_data(&y), da_buf_len(&x)) != 0))
         rc = DA_ERR_TPM_EK_MISMATCH;
-    agent_bytes_free(&x);
-    agent_bytes_free(&y);
+    da_buf_free(&x);
+    da_buf_free(&y);
     return rc;
 }
 

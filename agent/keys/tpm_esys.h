@@ -36,7 +36,7 @@ struct tpm_esys {
     /* The EK, found on first use. */
     const struct tpm_ek_profile *ek;
     uint32_t ek_cert_index;
-    struct agent_bytes ek_cert;
+    struct da_buf ek_cert;
     EVP_PKEY *ek_cert_key;
     TPM2B_PUBLIC ek_template; /* the template the EK is created from */
     /* "default", "nv-template", "nv-nonce" or "nv-template+nv-nonce" */
@@ -91,14 +91,14 @@ int agent_esys_ek_session(struct tpm_esys *e, ESYS_TR ek, TPMA_SESSION attrs, ES
 /* --- agent/keys/tpm_keys.c ----------------------------------------------------- */
 
 int agent_esys_keys_ready(struct tpm_esys *e, int flags);
-int agent_esys_attest_out(const TPM2B_ATTEST *a, const TPMT_SIGNATURE *s,
-                          struct agent_bytes *attest, struct agent_bytes *sig);
-int agent_esys_certify_sk(void *impl, const TPM2B_DATA *qualifying, struct agent_bytes *attest,
-                          struct agent_bytes *signature);
+int agent_esys_attest_out(const TPM2B_ATTEST *a, const TPMT_SIGNATURE *s, struct da_buf *attest,
+                          struct da_buf *sig);
+int agent_esys_certify_sk(void *impl, const TPM2B_DATA *qualifying, struct da_buf *attest,
+                          struct da_buf *signature);
 int agent_esys_identity(void *impl, int flags, struct agent_tpm_identity *id);
 int agent_esys_activate_credential(void *impl, const TPM2B_ID_OBJECT *credential,
-                                   const TPM2B_ENCRYPTED_SECRET *secret, struct agent_bytes *out);
-int agent_esys_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct agent_bytes *der);
+                                   const TPM2B_ENCRYPTED_SECRET *secret, struct da_buf *out);
+int agent_esys_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct da_buf *der);
 
 /* --- agent/keys/tpm_quote.c ---------------------------------------------------- */
 

@@ -27,13 +27,13 @@ struct agent_tpm_backend {
     int (*open)(const struct agent_tpm_settings *s, void **impl);
     void (*close)(void *impl);
     int (*identity)(void *impl, int flags, struct agent_tpm_identity *id);
-    int (*certify_sk)(void *impl, const TPM2B_DATA *qualifying, struct agent_bytes *attest,
-                      struct agent_bytes *signature);
+    int (*certify_sk)(void *impl, const TPM2B_DATA *qualifying, struct da_buf *attest,
+                      struct da_buf *signature);
     int (*quote)(void *impl, const TPML_PCR_SELECTION *sel, const TPM2B_DATA *qualifying,
                  struct agent_tpm_quote *q);
     int (*activate_credential)(void *impl, const TPM2B_ID_OBJECT *credential,
-                               const TPM2B_ENCRYPTED_SECRET *secret, struct agent_bytes *out);
-    int (*sign_digest)(void *impl, const TPM2B_DIGEST *digest, struct agent_bytes *der);
+                               const TPM2B_ENCRYPTED_SECRET *secret, struct da_buf *out);
+    int (*sign_digest)(void *impl, const TPM2B_DIGEST *digest, struct da_buf *der);
     int (*info)(void *impl, struct agent_tpm_info *info);
 };
 
@@ -50,13 +50,15 @@ void agent_esys_plain_sessions(void *impl); /* agent/keys/tpm.c */
 
 /* --- agent/keys/tpm_struct.c: TPM structures <-> bytes and OpenSSL keys --- */
 
-int agent_bytes_copy(struct agent_bytes *out, const void *data, size_t len);
+/* Start out with the given cap and copy len bytes into it (nothing when len
+ * is 0). out need not be initialised; DA_ERR_TOO_LARGE past the cap. */
+int agent_buf_copy(struct da_buf *out, size_t cap, const void *data, size_t len);
 
-/* Marshal into a fresh agent_bytes. */
-int agent_mu_public(const TPM2B_PUBLIC *pub, struct agent_bytes *out);
-int agent_mu_attest(const TPMS_ATTEST *attest, struct agent_bytes *out);
-int agent_mu_signature(const TPMT_SIGNATURE *sig, struct agent_bytes *out);
-int agent_mu_pcr_selection(const TPML_PCR_SELECTION *sel, struct agent_bytes *out);
+/* Marshal into a fresh buffer capped at DA_MAX_TPM_STRUCT. */
+int agent_mu_public(const TPM2B_PUBLIC *pub, struct da_buf *out);
+int agent_mu_attest(const TPMS_ATTEST *attest, struct da_buf *out);
+int agent_mu_signature(const TPMT_SIGNATURE *sig, struct da_buf *out);
+int agent_mu_pcr_selection(const TPML_PCR_SELECTION *sel, struct da_buf *out);
 /* Put the AK and SK publics (marshalled) and names into an identity; the
  * same for both backends. */
 int agent_identity_put_keys(struct agent_tpm_identity *id, const TPM2B_PUBLIC *ak_pub,
@@ -75,13 +77,12 @@ int agent_tpm_public_to_pkey(const TPM2B_PUBLIC *pub, EVP_PKEY **out);
 int agent_tpm_public_from_pkey(EVP_PKEY *pkey, TPMA_OBJECT attrs, TPM2B_PUBLIC *out);
 
 /* ECDSA signatures between the TPM form and DER ECDSA-Sig-Value. */
-int agent_ecdsa_tpm_to_der(const TPMS_SIGNATURE_ECC *sig, struct agent_bytes *der);
+int agent_ecdsa_tpm_to_der(const TPMS_SIGNATURE_ECC *sig, struct da_buf *der);
 int agent_ecdsa_der_to_tpm(const unsigned char *der, size_t len, size_t coord_size,
                            TPMS_SIGNATURE_ECC *sig);
 
 /* Key blob files: TPM2B_PRIVATE || TPM2B_PUBLIC, strict. */
-int agent_keyblob_encode(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub,
-                         struct agent_bytes *out);
+int agent_keyblob_encode(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, struct da_buf *out);
 int agent_keyblob_decode(const unsigned char *data, size_t len, TPM2B_PRIVATE *priv,
                          TPM2B_PUBLIC *pub);
 
@@ -108,7 +109,7 @@ int agent_tpm_digest(uint16_t alg, const unsigned char *data, size_t len, TPM2B_
 int agent_state_prepare(const char *dir, int create);
 /* Read dir/name whole. DA_ERR_NOT_FOUND when absent (the caller decides whether to log),
  * DA_ERR_PERMISSION when group or others may read it, DA_ERR_TOO_LARGE. */
-int agent_state_read(const char *dir, const char *name, size_t cap, struct agent_bytes *out);
+int agent_state_read(const char *dir, const char *name, size_t cap, struct da_buf *out);
 /* Write dir/name atomically with mode 0600, never replacing an existing file
  * (DA_ERR_EXISTS then: another process made it first). */
 int agent_state_write_new(const char *dir, const char *name, const void *data, size_t len);

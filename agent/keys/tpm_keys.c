@@ -34,7 +34,7 @@ static void tpm_key_template(int restricted, TPM2B_PUBLIC *t)
     a->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
 }
 
-static int tpm_key_create(struct tpm_esys *e, ESYS_TR ek, int restricted, struct agent_bytes *blob)
+static int tpm_key_create(struct tpm_esys *e, ESYS_TR ek, int restricted, struct da_buf *blob)
 {
     TPM2B_SENSITIVE_CREATE sens;
     TPM2B_PUBLIC tmpl, *pub = NULL;
@@ -67,15 +67,15 @@ static int tpm_key_create(struct tpm_esys *e, ESYS_TR ek, int restricted, struct
     return err;
 }
 
-static int tpm_key_load(struct tpm_esys *e, ESYS_TR ek, const char *what,
-                        const struct agent_bytes *blob, ESYS_TR *key, TPM2B_PUBLIC *pub)
+static int tpm_key_load(struct tpm_esys *e, ESYS_TR ek, const char *what, const struct da_buf *blob,
+                        ESYS_TR *key, TPM2B_PUBLIC *pub)
 {
     TPM2B_PRIVATE priv;
     ESYS_TR session;
     TSS2_RC rc;
     int err;
 
-    err = agent_keyblob_decode(blob->data, blob->len, &priv, pub);
+    err = agent_keyblob_decode(da_buf_data(blob), da_buf_len(blob), &priv, pub);
     if (err != 0) {
         da_error_f("%s/%s is not a key blob", e->state_dir, what);
         return err;
@@ -99,7 +99,7 @@ out:
 /* The blob of one key from the state directory, created when missing and
  * allowed. Another agent creating it at the same moment wins. */
 static int tpm_key_blob(struct tpm_esys *e, ESYS_TR ek, const char *file, int restricted, int flags,
-                        struct agent_bytes *blob)
+                        struct da_buf *blob)
 {
     int rc = agent_state_read(e->state_dir, file, DA_MAX_KEY_FILE, blob);
 
@@ -112,9 +112,9 @@ static int tpm_key_blob(struct tpm_esys *e, ESYS_TR ek, const char *file, int re
     }
     rc = tpm_key_create(e, ek, restricted, blob);
     if (rc == 0)
-        rc = agent_state_write_new(e->state_dir, file, blob->data, blob->len);
+        rc = agent_state_write_new(e->state_dir, file, da_buf_data(blob), da_buf_len(blob));
     if (rc == DA_ERR_EXISTS) {
-        agent_bytes_free(blob);
+        da_buf_free(blob);
         rc = agent_state_read(e->state_dir, file, DA_MAX_KEY_FILE, blob);
     }
     if (rc == 0)
@@ -125,35 +125,37 @@ static int tpm_key_blob(struct tpm_esys *e, ESYS_TR ek, const char *file, int re
 /* The keys in the state directory belong to the EK they were made under. */
 static int tpm_ek_state_check(struct tpm_esys *e, int flags)
 {
-    struct agent_bytes stored = {NULL, 0}, now = {NULL, 0};
+    struct da_buf stored = {0}, now = {0};
     int rc = agent_mu_public(&e->ek_pub, &now);
 
     if (rc != 0)
         return rc;
     rc = agent_state_read(e->state_dir, AGENT_STATE_EK_PUBLIC, DA_MAX_TPM_STRUCT, &stored);
     if (rc == DA_ERR_NOT_FOUND && (flags & AGENT_IDENTITY_CREATE) != 0) {
-        rc = agent_state_write_new(e->state_dir, AGENT_STATE_EK_PUBLIC, now.data, now.len);
+        rc = agent_state_write_new(e->state_dir, AGENT_STATE_EK_PUBLIC, da_buf_data(&now),
+                                   da_buf_len(&now));
         if (rc == DA_ERR_EXISTS)
             rc = agent_state_read(e->state_dir, AGENT_STATE_EK_PUBLIC, DA_MAX_TPM_STRUCT, &stored);
     } else if (rc == DA_ERR_NOT_FOUND) {
         rc = 0;
     }
-    if (rc == 0 && stored.data != NULL &&
-        (stored.len != now.len || memcmp(stored.data, now.data, now.len) != 0)) {
+    if (rc == 0 && da_buf_len(&stored) != 0 &&
+        (da_buf_len(&stored) != da_buf_len(&now) ||
+         memcmp(da_buf_data(&stored), da_buf_data(&now), da_buf_len(&now)) != 0)) {
         da_error_f("the keys in %s were made under another EK (another TPM, or the EK "
                    "changed); move the state directory away to enroll again",
                    e->state_dir);
         rc = DA_ERR_TPM_KEY_BLOB;
     }
-    agent_bytes_free(&stored);
-    agent_bytes_free(&now);
+    da_buf_free(&stored);
+    da_buf_free(&now);
     return rc;
 }
 
 static int tpm_key_ready(struct tpm_esys *e, ESYS_TR ek, const char *file, int restricted,
                          int flags, ESYS_TR *key, TPM2B_PUBLIC *pub, TPM2B_NAME *name)
 {
-    struct agent_bytes blob = {NULL, 0};
+    struct da_buf blob = {0};
     int rc;
 
     if (*key != ESYS_TR_NONE)
@@ -163,19 +165,19 @@ static int tpm_key_ready(struct tpm_esys *e, ESYS_TR ek, const char *file, int r
         rc = tpm_key_load(e, ek, file, &blob, key, pub);
     if (rc == 0)
         rc = agent_tpm_public_name(pub, name);
-    agent_bytes_free(&blob);
+    da_buf_free(&blob);
     return rc;
 }
 
 static int tpm_keys_have_blobs(struct tpm_esys *e)
 {
-    struct agent_bytes b = {NULL, 0};
+    struct da_buf b = {0};
     int rc = agent_state_read(e->state_dir, AGENT_STATE_AK_BLOB, DA_MAX_KEY_FILE, &b);
 
-    agent_bytes_free(&b);
+    da_buf_free(&b);
     if (rc == 0)
         rc = agent_state_read(e->state_dir, AGENT_STATE_SK_BLOB, DA_MAX_KEY_FILE, &b);
-    agent_bytes_free(&b);
+    da_buf_free(&b);
     if (rc == DA_ERR_NOT_FOUND)
         da_info_f("no AK/SK in %s: the identity has not been created (enroll first)", e->state_dir);
     return rc;
@@ -207,18 +209,18 @@ int agent_esys_keys_ready(struct tpm_esys *e, int flags)
 
 /* --- certify, identity ---------------------------------------------------- */
 
-int agent_esys_attest_out(const TPM2B_ATTEST *a, const TPMT_SIGNATURE *s,
-                          struct agent_bytes *attest, struct agent_bytes *sig)
+int agent_esys_attest_out(const TPM2B_ATTEST *a, const TPMT_SIGNATURE *s, struct da_buf *attest,
+                          struct da_buf *sig)
 {
-    int rc = agent_bytes_copy(attest, a->attestationData, a->size);
+    int rc = agent_buf_copy(attest, DA_MAX_TPM_STRUCT, a->attestationData, a->size);
 
     if (rc == 0)
         rc = agent_mu_signature(s, sig);
     return rc;
 }
 
-int agent_esys_certify_sk(void *impl, const TPM2B_DATA *qualifying, struct agent_bytes *attest,
-                          struct agent_bytes *sig)
+int agent_esys_certify_sk(void *impl, const TPM2B_DATA *qualifying, struct da_buf *attest,
+                          struct da_buf *sig)
 {
     struct tpm_esys *e = impl;
     TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
@@ -250,7 +252,8 @@ static int tpm_identity_ek(struct tpm_esys *e, struct agent_tpm_identity *id)
 
     id->ek_cert_index = e->ek_cert_index;
     id->ek_template = e->ek->label;
-    rc = agent_bytes_copy(&id->ek_cert, e->ek_cert.data, e->ek_cert.len);
+    rc = agent_buf_copy(&id->ek_cert, DA_MAX_EK_CERT, da_buf_data(&e->ek_cert),
+                        da_buf_len(&e->ek_cert));
     if (rc == 0)
         rc = agent_mu_public(&e->ek_pub, &id->ek_public);
     return rc;
@@ -285,7 +288,7 @@ int agent_esys_identity(void *impl, int flags, struct agent_tpm_identity *id)
 /* --- credential activation, signing ---------------------------------- */
 
 int agent_esys_activate_credential(void *impl, const TPM2B_ID_OBJECT *credential,
-                                   const TPM2B_ENCRYPTED_SECRET *secret, struct agent_bytes *out)
+                                   const TPM2B_ENCRYPTED_SECRET *secret, struct da_buf *out)
 {
     struct tpm_esys *e = impl;
     ESYS_TR ek = ESYS_TR_NONE, session = ESYS_TR_NONE, auth, tmp = ESYS_TR_NONE;
@@ -310,7 +313,7 @@ int agent_esys_activate_credential(void *impl, const TPM2B_ID_OBJECT *credential
         rc = TPM_FAIL("Esys_ActivateCredential", trc, DA_ERR_TPM_ACTIVATE);
         goto out;
     }
-    rc = agent_bytes_copy(out, cert_info->buffer, cert_info->size);
+    rc = agent_buf_copy(out, DA_MAX_TPM_STRUCT, cert_info->buffer, cert_info->size);
     OPENSSL_cleanse(cert_info, sizeof(*cert_info));
 out:
     Esys_Free(cert_info);
@@ -320,7 +323,7 @@ out:
     return rc;
 }
 
-int agent_esys_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct agent_bytes *der)
+int agent_esys_sign_digest(void *impl, const TPM2B_DIGEST *digest, struct da_buf *der)
 {
     struct tpm_esys *e = impl;
     TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};

@@ -112,32 +112,26 @@ static int tpm_pcr_read(struct tpm_esys *e, struct tpm_pcr_values *v)
     return rc;
 }
 
-static int tpm_pcr_concat(const struct tpm_pcr_values *v, struct agent_bytes *out)
+static int tpm_pcr_concat(const struct tpm_pcr_values *v, struct da_buf *out)
 {
-    size_t total = 0, off = 0;
     uint32_t b;
     unsigned pcr;
 
-    for (b = 0; b < v->sel.count; b++) {
-        for (pcr = 0; pcr < TPM_PCR_COUNT; pcr++) {
-            if (v->sel.pcrSelections[b].pcrSelect[pcr / 8] & (1u << (pcr % 8)))
-                total += v->value[b][pcr].size;
-        }
-    }
-    out->data = malloc(total > 0 ? total : 1);
-    if (out->data == NULL)
-        return DA_ERR_NOMEM;
-    for (b = 0; b < v->sel.count; b++) {
-        for (pcr = 0; pcr < TPM_PCR_COUNT; pcr++) {
+    int rc = 0;
+
+    /* Bounded by the table the values were read into. */
+    da_buf_init(out, sizeof(v->value));
+    for (b = 0; rc == 0 && b < v->sel.count; b++) {
+        for (pcr = 0; rc == 0 && pcr < TPM_PCR_COUNT; pcr++) {
             const TPM2B_DIGEST *d = &v->value[b][pcr];
             if ((v->sel.pcrSelections[b].pcrSelect[pcr / 8] & (1u << (pcr % 8))) == 0)
                 continue;
-            memcpy(out->data + off, d->buffer, d->size);
-            off += d->size;
+            rc = da_buf_append(out, d->buffer, d->size);
         }
     }
-    out->len = off;
-    return 0;
+    if (rc != 0)
+        da_buf_free(out);
+    return rc;
 }
 
 /* One PCR read and quote. DA_ERR_TPM_PCR_CHANGED when the quoted PCR digest
@@ -175,7 +169,7 @@ static int tpm_quote_once(struct tpm_esys *e, struct tpm_pcr_values *v, const TP
         goto out;
     }
     rc = agent_tpm_digest(e->ak_pub.publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg,
-                          q->pcr_values.data, q->pcr_values.len, &digest);
+                          da_buf_data(&q->pcr_values), da_buf_len(&q->pcr_values), &digest);
     if (rc != 0)
         goto out;
     if (digest.size != attest.attested.quote.pcrDigest.size ||
@@ -209,9 +203,9 @@ int agent_esys_quote(void *impl, const TPML_PCR_SELECTION *sel, const TPM2B_DATA
         rc = tpm_quote_once(e, v, qual, q);
         if (rc != DA_ERR_TPM_PCR_CHANGED)
             break;
-        agent_bytes_free(&q->pcr_values);
-        agent_bytes_free(&q->attest);
-        agent_bytes_free(&q->signature);
+        da_buf_free(&q->pcr_values);
+        da_buf_free(&q->attest);
+        da_buf_free(&q->signature);
         if (q->attempts >= AGENT_TPM_QUOTE_ATTEMPTS) {
             da_error_f("PCRs changed during each of %u quote attempts", q->attempts);
             break;

@@ -17,30 +17,12 @@
 #include "log.h"
 #include "tpm_internal.h"
 
-void agent_bytes_free(struct agent_bytes *b)
+int agent_buf_copy(struct da_buf *out, size_t cap, const void *data, size_t len)
 {
-    if (b == NULL)
-        return;
-    if (b->data != NULL) {
-        OPENSSL_cleanse(b->data, b->len);
-        free(b->data);
-    }
-    b->data = NULL;
-    b->len = 0;
-}
-
-int agent_bytes_copy(struct agent_bytes *out, const void *data, size_t len)
-{
-    out->data = NULL;
-    out->len = 0;
+    da_buf_init(out, cap);
     if (len == 0)
         return 0;
-    out->data = malloc(len);
-    if (out->data == NULL)
-        return DA_ERR_NOMEM;
-    memcpy(out->data, data, len);
-    out->len = len;
-    return 0;
+    return da_buf_append(out, data, len);
 }
 
 /* Each marshal helper writes into a stack buffer of the largest size the
@@ -54,10 +36,10 @@ int agent_bytes_copy(struct agent_bytes *out, const void *data, size_t len)
             da_error_f("cannot marshal " #type ": 0x%x", rc_);                                     \
             return DA_ERR_INTERNAL;                                                                \
         }                                                                                          \
-        return agent_bytes_copy((out), buf_, off_);                                                \
+        return agent_buf_copy((out), DA_MAX_TPM_STRUCT, buf_, off_);                               \
     } while (0)
 
-int agent_mu_public(const TPM2B_PUBLIC *pub, struct agent_bytes *out)
+int agent_mu_public(const TPM2B_PUBLIC *pub, struct da_buf *out)
 {
     AGENT_MU_TO_BYTES(TPM2B_PUBLIC, pub, out);
 }
@@ -69,25 +51,25 @@ int agent_identity_put_keys(struct agent_tpm_identity *id, const TPM2B_PUBLIC *a
     int rc = agent_mu_public(ak_pub, &id->ak_public);
 
     if (rc == 0)
-        rc = agent_bytes_copy(&id->ak_name, ak_name->name, ak_name->size);
+        rc = agent_buf_copy(&id->ak_name, DA_MAX_TPM_STRUCT, ak_name->name, ak_name->size);
     if (rc == 0)
         rc = agent_mu_public(sk_pub, &id->sk_public);
     if (rc == 0)
-        rc = agent_bytes_copy(&id->sk_name, sk_name->name, sk_name->size);
+        rc = agent_buf_copy(&id->sk_name, DA_MAX_TPM_STRUCT, sk_name->name, sk_name->size);
     return rc;
 }
 
-int agent_mu_attest(const TPMS_ATTEST *attest, struct agent_bytes *out)
+int agent_mu_attest(const TPMS_ATTEST *attest, struct da_buf *out)
 {
     AGENT_MU_TO_BYTES(TPMS_ATTEST, attest, out);
 }
 
-int agent_mu_signature(const TPMT_SIGNATURE *sig, struct agent_bytes *out)
+int agent_mu_signature(const TPMT_SIGNATURE *sig, struct da_buf *out)
 {
     AGENT_MU_TO_BYTES(TPMT_SIGNATURE, sig, out);
 }
 
-int agent_mu_pcr_selection(const TPML_PCR_SELECTION *sel, struct agent_bytes *out)
+int agent_mu_pcr_selection(const TPML_PCR_SELECTION *sel, struct da_buf *out)
 {
     AGENT_MU_TO_BYTES(TPML_PCR_SELECTION, sel, out);
 }
@@ -292,17 +274,16 @@ int agent_tpm_public_from_pkey(EVP_PKEY *pkey, TPMA_OBJECT attrs, TPM2B_PUBLIC *
     return rc;
 }
 
-int agent_ecdsa_tpm_to_der(const TPMS_SIGNATURE_ECC *sig, struct agent_bytes *der)
+int agent_ecdsa_tpm_to_der(const TPMS_SIGNATURE_ECC *sig, struct da_buf *der)
 {
     /* SEQUENCE of two INTEGERs of up to TPM2_MAX_ECC_KEY_BYTES + 1 bytes. */
     unsigned char buf[2 * (TPM2_MAX_ECC_KEY_BYTES + 4) + 4];
     size_t n = 0;
 
-    der->data = NULL;
-    der->len = 0;
+    da_buf_init(der, DA_MAX_TPM_STRUCT);
     if (da_tpm_ecdsa_to_der(sig, buf, sizeof(buf), &n) != 0)
         return DA_ERR_CRYPTO;
-    return agent_bytes_copy(der, buf, n);
+    return agent_buf_copy(der, DA_MAX_TPM_STRUCT, buf, n);
 }
 
 int agent_ecdsa_der_to_tpm(const unsigned char *der, size_t len, size_t coord_size,
@@ -332,18 +313,16 @@ out:
     return rc;
 }
 
-int agent_keyblob_encode(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub,
-                         struct agent_bytes *out)
+int agent_keyblob_encode(const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, struct da_buf *out)
 {
     unsigned char buf[sizeof(TPM2B_PRIVATE) + sizeof(TPM2B_PUBLIC)];
     size_t off = 0;
     int rc = DA_ERR_INTERNAL;
 
-    out->data = NULL;
-    out->len = 0;
+    da_buf_init(out, DA_MAX_KEY_FILE);
     if (Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off) == TSS2_RC_SUCCESS &&
         Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) == TSS2_RC_SUCCESS)
-        rc = agent_bytes_copy(out, buf, off);
+        rc = agent_buf_copy(out, DA_MAX_KEY_FILE, buf, off);
     OPENSSL_cleanse(buf, sizeof(buf));
     return rc;
 }

@@ -40,9 +40,9 @@ struct signer {
     int evidence_fd;             /* the collector's channel (-1: none) */
 };
 
-static int put_bytes(struct da_buf *b, const struct agent_bytes *x)
+static int put_bytes(struct da_buf *b, const struct da_buf *x)
 {
-    return agent_fields_put(b, x->data, x->len);
+    return agent_fields_put(b, da_buf_data(x), da_buf_len(x));
 }
 
 static int answer(int fd, uint32_t type, struct da_buf *b, int r)
@@ -281,7 +281,7 @@ static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
     static const size_t caps[] = AGENT_MSG_CAPS(ENROLL);
     struct signer *s = ctx;
     struct agent_field f[AGENT_MSG_N(ENROLL)];
-    struct agent_bytes secret = {NULL, 0}, attest = {NULL, 0}, sig = {NULL, 0};
+    struct da_buf secret = {0}, attest = {0}, sig = {0};
     char cid[AGENT_MAX_CHALLENGE + 1];
     unsigned char mac[32], qd[32];
     unsigned int mac_len = 0;
@@ -294,11 +294,11 @@ static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
     r = agent_tpm_activate_credential(s->tpm, f[1].data, f[1].len, f[2].data, f[2].len, &secret);
     if (r != 0)
         return agent_privsep_send_error(fd, r, "credential activation failed: %s", da_strerror(r));
-    if (HMAC(EVP_sha256(), secret.data, (int)secret.len, (const unsigned char *)cid, strlen(cid),
-             mac, &mac_len) == NULL ||
+    if (HMAC(EVP_sha256(), da_buf_data(&secret), (int)da_buf_len(&secret),
+             (const unsigned char *)cid, strlen(cid), mac, &mac_len) == NULL ||
         mac_len != sizeof(mac))
         r = DA_ERR_CRYPTO;
-    agent_bytes_free(&secret);
+    da_buf_free(&secret);
     if (r == 0)
         r = da_sha256(cid, strlen(cid), qd);
     if (r == 0)
@@ -316,8 +316,8 @@ static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
     if (r == 0)
         r = put_bytes(&b, &sig);
     OPENSSL_cleanse(mac, sizeof(mac));
-    agent_bytes_free(&attest);
-    agent_bytes_free(&sig);
+    da_buf_free(&attest);
+    da_buf_free(&sig);
     return answer(fd, AGENT_MSG_ENROLL_OK, &b, r);
 }
 
@@ -334,7 +334,7 @@ static const struct agent_ipc_handler signer_table[] = {
 static int spool_key_load(struct signer *s)
 {
     char dir[PATH_MAX];
-    struct agent_bytes k = {NULL, 0};
+    struct da_buf k = {0};
     unsigned char fresh[sizeof(s->spool_key)];
     int r;
 
@@ -351,13 +351,11 @@ static int spool_key_load(struct signer *s)
         if (r == 0 || r == DA_ERR_EXISTS)
             r = agent_state_read(dir, AGENT_SPOOL_KEY_FILE, DA_MAX_KEY_FILE, &k);
     }
-    if (r == 0 && k.len != sizeof(s->spool_key))
+    if (r == 0 && da_buf_len(&k) != sizeof(s->spool_key))
         r = DA_ERR_INVALID_ARG;
     if (r == 0)
-        memcpy(s->spool_key, k.data, sizeof(s->spool_key));
-    if (k.data != NULL)
-        OPENSSL_cleanse(k.data, k.len);
-    agent_bytes_free(&k);
+        memcpy(s->spool_key, da_buf_data(&k), sizeof(s->spool_key));
+    da_buf_free(&k);
     if (r != 0)
         da_error_f("the spool key in %s cannot be used: %s", dir, da_strerror(r));
     return r;

@@ -43,7 +43,7 @@ struct job {
     enum agent_sandbox_profile profile;
     enum agent_sandbox_mode mode;
     int flags; /* AGENT_IDENTITY_* */
-    const struct agent_bytes *credential, *encrypted_secret;
+    const struct da_buf *credential, *encrypted_secret;
     const unsigned char *secret;
     size_t secret_len;
     int try_socket;
@@ -54,7 +54,7 @@ static int signer_work(const struct job *j)
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
     struct agent_tpm_quote *q = NULL;
-    struct agent_bytes attest = {NULL, 0}, sig = {NULL, 0}, got = {NULL, 0};
+    struct da_buf attest = {0}, sig = {0}, got = {0};
     TPML_PCR_SELECTION sel;
     unsigned char qual[32];
 
@@ -77,19 +77,20 @@ static int signer_work(const struct job *j)
     if (agent_tpm_certify_sk(t, qual, sizeof(qual), &attest, &sig) != 0)
         return CERTIFY;
     if (j->credential != NULL) {
-        if (agent_tpm_activate_credential(t, j->credential->data, j->credential->len,
-                                          j->encrypted_secret->data, j->encrypted_secret->len,
-                                          &got) != 0)
+        if (agent_tpm_activate_credential(t, da_buf_data(j->credential), da_buf_len(j->credential),
+                                          da_buf_data(j->encrypted_secret),
+                                          da_buf_len(j->encrypted_secret), &got) != 0)
             return ACTIVATE;
-        if (got.len != j->secret_len || memcmp(got.data, j->secret, got.len) != 0)
+        if (da_buf_len(&got) != j->secret_len ||
+            memcmp(da_buf_data(&got), j->secret, da_buf_len(&got)) != 0)
             return SECRET;
     }
     if (j->try_socket &&
         (socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || socket(AF_INET, SOCK_DGRAM, 0) >= 0))
         return SOCKET_ALLOWED;
-    agent_bytes_free(&attest);
-    agent_bytes_free(&sig);
-    agent_bytes_free(&got);
+    da_buf_free(&attest);
+    da_buf_free(&sig);
+    da_buf_free(&got);
     agent_tpm_quote_free(q);
     agent_tpm_identity_free(id);
     agent_tpm_close(t);
@@ -145,7 +146,7 @@ static void test_signer_activates_credential_in_sandbox(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes cred = {NULL, 0}, enc = {NULL, 0};
+    struct da_buf cred = {0}, enc = {0};
     unsigned char secret[32];
     struct job j = {env,
                     AGENT_SANDBOX_SIGNER_SIMULATOR,
@@ -165,8 +166,8 @@ static void test_signer_activates_credential_in_sandbox(void **state)
         tt_make_credential(env, &id->ek_public, &id->ak_name, secret, sizeof(secret), &cred, &enc),
         0);
     expect_ok(run_job(&j));
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
     agent_tpm_identity_free(id);
 }
 

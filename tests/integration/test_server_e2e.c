@@ -147,15 +147,15 @@ static void new_enroll_token(struct world *w, const char *vendor, char *out, siz
     assert_true(strncmp(out, "det_", 4) == 0);
 }
 
-static cJSON *enroll_body(struct world *w, const char *token, const struct agent_bytes *ak)
+static cJSON *enroll_body(struct world *w, const char *token, const struct da_buf *ak)
 {
     cJSON *o = cJSON_CreateObject(), *chain = cJSON_AddArrayToObject(o, "ek_chain");
     char *issuer = b64(w->issuer_der, w->issuer_der_len);
 
     assert_non_null(cJSON_AddStringToObject(o, "token", token));
-    add_b64(o, "ek_public", w->id->ek_public.data, w->id->ek_public.len);
-    add_b64(o, "ek_certificate", w->id->ek_cert.data, w->id->ek_cert.len);
-    add_b64(o, "ak_public", ak->data, ak->len);
+    add_b64(o, "ek_public", da_buf_data(&w->id->ek_public), da_buf_len(&w->id->ek_public));
+    add_b64(o, "ek_certificate", da_buf_data(&w->id->ek_cert), da_buf_len(&w->id->ek_cert));
+    add_b64(o, "ak_public", da_buf_data(ak), da_buf_len(ak));
     assert_true(cJSON_AddItemToArray(chain, cJSON_CreateString(issuer)));
     assert_non_null(cJSON_AddObjectToObject(o, "host"));
     free(issuer);
@@ -171,26 +171,26 @@ static cJSON *activate_body(struct world *w, const cJSON *challenge, bool corrup
         unb64(cJSON_GetObjectItem(challenge, "credential_blob")->valuestring, blob, sizeof(blob));
     size_t enc_len =
         unb64(cJSON_GetObjectItem(challenge, "encrypted_secret")->valuestring, enc, sizeof(enc));
-    struct agent_bytes secret = {NULL, 0}, attest = {NULL, 0}, sig = {NULL, 0};
+    struct da_buf secret = {0}, attest = {0}, sig = {0};
     unsigned int mac_len = 0;
     cJSON *o = cJSON_CreateObject(), *cert;
 
     assert_int_equal(agent_tpm_activate_credential(w->agent, blob, blob_len, enc, enc_len, &secret),
                      0);
-    assert_non_null(HMAC(EVP_sha256(), secret.data, (int)secret.len, (const unsigned char *)cid,
-                         strlen(cid), mac, &mac_len));
+    assert_non_null(HMAC(EVP_sha256(), da_buf_data(&secret), (int)da_buf_len(&secret),
+                         (const unsigned char *)cid, strlen(cid), mac, &mac_len));
     if (corrupt_proof)
         mac[0] ^= 1;
     assert_int_equal(da_sha256(cid, strlen(cid), qd), 0);
     assert_int_equal(agent_tpm_certify_sk(w->agent, qd, sizeof(qd), &attest, &sig), 0);
     add_b64(o, "proof", mac, mac_len);
-    add_b64(o, "sk_public", w->id->sk_public.data, w->id->sk_public.len);
+    add_b64(o, "sk_public", da_buf_data(&w->id->sk_public), da_buf_len(&w->id->sk_public));
     cert = cJSON_AddObjectToObject(o, "sk_certify");
-    add_b64(cert, "attest", attest.data, attest.len);
-    add_b64(cert, "signature", sig.data, sig.len);
-    agent_bytes_free(&secret);
-    agent_bytes_free(&attest);
-    agent_bytes_free(&sig);
+    add_b64(cert, "attest", da_buf_data(&attest), da_buf_len(&attest));
+    add_b64(cert, "signature", da_buf_data(&sig), da_buf_len(&sig));
+    da_buf_free(&secret);
+    da_buf_free(&attest);
+    da_buf_free(&sig);
     return o;
 }
 
@@ -201,8 +201,7 @@ static void expect_code(const struct da_test_http *r, long status, const char *c
 }
 
 /* Enroll with a fresh token; returns the challenge answer's HTTP result. */
-static void enroll(struct world *w, const struct agent_bytes *ak, bool corrupt,
-                   struct da_test_http *out)
+static void enroll(struct world *w, const struct da_buf *ak, bool corrupt, struct da_test_http *out)
 {
     char token[80], path[128];
     struct da_test_http r;
@@ -402,7 +401,7 @@ static char *report_text(struct world *w, cJSON *evidence, const struct report_o
     if (o->flip_nonce)
         nonce[0] ^= 1;
     if (o->flip_signature)
-        q->signature.data[q->signature.len - 1] ^= 1;
+        q->signature.data[da_buf_len(&q->signature) - 1] ^= 1;
     if (o->flip_pcr)
         q->pcr_values.data[0] ^= 1;
     add_b64(body, "nonce", nonce, nonce_len);
@@ -413,14 +412,14 @@ static char *report_text(struct world *w, cJSON *evidence, const struct report_o
     if (o->trailing_attest) {
         unsigned char buf[2048];
 
-        memcpy(buf, q->attest.data, q->attest.len);
-        buf[q->attest.len] = 0;
-        add_b64(quote, "attest", buf, q->attest.len + 1);
+        memcpy(buf, da_buf_data(&q->attest), da_buf_len(&q->attest));
+        buf[da_buf_len(&q->attest)] = 0;
+        add_b64(quote, "attest", buf, da_buf_len(&q->attest) + 1);
     } else {
-        add_b64(quote, "attest", q->attest.data, q->attest.len);
+        add_b64(quote, "attest", da_buf_data(&q->attest), da_buf_len(&q->attest));
     }
-    add_b64(quote, "signature", q->signature.data, q->signature.len);
-    add_b64(quote, "pcr_values", q->pcr_values.data, q->pcr_values.len);
+    add_b64(quote, "signature", da_buf_data(&q->signature), da_buf_len(&q->signature));
+    add_b64(quote, "pcr_values", da_buf_data(&q->pcr_values), da_buf_len(&q->pcr_values));
     if (o->inventory != NULL)
         cJSON_AddStringToObject(body, "inventory", o->inventory);
     text = cJSON_PrintUnformatted(body);
@@ -709,7 +708,7 @@ static void test_report_inventory(void **state)
 }
 
 /* A second machine written to the live database through the store. */
-static void seed_agent(struct world *w, const char *id, const struct agent_bytes *ak)
+static void seed_agent(struct world *w, const char *id, const struct da_buf *ak)
 {
     struct srv_store *st = NULL;
     struct srv_agent a;
@@ -720,8 +719,8 @@ static void seed_agent(struct world *w, const char *id, const struct agent_bytes
     assert_int_equal(srv_store_vendor_ensure(st, "globex", &a.vendor_id), 0);
     snprintf(a.ek_name, sizeof(a.ek_name), "000bffff");
     snprintf(a.ak_name, sizeof(a.ak_name), "000beeee");
-    a.ak_public = ak->data;
-    a.ak_public_len = ak->len;
+    a.ak_public = (unsigned char *)da_buf_data(ak);
+    a.ak_public_len = da_buf_len(ak);
     a.host_json = (char *)"{}";
     a.created_at = (int64_t)time(NULL);
     assert_int_equal(srv_store_agent_create(st, &a), 0);
@@ -749,8 +748,9 @@ static void test_identity_conflict(void **state)
     w->agent = NULL;
     assert_int_equal(agent_tpm_open(&st, &second), 0);
     assert_int_equal(agent_tpm_identity(second, AGENT_IDENTITY_CREATE, &second_id), 0);
-    assert_int_equal(second_id->ak_name.len, first_id->ak_name.len);
-    assert_memory_not_equal(second_id->ak_name.data, first_id->ak_name.data, first_id->ak_name.len);
+    assert_int_equal(da_buf_len(&second_id->ak_name), da_buf_len(&first_id->ak_name));
+    assert_memory_not_equal(da_buf_data(&second_id->ak_name), da_buf_data(&first_id->ak_name),
+                            da_buf_len(&first_id->ak_name));
     w->agent = second;
     w->id = second_id;
 

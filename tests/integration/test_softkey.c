@@ -13,6 +13,7 @@
 #include <openssl/sha.h>
 #include <tss2/tss2_mu.h>
 
+#include "caps.h"
 #include "err.h"
 #include "tpm.h"
 #include "tpm_test_util.h"
@@ -50,15 +51,16 @@ static int soft_open(const struct tt_env *env, struct agent_tpm **t)
     return agent_tpm_open(&s, t);
 }
 
-static void tools_pem(const struct tt_env *env, const struct agent_bytes *pub, const char *name,
+static void tools_pem(const struct tt_env *env, const struct da_buf *pub, const char *name,
                       char *pem, size_t size)
 {
     char file[PATH_MAX], text[4096];
     const char *argv[] = {"tpm2_print", "-t", "TPM2B_PUBLIC", "-f", "pem", file, NULL};
     const char *begin;
 
-    assert_int_equal(tt_write(tt_path(file, sizeof(file), env->work, name), pub->data, pub->len),
-                     0);
+    assert_int_equal(
+        tt_write(tt_path(file, sizeof(file), env->work, name), da_buf_data(pub), da_buf_len(pub)),
+        0);
     assert_int_equal(tt_run(argv, text, sizeof(text)), 0);
     begin = strstr(text, "-----BEGIN");
     assert_non_null(begin);
@@ -96,8 +98,8 @@ static void test_identity_is_marked_software(void **state)
     assert_string_equal(agent_tpm_trust(t), "software");
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), 0);
     assert_string_equal(id->trust, "software");
-    assert_int_equal(id->ek_cert.len, 0);
-    assert_int_equal(id->ek_public.len, 0);
+    assert_int_equal(da_buf_len(&id->ek_cert), 0);
+    assert_int_equal(da_buf_len(&id->ek_public), 0);
     assert_null(id->ek_template);
     assert_int_equal(agent_tpm_info(t, &info), 0);
     assert_string_equal(info.trust, "software");
@@ -105,9 +107,9 @@ static void test_identity_is_marked_software(void **state)
 
     /* The AK public says it is not a TPM key: no fixedTPM, no fixedParent,
      * no sensitiveDataOrigin. */
-    assert_int_equal(
-        Tss2_MU_TPM2B_PUBLIC_Unmarshal(id->ak_public.data, id->ak_public.len, &off, &ak),
-        TSS2_RC_SUCCESS);
+    assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Unmarshal(da_buf_data(&id->ak_public),
+                                                    da_buf_len(&id->ak_public), &off, &ak),
+                     TSS2_RC_SUCCESS);
     assert_int_equal(
         ak.publicArea.objectAttributes &
             (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN),
@@ -128,17 +130,20 @@ static void test_identity_is_marked_software(void **state)
 
     /* The certify of the SK by the AK, checked with openssl. */
     off = 0;
-    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(id->sk_certify_attest.data,
-                                                   id->sk_certify_attest.len, &off, &a),
+    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(da_buf_data(&id->sk_certify_attest),
+                                                   da_buf_len(&id->sk_certify_attest), &off, &a),
                      TSS2_RC_SUCCESS);
     assert_int_equal(a.type, TPM2_ST_ATTEST_CERTIFY);
-    assert_memory_equal(a.attested.certify.name.name, id->sk_name.data, id->sk_name.len);
+    assert_memory_equal(a.attested.certify.name.name, da_buf_data(&id->sk_name),
+                        da_buf_len(&id->sk_name));
 
     /* Reopened, the same keys. */
     assert_int_equal(soft_open(env, &t), 0);
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_LOAD, &again), 0);
-    assert_memory_equal(again->ak_name.data, id->ak_name.data, id->ak_name.len);
-    assert_memory_equal(again->sk_public.data, id->sk_public.data, id->sk_public.len);
+    assert_memory_equal(da_buf_data(&again->ak_name), da_buf_data(&id->ak_name),
+                        da_buf_len(&id->ak_name));
+    assert_memory_equal(da_buf_data(&again->sk_public), da_buf_data(&id->sk_public),
+                        da_buf_len(&id->sk_public));
     agent_tpm_close(t);
     agent_tpm_identity_free(again);
     agent_tpm_identity_free(id);
@@ -166,13 +171,15 @@ static void test_software_quote_verifies_with_checkquote(void **state)
     agent_tpm_close(t);
     assert_string_equal(q->trust, "software");
     /* No PCRs: a software key has none to quote. */
-    assert_int_equal(q->pcr_values.len, 0);
-    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(q->attest.data, q->attest.len, &off, &a),
-                     TSS2_RC_SUCCESS);
-    assert_int_equal(off, q->attest.len);
+    assert_int_equal(da_buf_len(&q->pcr_values), 0);
+    assert_int_equal(
+        Tss2_MU_TPMS_ATTEST_Unmarshal(da_buf_data(&q->attest), da_buf_len(&q->attest), &off, &a),
+        TSS2_RC_SUCCESS);
+    assert_int_equal(off, da_buf_len(&q->attest));
     assert_int_equal(a.type, TPM2_ST_ATTEST_QUOTE);
     assert_int_equal(a.attested.quote.pcrSelect.count, 0);
-    assert_memory_equal(a.qualifiedSigner.name, id->ak_name.data, id->ak_name.len);
+    assert_memory_equal(a.qualifiedSigner.name, da_buf_data(&id->ak_name),
+                        da_buf_len(&id->ak_name));
     assert_int_equal(
         tt_checkquote(env, &id->ak_public, 0, q, nonce, sizeof(nonce), out, sizeof(out)), 0);
     assert_int_not_equal(
@@ -186,7 +193,7 @@ static void test_software_certify_and_sign(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes attest = {NULL, 0}, sig = {NULL, 0}, got = {NULL, 0};
+    struct da_buf attest = {0}, sig = {0}, got = {0};
     const unsigned char challenge[16] = "enroll-challenge";
     const char payload[] = "artifact statement";
     unsigned char digest[32];
@@ -202,31 +209,34 @@ static void test_software_certify_and_sign(void **state)
     /* Digest signing with the SK. */
     SHA256((const unsigned char *)payload, strlen(payload), digest);
     assert_int_equal(agent_tpm_sign_digest(t, digest, sizeof(digest), &sig), 0);
-    assert_int_equal(tt_write(tt_path(sigf, sizeof(sigf), env->work, "p.sig"), sig.data, sig.len),
+    assert_int_equal(tt_write(tt_path(sigf, sizeof(sigf), env->work, "p.sig"), da_buf_data(&sig),
+                              da_buf_len(&sig)),
                      0);
     assert_int_equal(
         tt_write(tt_path(data, sizeof(data), env->work, "p"), payload, strlen(payload)), 0);
     openssl_verify(sk_pem, sigf, data, 1);
     openssl_verify(ak_pem, sigf, data, 0); /* not the AK's signature */
-    agent_bytes_free(&sig);
+    da_buf_free(&sig);
 
     /* Certify with a challenge, signed by the AK (the signature is a
      * TPMT_SIGNATURE; its r and s go to DER through OpenSSL here). */
     assert_int_equal(agent_tpm_certify_sk(t, challenge, sizeof(challenge), &attest, &sig), 0);
-    assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Unmarshal(sig.data, sig.len, &off, &ts),
-                     TSS2_RC_SUCCESS);
+    assert_int_equal(
+        Tss2_MU_TPMT_SIGNATURE_Unmarshal(da_buf_data(&sig), da_buf_len(&sig), &off, &ts),
+        TSS2_RC_SUCCESS);
     assert_int_equal(ts.sigAlg, TPM2_ALG_ECDSA);
     {
         char out[8192];
         struct agent_tpm_quote as_quote = {.attest = attest, .signature = sig};
         unsigned char empty_sel[4] = {0, 0, 0, 0};
-        as_quote.pcr_selection.data = empty_sel;
-        as_quote.pcr_selection.len = sizeof(empty_sel);
+        da_buf_init(&as_quote.pcr_selection, DA_MAX_TPM_STRUCT);
+        assert_int_equal(da_buf_append(&as_quote.pcr_selection, empty_sel, sizeof(empty_sel)), 0);
         /* tpm2_checkquote checks signature and qualifying data of any
          * TPMS_ATTEST; a certify is one. */
         assert_int_equal(tt_checkquote(env, &id->ak_public, 0, &as_quote, challenge,
                                        sizeof(challenge), out, sizeof(out)),
                          0);
+        da_buf_free(&as_quote.pcr_selection);
     }
 
     /* No EK: credential activation is not available. */
@@ -237,8 +247,8 @@ static void test_software_certify_and_sign(void **state)
             DA_ERR_UNSUPPORTED);
     }
     agent_tpm_close(t);
-    agent_bytes_free(&attest);
-    agent_bytes_free(&sig);
+    da_buf_free(&attest);
+    da_buf_free(&sig);
     agent_tpm_identity_free(id);
 }
 

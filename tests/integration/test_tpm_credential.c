@@ -42,7 +42,7 @@ static void test_activate_credential_refusals(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes cred, enc, got = {NULL, 0};
+    struct da_buf cred, enc, got = {0};
     const unsigned char secret[32] = {7, 7, 7};
     unsigned char longer[1024];
 
@@ -53,38 +53,41 @@ static void test_activate_credential_refusals(void **state)
         tt_make_credential(env, &id->ek_public, &id->sk_name, secret, sizeof(secret), &cred, &enc),
         0);
     tt_log_capture_start();
-    assert_int_equal(agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &got),
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &got),
                      DA_ERR_TPM_ACTIVATE);
     assert_true(tt_log_contains("Esys_ActivateCredential failed"));
     tt_log_capture_stop();
-    assert_null(got.data);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    assert_int_equal(da_buf_len(&got), 0);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
 
     assert_int_equal(
         tt_make_credential(env, &id->ek_public, &id->ak_name, secret, sizeof(secret), &cred, &enc),
         0);
-    enc.data[enc.len / 2] ^= 0x40;
-    assert_int_equal(agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &got),
+    enc.data[da_buf_len(&enc) / 2] ^= 0x40;
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &got),
                      DA_ERR_TPM_ACTIVATE);
-    enc.data[enc.len / 2] ^= 0x40;
+    enc.data[da_buf_len(&enc) / 2] ^= 0x40;
 
     /* Trailing bytes and truncation are refused before the TPM sees them. */
-    memcpy(longer, cred.data, cred.len);
-    longer[cred.len] = 0;
-    assert_int_equal(
-        agent_tpm_activate_credential(t, longer, cred.len + 1, enc.data, enc.len, &got),
-        DA_ERR_TRAILING_DATA);
-    assert_int_equal(
-        agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len - 1, &got),
-        DA_ERR_INVALID_ARG);
+    memcpy(longer, da_buf_data(&cred), da_buf_len(&cred));
+    longer[da_buf_len(&cred)] = 0;
+    assert_int_equal(agent_tpm_activate_credential(t, longer, da_buf_len(&cred) + 1,
+                                                   da_buf_data(&enc), da_buf_len(&enc), &got),
+                     DA_ERR_TRAILING_DATA);
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc) - 1, &got),
+                     DA_ERR_INVALID_ARG);
     /* The untouched credential still activates: nothing was left behind. */
-    assert_int_equal(agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &got),
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &got),
                      0);
-    assert_memory_equal(got.data, secret, sizeof(secret));
-    agent_bytes_free(&got);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    assert_memory_equal(da_buf_data(&got), secret, sizeof(secret));
+    da_buf_free(&got);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
     agent_tpm_close(t);
     agent_tpm_identity_free(id);
 }
@@ -96,7 +99,7 @@ static void test_sign_digest_with_sk(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes sig = {NULL, 0};
+    struct da_buf sig = {0};
     const char payload[] = "DSSEv1 28 application/vnd.in-toto+json 2 {}";
     unsigned char digest[32];
     char pub[PATH_MAX], pem[PATH_MAX], sigf[PATH_MAX], data[PATH_MAX], out[4096];
@@ -105,18 +108,19 @@ static void test_sign_digest_with_sk(void **state)
     assert_int_equal(tt_open(env, &t), 0);
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), 0);
     assert_int_equal(agent_tpm_sign_digest(t, digest, sizeof(digest), &sig), 0);
-    assert_true(sig.len >= 8 && sig.data[0] == 0x30);
-    agent_bytes_free(&sig);
+    assert_true(da_buf_len(&sig) >= 8 && sig.data[0] == 0x30);
+    da_buf_free(&sig);
     assert_int_equal(agent_tpm_sign_digest(t, digest, 20, &sig), DA_ERR_INVALID_ARG);
-    assert_null(sig.data);
+    assert_int_equal(da_buf_len(&sig), 0);
     assert_int_equal(agent_tpm_sign_digest(t, digest, sizeof(digest), &sig), 0);
     agent_tpm_close(t);
 
-    assert_int_equal(tt_write(tt_path(pub, sizeof(pub), env->work, "sk.pub"), id->sk_public.data,
-                              id->sk_public.len),
+    assert_int_equal(tt_write(tt_path(pub, sizeof(pub), env->work, "sk.pub"),
+                              da_buf_data(&id->sk_public), da_buf_len(&id->sk_public)),
                      0);
-    assert_int_equal(
-        tt_write(tt_path(sigf, sizeof(sigf), env->work, "payload.sig"), sig.data, sig.len), 0);
+    assert_int_equal(tt_write(tt_path(sigf, sizeof(sigf), env->work, "payload.sig"),
+                              da_buf_data(&sig), da_buf_len(&sig)),
+                     0);
     assert_int_equal(
         tt_write(tt_path(data, sizeof(data), env->work, "payload"), payload, strlen(payload)), 0);
     tt_tools_public_pem(pub, tt_path(pem, sizeof(pem), env->work, "sk.pem"));
@@ -133,7 +137,7 @@ static void test_sign_digest_with_sk(void **state)
                               "-signature", sigf,   data,      NULL};
         assert_int_not_equal(tt_run(argv, out, sizeof(out)), 0);
     }
-    agent_bytes_free(&sig);
+    da_buf_free(&sig);
     agent_tpm_identity_free(id);
 }
 

@@ -23,18 +23,19 @@
     (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |            \
      TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
 
-static void unmarshal_public(const struct agent_bytes *b, TPM2B_PUBLIC *pub)
+static void unmarshal_public(const struct da_buf *b, TPM2B_PUBLIC *pub)
 {
     size_t off = 0;
 
     memset(pub, 0, sizeof(*pub));
-    assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Unmarshal(b->data, b->len, &off, pub), TSS2_RC_SUCCESS);
-    assert_int_equal(off, b->len);
+    assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Unmarshal(da_buf_data(b), da_buf_len(b), &off, pub),
+                     TSS2_RC_SUCCESS);
+    assert_int_equal(off, da_buf_len(b));
 }
 
 /* The name computed here, independently of the agent: 0x000b || SHA-256 of
  * the marshalled TPMT_PUBLIC. */
-static void assert_name(const struct agent_bytes *pub_bytes, const struct agent_bytes *name)
+static void assert_name(const struct da_buf *pub_bytes, const struct da_buf *name)
 {
     TPM2B_PUBLIC pub;
     unsigned char area[sizeof(TPMT_PUBLIC)], digest[32];
@@ -44,10 +45,10 @@ static void assert_name(const struct agent_bytes *pub_bytes, const struct agent_
     assert_int_equal(Tss2_MU_TPMT_PUBLIC_Marshal(&pub.publicArea, area, sizeof(area), &off),
                      TSS2_RC_SUCCESS);
     SHA256(area, off, digest);
-    assert_int_equal(name->len, 34);
+    assert_int_equal(da_buf_len(name), 34);
     assert_int_equal(name->data[0], 0x00);
     assert_int_equal(name->data[1], 0x0b);
-    assert_memory_equal(name->data + 2, digest, 32);
+    assert_memory_equal(da_buf_data(name) + 2, digest, 32);
 }
 
 static void assert_state_file_0600(const struct tt_env *env, const char *name)
@@ -79,10 +80,11 @@ static void assert_certify_signature(const struct tt_env *env, const struct agen
     size_t off = 0;
     int n;
 
-    assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Unmarshal(id->sk_certify_signature.data,
-                                                      id->sk_certify_signature.len, &off, &s),
+    assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Unmarshal(da_buf_data(&id->sk_certify_signature),
+                                                      da_buf_len(&id->sk_certify_signature), &off,
+                                                      &s),
                      TSS2_RC_SUCCESS);
-    assert_int_equal(off, id->sk_certify_signature.len);
+    assert_int_equal(off, da_buf_len(&id->sk_certify_signature));
     assert_int_equal(s.sigAlg, TPM2_ALG_ECDSA);
     assert_int_equal(s.signature.ecdsa.hash, TPM2_ALG_SHA256);
     assert_int_equal(ECDSA_SIG_set0(es,
@@ -93,11 +95,12 @@ static void assert_certify_signature(const struct tt_env *env, const struct agen
                      1);
     n = i2d_ECDSA_SIG(es, &der);
     assert_true(n > 0);
-    assert_int_equal(tt_write(tt_path(pub, sizeof(pub), env->work, "ak.tss"), id->ak_public.data,
-                              id->ak_public.len),
+    assert_int_equal(tt_write(tt_path(pub, sizeof(pub), env->work, "ak.tss"),
+                              da_buf_data(&id->ak_public), da_buf_len(&id->ak_public)),
                      0);
     assert_int_equal(tt_write(tt_path(att, sizeof(att), env->work, "certify.bin"),
-                              id->sk_certify_attest.data, id->sk_certify_attest.len),
+                              da_buf_data(&id->sk_certify_attest),
+                              da_buf_len(&id->sk_certify_attest)),
                      0);
     assert_int_equal(tt_write(tt_path(sig, sizeof(sig), env->work, "certify.der"), der, (size_t)n),
                      0);
@@ -125,14 +128,15 @@ static void assert_certify_content(const struct agent_tpm_identity *id)
     TPMS_ATTEST a;
     size_t off = 0;
 
-    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(id->sk_certify_attest.data,
-                                                   id->sk_certify_attest.len, &off, &a),
+    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(da_buf_data(&id->sk_certify_attest),
+                                                   da_buf_len(&id->sk_certify_attest), &off, &a),
                      TSS2_RC_SUCCESS);
-    assert_int_equal(off, id->sk_certify_attest.len);
+    assert_int_equal(off, da_buf_len(&id->sk_certify_attest));
     assert_int_equal(a.magic, TPM2_GENERATED_VALUE);
     assert_int_equal(a.type, TPM2_ST_ATTEST_CERTIFY);
-    assert_int_equal(a.attested.certify.name.size, id->sk_name.len);
-    assert_memory_equal(a.attested.certify.name.name, id->sk_name.data, id->sk_name.len);
+    assert_int_equal(a.attested.certify.name.size, da_buf_len(&id->sk_name));
+    assert_memory_equal(a.attested.certify.name.name, da_buf_data(&id->sk_name),
+                        da_buf_len(&id->sk_name));
 }
 
 static void test_identity_from_rsa_ek_certificate(void **state)
@@ -152,7 +156,7 @@ static void test_identity_from_rsa_ek_certificate(void **state)
     assert_string_equal(id->trust, "tpm");
     assert_int_equal(id->ek_cert_index, 0x01C00002);
     assert_string_equal(id->ek_template, "L-1");
-    assert_true(id->ek_cert.len > 500);
+    assert_true(da_buf_len(&id->ek_cert) > 500);
 
     /* AK: restricted ECDSA P-256 signing key with exactly the attributes
      * the server requires; SK: the same but unrestricted. */
@@ -177,9 +181,9 @@ static void test_identity_from_rsa_ek_certificate(void **state)
     assert_no_transient_objects(env);
 
     /* The certificate chains to the test CA, according to openssl. */
-    assert_int_equal(
-        tt_write(tt_path(der, sizeof(der), env->work, "ek.der"), id->ek_cert.data, id->ek_cert.len),
-        0);
+    assert_int_equal(tt_write(tt_path(der, sizeof(der), env->work, "ek.der"),
+                              da_buf_data(&id->ek_cert), da_buf_len(&id->ek_cert)),
+                     0);
     tt_path(pem, sizeof(pem), env->work, "ek.pem");
     {
         const char *conv[] = {"openssl", "x509", "-inform", "der", "-in", der, "-out", pem, NULL};
@@ -197,8 +201,8 @@ static void test_identity_from_rsa_ek_certificate(void **state)
         assert_int_equal(tt_run(argv, out, sizeof(out)), 0);
     }
     assert_int_equal(tt_read(persisted, &ek, &ek_len), 0);
-    assert_int_equal(ek_len, id->ek_public.len);
-    assert_memory_equal(ek, id->ek_public.data, ek_len);
+    assert_int_equal(ek_len, da_buf_len(&id->ek_public));
+    assert_memory_equal(ek, da_buf_data(&id->ek_public), ek_len);
     free(ek);
 
     assert_certify_signature(env, id);
@@ -218,7 +222,7 @@ static void test_certify_with_qualifying_data(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes attest = {0}, sig = {0};
+    struct da_buf attest = {0}, sig = {0};
     const unsigned char challenge[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     TPMS_ATTEST a;
     size_t off = 0;
@@ -226,20 +230,22 @@ static void test_certify_with_qualifying_data(void **state)
     assert_int_equal(tt_open(env, &t), 0);
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_CREATE, &id), 0);
     assert_int_equal(agent_tpm_certify_sk(t, challenge, sizeof(challenge), &attest, &sig), 0);
-    assert_int_equal(Tss2_MU_TPMS_ATTEST_Unmarshal(attest.data, attest.len, &off, &a),
-                     TSS2_RC_SUCCESS);
+    assert_int_equal(
+        Tss2_MU_TPMS_ATTEST_Unmarshal(da_buf_data(&attest), da_buf_len(&attest), &off, &a),
+        TSS2_RC_SUCCESS);
     assert_int_equal(a.extraData.size, sizeof(challenge));
     assert_memory_equal(a.extraData.buffer, challenge, sizeof(challenge));
-    assert_memory_equal(a.attested.certify.name.name, id->sk_name.data, id->sk_name.len);
+    assert_memory_equal(a.attested.certify.name.name, da_buf_data(&id->sk_name),
+                        da_buf_len(&id->sk_name));
     /* Too much qualifying data is refused before the TPM sees it. */
     {
         unsigned char big[AGENT_TPM_MAX_QUALIFYING + 1] = {0};
-        struct agent_bytes a2 = {0}, s2 = {0};
+        struct da_buf a2 = {0}, s2 = {0};
         assert_int_equal(agent_tpm_certify_sk(t, big, sizeof(big), &a2, &s2), DA_ERR_INVALID_ARG);
-        assert_null(a2.data);
+        assert_int_equal(da_buf_len(&a2), 0);
     }
-    agent_bytes_free(&attest);
-    agent_bytes_free(&sig);
+    da_buf_free(&attest);
+    da_buf_free(&sig);
     agent_tpm_identity_free(id);
     agent_tpm_close(t);
 }
@@ -279,9 +285,11 @@ static void test_identity_survives_restart_and_tpm_reset(void **state)
     /* Agent restart: a new context loads the same keys. */
     assert_int_equal(tt_open(env, &t), 0);
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_LOAD, &again), 0);
-    assert_int_equal(again->ak_name.len, first->ak_name.len);
-    assert_memory_equal(again->ak_name.data, first->ak_name.data, first->ak_name.len);
-    assert_memory_equal(again->sk_name.data, first->sk_name.data, first->sk_name.len);
+    assert_int_equal(da_buf_len(&again->ak_name), da_buf_len(&first->ak_name));
+    assert_memory_equal(da_buf_data(&again->ak_name), da_buf_data(&first->ak_name),
+                        da_buf_len(&first->ak_name));
+    assert_memory_equal(da_buf_data(&again->sk_name), da_buf_data(&first->sk_name),
+                        da_buf_len(&first->sk_name));
     agent_tpm_identity_free(again);
     again = NULL;
     agent_tpm_close(t);
@@ -291,9 +299,12 @@ static void test_identity_survives_restart_and_tpm_reset(void **state)
     assert_int_equal(da_test_swtpm_restart(&env->tpm), 0);
     assert_int_equal(tt_open(env, &t), 0);
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_LOAD, &again), 0);
-    assert_memory_equal(again->ak_name.data, first->ak_name.data, first->ak_name.len);
-    assert_memory_equal(again->sk_name.data, first->sk_name.data, first->sk_name.len);
-    assert_memory_equal(again->ak_public.data, first->ak_public.data, first->ak_public.len);
+    assert_memory_equal(da_buf_data(&again->ak_name), da_buf_data(&first->ak_name),
+                        da_buf_len(&first->ak_name));
+    assert_memory_equal(da_buf_data(&again->sk_name), da_buf_data(&first->sk_name),
+                        da_buf_len(&first->sk_name));
+    assert_memory_equal(da_buf_data(&again->ak_public), da_buf_data(&first->ak_public),
+                        da_buf_len(&first->ak_public));
     quote_reset_count(t, &reset_after, &q);
     assert_true(reset_after > reset_before);
     agent_tpm_close(t);
@@ -323,8 +334,8 @@ static void test_load_without_identity(void **state)
     /* The EK part needs no keys, and reading it creates nothing. */
     assert_int_equal(agent_tpm_identity(t, AGENT_IDENTITY_EK_ONLY, &id), 0);
     assert_int_equal(id->ek_cert_index, 0x01C00002);
-    assert_true(id->ek_public.len > 256);
-    assert_int_equal(id->ak_public.len, 0);
+    assert_true(da_buf_len(&id->ek_public) > 256);
+    assert_int_equal(da_buf_len(&id->ak_public), 0);
     assert_int_not_equal(stat(env->state, &st), 0);
     agent_tpm_identity_free(id);
     agent_tpm_close(t);

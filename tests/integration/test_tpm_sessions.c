@@ -80,7 +80,7 @@ static void run_close(struct run *r)
 static void run_activation(struct tt_env *env, int plain, const unsigned char *secret, size_t n,
                            struct run *r)
 {
-    struct agent_bytes cred, enc, got = {NULL, 0};
+    struct da_buf cred, enc, got = {0};
     struct agent_tpm_quote *q = NULL;
     TPML_PCR_SELECTION sel;
     unsigned char qual[32] = {1, 2, 3};
@@ -88,19 +88,20 @@ static void run_activation(struct tt_env *env, int plain, const unsigned char *s
     run_open(env, plain, r);
     assert_int_equal(
         tt_make_credential(env, &r->id->ek_public, &r->id->ak_name, secret, n, &cred, &enc), 0);
-    assert_int_equal(
-        agent_tpm_activate_credential(r->t, cred.data, cred.len, enc.data, enc.len, &got), 0);
-    assert_int_equal(got.len, n);
-    assert_memory_equal(got.data, secret, n);
+    assert_int_equal(agent_tpm_activate_credential(r->t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &got),
+                     0);
+    assert_int_equal(da_buf_len(&got), n);
+    assert_memory_equal(da_buf_data(&got), secret, n);
     assert_int_equal(agent_pcr_selection_parse(AGENT_TPM_DEFAULT_PCRS, &sel), 0);
     assert_int_equal(agent_tpm_quote(r->t, &sel, qual, sizeof(qual), &q), 0);
     agent_tpm_quote_free(q);
     agent_tpm_close(r->t);
     r->t = NULL;
     tt_capture_stop(r->cap);
-    agent_bytes_free(&got);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    da_buf_free(&got);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
 }
 
 /* The capture is real: the AK's public area goes to the TPM in the clear
@@ -112,7 +113,8 @@ static void assert_capture_works(const struct run *r)
     (void)tt_capture_to_tpm(r->cap, &to);
     (void)tt_capture_from_tpm(r->cap, &from);
     assert_true(to > 1000 && from > 1000);
-    assert_true(tt_capture_contains(r->cap, r->id->ak_public.data, r->id->ak_public.len));
+    assert_true(
+        tt_capture_contains(r->cap, da_buf_data(&r->id->ak_public), da_buf_len(&r->id->ak_public)));
 }
 
 static uint32_t be32(const unsigned char *p)

@@ -13,6 +13,7 @@
 
 #include <tss2/tss2_mu.h>
 
+#include "caps.h"
 #include "log.h"
 #include "tpm_public.h"
 
@@ -216,10 +217,10 @@ void tt_log_capture_stop(void)
     da_log_set_sink(NULL, NULL);
 }
 
-static int tt_write_bytes(const char *dir, const char *name, const struct agent_bytes *b,
-                          char *path, size_t size)
+static int tt_write_bytes(const char *dir, const char *name, const struct da_buf *b, char *path,
+                          size_t size)
 {
-    return tt_write(tt_path(path, size, dir, name), b->data, b->len);
+    return tt_write(tt_path(path, size, dir, name), da_buf_data(b), da_buf_len(b));
 }
 
 /* tpm2-tools' "serialized" PCR file: the host's TPML_PCR_SELECTION, a
@@ -228,7 +229,7 @@ static int tt_write_bytes(const char *dir, const char *name, const struct agent_
  * it reads bare values with -l, so the tests hand it this form, built from
  * the agent's marshalled selection and concatenated values.) */
 static int tt_write_tools_pcrs(const char *path, const TPML_PCR_SELECTION *sel,
-                               const struct agent_bytes *values)
+                               const struct da_buf *values)
 {
     TPML_DIGEST lists[TPM2_MAX_PCRS];
     uint32_t count = 0, b;
@@ -244,16 +245,16 @@ static int tt_write_tools_pcrs(const char *path, const TPML_PCR_SELECTION *sel,
             TPML_DIGEST *l = &lists[count];
             if ((sel->pcrSelections[b].pcrSelect[pcr / 8] & (1u << (pcr % 8))) == 0)
                 continue;
-            if (off + size > values->len || count >= TPM2_MAX_PCRS)
+            if (off + size > da_buf_len(values) || count >= TPM2_MAX_PCRS)
                 return -1;
             l->digests[l->count].size = (UINT16)size;
-            memcpy(l->digests[l->count].buffer, values->data + off, size);
+            memcpy(l->digests[l->count].buffer, da_buf_data(values) + off, size);
             off += size;
             if (++l->count == 8)
                 count++;
         }
     }
-    if (off != values->len)
+    if (off != da_buf_len(values))
         return -1;
     if (count < TPM2_MAX_PCRS && lists[count].count > 0)
         count++;
@@ -265,7 +266,7 @@ static int tt_write_tools_pcrs(const char *path, const TPML_PCR_SELECTION *sel,
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-int tt_checkquote(const struct tt_env *env, const struct agent_bytes *ak_public, int pem,
+int tt_checkquote(const struct tt_env *env, const struct da_buf *ak_public, int pem,
                   const struct agent_tpm_quote *q, const unsigned char *qual, size_t qual_len,
                   char *out, size_t size)
 {
@@ -277,12 +278,12 @@ int tt_checkquote(const struct tt_env *env, const struct agent_bytes *ak_public,
     int n = 0, rc = -1;
 
     memset(&sel, 0, sizeof(sel));
-    if (qhex == NULL ||
-        Tss2_MU_TPML_PCR_SELECTION_Unmarshal(q->pcr_selection.data, q->pcr_selection.len, &off,
-                                             &sel) != TSS2_RC_SUCCESS)
+    if (qhex == NULL || Tss2_MU_TPML_PCR_SELECTION_Unmarshal(da_buf_data(&q->pcr_selection),
+                                                             da_buf_len(&q->pcr_selection), &off,
+                                                             &sel) != TSS2_RC_SUCCESS)
         goto out;
     if (pem) {
-        if (agent_tpm_public_pem(ak_public->data, ak_public->len, &pem_text) != 0 ||
+        if (agent_tpm_public_pem(da_buf_data(ak_public), da_buf_len(ak_public), &pem_text) != 0 ||
             tt_write(tt_path(pub, sizeof(pub), env->work, "ak.pem"), pem_text, strlen(pem_text)) !=
                 0)
             goto out;
@@ -321,23 +322,18 @@ out:
     return rc;
 }
 
-static int tt_bytes_dup(struct agent_bytes *b, const unsigned char *p, size_t n)
+static int tt_bytes_dup(struct da_buf *b, const unsigned char *p, size_t n)
 {
-    b->data = malloc(n);
-    if (b->data == NULL)
-        return -1;
-    memcpy(b->data, p, n);
-    b->len = n;
-    return 0;
+    da_buf_init(b, DA_MAX_TPM_STRUCT);
+    return da_buf_append(b, p, n) == 0 ? 0 : -1;
 }
 
-int tt_make_credential(const struct tt_env *env, const struct agent_bytes *ek_public,
-                       const struct agent_bytes *name, const unsigned char *secret,
-                       size_t secret_len, struct agent_bytes *credential,
-                       struct agent_bytes *encrypted_secret)
+int tt_make_credential(const struct tt_env *env, const struct da_buf *ek_public,
+                       const struct da_buf *name, const unsigned char *secret, size_t secret_len,
+                       struct da_buf *credential, struct da_buf *encrypted_secret)
 {
     char ek[PATH_MAX], sec[PATH_MAX], cred[PATH_MAX], out[4096];
-    char *name_hex = tt_hex(name->data, name->len);
+    char *name_hex = tt_hex(da_buf_data(name), da_buf_len(name));
     unsigned char *data = NULL;
     size_t len, id_len, enc_len;
     int rc = -1;
@@ -345,8 +341,8 @@ int tt_make_credential(const struct tt_env *env, const struct agent_bytes *ek_pu
     memset(credential, 0, sizeof(*credential));
     memset(encrypted_secret, 0, sizeof(*encrypted_secret));
     if (name_hex == NULL ||
-        tt_write(tt_path(ek, sizeof(ek), env->work, "ek.pub"), ek_public->data, ek_public->len) !=
-            0 ||
+        tt_write(tt_path(ek, sizeof(ek), env->work, "ek.pub"), da_buf_data(ek_public),
+                 da_buf_len(ek_public)) != 0 ||
         tt_write(tt_path(sec, sizeof(sec), env->work, "secret.bin"), secret, secret_len) != 0)
         goto out;
     tt_path(cred, sizeof(cred), env->work, "credential.out");
@@ -391,7 +387,7 @@ out:
 void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
                           const struct agent_tpm_identity *id)
 {
-    struct agent_bytes cred, enc, got = {NULL, 0};
+    struct da_buf cred, enc, got = {0};
     unsigned char secret[32];
     size_t i;
 
@@ -400,13 +396,14 @@ void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,
     assert_int_equal(
         tt_make_credential(env, &id->ek_public, &id->ak_name, secret, sizeof(secret), &cred, &enc),
         0);
-    assert_int_equal(agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &got),
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &got),
                      0);
-    assert_int_equal(got.len, sizeof(secret));
-    assert_memory_equal(got.data, secret, sizeof(secret));
-    agent_bytes_free(&got);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    assert_int_equal(da_buf_len(&got), sizeof(secret));
+    assert_memory_equal(da_buf_data(&got), secret, sizeof(secret));
+    da_buf_free(&got);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
 }
 
 void tt_tools_public_pem(const char *pub, const char *pem)

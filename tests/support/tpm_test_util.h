@@ -46,7 +46,7 @@ char *tt_hex(const unsigned char *p, size_t n);
 /* Verify a quote with tpm2_checkquote: the AK public (TPM2B_PUBLIC, or PEM
  * when pem != 0), the quote's message, signature and PCR values, and the
  * qualifying data. Returns the tool's exit status; its output goes to out. */
-int tt_checkquote(const struct tt_env *env, const struct agent_bytes *ak_public, int pem,
+int tt_checkquote(const struct tt_env *env, const struct da_buf *ak_public, int pem,
                   const struct agent_tpm_quote *q, const unsigned char *qual, size_t qual_len,
                   char *out, size_t size);
 
@@ -57,10 +57,9 @@ void tt_tools_public_pem(const char *pub, const char *pem);
 /* tpm2_makecredential --tcti none for an EK public (TPM2B_PUBLIC) and an
  * object name: the marshalled TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET
  * taken from the tool's output file. 0 or -1. */
-int tt_make_credential(const struct tt_env *env, const struct agent_bytes *ek_public,
-                       const struct agent_bytes *name, const unsigned char *secret,
-                       size_t secret_len, struct agent_bytes *credential,
-                       struct agent_bytes *encrypted_secret);
+int tt_make_credential(const struct tt_env *env, const struct da_buf *ek_public,
+                       const struct da_buf *name, const unsigned char *secret, size_t secret_len,
+                       struct da_buf *credential, struct da_buf *encrypted_secret);
 /* Check an activation round trip: make a credential for the identity's AK
  * with the tool, activate it with the agent, compare the secret. */
 void tt_assert_activation(const struct tt_env *env, struct agent_tpm *t,

@@ -157,7 +157,7 @@ static void test_malformed_fields(void **state)
 static void test_read_file(void **state)
 {
     char dir[200], path[PATH_MAX];
-    struct agent_bytes got = {NULL, 0};
+    struct da_buf got = {0};
     struct elb b;
     FILE *f;
 
@@ -173,7 +173,7 @@ static void test_read_file(void **state)
     assert_int_equal(agent_eventlog_read(path, &got), 0);
     assert_int_equal(got.len, b.len);
     assert_memory_equal(got.data, b.data, b.len);
-    agent_bytes_free(&got);
+    da_buf_free(&got);
     /* Larger than the cap. */
     assert_int_equal(truncate(path, (off_t)DA_MAX_EVENT_LOG + 1), 0);
     assert_int_equal(agent_eventlog_read(path, &got), DA_ERR_TOO_LARGE);

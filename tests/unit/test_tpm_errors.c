@@ -309,7 +309,7 @@ static void test_wrong_auth(void **state)
     struct tt_env *env = *state;
     struct agent_tpm *t = NULL;
     struct agent_tpm_identity *id = NULL;
-    struct agent_bytes cred, enc, secret = {NULL, 0};
+    struct da_buf cred, enc, secret = {0};
     const unsigned char value[32] = {1};
 
     assert_int_equal(tt_open(env, &t), 0);
@@ -328,17 +328,18 @@ static void test_wrong_auth(void **state)
         tt_make_credential(env, &id->ek_public, &id->ak_name, value, sizeof(value), &cred, &enc),
         0);
     arm(&f_activate, TPM2_RC_POLICY_FAIL | TPM2_RC_S | TPM2_RC_2, 0, 1);
-    assert_int_equal(
-        agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &secret),
-        DA_ERR_TPM_AUTH);
-    assert_null(secret.data);
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &secret),
+                     DA_ERR_TPM_AUTH);
+    assert_int_equal(da_buf_len(&secret), 0);
     assert_nothing_loaded(t, 2);
-    assert_int_equal(
-        agent_tpm_activate_credential(t, cred.data, cred.len, enc.data, enc.len, &secret), 0);
-    assert_memory_equal(secret.data, value, sizeof(value));
-    agent_bytes_free(&secret);
-    agent_bytes_free(&cred);
-    agent_bytes_free(&enc);
+    assert_int_equal(agent_tpm_activate_credential(t, da_buf_data(&cred), da_buf_len(&cred),
+                                                   da_buf_data(&enc), da_buf_len(&enc), &secret),
+                     0);
+    assert_memory_equal(da_buf_data(&secret), value, sizeof(value));
+    da_buf_free(&secret);
+    da_buf_free(&cred);
+    da_buf_free(&enc);
     agent_tpm_identity_free(id);
     agent_tpm_close(t);
 }

@@ -94,7 +94,7 @@ static void test_keyblob_round_trip_and_refusals(void **state)
 {
     TPM2B_PRIVATE priv, priv2;
     TPM2B_PUBLIC pub, pub2;
-    struct agent_bytes blob = {NULL, 0};
+    struct da_buf blob = {0};
     unsigned char buf[DA_MAX_KEY_FILE + 2];
     size_t cut;
 
@@ -110,17 +110,19 @@ static void test_keyblob_round_trip_and_refusals(void **state)
     pub.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
     pub.publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
     assert_int_equal(agent_keyblob_encode(&priv, &pub, &blob), 0);
-    assert_int_equal(agent_keyblob_decode(blob.data, blob.len, &priv2, &pub2), 0);
+    assert_int_equal(agent_keyblob_decode(da_buf_data(&blob), da_buf_len(&blob), &priv2, &pub2), 0);
     assert_int_equal(priv2.size, 40);
     assert_memory_equal(priv2.buffer, priv.buffer, 40);
     assert_int_equal(pub2.publicArea.parameters.eccDetail.curveID, TPM2_ECC_NIST_P256);
-    for (cut = 0; cut < blob.len; cut++)
-        assert_int_equal(agent_keyblob_decode(blob.data, cut, &priv2, &pub2), DA_ERR_TPM_KEY_BLOB);
-    memcpy(buf, blob.data, blob.len);
-    buf[blob.len] = 0;
-    assert_int_equal(agent_keyblob_decode(buf, blob.len + 1, &priv2, &pub2), DA_ERR_TPM_KEY_BLOB);
+    for (cut = 0; cut < da_buf_len(&blob); cut++)
+        assert_int_equal(agent_keyblob_decode(da_buf_data(&blob), cut, &priv2, &pub2),
+                         DA_ERR_TPM_KEY_BLOB);
+    memcpy(buf, da_buf_data(&blob), da_buf_len(&blob));
+    buf[da_buf_len(&blob)] = 0;
+    assert_int_equal(agent_keyblob_decode(buf, da_buf_len(&blob) + 1, &priv2, &pub2),
+                     DA_ERR_TPM_KEY_BLOB);
     assert_int_equal(agent_keyblob_decode(buf, sizeof(buf), &priv2, &pub2), DA_ERR_TPM_KEY_BLOB);
-    agent_bytes_free(&blob);
+    da_buf_free(&blob);
 }
 
 /* An OpenSSL P-256 key -> TPM2B_PUBLIC -> OpenSSL key is the same key; its
@@ -131,7 +133,7 @@ static void test_ec_key_and_signature_forms(void **state)
     TPM2B_PUBLIC pub;
     TPM2B_NAME name;
     TPMS_SIGNATURE_ECC ts;
-    struct agent_bytes der = {NULL, 0}, pub_bytes = {NULL, 0};
+    struct da_buf der = {0}, pub_bytes = {0};
     unsigned char digest[32], sig[80], area[sizeof(TPMT_PUBLIC)], expect[32];
     size_t sig_len = sizeof(sig), off = 0;
     EVP_PKEY_CTX *ctx;
@@ -160,7 +162,8 @@ static void test_ec_key_and_signature_forms(void **state)
     assert_int_equal(agent_ecdsa_tpm_to_der(&ts, &der), 0);
     ctx = EVP_PKEY_CTX_new(back, NULL);
     assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
-    assert_int_equal(EVP_PKEY_verify(ctx, der.data, der.len, digest, sizeof(digest)), 1);
+    assert_int_equal(
+        EVP_PKEY_verify(ctx, da_buf_data(&der), da_buf_len(&der), digest, sizeof(digest)), 1);
     EVP_PKEY_CTX_free(ctx);
     /* Trailing bytes after the DER are refused. */
     sig[sig_len] = 0;
@@ -168,11 +171,13 @@ static void test_ec_key_and_signature_forms(void **state)
 
     /* PEM export of the marshalled public. */
     assert_int_equal(agent_mu_public(&pub, &pub_bytes), 0);
-    assert_int_equal(agent_tpm_public_pem(pub_bytes.data, pub_bytes.len, &pem), 0);
+    assert_int_equal(agent_tpm_public_pem(da_buf_data(&pub_bytes), da_buf_len(&pub_bytes), &pem),
+                     0);
     assert_non_null(strstr(pem, "-----BEGIN PUBLIC KEY-----"));
     free(pem);
-    assert_int_equal(agent_tpm_public_pem(pub_bytes.data, pub_bytes.len - 1, &pem),
-                     DA_ERR_INVALID_ARG);
+    assert_int_equal(
+        agent_tpm_public_pem(da_buf_data(&pub_bytes), da_buf_len(&pub_bytes) - 1, &pem),
+        DA_ERR_INVALID_ARG);
     assert_null(pem);
 
     /* A point off the curve is not a key. */
@@ -182,8 +187,8 @@ static void test_ec_key_and_signature_forms(void **state)
     assert_int_not_equal(agent_tpm_public_to_pkey(&pub, &back), 0);
     assert_null(back);
 
-    agent_bytes_free(&der);
-    agent_bytes_free(&pub_bytes);
+    da_buf_free(&der);
+    da_buf_free(&pub_bytes);
     EVP_PKEY_free(key);
 }
 
