@@ -96,6 +96,9 @@ void agent_sandbox_set_uploader_dirs(const char *state, const char *spool);
 
 /* The pieces, for tests and for callers that need a different order. */
 int agent_sandbox_isolate_uploader(void);
+/* Keep <state> (opened inside the uploader's namespace) as a directory the
+ * filter lets the uploader write in. 0 or DA_ERR_SANDBOX. */
+int agent_sandbox_keep_uploader_state(void);
 /* Keep only the capabilities in the mask (bit n = capability n) in the
  * effective, permitted and bounding sets; clear inheritable and ambient. */
 int agent_sandbox_drop_caps(uint64_t keep);
