@@ -855,7 +855,8 @@ static int nfe_msg_rule(struct nfe_rs *rs, uint8_t family, const unsigned char *
             return r;
     }
     ru->n_expr = rs->n_exprs - ru->first_expr;
-    nfe_fold_ranges(&rs->exprs[ru->first_expr], ru->n_expr);
+    if (ru->n_expr > 0) /* a rule without expressions: no table yet */
+        nfe_fold_ranges(&rs->exprs[ru->first_expr], ru->n_expr);
     if (rs->chains[chain].last_rule >= 0)
         rs->rules[rs->chains[chain].last_rule].next = (int)rs->n_rules;
     else
