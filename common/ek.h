@@ -1,5 +1,5 @@
 /* Endorsement key certificates: chain to the configured manufacturer roots
- * and match the EK public the agent sent (DESIGN.md section 5, enrollment).
+ * and match the EK public the agent sent (docs/ARCHITECTURE.md, enrollment).
  *
  * EK certificates from TPM vendors carry a subject alternative name with a
  * directoryName of TPM manufacturer, model and version attributes (TCG OIDs

@@ -129,7 +129,8 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_UNAVAILABLE, "unavailable", 503, "service unavailable"},
     {DA_ERR_NOT_READY, "not_ready", 503, "server is not ready to verify reports"},
     {DA_ERR_HTTP_FRAMING, "bad_framing", 400, "request framing is ambiguous or invalid"},
-    {DA_ERR_HTTP_CODING, "unsupported_transfer_coding", 501, "transfer coding not implemented"},
+    {DA_ERR_HTTP_CODING, "unsupported_transfer_coding", 501,
+     "only the chunked transfer coding is accepted"},
     {DA_ERR_HTTP_TARGET, "bad_request_target", 400, "control character in the request target"},
     {DA_ERR_HTTP_QUERY, "bad_query_parameter", 400, "unknown or repeated query parameter"},
 

@@ -1,4 +1,4 @@
-/* Server nonces for reports (DESIGN.md section 5, step 1).
+/* Server nonces for reports (docs/ARCHITECTURE.md, step 1).
  *
  * A nonce is stateless: 16 random bytes || 8-byte big-endian expiry (Unix
  * seconds) || HMAC-SHA256 under a server secret over those 24 bytes and a

@@ -1,4 +1,4 @@
-/* The policy engine (DESIGN.md section 6; the format is in docs/policy.md
+/* The policy engine (docs/ARCHITECTURE.md; the format is in docs/policy.md
  * and docs/policy.schema.json).
  *
  * A policy is loaded completely or not at all: every expression is checked,

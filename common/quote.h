@@ -1,4 +1,4 @@
-/* Verification of TPM2_Quote and TPM2_Certify (DESIGN.md section 5).
+/* Verification of TPM2_Quote and TPM2_Certify (docs/ARCHITECTURE.md).
  *
  * The caller recomputes what the quote must contain: the qualifying data
  * (da_quote_qualifying_data over the nonce it issued and the digest of the
@@ -127,7 +127,7 @@ int da_report_nonce_make(const uint8_t *key, size_t key_len, const char *agent_i
                          const struct da_pcr_selection *selection, uint64_t now,
                          uint32_t lifetime_s, uint8_t out[DA_NONCE_LEN]);
 
-/* A report's quote as it arrives (DESIGN.md section 5, Report step 4). */
+/* A report's quote as it arrives (docs/ARCHITECTURE.md, Report step 4). */
 struct da_report_quote {
     const char *agent_id; /* the agent whose report this claims to be */
     const uint8_t *nonce;
@@ -141,7 +141,7 @@ struct da_report_quote {
     size_t pcr_values_len;
 };
 
-/* The whole report check of DESIGN.md section 5, step 5, up to policy:
+/* The whole report check of docs/ARCHITECTURE.md, step 5, up to policy:
  * the nonce is one this server issued to report->agent_id for this
  * selection (DA_ERR_VERIFY_NONCE: also a nonce of another agent) and still valid
  * (DA_ERR_VERIFY_NONCE_EXPIRED); the quote verifies with expected qualifying

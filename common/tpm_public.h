@@ -44,14 +44,14 @@ const uint8_t *da_tpm_public_name(const struct da_tpm_public *pub, size_t *len);
 /* The OpenSSL public key (borrowed; up-ref it to keep it longer). */
 EVP_PKEY *da_tpm_public_pkey(const struct da_tpm_public *pub);
 
-/* An attestation key as DESIGN.md section 5 requires: ECC NIST P-256,
+/* An attestation key as docs/ARCHITECTURE.md requires: ECC NIST P-256,
  * nameAlg SHA-256, scheme ECDSA with SHA-256, no symmetric or KDF, and the
  * attributes fixedTPM, fixedParent, sensitiveDataOrigin, restricted, sign,
  * not decrypt. Errors: DA_ERR_VERIFY_AK_ATTRIBUTES, DA_ERR_VERIFY_KEY_TYPE,
  * DA_ERR_VERIFY_HASH_ALG, DA_ERR_VERIFY_SIG_SCHEME. */
 int da_tpm_public_check_ak(const struct da_tpm_public *pub);
 
-/* A signing key certified by the AK (the SK of DESIGN.md section 3): ECC
+/* A signing key certified by the AK (the SK of docs/ARCHITECTURE.md): ECC
  * NIST P-256, nameAlg SHA-256, fixedTPM, fixedParent, sensitiveDataOrigin,
  * sign, not decrypt, not restricted (it signs digests the agent computes);
  * scheme NULL or ECDSA/SHA-256. Same error codes as da_tpm_public_check_ak. */

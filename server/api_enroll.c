@@ -1,4 +1,4 @@
-/* Enrollment (DESIGN.md section 5): POST /v1/enroll makes a credential
+/* Enrollment (docs/ARCHITECTURE.md): POST /v1/enroll makes a credential
  * challenge for the AK under the EK; POST /v1/enroll/{id}/activate checks
  * the answer and the SK certify, records the agent and issues the SK
  * certificate. Every refusal is audited and changes nothing else, except

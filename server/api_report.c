@@ -1,6 +1,6 @@
 /* Agent endpoints of the report cycle: nonce, then report.
  *
- * A report is checked strictly and in a fixed order (DESIGN.md section 5):
+ * A report is checked strictly and in a fixed order (docs/ARCHITECTURE.md):
  * body, agent, nonce + quote (verification core), TPM counters, inventory,
  * policy; then evidence, verdict, transcript and receipt are stored with the
  * nonce's single use in one transaction. Every rejection is audited with

@@ -1,5 +1,5 @@
 /* devattest-agent enroll: prove to the server that this agent's attestation
- * key lives in this machine's TPM (DESIGN.md §5, enrollment). */
+ * key lives in this machine's TPM (docs/ARCHITECTURE.md, enrollment). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* The agent's three processes and the messages between them (DESIGN.md §3).
+/* The agent's three processes and the messages between them (docs/ARCHITECTURE.md).
  *
  *   uploader (parent) --IPC--> signer     holds the TPM; answers IDENTITY,
  *                                         QUOTE and ENROLL, nothing else

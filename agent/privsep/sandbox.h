@@ -1,4 +1,4 @@
-/* Confinement of the agent's three processes (DESIGN.md §3).
+/* Confinement of the agent's three processes (docs/ARCHITECTURE.md).
  *
  * Each process calls agent_sandbox_enter() once, after it has opened what it
  * needs and before it reads any outside input:

@@ -1,4 +1,4 @@
-/* One report cycle (DESIGN.md §5): collect, nonce, quote, spool, deliver.
+/* One report cycle (docs/ARCHITECTURE.md): collect, nonce, quote, spool, deliver.
  *
  * Every report goes through the spool: it is written there signed, then the
  * spool is delivered oldest first (agent/uploader/deliver.h). When the server cannot

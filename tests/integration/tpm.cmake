@@ -37,7 +37,7 @@ add_executable(bench_tpm ${DA_TEST_SRC}/bench/bench_tpm.c)
 target_link_libraries(bench_tpm PRIVATE da_test_swtpm da_agent)
 
 # The ESYS backend (agent/keys/tpm.c, tpm_ek.c, tpm_keys.c, tpm_quote.c, tpm_info.c)
-# holds every Esys_* call of the project (DESIGN.md §2).
+# holds every Esys_* call of the project (docs/ARCHITECTURE.md).
 add_test(NAME style_esys_only_in_tpm_c
   COMMAND sh -c "! grep -rnE 'Esys_[A-Za-z_]+[[:space:]]*\\(' agent collector server common 2>/dev/null | grep -vE '^agent/keys/tpm(_ek|_keys|_quote|_info)?\\.c:'"
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
