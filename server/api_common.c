@@ -12,6 +12,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy_state.h"
+#include "receipt_keys.h"
 
 extern const unsigned char srv_openapi_yaml[];
 extern const size_t srv_openapi_yaml_len;
@@ -161,6 +162,16 @@ int srv_api_openapi(struct srv_request *req, struct srv_response *resp)
     resp->status = 200;
     resp->content_type = "application/yaml";
     return 0;
+}
+
+/* The receipt keys and the CA certificate (receipt_keys.h): public, so a
+ * verifier needs nothing copied from the server's disk. */
+int srv_api_keys(struct srv_request *req, struct srv_response *resp)
+{
+    cJSON *answer = NULL;
+    int rc = srv_keys_answer(req->srv->keys, &answer);
+
+    return rc != 0 ? rc : srv_respond_json(resp, 200, answer);
 }
 
 int srv_api_metrics(struct srv_request *req, struct srv_response *resp)

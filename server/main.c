@@ -1,4 +1,4 @@
-/* devattest-server: init, token create, serve.
+/* devattest-server: init, token create, serve, receipt-key rotate.
  *
  * Exit codes: 0 success, 1 failure (logged), 2 usage error. */
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "pki.h"
+#include "receipt_keys.h"
 #include "server.h"
 #include "store.h"
 #include "token.h"
@@ -31,7 +32,9 @@ static void usage(FILE *f)
           "  token create --role admin|auditor [--label TEXT]\n"
           "  token create --role vendor --vendor NAME [--label TEXT]\n"
           "  token create --vendor NAME --ttl 24h  one-time enrollment token\n"
-          "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n",
+          "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n"
+          "  receipt-key rotate                  retire the receipt key, make a new one\n"
+          "                                      (restart serve to use it); print its id\n",
           f);
 }
 
@@ -145,6 +148,21 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
     else
         fprintf(stderr, "devattest-server: token create: %s\n", da_strerror(rc));
     OPENSSL_cleanse(token, sizeof(token));
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_receipt_key(const struct srv_config *cfg, int argc, char **argv)
+{
+    int rc;
+
+    if (argc != 2 || strcmp(argv[1], "rotate") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    rc = srv_receipt_key_rotate(cfg->state_dir, srv_now(), stdout);
+    if (rc != 0)
+        fprintf(stderr, "devattest-server: receipt-key rotate %s: %s\n", cfg->state_dir,
+                da_strerror(rc));
     return rc == 0 ? 0 : 1;
 }
 
@@ -264,6 +282,8 @@ int main(int argc, char **argv)
         return cmd_token(&cfg, argc, argv);
     if (strcmp(argv[0], "serve") == 0)
         return cmd_serve(&cfg, argc, argv);
+    if (strcmp(argv[0], "receipt-key") == 0)
+        return cmd_receipt_key(&cfg, argc, argv);
     usage(stderr);
     return 2;
 }
