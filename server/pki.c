@@ -443,13 +443,13 @@ void srv_keys_free(struct srv_keys *k)
 /* The AK name extension: extnValue is the DER of an OCTET STRING. */
 static int add_ak_name_ext(X509 *x, const unsigned char *name, size_t len)
 {
-    ASN1_OBJECT *oid = OBJ_txt2obj(SRV_OID_AK_NAME, 1);
+    ASN1_OBJECT *oid = OBJ_txt2obj(DA_OID_AK_NAME, 1);
     ASN1_OCTET_STRING *inner = ASN1_OCTET_STRING_new(), *outer = ASN1_OCTET_STRING_new();
     X509_EXTENSION *ext = NULL;
     unsigned char *der = NULL;
     int n, rc = DA_ERR_CRYPTO;
 
-    if (oid == NULL || inner == NULL || outer == NULL || len == 0 || len > SRV_MAX_TPM_NAME ||
+    if (oid == NULL || inner == NULL || outer == NULL || len == 0 || len > DA_MAX_TPM_NAME ||
         ASN1_OCTET_STRING_set(inner, name, (int)len) != 1)
         goto out;
     n = i2d_ASN1_OCTET_STRING(inner, &der);
@@ -509,7 +509,7 @@ int srv_pki_issue_receipt_cert(EVP_PKEY *ca_key, X509 *ca, EVP_PKEY *key, int64_
     if (rc == 0)
         rc = add_ext(x, ca, NID_key_usage, "critical,digitalSignature");
     if (rc == 0)
-        rc = add_ext(x, ca, NID_ext_key_usage, SRV_OID_RECEIPT_KEY_EKU);
+        rc = add_ext(x, ca, NID_ext_key_usage, DA_OID_RECEIPT_KEY_EKU);
     if (rc == 0)
         rc = sign_cert(x, ca_key);
     if (rc == 0)

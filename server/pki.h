@@ -24,15 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-/* Object identifiers under the project's arc 2.25.142076670702272177775493678230990192634
- * (a UUID OID, ITU-T X.667; docs/evidence.md). */
-#define SRV_OID_ARC "2.25.142076670702272177775493678230990192634"
-/* SK certificate extension: OCTET STRING, the AK's TPM name (nameAlg || digest). */
-#define SRV_OID_AK_NAME SRV_OID_ARC ".1.1"
-/* Extended key usage of a receipt key's certificate. */
-#define SRV_OID_RECEIPT_KEY_EKU SRV_OID_ARC ".1.2"
-/* Largest TPM name (nameAlg and a SHA-512 digest). */
-#define SRV_MAX_TPM_NAME 66
+#include "bundle.h" /* the project's object identifiers */
 
 #define SRV_NONCE_KEY_LEN   32
 #define SRV_PRIVACY_KEY_LEN 32
@@ -62,7 +54,7 @@ void srv_keys_free(struct srv_keys *k);
 
 /* Issue a certificate for an agent's signing key (SK), subject CN=agent_id,
  * signed by the CA, valid for days, carrying the AK's TPM name (ak_name,
- * ak_name_len bytes) in the SRV_OID_AK_NAME extension so that a verifier can
+ * ak_name_len bytes) in the DA_OID_AK_NAME extension so that a verifier can
  * tell which AK's quotes go with this SK. PEM text in *pem_out (free()). */
 int srv_pki_issue_sk_cert(const struct srv_keys *k, EVP_PKEY *sk, const char *agent_id,
                           const unsigned char *ak_name, size_t ak_name_len, unsigned days,

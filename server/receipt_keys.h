@@ -10,7 +10,7 @@
  * oldest first, the current key last. Each certificate's notBefore and
  * notAfter are the period in which the key signed receipts (notAfter of the
  * current key: the CA's own notAfter) and its extended key usage is
- * SRV_OID_RECEIPT_KEY_EKU, so a verifier holding only the CA certificate
+ * DA_OID_RECEIPT_KEY_EKU, so a verifier holding only the CA certificate
  * can tell a receipt key from any other certificate the CA issued, and can
  * tell which key was valid when a receipt was issued. The JSON dates repeat
  * the certificate's for readers; verifiers use the certificate.
