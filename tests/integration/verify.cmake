@@ -8,3 +8,13 @@ da_unit_test(NAME test_credential_swtpm SOURCES ${DA_TEST_SRC}/integration/test_
 da_unit_test(NAME test_ek_swtpm SOURCES ${DA_TEST_SRC}/integration/test_ek_swtpm.c
                      ${DA_TEST_SRC}/support/verify_swtpm.c ${DA_TEST_SRC}/support/oaep_cert.c
              LIBS da_test_swtpm da_test_verify LABELS integration swtpm)
+
+# devattest-verify bundle against bundles made with two enrolled swtpm
+# machines and a real server; the tamper matrix, receipt key rotation and
+# an independent verifier (tests/integration/bundle-oracle).
+if(TARGET da_agent)
+  da_unit_test(NAME test_bundle_verify SOURCES ${DA_TEST_SRC}/integration/test_bundle_verify.c
+                       ${DA_TEST_SRC}/support/bundle_build.c ${DA_TEST_SRC}/support/agent_run.c
+               LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
+  add_dependencies(test_bundle_verify devattest-agent devattest-server devattest-verify)
+endif()
