@@ -93,13 +93,13 @@ struct da_bundle_artifact {
 };
 
 struct da_bundle_options {
-    X509 *ca;                   /* the server CA: required */
-    const cJSON *keys;          /* a GET /v1/keys answer, or NULL */
-    X509_STORE *tsa_roots;      /* roots for timestamp tokens, or NULL */
+    X509 *ca;                       /* the server CA: required */
+    const cJSON *keys;              /* a GET /v1/keys answer, or NULL */
+    X509_STORE *tsa_roots;          /* roots for timestamp tokens, or NULL */
     const struct da_policy *policy; /* re-evaluate embedded evidence, or NULL */
-    int64_t max_age_s;          /* receipt age at the statement's time; 0: none */
-    unsigned require;           /* enum da_bundle_kind bits */
-    int64_t now;                /* Unix seconds */
+    int64_t max_age_s;              /* receipt age at the statement's time; 0: none */
+    unsigned require;               /* enum da_bundle_kind bits */
+    int64_t now;                    /* Unix seconds */
     const struct da_bundle_artifact *artifacts;
     size_t nartifacts;
 };
@@ -108,8 +108,7 @@ struct da_bundle_options {
  * report above (also when verification fails). 0 when every check held,
  * otherwise the code of the first failed check; DA_ERR_NOMEM,
  * DA_ERR_INVALID_ARG without a report. */
-int da_bundle_verify(const struct da_bundle *b, const struct da_bundle_options *o,
-                     cJSON **report);
+int da_bundle_verify(const struct da_bundle *b, const struct da_bundle_options *o, cJSON **report);
 
 /* "sbom,tests,scan,provenance" (any subset, comma separated) to bits.
  * DA_ERR_INVALID_ARG for an unknown or repeated name. */

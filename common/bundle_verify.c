@@ -29,9 +29,9 @@
 /* What one envelope's checks found, for the checks over the bundle. */
 struct ev {
     cJSON *checks;
-    bool ok;         /* every check so far held */
-    bool signed_ok;  /* certificate, chain, timestamp and signature held */
-    bool main_ok;    /* a main statement whose quote and receipt held */
+    bool ok;        /* every check so far held */
+    bool signed_ok; /* certificate, chain, timestamp and signature held */
+    bool main_ok;   /* a main statement whose quote and receipt held */
     bool is_main;
     char keyid[65];
     char *subjects; /* canonical JSON of the subject array */
@@ -85,7 +85,8 @@ static int add_check(struct ev *v, cJSON *arr, int *first, const char *name, int
     return 0;
 }
 
-#define CHECK(r, v, name, rc, ...) add_check((v), (v)->checks, &(r)->first_rc, name, rc, __VA_ARGS__)
+#define CHECK(r, v, name, rc, ...)                                                                 \
+    add_check((v), (v)->checks, &(r)->first_rc, name, rc, __VA_ARGS__)
 
 static const char *str_member(const cJSON *o, const char *key)
 {
@@ -143,7 +144,7 @@ static int canonical_text(const cJSON *v, char **out)
 
 /* Verify x against the CA at time t (untrusted: intermediates, may be
  * NULL). On failure *why names OpenSSL's reason. */
-static int chain_verify(X509 *ca, X509 *x, STACK_OF(X509) *untrusted, int64_t t, const char **why)
+static int chain_verify(X509 *ca, X509 *x, STACK_OF(X509) * untrusted, int64_t t, const char **why)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -272,7 +273,14 @@ static int check_chain(struct run *r, const struct da_bundle_entry *e, struct ev
     else
         why = "a chain certificate is not PEM";
     sk_X509_pop_free(untrusted, X509_free);
-    return CHECK(r, v, "chain", rc, "%s, at %lld", rc != 0 ? why : "to the CA", (long long)t);
+    {
+        char when[32] = "";
+        time_t tt = (time_t)t;
+        struct tm tm;
+        if (gmtime_r(&tt, &tm) != NULL)
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return CHECK(r, v, "chain", rc, "%s, at %s", rc != 0 ? why : "to the CA", when);
+    }
 }
 
 static int check_signed(struct run *r, const struct da_bundle_entry *e, struct ev *v)
@@ -293,8 +301,8 @@ static int check_signed(struct run *r, const struct da_bundle_entry *e, struct e
     if ((rc = check_chain(r, e, v, t)) != 0)
         return rc;
     rc = da_dsse_verify(e->env, X509_get0_pubkey(v->cert), NULL);
-    if ((rc = CHECK(r, v, "signature", rc, rc != 0 ? "over the DSSE PAE with the certificate's key"
-                                                   : NULL)) != 0)
+    if ((rc = CHECK(r, v, "signature", rc,
+                    rc != 0 ? "over the DSSE PAE with the certificate's key" : NULL)) != 0)
         return rc;
     v->signed_ok = v->ok;
     return 0;
@@ -312,7 +320,8 @@ static int cert_ak_name(X509 *cert, unsigned char *name, size_t *len)
     int rc = DA_ERR_BUNDLE_AK_BINDING;
 
     ASN1_OBJECT_free(oid);
-    if (i < 0 || X509_get_ext_by_OBJ(cert, X509_EXTENSION_get_object(X509_get_ext(cert, i)), i) >= 0)
+    if (i < 0 ||
+        X509_get_ext_by_OBJ(cert, X509_EXTENSION_get_object(X509_get_ext(cert, i)), i) >= 0)
         return rc;
     data = X509_EXTENSION_get_data(X509_get_ext(cert, i));
     p = ASN1_STRING_get0_data(data);
@@ -385,8 +394,7 @@ static int check_quote(struct run *r, const struct da_bundle_entry *e, struct ev
     const char *seltext = str_member(q, "pcr_selection");
     int rc;
 
-    if (!cJSON_IsObject(q) || str_member(q, "attest") == NULL ||
-        str_member(q, "signature") == NULL)
+    if (!cJSON_IsObject(q) || str_member(q, "attest") == NULL || str_member(q, "signature") == NULL)
         return CHECK(r, v, "quote", DA_ERR_BUNDLE_QUOTE_MISSING, NULL);
     rc = b64_member(q, "attest", DA_MAX_TPM_STRUCT, &attest);
     if (rc == 0)
@@ -541,8 +549,7 @@ static int check_receipt(struct run *r, struct ev *v, const cJSON *pred, int64_t
     if (rc != 0 || sig_rc != 0)
         goto out;
     if (agent == NULL || ed == NULL || cert_cn(v->cert, cn, sizeof(cn)) != 0 ||
-        strcmp(agent, rec.agent_id) != 0 || strcmp(cn, agent) != 0 ||
-        strcmp(ed, rec.evidence) != 0)
+        strcmp(agent, rec.agent_id) != 0 || strcmp(cn, agent) != 0 || strcmp(ed, rec.evidence) != 0)
         rc = CHECK(r, v, "receipt_subject", DA_ERR_BUNDLE_RECEIPT_MISMATCH,
                    "receipt agent %.64s evidence %.64s", rec.agent_id, rec.evidence);
     else
@@ -584,8 +591,7 @@ static int check_policy(struct run *r, struct ev *v, const cJSON *pred)
     int rc;
 
     if (!cJSON_IsObject(evidence))
-        return CHECK(r, v, "policy", DA_ERR_BUNDLE_POLICY,
-                     "no embedded evidence to evaluate");
+        return CHECK(r, v, "policy", DA_ERR_BUNDLE_POLICY, "no embedded evidence to evaluate");
     if (da_jcs_digest_sha256(evidence, d) != 0 || da_hex_encode_to(d, 32, hex, sizeof(hex)) != 0 ||
         ed == NULL || strcmp(hex, ed) != 0)
         return CHECK(r, v, "policy", DA_ERR_BUNDLE_EVIDENCE, "SHA-256 %s", hex);
@@ -727,8 +733,8 @@ static int check_bundle(struct run *r, cJSON *arr)
     }
     for (size_t k = 0; k < 4 && rc == 0; k++) {
         if ((r->o->require & (1u << k)) != 0)
-            rc = add_check(NULL, arr, &r->first_rc, "require", (bound & (1u << k)) ? 0 : DA_ERR_BUNDLE_REQUIRED,
-                           "%s", names[k]);
+            rc = add_check(NULL, arr, &r->first_rc, "require",
+                           (bound & (1u << k)) ? 0 : DA_ERR_BUNDLE_REQUIRED, "%s", names[k]);
     }
     for (size_t a = 0; a < r->o->nartifacts && rc == 0; a++) {
         const struct da_bundle_artifact *art = &r->o->artifacts[a];
@@ -769,8 +775,8 @@ static int check_entry(struct run *r, size_t i)
     for (size_t j = 0; j < i; j++) {
         if (r->b->e[j].parse_rc == 0 &&
             memcmp(r->b->e[j].payload_sha256, e->payload_sha256, sizeof(d)) == 0)
-            return CHECK(r, v, "duplicate", DA_ERR_BUNDLE_DUPLICATE, "the same statement as line %zu",
-                         r->b->e[j].line);
+            return CHECK(r, v, "duplicate", DA_ERR_BUNDLE_DUPLICATE,
+                         "the same statement as line %zu", r->b->e[j].line);
     }
     if ((rc = canonical_text(da_intoto_statement_subject_json(e->st), &v->subjects)) != 0 ||
         (rc = da_jcs_digest_sha256(e->st->predicate, d)) != 0 ||

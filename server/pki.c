@@ -500,7 +500,8 @@ int srv_pki_issue_receipt_cert(EVP_PKEY *ca_key, X509 *ca, EVP_PKEY *key, int64_
     rc = make_cert(key, "devattest receipt key", ca, ca_key, 1, &x);
     if (rc == 0 && ASN1_TIME_set(X509_getm_notBefore(x), (time_t)not_before) == NULL)
         rc = DA_ERR_CRYPTO;
-    if (rc == 0 && not_after != 0 && ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after) == NULL)
+    if (rc == 0 && not_after != 0 &&
+        ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after) == NULL)
         rc = DA_ERR_CRYPTO;
     if (rc == 0 && not_after == 0 && X509_set1_notAfter(x, X509_get0_notAfter(ca)) != 1)
         rc = DA_ERR_CRYPTO;

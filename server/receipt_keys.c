@@ -41,8 +41,7 @@ static int path_of(char *buf, size_t size, const char *dir, const char *name)
     return n < 0 || (size_t)n >= size ? DA_ERR_INVALID_ARG : 0;
 }
 
-static int write_private(const char *dir, const char *name, EVP_PKEY *key,
-                         enum da_write_mode mode)
+static int write_private(const char *dir, const char *name, EVP_PKEY *key, enum da_write_mode mode)
 {
     BIO *bio = BIO_new(BIO_s_mem());
     char *data = NULL;
@@ -326,8 +325,8 @@ static int answer_entry(const cJSON *e, bool current, cJSON **out)
          cJSON_AddStringToObject(o, "algorithm", "ecdsa-p256-sha256") == NULL ||
          cJSON_AddStringToObject(o, "public_key", pub) == NULL ||
          cJSON_AddStringToObject(o, "certificate", pem) == NULL ||
-         cJSON_AddStringToObject(
-             o, "valid_from", cJSON_GetObjectItemCaseSensitive(e, "valid_from")->valuestring) ==
+         cJSON_AddStringToObject(o, "valid_from",
+                                 cJSON_GetObjectItemCaseSensitive(e, "valid_from")->valuestring) ==
              NULL ||
          (cJSON_IsString(until) &&
           cJSON_AddStringToObject(o, "valid_until", until->valuestring) == NULL) ||

@@ -48,9 +48,11 @@ static void usage(FILE *f)
 {
     fputs("usage: devattest-verify eventlog LOG [--json]\n"
           "       devattest-verify dbx-reference LOG --date YYYY-MM-DD [--source TEXT]\n"
-          "       devattest-verify bundle BUNDLE --ca CA.pem [--keys KEYS.json] [--artifact FILE]...\n"
+          "       devattest-verify bundle BUNDLE --ca CA.pem [--keys KEYS.json] [--artifact "
+          "FILE]...\n"
           "                        [--policy POLICY.json] [--max-age DURATION]\n"
-          "                        [--require sbom,tests,scan,provenance] [--tsa-ca TSA.pem] [--json]\n",
+          "                        [--require sbom,tests,scan,provenance] [--tsa-ca TSA.pem] "
+          "[--json]\n",
           f);
 }
 
@@ -223,7 +225,11 @@ static int duration_parse(const char *text, int64_t *out)
     n = strtoll(text, &end, 10);
     if (errno != 0 || end == text || n <= 0 || end[0] == '\0' || end[1] != '\0')
         return DA_ERR_INVALID_ARG;
-    unit = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
+    unit = end[0] == 's'   ? 1
+           : end[0] == 'm' ? 60
+           : end[0] == 'h' ? 3600
+           : end[0] == 'd' ? 86400
+                           : 0;
     if (unit == 0 || n > INT64_MAX / unit / 2)
         return DA_ERR_INVALID_ARG;
     *out = (int64_t)n * unit;
@@ -321,7 +327,8 @@ static void print_report(const cJSON *rep)
 
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rep, "envelopes"))
     {
-        printf("line %d %s\n", (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "line")),
+        printf("line %d %s\n",
+               (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "line")),
                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "predicateType")));
         print_checks(cJSON_GetObjectItemCaseSensitive(e, "checks"), "  ");
     }
@@ -403,12 +410,15 @@ static int bundle_run(const struct bundle_args *a)
 
 static int cmd_bundle(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ca", required_argument, NULL, 'c'},       {"keys", required_argument, NULL, 'k'},
-        {"artifact", required_argument, NULL, 'a'}, {"policy", required_argument, NULL, 'p'},
-        {"max-age", required_argument, NULL, 'm'},  {"require", required_argument, NULL, 'r'},
-        {"tsa-ca", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"ca", required_argument, NULL, 'c'},
+                                         {"keys", required_argument, NULL, 'k'},
+                                         {"artifact", required_argument, NULL, 'a'},
+                                         {"policy", required_argument, NULL, 'p'},
+                                         {"max-age", required_argument, NULL, 'm'},
+                                         {"require", required_argument, NULL, 'r'},
+                                         {"tsa-ca", required_argument, NULL, 't'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
     struct bundle_args a;
     int c;
 

@@ -207,8 +207,8 @@ static int machine_setup(struct world *w, struct machine *m, const char *vendor)
     fprintf(f, "%s\n", token);
     if (fclose(f) != 0)
         return -1;
-    rc = da_test_agent(out, sizeof(out), "enroll", "--config", m->conf, "--token-file",
-                       token_file, "--ek-chain", m->tpm.ca_issuer, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "enroll", "--config", m->conf, "--token-file", token_file,
+                       "--ek-chain", m->tpm.ca_issuer, "--json", NULL);
     j = rc == 0 ? cJSON_Parse(out) : NULL;
     if (j == NULL) {
         fprintf(stderr, "enroll exited %d: %s\n", rc, out);
@@ -512,8 +512,7 @@ static void test_good_bundle_verifies(void **state)
     bundle_path(w, "good", path, sizeof(path));
     write_lines(path, lines, 5);
     rc = verify(w, path, out, sizeof(out), "--artifact", w->artifact, "--require",
-                "sbom,tests,scan,provenance", "--policy", w->pass_policy, "--max-age", "1h",
-                NULL);
+                "sbom,tests,scan,provenance", "--policy", w->pass_policy, "--max-age", "1h", NULL);
     if (rc != 0)
         fail_msg("good bundle: exit %d\n%s", rc, out);
     assert_non_null(strstr(out, "\nverified\n"));
@@ -572,8 +571,8 @@ static char *change_payload(const char *line)
     at = strstr((char *)da_buf_data(&raw), "\"vendor\":\"acme\"");
     assert_non_null(at);
     at[13] = 'f'; /* "acmf" */
-    assert_int_equal(
-        da_base64_encode(da_buf_data(&raw), da_buf_len(&raw) - 1, DA_BASE64_STD, &enc), 0);
+    assert_int_equal(da_base64_encode(da_buf_data(&raw), da_buf_len(&raw) - 1, DA_BASE64_STD, &enc),
+                     0);
     assert_int_equal(da_buf_append(&enc, "", 1), 0);
     cJSON_ReplaceItemInObject(j, "payload", cJSON_CreateString(da_buf_str(&enc)));
     out = cJSON_PrintUnformatted(j);
@@ -595,6 +594,13 @@ static void test_payload_changed(void **state)
     write_lines(path, lines, 5);
     rc = verify(w, path, out, sizeof(out), NULL);
     expect_failure(out, rc, "signature", "bad_signature");
+    /* The independent verifier refuses it too. */
+    {
+        const char *oracle[] = {ORACLE, path, w->srv.ca, NULL};
+        rc = run(out, sizeof(out), oracle);
+        if (rc == 0)
+            fail_msg("bundle-oracle accepted a changed payload:\n%s", out);
+    }
     free_lines(lines, 5);
 }
 
@@ -906,8 +912,7 @@ static void test_receipt_key_rotation(void **state)
     snprintf(old_keys, sizeof(old_keys), "%s.old", w->keys);
     assert_int_equal(rename(w->keys, old_keys), 0);
     assert_int_equal(da_test_server_stop(&w->srv), 0);
-    assert_int_equal(da_test_server_cli(&w->srv, id, sizeof(id), "receipt-key", "rotate", NULL),
-                     0);
+    assert_int_equal(da_test_server_cli(&w->srv, id, sizeof(id), "receipt-key", "rotate", NULL), 0);
     assert_int_equal(strlen(id), 64);
     assert_int_equal(da_test_server_start(&w->srv), 0);
     assert_int_equal(write_conf(w, &w->m[0]), 0);
@@ -927,11 +932,10 @@ static void test_receipt_key_rotation(void **state)
         cJSON_Delete(r);
     }
     assert_int_equal(report(w, &w->m[0], &after), 0);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
-                            cJSON_GetArrayItem(cJSON_GetObjectItem(after.envelope, "signatures"),
-                                               0),
-                            "keyid")),
-                        id);
+    assert_string_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetArrayItem(cJSON_GetObjectItem(after.envelope, "signatures"), 0), "keyid")),
+        id);
     memset(&k, 0, sizeof(k));
     k.receipt = after.envelope;
     k.evidence_sha256 = after.evidence_sha256;
@@ -946,8 +950,8 @@ static void test_receipt_key_rotation(void **state)
     if (rc != 0)
         fail_msg("receipt by the retired key: exit %d\n%s", rc, out);
     {
-        const char *argv[] = {VERIFY_BIN, "bundle", path, "--ca", w->srv.ca, "--keys", old_keys,
-                              NULL};
+        const char *argv[] = {VERIFY_BIN, "bundle", path,     "--ca",
+                              w->srv.ca,  "--keys", old_keys, NULL};
         rc = run(out, sizeof(out), argv);
         expect_failure(out, rc, "receipt_signature", "receipt_key");
     }

@@ -121,7 +121,8 @@ static int envelope_line(const struct bb_signer *s, const cJSON *statement, char
                     &der_len) != 0 ||
         da_dsse_envelope_new(DA_INTOTO_PAYLOAD_TYPE, da_buf_data(&payload), da_buf_len(&payload),
                              &env) != 0 ||
-        da_dsse_add_signature(env, keyid, der, der_len) != 0 || da_dsse_envelope_to_json(env, &root) != 0)
+        da_dsse_add_signature(env, keyid, der, der_len) != 0 ||
+        da_dsse_envelope_to_json(env, &root) != 0)
         goto out;
     sig0 = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "signatures"), 0);
     if (cJSON_AddStringToObject(sig0, "certificate", cert) == NULL ||
@@ -192,8 +193,7 @@ static int add_quote(const struct bb_signer *s, const struct bb_main *m, cJSON *
     cJSON *in = cJSON_CreateObject(), *quote;
     int rc = -1;
 
-    if (in == NULL ||
-        cJSON_AddStringToObject(in, "evidence_digest", m->evidence_sha256) == NULL ||
+    if (in == NULL || cJSON_AddStringToObject(in, "evidence_digest", m->evidence_sha256) == NULL ||
         !cJSON_AddItemToObject(in, "statements", cJSON_Duplicate(statements, 1)) ||
         !cJSON_AddItemToObject(
             in, "subject",

@@ -24,8 +24,8 @@ struct bb_main {
     const cJSON *quote_subjects; /* what the quote covers; NULL: subjects */
     const cJSON *receipt;        /* the receipt envelope */
     const char *evidence_sha256;
-    const cJSON *evidence; /* embedded for --policy; NULL: none */
-    int64_t created;       /* Unix seconds */
+    const cJSON *evidence;   /* embedded for --policy; NULL: none */
+    int64_t created;         /* Unix seconds */
     const cJSON *statements; /* array of bb_statement_ref results; NULL: [] */
     bool no_quote;
 };
