@@ -18,3 +18,8 @@ if(TARGET da_agent)
                LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
   add_dependencies(test_bundle_verify devattest-agent devattest-server devattest-verify)
 endif()
+if(TEST test_bundle_verify)
+  set_property(TEST test_bundle_verify APPEND PROPERTY ENVIRONMENT
+               DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_bundle_verify.jsonl)
+  set_property(TEST test_bundle_verify APPEND PROPERTY FIXTURES_SETUP api_answers)
+endif()
