@@ -34,6 +34,7 @@
 
 #define VERIFY_BIN DA_BINARY_ROOT "/server/devattest-verify"
 #define ORACLE     DA_SOURCE_ROOT "/tests/integration/bundle-oracle"
+#define LOCAL_TSA  DA_SOURCE_ROOT "/tests/integration/local-tsa"
 
 #define T_SPDX  "https://spdx.dev/Document/v2.3"
 #define T_TESTS "https://in-toto.io/attestation/test-result/v0.1"
@@ -959,6 +960,84 @@ static void test_receipt_key_rotation(void **state)
     cJSON_Delete(after.evidence);
 }
 
+/* The line with an RFC 3161 timestamp over the signature bytes of sig_line
+ * (usually itself) from the local TSA. */
+static char *with_timestamp(struct world *w, const char *line, const char *sig_line)
+{
+    cJSON *j = cJSON_Parse(line), *s = cJSON_Parse(sig_line);
+    const char *sig64 = cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(s, "signatures"), 0), "sig"));
+    char sig_path[300], tok_path[300], tsa_dir[300], out[4096], *text;
+    const char *argv[] = {LOCAL_TSA, tsa_dir, sig_path, tok_path, NULL};
+    struct da_buf raw, enc;
+    FILE *f;
+    long n;
+
+    snprintf(sig_path, sizeof(sig_path), "%s/sig.bin", w->work);
+    snprintf(tok_path, sizeof(tok_path), "%s/token.der", w->work);
+    snprintf(tsa_dir, sizeof(tsa_dir), "%s/tsa", w->work);
+    da_buf_init(&raw, 65536);
+    da_buf_init(&enc, 131072);
+    assert_int_equal(da_base64_decode(sig64, strlen(sig64), DA_BASE64_STD, &raw), 0);
+    f = fopen(sig_path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(da_buf_data(&raw), 1, da_buf_len(&raw), f), da_buf_len(&raw));
+    assert_int_equal(fclose(f), 0);
+    if (run(out, sizeof(out), argv) != 0)
+        fail_msg("local-tsa: %s", out);
+    da_buf_free(&raw);
+    da_buf_init(&raw, 65536);
+    f = fopen(tok_path, "rb");
+    assert_non_null(f);
+    {
+        unsigned char buf[65536];
+        n = (long)fread(buf, 1, sizeof(buf), f);
+        assert_true(n > 0);
+        assert_int_equal(da_base64_encode(buf, (size_t)n, DA_BASE64_STD, &enc), 0);
+    }
+    fclose(f);
+    assert_int_equal(da_buf_append(&enc, "", 1), 0);
+    cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "signatures"), 0),
+                               "timestamp");
+    cJSON_AddStringToObject(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "signatures"), 0),
+                            "timestamp", da_buf_str(&enc));
+    text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    cJSON_Delete(s);
+    da_buf_free(&raw);
+    da_buf_free(&enc);
+    return text;
+}
+
+static void test_timestamp(void **state)
+{
+    struct world *w = *state;
+    char *lines[5], path[256], out[65536], tsa_ca[300], *stamped;
+    int rc;
+
+    snprintf(tsa_ca, sizeof(tsa_ca), "%s/tsa/tsa-ca.pem", w->work);
+    good_bundle(w, &w->m[0], w->subjects, NULL, lines);
+    stamped = with_timestamp(w, lines[0], lines[0]);
+    free(lines[0]);
+    lines[0] = stamped;
+    bundle_path(w, "timestamp", path, sizeof(path));
+    write_lines(path, lines, 5);
+    rc = verify(w, path, out, sizeof(out), "--tsa-ca", tsa_ca, NULL);
+    if (rc != 0 || strstr(out, "timestamp          ok") == NULL)
+        fail_msg("timestamped bundle: exit %d\n%s", rc, out);
+    /* Without the TSA's root the token cannot be trusted. */
+    rc = verify(w, path, out, sizeof(out), NULL);
+    expect_failure(out, rc, "timestamp", "timestamp");
+    /* A token over another signature's bytes. */
+    stamped = with_timestamp(w, lines[0], lines[1]);
+    free(lines[0]);
+    lines[0] = stamped;
+    write_lines(path, lines, 5);
+    rc = verify(w, path, out, sizeof(out), "--tsa-ca", tsa_ca, NULL);
+    expect_failure(out, rc, "timestamp", "timestamp");
+    free_lines(lines, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -975,6 +1054,7 @@ int main(void)
         cmocka_unit_test(test_statement_swapped),
         cmocka_unit_test(test_require_absent),
         cmocka_unit_test(test_policy_reevaluated),
+        cmocka_unit_test(test_timestamp),
         cmocka_unit_test(test_receipt_key_rotation),
     };
 
