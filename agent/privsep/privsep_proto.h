@@ -30,6 +30,10 @@
 #define AGENT_MAX_ERROR_TEXT 200
 #define AGENT_U64            8
 #define AGENT_SPOOL_MAC_LEN  32 /* HMAC-SHA-256 of a spooled report's evidence */
+#define AGENT_MAX_ATTEST_REQUEST (7u * 1024 * 1024)  /* subjects, git facts, predicates */
+#define AGENT_MAX_CMDLINE_JSON   (32u * 1024)        /* the caller's arguments as JSON */
+#define AGENT_MAX_ATTEST_LINES   (15u * 1024 * 1024) /* the envelopes of one invocation */
+#define AGENT_MAX_URL            1024
 
 /* Field lists. */
 #define AGENT_IDENTITY_FIELDS(X)
@@ -59,6 +63,13 @@
 /* -errno of the read (0: read), the kernel's raw netlink answers
  * (col_sys_ops.nft_dump), read only by the collector's evaluator */
 #define AGENT_FIREWALL_OK_FIELDS(X) X(AGENT_U64) X(DA_MAX_NFT_DUMP)
+/* attest: the request (canonical JSON, agent/attest/attest_req.h), the
+ * caller's uid and command line (JSON array), the answer's bundle lines
+ * (JSON Lines) and the configured time-stamp authority URL */
+#define AGENT_ATTEST_FIELDS(X)        X(AGENT_MAX_ATTEST_REQUEST)
+#define AGENT_ATTEST_SIGN_FIELDS(X)   X(AGENT_MAX_ATTEST_REQUEST) X(AGENT_U64) X(AGENT_MAX_CMDLINE_JSON)
+#define AGENT_ATTEST_SIGNED_FIELDS(X) X(AGENT_MAX_ATTEST_LINES)
+#define AGENT_ATTEST_OK_FIELDS(X)     X(AGENT_MAX_ATTEST_LINES) X(AGENT_MAX_URL)
 #define AGENT_READY_FIELDS(X)
 #define AGENT_ERROR_FIELDS(X) X(AGENT_U64) X(AGENT_MAX_ERROR_TEXT)
 
@@ -77,6 +88,10 @@
 #define AGENT_STATE_PUT_ALLOWED    AGENT_IPC_MANY
 #define AGENT_FIREWALL_ALLOWED     AGENT_IPC_MANY
 #define AGENT_FIREWALL_OK_ALLOWED  AGENT_IPC_MANY
+#define AGENT_ATTEST_ALLOWED        AGENT_IPC_ONCE /* one request per connection */
+#define AGENT_ATTEST_SIGN_ALLOWED   AGENT_IPC_MANY
+#define AGENT_ATTEST_SIGNED_ALLOWED AGENT_IPC_MANY
+#define AGENT_ATTEST_OK_ALLOWED     AGENT_IPC_ONCE
 #define AGENT_READY_ALLOWED        AGENT_IPC_ONCE
 #define AGENT_ERROR_ALLOWED        AGENT_IPC_MANY
 
@@ -106,6 +121,10 @@ enum agent_msg_dir {
     AGENT_DIR_COLLECTOR_TO_FIREWALL,
     AGENT_DIR_FIREWALL_TO_COLLECTOR,
     AGENT_DIR_CHILD_TO_PARENT,
+    AGENT_DIR_CALLER_TO_LISTENER, /* attest_socket: a build user's attest command */
+    AGENT_DIR_LISTENER_TO_CALLER,
+    AGENT_DIR_LISTENER_TO_SIGNER,
+    AGENT_DIR_SIGNER_TO_LISTENER,
 };
 
 #define AGENT_MSG_MAX_FIELDS 6
