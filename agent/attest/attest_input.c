@@ -100,8 +100,8 @@ static cJSON *file_ref(const char *name, const char *sha256_hex)
 
 static bool file_args_ok(const char *name, const char *hex)
 {
-    return name != NULL && name[0] != '\0' && strlen(name) <= DA_MAX_SUBJECT_NAME &&
-           hex != NULL && strlen(hex) == 64 && da_hex_is_lower(hex, 64);
+    return name != NULL && name[0] != '\0' && strlen(name) <= DA_MAX_SUBJECT_NAME && hex != NULL &&
+           strlen(hex) == 64 && da_hex_is_lower(hex, 64);
 }
 
 /* ---- JUnit XML ---- */
@@ -110,8 +110,8 @@ struct junit {
     XML_Parser p;
     int depth;
     int root_seen;
-    int in_case;     /* depth of the open <testcase>, 0 when none */
-    int case_state;  /* 0 passed, 1 warned (skipped), 2 failed */
+    int in_case;    /* depth of the open <testcase>, 0 when none */
+    int case_state; /* 0 passed, 1 warned (skipped), 2 failed */
     size_t cases;
     char name[DA_MAX_JUNIT_NAME + 1];
     cJSON *passed, *warned, *failed;

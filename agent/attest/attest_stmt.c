@@ -14,9 +14,9 @@
 #include "json.h"
 #include "privsep_proto.h"
 
-#define RECEIPT_TYPE         "application/vnd.devattest.receipt+json"
-#define RECEIPT_STATEMENT    "https://devattest.dev/receipt/v1"
-#define BUILDER_PREFIX       "https://devattest.dev/agent/"
+#define RECEIPT_TYPE      "application/vnd.devattest.receipt+json"
+#define RECEIPT_STATEMENT "https://devattest.dev/receipt/v1"
+#define BUILDER_PREFIX    "https://devattest.dev/agent/"
 
 /* ---- time ---- */
 
@@ -57,8 +57,8 @@ int agent_rfc3339_parse(const char *s, time_t *out)
     tm.tm_hour = num(s + 11, 2);
     tm.tm_min = num(s + 14, 2);
     tm.tm_sec = num(s + 17, 2);
-    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60)
+    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+        tm.tm_sec > 60)
         return DA_ERR_INVALID_ARG;
     t = timegm(&tm);
     if (t == (time_t)-1)

@@ -18,8 +18,8 @@ int agent_tsa_request(const unsigned char *data, size_t len, struct da_buf *der,
 /* Check a TimeStampResp against the request (status granted, version,
  * message imprint, nonce) and put its TimeStampToken (DER ContentInfo) in
  * token. DA_ERR_TIMESTAMP_FORMAT. */
-int agent_tsa_response_check(const unsigned char *req, size_t req_len,
-                             const unsigned char *resp, size_t resp_len, struct da_buf *token);
+int agent_tsa_response_check(const unsigned char *req, size_t req_len, const unsigned char *resp,
+                             size_t resp_len, struct da_buf *token);
 
 /* Both, over HTTP(S) POST to url. DA_ERR_TSA when the TSA cannot be reached
  * or answers other than 200 (why says what happened). */

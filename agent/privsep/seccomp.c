@@ -616,10 +616,10 @@ static int firewall_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
 static int attest_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
 {
     static const int allow[] = {SCMP_SYS(accept4), SCMP_SYS(setsockopt)};
-    static const int deny[] = {SCMP_SYS(socket),   SCMP_SYS(connect),    SCMP_SYS(bind),
-                               SCMP_SYS(execve),   SCMP_SYS(execveat),   SCMP_SYS(ptrace),
-                               SCMP_SYS(kill),     SCMP_SYS(socketpair), SCMP_SYS(process_vm_readv),
-                               SCMP_SYS(mount),    SCMP_SYS(unshare),    SCMP_SYS(setns)};
+    static const int deny[] = {SCMP_SYS(socket), SCMP_SYS(connect),    SCMP_SYS(bind),
+                               SCMP_SYS(execve), SCMP_SYS(execveat),   SCMP_SYS(ptrace),
+                               SCMP_SYS(kill),   SCMP_SYS(socketpair), SCMP_SYS(process_vm_readv),
+                               SCMP_SYS(mount),  SCMP_SYS(unshare),    SCMP_SYS(setns)};
     int r;
 
     r = allow_list(ctx, allow, NSYS(allow));

@@ -47,8 +47,7 @@ void agent_signer_record_quoted(const char *state_dir, const struct da_buf *cano
         return;
     if (renameat(fd, QUOTED_LAST, fd, QUOTED_PREV) != 0 && errno != ENOENT)
         da_warn_f("signer: %s/%s: %s", dir, QUOTED_LAST, strerror(errno));
-    r = da_file_write_at(fd, QUOTED_LAST, da_buf_data(canon), da_buf_len(canon),
-                         DA_WRITE_REPLACE);
+    r = da_file_write_at(fd, QUOTED_LAST, da_buf_data(canon), da_buf_len(canon), DA_WRITE_REPLACE);
     if (r != 0)
         da_warn_f("signer: the quoted evidence cannot be recorded (%s): attest will refuse "
                   "until the next report",
@@ -147,8 +146,8 @@ static int cert_keyid(const char *pem, const struct agent_tpm_identity *id,
     X509 *x = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     int na = -1, nb = -1, r = DA_ERR_ATTEST_PREDICATE;
 
-    if (x != NULL && da_tpm_public_parse(da_buf_data(&id->sk_public), da_buf_len(&id->sk_public),
-                                         &sk) == 0) {
+    if (x != NULL &&
+        da_tpm_public_parse(da_buf_data(&id->sk_public), da_buf_len(&id->sk_public), &sk) == 0) {
         na = i2d_PUBKEY(X509_get0_pubkey(x), &a);
         nb = i2d_PUBKEY(da_tpm_public_pkey(sk), &b);
     }
@@ -247,8 +246,9 @@ static int attest_gather(const struct agent_config *cfg, const struct agent_tpm_
     if (r == 0)
         r = cert_keyid(da_buf_str(&a->cert), id, a->keyid);
     if (r != 0)
-        snprintf(why, ws, "the SK certificate (sk-cert.pem in the state directory) does not "
-                          "hold this agent's SK");
+        snprintf(why, ws,
+                 "the SK certificate (sk-cert.pem in the state directory) does not "
+                 "hold this agent's SK");
     return r;
 }
 
@@ -313,8 +313,8 @@ int agent_signer_attest(const struct agent_config *cfg, struct agent_tpm *tpm,
             snprintf(why, sizeof(why), "the statements cannot be made: %s", da_strerror(r));
     }
     if (r == 0) {
-        da_info_f("signer: attest for uid %llu: %zu bytes of statements",
-                  (unsigned long long)uid, da_buf_len(&lines));
+        da_info_f("signer: attest for uid %llu: %zu bytes of statements", (unsigned long long)uid,
+                  da_buf_len(&lines));
         r = send_lines(fd, &lines);
     } else {
         da_warn_f("signer: attest for uid %llu refused: %s", (unsigned long long)uid, why);
