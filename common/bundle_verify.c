@@ -101,7 +101,7 @@ static int b64_member(const cJSON *o, const char *key, size_t cap, struct da_buf
 
     da_buf_init(out, cap);
     if (s == NULL)
-        return DA_ERR_BUNDLE_FORMAT;
+        return DA_ERR_ATTEST_PREDICATE;
     return da_base64_decode(s, strlen(s), DA_BASE64_STD, out);
 }
 
@@ -213,6 +213,7 @@ static int timestamp_verify(const struct da_bundle_entry *e, X509_STORE *roots, 
     rc = da_base64_decode(e->timestamp, strlen(e->timestamp), DA_BASE64_STD, &der);
     if (rc != 0) {
         *why = "not base64";
+        rc = DA_ERR_TIMESTAMP_FORMAT;
         goto out;
     }
     p = da_buf_data(&der);
@@ -220,7 +221,7 @@ static int timestamp_verify(const struct da_bundle_entry *e, X509_STORE *roots, 
     if (token == NULL || p != da_buf_data(&der) + da_buf_len(&der) ||
         (info = PKCS7_to_TS_TST_INFO(token)) == NULL) {
         *why = "not a TimeStampToken";
-        rc = DA_ERR_BUNDLE_TIMESTAMP;
+        rc = DA_ERR_TIMESTAMP_FORMAT;
         goto out;
     }
     if (roots == NULL) {
@@ -372,7 +373,7 @@ static int quote_qd(const struct da_bundle_entry *e, const cJSON *pred, unsigned
 
     if (ed == NULL || !cJSON_IsArray(sts)) {
         cJSON_Delete(o);
-        return DA_ERR_BUNDLE_FORMAT;
+        return DA_ERR_ATTEST_PREDICATE;
     }
     if (o != NULL && cJSON_AddItemToObject(o, "evidence_digest", cJSON_Duplicate(ed, 1)) &&
         cJSON_AddItemToObject(o, "statements", cJSON_Duplicate(sts, 1)) &&
@@ -406,7 +407,7 @@ static int check_quote(struct run *r, const struct da_bundle_entry *e, struct ev
     else
         da_buf_init(&pcrs, 1);
     if (rc == 0 && (seltext == NULL || da_pcr_selection_parse(seltext, &sel) != 0))
-        rc = DA_ERR_BUNDLE_FORMAT;
+        rc = DA_ERR_ATTEST_PREDICATE;
     if (rc == 0)
         rc = quote_qd(e, pred, qd);
     if (rc == 0) {
@@ -497,10 +498,10 @@ static int receipt_parse(const cJSON *pred, struct da_dsse_envelope **env, struc
     memset(rc_out, 0, sizeof(*rc_out));
     *env = NULL;
     if (!cJSON_IsObject(renv))
-        return DA_ERR_BUNDLE_FORMAT;
+        return DA_ERR_ATTEST_PREDICATE;
     rc = da_dsse_envelope_from_json(renv, env);
     if (rc == 0 && strcmp((*env)->payload_type, DA_RECEIPT_PAYLOAD_TYPE) != 0)
-        rc = DA_ERR_BUNDLE_FORMAT;
+        rc = DA_ERR_ATTEST_PREDICATE;
     if (rc == 0)
         rc = da_json_parse((const char *)(*env)->payload, (*env)->payload_len, DA_MAX_DSSE_PAYLOAD,
                            &rc_out->payload);
@@ -515,7 +516,7 @@ static int receipt_parse(const cJSON *pred, struct da_dsse_envelope **env, struc
                DA_RECEIPT_TYPE) != 0 ||
         da_time_rfc3339_parse(str_member(rc_out->payload, "issued_at"), &rc_out->issued) != 0 ||
         da_time_rfc3339_parse(str_member(rc_out->payload, "valid_until"), &rc_out->until) != 0)
-        return DA_ERR_BUNDLE_FORMAT;
+        return DA_ERR_ATTEST_PREDICATE;
     return 0;
 }
 
@@ -537,7 +538,7 @@ static int check_receipt(struct run *r, struct ev *v, const cJSON *pred, int64_t
     int sig_rc, rc = receipt_parse(pred, &env, &rec);
 
     if (rc != 0) {
-        rc = CHECK(r, v, "receipt_signature", DA_ERR_BUNDLE_FORMAT, "no well-formed receipt");
+        rc = CHECK(r, v, "receipt_signature", DA_ERR_ATTEST_PREDICATE, "no well-formed receipt");
         goto out;
     }
     sig_rc = receipt_key(r->o, env->sigs[0].keyid, rec.issued, &key, &why);
@@ -615,6 +616,7 @@ static int check_main(struct run *r, const struct da_bundle_entry *e, struct ev 
 {
     const cJSON *pred = e->st->predicate;
     struct da_tpm_public *ak = NULL;
+    const char *trust;
     int64_t created = 0;
     int rc;
 
@@ -622,8 +624,14 @@ static int check_main(struct run *r, const struct da_bundle_entry *e, struct ev 
     if (da_time_rfc3339_parse(str_member(pred, "created"), &created) != 0 ||
         str_member(pred, "agent_id") == NULL || str_member(pred, "evidence_digest") == NULL ||
         !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(pred, "statements")))
-        return CHECK(r, v, "predicate", DA_ERR_BUNDLE_FORMAT,
+        return CHECK(r, v, "predicate", DA_ERR_ATTEST_PREDICATE,
                      "created, agent_id, evidence_digest and statements are required");
+    trust = str_member(pred, "trust");
+    if (trust == NULL || strcmp(trust, "tpm") != 0)
+        return CHECK(r, v, "trust",
+                     trust != NULL && strcmp(trust, "software") == 0 ? DA_ERR_BUNDLE_SOFTWARE_KEYS
+                                                                     : DA_ERR_ATTEST_PREDICATE,
+                     "trust %.32s", trust != NULL ? trust : "(missing)");
     if ((rc = check_ak(r, v, pred, &ak)) != 0)
         return rc;
     if (v->ok && (rc = check_quote(r, e, v, pred, ak)) != 0)

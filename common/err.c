@@ -99,8 +99,8 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_VERIFY_EVENTLOG_REPLAY, "eventlog_replay", 400,
      "the firmware event log does not replay to the quoted PCR values"},
 
-    {DA_ERR_BUNDLE_FORMAT, "bundle_format", 400,
-     "a bundle line is not a devattest delivery envelope (JSON, DSSE, in-toto, predicate)"},
+    {DA_ERR_BUNDLE_SOFTWARE_KEYS, "software_keys", 400,
+     "the statement was made with software keys, not a TPM"},
     {DA_ERR_BUNDLE_SK_CERT, "sk_certificate", 400,
      "the signing key certificate is unusable or does not match the key id"},
     {DA_ERR_BUNDLE_CHAIN, "sk_chain", 400,

@@ -99,7 +99,7 @@ enum da_err {
     DA_ERR_VERIFY_EVENTLOG_REPLAY = -323,
 
     /* delivery bundles (devattest-verify bundle) */
-    DA_ERR_BUNDLE_FORMAT = -340,
+    DA_ERR_BUNDLE_SOFTWARE_KEYS = -340,
     DA_ERR_BUNDLE_SK_CERT = -341,
     DA_ERR_BUNDLE_CHAIN = -342,
     DA_ERR_BUNDLE_AK_BINDING = -343,

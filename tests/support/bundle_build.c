@@ -237,6 +237,7 @@ int bb_main_line(const struct bb_signer *s, const struct bb_main *m, char **line
     if (pred == NULL || statements == NULL ||
         cJSON_AddStringToObject(pred, "agent_id", s->agent_id) == NULL ||
         cJSON_AddStringToObject(pred, "vendor", "acme") == NULL ||
+        cJSON_AddStringToObject(pred, "trust", "tpm") == NULL ||
         cJSON_AddStringToObject(pred, "evidence_digest", m->evidence_sha256) == NULL ||
         !cJSON_AddItemToObject(pred, "receipt", cJSON_Duplicate(m->receipt, 1)) ||
         cJSON_AddStringToObject(pred, "created", created) == NULL ||
