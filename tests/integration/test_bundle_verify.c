@@ -759,6 +759,23 @@ static void test_missing_quote(void **state)
     expect_failure(out, rc, "quote", "quote_missing");
 }
 
+/* A's SK signs a statement carrying machine B's AK and B's quote. */
+static void test_quote_by_another_machine(void **state)
+{
+    struct world *w = *state;
+    struct bb_main k;
+    char path[256], out[65536];
+    int rc;
+
+    memset(&k, 0, sizeof(k));
+    k.receipt = w->good.envelope;
+    k.evidence_sha256 = w->good.evidence_sha256;
+    k.quoter = &w->m[1].signer;
+    main_only(w, "other-ak", &k, path, sizeof(path));
+    rc = verify(w, path, out, sizeof(out), NULL);
+    expect_failure(out, rc, "ak_binding", "ak_binding");
+}
+
 static void test_quote_over_other_subjects(void **state)
 {
     struct world *w = *state;
@@ -1049,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_receipt_expired),
         cmocka_unit_test(test_receipt_noncompliant),
         cmocka_unit_test(test_missing_quote),
+        cmocka_unit_test(test_quote_by_another_machine),
         cmocka_unit_test(test_quote_over_other_subjects),
         cmocka_unit_test(test_line_duplicated_or_removed),
         cmocka_unit_test(test_statement_swapped),

@@ -199,7 +199,8 @@ static int add_quote(const struct bb_signer *s, const struct bb_main *m, cJSON *
             in, "subject",
             cJSON_Duplicate(m->quote_subjects != NULL ? m->quote_subjects : m->subjects, 1)) ||
         da_jcs_digest_sha256(in, qd) != 0 || agent_pcr_selection_parse(BB_PCRS, &sel) != 0 ||
-        open_tpm(s, &t) != 0 || agent_tpm_identity(t, AGENT_IDENTITY_LOAD, &id) != 0 ||
+        open_tpm(m->quoter != NULL ? m->quoter : s, &t) != 0 ||
+        agent_tpm_identity(t, AGENT_IDENTITY_LOAD, &id) != 0 ||
         add_b64(pred, "ak_public", da_buf_data(&id->ak_public), da_buf_len(&id->ak_public)) != 0)
         goto out;
     if (m->no_quote) {

@@ -28,6 +28,7 @@ struct bb_main {
     int64_t created;         /* Unix seconds */
     const cJSON *statements; /* array of bb_statement_ref results; NULL: [] */
     bool no_quote;
+    const struct bb_signer *quoter; /* whose AK quotes (ak_public); NULL: the signer */
 };
 
 /* One line (no newline, free()) holding the main statement. 0 or -1. */
