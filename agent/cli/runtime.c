@@ -129,17 +129,12 @@ static int attest_socket_open(struct agent_runtime *rt, int *fd, unsigned *gid)
 {
     const char *path = rt->cfg.attest_socket;
     const char *slash = strrchr(path, '/');
-    struct group *g = getgrnam(rt->cfg.attest_group);
+    struct group *g;
     struct sockaddr_un a;
     char dir[sizeof(a.sun_path)];
     struct stat st;
 
     *fd = -1;
-    if (g == NULL) {
-        fprintf(stderr, "devattest-agent: attest_group %s: no such group\n", rt->cfg.attest_group);
-        return DA_ERR_CONFIG;
-    }
-    *gid = (unsigned)g->gr_gid;
     if (slash == NULL || strlen(path) >= sizeof(a.sun_path))
         return DA_ERR_CONFIG;
     snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
@@ -147,6 +142,12 @@ static int attest_socket_open(struct agent_runtime *rt, int *fd, unsigned *gid)
         da_warn_f("attest_socket: %s: %s; attest requests are not served", dir, strerror(errno));
         return 0;
     }
+    g = getgrnam(rt->cfg.attest_group);
+    if (g == NULL) {
+        fprintf(stderr, "devattest-agent: attest_group %s: no such group\n", rt->cfg.attest_group);
+        return DA_ERR_CONFIG;
+    }
+    *gid = (unsigned)g->gr_gid;
     if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) || unlink(path) != 0)) {
         fprintf(stderr, "devattest-agent: attest_socket %s exists and is not a stale socket\n",
                 path);

@@ -213,6 +213,29 @@ out:
     return r;
 }
 
+/* After an answer: stop writing and read what the caller still sends
+ * (bounded by time and size) before closing, so that the answer is not
+ * lost to a reset when the caller's request was left unread. */
+static void drain_and_close(int conn)
+{
+    static unsigned char sink[65536];
+    size_t total = 0;
+
+    (void)shutdown(conn, SHUT_WR);
+    while (total < AGENT_MAX_ATTEST_REQUEST + AGENT_IPC_HEADER_LEN) {
+        struct pollfd p = {conn, POLLIN, 0};
+        ssize_t n;
+
+        if (poll(&p, 1, 2000) <= 0)
+            break;
+        n = read(conn, sink, sizeof(sink));
+        if (n <= 0)
+            break;
+        total += (size_t)n;
+    }
+    close(conn);
+}
+
 static int serve_caller(struct listener *l, int conn)
 {
     static const struct agent_ipc_handler table[] = {AGENT_MSG_ROW(ATTEST, NULL)};
@@ -286,7 +309,7 @@ static int listener_loop(int parent, struct listener *l)
         if (conn < 0)
             continue;
         r = serve_caller(l, conn);
-        close(conn);
+        drain_and_close(conn);
         if (r != 0)
             return r;
     }

@@ -777,11 +777,24 @@ static void test_attest_roundtrip(void **state)
         da_buf_free(&tmp[i]);
     }
     free(text);
-    /* A second build appends; the earlier lines stay as they were. */
+    /* A second build appends; the earlier lines stay as they were. This
+     * one brings a CycloneDX SBOM and a clamscan log, from a changed tree. */
     {
-        const char *const again[] = {AGENT_BIN,          "attest",   "app.bin", "-o",
-                                     "out.intoto.jsonl", "--config", w->conf,   NULL};
+        static const char cdx[] = "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
+                                  "\"version\":1,\"components\":[{\"type\":\"library\","
+                                  "\"name\":\"lib\",\"version\":\"1.0\"}]}";
+        static const char clam[] = "/w/app.bin: OK\n\n----------- SCAN SUMMARY -----------\n"
+                                   "Known viruses: 8708484\nEngine version: 1.0.7\n"
+                                   "Scanned files: 1\nInfected files: 0\n";
+        const char *const again[] = {
+            AGENT_BIN, "attest",   "app.bin", "-o",   "out.intoto.jsonl", "--sbom", "cdx.json",
+            "--scan",  "clam.log", "--git",   "repo", "--config",         w->conf,  NULL};
+        char repo[300];
 
+        snprintf(repo, sizeof(repo), "%s/repo", w->work);
+        assert_int_equal(write_file(w->work, "cdx.json", cdx, strlen(cdx)), 0);
+        assert_int_equal(write_file(w->work, "clam.log", clam, strlen(clam)), 0);
+        assert_int_equal(write_file(repo, "main.c", "int main(void){return 1;}\n", 26), 0);
         rc = build_user(w, 1, again);
         if (rc != 0)
             fail_msg("attest again exited %d: %s", rc, out_buf);
@@ -789,9 +802,36 @@ static void test_attest_roundtrip(void **state)
     text = read_text(bundle, &len);
     assert_true(len > first_len);
     assert_memory_equal(text, first, first_len);
-    assert_int_equal(split_lines(text, lines, 16), 7);
+    assert_int_equal(split_lines(text, lines, 16), 9);
     if (RUN(CHECKER, SCHEMA, bundle) != 0)
         fail_msg("check-attest-bundle after append: %s", out_buf);
+    {
+        struct da_buf b, b2, b3;
+        cJSON *e = line_json(lines[5]), *s = statement_of(e, &b), *sc, *sb;
+        const cJSON *p = cJSON_GetObjectItem(s, "predicate");
+
+        assert_false(cJSON_IsTrue(jget(p, "git.clean")));
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "statements")), 3);
+        cJSON_Delete(e);
+        e = line_json(lines[6]);
+        sb = statement_of(e, &b2);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(sb, "predicateType")),
+                            "https://cyclonedx.org/bom/v1.5");
+        cJSON_Delete(e);
+        e = line_json(lines[7]);
+        sc = statement_of(e, &b3);
+        assert_string_equal(
+            cJSON_GetStringValue(jget(cJSON_GetObjectItem(sc, "predicate"), "kind")), "malware");
+        assert_int_equal((int)jget(cJSON_GetObjectItem(sc, "predicate"), "findings")->valuedouble,
+                         0);
+        cJSON_Delete(e);
+        cJSON_Delete(s);
+        cJSON_Delete(sb);
+        cJSON_Delete(sc);
+        da_buf_free(&b);
+        da_buf_free(&b2);
+        da_buf_free(&b3);
+    }
     free(text);
     free(first);
 }
