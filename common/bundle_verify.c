@@ -780,9 +780,14 @@ static int check_entry(struct run *r, size_t i)
                      "line %zu", e->line);
     if ((rc = CHECK(r, v, "envelope", 0, NULL)) != 0)
         return rc;
+    /* The same statement with the same signature bytes: a copied line. (ECDSA
+     * signatures are randomised, so attesting the same thing again gives
+     * another signature and is not a duplicate.) */
     for (size_t j = 0; j < i; j++) {
-        if (r->b->e[j].parse_rc == 0 &&
-            memcmp(r->b->e[j].payload_sha256, e->payload_sha256, sizeof(d)) == 0)
+        const struct da_bundle_entry *o = &r->b->e[j];
+        if (o->parse_rc == 0 && memcmp(o->payload_sha256, e->payload_sha256, sizeof(d)) == 0 &&
+            o->env->sigs[0].sig_len == e->env->sigs[0].sig_len &&
+            memcmp(o->env->sigs[0].sig, e->env->sigs[0].sig, e->env->sigs[0].sig_len) == 0)
             return CHECK(r, v, "duplicate", DA_ERR_BUNDLE_DUPLICATE,
                          "the same statement as line %zu", r->b->e[j].line);
     }

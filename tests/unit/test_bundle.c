@@ -2,6 +2,7 @@
  * the option parsers of devattest-verify bundle. */
 #include "da_test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +31,8 @@ static void test_lines_keep_their_errors(void **state)
      * line without a newline: four lines, each with its own error. */
     text = malloc(strlen(envelope_no_cert) + 64);
     assert_non_null(text);
-    strcpy(text, envelope_no_cert);
-    strcat(text, "\n\nnot json\n{\"payload\":1}");
+    snprintf(text, strlen(envelope_no_cert) + 64, "%s\n\nnot json\n{\"payload\":1}",
+             envelope_no_cert);
     assert_int_equal(da_bundle_parse(text, strlen(text), &b), 0);
     assert_int_equal(b->n, 4);
     assert_int_equal(b->e[0].parse_rc, DA_ERR_BUNDLE_FORMAT);
