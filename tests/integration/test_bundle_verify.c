@@ -590,7 +590,11 @@ static void test_payload_changed(void **state)
     int rc;
 
     good_bundle(w, &w->m[0], w->subjects, NULL, lines);
-    lines[0] = change_payload(lines[0]);
+    {
+        char *changed = change_payload(lines[0]);
+        free(lines[0]);
+        lines[0] = changed;
+    }
     bundle_path(w, "payload", path, sizeof(path));
     write_lines(path, lines, 5);
     rc = verify(w, path, out, sizeof(out), NULL);
