@@ -61,6 +61,13 @@ static X509 *cert_for(EVP_PKEY *key, const char *cn, X509 *issuer, const uint8_t
         X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 3650) == NULL ||
         X509_set_pubkey(x, key) != 1)
         abort();
+    if (issuer == NULL) {
+        X509_EXTENSION *bc =
+            X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
+        if (bc == NULL || X509_add_ext(x, bc, -1) != 1)
+            abort();
+        X509_EXTENSION_free(bc);
+    }
     if (ak_name != NULL)
         add_ak_name(x, ak_name, ak_name_len);
     if (X509_sign(x, ca_key, EVP_sha256()) <= 0)
