@@ -39,7 +39,7 @@ static int add_change(const struct srv_boot_change *c, void *arg)
     return 0;
 }
 
-/* {"report_id", "recorded_at", "state"} or JSON null when none yet. */
+/* {"report_id", "recorded_at", "state"}; nothing when none yet. */
 static int add_reference(struct srv_store *store, const char *agent_id, cJSON *o)
 {
     char report_id[SRV_ID_HEX], ts[32];
@@ -49,7 +49,7 @@ static int add_reference(struct srv_store *store, const char *agent_id, cJSON *o
     int rc = srv_store_boot_reference(store, agent_id, &text, report_id, &at);
 
     if (rc == DA_ERR_NOT_FOUND)
-        return cJSON_AddNullToObject(o, "boot_reference") != NULL ? 0 : DA_ERR_NOMEM;
+        return 0;
     if (rc != 0)
         return rc;
     srv_time_rfc3339(at, ts);
