@@ -115,23 +115,33 @@ static int widen_for_policy(struct srv_ctx *ctx)
     return 0;
 }
 
-/* The dated dbx reference, when configured (docs/evidence.md). */
+extern const unsigned char srv_dbx_reference_builtin[];
+extern const size_t srv_dbx_reference_builtin_len;
+
+/* The dated dbx reference (docs/evidence.md): the configured file, else
+ * the one shipped with the server (server/data/dbx). */
 static int load_dbx_reference(struct srv_ctx *ctx)
 {
+    const char *from = ctx->cfg.dbx_reference;
     char *text = NULL;
     size_t len = 0;
     int rc;
 
-    if (ctx->cfg.dbx_reference[0] == '\0')
-        return 0;
-    rc = srv_read_file(ctx->cfg.dbx_reference, (size_t)DA_DBX_REF_MAX * 80 + 4096, &text, &len);
-    if (rc == 0)
-        rc = da_dbx_reference_parse(text, len, &ctx->dbx_ref);
-    free(text);
+    if (from[0] == '\0') {
+        from = "(built in)";
+        rc = da_dbx_reference_parse((const char *)srv_dbx_reference_builtin,
+                                    srv_dbx_reference_builtin_len, &ctx->dbx_ref);
+    } else {
+        rc = srv_read_file(from, (size_t)DA_DBX_REF_MAX * 80 + 4096, &text, &len);
+        if (rc == 0)
+            rc = da_dbx_reference_parse(text, len, &ctx->dbx_ref);
+        free(text);
+    }
     if (rc != 0)
-        da_error_f("dbx_reference %s cannot be used: %s", ctx->cfg.dbx_reference, da_strerror(rc));
+        da_error_f("dbx_reference %s cannot be used: %s", from, da_strerror(rc));
     else
-        da_info_f("dbx reference of %s: %zu revocations", ctx->dbx_ref.date, ctx->dbx_ref.n);
+        da_info_f("dbx reference %s of %s: %zu revocations", from, ctx->dbx_ref.date,
+                  ctx->dbx_ref.n);
     return rc;
 }
 

@@ -48,7 +48,7 @@ struct srv_ctx {
 
     pthread_rwlock_t policy_lock;
     struct srv_policy *policy;       /* current policy; see policy_state.h */
-    struct da_dbx_reference dbx_ref; /* cfg.dbx_reference loaded; n 0: none */
+    struct da_dbx_reference dbx_ref; /* cfg.dbx_reference, else the shipped one */
 
     struct srv_metrics metrics;
     /* /readyz's store probe: start (monotonic ms, 0: never) and result of
