@@ -41,16 +41,16 @@ static int agent_for_request(struct srv_request *req, struct srv_agent **out)
     return rc;
 }
 
-static int add_selection(cJSON *o, const struct srv_ctx *ctx)
+static int add_selection(cJSON *o, const struct srv_selection *sel)
 {
     cJSON *arr;
     unsigned i;
 
-    if (cJSON_AddStringToObject(o, "pcr_selection", ctx->cfg.pcr_selection) == NULL)
+    if (cJSON_AddStringToObject(o, "pcr_selection", sel->text) == NULL)
         return DA_ERR_NOMEM;
     arr = cJSON_AddArrayToObject(o, "pcrs");
     for (i = 0; arr != NULL && i < 24; i++) {
-        if ((ctx->pcr_mask & (1u << i)) != 0 && !cJSON_AddItemToArray(arr, cJSON_CreateNumber(i)))
+        if ((sel->mask & (1u << i)) != 0 && !cJSON_AddItemToArray(arr, cJSON_CreateNumber(i)))
             return DA_ERR_NOMEM;
     }
     return arr != NULL ? 0 : DA_ERR_NOMEM;
@@ -86,6 +86,8 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
 {
     uint8_t nonce[DA_NONCE_LEN];
     struct srv_agent *a = NULL;
+    struct srv_policy *p = srv_policy_get(req->srv);
+    const struct srv_selection *sel = srv_policy_selection(req->srv, p);
     struct da_buf b64;
     char expires[32];
     int64_t now = srv_now();
@@ -99,9 +101,9 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
     if (rc == 0)
         rc = agent_for_request(req, &a);
     if (rc == 0)
-        rc = da_report_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
-                                  a->id, &req->srv->pcr_selection, (uint64_t)now,
-                                  req->srv->cfg.nonce_ttl_s, nonce);
+        rc =
+            da_report_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
+                                 a->id, &sel->sel, (uint64_t)now, req->srv->cfg.nonce_ttl_s, nonce);
     if (rc == 0)
         rc = da_base64_encode(nonce, sizeof(nonce), DA_BASE64_STD, &b64);
     if (rc == 0) {
@@ -112,7 +114,8 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
             rc = DA_ERR_NOMEM;
     }
     if (rc == 0)
-        rc = add_selection(o, req->srv);
+        rc = add_selection(o, sel);
+    srv_policy_put(p);
     srv_agent_free(a);
     da_buf_free(&b64);
     if (rc != 0) {
@@ -130,6 +133,7 @@ struct ingest {
     struct srv_agent *agent;
     struct srv_ak_ref *ak;
     struct srv_policy *policy;
+    const struct srv_selection *sel; /* the one the quote verified with */
     struct da_tpm_clock clock;
     int firmware_changed;
     cJSON *verdict;
@@ -190,10 +194,20 @@ static int verify_quote(struct ingest *g)
     q.sig_len = da_buf_len(&g->in->signature);
     q.pcr_values = da_buf_data(&g->in->pcr_values);
     q.pcr_values_len = da_buf_len(&g->in->pcr_values);
-    /* The nonce's single use is recorded with the report, in one transaction. */
-    return da_report_quote_verify(ctx->keys->nonce_key, sizeof(ctx->keys->nonce_key),
-                                  (uint64_t)srv_now(), srv_ak_ref_key(g->ak), &ctx->pcr_selection,
-                                  &q, NULL, NULL, &g->clock);
+    /* The nonce's single use is recorded with the report, in one transaction.
+     * A nonce issued before the policy last changed the selection was made
+     * for the previous one. */
+    g->sel = srv_policy_selection(ctx, g->policy);
+    rc = da_report_quote_verify(ctx->keys->nonce_key, sizeof(ctx->keys->nonce_key),
+                                (uint64_t)srv_now(), srv_ak_ref_key(g->ak), &g->sel->sel, &q, NULL,
+                                NULL, &g->clock);
+    if (rc == DA_ERR_VERIFY_NONCE && g->policy != NULL && g->policy->has_prev) {
+        g->sel = &g->policy->prev;
+        rc = da_report_quote_verify(ctx->keys->nonce_key, sizeof(ctx->keys->nonce_key),
+                                    (uint64_t)srv_now(), srv_ak_ref_key(g->ak), &g->sel->sel, &q,
+                                    NULL, NULL, &g->clock);
+    }
+    return rc;
 }
 
 static int check_counters(struct ingest *g)
@@ -323,7 +337,7 @@ static int make_transcript(struct ingest *g)
     tpm = cJSON_AddObjectToObject(t, "tpm");
     if (steps == NULL || tpm == NULL ||
         cJSON_AddStringToObject(t, "ak_name", g->agent->ak_name) == NULL ||
-        cJSON_AddStringToObject(t, "pcr_selection", g->req->srv->cfg.pcr_selection) == NULL ||
+        cJSON_AddStringToObject(t, "pcr_selection", g->sel->text) == NULL ||
         cJSON_AddStringToObject(tpm, "clock", clock) == NULL ||
         cJSON_AddBoolToObject(tpm, "clock_safe", !g->clock.unsafe) == NULL ||
         cJSON_AddNumberToObject(tpm, "reset_count", g->clock.reset_count) == NULL ||
@@ -550,7 +564,7 @@ static int evaluate(struct ingest *g)
     cJSON *pending = NULL;
     int rc;
 
-    rc = srv_measured_boot(&g->req->srv->pcr_selection, da_buf_data(&g->in->pcr_values),
+    rc = srv_measured_boot(&g->sel->sel, da_buf_data(&g->in->pcr_values),
                            da_buf_len(&g->in->pcr_values), da_buf_data(&g->in->event_log),
                            da_buf_len(&g->in->event_log), g->in->evidence, &g->req->srv->dbx_ref,
                            &g->boot);
@@ -582,6 +596,7 @@ static int ingest_run(struct ingest *g)
             snprintf(g->resp->message, sizeof(g->resp->message), "%s", msg);
         return rc;
     }
+    g->policy = srv_policy_get(g->req->srv);
     rc = agent_for_request(g->req, &g->agent);
     if (rc == 0)
         rc = verify_quote(g);
@@ -593,7 +608,6 @@ static int ingest_run(struct ingest *g)
         rc = check_inventory(g);
     if (rc != 0)
         return rc;
-    g->policy = srv_policy_get(g->req->srv);
     if (g->policy == NULL) {
         snprintf(g->resp->message, sizeof(g->resp->message), "no policy is configured");
         return DA_ERR_UNAVAILABLE;

@@ -300,6 +300,12 @@ static void test_log_replays(void **state)
     c = check(doc, "isolation.secure-boot");
     assert_string_equal(str(c, "verdict"), "pass");
     assert_string_equal(str(c, "provenance"), "measured");
+    /* the server's shipped dbx reference (2026-06-10, 443 revocations):
+     * this machine's dbx holds one revocation */
+    c = check(doc, "boot.dbx-current");
+    assert_string_equal(str(c, "verdict"), "fail");
+    assert_string_equal(str(c, "severity"), "high");
+    assert_string_equal(str(c, "provenance"), "measured");
     c = check(doc, "boot.claims-match-measurements");
     assert_string_equal(str(c, "verdict"), "fail");
     observed = (char *)str(c, "observed");
