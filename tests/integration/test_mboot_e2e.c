@@ -626,6 +626,29 @@ static void test_boot_pins(void **state)
     assert_int_equal(pins_count(w), 1);
 }
 
+/* Minimal privacy mode sends the event log too (docs/privacy.md): without
+ * it nothing could be measured. The agent's document says minimal, and
+ * the log still replays. */
+static void test_minimal_privacy_keeps_log(void **state)
+{
+    struct world *w = *state;
+    FILE *f = fopen(w->conf, "a");
+    cJSON *doc;
+    const cJSON *c, *t;
+
+    assert_non_null(f);
+    fprintf(f, "privacy = minimal\n");
+    assert_int_equal(fclose(f), 0);
+    doc = report(w);
+    assert_string_equal(str(cJSON_GetObjectItem(doc, "verdict"), "privacy"), "minimal");
+    c = check(doc, "boot.log-matches-quote");
+    assert_string_equal(str(c, "verdict"), "pass");
+    assert_string_equal(str(c, "provenance"), "measured");
+    t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");
+    assert_string_equal(str(t, "state"), "replays");
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_boot_changed),
         cmocka_unit_test(test_boot_changes_api),
         cmocka_unit_test(test_boot_pins),
+        cmocka_unit_test(test_minimal_privacy_keeps_log),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
