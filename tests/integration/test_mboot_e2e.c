@@ -545,7 +545,7 @@ static void read_apps(struct world *w)
     while (n < 3 && fgets(line, sizeof(line), p) != NULL) {
         line[strcspn(line, "\n")] = '\0';
         assert_int_equal(strlen(line), 64);
-        snprintf(w->apps[n++], sizeof(w->apps[0]), "%s", line);
+        memcpy(w->apps[n++], line, 65);
     }
     pclose(p);
     assert_int_equal(n, 3);
