@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "boot_pins.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"
@@ -34,7 +35,10 @@ static void usage(FILE *f)
           "  token create --vendor NAME --ttl 24h  one-time enrollment token\n"
           "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n"
           "  receipt-key rotate                  retire the receipt key, make a new one\n"
-          "                                      (restart serve to use it); print its id\n",
+          "                                      (restart serve to use it); print its id\n"
+          "  boot-pin add --vendor NAME --digest sha256:HEX --what COMPONENT\n"
+          "  boot-pin list [--vendor NAME]\n"
+          "  boot-pin remove --vendor NAME --digest sha256:HEX\n",
           f);
 }
 
@@ -284,6 +288,8 @@ int main(int argc, char **argv)
         return cmd_serve(&cfg, argc, argv);
     if (strcmp(argv[0], "receipt-key") == 0)
         return cmd_receipt_key(&cfg, argc, argv);
+    if (strcmp(argv[0], "boot-pin") == 0)
+        return srv_cli_boot_pin(&cfg, argc, argv);
     usage(stderr);
     return 2;
 }
