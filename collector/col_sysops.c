@@ -5,6 +5,7 @@
 
 #include "caps.h"
 #include "err.h"
+#include "nft_eval.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,16 +96,16 @@ static int col_nft_send(int fd, int msg, uint32_t seq, uint8_t family, const voi
     struct {
         struct nlmsghdr nh;
         struct nfgenmsg g;
-        unsigned char attrs[2 * (NLA_HDRLEN + NLA_ALIGN(NFT_NAME_MAXLEN))];
+        unsigned char attrs[2 * (COL_NLA_HDRLEN + COL_NLA_ALIGN(NFT_NAME_MAXLEN))];
     } req;
     struct sockaddr_nl sa;
     size_t len = NLMSG_LENGTH(sizeof(req.g)) + alen;
 
-    if (alen > sizeof(req.attrs))
+    if (alen > sizeof(req.attrs) || msg < 0 || msg > 0xff)
         return -EINVAL;
     memset(&req, 0, sizeof(req));
     req.nh.nlmsg_len = (uint32_t)len;
-    req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | msg;
+    req.nh.nlmsg_type = (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | msg); /* both below 256 */
     req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     req.nh.nlmsg_seq = seq;
     req.g.nfgen_family = family;
@@ -178,12 +179,12 @@ static size_t col_nft_put_name(unsigned char *p, uint16_t type, const unsigned c
 {
     struct nlattr a;
 
-    a.nla_len = (uint16_t)(NLA_HDRLEN + len);
+    a.nla_len = (uint16_t)(COL_NLA_HDRLEN + len);
     a.nla_type = type;
     memcpy(p, &a, sizeof(a));
-    memcpy(p + NLA_HDRLEN, name, len);
-    memset(p + NLA_HDRLEN + len, 0, NLA_ALIGN(len) - len);
-    return NLA_HDRLEN + NLA_ALIGN(len);
+    memcpy(p + COL_NLA_HDRLEN, name, len);
+    memset(p + COL_NLA_HDRLEN + len, 0, COL_NLA_ALIGN(len) - len);
+    return COL_NLA_HDRLEN + COL_NLA_ALIGN(len);
 }
 
 /* For each set message in [from, to) of out, dump its elements. The set's
@@ -195,7 +196,7 @@ static int col_nft_dump_elems(int fd, uint32_t *seq, size_t from, size_t to, str
 
     while (off + NLMSG_HDRLEN <= to) {
         struct nlmsghdr nh;
-        unsigned char attrs[2 * (NLA_HDRLEN + NLA_ALIGN(NFT_NAME_MAXLEN))];
+        unsigned char attrs[2 * (COL_NLA_HDRLEN + COL_NLA_ALIGN(NFT_NAME_MAXLEN))];
         const unsigned char *tname = NULL, *sname = NULL;
         size_t tlen = 0, slen = 0, p, alen;
         uint8_t family;
@@ -206,22 +207,22 @@ static int col_nft_dump_elems(int fd, uint32_t *seq, size_t from, size_t to, str
             return -EBADMSG;
         family = da_buf_data(out)[off + NLMSG_HDRLEN];
         for (p = off + NLMSG_LENGTH(sizeof(struct nfgenmsg));
-             p + NLA_HDRLEN <= off + nh.nlmsg_len;) {
+             p + COL_NLA_HDRLEN <= off + nh.nlmsg_len;) {
             struct nlattr a;
 
             memcpy(&a, da_buf_data(out) + p, sizeof(a));
-            if (a.nla_len < NLA_HDRLEN || p + a.nla_len > off + nh.nlmsg_len)
+            if (a.nla_len < COL_NLA_HDRLEN || p + a.nla_len > off + nh.nlmsg_len)
                 return -EBADMSG;
-            if ((a.nla_type & NLA_TYPE_MASK) == NFTA_SET_TABLE &&
-                a.nla_len - NLA_HDRLEN <= NFT_NAME_MAXLEN) {
-                tname = da_buf_data(out) + p + NLA_HDRLEN;
-                tlen = a.nla_len - NLA_HDRLEN;
-            } else if ((a.nla_type & NLA_TYPE_MASK) == NFTA_SET_NAME &&
-                       a.nla_len - NLA_HDRLEN <= NFT_NAME_MAXLEN) {
-                sname = da_buf_data(out) + p + NLA_HDRLEN;
-                slen = a.nla_len - NLA_HDRLEN;
+            if ((a.nla_type & COL_NLA_TYPE_MASK) == NFTA_SET_TABLE &&
+                a.nla_len - COL_NLA_HDRLEN <= NFT_NAME_MAXLEN) {
+                tname = da_buf_data(out) + p + COL_NLA_HDRLEN;
+                tlen = a.nla_len - COL_NLA_HDRLEN;
+            } else if ((a.nla_type & COL_NLA_TYPE_MASK) == NFTA_SET_NAME &&
+                       a.nla_len - COL_NLA_HDRLEN <= NFT_NAME_MAXLEN) {
+                sname = da_buf_data(out) + p + COL_NLA_HDRLEN;
+                slen = a.nla_len - COL_NLA_HDRLEN;
             }
-            p += NLA_ALIGN(a.nla_len);
+            p += COL_NLA_ALIGN(a.nla_len);
         }
         off += NLMSG_ALIGN(nh.nlmsg_len);
         if (tname == NULL || sname == NULL)
