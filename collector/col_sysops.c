@@ -87,7 +87,37 @@ static int col_live_clock(int *synchronized, long *max_error_us)
  * as they came, in a capped buffer, and read by the evaluator (nft_eval.c)
  * where no privilege is held. */
 
-#define COL_NL_BUF       65536
+#define COL_NL_BUF 65536
+/* Walking a datagram of netlink messages: NLMSG_OK, NLMSG_NEXT and
+ * NLMSG_DATA without their casts, which drop const, and with the remaining
+ * length kept from wrapping when the last message is not padded. The
+ * buffers are aligned for struct nlmsghdr. */
+static const struct nlmsghdr *col_nl_first(const void *buf, size_t left)
+{
+    const struct nlmsghdr *nh = buf;
+
+    if (left < sizeof(*nh) || nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > left)
+        return NULL;
+    return nh;
+}
+
+static const struct nlmsghdr *col_nl_next(const struct nlmsghdr *nh, size_t *left)
+{
+    size_t step = NLMSG_ALIGN(nh->nlmsg_len);
+
+    if (step >= *left) {
+        *left = 0;
+        return NULL;
+    }
+    *left -= step;
+    return col_nl_first((const unsigned char *)nh + step, *left);
+}
+
+static const void *col_nl_data(const struct nlmsghdr *nh)
+{
+    return (const unsigned char *)nh + NLMSG_HDRLEN;
+}
+
 #define COL_NFT_ATTEMPTS 3 /* dumps retried when the ruleset changed meanwhile */
 
 static int col_nft_send(int fd, int msg, uint32_t seq, uint8_t family, const void *attrs,
@@ -135,7 +165,7 @@ static int col_nft_recv(int fd, uint32_t seq, struct da_buf *out, unsigned char 
         if (n == 0)
             return -EBADMSG;
         left = (size_t)n;
-        for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+        for (nh = col_nl_first(buf, left); nh != NULL; nh = col_nl_next(nh, &left)) {
             int e;
 
             if (nh->nlmsg_seq != seq)
@@ -145,7 +175,7 @@ static int col_nft_recv(int fd, uint32_t seq, struct da_buf *out, unsigned char 
             if (nh->nlmsg_type == NLMSG_DONE)
                 return 0;
             if (nh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *err = NLMSG_DATA(nh);
+                const struct nlmsgerr *err = col_nl_data(nh);
 
                 if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*err)))
                     return -EBADMSG;
@@ -293,7 +323,7 @@ static int col_sock_sys(int e)
 
 static int col_diag_msg(const struct nlmsghdr *nh, col_sock_fn fn, void *arg)
 {
-    const struct inet_diag_msg *m = NLMSG_DATA(nh);
+    const struct inet_diag_msg *m = col_nl_data(nh);
     struct col_sock s;
 
     if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
@@ -353,8 +383,7 @@ static int col_live_sockets(int family, int protocol, uint32_t states, col_sock_
             break;
         }
         left = (size_t)n;
-        for (nh = (const struct nlmsghdr *)buf; r == 0 && NLMSG_OK(nh, left);
-             nh = NLMSG_NEXT(nh, left)) {
+        for (nh = col_nl_first(buf, left); r == 0 && nh != NULL; nh = col_nl_next(nh, &left)) {
             if (nh->nlmsg_seq != 1)
                 continue;
             if (nh->nlmsg_type == NLMSG_DONE) {
@@ -362,7 +391,7 @@ static int col_live_sockets(int family, int protocol, uint32_t states, col_sock_
                 break;
             }
             if (nh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(nh);
+                const struct nlmsgerr *e = col_nl_data(nh);
 
                 r = col_sock_sys(nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0
                                      ? -e->error
@@ -416,7 +445,7 @@ static int col_audit_recv(int fd, int type, uint32_t seq, struct col_audit_statu
             return -errno;
         }
         left = (size_t)n;
-        for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+        for (nh = col_nl_first(buf, left); nh != NULL; nh = col_nl_next(nh, &left)) {
             if (nh->nlmsg_seq != seq)
                 continue;
             if (++msgs > (1ul << 20))
@@ -424,7 +453,7 @@ static int col_audit_recv(int fd, int type, uint32_t seq, struct col_audit_statu
             if (nh->nlmsg_type == NLMSG_DONE)
                 return type == AUDIT_LIST_RULES ? 0 : -EBADMSG;
             if (nh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *err = NLMSG_DATA(nh);
+                const struct nlmsgerr *err = col_nl_data(nh);
 
                 if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*err)))
                     return -EBADMSG;
@@ -433,7 +462,7 @@ static int col_audit_recv(int fd, int type, uint32_t seq, struct col_audit_statu
                 continue; /* an acknowledgement */
             }
             if (nh->nlmsg_type == AUDIT_GET && type == AUDIT_GET) {
-                const struct audit_status *st = NLMSG_DATA(nh);
+                const struct audit_status *st = col_nl_data(nh);
 
                 /* older kernels send a shorter status: the first members suffice */
                 if (nh->nlmsg_len < NLMSG_LENGTH(offsetof(struct audit_status, rate_limit)))

@@ -245,7 +245,8 @@ static int collector_main(int fd, void *vctx)
         agent_privsep_send_error(fd, DA_ERR_CRYPTO, "no random bytes for the privacy key");
         return 1;
     }
-    if (agent_sandbox_enter_as(AGENT_SANDBOX_COLLECTOR, c->cfg->sandbox, c->opts.user) != 0) {
+    if (agent_sandbox_enter_as(AGENT_SANDBOX_COLLECTOR, agent_sandbox_mode_of(c->cfg->sandbox),
+                               c->opts.user) != 0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the collector's sandbox failed");
         return 1;
     }

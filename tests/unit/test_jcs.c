@@ -278,19 +278,19 @@ static void test_number_errors(void **state)
     cJSON *v;
 
     (void)state;
-    assert_int_equal(da_jcs_format_number(NAN, out, sizeof(out)), DA_ERR_JSON_NUMBER);
-    assert_int_equal(da_jcs_format_number(INFINITY, out, sizeof(out)), DA_ERR_JSON_NUMBER);
-    assert_int_equal(da_jcs_format_number(-INFINITY, out, sizeof(out)), DA_ERR_JSON_NUMBER);
+    assert_int_equal(da_jcs_format_number((double)NAN, out, sizeof(out)), DA_ERR_JSON_NUMBER);
+    assert_int_equal(da_jcs_format_number((double)INFINITY, out, sizeof(out)), DA_ERR_JSON_NUMBER);
+    assert_int_equal(da_jcs_format_number(-(double)INFINITY, out, sizeof(out)), DA_ERR_JSON_NUMBER);
     assert_int_equal(da_jcs_format_number(1.5, out, 3), DA_ERR_TOO_LARGE);
     assert_string_equal(out, "");
     assert_int_equal(da_jcs_format_number(1.5, NULL, 3), DA_ERR_INVALID_ARG);
     v = cJSON_CreateArray();
     cJSON_AddItemToArray(v, cJSON_CreateNumber(1));
-    cJSON_AddItemToArray(v, cJSON_CreateNumber(NAN));
+    cJSON_AddItemToArray(v, cJSON_CreateNumber((double)NAN));
     assert_int_equal(canon_tree_rc(v), DA_ERR_JSON_NUMBER);
     cJSON_Delete(v);
     v = cJSON_CreateObject();
-    cJSON_AddNumberToObject(v, "x", INFINITY);
+    cJSON_AddNumberToObject(v, "x", (double)INFINITY);
     assert_int_equal(canon_tree_rc(v), DA_ERR_JSON_NUMBER);
     cJSON_Delete(v);
 }
