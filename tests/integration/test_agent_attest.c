@@ -740,9 +740,6 @@ static void test_attest_roundtrip(void **state)
     /* A second build appends; the earlier lines stay as they were. This
      * one brings a CycloneDX SBOM and a clamscan log, from a changed tree. */
     {
-        static const char cdx[] = "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
-                                  "\"version\":1,\"components\":[{\"type\":\"library\","
-                                  "\"name\":\"lib\",\"version\":\"1.0\"}]}";
         static const char clam[] = "/w/app.bin: OK\n\n----------- SCAN SUMMARY -----------\n"
                                    "Known viruses: 8708484\nEngine version: 1.0.7\n"
                                    "Scanned files: 1\nInfected files: 0\n";
@@ -752,7 +749,24 @@ static void test_attest_roundtrip(void **state)
         char repo[300];
 
         snprintf(repo, sizeof(repo), "%s/repo", w->work);
-        assert_int_equal(write_file(w->work, "cdx.json", cdx, strlen(cdx)), 0);
+        /* A large SBOM (about 3 MiB, 30000 components) goes through whole. */
+        struct da_buf cdx;
+
+        da_buf_init(&cdx, 4u * 1024 * 1024);
+        assert_int_equal(da_buf_append_str(&cdx, "{\"bomFormat\":\"CycloneDX\",\"specVersion\":"
+                                                 "\"1.5\",\"version\":1,\"components\":["),
+                         0);
+        for (i = 0; i < 30000; i++)
+            assert_int_equal(da_buf_printf(&cdx,
+                                           "%s{\"type\":\"library\",\"name\":\"lib%d\","
+                                           "\"version\":\"1.0.%d\",\"purl\":\"pkg:generic/"
+                                           "lib%d@1.0.%d\"}",
+                                           i > 0 ? "," : "", i, i, i, i),
+                             0);
+        assert_int_equal(da_buf_append_str(&cdx, "]}"), 0);
+        assert_true(da_buf_len(&cdx) > 2u * 1024 * 1024);
+        assert_int_equal(write_file(w->work, "cdx.json", da_buf_data(&cdx), da_buf_len(&cdx)), 0);
+        da_buf_free(&cdx);
         assert_int_equal(write_file(w->work, "clam.log", clam, strlen(clam)), 0);
         assert_int_equal(write_file(repo, "main.c", "int main(void){return 1;}\n", 26), 0);
         rc = build_user(w, 1, again);
