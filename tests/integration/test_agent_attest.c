@@ -1024,6 +1024,36 @@ static void test_attest_receipt_refusals(void **state)
     assert_int_equal(build_user(w, 1, argv), 1);
     assert_non_null(strstr(out_buf, "attest_not_compliant"));
     assert_false(exists(w->work, "late.intoto.jsonl"));
+
+    /* Configured to attest anyway: signed, and the verdict says so. */
+    {
+        static const char allow[] = "attest_allow_noncompliant = yes\n";
+        char bundle[300], *text;
+        FILE *f = fopen(w->conf, "a");
+        struct da_buf pb;
+        cJSON *e, *st;
+
+        assert_non_null(f);
+        assert_int_equal(fputs(allow, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+        stop_pid(&w->daemon);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(unlink(w->sock), 0);
+        start_daemon(w);
+        if (build_user(w, 1, argv) != 0)
+            fail_msg("attest with attest_allow_noncompliant: %s", out_buf);
+        snprintf(bundle, sizeof(bundle), "%s/late.intoto.jsonl", w->work);
+        text = read_text(bundle, NULL);
+        assert_non_null(text);
+        e = line_json(text);
+        st = statement_of(e, &pb);
+        assert_true(
+            cJSON_IsFalse(jget(cJSON_GetObjectItem(st, "predicate"), "measured.compliant")));
+        cJSON_Delete(e);
+        cJSON_Delete(st);
+        da_buf_free(&pb);
+        free(text);
+    }
 }
 
 int main(void)
