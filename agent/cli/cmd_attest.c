@@ -312,7 +312,8 @@ static int timestamp_line(const char *tsa, const char *line, size_t len, struct 
     if (r == 0)
         r = da_json_get_array(env, "signatures", &sigs);
     /* The envelope is ours to change: take the entry from the tree itself. */
-    s0 = sigs != NULL ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(env, "signatures"), 0) : NULL;
+    s0 = sigs != NULL ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(env, "signatures"), 0)
+                      : NULL;
     if (r == 0)
         r = da_json_get_string(s0, "sig", &sig_b64);
     if (r == 0)
