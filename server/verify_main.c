@@ -338,8 +338,9 @@ static void print_report(const cJSON *rep)
 
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rep, "envelopes"))
     {
-        printf("line %d %s\n",
-               (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "line")),
+        double line = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "line"));
+
+        printf("line %.0f %s\n", line,
                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "predicateType")));
         print_checks(cJSON_GetObjectItemCaseSensitive(e, "checks"), "  ");
     }

@@ -13,6 +13,7 @@
 #include "encoding.h"
 #include "err.h"
 #include "json.h"
+#include "picky.h"
 
 int agent_attest_kind_of(const char *t)
 {
@@ -358,7 +359,7 @@ static int scan_json(const char *text, size_t len, struct scan_facts *f)
     sv = cJSON_GetObjectItemCaseSensitive(doc, "SchemaVersion");
     if (cJSON_IsObject(doc) && str_is(d, "name", "grype"))
         r = scan_grype(doc, f);
-    else if (cJSON_IsObject(doc) && cJSON_IsNumber(sv) && sv->valuedouble == 2)
+    else if (cJSON_IsObject(doc) && cJSON_IsNumber(sv) && da_double_exact(sv->valuedouble, 2))
         r = scan_trivy(doc, f);
     else
         r = DA_ERR_SCAN_FORMAT;
@@ -527,7 +528,7 @@ static int scan_check(const cJSON *p)
         !opt_text(cJSON_GetObjectItemCaseSensitive(s, "version"), 128) ||
         !opt_text(cJSON_GetObjectItemCaseSensitive(s, "db_date"), 64) || !cJSON_IsNumber(n) ||
         n->valuedouble < 0 || n->valuedouble > (double)DA_JSON_MAX_SAFE_INT ||
-        n->valuedouble != (double)(int64_t)n->valuedouble ||
+        !da_double_exact(n->valuedouble, (double)(int64_t)n->valuedouble) ||
         !file_ref_ok(cJSON_GetObjectItemCaseSensitive(p, "input")))
         return DA_ERR_SCAN_FORMAT;
     if (strcmp(name->valuestring, "grype") == 0 || strcmp(name->valuestring, "trivy") == 0)

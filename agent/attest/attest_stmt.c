@@ -12,6 +12,7 @@
 #include "intoto.h"
 #include "jcs.h"
 #include "json.h"
+#include "picky.h"
 #include "privsep_proto.h"
 
 #define RECEIPT_TYPE      "application/vnd.devattest.receipt+json"
@@ -177,8 +178,8 @@ int agent_attest_qualifying_data(const cJSON *subject, const cJSON *statements,
     int r = DA_ERR_NOMEM;
 
     if (o != NULL && cJSON_AddStringToObject(o, "evidence_digest", evidence_hex) != NULL &&
-        cJSON_AddItemReferenceToObject(o, "statements", (cJSON *)statements) &&
-        cJSON_AddItemReferenceToObject(o, "subject", (cJSON *)subject))
+        cJSON_AddItemReferenceToObject(o, "statements", DA_UNCONST(statements)) &&
+        cJSON_AddItemReferenceToObject(o, "subject", DA_UNCONST(subject)))
         r = da_jcs_digest_sha256(o, qd);
     cJSON_Delete(o);
     return r;
@@ -306,7 +307,9 @@ static cJSON *main_predicate(const struct agent_attest_in *in, const cJSON *stat
         cJSON_AddNullToObject(p, "vendor") == NULL ||
         cJSON_AddStringToObject(p, "trust", in->trust) == NULL ||
         cJSON_AddStringToObject(p, "evidence_digest", in->evidence_hex) == NULL ||
-        !add_copy(p, "evidence", in->evidence) || !add_copy(p, "receipt", in->receipt->envelope) ||
+        /* a reference: the evidence may be large, and outlives p */
+        !cJSON_AddItemReferenceToObject(p, "evidence", DA_UNCONST(in->evidence)) ||
+        !add_copy(p, "receipt", in->receipt->envelope) ||
         add_b64(p, "ak_public", in->ak_public, in->ak_public_len) != 0 ||
         !add_copy(p, "statements", statements) ||
         cJSON_AddStringToObject(p, "created", created) == NULL)
@@ -332,7 +335,9 @@ fail:
 
 /* ---- statements and envelopes ---- */
 
-/* One bundle line: the statement (subject, type, predicate) signed. */
+/* One bundle line: the statement (subject, type, predicate) signed. The
+ * statement refers to the subject and predicate trees (no copies: an SBOM
+ * may be large), which outlive it. */
 static int envelope_line(const struct agent_attest_in *in, const char *type, const cJSON *pred,
                          struct da_buf *lines)
 {
@@ -345,9 +350,9 @@ static int envelope_line(const struct agent_attest_in *in, const char *type, con
     da_buf_init(&der, DA_MAX_DSSE_SIG_LEN);
     if (st == NULL || env == NULL ||
         cJSON_AddStringToObject(st, "_type", "https://in-toto.io/Statement/v1") == NULL ||
-        !add_copy(st, "subject", in->req->subject) ||
+        !cJSON_AddItemReferenceToObject(st, "subject", DA_UNCONST(in->req->subject)) ||
         cJSON_AddStringToObject(st, "predicateType", type) == NULL ||
-        !add_copy(st, "predicate", pred))
+        !cJSON_AddItemReferenceToObject(st, "predicate", DA_UNCONST(pred)))
         goto out;
     r = da_jcs_serialize(st, &payload);
     if (r == 0)

@@ -32,22 +32,35 @@ static void why_git(char *why, size_t ws, const char *what)
     snprintf(why, ws, "%s: %s", what, e != NULL && e->message != NULL ? e->message : "failed");
 }
 
+/* The remote's URL from the configuration, read without libgit2's remote
+ * API (whose regular-expression lookups leak in the libgit2 of Debian 12):
+ * remote.origin.url, else the first remote.NAME.url in configuration order. */
 static int remote_url(git_repository *repo, char *url, size_t size)
 {
-    git_remote *rem = NULL;
-    git_strarray names = {NULL, 0};
-    const char *u;
+    git_config *cfg = NULL;
+    git_config_iterator *it = NULL;
+    git_config_entry *e = NULL;
+    git_buf b = GIT_BUF_INIT;
+    size_t n;
 
     url[0] = '\0';
-    if (git_remote_lookup(&rem, repo, "origin") != 0 &&
-        (git_remote_list(&names, repo) != 0 || names.count == 0 ||
-         git_remote_lookup(&rem, repo, names.strings[0]) != 0))
-        rem = NULL;
-    u = rem != NULL ? git_remote_url(rem) : NULL;
-    if (u != NULL)
-        agent_git_url_strip(u, url, size);
-    git_remote_free(rem);
-    git_strarray_dispose(&names);
+    if (git_repository_config_snapshot(&cfg, repo) != 0)
+        return -1;
+    if (git_config_get_string_buf(&b, cfg, "remote.origin.url") == 0) {
+        agent_git_url_strip(b.ptr, url, size);
+    } else if (git_config_iterator_new(&it, cfg) == 0) {
+        while (git_config_next(&e, it) == 0) {
+            n = strlen(e->name);
+            if (strncmp(e->name, "remote.", 7) == 0 && n > 11 &&
+                strcmp(e->name + n - 4, ".url") == 0) {
+                agent_git_url_strip(e->value, url, size);
+                break;
+            }
+        }
+        git_config_iterator_free(it);
+    }
+    git_buf_dispose(&b);
+    git_config_free(cfg);
     return 0;
 }
 

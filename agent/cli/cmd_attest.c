@@ -298,8 +298,8 @@ static int ask_agent(const char *sock, const struct da_buf *req, struct da_buf *
 /* The line with an RFC 3161 time stamp of its signature bytes added. */
 static int timestamp_line(const char *tsa, const char *line, size_t len, struct da_buf *out)
 {
-    const cJSON *sigs = NULL, *s0;
-    cJSON *env = NULL;
+    const cJSON *sigs = NULL;
+    cJSON *env = NULL, *s0;
     struct da_buf sig, token, b64;
     char why[512] = "";
     const char *sig_b64 = NULL;
@@ -311,7 +311,9 @@ static int timestamp_line(const char *tsa, const char *line, size_t len, struct 
     r = da_json_parse(line, len, DA_MAX_DSSE_ENVELOPE, &env);
     if (r == 0)
         r = da_json_get_array(env, "signatures", &sigs);
-    s0 = sigs != NULL ? cJSON_GetArrayItem(sigs, 0) : NULL;
+    /* The envelope is ours to change: take the entry from the tree itself. */
+    s0 = sigs != NULL ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(env, "signatures"), 0)
+                      : NULL;
     if (r == 0)
         r = da_json_get_string(s0, "sig", &sig_b64);
     if (r == 0)
@@ -323,7 +325,7 @@ static int timestamp_line(const char *tsa, const char *line, size_t len, struct 
     }
     if (r == 0)
         r = da_base64_encode(da_buf_data(&token), da_buf_len(&token), DA_BASE64_STD, &b64);
-    if (r == 0 && cJSON_AddStringToObject((cJSON *)s0, "timestamp", da_buf_str(&b64)) == NULL)
+    if (r == 0 && cJSON_AddStringToObject(s0, "timestamp", da_buf_str(&b64)) == NULL)
         r = DA_ERR_NOMEM;
     if (r == 0)
         r = da_jcs_serialize(env, out);

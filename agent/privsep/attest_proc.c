@@ -25,6 +25,7 @@
 #include "err.h"
 #include "file.h"
 #include "jcs.h"
+#include "json.h"
 #include "log.h"
 #include "privsep.h"
 #include "privsep_internal.h"
@@ -320,6 +321,7 @@ static int listener_main(int fd, void *vctx)
     struct listener *l = vctx;
     int r;
 
+    da_json_memory_cap(AGENT_JSON_MEMORY);
     if (agent_sandbox_enter_as(AGENT_SANDBOX_ATTEST, l->cfg->sandbox, l->opts.user) != 0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the attest listener's sandbox failed");
         return 1;

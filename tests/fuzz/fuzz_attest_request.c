@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "attest_req.h"
 #include "attest_stmt.h"
 #include "buf.h"

@@ -39,6 +39,7 @@
 #include "err.h"
 #include "fields.h"
 #include "ipc.h"
+#include "picky.h"
 #include "privsep.h"
 #include "privsep_proto.h"
 #include "quote.h"
@@ -91,7 +92,7 @@ static int run_v(uid_t uid, const gid_t *groups, size_t ngroups, const char *dir
                          setgid(ngroups > 0 ? groups[0] : (gid_t)65534) != 0 || setuid(uid) != 0))
             _exit(125);
         setenv("HOME", dir != NULL ? dir : "/", 1);
-        execvp(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     close(p[1]);
@@ -780,9 +781,6 @@ static void test_attest_roundtrip(void **state)
     /* A second build appends; the earlier lines stay as they were. This
      * one brings a CycloneDX SBOM and a clamscan log, from a changed tree. */
     {
-        static const char cdx[] = "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
-                                  "\"version\":1,\"components\":[{\"type\":\"library\","
-                                  "\"name\":\"lib\",\"version\":\"1.0\"}]}";
         static const char clam[] = "/w/app.bin: OK\n\n----------- SCAN SUMMARY -----------\n"
                                    "Known viruses: 8708484\nEngine version: 1.0.7\n"
                                    "Scanned files: 1\nInfected files: 0\n";
@@ -792,7 +790,24 @@ static void test_attest_roundtrip(void **state)
         char repo[300];
 
         snprintf(repo, sizeof(repo), "%s/repo", w->work);
-        assert_int_equal(write_file(w->work, "cdx.json", cdx, strlen(cdx)), 0);
+        /* A large SBOM (about 3 MiB, 30000 components) goes through whole. */
+        struct da_buf cdx;
+
+        da_buf_init(&cdx, 4u * 1024 * 1024);
+        assert_int_equal(da_buf_append_str(&cdx, "{\"bomFormat\":\"CycloneDX\",\"specVersion\":"
+                                                 "\"1.5\",\"version\":1,\"components\":["),
+                         0);
+        for (i = 0; i < 30000; i++)
+            assert_int_equal(da_buf_printf(&cdx,
+                                           "%s{\"type\":\"library\",\"name\":\"lib%d\","
+                                           "\"version\":\"1.0.%d\",\"purl\":\"pkg:generic/"
+                                           "lib%d@1.0.%d\"}",
+                                           i > 0 ? "," : "", i, i, i, i),
+                             0);
+        assert_int_equal(da_buf_append_str(&cdx, "]}"), 0);
+        assert_true(da_buf_len(&cdx) > 2u * 1024 * 1024);
+        assert_int_equal(write_file(w->work, "cdx.json", da_buf_data(&cdx), da_buf_len(&cdx)), 0);
+        da_buf_free(&cdx);
         assert_int_equal(write_file(w->work, "clam.log", clam, strlen(clam)), 0);
         assert_int_equal(write_file(repo, "main.c", "int main(void){return 1;}\n", 26), 0);
         rc = build_user(w, 1, again);
@@ -1050,6 +1065,36 @@ static void test_attest_receipt_refusals(void **state)
     assert_int_equal(build_user(w, 1, argv), 1);
     assert_non_null(strstr(out_buf, "attest_not_compliant"));
     assert_false(exists(w->work, "late.intoto.jsonl"));
+
+    /* Configured to attest anyway: signed, and the verdict says so. */
+    {
+        static const char allow[] = "attest_allow_noncompliant = yes\n";
+        char bundle[300], *text;
+        FILE *f = fopen(w->conf, "a");
+        struct da_buf pb;
+        cJSON *e, *st;
+
+        assert_non_null(f);
+        assert_int_equal(fputs(allow, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+        stop_pid(&w->daemon);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(unlink(w->sock), 0);
+        start_daemon(w);
+        if (build_user(w, 1, argv) != 0)
+            fail_msg("attest with attest_allow_noncompliant: %s", out_buf);
+        snprintf(bundle, sizeof(bundle), "%s/late.intoto.jsonl", w->work);
+        text = read_text(bundle, NULL);
+        assert_non_null(text);
+        e = line_json(text);
+        st = statement_of(e, &pb);
+        assert_true(
+            cJSON_IsFalse(jget(cJSON_GetObjectItem(st, "predicate"), "measured.compliant")));
+        cJSON_Delete(e);
+        cJSON_Delete(st);
+        da_buf_free(&pb);
+        free(text);
+    }
 }
 
 int main(void)
