@@ -13,6 +13,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "fuzz_target.h"
+
 #include "bundle.h"
 #include "digest.h"
 #include "encoding.h"

@@ -28,6 +28,7 @@
 #include "bundle.h"
 #include "bundle_build.h"
 #include "encoding.h"
+#include "picky.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
@@ -102,7 +103,7 @@ static int run(char *out, size_t size, const char *const *argv)
         dup2(p[1], 2);
         close(p[0]);
         close(p[1]);
-        execv(argv[0], (char *const *)argv);
+        execv(argv[0], (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     close(p[1]);
@@ -563,17 +564,20 @@ static char *change_payload(const char *line)
     cJSON *j = cJSON_Parse(line);
     const char *p64 = cJSON_GetStringValue(cJSON_GetObjectItem(j, "payload"));
     struct da_buf raw, enc;
-    char *at, *out;
+    char *at, *out, *bytes;
+    size_t len = 0;
 
     da_buf_init(&raw, DA_MAX_DSSE_PAYLOAD);
     da_buf_init(&enc, DA_MAX_DSSE_ENVELOPE);
     assert_int_equal(da_base64_decode(p64, strlen(p64), DA_BASE64_STD, &raw), 0);
     assert_int_equal(da_buf_append(&raw, "", 1), 0);
-    at = strstr((char *)da_buf_data(&raw), "\"vendor\":\"acme\"");
+    bytes = (char *)da_buf_take(&raw, &len);
+    assert_non_null(bytes);
+    at = strstr(bytes, "\"vendor\":\"acme\"");
     assert_non_null(at);
     at[13] = 'f'; /* "acmf" */
-    assert_int_equal(da_base64_encode(da_buf_data(&raw), da_buf_len(&raw) - 1, DA_BASE64_STD, &enc),
-                     0);
+    assert_int_equal(da_base64_encode(bytes, len - 1, DA_BASE64_STD, &enc), 0);
+    free(bytes);
     assert_int_equal(da_buf_append(&enc, "", 1), 0);
     cJSON_ReplaceItemInObject(j, "payload", cJSON_CreateString(da_buf_str(&enc)));
     out = cJSON_PrintUnformatted(j);
