@@ -1063,6 +1063,79 @@ static void test_timestamp(void **state)
     free_lines(lines, 5);
 }
 
+/* Machine A's SK certificate issued again by the server's CA, expiring in
+ * `seconds` (the CA key is in the test server's state directory). */
+static char *cert_expiring(struct world *w, const struct machine *m, long seconds)
+{
+    char path[300], *data, *pem;
+    EVP_PKEY *ca_key;
+    BIO *bio = BIO_new(BIO_s_mem());
+    X509 *x;
+    FILE *f;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/sk-cert.pem", m->state);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/ca.key", w->srv.state);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(x);
+    assert_non_null(ca_key);
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), seconds));
+    assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
+    assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+    n = BIO_get_mem_data(bio, &data);
+    pem = strndup(data, (size_t)n);
+    BIO_free(bio);
+    X509_free(x);
+    EVP_PKEY_free(ca_key);
+    return pem;
+}
+
+/* A certificate that expired after the time stamp was made: valid at the
+ * time stamp's time, so the chain holds with the time stamp and not
+ * without it. */
+static void test_chain_at_timestamp_time(void **state)
+{
+    struct world *w = *state;
+    struct machine m = w->m[0];
+    struct bb_main k;
+    char path[256], plain[256], out[65536], tsa_ca[300], *line = NULL, *stamped;
+    char *pem = cert_expiring(w, &w->m[0], 3);
+    time_t until = time(NULL) + 3;
+    int rc;
+
+    snprintf(tsa_ca, sizeof(tsa_ca), "%s/tsa/tsa-ca.pem", w->work);
+    m.signer.certificate = pem;
+    memset(&k, 0, sizeof(k));
+    k.subjects = w->subjects;
+    k.receipt = w->good.envelope;
+    k.evidence_sha256 = w->good.evidence_sha256;
+    k.created = (int64_t)time(NULL);
+    assert_int_equal(bb_main_line(&m.signer, &k, &line), 0);
+    stamped = with_timestamp(w, line, line);
+    bundle_path(w, "expiring-stamped", path, sizeof(path));
+    write_lines(path, &stamped, 1);
+    bundle_path(w, "expiring", plain, sizeof(plain));
+    write_lines(plain, &line, 1);
+    while (time(NULL) <= until + 1)
+        sleep(1);
+    rc = verify(w, plain, out, sizeof(out), NULL);
+    expect_failure(out, rc, "chain", "sk_chain");
+    assert_non_null(strstr(out, "certificate has expired"));
+    rc = verify(w, path, out, sizeof(out), "--tsa-ca", tsa_ca, NULL);
+    if (rc != 0)
+        fail_msg("stamped before expiry: exit %d\n%s", rc, out);
+    free(stamped);
+    free(line);
+    free(pem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1081,6 +1154,7 @@ int main(void)
         cmocka_unit_test(test_require_absent),
         cmocka_unit_test(test_policy_reevaluated),
         cmocka_unit_test(test_timestamp),
+        cmocka_unit_test(test_chain_at_timestamp_time),
         cmocka_unit_test(test_receipt_key_rotation),
     };
 
