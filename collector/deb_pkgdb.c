@@ -518,6 +518,11 @@ void col_patch_facts_free(struct col_patch_facts *f)
         free(f->pending[i].arch);
         free(f->pending[i].installed);
         free(f->pending[i].candidate);
+        for (size_t k = 0; k < f->pending[i].n_adv; k++) {
+            free(f->pending[i].adv[k].id);
+            free(f->pending[i].adv[k].severity);
+        }
+        free(f->pending[i].adv);
     }
     free(f->pending);
     for (i = 0; i < f->n_kernels; i++) {

@@ -106,6 +106,9 @@ enum da_err {
     DA_ERR_VERSION_SYNTAX = -503,
     DA_ERR_DECOMPRESS = -504,
     DA_ERR_COLLECT_NOT_LIVE = -535,
+    DA_ERR_RPMDB = -540,
+    DA_ERR_RPMDB_WOULD_WRITE = -541,
+    DA_ERR_RPM_METADATA = -542,
 
     /* privacy mode */
     DA_ERR_PRIVACY_KEY = -560,
