@@ -446,37 +446,56 @@ const char *col_rpmdb_last_message(void)
     return col_rpm_msg;
 }
 
+/* The header numbers whose files include one named base: from the
+ * Basenames index, read key by key. (Looking a path up with
+ * RPMDBI_BASENAMES or RPMDBI_INSTFILENAMES would compare directory
+ * fingerprints, made with stat() on the host's directories.) */
+static int col_rpmdb_by_basename(struct col_rpmdb *db, const char *base, unsigned *offs,
+                                 size_t max, size_t *n)
+{
+    rpmdbIndexIterator ii = rpmdbIndexIteratorInit(rpmtsGetRdb(db->ts), RPMDBI_BASENAMES);
+    size_t blen = strlen(base);
+    const void *key;
+    size_t keylen;
+
+    *n = 0;
+    if (ii == NULL)
+        return col_rpm_msgs > 0 ? DA_ERR_RPMDB : 0;
+    while (rpmdbIndexIteratorNext(ii, &key, &keylen) == 0) {
+        if (keylen != blen || memcmp(key, base, blen) != 0)
+            continue;
+        for (unsigned k = 0; k < rpmdbIndexIteratorNumPkgs(ii) && *n < max; k++)
+            offs[(*n)++] = rpmdbIndexIteratorPkgOffset(ii, k);
+    }
+    rpmdbIndexIteratorFree(ii);
+    return col_rpm_msgs > 0 ? DA_ERR_RPMDB : 0;
+}
+
 int col_rpmdb_owner(struct col_rpmdb *db, const char *path, const char *sha256, const char *md5,
                     struct col_rpm_owner *o)
 {
-    rpmdbMatchIterator mi;
+    unsigned offs[64];
     const char *base;
-    Header h;
+    size_t n_offs = 0;
+    int e;
 
     memset(o, 0, sizeof(*o));
     o->verified = -1;
     col_rpm_msgs = 0;
-    /* by the basename index and a string comparison of the whole name:
-     * RPMDBI_INSTFILENAMES would stat directories of the host */
     base = strrchr(path, '/');
     if (base == NULL || base[1] == '\0')
         return 0;
-    mi = rpmtsInitIterator(db->ts, RPMDBI_BASENAMES, base + 1, 0);
-    if (mi == NULL)
-        return col_rpm_msgs > 0 ? DA_ERR_RPMDB : 0;
-    while (!o->owned && (h = rpmdbNextIterator(mi)) != NULL) {
-        rpmfi fi = rpmfiNew(db->ts, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
-        const char *name = headerGetString(h, RPMTAG_NAME);
-        char *evr = col_hdr_evr(h);
-        int fx;
+    e = col_rpmdb_by_basename(db, base + 1, offs, sizeof(offs) / sizeof(offs[0]), &n_offs);
+    for (size_t i = 0; e == 0 && !o->owned && i < n_offs; i++) {
+        rpmdbMatchIterator mi =
+            rpmtsInitIterator(db->ts, RPMDBI_PACKAGES, &offs[i], sizeof(offs[i]));
+        Header h = mi != NULL ? rpmdbNextIterator(mi) : NULL;
+        rpmfi fi = h != NULL ? rpmfiNew(db->ts, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER) : NULL;
+        const char *name = h != NULL ? headerGetString(h, RPMTAG_NAME) : NULL;
+        char *evr = h != NULL ? col_hdr_evr(h) : NULL;
+        int fx = fi != NULL ? rpmfiFindFN(fi, path) : -1;
 
-        if (fi == NULL || name == NULL || evr == NULL) {
-            rpmfiFree(fi);
-            free(evr);
-            continue;
-        }
-        fx = rpmfiFindFN(fi, path);
-        if (fx >= 0 && rpmfiSetFX(fi, fx) == fx) {
+        if (fx >= 0 && name != NULL && evr != NULL && rpmfiSetFX(fi, fx) == fx) {
             int algo = 0;
             char *hex = NULL;
 
@@ -495,7 +514,7 @@ int col_rpmdb_owner(struct col_rpmdb *db, const char *path, const char *sha256, 
         }
         free(evr);
         rpmfiFree(fi);
+        rpmdbFreeIterator(mi);
     }
-    rpmdbFreeIterator(mi);
-    return col_rpm_msgs > 0 ? DA_ERR_RPMDB : 0;
+    return e == 0 && col_rpm_msgs > 0 ? DA_ERR_RPMDB : e;
 }
