@@ -50,3 +50,7 @@ da_unit_test(NAME test_antimalware
   LIBS da_collectors LABELS collectors)
 da_unit_test(NAME test_collector_posture SOURCES ${DA_TEST_SRC}/unit/test_collector_posture.c
   LIBS da_collectors LABELS collectors)
+# RPM roots built with rpmbuild/createrepo_c/dnf; dnf and rpm -V are the oracles.
+da_unit_test(NAME test_rpm
+  SOURCES ${DA_TEST_SRC}/unit/test_rpm.c ${DA_TEST_SRC}/support/tmptree.c
+  LIBS da_collectors LABELS collectors)
