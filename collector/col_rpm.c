@@ -356,9 +356,10 @@ static int col_repo_cache(const struct col_ctx *ctx, const struct col_rpm_conf *
         }
     }
     /* a variable we cannot substitute: the one cache of that repository */
-    snprintf(path, sizeof(path), "%s/%s-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
-                                 "[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-"
-                                 "9a-f]/repodata/repomd.xml",
+    snprintf(path, sizeof(path),
+             "%s/%s-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
+             "[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-"
+             "9a-f]/repodata/repomd.xml",
              c->cachedir, repo->id);
     e = col_glob(ctx, path, &g);
     if (e < 0) {
@@ -575,7 +576,8 @@ static int col_security(struct col_rpm_run *run, struct col_sec **out, size_t *n
             v[n].id = strdup(name + 6);
             v[n].severity = sev != NULL && sev[0] != '\0' ? strdup(sev) : NULL;
             n++;
-            if (v[n - 1].id == NULL || (sev != NULL && sev[0] != '\0' && v[n - 1].severity == NULL)) {
+            if (v[n - 1].id == NULL ||
+                (sev != NULL && sev[0] != '\0' && v[n - 1].severity == NULL)) {
                 dataiterator_free(&di);
                 goto nomem;
             }
@@ -900,7 +902,7 @@ static int col_rpm_auto(const struct col_ctx *ctx, cJSON *area, const struct col
     }
     /* dnf-automatic-install.timer applies updates whatever the file says */
     conf = timer != NULL && strcmp(timer, "yum-cron.service") == 0 ? "/etc/yum/yum-cron.conf"
-                                                                    : "/etc/dnf/automatic.conf";
+                                                                   : "/etc/dnf/automatic.conf";
     da_buf_init(&b, DA_MAX_CONFIG);
     e = col_read_file(ctx, conf, &b);
     if (e == 0) {
@@ -941,11 +943,16 @@ out:
 
 static int col_rpm_all_unknown(cJSON *area, const char *reason, const char *detail)
 {
-    static const char *const keys[] = {"installed_count",        "inventory_sha256",
-                                       "pending",                "pending_count",
-                                       "security_pending_count", "repos_count",
-                                       "lists_age_s",            "auto_updates",
-                                       "reboot_required",        "running_kernel_is_newest"};
+    static const char *const keys[] = {"installed_count",
+                                       "inventory_sha256",
+                                       "pending",
+                                       "pending_count",
+                                       "security_pending_count",
+                                       "repos_count",
+                                       "lists_age_s",
+                                       "auto_updates",
+                                       "reboot_required",
+                                       "running_kernel_is_newest"};
     int r = 0;
 
     for (size_t i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -1001,9 +1008,9 @@ int col_rpm_patches(const struct col_ctx *ctx, cJSON *area, const char *dir)
     if (run.why.reason == NULL && run.n_enabled == 0)
         col_why_set(&run.why, COL_R_NOT_PRESENT, "no enabled dnf repository");
     if (run.why.reason == NULL && run.oldest_repomd > 0)
-        COL_TRY(col_add_num(area, "lists_age_s", run.oldest_repomd > ctx->now
-                                                     ? 0
-                                                     : (double)(ctx->now - run.oldest_repomd)));
+        COL_TRY(
+            col_add_num(area, "lists_age_s",
+                        run.oldest_repomd > ctx->now ? 0 : (double)(ctx->now - run.oldest_repomd)));
     else
         COL_TRY(col_add_unknown(area, "lists_age_s", run.why.reason, run.why.detail));
     if (run.why.reason == NULL)

@@ -29,13 +29,15 @@ struct col_rpm_pkgs {
 
 /* The database directories looked for, in order (the first holding a
  * database wins). */
-#define COL_RPMDB_DIRS {"/usr/lib/sysimage/rpm", "/var/lib/rpm"}
+#define COL_RPMDB_DIRS                                                                             \
+    {                                                                                              \
+        "/usr/lib/sysimage/rpm", "/var/lib/rpm"                                                    \
+    }
 
 /* Find the database below the root: DA_ERR_NOT_FOUND when there is none
  * (no rpm here), another file-layer code when a directory or file cannot be
  * read (*where names it). dir gets the directory as found. */
-int col_rpmdb_find(const struct col_ctx *ctx, char *dir, size_t dir_n, char *where,
-                   size_t where_n);
+int col_rpmdb_find(const struct col_ctx *ctx, char *dir, size_t dir_n, char *where, size_t where_n);
 
 /* Open the database of dir (from col_rpmdb_find) read-only: 0,
  * DA_ERR_RPMDB_WOULD_WRITE (librpm or SQLite would have to create or change
@@ -103,10 +105,10 @@ struct col_rpm_repo {
 struct col_rpm_conf {
     struct col_rpm_repo *repos;
     size_t n_repos;
-    struct col_rpm_list exclude, include;  /* [main] */
-    struct col_rpm_list installonly;       /* [main] installonlypkgs (added to dnf's) */
-    struct col_rpm_list reposdir;          /* [main] reposdir, or dnf's default */
-    char cachedir[1024];                   /* [main] cachedir, or /var/cache/dnf */
+    struct col_rpm_list exclude, include; /* [main] */
+    struct col_rpm_list installonly;      /* [main] installonlypkgs (added to dnf's) */
+    struct col_rpm_list reposdir;         /* [main] reposdir, or dnf's default */
+    char cachedir[1024];                  /* [main] cachedir, or /var/cache/dnf */
     int reposdir_set;
 };
 

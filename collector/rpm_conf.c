@@ -92,7 +92,8 @@ int col_rpm_ini_parse(const char *p, size_t n, col_ini_fn fn, void *arg)
             }
             nn = sn - 2;
             col_trim(&name, &nn);
-            if (nn == 0 || nn >= sizeof(section) || memchr(name, '[', nn) || memchr(name, ']', nn)) {
+            if (nn == 0 || nn >= sizeof(section) || memchr(name, '[', nn) ||
+                memchr(name, ']', nn)) {
                 r = DA_ERR_COLLECT_PARSE;
                 break;
             }
@@ -142,7 +143,7 @@ int col_rpm_ini_parse(const char *p, size_t n, col_ini_fn fn, void *arg)
 int col_rpm_bool(const char *v)
 {
     static const char *const yes[] = {"1", "yes", "true", "on"}, *const no[] = {"0", "no", "false",
-                                                                               "off"};
+                                                                                "off"};
 
     for (size_t i = 0; i < 4; i++) {
         if (strcasecmp(v, yes[i]) == 0)

@@ -449,9 +449,9 @@ const char *col_rpmdb_last_message(void)
 /* The header numbers whose files include one named base: from the
  * Basenames index, read key by key. (Looking a path up with
  * RPMDBI_BASENAMES or RPMDBI_INSTFILENAMES would compare directory
- * fingerprints, made with stat() on the host's directories.) */
-static int col_rpmdb_by_basename(struct col_rpmdb *db, const char *base, unsigned *offs,
-                                 size_t max, size_t *n)
+ * fingerprints, made by stat calls on the host's directories.) */
+static int col_rpmdb_by_basename(struct col_rpmdb *db, const char *base, unsigned *offs, size_t max,
+                                 size_t *n)
 {
     rpmdbIndexIterator ii = rpmdbIndexIteratorInit(rpmtsGetRdb(db->ts), RPMDBI_BASENAMES);
     size_t blen = strlen(base);

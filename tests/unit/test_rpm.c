@@ -93,27 +93,28 @@ static struct ent *add(struct set *s, const char *key)
     return e;
 }
 
+/* Add an advisory id to the space-separated, sorted list of e. */
 static void add_id(struct ent *e, const char *id)
 {
-    /* keep sorted: insertion into a space-separated list */
-    char tmp[256] = "", *save = NULL, *tok, copy[256];
-    int placed = 0;
+    char ids[16][64], out[256] = "";
+    size_t n = 0, i, len = 0;
+    const char *s = e->ids;
 
-    snprintf(copy, sizeof(copy), "%s", e->ids);
-    for (tok = strtok_r(copy, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
-        if (!placed && strcmp(id, tok) < 0) {
-            strncat(tmp, id, sizeof(tmp) - strlen(tmp) - 2);
-            strcat(tmp, " ");
-            placed = 1;
-        }
-        strncat(tmp, tok, sizeof(tmp) - strlen(tmp) - 2);
-        strcat(tmp, " ");
+    while (*s != '\0' && n < 15) {
+        size_t k = strcspn(s, " ");
+
+        snprintf(ids[n++], sizeof(ids[0]), "%.*s", (int)k, s);
+        s += k;
+        s += strspn(s, " ");
     }
-    if (!placed) {
-        strncat(tmp, id, sizeof(tmp) - strlen(tmp) - 2);
-        strcat(tmp, " ");
-    }
-    snprintf(e->ids, sizeof(e->ids), "%s", tmp);
+    for (i = n; i > 0 && strcmp(ids[i - 1], id) > 0; i--)
+        memcpy(ids[i], ids[i - 1], sizeof(ids[0]));
+    snprintf(ids[i], sizeof(ids[0]), "%s", id);
+    n++;
+    for (i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", i ? " " : "", ids[i]);
+    assert_true(len < sizeof(out));
+    snprintf(e->ids, sizeof(e->ids), "%s", out);
 }
 
 static const char *dnf_env(void)
@@ -156,8 +157,8 @@ static void dnf_security(struct set *s)
 
     memset(s, 0, sizeof(*s));
     snprintf(cmd, sizeof(cmd),
-             "%s dnf --installroot='%s' --releasever=1 -q -C updateinfo list --security",
-             dnf_env(), root);
+             "%s dnf --installroot='%s' --releasever=1 -q -C updateinfo list --security", dnf_env(),
+             root);
     out = run(cmd, &st);
     assert_int_equal(st, 0);
     for (line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -223,7 +224,8 @@ static void our_pending(const cJSON *doc, struct set *pend, struct set *sec)
             continue;
         }
         n_sec++;
-        cJSON_ArrayForEach(a, get(it, "advisories")) add_id(add(sec, key), get(a, "id")->valuestring);
+        cJSON_ArrayForEach(a, get(it, "advisories"))
+            add_id(add(sec, key), get(a, "id")->valuestring);
     }
     assert_int_equal((int)get(get(doc, "patches"), "pending_count")->valuedouble, (int)pend->n);
     assert_int_equal((int)get(get(doc, "patches"), "security_pending_count")->valuedouble,
@@ -518,8 +520,8 @@ static void test_missing_metadata(void **state)
     snprintf(cmd, sizeof(cmd), "mv '%s/aside' \"$(cat '%s/aside.name')\"", base, base);
     assert_int_equal(system(cmd), 0);
     /* the primary list gone, repomd.xml still naming it */
-    snprintf(cmd, sizeof(cmd), "mv '%s'/var/cache/dnf/base-*/repodata/*-primary.xml.* '%s/'",
-             root, base);
+    snprintf(cmd, sizeof(cmd), "mv '%s'/var/cache/dnf/base-*/repodata/*-primary.xml.* '%s/'", root,
+             base);
     assert_int_equal(system(cmd), 0);
     doc = collect(root, "patches", NULL);
     expect_unknown(get(get(doc, "patches"), "pending"), "not_present");
