@@ -839,7 +839,6 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     static char prefs[64][300];
     size_t n_prefs;
     char list_err[512] = "", pins_err[400] = "", where[600];
-    const char *what = COL_DPKG_STATUS;
     const char *list_reason = COL_R_IO, *pins_reason = COL_R_PARSE;
     struct stat st;
     int r, e, hit = 0, lists_scan_err = 0;
@@ -856,8 +855,9 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
             goto out;
         }
         if (re != DA_ERR_NOT_FOUND) {
-            e = re; /* an rpm database that cannot be looked at: say why */
-            what = where;
+            /* an rpm database that cannot be looked at: say why */
+            r = col_rpm_patches_err(area, re, where);
+            goto out;
         }
     }
     if (e < 0) {
@@ -866,9 +866,15 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
 
         /* neither dpkg's status nor an rpm database: every patch fact is unknown */
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-            COL_TRY(col_add_unknown_err(area, keys[i], e, what));
-        if (e != DA_ERR_NOT_FOUND)
+            COL_TRY(col_add_unknown_err(area, keys[i], e, COL_DPKG_STATUS));
+        if (e != DA_ERR_NOT_FOUND) {
+            char dir[64];
+
             COL_TRY(col_patches_status_unknown(area, e));
+            /* it may be an rpm machine too: its own facts are unknown as well */
+            if (col_rpmdb_find(ctx, dir, sizeof(dir), where, sizeof(where)) != DA_ERR_NOT_FOUND)
+                COL_TRY(col_add_unknown_err(area, "repos_count", e, COL_DPKG_STATUS));
+        }
         r = 0;
         goto out;
     }

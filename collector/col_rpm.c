@@ -960,6 +960,16 @@ static int col_rpm_all_unknown(cJSON *area, const char *reason, const char *deta
     return r;
 }
 
+int col_rpm_patches_err(cJSON *area, int err, const char *where)
+{
+    char d[700];
+    int r;
+
+    col_err_detail(err, where, d, sizeof(d));
+    r = col_add_unknown(area, "manager", col_err_reason(err), d);
+    return r < 0 ? r : col_rpm_all_unknown(area, col_err_reason(err), d);
+}
+
 int col_rpm_patches(const struct col_ctx *ctx, cJSON *area, const char *dir)
 {
     struct col_rpm_run run;

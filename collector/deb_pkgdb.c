@@ -646,6 +646,7 @@ int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out)
         }
         out->pending = np;
         e = &np[out->n_pending++];
+        memset(e, 0, sizeof(*e));
         e->name = strdup(p->name);
         e->arch = strdup(p->arch);
         e->installed = strdup(p->version);

@@ -149,6 +149,9 @@ int col_rpm_evrcmp(const char *a, const char *b);
 
 /* Fill the patches area for an rpm database found at dir. */
 int col_rpm_patches(const struct col_ctx *ctx, cJSON *area, const char *dir);
+/* Every fact of the area unknown: the rpm database could not be looked
+ * for (err, a file-layer code, at where). */
+int col_rpm_patches_err(cJSON *area, int err, const char *where);
 /* The inventory lines of an rpm root, as col_patches_inventory gives them. */
 int col_rpm_inventory(const struct col_ctx *ctx, const char *dir, struct da_buf *out);
 
