@@ -37,10 +37,32 @@
 #define COL_VERSIONLOCK    "/etc/dnf/plugins/versionlock.conf"
 #define COL_MAX_RPM_REPOMD (4u * 1024 * 1024)
 
-/* Why the pending set is unknown (the first cause). */
+/* The files the pending set was computed from (the cache's key). */
+#define COL_RPM_MAX_INPUTS 1024
+struct col_inputs {
+    char (*v)[600];
+    size_t n;
+    int over; /* more than COL_RPM_MAX_INPUTS: no cache */
+};
+
+static void col_input(struct col_inputs *in, const char *path)
+{
+    if (in == NULL)
+        return;
+    if (in->v == NULL)
+        in->v = calloc(COL_RPM_MAX_INPUTS, sizeof(*in->v));
+    if (in->v == NULL || in->n >= COL_RPM_MAX_INPUTS || strlen(path) >= sizeof(in->v[0])) {
+        in->over = 1;
+        return;
+    }
+    memcpy(in->v[in->n++], path, strlen(path) + 1);
+}
+
+/* Why the pending set is unknown (the first cause), and what was read. */
 struct col_why {
     const char *reason;
     char detail[700];
+    struct col_inputs *in;
 };
 
 static void col_why_set(struct col_why *w, const char *reason, const char *fmt, ...)
@@ -169,6 +191,7 @@ static int col_conf_file(const struct col_ctx *ctx, struct col_rpm_conf *c,
     int e;
 
     da_buf_init(&b, DA_MAX_CONFIG * 4);
+    col_input(w->in, path);
     e = col_read_file(ctx, path, &b);
     if (e == 0)
         e = col_rpm_conf_parse(c, vars, da_buf_str(&b), da_buf_len(&b), main);
@@ -209,6 +232,7 @@ static int col_load_vars(const struct col_ctx *ctx, const struct col_rpm_pkgs *p
         e = col_rpm_vars_set(vars, "releasever", NULL);
     if (e < 0)
         return e;
+    col_input(w->in, COL_DNF_VARS);
     e = col_list_dir(ctx, COL_DNF_VARS, 64, &names);
     if (e == DA_ERR_NOT_FOUND)
         return 0;
@@ -221,6 +245,7 @@ static int col_load_vars(const struct col_ctx *ctx, const struct col_rpm_pkgs *p
             strlen(names.v[i]))
             continue;
         snprintf(path, sizeof(path), COL_DNF_VARS "/%s", names.v[i]);
+        col_input(w->in, path);
         e = col_read_line(ctx, path, line, sizeof(line));
         if (e == 0)
             e = col_rpm_vars_set(vars, names.v[i], line);
@@ -256,6 +281,7 @@ static int col_load_conf(const struct col_ctx *ctx, const struct col_rpm_vars *v
             col_why_set(w, COL_R_PARSE, "%s: reposdir %s is not absolute", COL_DNF_CONF, dir);
             continue;
         }
+        col_input(w->in, dir);
         e = col_list_dir(ctx, dir, DA_MAX_CONF_DIR, &names);
         if (e == DA_ERR_NOT_FOUND) {
             e = 0;
@@ -459,6 +485,8 @@ struct col_rpm_run {
     struct col_rpm_vars vars;
     struct col_why why;
     Pool *pool;
+    struct col_repo_md *md; /* per configured repository */
+    struct col_inputs in;
     time_t oldest_repomd;
     size_t n_enabled, n_repos;
     int modular;
@@ -640,44 +668,71 @@ static int col_pending_add(struct col_patch_facts *f, Pool *pool, const struct c
     return 0;
 }
 
-/* Load every enabled repository's metadata; 0 or DA_ERR_NOMEM (other
- * failures go to run->why). */
+/* Find every enabled repository's cache and read its repomd.xml; failures
+ * go to run->why. */
+static int col_find_repos(struct col_rpm_run *run)
+{
+    const struct col_ctx *ctx = run->ctx;
+
+    run->md = calloc(run->conf.n_repos + 1, sizeof(*run->md));
+    if (run->md == NULL)
+        return DA_ERR_NOMEM;
+    for (size_t i = 0; i < run->conf.n_repos && run->why.reason == NULL; i++) {
+        const struct col_rpm_repo *repo = &run->conf.repos[i];
+        struct col_repo_md *md = &run->md[i];
+        char path[2200];
+
+        if (!repo->enabled)
+            continue;
+        run->n_enabled++;
+        if (col_repo_cache(ctx, &run->conf, repo, md, &run->why) < 0 ||
+            col_repomd(ctx, repo, md, &run->why) < 0)
+            break;
+        if (md->modules) {
+            col_why_set(&run->why, COL_R_UNSUPPORTED,
+                        "%s: repository %s has module metadata (module streams filter its "
+                        "packages; not evaluated)",
+                        md->dir, repo->id);
+            break;
+        }
+        snprintf(path, sizeof(path), "%s/repodata/repomd.xml", md->dir);
+        col_input(&run->in, path);
+        snprintf(path, sizeof(path), "%s/%s", md->dir, md->primary);
+        col_input(&run->in, path);
+        if (md->updateinfo[0] != '\0') {
+            snprintf(path, sizeof(path), "%s/%s", md->dir, md->updateinfo);
+            col_input(&run->in, path);
+        }
+        if (run->oldest_repomd == 0 || md->repomd_mtime < run->oldest_repomd)
+            run->oldest_repomd = md->repomd_mtime;
+    }
+    return 0;
+}
+
+/* Read every enabled repository's packages and advisories into the pool;
+ * 0 or DA_ERR_NOMEM (other failures go to run->why). */
 static int col_load_repos(struct col_rpm_run *run)
 {
     const struct col_ctx *ctx = run->ctx;
 
     for (size_t i = 0; i < run->conf.n_repos && run->why.reason == NULL; i++) {
         const struct col_rpm_repo *repo = &run->conf.repos[i];
-        struct col_repo_md md;
+        const struct col_repo_md *md = &run->md[i];
         char path[2200];
         Repo *r;
         int e;
 
         if (!repo->enabled)
             continue;
-        run->n_enabled++;
-        memset(&md, 0, sizeof(md));
-        if (col_repo_cache(ctx, &run->conf, repo, &md, &run->why) < 0 ||
-            col_repomd(ctx, repo, &md, &run->why) < 0)
-            break;
-        if (md.modules) {
-            col_why_set(&run->why, COL_R_UNSUPPORTED,
-                        "%s: repository %s has module metadata (module streams filter its "
-                        "packages; not evaluated)",
-                        md.dir, repo->id);
-            break;
-        }
-        if (run->oldest_repomd == 0 || md.repomd_mtime < run->oldest_repomd)
-            run->oldest_repomd = md.repomd_mtime;
         r = repo_create(run->pool, repo->id);
         r->appdata = (void *)repo;
         r->subpriority = 0;
         r->priority = -repo->priority;
-        snprintf(path, sizeof(path), "%s/%s", md.dir, md.primary);
-        e = col_solv_read(ctx, path, md.primary, r, 1);
-        if (e == 0 && md.updateinfo[0] != '\0') {
-            snprintf(path, sizeof(path), "%s/%s", md.dir, md.updateinfo);
-            e = col_solv_read(ctx, path, md.updateinfo, r, 2);
+        snprintf(path, sizeof(path), "%s/%s", md->dir, md->primary);
+        e = col_solv_read(ctx, path, md->primary, r, 1);
+        if (e == 0 && md->updateinfo[0] != '\0') {
+            snprintf(path, sizeof(path), "%s/%s", md->dir, md->updateinfo);
+            e = col_solv_read(ctx, path, md->updateinfo, r, 2);
         }
         if (e == DA_ERR_NOMEM)
             return e;
@@ -690,6 +745,63 @@ static int col_load_repos(struct col_rpm_run *run)
         run->n_repos++;
     }
     return 0;
+}
+
+/* The cache's key: the root, the installed set and the identity of every
+ * file the computation reads. */
+static int col_rpm_key(struct col_rpm_run *run, const char *inventory, struct da_buf *key)
+{
+    const struct col_ctx *ctx = run->ctx;
+    int r;
+
+    r = da_buf_printf(key, "devattest-rpm-pending 1\nroot %s\ninventory %s\n",
+                      ctx->root[0] != '\0' ? ctx->root : "/", inventory);
+    for (size_t i = 0; r == 0 && i < run->in.n; i++) {
+        struct stat st;
+
+        if (col_stat(ctx, run->in.v[i], &st) < 0)
+            r = da_buf_printf(key, "key %s missing\n", run->in.v[i]);
+        else
+            r = da_buf_printf(key, "key %s %llu %llu %lld.%09ld %lld.%09ld\n", run->in.v[i],
+                              (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+                              (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                              (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+    }
+    return r;
+}
+
+static int col_rpm_cache_load(struct col_rpm_run *run, const struct da_buf *key,
+                              struct col_patch_facts *f)
+{
+    struct da_buf b;
+    int64_t oldest = 0;
+    int hit = 0;
+
+    da_buf_init(&b, DA_MAX_COL_CACHE);
+    if (col_read_state(run->ctx, COL_STATE_PATCHES_CACHE, &b) == 0 &&
+        da_buf_len(&b) > da_buf_len(key) &&
+        memcmp(da_buf_data(&b), da_buf_data(key), da_buf_len(key)) == 0 &&
+        col_rpm_cache_parse(da_buf_str(&b) + da_buf_len(key), da_buf_len(&b) - da_buf_len(key), f,
+                            &oldest) == 0) {
+        if (oldest == (int64_t)run->oldest_repomd)
+            hit = 1;
+        else
+            col_patch_facts_free(f);
+    }
+    da_buf_free(&b);
+    return hit;
+}
+
+static void col_rpm_cache_store(struct col_rpm_run *run, const struct da_buf *key,
+                                const struct col_patch_facts *f)
+{
+    struct da_buf all;
+
+    da_buf_init(&all, DA_MAX_COL_CACHE);
+    if (da_buf_append(&all, da_buf_data(key), da_buf_len(key)) == 0 &&
+        col_rpm_cache_format(f, (int64_t)run->oldest_repomd, &all) == 0)
+        (void)col_state_put(run->ctx, COL_STATE_PATCHES_CACHE, da_buf_data(&all), da_buf_len(&all));
+    da_buf_free(&all);
 }
 
 static int col_compute(struct col_rpm_run *run, struct col_patch_facts *f)
@@ -792,6 +904,7 @@ static void col_versionlock(const struct col_ctx *ctx, struct col_why *w)
     int e;
 
     da_buf_init(&b, DA_MAX_CONFIG);
+    col_input(w->in, COL_VERSIONLOCK);
     e = col_read_file(ctx, COL_VERSIONLOCK, &b);
     if (e == 0) {
         const char *t = da_buf_str(&b);
@@ -974,11 +1087,12 @@ int col_rpm_patches(const struct col_ctx *ctx, cJSON *area, const char *dir)
 {
     struct col_rpm_run run;
     struct col_patch_facts f;
-    struct da_buf inv;
+    struct da_buf inv, key;
     char why[700];
-    int r, e;
+    int r, e, hit = 0;
 
     memset(&run, 0, sizeof(run));
+    da_buf_init(&key, DA_MAX_COL_CACHE);
     memset(&f, 0, sizeof(f));
     run.ctx = ctx;
     da_buf_init(&inv, DA_MAX_DPKG_STATUS);
@@ -1001,6 +1115,7 @@ int col_rpm_patches(const struct col_ctx *ctx, cJSON *area, const char *dir)
         col_hex(md, sizeof(md), f.inventory_sha256);
         COL_TRY(col_add_str(area, "inventory_sha256", f.inventory_sha256));
     }
+    run.why.in = &run.in;
     COL_TRY(col_load_vars(ctx, &run.pk, &run.vars, &run.why));
     COL_TRY(col_load_conf(ctx, &run.vars, &run.conf, &run.why));
     col_versionlock(ctx, &run.why);
@@ -1010,21 +1125,30 @@ int col_rpm_patches(const struct col_ctx *ctx, cJSON *area, const char *dir)
         goto out;
     }
     if (run.why.reason == NULL)
+        COL_TRY(col_find_repos(&run));
+    if (run.why.reason == NULL && run.n_enabled == 0)
+        col_why_set(&run.why, COL_R_NOT_PRESENT, "no enabled dnf repository");
+    if (run.why.reason == NULL && ctx->state_dir != NULL && !run.in.over) {
+        COL_TRY(col_rpm_key(&run, f.inventory_sha256, &key));
+        hit = col_rpm_cache_load(&run, &key, &f);
+    }
+    if (run.why.reason == NULL && !hit)
         COL_TRY(col_load_repos(&run));
     if (run.why.reason == NULL)
         COL_TRY(col_add_num(area, "repos_count", (double)run.n_enabled));
     else
         COL_TRY(col_add_unknown(area, "repos_count", run.why.reason, run.why.detail));
-    if (run.why.reason == NULL && run.n_enabled == 0)
-        col_why_set(&run.why, COL_R_NOT_PRESENT, "no enabled dnf repository");
     if (run.why.reason == NULL && run.oldest_repomd > 0)
         COL_TRY(
             col_add_num(area, "lists_age_s",
                         run.oldest_repomd > ctx->now ? 0 : (double)(ctx->now - run.oldest_repomd)));
     else
         COL_TRY(col_add_unknown(area, "lists_age_s", run.why.reason, run.why.detail));
-    if (run.why.reason == NULL)
+    if (run.why.reason == NULL && !hit) {
         COL_TRY(col_compute(&run, &f));
+        if (da_buf_len(&key) > 0)
+            col_rpm_cache_store(&run, &key, &f);
+    }
     if (run.why.reason != NULL) {
         COL_TRY(col_add_unknown(area, "pending", run.why.reason, run.why.detail));
         COL_TRY(col_add_unknown(area, "pending_count", run.why.reason, run.why.detail));
@@ -1044,5 +1168,8 @@ out:
     col_rpm_pkgs_free(&run.pk);
     col_patch_facts_free(&f);
     da_buf_free(&inv);
+    da_buf_free(&key);
+    free(run.md);
+    free(run.in.v);
     return r;
 }

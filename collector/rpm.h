@@ -145,6 +145,17 @@ int col_rpm_pattern_match(const struct col_rpm_list *pats, const char *name, con
 /* rpm's version comparison (rpmvercmp) of two EVR strings. */
 int col_rpm_evrcmp(const char *a, const char *b);
 
+/* ---- the pending cache (rpm_conf.c): outside input, fuzzed ---- */
+
+/* The cached result of the pending computation, after the key lines of
+ * patches.cache: one JSON object {"oldest_repomd": N, "pending": [{"name",
+ * "arch", "installed", "candidate", "advisories": [{"id", "severity"}]}]}
+ * (severity a string or null). col_rpm_cache_parse is strict: any other
+ * member, type or an over-long string is DA_ERR_COLLECT_PARSE and *f stays
+ * empty. */
+int col_rpm_cache_parse(const char *p, size_t n, struct col_patch_facts *f, int64_t *oldest);
+int col_rpm_cache_format(const struct col_patch_facts *f, int64_t oldest, struct da_buf *out);
+
 /* ---- the patches area for an rpm root (col_rpm.c) ---- */
 
 /* Fill the patches area for an rpm database found at dir. */

@@ -3,6 +3,8 @@
  * fuzz_rpm_conf. */
 #include "rpm.h"
 
+#include <cjson/cJSON.h>
+
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -13,7 +15,10 @@
 #include <openssl/sha.h>
 #include <rpm/rpmver.h>
 
+#include "caps.h"
 #include "err.h"
+#include "jcs.h"
+#include "json.h"
 
 #define COL_INI_NAME 256
 
@@ -512,4 +517,172 @@ int col_rpm_evrcmp(const char *a, const char *b)
     if (c == 0 && ra[0] != '\0' && rb[0] != '\0')
         c = rpmvercmp(ra, rb);
     return c;
+}
+
+/* ---- the pending cache ---- */
+
+static const char *col_cache_str(const cJSON *o, const char *key, int nullable, int *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (nullable && cJSON_IsNull(v))
+        return NULL;
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' ||
+        strlen(v->valuestring) >= COL_DEB_MAX_FIELD)
+        *bad = 1;
+    return *bad ? NULL : v->valuestring;
+}
+
+static int col_cache_members(const cJSON *o, const char *const *names, size_t n)
+{
+    const cJSON *c;
+    size_t count = 0;
+
+    if (!cJSON_IsObject(o))
+        return 0;
+    cJSON_ArrayForEach(c, o)
+    {
+        size_t i;
+
+        for (i = 0; i < n && strcmp(c->string, names[i]) != 0; i++)
+            ;
+        if (i == n)
+            return 0;
+        count++;
+    }
+    return count == n;
+}
+
+static int col_cache_entry(const cJSON *e, struct col_pending *p)
+{
+    static const char *const keys[] = {"name", "arch", "installed", "candidate", "advisories"};
+    static const char *const akeys[] = {"id", "severity"};
+    const cJSON *advs, *a;
+    int bad = 0;
+
+    if (!col_cache_members(e, keys, 5))
+        return DA_ERR_COLLECT_PARSE;
+    p->name = (char *)col_cache_str(e, "name", 0, &bad);
+    p->arch = (char *)col_cache_str(e, "arch", 0, &bad);
+    p->installed = (char *)col_cache_str(e, "installed", 0, &bad);
+    p->candidate = (char *)col_cache_str(e, "candidate", 0, &bad);
+    advs = cJSON_GetObjectItemCaseSensitive(e, "advisories");
+    if (bad || !cJSON_IsArray(advs) || cJSON_GetArraySize(advs) > 256) {
+        memset(p, 0, sizeof(*p));
+        return DA_ERR_COLLECT_PARSE;
+    }
+    p->name = strdup(p->name);
+    p->arch = strdup(p->arch);
+    p->installed = strdup(p->installed);
+    p->candidate = strdup(p->candidate);
+    p->adv = calloc((size_t)cJSON_GetArraySize(advs) + 1, sizeof(*p->adv));
+    if (p->name == NULL || p->arch == NULL || p->installed == NULL || p->candidate == NULL ||
+        p->adv == NULL)
+        return DA_ERR_NOMEM;
+    cJSON_ArrayForEach(a, advs)
+    {
+        const char *id, *sev;
+
+        if (!col_cache_members(a, akeys, 2))
+            return DA_ERR_COLLECT_PARSE;
+        id = col_cache_str(a, "id", 0, &bad);
+        sev = col_cache_str(a, "severity", 1, &bad);
+        if (bad)
+            return DA_ERR_COLLECT_PARSE;
+        p->adv[p->n_adv].id = strdup(id);
+        p->adv[p->n_adv].severity = sev != NULL ? strdup(sev) : NULL;
+        p->n_adv++;
+        if (p->adv[p->n_adv - 1].id == NULL ||
+            (sev != NULL && p->adv[p->n_adv - 1].severity == NULL))
+            return DA_ERR_NOMEM;
+    }
+    p->security = p->n_adv > 0;
+    return 0;
+}
+
+int col_rpm_cache_parse(const char *p, size_t n, struct col_patch_facts *f, int64_t *oldest)
+{
+    static const char *const keys[] = {"oldest_repomd", "pending"};
+    const cJSON *pend, *e, *old;
+    cJSON *doc = NULL;
+    int r;
+
+    memset(f, 0, sizeof(*f));
+    *oldest = 0;
+    r = da_json_parse(p, n, DA_MAX_COL_CACHE, &doc);
+    if (r == DA_ERR_NOMEM)
+        return r;
+    if (r < 0 || !col_cache_members(doc, keys, 2)) {
+        cJSON_Delete(doc);
+        return DA_ERR_COLLECT_PARSE;
+    }
+    old = cJSON_GetObjectItemCaseSensitive(doc, "oldest_repomd");
+    pend = cJSON_GetObjectItemCaseSensitive(doc, "pending");
+    if (!cJSON_IsNumber(old) || old->valuedouble < 1 || old->valuedouble > 253402300799.0 ||
+        old->valuedouble != (double)(int64_t)old->valuedouble || !cJSON_IsArray(pend) ||
+        cJSON_GetArraySize(pend) > (int)COL_DEB_MAX_PENDING) {
+        cJSON_Delete(doc);
+        return DA_ERR_COLLECT_PARSE;
+    }
+    *oldest = (int64_t)old->valuedouble;
+    f->pending = calloc((size_t)cJSON_GetArraySize(pend) + 1, sizeof(*f->pending));
+    if (f->pending == NULL) {
+        cJSON_Delete(doc);
+        return DA_ERR_NOMEM;
+    }
+    cJSON_ArrayForEach(e, pend)
+    {
+        r = col_cache_entry(e, &f->pending[f->n_pending]);
+        f->n_pending++;
+        if (r < 0)
+            break;
+    }
+    cJSON_Delete(doc);
+    if (r < 0) {
+        col_patch_facts_free(f);
+        *oldest = 0;
+    }
+    return r;
+}
+
+int col_rpm_cache_format(const struct col_patch_facts *f, int64_t oldest, struct da_buf *out)
+{
+    cJSON *doc = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    int r = 0;
+
+    if (doc == NULL || arr == NULL || !cJSON_AddItemToObject(doc, "pending", arr)) {
+        cJSON_Delete(doc);
+        cJSON_Delete(arr);
+        return DA_ERR_NOMEM;
+    }
+    if (cJSON_AddNumberToObject(doc, "oldest_repomd", (double)oldest) == NULL)
+        r = DA_ERR_NOMEM;
+    for (size_t i = 0; r == 0 && i < f->n_pending; i++) {
+        const struct col_pending *p = &f->pending[i];
+        cJSON *o = cJSON_CreateObject(), *advs = cJSON_CreateArray();
+
+        if (o == NULL || advs == NULL || !cJSON_AddItemToArray(arr, o) ||
+            !cJSON_AddItemToObject(o, "advisories", advs) ||
+            cJSON_AddStringToObject(o, "name", p->name) == NULL ||
+            cJSON_AddStringToObject(o, "arch", p->arch) == NULL ||
+            cJSON_AddStringToObject(o, "installed", p->installed) == NULL ||
+            cJSON_AddStringToObject(o, "candidate", p->candidate) == NULL) {
+            r = DA_ERR_NOMEM;
+            break;
+        }
+        for (size_t k = 0; r == 0 && k < p->n_adv; k++) {
+            cJSON *a = cJSON_CreateObject();
+
+            if (a == NULL || !cJSON_AddItemToArray(advs, a) ||
+                cJSON_AddStringToObject(a, "id", p->adv[k].id) == NULL ||
+                (p->adv[k].severity != NULL
+                     ? cJSON_AddStringToObject(a, "severity", p->adv[k].severity) == NULL
+                     : cJSON_AddNullToObject(a, "severity") == NULL))
+                r = DA_ERR_NOMEM;
+        }
+    }
+    if (r == 0)
+        r = da_jcs_serialize(doc, out);
+    cJSON_Delete(doc);
+    return r;
 }

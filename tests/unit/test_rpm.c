@@ -35,12 +35,14 @@
 #include "collector.h"
 #include "file.h"
 #include "policy.h"
+#include "rootfs.h"
 #include "tmptree.h"
 
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
 #define MAX_ENT 64
 
-static char base[256], root[400], repos[400], home[400];
+static char base[256], root[400], repos[400], home[400], state_path[400];
+static const char *state_dir; /* NULL: no caches */
 
 struct ent {
     char key[160]; /* name.arch */
@@ -192,6 +194,7 @@ static cJSON *collect(const char *r, const char *only, const struct col_config *
     ctx.now = time(NULL);
     ctx.cfg = cfg != NULL ? cfg : col_default_config();
     ctx.ops = &col_root_ops;
+    ctx.state_dir = state_dir;
     assert_int_equal(col_collect_evidence(&ctx, only, &doc), 0);
     return doc;
 }
@@ -232,18 +235,53 @@ static void our_pending(const cJSON *doc, struct set *pend, struct set *sec)
                      (int)n_sec);
 }
 
-/* Ours against dnf's, both ways; returns the sizes compared. */
+/* Ours against dnf's, both ways; returns the sizes compared. Collected
+ * without a state directory, then twice with one (computed and cached,
+ * then from the cache): the three must be the same. */
 static void compare_with_dnf(size_t *n_pending, size_t *n_security)
 {
     struct set dp, ds, op, os;
     cJSON *doc;
+    char *texts[3];
     size_t i, expect_sec = 0;
 
     dnf_pending(&dp);
     dnf_security(&ds);
-    doc = collect(root, "patches", NULL);
-    our_pending(doc, &op, &os);
-    cJSON_Delete(doc);
+    for (i = 0; i < 3; i++) {
+        state_dir = i == 0 ? NULL : state_path;
+        doc = collect(root, "patches", NULL);
+        state_dir = NULL;
+        texts[i] = cJSON_PrintUnformatted(get(get(doc, "patches"), "pending"));
+        if (i == 0)
+            our_pending(doc, &op, &os);
+        cJSON_Delete(doc);
+    }
+    /* first_seen/age_s differ without a state directory: compare the rest */
+    {
+        cJSON *a = cJSON_Parse(texts[1]), *b = cJSON_Parse(texts[2]), *c = cJSON_Parse(texts[0]),
+              *it;
+        char *ta, *tb, *tc;
+
+        cJSON_ArrayForEach(it, a) cJSON_DeleteItemFromObject(it, "first_seen"),
+            cJSON_DeleteItemFromObject(it, "age_s");
+        cJSON_ArrayForEach(it, b) cJSON_DeleteItemFromObject(it, "first_seen"),
+            cJSON_DeleteItemFromObject(it, "age_s");
+        cJSON_ArrayForEach(it, c) cJSON_DeleteItemFromObject(it, "first_seen"),
+            cJSON_DeleteItemFromObject(it, "age_s");
+        ta = cJSON_PrintUnformatted(a);
+        tb = cJSON_PrintUnformatted(b);
+        tc = cJSON_PrintUnformatted(c);
+        if (strcmp(ta, tc) != 0 || strcmp(tb, tc) != 0)
+            fail_msg("cached results differ:\n%s\n%s\n%s", tc, ta, tb);
+        free(ta);
+        free(tb);
+        free(tc);
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+        cJSON_Delete(c);
+    }
+    for (i = 0; i < 3; i++)
+        free(texts[i]);
     for (i = 0; i < dp.n; i++) {
         struct ent *o = find(&op, dp.v[i].key);
 
@@ -282,6 +320,9 @@ static int setup(void **state)
     snprintf(root, sizeof(root), "%s/root", base);
     snprintf(repos, sizeof(repos), "%s/repos", base);
     snprintf(home, sizeof(home), "%s/home", base);
+    snprintf(state_path, sizeof(state_path), "%s/state", base);
+    if (mkdir(state_path, 0700) != 0)
+        return -1;
     snprintf(cmd, sizeof(cmd), "bash '%s/tests/fixtures/build-rpm-root.sh' '%s' '%s'",
              DA_SOURCE_ROOT, root, repos);
     if (system(cmd) != 0)
@@ -591,6 +632,57 @@ static void test_corrupt_database(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static int primary_reads;
+
+static void count_primary(void *arg, const char *op, const char *path)
+{
+    (void)arg;
+    if (strcmp(op, "open") == 0 && strstr(path, "-primary.xml") != NULL)
+        primary_reads++;
+}
+
+/* The cache: a warm collection reads no package list; a damaged cache is
+ * ignored and rewritten; a changed list is read again. */
+static void test_cache(void **state)
+{
+    char p[800], cmd[1200];
+    cJSON *doc;
+    FILE *f;
+
+    (void)state;
+    state_dir = state_path;
+    da_rootfs_set_trace(count_primary, NULL);
+    primary_reads = 0;
+    doc = collect(root, "patches", NULL); /* computes or refreshes */
+    cJSON_Delete(doc);
+    primary_reads = 0;
+    doc = collect(root, "patches", NULL);
+    assert_int_equal(primary_reads, 0);
+    assert_true(cJSON_IsArray(get(get(doc, "patches"), "pending")));
+    assert_int_equal(cJSON_GetArraySize(get(get(doc, "patches"), "pending")), 6);
+    cJSON_Delete(doc);
+    /* a damaged body: computed again */
+    snprintf(p, sizeof(p), "%s/patches.cache", state_path);
+    f = fopen(p, "a");
+    assert_non_null(f);
+    fputs("junk", f);
+    fclose(f);
+    primary_reads = 0;
+    doc = collect(root, "patches", NULL);
+    assert_true(primary_reads > 0);
+    assert_int_equal(cJSON_GetArraySize(get(get(doc, "patches"), "pending")), 6);
+    cJSON_Delete(doc);
+    /* a package list touched: read again */
+    snprintf(cmd, sizeof(cmd), "touch '%s'/var/cache/dnf/base-*/repodata/*-primary.xml.*", root);
+    assert_int_equal(system(cmd), 0);
+    primary_reads = 0;
+    doc = collect(root, "patches", NULL);
+    assert_true(primary_reads > 0);
+    cJSON_Delete(doc);
+    da_rootfs_set_trace(NULL, NULL);
+    state_dir = NULL;
+}
+
 static const char *verdict(const struct da_policy_result *r, const char *id)
 {
     for (size_t i = 0; i < r->n_checks; i++)
@@ -686,6 +778,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pending_matches_dnf),
         cmocka_unit_test(test_root_unchanged),
+        cmocka_unit_test(test_cache),
         cmocka_unit_test(test_toolchain_rpm_verify),
         cmocka_unit_test(test_shipped_policy),
         cmocka_unit_test(test_missing_metadata),
