@@ -228,6 +228,26 @@ static int col_sqlite_wal(const struct col_ctx *ctx, const char *path, int *wal)
     return 0;
 }
 
+/* Read the schema through the shim before librpm opens the database: a
+ * database SQLite calls malformed is refused here, with SQLite's words
+ * (librpm's own failure path would keep the connection it opened). */
+static int col_sqlite_probe(const char *dbpath, const char *shown, char *why, size_t why_n)
+{
+    char file[96];
+    sqlite3 *sdb = NULL;
+    int rc;
+
+    snprintf(file, sizeof(file), "%s/rpmdb.sqlite", dbpath);
+    rc = sqlite3_open_v2(file, &sdb, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(sdb, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        snprintf(why, why_n, "%s: SQLite cannot read the database: %s", shown,
+                 sdb != NULL ? sqlite3_errmsg(sdb) : sqlite3_errstr(rc));
+    sqlite3_close(sdb);
+    return rc == SQLITE_OK ? 0 : DA_ERR_RPMDB;
+}
+
 int col_rpmdb_open(const struct col_ctx *ctx, const char *dir, struct col_rpmdb **out, char *why,
                    size_t why_n)
 {
@@ -303,6 +323,8 @@ int col_rpmdb_open(const struct col_ctx *ctx, const char *dir, struct col_rpmdb 
     rpmPushMacro(NULL, "_db_backend", NULL, backend, RMIL_CMDLINE);
     e = col_vfs_register();
     db->vfs_registered = e == 0;
+    if (e == 0 && strcmp(backend, "sqlite") == 0)
+        e = col_sqlite_probe(dbpath, path, why, why_n);
     if (e == 0) {
         db->ts = rpmtsCreate();
         if (db->ts == NULL)
@@ -316,6 +338,10 @@ int col_rpmdb_open(const struct col_ctx *ctx, const char *dir, struct col_rpmdb 
     }
     rpmPopMacro(NULL, "_db_backend");
     rpmPopMacro(NULL, "_dbpath");
+    if (e < 0 && why[0] != '\0') {
+        col_rpmdb_close(db);
+        return e;
+    }
     if (e < 0) {
         snprintf(why, why_n, "%s: librpm cannot open the database%s%s", path,
                  col_rpm_msg[0] != '\0' ? ": " : "", col_rpm_msg);
