@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -810,16 +811,41 @@ static int col_compute(struct col_rpm_run *run, struct col_patch_facts *f)
     struct col_cand *c = NULL;
     struct col_sec *sec = NULL;
     size_t n = 0, n_sec = 0, i;
-    int r = 0;
+    int r = 0, *name_prio = NULL;
     Id p;
 
+    /* dnf's priority rule: of the packages of one name, only those of the
+     * repositories with the best priority among all available ones count,
+     * whether they are upgrades or not */
+    name_prio = malloc((size_t)pool->ss.nstrings * sizeof(*name_prio));
+    if (name_prio == NULL)
+        return DA_ERR_NOMEM;
+    for (i = 0; i < (size_t)pool->ss.nstrings; i++)
+        name_prio[i] = INT_MAX;
+    for (p = 2; p < pool->nsolvables; p++) {
+        Solvable *s = pool_id2solvable(pool, p);
+        const struct col_rpm_repo *repo;
+        const char *name, *arch;
+
+        if (s->repo == NULL || s->name <= 0 || s->name >= pool->ss.nstrings)
+            continue;
+        repo = s->repo->appdata;
+        name = pool_id2str(pool, s->name);
+        arch = pool_id2str(pool, s->arch);
+        if (strncmp(name, "patch:", 6) == 0 || strcmp(arch, "src") == 0 ||
+            strcmp(arch, "nosrc") == 0 ||
+            col_excluded(&run->conf, repo, name, pool_id2str(pool, s->evr), arch))
+            continue;
+        if (repo->priority < name_prio[s->name])
+            name_prio[s->name] = repo->priority;
+    }
     for (p = 2; p < pool->nsolvables; p++) {
         Solvable *s = pool_id2solvable(pool, p);
         const struct col_rpm_repo *repo;
         const char *name, *evr, *arch;
         const struct col_rpm_pkg *inst;
 
-        if (s->repo == NULL)
+        if (s->repo == NULL || s->name <= 0 || s->name >= pool->ss.nstrings)
             continue;
         repo = s->repo->appdata;
         name = pool_id2str(pool, s->name);
@@ -828,7 +854,7 @@ static int col_compute(struct col_rpm_run *run, struct col_patch_facts *f)
         if (strncmp(name, "patch:", 6) == 0 || strcmp(arch, "src") == 0 ||
             strcmp(arch, "nosrc") == 0)
             continue;
-        if (col_excluded(&run->conf, repo, name, evr, arch))
+        if (repo->priority != name_prio[s->name] || col_excluded(&run->conf, repo, name, evr, arch))
             continue;
         inst = col_upgrades(&run->pk, name, evr, arch);
         if (inst == NULL)
@@ -894,6 +920,7 @@ out:
     }
     free(sec);
     free(c);
+    free(name_prio);
     return r;
 }
 

@@ -68,7 +68,7 @@ measure() {
 
 echo "machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d)"
 bash "$top/tests/fixtures/build-rpm-root.sh" "$work/root" "$work/repos"
-measure "fixture root (13 installed, 4 enabled repositories)" "$work/root"
+measure "fixture root (14 installed, 4 enabled repositories)" "$work/root"
 
 # one more repository with 20000 packages
 big=$work/repos/big

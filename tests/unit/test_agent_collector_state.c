@@ -276,7 +276,7 @@ static void test_rpm_root_sandboxed(void **unused)
     assert_int_equal(
         (int)cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "patches"), "installed_count")
             ->valuedouble,
-        13);
+        14);
     pending = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "patches"), "pending");
     if (!cJSON_IsArray(pending))
         fail_msg("pending: %s", cJSON_PrintUnformatted(pending));

@@ -444,7 +444,7 @@ static void check_unchanged(const char *what)
     if (strcmp(before, after) != 0)
         fail_msg("%s: the root changed:\n--- before\n%s\n--- after\n%s", what, before, after);
     assert_true(cJSON_IsNumber(ic));
-    assert_int_equal((int)ic->valuedouble, 13);
+    assert_int_equal((int)ic->valuedouble, 14);
     cJSON_Delete(doc);
     free(before);
     free(after);
