@@ -717,7 +717,7 @@ static int col_load_repos(struct col_rpm_run *run)
     const struct col_ctx *ctx = run->ctx;
 
     for (size_t i = 0; i < run->conf.n_repos && run->why.reason == NULL; i++) {
-        const struct col_rpm_repo *repo = &run->conf.repos[i];
+        struct col_rpm_repo *repo = &run->conf.repos[i];
         const struct col_repo_md *md = &run->md[i];
         char path[2200];
         Repo *r;
@@ -726,7 +726,7 @@ static int col_load_repos(struct col_rpm_run *run)
         if (!repo->enabled)
             continue;
         r = repo_create(run->pool, repo->id);
-        r->appdata = (void *)repo;
+        r->appdata = repo;
         r->subpriority = 0;
         r->priority = -repo->priority;
         snprintf(path, sizeof(path), "%s/%s", md->dir, md->primary);

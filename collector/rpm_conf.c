@@ -270,9 +270,9 @@ int col_rpm_subst(const struct col_rpm_vars *v, const char *in, char **out, int 
                 /* dnf leaves an unknown variable as written */
                 if (!found || val == NULL)
                     *unresolved = 1;
-                r = da_buf_append(&b, d, 1 + brace + nl + brace);
+                r = da_buf_append(&b, d, 1 + 2 * (size_t)brace + nl);
             }
-            s = d + 1 + brace + nl + brace;
+            s = d + 1 + 2 * (size_t)brace + nl;
         }
     }
     if (r == 0) {
@@ -562,19 +562,20 @@ static int col_cache_entry(const cJSON *e, struct col_pending *p)
 
     if (!col_cache_members(e, keys, 5))
         return DA_ERR_COLLECT_PARSE;
-    p->name = (char *)col_cache_str(e, "name", 0, &bad);
-    p->arch = (char *)col_cache_str(e, "arch", 0, &bad);
-    p->installed = (char *)col_cache_str(e, "installed", 0, &bad);
-    p->candidate = (char *)col_cache_str(e, "candidate", 0, &bad);
-    advs = cJSON_GetObjectItemCaseSensitive(e, "advisories");
-    if (bad || !cJSON_IsArray(advs) || cJSON_GetArraySize(advs) > 256) {
-        memset(p, 0, sizeof(*p));
-        return DA_ERR_COLLECT_PARSE;
+    {
+        const char *name = col_cache_str(e, "name", 0, &bad);
+        const char *arch = col_cache_str(e, "arch", 0, &bad);
+        const char *inst = col_cache_str(e, "installed", 0, &bad);
+        const char *cand = col_cache_str(e, "candidate", 0, &bad);
+
+        advs = cJSON_GetObjectItemCaseSensitive(e, "advisories");
+        if (bad || !cJSON_IsArray(advs) || cJSON_GetArraySize(advs) > 256)
+            return DA_ERR_COLLECT_PARSE;
+        p->name = strdup(name);
+        p->arch = strdup(arch);
+        p->installed = strdup(inst);
+        p->candidate = strdup(cand);
     }
-    p->name = strdup(p->name);
-    p->arch = strdup(p->arch);
-    p->installed = strdup(p->installed);
-    p->candidate = strdup(p->candidate);
     p->adv = calloc((size_t)cJSON_GetArraySize(advs) + 1, sizeof(*p->adv));
     if (p->name == NULL || p->arch == NULL || p->installed == NULL || p->candidate == NULL ||
         p->adv == NULL)
@@ -619,7 +620,7 @@ int col_rpm_cache_parse(const char *p, size_t n, struct col_patch_facts *f, int6
     old = cJSON_GetObjectItemCaseSensitive(doc, "oldest_repomd");
     pend = cJSON_GetObjectItemCaseSensitive(doc, "pending");
     if (!cJSON_IsNumber(old) || old->valuedouble < 1 || old->valuedouble > 253402300799.0 ||
-        old->valuedouble != (double)(int64_t)old->valuedouble || !cJSON_IsArray(pend) ||
+        old->valuedouble - (double)(int64_t)old->valuedouble > 0 || !cJSON_IsArray(pend) ||
         cJSON_GetArraySize(pend) > (int)COL_DEB_MAX_PENDING) {
         cJSON_Delete(doc);
         return DA_ERR_COLLECT_PARSE;
