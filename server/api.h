@@ -28,6 +28,12 @@ int srv_api_agent_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_agent_readmit(struct srv_request *req, struct srv_response *resp);
 int srv_api_policy_put(struct srv_request *req, struct srv_response *resp);
 
+int srv_api_tokens(struct srv_request *req, struct srv_response *resp);
+int srv_api_token_revoke(struct srv_request *req, struct srv_response *resp);
+int srv_api_token_expire(struct srv_request *req, struct srv_response *resp);
+/* An API token as the API and the CLI show it. */
+int srv_api_token_render(const struct srv_api_token *t, int64_t now, cJSON **out);
+
 /* Parse a JSON request body strictly (caps, depth, UTF-8, duplicates);
  * on failure resp->message says where. */
 int srv_parse_body(const struct srv_request *req, struct srv_response *resp, cJSON **out);
