@@ -79,7 +79,7 @@ int srv_cli_token_admin(const struct srv_config *cfg, int argc, char **argv)
     int64_t now = srv_now(), when = 0;
     int c, rc;
 
-    optind = 1;
+    optind = 0; /* a full restart: options may follow the id */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'a' && strcmp(cmd, "expire") == 0)
             at = optarg;

@@ -265,7 +265,8 @@ static int parse_page(struct srv_request *req, struct srv_response *resp, bool w
         rc = parse_time(req, resp, "to", &pg->to);
     if (rc == 0 && srv_request_query(req, "to") != NULL && pg->to <= 0)
         pg->to = -1; /* at or before the epoch: nothing is older */
-    if (rc == 0 && pg->to != 0 && pg->from >= pg->to) {
+    if (rc == 0 && srv_request_query(req, "from") != NULL && srv_request_query(req, "to") != NULL &&
+        pg->from >= pg->to) {
         snprintf(resp->message, sizeof(resp->message), "from must be before to");
         rc = DA_ERR_INVALID_ARG;
     }

@@ -349,7 +349,7 @@ static void note_auth_failure(struct srv_ctx *ctx, const struct req_state *rs, i
         atomic_fetch_add(&ctx->metrics.auth_denied, 1);
     else
         return;
-    da_warn_f("authentication failed from %s: %s %s: %s%s%s", rs->req.address, rs->req.method,
+    da_warn_f("access refused from %s: %s %s: %s%s%s", rs->req.address, rs->req.method,
               rs->route->pattern, da_err_code(err),
               rs->req.who.token_id[0] != '\0' ? " token " : "", rs->req.who.token_id);
 }
