@@ -137,9 +137,9 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_VENDOR_EXISTS, "vendor_exists", 409, "a vendor of that name exists"},
     {DA_ERR_VENDOR_NAME, "vendor_name", 400,
      "vendor names are 1..63 of A-Z a-z 0-9 . _ - starting with a letter or digit"},
-    {DA_ERR_API_TOKEN_UNKNOWN, "token_unknown", 404, "no API token with that id"},
-    {DA_ERR_API_TOKEN_REVOKED, "token_revoked", 401, "the API token has been revoked"},
-    {DA_ERR_API_TOKEN_EXPIRED, "token_expired", 401, "the API token has expired"},
+    {DA_ERR_API_TOKEN_UNKNOWN, "api_token_unknown", 404, "no API token with that id"},
+    {DA_ERR_API_TOKEN_REVOKED, "api_token_revoked", 401, "the API token has been revoked"},
+    {DA_ERR_API_TOKEN_EXPIRED, "api_token_expired", 401, "the API token has expired"},
     {DA_ERR_HTTP_CURSOR, "bad_cursor", 400, "the cursor is not one this list handed out"},
     {DA_ERR_TIME_FORMAT, "bad_time", 400, "a time must be RFC 3339, e.g. 2026-12-06T05:00:00Z"},
 

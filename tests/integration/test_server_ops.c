@@ -612,7 +612,7 @@ static void test_token_revoke_and_expire(void **state)
 
     /* bad input: its own code, nothing changed */
     expect_db_unchanged_by(w, "POST", "/v1/tokens/0000000000000000/revoke", w->srv.admin, "{}", 404,
-                           "token_unknown");
+                           "api_token_unknown");
     snprintf(path, sizeof(path), "/v1/tokens/%s/expire", id2);
     expect_db_unchanged_by(w, "POST", path, w->srv.admin, "{\"at\":\"tomorrow\"}", 400, "bad_time");
     expect_db_unchanged_by(w, "POST", path, w->srv.admin, "{\"when\":\"2000-01-01T00:00:00Z\"}",
@@ -622,7 +622,7 @@ static void test_token_revoke_and_expire(void **state)
     snprintf(path, sizeof(path), "/v1/tokens/%s/revoke", id1);
     assert_int_equal(status_of(w, "POST", path, w->srv.admin, "{}", NULL), 200);
     assert_int_equal(status_of(w, "GET", "/v1/audit?limit=1", t1, NULL, code), 401);
-    assert_string_equal(code, "token_revoked");
+    assert_string_equal(code, "api_token_revoked");
     o = token_in_list(w, id1);
     assert_string_equal(cJSON_GetObjectItem(o, "state")->valuestring, "revoked");
     cJSON_Delete(o);
@@ -632,7 +632,7 @@ static void test_token_revoke_and_expire(void **state)
     assert_int_equal(
         status_of(w, "POST", path, w->srv.admin, "{\"at\":\"2000-01-01T00:00:00Z\"}", NULL), 200);
     assert_int_equal(status_of(w, "GET", "/v1/audit?limit=1", t2, NULL, code), 401);
-    assert_string_equal(code, "token_expired");
+    assert_string_equal(code, "api_token_expired");
     /* and given a future expiry again by the CLI, while the server runs */
     snprintf(out, sizeof(out), "token expire %s --in 1h", id2);
     assert_int_equal(cli(w, NULL, 0, out), 0);
@@ -642,14 +642,14 @@ static void test_token_revoke_and_expire(void **state)
     snprintf(out, sizeof(out), "token expire %s", id3);
     assert_int_equal(cli(w, NULL, 0, out), 0);
     assert_int_equal(status_of(w, "GET", "/v1/agents", t3, NULL, code), 401);
-    assert_string_equal(code, "token_expired");
+    assert_string_equal(code, "api_token_expired");
     /* revoked by the CLI */
     snprintf(out, sizeof(out), "token revoke %s", id2);
     assert_int_equal(cli(w, NULL, 0, out), 0);
     assert_int_equal(status_of(w, "GET", "/v1/audit?limit=1", t2, NULL, code), 401);
-    assert_string_equal(code, "token_revoked");
+    assert_string_equal(code, "api_token_revoked");
     assert_int_equal(cli(w, out, sizeof(out), "token revoke 0000000000000000"), 1);
-    assert_non_null(strstr(out, "token_unknown"));
+    assert_non_null(strstr(out, "api_token_unknown"));
     assert_int_equal(cli(w, out, sizeof(out), "token expire 0123 --at yesterday"), 1);
     assert_non_null(strstr(out, "bad_time"));
 }
