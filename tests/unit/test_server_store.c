@@ -476,12 +476,13 @@ static void test_api_token_admin(void **state)
     assert_int_equal(srv_store_api_token_find(f->s, h1, &p), DA_ERR_API_TOKEN_REVOKED);
 }
 
+#define PAGE_TEXT 256
+
 static int page_agent(const struct srv_agent *a, void *arg)
 {
     char *out = arg;
 
-    strcat(out, a->id);
-    strcat(out, ",");
+    snprintf(out + strlen(out), PAGE_TEXT - strlen(out), "%s,", a->id);
     return 0;
 }
 
@@ -489,8 +490,7 @@ static int page_report(const struct srv_report *r, void *arg)
 {
     char *out = arg;
 
-    strcat(out, r->id);
-    strcat(out, ",");
+    snprintf(out + strlen(out), PAGE_TEXT - strlen(out), "%s,", r->id);
     return 0;
 }
 
@@ -498,8 +498,7 @@ static int page_audit(const struct srv_audit_entry *e, void *arg)
 {
     char *out = arg;
 
-    strcat(out, e->subject);
-    strcat(out, ",");
+    snprintf(out + strlen(out), PAGE_TEXT - strlen(out), "%s,", e->subject);
     return 0;
 }
 
@@ -509,7 +508,7 @@ static void test_paging(void **state)
     struct fixture *f = *state;
     struct srv_page pg;
     struct srv_report r;
-    char got[256];
+    char got[PAGE_TEXT];
     int i;
 
     make_agent(f->s, "b", "acme", "ek-b", 100);
