@@ -24,7 +24,8 @@
 #include "store.h"
 
 #define SERVER_BIN DA_BINARY_ROOT "/server/devattest-server"
-#define AGENTS     3 /* two report, the third stays pending */
+#define AGENTS     3                                  /* two report, the third stays pending */
+#define STALE_ID   "0de5a9e00000000000000000000057a1" /* enrolled days ago, never reported */
 
 struct world {
     struct da_test_server srv;
@@ -187,7 +188,9 @@ static int setup(void **state)
         return -1;
     snprintf(w->access_log, sizeof(w->access_log), "%s/access.log", w->srv.dir);
     snprintf(extra, sizeof(extra),
-             "access_log = %s\nrate_per_agent = 1000\nburst_per_agent = 1000\n", w->access_log);
+             "access_log = %s\nrate_per_agent = 1000\nburst_per_agent = 1000\n"
+             "stale_after_s = 3600\nsweep_interval_s = 1\n",
+             w->access_log);
     if (da_test_server_reconfigure(&w->srv, extra) != 0)
         return -1;
     snprintf(cmd, sizeof(cmd), "cp %s/tests/fixtures/server/policy-test.json %s/policy.json",
@@ -215,6 +218,22 @@ static int setup(void **state)
         a.ak_public_len = w->ak[i].pub_len;
         a.host_json = (char *)"{}";
         a.created_at = (int64_t)time(NULL) - i; /* distinct, so paging order is known */
+        if (srv_store_agent_create(st, &a) != 0)
+            return -1;
+    }
+    {
+        struct srv_agent a;
+
+        memset(&a, 0, sizeof(a));
+        snprintf(a.id, sizeof(a.id), "%s", STALE_ID);
+        if (srv_store_vendor_ensure(st, "acme", &a.vendor_id) != 0)
+            return -1;
+        snprintf(a.ek_name, sizeof(a.ek_name), "000b0e57");
+        snprintf(a.ak_name, sizeof(a.ak_name), "000b0a57");
+        a.ak_public = w->ak[0].pub;
+        a.ak_public_len = w->ak[0].pub_len;
+        a.host_json = (char *)"{}";
+        a.created_at = (int64_t)time(NULL) - 3 * 86400;
         if (srv_store_agent_create(st, &a) != 0)
             return -1;
     }
@@ -373,6 +392,7 @@ static void test_metrics_after_traffic(void **state)
                 sample(m0.body, "devattest_http_requests_total") + 12);
     /* agents by vendor and status: two reported, one never did */
     assert_true(sample(m1.body, "devattest_agents{vendor=\"acme\",status=\"pending\"}") == 1);
+    assert_true(sample(m1.body, "devattest_agents{vendor=\"acme\",status=\"stale\"}") == 1);
     assert_true(
         nonneg(sample(m1.body, "devattest_agents{vendor=\"acme\",status=\"compliant\"}")) +
             nonneg(sample(m1.body, "devattest_agents{vendor=\"acme\",status=\"non_compliant\"}")) ==
@@ -751,10 +771,12 @@ static void test_paged_lists(void **state)
 
     /* agents: one per page gives the same list as one page */
     assert_int_equal(walk(w, "/v1/agents?limit=1000", "agents", "id", all, sizeof(all)), 1);
-    assert_int_equal(walk(w, "/v1/agents?limit=1", "agents", "id", paged, sizeof(paged)), AGENTS);
+    assert_int_equal(walk(w, "/v1/agents?limit=1", "agents", "id", paged, sizeof(paged)),
+                     AGENTS + 1);
     assert_string_equal(all, paged);
-    /* oldest first: agent 2 was created first */
-    assert_int_equal(strncmp(all, w->agent[2], strlen(w->agent[2])), 0);
+    /* oldest first: the stale agent, then agent 2 */
+    assert_int_equal(strncmp(all, STALE_ID ",", strlen(STALE_ID) + 1), 0);
+    assert_int_equal(strncmp(all + strlen(STALE_ID) + 1, w->agent[2], strlen(w->agent[2])), 0);
 
     /* reports of agent 0: three more, in pages of two */
     for (i = 0; i < 3; i++) {
@@ -789,6 +811,49 @@ static void test_paged_lists(void **state)
     assert_string_equal(paged, "");
 }
 
+/* Events of an action for a subject in the audit log. */
+static int audit_count(struct world *w, const char *action, const char *subject)
+{
+    char path[128];
+    struct da_test_http r;
+    cJSON *doc, *e;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "/v1/audit?action=%s&limit=1000", action);
+    http(w, "GET", path, w->srv.auditor, NULL, &r);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    da_test_http_clear(&r);
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(doc, "events"))
+    {
+        n += strcmp(cJSON_GetObjectItem(e, "subject")->valuestring, subject) == 0;
+    }
+    cJSON_Delete(doc);
+    return n;
+}
+
+/* The server finds a stale machine on its own clock (nobody reads that
+ * agent) and records the transition once, however many sweeps follow. */
+static void test_stale_found_by_the_sweep(void **state)
+{
+    struct world *w = *state;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    int i, n = 0;
+
+    for (i = 0; i < 100 && n == 0; i++) {
+        n = audit_count(w, "agent_stale", STALE_ID);
+        if (n == 0)
+            nanosleep(&ts, NULL);
+    }
+    assert_int_equal(n, 1);
+    /* three more sweeps (sweep_interval_s = 1) */
+    for (i = 0; i < 30; i++)
+        nanosleep(&ts, NULL);
+    assert_int_equal(audit_count(w, "agent_stale", STALE_ID), 1);
+    /* the agents that reported are not stale */
+    assert_int_equal(audit_count(w, "agent_stale", w->agent[0]), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_token_revoke_and_expire),
         cmocka_unit_test(test_vendor_administration),
         cmocka_unit_test(test_paged_lists),
+        cmocka_unit_test(test_stale_found_by_the_sweep),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
