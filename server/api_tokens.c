@@ -79,7 +79,6 @@ int srv_api_tokens(struct srv_request *req, struct srv_response *resp)
     struct token_list l = {cJSON_AddArrayToObject(doc, "tokens"), srv_now()};
     int rc = l.arr != NULL ? 0 : DA_ERR_NOMEM;
 
-    (void)resp;
     if (rc == 0)
         rc = srv_store_api_tokens_list(req->srv->store, add_token, &l);
     if (rc != 0) {

@@ -108,6 +108,7 @@ struct req_state {
     int status;
     uint64_t bytes;
     const char *code; /* API code of a refusal */
+    char method[16];  /* a copy: the log line is written after the answer */
 };
 
 static uint64_t clock_us(clockid_t id)
@@ -490,6 +491,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&ctx->metrics.requests, 1);
         rs->req.srv = ctx;
         rs->req.method = method;
+        snprintf(rs->method, sizeof(rs->method), "%s", method);
         rs->req.url = url;
         rs->req.conn = conn;
         client_address(conn, rs->req.address, sizeof(rs->req.address));
@@ -548,7 +550,7 @@ static void log_access(struct srv_ctx *ctx, const struct req_state *rs)
                  rs->req.who.label);
     e.time_ms = rs->start_ms;
     e.address = rs->req.address;
-    e.method = rs->req.method != NULL ? rs->req.method : "";
+    e.method = rs->method;
     e.route = rs->route != NULL ? rs->route->pattern : "-";
     e.status = rs->status;
     e.bytes = rs->bytes;
