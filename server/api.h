@@ -33,6 +33,12 @@ int srv_api_token_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_token_expire(struct srv_request *req, struct srv_response *resp);
 /* An API token as the API and the CLI show it. */
 int srv_api_token_render(const struct srv_api_token *t, int64_t now, cJSON **out);
+int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pin_remove(struct srv_request *req, struct srv_response *resp);
+/* Adds the agent's "boot_reference" and newest "boot_changes" to o. */
+int srv_api_boot_view(struct srv_request *req, const char *agent_id, cJSON *o);
 
 /* Parse a JSON request body strictly (caps, depth, UTF-8, duplicates);
  * on failure resp->message says where. */

@@ -64,6 +64,10 @@ static const struct route routes[] = {
     {"GET", "/v1/tokens", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_tokens},
     {"POST", "/v1/tokens/{}/revoke", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_token_revoke},
     {"POST", "/v1/tokens/{}/expire", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_token_expire},
+    {"GET", "/v1/agents/{}/boot-changes", ROLES_READ, NO_BODY, 0, srv_api_agent_boot_changes},
+    {"GET", "/v1/vendors/{}/boot-pins", ROLES_STAFF, NO_BODY, 0, srv_api_boot_pins_get},
+    {"POST", "/v1/vendors/{}/boot-pins", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_boot_pin_add},
+    {"DELETE", "/v1/vendors/{}/boot-pins/{}", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_boot_pin_remove},
 };
 
 /* Query parameters a route accepts; any other, or one given twice, is
@@ -78,6 +82,7 @@ struct route_query {
 static const struct route_query route_queries[] = {
     {srv_api_agents, {"vendor", "status", "limit", "cursor", NULL, NULL}},
     {srv_api_agent_reports, {"limit", "cursor", "from", "to", NULL, NULL}},
+    {srv_api_agent_boot_changes, {"limit", NULL, NULL, NULL, NULL, NULL}},
     {srv_api_audit, {"action", "limit", "cursor", "from", "to", NULL}},
 };
 

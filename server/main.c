@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "admin_cli.h"
+#include "boot_pins.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"
@@ -35,7 +36,10 @@ static void usage(FILE *f)
           "       (API tokens take --expires-in DURATION; a vendor must exist)\n"
           "  token list | revoke ID | expire ID [--at RFC3339 | --in DURATION]\n"
           "  vendor create NAME | list | rename NAME NEW-NAME\n"
-          "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n",
+          "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n"
+          "  boot-pin add --vendor NAME --digest sha256:HEX --what COMPONENT\n"
+          "  boot-pin list [--vendor NAME]\n"
+          "  boot-pin remove --vendor NAME --digest sha256:HEX\n",
           f);
 }
 
@@ -285,6 +289,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[0], "serve") == 0)
         return cmd_serve(&cfg, argc, argv);
+    if (strcmp(argv[0], "boot-pin") == 0)
+        return srv_cli_boot_pin(&cfg, argc, argv);
     usage(stderr);
     return 2;
 }
