@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quote.h"
+#include "picky.h"
 
 #define STORE_READERS       8
 #define STORE_CKPT_MS       30000 /* periodic PASSIVE checkpoint */
@@ -860,9 +861,17 @@ int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_H
     if (rc == 0) {
         rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_AUTH_DENIED;
         if (rc == 0) {
+            int role = sqlite3_column_int(st, 0);
+
+            /* only the roles this server knows; anything else denies */
+            rc = role == SRV_ROLE_ADMIN || role == SRV_ROLE_AUDITOR || role == SRV_ROLE_VENDOR
+                     ? 0
+                     : DA_ERR_AUTH_DENIED;
+            out->role = rc == 0 ? (enum srv_role)role : SRV_ROLE_NONE;
+        }
+        if (rc == 0) {
             int64_t expires_at = sqlite3_column_int64(st, 5);
 
-            out->role = (enum srv_role)sqlite3_column_int(st, 0);
             out->vendor_id = sqlite3_column_int64(st, 1);
             col_copy(st, 2, out->label, sizeof(out->label));
             col_copy(st, 3, out->token_id, sizeof(out->token_id));
@@ -963,7 +972,7 @@ static int challenge_put_job(sqlite3 *db, void *arg)
 
 int srv_store_challenge_put(struct srv_store *s, const struct srv_challenge *c)
 {
-    return submit(s, challenge_put_job, (void *)c);
+    return submit(s, challenge_put_job, DA_UNCONST(c)); /* the job only reads */
 }
 
 struct challenge_take_job {
@@ -1069,7 +1078,7 @@ static int agent_create_job(sqlite3 *db, void *arg)
 
 int srv_store_agent_create(struct srv_store *s, const struct srv_agent *a)
 {
-    return submit(s, agent_create_job, (void *)a);
+    return submit(s, agent_create_job, DA_UNCONST(a)); /* the job only reads */
 }
 
 static int agent_from_row(sqlite3_stmt *st, struct srv_agent **out)
@@ -1558,7 +1567,7 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
 
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 {
-    return submit(s, report_put_job, (void *)r);
+    return submit(s, report_put_job, DA_UNCONST(r)); /* the job only reads */
 }
 
 #define REPORT_COLUMNS                                                                             \
@@ -2110,9 +2119,11 @@ int srv_store_vendor_rename(struct srv_store *s, const char *name, const char *n
 
 static void api_token_from_row(sqlite3_stmt *st, struct srv_api_token *t)
 {
+    int role = sqlite3_column_int(st, 1);
+
     memset(t, 0, sizeof(*t));
     col_copy(st, 0, t->id, sizeof(t->id));
-    t->role = (enum srv_role)sqlite3_column_int(st, 1);
+    t->role = (enum srv_role)role;
     col_copy(st, 2, t->vendor, sizeof(t->vendor));
     col_copy(st, 3, t->label, sizeof(t->label));
     t->created_at = sqlite3_column_int64(st, 4);

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "db_digest.h"
+#include "picky.h"
 #include "encoding.h"
 #include "raw_tls.h"
 #include "server_harness.h"
@@ -93,22 +94,39 @@ static void scrape(struct world *w, struct da_test_http *r)
     assert_non_null(strstr(r->content_type, "text/plain"));
 }
 
-/* Value of the sample whose name and labels are exactly series, or -1. */
-static double sample(const char *text, const char *series)
+/* The value text of the sample whose name and labels are exactly series,
+ * or NULL. */
+static const char *sample_text(const char *text, const char *series)
 {
     size_t n = strlen(series);
     const char *p = text;
 
     while ((p = strstr(p, series)) != NULL) {
         if ((p == text || p[-1] == '\n') && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
+            return p + n + 1;
         p += n;
     }
-    return -1;
+    return NULL;
+}
+
+/* A counter's or gauge's value, or -1 when the series is absent. */
+static long long sample(const char *text, const char *series)
+{
+    const char *v = sample_text(text, series);
+
+    return v != NULL ? strtoll(v, NULL, 10) : -1;
+}
+
+/* A value with a fraction (a histogram's sum), or -1. */
+static double fsample(const char *text, const char *series)
+{
+    const char *v = sample_text(text, series);
+
+    return v != NULL ? strtod(v, NULL) : -1;
 }
 
 /* An absent series counts as 0. */
-static double nonneg(double v)
+static long long nonneg(long long v)
 {
     return v < 0 ? 0 : v;
 }
@@ -216,7 +234,7 @@ static int setup(void **state)
         snprintf(a.ak_name, sizeof(a.ak_name), "000b0a%02d", i);
         a.ak_public = w->ak[i].pub;
         a.ak_public_len = w->ak[i].pub_len;
-        a.host_json = (char *)"{}";
+        a.host_json = (char *)DA_UNCONST("{}");
         a.created_at = (int64_t)time(NULL) - i; /* distinct, so paging order is known */
         if (srv_store_agent_create(st, &a) != 0)
             return -1;
@@ -232,7 +250,7 @@ static int setup(void **state)
         snprintf(a.ak_name, sizeof(a.ak_name), "000b0a57");
         a.ak_public = w->ak[0].pub;
         a.ak_public_len = w->ak[0].pub_len;
-        a.host_json = (char *)"{}";
+        a.host_json = (char *)DA_UNCONST("{}");
         a.created_at = (int64_t)time(NULL) - 3 * 86400;
         if (srv_store_agent_create(st, &a) != 0)
             return -1;
@@ -326,7 +344,7 @@ static void test_metrics_after_traffic(void **state)
     unsigned char nonce[128];
     size_t nlen;
     char *body, code[48], bad_code[48], series[128], out[8192];
-    double v0;
+    long long v0;
     long st;
 
     scrape(w, &m0);
@@ -379,7 +397,7 @@ static void test_metrics_after_traffic(void **state)
     assert_true(sample(m1.body, "devattest_reports_refused_total{code=\"inventory_needed\"}") < 0);
     v0 = sample(m0.body, "devattest_report_verification_seconds_count");
     assert_true(sample(m1.body, "devattest_report_verification_seconds_count") == v0 + 5);
-    assert_true(sample(m1.body, "devattest_report_verification_seconds_sum") > 0);
+    assert_true(fsample(m1.body, "devattest_report_verification_seconds_sum") > 0);
     assert_true(sample(m1.body, "devattest_auth_failures_total{reason=\"missing\"}") ==
                 sample(m0.body, "devattest_auth_failures_total{reason=\"missing\"}") + 1);
     assert_true(sample(m1.body, "devattest_auth_failures_total{reason=\"denied\"}") ==
