@@ -200,8 +200,10 @@ static int machine_setup(struct world *w, struct machine *m, const char *vendor)
     if (write_conf(w, m) != 0)
         return -1;
     if (da_test_server_cli(&w->srv, token, sizeof(token), "token", "create", "--vendor", vendor,
-                           "--ttl", "1h", NULL) != 0)
+                           "--ttl", "1h", NULL) != 0) {
+        fprintf(stderr, "token create --vendor %s failed\n", vendor);
         return -1;
+    }
     snprintf(token_file, sizeof(token_file), "%s/token", m->dir);
     f = fopen(token_file, "w");
     if (f == NULL)
@@ -394,7 +396,7 @@ static int group_setup(void **state)
              "ek_roots = %s\nrate_per_agent = 1000\nburst_per_agent = 1000\npolicy_file = %s\n",
              w->roots, w->pass_policy);
     if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0 ||
-        machine_setup(w, &w->m[0], "acme") != 0 || machine_setup(w, &w->m[1], "other") != 0 ||
+        machine_setup(w, &w->m[0], "acme") != 0 || machine_setup(w, &w->m[1], "globex") != 0 ||
         report(w, &w->m[0], &w->good) != 0 || save_keys(w) != 0)
         return -1;
     /* A report under a policy this machine fails: a non-compliant receipt. */
