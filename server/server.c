@@ -77,20 +77,25 @@ static int receipt_keyid(EVP_PKEY *key, char out[65])
 
 /* A policy that reads measured boot facts needs the PCRs the boot loader
  * and shim extend as well: 8 and 9 (GRUB, kernel command line and files),
- * 12 (systemd-stub) and 14 (shim's MOK lists) join every quoted bank. The
- * selection as configured is kept otherwise. */
+ * 12 (systemd-stub) and 14 (shim's MOK lists) join every quoted bank; one
+ * that reads IMA facts needs PCR 10. The selection as configured is kept
+ * otherwise. */
 static int widen_for_policy(struct srv_ctx *ctx)
 {
-    const uint32_t boot = (1u << 8) | (1u << 9) | (1u << 12) | (1u << 14);
+    uint32_t boot = (1u << 8) | (1u << 9) | (1u << 12) | (1u << 14), add = 0;
     char text[sizeof(ctx->cfg.pcr_selection)];
     size_t o = 0;
     int w;
 
-    if (ctx->policy == NULL || strstr(ctx->policy->json, "\"/attestation/boot/") == NULL)
+    if (ctx->policy != NULL && strstr(ctx->policy->json, "\"/attestation/boot/") != NULL)
+        add |= boot;
+    if (ctx->policy != NULL && strstr(ctx->policy->json, "\"/attestation/ima/") != NULL)
+        add |= 1u << DA_IMA_PCR;
+    if (add == 0)
         return 0;
     for (size_t b = 0; b < ctx->pcr_selection.count; b++) {
         const char *name = da_eventlog_alg_name(ctx->pcr_selection.banks[b].hash);
-        uint32_t pcrs = ctx->pcr_selection.banks[b].pcrs | boot;
+        uint32_t pcrs = ctx->pcr_selection.banks[b].pcrs | add;
         const char *sep = "";
         if (name == NULL)
             return DA_ERR_CONFIG;
@@ -135,6 +140,25 @@ static int load_dbx_reference(struct srv_ctx *ctx)
     return rc;
 }
 
+/* The allowlist of released agent builds, when configured. */
+static int load_ima_allowlist(struct srv_ctx *ctx)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (ctx->cfg.ima_agent_allowlist[0] == '\0')
+        return 0;
+    rc = srv_read_file(ctx->cfg.ima_agent_allowlist, 4096u * 80, &text, &len);
+    if (rc == 0)
+        rc = srv_ima_allowlist_parse(text, len, &ctx->ima_allow);
+    free(text);
+    if (rc != 0)
+        da_error_f("ima_agent_allowlist %s cannot be used: %s", ctx->cfg.ima_agent_allowlist,
+                   da_strerror(rc));
+    return rc;
+}
+
 int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
 {
     struct srv_ctx *ctx;
@@ -173,6 +197,8 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
         rc = widen_for_policy(ctx);
     if (rc == 0)
         rc = load_dbx_reference(ctx);
+    if (rc == 0)
+        rc = load_ima_allowlist(ctx);
     if (rc != 0) {
         srv_ctx_close(ctx);
         return rc;
@@ -194,6 +220,7 @@ void srv_ctx_close(struct srv_ctx *ctx)
     da_ek_trust_free(ctx->ek_trust);
     srv_policy_put(ctx->policy);
     da_dbx_reference_free(&ctx->dbx_ref);
+    srv_ima_allowlist_free(&ctx->ima_allow);
     pthread_rwlock_destroy(&ctx->policy_lock);
     free(ctx);
 }
