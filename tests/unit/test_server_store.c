@@ -363,7 +363,7 @@ static void test_migration_from_1(void **state)
                       " report_id TEXT NOT NULL) WITHOUT ROWID;"
                       "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
                       "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
-                      "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
+                      "DROP TABLE readiness_probe; DROP TABLE pending_seen; DROP TABLE ima_state;"
                       "DELETE FROM schema_version WHERE version >= 2;"
                       "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
