@@ -348,6 +348,9 @@ static int transcript_ima(struct ingest *g, cJSON *t)
         cJSON_AddNumberToObject(o, "entries", cJSON_IsNumber(entries) ? entries->valuedouble : 0) ==
             NULL)
         return DA_ERR_NOMEM;
+    /* the facts the verdict read, for the auditor */
+    if (!cJSON_AddItemToObject(o, "facts", cJSON_Duplicate(g->ima, 1)))
+        return DA_ERR_NOMEM;
     if (!g->in->has_ima || strcmp(state->valuestring, "replays") == 0 ||
         strcmp(state->valuestring, "inactive") == 0)
         return 0;
