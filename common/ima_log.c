@@ -276,6 +276,8 @@ struct ima_replay {
     size_t walked; /* entries of the increment replayed */
     size_t matched_at;
     int matched;
+    da_ima_visit_fn visit; /* the caller's, for each entry replayed */
+    void *visit_ctx;
 };
 
 /* The template hash in one bank's algorithm, as ima_calc_field_array_hash
@@ -318,6 +320,8 @@ static int replay_entry(const struct da_ima_entry *e, void *ctx)
 
     rp->walked++;
     rp->agg->entries++;
+    if (rp->visit != NULL && (rc = rp->visit(e, rp->visit_ctx)) != 0)
+        return rc < 0 ? rc : DA_ERR_INVALID_ARG;
     if (e->pcr != DA_IMA_PCR)
         return 0;
     for (size_t i = 0; i < rp->nbanks; i++) {
@@ -378,27 +382,32 @@ static int replay_setup(struct ima_replay *rp, struct da_ima_aggregate *agg,
 
 int da_ima_replay(const unsigned char *data, size_t len, const struct da_ima_aggregate *agg,
                   const unsigned char *quoted_sha1, const unsigned char *quoted_sha256,
-                  struct da_ima_aggregate *out, size_t *used)
+                  da_ima_visit_fn visit, void *ctx, struct da_ima_aggregate *out, size_t *used)
 {
     struct ima_replay rp;
     struct da_ima_aggregate run = *agg;
+    size_t bytes = 0;
     int rc;
 
     *out = *agg;
     *used = 0;
-    /* the whole increment must parse before anything counts */
-    rc = da_ima_walk(data, len, agg->entries, SIZE_MAX, NULL, NULL, NULL, NULL);
-    if (rc != 0)
-        return rc;
+    if (data == NULL && len != 0)
+        return DA_ERR_INVALID_ARG;
     rc = replay_setup(&rp, &run, quoted_sha1, quoted_sha256);
+    rp.visit = visit;
+    rp.visit_ctx = ctx;
     if (rc == 0 && all_match(&rp)) {
         rp.matched = 1;
     } else if (rc == 0) {
-        rc = da_ima_walk(data, len, agg->entries, SIZE_MAX, replay_entry, &rp, NULL, NULL);
+        rc = da_ima_walk(data, len, agg->entries, SIZE_MAX, replay_entry, &rp, NULL, &bytes);
         if (rc == 1)
             rc = 0;
     }
     EVP_MD_CTX_free(rp.mctx);
+    /* the rest of the increment (entries the quote does not cover) must
+     * parse as well before anything counts */
+    if (rc == 0 && rp.matched && bytes < len)
+        rc = da_ima_walk(data + bytes, len - bytes, 0, SIZE_MAX, NULL, NULL, NULL, NULL);
     if (rc != 0)
         return rc;
     *out = run;

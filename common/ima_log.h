@@ -99,10 +99,15 @@ void da_ima_aggregate_init(struct da_ima_aggregate *a, unsigned banks);
  * the quote, *out gets the aggregate there and *used the number of entries
  * of the increment it covers. DA_ERR_VERIFY_IMA_REPLAY (*out the aggregate
  * at the end) when no point matches; DA_ERR_TPM_IMA_LOG for a malformed
- * increment (nothing replayed). */
+ * increment (nothing replayed).
+ *
+ * visit (may be NULL) sees each entry replayed, up to and including the one
+ * where the quote matched, before it is extended; what it gathered counts
+ * only when the replay returns 0. A nonzero return from it stops the replay
+ * and is returned (a positive one as DA_ERR_INVALID_ARG). */
 int da_ima_replay(const unsigned char *data, size_t len, const struct da_ima_aggregate *agg,
                   const unsigned char *quoted_sha1, const unsigned char *quoted_sha256,
-                  struct da_ima_aggregate *out, size_t *used);
+                  da_ima_visit_fn visit, void *ctx, struct da_ima_aggregate *out, size_t *used);
 
 /* The byte offset in data of the entry numbered skip (the first entry is 0);
  * DA_ERR_NOT_FOUND when the list has fewer entries, DA_ERR_TPM_IMA_LOG when

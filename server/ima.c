@@ -125,10 +125,17 @@ void srv_ima_allowlist_free(struct srv_ima_allowlist *a)
 
 /* --- what the entries tell --------------------------------------------- */
 
+#define COV_BOOT_AGGREGATE 1u
+#define COV_EXECUTABLES    2u
+#define COV_LIBRARIES      4u
+#define COV_ROOT_READS     8u
+
 struct ima_facts {
-    const cJSON *evidence;
-    cJSON *kept; /* the state's kept_json, updated by the entries */
-    int rc;
+    cJSON *kept;                         /* the state's kept_json, updated by the entries */
+    const char *tools[2 * DA_MAX_TOOLS]; /* the evidence's toolchain paths */
+    size_t tool_len[2 * DA_MAX_TOOLS];
+    size_t ntools;
+    unsigned coverage; /* COV_* seen in this increment */
 };
 
 static const char *basename_of(const char *path)
@@ -143,19 +150,34 @@ static int is_tpm_tool(const char *base)
            strcmp(base, "tpm2") == 0 || strcmp(base, "tss2") == 0;
 }
 
-/* A toolchain path the evidence names (realpath, else path). */
-static int is_toolchain_path(const cJSON *evidence, const char *path)
+/* The toolchain paths the evidence names (realpath and path), collected
+ * once per report rather than per entry. */
+static void toolchain_paths(const cJSON *evidence, struct ima_facts *f)
 {
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(evidence, "toolchain"), "tools");
     const cJSON *t;
+    const size_t cap = sizeof(f->tools) / sizeof(f->tools[0]);
 
     cJSON_ArrayForEach(t, tools)
     {
         const cJSON *rp = cJSON_GetObjectItemCaseSensitive(t, "realpath");
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(t, "path");
-        if ((cJSON_IsString(rp) && strcmp(rp->valuestring, path) == 0) ||
-            (cJSON_IsString(p) && strcmp(p->valuestring, path) == 0))
+        if (cJSON_IsString(rp) && f->ntools < cap) {
+            f->tool_len[f->ntools] = strlen(rp->valuestring);
+            f->tools[f->ntools++] = rp->valuestring;
+        }
+        if (cJSON_IsString(p) && f->ntools < cap) {
+            f->tool_len[f->ntools] = strlen(p->valuestring);
+            f->tools[f->ntools++] = p->valuestring;
+        }
+    }
+}
+
+static int is_toolchain_path(const struct ima_facts *f, const char *path, size_t len)
+{
+    for (size_t i = 0; i < f->ntools; i++) {
+        if (f->tool_len[i] == len && memcmp(f->tools[i], path, len) == 0)
             return 1;
     }
     return 0;
@@ -195,20 +217,31 @@ static int set_string(cJSON *o, const char *key, const char *value)
 /* Heuristics for the policy's coverage (docs/evidence.md): the first entry
  * is boot_aggregate; executables, shared libraries and files under /etc
  * read by root are what the kernel's "tcb" policy measures. */
-static int coverage(cJSON *kept, const struct da_ima_entry *e, const char *path)
+static unsigned coverage(const struct da_ima_entry *e, const char *path, size_t len)
 {
-    int rc = 0;
+    unsigned c = 0;
 
     if (e->index == 0 && strcmp(path, "boot_aggregate") == 0)
-        rc = set_flag(kept, "boot_aggregate");
-    if (rc == 0 && (strncmp(path, "/usr/bin/", 9) == 0 || strncmp(path, "/usr/sbin/", 10) == 0 ||
-                    strncmp(path, "/bin/", 5) == 0 || strncmp(path, "/sbin/", 6) == 0))
-        rc = set_flag(kept, "executables");
-    if (rc == 0 && (strstr(path, ".so.") != NULL ||
-                    (strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".so") == 0)))
-        rc = set_flag(kept, "libraries");
-    if (rc == 0 && strncmp(path, "/etc/", 5) == 0)
-        rc = set_flag(kept, "root_reads");
+        c |= COV_BOOT_AGGREGATE;
+    if (strncmp(path, "/usr/bin/", 9) == 0 || strncmp(path, "/usr/sbin/", 10) == 0 ||
+        strncmp(path, "/bin/", 5) == 0 || strncmp(path, "/sbin/", 6) == 0)
+        c |= COV_EXECUTABLES;
+    if (strstr(path, ".so.") != NULL || (len > 3 && strcmp(path + len - 3, ".so") == 0))
+        c |= COV_LIBRARIES;
+    if (strncmp(path, "/etc/", 5) == 0)
+        c |= COV_ROOT_READS;
+    return c;
+}
+
+static int coverage_keep(cJSON *kept, unsigned c)
+{
+    static const char *const names[] = {"boot_aggregate", "executables", "libraries", "root_reads"};
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < sizeof(names) / sizeof(names[0]); i++) {
+        if ((c & (1u << i)) != 0)
+            rc = set_flag(kept, names[i]);
+    }
     return rc;
 }
 
@@ -239,28 +272,33 @@ static int visit_entry(const struct da_ima_entry *e, void *ctx)
     struct ima_facts *f = ctx;
     char path[4097], digest[IMA_DIGEST_TEXT], hex[2 * DA_IMA_MAX_DIGEST + 1];
     const char *base;
-    int rc;
+    int tool, agent, chain, rc = 0;
 
     if (e->pcr != DA_IMA_PCR || !e->decoded || e->path_len >= sizeof(path))
         return 0;
     memcpy(path, e->path, e->path_len);
     path[e->path_len] = '\0';
     base = basename_of(path);
-    rc = coverage(f->kept, e, path);
-    if (rc != 0 || e->violation)
-        return rc;
+    f->coverage |= coverage(e, path, e->path_len);
+    if (e->violation)
+        return 0;
+    tool = is_tpm_tool(base);
+    agent = strcmp(base, IMA_AGENT_BINARY) == 0;
+    chain = is_toolchain_path(f, path, e->path_len);
+    if (!tool && !agent && !chain)
+        return 0;
     if (da_hex_encode_to(e->digest, e->digest_len, hex, sizeof(hex)) != 0)
         return DA_ERR_INTERNAL;
     snprintf(digest, sizeof(digest), "%s:%s", e->digest_alg, hex);
-    if (is_tpm_tool(base))
+    if (tool)
         rc = add_tpm_tool(f->kept, path);
-    if (rc == 0 && strcmp(base, IMA_AGENT_BINARY) == 0) {
+    if (rc == 0 && agent) {
         cJSON *a = member(f->kept, "agent", 0);
         rc = a == NULL ? DA_ERR_NOMEM : set_string(a, "path", path);
         if (rc == 0)
             rc = set_string(a, "digest", digest);
     }
-    if (rc == 0 && is_toolchain_path(f->evidence, path)) {
+    if (rc == 0 && chain) {
         cJSON *files = member(f->kept, "files", 0);
         if (files == NULL)
             return DA_ERR_NOMEM;
@@ -455,9 +493,15 @@ static int run_replay(struct ima_run *r)
     const struct srv_ima_in *in = r->in;
     const unsigned char *log = in->has_increment ? in->log : NULL;
     size_t len = in->has_increment ? in->log_len : 0;
-    struct ima_facts f = {in->evidence, r->kept, 0};
-    int rc = da_ima_replay(log, len, &r->start, r->q1, r->q256, &r->end, &r->used);
+    struct ima_facts f;
+    int rc;
 
+    /* the facts gathered on the way count only when the replay matches:
+     * r->kept is a copy, stored only then */
+    memset(&f, 0, sizeof(f));
+    f.kept = r->kept;
+    toolchain_paths(in->evidence, &f);
+    rc = da_ima_replay(log, len, &r->start, r->q1, r->q256, visit_entry, &f, &r->end, &r->used);
     if (rc == DA_ERR_TPM_IMA_LOG) {
         r->state = "malformed";
         snprintf(r->detail, sizeof(r->detail), "%s", da_strerror(rc));
@@ -468,11 +512,10 @@ static int run_replay(struct ima_run *r)
         return replay_detail(&r->end, r->q1, r->q256, r->start.entries, r->detail,
                              sizeof(r->detail));
     }
+    if (rc == 0)
+        rc = coverage_keep(r->kept, f.coverage);
     if (rc != 0)
         return rc;
-    rc = da_ima_walk(log, len, r->start.entries, r->used, visit_entry, &f, NULL, NULL);
-    if (rc != 0)
-        return rc == DA_ERR_TPM_IMA_LOG ? DA_ERR_INTERNAL : rc;
     r->state = r->end.entries == 0 ? "inactive" : "replays";
     return 0;
 }

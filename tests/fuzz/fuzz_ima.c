@@ -40,6 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)da_ima_walk(data, size, 0, SIZE_MAX, touch, &sum, NULL, NULL);
     (void)da_ima_skip(data, size, size > 0 ? data[0] % 8 : 0, &off);
     da_ima_aggregate_init(&a, DA_IMA_BANK_SHA1 | DA_IMA_BANK_SHA256);
-    (void)da_ima_replay(data, size, &a, q1, q256, &out, &used);
+    (void)da_ima_replay(data, size, &a, q1, q256, NULL, NULL, &out, &used);
     return sum == 1 ? 1 : 0;
 }

@@ -88,14 +88,16 @@ static void test_whole_list_both_banks(void **state)
     size_t used = 0;
 
     da_ima_aggregate_init(&a, DA_IMA_BANK_SHA1 | DA_IMA_BANK_SHA256);
-    assert_int_equal(da_ima_replay(w->list.data, w->list.len, &a, w->q1, w->q256, &out, &used), 0);
+    assert_int_equal(
+        da_ima_replay(w->list.data, w->list.len, &a, w->q1, w->q256, NULL, NULL, &out, &used), 0);
     assert_int_equal(used, 12);
     assert_int_equal(out.entries, 12);
     assert_memory_equal(out.sha1, w->q1, 20);
     assert_memory_equal(out.sha256, w->q256, 32);
     /* one bank alone */
     da_ima_aggregate_init(&a, DA_IMA_BANK_SHA256);
-    assert_int_equal(da_ima_replay(w->list.data, w->list.len, &a, NULL, w->q256, &out, &used), 0);
+    assert_int_equal(
+        da_ima_replay(w->list.data, w->list.len, &a, NULL, w->q256, NULL, NULL, &out, &used), 0);
     assert_int_equal(used, 12);
 }
 
@@ -107,17 +109,18 @@ static void test_increments(void **state)
     size_t used = 0;
 
     da_ima_aggregate_init(&a, DA_IMA_BANK_SHA1 | DA_IMA_BANK_SHA256);
-    assert_int_equal(da_ima_replay(w->list.data, w->half_offset, &a, w->h1, w->h256, &mid, &used),
-                     0);
+    assert_int_equal(
+        da_ima_replay(w->list.data, w->half_offset, &a, w->h1, w->h256, NULL, NULL, &mid, &used),
+        0);
     assert_int_equal(mid.entries, w->half);
     assert_int_equal(da_ima_replay(w->list.data + w->half_offset, w->list.len - w->half_offset,
-                                   &mid, w->q1, w->q256, &out, &used),
+                                   &mid, w->q1, w->q256, NULL, NULL, &out, &used),
                      0);
     assert_int_equal(used, 12 - w->half);
     assert_int_equal(out.entries, 12);
     assert_memory_equal(out.sha256, w->q256, 32);
     /* nothing new: the stored aggregate already equals the quote */
-    assert_int_equal(da_ima_replay(NULL, 0, &out, w->q1, w->q256, &a, &used), 0);
+    assert_int_equal(da_ima_replay(NULL, 0, &out, w->q1, w->q256, NULL, NULL, &a, &used), 0);
     assert_int_equal(used, 0);
     assert_int_equal(a.entries, 12);
 }
@@ -131,7 +134,8 @@ static void test_entries_after_the_quote(void **state)
     size_t used = 0;
 
     da_ima_aggregate_init(&a, DA_IMA_BANK_SHA1 | DA_IMA_BANK_SHA256);
-    assert_int_equal(da_ima_replay(w->list.data, w->list.len, &a, w->h1, w->h256, &out, &used), 0);
+    assert_int_equal(
+        da_ima_replay(w->list.data, w->list.len, &a, w->h1, w->h256, NULL, NULL, &out, &used), 0);
     assert_int_equal(used, w->half);
     assert_memory_equal(out.sha256, w->h256, 32);
 }
@@ -145,7 +149,7 @@ static void test_removed_or_altered(void **state)
 
     da_ima_aggregate_init(&a, DA_IMA_BANK_SHA256);
     /* the last entry removed */
-    assert_int_equal(da_ima_replay(w->list.data, n, &a, NULL, w->q256, &out, &used),
+    assert_int_equal(da_ima_replay(w->list.data, n, &a, NULL, w->q256, NULL, NULL, &out, &used),
                      DA_ERR_VERIFY_IMA_REPLAY);
     /* a path changed in the middle (the 'l' of tool7 in ima-sig data) */
     memcpy(b, w->list.data, w->list.len);
@@ -155,7 +159,7 @@ static void test_removed_or_altered(void **state)
             break;
         }
     }
-    assert_int_equal(da_ima_replay(b, w->list.len, &a, NULL, w->q256, &out, &used),
+    assert_int_equal(da_ima_replay(b, w->list.len, &a, NULL, w->q256, NULL, NULL, &out, &used),
                      DA_ERR_VERIFY_IMA_REPLAY);
     /* the violation marked as an ordinary entry */
     memcpy(b, w->list.data, w->list.len);
@@ -168,7 +172,7 @@ static void test_removed_or_altered(void **state)
             break;
         }
     }
-    assert_int_equal(da_ima_replay(b, w->list.len, &a, NULL, w->q256, &out, &used),
+    assert_int_equal(da_ima_replay(b, w->list.len, &a, NULL, w->q256, NULL, NULL, &out, &used),
                      DA_ERR_VERIFY_IMA_REPLAY);
 }
 

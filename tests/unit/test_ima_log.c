@@ -98,7 +98,7 @@ static void refused(const unsigned char *p, size_t n)
 
     assert_int_equal(da_ima_walk(p, n, 0, SIZE_MAX, NULL, NULL, NULL, NULL), DA_ERR_TPM_IMA_LOG);
     da_ima_aggregate_init(&a, DA_IMA_BANK_SHA256);
-    assert_int_equal(da_ima_replay(p, n, &a, NULL, q, &out, &used), DA_ERR_TPM_IMA_LOG);
+    assert_int_equal(da_ima_replay(p, n, &a, NULL, q, NULL, NULL, &out, &used), DA_ERR_TPM_IMA_LOG);
     assert_int_equal(out.entries, 0);
 }
 
