@@ -551,6 +551,11 @@ static int measured_ima(struct ingest *g)
     in.reset_count = g->clock.reset_count;
     in.prev = g->have_ima_prev ? &g->ima_prev : NULL;
     in.has_increment = g->in->has_ima;
+    {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(g->in->evidence, "agent"), "privacy");
+        in.minimal = cJSON_IsString(p) && strcmp(p->valuestring, "minimal") == 0;
+    }
     in.from = g->in->ima_from;
     in.log = da_buf_data(&g->in->ima_log);
     in.log_len = da_buf_len(&g->in->ima_log);

@@ -578,6 +578,13 @@ int srv_ima_evaluate(const struct srv_ima_in *in, cJSON **ima, struct srv_ima_st
         ((banks & DA_IMA_BANK_SHA256) != 0 && r.q256 == NULL))
         return DA_ERR_INVALID_ARG;
     rc = run_start(&r, banks);
+    /* minimal privacy mode sends no entries (their paths cannot be
+     * pseudonymized): nothing to replay, nothing stored */
+    if (rc == 0 && r.state == NULL && in->minimal && !in->has_increment) {
+        r.state = "withheld";
+        snprintf(r.detail, sizeof(r.detail),
+                 "the agent reports in minimal privacy mode and sends no IMA entries");
+    }
     if (rc == 0 && r.state == NULL)
         rc = run_replay(&r);
     if (rc == 0 && (o = cJSON_CreateObject()) == NULL)

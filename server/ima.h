@@ -55,6 +55,7 @@ struct srv_ima_in {
     uint32_t reset_count;             /* the verified quote's */
     const struct srv_ima_state *prev; /* NULL: none stored */
     int has_increment;                /* the report carried "ima" */
+    int minimal;                      /* the evidence was made in minimal privacy mode */
     uint64_t from;
     const unsigned char *log;
     size_t log_len;
