@@ -308,11 +308,22 @@ static int bench_ima(const char *path, size_t kib, size_t entries, int runs)
     memcpy(values + 32 * 10, pcr10, 32);
     memcpy(values + 32 * 11, f.values + 32 * 10, 32 * 2);
     for (int i = 0; i < runs; i++) {
-        struct srv_ima_in in = {&sel, values, sizeof(values), 1,        NULL,  1,
-                                0,    l.data, l.len,          evidence, &allow};
+        struct srv_ima_in in;
         struct srv_ima_state *next = NULL;
         cJSON *facts = NULL, *ima = NULL;
-        double t0 = now_s(), t1;
+        double t0, t1;
+
+        memset(&in, 0, sizeof(in));
+        in.sel = &sel;
+        in.pcr_values = values;
+        in.pcr_values_len = sizeof(values);
+        in.reset_count = 1;
+        in.has_increment = 1;
+        in.log = l.data;
+        in.log_len = l.len;
+        in.evidence = evidence;
+        in.allowlist = &allow;
+        t0 = now_s();
         if (da_eventlog_match(f.log, f.len, &f.sel, f.values, 32 * f.nvalues, &m) != 0 ||
             da_eventlog_facts(f.log, f.len, TPM2_ALG_SHA256, &facts) != 0)
             return 1;
