@@ -51,3 +51,5 @@ awk '/^eventlog_median_us/ {exit !($2 < 1000)}' <<<"$elog" ||
   { echo "verify: event log verification not under 1 ms" >&2; exit 1; }
 awk '/^policy_eval_median_us/ {exit !($2 < 50)}' <<<"$pol" ||
   { echo "verify: policy evaluation median not under 50 us" >&2; exit 1; }
+awk '/^report_median_us/ {exit !($2 < 1000)}' <<<"$ima" ||
+  { echo "verify: event log + IMA per report not under 1 ms" >&2; exit 1; }
