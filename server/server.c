@@ -103,14 +103,23 @@ static int widen_for_policy(struct srv_ctx *ctx)
         if (w < 0 || (size_t)w >= sizeof(text) - o)
             return DA_ERR_CONFIG;
         o += (size_t)w;
+        /* runs of three or more as ranges: both banks fit the text */
         for (int i = 0; i < DA_PCR_MAX; i++) {
+            int j = i;
             if ((pcrs & (1u << i)) == 0)
                 continue;
-            w = snprintf(text + o, sizeof(text) - o, "%s%d", sep, i);
+            while (j + 1 < DA_PCR_MAX && (pcrs & (1u << (j + 1))) != 0)
+                j++;
+            if (j - i >= 2)
+                w = snprintf(text + o, sizeof(text) - o, "%s%d-%d", sep, i, j);
+            else
+                w = snprintf(text + o, sizeof(text) - o, "%s%d", sep, i);
             if (w < 0 || (size_t)w >= sizeof(text) - o)
                 return DA_ERR_CONFIG;
             o += (size_t)w;
             sep = ",";
+            if (j - i >= 2)
+                i = j;
         }
     }
     if (srv_pcr_selection_parse(text, &ctx->pcr_mask) != 0 ||
