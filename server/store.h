@@ -220,10 +220,11 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
  * stored in the same transaction (da_tpm_clock_check:
  * DA_ERR_VERIFY_COUNTER_ROLLBACK) and sets them with an update conditional on
  * the tuple it checked (DA_ERR_STORE_CONFLICT should another writer have
- * moved them), inserts the report, records the inventory digest and the
+ * moved them), inserts the report, records the inventory digest, the
  * first-seen times of new pending upgrades and the agent's IMA state (only
- * while the stored one is still r->ima_prev, else DA_ERR_STORE_CONFLICT): one transaction. DA_ERR_AGENT_REVOKED when the agent
- * was revoked meanwhile. */
+ * while the stored one is still r->ima_prev, else DA_ERR_STORE_CONFLICT):
+ * one transaction. DA_ERR_AGENT_REVOKED when the agent was revoked
+ * meanwhile. */
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r);
 int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out);
 /* The report this agent made with this nonce, for idempotent retries;

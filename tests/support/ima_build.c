@@ -26,7 +26,7 @@ static int put_u32(struct da_test_ima *l, uint32_t v)
 static void hex(const unsigned char *p, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", p[i]);
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
 }
 
 static int digest(const char *alg, const void *a, size_t na, const void *b, size_t nb,
