@@ -14,7 +14,7 @@
 #define IMA_AGENT_BINARY  "devattest-agent"
 #define IMA_MAX_TPM_TOOLS 32
 #define IMA_MAX_ALLOWLIST 4096
-#define IMA_MAX_KEPT      (256u * 1024)
+#define IMA_MAX_KEPT      (1024u * 1024) /* 64 toolchain + 32 tool paths of PATH_MAX, and more */
 #define IMA_DIGEST_TEXT   (16 + 1 + 2 * DA_IMA_MAX_DIGEST + 1)
 
 void srv_ima_state_clear(struct srv_ima_state *s)
@@ -211,7 +211,10 @@ static int set_string(cJSON *o, const char *key, const char *value)
         return DA_ERR_NOMEM;
     if (cJSON_GetObjectItemCaseSensitive(o, key) != NULL)
         return cJSON_ReplaceItemInObjectCaseSensitive(o, key, v) ? 0 : DA_ERR_NOMEM;
-    return cJSON_AddItemToObject(o, key, v) ? 0 : (cJSON_Delete(v), DA_ERR_NOMEM);
+    if (cJSON_AddItemToObject(o, key, v))
+        return 0;
+    cJSON_Delete(v);
+    return DA_ERR_NOMEM;
 }
 
 /* Heuristics for the policy's coverage (docs/evidence.md): the first entry

@@ -136,10 +136,14 @@ int da_test_ima_extend_last(const struct da_test_ima *l, const char *tcti, const
 
 int da_test_ima_pcr10(const char *tcti, const char *bank, unsigned char *out, size_t size)
 {
-    char cmd[512], path[] = "/tmp/da-ima-pcr-XXXXXX";
-    int fd = mkstemp(path), rc = -1;
+    const char *tmp = getenv("TMPDIR");
+    char cmd[1024], path[512];
+    int fd, rc = -1;
     FILE *f;
 
+    snprintf(path, sizeof(path), "%s/da-ima-pcr-XXXXXX",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+    fd = mkstemp(path);
     if (fd < 0)
         return -1;
     snprintf(cmd, sizeof(cmd), "tpm2_pcrread -T '%s' %s:10 -o '%s' >/dev/null", tcti, bank, path);
