@@ -139,7 +139,7 @@ static int parse_fields(struct da_ima_entry *e)
 }
 
 /* The legacy template: 20-byte digest, u32 length, path without NUL. The
- * kernel's file hash there is SHA-1 or MD5 (zero-padded to 20 bytes). */
+ * file digest is read as SHA-1, the template's default (an MD5 list does not parse). */
 static int parse_legacy(struct ima_reader *r, struct da_ima_entry *e)
 {
     const unsigned char *start = r->p, *digest, *name;

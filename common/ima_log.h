@@ -50,7 +50,7 @@ struct da_ima_entry {
     int legacy; /* the "ima" template */
     /* decoded for ima, ima-ng and ima-sig (decoded 1), else left empty */
     int decoded;
-    char digest_alg[16];         /* "sha256", "sha1", ... ("sha1" or "md5" for "ima") */
+    char digest_alg[16];         /* "sha256", "sha1", ... ("sha1" for "ima") */
     const unsigned char *digest; /* the file's digest */
     size_t digest_len;
     const char *path; /* not NUL-terminated; path_len bytes */
