@@ -35,7 +35,8 @@ struct world {
     char dir[300], conf[340], state[340], spool[340], list_path[340], allow[340];
     char agent_sha256[65];
     struct da_test_ima list;
-    double entries; /* what the server holds after the last report */
+    double entries;     /* what the server holds after the last report */
+    double reset_count; /* the last report's quote */
     int reports;
 };
 
@@ -226,6 +227,8 @@ static cJSON *report_replays(struct world *w)
     assert_true(num(t, "from") == w->entries);
     assert_true(num(t, "entries") == (double)w->list.entries);
     w->entries = num(t, "entries");
+    w->reset_count =
+        num(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "tpm"), "reset_count");
     verdict_is(doc, "ima.log-matches-quote", "pass");
     return doc;
 }
@@ -431,6 +434,7 @@ static void test_incremental(void **state)
 static void test_reboot(void **state)
 {
     struct world *w = *state;
+    double before = w->reset_count;
     cJSON *doc;
 
     assert_int_equal(da_test_swtpm_restart(&w->tpm), 0);
@@ -440,7 +444,8 @@ static void test_reboot(void **state)
     measure(w, "boot_aggregate",
             "abcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcd");
     measure(w, "/usr/bin/devattest-agent", w->agent_sha256);
-    doc = report_replays(w);
+    doc = report_replays(w); /* from 0: the agent saw another boot */
+    assert_true(w->reset_count > before);
     assert_true(num(ima_transcript(doc), "entries") == 2);
     verdict_is(doc, "ima.no-tpm-client-tools", "pass");
     verdict_is(doc, "ima.toolchain-measured", "pass");
