@@ -138,6 +138,14 @@ static const struct da_err_entry da_err_table[] = {
      "only the chunked transfer coding is accepted"},
     {DA_ERR_HTTP_TARGET, "bad_request_target", 400, "control character in the request target"},
     {DA_ERR_HTTP_QUERY, "bad_query_parameter", 400, "unknown or repeated query parameter"},
+    {DA_ERR_BOOT_PIN_INVALID, "boot_pin_invalid", 400,
+     "a boot pin needs a component (shim, bootloader, kernel, uki, driver, other) and a "
+     "sha256:HEX digest"},
+    {DA_ERR_BOOT_PIN_EXISTS, "boot_pin_exists", 409,
+     "this digest is already pinned for the vendor"},
+    {DA_ERR_BOOT_PIN_UNKNOWN, "boot_pin_unknown", 404, "no such boot pin for the vendor"},
+    {DA_ERR_VENDOR_UNKNOWN, "vendor_unknown", 404, "no such vendor"},
+    {DA_ERR_DBX_UPDATE, "dbx_update", 400, "the UEFI dbx update file is malformed"},
 
     {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
     {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},

@@ -138,6 +138,11 @@ enum da_err {
     DA_ERR_HTTP_CODING = -636,
     DA_ERR_HTTP_TARGET = -637,
     DA_ERR_HTTP_QUERY = -638,
+    DA_ERR_BOOT_PIN_INVALID = -640,
+    DA_ERR_BOOT_PIN_EXISTS = -641,
+    DA_ERR_BOOT_PIN_UNKNOWN = -642,
+    DA_ERR_VENDOR_UNKNOWN = -643,
+    DA_ERR_DBX_UPDATE = -644,
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,

@@ -28,6 +28,13 @@ int srv_api_agent_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_agent_readmit(struct srv_request *req, struct srv_response *resp);
 int srv_api_policy_put(struct srv_request *req, struct srv_response *resp);
 
+int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pin_remove(struct srv_request *req, struct srv_response *resp);
+/* Adds the agent's "boot_reference" and newest "boot_changes" to o. */
+int srv_api_boot_view(struct srv_request *req, const char *agent_id, cJSON *o);
+
 /* Parse a JSON request body strictly (caps, depth, UTF-8, duplicates);
  * on failure resp->message says where. */
 int srv_parse_body(const struct srv_request *req, struct srv_response *resp, cJSON **out);

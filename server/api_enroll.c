@@ -20,9 +20,11 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "policy_state.h"
 #include "quote.h"
 #include "render.h"
 #include "token.h"
+#include "picky.h"
 
 #define MAX_HOST_JSON (16u * 1024)
 #define SK_CERT_DAYS  825
@@ -186,9 +188,10 @@ static int make_challenge(struct srv_ctx *ctx, struct enroll_req *e, int64_t ven
     if (rc == 0)
         rc = name_hex(e->ak, c->ak_name, sizeof(c->ak_name));
     c->vendor_id = vendor_id;
-    c->ek_public = (unsigned char *)da_buf_data(&e->ek_pub);
+    /* lent to the challenge, which the store only reads */
+    c->ek_public = DA_UNCONST(da_buf_data(&e->ek_pub));
     c->ek_public_len = da_buf_len(&e->ek_pub);
-    c->ak_public = (unsigned char *)da_buf_data(&e->ak_pub);
+    c->ak_public = DA_UNCONST(da_buf_data(&e->ak_pub));
     c->ak_public_len = da_buf_len(&e->ak_pub);
     c->host_json = e->host_json;
     c->expires_at = srv_now() + ctx->cfg.challenge_ttl_s;
@@ -376,7 +379,7 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
         memcpy(rec.ak_name, a->c->ak_name, sizeof(rec.ak_name));
         rec.ak_public = a->c->ak_public;
         rec.ak_public_len = a->c->ak_public_len;
-        rec.sk_public = (unsigned char *)da_buf_data(&a->sk_pub);
+        rec.sk_public = DA_UNCONST(da_buf_data(&a->sk_pub)); /* lent: the store only reads */
         rec.sk_public_len = da_buf_len(&a->sk_pub);
         rec.host_json = a->c->host_json;
         rec.created_at = srv_now();
@@ -406,6 +409,18 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
 
 /* The deployment's pseudonym key for the agent's minimal privacy mode
  * (docs/privacy.md): the same for every agent, so pseudonyms correlate. */
+/* The PCR selection the current policy asks for. */
+static int add_pcr_selection(struct srv_ctx *ctx, cJSON *o)
+{
+    struct srv_policy *p = srv_policy_get(ctx);
+    int rc = cJSON_AddStringToObject(o, "pcr_selection", srv_policy_selection(ctx, p)->text) != NULL
+                 ? 0
+                 : DA_ERR_NOMEM;
+
+    srv_policy_put(p);
+    return rc;
+}
+
 static int add_privacy_key(cJSON *o, const struct srv_keys *keys)
 {
     char hex[2 * SRV_PRIVACY_KEY_LEN + 1];
@@ -451,8 +466,7 @@ static int activate_run(struct srv_request *req, struct srv_response *resp, stru
         if (cJSON_AddStringToObject(o, "agent_id", a->agent_id) == NULL ||
             cJSON_AddStringToObject(o, "sk_certificate", a->sk_cert_pem) == NULL ||
             cJSON_AddStringToObject(o, "ca_certificate", ctx->keys->ca_pem) == NULL ||
-            cJSON_AddStringToObject(o, "pcr_selection", ctx->cfg.pcr_selection) == NULL ||
-            add_privacy_key(o, ctx->keys) != 0)
+            add_pcr_selection(ctx, o) != 0 || add_privacy_key(o, ctx->keys) != 0)
             rc = DA_ERR_NOMEM;
     }
     if (rc == 0) {

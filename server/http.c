@@ -18,6 +18,7 @@
 #include "err.h"
 #include "http_guard.h"
 #include "log.h"
+#include "picky.h"
 
 #define ROLES_READ  (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR | SRV_ROLE_VENDOR)
 #define ROLES_STAFF (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR)
@@ -60,6 +61,10 @@ static const struct route routes[] = {
     {"GET", "/v1/audit", ROLES_STAFF, NO_BODY, 0, srv_api_audit},
     {"POST", "/v1/agents/{}/revoke", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_revoke},
     {"POST", "/v1/agents/{}/readmit", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_readmit},
+    {"GET", "/v1/agents/{}/boot-changes", ROLES_READ, NO_BODY, 0, srv_api_agent_boot_changes},
+    {"GET", "/v1/vendors/{}/boot-pins", ROLES_STAFF, NO_BODY, 0, srv_api_boot_pins_get},
+    {"POST", "/v1/vendors/{}/boot-pins", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_boot_pin_add},
+    {"DELETE", "/v1/vendors/{}/boot-pins/{}", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_boot_pin_remove},
 };
 
 /* Query parameters a route accepts; any other, or one given twice, is
@@ -72,6 +77,7 @@ struct route_query {
 static const struct route_query route_queries[] = {
     {srv_api_agents, {"vendor", "status", NULL}},
     {srv_api_agent_reports, {"limit", NULL, NULL}},
+    {srv_api_agent_boot_changes, {"limit", NULL, NULL}},
     {srv_api_audit, {"action", "limit", NULL}},
 };
 
@@ -208,7 +214,7 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ct
     enum MHD_Result ret;
 
     if (body == NULL) {
-        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        r = MHD_create_response_from_buffer(0, DA_UNCONST(""), MHD_RESPMEM_PERSISTENT);
         status = 500;
     } else {
         r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -564,10 +570,11 @@ int srv_http_start(struct srv_ctx *ctx, unsigned *port)
     if (ctx->cfg.http_threads > 1)
         opts[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, ctx->cfg.http_threads, NULL);
     if (!ctx->cfg.plain_http) {
-        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)ctx->keys->tls_cert_pem);
-        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)ctx->keys->tls_key_pem);
+        /* libmicrohttpd takes these as void * and only reads them */
+        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, DA_UNCONST(ctx->keys->tls_cert_pem));
+        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, DA_UNCONST(ctx->keys->tls_key_pem));
         opts[n++] = OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
-                        (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+                        DA_UNCONST("NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"));
     }
     opts[n++] = OPT(MHD_OPTION_END, 0, NULL);
     ctx->http = h; /* requests may arrive before MHD_start_daemon returns */

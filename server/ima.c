@@ -251,13 +251,13 @@ static int coverage_keep(cJSON *kept, unsigned c)
 static int add_tpm_tool(cJSON *kept, const char *path)
 {
     cJSON *arr = member(kept, "tpm_tools", 1), *s;
-    const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(kept, "tpm_tool_entries");
+    cJSON *cnt = cJSON_GetObjectItemCaseSensitive(kept, "tpm_tool_entries");
     double n = cJSON_IsNumber(cnt) ? cnt->valuedouble + 1 : 1;
 
     if (arr == NULL)
         return DA_ERR_NOMEM;
     if (cnt != NULL)
-        cJSON_SetNumberValue((cJSON *)cnt, n);
+        cJSON_SetNumberValue(cnt, n);
     else if (cJSON_AddNumberToObject(kept, "tpm_tool_entries", n) == NULL)
         return DA_ERR_NOMEM;
     cJSON_ArrayForEach(s, arr)

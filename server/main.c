@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "boot_pins.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"
@@ -31,7 +32,10 @@ static void usage(FILE *f)
           "  token create --role admin|auditor [--label TEXT]\n"
           "  token create --role vendor --vendor NAME [--label TEXT]\n"
           "  token create --vendor NAME --ttl 24h  one-time enrollment token\n"
-          "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n",
+          "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n"
+          "  boot-pin add --vendor NAME --digest sha256:HEX --what COMPONENT\n"
+          "  boot-pin list [--vendor NAME]\n"
+          "  boot-pin remove --vendor NAME --digest sha256:HEX\n",
           f);
 }
 
@@ -264,6 +268,8 @@ int main(int argc, char **argv)
         return cmd_token(&cfg, argc, argv);
     if (strcmp(argv[0], "serve") == 0)
         return cmd_serve(&cfg, argc, argv);
+    if (strcmp(argv[0], "boot-pin") == 0)
+        return srv_cli_boot_pin(&cfg, argc, argv);
     usage(stderr);
     return 2;
 }

@@ -11,6 +11,10 @@
  *     SHA-256 revocations of the dbx measured in LOG, the event log of a
  *     machine whose dbx is known to be up to date.
  *
+ *   devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]
+ *     the same from a published UEFI dbx update (DBXUpdate.bin, the UEFI
+ *     revocation list file): its SHA-256 revocations, each once.
+ *
  * Exit codes: 0 success, 1 the input is refused (with its error code), 2
  * usage error. */
 #include <stdio.h>
@@ -30,7 +34,8 @@
 static void usage(FILE *f)
 {
     fputs("usage: devattest-verify eventlog LOG [--json]\n"
-          "       devattest-verify dbx-reference LOG --date YYYY-MM-DD [--source TEXT]\n",
+          "       devattest-verify dbx-reference LOG --date YYYY-MM-DD [--source TEXT]\n"
+          "       devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]\n",
           f);
 }
 
@@ -135,7 +140,9 @@ static int cmd_eventlog(const char *path, int json)
     return 0;
 }
 
-static int cmd_dbx_reference(const char *path, const char *date, const char *source)
+/* path is an event log (from_update 0) or a dbx update file. */
+static int cmd_dbx_reference(const char *path, const char *date, const char *source,
+                             int from_update)
 {
     struct da_dbx_reference check;
     unsigned char(*h)[32] = NULL;
@@ -147,7 +154,9 @@ static int cmd_dbx_reference(const char *path, const char *date, const char *sou
 
     da_buf_init(&log, DA_MAX_EVENT_LOG);
     rc = da_file_read(path, DA_MAX_EVENT_LOG, &log);
-    if (rc == 0)
+    if (rc == 0 && from_update)
+        rc = da_dbx_update_sha256(da_buf_data(&log), da_buf_len(&log), &h, &n);
+    else if (rc == 0)
         rc = da_eventlog_dbx_sha256(da_buf_data(&log), da_buf_len(&log), &h, &n);
     da_buf_free(&log);
     if (rc == 0 && n == 0)
@@ -161,6 +170,8 @@ static int cmd_dbx_reference(const char *path, const char *date, const char *sou
             (arr = cJSON_AddArrayToObject(root, "sha256")) == NULL)
             rc = DA_ERR_NOMEM;
         for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (i > 0 && memcmp(h[i], h[i - 1], 32) == 0)
+                continue; /* sorted: a repeated revocation is listed once */
             if (da_hex_encode_to(h[i], 32, hex, sizeof(hex)) != 0 ||
                 !cJSON_AddItemToArray(arr, cJSON_CreateString(hex)))
                 rc = DA_ERR_NOMEM;
@@ -183,9 +194,11 @@ static int cmd_dbx_reference(const char *path, const char *date, const char *sou
 
 int main(int argc, char **argv)
 {
-    if ((argc == 5 || argc == 7) && strcmp(argv[1], "dbx-reference") == 0 &&
+    if ((argc == 5 || argc == 7) &&
+        (strcmp(argv[1], "dbx-reference") == 0 || strcmp(argv[1], "dbx-update") == 0) &&
         strcmp(argv[3], "--date") == 0 && (argc == 5 || strcmp(argv[5], "--source") == 0))
-        return cmd_dbx_reference(argv[2], argv[4], argc == 7 ? argv[6] : argv[2]);
+        return cmd_dbx_reference(argv[2], argv[4], argc == 7 ? argv[6] : argv[2],
+                                 strcmp(argv[1], "dbx-update") == 0);
     if (argc >= 3 && strcmp(argv[1], "eventlog") == 0) {
         if (argc == 3)
             return cmd_eventlog(argv[2], 0);

@@ -231,7 +231,7 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
             return r;
         }
         agent_sandbox_set_uploader_dirs(rt->cfg.state_dir, rt->cfg.spool_dir);
-        r = agent_sandbox_enter_as(AGENT_SANDBOX_UPLOADER, rt->cfg.sandbox,
+        r = agent_sandbox_enter_as(AGENT_SANDBOX_UPLOADER, agent_sandbox_mode_of(rt->cfg.sandbox),
                                    rt->user.switch_ids ? &rt->user : NULL);
         if (r != 0) {
             fprintf(stderr, "devattest-agent: the uploader's sandbox could not be set up\n");

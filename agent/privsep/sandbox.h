@@ -54,6 +54,13 @@ enum agent_sandbox_mode {
     AGENT_SANDBOX_LOG = 1,     /* debugging: logged; explicit denials give EPERM */
 };
 
+/* The mode a configuration value (agent_config.sandbox) names; anything but
+ * AGENT_SANDBOX_LOG enforces. */
+static inline enum agent_sandbox_mode agent_sandbox_mode_of(int v)
+{
+    return v == (int)AGENT_SANDBOX_LOG ? AGENT_SANDBOX_LOG : AGENT_SANDBOX_ENFORCE;
+}
+
 enum agent_sandbox_profile {
     AGENT_SANDBOX_COLLECTOR = 0,
     AGENT_SANDBOX_SIGNER = 1,

@@ -395,7 +395,8 @@ static int signer_main(int fd, void *ctx)
     }
     profile = st.mode == AGENT_TPM_MODE_SOFTWARE ? AGENT_SANDBOX_SIGNER
                                                  : agent_sandbox_signer_profile(s->cfg->tcti);
-    if (agent_sandbox_enter_as(profile, s->cfg->sandbox, s->opts.user) != 0) {
+    if (agent_sandbox_enter_as(profile, agent_sandbox_mode_of(s->cfg->sandbox), s->opts.user) !=
+        0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the signer's sandbox failed");
         return 1;
     }

@@ -25,7 +25,7 @@ add_dependencies(test_agent_e2e devattest-agent devattest-server)
 
 # Benchmark of report cycles and the idle daemon (scripts/bench.d/agent.sh).
 add_executable(bench_agent_cycle ${DA_TEST_SRC}/bench/bench_agent_cycle.c)
-target_link_libraries(bench_agent_cycle PRIVATE da_test_server da_test_swtpm)
+target_link_libraries(bench_agent_cycle PRIVATE da_test_server da_test_swtpm devattest)
 target_compile_definitions(bench_agent_cycle PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}"
                            DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
 add_dependencies(bench_agent_cycle devattest-agent devattest-server)

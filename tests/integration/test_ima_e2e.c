@@ -35,8 +35,8 @@ struct world {
     char dir[300], conf[340], state[340], spool[340], list_path[340], allow[340];
     char agent_sha256[65];
     struct da_test_ima list;
-    double entries;     /* what the server holds after the last report */
-    double reset_count; /* the last report's quote */
+    long long entries;     /* what the server holds after the last report */
+    long long reset_count; /* the last report's quote */
     int reports;
 };
 
@@ -144,13 +144,14 @@ static const char *str(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static double num(const cJSON *o, const char *key)
+/* A count the server wrote (an integer below 2^53). */
+static long long num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItem(o, key);
 
     if (!cJSON_IsNumber(v))
         fail_msg("no number %s", key);
-    return v->valuedouble;
+    return (long long)v->valuedouble;
 }
 
 /* One report; the server's stored report. */
@@ -225,7 +226,7 @@ static cJSON *report_replays(struct world *w)
     if (strcmp(str(t, "state"), "replays") != 0)
         fail_msg("ima: %s", cJSON_PrintUnformatted(t));
     assert_true(num(t, "from") == w->entries);
-    assert_true(num(t, "entries") == (double)w->list.entries);
+    assert_true(num(t, "entries") == (long long)w->list.entries);
     w->entries = num(t, "entries");
     w->reset_count =
         num(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "tpm"), "reset_count");
@@ -434,7 +435,7 @@ static void test_incremental(void **state)
 static void test_reboot(void **state)
 {
     struct world *w = *state;
-    double before = w->reset_count;
+    long long before = w->reset_count;
     cJSON *doc;
 
     assert_int_equal(da_test_swtpm_restart(&w->tpm), 0);

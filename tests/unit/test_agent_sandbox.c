@@ -34,6 +34,7 @@
 #include "rootfs.h"
 #include "sandbox.h"
 #include "tmp_tree.h"
+#include "picky.h"
 
 /* Exit codes of the children. */
 enum { OK = 0, UNEXPECTED_SUCCESS = 10, WRONG_ERRNO = 11, SETUP_FAILED = 12, SKIPPED = 13 };
@@ -161,7 +162,7 @@ static int teardown(void **state)
 
 static int do_execve(void *arg)
 {
-    char *const argv[] = {(char *)"true", NULL};
+    char *const argv[] = {(char *)DA_UNCONST("true"), NULL};
 
     (void)arg;
     execve("/bin/true", argv, NULL);
@@ -615,13 +616,13 @@ static void test_uploader_cannot_open_tpm(void **state)
     expect_sigsys(
         run_sandboxed(AGENT_SANDBOX_UPLOADER, AGENT_SANDBOX_ENFORCE, do_open_device_rw, fake_tpm));
     expect_exit(run_sandboxed(AGENT_SANDBOX_UPLOADER, AGENT_SANDBOX_ENFORCE, do_open_missing,
-                              (void *)"/dev/tpmrm0"),
+                              (void *)DA_UNCONST("/dev/tpmrm0")),
                 OK);
     expect_exit(run_sandboxed(AGENT_SANDBOX_UPLOADER, AGENT_SANDBOX_ENFORCE, do_open_missing,
-                              (void *)"/dev/tpm0"),
+                              (void *)DA_UNCONST("/dev/tpm0")),
                 OK);
     expect_exit(run_sandboxed(AGENT_SANDBOX_UPLOADER, AGENT_SANDBOX_ENFORCE, do_open_missing,
-                              (void *)"/dev/null"),
+                              (void *)DA_UNCONST("/dev/null")),
                 OK);
     if (access("/dev/tpmrm0", F_OK) == 0)
         print_message("host has /dev/tpmrm0; it is hidden from the uploader\n");
