@@ -59,3 +59,9 @@ da_unit_test(NAME test_ima_e2e SOURCES ${DA_TEST_SRC}/integration/test_ima_e2e.c
              ${DA_TEST_SRC}/support/agent_run.c ${DA_TEST_SRC}/support/ima_build.c
              LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
 add_dependencies(test_ima_e2e devattest-agent devattest-server)
+# attest end to end: the daemon serves attest_socket to a build user (root
+# needed for the users); the bundle checked with openssl, git, sha*sum and a
+# Python checker of the JSON Schema; a local TSA made with openssl ts.
+da_unit_test(NAME test_agent_attest SOURCES ${DA_TEST_SRC}/integration/test_agent_attest.c
+             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server attest)
+add_dependencies(test_agent_attest devattest-agent devattest-server)
