@@ -28,6 +28,12 @@ int srv_api_agent_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_agent_readmit(struct srv_request *req, struct srv_response *resp);
 int srv_api_policy_put(struct srv_request *req, struct srv_response *resp);
 
+/* The dashboard (api_ui.c) and the views it needs (api_fleet.c). */
+int srv_api_ui_index(struct srv_request *req, struct srv_response *resp);
+int srv_api_ui_file(struct srv_request *req, struct srv_response *resp);
+int srv_api_fleet(struct srv_request *req, struct srv_response *resp);
+int srv_api_report_diff(struct srv_request *req, struct srv_response *resp);
+
 int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);
