@@ -262,7 +262,8 @@ int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report 
 int srv_store_report_find_by_nonce(struct srv_store *s, const char *agent_id,
                                    const unsigned char hash[SRV_HASH_LEN], struct srv_report **out);
 typedef int (*srv_report_cb)(const struct srv_report *r, void *ctx);
-/* Newest first, at most limit; evidence/transcript/receipt are not loaded. */
+/* Newest first (ids are time-ordered and break ties within a second), at
+ * most limit; evidence/transcript/receipt are not loaded. */
 int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned limit,
                            srv_report_cb cb, void *ctx);
 void srv_report_free(struct srv_report *r);

@@ -1606,7 +1606,7 @@ int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned l
 
     rc = prepare(db, &st,
                  "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
-                 " ORDER BY received_at DESC, id LIMIT ?2",
+                 " ORDER BY received_at DESC, id DESC LIMIT ?2",
                  "ti", agent_id, (int64_t)limit);
     while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
         struct srv_report *r = NULL;
