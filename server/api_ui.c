@@ -10,8 +10,10 @@
 #include "api.h"
 #include "err.h"
 
-extern const unsigned char srv_ui_index_html[], srv_ui_app_js[], srv_ui_app_css[];
-extern const size_t srv_ui_index_html_len, srv_ui_app_js_len, srv_ui_app_css_len;
+extern const unsigned char srv_ui_index_html[], srv_ui_app_js[], srv_ui_app_css[],
+    srv_ui_icon_svg[];
+extern const size_t srv_ui_index_html_len, srv_ui_app_js_len, srv_ui_app_css_len,
+    srv_ui_icon_svg_len;
 
 struct ui_file {
     const char *name;
@@ -24,6 +26,7 @@ static const struct ui_file ui_files[] = {
     {"index.html", "text/html; charset=utf-8", srv_ui_index_html, &srv_ui_index_html_len},
     {"app.js", "text/javascript; charset=utf-8", srv_ui_app_js, &srv_ui_app_js_len},
     {"app.css", "text/css; charset=utf-8", srv_ui_app_css, &srv_ui_app_css_len},
+    {"icon.svg", "image/svg+xml", srv_ui_icon_svg, &srv_ui_icon_svg_len},
 };
 
 static int serve(const char *name, struct srv_response *resp)

@@ -91,3 +91,13 @@ add_dependencies(test_dashboard_api devattest-server)
 set_property(TEST test_dashboard_api APPEND PROPERTY ENVIRONMENT
              DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_dashboard_api.jsonl)
 set_property(TEST test_dashboard_api APPEND PROPERTY FIXTURES_SETUP api_answers)
+
+# The dashboard in headless Chromium (tests/browser). It spends a minute
+# waiting for a machine to go stale and starts a browser, so it runs in the
+# release build only: scripts/test runs it once, not again under ASan.
+if(NOT DA_SANITIZE)
+  da_unit_test(NAME test_dashboard_browser
+               SOURCES ${DA_TEST_SRC}/integration/test_dashboard_browser.c
+               LIBS da_server da_test_fleet LABELS integration server browser)
+  add_dependencies(test_dashboard_browser devattest-server)
+endif()

@@ -154,6 +154,7 @@ static void test_static_files(void **state)
     check_file(c, "/ui/index.html", "server/ui/index.html", "text/html; charset=utf-8");
     check_file(c, "/ui/app.js", "server/ui/app.js", "text/javascript; charset=utf-8");
     check_file(c, "/ui/app.css", "server/ui/app.css", "text/css; charset=utf-8");
+    check_file(c, "/ui/icon.svg", "server/ui/icon.svg", "image/svg+xml");
     /* no inline script or style in the page the CSP would have to allow */
     assert_null(strstr(html, "<script>"));
     assert_null(strstr(html, "style="));
