@@ -15,12 +15,12 @@
 #include "render.h"
 #include "verdict.h"
 
-#define FLEET_WINDOW_S      86400
-#define FLEET_REPORTS_SCAN  50   /* newest reports read per machine for changes */
-#define FLEET_CHANGES_MAX   500  /* newest changes kept in the answer */
-#define DIFF_CHANGES_MAX    1000 /* field changes kept in a diff answer */
-#define DIFF_LEAVES_MAX     200000 /* scalars per evidence document */
-#define DIFF_POINTER_MAX    4096
+#define FLEET_WINDOW_S     86400
+#define FLEET_REPORTS_SCAN 50     /* newest reports read per machine for changes */
+#define FLEET_CHANGES_MAX  500    /* newest changes kept in the answer */
+#define DIFF_CHANGES_MAX   1000   /* field changes kept in a diff answer */
+#define DIFF_LEAVES_MAX    200000 /* scalars per evidence document */
+#define DIFF_POINTER_MAX   4096
 
 static const char *const verdict_names[] = {"pass", "fail", "unknown", "not_applicable"};
 #define N_VERDICTS 4
@@ -29,6 +29,7 @@ static const char *const verdict_names[] = {"pass", "fail", "unknown", "not_appl
 
 struct fleet_agent {
     char id[SRV_ID_HEX];
+    char hostname[SRV_MAX_NAME];
     char vendor[SRV_MAX_NAME];
     char status[SRV_STATUS_SIZE];
 };
@@ -54,6 +55,15 @@ static int collect_agent(const struct srv_agent *a, void *arg)
     snprintf(av->v[av->n].id, SRV_ID_HEX, "%s", a->id);
     snprintf(av->v[av->n].vendor, SRV_MAX_NAME, "%s", a->vendor);
     snprintf(av->v[av->n].status, SRV_STATUS_SIZE, "%s", a->status);
+    av->v[av->n].hostname[0] = '\0';
+    {
+        cJSON *host = cJSON_Parse(a->host_json);
+        const cJSON *hn = cJSON_GetObjectItemCaseSensitive(host, "hostname");
+
+        if (cJSON_IsString(hn))
+            snprintf(av->v[av->n].hostname, SRV_MAX_NAME, "%s", hn->valuestring);
+        cJSON_Delete(host);
+    }
     av->n++;
     return 0;
 }
@@ -139,6 +149,7 @@ static int add_change(cJSON *changes, const struct fleet_agent *a, const struct 
     if (cJSON_AddStringToObject(o, "at", ts) == NULL ||
         cJSON_AddStringToObject(o, "agent_id", a->id) == NULL ||
         cJSON_AddStringToObject(o, "vendor", a->vendor) == NULL ||
+        cJSON_AddStringToObject(o, "hostname", a->hostname) == NULL ||
         cJSON_AddStringToObject(o, "report_id", r->id) == NULL ||
         cJSON_AddStringToObject(o, "kind", kind) == NULL ||
         cJSON_AddStringToObject(o, "subject", subject) == NULL ||
@@ -167,8 +178,8 @@ static const char *check_verdict(const cJSON *verdict, const char *id)
 
 /* What changed between report r and the one before it (older; NULL when r
  * is the machine's first). */
-static int report_changes(cJSON *changes, const struct fleet_agent *a,
-                          const struct brief_report *r, const struct brief_report *prev)
+static int report_changes(cJSON *changes, const struct fleet_agent *a, const struct brief_report *r,
+                          const struct brief_report *prev)
 {
     const char *now_s = r->compliant ? "compliant" : "non_compliant";
     const cJSON *c, *checks = cJSON_GetObjectItemCaseSensitive(r->verdict, "checks");
@@ -554,8 +565,8 @@ static int add_field_change(cJSON *arr, const char *pointer, const cJSON *from, 
         cJSON_AddStringToObject(o, "change", kind) == NULL ||
         cJSON_AddStringToObject(o, "provenance", srv_provenance(pointer)) == NULL)
         return DA_ERR_NOMEM;
-    if (!cJSON_AddItemToObject(o, "from", from != NULL ? cJSON_Duplicate(from, 1)
-                                                       : cJSON_CreateNull()) ||
+    if (!cJSON_AddItemToObject(o, "from",
+                               from != NULL ? cJSON_Duplicate(from, 1) : cJSON_CreateNull()) ||
         !cJSON_AddItemToObject(o, "to", to != NULL ? cJSON_Duplicate(to, 1) : cJSON_CreateNull()))
         return DA_ERR_NOMEM;
     return 0;
@@ -599,14 +610,13 @@ static int diff_fields(const cJSON *a, const cJSON *b, cJSON *doc)
         }
         if (total++ < DIFF_CHANGES_MAX)
             rc = add_field_change(arr, from != NULL ? from->pointer : to->pointer,
-                                  from != NULL ? from->value : NULL,
-                                  to != NULL ? to->value : NULL);
+                                  from != NULL ? from->value : NULL, to != NULL ? to->value : NULL);
     }
     leaves_free(&la);
     leaves_free(&lb);
-    if (rc == 0 && (cJSON_AddNumberToObject(doc, "fields_changed", (double)total) == NULL ||
-                    cJSON_AddBoolToObject(doc, "fields_truncated", total > DIFF_CHANGES_MAX) ==
-                        NULL))
+    if (rc == 0 &&
+        (cJSON_AddNumberToObject(doc, "fields_changed", (double)total) == NULL ||
+         cJSON_AddBoolToObject(doc, "fields_truncated", total > DIFF_CHANGES_MAX) == NULL))
         rc = DA_ERR_NOMEM;
     return rc;
 }

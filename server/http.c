@@ -28,7 +28,7 @@
 #define MAX_AUTH_HDR 512
 
 #define UI_CSP                                                                                     \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                   \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
     "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
 #define DATA_CSP "default-src 'none'; frame-ancestors 'none'; sandbox"
 /* A body over its cap is read and dropped up to this much more, so that a

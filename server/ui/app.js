@@ -254,8 +254,9 @@
           h('h3', { id: 'changes-h', text: 'Changes in the last 24 h' }),
           changes.length ? h('ul', { class: 'changes', id: 'changes' }, changes.slice(0, 50).map((c) => h('li', {},
             h('span', { class: 'muted', text: when(c.at) + ' ' }),
-            h('a', { href: '#/machine/' + encodeURIComponent(c.agent_id), text: c.agent_id.slice(0, 12) }),
-            ` (${c.vendor}) ${c.kind} ${c.subject}: ${c.from === null ? '' : c.from + ' → '}${c.to}`)))
+            h('a', { href: '#/machine/' + encodeURIComponent(c.agent_id), text: c.hostname || c.agent_id.slice(0, 12) }),
+            ` (${c.vendor}) ${c.kind === 'check' ? 'check ' + c.subject : c.kind === 'boot' ? 'boot ' + c.subject : c.subject}: ` +
+            `${c.from === null ? '' : c.from + ' → '}${c.to}`)))
             : h('p', { class: 'muted', id: 'changes', text: 'No change in the last 24 h.' }))),
       h('section', { 'aria-labelledby': 'checks-h' },
         h('h3', { id: 'checks-h', text: 'Checks across the fleet' }),
@@ -322,15 +323,14 @@
   function historyChart(reports) {
     const pts = reports.slice().reverse(); // oldest first
     const W = 640, H = 180, L = 40, R = 12, T = 12, B = 28;
-    const times = pts.map((r) => new Date(r.received_at).getTime());
-    const t0 = Math.min(...times), t1 = Math.max(...times);
-    const x = (t) => (t1 === t0 ? (L + W - R) / 2 : L + ((t - t0) / (t1 - t0)) * (W - L - R));
+    // evenly spaced in report order (reports may share a second)
+    const x = (i) => (pts.length < 2 ? (L + W - R) / 2 : L + (i / (pts.length - 1)) * (W - L - R));
     const score = (r) => {
       const c = r.verdict.checks.filter((k) => k.verdict !== 'not_applicable');
       return c.length ? c.filter((k) => k.verdict === 'pass').length / c.length : 1;
     };
     const y = (s) => T + (1 - s) * (H - T - B);
-    const line = pts.map((r, i) => `${i ? 'L' : 'M'}${x(times[i]).toFixed(1)},${y(score(r)).toFixed(1)}`).join(' ');
+    const line = pts.map((r, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(score(r)).toFixed(1)}`).join(' ');
     const chart = svg('svg', { class: 'chart', id: 'history-chart', viewBox: `0 0 ${W} ${H}`, role: 'img',
       'aria-labelledby': 'history-title history-desc' },
     svg('title', { id: 'history-title', text: 'Compliance history' }),
@@ -343,7 +343,7 @@
     pts.length ? svg('text', { x: L, y: H - 6, text: when(pts[0].received_at) }) : null,
     pts.length > 1 ? svg('text', { x: W - R, y: H - 6, 'text-anchor': 'end', text: when(pts[pts.length - 1].received_at) }) : null,
     svg('path', { class: 'line', d: line }),
-    pts.map((r, i) => svg('circle', { class: r.compliant ? 'pt-ok' : 'pt-bad', cx: x(times[i]).toFixed(1),
+    pts.map((r, i) => svg('circle', { class: r.compliant ? 'pt-ok' : 'pt-bad', cx: x(i).toFixed(1),
       cy: y(score(r)).toFixed(1), r: 4 },
     svg('title', { text: `${when(r.received_at)}: ${r.compliant ? 'compliant' : 'non-compliant'}` }))));
     return chart;
@@ -434,7 +434,7 @@
       verdictSection = h('p', { class: 'muted', text: 'This machine has not sent a verified report yet.' });
     }
 
-    const opts = reports.map((r) => [r.id, `${when(r.received_at)} ${r.compliant ? 'compliant' : 'non-compliant'}`]);
+    const opts = reports.map((r) => [r.id, `${when(r.received_at)} ${r.compliant ? 'compliant' : 'non-compliant'} (${r.id.slice(-6)})`]);
     const diffOut = h('div', { id: 'diff-result', 'aria-live': 'polite' });
     const diffForm = h('form', { class: 'filters', id: 'diff-form', 'aria-label': 'Compare two reports',
       onsubmit: async (e) => {

@@ -313,19 +313,20 @@ static void test_fleet(void **state)
     /* the last 24 h: first reports, globex's compliant -> non_compliant and
      * its disk check pass -> fail, once (the third report changed nothing) */
     v = cJSON_GetObjectItem(doc, "changes");
-    assert_int_equal(count_changes(v, c->ok.agent_id, "compliance", "first report", NULL,
-                                   "compliant"),
-                     1);
-    assert_int_equal(count_changes(v, c->bad.agent_id, "compliance", "first report", NULL,
-                                   "compliant"),
-                     1);
-    assert_int_equal(count_changes(v, c->bad.agent_id, "compliance", "compliance", "compliant",
-                                   "non_compliant"),
-                     1);
     assert_int_equal(
-        count_changes(v, c->bad.agent_id, "check", "disk.encrypted", "pass", "fail"), 1);
+        count_changes(v, c->ok.agent_id, "compliance", "first report", NULL, "compliant"), 1);
+    assert_int_equal(
+        count_changes(v, c->bad.agent_id, "compliance", "first report", NULL, "compliant"), 1);
+    assert_int_equal(
+        count_changes(v, c->bad.agent_id, "compliance", "compliance", "compliant", "non_compliant"),
+        1);
+    assert_int_equal(count_changes(v, c->bad.agent_id, "check", "disk.encrypted", "pass", "fail"),
+                     1);
     assert_int_equal(count_changes(v, c->ok.agent_id, "check", "disk.encrypted", "pass", "fail"),
                      0);
+    assert_string_equal(
+        cJSON_GetObjectItem(by_key(v, "agent_id", c->bad.agent_id), "hostname")->valuestring,
+        "build-bad");
     /* two first reports, then globex's two changes; nothing else moved */
     assert_int_equal(cJSON_GetArraySize(v), 4);
     cJSON_Delete(doc);
