@@ -230,6 +230,50 @@ static int collect_boot_change(const struct srv_boot_change *c, void *arg)
     return add_change(bc->changes, bc->a, &r, "boot", c->what, NULL, "changed");
 }
 
+/* Staleness marked by the server's sweep, revocations and re-admissions,
+ * from the audit log, for the machines in av (so a vendor token sees its
+ * own only). */
+struct audit_collect {
+    cJSON *changes;
+    const struct agent_vec *av;
+    int64_t since;
+    const char *to;
+    int rc;
+};
+
+static int collect_audit(const struct srv_audit_entry *e, void *arg)
+{
+    struct audit_collect *ac = arg;
+    struct brief_report r;
+
+    if (e->at < ac->since)
+        return 0;
+    for (size_t i = 0; i < ac->av->n; i++) {
+        if (strcmp(ac->av->v[i].id, e->subject) != 0)
+            continue;
+        memset(&r, 0, sizeof(r));
+        r.at = e->at;
+        return add_change(ac->changes, &ac->av->v[i], &r, "status", e->action, NULL, ac->to);
+    }
+    return 0;
+}
+
+static int lifecycle_changes(struct srv_request *req, const struct agent_vec *av, int64_t since,
+                             cJSON *changes)
+{
+    static const char *const actions[][2] = {
+        {"agent_stale", "stale"}, {"agent_revoked", "revoked"}, {"agent_readmitted", "readmitted"}};
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < sizeof(actions) / sizeof(actions[0]); i++) {
+        struct audit_collect ac = {changes, av, since, actions[i][1], 0};
+
+        rc = srv_store_audit_list(req->srv->store, actions[i][0], FLEET_CHANGES_MAX, collect_audit,
+                                  &ac);
+    }
+    return rc;
+}
+
 static int newest_first(const void *x, const void *y)
 {
     const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
@@ -447,6 +491,8 @@ int srv_api_fleet(struct srv_request *req, struct srv_response *resp)
         if (rc == 0)
             rc = fleet_agent(req, &av.v[i], now - FLEET_WINDOW_S, controls, checks, changes);
     }
+    if (rc == 0)
+        rc = lifecycle_changes(req, &av, now - FLEET_WINDOW_S, changes);
     free(av.v);
     if (rc == 0)
         rc = counts_to_list(doc, "controls", controls, req->srv);

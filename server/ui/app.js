@@ -255,7 +255,8 @@
           changes.length ? h('ul', { class: 'changes', id: 'changes' }, changes.slice(0, 50).map((c) => h('li', {},
             h('span', { class: 'muted', text: when(c.at) + ' ' }),
             h('a', { href: '#/machine/' + encodeURIComponent(c.agent_id), text: c.hostname || c.agent_id.slice(0, 12) }),
-            ` (${c.vendor}) ${c.kind === 'check' ? 'check ' + c.subject : c.kind === 'boot' ? 'boot ' + c.subject : c.subject}: ` +
+            ` (${c.vendor}) ${c.kind === 'check' ? 'check ' + c.subject : c.kind === 'boot' ? 'boot ' + c.subject :
+              c.kind === 'status' ? 'status' : c.subject}: ` +
             `${c.from === null ? '' : c.from + ' → '}${c.to}`)))
             : h('p', { class: 'muted', id: 'changes', text: 'No change in the last 24 h.' }))),
       h('section', { 'aria-labelledby': 'checks-h' },

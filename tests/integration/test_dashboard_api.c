@@ -343,6 +343,36 @@ static void test_fleet(void **state)
     assert_null(by_key(cJSON_GetObjectItem(doc, "changes"), "vendor", "globex"));
     cJSON_Delete(doc);
     cJSON_Delete(get_json(c, "/v1/fleet?vendor=globex", c->vendor_token, 404));
+
+    /* a revocation moves the machine and is a change of the last 24 h */
+    {
+        struct da_test_http r;
+        char path[128];
+        const char *body = "{\"reason\":\"dashboard test\"}";
+
+        snprintf(path, sizeof(path), "/v1/agents/%s/revoke", c->fresh.agent_id);
+        assert_int_equal(da_test_http(&c->srv, "POST", path, c->srv.admin, "application/json", body,
+                                      strlen(body), &r),
+                         0);
+        assert_int_equal(r.status, 200);
+        da_test_http_clear(&r);
+    }
+    doc = get_json(c, "/v1/fleet", c->srv.auditor, 200);
+    v = by_key(cJSON_GetObjectItem(doc, "vendors"), "name", "acme");
+    assert_int_equal(num(v, "revoked"), 1);
+    assert_int_equal(num(v, "pending"), 0);
+    assert_int_equal(num(v, "compliant"), 1);
+    v = cJSON_GetObjectItem(doc, "changes");
+    assert_int_equal(
+        count_changes(v, c->fresh.agent_id, "status", "agent_revoked", NULL, "revoked"), 1);
+    assert_int_equal(cJSON_GetArraySize(v), 5);
+    cJSON_Delete(doc);
+    /* the vendor that owns it sees it, the other does not */
+    doc = get_json(c, "/v1/fleet", c->vendor_token, 200);
+    assert_int_equal(count_changes(cJSON_GetObjectItem(doc, "changes"), c->fresh.agent_id, "status",
+                                   "agent_revoked", NULL, "revoked"),
+                     1);
+    cJSON_Delete(doc);
 }
 
 static const cJSON *field(const cJSON *fields, const char *pointer)
