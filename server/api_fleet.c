@@ -698,6 +698,14 @@ static int diff_checks(const cJSON *va, const cJSON *vb, cJSON *doc)
     return 0;
 }
 
+int srv_report_diff_docs(const cJSON *evidence_a, const cJSON *evidence_b, const cJSON *verdict_a,
+                         const cJSON *verdict_b, cJSON *doc)
+{
+    int rc = diff_checks(verdict_a, verdict_b, doc);
+
+    return rc != 0 ? rc : diff_fields(evidence_a, evidence_b, doc);
+}
+
 static int visible_report(struct srv_request *req, const char *id, struct srv_report **out)
 {
     struct srv_agent *a = NULL;
@@ -756,9 +764,7 @@ int srv_api_report_diff(struct srv_request *req, struct srv_response *resp)
     if (rc == 0)
         rc = add_side(doc, "to", rb);
     if (rc == 0)
-        rc = diff_checks(va, vb, doc);
-    if (rc == 0)
-        rc = diff_fields(ea, eb, doc);
+        rc = srv_report_diff_docs(ea, eb, va, vb, doc);
     cJSON_Delete(ea);
     cJSON_Delete(eb);
     cJSON_Delete(va);
