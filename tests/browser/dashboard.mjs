@@ -75,6 +75,11 @@ async function newPage(viewport) {
   return { context, page };
 }
 
+// every form control has an accessible name (a label, aria-label or text)
+const unlabelled = (page) => page.$$eval("input, select, button, textarea", (els) =>
+  els.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") &&
+    !e.textContent.trim()).map((e) => e.outerHTML.slice(0, 80)));
+
 const shot = (page, name) => page.screenshot({ path: join(artifacts, name), fullPage: true });
 
 async function focused(page) {
@@ -149,6 +154,7 @@ try {
   const changes = await page.textContent("#changes");
   check(changes.includes("compliant → non_compliant") && changes.includes("disk.encrypted: pass → fail"),
     "the last 24 h show the compliance flip and the failing check");
+  check((await unlabelled(page)).length === 0, `fleet: every control labelled (${await unlabelled(page)})`);
   await shot(page, "fleet-1280x800.png");
 
   // --- filters: status stale keeps only acme ---
@@ -213,7 +219,25 @@ try {
   const dchecks = await page.textContent("#diff-checks");
   check(dchecks.includes("disk.encrypted") && dchecks.includes("pass") && dchecks.includes("fail"),
     "diff: disk.encrypted pass → fail");
+  check((await unlabelled(page)).length === 0, `machine: every control labelled (${await unlabelled(page)})`);
   await shot(page, "machine-build-bad.png");
+
+  // --- verdict filter on the machine: only the failing check stays ---
+  await page.selectOption("#f-verdict", "fail");
+  await page.waitForFunction(() => document.querySelectorAll("#check-verdicts tr.check-row").length === 1);
+  check(await page.$eval("#check-verdicts tr.check-row", (r) => r.dataset.check === "disk.encrypted"),
+    "verdict filter 'fail' keeps disk.encrypted only");
+
+  // --- check filter on a vendor: acme's machines all pass disk.encrypted ---
+  await page.goto(base + "/#/vendor/acme?check=disk.encrypted");
+  await page.waitForSelector("#machines");
+  check(await page.$$eval("#machines tbody tr", (rows) => rows.length === 1 && rows[0].textContent.includes("No machine matches")),
+    "check filter: no acme machine fails disk.encrypted");
+  await page.goto(base + "/#/vendor/globex?check=disk.encrypted");
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Vendor globex");
+  await page.waitForSelector("#machines");
+  check(await page.$$eval("#machines tbody tr", (rows) => rows.length === 1 && rows[0].textContent.includes("build-bad")),
+    "check filter: globex's build-bad fails disk.encrypted");
 
   // --- the stale machine through the vendor filter ---
   await page.goto(base + "/#/vendor/acme?status=stale");
