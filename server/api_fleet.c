@@ -438,8 +438,13 @@ static int fleet_agent(struct srv_request *req, const struct fleet_agent *a, int
                 rc = count_verdict(checks, id->valuestring, v->valuestring);
         }
     }
-    for (size_t i = 0; rc == 0 && i < rv->n && rv->v[i].at >= since; i++)
+    /* the oldest report read has no predecessor to compare with unless it
+     * is the machine's first (fewer reports than were asked for) */
+    for (size_t i = 0; rc == 0 && i < rv->n && rv->v[i].at >= since; i++) {
+        if (i + 1 == rv->n && rv->n == FLEET_REPORTS_SCAN)
+            break;
         rc = report_changes(changes, a, &rv->v[i], i + 1 < rv->n ? &rv->v[i + 1] : NULL);
+    }
     if (rc == 0)
         rc = srv_store_boot_changes_list(req->srv->store, a->id, FLEET_REPORTS_SCAN,
                                          collect_boot_change, &bc);
