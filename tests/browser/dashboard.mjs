@@ -5,7 +5,8 @@
 //
 // Environment (set by the C driver):
 //   DA_BASE          https://127.0.0.1:PORT
-//   DA_TOKEN         an auditor token
+//   DA_TOKEN         an auditor token (the page); DA_ADMIN_TOKEN an admin token
+//                    (the test's own API call; NODE_EXTRA_CA_CERTS trusts the CA)
 //   DA_SERVER_CERT   the server's TLS certificate (PEM); only its key is trusted
 //   DA_POLICY        the policy file the server was given (for expected texts)
 //   DA_ARTIFACTS     directory for screenshots
@@ -245,6 +246,25 @@ try {
   const stale = await page.$$eval("#machines tbody tr", (rows) => rows.map((r) => r.textContent));
   check(stale.length === 1 && stale[0].includes("build-stale") && stale[0].includes("stale"),
     "acme filtered by stale: build-stale only");
+  // --- auto-refresh: a revocation made through the API shows up unasked ---
+  await page.goto(base + "/#/fleet");
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Fleet");
+  await page.waitForSelector("#vendors");
+  check((await row("acme"))[5] === "0", "acme has no revoked machine yet");
+  const revoke = await fetch(`${base}/v1/agents/${ids.ok}/revoke`, {
+    method: "POST",
+    headers: { Authorization: "Bearer " + env("DA_ADMIN_TOKEN"), "Content-Type": "application/json" },
+    body: JSON.stringify({ reason: "dashboard auto-refresh test" }),
+  });
+  check(revoke.status === 200, `revoked through the API (${revoke.status})`);
+  const t0 = Date.now();
+  await page.waitForFunction(() => {
+    const r = Array.from(document.querySelectorAll("#vendors tbody tr")).find((x) => x.cells[0].textContent.trim() === "acme");
+    return r && r.cells[5].textContent.trim() === "1";
+  }, null, { timeout: 45000 });
+  check(Date.now() - t0 <= 45000, `auto-refresh showed the revocation after ${Math.round((Date.now() - t0) / 1000)} s`);
+  check((await page.textContent("#changes")).includes("status: revoked"), "the revocation is among the changes");
+
   check(page.consoleErrors.length === 0, `no console errors or CSP violations (${page.consoleErrors.join(" | ")})`);
   check(page.foreign.length === 0, `no request outside the server (${page.foreign.join(" ")})`);
   await context.close();

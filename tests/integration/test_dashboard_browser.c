@@ -80,6 +80,8 @@ static void test_dashboard_in_chromium(void **state)
     snprintf(n, sizeof(n), "%d", bad.n_reports);
     setenv("DA_BASE", srv.base, 1);
     setenv("DA_TOKEN", srv.auditor, 1);
+    setenv("DA_ADMIN_TOKEN", srv.admin, 1);
+    setenv("NODE_EXTRA_CA_CERTS", srv.ca, 1);
     setenv("DA_SERVER_CERT", cert, 1);
     setenv("DA_POLICY", policy, 1);
     setenv("DA_ARTIFACTS", DA_BINARY_ROOT "/browser-artifacts", 1);
