@@ -28,6 +28,12 @@ int srv_api_agent_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_agent_readmit(struct srv_request *req, struct srv_response *resp);
 int srv_api_policy_put(struct srv_request *req, struct srv_response *resp);
 
+int srv_api_tokens(struct srv_request *req, struct srv_response *resp);
+int srv_api_token_revoke(struct srv_request *req, struct srv_response *resp);
+int srv_api_token_expire(struct srv_request *req, struct srv_response *resp);
+/* An API token as the API and the CLI show it. */
+int srv_api_token_render(const struct srv_api_token *t, int64_t now, cJSON **out);
+
 /* The dashboard (api_ui.c) and the views it needs (api_fleet.c). */
 int srv_api_ui_index(struct srv_request *req, struct srv_response *resp);
 int srv_api_ui_file(struct srv_request *req, struct srv_response *resp);
