@@ -108,6 +108,20 @@
     return body;
   }
 
+  // Every page of a paged list (next_cursor), at most maxPages of them.
+  async function apiAll(path, key, maxPages) {
+    const items = [];
+    let cursor = null;
+    for (let i = 0; i < (maxPages || 20); i++) {
+      const sep = path.includes('?') ? '&' : '?';
+      const page = await api(path + sep + 'limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+      items.push(...page[key]);
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+    }
+    return items;
+  }
+
   async function policy() {
     if (policyCache === null) {
       try { policyCache = await api('/v1/policy'); } catch (e) { policyCache = {}; }
@@ -277,7 +291,7 @@
     const page = Number(q.get('page') || '1');
     let path = '/v1/agents?vendor=' + encodeURIComponent(name);
     if (status) path += '&status=' + encodeURIComponent(status);
-    const agents = (await api(path)).agents;
+    const agents = await apiAll(path, 'agents');
     const pol = await policy();
     let rows = agents.filter((a) => {
       const host = (a.host && a.host.hostname) || '';
