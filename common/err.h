@@ -71,6 +71,7 @@ enum da_err {
     DA_ERR_TPM_EVENTLOG = -211,
     DA_ERR_TPM_RESPONSE_AUTH = -217,
     DA_ERR_TPM_EK_TEMPLATE = -218,
+    DA_ERR_TPM_IMA_LOG = -219,
 
     /* verification core */
     DA_ERR_VERIFY_TPM_PUBLIC = -300,
@@ -97,6 +98,8 @@ enum da_err {
     DA_ERR_VERIFY_SIGNER_UNRESTRICTED = -321,
     DA_ERR_VERIFY_EK_ATTRIBUTES = -322,
     DA_ERR_VERIFY_EVENTLOG_REPLAY = -323,
+    DA_ERR_VERIFY_IMA_REPLAY = -324,
+    DA_ERR_VERIFY_IMA_START = -325,
 
     /* delivery bundles (devattest-verify bundle) */
     DA_ERR_BUNDLE_SOFTWARE_KEYS = -340,
@@ -178,6 +181,9 @@ enum da_err {
     DA_ERR_BOOT_PIN_UNKNOWN = -642,
     DA_ERR_VENDOR_UNKNOWN = -643,
     DA_ERR_DBX_UPDATE = -644,
+
+    /* dashboard views */
+    DA_ERR_DIFF_TOO_LARGE = -670,
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,
