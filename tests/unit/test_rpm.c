@@ -305,8 +305,8 @@ static void compare_with_dnf_solv(enum solv_mode m, size_t *n_pending, size_t *n
         da_rootfs_set_trace(NULL, NULL);
         state_dir = NULL;
         if (i < 2 && m == SOLV_KEEP && (primary_reads != 0 || solv_reads == 0))
-            fail_msg("fresh .solv files: %d primary lists and %d .solv files opened",
-                     primary_reads, solv_reads);
+            fail_msg("fresh .solv files: %d primary lists and %d .solv files opened", primary_reads,
+                     solv_reads);
         if (i < 2 && m != SOLV_KEEP && primary_reads == 0)
             fail_msg("no usable .solv files but no primary list opened");
         texts[i] = cJSON_PrintUnformatted(get(get(doc, "patches"), "pending"));
@@ -710,7 +710,6 @@ static void test_corrupt_database(void **state)
              root);
     assert_int_equal(system(cmd), 0);
 }
-
 
 /* The cache: a warm collection reads no package list; a damaged cache is
  * ignored and rewritten; a changed list is read again. */
