@@ -897,14 +897,21 @@ static int col_compute(struct col_rpm_run *run, struct col_patch_facts *f)
     struct col_sec *sec = NULL;
     size_t n = 0, n_sec = 0, i;
     int r = 0, *name_prio = NULL;
+    unsigned char *name_inst = NULL; /* per name id: 0 not looked up, 1 installed, 2 not */
     Id p;
 
     /* dnf's priority rule: of the packages of one name, only those of the
      * repositories with the best priority among all available ones count,
-     * whether they are upgrades or not */
+     * whether they are upgrades or not. Only installed names can have an
+     * upgrade, so the others are passed over before the (costly) exclude
+     * patterns are matched. */
     name_prio = malloc((size_t)pool->ss.nstrings * sizeof(*name_prio));
-    if (name_prio == NULL)
+    name_inst = calloc((size_t)pool->ss.nstrings, 1);
+    if (name_prio == NULL || name_inst == NULL) {
+        free(name_prio);
+        free(name_inst);
         return DA_ERR_NOMEM;
+    }
     for (i = 0; i < (size_t)pool->ss.nstrings; i++)
         name_prio[i] = INT_MAX;
     for (p = 2; p < pool->nsolvables; p++) {
@@ -917,8 +924,13 @@ static int col_compute(struct col_rpm_run *run, struct col_patch_facts *f)
         repo = s->repo->appdata;
         name = pool_id2str(pool, s->name);
         arch = pool_id2str(pool, s->arch);
-        if (strncmp(name, "patch:", 6) == 0 || strcmp(arch, "src") == 0 ||
-            strcmp(arch, "nosrc") == 0 ||
+        if (name_inst[s->name] == 0) {
+            size_t k = col_find_name(&run->pk, name);
+
+            name_inst[s->name] = k < run->pk.n && strcmp(run->pk.v[k].name, name) == 0 ? 1 : 2;
+        }
+        if (name_inst[s->name] != 1 || strncmp(name, "patch:", 6) == 0 ||
+            strcmp(arch, "src") == 0 || strcmp(arch, "nosrc") == 0 ||
             col_excluded(&run->conf, repo, name, pool_id2str(pool, s->evr), arch))
             continue;
         if (repo->priority < name_prio[s->name])
@@ -1006,6 +1018,7 @@ out:
     free(sec);
     free(c);
     free(name_prio);
+    free(name_inst);
     return r;
 }
 
