@@ -165,6 +165,9 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_VENDOR_UNKNOWN, "vendor_unknown", 404, "no such vendor"},
     {DA_ERR_DBX_UPDATE, "dbx_update", 400, "the UEFI dbx update file is malformed"},
 
+    {DA_ERR_DIFF_TOO_LARGE, "report_diff_too_large", 422,
+     "the reports have too many fields to compare"},
+
     {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
     {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},
     {DA_ERR_SERVER_REJECTED, "server_rejected", 502, "server rejected the request"},

@@ -160,6 +160,9 @@ enum da_err {
     DA_ERR_VENDOR_UNKNOWN = -643,
     DA_ERR_DBX_UPDATE = -644,
 
+    /* dashboard views */
+    DA_ERR_DIFF_TOO_LARGE = -670,
+
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,
     DA_ERR_TLS = -701,

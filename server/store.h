@@ -277,7 +277,8 @@ int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report 
 int srv_store_report_find_by_nonce(struct srv_store *s, const char *agent_id,
                                    const unsigned char hash[SRV_HASH_LEN], struct srv_report **out);
 typedef int (*srv_report_cb)(const struct srv_report *r, void *ctx);
-/* Newest first, at most limit; evidence/transcript/receipt are not loaded. */
+/* Newest first (ids are time-ordered and break ties within a second), at
+ * most limit; evidence/transcript/receipt are not loaded. */
 int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned limit,
                            srv_report_cb cb, void *ctx);
 void srv_report_free(struct srv_report *r);
@@ -367,7 +368,8 @@ struct srv_page {
 /* Agents by (created_at, id). */
 int srv_store_agents_page(struct srv_store *s, int64_t vendor_id, const char *status, int64_t now,
                           const struct srv_page *pg, srv_agent_cb cb, void *ctx);
-/* An agent's reports, newest first: by (received_at descending, id). */
+/* An agent's reports, newest first: by (received_at, id) descending (ids are
+ * time-ordered, so reports of one second keep their order). */
 int srv_store_reports_page(struct srv_store *s, const char *agent_id, const struct srv_page *pg,
                            srv_report_cb cb, void *ctx);
 /* Audit events, newest first (id descending). */

@@ -1749,7 +1749,7 @@ int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned l
 
     rc = prepare(db, &st,
                  "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
-                 " ORDER BY received_at DESC, id LIMIT ?2",
+                 " ORDER BY received_at DESC, id DESC LIMIT ?2",
                  "ti", agent_id, (int64_t)limit);
     while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
         struct srv_report *r = NULL;
@@ -2352,8 +2352,8 @@ int srv_store_reports_page(struct srv_store *s, const char *agent_id, const stru
     rc = prepare(db, &st,
                  "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
                  " AND received_at >= ?2 AND received_at < ?3"
-                 " AND (?4 = 0 OR received_at < ?5 OR (received_at = ?5 AND id > ?6))"
-                 " ORDER BY received_at DESC, id LIMIT ?7",
+                 " AND (?4 = 0 OR received_at < ?5 OR (received_at = ?5 AND id < ?6))"
+                 " ORDER BY received_at DESC, id DESC LIMIT ?7",
                  "tiiiiti", agent_id, pg->from, page_to(pg), (int64_t)pg->has_after, pg->after_n,
                  pg->after_id, (int64_t)pg->limit);
     while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
