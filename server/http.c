@@ -48,6 +48,12 @@ static const struct route routes[] = {
     {"GET", "/v1/openapi.yaml", PUBLIC, NO_BODY, 0, srv_api_openapi},
     {"POST", "/v1/enroll", PUBLIC, SMALL_BODY, 0, srv_api_enroll},
     {"POST", "/v1/enroll/{}/activate", PUBLIC, SMALL_BODY, 0, srv_api_enroll_activate},
+    {"POST", "/v1/enrollments/{}/challenge", PUBLIC, SMALL_BODY, 0, srv_api_enrollment_challenge},
+    {"GET", "/v1/enrollments", ROLES_STAFF, NO_BODY, 0, srv_api_enrollments},
+    {"GET", "/v1/enrollments/{}", ROLES_STAFF, NO_BODY, 0, srv_api_enrollment},
+    {"POST", "/v1/enrollments/{}/approve", SRV_ROLE_ADMIN, SMALL_BODY, 0,
+     srv_api_enrollment_approve},
+    {"POST", "/v1/enrollments/{}/reject", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_enrollment_reject},
     {"POST", "/v1/agents/{}/nonce", PUBLIC, SMALL_BODY, 0, srv_api_nonce},
     {"POST", "/v1/agents/{}/reports", PUBLIC, DA_MAX_REPORT, 0, srv_api_report_post},
     {"GET", "/v1/vendors", ROLES_READ, NO_BODY, 0, srv_api_vendors},
@@ -73,6 +79,7 @@ static const struct route_query route_queries[] = {
     {srv_api_agents, {"vendor", "status", NULL}},
     {srv_api_agent_reports, {"limit", NULL, NULL}},
     {srv_api_audit, {"action", "limit", NULL}},
+    {srv_api_enrollments, {"state", NULL, NULL}},
 };
 
 struct srv_http {
