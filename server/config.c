@@ -54,6 +54,7 @@ static const struct cfg_key cfg_keys[] = {
     STR_KEY(policy_file, CFG_PATH),
     STR_KEY(dbx_reference, CFG_PATH),
     STR_KEY(ek_roots, CFG_PATH),
+    STR_KEY(ek_roots_local, CFG_PATH),
     UINT_KEY(rate_per_address, 1, 1000000),
     UINT_KEY(burst_per_address, 1, 1000000),
     UINT_KEY(rate_per_agent, 1, 1000000),
@@ -327,7 +328,11 @@ int srv_config_finish(struct srv_config *cfg)
     rc |= default_path(cfg->tls_cert, sizeof(cfg->tls_cert), cfg->state_dir, "server.pem");
     rc |= default_path(cfg->tls_key, sizeof(cfg->tls_key), cfg->state_dir, "server.key");
     rc |= default_path(cfg->policy_file, sizeof(cfg->policy_file), cfg->state_dir, "policy.json");
-    rc |= default_path(cfg->ek_roots, sizeof(cfg->ek_roots), cfg->state_dir, "ek-roots.pem");
+    if (cfg->ek_roots[0] == '\0')
+        snprintf(cfg->ek_roots, sizeof(cfg->ek_roots), "%s", SRV_EK_ROOTS_DEFAULT);
+    if (cfg->ek_roots_local[0] == '\0')
+        snprintf(cfg->ek_roots_local, sizeof(cfg->ek_roots_local), "%s",
+                 SRV_EK_ROOTS_LOCAL_DEFAULT);
     if (rc != 0)
         return DA_ERR_CONFIG;
     if (cfg->plain_http && !is_loopback(cfg->listen_address)) {

@@ -15,6 +15,14 @@
 
 #include "log.h"
 
+/* The TPM makers' EK CA certificates shipped with the server, and the
+ * directory where an operator adds more (docs/enrollment.md). The build may
+ * set the first to its data directory. */
+#ifndef SRV_EK_ROOTS_DEFAULT
+#define SRV_EK_ROOTS_DEFAULT "/usr/share/devattest/ek-roots"
+#endif
+#define SRV_EK_ROOTS_LOCAL_DEFAULT "/etc/devattest/ek-roots.d"
+
 struct srv_config {
     char listen_address[64];  /* numeric IPv4 or IPv6 address */
     unsigned port;            /* 0 picks a free port (tests) */
@@ -37,7 +45,8 @@ struct srv_config {
     unsigned receipt_ttl_s;               /* validity stated in receipts */
     char pcr_selection[64];               /* e.g. "sha256:0-7" or "sha256:0,1,2,7" */
     char policy_file[PATH_MAX];           /* empty: <state_dir>/policy.json */
-    char ek_roots[PATH_MAX];              /* PEM bundle of trusted EK manufacturer roots */
+    char ek_roots[PATH_MAX];       /* PEM file or directory of TPM makers' EK CAs */
+    char ek_roots_local[PATH_MAX]; /* more of them, added by the operator */
     char dbx_reference[PATH_MAX];         /* dated dbx revocation list; empty: none */
     unsigned rate_per_address;            /* requests per second per client address */
     unsigned burst_per_address;
