@@ -1004,7 +1004,7 @@ static int enrollment_put_job(sqlite3 *db, void *arg)
                  "INSERT INTO enrollments (id, vendor_id, ek_public, ak_public, ek_name, ak_name,"
                  " ek_sha256, host_json, state, created_at)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
-                 "tibbttttti", e->id, e->vendor_id, e->ek_public, e->ek_public_len, e->ak_public,
+                 "tibbtttti", e->id, e->vendor_id, e->ek_public, e->ek_public_len, e->ak_public,
                  e->ak_public_len, e->ek_name, e->ak_name, e->ek_sha256,
                  e->host_json != NULL ? e->host_json : "{}", e->created_at);
     return rc != 0 ? rc : run(db, st, NULL);
