@@ -426,6 +426,38 @@ static void test_reject(void **state)
     assert_int_equal(count_items(w, "/v1/enrollments", "enrollments"), 2);
 }
 
+/* After a rejection the machine may ask again with a new token; this time
+ * the administrator approves through the API. */
+static void test_again_after_reject(void **state)
+{
+    struct world *w = *state;
+    struct machine *m = &w->b;
+    char out[8192], path[160], code[64], rejected[64];
+    struct da_test_http r;
+    cJSON *j;
+    int rc;
+
+    snprintf(rejected, sizeof(rejected), "%s", m->enrollment_id);
+    enroll_pending(w, m);
+    assert_string_not_equal(m->enrollment_id, rejected);
+    snprintf(path, sizeof(path), "/v1/enrollments/%s/approve", m->enrollment_id);
+    assert_int_equal(post(w, path, w->srv.admin, "{}", code, sizeof(code)), 200);
+    /* What the agent asks for next: a challenge (this one goes unanswered). */
+    snprintf(path, sizeof(path), "/v1/enrollments/%s/challenge", m->enrollment_id);
+    assert_int_equal(da_test_http(&w->srv, "POST", path, NULL, "application/json", "{}", 2, &r),
+                     0);
+    assert_int_equal(r.status, 201);
+    j = cJSON_Parse(r.body);
+    assert_int_equal(strlen(jstr(j, "challenge_id")), 32);
+    cJSON_Delete(j);
+    da_test_http_clear(&r);
+    rc = da_test_agent(out, sizeof(out), "enroll", "--config", m->conf, NULL);
+    if (rc != 0)
+        fail_msg("enroll after approval exited %d: %s", rc, out);
+    assert_non_null(strstr(out, "enrolled: agent "));
+    assert_int_equal(count_items(w, "/v1/agents", "agents"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_approve_then_report),
         cmocka_unit_test(test_policy_requires_chain),
         cmocka_unit_test(test_reject),
+        cmocka_unit_test(test_again_after_reject),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
