@@ -1,9 +1,10 @@
 /* devattest-server configuration: /etc/devattest/server.conf.
  *
- * The file is lines of `key = value`; `#` starts a comment line; blank lines
- * are ignored. Every key is documented in docs/configuration.md. Unknown
- * keys, duplicate keys, malformed lines and out-of-range values are errors
- * (DA_ERR_CONFIG) naming the line, never silently ignored.
+ * The dialect of agent.conf (common/kvconf.h): `key = value` lines, the
+ * same booleans, durations and sizes, one parser. Every key is documented
+ * in docs/configuration.md. Unknown keys, duplicate keys, malformed lines
+ * and out-of-range values are errors (DA_ERR_CONFIG) as FILE:LINE: reason,
+ * never silently ignored.
  */
 #ifndef SRV_CONFIG_H
 #define SRV_CONFIG_H
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvconf.h"
 #include "log.h"
 
 /* The TPM makers' EK CA certificates shipped with the server, and the
@@ -63,12 +65,18 @@ struct srv_config {
  * srv_config_finish. */
 void srv_config_defaults(struct srv_config *cfg);
 
-/* Parse text[0..len) over the values already in cfg. DA_ERR_TOO_LARGE past
- * DA_MAX_CONFIG; DA_ERR_CONFIG for any bad line (logged with its number). */
+/* Parse text[0..len) over the values already in cfg, in the dialect of
+ * common/kvconf.h (the agent's too). DA_ERR_TOO_LARGE past DA_MAX_CONFIG;
+ * DA_ERR_CONFIG for any bad line, with file (named `file`), line and
+ * reason in err. Nothing in cfg changes unless the whole text is good. */
+int srv_config_parse_named(struct srv_config *cfg, const char *text, size_t len,
+                           const char *file, struct da_kvconf_error *err);
+/* The same, logging the error as "server.conf:LINE: reason". */
 int srv_config_parse(struct srv_config *cfg, const char *text, size_t len);
 
-/* Read and parse a file (capped at DA_MAX_CONFIG). */
-int srv_config_load(struct srv_config *cfg, const char *path);
+/* Read and parse a file (capped at DA_MAX_CONFIG; refused when others may
+ * write it), errors as above. */
+int srv_config_load(struct srv_config *cfg, const char *path, struct da_kvconf_error *err);
 
 /* Fill paths that default to the state directory and check the cross-key
  * rules (plain_http only on loopback). DA_ERR_CONFIG when they fail. */

@@ -83,9 +83,15 @@ static int load_config(const char *path, bool explicit_path, const char *state_d
 
     srv_config_defaults(cfg);
     if (explicit_path || access(path, F_OK) == 0) {
-        rc = srv_config_load(cfg, path);
+        struct da_kvconf_error err;
+        char msg[DA_KVCONF_MAX_REASON + 300];
+
+        memset(&err, 0, sizeof(err));
+        rc = srv_config_load(cfg, path, &err);
         if (rc != 0) {
-            fprintf(stderr, "devattest-server: %s: %s\n", path, da_strerror(rc));
+            da_kvconf_error_format(&err, msg, sizeof(msg));
+            fprintf(stderr, "devattest-server: %s\n",
+                    err.reason[0] != '\0' ? msg : da_strerror(rc));
             return rc;
         }
     }
