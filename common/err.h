@@ -140,9 +140,9 @@ enum da_err {
     DA_ERR_ENROLL_PENDING = -650,  /* waits for an administrator's approval */
     DA_ERR_ENROLL_REJECTED = -651, /* an administrator rejected it */
     DA_ERR_ENROLL_UNKNOWN = -652,
-    DA_ERR_ENROLL_STATE = -653,  /* approve or reject of one no longer pending */
-    DA_ERR_EK_ROOTS = -654,      /* an EK root file or directory is unusable */
-    DA_ERR_CERT_RENEW = -655,    /* the TLS certificate cannot be renewed */
+    DA_ERR_ENROLL_STATE = -653, /* approve or reject of one no longer pending */
+    DA_ERR_EK_ROOTS = -654,     /* an EK root file or directory is unusable */
+    DA_ERR_CERT_RENEW = -655,   /* the TLS certificate cannot be renewed */
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,

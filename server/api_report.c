@@ -479,8 +479,7 @@ static int evaluate(struct ingest *g)
         rc = srv_verdict_evaluate_agent(g->policy, g->in->evidence, pending, g->boot,
                                         g->agent->ek_trust[0] != '\0' ? g->agent->ek_trust
                                                                       : SRV_EK_TRUST_CHAIN,
-                                        &g->verdict,
-                                       &g->controls, &g->compliant);
+                                        &g->verdict, &g->controls, &g->compliant);
     g->rec.pending = g->pending.fresh;
     g->rec.n_pending = g->pending.n_fresh;
     cJSON_Delete(pending);

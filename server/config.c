@@ -78,10 +78,16 @@ _Static_assert(DA_LOG_ERROR == 0 && DA_LOG_WARN == 1 && DA_LOG_INFO == 2 && DA_L
                    sizeof(enum da_log_level) == sizeof(int),
                "log_levels follows enum da_log_level");
 
-#define CFG_OFF(f)         offsetof(struct cfg_file, c.f)
-#define CFG_SIZE(f)        sizeof(((struct srv_config *)0)->f)
-#define PATH_KEY(n)        {#n, DA_KV_PATH, CFG_OFF(n), CFG_SIZE(n), 0, 0, NULL, NULL}
-#define CUSTOM_KEY(n, fn)  {#n, DA_KV_CUSTOM, CFG_OFF(n), CFG_SIZE(n), 0, 0, NULL, fn}
+#define CFG_OFF(f)  offsetof(struct cfg_file, c.f)
+#define CFG_SIZE(f) sizeof(((struct srv_config *)0)->f)
+#define PATH_KEY(n)                                                                                \
+    {                                                                                              \
+#n, DA_KV_PATH, CFG_OFF(n), CFG_SIZE(n), 0, 0, NULL, NULL                                  \
+    }
+#define CUSTOM_KEY(n, fn)                                                                          \
+    {                                                                                              \
+#n, DA_KV_CUSTOM, CFG_OFF(n), CFG_SIZE(n), 0, 0, NULL, fn                                  \
+    }
 
 /* The one list of keys; docs/configuration.md documents each of them. */
 static const struct da_kvconf_key cfg_keys[] = {
@@ -194,8 +200,8 @@ static void config_from_file(struct srv_config *cfg, const struct cfg_file *f)
     cfg->ready_min_free_mb = (unsigned)((f->ready_min_free_mb + (1u << 20) - 1) >> 20);
 }
 
-int srv_config_parse_named(struct srv_config *cfg, const char *text, size_t len,
-                           const char *file, struct da_kvconf_error *err)
+int srv_config_parse_named(struct srv_config *cfg, const char *text, size_t len, const char *file,
+                           struct da_kvconf_error *err)
 {
     struct cfg_file f;
     int rc;

@@ -47,8 +47,8 @@ struct srv_config {
     unsigned receipt_ttl_s;               /* validity stated in receipts */
     char pcr_selection[64];               /* e.g. "sha256:0-7" or "sha256:0,1,2,7" */
     char policy_file[PATH_MAX];           /* empty: <state_dir>/policy.json */
-    char ek_roots[PATH_MAX];       /* PEM file or directory of TPM makers' EK CAs */
-    char ek_roots_local[PATH_MAX]; /* more of them, added by the operator */
+    char ek_roots[PATH_MAX];              /* PEM file or directory of TPM makers' EK CAs */
+    char ek_roots_local[PATH_MAX];        /* more of them, added by the operator */
     char dbx_reference[PATH_MAX];         /* dated dbx revocation list; empty: none */
     unsigned rate_per_address;            /* requests per second per client address */
     unsigned burst_per_address;
@@ -69,8 +69,8 @@ void srv_config_defaults(struct srv_config *cfg);
  * common/kvconf.h (the agent's too). DA_ERR_TOO_LARGE past DA_MAX_CONFIG;
  * DA_ERR_CONFIG for any bad line, with file (named `file`), line and
  * reason in err. Nothing in cfg changes unless the whole text is good. */
-int srv_config_parse_named(struct srv_config *cfg, const char *text, size_t len,
-                           const char *file, struct da_kvconf_error *err);
+int srv_config_parse_named(struct srv_config *cfg, const char *text, size_t len, const char *file,
+                           struct da_kvconf_error *err);
 /* The same, logging the error as "server.conf:LINE: reason". */
 int srv_config_parse(struct srv_config *cfg, const char *text, size_t len);
 

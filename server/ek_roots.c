@@ -39,9 +39,8 @@ static int ca_add(struct srv_ek_roots *r, const char *file, X509 *x, time_t now)
     c->expired = c->not_after < now;
     c->expiring = !c->expired && c->not_after < now + (time_t)SRV_EK_ROOTS_WARN_DAYS * 86400;
     b = BIO_new(BIO_s_mem());
-    if (b == NULL ||
-        X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) <
-            0) {
+    if (b == NULL || X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
+                                        XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
         BIO_free(b);
         return DA_ERR_NOMEM;
     }
@@ -127,8 +126,7 @@ static int load_dir(struct srv_ek_roots *r, const char *dir, time_t now)
     return rc;
 }
 
-int srv_ek_roots_load(const char *const *paths, size_t npaths, time_t now,
-                      struct srv_ek_roots *out)
+int srv_ek_roots_load(const char *const *paths, size_t npaths, time_t now, struct srv_ek_roots *out)
 {
     struct stat st;
     size_t i;

@@ -305,9 +305,8 @@ static int cmd_enrollment(const struct srv_config *cfg, int argc, char **argv)
     if (rc == 0 && list)
         rc = srv_store_enrollments_list(store, state, print_enrollment, NULL);
     if (rc == 0 && decide)
-        rc = srv_store_enrollment_decide(store, argv[optind],
-                                         verb[0] == 'a' ? "approved" : "rejected", "cli",
-                                         srv_now());
+        rc = srv_store_enrollment_decide(
+            store, argv[optind], verb[0] == 'a' ? "approved" : "rejected", "cli", srv_now());
     if (rc == 0 && decide)
         rc = srv_store_audit(store, "cli",
                              verb[0] == 'a' ? "enrollment_approved" : "enrollment_rejected",
@@ -369,8 +368,7 @@ static int cmd_cert(const struct srv_config *cfg, int argc, char **argv)
 }
 
 static const struct srv_command srv_commands[] = {
-    {"init", "create the CA, TLS certificate, receipt key and nonce secret", init_usage,
-     cmd_init},
+    {"init", "create the CA, TLS certificate, receipt key and nonce secret", init_usage, cmd_init},
     {"token", "create API and enrollment tokens", token_usage, cmd_token},
     {"enrollment", "list, approve or reject enrollments without an EK certificate",
      enrollment_usage, cmd_enrollment},

@@ -547,9 +547,9 @@ int srv_pki_renew_tls(const char *dir, const char *tls_cert, const char *tls_key
         if (rc == 0 && cn_entry == NULL)
             rc = DA_ERR_CERT_RENEW;
         if (rc == 0)
-            rc = da_buf_printf(&cn, "%.*s", ASN1_STRING_length(X509_NAME_ENTRY_get_data(cn_entry)),
-                               (const char *)ASN1_STRING_get0_data(
-                                   X509_NAME_ENTRY_get_data(cn_entry)));
+            rc = da_buf_printf(
+                &cn, "%.*s", ASN1_STRING_length(X509_NAME_ENTRY_get_data(cn_entry)),
+                (const char *)ASN1_STRING_get0_data(X509_NAME_ENTRY_get_data(cn_entry)));
     }
     if (rc == 0 && (da_buf_len(&san) == 0 || days == 0 || days > 825))
         rc = DA_ERR_INVALID_ARG;

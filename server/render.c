@@ -145,7 +145,7 @@ int srv_render_enrollment(const struct srv_enrollment *e, cJSON **out)
         goto out;
     rc = DA_ERR_NOMEM;
     if ((e->decided_by[0] != '\0' ? cJSON_AddStringToObject(o, "decided_by", e->decided_by)
-                                   : cJSON_AddNullToObject(o, "decided_by")) == NULL)
+                                  : cJSON_AddNullToObject(o, "decided_by")) == NULL)
         goto out;
     rc = add_stored_json(o, "host", e->host_json);
     if (rc != 0)

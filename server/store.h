@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_ID_HEX      33 /* 16 random bytes as hex, with NUL */
-#define SRV_HASH_LEN    32
-#define SRV_MAX_NAME    128 /* vendor names, labels */
-#define SRV_STATUS_SIZE 24
-#define SRV_EK_TRUST_SIZE 24
+#define SRV_ID_HEX            33 /* 16 random bytes as hex, with NUL */
+#define SRV_HASH_LEN          32
+#define SRV_MAX_NAME          128 /* vendor names, labels */
+#define SRV_STATUS_SIZE       24
+#define SRV_EK_TRUST_SIZE     24
 #define SRV_EK_TRUST_CHAIN    "manufacturer_chain"
 #define SRV_EK_TRUST_APPROVAL "admin_approval"
 

@@ -147,7 +147,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST
     "a.id, a.vendor_id, v.name, a.ek_name, a.ak_name, a.ak_public, a.sk_public, a.host_json,"      \
     " a.revoked, " AGENT_STATUS_SQL                                                                \
     " AS status, a.created_at, a.last_verified_at, a.last_compliant,"                              \
-    " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version,"             \
+    " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version,"              \
     " a.ek_trust"
 
 static int64_t now_s(void)

@@ -58,8 +58,8 @@ struct enroll_args {
     const char *token, *token_file, *server, *ca, *ek_chain, *ek_cert, *config;
     int json;
     char token_buf[AGENT_MAX_TOKEN + 2];
-    cJSON *ek_chain_json;      /* read before the uploader confines itself */
-    struct da_buf ek_cert_der; /* --ek-cert, likewise */
+    cJSON *ek_chain_json;         /* read before the uploader confines itself */
+    struct da_buf ek_cert_der;    /* --ek-cert, likewise */
     struct agent_pending pending; /* an enrollment the server holds, if any */
     int resume;
 };
@@ -207,20 +207,18 @@ static int use_ek_cert_file(const struct enroll_args *a, struct agent_identity_i
     if (da_buf_len(&a->ek_cert_der) == 0)
         return 0;
     x = d2i_X509(NULL, &p, (long)da_buf_len(&a->ek_cert_der));
-    r = x != NULL ? da_tpm_public_parse(da_buf_data(&id->ek_public), da_buf_len(&id->ek_public),
-                                        &ek)
-                  : DA_ERR_CONFIG;
+    r = x != NULL
+            ? da_tpm_public_parse(da_buf_data(&id->ek_public), da_buf_len(&id->ek_public), &ek)
+            : DA_ERR_CONFIG;
     if (r == 0) {
         key = da_ek_cert_public_key(x);
-        r = key != NULL && EVP_PKEY_eq(key, da_tpm_public_pkey(ek)) == 1
-                ? 0
-                : DA_ERR_TPM_EK_CERT_FILE;
+        r = key != NULL && EVP_PKEY_eq(key, da_tpm_public_pkey(ek)) == 1 ? 0
+                                                                         : DA_ERR_TPM_EK_CERT_FILE;
     }
     if (r == 0) {
         da_buf_free(&id->ek_cert);
         da_buf_init(&id->ek_cert, DA_MAX_EK_CERT);
-        r = da_buf_append(&id->ek_cert, da_buf_data(&a->ek_cert_der),
-                          da_buf_len(&a->ek_cert_der));
+        r = da_buf_append(&id->ek_cert, da_buf_data(&a->ek_cert_der), da_buf_len(&a->ek_cert_der));
     }
     if (r != 0)
         fprintf(stderr, "devattest-agent: --ek-cert %s: %s\n", a->ek_cert, da_strerror(r));
@@ -384,8 +382,7 @@ static int hold_pending(struct agent_runtime *rt, struct enroll_args *a, const c
     if (r == 0)
         r = da_json_get_string(answer, "ek_public_sha256", &hash);
     if (r != 0 || strlen(id) >= sizeof(p->enrollment_id) || strlen(hash) != 64 ||
-        strspn(id, "0123456789abcdef") != strlen(id) ||
-        strspn(hash, "0123456789abcdef") != 64) {
+        strspn(id, "0123456789abcdef") != strlen(id) || strspn(hash, "0123456789abcdef") != 64) {
         fprintf(stderr, "devattest-agent: the server's enrollment answer is malformed\n");
         return DA_ERR_SERVER_RESPONSE;
     }
@@ -432,7 +429,7 @@ static int resume_request(struct agent_runtime *rt, struct enroll_args *a, cJSON
         /* Decided for good: the next enroll starts afresh with a new token. */
         (void)agent_pending_clear(rt->cfg.state_dir);
         return strcmp(code, "enrollment_rejected") == 0 ? DA_ERR_ENROLL_REJECTED
-                                                         : DA_ERR_ENROLL_UNKNOWN;
+                                                        : DA_ERR_ENROLL_UNKNOWN;
     }
     return r;
 }
@@ -476,16 +473,11 @@ static int save_enrollment(struct agent_runtime *rt, const struct agent_identity
 static int parse_args(int argc, char **argv, struct enroll_args *a)
 {
     static const struct option opts[] = {
-        {"token", required_argument, NULL, 't'},
-        {"token-file", required_argument, NULL, 'T'},
-        {"server", required_argument, NULL, 's'},
-        {"ca", required_argument, NULL, 'a'},
-        {"ek-chain", required_argument, NULL, 'e'},
-        {"ek-cert", required_argument, NULL, 'E'},
-        {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"token", required_argument, NULL, 't'},    {"token-file", required_argument, NULL, 'T'},
+        {"server", required_argument, NULL, 's'},   {"ca", required_argument, NULL, 'a'},
+        {"ek-chain", required_argument, NULL, 'e'}, {"ek-cert", required_argument, NULL, 'E'},
+        {"config", required_argument, NULL, 'c'},   {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int c;
 

@@ -122,8 +122,8 @@ static cJSON *admin_get(struct world *w, const char *path)
 }
 
 /* POST as the given token; the status, and the error code into code. */
-static long post(struct world *w, const char *path, const char *token, const char *body,
-                 char *code, size_t code_size)
+static long post(struct world *w, const char *path, const char *token, const char *body, char *code,
+                 size_t code_size)
 {
     struct da_test_http r;
     long status;
@@ -315,8 +315,7 @@ static void test_approve_then_report(void **state)
     cJSON_Delete(j);
     snprintf(path, sizeof(path), "/v1/reports/%s", report_id);
     doc = admin_get(w, path);
-    assert_string_equal(jstr(cJSON_GetObjectItem(doc, "transcript"), "ek_trust"),
-                        "admin_approval");
+    assert_string_equal(jstr(cJSON_GetObjectItem(doc, "transcript"), "ek_trust"), "admin_approval");
     /* The shipped policy accepts an approved EK (allow_admin_approved_ek). */
     checks = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "verdict"), "checks");
     cJSON_ArrayForEach(c, checks)
@@ -357,8 +356,8 @@ static void test_policy_requires_chain(void **state)
     /* "true" becomes "false": one byte longer. */
     text = realloc(text, (size_t)n + 2);
     assert_non_null(text);
-    needle = strstr(text, "\"allow_admin_approved_ek\": true") +
-             strlen("\"allow_admin_approved_ek\": ");
+    needle =
+        strstr(text, "\"allow_admin_approved_ek\": true") + strlen("\"allow_admin_approved_ek\": ");
     memmove(needle + 5, needle + 4, strlen(needle + 4) + 1);
     memcpy(needle, "false", 5);
     assert_int_equal(da_test_http(&w->srv, "PUT", "/v1/policy", w->srv.admin, "application/json",
@@ -444,8 +443,7 @@ static void test_again_after_reject(void **state)
     assert_int_equal(post(w, path, w->srv.admin, "{}", code, sizeof(code)), 200);
     /* What the agent asks for next: a challenge (this one goes unanswered). */
     snprintf(path, sizeof(path), "/v1/enrollments/%s/challenge", m->enrollment_id);
-    assert_int_equal(da_test_http(&w->srv, "POST", path, NULL, "application/json", "{}", 2, &r),
-                     0);
+    assert_int_equal(da_test_http(&w->srv, "POST", path, NULL, "application/json", "{}", 2, &r), 0);
     assert_int_equal(r.status, 201);
     j = cJSON_Parse(r.body);
     assert_int_equal(strlen(jstr(j, "challenge_id")), 32);

@@ -50,7 +50,8 @@ static void normalized(const struct da_kvconf_error *err, char *out, size_t size
     const char *base = strrchr(err->file, '/');
 
     if (colon != NULL && strchr(err->reason, ' ') == colon + 1 &&
-        strspn(err->reason, "abcdefghijklmnopqrstuvwxyz0123456789_") == (size_t)(colon - err->reason))
+        strspn(err->reason, "abcdefghijklmnopqrstuvwxyz0123456789_") ==
+            (size_t)(colon - err->reason))
         snprintf(out, size, "%s:%u: KEY%s", base != NULL ? base + 1 : err->file, err->line, colon);
     else
         snprintf(out, size, "%s:%u: %s", base != NULL ? base + 1 : err->file, err->line,
@@ -97,8 +98,7 @@ static void test_same_bad_input_same_error(void **state)
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         bool dup = strcmp(bad[i].what, "duplicate key") == 0;
 
-        snprintf(text, sizeof(text), "%s\n%s\n", dup ? bad[i].agent : "# a comment",
-                 bad[i].agent);
+        snprintf(text, sizeof(text), "%s\n%s\n", dup ? bad[i].agent : "# a comment", bad[i].agent);
         snprintf(a, sizeof(a), "%s", write_file("bad.conf", text));
         memset(&ea, 0, sizeof(ea));
         ra = agent_config_load(&ac, a, &ea);

@@ -91,9 +91,9 @@ static void test_rejections(void **state)
         "request_body_timeout = 3601s\n",
         "request_body_min_rate = 0\n",
         "http_threads = 1025\n",
-        "stale_after = 86400\n",        /* a duration needs its unit */
-        "stale_after_s = 86400\n",      /* the old spelling is not a key */
-        "ready_min_free_mb = 64\n",     /* likewise */
+        "stale_after = 86400\n",    /* a duration needs its unit */
+        "stale_after_s = 86400\n",  /* the old spelling is not a key */
+        "ready_min_free_mb = 64\n", /* likewise */
         "request_body_min_rate = 1.5K\n",
         "plain_http = 1\n",
     };
