@@ -138,8 +138,7 @@ static int parse_enroll(const cJSON *root, struct enroll_req *e, struct srv_resp
     return 0;
 }
 
-/* The TPM side of the request: EK template, EK certificate chain and key,
- * AK attributes. No state is touched before all of this holds. */
+/* EK template and AK attributes. */
 static int check_keys(struct enroll_req *e)
 {
     int rc = da_tpm_public_parse(da_buf_data(&e->ek_pub), da_buf_len(&e->ek_pub), &e->ek);
@@ -153,6 +152,8 @@ static int check_keys(struct enroll_req *e)
     return rc;
 }
 
+/* The TPM side of the request: the keys, and the EK certificate chain and
+ * key when there is a certificate. No state is touched before this holds. */
 static int check_identity(struct srv_ctx *ctx, struct enroll_req *e, struct srv_response *resp)
 {
     const uint8_t *chain[DA_MAX_EK_CHAIN];
@@ -271,8 +272,8 @@ int srv_ek_public_sha256(const struct da_tpm_public *ek, char out[65])
 
 /* No EK certificate: keep the identity for an administrator and answer
  * 202 with what the administrator compares (docs/enrollment.md). */
-static int hold_for_approval(struct srv_ctx *ctx, struct enroll_req *e, int64_t vendor_id,
-                             cJSON **answer)
+static int hold_for_approval(struct srv_ctx *ctx, struct enroll_req *e,
+                             const unsigned char token_hash[SRV_HASH_LEN], cJSON **answer)
 {
     struct srv_enrollment h;
     cJSON *o = NULL;
@@ -286,7 +287,6 @@ static int hold_for_approval(struct srv_ctx *ctx, struct enroll_req *e, int64_t 
         rc = name_hex(e->ek, h.ek_name, sizeof(h.ek_name));
     if (rc == 0)
         rc = name_hex(e->ak, h.ak_name, sizeof(h.ak_name));
-    h.vendor_id = vendor_id;
     h.ek_public = (unsigned char *)da_buf_data(&e->ek_pub);
     h.ek_public_len = da_buf_len(&e->ek_pub);
     h.ak_public = (unsigned char *)da_buf_data(&e->ak_pub);
@@ -294,7 +294,7 @@ static int hold_for_approval(struct srv_ctx *ctx, struct enroll_req *e, int64_t 
     h.host_json = e->host_json;
     h.created_at = srv_now();
     if (rc == 0)
-        rc = srv_store_enrollment_put(ctx->store, &h);
+        rc = srv_store_enrollment_hold(ctx->store, token_hash, &h);
     if (rc == 0) {
         o = cJSON_CreateObject();
         if (cJSON_AddStringToObject(o, "status", "pending") == NULL ||
@@ -326,13 +326,14 @@ static int enroll_run(struct srv_request *req, struct srv_response *resp, struct
         rc = check_identity(ctx, e, resp);
     if (rc == 0)
         rc = da_sha256(e->token, strlen(e->token), hash);
-    if (rc == 0)
-        rc = srv_store_enroll_token_consume(ctx->store, hash, srv_now(), &vendor_id);
     *pending = da_buf_len(&e->ek_cert) == 0;
-    if (rc == 0 && *pending)
-        rc = hold_for_approval(ctx, e, vendor_id, answer);
-    else if (rc == 0)
-        rc = issue_challenge(ctx, e, vendor_id, SRV_EK_TRUST_CHAIN, answer);
+    if (rc == 0 && *pending) {
+        rc = hold_for_approval(ctx, e, hash, answer);
+    } else if (rc == 0) {
+        rc = srv_store_enroll_token_consume(ctx->store, hash, srv_now(), &vendor_id);
+        if (rc == 0)
+            rc = issue_challenge(ctx, e, vendor_id, SRV_EK_TRUST_CHAIN, answer);
+    }
     cJSON_Delete(root);
     return rc;
 }

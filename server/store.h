@@ -194,11 +194,15 @@ int srv_store_challenge_take(struct srv_store *s, const char *id, int64_t now,
                              struct srv_challenge **out);
 void srv_challenge_free(struct srv_challenge *c);
 
-/* Enrollments held for approval. put stores a new pending one. get:
- * DA_ERR_ENROLL_UNKNOWN. decide moves a pending one to "approved" or
- * "rejected" in one conditional update (DA_ERR_ENROLL_UNKNOWN,
- * DA_ERR_ENROLL_STATE when it is no longer pending; nothing changes). */
-int srv_store_enrollment_put(struct srv_store *s, const struct srv_enrollment *e);
+/* Enrollments held for approval. hold spends the enrollment token (errors
+ * of srv_store_enroll_token_consume) and stores e as pending with the
+ * token's vendor (set in e->vendor_id), in one transaction: on any error
+ * neither happens. get: DA_ERR_ENROLL_UNKNOWN. decide moves a pending one
+ * to "approved" or "rejected" in one conditional update
+ * (DA_ERR_ENROLL_UNKNOWN, DA_ERR_ENROLL_STATE when it is no longer pending;
+ * nothing changes). */
+int srv_store_enrollment_hold(struct srv_store *s, const unsigned char token_hash[SRV_HASH_LEN],
+                              struct srv_enrollment *e);
 int srv_store_enrollment_get(struct srv_store *s, const char *id, struct srv_enrollment **out);
 typedef int (*srv_enrollment_cb)(const struct srv_enrollment *e, void *ctx);
 /* state NULL: all; oldest first. */

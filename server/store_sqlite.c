@@ -994,12 +994,24 @@ void srv_challenge_free(struct srv_challenge *c)
 
 /* ---- enrollments held for approval ---- */
 
+struct enrollment_put_job {
+    struct srv_enrollment *e;
+    const unsigned char *token_hash;
+};
+
+/* The token is spent and the enrollment stored in one transaction: a
+ * failure leaves the token unspent. */
 static int enrollment_put_job(sqlite3 *db, void *arg)
 {
-    const struct srv_enrollment *e = arg;
+    struct enrollment_put_job *j = arg;
+    struct srv_enrollment *e = j->e;
+    struct token_job t = {j->token_hash, 0, NULL, NULL, 0, e->created_at, 0};
     sqlite3_stmt *st = NULL;
-    int rc;
+    int rc = enroll_token_consume_job(db, &t);
 
+    if (rc != 0)
+        return rc;
+    e->vendor_id = t.vendor_id;
     rc = prepare(db, &st,
                  "INSERT INTO enrollments (id, vendor_id, ek_public, ak_public, ek_name, ak_name,"
                  " ek_sha256, host_json, state, created_at)"
@@ -1010,9 +1022,12 @@ static int enrollment_put_job(sqlite3 *db, void *arg)
     return rc != 0 ? rc : run(db, st, NULL);
 }
 
-int srv_store_enrollment_put(struct srv_store *s, const struct srv_enrollment *e)
+int srv_store_enrollment_hold(struct srv_store *s, const unsigned char token_hash[SRV_HASH_LEN],
+                              struct srv_enrollment *e)
 {
-    return submit(s, enrollment_put_job, (void *)e);
+    struct enrollment_put_job j = {e, token_hash};
+
+    return submit(s, enrollment_put_job, &j);
 }
 
 #define ENROLLMENT_COLUMNS                                                                         \

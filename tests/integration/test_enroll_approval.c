@@ -9,7 +9,9 @@
  * agent finishes enrolling and reports; the agent record and the report's
  * verdict say ek_trust admin_approval, which the shipped policy accepts and
  * a policy that requires the manufacturer chain fails. A second machine is
- * rejected through the API and its agent is told so.
+ * rejected through the API and its agent is told so, then approved on a
+ * second try. A third machine gives its EK certificate by file, in the
+ * id-RSAES-OAEP form, chained to a CA the operator added.
  *
  * One world for the group: the tests run in order. */
 #include "da_test.h"
@@ -24,6 +26,7 @@
 
 #include "agent_run.h"
 #include "agent_test_dir.h"
+#include "oaep_cert.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
@@ -36,7 +39,8 @@ struct machine {
 
 struct world {
     struct da_test_server srv;
-    struct machine a, b;
+    struct machine a, b, c;
+    char ca_dir[256]; /* a CA of this test, trusted through ek_roots_local */
 };
 
 static int machine_setup(struct machine *m, const struct da_test_server *srv)
@@ -65,15 +69,27 @@ static int group_setup(void **state)
     struct world *w = calloc(1, sizeof(*w));
     char extra[1024];
 
-    if (w == NULL)
+    if (w == NULL || da_test_tmpdir("da-ekca", w->ca_dir, sizeof(w->ca_dir)) != 0)
+        return -1;
+    /* A CA for machine C's EK certificate, added to the shipped EK CAs the
+     * way an operator adds one (ek_roots_local, a directory of PEM files). */
+    snprintf(extra, sizeof(extra),
+             "cd '%s' && mkdir roots && openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:P-256 -nodes -keyout ca.key -out roots/test-ca.pem -days 30 "
+             "-subj '/CN=devattest test EK CA' -addext basicConstraints=critical,CA:TRUE "
+             "-addext keyUsage=critical,keyCertSign 2>/dev/null",
+             w->ca_dir);
+    if (system(extra) != 0)
         return -1;
     /* The shipped EK CAs: none of them vouches for a swtpm. */
     snprintf(extra, sizeof(extra),
-             "ek_roots = %s/packaging/ek-roots\nrate_per_agent = 1000\nburst_per_agent = 1000\n"
+             "ek_roots = %s/packaging/ek-roots\nek_roots_local = %s/roots\n"
+             "rate_per_agent = 1000\nburst_per_agent = 1000\n"
              "policy_file = %s/common/policies/iso27001-2022-devenv.json\n",
-             DA_SOURCE_ROOT, DA_SOURCE_ROOT);
+             DA_SOURCE_ROOT, w->ca_dir, DA_SOURCE_ROOT);
     if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0 ||
-        machine_setup(&w->a, &w->srv) != 0 || machine_setup(&w->b, &w->srv) != 0)
+        machine_setup(&w->a, &w->srv) != 0 || machine_setup(&w->b, &w->srv) != 0 ||
+        machine_setup(&w->c, &w->srv) != 0)
         return -1;
     *state = w;
     return 0;
@@ -94,6 +110,9 @@ static int group_teardown(void **state)
         return 0;
     machine_cleanup(&w->a);
     machine_cleanup(&w->b);
+    machine_cleanup(&w->c);
+    if (w->ca_dir[0] != '\0')
+        (void)da_test_rmtree(w->ca_dir);
     da_test_server_cleanup(&w->srv);
     free(w);
     return 0;
@@ -248,6 +267,15 @@ static void test_pending(void **state)
     assert_int_equal(rc, 5);
     assert_non_null(strstr(out, m->ek_sha256));
     assert_int_equal(da_test_agent(out, sizeof(out), "report", "--config", m->conf, NULL), 1);
+    /* status says what it waits for. */
+    assert_int_equal(da_test_agent(out, sizeof(out), "status", "--config", m->conf, "--json", NULL),
+                     1);
+    doc = cJSON_Parse(out);
+    assert_non_null(doc);
+    e = cJSON_GetObjectItem(doc, "enrollment_pending");
+    assert_string_equal(jstr(e, "enrollment_id"), m->enrollment_id);
+    assert_string_equal(jstr(e, "ek_public_sha256"), m->ek_sha256);
+    cJSON_Delete(doc);
 
     /* Bad decisions get stable codes and change nothing. */
     snprintf(path, sizeof(path), "/v1/enrollments/%s/approve", m->enrollment_id);
@@ -456,6 +484,62 @@ static void test_again_after_reject(void **state)
     assert_int_equal(count_items(w, "/v1/agents", "agents"), 2);
 }
 
+/* A TPM without a certificate in NV whose certificate is given by file
+ * (--ek-cert), in the id-RSAES-OAEP form some makers issue: it enrolls by
+ * the chain, through a CA the operator added in ek_roots_local. A file
+ * that certifies another key is refused by the agent before anything is
+ * sent: the token stays unspent. */
+static void test_ek_cert_file(void **state)
+{
+    struct world *w = *state;
+    struct machine *m = &w->c;
+    char out[8192], cmd[4096], oracle[65], plain[400], oaep[400], wrong[400], key[300];
+    cJSON *j, *doc;
+    int rc;
+
+    oracle_ek_sha256(m, oracle); /* leaves the EK's PEM in m->dir/ek.pem */
+    snprintf(plain, sizeof(plain), "%s/ek.der", m->dir);
+    snprintf(oaep, sizeof(oaep), "%s/ek-oaep.der", m->dir);
+    snprintf(wrong, sizeof(wrong), "%s/other.der", m->dir);
+    snprintf(key, sizeof(key), "%s/ca.key", w->ca_dir);
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && openssl req -new -newkey rsa:2048 -nodes -keyout other.key -subj /CN=x "
+             "-out ek.csr 2>/dev/null && "
+             "openssl x509 -req -in ek.csr -force_pubkey ek.pem -CA '%s/roots/test-ca.pem' "
+             "-CAkey '%s' -set_serial 7 -days 30 -outform DER -out ek.der 2>/dev/null && "
+             "openssl x509 -req -in ek.csr -CA '%s/roots/test-ca.pem' -CAkey '%s' -set_serial 8 "
+             "-days 30 -outform DER -out other.der 2>/dev/null",
+             m->dir, w->ca_dir, key, w->ca_dir, key);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tt_oaep_cert(plain, key, oaep), 0);
+    /* openssl as the oracle: the key is named id-RSAES-OAEP, not rsaEncryption. */
+    snprintf(cmd, sizeof(cmd),
+             "openssl asn1parse -inform der -in '%s' | grep -q ':rsaesOaep' && "
+             "! openssl asn1parse -inform der -in '%s' | grep -q ':rsaEncryption'",
+             oaep, oaep);
+    assert_int_equal(system(cmd), 0);
+
+    new_token(w, m);
+    rc = da_test_agent(out, sizeof(out), "enroll", "--config", m->conf, "--token-file",
+                       m->token_file, "--ek-cert", wrong, NULL);
+    assert_int_equal(rc, 1);
+    assert_int_equal(count_items(w, "/v1/enrollments", "enrollments"), 3);
+    rc = da_test_agent(out, sizeof(out), "enroll", "--config", m->conf, "--token-file",
+                       m->token_file, "--ek-cert", oaep, "--json", NULL);
+    if (rc != 0)
+        fail_msg("enroll --ek-cert exited %d: %s", rc, out);
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    snprintf(m->agent_id, sizeof(m->agent_id), "%s", jstr(j, "agent_id"));
+    cJSON_Delete(j);
+    snprintf(cmd, sizeof(cmd), "/v1/agents/%s", m->agent_id);
+    doc = admin_get(w, cmd);
+    assert_string_equal(jstr(doc, "ek_trust"), "manufacturer_chain");
+    cJSON_Delete(doc);
+    /* No enrollment was held for it. */
+    assert_int_equal(count_items(w, "/v1/enrollments", "enrollments"), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_policy_requires_chain),
         cmocka_unit_test(test_reject),
         cmocka_unit_test(test_again_after_reject),
+        cmocka_unit_test(test_ek_cert_file),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

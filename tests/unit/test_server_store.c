@@ -75,12 +75,12 @@ static void test_migration_and_reopen(void **state)
     int64_t id1 = 0, id2 = 0;
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 3);
+    assert_int_equal(version, 4);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 3);
+    assert_int_equal(version, 4);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
@@ -364,11 +364,13 @@ static void test_migration_from_1(void **state)
                       "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
                       "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
                       "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
+                      "DROP TABLE enrollments; ALTER TABLE agents DROP COLUMN ek_trust;"
+                      "ALTER TABLE challenges DROP COLUMN ek_trust;"
                       "DELETE FROM schema_version WHERE version >= 2;"
                       "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 3);
+    assert_int_equal(version, 4);
     assert_int_equal(srv_store_nonce_used(f->s, "a1", r.nonce_hash, &used), 0);
     assert_true(used);
     assert_int_equal(srv_store_report_find_by_nonce(f->s, "a1", r.nonce_hash, &got), 0);
