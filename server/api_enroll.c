@@ -546,7 +546,7 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
     if (a->existing->revoked)
         return DA_ERR_AGENT_REVOKED;
     return srv_store_agent_reenroll(ctx->store, a->existing->id, da_buf_data(&a->sk_pub),
-                                    da_buf_len(&a->sk_pub), a->c->host_json);
+                                    da_buf_len(&a->sk_pub), a->c->host_json, a->c->ek_trust);
 }
 
 /* The deployment's pseudonym key for the agent's minimal privacy mode

@@ -226,9 +226,10 @@ int srv_store_agents_list(struct srv_store *s, int64_t vendor_id, const char *st
 /* Revoke or re-admit. Re-admitting an agent whose EK is held by a newer
  * identity event replaces the AK with the one of that event. */
 int srv_store_agent_set_revoked(struct srv_store *s, const char *id, bool revoked);
-/* A machine enrolled again with the same EK and AK: new SK and host facts. */
+/* A machine enrolled again with the same EK and AK: new SK, host facts and
+ * the way its EK was trusted this time. */
 int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
-                             size_t sk_public_len, const char *host_json);
+                             size_t sk_public_len, const char *host_json, const char *ek_trust);
 /* Replace the AK of an agent (after an admin re-admits a machine). */
 int srv_store_agent_replace_ak(struct srv_store *s, const char *id, const unsigned char *ak_public,
                                size_t ak_public_len, const char *ak_name);

@@ -1340,6 +1340,7 @@ struct reenroll_job {
     const unsigned char *sk;
     size_t sk_len;
     const char *host;
+    const char *ek_trust;
 };
 
 static int agent_reenroll_job(sqlite3 *db, void *arg)
@@ -1348,17 +1349,20 @@ static int agent_reenroll_job(sqlite3 *db, void *arg)
     sqlite3_stmt *st = NULL;
     int changes = 0, rc;
 
-    rc = prepare(db, &st, "UPDATE agents SET sk_public = ?2, host_json = ?3 WHERE id = ?1", "tbt",
-                 j->id, j->sk, j->sk_len, j->host);
+    rc = prepare(db, &st,
+                 "UPDATE agents SET sk_public = ?2, host_json = ?3, ek_trust = ?4 WHERE id = ?1",
+                 "tbtt", j->id, j->sk, j->sk_len, j->host, j->ek_trust);
     if (rc == 0)
         rc = run(db, st, &changes);
     return rc == 0 && changes == 0 ? DA_ERR_AGENT_UNKNOWN : rc;
 }
 
 int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
-                             size_t sk_public_len, const char *host_json)
+                             size_t sk_public_len, const char *host_json, const char *ek_trust)
 {
-    struct reenroll_job j = {id, sk_public, sk_public_len, host_json};
+    struct reenroll_job j = {id, sk_public, sk_public_len, host_json,
+                             ek_trust != NULL && ek_trust[0] != '\0' ? ek_trust
+                                                                     : SRV_EK_TRUST_CHAIN};
 
     return submit(s, agent_reenroll_job, &j);
 }

@@ -489,18 +489,12 @@ static void test_again_after_reject(void **state)
  * the chain, through a CA the operator added in ek_roots_local. A file
  * that certifies another key is refused by the agent before anything is
  * sent: the token stays unspent. */
-static void test_ek_cert_file(void **state)
+/* A certificate for the machine's EK (m->dir/ek.pem, left by the oracle)
+ * from the test's CA, and one from the same CA for another key. */
+static void issue_ek_certs(struct world *w, struct machine *m)
 {
-    struct world *w = *state;
-    struct machine *m = &w->c;
-    char out[8192], cmd[4096], oracle[65], plain[400], oaep[400], wrong[400], key[300];
-    cJSON *j, *doc;
-    int rc;
+    char cmd[4096], key[300];
 
-    oracle_ek_sha256(m, oracle); /* leaves the EK's PEM in m->dir/ek.pem */
-    snprintf(plain, sizeof(plain), "%s/ek.der", m->dir);
-    snprintf(oaep, sizeof(oaep), "%s/ek-oaep.der", m->dir);
-    snprintf(wrong, sizeof(wrong), "%s/other.der", m->dir);
     snprintf(key, sizeof(key), "%s/ca.key", w->ca_dir);
     snprintf(cmd, sizeof(cmd),
              "cd '%s' && openssl req -new -newkey rsa:2048 -nodes -keyout other.key -subj /CN=x "
@@ -511,6 +505,38 @@ static void test_ek_cert_file(void **state)
              "-days 30 -outform DER -out other.der 2>/dev/null",
              m->dir, w->ca_dir, key, w->ca_dir, key);
     assert_int_equal(system(cmd), 0);
+}
+
+static void expect_ek_trust(struct world *w, const char *agent_id, const char *want)
+{
+    char path[160];
+    cJSON *doc;
+
+    snprintf(path, sizeof(path), "/v1/agents/%s", agent_id);
+    doc = admin_get(w, path);
+    assert_string_equal(jstr(doc, "ek_trust"), want);
+    cJSON_Delete(doc);
+}
+
+/* A TPM without a certificate in NV whose certificate is given by file
+ * (--ek-cert), in the id-RSAES-OAEP form some makers issue: it enrolls by
+ * the chain, through a CA the operator added in ek_roots_local. A file
+ * that certifies another key is refused by the agent before anything is
+ * sent: the token stays unspent. */
+static void test_ek_cert_file(void **state)
+{
+    struct world *w = *state;
+    struct machine *m = &w->c;
+    char out[8192], cmd[4096], oracle[65], plain[400], oaep[400], wrong[400], key[300];
+    cJSON *j;
+    int rc;
+
+    oracle_ek_sha256(m, oracle); /* leaves the EK's PEM in m->dir/ek.pem */
+    issue_ek_certs(w, m);
+    snprintf(plain, sizeof(plain), "%s/ek.der", m->dir);
+    snprintf(oaep, sizeof(oaep), "%s/ek-oaep.der", m->dir);
+    snprintf(wrong, sizeof(wrong), "%s/other.der", m->dir);
+    snprintf(key, sizeof(key), "%s/ca.key", w->ca_dir);
     assert_int_equal(tt_oaep_cert(plain, key, oaep), 0);
     /* openssl as the oracle: the key is named id-RSAES-OAEP, not rsaEncryption. */
     snprintf(cmd, sizeof(cmd),
@@ -532,12 +558,33 @@ static void test_ek_cert_file(void **state)
     assert_non_null(j);
     snprintf(m->agent_id, sizeof(m->agent_id), "%s", jstr(j, "agent_id"));
     cJSON_Delete(j);
-    snprintf(cmd, sizeof(cmd), "/v1/agents/%s", m->agent_id);
-    doc = admin_get(w, cmd);
-    assert_string_equal(jstr(doc, "ek_trust"), "manufacturer_chain");
-    cJSON_Delete(doc);
+    expect_ek_trust(w, m->agent_id, "manufacturer_chain");
     /* No enrollment was held for it. */
     assert_int_equal(count_items(w, "/v1/enrollments", "enrollments"), 3);
+}
+
+/* Machine A, approved before, later enrolls again with a certificate: the
+ * same agent, now trusted by the chain. */
+static void test_approved_machine_gets_certificate(void **state)
+{
+    struct world *w = *state;
+    struct machine *m = &w->a;
+    char out[8192], der[400];
+    cJSON *j;
+    int rc;
+
+    issue_ek_certs(w, m);
+    snprintf(der, sizeof(der), "%s/ek.der", m->dir);
+    new_token(w, m);
+    rc = da_test_agent(out, sizeof(out), "enroll", "--config", m->conf, "--token-file",
+                       m->token_file, "--ek-cert", der, "--json", NULL);
+    if (rc != 0)
+        fail_msg("enroll --ek-cert exited %d: %s", rc, out);
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_string_equal(jstr(j, "agent_id"), m->agent_id);
+    cJSON_Delete(j);
+    expect_ek_trust(w, m->agent_id, "manufacturer_chain");
 }
 
 int main(void)
@@ -549,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_reject),
         cmocka_unit_test(test_again_after_reject),
         cmocka_unit_test(test_ek_cert_file),
+        cmocka_unit_test(test_approved_machine_gets_certificate),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
