@@ -137,6 +137,11 @@ enum da_err {
     DA_ERR_HTTP_CODING = -636,
     DA_ERR_HTTP_TARGET = -637,
     DA_ERR_HTTP_QUERY = -638,
+    DA_ERR_BOOT_PIN_INVALID = -640,
+    DA_ERR_BOOT_PIN_EXISTS = -641,
+    DA_ERR_BOOT_PIN_UNKNOWN = -642,
+    DA_ERR_VENDOR_UNKNOWN = -643,
+    DA_ERR_DBX_UPDATE = -644,
     DA_ERR_ENROLL_PENDING = -650,  /* waits for an administrator's approval */
     DA_ERR_ENROLL_REJECTED = -651, /* an administrator rejected it */
     DA_ERR_ENROLL_UNKNOWN = -652,

@@ -571,27 +571,19 @@ static int ef_cmp32(const void *a, const void *b)
     return memcmp(a, b, 32);
 }
 
-int da_eventlog_dbx_sha256(const unsigned char *log, size_t len, unsigned char (**out)[32],
-                           size_t *n)
+/* The SHA-256 entries of EFI_SIGNATURE_LISTs that tile data exactly
+ * (*out malloc'ed, sorted); -1 when the lists do not tile it. */
+static int ef_esl_sha256(const unsigned char *data, size_t size, unsigned char (**out)[32],
+                         size_t *n)
 {
-    struct da_eventlog_summary s;
-    struct ef_dbx d = {NULL, 0, 0};
     const unsigned char *p;
     size_t left, k = 0;
-    int rc;
 
-    *out = NULL;
-    *n = 0;
-    rc = da_eventlog_walk(log, len, &s, ef_dbx_visit, &d);
-    if (rc != 0)
-        return rc;
-    if (!d.seen)
-        return DA_ERR_NOT_FOUND;
     /* at most one entry per 48 bytes (owner GUID + hash) */
-    *out = calloc(d.size / 48 + 1, 32);
+    *out = calloc(size / 48 + 1, 32);
     if (*out == NULL)
         return DA_ERR_NOMEM;
-    for (p = d.data, left = d.size; left > 0;) {
+    for (p = data, left = size; left > 0;) {
         uint32_t lsize, hsize, ssize;
         if (left < 28)
             goto bad;
@@ -614,7 +606,53 @@ int da_eventlog_dbx_sha256(const unsigned char *log, size_t len, unsigned char (
 bad:
     free(*out);
     *out = NULL;
-    return DA_ERR_TPM_EVENTLOG;
+    return -1;
+}
+
+int da_eventlog_dbx_sha256(const unsigned char *log, size_t len, unsigned char (**out)[32],
+                           size_t *n)
+{
+    struct da_eventlog_summary s;
+    struct ef_dbx d = {NULL, 0, 0};
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = da_eventlog_walk(log, len, &s, ef_dbx_visit, &d);
+    if (rc != 0)
+        return rc;
+    if (!d.seen)
+        return DA_ERR_NOT_FOUND;
+    rc = ef_esl_sha256(d.data, d.size, out, n);
+    return rc == -1 ? DA_ERR_TPM_EVENTLOG : rc;
+}
+
+/* EFI_CERT_TYPE_PKCS7_GUID 4aafd29d-68df-49ee-8aa9-347d375665a7 */
+static const unsigned char EF_CERT_TYPE_PKCS7[16] = {
+    0x9d, 0xd2, 0xaf, 0x4a, 0xdf, 0x68, 0xee, 0x49, 0x8a, 0xa9, 0x34, 0x7d, 0x37, 0x56, 0x65, 0xa7};
+
+int da_dbx_update_sha256(const unsigned char *data, size_t len, unsigned char (**out)[32],
+                         size_t *n)
+{
+    uint32_t cert_len;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    /* EFI_TIME (16 bytes), then WIN_CERTIFICATE_UEFI_GUID: dwLength,
+     * wRevision 0x0200, wCertificateType WIN_CERT_TYPE_EFI_GUID (0x0EF1),
+     * CertType EFI_CERT_TYPE_PKCS7_GUID and the signature; dwLength counts
+     * the header (24 bytes) and the signature. */
+    if (len < 16 + 24)
+        return DA_ERR_DBX_UPDATE;
+    cert_len = ef_le32(data + 16);
+    if (cert_len < 24 || cert_len > len - 16 || data[20] != 0x00 || data[21] != 0x02 ||
+        data[22] != 0xf1 || data[23] != 0x0e || memcmp(data + 24, EF_CERT_TYPE_PKCS7, 16) != 0)
+        return DA_ERR_DBX_UPDATE;
+    if (len - 16 - cert_len == 0)
+        return DA_ERR_DBX_UPDATE; /* no signature list after the signature */
+    rc = ef_esl_sha256(data + 16 + cert_len, len - 16 - cert_len, out, n);
+    return rc == -1 ? DA_ERR_DBX_UPDATE : rc;
 }
 
 int da_dbx_reference_parse(const char *text, size_t len, struct da_dbx_reference *out)

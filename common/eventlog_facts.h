@@ -68,4 +68,14 @@ int da_dbx_check(const struct da_dbx_reference *ref, const unsigned char *log, s
 int da_eventlog_dbx_sha256(const unsigned char *log, size_t len, unsigned char (**out)[32],
                            size_t *n);
 
+/* The SHA-256 entries (*out malloc'ed, sorted, duplicates kept) of a UEFI
+ * dbx update: an authenticated variable (EFI_VARIABLE_AUTHENTICATION_2 with
+ * a PKCS#7 WIN_CERTIFICATE_UEFI_GUID) followed by EFI_SIGNATURE_LISTs that
+ * fill the rest exactly, as the UEFI revocation list files and
+ * DBXUpdate.bin are. The signature is skipped, not verified: the file is
+ * trusted by whoever converts it (docs/evidence.md). DA_ERR_DBX_UPDATE when
+ * the layout is wrong. */
+int da_dbx_update_sha256(const unsigned char *data, size_t len, unsigned char (**out)[32],
+                         size_t *n);
+
 #endif

@@ -37,6 +37,12 @@ struct da_tpm_public;
 /* Hex SHA-256 of the EK's DER SubjectPublicKeyInfo: what an administrator
  * compares before approving an enrollment without an EK certificate. */
 int srv_ek_public_sha256(const struct da_tpm_public *ek, char out[65]);
+int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);
+int srv_api_boot_pin_remove(struct srv_request *req, struct srv_response *resp);
+/* Adds the agent's "boot_reference" and newest "boot_changes" to o. */
+int srv_api_boot_view(struct srv_request *req, const char *agent_id, cJSON *o);
 
 /* Parse a JSON request body strictly (caps, depth, UTF-8, duplicates);
  * on failure resp->message says where. */

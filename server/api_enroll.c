@@ -21,6 +21,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "policy_state.h"
 #include "quote.h"
 #include "render.h"
 #include "token.h"
@@ -551,6 +552,18 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
 
 /* The deployment's pseudonym key for the agent's minimal privacy mode
  * (docs/privacy.md): the same for every agent, so pseudonyms correlate. */
+/* The PCR selection the current policy asks for. */
+static int add_pcr_selection(struct srv_ctx *ctx, cJSON *o)
+{
+    struct srv_policy *p = srv_policy_get(ctx);
+    int rc = cJSON_AddStringToObject(o, "pcr_selection", srv_policy_selection(ctx, p)->text) != NULL
+                 ? 0
+                 : DA_ERR_NOMEM;
+
+    srv_policy_put(p);
+    return rc;
+}
+
 static int add_privacy_key(cJSON *o, const struct srv_keys *keys)
 {
     char hex[2 * SRV_PRIVACY_KEY_LEN + 1];
@@ -596,8 +609,7 @@ static int activate_run(struct srv_request *req, struct srv_response *resp, stru
         if (cJSON_AddStringToObject(o, "agent_id", a->agent_id) == NULL ||
             cJSON_AddStringToObject(o, "sk_certificate", a->sk_cert_pem) == NULL ||
             cJSON_AddStringToObject(o, "ca_certificate", ctx->keys->ca_pem) == NULL ||
-            cJSON_AddStringToObject(o, "pcr_selection", ctx->cfg.pcr_selection) == NULL ||
-            add_privacy_key(o, ctx->keys) != 0)
+            add_pcr_selection(ctx, o) != 0 || add_privacy_key(o, ctx->keys) != 0)
             rc = DA_ERR_NOMEM;
     }
     if (rc == 0) {

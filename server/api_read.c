@@ -147,8 +147,14 @@ int srv_api_agent(struct srv_request *req, struct srv_response *resp)
 
     if (rc == 0)
         rc = srv_render_agent(a, &o);
+    if (rc == 0)
+        rc = srv_api_boot_view(req, a->id, o);
     srv_agent_free(a);
-    return rc != 0 ? rc : srv_respond_json(resp, 200, o);
+    if (rc != 0) {
+        cJSON_Delete(o);
+        return rc;
+    }
+    return srv_respond_json(resp, 200, o);
 }
 
 static int add_report(const struct srv_report *r, void *arg)

@@ -41,16 +41,16 @@ static int agent_for_request(struct srv_request *req, struct srv_agent **out)
     return rc;
 }
 
-static int add_selection(cJSON *o, const struct srv_ctx *ctx)
+static int add_selection(cJSON *o, const struct srv_selection *sel)
 {
     cJSON *arr;
     unsigned i;
 
-    if (cJSON_AddStringToObject(o, "pcr_selection", ctx->cfg.pcr_selection) == NULL)
+    if (cJSON_AddStringToObject(o, "pcr_selection", sel->text) == NULL)
         return DA_ERR_NOMEM;
     arr = cJSON_AddArrayToObject(o, "pcrs");
     for (i = 0; arr != NULL && i < 24; i++) {
-        if ((ctx->pcr_mask & (1u << i)) != 0 && !cJSON_AddItemToArray(arr, cJSON_CreateNumber(i)))
+        if ((sel->mask & (1u << i)) != 0 && !cJSON_AddItemToArray(arr, cJSON_CreateNumber(i)))
             return DA_ERR_NOMEM;
     }
     return arr != NULL ? 0 : DA_ERR_NOMEM;
@@ -86,6 +86,8 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
 {
     uint8_t nonce[DA_NONCE_LEN];
     struct srv_agent *a = NULL;
+    struct srv_policy *p = srv_policy_get(req->srv);
+    const struct srv_selection *sel = srv_policy_selection(req->srv, p);
     struct da_buf b64;
     char expires[32];
     int64_t now = srv_now();
@@ -99,9 +101,9 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
     if (rc == 0)
         rc = agent_for_request(req, &a);
     if (rc == 0)
-        rc = da_report_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
-                                  a->id, &req->srv->pcr_selection, (uint64_t)now,
-                                  req->srv->cfg.nonce_ttl_s, nonce);
+        rc =
+            da_report_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
+                                 a->id, &sel->sel, (uint64_t)now, req->srv->cfg.nonce_ttl_s, nonce);
     if (rc == 0)
         rc = da_base64_encode(nonce, sizeof(nonce), DA_BASE64_STD, &b64);
     if (rc == 0) {
@@ -112,7 +114,8 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
             rc = DA_ERR_NOMEM;
     }
     if (rc == 0)
-        rc = add_selection(o, req->srv);
+        rc = add_selection(o, sel);
+    srv_policy_put(p);
     srv_agent_free(a);
     da_buf_free(&b64);
     if (rc != 0) {
@@ -130,6 +133,7 @@ struct ingest {
     struct srv_agent *agent;
     struct srv_ak_ref *ak;
     struct srv_policy *policy;
+    const struct srv_selection *sel; /* the one the quote verified with */
     struct da_tpm_clock clock;
     int firmware_changed;
     cJSON *verdict;
@@ -137,11 +141,15 @@ struct ingest {
     bool compliant;
     struct srv_report rec;
     char *inventory_copy;
-    struct srv_pending_set pending; /* the server's first-seen times */
-    cJSON *boot;                    /* /attestation/boot (measured.h) */
-    cJSON *boot_state;              /* this report's boot state, when the log replays */
-    cJSON *boot_changed;            /* changes from the agent's reference state */
-    char boot_reference[64];        /* the report that holds the reference */
+    struct srv_pending_set pending;  /* the server's first-seen times */
+    cJSON *boot;                     /* /attestation/boot (measured.h) */
+    cJSON *boot_state;               /* this report's boot state, when the log replays */
+    cJSON *boot_changed;             /* changes from the agent's reference state */
+    char boot_reference[SRV_ID_HEX]; /* the report that holds the reference */
+    char *boot_state_json;           /* boot_state when it becomes the reference */
+    struct srv_boot_change *changes; /* boot_changed as stored */
+    char **change_texts;             /* their JSON texts, two per change */
+    size_t n_changes;
 };
 
 static void ingest_free(struct ingest *g)
@@ -158,6 +166,11 @@ static void ingest_free(struct ingest *g)
     cJSON_Delete(g->boot);
     cJSON_Delete(g->boot_state);
     cJSON_Delete(g->boot_changed);
+    free(g->boot_state_json);
+    for (size_t i = 0; i < 2 * g->n_changes; i++)
+        free(g->change_texts[i]);
+    free(g->change_texts);
+    free(g->changes);
 }
 
 static int verify_quote(struct ingest *g)
@@ -181,10 +194,20 @@ static int verify_quote(struct ingest *g)
     q.sig_len = da_buf_len(&g->in->signature);
     q.pcr_values = da_buf_data(&g->in->pcr_values);
     q.pcr_values_len = da_buf_len(&g->in->pcr_values);
-    /* The nonce's single use is recorded with the report, in one transaction. */
-    return da_report_quote_verify(ctx->keys->nonce_key, sizeof(ctx->keys->nonce_key),
-                                  (uint64_t)srv_now(), srv_ak_ref_key(g->ak), &ctx->pcr_selection,
-                                  &q, NULL, NULL, &g->clock);
+    /* The nonce's single use is recorded with the report, in one transaction.
+     * A nonce issued before the policy last changed the selection was made
+     * for the previous one. */
+    g->sel = srv_policy_selection(ctx, g->policy);
+    rc = da_report_quote_verify(ctx->keys->nonce_key, sizeof(ctx->keys->nonce_key),
+                                (uint64_t)srv_now(), srv_ak_ref_key(g->ak), &g->sel->sel, &q, NULL,
+                                NULL, &g->clock);
+    if (rc == DA_ERR_VERIFY_NONCE && g->policy != NULL && g->policy->has_prev) {
+        g->sel = &g->policy->prev;
+        rc = da_report_quote_verify(ctx->keys->nonce_key, sizeof(ctx->keys->nonce_key),
+                                    (uint64_t)srv_now(), srv_ak_ref_key(g->ak), &g->sel->sel, &q,
+                                    NULL, NULL, &g->clock);
+    }
+    return rc;
 }
 
 static int check_counters(struct ingest *g)
@@ -315,7 +338,7 @@ static int make_transcript(struct ingest *g)
     if (steps == NULL || tpm == NULL ||
         cJSON_AddStringToObject(t, "ak_name", g->agent->ak_name) == NULL ||
         cJSON_AddStringToObject(t, "ek_trust", g->agent->ek_trust) == NULL ||
-        cJSON_AddStringToObject(t, "pcr_selection", g->req->srv->cfg.pcr_selection) == NULL ||
+        cJSON_AddStringToObject(t, "pcr_selection", g->sel->text) == NULL ||
         cJSON_AddStringToObject(tpm, "clock", clock) == NULL ||
         cJSON_AddBoolToObject(tpm, "clock_safe", !g->clock.unsafe) == NULL ||
         cJSON_AddNumberToObject(tpm, "reset_count", g->clock.reset_count) == NULL ||
@@ -424,36 +447,113 @@ static int answer_replay(struct ingest *g)
     return rc;
 }
 
+/* boot_changed as the store keeps it: one row per change, both values as
+ * JSON texts. */
+static int boot_changes_rows(struct ingest *g)
+{
+    size_t n = (size_t)cJSON_GetArraySize(g->boot_changed), i = 0;
+    const cJSON *c;
+
+    g->changes = calloc(n, sizeof(*g->changes));
+    g->change_texts = calloc(2 * n, sizeof(*g->change_texts));
+    if (g->changes == NULL || g->change_texts == NULL)
+        return DA_ERR_NOMEM;
+    cJSON_ArrayForEach(c, g->boot_changed)
+    {
+        const cJSON *what = cJSON_GetObjectItemCaseSensitive(c, "what");
+        g->change_texts[2 * i] = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "reference"));
+        g->change_texts[2 * i + 1] = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "now"));
+        g->n_changes = ++i;
+        if (!cJSON_IsString(what) || g->change_texts[2 * i - 2] == NULL ||
+            g->change_texts[2 * i - 1] == NULL)
+            return DA_ERR_NOMEM;
+        g->changes[i - 1].what = what->valuestring;
+        g->changes[i - 1].reference_json = g->change_texts[2 * i - 2];
+        g->changes[i - 1].now_json = g->change_texts[2 * i - 1];
+    }
+    g->rec.boot_changes = g->changes;
+    g->rec.n_boot_changes = g->n_changes;
+    return 0;
+}
+
 /* The agent's reference boot state is the one of its first report whose log
- * replayed; a later state that differs is a boot_changed event, recorded in
- * the transcript and the audit log even when the policy allows it. */
+ * replayed (kept by the store); a later state that differs is a boot change,
+ * stored with the report and shown in the API even when the policy allows
+ * it. */
 static int boot_reference(struct ingest *g)
 {
     char *text = NULL;
-    cJSON *t = NULL;
-    const cJSON *ref;
+    int64_t recorded_at = 0;
+    cJSON *ref = NULL;
     int rc = srv_boot_state(g->boot, &g->boot_state);
 
     if (rc != 0 || g->boot_state == NULL)
         return rc;
-    rc = srv_store_boot_reference(g->req->srv->store, g->agent->id, &text, g->boot_reference);
-    if (rc == DA_ERR_NOT_FOUND)
-        return 0; /* this report's state becomes the reference */
+    rc = srv_store_boot_reference(g->req->srv->store, g->agent->id, &text, g->boot_reference,
+                                  &recorded_at);
+    if (rc == DA_ERR_NOT_FOUND) {
+        /* this report's state becomes the reference */
+        g->boot_state_json = cJSON_PrintUnformatted(g->boot_state);
+        g->rec.boot_state_json = g->boot_state_json;
+        return g->boot_state_json != NULL ? 0 : DA_ERR_NOMEM;
+    }
     if (rc != 0)
         return rc;
-    rc = da_json_parse(text, strlen(text), DA_MAX_REPORT, &t);
+    rc = da_json_parse(text, strlen(text), DA_MAX_REPORT, &ref);
     free(text);
     if (rc != 0)
         return DA_ERR_INTERNAL;
-    ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "event_log"),
-                                           "boot_state");
-    if (ref != NULL)
-        rc = srv_boot_changes(ref, g->boot_state, &g->boot_changed);
-    cJSON_Delete(t);
+    rc = srv_boot_changes(ref, g->boot_state, &g->boot_changed);
+    cJSON_Delete(ref);
     if (rc == 0 && cJSON_GetArraySize(g->boot_changed) == 0) {
         cJSON_Delete(g->boot_changed);
         g->boot_changed = NULL;
     }
+    return rc == 0 && g->boot_changed != NULL ? boot_changes_rows(g) : rc;
+}
+
+struct pin_list {
+    char (*digest)[sizeof(((struct srv_boot_pin *)0)->digest)];
+    const char **ptr;
+    size_t n, cap;
+};
+
+static int collect_pin(const struct srv_boot_pin *p, void *arg)
+{
+    struct pin_list *l = arg;
+
+    if (l->n == l->cap) {
+        size_t cap = l->cap != 0 ? 2 * l->cap : 16;
+        void *d = realloc(l->digest, cap * sizeof(*l->digest));
+        if (d == NULL)
+            return DA_ERR_NOMEM;
+        l->digest = d;
+        l->cap = cap;
+    }
+    snprintf(l->digest[l->n++], sizeof(*l->digest), "%s", p->digest);
+    return 0;
+}
+
+/* The vendor's boot pins, checked against the measured boot applications. */
+static int boot_pins(struct ingest *g)
+{
+    struct pin_list l;
+    int rc;
+
+    memset(&l, 0, sizeof(l));
+    if (cJSON_GetObjectItemCaseSensitive(g->boot, "measured") == NULL)
+        return 0;
+    rc = srv_store_boot_pins_list(g->req->srv->store, g->agent->vendor_id, collect_pin, &l);
+    if (rc == 0 && l.n > 0) {
+        l.ptr = calloc(l.n, sizeof(*l.ptr));
+        rc = l.ptr != NULL ? 0 : DA_ERR_NOMEM;
+        for (size_t i = 0; rc == 0 && i < l.n; i++)
+            l.ptr[i] = l.digest[i];
+    }
+    if (rc == 0)
+        rc = srv_boot_pins_check(g->boot, l.ptr, l.n);
+    free(l.ptr);
+    free(l.digest);
     return rc;
 }
 
@@ -465,12 +565,14 @@ static int evaluate(struct ingest *g)
     cJSON *pending = NULL;
     int rc;
 
-    rc = srv_measured_boot(&g->req->srv->pcr_selection, da_buf_data(&g->in->pcr_values),
+    rc = srv_measured_boot(&g->sel->sel, da_buf_data(&g->in->pcr_values),
                            da_buf_len(&g->in->pcr_values), da_buf_data(&g->in->event_log),
                            da_buf_len(&g->in->event_log), g->in->evidence, &g->req->srv->dbx_ref,
                            &g->boot);
     if (rc == 0)
         rc = boot_reference(g);
+    if (rc == 0)
+        rc = boot_pins(g);
     if (rc == 0)
         rc = srv_pending_load(g->req->srv->store, g->agent->id, g->in->evidence, now, &g->pending);
     if (rc == 0)
@@ -497,6 +599,7 @@ static int ingest_run(struct ingest *g)
             snprintf(g->resp->message, sizeof(g->resp->message), "%s", msg);
         return rc;
     }
+    g->policy = srv_policy_get(g->req->srv);
     rc = agent_for_request(g->req, &g->agent);
     if (rc == 0)
         rc = verify_quote(g);
@@ -508,7 +611,6 @@ static int ingest_run(struct ingest *g)
         rc = check_inventory(g);
     if (rc != 0)
         return rc;
-    g->policy = srv_policy_get(g->req->srv);
     if (g->policy == NULL) {
         snprintf(g->resp->message, sizeof(g->resp->message), "no policy is configured");
         return DA_ERR_UNAVAILABLE;

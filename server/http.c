@@ -66,6 +66,10 @@ static const struct route routes[] = {
     {"GET", "/v1/audit", ROLES_STAFF, NO_BODY, 0, srv_api_audit},
     {"POST", "/v1/agents/{}/revoke", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_revoke},
     {"POST", "/v1/agents/{}/readmit", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_readmit},
+    {"GET", "/v1/agents/{}/boot-changes", ROLES_READ, NO_BODY, 0, srv_api_agent_boot_changes},
+    {"GET", "/v1/vendors/{}/boot-pins", ROLES_STAFF, NO_BODY, 0, srv_api_boot_pins_get},
+    {"POST", "/v1/vendors/{}/boot-pins", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_boot_pin_add},
+    {"DELETE", "/v1/vendors/{}/boot-pins/{}", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_boot_pin_remove},
 };
 
 /* Query parameters a route accepts; any other, or one given twice, is
@@ -78,6 +82,7 @@ struct route_query {
 static const struct route_query route_queries[] = {
     {srv_api_agents, {"vendor", "status", NULL}},
     {srv_api_agent_reports, {"limit", NULL, NULL}},
+    {srv_api_agent_boot_changes, {"limit", NULL, NULL}},
     {srv_api_audit, {"action", "limit", NULL}},
     {srv_api_enrollments, {"state", NULL, NULL}},
 };

@@ -1,5 +1,5 @@
 /* devattest-server: a dispatcher over one table of commands (init, token,
- * enrollment, cert, serve).
+ * enrollment, cert, boot-pin, serve).
  *
  * Exit codes: 0 success, 1 failure (logged), 2 usage error. */
 #include <errno.h>
@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "boot_pins.h"
 #include "config.h"
 #include "err.h"
 #include "http.h"
@@ -56,6 +57,12 @@ static const char cert_usage[] =
     "825, at most 825), for the --name values or, without any, the names of\n"
     "the certificate in place. Agents keep working: they pin the CA. The\n"
     "running server serves the new certificate after its next restart.\n";
+static const char boot_pin_usage[] =
+    "usage: devattest-server [-c CONFIG] boot-pin add --vendor NAME --digest sha256:HEX\n"
+    "                        --what shim|bootloader|kernel|uki|driver|other\n"
+    "       devattest-server [-c CONFIG] boot-pin list [--vendor NAME]\n"
+    "       devattest-server [-c CONFIG] boot-pin remove --vendor NAME --digest sha256:HEX\n"
+    "Pin, list or remove a vendor's boot components (docs/evidence.md).\n";
 static const char serve_usage[] =
     "usage: devattest-server [-c CONFIG] [--state-dir DIR] serve [--port-file FILE]\n"
     "Run the HTTPS API until SIGTERM or SIGINT. --port-file receives the\n"
@@ -373,6 +380,8 @@ static const struct srv_command srv_commands[] = {
     {"enrollment", "list, approve or reject enrollments without an EK certificate",
      enrollment_usage, cmd_enrollment},
     {"cert", "renew the server's TLS certificate", cert_usage, cmd_cert},
+    {"boot-pin", "add, list or remove a vendor's pinned boot components", boot_pin_usage,
+     srv_cli_boot_pin},
     {"serve", "run the HTTPS API", serve_usage, cmd_serve},
 };
 

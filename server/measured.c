@@ -1,6 +1,7 @@
 /* Measured boot facts of one report (measured.h). */
 #include "measured.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -259,5 +260,46 @@ int srv_boot_changes(const cJSON *reference, const cJSON *now, cJSON **changes)
         }
     }
     *changes = arr;
+    return 0;
+}
+
+int srv_boot_pins_check(cJSON *boot, const char *const *pins, size_t n_pins)
+{
+    const cJSON *apps = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(boot, "measured"), "boot_applications");
+    const cJSON *a;
+    cJSON *o, *unpinned;
+
+    if (n_pins == 0 || !cJSON_IsArray(apps))
+        return 0;
+    o = cJSON_CreateObject();
+    if (o == NULL || !cJSON_AddItemToObject(boot, "pins", o)) {
+        cJSON_Delete(o);
+        return DA_ERR_NOMEM;
+    }
+    if (cJSON_AddNumberToObject(o, "vendor_pins", (double)n_pins) == NULL ||
+        (unpinned = cJSON_AddArrayToObject(o, "unpinned")) == NULL)
+        return DA_ERR_NOMEM;
+    cJSON_ArrayForEach(a, apps)
+    {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(a, "digest");
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(a, "path");
+        char digest[sizeof("sha256:") + 2 * DA_EVENTLOG_MAX_DIGEST];
+        bool pinned = false;
+        cJSON *u;
+
+        if (!cJSON_IsString(d))
+            continue;
+        snprintf(digest, sizeof(digest), "sha256:%s", d->valuestring);
+        for (size_t i = 0; i < n_pins && !pinned; i++)
+            pinned = strcmp(pins[i], digest) == 0;
+        if (pinned)
+            continue;
+        u = cJSON_CreateObject();
+        if (u == NULL || !cJSON_AddItemToArray(unpinned, u) ||
+            cJSON_AddStringToObject(u, "digest", digest) == NULL ||
+            (cJSON_IsString(path) && cJSON_AddStringToObject(u, "path", path->valuestring) == NULL))
+            return DA_ERR_NOMEM;
+    }
     return 0;
 }

@@ -49,4 +49,11 @@ int srv_boot_state(const cJSON *boot, cJSON **state);
  * [{"what": member, "reference": value, "now": value}], empty when none. */
 int srv_boot_changes(const cJSON *reference, const cJSON *now, cJSON **changes);
 
+/* Per-vendor boot pins (docs/evidence.md): when the vendor pinned any
+ * digest (pins: "sha256:HEX", n_pins > 0) and the log replays, adds
+ * "pins": {"vendor_pins": n, "unpinned": [{"digest", "path"}]} to boot,
+ * listing each measured PCR 4 boot application whose digest is not pinned.
+ * Nothing is added otherwise. */
+int srv_boot_pins_check(cJSON *boot, const char *const *pins, size_t n_pins);
+
 #endif

@@ -75,15 +75,32 @@ void srv_policy_put(struct srv_policy *p)
         policy_free(p);
 }
 
+const struct srv_selection *srv_policy_selection(const struct srv_ctx *ctx,
+                                                 const struct srv_policy *p)
+{
+    return p != NULL ? &p->sel : &ctx->configured;
+}
+
 static void swap_in(struct srv_ctx *ctx, struct srv_policy *p)
 {
     struct srv_policy *old;
 
     pthread_rwlock_wrlock(&ctx->policy_lock);
     old = ctx->policy;
+    p->prev = old != NULL ? old->sel : ctx->configured;
+    p->has_prev = strcmp(p->prev.text, p->sel.text) != 0;
     ctx->policy = p;
     pthread_rwlock_unlock(&ctx->policy_lock);
+    if (p->has_prev)
+        da_info_f("PCR selection for the new policy: %s (was %s)", p->sel.text, p->prev.text);
     srv_policy_put(old);
+}
+
+/* The PCRs this policy needs, before it is stored: a selection that cannot
+ * be written refuses the policy. */
+static int policy_selection(const struct srv_ctx *ctx, struct srv_policy *p)
+{
+    return srv_selection_for_policy(ctx->cfg.pcr_selection, p->json, &p->sel);
 }
 
 int srv_policy_rotate(struct srv_ctx *ctx, const char *text, size_t len, const char *actor,
@@ -92,6 +109,8 @@ int srv_policy_rotate(struct srv_ctx *ctx, const char *text, size_t len, const c
     struct srv_policy *p = NULL;
     int rc = srv_policy_new(text, len, &p, msg, msgsize);
 
+    if (rc == 0)
+        rc = policy_selection(ctx, p);
     if (rc == 0)
         rc = srv_store_policy_put(ctx->store, p->json, p->sha256, actor);
     if (rc != 0) {
@@ -115,7 +134,11 @@ int srv_policy_load_initial(struct srv_ctx *ctx)
         rc = srv_policy_new(json, strlen(json), &p, NULL, 0);
         free(json);
         if (rc == 0)
+            rc = policy_selection(ctx, p);
+        if (rc == 0)
             swap_in(ctx, p);
+        else
+            srv_policy_put(p);
         return rc;
     }
     if (rc != DA_ERR_NOT_FOUND)

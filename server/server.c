@@ -77,59 +77,75 @@ static int receipt_keyid(EVP_PKEY *key, char out[65])
  * and shim extend as well: 8 and 9 (GRUB, kernel command line and files),
  * 12 (systemd-stub) and 14 (shim's MOK lists) join every quoted bank. The
  * selection as configured is kept otherwise. */
-static int widen_for_policy(struct srv_ctx *ctx)
+int srv_selection_for_policy(const char *configured, const char *policy_json,
+                             struct srv_selection *out)
 {
     const uint32_t boot = (1u << 8) | (1u << 9) | (1u << 12) | (1u << 14);
-    char text[sizeof(ctx->cfg.pcr_selection)];
+    struct da_pcr_selection base;
+    char text[sizeof(out->text)];
     size_t o = 0;
     int w;
 
-    if (ctx->policy == NULL || strstr(ctx->policy->json, "\"/attestation/boot/") == NULL)
-        return 0;
-    for (size_t b = 0; b < ctx->pcr_selection.count; b++) {
-        const char *name = da_eventlog_alg_name(ctx->pcr_selection.banks[b].hash);
-        uint32_t pcrs = ctx->pcr_selection.banks[b].pcrs | boot;
-        const char *sep = "";
-        if (name == NULL)
-            return DA_ERR_CONFIG;
-        w = snprintf(text + o, sizeof(text) - o, "%s%s:", b > 0 ? "+" : "", name);
-        if (w < 0 || (size_t)w >= sizeof(text) - o)
-            return DA_ERR_CONFIG;
-        o += (size_t)w;
-        for (int i = 0; i < DA_PCR_MAX; i++) {
-            if ((pcrs & (1u << i)) == 0)
-                continue;
-            w = snprintf(text + o, sizeof(text) - o, "%s%d", sep, i);
+    memset(out, 0, sizeof(*out));
+    if (strlen(configured) >= sizeof(text) || da_pcr_selection_parse(configured, &base) != 0)
+        return DA_ERR_CONFIG;
+    snprintf(text, sizeof(text), "%s", configured);
+    if (policy_json != NULL && strstr(policy_json, "\"/attestation/boot/") != NULL) {
+        for (size_t b = 0; b < base.count; b++) {
+            const char *name = da_eventlog_alg_name(base.banks[b].hash);
+            uint32_t pcrs = base.banks[b].pcrs | boot;
+            const char *sep = "";
+            if (name == NULL)
+                return DA_ERR_CONFIG;
+            w = snprintf(text + o, sizeof(text) - o, "%s%s:", b > 0 ? "+" : "", name);
             if (w < 0 || (size_t)w >= sizeof(text) - o)
                 return DA_ERR_CONFIG;
             o += (size_t)w;
-            sep = ",";
+            for (int i = 0; i < DA_PCR_MAX; i++) {
+                if ((pcrs & (1u << i)) == 0)
+                    continue;
+                w = snprintf(text + o, sizeof(text) - o, "%s%d", sep, i);
+                if (w < 0 || (size_t)w >= sizeof(text) - o)
+                    return DA_ERR_CONFIG;
+                o += (size_t)w;
+                sep = ",";
+            }
         }
     }
-    if (srv_pcr_selection_parse(text, &ctx->pcr_mask) != 0 ||
-        da_pcr_selection_parse(text, &ctx->pcr_selection) != 0)
+    if (srv_pcr_selection_parse(text, &out->mask) != 0 ||
+        da_pcr_selection_parse(text, &out->sel) != 0)
         return DA_ERR_CONFIG;
-    memcpy(ctx->cfg.pcr_selection, text, sizeof(text));
+    memcpy(out->text, text, sizeof(text));
     return 0;
 }
 
-/* The dated dbx reference, when configured (docs/evidence.md). */
+extern const unsigned char srv_dbx_reference_builtin[];
+extern const size_t srv_dbx_reference_builtin_len;
+
+/* The dated dbx reference (docs/evidence.md): the configured file, else
+ * the one shipped with the server (server/data/dbx). */
 static int load_dbx_reference(struct srv_ctx *ctx)
 {
+    const char *from = ctx->cfg.dbx_reference;
     char *text = NULL;
     size_t len = 0;
     int rc;
 
-    if (ctx->cfg.dbx_reference[0] == '\0')
-        return 0;
-    rc = srv_read_file(ctx->cfg.dbx_reference, (size_t)DA_DBX_REF_MAX * 80 + 4096, &text, &len);
-    if (rc == 0)
-        rc = da_dbx_reference_parse(text, len, &ctx->dbx_ref);
-    free(text);
+    if (from[0] == '\0') {
+        from = "(built in)";
+        rc = da_dbx_reference_parse((const char *)srv_dbx_reference_builtin,
+                                    srv_dbx_reference_builtin_len, &ctx->dbx_ref);
+    } else {
+        rc = srv_read_file(from, (size_t)DA_DBX_REF_MAX * 80 + 4096, &text, &len);
+        if (rc == 0)
+            rc = da_dbx_reference_parse(text, len, &ctx->dbx_ref);
+        free(text);
+    }
     if (rc != 0)
-        da_error_f("dbx_reference %s cannot be used: %s", ctx->cfg.dbx_reference, da_strerror(rc));
+        da_error_f("dbx_reference %s cannot be used: %s", from, da_strerror(rc));
     else
-        da_info_f("dbx reference of %s: %zu revocations", ctx->dbx_ref.date, ctx->dbx_ref.n);
+        da_info_f("dbx reference %s of %s: %zu revocations", from, ctx->dbx_ref.date,
+                  ctx->dbx_ref.n);
     return rc;
 }
 
@@ -144,9 +160,7 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
         return DA_ERR_NOMEM;
     ctx->cfg = *cfg;
     pthread_rwlock_init(&ctx->policy_lock, NULL);
-    rc = srv_pcr_selection_parse(cfg->pcr_selection, &ctx->pcr_mask);
-    if (rc == 0 && da_pcr_selection_parse(cfg->pcr_selection, &ctx->pcr_selection) != 0)
-        rc = DA_ERR_CONFIG;
+    rc = srv_selection_for_policy(cfg->pcr_selection, NULL, &ctx->configured);
     if (rc == 0)
         rc = srv_keys_load(cfg->state_dir, cfg->plain_http ? NULL : cfg->tls_cert,
                            cfg->plain_http ? NULL : cfg->tls_key, &ctx->keys);
@@ -167,8 +181,6 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
         rc = load_ek_trust(cfg, &ctx->ek_trust);
     if (rc == 0)
         rc = srv_policy_load_initial(ctx);
-    if (rc == 0)
-        rc = widen_for_policy(ctx);
     if (rc == 0)
         rc = load_dbx_reference(ctx);
     if (rc != 0) {

@@ -33,6 +33,20 @@ struct srv_metrics {
 
 struct srv_policy;
 
+/* A PCR selection as the server asks for it: text, mask of PCR numbers over
+ * all banks, and the parsed banks. */
+struct srv_selection {
+    char text[128];
+    uint32_t mask;
+    struct da_pcr_selection sel;
+};
+
+/* The selection a policy needs: the configured one (text), grown by PCRs 8,
+ * 9, 12 and 14 in every bank when the policy reads measured boot facts
+ * (/attestation/boot/). DA_ERR_CONFIG when it cannot be written. */
+int srv_selection_for_policy(const char *configured, const char *policy_json,
+                             struct srv_selection *out);
+
 struct srv_ctx {
     struct srv_config cfg;
     struct srv_store *store;
@@ -42,13 +56,15 @@ struct srv_ctx {
     struct srv_ratelimit *rl_nonce; /* nonce requests, per client address */
     struct srv_ak_cache *ak_cache;
     struct da_ek_trust *ek_trust; /* NULL: no root configured, enrollment refused */
-    uint32_t pcr_mask;
-    struct da_pcr_selection pcr_selection; /* asked for in every nonce */
-    char receipt_keyid[65];                /* hex SHA-256 of the receipt public key (DER) */
+    /* The selection asked for in every nonce is the current policy's
+     * (policy_state.h, srv_policy_selection); this is the configured one,
+     * used while no policy is set. */
+    struct srv_selection configured;
+    char receipt_keyid[65]; /* hex SHA-256 of the receipt public key (DER) */
 
     pthread_rwlock_t policy_lock;
     struct srv_policy *policy;       /* current policy; see policy_state.h */
-    struct da_dbx_reference dbx_ref; /* cfg.dbx_reference loaded; n 0: none */
+    struct da_dbx_reference dbx_ref; /* cfg.dbx_reference, else the shipped one */
 
     struct srv_metrics metrics;
     /* /readyz's store probe: start (monotonic ms, 0: never) and result of

@@ -118,6 +118,27 @@ struct srv_pending_seen {
     int64_t first_seen; /* Unix seconds; from a get, 0 when never listed */
 };
 
+/* A difference between an agent's reference boot state and a later
+ * report's: what (secure_boot, keys, authorities, boot_applications) with
+ * both values as JSON texts. In a list the text is borrowed for the call. */
+struct srv_boot_change {
+    int64_t id;
+    char report_id[SRV_ID_HEX];
+    int64_t at;
+    const char *what;
+    const char *reference_json;
+    const char *now_json;
+};
+
+/* A boot component digest an admin allowed for a vendor's machines. */
+struct srv_boot_pin {
+    char vendor[SRV_MAX_NAME];
+    char digest[7 + 64 + 1]; /* "sha256:" and lower-case hex */
+    char what[16];           /* shim, bootloader, kernel, uki, driver, other */
+    char actor[SRV_MAX_NAME];
+    int64_t created_at;
+};
+
 struct srv_report {
     char id[SRV_ID_HEX];
     char agent_id[SRV_ID_HEX];
@@ -141,6 +162,12 @@ struct srv_report {
      * before are recorded with their first_seen (not loaded by gets) */
     const struct srv_pending_seen *pending;
     size_t n_pending;
+    /* put: the report's boot state (JSON), kept as the agent's reference
+     * when it has none yet, and how it differs from that reference (not
+     * loaded by gets) */
+    const char *boot_state_json;
+    const struct srv_boot_change *boot_changes;
+    size_t n_boot_changes;
 };
 
 struct srv_audit_entry {
@@ -238,11 +265,25 @@ int srv_store_agent_replace_ak(struct srv_store *s, const char *id, const unsign
 int srv_store_sweep_stale(struct srv_store *s, int64_t now, int *changed);
 void srv_agent_free(struct srv_agent *a);
 
-/* The agent's reference boot state: the transcript of its first stored
- * report whose event log replayed (it carries "boot_state"), and that
- * report's id; DA_ERR_NOT_FOUND when there is none yet. */
-int srv_store_boot_reference(struct srv_store *s, const char *agent_id, char **transcript_json,
-                             char report_id[64]);
+/* The agent's reference boot state: the state (JSON) of its first stored
+ * report whose event log replayed, that report's id and when it was
+ * recorded; DA_ERR_NOT_FOUND when there is none yet. */
+int srv_store_boot_reference(struct srv_store *s, const char *agent_id, char **state_json,
+                             char report_id[SRV_ID_HEX], int64_t *recorded_at);
+typedef int (*srv_boot_change_cb)(const struct srv_boot_change *c, void *ctx);
+/* The agent's boot changes, newest first, at most limit. */
+int srv_store_boot_changes_list(struct srv_store *s, const char *agent_id, unsigned limit,
+                                srv_boot_change_cb cb, void *ctx);
+
+/* Boot pins per vendor (digest as "sha256:" and lower-case hex, checked by
+ * the caller). DA_ERR_VENDOR_UNKNOWN, DA_ERR_BOOT_PIN_EXISTS,
+ * DA_ERR_BOOT_PIN_UNKNOWN. */
+int srv_store_boot_pin_add(struct srv_store *s, const char *vendor, const char *digest,
+                           const char *what, const char *actor);
+int srv_store_boot_pin_remove(struct srv_store *s, const char *vendor, const char *digest);
+typedef int (*srv_boot_pin_cb)(const struct srv_boot_pin *p, void *ctx);
+/* vendor_id 0: every vendor's pins. */
+int srv_store_boot_pins_list(struct srv_store *s, int64_t vendor_id, srv_boot_pin_cb cb, void *ctx);
 
 /* Identity events: the same EK came with another AK. */
 int srv_store_identity_event_put(struct srv_store *s, const char *agent_id,

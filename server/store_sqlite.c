@@ -28,7 +28,7 @@
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 4
+#define STORE_SCHEMA_LATEST 5
 
 struct wjob {
     int (*fn)(sqlite3 *db, void *arg);
@@ -121,7 +121,30 @@ static const char *const migrations[] = {
     "CREATE TABLE pending_seen (agent_id TEXT NOT NULL REFERENCES agents(id),"
     " name TEXT NOT NULL, arch TEXT NOT NULL, candidate TEXT NOT NULL,"
     " first_seen BIGINT NOT NULL, PRIMARY KEY (agent_id, name, arch, candidate));",
-    /* 4: how each EK was trusted; enrollments held for an administrator */
+    /* 4: each agent's reference boot state and its later changes, carried
+     * over from the transcripts of the reports already stored; boot
+     * components an admin pinned per vendor */
+    "CREATE TABLE boot_references (agent_id TEXT PRIMARY KEY REFERENCES agents(id),"
+    " report_id TEXT NOT NULL, state_json TEXT NOT NULL, recorded_at BIGINT NOT NULL);"
+    "CREATE TABLE boot_changes (id INTEGER PRIMARY KEY,"
+    " agent_id TEXT NOT NULL REFERENCES agents(id), report_id TEXT NOT NULL,"
+    " at BIGINT NOT NULL, what TEXT NOT NULL, reference_json TEXT NOT NULL,"
+    " now_json TEXT NOT NULL);"
+    "CREATE INDEX boot_changes_agent ON boot_changes(agent_id, id);"
+    "CREATE TABLE boot_pins (vendor_id INTEGER NOT NULL REFERENCES vendors(id),"
+    " digest TEXT NOT NULL, what TEXT NOT NULL, actor TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL, PRIMARY KEY (vendor_id, digest));"
+    "INSERT INTO boot_references (agent_id, report_id, state_json, recorded_at)"
+    " SELECT r.agent_id, r.id, r.transcript_json -> '$.event_log.boot_state', r.received_at"
+    " FROM reports r WHERE r.id = (SELECT f.id FROM reports f WHERE f.agent_id = r.agent_id"
+    " AND f.transcript_json -> '$.event_log.boot_state' IS NOT NULL"
+    " ORDER BY f.received_at, f.id LIMIT 1);"
+    "INSERT INTO boot_changes (agent_id, report_id, at, what, reference_json, now_json)"
+    " SELECT r.agent_id, r.id, r.received_at, c.value ->> '$.what',"
+    " c.value -> '$.reference', c.value -> '$.now'"
+    " FROM reports r, json_each(r.transcript_json, '$.event_log.boot_changed.changes') c"
+    " WHERE r.transcript_json LIKE '%\"boot_changed\":%' ORDER BY r.received_at, r.id, c.key;",
+    /* 5: how each EK was trusted; enrollments held for an administrator */
     "ALTER TABLE agents ADD COLUMN ek_trust TEXT NOT NULL DEFAULT 'manufacturer_chain';"
     "ALTER TABLE challenges ADD COLUMN ek_trust TEXT NOT NULL DEFAULT 'manufacturer_chain';"
     "CREATE TABLE enrollments (id TEXT PRIMARY KEY,"
@@ -1554,6 +1577,36 @@ static int agent_counters_advance(sqlite3 *db, const struct srv_report *r)
     return rc;
 }
 
+/* The report's boot state becomes the agent's reference when it has none
+ * yet; its differences from the reference are recorded one row each. */
+static int boot_state_put(sqlite3 *db, const struct srv_report *r)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+
+    if (r->boot_state_json != NULL) {
+        rc = prepare(db, &st,
+                     "INSERT INTO boot_references (agent_id, report_id, state_json, recorded_at)"
+                     " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM boot_references"
+                     " WHERE agent_id = ?1)",
+                     "ttti", r->agent_id, r->id, r->boot_state_json, r->received_at);
+        if (rc == 0)
+            rc = run(db, st, NULL);
+    }
+    for (size_t i = 0; rc == 0 && i < r->n_boot_changes; i++) {
+        const struct srv_boot_change *c = &r->boot_changes[i];
+
+        rc = prepare(db, &st,
+                     "INSERT INTO boot_changes (agent_id, report_id, at, what, reference_json,"
+                     " now_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     "ttittt", r->agent_id, r->id, r->received_at, c->what, c->reference_json,
+                     c->now_json);
+        if (rc == 0)
+            rc = run(db, st, NULL);
+    }
+    return rc;
+}
+
 static int report_put_job(sqlite3 *db, void *arg)
 {
     const struct srv_report *r = arg;
@@ -1593,6 +1646,8 @@ static int report_put_job(sqlite3 *db, void *arg)
         if (rc == 0)
             rc = run(db, st, NULL);
     }
+    if (rc == 0)
+        rc = boot_state_put(db, r);
     for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
         const struct srv_pending_seen *p = &r->pending[i];
 
@@ -1879,30 +1934,162 @@ int srv_store_policy_current(struct srv_store *s, char **json, char sha256_hex[6
     return rc;
 }
 
-/* ---- reference boot state ---- */
+/* ---- reference boot state, its changes, boot pins ---- */
 
-int srv_store_boot_reference(struct srv_store *s, const char *agent_id, char **transcript_json,
-                             char report_id[64])
+int srv_store_boot_reference(struct srv_store *s, const char *agent_id, char **state_json,
+                             char report_id[SRV_ID_HEX], int64_t *recorded_at)
 {
     sqlite3_stmt *st = NULL;
     int slot, rc;
     sqlite3 *db = reader_get(s, &slot);
 
-    *transcript_json = NULL;
+    *state_json = NULL;
     rc = prepare(db, &st,
-                 "SELECT transcript_json, id FROM reports WHERE agent_id = ?1"
-                 " AND transcript_json LIKE '%\"boot_state\":%' ORDER BY received_at, id LIMIT 1",
+                 "SELECT state_json, report_id, recorded_at FROM boot_references"
+                 " WHERE agent_id = ?1",
                  "t", agent_id);
     if (rc == 0) {
         rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_NOT_FOUND;
         if (rc == 0) {
-            *transcript_json = col_strdup(st, 0);
-            col_copy(st, 1, report_id, 64);
-            if (*transcript_json == NULL)
+            *state_json = col_strdup(st, 0);
+            col_copy(st, 1, report_id, SRV_ID_HEX);
+            *recorded_at = sqlite3_column_int64(st, 2);
+            if (*state_json == NULL)
                 rc = DA_ERR_NOMEM;
         }
         release(st);
     }
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_boot_changes_list(struct srv_store *s, const char *agent_id, unsigned limit,
+                                srv_boot_change_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src = SQLITE_DONE;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT id, report_id, at, what, reference_json, now_json FROM boot_changes"
+                 " WHERE agent_id = ?1 ORDER BY id DESC LIMIT ?2",
+                 "ti", agent_id, (int64_t)limit);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_boot_change c;
+
+        memset(&c, 0, sizeof(c));
+        c.id = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, c.report_id, sizeof(c.report_id));
+        c.at = sqlite3_column_int64(st, 2);
+        c.what = (const char *)sqlite3_column_text(st, 3);
+        c.reference_json = (const char *)sqlite3_column_text(st, 4);
+        c.now_json = (const char *)sqlite3_column_text(st, 5);
+        if (c.what == NULL || c.reference_json == NULL || c.now_json == NULL)
+            rc = DA_ERR_STORE;
+        else
+            rc = cb(&c, ctx);
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = sql_err(db, "step", src);
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+struct boot_pin_job {
+    const char *vendor;
+    const char *digest;
+    const char *what;
+    const char *actor;
+    int64_t now;
+};
+
+static int boot_pin_vendor(sqlite3 *db, const char *name, int64_t *id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, &st, "SELECT id FROM vendors WHERE name = ?1", "t", name);
+
+    if (rc != 0)
+        return rc;
+    rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_VENDOR_UNKNOWN;
+    if (rc == 0)
+        *id = sqlite3_column_int64(st, 0);
+    release(st);
+    return rc;
+}
+
+static int boot_pin_add_job(sqlite3 *db, void *arg)
+{
+    struct boot_pin_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int64_t vid = 0;
+    int rc = boot_pin_vendor(db, j->vendor, &vid);
+
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "INSERT INTO boot_pins (vendor_id, digest, what, actor, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5)",
+                     "ittti", vid, j->digest, j->what, j->actor, j->now);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    return rc == DA_ERR_STORE_CONFLICT ? DA_ERR_BOOT_PIN_EXISTS : rc;
+}
+
+int srv_store_boot_pin_add(struct srv_store *s, const char *vendor, const char *digest,
+                           const char *what, const char *actor)
+{
+    struct boot_pin_job j = {vendor, digest, what, actor != NULL ? actor : "", now_s()};
+
+    return submit(s, boot_pin_add_job, &j);
+}
+
+static int boot_pin_remove_job(sqlite3 *db, void *arg)
+{
+    struct boot_pin_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int64_t vid = 0;
+    int changes = 0, rc = boot_pin_vendor(db, j->vendor, &vid);
+
+    if (rc == 0)
+        rc = prepare(db, &st, "DELETE FROM boot_pins WHERE vendor_id = ?1 AND digest = ?2", "it",
+                     vid, j->digest);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    return rc == 0 && changes != 1 ? DA_ERR_BOOT_PIN_UNKNOWN : rc;
+}
+
+int srv_store_boot_pin_remove(struct srv_store *s, const char *vendor, const char *digest)
+{
+    struct boot_pin_job j = {vendor, digest, NULL, NULL, 0};
+
+    return submit(s, boot_pin_remove_job, &j);
+}
+
+int srv_store_boot_pins_list(struct srv_store *s, int64_t vendor_id, srv_boot_pin_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src = SQLITE_DONE;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT v.name, p.digest, p.what, p.actor, p.created_at FROM boot_pins p"
+                 " JOIN vendors v ON v.id = p.vendor_id WHERE ?1 = 0 OR p.vendor_id = ?1"
+                 " ORDER BY v.name, p.what, p.digest",
+                 "i", vendor_id);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_boot_pin p;
+
+        memset(&p, 0, sizeof(p));
+        col_copy(st, 0, p.vendor, sizeof(p.vendor));
+        col_copy(st, 1, p.digest, sizeof(p.digest));
+        col_copy(st, 2, p.what, sizeof(p.what));
+        col_copy(st, 3, p.actor, sizeof(p.actor));
+        p.created_at = sqlite3_column_int64(st, 4);
+        rc = cb(&p, ctx);
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = sql_err(db, "step", src);
+    release(st);
     reader_put(s, slot);
     return rc;
 }

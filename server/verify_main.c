@@ -11,6 +11,10 @@
  *     SHA-256 revocations of the dbx measured in LOG, the event log of a
  *     machine whose dbx is known to be up to date.
  *
+ *   devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]
+ *     the same from a published UEFI dbx update (DBXUpdate.bin, the UEFI
+ *     revocation list file): its SHA-256 revocations, each once.
+ *
  * Exit codes: 0 success, 1 the input is refused (with its error code), 2
  * usage error. */
 #include <stdio.h>
@@ -35,6 +39,10 @@ static const char dbx_reference_usage[] =
     "usage: devattest-verify dbx-reference LOG --date YYYY-MM-DD [--source TEXT]\n"
     "Print a dbx reference holding the SHA-256 revocations of the dbx measured\n"
     "in LOG, the event log of a machine whose dbx is known to be up to date.\n";
+static const char dbx_update_usage[] =
+    "usage: devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]\n"
+    "Print a dbx reference holding the SHA-256 revocations of a published UEFI\n"
+    "dbx update (DBXUpdate.bin), each once.\n";
 
 static void usage(FILE *f);
 
@@ -139,7 +147,9 @@ static int cmd_eventlog(const char *path, int json)
     return 0;
 }
 
-static int cmd_dbx_reference(const char *path, const char *date, const char *source)
+/* path is an event log (from_update 0) or a dbx update file. */
+static int cmd_dbx_reference(const char *path, const char *date, const char *source,
+                             int from_update)
 {
     struct da_dbx_reference check;
     unsigned char(*h)[32] = NULL;
@@ -151,7 +161,9 @@ static int cmd_dbx_reference(const char *path, const char *date, const char *sou
 
     da_buf_init(&log, DA_MAX_EVENT_LOG);
     rc = da_file_read(path, DA_MAX_EVENT_LOG, &log);
-    if (rc == 0)
+    if (rc == 0 && from_update)
+        rc = da_dbx_update_sha256(da_buf_data(&log), da_buf_len(&log), &h, &n);
+    else if (rc == 0)
         rc = da_eventlog_dbx_sha256(da_buf_data(&log), da_buf_len(&log), &h, &n);
     da_buf_free(&log);
     if (rc == 0 && n == 0)
@@ -165,6 +177,8 @@ static int cmd_dbx_reference(const char *path, const char *date, const char *sou
             (arr = cJSON_AddArrayToObject(root, "sha256")) == NULL)
             rc = DA_ERR_NOMEM;
         for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (i > 0 && memcmp(h[i], h[i - 1], 32) == 0)
+                continue; /* sorted: a repeated revocation is listed once */
             if (da_hex_encode_to(h[i], 32, hex, sizeof(hex)) != 0 ||
                 !cJSON_AddItemToArray(arr, cJSON_CreateString(hex)))
                 rc = DA_ERR_NOMEM;
@@ -195,13 +209,24 @@ static int run_eventlog(int argc, char **argv)
     return 2;
 }
 
-static int run_dbx_reference(int argc, char **argv)
+/* dbx-reference LOG / dbx-update FILE, then --date DATE [--source TEXT]. */
+static int run_dbx(int argc, char **argv, int from_update, const char *usage_text)
 {
     if ((argc == 4 || argc == 6) && strcmp(argv[2], "--date") == 0 &&
         (argc == 4 || strcmp(argv[4], "--source") == 0))
-        return cmd_dbx_reference(argv[1], argv[3], argc == 6 ? argv[5] : argv[1]);
-    fputs(dbx_reference_usage, stderr);
+        return cmd_dbx_reference(argv[1], argv[3], argc == 6 ? argv[5] : argv[1], from_update);
+    fputs(usage_text, stderr);
     return 2;
+}
+
+static int run_dbx_reference(int argc, char **argv)
+{
+    return run_dbx(argc, argv, 0, dbx_reference_usage);
+}
+
+static int run_dbx_update(int argc, char **argv)
+{
+    return run_dbx(argc, argv, 1, dbx_update_usage);
 }
 
 struct verify_command {
@@ -216,6 +241,8 @@ static const struct verify_command verify_commands[] = {
      run_eventlog},
     {"dbx-reference", "make a dbx reference from an up-to-date machine's event log",
      dbx_reference_usage, run_dbx_reference},
+    {"dbx-update", "make a dbx reference from a published UEFI dbx update", dbx_update_usage,
+     run_dbx_update},
 };
 
 #define VERIFY_NCOMMANDS (sizeof(verify_commands) / sizeof(verify_commands[0]))

@@ -25,8 +25,9 @@
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
 
-#define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
-#define REAL_LOG  DA_SOURCE_ROOT "/tests/data/eventlogs/event-moklisttrusted.bin"
+#define AGENT_BIN  DA_BINARY_ROOT "/agent/devattest-agent"
+#define SERVER_BIN DA_BINARY_ROOT "/server/devattest-server"
+#define REAL_LOG   DA_SOURCE_ROOT "/tests/data/eventlogs/event-moklisttrusted.bin"
 /* The log's last event: PCR 5, EV_EFI_ACTION, one SHA-256 digest, 40 bytes
  * of data ("Exit Boot Services Returned with Success"). */
 #define LAST_EVENT_SIZE (4 + 4 + 4 + 2 + 32 + 4 + 40)
@@ -36,6 +37,8 @@ struct world {
     struct da_test_server srv;
     char dir[300], conf[340], state[340], spool[340], log[340];
     char agent_id[64];
+    char first_report[64], last_report[64];
+    char apps[3][65]; /* the distinct PCR 4 boot applications, per tpm2_eventlog */
     unsigned char real[65536];
     size_t real_len;
 };
@@ -104,6 +107,8 @@ static int extend_swtpm(struct world *w, const char *log)
     return extended > 50 ? 0 : -1;
 }
 
+static void read_apps(struct world *w);
+
 static int group_setup(void **state)
 {
     struct world *w = calloc(1, sizeof(*w));
@@ -146,6 +151,7 @@ static int group_setup(void **state)
     if (extend_swtpm(w, REAL_LOG) != 0)
         return -1;
     *state = w;
+    read_apps(w);
     return 0;
 }
 
@@ -219,6 +225,9 @@ static cJSON *report(struct world *w)
     id = cJSON_GetObjectItemCaseSensitive(j, "report_id");
     assert_true(cJSON_IsString(id));
     snprintf(path, sizeof(path), "/v1/reports/%s", id->valuestring);
+    snprintf(w->last_report, sizeof(w->last_report), "%s", id->valuestring);
+    if (w->first_report[0] == '\0')
+        snprintf(w->first_report, sizeof(w->first_report), "%s", id->valuestring);
     cJSON_Delete(j);
     assert_int_equal(da_test_http(&w->srv, "GET", path, w->srv.auditor, NULL, NULL, 0, &r), 0);
     if (r.status != 200)
@@ -290,6 +299,12 @@ static void test_log_replays(void **state)
     assert_string_equal(str(c, "provenance"), "measured");
     c = check(doc, "isolation.secure-boot");
     assert_string_equal(str(c, "verdict"), "pass");
+    assert_string_equal(str(c, "provenance"), "measured");
+    /* the server's shipped dbx reference (2026-06-10, 443 revocations):
+     * this machine's dbx holds one revocation */
+    c = check(doc, "boot.dbx-current");
+    assert_string_equal(str(c, "verdict"), "fail");
+    assert_string_equal(str(c, "severity"), "high");
     assert_string_equal(str(c, "provenance"), "measured");
     c = check(doc, "boot.claims-match-measurements");
     assert_string_equal(str(c, "verdict"), "fail");
@@ -403,6 +418,237 @@ static void test_boot_changed(void **state)
     cJSON_Delete(doc);
 }
 
+static cJSON *get_json(struct world *w, const char *method, const char *path, const char *token,
+                       const char *body, long want)
+{
+    struct da_test_http r;
+    cJSON *doc;
+
+    assert_int_equal(da_test_http(&w->srv, method, path, token,
+                                  body != NULL ? "application/json" : NULL, body,
+                                  body != NULL ? strlen(body) : 0, &r),
+                     0);
+    if (r.status != want)
+        fail_msg("%s %s: %ld (want %ld) %s", method, path, r.status, want, r.body);
+    doc = cJSON_Parse(r.body);
+    da_test_http_clear(&r);
+    assert_non_null(doc);
+    return doc;
+}
+
+static const char *error_code(const cJSON *doc)
+{
+    return str(cJSON_GetObjectItem(doc, "error"), "code");
+}
+
+/* The reference state and the boot change are in the API: the agent's own
+ * list and the agent view, with what changed, both values, the report and
+ * the time. */
+static void test_boot_changes_api(void **state)
+{
+    struct world *w = *state;
+    char path[160];
+    cJSON *doc;
+    const cJSON *ref, *ch, *c;
+
+    snprintf(path, sizeof(path), "/v1/agents/%s/boot-changes", w->agent_id);
+    doc = get_json(w, "GET", path, w->srv.auditor, NULL, 200);
+    ref = cJSON_GetObjectItem(doc, "boot_reference");
+    assert_string_equal(str(ref, "report_id"), w->first_report);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(ref, "state"),
+                                                            "boot_applications")),
+                     4);
+    ch = cJSON_GetObjectItem(doc, "changes");
+    assert_int_equal(cJSON_GetArraySize(ch), 1);
+    c = cJSON_GetArrayItem(ch, 0);
+    assert_string_equal(str(c, "what"), "boot_applications");
+    assert_string_equal(str(c, "report_id"), w->last_report);
+    assert_int_equal(strlen(str(c, "at")), 20);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c, "old")), 4);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c, "new")), 5);
+    /* the appended application is the shim again, as tpm2_eventlog reads it */
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "new"), 4)->valuestring,
+                        w->apps[0]);
+    cJSON_Delete(doc);
+    snprintf(path, sizeof(path), "/v1/agents/%s/boot-changes?limit=0", w->agent_id);
+    doc = get_json(w, "GET", path, w->srv.auditor, NULL, 400);
+    cJSON_Delete(doc);
+    snprintf(path, sizeof(path), "/v1/agents/%s", w->agent_id);
+    doc = get_json(w, "GET", path, w->srv.admin, NULL, 200);
+    assert_string_equal(str(cJSON_GetObjectItem(doc, "boot_reference"), "report_id"),
+                        w->first_report);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "boot_changes")), 1);
+    cJSON_Delete(doc);
+}
+
+/* devattest-server boot-pin ... with stderr; the exit status. */
+static int pin_cli(struct world *w, char *out, size_t size, const char *args)
+{
+    char cmd[1024];
+    size_t got;
+    FILE *p;
+    int status;
+
+    snprintf(cmd, sizeof(cmd), "'%s' -c '%s' boot-pin %s 2>&1", SERVER_BIN, w->srv.config, args);
+    p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    got = fread(out, 1, size - 1, p);
+    out[got] = '\0';
+    status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int pins_count(struct world *w)
+{
+    cJSON *doc = get_json(w, "GET", "/v1/vendors/acme/boot-pins", w->srv.auditor, NULL, 200);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(doc, "pins"));
+
+    cJSON_Delete(doc);
+    return n;
+}
+
+static void expect_pinned(struct world *w, const char *verdict, const char *unpinned,
+                          const char *pinned)
+{
+    cJSON *doc = report(w);
+    const cJSON *c = check(doc, "boot.components-pinned");
+
+    assert_string_equal(str(c, "verdict"), verdict);
+    if (strcmp(verdict, "fail") == 0)
+        assert_string_equal(str(c, "severity"), "critical");
+    if (strcmp(verdict, "not_applicable") != 0)
+        assert_string_equal(str(c, "provenance"), "measured");
+    if (unpinned != NULL && strstr(str(c, "observed"), unpinned) == NULL)
+        fail_msg("unpinned sha256:%s not named: %s", unpinned, str(c, "observed"));
+    if (pinned != NULL && strstr(str(c, "observed"), pinned) != NULL)
+        fail_msg("pinned %s named as unpinned: %s", pinned, str(c, "observed"));
+    cJSON_Delete(doc);
+}
+
+/* The distinct PCR 4 boot applications of the real log, read by
+ * tpm2_eventlog. */
+static void read_apps(struct world *w)
+{
+    char cmd[1024], line[128];
+    int n = 0;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd),
+             "tpm2_eventlog '%s' 2>/dev/null | awk '/PCRIndex:/{p=$2} /EventType:/{t=$2}"
+             " /AlgorithmId: sha256/{s=1;next} s&&/Digest:/{if(p==4&&"
+             "t==\"EV_EFI_BOOT_SERVICES_APPLICATION\"){gsub(/\"/,\"\",$2);print $2} s=0}'"
+             " | awk '!seen[$0]++'",
+             REAL_LOG);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    while (n < 3 && fgets(line, sizeof(line), p) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        assert_int_equal(strlen(line), 64);
+        memcpy(w->apps[n++], line, 65);
+    }
+    pclose(p);
+    assert_int_equal(n, 3);
+}
+
+/* Pins per vendor: bad input changes nothing; once the vendor has pins,
+ * an unpinned boot application fails boot.components-pinned (critical)
+ * with its digest named; pinning it passes; removing a pin fails again. */
+static void test_boot_pins(void **state)
+{
+    struct world *w = *state;
+    char out[2048], args[512], body[256], upper[65], path[200];
+    cJSON *doc;
+
+    /* without pins the check does not apply */
+    expect_pinned(w, "not_applicable", NULL, NULL);
+    /* bad input from the command line: a stable code, nothing stored */
+    assert_int_equal(
+        pin_cli(w, out, sizeof(out), "add --vendor acme --digest sha256:12 --what shim"), 1);
+    assert_non_null(strstr(out, "boot_pin_invalid"));
+    snprintf(args, sizeof(args), "add --vendor acme --digest sha256:%s --what firmware",
+             w->apps[0]);
+    assert_int_equal(pin_cli(w, out, sizeof(out), args), 1);
+    assert_non_null(strstr(out, "boot_pin_invalid"));
+    snprintf(args, sizeof(args), "add --vendor nobody --digest sha256:%s --what shim", w->apps[0]);
+    assert_int_equal(pin_cli(w, out, sizeof(out), args), 1);
+    assert_non_null(strstr(out, "vendor_unknown"));
+    assert_int_equal(pin_cli(w, out, sizeof(out), "add --vendor acme"), 2);
+    assert_int_equal(pins_count(w), 0);
+    /* bad input through the API */
+    doc = get_json(w, "POST", "/v1/vendors/acme/boot-pins", w->srv.admin,
+                   "{\"digest\":\"sha256:zz\",\"what\":\"shim\"}", 400);
+    assert_string_equal(error_code(doc), "boot_pin_invalid");
+    cJSON_Delete(doc);
+    snprintf(body, sizeof(body), "{\"digest\":\"sha256:%s\",\"what\":\"shim\"}", w->apps[0]);
+    doc = get_json(w, "POST", "/v1/vendors/nobody/boot-pins", w->srv.admin, body, 404);
+    assert_string_equal(error_code(doc), "vendor_unknown");
+    cJSON_Delete(doc);
+    doc = get_json(w, "POST", "/v1/vendors/acme/boot-pins", w->srv.auditor, body, 403);
+    cJSON_Delete(doc);
+    assert_int_equal(pins_count(w), 0);
+
+    /* the shim pinned (command line): the boot loader and kernel are not */
+    snprintf(args, sizeof(args), "add --vendor acme --digest sha256:%s --what shim", w->apps[0]);
+    assert_int_equal(pin_cli(w, out, sizeof(out), args), 0);
+    assert_int_equal(pin_cli(w, out, sizeof(out), "list --vendor acme"), 0);
+    assert_non_null(strstr(out, w->apps[0]));
+    expect_pinned(w, "fail", w->apps[1], w->apps[0]);
+    /* the others pinned through the API (upper-case hex is accepted) */
+    for (int i = 0; i < 64; i++)
+        upper[i] = (char)(w->apps[1][i] >= 'a' ? w->apps[1][i] - 'a' + 'A' : w->apps[1][i]);
+    upper[64] = '\0';
+    snprintf(body, sizeof(body), "{\"digest\":\"sha256:%s\",\"what\":\"bootloader\"}", upper);
+    doc = get_json(w, "POST", "/v1/vendors/acme/boot-pins", w->srv.admin, body, 201);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "pins")), 2);
+    cJSON_Delete(doc);
+    doc = get_json(w, "POST", "/v1/vendors/acme/boot-pins", w->srv.admin, body, 409);
+    assert_string_equal(error_code(doc), "boot_pin_exists");
+    cJSON_Delete(doc);
+    expect_pinned(w, "fail", w->apps[2], w->apps[1]);
+    snprintf(body, sizeof(body), "{\"digest\":\"sha256:%s\",\"what\":\"kernel\"}", w->apps[2]);
+    doc = get_json(w, "POST", "/v1/vendors/acme/boot-pins", w->srv.admin, body, 201);
+    cJSON_Delete(doc);
+    expect_pinned(w, "pass", NULL, NULL);
+    /* a pin removed: its component fails again */
+    snprintf(path, sizeof(path), "/v1/vendors/acme/boot-pins/%s", w->apps[1]);
+    doc = get_json(w, "DELETE", path, w->srv.admin, NULL, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "pins")), 2);
+    cJSON_Delete(doc);
+    doc = get_json(w, "DELETE", path, w->srv.admin, NULL, 404);
+    assert_string_equal(error_code(doc), "boot_pin_unknown");
+    cJSON_Delete(doc);
+    expect_pinned(w, "fail", w->apps[1], NULL);
+    snprintf(args, sizeof(args), "remove --vendor acme --digest sha256:%s", w->apps[0]);
+    assert_int_equal(pin_cli(w, out, sizeof(out), args), 0);
+    assert_int_equal(pin_cli(w, out, sizeof(out), args), 1);
+    assert_non_null(strstr(out, "boot_pin_unknown"));
+    assert_int_equal(pins_count(w), 1);
+}
+
+/* Minimal privacy mode sends the event log too (docs/privacy.md): without
+ * it nothing could be measured. The agent's document says minimal, and
+ * the log still replays. */
+static void test_minimal_privacy_keeps_log(void **state)
+{
+    struct world *w = *state;
+    FILE *f = fopen(w->conf, "a");
+    cJSON *doc;
+    const cJSON *c, *t;
+
+    assert_non_null(f);
+    fprintf(f, "privacy = minimal\n");
+    assert_int_equal(fclose(f), 0);
+    doc = report(w);
+    assert_string_equal(str(cJSON_GetObjectItem(doc, "verdict"), "privacy"), "minimal");
+    c = check(doc, "boot.log-matches-quote");
+    assert_string_equal(str(c, "verdict"), "pass");
+    assert_string_equal(str(c, "provenance"), "measured");
+    t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");
+    assert_string_equal(str(t, "state"), "replays");
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +656,9 @@ int main(void)
         cmocka_unit_test(test_log_replays),
         cmocka_unit_test(test_altered_logs_fail),
         cmocka_unit_test(test_boot_changed),
+        cmocka_unit_test(test_boot_changes_api),
+        cmocka_unit_test(test_boot_pins),
+        cmocka_unit_test(test_minimal_privacy_keeps_log),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

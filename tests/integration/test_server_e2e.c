@@ -17,6 +17,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "caps.h"
 #include "digest.h"
 #include "encoding.h"
 #include "err.h"
@@ -629,6 +630,84 @@ static void test_report_rejections(void **state)
     }
 }
 
+static void put_policy_file(struct world *w, const char *path)
+{
+    static char buf[DA_MAX_POLICY];
+    struct da_test_http r;
+    size_t n;
+    FILE *f = fopen(path, "r");
+
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    assert_int_equal(
+        da_test_http(&w->srv, "PUT", "/v1/policy", w->srv.admin, "application/json", buf, n, &r),
+        0);
+    if (r.status != 200)
+        fail_msg("policy %s: %ld %s", path, r.status, r.body);
+    da_test_http_clear(&r);
+}
+
+static void expect_transcript_selection(struct world *w, struct da_test_http *r, const char *want)
+{
+    char path[160], needle[160];
+    cJSON *doc = cJSON_Parse(r->body);
+    struct da_test_http g;
+
+    if (r->status != 201)
+        fail_msg("report: %ld %s", r->status, r->body);
+    snprintf(path, sizeof(path), "/v1/reports/%s",
+             cJSON_GetObjectItem(doc, "report_id")->valuestring);
+    cJSON_Delete(doc);
+    da_test_http_clear(r);
+    assert_int_equal(da_test_http(&w->srv, "GET", path, w->srv.auditor, NULL, NULL, 0, &g), 0);
+    snprintf(needle, sizeof(needle), "\"pcr_selection\":\"%s\"", want);
+    if (strstr(g.body, needle) == NULL)
+        fail_msg("transcript without %s: %s", needle, g.body);
+    da_test_http_clear(&g);
+}
+
+/* A policy set at run time that reads measured boot facts widens the PCR
+ * selection of the next nonces at once (8, 9, 12, 14); a nonce issued just
+ * before still verifies with the selection it was issued for; a quote over
+ * the old selection with a new nonce is refused. Setting the first policy
+ * back narrows it again. */
+static void test_policy_changes_selection(void **state)
+{
+    struct world *w = *state;
+    struct report_opts o;
+    struct da_test_http r;
+    char old_nonce[160], old_pcrs[64], new_nonce[160], new_pcrs[64], path[PATH_MAX];
+    cJSON *ev = evidence_doc(true, NULL);
+
+    get_nonce(w, w->agent_id, old_nonce, sizeof(old_nonce), old_pcrs, sizeof(old_pcrs));
+    assert_string_equal(old_pcrs, "sha256:0-7");
+    snprintf(path, sizeof(path), "%s/common/policies/iso27001-2022-devenv.json", DA_SOURCE_ROOT);
+    put_policy_file(w, path);
+    get_nonce(w, w->agent_id, new_nonce, sizeof(new_nonce), new_pcrs, sizeof(new_pcrs));
+    assert_string_equal(new_pcrs, "sha256:0,1,2,3,4,5,6,7,8,9,12,14");
+    /* the nonce of before the change, quoted over its own selection */
+    memset(&o, 0, sizeof(o));
+    o.reuse_nonce = old_nonce;
+    o.quote_pcrs = old_pcrs;
+    free(post_report(w, ev, &o, &r));
+    expect_transcript_selection(w, &r, "sha256:0-7");
+    /* a new nonce asks for the wider selection */
+    memset(&o, 0, sizeof(o));
+    free(post_report(w, ev, &o, &r));
+    expect_transcript_selection(w, &r, "sha256:0,1,2,3,4,5,6,7,8,9,12,14");
+    o.quote_pcrs = "sha256:0-7";
+    free(post_report(w, ev, &o, &r));
+    if (r.status != 400 || strcmp(da_test_error_code(&r), "pcr_selection") != 0)
+        fail_msg("quote of the old selection with a new nonce: %ld %s", r.status, r.body);
+    da_test_http_clear(&r);
+    /* back to the first policy: the selection as configured */
+    put_policy(w);
+    get_nonce(w, w->agent_id, new_nonce, sizeof(new_nonce), new_pcrs, sizeof(new_pcrs));
+    assert_string_equal(new_pcrs, "sha256:0-7");
+    cJSON_Delete(ev);
+}
+
 static void test_report_replay_and_revocation(void **state)
 {
     struct world *w = *state;
@@ -976,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_concurrent_older_and_newer),
         cmocka_unit_test(test_report_rejections),
+        cmocka_unit_test(test_policy_changes_selection),
         cmocka_unit_test(test_report_replay_and_revocation),
         cmocka_unit_test(test_report_inventory),
         cmocka_unit_test(test_identity_conflict),

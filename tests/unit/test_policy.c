@@ -852,6 +852,16 @@ static void test_shipped_policy_measured_boot(void **state)
         {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
          "\"contradictions\":[]}",
          "true", "boot.dbx-current", DA_VERDICT_NOT_APPLICABLE},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[],\"pins\":{\"vendor_pins\":2,\"unpinned\":[{\"digest\":"
+         "\"sha256:00\"}]}}",
+         "true", "boot.components-pinned", DA_VERDICT_FAIL},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[],\"pins\":{\"vendor_pins\":2,\"unpinned\":[]}}",
+         "true", "boot.components-pinned", DA_VERDICT_PASS},
+        {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
+         "\"contradictions\":[]}",
+         "true", "boot.components-pinned", DA_VERDICT_NOT_APPLICABLE},
     };
     struct shipped *s = *state;
 

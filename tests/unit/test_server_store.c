@@ -75,12 +75,12 @@ static void test_migration_and_reopen(void **state)
     int64_t id1 = 0, id2 = 0;
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 5);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 5);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
@@ -364,13 +364,15 @@ static void test_migration_from_1(void **state)
                       "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
                       "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
                       "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
+                      "DROP TABLE boot_references; DROP TABLE boot_changes;"
+                      "DROP TABLE boot_pins;"
                       "DROP TABLE enrollments; ALTER TABLE agents DROP COLUMN ek_trust;"
                       "ALTER TABLE challenges DROP COLUMN ek_trust;"
                       "DELETE FROM schema_version WHERE version >= 2;"
                       "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 5);
     assert_int_equal(srv_store_nonce_used(f->s, "a1", r.nonce_hash, &used), 0);
     assert_true(used);
     assert_int_equal(srv_store_report_find_by_nonce(f->s, "a1", r.nonce_hash, &got), 0);
@@ -378,6 +380,162 @@ static void test_migration_from_1(void **state)
     srv_report_free(got);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
     assert_int_equal(srv_store_probe_write(f->s, 1234), 0);
+}
+
+struct changes_seen {
+    int n;
+    char what[4][32];
+    char old_json[4][256];
+    char report[4][SRV_ID_HEX];
+};
+
+static int collect_change(const struct srv_boot_change *c, void *ctx)
+{
+    struct changes_seen *cs = ctx;
+
+    assert_true(cs->n < 4);
+    snprintf(cs->what[cs->n], sizeof(cs->what[0]), "%s", c->what);
+    snprintf(cs->old_json[cs->n], sizeof(cs->old_json[0]), "%s", c->reference_json);
+    snprintf(cs->report[cs->n], sizeof(cs->report[0]), "%s", c->report_id);
+    cs->n++;
+    return 0;
+}
+
+/* A database of schema 3, whose reports carried the reference boot state
+ * and the changes only in their transcripts: the migration to 4 records
+ * the first report's state as the reference and each change as a row. */
+static void test_migration_from_3(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_report r;
+    struct changes_seen cs;
+    char *ref = NULL, rid[SRV_ID_HEX];
+    int64_t at = 0;
+    int version = 0;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    make_agent(f->s, "a2", "acme", "ek2", 900);
+    fill_report(&r, "r0", "a1", 10); /* no log: no boot state */
+    r.received_at = 1000;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    fill_report(&r, "r1", "a1", 11);
+    r.received_at = 1001;
+    r.clock = 10;
+    r.transcript_json = (char *)"{\"event_log\":{\"state\":\"replays\",\"boot_state\":"
+                                "{\"boot_applications\":[\"aa\"]}}}";
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    fill_report(&r, "r2", "a1", 12);
+    r.received_at = 1002;
+    r.clock = 20;
+    r.transcript_json =
+        (char *)"{\"event_log\":{\"state\":\"replays\",\"boot_state\":"
+                "{\"boot_applications\":[\"aa\",\"bb\"]},\"boot_changed\":{\"reference_report\":"
+                "\"r1\",\"changes\":[{\"what\":\"boot_applications\",\"reference\":[\"aa\"],"
+                "\"now\":[\"aa\",\"bb\"]},{\"what\":\"secure_boot\",\"reference\":"
+                "{\"SecureBoot\":true},\"now\":{\"SecureBoot\":false}}]}}}";
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    srv_store_close(f->s);
+    f->s = NULL;
+    exec_raw(f->path, "BEGIN; DROP TABLE boot_references; DROP TABLE boot_changes;"
+                      " DROP TABLE boot_pins; DROP TABLE enrollments;"
+                      " ALTER TABLE agents DROP COLUMN ek_trust;"
+                      " ALTER TABLE challenges DROP COLUMN ek_trust;"
+                      " DELETE FROM schema_version WHERE version >= 4; COMMIT;");
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+    assert_int_equal(version, 5);
+    assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
+    assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
+    assert_string_equal(rid, "r1");
+    assert_int_equal(at, 1001);
+    free(ref);
+    assert_int_equal(srv_store_boot_reference(f->s, "a2", &ref, rid, &at), DA_ERR_NOT_FOUND);
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(srv_store_boot_changes_list(f->s, "a1", 10, collect_change, &cs), 0);
+    assert_int_equal(cs.n, 2);
+    /* newest first: the second change of r2 was inserted last */
+    assert_string_equal(cs.what[0], "secure_boot");
+    assert_string_equal(cs.old_json[0], "{\"SecureBoot\":true}");
+    assert_string_equal(cs.what[1], "boot_applications");
+    assert_string_equal(cs.old_json[1], "[\"aa\"]");
+    assert_string_equal(cs.report[1], "r2");
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+}
+
+/* A report's boot state becomes the reference only when the agent has
+ * none; its changes are stored with it, in the same transaction. */
+static void test_boot_reference_put(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_report r;
+    struct srv_boot_change ch = {0, "", 0, "keys", "{\"dbx\":\"11\"}", "{\"dbx\":\"22\"}"};
+    struct changes_seen cs;
+    char *ref = NULL, rid[SRV_ID_HEX];
+    int64_t at = 0;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    fill_report(&r, "r1", "a1", 11);
+    r.boot_state_json = "{\"keys\":{\"dbx\":\"11\"}}";
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    fill_report(&r, "r2", "a1", 12);
+    r.clock = 10;
+    r.received_at = 1005;
+    r.boot_state_json = "{\"keys\":{\"dbx\":\"22\"}}"; /* not the first: ignored */
+    r.boot_changes = &ch;
+    r.n_boot_changes = 1;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
+    assert_string_equal(ref, "{\"keys\":{\"dbx\":\"11\"}}");
+    assert_string_equal(rid, "r1");
+    free(ref);
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(srv_store_boot_changes_list(f->s, "a1", 10, collect_change, &cs), 0);
+    assert_int_equal(cs.n, 1);
+    assert_string_equal(cs.report[0], "r2");
+    assert_string_equal(cs.what[0], "keys");
+    /* a report refused (nonce replay) leaves no change behind */
+    fill_report(&r, "r3", "a1", 12);
+    r.clock = 20;
+    r.boot_changes = &ch;
+    r.n_boot_changes = 1;
+    assert_int_equal(srv_store_report_put(f->s, &r), DA_ERR_VERIFY_NONCE_REPLAY);
+    memset(&cs, 0, sizeof(cs));
+    assert_int_equal(srv_store_boot_changes_list(f->s, "a1", 10, collect_change, &cs), 0);
+    assert_int_equal(cs.n, 1);
+}
+
+static int count_pin(const struct srv_boot_pin *p, void *ctx)
+{
+    assert_string_equal(p->actor, "admin:t");
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_boot_pins(void **state)
+{
+    struct fixture *f = *state;
+    static const char d1[] = "sha256:"
+                             "0000000000000000000000000000000000000000000000000000000000000001";
+    int64_t vid = 0, other = 0;
+    int n = 0;
+
+    assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &vid), 0);
+    assert_int_equal(srv_store_vendor_ensure(f->s, "other", &other), 0);
+    assert_int_equal(srv_store_boot_pin_add(f->s, "acme", d1, "shim", "admin:t"), 0);
+    assert_int_equal(srv_store_boot_pin_add(f->s, "acme", d1, "kernel", "admin:t"),
+                     DA_ERR_BOOT_PIN_EXISTS);
+    assert_int_equal(srv_store_boot_pin_add(f->s, "nobody", d1, "shim", "admin:t"),
+                     DA_ERR_VENDOR_UNKNOWN);
+    assert_int_equal(srv_store_boot_pins_list(f->s, vid, count_pin, &n), 0);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(srv_store_boot_pins_list(f->s, other, count_pin, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(srv_store_boot_pin_remove(f->s, "other", d1), DA_ERR_BOOT_PIN_UNKNOWN);
+    assert_int_equal(srv_store_boot_pin_remove(f->s, "acme", d1), 0);
+    assert_int_equal(srv_store_boot_pin_remove(f->s, "acme", d1), DA_ERR_BOOT_PIN_UNKNOWN);
+    assert_int_equal(srv_store_boot_pins_list(f->s, 0, count_pin, &n), 0);
+    assert_int_equal(n, 0);
 }
 
 /* Used nonces are keyed by (agent, nonce): one agent's use is not
@@ -569,6 +727,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_and_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boot_reference_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boot_pins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonce_keyed_by_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_checked_in_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_race, setup, teardown),
