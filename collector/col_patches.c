@@ -904,9 +904,11 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
         COL_TRY(col_add_unknown_err(area, "lists_count", lists_scan_err, COL_LISTS_DIR));
     else
         COL_TRY(col_add_num(area, "lists_count", (double)lists.n));
-    if (pins != NULL)
-        COL_TRY(col_add_num(area, "apt_pins", (double)col_pins_count(pins)));
-    else
+    if (pins != NULL) {
+        size_t npins = col_pins_count(pins);
+
+        COL_TRY(col_add_num(area, "apt_pins", (double)npins));
+    } else
         COL_TRY(col_add_unknown(area, "apt_pins", pins_reason, pins_err));
     COL_TRY(col_patches_lists_age(ctx, area));
     if (list_err[0] != '\0') {

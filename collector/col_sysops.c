@@ -5,6 +5,7 @@
 
 #include "caps.h"
 #include "err.h"
+#include "nft_eval.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,7 +87,37 @@ static int col_live_clock(int *synchronized, long *max_error_us)
  * as they came, in a capped buffer, and read by the evaluator (nft_eval.c)
  * where no privilege is held. */
 
-#define COL_NL_BUF       65536
+#define COL_NL_BUF 65536
+/* Walking a datagram of netlink messages: NLMSG_OK, NLMSG_NEXT and
+ * NLMSG_DATA without their casts, which drop const, and with the remaining
+ * length kept from wrapping when the last message is not padded. The
+ * buffers are aligned for struct nlmsghdr. */
+static const struct nlmsghdr *col_nl_first(const void *buf, size_t left)
+{
+    const struct nlmsghdr *nh = buf;
+
+    if (left < sizeof(*nh) || nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > left)
+        return NULL;
+    return nh;
+}
+
+static const struct nlmsghdr *col_nl_next(const struct nlmsghdr *nh, size_t *left)
+{
+    size_t step = NLMSG_ALIGN(nh->nlmsg_len);
+
+    if (step >= *left) {
+        *left = 0;
+        return NULL;
+    }
+    *left -= step;
+    return col_nl_first((const unsigned char *)nh + step, *left);
+}
+
+static const void *col_nl_data(const struct nlmsghdr *nh)
+{
+    return (const unsigned char *)nh + NLMSG_HDRLEN;
+}
+
 #define COL_NFT_ATTEMPTS 3 /* dumps retried when the ruleset changed meanwhile */
 
 static int col_nft_send(int fd, int msg, uint32_t seq, uint8_t family, const void *attrs,
@@ -95,16 +126,16 @@ static int col_nft_send(int fd, int msg, uint32_t seq, uint8_t family, const voi
     struct {
         struct nlmsghdr nh;
         struct nfgenmsg g;
-        unsigned char attrs[2 * (NLA_HDRLEN + NLA_ALIGN(NFT_NAME_MAXLEN))];
+        unsigned char attrs[2 * (COL_NLA_HDRLEN + COL_NLA_ALIGN(NFT_NAME_MAXLEN))];
     } req;
     struct sockaddr_nl sa;
     size_t len = NLMSG_LENGTH(sizeof(req.g)) + alen;
 
-    if (alen > sizeof(req.attrs))
+    if (alen > sizeof(req.attrs) || msg < 0 || msg > 0xff)
         return -EINVAL;
     memset(&req, 0, sizeof(req));
     req.nh.nlmsg_len = (uint32_t)len;
-    req.nh.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | msg;
+    req.nh.nlmsg_type = (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | msg); /* both below 256 */
     req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     req.nh.nlmsg_seq = seq;
     req.g.nfgen_family = family;
@@ -134,7 +165,7 @@ static int col_nft_recv(int fd, uint32_t seq, struct da_buf *out, unsigned char 
         if (n == 0)
             return -EBADMSG;
         left = (size_t)n;
-        for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+        for (nh = col_nl_first(buf, left); nh != NULL; nh = col_nl_next(nh, &left)) {
             int e;
 
             if (nh->nlmsg_seq != seq)
@@ -144,7 +175,7 @@ static int col_nft_recv(int fd, uint32_t seq, struct da_buf *out, unsigned char 
             if (nh->nlmsg_type == NLMSG_DONE)
                 return 0;
             if (nh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *err = NLMSG_DATA(nh);
+                const struct nlmsgerr *err = col_nl_data(nh);
 
                 if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*err)))
                     return -EBADMSG;
@@ -178,12 +209,12 @@ static size_t col_nft_put_name(unsigned char *p, uint16_t type, const unsigned c
 {
     struct nlattr a;
 
-    a.nla_len = (uint16_t)(NLA_HDRLEN + len);
+    a.nla_len = (uint16_t)(COL_NLA_HDRLEN + len);
     a.nla_type = type;
     memcpy(p, &a, sizeof(a));
-    memcpy(p + NLA_HDRLEN, name, len);
-    memset(p + NLA_HDRLEN + len, 0, NLA_ALIGN(len) - len);
-    return NLA_HDRLEN + NLA_ALIGN(len);
+    memcpy(p + COL_NLA_HDRLEN, name, len);
+    memset(p + COL_NLA_HDRLEN + len, 0, COL_NLA_ALIGN(len) - len);
+    return COL_NLA_HDRLEN + COL_NLA_ALIGN(len);
 }
 
 /* For each set message in [from, to) of out, dump its elements. The set's
@@ -195,7 +226,7 @@ static int col_nft_dump_elems(int fd, uint32_t *seq, size_t from, size_t to, str
 
     while (off + NLMSG_HDRLEN <= to) {
         struct nlmsghdr nh;
-        unsigned char attrs[2 * (NLA_HDRLEN + NLA_ALIGN(NFT_NAME_MAXLEN))];
+        unsigned char attrs[2 * (COL_NLA_HDRLEN + COL_NLA_ALIGN(NFT_NAME_MAXLEN))];
         const unsigned char *tname = NULL, *sname = NULL;
         size_t tlen = 0, slen = 0, p, alen;
         uint8_t family;
@@ -206,22 +237,22 @@ static int col_nft_dump_elems(int fd, uint32_t *seq, size_t from, size_t to, str
             return -EBADMSG;
         family = da_buf_data(out)[off + NLMSG_HDRLEN];
         for (p = off + NLMSG_LENGTH(sizeof(struct nfgenmsg));
-             p + NLA_HDRLEN <= off + nh.nlmsg_len;) {
+             p + COL_NLA_HDRLEN <= off + nh.nlmsg_len;) {
             struct nlattr a;
 
             memcpy(&a, da_buf_data(out) + p, sizeof(a));
-            if (a.nla_len < NLA_HDRLEN || p + a.nla_len > off + nh.nlmsg_len)
+            if (a.nla_len < COL_NLA_HDRLEN || p + a.nla_len > off + nh.nlmsg_len)
                 return -EBADMSG;
-            if ((a.nla_type & NLA_TYPE_MASK) == NFTA_SET_TABLE &&
-                a.nla_len - NLA_HDRLEN <= NFT_NAME_MAXLEN) {
-                tname = da_buf_data(out) + p + NLA_HDRLEN;
-                tlen = a.nla_len - NLA_HDRLEN;
-            } else if ((a.nla_type & NLA_TYPE_MASK) == NFTA_SET_NAME &&
-                       a.nla_len - NLA_HDRLEN <= NFT_NAME_MAXLEN) {
-                sname = da_buf_data(out) + p + NLA_HDRLEN;
-                slen = a.nla_len - NLA_HDRLEN;
+            if ((a.nla_type & COL_NLA_TYPE_MASK) == NFTA_SET_TABLE &&
+                a.nla_len - COL_NLA_HDRLEN <= NFT_NAME_MAXLEN) {
+                tname = da_buf_data(out) + p + COL_NLA_HDRLEN;
+                tlen = a.nla_len - COL_NLA_HDRLEN;
+            } else if ((a.nla_type & COL_NLA_TYPE_MASK) == NFTA_SET_NAME &&
+                       a.nla_len - COL_NLA_HDRLEN <= NFT_NAME_MAXLEN) {
+                sname = da_buf_data(out) + p + COL_NLA_HDRLEN;
+                slen = a.nla_len - COL_NLA_HDRLEN;
             }
-            p += NLA_ALIGN(a.nla_len);
+            p += COL_NLA_ALIGN(a.nla_len);
         }
         off += NLMSG_ALIGN(nh.nlmsg_len);
         if (tname == NULL || sname == NULL)
@@ -292,7 +323,7 @@ static int col_sock_sys(int e)
 
 static int col_diag_msg(const struct nlmsghdr *nh, col_sock_fn fn, void *arg)
 {
-    const struct inet_diag_msg *m = NLMSG_DATA(nh);
+    const struct inet_diag_msg *m = col_nl_data(nh);
     struct col_sock s;
 
     if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
@@ -352,8 +383,7 @@ static int col_live_sockets(int family, int protocol, uint32_t states, col_sock_
             break;
         }
         left = (size_t)n;
-        for (nh = (const struct nlmsghdr *)buf; r == 0 && NLMSG_OK(nh, left);
-             nh = NLMSG_NEXT(nh, left)) {
+        for (nh = col_nl_first(buf, left); r == 0 && nh != NULL; nh = col_nl_next(nh, &left)) {
             if (nh->nlmsg_seq != 1)
                 continue;
             if (nh->nlmsg_type == NLMSG_DONE) {
@@ -361,7 +391,7 @@ static int col_live_sockets(int family, int protocol, uint32_t states, col_sock_
                 break;
             }
             if (nh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(nh);
+                const struct nlmsgerr *e = col_nl_data(nh);
 
                 r = col_sock_sys(nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0
                                      ? -e->error
@@ -415,7 +445,7 @@ static int col_audit_recv(int fd, int type, uint32_t seq, struct col_audit_statu
             return -errno;
         }
         left = (size_t)n;
-        for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+        for (nh = col_nl_first(buf, left); nh != NULL; nh = col_nl_next(nh, &left)) {
             if (nh->nlmsg_seq != seq)
                 continue;
             if (++msgs > (1ul << 20))
@@ -423,7 +453,7 @@ static int col_audit_recv(int fd, int type, uint32_t seq, struct col_audit_statu
             if (nh->nlmsg_type == NLMSG_DONE)
                 return type == AUDIT_LIST_RULES ? 0 : -EBADMSG;
             if (nh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *err = NLMSG_DATA(nh);
+                const struct nlmsgerr *err = col_nl_data(nh);
 
                 if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*err)))
                     return -EBADMSG;
@@ -432,7 +462,7 @@ static int col_audit_recv(int fd, int type, uint32_t seq, struct col_audit_statu
                 continue; /* an acknowledgement */
             }
             if (nh->nlmsg_type == AUDIT_GET && type == AUDIT_GET) {
-                const struct audit_status *st = NLMSG_DATA(nh);
+                const struct audit_status *st = col_nl_data(nh);
 
                 /* older kernels send a shorter status: the first members suffice */
                 if (nh->nlmsg_len < NLMSG_LENGTH(offsetof(struct audit_status, rate_limit)))

@@ -442,8 +442,6 @@ static void col_dpkg_key(const struct col_ctx *ctx, char *key, size_t n)
 }
 
 static void col_pkg_version(const char *status, size_t n, const char *pkg, char *out, size_t out_n);
-static int col_map(const struct col_ctx *ctx, const char *rel, const char **p, size_t *len);
-static void col_unmap(const char *p, size_t len);
 
 /* Versions of the owning packages, from dpkg's status. */
 static void col_versions(const struct col_ctx *ctx, struct col_tool *tools, size_t n)

@@ -95,7 +95,7 @@ struct col_sys_ops {
 
 /* Replace the state file `name` (a bare name, never a path) with data.
  * 0 or a DA_ERR_*. */
-typedef int (*col_state_put_fn)(void *arg, const char *name, const void *data, size_t len);
+typedef int (*col_state_put_fn)(const void *arg, const char *name, const void *data, size_t len);
 
 struct col_ctx {
     const char *root;      /* root prefix without trailing slash; "" is "/" */
@@ -107,7 +107,7 @@ struct col_ctx {
     /* Every write of a state file goes here; NULL writes into state_dir with
      * col_state_write_file. */
     col_state_put_fn state_put;
-    void *state_put_arg;
+    const void *state_put_arg;
     /* The tree under root every read goes through (rootfs.h). NULL: the
      * entry points (col_collect_evidence, col_patches_inventory) open one
      * on root for the run; a caller may supply its own. */
@@ -251,6 +251,9 @@ int col_read_state(const struct col_ctx *ctx, const char *name, struct da_buf *b
 int col_state_put(const struct col_ctx *ctx, const char *name, const void *data, size_t len);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void col_hex(const unsigned char *in, size_t n, char *out);
+/* 1 when a PEM private key has no passphrase, 0 when it has one, -1 when the
+ * text is not a private key (col_separation.c). */
+int col_ssh_key_unencrypted(const char *text);
 
 #define COL_TRY(x)                                                                                 \
     do {                                                                                           \

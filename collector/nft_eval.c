@@ -49,18 +49,18 @@ static int nfe_parse(const unsigned char *p, size_t len, struct nfe_attr *tb, in
         uint16_t alen, type;
         size_t step;
 
-        if (len < NLA_HDRLEN)
+        if (len < COL_NLA_HDRLEN)
             return DA_ERR_COLLECT_PARSE;
         alen = nfe_u16h(p);
-        type = nfe_u16h(p + 2) & NLA_TYPE_MASK;
-        if (alen < NLA_HDRLEN || alen > len)
+        type = nfe_u16h(p + 2) & COL_NLA_TYPE_MASK;
+        if (alen < COL_NLA_HDRLEN || alen > len)
             return DA_ERR_COLLECT_PARSE;
         if (type <= max) {
-            tb[type].p = p + NLA_HDRLEN;
-            tb[type].len = alen - NLA_HDRLEN;
+            tb[type].p = p + COL_NLA_HDRLEN;
+            tb[type].len = (uint32_t)(alen - COL_NLA_HDRLEN); /* alen >= header: checked */
             tb[type].present = 1;
         }
-        step = NLA_ALIGN(alen);
+        step = COL_NLA_ALIGN(alen);
         if (step >= len)
             break;
         p += step;
@@ -110,15 +110,15 @@ static int nfe_next(struct nfe_iter *it, struct nfe_attr *elem)
 
     if (it->left == 0)
         return 0;
-    if (it->left < NLA_HDRLEN)
+    if (it->left < COL_NLA_HDRLEN)
         return DA_ERR_COLLECT_PARSE;
     alen = nfe_u16h(it->p);
-    if (alen < NLA_HDRLEN || alen > it->left)
+    if (alen < COL_NLA_HDRLEN || alen > it->left)
         return DA_ERR_COLLECT_PARSE;
-    elem->p = it->p + NLA_HDRLEN;
-    elem->len = alen - NLA_HDRLEN;
-    elem->present = (nfe_u16h(it->p + 2) & NLA_TYPE_MASK) == NFTA_LIST_ELEM;
-    step = NLA_ALIGN(alen);
+    elem->p = it->p + COL_NLA_HDRLEN;
+    elem->len = (uint32_t)(alen - COL_NLA_HDRLEN); /* alen >= header: checked */
+    elem->present = (nfe_u16h(it->p + 2) & COL_NLA_TYPE_MASK) == NFTA_LIST_ELEM;
+    step = COL_NLA_ALIGN(alen);
     if (step >= it->left) {
         it->left = 0;
     } else {

@@ -21,6 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/netlink.h>
+
+/* Netlink attribute alignment and type mask with unsigned types (the
+ * kernel's NLA_ALIGN and NLA_TYPE_MASK are int expressions with negative
+ * masks); shared by the probe and the evaluator. */
+#define COL_NLA_ALIGN(n)  (((size_t)(n) + NLA_ALIGNTO - 1u) & ~((size_t)NLA_ALIGNTO - 1u))
+#define COL_NLA_HDRLEN    COL_NLA_ALIGN(sizeof(struct nlattr))
+#define COL_NLA_TYPE_MASK ((uint16_t)(~(unsigned)(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffffu))
+
 enum col_fw_verdict {
     COL_FW_UNKNOWN = 0,
     COL_FW_DROP,   /* dropped or rejected */

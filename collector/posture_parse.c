@@ -587,7 +587,7 @@ int col_maps_parse(const char *text, size_t len, col_maps_fn fn, void *arg)
         s += strspn(s, " \t");
         if (*s != '/')
             continue;
-        path = (char *)s;
+        path = line + (s - line); /* s points into line, our own copy */
         n = strlen(path);
         del = n > sizeof(deleted) - 1 && strcmp(path + n - (sizeof(deleted) - 1), deleted) == 0;
         if (del)

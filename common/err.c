@@ -45,6 +45,12 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_DSSE_NO_SIGNATURE, "dsse_no_signature", 400, "DSSE envelope has no signature"},
     {DA_ERR_INTOTO_FORMAT, "intoto_format", 400, "malformed in-toto statement"},
     {DA_ERR_INTOTO_SUBJECT, "intoto_subject", 400, "in-toto subject without a digest"},
+    {DA_ERR_BUNDLE_FORMAT, "bundle_format", 400, "malformed attestation bundle line"},
+    {DA_ERR_ATTEST_PREDICATE, "attest_predicate", 400, "malformed build-machine predicate"},
+    {DA_ERR_SBOM_FORMAT, "sbom_format", 400, "not an SPDX 2.3 or CycloneDX 1.5 JSON document"},
+    {DA_ERR_JUNIT_FORMAT, "junit_format", 400, "not a JUnit XML report"},
+    {DA_ERR_SCAN_FORMAT, "scan_format", 400, "not a grype or trivy JSON report or a clamscan log"},
+    {DA_ERR_TIMESTAMP_FORMAT, "timestamp_format", 400, "malformed or mismatched time-stamp token"},
 
     {DA_ERR_TPM, "tpm", 500, "TPM command failed"},
     {DA_ERR_TPM_ABSENT, "tpm_absent", 500, "no TPM reachable"},
@@ -165,6 +171,20 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_UNSAFE_PATH, "unsafe_path", 500, "a file or directory has an unsafe owner or mode"},
     {DA_ERR_PRIVDROP, "privdrop", 500, "the switch to the agent's user failed"},
     {DA_ERR_SPOOL_MAC, "spool_mac", 500, "a spooled report's MAC does not verify"},
+    {DA_ERR_ATTEST_DENIED, "attest_denied", 403, "the caller is not in the attest group"},
+    {DA_ERR_ATTEST_NO_RECEIPT, "attest_no_receipt", 409,
+     "no verified report yet: run devattest-agent report"},
+    {DA_ERR_ATTEST_RECEIPT_OLD, "attest_receipt_old", 409,
+     "the last verified report is too old: run devattest-agent report"},
+    {DA_ERR_ATTEST_NOT_COMPLIANT, "attest_not_compliant", 409,
+     "the machine's last verdict is not compliant"},
+    {DA_ERR_ATTEST_REQUEST, "attest_request", 400, "malformed attest request"},
+    {DA_ERR_ATTEST_UNAVAILABLE, "attest_unavailable", 503,
+     "the agent's attest socket is not there"},
+    {DA_ERR_ATTEST_EVIDENCE, "attest_evidence", 409,
+     "the receipt names evidence this agent did not quote"},
+    {DA_ERR_GIT, "git", 400, "the git repository cannot be read"},
+    {DA_ERR_TSA, "tsa", 502, "the time-stamp authority failed"},
 };
 
 static const struct da_err_entry *da_err_lookup(int err)

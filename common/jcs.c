@@ -10,6 +10,7 @@
 #include "encoding.h"
 #include "err.h"
 #include "caps.h"
+#include "picky.h"
 
 /* Decimal digits of a double: value = 0.d1d2...dk * 10^n (ECMAScript's
  * s, k and n in Number::toString). */
@@ -40,7 +41,7 @@ static bool jcs_reads_back(const struct jcs_digits *dg, double d)
     char txt[48];
 
     snprintf(txt, sizeof(txt), "%se%d", dg->s, dg->n - dg->k);
-    return strtod(txt, NULL) == d;
+    return da_double_exact(strtod(txt, NULL), d);
 }
 
 /* The next (up) or previous (!up) value with the same number of digits. */
@@ -50,8 +51,10 @@ static void jcs_step(struct jcs_digits *dg, bool up)
 
     while (i >= 0 && dg->s[i] == (up ? '9' : '0'))
         dg->s[i--] = up ? '0' : '9';
-    if (i >= 0)
-        dg->s[i] += up ? 1 : -1;
+    if (i >= 0 && up)
+        dg->s[i]++; /* a digit below '9' */
+    else if (i >= 0)
+        dg->s[i]--; /* a digit above '0' */
     if (up && i < 0) {
         dg->s[0] = '1';
         dg->n++;
@@ -179,11 +182,12 @@ int da_jcs_format_number(double d, char *out, size_t outsize)
     out[0] = '\0';
     if (!isfinite(d))
         return DA_ERR_JSON_NUMBER;
-    if (d == 0)
+    if (da_double_exact(d, 0.0))
         return jcs_put(out, outsize, &o, "0", 1);
     /* Below 2^53 every integer is a double of its own, so its shortest
      * digits are the integer itself; evidence is mostly such numbers. */
-    if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d) {
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 &&
+        da_double_exact(d, (double)(long long)d)) {
         if (snprintf(out, outsize, "%lld", (long long)d) >= (int)outsize) {
             out[0] = '\0';
             return DA_ERR_TOO_LARGE;

@@ -9,6 +9,7 @@
 #include "encoding.h"
 #include "err.h"
 #include "caps.h"
+#include "picky.h"
 
 /* cJSON reads at most 63 characters of a number; a longer one is refused
  * here rather than read differently. */
@@ -304,9 +305,9 @@ static int check_duplicate_keys(struct scan *s, size_t from)
     if (n < 2)
         return 0;
     k = s->keys + from;
-    qsort_r(k, n, sizeof(*k), key_compare, (void *)s->p);
+    qsort_r(k, n, sizeof(*k), key_compare, DA_UNCONST(s->p)); /* the text is only read */
     for (i = 1; i < n; i++) {
-        if (key_compare(&k[i - 1], &k[i], (void *)s->p) == 0)
+        if (key_compare(&k[i - 1], &k[i], DA_UNCONST(s->p)) == 0)
             return scan_fail(s, (k[i].off > k[i - 1].off ? k[i].off : k[i - 1].off) - 1,
                              DA_ERR_JSON_DUP_KEY, "duplicate key in object");
     }
@@ -636,7 +637,7 @@ int da_json_get_int64(const cJSON *obj, const char *key, int64_t *out)
     d = v->valuedouble;
     if (!(d >= -(double)DA_JSON_MAX_SAFE_INT && d <= (double)DA_JSON_MAX_SAFE_INT))
         return DA_ERR_JSON_TYPE;
-    if ((double)(int64_t)d != d)
+    if (!da_double_exact((double)(int64_t)d, d))
         return DA_ERR_JSON_TYPE;
     *out = (int64_t)d;
     return 0;

@@ -25,6 +25,7 @@
 #include "quote.h"
 #include "render.h"
 #include "token.h"
+#include "picky.h"
 
 #define MAX_HOST_JSON (16u * 1024)
 #define SK_CERT_DAYS  825
@@ -199,9 +200,10 @@ static int make_challenge(struct srv_ctx *ctx, struct enroll_req *e, int64_t ven
     if (rc == 0)
         rc = name_hex(e->ak, c->ak_name, sizeof(c->ak_name));
     c->vendor_id = vendor_id;
-    c->ek_public = (unsigned char *)da_buf_data(&e->ek_pub);
+    /* lent to the challenge, which the store only reads */
+    c->ek_public = DA_UNCONST(da_buf_data(&e->ek_pub));
     c->ek_public_len = da_buf_len(&e->ek_pub);
-    c->ak_public = (unsigned char *)da_buf_data(&e->ak_pub);
+    c->ak_public = DA_UNCONST(da_buf_data(&e->ak_pub));
     c->ak_public_len = da_buf_len(&e->ak_pub);
     c->host_json = e->host_json;
     c->expires_at = srv_now() + ctx->cfg.challenge_ttl_s;
@@ -521,7 +523,7 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
         memcpy(rec.ak_name, a->c->ak_name, sizeof(rec.ak_name));
         rec.ak_public = a->c->ak_public;
         rec.ak_public_len = a->c->ak_public_len;
-        rec.sk_public = (unsigned char *)da_buf_data(&a->sk_pub);
+        rec.sk_public = DA_UNCONST(da_buf_data(&a->sk_pub)); /* lent: the store only reads */
         rec.sk_public_len = da_buf_len(&a->sk_pub);
         rec.host_json = a->c->host_json;
         rec.created_at = srv_now();

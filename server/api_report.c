@@ -26,6 +26,7 @@
 #include "render.h"
 #include "report_parse.h"
 #include "token.h"
+#include "picky.h"
 #include "verdict.h"
 
 /* The usable agent named in the path: known and not revoked. */
@@ -371,7 +372,7 @@ static int make_record(struct ingest *g)
     r->received_at = srv_now();
     r->nonce_expires_at = r->received_at + ctx->cfg.nonce_ttl_s;
     memcpy(r->evidence_sha256, g->in->evidence_sha256, sizeof(r->evidence_sha256));
-    r->evidence_json = (char *)da_buf_str(&g->in->evidence_canonical);
+    r->evidence_json = DA_UNCONST(da_buf_str(&g->in->evidence_canonical)); /* lent, read only */
     r->compliant = g->compliant;
     r->reset_count = g->clock.reset_count;
     r->restart_count = g->clock.restart_count;

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "http_guard.h"
 #include "log.h"
+#include "picky.h"
 
 #define ROLES_READ  (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR | SRV_ROLE_VENDOR)
 #define ROLES_STAFF (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR)
@@ -220,7 +221,7 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ct
     enum MHD_Result ret;
 
     if (body == NULL) {
-        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        r = MHD_create_response_from_buffer(0, DA_UNCONST(""), MHD_RESPMEM_PERSISTENT);
         status = 500;
     } else {
         r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -576,10 +577,11 @@ int srv_http_start(struct srv_ctx *ctx, unsigned *port)
     if (ctx->cfg.http_threads > 1)
         opts[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, ctx->cfg.http_threads, NULL);
     if (!ctx->cfg.plain_http) {
-        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)ctx->keys->tls_cert_pem);
-        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)ctx->keys->tls_key_pem);
+        /* libmicrohttpd takes these as void * and only reads them */
+        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, DA_UNCONST(ctx->keys->tls_cert_pem));
+        opts[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, DA_UNCONST(ctx->keys->tls_key_pem));
         opts[n++] = OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
-                        (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+                        DA_UNCONST("NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"));
     }
     opts[n++] = OPT(MHD_OPTION_END, 0, NULL);
     ctx->http = h; /* requests may arrive before MHD_start_daemon returns */

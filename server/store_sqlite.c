@@ -22,6 +22,7 @@
 #include "err.h"
 #include "log.h"
 #include "quote.h"
+#include "picky.h"
 
 #define STORE_READERS       8
 #define STORE_CKPT_MS       30000 /* periodic PASSIVE checkpoint */
@@ -834,7 +835,15 @@ int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_H
     if (rc == 0) {
         rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_AUTH_DENIED;
         if (rc == 0) {
-            out->role = (enum srv_role)sqlite3_column_int(st, 0);
+            int role = sqlite3_column_int(st, 0);
+
+            /* only the roles this server knows; anything else denies */
+            rc = role == SRV_ROLE_ADMIN || role == SRV_ROLE_AUDITOR || role == SRV_ROLE_VENDOR
+                     ? 0
+                     : DA_ERR_AUTH_DENIED;
+            out->role = rc == 0 ? (enum srv_role)role : SRV_ROLE_NONE;
+        }
+        if (rc == 0) {
             out->vendor_id = sqlite3_column_int64(st, 1);
             col_copy(st, 2, out->label, sizeof(out->label));
         }
@@ -927,7 +936,7 @@ static int challenge_put_job(sqlite3 *db, void *arg)
 
 int srv_store_challenge_put(struct srv_store *s, const struct srv_challenge *c)
 {
-    return submit(s, challenge_put_job, (void *)c);
+    return submit(s, challenge_put_job, DA_UNCONST(c)); /* the job only reads */
 }
 
 struct challenge_take_job {
@@ -1200,7 +1209,7 @@ static int agent_create_job(sqlite3 *db, void *arg)
 
 int srv_store_agent_create(struct srv_store *s, const struct srv_agent *a)
 {
-    return submit(s, agent_create_job, (void *)a);
+    return submit(s, agent_create_job, DA_UNCONST(a)); /* the job only reads */
 }
 
 static int agent_from_row(sqlite3_stmt *st, struct srv_agent **out)
@@ -1694,7 +1703,7 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
 
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 {
-    return submit(s, report_put_job, (void *)r);
+    return submit(s, report_put_job, DA_UNCONST(r)); /* the job only reads */
 }
 
 #define REPORT_COLUMNS                                                                             \

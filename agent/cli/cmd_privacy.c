@@ -81,16 +81,19 @@ static int reveal_walk(struct reveal *rv, const cJSON *n, char *ptr, size_t len)
 static int reveal_passwd(struct reveal *rv, const struct col_ctx *ctx)
 {
     struct da_buf b;
-    char *line, *save = NULL;
+    char *text, *line, *save = NULL;
+    size_t len = 0;
     int r;
 
     da_buf_init(&b, DA_MAX_SYSFILE);
     r = col_read_file(ctx, "/etc/passwd", &b);
-    if (r != 0) {
-        da_buf_free(&b);
+    text = r == 0 ? (char *)da_buf_take(&b, &len) : NULL; /* split in place: ours to change */
+    da_buf_free(&b);
+    if (r != 0)
         return 0; /* no accounts to try */
-    }
-    for (line = strtok_r((char *)da_buf_str(&b), "\n", &save); r == 0 && line != NULL;
+    if (text == NULL)
+        return DA_ERR_NOMEM;
+    for (line = strtok_r(text, "\n", &save); r == 0 && line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
         char *f[7], *s = line;
         int i;
@@ -106,7 +109,8 @@ static int reveal_passwd(struct reveal *rv, const struct col_ctx *ctx)
         if (r == 0 && f[5] != NULL)
             r = reveal_add(rv, f[5]);
     }
-    da_buf_free(&b);
+    OPENSSL_cleanse(text, len);
+    free(text);
     return r;
 }
 

@@ -20,7 +20,7 @@ static const char report_usage[] =
     "            1 not delivered (kept in the spool, or refused: see the message),\n"
     "            2 usage error, 3 unusable configuration\n";
 
-int agent_print_outcome(const struct agent_report_outcome *o, int json)
+static int agent_print_outcome(const struct agent_report_outcome *o, int json)
 {
     if (json) {
         cJSON *j = cJSON_CreateObject();
@@ -66,7 +66,7 @@ int agent_print_outcome(const struct agent_report_outcome *o, int json)
     return 0;
 }
 
-int agent_outcome_exit(const struct agent_report_outcome *o)
+static int agent_outcome_exit(const struct agent_report_outcome *o)
 {
     if (o->error != 0 || o->delivered == 0 || o->pending)
         return AGENT_EXIT_FAILURE;

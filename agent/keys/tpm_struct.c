@@ -16,6 +16,7 @@
 #include "err.h"
 #include "log.h"
 #include "tpm_internal.h"
+#include "picky.h"
 
 int agent_buf_copy(struct da_buf *out, size_t cap, const void *data, size_t len)
 {
@@ -216,7 +217,8 @@ static int agent_ecc_to_pkey(const TPMT_PUBLIC *p, EVP_PKEY **out)
     point[0] = 0x04;
     memcpy(point + 1 + coord - x->size, x->buffer, x->size);
     memcpy(point + 1 + 2 * coord - y->size, y->buffer, y->size);
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, DA_UNCONST(group),
+                                                 0); /* only read */
     params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coord);
     params[2] = OSSL_PARAM_construct_end();
     return agent_pkey_from_params("EC", params, out);

@@ -76,7 +76,7 @@ static int nft_via_reader(struct da_buf *out)
 }
 
 /* The collectors' write hook: the file goes to the parent, which writes it. */
-static int collector_state_put(void *arg, const char *name, const void *data, size_t len)
+static int collector_state_put(const void *arg, const char *name, const void *data, size_t len)
 {
     const struct collector *c = arg;
     struct da_buf b;
@@ -105,7 +105,7 @@ static void collector_ctx(const struct collector *c, struct col_ctx *ctx)
     ctx->state_dir = c->cfg->state_dir[0] != '\0' ? c->cfg->state_dir : NULL; /* reads */
     if (ctx->state_dir != NULL) {
         ctx->state_put = collector_state_put; /* writes: through the parent */
-        ctx->state_put_arg = (void *)c;
+        ctx->state_put_arg = c;
     }
 }
 
@@ -245,7 +245,8 @@ static int collector_main(int fd, void *vctx)
         agent_privsep_send_error(fd, DA_ERR_CRYPTO, "no random bytes for the privacy key");
         return 1;
     }
-    if (agent_sandbox_enter_as(AGENT_SANDBOX_COLLECTOR, c->cfg->sandbox, c->opts.user) != 0) {
+    if (agent_sandbox_enter_as(AGENT_SANDBOX_COLLECTOR, agent_sandbox_mode_of(c->cfg->sandbox),
+                               c->opts.user) != 0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the collector's sandbox failed");
         return 1;
     }

@@ -60,7 +60,8 @@ static int firewall_main(int fd, void *vctx)
     };
     int r;
 
-    if (agent_sandbox_enter_as(AGENT_SANDBOX_FIREWALL, f->cfg->sandbox, f->opts.user) != 0) {
+    if (agent_sandbox_enter_as(AGENT_SANDBOX_FIREWALL, agent_sandbox_mode_of(f->cfg->sandbox),
+                               f->opts.user) != 0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the firewall reader's sandbox failed");
         return 1;
     }

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "picky.h"
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -69,7 +70,7 @@ int agent_ipc_send(int fd, uint32_t type, const void *payload, size_t len)
     put_u32(hdr + 4, (uint32_t)len);
     iov[0].iov_base = hdr;
     iov[0].iov_len = sizeof(hdr);
-    iov[1].iov_base = (void *)payload;
+    iov[1].iov_base = DA_UNCONST(payload); /* writev only reads */
     iov[1].iov_len = len;
     return write_all(fd, iov, len != 0 ? 2 : 1);
 }

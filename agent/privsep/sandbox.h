@@ -54,6 +54,13 @@ enum agent_sandbox_mode {
     AGENT_SANDBOX_LOG = 1,     /* debugging: logged; explicit denials give EPERM */
 };
 
+/* The mode a configuration value (agent_config.sandbox) names; anything but
+ * AGENT_SANDBOX_LOG enforces. */
+static inline enum agent_sandbox_mode agent_sandbox_mode_of(int v)
+{
+    return v == (int)AGENT_SANDBOX_LOG ? AGENT_SANDBOX_LOG : AGENT_SANDBOX_ENFORCE;
+}
+
 enum agent_sandbox_profile {
     AGENT_SANDBOX_COLLECTOR = 0,
     AGENT_SANDBOX_SIGNER = 1,
@@ -65,6 +72,10 @@ enum agent_sandbox_profile {
     AGENT_SANDBOX_SIGNER_SIMULATOR = 3,
     /* The firewall reader: CAP_NET_ADMIN, netfilter netlink sockets only. */
     AGENT_SANDBOX_FIREWALL = 4,
+    /* The attest listener: no capabilities; accept on the listening socket
+     * it was handed, read-only open (the caller's /proc/PID/cmdline), no
+     * socket(), connect(), bind(), exec or fork. */
+    AGENT_SANDBOX_ATTEST = 5,
 };
 
 struct agent_user;

@@ -12,6 +12,7 @@
 #include "file.h"
 #include "json.h"
 #include "log.h"
+#include "picky.h"
 
 struct agent_transport {
     CURL *h;
@@ -82,7 +83,7 @@ static int set_fixed_options(struct agent_transport *t, const struct agent_trans
             da_error_f("%s", t->err);
             goto out;
         }
-        blob.data = (void *)da_buf_data(&t->ca_pem);
+        blob.data = DA_UNCONST(da_buf_data(&t->ca_pem)); /* NOCOPY: curl only reads */
         blob.len = da_buf_len(&t->ca_pem);
         blob.flags = CURL_BLOB_NOCOPY;
         SET(CURLOPT_CAINFO_BLOB, &blob);

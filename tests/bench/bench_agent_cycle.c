@@ -21,6 +21,7 @@
 
 #include "server_harness.h"
 #include "swtpm_harness.h"
+#include "picky.h"
 
 #define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
 
@@ -48,7 +49,7 @@ static int run_agent(const char *const *argv, struct rusage *ru)
     if (pid == 0) {
         if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
             _exit(126);
-        execv(AGENT_BIN, (char *const *)argv);
+        execv(AGENT_BIN, (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     if (pid < 0 || wait4(pid, &status, 0, ru) != pid || !WIFEXITED(status))

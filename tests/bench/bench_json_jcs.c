@@ -50,12 +50,14 @@ int main(int argc, char **argv)
     unsigned char digest[DA_SHA256_LEN];
     double t0, t_parse = 0, t_jcs = 0, t_digest = 0, mb;
     struct da_buf doc, out;
+    size_t size;
     cJSON *v = NULL;
 
     da_buf_init(&doc, DA_MAX_EVIDENCE);
     if (make_document(&doc) != 0)
         return 1;
-    mb = (double)da_buf_len(&doc) / (1024.0 * 1024.0);
+    size = da_buf_len(&doc);
+    mb = (double)size / (1024.0 * 1024.0);
     for (i = 0; i < iters; i++) {
         t0 = now();
         if (da_json_parse(da_buf_str(&doc), da_buf_len(&doc), DA_MAX_EVIDENCE, &v) != 0)

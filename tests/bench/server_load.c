@@ -26,6 +26,7 @@
 #include "quote.h"
 #include "soft_ak.h"
 #include "store.h"
+#include "picky.h"
 
 struct job {
     char *body;
@@ -81,7 +82,7 @@ static int seed_agents(const char *db, struct da_soft_ak *aks, unsigned n, char 
         snprintf(a.ak_name, sizeof(a.ak_name), "000c%s", ids[i]);
         a.ak_public = aks[i].pub;
         a.ak_public_len = aks[i].pub_len;
-        a.host_json = (char *)"{}";
+        a.host_json = (char *)DA_UNCONST("{}");
         a.created_at = (int64_t)time(NULL);
         if (rc == 0)
             rc = srv_store_agent_create(st, &a);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzz_target.h"
 #include "ipc.h"
 #include "log.h"
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "deb.h"
 
 static const char status[] = "Package: a\nStatus: install ok installed\nArchitecture: amd64\n"

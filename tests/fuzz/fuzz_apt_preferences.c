@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "deb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "encoding.h"
 
 #define FUZZ_CAP (1u << 20)

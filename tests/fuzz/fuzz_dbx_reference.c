@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuzz_target.h"
 #include "eventlog_facts.h"
 #include "log.h"
 

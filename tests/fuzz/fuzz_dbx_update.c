@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "err.h"
 #include "eventlog_facts.h"
 #include "log.h"

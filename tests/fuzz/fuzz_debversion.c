@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "deb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,6 +8,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
+#include "fuzz_target.h"
 #include "dsse.h"
 #include "err.h"
 #include "intoto.h"

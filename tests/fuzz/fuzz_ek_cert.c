@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuzz_target.h"
 #include "ek.h"
 #include "tpm_public.h"
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "log.h"
 #include "tpm_internal.h"
 

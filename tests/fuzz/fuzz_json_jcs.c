@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "jcs.h"
 #include "json.h"
 #include "caps.h"

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "nft_eval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

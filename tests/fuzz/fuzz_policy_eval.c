@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "buf.h"
 #include "policy.h"
 

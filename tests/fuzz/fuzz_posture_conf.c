@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "posture.h"
 
 static int fz_pam(void *arg, enum col_pam_kind kind, const char *name)

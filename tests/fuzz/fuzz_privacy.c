@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fuzz_target.h"
 #include "privacy.h"
 
 #define FUZZ_CAP (1u << 16)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_target.h"
 #include "buf.h"
 #include "err.h"
 #include "rootfs.h"

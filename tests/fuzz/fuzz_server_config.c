@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuzz_target.h"
 #include "config.h"
 #include "log.h"
 

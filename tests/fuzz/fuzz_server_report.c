@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuzz_target.h"
 #include "report_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "quote.h"
 #include "tpm_attest.h"
 #include "tpm_public.h"

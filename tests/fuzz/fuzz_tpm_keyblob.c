@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fuzz_target.h"
 #include "log.h"
 #include "tpm_internal.h"
 

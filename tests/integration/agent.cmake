@@ -25,7 +25,7 @@ add_dependencies(test_agent_e2e devattest-agent devattest-server)
 
 # Benchmark of report cycles and the idle daemon (scripts/bench.d/agent.sh).
 add_executable(bench_agent_cycle ${DA_TEST_SRC}/bench/bench_agent_cycle.c)
-target_link_libraries(bench_agent_cycle PRIVATE da_test_server da_test_swtpm)
+target_link_libraries(bench_agent_cycle PRIVATE da_test_server da_test_swtpm devattest)
 target_compile_definitions(bench_agent_cycle PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}"
                            DA_BINARY_ROOT="${PROJECT_BINARY_DIR}")
 add_dependencies(bench_agent_cycle devattest-agent devattest-server)
@@ -53,3 +53,10 @@ da_unit_test(NAME test_agent_privacy SOURCES ${DA_TEST_SRC}/integration/test_age
              ${DA_TEST_SRC}/support/agent_run.c
              LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server privacy)
 add_dependencies(test_agent_privacy devattest-agent devattest-server)
+
+# attest end to end: the daemon serves attest_socket to a build user (root
+# needed for the users); the bundle checked with openssl, git, sha*sum and a
+# Python checker of the JSON Schema; a local TSA made with openssl ts.
+da_unit_test(NAME test_agent_attest SOURCES ${DA_TEST_SRC}/integration/test_agent_attest.c
+             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server attest)
+add_dependencies(test_agent_attest devattest-agent devattest-server)

@@ -33,6 +33,7 @@
 #include "spool.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
+#include "picky.h"
 
 #define AGENT_BIN DA_BINARY_ROOT "/agent/devattest-agent"
 
@@ -132,7 +133,7 @@ static int agent(char *out, size_t size, ...)
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execv(AGENT_BIN, (char *const *)argv);
+        execv(AGENT_BIN, (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     close(p[1]);

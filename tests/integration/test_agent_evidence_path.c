@@ -46,7 +46,7 @@ static int setup_mode(void **state, enum agent_sandbox_mode mode)
         da_test_agent_dir(w->dir, sizeof(w->dir)) != 0 || agent_config_defaults(&w->cfg) != 0)
         return -1;
     snprintf(w->cfg.tcti, sizeof(w->cfg.tcti), "%s", w->tpm.tcti);
-    w->cfg.sandbox = mode;
+    w->cfg.sandbox = (int)mode;
     snprintf(w->cfg.state_dir, sizeof(w->cfg.state_dir), "%s/state", w->dir);
     snprintf(w->cfg.spool_dir, sizeof(w->cfg.spool_dir), "%s/spool", w->dir);
     /* The evidence channel, as the runtime makes it: the test (the

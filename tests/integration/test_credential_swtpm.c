@@ -17,6 +17,7 @@
 #include "tpm_soft.h"
 #include "verify_support.h"
 #include "verify_swtpm.h"
+#include "picky.h"
 
 struct fixture {
     struct da_test_swtpm tpm;
@@ -237,7 +238,8 @@ static void deterministic_against_tools(struct fixture *f, const char *kind, con
         point[0] = 0x04;
         memcpy(point + 1, tools.enc + 4, 32);
         memcpy(point + 33, tools.enc + 4 + 32 + 2, 32);
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0);
+        params[0] =
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, DA_UNCONST("P-256"), 0);
         params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 65);
         params[2] = OSSL_PARAM_construct_end();
         c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);

@@ -24,6 +24,7 @@
 #include "server_harness.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
+#include "picky.h"
 
 #define AGENT_BIN  DA_BINARY_ROOT "/agent/devattest-agent"
 #define SERVER_BIN DA_BINARY_ROOT "/server/devattest-server"
@@ -189,7 +190,7 @@ static int agent(char *out, size_t size, ...)
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execv(AGENT_BIN, (char *const *)argv);
+        execv(AGENT_BIN, (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     close(p[1]);
@@ -308,7 +309,7 @@ static void test_log_replays(void **state)
     assert_string_equal(str(c, "provenance"), "measured");
     c = check(doc, "boot.claims-match-measurements");
     assert_string_equal(str(c, "verdict"), "fail");
-    observed = (char *)str(c, "observed");
+    observed = (char *)DA_UNCONST(str(c, "observed"));
     if (strstr(observed, "claim_contradicts_measurement") == NULL ||
         strstr(observed, "\"reported_pointer\":\"/isolation/secure_boot/enabled\","
                          "\"reported\":false,"

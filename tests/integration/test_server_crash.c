@@ -18,6 +18,7 @@
 #include "server_harness.h"
 #include "soft_ak.h"
 #include "store.h"
+#include "picky.h"
 
 #define POSTERS    4
 #define KILL_AFTER 120 /* acknowledged reports before the kill */
@@ -136,7 +137,7 @@ static void seed(struct shared *s)
         snprintf(a.ak_name, sizeof(a.ak_name), "000b01%02d", i);
         a.ak_public = p->ak.pub;
         a.ak_public_len = p->ak.pub_len;
-        a.host_json = (char *)"{}";
+        a.host_json = (char *)DA_UNCONST("{}");
         a.created_at = (int64_t)time(NULL);
         assert_int_equal(srv_store_agent_create(st, &a), 0);
     }

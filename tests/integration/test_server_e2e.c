@@ -28,6 +28,7 @@
 #include "server_harness.h"
 #include "swtpm_harness.h"
 #include "tpm.h"
+#include "picky.h"
 
 struct world {
     struct da_test_swtpm tpm;
@@ -798,9 +799,9 @@ static void seed_agent(struct world *w, const char *id, const struct da_buf *ak)
     assert_int_equal(srv_store_vendor_ensure(st, "globex", &a.vendor_id), 0);
     snprintf(a.ek_name, sizeof(a.ek_name), "000bffff");
     snprintf(a.ak_name, sizeof(a.ak_name), "000beeee");
-    a.ak_public = (unsigned char *)da_buf_data(ak);
+    a.ak_public = (unsigned char *)DA_UNCONST(da_buf_data(ak));
     a.ak_public_len = da_buf_len(ak);
-    a.host_json = (char *)"{}";
+    a.host_json = (char *)DA_UNCONST("{}");
     a.created_at = (int64_t)time(NULL);
     assert_int_equal(srv_store_agent_create(st, &a), 0);
     srv_store_close(st);
@@ -1036,8 +1037,8 @@ static void test_concurrent_older_and_newer(void **state)
         prev = got;
         da_test_http_clear(&older.r);
         da_test_http_clear(&newer.r);
-        free((char *)older.body);
-        free((char *)newer.body);
+        free((char *)DA_UNCONST(older.body));
+        free((char *)DA_UNCONST(newer.body));
         if (time(NULL) - t0 > RACE_MAX_S)
             fail_msg("round %d after %d s", round, RACE_MAX_S);
     }

@@ -19,6 +19,7 @@
 #include "raw_tls.h"
 #include "server_harness.h"
 #include "store.h"
+#include "picky.h"
 
 struct world {
     struct da_test_server srv;
@@ -47,7 +48,7 @@ static int setup(void **state)
     snprintf(a.ak_name, sizeof(a.ak_name), "%s", "000b12");
     a.ak_public = ak;
     a.ak_public_len = sizeof(ak);
-    a.host_json = (char *)"{\"hostname\":\"builder\"}";
+    a.host_json = (char *)DA_UNCONST("{\"hostname\":\"builder\"}");
     a.created_at = (int64_t)time(NULL);
     if (srv_store_agent_create(st, &a) != 0)
         return -1;
@@ -85,7 +86,7 @@ static const char *raw_error_code(const char *text)
     if (body == NULL)
         return code;
     memset(&r, 0, sizeof(r));
-    r.body = (char *)body + 4;
+    r.body = (char *)DA_UNCONST(body) + 4;
     snprintf(code, sizeof(code), "%s", da_test_error_code(&r));
     return code;
 }

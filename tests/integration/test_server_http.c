@@ -23,6 +23,7 @@
 #include "raw_tls.h"
 #include "server_harness.h"
 #include "store.h"
+#include "picky.h"
 
 struct world {
     struct da_test_server srv;
@@ -42,7 +43,7 @@ static void seed_agent(struct srv_store *st, const char *id, const char *vendor,
     snprintf(a.ak_name, sizeof(a.ak_name), "ak%s", ek);
     a.ak_public = ak;
     a.ak_public_len = sizeof(ak);
-    a.host_json = (char *)"{\"hostname\":\"builder\"}";
+    a.host_json = (char *)DA_UNCONST("{\"hostname\":\"builder\"}");
     a.created_at = (int64_t)time(NULL);
     assert_int_equal(srv_store_agent_create(st, &a), 0);
 }
@@ -293,7 +294,7 @@ static void expect_nonce_from(struct world *w, const char *src, const char *agen
     if (strncmp(text, want, strlen(want)) != 0 || da_raw_http_responses(text) != 1 || body == NULL)
         fail_msg("nonce from %s for %s: want %d, got:\n%s", src, agent, status, text);
     memset(&r, 0, sizeof(r));
-    r.body = (char *)body + 4;
+    r.body = (char *)DA_UNCONST(body) + 4;
     if (code != NULL && strcmp(da_test_error_code(&r), code) != 0)
         fail_msg("nonce from %s for %s: want %s, got:\n%s", src, agent, code, text);
     if (status == 200 && strstr(r.body, "\"nonce\":\"") == NULL)

@@ -33,6 +33,7 @@
 #include "store.h"
 #include "tpm_public.h"
 #include "tpm_soft.h"
+#include "picky.h"
 
 #define AGENT_ID   "5afe5afe5afe5afe5afe5afe5afe5afe"
 #define UNRESTR_ID "0b5e0b5e0b5e0b5e0b5e0b5e0b5e0b5e"
@@ -91,7 +92,7 @@ static void seed_agent(struct srv_store *st, const char *id, EVP_PKEY *k, TPMA_O
     assert_int_equal(da_hex_encode_to(name, name_len, a.ak_name, sizeof(a.ak_name)), 0);
     a.ak_public = pub;
     a.ak_public_len = len;
-    a.host_json = (char *)"{}";
+    a.host_json = (char *)DA_UNCONST("{}");
     a.created_at = (int64_t)time(NULL);
     assert_int_equal(srv_store_agent_create(st, &a), 0);
     da_tpm_public_free(p);
@@ -384,7 +385,7 @@ static char *report_body(struct world *w, const unsigned char *nonce, size_t non
         sig[1] = (uint8_t)TPM2_ALG_ECSCHNORR;
     }
     add_b64(o, "nonce", nonce, nonce_len);
-    assert_true(cJSON_AddItemReferenceToObject(o, "evidence", (cJSON *)ev));
+    assert_true(cJSON_AddItemReferenceToObject(o, "evidence", (cJSON *)DA_UNCONST(ev)));
     q = cJSON_AddObjectToObject(o, "quote");
     add_b64(q, "attest", attest, alen);
     add_b64(q, "signature", sig, slen);
@@ -645,7 +646,8 @@ static void test_u64_round_trip(void **state)
     assert_string_equal(cJSON_GetObjectItem(tpm, "clock")->valuestring, "18446744073709551615");
     assert_string_equal(cJSON_GetObjectItem(tpm, "firmware_version")->valuestring,
                         "18446744073709551615");
-    assert_true(cJSON_GetObjectItem(tpm, "reset_count")->valuedouble == 4294967295.0);
+    assert_true(
+        da_double_exact(cJSON_GetObjectItem(tpm, "reset_count")->valuedouble, 4294967295.0));
     cJSON_Delete(doc);
     da_test_http_clear(&r);
 
@@ -820,6 +822,7 @@ static char *escaped_path(const char *prefix, const char *seg, const char *suffi
 
 static void enroll_and_activate_fields(struct world *w, const char *v)
 {
+    static const char activate[] = "/v1/enroll/c0ffee00c0ffee00c0ffee00c0ffee00/activate";
     cJSON *e = cJSON_CreateObject(), *chain, *host, *a, *cert;
     char *path;
 
@@ -851,11 +854,10 @@ static void enroll_and_activate_fields(struct world *w, const char *v)
     path = escaped_path("/v1/enroll/", v, "/activate");
     refused(w, "POST", path, NULL, a);
     free(path);
-    path = "/v1/enroll/c0ffee00c0ffee00c0ffee00c0ffee00/activate";
-    refused_with(w, "POST", path, NULL, a, a, "proof", v);
-    refused_with(w, "POST", path, NULL, a, a, "sk_public", v);
-    refused_with(w, "POST", path, NULL, a, cert, "attest", v);
-    refused_with(w, "POST", path, NULL, a, cert, "signature", v);
+    refused_with(w, "POST", activate, NULL, a, a, "proof", v);
+    refused_with(w, "POST", activate, NULL, a, a, "sk_public", v);
+    refused_with(w, "POST", activate, NULL, a, cert, "attest", v);
+    refused_with(w, "POST", activate, NULL, a, cert, "signature", v);
     cJSON_Delete(a);
 }
 

@@ -31,6 +31,7 @@
 #include "raw_tls.h"
 #include "server_harness.h"
 #include "swtpm_harness.h"
+#include "picky.h"
 
 #define AGENT_BIN        DA_BINARY_ROOT "/agent/devattest-agent"
 #define SLOW_ADDRESS     "127.0.0.2"
@@ -128,7 +129,11 @@ static bool slow_closed(struct slow_conn *c)
     do
         n = recv(c->t.fd, buf, sizeof(buf), MSG_DONTWAIT);
     while (n > 0);
+#if EAGAIN == EWOULDBLOCK
+    return n == 0 || errno != EAGAIN;
+#else
     return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+#endif
 }
 
 static void *attack_run(void *arg)
@@ -234,7 +239,7 @@ static int agent(char *out, size_t size, ...)
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execv(AGENT_BIN, (char *const *)argv);
+        execv(AGENT_BIN, (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     close(p[1]);

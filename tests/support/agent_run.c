@@ -1,4 +1,5 @@
 #include "agent_run.h"
+#include "picky.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -30,7 +31,7 @@ int da_test_agent(char *out, size_t size, ...)
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execv(AGENT_BIN, (char *const *)argv);
+        execv(AGENT_BIN, (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     close(p[1]);

@@ -75,13 +75,14 @@ static int run_capture(char *out, size_t outsize, char *const argv[])
 
 int da_test_server_cli(struct da_test_server *s, char *out, size_t outsize, ...)
 {
+    static char bin[] = SERVER_BIN, opt_config[] = "-c"; /* execv wants char * */
     char *argv[24];
     va_list ap;
     int n = 0;
     char *a;
 
-    argv[n++] = (char *)SERVER_BIN;
-    argv[n++] = (char *)"-c";
+    argv[n++] = bin;
+    argv[n++] = opt_config;
     argv[n++] = s->config;
     va_start(ap, outsize);
     while ((a = va_arg(ap, char *)) != NULL && n < 23)

@@ -141,6 +141,7 @@ int da_soft_ak_quote(struct da_soft_ak *ak, const unsigned char qd[32], unsigned
 #include "encoding.h"
 #include "jcs.h"
 #include "quote.h"
+#include "picky.h"
 
 static int add_b64(cJSON *o, const char *key, const void *p, size_t n)
 {
@@ -170,7 +171,7 @@ int da_soft_ak_report(struct da_soft_ak *ak, const unsigned char *nonce, size_t 
         return -1;
     o = cJSON_CreateObject();
     if (o == NULL || add_b64(o, "nonce", nonce, nonce_len) != 0 ||
-        !cJSON_AddItemReferenceToObject(o, "evidence", (cJSON *)evidence))
+        !cJSON_AddItemReferenceToObject(o, "evidence", (cJSON *)DA_UNCONST(evidence)))
         goto out;
     q = cJSON_AddObjectToObject(o, "quote");
     if (q == NULL || add_b64(q, "attest", attest, alen) != 0 ||

@@ -16,6 +16,7 @@
 #include "caps.h"
 #include "log.h"
 #include "tpm_public.h"
+#include "picky.h"
 
 int tt_start(struct tt_env *env)
 {
@@ -99,7 +100,7 @@ int tt_run(const char *const argv[], char *out, size_t size)
         dup2(pipefd[1], 2);
         close(pipefd[0]);
         close(pipefd[1]);
-        execvp(argv[0], (char *const *)argv);
+        execvp(argv[0], (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     close(pipefd[1]);

@@ -1,4 +1,5 @@
 #include "verify_support.h"
+#include "picky.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -49,7 +50,7 @@ int vs_run(const char *const *argv)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        execv(argv[0], (char *const *)argv);
+        execv(argv[0], (char *const *)DA_UNCONST(argv));
         _exit(127);
     }
     if (waitpid(pid, &status, 0) < 0)

@@ -24,6 +24,7 @@
 #include "privsep.h"
 #include "privsep_internal.h"
 #include "tmp_tree.h"
+#include "picky.h"
 
 static char fixture_dir[512];
 
@@ -207,7 +208,8 @@ static void forge(const char *name)
     assert_int_equal(da_test_tmpdir("da-colforge", top, sizeof(top)), 0);
     snprintf(state, sizeof(state), "%s/state", top);
     assert_int_equal(mkdir(state, 0700), 0);
-    assert_int_equal(agent_child_spawn("collector", forged_main, (void *)name, NULL, 0, &child), 0);
+    assert_int_equal(
+        agent_child_spawn("collector", forged_main, (void *)DA_UNCONST(name), NULL, 0, &child), 0);
     child.state_dir = state;
     da_buf_init(&ev, 0);
     assert_int_equal(agent_privsep_wait_ready(&child), 0);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "spool.h"
 #include "tmp_tree.h"
+#include "picky.h"
 
 static char dir[256];
 
@@ -234,7 +235,7 @@ static void test_corrupt_entries_quarantined(void **state)
     assert_int_equal(agent_spool_entry_encode(1, 11, "first report", 12, &e), 0);
     write_raw("00000000000000000001.entry", da_buf_data(&e), da_buf_len(&e) - 5);
     assert_int_equal(agent_spool_entry_encode(2, 12, "second report", 13, &e), 0);
-    raw = (unsigned char *)da_buf_data(&e);
+    raw = (unsigned char *)DA_UNCONST(da_buf_data(&e));
     raw[AGENT_SPOOL_HEADER_LEN + 3] ^= 0x01;
     write_raw("00000000000000000002.entry", raw, da_buf_len(&e));
     assert_int_equal(agent_spool_entry_encode(77, 13, "third report", 12, &e), 0);

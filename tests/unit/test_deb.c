@@ -20,8 +20,6 @@
 #include "toolcache.h"
 #include "tmp_tree.h"
 
-int col_ssh_key_unencrypted(const char *text);
-
 /* The running machine's "/" through the file layer (paths below are
  * absolute temporary files). */
 static struct da_rootfs *host_fs(void)

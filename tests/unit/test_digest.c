@@ -12,6 +12,7 @@ static int fail_digest_init;
 static int fail_digest_oneshot;
 
 int __real_EVP_DigestInit_ex(EVP_MD_CTX *ctx, const EVP_MD *type, ENGINE *impl);
+int __wrap_EVP_DigestInit_ex(EVP_MD_CTX *ctx, const EVP_MD *type, ENGINE *impl);
 int __wrap_EVP_DigestInit_ex(EVP_MD_CTX *ctx, const EVP_MD *type, ENGINE *impl)
 {
     if (fail_digest_init) {
@@ -22,6 +23,8 @@ int __wrap_EVP_DigestInit_ex(EVP_MD_CTX *ctx, const EVP_MD *type, ENGINE *impl)
 }
 
 int __real_EVP_Digest(const void *data, size_t count, unsigned char *md, unsigned int *size,
+                      const EVP_MD *type, ENGINE *impl);
+int __wrap_EVP_Digest(const void *data, size_t count, unsigned char *md, unsigned int *size,
                       const EVP_MD *type, ENGINE *impl);
 int __wrap_EVP_Digest(const void *data, size_t count, unsigned char *md, unsigned int *size,
                       const EVP_MD *type, ENGINE *impl)

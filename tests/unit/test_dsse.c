@@ -19,6 +19,8 @@ static int fail_sign_init;
 int __real_EVP_DigestSignInit(EVP_MD_CTX *ctx, EVP_PKEY_CTX **pctx, const EVP_MD *type, ENGINE *e,
                               EVP_PKEY *pkey);
 int __wrap_EVP_DigestSignInit(EVP_MD_CTX *ctx, EVP_PKEY_CTX **pctx, const EVP_MD *type, ENGINE *e,
+                              EVP_PKEY *pkey);
+int __wrap_EVP_DigestSignInit(EVP_MD_CTX *ctx, EVP_PKEY_CTX **pctx, const EVP_MD *type, ENGINE *e,
                               EVP_PKEY *pkey)
 {
     if (fail_sign_init) {

@@ -14,6 +14,8 @@ static int fail_cjson;
 cJSON *__real_cJSON_ParseWithLengthOpts(const char *value, size_t len, const char **end,
                                         cJSON_bool require_null_terminated);
 cJSON *__wrap_cJSON_ParseWithLengthOpts(const char *value, size_t len, const char **end,
+                                        cJSON_bool require_null_terminated);
+cJSON *__wrap_cJSON_ParseWithLengthOpts(const char *value, size_t len, const char **end,
                                         cJSON_bool require_null_terminated)
 {
     if (fail_cjson) {

@@ -297,7 +297,8 @@ static void security_equals_apt_security_only(const struct distro *d)
                      is_sec, sec_cand != NULL);
         if (is_sec && sec_cand[0] != '\0' && strcmp(sec_cand, cand) != 0)
             masked++;
-        n_sec += is_sec;
+        if (is_sec)
+            n_sec++;
         n++;
     }
     if (n != all.n)

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "policy.h"
 #include "tmp_tree.h"
+#include "picky.h"
 
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
 #define CHECK   "patches.security-updates"
@@ -154,7 +155,7 @@ static void expect_age(const cJSON *doc, const char *first_seen, double age)
 
     assert_string_equal(cJSON_GetObjectItem(p, "first_seen")->valuestring, first_seen);
     assert_true(cJSON_IsNumber(cJSON_GetObjectItem(p, "age_s")));
-    assert_true(cJSON_GetObjectItem(p, "age_s")->valuedouble == age);
+    assert_true(da_double_exact(cJSON_GetObjectItem(p, "age_s")->valuedouble, age));
 }
 
 /* Both facts are the unknown object with this reason. */

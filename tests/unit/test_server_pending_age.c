@@ -18,6 +18,7 @@
 #include "store.h"
 #include "tmptree.h"
 #include "verdict.h"
+#include "picky.h"
 
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
 #define CHECK   "patches.security-updates"
@@ -45,7 +46,7 @@ static void make_agent(struct srv_store *s, const char *id, const char *ek)
     snprintf(a.ak_name, sizeof(a.ak_name), "ak-%s", ek);
     a.ak_public = ak;
     a.ak_public_len = sizeof(ak);
-    a.host_json = (char *)"{}";
+    a.host_json = (char *)DA_UNCONST("{}");
     a.created_at = T0 - DAY;
     assert_int_equal(srv_store_agent_create(s, &a), 0);
 }
@@ -146,10 +147,10 @@ static const char *report(struct world *w, const char *agent, int64_t now, const
     memcpy(r.nonce_hash, &w->nonce, sizeof(w->nonce));
     r.nonce_expires_at = now + 300;
     snprintf(r.evidence_sha256, sizeof(r.evidence_sha256), "%064d", w->nonce);
-    r.evidence_json = (char *)"{}";
-    r.verdict_json = (char *)"{}";
-    r.transcript_json = (char *)"{}";
-    r.receipt_json = (char *)"{}";
+    r.evidence_json = (char *)DA_UNCONST("{}");
+    r.verdict_json = (char *)DA_UNCONST("{}");
+    r.transcript_json = (char *)DA_UNCONST("{}");
+    r.receipt_json = (char *)DA_UNCONST("{}");
     r.received_at = now;
     r.pending = set.fresh;
     r.n_pending = set.n_fresh;

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "store.h"
 #include "tmp_tree.h"
+#include "picky.h"
 
 struct fixture {
     char dir[64];
@@ -63,7 +64,7 @@ static void make_agent(struct srv_store *s, const char *id, const char *vendor, 
     snprintf(a.ak_name, sizeof(a.ak_name), "ak-%s", ek);
     a.ak_public = ak;
     a.ak_public_len = sizeof(ak);
-    a.host_json = (char *)"{\"hostname\":\"b1\"}";
+    a.host_json = (char *)DA_UNCONST("{\"hostname\":\"b1\"}");
     a.created_at = created;
     assert_int_equal(srv_store_agent_create(s, &a), 0);
 }
@@ -152,10 +153,10 @@ static void fill_report(struct srv_report *r, const char *id, const char *agent,
     hash_of(r->nonce_hash, nonce_seed);
     r->nonce_expires_at = 2000;
     snprintf(r->evidence_sha256, sizeof(r->evidence_sha256), "%064d", nonce_seed);
-    r->evidence_json = (char *)"{\"schema\":\"x\"}";
-    r->verdict_json = (char *)"{\"compliant\":true}";
-    r->transcript_json = (char *)"{}";
-    r->receipt_json = (char *)"{\"payload\":\"\"}";
+    r->evidence_json = (char *)DA_UNCONST("{\"schema\":\"x\"}");
+    r->verdict_json = (char *)DA_UNCONST("{\"compliant\":true}");
+    r->transcript_json = (char *)DA_UNCONST("{}");
+    r->receipt_json = (char *)DA_UNCONST("{\"payload\":\"\"}");
     r->compliant = true;
     r->received_at = 1000;
     r->reset_count = 3;
@@ -421,18 +422,18 @@ static void test_migration_from_3(void **state)
     fill_report(&r, "r1", "a1", 11);
     r.received_at = 1001;
     r.clock = 10;
-    r.transcript_json = (char *)"{\"event_log\":{\"state\":\"replays\",\"boot_state\":"
-                                "{\"boot_applications\":[\"aa\"]}}}";
+    r.transcript_json = (char *)DA_UNCONST("{\"event_log\":{\"state\":\"replays\",\"boot_state\":"
+                                           "{\"boot_applications\":[\"aa\"]}}}");
     assert_int_equal(srv_store_report_put(f->s, &r), 0);
     fill_report(&r, "r2", "a1", 12);
     r.received_at = 1002;
     r.clock = 20;
-    r.transcript_json =
-        (char *)"{\"event_log\":{\"state\":\"replays\",\"boot_state\":"
-                "{\"boot_applications\":[\"aa\",\"bb\"]},\"boot_changed\":{\"reference_report\":"
-                "\"r1\",\"changes\":[{\"what\":\"boot_applications\",\"reference\":[\"aa\"],"
-                "\"now\":[\"aa\",\"bb\"]},{\"what\":\"secure_boot\",\"reference\":"
-                "{\"SecureBoot\":true},\"now\":{\"SecureBoot\":false}}]}}}";
+    r.transcript_json = (char *)DA_UNCONST(
+        "{\"event_log\":{\"state\":\"replays\",\"boot_state\":"
+        "{\"boot_applications\":[\"aa\",\"bb\"]},\"boot_changed\":{\"reference_report\":"
+        "\"r1\",\"changes\":[{\"what\":\"boot_applications\",\"reference\":[\"aa\"],"
+        "\"now\":[\"aa\",\"bb\"]},{\"what\":\"secure_boot\",\"reference\":"
+        "{\"SecureBoot\":true},\"now\":{\"SecureBoot\":false}}]}}}");
     assert_int_equal(srv_store_report_put(f->s, &r), 0);
     srv_store_close(f->s);
     f->s = NULL;

@@ -60,6 +60,9 @@ TSS2_RC __real_Esys_StartAuthSession(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR bind,
                                      const TPMT_SYM_DEF *sym, TPMI_ALG_HASH hash, ESYS_TR *session);
 TSS2_RC __wrap_Esys_StartAuthSession(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR bind, ESYS_TR s1,
                                      ESYS_TR s2, ESYS_TR s3, const TPM2B_NONCE *nonce, TPM2_SE type,
+                                     const TPMT_SYM_DEF *sym, TPMI_ALG_HASH hash, ESYS_TR *session);
+TSS2_RC __wrap_Esys_StartAuthSession(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR bind, ESYS_TR s1,
+                                     ESYS_TR s2, ESYS_TR s3, const TPM2B_NONCE *nonce, TPM2_SE type,
                                      const TPMT_SYM_DEF *sym, TPMI_ALG_HASH hash, ESYS_TR *session)
 {
     if (fault_fires(&f_start_session))
@@ -68,6 +71,8 @@ TSS2_RC __wrap_Esys_StartAuthSession(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR bind,
 }
 
 TSS2_RC __real_Esys_NV_Read(ESYS_CONTEXT *c, ESYS_TR a, ESYS_TR nv, ESYS_TR s1, ESYS_TR s2,
+                            ESYS_TR s3, UINT16 size, UINT16 off, TPM2B_MAX_NV_BUFFER **data);
+TSS2_RC __wrap_Esys_NV_Read(ESYS_CONTEXT *c, ESYS_TR a, ESYS_TR nv, ESYS_TR s1, ESYS_TR s2,
                             ESYS_TR s3, UINT16 size, UINT16 off, TPM2B_MAX_NV_BUFFER **data);
 TSS2_RC __wrap_Esys_NV_Read(ESYS_CONTEXT *c, ESYS_TR a, ESYS_TR nv, ESYS_TR s1, ESYS_TR s2,
                             ESYS_TR s3, UINT16 size, UINT16 off, TPM2B_MAX_NV_BUFFER **data)
@@ -80,6 +85,8 @@ TSS2_RC __wrap_Esys_NV_Read(ESYS_CONTEXT *c, ESYS_TR a, ESYS_TR nv, ESYS_TR s1, 
 TSS2_RC __real_Esys_Load(ESYS_CONTEXT *c, ESYS_TR parent, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
                          const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, ESYS_TR *h);
 TSS2_RC __wrap_Esys_Load(ESYS_CONTEXT *c, ESYS_TR parent, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
+                         const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, ESYS_TR *h);
+TSS2_RC __wrap_Esys_Load(ESYS_CONTEXT *c, ESYS_TR parent, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
                          const TPM2B_PRIVATE *priv, const TPM2B_PUBLIC *pub, ESYS_TR *h)
 {
     if (fault_fires(&f_load))
@@ -88,6 +95,11 @@ TSS2_RC __wrap_Esys_Load(ESYS_CONTEXT *c, ESYS_TR parent, ESYS_TR s1, ESYS_TR s2
 }
 
 TSS2_RC __real_Esys_CreatePrimary(ESYS_CONTEXT *c, ESYS_TR h, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
+                                  const TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
+                                  const TPM2B_DATA *outside, const TPML_PCR_SELECTION *pcrs,
+                                  ESYS_TR *obj, TPM2B_PUBLIC **pub, TPM2B_CREATION_DATA **cd,
+                                  TPM2B_DIGEST **ch, TPMT_TK_CREATION **ct);
+TSS2_RC __wrap_Esys_CreatePrimary(ESYS_CONTEXT *c, ESYS_TR h, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
                                   const TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
                                   const TPM2B_DATA *outside, const TPML_PCR_SELECTION *pcrs,
                                   ESYS_TR *obj, TPM2B_PUBLIC **pub, TPM2B_CREATION_DATA **cd,
@@ -111,6 +123,10 @@ TSS2_RC __real_Esys_PolicySecret(ESYS_CONTEXT *c, ESYS_TR auth, ESYS_TR session,
 TSS2_RC __wrap_Esys_PolicySecret(ESYS_CONTEXT *c, ESYS_TR auth, ESYS_TR session, ESYS_TR s1,
                                  ESYS_TR s2, ESYS_TR s3, const TPM2B_NONCE *nonce,
                                  const TPM2B_DIGEST *cp, const TPM2B_NONCE *ref, INT32 exp,
+                                 TPM2B_TIMEOUT **timeout, TPMT_TK_AUTH **ticket);
+TSS2_RC __wrap_Esys_PolicySecret(ESYS_CONTEXT *c, ESYS_TR auth, ESYS_TR session, ESYS_TR s1,
+                                 ESYS_TR s2, ESYS_TR s3, const TPM2B_NONCE *nonce,
+                                 const TPM2B_DIGEST *cp, const TPM2B_NONCE *ref, INT32 exp,
                                  TPM2B_TIMEOUT **timeout, TPMT_TK_AUTH **ticket)
 {
     if (fault_fires(&f_policy_secret))
@@ -120,6 +136,9 @@ TSS2_RC __wrap_Esys_PolicySecret(ESYS_CONTEXT *c, ESYS_TR auth, ESYS_TR session,
 }
 
 TSS2_RC __real_Esys_ActivateCredential(ESYS_CONTEXT *c, ESYS_TR act, ESYS_TR key, ESYS_TR s1,
+                                       ESYS_TR s2, ESYS_TR s3, const TPM2B_ID_OBJECT *cred,
+                                       const TPM2B_ENCRYPTED_SECRET *secret, TPM2B_DIGEST **info);
+TSS2_RC __wrap_Esys_ActivateCredential(ESYS_CONTEXT *c, ESYS_TR act, ESYS_TR key, ESYS_TR s1,
                                        ESYS_TR s2, ESYS_TR s3, const TPM2B_ID_OBJECT *cred,
                                        const TPM2B_ENCRYPTED_SECRET *secret, TPM2B_DIGEST **info);
 TSS2_RC __wrap_Esys_ActivateCredential(ESYS_CONTEXT *c, ESYS_TR act, ESYS_TR key, ESYS_TR s1,
@@ -136,6 +155,9 @@ TSS2_RC __real_Esys_GetCapability(ESYS_CONTEXT *c, ESYS_TR s1, ESYS_TR s2, ESYS_
                                   TPMS_CAPABILITY_DATA **data);
 TSS2_RC __wrap_Esys_GetCapability(ESYS_CONTEXT *c, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3, TPM2_CAP cap,
                                   UINT32 prop, UINT32 count, TPMI_YES_NO *more,
+                                  TPMS_CAPABILITY_DATA **data);
+TSS2_RC __wrap_Esys_GetCapability(ESYS_CONTEXT *c, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3, TPM2_CAP cap,
+                                  UINT32 prop, UINT32 count, TPMI_YES_NO *more,
                                   TPMS_CAPABILITY_DATA **data)
 {
     if (fault_fires(&f_getcap))
@@ -144,6 +166,7 @@ TSS2_RC __wrap_Esys_GetCapability(ESYS_CONTEXT *c, ESYS_TR s1, ESYS_TR s2, ESYS_
 }
 
 TSS2_RC __real_Esys_Initialize(ESYS_CONTEXT **c, TSS2_TCTI_CONTEXT *tcti, TSS2_ABI_VERSION *abi);
+TSS2_RC __wrap_Esys_Initialize(ESYS_CONTEXT **c, TSS2_TCTI_CONTEXT *tcti, TSS2_ABI_VERSION *abi);
 TSS2_RC __wrap_Esys_Initialize(ESYS_CONTEXT **c, TSS2_TCTI_CONTEXT *tcti, TSS2_ABI_VERSION *abi)
 {
     if (fault_fires(&f_initialize))
@@ -153,6 +176,7 @@ TSS2_RC __wrap_Esys_Initialize(ESYS_CONTEXT **c, TSS2_TCTI_CONTEXT *tcti, TSS2_A
 
 /* The swtpm is started already: a Startup(CLEAR) would be refused, so the
  * double only records that the agent asked for it. */
+TSS2_RC __wrap_Esys_Startup(ESYS_CONTEXT *c, TPM2_SU type);
 TSS2_RC __wrap_Esys_Startup(ESYS_CONTEXT *c, TPM2_SU type)
 {
     (void)c;
@@ -161,6 +185,10 @@ TSS2_RC __wrap_Esys_Startup(ESYS_CONTEXT *c, TPM2_SU type)
 }
 
 TSS2_RC __real_Esys_Quote(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
+                          const TPM2B_DATA *q, const TPMT_SIG_SCHEME *scheme,
+                          const TPML_PCR_SELECTION *sel, TPM2B_ATTEST **quoted,
+                          TPMT_SIGNATURE **sig);
+TSS2_RC __wrap_Esys_Quote(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
                           const TPM2B_DATA *q, const TPMT_SIG_SCHEME *scheme,
                           const TPML_PCR_SELECTION *sel, TPM2B_ATTEST **quoted,
                           TPMT_SIGNATURE **sig);
@@ -178,6 +206,9 @@ TSS2_RC __wrap_Esys_Quote(ESYS_CONTEXT *c, ESYS_TR key, ESYS_TR s1, ESYS_TR s2, 
  * value read (as if an extend landed right after it) for the first
  * pcr_tamper_calls reads, and can move the update counter on one call. */
 TSS2_RC __real_Esys_PCR_Read(ESYS_CONTEXT *c, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
+                             const TPML_PCR_SELECTION *in, UINT32 *counter,
+                             TPML_PCR_SELECTION **out, TPML_DIGEST **values);
+TSS2_RC __wrap_Esys_PCR_Read(ESYS_CONTEXT *c, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
                              const TPML_PCR_SELECTION *in, UINT32 *counter,
                              TPML_PCR_SELECTION **out, TPML_DIGEST **values);
 TSS2_RC __wrap_Esys_PCR_Read(ESYS_CONTEXT *c, ESYS_TR s1, ESYS_TR s2, ESYS_TR s3,
