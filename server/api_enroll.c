@@ -290,9 +290,9 @@ static int hold_for_approval(struct srv_ctx *ctx, struct enroll_req *e,
         rc = name_hex(e->ek, h.ek_name, sizeof(h.ek_name));
     if (rc == 0)
         rc = name_hex(e->ak, h.ak_name, sizeof(h.ak_name));
-    h.ek_public = (unsigned char *)da_buf_data(&e->ek_pub);
+    h.ek_public = DA_UNCONST(da_buf_data(&e->ek_pub));
     h.ek_public_len = da_buf_len(&e->ek_pub);
-    h.ak_public = (unsigned char *)da_buf_data(&e->ak_pub);
+    h.ak_public = DA_UNCONST(da_buf_data(&e->ak_pub));
     h.ak_public_len = da_buf_len(&e->ak_pub);
     h.host_json = e->host_json;
     h.created_at = srv_now();

@@ -45,6 +45,7 @@ static int teardown(void **state)
 static void fill(struct srv_enrollment *e, const char *id, int64_t now)
 {
     static unsigned char ek[3] = {1, 2, 3}, ak[3] = {4, 5, 6};
+    static char host[] = "{\"hostname\":\"b1\"}";
 
     memset(e, 0, sizeof(*e));
     snprintf(e->id, sizeof(e->id), "%s", id);
@@ -55,7 +56,7 @@ static void fill(struct srv_enrollment *e, const char *id, int64_t now)
     snprintf(e->ek_name, sizeof(e->ek_name), "000b%s", "ee");
     snprintf(e->ak_name, sizeof(e->ak_name), "000b%s", "aa");
     memset(e->ek_sha256, 'a', 64);
-    e->host_json = (char *)"{\"hostname\":\"b1\"}";
+    e->host_json = host;
     e->created_at = now;
 }
 
