@@ -37,6 +37,7 @@
 #define DA_MAX_DIVERSIONS      65536                 /* diversions kept */
 #define DA_MAX_GLOB_MATCHES    4096                  /* paths one glob under a root may match */
 #define DA_MAX_PENDING_SEEN    (8u * 1024 * 1024)    /* first-seen record of pending upgrades */
+#define DA_MAX_RPM_METADATA    (256u * 1024 * 1024)  /* one compressed dnf metadata file */
 /* The nftables ruleset: the netlink dump the firewall reader hands over,
  * and what the evaluator keeps of it. */
 #define DA_MAX_NFT_DUMP        (16u * 1024 * 1024) /* raw dump messages */

@@ -72,6 +72,20 @@ static int check_pcrs(void *field, const char *v, char *reason, size_t rs)
     return 0;
 }
 
+/* access_log: "stderr" or an absolute path (an empty value is refused as
+ * in any key; leave the key out to have no access log). */
+static int check_access_log(void *field, const char *v, char *reason, size_t rs)
+{
+    char path[PATH_MAX];
+
+    if (strcmp(v, "stderr") != 0 && da_kv_parse_abs_path(v, path, sizeof(path), reason, rs) != 0) {
+        snprintf(reason, rs, "'%s' is neither stderr nor an absolute path", v);
+        return DA_ERR_CONFIG;
+    }
+    memcpy(field, v, strlen(v) + 1);
+    return 0;
+}
+
 /* In the order of enum da_log_level, as agent.conf spells them. */
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 _Static_assert(DA_LOG_ERROR == 0 && DA_LOG_WARN == 1 && DA_LOG_INFO == 2 && DA_LOG_DEBUG == 3 &&
@@ -103,6 +117,7 @@ static const struct da_kvconf_key cfg_keys[] = {
     PATH_KEY(ek_roots),
     PATH_KEY(ek_roots_local),
     {"log_level", DA_KV_ENUM, CFG_OFF(log_level), 0, 0, 0, log_levels, NULL},
+    CUSTOM_KEY(access_log, check_access_log),
 #define X(name, field, type, lo, hi)                                                               \
     {name, type, offsetof(struct cfg_file, field), 0, lo, hi, NULL, NULL},
     SRV_NUMERIC_KEYS(X)

@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "admin_cli.h"
 #include "boot_pins.h"
 #include "config.h"
 #include "err.h"
@@ -41,9 +42,17 @@ static const char init_usage[] =
     "nonce secret in the state directory; print the CA certificate.\n";
 static const char token_usage[] =
     "usage: devattest-server [-c CONFIG] token create --role admin|auditor [--label TEXT]\n"
+    "                        [--expires-in DURATION]\n"
     "       devattest-server [-c CONFIG] token create --role vendor --vendor NAME [--label TEXT]\n"
+    "                        [--expires-in DURATION]\n"
     "       devattest-server [-c CONFIG] token create --vendor NAME --ttl 24h\n"
-    "Print a new API bearer token, or with --ttl a one-time enrollment token.\n";
+    "       devattest-server [-c CONFIG] token list | revoke ID | expire ID [--at RFC3339 |\n"
+    "                        --in DURATION]\n"
+    "Create, list, revoke or expire API bearer tokens; with --ttl, print a\n"
+    "one-time enrollment token (the vendor must exist).\n";
+static const char vendor_usage[] =
+    "usage: devattest-server [-c CONFIG] vendor create NAME | list | rename NAME NEW-NAME\n"
+    "Create, list or rename vendors.\n";
 static const char enrollment_usage[] =
     "usage: devattest-server [-c CONFIG] enrollment list [--state pending|approved|rejected]\n"
     "       devattest-server [-c CONFIG] enrollment approve|reject ID [--reason TEXT]\n"
@@ -137,21 +146,24 @@ static int cmd_init(const struct srv_config *cfg, int argc, char **argv)
 
 static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"role", required_argument, NULL, 'r'},
-                                         {"vendor", required_argument, NULL, 'v'},
-                                         {"ttl", required_argument, NULL, 't'},
-                                         {"label", required_argument, NULL, 'l'},
-                                         {NULL, 0, NULL, 0}};
-    const char *role_s = NULL, *vendor = NULL, *ttl_s = NULL, *label = "";
+    static const struct option opts[] = {
+        {"role", required_argument, NULL, 'r'},       {"vendor", required_argument, NULL, 'v'},
+        {"ttl", required_argument, NULL, 't'},        {"label", required_argument, NULL, 'l'},
+        {"expires-in", required_argument, NULL, 'e'}, {NULL, 0, NULL, 0}};
+    const char *role_s = NULL, *vendor = NULL, *ttl_s = NULL, *label = "", *exp_s = NULL;
     unsigned char hash[SRV_HASH_LEN];
     char token[SRV_TOKEN_SIZE];
     struct srv_store *store = NULL;
     enum srv_role role = SRV_ROLE_NONE;
-    long ttl = 0;
+    long ttl = 0, exp = 0;
     int c, rc;
 
     optind = 1;
-    if (argc < 2 || strcmp(argv[1], "create") != 0)
+    if (argc >= 2 && strcmp(argv[1], "create") != 0) {
+        rc = srv_cli_token_admin(cfg, argc - 1, argv + 1);
+        return rc == 2 ? command_usage_error("token") : rc;
+    }
+    if (argc < 2)
         return command_usage_error("token");
     argc--;
     argv++;
@@ -164,19 +176,23 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
             ttl_s = optarg;
         else if (c == 'l')
             label = optarg;
+        else if (c == 'e')
+            exp_s = optarg;
         else
             return command_usage_error("token");
     }
     if (optind != argc || (role_s == NULL) == (ttl_s == NULL) ||
         (role_s != NULL && srv_role_parse(role_s, &role) != 0) ||
         (ttl_s != NULL && (vendor == NULL || srv_duration_parse(ttl_s, &ttl) != 0)) ||
-        (role_s != NULL && (role == SRV_ROLE_VENDOR) != (vendor != NULL)))
+        (role_s != NULL && (role == SRV_ROLE_VENDOR) != (vendor != NULL)) ||
+        (exp_s != NULL && (role_s == NULL || srv_duration_parse(exp_s, &exp) != 0)))
         return command_usage_error("token");
     rc = srv_token_new(role_s != NULL ? "dat_" : "det_", token, hash);
     if (rc == 0)
         rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
     if (rc == 0 && role_s != NULL)
-        rc = srv_store_api_token_put(store, hash, role, vendor, label);
+        rc = srv_store_api_token_add(store, hash, role, vendor, label,
+                                     exp != 0 ? srv_now() + exp : 0);
     if (rc == 0 && ttl_s != NULL)
         rc = srv_store_enroll_token_put(store, hash, vendor, srv_now() + ttl);
     if (rc == 0)
@@ -187,7 +203,8 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
     if (rc == 0)
         printf("%s\n", token);
     else
-        fprintf(stderr, "devattest-server: token create: %s\n", da_strerror(rc));
+        fprintf(stderr, "devattest-server: token create: %s: %s\n", da_err_code(rc),
+                da_strerror(rc));
     OPENSSL_cleanse(token, sizeof(token));
     return rc == 0 ? 0 : 1;
 }
@@ -374,9 +391,18 @@ static int cmd_cert(const struct srv_config *cfg, int argc, char **argv)
     return 0;
 }
 
+static int cmd_vendor(const struct srv_config *cfg, int argc, char **argv)
+{
+    int rc = srv_cli_vendor(cfg, argc, argv);
+
+    return rc == 2 ? command_usage_error("vendor") : rc;
+}
+
 static const struct srv_command srv_commands[] = {
     {"init", "create the CA, TLS certificate, receipt key and nonce secret", init_usage, cmd_init},
-    {"token", "create API and enrollment tokens", token_usage, cmd_token},
+    {"token", "create, list, revoke or expire API tokens; enrollment tokens", token_usage,
+     cmd_token},
+    {"vendor", "create, list or rename vendors", vendor_usage, cmd_vendor},
     {"enrollment", "list, approve or reject enrollments without an EK certificate",
      enrollment_usage, cmd_enrollment},
     {"cert", "renew the server's TLS certificate", cert_usage, cmd_cert},

@@ -96,6 +96,8 @@ static void test_rejections(void **state)
         "ready_min_free_mb = 64\n", /* likewise */
         "request_body_min_rate = 1.5K\n",
         "plain_http = 1\n",
+        "access_log = access.log\n", /* neither stderr nor absolute */
+        "access_log = STDERR\n",
     };
     struct srv_config c;
     size_t i;
