@@ -21,11 +21,15 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
+    int64_t vendor = 0;
 
     if (f == NULL || da_test_tmpdir("da-enrollments", f->dir, sizeof(f->dir)) != 0)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     if (srv_store_open(f->path, 16, 3600, &f->s) != 0)
+        return -1;
+    /* Enrollment tokens name a vendor that exists. */
+    if (srv_store_vendor_ensure(f->s, "acme", &vendor) != 0)
         return -1;
     *state = f;
     return 0;
