@@ -73,6 +73,7 @@ enum da_err {
     DA_ERR_TPM_EVENTLOG = -211,
     DA_ERR_TPM_RESPONSE_AUTH = -217,
     DA_ERR_TPM_EK_TEMPLATE = -218,
+    DA_ERR_TPM_IMA_LOG = -219,
 
     /* verification core */
     DA_ERR_VERIFY_TPM_PUBLIC = -300,
@@ -99,6 +100,8 @@ enum da_err {
     DA_ERR_VERIFY_SIGNER_UNRESTRICTED = -321,
     DA_ERR_VERIFY_EK_ATTRIBUTES = -322,
     DA_ERR_VERIFY_EVENTLOG_REPLAY = -323,
+    DA_ERR_VERIFY_IMA_REPLAY = -324,
+    DA_ERR_VERIFY_IMA_START = -325,
 
     /* policy */
     DA_ERR_POLICY_PARSE = -400,

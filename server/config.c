@@ -114,6 +114,7 @@ static const struct da_kvconf_key cfg_keys[] = {
     CUSTOM_KEY(pcr_selection, check_pcrs),
     PATH_KEY(policy_file),
     PATH_KEY(dbx_reference),
+    PATH_KEY(ima_agent_allowlist),
     PATH_KEY(ek_roots),
     PATH_KEY(ek_roots_local),
     {"log_level", DA_KV_ENUM, CFG_OFF(log_level), 0, 0, 0, log_levels, NULL},

@@ -50,6 +50,7 @@ struct srv_config {
     char ek_roots[PATH_MAX];              /* PEM file or directory of TPM makers' EK CAs */
     char ek_roots_local[PATH_MAX];        /* more of them, added by the operator */
     char dbx_reference[PATH_MAX];         /* dated dbx revocation list; empty: none */
+    char ima_agent_allowlist[PATH_MAX];   /* SHA-256 of released agent builds; empty: none */
     unsigned rate_per_address;            /* requests per second per client address */
     unsigned burst_per_address;
     unsigned rate_per_agent; /* verified reports per second per agent */

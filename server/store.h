@@ -165,6 +165,10 @@ struct srv_report {
      * before are recorded with their first_seen (not loaded by gets) */
     const struct srv_pending_seen *pending;
     size_t n_pending;
+    /* put: the agent's IMA state to store (NULL: left as it is), and the
+     * state it was computed from (NULL: none was stored) */
+    const struct srv_ima_state *ima;
+    const struct srv_ima_state *ima_prev;
     /* put: the report's boot state (JSON), kept as the agent's reference
      * when it has none yet, and how it differs from that reference (not
      * loaded by gets) */
@@ -289,6 +293,11 @@ typedef int (*srv_boot_pin_cb)(const struct srv_boot_pin *p, void *ctx);
 /* vendor_id 0: every vendor's pins. */
 int srv_store_boot_pins_list(struct srv_store *s, int64_t vendor_id, srv_boot_pin_cb cb, void *ctx);
 
+/* The agent's IMA state (ima.h); DA_ERR_NOT_FOUND when none is stored.
+ * Clear it with srv_ima_state_clear. */
+struct srv_ima_state;
+int srv_store_ima_get(struct srv_store *s, const char *agent_id, struct srv_ima_state *out);
+
 /* Identity events: the same EK came with another AK. */
 int srv_store_identity_event_put(struct srv_store *s, const char *agent_id,
                                  const unsigned char *ak_public, size_t ak_public_len,
@@ -303,9 +312,11 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
  * stored in the same transaction (da_tpm_clock_check:
  * DA_ERR_VERIFY_COUNTER_ROLLBACK) and sets them with an update conditional on
  * the tuple it checked (DA_ERR_STORE_CONFLICT should another writer have
- * moved them), inserts the report, records the inventory digest and the
- * first-seen times of new pending upgrades: one transaction. DA_ERR_AGENT_REVOKED when the agent
- * was revoked meanwhile. */
+ * moved them), inserts the report, records the inventory digest, the
+ * first-seen times of new pending upgrades and the agent's IMA state (only
+ * while the stored one is still r->ima_prev, else DA_ERR_STORE_CONFLICT):
+ * one transaction. DA_ERR_AGENT_REVOKED when the agent was revoked
+ * meanwhile. */
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r);
 int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out);
 /* The report this agent made with this nonce, for idempotent retries;

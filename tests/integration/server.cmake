@@ -75,7 +75,7 @@ add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract $
 set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
 file(MAKE_DIRECTORY ${DA_API_ANSWERS})
 foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready
-          test_server_ops test_mboot_e2e)
+          test_server_ops test_mboot_e2e test_ima_e2e)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)

@@ -158,9 +158,9 @@ static void test_decide_once(void **state)
     assert_null(got);
 }
 
-/* A database of schema 5 with an agent: after the migration the agent's
+/* A database of schema 6 with an agent: after the migration the agent's
  * EK counts as trusted by the manufacturer chain (the only way before). */
-static void test_migration_from_5(void **state)
+static void test_migration_from_6(void **state)
 {
     struct fixture *f = *state;
     struct srv_agent a, *got = NULL;
@@ -184,13 +184,13 @@ static void test_migration_from_5(void **state)
                                   "BEGIN; DROP TABLE enrollments;"
                                   " ALTER TABLE agents DROP COLUMN ek_trust;"
                                   " ALTER TABLE challenges DROP COLUMN ek_trust;"
-                                  " DELETE FROM schema_version WHERE version >= 6; COMMIT;",
+                                  " DELETE FROM schema_version WHERE version >= 7; COMMIT;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 6);
+    assert_int_equal(version, 7);
     assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
     assert_string_equal(got->ek_trust, "manufacturer_chain");
     srv_agent_free(got);
@@ -203,7 +203,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hold_spends_token_atomically, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_insert_keeps_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_6, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
