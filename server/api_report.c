@@ -467,6 +467,9 @@ static int make_record(struct ingest *g)
     ri.policy_sha256 = g->policy->sha256;
     ri.compliant = g->compliant;
     ri.controls = g->controls;
+    ri.vendor = g->agent->vendor;
+    ri.boot = g->boot;
+    ri.ima = g->ima;
     ri.issued_at = r->received_at;
     ri.valid_until = r->received_at + ctx->cfg.receipt_ttl_s;
     return srv_receipt_make(ctx, &ri, &r->receipt_json);

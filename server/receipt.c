@@ -10,9 +10,63 @@
 #include "jcs.h"
 #include "render.h"
 
+/* A member of src copied into dst under the same name; absent stays absent. */
+static int copy_member(cJSON *dst, const cJSON *src, const char *name)
+{
+    const cJSON *v = src != NULL ? cJSON_GetObjectItemCaseSensitive(src, name) : NULL;
+    cJSON *c;
+
+    if (v == NULL)
+        return 0;
+    c = cJSON_Duplicate(v, 1);
+    if (c == NULL || !cJSON_AddItemToObject(dst, name, c)) {
+        cJSON_Delete(c);
+        return DA_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/* "measured": what the measurements of this report established, small
+ * enough to travel in every receipt and in delivery attestations: the boot
+ * log's state and the measured Secure Boot variables, IMA's state and
+ * whether it is active. A report without measurements gives
+ * {"boot": {"log": "absent"}, "ima": {"log": "absent"}}. */
+static cJSON *measured_summary(const struct srv_receipt_in *in)
+{
+    cJSON *m = cJSON_CreateObject(), *boot, *ima;
+    const cJSON *facts =
+        in->boot != NULL ? cJSON_GetObjectItemCaseSensitive(in->boot, "measured") : NULL;
+    int rc = 0;
+
+    boot = m != NULL ? cJSON_AddObjectToObject(m, "boot") : NULL;
+    ima = m != NULL ? cJSON_AddObjectToObject(m, "ima") : NULL;
+    if (boot == NULL || ima == NULL) {
+        cJSON_Delete(m);
+        return NULL;
+    }
+    if (in->boot != NULL)
+        rc = copy_member(boot, in->boot, "log");
+    else if (cJSON_AddStringToObject(boot, "log", "absent") == NULL)
+        rc = DA_ERR_NOMEM;
+    if (rc == 0)
+        rc = copy_member(boot, facts, "secure_boot");
+    if (rc == 0 && in->ima != NULL) {
+        rc = copy_member(ima, in->ima, "log");
+        if (rc == 0)
+            rc = copy_member(ima, in->ima, "active");
+    } else if (rc == 0 && cJSON_AddStringToObject(ima, "log", "absent") == NULL) {
+        rc = DA_ERR_NOMEM;
+    }
+    if (rc != 0) {
+        cJSON_Delete(m);
+        return NULL;
+    }
+    return m;
+}
+
 static int receipt_payload(const struct srv_receipt_in *in, struct da_buf *out)
 {
-    cJSON *p = cJSON_CreateObject(), *controls;
+    cJSON *p = cJSON_CreateObject(), *controls, *measured;
     char issued[32], until[32];
     int rc = DA_ERR_NOMEM;
 
@@ -25,6 +79,14 @@ static int receipt_payload(const struct srv_receipt_in *in, struct da_buf *out)
         cJSON_Delete(controls);
         goto out;
     }
+    measured = measured_summary(in);
+    if (measured == NULL || !cJSON_AddItemToObject(p, "measured", measured)) {
+        cJSON_Delete(measured);
+        goto out;
+    }
+    if ((in->vendor != NULL ? cJSON_AddStringToObject(p, "vendor", in->vendor)
+                            : cJSON_AddNullToObject(p, "vendor")) == NULL)
+        goto out;
     if (cJSON_AddStringToObject(p, "_type", "https://devattest.dev/receipt/v1") == NULL ||
         cJSON_AddStringToObject(p, "agent_id", in->agent_id) == NULL ||
         cJSON_AddStringToObject(p, "report_id", in->report_id) == NULL ||

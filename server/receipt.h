@@ -28,6 +28,9 @@ struct srv_receipt_in {
     const char *policy_sha256;
     bool compliant;
     const cJSON *controls; /* object: control id -> result string */
+    const char *vendor;    /* the agent's vendor name */
+    const cJSON *boot;     /* /attestation/boot, or NULL (only a summary is copied) */
+    const cJSON *ima;      /* /attestation/ima, or NULL */
     int64_t issued_at;
     int64_t valid_until;
 };

@@ -271,13 +271,31 @@ static cJSON *measured(const struct agent_receipt *rc)
     cJSON *o = cJSON_CreateObject();
     size_t i;
 
+    const cJSON *facts = cJSON_GetObjectItemCaseSensitive(rc->payload, "measured");
+
     for (i = 0; o != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (!add_copy(o, keys[i], cJSON_GetObjectItemCaseSensitive(rc->payload, keys[i]))) {
             cJSON_Delete(o);
             return NULL;
         }
     }
+    /* The measured facts the server derived for that report (boot log and
+     * Secure Boot, IMA); a server that sends none leaves the member out. */
+    if (o != NULL && cJSON_IsObject(facts) && !add_copy(o, "facts", facts)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
+}
+
+/* The vendor the server named in the receipt; null when it named none. */
+static bool add_vendor(cJSON *p, const struct agent_receipt *rc)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rc->payload, "vendor");
+
+    if (cJSON_IsString(v) && v->valuestring[0] != '\0')
+        return cJSON_AddStringToObject(p, "vendor", v->valuestring) != NULL;
+    return cJSON_AddNullToObject(p, "vendor") != NULL;
 }
 
 static int add_b64(cJSON *o, const char *key, const unsigned char *p, size_t n)
@@ -304,8 +322,7 @@ static cJSON *main_predicate(const struct agent_attest_in *in, const cJSON *stat
         goto fail;
     quote = NULL; /* transferred */
     if (cJSON_AddStringToObject(p, "agent_id", in->agent_id) == NULL ||
-        cJSON_AddNullToObject(p, "vendor") == NULL ||
-        cJSON_AddStringToObject(p, "trust", in->trust) == NULL ||
+        !add_vendor(p, in->receipt) || cJSON_AddStringToObject(p, "trust", in->trust) == NULL ||
         cJSON_AddStringToObject(p, "evidence_digest", in->evidence_hex) == NULL ||
         /* a reference: the evidence may be large, and outlives p */
         !cJSON_AddItemReferenceToObject(p, "evidence", DA_UNCONST(in->evidence)) ||

@@ -624,6 +624,11 @@ static void check_main(struct world *w, const cJSON *st)
                         "https://devattest.dev/build-machine/v1");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "agent_id")), w->agent_id);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "trust")), "tpm");
+    /* the vendor the server enrolled the agent under, named in its receipt */
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "vendor")), "acme");
+    /* the measured summary: this swtpm machine sends no firmware log or IMA */
+    assert_string_equal(cJSON_GetStringValue(jget(p, "measured.facts.boot.log")), "absent");
+    assert_string_equal(cJSON_GetStringValue(jget(p, "measured.facts.ima.log")), "absent");
     assert_int_equal((int)jget(p, "invocation.uid")->valuedouble, BUILD_UID);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(cmd, 0)), AGENT_BIN);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(cmd, 1)), "attest");
