@@ -76,9 +76,13 @@ static int contradictions(const cJSON *evidence, const cJSON *facts, cJSON *boot
         (rc = compare(arr, evidence, "/host/kernel/release", facts, "/kernel_release")) != 0)
         return rc;
     /* A machine that says it booted without UEFI (so without Secure Boot)
-     * while its TPM measured the UEFI SecureBoot variable. */
-    if (cJSON_IsFalse(at(evidence, "/isolation/secure_boot/uefi")) &&
-        at(facts, "/secure_boot/SecureBoot") != NULL)
+     * while its TPM measured the UEFI SecureBoot variable, or that says
+     * Secure Boot is enforced while its TPM measured SecureBoot off
+     * (enforcement needs SecureBoot 1, whatever firmware_enabled says). */
+    if ((cJSON_IsFalse(at(evidence, "/isolation/secure_boot/uefi")) &&
+         at(facts, "/secure_boot/SecureBoot") != NULL) ||
+        (cJSON_IsTrue(at(evidence, "/isolation/secure_boot/enabled")) &&
+         cJSON_IsFalse(at(facts, "/secure_boot/SecureBoot"))))
         return compare(arr, evidence, "/isolation/secure_boot/enabled", facts,
                        "/secure_boot/SecureBoot");
     return 0;

@@ -28,26 +28,26 @@ struct fixture {
 };
 
 /* sha256:0-9 as tpm2_eventlog prints them (PCRs it does not list: zero). */
-static int setup(void **state)
+static int load(struct fixture *f, const char *log, int want_dbx)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    char line[8192], hex[80];
+    char line[8192], hex[80], cmd[1200];
     unsigned idx;
     int bank = 0, dbx = 0;
     FILE *p;
 
-    if (f == NULL || da_pcr_selection_parse("sha256:0-9", &f->sel) != 0)
+    if (da_pcr_selection_parse("sha256:0-9", &f->sel) != 0)
         return -1;
     da_buf_init(&f->log, DA_MAX_EVENT_LOG);
-    if (da_file_read(LOG, DA_MAX_EVENT_LOG, &f->log) != 0)
+    if (da_file_read(log, DA_MAX_EVENT_LOG, &f->log) != 0)
         return -1;
-    p = popen("tpm2_eventlog '" LOG "' 2>/dev/null", "r");
+    snprintf(cmd, sizeof(cmd), "tpm2_eventlog '%s' 2>/dev/null", log);
+    p = popen(cmd, "r");
     if (p == NULL)
         return -1;
     while (fgets(line, sizeof(line), p) != NULL) {
         size_t n = 0;
         char *v;
-        if (strstr(line, "UnicodeName: dbx") != NULL)
+        if (want_dbx && strstr(line, "UnicodeName: dbx") != NULL)
             dbx = 1;
         else if (dbx && (v = strstr(line, "VariableData: \"")) != NULL) {
             /* EFI_SIGNATURE_LIST of one EFI_CERT_SHA256 entry: 76 bytes */
@@ -64,6 +64,15 @@ static int setup(void **state)
             return -1;
     }
     if (pclose(p) != 0 || !bank)
+        return -1;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (f == NULL || load(f, LOG, 1) != 0)
         return -1;
     *state = f;
     return 0;
@@ -141,6 +150,40 @@ static void test_contradictions_show_both_values(void **state)
     assert_non_null(strstr(text, "\"measured\":\"5.14.0-130.el9.x86_64\""));
     free(text);
     cJSON_Delete(boot);
+}
+
+/* Secure Boot reported enforced on a machine whose TPM measured it off
+ * (the arch-linux log: SecureBoot 0), with no firmware_enabled reported. */
+static void test_enforced_claim_contradicts_measured_off(void **state)
+{
+    struct fixture *g = calloc(1, sizeof(*g));
+    cJSON *boot;
+    const cJSON *arr, *c;
+
+    (void)state;
+    assert_non_null(g);
+    assert_int_equal(load(g, DA_SOURCE_ROOT "/tests/data/eventlogs/event-arch-linux.bin", 0), 0);
+    boot = boot_for(g, da_buf_data(&g->log), da_buf_len(&g->log),
+                    "{\"isolation\":{\"secure_boot\":{\"uefi\":true,\"enabled\":true}}}");
+    assert_string_equal(state_of(boot), "replays");
+    arr = cJSON_GetObjectItem(boot, "contradictions");
+    assert_int_equal(cJSON_GetArraySize(arr), 1);
+    c = cJSON_GetArrayItem(arr, 0);
+    assert_string_equal(cJSON_GetObjectItem(c, "verdict")->valuestring,
+                        "claim_contradicts_measurement");
+    assert_string_equal(cJSON_GetObjectItem(c, "reported_pointer")->valuestring,
+                        "/isolation/secure_boot/enabled");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(c, "reported")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(c, "measured")));
+    cJSON_Delete(boot);
+    /* reported not enforced on that machine: nothing contradicts */
+    boot = boot_for(g, da_buf_data(&g->log), da_buf_len(&g->log),
+                    "{\"isolation\":{\"secure_boot\":{\"uefi\":true,\"enabled\":false,"
+                    "\"firmware_enabled\":false}}}");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(boot, "contradictions")), 0);
+    cJSON_Delete(boot);
+    da_buf_free(&g->log);
+    free(g);
 }
 
 static void test_refusals(void **state)
@@ -232,6 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replays_and_agrees),
         cmocka_unit_test(test_contradictions_show_both_values),
+        cmocka_unit_test(test_enforced_claim_contradicts_measured_off),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_dbx_freshness),
     };

@@ -16,6 +16,11 @@ add_test(NAME devattest_verify_eventlog
          COMMAND devattest-verify eventlog ${DA_SOURCE_ROOT}/tests/data/eventlogs/event-arch-linux.bin --json)
 set_tests_properties(devattest_verify_eventlog PROPERTIES LABELS "unit"
                      PASS_REGULAR_EXPRESSION "\"kernel_cmdline\":\"initrd=")
+# Its printed PCRs per bank, on every real log, against tpm2_eventlog.
+add_test(NAME devattest_verify_eventlog_oracle
+         COMMAND sh ${DA_SOURCE_ROOT}/tests/unit/verify_eventlog_oracle.sh
+                 $<TARGET_FILE:devattest-verify> ${DA_SOURCE_ROOT}/tests/data/eventlogs)
+set_tests_properties(devattest_verify_eventlog_oracle PROPERTIES LABELS "unit")
 add_test(NAME devattest_verify_eventlog_refused
          COMMAND devattest-verify eventlog ${DA_SOURCE_ROOT}/tests/data/eventlogs/README.md)
 set_tests_properties(devattest_verify_eventlog_refused PROPERTIES LABELS "unit" WILL_FAIL TRUE)
