@@ -422,21 +422,18 @@ static int bundle_run(const struct bundle_args *a)
 
 static int cmd_bundle(int argc, char **argv)
 {
-    static const struct option opts[] = {{"ca", required_argument, NULL, 'c'},
-                                         {"keys", required_argument, NULL, 'k'},
-                                         {"artifact", required_argument, NULL, 'a'},
-                                         {"policy", required_argument, NULL, 'p'},
-                                         {"max-age", required_argument, NULL, 'm'},
-                                         {"require", required_argument, NULL, 'r'},
-                                         {"tsa-ca", required_argument, NULL, 't'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"ca", required_argument, NULL, 'c'},       {"keys", required_argument, NULL, 'k'},
+        {"artifact", required_argument, NULL, 'a'}, {"policy", required_argument, NULL, 'p'},
+        {"max-age", required_argument, NULL, 'm'},  {"require", required_argument, NULL, 'r'},
+        {"tsa-ca", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     struct bundle_args a;
     int c;
 
     memset(&a, 0, sizeof(a));
     optind = 2;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'c')
             a.ca = optarg;
         else if (c == 'k')
@@ -453,7 +450,10 @@ static int cmd_bundle(int argc, char **argv)
             a.tsa_ca = optarg;
         else if (c == 'j')
             a.json = 1;
-        else
+        else if (c == 'h') {
+            usage(stdout);
+            return 0;
+        } else
             goto usage;
     }
     if (optind + 1 != argc || a.ca == NULL)
