@@ -26,6 +26,7 @@
 #include <solv/repo.h>
 #include <solv/repo_repomdxml.h>
 #include <solv/repo_rpmmd.h>
+#include <solv/repo_solv.h>
 #include <solv/repo_updateinfoxml.h>
 #include <solv/solv_xfopen.h>
 
@@ -359,6 +360,8 @@ struct col_repo_md {
     char primary[600], updateinfo[600];
     int modules;
     time_t repomd_mtime;
+    unsigned char mark[32]; /* of the repomd.xml bytes read (dnf's .solv mark) */
+    int have_mark;
 };
 
 /* The cache directory of an enabled repository, as dnf names it. */
@@ -420,16 +423,35 @@ static int col_repomd(const struct col_ctx *ctx, const struct col_rpm_repo *repo
     Pool *pool = pool_create();
     Repo *r = repo_create(pool, "repomd");
     Dataiterator di;
+    struct da_buf b;
+    FILE *fp;
     int e;
 
+    da_buf_init(&b, COL_MAX_RPM_REPOMD);
     snprintf(path, sizeof(path), "%s/repodata/repomd.xml", md->dir);
     e = col_stat(ctx, path, &st);
     if (e == 0 && (uint64_t)st.st_size > COL_MAX_RPM_REPOMD)
         e = da_rootfs_sys_error(EFBIG, path);
     if (e == 0) {
         md->repomd_mtime = st.st_mtime;
-        e = col_solv_read(ctx, path, "repomd.xml", r, 0);
+        e = col_read_file(ctx, path, &b);
     }
+    /* the bytes parsed are the bytes marked: one read serves both */
+    if (e == 0 && da_buf_len(&b) == 0)
+        e = pool_error(pool, DA_ERR_RPM_METADATA, "empty file");
+    if (e == 0)
+        md->have_mark = col_rpm_repomd_mark(da_buf_data(&b), da_buf_len(&b), md->mark) == 0;
+    if (e == 0) {
+        fp = fmemopen(b.data, da_buf_len(&b), "r");
+        if (fp == NULL)
+            e = DA_ERR_NOMEM;
+        else {
+            if (repo_add_repomdxml(r, fp, 0) != 0)
+                e = DA_ERR_RPM_METADATA;
+            fclose(fp);
+        }
+    }
+    da_buf_free(&b);
     if (e < 0) {
         if (e == DA_ERR_RPM_METADATA)
             col_why_set(w, COL_R_PARSE, "%s: %s", path, pool_errstr(pool));
@@ -704,9 +726,68 @@ static int col_find_repos(struct col_rpm_run *run)
             snprintf(path, sizeof(path), "%s/%s", md->dir, md->updateinfo);
             col_input(&run->in, path);
         }
+        snprintf(path, sizeof(path), "%s/%s.solv", run->conf.cachedir, repo->id);
+        col_input(&run->in, path);
+        snprintf(path, sizeof(path), "%s/%s-updateinfo.solvx", run->conf.cachedir, repo->id);
+        col_input(&run->in, path);
         if (run->oldest_repomd == 0 || md->repomd_mtime < run->oldest_repomd)
             run->oldest_repomd = md->repomd_mtime;
     }
+    return 0;
+}
+
+/* Load one of dnf's .solv files of a repository into r when its mark says
+ * dnf built it from the very repomd.xml we read (and with the libsolv we
+ * link): 1 loaded, 0 not used (absent, not a regular file, too big, stale,
+ * not dnf's layout, or libsolv refuses it; the XML is read then). */
+static int col_solv_try(struct col_rpm_run *run, const struct col_repo_md *md, const char *id,
+                        const char *suffix, Repo *r)
+{
+    char path[1600];
+    struct stat st;
+    FILE *fp;
+    int fd, ok = 0;
+
+    if (!md->have_mark)
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s%s", run->conf.cachedir, id, suffix);
+    if (col_open_file(run->ctx, path, &fd, &st) < 0)
+        return 0;
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > DA_MAX_RPM_METADATA) {
+        close(fd);
+        return 0;
+    }
+    fp = fdopen(fd, "r");
+    if (fp == NULL) {
+        close(fd);
+        return 0;
+    }
+    if (col_rpm_solv_fresh(fp, md->mark) == 1 && repo_add_solv(r, fp, 0) == 0)
+        ok = 1;
+    fclose(fp);
+    return ok;
+}
+
+/* dnf's .solv of the packages and, when the repository has advisories,
+ * its -updateinfo.solvx: both fresh, or neither is used. The XML files
+ * repomd.xml lists must still be there (a cache missing them is reported
+ * by the XML path as it always was). */
+static int col_solv_load(struct col_rpm_run *run, const struct col_repo_md *md, const char *id,
+                         Repo *r)
+{
+    char path[2200];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", md->dir, md->primary);
+    if (col_stat(run->ctx, path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s", md->dir, md->updateinfo);
+    if (md->updateinfo[0] != '\0' && (col_stat(run->ctx, path, &st) < 0 || !S_ISREG(st.st_mode)))
+        return 0;
+    if (col_solv_try(run, md, id, ".solv", r) &&
+        (md->updateinfo[0] == '\0' || col_solv_try(run, md, id, "-updateinfo.solvx", r)))
+        return 1;
+    repo_empty(r, 1);
     return 0;
 }
 
@@ -729,6 +810,10 @@ static int col_load_repos(struct col_rpm_run *run)
         r->appdata = repo;
         r->subpriority = 0;
         r->priority = -repo->priority;
+        if (col_solv_load(run, md, repo->id, r)) {
+            run->n_repos++;
+            continue;
+        }
         snprintf(path, sizeof(path), "%s/%s", md->dir, md->primary);
         e = col_solv_read(ctx, path, md->primary, r, 1);
         if (e == 0 && md->updateinfo[0] != '\0') {
@@ -812,14 +897,21 @@ static int col_compute(struct col_rpm_run *run, struct col_patch_facts *f)
     struct col_sec *sec = NULL;
     size_t n = 0, n_sec = 0, i;
     int r = 0, *name_prio = NULL;
+    unsigned char *name_inst = NULL; /* per name id: 0 not looked up, 1 installed, 2 not */
     Id p;
 
     /* dnf's priority rule: of the packages of one name, only those of the
      * repositories with the best priority among all available ones count,
-     * whether they are upgrades or not */
+     * whether they are upgrades or not. Only installed names can have an
+     * upgrade, so the others are passed over before the (costly) exclude
+     * patterns are matched. */
     name_prio = malloc((size_t)pool->ss.nstrings * sizeof(*name_prio));
-    if (name_prio == NULL)
+    name_inst = calloc((size_t)pool->ss.nstrings, 1);
+    if (name_prio == NULL || name_inst == NULL) {
+        free(name_prio);
+        free(name_inst);
         return DA_ERR_NOMEM;
+    }
     for (i = 0; i < (size_t)pool->ss.nstrings; i++)
         name_prio[i] = INT_MAX;
     for (p = 2; p < pool->nsolvables; p++) {
@@ -832,8 +924,13 @@ static int col_compute(struct col_rpm_run *run, struct col_patch_facts *f)
         repo = s->repo->appdata;
         name = pool_id2str(pool, s->name);
         arch = pool_id2str(pool, s->arch);
-        if (strncmp(name, "patch:", 6) == 0 || strcmp(arch, "src") == 0 ||
-            strcmp(arch, "nosrc") == 0 ||
+        if (name_inst[s->name] == 0) {
+            size_t k = col_find_name(&run->pk, name);
+
+            name_inst[s->name] = k < run->pk.n && strcmp(run->pk.v[k].name, name) == 0 ? 1 : 2;
+        }
+        if (name_inst[s->name] != 1 || strncmp(name, "patch:", 6) == 0 ||
+            strcmp(arch, "src") == 0 || strcmp(arch, "nosrc") == 0 ||
             col_excluded(&run->conf, repo, name, pool_id2str(pool, s->evr), arch))
             continue;
         if (repo->priority < name_prio[s->name])
@@ -921,6 +1018,7 @@ out:
     free(sec);
     free(c);
     free(name_prio);
+    free(name_inst);
     return r;
 }
 

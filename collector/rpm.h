@@ -6,6 +6,7 @@
 #define COL_RPM_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "collector.h"
@@ -141,6 +142,27 @@ int col_rpm_cache_name(const struct col_rpm_repo *r, char *out, size_t n);
  * release.arch). */
 int col_rpm_pattern_match(const struct col_rpm_list *pats, const char *name, const char *evr,
                           const char *arch);
+
+/* dnf's .solv files (a binary copy of a repository's metadata that dnf
+ * writes beside the cache) carry a 48-byte user data block: "\0dnf",
+ * "\0" "1.0", the libsolv tool version right-aligned in 8 bytes, and the
+ * SHA-256 of "H000" followed by the bytes of the repomd.xml the file was
+ * built from. */
+#define COL_RPM_SOLV_USERDATA 48
+
+/* The freshness mark of a repomd.xml's bytes (the checksum above): 0 or
+ * DA_ERR_NOMEM. */
+int col_rpm_repomd_mark(const void *p, size_t n, unsigned char out[32]);
+
+/* Check a user data block against the mark of the repomd.xml we read and
+ * the libsolv tool version we link: 1 fresh, 0 stale (other metadata or
+ * another libsolv), DA_ERR_COLLECT_PARSE when it is not dnf's layout. */
+int col_rpm_solv_userdata_check(const unsigned char *ud, size_t n, const unsigned char mark[32],
+                                const char *toolversion);
+
+/* The same on a whole .solv file (its header read with libsolv's
+ * solv_read_userdata; fp is rewound): 1, 0 or DA_ERR_COLLECT_PARSE. */
+int col_rpm_solv_fresh(FILE *fp, const unsigned char mark[32]);
 
 /* rpm's version comparison (rpmvercmp) of two EVR strings. */
 int col_rpm_evrcmp(const char *a, const char *b);

@@ -12,8 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <rpm/rpmver.h>
+#include <solv/repo_solv.h>
+#include <solv/solvversion.h>
 
 #include "caps.h"
 #include "err.h"
@@ -685,5 +688,59 @@ int col_rpm_cache_format(const struct col_patch_facts *f, int64_t oldest, struct
     if (r == 0)
         r = da_jcs_serialize(doc, out);
     cJSON_Delete(doc);
+    return r;
+}
+
+/* ---- dnf's .solv freshness mark ---- */
+
+int col_rpm_repomd_mark(const void *p, size_t n, unsigned char out[32])
+{
+    EVP_MD_CTX *x = EVP_MD_CTX_new();
+    unsigned int len = 0;
+
+    if (x != NULL && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1 &&
+        EVP_DigestUpdate(x, "H000", 4) == 1 && EVP_DigestUpdate(x, p, n) == 1 &&
+        EVP_DigestFinal_ex(x, out, &len) == 1 && len == 32) {
+        EVP_MD_CTX_free(x);
+        return 0;
+    }
+    EVP_MD_CTX_free(x);
+    return DA_ERR_NOMEM;
+}
+
+int col_rpm_solv_userdata_check(const unsigned char *ud, size_t n, const unsigned char mark[32],
+                                const char *toolversion)
+{
+    static const unsigned char magic[8] = {0, 'd', 'n', 'f', 0, '1', '.', '0'};
+    size_t tl = toolversion != NULL ? strlen(toolversion) : 0;
+    size_t i;
+
+    if (ud == NULL || n != COL_RPM_SOLV_USERDATA || memcmp(ud, magic, sizeof(magic)) != 0)
+        return DA_ERR_COLLECT_PARSE;
+    /* the tool version: NUL padding, then printable characters to the end */
+    for (i = 8; i < 16 && ud[i] == 0; i++)
+        ;
+    if (i == 16)
+        return DA_ERR_COLLECT_PARSE;
+    for (size_t j = i; j < 16; j++)
+        if (ud[j] < 0x21 || ud[j] > 0x7e)
+            return DA_ERR_COLLECT_PARSE;
+    if (tl == 0 || tl > 8 || 16 - i != tl || memcmp(ud + i, toolversion, tl) != 0)
+        return 0;
+    return memcmp(ud + 16, mark, 32) == 0 ? 1 : 0;
+}
+
+int col_rpm_solv_fresh(FILE *fp, const unsigned char mark[32])
+{
+    unsigned char *ud = NULL;
+    int len = 0, r;
+
+    if (solv_read_userdata(fp, &ud, &len) != 0) {
+        rewind(fp);
+        return DA_ERR_COLLECT_PARSE;
+    }
+    r = col_rpm_solv_userdata_check(ud, len > 0 ? (size_t)len : 0, mark, solv_toolversion);
+    free(ud);
+    rewind(fp);
     return r;
 }

@@ -448,7 +448,7 @@ int agent_signer_spawn_opts(const struct agent_config *cfg, int identity_flags,
                             const struct agent_spawn_opts *o, struct agent_child *out)
 {
     struct signer s;
-    int keep[2], nkeep = 0, r;
+    int keep[2] = {-1, -1}, nkeep = 0, r;
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;

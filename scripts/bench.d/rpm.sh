@@ -4,10 +4,12 @@
 # `dnf --installroot=ROOT -C check-update` on the same root, which reads the
 # same metadata cache (dnf also has its own .solv caches there).
 #   1. the fixture root of the tests (tests/fixtures/build-rpm-root.sh)
-# each without any cache of ours (--no-cache: the metadata parsed every time)
-# and with the agent's state directory (patches.cache: the result is reused
-# while every input file keeps its identity; dnf -C likewise reads the .solv
-# files it made from the same metadata):
+# each without any cache of ours (--no-cache: the packages read every time,
+# from dnf's .solv files when their mark matches the repomd.xml, as dnf -C
+# does), without any cache on a copy of the root without dnf's .solv files
+# (the XML parsed every time), and with the agent's state directory
+# (patches.cache: the result is reused while every input file keeps its
+# identity):
 #   2. the same root with one more enabled repository of 20000 packages
 #      (a primary list made from one real package entry, added with
 #      modifyrepo_c; none of them installed)
@@ -43,12 +45,17 @@ theirs() {
 }
 
 measure() {
-  local what=$1 root=$2 a b ours_ms dnf_ms warm_ms state=$work/state
+  local what=$1 root=$2 a b c ours_ms dnf_ms warm_ms xml_ms state=$work/state xml=$work/xml-root
+  rm -rf "$xml"
+  cp -a "$root" "$xml"
+  rm -f "$xml"/var/cache/dnf/*.solv "$xml"/var/cache/dnf/*.solvx
   a=$(ours "$root")
   b=$(theirs "$root")
-  if [ "$a" != "$b" ]; then
+  c=$(ours "$xml")
+  if [ "$a" != "$b" ] || [ "$c" != "$b" ]; then
     echo "$what: the pending sets differ" >&2
     diff <(echo "$a") <(echo "$b") >&2 || true
+    diff <(echo "$c") <(echo "$b") >&2 || true
     exit 1
   fi
   rm -rf "$state"
@@ -56,14 +63,17 @@ measure() {
   "$agent" collect --root "$root" --only patches --state-dir "$state" >/dev/null
   hf -N "$agent collect --root $root --only patches --no-cache" \
     "$agent collect --root $root --only patches --state-dir $state" \
-    "dnf --installroot=$root --releasever=1 -q -C check-update"
+    "dnf --installroot=$root --releasever=1 -q -C check-update" \
+    "$agent collect --root $xml --only patches --no-cache"
   ours_ms=$(mean_ms 0)
   warm_ms=$(mean_ms 1)
   dnf_ms=$(mean_ms 2)
+  xml_ms=$(mean_ms 3)
   echo "$what: $(echo "$a" | grep -c . || true) pending (same set as dnf);" \
     "dnf -C check-update ${dnf_ms} ms;" \
     "ours without cache ${ours_ms} ms ($(awk -v a="$dnf_ms" -v c="$ours_ms" 'BEGIN { printf "%.1f", a / c }')x)," \
-    "with the state directory ${warm_ms} ms ($(awk -v a="$dnf_ms" -v c="$warm_ms" 'BEGIN { printf "%.1f", a / c }')x) (target >= 3x)"
+    "with the state directory ${warm_ms} ms ($(awk -v a="$dnf_ms" -v c="$warm_ms" 'BEGIN { printf "%.1f", a / c }')x)," \
+    "without cache from the XML (no .solv) ${xml_ms} ms ($(awk -v a="$dnf_ms" -v c="$xml_ms" 'BEGIN { printf "%.1f", a / c }')x) (target >= 3x)"
 }
 
 echo "machine: $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d)"

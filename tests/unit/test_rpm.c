@@ -235,22 +235,80 @@ static void our_pending(const cJSON *doc, struct set *pend, struct set *sec)
                      (int)n_sec);
 }
 
+/* Opens of package lists: dnf's primary XML and its binary .solv copies. */
+static int primary_reads, solv_reads;
+
+static void count_primary(void *arg, const char *op, const char *path)
+{
+    (void)arg;
+    if (strcmp(op, "open") != 0)
+        return;
+    if (strstr(path, "-primary.xml") != NULL)
+        primary_reads++;
+    if (strstr(path, ".solv") != NULL)
+        solv_reads++;
+}
+
+/* What compare_with_dnf does to dnf's .solv files after dnf has answered
+ * and before we collect. */
+enum solv_mode {
+    SOLV_KEEP,  /* as dnf left them: fresh, ours reads them */
+    SOLV_HIDE,  /* moved away: ours parses the XML */
+    SOLV_SPOIL, /* one stale (another repository's), one truncated: XML */
+};
+
+static void solv_files(enum solv_mode m, int restore)
+{
+    char cmd[2400];
+
+    if (m == SOLV_KEEP)
+        return;
+    if (!restore)
+        snprintf(cmd, sizeof(cmd),
+                 "set -e; d='%s/var/cache/dnf'; a='%s/solv-aside'; rm -rf \"$a\"; "
+                 "mkdir \"$a\"; cp -p \"$d\"/*.solv \"$d\"/*.solvx \"$a\"/; %s",
+                 root, base,
+                 m == SOLV_HIDE ? "rm -f \"$d\"/*.solv \"$d\"/*.solvx"
+                                : "cp \"$d/prio.solv\" \"$d/updates.solv\"; "
+                                  "truncate -s 40 \"$d/base-updateinfo.solvx\"");
+    else
+        snprintf(cmd, sizeof(cmd),
+                 "set -e; d='%s/var/cache/dnf'; a='%s/solv-aside'; rm -f \"$d\"/*.solv "
+                 "\"$d\"/*.solvx; cp -p \"$a\"/* \"$d\"/; rm -rf \"$a\"",
+                 root, base);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Ours against dnf's, both ways; returns the sizes compared. Collected
  * without a state directory, then twice with one (computed and cached,
- * then from the cache): the three must be the same. */
-static void compare_with_dnf(size_t *n_pending, size_t *n_security)
+ * then from the cache): the three must be the same. m says whether dnf's
+ * .solv files are there for us, and the package lists opened must show the
+ * path taken (.solv only, or the XML). */
+static void compare_with_dnf_solv(enum solv_mode m, size_t *n_pending, size_t *n_security)
 {
     struct set dp, ds, op, os;
     cJSON *doc;
-    char *texts[3];
+    char *texts[3], aside[600];
     size_t i, expect_sec = 0;
 
     dnf_pending(&dp);
     dnf_security(&ds);
+    solv_files(m, 0);
+    /* the state directory may hold a result of the other path: start cold */
+    snprintf(aside, sizeof(aside), "%s/patches.cache", state_path);
+    (void)unlink(aside);
     for (i = 0; i < 3; i++) {
         state_dir = i == 0 ? NULL : state_path;
+        primary_reads = solv_reads = 0;
+        da_rootfs_set_trace(count_primary, NULL);
         doc = collect(root, "patches", NULL);
+        da_rootfs_set_trace(NULL, NULL);
         state_dir = NULL;
+        if (i < 2 && m == SOLV_KEEP && (primary_reads != 0 || solv_reads == 0))
+            fail_msg("fresh .solv files: %d primary lists and %d .solv files opened", primary_reads,
+                     solv_reads);
+        if (i < 2 && m != SOLV_KEEP && primary_reads == 0)
+            fail_msg("no usable .solv files but no primary list opened");
         texts[i] = cJSON_PrintUnformatted(get(get(doc, "patches"), "pending"));
         if (i == 0)
             our_pending(doc, &op, &os);
@@ -308,6 +366,12 @@ static void compare_with_dnf(size_t *n_pending, size_t *n_security)
     assert_int_equal(os.n, expect_sec);
     *n_pending = dp.n;
     *n_security = expect_sec;
+    solv_files(m, 1);
+}
+
+static void compare_with_dnf(size_t *n_pending, size_t *n_security)
+{
+    compare_with_dnf_solv(SOLV_KEEP, n_pending, n_security);
 }
 
 static int setup(void **state)
@@ -353,6 +417,21 @@ static void test_pending_matches_dnf(void **state)
     compare_with_dnf(&np, &ns);
     print_message("dnf and we: %zu pending, %zu security\n", np, ns);
     /* the fixture's scenarios, so that the comparison is not vacuous */
+    assert_int_equal(np, 6);
+    assert_int_equal(ns, 3);
+}
+
+/* The same comparison when dnf's .solv files cannot be used: absent, then
+ * one stale (built from another repository's metadata) and one truncated. */
+static void test_pending_matches_dnf_xml(void **state)
+{
+    size_t np, ns;
+
+    (void)state;
+    compare_with_dnf_solv(SOLV_HIDE, &np, &ns);
+    assert_int_equal(np, 6);
+    assert_int_equal(ns, 3);
+    compare_with_dnf_solv(SOLV_SPOIL, &np, &ns);
     assert_int_equal(np, 6);
     assert_int_equal(ns, 3);
 }
@@ -632,15 +711,6 @@ static void test_corrupt_database(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-static int primary_reads;
-
-static void count_primary(void *arg, const char *op, const char *path)
-{
-    (void)arg;
-    if (strcmp(op, "open") == 0 && strstr(path, "-primary.xml") != NULL)
-        primary_reads++;
-}
-
 /* The cache: a warm collection reads no package list; a damaged cache is
  * ignored and rewritten; a changed list is read again. */
 static void test_cache(void **state)
@@ -655,9 +725,9 @@ static void test_cache(void **state)
     primary_reads = 0;
     doc = collect(root, "patches", NULL); /* computes or refreshes */
     cJSON_Delete(doc);
-    primary_reads = 0;
+    primary_reads = solv_reads = 0;
     doc = collect(root, "patches", NULL);
-    assert_int_equal(primary_reads, 0);
+    assert_int_equal(primary_reads + solv_reads, 0);
     assert_true(cJSON_IsArray(get(get(doc, "patches"), "pending")));
     assert_int_equal(cJSON_GetArraySize(get(get(doc, "patches"), "pending")), 6);
     cJSON_Delete(doc);
@@ -667,17 +737,17 @@ static void test_cache(void **state)
     assert_non_null(f);
     fputs("junk", f);
     fclose(f);
-    primary_reads = 0;
+    primary_reads = solv_reads = 0;
     doc = collect(root, "patches", NULL);
-    assert_true(primary_reads > 0);
+    assert_true(primary_reads + solv_reads > 0);
     assert_int_equal(cJSON_GetArraySize(get(get(doc, "patches"), "pending")), 6);
     cJSON_Delete(doc);
     /* a package list touched: read again */
     snprintf(cmd, sizeof(cmd), "touch '%s'/var/cache/dnf/base-*/repodata/*-primary.xml.*", root);
     assert_int_equal(system(cmd), 0);
-    primary_reads = 0;
+    primary_reads = solv_reads = 0;
     doc = collect(root, "patches", NULL);
-    assert_true(primary_reads > 0);
+    assert_true(primary_reads + solv_reads > 0);
     cJSON_Delete(doc);
     da_rootfs_set_trace(NULL, NULL);
     state_dir = NULL;
@@ -777,6 +847,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pending_matches_dnf),
+        cmocka_unit_test(test_pending_matches_dnf_xml),
         cmocka_unit_test(test_root_unchanged),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_toolchain_rpm_verify),
