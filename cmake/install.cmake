@@ -55,6 +55,13 @@ install(FILES ${DA_GEN}/server.conf DESTINATION ${DA_FULL_CONFDIR} COMPONENT ser
 # Data: the shipped policy.
 install(FILES ${PROJECT_SOURCE_DIR}/common/policies/iso27001-2022-devenv.json
         DESTINATION ${CMAKE_INSTALL_DATADIR}/devattest/policies COMPONENT server)
+# Data: the TPM makers' EK CA certificates (server.conf ek_roots default;
+# docs/enrollment.md) and the empty directory for the operator's own.
+install(DIRECTORY ${DA_PKG}/ek-roots/ DESTINATION ${CMAKE_INSTALL_DATADIR}/devattest/ek-roots
+        COMPONENT server FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+        FILES_MATCHING PATTERN "*.pem")
+install(DIRECTORY DESTINATION ${DA_FULL_CONFDIR}/ek-roots.d COMPONENT server)
+target_compile_definitions(da_server PRIVATE SRV_EK_ROOTS_DEFAULT="${DA_FULL_DATADIR}/ek-roots")
 
 find_program(DA_GZIP gzip REQUIRED)
 

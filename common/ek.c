@@ -320,6 +320,9 @@ static int verify_undecodable_leaf(const struct da_ek_trust *t, STACK_OF(X509) *
         rc = DA_ERR_NOMEM;
         goto out;
     }
+    /* Every configured root is an anchor, self-signed or not: makers
+     * publish CAs whose own issuer they do not publish. */
+    X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
     if (flags & DA_EK_NO_TIME_CHECK)
         X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
     if (X509_verify_cert(ctx) != 1) {
@@ -355,6 +358,7 @@ static int verify_chain(const struct da_ek_trust *t, STACK_OF(X509) * untrusted,
         return DA_ERR_NOMEM;
     }
     X509_STORE_CTX_set_verify_cb(ctx, ek_verify_cb);
+    X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
     if (flags & DA_EK_NO_TIME_CHECK)
         X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
     if (X509_verify_cert(ctx) != 1) {

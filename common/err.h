@@ -34,6 +34,7 @@ enum da_err {
     DA_ERR_EXISTS = -15,
     DA_ERR_SYSTEM = -16,      /* a system call failed; the errno is kept beside (rootfs.h) */
     DA_ERR_NOT_REGULAR = -17, /* a FIFO, socket, device or directory where a file was expected */
+    DA_ERR_USAGE = -20,       /* an unknown command or option on the command line */
 
     /* encodings, JSON, DSSE */
     DA_ERR_BASE64 = -100,
@@ -67,6 +68,7 @@ enum da_err {
     DA_ERR_TPM_PCR_CHANGED = -207,
     DA_ERR_TPM_KEY_BLOB = -208,
     DA_ERR_TPM_ACTIVATE = -209,
+    DA_ERR_TPM_EK_CERT_FILE = -225, /* the EK certificate given by file holds another key */
     DA_ERR_TPM_TCTI = -210,
     DA_ERR_TPM_EVENTLOG = -211,
     DA_ERR_TPM_RESPONSE_AUTH = -217,
@@ -181,6 +183,12 @@ enum da_err {
     DA_ERR_BOOT_PIN_UNKNOWN = -642,
     DA_ERR_VENDOR_UNKNOWN = -643,
     DA_ERR_DBX_UPDATE = -644,
+    DA_ERR_ENROLL_PENDING = -650,  /* waits for an administrator's approval */
+    DA_ERR_ENROLL_REJECTED = -651, /* an administrator rejected it */
+    DA_ERR_ENROLL_UNKNOWN = -652,
+    DA_ERR_ENROLL_STATE = -653, /* approve or reject of one no longer pending */
+    DA_ERR_EK_ROOTS = -654,     /* an EK root file or directory is unusable */
+    DA_ERR_CERT_RENEW = -655,   /* the TLS certificate cannot be renewed */
 
     /* dashboard views */
     DA_ERR_DIFF_TOO_LARGE = -670,

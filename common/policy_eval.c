@@ -372,6 +372,7 @@ const char *da_policy_provenance(const char *pointer)
     if (pointer != NULL && (strncmp(pointer, boot, sizeof(boot) - 1) == 0 ||
                             strncmp(pointer, ima, sizeof(ima) - 1) == 0 ||
                             strcmp(pointer, "/attestation/trust") == 0 ||
+                            strcmp(pointer, "/attestation/ek_trust") == 0 ||
                             strcmp(pointer, "/attestation/quote_verified") == 0))
         return "measured";
     return "reported";

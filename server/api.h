@@ -14,6 +14,11 @@ int srv_api_metrics(struct srv_request *req, struct srv_response *resp);
 
 int srv_api_enroll(struct srv_request *req, struct srv_response *resp);
 int srv_api_enroll_activate(struct srv_request *req, struct srv_response *resp);
+int srv_api_enrollment_challenge(struct srv_request *req, struct srv_response *resp);
+int srv_api_enrollments(struct srv_request *req, struct srv_response *resp);
+int srv_api_enrollment(struct srv_request *req, struct srv_response *resp);
+int srv_api_enrollment_approve(struct srv_request *req, struct srv_response *resp);
+int srv_api_enrollment_reject(struct srv_request *req, struct srv_response *resp);
 int srv_api_nonce(struct srv_request *req, struct srv_response *resp);
 int srv_api_report_post(struct srv_request *req, struct srv_response *resp);
 
@@ -29,6 +34,10 @@ int srv_api_agent_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_agent_readmit(struct srv_request *req, struct srv_response *resp);
 int srv_api_policy_put(struct srv_request *req, struct srv_response *resp);
 
+struct da_tpm_public;
+/* Hex SHA-256 of the EK's DER SubjectPublicKeyInfo: what an administrator
+ * compares before approving an enrollment without an EK certificate. */
+int srv_ek_public_sha256(const struct da_tpm_public *ek, char out[65]);
 int srv_api_tokens(struct srv_request *req, struct srv_response *resp);
 int srv_api_token_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_token_expire(struct srv_request *req, struct srv_response *resp);

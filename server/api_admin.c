@@ -130,3 +130,89 @@ int srv_api_policy_put(struct srv_request *req, struct srv_response *resp)
     srv_policy_put(p);
     return srv_respond_json(resp, 200, o);
 }
+
+/* ---- enrollments held for approval (docs/enrollment.md) ---- */
+
+static bool enrollment_state_valid(const char *s)
+{
+    return strcmp(s, "pending") == 0 || strcmp(s, "approved") == 0 || strcmp(s, "rejected") == 0;
+}
+
+static int add_enrollment(const struct srv_enrollment *e, void *arr)
+{
+    cJSON *o = NULL;
+    int rc = srv_render_enrollment(e, &o);
+
+    if (rc == 0 && !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        rc = DA_ERR_NOMEM;
+    }
+    return rc;
+}
+
+int srv_api_enrollments(struct srv_request *req, struct srv_response *resp)
+{
+    const char *state = srv_request_query(req, "state");
+    cJSON *doc, *arr;
+    int rc;
+
+    if (state != NULL && !enrollment_state_valid(state)) {
+        snprintf(resp->message, sizeof(resp->message), "state: pending, approved or rejected");
+        return DA_ERR_INVALID_ARG;
+    }
+    doc = cJSON_CreateObject();
+    arr = cJSON_AddArrayToObject(doc, "enrollments");
+    if (arr == NULL) {
+        cJSON_Delete(doc);
+        return DA_ERR_NOMEM;
+    }
+    rc = srv_store_enrollments_list(req->srv->store, state, add_enrollment, arr);
+    if (rc != 0) {
+        cJSON_Delete(doc);
+        return rc;
+    }
+    return srv_respond_json(resp, 200, doc);
+}
+
+static int respond_enrollment(struct srv_request *req, struct srv_response *resp)
+{
+    struct srv_enrollment *e = NULL;
+    cJSON *o = NULL;
+    int rc = srv_store_enrollment_get(req->srv->store, req->param[0], &e);
+
+    if (rc == 0)
+        rc = srv_render_enrollment(e, &o);
+    srv_enrollment_free(e);
+    return rc != 0 ? rc : srv_respond_json(resp, 200, o);
+}
+
+int srv_api_enrollment(struct srv_request *req, struct srv_response *resp)
+{
+    return respond_enrollment(req, resp);
+}
+
+static int decide(struct srv_request *req, struct srv_response *resp, const char *state)
+{
+    char actor[SRV_MAX_NAME + 8], reason[256];
+    int rc = read_reason(req, resp, reason, sizeof(reason));
+
+    actor_of(req, actor, sizeof(actor));
+    if (rc == 0)
+        rc = srv_store_enrollment_decide(req->srv->store, req->param[0], state, actor, srv_now());
+    if (rc != 0)
+        return rc;
+    srv_audit(req->srv, actor,
+              strcmp(state, "approved") == 0 ? "enrollment_approved" : "enrollment_rejected",
+              req->param[0], 0, reason);
+    return respond_enrollment(req, resp);
+}
+
+int srv_api_enrollment_approve(struct srv_request *req, struct srv_response *resp)
+{
+    return decide(req, resp, "approved");
+}
+
+int srv_api_enrollment_reject(struct srv_request *req, struct srv_response *resp)
+{
+    return decide(req, resp, "rejected");
+}

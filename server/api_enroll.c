@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "api.h"
 #include "caps.h"
@@ -109,8 +110,12 @@ static int parse_enroll(const cJSON *root, struct enroll_req *e, struct srv_resp
         rc = da_json_get_string(root, "token", &e->token);
     if (rc == 0)
         rc = b64_field(root, "ek_public", DA_MAX_TPM_STRUCT, &e->ek_pub);
-    if (rc == 0)
+    /* Absent or empty: the TPM has no EK certificate; the enrollment then
+     * waits for an administrator (docs/enrollment.md). */
+    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(root, "ek_certificate") != NULL)
         rc = b64_field(root, "ek_certificate", DA_MAX_TPM_STRUCT, &e->ek_cert);
+    else
+        da_buf_init(&e->ek_cert, DA_MAX_TPM_STRUCT);
     if (rc == 0)
         rc = b64_field(root, "ak_public", DA_MAX_TPM_STRUCT, &e->ak_pub);
     if (rc == 0)
@@ -118,8 +123,8 @@ static int parse_enroll(const cJSON *root, struct enroll_req *e, struct srv_resp
     if (rc != 0) {
         if (resp->message[0] == '\0')
             snprintf(resp->message, sizeof(resp->message),
-                     "token, ek_public, ek_certificate and ak_public are required; binary "
-                     "values are canonical base64");
+                     "token, ek_public and ak_public are required, ek_certificate is "
+                     "optional; binary values are canonical base64");
         return rc;
     }
     host = cJSON_GetObjectItemCaseSensitive(root, "host");
@@ -135,28 +140,35 @@ static int parse_enroll(const cJSON *root, struct enroll_req *e, struct srv_resp
     return 0;
 }
 
-/* The TPM side of the request: EK template, EK certificate chain and key,
- * AK attributes. No state is touched before all of this holds. */
-static int check_identity(struct srv_ctx *ctx, struct enroll_req *e, struct srv_response *resp)
+/* EK template and AK attributes. */
+static int check_keys(struct enroll_req *e)
 {
-    const uint8_t *chain[DA_MAX_EK_CHAIN];
-    size_t lens[DA_MAX_EK_CHAIN], i;
-    const char *reason = NULL;
-    int rc;
+    int rc = da_tpm_public_parse(da_buf_data(&e->ek_pub), da_buf_len(&e->ek_pub), &e->ek);
 
-    if (ctx->ek_trust == NULL) {
-        snprintf(resp->message, sizeof(resp->message), "no EK roots are configured");
-        return DA_ERR_VERIFY_EK_CHAIN;
-    }
-    rc = da_tpm_public_parse(da_buf_data(&e->ek_pub), da_buf_len(&e->ek_pub), &e->ek);
     if (rc == 0)
         rc = da_tpm_public_check_ek(e->ek);
     if (rc == 0)
         rc = da_tpm_public_parse(da_buf_data(&e->ak_pub), da_buf_len(&e->ak_pub), &e->ak);
     if (rc == 0)
         rc = da_tpm_public_check_ak(e->ak);
-    if (rc != 0)
+    return rc;
+}
+
+/* The TPM side of the request: the keys, and the EK certificate chain and
+ * key when there is a certificate. No state is touched before this holds. */
+static int check_identity(struct srv_ctx *ctx, struct enroll_req *e, struct srv_response *resp)
+{
+    const uint8_t *chain[DA_MAX_EK_CHAIN];
+    size_t lens[DA_MAX_EK_CHAIN], i;
+    const char *reason = NULL;
+    int rc = check_keys(e);
+
+    if (rc != 0 || da_buf_len(&e->ek_cert) == 0)
         return rc;
+    if (ctx->ek_trust == NULL) {
+        snprintf(resp->message, sizeof(resp->message), "no EK roots are configured");
+        return DA_ERR_VERIFY_EK_CHAIN;
+    }
     for (i = 0; i < e->nchain; i++) {
         chain[i] = da_buf_data(&e->chain[i]);
         lens[i] = da_buf_len(&e->chain[i]);
@@ -169,8 +181,8 @@ static int check_identity(struct srv_ctx *ctx, struct enroll_req *e, struct srv_
 }
 
 static int make_challenge(struct srv_ctx *ctx, struct enroll_req *e, int64_t vendor_id,
-                          struct srv_challenge *c, uint8_t **blob, size_t *blob_len, uint8_t **enc,
-                          size_t *enc_len)
+                          const char *ek_trust, struct srv_challenge *c, uint8_t **blob,
+                          size_t *blob_len, uint8_t **enc, size_t *enc_len)
 {
     size_t name_len = 0;
     const uint8_t *name = da_tpm_public_name(e->ak, &name_len);
@@ -195,6 +207,7 @@ static int make_challenge(struct srv_ctx *ctx, struct enroll_req *e, int64_t ven
     c->ak_public_len = da_buf_len(&e->ak_pub);
     c->host_json = e->host_json;
     c->expires_at = srv_now() + ctx->cfg.challenge_ttl_s;
+    snprintf(c->ek_trust, sizeof(c->ek_trust), "%s", ek_trust);
     return rc;
 }
 
@@ -211,31 +224,18 @@ static int add_b64(cJSON *o, const char *key, const void *p, size_t n)
     return rc;
 }
 
-static int enroll_run(struct srv_request *req, struct srv_response *resp, struct enroll_req *e,
-                      cJSON **answer)
+/* The credential challenge for an identity whose EK is trusted (by its
+ * certificate chain, or by an administrator's approval). */
+static int issue_challenge(struct srv_ctx *ctx, struct enroll_req *e, int64_t vendor_id,
+                           const char *ek_trust, cJSON **answer)
 {
-    struct srv_ctx *ctx = req->srv;
-    unsigned char hash[SRV_HASH_LEN];
     struct srv_challenge c;
     uint8_t *blob = NULL, *enc = NULL;
     size_t blob_len = 0, enc_len = 0;
-    int64_t vendor_id = 0;
     char expires[32];
-    cJSON *root = NULL, *o = NULL;
-    int rc;
+    cJSON *o = NULL;
+    int rc = make_challenge(ctx, e, vendor_id, ek_trust, &c, &blob, &blob_len, &enc, &enc_len);
 
-    memset(&c, 0, sizeof(c));
-    rc = srv_parse_body(req, resp, &root);
-    if (rc == 0)
-        rc = parse_enroll(root, e, resp);
-    if (rc == 0)
-        rc = check_identity(ctx, e, resp);
-    if (rc == 0)
-        rc = da_sha256(e->token, strlen(e->token), hash);
-    if (rc == 0)
-        rc = srv_store_enroll_token_consume(ctx->store, hash, srv_now(), &vendor_id);
-    if (rc == 0)
-        rc = make_challenge(ctx, e, vendor_id, &c, &blob, &blob_len, &enc, &enc_len);
     if (rc == 0)
         rc = srv_store_challenge_put(ctx->store, &c);
     if (rc == 0) {
@@ -255,9 +255,89 @@ static int enroll_run(struct srv_request *req, struct srv_response *resp, struct
     }
     OPENSSL_cleanse(c.secret, sizeof(c.secret));
     cJSON_Delete(o);
-    cJSON_Delete(root);
     free(blob);
     free(enc);
+    return rc;
+}
+
+int srv_ek_public_sha256(const struct da_tpm_public *ek, char out[65])
+{
+    unsigned char *der = NULL, md[DA_SHA256_LEN];
+    EVP_PKEY *key = da_tpm_public_pkey(ek);
+    int len = key != NULL ? i2d_PUBKEY(key, &der) : -1;
+    int rc = len > 0 ? da_sha256(der, (size_t)len, md) : DA_ERR_CRYPTO;
+
+    if (rc == 0)
+        rc = da_hex_encode_to(md, sizeof(md), out, 65);
+    OPENSSL_free(der);
+    return rc;
+}
+
+/* No EK certificate: keep the identity for an administrator and answer
+ * 202 with what the administrator compares (docs/enrollment.md). */
+static int hold_for_approval(struct srv_ctx *ctx, struct enroll_req *e,
+                             const unsigned char token_hash[SRV_HASH_LEN], cJSON **answer)
+{
+    struct srv_enrollment h;
+    cJSON *o = NULL;
+    int rc;
+
+    memset(&h, 0, sizeof(h));
+    rc = srv_random_id(h.id);
+    if (rc == 0)
+        rc = srv_ek_public_sha256(e->ek, h.ek_sha256);
+    if (rc == 0)
+        rc = name_hex(e->ek, h.ek_name, sizeof(h.ek_name));
+    if (rc == 0)
+        rc = name_hex(e->ak, h.ak_name, sizeof(h.ak_name));
+    h.ek_public = DA_UNCONST(da_buf_data(&e->ek_pub));
+    h.ek_public_len = da_buf_len(&e->ek_pub);
+    h.ak_public = DA_UNCONST(da_buf_data(&e->ak_pub));
+    h.ak_public_len = da_buf_len(&e->ak_pub);
+    h.host_json = e->host_json;
+    h.created_at = srv_now();
+    if (rc == 0)
+        rc = srv_store_enrollment_hold(ctx->store, token_hash, &h);
+    if (rc == 0) {
+        o = cJSON_CreateObject();
+        if (cJSON_AddStringToObject(o, "status", "pending") == NULL ||
+            cJSON_AddStringToObject(o, "enrollment_id", h.id) == NULL ||
+            cJSON_AddStringToObject(o, "ek_public_sha256", h.ek_sha256) == NULL)
+            rc = DA_ERR_NOMEM;
+    }
+    if (rc == 0) {
+        *answer = o;
+        o = NULL; /* transferred */
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int enroll_run(struct srv_request *req, struct srv_response *resp, struct enroll_req *e,
+                      cJSON **answer, bool *pending)
+{
+    struct srv_ctx *ctx = req->srv;
+    unsigned char hash[SRV_HASH_LEN];
+    int64_t vendor_id = 0;
+    cJSON *root = NULL;
+    int rc;
+
+    rc = srv_parse_body(req, resp, &root);
+    if (rc == 0)
+        rc = parse_enroll(root, e, resp);
+    if (rc == 0)
+        rc = check_identity(ctx, e, resp);
+    if (rc == 0)
+        rc = da_sha256(e->token, strlen(e->token), hash);
+    *pending = da_buf_len(&e->ek_cert) == 0;
+    if (rc == 0 && *pending) {
+        rc = hold_for_approval(ctx, e, hash, answer);
+    } else if (rc == 0) {
+        rc = srv_store_enroll_token_consume(ctx->store, hash, srv_now(), &vendor_id);
+        if (rc == 0)
+            rc = issue_challenge(ctx, e, vendor_id, SRV_EK_TRUST_CHAIN, answer);
+    }
+    cJSON_Delete(root);
     return rc;
 }
 
@@ -265,17 +345,81 @@ int srv_api_enroll(struct srv_request *req, struct srv_response *resp)
 {
     struct enroll_req e;
     cJSON *answer = NULL;
+    bool pending = false;
+    char detail[128];
     int rc;
 
     memset(&e, 0, sizeof(e));
-    rc = enroll_run(req, resp, &e, &answer);
+    rc = enroll_run(req, resp, &e, &answer, &pending);
     if (rc != 0) {
         atomic_fetch_add(&req->srv->metrics.enrollments_rejected, 1);
         srv_audit(req->srv, req->address, "enroll_rejected", "", rc, resp->message);
+    } else if (pending) {
+        snprintf(detail, sizeof(detail), "no EK certificate; EK public key SHA-256 %s",
+                 cJSON_GetObjectItemCaseSensitive(answer, "ek_public_sha256")->valuestring);
+        srv_audit(req->srv, req->address, "enroll_pending",
+                  cJSON_GetObjectItemCaseSensitive(answer, "enrollment_id")->valuestring, 0,
+                  detail);
     } else {
         srv_audit(req->srv, req->address, "enroll_challenged",
                   cJSON_GetObjectItemCaseSensitive(answer, "challenge_id")->valuestring, 0, "");
     }
+    enroll_req_free(&e);
+    return rc != 0 ? rc : srv_respond_json(resp, pending ? 202 : 201, answer);
+}
+
+/* POST /v1/enrollments/{id}/challenge: the agent of a held enrollment asks
+ * again. Pending and rejected enrollments answer with their error codes; an
+ * approved one gets the credential challenge, which only the TPM holding
+ * that EK can answer, so the id alone gains nothing. */
+static int resume_run(struct srv_request *req, struct srv_response *resp, struct enroll_req *e,
+                      cJSON **answer)
+{
+    struct srv_enrollment *h = NULL;
+    int rc = req->body_len == 0 || (req->body_len == 2 && memcmp(req->body, "{}", 2) == 0)
+                 ? 0
+                 : DA_ERR_JSON_PARSE;
+
+    if (rc != 0)
+        snprintf(resp->message, sizeof(resp->message), "the body must be empty or {}");
+    if (rc == 0)
+        rc = srv_store_enrollment_get(req->srv->store, req->param[0], &h);
+    if (rc == 0 && strcmp(h->state, "pending") == 0)
+        rc = DA_ERR_ENROLL_PENDING;
+    else if (rc == 0 && strcmp(h->state, "approved") != 0)
+        rc = DA_ERR_ENROLL_REJECTED;
+    if (rc == 0) {
+        da_buf_init(&e->ek_pub, DA_MAX_TPM_STRUCT);
+        da_buf_init(&e->ak_pub, DA_MAX_TPM_STRUCT);
+        da_buf_init(&e->ek_cert, DA_MAX_TPM_STRUCT);
+        rc = da_buf_append(&e->ek_pub, h->ek_public, h->ek_public_len);
+        if (rc == 0)
+            rc = da_buf_append(&e->ak_pub, h->ak_public, h->ak_public_len);
+        e->host_json = h->host_json;
+        h->host_json = NULL; /* transferred */
+    }
+    if (rc == 0)
+        rc = check_keys(e);
+    if (rc == 0)
+        rc = issue_challenge(req->srv, e, h->vendor_id, SRV_EK_TRUST_APPROVAL, answer);
+    srv_enrollment_free(h);
+    return rc;
+}
+
+int srv_api_enrollment_challenge(struct srv_request *req, struct srv_response *resp)
+{
+    struct enroll_req e;
+    cJSON *answer = NULL;
+    int rc;
+
+    memset(&e, 0, sizeof(e));
+    rc = resume_run(req, resp, &e, &answer);
+    if (rc != 0 && rc != DA_ERR_ENROLL_PENDING)
+        srv_audit(req->srv, req->address, "enroll_rejected", req->param[0], rc, resp->message);
+    else if (rc == 0)
+        srv_audit(req->srv, req->address, "enroll_challenged",
+                  cJSON_GetObjectItemCaseSensitive(answer, "challenge_id")->valuestring, 0,
+                  req->param[0]);
     enroll_req_free(&e);
     return rc != 0 ? rc : srv_respond_json(resp, 201, answer);
 }
@@ -383,6 +527,7 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
         rec.sk_public_len = da_buf_len(&a->sk_pub);
         rec.host_json = a->c->host_json;
         rec.created_at = srv_now();
+        memcpy(rec.ek_trust, a->c->ek_trust, sizeof(rec.ek_trust));
         if (rc == 0)
             rc = srv_store_agent_create(ctx->store, &rec);
         memcpy(a->agent_id, rec.id, sizeof(a->agent_id));
@@ -404,7 +549,7 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
     if (a->existing->revoked)
         return DA_ERR_AGENT_REVOKED;
     return srv_store_agent_reenroll(ctx->store, a->existing->id, da_buf_data(&a->sk_pub),
-                                    da_buf_len(&a->sk_pub), a->c->host_json);
+                                    da_buf_len(&a->sk_pub), a->c->host_json, a->c->ek_trust);
 }
 
 /* The deployment's pseudonym key for the agent's minimal privacy mode

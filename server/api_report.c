@@ -412,6 +412,7 @@ static int make_transcript(struct ingest *g)
     tpm = cJSON_AddObjectToObject(t, "tpm");
     if (steps == NULL || tpm == NULL ||
         cJSON_AddStringToObject(t, "ak_name", g->agent->ak_name) == NULL ||
+        cJSON_AddStringToObject(t, "ek_trust", g->agent->ek_trust) == NULL ||
         cJSON_AddStringToObject(t, "pcr_selection", g->sel->text) == NULL ||
         cJSON_AddStringToObject(tpm, "clock", clock) == NULL ||
         cJSON_AddBoolToObject(tpm, "clock_safe", !g->clock.unsafe) == NULL ||
@@ -692,8 +693,10 @@ static int evaluate(struct ingest *g)
     if (rc == 0)
         rc = srv_pending_facts(&g->pending, now, &pending);
     if (rc == 0)
-        rc = srv_verdict_evaluate_attested(g->policy, g->in->evidence, pending, g->boot, g->ima,
-                                           &g->verdict, &g->controls, &g->compliant);
+        rc = srv_verdict_evaluate_agent(g->policy, g->in->evidence, pending, g->boot, g->ima,
+                                        g->agent->ek_trust[0] != '\0' ? g->agent->ek_trust
+                                                                      : SRV_EK_TRUST_CHAIN,
+                                        &g->verdict, &g->controls, &g->compliant);
     g->rec.pending = g->pending.fresh;
     g->rec.n_pending = g->pending.n_fresh;
     cJSON_Delete(pending);

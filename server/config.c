@@ -9,71 +9,120 @@
 #include "buf.h"
 #include "caps.h"
 #include "err.h"
+#include "kvconf.h"
 
-enum cfg_type {
-    CFG_STRING,
-    CFG_PATH,
-    CFG_UINT,
-    CFG_BOOL,
-    CFG_LOGLEVEL,
-    CFG_PCRS,
-    CFG_ADDRESS,
-    CFG_LOGTARGET
+/* The numeric keys: name in the file, field of struct srv_config (an
+ * unsigned), kvconf type, range. Durations and sizes are written as in
+ * agent.conf (15m, 1h, 30s; 64K, 8M); docs/configuration.md. */
+#define SRV_NUMERIC_KEYS(X)                                                                        \
+    X("port", port, DA_KV_U64, 0, 65535)                                                           \
+    X("max_connections", max_connections, DA_KV_U64, 1, 65536)                                     \
+    X("connection_timeout", connection_timeout_s, DA_KV_DURATION, 1, 3600)                         \
+    X("max_connections_per_address", max_connections_per_address, DA_KV_U64, 1, 65536)             \
+    X("request_head_timeout", request_head_timeout_s, DA_KV_DURATION, 1, 3600)                     \
+    X("request_body_timeout", request_body_timeout_s, DA_KV_DURATION, 1, 3600)                     \
+    X("request_body_min_rate", request_body_min_rate, DA_KV_SIZE, 1, 1u << 30)                     \
+    X("http_threads", http_threads, DA_KV_U64, 0, 1024)                                            \
+    X("stale_after", stale_after_s, DA_KV_DURATION, 60, 31u * 86400)                               \
+    X("sweep_interval", sweep_interval_s, DA_KV_DURATION, 1, 86400)                                \
+    X("nonce_ttl", nonce_ttl_s, DA_KV_DURATION, 5, 3600)                                           \
+    X("challenge_ttl", challenge_ttl_s, DA_KV_DURATION, 5, 3600)                                   \
+    X("receipt_ttl", receipt_ttl_s, DA_KV_DURATION, 60, 366u * 86400)                              \
+    X("rate_per_address", rate_per_address, DA_KV_U64, 1, 1000000)                                 \
+    X("burst_per_address", burst_per_address, DA_KV_U64, 1, 1000000)                               \
+    X("rate_per_agent", rate_per_agent, DA_KV_U64, 1, 1000000)                                     \
+    X("burst_per_agent", burst_per_agent, DA_KV_U64, 1, 1000000)                                   \
+    X("nonce_rate_per_address", nonce_rate_per_address, DA_KV_U64, 1, 1000000)                     \
+    X("nonce_burst_per_address", nonce_burst_per_address, DA_KV_U64, 1, 1000000)                   \
+    X("ready_min_free", ready_min_free_mb, DA_KV_SIZE, 0, (uint64_t)1000000000 << 20)              \
+    X("commit_batch_max", commit_batch_max, DA_KV_U64, 1, 4096)
+
+/* What the file sets, in kvconf's types: the configuration itself for
+ * strings, paths and booleans, and a uint64_t per numeric key. */
+struct cfg_file {
+    struct srv_config c;
+#define X(name, field, type, lo, hi) uint64_t field;
+    SRV_NUMERIC_KEYS(X)
+#undef X
 };
 
-struct cfg_key {
-    const char *name;
-    enum cfg_type type;
-    size_t offset;
-    size_t size; /* strings: buffer size */
-    unsigned long min, max;
-};
+static int check_address(void *field, const char *v, char *reason, size_t rs)
+{
+    unsigned char addr[16];
 
-#define STR_KEY(n, t)                                                                              \
-    {                                                                                              \
-#n, t, offsetof(struct srv_config, n), sizeof(((struct srv_config *)0)->n), 0, 0           \
+    if ((inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1) ||
+        strlen(v) >= sizeof(((struct srv_config *)0)->listen_address)) {
+        snprintf(reason, rs, "'%s' is not a numeric IPv4 or IPv6 address", v);
+        return DA_ERR_CONFIG;
     }
-#define UINT_KEY(n, lo, hi)                                                                        \
+    memcpy(field, v, strlen(v) + 1);
+    return 0;
+}
+
+static int check_pcrs(void *field, const char *v, char *reason, size_t rs)
+{
+    uint32_t mask = 0;
+
+    if (srv_pcr_selection_parse(v, &mask) != 0 || mask == 0 ||
+        strlen(v) >= sizeof(((struct srv_config *)0)->pcr_selection)) {
+        snprintf(reason, rs, "'%s' is not a PCR selection (sha256:0-7, sha256:0,2,4-7)", v);
+        return DA_ERR_CONFIG;
+    }
+    memcpy(field, v, strlen(v) + 1);
+    return 0;
+}
+
+/* access_log: "stderr" or an absolute path (an empty value is refused as
+ * in any key; leave the key out to have no access log). */
+static int check_access_log(void *field, const char *v, char *reason, size_t rs)
+{
+    char path[PATH_MAX];
+
+    if (strcmp(v, "stderr") != 0 && da_kv_parse_abs_path(v, path, sizeof(path), reason, rs) != 0) {
+        snprintf(reason, rs, "'%s' is neither stderr nor an absolute path", v);
+        return DA_ERR_CONFIG;
+    }
+    memcpy(field, v, strlen(v) + 1);
+    return 0;
+}
+
+/* In the order of enum da_log_level, as agent.conf spells them. */
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+_Static_assert(DA_LOG_ERROR == 0 && DA_LOG_WARN == 1 && DA_LOG_INFO == 2 && DA_LOG_DEBUG == 3 &&
+                   sizeof(enum da_log_level) == sizeof(int),
+               "log_levels follows enum da_log_level");
+
+#define CFG_OFF(f)  offsetof(struct cfg_file, c.f)
+#define CFG_SIZE(f) sizeof(((struct srv_config *)0)->f)
+#define PATH_KEY(n)                                                                                \
     {                                                                                              \
-#n, CFG_UINT, offsetof(struct srv_config, n), 0, lo, hi                                    \
+#n, DA_KV_PATH, CFG_OFF(n), CFG_SIZE(n), 0, 0, NULL, NULL                                  \
+    }
+#define CUSTOM_KEY(n, fn)                                                                          \
+    {                                                                                              \
+#n, DA_KV_CUSTOM, CFG_OFF(n), CFG_SIZE(n), 0, 0, NULL, fn                                  \
     }
 
 /* The one list of keys; docs/configuration.md documents each of them. */
-static const struct cfg_key cfg_keys[] = {
-    STR_KEY(listen_address, CFG_ADDRESS),
-    UINT_KEY(port, 0, 65535),
-    STR_KEY(state_dir, CFG_PATH),
-    STR_KEY(database, CFG_PATH),
-    STR_KEY(tls_cert, CFG_PATH),
-    STR_KEY(tls_key, CFG_PATH),
-    {"plain_http", CFG_BOOL, offsetof(struct srv_config, plain_http), 0, 0, 0},
-    UINT_KEY(max_connections, 1, 65536),
-    UINT_KEY(connection_timeout_s, 1, 3600),
-    UINT_KEY(max_connections_per_address, 1, 65536),
-    UINT_KEY(request_head_timeout_s, 1, 3600),
-    UINT_KEY(request_body_timeout_s, 1, 3600),
-    UINT_KEY(request_body_min_rate, 1, 1u << 30),
-    UINT_KEY(http_threads, 0, 1024),
-    UINT_KEY(stale_after_s, 60, 31u * 86400),
-    UINT_KEY(sweep_interval_s, 1, 86400),
-    UINT_KEY(nonce_ttl_s, 5, 3600),
-    UINT_KEY(challenge_ttl_s, 5, 3600),
-    UINT_KEY(receipt_ttl_s, 60, 366u * 86400),
-    STR_KEY(pcr_selection, CFG_PCRS),
-    STR_KEY(policy_file, CFG_PATH),
-    STR_KEY(dbx_reference, CFG_PATH),
-    STR_KEY(ima_agent_allowlist, CFG_PATH),
-    STR_KEY(ek_roots, CFG_PATH),
-    UINT_KEY(rate_per_address, 1, 1000000),
-    UINT_KEY(burst_per_address, 1, 1000000),
-    UINT_KEY(rate_per_agent, 1, 1000000),
-    UINT_KEY(burst_per_agent, 1, 1000000),
-    UINT_KEY(nonce_rate_per_address, 1, 1000000),
-    UINT_KEY(nonce_burst_per_address, 1, 1000000),
-    UINT_KEY(ready_min_free_mb, 0, 1000000000),
-    UINT_KEY(commit_batch_max, 1, 4096),
-    {"log_level", CFG_LOGLEVEL, offsetof(struct srv_config, log_level), 0, 0, 0},
-    STR_KEY(access_log, CFG_LOGTARGET),
+static const struct da_kvconf_key cfg_keys[] = {
+    CUSTOM_KEY(listen_address, check_address),
+    PATH_KEY(state_dir),
+    PATH_KEY(database),
+    PATH_KEY(tls_cert),
+    PATH_KEY(tls_key),
+    {"plain_http", DA_KV_BOOL, CFG_OFF(plain_http), 0, 0, 0, NULL, NULL},
+    CUSTOM_KEY(pcr_selection, check_pcrs),
+    PATH_KEY(policy_file),
+    PATH_KEY(dbx_reference),
+    PATH_KEY(ima_agent_allowlist),
+    PATH_KEY(ek_roots),
+    PATH_KEY(ek_roots_local),
+    {"log_level", DA_KV_ENUM, CFG_OFF(log_level), 0, 0, 0, log_levels, NULL},
+    CUSTOM_KEY(access_log, check_access_log),
+#define X(name, field, type, lo, hi)                                                               \
+    {name, type, offsetof(struct cfg_file, field), 0, lo, hi, NULL, NULL},
+    SRV_NUMERIC_KEYS(X)
+#undef X
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -106,21 +155,6 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->ready_min_free_mb = 64;
     cfg->commit_batch_max = 256;
     cfg->log_level = DA_LOG_INFO;
-}
-
-static int parse_uint(const char *v, unsigned long lo, unsigned long hi, unsigned *out)
-{
-    char *end = NULL;
-    unsigned long n;
-
-    if (*v < '0' || *v > '9')
-        return DA_ERR_CONFIG;
-    errno = 0;
-    n = strtoul(v, &end, 10);
-    if (errno != 0 || *end != '\0' || n < lo || n > hi)
-        return DA_ERR_CONFIG;
-    *out = (unsigned)n;
-    return 0;
 }
 
 int srv_pcr_selection_parse(const char *text, uint32_t *mask)
@@ -162,154 +196,61 @@ int srv_pcr_selection_parse(const char *text, uint32_t *mask)
     return 0;
 }
 
-static int set_value(struct srv_config *cfg, const struct cfg_key *k, const char *v)
+static void file_from_config(struct cfg_file *f, const struct srv_config *cfg)
 {
-    char *field = (char *)cfg + k->offset;
-    unsigned char addr[16];
-    uint32_t mask;
-
-    switch (k->type) {
-    case CFG_UINT:
-        return parse_uint(v, k->min, k->max, (unsigned *)(void *)field);
-    case CFG_BOOL:
-        if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
-            *(bool *)field = true;
-        else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
-            *(bool *)field = false;
-        else
-            return DA_ERR_CONFIG;
-        return 0;
-    case CFG_LOGLEVEL:
-        return da_log_parse_level(v, (enum da_log_level *)(void *)field) == 0 ? 0 : DA_ERR_CONFIG;
-    case CFG_ADDRESS:
-        if (inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1)
-            return DA_ERR_CONFIG;
-        break;
-    case CFG_PCRS:
-        if (srv_pcr_selection_parse(v, &mask) != 0 || mask == 0)
-            return DA_ERR_CONFIG;
-        break;
-    case CFG_PATH:
-        if (v[0] != '/')
-            return DA_ERR_CONFIG;
-        break;
-    case CFG_LOGTARGET:
-        if (v[0] != '/' && strcmp(v, "stderr") != 0)
-            return DA_ERR_CONFIG;
-        break;
-    case CFG_STRING:
-        break;
-    }
-    if (strlen(v) >= k->size)
-        return DA_ERR_CONFIG;
-    memcpy(field, v, strlen(v) + 1);
-    return 0;
+    memset(f, 0, sizeof(*f));
+    f->c = *cfg;
+#define X(name, field, type, lo, hi) f->field = cfg->field;
+    SRV_NUMERIC_KEYS(X)
+#undef X
+    f->ready_min_free_mb = (uint64_t)cfg->ready_min_free_mb << 20;
 }
 
-static char *trim(char *s)
+static void config_from_file(struct srv_config *cfg, const struct cfg_file *f)
 {
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-        *--e = '\0';
-    return s;
+    *cfg = f->c;
+#define X(name, field, type, lo, hi) cfg->field = (unsigned)f->field;
+    SRV_NUMERIC_KEYS(X)
+#undef X
+    /* Kept in MiB, rounded up: any non-zero floor stays non-zero. */
+    cfg->ready_min_free_mb = (unsigned)((f->ready_min_free_mb + (1u << 20) - 1) >> 20);
 }
 
-/* One line, already NUL-terminated; seen[] records keys set by this text. */
-static int parse_line(struct srv_config *cfg, char *line, unsigned lineno, bool *seen)
+int srv_config_parse_named(struct srv_config *cfg, const char *text, size_t len, const char *file,
+                           struct da_kvconf_error *err)
 {
-    char *eq, *key, *val;
-    size_t i;
+    struct cfg_file f;
+    int rc;
 
-    line = trim(line);
-    if (*line == '\0' || *line == '#')
-        return 0;
-    eq = strchr(line, '=');
-    if (eq == NULL) {
-        da_error_f("config line %u: expected key = value", lineno);
-        return DA_ERR_CONFIG;
-    }
-    *eq = '\0';
-    key = trim(line);
-    val = trim(eq + 1);
-    for (i = 0; i < CFG_NKEYS; i++) {
-        if (strcmp(cfg_keys[i].name, key) != 0)
-            continue;
-        if (seen[i]) {
-            da_error_f("config line %u: %s is set twice", lineno, key);
-            return DA_ERR_CONFIG;
-        }
-        seen[i] = true;
-        if (set_value(cfg, &cfg_keys[i], val) != 0) {
-            da_error_f("config line %u: invalid value for %s", lineno, key);
-            return DA_ERR_CONFIG;
-        }
-        return 0;
-    }
-    da_error_f("config line %u: unknown key '%.64s'", lineno, key);
-    return DA_ERR_CONFIG;
+    file_from_config(&f, cfg);
+    rc = da_kvconf_apply(cfg_keys, CFG_NKEYS, &f, text, len, file, NULL, err);
+    if (rc == 0)
+        config_from_file(cfg, &f);
+    return rc;
 }
 
 int srv_config_parse(struct srv_config *cfg, const char *text, size_t len)
 {
-    bool seen[CFG_NKEYS] = {false};
-    char line[1024];
-    size_t pos = 0;
-    unsigned lineno = 0;
-    int rc;
+    struct da_kvconf_error err;
+    char msg[DA_KVCONF_MAX_REASON + 300];
+    int rc = srv_config_parse_named(cfg, text, len, "server.conf", &err);
 
-    if (len > DA_MAX_CONFIG)
-        return DA_ERR_TOO_LARGE;
-    while (pos < len) {
-        size_t n = 0;
-
-        lineno++;
-        while (pos < len && text[pos] != '\n') {
-            if (text[pos] == '\0' || n + 1 >= sizeof(line)) {
-                da_error_f("config line %u: NUL byte or line too long", lineno);
-                return DA_ERR_CONFIG;
-            }
-            line[n++] = text[pos++];
-        }
-        line[n] = '\0';
-        pos++; /* the newline */
-        rc = parse_line(cfg, line, lineno, seen);
-        if (rc != 0)
-            return rc;
+    if (rc != 0) {
+        da_kvconf_error_format(&err, msg, sizeof(msg));
+        da_error_f("%s", msg);
     }
-    return 0;
+    return rc;
 }
 
-int srv_config_load(struct srv_config *cfg, const char *path)
+int srv_config_load(struct srv_config *cfg, const char *path, struct da_kvconf_error *err)
 {
-    struct da_buf b;
-    char chunk[4096];
-    FILE *f;
-    size_t n;
-    int rc = 0;
+    struct cfg_file f;
+    int rc;
 
-    da_buf_init(&b, DA_MAX_CONFIG);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        da_error_f("%s: %s", path, strerror(errno));
-        return DA_ERR_IO;
-    }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = da_buf_append(&b, chunk, n);
-        if (rc != 0)
-            goto out;
-    }
-    if (ferror(f)) {
-        rc = DA_ERR_IO;
-        goto out;
-    }
-    rc = srv_config_parse(cfg, da_buf_str(&b), da_buf_len(&b));
-out:
-    fclose(f);
-    da_buf_free(&b);
+    file_from_config(&f, cfg);
+    rc = da_kvconf_apply_file(cfg_keys, CFG_NKEYS, &f, path, NULL, err);
+    if (rc == 0)
+        config_from_file(cfg, &f);
     return rc;
 }
 
@@ -342,7 +283,11 @@ int srv_config_finish(struct srv_config *cfg)
     rc |= default_path(cfg->tls_cert, sizeof(cfg->tls_cert), cfg->state_dir, "server.pem");
     rc |= default_path(cfg->tls_key, sizeof(cfg->tls_key), cfg->state_dir, "server.key");
     rc |= default_path(cfg->policy_file, sizeof(cfg->policy_file), cfg->state_dir, "policy.json");
-    rc |= default_path(cfg->ek_roots, sizeof(cfg->ek_roots), cfg->state_dir, "ek-roots.pem");
+    if (cfg->ek_roots[0] == '\0')
+        snprintf(cfg->ek_roots, sizeof(cfg->ek_roots), "%s", SRV_EK_ROOTS_DEFAULT);
+    if (cfg->ek_roots_local[0] == '\0')
+        snprintf(cfg->ek_roots_local, sizeof(cfg->ek_roots_local), "%s",
+                 SRV_EK_ROOTS_LOCAL_DEFAULT);
     if (rc != 0)
         return DA_ERR_CONFIG;
     if (cfg->plain_http && !is_loopback(cfg->listen_address)) {

@@ -1,9 +1,10 @@
 /* devattest-server configuration: /etc/devattest/server.conf.
  *
- * The file is lines of `key = value`; `#` starts a comment line; blank lines
- * are ignored. Every key is documented in docs/configuration.md. Unknown
- * keys, duplicate keys, malformed lines and out-of-range values are errors
- * (DA_ERR_CONFIG) naming the line, never silently ignored.
+ * The dialect of agent.conf (common/kvconf.h): `key = value` lines, the
+ * same booleans, durations and sizes, one parser. Every key is documented
+ * in docs/configuration.md. Unknown keys, duplicate keys, malformed lines
+ * and out-of-range values are errors (DA_ERR_CONFIG) as FILE:LINE: reason,
+ * never silently ignored.
  */
 #ifndef SRV_CONFIG_H
 #define SRV_CONFIG_H
@@ -13,7 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvconf.h"
 #include "log.h"
+
+/* The TPM makers' EK CA certificates shipped with the server, and the
+ * directory where an operator adds more (docs/enrollment.md). The build may
+ * set the first to its data directory. */
+#ifndef SRV_EK_ROOTS_DEFAULT
+#define SRV_EK_ROOTS_DEFAULT "/usr/share/devattest/ek-roots"
+#endif
+#define SRV_EK_ROOTS_LOCAL_DEFAULT "/etc/devattest/ek-roots.d"
 
 struct srv_config {
     char listen_address[64];  /* numeric IPv4 or IPv6 address */
@@ -37,7 +47,8 @@ struct srv_config {
     unsigned receipt_ttl_s;               /* validity stated in receipts */
     char pcr_selection[64];               /* e.g. "sha256:0-7" or "sha256:0,1,2,7" */
     char policy_file[PATH_MAX];           /* empty: <state_dir>/policy.json */
-    char ek_roots[PATH_MAX];              /* PEM bundle of trusted EK manufacturer roots */
+    char ek_roots[PATH_MAX];              /* PEM file or directory of TPM makers' EK CAs */
+    char ek_roots_local[PATH_MAX];        /* more of them, added by the operator */
     char dbx_reference[PATH_MAX];         /* dated dbx revocation list; empty: none */
     char ima_agent_allowlist[PATH_MAX];   /* SHA-256 of released agent builds; empty: none */
     unsigned rate_per_address;            /* requests per second per client address */
@@ -56,12 +67,18 @@ struct srv_config {
  * srv_config_finish. */
 void srv_config_defaults(struct srv_config *cfg);
 
-/* Parse text[0..len) over the values already in cfg. DA_ERR_TOO_LARGE past
- * DA_MAX_CONFIG; DA_ERR_CONFIG for any bad line (logged with its number). */
+/* Parse text[0..len) over the values already in cfg, in the dialect of
+ * common/kvconf.h (the agent's too). DA_ERR_TOO_LARGE past DA_MAX_CONFIG;
+ * DA_ERR_CONFIG for any bad line, with file (named `file`), line and
+ * reason in err. Nothing in cfg changes unless the whole text is good. */
+int srv_config_parse_named(struct srv_config *cfg, const char *text, size_t len, const char *file,
+                           struct da_kvconf_error *err);
+/* The same, logging the error as "server.conf:LINE: reason". */
 int srv_config_parse(struct srv_config *cfg, const char *text, size_t len);
 
-/* Read and parse a file (capped at DA_MAX_CONFIG). */
-int srv_config_load(struct srv_config *cfg, const char *path);
+/* Read and parse a file (capped at DA_MAX_CONFIG; refused when others may
+ * write it), errors as above. */
+int srv_config_load(struct srv_config *cfg, const char *path, struct da_kvconf_error *err);
 
 /* Fill paths that default to the state directory and check the cross-key
  * rules (plain_http only on loopback). DA_ERR_CONFIG when they fail. */

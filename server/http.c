@@ -58,6 +58,12 @@ static const struct route routes[] = {
     {"GET", "/v1/keys", PUBLIC, NO_BODY, 0, srv_api_keys},
     {"POST", "/v1/enroll", PUBLIC, SMALL_BODY, 0, srv_api_enroll},
     {"POST", "/v1/enroll/{}/activate", PUBLIC, SMALL_BODY, 0, srv_api_enroll_activate},
+    {"POST", "/v1/enrollments/{}/challenge", PUBLIC, SMALL_BODY, 0, srv_api_enrollment_challenge},
+    {"GET", "/v1/enrollments", ROLES_STAFF, NO_BODY, 0, srv_api_enrollments},
+    {"GET", "/v1/enrollments/{}", ROLES_STAFF, NO_BODY, 0, srv_api_enrollment},
+    {"POST", "/v1/enrollments/{}/approve", SRV_ROLE_ADMIN, SMALL_BODY, 0,
+     srv_api_enrollment_approve},
+    {"POST", "/v1/enrollments/{}/reject", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_enrollment_reject},
     {"POST", "/v1/agents/{}/nonce", PUBLIC, SMALL_BODY, 0, srv_api_nonce},
     {"POST", "/v1/agents/{}/reports", PUBLIC, DA_MAX_REPORT, 0, srv_api_report_post},
     {"GET", "/v1/vendors", ROLES_READ, NO_BODY, 0, srv_api_vendors},
@@ -96,6 +102,7 @@ static const struct route_query route_queries[] = {
     {srv_api_agent_reports, {"limit", "cursor", "from", "to", NULL, NULL}},
     {srv_api_agent_boot_changes, {"limit", NULL, NULL, NULL, NULL, NULL}},
     {srv_api_audit, {"action", "limit", "cursor", "from", "to", NULL}},
+    {srv_api_enrollments, {"state", NULL, NULL, NULL, NULL, NULL}},
 };
 
 struct srv_http {

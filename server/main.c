@@ -1,6 +1,8 @@
-/* devattest-server: init, token create, serve, receipt-key rotate.
+/* devattest-server: a dispatcher over one table of commands (init, token,
+ * vendor, enrollment, cert, receipt-key, boot-pin, serve).
  *
  * Exit codes: 0 success, 1 failure (logged), 2 usage error. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "log.h"
 #include "pki.h"
 #include "receipt_keys.h"
+#include "render.h"
 #include "server.h"
 #include "store.h"
 #include "token.h"
@@ -26,24 +29,73 @@
 #define MAX_NAMES         16
 #define SHUTDOWN_GRACE_MS 30000
 
-static void usage(FILE *f)
+struct srv_command {
+    const char *name;
+    const char *summary;
+    const char *usage;
+    int (*run)(const struct srv_config *cfg, int argc, char **argv);
+};
+
+static const char init_usage[] =
+    "usage: devattest-server [-c CONFIG] [--state-dir DIR] init --name NAME [--name NAME]...\n"
+    "Create the private CA, the server's TLS certificate (its subjectAltName\n"
+    "lists every --name: DNS names or IP addresses), the receipt key and the\n"
+    "nonce secret in the state directory; print the CA certificate.\n";
+static const char token_usage[] =
+    "usage: devattest-server [-c CONFIG] token create --role admin|auditor [--label TEXT]\n"
+    "                        [--expires-in DURATION]\n"
+    "       devattest-server [-c CONFIG] token create --role vendor --vendor NAME [--label TEXT]\n"
+    "                        [--expires-in DURATION]\n"
+    "       devattest-server [-c CONFIG] token create --vendor NAME --ttl 24h\n"
+    "       devattest-server [-c CONFIG] token list | revoke ID | expire ID [--at RFC3339 |\n"
+    "                        --in DURATION]\n"
+    "Create, list, revoke or expire API bearer tokens; with --ttl, print a\n"
+    "one-time enrollment token (the vendor must exist).\n";
+static const char vendor_usage[] =
+    "usage: devattest-server [-c CONFIG] vendor create NAME | list | rename NAME NEW-NAME\n"
+    "Create, list or rename vendors.\n";
+static const char enrollment_usage[] =
+    "usage: devattest-server [-c CONFIG] enrollment list [--state pending|approved|rejected]\n"
+    "       devattest-server [-c CONFIG] enrollment approve|reject ID [--reason TEXT]\n"
+    "List enrollments of TPMs without an EK certificate, or approve or reject\n"
+    "one. Compare the EK public key SHA-256 with the one the agent printed\n"
+    "before approving. Exit codes: 0 done, 1 failed, 2 usage error.\n";
+static const char cert_usage[] =
+    "usage: devattest-server [-c CONFIG] cert renew [--name NAME]... [--days N]\n"
+    "Replace the server's TLS key and certificate (tls_key, tls_cert) with a\n"
+    "new key and a certificate from the server's CA, valid N days (default\n"
+    "825, at most 825), for the --name values or, without any, the names of\n"
+    "the certificate in place. Agents keep working: they pin the CA. The\n"
+    "running server serves the new certificate after its next restart.\n";
+static const char boot_pin_usage[] =
+    "usage: devattest-server [-c CONFIG] boot-pin add --vendor NAME --digest sha256:HEX\n"
+    "                        --what shim|bootloader|kernel|uki|driver|other\n"
+    "       devattest-server [-c CONFIG] boot-pin list [--vendor NAME]\n"
+    "       devattest-server [-c CONFIG] boot-pin remove --vendor NAME --digest sha256:HEX\n"
+    "Pin, list or remove a vendor's boot components (docs/evidence.md).\n";
+static const char receipt_key_usage[] =
+    "usage: devattest-server [-c CONFIG] [--state-dir DIR] receipt-key rotate\n"
+    "Retire the receipt key (it stays listed by GET /v1/keys with the period\n"
+    "it signed) and make a new one; print its id. A running server signs with\n"
+    "the new key after its next restart.\n";
+static const char serve_usage[] =
+    "usage: devattest-server [-c CONFIG] [--state-dir DIR] serve [--port-file FILE]\n"
+    "Run the HTTPS API until SIGTERM or SIGINT. --port-file receives the\n"
+    "bound port once the server listens.\n";
+
+static const struct srv_command *command_find(const char *name);
+static void usage(FILE *f);
+
+/* Wrong arguments for a command: its usage, exit code 2. */
+static int command_usage_error(const char *name)
 {
-    fputs("usage: devattest-server [-c CONFIG] [--state-dir DIR] COMMAND\n"
-          "  init --name NAME [--name NAME]...   create CA, server certificate, receipt key,\n"
-          "                                      nonce secret; print the CA certificate\n"
-          "  token create --role admin|auditor [--label TEXT]\n"
-          "  token create --role vendor --vendor NAME [--label TEXT]\n"
-          "  token create --vendor NAME --ttl 24h  one-time enrollment token\n"
-          "       (API tokens take --expires-in DURATION; a vendor must exist)\n"
-          "  token list | revoke ID | expire ID [--at RFC3339 | --in DURATION]\n"
-          "  vendor create NAME | list | rename NAME NEW-NAME\n"
-          "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n"
-          "  receipt-key rotate                  retire the receipt key, make a new one\n"
-          "                                      (restart serve to use it); print its id\n"
-          "  boot-pin add --vendor NAME --digest sha256:HEX --what COMPONENT\n"
-          "  boot-pin list [--vendor NAME]\n"
-          "  boot-pin remove --vendor NAME --digest sha256:HEX\n",
-          f);
+    const struct srv_command *c = command_find(name);
+
+    if (c != NULL)
+        fputs(c->usage, stderr);
+    else
+        usage(stderr);
+    return 2;
 }
 
 static int load_config(const char *path, bool explicit_path, const char *state_dir,
@@ -53,9 +105,15 @@ static int load_config(const char *path, bool explicit_path, const char *state_d
 
     srv_config_defaults(cfg);
     if (explicit_path || access(path, F_OK) == 0) {
-        rc = srv_config_load(cfg, path);
+        struct da_kvconf_error err;
+        char msg[DA_KVCONF_MAX_REASON + 300];
+
+        memset(&err, 0, sizeof(err));
+        rc = srv_config_load(cfg, path, &err);
         if (rc != 0) {
-            fprintf(stderr, "devattest-server: %s: %s\n", path, da_strerror(rc));
+            da_kvconf_error_format(&err, msg, sizeof(msg));
+            fprintf(stderr, "devattest-server: %s\n",
+                    err.reason[0] != '\0' ? msg : da_strerror(rc));
             return rc;
         }
     }
@@ -78,16 +136,12 @@ static int cmd_init(const struct srv_config *cfg, int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'n' || n == MAX_NAMES) {
-            usage(stderr);
-            return 2;
-        }
+        if (c != 'n' || n == MAX_NAMES)
+            return command_usage_error("init");
         names[n++] = optarg;
     }
-    if (n == 0 || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    if (n == 0 || optind != argc)
+        return command_usage_error("init");
     rc = srv_pki_init(cfg->state_dir, names, n, stdout);
     if (rc != 0) {
         fprintf(stderr, "devattest-server: init %s: %s\n", cfg->state_dir, da_strerror(rc));
@@ -113,14 +167,10 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
     optind = 1;
     if (argc >= 2 && strcmp(argv[1], "create") != 0) {
         rc = srv_cli_token_admin(cfg, argc - 1, argv + 1);
-        if (rc == 2)
-            usage(stderr);
-        return rc;
+        return rc == 2 ? command_usage_error("token") : rc;
     }
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
+    if (argc < 2)
+        return command_usage_error("token");
     argc--;
     argv++;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -134,19 +184,15 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
             label = optarg;
         else if (c == 'e')
             exp_s = optarg;
-        else {
-            usage(stderr);
-            return 2;
-        }
+        else
+            return command_usage_error("token");
     }
     if (optind != argc || (role_s == NULL) == (ttl_s == NULL) ||
         (role_s != NULL && srv_role_parse(role_s, &role) != 0) ||
         (ttl_s != NULL && (vendor == NULL || srv_duration_parse(ttl_s, &ttl) != 0)) ||
         (role_s != NULL && (role == SRV_ROLE_VENDOR) != (vendor != NULL)) ||
-        (exp_s != NULL && (role_s == NULL || srv_duration_parse(exp_s, &exp) != 0))) {
-        usage(stderr);
-        return 2;
-    }
+        (exp_s != NULL && (role_s == NULL || srv_duration_parse(exp_s, &exp) != 0)))
+        return command_usage_error("token");
     rc = srv_token_new(role_s != NULL ? "dat_" : "det_", token, hash);
     if (rc == 0)
         rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
@@ -173,10 +219,8 @@ static int cmd_receipt_key(const struct srv_config *cfg, int argc, char **argv)
 {
     int rc;
 
-    if (argc != 2 || strcmp(argv[1], "rotate") != 0) {
-        usage(stderr);
-        return 2;
-    }
+    if (argc != 2 || strcmp(argv[1], "rotate") != 0)
+        return command_usage_error("receipt-key");
     rc = srv_receipt_key_rotate(cfg->state_dir, srv_now(), stdout);
     if (rc != 0)
         fprintf(stderr, "devattest-server: receipt-key rotate %s: %s\n", cfg->state_dir,
@@ -229,16 +273,12 @@ static int cmd_serve(const struct srv_config *cfg, int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'p') {
-            usage(stderr);
-            return 2;
-        }
+        if (c != 'p')
+            return command_usage_error("serve");
         port_file = optarg;
     }
-    if (optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    if (optind != argc)
+        return command_usage_error("serve");
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
@@ -263,13 +303,180 @@ static int cmd_serve(const struct srv_config *cfg, int argc, char **argv)
     return 0;
 }
 
+/* enrollment list [--state S] | approve ID | reject ID [--reason TEXT] */
+static int print_enrollment(const struct srv_enrollment *e, void *ctx)
+{
+    char created[32];
+
+    (void)ctx;
+    srv_time_rfc3339(e->created_at, created);
+    printf("%s  %-8s  %-20s  %s  ek-sha256 %s\n", e->id, e->state, e->vendor, created,
+           e->ek_sha256);
+    return 0;
+}
+
+static int cmd_enrollment(const struct srv_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {NULL, 0, NULL, 0}};
+    const char *state = NULL, *reason = "", *verb = argc >= 2 ? argv[1] : "";
+    bool list = strcmp(verb, "list") == 0;
+    bool decide = strcmp(verb, "approve") == 0 || strcmp(verb, "reject") == 0;
+    struct srv_store *store = NULL;
+    struct srv_enrollment *e = NULL;
+    int c, rc;
+
+    if (!list && !decide)
+        return command_usage_error("enrollment");
+    argc--;
+    argv++;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's' && list)
+            state = optarg;
+        else if (c == 'r' && decide && strlen(optarg) < 256)
+            reason = optarg;
+        else
+            return command_usage_error("enrollment");
+    }
+    if ((list && optind != argc) || (decide && optind + 1 != argc) ||
+        (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "approved") != 0 &&
+         strcmp(state, "rejected") != 0))
+        return command_usage_error("enrollment");
+    rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+    if (rc == 0 && list)
+        rc = srv_store_enrollments_list(store, state, print_enrollment, NULL);
+    if (rc == 0 && decide)
+        rc = srv_store_enrollment_decide(
+            store, argv[optind], verb[0] == 'a' ? "approved" : "rejected", "cli", srv_now());
+    if (rc == 0 && decide)
+        rc = srv_store_audit(store, "cli",
+                             verb[0] == 'a' ? "enrollment_approved" : "enrollment_rejected",
+                             argv[optind], "ok", reason);
+    if (rc == 0 && decide)
+        rc = srv_store_enrollment_get(store, argv[optind], &e);
+    if (rc == 0 && decide)
+        printf("%s %s (EK public key SHA-256 %s, vendor %s)\n", e->id, e->state, e->ek_sha256,
+               e->vendor);
+    srv_enrollment_free(e);
+    srv_store_close(store);
+    if (rc != 0)
+        fprintf(stderr, "devattest-server: enrollment %s: %s (%s)\n", verb, da_strerror(rc),
+                da_err_code(rc));
+    return rc == 0 ? 0 : 1;
+}
+
+/* cert renew [--name NAME]... [--days N] */
+static int cmd_cert(const struct srv_config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {"days", required_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
+    const char *names[MAX_NAMES];
+    unsigned long days = 825;
+    size_t n = 0;
+    char *end = NULL;
+    int c, rc;
+
+    if (argc < 2 || strcmp(argv[1], "renew") != 0)
+        return command_usage_error("cert");
+    argc--;
+    argv++;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'n' && n < MAX_NAMES) {
+            names[n++] = optarg;
+        } else if (c == 'd') {
+            errno = 0;
+            days = strtoul(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || days == 0 || days > 825)
+                return command_usage_error("cert");
+        } else {
+            return command_usage_error("cert");
+        }
+    }
+    if (optind != argc)
+        return command_usage_error("cert");
+    rc = srv_pki_renew_tls(cfg->state_dir, cfg->tls_cert, cfg->tls_key, names, n, (unsigned)days,
+                           stdout);
+    if (rc != 0) {
+        fprintf(stderr, "devattest-server: cert renew: %s (%s)\n", da_strerror(rc),
+                da_err_code(rc));
+        return 1;
+    }
+    fprintf(stderr, "devattest-server: %s renewed; restart the server to serve it\n",
+            cfg->tls_cert);
+    return 0;
+}
+
+static int cmd_vendor(const struct srv_config *cfg, int argc, char **argv)
+{
+    int rc = srv_cli_vendor(cfg, argc, argv);
+
+    return rc == 2 ? command_usage_error("vendor") : rc;
+}
+
+static const struct srv_command srv_commands[] = {
+    {"init", "create the CA, TLS certificate, receipt key and nonce secret", init_usage, cmd_init},
+    {"token", "create, list, revoke or expire API tokens; enrollment tokens", token_usage,
+     cmd_token},
+    {"vendor", "create, list or rename vendors", vendor_usage, cmd_vendor},
+    {"enrollment", "list, approve or reject enrollments without an EK certificate",
+     enrollment_usage, cmd_enrollment},
+    {"cert", "renew the server's TLS certificate", cert_usage, cmd_cert},
+    {"boot-pin", "add, list or remove a vendor's pinned boot components", boot_pin_usage,
+     srv_cli_boot_pin},
+    {"receipt-key", "rotate the receipt signing key", receipt_key_usage, cmd_receipt_key},
+    {"serve", "run the HTTPS API", serve_usage, cmd_serve},
+};
+
+#define SRV_NCOMMANDS (sizeof(srv_commands) / sizeof(srv_commands[0]))
+
+static const struct srv_command *command_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < SRV_NCOMMANDS; i++) {
+        if (strcmp(name, srv_commands[i].name) == 0)
+            return &srv_commands[i];
+    }
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "usage: devattest-server [-c CONFIG] [--state-dir DIR] COMMAND [OPTIONS]\n"
+               "       devattest-server --help | --version\n\ncommands:\n");
+    for (i = 0; i < SRV_NCOMMANDS; i++)
+        fprintf(f, "  %-12s %s\n", srv_commands[i].name, srv_commands[i].summary);
+    fprintf(f, "\nexit codes: 0 success, 1 failure (logged), 2 usage error\n"
+               "Run 'devattest-server COMMAND --help' for the options of a command.\n");
+}
+
+/* COMMAND --help (or -h) anywhere among the command's arguments. */
+static bool wants_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"state-dir", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
     const char *config = DEFAULT_CONFIG, *state_dir = NULL;
+    const struct srv_command *cmd;
     bool explicit_config = false;
     struct srv_config cfg;
     int c;
@@ -281,6 +488,9 @@ int main(int argc, char **argv)
             explicit_config = true;
         } else if (c == 's') {
             state_dir = optarg;
+        } else if (c == 'V') {
+            printf("devattest-server %s\n", DA_VERSION);
+            return 0;
         } else {
             usage(c == 'h' ? stdout : stderr);
             return c == 'h' ? 0 : 2;
@@ -290,27 +500,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (load_config(config, explicit_config, state_dir, &cfg) != 0)
-        return 1;
     argc -= optind;
     argv += optind;
-    if (strcmp(argv[0], "init") == 0)
-        return cmd_init(&cfg, argc, argv);
-    if (strcmp(argv[0], "token") == 0)
-        return cmd_token(&cfg, argc, argv);
-    if (strcmp(argv[0], "vendor") == 0) {
-        int rc = srv_cli_vendor(&cfg, argc, argv);
-
-        if (rc == 2)
-            usage(stderr);
-        return rc;
+    cmd = command_find(argv[0]);
+    if (cmd == NULL) {
+        fprintf(stderr, "devattest-server: unknown command '%s'\n", argv[0]);
+        usage(stderr);
+        return 2;
     }
-    if (strcmp(argv[0], "serve") == 0)
-        return cmd_serve(&cfg, argc, argv);
-    if (strcmp(argv[0], "receipt-key") == 0)
-        return cmd_receipt_key(&cfg, argc, argv);
-    if (strcmp(argv[0], "boot-pin") == 0)
-        return srv_cli_boot_pin(&cfg, argc, argv);
-    usage(stderr);
-    return 2;
+    if (wants_help(argc, argv)) {
+        fputs(cmd->usage, stdout);
+        return 0;
+    }
+    if (load_config(config, explicit_config, state_dir, &cfg) != 0)
+        return 1;
+    return cmd->run(&cfg, argc, argv);
 }

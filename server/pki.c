@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,4 +523,141 @@ int srv_pki_issue_receipt_cert(EVP_PKEY *ca_key, X509 *ca, EVP_PKEY *key, int64_
 int srv_pki_public_pem(EVP_PKEY *key, char **pem_out)
 {
     return pem_of_key(key, false, pem_out);
+}
+
+/* The subjectAltName text ("DNS:a,IP:b") of an existing certificate. */
+static int san_of(X509 *x, struct da_buf *b)
+{
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    int i, rc = gens != NULL ? 0 : DA_ERR_CERT_RENEW;
+
+    for (i = 0; rc == 0 && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        char ip[INET6_ADDRSTRLEN];
+        int type = 0, len = 0;
+        const unsigned char *p;
+
+        (void)GENERAL_NAME_get0_value(g, &type);
+        if (type == GEN_DNS) {
+            p = ASN1_STRING_get0_data(g->d.dNSName);
+            len = ASN1_STRING_length(g->d.dNSName);
+            rc = len > 0 && memchr(p, ',', (size_t)len) == NULL
+                     ? da_buf_printf(b, "%sDNS:%.*s", i > 0 ? "," : "", len, (const char *)p)
+                     : DA_ERR_CERT_RENEW;
+        } else if (type == GEN_IPADD) {
+            len = ASN1_STRING_length(g->d.iPAddress);
+            p = ASN1_STRING_get0_data(g->d.iPAddress);
+            rc = inet_ntop(len == 4 ? AF_INET : AF_INET6, p, ip, sizeof(ip)) != NULL &&
+                         (len == 4 || len == 16)
+                     ? da_buf_printf(b, "%sIP:%s", i > 0 ? "," : "", ip)
+                     : DA_ERR_CERT_RENEW;
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    return rc;
+}
+
+static int load_cert(const char *path, X509 **out)
+{
+    FILE *f = fopen(path, "r");
+
+    *out = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    if (f != NULL)
+        fclose(f);
+    if (*out == NULL)
+        da_error_f("%s: no PEM certificate could be read", path);
+    return *out != NULL ? 0 : DA_ERR_CERT_RENEW;
+}
+
+/* Write a PEM text over path (atomically, mode 0600). */
+static int replace_file(const char *path, const char *text)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL || slash == path || (size_t)(slash - path) >= sizeof(dir))
+        return DA_ERR_INVALID_ARG;
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    return da_file_write(dir, slash + 1, text, strlen(text), DA_WRITE_REPLACE);
+}
+
+int srv_pki_renew_tls(const char *dir, const char *tls_cert, const char *tls_key,
+                      const char *const *names, size_t nnames, unsigned days, FILE *out)
+{
+    char path[PATH_MAX], *cert_pem = NULL, *key_pem = NULL;
+    EVP_PKEY *ca_key = NULL, *key = NULL;
+    X509 *ca = NULL, *old = NULL, *x = NULL;
+    X509_NAME_ENTRY *cn_entry;
+    struct da_buf san, cn;
+    int rc, idx;
+
+    da_buf_init(&san, 8192);
+    da_buf_init(&cn, 256);
+    rc = path_in(path, sizeof(path), dir, "ca.key");
+    if (rc == 0)
+        rc = load_private_key(path, &ca_key);
+    if (rc == 0)
+        rc = path_in(path, sizeof(path), dir, "ca.pem");
+    if (rc == 0)
+        rc = load_cert(path, &ca);
+    if (rc == 0 && nnames > 0) {
+        rc = san_list(names, nnames, &san);
+        if (rc == 0)
+            rc = da_buf_append_str(&cn, names[0]);
+    } else if (rc == 0) {
+        /* The names of the certificate in place. */
+        rc = load_cert(tls_cert, &old);
+        if (rc == 0)
+            rc = san_of(old, &san);
+        idx = rc == 0 ? X509_NAME_get_index_by_NID(X509_get_subject_name(old), NID_commonName, -1)
+                      : -1;
+        cn_entry = idx >= 0 ? X509_NAME_get_entry(X509_get_subject_name(old), idx) : NULL;
+        if (rc == 0 && cn_entry == NULL)
+            rc = DA_ERR_CERT_RENEW;
+        if (rc == 0)
+            rc = da_buf_printf(
+                &cn, "%.*s", ASN1_STRING_length(X509_NAME_ENTRY_get_data(cn_entry)),
+                (const char *)ASN1_STRING_get0_data(X509_NAME_ENTRY_get_data(cn_entry)));
+    }
+    if (rc == 0 && (da_buf_len(&san) == 0 || days == 0 || days > 825))
+        rc = DA_ERR_INVALID_ARG;
+    if (rc == 0 && (key = EVP_EC_gen("P-256")) == NULL)
+        rc = DA_ERR_CRYPTO;
+    if (rc == 0)
+        rc = make_cert(key, da_buf_str(&cn), ca, ca_key, days, &x);
+    if (rc == 0)
+        rc = add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE");
+    if (rc == 0)
+        rc = add_ext(x, ca, NID_key_usage, "critical,digitalSignature");
+    if (rc == 0)
+        rc = add_ext(x, ca, NID_ext_key_usage, "serverAuth");
+    if (rc == 0)
+        rc = add_ext(x, ca, NID_subject_alt_name, da_buf_str(&san));
+    if (rc == 0)
+        rc = sign_cert(x, ca_key);
+    if (rc == 0)
+        rc = pem_of_cert(x, &cert_pem);
+    if (rc == 0)
+        rc = pem_of_key(key, true, &key_pem);
+    /* The key first: a server restarted between the two writes fails its
+     * key check loudly instead of serving a certificate for a lost key. */
+    if (rc == 0)
+        rc = replace_file(tls_key, key_pem);
+    if (rc == 0)
+        rc = replace_file(tls_cert, cert_pem);
+    if (rc == 0 && out != NULL && fputs(cert_pem, out) < 0)
+        rc = DA_ERR_IO;
+    if (key_pem != NULL)
+        OPENSSL_cleanse(key_pem, strlen(key_pem));
+    free(key_pem);
+    free(cert_pem);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(key);
+    X509_free(ca);
+    X509_free(old);
+    X509_free(x);
+    da_buf_free(&san);
+    da_buf_free(&cn);
+    return rc == DA_ERR_CRYPTO || rc == DA_ERR_IO ? DA_ERR_CERT_RENEW : rc;
 }

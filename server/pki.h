@@ -68,6 +68,15 @@ int srv_pki_issue_receipt_cert(EVP_PKEY *ca_key, X509 *ca, EVP_PKEY *key, int64_
 /* PEM of a public key (free()). */
 int srv_pki_public_pem(EVP_PKEY *key, char **pem_out);
 
+/* Replace the TLS certificate and key (tls_cert, tls_key) with a new key
+ * and a certificate from the CA in dir, valid for days (1..825). names
+ * (nnames > 0) replace the subjectAltName; none keeps the names of the
+ * certificate in place. Writes are atomic, key first. The new certificate
+ * PEM goes to out (may be NULL). A running server reads them at its next
+ * start. DA_ERR_CERT_RENEW, DA_ERR_INVALID_ARG. */
+int srv_pki_renew_tls(const char *dir, const char *tls_cert, const char *tls_key,
+                      const char *const *names, size_t nnames, unsigned days, FILE *out);
+
 /* Read a whole file (capped) into a NUL-terminated malloc'd buffer. */
 int srv_read_file(const char *path, size_t cap, char **out, size_t *len);
 

@@ -66,7 +66,9 @@ int srv_render_agent(const struct srv_agent *a, cJSON **out)
         cJSON_AddStringToObject(o, "status", a->status) == NULL ||
         cJSON_AddBoolToObject(o, "revoked", a->revoked) == NULL ||
         cJSON_AddStringToObject(o, "ek_name", a->ek_name) == NULL ||
-        cJSON_AddStringToObject(o, "ak_name", a->ak_name) == NULL)
+        cJSON_AddStringToObject(o, "ak_name", a->ak_name) == NULL ||
+        cJSON_AddStringToObject(o, "ek_trust",
+                                a->ek_trust[0] != '\0' ? a->ek_trust : SRV_EK_TRUST_CHAIN) == NULL)
         goto out;
     if ((rc = add_time(o, "enrolled_at", a->created_at)) != 0 ||
         (rc = add_time(o, "last_verified_at", a->last_verified_at)) != 0)
@@ -118,6 +120,38 @@ int srv_render_report(const struct srv_report *r, bool full, cJSON **out)
         *out = o;
         o = NULL; /* transferred */
     }
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+int srv_render_enrollment(const struct srv_enrollment *e, cJSON **out)
+{
+    cJSON *o = cJSON_CreateObject();
+    int rc = DA_ERR_NOMEM;
+
+    *out = NULL;
+    if (o == NULL)
+        return rc;
+    if (cJSON_AddStringToObject(o, "id", e->id) == NULL ||
+        cJSON_AddStringToObject(o, "vendor", e->vendor) == NULL ||
+        cJSON_AddStringToObject(o, "state", e->state) == NULL ||
+        cJSON_AddStringToObject(o, "ek_public_sha256", e->ek_sha256) == NULL ||
+        cJSON_AddStringToObject(o, "ek_name", e->ek_name) == NULL ||
+        cJSON_AddStringToObject(o, "ak_name", e->ak_name) == NULL)
+        goto out;
+    if ((rc = add_time(o, "created_at", e->created_at)) != 0 ||
+        (rc = add_time(o, "decided_at", e->decided_at)) != 0)
+        goto out;
+    rc = DA_ERR_NOMEM;
+    if ((e->decided_by[0] != '\0' ? cJSON_AddStringToObject(o, "decided_by", e->decided_by)
+                                  : cJSON_AddNullToObject(o, "decided_by")) == NULL)
+        goto out;
+    rc = add_stored_json(o, "host", e->host_json);
+    if (rc != 0)
+        goto out;
+    *out = o;
+    o = NULL; /* transferred */
 out:
     cJSON_Delete(o);
     return rc;

@@ -15,4 +15,7 @@ int srv_render_agent(const struct srv_agent *a, cJSON **out);
 /* full adds evidence, transcript and receipt. */
 int srv_render_report(const struct srv_report *r, bool full, cJSON **out);
 
+/* An enrollment held for approval (store.h), as the API shows it. */
+int srv_render_enrollment(const struct srv_enrollment *e, cJSON **out);
+
 #endif

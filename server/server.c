@@ -10,6 +10,7 @@
 
 #include "digest.h"
 #include "err.h"
+#include "ek_roots.h"
 #include "eventlog_facts.h"
 #include "log.h"
 #include "policy_state.h"
@@ -49,26 +50,23 @@ void srv_audit(struct srv_ctx *ctx, const char *actor, const char *action, const
         da_error_f("audit record not stored: %s", da_strerror(rc));
 }
 
-/* Trusted EK roots: a PEM bundle; absent means enrollment is refused. */
-static int load_ek_trust(const char *path, struct da_ek_trust **out)
+/* Trusted EK CAs: the makers' shipped set and the operator's additions;
+ * none means enrollment with a certificate is refused. */
+static int load_ek_trust(const struct srv_config *cfg, struct da_ek_trust **out)
 {
-    struct da_ek_trust *t = NULL;
-    int rc;
+    const char *paths[2] = {cfg->ek_roots, cfg->ek_roots_local};
+    struct srv_ek_roots r;
+    int rc = srv_ek_roots_load(paths, 2, time(NULL), &r);
 
     *out = NULL;
-    if (access(path, F_OK) != 0) {
-        da_warn_f("%s: no trusted EK roots; enrollment will be refused", path);
-        return 0;
-    }
-    rc = da_ek_trust_new(&t);
-    if (rc == 0)
-        rc = da_ek_trust_add_roots_file(t, path);
-    if (rc != 0) {
-        da_error_f("%s: %s", path, da_strerror(rc));
-        da_ek_trust_free(t);
+    if (rc != 0)
         return rc;
-    }
-    *out = t;
+    if (r.trust == NULL)
+        da_warn_f("%s, %s: no trusted EK roots; enrollment with an EK certificate will be refused",
+                  cfg->ek_roots, cfg->ek_roots_local);
+    srv_ek_roots_log(&r);
+    *out = r.trust;
+    srv_ek_roots_clear(&r, 0);
     return 0;
 }
 
@@ -216,7 +214,7 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
     if (rc == 0)
         rc = srv_ak_cache_new(&ctx->ak_cache);
     if (rc == 0)
-        rc = load_ek_trust(cfg->ek_roots, &ctx->ek_trust);
+        rc = load_ek_trust(cfg, &ctx->ek_trust);
     if (rc == 0)
         rc = srv_policy_load_initial(ctx);
     if (rc == 0)

@@ -15,11 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_ID_HEX        33 /* 16 random bytes as hex, with NUL */
-#define SRV_HASH_LEN      32
-#define SRV_MAX_NAME      128 /* vendor names, labels */
-#define SRV_STATUS_SIZE   24
-#define SRV_TOKEN_ID_SIZE 17 /* public id of an API token: hex of its hash's first 8 bytes */
+#define SRV_ID_HEX            33 /* 16 random bytes as hex, with NUL */
+#define SRV_HASH_LEN          32
+#define SRV_MAX_NAME          128 /* vendor names, labels */
+#define SRV_STATUS_SIZE       24
+#define SRV_TOKEN_ID_SIZE     17 /* public id of an API token: hex of its hash's first 8 bytes */
+#define SRV_EK_TRUST_SIZE     24
+#define SRV_EK_TRUST_CHAIN    "manufacturer_chain"
+#define SRV_EK_TRUST_APPROVAL "admin_approval"
 
 struct srv_store;
 
@@ -58,6 +61,7 @@ struct srv_challenge {
     char ak_name[2 * 34 + 1];
     char *host_json; /* host facts the agent sent */
     int64_t expires_at;
+    char ek_trust[SRV_EK_TRUST_SIZE]; /* how the EK was trusted (see srv_agent) */
 };
 
 struct srv_agent {
@@ -82,6 +86,30 @@ struct srv_agent {
     uint32_t restart_count;
     uint64_t clock;
     uint64_t firmware_version;
+    /* How the EK was trusted: "manufacturer_chain" (its certificate chained
+     * to a configured root) or "admin_approval" (no certificate; an
+     * administrator approved the EK public key). */
+    char ek_trust[SRV_EK_TRUST_SIZE];
+};
+
+/* An enrollment without an EK certificate, held for an administrator:
+ * state "pending", then "approved" or "rejected" (never back). */
+struct srv_enrollment {
+    char id[SRV_ID_HEX];
+    int64_t vendor_id;
+    char vendor[SRV_MAX_NAME];
+    unsigned char *ek_public; /* TPM2B_PUBLIC bytes */
+    size_t ek_public_len;
+    unsigned char *ak_public;
+    size_t ak_public_len;
+    char ek_name[2 * 34 + 1];
+    char ak_name[2 * 34 + 1];
+    char ek_sha256[65]; /* SHA-256 of the EK's DER SubjectPublicKeyInfo, hex */
+    char *host_json;
+    char state[16];
+    int64_t created_at;
+    int64_t decided_at; /* 0 while pending */
+    char decided_by[SRV_MAX_NAME];
 };
 
 /* A pending upgrade of an agent: (package, architecture, candidate version)
@@ -201,6 +229,24 @@ int srv_store_challenge_take(struct srv_store *s, const char *id, int64_t now,
                              struct srv_challenge **out);
 void srv_challenge_free(struct srv_challenge *c);
 
+/* Enrollments held for approval. hold spends the enrollment token (errors
+ * of srv_store_enroll_token_consume) and stores e as pending with the
+ * token's vendor (set in e->vendor_id), in one transaction: on any error
+ * neither happens. get: DA_ERR_ENROLL_UNKNOWN. decide moves a pending one
+ * to "approved" or "rejected" in one conditional update
+ * (DA_ERR_ENROLL_UNKNOWN, DA_ERR_ENROLL_STATE when it is no longer pending;
+ * nothing changes). */
+int srv_store_enrollment_hold(struct srv_store *s, const unsigned char token_hash[SRV_HASH_LEN],
+                              struct srv_enrollment *e);
+int srv_store_enrollment_get(struct srv_store *s, const char *id, struct srv_enrollment **out);
+typedef int (*srv_enrollment_cb)(const struct srv_enrollment *e, void *ctx);
+/* state NULL: all; oldest first. */
+int srv_store_enrollments_list(struct srv_store *s, const char *state, srv_enrollment_cb cb,
+                               void *ctx);
+int srv_store_enrollment_decide(struct srv_store *s, const char *id, const char *state,
+                                const char *actor, int64_t now);
+void srv_enrollment_free(struct srv_enrollment *e);
+
 /* Agents */
 int srv_store_agent_create(struct srv_store *s, const struct srv_agent *a);
 /* DA_ERR_AGENT_UNKNOWN when absent. */
@@ -215,9 +261,10 @@ int srv_store_agents_list(struct srv_store *s, int64_t vendor_id, const char *st
 /* Revoke or re-admit. Re-admitting an agent whose EK is held by a newer
  * identity event replaces the AK with the one of that event. */
 int srv_store_agent_set_revoked(struct srv_store *s, const char *id, bool revoked);
-/* A machine enrolled again with the same EK and AK: new SK and host facts. */
+/* A machine enrolled again with the same EK and AK: new SK, host facts and
+ * the way its EK was trusted this time. */
 int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
-                             size_t sk_public_len, const char *host_json);
+                             size_t sk_public_len, const char *host_json, const char *ek_trust);
 /* Replace the AK of an agent (after an admin re-admits a machine). */
 int srv_store_agent_replace_ak(struct srv_store *s, const char *id, const unsigned char *ak_public,
                                size_t ak_public_len, const char *ak_name);

@@ -32,7 +32,7 @@
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 6
+#define STORE_SCHEMA_LATEST 7
 
 struct wjob {
     int (*fn)(sqlite3 *db, void *arg);
@@ -163,6 +163,16 @@ static const char *const migrations[] = {
     "CREATE TABLE ima_state (agent_id TEXT PRIMARY KEY REFERENCES agents(id),"
     " reset_count BIGINT NOT NULL, entries BIGINT NOT NULL, banks INTEGER NOT NULL,"
     " sha1 BLOB NOT NULL, sha256 BLOB NOT NULL, kept_json TEXT NOT NULL);",
+    /* 7: how each EK was trusted; enrollments held for an administrator */
+    "ALTER TABLE agents ADD COLUMN ek_trust TEXT NOT NULL DEFAULT 'manufacturer_chain';"
+    "ALTER TABLE challenges ADD COLUMN ek_trust TEXT NOT NULL DEFAULT 'manufacturer_chain';"
+    "CREATE TABLE enrollments (id TEXT PRIMARY KEY,"
+    " vendor_id INTEGER NOT NULL REFERENCES vendors(id), ek_public BLOB NOT NULL,"
+    " ak_public BLOB NOT NULL, ek_name TEXT NOT NULL, ak_name TEXT NOT NULL,"
+    " ek_sha256 TEXT NOT NULL, host_json TEXT NOT NULL, state TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL, decided_at BIGINT NOT NULL DEFAULT 0,"
+    " decided_by TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX enrollments_state ON enrollments(state, created_at);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");
@@ -179,7 +189,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST
     "a.id, a.vendor_id, v.name, a.ek_name, a.ak_name, a.ak_public, a.sk_public, a.host_json,"      \
     " a.revoked, " AGENT_STATUS_SQL                                                                \
     " AS status, a.created_at, a.last_verified_at, a.last_compliant,"                              \
-    " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version"
+    " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version,"              \
+    " a.ek_trust"
 
 static int64_t now_s(void)
 {
@@ -968,10 +979,12 @@ static int challenge_put_job(sqlite3 *db, void *arg)
 
     rc = prepare(db, &st,
                  "INSERT INTO challenges (id, vendor_id, secret, ek_public, ak_public, ek_name,"
-                 " ak_name, host_json, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                 "tibbbttti", c->id, c->vendor_id, c->secret, (size_t)SRV_HASH_LEN, c->ek_public,
+                 " ak_name, host_json, expires_at, ek_trust)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 "tibbbtttit", c->id, c->vendor_id, c->secret, (size_t)SRV_HASH_LEN, c->ek_public,
                  c->ek_public_len, c->ak_public, c->ak_public_len, c->ek_name, c->ak_name,
-                 c->host_json != NULL ? c->host_json : "{}", c->expires_at);
+                 c->host_json != NULL ? c->host_json : "{}", c->expires_at,
+                 c->ek_trust[0] != '\0' ? c->ek_trust : "manufacturer_chain");
     return rc != 0 ? rc : run(db, st, NULL);
 }
 
@@ -995,7 +1008,7 @@ static int challenge_take_job(sqlite3 *db, void *arg)
 
     rc = prepare(db, &st,
                  "SELECT vendor_id, secret, ek_public, ak_public, ek_name, ak_name, host_json,"
-                 " expires_at FROM challenges WHERE id = ?1",
+                 " expires_at, ek_trust FROM challenges WHERE id = ?1",
                  "t", j->id);
     if (rc != 0)
         return rc;
@@ -1018,6 +1031,7 @@ static int challenge_take_job(sqlite3 *db, void *arg)
     col_copy(st, 5, c->ak_name, sizeof(c->ak_name));
     c->host_json = col_strdup(st, 6);
     c->expires_at = sqlite3_column_int64(st, 7);
+    col_copy(st, 8, c->ek_trust, sizeof(c->ek_trust));
     release(st);
     if (rc == 0 && c->host_json == NULL)
         rc = DA_ERR_NOMEM;
@@ -1064,6 +1078,171 @@ void srv_challenge_free(struct srv_challenge *c)
     free(c);
 }
 
+/* ---- enrollments held for approval ---- */
+
+struct enrollment_put_job {
+    struct srv_enrollment *e;
+    const unsigned char *token_hash;
+};
+
+/* The token is spent and the enrollment stored in one transaction: a
+ * failure leaves the token unspent. */
+static int enrollment_put_job(sqlite3 *db, void *arg)
+{
+    struct enrollment_put_job *j = arg;
+    struct srv_enrollment *e = j->e;
+    struct token_job t = {j->token_hash, 0, NULL, NULL, 0, e->created_at, 0};
+    sqlite3_stmt *st = NULL;
+    int rc = enroll_token_consume_job(db, &t);
+
+    if (rc != 0)
+        return rc;
+    e->vendor_id = t.vendor_id;
+    rc = prepare(db, &st,
+                 "INSERT INTO enrollments (id, vendor_id, ek_public, ak_public, ek_name, ak_name,"
+                 " ek_sha256, host_json, state, created_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
+                 "tibbtttti", e->id, e->vendor_id, e->ek_public, e->ek_public_len, e->ak_public,
+                 e->ak_public_len, e->ek_name, e->ak_name, e->ek_sha256,
+                 e->host_json != NULL ? e->host_json : "{}", e->created_at);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_enrollment_hold(struct srv_store *s, const unsigned char token_hash[SRV_HASH_LEN],
+                              struct srv_enrollment *e)
+{
+    struct enrollment_put_job j = {e, token_hash};
+
+    return submit(s, enrollment_put_job, &j);
+}
+
+#define ENROLLMENT_COLUMNS                                                                         \
+    "e.id, e.vendor_id, v.name, e.ek_public, e.ak_public, e.ek_name, e.ak_name, e.ek_sha256,"      \
+    " e.host_json, e.state, e.created_at, e.decided_at, e.decided_by"
+
+static int enrollment_from_row(sqlite3_stmt *st, struct srv_enrollment **out)
+{
+    struct srv_enrollment *e = calloc(1, sizeof(*e));
+    int rc;
+
+    *out = NULL;
+    if (e == NULL)
+        return DA_ERR_NOMEM;
+    col_copy(st, 0, e->id, sizeof(e->id));
+    e->vendor_id = sqlite3_column_int64(st, 1);
+    col_copy(st, 2, e->vendor, sizeof(e->vendor));
+    rc = col_blob(st, 3, &e->ek_public, &e->ek_public_len);
+    if (rc == 0)
+        rc = col_blob(st, 4, &e->ak_public, &e->ak_public_len);
+    col_copy(st, 5, e->ek_name, sizeof(e->ek_name));
+    col_copy(st, 6, e->ak_name, sizeof(e->ak_name));
+    col_copy(st, 7, e->ek_sha256, sizeof(e->ek_sha256));
+    e->host_json = col_strdup(st, 8);
+    col_copy(st, 9, e->state, sizeof(e->state));
+    e->created_at = sqlite3_column_int64(st, 10);
+    e->decided_at = sqlite3_column_int64(st, 11);
+    col_copy(st, 12, e->decided_by, sizeof(e->decided_by));
+    if (rc == 0 && e->host_json == NULL)
+        rc = DA_ERR_NOMEM;
+    if (rc != 0) {
+        srv_enrollment_free(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+int srv_store_enrollment_get(struct srv_store *s, const char *id, struct srv_enrollment **out)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *out = NULL;
+    rc = prepare(db, &st,
+                 "SELECT " ENROLLMENT_COLUMNS " FROM enrollments e JOIN vendors v"
+                 " ON v.id = e.vendor_id WHERE e.id = ?1",
+                 "t", id);
+    if (rc == 0) {
+        rc = sqlite3_step(st) == SQLITE_ROW ? enrollment_from_row(st, out) : DA_ERR_ENROLL_UNKNOWN;
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_enrollments_list(struct srv_store *s, const char *state, srv_enrollment_cb cb,
+                               void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT " ENROLLMENT_COLUMNS " FROM enrollments e JOIN vendors v"
+                 " ON v.id = e.vendor_id WHERE (?1 IS NULL OR e.state = ?1)"
+                 " ORDER BY e.created_at, e.id",
+                 "t", state);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        struct srv_enrollment *e = NULL;
+
+        rc = enrollment_from_row(st, &e);
+        if (rc == 0)
+            rc = cb(e, ctx);
+        srv_enrollment_free(e);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+struct enrollment_decide_job {
+    const char *id, *state, *actor;
+    int64_t now;
+};
+
+static int enrollment_decide_job(sqlite3 *db, void *arg)
+{
+    struct enrollment_decide_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int changes = 0, rc;
+
+    rc = prepare(db, &st,
+                 "UPDATE enrollments SET state = ?2, decided_at = ?3, decided_by = ?4"
+                 " WHERE id = ?1 AND state = 'pending'",
+                 "ttit", j->id, j->state, j->now, j->actor);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    if (rc != 0 || changes == 1)
+        return rc;
+    rc = prepare(db, &st, "SELECT state FROM enrollments WHERE id = ?1", "t", j->id);
+    if (rc != 0)
+        return rc;
+    rc = sqlite3_step(st) == SQLITE_ROW ? DA_ERR_ENROLL_STATE : DA_ERR_ENROLL_UNKNOWN;
+    release(st);
+    return rc;
+}
+
+int srv_store_enrollment_decide(struct srv_store *s, const char *id, const char *state,
+                                const char *actor, int64_t now)
+{
+    struct enrollment_decide_job j = {id, state, actor, now};
+
+    if (strcmp(state, "approved") != 0 && strcmp(state, "rejected") != 0)
+        return DA_ERR_INVALID_ARG;
+    return submit(s, enrollment_decide_job, &j);
+}
+
+void srv_enrollment_free(struct srv_enrollment *e)
+{
+    if (e == NULL)
+        return;
+    free(e->ek_public);
+    free(e->ak_public);
+    free(e->host_json);
+    free(e);
+}
+
 /* ---- agents ---- */
 
 static int agent_create_job(sqlite3 *db, void *arg)
@@ -1074,10 +1253,11 @@ static int agent_create_job(sqlite3 *db, void *arg)
 
     rc = prepare(db, &st,
                  "INSERT INTO agents (id, vendor_id, ek_name, ak_name, ak_public, sk_public,"
-                 " host_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                 "tittbbti", a->id, a->vendor_id, a->ek_name, a->ak_name, a->ak_public,
+                 " host_json, created_at, ek_trust) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 "tittbbtit", a->id, a->vendor_id, a->ek_name, a->ak_name, a->ak_public,
                  a->ak_public_len, a->sk_public, a->sk_public_len,
-                 a->host_json != NULL ? a->host_json : "{}", a->created_at);
+                 a->host_json != NULL ? a->host_json : "{}", a->created_at,
+                 a->ek_trust[0] != '\0' ? a->ek_trust : "manufacturer_chain");
     return rc != 0 ? rc : run(db, st, NULL);
 }
 
@@ -1113,6 +1293,7 @@ static int agent_from_row(sqlite3_stmt *st, struct srv_agent **out)
     a->restart_count = (uint32_t)sqlite3_column_int64(st, 15);
     a->clock = (uint64_t)sqlite3_column_int64(st, 16);
     a->firmware_version = (uint64_t)sqlite3_column_int64(st, 17);
+    col_copy(st, 18, a->ek_trust, sizeof(a->ek_trust));
     if (rc == 0 && a->host_json == NULL)
         rc = DA_ERR_NOMEM;
     if (rc != 0) {
@@ -1245,6 +1426,7 @@ struct reenroll_job {
     const unsigned char *sk;
     size_t sk_len;
     const char *host;
+    const char *ek_trust;
 };
 
 static int agent_reenroll_job(sqlite3 *db, void *arg)
@@ -1253,17 +1435,20 @@ static int agent_reenroll_job(sqlite3 *db, void *arg)
     sqlite3_stmt *st = NULL;
     int changes = 0, rc;
 
-    rc = prepare(db, &st, "UPDATE agents SET sk_public = ?2, host_json = ?3 WHERE id = ?1", "tbt",
-                 j->id, j->sk, j->sk_len, j->host);
+    rc = prepare(db, &st,
+                 "UPDATE agents SET sk_public = ?2, host_json = ?3, ek_trust = ?4 WHERE id = ?1",
+                 "tbtt", j->id, j->sk, j->sk_len, j->host, j->ek_trust);
     if (rc == 0)
         rc = run(db, st, &changes);
     return rc == 0 && changes == 0 ? DA_ERR_AGENT_UNKNOWN : rc;
 }
 
 int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
-                             size_t sk_public_len, const char *host_json)
+                             size_t sk_public_len, const char *host_json, const char *ek_trust)
 {
-    struct reenroll_job j = {id, sk_public, sk_public_len, host_json};
+    struct reenroll_job j = {id, sk_public, sk_public_len, host_json,
+                             ek_trust != NULL && ek_trust[0] != '\0' ? ek_trust
+                                                                     : SRV_EK_TRUST_CHAIN};
 
     return submit(s, agent_reenroll_job, &j);
 }

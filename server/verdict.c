@@ -8,7 +8,8 @@
 /* Facts the server established itself; the policy reads them under
  * /attestation, never from the agent's own document. pending (may be NULL)
  * is the server's view of the pending upgrades (pending_age.h). */
-static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot, const cJSON *ima)
+static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot, const cJSON *ima,
+                                const char *ek_trust)
 {
     cJSON *a = cJSON_CreateObject();
 
@@ -17,7 +18,8 @@ static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot, const c
          cJSON_AddBoolToObject(a, "quote_verified", 1) == NULL ||
          (pending != NULL && !cJSON_AddItemToObject(a, "pending", cJSON_Duplicate(pending, 1))) ||
          (boot != NULL && !cJSON_AddItemToObject(a, "boot", cJSON_Duplicate(boot, 1))) ||
-         (ima != NULL && !cJSON_AddItemToObject(a, "ima", cJSON_Duplicate(ima, 1))))) {
+         (ima != NULL && !cJSON_AddItemToObject(a, "ima", cJSON_Duplicate(ima, 1))) ||
+         (ek_trust != NULL && cJSON_AddStringToObject(a, "ek_trust", ek_trust) == NULL))) {
         cJSON_Delete(a);
         return NULL;
     }
@@ -118,8 +120,17 @@ int srv_verdict_evaluate_attested(const struct srv_policy *p, const cJSON *evide
                                   const cJSON *pending, const cJSON *boot, const cJSON *ima,
                                   cJSON **verdict, const cJSON **controls, bool *compliant)
 {
+    return srv_verdict_evaluate_agent(p, evidence, pending, boot, ima, NULL, verdict, controls,
+                                      compliant);
+}
+
+int srv_verdict_evaluate_agent(const struct srv_policy *p, const cJSON *evidence,
+                               const cJSON *pending, const cJSON *boot, const cJSON *ima,
+                               const char *ek_trust, cJSON **verdict, const cJSON **controls,
+                               bool *compliant)
+{
     struct da_policy_result *res = NULL;
-    cJSON *facts = attestation_facts(pending, boot, ima), *ctl = NULL;
+    cJSON *facts = attestation_facts(pending, boot, ima, ek_trust), *ctl = NULL;
     int rc;
 
     *verdict = NULL;

@@ -30,6 +30,12 @@ int srv_verdict_evaluate_boot(const struct srv_policy *p, const cJSON *evidence,
 int srv_verdict_evaluate_attested(const struct srv_policy *p, const cJSON *evidence,
                                   const cJSON *pending, const cJSON *boot, const cJSON *ima,
                                   cJSON **verdict, const cJSON **controls, bool *compliant);
+/* The same with how the agent's EK was trusted as /attestation/ek_trust
+ * ("manufacturer_chain" or "admin_approval"; NULL: left out). */
+int srv_verdict_evaluate_agent(const struct srv_policy *p, const cJSON *evidence,
+                               const cJSON *pending, const cJSON *boot, const cJSON *ima,
+                               const char *ek_trust, cJSON **verdict, const cJSON **controls,
+                               bool *compliant);
 /* "measured" for a fact the server established from the TPM (the quote,
  * a replayed event log: /attestation/trust, /attestation/boot/...),
  * "reported" for everything the agent's software states. */

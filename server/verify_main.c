@@ -48,18 +48,27 @@
 #include "tcg_eventlog.h"
 #include "tpm_public.h"
 
-static void usage(FILE *f)
-{
-    fputs("usage: devattest-verify eventlog LOG [--json]\n"
-          "       devattest-verify dbx-reference LOG --date YYYY-MM-DD [--source TEXT]\n"
-          "       devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]\n"
-          "       devattest-verify bundle BUNDLE --ca CA.pem [--keys KEYS.json] [--artifact "
-          "FILE]...\n"
-          "                        [--policy POLICY.json] [--max-age DURATION]\n"
-          "                        [--require sbom,tests,scan,provenance] [--tsa-ca TSA.pem] "
-          "[--json]\n",
-          f);
-}
+static const char eventlog_usage[] =
+    "usage: devattest-verify eventlog LOG [--json]\n"
+    "Parse a firmware event log (binary_bios_measurements) and print the PCR\n"
+    "values it replays to in every bank it carries and the facts it measures.\n";
+static const char dbx_reference_usage[] =
+    "usage: devattest-verify dbx-reference LOG --date YYYY-MM-DD [--source TEXT]\n"
+    "Print a dbx reference holding the SHA-256 revocations of the dbx measured\n"
+    "in LOG, the event log of a machine whose dbx is known to be up to date.\n";
+static const char dbx_update_usage[] =
+    "usage: devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]\n"
+    "Print a dbx reference holding the SHA-256 revocations of a published UEFI\n"
+    "dbx update (DBXUpdate.bin), each once.\n";
+
+static const char bundle_usage[] =
+    "usage: devattest-verify bundle BUNDLE --ca CA.pem [--keys KEYS.json] [--artifact FILE]...\n"
+    "                        [--policy POLICY.json] [--max-age DURATION]\n"
+    "                        [--require sbom,tests,scan,provenance] [--tsa-ca TSA.pem] [--json]\n"
+    "Verify a delivery bundle offline: every envelope's signature, SK chain,\n"
+    "quote, receipt and bound statements (docs/delivery.md).\n";
+
+static void usage(FILE *f);
 
 /* {"sha256": {"0": "hex", ...}, ...}: the PCRs the log extends, per bank. */
 static int replay_all(const unsigned char *log, size_t len, cJSON **out)
@@ -422,18 +431,21 @@ static int bundle_run(const struct bundle_args *a)
 
 static int cmd_bundle(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ca", required_argument, NULL, 'c'},       {"keys", required_argument, NULL, 'k'},
-        {"artifact", required_argument, NULL, 'a'}, {"policy", required_argument, NULL, 'p'},
-        {"max-age", required_argument, NULL, 'm'},  {"require", required_argument, NULL, 'r'},
-        {"tsa-ca", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"ca", required_argument, NULL, 'c'},
+                                         {"keys", required_argument, NULL, 'k'},
+                                         {"artifact", required_argument, NULL, 'a'},
+                                         {"policy", required_argument, NULL, 'p'},
+                                         {"max-age", required_argument, NULL, 'm'},
+                                         {"require", required_argument, NULL, 'r'},
+                                         {"tsa-ca", required_argument, NULL, 't'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
     struct bundle_args a;
     int c;
 
     memset(&a, 0, sizeof(a));
-    optind = 2;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    optind = 1; /* argv[0] is the command name */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'c')
             a.ca = optarg;
         else if (c == 'k')
@@ -450,10 +462,7 @@ static int cmd_bundle(int argc, char **argv)
             a.tsa_ca = optarg;
         else if (c == 'j')
             a.json = 1;
-        else if (c == 'h') {
-            usage(stdout);
-            return 0;
-        } else
+        else
             goto usage;
     }
     if (optind + 1 != argc || a.ca == NULL)
@@ -461,29 +470,100 @@ static int cmd_bundle(int argc, char **argv)
     a.bundle = argv[optind];
     return bundle_run(&a);
 usage:
-    usage(stderr);
+    fputs(bundle_usage, stderr);
     return 2;
+}
+
+static int run_eventlog(int argc, char **argv)
+{
+    if (argc == 2)
+        return cmd_eventlog(argv[1], 0);
+    if (argc == 3 && strcmp(argv[2], "--json") == 0)
+        return cmd_eventlog(argv[1], 1);
+    fputs(eventlog_usage, stderr);
+    return 2;
+}
+
+/* dbx-reference LOG / dbx-update FILE, then --date DATE [--source TEXT]. */
+static int run_dbx(int argc, char **argv, int from_update, const char *usage_text)
+{
+    if ((argc == 4 || argc == 6) && strcmp(argv[2], "--date") == 0 &&
+        (argc == 4 || strcmp(argv[4], "--source") == 0))
+        return cmd_dbx_reference(argv[1], argv[3], argc == 6 ? argv[5] : argv[1], from_update);
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static int run_dbx_reference(int argc, char **argv)
+{
+    return run_dbx(argc, argv, 0, dbx_reference_usage);
+}
+
+static int run_dbx_update(int argc, char **argv)
+{
+    return run_dbx(argc, argv, 1, dbx_update_usage);
+}
+
+struct verify_command {
+    const char *name;
+    const char *summary;
+    const char *usage;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+static const struct verify_command verify_commands[] = {
+    {"eventlog", "replay a firmware event log and print its measured facts", eventlog_usage,
+     run_eventlog},
+    {"dbx-reference", "make a dbx reference from an up-to-date machine's event log",
+     dbx_reference_usage, run_dbx_reference},
+    {"dbx-update", "make a dbx reference from a published UEFI dbx update", dbx_update_usage,
+     run_dbx_update},
+    {"bundle", "verify a delivery bundle offline", bundle_usage, cmd_bundle},
+};
+
+#define VERIFY_NCOMMANDS (sizeof(verify_commands) / sizeof(verify_commands[0]))
+
+static void usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "usage: devattest-verify COMMAND [ARGUMENTS]\n"
+               "       devattest-verify --help | --version\n\ncommands:\n");
+    for (i = 0; i < VERIFY_NCOMMANDS; i++)
+        fprintf(f, "  %-14s %s\n", verify_commands[i].name, verify_commands[i].summary);
+    fprintf(f, "\nexit codes: 0 success, 1 the input is refused, 2 usage error\n"
+               "Run 'devattest-verify COMMAND --help' for the arguments of a command.\n");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "bundle") == 0)
-        return cmd_bundle(argc, argv);
-    if ((argc == 5 || argc == 7) &&
-        (strcmp(argv[1], "dbx-reference") == 0 || strcmp(argv[1], "dbx-update") == 0) &&
-        strcmp(argv[3], "--date") == 0 && (argc == 5 || strcmp(argv[5], "--source") == 0))
-        return cmd_dbx_reference(argv[2], argv[4], argc == 7 ? argv[6] : argv[2],
-                                 strcmp(argv[1], "dbx-update") == 0);
-    if (argc >= 3 && strcmp(argv[1], "eventlog") == 0) {
-        if (argc == 3)
-            return cmd_eventlog(argv[2], 0);
-        if (argc == 4 && strcmp(argv[3], "--json") == 0)
-            return cmd_eventlog(argv[2], 1);
+    size_t i;
+    int j;
+
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("devattest-verify %s\n", DA_VERSION);
+        return 0;
+    }
+    for (i = 0; i < VERIFY_NCOMMANDS; i++) {
+        if (strcmp(argv[1], verify_commands[i].name) != 0)
+            continue;
+        for (j = 2; j < argc; j++) {
+            if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+                fputs(verify_commands[i].usage, stdout);
+                return 0;
+            }
+        }
+        return verify_commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "devattest-verify: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
 }

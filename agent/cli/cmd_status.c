@@ -48,9 +48,16 @@ static void spool_usage(const char *dir, long *count, long long *bytes)
         closedir(d);
 }
 
+/* An enrollment the server holds for approval, if any (not enrolled yet). */
+static int pending_of(const struct agent_runtime *rt, int enrolled, struct agent_pending *p)
+{
+    return !enrolled && agent_pending_load(rt->cfg.state_dir, p) == 0;
+}
+
 static int status_json(const struct agent_runtime *rt, int enrolled, const struct agent_status *s,
                        long count, long long bytes)
 {
+    struct agent_pending p;
     cJSON *j = cJSON_CreateObject(), *sp;
     char *text;
 
@@ -61,6 +68,15 @@ static int status_json(const struct agent_runtime *rt, int enrolled, const struc
     cJSON_AddStringToObject(j, "server", enrolled ? rt->enr.server_url : rt->cfg.server_url);
     cJSON_AddStringToObject(j, "trust", enrolled ? rt->enr.trust : "");
     cJSON_AddStringToObject(j, "enrolled_at", enrolled ? rt->enr.enrolled_at : "");
+    if (pending_of(rt, enrolled, &p)) {
+        cJSON *o = cJSON_AddObjectToObject(j, "enrollment_pending");
+
+        cJSON_AddStringToObject(o, "enrollment_id", p.enrollment_id);
+        cJSON_AddStringToObject(o, "ek_public_sha256", p.ek_sha256);
+        cJSON_AddStringToObject(o, "since", p.since);
+    } else {
+        cJSON_AddNullToObject(j, "enrollment_pending");
+    }
     cJSON_AddStringToObject(j, "last_attempt", s->last_attempt);
     cJSON_AddStringToObject(j, "last_result", s->result);
     cJSON_AddStringToObject(j, "error_code", s->error_code);
@@ -88,7 +104,14 @@ static int status_json(const struct agent_runtime *rt, int enrolled, const struc
 static void status_text(const struct agent_runtime *rt, int enrolled, const struct agent_status *s,
                         long count, long long bytes)
 {
-    if (!enrolled) {
+    struct agent_pending p;
+
+    if (pending_of(rt, enrolled, &p)) {
+        printf("not enrolled: enrollment %s waits for an administrator's approval since %s\n"
+               "  EK public key SHA-256 %s\n"
+               "  run 'devattest-agent enroll' again once it is approved\n",
+               p.enrollment_id, p.since, p.ek_sha256);
+    } else if (!enrolled) {
         printf("not enrolled (state directory %s)\n", rt->cfg.state_dir);
     } else {
         printf("agent %s, enrolled %s with %s (keys: %s)\n", rt->enr.agent_id, rt->enr.enrolled_at,

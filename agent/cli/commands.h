@@ -11,6 +11,7 @@ enum agent_exit {
     AGENT_EXIT_USAGE = 2,   /* bad command line */
     AGENT_EXIT_CONFIG = 3,  /* configuration unusable */
     AGENT_EXIT_NONCOMPLIANT = 4,
+    AGENT_EXIT_PENDING = 5, /* enroll: the server waits for an administrator's approval */
 };
 
 struct agent_command {

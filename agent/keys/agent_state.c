@@ -192,3 +192,47 @@ int agent_status_load(const char *state_dir, struct agent_status *s)
     cJSON_Delete(o);
     return r;
 }
+
+int agent_pending_save(const char *state_dir, const struct agent_pending *p)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o != NULL && (cJSON_AddStringToObject(o, "enrollment_id", p->enrollment_id) == NULL ||
+                      cJSON_AddStringToObject(o, "server_url", p->server_url) == NULL ||
+                      cJSON_AddStringToObject(o, "ek_public_sha256", p->ek_sha256) == NULL ||
+                      cJSON_AddStringToObject(o, "since", p->since) == NULL)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return save_json(state_dir, AGENT_PENDING_FILE, o);
+}
+
+int agent_pending_clear(const char *state_dir)
+{
+    struct agent_pending none;
+
+    memset(&none, 0, sizeof(none));
+    return agent_pending_save(state_dir, &none);
+}
+
+int agent_pending_load(const char *state_dir, struct agent_pending *p)
+{
+    cJSON *o = NULL;
+    int r;
+
+    memset(p, 0, sizeof(*p));
+    r = read_json(state_dir, AGENT_PENDING_FILE, &o);
+    if (r == 0)
+        r = get_str(o, "enrollment_id", p->enrollment_id, sizeof(p->enrollment_id), false);
+    if (r == 0)
+        r = get_str(o, "server_url", p->server_url, sizeof(p->server_url), false);
+    if (r == 0)
+        r = get_str(o, "ek_public_sha256", p->ek_sha256, sizeof(p->ek_sha256), false);
+    if (r == 0)
+        r = get_str(o, "since", p->since, sizeof(p->since), false);
+    if (r == 0 && (p->enrollment_id[0] == '\0' ||
+                   strspn(p->enrollment_id, "0123456789abcdef") != strlen(p->enrollment_id)))
+        r = DA_ERR_NOT_FOUND; /* cleared */
+    cJSON_Delete(o);
+    return r;
+}

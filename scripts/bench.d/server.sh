@@ -22,7 +22,7 @@ cat >"$work/server.conf" <<EOC
 listen_address = 127.0.0.1
 port = 0
 state_dir = $work/state
-nonce_ttl_s = 3600
+nonce_ttl = 3600s
 rate_per_address = 1000000
 burst_per_address = 1000000
 rate_per_agent = 1000000

@@ -35,7 +35,7 @@ static int setup(void **state)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (w == NULL || da_test_server_setup(&w->srv, "rate_per_agent = 1000\n"
                                                    "burst_per_agent = 1000\n"
-                                                   "request_body_timeout_s = 2\n"
+                                                   "request_body_timeout = 2s\n"
                                                    "request_body_min_rate = 65536\n") != 0)
         return -1;
     if (srv_store_open(w->srv.db, 1, 86400, &st) != 0)
@@ -348,7 +348,7 @@ static long mono_ms(void)
 }
 
 /* A body that trickles (a byte every 200 ms, never idle long enough for the
- * idle timeout) is cut at its deadline: request_body_timeout_s = 2 plus
+ * idle timeout) is cut at its deadline: request_body_timeout = 2s plus
  * 65,000 bytes at request_body_min_rate = 65,536 B/s, about 3 s after the
  * head; no answer, nothing stored. The same body sent at once is read and
  * answered. */

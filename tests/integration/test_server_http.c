@@ -56,7 +56,7 @@ static int setup(void **state)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (w == NULL || da_test_server_setup(&w->srv, "nonce_rate_per_address = 1\n"
                                                    "nonce_burst_per_address = 5\n"
-                                                   "connection_timeout_s = 1\n") != 0)
+                                                   "connection_timeout = 1s\n") != 0)
         return -1;
     if (da_test_server_cli(&w->srv, w->vendor_acme, sizeof(w->vendor_acme), "token", "create",
                            "--role", "vendor", "--vendor", "acme", NULL) != 0 ||
@@ -330,7 +330,7 @@ static void test_rate_limit_nonce_per_address(void **state)
 }
 
 /* A client that connects and sends nothing does not keep its thread: the
- * server closes the connection after connection_timeout_s. */
+ * server closes the connection after connection_timeout. */
 static void test_slow_client_closed(void **state)
 {
     struct world *w = *state;

@@ -207,7 +207,7 @@ static int setup(void **state)
     snprintf(w->access_log, sizeof(w->access_log), "%s/access.log", w->srv.dir);
     snprintf(extra, sizeof(extra),
              "access_log = %s\nrate_per_agent = 1000\nburst_per_agent = 1000\n"
-             "stale_after_s = 3600\nsweep_interval_s = 1\n",
+             "stale_after = 1h\nsweep_interval = 1s\n",
              w->access_log);
     if (da_test_server_reconfigure(&w->srv, extra) != 0)
         return -1;
@@ -864,7 +864,7 @@ static void test_stale_found_by_the_sweep(void **state)
             nanosleep(&ts, NULL);
     }
     assert_int_equal(n, 1);
-    /* three more sweeps (sweep_interval_s = 1) */
+    /* three more sweeps (sweep_interval = 1s) */
     for (i = 0; i < 30; i++)
         nanosleep(&ts, NULL);
     assert_int_equal(audit_count(w, "agent_stale", STALE_ID), 1);

@@ -155,11 +155,11 @@ static void test_ready_needs_disk_space(void **state)
     struct world *w = *state;
     char extra[512];
 
-    snprintf(extra, sizeof(extra), "ek_roots = %s\nready_min_free_mb = 1000000000\n", w->srv.ca);
+    snprintf(extra, sizeof(extra), "ek_roots = %s\nready_min_free = 1000000000M\n", w->srv.ca);
     restart_with(w, extra);
     expect_live(w);
     expect_ready(w, true, true, true, false);
-    snprintf(extra, sizeof(extra), "ek_roots = %s\nready_min_free_mb = 0\n", w->srv.ca);
+    snprintf(extra, sizeof(extra), "ek_roots = %s\nready_min_free = 0M\n", w->srv.ca);
     restart_with(w, extra);
     expect_ready(w, true, true, true, true);
 }

@@ -7,7 +7,7 @@
  * What protects the agent here is the per-address connection limit: the
  * slow address holds at most max_connections_per_address connections, far
  * below max_connections. What ends every slow connection is the request
- * deadline: each is cut request_head_timeout_s after it was accepted even
+ * deadline: each is cut request_head_timeout after it was accepted even
  * though it is never idle long enough for the idle timeout. */
 #include "da_test.h"
 
@@ -269,7 +269,7 @@ static int setup(void **state)
     snprintf(extra, sizeof(extra),
              "ek_roots = %s\n"
              "policy_file = %s/common/policies/iso27001-2022-devenv.json\n"
-             "max_connections_per_address = %d\nrequest_head_timeout_s = %d\n",
+             "max_connections_per_address = %d\nrequest_head_timeout = %ds\n",
              w->tpm.ca_root, DA_SOURCE_ROOT, PER_ADDRESS, HEAD_S);
     if (da_test_server_setup(&w->srv, extra) != 0 || da_test_server_start(&w->srv) != 0)
         return -1;

@@ -69,18 +69,28 @@ static int harness_read_env(struct da_test_swtpm *t)
     return got == 31 ? 0 : -1;
 }
 
-int da_test_swtpm_start(struct da_test_swtpm *t)
+static int swtpm_start_verb(struct da_test_swtpm *t, const char *verb)
 {
     memset(t, 0, sizeof(*t));
     if (da_test_tmpdir("da-swtpm", t->dir, sizeof(t->dir)) != 0)
         return -1;
-    if (harness_run("start", t->dir) != 0 || harness_read_env(t) != 0) {
+    if (harness_run(verb, t->dir) != 0 || harness_read_env(t) != 0) {
         da_test_swtpm_stop(t);
         return -1;
     }
     /* Killed at exit if the test ends before it stops the TPM. */
     da_test_track_pid(t->pid);
     return 0;
+}
+
+int da_test_swtpm_start(struct da_test_swtpm *t)
+{
+    return swtpm_start_verb(t, "start");
+}
+
+int da_test_swtpm_start_no_ek_cert(struct da_test_swtpm *t)
+{
+    return swtpm_start_verb(t, "start-no-ek-cert");
 }
 
 int da_test_swtpm_restart(struct da_test_swtpm *t)

@@ -17,6 +17,10 @@ struct da_test_swtpm {
 
 /* Make a temporary directory, provision and start swtpm. 0 or -1. */
 int da_test_swtpm_start(struct da_test_swtpm *t);
+/* The same, provisioned without any EK certificate in NV (swtpm_setup
+ * without --create-ek-cert), as many firmware TPMs come; ca_root and
+ * ca_issuer name files that do not exist. */
+int da_test_swtpm_start_no_ek_cert(struct da_test_swtpm *t);
 /* Stop and start again on the same state (a TPM reset / reboot). 0 or -1. */
 int da_test_swtpm_restart(struct da_test_swtpm *t);
 /* Stop swtpm and remove the directory. Safe to call twice. */

@@ -26,6 +26,18 @@ static void test_defaults_and_values(void **state)
     assert_true(c.plain_http);
     assert_int_equal(c.log_level, DA_LOG_DEBUG);
     assert_int_equal(c.nonce_ttl_s, 120); /* default kept */
+    assert_int_equal(parse(&c, "stale_after = 2d\nnonce_ttl = 5m\nreceipt_ttl = 1h\n"
+                               "request_body_min_rate = 8K\nready_min_free = 1G\n"),
+                     0);
+    assert_int_equal(c.stale_after_s, 2 * 86400);
+    assert_int_equal(c.nonce_ttl_s, 300);
+    assert_int_equal(c.receipt_ttl_s, 3600);
+    assert_int_equal(c.request_body_min_rate, 8192);
+    assert_int_equal(c.ready_min_free_mb, 1024);
+    assert_int_equal(parse(&c, "# comment\n\n  listen_address = ::1 \nport=9443\n"
+                               "state_dir = /var/lib/x\nplain_http = yes\n"
+                               "pcr_selection = sha256:0,2,4-7\nlog_level = debug\r\n"),
+                     0);
     assert_int_equal(srv_config_finish(&c), 0);
     assert_string_equal(c.database, "/var/lib/x/devattest.db");
     assert_string_equal(c.tls_key, "/var/lib/x/server.key");
@@ -45,8 +57,8 @@ static void test_http_limits(void **state)
     assert_int_equal(c.request_body_timeout_s, 10);
     assert_int_equal(c.request_body_min_rate, 16384);
     assert_int_equal(c.http_threads, 0);
-    assert_int_equal(parse(&c, "max_connections_per_address = 8\nrequest_head_timeout_s = 3\n"
-                               "request_body_timeout_s = 20\nrequest_body_min_rate = 1024\n"
+    assert_int_equal(parse(&c, "max_connections_per_address = 8\nrequest_head_timeout = 3s\n"
+                               "request_body_timeout = 20s\nrequest_body_min_rate = 1024\n"
                                "http_threads = 2\n"),
                      0);
     assert_int_equal(c.max_connections_per_address, 8);
@@ -73,12 +85,17 @@ static void test_rejections(void **state)
         "pcr_selection = sha256:7-3\n",   /* range */
         "pcr_selection = sha256:0-24\n",  /* index */
         "log_level = loud\n",
-        "stale_after_s = 10\n", /* below minimum */
+        "stale_after = 10s\n", /* below minimum */
         "max_connections_per_address = 0\n",
-        "request_head_timeout_s = 0\n",
-        "request_body_timeout_s = 3601\n",
+        "request_head_timeout = 0s\n",
+        "request_body_timeout = 3601s\n",
         "request_body_min_rate = 0\n",
         "http_threads = 1025\n",
+        "stale_after = 86400\n",    /* a duration needs its unit */
+        "stale_after_s = 86400\n",  /* the old spelling is not a key */
+        "ready_min_free_mb = 64\n", /* likewise */
+        "request_body_min_rate = 1.5K\n",
+        "plain_http = 1\n",
         "access_log = access.log\n", /* neither stderr nor absolute */
         "access_log = STDERR\n",
     };

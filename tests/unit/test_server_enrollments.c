@@ -1,0 +1,210 @@
+/* Enrollments held for approval in the SQLite store: the token is spent
+ * and the enrollment stored together or not at all; a decision moves a
+ * pending enrollment once; every refusal has its code and changes nothing. */
+#include "da_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "store.h"
+#include "tmp_tree.h"
+
+struct fixture {
+    char dir[64], path[128];
+    struct srv_store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    int64_t vendor = 0;
+
+    if (f == NULL || da_test_tmpdir("da-enrollments", f->dir, sizeof(f->dir)) != 0)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    if (srv_store_open(f->path, 16, 3600, &f->s) != 0)
+        return -1;
+    /* Enrollment tokens name a vendor that exists. */
+    if (srv_store_vendor_ensure(f->s, "acme", &vendor) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    srv_store_close(f->s);
+    if (da_test_rmtree(f->dir) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static void fill(struct srv_enrollment *e, const char *id, int64_t now)
+{
+    static unsigned char ek[3] = {1, 2, 3}, ak[3] = {4, 5, 6};
+    static char host[] = "{\"hostname\":\"b1\"}";
+
+    memset(e, 0, sizeof(*e));
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    e->ek_public = ek;
+    e->ek_public_len = sizeof(ek);
+    e->ak_public = ak;
+    e->ak_public_len = sizeof(ak);
+    snprintf(e->ek_name, sizeof(e->ek_name), "000b%s", "ee");
+    snprintf(e->ak_name, sizeof(e->ak_name), "000b%s", "aa");
+    memset(e->ek_sha256, 'a', 64);
+    e->host_json = host;
+    e->created_at = now;
+}
+
+static int count(const struct srv_enrollment *e, void *ctx)
+{
+    (void)e;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int listed(struct srv_store *s, const char *state)
+{
+    int n = 0;
+
+    assert_int_equal(srv_store_enrollments_list(s, state, count, &n), 0);
+    return n;
+}
+
+static void test_hold_spends_token_atomically(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char good[SRV_HASH_LEN], bad[SRV_HASH_LEN];
+    struct srv_enrollment e, *got = NULL;
+    int64_t now = 1000;
+
+    memset(good, 1, sizeof(good));
+    memset(bad, 2, sizeof(bad));
+    assert_int_equal(srv_store_enroll_token_put(f->s, good, "acme", now + 60), 0);
+    fill(&e, "0123456789abcdef0123456789abcdef", now);
+    /* Unknown token: nothing stored. */
+    assert_int_equal(srv_store_enrollment_hold(f->s, bad, &e), DA_ERR_TOKEN_INVALID);
+    assert_int_equal(listed(f->s, NULL), 0);
+    assert_int_equal(srv_store_enrollment_hold(f->s, good, &e), 0);
+    assert_int_equal(listed(f->s, "pending"), 1);
+    /* The spent token again: refused, nothing stored. */
+    assert_int_equal(srv_store_enrollment_hold(f->s, good, &e), DA_ERR_TOKEN_USED);
+    assert_int_equal(listed(f->s, NULL), 1);
+    assert_int_equal(srv_store_enrollment_get(f->s, e.id, &got), 0);
+    assert_string_equal(got->state, "pending");
+    assert_string_equal(got->vendor, "acme");
+    assert_int_equal(got->decided_at, 0);
+    assert_memory_equal(got->ek_public, e.ek_public, 3);
+    assert_string_equal(got->host_json, "{\"hostname\":\"b1\"}");
+    srv_enrollment_free(got);
+}
+
+/* A duplicate id rolls the token back: it can still be used. */
+static void test_failed_insert_keeps_token(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char t1[SRV_HASH_LEN], t2[SRV_HASH_LEN];
+    struct srv_enrollment e;
+    int64_t vendor = 0;
+
+    memset(t1, 3, sizeof(t1));
+    memset(t2, 4, sizeof(t2));
+    assert_int_equal(srv_store_enroll_token_put(f->s, t1, "acme", 5000), 0);
+    assert_int_equal(srv_store_enroll_token_put(f->s, t2, "acme", 5000), 0);
+    fill(&e, "11111111111111111111111111111111", 1000);
+    assert_int_equal(srv_store_enrollment_hold(f->s, t1, &e), 0);
+    fill(&e, "11111111111111111111111111111111", 1000);
+    assert_int_equal(srv_store_enrollment_hold(f->s, t2, &e), DA_ERR_STORE_CONFLICT);
+    assert_int_equal(listed(f->s, NULL), 1);
+    assert_int_equal(srv_store_enroll_token_consume(f->s, t2, 1000, &vendor), 0);
+}
+
+static void test_decide_once(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char t[SRV_HASH_LEN];
+    struct srv_enrollment e, *got = NULL;
+
+    memset(t, 5, sizeof(t));
+    assert_int_equal(srv_store_enroll_token_put(f->s, t, "acme", 5000), 0);
+    fill(&e, "22222222222222222222222222222222", 1000);
+    assert_int_equal(srv_store_enrollment_hold(f->s, t, &e), 0);
+    assert_int_equal(srv_store_enrollment_decide(f->s, e.id, "pending", "x", 1100),
+                     DA_ERR_INVALID_ARG);
+    assert_int_equal(srv_store_enrollment_decide(f->s, "33333333333333333333333333333333",
+                                                 "approved", "x", 1100),
+                     DA_ERR_ENROLL_UNKNOWN);
+    assert_int_equal(srv_store_enrollment_decide(f->s, e.id, "approved", "admin:a", 1100), 0);
+    assert_int_equal(srv_store_enrollment_decide(f->s, e.id, "rejected", "admin:b", 1200),
+                     DA_ERR_ENROLL_STATE);
+    assert_int_equal(srv_store_enrollment_decide(f->s, e.id, "approved", "admin:b", 1200),
+                     DA_ERR_ENROLL_STATE);
+    assert_int_equal(srv_store_enrollment_get(f->s, e.id, &got), 0);
+    assert_string_equal(got->state, "approved");
+    assert_string_equal(got->decided_by, "admin:a");
+    assert_int_equal(got->decided_at, 1100);
+    srv_enrollment_free(got);
+    assert_int_equal(listed(f->s, "approved"), 1);
+    assert_int_equal(listed(f->s, "pending"), 0);
+    assert_int_equal(srv_store_enrollment_get(f->s, "nope", &got), DA_ERR_ENROLL_UNKNOWN);
+    assert_null(got);
+}
+
+/* A database of schema 6 with an agent: after the migration the agent's
+ * EK counts as trusted by the manufacturer chain (the only way before). */
+static void test_migration_from_6(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_agent a, *got = NULL;
+    unsigned char ak[4] = {1, 2, 3, 4};
+    sqlite3 *db = NULL;
+    int version = 0;
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "a1");
+    assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &a.vendor_id), 0);
+    snprintf(a.ek_name, sizeof(a.ek_name), "ek1");
+    snprintf(a.ak_name, sizeof(a.ak_name), "ak1");
+    a.ak_public = ak;
+    a.ak_public_len = sizeof(ak);
+    a.created_at = 900;
+    assert_int_equal(srv_store_agent_create(f->s, &a), 0);
+    srv_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "BEGIN; DROP TABLE enrollments;"
+                                  " ALTER TABLE agents DROP COLUMN ek_trust;"
+                                  " ALTER TABLE challenges DROP COLUMN ek_trust;"
+                                  " DELETE FROM schema_version WHERE version >= 7; COMMIT;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+    assert_int_equal(version, 7);
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
+    assert_string_equal(got->ek_trust, "manufacturer_chain");
+    srv_agent_free(got);
+    assert_int_equal(listed(f->s, NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hold_spends_token_atomically, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_insert_keeps_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decide_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_6, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
