@@ -51,7 +51,7 @@ static void test_dashboard_in_chromium(void **state)
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(cmd, sizeof(cmd),
-             "stale_after_s = %d\nrate_per_agent = 100000\nburst_per_agent = 100000\n",
+             "stale_after = %ds\nrate_per_agent = 100000\nburst_per_agent = 100000\n",
              STALE_AFTER_S);
     assert_int_equal(da_test_server_setup(&srv, cmd), 0);
     snprintf(policy, sizeof(policy), "%s/tests/fixtures/server/policy-test.json", DA_SOURCE_ROOT);
