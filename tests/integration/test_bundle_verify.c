@@ -504,6 +504,24 @@ static void main_only(struct world *w, const char *name, const struct bb_main *k
 
 /* --- tests ------------------------------------------------------------------ */
 
+/* `bundle --help` answers on stdout with every option the customer page uses. */
+static void test_bundle_help(void **state)
+{
+    static const char *const want[] = {"--ca",      "--keys",    "--artifact", "--policy",
+                                       "--max-age", "--require", "--tsa-ca",   "--json"};
+    const char *argv[] = {VERIFY_BIN, "bundle", "--help", NULL};
+    char out[4096];
+    int rc;
+
+    (void)state;
+    rc = run(out, sizeof(out), argv);
+    if (rc != 0 || strstr(out, "unrecognized") != NULL)
+        fail_msg("bundle --help: exit %d\n%s", rc, out);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (strstr(out, want[i]) == NULL)
+            fail_msg("bundle --help does not name %s:\n%s", want[i], out);
+}
+
 static void test_good_bundle_verifies(void **state)
 {
     struct world *w = *state;
@@ -1141,6 +1159,7 @@ static void test_chain_at_timestamp_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bundle_help),
         cmocka_unit_test(test_good_bundle_verifies),
         cmocka_unit_test(test_artifact_byte_changed),
         cmocka_unit_test(test_payload_changed),
