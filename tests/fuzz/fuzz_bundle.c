@@ -21,6 +21,19 @@
 #include "err.h"
 #include "tpm_public.h"
 
+/* A NUL-terminated copy of n bytes that need not be terminated themselves
+ * (a memory BIO's contents): strndup would look past them for a NUL. */
+static char *copy_bytes(const char *p, size_t n)
+{
+    char *c = malloc(n + 1);
+
+    if (c != NULL) {
+        memcpy(c, p, n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
 static EVP_PKEY *ca_key, *sk;
 static X509 *ca;
 static char sk_id[65];
@@ -85,7 +98,7 @@ static char *pem_of(X509 *x)
     long n;
 
     if (bio == NULL || PEM_write_bio_X509(bio, x) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0 ||
-        (pem = strndup(data, (size_t)n)) == NULL)
+        (pem = copy_bytes(data, (size_t)n)) == NULL)
         abort();
     BIO_free(bio);
     return pem;

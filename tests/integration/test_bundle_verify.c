@@ -65,6 +65,19 @@ struct world {
     const char *types[4];
 };
 
+/* A NUL-terminated copy of n bytes that need not be terminated themselves
+ * (a memory BIO's contents): strndup would look past them for a NUL. */
+static char *copy_bytes(const char *p, size_t n)
+{
+    char *c = malloc(n + 1);
+
+    if (c != NULL) {
+        memcpy(c, p, n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
 static struct world *W;
 
 /* --- files and processes ------------------------------------------------ */
@@ -695,7 +708,7 @@ static char *cert_from_other_ca(const struct machine *m)
     assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
     assert_int_equal(PEM_write_bio_X509(bio, x), 1);
     n = BIO_get_mem_data(bio, &data);
-    pem = strndup(data, (size_t)n);
+    pem = copy_bytes(data, (size_t)n);
     BIO_free(bio);
     X509_NAME_free(name);
     X509_free(x);
@@ -1110,7 +1123,7 @@ static char *cert_expiring(struct world *w, const struct machine *m, long second
     assert_true(X509_sign(x, ca_key, EVP_sha256()) > 0);
     assert_int_equal(PEM_write_bio_X509(bio, x), 1);
     n = BIO_get_mem_data(bio, &data);
-    pem = strndup(data, (size_t)n);
+    pem = copy_bytes(data, (size_t)n);
     BIO_free(bio);
     X509_free(x);
     EVP_PKEY_free(ca_key);
