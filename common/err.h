@@ -218,6 +218,12 @@ enum da_err {
     DA_ERR_ATTEST_EVIDENCE = -726,
     DA_ERR_GIT = -727,
     DA_ERR_TSA = -728,
+
+    /* software agents and the load generator */
+    DA_ERR_SOFTWARE_AGENTS_OFF = -800,
+    DA_ERR_SOFTWARE_AK = -801,
+    DA_ERR_LOADGEN_DOCUMENT = -802,
+    DA_ERR_LOADGEN_ANSWER = -803,
 };
 
 /* Short human message for an error code; never NULL. */

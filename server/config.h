@@ -33,6 +33,7 @@ struct srv_config {
     char tls_cert[PATH_MAX];  /* default <state_dir>/server.pem */
     char tls_key[PATH_MAX];   /* default <state_dir>/server.key */
     bool plain_http;          /* allowed only on a loopback address */
+    bool test_software_agents; /* POST /v1/enroll/software: load tests only */
     unsigned max_connections; /* concurrent connections */
     unsigned connection_timeout_s;
     unsigned max_connections_per_address; /* concurrent connections from one address */
