@@ -107,3 +107,11 @@ if(NOT DA_SANITIZE)
                LIBS da_server da_test_fleet LABELS integration server browser)
   add_dependencies(test_dashboard_browser devattest-server)
 endif()
+
+# devattest-loadgen against the real server: its figures against the
+# server's own counts (/metrics, the database, the API).
+if(TARGET devattest-loadgen)
+  da_unit_test(NAME test_loadgen SOURCES ${DA_TEST_SRC}/integration/test_loadgen.c
+               LIBS da_test_server OpenSSL::Crypto PkgConfig::SQLITE3_T LABELS integration server)
+  add_dependencies(test_loadgen devattest-server devattest-loadgen)
+endif()
