@@ -16,6 +16,7 @@
 #include "encoding.h"
 #include "err.h"
 #include "loadgen.h"
+#include "log.h"
 
 enum slot_state { SLOT_IDLE, SLOT_NONCE, SLOT_REPORT };
 
@@ -40,6 +41,7 @@ struct run {
     uint64_t rng;
     double t0;
     unsigned long cap_latency;
+    unsigned long transport_logged;
 };
 
 static double now_s(void)
@@ -259,9 +261,13 @@ static void on_done(struct run *r, CURLMsg *msg)
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
     curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(r->multi, s->h);
-    if (msg->data.result != CURLE_OK)
+    if (msg->data.result != CURLE_OK) {
+        if (r->transport_logged++ == 0)
+            da_warn_f("%s: %s (further transport errors are only counted)",
+                      s->state == SLOT_NONCE ? s->agent->url_nonce : s->agent->url_report,
+                      curl_easy_strerror(msg->data.result));
         end_cycle(r, s, "transport");
-    else if (s->state == SLOT_NONCE)
+    } else if (s->state == SLOT_NONCE)
         on_nonce(r, s, status);
     else
         on_report(r, s, status);

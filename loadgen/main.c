@@ -206,6 +206,8 @@ static void control_close(struct control *c)
     curl_easy_cleanup(c->h);
     curl_slist_free_all(c->headers);
     da_buf_free(&c->answer);
+    c->h = NULL;
+    c->headers = NULL;
 }
 
 static int control_call(struct control *c, const char *path, const char *body, long want)
@@ -422,7 +424,6 @@ static int run(const struct options *o)
         da_error_f("%s: %s", o->token_file, da_strerror(rc));
     if (rc == 0)
         rc = control_open(&c, o, &token);
-    da_buf_free(&token);
     if (rc == 0 && (agents = calloc(o->agents, sizeof(*agents))) == NULL)
         rc = DA_ERR_NOMEM;
     if (rc == 0)
@@ -440,8 +441,14 @@ static int run(const struct options *o)
         in.change_rate = o->change_rate;
         in.seed = o->seed;
         in.inventory_json = inventory;
+        /* the control connection is not held open during the run: it
+         * would count against the server's connections per address */
+        control_close(&c);
         rc = lg_run(&in, &out);
+        if (rc == 0)
+            rc = control_open(&c, o, &token);
     }
+    da_buf_free(&token);
     if (rc == 0)
         rc = read_counts(&c, &after);
     if (rc == 0) {

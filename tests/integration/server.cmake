@@ -26,10 +26,6 @@ da_unit_test(NAME test_server_crash SOURCES ${DA_TEST_SRC}/integration/test_serv
              LIBS da_server da_test_server da_test_softak LABELS integration server)
 add_dependencies(test_server_crash devattest-server)
 
-# The benchmark's load generator (scripts/bench.d/server.sh); not a test.
-add_executable(da_server_load ${DA_TEST_SRC}/bench/server_load.c)
-target_link_libraries(da_server_load PRIVATE da_server da_test_softak PkgConfig::CURL)
-
 # Refusals through the API with quotes of chosen defects (tests/support/tpm_soft.c).
 da_unit_test(NAME test_server_refusals
              SOURCES ${DA_TEST_SRC}/integration/test_server_refusals.c ${DA_TEST_SRC}/support/tpm_soft.c

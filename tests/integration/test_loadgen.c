@@ -125,8 +125,7 @@ static double metric(struct world *w, const char *sample)
     double v = -1;
     size_t len = strlen(sample);
 
-    assert_int_equal(da_test_http(&w->srv, "GET", "/metrics", w->srv.admin, NULL, NULL, 0, &r),
-                     0);
+    assert_int_equal(da_test_http(&w->srv, "GET", "/metrics", w->srv.admin, NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     for (at = r.body; at != NULL; at = strchr(at, '\n')) {
         at += at[0] == '\n';
@@ -162,13 +161,12 @@ static void test_software_agents_refused_by_default(void **state)
     cJSON *out = NULL;
 
     restart(w, OPEN_LIMITS);
-    assert_int_equal(loadgen(w, "evidence-small.json", "--agents 2 --concurrency 1 --count 4",
-                             &out),
-                     1);
+    assert_int_equal(
+        loadgen(w, "evidence-small.json", "--agents 2 --concurrency 1 --count 4", &out), 1);
     assert_null(out);
     assert_int_equal(da_test_http(&w->srv, "POST", "/v1/enroll/software", w->srv.admin,
-                                  "application/json", "{\"vendor\":\"acme\",\"ak_public\":\"AA==\"}",
-                                  35, &r),
+                                  "application/json",
+                                  "{\"vendor\":\"acme\",\"ak_public\":\"AA==\"}", 35, &r),
                      0);
     assert_int_equal(r.status, 403);
     assert_string_equal(da_test_error_code(&r), "software_agents_disabled");
@@ -258,7 +256,8 @@ static void read_reports(struct world *w, struct seen *seen)
         v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "patches"),
                                              "pending_count");
         assert_true(cJSON_IsNumber(v));
-        for (i = 0; i < seen->n_pending && !da_double_exact(seen->pending_counts[i], v->valuedouble); i++)
+        for (i = 0;
+             i < seen->n_pending && !da_double_exact(seen->pending_counts[i], v->valuedouble); i++)
             ;
         if (i == seen->n_pending && seen->n_pending < 64)
             seen->pending_counts[seen->n_pending++] = v->valuedouble;
@@ -296,9 +295,9 @@ static void test_counts_match_server(void **state)
     assert_int_equal((long long)(metric(w, "devattest_reports_accepted_total") - accepted0), 60);
     assert_int_equal(db_count(w, "SELECT count(*) FROM reports") - rows0, 60);
     assert_int_equal(count(out, "server", "reports_accepted"), 60);
-    assert_int_equal(count(out, "inventory_sent", NULL),
-                     (long long)(metric(w, "devattest_reports_inventory_requested_total") -
-                                 inventory0));
+    assert_int_equal(
+        count(out, "inventory_sent", NULL),
+        (long long)(metric(w, "devattest_reports_inventory_requested_total") - inventory0));
     assert_true(num(out, "inventory_sent", NULL) >= 1);
     /* six software agents, each with its own document, changing over time
      * (at 25 %, none of 60 reports changing has p < 1e-7) */
