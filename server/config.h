@@ -33,7 +33,6 @@ struct srv_config {
     char tls_cert[PATH_MAX];  /* default <state_dir>/server.pem */
     char tls_key[PATH_MAX];   /* default <state_dir>/server.key */
     bool plain_http;          /* allowed only on a loopback address */
-    bool test_software_agents; /* POST /v1/enroll/software: load tests only */
     unsigned max_connections; /* concurrent connections */
     unsigned connection_timeout_s;
     unsigned max_connections_per_address; /* concurrent connections from one address */
@@ -62,6 +61,8 @@ struct srv_config {
     unsigned commit_batch_max;  /* most write transactions in one group commit */
     enum da_log_level log_level;
     char access_log[PATH_MAX]; /* "": off; "stderr"; or an absolute path */
+    /* POST /v1/enroll/software: agents without a TPM, for load tests only */
+    bool test_software_agents;
 };
 
 /* Defaults for every key; state_dir-relative paths are filled in by
