@@ -194,6 +194,24 @@ static cJSON *receipt_payload(const cJSON *receipt)
     return payload;
 }
 
+/* The verdict of one policy check in a report's verdict. */
+static const char *check_verdict(const cJSON *rep, const char *id)
+{
+    const cJSON *checks = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(rep, "verdict"), "checks");
+    const cJSON *c;
+
+    cJSON_ArrayForEach(c, checks)
+    {
+        const cJSON *cid = cJSON_GetObjectItemCaseSensitive(c, "id");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "verdict");
+        if (cJSON_IsString(cid) && strcmp(cid->valuestring, id) == 0 && cJSON_IsString(v))
+            return v->valuestring;
+    }
+    fail_msg("no check %s in the verdict", id);
+    return "";
+}
+
 struct seen {
     long long reports;
     char machine_ids[16][40];
@@ -248,6 +266,8 @@ static void read_reports(struct world *w, struct seen *seen)
         /* the shipped policy's critical EK trust check fails without a TPM */
         assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(payload, "compliant")));
         cJSON_Delete(payload);
+        assert_string_equal(check_verdict(rep, "attestation.tpm"), "fail");
+        assert_string_equal(check_verdict(rep, "attestation.ek-trust"), "fail");
         ev = cJSON_GetObjectItemCaseSensitive(rep, "evidence");
         v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ev, "host"),
                                              "machine_id");
