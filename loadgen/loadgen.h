@@ -122,6 +122,7 @@ struct lg_code_count {
 struct lg_run_out {
     unsigned long started, accepted, failed, inventory_sent, changes;
     double elapsed_s;
+    double cpu_s;      /* the load generator's own CPU time during the run */
     double *latency_s; /* of accepted reports, sorted; accepted entries */
     struct lg_code_count codes[LG_MAX_CODES];
     size_t n_codes;

@@ -350,6 +350,9 @@ static cJSON *figures(const struct options *o, const struct lg_template *t,
     cJSON_AddNumberToObject(j, "elapsed_s", round(r->elapsed_s * 1000) / 1000);
     cJSON_AddNumberToObject(j, "reports_per_s",
                             round(r->elapsed_s > 0 ? (double)r->accepted / r->elapsed_s : 0));
+    cJSON_AddNumberToObject(j, "loadgen_cpu_ms_per_report",
+                            r->accepted > 0 ? round(1e6 * r->cpu_s / (double)r->accepted) / 1000
+                                            : 0);
     lat = cJSON_AddObjectToObject(j, "latency_ms");
     cJSON_AddNumberToObject(lat, "p50", round(percentile(r, 0.50) * 10) / 10);
     cJSON_AddNumberToObject(lat, "p90", round(percentile(r, 0.90) * 10) / 10);

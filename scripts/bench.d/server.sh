@@ -70,21 +70,22 @@ run() {
   t1=$(cpu_ticks)
   accepted=$(field accepted "$out")
   errors=$(awk '$1 ~ /^errors\./ {sub(/^errors\./, "", $1); printf "%s%s %s", sep, $1, $2; sep=", "}' <<<"$out")
-  printf '%s | %s B | %s | %s | %s / %s / %s / %s | %s | %s | %s | %s |\n' \
+  printf '%s | %s B | %s | %s | %s / %s / %s / %s | %s | %s | %s | %s ms | %s |\n' \
     "$doc" "$(field document_bytes "$out")" "$accepted" "$(field reports_per_s "$out")" \
     "$(field latency_ms.p50 "$out")" "$(field latency_ms.p90 "$out")" \
     "$(field latency_ms.p99 "$out")" "$(field latency_ms.max "$out")" "${errors:-none}" \
     "$(field server.bytes_per_report "$out")" \
     "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="${accepted:-0}" \
-      'BEGIN {if (n > 0) printf "%.3f ms", 1000 * t / hz / n; else print "-"}')" "$(loadavg)"
+      'BEGIN {if (n > 0) printf "%.3f ms", 1000 * t / hz / n; else print "-"}')" \
+    "$(field loadgen_cpu_ms_per_report "$out")" "$(loadavg)"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load generator on the same cores"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "build: $(basename "$build"), $agents agents per run, nonce and report per cycle"
 echo
-echo "| run | document | size | accepted | reports/s | p50 / p90 / p99 / max ms | errors | stored B/report | server CPU/report | load |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | document | size | accepted | reports/s | p50 / p90 / p99 / max ms | errors | stored B/report | server CPU/report | loadgen CPU/report | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for doc in small debian12; do
   echo "| closed loop, $conc conns | $(run "$doc" --concurrency "$conc" --count "$count" --duration 120 --change-rate 0.01)"
 done
