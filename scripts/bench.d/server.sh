@@ -9,7 +9,7 @@
 #   BENCH_COUNT (default 20000) reports for each closed-loop run
 #   BENCH_CONCURRENCY (default 64) keep-alive connections
 #   BENCH_AGENTS (default 256) simulated agents per run
-#   BENCH_PERF=1 also profiles the server (perf record -g) during the
+#   BENCH_PERF=1 also profiles the server (perf record, DWARF call graphs) during the
 #     realistic closed-loop run and prints the top of the profile
 set -euo pipefail
 build=${DA_BUILD:?run through scripts/bench}
@@ -90,7 +90,8 @@ for doc in small debian12; do
   echo "| closed loop, $conc conns | $(run "$doc" --concurrency "$conc" --count "$count" --duration 120 --change-rate 0.01)"
 done
 if [ "${BENCH_PERF:-0}" = 1 ]; then
-  perf record -g -o "$work/perf.data" -p "$pid" -- sleep 8 >/dev/null 2>&1 &
+  perf record --call-graph dwarf,16384 -F 499 -o "$work/perf.data" -p "$pid" -- sleep 8 \
+    >/dev/null 2>&1 &
   perf_pid=$!
   echo "| closed loop, $conc conns, under perf | $(run debian12 --concurrency "$conc" --count "$count" --duration 10 --change-rate 0.01)"
   wait "$perf_pid" || true
@@ -104,12 +105,12 @@ done
 if [ "${BENCH_PERF:-0}" = 1 ]; then
   echo
   echo "perf report (server, realistic closed loop, self time, top 25):"
-  perf report -i "$work/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
-    grep -E '^ +[0-9]+\.[0-9]+%' | head -25
+  { perf report -i "$work/perf.data" --no-children --stdio --sort symbol -g none 2>/dev/null |
+    grep -E '^ +[0-9]+\.[0-9]+%' | head -25; } || true
   echo
   echo "perf report (server, with children: where the time goes, top 30):"
-  perf report -i "$work/perf.data" --children --stdio --sort symbol -g none 2>/dev/null |
-    grep -E '^ +[0-9]+\.[0-9]+%' | head -30
+  { perf report -i "$work/perf.data" --children --stdio --sort symbol -g none 2>/dev/null |
+    grep -E '^ +[0-9]+\.[0-9]+%' | grep -v ' 0x0000' | head -45; } || true
 fi
 kill -TERM "$pid"
 wait "$pid"
