@@ -141,6 +141,12 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_BOOT_PIN_UNKNOWN, "boot_pin_unknown", 404, "no such boot pin for the vendor"},
     {DA_ERR_VENDOR_UNKNOWN, "vendor_unknown", 404, "no such vendor"},
     {DA_ERR_DBX_UPDATE, "dbx_update", 400, "the UEFI dbx update file is malformed"},
+    {DA_ERR_WEBHOOK_INVALID, "webhook_invalid", 400,
+     "webhook endpoint refused: URL must be https (http only to a loopback address), events known"},
+    {DA_ERR_WEBHOOK_UNKNOWN, "webhook_unknown", 404, "no such webhook endpoint"},
+    {DA_ERR_WEBHOOK_QUEUE_FULL, "webhook_queue_full", 503, "the webhook delivery queue is full"},
+    {DA_ERR_PACK_INVALID, "pack_invalid", 400, "the evidence pack is malformed"},
+    {DA_ERR_PACK_RANGE, "pack_range", 400, "the evidence pack's time range is invalid"},
 
     {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
     {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},

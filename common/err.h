@@ -140,6 +140,11 @@ enum da_err {
     DA_ERR_BOOT_PIN_UNKNOWN = -642,
     DA_ERR_VENDOR_UNKNOWN = -643,
     DA_ERR_DBX_UPDATE = -644,
+    DA_ERR_WEBHOOK_INVALID = -675,
+    DA_ERR_WEBHOOK_UNKNOWN = -676,
+    DA_ERR_WEBHOOK_QUEUE_FULL = -677,
+    DA_ERR_PACK_INVALID = -678,
+    DA_ERR_PACK_RANGE = -679,
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,

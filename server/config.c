@@ -47,6 +47,13 @@ static const struct cfg_key cfg_keys[] = {
     UINT_KEY(http_threads, 0, 1024),
     UINT_KEY(stale_after_s, 60, 31u * 86400),
     UINT_KEY(sweep_interval_s, 1, 86400),
+    UINT_KEY(webhook_retry_base_s, 1, 3600),
+    UINT_KEY(webhook_max_attempts, 1, 20),
+    UINT_KEY(webhook_max_age_s, 10, 7u * 86400),
+    UINT_KEY(webhook_timeout_s, 1, 120),
+    UINT_KEY(webhook_queue_max, 1, 1000000),
+    UINT_KEY(webhook_failure_threshold, 1, 100000),
+    UINT_KEY(webhook_failure_window_s, 10, 86400),
     UINT_KEY(nonce_ttl_s, 5, 3600),
     UINT_KEY(challenge_ttl_s, 5, 3600),
     UINT_KEY(receipt_ttl_s, 60, 366u * 86400),
@@ -82,6 +89,13 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->http_threads = 0;
     cfg->stale_after_s = 86400;
     cfg->sweep_interval_s = 300;
+    cfg->webhook_retry_base_s = 30;
+    cfg->webhook_max_attempts = 8;
+    cfg->webhook_max_age_s = 86400;
+    cfg->webhook_timeout_s = 10;
+    cfg->webhook_queue_max = 10000;
+    cfg->webhook_failure_threshold = 5;
+    cfg->webhook_failure_window_s = 3600;
     cfg->nonce_ttl_s = 120;
     cfg->challenge_ttl_s = 300;
     cfg->receipt_ttl_s = 86400;

@@ -166,12 +166,29 @@ static int write_port_file(const char *path, unsigned port)
     return 0;
 }
 
+static int stale_event(const char *agent_id, void *arg)
+{
+    srv_webhook_emit(arg, NULL, SRV_EVENT_STALE, agent_id, NULL);
+    return 0;
+}
+
+/* Agents about to be marked stale get their event, then the mark. */
+static void sweep(struct srv_ctx *ctx)
+{
+    int64_t now = srv_now();
+    int changed = 0;
+
+    if (srv_store_sweep_stale_ids(ctx->store, now, stale_event, ctx) != 0)
+        da_error_f("staleness sweep: agents not listed");
+    if (srv_store_sweep_stale(ctx->store, now, &changed) == 0 && changed > 0)
+        da_info_f("staleness sweep: %d agent(s) became stale", changed);
+}
+
 /* Signals are taken synchronously: SIGTERM/SIGINT end the loop, the
  * timeout runs the staleness sweep. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
     struct timespec ts = {(time_t)ctx->cfg.sweep_interval_s, 0};
-    int changed = 0;
 
     for (;;) {
         int sig = sigtimedwait(set, NULL, &ts);
@@ -180,8 +197,8 @@ static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
             da_info_f("signal %d: shutting down", sig);
             return 0;
         }
-        if (sig < 0 && srv_store_sweep_stale(ctx->store, srv_now(), &changed) == 0 && changed > 0)
-            da_info_f("staleness sweep: %d agent(s) became stale", changed);
+        if (sig < 0)
+            sweep(ctx);
     }
 }
 

@@ -26,6 +26,11 @@ da_unit_test(NAME test_server_crash SOURCES ${DA_TEST_SRC}/integration/test_serv
              LIBS da_server da_test_server da_test_softak LABELS integration server)
 add_dependencies(test_server_crash devattest-server)
 
+# Webhooks: a receiver in the test checks signatures, retries, the delivery log.
+da_unit_test(NAME test_server_webhooks SOURCES ${DA_TEST_SRC}/integration/test_server_webhooks.c
+             LIBS da_server da_test_server da_test_softak LABELS integration server)
+add_dependencies(test_server_webhooks devattest-server)
+
 # The benchmark's load generator (scripts/bench.d/server.sh); not a test.
 add_executable(da_server_load ${DA_TEST_SRC}/bench/server_load.c)
 target_link_libraries(da_server_load PRIVATE da_server da_test_softak PkgConfig::CURL)
@@ -69,7 +74,7 @@ add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract $
 set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
 file(MAKE_DIRECTORY ${DA_API_ANSWERS})
 foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready
-          test_mboot_e2e)
+          test_mboot_e2e test_server_webhooks)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)
