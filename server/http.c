@@ -65,6 +65,7 @@ static const struct route routes[] = {
     {"GET", "/v1/vendors/{}/boot-pins", ROLES_STAFF, NO_BODY, 0, srv_api_boot_pins_get},
     {"POST", "/v1/vendors/{}/boot-pins", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_boot_pin_add},
     {"DELETE", "/v1/vendors/{}/boot-pins/{}", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_boot_pin_remove},
+    {"GET", "/v1/vendors/{}/evidence-pack", ROLES_STAFF, NO_BODY, 0, srv_api_evidence_pack},
     {"GET", "/v1/webhooks", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_webhooks},
     {"POST", "/v1/webhooks", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_webhook_add},
     {"DELETE", "/v1/webhooks/{}", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_webhook_remove},
@@ -85,6 +86,7 @@ static const struct route_query route_queries[] = {
     {srv_api_agent_boot_changes, {"limit", NULL, NULL}},
     {srv_api_audit, {"action", "limit", NULL}},
     {srv_api_webhook_deliveries, {"limit", NULL, NULL}},
+    {srv_api_evidence_pack, {"from", "to", NULL}},
 };
 
 struct srv_http {

@@ -13,6 +13,7 @@
 #include "boot_pins.h"
 #include "config.h"
 #include "err.h"
+#include "evidence_pack.h"
 #include "http.h"
 #include "log.h"
 #include "pki.h"
@@ -35,7 +36,9 @@ static void usage(FILE *f)
           "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n"
           "  boot-pin add --vendor NAME --digest sha256:HEX --what COMPONENT\n"
           "  boot-pin list [--vendor NAME]\n"
-          "  boot-pin remove --vendor NAME --digest sha256:HEX\n",
+          "  boot-pin remove --vendor NAME --digest sha256:HEX\n"
+          "  export --vendor NAME [--from T] [--to T] -o FILE  evidence pack (T: YYYY-MM-DD\n"
+          "                                      or YYYY-MM-DDTHH:MM:SSZ; default last 30 days)\n",
           f);
 }
 
@@ -287,6 +290,13 @@ int main(int argc, char **argv)
         return cmd_serve(&cfg, argc, argv);
     if (strcmp(argv[0], "boot-pin") == 0)
         return srv_cli_boot_pin(&cfg, argc, argv);
+    if (strcmp(argv[0], "export") == 0) {
+        int rc = srv_cli_export(&cfg, argc, argv);
+
+        if (rc == 2)
+            usage(stderr);
+        return rc;
+    }
     usage(stderr);
     return 2;
 }

@@ -140,6 +140,9 @@ struct srv_report {
     const char *boot_state_json;
     const struct srv_boot_change *boot_changes;
     size_t n_boot_changes;
+    /* put: the report body as it arrived, kept for evidence packs (not
+     * loaded by gets; NULL: none) */
+    const char *body_json;
 };
 
 struct srv_audit_entry {
@@ -290,6 +293,27 @@ int srv_store_webhook_deliveries(struct srv_store *s, const char *webhook_id, un
  * cutoff and were not yet marked stale; called before the sweep marks them. */
 typedef int (*srv_agent_id_cb)(const char *agent_id, void *ctx);
 int srv_store_sweep_stale_ids(struct srv_store *s, int64_t now, srv_agent_id_cb cb, void *ctx);
+
+/* Evidence packs: a vendor's reports received in [from, to), oldest first,
+ * with everything stored about each; texts are borrowed for the callback
+ * (body_json NULL for a report stored before bodies were kept). */
+struct srv_pack_report {
+    char id[SRV_ID_HEX];
+    char agent_id[SRV_ID_HEX];
+    int64_t received_at;
+    bool compliant;
+    char evidence_sha256[65];
+    const char *verdict_json;
+    const char *transcript_json;
+    const char *receipt_json;
+    const char *body_json;
+};
+typedef int (*srv_pack_report_cb)(const struct srv_pack_report *r, void *ctx);
+int srv_store_pack_reports(struct srv_store *s, int64_t vendor_id, int64_t from, int64_t to,
+                           srv_pack_report_cb cb, void *ctx);
+/* A stored policy version by its digest; DA_ERR_NOT_FOUND. */
+int srv_store_policy_by_sha256(struct srv_store *s, const char *sha256_hex, char **json,
+                               int64_t *created_at);
 
 /* Identity events: the same EK came with another AK. */
 int srv_store_identity_event_put(struct srv_store *s, const char *agent_id,

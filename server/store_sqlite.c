@@ -157,7 +157,11 @@ static const char *const migrations[] = {
     "CREATE TABLE webhook_attempts (delivery_id INTEGER NOT NULL"
     " REFERENCES webhook_deliveries(id) ON DELETE CASCADE, n INTEGER NOT NULL,"
     " at BIGINT NOT NULL, status INTEGER NOT NULL, error TEXT NOT NULL,"
-    " PRIMARY KEY (delivery_id, n));",
+    " PRIMARY KEY (delivery_id, n));"
+    /* the signed report as it arrived (evidence, quote, event log), for
+     * evidence packs that an auditor verifies offline */
+    "CREATE TABLE report_bodies (report_id TEXT PRIMARY KEY REFERENCES reports(id),"
+    " body TEXT NOT NULL);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");
@@ -1485,6 +1489,12 @@ static int report_put_job(sqlite3 *db, void *arg)
     }
     if (rc == 0)
         rc = boot_state_put(db, r);
+    if (rc == 0 && r->body_json != NULL) {
+        rc = prepare(db, &st, "INSERT INTO report_bodies (report_id, body) VALUES (?1, ?2)", "tt",
+                     r->id, r->body_json);
+        if (rc == 0)
+            rc = run(db, st, NULL);
+    }
     for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
         const struct srv_pending_seen *p = &r->pending[i];
 
@@ -2105,6 +2115,71 @@ int srv_store_sweep_stale_ids(struct srv_store *s, int64_t now, srv_agent_id_cb 
     if (rc == 0 && src != SQLITE_DONE)
         rc = sql_err(db, "step", src);
     release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+/* ---- evidence packs ---- */
+
+int srv_store_pack_reports(struct srv_store *s, int64_t vendor_id, int64_t from, int64_t to,
+                           srv_pack_report_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src = SQLITE_DONE;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT r.id, r.agent_id, r.received_at, r.compliant, r.evidence_sha256,"
+                 " r.verdict_json, r.transcript_json, r.receipt_json, b.body FROM reports r"
+                 " JOIN agents a ON a.id = r.agent_id LEFT JOIN report_bodies b"
+                 " ON b.report_id = r.id WHERE a.vendor_id = ?1 AND r.received_at >= ?2"
+                 " AND r.received_at < ?3 ORDER BY r.received_at, r.id",
+                 "iii", vendor_id, from, to);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_pack_report p;
+
+        memset(&p, 0, sizeof(p));
+        col_copy(st, 0, p.id, sizeof(p.id));
+        col_copy(st, 1, p.agent_id, sizeof(p.agent_id));
+        p.received_at = sqlite3_column_int64(st, 2);
+        p.compliant = sqlite3_column_int(st, 3) != 0;
+        col_copy(st, 4, p.evidence_sha256, sizeof(p.evidence_sha256));
+        p.verdict_json = (const char *)sqlite3_column_text(st, 5);
+        p.transcript_json = (const char *)sqlite3_column_text(st, 6);
+        p.receipt_json = (const char *)sqlite3_column_text(st, 7);
+        p.body_json = (const char *)sqlite3_column_text(st, 8);
+        rc = p.verdict_json != NULL && p.transcript_json != NULL && p.receipt_json != NULL
+                 ? cb(&p, ctx)
+                 : DA_ERR_STORE;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = sql_err(db, "step", src);
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_policy_by_sha256(struct srv_store *s, const char *sha256_hex, char **json,
+                               int64_t *created_at)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *json = NULL;
+    rc = prepare(db, &st,
+                 "SELECT json, created_at FROM policies WHERE sha256 = ?1 ORDER BY id LIMIT 1", "t",
+                 sha256_hex);
+    if (rc == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *json = col_strdup(st, 0);
+            *created_at = sqlite3_column_int64(st, 1);
+            rc = *json != NULL ? 0 : DA_ERR_NOMEM;
+        } else {
+            rc = DA_ERR_NOT_FOUND;
+        }
+        release(st);
+    }
     reader_put(s, slot);
     return rc;
 }

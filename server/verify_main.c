@@ -15,11 +15,19 @@
  *     the same from a published UEFI dbx update (DBXUpdate.bin, the UEFI
  *     revocation list file): its SHA-256 revocations, each once.
  *
+ *   devattest-verify pack FILE --ca CA.pem
+ *     verify an evidence pack offline (server/pack_verify.h): the manifest
+ *     signed by that CA, then every report's quote, qualifying data and
+ *     receipt; one line per report.
+ *
  * Exit codes: 0 success, 1 the input is refused (with its error code), 2
  * usage error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
 
 #include "buf.h"
 #include "caps.h"
@@ -28,6 +36,7 @@
 #include "eventlog_facts.h"
 #include "file.h"
 #include "log.h"
+#include "pack_verify.h"
 #include "tcg_eventlog.h"
 #include "tpm_public.h"
 
@@ -35,7 +44,8 @@ static void usage(FILE *f)
 {
     fputs("usage: devattest-verify eventlog LOG [--json]\n"
           "       devattest-verify dbx-reference LOG --date YYYY-MM-DD [--source TEXT]\n"
-          "       devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]\n",
+          "       devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]\n"
+          "       devattest-verify pack FILE --ca CA.pem\n",
           f);
 }
 
@@ -192,8 +202,39 @@ static int cmd_dbx_reference(const char *path, const char *date, const char *sou
     return rc == 0 ? 0 : 1;
 }
 
+static int cmd_pack(const char *path, const char *ca_path)
+{
+    struct da_buf tar, ca_pem;
+    unsigned ok = 0, bad = 0;
+    X509 *ca = NULL;
+    int rc;
+
+    da_buf_init(&tar, 1024u * 1024 * 1024);
+    da_buf_init(&ca_pem, DA_MAX_KEY_FILE);
+    rc = da_file_read(ca_path, DA_MAX_KEY_FILE, &ca_pem);
+    if (rc == 0) {
+        BIO *bio = BIO_new_mem_buf(da_buf_data(&ca_pem), (int)da_buf_len(&ca_pem));
+
+        ca = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+        rc = ca != NULL ? 0 : DA_ERR_CRYPTO;
+    }
+    if (rc != 0)
+        fprintf(stderr, "devattest-verify: %s: %s\n", ca_path, da_strerror(rc));
+    if (rc == 0 && (rc = da_file_read(path, 1024u * 1024 * 1024, &tar)) != 0)
+        fprintf(stderr, "devattest-verify: %s: %s\n", path, da_strerror(rc));
+    if (rc == 0)
+        rc = da_pack_verify(da_buf_data(&tar), da_buf_len(&tar), ca, stdout, &ok, &bad);
+    X509_free(ca);
+    da_buf_free(&tar);
+    da_buf_free(&ca_pem);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "pack") == 0 && strcmp(argv[3], "--ca") == 0)
+        return cmd_pack(argv[2], argv[4]);
     if ((argc == 5 || argc == 7) &&
         (strcmp(argv[1], "dbx-reference") == 0 || strcmp(argv[1], "dbx-update") == 0) &&
         strcmp(argv[3], "--date") == 0 && (argc == 5 || strcmp(argv[5], "--source") == 0))

@@ -31,6 +31,11 @@ da_unit_test(NAME test_server_webhooks SOURCES ${DA_TEST_SRC}/integration/test_s
              LIBS da_server da_test_server da_test_softak LABELS integration server)
 add_dependencies(test_server_webhooks devattest-server)
 
+# Evidence packs: export (API and CLI), GNU tar, offline verification, tampering.
+da_unit_test(NAME test_evidence_pack SOURCES ${DA_TEST_SRC}/integration/test_evidence_pack.c
+             LIBS da_server da_test_server da_test_softak LABELS integration server)
+add_dependencies(test_evidence_pack devattest-server devattest-verify)
+
 # The benchmark's load generator (scripts/bench.d/server.sh); not a test.
 add_executable(da_server_load ${DA_TEST_SRC}/bench/server_load.c)
 target_link_libraries(da_server_load PRIVATE da_server da_test_softak PkgConfig::CURL)
@@ -74,7 +79,7 @@ add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract $
 set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
 file(MAKE_DIRECTORY ${DA_API_ANSWERS})
 foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready
-          test_mboot_e2e test_server_webhooks)
+          test_mboot_e2e test_server_webhooks test_evidence_pack)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)
