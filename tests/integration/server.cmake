@@ -27,8 +27,13 @@ da_unit_test(NAME test_server_crash SOURCES ${DA_TEST_SRC}/integration/test_serv
 add_dependencies(test_server_crash devattest-server)
 
 # Webhooks: a receiver in the test checks signatures, retries, the delivery log.
+add_library(da_test_webhook_rx STATIC ${DA_TEST_SRC}/support/webhook_rx.c)
+target_include_directories(da_test_webhook_rx PUBLIC ${DA_TEST_SRC}/support)
+target_link_libraries(da_test_webhook_rx PUBLIC da_test_server da_server OpenSSL::Crypto
+                      PkgConfig::CMOCKA)
 da_unit_test(NAME test_server_webhooks SOURCES ${DA_TEST_SRC}/integration/test_server_webhooks.c
-             LIBS da_server da_test_server da_test_softak LABELS integration server)
+             LIBS da_server da_test_server da_test_softak da_test_webhook_rx
+             LABELS integration server)
 add_dependencies(test_server_webhooks devattest-server)
 
 # Evidence packs: export (API and CLI), GNU tar, offline verification, tampering.
