@@ -12,7 +12,7 @@ add_dependencies(test_server_http devattest-server)
 
 if(TARGET da_agent)
   da_unit_test(NAME test_server_e2e SOURCES ${DA_TEST_SRC}/integration/test_server_e2e.c
-               LIBS da_server da_agent da_test_server da_test_swtpm da_test_rawtls
+               LIBS da_server da_agent da_test_server da_test_swtpm da_test_rawtls da_test_webhook_rx
                LABELS integration server swtpm)
   add_dependencies(test_server_e2e devattest-server)
 endif()

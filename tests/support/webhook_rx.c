@@ -163,6 +163,7 @@ void da_webhook_rx_start(struct da_webhook_rx *r)
     struct sockaddr_in a;
     socklen_t alen = sizeof(a);
 
+    memset(r, 0, sizeof(*r));
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -198,7 +199,8 @@ int da_webhook_rx_count(struct da_webhook_rx *r, const char *event, const char *
         const struct da_rx_seen *s = &r->seen[i];
 
         if (!s->signature_ok)
-            fail_msg("delivery %d (%s) without a valid signature", i, s->event);
+            fail_msg("delivery %d (%s, path %s, answered %d) without a valid signature", i,
+                     s->event, s->path, s->answered);
         if (llabs(s->t - (long long)time(NULL)) > REPLAY_WINDOW)
             fail_msg("delivery %d signed outside the replay window", i);
         if (strcmp(s->event, event) == 0 &&

@@ -36,6 +36,7 @@ struct da_webhook_rx {
     int nseen;
 };
 
+/* Zero r, listen, start the thread. */
 void da_webhook_rx_start(struct da_webhook_rx *r);
 void da_webhook_rx_stop(struct da_webhook_rx *r);
 /* Register an endpoint for the receiver with all event kinds (admin token)
