@@ -17,6 +17,7 @@
 
 #include "deb.h"
 #include "err.h"
+#include "rpm.h"
 #include "caps.h"
 
 #define COL_LISTS_DIR   "/var/lib/apt/lists"
@@ -574,8 +575,7 @@ out:
     return r;
 }
 
-static int col_patches_pending(const struct col_ctx *ctx, cJSON *area,
-                               const struct col_patch_facts *f)
+int col_patches_pending(const struct col_ctx *ctx, cJSON *area, const struct col_patch_facts *f)
 {
     struct col_seen_state st;
     cJSON *arr;
@@ -595,6 +595,21 @@ static int col_patches_pending(const struct col_ctx *ctx, cJSON *area,
         COL_TRY(col_add_str(o, "installed", f->pending[i].installed));
         COL_TRY(col_add_str(o, "candidate", f->pending[i].candidate));
         COL_TRY(col_add_bool(o, "security", f->pending[i].security));
+        if (f->pending[i].adv != NULL) {
+            cJSON *advs = cJSON_CreateArray();
+
+            COL_TRY(col_add_item(o, "advisories", advs));
+            for (size_t k = 0; k < f->pending[i].n_adv; k++) {
+                cJSON *a = cJSON_CreateObject();
+
+                COL_TRY(col_push(advs, a));
+                COL_TRY(col_add_str(a, "id", f->pending[i].adv[k].id));
+                if (f->pending[i].adv[k].severity != NULL)
+                    COL_TRY(col_add_str(a, "severity", f->pending[i].adv[k].severity));
+                else
+                    COL_TRY(cJSON_AddNullToObject(a, "severity") != NULL ? 0 : DA_ERR_NOMEM);
+            }
+        }
         COL_TRY(col_pending_age(o, ctx, &st, &f->pending[i]));
         sec += f->pending[i].security ? 1 : 0;
     }
@@ -823,7 +838,7 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     struct da_buf key;
     static char prefs[64][300];
     size_t n_prefs;
-    char list_err[512] = "", pins_err[400] = "";
+    char list_err[512] = "", pins_err[400] = "", where[600];
     const char *list_reason = COL_R_IO, *pins_reason = COL_R_PARSE;
     struct stat st;
     int r, e, hit = 0, lists_scan_err = 0;
@@ -831,15 +846,35 @@ static int col_patches_collect(const struct col_ctx *ctx, cJSON *area)
     memset(&f, 0, sizeof(f));
     da_buf_init(&key, DA_MAX_COL_CACHE);
     e = col_stat(ctx, COL_DPKG_STATUS, &st);
+    if (e == DA_ERR_NOT_FOUND) {
+        char dir[64];
+        int re = col_rpmdb_find(ctx, dir, sizeof(dir), where, sizeof(where));
+
+        if (re == 0) {
+            r = col_rpm_patches(ctx, area, dir);
+            goto out;
+        }
+        if (re != DA_ERR_NOT_FOUND) {
+            /* an rpm database that cannot be looked at: say why */
+            r = col_rpm_patches_err(area, re, where);
+            goto out;
+        }
+    }
     if (e < 0) {
         static const char *const keys[] = {"manager", "installed_count", "inventory_sha256",
                                            "pending", "pending_count",   "security_pending_count"};
 
-        /* rpm-based systems come later: every patch fact is unknown here */
+        /* neither dpkg's status nor an rpm database: every patch fact is unknown */
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             COL_TRY(col_add_unknown_err(area, keys[i], e, COL_DPKG_STATUS));
-        if (e != DA_ERR_NOT_FOUND)
+        if (e != DA_ERR_NOT_FOUND) {
+            char dir[64];
+
             COL_TRY(col_patches_status_unknown(area, e));
+            /* it may be an rpm machine too: its own facts are unknown as well */
+            if (col_rpmdb_find(ctx, dir, sizeof(dir), where, sizeof(where)) != DA_ERR_NOT_FOUND)
+                COL_TRY(col_add_unknown_err(area, "repos_count", e, COL_DPKG_STATUS));
+        }
         r = 0;
         goto out;
     }
@@ -946,6 +981,15 @@ int col_patches_inventory(const struct col_ctx *base, struct da_buf *out)
         run.fs = own;
     if (r == 0)
         r = col_status_load(&run, &db);
+    if (r == DA_ERR_NOT_FOUND) {
+        char dir[64], where[600];
+
+        if (col_rpmdb_find(&run, dir, sizeof(dir), where, sizeof(where)) == 0) {
+            r = col_rpm_inventory(&run, dir, out);
+            da_rootfs_free(own);
+            return r;
+        }
+    }
     if (r == 0)
         r = col_pkgdb_inventory(db, out);
     col_pkgdb_free(db);

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "caps.h"
 #include "deb.h"
+#include "rpm.h"
 #include "toolcache.h"
 
 #define COL_TOOLCACHE_NAME  COL_STATE_TOOLCHAIN_CACHE
@@ -42,6 +43,8 @@ struct col_tool {
     char divert_to[1024]; /* ... to this path */
     char package[256];
     char version[256];
+    int rpm;          /* owner and verification from the rpm database */
+    int rpm_verified; /* 1, 0, or -1: the header has no digest we compute */
 };
 
 /* The first executable regular file of that name on PATH, as execvp finds
@@ -609,6 +612,50 @@ out:
     return r;
 }
 
+/* Owners and digests from the rpm database (an rpm root has no dpkg
+ * status): the header's file digest is what `rpm -V` compares. */
+static int col_rpm_owners(const struct col_ctx *ctx, struct col_tool *tools, size_t n)
+{
+    struct col_rpmdb *db = NULL;
+    char dir[64], where[600];
+    int e;
+
+    int found;
+
+    e = found = col_rpmdb_find(ctx, dir, sizeof(dir), where, sizeof(where));
+    if (e == DA_ERR_NOT_FOUND)
+        return 0;
+    if (e == 0)
+        e = col_rpmdb_open(ctx, dir, &db, where, sizeof(where));
+    for (size_t i = 0; i < n; i++) {
+        struct col_rpm_owner o;
+        int oe = e;
+
+        if (!tools[i].hashed)
+            continue;
+        tools[i].rpm = 1;
+        if (oe == 0)
+            oe = col_rpmdb_owner(db, tools[i].realpath, tools[i].h.sha256, tools[i].h.md5, &o);
+        if (oe == DA_ERR_NOMEM) {
+            col_rpmdb_close(db);
+            return oe;
+        }
+        if (oe < 0) {
+            tools[i].owner_err = oe;
+            snprintf(tools[i].owner_where, sizeof(tools[i].owner_where), "%.500s",
+                     found < 0 ? where : dir);
+            continue;
+        }
+        if (o.owned) {
+            snprintf(tools[i].package, sizeof(tools[i].package), "%s", o.name);
+            snprintf(tools[i].version, sizeof(tools[i].version), "%s", o.evr);
+            tools[i].rpm_verified = o.verified;
+        }
+    }
+    col_rpmdb_close(db);
+    return 0;
+}
+
 static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJSON *arr)
 {
     cJSON *o = cJSON_CreateObject();
@@ -661,7 +708,18 @@ static int col_tool_json(const struct col_ctx *ctx, const struct col_tool *t, cJ
     if (t->package[0] == '\0') {
         COL_TRY(cJSON_AddNullToObject(o, "package") != NULL ? 0 : DA_ERR_NOMEM);
         COL_TRY(col_add_unknown(o, "package_verified", COL_R_NOT_PRESENT,
-                                "no dpkg package owns this file"));
+                                t->rpm ? "no rpm package owns this file"
+                                       : "no dpkg package owns this file"));
+        goto out;
+    }
+    if (t->rpm) {
+        COL_TRY(col_add_str(o, "package", t->package));
+        COL_TRY(col_add_str(o, "package_version", t->version));
+        if (t->rpm_verified >= 0)
+            COL_TRY(col_add_bool(o, "package_verified", t->rpm_verified));
+        else
+            COL_TRY(col_add_unknown(o, "package_verified", COL_R_NOT_PRESENT,
+                                    "the package header has no digest of this file"));
         goto out;
     }
     COL_TRY(col_add_str(o, "package", t->package));
@@ -785,6 +843,14 @@ static void col_toolcache_store(const struct col_ctx *ctx, const struct col_tool
     col_toolcache_store_named(ctx, c, COL_TOOLCACHE_NAME);
 }
 
+static int col_any_rpm(const struct col_tool *tools, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tools[i].rpm)
+            return 1;
+    return 0;
+}
+
 static int col_toolchain_collect(const struct col_ctx *ctx, cJSON *area)
 {
     struct col_toolcache cache;
@@ -811,7 +877,15 @@ static int col_toolchain_collect(const struct col_ctx *ctx, cJSON *area)
         if (tools[i].hash_err == 0)
             col_hash_tool(ctx, &tools[i], &cache, &dirty);
     }
-    col_owners(ctx, tools, n, &cache, &dirty);
+    {
+        struct stat st;
+        int de = col_stat(ctx, "/var/lib/dpkg/status", &st);
+
+        if (de == DA_ERR_NOT_FOUND)
+            COL_TRY(col_rpm_owners(ctx, tools, n));
+        if (de != DA_ERR_NOT_FOUND || !col_any_rpm(tools, n))
+            col_owners(ctx, tools, n, &cache, &dirty);
+    }
     arr = cJSON_CreateArray();
     COL_TRY(col_add_item(area, "tools", arr));
     for (i = 0; i < n; i++)

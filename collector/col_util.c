@@ -111,6 +111,7 @@ const char *col_err_reason(int err)
     case DA_ERR_TOO_LARGE:
         return COL_R_LIMIT;
     case DA_ERR_UNSUPPORTED:
+    case DA_ERR_RPMDB_WOULD_WRITE:
         return COL_R_UNSUPPORTED;
     case DA_ERR_COLLECT_PARSE:
         return COL_R_PARSE;

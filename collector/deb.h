@@ -99,12 +99,20 @@ int col_pins_version_pin(const struct col_pins *pins, const char *pkg, const cha
 
 struct col_pkgdb; /* opaque: installed packages with a hash index */
 
+struct col_advisory {
+    char *id;
+    char *severity; /* NULL: the advisory gives none */
+};
+
 struct col_pending {
     char *name;
     char *arch;
     char *installed;
     char *candidate;
     int security;
+    /* rpm only: the security advisories that apply (NULL, 0 on Debian) */
+    struct col_advisory *adv;
+    size_t n_adv;
 };
 
 struct col_kernel_pkg {

@@ -123,6 +123,7 @@ static int col_cache_line(char *line, int *state, struct col_patch_facts *f)
             return DA_ERR_NOMEM;
         f->pending = p;
         p = &p[f->n_pending++];
+        memset(p, 0, sizeof(*p));
         p->name = strdup(t[1]);
         p->arch = strdup(t[2]);
         p->installed = strdup(t[3]);

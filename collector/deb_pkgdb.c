@@ -518,6 +518,11 @@ void col_patch_facts_free(struct col_patch_facts *f)
         free(f->pending[i].arch);
         free(f->pending[i].installed);
         free(f->pending[i].candidate);
+        for (size_t k = 0; k < f->pending[i].n_adv; k++) {
+            free(f->pending[i].adv[k].id);
+            free(f->pending[i].adv[k].severity);
+        }
+        free(f->pending[i].adv);
     }
     free(f->pending);
     for (i = 0; i < f->n_kernels; i++) {
@@ -641,6 +646,7 @@ int col_pkgdb_facts(const struct col_pkgdb *db, struct col_patch_facts *out)
         }
         out->pending = np;
         e = &np[out->n_pending++];
+        memset(e, 0, sizeof(*e));
         e->name = strdup(p->name);
         e->arch = strdup(p->arch);
         e->installed = strdup(p->version);

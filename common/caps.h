@@ -37,6 +37,7 @@
 #define DA_MAX_DIVERSIONS      65536                 /* diversions kept */
 #define DA_MAX_GLOB_MATCHES    4096                  /* paths one glob under a root may match */
 #define DA_MAX_PENDING_SEEN    (8u * 1024 * 1024)    /* first-seen record of pending upgrades */
+#define DA_MAX_RPM_METADATA    (256u * 1024 * 1024)  /* one compressed dnf metadata file */
 /* The nftables ruleset: the netlink dump the firewall reader hands over,
  * and what the evaluator keeps of it. */
 #define DA_MAX_NFT_DUMP        (16u * 1024 * 1024) /* raw dump messages */
@@ -52,6 +53,19 @@
 #define DA_MAX_NFT_FORKS       256        /* matches that cannot be told, per packet */
 #define DA_MAX_NFT_PORTS       256        /* destination ports named by rules, evaluated */
 #define DA_MAX_NFT_SET_DUMPS   4096       /* sets whose elements are dumped */
+
+/* Delivery attestations (docs/evidence.md, "Delivery attestations"). */
+#define DA_MAX_SBOM            (4u * 1024 * 1024)  /* an SPDX or CycloneDX JSON document */
+#define DA_MAX_JUNIT           (32u * 1024 * 1024) /* a JUnit XML file */
+#define DA_MAX_JUNIT_CASES     100000              /* test cases summarised */
+#define DA_MAX_JUNIT_NAME      1024                /* one test's CLASS.NAME */
+#define DA_MAX_JUNIT_DEPTH     64                  /* element nesting */
+#define DA_MAX_SCAN            (64u * 1024 * 1024) /* a grype/trivy JSON report or clamscan log */
+#define DA_MAX_RECEIPT         (64u * 1024)        /* one server receipt envelope */
+#define DA_MAX_SUBJECT_NAME    255                 /* one artifact's subject name */
+#define DA_MAX_ATTEST_SUBJECTS 256                 /* artifacts of one attest invocation */
+#define DA_MAX_CMDLINE         4096                /* bytes of the caller's command line kept */
+#define DA_MAX_CMDLINE_ARGS    64                  /* its arguments kept */
 
 #define DA_MAX_RUNTIME_NAMES 256                 /* names listed per runtime fact */
 #define DA_MAX_PROC_MAPS     (16u * 1024 * 1024) /* one /proc/PID/maps */

@@ -49,6 +49,12 @@ enum da_err {
     DA_ERR_DSSE_NO_SIGNATURE = -110,
     DA_ERR_INTOTO_FORMAT = -111,
     DA_ERR_INTOTO_SUBJECT = -112,
+    DA_ERR_BUNDLE_FORMAT = -113,
+    DA_ERR_ATTEST_PREDICATE = -114,
+    DA_ERR_SBOM_FORMAT = -115,
+    DA_ERR_JUNIT_FORMAT = -116,
+    DA_ERR_SCAN_FORMAT = -117,
+    DA_ERR_TIMESTAMP_FORMAT = -118,
 
     /* agent TPM */
     DA_ERR_TPM = -200,
@@ -106,6 +112,9 @@ enum da_err {
     DA_ERR_VERSION_SYNTAX = -503,
     DA_ERR_DECOMPRESS = -504,
     DA_ERR_COLLECT_NOT_LIVE = -535,
+    DA_ERR_RPMDB = -540,
+    DA_ERR_RPMDB_WOULD_WRITE = -541,
+    DA_ERR_RPM_METADATA = -542,
 
     /* privacy mode */
     DA_ERR_PRIVACY_KEY = -560,
@@ -160,6 +169,17 @@ enum da_err {
     DA_ERR_UNSAFE_PATH = -710,
     DA_ERR_PRIVDROP = -711,
     DA_ERR_SPOOL_MAC = -712,
+
+    /* agent attest */
+    DA_ERR_ATTEST_DENIED = -720,
+    DA_ERR_ATTEST_NO_RECEIPT = -721,
+    DA_ERR_ATTEST_RECEIPT_OLD = -722,
+    DA_ERR_ATTEST_NOT_COMPLIANT = -723,
+    DA_ERR_ATTEST_REQUEST = -724,
+    DA_ERR_ATTEST_UNAVAILABLE = -725,
+    DA_ERR_ATTEST_EVIDENCE = -726,
+    DA_ERR_GIT = -727,
+    DA_ERR_TSA = -728,
 };
 
 /* Short human message for an error code; never NULL. */

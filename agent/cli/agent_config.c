@@ -44,6 +44,16 @@ static int check_url(void *field, const char *v, char *reason, size_t rs)
     return 0;
 }
 
+/* A time-stamp token is checked on its own (its signature, the imprint of
+ * our signature), so plain http is fine here, as most TSAs serve it. */
+static int check_tsa_url(void *field, const char *v, char *reason, size_t rs)
+{
+    struct da_kv_url u;
+
+    (void)field;
+    return v[0] == '\0' ? 0 : (da_kv_parse_url(v, &u, reason, rs) != 0 ? DA_ERR_CONFIG : 0);
+}
+
 static int check_ca(void *field, const char *v, char *reason, size_t rs)
 {
     char tmp[PATH_MAX];
@@ -187,6 +197,11 @@ static const struct da_kvconf_key agent_keys[] = {
     {"attest_socket", DA_KV_PATH, FIELD(attest_socket), SIZE(attest_socket), 0, 0, NULL, NULL},
     {"attest_group", DA_KV_STRING, FIELD(attest_group), SIZE(attest_group), 0, 0, NULL,
      check_group},
+    {"attest_max_receipt_age", DA_KV_DURATION, FIELD(attest_max_receipt_age_s), 0, 60, 31 * 86400,
+     NULL, NULL},
+    {"attest_allow_noncompliant", DA_KV_BOOL, FIELD(attest_allow_noncompliant), 0, 0, 0, NULL,
+     NULL},
+    {"tsa_url", DA_KV_STRING, FIELD(tsa_url), SIZE(tsa_url), 0, 0, NULL, check_tsa_url},
     {"sandbox", DA_KV_ENUM, FIELD(sandbox), 0, 0, 0, sandbox_names, NULL},
     {"privacy", DA_KV_ENUM, FIELD(privacy), 0, 0, 0, privacy_names, NULL},
     {"collect_root", DA_KV_PATH, FIELD(collect_root), SIZE(collect_root), 0, 0, NULL, NULL},
@@ -224,6 +239,7 @@ int agent_config_defaults(struct agent_config *cfg)
     cfg->log_target = DA_LOG_STDERR;
     snprintf(cfg->attest_socket, sizeof(cfg->attest_socket), "%s", "/run/devattest/agent.sock");
     snprintf(cfg->attest_group, sizeof(cfg->attest_group), "%s", "devattest");
+    cfg->attest_max_receipt_age_s = 3600;
     cfg->sandbox = AGENT_SANDBOX_ENFORCE;
     snprintf(cfg->user, sizeof(cfg->user), "%s", "devattest");
     return da_kv_parse_list(DEFAULT_TOOLCHAIN, &cfg->toolchain, reason, sizeof(reason));

@@ -47,7 +47,10 @@ struct agent_config {
     int log_target;                        /* enum da_log_target */
     char attest_socket[108];               /* sun_path size */
     char attest_group[64];
-    int sandbox;   /* enum agent_sandbox_mode */
+    uint64_t attest_max_receipt_age_s; /* attest refuses an older last receipt */
+    bool attest_allow_noncompliant;    /* attest after a non-compliant verdict */
+    char tsa_url[1024];                /* RFC 3161 time-stamp authority ("": none) */
+    int sandbox;                       /* enum agent_sandbox_mode */
     char user[64]; /* the processes' user after setup (agent/privsep/privdrop.h) */
     int privacy;   /* enum da_privacy_mode: 0 standard, 1 minimal */
     /* the system the collectors read: "" for the running machine, else a

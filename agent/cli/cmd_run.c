@@ -116,7 +116,8 @@ static int run_run(int argc, char **argv)
     if (rt.cfg.log_target == DA_LOG_SYSLOG)
         da_log_init("devattest-agent", (enum da_log_level)rt.cfg.log_level, DA_LOG_SYSLOG);
     r = agent_runtime_start(&rt, AGENT_RT_ENROLLED | AGENT_RT_SIGNER | AGENT_RT_COLLECTOR |
-                                     AGENT_RT_SPOOL | AGENT_RT_TRANSPORT | AGENT_RT_CONFINE);
+                                     AGENT_RT_SPOOL | AGENT_RT_TRANSPORT | AGENT_RT_CONFINE |
+                                     AGENT_RT_ATTEST);
     if (r != 0) {
         agent_runtime_stop(&rt);
         return r == DA_ERR_CONFIG ? AGENT_EXIT_CONFIG : AGENT_EXIT_FAILURE;

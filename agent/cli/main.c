@@ -16,10 +16,12 @@ extern const struct agent_command agent_cmd_run;
 extern const struct agent_command agent_cmd_status;
 extern const struct agent_command agent_cmd_tpm_info;
 extern const struct agent_command agent_cmd_privacy;
+extern const struct agent_command agent_cmd_attest;
 
 static const struct agent_command *const agent_commands[] = {
-    &agent_cmd_enroll, &agent_cmd_report,  &agent_cmd_run,      &agent_cmd_check,
-    &agent_cmd_status, &agent_cmd_collect, &agent_cmd_tpm_info, &agent_cmd_privacy,
+    &agent_cmd_enroll,   &agent_cmd_report,  &agent_cmd_run,
+    &agent_cmd_check,    &agent_cmd_status,  &agent_cmd_collect,
+    &agent_cmd_tpm_info, &agent_cmd_privacy, &agent_cmd_attest,
 };
 
 #define AGENT_NCOMMANDS (sizeof(agent_commands) / sizeof(agent_commands[0]))

@@ -2,9 +2,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -25,8 +28,8 @@ int agent_runtime_config(struct agent_runtime *rt, const char *path, int allow_m
     int r;
 
     memset(rt, 0, sizeof(*rt));
-    rt->signer.pid = rt->collector.pid = rt->firewall.pid = -1;
-    rt->signer.fd = rt->collector.fd = rt->firewall.fd = -1;
+    rt->signer.pid = rt->collector.pid = rt->firewall.pid = rt->listener.pid = -1;
+    rt->signer.fd = rt->collector.fd = rt->firewall.fd = rt->listener.fd = -1;
     snprintf(rt->config_path, sizeof(rt->config_path), "%s",
              path != NULL ? path : AGENT_CONFIG_DEFAULT_PATH);
     r = agent_config_load(&rt->cfg, rt->config_path, &err);
@@ -119,16 +122,82 @@ static void read_pid1_environ(struct da_buf *out)
         da_buf_free(out);
 }
 
+/* attest_socket, bound and listening, mode 0660, group attest_group
+ * (made as root before any process drops). *fd stays -1 when the socket's
+ * directory does not exist: attest is then not served (logged). */
+static int attest_socket_open(struct agent_runtime *rt, int *fd, unsigned *gid)
+{
+    const char *path = rt->cfg.attest_socket;
+    const char *slash = strrchr(path, '/');
+    struct group *g;
+    struct sockaddr_un a;
+    char dir[sizeof(a.sun_path)];
+    struct stat st;
+
+    *fd = -1;
+    if (slash == NULL || strlen(path) >= sizeof(a.sun_path))
+        return DA_ERR_CONFIG;
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    if (stat(dir[0] != '\0' ? dir : "/", &st) != 0) {
+        da_warn_f("attest_socket: %s: %s; attest requests are not served", dir, strerror(errno));
+        return 0;
+    }
+    g = getgrnam(rt->cfg.attest_group);
+    if (g == NULL) {
+        fprintf(stderr, "devattest-agent: attest_group %s: no such group\n", rt->cfg.attest_group);
+        return DA_ERR_CONFIG;
+    }
+    *gid = (unsigned)g->gr_gid;
+    if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) || unlink(path) != 0)) {
+        fprintf(stderr, "devattest-agent: attest_socket %s exists and is not a stale socket\n",
+                path);
+        return DA_ERR_CONFIG;
+    }
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    memcpy(a.sun_path, path, strlen(path));
+    *fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        chown(path, rt->user.switch_ids ? rt->user.uid : (uid_t)-1, g->gr_gid) != 0 ||
+        chmod(path, 0660) != 0 || listen(*fd, 16) != 0) {
+        fprintf(stderr, "devattest-agent: attest_socket %s: %s\n", path, strerror(errno));
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return DA_ERR_IO;
+    }
+    return 0;
+}
+
+/* The attest listener and its channel to the signer (whose end goes into
+ * o for the signer's spawn). */
+static int attest_prepare(struct agent_runtime *rt, struct agent_spawn_opts *o, int att[2],
+                          int *lfd)
+{
+    int r = attest_socket_open(rt, lfd, &o->attest_gid);
+
+    if (r != 0 || *lfd < 0)
+        return r;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, att) != 0)
+        return DA_ERR_IO;
+    o->attest = 1;
+    o->attest_fd = att[0];
+    o->attest_listen_fd = *lfd;
+    return 0;
+}
+
 static int spawn_children(struct agent_runtime *rt, unsigned parts)
 {
     struct agent_spawn_opts o;
     struct da_buf env;
-    int ev[2] = {-1, -1}, fw[2] = {-1, -1}, r = 0;
+    int ev[2] = {-1, -1}, fw[2] = {-1, -1}, att[2] = {-1, -1}, lfd = -1, r = 0;
 
     memset(&o, 0, sizeof(o));
     o.user = rt->user.switch_ids ? &rt->user : NULL;
     o.evidence_fd = o.firewall_fd = -1;
     da_buf_init(&env, 0);
+    if ((parts & AGENT_RT_ATTEST) && (parts & AGENT_RT_SIGNER))
+        r = attest_prepare(rt, &o, att, &lfd);
     /* The collector<->signer and collector<->firewall reader channels: the
      * uploader keeps no end of either. */
     if ((parts & AGENT_RT_SIGNER) && (parts & AGENT_RT_COLLECTOR) &&
@@ -153,6 +222,16 @@ static int spawn_children(struct agent_runtime *rt, unsigned parts)
         if (r != 0)
             r = child_failed("signer", r);
     }
+    if (r == 0 && o.attest) {
+        o.attest_fd = att[1];
+        r = agent_attest_listener_spawn(&rt->cfg, &o, &rt->listener);
+        if (r != 0)
+            r = child_failed("attest listener", r);
+        else
+            da_info_f("serving attest on %s (group %s)", rt->cfg.attest_socket,
+                      rt->cfg.attest_group);
+    }
+    o.attest = 0;
     if (r == 0 && (parts & AGENT_RT_COLLECTOR)) {
         read_pid1_environ(&env);
         o.evidence_fd = ev[1];
@@ -171,6 +250,12 @@ static int spawn_children(struct agent_runtime *rt, unsigned parts)
         close(fw[0]);
         close(fw[1]);
     }
+    if (att[0] >= 0) {
+        close(att[0]);
+        close(att[1]);
+    }
+    if (lfd >= 0)
+        close(lfd);
     return r;
 }
 
@@ -216,9 +301,10 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
             rt->cfg.test_only_event_log_file[0] != '\0' ? rt->cfg.test_only_event_log_file : NULL,
             &rt->event_log);
     if (parts & AGENT_RT_CONFINE) {
-        const pid_t kids[3] = {rt->signer.pid, rt->collector.pid, rt->firewall.pid};
+        const pid_t kids[4] = {rt->signer.pid, rt->collector.pid, rt->firewall.pid,
+                               rt->listener.pid};
 
-        agent_sandbox_set_children(kids, 3);
+        agent_sandbox_set_children(kids, 4);
         da_json_memory_cap(AGENT_JSON_MEMORY);
         r = rt->spool != NULL ? agent_spool_keep_dirs(rt->spool, rt->cfg.spool_dir) : 0;
         if (r != 0) {
@@ -238,6 +324,8 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
 
 void agent_runtime_stop(struct agent_runtime *rt)
 {
+    if (rt->listener.pid > 0)
+        agent_child_stop(&rt->listener, 10000, NULL);
     if (rt->signer.pid > 0)
         agent_child_stop(&rt->signer, 10000, NULL);
     if (rt->collector.pid > 0)

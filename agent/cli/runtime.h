@@ -23,13 +23,14 @@ enum agent_runtime_part {
     AGENT_RT_SPOOL = 1 << 4,
     AGENT_RT_ENROLLED = 1 << 5, /* the enrollment record must exist */
     AGENT_RT_CONFINE = 1 << 6,  /* the uploader enters its sandbox */
+    AGENT_RT_ATTEST = 1 << 7,   /* serve attest_socket (the attest listener) */
 };
 
 struct agent_runtime {
     struct agent_config cfg;
     char config_path[PATH_MAX];
     struct agent_user user; /* who the processes become (privdrop.h) */
-    struct agent_child signer, collector, firewall;
+    struct agent_child signer, collector, firewall, listener;
     struct agent_transport *transport;
     struct agent_spool *spool;
     struct agent_enrollment enr;

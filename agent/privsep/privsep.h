@@ -55,6 +55,11 @@ enum agent_msg {
     AGENT_MSG_FIREWALL = 221,
     AGENT_MSG_FIREWALL_OK = 222,
     /* either child -> uploader */
+    AGENT_MSG_ATTEST = 231,        /* build user -> listener (attest_socket): request */
+    AGENT_MSG_ATTEST_SIGN = 232,   /* listener -> signer: request, caller uid, command line */
+    AGENT_MSG_ATTEST_SIGNED = 233, /* signer -> listener: bundle lines */
+    AGENT_MSG_ATTEST_OK = 234,     /* listener -> build user: bundle lines, TSA URL */
+
     AGENT_MSG_READY = 254, /* no fields: set up and confined, serving */
     AGENT_MSG_ERROR = 255, /* u64 (negated DA_ERR_*), text */
 };
@@ -105,6 +110,13 @@ struct agent_spawn_opts {
     int evidence_fd;
     int firewall_fd;
     const struct da_buf *pid1_environ;
+    /* attest (only when attest is 1): the signer<->listener channel (the
+     * signer's or the listener's end), the listening attest_socket
+     * (listener) and the group its callers must be in */
+    int attest;
+    int attest_fd;
+    int attest_listen_fd;
+    unsigned attest_gid;
 };
 int agent_signer_spawn_opts(const struct agent_config *cfg, int identity_flags,
                             const struct agent_spawn_opts *o, struct agent_child *out);
@@ -112,6 +124,11 @@ int agent_collector_spawn_opts(const struct agent_config *cfg, const char *root,
                                const struct agent_spawn_opts *o, struct agent_child *out);
 /* The firewall reader: keeps CAP_NET_ADMIN, answers the collector's
  * FIREWALL requests with the raw nftables netlink dump, nothing else. */
+/* The attest listener: accepts on attest_socket, checks the caller's peer
+ * credentials against the group, and passes a checked request to the
+ * signer (ATTEST_SIGN) and the answer back (agent/privsep/attest_proc.c). */
+int agent_attest_listener_spawn(const struct agent_config *cfg, const struct agent_spawn_opts *o,
+                                struct agent_child *out);
 int agent_firewall_spawn(const struct agent_config *cfg, const struct agent_spawn_opts *o,
                          struct agent_child *out);
 int agent_signer_identity(struct agent_child *signer, struct agent_identity_info *out);

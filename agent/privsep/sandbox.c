@@ -44,6 +44,8 @@ const char *agent_sandbox_profile_name(enum agent_sandbox_profile p)
         return "signer (TPM simulator)";
     case AGENT_SANDBOX_FIREWALL:
         return "firewall reader";
+    case AGENT_SANDBOX_ATTEST:
+        return "attest listener";
     }
     return "unknown";
 }

@@ -72,6 +72,10 @@ enum agent_sandbox_profile {
     AGENT_SANDBOX_SIGNER_SIMULATOR = 3,
     /* The firewall reader: CAP_NET_ADMIN, netfilter netlink sockets only. */
     AGENT_SANDBOX_FIREWALL = 4,
+    /* The attest listener: no capabilities; accept on the listening socket
+     * it was handed, read-only open (the caller's /proc/PID/cmdline), no
+     * socket(), connect(), bind(), exec or fork. */
+    AGENT_SANDBOX_ATTEST = 5,
 };
 
 struct agent_user;

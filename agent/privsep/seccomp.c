@@ -611,6 +611,25 @@ static int firewall_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
     return r;
 }
 
+/* The attest listener: accept on the socket it was handed, read-only
+ * open, nothing that makes a socket or a process. */
+static int attest_rules(scmp_filter_ctx ctx, enum agent_sandbox_mode mode)
+{
+    static const int allow[] = {SCMP_SYS(accept4), SCMP_SYS(setsockopt)};
+    static const int deny[] = {SCMP_SYS(socket), SCMP_SYS(connect),    SCMP_SYS(bind),
+                               SCMP_SYS(execve), SCMP_SYS(execveat),   SCMP_SYS(ptrace),
+                               SCMP_SYS(kill),   SCMP_SYS(socketpair), SCMP_SYS(process_vm_readv),
+                               SCMP_SYS(mount),  SCMP_SYS(unshare),    SCMP_SYS(setns)};
+    int r;
+
+    r = allow_list(ctx, allow, NSYS(allow));
+    if (r == 0)
+        r = collector_open_rules(ctx, mode);
+    if (r == 0)
+        r = deny_list(ctx, mode, deny, NSYS(deny));
+    return r;
+}
+
 /* tgkill on this process only: abort() and raise() stay possible. */
 static int self_signal_rule(scmp_filter_ctx ctx)
 {
@@ -672,6 +691,9 @@ int agent_sandbox_install_filter(enum agent_sandbox_profile p, enum agent_sandbo
             break;
         case AGENT_SANDBOX_FIREWALL:
             r = firewall_rules(ctx, mode);
+            break;
+        case AGENT_SANDBOX_ATTEST:
+            r = attest_rules(ctx, mode);
             break;
         default:
             r = DA_ERR_INVALID_ARG;

@@ -24,6 +24,7 @@
 #include "privsep_internal.h"
 #include "quote.h"
 #include "sandbox.h"
+#include "signer_attest.h"
 #include "tpm.h"
 #include "tpm_internal.h"
 
@@ -38,6 +39,7 @@ struct signer {
     struct agent_tpm_identity *id;
     unsigned char spool_key[32]; /* MACs the evidence of the reports it quoted */
     int evidence_fd;             /* the collector's channel (-1: none) */
+    int attest_fd;               /* the attest listener's channel (-1: none) */
 };
 
 static int put_bytes(struct da_buf *b, const struct da_buf *x)
@@ -134,6 +136,7 @@ static int quote_and_answer(struct signer *s, int fd, const struct agent_field *
         r = agent_tpm_quote(s->tpm, &sel, qd, sizeof(qd), &q);
     if (r != 0)
         return agent_privsep_send_error(fd, r, "quote failed: %s", da_strerror(r));
+    agent_signer_record_quoted(s->cfg->state_dir, canon); /* what attest may name */
     da_buf_init(&b, AGENT_MSG_LEN(QUOTE_OK));
     r = put_bytes(&b, &q->attest);
     if (r == 0)
@@ -321,6 +324,20 @@ static int on_enroll(void *ctx, int fd, const unsigned char *p, size_t n)
     return answer(fd, AGENT_MSG_ENROLL_OK, &b, r);
 }
 
+static int on_attest_sign(void *ctx, int fd, const unsigned char *p, size_t n)
+{
+    struct signer *s = ctx;
+    int r = agent_signer_attest(s->cfg, s->tpm, s->id, fd, p, n);
+
+    agent_memory_trim();
+    return r;
+}
+
+/* The listener's channel: ATTEST_SIGN only. */
+static const struct agent_ipc_handler listener_table[] = {
+    AGENT_MSG_ROW(ATTEST_SIGN, on_attest_sign),
+};
+
 static const struct agent_ipc_handler signer_table[] = {
     AGENT_MSG_ROW(IDENTITY, on_identity),
     AGENT_MSG_ROW(QUOTE, on_quote),
@@ -411,8 +428,14 @@ static int signer_main(int fd, void *ctx)
         return 1;
     }
     r = agent_ipc_send(fd, AGENT_MSG_READY, NULL, 0);
-    if (r == 0)
-        r = agent_ipc_serve(fd, signer_table, sizeof(signer_table) / sizeof(signer_table[0]), s);
+    if (r == 0) {
+        struct agent_ipc_channel ch[2] = {
+            {fd, signer_table, sizeof(signer_table) / sizeof(signer_table[0])},
+            {s->attest_fd, listener_table, 1},
+        };
+
+        r = agent_ipc_serve_channels(ch, s->attest_fd >= 0 ? 2 : 1, s);
+    }
     agent_tpm_identity_free(s->id);
     agent_tpm_close(s->tpm);
     OPENSSL_cleanse(s->spool_key, sizeof(s->spool_key));
@@ -425,19 +448,24 @@ int agent_signer_spawn_opts(const struct agent_config *cfg, int identity_flags,
                             const struct agent_spawn_opts *o, struct agent_child *out)
 {
     struct signer s;
-    int keep[1], r;
+    int keep[2], nkeep = 0, r;
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
     s.identity_flags = identity_flags;
     s.evidence_fd = -1;
+    s.attest_fd = -1;
     if (o != NULL) {
         s.opts = *o;
         s.evidence_fd = o->evidence_fd;
+        s.attest_fd = o->attest ? o->attest_fd : -1;
     }
-    keep[0] = s.evidence_fd;
+    if (s.evidence_fd >= 0)
+        keep[nkeep++] = s.evidence_fd;
+    if (s.attest_fd >= 0)
+        keep[nkeep++] = s.attest_fd;
     /* s is copied into the child by fork; the parent's copy is not used. */
-    r = agent_child_spawn("signer", signer_main, &s, keep, s.evidence_fd >= 0 ? 1 : 0, out);
+    r = agent_child_spawn("signer", signer_main, &s, keep, (size_t)nkeep, out);
     return r == 0 ? agent_privsep_wait_ready(out) : r;
 }
 

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "quote.h"
+#include "signer_attest.h"
 
 struct cycle {
     struct agent_runtime *rt;
@@ -266,12 +267,30 @@ static void record_controls(struct agent_report_outcome *out, const cJSON *answe
     }
 }
 
+/* The receipt of an accepted report, for attest (signer_attest.h): the
+ * signer checks it names evidence it quoted itself. */
+static void keep_receipt(struct cycle *c, const cJSON *answer)
+{
+    const cJSON *receipt = NULL;
+    struct da_buf b;
+
+    if (da_json_get_object(answer, "receipt", &receipt) != 0)
+        return;
+    da_buf_init(&b, DA_MAX_RECEIPT);
+    if (da_jcs_serialize(receipt, &b) != 0 ||
+        agent_state_replace(c->rt->cfg.state_dir, AGENT_RECEIPT_FILE, da_buf_data(&b),
+                            da_buf_len(&b)) != 0)
+        da_warn_f("the server's receipt could not be kept: attest refuses until the next report");
+    da_buf_free(&b);
+}
+
 static void record_accepted(struct cycle *c, const cJSON *answer)
 {
     const char *id = NULL;
     bool compliant = false;
 
     record_controls(c->out, answer);
+    keep_receipt(c, answer);
     (void)da_json_get_string(answer, "report_id", &id);
     c->out->compliant = da_json_get_bool(answer, "compliant", &compliant) == 0 ? compliant : -1;
     copy_str(c->out->report_id, sizeof(c->out->report_id), id);

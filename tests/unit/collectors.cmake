@@ -12,7 +12,7 @@ da_unit_test(NAME test_collector_diversions
 da_unit_test(NAME test_collector_hostile
   SOURCES ${DA_TEST_SRC}/unit/test_collector_hostile.c LIBS da_collectors LABELS collectors)
 # The same suite on the other fixture roots (lvm_luks2 above is the default).
-foreach(hostile_root plain_dmcrypt opal_luks2 fscrypt_home none_container)
+foreach(hostile_root plain_dmcrypt opal_luks2 fscrypt_home none_container rpm)
   add_test(NAME test_collector_hostile_${hostile_root} COMMAND test_collector_hostile)
   set_tests_properties(test_collector_hostile_${hostile_root} PROPERTIES
     LABELS "unit;collectors" TIMEOUT 600 ENVIRONMENT "DA_HOSTILE_ROOT=${hostile_root}")
@@ -49,4 +49,8 @@ da_unit_test(NAME test_antimalware
   SOURCES ${DA_TEST_SRC}/unit/test_antimalware.c ${DA_TEST_SRC}/support/tmptree.c
   LIBS da_collectors LABELS collectors)
 da_unit_test(NAME test_collector_posture SOURCES ${DA_TEST_SRC}/unit/test_collector_posture.c
+  LIBS da_collectors LABELS collectors)
+# RPM roots built with rpmbuild/createrepo_c/dnf; dnf and rpm -V are the oracles.
+da_unit_test(NAME test_rpm
+  SOURCES ${DA_TEST_SRC}/unit/test_rpm.c ${DA_TEST_SRC}/support/tmptree.c
   LIBS da_collectors LABELS collectors)

@@ -256,11 +256,54 @@ static int remove_roots(void **unused)
     return 0;
 }
 
+/* An rpm root in the sandboxed collector: librpm and SQLite read the
+ * database under the collector's seccomp filter and namespaces. */
+static void test_rpm_root_sandboxed(void **unused)
+{
+    char state[200], root[600], cmd[4000];
+    cJSON *doc, *pending, *tools, *t;
+    int owned = 0;
+
+    (void)unused;
+    snprintf(root, sizeof(root), "%s/rpm", fixture_dir);
+    snprintf(cmd, sizeof(cmd),
+             "cp -a '%s/lvm_luks2' '%s' && rm -rf '%s/var/lib/dpkg' && "
+             "bash '%s/tests/fixtures/build-rpm-root.sh' '%s' '%s/rpm-repos'",
+             fixture_dir, root, root, DA_SOURCE_ROOT, root, fixture_dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(da_test_tmpdir("da-colstate-rpm", state, sizeof(state)), 0);
+    doc = collect_once(state, root);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "patches"), "manager")->valuestring, "rpm");
+    assert_int_equal(
+        (int)cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "patches"), "installed_count")
+            ->valuedouble,
+        14);
+    pending = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "patches"), "pending");
+    if (!cJSON_IsArray(pending))
+        fail_msg("pending: %s", cJSON_PrintUnformatted(pending));
+    assert_int_equal(cJSON_GetArraySize(pending), 6);
+    tools = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "toolchain"), "tools");
+    cJSON_ArrayForEach(t, tools)
+    {
+        const cJSON *pkg = cJSON_GetObjectItem(t, "package");
+
+        if (cJSON_IsString(pkg)) {
+            assert_true(cJSON_IsBool(cJSON_GetObjectItem(t, "package_verified")));
+            owned++;
+        }
+    }
+    assert_true(owned >= 2); /* gcc (and cc, a link to it) and make */
+    cJSON_Delete(doc);
+    rm_rf(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_through_parent),
         cmocka_unit_test(test_forged_names_refused),
+        cmocka_unit_test(test_rpm_root_sandboxed),
     };
 
     return cmocka_run_group_tests(tests, build_roots, remove_roots);

@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -763,6 +764,66 @@ static void test_normal_exit(void **state)
     }
 }
 
+/* ---- attest listener ---- */
+
+static int do_listener_work(void *arg)
+{
+    int lfd = *(int *)arg, conn, fd;
+    struct ucred uc;
+    socklen_t len = sizeof(uc);
+    char b[64];
+
+    conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0 || getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
+        uc.pid != getppid())
+        return SETUP_FAILED;
+    fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof(b)) <= 0)
+        return SETUP_FAILED;
+    close(fd);
+    close(conn);
+    return OK;
+}
+
+/* The listener accepts on the socket it was handed, reads peer credentials
+ * and /proc, and can make no socket, connect, exec or write. */
+static void test_attest_listener(void **state)
+{
+    struct sockaddr_un a;
+    int lfd, c, status;
+    int wr = O_WRONLY;
+    pid_t pid;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "devattest-test-%ld", (long)getpid());
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(30);
+        if (agent_sandbox_enter(AGENT_SANDBOX_ATTEST, AGENT_SANDBOX_ENFORCE) != 0)
+            _exit(SETUP_FAILED);
+        _exit(do_listener_work(&lfd));
+    }
+    c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    expect_exit(status, OK);
+    close(c);
+    close(lfd);
+    expect_sigsys(run_sandboxed(AGENT_SANDBOX_ATTEST, AGENT_SANDBOX_ENFORCE, do_unix_socket, NULL));
+    expect_sigsys(run_sandboxed(AGENT_SANDBOX_ATTEST, AGENT_SANDBOX_ENFORCE, do_socketpair, NULL));
+    expect_sigsys(run_sandboxed(AGENT_SANDBOX_ATTEST, AGENT_SANDBOX_ENFORCE, do_connect, NULL));
+    expect_sigsys(run_sandboxed(AGENT_SANDBOX_ATTEST, AGENT_SANDBOX_ENFORCE, do_execve, NULL));
+    expect_sigsys(run_sandboxed(AGENT_SANDBOX_ATTEST, AGENT_SANDBOX_ENFORCE, do_open_write, &wr));
+    assert_string_equal(agent_sandbox_profile_name(AGENT_SANDBOX_ATTEST), "attest listener");
+}
+
 static void test_profile_names(void **state)
 {
     (void)state;
@@ -782,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_foreign_architecture),
 #endif
         cmocka_unit_test(test_signer),
+        cmocka_unit_test(test_attest_listener),
         cmocka_unit_test(test_signer_simulator_profile),
         cmocka_unit_test(test_uploader_cannot_open_tpm),
         cmocka_unit_test(test_uploader_cannot_undo),

@@ -430,7 +430,7 @@ static void put(const char *rel, const char *text, mode_t mode)
 
 static int setup(void **state)
 {
-    char cmd[1200], p[600];
+    char cmd[2400], p[600];
     FILE *f;
 
     (void)state;
@@ -442,6 +442,17 @@ static int setup(void **state)
         return -1;
     root_name = getenv("DA_HOSTILE_ROOT") != NULL ? getenv("DA_HOSTILE_ROOT") : "lvm_luks2";
     snprintf(root, sizeof(root), "%.200s/%.40s", base_dir, root_name);
+    if (strcmp(root_name, "rpm") == 0) {
+        /* an RPM-family machine: the default root without dpkg and apt, with
+         * an rpm database, a dnf configuration and dnf's metadata cache */
+        snprintf(cmd, sizeof(cmd),
+                 "cp -a '%.200s/lvm_luks2' '%.200s/rpm' && rm -rf '%.200s/rpm/var/lib/dpkg' "
+                 "'%.200s/rpm/var/lib/apt' && bash '%s/tests/fixtures/build-rpm-root.sh' "
+                 "'%.200s/rpm' '%.200s/rpm-repos'",
+                 base_dir, base_dir, base_dir, base_dir, DA_SOURCE_ROOT, base_dir, base_dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
     snprintf(outside, sizeof(outside), "%.250s/outside", base_dir);
     snprintf(canary_file, sizeof(canary_file), "%.290s/canary", outside);
     if (mkdir(outside, 0755) != 0)
@@ -495,6 +506,14 @@ static void test_normal_root(void **state)
         only = 1;
     }
     assert_true(only);
+    if (strcmp(root_name, "rpm") == 0) {
+        const cJSON *pa = cJSON_GetObjectItem(doc, "patches");
+
+        /* the rpm collectors ran, and found what dnf would */
+        assert_string_equal(cJSON_GetObjectItem(pa, "manager")->valuestring, "rpm");
+        assert_true(cJSON_IsArray(cJSON_GetObjectItem(pa, "pending")));
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(pa, "pending")), 6);
+    }
     os = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "host"), "os");
     assert_string_equal(cJSON_GetObjectItem(os, "id")->valuestring, "debian");
     cJSON_Delete(doc);

@@ -28,8 +28,9 @@
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
 #define DOCS    DA_SOURCE_ROOT "/docs/privacy.md"
 
-static const char *const roots[] = {"lvm_luks2",      "plain_dmcrypt", "opal_luks2", "fscrypt_home",
-                                    "none_container", "planted",       NULL /* this machine */};
+static const char *const roots[] = {
+    "lvm_luks2",      "plain_dmcrypt", "opal_luks2", "fscrypt_home",
+    "none_container", "planted",       "rpm",        NULL /* this machine */};
 #define NROOTS (sizeof(roots) / sizeof(roots[0]))
 
 /* What plant-personal.sh writes, and names the fixtures hold already. */
@@ -501,8 +502,11 @@ static int setup(void **state)
     snprintf(cmd, sizeof(cmd),
              "bash '%s/tests/fixtures/build-roots.sh' '%s' >/dev/null && "
              "cp -a '%s/lvm_luks2' '%s/planted' && "
-             "bash '%s/tests/fixtures/plant-personal.sh' '%s/planted'",
-             DA_SOURCE_ROOT, dir, dir, dir, DA_SOURCE_ROOT, dir);
+             "bash '%s/tests/fixtures/plant-personal.sh' '%s/planted' && "
+             "cp -a '%s/lvm_luks2' '%s/rpm' && rm -rf '%s/rpm/var/lib/dpkg' && "
+             "bash '%s/tests/fixtures/build-rpm-root.sh' '%s/rpm' '%s/rpm-repos'",
+             DA_SOURCE_ROOT, dir, dir, dir, DA_SOURCE_ROOT, dir, dir, dir, dir, DA_SOURCE_ROOT, dir,
+             dir);
     if (system(cmd) != 0)
         return -1;
     snprintf(cmd, sizeof(cmd), "%s/agent.conf", dir);
