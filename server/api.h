@@ -28,6 +28,11 @@ int srv_api_agent_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_agent_readmit(struct srv_request *req, struct srv_response *resp);
 int srv_api_policy_put(struct srv_request *req, struct srv_response *resp);
 
+int srv_api_tokens(struct srv_request *req, struct srv_response *resp);
+int srv_api_token_revoke(struct srv_request *req, struct srv_response *resp);
+int srv_api_token_expire(struct srv_request *req, struct srv_response *resp);
+/* An API token as the API and the CLI show it. */
+int srv_api_token_render(const struct srv_api_token *t, int64_t now, cJSON **out);
 int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);

@@ -13,6 +13,9 @@
 #include "log.h"
 #include "policy_state.h"
 
+/* /metrics: the agents family has a line per vendor and status. */
+#define METRICS_MAX (4u * 1024 * 1024)
+
 extern const unsigned char srv_openapi_yaml[];
 extern const size_t srv_openapi_yaml_len;
 
@@ -163,36 +166,127 @@ int srv_api_openapi(struct srv_request *req, struct srv_response *resp)
     return 0;
 }
 
+static int put_agent_count(const char *vendor, const char *status, int64_t n, void *arg)
+{
+    struct da_buf *b = arg;
+    int rc = da_buf_append_str(b, "devattest_agents{vendor=\"");
+
+    if (rc == 0)
+        rc = srv_metrics_put_label_value(b, vendor);
+    if (rc == 0)
+        rc = da_buf_printf(b, "\",status=\"%s\"} %lld\n", status, (long long)n);
+    return rc;
+}
+
+#define COUNTER(b, name, help, v)                                                                  \
+    da_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " %llu\n",         \
+                  (unsigned long long)(v))
+
+/* Every family has HELP and TYPE; counters that have not moved yet are
+ * exported as 0 so that dashboards and alerts see them from the start. */
+static int render_metrics(struct srv_ctx *ctx, struct da_buf *b)
+{
+    const struct srv_metrics *m = &ctx->metrics;
+    uint64_t delivered = 0, failed = 0;
+    int rc;
+
+    rc = da_buf_printf(b,
+                       "# HELP devattest_build_info Version of the running server.\n"
+                       "# TYPE devattest_build_info gauge\n"
+                       "devattest_build_info{version=\"%s\"} 1\n",
+                       DA_VERSION);
+    if (rc == 0)
+        rc = COUNTER(b, "devattest_http_requests_total", "HTTP requests received.", m->requests);
+    if (rc == 0)
+        rc = da_buf_printf(b,
+                           "# HELP devattest_http_responses_total HTTP answers by status class.\n"
+                           "# TYPE devattest_http_responses_total counter\n"
+                           "devattest_http_responses_total{class=\"2xx\"} %llu\n"
+                           "devattest_http_responses_total{class=\"4xx\"} %llu\n"
+                           "devattest_http_responses_total{class=\"5xx\"} %llu\n",
+                           (unsigned long long)m->responses_2xx,
+                           (unsigned long long)m->responses_4xx,
+                           (unsigned long long)m->responses_5xx);
+    if (rc == 0)
+        rc = da_buf_printf(b,
+                           "# HELP devattest_auth_failures_total Requests refused by "
+                           "authentication (missing, unknown, revoked or expired token) or "
+                           "authorization (forbidden).\n"
+                           "# TYPE devattest_auth_failures_total counter\n"
+                           "devattest_auth_failures_total{reason=\"missing\"} %llu\n"
+                           "devattest_auth_failures_total{reason=\"denied\"} %llu\n"
+                           "devattest_auth_failures_total{reason=\"forbidden\"} %llu\n",
+                           (unsigned long long)m->auth_missing, (unsigned long long)m->auth_denied,
+                           (unsigned long long)m->auth_forbidden);
+    if (rc == 0)
+        rc = COUNTER(b, "devattest_reports_accepted_total", "Reports verified and stored.",
+                     m->reports_accepted);
+    if (rc == 0)
+        rc = srv_metrics_put_codes(b, "devattest_reports_refused_total",
+                                   "Reports refused, by API error code (the inventory round trip "
+                                   "is not a refusal).",
+                                   &m->reports_refused);
+    if (rc == 0)
+        rc = COUNTER(b, "devattest_reports_inventory_requested_total",
+                     "Reports answered inventory_needed: the agent sends the full inventory.",
+                     m->inventory_requested);
+    if (rc == 0)
+        rc = srv_metrics_put_histogram(
+            b, "devattest_report_verification_seconds",
+            "Time from a received report body to its answer (quote, counters, policy, store).", "",
+            &m->verify_latency, true);
+    if (rc == 0)
+        rc = da_buf_printf(b, "# HELP devattest_store_operation_seconds Store latency: writes "
+                              "from queueing to durable commit, reads while a reader is held.\n"
+                              "# TYPE devattest_store_operation_seconds histogram\n");
+    if (rc == 0)
+        rc = srv_metrics_put_histogram(b, "devattest_store_operation_seconds", "",
+                                       "operation=\"write\"", &m->store_write_latency, false);
+    if (rc == 0)
+        rc = srv_metrics_put_histogram(b, "devattest_store_operation_seconds", "",
+                                       "operation=\"read\"", &m->store_read_latency, false);
+    if (rc == 0)
+        rc = da_buf_printf(b, "# HELP devattest_agents Enrolled agents by vendor and status.\n"
+                              "# TYPE devattest_agents gauge\n");
+    if (rc == 0)
+        rc = srv_store_agent_counts(ctx->store, srv_now(), put_agent_count, b);
+    if (rc == 0)
+        rc = da_buf_printf(b,
+                           "# HELP devattest_enrollments_total Enrollments by result.\n"
+                           "# TYPE devattest_enrollments_total counter\n"
+                           "devattest_enrollments_total{result=\"accepted\"} %llu\n"
+                           "devattest_enrollments_total{result=\"rejected\"} %llu\n",
+                           (unsigned long long)m->enrollments,
+                           (unsigned long long)m->enrollments_rejected);
+    if (rc == 0)
+        rc = COUNTER(b, "devattest_rate_limited_total", "Requests refused by a rate limit.",
+                     m->rate_limited);
+    if (rc == 0)
+        rc = COUNTER(b, "devattest_http_deadline_closed_total",
+                     "Connections closed because a request head or body missed its deadline.",
+                     srv_http_deadline_closed(ctx));
+    if (rc == 0)
+        rc = COUNTER(b, "devattest_access_log_failures_total",
+                     "Access log lines that could not be written.",
+                     srv_access_log_failures(ctx->access_log));
+    srv_webhook_counts(ctx->webhooks, &delivered, &failed);
+    if (rc == 0)
+        rc = COUNTER(b, "devattest_webhook_deliveries_total", "Webhook deliveries that succeeded.",
+                     delivered);
+    if (rc == 0)
+        rc = COUNTER(b, "devattest_webhook_failures_total",
+                     "Webhook delivery attempts that failed, and events that could not be queued.",
+                     failed);
+    return rc;
+}
+
 int srv_api_metrics(struct srv_request *req, struct srv_response *resp)
 {
-    const struct srv_metrics *m = &req->srv->metrics;
     struct da_buf b;
     int rc;
 
-    da_buf_init(&b, 16384);
-    rc = da_buf_printf(
-        &b,
-        "# TYPE devattest_http_requests_total counter\n"
-        "devattest_http_requests_total %llu\n"
-        "devattest_http_responses_total{class=\"4xx\"} %llu\n"
-        "devattest_http_responses_total{class=\"5xx\"} %llu\n"
-        "# TYPE devattest_reports_total counter\n"
-        "devattest_reports_total{result=\"accepted\"} %llu\n"
-        "devattest_reports_total{result=\"rejected\"} %llu\n"
-        "# TYPE devattest_enrollments_total counter\n"
-        "devattest_enrollments_total{result=\"accepted\"} %llu\n"
-        "devattest_enrollments_total{result=\"rejected\"} %llu\n"
-        "# TYPE devattest_rate_limited_total counter\n"
-        "devattest_rate_limited_total %llu\n",
-        (unsigned long long)m->requests, (unsigned long long)m->responses_4xx,
-        (unsigned long long)m->responses_5xx, (unsigned long long)m->reports_accepted,
-        (unsigned long long)m->reports_rejected, (unsigned long long)m->enrollments,
-        (unsigned long long)m->enrollments_rejected, (unsigned long long)m->rate_limited);
-    if (rc == 0)
-        rc = da_buf_printf(&b,
-                           "# TYPE devattest_http_deadline_closed_total counter\n"
-                           "devattest_http_deadline_closed_total %llu\n",
-                           (unsigned long long)srv_http_deadline_closed(req->srv));
+    da_buf_init(&b, METRICS_MAX);
+    rc = render_metrics(req->srv, &b);
     if (rc == 0) {
         resp->body = (char *)da_buf_take(&b, &resp->body_len);
         rc = resp->body != NULL ? 0 : DA_ERR_NOMEM;

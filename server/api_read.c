@@ -8,11 +8,15 @@
 #include "api.h"
 #include "err.h"
 #include "json.h"
+#include "listing.h"
 #include "policy_state.h"
 #include "render.h"
 
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX     1000
+
+static int parse_page(struct srv_request *req, struct srv_response *resp, bool with_id,
+                      bool with_window, struct srv_page *pg);
 
 static int add_vendor(const struct srv_vendor *v, void *arg)
 {
@@ -60,15 +64,45 @@ int srv_api_vendors(struct srv_request *req, struct srv_response *resp)
     return srv_respond_json(resp, 200, doc);
 }
 
+/* A page being filled: rows up to limit go into arr; one more row means
+ * there is a next page, whose cursor is the key of the last row kept. */
+struct page_fill {
+    cJSON *arr;
+    unsigned limit, n;
+    bool more;
+    char next[SRV_CURSOR_SIZE];
+};
+
+static bool page_full(struct page_fill *f)
+{
+    if (f->n < f->limit)
+        return false;
+    f->more = true;
+    return true;
+}
+
+static int page_finish(cJSON *doc, const struct page_fill *f)
+{
+    if (f->more && cJSON_AddStringToObject(doc, "next_cursor", f->next) == NULL)
+        return DA_ERR_NOMEM;
+    return 0;
+}
+
 static int add_agent(const struct srv_agent *a, void *arg)
 {
-    cJSON *arr = arg, *o = NULL;
-    int rc = srv_render_agent(a, &o);
+    struct page_fill *f = arg;
+    cJSON *o = NULL;
+    int rc;
 
-    if (rc == 0 && !cJSON_AddItemToArray(arr, o)) {
+    if (page_full(f))
+        return 0;
+    rc = srv_render_agent(a, &o);
+    if (rc == 0 && !cJSON_AddItemToArray(f->arr, o)) {
         cJSON_Delete(o);
         rc = DA_ERR_NOMEM;
     }
+    f->n++;
+    srv_cursor_format(a->created_at, a->id, f->next);
     return rc;
 }
 
@@ -90,10 +124,14 @@ int srv_api_agents(struct srv_request *req, struct srv_response *resp)
     const char *vendor = srv_request_query(req, "vendor");
     const char *status = srv_request_query(req, "status");
     struct srv_vendor v;
+    struct srv_page pg;
+    struct page_fill f;
     int64_t vendor_id = 0;
-    cJSON *doc, *arr;
-    int rc;
+    cJSON *doc;
+    int rc = parse_page(req, resp, true, false, &pg);
 
+    if (rc != 0)
+        return rc;
     if (status != NULL && !status_valid(status)) {
         snprintf(resp->message, sizeof(resp->message), "unknown status filter");
         return DA_ERR_INVALID_ARG;
@@ -113,12 +151,16 @@ int srv_api_agents(struct srv_request *req, struct srv_response *resp)
             vendor_id = req->who.vendor_id;
     }
     doc = cJSON_CreateObject();
-    arr = cJSON_AddArrayToObject(doc, "agents");
-    if (arr == NULL) {
+    memset(&f, 0, sizeof(f));
+    f.arr = cJSON_AddArrayToObject(doc, "agents");
+    f.limit = pg.limit - 1;
+    if (f.arr == NULL) {
         cJSON_Delete(doc);
         return DA_ERR_NOMEM;
     }
-    rc = srv_store_agents_list(req->srv->store, vendor_id, status, srv_now(), add_agent, arr);
+    rc = srv_store_agents_page(req->srv->store, vendor_id, status, srv_now(), &pg, add_agent, &f);
+    if (rc == 0)
+        rc = page_finish(doc, &f);
     if (rc != 0) {
         cJSON_Delete(doc);
         return rc;
@@ -159,13 +201,19 @@ int srv_api_agent(struct srv_request *req, struct srv_response *resp)
 
 static int add_report(const struct srv_report *r, void *arg)
 {
-    cJSON *arr = arg, *o = NULL;
-    int rc = srv_render_report(r, false, &o);
+    struct page_fill *f = arg;
+    cJSON *o = NULL;
+    int rc;
 
-    if (rc == 0 && !cJSON_AddItemToArray(arr, o)) {
+    if (page_full(f))
+        return 0;
+    rc = srv_render_report(r, false, &o);
+    if (rc == 0 && !cJSON_AddItemToArray(f->arr, o)) {
         cJSON_Delete(o);
         rc = DA_ERR_NOMEM;
     }
+    f->n++;
+    srv_cursor_format(r->received_at, r->id, f->next);
     return rc;
 }
 
@@ -187,22 +235,71 @@ static int parse_limit(struct srv_request *req, struct srv_response *resp, unsig
     return 0;
 }
 
+static int parse_time(struct srv_request *req, struct srv_response *resp, const char *name,
+                      int64_t *out)
+{
+    const char *s = srv_request_query(req, name);
+    int rc;
+
+    *out = 0;
+    if (s == NULL)
+        return 0;
+    rc = srv_time_parse_rfc3339(s, out);
+    if (rc != 0)
+        snprintf(resp->message, sizeof(resp->message), "%s: %s", name, da_strerror(rc));
+    return rc;
+}
+
+/* limit (one more row is read to know whether a next page exists), cursor,
+ * and the window [from, to) where the list has one. */
+static int parse_page(struct srv_request *req, struct srv_response *resp, bool with_id,
+                      bool with_window, struct srv_page *pg)
+{
+    const char *cursor = srv_request_query(req, "cursor");
+    unsigned limit;
+    int rc = parse_limit(req, resp, &limit);
+
+    memset(pg, 0, sizeof(*pg));
+    pg->limit = limit + 1;
+    if (rc == 0 && cursor != NULL) {
+        rc = srv_cursor_parse(cursor, with_id, &pg->after_n, pg->after_id, SRV_MAX_PARAM);
+        pg->has_after = rc == 0;
+    }
+    if (rc == 0 && with_window)
+        rc = parse_time(req, resp, "from", &pg->from);
+    if (rc == 0 && with_window)
+        rc = parse_time(req, resp, "to", &pg->to);
+    if (rc == 0 && srv_request_query(req, "to") != NULL && pg->to <= 0)
+        pg->to = -1; /* at or before the epoch: nothing is older */
+    if (rc == 0 && srv_request_query(req, "from") != NULL && srv_request_query(req, "to") != NULL &&
+        pg->from >= pg->to) {
+        snprintf(resp->message, sizeof(resp->message), "from must be before to");
+        rc = DA_ERR_INVALID_ARG;
+    }
+    return rc;
+}
+
 int srv_api_agent_reports(struct srv_request *req, struct srv_response *resp)
 {
     struct srv_agent *a = NULL;
-    cJSON *doc = NULL, *arr;
-    unsigned limit;
-    int rc = parse_limit(req, resp, &limit);
+    struct srv_page pg;
+    struct page_fill f;
+    cJSON *doc = NULL;
+    int rc = parse_page(req, resp, true, true, &pg);
 
     if (rc == 0)
         rc = visible_agent(req, req->param[0], &a);
     if (rc != 0)
         return rc;
     doc = cJSON_CreateObject();
-    arr = cJSON_AddArrayToObject(doc, "reports");
-    rc = arr != NULL ? 0 : DA_ERR_NOMEM;
+    memset(&f, 0, sizeof(f));
+    f.arr = cJSON_AddArrayToObject(doc, "reports");
+    f.limit = pg.limit - 1;
+    rc = f.arr != NULL ? 0 : DA_ERR_NOMEM;
     if (rc == 0)
-        rc = srv_store_reports_list(req->srv->store, a->id, limit, add_report, arr);
+        rc = srv_store_reports_page(req->srv->store, a->id, &pg, add_report, &f);
+    if (rc == 0)
+        rc = page_finish(doc, &f);
     srv_agent_free(a);
     if (rc != 0) {
         cJSON_Delete(doc);
@@ -250,9 +347,15 @@ int srv_api_policy_get(struct srv_request *req, struct srv_response *resp)
 
 static int add_audit(const struct srv_audit_entry *e, void *arg)
 {
-    cJSON *arr = arg, *o = cJSON_CreateObject();
+    struct page_fill *f = arg;
+    cJSON *arr = f->arr, *o;
     char ts[32];
 
+    if (page_full(f))
+        return 0;
+    f->n++;
+    srv_cursor_format(e->id, NULL, f->next);
+    o = cJSON_CreateObject();
     srv_time_rfc3339(e->at, ts);
     if (o == NULL || !cJSON_AddItemToArray(arr, o))
         return DA_ERR_NOMEM;
@@ -270,17 +373,22 @@ static int add_audit(const struct srv_audit_entry *e, void *arg)
 int srv_api_audit(struct srv_request *req, struct srv_response *resp)
 {
     const char *action = srv_request_query(req, "action");
-    cJSON *doc, *arr;
-    unsigned limit;
-    int rc = parse_limit(req, resp, &limit);
+    struct srv_page pg;
+    struct page_fill f;
+    cJSON *doc;
+    int rc = parse_page(req, resp, false, true, &pg);
 
     if (rc != 0)
         return rc;
     doc = cJSON_CreateObject();
-    arr = cJSON_AddArrayToObject(doc, "events");
-    rc = arr != NULL ? 0 : DA_ERR_NOMEM;
+    memset(&f, 0, sizeof(f));
+    f.arr = cJSON_AddArrayToObject(doc, "events");
+    f.limit = pg.limit - 1;
+    rc = f.arr != NULL ? 0 : DA_ERR_NOMEM;
     if (rc == 0)
-        rc = srv_store_audit_list(req->srv->store, action, limit, add_audit, arr);
+        rc = srv_store_audit_page(req->srv->store, action, &pg, add_audit, &f);
+    if (rc == 0)
+        rc = page_finish(doc, &f);
     if (rc != 0) {
         cJSON_Delete(doc);
         return rc;

@@ -653,10 +653,13 @@ int srv_api_report_post(struct srv_request *req, struct srv_response *resp)
     struct ingest g;
     int rc;
 
+    uint64_t t0 = srv_mono_us();
+
     memset(&g, 0, sizeof(g));
     g.req = req;
     g.resp = resp;
     rc = ingest_run(&g);
+    srv_histogram_observe_us(&req->srv->metrics.verify_latency, srv_mono_us() - t0);
     if (rc == 0 && resp->status == 201) {
         atomic_fetch_add(&req->srv->metrics.reports_accepted, 1);
         if (g.firmware_changed)
@@ -674,8 +677,11 @@ int srv_api_report_post(struct srv_request *req, struct srv_response *resp)
             srv_audit(req->srv, "server", "boot_changed", req->param[0], 0, detail);
         }
         report_events(&g);
+    } else if (rc == DA_ERR_INVENTORY_NEEDED) {
+        atomic_fetch_add(&req->srv->metrics.inventory_requested, 1);
     } else if (rc != 0) {
         atomic_fetch_add(&req->srv->metrics.reports_rejected, 1);
+        srv_code_counters_add(&req->srv->metrics.reports_refused, rc);
         srv_audit(req->srv, req->address, "report_rejected", req->param[0], rc, resp->message);
         if (g.agent != NULL && rc != DA_ERR_INVENTORY_NEEDED && rc != DA_ERR_RATE_LIMITED)
             srv_webhook_note_failure(req->srv, g.agent->id, rc);

@@ -10,7 +10,16 @@
 #include "caps.h"
 #include "err.h"
 
-enum cfg_type { CFG_STRING, CFG_PATH, CFG_UINT, CFG_BOOL, CFG_LOGLEVEL, CFG_PCRS, CFG_ADDRESS };
+enum cfg_type {
+    CFG_STRING,
+    CFG_PATH,
+    CFG_UINT,
+    CFG_BOOL,
+    CFG_LOGLEVEL,
+    CFG_PCRS,
+    CFG_ADDRESS,
+    CFG_LOGTARGET
+};
 
 struct cfg_key {
     const char *name;
@@ -70,6 +79,7 @@ static const struct cfg_key cfg_keys[] = {
     UINT_KEY(ready_min_free_mb, 0, 1000000000),
     UINT_KEY(commit_batch_max, 1, 4096),
     {"log_level", CFG_LOGLEVEL, offsetof(struct srv_config, log_level), 0, 0, 0},
+    STR_KEY(access_log, CFG_LOGTARGET),
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -194,6 +204,10 @@ static int set_value(struct srv_config *cfg, const struct cfg_key *k, const char
         break;
     case CFG_PATH:
         if (v[0] != '/')
+            return DA_ERR_CONFIG;
+        break;
+    case CFG_LOGTARGET:
+        if (v[0] != '/' && strcmp(v, "stderr") != 0)
             return DA_ERR_CONFIG;
         break;
     case CFG_STRING:

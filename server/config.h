@@ -55,6 +55,7 @@ struct srv_config {
     unsigned ready_min_free_mb; /* /readyz: free space the database's file system must keep */
     unsigned commit_batch_max;  /* most write transactions in one group commit */
     enum da_log_level log_level;
+    char access_log[PATH_MAX]; /* "": off; "stderr"; or an absolute path */
 };
 
 /* Defaults for every key; state_dir-relative paths are filled in by

@@ -19,6 +19,7 @@
 #include "http_guard.h"
 #include "log.h"
 #include "picky.h"
+#include "token.h"
 
 #define ROLES_READ  (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR | SRV_ROLE_VENDOR)
 #define ROLES_STAFF (SRV_ROLE_ADMIN | SRV_ROLE_AUDITOR)
@@ -61,6 +62,9 @@ static const struct route routes[] = {
     {"GET", "/v1/audit", ROLES_STAFF, NO_BODY, 0, srv_api_audit},
     {"POST", "/v1/agents/{}/revoke", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_revoke},
     {"POST", "/v1/agents/{}/readmit", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_agent_readmit},
+    {"GET", "/v1/tokens", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_tokens},
+    {"POST", "/v1/tokens/{}/revoke", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_token_revoke},
+    {"POST", "/v1/tokens/{}/expire", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_token_expire},
     {"GET", "/v1/agents/{}/boot-changes", ROLES_READ, NO_BODY, 0, srv_api_agent_boot_changes},
     {"GET", "/v1/vendors/{}/boot-pins", ROLES_STAFF, NO_BODY, 0, srv_api_boot_pins_get},
     {"POST", "/v1/vendors/{}/boot-pins", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_boot_pin_add},
@@ -75,18 +79,20 @@ static const struct route routes[] = {
 
 /* Query parameters a route accepts; any other, or one given twice, is
  * refused with 400 bad_query_parameter. Routes not listed take none. */
+#define ROUTE_QUERY_MAX 6
+
 struct route_query {
     srv_handler_fn fn;
-    const char *names[3];
+    const char *names[ROUTE_QUERY_MAX];
 };
 
 static const struct route_query route_queries[] = {
-    {srv_api_agents, {"vendor", "status", NULL}},
-    {srv_api_agent_reports, {"limit", NULL, NULL}},
-    {srv_api_agent_boot_changes, {"limit", NULL, NULL}},
-    {srv_api_audit, {"action", "limit", NULL}},
-    {srv_api_webhook_deliveries, {"limit", NULL, NULL}},
-    {srv_api_evidence_pack, {"from", "to", NULL}},
+    {srv_api_agents, {"vendor", "status", "limit", "cursor", NULL, NULL}},
+    {srv_api_agent_reports, {"limit", "cursor", "from", "to", NULL, NULL}},
+    {srv_api_agent_boot_changes, {"limit", NULL, NULL, NULL, NULL, NULL}},
+    {srv_api_audit, {"action", "limit", "cursor", "from", "to", NULL}},
+    {srv_api_webhook_deliveries, {"limit", NULL, NULL, NULL, NULL, NULL}},
+    {srv_api_evidence_pack, {"from", "to", NULL, NULL, NULL, NULL}},
 };
 
 struct srv_http {
@@ -110,7 +116,22 @@ struct req_state {
     int body_err;  /* DA_ERR_TOO_LARGE while receiving */
     size_t received;
     bool chunked; /* Transfer-Encoding: chunked, no Content-Length */
+    /* for the access log */
+    int64_t start_ms;  /* wall clock */
+    uint64_t start_us; /* monotonic */
+    int status;
+    uint64_t bytes;
+    const char *code; /* API code of a refusal */
+    char method[16];  /* a copy: the log line is written after the answer */
 };
+
+static uint64_t clock_us(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static bool param_ok(const char *s, size_t n)
 {
@@ -215,8 +236,9 @@ char *srv_error_body(int err, const char *message, size_t *len)
 
 /* close: the request was refused before its body was read, or its body
  * was dropped; the connection ends after the answer (RFC 9112 9.6). */
-static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ctx, int status,
-                                 char *body, size_t len, const char *ctype, bool close)
+static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ctx,
+                                 struct req_state *rs, int status, char *body, size_t len,
+                                 const char *ctype, bool close)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -242,18 +264,23 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ct
         atomic_fetch_add(&ctx->metrics.responses_5xx, 1);
     else if (status >= 400)
         atomic_fetch_add(&ctx->metrics.responses_4xx, 1);
+    else
+        atomic_fetch_add(&ctx->metrics.responses_2xx, 1);
+    rs->status = status;
+    rs->bytes = body != NULL ? len : 0;
     ret = MHD_queue_response(conn, (unsigned)status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, struct srv_ctx *ctx, int err,
-                                  const char *message, bool close)
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct srv_ctx *ctx,
+                                  struct req_state *rs, int err, const char *message, bool close)
 {
     size_t len = 0;
     char *body = srv_error_body(err, message, &len);
 
-    return send_body(conn, ctx, da_err_http_status(err), body, len, "application/json", close);
+    rs->code = da_err_code(err);
+    return send_body(conn, ctx, rs, da_err_http_status(err), body, len, "application/json", close);
 }
 
 static void client_address(struct MHD_Connection *conn, char *out, size_t size)
@@ -271,6 +298,23 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t size)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)size);
+}
+
+/* The last-used time of a token is kept to the minute: at most one write
+ * per token and minute, after an answer that succeeded (a refused request
+ * changes nothing in the store); a failure to record it refuses nothing. */
+#define TOKEN_TOUCH_S 60
+
+static void note_token_use(struct srv_ctx *ctx, const struct srv_principal *who)
+{
+    int64_t now = srv_now();
+    int rc;
+
+    if (who->token_id[0] == '\0' || now - who->last_used_at < TOKEN_TOUCH_S)
+        return;
+    rc = srv_store_api_token_touch(ctx->store, who->token_id, now);
+    if (rc != 0)
+        da_warn_f("token %s: last use not recorded: %s", who->token_id, da_strerror(rc));
 }
 
 /* Bearer token -> principal, checked against the route's roles. */
@@ -298,13 +342,31 @@ static int authenticate(struct srv_ctx *ctx, struct MHD_Connection *conn, unsign
     if (rc == 0)
         rc = srv_store_api_token_find(ctx->store, hash, who);
     OPENSSL_cleanse(hash, sizeof(hash));
-    if (rc == DA_ERR_AUTH_DENIED || rc == DA_ERR_NOT_FOUND)
-        return DA_ERR_AUTH_DENIED;
+    if (rc == DA_ERR_NOT_FOUND)
+        rc = DA_ERR_AUTH_DENIED;
     if (rc != 0)
         return rc;
     if ((who->role & roles) == 0)
         return DA_ERR_FORBIDDEN;
     return 0;
+}
+
+/* Failed authentications are counted and logged with the address (never
+ * with the token; a known token is named by its public id). */
+static void note_auth_failure(struct srv_ctx *ctx, const struct req_state *rs, int err)
+{
+    if (err == DA_ERR_AUTH_MISSING)
+        atomic_fetch_add(&ctx->metrics.auth_missing, 1);
+    else if (err == DA_ERR_FORBIDDEN)
+        atomic_fetch_add(&ctx->metrics.auth_forbidden, 1);
+    else if (err == DA_ERR_AUTH_DENIED || err == DA_ERR_API_TOKEN_REVOKED ||
+             err == DA_ERR_API_TOKEN_EXPIRED)
+        atomic_fetch_add(&ctx->metrics.auth_denied, 1);
+    else
+        return;
+    da_warn_f("access refused from %s: %s %s: %s%s%s", rs->req.address, rs->req.method,
+              rs->route->pattern, da_err_code(err),
+              rs->req.who.token_id[0] != '\0' ? " token " : "", rs->req.who.token_id);
 }
 
 static bool is_json_type(const char *ct)
@@ -333,7 +395,7 @@ static enum MHD_Result check_one_query(void *cls, enum MHD_ValueKind kind, const
 
     (void)kind;
     (void)value;
-    for (i = 0; q->names != NULL && i < 3 && q->names[i] != NULL; i++) {
+    for (i = 0; q->names != NULL && i < ROUTE_QUERY_MAX && q->names[i] != NULL; i++) {
         if (strcmp(q->names[i], key) != 0)
             continue;
         if (q->seen & (1u << i))
@@ -376,8 +438,10 @@ static int admit(struct srv_ctx *ctx, struct MHD_Connection *conn, struct req_st
     /* Per-agent budgets are spent in the handlers, once a request proved
      * which agent it comes from (api_report.c). */
     rc = authenticate(ctx, conn, rs->route->roles, &rs->req.who);
-    if (rc != 0)
+    if (rc != 0) {
+        note_auth_failure(ctx, rs, rc);
         return rc;
+    }
     cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl != NULL) {
         char *end = NULL;
@@ -414,9 +478,11 @@ static enum MHD_Result run_handler(struct srv_ctx *ctx, struct MHD_Connection *c
         free(resp.body);
         if (da_err_http_status(rc) >= 500)
             da_error_f("%s %s: %s", rs->req.method, rs->req.url, da_strerror(rc));
-        return send_error(conn, ctx, rc, resp.message, false);
+        return send_error(conn, ctx, rs, rc, resp.message, false);
     }
-    return send_body(conn, ctx, resp.status, resp.body, resp.body_len,
+    if (resp.status < 400)
+        note_token_use(ctx, &rs->req.who);
+    return send_body(conn, ctx, rs, resp.status, resp.body, resp.body_len,
                      resp.content_type != NULL ? resp.content_type : "application/json", false);
 }
 
@@ -433,10 +499,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (rs == NULL)
             return MHD_NO;
         *con_cls = rs;
+        rs->start_us = clock_us(CLOCK_MONOTONIC);
+        rs->start_ms = (int64_t)(clock_us(CLOCK_REALTIME) / 1000u);
         atomic_fetch_add(&ctx->inflight, 1);
         atomic_fetch_add(&ctx->metrics.requests, 1);
         rs->req.srv = ctx;
         rs->req.method = method;
+        snprintf(rs->method, sizeof(rs->method), "%s", method);
         rs->req.url = url;
         rs->req.conn = conn;
         client_address(conn, rs->req.address, sizeof(rs->req.address));
@@ -455,7 +524,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         da_buf_init(&rs->body, rs->route != NULL ? rs->route->body_cap : 0);
         if (rs->early_err != 0) {
             srv_guard_request_received(guard_of(ctx), conn);
-            return send_error(conn, ctx, rs->early_err, NULL, true);
+            return send_error(conn, ctx, rs, rs->early_err, NULL, true);
         }
         return MHD_YES;
     }
@@ -477,8 +546,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     srv_guard_request_received(guard_of(ctx), conn);
     if (rs->body_err != 0)
-        return send_error(conn, ctx, rs->body_err, NULL, true);
+        return send_error(conn, ctx, rs, rs->body_err, NULL, true);
     return run_handler(ctx, conn, rs);
+}
+
+/* One access log line per request, answered or not (status 0: the
+ * connection ended before an answer was queued). */
+static void log_access(struct srv_ctx *ctx, const struct req_state *rs)
+{
+    struct srv_access_entry e;
+    char principal[SRV_MAX_NAME + 16] = "";
+
+    if (ctx->access_log == NULL)
+        return;
+    if (rs->req.who.role != SRV_ROLE_NONE)
+        snprintf(principal, sizeof(principal), "%s:%s", srv_role_name(rs->req.who.role),
+                 rs->req.who.label);
+    e.time_ms = rs->start_ms;
+    e.address = rs->req.address;
+    e.method = rs->method;
+    e.route = rs->route != NULL ? rs->route->pattern : "-";
+    e.status = rs->status;
+    e.bytes = rs->bytes;
+    e.duration_us = clock_us(CLOCK_MONOTONIC) - rs->start_us;
+    e.principal = principal;
+    e.code = rs->code != NULL ? rs->code : "";
+    srv_access_log_write(ctx->access_log, &e);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -491,6 +584,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         srv_guard_request_done(guard_of(ctx), conn);
     if (rs == NULL)
         return;
+    log_access(ctx, rs);
     da_buf_free(&rs->body);
     free(rs);
     *con_cls = NULL;

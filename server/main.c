@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "admin_cli.h"
 #include "boot_pins.h"
 #include "config.h"
 #include "err.h"
@@ -33,6 +34,9 @@ static void usage(FILE *f)
           "  token create --role admin|auditor [--label TEXT]\n"
           "  token create --role vendor --vendor NAME [--label TEXT]\n"
           "  token create --vendor NAME --ttl 24h  one-time enrollment token\n"
+          "       (API tokens take --expires-in DURATION; a vendor must exist)\n"
+          "  token list | revoke ID | expire ID [--at RFC3339 | --in DURATION]\n"
+          "  vendor create NAME | list | rename NAME NEW-NAME\n"
           "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n"
           "  boot-pin add --vendor NAME --digest sha256:HEX --what COMPONENT\n"
           "  boot-pin list [--vendor NAME]\n"
@@ -94,21 +98,26 @@ static int cmd_init(const struct srv_config *cfg, int argc, char **argv)
 
 static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"role", required_argument, NULL, 'r'},
-                                         {"vendor", required_argument, NULL, 'v'},
-                                         {"ttl", required_argument, NULL, 't'},
-                                         {"label", required_argument, NULL, 'l'},
-                                         {NULL, 0, NULL, 0}};
-    const char *role_s = NULL, *vendor = NULL, *ttl_s = NULL, *label = "";
+    static const struct option opts[] = {
+        {"role", required_argument, NULL, 'r'},       {"vendor", required_argument, NULL, 'v'},
+        {"ttl", required_argument, NULL, 't'},        {"label", required_argument, NULL, 'l'},
+        {"expires-in", required_argument, NULL, 'e'}, {NULL, 0, NULL, 0}};
+    const char *role_s = NULL, *vendor = NULL, *ttl_s = NULL, *label = "", *exp_s = NULL;
     unsigned char hash[SRV_HASH_LEN];
     char token[SRV_TOKEN_SIZE];
     struct srv_store *store = NULL;
     enum srv_role role = SRV_ROLE_NONE;
-    long ttl = 0;
+    long ttl = 0, exp = 0;
     int c, rc;
 
     optind = 1;
-    if (argc < 2 || strcmp(argv[1], "create") != 0) {
+    if (argc >= 2 && strcmp(argv[1], "create") != 0) {
+        rc = srv_cli_token_admin(cfg, argc - 1, argv + 1);
+        if (rc == 2)
+            usage(stderr);
+        return rc;
+    }
+    if (argc < 2) {
         usage(stderr);
         return 2;
     }
@@ -123,6 +132,8 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
             ttl_s = optarg;
         else if (c == 'l')
             label = optarg;
+        else if (c == 'e')
+            exp_s = optarg;
         else {
             usage(stderr);
             return 2;
@@ -131,7 +142,8 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
     if (optind != argc || (role_s == NULL) == (ttl_s == NULL) ||
         (role_s != NULL && srv_role_parse(role_s, &role) != 0) ||
         (ttl_s != NULL && (vendor == NULL || srv_duration_parse(ttl_s, &ttl) != 0)) ||
-        (role_s != NULL && (role == SRV_ROLE_VENDOR) != (vendor != NULL))) {
+        (role_s != NULL && (role == SRV_ROLE_VENDOR) != (vendor != NULL)) ||
+        (exp_s != NULL && (role_s == NULL || srv_duration_parse(exp_s, &exp) != 0))) {
         usage(stderr);
         return 2;
     }
@@ -139,7 +151,8 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
     if (rc == 0)
         rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
     if (rc == 0 && role_s != NULL)
-        rc = srv_store_api_token_put(store, hash, role, vendor, label);
+        rc = srv_store_api_token_add(store, hash, role, vendor, label,
+                                     exp != 0 ? srv_now() + exp : 0);
     if (rc == 0 && ttl_s != NULL)
         rc = srv_store_enroll_token_put(store, hash, vendor, srv_now() + ttl);
     if (rc == 0)
@@ -150,7 +163,8 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
     if (rc == 0)
         printf("%s\n", token);
     else
-        fprintf(stderr, "devattest-server: token create: %s\n", da_strerror(rc));
+        fprintf(stderr, "devattest-server: token create: %s: %s\n", da_err_code(rc),
+                da_strerror(rc));
     OPENSSL_cleanse(token, sizeof(token));
     return rc == 0 ? 0 : 1;
 }
@@ -286,6 +300,13 @@ int main(int argc, char **argv)
         return cmd_init(&cfg, argc, argv);
     if (strcmp(argv[0], "token") == 0)
         return cmd_token(&cfg, argc, argv);
+    if (strcmp(argv[0], "vendor") == 0) {
+        int rc = srv_cli_vendor(&cfg, argc, argv);
+
+        if (rc == 2)
+            usage(stderr);
+        return rc;
+    }
     if (strcmp(argv[0], "serve") == 0)
         return cmd_serve(&cfg, argc, argv);
     if (strcmp(argv[0], "boot-pin") == 0)

@@ -19,6 +19,14 @@ int64_t srv_now(void)
     return (int64_t)time(NULL);
 }
 
+uint64_t srv_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 uint64_t srv_mono_ms(void)
 {
     struct timespec ts;
@@ -171,6 +179,11 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
     if (rc == 0)
         rc = srv_store_open(cfg->database, cfg->commit_batch_max, cfg->stale_after_s, &ctx->store);
     if (rc == 0)
+        srv_store_set_latency(ctx->store, &ctx->metrics.store_write_latency,
+                              &ctx->metrics.store_read_latency);
+    if (rc == 0)
+        rc = srv_access_log_open(cfg->access_log, &ctx->access_log);
+    if (rc == 0)
         rc = srv_ratelimit_new(cfg->rate_per_address, cfg->burst_per_address, &ctx->rl_address);
     if (rc == 0)
         rc = srv_ratelimit_new(cfg->rate_per_agent, cfg->burst_per_agent, &ctx->rl_agent);
@@ -201,6 +214,7 @@ void srv_ctx_close(struct srv_ctx *ctx)
         return;
     srv_webhooks_stop(ctx->webhooks); /* before the store it reads */
     srv_store_close(ctx->store);
+    srv_access_log_close(ctx->access_log);
     srv_keys_free(ctx->keys);
     srv_ratelimit_free(ctx->rl_address);
     srv_ratelimit_free(ctx->rl_agent);

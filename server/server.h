@@ -12,8 +12,10 @@
 
 #include "ak_cache.h"
 #include "config.h"
+#include "access_log.h"
 #include "ek.h"
 #include "eventlog_facts.h"
+#include "metrics.h"
 #include "pki.h"
 #include "quote.h"
 #include "ratelimit.h"
@@ -30,6 +32,15 @@ struct srv_metrics {
     atomic_uint_fast64_t enrollments;
     atomic_uint_fast64_t enrollments_rejected;
     atomic_uint_fast64_t rate_limited;
+    atomic_uint_fast64_t responses_2xx;
+    atomic_uint_fast64_t inventory_requested; /* the normal inventory round trip */
+    atomic_uint_fast64_t auth_missing;        /* no bearer token */
+    atomic_uint_fast64_t auth_denied;         /* unknown, revoked or expired token */
+    atomic_uint_fast64_t auth_forbidden;      /* a token without the route's role */
+    struct srv_code_counters reports_refused; /* by API error code */
+    struct srv_histogram verify_latency;      /* a report from its body to the answer */
+    struct srv_histogram store_write_latency;
+    struct srv_histogram store_read_latency;
 };
 
 struct srv_policy;
@@ -73,7 +84,8 @@ struct srv_ctx {
      * drive durable writes. */
     atomic_uint_fast64_t ready_probe_ms;
     atomic_int ready_probe_rc;
-    void *http; /* struct srv_http, owned by http.c */
+    struct srv_access_log *access_log; /* NULL: off */
+    void *http;                        /* struct srv_http, owned by http.c */
     atomic_int inflight;
     atomic_bool stopping;
     struct srv_webhooks *webhooks; /* delivery worker (webhook.h) */
@@ -86,6 +98,7 @@ void srv_ctx_close(struct srv_ctx *ctx);
 /* Unix seconds, and milliseconds of a monotonic clock. */
 int64_t srv_now(void);
 uint64_t srv_mono_ms(void);
+uint64_t srv_mono_us(void);
 
 /* Record an audit event in the store and the log. */
 void srv_audit(struct srv_ctx *ctx, const char *actor, const char *action, const char *subject,

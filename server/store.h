@@ -15,10 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_ID_HEX      33 /* 16 random bytes as hex, with NUL */
-#define SRV_HASH_LEN    32
-#define SRV_MAX_NAME    128 /* vendor names, labels */
-#define SRV_STATUS_SIZE 24
+#define SRV_ID_HEX        33 /* 16 random bytes as hex, with NUL */
+#define SRV_HASH_LEN      32
+#define SRV_MAX_NAME      128 /* vendor names, labels */
+#define SRV_STATUS_SIZE   24
+#define SRV_TOKEN_ID_SIZE 17 /* public id of an API token: hex of its hash's first 8 bytes */
 
 struct srv_store;
 
@@ -34,6 +35,8 @@ struct srv_principal {
     enum srv_role role;
     int64_t vendor_id; /* vendor role: the only vendor it may read; else 0 */
     char label[SRV_MAX_NAME];
+    char token_id[SRV_TOKEN_ID_SIZE];
+    int64_t last_used_at; /* as stored before this request; 0: never */
 };
 
 struct srv_vendor {
@@ -176,7 +179,8 @@ int srv_store_vendors_list(struct srv_store *s, srv_vendor_cb cb, void *ctx);
  * role is SRV_ROLE_VENDOR. */
 int srv_store_api_token_put(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
                             enum srv_role role, const char *vendor, const char *label);
-/* DA_ERR_AUTH_DENIED when no such token. */
+/* DA_ERR_AUTH_DENIED when no such token, DA_ERR_API_TOKEN_REVOKED,
+ * DA_ERR_API_TOKEN_EXPIRED (expiry at or before the store's clock). */
 int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
                              struct srv_principal *out);
 
@@ -377,5 +381,74 @@ typedef int (*srv_audit_cb)(const struct srv_audit_entry *e, void *ctx);
 int srv_store_audit_list(struct srv_store *s, const char *action, unsigned limit, srv_audit_cb cb,
                          void *ctx);
 int srv_store_audit_count(struct srv_store *s, int64_t *count);
+
+/* ---- administration: vendors, API tokens, paged lists ---- */
+
+/* Vendor names an administrator creates: 1..63 of [A-Za-z0-9._-],
+ * starting with a letter or digit. */
+bool srv_vendor_name_valid(const char *name);
+/* DA_ERR_VENDOR_NAME, DA_ERR_VENDOR_EXISTS. */
+int srv_store_vendor_create(struct srv_store *s, const char *name, int64_t *id);
+/* DA_ERR_VENDOR_NAME (new name), DA_ERR_VENDOR_UNKNOWN, DA_ERR_VENDOR_EXISTS. */
+int srv_store_vendor_rename(struct srv_store *s, const char *name, const char *new_name);
+
+struct srv_api_token {
+    char id[SRV_TOKEN_ID_SIZE];
+    enum srv_role role;
+    char vendor[SRV_MAX_NAME]; /* "" unless role is vendor */
+    char label[SRV_MAX_NAME];
+    int64_t created_at;
+    int64_t expires_at;   /* 0: never */
+    int64_t last_used_at; /* 0: never */
+    int64_t revoked_at;   /* 0: not revoked */
+};
+
+/* Like srv_store_api_token_put with an expiry (0: none). The vendor must
+ * exist: DA_ERR_VENDOR_UNKNOWN (nothing is created). */
+int srv_store_api_token_add(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                            enum srv_role role, const char *vendor, const char *label,
+                            int64_t expires_at);
+typedef int (*srv_api_token_cb)(const struct srv_api_token *t, void *ctx);
+/* Oldest first. */
+int srv_store_api_tokens_list(struct srv_store *s, srv_api_token_cb cb, void *ctx);
+/* DA_ERR_API_TOKEN_UNKNOWN; revoking a revoked token keeps its first time. */
+int srv_store_api_token_revoke(struct srv_store *s, const char *id, int64_t now,
+                               struct srv_api_token *out);
+/* Set the expiry (a time in the past ends it now). DA_ERR_API_TOKEN_UNKNOWN. */
+int srv_store_api_token_expire(struct srv_store *s, const char *id, int64_t at,
+                               struct srv_api_token *out);
+/* Record a use (only moves forward). */
+int srv_store_api_token_touch(struct srv_store *s, const char *id, int64_t now);
+
+/* One page of a list: at most limit rows after the cursor key, within the
+ * time window [from, to) where the list has one (0: open). */
+struct srv_page {
+    unsigned limit;
+    int64_t from, to;
+    bool has_after;
+    int64_t after_n;             /* agents: created_at; reports: received_at; audit: id */
+    char after_id[SRV_MAX_NAME]; /* agents and reports: id; audit: unused */
+};
+
+/* Agents by (created_at, id). */
+int srv_store_agents_page(struct srv_store *s, int64_t vendor_id, const char *status, int64_t now,
+                          const struct srv_page *pg, srv_agent_cb cb, void *ctx);
+/* An agent's reports, newest first: by (received_at descending, id). */
+int srv_store_reports_page(struct srv_store *s, const char *agent_id, const struct srv_page *pg,
+                           srv_report_cb cb, void *ctx);
+/* Audit events, newest first (id descending). */
+int srv_store_audit_page(struct srv_store *s, const char *action, const struct srv_page *pg,
+                         srv_audit_cb cb, void *ctx);
+
+/* Agents counted by vendor and status (for /metrics). */
+typedef int (*srv_agent_count_cb)(const char *vendor, const char *status, int64_t n, void *ctx);
+int srv_store_agent_counts(struct srv_store *s, int64_t now, srv_agent_count_cb cb, void *ctx);
+
+struct srv_histogram;
+/* Where the store records how long writes (queue to durable commit) and
+ * reads (a reader connection held) take; NULL: not recorded. Set before
+ * the store is shared between threads. */
+void srv_store_set_latency(struct srv_store *s, struct srv_histogram *writes,
+                           struct srv_histogram *reads);
 
 #endif

@@ -19,8 +19,10 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "encoding.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "quote.h"
 #include "picky.h"
 
@@ -29,7 +31,7 @@
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 5
+#define STORE_SCHEMA_LATEST 6
 
 struct wjob {
     int (*fn)(sqlite3 *db, void *arg);
@@ -62,6 +64,8 @@ struct srv_store {
 
     sqlite3 *rdb[STORE_READERS];
     bool rbusy[STORE_READERS];
+    uint64_t rstart_us[STORE_READERS];
+    struct srv_histogram *lat_write, *lat_read;
     pthread_mutex_t rmu;
     pthread_cond_t rcv;
 };
@@ -145,7 +149,16 @@ static const char *const migrations[] = {
     " c.value -> '$.reference', c.value -> '$.now'"
     " FROM reports r, json_each(r.transcript_json, '$.event_log.boot_changed.changes') c"
     " WHERE r.transcript_json LIKE '%\"boot_changed\":%' ORDER BY r.received_at, r.id, c.key;",
-    /* 5: webhook endpoints, their delivery queue and each attempt */
+    /* 5: API tokens get a public id, an expiry, a last-used time and a
+     * revocation time; audit events are found by time */
+    "ALTER TABLE api_tokens ADD COLUMN token_id TEXT;"
+    "ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE api_tokens ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE api_tokens SET token_id = lower(hex(substr(hash, 1, 8)));"
+    "CREATE UNIQUE INDEX api_tokens_token_id ON api_tokens(token_id);"
+    "CREATE INDEX audit_at ON audit_log(at);",
+    /* 6: webhook endpoints, their delivery queue and each attempt */
     "CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL,"
     " events TEXT NOT NULL, created_at BIGINT NOT NULL);"
     "CREATE TABLE webhook_deliveries (id INTEGER PRIMARY KEY,"
@@ -183,6 +196,14 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int sql_err(sqlite3 *db, const char *what, int src)
@@ -403,6 +424,7 @@ static void *writer_main(void *arg)
 static int submit(struct srv_store *s, int (*fn)(sqlite3 *, void *), void *arg)
 {
     struct wjob job;
+    uint64_t t0 = mono_us();
 
     memset(&job, 0, sizeof(job));
     job.fn = fn;
@@ -424,6 +446,7 @@ static int submit(struct srv_store *s, int (*fn)(sqlite3 *, void *), void *arg)
         pthread_cond_wait(&job.cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     pthread_cond_destroy(&job.cv);
+    srv_histogram_observe_us(s->lat_write, mono_us() - t0);
     return job.rc;
 }
 
@@ -438,6 +461,7 @@ static sqlite3 *reader_get(struct srv_store *s, int *slot)
         for (i = 0; i < STORE_READERS; i++) {
             if (!s->rbusy[i]) {
                 s->rbusy[i] = true;
+                s->rstart_us[i] = mono_us();
                 pthread_mutex_unlock(&s->rmu);
                 *slot = i;
                 return s->rdb[i];
@@ -449,6 +473,7 @@ static sqlite3 *reader_get(struct srv_store *s, int *slot)
 
 static void reader_put(struct srv_store *s, int slot)
 {
+    srv_histogram_observe_us(s->lat_read, mono_us() - s->rstart_us[slot]);
     pthread_mutex_lock(&s->rmu);
     s->rbusy[slot] = false;
     pthread_cond_signal(&s->rcv);
@@ -802,29 +827,40 @@ static int api_token_put_job(sqlite3 *db, void *arg)
     int64_t vid = 0;
     int rc;
 
-    if (j->vendor != NULL) {
-        struct vendor_job vj = {j->vendor, 0};
+    char id[SRV_TOKEN_ID_SIZE];
 
-        rc = vendor_ensure_job(db, &vj);
+    if (j->vendor != NULL) {
+        rc = vendor_lookup(db, j->vendor, &vid);
         if (rc != 0)
-            return rc;
-        vid = vj.id;
+            return rc == DA_ERR_NOT_FOUND ? DA_ERR_VENDOR_UNKNOWN : rc;
     }
-    rc = prepare(db, &st,
-                 "INSERT INTO api_tokens (hash, role, vendor_id, label, created_at)"
-                 " VALUES (?1, ?2, CASE WHEN ?3 = 0 THEN NULL ELSE ?3 END, ?4, ?5)",
-                 "biiti", j->hash, (size_t)SRV_HASH_LEN, (int64_t)j->role, vid, j->label, now_s());
+    rc = da_hex_encode_to(j->hash, 8, id, sizeof(id));
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "INSERT INTO api_tokens (hash, role, vendor_id, label, created_at, token_id,"
+                     " expires_at) VALUES (?1, ?2, CASE WHEN ?3 = 0 THEN NULL ELSE ?3 END, ?4, ?5,"
+                     " ?6, ?7)",
+                     "biititi", j->hash, (size_t)SRV_HASH_LEN, (int64_t)j->role, vid, j->label,
+                     now_s(), id, j->expires_at);
     return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_api_token_add(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
+                            enum srv_role role, const char *vendor, const char *label,
+                            int64_t expires_at)
+{
+    struct token_job j = {hash, (int)role, vendor, label != NULL ? label : "", expires_at, 0, 0};
+
+    if ((role == SRV_ROLE_VENDOR) != (vendor != NULL) || expires_at < 0 ||
+        strlen(j.label) >= SRV_MAX_NAME)
+        return DA_ERR_INVALID_ARG;
+    return submit(s, api_token_put_job, &j);
 }
 
 int srv_store_api_token_put(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
                             enum srv_role role, const char *vendor, const char *label)
 {
-    struct token_job j = {hash, (int)role, vendor, label != NULL ? label : "", 0, 0, 0};
-
-    if ((role == SRV_ROLE_VENDOR) != (vendor != NULL))
-        return DA_ERR_INVALID_ARG;
-    return submit(s, api_token_put_job, &j);
+    return srv_store_api_token_add(s, hash, role, vendor, label, 0);
 }
 
 int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_HASH_LEN],
@@ -836,8 +872,9 @@ int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_H
 
     memset(out, 0, sizeof(*out));
     rc = prepare(db, &st,
-                 "SELECT role, coalesce(vendor_id, 0), label FROM api_tokens WHERE hash = ?1", "b",
-                 hash, (size_t)SRV_HASH_LEN);
+                 "SELECT role, coalesce(vendor_id, 0), label, token_id, last_used_at, expires_at,"
+                 " revoked_at FROM api_tokens WHERE hash = ?1",
+                 "b", hash, (size_t)SRV_HASH_LEN);
     if (rc == 0) {
         rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DA_ERR_AUTH_DENIED;
         if (rc == 0) {
@@ -850,11 +887,21 @@ int srv_store_api_token_find(struct srv_store *s, const unsigned char hash[SRV_H
             out->role = rc == 0 ? (enum srv_role)role : SRV_ROLE_NONE;
         }
         if (rc == 0) {
+            int64_t expires_at = sqlite3_column_int64(st, 5);
+
             out->vendor_id = sqlite3_column_int64(st, 1);
             col_copy(st, 2, out->label, sizeof(out->label));
+            col_copy(st, 3, out->token_id, sizeof(out->token_id));
+            out->last_used_at = sqlite3_column_int64(st, 4);
+            if (sqlite3_column_int64(st, 6) != 0)
+                rc = DA_ERR_API_TOKEN_REVOKED;
+            else if (expires_at != 0 && expires_at <= now_s())
+                rc = DA_ERR_API_TOKEN_EXPIRED;
         }
         release(st);
     }
+    if (rc != 0)
+        out->role = SRV_ROLE_NONE;
     reader_put(s, slot);
     return rc;
 }
@@ -864,8 +911,10 @@ static int enroll_token_put_job(sqlite3 *db, void *arg)
     struct token_job *j = arg;
     struct vendor_job vj = {j->vendor, 0};
     sqlite3_stmt *st = NULL;
-    int rc = vendor_ensure_job(db, &vj);
+    int rc = vendor_lookup(db, vj.name, &vj.id);
 
+    if (rc == DA_ERR_NOT_FOUND)
+        rc = DA_ERR_VENDOR_UNKNOWN;
     if (rc == 0)
         rc = prepare(db, &st,
                      "INSERT INTO enroll_tokens (hash, vendor_id, expires_at) VALUES (?1, ?2, ?3)",
@@ -2342,4 +2391,319 @@ int srv_store_audit_list(struct srv_store *s, const char *action, unsigned limit
 int srv_store_audit_count(struct srv_store *s, int64_t *count)
 {
     return read_int64(s, "SELECT count(*) FROM audit_log", count);
+}
+
+/* ---- administration: vendors, API tokens, paged lists ---- */
+
+bool srv_vendor_name_valid(const char *name)
+{
+    size_t i, n = strlen(name);
+
+    if (n == 0 || n > 63)
+        return false;
+    for (i = 0; i < n; i++) {
+        char c = name[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+            return false;
+    }
+    return true;
+}
+
+static int vendor_create_job(sqlite3 *db, void *arg)
+{
+    struct vendor_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (vendor_lookup(db, j->name, &j->id) == 0)
+        return DA_ERR_VENDOR_EXISTS;
+    rc = prepare(db, &st, "INSERT INTO vendors (name, created_at) VALUES (?1, ?2)", "ti", j->name,
+                 now_s());
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == 0)
+        j->id = sqlite3_last_insert_rowid(db);
+    return rc;
+}
+
+int srv_store_vendor_create(struct srv_store *s, const char *name, int64_t *id)
+{
+    struct vendor_job j = {name, 0};
+    int rc;
+
+    *id = 0;
+    if (!srv_vendor_name_valid(name))
+        return DA_ERR_VENDOR_NAME;
+    rc = submit(s, vendor_create_job, &j);
+    if (rc == 0)
+        *id = j.id;
+    return rc;
+}
+
+struct vendor_rename_job {
+    const char *name, *new_name;
+};
+
+static int vendor_rename_job(sqlite3 *db, void *arg)
+{
+    struct vendor_rename_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    int changes = 0, rc;
+
+    rc = vendor_lookup(db, j->name, &id);
+    if (rc == DA_ERR_NOT_FOUND)
+        return DA_ERR_VENDOR_UNKNOWN;
+    if (rc == 0 && vendor_lookup(db, j->new_name, &id) == 0)
+        return DA_ERR_VENDOR_EXISTS;
+    if (rc == 0)
+        rc = prepare(db, &st, "UPDATE vendors SET name = ?2 WHERE name = ?1", "tt", j->name,
+                     j->new_name);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    return rc == 0 && changes != 1 ? DA_ERR_VENDOR_UNKNOWN : rc;
+}
+
+int srv_store_vendor_rename(struct srv_store *s, const char *name, const char *new_name)
+{
+    struct vendor_rename_job j = {name, new_name};
+
+    if (!srv_vendor_name_valid(new_name))
+        return DA_ERR_VENDOR_NAME;
+    if (strlen(name) >= SRV_MAX_NAME)
+        return DA_ERR_VENDOR_UNKNOWN;
+    return submit(s, vendor_rename_job, &j);
+}
+
+#define API_TOKEN_SQL                                                                              \
+    "SELECT t.token_id, t.role, coalesce(v.name, ''), t.label, t.created_at, t.expires_at,"        \
+    " t.last_used_at, t.revoked_at FROM api_tokens t LEFT JOIN vendors v ON v.id = t.vendor_id"
+
+static void api_token_from_row(sqlite3_stmt *st, struct srv_api_token *t)
+{
+    int role = sqlite3_column_int(st, 1);
+
+    memset(t, 0, sizeof(*t));
+    col_copy(st, 0, t->id, sizeof(t->id));
+    t->role = (enum srv_role)role;
+    col_copy(st, 2, t->vendor, sizeof(t->vendor));
+    col_copy(st, 3, t->label, sizeof(t->label));
+    t->created_at = sqlite3_column_int64(st, 4);
+    t->expires_at = sqlite3_column_int64(st, 5);
+    t->last_used_at = sqlite3_column_int64(st, 6);
+    t->revoked_at = sqlite3_column_int64(st, 7);
+}
+
+int srv_store_api_tokens_list(struct srv_store *s, srv_api_token_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st, API_TOKEN_SQL " ORDER BY t.created_at, t.token_id", "");
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_api_token t;
+
+        api_token_from_row(st, &t);
+        rc = cb(&t, ctx);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+struct api_token_update_job {
+    const char *id;
+    const char *sql; /* ?1 token id, ?2 time */
+    int64_t at;
+    struct srv_api_token *out;
+};
+
+static int api_token_update_job(sqlite3 *db, void *arg)
+{
+    struct api_token_update_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int changes = 0, rc;
+
+    rc = prepare(db, &st, j->sql, "ti", j->id, j->at);
+    if (rc == 0)
+        rc = run(db, st, &changes);
+    if (rc != 0 || j->out == NULL)
+        return rc;
+    rc = prepare(db, &st, API_TOKEN_SQL " WHERE t.token_id = ?1", "t", j->id);
+    if (rc != 0)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        api_token_from_row(st, j->out);
+    else
+        rc = DA_ERR_API_TOKEN_UNKNOWN;
+    release(st);
+    return rc;
+}
+
+static bool token_id_valid(const char *id)
+{
+    size_t i;
+
+    for (i = 0; id[i] != '\0'; i++) {
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    }
+    return i == SRV_TOKEN_ID_SIZE - 1;
+}
+
+int srv_store_api_token_revoke(struct srv_store *s, const char *id, int64_t now,
+                               struct srv_api_token *out)
+{
+    struct api_token_update_job j = {
+        id, "UPDATE api_tokens SET revoked_at = ?2 WHERE token_id = ?1 AND revoked_at = 0", now,
+        out};
+
+    if (!token_id_valid(id))
+        return DA_ERR_API_TOKEN_UNKNOWN;
+    return submit(s, api_token_update_job, &j);
+}
+
+int srv_store_api_token_expire(struct srv_store *s, const char *id, int64_t at,
+                               struct srv_api_token *out)
+{
+    struct api_token_update_job j = {
+        id, "UPDATE api_tokens SET expires_at = ?2 WHERE token_id = ?1", at, out};
+
+    if (!token_id_valid(id))
+        return DA_ERR_API_TOKEN_UNKNOWN;
+    if (at <= 0)
+        return DA_ERR_INVALID_ARG;
+    return submit(s, api_token_update_job, &j);
+}
+
+int srv_store_api_token_touch(struct srv_store *s, const char *id, int64_t now)
+{
+    struct api_token_update_job j = {
+        id, "UPDATE api_tokens SET last_used_at = ?2 WHERE token_id = ?1 AND last_used_at < ?2",
+        now, NULL};
+
+    return submit(s, api_token_update_job, &j);
+}
+
+static int64_t page_to(const struct srv_page *pg)
+{
+    return pg->to != 0 ? pg->to : INT64_MAX;
+}
+
+int srv_store_agents_page(struct srv_store *s, int64_t vendor_id, const char *status, int64_t now,
+                          const struct srv_page *pg, srv_agent_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT * FROM (SELECT " AGENT_COLUMNS
+                 " FROM agents a JOIN vendors v ON v.id = a.vendor_id"
+                 " WHERE (?2 = 0 OR a.vendor_id = ?2)"
+                 " AND (?4 = 0 OR a.created_at > ?5 OR (a.created_at = ?5 AND a.id > ?6))) t"
+                 " WHERE (?3 IS NULL OR t.status = ?3) ORDER BY t.created_at, t.id LIMIT ?7",
+                 "iitiiti", now - (int64_t)s->stale_after, vendor_id, status,
+                 (int64_t)pg->has_after, pg->after_n, pg->after_id, (int64_t)pg->limit);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_agent *a = NULL;
+
+        rc = agent_from_row(st, &a);
+        if (rc == 0)
+            rc = cb(a, ctx);
+        srv_agent_free(a);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_reports_page(struct srv_store *s, const char *agent_id, const struct srv_page *pg,
+                           srv_report_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
+                 " AND received_at >= ?2 AND received_at < ?3"
+                 " AND (?4 = 0 OR received_at < ?5 OR (received_at = ?5 AND id > ?6))"
+                 " ORDER BY received_at DESC, id LIMIT ?7",
+                 "tiiiiti", agent_id, pg->from, page_to(pg), (int64_t)pg->has_after, pg->after_n,
+                 pg->after_id, (int64_t)pg->limit);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_report *r = NULL;
+
+        rc = report_from_row(st, false, &r);
+        if (rc == 0)
+            rc = cb(r, ctx);
+        srv_report_free(r);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_audit_page(struct srv_store *s, const char *action, const struct srv_page *pg,
+                         srv_audit_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT id, at, actor, action, subject, code, detail FROM audit_log"
+                 " WHERE (?1 IS NULL OR action = ?1) AND at >= ?2 AND at < ?3"
+                 " AND (?4 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?6",
+                 "tiiiii", action, pg->from, page_to(pg), (int64_t)pg->has_after, pg->after_n,
+                 (int64_t)pg->limit);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_audit_entry e;
+
+        e.id = sqlite3_column_int64(st, 0);
+        e.at = sqlite3_column_int64(st, 1);
+        col_copy(st, 2, e.actor, sizeof(e.actor));
+        col_copy(st, 3, e.action, sizeof(e.action));
+        col_copy(st, 4, e.subject, sizeof(e.subject));
+        col_copy(st, 5, e.code, sizeof(e.code));
+        e.detail = col_strdup(st, 6);
+        rc = e.detail != NULL ? cb(&e, ctx) : DA_ERR_NOMEM;
+        free(e.detail);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_agent_counts(struct srv_store *s, int64_t now, srv_agent_count_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT v.name, " AGENT_STATUS_SQL " AS status, count(*)"
+                 " FROM agents a JOIN vendors v ON v.id = a.vendor_id"
+                 " GROUP BY v.name, status ORDER BY v.name, status",
+                 "i", now - (int64_t)s->stale_after);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0), *stt = sqlite3_column_text(st, 1);
+
+        rc = cb(v != NULL ? (const char *)v : "", stt != NULL ? (const char *)stt : "",
+                sqlite3_column_int64(st, 2), ctx);
+    }
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+void srv_store_set_latency(struct srv_store *s, struct srv_histogram *writes,
+                           struct srv_histogram *reads)
+{
+    s->lat_write = writes;
+    s->lat_read = reads;
 }

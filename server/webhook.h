@@ -55,7 +55,8 @@ int srv_webhook_url_check(const char *url);
 int srv_webhook_sign(const char *secret, int64_t t, const char *body, size_t body_len, char *out,
                      size_t size);
 
-/* Deliveries that succeeded and that failed for good, since start. */
+/* Deliveries that succeeded, and attempts that failed plus events that
+ * could not be queued, since start (the /metrics counters). */
 void srv_webhook_counts(const struct srv_webhooks *w, uint64_t *delivered, uint64_t *failed);
 
 #endif

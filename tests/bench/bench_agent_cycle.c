@@ -230,7 +230,8 @@ int main(int argc, char **argv)
             "interval = 1h\njitter = 0s\n",
             srv.base, srv.ca, tpm.tcti, dir);
     fclose(f);
-    if (da_test_server_cli(&srv, token, sizeof(token), "token", "create", "--vendor", "bench",
+    if (da_test_server_cli(&srv, NULL, 0, "vendor", "create", "bench", NULL) != 0 ||
+        da_test_server_cli(&srv, token, sizeof(token), "token", "create", "--vendor", "bench",
                            "--ttl", "1h", NULL) != 0)
         return 1;
     {

@@ -76,6 +76,12 @@ if(TARGET da_agent)
   add_dependencies(test_server_slow_clients devattest-server devattest-agent)
 endif()
 
+# /metrics after real traffic (promtool), the access log, token and vendor
+# administration, paged lists.
+da_unit_test(NAME test_server_ops SOURCES ${DA_TEST_SRC}/integration/test_server_ops.c
+             LIBS da_server da_test_server da_test_softak da_test_rawtls LABELS integration server)
+add_dependencies(test_server_ops devattest-server)
+
 # The API document: valid OpenAPI (a validator from npm, see tests/api), and
 # every answer of the server integration tests below checked against it.
 add_executable(print_error_codes ${DA_TEST_SRC}/api/print_error_codes.c)
@@ -84,7 +90,7 @@ add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract $
 set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
 file(MAKE_DIRECTORY ${DA_API_ANSWERS})
 foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready
-          test_mboot_e2e test_server_webhooks test_evidence_pack)
+          test_server_ops test_mboot_e2e test_server_webhooks test_evidence_pack)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)

@@ -306,7 +306,10 @@ static void test_query_parameters(void **state)
     struct world *w = *state;
 
     expect_refused(w, "GET", "/v1/agents?foo=1", w->srv.admin, 400, "bad_query_parameter");
-    expect_refused(w, "GET", "/v1/agents?limit=5", w->srv.admin, 400, "bad_query_parameter");
+    expect_refused(w, "GET", "/v1/agents?offset=5", w->srv.admin, 400, "bad_query_parameter");
+    expect_refused(w, "GET", "/v1/agents?cursor=1.a&cursor=2.b", w->srv.admin, 400,
+                   "bad_query_parameter");
+    expect_refused(w, "GET", "/v1/tokens?limit=1", w->srv.admin, 400, "bad_query_parameter");
     expect_refused(w, "GET", "/v1/agents?status=pending&status=stale", w->srv.admin, 400,
                    "bad_query_parameter");
     expect_refused(w, "GET", "/v1/audit?limit=1&limit=1000", w->srv.admin, 400,
@@ -320,10 +323,20 @@ static void test_query_parameters(void **state)
                    "bad_query_parameter");
     /* bad values of known parameters keep their own code */
     expect_refused(w, "GET", "/v1/audit?limit=0", w->srv.admin, 400, "invalid_argument");
+    expect_refused(w, "GET", "/v1/audit?cursor=12.x", w->srv.admin, 400, "bad_cursor");
+    expect_refused(w, "GET", "/v1/agents?cursor=12", w->srv.admin, 400, "bad_cursor");
+    expect_refused(w, "GET", "/v1/audit?from=yesterday", w->srv.admin, 400, "bad_time");
+    expect_refused(w, "GET", "/v1/agents/agentacme1/reports?to=2026-02-30T00:00:00Z", w->srv.admin,
+                   400, "bad_time");
+    expect_refused(w, "GET", "/v1/audit?from=2026-12-06T00:00:00Z&to=2026-12-05T00:00:00Z",
+                   w->srv.admin, 400, "invalid_argument");
     /* and the ones a route takes still work */
     expect_status(w, "/v1/agents?vendor=acme&status=pending", w->srv.admin, 200);
     expect_status(w, "/v1/audit?action=policy_rotated&limit=5", w->srv.admin, 200);
     expect_status(w, "/v1/agents/agentacme1/reports?limit=10", w->srv.admin, 200);
+    expect_status(w, "/v1/agents?limit=1&cursor=0.a", w->srv.admin, 200);
+    expect_status(w, "/v1/audit?from=2026-01-01T00:00:00Z&to=2100-01-01T00:00:00%2B01:00",
+                  w->srv.admin, 200);
 }
 
 static long mono_ms(void)

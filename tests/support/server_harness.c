@@ -122,6 +122,10 @@ int da_test_server_setup(struct da_test_server *s, const char *extra_config)
         da_test_server_cli(s, s->auditor, sizeof(s->auditor), "token", "create", "--role",
                            "auditor", "--label", "test-auditor", NULL) != 0)
         return -1;
+    /* the vendors the tests name; tokens are refused for unknown vendors */
+    if (da_test_server_cli(s, NULL, 0, "vendor", "create", "acme", NULL) != 0 ||
+        da_test_server_cli(s, NULL, 0, "vendor", "create", "globex", NULL) != 0)
+        return -1;
     return 0;
 }
 

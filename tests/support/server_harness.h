@@ -28,7 +28,8 @@ struct da_test_http {
 };
 
 /* Prepare a state directory, write server.conf (extra lines appended), make
- * admin and auditor tokens. Does not start the server. 0 or -1. */
+ * admin and auditor tokens and the vendors "acme" and "globex". Does not
+ * start the server. 0 or -1. */
 int da_test_server_setup(struct da_test_server *s, const char *extra_config);
 /* Write server.conf again with other extra lines (the server must be
  * stopped; start it again to apply). 0 or -1. */

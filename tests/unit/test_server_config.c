@@ -79,6 +79,8 @@ static void test_rejections(void **state)
         "request_body_timeout_s = 3601\n",
         "request_body_min_rate = 0\n",
         "http_threads = 1025\n",
+        "access_log = access.log\n", /* neither stderr nor absolute */
+        "access_log = STDERR\n",
     };
     struct srv_config c;
     size_t i;

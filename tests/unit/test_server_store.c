@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -76,12 +77,12 @@ static void test_migration_and_reopen(void **state)
     int64_t id1 = 0, id2 = 0;
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 6);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 6);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
@@ -94,6 +95,17 @@ static void test_tokens(void **state)
     struct srv_principal p;
     int64_t vid = 0, acme = 0;
 
+    hash_of(h, 1);
+    /* an unknown vendor is refused, and not created */
+    assert_int_equal(srv_store_api_token_put(f->s, h, SRV_ROLE_VENDOR, "acme", "l"),
+                     DA_ERR_VENDOR_UNKNOWN);
+    assert_int_equal(srv_store_api_token_find(f->s, h, &p), DA_ERR_AUTH_DENIED);
+    assert_int_equal(srv_store_vendor_find(f->s, "acme", &(struct srv_vendor){0}),
+                     DA_ERR_NOT_FOUND);
+    hash_of(h, 3);
+    assert_int_equal(srv_store_enroll_token_put(f->s, h, "acme", 1000), DA_ERR_VENDOR_UNKNOWN);
+    assert_int_equal(srv_store_enroll_token_consume(f->s, h, 999, &vid), DA_ERR_TOKEN_INVALID);
+    assert_int_equal(srv_store_vendor_create(f->s, "acme", &acme), 0);
     hash_of(h, 1);
     assert_int_equal(srv_store_api_token_put(f->s, h, SRV_ROLE_VENDOR, "acme", "l"), 0);
     assert_int_equal(srv_store_api_token_find(f->s, h, &p), 0);
@@ -334,6 +346,234 @@ static void test_audit_and_policy(void **state)
     assert_int_equal(srv_store_integrity_check(f->s), 0);
 }
 
+/* Database rows as text, to show that a refused change left them alone. */
+static void table_text(const char *path, const char *sql, char *out, size_t size)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t o = 0;
+    int i;
+
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (i = 0; i < sqlite3_column_count(st) && o < size; i++) {
+            const unsigned char *t = sqlite3_column_text(st, i);
+
+            o += (size_t)snprintf(out + o, size - o, "%s|", t != NULL ? (const char *)t : "NULL");
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(o < size);
+}
+
+static void test_vendor_admin(void **state)
+{
+    struct fixture *f = *state;
+    char before[2048], after[2048];
+    struct srv_vendor v;
+    int64_t id = 0, id2 = 0;
+
+    assert_int_equal(srv_store_vendor_create(f->s, "acme", &id), 0);
+    assert_true(id > 0);
+    table_text(f->path, "SELECT * FROM vendors ORDER BY id", before, sizeof(before));
+    /* every refusal has its code and leaves the table as it was */
+    assert_int_equal(srv_store_vendor_create(f->s, "acme", &id2), DA_ERR_VENDOR_EXISTS);
+    assert_int_equal(srv_store_vendor_create(f->s, "", &id2), DA_ERR_VENDOR_NAME);
+    assert_int_equal(srv_store_vendor_create(f->s, "-acme", &id2), DA_ERR_VENDOR_NAME);
+    assert_int_equal(srv_store_vendor_create(f->s, "ac me", &id2), DA_ERR_VENDOR_NAME);
+    assert_int_equal(srv_store_vendor_create(f->s, "acme\n", &id2), DA_ERR_VENDOR_NAME);
+    assert_int_equal(
+        srv_store_vendor_create(
+            f->s, "a234567890123456789012345678901234567890123456789012345678901234", &id2),
+        DA_ERR_VENDOR_NAME);
+    assert_int_equal(srv_store_vendor_rename(f->s, "nosuch", "other"), DA_ERR_VENDOR_UNKNOWN);
+    assert_int_equal(srv_store_vendor_rename(f->s, "acme", "bad name"), DA_ERR_VENDOR_NAME);
+    assert_int_equal(srv_store_vendor_create(f->s, "globex", &id2), 0);
+    table_text(f->path, "SELECT * FROM vendors ORDER BY id", before, sizeof(before));
+    assert_int_equal(srv_store_vendor_rename(f->s, "acme", "globex"), DA_ERR_VENDOR_EXISTS);
+    table_text(f->path, "SELECT * FROM vendors ORDER BY id", after, sizeof(after));
+    assert_string_equal(before, after);
+    /* a rename keeps the id, so agents and tokens follow it */
+    assert_int_equal(srv_store_vendor_rename(f->s, "acme", "acme-corp.eu_1"), 0);
+    assert_int_equal(srv_store_vendor_find(f->s, "acme", &v), DA_ERR_NOT_FOUND);
+    assert_int_equal(srv_store_vendor_find(f->s, "acme-corp.eu_1", &v), 0);
+    assert_int_equal(v.id, id);
+}
+
+static int collect_token(const struct srv_api_token *t, void *arg)
+{
+    struct srv_api_token *out = arg;
+    int i;
+
+    for (i = 0; i < 4 && out[i].id[0] != '\0'; i++)
+        ;
+    assert_true(i < 4);
+    out[i] = *t;
+    return 0;
+}
+
+static void test_api_token_admin(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char h1[SRV_HASH_LEN], h2[SRV_HASH_LEN];
+    struct srv_api_token got[4], t;
+    struct srv_principal p;
+    int64_t id = 0, now = (int64_t)time(NULL);
+    char before[4096], after[4096];
+
+    hash_of(h1, 0x11);
+    hash_of(h2, 0x22);
+    assert_int_equal(srv_store_vendor_create(f->s, "acme", &id), 0);
+    assert_int_equal(srv_store_api_token_add(f->s, h1, SRV_ROLE_ADMIN, NULL, "ops", 0), 0);
+    assert_int_equal(srv_store_api_token_add(f->s, h2, SRV_ROLE_VENDOR, "acme", "ci", now + 3600),
+                     0);
+    memset(got, 0, sizeof(got));
+    assert_int_equal(srv_store_api_tokens_list(f->s, collect_token, got), 0);
+    assert_string_equal(got[0].id, "1100000000000000");
+    assert_int_equal(got[0].role, SRV_ROLE_ADMIN);
+    assert_int_equal(got[0].expires_at, 0);
+    assert_string_equal(got[1].id, "2200000000000000");
+    assert_string_equal(got[1].vendor, "acme");
+    assert_int_equal(got[1].expires_at, now + 3600);
+    assert_int_equal(got[1].last_used_at, 0);
+    assert_int_equal(got[2].id[0], '\0');
+
+    /* last use only moves forward */
+    assert_int_equal(srv_store_api_token_touch(f->s, "2200000000000000", 500), 0);
+    assert_int_equal(srv_store_api_token_touch(f->s, "2200000000000000", 400), 0);
+    assert_int_equal(srv_store_api_token_find(f->s, h2, &p), 0);
+    assert_int_equal(p.last_used_at, 500);
+    assert_string_equal(p.token_id, "2200000000000000");
+
+    /* unknown or malformed ids change nothing */
+    table_text(f->path, "SELECT * FROM api_tokens ORDER BY token_id", before, sizeof(before));
+    assert_int_equal(srv_store_api_token_revoke(f->s, "3300000000000000", now, &t),
+                     DA_ERR_API_TOKEN_UNKNOWN);
+    assert_int_equal(srv_store_api_token_revoke(f->s, "11000000000000", now, &t),
+                     DA_ERR_API_TOKEN_UNKNOWN);
+    assert_int_equal(srv_store_api_token_revoke(f->s, "1100000000000000' OR 1=1", now, &t),
+                     DA_ERR_API_TOKEN_UNKNOWN);
+    assert_int_equal(srv_store_api_token_expire(f->s, "3300000000000000", now, &t),
+                     DA_ERR_API_TOKEN_UNKNOWN);
+    assert_int_equal(srv_store_api_token_expire(f->s, "1100000000000000", 0, &t),
+                     DA_ERR_INVALID_ARG);
+    table_text(f->path, "SELECT * FROM api_tokens ORDER BY token_id", after, sizeof(after));
+    assert_string_equal(before, after);
+
+    /* expiry: at or before now refuses; revocation: refuses, keeps its first time */
+    assert_int_equal(srv_store_api_token_expire(f->s, "2200000000000000", now - 1, &t), 0);
+    assert_int_equal(t.expires_at, now - 1);
+    assert_int_equal(srv_store_api_token_find(f->s, h2, &p), DA_ERR_API_TOKEN_EXPIRED);
+    assert_int_equal(p.role, SRV_ROLE_NONE);
+    assert_int_equal(srv_store_api_token_expire(f->s, "2200000000000000", now + 60, &t), 0);
+    assert_int_equal(srv_store_api_token_find(f->s, h2, &p), 0);
+    assert_int_equal(srv_store_api_token_revoke(f->s, "1100000000000000", 777, &t), 0);
+    assert_int_equal(t.revoked_at, 777);
+    assert_int_equal(srv_store_api_token_revoke(f->s, "1100000000000000", 888, &t), 0);
+    assert_int_equal(t.revoked_at, 777);
+    assert_int_equal(srv_store_api_token_find(f->s, h1, &p), DA_ERR_API_TOKEN_REVOKED);
+}
+
+#define PAGE_TEXT 256
+
+static int page_agent(const struct srv_agent *a, void *arg)
+{
+    char *out = arg;
+
+    snprintf(out + strlen(out), PAGE_TEXT - strlen(out), "%s,", a->id);
+    return 0;
+}
+
+static int page_report(const struct srv_report *r, void *arg)
+{
+    char *out = arg;
+
+    snprintf(out + strlen(out), PAGE_TEXT - strlen(out), "%s,", r->id);
+    return 0;
+}
+
+static int page_audit(const struct srv_audit_entry *e, void *arg)
+{
+    char *out = arg;
+
+    snprintf(out + strlen(out), PAGE_TEXT - strlen(out), "%s,", e->subject);
+    return 0;
+}
+
+/* Pages follow the sort key, including rows that share its time. */
+static void test_paging(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_page pg;
+    struct srv_report r;
+    char got[PAGE_TEXT];
+    int i;
+
+    make_agent(f->s, "b", "acme", "ek-b", 100);
+    make_agent(f->s, "a", "acme", "ek-a", 100);
+    make_agent(f->s, "c", "acme", "ek-c", 50);
+    memset(&pg, 0, sizeof(pg));
+    pg.limit = 2;
+    got[0] = '\0';
+    assert_int_equal(srv_store_agents_page(f->s, 0, NULL, 100, &pg, page_agent, got), 0);
+    assert_string_equal(got, "c,a,");
+    pg.has_after = true;
+    pg.after_n = 100;
+    snprintf(pg.after_id, sizeof(pg.after_id), "a");
+    got[0] = '\0';
+    assert_int_equal(srv_store_agents_page(f->s, 0, NULL, 100, &pg, page_agent, got), 0);
+    assert_string_equal(got, "b,");
+
+    for (i = 0; i < 4; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "r%d", i);
+        fill_report(&r, id, "a", 40 + i);
+        r.received_at = i < 2 ? 1000 : 2000; /* r0 r1 at 1000, r2 r3 at 2000 */
+        r.clock = 1000u * (unsigned)(i + 1);
+        assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    }
+    memset(&pg, 0, sizeof(pg));
+    pg.limit = 3;
+    got[0] = '\0';
+    assert_int_equal(srv_store_reports_page(f->s, "a", &pg, page_report, got), 0);
+    assert_string_equal(got, "r2,r3,r0,");
+    pg.has_after = true;
+    pg.after_n = 1000;
+    snprintf(pg.after_id, sizeof(pg.after_id), "r0");
+    got[0] = '\0';
+    assert_int_equal(srv_store_reports_page(f->s, "a", &pg, page_report, got), 0);
+    assert_string_equal(got, "r1,");
+    /* the window is [from, to) */
+    memset(&pg, 0, sizeof(pg));
+    pg.limit = 10;
+    pg.from = 1000;
+    pg.to = 2000;
+    got[0] = '\0';
+    assert_int_equal(srv_store_reports_page(f->s, "a", &pg, page_report, got), 0);
+    assert_string_equal(got, "r0,r1,");
+    pg.from = 2000;
+    pg.to = 0;
+    got[0] = '\0';
+    assert_int_equal(srv_store_reports_page(f->s, "a", &pg, page_report, got), 0);
+    assert_string_equal(got, "r2,r3,");
+
+    for (i = 0; i < 3; i++) {
+        char subject[8];
+
+        snprintf(subject, sizeof(subject), "s%d", i);
+        assert_int_equal(srv_store_audit(f->s, "t", "paging", subject, "ok", ""), 0);
+    }
+    memset(&pg, 0, sizeof(pg));
+    pg.limit = 2;
+    got[0] = '\0';
+    assert_int_equal(srv_store_audit_page(f->s, "paging", &pg, page_audit, got), 0);
+    assert_string_equal(got, "s2,s1,");
+}
+
 static void exec_raw(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
@@ -365,13 +605,33 @@ static void test_migration_from_1(void **state)
                       "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
                       "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
                       "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
+                      "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;"
+                      "DROP TABLE report_bodies;"
+                      "DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
+                      "CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
+                      " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
+                      " created_at BIGINT NOT NULL);"
+                      "INSERT INTO api_tokens VALUES (x'0a0b0c0d0e0f1011"
+                      "000000000000000000000000000000000000000000000000', 1,"
+                      " NULL, 'old', 5);"
                       "DROP TABLE boot_references; DROP TABLE boot_changes;"
                       "DROP TABLE boot_pins;"
                       "DELETE FROM schema_version WHERE version >= 2;"
                       "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 6);
+    {
+        /* a token from before the migration still works, under the id the
+         * migration gave it (the first 8 bytes of its hash) */
+        unsigned char h[SRV_HASH_LEN] = {0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11};
+        struct srv_principal p;
+
+        assert_int_equal(srv_store_api_token_find(f->s, h, &p), 0);
+        assert_int_equal(p.role, SRV_ROLE_ADMIN);
+        assert_string_equal(p.token_id, "0a0b0c0d0e0f1011");
+        assert_int_equal(p.last_used_at, 0);
+    }
     assert_int_equal(srv_store_nonce_used(f->s, "a1", r.nonce_hash, &used), 0);
     assert_true(used);
     assert_int_equal(srv_store_report_find_by_nonce(f->s, "a1", r.nonce_hash, &got), 0);
@@ -436,11 +696,18 @@ static void test_migration_from_3(void **state)
     srv_store_close(f->s);
     f->s = NULL;
     exec_raw(f->path, "BEGIN; DROP TABLE boot_references; DROP TABLE boot_changes;"
-                      " DROP TABLE boot_pins; DELETE FROM schema_version WHERE version >= 4;"
+                      " DROP TABLE boot_pins;"
+                      " DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries;"
+                      " DROP TABLE webhooks; DROP TABLE report_bodies;"
+                      " DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
+                      " CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
+                      " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
+                      " created_at BIGINT NOT NULL);"
+                      " DELETE FROM schema_version WHERE version >= 4;"
                       " COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 4);
+    assert_int_equal(version, 6);
     assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
     assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
     assert_string_equal(rid, "r1");
@@ -724,6 +991,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_and_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vendor_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_token_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boot_reference_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boot_pins, setup, teardown),
