@@ -271,6 +271,12 @@ static void test_webhooks(void **state)
     assert_int_equal(da_test_server_start(&w->srv), 0);
     assert_int_equal(da_webhook_rx_wait(&w->rx, "agent.compliance_changed", w->agent[0], 200, 3),
                      3);
+    /* /metrics counts it: the one delivery made since this start */
+    assert_int_equal(da_test_http(&w->srv, "GET", "/metrics", w->srv.admin, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\ndevattest_webhook_deliveries_total 1\n"));
+    assert_non_null(strstr(r.body, "\ndevattest_webhook_failures_total 0\n"));
+    da_test_http_clear(&r);
 
     /* the stale machine was announced once, however many sweeps ran */
     assert_int_equal(da_webhook_rx_count(&w->rx, "agent.stale", w->agent[2], 0), 1);
