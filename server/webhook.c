@@ -342,7 +342,7 @@ static void deliver(struct srv_webhooks *w, const struct due *d)
         atomic_fetch_add(&w->failed, 1);
     }
     if (error[0] != '\0' && (n >= cfg->webhook_max_attempts ||
-               next > d->created_at + (int64_t)cfg->webhook_max_age_s)) {
+                             next > d->created_at + (int64_t)cfg->webhook_max_age_s)) {
         state = "failed";
         da_warn_f("webhook delivery %lld to %s failed for good: %s", (long long)d->id, d->url,
                   error);

@@ -599,25 +599,26 @@ static void test_migration_from_1(void **state)
     assert_int_equal(srv_store_report_put(f->s, &r), 0);
     srv_store_close(f->s);
     f->s = NULL;
-    exec_raw(f->path, "BEGIN;"
-                      "CREATE TABLE n1 (hash BLOB PRIMARY KEY, expires_at BIGINT NOT NULL,"
-                      " report_id TEXT NOT NULL) WITHOUT ROWID;"
-                      "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
-                      "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
-                      "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
-                      "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;"
-                      "DROP TABLE report_bodies;"
-                      "DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
-                      "CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
-                      " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
-                      " created_at BIGINT NOT NULL);"
-                      "INSERT INTO api_tokens VALUES (x'0a0b0c0d0e0f1011"
-                      "000000000000000000000000000000000000000000000000', 1,"
-                      " NULL, 'old', 5);"
-                      "DROP TABLE boot_references; DROP TABLE boot_changes;"
-                      "DROP TABLE boot_pins;"
-                      "DELETE FROM schema_version WHERE version >= 2;"
-                      "COMMIT;");
+    exec_raw(f->path,
+             "BEGIN;"
+             "CREATE TABLE n1 (hash BLOB PRIMARY KEY, expires_at BIGINT NOT NULL,"
+             " report_id TEXT NOT NULL) WITHOUT ROWID;"
+             "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
+             "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
+             "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
+             "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;"
+             "DROP TABLE report_bodies;"
+             "DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
+             "CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
+             " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
+             " created_at BIGINT NOT NULL);"
+             "INSERT INTO api_tokens VALUES (x'0a0b0c0d0e0f1011"
+             "000000000000000000000000000000000000000000000000', 1,"
+             " NULL, 'old', 5);"
+             "DROP TABLE boot_references; DROP TABLE boot_changes;"
+             "DROP TABLE boot_pins;"
+             "DELETE FROM schema_version WHERE version >= 2;"
+             "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
     assert_int_equal(version, 6);
