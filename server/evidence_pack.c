@@ -294,13 +294,18 @@ static int html_chart(struct da_buf *b, const struct pack *p, int64_t from, int6
                            "height=\"%.1f\" fill=\"#c62828\"/>",
                            x, (double)h - ho, bw * 0.8, ho, x, (double)h - ho - hb, bw * 0.8, hb);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        char first[32], last[32];
+
+        srv_time_rfc3339(from, first);
+        srv_time_rfc3339(from + (days - 1) * 86400, last);
         rc = da_buf_printf(b,
                            "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>"
-                           "<text x=\"0\" y=\"%d\" font-size=\"11\">day 1</text>"
-                           "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">day "
-                           "%lld</text></svg>",
-                           h, w, h, h + 15, w, h + 15, (long long)days);
+                           "<text x=\"0\" y=\"%d\" font-size=\"11\">%.10s</text>"
+                           "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%.10s"
+                           "</text></svg>",
+                           h, w, h, h + 15, first, w, h + 15, last);
+    }
     return rc;
 }
 
@@ -377,7 +382,7 @@ static int html_controls(struct da_buf *b, const struct pack *p, const cJSON *la
         cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(c, nf > 0 ? "fail" : "pass"))
         {
             if (rc == 0)
-                rc = da_buf_printf(b, "<a href=\"reports/%s/report.json\">%.8s</a> ",
+                rc = da_buf_printf(b, "<a href=\"reports/%s/report.json\">%s</a><br>",
                                    id->valuestring, id->valuestring);
         }
         if (rc == 0)
