@@ -322,7 +322,8 @@ static int listener_main(int fd, void *vctx)
     int r;
 
     da_json_memory_cap(AGENT_JSON_MEMORY);
-    if (agent_sandbox_enter_as(AGENT_SANDBOX_ATTEST, l->cfg->sandbox, l->opts.user) != 0) {
+    if (agent_sandbox_enter_as(AGENT_SANDBOX_ATTEST, agent_sandbox_mode_of(l->cfg->sandbox),
+                               l->opts.user) != 0) {
         agent_privsep_send_error(fd, DA_ERR_SANDBOX, "the attest listener's sandbox failed");
         return 1;
     }
