@@ -26,6 +26,8 @@
 #define DA_MAX_EK_CERT         8192                  /* an EK certificate read from TPM NV */
 #define DA_MAX_KEY_FILE        (16u * 1024)          /* a key blob or key file in the state dir */
 #define DA_MAX_EVENT_LOG       (8u * 1024 * 1024)    /* the firmware TPM event log */
+#define DA_MAX_IMA_LIST        (64u * 1024 * 1024)   /* the IMA list the agent reads */
+#define DA_MAX_IMA_INCREMENT   (3u * 1024 * 1024)    /* the IMA entries one report carries */
 #define DA_MAX_CANONICAL_JSON  (8u * 1024 * 1024)    /* canonical JSON built for a digest */
 #define DA_MAX_DSSE_SIG_LEN    1024                  /* one decoded DSSE signature */
 #define DA_MAX_DSSE_KEYID      256                   /* one DSSE key id */

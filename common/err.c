@@ -67,6 +67,7 @@ static const struct da_err_entry da_err_table[] = {
      "a TPM response failed its session HMAC check (altered on the way from the TPM)"},
     {DA_ERR_TPM_EK_TEMPLATE, "tpm_ek_template", 500,
      "the EK template or nonce provisioned in NV cannot be used"},
+    {DA_ERR_TPM_IMA_LOG, "tpm_ima_log", 400, "IMA runtime measurement list is malformed"},
 
     {DA_ERR_VERIFY_TPM_PUBLIC, "bad_tpm_public", 400, "malformed TPM2B_PUBLIC"},
     {DA_ERR_VERIFY_AK_ATTRIBUTES, "ak_attributes", 400, "AK attributes are not acceptable"},
@@ -98,6 +99,10 @@ static const struct da_err_entry da_err_table[] = {
      "EK is not a restricted decryption key of an EK template"},
     {DA_ERR_VERIFY_EVENTLOG_REPLAY, "eventlog_replay", 400,
      "the firmware event log does not replay to the quoted PCR values"},
+    {DA_ERR_VERIFY_IMA_REPLAY, "ima_replay", 400,
+     "the IMA runtime measurements do not extend to the quoted PCR 10"},
+    {DA_ERR_VERIFY_IMA_START, "ima_increment_start", 400,
+     "the IMA increment does not start where the server's replay of this boot ends"},
 
     {DA_ERR_POLICY_PARSE, "policy_parse", 400, "policy does not parse"},
     {DA_ERR_POLICY_OPERATOR, "policy_operator", 400, "policy uses an unknown operator"},
@@ -165,6 +170,9 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_WEBHOOK_QUEUE_FULL, "webhook_queue_full", 503, "the webhook delivery queue is full"},
     {DA_ERR_PACK_INVALID, "pack_invalid", 400, "the evidence pack is malformed"},
     {DA_ERR_PACK_RANGE, "pack_range", 400, "the evidence pack's time range is invalid"},
+
+    {DA_ERR_DIFF_TOO_LARGE, "report_diff_too_large", 422,
+     "the reports have too many fields to compare"},
 
     {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
     {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},

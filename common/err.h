@@ -71,6 +71,7 @@ enum da_err {
     DA_ERR_TPM_EVENTLOG = -211,
     DA_ERR_TPM_RESPONSE_AUTH = -217,
     DA_ERR_TPM_EK_TEMPLATE = -218,
+    DA_ERR_TPM_IMA_LOG = -219,
 
     /* verification core */
     DA_ERR_VERIFY_TPM_PUBLIC = -300,
@@ -97,6 +98,8 @@ enum da_err {
     DA_ERR_VERIFY_SIGNER_UNRESTRICTED = -321,
     DA_ERR_VERIFY_EK_ATTRIBUTES = -322,
     DA_ERR_VERIFY_EVENTLOG_REPLAY = -323,
+    DA_ERR_VERIFY_IMA_REPLAY = -324,
+    DA_ERR_VERIFY_IMA_START = -325,
 
     /* policy */
     DA_ERR_POLICY_PARSE = -400,
@@ -161,6 +164,9 @@ enum da_err {
     DA_ERR_WEBHOOK_QUEUE_FULL = -677,
     DA_ERR_PACK_INVALID = -678,
     DA_ERR_PACK_RANGE = -679,
+
+    /* dashboard views */
+    DA_ERR_DIFF_TOO_LARGE = -670,
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,

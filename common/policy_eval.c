@@ -367,9 +367,10 @@ static int eval_check(const struct da_check *c, struct eval *ev, struct da_check
 
 const char *da_policy_provenance(const char *pointer)
 {
-    static const char boot[] = "/attestation/boot/";
+    static const char boot[] = "/attestation/boot/", ima[] = "/attestation/ima/";
 
     if (pointer != NULL && (strncmp(pointer, boot, sizeof(boot) - 1) == 0 ||
+                            strncmp(pointer, ima, sizeof(ima) - 1) == 0 ||
                             strcmp(pointer, "/attestation/trust") == 0 ||
                             strcmp(pointer, "/attestation/quote_verified") == 0))
         return "measured";

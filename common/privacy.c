@@ -358,6 +358,14 @@ static const struct da_privacy_field privacy_fields[] = {
     {"/time/synchronized", DA_PRIVACY_TECHNICAL, DA_PRIVACY_KEEP, "time.synchronized",
      "clock synchronized"},
     {"/time/max_error_us", DA_PRIVACY_TECHNICAL, DA_PRIVACY_KEEP, "", "clock's maximum error"},
+    /* Sent beside the evidence in the report body ("ima"), not in it: the
+     * minimal mode's action is the agent's (report.c add_ima). */
+    {"/ima/entries", DA_PRIVACY_PERSONAL, DA_PRIVACY_DROP,
+     "ima.log-matches-quote, ima.toolchain-measured, ima.agent-build-released, "
+     "ima.no-tpm-client-tools, ima.policy-coverage",
+     "the kernel's IMA measurements the server has not replayed: path and digest of every "
+     "program, library and root-read file measured since boot, replayed against the quoted "
+     "PCR 10"},
 };
 
 #define PRIVACY_NFIELDS (sizeof(privacy_fields) / sizeof(privacy_fields[0]))

@@ -33,6 +33,19 @@ int srv_api_token_revoke(struct srv_request *req, struct srv_response *resp);
 int srv_api_token_expire(struct srv_request *req, struct srv_response *resp);
 /* An API token as the API and the CLI show it. */
 int srv_api_token_render(const struct srv_api_token *t, int64_t now, cJSON **out);
+
+/* The dashboard (api_ui.c) and the views it needs (api_fleet.c). */
+int srv_api_ui_index(struct srv_request *req, struct srv_response *resp);
+int srv_api_ui_file(struct srv_request *req, struct srv_response *resp);
+int srv_api_fleet(struct srv_request *req, struct srv_response *resp);
+int srv_api_report_diff(struct srv_request *req, struct srv_response *resp);
+/* The diff's "checks", "fields", "fields_changed" and "fields_truncated"
+ * members added to doc: evidence a -> b field by field (JSON pointers),
+ * verdict checks of b that differ from a. DA_ERR_DIFF_TOO_LARGE past the
+ * caps (api_fleet.c). */
+int srv_report_diff_docs(const cJSON *evidence_a, const cJSON *evidence_b, const cJSON *verdict_a,
+                         const cJSON *verdict_b, cJSON *doc);
+
 int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);

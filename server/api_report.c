@@ -17,6 +17,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.h"
+#include "ima.h"
 #include "measured.h"
 #include "nonce.h"
 #include "pending_age.h"
@@ -55,6 +56,33 @@ static int add_selection(cJSON *o, const struct srv_selection *sel)
             return DA_ERR_NOMEM;
     }
     return arr != NULL ? 0 : DA_ERR_NOMEM;
+}
+
+/* What the server holds of the agent's IMA list, so that it sends only the
+ * entries after it: {"boot": the quote's resetCount, "entries": N}. Left
+ * out when nothing is held, or the state's banks are not the quoted ones:
+ * the agent then sends its whole list. */
+static int add_ima_count(cJSON *o, struct srv_store *store, const struct da_pcr_selection *sel,
+                         const char *agent_id)
+{
+    unsigned banks = srv_ima_banks(sel);
+    struct srv_ima_state st;
+    cJSON *ima;
+    int rc;
+
+    if (banks == 0)
+        return 0;
+    rc = srv_store_ima_get(store, agent_id, &st);
+    if (rc == DA_ERR_NOT_FOUND)
+        return 0;
+    if (rc == 0 && st.agg.banks == banks) {
+        ima = cJSON_AddObjectToObject(o, "ima");
+        if (ima == NULL || cJSON_AddNumberToObject(ima, "boot", st.reset_count) == NULL ||
+            cJSON_AddNumberToObject(ima, "entries", (double)st.agg.entries) == NULL)
+            rc = DA_ERR_NOMEM;
+    }
+    srv_ima_state_clear(&st);
+    return rc;
 }
 
 /* The nonce request carries nothing: its body is empty or {}. */
@@ -116,6 +144,8 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
     }
     if (rc == 0)
         rc = add_selection(o, sel);
+    if (rc == 0)
+        rc = add_ima_count(o, req->srv->store, &sel->sel, a->id);
     srv_policy_put(p);
     srv_agent_free(a);
     da_buf_free(&b64);
@@ -151,6 +181,10 @@ struct ingest {
     struct srv_boot_change *changes; /* boot_changed as stored */
     char **change_texts;             /* their JSON texts, two per change */
     size_t n_changes;
+    cJSON *ima;                    /* /attestation/ima (ima.h) */
+    struct srv_ima_state ima_prev; /* the stored state the increment extends */
+    int have_ima_prev;
+    struct srv_ima_state *ima_next; /* to store with the report */
 };
 
 static void ingest_free(struct ingest *g)
@@ -167,6 +201,10 @@ static void ingest_free(struct ingest *g)
     cJSON_Delete(g->boot);
     cJSON_Delete(g->boot_state);
     cJSON_Delete(g->boot_changed);
+    cJSON_Delete(g->ima);
+    srv_ima_state_clear(&g->ima_prev);
+    srv_ima_state_clear(g->ima_next);
+    free(g->ima_next);
     free(g->boot_state_json);
     for (size_t i = 0; i < 2 * g->n_changes; i++)
         free(g->change_texts[i]);
@@ -315,6 +353,42 @@ static int transcript_boot(struct ingest *g, cJSON *t)
     return rc;
 }
 
+/* The IMA increment's fate; one that does not replay is kept (base64). */
+static int transcript_ima(struct ingest *g, cJSON *t)
+{
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(g->ima, "log");
+    const cJSON *detail = cJSON_GetObjectItemCaseSensitive(g->ima, "detail");
+    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(g->ima, "entries");
+    struct da_buf b64;
+    cJSON *o;
+    int rc = 0;
+
+    if (!cJSON_IsString(state))
+        return 0;
+    o = cJSON_AddObjectToObject(t, "ima");
+    if (o == NULL || cJSON_AddStringToObject(o, "state", state->valuestring) == NULL ||
+        (cJSON_IsString(detail) &&
+         cJSON_AddStringToObject(o, "detail", detail->valuestring) == NULL) ||
+        cJSON_AddNumberToObject(o, "from", g->in->has_ima ? (double)g->in->ima_from : -1) == NULL ||
+        cJSON_AddNumberToObject(o, "entries", cJSON_IsNumber(entries) ? entries->valuedouble : 0) ==
+            NULL)
+        return DA_ERR_NOMEM;
+    /* the facts the verdict read, for the auditor */
+    if (!cJSON_AddItemToObject(o, "facts", cJSON_Duplicate(g->ima, 1)))
+        return DA_ERR_NOMEM;
+    if (!g->in->has_ima || strcmp(state->valuestring, "replays") == 0 ||
+        strcmp(state->valuestring, "inactive") == 0)
+        return 0;
+    da_buf_init(&b64, 2 * DA_MAX_IMA_INCREMENT);
+    rc = da_base64_encode(da_buf_data(&g->in->ima_log), da_buf_len(&g->in->ima_log), DA_BASE64_STD,
+                          &b64);
+    if (rc == 0 && (da_buf_str(&b64) == NULL ||
+                    cJSON_AddStringToObject(o, "base64", da_buf_str(&b64)) == NULL))
+        rc = DA_ERR_NOMEM;
+    da_buf_free(&b64);
+    return rc;
+}
+
 static int make_transcript(struct ingest *g)
 {
     cJSON *t = cJSON_CreateObject(), *tpm, *steps;
@@ -345,7 +419,7 @@ static int make_transcript(struct ingest *g)
         cJSON_AddNumberToObject(tpm, "restart_count", g->clock.restart_count) == NULL ||
         cJSON_AddStringToObject(tpm, "firmware_version", firmware) == NULL ||
         cJSON_AddBoolToObject(tpm, "firmware_changed", g->firmware_changed != 0) == NULL ||
-        transcript_boot(g, t) != 0)
+        transcript_boot(g, t) != 0 || transcript_ima(g, t) != 0)
         goto out;
     g->rec.transcript_json = cJSON_PrintUnformatted(t);
     rc = g->rec.transcript_json != NULL ? 0 : DA_ERR_NOMEM;
@@ -558,6 +632,44 @@ static int boot_pins(struct ingest *g)
     return rc;
 }
 
+/* The IMA increment replayed from the state stored for this agent. */
+static int measured_ima(struct ingest *g)
+{
+    struct srv_ima_in in;
+    int rc;
+
+    if (srv_ima_banks(&g->sel->sel) == 0)
+        return 0;
+    rc = srv_store_ima_get(g->req->srv->store, g->agent->id, &g->ima_prev);
+    if (rc == DA_ERR_NOT_FOUND)
+        rc = 0;
+    else if (rc == 0)
+        g->have_ima_prev = 1;
+    if (rc != 0)
+        return rc;
+    memset(&in, 0, sizeof(in));
+    in.sel = &g->sel->sel;
+    in.pcr_values = da_buf_data(&g->in->pcr_values);
+    in.pcr_values_len = da_buf_len(&g->in->pcr_values);
+    in.reset_count = g->clock.reset_count;
+    in.prev = g->have_ima_prev ? &g->ima_prev : NULL;
+    in.has_increment = g->in->has_ima;
+    {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(g->in->evidence, "agent"), "privacy");
+        in.minimal = cJSON_IsString(p) && strcmp(p->valuestring, "minimal") == 0;
+    }
+    in.from = g->in->ima_from;
+    in.log = da_buf_data(&g->in->ima_log);
+    in.log_len = da_buf_len(&g->in->ima_log);
+    in.evidence = g->in->evidence;
+    in.allowlist = &g->req->srv->ima_allow;
+    rc = srv_ima_evaluate(&in, &g->ima, &g->ima_next);
+    g->rec.ima = g->ima_next;
+    g->rec.ima_prev = in.prev;
+    return rc;
+}
+
 /* The policy, with the server's own ages of pending upgrades; the new
  * first-seen times are stored with the report. */
 static int evaluate(struct ingest *g)
@@ -575,12 +687,14 @@ static int evaluate(struct ingest *g)
     if (rc == 0)
         rc = boot_pins(g);
     if (rc == 0)
+        rc = measured_ima(g);
+    if (rc == 0)
         rc = srv_pending_load(g->req->srv->store, g->agent->id, g->in->evidence, now, &g->pending);
     if (rc == 0)
         rc = srv_pending_facts(&g->pending, now, &pending);
     if (rc == 0)
-        rc = srv_verdict_evaluate_boot(g->policy, g->in->evidence, pending, g->boot, &g->verdict,
-                                       &g->controls, &g->compliant);
+        rc = srv_verdict_evaluate_attested(g->policy, g->in->evidence, pending, g->boot, g->ima,
+                                           &g->verdict, &g->controls, &g->compliant);
     g->rec.pending = g->pending.fresh;
     g->rec.n_pending = g->pending.n_fresh;
     cJSON_Delete(pending);

@@ -69,6 +69,7 @@ static const struct cfg_key cfg_keys[] = {
     STR_KEY(pcr_selection, CFG_PCRS),
     STR_KEY(policy_file, CFG_PATH),
     STR_KEY(dbx_reference, CFG_PATH),
+    STR_KEY(ima_agent_allowlist, CFG_PATH),
     STR_KEY(ek_roots, CFG_PATH),
     UINT_KEY(rate_per_address, 1, 1000000),
     UINT_KEY(burst_per_address, 1, 1000000),

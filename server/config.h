@@ -46,6 +46,7 @@ struct srv_config {
     char policy_file[PATH_MAX];           /* empty: <state_dir>/policy.json */
     char ek_roots[PATH_MAX];              /* PEM bundle of trusted EK manufacturer roots */
     char dbx_reference[PATH_MAX];         /* dated dbx revocation list; empty: none */
+    char ima_agent_allowlist[PATH_MAX];   /* SHA-256 of released agent builds; empty: none */
     unsigned rate_per_address;            /* requests per second per client address */
     unsigned burst_per_address;
     unsigned rate_per_agent; /* verified reports per second per agent */

@@ -28,6 +28,11 @@
 #define SMALL_BODY   (64u * 1024)
 #define NO_BODY      0u
 #define MAX_AUTH_HDR 512
+
+#define UI_CSP                                                                                     \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+#define DATA_CSP "default-src 'none'; frame-ancestors 'none'; sandbox"
 /* A body over its cap is read and dropped up to this much more, so that a
  * client which does not wait for 100-continue still gets a clean 413; past
  * it the connection is closed. */
@@ -44,6 +49,8 @@ struct route {
 
 /* The API. Order matters only for readability: patterns do not overlap. */
 static const struct route routes[] = {
+    {"GET", "/", PUBLIC, NO_BODY, 0, srv_api_ui_index},
+    {"GET", "/ui/{f}", PUBLIC, NO_BODY, 0, srv_api_ui_file},
     {"GET", "/healthz", PUBLIC, NO_BODY, 0, srv_api_healthz},
     {"GET", "/readyz", PUBLIC, NO_BODY, 0, srv_api_readyz},
     {"GET", "/metrics", ROLES_STAFF, NO_BODY, 0, srv_api_metrics},
@@ -57,6 +64,8 @@ static const struct route routes[] = {
     {"GET", "/v1/agents/{}", ROLES_READ, NO_BODY, 0, srv_api_agent},
     {"GET", "/v1/agents/{}/reports", ROLES_READ, NO_BODY, 0, srv_api_agent_reports},
     {"GET", "/v1/reports/{}", ROLES_READ, NO_BODY, 0, srv_api_report_get},
+    {"GET", "/v1/reports/{}/diff/{}", ROLES_READ, NO_BODY, 0, srv_api_report_diff},
+    {"GET", "/v1/fleet", ROLES_READ, NO_BODY, 0, srv_api_fleet},
     {"GET", "/v1/policy", PUBLIC, NO_BODY, 0, srv_api_policy_get},
     {"PUT", "/v1/policy", SRV_ROLE_ADMIN, DA_MAX_POLICY, 0, srv_api_policy_put},
     {"GET", "/v1/audit", ROLES_STAFF, NO_BODY, 0, srv_api_audit},
@@ -88,6 +97,7 @@ struct route_query {
 
 static const struct route_query route_queries[] = {
     {srv_api_agents, {"vendor", "status", "limit", "cursor", NULL, NULL}},
+    {srv_api_fleet, {"vendor", NULL, NULL, NULL, NULL, NULL}},
     {srv_api_agent_reports, {"limit", "cursor", "from", "to", NULL, NULL}},
     {srv_api_agent_boot_changes, {"limit", NULL, NULL, NULL, NULL, NULL}},
     {srv_api_audit, {"action", "limit", "cursor", "from", "to", NULL}},
@@ -149,12 +159,42 @@ static bool param_ok(const char *s, size_t n)
     return true;
 }
 
-/* Match url against pattern, capturing {} segments into params. */
+/* A dashboard file name: lower-case letters, digits, '-', '.', not
+ * starting with '.' (so never "." or ".."), no '/'. */
+static bool file_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n >= SRV_MAX_PARAM || s[0] == '.')
+        return false;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* Match url against pattern, capturing {} segments (and {f}, a file
+ * name) into params. */
 static bool match(const char *pattern, const char *url, char params[2][SRV_MAX_PARAM])
 {
     int np = 0;
 
     while (*pattern != '\0' && *url != '\0') {
+        if (strncmp(pattern, "{f}", 3) == 0) {
+            size_t n = strcspn(url, "/");
+
+            if (np >= 2 || !file_ok(url, n))
+                return false;
+            memcpy(params[np], url, n);
+            params[np][n] = '\0';
+            np++;
+            url += n;
+            pattern += 3;
+            continue;
+        }
         if (pattern[0] == '{' && pattern[1] == '}') {
             size_t n = strcspn(url, "/");
 
@@ -256,6 +296,12 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ct
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /* the dashboard page loads its own script and style and calls the API
+     * of its own origin, nothing else; every other answer is inert */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            strncmp(ctype, "text/html", 9) == 0 ? UI_CSP : DATA_CSP);
     if (status == 401)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (close)

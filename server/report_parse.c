@@ -58,9 +58,29 @@ static int inventory_digest(const cJSON *evidence, char out[DA_SHA256_HEX_SIZE])
     return 0;
 }
 
+/* "ima": {"from": entries the increment skips, "entries": base64}. */
+static int ima_member(struct srv_report_in *r, const char **message)
+{
+    static const char *const keys[] = {"from", "entries", NULL};
+    const cJSON *ima = cJSON_GetObjectItemCaseSensitive(r->root, "ima");
+    int64_t from = -1;
+
+    if (ima == NULL)
+        return 0;
+    *message = "ima must be {\"from\": entries skipped, \"entries\": canonical base64}";
+    if (!cJSON_IsObject(ima) || !only_keys(ima, keys) ||
+        da_json_get_int64(ima, "from", &from) != 0 || from < 0 ||
+        (uint64_t)from > SRV_IMA_MAX_FROM || b64_member(ima, "entries", &r->ima_log) != 0)
+        return DA_ERR_INVALID_ARG;
+    r->ima_from = (uint64_t)from;
+    r->has_ima = 1;
+    return 0;
+}
+
 static int parse_tree(struct srv_report_in *r, const char **message)
 {
-    static const char *const top[] = {"nonce", "evidence", "quote", "inventory", "event_log", NULL};
+    static const char *const top[] = {"nonce",     "evidence", "quote", "inventory",
+                                      "event_log", "ima",      NULL};
     static const char *const quote_keys[] = {"attest", "signature", "pcr_values", NULL};
     const cJSON *quote = NULL, *inv, *schema;
     int rc;
@@ -106,6 +126,8 @@ static int parse_tree(struct srv_report_in *r, const char **message)
             return rc;
         r->has_event_log = da_buf_len(&r->event_log) > 0;
     }
+    if ((rc = ima_member(r, message)) != 0)
+        return rc;
     *message = "evidence.patches.inventory_sha256 must be 64 lower-case hex digits";
     rc = inventory_digest(r->evidence, r->inventory_sha256);
     if (rc != 0)
@@ -139,6 +161,7 @@ int srv_report_parse(const char *body, size_t len, struct srv_report_in **out, c
     da_buf_init(&r->pcr_values, MAX_PCR_VALUES);
     da_buf_init(&r->evidence_canonical, DA_MAX_EVIDENCE);
     da_buf_init(&r->event_log, DA_MAX_EVENT_LOG);
+    da_buf_init(&r->ima_log, DA_MAX_IMA_INCREMENT);
     rc = da_json_parse(body, len, DA_MAX_REPORT, &r->root);
     if (rc != 0)
         msg = "body is not acceptable JSON";
@@ -165,5 +188,6 @@ void srv_report_in_free(struct srv_report_in *r)
     da_buf_free(&r->pcr_values);
     da_buf_free(&r->evidence_canonical);
     da_buf_free(&r->event_log);
+    da_buf_free(&r->ima_log);
     free(r);
 }

@@ -8,7 +8,10 @@
  *  "inventory": "name:arch=version\n..." (optional; only when asked for),
  *  "event_log": std-base64 firmware event log (optional; canonical base64
  *               within DA_MAX_EVENT_LOG; replayed against the quote by
- *               measured.c)}
+ *               measured.c),
+ *  "ima": {"from": entries of this boot's IMA list the increment skips,
+ *          "entries": std-base64 of the binary list from there
+ *          (optional; within DA_MAX_IMA_INCREMENT; replayed by ima.c)}}
  *
  * Unknown members are refused (DA_ERR_INVALID_ARG). The evidence is
  * serialized canonically (RFC 8785, at most DA_MAX_EVIDENCE) and hashed:
@@ -42,7 +45,13 @@ struct srv_report_in {
     size_t inventory_len;
     struct da_buf event_log; /* decoded; empty when absent */
     int has_event_log;
+    struct da_buf ima_log; /* decoded IMA increment; empty when absent */
+    uint64_t ima_from;
+    int has_ima;
 };
+
+/* The largest entry count a report may claim to skip (2^53: exact in JSON). */
+#define SRV_IMA_MAX_FROM (1ull << 53)
 
 /* Parse body[0..len). On failure *message (when not NULL) gets a short
  * static explanation. */

@@ -85,14 +85,16 @@ static int receipt_keyid(EVP_PKEY *key, char out[65])
 
 /* A policy that reads measured boot facts needs the PCRs the boot loader
  * and shim extend as well: 8 and 9 (GRUB, kernel command line and files),
- * 12 (systemd-stub) and 14 (shim's MOK lists) join every quoted bank. The
- * selection as configured is kept otherwise. */
+ * 12 (systemd-stub) and 14 (shim's MOK lists) join every quoted bank; one
+ * that reads IMA facts needs PCR 10. The selection as configured is kept
+ * otherwise. */
 int srv_selection_for_policy(const char *configured, const char *policy_json,
                              struct srv_selection *out)
 {
     const uint32_t boot = (1u << 8) | (1u << 9) | (1u << 12) | (1u << 14);
     struct da_pcr_selection base;
     char text[sizeof(out->text)];
+    uint32_t add = 0;
     size_t o = 0;
     int w;
 
@@ -100,10 +102,14 @@ int srv_selection_for_policy(const char *configured, const char *policy_json,
     if (strlen(configured) >= sizeof(text) || da_pcr_selection_parse(configured, &base) != 0)
         return DA_ERR_CONFIG;
     snprintf(text, sizeof(text), "%s", configured);
-    if (policy_json != NULL && strstr(policy_json, "\"/attestation/boot/") != NULL) {
+    if (policy_json != NULL && strstr(policy_json, "\"/attestation/boot/") != NULL)
+        add |= boot;
+    if (policy_json != NULL && strstr(policy_json, "\"/attestation/ima/") != NULL)
+        add |= 1u << DA_IMA_PCR;
+    if (add != 0) {
         for (size_t b = 0; b < base.count; b++) {
             const char *name = da_eventlog_alg_name(base.banks[b].hash);
-            uint32_t pcrs = base.banks[b].pcrs | boot;
+            uint32_t pcrs = base.banks[b].pcrs | add;
             const char *sep = "";
             if (name == NULL)
                 return DA_ERR_CONFIG;
@@ -111,14 +117,23 @@ int srv_selection_for_policy(const char *configured, const char *policy_json,
             if (w < 0 || (size_t)w >= sizeof(text) - o)
                 return DA_ERR_CONFIG;
             o += (size_t)w;
+            /* runs of three or more as ranges, to stay within the text */
             for (int i = 0; i < DA_PCR_MAX; i++) {
+                int k = i;
                 if ((pcrs & (1u << i)) == 0)
                     continue;
-                w = snprintf(text + o, sizeof(text) - o, "%s%d", sep, i);
+                while (k + 1 < DA_PCR_MAX && (pcrs & (1u << (k + 1))) != 0)
+                    k++;
+                if (k - i >= 2)
+                    w = snprintf(text + o, sizeof(text) - o, "%s%d-%d", sep, i, k);
+                else
+                    w = snprintf(text + o, sizeof(text) - o, "%s%d", sep, i);
                 if (w < 0 || (size_t)w >= sizeof(text) - o)
                     return DA_ERR_CONFIG;
                 o += (size_t)w;
                 sep = ",";
+                if (k - i >= 2)
+                    i = k;
             }
         }
     }
@@ -156,6 +171,25 @@ static int load_dbx_reference(struct srv_ctx *ctx)
     else
         da_info_f("dbx reference %s of %s: %zu revocations", from, ctx->dbx_ref.date,
                   ctx->dbx_ref.n);
+    return rc;
+}
+
+/* The allowlist of released agent builds, when configured. */
+static int load_ima_allowlist(struct srv_ctx *ctx)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (ctx->cfg.ima_agent_allowlist[0] == '\0')
+        return 0;
+    rc = srv_read_file(ctx->cfg.ima_agent_allowlist, 4096u * 80, &text, &len);
+    if (rc == 0)
+        rc = srv_ima_allowlist_parse(text, len, &ctx->ima_allow);
+    free(text);
+    if (rc != 0)
+        da_error_f("ima_agent_allowlist %s cannot be used: %s", ctx->cfg.ima_agent_allowlist,
+                   da_strerror(rc));
     return rc;
 }
 
@@ -199,6 +233,8 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
     if (rc == 0)
         rc = load_dbx_reference(ctx);
     if (rc == 0)
+        rc = load_ima_allowlist(ctx);
+    if (rc == 0)
         rc = srv_webhooks_start(ctx, &ctx->webhooks);
     if (rc != 0) {
         srv_ctx_close(ctx);
@@ -223,6 +259,7 @@ void srv_ctx_close(struct srv_ctx *ctx)
     da_ek_trust_free(ctx->ek_trust);
     srv_policy_put(ctx->policy);
     da_dbx_reference_free(&ctx->dbx_ref);
+    srv_ima_allowlist_free(&ctx->ima_allow);
     pthread_rwlock_destroy(&ctx->policy_lock);
     free(ctx);
 }

@@ -15,6 +15,7 @@
 #include "access_log.h"
 #include "ek.h"
 #include "eventlog_facts.h"
+#include "ima.h"
 #include "metrics.h"
 #include "pki.h"
 #include "quote.h"
@@ -75,8 +76,9 @@ struct srv_ctx {
     char receipt_keyid[65]; /* hex SHA-256 of the receipt public key (DER) */
 
     pthread_rwlock_t policy_lock;
-    struct srv_policy *policy;       /* current policy; see policy_state.h */
-    struct da_dbx_reference dbx_ref; /* cfg.dbx_reference, else the shipped one */
+    struct srv_policy *policy;          /* current policy; see policy_state.h */
+    struct da_dbx_reference dbx_ref;    /* cfg.dbx_reference, else the shipped one */
+    struct srv_ima_allowlist ima_allow; /* cfg.ima_agent_allowlist loaded; n 0: none */
 
     struct srv_metrics metrics;
     /* /readyz's store probe: start (monotonic ms, 0: never) and result of

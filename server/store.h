@@ -137,6 +137,10 @@ struct srv_report {
      * before are recorded with their first_seen (not loaded by gets) */
     const struct srv_pending_seen *pending;
     size_t n_pending;
+    /* put: the agent's IMA state to store (NULL: left as it is), and the
+     * state it was computed from (NULL: none was stored) */
+    const struct srv_ima_state *ima;
+    const struct srv_ima_state *ima_prev;
     /* put: the report's boot state (JSON), kept as the agent's reference
      * when it has none yet, and how it differs from that reference (not
      * loaded by gets) */
@@ -318,6 +322,10 @@ int srv_store_pack_reports(struct srv_store *s, int64_t vendor_id, int64_t from,
 /* A stored policy version by its digest; DA_ERR_NOT_FOUND. */
 int srv_store_policy_by_sha256(struct srv_store *s, const char *sha256_hex, char **json,
                                int64_t *created_at);
+/* The agent's IMA state (ima.h); DA_ERR_NOT_FOUND when none is stored.
+ * Clear it with srv_ima_state_clear. */
+struct srv_ima_state;
+int srv_store_ima_get(struct srv_store *s, const char *agent_id, struct srv_ima_state *out);
 
 /* Identity events: the same EK came with another AK. */
 int srv_store_identity_event_put(struct srv_store *s, const char *agent_id,
@@ -333,9 +341,11 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
  * stored in the same transaction (da_tpm_clock_check:
  * DA_ERR_VERIFY_COUNTER_ROLLBACK) and sets them with an update conditional on
  * the tuple it checked (DA_ERR_STORE_CONFLICT should another writer have
- * moved them), inserts the report, records the inventory digest and the
- * first-seen times of new pending upgrades: one transaction. DA_ERR_AGENT_REVOKED when the agent
- * was revoked meanwhile. */
+ * moved them), inserts the report, records the inventory digest, the
+ * first-seen times of new pending upgrades and the agent's IMA state (only
+ * while the stored one is still r->ima_prev, else DA_ERR_STORE_CONFLICT):
+ * one transaction. DA_ERR_AGENT_REVOKED when the agent was revoked
+ * meanwhile. */
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r);
 int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out);
 /* The report this agent made with this nonce, for idempotent retries;
@@ -343,7 +353,8 @@ int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report 
 int srv_store_report_find_by_nonce(struct srv_store *s, const char *agent_id,
                                    const unsigned char hash[SRV_HASH_LEN], struct srv_report **out);
 typedef int (*srv_report_cb)(const struct srv_report *r, void *ctx);
-/* Newest first, at most limit; evidence/transcript/receipt are not loaded. */
+/* Newest first (ids are time-ordered and break ties within a second), at
+ * most limit; evidence/transcript/receipt are not loaded. */
 int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned limit,
                            srv_report_cb cb, void *ctx);
 void srv_report_free(struct srv_report *r);
@@ -433,7 +444,8 @@ struct srv_page {
 /* Agents by (created_at, id). */
 int srv_store_agents_page(struct srv_store *s, int64_t vendor_id, const char *status, int64_t now,
                           const struct srv_page *pg, srv_agent_cb cb, void *ctx);
-/* An agent's reports, newest first: by (received_at descending, id). */
+/* An agent's reports, newest first: by (received_at, id) descending (ids are
+ * time-ordered, so reports of one second keep their order). */
 int srv_store_reports_page(struct srv_store *s, const char *agent_id, const struct srv_page *pg,
                            srv_report_cb cb, void *ctx);
 /* Audit events, newest first (id descending). */

@@ -21,6 +21,7 @@
 
 #include "encoding.h"
 #include "err.h"
+#include "ima.h"
 #include "log.h"
 #include "metrics.h"
 #include "quote.h"
@@ -31,7 +32,7 @@
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 6
+#define STORE_SCHEMA_LATEST 7
 
 struct wjob {
     int (*fn)(sqlite3 *db, void *arg);
@@ -158,7 +159,11 @@ static const char *const migrations[] = {
     "UPDATE api_tokens SET token_id = lower(hex(substr(hash, 1, 8)));"
     "CREATE UNIQUE INDEX api_tokens_token_id ON api_tokens(token_id);"
     "CREATE INDEX audit_at ON audit_log(at);",
-    /* 6: webhook endpoints, their delivery queue and each attempt */
+    /* 6: the replayed IMA PCR 10 of each agent's current boot */
+    "CREATE TABLE ima_state (agent_id TEXT PRIMARY KEY REFERENCES agents(id),"
+    " reset_count BIGINT NOT NULL, entries BIGINT NOT NULL, banks INTEGER NOT NULL,"
+    " sha1 BLOB NOT NULL, sha256 BLOB NOT NULL, kept_json TEXT NOT NULL);",
+    /* 7: webhook endpoints, their delivery queue and each attempt */
     "CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL,"
     " events TEXT NOT NULL, created_at BIGINT NOT NULL);"
     "CREATE TABLE webhook_deliveries (id INTEGER PRIMARY KEY,"
@@ -1467,6 +1472,84 @@ static int agent_counters_advance(sqlite3 *db, const struct srv_report *r)
     return rc;
 }
 
+static int ima_row_read(sqlite3 *db, const char *agent_id, struct srv_ima_state *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, src;
+
+    memset(out, 0, sizeof(*out));
+    rc = prepare(db, &st,
+                 "SELECT reset_count, entries, banks, sha1, sha256, kept_json FROM ima_state"
+                 " WHERE agent_id = ?1",
+                 "t", agent_id);
+    if (rc != 0)
+        return rc;
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        out->reset_count = (uint32_t)sqlite3_column_int64(st, 0);
+        out->agg.entries = (uint64_t)sqlite3_column_int64(st, 1);
+        out->agg.banks = (unsigned)sqlite3_column_int(st, 2);
+        if (sqlite3_column_bytes(st, 3) == (int)sizeof(out->agg.sha1))
+            memcpy(out->agg.sha1, sqlite3_column_blob(st, 3), sizeof(out->agg.sha1));
+        if (sqlite3_column_bytes(st, 4) == (int)sizeof(out->agg.sha256))
+            memcpy(out->agg.sha256, sqlite3_column_blob(st, 4), sizeof(out->agg.sha256));
+        out->kept_json = col_strdup(st, 5);
+        rc = out->kept_json != NULL ? 0 : DA_ERR_NOMEM;
+    } else {
+        rc = src == SQLITE_DONE ? DA_ERR_NOT_FOUND : sql_err(db, "step", src);
+    }
+    release(st);
+    return rc;
+}
+
+int srv_store_ima_get(struct srv_store *s, const char *agent_id, struct srv_ima_state *out)
+{
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = ima_row_read(db, agent_id, out);
+    reader_put(s, slot);
+    return rc;
+}
+
+static int ima_same(const struct srv_ima_state *a, const struct srv_ima_state *b)
+{
+    return a->reset_count == b->reset_count && a->agg.entries == b->agg.entries &&
+           a->agg.banks == b->agg.banks &&
+           memcmp(a->agg.sha1, b->agg.sha1, sizeof(a->agg.sha1)) == 0 &&
+           memcmp(a->agg.sha256, b->agg.sha256, sizeof(a->agg.sha256)) == 0;
+}
+
+/* Compare and set: the IMA state moves only from the one the report was
+ * replayed from, so two reports of one boot cannot both extend it. */
+static int ima_state_advance(sqlite3 *db, const struct srv_report *r)
+{
+    struct srv_ima_state cur;
+    sqlite3_stmt *st = NULL;
+    int rc = ima_row_read(db, r->agent_id, &cur);
+
+    if (rc == 0 && (r->ima_prev == NULL || !ima_same(&cur, r->ima_prev)))
+        rc = DA_ERR_STORE_CONFLICT;
+    else if (rc == DA_ERR_NOT_FOUND)
+        rc = r->ima_prev == NULL ? 0 : DA_ERR_STORE_CONFLICT;
+    srv_ima_state_clear(&cur);
+    if (rc == 0)
+        rc = prepare(db, &st, "DELETE FROM ima_state WHERE agent_id = ?1", "t", r->agent_id);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "INSERT INTO ima_state (agent_id, reset_count, entries, banks, sha1, sha256,"
+                     " kept_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     "tiiibbt", r->agent_id, (int64_t)r->ima->reset_count,
+                     (int64_t)r->ima->agg.entries, (int64_t)r->ima->agg.banks, r->ima->agg.sha1,
+                     sizeof(r->ima->agg.sha1), r->ima->agg.sha256, sizeof(r->ima->agg.sha256),
+                     r->ima->kept_json);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    return rc;
+}
+
 /* The report's boot state becomes the agent's reference when it has none
  * yet; its differences from the reference are recorded one row each. */
 static int boot_state_put(sqlite3 *db, const struct srv_report *r)
@@ -1536,6 +1619,8 @@ static int report_put_job(sqlite3 *db, void *arg)
         if (rc == 0)
             rc = run(db, st, NULL);
     }
+    if (rc == 0 && r->ima != NULL)
+        rc = ima_state_advance(db, r);
     if (rc == 0)
         rc = boot_state_put(db, r);
     if (rc == 0 && r->body_json != NULL) {
@@ -1687,7 +1772,7 @@ int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned l
 
     rc = prepare(db, &st,
                  "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
-                 " ORDER BY received_at DESC, id LIMIT ?2",
+                 " ORDER BY received_at DESC, id DESC LIMIT ?2",
                  "ti", agent_id, (int64_t)limit);
     while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
         struct srv_report *r = NULL;
@@ -2631,8 +2716,8 @@ int srv_store_reports_page(struct srv_store *s, const char *agent_id, const stru
     rc = prepare(db, &st,
                  "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
                  " AND received_at >= ?2 AND received_at < ?3"
-                 " AND (?4 = 0 OR received_at < ?5 OR (received_at = ?5 AND id > ?6))"
-                 " ORDER BY received_at DESC, id LIMIT ?7",
+                 " AND (?4 = 0 OR received_at < ?5 OR (received_at = ?5 AND id < ?6))"
+                 " ORDER BY received_at DESC, id DESC LIMIT ?7",
                  "tiiiiti", agent_id, pg->from, page_to(pg), (int64_t)pg->has_after, pg->after_n,
                  pg->after_id, (int64_t)pg->limit);
     while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {

@@ -8,7 +8,7 @@
 /* Facts the server established itself; the policy reads them under
  * /attestation, never from the agent's own document. pending (may be NULL)
  * is the server's view of the pending upgrades (pending_age.h). */
-static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot)
+static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot, const cJSON *ima)
 {
     cJSON *a = cJSON_CreateObject();
 
@@ -16,7 +16,8 @@ static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot)
         (cJSON_AddStringToObject(a, "trust", "tpm") == NULL ||
          cJSON_AddBoolToObject(a, "quote_verified", 1) == NULL ||
          (pending != NULL && !cJSON_AddItemToObject(a, "pending", cJSON_Duplicate(pending, 1))) ||
-         (boot != NULL && !cJSON_AddItemToObject(a, "boot", cJSON_Duplicate(boot, 1))))) {
+         (boot != NULL && !cJSON_AddItemToObject(a, "boot", cJSON_Duplicate(boot, 1))) ||
+         (ima != NULL && !cJSON_AddItemToObject(a, "ima", cJSON_Duplicate(ima, 1))))) {
         cJSON_Delete(a);
         return NULL;
     }
@@ -109,8 +110,16 @@ int srv_verdict_evaluate_boot(const struct srv_policy *p, const cJSON *evidence,
                               const cJSON *pending, const cJSON *boot, cJSON **verdict,
                               const cJSON **controls, bool *compliant)
 {
+    return srv_verdict_evaluate_attested(p, evidence, pending, boot, NULL, verdict, controls,
+                                         compliant);
+}
+
+int srv_verdict_evaluate_attested(const struct srv_policy *p, const cJSON *evidence,
+                                  const cJSON *pending, const cJSON *boot, const cJSON *ima,
+                                  cJSON **verdict, const cJSON **controls, bool *compliant)
+{
     struct da_policy_result *res = NULL;
-    cJSON *facts = attestation_facts(pending, boot), *ctl = NULL;
+    cJSON *facts = attestation_facts(pending, boot, ima), *ctl = NULL;
     int rc;
 
     *verdict = NULL;

@@ -26,6 +26,10 @@ int srv_verdict_evaluate(const struct srv_policy *p, const cJSON *evidence, cons
 int srv_verdict_evaluate_boot(const struct srv_policy *p, const cJSON *evidence,
                               const cJSON *pending, const cJSON *boot, cJSON **verdict,
                               const cJSON **controls, bool *compliant);
+/* The same with the IMA facts (ima.h) as /attestation/ima (NULL: none). */
+int srv_verdict_evaluate_attested(const struct srv_policy *p, const cJSON *evidence,
+                                  const cJSON *pending, const cJSON *boot, const cJSON *ima,
+                                  cJSON **verdict, const cJSON **controls, bool *compliant);
 /* "measured" for a fact the server established from the TPM (the quote,
  * a replayed event log: /attestation/trust, /attestation/boot/...),
  * "reported" for everything the agent's software states. */

@@ -182,6 +182,8 @@ static const struct da_kvconf_key agent_keys[] = {
     {"spool_dir", DA_KV_PATH, FIELD(spool_dir), SIZE(spool_dir), 0, 0, NULL, NULL},
     {"test_only_event_log_file", DA_KV_PATH, FIELD(test_only_event_log_file),
      SIZE(test_only_event_log_file), 0, 0, NULL, NULL},
+    {"test_only_ima_file", DA_KV_PATH, FIELD(test_only_ima_file), SIZE(test_only_ima_file), 0, 0,
+     NULL, NULL},
     {"interval", DA_KV_DURATION, FIELD(interval_s), 0, 30, 7 * 86400, NULL, NULL},
     {"jitter", DA_KV_DURATION, FIELD(jitter_s), 0, 0, 86400, NULL, NULL},
     {"spool_max_reports", DA_KV_U64, FIELD(spool_max_reports), 0, 1, 100000, NULL, NULL},

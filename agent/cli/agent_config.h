@@ -60,6 +60,9 @@ struct agent_config {
     /* Tests only: read the firmware event log from this file instead of
      * securityfs (empty: the real log). */
     char test_only_event_log_file[PATH_MAX];
+    /* Tests only: read the IMA runtime measurement list from this file
+     * instead of securityfs (empty: the real list). */
+    char test_only_ima_file[PATH_MAX];
 };
 
 /* Defaults for every key (documented in docs/configuration.md). */

@@ -15,6 +15,7 @@
 #include "err.h"
 #include "eventlog.h"
 #include "file.h"
+#include "ima_increment.h"
 #include "json.h"
 #include "log.h"
 #include "privsep.h"
@@ -300,6 +301,10 @@ int agent_runtime_start(struct agent_runtime *rt, unsigned parts)
         rt->event_log_error = agent_eventlog_read(
             rt->cfg.test_only_event_log_file[0] != '\0' ? rt->cfg.test_only_event_log_file : NULL,
             &rt->event_log);
+    if ((parts & AGENT_RT_SPOOL) &&
+        agent_ima_open(rt->cfg.test_only_ima_file[0] != '\0' ? rt->cfg.test_only_ima_file : NULL,
+                       &rt->ima_fd) == 0)
+        rt->have_ima_fd = 1;
     if (parts & AGENT_RT_CONFINE) {
         const pid_t kids[4] = {rt->signer.pid, rt->collector.pid, rt->firewall.pid,
                                rt->listener.pid};
@@ -337,6 +342,10 @@ void agent_runtime_stop(struct agent_runtime *rt)
     agent_spool_close(rt->spool);
     rt->spool = NULL;
     da_buf_free(&rt->event_log);
+    if (rt->have_ima_fd) {
+        close(rt->ima_fd);
+        rt->have_ima_fd = 0;
+    }
     agent_config_free(&rt->cfg);
 }
 

@@ -39,6 +39,10 @@ struct agent_runtime {
      * readable; unchanged until the next boot), or why it could not be. */
     struct da_buf event_log;
     int event_log_error;
+    /* The IMA measurement list, opened before the uploader drops (root-only
+     * readable) and read again for each report (ima_increment.h). */
+    int have_ima_fd;
+    int ima_fd;
 };
 
 /* Load the configuration file (defaults when it is missing and

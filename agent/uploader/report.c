@@ -13,11 +13,14 @@
 #include "err.h"
 #include "fields.h"
 #include "eventlog.h"
+#include "ima_increment.h"
+#include "ima_log.h"
 #include "jcs.h"
 #include "json.h"
 #include "log.h"
 #include "privsep.h"
 #include "quote.h"
+#include "tpm_attest.h"
 #include "signer_attest.h"
 
 struct cycle {
@@ -25,6 +28,10 @@ struct cycle {
     struct agent_report_outcome *out;
     struct agent_status st;
     int refused; /* a report was refused in this cycle */
+    /* what the server holds of this machine's IMA list (nonce answer) */
+    int ima_known;
+    uint32_t ima_boot;
+    uint64_t ima_entries;
 };
 
 /* ---- JSON helpers ---- */
@@ -72,6 +79,23 @@ static int server_error(const struct agent_transport *t)
     return DA_ERR_SERVER_REJECTED;
 }
 
+/* The nonce answer's "ima": {"boot", "entries"}, when the server holds part
+ * of this machine's IMA list; anything else means it holds none. */
+static void ima_held(struct cycle *c, const cJSON *answer)
+{
+    const cJSON *ima = cJSON_GetObjectItemCaseSensitive(answer, "ima");
+    int64_t boot = -1, entries = -1;
+
+    c->ima_known = 0;
+    if (!cJSON_IsObject(ima) || da_json_get_int64(ima, "boot", &boot) != 0 ||
+        da_json_get_int64(ima, "entries", &entries) != 0 || boot < 0 || boot > UINT32_MAX ||
+        entries < 0)
+        return;
+    c->ima_known = 1;
+    c->ima_boot = (uint32_t)boot;
+    c->ima_entries = (uint64_t)entries;
+}
+
 /* A nonce from the server, or - when it cannot be reached - a local one
  * that the server will refuse later (the report is then re-quoted). */
 static int get_nonce(struct cycle *c, struct da_buf *nonce, char *pcrs, size_t pcrs_size,
@@ -93,6 +117,8 @@ static int get_nonce(struct cycle *c, struct da_buf *nonce, char *pcrs, size_t p
             r = da_json_get_string(a, "pcr_selection", &sel);
         if (r == 0)
             copy_str(pcrs, pcrs_size, sel);
+        if (r == 0)
+            ima_held(c, a);
         cJSON_Delete(a);
         if (r != 0)
             r = DA_ERR_SERVER_RESPONSE;
@@ -146,6 +172,54 @@ static int add_event_log(struct cycle *c, const char *pcrs, cJSON *body)
     return c->rt->event_log.data != NULL
                ? add_b64(body, "event_log", c->rt->event_log.data, c->rt->event_log.len)
                : 0;
+}
+
+/* The IMA entries the server has not replayed go with every quote that
+ * covers PCR 10: read after the quote, so the server finds the quoted value
+ * within them. The server's count counts only for the boot it names (the
+ * quote's resetCount); otherwise, or when the list is shorter, the whole
+ * list goes. Not in minimal privacy mode: the entries name every file
+ * measured, and a pseudonym would break the replay. */
+static int add_ima(struct cycle *c, const char *pcrs, const struct agent_quote_result *q,
+                   cJSON *body)
+{
+    struct agent_runtime *rt = c->rt;
+    struct da_pcr_selection sel;
+    struct da_buf inc;
+    TPMS_ATTEST att;
+    uint64_t from = 0;
+    uint32_t any = 0;
+    cJSON *o;
+    int r;
+
+    if (!rt->have_ima_fd || rt->cfg.tpm_mode != 0 || rt->cfg.privacy != 0 ||
+        da_pcr_selection_parse(pcrs, &sel) != 0)
+        return 0;
+    for (size_t i = 0; i < sel.count; i++)
+        any |= sel.banks[i].pcrs;
+    if ((any & (1u << DA_IMA_PCR)) == 0)
+        return 0;
+    if (c->ima_known &&
+        da_tpm_attest_parse(da_buf_data(&q->attest), da_buf_len(&q->attest), TPM2_ST_ATTEST_QUOTE,
+                            &att) == 0 &&
+        att.clockInfo.resetCount == c->ima_boot)
+        from = c->ima_entries;
+    r = agent_ima_increment(rt->ima_fd, from, &inc);
+    if (r == DA_ERR_NOT_FOUND && from > 0) {
+        from = 0;
+        r = agent_ima_increment(rt->ima_fd, 0, &inc);
+    }
+    if (r != 0) {
+        da_warn_f("the IMA measurements are not sent: %s", da_strerror(r));
+        return 0;
+    }
+    o = cJSON_AddObjectToObject(body, "ima");
+    if (o == NULL || cJSON_AddNumberToObject(o, "from", (double)from) == NULL)
+        r = DA_ERR_NOMEM;
+    if (r == 0)
+        r = add_b64(o, "entries", da_buf_data(&inc), da_buf_len(&inc));
+    da_buf_free(&inc);
+    return r;
 }
 
 /* A spool entry's payload: the signer's MAC over the evidence, then the
@@ -228,6 +302,8 @@ static int build_report(struct cycle *c, const struct da_buf *evidence, const un
         r = add_b64(quote, "pcr_values", da_buf_data(&q.pcr_values), da_buf_len(&q.pcr_values));
     if (r == 0)
         r = add_event_log(c, pcrs, body);
+    if (r == 0)
+        r = add_ima(c, pcrs, &q, body);
     if (r == 0) {
         text = cJSON_PrintUnformatted(body);
         if (text == NULL)

@@ -55,6 +55,11 @@ da_unit_test(NAME test_agent_privacy SOURCES ${DA_TEST_SRC}/integration/test_age
              LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server privacy)
 add_dependencies(test_agent_privacy devattest-agent devattest-server)
 
+# IMA end to end: a synthetic list with swtpm's PCR 10 extended to match.
+da_unit_test(NAME test_ima_e2e SOURCES ${DA_TEST_SRC}/integration/test_ima_e2e.c
+             ${DA_TEST_SRC}/support/agent_run.c ${DA_TEST_SRC}/support/ima_build.c
+             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
+add_dependencies(test_ima_e2e devattest-agent devattest-server)
 # attest end to end: the daemon serves attest_socket to a build user (root
 # needed for the users); the bundle checked with openssl, git, sha*sum and a
 # Python checker of the JSON Schema; a local TSA made with openssl ts.

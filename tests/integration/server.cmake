@@ -90,7 +90,8 @@ add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract $
 set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
 file(MAKE_DIRECTORY ${DA_API_ANSWERS})
 foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready
-          test_server_ops test_mboot_e2e test_server_webhooks test_evidence_pack)
+          test_server_ops test_mboot_e2e test_ima_e2e test_server_webhooks
+          test_evidence_pack)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)
@@ -101,3 +102,24 @@ add_test(NAME api_contract
                  $<TARGET_FILE:print_error_codes>)
 set_tests_properties(api_contract PROPERTIES FIXTURES_REQUIRED api_answers)
 set_tests_properties(api_document_valid api_contract PROPERTIES LABELS "server;api")
+
+# The dashboard: static files, path handling, the fleet and diff views.
+add_library(da_test_fleet STATIC ${DA_TEST_SRC}/support/fleet_seed.c)
+target_include_directories(da_test_fleet PUBLIC ${DA_TEST_SRC}/support)
+target_link_libraries(da_test_fleet PUBLIC da_server da_test_server da_test_softak)
+da_unit_test(NAME test_dashboard_api SOURCES ${DA_TEST_SRC}/integration/test_dashboard_api.c
+             LIBS da_server da_test_fleet da_test_rawtls LABELS integration server)
+add_dependencies(test_dashboard_api devattest-server)
+set_property(TEST test_dashboard_api APPEND PROPERTY ENVIRONMENT
+             DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_dashboard_api.jsonl)
+set_property(TEST test_dashboard_api APPEND PROPERTY FIXTURES_SETUP api_answers)
+
+# The dashboard in headless Chromium (tests/browser). It spends a minute
+# waiting for a machine to go stale and starts a browser, so it runs in the
+# release build only: scripts/test runs it once, not again under ASan.
+if(NOT DA_SANITIZE)
+  da_unit_test(NAME test_dashboard_browser
+               SOURCES ${DA_TEST_SRC}/integration/test_dashboard_browser.c
+               LIBS da_server da_test_fleet LABELS integration server browser)
+  add_dependencies(test_dashboard_browser devattest-server)
+endif()

@@ -26,6 +26,8 @@ da_unit_test(NAME test_json_memcap SOURCES ${DA_TEST_SRC}/unit/test_json_memcap.
 target_compile_definitions(test_json_memcap PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
 # The signer's refusal of anything but an evidence document, over its channel.
 da_unit_test(NAME test_agent_signer SOURCES ${DA_TEST_SRC}/unit/test_agent_signer.c LIBS da_agent)
+da_unit_test(NAME test_agent_ima SOURCES ${DA_TEST_SRC}/unit/test_agent_ima.c
+             ${DA_TEST_SRC}/support/ima_build.c LIBS da_agent)
 # attest's parsers of outside files, the socket request, the receipt and the
 # quote's qualifying data.
 da_unit_test(NAME test_agent_attest_input SOURCES ${DA_TEST_SRC}/unit/test_agent_attest_input.c

@@ -11,3 +11,7 @@ da_unit_test(NAME test_privacy SOURCES ${DA_TEST_SRC}/unit/test_privacy.c LABELS
 if(TARGET devattest-agent)
   add_dependencies(test_privacy devattest-agent)
 endif()
+
+# The IMA runtime measurement list parser on lists built here.
+da_unit_test(NAME test_ima_log SOURCES ${DA_TEST_SRC}/unit/test_ima_log.c
+             ${DA_TEST_SRC}/support/ima_build.c)

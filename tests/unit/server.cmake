@@ -16,6 +16,8 @@ da_unit_test(NAME test_server_pending_age
 # /attestation/boot from a real event log (tpm2_eventlog as the oracle).
 da_unit_test(NAME test_server_measured SOURCES ${DA_TEST_SRC}/unit/test_server_measured.c
              LIBS da_server LABELS server)
+da_unit_test(NAME test_server_ima SOURCES ${DA_TEST_SRC}/unit/test_server_ima.c
+             ${DA_TEST_SRC}/support/ima_build.c LIBS da_server LABELS server)
 # The shipped dbx reference and dbx update files (Microsoft's listing and
 # tpm2_eventlog as the oracles).
 da_unit_test(NAME test_dbx_update SOURCES ${DA_TEST_SRC}/unit/test_dbx_update.c

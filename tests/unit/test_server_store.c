@@ -77,12 +77,12 @@ static void test_migration_and_reopen(void **state)
     int64_t id1 = 0, id2 = 0;
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 6);
+    assert_int_equal(version, 7);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 6);
+    assert_int_equal(version, 7);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
@@ -539,14 +539,15 @@ static void test_paging(void **state)
     memset(&pg, 0, sizeof(pg));
     pg.limit = 3;
     got[0] = '\0';
+    /* newest first: ids are time-ordered, so within a second too */
     assert_int_equal(srv_store_reports_page(f->s, "a", &pg, page_report, got), 0);
-    assert_string_equal(got, "r2,r3,r0,");
+    assert_string_equal(got, "r3,r2,r1,");
     pg.has_after = true;
     pg.after_n = 1000;
-    snprintf(pg.after_id, sizeof(pg.after_id), "r0");
+    snprintf(pg.after_id, sizeof(pg.after_id), "r1");
     got[0] = '\0';
     assert_int_equal(srv_store_reports_page(f->s, "a", &pg, page_report, got), 0);
-    assert_string_equal(got, "r1,");
+    assert_string_equal(got, "r0,");
     /* the window is [from, to) */
     memset(&pg, 0, sizeof(pg));
     pg.limit = 10;
@@ -554,12 +555,12 @@ static void test_paging(void **state)
     pg.to = 2000;
     got[0] = '\0';
     assert_int_equal(srv_store_reports_page(f->s, "a", &pg, page_report, got), 0);
-    assert_string_equal(got, "r0,r1,");
+    assert_string_equal(got, "r1,r0,");
     pg.from = 2000;
     pg.to = 0;
     got[0] = '\0';
     assert_int_equal(srv_store_reports_page(f->s, "a", &pg, page_report, got), 0);
-    assert_string_equal(got, "r2,r3,");
+    assert_string_equal(got, "r3,r2,");
 
     for (i = 0; i < 3; i++) {
         char subject[8];
@@ -616,12 +617,12 @@ static void test_migration_from_1(void **state)
              "000000000000000000000000000000000000000000000000', 1,"
              " NULL, 'old', 5);"
              "DROP TABLE boot_references; DROP TABLE boot_changes;"
-             "DROP TABLE boot_pins;"
+             "DROP TABLE boot_pins; DROP TABLE ima_state;"
              "DELETE FROM schema_version WHERE version >= 2;"
              "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 6);
+    assert_int_equal(version, 7);
     {
         /* a token from before the migration still works, under the id the
          * migration gave it (the first 8 bytes of its hash) */
@@ -697,7 +698,7 @@ static void test_migration_from_3(void **state)
     srv_store_close(f->s);
     f->s = NULL;
     exec_raw(f->path, "BEGIN; DROP TABLE boot_references; DROP TABLE boot_changes;"
-                      " DROP TABLE boot_pins;"
+                      " DROP TABLE boot_pins; DROP TABLE ima_state;"
                       " DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries;"
                       " DROP TABLE webhooks; DROP TABLE report_bodies;"
                       " DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
@@ -708,7 +709,7 @@ static void test_migration_from_3(void **state)
                       " COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 6);
+    assert_int_equal(version, 7);
     assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
     assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
     assert_string_equal(rid, "r1");

@@ -7,8 +7,12 @@ target_link_libraries(da_test_verify PUBLIC devattest)
 target_compile_definitions(da_test_verify PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
 da_unit_test(NAME test_policy SOURCES ${DA_TEST_SRC}/unit/test_policy.c)
 # Benchmark program of scripts/bench.d/verify.sh (not a test).
-add_executable(bench_verify ${DA_TEST_SRC}/bench/bench_verify.c)
+add_executable(bench_verify ${DA_TEST_SRC}/bench/bench_verify.c ${DA_TEST_SRC}/support/ima_build.c)
 target_link_libraries(bench_verify PRIVATE da_test_verify devattest)
+if(TARGET da_server)
+  target_link_libraries(bench_verify PRIVATE da_server)
+endif()
+target_compile_definitions(bench_verify PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
 add_test(NAME policy_schema COMMAND ${DA_TEST_SRC}/unit/check-policy-schema
          ${DA_SOURCE_ROOT}/docs/policy.schema.json
          ${DA_SOURCE_ROOT}/common/policies/iso27001-2022-devenv.json)

@@ -1,0 +1,301 @@
+// The dashboard in a real browser: Debian's chromium, headless, driven by
+// playwright-core, against a devattest-server over TLS on loopback whose
+// store holds reports it verified (tests/integration/test_dashboard_browser.c
+// seeds them and runs this script).
+//
+// Environment (set by the C driver):
+//   DA_BASE          https://127.0.0.1:PORT
+//   DA_TOKEN         an auditor token (the page); DA_ADMIN_TOKEN an admin token
+//                    (the test's own API call; NODE_EXTRA_CA_CERTS trusts the CA)
+//   DA_SERVER_CERT   the server's TLS certificate (PEM); only its key is trusted
+//   DA_POLICY        the policy file the server was given (for expected texts)
+//   DA_ARTIFACTS     directory for screenshots
+//   DA_OK_ID, DA_BAD_ID, DA_STALE_ID   agent ids; DA_BAD_REPORTS: reports of DA_BAD_ID
+import { chromium } from "playwright-core";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env("DA_BASE");
+const token = env("DA_TOKEN");
+const artifacts = env("DA_ARTIFACTS");
+const policy = JSON.parse(readFileSync(env("DA_POLICY"), "utf8"));
+const ids = { ok: env("DA_OK_ID"), bad: env("DA_BAD_ID"), stale: env("DA_STALE_ID") };
+const badReports = Number(env("DA_BAD_REPORTS"));
+mkdirSync(artifacts, { recursive: true });
+
+// Trust exactly the server's key: Chromium's SPKI pin list, no blanket
+// certificate-error bypass.
+const cert = new X509Certificate(readFileSync(env("DA_SERVER_CERT")));
+const spki = cert.publicKey.export({ type: "spki", format: "der" });
+const pin = createHash("sha256").update(spki).digest("base64");
+
+const failures = [];
+const check = (cond, what) => {
+  if (!cond) failures.push(what);
+  console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
+};
+const remediation = (id) => policy.checks.find((c) => c.id === id).remediation;
+
+const browser = await chromium.launch({
+  executablePath: process.env.DA_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  timeout: 60000,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-pings",
+    `--ignore-certificate-errors-spki-list=${pin}`,
+  ],
+});
+
+async function newPage(viewport) {
+  const context = await browser.newContext({ viewport, serviceWorkers: "block" });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.consoleErrors = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") page.consoleErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => page.consoleErrors.push(String(e)));
+  // nothing but our own origin is ever asked for
+  page.foreign = [];
+  page.on("request", (r) => {
+    if (!r.url().startsWith(base + "/")) page.foreign.push(r.url());
+  });
+  return { context, page };
+}
+
+// every form control has an accessible name (a label, aria-label or text)
+const unlabelled = (page) => page.$$eval("input, select, button, textarea", (els) =>
+  els.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") &&
+    !e.textContent.trim()).map((e) => e.outerHTML.slice(0, 80)));
+
+const shot = (page, name) => page.screenshot({ path: join(artifacts, name), fullPage: true });
+
+async function focused(page) {
+  return page.evaluate(() => {
+    const a = document.activeElement;
+    if (!a || a === document.body) return "";
+    return a.id ? "#" + a.id : `${a.tagName.toLowerCase()}:${(a.textContent || "").trim().slice(0, 40)}`;
+  });
+}
+
+// Press Tab until want(focused) holds; the path taken is returned.
+async function tabTo(page, want, max = 60) {
+  const seen = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    const f = await focused(page);
+    seen.push(f);
+    if (want(f)) return { found: true, seen };
+  }
+  return { found: false, seen };
+}
+
+try {
+  const { context, page } = await newPage({ width: 1280, height: 800 });
+
+  // --- the page and its headers ---
+  const resp = await page.goto(base + "/");
+  const hdr = resp.headers();
+  check(resp.status() === 200, "GET / answers 200");
+  check(/script-src 'self'/.test(hdr["content-security-policy"] || "") &&
+        !/unsafe-inline/.test(hdr["content-security-policy"]), "strict CSP on the page");
+  check(hdr["x-frame-options"] === "DENY" && hdr["x-content-type-options"] === "nosniff" &&
+        hdr["referrer-policy"] === "no-referrer", "security headers on the page");
+
+  // --- log in with the keyboard: the token field has focus ---
+  await page.waitForSelector("#login-form");
+  check((await focused(page)) === "#token", "the token field has focus at login");
+  check(await page.evaluate(() => document.querySelector("label[for=token]") !== null),
+    "the token field is labelled");
+  await page.keyboard.type("not-a-token");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("login-error").textContent.length > 0);
+  check(/not accepted/.test(await page.textContent("#login-error")), "a wrong token is refused");
+  check(await page.evaluate(() => sessionStorage.getItem("devattest.token") === null),
+    "a refused token is not kept");
+  // the browser logs the refused call (401) as a failed load; that one was wanted
+  check(page.consoleErrors.length === 1 && /401/.test(page.consoleErrors[0]),
+    `the refused login logged only its 401 (${page.consoleErrors.join(" | ")})`);
+  page.consoleErrors.length = 0;
+  await page.fill("#token", token);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#vendors");
+  check(await page.evaluate((t) => sessionStorage.getItem("devattest.token") === t, token),
+    "the token is kept in sessionStorage");
+  check(await page.evaluate(() => localStorage.length === 0 && document.cookie === ""),
+    "nothing in localStorage or cookies");
+
+  // --- fleet: acme has one compliant and one stale machine, globex one failing ---
+  const row = async (vendor) => page.$$eval("#vendors tbody tr", (rows, v) => {
+    const r = rows.find((x) => x.cells[0].textContent.trim() === v);
+    return r ? Array.from(r.cells).map((c) => c.textContent.trim()) : null;
+  }, vendor);
+  const acme = await row("acme");
+  const globex = await row("globex");
+  // columns: vendor, machines, compliant, non-compliant, stale, revoked
+  check(acme && acme[1] === "2" && acme[2] === "1" && acme[3] === "0" && acme[4] === "1",
+    `fleet: acme 2 machines, 1 compliant, 1 stale (${acme})`);
+  check(globex && globex[1] === "1" && globex[3] === "1", `fleet: globex 1 non-compliant (${globex})`);
+  const c831 = await page.$$eval("#controls tbody tr", (rows) =>
+    rows.filter((r) => r.cells[0].textContent.includes("8.31")).map((r) => Array.from(r.cells).map((c) => c.textContent.trim()))[0]);
+  check(c831 && c831[1] === "2" && c831[2] === "1", `control 8.31: 2 pass, 1 fail (${c831})`);
+  const changes = await page.textContent("#changes");
+  check(changes.includes("compliant → non_compliant") && changes.includes("disk.encrypted: pass → fail"),
+    "the last 24 h show the compliance flip and the failing check");
+  check((await unlabelled(page)).length === 0, `fleet: every control labelled (${await unlabelled(page)})`);
+  await shot(page, "fleet-1280x800.png");
+
+  // --- filters: status stale keeps only acme ---
+  await page.selectOption("#f-status", "stale");
+  await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 1);
+  check((await row("acme")) !== null && (await row("globex")) === null, "status filter 'stale' keeps acme only");
+  await page.selectOption("#f-status", "");
+  await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 2);
+
+  // --- keyboard: from the top, Tab reaches the main controls, Enter follows links ---
+  // start at the top of the page: the first stop is the skip link
+  await page.evaluate(() => document.querySelector("a.skip").focus());
+  check((await focused(page)) === "a:Skip to content", "the skip link comes first");
+  const nav = await tabTo(page, (f) => f === "a:globex");
+  for (const want of ["#nav-fleet", "#auto-refresh", "#logout", "#f-vendor", "#f-status", "#f-control", "#f-check"])
+    check(nav.seen.includes(want), `Tab reaches ${want}`);
+  check(nav.found, `Tab reaches the vendor link globex (${nav.seen.join(" ")})`);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#machines");
+  check((await page.textContent("h2")) === "Vendor globex", "Enter on the vendor link opens the vendor");
+  const mrow = await page.$$eval("#machines tbody tr", (rows) => rows.map((r) => Array.from(r.cells).map((c) => c.textContent.trim())));
+  check(mrow.length === 1 && mrow[0][1] === "non compliant" && mrow[0][3] === "TPM quote" &&
+        mrow[0][5].includes("disk.encrypted") && mrow[0][2] !== "never",
+    `vendor view: one machine, non-compliant, TPM, last report, failing disk.encrypted (${mrow})`);
+  await shot(page, "vendor-globex.png");
+  const toMachine = await tabTo(page, (f) => f.startsWith("a:build-bad"));
+  check(toMachine.found, "Tab reaches the machine link");
+  await page.keyboard.press("Enter");
+
+  // --- machine: failing check, remediation, history, identity, diff ---
+  await page.waitForSelector("#check-verdicts");
+  check((await page.textContent("h2")) === "Machine build-bad", "Enter on the machine link opens the machine");
+  const bad = await page.$eval('tr.check-row[data-check="disk.encrypted"]', (r) =>
+    ({ verdict: r.dataset.verdict, text: r.textContent }));
+  check(bad.verdict === "fail", "disk.encrypted is shown failing");
+  check(bad.text.includes(remediation("disk.encrypted")), "its remediation from the policy is shown");
+  check(bad.text.includes("false") && bad.text.includes("reported"), "its observed value and provenance are shown");
+  const tpm = await page.$eval('tr.check-row[data-check="attestation.tpm"]', (r) => r.textContent);
+  check(tpm.includes("measured") && tpm.includes("pass"), "attestation.tpm passes, measured");
+  const ident = await page.textContent("#identity");
+  check(ident.includes(ids.bad) && ident.includes("Enrolled") && ident.includes("AK name"), "identity is shown");
+  const pts = await page.$$eval("#history-chart circle", (c) => c.map((x) => x.getAttribute("class")));
+  check(pts.length === badReports, `history chart: one point per report (${pts.length}/${badReports})`);
+  check(pts.filter((c) => c === "pt-bad").length === badReports - 1 && pts[0] === "pt-ok",
+    "history chart: the first report compliant, the later ones not");
+  check(await page.$eval("#history-chart", (s) => s.getAttribute("role") === "img" && s.querySelector("title") !== null),
+    "the chart has a role and a title");
+  // compare the oldest and the newest report, submitted from the keyboard
+  const options = await page.$$eval("#diff-from option", (o) => o.map((x) => x.value));
+  await page.selectOption("#diff-from", options[options.length - 1]);
+  await page.selectOption("#diff-to", options[0]);
+  const toDiff = await tabTo(page, (f) => f === "#diff-submit");
+  check(toDiff.found, "Tab reaches the Compare button");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#diff-fields");
+  const fields = await page.$$eval("#diff-fields tbody tr", (rows) => rows.map((r) => Array.from(r.cells).map((c) => c.textContent.trim())));
+  const enc = fields.find((f) => f[0] === "/disk/volumes/0/encrypted");
+  check(enc && enc[1] === "changed" && enc[2] === "true" && enc[3] === "false",
+    `diff: /disk/volumes/0/encrypted true → false (${JSON.stringify(fields)})`);
+  check(fields.some((f) => f[0] === "/disk/volumes/0/scheme" && f[2] === "luks2" && f[3] === "none"),
+    "diff: /disk/volumes/0/scheme luks2 → none");
+  const dchecks = await page.textContent("#diff-checks");
+  check(dchecks.includes("disk.encrypted") && dchecks.includes("pass") && dchecks.includes("fail"),
+    "diff: disk.encrypted pass → fail");
+  check((await unlabelled(page)).length === 0, `machine: every control labelled (${await unlabelled(page)})`);
+  await shot(page, "machine-build-bad.png");
+
+  // --- verdict filter on the machine: only the failing check stays ---
+  await page.selectOption("#f-verdict", "fail");
+  await page.waitForFunction(() => document.querySelectorAll("#check-verdicts tr.check-row").length === 1);
+  check(await page.$eval("#check-verdicts tr.check-row", (r) => r.dataset.check === "disk.encrypted"),
+    "verdict filter 'fail' keeps disk.encrypted only");
+
+  // --- check filter on a vendor: acme's machines all pass disk.encrypted ---
+  await page.goto(base + "/#/vendor/acme?check=disk.encrypted");
+  await page.waitForSelector("#machines");
+  check(await page.$$eval("#machines tbody tr", (rows) => rows.length === 1 && rows[0].textContent.includes("No machine matches")),
+    "check filter: no acme machine fails disk.encrypted");
+  await page.goto(base + "/#/vendor/globex?check=disk.encrypted");
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Vendor globex");
+  await page.waitForSelector("#machines");
+  check(await page.$$eval("#machines tbody tr", (rows) => rows.length === 1 && rows[0].textContent.includes("build-bad")),
+    "check filter: globex's build-bad fails disk.encrypted");
+
+  // --- the stale machine through the vendor filter ---
+  await page.goto(base + "/#/vendor/acme?status=stale");
+  await page.waitForSelector("#machines");
+  const stale = await page.$$eval("#machines tbody tr", (rows) => rows.map((r) => r.textContent));
+  check(stale.length === 1 && stale[0].includes("build-stale") && stale[0].includes("stale"),
+    "acme filtered by stale: build-stale only");
+  // --- auto-refresh: a revocation made through the API shows up unasked ---
+  await page.goto(base + "/#/fleet");
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Fleet");
+  await page.waitForSelector("#vendors");
+  check((await row("acme"))[5] === "0", "acme has no revoked machine yet");
+  const revoke = await fetch(`${base}/v1/agents/${ids.ok}/revoke`, {
+    method: "POST",
+    headers: { Authorization: "Bearer " + env("DA_ADMIN_TOKEN"), "Content-Type": "application/json" },
+    body: JSON.stringify({ reason: "dashboard auto-refresh test" }),
+  });
+  check(revoke.status === 200, `revoked through the API (${revoke.status})`);
+  const t0 = Date.now();
+  await page.waitForFunction(() => {
+    const r = Array.from(document.querySelectorAll("#vendors tbody tr")).find((x) => x.cells[0].textContent.trim() === "acme");
+    return r && r.cells[5].textContent.trim() === "1";
+  }, null, { timeout: 45000 });
+  check(Date.now() - t0 <= 45000, `auto-refresh showed the revocation after ${Math.round((Date.now() - t0) / 1000)} s`);
+  check((await page.textContent("#changes")).includes("status: revoked"), "the revocation is among the changes");
+
+  check(page.consoleErrors.length === 0, `no console errors or CSP violations (${page.consoleErrors.join(" | ")})`);
+  check(page.foreign.length === 0, `no request outside the server (${page.foreign.join(" ")})`);
+  await context.close();
+
+  // --- a narrow screen: the same machine, no sideways scrolling ---
+  const narrow = await newPage({ width: 375, height: 740 });
+  await narrow.page.goto(base + "/");
+  await narrow.page.fill("#token", token);
+  await narrow.page.keyboard.press("Enter");
+  await narrow.page.waitForSelector("#vendors");
+  await narrow.page.goto(base + "/#/machine/" + ids.bad);
+  await narrow.page.waitForSelector("#check-verdicts");
+  const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `narrow screen: no horizontal overflow (${overflow}px)`);
+  check(await narrow.page.isVisible('tr.check-row[data-check="disk.encrypted"]'), "narrow screen: the failing check is visible");
+  check(await narrow.page.isVisible("#history-chart"), "narrow screen: the chart is visible");
+  await shot(narrow.page, "machine-375x740.png");
+  await narrow.page.click("#logout");
+  await narrow.page.waitForSelector("#login-form");
+  check(await narrow.page.evaluate(() => sessionStorage.getItem("devattest.token") === null), "log out forgets the token");
+  check(narrow.page.consoleErrors.length === 0, `narrow: no console errors (${narrow.page.consoleErrors.join(" | ")})`);
+  await narrow.context.close();
+} catch (e) {
+  failures.push(`exception: ${e.stack || e}`);
+  console.log(`FAIL exception: ${e.stack || e}`);
+} finally {
+  await browser.close();
+}
+
+if (failures.length > 0) {
+  console.error(`${failures.length} failure(s)`);
+  process.exit(1);
+}
+console.log(`dashboard: every check passed; screenshots in ${artifacts}`);

@@ -1,0 +1,111 @@
+/* The dashboard in headless Chromium (tests/browser/dashboard.mjs) against
+ * a real server over TLS on loopback with a real SQLite store, seeded with
+ * reports the server verified: one compliant machine, one whose disk became
+ * unencrypted (three reports: history and diff), one gone stale. Staleness
+ * is the server's own: the stale machine reports first and the test waits
+ * past stale_after_s (its floor, 60 s) before the others report.
+ * Screenshots are kept in <build>/browser-artifacts. */
+#include "da_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "fleet_seed.h"
+#include "server_harness.h"
+
+#define STALE_AFTER_S 60
+
+static void agent_status(struct da_test_server *s, const char *id, const char *want)
+{
+    struct da_test_http r;
+    char path[128];
+    cJSON *doc;
+
+    snprintf(path, sizeof(path), "/v1/agents/%s", id);
+    assert_int_equal(da_test_http(s, "GET", path, s->auditor, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    da_test_http_clear(&r);
+    assert_non_null(doc);
+    assert_string_equal(cJSON_GetObjectItem(doc, "status")->valuestring, want);
+    cJSON_Delete(doc);
+}
+
+static void test_dashboard_in_chromium(void **state)
+{
+    struct da_test_server srv;
+    struct da_fleet_machine stale = {.vendor = "acme", .hostname = "build-stale"};
+    struct da_fleet_machine ok = {.vendor = "acme", .hostname = "build-ok"};
+    struct da_fleet_machine bad = {.vendor = "globex", .hostname = "build-bad"};
+    char cmd[4096], policy[1024], cert[512], n[16];
+    struct timespec second = {1, 0};
+    time_t reported;
+    int rc, waited = 0;
+
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(cmd, sizeof(cmd),
+             "stale_after_s = %d\nrate_per_agent = 100000\nburst_per_agent = 100000\n",
+             STALE_AFTER_S);
+    assert_int_equal(da_test_server_setup(&srv, cmd), 0);
+    snprintf(policy, sizeof(policy), "%s/tests/fixtures/server/policy-test.json", DA_SOURCE_ROOT);
+    snprintf(cmd, sizeof(cmd), "cp %s %s/policy.json", policy, srv.state);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(da_test_server_start(&srv), 0);
+
+    assert_int_equal(da_fleet_add(&srv, &stale, 20), 0);
+    assert_int_equal(da_fleet_report(&srv, &stale, 1), 0);
+    reported = time(NULL);
+    assert_int_equal(da_fleet_add(&srv, &ok, 21), 0);
+    assert_int_equal(da_fleet_add(&srv, &bad, 22), 0);
+    while (time(NULL) <= reported + STALE_AFTER_S + 1 && waited++ < STALE_AFTER_S + 30)
+        nanosleep(&second, NULL);
+    assert_int_equal(da_fleet_report(&srv, &ok, 1), 0);
+    assert_int_equal(da_fleet_report(&srv, &ok, 1), 0);
+    assert_int_equal(da_fleet_report(&srv, &bad, 1), 0);
+    assert_int_equal(da_fleet_report(&srv, &bad, 0), 0);
+    assert_int_equal(da_fleet_report(&srv, &bad, 0), 0);
+    /* the fleet the page must show, as the API states it */
+    agent_status(&srv, stale.agent_id, "stale");
+    agent_status(&srv, ok.agent_id, "compliant");
+    agent_status(&srv, bad.agent_id, "non_compliant");
+
+    snprintf(cert, sizeof(cert), "%s/server.pem", srv.state);
+    snprintf(n, sizeof(n), "%d", bad.n_reports);
+    setenv("DA_BASE", srv.base, 1);
+    setenv("DA_TOKEN", srv.auditor, 1);
+    setenv("DA_ADMIN_TOKEN", srv.admin, 1);
+    setenv("NODE_EXTRA_CA_CERTS", srv.ca, 1);
+    setenv("DA_SERVER_CERT", cert, 1);
+    setenv("DA_POLICY", policy, 1);
+    setenv("DA_ARTIFACTS", DA_BINARY_ROOT "/browser-artifacts", 1);
+    setenv("DA_OK_ID", ok.agent_id, 1);
+    setenv("DA_BAD_ID", bad.agent_id, 1);
+    setenv("DA_STALE_ID", stale.agent_id, 1);
+    setenv("DA_BAD_REPORTS", n, 1);
+    snprintf(cmd, sizeof(cmd), "node %s/tests/browser/dashboard.mjs", DA_SOURCE_ROOT);
+    rc = system(cmd);
+    assert_true(WIFEXITED(rc));
+    assert_int_equal(WEXITSTATUS(rc), 0);
+
+    assert_int_equal(da_test_server_stop(&srv), 0);
+    da_test_server_cleanup(&srv);
+    da_fleet_free(&stale);
+    da_fleet_free(&ok);
+    da_fleet_free(&bad);
+    curl_global_cleanup();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dashboard_in_chromium),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,89 @@
+#include "fleet_seed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "encoding.h"
+#include "store.h"
+
+int da_fleet_add(struct da_test_server *s, struct da_fleet_machine *m, int idx)
+{
+    struct srv_store *st = NULL;
+    struct srv_agent a;
+    char host[160];
+    int rc;
+
+    memset(&m->ak, 0, sizeof(m->ak));
+    m->n_reports = 0;
+    if (da_soft_ak_new(&m->ak) != 0)
+        return -1;
+    snprintf(m->agent_id, sizeof(m->agent_id), "da5b0a7d00000000000000000000%04d", idx);
+    snprintf(host, sizeof(host), "{\"hostname\":\"%s\"}", m->hostname);
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", m->agent_id);
+    snprintf(a.ek_name, sizeof(a.ek_name), "000bee%04d", idx);
+    snprintf(a.ak_name, sizeof(a.ak_name), "000baa%04d", idx);
+    a.ak_public = m->ak.pub;
+    a.ak_public_len = m->ak.pub_len;
+    a.host_json = host;
+    a.created_at = (int64_t)time(NULL);
+    if (srv_store_open(s->db, 1, 86400, &st) != 0)
+        return -1;
+    rc = srv_store_vendor_ensure(st, m->vendor, &a.vendor_id);
+    if (rc == 0)
+        rc = srv_store_agent_create(st, &a);
+    srv_store_close(st);
+    return rc == 0 ? 0 : -1;
+}
+
+int da_fleet_report(struct da_test_server *s, struct da_fleet_machine *m, int encrypted)
+{
+    char path[128], *body = NULL;
+    unsigned char nonce[128];
+    size_t nlen = 0;
+    struct da_test_http r;
+    cJSON *doc, *ev, *n, *id;
+    int rc = -1;
+
+    if (m->n_reports >= DA_FLEET_MAX_REPORTS)
+        return -1;
+    snprintf(path, sizeof(path), "/v1/agents/%s/nonce", m->agent_id);
+    if (da_test_http(s, "POST", path, NULL, "application/json", "{}", 2, &r) != 0)
+        return -1;
+    doc = r.status == 200 ? cJSON_Parse(r.body) : NULL;
+    da_test_http_clear(&r);
+    n = cJSON_GetObjectItem(doc, "nonce");
+    if (!cJSON_IsString(n) ||
+        da_base64_decode_to(n->valuestring, strlen(n->valuestring), DA_BASE64_STD, nonce,
+                            sizeof(nonce), &nlen) != 0) {
+        cJSON_Delete(doc);
+        return -1;
+    }
+    cJSON_Delete(doc);
+    /* the same host every time: two reports differ only in what the test changed */
+    ev = da_soft_ak_evidence((unsigned)m->n_reports, encrypted);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(ev, "host"), "hostname",
+                              cJSON_CreateString(m->hostname));
+    snprintf(path, sizeof(path), "/v1/agents/%s/reports", m->agent_id);
+    if (da_soft_ak_report(&m->ak, nonce, nlen, ev, &body) == 0 &&
+        da_test_http(s, "POST", path, NULL, "application/json", body, strlen(body), &r) == 0) {
+        doc = r.status == 201 ? cJSON_Parse(r.body) : NULL;
+        id = cJSON_GetObjectItem(doc, "report_id");
+        if (cJSON_IsString(id)) {
+            snprintf(m->report_ids[m->n_reports++], 40, "%s", id->valuestring);
+            rc = 0;
+        }
+        cJSON_Delete(doc);
+        da_test_http_clear(&r);
+    }
+    free(body);
+    cJSON_Delete(ev);
+    return rc;
+}
+
+void da_fleet_free(struct da_fleet_machine *m)
+{
+    da_soft_ak_free(&m->ak);
+}
