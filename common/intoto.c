@@ -305,3 +305,8 @@ const char *da_intoto_subject_digest(const struct da_intoto_subject *s, const ch
     }
     return NULL;
 }
+
+const cJSON *da_intoto_statement_subject_json(const struct da_intoto_statement *st)
+{
+    return cJSON_GetObjectItemCaseSensitive(st->tree, "subject");
+}

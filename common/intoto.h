@@ -62,6 +62,9 @@ int da_intoto_statement_encode(const struct da_intoto_subject *subjects, size_t 
 int da_intoto_statement_parse(const void *payload, size_t len, struct da_intoto_statement **out);
 void da_intoto_statement_free(struct da_intoto_statement *st);
 
+/* The statement's "subject" array as parsed (for canonical comparison). */
+const cJSON *da_intoto_statement_subject_json(const struct da_intoto_statement *st);
+
 /* The hex digest of subject s for alg ("sha256"), or NULL. */
 const char *da_intoto_subject_digest(const struct da_intoto_subject *s, const char *alg);
 

@@ -9,6 +9,7 @@ typedef int (*srv_handler_fn)(struct srv_request *req, struct srv_response *resp
 int srv_api_healthz(struct srv_request *req, struct srv_response *resp);
 int srv_api_readyz(struct srv_request *req, struct srv_response *resp);
 int srv_api_openapi(struct srv_request *req, struct srv_response *resp);
+int srv_api_keys(struct srv_request *req, struct srv_response *resp);
 int srv_api_metrics(struct srv_request *req, struct srv_response *resp);
 
 int srv_api_enroll(struct srv_request *req, struct srv_response *resp);

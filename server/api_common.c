@@ -12,6 +12,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy_state.h"
+#include "receipt_keys.h"
 
 /* /metrics: the agents family has a line per vendor and status. */
 #define METRICS_MAX (4u * 1024 * 1024)
@@ -164,6 +165,16 @@ int srv_api_openapi(struct srv_request *req, struct srv_response *resp)
     resp->status = 200;
     resp->content_type = "application/yaml";
     return 0;
+}
+
+/* The receipt keys and the CA certificate (receipt_keys.h): public, so a
+ * verifier needs nothing copied from the server's disk. */
+int srv_api_keys(struct srv_request *req, struct srv_response *resp)
+{
+    cJSON *answer = NULL;
+    int rc = srv_keys_answer(req->srv->keys, &answer);
+
+    return rc != 0 ? rc : srv_respond_json(resp, 200, answer);
 }
 
 static int put_agent_count(const char *vendor, const char *status, int64_t n, void *arg)

@@ -467,9 +467,11 @@ static int activate_run(struct srv_request *req, struct srv_response *resp, stru
     if (rc == 0)
         rc = record_agent(ctx, a);
     if (rc == 0) {
+        size_t ak_name_len = 0;
+        const uint8_t *ak_name = da_tpm_public_name(a->ak, &ak_name_len);
         skey = da_tpm_public_pkey(a->sk);
-        rc = skey != NULL ? srv_pki_issue_sk_cert(ctx->keys, skey, a->agent_id, SK_CERT_DAYS,
-                                                  &a->sk_cert_pem)
+        rc = skey != NULL ? srv_pki_issue_sk_cert(ctx->keys, skey, a->agent_id, ak_name,
+                                                  ak_name_len, SK_CERT_DAYS, &a->sk_cert_pem)
                           : DA_ERR_VERIFY_KEY_TYPE;
     }
     if (rc == 0) {

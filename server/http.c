@@ -55,6 +55,7 @@ static const struct route routes[] = {
     {"GET", "/readyz", PUBLIC, NO_BODY, 0, srv_api_readyz},
     {"GET", "/metrics", ROLES_STAFF, NO_BODY, 0, srv_api_metrics},
     {"GET", "/v1/openapi.yaml", PUBLIC, NO_BODY, 0, srv_api_openapi},
+    {"GET", "/v1/keys", PUBLIC, NO_BODY, 0, srv_api_keys},
     {"POST", "/v1/enroll", PUBLIC, SMALL_BODY, 0, srv_api_enroll},
     {"POST", "/v1/enroll/{}/activate", PUBLIC, SMALL_BODY, 0, srv_api_enroll_activate},
     {"POST", "/v1/agents/{}/nonce", PUBLIC, SMALL_BODY, 0, srv_api_nonce},

@@ -1,4 +1,4 @@
-/* devattest-server: init, token create, serve.
+/* devattest-server: init, token create, serve, receipt-key rotate.
  *
  * Exit codes: 0 success, 1 failure (logged), 2 usage error. */
 #include <getopt.h>
@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "pki.h"
+#include "receipt_keys.h"
 #include "server.h"
 #include "store.h"
 #include "token.h"
@@ -38,6 +39,8 @@ static void usage(FILE *f)
           "  token list | revoke ID | expire ID [--at RFC3339 | --in DURATION]\n"
           "  vendor create NAME | list | rename NAME NEW-NAME\n"
           "  serve [--port-file FILE]            run the HTTPS API until SIGTERM\n"
+          "  receipt-key rotate                  retire the receipt key, make a new one\n"
+          "                                      (restart serve to use it); print its id\n"
           "  boot-pin add --vendor NAME --digest sha256:HEX --what COMPONENT\n"
           "  boot-pin list [--vendor NAME]\n"
           "  boot-pin remove --vendor NAME --digest sha256:HEX\n"
@@ -166,6 +169,21 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "devattest-server: token create: %s: %s\n", da_err_code(rc),
                 da_strerror(rc));
     OPENSSL_cleanse(token, sizeof(token));
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_receipt_key(const struct srv_config *cfg, int argc, char **argv)
+{
+    int rc;
+
+    if (argc != 2 || strcmp(argv[1], "rotate") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    rc = srv_receipt_key_rotate(cfg->state_dir, srv_now(), stdout);
+    if (rc != 0)
+        fprintf(stderr, "devattest-server: receipt-key rotate %s: %s\n", cfg->state_dir,
+                da_strerror(rc));
     return rc == 0 ? 0 : 1;
 }
 
@@ -309,6 +327,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[0], "serve") == 0)
         return cmd_serve(&cfg, argc, argv);
+    if (strcmp(argv[0], "receipt-key") == 0)
+        return cmd_receipt_key(&cfg, argc, argv);
     if (strcmp(argv[0], "boot-pin") == 0)
         return srv_cli_boot_pin(&cfg, argc, argv);
     if (strcmp(argv[0], "export") == 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -18,6 +19,7 @@
 #include "err.h"
 #include "file.h"
 #include "log.h"
+#include "receipt_keys.h"
 
 #define PKI_MAX_PEM (64u * 1024)
 
@@ -391,6 +393,8 @@ int srv_keys_load(const char *dir, const char *tls_cert, const char *tls_key, st
             rc = DA_ERR_CRYPTO;
     }
     if (rc == 0)
+        rc = srv_receipt_keys_load(dir, k);
+    if (rc == 0)
         rc = path_in(path, sizeof(path), dir, "nonce.key");
     if (rc == 0)
         rc = srv_read_file(path, 1024, &nk, &len);
@@ -423,6 +427,7 @@ void srv_keys_free(struct srv_keys *k)
         return;
     EVP_PKEY_free(k->ca_key);
     EVP_PKEY_free(k->receipt_key);
+    cJSON_Delete(k->receipt_keys);
     X509_free(k->ca_cert);
     free(k->ca_pem);
     free(k->tls_cert_pem);
@@ -435,8 +440,36 @@ void srv_keys_free(struct srv_keys *k)
     free(k);
 }
 
+/* The AK name extension: extnValue is the DER of an OCTET STRING. */
+static int add_ak_name_ext(X509 *x, const unsigned char *name, size_t len)
+{
+    ASN1_OBJECT *oid = OBJ_txt2obj(DA_OID_AK_NAME, 1);
+    ASN1_OCTET_STRING *inner = ASN1_OCTET_STRING_new(), *outer = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+    unsigned char *der = NULL;
+    int n, rc = DA_ERR_CRYPTO;
+
+    if (oid == NULL || inner == NULL || outer == NULL || len == 0 || len > DA_MAX_TPM_NAME ||
+        ASN1_OCTET_STRING_set(inner, name, (int)len) != 1)
+        goto out;
+    n = i2d_ASN1_OCTET_STRING(inner, &der);
+    if (n <= 0 || ASN1_OCTET_STRING_set(outer, der, n) != 1)
+        goto out;
+    ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, outer);
+    if (ext != NULL && X509_add_ext(x, ext, -1) == 1)
+        rc = 0;
+out:
+    X509_EXTENSION_free(ext);
+    OPENSSL_free(der);
+    ASN1_OCTET_STRING_free(inner);
+    ASN1_OCTET_STRING_free(outer);
+    ASN1_OBJECT_free(oid);
+    return rc;
+}
+
 int srv_pki_issue_sk_cert(const struct srv_keys *k, EVP_PKEY *sk, const char *agent_id,
-                          unsigned days, char **pem_out)
+                          const unsigned char *ak_name, size_t ak_name_len, unsigned days,
+                          char **pem_out)
 {
     X509 *x = NULL;
     int rc;
@@ -448,9 +481,45 @@ int srv_pki_issue_sk_cert(const struct srv_keys *k, EVP_PKEY *sk, const char *ag
     if (rc == 0)
         rc = add_ext(x, k->ca_cert, NID_key_usage, "critical,digitalSignature");
     if (rc == 0)
+        rc = add_ak_name_ext(x, ak_name, ak_name_len);
+    if (rc == 0)
         rc = sign_cert(x, k->ca_key);
     if (rc == 0)
         rc = pem_of_cert(x, pem_out);
     X509_free(x);
     return rc;
+}
+
+int srv_pki_issue_receipt_cert(EVP_PKEY *ca_key, X509 *ca, EVP_PKEY *key, int64_t not_before,
+                               int64_t not_after, char **pem_out)
+{
+    X509 *x = NULL;
+    int rc;
+
+    *pem_out = NULL;
+    rc = make_cert(key, "devattest receipt key", ca, ca_key, 1, &x);
+    if (rc == 0 && ASN1_TIME_set(X509_getm_notBefore(x), (time_t)not_before) == NULL)
+        rc = DA_ERR_CRYPTO;
+    if (rc == 0 && not_after != 0 &&
+        ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after) == NULL)
+        rc = DA_ERR_CRYPTO;
+    if (rc == 0 && not_after == 0 && X509_set1_notAfter(x, X509_get0_notAfter(ca)) != 1)
+        rc = DA_ERR_CRYPTO;
+    if (rc == 0)
+        rc = add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE");
+    if (rc == 0)
+        rc = add_ext(x, ca, NID_key_usage, "critical,digitalSignature");
+    if (rc == 0)
+        rc = add_ext(x, ca, NID_ext_key_usage, DA_OID_RECEIPT_KEY_EKU);
+    if (rc == 0)
+        rc = sign_cert(x, ca_key);
+    if (rc == 0)
+        rc = pem_of_cert(x, pem_out);
+    X509_free(x);
+    return rc;
+}
+
+int srv_pki_public_pem(EVP_PKEY *key, char **pem_out)
+{
+    return pem_of_key(key, false, pem_out);
 }

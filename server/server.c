@@ -13,6 +13,7 @@
 #include "eventlog_facts.h"
 #include "log.h"
 #include "policy_state.h"
+#include "receipt_keys.h"
 
 int64_t srv_now(void)
 {
@@ -69,18 +70,6 @@ static int load_ek_trust(const char *path, struct da_ek_trust **out)
     }
     *out = t;
     return 0;
-}
-
-static int receipt_keyid(EVP_PKEY *key, char out[65])
-{
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(key, &der), rc;
-
-    if (n <= 0)
-        return DA_ERR_CRYPTO;
-    rc = da_sha256_hex(der, (size_t)n, out);
-    OPENSSL_free(der);
-    return rc;
 }
 
 /* A policy that reads measured boot facts needs the PCRs the boot loader
@@ -209,7 +198,7 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
         rc = srv_keys_load(cfg->state_dir, cfg->plain_http ? NULL : cfg->tls_cert,
                            cfg->plain_http ? NULL : cfg->tls_key, &ctx->keys);
     if (rc == 0)
-        rc = receipt_keyid(ctx->keys->receipt_key, ctx->receipt_keyid);
+        rc = srv_key_id(ctx->keys->receipt_key, ctx->receipt_keyid);
     if (rc == 0)
         rc = srv_store_open(cfg->database, cfg->commit_batch_max, cfg->stale_after_s, &ctx->store);
     if (rc == 0)

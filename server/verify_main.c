@@ -15,6 +15,11 @@
  *     the same from a published UEFI dbx update (DBXUpdate.bin, the UEFI
  *     revocation list file): its SHA-256 revocations, each once.
  *
+ *   devattest-verify bundle BUNDLE --ca CA.pem [--keys KEYS.json]
+ *       [--artifact FILE]... [--policy POLICY.json] [--max-age DURATION]
+ *       [--require sbom,tests,scan,provenance] [--tsa-ca TSA.pem] [--json]
+ *     verify a delivery bundle offline (common/bundle.h, docs/delivery.md):
+ *     every check of every envelope is printed with its outcome.
  *   devattest-verify pack FILE --ca CA.pem
  *     verify an evidence pack offline (server/pack_verify.h): the manifest
  *     signed by that CA, then every report's quote, qualifying data and
@@ -22,6 +27,14 @@
  *
  * Exit codes: 0 success, 1 the input is refused (with its error code), 2
  * usage error. */
+#include <getopt.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +43,15 @@
 #include <openssl/pem.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "caps.h"
 #include "encoding.h"
 #include "err.h"
 #include "eventlog_facts.h"
 #include "file.h"
+#include "json.h"
 #include "log.h"
+#include "policy.h"
 #include "pack_verify.h"
 #include "tcg_eventlog.h"
 #include "tpm_public.h"
@@ -45,6 +61,11 @@ static void usage(FILE *f)
     fputs("usage: devattest-verify eventlog LOG [--json]\n"
           "       devattest-verify dbx-reference LOG --date YYYY-MM-DD [--source TEXT]\n"
           "       devattest-verify dbx-update FILE --date YYYY-MM-DD [--source TEXT]\n"
+          "       devattest-verify bundle BUNDLE --ca CA.pem [--keys KEYS.json] [--artifact "
+          "FILE]...\n"
+          "                        [--policy POLICY.json] [--max-age DURATION]\n"
+          "                        [--require sbom,tests,scan,provenance] [--tsa-ca TSA.pem] "
+          "[--json]\n"
           "       devattest-verify pack FILE --ca CA.pem\n",
           f);
 }
@@ -231,8 +252,261 @@ static int cmd_pack(const char *path, const char *ca_path)
     return rc == 0 ? 0 : 1;
 }
 
+#define MAX_ARTIFACTS 64
+
+struct bundle_args {
+    const char *bundle, *ca, *keys, *policy, *tsa_ca;
+    const char *artifacts[MAX_ARTIFACTS];
+    size_t nartifacts;
+    int64_t max_age_s;
+    unsigned require;
+    int json;
+};
+
+/* "90s", "15m", "24h", "7d": seconds. */
+static int duration_parse(const char *text, int64_t *out)
+{
+    char *end = NULL;
+    long long n;
+    int64_t unit;
+
+    errno = 0;
+    n = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || n <= 0 || end[0] == '\0' || end[1] != '\0')
+        return DA_ERR_INVALID_ARG;
+    unit = end[0] == 's'   ? 1
+           : end[0] == 'm' ? 60
+           : end[0] == 'h' ? 3600
+           : end[0] == 'd' ? 86400
+                           : 0;
+    if (unit == 0 || n > INT64_MAX / unit / 2)
+        return DA_ERR_INVALID_ARG;
+    *out = (int64_t)n * unit;
+    return 0;
+}
+
+static int artifact_digests(const char *path, struct da_bundle_artifact *a)
+{
+    EVP_MD_CTX *c256 = EVP_MD_CTX_new(), *c512 = EVP_MD_CTX_new();
+    unsigned char buf[65536], d[64];
+    unsigned n = 0;
+    size_t got;
+    FILE *f = fopen(path, "rb");
+    int rc = DA_ERR_IO;
+
+    a->name = path;
+    if (f == NULL || c256 == NULL || c512 == NULL ||
+        EVP_DigestInit_ex(c256, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestInit_ex(c512, EVP_sha512(), NULL) != 1)
+        goto out;
+    while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
+        if (EVP_DigestUpdate(c256, buf, got) != 1 || EVP_DigestUpdate(c512, buf, got) != 1)
+            goto out;
+    }
+    if (ferror(f) || EVP_DigestFinal_ex(c256, d, &n) != 1 ||
+        da_hex_encode_to(d, n, a->sha256, sizeof(a->sha256)) != 0 ||
+        EVP_DigestFinal_ex(c512, d, &n) != 1 ||
+        da_hex_encode_to(d, n, a->sha512, sizeof(a->sha512)) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (f != NULL)
+        fclose(f);
+    EVP_MD_CTX_free(c256);
+    EVP_MD_CTX_free(c512);
+    return rc;
+}
+
+static X509 *load_cert(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+    if (f != NULL)
+        fclose(f);
+    return x;
+}
+
+/* A GET /v1/keys answer: {"receipt_keys": [{"keyid", "certificate"}...]}. */
+static int load_keys(const char *path, cJSON **out)
+{
+    struct da_buf text;
+    const cJSON *keys;
+    int rc;
+
+    *out = NULL;
+    da_buf_init(&text, DA_MAX_KEYS_FILE);
+    rc = da_file_read(path, DA_MAX_KEYS_FILE, &text);
+    if (rc == 0)
+        rc = da_json_parse((const char *)da_buf_data(&text), da_buf_len(&text), DA_MAX_KEYS_FILE,
+                           out);
+    da_buf_free(&text);
+    if (rc != 0)
+        return DA_ERR_BUNDLE_KEYS;
+    keys = cJSON_GetObjectItemCaseSensitive(*out, "receipt_keys");
+    if (!cJSON_IsArray(keys) || cJSON_GetArraySize(keys) > DA_MAX_RECEIPT_KEYS) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return DA_ERR_BUNDLE_KEYS;
+    }
+    return 0;
+}
+
+static void print_checks(const cJSON *checks, const char *indent)
+{
+    const cJSON *c;
+
+    cJSON_ArrayForEach(c, checks)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "check"));
+        const char *detail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "detail"));
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "ok")))
+            printf("%s%-18s ok", indent, name);
+        else
+            printf("%s%-18s FAIL %s: %s", indent, name,
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "code")),
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "message")));
+        printf("%s%s\n", detail != NULL ? " -- " : "", detail != NULL ? detail : "");
+    }
+}
+
+static void print_report(const cJSON *rep)
+{
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(rep, "envelopes"))
+    {
+        double line = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "line"));
+
+        printf("line %.0f %s\n", line,
+               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "predicateType")));
+        print_checks(cJSON_GetObjectItemCaseSensitive(e, "checks"), "  ");
+    }
+    printf("bundle\n");
+    print_checks(cJSON_GetObjectItemCaseSensitive(rep, "bundle"), "  ");
+    printf("%s\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "verified"))
+                       ? "verified"
+                       : "NOT verified");
+}
+
+static int bundle_run(const struct bundle_args *a)
+{
+    struct da_bundle_artifact arts[MAX_ARTIFACTS];
+    struct da_bundle_options o;
+    struct da_policy_error perr;
+    struct da_policy *policy = NULL;
+    struct da_bundle *b = NULL;
+    struct da_buf text;
+    cJSON *keys = NULL, *rep = NULL;
+    const char *what = a->bundle;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    da_buf_init(&text, DA_MAX_BUNDLE);
+    o.now = (int64_t)time(NULL);
+    o.max_age_s = a->max_age_s;
+    o.require = a->require;
+    o.artifacts = arts;
+    o.nartifacts = a->nartifacts;
+    rc = (o.ca = load_cert(a->ca)) != NULL ? 0 : DA_ERR_CRYPTO;
+    if (rc != 0)
+        what = a->ca;
+    if (rc == 0 && a->keys != NULL && (rc = load_keys(a->keys, &keys)) != 0)
+        what = a->keys;
+    o.keys = keys;
+    if (rc == 0 && a->tsa_ca != NULL) {
+        o.tsa_roots = X509_STORE_new();
+        if (o.tsa_roots == NULL || X509_STORE_load_file(o.tsa_roots, a->tsa_ca) != 1) {
+            rc = DA_ERR_CRYPTO;
+            what = a->tsa_ca;
+        }
+    }
+    if (rc == 0 && a->policy != NULL && (rc = da_policy_load_file(a->policy, &policy, &perr)) != 0)
+        what = a->policy;
+    o.policy = policy;
+    for (size_t i = 0; rc == 0 && i < a->nartifacts; i++) {
+        if ((rc = artifact_digests(a->artifacts[i], &arts[i])) != 0)
+            what = a->artifacts[i];
+    }
+    if (rc == 0)
+        rc = da_file_read(a->bundle, DA_MAX_BUNDLE, &text);
+    if (rc == 0)
+        rc = da_bundle_parse((const char *)da_buf_data(&text), da_buf_len(&text), &b);
+    if (rc == 0) {
+        rc = da_bundle_verify(b, &o, &rep);
+        if (rep == NULL)
+            fprintf(stderr, "devattest-verify: %s: %s (%s)\n", a->bundle, da_strerror(rc),
+                    da_err_code(rc));
+        else if (a->json) {
+            char *out = cJSON_PrintUnformatted(rep);
+            if (out != NULL)
+                printf("%s\n", out);
+            free(out);
+        } else {
+            print_report(rep);
+        }
+    } else {
+        fprintf(stderr, "devattest-verify: %s: %s (%s)\n", what, da_strerror(rc), da_err_code(rc));
+    }
+    cJSON_Delete(rep);
+    da_bundle_free(b);
+    da_buf_free(&text);
+    da_policy_free(policy);
+    cJSON_Delete(keys);
+    X509_STORE_free(o.tsa_roots);
+    X509_free(o.ca);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_bundle(int argc, char **argv)
+{
+    static const struct option opts[] = {{"ca", required_argument, NULL, 'c'},
+                                         {"keys", required_argument, NULL, 'k'},
+                                         {"artifact", required_argument, NULL, 'a'},
+                                         {"policy", required_argument, NULL, 'p'},
+                                         {"max-age", required_argument, NULL, 'm'},
+                                         {"require", required_argument, NULL, 'r'},
+                                         {"tsa-ca", required_argument, NULL, 't'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
+    struct bundle_args a;
+    int c;
+
+    memset(&a, 0, sizeof(a));
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c')
+            a.ca = optarg;
+        else if (c == 'k')
+            a.keys = optarg;
+        else if (c == 'a' && a.nartifacts < MAX_ARTIFACTS)
+            a.artifacts[a.nartifacts++] = optarg;
+        else if (c == 'p')
+            a.policy = optarg;
+        else if (c == 'm' && duration_parse(optarg, &a.max_age_s) == 0)
+            continue;
+        else if (c == 'r' && da_bundle_kinds_parse(optarg, &a.require) == 0)
+            continue;
+        else if (c == 't')
+            a.tsa_ca = optarg;
+        else if (c == 'j')
+            a.json = 1;
+        else
+            goto usage;
+    }
+    if (optind + 1 != argc || a.ca == NULL)
+        goto usage;
+    a.bundle = argv[optind];
+    return bundle_run(&a);
+usage:
+    usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "bundle") == 0)
+        return cmd_bundle(argc, argv);
     if (argc == 5 && strcmp(argv[1], "pack") == 0 && strcmp(argv[3], "--ca") == 0)
         return cmd_pack(argv[2], argv[4]);
     if ((argc == 5 || argc == 7) &&

@@ -65,4 +65,4 @@ add_dependencies(test_ima_e2e devattest-agent devattest-server)
 # Python checker of the JSON Schema; a local TSA made with openssl ts.
 da_unit_test(NAME test_agent_attest SOURCES ${DA_TEST_SRC}/integration/test_agent_attest.c
              LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server attest)
-add_dependencies(test_agent_attest devattest-agent devattest-server)
+add_dependencies(test_agent_attest devattest-agent devattest-server devattest-verify)

@@ -52,6 +52,7 @@
 #define SCHEMA        DA_SOURCE_ROOT "/docs/delivery-attestation.schema.json"
 #define CHECKER       DA_SOURCE_ROOT "/tests/integration/check-attest-bundle"
 #define TSA_RESPONDER DA_SOURCE_ROOT "/tests/support/tsa_responder.py"
+#define VERIFY_BIN    DA_BINARY_ROOT "/server/devattest-verify"
 #define BUILD_UID     64000
 #define ATTEST_GROUP  "staff"
 #define OUT_SIZE      (1u << 20)
@@ -687,6 +688,44 @@ static int split_lines(char *text, char **lines, int max)
     return n;
 }
 
+/* devattest-verify bundle, offline, with what a customer has: the CA, the
+ * server's /v1/keys answer saved to a file, the artifacts, the TSA's root. */
+static void verify_offline(struct world *w, const char *bundle)
+{
+    char keys[300], app[300], lib[300], tsa_ca[300];
+    struct da_test_http r;
+
+    snprintf(keys, sizeof(keys), "%s/keys.json", w->work);
+    snprintf(app, sizeof(app), "%s/app.bin", w->work);
+    snprintf(lib, sizeof(lib), "%s/lib.so", w->work);
+    snprintf(tsa_ca, sizeof(tsa_ca), "%s/tsa-ca.pem", w->tsa);
+    assert_int_equal(da_test_http(&w->srv, "GET", "/v1/keys", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(write_file(w->work, "keys.json", r.body, r.len), 0);
+    da_test_http_clear(&r);
+    if (RUN(VERIFY_BIN, "bundle", bundle, "--ca", w->srv.ca, "--keys", keys, "--artifact", app,
+            "--artifact", lib, "--require", "sbom,tests,scan,provenance", "--tsa-ca", tsa_ca,
+            "--max-age", "1h") != 0)
+        fail_msg("devattest-verify bundle: %s", out_buf);
+    assert_non_null(strstr(out_buf, "\nverified\n"));
+    assert_non_null(strstr(out_buf, "timestamp          ok"));
+    /* One byte of an artifact changed: refused. */
+    {
+        size_t len = 0;
+        char *text = read_text(lib, &len);
+        assert_non_null(text);
+        assert_true(len > 0);
+        text[len / 2] ^= 0x01;
+        assert_int_equal(write_file(w->work, "lib.so.changed", text, len), 0);
+        free(text);
+    }
+    snprintf(lib, sizeof(lib), "%s/lib.so.changed", w->work);
+    assert_int_equal(RUN(VERIFY_BIN, "bundle", bundle, "--ca", w->srv.ca, "--keys", keys,
+                         "--tsa-ca", tsa_ca, "--artifact", lib),
+                     1);
+    assert_non_null(strstr(out_buf, "FAIL artifact_not_subject"));
+}
+
 static void test_attest_roundtrip(void **state)
 {
     struct world *w = *state;
@@ -732,6 +771,7 @@ static void test_attest_roundtrip(void **state)
     check_main(w, st[0]);
     check_quote(cJSON_GetObjectItem(st[0], "predicate"), qd);
     check_others(w, st, n);
+    verify_offline(w, bundle);
     for (i = 0; i < n; i++) {
         cJSON_Delete(env[i]);
         cJSON_Delete(st[i]);

@@ -11,6 +11,7 @@ da_unit_test(NAME test_privacy SOURCES ${DA_TEST_SRC}/unit/test_privacy.c LABELS
 if(TARGET devattest-agent)
   add_dependencies(test_privacy devattest-agent)
 endif()
+da_unit_test(NAME test_bundle SOURCES ${DA_TEST_SRC}/unit/test_bundle.c)
 
 # The IMA runtime measurement list parser on lists built here.
 da_unit_test(NAME test_ima_log SOURCES ${DA_TEST_SRC}/unit/test_ima_log.c
