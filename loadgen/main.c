@@ -51,6 +51,7 @@ static const char usage_text[] =
     "                      agent's last one (default 0.01)\n"
     "  --seed S            seed of the variation between agents (default 1)\n"
     "  --json              print the figures as one JSON object\n"
+    "  --version           print the version and exit\n"
     "exit: 0 every report accepted, 1 a report failed or the run could not be\n"
     "made, 2 usage error\n";
 
@@ -85,6 +86,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                                          {"seed", required_argument, NULL, 's'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
     unsigned seed = 1;
     char *end = NULL;
