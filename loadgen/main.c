@@ -147,6 +147,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'h':
             fputs(usage_text, stdout);
             exit(0);
+        case 'V':
+            printf("devattest-loadgen %s\n", DA_VERSION);
+            exit(0);
         default:
             rc = DA_ERR_USAGE;
         }
