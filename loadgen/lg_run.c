@@ -69,6 +69,8 @@ static size_t on_answer(char *p, size_t size, size_t n, void *arg)
     return da_buf_append(&s->answer, p, size * n) == 0 ? size * n : 0;
 }
 
+/* Counted by code; past LG_MAX_CODES - 1 distinct codes the rest go to
+ * "other", which keeps the last slot. */
 void lg_count_code(struct lg_run_out *out, const char *code)
 {
     size_t i;
@@ -79,13 +81,9 @@ void lg_count_code(struct lg_run_out *out, const char *code)
             return;
         }
     }
-    if (out->n_codes == LG_MAX_CODES)
-        code = "other";
-    for (i = 0; i < out->n_codes; i++) {
-        if (strcmp(out->codes[i].code, code) == 0) {
-            out->codes[i].n++;
-            return;
-        }
+    if (out->n_codes >= LG_MAX_CODES - 1 && strcmp(code, "other") != 0) {
+        lg_count_code(out, "other");
+        return;
     }
     snprintf(out->codes[out->n_codes].code, LG_CODE_LEN, "%s", code);
     out->codes[out->n_codes++].n = 1;

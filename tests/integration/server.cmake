@@ -125,6 +125,10 @@ endif()
 # server's own counts (/metrics, the database, the API).
 if(TARGET devattest-loadgen)
   da_unit_test(NAME test_loadgen SOURCES ${DA_TEST_SRC}/integration/test_loadgen.c
-               LIBS da_test_server OpenSSL::Crypto PkgConfig::SQLITE3_T LABELS integration server)
+               LIBS da_loadgen da_test_server da_test_softak OpenSSL::Crypto PkgConfig::SQLITE3_T
+               LABELS integration server)
   add_dependencies(test_loadgen devattest-server devattest-loadgen)
+  set_property(TEST test_loadgen APPEND PROPERTY ENVIRONMENT
+               DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_loadgen.jsonl)
+  set_property(TEST test_loadgen APPEND PROPERTY FIXTURES_SETUP api_answers)
 endif()

@@ -17,8 +17,10 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "loadgen.h"
 #include "picky.h"
 #include "server_harness.h"
+#include "soft_ak.h"
 
 #define LOADGEN_BIN DA_BINARY_ROOT "/loadgen/devattest-loadgen"
 #define DATA_DIR    DA_SOURCE_ROOT "/tests/data/loadgen"
@@ -153,25 +155,69 @@ static long long db_count(struct world *w, const char *sql)
     return n;
 }
 
-/* Without test_software_agents the route refuses, and nothing is enrolled. */
-static void test_software_agents_refused_by_default(void **state)
+static long enroll_software(struct world *w, const unsigned char *pub, size_t len, cJSON **answer)
+{
+    struct da_test_http r;
+    char b64[1024], body[1200];
+    long status;
+
+    assert_true(EVP_EncodeBlock((unsigned char *)b64, pub, (int)len) > 0);
+    snprintf(body, sizeof(body), "{\"vendor\":\"acme\",\"ak_public\":\"%s\"}", b64);
+    assert_int_equal(da_test_http(&w->srv, "POST", "/v1/enroll/software", w->srv.admin,
+                                  "application/json", body, strlen(body), &r),
+                     0);
+    status = r.status;
+    *answer = cJSON_Parse(r.body);
+    da_test_http_clear(&r);
+    assert_non_null(*answer);
+    return status;
+}
+
+static const char *error_code(const cJSON *answer)
+{
+    const cJSON *c =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(answer, "error"), "code");
+
+    return cJSON_IsString(c) ? c->valuestring : "";
+}
+
+/* Without test_software_agents the route refuses and nothing is enrolled;
+ * with it, only a key that claims no TPM is taken, once. */
+static void test_software_enrollment(void **state)
 {
     struct world *w = *state;
-    struct da_test_http r;
-    cJSON *out = NULL;
+    struct lg_identity id;
+    struct da_soft_ak tpm_like;
+    cJSON *out = NULL, *ans = NULL;
 
+    assert_int_equal(lg_identity_new(&id), 0);
+    assert_int_equal(da_soft_ak_new(&tpm_like), 0);
     restart(w, OPEN_LIMITS);
     assert_int_equal(
         loadgen(w, "evidence-small.json", "--agents 2 --concurrency 1 --count 4", &out), 1);
     assert_null(out);
-    assert_int_equal(da_test_http(&w->srv, "POST", "/v1/enroll/software", w->srv.admin,
-                                  "application/json",
-                                  "{\"vendor\":\"acme\",\"ak_public\":\"AA==\"}", 35, &r),
-                     0);
-    assert_int_equal(r.status, 403);
-    assert_string_equal(da_test_error_code(&r), "software_agents_disabled");
-    da_test_http_clear(&r);
+    assert_int_equal(enroll_software(w, id.pub, id.pub_len, &ans), 403);
+    assert_string_equal(error_code(ans), "software_agents_disabled");
+    cJSON_Delete(ans);
     assert_int_equal(db_count(w, "SELECT count(*) FROM agents"), 0);
+
+    restart(w, OPEN_LIMITS "test_software_agents = yes\n");
+    /* fixedTPM, fixedParent, sensitiveDataOrigin: a software key may not say so */
+    assert_int_equal(enroll_software(w, tpm_like.pub, tpm_like.pub_len, &ans), 400);
+    assert_string_equal(error_code(ans), "software_ak");
+    cJSON_Delete(ans);
+    assert_int_equal(db_count(w, "SELECT count(*) FROM agents"), 0);
+    assert_int_equal(enroll_software(w, id.pub, id.pub_len, &ans), 201);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(ans, "trust")->valuestring, "software");
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ans, "agent_id")));
+    cJSON_Delete(ans);
+    assert_int_equal(db_count(w, "SELECT count(*) FROM agents WHERE ek_trust = 'software'"), 1);
+    assert_int_equal(enroll_software(w, id.pub, id.pub_len, &ans), 409);
+    assert_string_equal(error_code(ans), "identity_conflict");
+    cJSON_Delete(ans);
+    assert_int_equal(db_count(w, "SELECT count(*) FROM agents"), 1);
+    lg_identity_free(&id);
+    da_soft_ak_free(&tpm_like);
 }
 
 /* The receipt's payload (base64 in the DSSE envelope), parsed. */
@@ -295,13 +341,14 @@ static void test_counts_match_server(void **state)
     struct world *w = *state;
     double accepted0, inventory0;
     struct seen seen;
-    long long rows0;
+    long long rows0, agents0;
     cJSON *out = NULL;
 
     restart(w, OPEN_LIMITS "test_software_agents = yes\n");
     accepted0 = metric(w, "devattest_reports_accepted_total");
     inventory0 = metric(w, "devattest_reports_inventory_requested_total");
     rows0 = db_count(w, "SELECT count(*) FROM reports");
+    agents0 = db_count(w, "SELECT count(*) FROM agents WHERE ek_trust = 'software'");
     assert_int_equal(loadgen(w, "evidence-debian12.json",
                              "--agents 6 --concurrency 3 --count 60 --duration 120 "
                              "--change-rate 0.25 --seed 7",
@@ -321,7 +368,8 @@ static void test_counts_match_server(void **state)
     assert_true(num(out, "inventory_sent", NULL) >= 1);
     /* six software agents, each with its own document, changing over time
      * (at 25 %, none of 60 reports changing has p < 1e-7) */
-    assert_int_equal(db_count(w, "SELECT count(*) FROM agents WHERE ek_trust = 'software'"), 6);
+    assert_int_equal(
+        db_count(w, "SELECT count(*) FROM agents WHERE ek_trust = 'software'") - agents0, 6);
     read_reports(w, &seen);
     assert_int_equal(seen.reports, 60);
     assert_int_equal(seen.n_machines, 6);
@@ -366,7 +414,7 @@ static void test_errors_by_code(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_software_agents_refused_by_default),
+        cmocka_unit_test(test_software_enrollment),
         cmocka_unit_test(test_counts_match_server),
         cmocka_unit_test(test_errors_by_code),
     };
