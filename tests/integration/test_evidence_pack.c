@@ -467,11 +467,22 @@ static void forged_keys(struct world *w, const char *otherca)
     cJSON_Delete(k);
     free(text);
 
-    /* the retired key's certificate from the CA, valid only from an hour on */
-    text = forge_cert(X509_get0_pubkey(oldc), ca, ca_key, 1, 3600, 7200);
+    /* the retired key's certificate from the CA, valid from two seconds
+     * after every receipt was issued: valid now (after the wait), not when
+     * the receipts were issued */
+    text = forge_cert(X509_get0_pubkey(oldc), ca, ca_key, 1, 2, 86400);
     k = keys_with(keys, 0, text);
     repack(dir, names, pack, k, ca_key, 1);
+    sleep(3);
     expect_flagged(w, pack, 1, "certificate is not yet valid");
+    cJSON_Delete(k);
+    free(text);
+
+    /* the retired key's entry with the current key's (genuine) certificate */
+    text = strdup(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "certificate")->valuestring);
+    k = keys_with(keys, 0, text);
+    repack(dir, names, pack, k, ca_key, 1);
+    expect_flagged(w, pack, 1, "the listed certificate is not for that key id");
     cJSON_Delete(k);
     free(text);
 
