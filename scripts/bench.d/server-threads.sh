@@ -32,6 +32,7 @@ threads() { awk '/^Threads/ {print $2}' "/proc/$pid/status"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 established() { ss -Htn state established "( sport = :$port )" | wc -l; }
 field() { awk -v k="$1" '$1 == k {print $2}' <<<"$2"; }
+count() { awk -v k="$1" '$1 == k {n = $2} END {print n + 0}' <<<"$2"; } # absent: 0
 
 start_server() { # $1 = http_threads
   rm -rf "$work/state" "$work/port"
@@ -100,7 +101,7 @@ for model in 0 "$cores"; do
 
   sleep 1
   out=$(run_load --agents 256 --count "$count" --concurrency 128 --duration 120) || true
-  echo "  throughput: $(field reports_per_s "$out") reports/s, p50 $(field latency_ms.p50 "$out") ms, p99 $(field latency_ms.p99 "$out") ms, transport errors $(field errors.transport "$out") (load $(loadavg))"
+  echo "  throughput: $(field reports_per_s "$out") reports/s, p50 $(field latency_ms.p50 "$out") ms, p99 $(field latency_ms.p99 "$out") ms, transport errors $(count errors.transport "$out") (load $(loadavg))"
 
   out=$(run_load --agents 64 --count 1000 --concurrency 64 --rate 200 --duration 60) || true
   echo "  reference, 200 reports/s, no slow clients: ok $(field accepted "$out")/1000, p50 $(field latency_ms.p50 "$out") ms, p99 $(field latency_ms.p99 "$out") ms (load $(loadavg))"
