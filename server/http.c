@@ -85,6 +85,7 @@ static const struct route routes[] = {
     {"GET", "/v1/vendors/{}/boot-pins", ROLES_STAFF, NO_BODY, 0, srv_api_boot_pins_get},
     {"POST", "/v1/vendors/{}/boot-pins", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_boot_pin_add},
     {"DELETE", "/v1/vendors/{}/boot-pins/{}", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_boot_pin_remove},
+    {"GET", "/v1/vendors/{}/oscal", ROLES_STAFF, NO_BODY, 0, srv_api_oscal},
 };
 
 /* Query parameters a route accepts; any other, or one given twice, is
@@ -102,6 +103,7 @@ static const struct route_query route_queries[] = {
     {srv_api_agent_reports, {"limit", "cursor", "from", "to", NULL, NULL}},
     {srv_api_agent_boot_changes, {"limit", NULL, NULL, NULL, NULL, NULL}},
     {srv_api_audit, {"action", "limit", "cursor", "from", "to", NULL}},
+    {srv_api_oscal, {"from", "to", NULL, NULL, NULL, NULL}},
     {srv_api_enrollments, {"state", NULL, NULL, NULL, NULL, NULL}},
 };
 
