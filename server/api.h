@@ -62,6 +62,12 @@ int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_remove(struct srv_request *req, struct srv_response *resp);
 /* The vendor's OSCAL assessment results (api_oscal.c, oscal.h). */
 int srv_api_oscal(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhooks(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhook_add(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhook_remove(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhook_test(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhook_deliveries(struct srv_request *req, struct srv_response *resp);
+int srv_api_evidence_pack(struct srv_request *req, struct srv_response *resp);
 /* Adds the agent's "boot_reference" and newest "boot_changes" to o. */
 int srv_api_boot_view(struct srv_request *req, const char *agent_id, cJSON *o);
 

@@ -45,7 +45,8 @@ da_unit_test(NAME test_agent_firewall SOURCES ${DA_TEST_SRC}/integration/test_ag
 # Measured boot end to end: swtpm extended with a real event log's events,
 # the agent sends the log, the server replays it (tpm2-tools as the oracle).
 da_unit_test(NAME test_mboot_e2e SOURCES ${DA_TEST_SRC}/integration/test_mboot_e2e.c
-             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
+             LIBS da_agent da_test_server da_test_swtpm da_test_webhook_rx
+             LABELS integration swtpm server)
 add_dependencies(test_mboot_e2e devattest-agent devattest-server)
 
 # Minimal privacy mode end to end: planted names never reach the server.

@@ -22,6 +22,7 @@
 
 #include "agent_test_dir.h"
 #include "server_harness.h"
+#include "webhook_rx.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
 #include "picky.h"
@@ -374,9 +375,11 @@ static void test_boot_changed(void **state)
     static unsigned char log[65536 + 512];
     const unsigned char *ev = NULL;
     size_t len = w->real_len, evlen;
-    char cmd[512], hex[65];
+    char cmd[512], hex[65], hook[SRV_ID_HEX];
     cJSON *doc;
     const cJSON *t, *c, *ch;
+    struct da_webhook_rx rx;
+    struct da_test_http r;
     FILE *p;
 
     /* the first boot application's digest, as tpm2_eventlog reads it */
@@ -405,7 +408,16 @@ static void test_boot_changed(void **state)
     snprintf(cmd, sizeof(cmd), "tpm2_pcrextend -T '%s' 4:sha256=%s", w->tpm.tcti, hex);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(write_file(w->log, log, len + evlen), 0);
+    da_webhook_rx_start(&rx);
+    da_webhook_rx_register(&rx, &w->srv, w->srv.admin, hook);
     doc = report(w);
+    /* the boot change reaches a webhook receiver, signed */
+    assert_int_equal(da_webhook_rx_wait(&rx, "agent.boot_changed", w->agent_id, 200, 1), 1);
+    snprintf(cmd, sizeof(cmd), "/v1/webhooks/%s", hook);
+    assert_int_equal(da_test_http(&w->srv, "DELETE", cmd, w->srv.admin, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    da_test_http_clear(&r);
+    da_webhook_rx_stop(&rx);
     c = check(doc, "boot.log-matches-quote");
     assert_string_equal(str(c, "verdict"), "pass");
     t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");

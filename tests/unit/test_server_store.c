@@ -77,12 +77,12 @@ static void test_migration_and_reopen(void **state)
     int64_t id1 = 0, id2 = 0;
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 8);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 8);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
@@ -600,28 +600,31 @@ static void test_migration_from_1(void **state)
     assert_int_equal(srv_store_report_put(f->s, &r), 0);
     srv_store_close(f->s);
     f->s = NULL;
-    exec_raw(f->path, "BEGIN;"
-                      "CREATE TABLE n1 (hash BLOB PRIMARY KEY, expires_at BIGINT NOT NULL,"
-                      " report_id TEXT NOT NULL) WITHOUT ROWID;"
-                      "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
-                      "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
-                      "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
-                      "DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
-                      "CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
-                      " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
-                      " created_at BIGINT NOT NULL);"
-                      "INSERT INTO api_tokens VALUES (x'0a0b0c0d0e0f1011"
-                      "000000000000000000000000000000000000000000000000', 1,"
-                      " NULL, 'old', 5);"
-                      "DROP TABLE boot_references; DROP TABLE boot_changes;"
-                      "DROP TABLE boot_pins; DROP TABLE ima_state;"
-                      "DROP TABLE enrollments; ALTER TABLE agents DROP COLUMN ek_trust;"
-                      "ALTER TABLE challenges DROP COLUMN ek_trust;"
-                      "DELETE FROM schema_version WHERE version >= 2;"
-                      "COMMIT;");
+    exec_raw(f->path,
+             "BEGIN;"
+             "CREATE TABLE n1 (hash BLOB PRIMARY KEY, expires_at BIGINT NOT NULL,"
+             " report_id TEXT NOT NULL) WITHOUT ROWID;"
+             "INSERT INTO n1 SELECT hash, expires_at, report_id FROM nonces_used;"
+             "DROP TABLE nonces_used; ALTER TABLE n1 RENAME TO nonces_used;"
+             "DROP TABLE readiness_probe; DROP TABLE pending_seen;"
+             "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;"
+             "DROP TABLE report_bodies;"
+             "DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
+             "CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
+             " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
+             " created_at BIGINT NOT NULL);"
+             "INSERT INTO api_tokens VALUES (x'0a0b0c0d0e0f1011"
+             "000000000000000000000000000000000000000000000000', 1,"
+             " NULL, 'old', 5);"
+             "DROP TABLE boot_references; DROP TABLE boot_changes;"
+             "DROP TABLE boot_pins; DROP TABLE ima_state;"
+             "DROP TABLE enrollments; ALTER TABLE agents DROP COLUMN ek_trust;"
+             "ALTER TABLE challenges DROP COLUMN ek_trust;"
+             "DELETE FROM schema_version WHERE version >= 2;"
+             "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 8);
     {
         /* a token from before the migration still works, under the id the
          * migration gave it (the first 8 bytes of its hash) */
@@ -700,6 +703,8 @@ static void test_migration_from_3(void **state)
                       " DROP TABLE boot_pins; DROP TABLE ima_state; DROP TABLE enrollments;"
                       " ALTER TABLE agents DROP COLUMN ek_trust;"
                       " ALTER TABLE challenges DROP COLUMN ek_trust;"
+                      " DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries;"
+                      " DROP TABLE webhooks; DROP TABLE report_bodies;"
                       " DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
                       " CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
                       " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
@@ -708,7 +713,7 @@ static void test_migration_from_3(void **state)
                       " COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 8);
     assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
     assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
     assert_string_equal(rid, "r1");
