@@ -21,6 +21,7 @@
 #include "encoding.h"
 #include "err.h"
 #include "json.h"
+#include "oscal.h"
 #include "render.h"
 #include "tar.h"
 
@@ -541,6 +542,19 @@ static int manifest(struct pack *p, const struct srv_keys *keys, const char *ven
     return rc;
 }
 
+/* The same conclusions as report.html, as OSCAL assessment results. */
+static int oscal_member(struct pack *p, const char *vendor, int64_t from, int64_t to)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = srv_oscal_export(p->store, vendor, from, to, &text, &len);
+
+    if (rc == 0)
+        rc = add_file(p, "oscal.json", text, len);
+    free(text);
+    return rc;
+}
+
 int srv_evidence_pack(struct srv_store *store, const struct srv_keys *keys, const char *vendor,
                       int64_t from, int64_t to, int64_t now, struct da_buf *out)
 {
@@ -578,6 +592,8 @@ int srv_evidence_pack(struct srv_store *store, const struct srv_keys *keys, cons
         rc = srv_store_pack_reports(store, v.id, from, to, on_report, &p);
     if (rc == 0)
         rc = html_report(&p, v.name, from, to);
+    if (rc == 0)
+        rc = oscal_member(&p, v.name, from, to);
     if (rc == 0)
         rc = manifest(&p, keys, v.name, from, to);
     if (rc == 0)
@@ -651,14 +667,26 @@ static int write_pack(const char *path, const struct da_buf *b)
     return rc;
 }
 
+static int export_oscal(struct srv_store *store, const char *vendor, int64_t from, int64_t to,
+                        struct da_buf *b)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = srv_oscal_export(store, vendor, from, to, &text, &len);
+
+    if (rc == 0)
+        rc = da_buf_append(b, text, len);
+    free(text);
+    return rc;
+}
+
 int srv_cli_export(const struct srv_config *cfg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"vendor", required_argument, NULL, 'v'},
-                                         {"from", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {NULL, 0, NULL, 0}};
-    const char *vendor = NULL, *f = NULL, *t = NULL, *output = NULL;
+    static const struct option opts[] = {
+        {"vendor", required_argument, NULL, 'v'}, {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},     {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
+    const char *vendor = NULL, *f = NULL, *t = NULL, *output = NULL, *format = "pack";
     struct srv_store *store = NULL;
     struct srv_keys *keys = NULL;
     int64_t from = 0, to = 0, now = (int64_t)time(NULL);
@@ -675,10 +703,13 @@ int srv_cli_export(const struct srv_config *cfg, int argc, char **argv)
             t = optarg;
         else if (c == 'o')
             output = optarg;
+        else if (c == 'F')
+            format = optarg;
         else
             return 2;
     }
-    if (optind != argc || vendor == NULL || output == NULL)
+    if (optind != argc || vendor == NULL || output == NULL ||
+        (strcmp(format, "pack") != 0 && strcmp(format, "oscal") != 0))
         return 2;
     if (t != NULL)
         rc = srv_pack_time_parse(t, &to);
@@ -693,7 +724,9 @@ int srv_cli_export(const struct srv_config *cfg, int argc, char **argv)
         rc = srv_keys_load(cfg->state_dir, NULL, NULL, &keys);
     if (rc == 0)
         rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
-    if (rc == 0)
+    if (rc == 0 && strcmp(format, "oscal") == 0)
+        rc = export_oscal(store, vendor, from, to, &b);
+    else if (rc == 0)
         rc = srv_evidence_pack(store, keys, vendor, from, to, now, &b);
     if (rc == 0)
         rc = write_pack(output, &b);

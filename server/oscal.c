@@ -134,15 +134,23 @@ static int note_policy(struct build *b, const cJSON *verdict, int64_t at)
         snprintf(b->last_policy, sizeof(b->last_policy), "%s", ps->valuestring);
     if (cJSON_GetObjectItemCaseSensitive(b->policies, ps->valuestring) != NULL)
         return 0;
-    if (b->current_json != NULL && strcmp(ps->valuestring, b->current_sha) == 0) {
-        cJSON *doc = cJSON_Parse(b->current_json);
+    {
+        char *json = NULL;
+        int64_t created = 0;
+        int rc = srv_store_policy_by_sha256(b->store, ps->valuestring, &json, &created);
+        cJSON *doc = rc == 0 ? cJSON_Parse(json) : NULL;
 
-        if (doc == NULL)
-            return DA_ERR_STORE;
-        return cJSON_AddItemToObject(b->policies, ps->valuestring, doc) ? 0 : DA_ERR_NOMEM;
+        free(json);
+        if (rc == DA_ERR_NOT_FOUND) /* its controls still come from the verdicts */
+            return cJSON_AddNullToObject(b->policies, ps->valuestring) != NULL ? 0 : DA_ERR_NOMEM;
+        if (rc != 0 || doc == NULL)
+            return rc != 0 ? rc : DA_ERR_STORE;
+        if (!cJSON_AddItemToObject(b->policies, ps->valuestring, doc)) {
+            cJSON_Delete(doc);
+            return DA_ERR_NOMEM;
+        }
+        return 0;
     }
-    /* a version no longer current: its controls still come from the verdicts */
-    return cJSON_AddNullToObject(b->policies, ps->valuestring) != NULL ? 0 : DA_ERR_NOMEM;
 }
 
 static int on_report(const struct srv_report *r, void *arg)
