@@ -530,6 +530,107 @@ static void test_refusals(void **state)
                  "bad_query_parameter");
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = malloc(SRV_MAX_OSCAL);
+    size_t n;
+
+    assert_non_null(f);
+    assert_non_null(buf);
+    n = fread(buf, 1, SRV_MAX_OSCAL - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* The evidence pack carries the same document as oscal.json, and its
+ * report.html states per control the conclusion the OSCAL finding states.
+ * GNU tar unpacks the pack; the CLI's --format oscal writes the same bytes
+ * as the API. */
+static void test_pack_states_same_conclusions(void **state)
+{
+    struct ctx *c = *state;
+    struct da_test_http r;
+    char dir[300], path[400], cmd[1200], *api = NULL, *html, *oscal, *cli;
+    const char *p, *end;
+    size_t hlen, olen, clen;
+    cJSON *doc;
+    int rows = 0;
+
+    assert_int_equal(da_test_http(&c->srv, "GET",
+                                  "/v1/vendors/acme/evidence-pack?from=2020-01-01&to=2100-01-01",
+                                  c->srv.auditor, NULL, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.status, 200);
+    snprintf(dir, sizeof(dir), "%s/pack", c->srv.dir);
+    snprintf(path, sizeof(path), "%s/pack.tar", c->srv.dir);
+    {
+        FILE *f = fopen(path, "wb");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(r.body, 1, r.len, f), r.len);
+        assert_int_equal(fclose(f), 0);
+    }
+    da_test_http_clear(&r);
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s && tar -xf %s -C %s report.html oscal.json", dir, path,
+             dir);
+    assert_int_equal(system(cmd), 0);
+    doc = get_json(c, "/v1/vendors/acme/oscal?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+                   c->srv.auditor, 200, &api);
+    snprintf(path, sizeof(path), "%s/oscal.json", dir);
+    oscal = slurp(path, &olen);
+    assert_string_equal(oscal, api);
+
+    snprintf(path, sizeof(path), "%s/cli-oscal.json", c->srv.dir);
+    assert_int_equal(da_test_server_cli(&c->srv, NULL, 0, "export", "--vendor", "acme", "--from",
+                                        "2020-01-01", "--to", "2100-01-01", "--format", "oscal",
+                                        "-o", path, NULL),
+                     0);
+    cli = slurp(path, &clen);
+    assert_string_equal(cli, api);
+    assert_int_equal(da_test_server_cli(&c->srv, NULL, 0, "export", "--vendor", "acme", "--format",
+                                        "xml", "-o", path, NULL),
+                     2);
+
+    snprintf(path, sizeof(path), "%s/report.html", dir);
+    html = slurp(path, &hlen);
+    p = strstr(html, "<h2>Controls</h2>");
+    assert_non_null(p);
+    end = strstr(p, "</tbody>");
+    assert_non_null(end);
+    while ((p = strstr(p, "<tr><td>")) != NULL && p < end) {
+        char id[64], concl[64];
+        const char *q = p + strlen("<tr><td>"), *sp = strchr(q, ' ');
+        const char *td = strstr(q, "</td><td class=\""), *gt, *close;
+        const cJSON *f;
+
+        assert_non_null(sp);
+        assert_non_null(td);
+        snprintf(id, sizeof(id), "%.*s", (int)(sp - q), q);
+        gt = strchr(td + 5, '>');
+        assert_non_null(gt);
+        close = strstr(gt, "</td>");
+        assert_non_null(close);
+        snprintf(concl, sizeof(concl), "%.*s", (int)(close - gt - 1), gt + 1);
+        f = finding_for(result0(doc), id);
+        assert_string_equal(prop(f, "conclusion"), concl);
+        assert_string_equal(item(item(item(f, "target"), "status"), "state")->valuestring,
+                            strcmp(concl, "met") == 0 ? "satisfied" : "not-satisfied");
+        rows++;
+        p = close;
+    }
+    fprintf(stderr, "report.html: %d controls, each as in oscal.json\n", rows);
+    assert_int_equal(rows, cJSON_GetArraySize(item(result0(doc), "findings")));
+    assert_true(rows > 0);
+    free(html);
+    free(oscal);
+    free(cli);
+    free(api);
+    cJSON_Delete(doc);
+}
+
 /* RFC 9562 version 5 against the value Python's uuid.uuid5 documents:
  * uuid5(NAMESPACE_DNS, "python.org"). */
 static void test_uuid_v5(void **state)
@@ -554,9 +655,11 @@ int main(void)
         cmocka_unit_test(test_broken_documents_fail),
         cmocka_unit_test(test_empty_period),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_pack_states_same_conclusions),
     };
     const struct CMUnitTest shipped_policy[] = {
         cmocka_unit_test(test_export_valid_and_matches_store),
+        cmocka_unit_test(test_pack_states_same_conclusions),
     };
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_uuid_v5),
