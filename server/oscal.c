@@ -10,7 +10,7 @@
 #include "err.h"
 
 #define PAGE_ROWS      256  /* reports read per store call */
-#define VALUE_MAX      1024 /* bytes of one property value kept */
+#define VALUE_MAX      1024 /* a title or description */
 #define CONTROL_ID_MAX 64
 
 /* The namespace of every name-based UUID of the export. */
@@ -294,18 +294,12 @@ static void rfc3339(int64_t t, char out[32])
         snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
-/* OSCAL strings of the "string" type have no line breaks and no white space
- * at either end: line breaks become spaces, values are trimmed and cut at
- * VALUE_MAX bytes (on a character boundary), and a value that would still
- * begin or end with anything but a printable ASCII character is quoted. */
-static void string_value(const char *in, char out[VALUE_MAX + 8])
+void srv_oscal_string(const char *in, char out[SRV_OSCAL_STRING_SIZE])
 {
-    size_t n = 0, len;
     const unsigned char *s = (const unsigned char *)(in != NULL ? in : "");
+    size_t n = 0, start = 0;
 
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    for (; *s != '\0' && n < VALUE_MAX; s++) {
+    for (; *s != '\0' && n < SRV_OSCAL_STRING_MAX; s++) {
         if (*s < 0x20 || *s == 0x7f) {
             out[n++] = ' ';
         } else if (s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9)) {
@@ -315,30 +309,36 @@ static void string_value(const char *in, char out[VALUE_MAX + 8])
             out[n++] = (char)*s;
         }
     }
-    while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
-        n--; /* a cut character's continuation bytes */
-    if (n > 0 && (unsigned char)out[n - 1] >= 0xc0)
-        n--; /* and its lead byte */
+    if (*s != '\0') {
+        while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
+            n--; /* continuation bytes of a character cut off */
+        if (n > 0 && (unsigned char)out[n - 1] >= 0xc0)
+            n--; /* and its lead byte */
+    }
     while (n > 0 && out[n - 1] == ' ')
         n--;
+    while (start < n && out[start] == ' ')
+        start++;
+    n -= start;
+    memmove(out, out + start, n);
     out[n] = '\0';
-    len = n;
-    if (len == 0) {
-        snprintf(out, VALUE_MAX + 8, "(empty)");
-    } else if ((unsigned char)out[0] > 0x7e || (unsigned char)out[len - 1] > 0x7e) {
-        memmove(out + 1, out, len);
+    if (n == 0) {
+        snprintf(out, SRV_OSCAL_STRING_SIZE, "(empty)");
+    } else if ((unsigned char)out[0] > 0x7e || (unsigned char)out[n - 1] > 0x7e) {
+        /* OSCAL's \S is Unicode-aware; an ASCII quote is always a non-space */
+        memmove(out + 1, out, n);
         out[0] = '"';
-        out[len + 1] = '"';
-        out[len + 2] = '\0';
+        out[n + 1] = '"';
+        out[n + 2] = '\0';
     }
 }
 
 static void add_prop(struct build *b, cJSON *props, const char *name, const char *value)
 {
-    char v[VALUE_MAX + 8];
+    char v[SRV_OSCAL_STRING_SIZE];
     cJSON *p = push_obj(b, props);
 
-    string_value(value, v);
+    srv_oscal_string(value, v);
     add_str(b, p, "name", name);
     add_str(b, p, "ns", SRV_OSCAL_NS);
     add_str(b, p, "value", v);

@@ -22,6 +22,8 @@
 #define SRV_OSCAL_UUID_SIZE    37
 #define SRV_OSCAL_TIME_MIN     0           /* 1970-01-01T00:00:00Z */
 #define SRV_OSCAL_TIME_MAX     32503680000 /* 3000-01-01T00:00:00Z */
+#define SRV_OSCAL_STRING_MAX   1024        /* bytes of a property value kept */
+#define SRV_OSCAL_STRING_SIZE  (SRV_OSCAL_STRING_MAX + 3)
 
 /* The assessment-results document of vendor's reports received in
  * [from, to). DA_ERR_VENDOR_UNKNOWN, DA_ERR_OSCAL_WINDOW (to <= from, or
@@ -34,6 +36,14 @@ int srv_oscal_assessment_results(struct srv_store *store, const char *vendor, in
  * *out is NUL-terminated, *len its length. */
 int srv_oscal_export(struct srv_store *store, const char *vendor, int64_t from, int64_t to,
                      char **out, size_t *len);
+
+/* in as a value of OSCAL's string type (no line break, no white space at
+ * either end, not empty): control characters and U+2028/U+2029 become
+ * spaces, the ends are trimmed, at most SRV_OSCAL_STRING_MAX bytes are kept
+ * (cut on a character boundary), "(empty)" stands for nothing, and a value
+ * that would begin or end with a non-ASCII character is put in double
+ * quotes. Valid UTF-8 stays valid. */
+void srv_oscal_string(const char *in, char out[SRV_OSCAL_STRING_SIZE]);
 
 /* Name-based UUID (RFC 9562 version 5, SHA-1) of name in namespace ns, as
  * lower-case text. */
