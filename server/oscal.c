@@ -820,7 +820,7 @@ int srv_oscal_export(struct srv_store *store, const char *vendor, int64_t from, 
     *len = 0;
     if (rc != 0)
         return rc;
-    text = cJSON_Print(doc);
+    text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     if (text == NULL)
         return DA_ERR_NOMEM;
