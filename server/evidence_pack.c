@@ -624,8 +624,11 @@ int srv_pack_time_parse(const char *s, int64_t *out)
     } else {
         return DA_ERR_PACK_RANGE;
     }
-    for (const char *c = s; *c != '\0'; c++) {
-        if (!((*c >= '0' && *c <= '9') || *c == '-' || *c == ':' || *c == 'T' || *c == 'Z'))
+    /* digits exactly where the shape has them (sscanf alone takes "-0") */
+    for (size_t i = 0; s[i] != '\0'; i++) {
+        const char want = "dddd-dd-ddTdd:dd:ddZ"[i];
+
+        if (want == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != want)
             return DA_ERR_PACK_RANGE;
     }
     memset(&tm, 0, sizeof(tm));
@@ -637,8 +640,9 @@ int srv_pack_time_parse(const char *s, int64_t *out)
     tm.tm_sec = se;
     t = timegm(&tm);
     /* a date that does not exist (02-30, 25:00) comes back different */
-    if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_year != tm.tm_year ||
-        back.tm_mon != tm.tm_mon || back.tm_mday != d || back.tm_hour != h || back.tm_min != mi ||
+    /* (timegm normalises tm itself: compare with what was written) */
+    if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_year != y - 1900 ||
+        back.tm_mon != mo - 1 || back.tm_mday != d || back.tm_hour != h || back.tm_min != mi ||
         back.tm_sec != se || y < 1970)
         return DA_ERR_PACK_RANGE;
     *out = (int64_t)t;

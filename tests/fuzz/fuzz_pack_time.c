@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
+    size = strlen(text); /* what the parser sees */
     if (srv_pack_time_parse(text, &t) != 0)
         return 0;
     tt = (time_t)t;
