@@ -86,12 +86,12 @@ static int collect_agent(const struct srv_agent *a, void *arg)
     struct build *b = arg;
     struct machine *m;
 
+    if (b->n >= SRV_OSCAL_MAX_MACHINES)
+        return DA_ERR_OSCAL_TOO_LARGE;
     if (b->n == b->cap) {
         size_t cap = b->cap != 0 ? b->cap * 2 : 16;
         struct machine *nv;
 
-        if (b->n >= SRV_OSCAL_MAX_MACHINES)
-            return DA_ERR_OSCAL_TOO_LARGE;
         nv = realloc(b->m, cap * sizeof(*nv));
         if (nv == NULL)
             return DA_ERR_NOMEM;
