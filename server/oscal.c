@@ -663,28 +663,25 @@ static void add_reviewed(struct build *b, cJSON *result)
         add_str(b, sel, "remarks", "No policy was in force for a report of the period.");
 }
 
-/* The assessment plan is the policy version that judged the newest report
- * (or the current one): a back-matter resource named by its digest. */
-static void add_plan(struct build *b, cJSON *ar, const char *sha)
+static void policy_uuid(struct build *b, const char *sha, char out[SRV_OSCAL_UUID_SIZE])
 {
-    const cJSON *p = sha[0] != '\0' ? cJSON_GetObjectItemCaseSensitive(b->policies, sha) : NULL;
-    char name[128], u[SRV_OSCAL_UUID_SIZE] = "", href[SRV_OSCAL_UUID_SIZE + 1];
-    cJSON *ap = add_obj(b, ar, "import-ap"), *res, *props, *link, *hash;
+    char name[128];
+    int rc;
 
-    if (sha[0] == '\0') {
-        add_str(b, ap, "href", "/v1/policy");
-        add_str(b, ap, "remarks", "No policy was stored; the plan is the server's policy.");
-        return;
-    }
     snprintf(name, sizeof(name), "policy/%s", sha);
-    b->rc = b->rc != 0 ? b->rc : srv_uuid_v5(oscal_ns, name, u);
-    snprintf(href, sizeof(href), "#%s", u);
-    add_str(b, ap, "href", href);
-    add_str(b, ap, "remarks",
-            "The assessment plan is the devattest policy version in force for the newest "
-            "report of the period (its checks and the controls each check supports); the "
-            "reference names the back-matter resource that identifies it by SHA-256.");
-    res = push_obj(b, add_arr(b, add_obj(b, ar, "back-matter"), "resources"));
+    rc = srv_uuid_v5(oscal_ns, name, out);
+    if (rc != 0 && b->rc == 0)
+        b->rc = rc;
+}
+
+/* A policy version as a back-matter resource named by its digest; p is
+ * its document, or NULL when the store no longer holds it. */
+static void add_policy_resource(struct build *b, cJSON *resources, const char *sha, const cJSON *p)
+{
+    char u[SRV_OSCAL_UUID_SIZE] = "";
+    cJSON *res = push_obj(b, resources), *props, *link, *hash;
+
+    policy_uuid(b, sha, u);
     add_str(b, res, "uuid", u);
     add_str(b, res, "title",
             str_of(p, "title") != NULL ? str_of(p, "title") : "devattest policy version");
@@ -700,6 +697,38 @@ static void add_plan(struct build *b, cJSON *ar, const char *sha)
     hash = push_obj(b, add_arr(b, link, "hashes"));
     add_str(b, hash, "algorithm", "SHA-256");
     add_str(b, hash, "value", sha);
+}
+
+/* The assessment plan is the policy version that judged the newest report
+ * (or the current one): a back-matter resource named by its digest. Every
+ * other version in force in the period follows it there. */
+static void add_plan(struct build *b, cJSON *ar, const char *sha)
+{
+    char u[SRV_OSCAL_UUID_SIZE] = "", href[SRV_OSCAL_UUID_SIZE + 1];
+    cJSON *ap = add_obj(b, ar, "import-ap"), *resources;
+    const cJSON *pol;
+
+    if (sha[0] == '\0') {
+        add_str(b, ap, "href", "/v1/policy");
+        add_str(b, ap, "remarks", "No policy was stored; the plan is the server's policy.");
+        return;
+    }
+    policy_uuid(b, sha, u);
+    snprintf(href, sizeof(href), "#%s", u);
+    add_str(b, ap, "href", href);
+    add_str(b, ap, "remarks",
+            "The assessment plan is the devattest policy version in force for the newest "
+            "report of the period (its checks and the controls each check supports); the "
+            "reference names the back-matter resource that identifies it by SHA-256. The "
+            "other policy versions that judged reports of the period follow it there.");
+    resources = add_arr(b, add_obj(b, ar, "back-matter"), "resources");
+    pol = cJSON_GetObjectItemCaseSensitive(b->policies, sha);
+    add_policy_resource(b, resources, sha, cJSON_IsObject(pol) ? pol : NULL);
+    cJSON_ArrayForEach(pol, b->policies)
+    {
+        if (strcmp(pol->string, sha) != 0)
+            add_policy_resource(b, resources, pol->string, cJSON_IsObject(pol) ? pol : NULL);
+    }
 }
 
 static cJSON *document(struct build *b)
