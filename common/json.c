@@ -684,3 +684,80 @@ int da_json_get_array(const cJSON *obj, const char *key, const cJSON **out)
 {
     return get_typed(obj, key, cJSON_Array, out);
 }
+
+/* da_json_member_text: a raw walk over text da_json_parse accepted. */
+static size_t raw_skip_ws(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Index just past the string that starts at t[i] ('"'), or len. */
+static size_t raw_skip_string(const char *t, size_t len, size_t i)
+{
+    for (i++; i < len && t[i] != '"'; i++) {
+        if (t[i] == '\\')
+            i++;
+    }
+    return i < len ? i + 1 : len;
+}
+
+/* Index just past the value that starts at t[i], or len. */
+static size_t raw_skip_value(const char *t, size_t len, size_t i)
+{
+    size_t depth = 0;
+
+    if (i < len && t[i] == '"')
+        return raw_skip_string(t, len, i);
+    if (i < len && t[i] != '{' && t[i] != '[') {
+        while (i < len && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' &&
+               t[i] != '\t' && t[i] != '\n' && t[i] != '\r')
+            i++;
+        return i;
+    }
+    while (i < len) {
+        if (t[i] == '"') {
+            i = raw_skip_string(t, len, i);
+            continue;
+        }
+        if (t[i] == '{' || t[i] == '[')
+            depth++;
+        else if ((t[i] == '}' || t[i] == ']') && --depth == 0)
+            return i + 1;
+        i++;
+    }
+    return len;
+}
+
+int da_json_member_text(const char *text, size_t len, const char *key, size_t *off, size_t *vlen)
+{
+    size_t klen = strlen(key), i = raw_skip_ws(text, len, 0), k, v;
+
+    if (i >= len || text[i] != '{')
+        return DA_ERR_JSON_TYPE;
+    for (i = raw_skip_ws(text, len, i + 1); i < len && text[i] == '"';) {
+        k = i;
+        i = raw_skip_string(text, len, i);
+        i = raw_skip_ws(text, len, i);
+        if (i >= len || text[i] != ':')
+            return DA_ERR_JSON_PARSE;
+        v = raw_skip_ws(text, len, i + 1);
+        i = raw_skip_value(text, len, v);
+        if (i >= len)
+            return DA_ERR_JSON_PARSE; /* the object was not closed */
+        /* key holds no '"' or '\\', so the quote after it closes the string */
+        if (klen + 2 <= len - k && memcmp(text + k + 1, key, klen) == 0 &&
+            text[k + 1 + klen] == '"') {
+            *off = v;
+            *vlen = i - v;
+            return 0;
+        }
+        i = raw_skip_ws(text, len, i);
+        if (i < len && text[i] == ',')
+            i = raw_skip_ws(text, len, i + 1);
+        else
+            break;
+    }
+    return DA_ERR_NOT_FOUND;
+}
