@@ -675,13 +675,18 @@ static bool chk_value(struct jcs_check *c, int depth)
     }
 }
 
-bool da_jcs_is_canonical(const char *text, size_t len)
+size_t da_jcs_canonical_span(const char *text, size_t len)
 {
     struct jcs_check c;
 
     if (text == NULL || len == 0)
-        return false;
+        return 0;
     c.p = (const unsigned char *)text;
     c.end = c.p + len;
-    return chk_value(&c, 0) && c.p == c.end;
+    return chk_value(&c, 0) ? (size_t)(c.p - (const unsigned char *)text) : 0;
+}
+
+bool da_jcs_is_canonical(const char *text, size_t len)
+{
+    return len != 0 && da_jcs_canonical_span(text, len) == len;
 }

@@ -41,5 +41,8 @@ int da_jcs_format_number(double d, char *out, size_t outsize);
  * that da_json_parse accepted (for other text the answer is false or says
  * what the writer would make of cJSON's reading of it). */
 bool da_jcs_is_canonical(const char *text, size_t len);
+/* The same check for the value text starts with: its length when it is
+ * canonical (what follows is not looked at), else 0. */
+size_t da_jcs_canonical_span(const char *text, size_t len);
 
 #endif

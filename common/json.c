@@ -685,7 +685,7 @@ int da_json_get_array(const cJSON *obj, const char *key, const cJSON **out)
     return get_typed(obj, key, cJSON_Array, out);
 }
 
-/* da_json_member_text: a raw walk over text da_json_parse accepted. */
+/* da_json_member_start: a raw walk over text da_json_parse accepted. */
 static size_t raw_skip_ws(const char *t, size_t len, size_t i)
 {
     while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
@@ -696,11 +696,19 @@ static size_t raw_skip_ws(const char *t, size_t len, size_t i)
 /* Index just past the string that starts at t[i] ('"'), or len. */
 static size_t raw_skip_string(const char *t, size_t len, size_t i)
 {
-    for (i++; i < len && t[i] != '"'; i++) {
-        if (t[i] == '\\')
-            i++;
+    const char *q;
+    size_t back;
+
+    for (i++; i < len; i = (size_t)(q - t) + 1) {
+        q = memchr(t + i, '"', len - i);
+        if (q == NULL)
+            return len;
+        for (back = 0; q - back > t + i && q[-1 - (ptrdiff_t)back] == '\\'; back++)
+            ;
+        if (back % 2 == 0)
+            return (size_t)(q - t) + 1;
     }
-    return i < len ? i + 1 : len;
+    return len;
 }
 
 /* Index just past the value that starts at t[i], or len. */
@@ -730,7 +738,7 @@ static size_t raw_skip_value(const char *t, size_t len, size_t i)
     return len;
 }
 
-int da_json_member_text(const char *text, size_t len, const char *key, size_t *off, size_t *vlen)
+int da_json_member_start(const char *text, size_t len, const char *key, size_t *off)
 {
     size_t klen = strlen(key), i = raw_skip_ws(text, len, 0), k, v;
 
@@ -743,17 +751,13 @@ int da_json_member_text(const char *text, size_t len, const char *key, size_t *o
         if (i >= len || text[i] != ':')
             return DA_ERR_JSON_PARSE;
         v = raw_skip_ws(text, len, i + 1);
-        i = raw_skip_value(text, len, v);
-        if (i >= len)
-            return DA_ERR_JSON_PARSE; /* the object was not closed */
         /* key holds no '"' or '\\', so the quote after it closes the string */
         if (klen + 2 <= len - k && memcmp(text + k + 1, key, klen) == 0 &&
             text[k + 1 + klen] == '"') {
             *off = v;
-            *vlen = i - v;
             return 0;
         }
-        i = raw_skip_ws(text, len, i);
+        i = raw_skip_ws(text, len, raw_skip_value(text, len, v));
         if (i < len && text[i] == ',')
             i = raw_skip_ws(text, len, i + 1);
         else

@@ -85,8 +85,10 @@ static int evidence_canonical(struct srv_report_in *r, const char *body, size_t 
 {
     size_t off = 0, n = 0;
 
-    if (da_json_member_text(body, len, "evidence", &off, &n) == 0 &&
-        n <= da_buf_cap(&r->evidence_canonical) && da_jcs_is_canonical(body + off, n))
+    /* the span is the member's whole value: a JSON value ends by itself */
+    if (da_json_member_start(body, len, "evidence", &off) == 0)
+        n = da_jcs_canonical_span(body + off, len - off);
+    if (n != 0 && n <= da_buf_cap(&r->evidence_canonical))
         return da_buf_append(&r->evidence_canonical, body + off, n);
     return da_jcs_serialize(r->evidence, &r->evidence_canonical);
 }

@@ -2,7 +2,8 @@
  * for every input da_json_parse accepts, da_jcs_is_canonical takes the input
  * exactly when the writer gives the same bytes, and always takes the
  * writer's output; whatever the check takes, da_json_parse accepts. The raw
- * member text da_json_member_text finds reads as the tree's member. */
+ * member da_json_member_start finds reads as the tree's member, and a
+ * canonical span there covers exactly that value. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,9 @@ static void member_matches(const char *text, size_t len, const cJSON *root)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "a");
     cJSON *alone = NULL;
-    size_t off = 0, n = 0;
-    int rc = da_json_member_text(text, len, "a", &off, &n);
+    const char *end = NULL;
+    size_t off = 0, n;
+    int rc = da_json_member_start(text, len, "a", &off);
 
     if (!cJSON_IsObject(root)) {
         if (rc != DA_ERR_JSON_TYPE)
@@ -31,8 +33,14 @@ static void member_matches(const char *text, size_t len, const cJSON *root)
             abort();
         return;
     }
-    if (m == NULL || off + n > len || da_json_parse(text + off, n, len, &alone) != 0 ||
-        !cJSON_Compare(alone, m, 1))
+    if (m == NULL || off >= len)
+        abort();
+    alone = cJSON_ParseWithLengthOpts(text + off, len - off, &end, 0);
+    if (alone == NULL || !cJSON_Compare(alone, m, 1))
+        abort();
+    /* a canonical span there is exactly that value's text */
+    n = da_jcs_canonical_span(text + off, len - off);
+    if (n != 0 && text + off + n != end)
         abort();
     cJSON_Delete(alone);
 }
