@@ -235,13 +235,13 @@ static void test_first_seen_of_many_entries(void **state)
 {
     struct world *w = *state;
     static const char *const first[] = {
-        "zlib=1:0:0", "Zlib=1:0:0", "lib=1:0:0",   "lib-x=1:0:0", "lib+x=1:0:0",
-        "lib\xc3\xa4=1:0:0", "a=2:0:0",  "a=10:0:0", "b=1:0:0",
+        "zlib=1:0:0",        "Zlib=1:0:0", "lib=1:0:0", "lib-x=1:0:0", "lib+x=1:0:0",
+        "lib\xc3\xa4=1:0:0", "a=2:0:0",    "a=10:0:0",  "b=1:0:0",
     };
     static const char *const other[] = {"a=3:0:0", "m=1:0:0", "lib=1:0:0"};
     static const char *const second[] = {
-        "m=1:0:0",     "lib\xc3\xa4=1:0:0", "lib=1:0:0", "a=10:0:0", "a=3:0:0",
-        "lib=1:0:0", "Zlib=1:0:0", "lib+x=1:0:0", "zlib=1:0:0",
+        "m=1:0:0",   "lib\xc3\xa4=1:0:0", "lib=1:0:0",   "a=10:0:0",   "a=3:0:0",
+        "lib=1:0:0", "Zlib=1:0:0",        "lib+x=1:0:0", "zlib=1:0:0",
     };
     static const int64_t second_ages[] = {0, 100, 100, 100, 0, 100, 100, 100, 100};
     static const char *const third[] = {"aa=1:0:0", "zlib=1:0:0", "a=3:0:0", "m=1:0:0",
