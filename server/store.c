@@ -1686,11 +1686,34 @@ struct webhook_enqueue_job {
     int queued;
 };
 
+/* "%,name,%" with LIKE's wildcards in name escaped by '!'. */
+static bool like_pattern(const char *name, char *out, size_t size)
+{
+    size_t o = 0;
+
+    if (size < 5)
+        return false;
+    out[o++] = '%';
+    out[o++] = ',';
+    for (; *name != '\0'; name++) {
+        if (o + 5 > size)
+            return false;
+        if (*name == '%' || *name == '_' || *name == '!')
+            out[o++] = '!';
+        out[o++] = *name;
+    }
+    out[o++] = ',';
+    out[o++] = '%';
+    out[o] = '\0';
+    return true;
+}
+
 static int webhook_enqueue_job(struct srv_conn *db, void *arg)
 {
     struct webhook_enqueue_job *j = arg;
     struct srv_stmt *st = NULL;
     int64_t pending = 0;
+    char pattern[160];
     int rc;
 
     rc =
@@ -1702,15 +1725,18 @@ static int webhook_enqueue_job(struct srv_conn *db, void *arg)
     }
     if (rc == 0 && pending >= (int64_t)j->queue_max)
         return DA_ERR_WEBHOOK_QUEUE_FULL;
-    /* endpoints subscribed to the event: its name in the comma list */
+    /* endpoints subscribed to the event: its name in the comma list (a LIKE
+     * pattern with the name's wildcards escaped; event names are lower
+     * case, so SQLite's case-blind LIKE matches as PostgreSQL's does) */
+    if (rc == 0 && !like_pattern(j->event, pattern, sizeof(pattern)))
+        return DA_ERR_INVALID_ARG;
     if (rc == 0)
         rc = srv_prepare(
             db, &st,
             "INSERT INTO webhook_deliveries (webhook_id, event, body, created_at, state,"
             " attempts, next_at) SELECT id, ?2, ?3, ?4, 'pending', 0, ?4 FROM webhooks"
-            " WHERE (?1 IS NULL AND instr(',' || events || ',', ',' || ?2 || ',') > 0)"
-            " OR id = ?1",
-            "ttti", j->webhook_id, j->event, j->body, j->now);
+            " WHERE (?1 IS NULL AND (',' || events || ',') LIKE ?5 ESCAPE '!') OR id = ?1",
+            "tttit", j->webhook_id, j->event, j->body, j->now, pattern);
     return rc != 0 ? rc : srv_run(st, &j->queued);
 }
 
