@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -266,21 +267,68 @@ static void sweep(struct srv_ctx *ctx)
         da_info_f("staleness sweep: %d agent(s) became stale", changed);
 }
 
+#define RETENTION_MAX_BATCHES 100 /* per run; the rest waits for the next */
+
+/* Old evidence out, in bounded batches (each its own transaction, so
+ * reports keep flowing between them). */
+static void retention_sweep(struct srv_ctx *ctx)
+{
+    int64_t now = srv_now(), cutoff = now - (int64_t)ctx->cfg.evidence_retention_s;
+    int total = 0, pruned = 0, i;
+    bool more = true;
+
+    for (i = 0; more && i < RETENTION_MAX_BATCHES; i++) {
+        if (srv_store_retention_sweep(ctx->store, cutoff, now, ctx->cfg.retention_batch, &pruned,
+                                      &more) != 0) {
+            da_error_f("retention sweep: batch failed");
+            return;
+        }
+        total += pruned;
+    }
+    if (total > 0)
+        da_info_f("retention sweep: evidence of %d report(s) removed", total);
+}
+
+static uint64_t mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
 /* Signals are taken synchronously: SIGTERM/SIGINT end the loop, the
- * timeout runs the staleness sweep. */
+ * timeout runs the staleness sweep and, on its own clock, the retention
+ * sweep. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
-    struct timespec ts = {(time_t)ctx->cfg.sweep_interval_s, 0};
+    uint64_t next_stale = mono_s() + ctx->cfg.sweep_interval_s;
+    uint64_t next_retention = mono_s() + ctx->cfg.retention_interval_s;
 
     for (;;) {
-        int sig = sigtimedwait(set, NULL, &ts);
+        uint64_t now = mono_s(), next = next_stale;
+        struct timespec ts = {0, 0};
+        int sig;
 
+        if (ctx->cfg.evidence_retention_s > 0 && next_retention < next)
+            next = next_retention;
+        ts.tv_sec = next > now ? (time_t)(next - now) : 0;
+        sig = sigtimedwait(set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT) {
             da_info_f("signal %d: shutting down", sig);
             return 0;
         }
-        if (sig < 0)
+        if (sig >= 0)
+            continue;
+        now = mono_s();
+        if (now >= next_stale) {
             sweep(ctx);
+            next_stale = now + ctx->cfg.sweep_interval_s;
+        }
+        if (ctx->cfg.evidence_retention_s > 0 && now >= next_retention) {
+            retention_sweep(ctx);
+            next_retention = mono_s() + ctx->cfg.retention_interval_s;
+        }
     }
 }
 

@@ -1189,6 +1189,11 @@ static int boot_state_put(struct srv_conn *db, const struct srv_report *r)
 
 #define BLOB_TOUCH_S 86400 /* last_used_at moves at most once a day */
 
+/* Kinds of blobs: an evidence area or a body member, a verdict, a base
+ * record. Verdicts stay while any report names them (pruned ones too); the
+ * others go once nothing within the retention used them. */
+enum { BLOB_PIECE = 1, BLOB_VERDICT = 2, BLOB_BASE = 3 };
+
 /* A stored blob of the agent, decompressed and checked against its digest:
  * a missing or damaged one is DA_ERR_STORE_CORRUPT, never other data. */
 static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
@@ -1229,8 +1234,8 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 
 /* Stores raw once per agent under its digest (into digest); a blob already
  * there only has its last use moved (at most once a day). */
-static int blob_put(struct srv_conn *db, const char *agent_id, const void *raw, size_t len,
-                    int64_t now, unsigned char digest[32])
+static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
+                    size_t len, int64_t now, unsigned char digest[32])
 {
     unsigned char *z = NULL;
     size_t zlen = 0;
@@ -1254,9 +1259,10 @@ static int blob_put(struct srv_conn *db, const char *agent_id, const void *raw, 
     rc = srv_zstd_compress(raw, len, NULL, 0, &z, &zlen);
     if (rc == 0)
         rc = srv_exec(db, NULL,
-                      "INSERT INTO blobs (agent_id, sha256, size, data, last_used_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5)",
-                      "tbibi", agent_id, digest, (size_t)32, (int64_t)len, z, zlen, now);
+                      "INSERT INTO blobs (agent_id, sha256, kind, size, data, last_used_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      "tbiibi", agent_id, digest, (size_t)32, (int64_t)kind, (int64_t)len, z, zlen,
+                      now);
     free(z);
     return rc;
 }
@@ -1343,7 +1349,7 @@ static int evidence_put(struct srv_conn *db, const struct srv_report *r,
         size_t pn;
 
         area_value(canon, &m[i], whole, len, &p, &pn);
-        rc = blob_put(db, r->agent_id, p, pn, r->received_at, dg[i]);
+        rc = blob_put(db, r->agent_id, BLOB_PIECE, p, pn, r->received_at, dg[i]);
     }
     if (rc == 0 && changes == -1) {
         if (whole)
@@ -1480,7 +1486,8 @@ static int body_cut(struct srv_conn *db, const struct srv_report *r, char **skel
                    (member_is(b, &m[i], "evidence") || member_is(b, &m[i], "event_log") ||
                     member_is(b, &m[i], "inventory"))) {
             sub->kind = SRV_PACK_SUB_BLOB;
-            rc = blob_put(db, r->agent_id, v, m[i].val_len, r->received_at, sub->digest);
+            rc =
+                blob_put(db, r->agent_id, BLOB_PIECE, v, m[i].val_len, r->received_at, sub->digest);
         } else {
             continue;
         }
@@ -1524,8 +1531,8 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
     if (rc == 0)
         rc = evidence_put(db, r, ekey);
     if (rc == 0)
-        rc = blob_put(db, r->agent_id, r->verdict_json, strlen(r->verdict_json), r->received_at,
-                      vdigest);
+        rc = blob_put(db, r->agent_id, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
+                      r->received_at, vdigest);
     rec.transcript = r->transcript_json;
     rec.transcript_len = strlen(r->transcript_json);
     rec.receipt = r->receipt_json;
@@ -1547,12 +1554,18 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
     if (rc == 0 && have_base && base_get(db, r->agent_id, base_d, &base, &base_len) != 0)
         have_base = false; /* gone (an agent silent past the retention): a new one */
     if (rc == 0 && have_base)
+        rc = srv_exec(db, NULL,
+                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
+                      " AND last_used_at < ?4",
+                      "tbii", r->agent_id, base_d, (size_t)32, r->received_at,
+                      r->received_at - BLOB_TOUCH_S);
+    if (rc == 0 && have_base)
         rc = srv_zstd_compress(raw, raw_len, base, base_len, &z, &zlen);
     /* a poor match makes this record the agent's new base */
     if (rc == 0 && (!have_base || zlen * 4 > raw_len)) {
         free(z);
         z = NULL;
-        rc = blob_put(db, r->agent_id, raw, raw_len, r->received_at, base_d);
+        rc = blob_put(db, r->agent_id, BLOB_BASE, raw, raw_len, r->received_at, base_d);
         if (rc == 0)
             rc = srv_exec(db, NULL, "UPDATE agents SET pack_base = ?2 WHERE id = ?1", "tb",
                           r->agent_id, base_d, (size_t)32);
@@ -3069,4 +3082,162 @@ void srv_store_set_latency(struct srv_store *s, struct srv_histogram *writes,
 {
     s->lat_write = writes;
     s->lat_read = reads;
+}
+
+/* ---- retention ---- */
+
+struct prune_job {
+    int64_t cutoff, now;
+    unsigned batch;
+    int pruned;
+    bool more;
+};
+
+/* A compact report keeps its receipt (and its verdict by digest); its
+ * record is rewritten without transcript and body, against no base. */
+static int prune_packed(struct srv_conn *db, const char *id, const char *agent_id,
+                        const unsigned char *packed, size_t plen, const unsigned char *base_d,
+                        int64_t now)
+{
+    struct srv_pack_rec rec, keep;
+    unsigned char *base = NULL, *raw = NULL, *out = NULL, *z = NULL;
+    size_t base_len = 0, raw_len = 0, out_len = 0, zlen = 0;
+    int rc = base_get(db, agent_id, base_d, &base, &base_len);
+
+    if (rc == 0)
+        rc = srv_zstd_decompress(packed, plen, base, base_len, SRV_PACK_MAX_RAW, &raw, &raw_len);
+    if (rc == 0)
+        rc = srv_pack_rec_read(raw, raw_len, &rec);
+    if (rc == 0) {
+        memset(&keep, 0, sizeof(keep));
+        keep.receipt = rec.receipt;
+        keep.receipt_len = rec.receipt_len;
+        rc = srv_pack_rec_write(&keep, &out, &out_len);
+    }
+    if (rc == 0)
+        rc = srv_zstd_compress(out, out_len, NULL, 0, &z, &zlen);
+    if (rc == 0)
+        rc = srv_exec(db, NULL,
+                      "UPDATE reports SET packed = ?2, pack_base = NULL, pruned_at = ?3"
+                      " WHERE id = ?1",
+                      "tbi", id, z, zlen, now);
+    free(base);
+    free(raw);
+    free(out);
+    free(z);
+    return rc;
+}
+
+struct prune_row {
+    char id[SRV_ID_HEX];
+    char agent_id[SRV_ID_HEX];
+    int format;
+    unsigned char *packed;
+    size_t plen;
+    unsigned char base[32];
+    bool has_base;
+};
+
+static int prune_job(struct srv_conn *db, void *arg)
+{
+    struct prune_job *j = arg;
+    struct srv_stmt *st = NULL;
+    struct prune_row *rows = calloc(j->batch, sizeof(*rows));
+    int64_t gc = j->cutoff - 2 * BLOB_TOUCH_S;
+    size_t n = 0, i;
+    int rc, src = SRV_DONE, changes = 0;
+
+    if (rows == NULL)
+        return DA_ERR_NOMEM;
+    /* reports received before the cutoff, from each agent's last mark on */
+    rc = srv_prepare(db, &st,
+                     "SELECT r.id, r.agent_id, r.format, r.packed, r.pack_base FROM agents a"
+                     " JOIN reports r ON r.agent_id = a.id AND r.received_at >= a.pruned_through"
+                     " AND r.received_at < ?1 WHERE a.pruned_through < ?1 AND r.pruned_at = 0"
+                     " LIMIT ?2",
+                     "ii", j->cutoff, (int64_t)j->batch);
+    while (rc == 0 && n < j->batch && (src = srv_step(st)) == SRV_ROW) {
+        struct prune_row *p = &rows[n++];
+
+        srv_col_copy(st, 0, p->id, sizeof(p->id));
+        srv_col_copy(st, 1, p->agent_id, sizeof(p->agent_id));
+        p->format = srv_col_int(st, 2);
+        rc = srv_col_blobdup(st, 3, &p->packed, &p->plen);
+        p->has_base = srv_col_fixed(st, 4, p->base, 32);
+    }
+    if (rc == 0 && src < 0)
+        rc = src;
+    srv_release(st);
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct prune_row *p = &rows[i];
+
+        if (p->format == 1)
+            rc = p->packed != NULL ? prune_packed(db, p->id, p->agent_id, p->packed, p->plen,
+                                                  p->has_base ? p->base : NULL, j->now)
+                                   : DA_ERR_STORE_CORRUPT;
+        else
+            rc = srv_exec(db, NULL,
+                          "UPDATE reports SET evidence_json = '', transcript_json = '',"
+                          " pruned_at = ?2 WHERE id = ?1",
+                          "ti", p->id, j->now);
+        if (rc == 0)
+            rc = srv_exec(db, NULL, "DELETE FROM report_bodies WHERE report_id = ?1", "t", p->id);
+    }
+    j->pruned = (int)n;
+    j->more = n == j->batch;
+    /* every agent's reports before the cutoff are done */
+    if (rc == 0 && !j->more)
+        rc = srv_exec(db, NULL, "UPDATE agents SET pruned_through = ?1 WHERE pruned_through < ?1",
+                      "i", j->cutoff);
+    /* what no report within the retention used: evidence sets, areas, body
+     * members, base records (verdicts: only when no report names them) */
+    if (rc == 0)
+        rc = srv_exec(db, &changes,
+                      "DELETE FROM evidence_sets WHERE (agent_id, digest) IN (SELECT agent_id,"
+                      " digest FROM evidence_sets WHERE last_used_at < ?1 LIMIT ?2)",
+                      "ii", j->cutoff - BLOB_TOUCH_S, (int64_t)j->batch);
+    if (rc == 0 && changes == (int)j->batch)
+        j->more = true;
+    if (rc == 0)
+        rc = srv_exec(db, &changes,
+                      "DELETE FROM blobs WHERE (agent_id, sha256) IN (SELECT agent_id, sha256"
+                      " FROM blobs WHERE last_used_at < ?1 AND kind <> 2 LIMIT ?2)",
+                      "ii", gc, (int64_t)j->batch);
+    if (rc == 0 && changes == (int)j->batch)
+        j->more = true;
+    if (rc == 0)
+        rc = srv_exec(db, &changes,
+                      "DELETE FROM blobs WHERE (agent_id, sha256) IN (SELECT b.agent_id, b.sha256"
+                      " FROM blobs b WHERE b.last_used_at < ?1 AND b.kind = 2 AND NOT EXISTS"
+                      " (SELECT 1 FROM reports r WHERE r.agent_id = b.agent_id"
+                      " AND r.verdict_sha256 = b.sha256) LIMIT ?2)",
+                      "ii", gc, (int64_t)j->batch);
+    /* verdicts still named by pruned reports: checked again a retention later */
+    if (rc == 0)
+        rc = srv_exec(db, NULL,
+                      "UPDATE blobs SET last_used_at = ?2 WHERE (agent_id, sha256) IN (SELECT"
+                      " agent_id, sha256 FROM blobs WHERE last_used_at < ?1 AND kind = 2 LIMIT ?3)",
+                      "iii", gc, j->now, (int64_t)j->batch);
+    for (i = 0; i < n; i++)
+        free(rows[i].packed);
+    free(rows);
+    return rc;
+}
+
+int srv_store_retention_sweep(struct srv_store *s, int64_t cutoff, int64_t now, unsigned batch,
+                              int *pruned, bool *more)
+{
+    struct prune_job j = {cutoff, now, batch, 0, false};
+    int rc;
+
+    *pruned = 0;
+    *more = false;
+    if (batch == 0 || batch > 100000)
+        return DA_ERR_INVALID_ARG;
+    rc = submit(s, prune_job, &j);
+    if (rc == 0) {
+        *pruned = j.pruned;
+        *more = j.more;
+    }
+    return rc;
 }

@@ -219,7 +219,7 @@ static const char *const migrations[] = {
     "ALTER TABLE agents ADD COLUMN pack_base BLOB;"
     "ALTER TABLE agents ADD COLUMN pruned_through BIGINT NOT NULL DEFAULT 0;"
     "CREATE TABLE blobs (agent_id TEXT NOT NULL REFERENCES agents(id), sha256 BLOB NOT NULL,"
-    " size BIGINT NOT NULL, data BLOB NOT NULL, last_used_at BIGINT NOT NULL,"
+    " kind INTEGER NOT NULL, size BIGINT NOT NULL, data BLOB NOT NULL, last_used_at BIGINT NOT NULL,"
     " PRIMARY KEY (agent_id, sha256)) WITHOUT ROWID;"
     "CREATE INDEX blobs_used ON blobs(last_used_at);"
     "CREATE TABLE evidence_sets (agent_id TEXT NOT NULL REFERENCES agents(id),"
