@@ -1224,7 +1224,8 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
         rc = DA_ERR_STORE_CORRUPT;
     if (rc != 0) {
         if (rc == DA_ERR_STORE_CORRUPT)
-            da_error_f("store: blob of agent %s does not match its digest", agent_id);
+            da_error_f("store: a blob of agent %s is missing, damaged or not what its digest says",
+                       agent_id);
         free(*raw);
         *raw = NULL;
         *len = 0;
