@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "access_log.h"
 #include "admin_cli.h"
 #include "boot_pins.h"
 #include "config.h"
@@ -88,7 +89,7 @@ static const char export_usage[] =
 static const char serve_usage[] =
     "usage: devattest-server [-c CONFIG] [--state-dir DIR] serve [--port-file FILE]\n"
     "Run the HTTPS API until SIGTERM or SIGINT. --port-file receives the\n"
-    "bound port once the server listens.\n";
+    "bound port once the server listens. SIGHUP reopens the access log.\n";
 
 static const struct srv_command *command_find(const char *name);
 static void usage(FILE *f);
@@ -289,46 +290,57 @@ static void retention_sweep(struct srv_ctx *ctx)
         da_info_f("retention sweep: evidence of %d report(s) removed", total);
 }
 
-static uint64_t mono_s(void)
+static bool ts_reached(const struct timespec *now, const struct timespec *t)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec;
+    return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
 }
 
-/* Signals are taken synchronously: SIGTERM/SIGINT end the loop, the
- * timeout runs the staleness sweep and, on its own clock, the retention
- * sweep. */
+/* Signals are taken synchronously: SIGTERM/SIGINT end the loop, SIGHUP
+ * reopens the access log (after logrotate moved it), the staleness sweep
+ * runs every sweep_interval and, with evidence_retention set, the retention
+ * sweep every retention_interval, each on its own monotonic clock, however
+ * many signals arrive in between. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
-    uint64_t next_stale = mono_s() + ctx->cfg.sweep_interval_s;
-    uint64_t next_retention = mono_s() + ctx->cfg.retention_interval_s;
+    bool retention = ctx->cfg.evidence_retention_s > 0;
+    struct timespec now, next, next_ret;
 
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    next_ret = next;
+    next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
+    next_ret.tv_sec += (time_t)ctx->cfg.retention_interval_s;
     for (;;) {
-        uint64_t now = mono_s(), next = next_stale;
-        struct timespec ts = {0, 0};
+        struct timespec wait = {0, 0};
+        const struct timespec *first;
         int sig;
 
-        if (ctx->cfg.evidence_retention_s > 0 && next_retention < next)
-            next = next_retention;
-        ts.tv_sec = next > now ? (time_t)(next - now) : 0;
-        sig = sigtimedwait(set, NULL, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (ts_reached(&now, &next)) {
+            sweep(ctx);
+            next = now;
+            next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
+            continue;
+        }
+        if (retention && ts_reached(&now, &next_ret)) {
+            retention_sweep(ctx);
+            clock_gettime(CLOCK_MONOTONIC, &next_ret);
+            next_ret.tv_sec += (time_t)ctx->cfg.retention_interval_s;
+            continue;
+        }
+        first = retention && !ts_reached(&next_ret, &next) ? &next_ret : &next;
+        wait.tv_sec = first->tv_sec - now.tv_sec;
+        wait.tv_nsec = first->tv_nsec - now.tv_nsec;
+        if (wait.tv_nsec < 0) {
+            wait.tv_sec--;
+            wait.tv_nsec += 1000000000L;
+        }
+        sig = sigtimedwait(set, NULL, &wait);
         if (sig == SIGTERM || sig == SIGINT) {
             da_info_f("signal %d: shutting down", sig);
             return 0;
         }
-        if (sig >= 0)
-            continue;
-        now = mono_s();
-        if (now >= next_stale) {
-            sweep(ctx);
-            next_stale = now + ctx->cfg.sweep_interval_s;
-        }
-        if (ctx->cfg.evidence_retention_s > 0 && now >= next_retention) {
-            retention_sweep(ctx);
-            next_retention = mono_s() + ctx->cfg.retention_interval_s;
-        }
+        if (sig == SIGHUP && srv_access_log_reopen(ctx->access_log) == 0)
+            da_info_f("SIGHUP: access log reopened");
     }
 }
 
@@ -353,6 +365,7 @@ static int cmd_serve(const struct srv_config *cfg, int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     /* Blocked before any thread starts, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
