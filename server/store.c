@@ -3172,11 +3172,19 @@ static int prune_job(struct srv_conn *db, void *arg)
     for (i = 0; rc == 0 && i < n; i++) {
         struct prune_row *p = &rows[i];
 
-        if (p->format == 1)
+        if (p->format == 1) {
             rc = p->packed != NULL ? prune_packed(db, p->id, p->agent_id, p->packed, p->plen,
                                                   p->has_base ? p->base : NULL, j->now)
                                    : DA_ERR_STORE_CORRUPT;
-        else
+            /* a record that cannot be read cannot be shortened either: it
+             * is marked and left (its reads stay DA_ERR_STORE_CORRUPT) so
+             * that the sweep goes on */
+            if (rc == DA_ERR_STORE_CORRUPT) {
+                da_error_f("retention: report %s cannot be read; marked as pruned", p->id);
+                rc = srv_exec(db, NULL, "UPDATE reports SET pruned_at = ?2 WHERE id = ?1", "ti",
+                              p->id, j->now);
+            }
+        } else
             rc = srv_exec(db, NULL,
                           "UPDATE reports SET evidence_json = '', transcript_json = '',"
                           " pruned_at = ?2 WHERE id = ?1",
@@ -3190,13 +3198,16 @@ static int prune_job(struct srv_conn *db, void *arg)
     if (rc == 0 && !j->more)
         rc = srv_exec(db, NULL, "UPDATE agents SET pruned_through = ?1 WHERE pruned_through < ?1",
                       "i", j->cutoff);
-    /* what no report within the retention used: evidence sets, areas, body
-     * members, base records (verdicts: only when no report names them) */
-    if (rc == 0)
-        rc = srv_exec(db, &changes,
-                      "DELETE FROM evidence_sets WHERE (agent_id, digest) IN (SELECT agent_id,"
-                      " digest FROM evidence_sets WHERE last_used_at < ?1 LIMIT ?2)",
-                      "ii", j->cutoff - BLOB_TOUCH_S, (int64_t)j->batch);
+    /* once every report before the cutoff is pruned (older ones still to
+     * prune need their base and their pieces): what no report within the
+     * retention used goes, evidence sets, areas, body members, base
+     * records, and verdicts that no report names */
+    if (rc != 0 || j->more)
+        goto out;
+    rc = srv_exec(db, &changes,
+                  "DELETE FROM evidence_sets WHERE (agent_id, digest) IN (SELECT agent_id,"
+                  " digest FROM evidence_sets WHERE last_used_at < ?1 LIMIT ?2)",
+                  "ii", j->cutoff - BLOB_TOUCH_S, (int64_t)j->batch);
     if (rc == 0 && changes == (int)j->batch)
         j->more = true;
     if (rc == 0)
@@ -3219,6 +3230,7 @@ static int prune_job(struct srv_conn *db, void *arg)
                       "UPDATE blobs SET last_used_at = ?2 WHERE (agent_id, sha256) IN (SELECT"
                       " agent_id, sha256 FROM blobs WHERE last_used_at < ?1 AND kind = 2 LIMIT ?3)",
                       "iii", gc, j->now, (int64_t)j->batch);
+out:
     for (i = 0; i < n; i++)
         free(rows[i].packed);
     free(rows);

@@ -206,13 +206,19 @@ static int put_one(struct ctx *c, unsigned agent, unsigned seq)
              r.agent_id, controls, r.evidence_sha256, seq / 60 % 60, seq % 60, r.id, seq / 60 % 60,
              seq % 60);
     payload_b64 = b64(payload, strlen(payload));
-    receipt = malloc(strlen(payload) * 2 + 512);
-    if (payload_b64 == NULL || receipt == NULL)
+    if (payload_b64 == NULL)
         goto out;
-    sprintf(receipt,
-            "{\"payload\":\"%s\",\"payloadType\":\"application/vnd.devattest.receipt+json\","
-            "\"signatures\":[{\"keyid\":\"3f2a9c1d5e7b8a60\",\"sig\":\"%s\"}]}",
-            payload_b64, rsig_b64);
+    {
+        size_t rlen = strlen(payload_b64) + strlen(rsig_b64) + 256;
+
+        receipt = malloc(rlen);
+        if (receipt == NULL)
+            goto out;
+        snprintf(receipt, rlen,
+                 "{\"payload\":\"%s\",\"payloadType\":\"application/vnd.devattest.receipt+json\","
+                 "\"signatures\":[{\"keyid\":\"3f2a9c1d5e7b8a60\",\"sig\":\"%s\"}]}",
+                 payload_b64, rsig_b64);
+    }
     blen = strlen(ev) + 2048;
     body = malloc(blen);
     if (body == NULL)

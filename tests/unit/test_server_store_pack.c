@@ -451,7 +451,7 @@ static void test_migration_from_9(void **state)
 static void test_retention_prunes_exactly_older(void **state)
 {
     struct fixture *f = *state;
-    struct rep old[3], young[3], legacy;
+    struct rep old[3], young[3], gone[3], legacy;
     struct srv_report *got = NULL;
     struct bodies b;
     cJSON *o = NULL;
@@ -481,18 +481,29 @@ static void test_retention_prunes_exactly_older(void **state)
         rep_fill(&young[i], id, "a1", i + 11, cutoff + i, f->canon[1], f->canon[1], NULL);
         put(f, &young[i]);
     }
+    /* an agent silent since before the cutoff: every piece of it goes, but
+     * only after each of its reports was shortened (each needs its base) */
+    make_agent(f->s, "a3", "ek3");
+    for (i = 0; i < 3; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "gone%d", i);
+        rep_fill(&gone[i], id, "a3", i + 1, 3 * DAY + i * DAY, f->canon[3 + i], f->canon[3 + i],
+                 NULL);
+        put(f, &gone[i]);
+    }
     blobs_before = count(f->path, "SELECT count(*) FROM blobs");
-    /* batches of 2: 4 old reports take at least two transactions */
-    while (more && calls < 10) {
+    /* batches of 2: 7 old reports take at least four transactions */
+    while (more && calls < 200) {
         assert_int_equal(srv_store_retention_sweep(f->s, cutoff, now, 2, &pruned, &more), 0);
         assert_true(pruned <= 2);
         total += pruned;
         calls++;
     }
     assert_false(more);
-    assert_true(calls >= 2);
-    assert_int_equal(total, 4);
-    assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE pruned_at <> 0"), 4);
+    assert_true(calls >= 4);
+    assert_int_equal(total, 7);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE pruned_at <> 0"), 7);
     assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE pruned_at <> 0"
                                     " AND received_at >= 864000"),
                      0);
@@ -514,6 +525,18 @@ static void test_retention_prunes_exactly_older(void **state)
         cJSON_Delete(o);
         srv_report_free(got);
     }
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(srv_store_report_get(f->s, gone[i].r.id, &got), 0);
+        assert_int_equal(got->pruned_at, now);
+        assert_string_equal(got->verdict_json, gone[i].verdict);
+        assert_string_equal(got->receipt_json, gone[i].receipt);
+        srv_report_free(got);
+    }
+    /* of the silent agent only its verdicts remain (pruned reports name them) */
+    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a3'"
+                                    " AND kind <> 2"),
+                     0);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM evidence_sets WHERE agent_id = 'a3'"), 0);
     assert_int_equal(srv_store_report_get(f->s, "legacy", &got), 0);
     assert_int_equal(got->pruned_at, now);
     assert_null(got->evidence_json);
@@ -522,7 +545,7 @@ static void test_retention_prunes_exactly_older(void **state)
     /* the export has no body or transcript for pruned reports */
     memset(&b, 0, sizeof(b));
     assert_int_equal(srv_store_pack_reports(f->s, 1, 0, 30 * DAY, collect_body, &b), 0);
-    assert_int_equal(b.n, 7);
+    assert_int_equal(b.n, 10);
     for (i = 0; i < 3; i++) {
         assert_null(body_of(&b, old[i].r.id));
         assert_string_equal(body_of(&b, young[i].r.id), young[i].body);
@@ -538,6 +561,7 @@ static void test_retention_prunes_exactly_older(void **state)
     for (i = 0; i < 3; i++) {
         free(old[i].body);
         free(young[i].body);
+        free(gone[i].body);
     }
     free(legacy.body);
 }
@@ -590,6 +614,7 @@ static void test_corrupt_blob_detected(void **state)
              hex);
     corrupt_and_expect(f, sql, "r1");
 
+    free(p.body);
     rep_fill(&p, "r2", "a2", 2, 1001, f->canon[3], f->canon[3], NULL);
     put(f, &p);
     check_get(f, &p);
@@ -600,6 +625,7 @@ static void test_corrupt_blob_detected(void **state)
                                                      " WHERE agent_id = 'a2' AND kind = 2",
         "r2");
 
+    free(p.body);
     rep_fill(&p, "r3", "a3", 3, 1002, f->canon[3], f->canon[3], NULL);
     put(f, &p);
     check_get(f, &p);
@@ -609,10 +635,12 @@ static void test_corrupt_blob_detected(void **state)
                                                                           " WHERE id = 'r3'",
                        "r3");
     /* and a blob gone */
+    free(p.body);
     rep_fill(&p, "r4", "a4", 4, 1003, f->canon[4], f->canon[4], NULL);
     put(f, &p);
     check_get(f, &p);
     corrupt_and_expect(f, "DELETE FROM blobs WHERE agent_id = 'a4' AND kind = 3", "r4");
+    free(p.body);
 }
 
 /* The span scanner and the record format on their own. */
