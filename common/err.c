@@ -222,6 +222,9 @@ static const struct da_err_entry da_err_table[] = {
 
     {DA_ERR_DIFF_TOO_LARGE, "report_diff_too_large", 422,
      "the reports have too many fields to compare"},
+    {DA_ERR_OSCAL_WINDOW, "oscal_window", 400,
+     "the period must run from before to, between 1970 and 2999"},
+    {DA_ERR_OSCAL_TOO_LARGE, "oscal_too_large", 422, "the OSCAL export would exceed its size cap"},
 
     {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
     {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},

@@ -198,6 +198,10 @@ enum da_err {
     /* dashboard views */
     DA_ERR_DIFF_TOO_LARGE = -670,
 
+    /* OSCAL export */
+    DA_ERR_OSCAL_WINDOW = -690,    /* the period is empty or outside 1970..2999 */
+    DA_ERR_OSCAL_TOO_LARGE = -691, /* the export would pass its size cap */
+
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,
     DA_ERR_TLS = -701,

@@ -60,6 +60,8 @@ int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *res
 int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_remove(struct srv_request *req, struct srv_response *resp);
+/* The vendor's OSCAL assessment results (api_oscal.c, oscal.h). */
+int srv_api_oscal(struct srv_request *req, struct srv_response *resp);
 int srv_api_webhooks(struct srv_request *req, struct srv_response *resp);
 int srv_api_webhook_add(struct srv_request *req, struct srv_response *resp);
 int srv_api_webhook_remove(struct srv_request *req, struct srv_response *resp);

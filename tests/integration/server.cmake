@@ -124,6 +124,14 @@ set_property(TEST test_dashboard_api APPEND PROPERTY ENVIRONMENT
              DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_dashboard_api.jsonl)
 set_property(TEST test_dashboard_api APPEND PROPERTY FIXTURES_SETUP api_answers)
 
+# The OSCAL export against NIST's published schema (ajv from tests/api).
+da_unit_test(NAME test_oscal_export SOURCES ${DA_TEST_SRC}/integration/test_oscal_export.c
+             LIBS da_server da_test_fleet LABELS integration server)
+add_dependencies(test_oscal_export devattest-server)
+set_property(TEST test_oscal_export APPEND PROPERTY ENVIRONMENT
+             DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_oscal_export.jsonl)
+set_property(TEST test_oscal_export APPEND PROPERTY FIXTURES_SETUP api_answers)
+
 # The dashboard in headless Chromium (tests/browser). It spends a minute
 # waiting for a machine to go stale and starts a browser, so it runs in the
 # release build only: scripts/test runs it once, not again under ASan.
