@@ -14,6 +14,7 @@ int srv_api_metrics(struct srv_request *req, struct srv_response *resp);
 
 int srv_api_enroll(struct srv_request *req, struct srv_response *resp);
 int srv_api_enroll_activate(struct srv_request *req, struct srv_response *resp);
+int srv_api_enroll_software(struct srv_request *req, struct srv_response *resp);
 int srv_api_enrollment_challenge(struct srv_request *req, struct srv_response *resp);
 int srv_api_enrollments(struct srv_request *req, struct srv_response *resp);
 int srv_api_enrollment(struct srv_request *req, struct srv_response *resp);

@@ -58,6 +58,7 @@ static const struct route routes[] = {
     {"GET", "/v1/keys", PUBLIC, NO_BODY, 0, srv_api_keys},
     {"POST", "/v1/enroll", PUBLIC, SMALL_BODY, 0, srv_api_enroll},
     {"POST", "/v1/enroll/{}/activate", PUBLIC, SMALL_BODY, 0, srv_api_enroll_activate},
+    {"POST", "/v1/enroll/software", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_enroll_software},
     {"POST", "/v1/enrollments/{}/challenge", PUBLIC, SMALL_BODY, 0, srv_api_enrollment_challenge},
     {"GET", "/v1/enrollments", ROLES_STAFF, NO_BODY, 0, srv_api_enrollments},
     {"GET", "/v1/enrollments/{}", ROLES_STAFF, NO_BODY, 0, srv_api_enrollment},

@@ -152,6 +152,12 @@ int srv_store_integrity_check(struct srv_store *s)
     return s->ops->integrity_check(s->eng);
 }
 
+int srv_store_bytes(struct srv_store *s, int64_t *bytes)
+{
+    *bytes = 0;
+    return s->ops->bytes(s->eng, bytes);
+}
+
 /* ---- vendors ---- */
 
 struct vendor_job {

@@ -88,6 +88,9 @@ struct srv_engine_ops {
     const void *(*col_blob)(struct srv_stmt *st, int col, size_t *len);
     /* The engine's own consistency check of the database: 0 when sound. */
     int (*integrity_check)(struct srv_engine *e);
+    /* Bytes the stored data occupies (SQLite: pages in use times the page
+     * size; PostgreSQL: pg_database_size or the tables' sizes). */
+    int (*bytes)(struct srv_engine *e, int64_t *out);
 };
 
 extern const struct srv_engine_ops srv_engine_sqlite;
