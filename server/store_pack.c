@@ -10,8 +10,8 @@
 #include "err.h"
 #include "picky.h"
 
-#define PACK_MAGIC     "DAP1"
-#define AREAS_MAGIC    "DAE1"
+#define PACK_MAGIC     "DAP2"
+#define AREAS_MAGIC    "DAE2"
 #define PACK_ABSENT    0xffffffffu
 #define ZSTD_LEVEL     3
 #define JSON_MAX_DEPTH 512
@@ -278,6 +278,7 @@ int srv_pack_rec_write(const struct srv_pack_rec *r, unsigned char **out, size_t
     if (r->n_subs > SRV_PACK_MAX_SUBS)
         return DA_ERR_INVALID_ARG;
     put(&b, PACK_MAGIC, 4);
+    put_text(&b, (const char *)r->areas, r->areas_len);
     put_text(&b, r->transcript, r->transcript_len);
     put_text(&b, r->receipt, r->receipt_len);
     put_text(&b, r->skeleton, r->skeleton_len);
@@ -345,6 +346,12 @@ int srv_pack_rec_read(const unsigned char *raw, size_t len, struct srv_pack_rec 
     memset(r, 0, sizeof(*r));
     if (magic == NULL || memcmp(magic, PACK_MAGIC, 4) != 0)
         return DA_ERR_STORE_CORRUPT;
+    {
+        const char *areas = NULL;
+
+        get_text(&b, &areas, &r->areas_len);
+        r->areas = (const unsigned char *)areas;
+    }
     get_text(&b, &r->transcript, &r->transcript_len);
     get_text(&b, &r->receipt, &r->receipt_len);
     get_text(&b, &r->skeleton, &r->skeleton_len);
@@ -373,10 +380,10 @@ int srv_pack_rec_read(const unsigned char *raw, size_t len, struct srv_pack_rec 
     return b.bad || b.off != len ? DA_ERR_STORE_CORRUPT : 0;
 }
 
-/* ---- evidence sets ---- */
+/* ---- the evidence's area list ---- */
 
-int srv_pack_areas_write(const char *canon, const struct srv_json_member *m, size_t n,
-                         const unsigned char (*digests)[32], unsigned char **out, size_t *out_len)
+int srv_pack_areas_write(const struct srv_pack_area *a, size_t n, unsigned char **out,
+                         size_t *out_len)
 {
     struct wbuf b = {NULL, 0, 0, 0};
     size_t i;
@@ -386,8 +393,14 @@ int srv_pack_areas_write(const char *canon, const struct srv_json_member *m, siz
     put(&b, AREAS_MAGIC, 4);
     put_u32(&b, (uint32_t)n);
     for (i = 0; i < n; i++) {
-        put_text(&b, canon + m[i].key_off, m[i].key_len);
-        put(&b, digests[i], 32);
+        put_text(&b, a[i].key, a[i].key_len);
+        put(&b, &a[i].kind, 1);
+        if (a[i].kind == SRV_PACK_AREA_INLINE)
+            put_text(&b, a[i].value, a[i].value_len);
+        else if (a[i].kind == SRV_PACK_AREA_BLOB)
+            put(&b, a[i].digest, 32);
+        else
+            b.rc = DA_ERR_INVALID_ARG;
     }
     return finish(&b, out, out_len);
 }
@@ -396,19 +409,32 @@ int srv_pack_areas_read(const unsigned char *raw, size_t len, struct srv_pack_ar
                         size_t *n)
 {
     struct rbuf b = {raw, len, 0, false};
-    const unsigned char *magic = get(&b, 4);
+    const unsigned char *magic = get(&b, 4), *k;
     uint32_t i, count;
 
     *n = 0;
     if (magic == NULL || memcmp(magic, AREAS_MAGIC, 4) != 0)
         return DA_ERR_STORE_CORRUPT;
     count = get_u32(&b);
-    if (b.bad || count > max)
+    if (b.bad || count > max || count == 0)
         return DA_ERR_STORE_CORRUPT;
     for (i = 0; i < count; i++) {
+        memset(&a[i], 0, sizeof(a[i]));
         get_text(&b, &a[i].key, &a[i].key_len);
-        a[i].digest = get(&b, 32);
-        if (b.bad || a[i].key == NULL || a[i].digest == NULL)
+        k = get(&b, 1);
+        if (b.bad || a[i].key == NULL || k == NULL)
+            return DA_ERR_STORE_CORRUPT;
+        a[i].kind = *k;
+        if (*k == SRV_PACK_AREA_INLINE) {
+            get_text(&b, &a[i].value, &a[i].value_len);
+            if (a[i].value == NULL)
+                return DA_ERR_STORE_CORRUPT;
+        } else if (*k == SRV_PACK_AREA_BLOB) {
+            a[i].digest = get(&b, 32);
+        } else {
+            return DA_ERR_STORE_CORRUPT;
+        }
+        if (b.bad || (a[i].key_len == 0 && count != 1))
             return DA_ERR_STORE_CORRUPT;
     }
     *n = count;

@@ -205,8 +205,9 @@ static const char *const migrations[] = {
     " body TEXT NOT NULL);",
     /* 9: reserved (the EK issuer of agents) */
     "",
-    /* 10: compact reports. Evidence by area and verdicts stored once per
-     * agent under their SHA-256 (blobs, zstd); the rest of a report as one
+    /* 10: compact reports. Large evidence areas, body members and verdicts
+     * stored once per agent under their SHA-256 (blobs, zstd); the rest of
+     * a report (its area list, transcript, receipt, body skeleton) as one
      * zstd record against the agent's base record; a retention sweep
      * removes old evidence. Rows written before keep their text columns
      * (format 0). */
@@ -222,11 +223,7 @@ static const char *const migrations[] = {
     " kind INTEGER NOT NULL, size BIGINT NOT NULL, data BLOB NOT NULL, last_used_at BIGINT NOT "
     "NULL,"
     " PRIMARY KEY (agent_id, sha256)) WITHOUT ROWID;"
-    "CREATE INDEX blobs_used ON blobs(last_used_at);"
-    "CREATE TABLE evidence_sets (agent_id TEXT NOT NULL REFERENCES agents(id),"
-    " digest BLOB NOT NULL, areas BLOB NOT NULL, last_used_at BIGINT NOT NULL,"
-    " PRIMARY KEY (agent_id, digest)) WITHOUT ROWID;"
-    "CREATE INDEX evidence_sets_used ON evidence_sets(last_used_at);",
+    "CREATE INDEX blobs_used ON blobs(last_used_at);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");
