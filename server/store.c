@@ -1246,23 +1246,19 @@ static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const v
 {
     unsigned char *z = NULL;
     size_t zlen = 0;
-    int changes = 0, rc = da_sha256(raw, len, digest);
+    int64_t used = 0;
+    int rc = da_sha256(raw, len, digest);
 
     if (rc == 0)
-        rc = srv_exec(db, &changes,
-                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
-                      " AND last_used_at < ?4",
-                      "tbii", agent_id, digest, (size_t)32, now, now - BLOB_TOUCH_S);
-    if (rc != 0 || changes > 0)
-        return rc;
-    {
-        int64_t one = 0;
-
-        rc = srv_one_int64(db, &one, "SELECT 1 FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
+        rc = srv_one_int64(db, &used,
+                           "SELECT last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
                            "tb", agent_id, digest, (size_t)32);
-        if (rc != DA_ERR_NOT_FOUND)
-            return rc;
-    }
+    if (rc == 0 && used < now - BLOB_TOUCH_S)
+        rc = srv_exec(db, NULL,
+                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
+                      "tbi", agent_id, digest, (size_t)32, now);
+    if (rc != DA_ERR_NOT_FOUND)
+        return rc;
     rc = srv_zstd_compress(raw, len, NULL, 0, &z, &zlen);
     if (rc == 0)
         rc = srv_exec(db, NULL,

@@ -2,6 +2,7 @@
  * record and the evidence set's area list (store_pack.h). */
 #include "store_pack.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,10 +129,67 @@ bool srv_json_members(const char *text, size_t len, struct srv_json_member *m, s
 
 /* ---- zstd ---- */
 
+/* One compression and one decompression context per thread, kept (making
+ * one costs more than compressing a record), freed when the thread ends. */
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+static pthread_key_t zstd_ckey, zstd_dkey;
+
+static void free_cctx(void *p)
+{
+    ZSTD_freeCCtx(p);
+}
+
+static void free_dctx(void *p)
+{
+    ZSTD_freeDCtx(p);
+}
+
+static void make_keys(void)
+{
+    pthread_key_create(&zstd_ckey, free_cctx);
+    pthread_key_create(&zstd_dkey, free_dctx);
+}
+
+static ZSTD_CCtx *thread_cctx(void)
+{
+    ZSTD_CCtx *c;
+
+    pthread_once(&zstd_once, make_keys);
+    c = pthread_getspecific(zstd_ckey);
+    if (c == NULL) {
+        c = ZSTD_createCCtx();
+        if (c != NULL && pthread_setspecific(zstd_ckey, c) != 0) {
+            ZSTD_freeCCtx(c);
+            c = NULL;
+        }
+    } else if (ZSTD_isError(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters))) {
+        c = NULL;
+    }
+    return c;
+}
+
+static ZSTD_DCtx *thread_dctx(void)
+{
+    ZSTD_DCtx *d;
+
+    pthread_once(&zstd_once, make_keys);
+    d = pthread_getspecific(zstd_dkey);
+    if (d == NULL) {
+        d = ZSTD_createDCtx();
+        if (d != NULL && pthread_setspecific(zstd_dkey, d) != 0) {
+            ZSTD_freeDCtx(d);
+            d = NULL;
+        }
+    } else if (ZSTD_isError(ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters))) {
+        d = NULL;
+    }
+    return d;
+}
+
 int srv_zstd_compress(const void *src, size_t len, const void *prefix, size_t prefix_len,
                       unsigned char **out, size_t *out_len)
 {
-    ZSTD_CCtx *c = ZSTD_createCCtx();
+    ZSTD_CCtx *c = thread_cctx();
     size_t cap = ZSTD_compressBound(len), n;
     int rc = 0;
 
@@ -140,10 +198,8 @@ int srv_zstd_compress(const void *src, size_t len, const void *prefix, size_t pr
     if (c == NULL)
         return DA_ERR_NOMEM;
     *out = malloc(cap > 0 ? cap : 1);
-    if (*out == NULL) {
-        ZSTD_freeCCtx(c);
+    if (*out == NULL)
         return DA_ERR_NOMEM;
-    }
     if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1)) ||
@@ -157,7 +213,6 @@ int srv_zstd_compress(const void *src, size_t len, const void *prefix, size_t pr
         else
             *out_len = n;
     }
-    ZSTD_freeCCtx(c);
     if (rc != 0) {
         free(*out);
         *out = NULL;
@@ -177,14 +232,12 @@ int srv_zstd_decompress(const void *src, size_t len, const void *prefix, size_t 
     *out_len = 0;
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > max)
         return DA_ERR_STORE_CORRUPT;
-    d = ZSTD_createDCtx();
+    d = thread_dctx();
     if (d == NULL)
         return DA_ERR_NOMEM;
     *out = malloc((size_t)size + 1);
-    if (*out == NULL) {
-        ZSTD_freeDCtx(d);
+    if (*out == NULL)
         return DA_ERR_NOMEM;
-    }
     if (prefix != NULL && prefix_len > 0 &&
         ZSTD_isError(ZSTD_DCtx_refPrefix(d, prefix, prefix_len)))
         rc = DA_ERR_INTERNAL;
@@ -193,7 +246,6 @@ int srv_zstd_decompress(const void *src, size_t len, const void *prefix, size_t 
         if (ZSTD_isError(n) || n != (size_t)size)
             rc = DA_ERR_STORE_CORRUPT;
     }
-    ZSTD_freeDCtx(d);
     if (rc != 0) {
         free(*out);
         *out = NULL;
