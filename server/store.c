@@ -1784,33 +1784,71 @@ static int report_put_job(struct srv_conn *db, void *arg)
     return rc;
 }
 
+/* Entries in the order of the pending_seen key (name, arch, candidate);
+ * SQLite's BINARY collation compares bytes, as strcmp does for these
+ * NUL-free texts. */
+static int seen_order(const struct srv_pending_seen *a, const char *name, const char *arch,
+                      const char *candidate)
+{
+    int c = strcmp(a->name, name);
+
+    if (c == 0)
+        c = strcmp(a->arch, arch);
+    return c != 0 ? c : strcmp(a->candidate, candidate);
+}
+
+static int seen_sort(const void *x, const void *y)
+{
+    const struct srv_pending_seen *b = *(const struct srv_pending_seen *const *)y;
+
+    return seen_order(*(const struct srv_pending_seen *const *)x, b->name, b->arch, b->candidate);
+}
+
+/* One ordered read of the agent's rows, merged with the entries sorted the
+ * same way: one statement per report instead of one per entry. */
 int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
                                struct srv_pending_seen *v, size_t n)
 {
+    struct srv_pending_seen **order;
     struct srv_stmt *st = NULL;
-    int slot, rc = 0;
-    struct srv_conn *db = reader_get(s, &slot);
+    size_t i, j = 0;
+    int slot, rc, src = SRV_DONE;
+    struct srv_conn *db;
 
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = srv_prepare(db, &st,
-                         "SELECT first_seen FROM pending_seen WHERE agent_id = ?1 AND name = ?2"
-                         " AND arch = ?3 AND candidate = ?4",
-                         "tttt", agent_id, v[i].name, v[i].arch, v[i].candidate);
-        if (rc != 0)
-            break;
+    for (i = 0; i < n; i++)
         v[i].first_seen = 0;
-        switch (srv_step(st)) {
-        case SRV_ROW:
-            v[i].first_seen = srv_col_int64(st, 0);
-            break;
-        case SRV_DONE:
-            break;
-        default:
+    if (n == 0)
+        return 0;
+    order = calloc(n, sizeof(*order));
+    if (order == NULL)
+        return DA_ERR_NOMEM;
+    for (i = 0; i < n; i++)
+        order[i] = &v[i];
+    qsort(order, n, sizeof(*order), seen_sort);
+    db = reader_get(s, &slot);
+    rc = srv_prepare(db, &st,
+                     "SELECT name, arch, candidate, first_seen FROM pending_seen"
+                     " WHERE agent_id = ?1 ORDER BY name, arch, candidate",
+                     "t", agent_id);
+    while (rc == 0 && j < n && (src = srv_step(st)) == SRV_ROW) {
+        const char *name = srv_col_text(st, 0), *arch = srv_col_text(st, 1),
+                   *candidate = srv_col_text(st, 2);
+        int64_t first_seen = srv_col_int64(st, 3);
+
+        if (name == NULL || arch == NULL || candidate == NULL) {
             rc = DA_ERR_STORE;
+            break;
         }
-        srv_release(st);
+        while (j < n && seen_order(order[j], name, arch, candidate) < 0)
+            j++;
+        while (j < n && seen_order(order[j], name, arch, candidate) == 0)
+            order[j++]->first_seen = first_seen; /* the same entry twice: both */
     }
+    if (rc == 0 && src < 0)
+        rc = src;
+    srv_release(st);
     reader_put(s, slot);
+    free(order);
     return rc;
 }
 
