@@ -1784,9 +1784,7 @@ static int report_put_job(struct srv_conn *db, void *arg)
     return rc;
 }
 
-/* Entries in the order of the pending_seen key (name, arch, candidate);
- * SQLite's BINARY collation compares bytes, as strcmp does for these
- * NUL-free texts. */
+/* Entries in byte order of (name, arch, candidate). */
 static int seen_order(const struct srv_pending_seen *a, const char *name, const char *arch,
                       const char *candidate)
 {
@@ -1804,14 +1802,15 @@ static int seen_sort(const void *x, const void *y)
     return seen_order(*(const struct srv_pending_seen *const *)x, b->name, b->arch, b->candidate);
 }
 
-/* One ordered read of the agent's rows, merged with the entries sorted the
- * same way: one statement per report instead of one per entry. */
+/* One read of the agent's rows, each looked up among the entries sorted in
+ * memory: one statement per report instead of one per entry. The rows'
+ * order is not relied on (an engine's collation need not be byte order). */
 int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
                                struct srv_pending_seen *v, size_t n)
 {
     struct srv_pending_seen **order;
     struct srv_stmt *st = NULL;
-    size_t i, j = 0;
+    size_t i;
     int slot, rc, src = SRV_DONE;
     struct srv_conn *db;
 
@@ -1828,21 +1827,28 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
     db = reader_get(s, &slot);
     rc = srv_prepare(db, &st,
                      "SELECT name, arch, candidate, first_seen FROM pending_seen"
-                     " WHERE agent_id = ?1 ORDER BY name, arch, candidate",
+                     " WHERE agent_id = ?1",
                      "t", agent_id);
-    while (rc == 0 && j < n && (src = srv_step(st)) == SRV_ROW) {
+    while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
         const char *name = srv_col_text(st, 0), *arch = srv_col_text(st, 1),
                    *candidate = srv_col_text(st, 2);
         int64_t first_seen = srv_col_int64(st, 3);
+        size_t lo = 0, hi = n;
 
         if (name == NULL || arch == NULL || candidate == NULL) {
             rc = DA_ERR_STORE;
             break;
         }
-        while (j < n && seen_order(order[j], name, arch, candidate) < 0)
-            j++;
-        while (j < n && seen_order(order[j], name, arch, candidate) == 0)
-            order[j++]->first_seen = first_seen; /* the same entry twice: both */
+        while (lo < hi) { /* the first entry not below the row */
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (seen_order(order[mid], name, arch, candidate) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < n && seen_order(order[lo], name, arch, candidate) == 0; lo++)
+            order[lo]->first_seen = first_seen; /* the same entry twice: both */
     }
     if (rc == 0 && src < 0)
         rc = src;
