@@ -201,7 +201,7 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
         return command_usage_error("token");
     rc = srv_token_new(role_s != NULL ? "dat_" : "det_", token, hash);
     if (rc == 0)
-        rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+        rc = srv_store_open(srv_config_store(cfg), 1, cfg->stale_after_s, &store);
     if (rc == 0 && role_s != NULL)
         rc = srv_store_api_token_add(store, hash, role, vendor, label,
                                      exp != 0 ? srv_now() + exp : 0);
@@ -367,7 +367,7 @@ static int cmd_enrollment(const struct srv_config *cfg, int argc, char **argv)
         (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "approved") != 0 &&
          strcmp(state, "rejected") != 0))
         return command_usage_error("enrollment");
-    rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+    rc = srv_store_open(srv_config_store(cfg), 1, cfg->stale_after_s, &store);
     if (rc == 0 && list)
         rc = srv_store_enrollments_list(store, state, print_enrollment, NULL);
     if (rc == 0 && decide)
