@@ -71,6 +71,7 @@ add_dependencies(test_server_framing devattest-server)
 if(TARGET da_agent)
   da_unit_test(NAME test_server_slow_clients
                SOURCES ${DA_TEST_SRC}/integration/test_server_slow_clients.c
+                       ${DA_TEST_SRC}/support/agent_run.c
                LIBS da_server da_test_server da_test_swtpm da_test_rawtls
                LABELS integration server swtpm)
   add_dependencies(test_server_slow_clients devattest-server devattest-agent)
