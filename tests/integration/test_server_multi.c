@@ -643,13 +643,16 @@ static void *post_loop(void *arg)
 
 /* Consistency of what the reports wrote, each query counting violations:
  * a used nonce without its report; a report without its used nonce (none
- * expired during the test); an agent whose counters are not those of its
+ * expired during the test); a report body without its report (PostgreSQL
+ * has no foreign key there, see server/store_pg.c); an agent whose counters are not those of its
  * last report; an agent whose clock is not its newest report's. */
 static const char *const consistency[] = {
     "SELECT count(*) FROM nonces_used n WHERE NOT EXISTS"
     " (SELECT 1 FROM reports r WHERE r.id = n.report_id AND r.agent_id = n.agent_id)",
     "SELECT count(*) FROM reports r WHERE NOT EXISTS (SELECT 1 FROM nonces_used n"
     " WHERE n.agent_id = r.agent_id AND n.hash = r.nonce_hash AND n.report_id = r.id)",
+    "SELECT count(*) FROM report_bodies b WHERE NOT EXISTS"
+    " (SELECT 1 FROM reports r WHERE r.id = b.report_id)",
     "SELECT count(*) FROM agents a WHERE a.last_report_id IS NOT NULL AND NOT EXISTS"
     " (SELECT 1 FROM reports r WHERE r.id = a.last_report_id AND r.agent_id = a.id"
     " AND r.reset_count = a.reset_count AND r.restart_count = a.restart_count"
