@@ -45,6 +45,10 @@ add_dependencies(test_evidence_pack devattest-server devattest-verify)
 add_executable(da_server_load ${DA_TEST_SRC}/bench/server_load.c)
 target_link_libraries(da_server_load PRIVATE da_server da_test_softak PkgConfig::CURL)
 
+# Store write path and bytes per report (scripts/bench.d/store.sh); not a test.
+add_executable(bench_store ${DA_TEST_SRC}/bench/bench_store.c)
+target_link_libraries(bench_store PRIVATE da_server)
+
 # Refusals through the API with quotes of chosen defects (tests/support/tpm_soft.c).
 da_unit_test(NAME test_server_refusals
              SOURCES ${DA_TEST_SRC}/integration/test_server_refusals.c ${DA_TEST_SRC}/support/tpm_soft.c
