@@ -259,7 +259,11 @@ static void sweep(struct srv_ctx *ctx)
 {
     int64_t now = srv_now();
     int changed = 0;
+    bool held = false;
 
+    /* with several instances on one database, one of them sweeps */
+    if (srv_store_lease(ctx->store, SRV_LEASE_SWEEP, &held) != 0 || !held)
+        return;
     if (srv_store_sweep_stale_ids(ctx->store, now, stale_event, ctx) != 0)
         da_error_f("staleness sweep: agents not listed");
     if (srv_store_sweep_stale(ctx->store, now, &changed) == 0 && changed > 0)

@@ -3,6 +3,8 @@
  * port and connection pool.
  *
  * - stores opened at once on a new database migrate it once;
+ * - the staleness sweep and the webhook worker run on one instance at a
+ *   time (leases: session advisory locks), and another takes over;
  * - a real agent (swtpm, the agent binary) enrolled through one instance
  *   reports through the other; the enrollment token and the challenge it
  *   used are spent for both;
@@ -116,7 +118,7 @@ static int group_setup(void **state)
     if (da_test_swtpm_start(&w->tpm) != 0)
         return -1;
     snprintf(extra, sizeof(extra),
-             "store = %s\nstore_connections = 8\nek_roots = %s\n"
+             "store = %s\nstore_connections = 8\nek_roots = %s\nsweep_interval = 1s\n"
              "policy_file = %s/tests/fixtures/server/policy-test.json\n"
              "rate_per_agent = 100000\nburst_per_agent = 100000\n"
              "rate_per_address = 100000\nburst_per_address = 100000\n"
@@ -240,6 +242,45 @@ static void test_migrate_concurrently(void **state)
         assert_int_equal(strtol(bar + 1, NULL, 10), n);
     }
     assert_int_equal(da_test_pg_drop(uri), 0);
+}
+
+/* ---- one worker at a time ---- */
+
+/* The sweep's and the webhook worker's leases: held by the first store
+ * that asks, refused to a second one on the same database while the first
+ * lives, taken over by the second once the first is gone; an SQLite
+ * store always holds them. */
+static void test_leases(void **state)
+{
+    struct world *w = *state;
+    struct srv_store *s1 = NULL, *s2 = NULL;
+    bool held = false;
+
+    assert_int_equal(srv_store_open(w->uri, 1, 86400, &s1), 0);
+    assert_int_equal(srv_store_open(w->uri, 1, 86400, &s2), 0);
+    /* the running servers took them at their first sweep and webhook pass
+     * (sweep_interval = 1s): neither store gets them */
+    sleep(2);
+    assert_int_equal(srv_store_lease(s1, SRV_LEASE_SWEEP, &held), 0);
+    assert_false(held);
+    assert_int_equal(srv_store_lease(s2, SRV_LEASE_WEBHOOKS, &held), 0);
+    assert_false(held);
+    da_test_server_kill(&w->a);
+    da_test_server_kill(&w->b);
+    for (int k = SRV_LEASE_SWEEP; k <= SRV_LEASE_WEBHOOKS; k++) {
+        assert_int_equal(srv_store_lease(s1, (enum srv_lease)k, &held), 0);
+        assert_true(held);
+        assert_int_equal(srv_store_lease(s1, (enum srv_lease)k, &held), 0);
+        assert_true(held); /* kept */
+        assert_int_equal(srv_store_lease(s2, (enum srv_lease)k, &held), 0);
+        assert_false(held);
+    }
+    srv_store_close(s1);
+    assert_int_equal(srv_store_lease(s2, SRV_LEASE_WEBHOOKS, &held), 0);
+    assert_true(held);
+    srv_store_close(s2);
+    assert_int_equal(da_test_server_start(&w->a), 0);
+    assert_int_equal(da_test_server_start(&w->b), 0);
 }
 
 /* ---- an agent enrolled through one instance reports through the other ---- */
@@ -740,6 +781,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrate_concurrently),
+        cmocka_unit_test(test_leases),
         cmocka_unit_test(test_enroll_at_a_report_at_b),
         cmocka_unit_test(test_challenge_spent_for_both),
         cmocka_unit_test(test_challenge_race_two_pools),
