@@ -315,7 +315,7 @@ static int pg_prepare(struct srv_conn *base, const char *sql, const struct srv_p
         const char *ch = PQcmdTuples(st->res);
 
         st->nrows = PQntuples(st->res);
-        st->changes = ch != NULL && ch[0] != '\0' ? atoi(ch) : 0;
+        st->changes = ch != NULL ? (int)strtol(ch, NULL, 10) : 0;
         st->nblob = PQnfields(st->res);
         if (st->nblob > 0) {
             st->blob = calloc((size_t)st->nblob, sizeof(*st->blob));
@@ -518,10 +518,16 @@ static void pg_reader_put(struct srv_engine *e, int slot)
  * transactions that collided do not collide again. */
 static void backoff(unsigned attempt)
 {
+    static _Thread_local unsigned seed;
     unsigned cap = 1u << (attempt < 7 ? attempt : 7); /* up to 128 ms */
-    unsigned ms = (unsigned)(rand() % (int)cap) + 1;  /* NOLINT: jitter only */
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    unsigned ms;
+    struct timespec ts;
 
+    if (seed == 0)
+        seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+    ms = (unsigned)rand_r(&seed) % cap + 1;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
     nanosleep(&ts, NULL);
 }
 
