@@ -541,6 +541,8 @@ static int pg_write(struct srv_engine *e, srv_write_fn fn, void *arg)
         bool again;
 
         rc = simple(c, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+        if (rc != 0 && PQstatus(c->pq) != CONNECTION_OK && attempt == 0)
+            c->retry = true; /* nothing reached the database: reconnect, run again */
         if (rc == 0) {
             rc = fn(&c->base, arg);
             if (rc == 0 && !c->retry)
@@ -781,11 +783,12 @@ static int pg_open(const char *target, unsigned connections, struct srv_engine *
 
 /* ---- integrity ---- */
 
-/* amcheck's bt_index_check (with heapallindexed: every heap tuple has its
- * index entry) on every B-tree index of the schema, when the extension is
- * installed or can be created here; its absence is logged, not an error.
- * PostgreSQL enforces the foreign keys itself, so there is no counterpart
- * of SQLite's foreign_key_check. */
+/* amcheck, when the extension is installed or can be created here (its
+ * absence is logged, not an error): bt_index_check with heapallindexed
+ * (the index is well formed and every heap tuple has its entry) on every
+ * B-tree index of the schema, and verify_heapam (PostgreSQL 14 and newer:
+ * every page and tuple of the tables is well formed), which must report
+ * nothing. PostgreSQL enforces the foreign keys itself. */
 static int pg_integrity_check(struct srv_engine *e)
 {
     static const char check[] =
@@ -793,8 +796,11 @@ static int pg_integrity_check(struct srv_engine *e)
         " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam"
         " JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE am.amname = 'btree' AND n.nspname = current_schema()";
+    static const char heap_check[] =
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,"
+        " LATERAL verify_heapam(c.oid) v WHERE c.relkind = 'r' AND n.nspname = current_schema()";
     int slot, rc = 0;
-    int64_t have = 0;
+    int64_t have = 0, heap = 0;
     struct pg_conn *c = conn_get(e, &slot);
     PGresult *r;
 
@@ -812,6 +818,17 @@ static int pg_integrity_check(struct srv_engine *e)
         if (PQresultStatus(r) != PGRES_TUPLES_OK)
             rc = result_err(c, r, "amcheck");
         PQclear(r);
+    }
+    if (rc == 0 && have)
+        rc = one_int(c, "SELECT count(*) FROM pg_proc WHERE proname = 'verify_heapam'", &heap);
+    if (rc == 0 && heap > 0) {
+        int64_t bad = 0;
+
+        rc = one_int(c, heap_check, &bad);
+        if (rc == 0 && bad != 0) {
+            da_error_f("postgresql: verify_heapam found %lld damaged tuples", (long long)bad);
+            rc = DA_ERR_STORE;
+        }
     }
     conn_put(e, slot);
     return rc;

@@ -757,6 +757,8 @@ static void test_sigkill_one_instance(void **state)
     assert_int_equal(srv_store_open(w->uri, 1, 86400, &st), 0);
     assert_int_equal(srv_store_integrity_check(st), 0);
     srv_store_close(st);
+    /* (the check ran amcheck: the cluster's superuser could create it) */
+    assert_int_equal(db_int(w, "SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'"), 1);
     for (size_t i = 0; i < sizeof(consistency) / sizeof(consistency[0]); i++) {
         if (db_int(w, consistency[i]) != 0)
             fail_msg("inconsistent: %s", consistency[i]);
