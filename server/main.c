@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "pki.h"
+#include "policy_state.h"
 #include "receipt_keys.h"
 #include "render.h"
 #include "server.h"
@@ -270,21 +271,38 @@ static void sweep(struct srv_ctx *ctx)
         da_info_f("staleness sweep: %d agent(s) became stale", changed);
 }
 
-/* Signals are taken synchronously: SIGTERM/SIGINT end the loop, the
- * timeout runs the staleness sweep. */
+#define POLICY_REFRESH_S 5 /* several instances: a rotation reaches the others within this */
+
+/* Signals are taken synchronously: SIGTERM/SIGINT end the loop. Between
+ * them the staleness sweep runs every sweep_interval and, on a PostgreSQL
+ * store that other instances share, the current policy is looked up every
+ * POLICY_REFRESH_S. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
-    struct timespec ts = {(time_t)ctx->cfg.sweep_interval_s, 0};
+    bool shared = ctx->cfg.store[0] != '\0';
+    unsigned tick = shared && ctx->cfg.sweep_interval_s > POLICY_REFRESH_S
+                        ? POLICY_REFRESH_S
+                        : ctx->cfg.sweep_interval_s;
+    struct timespec ts = {(time_t)tick, 0};
+    unsigned since_sweep = 0;
 
     for (;;) {
         int sig = sigtimedwait(set, NULL, &ts);
+        bool changed = false;
 
         if (sig == SIGTERM || sig == SIGINT) {
             da_info_f("signal %d: shutting down", sig);
             return 0;
         }
-        if (sig < 0)
+        if (sig >= 0)
+            continue;
+        if (shared && srv_policy_refresh(ctx, &changed) != 0)
+            da_error_f("policy of the database not readable");
+        since_sweep += tick;
+        if (since_sweep >= ctx->cfg.sweep_interval_s) {
+            since_sweep = 0;
             sweep(ctx);
+        }
     }
 }
 

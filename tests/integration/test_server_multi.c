@@ -3,6 +3,7 @@
  * port and connection pool.
  *
  * - stores opened at once on a new database migrate it once;
+ * - a policy rotated through one instance becomes current at the other;
  * - the staleness sweep and the webhook worker run on one instance at a
  *   time (leases: session advisory locks), and another takes over;
  * - a real agent (swtpm, the agent binary) enrolled through one instance
@@ -242,6 +243,55 @@ static void test_migrate_concurrently(void **state)
         assert_int_equal(strtol(bar + 1, NULL, 10), n);
     }
     assert_int_equal(da_test_pg_drop(uri), 0);
+}
+
+/* ---- the policy ---- */
+
+/* A policy rotated through A becomes B's current policy within a few
+ * seconds: B looks the newest stored one up every 5 s. */
+static void test_policy_reaches_other(void **state)
+{
+    struct world *w = *state;
+    char path[PATH_MAX], *text = NULL, sha_a[80] = "";
+    FILE *f;
+    long size, status;
+    cJSON *j, *doc;
+
+    snprintf(path, sizeof(path), "%s/tests/fixtures/server/policy-test.json", DA_SOURCE_ROOT);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    size = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t)size + 1);
+    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    /* the same checks under another version: another digest */
+    doc = cJSON_Parse(text);
+    free(text);
+    assert_non_null(doc);
+    cJSON_ReplaceItemInObject(doc, "version", cJSON_CreateString("multi-instance-2"));
+    text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    j = http_json(&w->a, "PUT", "/v1/policy", w->a.admin, text, &status);
+    free(text);
+    assert_int_equal(status, 200);
+    snprintf(sha_a, sizeof(sha_a), "%s", jstr(j, "sha256"));
+    cJSON_Delete(j);
+    assert_int_equal(strlen(sha_a), 64);
+    for (int i = 0; i < 100; i++) {
+        bool now_b;
+
+        /* GET /v1/policy answers with the current document itself */
+        j = http_json(&w->b, "GET", "/v1/policy", NULL, NULL, &status);
+        assert_int_equal(status, 200);
+        now_b = strcmp(jstr(j, "version"), "multi-instance-2") == 0;
+        cJSON_Delete(j);
+        if (now_b)
+            return;
+        usleep(100000);
+    }
+    fail_msg("B still measures against its old policy 10 s after the rotation at A");
 }
 
 /* ---- one worker at a time ---- */
@@ -784,6 +834,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrate_concurrently),
         cmocka_unit_test(test_leases),
+        cmocka_unit_test(test_policy_reaches_other),
         cmocka_unit_test(test_enroll_at_a_report_at_b),
         cmocka_unit_test(test_challenge_spent_for_both),
         cmocka_unit_test(test_challenge_race_two_pools),
