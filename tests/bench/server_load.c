@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -73,7 +74,9 @@ static int seed_agents(const char *db, struct da_soft_ak *aks, unsigned n, char 
     for (i = 0; rc == 0 && i < n; i++) {
         if (da_soft_ak_new(&aks[i]) != 0)
             rc = -1;
-        snprintf(ids[i], 40, "%08x%08x%08x%08x", 0xbe0c4u, i, (unsigned)time(NULL), 0xfeedu);
+        /* the process id too: two loads may seed one database together */
+        snprintf(ids[i], 40, "%08x%08x%08x%08x", 0xbe0c4u, i, (unsigned)time(NULL),
+                 (unsigned)getpid());
         memset(&a, 0, sizeof(a));
         snprintf(a.id, sizeof(a.id), "%s", ids[i]);
         if (rc == 0)
