@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL store benchmark: verified report ingestion over HTTPS keep-alive
-# into one server instance, then into two instances on the same database
+# into one server instance on SQLite (the reference, same run), one on
+# PostgreSQL, then two instances on the same PostgreSQL database
 # (the same configuration and keys, as behind a load balancer), each fed by
 # its own load generator at the same time. A throwaway PostgreSQL cluster
 # (tests/support/pg-cluster) on this machine; everything on loopback.
@@ -31,13 +32,16 @@ base=$(sed -n 's/^uri=//p' "$work/pg.env")
 psql "$base" -qc "CREATE DATABASE bench_one" -c "CREATE DATABASE bench_two"
 
 # write_conf NAME DB: a server configuration in $work/NAME for database DB
+# (sqlite: the SQLite file in its state directory)
 write_conf() {
+  local store=${base%/postgres}/$2
+  [ "$2" = sqlite ] && store=sqlite
   mkdir -p "$work/$1"
   cat >"$work/$1/server.conf" <<EOC
 listen_address = 127.0.0.1
 port = 0
 state_dir = $work/$1/state
-store = ${base%/postgres}/$2
+store = $store
 store_connections = $pool
 nonce_ttl = 3600s
 rate_per_address = 1000000
@@ -60,8 +64,10 @@ start_server() {
 
 # run_load NAME PORTFILE DB: one load generator against one instance
 run_load() {
+  local db=${base%/postgres}/$3
+  [ "$3" = sqlite ] && db=$work/$1/state/devattest.db
   "$load" --url "https://127.0.0.1:$(cat "$2")" --ca "$work/$1/state/ca.pem" \
-    --state "$work/$1/state" --db "${base%/postgres}/$3" --agents 256 --count "$count" \
+    --state "$work/$1/state" --db "$db" --agents 256 --count "$count" \
     --concurrency "$conc" --max-seconds 300
 }
 
@@ -83,6 +89,16 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "postgresql: $(psql "$base" -Atc 'SHOW server_version'), fsync $(psql "$base" -Atc 'SHOW fsync'), synchronous_commit $(psql "$base" -Atc 'SHOW synchronous_commit')"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+write_conf sq sqlite
+start_server sq "$work/sq/port"
+echo "reference: one instance on SQLite ($conc connections, $count reports):"
+s0=$(cpu_ticks "${pids[0]}")
+out=$(run_load sq "$work/sq/port" sqlite) || true
+s1=$(cpu_ticks "${pids[0]}")
+echo "  $out"
+echo "  server CPU per report: $(per_report $((s1 - s0)) "$count")"
+kill "${pids[0]}"; wait "${pids[0]}" || true; pids=()
 
 write_conf one bench_one
 start_server one "$work/one/port"
