@@ -5,7 +5,8 @@
  * - stores opened at once on a new database migrate it once;
  * - a policy rotated through one instance becomes current at the other;
  * - the staleness sweep and the webhook worker run on one instance at a
- *   time (leases: session advisory locks), and another takes over;
+ *   time (leases: session advisory locks), and another takes over; events
+ *   raised at both are delivered once;
  * - a real agent (swtpm, the agent binary) enrolled through one instance
  *   reports through the other; the enrollment token and the challenge it
  *   used are spent for both;
@@ -44,6 +45,7 @@
 #include "store.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
+#include "webhook_rx.h"
 #include "picky.h"
 
 #define SOFT_AGENTS 6
@@ -829,6 +831,40 @@ static void test_sigkill_one_instance(void **state)
     free(k.acked);
 }
 
+/* ---- webhooks ---- */
+
+/* Events raised at both instances are delivered once each: only the
+ * instance holding the webhook lease delivers. The receiver answers slowly
+ * (1.5 s), so a second worker polling the queue meanwhile would find the
+ * delivery still pending and send it again. */
+static void test_webhooks_once(void **state)
+{
+    struct world *w = *state;
+    struct da_webhook_rx rx;
+    char hook[SRV_ID_HEX], path[160];
+
+    da_webhook_rx_start(&rx);
+    pthread_mutex_lock(&rx.mu);
+    rx.slow_ms = 1500;
+    pthread_mutex_unlock(&rx.mu);
+    da_webhook_rx_register(&rx, &w->a, w->a.admin, hook);
+    for (int i = 0; i < 2; i++) {
+        long status;
+        cJSON *j;
+
+        snprintf(path, sizeof(path), "/v1/agents/%s/revoke", w->soft_id[i]);
+        j = http_json(i == 0 ? &w->a : &w->b, "POST", path, w->a.admin, "{}", &status);
+        assert_int_equal(status, 200);
+        cJSON_Delete(j);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(da_webhook_rx_wait(&rx, "agent.revoked", w->soft_id[i], 200, 1), 1);
+    sleep(4); /* both workers poll every second: a duplicate would be here by now */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(da_webhook_rx_count(&rx, "agent.revoked", w->soft_id[i], 0), 1);
+    da_webhook_rx_stop(&rx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -841,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_nonce_across_instances),
         cmocka_unit_test(test_counters_concurrent),
         cmocka_unit_test(test_sigkill_one_instance),
+        cmocka_unit_test(test_webhooks_once),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
