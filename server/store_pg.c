@@ -854,8 +854,19 @@ static int pg_lease(struct srv_engine *e, unsigned kind, bool *held)
         e->lease_pq = NULL;
         memset(e->held, 0, sizeof(e->held));
     }
-    if (e->lease_pq == NULL)
+    if (e->lease_pq == NULL) {
         rc = conn_open(e->uri, &e->lease_pq);
+        /* A holder whose machine vanishes must not keep the lease for the
+         * hours of TCP's default keepalive: the server side of this
+         * connection gives up after about a minute of silence. */
+        if (rc == 0) {
+            PGresult *r = PQexec(e->lease_pq, "SET tcp_keepalives_idle = 30;"
+                                              " SET tcp_keepalives_interval = 10;"
+                                              " SET tcp_keepalives_count = 3");
+
+            PQclear(r);
+        }
+    }
     if (rc == 0 && !e->held[kind]) {
         PGresult *r;
 
