@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "access_log.h"
 #include "admin_cli.h"
 #include "boot_pins.h"
 #include "config.h"
@@ -88,7 +89,7 @@ static const char export_usage[] =
 static const char serve_usage[] =
     "usage: devattest-server [-c CONFIG] [--state-dir DIR] serve [--port-file FILE]\n"
     "Run the HTTPS API until SIGTERM or SIGINT. --port-file receives the\n"
-    "bound port once the server listens.\n";
+    "bound port once the server listens. SIGHUP reopens the access log.\n";
 
 static const struct srv_command *command_find(const char *name);
 static void usage(FILE *f);
@@ -273,36 +274,59 @@ static void sweep(struct srv_ctx *ctx)
 
 #define POLICY_REFRESH_S 5 /* several instances: a rotation reaches the others within this */
 
-/* Signals are taken synchronously: SIGTERM/SIGINT end the loop. Between
- * them the staleness sweep runs every sweep_interval and, on a PostgreSQL
- * store that other instances share, the current policy is looked up every
- * POLICY_REFRESH_S. */
+static bool time_reached(const struct timespec *now, const struct timespec *t)
+{
+    return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
+}
+
+/* Signals are taken synchronously: SIGTERM/SIGINT end the loop, SIGHUP
+ * reopens the access log (after logrotate moved it), and the staleness
+ * sweep runs every sweep_interval on the monotonic clock, however many
+ * signals arrive in between. On a PostgreSQL store, which other instances
+ * may share, the current policy is also looked up every POLICY_REFRESH_S. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
     bool shared = ctx->cfg.store[0] != '\0';
-    unsigned tick = shared && ctx->cfg.sweep_interval_s > POLICY_REFRESH_S
-                        ? POLICY_REFRESH_S
-                        : ctx->cfg.sweep_interval_s;
-    struct timespec ts = {(time_t)tick, 0};
-    unsigned since_sweep = 0;
+    struct timespec now, next, next_policy;
 
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    next_policy = next;
+    next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
+    next_policy.tv_sec += POLICY_REFRESH_S;
     for (;;) {
-        int sig = sigtimedwait(set, NULL, &ts);
+        struct timespec wait = {0, 0};
+        const struct timespec *due;
         bool changed = false;
+        int sig;
 
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (shared && time_reached(&now, &next_policy)) {
+            if (srv_policy_refresh(ctx, &changed) != 0)
+                da_error_f("policy of the database not readable");
+            next_policy = now;
+            next_policy.tv_sec += POLICY_REFRESH_S;
+            continue;
+        }
+        if (time_reached(&now, &next)) {
+            sweep(ctx);
+            next = now;
+            next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
+            continue;
+        }
+        due = shared && time_reached(&next, &next_policy) ? &next_policy : &next;
+        wait.tv_sec = due->tv_sec - now.tv_sec;
+        wait.tv_nsec = due->tv_nsec - now.tv_nsec;
+        if (wait.tv_nsec < 0) {
+            wait.tv_sec--;
+            wait.tv_nsec += 1000000000L;
+        }
+        sig = sigtimedwait(set, NULL, &wait);
         if (sig == SIGTERM || sig == SIGINT) {
             da_info_f("signal %d: shutting down", sig);
             return 0;
         }
-        if (sig >= 0)
-            continue;
-        if (shared && srv_policy_refresh(ctx, &changed) != 0)
-            da_error_f("policy of the database not readable");
-        since_sweep += tick;
-        if (since_sweep >= ctx->cfg.sweep_interval_s) {
-            since_sweep = 0;
-            sweep(ctx);
-        }
+        if (sig == SIGHUP && srv_access_log_reopen(ctx->access_log) == 0)
+            da_info_f("SIGHUP: access log reopened");
     }
 }
 
@@ -327,6 +351,7 @@ static int cmd_serve(const struct srv_config *cfg, int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     /* Blocked before any thread starts, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
