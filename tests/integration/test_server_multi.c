@@ -848,9 +848,10 @@ static void test_sigkill_one_instance(void **state)
 /* ---- webhooks ---- */
 
 /* Events raised at both instances are delivered once each: only the
- * instance holding the webhook lease delivers. The receiver answers slowly
- * (1.5 s), so a second worker polling the queue meanwhile would find the
- * delivery still pending and send it again. */
+ * instance holding the webhook lease delivers. The receiver holds its
+ * first answer for 3 s, so a second worker polling the queue meanwhile
+ * would find the delivery still pending and send it again (the receiver
+ * takes it after the held one, and counts it). */
 static void test_webhooks_once(void **state)
 {
     struct world *w = *state;
@@ -858,9 +859,7 @@ static void test_webhooks_once(void **state)
     char hook[SRV_ID_HEX], path[160];
 
     da_webhook_rx_start(&rx);
-    pthread_mutex_lock(&rx.mu);
-    rx.slow_ms = 1500;
-    pthread_mutex_unlock(&rx.mu);
+    da_webhook_rx_hold(&rx);
     da_webhook_rx_register(&rx, &w->a, w->a.admin, hook);
     for (int i = 0; i < 2; i++) {
         long status;
@@ -871,9 +870,12 @@ static void test_webhooks_once(void **state)
         assert_int_equal(status, 200);
         cJSON_Delete(j);
     }
+    assert_int_equal(da_webhook_rx_hold_one(&rx), 1);
+    sleep(3); /* both workers poll every second */
+    da_webhook_rx_release(&rx);
     for (int i = 0; i < 2; i++)
         assert_int_equal(da_webhook_rx_wait(&rx, "agent.revoked", w->soft_id[i], 200, 1), 1);
-    sleep(4); /* both workers poll every second: a duplicate would be here by now */
+    sleep(3); /* a duplicate would be here by now */
     for (int i = 0; i < 2; i++)
         assert_int_equal(da_webhook_rx_count(&rx, "agent.revoked", w->soft_id[i], 0), 1);
     da_webhook_rx_stop(&rx);
