@@ -250,6 +250,10 @@ static const struct da_err_entry da_err_table[] = {
      "the receipt names evidence this agent did not quote"},
     {DA_ERR_GIT, "git", 400, "the git repository cannot be read"},
     {DA_ERR_TSA, "tsa", 502, "the time-stamp authority failed"},
+    {DA_ERR_EVIDENCE_PRUNED, "evidence_pruned", 410,
+     "the report's evidence was removed by the retention setting; its verdict and receipt remain"},
+    {DA_ERR_STORE_CORRUPT, "store_corrupt", 500,
+     "stored data does not match its digest or checksum"},
 };
 
 static const struct da_err_entry *da_err_lookup(int err)

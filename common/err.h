@@ -223,6 +223,10 @@ enum da_err {
     DA_ERR_ATTEST_EVIDENCE = -726,
     DA_ERR_GIT = -727,
     DA_ERR_TSA = -728,
+
+    /* compact report storage */
+    DA_ERR_EVIDENCE_PRUNED = -830,
+    DA_ERR_STORE_CORRUPT = -831,
 };
 
 /* Short human message for an error code; never NULL. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -272,50 +273,88 @@ static void sweep(struct srv_ctx *ctx)
         da_info_f("staleness sweep: %d agent(s) became stale", changed);
 }
 
+#define RETENTION_MAX_BATCHES 100 /* per run; the rest waits for the next */
+
+/* Old evidence out, in bounded batches (each its own transaction, so
+ * reports keep flowing between them). */
+static void retention_sweep(struct srv_ctx *ctx)
+{
+    int64_t now = srv_now(), cutoff = now - (int64_t)ctx->cfg.evidence_retention_s;
+    int total = 0, pruned = 0, i;
+    bool more = true, held = false;
+
+    /* with several instances on one database, one of them prunes */
+    if (srv_store_lease(ctx->store, SRV_LEASE_RETENTION, &held) != 0 || !held)
+        return;
+    for (i = 0; more && i < RETENTION_MAX_BATCHES; i++) {
+        if (srv_store_retention_sweep(ctx->store, cutoff, now, ctx->cfg.retention_batch, &pruned,
+                                      &more) != 0) {
+            da_error_f("retention sweep: batch failed");
+            return;
+        }
+        total += pruned;
+    }
+    if (total > 0)
+        da_info_f("retention sweep: evidence of %d report(s) removed", total);
+}
+
 #define POLICY_REFRESH_S 5 /* several instances: a rotation reaches the others within this */
 
-static bool time_reached(const struct timespec *now, const struct timespec *t)
+static bool ts_reached(const struct timespec *now, const struct timespec *t)
 {
     return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
 }
 
 /* Signals are taken synchronously: SIGTERM/SIGINT end the loop, SIGHUP
- * reopens the access log (after logrotate moved it), and the staleness
- * sweep runs every sweep_interval on the monotonic clock, however many
- * signals arrive in between. On a PostgreSQL store, which other instances
- * may share, the current policy is also looked up every POLICY_REFRESH_S. */
+ * reopens the access log (after logrotate moved it), the staleness sweep
+ * runs every sweep_interval and, with evidence_retention set, the retention
+ * sweep every retention_interval, each on its own monotonic clock, however
+ * many signals arrive in between. On a PostgreSQL store, which other
+ * instances may share, the current policy is also looked up every
+ * POLICY_REFRESH_S. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
-    bool shared = ctx->cfg.store[0] != '\0';
-    struct timespec now, next, next_policy;
+    bool retention = ctx->cfg.evidence_retention_s > 0, shared = ctx->cfg.store[0] != '\0';
+    struct timespec now, next, next_ret, next_policy;
 
     clock_gettime(CLOCK_MONOTONIC, &next);
-    next_policy = next;
+    next_ret = next_policy = next;
     next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
+    next_ret.tv_sec += (time_t)ctx->cfg.retention_interval_s;
     next_policy.tv_sec += POLICY_REFRESH_S;
     for (;;) {
         struct timespec wait = {0, 0};
-        const struct timespec *due;
+        const struct timespec *first;
         bool changed = false;
         int sig;
 
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (shared && time_reached(&now, &next_policy)) {
+        if (ts_reached(&now, &next)) {
+            sweep(ctx);
+            next = now;
+            next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
+            continue;
+        }
+        if (retention && ts_reached(&now, &next_ret)) {
+            retention_sweep(ctx);
+            clock_gettime(CLOCK_MONOTONIC, &next_ret);
+            next_ret.tv_sec += (time_t)ctx->cfg.retention_interval_s;
+            continue;
+        }
+        if (shared && ts_reached(&now, &next_policy)) {
             if (srv_policy_refresh(ctx, &changed) != 0)
                 da_error_f("policy of the database not readable");
             next_policy = now;
             next_policy.tv_sec += POLICY_REFRESH_S;
             continue;
         }
-        if (time_reached(&now, &next)) {
-            sweep(ctx);
-            next = now;
-            next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
-            continue;
-        }
-        due = shared && time_reached(&next, &next_policy) ? &next_policy : &next;
-        wait.tv_sec = due->tv_sec - now.tv_sec;
-        wait.tv_nsec = due->tv_nsec - now.tv_nsec;
+        first = &next;
+        if (retention && !ts_reached(&next_ret, first))
+            first = &next_ret;
+        if (shared && !ts_reached(&next_policy, first))
+            first = &next_policy;
+        wait.tv_sec = first->tv_sec - now.tv_sec;
+        wait.tv_nsec = first->tv_nsec - now.tv_nsec;
         if (wait.tv_nsec < 0) {
             wait.tv_sec--;
             wait.tv_nsec += 1000000000L;

@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "digest.h"
 #include "encoding.h"
 #include "err.h"
 #include "ima.h"
@@ -22,11 +23,13 @@
 #include "quote.h"
 #include "picky.h"
 #include "store_engine.h"
+#include "store_pack.h"
 
 struct srv_store {
     const struct srv_engine_ops *ops;
     struct srv_engine *eng;
     unsigned stale_after;
+    int write_format; /* 1; 0 only to build older databases in tests */
     struct srv_histogram *lat_write, *lat_read;
     uint64_t rstart_us[64];
 };
@@ -114,6 +117,7 @@ int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connectio
         return DA_ERR_NOMEM;
     s->ops = target_is_pg(path) ? &srv_engine_pg : &srv_engine_sqlite;
     s->stale_after = stale_after;
+    s->write_format = 1;
     rc = s->ops->open(path, batch_max, connections, &s->eng);
     if (rc != 0) {
         free(s);
@@ -1198,9 +1202,600 @@ static int boot_state_put(struct srv_conn *db, const struct srv_report *r)
     return rc;
 }
 
+/* ---- compact report storage (schema 10; store_pack.h) ---- */
+
+#define BLOB_TOUCH_S 86400 /* last_used_at moves at most once a day */
+
+/* Kinds of blobs: an evidence area or a body member, a verdict, a base
+ * record. Verdicts stay while any report names them (pruned ones too); the
+ * others go once nothing within the retention used them. */
+enum { BLOB_PIECE = 1, BLOB_VERDICT = 2, BLOB_BASE = 3 };
+
+/* A stored blob of the agent, decompressed and checked against its digest:
+ * a missing or damaged one is DA_ERR_STORE_CORRUPT, never other data. */
+static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
+                    unsigned char **raw, size_t *len)
+{
+    struct srv_stmt *st = NULL;
+    unsigned char check[32];
+    const void *data;
+    size_t n = 0;
+    int rc;
+
+    *raw = NULL;
+    *len = 0;
+    rc = srv_prepare(db, &st, "SELECT data FROM blobs WHERE agent_id = ?1 AND sha256 = ?2", "tb",
+                     agent_id, digest, (size_t)32);
+    if (rc != 0)
+        return rc;
+    rc = srv_step(st);
+    if (rc == SRV_ROW) {
+        data = srv_col_blob(st, 0, &n);
+        rc = data != NULL ? srv_zstd_decompress(data, n, NULL, 0, SRV_PACK_MAX_RAW, raw, len)
+                          : DA_ERR_STORE_CORRUPT;
+    } else if (rc == SRV_DONE) {
+        rc = DA_ERR_STORE_CORRUPT;
+    }
+    srv_release(st);
+    if (rc == 0 && (da_sha256(*raw, *len, check) != 0 || CRYPTO_memcmp(check, digest, 32) != 0))
+        rc = DA_ERR_STORE_CORRUPT;
+    if (rc != 0) {
+        if (rc == DA_ERR_STORE_CORRUPT)
+            da_error_f("store: a blob of agent %s is missing, damaged or not what its digest says",
+                       agent_id);
+        free(*raw);
+        *raw = NULL;
+        *len = 0;
+    }
+    return rc;
+}
+
+/* Stores raw once per agent under its digest (into digest); a blob already
+ * there only has its last use moved (at most once a day). */
+static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
+                    size_t len, int64_t now, unsigned char digest[32])
+{
+    unsigned char *z = NULL;
+    size_t zlen = 0;
+    int changes = 0, rc = da_sha256(raw, len, digest);
+
+    if (rc == 0)
+        rc = srv_exec(db, &changes,
+                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
+                      " AND last_used_at < ?4",
+                      "tbii", agent_id, digest, (size_t)32, now, now - BLOB_TOUCH_S);
+    if (rc != 0 || changes > 0)
+        return rc;
+    {
+        int64_t one = 0;
+
+        rc = srv_one_int64(db, &one, "SELECT 1 FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
+                           "tb", agent_id, digest, (size_t)32);
+        if (rc != DA_ERR_NOT_FOUND)
+            return rc;
+    }
+    rc = srv_zstd_compress(raw, len, NULL, 0, &z, &zlen);
+    if (rc == 0)
+        rc = srv_exec(db, NULL,
+                      "INSERT INTO blobs (agent_id, sha256, kind, size, data, last_used_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      "tbiibi", agent_id, digest, (size_t)32, (int64_t)kind, (int64_t)len, z, zlen,
+                      now);
+    free(z);
+    return rc;
+}
+
+/* The digest under which a report's evidence set is kept: the report's
+ * evidence_sha256 when it is the SHA-256 of the text (always, for reports
+ * the server verified), else the text's own (stored in evidence_digest). */
+static int evidence_key(const struct srv_report *r, unsigned char digest[32], bool *own)
+{
+    char hex[65];
+    int rc = da_sha256(r->evidence_json, strlen(r->evidence_json), digest);
+
+    if (rc != 0)
+        return rc;
+    da_hex_encode_to(digest, 32, hex, sizeof(hex));
+    *own = strcmp(hex, r->evidence_sha256) != 0;
+    return 0;
+}
+
+static void area_value(const char *canon, const struct srv_json_member *m, bool whole, size_t len,
+                       const char **p, size_t *n)
+{
+    *p = whole ? canon : canon + m->val_off;
+    *n = whole ? len : m->val_len;
+}
+
+/* The evidence as areas: each top-level member's value stored once per
+ * agent under its digest, and the set (keys and digests in order) under
+ * the evidence's digest. */
+static int evidence_put(struct srv_conn *db, const struct srv_report *r,
+                        const unsigned char key[32])
+{
+    static struct srv_json_member none;
+    struct srv_json_member *m = NULL;
+    unsigned char(*dg)[32] = NULL, *areas = NULL;
+    const char *canon = r->evidence_json;
+    size_t len = strlen(canon), n = 0, i, alen = 0;
+    bool whole = false;
+    int changes = 0, rc;
+
+    rc = srv_exec(db, &changes,
+                  "UPDATE evidence_sets SET last_used_at = ?3 WHERE agent_id = ?1"
+                  " AND digest = ?2 AND last_used_at < ?4",
+                  "tbii", r->agent_id, key, (size_t)32, r->received_at,
+                  r->received_at - BLOB_TOUCH_S);
+    if (rc == 0 && changes == 0) {
+        int64_t one = 0;
+
+        rc = srv_one_int64(db, &one,
+                           "SELECT 1 FROM evidence_sets WHERE agent_id = ?1 AND digest = ?2", "tb",
+                           r->agent_id, key, (size_t)32);
+        if (rc == 0)
+            return 0; /* stored, and used within the day */
+        if (rc != DA_ERR_NOT_FOUND)
+            return rc;
+        rc = 0;
+        changes = -1; /* new */
+    }
+    if (rc != 0)
+        return rc;
+    m = calloc(SRV_PACK_MAX_AREAS, sizeof(*m));
+    dg = calloc(SRV_PACK_MAX_AREAS, sizeof(*dg));
+    if (m == NULL || dg == NULL) {
+        rc = DA_ERR_NOMEM;
+        goto out;
+    }
+    /* canonical (RFC 8785) text: "{" key ":" value ("," key ":" value)* "}"
+     * with nothing between; anything else is kept whole as one area */
+    if (!srv_json_members(canon, len, m, SRV_PACK_MAX_AREAS, &n) || n == 0) {
+        whole = true;
+    } else {
+        size_t want = 2 + (n - 1);
+
+        for (i = 0; i < n; i++)
+            want += m[i].key_len + 1 + m[i].val_len;
+        whole = want != len;
+        for (i = 0; !whole && i < n; i++)
+            whole = m[i].val_off != m[i].key_off + m[i].key_len + 1;
+    }
+    if (whole)
+        n = 1;
+    for (i = 0; rc == 0 && i < n; i++) {
+        const char *p;
+        size_t pn;
+
+        area_value(canon, &m[i], whole, len, &p, &pn);
+        rc = blob_put(db, r->agent_id, BLOB_PIECE, p, pn, r->received_at, dg[i]);
+    }
+    if (rc == 0 && changes == -1) {
+        if (whole)
+            rc = srv_pack_areas_write("", &none, 1, (const unsigned char(*)[32])dg, &areas, &alen);
+        else
+            rc = srv_pack_areas_write(canon, m, n, (const unsigned char(*)[32])dg, &areas, &alen);
+        if (rc == 0)
+            rc = srv_exec(db, NULL,
+                          "INSERT INTO evidence_sets (agent_id, digest, areas, last_used_at)"
+                          " VALUES (?1, ?2, ?3, ?4)",
+                          "tbbi", r->agent_id, key, (size_t)32, areas, alen, r->received_at);
+    }
+out:
+    free(areas);
+    free(m);
+    free(dg);
+    return rc;
+}
+
+/* The canonical evidence back from its areas, checked against its digest. */
+static int evidence_get(struct srv_conn *db, const char *agent_id, const unsigned char key[32],
+                        char **out)
+{
+    struct srv_stmt *st = NULL;
+    struct srv_pack_area *a = NULL;
+    unsigned char *areas = NULL, check[32];
+    struct wtext {
+        char *p;
+        size_t len, cap;
+    } w = {NULL, 0, 0};
+    const void *data;
+    size_t n = 0, alen = 0, i;
+    int rc;
+
+    *out = NULL;
+    rc = srv_prepare(db, &st, "SELECT areas FROM evidence_sets WHERE agent_id = ?1 AND digest = ?2",
+                     "tb", agent_id, key, (size_t)32);
+    if (rc != 0)
+        return rc;
+    rc = srv_step(st);
+    if (rc == SRV_ROW) {
+        data = srv_col_blob(st, 0, &alen);
+        areas = data != NULL ? malloc(alen) : NULL;
+        rc = areas != NULL ? 0 : DA_ERR_STORE_CORRUPT;
+        if (rc == 0)
+            memcpy(areas, data, alen);
+    } else if (rc == SRV_DONE) {
+        rc = DA_ERR_STORE_CORRUPT;
+    }
+    srv_release(st);
+    a = calloc(SRV_PACK_MAX_AREAS, sizeof(*a));
+    if (rc == 0 && a == NULL)
+        rc = DA_ERR_NOMEM;
+    if (rc == 0)
+        rc = srv_pack_areas_read(areas, alen, a, SRV_PACK_MAX_AREAS, &n);
+    for (i = 0; rc == 0 && i < n; i++) {
+        unsigned char *v = NULL;
+        size_t vlen = 0, need;
+
+        rc = blob_get(db, agent_id, a[i].digest, &v, &vlen);
+        need = w.len + a[i].key_len + vlen + 4;
+        if (rc == 0 && need > w.cap) {
+            char *np = realloc(w.p, need * 2);
+
+            if (np == NULL)
+                rc = DA_ERR_NOMEM;
+            else {
+                w.p = np;
+                w.cap = need * 2;
+            }
+        }
+        if (rc == 0) {
+            if (a[i].key_len > 0) {
+                w.p[w.len++] = i == 0 ? '{' : ',';
+                memcpy(w.p + w.len, a[i].key, a[i].key_len);
+                w.len += a[i].key_len;
+                w.p[w.len++] = ':';
+            }
+            memcpy(w.p + w.len, v, vlen);
+            w.len += vlen;
+            if (a[i].key_len > 0 && i + 1 == n)
+                w.p[w.len++] = '}';
+            w.p[w.len] = '\0';
+        }
+        free(v);
+    }
+    if (rc == 0 && w.p == NULL)
+        rc = DA_ERR_STORE_CORRUPT;
+    if (rc == 0 && (da_sha256(w.p, w.len, check) != 0 || CRYPTO_memcmp(check, key, 32) != 0))
+        rc = DA_ERR_STORE_CORRUPT;
+    free(areas);
+    free(a);
+    if (rc != 0) {
+        if (rc == DA_ERR_STORE_CORRUPT)
+            da_error_f("store: evidence of agent %s does not match its digest", agent_id);
+        free(w.p);
+        return rc;
+    }
+    *out = w.p;
+    return 0;
+}
+
+static bool member_is(const char *text, const struct srv_json_member *m, const char *key)
+{
+    size_t k = strlen(key);
+
+    return m->key_len == k + 2 && memcmp(text + m->key_off + 1, key, k) == 0;
+}
+
+/* The body without its large stable members: the evidence when it is the
+ * canonical text, the event log and the inventory (stored once per agent). */
+static int body_cut(struct srv_conn *db, const struct srv_report *r, char **skeleton,
+                    struct srv_pack_rec *rec)
+{
+    struct srv_json_member m[16];
+    const char *b = r->body_json;
+    size_t len = strlen(b), n = 0, i, from = 0, o = 0;
+    char *sk = malloc(len + 1);
+    int rc = 0;
+
+    *skeleton = sk;
+    if (sk == NULL)
+        return DA_ERR_NOMEM;
+    if (!srv_json_members(b, len, m, sizeof(m) / sizeof(m[0]), &n))
+        n = 0; /* kept whole */
+    for (i = 0; rc == 0 && i < n && rec->n_subs < SRV_PACK_MAX_SUBS; i++) {
+        struct srv_pack_sub *sub = &rec->subs[rec->n_subs];
+        const char *v = b + m[i].val_off;
+
+        if (member_is(b, &m[i], "evidence") && m[i].val_len == strlen(r->evidence_json) &&
+            memcmp(v, r->evidence_json, m[i].val_len) == 0) {
+            sub->kind = SRV_PACK_SUB_EVIDENCE;
+        } else if (m[i].val_len >= SRV_PACK_CUT_MIN &&
+                   (member_is(b, &m[i], "evidence") || member_is(b, &m[i], "event_log") ||
+                    member_is(b, &m[i], "inventory"))) {
+            sub->kind = SRV_PACK_SUB_BLOB;
+            rc =
+                blob_put(db, r->agent_id, BLOB_PIECE, v, m[i].val_len, r->received_at, sub->digest);
+        } else {
+            continue;
+        }
+        memcpy(sk + o, b + from, m[i].val_off - from);
+        o += m[i].val_off - from;
+        from = m[i].val_off + m[i].val_len;
+        sub->offset = (uint32_t)o;
+        rec->n_subs++;
+    }
+    memcpy(sk + o, b + from, len - from);
+    o += len - from;
+    sk[o] = '\0';
+    rec->skeleton = sk;
+    rec->skeleton_len = o;
+    return rc;
+}
+
+/* The agent's base record (the zstd prefix of its packed records). */
+static int base_get(struct srv_conn *db, const char *agent_id, const unsigned char *digest,
+                    unsigned char **raw, size_t *len)
+{
+    *raw = NULL;
+    *len = 0;
+    return digest != NULL ? blob_get(db, agent_id, digest, raw, len) : 0;
+}
+
+/* Writes the report's row in the compact form: verdict and evidence by
+ * digest, the rest as one record compressed against the agent's base. */
+static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
+{
+    struct srv_pack_rec rec;
+    struct srv_stmt *st = NULL;
+    unsigned char ekey[32], vdigest[32], base_d[32], *raw = NULL, *z = NULL, *base = NULL;
+    size_t raw_len = 0, zlen = 0, base_len = 0;
+    char *skeleton = NULL;
+    bool own = false, have_base = false;
+    int rc;
+
+    memset(&rec, 0, sizeof(rec));
+    rc = evidence_key(r, ekey, &own);
+    if (rc == 0)
+        rc = evidence_put(db, r, ekey);
+    if (rc == 0)
+        rc = blob_put(db, r->agent_id, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
+                      r->received_at, vdigest);
+    rec.transcript = r->transcript_json;
+    rec.transcript_len = strlen(r->transcript_json);
+    rec.receipt = r->receipt_json;
+    rec.receipt_len = strlen(r->receipt_json);
+    if (rc == 0 && r->body_json != NULL)
+        rc = body_cut(db, r, &skeleton, &rec);
+    if (rc == 0)
+        rc = srv_pack_rec_write(&rec, &raw, &raw_len);
+    /* the agent's base, if it still has one */
+    if (rc == 0)
+        rc = srv_prepare(db, &st, "SELECT pack_base FROM agents WHERE id = ?1", "t", r->agent_id);
+    if (rc == 0) {
+        rc = srv_step(st);
+        if (rc == SRV_ROW)
+            have_base = srv_col_fixed(st, 0, base_d, 32);
+        rc = rc < 0 ? rc : 0;
+        srv_release(st);
+    }
+    if (rc == 0 && have_base && base_get(db, r->agent_id, base_d, &base, &base_len) != 0)
+        have_base = false; /* gone (an agent silent past the retention): a new one */
+    if (rc == 0 && have_base)
+        rc = srv_exec(db, NULL,
+                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
+                      " AND last_used_at < ?4",
+                      "tbii", r->agent_id, base_d, (size_t)32, r->received_at,
+                      r->received_at - BLOB_TOUCH_S);
+    if (rc == 0 && have_base)
+        rc = srv_zstd_compress(raw, raw_len, base, base_len, &z, &zlen);
+    /* a poor match makes this record the agent's new base */
+    if (rc == 0 && (!have_base || zlen * 4 > raw_len)) {
+        free(z);
+        z = NULL;
+        rc = blob_put(db, r->agent_id, BLOB_BASE, raw, raw_len, r->received_at, base_d);
+        if (rc == 0)
+            rc = srv_exec(db, NULL, "UPDATE agents SET pack_base = ?2 WHERE id = ?1", "tb",
+                          r->agent_id, base_d, (size_t)32);
+        if (rc == 0)
+            rc = srv_zstd_compress(raw, raw_len, raw, raw_len, &z, &zlen);
+    }
+    if (rc == 0)
+        rc = srv_exec(db, NULL,
+                      "INSERT INTO reports (id, agent_id, nonce_hash, evidence_sha256,"
+                      " evidence_json, verdict_json, transcript_json, receipt_json, compliant,"
+                      " received_at, reset_count, restart_count, clock, firmware_version,"
+                      " inventory_sha256, format, packed, pack_base, verdict_sha256,"
+                      " evidence_digest) VALUES (?1, ?2, ?3, ?4, '', '', '', '', ?5, ?6, ?7, ?8,"
+                      " ?9, ?10, ?11, 1, ?12, ?13, ?14, ?15)",
+                      "ttbtiiiiiitbbbb", r->id, r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
+                      r->evidence_sha256, (int64_t)(r->compliant ? 1 : 0), r->received_at,
+                      (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
+                      (int64_t)r->firmware_version, r->inventory_sha256, z, zlen, base_d,
+                      (size_t)32, vdigest, (size_t)32, own ? ekey : NULL, own ? (size_t)32 : 0);
+    free(skeleton);
+    free(raw);
+    free(z);
+    free(base);
+    return rc;
+}
+
+/* What a read wants of a stored report. */
+enum { LOAD_VERDICT = 1, LOAD_FULL = 2, LOAD_BODY = 4 };
+
+struct report_texts {
+    char *verdict, *evidence, *transcript, *receipt, *body;
+    int64_t pruned_at;
+};
+
+static void report_texts_free(struct report_texts *t)
+{
+    free(t->verdict);
+    free(t->evidence);
+    free(t->transcript);
+    free(t->receipt);
+    free(t->body);
+    memset(t, 0, sizeof(*t));
+}
+
+static char *dup_n(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+
+    if (d != NULL) {
+        memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* The body back from its skeleton and cut members. */
+static int body_join(struct srv_conn *db, const char *agent_id, const struct srv_pack_rec *rec,
+                     const unsigned char ekey[32], char **evidence, char **out)
+{
+    size_t i, from = 0, len = 0, cap = rec->skeleton_len + 1;
+    char *b = malloc(cap);
+    int rc = 0;
+
+    *out = NULL;
+    if (b == NULL)
+        return DA_ERR_NOMEM;
+    for (i = 0; rc == 0 && i <= rec->n_subs; i++) {
+        size_t to = i < rec->n_subs ? rec->subs[i].offset : rec->skeleton_len;
+        unsigned char *v = NULL;
+        const char *piece = NULL;
+        size_t vlen = 0;
+
+        memcpy(b + len, rec->skeleton + from, to - from);
+        len += to - from;
+        from = to;
+        if (i == rec->n_subs)
+            break;
+        if (rec->subs[i].kind == SRV_PACK_SUB_EVIDENCE) {
+            if (*evidence == NULL)
+                rc = evidence_get(db, agent_id, ekey, evidence);
+            piece = *evidence;
+            vlen = piece != NULL ? strlen(piece) : 0;
+        } else {
+            rc = blob_get(db, agent_id, rec->subs[i].digest, &v, &vlen);
+            piece = (const char *)v;
+        }
+        if (rc == 0) {
+            char *nb;
+
+            cap += vlen;
+            nb = realloc(b, cap);
+            if (nb == NULL)
+                rc = DA_ERR_NOMEM;
+            else {
+                b = nb;
+                memcpy(b + len, piece, vlen);
+                len += vlen;
+            }
+        }
+        free(v);
+    }
+    if (rc != 0) {
+        free(b);
+        return rc;
+    }
+    b[len] = '\0';
+    *out = b;
+    return 0;
+}
+
+/* Reads a compact (format 1) report's texts. Columns from col: packed,
+ * verdict_sha256, pack_base, pruned_at, evidence_digest (NULL: the
+ * evidence's digest is evidence_sha256). */
+static int packed_load(struct srv_conn *db, struct srv_stmt *st, int col, const char *agent_id,
+                       const char *evidence_sha256, int what, struct report_texts *t)
+{
+    struct srv_pack_rec rec;
+    unsigned char vdigest[32], bdigest[32], ekey[32], *raw = NULL, *base = NULL, *v = NULL,
+                                                      *packed = NULL;
+    size_t raw_len = 0, base_len = 0, vlen = 0, plen = 0;
+    bool have_base;
+    int rc = 0;
+
+    t->pruned_at = srv_col_int64(st, col + 3);
+    if (!srv_col_fixed(st, col + 1, vdigest, 32))
+        return DA_ERR_STORE_CORRUPT;
+    if (!srv_col_fixed(st, col + 4, ekey, 32)) {
+        const char *hex = evidence_sha256;
+
+        size_t ol = 0;
+
+        if (hex == NULL || da_hex_decode_to(hex, strlen(hex), ekey, 32, &ol) != 0 || ol != 32)
+            return DA_ERR_STORE_CORRUPT;
+    }
+    if (what & (LOAD_VERDICT | LOAD_FULL)) {
+        rc = blob_get(db, agent_id, vdigest, &v, &vlen);
+        t->verdict = (char *)v;
+    }
+    if (rc != 0 || !(what & (LOAD_FULL | LOAD_BODY)))
+        return rc;
+    have_base = srv_col_fixed(st, col + 2, bdigest, 32);
+    {
+        size_t n = 0;
+        const void *p = srv_col_blob(st, col, &n);
+
+        packed = p != NULL ? malloc(n) : NULL;
+        if (packed == NULL)
+            return DA_ERR_STORE_CORRUPT;
+        memcpy(packed, p, n);
+        plen = n;
+    }
+    if (have_base)
+        rc = base_get(db, agent_id, bdigest, &base, &base_len);
+    if (rc == 0)
+        rc = srv_zstd_decompress(packed, plen, base, base_len, SRV_PACK_MAX_RAW, &raw, &raw_len);
+    if (rc == 0)
+        rc = srv_pack_rec_read(raw, raw_len, &rec);
+    if (rc == 0 && (what & LOAD_FULL)) {
+        t->receipt = rec.receipt != NULL ? dup_n(rec.receipt, rec.receipt_len) : NULL;
+        t->transcript = rec.transcript != NULL ? dup_n(rec.transcript, rec.transcript_len) : NULL;
+        if (t->receipt == NULL)
+            rc = DA_ERR_STORE_CORRUPT;
+        if (rc == 0 && t->pruned_at == 0)
+            rc = evidence_get(db, agent_id, ekey, &t->evidence);
+    }
+    if (rc == 0 && (what & LOAD_BODY)) {
+        if (t->receipt == NULL)
+            t->receipt = rec.receipt != NULL ? dup_n(rec.receipt, rec.receipt_len) : NULL;
+        if (t->transcript == NULL && rec.transcript != NULL)
+            t->transcript = dup_n(rec.transcript, rec.transcript_len);
+        if (rec.skeleton != NULL)
+            rc = body_join(db, agent_id, &rec, ekey, &t->evidence, &t->body);
+    }
+    if (rc == DA_ERR_STORE_CORRUPT)
+        da_error_f("store: a report of agent %s cannot be read back", agent_id);
+    free(packed);
+    free(raw);
+    free(base);
+    return rc;
+}
+
+/* Reports as the server writes them before schema 10: every text in its
+ * column (databases of older versions are built this way in tests). */
+static int report_insert_texts(struct srv_conn *db, const struct srv_report *r)
+{
+    int rc = srv_exec(db, NULL,
+                      "INSERT INTO reports (id, agent_id, nonce_hash, evidence_sha256,"
+                      " evidence_json, verdict_json, transcript_json, receipt_json, compliant,"
+                      " received_at, reset_count, restart_count, clock, firmware_version,"
+                      " inventory_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                      " ?12, ?13, ?14, ?15)",
+                      "ttbtttttiiiiiit", r->id, r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
+                      r->evidence_sha256, r->evidence_json, r->verdict_json, r->transcript_json,
+                      r->receipt_json, (int64_t)(r->compliant ? 1 : 0), r->received_at,
+                      (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
+                      (int64_t)r->firmware_version, r->inventory_sha256);
+
+    if (rc == 0 && r->body_json != NULL)
+        rc = srv_exec(db, NULL, "INSERT INTO report_bodies (report_id, body) VALUES (?1, ?2)", "tt",
+                      r->id, r->body_json);
+    return rc;
+}
+
+struct report_put_job {
+    const struct srv_report *r;
+    int format;
+};
+
 static int report_put_job(struct srv_conn *db, void *arg)
 {
-    const struct srv_report *r = arg;
+    const struct report_put_job *j = arg;
+    const struct srv_report *r = j->r;
     struct srv_stmt *st = NULL;
     int rc;
 
@@ -1216,19 +1811,7 @@ static int report_put_job(struct srv_conn *db, void *arg)
     if (rc == 0)
         rc = agent_counters_advance(db, r);
     if (rc == 0)
-        rc = srv_prepare(db, &st,
-                         "INSERT INTO reports (id, agent_id, nonce_hash, evidence_sha256,"
-                         " evidence_json, verdict_json, transcript_json, receipt_json, compliant,"
-                         " received_at, reset_count, restart_count, clock, firmware_version,"
-                         " inventory_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                         " ?12, ?13, ?14, ?15)",
-                         "ttbtttttiiiiiit", r->id, r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
-                         r->evidence_sha256, r->evidence_json, r->verdict_json, r->transcript_json,
-                         r->receipt_json, (int64_t)(r->compliant ? 1 : 0), r->received_at,
-                         (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
-                         (int64_t)r->firmware_version, r->inventory_sha256);
-    if (rc == 0)
-        rc = srv_run(st, NULL);
+        rc = j->format == 0 ? report_insert_texts(db, r) : report_insert_packed(db, r);
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = srv_prepare(db, &st,
                          "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"
@@ -1241,12 +1824,6 @@ static int report_put_job(struct srv_conn *db, void *arg)
         rc = ima_state_advance(db, r);
     if (rc == 0)
         rc = boot_state_put(db, r);
-    if (rc == 0 && r->body_json != NULL) {
-        rc = srv_prepare(db, &st, "INSERT INTO report_bodies (report_id, body) VALUES (?1, ?2)",
-                         "tt", r->id, r->body_json);
-        if (rc == 0)
-            rc = srv_run(st, NULL);
-    }
     for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
         const struct srv_pending_seen *p = &r->pending[i];
 
@@ -1293,25 +1870,40 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
 
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 {
-    return submit(s, report_put_job, DA_UNCONST(r)); /* the job only reads */
+    struct report_put_job j = {r, s->write_format};
+
+    return submit(s, report_put_job, &j);
+}
+
+void srv_store_write_format(struct srv_store *s, int format)
+{
+    s->write_format = format;
 }
 
 #define REPORT_COLUMNS                                                                             \
     "id, agent_id, nonce_hash, evidence_sha256, verdict_json, compliant, received_at,"             \
-    " reset_count, restart_count, clock, firmware_version, inventory_sha256"
+    " reset_count, restart_count, clock, firmware_version, inventory_sha256, format, packed,"      \
+    " verdict_sha256, pack_base, pruned_at, evidence_digest"
+#define REPORT_COL_FORMAT 12
+#define REPORT_COL_PACKED 13
 
-static int report_from_row(struct srv_stmt *st, bool full, struct srv_report **out)
+/* A report from a row of REPORT_COLUMNS (then, for LOAD_FULL of a row
+ * written before schema 10: evidence_json, transcript_json, receipt_json). */
+static int report_from_row(struct srv_conn *db, struct srv_stmt *st, int what,
+                           struct srv_report **out)
 {
     struct srv_report *r = calloc(1, sizeof(*r));
+    struct report_texts t;
+    int rc = 0;
 
     *out = NULL;
+    memset(&t, 0, sizeof(t));
     if (r == NULL)
         return DA_ERR_NOMEM;
     srv_col_copy(st, 0, r->id, sizeof(r->id));
     srv_col_copy(st, 1, r->agent_id, sizeof(r->agent_id));
     srv_col_fixed(st, 2, r->nonce_hash, SRV_HASH_LEN);
     srv_col_copy(st, 3, r->evidence_sha256, sizeof(r->evidence_sha256));
-    r->verdict_json = srv_col_strdup(st, 4);
     r->compliant = srv_col_int(st, 5) != 0;
     r->received_at = srv_col_int64(st, 6);
     r->reset_count = (uint32_t)srv_col_int64(st, 7);
@@ -1319,16 +1911,35 @@ static int report_from_row(struct srv_stmt *st, bool full, struct srv_report **o
     r->clock = (uint64_t)srv_col_int64(st, 9);
     r->firmware_version = (uint64_t)srv_col_int64(st, 10);
     srv_col_copy(st, 11, r->inventory_sha256, sizeof(r->inventory_sha256));
-    if (full) {
-        r->evidence_json = srv_col_strdup(st, 12);
-        r->transcript_json = srv_col_strdup(st, 13);
-        r->receipt_json = srv_col_strdup(st, 14);
-    }
-    if (r->verdict_json == NULL ||
-        (full &&
-         (r->evidence_json == NULL || r->transcript_json == NULL || r->receipt_json == NULL))) {
-        srv_report_free(r);
-        return DA_ERR_NOMEM;
+    r->pruned_at = srv_col_int64(st, 16);
+    if (srv_col_int(st, REPORT_COL_FORMAT) == 1) {
+        rc = packed_load(db, st, REPORT_COL_PACKED, r->agent_id, r->evidence_sha256,
+                         what | LOAD_VERDICT, &t);
+        r->verdict_json = t.verdict;
+        r->evidence_json = t.evidence;
+        r->transcript_json = t.transcript;
+        r->receipt_json = t.receipt;
+        free(t.body);
+        if (rc != 0) {
+            srv_report_free(r);
+            return rc;
+        }
+    } else {
+        r->verdict_json = srv_col_strdup(st, 4);
+        if (what & LOAD_FULL) {
+            if (r->pruned_at == 0)
+                r->evidence_json = srv_col_strdup(st, 18);
+            if (r->pruned_at == 0)
+                r->transcript_json = srv_col_strdup(st, 19);
+            r->receipt_json = srv_col_strdup(st, 20);
+        }
+        if (r->verdict_json == NULL ||
+            ((what & LOAD_FULL) &&
+             ((r->pruned_at == 0 && (r->evidence_json == NULL || r->transcript_json == NULL)) ||
+              r->receipt_json == NULL))) {
+            srv_report_free(r);
+            return DA_ERR_NOMEM;
+        }
     }
     *out = r;
     return 0;
@@ -1357,7 +1968,7 @@ static int report_get_by(struct srv_store *s, const char *where, const char *typ
     else
         rc = srv_prepare(db, &st, sql, "b", key, keylen);
     if (rc == 0) {
-        rc = srv_step(st) == SRV_ROW ? report_from_row(st, true, out) : DA_ERR_NOT_FOUND;
+        rc = srv_step(st) == SRV_ROW ? report_from_row(db, st, LOAD_FULL, out) : DA_ERR_NOT_FOUND;
         srv_release(st);
     }
     reader_put(s, slot);
@@ -1394,7 +2005,7 @@ int srv_store_reports_list(struct srv_store *s, const char *agent_id, unsigned l
     while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
         struct srv_report *r = NULL;
 
-        rc = report_from_row(st, false, &r);
+        rc = report_from_row(db, st, LOAD_VERDICT, &r);
         if (rc == 0)
             rc = cb(r, ctx);
         srv_report_free(r);
@@ -1954,29 +2565,43 @@ int srv_store_pack_reports(struct srv_store *s, int64_t vendor_id, int64_t from,
 
     rc = srv_prepare(db, &st,
                      "SELECT r.id, r.agent_id, r.received_at, r.compliant, r.evidence_sha256,"
-                     " r.verdict_json, r.transcript_json, r.receipt_json, b.body FROM reports r"
-                     " JOIN agents a ON a.id = r.agent_id LEFT JOIN report_bodies b"
+                     " r.verdict_json, r.transcript_json, r.receipt_json, b.body, r.format,"
+                     " r.packed, r.verdict_sha256, r.pack_base, r.pruned_at, r.evidence_digest"
+                     " FROM reports r JOIN agents a ON a.id = r.agent_id LEFT JOIN report_bodies b"
                      " ON b.report_id = r.id WHERE a.vendor_id = ?1 AND r.received_at >= ?2"
                      " AND r.received_at < ?3 ORDER BY r.received_at, r.id",
                      "iii", vendor_id, from, to);
     while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
         struct srv_pack_report p;
+        struct report_texts t;
 
         memset(&p, 0, sizeof(p));
+        memset(&t, 0, sizeof(t));
         srv_col_copy(st, 0, p.id, sizeof(p.id));
         srv_col_copy(st, 1, p.agent_id, sizeof(p.agent_id));
         p.received_at = srv_col_int64(st, 2);
         p.compliant = srv_col_int(st, 3) != 0;
         srv_col_copy(st, 4, p.evidence_sha256, sizeof(p.evidence_sha256));
-        p.verdict_json = (const char *)srv_col_text(st, 5);
-        p.transcript_json = (const char *)srv_col_text(st, 6);
-        p.receipt_json = (const char *)srv_col_text(st, 7);
-        p.body_json = (const char *)srv_col_text(st, 8);
-        rc = p.verdict_json != NULL && p.transcript_json != NULL && p.receipt_json != NULL
-                 ? cb(&p, ctx)
-                 : DA_ERR_STORE;
+        if (srv_col_int(st, 9) == 1) {
+            rc = packed_load(db, st, 10, p.agent_id, p.evidence_sha256, LOAD_VERDICT | LOAD_BODY,
+                             &t);
+            p.verdict_json = t.verdict;
+            p.transcript_json = t.transcript;
+            p.receipt_json = t.receipt;
+            p.body_json = t.body;
+        } else {
+            bool pruned = srv_col_int64(st, 13) != 0;
+
+            p.verdict_json = srv_col_text(st, 5);
+            p.transcript_json = pruned ? NULL : srv_col_text(st, 6);
+            p.receipt_json = srv_col_text(st, 7);
+            p.body_json = pruned ? NULL : srv_col_text(st, 8);
+        }
+        if (rc == 0)
+            rc = p.verdict_json != NULL && p.receipt_json != NULL ? cb(&p, ctx) : DA_ERR_STORE;
+        report_texts_free(&t);
     }
-    if (rc == 0 && src != SRV_DONE)
+    if (rc == 0 && src < 0)
         rc = src;
     srv_release(st);
     reader_put(s, slot);
@@ -2407,7 +3032,7 @@ int srv_store_reports_page(struct srv_store *s, const char *agent_id, const stru
     while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
         struct srv_report *r = NULL;
 
-        rc = report_from_row(st, false, &r);
+        rc = report_from_row(db, st, LOAD_VERDICT, &r);
         if (rc == 0)
             rc = cb(r, ctx);
         srv_report_free(r);
@@ -2475,4 +3100,174 @@ void srv_store_set_latency(struct srv_store *s, struct srv_histogram *writes,
 {
     s->lat_write = writes;
     s->lat_read = reads;
+}
+
+/* ---- retention ---- */
+
+struct prune_job {
+    int64_t cutoff, now;
+    unsigned batch;
+    int pruned;
+    bool more;
+};
+
+/* A compact report keeps its receipt (and its verdict by digest); its
+ * record is rewritten without transcript and body, against no base. */
+static int prune_packed(struct srv_conn *db, const char *id, const char *agent_id,
+                        const unsigned char *packed, size_t plen, const unsigned char *base_d,
+                        int64_t now)
+{
+    struct srv_pack_rec rec, keep;
+    unsigned char *base = NULL, *raw = NULL, *out = NULL, *z = NULL;
+    size_t base_len = 0, raw_len = 0, out_len = 0, zlen = 0;
+    int rc = base_get(db, agent_id, base_d, &base, &base_len);
+
+    if (rc == 0)
+        rc = srv_zstd_decompress(packed, plen, base, base_len, SRV_PACK_MAX_RAW, &raw, &raw_len);
+    if (rc == 0)
+        rc = srv_pack_rec_read(raw, raw_len, &rec);
+    if (rc == 0) {
+        memset(&keep, 0, sizeof(keep));
+        keep.receipt = rec.receipt;
+        keep.receipt_len = rec.receipt_len;
+        rc = srv_pack_rec_write(&keep, &out, &out_len);
+    }
+    if (rc == 0)
+        rc = srv_zstd_compress(out, out_len, NULL, 0, &z, &zlen);
+    if (rc == 0)
+        rc = srv_exec(db, NULL,
+                      "UPDATE reports SET packed = ?2, pack_base = NULL, pruned_at = ?3"
+                      " WHERE id = ?1",
+                      "tbi", id, z, zlen, now);
+    free(base);
+    free(raw);
+    free(out);
+    free(z);
+    return rc;
+}
+
+struct prune_row {
+    char id[SRV_ID_HEX];
+    char agent_id[SRV_ID_HEX];
+    int format;
+    unsigned char *packed;
+    size_t plen;
+    unsigned char base[32];
+    bool has_base;
+};
+
+static int prune_job(struct srv_conn *db, void *arg)
+{
+    struct prune_job *j = arg;
+    struct srv_stmt *st = NULL;
+    struct prune_row *rows = calloc(j->batch, sizeof(*rows));
+    int64_t gc = j->cutoff - 2 * BLOB_TOUCH_S;
+    size_t n = 0, i;
+    int rc, src = SRV_DONE, changes = 0;
+
+    if (rows == NULL)
+        return DA_ERR_NOMEM;
+    /* reports received before the cutoff, from each agent's last mark on */
+    rc = srv_prepare(db, &st,
+                     "SELECT r.id, r.agent_id, r.format, r.packed, r.pack_base FROM agents a"
+                     " JOIN reports r ON r.agent_id = a.id AND r.received_at >= a.pruned_through"
+                     " AND r.received_at < ?1 WHERE a.pruned_through < ?1 AND r.pruned_at = 0"
+                     " LIMIT ?2",
+                     "ii", j->cutoff, (int64_t)j->batch);
+    while (rc == 0 && n < j->batch && (src = srv_step(st)) == SRV_ROW) {
+        struct prune_row *p = &rows[n++];
+
+        srv_col_copy(st, 0, p->id, sizeof(p->id));
+        srv_col_copy(st, 1, p->agent_id, sizeof(p->agent_id));
+        p->format = srv_col_int(st, 2);
+        rc = srv_col_blobdup(st, 3, &p->packed, &p->plen);
+        p->has_base = srv_col_fixed(st, 4, p->base, 32);
+    }
+    if (rc == 0 && src < 0)
+        rc = src;
+    srv_release(st);
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct prune_row *p = &rows[i];
+
+        if (p->format == 1) {
+            rc = p->packed != NULL ? prune_packed(db, p->id, p->agent_id, p->packed, p->plen,
+                                                  p->has_base ? p->base : NULL, j->now)
+                                   : DA_ERR_STORE_CORRUPT;
+            /* a record that cannot be read cannot be shortened either: it
+             * is marked and left (its reads stay DA_ERR_STORE_CORRUPT) so
+             * that the sweep goes on */
+            if (rc == DA_ERR_STORE_CORRUPT) {
+                da_error_f("retention: report %s cannot be read; marked as pruned", p->id);
+                rc = srv_exec(db, NULL, "UPDATE reports SET pruned_at = ?2 WHERE id = ?1", "ti",
+                              p->id, j->now);
+            }
+        } else
+            rc = srv_exec(db, NULL,
+                          "UPDATE reports SET evidence_json = '', transcript_json = '',"
+                          " pruned_at = ?2 WHERE id = ?1",
+                          "ti", p->id, j->now);
+        if (rc == 0)
+            rc = srv_exec(db, NULL, "DELETE FROM report_bodies WHERE report_id = ?1", "t", p->id);
+    }
+    j->pruned = (int)n;
+    j->more = n == j->batch;
+    /* every agent's reports before the cutoff are done */
+    if (rc == 0 && !j->more)
+        rc = srv_exec(db, NULL, "UPDATE agents SET pruned_through = ?1 WHERE pruned_through < ?1",
+                      "i", j->cutoff);
+    /* once every report before the cutoff is pruned (older ones still to
+     * prune need their base and their pieces): what no report within the
+     * retention used goes, evidence sets, areas, body members, base
+     * records, and verdicts that no report names */
+    if (rc != 0 || j->more)
+        goto out;
+    rc = srv_exec(db, &changes,
+                  "DELETE FROM evidence_sets WHERE (agent_id, digest) IN (SELECT agent_id,"
+                  " digest FROM evidence_sets WHERE last_used_at < ?1 LIMIT ?2)",
+                  "ii", j->cutoff - BLOB_TOUCH_S, (int64_t)j->batch);
+    if (rc == 0 && changes == (int)j->batch)
+        j->more = true;
+    if (rc == 0)
+        rc = srv_exec(db, &changes,
+                      "DELETE FROM blobs WHERE (agent_id, sha256) IN (SELECT agent_id, sha256"
+                      " FROM blobs WHERE last_used_at < ?1 AND kind <> 2 LIMIT ?2)",
+                      "ii", gc, (int64_t)j->batch);
+    if (rc == 0 && changes == (int)j->batch)
+        j->more = true;
+    if (rc == 0)
+        rc = srv_exec(db, &changes,
+                      "DELETE FROM blobs WHERE (agent_id, sha256) IN (SELECT b.agent_id, b.sha256"
+                      " FROM blobs b WHERE b.last_used_at < ?1 AND b.kind = 2 AND NOT EXISTS"
+                      " (SELECT 1 FROM reports r WHERE r.agent_id = b.agent_id"
+                      " AND r.verdict_sha256 = b.sha256) LIMIT ?2)",
+                      "ii", gc, (int64_t)j->batch);
+    /* verdicts still named by pruned reports: checked again a retention later */
+    if (rc == 0)
+        rc = srv_exec(db, NULL,
+                      "UPDATE blobs SET last_used_at = ?2 WHERE (agent_id, sha256) IN (SELECT"
+                      " agent_id, sha256 FROM blobs WHERE last_used_at < ?1 AND kind = 2 LIMIT ?3)",
+                      "iii", gc, j->now, (int64_t)j->batch);
+out:
+    for (i = 0; i < n; i++)
+        free(rows[i].packed);
+    free(rows);
+    return rc;
+}
+
+int srv_store_retention_sweep(struct srv_store *s, int64_t cutoff, int64_t now, unsigned batch,
+                              int *pruned, bool *more)
+{
+    struct prune_job j = {cutoff, now, batch, 0, false};
+    int rc;
+
+    *pruned = 0;
+    *more = false;
+    if (batch == 0 || batch > 100000)
+        return DA_ERR_INVALID_ARG;
+    rc = submit(s, prune_job, &j);
+    if (rc == 0) {
+        *pruned = j.pruned;
+        *more = j.more;
+    }
+    return rc;
 }

@@ -662,13 +662,30 @@ static const struct pg_migration pg_migrations[] = {
       * id, and nearly every pair of reports would then be aborted as
       * a conflict. The body is written in its report's transaction. */
      "CREATE TABLE report_bodies (report_id TEXT PRIMARY KEY, body TEXT NOT NULL);"},
+    /* 9: reserved (as in store_sqlite.c) */
+    /* 10: compact reports (store_pack.c): evidence areas and verdicts once
+     * per agent under their SHA-256, the rest as a record against the
+     * agent's base record; the retention sweep's columns */
+    {10, "ALTER TABLE reports ADD COLUMN format BIGINT NOT NULL DEFAULT 0;"
+         "ALTER TABLE reports ADD COLUMN packed BYTEA;"
+         "ALTER TABLE reports ADD COLUMN verdict_sha256 BYTEA;"
+         "ALTER TABLE reports ADD COLUMN pack_base BYTEA;"
+         "ALTER TABLE reports ADD COLUMN evidence_digest BYTEA;"
+         "ALTER TABLE reports ADD COLUMN pruned_at BIGINT NOT NULL DEFAULT 0;"
+         "ALTER TABLE agents ADD COLUMN pack_base BYTEA;"
+         "ALTER TABLE agents ADD COLUMN pruned_through BIGINT NOT NULL DEFAULT 0;"
+         "CREATE TABLE blobs (agent_id TEXT NOT NULL REFERENCES agents(id),"
+         " sha256 BYTEA NOT NULL, kind BIGINT NOT NULL, size BIGINT NOT NULL,"
+         " data BYTEA NOT NULL, last_used_at BIGINT NOT NULL, PRIMARY KEY (agent_id, sha256));"
+         "CREATE INDEX blobs_used ON blobs(last_used_at);"
+         "CREATE TABLE evidence_sets (agent_id TEXT NOT NULL REFERENCES agents(id),"
+         " digest BYTEA NOT NULL, areas BYTEA NOT NULL, last_used_at BIGINT NOT NULL,"
+         " PRIMARY KEY (agent_id, digest));"
+         "CREATE INDEX evidence_sets_used ON evidence_sets(last_used_at);"},
 };
 
-#define PG_SCHEMA_LATEST 8
-_Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) > 0 &&
-                   PG_SCHEMA_LATEST ==
-                       8 + (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])) - 1,
-               "PG_SCHEMA_LATEST names the last migration");
+#define PG_SCHEMA_LATEST 10
+#define PG_MIGRATIONS    (sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 
 static int one_int(struct pg_conn *c, const char *sql, int64_t *out)
 {
@@ -685,11 +702,14 @@ static int one_int(struct pg_conn *c, const char *sql, int64_t *out)
 }
 
 /* One transaction: the advisory lock first, so that an instance starting at
- * the same time waits here and then finds the schema migrated. */
+ * the same time waits here and then finds the schema migrated. Every
+ * version not yet recorded is applied, in order (as the SQLite engine
+ * does), so a version whose migration arrives after a higher one is
+ * applied when it arrives. */
 static int migrate(struct pg_conn *c)
 {
     char sql[160];
-    int64_t version = 0;
+    int64_t newest = 0;
     int rc;
 
     rc = simple(c, "BEGIN");
@@ -701,14 +721,19 @@ static int migrate(struct pg_conn *c)
     if (rc == 0)
         rc = simple(c, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)");
     if (rc == 0)
-        rc = one_int(c, "SELECT coalesce(max(version), 0) FROM schema_version", &version);
-    if (rc == 0 && version > PG_SCHEMA_LATEST) {
-        da_error_f("database schema %lld is newer than this server (%d)", (long long)version,
+        rc = one_int(c, "SELECT coalesce(max(version), 0) FROM schema_version", &newest);
+    if (rc == 0 && newest > PG_SCHEMA_LATEST) {
+        da_error_f("database schema %lld is newer than this server (%d)", (long long)newest,
                    PG_SCHEMA_LATEST);
         rc = DA_ERR_STORE;
     }
-    for (size_t i = 0; rc == 0 && i < sizeof(pg_migrations) / sizeof(pg_migrations[0]); i++) {
-        if (pg_migrations[i].version <= version)
+    for (size_t i = 0; rc == 0 && i < PG_MIGRATIONS; i++) {
+        int64_t have = 0;
+
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM schema_version WHERE version = %d",
+                 pg_migrations[i].version);
+        rc = one_int(c, sql, &have);
+        if (rc != 0 || have > 0)
             continue;
         rc = simple(c, pg_migrations[i].sql);
         snprintf(sql, sizeof(sql), "INSERT INTO schema_version (version) VALUES (%d)",

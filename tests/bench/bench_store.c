@@ -1,19 +1,23 @@
 /* Store write path: durable report puts per second through store.h, with
  * real evidence documents, and the bytes the database holds per report.
  *
- *   bench_store DIR AGENTS THREADS REPORTS CHANGE_PERMILLE EVIDENCE.json...
+ *   bench_store DIR AGENTS THREADS REPORTS CHANGE_PERMILLE POLICY EVIDENCE...
  *
- * AGENTS agents (split over THREADS writer threads, each thread owns its
- * agents so their TPM counters move forward) put REPORTS reports in all.
- * Agent i reports EVIDENCE[i % n] each time; with CHANGE_PERMILLE > 0 that
- * many reports in a thousand carry a changed posture (a different
- * top-level area: the document's "collected_at"-like fields are left alone,
- * one area's text gets a per-report marker). Prints one line of figures:
- *   reports_per_s <r> us_per_put <u> cpu_us_per_report <c> bytes_per_report <b>
- *   db_bytes <n>
- * where bytes_per_report is the growth of the database files (main file
- * and WAL after a full checkpoint on close) divided by REPORTS, measured
- * after a warm-up of one report per agent. */
+ * AGENTS agents (split over THREADS writer threads; each thread owns its
+ * agents so their TPM counters move forward) put REPORTS reports in all,
+ * after a warm-up of one report per agent. Agent i reports EVIDENCE[i % n]
+ * with its own host name and machine id; CHANGE_PERMILLE reports in a
+ * thousand carry a changed pending-upgrade list (the patches area, the
+ * largest). Each report carries what the server stores for one: the
+ * verdict of POLICY on the document (da_policy_eval), a transcript and a
+ * receipt of the server's shape (a DSSE envelope whose payload names the
+ * report, the digests and the controls; a 72-byte signature), and the body
+ * as posted: the canonical evidence beside a fresh nonce and a quote whose
+ * attest structure changes in its nonce digest and clock. Prints:
+ *   reports_per_s R us_per_put U cpu_us_per_report C bytes_per_report B
+ *   db_bytes N
+ * where bytes_per_report is the growth of the database file (after the
+ * store's close, which checkpoints the WAL) divided by REPORTS. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,14 +28,26 @@
 
 #include <openssl/sha.h>
 
+#include "caps.h"
 #include "encoding.h"
+#include "file.h"
+#include "jcs.h"
+#include "json.h"
+#include "policy.h"
 #include "err.h"
 #include "store.h"
 #include "picky.h"
 
+struct doc {
+    char *canon;   /* per agent: host name and machine id replaced */
+    char *verdict; /* the policy's verdict on it */
+    char controls[1024];
+};
+
 struct ctx {
     struct srv_store *s;
-    char **docs;
+    struct da_policy *policy;
+    struct doc *docs; /* one per agent */
     size_t ndocs;
     unsigned agents, threads, reports, permille;
     unsigned tid;
@@ -48,32 +64,11 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto out;
-    buf = malloc((size_t)n + 1);
-    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf != NULL)
-        buf[n] = '\0';
-out:
-    if (f != NULL)
-        fclose(f);
-    return buf;
-}
-
-/* The document with one area changed: the first string value after the
- * first top-level key gets a marker in front (same JSON shape). */
+/* The document with its pending-upgrade list changed: a marker before the
+ * first string value inside the patches area (same shape). */
 static char *changed_doc(const char *doc, unsigned seq)
 {
-    const char *q = strstr(doc, ":\"");
+    const char *area = strstr(doc, "\"patches\":"), *q = area != NULL ? strstr(area, ":\"") : NULL;
     size_t n = strlen(doc);
     char *out = malloc(n + 32);
 
@@ -90,52 +85,169 @@ static char *changed_doc(const char *doc, unsigned seq)
     return out;
 }
 
+static int verdict_of(const struct da_policy *p, const char *canon, char **verdict, char *controls,
+                      size_t csize)
+{
+    cJSON *doc = cJSON_Parse(canon), *facts = cJSON_Parse("{\"trust\":\"tpm\"}"), *v = NULL;
+    struct da_policy_result *r = NULL;
+    int rc = doc != NULL && facts != NULL ? da_policy_eval(p, doc, facts, &r) : DA_ERR_JSON_PARSE;
+
+    if (rc == 0)
+        rc = da_policy_result_to_json(r, &v);
+    if (rc == 0) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "controls");
+        char *ct = c != NULL ? cJSON_PrintUnformatted(c) : NULL;
+
+        snprintf(controls, csize, "%s", ct != NULL ? ct : "{}");
+        free(ct);
+        *verdict = cJSON_PrintUnformatted(v);
+        rc = *verdict != NULL ? 0 : DA_ERR_NOMEM;
+    }
+    cJSON_Delete(v);
+    da_policy_result_free(r);
+    cJSON_Delete(doc);
+    cJSON_Delete(facts);
+    return rc;
+}
+
+static void fill_random(unsigned char *p, size_t n, uint64_t *x)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        p[i] = (unsigned char)*x;
+    }
+}
+
+static char *b64(const void *p, size_t n)
+{
+    struct da_buf b;
+    char *out;
+
+    da_buf_init(&b, 4 * n + 16);
+    if (da_base64_encode(p, n, DA_BASE64_STD, &b) != 0) {
+        da_buf_free(&b);
+        return NULL;
+    }
+    out = strdup(da_buf_str(&b));
+    da_buf_free(&b);
+    return out;
+}
+
 static int put_one(struct ctx *c, unsigned agent, unsigned seq)
 {
     struct srv_report r;
-    char *ev = c->docs[agent % c->ndocs], *mod = NULL;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    char verdict[512], transcript[1024], receipt[1024];
-    int rc;
+    struct doc *d = &c->docs[agent];
+    char *ev = d->canon, *mod = NULL, *verdict = d->verdict, *own_verdict = NULL;
+    char *nonce_b64 = NULL, *attest_b64 = NULL, *sig_b64 = NULL, *pcr_b64 = NULL,
+         *payload_b64 = NULL, *rsig_b64 = NULL, *body = NULL;
+    const char *controls = d->controls;
+    char own_controls[1024];
+    unsigned char digest[SHA256_DIGEST_LENGTH], nonce[32], attest[145], sig[72], pcrs[388],
+        rsig[72];
+    char transcript[1024], payload[2048], *receipt = NULL;
+    uint64_t x = ((uint64_t)seq << 20) ^ agent ^ 0x9e3779b97f4a7c15ull, y = agent + 1u;
+    size_t blen;
+    int rc = DA_ERR_NOMEM;
 
     if (c->permille > 0 && (seq * 2654435761u) % 1000u < c->permille) {
         mod = changed_doc(ev, seq);
-        if (mod == NULL)
-            return DA_ERR_NOMEM;
+        if (mod == NULL ||
+            verdict_of(c->policy, mod, &own_verdict, own_controls, sizeof(own_controls)) != 0)
+            goto out;
         ev = mod;
+        verdict = own_verdict;
+        controls = own_controls;
     }
     memset(&r, 0, sizeof(r));
-    snprintf(r.id, sizeof(r.id), "r%08x%08x", agent, seq);
+    snprintf(r.id, sizeof(r.id), "%012x%04x%016x", seq, agent & 0xffff, seq * 2654435761u);
     snprintf(r.agent_id, sizeof(r.agent_id), "agent%06u", agent);
-    SHA256((const unsigned char *)&seq, sizeof(seq), r.nonce_hash);
-    r.nonce_hash[0] ^= (unsigned char)agent;
-    r.nonce_hash[1] ^= (unsigned char)(agent >> 8);
+    fill_random(nonce, sizeof(nonce), &x);
+    SHA256(nonce, sizeof(nonce), r.nonce_hash);
     r.nonce_expires_at = (int64_t)time(NULL) + 600;
     SHA256((const unsigned char *)ev, strlen(ev), digest);
     da_hex_encode_to(digest, sizeof(digest), r.evidence_sha256, sizeof(r.evidence_sha256));
-    snprintf(verdict, sizeof(verdict),
-             "{\"compliant\":true,\"policy_sha256\":\"%s\",\"controls\":[{\"id\":\"A.8.30\","
-             "\"result\":\"pass\"},{\"id\":\"A.8.31\",\"result\":\"pass\"}]}",
-             r.evidence_sha256);
+    c->clock[agent] += 900000;
+    /* the quote: per agent constant but for the nonce digest and the clock */
+    fill_random(attest, sizeof(attest), &y);
+    fill_random(pcrs, sizeof(pcrs), &y);
+    SHA256(nonce, sizeof(nonce), attest + 40);
+    memcpy(attest + 74, &c->clock[agent], sizeof(c->clock[agent]));
+    fill_random(sig, sizeof(sig), &x);
+    fill_random(rsig, sizeof(rsig), &x);
+    nonce_b64 = b64(nonce, sizeof(nonce));
+    attest_b64 = b64(attest, sizeof(attest));
+    sig_b64 = b64(sig, sizeof(sig));
+    pcr_b64 = b64(pcrs, sizeof(pcrs));
+    rsig_b64 = b64(rsig, sizeof(rsig));
+    if (nonce_b64 == NULL || attest_b64 == NULL || sig_b64 == NULL || pcr_b64 == NULL ||
+        rsig_b64 == NULL)
+        goto out;
     snprintf(transcript, sizeof(transcript),
-             "{\"evidence_sha256\":\"%s\",\"tpm\":{\"clock\":\"%llu\",\"reset_count\":1,"
-             "\"restart_count\":0},\"steps\":[\"ak\",\"quote\",\"pcrs\",\"nonce\",\"evidence\"]}",
-             r.evidence_sha256, (unsigned long long)c->clock[agent] + 1000);
-    snprintf(receipt, sizeof(receipt),
-             "{\"payloadType\":\"application/vnd.devattest.receipt+json\",\"payload\":\"%s%s\","
-             "\"signatures\":[{\"keyid\":\"k1\",\"sig\":\"MEUCIQ%s\"}]}",
-             r.evidence_sha256, r.evidence_sha256, r.evidence_sha256);
+             "{\"checks\":[\"body\",\"agent\",\"nonce\",\"quote_signature\",\"qualifying_data\","
+             "\"pcr_selection\",\"pcr_digest\",\"counters\",\"inventory\",\"policy\"],\"tpm\":{"
+             "\"clock\":\"%llu\",\"clock_safe\":true,\"reset_count\":1,\"restart_count\":0,"
+             "\"firmware_version\":\"538513443\",\"firmware_changed\":false},\"ak_name\":"
+             "\"000b%08x4efa1fe9e77287ab11f3d3660fe27a6b68c9f754ffbd095717b08dba1e\","
+             "\"ek_trust\":\"manufacturer_chain\",\"pcr_selection\":\"sha256:0-10,12,14\","
+             "\"ima\":{\"state\":\"inactive\",\"from\":-1,\"entries\":0,\"facts\":{\"log\":"
+             "\"inactive\",\"active\":false,\"boot\":0,\"entries\":0,\"new_entries\":0}}}",
+             (unsigned long long)c->clock[agent], agent);
+    snprintf(payload, sizeof(payload),
+             "{\"_type\":\"https://devattest.dev/receipt/v1\",\"agent_id\":\"%s\","
+             "\"compliant\":false,\"controls\":%s,\"evidence_sha256\":\"%s\",\"issued_at\":"
+             "\"2026-12-06T08:%02u:%02uZ\",\"policy_sha256\":"
+             "\"966c6479430a96fcc6e35c33f02c3f2ce790a7982dc3996fa01a2593d5c43e8b\","
+             "\"report_id\":\"%s\",\"valid_until\":\"2026-12-07T08:%02u:%02uZ\",\"vendor\":"
+             "\"bench\"}",
+             r.agent_id, controls, r.evidence_sha256, seq / 60 % 60, seq % 60, r.id, seq / 60 % 60,
+             seq % 60);
+    payload_b64 = b64(payload, strlen(payload));
+    if (payload_b64 == NULL)
+        goto out;
+    {
+        size_t rlen = strlen(payload_b64) + strlen(rsig_b64) + 256;
+
+        receipt = malloc(rlen);
+        if (receipt == NULL)
+            goto out;
+        snprintf(receipt, rlen,
+                 "{\"payload\":\"%s\",\"payloadType\":\"application/vnd.devattest.receipt+json\","
+                 "\"signatures\":[{\"keyid\":\"3f2a9c1d5e7b8a60\",\"sig\":\"%s\"}]}",
+                 payload_b64, rsig_b64);
+    }
+    blen = strlen(ev) + 2048;
+    body = malloc(blen);
+    if (body == NULL)
+        goto out;
+    snprintf(body, blen,
+             "{\"nonce\":\"%s\",\"evidence\":%s,\"quote\":{\"attest\":\"%s\",\"signature\":\"%s\","
+             "\"pcr_values\":\"%s\"}}",
+             nonce_b64, ev, attest_b64, sig_b64, pcr_b64);
     r.evidence_json = ev;
     r.verdict_json = verdict;
     r.transcript_json = transcript;
     r.receipt_json = receipt;
-    r.compliant = true;
+    r.body_json = body;
+    r.compliant = false;
     r.received_at = (int64_t)time(NULL);
     r.reset_count = 1;
-    c->clock[agent] += 1000;
     r.clock = c->clock[agent];
     rc = srv_store_report_put(c->s, &r);
+out:
     free(mod);
+    free(own_verdict);
+    free(nonce_b64);
+    free(attest_b64);
+    free(sig_b64);
+    free(pcr_b64);
+    free(payload_b64);
+    free(rsig_b64);
+    free(receipt);
+    free(body);
     return rc;
 }
 
@@ -211,6 +323,43 @@ static int run_phase(struct ctx *base, unsigned reports, unsigned seq0, double *
     return rc;
 }
 
+/* Agent i's document: the file's, with its own host name and machine id,
+ * in canonical form, and the policy's verdict on it. */
+static int load_doc(struct ctx *c, const char *path, unsigned agent, struct doc *d)
+{
+    struct da_buf b, out;
+    cJSON *doc = NULL, *host;
+    char name[32], mid[33];
+    int rc = da_file_read(path, DA_MAX_EVIDENCE, &b);
+
+    if (rc != 0)
+        return rc;
+    doc = cJSON_Parse(da_buf_str(&b));
+    da_buf_free(&b);
+    if (doc == NULL)
+        return DA_ERR_JSON_PARSE;
+    host = cJSON_GetObjectItemCaseSensitive(doc, "host");
+    snprintf(name, sizeof(name), "builder-%06u", agent);
+    snprintf(mid, sizeof(mid), "%032x", agent * 2654435761u);
+    if (cJSON_IsObject(host)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(host, "hostname");
+        cJSON_DeleteItemFromObjectCaseSensitive(host, "machine_id");
+        cJSON_AddStringToObject(host, "hostname", name);
+        cJSON_AddStringToObject(host, "machine_id", mid);
+    }
+    da_buf_init(&out, DA_MAX_EVIDENCE);
+    rc = da_jcs_serialize(doc, &out);
+    cJSON_Delete(doc);
+    if (rc == 0) {
+        d->canon = strdup(da_buf_str(&out));
+        rc = d->canon != NULL ? 0 : DA_ERR_NOMEM;
+    }
+    da_buf_free(&out);
+    if (rc == 0)
+        rc = verdict_of(c->policy, d->canon, &d->verdict, d->controls, sizeof(d->controls));
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct ctx c;
@@ -221,9 +370,12 @@ int main(int argc, char **argv)
     long long before, after;
     int rc;
 
-    if (argc < 7) {
-        fprintf(stderr,
-                "usage: bench_store DIR AGENTS THREADS REPORTS CHANGE_PERMILLE EVIDENCE...\n");
+    struct da_policy_error perr;
+    size_t ndocs;
+
+    if (argc < 8) {
+        fprintf(stderr, "usage: bench_store DIR AGENTS THREADS REPORTS CHANGE_PERMILLE POLICY"
+                        " EVIDENCE...\n");
         return 2;
     }
     memset(&c, 0, sizeof(c));
@@ -232,15 +384,20 @@ int main(int argc, char **argv)
     c.threads = arg_u(argv[3]);
     c.reports = arg_u(argv[4]);
     c.permille = arg_u(argv[5]);
-    c.ndocs = (size_t)(argc - 6);
+    ndocs = (size_t)(argc - 7);
     if (c.agents == 0 || c.threads == 0 || c.threads > 256 || c.threads > c.agents)
         return 2;
-    c.docs = calloc(c.ndocs, sizeof(char *));
+    if (da_policy_load_file(argv[6], &c.policy, &perr) != 0) {
+        fprintf(stderr, "cannot load policy %s\n", argv[6]);
+        return 1;
+    }
+    c.docs = calloc(c.agents, sizeof(*c.docs));
     c.clock = calloc(c.agents, sizeof(uint64_t));
-    for (i = 0; i < c.ndocs; i++) {
-        c.docs[i] = slurp(argv[6 + i]);
-        if (c.docs[i] == NULL) {
-            fprintf(stderr, "cannot read %s\n", argv[6 + i]);
+    if (c.docs == NULL || c.clock == NULL)
+        return 1;
+    for (i = 0; i < c.agents; i++) {
+        if (load_doc(&c, argv[7 + i % ndocs], i, &c.docs[i]) != 0) {
+            fprintf(stderr, "cannot read %s\n", argv[7 + i % ndocs]);
             return 1;
         }
     }
@@ -285,9 +442,12 @@ int main(int argc, char **argv)
            " db_bytes %lld\n",
            c.reports / secs, 1e6 * secs * c.threads / c.reports, 1e6 * (cpu1 - cpu0) / c.reports,
            (double)(after - before) / c.reports, after);
-    for (i = 0; i < c.ndocs; i++)
-        free(c.docs[i]);
+    for (i = 0; i < c.agents; i++) {
+        free(c.docs[i].canon);
+        free(c.docs[i].verdict);
+    }
     free(c.docs);
+    da_policy_free(c.policy);
     free(c.clock);
     return 0;
 }
