@@ -9,7 +9,10 @@ set_tests_properties(test_server_store_pg PROPERTIES LABELS "unit;server;postgre
                      ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
 # Compact report storage: real documents, retention, damaged blobs.
 da_unit_test(NAME test_server_store_pack SOURCES ${DA_TEST_SRC}/unit/test_server_store_pack.c
-             LIBS da_server LABELS server)
+             LIBS da_server da_test_pg LABELS server)
+add_test(NAME test_server_store_pack_pg COMMAND test_server_store_pack)
+set_tests_properties(test_server_store_pack_pg PROPERTIES LABELS "unit;server;postgresql"
+                     TIMEOUT 600 ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
 target_compile_definitions(test_server_store_pack PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
 # List query values: RFC 3339 times (GNU date as the oracle) and cursors.
 da_unit_test(NAME test_server_listing SOURCES ${DA_TEST_SRC}/unit/test_server_listing.c
