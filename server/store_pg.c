@@ -163,8 +163,13 @@ static int result_err(struct pg_conn *c, const PGresult *r, const char *what)
         return DA_ERR_STORE_CONFLICT;
     if (sqlstate_is(r, "40001") || sqlstate_is(r, "40P01")) {
         c->retry = true;
+        da_debug_f("postgresql: serialization failure at %.60s: run again", what);
         return DA_ERR_STORE_CONFLICT;
     }
+    /* a statement after the one that failed: the transaction is lost
+     * already, and that failure was reported */
+    if (sqlstate_is(r, "25P02"))
+        return DA_ERR_STORE;
     da_error_f("postgresql %s: %s", what, PQresultErrorMessage(r));
     return DA_ERR_STORE;
 }
