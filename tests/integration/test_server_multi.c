@@ -600,7 +600,7 @@ static void *race_posts(void *arg)
         size_t nlen = 0;
         char *body;
         cJSON *j;
-        long status;
+        long status = 0;
 
         if (get_nonce(r->w, r->s, r->agent, nonce, sizeof(nonce), &nlen) != 0) {
             r->other++;
