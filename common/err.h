@@ -198,6 +198,10 @@ enum da_err {
     /* dashboard views */
     DA_ERR_DIFF_TOO_LARGE = -670,
 
+    /* OSCAL export */
+    DA_ERR_OSCAL_WINDOW = -690,    /* the period is empty or outside 1970..2999 */
+    DA_ERR_OSCAL_TOO_LARGE = -691, /* the export would pass its size cap */
+
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,
     DA_ERR_TLS = -701,
@@ -227,6 +231,11 @@ enum da_err {
     /* compact report storage */
     DA_ERR_EVIDENCE_PRUNED = -830,
     DA_ERR_STORE_CORRUPT = -831,
+    /* software agents and the load generator */
+    DA_ERR_SOFTWARE_AGENTS_OFF = -800,
+    DA_ERR_SOFTWARE_AK = -801,
+    DA_ERR_LOADGEN_DOCUMENT = -802,
+    DA_ERR_LOADGEN_ANSWER = -803,
 };
 
 /* Short human message for an error code; never NULL. */

@@ -73,6 +73,8 @@ struct srv_config {
     char access_log[PATH_MAX];  /* "": off; "stderr"; or an absolute path */
     char store[1024];           /* "": SQLite file `database`; else a postgresql:// URI */
     unsigned store_connections; /* PostgreSQL: connections this instance keeps */
+    /* POST /v1/enroll/software: agents without a TPM, for load tests only */
+    bool test_software_agents;
 };
 
 /* What srv_store_open is given: the PostgreSQL URI of `store`, or the

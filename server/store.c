@@ -105,6 +105,12 @@ int srv_store_lease(struct srv_store *s, enum srv_lease kind, bool *held)
     return s->ops->lease != NULL ? s->ops->lease(s->eng, (unsigned)kind, held) : 0;
 }
 
+int srv_store_bytes(struct srv_store *s, int64_t *bytes)
+{
+    *bytes = 0;
+    return s->ops->bytes(s->eng, bytes);
+}
+
 int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connections,
                         unsigned stale_after, struct srv_store **out)
 {

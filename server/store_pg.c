@@ -914,6 +914,16 @@ static int pg_lease(struct srv_engine *e, unsigned kind, bool *held)
     return rc;
 }
 
+static int pg_bytes(struct srv_engine *e, int64_t *bytes)
+{
+    int slot, rc;
+    struct pg_conn *c = conn_get(e, &slot);
+
+    rc = one_int(c, "SELECT pg_database_size(current_database())", bytes);
+    conn_put(e, slot);
+    return rc;
+}
+
 static int pg_open_ops(const char *target, unsigned batch_max, unsigned connections,
                        struct srv_engine **out)
 {
@@ -938,4 +948,5 @@ const struct srv_engine_ops srv_engine_pg = {
     .col_blob = pg_col_blob,
     .integrity_check = pg_integrity_check,
     .lease = pg_lease,
+    .bytes = pg_bytes,
 };

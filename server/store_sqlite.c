@@ -738,6 +738,21 @@ static int sq_integrity_check(struct srv_engine *s)
     return rc;
 }
 
+/* Pages in use times the page size, as of the last commit. */
+static int sq_bytes(struct srv_engine *e, int64_t *bytes)
+{
+    int slot, rc;
+    struct srv_conn *c = sq_reader_get(e, &slot);
+
+    rc = srv_one_int64(c, bytes,
+                       "SELECT (p.page_count - f.freelist_count) * z.page_size"
+                       " FROM pragma_page_count() p, pragma_freelist_count() f,"
+                       " pragma_page_size() z",
+                       "");
+    sq_reader_put(e, slot);
+    return rc == DA_ERR_NOT_FOUND ? DA_ERR_STORE : rc;
+}
+
 const struct srv_engine_ops srv_engine_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -754,4 +769,5 @@ const struct srv_engine_ops srv_engine_sqlite = {
     .col_text = sq_col_text,
     .col_blob = sq_col_blob,
     .integrity_check = sq_integrity_check,
+    .bytes = sq_bytes,
 };
