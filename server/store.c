@@ -1844,31 +1844,52 @@ static int report_put_job(struct srv_conn *db, void *arg)
     return rc;
 }
 
+#define PENDING_CHUNK 16 /* names per lookup; with the agent, within SRV_PARAMS_MAX */
+
+struct pending_chunk {
+    struct srv_pending_seen *v;
+    size_t n;
+};
+
+/* A row (name, arch, candidate, first_seen) of the agent's: the chunk's
+ * triples it is. */
+static int pending_row(struct srv_stmt *st, void *arg)
+{
+    struct pending_chunk *c = arg;
+    const char *name = srv_col_text(st, 0), *arch = srv_col_text(st, 1),
+               *cand = srv_col_text(st, 2);
+
+    for (size_t i = 0; name != NULL && arch != NULL && cand != NULL && i < c->n; i++) {
+        if (strcmp(c->v[i].name, name) == 0 && strcmp(c->v[i].arch, arch) == 0 &&
+            strcmp(c->v[i].candidate, cand) == 0)
+            c->v[i].first_seen = srv_col_int64(st, 3);
+    }
+    return 0;
+}
+
+/* One query per PENDING_CHUNK package names (a name repeated to fill the
+ * list), not one per triple: each query is a round trip to a database
+ * server, and a machine lists a hundred pending upgrades and more. */
 int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
                                struct srv_pending_seen *v, size_t n)
 {
-    struct srv_stmt *st = NULL;
+    static const char sql[] =
+        "SELECT name, arch, candidate, first_seen FROM pending_seen WHERE agent_id = ?1"
+        " AND name IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
     int slot, rc = 0;
     struct srv_conn *db = reader_get(s, &slot);
 
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = srv_prepare(db, &st,
-                         "SELECT first_seen FROM pending_seen WHERE agent_id = ?1 AND name = ?2"
-                         " AND arch = ?3 AND candidate = ?4",
-                         "tttt", agent_id, v[i].name, v[i].arch, v[i].candidate);
-        if (rc != 0)
-            break;
+    for (size_t i = 0; i < n; i++)
         v[i].first_seen = 0;
-        switch (srv_step(st)) {
-        case SRV_ROW:
-            v[i].first_seen = srv_col_int64(st, 0);
-            break;
-        case SRV_DONE:
-            break;
-        default:
-            rc = DA_ERR_STORE;
-        }
-        srv_release(st);
+    for (size_t at = 0; rc == 0 && at < n; at += PENDING_CHUNK) {
+        struct pending_chunk c = {v + at, n - at < PENDING_CHUNK ? n - at : PENDING_CHUNK};
+        const char *k[PENDING_CHUNK];
+
+        for (size_t i = 0; i < PENDING_CHUNK; i++)
+            k[i] = c.v[i < c.n ? i : c.n - 1].name;
+        rc = srv_each(db, pending_row, &c, sql, "ttttttttttttttttt", agent_id, k[0], k[1], k[2],
+                      k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10], k[11], k[12], k[13], k[14],
+                      k[15]);
     }
     reader_put(s, slot);
     return rc;

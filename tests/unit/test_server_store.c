@@ -1033,6 +1033,64 @@ static void test_counters_race(void **state)
     assert_int_equal(both + only_newer, 100);
 }
 
+/* First-seen times of many pending upgrades (more than one lookup's worth
+ * of package names), some recorded, some not, one package under two
+ * candidates and two architectures, another agent's alike. */
+static void test_pending_seen_many(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_pending_seen put[40], get[45];
+    char names[40][16];
+    struct srv_report r;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    make_agent(f->s, "a2", "acme", "ek2", 900);
+    for (int i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof(names[i]), "pkg%02d", i);
+        put[i].name = names[i];
+        put[i].arch = "amd64";
+        put[i].candidate = "1.0";
+        put[i].first_seen = 5000 + i;
+    }
+    fill_report(&r, "r1", "a1", 1);
+    r.pending = put;
+    r.n_pending = 40;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    fill_report(&r, "r2", "a2", 2);
+    put[3].first_seen = 7777;
+    r.pending = put + 3;
+    r.n_pending = 1;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    for (int i = 0; i < 40; i++) {
+        get[i].name = names[39 - i]; /* another order than stored */
+        get[i].arch = "amd64";
+        get[i].candidate = "1.0";
+        get[i].first_seen = -1;
+    }
+    get[40] = (struct srv_pending_seen){"pkg05", "amd64", "2.0", -1}; /* newer candidate */
+    get[41] = (struct srv_pending_seen){"pkg05", "arm64", "1.0", -1}; /* other arch */
+    get[42] = (struct srv_pending_seen){"never", "amd64", "1.0", -1};
+    get[43] = (struct srv_pending_seen){"pkg17", "amd64", "1.0", -1}; /* listed twice */
+    get[44] = (struct srv_pending_seen){"pkg00", "amd64", "1.0", -1};
+    assert_int_equal(srv_store_pending_seen_get(f->s, "a1", get, 45), 0);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(get[i].first_seen, 5000 + 39 - i);
+    assert_int_equal(get[40].first_seen, 0);
+    assert_int_equal(get[41].first_seen, 0);
+    assert_int_equal(get[42].first_seen, 0);
+    assert_int_equal(get[43].first_seen, 5017);
+    assert_int_equal(get[44].first_seen, 5000);
+    /* the other agent's own time, not a1's */
+    assert_int_equal(srv_store_pending_seen_get(f->s, "a2", get, 45), 0);
+    for (int i = 0; i < 45; i++)
+        assert_int_equal(get[i].first_seen, strcmp(get[i].name, "pkg03") == 0 &&
+                                                    strcmp(get[i].candidate, "1.0") == 0 &&
+                                                    strcmp(get[i].arch, "amd64") == 0
+                                                ? 7777
+                                                : 0);
+    assert_int_equal(srv_store_pending_seen_get(f->s, "a1", get, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1053,6 +1111,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nonce_keyed_by_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_checked_in_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_seen_many, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
