@@ -253,10 +253,6 @@ static const struct da_err_entry da_err_table[] = {
      "the receipt names evidence this agent did not quote"},
     {DA_ERR_GIT, "git", 400, "the git repository cannot be read"},
     {DA_ERR_TSA, "tsa", 502, "the time-stamp authority failed"},
-    {DA_ERR_EVIDENCE_PRUNED, "evidence_pruned", 410,
-     "the report's evidence was removed by the retention setting; its verdict and receipt remain"},
-    {DA_ERR_STORE_CORRUPT, "store_corrupt", 500,
-     "stored data does not match its digest or checksum"},
     {DA_ERR_SOFTWARE_AGENTS_OFF, "software_agents_disabled", 403,
      "software agents are accepted only with test_software_agents = yes"},
     {DA_ERR_SOFTWARE_AK, "software_ak", 400,
@@ -265,6 +261,10 @@ static const struct da_err_entry da_err_table[] = {
      "the evidence document cannot be used by the load generator"},
     {DA_ERR_LOADGEN_ANSWER, "loadgen_answer", 502,
      "the server's answer is not what the API documents"},
+    {DA_ERR_EVIDENCE_PRUNED, "evidence_pruned", 410,
+     "the report's evidence was removed by the retention setting; its verdict and receipt remain"},
+    {DA_ERR_STORE_CORRUPT, "store_corrupt", 500,
+     "stored data does not match its digest or checksum"},
 };
 
 static const struct da_err_entry *da_err_lookup(int err)

@@ -105,12 +105,6 @@ int srv_store_lease(struct srv_store *s, enum srv_lease kind, bool *held)
     return s->ops->lease != NULL ? s->ops->lease(s->eng, (unsigned)kind, held) : 0;
 }
 
-int srv_store_bytes(struct srv_store *s, int64_t *bytes)
-{
-    *bytes = 0;
-    return s->ops->bytes(s->eng, bytes);
-}
-
 int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connections,
                         unsigned stale_after, struct srv_store **out)
 {
@@ -173,6 +167,12 @@ int srv_store_schema_version(struct srv_store *s, int *version)
 int srv_store_integrity_check(struct srv_store *s)
 {
     return s->ops->integrity_check(s->eng);
+}
+
+int srv_store_bytes(struct srv_store *s, int64_t *bytes)
+{
+    *bytes = 0;
+    return s->ops->bytes(s->eng, bytes);
 }
 
 /* ---- vendors ---- */
@@ -1263,23 +1263,19 @@ static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const v
 {
     unsigned char *z = NULL;
     size_t zlen = 0;
-    int changes = 0, rc = da_sha256(raw, len, digest);
+    int64_t used = 0;
+    int rc = da_sha256(raw, len, digest);
 
     if (rc == 0)
-        rc = srv_exec(db, &changes,
-                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
-                      " AND last_used_at < ?4",
-                      "tbii", agent_id, digest, (size_t)32, now, now - BLOB_TOUCH_S);
-    if (rc != 0 || changes > 0)
-        return rc;
-    {
-        int64_t one = 0;
-
-        rc = srv_one_int64(db, &one, "SELECT 1 FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
+        rc = srv_one_int64(db, &used,
+                           "SELECT last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
                            "tb", agent_id, digest, (size_t)32);
-        if (rc != DA_ERR_NOT_FOUND)
-            return rc;
-    }
+    if (rc == 0 && used < now - BLOB_TOUCH_S)
+        rc = srv_exec(db, NULL,
+                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
+                      "tbi", agent_id, digest, (size_t)32, now);
+    if (rc != DA_ERR_NOT_FOUND)
+        return rc;
     rc = srv_zstd_compress(raw, len, NULL, 0, &z, &zlen);
     if (rc == 0)
         rc = srv_exec(db, NULL,
@@ -1306,55 +1302,28 @@ static int evidence_key(const struct srv_report *r, unsigned char digest[32], bo
     return 0;
 }
 
-static void area_value(const char *canon, const struct srv_json_member *m, bool whole, size_t len,
-                       const char **p, size_t *n)
+/* The evidence as its area list (*list, for the report's record): each
+ * top-level member of the canonical (RFC 8785) text, its value inline
+ * when shorter than SRV_PACK_CUT_MIN, else stored once per agent under its
+ * SHA-256. A text that is not "{" key ":" value ("," ...)* "}" with nothing
+ * between is kept whole as one entry. */
+static int evidence_put(struct srv_conn *db, const struct srv_report *r, unsigned char **list,
+                        size_t *list_len)
 {
-    *p = whole ? canon : canon + m->val_off;
-    *n = whole ? len : m->val_len;
-}
-
-/* The evidence as areas: each top-level member's value stored once per
- * agent under its digest, and the set (keys and digests in order) under
- * the evidence's digest. */
-static int evidence_put(struct srv_conn *db, const struct srv_report *r,
-                        const unsigned char key[32])
-{
-    static struct srv_json_member none;
-    struct srv_json_member *m = NULL;
-    unsigned char(*dg)[32] = NULL, *areas = NULL;
+    struct srv_json_member *m = calloc(SRV_PACK_MAX_AREAS, sizeof(*m));
+    struct srv_pack_area *a = calloc(SRV_PACK_MAX_AREAS, sizeof(*a));
+    unsigned char(*dg)[32] = calloc(SRV_PACK_MAX_AREAS, sizeof(*dg));
     const char *canon = r->evidence_json;
-    size_t len = strlen(canon), n = 0, i, alen = 0;
+    size_t len = strlen(canon), n = 0, i;
     bool whole = false;
-    int changes = 0, rc;
+    int rc = 0;
 
-    rc = srv_exec(db, &changes,
-                  "UPDATE evidence_sets SET last_used_at = ?3 WHERE agent_id = ?1"
-                  " AND digest = ?2 AND last_used_at < ?4",
-                  "tbii", r->agent_id, key, (size_t)32, r->received_at,
-                  r->received_at - BLOB_TOUCH_S);
-    if (rc == 0 && changes == 0) {
-        int64_t one = 0;
-
-        rc = srv_one_int64(db, &one,
-                           "SELECT 1 FROM evidence_sets WHERE agent_id = ?1 AND digest = ?2", "tb",
-                           r->agent_id, key, (size_t)32);
-        if (rc == 0)
-            return 0; /* stored, and used within the day */
-        if (rc != DA_ERR_NOT_FOUND)
-            return rc;
-        rc = 0;
-        changes = -1; /* new */
-    }
-    if (rc != 0)
-        return rc;
-    m = calloc(SRV_PACK_MAX_AREAS, sizeof(*m));
-    dg = calloc(SRV_PACK_MAX_AREAS, sizeof(*dg));
-    if (m == NULL || dg == NULL) {
+    *list = NULL;
+    *list_len = 0;
+    if (m == NULL || a == NULL || dg == NULL) {
         rc = DA_ERR_NOMEM;
         goto out;
     }
-    /* canonical (RFC 8785) text: "{" key ":" value ("," key ":" value)* "}"
-     * with nothing between; anything else is kept whole as one area */
     if (!srv_json_members(canon, len, m, SRV_PACK_MAX_AREAS, &n) || n == 0) {
         whole = true;
     } else {
@@ -1369,78 +1338,62 @@ static int evidence_put(struct srv_conn *db, const struct srv_report *r,
     if (whole)
         n = 1;
     for (i = 0; rc == 0 && i < n; i++) {
-        const char *p;
-        size_t pn;
-
-        area_value(canon, &m[i], whole, len, &p, &pn);
-        rc = blob_put(db, r->agent_id, BLOB_PIECE, p, pn, r->received_at, dg[i]);
+        a[i].key = whole ? "" : canon + m[i].key_off;
+        a[i].key_len = whole ? 0 : m[i].key_len;
+        a[i].value = whole ? canon : canon + m[i].val_off;
+        a[i].value_len = whole ? len : m[i].val_len;
+        if (a[i].value_len < SRV_PACK_CUT_MIN) {
+            a[i].kind = SRV_PACK_AREA_INLINE;
+            continue;
+        }
+        a[i].kind = SRV_PACK_AREA_BLOB;
+        a[i].digest = dg[i];
+        rc = blob_put(db, r->agent_id, BLOB_PIECE, a[i].value, a[i].value_len, r->received_at,
+                      dg[i]);
     }
-    if (rc == 0 && changes == -1) {
-        if (whole)
-            rc = srv_pack_areas_write("", &none, 1, (const unsigned char(*)[32])dg, &areas, &alen);
-        else
-            rc = srv_pack_areas_write(canon, m, n, (const unsigned char(*)[32])dg, &areas, &alen);
-        if (rc == 0)
-            rc = srv_exec(db, NULL,
-                          "INSERT INTO evidence_sets (agent_id, digest, areas, last_used_at)"
-                          " VALUES (?1, ?2, ?3, ?4)",
-                          "tbbi", r->agent_id, key, (size_t)32, areas, alen, r->received_at);
-    }
+    if (rc == 0)
+        rc = srv_pack_areas_write(a, n, list, list_len);
 out:
-    free(areas);
     free(m);
+    free(a);
     free(dg);
     return rc;
 }
 
-/* The canonical evidence back from its areas, checked against its digest. */
-static int evidence_get(struct srv_conn *db, const char *agent_id, const unsigned char key[32],
-                        char **out)
+/* The canonical evidence back from its area list, checked against its
+ * digest. */
+static int evidence_get(struct srv_conn *db, const char *agent_id, const unsigned char *list,
+                        size_t list_len, const unsigned char key[32], char **out)
 {
-    struct srv_stmt *st = NULL;
-    struct srv_pack_area *a = NULL;
-    unsigned char *areas = NULL, check[32];
+    struct srv_pack_area *a = calloc(SRV_PACK_MAX_AREAS, sizeof(*a));
+    unsigned char check[32];
     struct wtext {
         char *p;
         size_t len, cap;
     } w = {NULL, 0, 0};
-    const void *data;
-    size_t n = 0, alen = 0, i;
-    int rc;
+    size_t n = 0, i;
+    int rc = a != NULL ? 0 : DA_ERR_NOMEM;
 
     *out = NULL;
-    rc = srv_prepare(db, &st, "SELECT areas FROM evidence_sets WHERE agent_id = ?1 AND digest = ?2",
-                     "tb", agent_id, key, (size_t)32);
-    if (rc != 0)
-        return rc;
-    rc = srv_step(st);
-    if (rc == SRV_ROW) {
-        data = srv_col_blob(st, 0, &alen);
-        areas = data != NULL ? malloc(alen) : NULL;
-        rc = areas != NULL ? 0 : DA_ERR_STORE_CORRUPT;
-        if (rc == 0)
-            memcpy(areas, data, alen);
-    } else if (rc == SRV_DONE) {
-        rc = DA_ERR_STORE_CORRUPT;
-    }
-    srv_release(st);
-    a = calloc(SRV_PACK_MAX_AREAS, sizeof(*a));
-    if (rc == 0 && a == NULL)
-        rc = DA_ERR_NOMEM;
     if (rc == 0)
-        rc = srv_pack_areas_read(areas, alen, a, SRV_PACK_MAX_AREAS, &n);
+        rc = list != NULL ? srv_pack_areas_read(list, list_len, a, SRV_PACK_MAX_AREAS, &n)
+                          : DA_ERR_STORE_CORRUPT;
     for (i = 0; rc == 0 && i < n; i++) {
         unsigned char *v = NULL;
-        size_t vlen = 0, need;
+        const char *piece = a[i].value;
+        size_t vlen = a[i].value_len, need;
 
-        rc = blob_get(db, agent_id, a[i].digest, &v, &vlen);
+        if (a[i].kind == SRV_PACK_AREA_BLOB) {
+            rc = blob_get(db, agent_id, a[i].digest, &v, &vlen);
+            piece = (const char *)v;
+        }
         need = w.len + a[i].key_len + vlen + 4;
         if (rc == 0 && need > w.cap) {
             char *np = realloc(w.p, need * 2);
 
-            if (np == NULL)
+            if (np == NULL) {
                 rc = DA_ERR_NOMEM;
-            else {
+            } else {
                 w.p = np;
                 w.cap = need * 2;
             }
@@ -1452,7 +1405,7 @@ static int evidence_get(struct srv_conn *db, const char *agent_id, const unsigne
                 w.len += a[i].key_len;
                 w.p[w.len++] = ':';
             }
-            memcpy(w.p + w.len, v, vlen);
+            memcpy(w.p + w.len, piece, vlen);
             w.len += vlen;
             if (a[i].key_len > 0 && i + 1 == n)
                 w.p[w.len++] = '}';
@@ -1464,7 +1417,6 @@ static int evidence_get(struct srv_conn *db, const char *agent_id, const unsigne
         rc = DA_ERR_STORE_CORRUPT;
     if (rc == 0 && (da_sha256(w.p, w.len, check) != 0 || CRYPTO_memcmp(check, key, 32) != 0))
         rc = DA_ERR_STORE_CORRUPT;
-    free(areas);
     free(a);
     if (rc != 0) {
         if (rc == DA_ERR_STORE_CORRUPT)
@@ -1544,7 +1496,9 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
 {
     struct srv_pack_rec rec;
     struct srv_stmt *st = NULL;
-    unsigned char ekey[32], vdigest[32], base_d[32], *raw = NULL, *z = NULL, *base = NULL;
+    unsigned char ekey[32], vdigest[32], base_d[32], *raw = NULL, *z = NULL, *base = NULL,
+                                                     *areas = NULL;
+    size_t areas_len = 0;
     size_t raw_len = 0, zlen = 0, base_len = 0;
     char *skeleton = NULL;
     bool own = false, have_base = false;
@@ -1553,7 +1507,9 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
     memset(&rec, 0, sizeof(rec));
     rc = evidence_key(r, ekey, &own);
     if (rc == 0)
-        rc = evidence_put(db, r, ekey);
+        rc = evidence_put(db, r, &areas, &areas_len);
+    rec.areas = areas;
+    rec.areas_len = areas_len;
     if (rc == 0)
         rc = blob_put(db, r->agent_id, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
                       r->received_at, vdigest);
@@ -1609,6 +1565,7 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
                       (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
                       (int64_t)r->firmware_version, r->inventory_sha256, z, zlen, base_d,
                       (size_t)32, vdigest, (size_t)32, own ? ekey : NULL, own ? (size_t)32 : 0);
+    free(areas);
     free(skeleton);
     free(raw);
     free(z);
@@ -1669,7 +1626,7 @@ static int body_join(struct srv_conn *db, const char *agent_id, const struct srv
             break;
         if (rec->subs[i].kind == SRV_PACK_SUB_EVIDENCE) {
             if (*evidence == NULL)
-                rc = evidence_get(db, agent_id, ekey, evidence);
+                rc = evidence_get(db, agent_id, rec->areas, rec->areas_len, ekey, evidence);
             piece = *evidence;
             vlen = piece != NULL ? strlen(piece) : 0;
         } else {
@@ -1753,7 +1710,7 @@ static int packed_load(struct srv_conn *db, struct srv_stmt *st, int col, const 
         if (t->receipt == NULL)
             rc = DA_ERR_STORE_CORRUPT;
         if (rc == 0 && t->pruned_at == 0)
-            rc = evidence_get(db, agent_id, ekey, &t->evidence);
+            rc = evidence_get(db, agent_id, rec.areas, rec.areas_len, ekey, &t->evidence);
     }
     if (rc == 0 && (what & LOAD_BODY)) {
         if (t->receipt == NULL)
@@ -3249,16 +3206,9 @@ static int prune_job(struct srv_conn *db, void *arg)
     if (rc != 0 || j->more)
         goto out;
     rc = srv_exec(db, &changes,
-                  "DELETE FROM evidence_sets WHERE (agent_id, digest) IN (SELECT agent_id,"
-                  " digest FROM evidence_sets WHERE last_used_at < ?1 LIMIT ?2)",
-                  "ii", j->cutoff - BLOB_TOUCH_S, (int64_t)j->batch);
-    if (rc == 0 && changes == (int)j->batch)
-        j->more = true;
-    if (rc == 0)
-        rc = srv_exec(db, &changes,
-                      "DELETE FROM blobs WHERE (agent_id, sha256) IN (SELECT agent_id, sha256"
-                      " FROM blobs WHERE last_used_at < ?1 AND kind <> 2 LIMIT ?2)",
-                      "ii", gc, (int64_t)j->batch);
+                  "DELETE FROM blobs WHERE (agent_id, sha256) IN (SELECT agent_id, sha256"
+                  " FROM blobs WHERE last_used_at < ?1 AND kind <> 2 LIMIT ?2)",
+                  "ii", gc, (int64_t)j->batch);
     if (rc == 0 && changes == (int)j->batch)
         j->more = true;
     if (rc == 0)

@@ -94,8 +94,9 @@ struct srv_engine_ops {
      * srv_lease), taking it when it is free. NULL: one process per
      * database, which always holds every lease. */
     int (*lease)(struct srv_engine *e, unsigned kind, bool *held);
-    /* Bytes the database occupies (store.h, srv_store_bytes). */
-    int (*bytes)(struct srv_engine *e, int64_t *bytes);
+    /* Bytes the stored data occupies (SQLite: pages in use times the page
+     * size; PostgreSQL: pg_database_size or the tables' sizes). */
+    int (*bytes)(struct srv_engine *e, int64_t *out);
 };
 
 extern const struct srv_engine_ops srv_engine_sqlite;

@@ -2,6 +2,7 @@
  * record and the evidence set's area list (store_pack.h). */
 #include "store_pack.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +11,8 @@
 #include "err.h"
 #include "picky.h"
 
-#define PACK_MAGIC     "DAP1"
-#define AREAS_MAGIC    "DAE1"
+#define PACK_MAGIC     "DAP2"
+#define AREAS_MAGIC    "DAE2"
 #define PACK_ABSENT    0xffffffffu
 #define ZSTD_LEVEL     3
 #define JSON_MAX_DEPTH 512
@@ -128,10 +129,67 @@ bool srv_json_members(const char *text, size_t len, struct srv_json_member *m, s
 
 /* ---- zstd ---- */
 
+/* One compression and one decompression context per thread, kept (making
+ * one costs more than compressing a record), freed when the thread ends. */
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+static pthread_key_t zstd_ckey, zstd_dkey;
+
+static void free_cctx(void *p)
+{
+    ZSTD_freeCCtx(p);
+}
+
+static void free_dctx(void *p)
+{
+    ZSTD_freeDCtx(p);
+}
+
+static void make_keys(void)
+{
+    pthread_key_create(&zstd_ckey, free_cctx);
+    pthread_key_create(&zstd_dkey, free_dctx);
+}
+
+static ZSTD_CCtx *thread_cctx(void)
+{
+    ZSTD_CCtx *c;
+
+    pthread_once(&zstd_once, make_keys);
+    c = pthread_getspecific(zstd_ckey);
+    if (c == NULL) {
+        c = ZSTD_createCCtx();
+        if (c != NULL && pthread_setspecific(zstd_ckey, c) != 0) {
+            ZSTD_freeCCtx(c);
+            c = NULL;
+        }
+    } else if (ZSTD_isError(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters))) {
+        c = NULL;
+    }
+    return c;
+}
+
+static ZSTD_DCtx *thread_dctx(void)
+{
+    ZSTD_DCtx *d;
+
+    pthread_once(&zstd_once, make_keys);
+    d = pthread_getspecific(zstd_dkey);
+    if (d == NULL) {
+        d = ZSTD_createDCtx();
+        if (d != NULL && pthread_setspecific(zstd_dkey, d) != 0) {
+            ZSTD_freeDCtx(d);
+            d = NULL;
+        }
+    } else if (ZSTD_isError(ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters))) {
+        d = NULL;
+    }
+    return d;
+}
+
 int srv_zstd_compress(const void *src, size_t len, const void *prefix, size_t prefix_len,
                       unsigned char **out, size_t *out_len)
 {
-    ZSTD_CCtx *c = ZSTD_createCCtx();
+    ZSTD_CCtx *c = thread_cctx();
     size_t cap = ZSTD_compressBound(len), n;
     int rc = 0;
 
@@ -140,10 +198,8 @@ int srv_zstd_compress(const void *src, size_t len, const void *prefix, size_t pr
     if (c == NULL)
         return DA_ERR_NOMEM;
     *out = malloc(cap > 0 ? cap : 1);
-    if (*out == NULL) {
-        ZSTD_freeCCtx(c);
+    if (*out == NULL)
         return DA_ERR_NOMEM;
-    }
     if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1)) ||
@@ -157,7 +213,6 @@ int srv_zstd_compress(const void *src, size_t len, const void *prefix, size_t pr
         else
             *out_len = n;
     }
-    ZSTD_freeCCtx(c);
     if (rc != 0) {
         free(*out);
         *out = NULL;
@@ -177,14 +232,12 @@ int srv_zstd_decompress(const void *src, size_t len, const void *prefix, size_t 
     *out_len = 0;
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > max)
         return DA_ERR_STORE_CORRUPT;
-    d = ZSTD_createDCtx();
+    d = thread_dctx();
     if (d == NULL)
         return DA_ERR_NOMEM;
     *out = malloc((size_t)size + 1);
-    if (*out == NULL) {
-        ZSTD_freeDCtx(d);
+    if (*out == NULL)
         return DA_ERR_NOMEM;
-    }
     if (prefix != NULL && prefix_len > 0 &&
         ZSTD_isError(ZSTD_DCtx_refPrefix(d, prefix, prefix_len)))
         rc = DA_ERR_INTERNAL;
@@ -193,7 +246,6 @@ int srv_zstd_decompress(const void *src, size_t len, const void *prefix, size_t 
         if (ZSTD_isError(n) || n != (size_t)size)
             rc = DA_ERR_STORE_CORRUPT;
     }
-    ZSTD_freeDCtx(d);
     if (rc != 0) {
         free(*out);
         *out = NULL;
@@ -278,6 +330,7 @@ int srv_pack_rec_write(const struct srv_pack_rec *r, unsigned char **out, size_t
     if (r->n_subs > SRV_PACK_MAX_SUBS)
         return DA_ERR_INVALID_ARG;
     put(&b, PACK_MAGIC, 4);
+    put_text(&b, (const char *)r->areas, r->areas_len);
     put_text(&b, r->transcript, r->transcript_len);
     put_text(&b, r->receipt, r->receipt_len);
     put_text(&b, r->skeleton, r->skeleton_len);
@@ -345,6 +398,12 @@ int srv_pack_rec_read(const unsigned char *raw, size_t len, struct srv_pack_rec 
     memset(r, 0, sizeof(*r));
     if (magic == NULL || memcmp(magic, PACK_MAGIC, 4) != 0)
         return DA_ERR_STORE_CORRUPT;
+    {
+        const char *areas = NULL;
+
+        get_text(&b, &areas, &r->areas_len);
+        r->areas = (const unsigned char *)areas;
+    }
     get_text(&b, &r->transcript, &r->transcript_len);
     get_text(&b, &r->receipt, &r->receipt_len);
     get_text(&b, &r->skeleton, &r->skeleton_len);
@@ -373,10 +432,10 @@ int srv_pack_rec_read(const unsigned char *raw, size_t len, struct srv_pack_rec 
     return b.bad || b.off != len ? DA_ERR_STORE_CORRUPT : 0;
 }
 
-/* ---- evidence sets ---- */
+/* ---- the evidence's area list ---- */
 
-int srv_pack_areas_write(const char *canon, const struct srv_json_member *m, size_t n,
-                         const unsigned char (*digests)[32], unsigned char **out, size_t *out_len)
+int srv_pack_areas_write(const struct srv_pack_area *a, size_t n, unsigned char **out,
+                         size_t *out_len)
 {
     struct wbuf b = {NULL, 0, 0, 0};
     size_t i;
@@ -386,8 +445,14 @@ int srv_pack_areas_write(const char *canon, const struct srv_json_member *m, siz
     put(&b, AREAS_MAGIC, 4);
     put_u32(&b, (uint32_t)n);
     for (i = 0; i < n; i++) {
-        put_text(&b, canon + m[i].key_off, m[i].key_len);
-        put(&b, digests[i], 32);
+        put_text(&b, a[i].key, a[i].key_len);
+        put(&b, &a[i].kind, 1);
+        if (a[i].kind == SRV_PACK_AREA_INLINE)
+            put_text(&b, a[i].value, a[i].value_len);
+        else if (a[i].kind == SRV_PACK_AREA_BLOB)
+            put(&b, a[i].digest, 32);
+        else
+            b.rc = DA_ERR_INVALID_ARG;
     }
     return finish(&b, out, out_len);
 }
@@ -396,19 +461,32 @@ int srv_pack_areas_read(const unsigned char *raw, size_t len, struct srv_pack_ar
                         size_t *n)
 {
     struct rbuf b = {raw, len, 0, false};
-    const unsigned char *magic = get(&b, 4);
+    const unsigned char *magic = get(&b, 4), *k;
     uint32_t i, count;
 
     *n = 0;
     if (magic == NULL || memcmp(magic, AREAS_MAGIC, 4) != 0)
         return DA_ERR_STORE_CORRUPT;
     count = get_u32(&b);
-    if (b.bad || count > max)
+    if (b.bad || count > max || count == 0)
         return DA_ERR_STORE_CORRUPT;
     for (i = 0; i < count; i++) {
+        memset(&a[i], 0, sizeof(a[i]));
         get_text(&b, &a[i].key, &a[i].key_len);
-        a[i].digest = get(&b, 32);
-        if (b.bad || a[i].key == NULL || a[i].digest == NULL)
+        k = get(&b, 1);
+        if (b.bad || a[i].key == NULL || k == NULL)
+            return DA_ERR_STORE_CORRUPT;
+        a[i].kind = *k;
+        if (*k == SRV_PACK_AREA_INLINE) {
+            get_text(&b, &a[i].value, &a[i].value_len);
+            if (a[i].value == NULL)
+                return DA_ERR_STORE_CORRUPT;
+        } else if (*k == SRV_PACK_AREA_BLOB) {
+            a[i].digest = get(&b, 32);
+        } else {
+            return DA_ERR_STORE_CORRUPT;
+        }
+        if (b.bad || (a[i].key_len == 0 && count != 1))
             return DA_ERR_STORE_CORRUPT;
     }
     *n = count;

@@ -52,9 +52,11 @@ struct srv_pack_sub {
 #define SRV_PACK_SUB_EVIDENCE 1
 #define SRV_PACK_SUB_BLOB     2
 
-/* The per-report record. NULL text: absent (a pruned report's transcript
- * and body, or a report stored without a body). */
+/* The per-report record. NULL text: absent (a pruned report's transcript,
+ * evidence list and body, or a report stored without a body). */
 struct srv_pack_rec {
+    const unsigned char *areas; /* the evidence's area list (srv_pack_areas_write) */
+    size_t areas_len;
     const char *transcript;
     size_t transcript_len;
     const char *receipt;
@@ -70,14 +72,22 @@ struct srv_pack_rec {
 int srv_pack_rec_write(const struct srv_pack_rec *r, unsigned char **out, size_t *out_len);
 int srv_pack_rec_read(const unsigned char *raw, size_t len, struct srv_pack_rec *r);
 
-/* Evidence set: the ordered list of (key text, area digest). */
-int srv_pack_areas_write(const char *canon, const struct srv_json_member *m, size_t n,
-                         const unsigned char (*digests)[32], unsigned char **out, size_t *out_len);
+/* The evidence's area list: in order, each top-level member's key (with
+ * its quotes, as in the canonical text) and its value, inline (kind 1) or
+ * stored apart under its SHA-256 (kind 2). key_len 0 and one entry: the
+ * whole text (not split). */
+#define SRV_PACK_AREA_INLINE 1
+#define SRV_PACK_AREA_BLOB   2
 struct srv_pack_area {
-    const char *key; /* with its quotes, as in the canonical text */
+    const char *key;
     size_t key_len;
-    const unsigned char *digest;
+    unsigned char kind;
+    const char *value; /* kind 1 */
+    size_t value_len;
+    const unsigned char *digest; /* kind 2 */
 };
+int srv_pack_areas_write(const struct srv_pack_area *a, size_t n, unsigned char **out,
+                         size_t *out_len);
 int srv_pack_areas_read(const unsigned char *raw, size_t len, struct srv_pack_area *a, size_t max,
                         size_t *n);
 

@@ -205,8 +205,9 @@ static const char *const migrations[] = {
     " body TEXT NOT NULL);",
     /* 9: reserved (the EK issuer of agents) */
     "",
-    /* 10: compact reports. Evidence by area and verdicts stored once per
-     * agent under their SHA-256 (blobs, zstd); the rest of a report as one
+    /* 10: compact reports. Large evidence areas, body members and verdicts
+     * stored once per agent under their SHA-256 (blobs, zstd); the rest of
+     * a report (its area list, transcript, receipt, body skeleton) as one
      * zstd record against the agent's base record; a retention sweep
      * removes old evidence. Rows written before keep their text columns
      * (format 0). */
@@ -222,11 +223,7 @@ static const char *const migrations[] = {
     " kind INTEGER NOT NULL, size BIGINT NOT NULL, data BLOB NOT NULL, last_used_at BIGINT NOT "
     "NULL,"
     " PRIMARY KEY (agent_id, sha256)) WITHOUT ROWID;"
-    "CREATE INDEX blobs_used ON blobs(last_used_at);"
-    "CREATE TABLE evidence_sets (agent_id TEXT NOT NULL REFERENCES agents(id),"
-    " digest BLOB NOT NULL, areas BLOB NOT NULL, last_used_at BIGINT NOT NULL,"
-    " PRIMARY KEY (agent_id, digest)) WITHOUT ROWID;"
-    "CREATE INDEX evidence_sets_used ON evidence_sets(last_used_at);",
+    "CREATE INDEX blobs_used ON blobs(last_used_at);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");
@@ -739,18 +736,20 @@ static int sq_integrity_check(struct srv_engine *s)
 }
 
 /* Pages in use times the page size, as of the last commit. */
-static int sq_bytes(struct srv_engine *e, int64_t *bytes)
+static int sq_bytes(struct srv_engine *s, int64_t *bytes)
 {
     int slot, rc;
-    struct srv_conn *c = sq_reader_get(e, &slot);
+    struct srv_conn *c = sq_reader_get(s, &slot);
 
     rc = srv_one_int64(c, bytes,
                        "SELECT (p.page_count - f.freelist_count) * z.page_size"
                        " FROM pragma_page_count() p, pragma_freelist_count() f,"
                        " pragma_page_size() z",
                        "");
-    sq_reader_put(e, slot);
-    return rc == DA_ERR_NOT_FOUND ? DA_ERR_STORE : rc;
+    if (rc == DA_ERR_NOT_FOUND)
+        rc = DA_ERR_STORE;
+    sq_reader_put(s, slot);
+    return rc;
 }
 
 const struct srv_engine_ops srv_engine_sqlite = {

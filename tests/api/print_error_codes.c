@@ -1,8 +1,8 @@
 /* Prints, one per line and once each, the API error codes the server can
  * answer with: the codes of the error table outside the agent-only ranges
- * (TPM access 200..299, collectors 500..599, agent transport 700..799), and
- * of the software agents' and load generator's 800..819 the two the server
- * answers with; 820 and beyond are the server's again. */
+ * (TPM access 200..299, collectors 500..599, agent transport 700..799), of
+ * the software agents' and load generator's 800..819 the two the server
+ * answers with, and 820 and beyond (the server's again). */
 #include <stdio.h>
 #include <string.h>
 

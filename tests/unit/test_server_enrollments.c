@@ -198,7 +198,7 @@ static void migration_from_6_sqlite(void **state)
                                   " ALTER TABLE challenges DROP COLUMN ek_trust;"
                                   " DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries;"
                                   " DROP TABLE webhooks; DROP TABLE report_bodies;"
-                                  " DROP TABLE blobs; DROP TABLE evidence_sets;"
+                                  " DROP TABLE blobs;"
                                   " ALTER TABLE reports DROP COLUMN format;"
                                   " ALTER TABLE reports DROP COLUMN packed;"
                                   " ALTER TABLE reports DROP COLUMN verdict_sha256;"

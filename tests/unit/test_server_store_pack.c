@@ -349,21 +349,58 @@ static void test_roundtrip_real_documents(void **state)
         assert_string_equal(body_of(&b, p[i].r.id), p[i].body);
     assert_null(body_of(&b, "rn"));
     bodies_free(&b);
-    /* the large members are stored apart: the rows hold far less than the
-     * texts (the canonical evidence once, not twice) */
-    assert_true(count(f->path, "SELECT sum(length(packed)) FROM reports") < 4000);
+    /* stored compressed, the evidence once (not again in the body): the
+     * records and blobs hold less than a third of the texts put */
+    {
+        int64_t texts = 0, stored;
+
+        for (i = 0; i < NDOCS + 3; i++)
+            texts += (int64_t)(strlen(p[i].r.evidence_json) + strlen(p[i].verdict) +
+                               strlen(p[i].transcript) + strlen(p[i].receipt) +
+                               (p[i].body != NULL ? strlen(p[i].body) : 0));
+        stored = count(f->path, "SELECT sum(length(packed)) FROM reports") +
+                 count(f->path, "SELECT sum(length(data)) FROM blobs");
+        print_message("%lld bytes of texts stored as %lld\n", (long long)texts, (long long)stored);
+        assert_true(stored * 3 < texts);
+    }
     assert_int_equal(count(f->path, "SELECT count(*) FROM report_bodies"), 0);
     for (i = 0; i < NDOCS + 3; i++)
         free(p[i].body);
 }
 
-/* An unchanged area is stored once per agent; a changed area once more;
- * two agents with the same document each have their own copy. */
+/* Areas of at least SRV_PACK_CUT_MIN bytes (canonical value), and the
+ * first of them. */
+static size_t large_areas(const cJSON *doc, const cJSON **first)
+{
+    const cJSON *c;
+    size_t n = 0;
+
+    *first = NULL;
+    cJSON_ArrayForEach(c, doc)
+    {
+        struct da_buf b;
+
+        da_buf_init(&b, DA_MAX_EVIDENCE);
+        assert_int_equal(da_jcs_serialize(c, &b), 0);
+        if (da_buf_len(&b) >= SRV_PACK_CUT_MIN) {
+            if (*first == NULL && cJSON_IsObject(c))
+                *first = c;
+            n++;
+        }
+        da_buf_free(&b);
+    }
+    return n;
+}
+
+/* A large area unchanged is stored once per agent, a changed one once more,
+ * a short one goes with the report's record; two agents with the same
+ * document each have their own copy. */
 static void test_dedupe_per_agent_only(void **state)
 {
     struct fixture *f = *state;
     struct rep p;
-    int64_t a1, sets, a2;
+    int64_t a1, a2;
+    const cJSON *big = NULL;
     cJSON *doc;
     char *changed;
     size_t areas;
@@ -372,7 +409,10 @@ static void test_dedupe_per_agent_only(void **state)
     make_agent(f->s, "a2", "ek2");
     doc = cJSON_Parse(f->canon[1]);
     assert_non_null(doc);
-    areas = (size_t)cJSON_GetArraySize(doc);
+    areas = large_areas(doc, &big);
+    assert_true(areas >= 3);
+    assert_true((size_t)cJSON_GetArraySize(doc) > areas); /* some are short */
+    assert_non_null(big);
     rep_fill(&p, "r1", "a1", 1, 1000, f->canon[1], NULL, NULL);
     put(f, &p);
     a1 = count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1");
@@ -385,9 +425,7 @@ static void test_dedupe_per_agent_only(void **state)
         count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), a1);
     assert_int_equal(
         count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 2"), 1);
-    sets = count(f->path, "SELECT count(*) FROM evidence_sets WHERE agent_id = 'a1'");
-    assert_int_equal(sets, 1);
-    /* one area changes: one more blob, one more set */
+    /* a short area changes (the time): no blob */
     cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "time"),
                                            "synchronized", cJSON_CreateString("changed"));
     changed = cJSON_PrintUnformatted(doc);
@@ -402,8 +440,23 @@ static void test_dedupe_per_agent_only(void **state)
     put(f, &p);
     check_get(f, &p);
     assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), a1);
+    /* a large area changes: one more blob */
+    cJSON_AddStringToObject(DA_UNCONST(big), "zz_changed", "yes");
+    free(changed);
+    changed = cJSON_PrintUnformatted(doc);
+    assert_non_null(changed);
+    {
+        char *c = canonical(changed);
+
+        free(changed);
+        changed = c;
+    }
+    rep_fill(&p, "r5", "a1", 7, 1003, changed, NULL, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    assert_int_equal(
         count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), a1 + 1);
-    assert_int_equal(count(f->path, "SELECT count(*) FROM evidence_sets WHERE agent_id = 'a1'"), 2);
     /* the second agent, same document: its own blobs, none shared */
     rep_fill(&p, "r4", "a2", 1, 1000, f->canon[1], NULL, NULL);
     put(f, &p);
@@ -420,7 +473,7 @@ static void test_dedupe_per_agent_only(void **state)
 
 /* Drops what schema 10 added, as a database of 8 (or 9) has it. */
 #define DOWNGRADE_10                                                                               \
-    "DROP TABLE blobs; DROP TABLE evidence_sets;"                                                  \
+    "DROP TABLE blobs;"                                                                            \
     "ALTER TABLE reports DROP COLUMN format; ALTER TABLE reports DROP COLUMN packed;"              \
     "ALTER TABLE reports DROP COLUMN verdict_sha256; ALTER TABLE reports DROP COLUMN pack_base;"   \
     "ALTER TABLE reports DROP COLUMN evidence_digest; ALTER TABLE reports DROP COLUMN pruned_at;"  \
@@ -581,7 +634,6 @@ static void test_retention_prunes_exactly_older(void **state)
     assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a3'"
                                     " AND kind <> 2"),
                      0);
-    assert_int_equal(count(f->path, "SELECT count(*) FROM evidence_sets WHERE agent_id = 'a3'"), 0);
     assert_int_equal(srv_store_report_get(f->s, "legacy", &got), 0);
     assert_int_equal(got->pruned_at, now);
     assert_null(got->evidence_json);
@@ -598,7 +650,6 @@ static void test_retention_prunes_exactly_older(void **state)
     bodies_free(&b);
     /* doc 0's own areas and the event log went; doc 1's stay (young use them) */
     assert_true(count(f->path, "SELECT count(*) FROM blobs") < blobs_before);
-    assert_int_equal(count(f->path, "SELECT count(*) FROM evidence_sets WHERE agent_id = 'a1'"), 1);
     /* a second run finds nothing more */
     assert_int_equal(srv_store_retention_sweep(f->s, cutoff, now, 2, &pruned, &more), 0);
     assert_int_equal(pruned, 0);
