@@ -668,9 +668,10 @@ static const struct pg_migration pg_migrations[] = {
       * a conflict. The body is written in its report's transaction. */
      "CREATE TABLE report_bodies (report_id TEXT PRIMARY KEY, body TEXT NOT NULL);"},
     /* 9: reserved (as in store_sqlite.c) */
-    /* 10: compact reports (store_pack.c): evidence areas and verdicts once
-     * per agent under their SHA-256, the rest as a record against the
-     * agent's base record; the retention sweep's columns */
+    /* 10: compact reports (store_pack.c): large evidence areas, body
+     * members and verdicts once per agent under their SHA-256, the rest as
+     * a record against the agent's base record; the retention sweep's
+     * columns */
     {10, "ALTER TABLE reports ADD COLUMN format BIGINT NOT NULL DEFAULT 0;"
          "ALTER TABLE reports ADD COLUMN packed BYTEA;"
          "ALTER TABLE reports ADD COLUMN verdict_sha256 BYTEA;"
@@ -682,11 +683,7 @@ static const struct pg_migration pg_migrations[] = {
          "CREATE TABLE blobs (agent_id TEXT NOT NULL REFERENCES agents(id),"
          " sha256 BYTEA NOT NULL, kind BIGINT NOT NULL, size BIGINT NOT NULL,"
          " data BYTEA NOT NULL, last_used_at BIGINT NOT NULL, PRIMARY KEY (agent_id, sha256));"
-         "CREATE INDEX blobs_used ON blobs(last_used_at);"
-         "CREATE TABLE evidence_sets (agent_id TEXT NOT NULL REFERENCES agents(id),"
-         " digest BYTEA NOT NULL, areas BYTEA NOT NULL, last_used_at BIGINT NOT NULL,"
-         " PRIMARY KEY (agent_id, digest));"
-         "CREATE INDEX evidence_sets_used ON evidence_sets(last_used_at);"},
+         "CREATE INDEX blobs_used ON blobs(last_used_at);"},
 };
 
 #define PG_SCHEMA_LATEST 10
