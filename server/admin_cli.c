@@ -101,7 +101,7 @@ int srv_cli_token_admin(const struct srv_config *cfg, int argc, char **argv)
         if (rc != 0)
             return fail("token expire", rc);
     }
-    rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+    rc = srv_store_open(srv_config_store(cfg), 1, cfg->stale_after_s, &store);
     if (rc != 0)
         return fail("token", rc);
     if (strcmp(cmd, "list") == 0) {
@@ -155,7 +155,7 @@ int srv_cli_vendor(const struct srv_config *cfg, int argc, char **argv)
         return fail("vendor create", DA_ERR_VENDOR_NAME);
     if (strcmp(cmd, "rename") == 0 && !srv_vendor_name_valid(argv[3]))
         return fail("vendor rename", DA_ERR_VENDOR_NAME);
-    rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+    rc = srv_store_open(srv_config_store(cfg), 1, cfg->stale_after_s, &store);
     if (rc != 0)
         return fail("vendor", rc);
     if (strcmp(cmd, "list") == 0) {

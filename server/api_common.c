@@ -79,13 +79,17 @@ int srv_api_healthz(struct srv_request *req, struct srv_response *resp)
     return srv_respond_json(resp, 200, doc);
 }
 
-/* Free space on the file system holding the database, against the floor. */
+/* Free space on the file system holding the database, against the floor
+ * (a PostgreSQL database is not on this machine's file systems: its server
+ * watches its own disk). */
 static const char *ready_disk(const struct srv_ctx *ctx)
 {
     char dir[PATH_MAX];
     struct statvfs fs;
     unsigned long long free_mb;
 
+    if (ctx->cfg.store[0] != '\0')
+        return NULL;
     snprintf(dir, sizeof(dir), "%s", ctx->cfg.database);
     if (statvfs(dirname(dir), &fs) != 0)
         return "cannot read the free space of the database's file system";

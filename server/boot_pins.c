@@ -132,7 +132,7 @@ int srv_cli_boot_pin(const struct srv_config *cfg, int argc, char **argv)
     if (digest != NULL)
         rc = srv_boot_pin_parse(digest, what != NULL ? what : "other", norm);
     if (rc == 0)
-        rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+        rc = srv_store_open(srv_config_store(cfg), 1, cfg->stale_after_s, &store);
     if (rc == 0 && strcmp(verb, "add") == 0)
         rc = srv_store_boot_pin_add(store, vendor, norm, what, "cli");
     else if (rc == 0 && strcmp(verb, "remove") == 0)

@@ -45,7 +45,8 @@
     X("nonce_rate_per_address", nonce_rate_per_address, DA_KV_U64, 1, 1000000)                     \
     X("nonce_burst_per_address", nonce_burst_per_address, DA_KV_U64, 1, 1000000)                   \
     X("ready_min_free", ready_min_free_mb, DA_KV_SIZE, 0, (uint64_t)1000000000 << 20)              \
-    X("commit_batch_max", commit_batch_max, DA_KV_U64, 1, 4096)
+    X("commit_batch_max", commit_batch_max, DA_KV_U64, 1, 4096)                                    \
+    X("store_connections", store_connections, DA_KV_U64, 1, 256)
 
 /* What the file sets, in kvconf's types: the configuration itself for
  * strings, paths and booleans, and a uint64_t per numeric key. */
@@ -96,6 +97,26 @@ static int check_access_log(void *field, const char *v, char *reason, size_t rs)
     return 0;
 }
 
+/* store: "sqlite" (the file named by database) or a libpq connection URI
+ * (postgresql:// or postgres://), passed to libpq as written. */
+static int check_store(void *field, const char *v, char *reason, size_t rs)
+{
+    size_t n = strlen(v);
+
+    if (strcmp(v, "sqlite") == 0) {
+        ((char *)field)[0] = '\0';
+        return 0;
+    }
+    if ((strncmp(v, "postgresql://", 13) != 0 && strncmp(v, "postgres://", 11) != 0) ||
+        n >= sizeof(((struct srv_config *)0)->store)) {
+        snprintf(reason, rs, "store is 'sqlite' or a postgresql:// URI (at most %zu bytes)",
+                 sizeof(((struct srv_config *)0)->store) - 1);
+        return DA_ERR_CONFIG;
+    }
+    memcpy(field, v, n + 1);
+    return 0;
+}
+
 /* In the order of enum da_log_level, as agent.conf spells them. */
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 _Static_assert(DA_LOG_ERROR == 0 && DA_LOG_WARN == 1 && DA_LOG_INFO == 2 && DA_LOG_DEBUG == 3 &&
@@ -118,6 +139,7 @@ static const struct da_kvconf_key cfg_keys[] = {
     CUSTOM_KEY(listen_address, check_address),
     PATH_KEY(state_dir),
     PATH_KEY(database),
+    CUSTOM_KEY(store, check_store),
     PATH_KEY(tls_cert),
     PATH_KEY(tls_key),
     {"plain_http", DA_KV_BOOL, CFG_OFF(plain_http), 0, 0, 0, NULL, NULL},
@@ -175,6 +197,7 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->nonce_burst_per_address = 500;
     cfg->ready_min_free_mb = 64;
     cfg->commit_batch_max = 256;
+    cfg->store_connections = 16;
     cfg->log_level = DA_LOG_INFO;
 }
 
@@ -294,6 +317,11 @@ static bool is_loopback(const char *addr)
     if (inet_pton(AF_INET, addr, &a4) == 1)
         return (ntohl(a4.s_addr) >> 24) == 127;
     return false;
+}
+
+const char *srv_config_store(const struct srv_config *cfg)
+{
+    return cfg->store[0] != '\0' ? cfg->store : cfg->database;
 }
 
 int srv_config_finish(struct srv_config *cfg)

@@ -70,10 +70,16 @@ struct srv_config {
     unsigned ready_min_free_mb; /* /readyz: free space the database's file system must keep */
     unsigned commit_batch_max;  /* most write transactions in one group commit */
     enum da_log_level log_level;
-    char access_log[PATH_MAX]; /* "": off; "stderr"; or an absolute path */
+    char access_log[PATH_MAX];  /* "": off; "stderr"; or an absolute path */
+    char store[1024];           /* "": SQLite file `database`; else a postgresql:// URI */
+    unsigned store_connections; /* PostgreSQL: connections this instance keeps */
     /* POST /v1/enroll/software: agents without a TPM, for load tests only */
     bool test_software_agents;
 };
+
+/* What srv_store_open is given: the PostgreSQL URI of `store`, or the
+ * SQLite file `database`. */
+const char *srv_config_store(const struct srv_config *cfg);
 
 /* Defaults for every key; state_dir-relative paths are filled in by
  * srv_config_finish. */

@@ -720,7 +720,7 @@ int srv_cli_export(const struct srv_config *cfg, int argc, char **argv)
     if (rc == 0)
         rc = srv_keys_load(cfg->state_dir, NULL, NULL, &keys);
     if (rc == 0)
-        rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+        rc = srv_store_open(srv_config_store(cfg), 1, cfg->stale_after_s, &store);
     if (rc == 0 && strcmp(format, "oscal") == 0)
         rc = export_oscal(store, vendor, from, to, &b);
     else if (rc == 0)

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "pki.h"
+#include "policy_state.h"
 #include "receipt_keys.h"
 #include "render.h"
 #include "server.h"
@@ -205,7 +206,7 @@ static int cmd_token(const struct srv_config *cfg, int argc, char **argv)
         return command_usage_error("token");
     rc = srv_token_new(role_s != NULL ? "dat_" : "det_", token, hash);
     if (rc == 0)
-        rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+        rc = srv_store_open(srv_config_store(cfg), 1, cfg->stale_after_s, &store);
     if (rc == 0 && role_s != NULL)
         rc = srv_store_api_token_add(store, hash, role, vendor, label,
                                      exp != 0 ? srv_now() + exp : 0);
@@ -263,7 +264,11 @@ static void sweep(struct srv_ctx *ctx)
 {
     int64_t now = srv_now();
     int changed = 0;
+    bool held = false;
 
+    /* with several instances on one database, one of them sweeps */
+    if (srv_store_lease(ctx->store, SRV_LEASE_SWEEP, &held) != 0 || !held)
+        return;
     if (srv_store_sweep_stale_ids(ctx->store, now, stale_event, ctx) != 0)
         da_error_f("staleness sweep: agents not listed");
     if (srv_store_sweep_stale(ctx->store, now, &changed) == 0 && changed > 0)
@@ -278,8 +283,11 @@ static void retention_sweep(struct srv_ctx *ctx)
 {
     int64_t now = srv_now(), cutoff = now - (int64_t)ctx->cfg.evidence_retention_s;
     int total = 0, pruned = 0, i;
-    bool more = true;
+    bool more = true, held = false;
 
+    /* with several instances on one database, one of them prunes */
+    if (srv_store_lease(ctx->store, SRV_LEASE_RETENTION, &held) != 0 || !held)
+        return;
     for (i = 0; more && i < RETENTION_MAX_BATCHES; i++) {
         if (srv_store_retention_sweep(ctx->store, cutoff, now, ctx->cfg.retention_batch, &pruned,
                                       &more) != 0) {
@@ -292,6 +300,8 @@ static void retention_sweep(struct srv_ctx *ctx)
         da_info_f("retention sweep: evidence of %d report(s) removed", total);
 }
 
+#define POLICY_REFRESH_S 5 /* several instances: a rotation reaches the others within this */
+
 static bool ts_reached(const struct timespec *now, const struct timespec *t)
 {
     return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
@@ -301,19 +311,23 @@ static bool ts_reached(const struct timespec *now, const struct timespec *t)
  * reopens the access log (after logrotate moved it), the staleness sweep
  * runs every sweep_interval and, with evidence_retention set, the retention
  * sweep every retention_interval, each on its own monotonic clock, however
- * many signals arrive in between. */
+ * many signals arrive in between. On a PostgreSQL store, which other
+ * instances may share, the current policy is also looked up every
+ * POLICY_REFRESH_S. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
-    bool retention = ctx->cfg.evidence_retention_s > 0;
-    struct timespec now, next, next_ret;
+    bool retention = ctx->cfg.evidence_retention_s > 0, shared = ctx->cfg.store[0] != '\0';
+    struct timespec now, next, next_ret, next_policy;
 
     clock_gettime(CLOCK_MONOTONIC, &next);
-    next_ret = next;
+    next_ret = next_policy = next;
     next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
     next_ret.tv_sec += (time_t)ctx->cfg.retention_interval_s;
+    next_policy.tv_sec += POLICY_REFRESH_S;
     for (;;) {
         struct timespec wait = {0, 0};
         const struct timespec *first;
+        bool changed = false;
         int sig;
 
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -329,7 +343,18 @@ static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
             next_ret.tv_sec += (time_t)ctx->cfg.retention_interval_s;
             continue;
         }
-        first = retention && !ts_reached(&next_ret, &next) ? &next_ret : &next;
+        if (shared && ts_reached(&now, &next_policy)) {
+            if (srv_policy_refresh(ctx, &changed) != 0)
+                da_error_f("policy of the database not readable");
+            next_policy = now;
+            next_policy.tv_sec += POLICY_REFRESH_S;
+            continue;
+        }
+        first = &next;
+        if (retention && !ts_reached(&next_ret, first))
+            first = &next_ret;
+        if (shared && !ts_reached(&next_policy, first))
+            first = &next_policy;
         wait.tv_sec = first->tv_sec - now.tv_sec;
         wait.tv_nsec = first->tv_nsec - now.tv_nsec;
         if (wait.tv_nsec < 0) {
@@ -430,7 +455,7 @@ static int cmd_enrollment(const struct srv_config *cfg, int argc, char **argv)
         (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "approved") != 0 &&
          strcmp(state, "rejected") != 0))
         return command_usage_error("enrollment");
-    rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
+    rc = srv_store_open(srv_config_store(cfg), 1, cfg->stale_after_s, &store);
     if (rc == 0 && list)
         rc = srv_store_enrollments_list(store, state, print_enrollment, NULL);
     if (rc == 0 && decide)

@@ -122,6 +122,31 @@ int srv_policy_rotate(struct srv_ctx *ctx, const char *text, size_t len, const c
     return 0;
 }
 
+int srv_policy_refresh(struct srv_ctx *ctx, bool *changed)
+{
+    struct srv_policy *cur = srv_policy_get(ctx), *p = NULL;
+    char *json = NULL, sha[65];
+    int rc;
+
+    *changed = false;
+    rc = srv_store_policy_current(ctx->store, &json, sha);
+    if (rc == 0 && (cur == NULL || strcmp(cur->sha256, sha) != 0)) {
+        rc = srv_policy_new(json, strlen(json), &p, NULL, 0);
+        if (rc == 0)
+            rc = policy_selection(ctx, p);
+        if (rc == 0) {
+            swap_in(ctx, p);
+            *changed = true;
+            da_info_f("policy %s, rotated by another instance, is now current", sha);
+        } else {
+            srv_policy_put(p);
+        }
+    }
+    free(json);
+    srv_policy_put(cur);
+    return rc == DA_ERR_NOT_FOUND ? 0 : rc;
+}
+
 int srv_policy_load_initial(struct srv_ctx *ctx)
 {
     struct srv_policy *p = NULL;

@@ -43,5 +43,9 @@ int srv_policy_rotate(struct srv_ctx *ctx, const char *text, size_t len, const c
                       char *msg, size_t msgsize);
 /* At start: the newest stored policy, else the configured file (stored). */
 int srv_policy_load_initial(struct srv_ctx *ctx);
+/* Swap in the newest stored policy when it is not the current one: another
+ * server instance on the same database rotated it. *changed says whether
+ * it did. */
+int srv_policy_refresh(struct srv_ctx *ctx, bool *changed);
 
 #endif

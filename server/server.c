@@ -201,7 +201,8 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
     if (rc == 0)
         rc = srv_key_id(ctx->keys->receipt_key, ctx->receipt_keyid);
     if (rc == 0)
-        rc = srv_store_open(cfg->database, cfg->commit_batch_max, cfg->stale_after_s, &ctx->store);
+        rc = srv_store_open_pool(srv_config_store(cfg), cfg->commit_batch_max,
+                                 cfg->store_connections, cfg->stale_after_s, &ctx->store);
     if (rc == 0)
         srv_store_set_latency(ctx->store, &ctx->metrics.store_write_latency,
                               &ctx->metrics.store_read_latency);

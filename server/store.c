@@ -88,8 +88,25 @@ static void reader_put(struct srv_store *s, int slot)
     s->ops->reader_put(s->eng, slot);
 }
 
+static bool target_is_pg(const char *target)
+{
+    return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
+}
+
 int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
                    struct srv_store **out)
+{
+    return srv_store_open_pool(path, batch_max, 0, stale_after, out);
+}
+
+int srv_store_lease(struct srv_store *s, enum srv_lease kind, bool *held)
+{
+    *held = true;
+    return s->ops->lease != NULL ? s->ops->lease(s->eng, (unsigned)kind, held) : 0;
+}
+
+int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connections,
+                        unsigned stale_after, struct srv_store **out)
 {
     struct srv_store *s;
     int rc;
@@ -98,10 +115,10 @@ int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return DA_ERR_NOMEM;
-    s->ops = &srv_engine_sqlite;
+    s->ops = target_is_pg(path) ? &srv_engine_pg : &srv_engine_sqlite;
     s->stale_after = stale_after;
     s->write_format = 1;
-    rc = s->ops->open(path, batch_max, &s->eng);
+    rc = s->ops->open(path, batch_max, connections, &s->eng);
     if (rc != 0) {
         free(s);
         return rc;

@@ -196,9 +196,25 @@ struct srv_audit_entry {
 };
 
 /* Open (creating and migrating) the store at path; batch_max bounds a group
- * commit. stale_after is the staleness threshold used by status reads. */
+ * commit. stale_after is the staleness threshold used by status reads. A
+ * path that begins with postgresql:// or postgres:// is a PostgreSQL
+ * database (libpq connection URI), anything else an SQLite file. */
 int srv_store_open(const char *path, unsigned batch_max, unsigned stale_after,
                    struct srv_store **out);
+/* The same with the number of connections a PostgreSQL store keeps
+ * (0: 16); an SQLite store ignores it. */
+int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connections,
+                        unsigned stale_after, struct srv_store **out);
+
+/* Work that one server process at a time does when several share a
+ * PostgreSQL database: the staleness sweep, webhook deliveries, the
+ * retention sweep. */
+enum srv_lease { SRV_LEASE_SWEEP = 0, SRV_LEASE_WEBHOOKS = 1, SRV_LEASE_RETENTION = 2 };
+/* Whether this process holds the lease of kind, taking it when it is free.
+ * A PostgreSQL store holds it with a session advisory lock until the
+ * process ends or loses that connection, then another takes it over; an
+ * SQLite store (one process per file) always holds it. */
+int srv_store_lease(struct srv_store *s, enum srv_lease kind, bool *held);
 /* Finish queued writes, stop the writer, close. Accepts NULL. */
 void srv_store_close(struct srv_store *s);
 /* Schema version after migrations. */
@@ -520,7 +536,8 @@ int srv_store_audit_page(struct srv_store *s, const char *action, const struct s
 typedef int (*srv_agent_count_cb)(const char *vendor, const char *status, int64_t n, void *ctx);
 int srv_store_agent_counts(struct srv_store *s, int64_t now, srv_agent_count_cb cb, void *ctx);
 /* Bytes the stored data occupies (for /metrics): SQLite's pages in use
- * (page_count - freelist_count) times page_size, as of the last commit. */
+ * (page_count - freelist_count) times page_size, as of the last commit;
+ * PostgreSQL's pg_database_size of the store's database. */
 int srv_store_bytes(struct srv_store *s, int64_t *bytes);
 
 struct srv_histogram;

@@ -59,8 +59,10 @@ typedef int (*srv_write_fn)(struct srv_conn *c, void *arg);
 struct srv_engine_ops {
     const char *name;
     /* Open (creating and migrating to the engine's latest schema) the
-     * database named by target; batch_max bounds a group commit. */
-    int (*open)(const char *target, unsigned batch_max, struct srv_engine **out);
+     * database named by target; batch_max bounds a group commit,
+     * connections the pool of an engine that keeps one (0: its default). */
+    int (*open)(const char *target, unsigned batch_max, unsigned connections,
+                struct srv_engine **out);
     /* Finish queued writes, stop threads, close connections. */
     void (*close)(struct srv_engine *e);
     /* Run fn as one transaction; returns once it is durable or failed
@@ -88,12 +90,17 @@ struct srv_engine_ops {
     const void *(*col_blob)(struct srv_stmt *st, int col, size_t *len);
     /* The engine's own consistency check of the database: 0 when sound. */
     int (*integrity_check)(struct srv_engine *e);
+    /* Whether this process holds the lease of kind (store.h, enum
+     * srv_lease), taking it when it is free. NULL: one process per
+     * database, which always holds every lease. */
+    int (*lease)(struct srv_engine *e, unsigned kind, bool *held);
     /* Bytes the stored data occupies (SQLite: pages in use times the page
      * size; PostgreSQL: pg_database_size or the tables' sizes). */
     int (*bytes)(struct srv_engine *e, int64_t *out);
 };
 
 extern const struct srv_engine_ops srv_engine_sqlite;
+extern const struct srv_engine_ops srv_engine_pg; /* server/store_pg.c */
 
 /* ---- statement runner (server/store_runner.c) ---- */
 

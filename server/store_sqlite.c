@@ -642,8 +642,10 @@ static void *checkpoint_main(void *arg)
 
 static void sq_close(struct srv_engine *s);
 
-static int sq_open(const char *path, unsigned batch_max, struct srv_engine **out)
+static int sq_open(const char *path, unsigned batch_max, unsigned connections,
+                   struct srv_engine **out)
 {
+    (void)connections; /* one writer and STORE_READERS readers */
     struct srv_engine *s;
     int rc, i;
 

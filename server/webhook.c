@@ -360,7 +360,7 @@ static void *worker_main(void *arg)
         struct due_list l;
         struct timespec until;
         size_t i;
-        bool stop;
+        bool stop, held = false;
 
         pthread_mutex_lock(&w->mu);
         stop = w->stop;
@@ -369,7 +369,9 @@ static void *worker_main(void *arg)
         if (stop)
             break;
         l.n = 0;
-        if (srv_store_webhook_due(w->ctx->store, srv_now(), WEBHOOK_BATCH, collect_due, &l) != 0)
+        /* with several instances on one database, one of them delivers */
+        if (srv_store_lease(w->ctx->store, SRV_LEASE_WEBHOOKS, &held) == 0 && held &&
+            srv_store_webhook_due(w->ctx->store, srv_now(), WEBHOOK_BATCH, collect_due, &l) != 0)
             da_error_f("webhook queue not readable");
         for (i = 0; i < l.n; i++) {
             pthread_mutex_lock(&w->mu);

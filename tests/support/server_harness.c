@@ -129,6 +129,15 @@ int da_test_server_setup(struct da_test_server *s, const char *extra_config)
     return 0;
 }
 
+int da_test_server_twin(struct da_test_server *b, const struct da_test_server *a)
+{
+    *b = *a;
+    b->pid = 0;
+    b->port = 0;
+    b->base[0] = '\0';
+    return da_test_tmpdir("da-server-twin", b->dir, sizeof(b->dir));
+}
+
 int da_test_server_start(struct da_test_server *s)
 {
     char portfile[PATH_MAX + 16];

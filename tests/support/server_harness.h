@@ -34,6 +34,11 @@ int da_test_server_setup(struct da_test_server *s, const char *extra_config);
 /* Write server.conf again with other extra lines (the server must be
  * stopped; start it again to apply). 0 or -1. */
 int da_test_server_reconfigure(struct da_test_server *s, const char *extra_config);
+/* A second instance of the server of a (set up, with a PostgreSQL store):
+ * the same configuration, state directory (keys, CA) and database, its
+ * own directory for its port file, and the same tokens. Cleaning it up
+ * leaves a's files alone. 0 or -1. */
+int da_test_server_twin(struct da_test_server *b, const struct da_test_server *a);
 /* Start `serve` and wait until it listens. 0 or -1. */
 int da_test_server_start(struct da_test_server *s);
 /* SIGTERM and wait; the exit status (0 on a clean shutdown), or -1. */

@@ -2,10 +2,17 @@
 da_unit_test(NAME test_server_config SOURCES ${DA_TEST_SRC}/unit/test_server_config.c
              LIBS da_server LABELS server)
 da_unit_test(NAME test_server_store SOURCES ${DA_TEST_SRC}/unit/test_server_store.c
-             LIBS da_server LABELS server)
+             LIBS da_server da_test_pg LABELS server)
+# The same store tests on PostgreSQL (a database of the da_pg cluster).
+add_test(NAME test_server_store_pg COMMAND test_server_store)
+set_tests_properties(test_server_store_pg PROPERTIES LABELS "unit;server;postgresql" TIMEOUT 600
+                     ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
 # Compact report storage: real documents, retention, damaged blobs.
 da_unit_test(NAME test_server_store_pack SOURCES ${DA_TEST_SRC}/unit/test_server_store_pack.c
-             LIBS da_server LABELS server)
+             LIBS da_server da_test_pg LABELS server)
+add_test(NAME test_server_store_pack_pg COMMAND test_server_store_pack)
+set_tests_properties(test_server_store_pack_pg PROPERTIES LABELS "unit;server;postgresql"
+                     TIMEOUT 600 ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
 target_compile_definitions(test_server_store_pack PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
 # List query values: RFC 3339 times (GNU date as the oracle) and cursors.
 da_unit_test(NAME test_server_listing SOURCES ${DA_TEST_SRC}/unit/test_server_listing.c
@@ -16,7 +23,10 @@ da_unit_test(NAME test_server_report_parse SOURCES ${DA_TEST_SRC}/unit/test_serv
              LIBS da_server LABELS server)
 da_unit_test(NAME test_server_pending_age
              SOURCES ${DA_TEST_SRC}/unit/test_server_pending_age.c ${DA_TEST_SRC}/support/tmptree.c
-             LIBS da_server LABELS server)
+             LIBS da_server da_test_pg LABELS server)
+add_test(NAME test_server_pending_age_pg COMMAND test_server_pending_age)
+set_tests_properties(test_server_pending_age_pg PROPERTIES LABELS "unit;server;postgresql"
+                     TIMEOUT 600 ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
 # /attestation/boot from a real event log (tpm2_eventlog as the oracle).
 da_unit_test(NAME test_server_measured SOURCES ${DA_TEST_SRC}/unit/test_server_measured.c
              LIBS da_server LABELS server)

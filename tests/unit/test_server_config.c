@@ -135,6 +135,37 @@ static void test_plain_http_needs_loopback(void **state)
     assert_int_equal(srv_config_finish(&c), 0);
 }
 
+/* store: SQLite (the database file) unless a postgresql:// URI is given;
+ * anything else is refused and leaves the configuration as it was. */
+static void test_store(void **state)
+{
+    struct srv_config c;
+
+    (void)state;
+    assert_int_equal(parse(&c, "state_dir = /var/lib/x\n"), 0);
+    assert_int_equal(srv_config_finish(&c), 0);
+    assert_string_equal(srv_config_store(&c), "/var/lib/x/devattest.db");
+    assert_int_equal(c.store_connections, 16);
+    assert_int_equal(parse(&c,
+                           "store = postgresql://da@db.example:5432/devattest?sslmode=verify-full\n"
+                           "store_connections = 40\n"),
+                     0);
+    assert_int_equal(srv_config_finish(&c), 0);
+    assert_string_equal(srv_config_store(&c),
+                        "postgresql://da@db.example:5432/devattest?sslmode=verify-full");
+    assert_int_equal(c.store_connections, 40);
+    assert_int_equal(parse(&c, "store = postgres:///devattest\n"), 0);
+    assert_string_equal(c.store, "postgres:///devattest");
+    assert_int_equal(parse(&c, "store = sqlite\n"), 0);
+    assert_string_equal(c.store, "");
+    assert_int_equal(parse(&c, "store = mysql://x/y\n"), DA_ERR_CONFIG);
+    assert_string_equal(c.store, "");
+    assert_int_equal(parse(&c, "store = host=db dbname=devattest\n"), DA_ERR_CONFIG);
+    assert_int_equal(parse(&c, "store_connections = 0\n"), DA_ERR_CONFIG);
+    assert_int_equal(parse(&c, "store_connections = 257\n"), DA_ERR_CONFIG);
+    assert_int_equal(c.store_connections, 16);
+}
+
 static void test_oversized(void **state)
 {
     static char big[70 * 1024];
@@ -153,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_http_limits),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_plain_http_needs_loopback),
+        cmocka_unit_test(test_store),
         cmocka_unit_test(test_oversized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

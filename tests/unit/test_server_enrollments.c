@@ -1,4 +1,5 @@
-/* Enrollments held for approval in the SQLite store: the token is spent
+/* Enrollments held for approval in the store (an SQLite file, or a
+ * PostgreSQL database with DA_TEST_STORE=postgresql): the token is spent
  * and the enrollment stored together or not at all; a decision moves a
  * pending enrollment once; every refusal has its code and changes nothing. */
 #include "da_test.h"
@@ -10,11 +11,12 @@
 #include <sqlite3.h>
 
 #include "err.h"
+#include "pg_test.h"
 #include "store.h"
 #include "tmp_tree.h"
 
 struct fixture {
-    char dir[64], path[128];
+    char dir[64], path[1024];
     struct srv_store *s;
 };
 
@@ -25,8 +27,8 @@ static int setup(void **state)
 
     if (f == NULL || da_test_tmpdir("da-enrollments", f->dir, sizeof(f->dir)) != 0)
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    if (srv_store_open(f->path, 16, 3600, &f->s) != 0)
+    if (da_test_store_target(f->dir, "t.db", f->path, sizeof(f->path)) != 0 ||
+        srv_store_open(f->path, 16, 3600, &f->s) != 0)
         return -1;
     /* Enrollment tokens name a vendor that exists. */
     if (srv_store_vendor_ensure(f->s, "acme", &vendor) != 0)
@@ -40,7 +42,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
 
     srv_store_close(f->s);
-    if (da_test_rmtree(f->dir) != 0)
+    if (da_test_store_target_drop(f->path) != 0 || da_test_rmtree(f->dir) != 0)
         return -1;
     free(f);
     return 0;
@@ -160,7 +162,17 @@ static void test_decide_once(void **state)
 
 /* A database of schema 6 with an agent: after the migration the agent's
  * EK counts as trusted by the manufacturer chain (the only way before). */
+static void migration_from_6_sqlite(void **state);
+
+/* (SQLite's upgrade path; a PostgreSQL database begins at schema 8.) */
 static void test_migration_from_6(void **state)
+{
+    if (da_test_store_is_pg())
+        skip();
+    migration_from_6_sqlite(state);
+}
+
+static void migration_from_6_sqlite(void **state)
 {
     struct fixture *f = *state;
     struct srv_agent a, *got = NULL;

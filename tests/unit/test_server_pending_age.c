@@ -14,6 +14,7 @@
 #include "file.h"
 #include "caps.h"
 #include "pending_age.h"
+#include "pg_test.h"
 #include "policy_state.h"
 #include "store.h"
 #include "tmptree.h"
@@ -28,7 +29,7 @@
 
 struct world {
     char dir[512];
-    char db[600];
+    char db[1024]; /* SQLite file or PostgreSQL URI */
     struct srv_store *s;
     struct srv_policy *policy;
     int nonce;
@@ -60,8 +61,8 @@ static int setup(void **state)
     if (w == NULL)
         return -1;
     da_tmptree_make("da-pending-age", w->dir, sizeof(w->dir));
-    snprintf(w->db, sizeof(w->db), "%s/devattest.db", w->dir);
-    if (srv_store_open(w->db, 16, 3600, &w->s) != 0)
+    if (da_test_store_target(w->dir, "devattest.db", w->db, sizeof(w->db)) != 0 ||
+        srv_store_open(w->db, 16, 3600, &w->s) != 0)
         return -1;
     make_agent(w->s, "agent-a", "ek-a");
     make_agent(w->s, "agent-b", "ek-b");
@@ -79,6 +80,7 @@ static int teardown(void **state)
 
     srv_store_close(w->s);
     srv_policy_put(w->policy);
+    da_test_store_target_drop(w->db);
     da_tmptree_remove(w->dir);
     free(w);
     return 0;

@@ -1,5 +1,7 @@
-/* The SQLite store on real files: migrations, single use of tokens,
- * challenges and nonces, status on read, group commit under concurrency. */
+/* The store on a real database: migrations, single use of tokens,
+ * challenges and nonces, status on read, writes under concurrency. The
+ * same tests run on an SQLite file and, with DA_TEST_STORE=postgresql, on a
+ * database of the test PostgreSQL cluster (tests/support/pg_test.h). */
 #include "da_test.h"
 
 #include <limits.h>
@@ -13,13 +15,14 @@
 #include <sqlite3.h>
 
 #include "err.h"
+#include "pg_test.h"
 #include "store.h"
 #include "tmp_tree.h"
 #include "picky.h"
 
 struct fixture {
     char dir[64];
-    char path[128];
+    char path[1024]; /* SQLite file or PostgreSQL URI */
     struct srv_store *s;
 };
 
@@ -29,7 +32,8 @@ static int setup(void **state)
 
     if (da_test_tmpdir("da-store", f->dir, sizeof(f->dir)) != 0)
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    if (da_test_store_target(f->dir, "t.db", f->path, sizeof(f->path)) != 0)
+        return -1;
     if (srv_store_open(f->path, 64, 3600, &f->s) != 0)
         return -1;
     *state = f;
@@ -40,7 +44,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     srv_store_close(f->s);
-    if (da_test_rmtree(f->dir) != 0)
+    if (da_test_store_target_drop(f->path) != 0 || da_test_rmtree(f->dir) != 0)
         return -1;
     free(f);
     return 0;
@@ -355,6 +359,10 @@ static void table_text(const char *path, const char *sql, char *out, size_t size
     int i;
 
     out[0] = '\0';
+    if (da_test_store_is_pg()) {
+        assert_int_equal(da_test_pg_exec(path, sql, out, size), 0);
+        return;
+    }
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -588,7 +596,18 @@ static void exec_raw(const char *path, const char *sql)
 
 /* A database of schema 1 (nonces keyed by hash alone) with a used nonce:
  * the migration keys it by its report's agent, and the store finds it. */
+static void migration_from_1_sqlite(void **state);
+
+/* SQLite's own upgrade path: a PostgreSQL database begins at the schema of
+ * its first migration (8), so there is no older one to upgrade. */
 static void test_migration_from_1(void **state)
+{
+    if (da_test_store_is_pg())
+        skip();
+    migration_from_1_sqlite(state);
+}
+
+static void migration_from_1_sqlite(void **state)
 {
     struct fixture *f = *state;
     struct srv_report r, *got = NULL;
@@ -676,7 +695,16 @@ static int collect_change(const struct srv_boot_change *c, void *ctx)
 /* A database of schema 3, whose reports carried the reference boot state
  * and the changes only in their transcripts: the migration to 4 records
  * the first report's state as the reference and each change as a row. */
+static void migration_from_3_sqlite(void **state);
+
 static void test_migration_from_3(void **state)
+{
+    if (da_test_store_is_pg())
+        skip();
+    migration_from_3_sqlite(state);
+}
+
+static void migration_from_3_sqlite(void **state)
 {
     struct fixture *f = *state;
     struct srv_report r;
@@ -1005,6 +1033,64 @@ static void test_counters_race(void **state)
     assert_int_equal(both + only_newer, 100);
 }
 
+/* First-seen times of many pending upgrades (more than one lookup's worth
+ * of package names), some recorded, some not, one package under two
+ * candidates and two architectures, another agent's alike. */
+static void test_pending_seen_many(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_pending_seen put[40], get[45];
+    char names[40][16];
+    struct srv_report r;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    make_agent(f->s, "a2", "acme", "ek2", 900);
+    for (int i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof(names[i]), "pkg%02d", i);
+        put[i].name = names[i];
+        put[i].arch = "amd64";
+        put[i].candidate = "1.0";
+        put[i].first_seen = 5000 + i;
+    }
+    fill_report(&r, "r1", "a1", 1);
+    r.pending = put;
+    r.n_pending = 40;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    fill_report(&r, "r2", "a2", 2);
+    put[3].first_seen = 7777;
+    r.pending = put + 3;
+    r.n_pending = 1;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    for (int i = 0; i < 40; i++) {
+        get[i].name = names[39 - i]; /* another order than stored */
+        get[i].arch = "amd64";
+        get[i].candidate = "1.0";
+        get[i].first_seen = -1;
+    }
+    get[40] = (struct srv_pending_seen){"pkg05", "amd64", "2.0", -1}; /* newer candidate */
+    get[41] = (struct srv_pending_seen){"pkg05", "arm64", "1.0", -1}; /* other arch */
+    get[42] = (struct srv_pending_seen){"never", "amd64", "1.0", -1};
+    get[43] = (struct srv_pending_seen){"pkg17", "amd64", "1.0", -1}; /* listed twice */
+    get[44] = (struct srv_pending_seen){"pkg00", "amd64", "1.0", -1};
+    assert_int_equal(srv_store_pending_seen_get(f->s, "a1", get, 45), 0);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(get[i].first_seen, 5000 + 39 - i);
+    assert_int_equal(get[40].first_seen, 0);
+    assert_int_equal(get[41].first_seen, 0);
+    assert_int_equal(get[42].first_seen, 0);
+    assert_int_equal(get[43].first_seen, 5017);
+    assert_int_equal(get[44].first_seen, 5000);
+    /* the other agent's own time, not a1's */
+    assert_int_equal(srv_store_pending_seen_get(f->s, "a2", get, 45), 0);
+    for (int i = 0; i < 45; i++)
+        assert_int_equal(get[i].first_seen, strcmp(get[i].name, "pkg03") == 0 &&
+                                                    strcmp(get[i].candidate, "1.0") == 0 &&
+                                                    strcmp(get[i].arch, "amd64") == 0
+                                                ? 7777
+                                                : 0);
+    assert_int_equal(srv_store_pending_seen_get(f->s, "a1", get, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1025,6 +1111,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nonce_keyed_by_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_checked_in_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_seen_many, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

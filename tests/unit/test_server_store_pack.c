@@ -1,4 +1,5 @@
-/* Compact report storage (schema 10) on real SQLite files with real agent
+/* Compact report storage (schema 10) on real SQLite files (and, with
+ * DA_TEST_STORE=postgresql, on PostgreSQL databases) with real agent
  * documents: byte-identical round trips of evidence, verdict, transcript,
  * receipt and body; areas stored once per agent and never shared between
  * agents; migration of full reports from schemas 8 and 9; retention that
@@ -19,6 +20,7 @@
 #include "file.h"
 #include "jcs.h"
 #include "json.h"
+#include "pg_test.h"
 #include "render.h"
 #include "store.h"
 #include "store_pack.h"
@@ -36,7 +38,7 @@ static const char *const docs[] = {
 
 struct fixture {
     char dir[64];
-    char path[128];
+    char path[1024]; /* SQLite file or PostgreSQL URI */
     struct srv_store *s;
     char *pretty[NDOCS]; /* the file as it is */
     char *canon[NDOCS];  /* RFC 8785 */
@@ -80,8 +82,8 @@ static int setup(void **state)
 
     if (f == NULL || da_test_tmpdir("da-pack", f->dir, sizeof(f->dir)) != 0)
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    if (srv_store_open(f->path, 64, 3600, &f->s) != 0)
+    if (da_test_store_target(f->dir, "t.db", f->path, sizeof(f->path)) != 0 ||
+        srv_store_open(f->path, 64, 3600, &f->s) != 0)
         return -1;
     for (i = 0; i < NDOCS; i++) {
         f->pretty[i] = read_text(docs[i]);
@@ -109,7 +111,7 @@ static int teardown(void **state)
     size_t i;
 
     srv_store_close(f->s);
-    if (da_test_rmtree(f->dir) != 0)
+    if (da_test_store_target_drop(f->path) != 0 || da_test_rmtree(f->dir) != 0)
         return -1;
     for (i = 0; i < NDOCS; i++) {
         free(f->pretty[i]);
@@ -251,12 +253,42 @@ static const char *body_of(const struct bodies *b, const char *id)
     return NULL;
 }
 
+/* The same SQL for PostgreSQL: blob literals x'..' as '\x..'::bytea,
+ * CAST(.. AS BLOB) as BYTEA. */
+static void sql_for_pg(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+
+    for (const char *p = in; *p != '\0' && o + 16 < size; p++) {
+        if (p[0] == 'x' && p[1] == '\'' && (p == in || p[-1] == ' ' || p[-1] == '(')) {
+            const char *end = strchr(p + 2, '\'');
+
+            assert_non_null(end);
+            o += (size_t)snprintf(out + o, size - o, "'\\x%.*s'::bytea", (int)(end - p - 2), p + 2);
+            p = end;
+        } else if (strncmp(p, " AS BLOB)", 9) == 0) {
+            o += (size_t)snprintf(out + o, size - o, " AS BYTEA)");
+            p += 8;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    assert_true(o + 16 < size);
+    out[o] = '\0';
+}
+
 static int64_t count(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int64_t n = -1;
 
+    if (da_test_store_is_pg()) {
+        char out[64];
+
+        assert_int_equal(da_test_pg_exec(path, sql, out, sizeof(out)), 0);
+        return strcmp(out, "NULL|") == 0 ? 0 : strtoll(out, NULL, 10);
+    }
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -271,6 +303,13 @@ static void exec_raw(const char *path, const char *sql)
     sqlite3 *db = NULL;
     char *msg = NULL;
 
+    if (da_test_store_is_pg()) {
+        char pg[4096];
+
+        sql_for_pg(sql, pg, sizeof(pg));
+        assert_int_equal(da_test_pg_exec(path, pg, NULL, 0), 0);
+        return;
+    }
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
         fail_msg("%s: %s", sql, msg);
@@ -487,13 +526,19 @@ static void migrate_from(void **state, bool with_9)
     free(q.body);
 }
 
+/* (SQLite's upgrade path; a PostgreSQL database begins at schema 8 with
+ * no reports stored in the old format.) */
 static void test_migration_from_8(void **state)
 {
+    if (da_test_store_is_pg())
+        skip();
     migrate_from(state, false);
 }
 
 static void test_migration_from_9(void **state)
 {
+    if (da_test_store_is_pg())
+        skip();
     migrate_from(state, true);
 }
 
@@ -661,7 +706,8 @@ static void test_corrupt_blob_detected(void **state)
     free(z);
     snprintf(sql, sizeof(sql),
              "UPDATE blobs SET data = x'%s' WHERE agent_id = 'a1' AND kind = 1 AND"
-             " sha256 = (SELECT min(sha256) FROM blobs WHERE agent_id = 'a1' AND kind = 1)",
+             " sha256 = (SELECT sha256 FROM blobs WHERE agent_id = 'a1' AND kind = 1"
+             " ORDER BY sha256 LIMIT 1)",
              hex);
     corrupt_and_expect(f, sql, "r1");
 

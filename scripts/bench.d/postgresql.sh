@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# PostgreSQL store benchmark: verified report ingestion over HTTPS keep-alive
+# driven by devattest-loadgen (docs/loadgen.md) into one server instance on
+# SQLite (the reference, same run), one on PostgreSQL, then two instances on
+# the same PostgreSQL database (the same configuration and keys, as behind a
+# load balancer), each fed by its own load generator at the same time. A
+# throwaway PostgreSQL cluster (tests/support/pg-cluster) on this machine;
+# everything on loopback. Prints the rows docs/benchmarks.md records
+# ("Server: PostgreSQL store"). Needs a release build in $DA_BUILD.
+#   BENCH_COUNT (default 10000) reports per load generator and row
+#   BENCH_CONCURRENCY (default 64) keep-alive connections per load generator
+#   BENCH_AGENTS (default 256) simulated agents per load generator and row
+#   BENCH_DOCS (default "small debian12") documents of tests/data/loadgen
+#   BENCH_STORE_CONNECTIONS (default 16) store_connections of each instance
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${DA_BUILD:?run through scripts/bench}
+count=${BENCH_COUNT:-10000}
+conc=${BENCH_CONCURRENCY:-64}
+agents=${BENCH_AGENTS:-256}
+docs=${BENCH_DOCS:-small debian12}
+pool=${BENCH_STORE_CONNECTIONS:-16}
+data=$top/tests/data/loadgen
+server=$build/server/devattest-server
+loadgen=$build/loadgen/devattest-loadgen
+work=$(mktemp -d /tmp/da-bench-pg-XXXXXX)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+  "$top/tests/support/pg-cluster" stop "$work/pg.env" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$top/tests/support/pg-cluster" start "$work/pg.env" >/dev/null
+base=$(sed -n 's/^uri=//p' "$work/pg.env")
+
+# setup NAME STORE: a server configuration in $work/NAME (its keys, vendor
+# "bench" and an admin token) for STORE (sqlite, or a new database's name)
+setup() {
+  local store=sqlite
+  if [ "$2" != sqlite ]; then
+    psql "$base" -qc "CREATE DATABASE $2"
+    store=${base%/postgres}/$2
+  fi
+  mkdir -p "$work/$1"
+  cat >"$work/$1/server.conf" <<EOC
+listen_address = 127.0.0.1
+port = 0
+state_dir = $work/$1/state
+store = $store
+store_connections = $pool
+nonce_ttl = 3600s
+rate_per_address = 1000000
+burst_per_address = 1000000
+rate_per_agent = 1000000
+burst_per_agent = 1000000
+nonce_rate_per_address = 1000000
+nonce_burst_per_address = 1000000
+max_connections = 1024
+max_connections_per_address = 1024
+test_software_agents = yes
+log_level = warn
+EOC
+  "$server" -c "$work/$1/server.conf" init --name 127.0.0.1 >/dev/null
+  cp "$top/common/policies/iso27001-2022-devenv.json" "$work/$1/state/policy.json"
+  "$server" -c "$work/$1/server.conf" vendor create bench >/dev/null
+  "$server" -c "$work/$1/server.conf" token create --role admin --label bench | head -1 \
+    >"$work/$1/token"
+}
+
+# start NAME PORTFILE: one more instance of configuration NAME; its pid last in pids
+start() {
+  rm -f "$2"
+  "$server" -c "$work/$1/server.conf" serve --port-file "$2" 2>"$2.log" &
+  pids+=($!)
+  for _ in $(seq 1 200); do [ -s "$2" ] && break; sleep 0.05; done
+}
+
+# load NAME PORTFILE DOC: one load generator run against one instance
+load() {
+  "$loadgen" --url "https://127.0.0.1:$(cat "$2")" --ca "$work/$1/state/ca.pem" \
+    --token-file "$work/$1/token" --vendor bench --evidence "$data/evidence-$3.json" \
+    --inventory "$data/inventory-debian12.txt" --agents "$agents" --concurrency "$conc" \
+    --count "$count" --duration 120 --change-rate 0.01 || true
+}
+
+field() { awk -v k="$1" '$1 == k {print $2}' <<<"$2"; }
+ticks() {
+  local t=0 p
+  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
+pg_pids() { pgrep -u "${DA_TEST_PG_USER:-nobody}" -x postgres || true; }
+per_report() {
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" \
+    'BEGIN {if (n > 0) printf "%.3f ms", 1000 * t / hz / n; else print "-"}'
+}
+row() { # OUT SERVER_TICKS PG_TICKS
+  local n
+  n=$(field accepted "$1")
+  printf '%s | %s | %s / %s ms | %s | %s | %s | %s |' "$n" "$(field reports_per_s "$1")" \
+    "$(field latency_ms.p50 "$1")" "$(field latency_ms.p99 "$1")" \
+    "$(awk '$1 ~ /^errors\./ {printf "%s%s %s", s, $1, $2; s=", "}' <<<"$1" | sed 's/errors\.//g')" \
+    "$(field server.bytes_per_report "$1")" "$(per_report "$2" "${n:-0}")" \
+    "$( [ "$3" = - ] && echo - || per_report "$3" "${n:-0}")"
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load generators on the same cores"
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "postgresql: $(psql "$base" -Atc 'SHOW server_version'), fsync $(psql "$base" -Atc 'SHOW fsync'), synchronous_commit $(psql "$base" -Atc 'SHOW synchronous_commit'), store_connections $pool"
+echo
+echo "| store | document | accepted | reports/s | p50 / p99 | errors | stored B/report | server CPU/report | PostgreSQL CPU/report | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for doc in $docs; do
+  setup "sq-$doc" sqlite
+  start "sq-$doc" "$work/sq-$doc.port"
+  s0=$(ticks "${pids[-1]}")
+  out=$(load "sq-$doc" "$work/sq-$doc.port" "$doc")
+  echo "| SQLite, 1 instance | $doc | $(row "$out" $(($(ticks "${pids[-1]}") - s0)) -) $(cut -d' ' -f1 /proc/loadavg) |"
+  kill "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
+
+  setup "one-$doc" "one_$doc"
+  start "one-$doc" "$work/one-$doc.port"
+  s0=$(ticks "${pids[-1]}"); p0=$(ticks $(pg_pids))
+  out=$(load "one-$doc" "$work/one-$doc.port" "$doc")
+  s1=$(ticks "${pids[-1]}"); p1=$(ticks $(pg_pids))
+  echo "| PostgreSQL, 1 instance | $doc | $(row "$out" $((s1 - s0)) $((p1 - p0))) $(cut -d' ' -f1 /proc/loadavg) |"
+  kill "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
+
+  setup "two-$doc" "two_$doc"
+  start "two-$doc" "$work/two-$doc.a"
+  a=${pids[-1]}
+  start "two-$doc" "$work/two-$doc.b"
+  b=${pids[-1]}
+  s0=$(ticks "$a" "$b"); p0=$(ticks $(pg_pids))
+  load "two-$doc" "$work/two-$doc.a" "$doc" >"$work/out-a" &
+  la=$!
+  load "two-$doc" "$work/two-$doc.b" "$doc" >"$work/out-b" &
+  lb=$!
+  wait "$la" || true
+  wait "$lb" || true
+  s1=$(ticks "$a" "$b"); p1=$(ticks $(pg_pids))
+  oa=$(cat "$work/out-a"); ob=$(cat "$work/out-b")
+  echo "| PostgreSQL, instance A of 2 | $doc | $(row "$oa" - -) $(cut -d' ' -f1 /proc/loadavg) |"
+  echo "| PostgreSQL, instance B of 2 | $doc | $(row "$ob" - -) $(cut -d' ' -f1 /proc/loadavg) |"
+  n=$(( $(field accepted "$oa") + $(field accepted "$ob") ))
+  echo "| PostgreSQL, 2 instances together | $doc | $n | $(awk -v a="$(field reports_per_s "$oa")" -v b="$(field reports_per_s "$ob")" 'BEGIN {print a + b}') | | | | $(per_report $((s1 - s0)) "$n") | $(per_report $((p1 - p0)) "$n") | |"
+  kill "$a" "$b"; wait "$a" "$b" || true; pids=()
+done
