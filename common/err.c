@@ -216,6 +216,7 @@ static const struct da_err_entry da_err_table[] = {
 
     {DA_ERR_DIFF_TOO_LARGE, "report_diff_too_large", 422,
      "the reports have too many fields to compare"},
+    {DA_ERR_EXPORT_TOO_LARGE, "export_too_large", 422, "the export is too large; narrow it"},
 
     {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
     {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},

@@ -192,6 +192,7 @@ enum da_err {
 
     /* dashboard views */
     DA_ERR_DIFF_TOO_LARGE = -670,
+    DA_ERR_EXPORT_TOO_LARGE = -671, /* a CSV export past its cap */
 
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,

@@ -32,7 +32,7 @@
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 7
+#define STORE_SCHEMA_LATEST 9
 
 struct wjob {
     int (*fn)(sqlite3 *db, void *arg);
@@ -173,9 +173,22 @@ static const char *const migrations[] = {
     " created_at BIGINT NOT NULL, decided_at BIGINT NOT NULL DEFAULT 0,"
     " decided_by TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX enrollments_state ON enrollments(state, created_at);",
+    /* 8: reserved; a NULL entry is a version not defined yet. Versions are
+     * applied one by one where missing, so a database that already has 9
+     * takes 8 once it is defined. */
+    NULL,
+    /* 9: the issuer, serial and root of each EK certificate (NULL: none,
+     * or enrolled before they were kept) */
+    "ALTER TABLE agents ADD COLUMN ek_issuer TEXT;"
+    "ALTER TABLE agents ADD COLUMN ek_serial TEXT;"
+    "ALTER TABLE agents ADD COLUMN ek_root TEXT;"
+    "ALTER TABLE challenges ADD COLUMN ek_issuer TEXT;"
+    "ALTER TABLE challenges ADD COLUMN ek_serial TEXT;"
+    "ALTER TABLE challenges ADD COLUMN ek_root TEXT;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");
+_Static_assert(STORE_SCHEMA_LATEST < 64, "applied versions are kept in a 64-bit mask");
 
 /* Staleness and status computed on read, from the same columns everywhere. */
 #define AGENT_STATUS_SQL                                                                           \
@@ -190,7 +203,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST
     " a.revoked, " AGENT_STATUS_SQL                                                                \
     " AS status, a.created_at, a.last_verified_at, a.last_compliant,"                              \
     " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version,"              \
-    " a.ek_trust"
+    " a.ek_trust, a.ek_issuer, a.ek_serial, a.ek_root"
 
 static int64_t now_s(void)
 {
@@ -303,6 +316,20 @@ static void col_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
     const unsigned char *t = sqlite3_column_text(st, col);
 
     snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* "" is stored as NULL (nothing recorded) */
+static const char *or_null(const char *text)
+{
+    return text[0] != '\0' ? text : NULL;
+}
+
+/* issuer, serial and root from columns col..col+2 */
+static void ek_cert_from_row(sqlite3_stmt *st, int col, struct srv_ek_cert *out)
+{
+    col_copy(st, col, out->issuer, sizeof(out->issuer));
+    col_copy(st, col + 1, out->serial, sizeof(out->serial));
+    col_copy(st, col + 2, out->root, sizeof(out->root));
 }
 
 static int col_blob(sqlite3_stmt *st, int col, unsigned char **out, size_t *len)
@@ -512,26 +539,37 @@ static int open_conn(const char *path, bool writer, sqlite3 **out)
 static int migrate(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
+    uint64_t applied = 0;
     int version = 0, rc;
     size_t i;
 
     rc = exec_sql(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     if (rc != 0)
         return rc;
-    rc = prepare(db, &st, "SELECT max(version) FROM schema_version", "");
+    rc = prepare(db, &st, "SELECT version FROM schema_version", "");
     if (rc != 0)
         return rc;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int v = sqlite3_column_int(st, 0);
+
+        if (v > version)
+            version = v;
+        if (v >= 1 && v <= STORE_SCHEMA_LATEST)
+            applied |= UINT64_C(1) << v;
+    }
     release(st);
     if (version > STORE_SCHEMA_LATEST) {
         da_error_f("database schema %d is newer than this server (%d)", version,
                    STORE_SCHEMA_LATEST);
         return DA_ERR_STORE;
     }
-    for (i = (size_t)version; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+    /* every defined version not applied yet, in order (not only those
+     * above the highest: a reserved number may be defined later) */
+    for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
         char ins[96];
 
+        if (migrations[i] == NULL || (applied & (UINT64_C(1) << (i + 1))) != 0)
+            continue;
         snprintf(ins, sizeof(ins), "INSERT INTO schema_version (version) VALUES (%zu)", i + 1);
         rc = exec_sql(db, "BEGIN IMMEDIATE");
         if (rc == 0)
@@ -979,12 +1017,13 @@ static int challenge_put_job(sqlite3 *db, void *arg)
 
     rc = prepare(db, &st,
                  "INSERT INTO challenges (id, vendor_id, secret, ek_public, ak_public, ek_name,"
-                 " ak_name, host_json, expires_at, ek_trust)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                 "tibbbtttit", c->id, c->vendor_id, c->secret, (size_t)SRV_HASH_LEN, c->ek_public,
-                 c->ek_public_len, c->ak_public, c->ak_public_len, c->ek_name, c->ak_name,
-                 c->host_json != NULL ? c->host_json : "{}", c->expires_at,
-                 c->ek_trust[0] != '\0' ? c->ek_trust : "manufacturer_chain");
+                 " ak_name, host_json, expires_at, ek_trust, ek_issuer, ek_serial, ek_root)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 "tibbbtttitttt", c->id, c->vendor_id, c->secret, (size_t)SRV_HASH_LEN,
+                 c->ek_public, c->ek_public_len, c->ak_public, c->ak_public_len, c->ek_name,
+                 c->ak_name, c->host_json != NULL ? c->host_json : "{}", c->expires_at,
+                 c->ek_trust[0] != '\0' ? c->ek_trust : "manufacturer_chain",
+                 or_null(c->ek_cert.issuer), or_null(c->ek_cert.serial), or_null(c->ek_cert.root));
     return rc != 0 ? rc : run(db, st, NULL);
 }
 
@@ -1008,7 +1047,8 @@ static int challenge_take_job(sqlite3 *db, void *arg)
 
     rc = prepare(db, &st,
                  "SELECT vendor_id, secret, ek_public, ak_public, ek_name, ak_name, host_json,"
-                 " expires_at, ek_trust FROM challenges WHERE id = ?1",
+                 " expires_at, ek_trust, ek_issuer, ek_serial, ek_root FROM challenges"
+                 " WHERE id = ?1",
                  "t", j->id);
     if (rc != 0)
         return rc;
@@ -1032,6 +1072,7 @@ static int challenge_take_job(sqlite3 *db, void *arg)
     c->host_json = col_strdup(st, 6);
     c->expires_at = sqlite3_column_int64(st, 7);
     col_copy(st, 8, c->ek_trust, sizeof(c->ek_trust));
+    ek_cert_from_row(st, 9, &c->ek_cert);
     release(st);
     if (rc == 0 && c->host_json == NULL)
         rc = DA_ERR_NOMEM;
@@ -1253,11 +1294,13 @@ static int agent_create_job(sqlite3 *db, void *arg)
 
     rc = prepare(db, &st,
                  "INSERT INTO agents (id, vendor_id, ek_name, ak_name, ak_public, sk_public,"
-                 " host_json, created_at, ek_trust) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                 "tittbbtit", a->id, a->vendor_id, a->ek_name, a->ak_name, a->ak_public,
+                 " host_json, created_at, ek_trust, ek_issuer, ek_serial, ek_root)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 "tittbbtitttt", a->id, a->vendor_id, a->ek_name, a->ak_name, a->ak_public,
                  a->ak_public_len, a->sk_public, a->sk_public_len,
                  a->host_json != NULL ? a->host_json : "{}", a->created_at,
-                 a->ek_trust[0] != '\0' ? a->ek_trust : "manufacturer_chain");
+                 a->ek_trust[0] != '\0' ? a->ek_trust : "manufacturer_chain",
+                 or_null(a->ek_cert.issuer), or_null(a->ek_cert.serial), or_null(a->ek_cert.root));
     return rc != 0 ? rc : run(db, st, NULL);
 }
 
@@ -1294,6 +1337,7 @@ static int agent_from_row(sqlite3_stmt *st, struct srv_agent **out)
     a->clock = (uint64_t)sqlite3_column_int64(st, 16);
     a->firmware_version = (uint64_t)sqlite3_column_int64(st, 17);
     col_copy(st, 18, a->ek_trust, sizeof(a->ek_trust));
+    ek_cert_from_row(st, 19, &a->ek_cert);
     if (rc == 0 && a->host_json == NULL)
         rc = DA_ERR_NOMEM;
     if (rc != 0) {
@@ -1427,6 +1471,7 @@ struct reenroll_job {
     size_t sk_len;
     const char *host;
     const char *ek_trust;
+    const struct srv_ek_cert *ek_cert;
 };
 
 static int agent_reenroll_job(sqlite3 *db, void *arg)
@@ -1436,19 +1481,28 @@ static int agent_reenroll_job(sqlite3 *db, void *arg)
     int changes = 0, rc;
 
     rc = prepare(db, &st,
-                 "UPDATE agents SET sk_public = ?2, host_json = ?3, ek_trust = ?4 WHERE id = ?1",
-                 "tbtt", j->id, j->sk, j->sk_len, j->host, j->ek_trust);
+                 "UPDATE agents SET sk_public = ?2, host_json = ?3, ek_trust = ?4,"
+                 " ek_issuer = ?5, ek_serial = ?6, ek_root = ?7 WHERE id = ?1",
+                 "tbttttt", j->id, j->sk, j->sk_len, j->host, j->ek_trust,
+                 j->ek_cert != NULL ? or_null(j->ek_cert->issuer) : NULL,
+                 j->ek_cert != NULL ? or_null(j->ek_cert->serial) : NULL,
+                 j->ek_cert != NULL ? or_null(j->ek_cert->root) : NULL);
     if (rc == 0)
         rc = run(db, st, &changes);
     return rc == 0 && changes == 0 ? DA_ERR_AGENT_UNKNOWN : rc;
 }
 
 int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
-                             size_t sk_public_len, const char *host_json, const char *ek_trust)
+                             size_t sk_public_len, const char *host_json, const char *ek_trust,
+                             const struct srv_ek_cert *ek_cert)
 {
-    struct reenroll_job j = {id, sk_public, sk_public_len, host_json,
+    struct reenroll_job j = {id,
+                             sk_public,
+                             sk_public_len,
+                             host_json,
                              ek_trust != NULL && ek_trust[0] != '\0' ? ek_trust
-                                                                     : SRV_EK_TRUST_CHAIN};
+                                                                     : SRV_EK_TRUST_CHAIN,
+                             ek_cert};
 
     return submit(s, agent_reenroll_job, &j);
 }

@@ -77,12 +77,12 @@ static void test_migration_and_reopen(void **state)
     int64_t id1 = 0, id2 = 0;
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 9);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 9);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
@@ -617,11 +617,17 @@ static void test_migration_from_1(void **state)
                       "DROP TABLE boot_pins; DROP TABLE ima_state;"
                       "DROP TABLE enrollments; ALTER TABLE agents DROP COLUMN ek_trust;"
                       "ALTER TABLE challenges DROP COLUMN ek_trust;"
+                      "ALTER TABLE agents DROP COLUMN ek_issuer;"
+                      " ALTER TABLE agents DROP COLUMN ek_serial;"
+                      " ALTER TABLE agents DROP COLUMN ek_root;"
+                      " ALTER TABLE challenges DROP COLUMN ek_issuer;"
+                      " ALTER TABLE challenges DROP COLUMN ek_serial;"
+                      " ALTER TABLE challenges DROP COLUMN ek_root;"
                       "DELETE FROM schema_version WHERE version >= 2;"
                       "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 9);
     {
         /* a token from before the migration still works, under the id the
          * migration gave it (the first 8 bytes of its hash) */
@@ -700,6 +706,12 @@ static void test_migration_from_3(void **state)
                       " DROP TABLE boot_pins; DROP TABLE ima_state; DROP TABLE enrollments;"
                       " ALTER TABLE agents DROP COLUMN ek_trust;"
                       " ALTER TABLE challenges DROP COLUMN ek_trust;"
+                      " ALTER TABLE agents DROP COLUMN ek_issuer;"
+                      " ALTER TABLE agents DROP COLUMN ek_serial;"
+                      " ALTER TABLE agents DROP COLUMN ek_root;"
+                      " ALTER TABLE challenges DROP COLUMN ek_issuer;"
+                      " ALTER TABLE challenges DROP COLUMN ek_serial;"
+                      " ALTER TABLE challenges DROP COLUMN ek_root;"
                       " DROP INDEX audit_at; DROP INDEX api_tokens_token_id; DROP TABLE api_tokens;"
                       " CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
                       " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
@@ -708,7 +720,7 @@ static void test_migration_from_3(void **state)
                       " COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 7);
+    assert_int_equal(version, 9);
     assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
     assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
     assert_string_equal(rid, "r1");
