@@ -12,6 +12,7 @@
 struct da_fleet_machine {
     const char *vendor;
     const char *hostname;
+    const char *ek_issuer; /* stored as the EK certificate's issuer; NULL: none */
     char agent_id[33];
     struct da_soft_ak ak;
     char report_ids[DA_FLEET_MAX_REPORTS][40];
