@@ -246,6 +246,9 @@ try {
   check(badDoc.ek_issuer === env("DA_BAD_EK_ISSUER") && issuerShown === badDoc.ek_issuer,
     `identity: the EK issuer as the API states it (${issuerShown})`);
   check(vr.ek_issuer === badDoc.ek_issuer, "the vendor CSV carries the same EK issuer");
+  check(badDoc.ek_serial && (await page.textContent("#ek-serial")) === badDoc.ek_serial &&
+        badDoc.ek_root && (await page.textContent("#ek-root")) === badDoc.ek_root,
+    "identity: the EK certificate's serial and root as the API states them");
   const pts = await page.$$eval("#history-chart circle", (c) => c.map((x) => x.getAttribute("class")));
   check(pts.length === badReports, `history chart: one point per report (${pts.length}/${badReports})`);
   check(pts.filter((c) => c === "pt-bad").length === badReports - 1 && pts[0] === "pt-ok",

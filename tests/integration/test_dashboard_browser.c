@@ -45,7 +45,11 @@ static void test_dashboard_in_chromium(void **state)
     struct da_fleet_machine stale = {.vendor = "acme", .hostname = "build-stale"};
     struct da_fleet_machine ok = {.vendor = "acme", .hostname = "build-ok"};
     struct da_fleet_machine bad = {
-        .vendor = "globex", .hostname = "build-bad", .ek_issuer = EK_ISSUER};
+        .vendor = "globex",
+        .hostname = "build-bad",
+        .ek_issuer = EK_ISSUER,
+        .ek_serial = "4A0F21",
+        .ek_root = "CN=Example TPM EK Root CA,O=Example Semiconductors\\, Inc.,C=DE"};
     char cmd[4096], policy[1024], cert[512], n[16];
     struct timespec second = {1, 0};
     time_t reported;

@@ -38,6 +38,10 @@ int da_fleet_add(struct da_test_server *s, struct da_fleet_machine *m, int idx)
     a.created_at = (int64_t)time(NULL);
     if (m->ek_issuer != NULL)
         snprintf(a.ek_cert.issuer, sizeof(a.ek_cert.issuer), "%s", m->ek_issuer);
+    if (m->ek_serial != NULL)
+        snprintf(a.ek_cert.serial, sizeof(a.ek_cert.serial), "%s", m->ek_serial);
+    if (m->ek_root != NULL)
+        snprintf(a.ek_cert.root, sizeof(a.ek_cert.root), "%s", m->ek_root);
     rc = srv_store_open(s->db, 1, 86400, &st);
     if (rc == 0)
         rc = srv_store_vendor_ensure(st, m->vendor, &a.vendor_id);

@@ -12,7 +12,8 @@
 struct da_fleet_machine {
     const char *vendor;
     const char *hostname;
-    const char *ek_issuer; /* stored as the EK certificate's issuer; NULL: none */
+    /* stored as the EK certificate's issuer, serial and root; NULL: none */
+    const char *ek_issuer, *ek_serial, *ek_root;
     char agent_id[33];
     struct da_soft_ak ak;
     char report_ids[DA_FLEET_MAX_REPORTS][40];
