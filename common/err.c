@@ -213,6 +213,12 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_ENROLL_STATE, "enrollment_not_pending", 409, "enrollment is no longer pending"},
     {DA_ERR_EK_ROOTS, "ek_roots", 500, "EK root certificates unusable"},
     {DA_ERR_CERT_RENEW, "cert_renew", 500, "TLS certificate cannot be renewed"},
+    {DA_ERR_WEBHOOK_INVALID, "webhook_invalid", 400,
+     "webhook endpoint refused: URL must be https (http only to a loopback address), events known"},
+    {DA_ERR_WEBHOOK_UNKNOWN, "webhook_unknown", 404, "no such webhook endpoint"},
+    {DA_ERR_WEBHOOK_QUEUE_FULL, "webhook_queue_full", 503, "the webhook delivery queue is full"},
+    {DA_ERR_PACK_INVALID, "pack_invalid", 400, "the evidence pack is malformed"},
+    {DA_ERR_PACK_RANGE, "pack_range", 400, "the evidence pack's time range is invalid"},
 
     {DA_ERR_DIFF_TOO_LARGE, "report_diff_too_large", 422,
      "the reports have too many fields to compare"},

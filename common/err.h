@@ -189,6 +189,11 @@ enum da_err {
     DA_ERR_ENROLL_STATE = -653, /* approve or reject of one no longer pending */
     DA_ERR_EK_ROOTS = -654,     /* an EK root file or directory is unusable */
     DA_ERR_CERT_RENEW = -655,   /* the TLS certificate cannot be renewed */
+    DA_ERR_WEBHOOK_INVALID = -675,
+    DA_ERR_WEBHOOK_UNKNOWN = -676,
+    DA_ERR_WEBHOOK_QUEUE_FULL = -677,
+    DA_ERR_PACK_INVALID = -678,
+    DA_ERR_PACK_RANGE = -679,
 
     /* dashboard views */
     DA_ERR_DIFF_TOO_LARGE = -670,

@@ -68,6 +68,12 @@ int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *res
 int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_remove(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhooks(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhook_add(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhook_remove(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhook_test(struct srv_request *req, struct srv_response *resp);
+int srv_api_webhook_deliveries(struct srv_request *req, struct srv_response *resp);
+int srv_api_evidence_pack(struct srv_request *req, struct srv_response *resp);
 /* Adds the agent's "boot_reference" and newest "boot_changes" to o. */
 int srv_api_boot_view(struct srv_request *req, const char *agent_id, cJSON *o);
 

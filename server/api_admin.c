@@ -65,6 +65,13 @@ int srv_api_agent_revoke(struct srv_request *req, struct srv_response *resp)
         return rc;
     actor_of(req, actor, sizeof(actor));
     srv_audit(req->srv, actor, "agent_revoked", req->param[0], 0, reason);
+    {
+        cJSON *d = cJSON_CreateObject();
+
+        if (d != NULL)
+            cJSON_AddStringToObject(d, "reason", reason);
+        srv_webhook_emit(req->srv, NULL, SRV_EVENT_REVOKED, req->param[0], d);
+    }
     return respond_agent(req, resp);
 }
 

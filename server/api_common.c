@@ -198,6 +198,7 @@ static int put_agent_count(const char *vendor, const char *status, int64_t n, vo
 static int render_metrics(struct srv_ctx *ctx, struct da_buf *b)
 {
     const struct srv_metrics *m = &ctx->metrics;
+    uint64_t delivered = 0, failed = 0;
     int rc;
 
     rc = da_buf_printf(b,
@@ -279,14 +280,14 @@ static int render_metrics(struct srv_ctx *ctx, struct da_buf *b)
         rc = COUNTER(b, "devattest_access_log_failures_total",
                      "Access log lines that could not be written.",
                      srv_access_log_failures(ctx->access_log));
-    /* Webhooks are not delivered yet: the families exist, at zero, so that
-     * alerts can be written against them now. */
+    srv_webhook_counts(ctx->webhooks, &delivered, &failed);
     if (rc == 0)
         rc = COUNTER(b, "devattest_webhook_deliveries_total", "Webhook deliveries that succeeded.",
-                     0);
+                     delivered);
     if (rc == 0)
         rc = COUNTER(b, "devattest_webhook_failures_total",
-                     "Webhook delivery attempts that failed.", 0);
+                     "Webhook delivery attempts that failed, and events that could not be queued.",
+                     failed);
     return rc;
 }
 

@@ -549,6 +549,17 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
         if (rc == 0)
             srv_audit(ctx, "server", "identity_event", a->existing->id, DA_ERR_IDENTITY_CONFLICT,
                       detail);
+        if (rc == 0) {
+            cJSON *d = cJSON_CreateObject();
+
+            if (d != NULL) {
+                cJSON_AddStringToObject(d, "vendor", a->existing->vendor);
+                cJSON_AddStringToObject(d, "ek_name", a->c->ek_name);
+                cJSON_AddStringToObject(d, "ak_name", a->c->ak_name);
+                cJSON_AddStringToObject(d, "previous_ak_name", a->existing->ak_name);
+            }
+            srv_webhook_emit(ctx, NULL, SRV_EVENT_IDENTITY, a->existing->id, d);
+        }
         return rc != 0 ? rc : DA_ERR_IDENTITY_CONFLICT;
     }
     if (a->existing->revoked)

@@ -447,6 +447,7 @@ static int make_record(struct ingest *g)
     r->nonce_expires_at = r->received_at + ctx->cfg.nonce_ttl_s;
     memcpy(r->evidence_sha256, g->in->evidence_sha256, sizeof(r->evidence_sha256));
     r->evidence_json = DA_UNCONST(da_buf_str(&g->in->evidence_canonical)); /* lent, read only */
+    r->body_json = g->req->body; /* kept as it arrived, for evidence packs */
     r->compliant = g->compliant;
     r->reset_count = g->clock.reset_count;
     r->restart_count = g->clock.restart_count;
@@ -745,6 +746,28 @@ static int ingest_run(struct ingest *g)
     return rc;
 }
 
+/* Webhook events of a stored report: a changed verdict, changed boot. */
+static void report_events(const struct ingest *g)
+{
+    struct srv_ctx *ctx = g->req->srv;
+    cJSON *d;
+
+    if (g->agent->last_verified_at != 0 && g->agent->last_compliant != g->compliant &&
+        (d = cJSON_CreateObject()) != NULL) {
+        cJSON_AddStringToObject(d, "vendor", g->agent->vendor);
+        cJSON_AddStringToObject(d, "report_id", g->rec.id);
+        cJSON_AddBoolToObject(d, "compliant", g->compliant);
+        cJSON_AddBoolToObject(d, "was_compliant", g->agent->last_compliant);
+        srv_webhook_emit(ctx, NULL, SRV_EVENT_COMPLIANCE, g->agent->id, d);
+    }
+    if (g->boot_changed != NULL && (d = cJSON_CreateObject()) != NULL) {
+        cJSON_AddStringToObject(d, "vendor", g->agent->vendor);
+        cJSON_AddStringToObject(d, "report_id", g->rec.id);
+        cJSON_AddItemToObject(d, "changes", cJSON_Duplicate(g->boot_changed, 1));
+        srv_webhook_emit(ctx, NULL, SRV_EVENT_BOOT, g->agent->id, d);
+    }
+}
+
 int srv_api_report_post(struct srv_request *req, struct srv_response *resp)
 {
     struct ingest g;
@@ -773,12 +796,15 @@ int srv_api_report_post(struct srv_request *req, struct srv_response *resp)
             }
             srv_audit(req->srv, "server", "boot_changed", req->param[0], 0, detail);
         }
+        report_events(&g);
     } else if (rc == DA_ERR_INVENTORY_NEEDED) {
         atomic_fetch_add(&req->srv->metrics.inventory_requested, 1);
     } else if (rc != 0) {
         atomic_fetch_add(&req->srv->metrics.reports_rejected, 1);
         srv_code_counters_add(&req->srv->metrics.reports_refused, rc);
         srv_audit(req->srv, req->address, "report_rejected", req->param[0], rc, resp->message);
+        if (g.agent != NULL && rc != DA_ERR_INVENTORY_NEEDED && rc != DA_ERR_RATE_LIMITED)
+            srv_webhook_note_failure(req->srv, g.agent->id, rc);
     }
     ingest_free(&g);
     return rc;

@@ -25,6 +25,13 @@
     X("http_threads", http_threads, DA_KV_U64, 0, 1024)                                            \
     X("stale_after", stale_after_s, DA_KV_DURATION, 60, 31u * 86400)                               \
     X("sweep_interval", sweep_interval_s, DA_KV_DURATION, 1, 86400)                                \
+    X("webhook_retry_base", webhook_retry_base_s, DA_KV_DURATION, 1, 3600)                         \
+    X("webhook_max_attempts", webhook_max_attempts, DA_KV_U64, 1, 20)                              \
+    X("webhook_max_age", webhook_max_age_s, DA_KV_DURATION, 10, 7u * 86400)                        \
+    X("webhook_timeout", webhook_timeout_s, DA_KV_DURATION, 1, 120)                                \
+    X("webhook_queue_max", webhook_queue_max, DA_KV_U64, 1, 1000000)                               \
+    X("webhook_failure_threshold", webhook_failure_threshold, DA_KV_U64, 1, 100000)                \
+    X("webhook_failure_window", webhook_failure_window_s, DA_KV_DURATION, 10, 86400)               \
     X("nonce_ttl", nonce_ttl_s, DA_KV_DURATION, 5, 3600)                                           \
     X("challenge_ttl", challenge_ttl_s, DA_KV_DURATION, 5, 3600)                                   \
     X("receipt_ttl", receipt_ttl_s, DA_KV_DURATION, 60, 366u * 86400)                              \
@@ -142,6 +149,13 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->http_threads = 0;
     cfg->stale_after_s = 86400;
     cfg->sweep_interval_s = 300;
+    cfg->webhook_retry_base_s = 30;
+    cfg->webhook_max_attempts = 8;
+    cfg->webhook_max_age_s = 86400;
+    cfg->webhook_timeout_s = 10;
+    cfg->webhook_queue_max = 10000;
+    cfg->webhook_failure_threshold = 5;
+    cfg->webhook_failure_window_s = 3600;
     cfg->nonce_ttl_s = 120;
     cfg->challenge_ttl_s = 300;
     cfg->receipt_ttl_s = 86400;

@@ -42,6 +42,13 @@ struct srv_config {
     unsigned http_threads;                /* 0: a thread per connection; N: N polling threads */
     unsigned stale_after_s;               /* no verified report for this long -> stale */
     unsigned sweep_interval_s;            /* periodic staleness sweep */
+    unsigned webhook_retry_base_s;        /* first retry delay; doubles each attempt */
+    unsigned webhook_max_attempts;        /* attempts per delivery */
+    unsigned webhook_max_age_s;           /* no attempt after a delivery is this old */
+    unsigned webhook_timeout_s;           /* one attempt, connect to answer */
+    unsigned webhook_queue_max;           /* pending deliveries kept */
+    unsigned webhook_failure_threshold;   /* refused reports of an agent that make an event */
+    unsigned webhook_failure_window_s;    /* ... within this many seconds */
     unsigned nonce_ttl_s;                 /* lifetime of a report nonce */
     unsigned challenge_ttl_s;             /* lifetime of an enrollment challenge */
     unsigned receipt_ttl_s;               /* validity stated in receipts */

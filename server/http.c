@@ -86,6 +86,12 @@ static const struct route routes[] = {
     {"GET", "/v1/vendors/{}/boot-pins", ROLES_STAFF, NO_BODY, 0, srv_api_boot_pins_get},
     {"POST", "/v1/vendors/{}/boot-pins", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_boot_pin_add},
     {"DELETE", "/v1/vendors/{}/boot-pins/{}", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_boot_pin_remove},
+    {"GET", "/v1/vendors/{}/evidence-pack", ROLES_STAFF, NO_BODY, 0, srv_api_evidence_pack},
+    {"GET", "/v1/webhooks", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_webhooks},
+    {"POST", "/v1/webhooks", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_webhook_add},
+    {"DELETE", "/v1/webhooks/{}", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_webhook_remove},
+    {"POST", "/v1/webhooks/{}/test", SRV_ROLE_ADMIN, SMALL_BODY, 0, srv_api_webhook_test},
+    {"GET", "/v1/webhooks/{}/deliveries", SRV_ROLE_ADMIN, NO_BODY, 0, srv_api_webhook_deliveries},
 };
 
 /* Query parameters a route accepts; any other, or one given twice, is
@@ -105,6 +111,8 @@ static const struct route_query route_queries[] = {
     {srv_api_agent_boot_changes, {"limit", NULL, NULL, NULL, NULL, NULL}},
     {srv_api_audit, {"action", "limit", "cursor", "from", "to", NULL}},
     {srv_api_enrollments, {"state", NULL, NULL, NULL, NULL, NULL}},
+    {srv_api_webhook_deliveries, {"limit", NULL, NULL, NULL, NULL, NULL}},
+    {srv_api_evidence_pack, {"from", "to", NULL, NULL, NULL, NULL}},
 };
 
 struct srv_http {

@@ -16,6 +16,7 @@
 #include "boot_pins.h"
 #include "config.h"
 #include "err.h"
+#include "evidence_pack.h"
 #include "http.h"
 #include "log.h"
 #include "pki.h"
@@ -78,6 +79,11 @@ static const char receipt_key_usage[] =
     "Retire the receipt key (it stays listed by GET /v1/keys with the period\n"
     "it signed) and make a new one; print its id. A running server signs with\n"
     "the new key after its next restart.\n";
+static const char export_usage[] =
+    "usage: devattest-server [-c CONFIG] export --vendor NAME [--from T] [--to T] -o FILE\n"
+    "Write the vendor's evidence pack (reports received from --from up to, not\n"
+    "including, --to; T is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ; by default the\n"
+    "last 30 days) to FILE; check it with devattest-verify pack.\n";
 static const char serve_usage[] =
     "usage: devattest-server [-c CONFIG] [--state-dir DIR] serve [--port-file FILE]\n"
     "Run the HTTPS API until SIGTERM or SIGINT. --port-file receives the\n"
@@ -242,12 +248,29 @@ static int write_port_file(const char *path, unsigned port)
     return 0;
 }
 
+static int stale_event(const char *agent_id, void *arg)
+{
+    srv_webhook_emit(arg, NULL, SRV_EVENT_STALE, agent_id, NULL);
+    return 0;
+}
+
+/* Agents about to be marked stale get their event, then the mark. */
+static void sweep(struct srv_ctx *ctx)
+{
+    int64_t now = srv_now();
+    int changed = 0;
+
+    if (srv_store_sweep_stale_ids(ctx->store, now, stale_event, ctx) != 0)
+        da_error_f("staleness sweep: agents not listed");
+    if (srv_store_sweep_stale(ctx->store, now, &changed) == 0 && changed > 0)
+        da_info_f("staleness sweep: %d agent(s) became stale", changed);
+}
+
 /* Signals are taken synchronously: SIGTERM/SIGINT end the loop, the
  * timeout runs the staleness sweep. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
     struct timespec ts = {(time_t)ctx->cfg.sweep_interval_s, 0};
-    int changed = 0;
 
     for (;;) {
         int sig = sigtimedwait(set, NULL, &ts);
@@ -256,8 +279,8 @@ static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
             da_info_f("signal %d: shutting down", sig);
             return 0;
         }
-        if (sig < 0 && srv_store_sweep_stale(ctx->store, srv_now(), &changed) == 0 && changed > 0)
-            da_info_f("staleness sweep: %d agent(s) became stale", changed);
+        if (sig < 0)
+            sweep(ctx);
     }
 }
 
@@ -417,6 +440,13 @@ static int cmd_vendor(const struct srv_config *cfg, int argc, char **argv)
     return rc == 2 ? command_usage_error("vendor") : rc;
 }
 
+static int cmd_export(const struct srv_config *cfg, int argc, char **argv)
+{
+    int rc = srv_cli_export(cfg, argc, argv);
+
+    return rc == 2 ? command_usage_error("export") : rc;
+}
+
 static const struct srv_command srv_commands[] = {
     {"init", "create the CA, TLS certificate, receipt key and nonce secret", init_usage, cmd_init},
     {"token", "create, list, revoke or expire API tokens; enrollment tokens", token_usage,
@@ -428,6 +458,7 @@ static const struct srv_command srv_commands[] = {
     {"boot-pin", "add, list or remove a vendor's pinned boot components", boot_pin_usage,
      srv_cli_boot_pin},
     {"receipt-key", "rotate the receipt signing key", receipt_key_usage, cmd_receipt_key},
+    {"export", "write a vendor's evidence pack for auditors", export_usage, cmd_export},
     {"serve", "run the HTTPS API", serve_usage, cmd_serve},
 };
 

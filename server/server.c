@@ -221,6 +221,8 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
         rc = load_dbx_reference(ctx);
     if (rc == 0)
         rc = load_ima_allowlist(ctx);
+    if (rc == 0)
+        rc = srv_webhooks_start(ctx, &ctx->webhooks);
     if (rc != 0) {
         srv_ctx_close(ctx);
         return rc;
@@ -233,6 +235,7 @@ void srv_ctx_close(struct srv_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    srv_webhooks_stop(ctx->webhooks); /* before the store it reads */
     srv_store_close(ctx->store);
     srv_access_log_close(ctx->access_log);
     srv_keys_free(ctx->keys);

@@ -21,6 +21,7 @@
 #include "quote.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "webhook.h"
 
 /* Counters exported at /metrics. */
 struct srv_metrics {
@@ -89,6 +90,7 @@ struct srv_ctx {
     void *http;                        /* struct srv_http, owned by http.c */
     atomic_int inflight;
     atomic_bool stopping;
+    struct srv_webhooks *webhooks; /* delivery worker (webhook.h) */
 };
 
 /* Load keys, open the store, set up limits and the policy. */

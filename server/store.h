@@ -189,6 +189,9 @@ struct srv_report {
     const char *boot_state_json;
     const struct srv_boot_change *boot_changes;
     size_t n_boot_changes;
+    /* put: the report body as it arrived, kept for evidence packs (not
+     * loaded by gets; NULL: none) */
+    const char *body_json;
 };
 
 struct srv_audit_entry {
@@ -308,6 +311,79 @@ typedef int (*srv_boot_pin_cb)(const struct srv_boot_pin *p, void *ctx);
 /* vendor_id 0: every vendor's pins. */
 int srv_store_boot_pins_list(struct srv_store *s, int64_t vendor_id, srv_boot_pin_cb cb, void *ctx);
 
+/* Webhook endpoints and their delivery queue (server/webhook.h). events
+ * is a comma-separated list of event kinds. */
+struct srv_webhook {
+    char id[SRV_ID_HEX];
+    char url[512];
+    char secret[65]; /* hex of 32 random bytes: the HMAC key */
+    char events[256];
+    int64_t created_at;
+};
+
+/* A queued delivery; body is borrowed for the callback. attempts_json is the
+ * array of attempts [{at, status, error}] (deliveries list only). */
+struct srv_webhook_delivery {
+    int64_t id;
+    char webhook_id[SRV_ID_HEX];
+    char url[512];
+    char secret[65];
+    char event[48];
+    char state[16]; /* pending, delivered, failed */
+    int64_t created_at;
+    int64_t next_at;
+    int attempts;
+    const char *body;
+    const char *attempts_json;
+};
+
+int srv_store_webhook_add(struct srv_store *s, const struct srv_webhook *w);
+/* DA_ERR_WEBHOOK_UNKNOWN when absent; its queued deliveries go with it. */
+int srv_store_webhook_remove(struct srv_store *s, const char *id);
+int srv_store_webhook_get(struct srv_store *s, const char *id, struct srv_webhook *out);
+typedef int (*srv_webhook_cb)(const struct srv_webhook *w, void *ctx);
+int srv_store_webhooks_list(struct srv_store *s, srv_webhook_cb cb, void *ctx);
+/* Queue body for every endpoint subscribed to event (webhook_id NULL) or
+ * for that one endpoint; *queued gets how many. DA_ERR_WEBHOOK_QUEUE_FULL
+ * when queue_max deliveries are already pending (nothing queued). */
+int srv_store_webhook_enqueue(struct srv_store *s, const char *webhook_id, const char *event,
+                              const char *body, int64_t now, unsigned queue_max, int *queued);
+typedef int (*srv_webhook_delivery_cb)(const struct srv_webhook_delivery *d, void *ctx);
+/* Pending deliveries due at now, oldest first, at most limit. */
+int srv_store_webhook_due(struct srv_store *s, int64_t now, unsigned limit,
+                          srv_webhook_delivery_cb cb, void *ctx);
+/* Record one attempt (status 0: no HTTP answer) and the delivery's next
+ * state and due time. */
+int srv_store_webhook_attempt(struct srv_store *s, int64_t delivery_id, int64_t at, int status,
+                              const char *error, const char *state, int64_t next_at);
+/* An endpoint's deliveries, newest first, with their attempts. */
+int srv_store_webhook_deliveries(struct srv_store *s, const char *webhook_id, unsigned limit,
+                                 srv_webhook_delivery_cb cb, void *ctx);
+/* Ids of agents that are not revoked and have no verified report newer than
+ * cutoff and were not yet marked stale; called before the sweep marks them. */
+typedef int (*srv_agent_id_cb)(const char *agent_id, void *ctx);
+int srv_store_sweep_stale_ids(struct srv_store *s, int64_t now, srv_agent_id_cb cb, void *ctx);
+
+/* Evidence packs: a vendor's reports received in [from, to), oldest first,
+ * with everything stored about each; texts are borrowed for the callback
+ * (body_json NULL for a report stored before bodies were kept). */
+struct srv_pack_report {
+    char id[SRV_ID_HEX];
+    char agent_id[SRV_ID_HEX];
+    int64_t received_at;
+    bool compliant;
+    char evidence_sha256[65];
+    const char *verdict_json;
+    const char *transcript_json;
+    const char *receipt_json;
+    const char *body_json;
+};
+typedef int (*srv_pack_report_cb)(const struct srv_pack_report *r, void *ctx);
+int srv_store_pack_reports(struct srv_store *s, int64_t vendor_id, int64_t from, int64_t to,
+                           srv_pack_report_cb cb, void *ctx);
+/* A stored policy version by its digest; DA_ERR_NOT_FOUND. */
+int srv_store_policy_by_sha256(struct srv_store *s, const char *sha256_hex, char **json,
+                               int64_t *created_at);
 /* The agent's IMA state (ima.h); DA_ERR_NOT_FOUND when none is stored.
  * Clear it with srv_ima_state_clear. */
 struct srv_ima_state;

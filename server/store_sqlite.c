@@ -72,7 +72,11 @@ struct srv_store {
 };
 
 /* Migrations, in order; entry i brings the schema from version i to i+1.
- * The DML elsewhere is portable SQL; DDL is per backend. */
+ * The DML elsewhere is portable SQL; DDL is per backend. A NULL entry
+ * reserves a number defined later: migrate() applies every defined version
+ * a database lacks, not only those above its highest, so a database that
+ * took a later version first still takes the reserved one once it exists
+ * (each migration must therefore stand on its own). */
 static const char *const migrations[] = {
     "CREATE TABLE vendors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " created_at BIGINT NOT NULL);"
@@ -173,10 +177,23 @@ static const char *const migrations[] = {
     " created_at BIGINT NOT NULL, decided_at BIGINT NOT NULL DEFAULT 0,"
     " decided_by TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX enrollments_state ON enrollments(state, created_at);",
-    /* 8: reserved; a NULL entry is a version not defined yet. Versions are
-     * applied one by one where missing, so a database that already has 9
-     * takes 8 once it is defined. */
-    NULL,
+    /* 8: webhook endpoints, their delivery queue and each attempt */
+    "CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL,"
+    " events TEXT NOT NULL, created_at BIGINT NOT NULL);"
+    "CREATE TABLE webhook_deliveries (id INTEGER PRIMARY KEY,"
+    " webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,"
+    " event TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL,"
+    " state TEXT NOT NULL, attempts INTEGER NOT NULL, next_at BIGINT NOT NULL);"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_at);"
+    "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);"
+    "CREATE TABLE webhook_attempts (delivery_id INTEGER NOT NULL"
+    " REFERENCES webhook_deliveries(id) ON DELETE CASCADE, n INTEGER NOT NULL,"
+    " at BIGINT NOT NULL, status INTEGER NOT NULL, error TEXT NOT NULL,"
+    " PRIMARY KEY (delivery_id, n));"
+    /* the signed report as it arrived (evidence, quote, event log), for
+     * evidence packs that an auditor verifies offline */
+    "CREATE TABLE report_bodies (report_id TEXT PRIMARY KEY REFERENCES reports(id),"
+    " body TEXT NOT NULL);",
     /* 9: the issuer, serial and root of each EK certificate (NULL: none,
      * or enrolled before they were kept) */
     "ALTER TABLE agents ADD COLUMN ek_issuer TEXT;"
@@ -1845,6 +1862,12 @@ static int report_put_job(sqlite3 *db, void *arg)
         rc = ima_state_advance(db, r);
     if (rc == 0)
         rc = boot_state_put(db, r);
+    if (rc == 0 && r->body_json != NULL) {
+        rc = prepare(db, &st, "INSERT INTO report_bodies (report_id, body) VALUES (?1, ?2)", "tt",
+                     r->id, r->body_json);
+        if (rc == 0)
+            rc = run(db, st, NULL);
+    }
     for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
         const struct srv_pending_seen *p = &r->pending[i];
 
@@ -2189,6 +2212,347 @@ int srv_store_boot_changes_list(struct srv_store *s, const char *agent_id, unsig
     if (rc == 0 && src != SQLITE_DONE)
         rc = sql_err(db, "step", src);
     release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+/* ---- webhooks ---- */
+
+static int webhook_add_job(sqlite3 *db, void *arg)
+{
+    const struct srv_webhook *w = arg;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(db, &st,
+                     "INSERT INTO webhooks (id, url, secret, events, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5)",
+                     "tttti", w->id, w->url, w->secret, w->events, w->created_at);
+
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_webhook_add(struct srv_store *s, const struct srv_webhook *w)
+{
+    return submit(s, webhook_add_job, DA_UNCONST(w));
+}
+
+static int webhook_remove_job(sqlite3 *db, void *arg)
+{
+    const char *id = arg;
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0;
+
+    rc = prepare(db, &st,
+                 "DELETE FROM webhook_attempts WHERE delivery_id IN"
+                 " (SELECT id FROM webhook_deliveries WHERE webhook_id = ?1)",
+                 "t", id);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == 0)
+        rc = prepare(db, &st, "DELETE FROM webhook_deliveries WHERE webhook_id = ?1", "t", id);
+    if (rc == 0)
+        rc = run(db, st, NULL);
+    if (rc == 0)
+        rc = prepare(db, &st, "DELETE FROM webhooks WHERE id = ?1", "t", id);
+    if (rc == 0)
+        rc = run(db, st, &n);
+    return rc != 0 ? rc : n == 1 ? 0 : DA_ERR_WEBHOOK_UNKNOWN;
+}
+
+int srv_store_webhook_remove(struct srv_store *s, const char *id)
+{
+    return submit(s, webhook_remove_job, DA_UNCONST(id));
+}
+
+static void webhook_from_row(sqlite3_stmt *st, struct srv_webhook *w)
+{
+    memset(w, 0, sizeof(*w));
+    col_copy(st, 0, w->id, sizeof(w->id));
+    col_copy(st, 1, w->url, sizeof(w->url));
+    col_copy(st, 2, w->secret, sizeof(w->secret));
+    col_copy(st, 3, w->events, sizeof(w->events));
+    w->created_at = sqlite3_column_int64(st, 4);
+}
+
+int srv_store_webhook_get(struct srv_store *s, const char *id, struct srv_webhook *out)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st, "SELECT id, url, secret, events, created_at FROM webhooks WHERE id = ?1",
+                 "t", id);
+    if (rc == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            webhook_from_row(st, out);
+        else
+            rc = DA_ERR_WEBHOOK_UNKNOWN;
+        release(st);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_webhooks_list(struct srv_store *s, srv_webhook_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src = SQLITE_DONE;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT id, url, secret, events, created_at FROM webhooks ORDER BY created_at, id",
+                 "");
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_webhook w;
+
+        webhook_from_row(st, &w);
+        rc = cb(&w, ctx);
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = sql_err(db, "step", src);
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+struct webhook_enqueue_job {
+    const char *webhook_id;
+    const char *event;
+    const char *body;
+    int64_t now;
+    unsigned queue_max;
+    int queued;
+};
+
+static int webhook_enqueue_job(sqlite3 *db, void *arg)
+{
+    struct webhook_enqueue_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int64_t pending = 0;
+    int rc;
+
+    rc = prepare(db, &st, "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'", "");
+    if (rc == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            pending = sqlite3_column_int64(st, 0);
+        release(st);
+    }
+    if (rc == 0 && pending >= (int64_t)j->queue_max)
+        return DA_ERR_WEBHOOK_QUEUE_FULL;
+    /* endpoints subscribed to the event: its name in the comma list */
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "INSERT INTO webhook_deliveries (webhook_id, event, body, created_at, state,"
+                     " attempts, next_at) SELECT id, ?2, ?3, ?4, 'pending', 0, ?4 FROM webhooks"
+                     " WHERE (?1 IS NULL AND instr(',' || events || ',', ',' || ?2 || ',') > 0)"
+                     " OR id = ?1",
+                     "ttti", j->webhook_id, j->event, j->body, j->now);
+    return rc != 0 ? rc : run(db, st, &j->queued);
+}
+
+int srv_store_webhook_enqueue(struct srv_store *s, const char *webhook_id, const char *event,
+                              const char *body, int64_t now, unsigned queue_max, int *queued)
+{
+    struct webhook_enqueue_job j = {webhook_id, event, body, now, queue_max, 0};
+    int rc = submit(s, webhook_enqueue_job, &j);
+
+    *queued = j.queued;
+    return rc;
+}
+
+/* Columns of a delivery joined with its endpoint; attempts are column 10. */
+#define DELIVERY_COLUMNS                                                                           \
+    "d.id, d.webhook_id, w.url, w.secret, d.event, d.state, d.created_at, d.next_at,"              \
+    " d.attempts, d.body"
+
+static int deliveries_each(sqlite3 *db, sqlite3_stmt *st, srv_webhook_delivery_cb cb, void *ctx)
+{
+    int rc = 0, src;
+
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_webhook_delivery d;
+
+        memset(&d, 0, sizeof(d));
+        d.id = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, d.webhook_id, sizeof(d.webhook_id));
+        col_copy(st, 2, d.url, sizeof(d.url));
+        col_copy(st, 3, d.secret, sizeof(d.secret));
+        col_copy(st, 4, d.event, sizeof(d.event));
+        col_copy(st, 5, d.state, sizeof(d.state));
+        d.created_at = sqlite3_column_int64(st, 6);
+        d.next_at = sqlite3_column_int64(st, 7);
+        d.attempts = sqlite3_column_int(st, 8);
+        d.body = (const char *)sqlite3_column_text(st, 9);
+        if (sqlite3_column_count(st) > 10)
+            d.attempts_json = (const char *)sqlite3_column_text(st, 10);
+        rc = d.body != NULL ? cb(&d, ctx) : DA_ERR_STORE;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = sql_err(db, "step", src);
+    release(st);
+    return rc;
+}
+
+int srv_store_webhook_due(struct srv_store *s, int64_t now, unsigned limit,
+                          srv_webhook_delivery_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries d JOIN webhooks w"
+                 " ON w.id = d.webhook_id WHERE d.state = 'pending' AND d.next_at <= ?1"
+                 " ORDER BY d.next_at, d.id LIMIT ?2",
+                 "ii", now, (int64_t)limit);
+    if (rc == 0)
+        rc = deliveries_each(db, st, cb, ctx);
+    reader_put(s, slot);
+    return rc;
+}
+
+struct webhook_attempt_job {
+    int64_t delivery_id;
+    int64_t at;
+    int status;
+    const char *error;
+    const char *state;
+    int64_t next_at;
+};
+
+static int webhook_attempt_job(sqlite3 *db, void *arg)
+{
+    struct webhook_attempt_job *j = arg;
+    sqlite3_stmt *st = NULL;
+    int rc, n = 0;
+
+    rc = prepare(db, &st,
+                 "INSERT INTO webhook_attempts (delivery_id, n, at, status, error)"
+                 " SELECT id, attempts + 1, ?2, ?3, ?4 FROM webhook_deliveries WHERE id = ?1",
+                 "iiit", j->delivery_id, j->at, (int64_t)j->status, j->error);
+    if (rc == 0)
+        rc = run(db, st, &n);
+    if (rc == 0 && n != 1)
+        return DA_ERR_NOT_FOUND;
+    if (rc == 0)
+        rc = prepare(db, &st,
+                     "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?2,"
+                     " next_at = ?3 WHERE id = ?1",
+                     "iti", j->delivery_id, j->state, j->next_at);
+    return rc != 0 ? rc : run(db, st, NULL);
+}
+
+int srv_store_webhook_attempt(struct srv_store *s, int64_t delivery_id, int64_t at, int status,
+                              const char *error, const char *state, int64_t next_at)
+{
+    struct webhook_attempt_job j = {delivery_id, at, status, error, state, next_at};
+
+    return submit(s, webhook_attempt_job, &j);
+}
+
+int srv_store_webhook_deliveries(struct srv_store *s, const char *webhook_id, unsigned limit,
+                                 srv_webhook_delivery_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT " DELIVERY_COLUMNS ", (SELECT json_group_array(json_object('at', a.at,"
+                 " 'status', a.status, 'error', a.error)) FROM (SELECT * FROM webhook_attempts"
+                 " WHERE delivery_id = d.id ORDER BY n) a) FROM webhook_deliveries d"
+                 " JOIN webhooks w ON w.id = d.webhook_id WHERE d.webhook_id = ?1"
+                 " ORDER BY d.id DESC LIMIT ?2",
+                 "ti", webhook_id, (int64_t)limit);
+    if (rc == 0)
+        rc = deliveries_each(db, st, cb, ctx);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_sweep_stale_ids(struct srv_store *s, int64_t now, srv_agent_id_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src = SQLITE_DONE;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT id FROM agents WHERE revoked = 0 AND stale_marked = 0"
+                 " AND (CASE WHEN last_verified_at > created_at THEN last_verified_at"
+                 " ELSE created_at END) < ?1 ORDER BY id",
+                 "i", now - (int64_t)s->stale_after);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+
+        rc = id != NULL ? cb(id, ctx) : DA_ERR_STORE;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = sql_err(db, "step", src);
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+/* ---- evidence packs ---- */
+
+int srv_store_pack_reports(struct srv_store *s, int64_t vendor_id, int64_t from, int64_t to,
+                           srv_pack_report_cb cb, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc, src = SQLITE_DONE;
+    sqlite3 *db = reader_get(s, &slot);
+
+    rc = prepare(db, &st,
+                 "SELECT r.id, r.agent_id, r.received_at, r.compliant, r.evidence_sha256,"
+                 " r.verdict_json, r.transcript_json, r.receipt_json, b.body FROM reports r"
+                 " JOIN agents a ON a.id = r.agent_id LEFT JOIN report_bodies b"
+                 " ON b.report_id = r.id WHERE a.vendor_id = ?1 AND r.received_at >= ?2"
+                 " AND r.received_at < ?3 ORDER BY r.received_at, r.id",
+                 "iii", vendor_id, from, to);
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct srv_pack_report p;
+
+        memset(&p, 0, sizeof(p));
+        col_copy(st, 0, p.id, sizeof(p.id));
+        col_copy(st, 1, p.agent_id, sizeof(p.agent_id));
+        p.received_at = sqlite3_column_int64(st, 2);
+        p.compliant = sqlite3_column_int(st, 3) != 0;
+        col_copy(st, 4, p.evidence_sha256, sizeof(p.evidence_sha256));
+        p.verdict_json = (const char *)sqlite3_column_text(st, 5);
+        p.transcript_json = (const char *)sqlite3_column_text(st, 6);
+        p.receipt_json = (const char *)sqlite3_column_text(st, 7);
+        p.body_json = (const char *)sqlite3_column_text(st, 8);
+        rc = p.verdict_json != NULL && p.transcript_json != NULL && p.receipt_json != NULL
+                 ? cb(&p, ctx)
+                 : DA_ERR_STORE;
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = sql_err(db, "step", src);
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_policy_by_sha256(struct srv_store *s, const char *sha256_hex, char **json,
+                               int64_t *created_at)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *json = NULL;
+    rc = prepare(db, &st,
+                 "SELECT json, created_at FROM policies WHERE sha256 = ?1 ORDER BY id LIMIT 1", "t",
+                 sha256_hex);
+    if (rc == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *json = col_strdup(st, 0);
+            *created_at = sqlite3_column_int64(st, 1);
+            rc = *json != NULL ? 0 : DA_ERR_NOMEM;
+        } else {
+            rc = DA_ERR_NOT_FOUND;
+        }
+        release(st);
+    }
     reader_put(s, slot);
     return rc;
 }

@@ -20,6 +20,10 @@
  *       [--require sbom,tests,scan,provenance] [--tsa-ca TSA.pem] [--json]
  *     verify a delivery bundle offline (common/bundle.h, docs/delivery.md):
  *     every check of every envelope is printed with its outcome.
+ *   devattest-verify pack FILE --ca CA.pem
+ *     verify an evidence pack offline (server/pack_verify.h): the manifest
+ *     signed by that CA, then every report's quote, qualifying data and
+ *     receipt; one line per report.
  *
  * Exit codes: 0 success, 1 the input is refused (with its error code), 2
  * usage error. */
@@ -35,6 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+
 #include "buf.h"
 #include "bundle.h"
 #include "caps.h"
@@ -45,6 +52,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "pack_verify.h"
 #include "tcg_eventlog.h"
 #include "tpm_public.h"
 
@@ -67,6 +75,10 @@ static const char bundle_usage[] =
     "                        [--require sbom,tests,scan,provenance] [--tsa-ca TSA.pem] [--json]\n"
     "Verify a delivery bundle offline: every envelope's signature, SK chain,\n"
     "quote, receipt and bound statements (docs/delivery.md).\n";
+static const char pack_usage[] =
+    "usage: devattest-verify pack FILE --ca CA.pem\n"
+    "Re-verify every report in an evidence pack offline: the manifest's\n"
+    "signature by the CA, each file's digest, each report's quote and receipt.\n";
 
 static void usage(FILE *f);
 
@@ -220,6 +232,35 @@ static int cmd_dbx_reference(const char *path, const char *date, const char *sou
     free(text);
     free(h);
     cJSON_Delete(root);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_pack(const char *path, const char *ca_path)
+{
+    struct da_buf tar, ca_pem;
+    unsigned ok = 0, bad = 0;
+    X509 *ca = NULL;
+    int rc;
+
+    da_buf_init(&tar, 1024u * 1024 * 1024);
+    da_buf_init(&ca_pem, DA_MAX_KEY_FILE);
+    rc = da_file_read(ca_path, DA_MAX_KEY_FILE, &ca_pem);
+    if (rc == 0) {
+        BIO *bio = BIO_new_mem_buf(da_buf_data(&ca_pem), (int)da_buf_len(&ca_pem));
+
+        ca = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+        rc = ca != NULL ? 0 : DA_ERR_CRYPTO;
+    }
+    if (rc != 0)
+        fprintf(stderr, "devattest-verify: %s: %s\n", ca_path, da_strerror(rc));
+    if (rc == 0 && (rc = da_file_read(path, 1024u * 1024 * 1024, &tar)) != 0)
+        fprintf(stderr, "devattest-verify: %s: %s\n", path, da_strerror(rc));
+    if (rc == 0)
+        rc = da_pack_verify(da_buf_data(&tar), da_buf_len(&tar), ca, stdout, &ok, &bad);
+    X509_free(ca);
+    da_buf_free(&tar);
+    da_buf_free(&ca_pem);
     return rc == 0 ? 0 : 1;
 }
 
@@ -504,6 +545,14 @@ static int run_dbx_update(int argc, char **argv)
     return run_dbx(argc, argv, 1, dbx_update_usage);
 }
 
+static int run_pack(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[2], "--ca") == 0)
+        return cmd_pack(argv[1], argv[3]);
+    fputs(pack_usage, stderr);
+    return 2;
+}
+
 struct verify_command {
     const char *name;
     const char *summary;
@@ -519,6 +568,7 @@ static const struct verify_command verify_commands[] = {
     {"dbx-update", "make a dbx reference from a published UEFI dbx update", dbx_update_usage,
      run_dbx_update},
     {"bundle", "verify a delivery bundle offline", bundle_usage, cmd_bundle},
+    {"pack", "re-verify every report in an evidence pack offline", pack_usage, run_pack},
 };
 
 #define VERIFY_NCOMMANDS (sizeof(verify_commands) / sizeof(verify_commands[0]))

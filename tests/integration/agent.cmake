@@ -20,6 +20,7 @@ target_link_libraries(bench_agent PRIVATE da_agent)
 # The agent binary end to end: swtpm, a real server over TLS, the shipped policy.
 # (da_test_server comes from server.cmake, included after this file.)
 da_unit_test(NAME test_agent_e2e SOURCES ${DA_TEST_SRC}/integration/test_agent_e2e.c
+                                        ${DA_TEST_SRC}/support/agent_run.c
              LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
 add_dependencies(test_agent_e2e devattest-agent devattest-server)
 
@@ -45,7 +46,9 @@ da_unit_test(NAME test_agent_firewall SOURCES ${DA_TEST_SRC}/integration/test_ag
 # Measured boot end to end: swtpm extended with a real event log's events,
 # the agent sends the log, the server replays it (tpm2-tools as the oracle).
 da_unit_test(NAME test_mboot_e2e SOURCES ${DA_TEST_SRC}/integration/test_mboot_e2e.c
-             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server)
+                                        ${DA_TEST_SRC}/support/agent_run.c
+             LIBS da_agent da_test_server da_test_swtpm da_test_webhook_rx
+             LABELS integration swtpm server)
 add_dependencies(test_mboot_e2e devattest-agent devattest-server)
 
 # Minimal privacy mode end to end: planted names never reach the server.

@@ -12,7 +12,7 @@ add_dependencies(test_server_http devattest-server)
 
 if(TARGET da_agent)
   da_unit_test(NAME test_server_e2e SOURCES ${DA_TEST_SRC}/integration/test_server_e2e.c
-               LIBS da_server da_agent da_test_server da_test_swtpm da_test_rawtls
+               LIBS da_server da_agent da_test_server da_test_swtpm da_test_rawtls da_test_webhook_rx
                LABELS integration server swtpm)
   add_dependencies(test_server_e2e devattest-server)
 endif()
@@ -25,6 +25,21 @@ target_link_libraries(da_test_softak PUBLIC devattest PkgConfig::TSS2_MU_T OpenS
 da_unit_test(NAME test_server_crash SOURCES ${DA_TEST_SRC}/integration/test_server_crash.c
              LIBS da_server da_test_server da_test_softak LABELS integration server)
 add_dependencies(test_server_crash devattest-server)
+
+# Webhooks: a receiver in the test checks signatures, retries, the delivery log.
+add_library(da_test_webhook_rx STATIC ${DA_TEST_SRC}/support/webhook_rx.c)
+target_include_directories(da_test_webhook_rx PUBLIC ${DA_TEST_SRC}/support)
+target_link_libraries(da_test_webhook_rx PUBLIC da_test_server da_server OpenSSL::Crypto
+                      PkgConfig::CMOCKA)
+da_unit_test(NAME test_server_webhooks SOURCES ${DA_TEST_SRC}/integration/test_server_webhooks.c
+             LIBS da_server da_test_server da_test_softak da_test_webhook_rx
+             LABELS integration server)
+add_dependencies(test_server_webhooks devattest-server)
+
+# Evidence packs: export (API and CLI), GNU tar, offline verification, tampering.
+da_unit_test(NAME test_evidence_pack SOURCES ${DA_TEST_SRC}/integration/test_evidence_pack.c
+             LIBS da_server da_test_server da_test_softak LABELS integration server)
+add_dependencies(test_evidence_pack devattest-server devattest-verify)
 
 # The benchmark's load generator (scripts/bench.d/server.sh); not a test.
 add_executable(da_server_load ${DA_TEST_SRC}/bench/server_load.c)
@@ -56,6 +71,7 @@ add_dependencies(test_server_framing devattest-server)
 if(TARGET da_agent)
   da_unit_test(NAME test_server_slow_clients
                SOURCES ${DA_TEST_SRC}/integration/test_server_slow_clients.c
+                       ${DA_TEST_SRC}/support/agent_run.c
                LIBS da_server da_test_server da_test_swtpm da_test_rawtls
                LABELS integration server swtpm)
   add_dependencies(test_server_slow_clients devattest-server devattest-agent)
@@ -75,7 +91,8 @@ add_test(NAME api_document_valid COMMAND ${DA_TEST_SRC}/api/check-api-contract $
 set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
 file(MAKE_DIRECTORY ${DA_API_ANSWERS})
 foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready
-          test_server_ops test_mboot_e2e test_ima_e2e)
+          test_server_ops test_mboot_e2e test_ima_e2e test_server_webhooks
+          test_evidence_pack)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)

@@ -4,13 +4,13 @@
  * for this test, and the shipped ISO 27001 policy.
  *
  * One world for the group: the tests run in order (enroll first). */
+#include "agent_run.h"
 #include "da_test.h"
 
 #include <dirent.h>
 #include <limits.h>
 #include <errno.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -102,63 +102,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* Text the next agent() call gets on standard input (NULL: none). */
-static const char *agent_stdin;
-
-/* Run the agent with args (NULL-terminated); stdout into out. Returns the
- * exit status, or -1 when it did not exit normally. */
-static int agent(char *out, size_t size, ...)
-{
-    const char *argv[16];
-    va_list ap;
-    int p[2], in[2] = {-1, -1}, status, n = 0;
-    size_t got = 0;
-    pid_t pid;
-
-    argv[n++] = AGENT_BIN;
-    va_start(ap, size);
-    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
-        n++;
-    va_end(ap);
-    argv[n] = NULL;
-    if (pipe(p) != 0 || (agent_stdin != NULL && pipe(in) != 0))
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        if (in[0] >= 0) {
-            dup2(in[0], 0);
-            close(in[0]);
-            close(in[1]);
-        }
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execv(AGENT_BIN, (char *const *)DA_UNCONST(argv));
-        _exit(127);
-    }
-    close(p[1]);
-    if (in[0] >= 0) {
-        close(in[0]);
-        (void)!write(in[1], agent_stdin, strlen(agent_stdin));
-        close(in[1]);
-        agent_stdin = NULL;
-    }
-    for (;;) {
-        ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    out[got] = '\0';
-    close(p[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
-
 static cJSON *parse_out(const char *out)
 {
     cJSON *j = cJSON_Parse(out);
@@ -196,7 +139,7 @@ static void status_json(struct world *w, cJSON **j, int *rc)
 {
     char out[8192];
 
-    *rc = agent(out, sizeof(out), "status", "--config", w->conf, "--json", NULL);
+    *rc = da_test_agent(out, sizeof(out), "status", "--config", w->conf, "--json", NULL);
     *j = parse_out(out);
 }
 
@@ -209,7 +152,7 @@ static void test_enroll(void **state)
     int rc;
 
     /* Not enrolled yet: report refuses, status says so. */
-    assert_int_equal(agent(out, sizeof(out), "report", "--config", w->conf, NULL), 1);
+    assert_int_equal(da_test_agent(out, sizeof(out), "report", "--config", w->conf, NULL), 1);
     status_json(w, &j, &rc);
     assert_int_equal(rc, 1);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "enrolled")));
@@ -225,8 +168,8 @@ static void test_enroll(void **state)
     assert_non_null(f);
     fprintf(f, "%s\n", token);
     assert_int_equal(fclose(f), 0);
-    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
-               "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
+                       "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
     if (rc != 0)
         fail_msg("enroll exited %d: %s", rc, out);
     j = parse_out(out);
@@ -236,9 +179,8 @@ static void test_enroll(void **state)
     cJSON_Delete(j);
     /* The token was single use (given on standard input this time). */
     snprintf(token_file, sizeof(token_file), "%s\n", token);
-    agent_stdin = token_file;
-    assert_int_equal(agent(out, sizeof(out), "enroll", "--config", w->conf, "--ek-chain",
-                           w->tpm.ca_issuer, NULL),
+    assert_int_equal(da_test_agent_input(token_file, out, sizeof(out), "enroll", "--config",
+                                         w->conf, "--ek-chain", w->tpm.ca_issuer, NULL),
                      1);
 }
 
@@ -249,7 +191,7 @@ static void test_report_and_status(void **state)
     cJSON *j;
     int rc;
 
-    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
     j = parse_out(out);
     /* Delivered: compliant or not is this machine's business (exit 0 or 4). */
     if (rc != 0 && rc != 4)
@@ -288,7 +230,7 @@ static void test_check(void **state)
     cJSON *j;
     int rc;
 
-    rc = agent(out, sizeof(out), "check", "--config", w->conf, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "check", "--config", w->conf, "--json", NULL);
     if (rc != 0 && rc != 4)
         fail_msg("check exited %d: %s", rc, out);
     j = parse_out(out);
@@ -298,7 +240,7 @@ static void test_check(void **state)
                                   strcmp(jstr(j, "verdict"), "not_applicable") == 0);
     cJSON_Delete(j);
     /* The text form lists what fails with its remediation. */
-    rc = agent(out, sizeof(out), "check", "--config", w->conf, NULL);
+    rc = da_test_agent(out, sizeof(out), "check", "--config", w->conf, NULL);
     assert_true(rc == 0 || rc == 4);
     assert_true(strlen(out) > 0);
 }
@@ -314,7 +256,7 @@ static void test_outage_then_delivery(void **state)
 
     assert_int_equal(da_test_server_stop(&w->srv), 0);
     for (i = 0; i < 3; i++) {
-        rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+        rc = da_test_agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
         assert_int_equal(rc, 1);
         j = parse_out(out);
         assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "pending")));
@@ -330,7 +272,7 @@ static void test_outage_then_delivery(void **state)
     /* Back (on a new port: the configuration follows it). */
     assert_int_equal(da_test_server_start(&w->srv), 0);
     assert_int_equal(write_conf(w), 0);
-    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
     if (rc != 0 && rc != 4)
         fail_msg("report after the outage exited %d: %s", rc, out);
     j = parse_out(out);
@@ -561,7 +503,7 @@ static void test_revoked(void **state)
         da_test_http(&w->srv, "POST", path, w->srv.admin, "application/json", "{}", 2, &r), 0);
     assert_int_equal(r.status, 200);
     da_test_http_clear(&r);
-    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
     assert_int_equal(rc, 1);
     j = parse_out(out);
     assert_string_equal(jstr(j, "error"), "agent_revoked");
@@ -571,7 +513,7 @@ static void test_revoked(void **state)
     assert_string_equal(jstr(j, "last_result"), "refused");
     assert_string_equal(jstr(j, "error_code"), "agent_revoked");
     cJSON_Delete(j);
-    rc = agent(out, sizeof(out), "status", "--config", w->conf, NULL);
+    rc = da_test_agent(out, sizeof(out), "status", "--config", w->conf, NULL);
     assert_non_null(strstr(out, "REVOKED"));
 }
 

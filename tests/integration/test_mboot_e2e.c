@@ -7,10 +7,10 @@
  * boot.log-matches-quote and is kept in the transcript.
  *
  * One world for the group: the tests run in order. */
+#include "agent_run.h"
 #include "da_test.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +22,11 @@
 
 #include "agent_test_dir.h"
 #include "server_harness.h"
+#include "webhook_rx.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
 #include "picky.h"
 
-#define AGENT_BIN  DA_BINARY_ROOT "/agent/devattest-agent"
 #define SERVER_BIN DA_BINARY_ROOT "/server/devattest-server"
 #define REAL_LOG   DA_SOURCE_ROOT "/tests/data/eventlogs/event-moklisttrusted.bin"
 /* The log's last event: PCR 5, EV_EFI_ACTION, one SHA-256 digest, 40 bytes
@@ -168,47 +168,6 @@ static int group_teardown(void **state)
     return 0;
 }
 
-/* Run the agent with args (NULL-terminated); stdout into out. */
-static int agent(char *out, size_t size, ...)
-{
-    const char *argv[16];
-    va_list ap;
-    int p[2], status, n = 0;
-    size_t got = 0;
-    pid_t pid;
-
-    argv[n++] = AGENT_BIN;
-    va_start(ap, size);
-    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
-        n++;
-    va_end(ap);
-    argv[n] = NULL;
-    if (pipe(p) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execv(AGENT_BIN, (char *const *)DA_UNCONST(argv));
-        _exit(127);
-    }
-    close(p[1]);
-    for (;;) {
-        ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    out[got] = '\0';
-    close(p[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
-
 /* One report with the current log file; the server's stored report. */
 static cJSON *report(struct world *w)
 {
@@ -218,7 +177,7 @@ static cJSON *report(struct world *w)
     const cJSON *id;
     int rc;
 
-    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
     if (rc != 0 && rc != 4)
         fail_msg("report exited %d: %s", rc, out);
     j = cJSON_Parse(out);
@@ -276,8 +235,8 @@ static void test_enroll(void **state)
     assert_non_null(f);
     fprintf(f, "%s\n", token);
     assert_int_equal(fclose(f), 0);
-    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
-               "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
+                       "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
     if (rc != 0)
         fail_msg("enroll exited %d: %s", rc, out);
     j = cJSON_Parse(out);
@@ -374,9 +333,11 @@ static void test_boot_changed(void **state)
     static unsigned char log[65536 + 512];
     const unsigned char *ev = NULL;
     size_t len = w->real_len, evlen;
-    char cmd[512], hex[65];
+    char cmd[512], hex[65], hook[SRV_ID_HEX];
     cJSON *doc;
     const cJSON *t, *c, *ch;
+    struct da_webhook_rx rx;
+    struct da_test_http r;
     FILE *p;
 
     /* the first boot application's digest, as tpm2_eventlog reads it */
@@ -405,7 +366,16 @@ static void test_boot_changed(void **state)
     snprintf(cmd, sizeof(cmd), "tpm2_pcrextend -T '%s' 4:sha256=%s", w->tpm.tcti, hex);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(write_file(w->log, log, len + evlen), 0);
+    da_webhook_rx_start(&rx);
+    da_webhook_rx_register(&rx, &w->srv, w->srv.admin, hook);
     doc = report(w);
+    /* the boot change reaches a webhook receiver, signed */
+    assert_int_equal(da_webhook_rx_wait(&rx, "agent.boot_changed", w->agent_id, 200, 1), 1);
+    snprintf(cmd, sizeof(cmd), "/v1/webhooks/%s", hook);
+    assert_int_equal(da_test_http(&w->srv, "DELETE", cmd, w->srv.admin, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    da_test_http_clear(&r);
+    da_webhook_rx_stop(&rx);
     c = check(doc, "boot.log-matches-quote");
     assert_string_equal(str(c, "verdict"), "pass");
     t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");

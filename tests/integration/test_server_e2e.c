@@ -26,6 +26,7 @@
 #include "store.h"
 #include "tpm_attest.h"
 #include "server_harness.h"
+#include "webhook_rx.h"
 #include "swtpm_harness.h"
 #include "tpm.h"
 #include "picky.h"
@@ -871,8 +872,9 @@ static void test_identity_conflict(void **state)
     struct agent_tpm_settings st;
     struct agent_tpm *first = w->agent, *second = NULL;
     struct agent_tpm_identity *first_id = w->id, *second_id = NULL;
-    char dir[160], path[160];
+    char dir[160], path[160], hook[SRV_ID_HEX];
     struct da_test_http r;
+    struct da_webhook_rx rx;
 
     snprintf(dir, sizeof(dir), "%s/agent2", w->srv.dir);
     memset(&st, 0, sizeof(st));
@@ -890,9 +892,18 @@ static void test_identity_conflict(void **state)
     w->agent = second;
     w->id = second_id;
 
+    da_webhook_rx_start(&rx);
+    da_webhook_rx_register(&rx, &w->srv, w->srv.admin, hook);
     enroll(w, &second_id->ak_public, false, &r);
     expect_code(&r, 409, "identity_conflict");
     da_test_http_clear(&r);
+    /* the identity event reaches a webhook receiver, signed */
+    assert_int_equal(da_webhook_rx_wait(&rx, "agent.identity_changed", w->agent_id, 200, 1), 1);
+    snprintf(path, sizeof(path), "/v1/webhooks/%s", hook);
+    assert_int_equal(da_test_http(&w->srv, "DELETE", path, w->srv.admin, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    da_test_http_clear(&r);
+    da_webhook_rx_stop(&rx);
     assert_int_equal(da_test_http(&w->srv, "GET", "/v1/audit?action=identity_event", w->srv.auditor,
                                   NULL, NULL, 0, &r),
                      0);

@@ -9,12 +9,12 @@
  * below max_connections. What ends every slow connection is the request
  * deadline: each is cut request_head_timeout after it was accepted even
  * though it is never idle long enough for the idle timeout. */
+#include "agent_run.h"
 #include "da_test.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,6 @@
 #include "swtpm_harness.h"
 #include "picky.h"
 
-#define AGENT_BIN        DA_BINARY_ROOT "/agent/devattest-agent"
 #define SLOW_ADDRESS     "127.0.0.2"
 #define SLOW_CONNS       600
 #define PER_ADDRESS      32
@@ -217,48 +216,6 @@ static int write_conf(struct world *w)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* Run the agent binary; stdout into out; exit status or -1. */
-static int agent(char *out, size_t size, ...)
-{
-    const char *argv[16];
-    va_list ap;
-    int p[2], status, n = 0;
-    size_t got = 0;
-    pid_t pid;
-
-    argv[n++] = AGENT_BIN;
-    va_start(ap, size);
-    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
-        n++;
-    va_end(ap);
-    argv[n] = NULL;
-    if (pipe(p) != 0)
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execv(AGENT_BIN, (char *const *)DA_UNCONST(argv));
-        _exit(127);
-    }
-    close(p[1]);
-    for (;;) {
-        ssize_t r = read(p[0], out + got, got + 1 < size ? size - got - 1 : 0);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    out[got] = '\0';
-    close(p[0]);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
-
 static int setup(void **state)
 {
     struct world *w = calloc(1, sizeof(*w));
@@ -317,8 +274,8 @@ static void enroll(struct world *w)
     assert_non_null(f);
     fprintf(f, "%s\n", token);
     assert_int_equal(fclose(f), 0);
-    rc = agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
-               "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "enroll", "--config", w->conf, "--token-file", token_file,
+                       "--ek-chain", w->tpm.ca_issuer, "--json", NULL);
     if (rc != 0)
         fail_msg("enroll exited %d: %s", rc, out);
 }
@@ -342,7 +299,7 @@ static void test_agent_reports_through_slow_clients(void **state)
     assert_true(a->ready);
     poll(NULL, 0, 1000); /* the slow connections are in place and trickling */
     t0 = now_ms();
-    rc = agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
+    rc = da_test_agent(out, sizeof(out), "report", "--config", w->conf, "--json", NULL);
     took = now_ms() - t0;
     /* keep the attack up long enough for every held connection to meet
      * its deadline at least once */

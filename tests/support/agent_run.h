@@ -9,4 +9,7 @@
  * Returns the exit status, or -1 when it did not exit normally. */
 int da_test_agent(char *out, size_t size, ...) __attribute__((sentinel));
 
+/* The same, with input written to the agent's standard input. */
+int da_test_agent_input(const char *input, char *out, size_t size, ...) __attribute__((sentinel));
+
 #endif

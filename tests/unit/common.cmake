@@ -4,6 +4,8 @@ da_unit_test(NAME test_err SOURCES ${DA_TEST_SRC}/unit/test_err.c)
 da_unit_test(NAME test_log SOURCES ${DA_TEST_SRC}/unit/test_log.c)
 da_unit_test(NAME test_rootfs SOURCES ${DA_TEST_SRC}/unit/test_rootfs.c)
 da_unit_test(NAME test_file SOURCES ${DA_TEST_SRC}/unit/test_file.c)
+# The ustar writer and reader of evidence packs, against GNU tar.
+da_unit_test(NAME test_tar SOURCES ${DA_TEST_SRC}/unit/test_tar.c)
 # The evidence's privacy inventory and minimal mode, on the agent's real output.
 da_unit_test(NAME test_privacy SOURCES ${DA_TEST_SRC}/unit/test_privacy.c LABELS privacy)
 if(TARGET devattest-agent)

@@ -190,6 +190,8 @@ static void test_migration_from_6(void **state)
                                   " ALTER TABLE challenges DROP COLUMN ek_issuer;"
                                   " ALTER TABLE challenges DROP COLUMN ek_serial;"
                                   " ALTER TABLE challenges DROP COLUMN ek_root;"
+                                  " DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries;"
+                                  " DROP TABLE webhooks; DROP TABLE report_bodies;"
                                   " DELETE FROM schema_version WHERE version >= 7; COMMIT;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -293,51 +295,84 @@ static int count_rows(const char *path, const char *sql)
     return n;
 }
 
-/* Schema 7 to 9: an agent enrolled before has no EK issuer (NULL, shown as
- * not recorded). Version 8 is not defined yet: the database then holds
- * 1..7 and 9, and opens again without running 9 twice (its ALTERs would
- * fail) and without claiming 8. */
-static void test_migration_to_9_over_gap(void **state)
+static int sqlite_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db) == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, NULL) : -1;
+
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Schema 9 on a database without it: an agent enrolled before has no EK
+ * issuer (NULL, shown as not recorded). */
+static void test_migration_to_9(void **state)
 {
     struct fixture *f = *state;
     struct srv_agent a, *got = NULL;
-    sqlite3 *db = NULL;
     int version = 0;
 
     fill_agent(&a, f);
     assert_int_equal(srv_store_agent_create(f->s, &a), 0);
     srv_store_close(f->s);
     f->s = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "BEGIN; ALTER TABLE agents DROP COLUMN ek_issuer;"
-                                  " ALTER TABLE agents DROP COLUMN ek_serial;"
-                                  " ALTER TABLE agents DROP COLUMN ek_root;"
-                                  " ALTER TABLE challenges DROP COLUMN ek_issuer;"
-                                  " ALTER TABLE challenges DROP COLUMN ek_serial;"
-                                  " ALTER TABLE challenges DROP COLUMN ek_root;"
-                                  " DELETE FROM schema_version WHERE version >= 8; COMMIT;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    assert_int_equal(count_rows(f->path, "SELECT max(version) FROM schema_version"), 7);
+    assert_int_equal(sqlite_exec(f->path, "BEGIN; ALTER TABLE agents DROP COLUMN ek_issuer;"
+                                          " ALTER TABLE agents DROP COLUMN ek_serial;"
+                                          " ALTER TABLE agents DROP COLUMN ek_root;"
+                                          " ALTER TABLE challenges DROP COLUMN ek_issuer;"
+                                          " ALTER TABLE challenges DROP COLUMN ek_serial;"
+                                          " ALTER TABLE challenges DROP COLUMN ek_root;"
+                                          " DELETE FROM schema_version WHERE version = 9; COMMIT;"),
+                     0);
+    assert_int_equal(count_rows(f->path, "SELECT max(version) FROM schema_version"), 8);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+    assert_int_equal(version, 9);
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
+    assert_string_equal(got->ek_cert.issuer, "");
+    assert_string_equal(got->ek_cert.serial, "");
+    assert_string_equal(got->ek_cert.root, "");
+    srv_agent_free(got);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM agents WHERE ek_issuer IS NULL"
+                                         " AND ek_serial IS NULL AND ek_root IS NULL"),
+                     1);
+}
+
+/* A database that took 9 while 8 was not defined yet (1..7 and 9): on
+ * open it takes 8, and 9 is not run again (its ALTERs would fail). */
+static void test_migration_fills_gap(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_agent a, *got = NULL;
+    int version = 0;
+
+    fill_agent(&a, f);
+    snprintf(a.ek_cert.issuer, sizeof(a.ek_cert.issuer), "CN=Kept");
+    assert_int_equal(srv_store_agent_create(f->s, &a), 0);
+    srv_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(sqlite_exec(f->path, "BEGIN; DROP TABLE webhook_attempts;"
+                                          " DROP TABLE webhook_deliveries; DROP TABLE webhooks;"
+                                          " DROP TABLE report_bodies;"
+                                          " DELETE FROM schema_version WHERE version = 8; COMMIT;"),
+                     0);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM schema_version WHERE version = 8"),
+                     0);
     for (int round = 0; round < 2; round++) {
         assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
         assert_int_equal(srv_store_schema_version(f->s, &version), 0);
         assert_int_equal(version, 9);
         assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
-        assert_string_equal(got->ek_cert.issuer, "");
-        assert_string_equal(got->ek_cert.root, "");
+        assert_string_equal(got->ek_cert.issuer, "CN=Kept");
         srv_agent_free(got);
         srv_store_close(f->s);
         f->s = NULL;
-        assert_int_equal(count_rows(f->path, "SELECT count(*) FROM schema_version"
-                                             " WHERE version IN (8, 9)"),
-                         1);
-        assert_int_equal(count_rows(f->path, "SELECT count(*) FROM agents"
-                                             " WHERE ek_issuer IS NULL AND ek_serial IS NULL"
-                                             " AND ek_root IS NULL"),
-                         1);
+        assert_int_equal(
+            count_rows(f->path, "SELECT count(*) FROM schema_version WHERE version IN (8, 9)"), 2);
+        assert_int_equal(count_rows(f->path, "SELECT count(*) FROM sqlite_schema"
+                                             " WHERE name IN ('webhooks', 'webhook_deliveries',"
+                                             " 'webhook_attempts', 'report_bodies')"),
+                         4);
     }
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
 }
@@ -350,7 +385,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decide_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ek_cert_kept, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_to_9_over_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_to_9, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_fills_gap, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
