@@ -469,14 +469,14 @@ int da_ek_cert_verify_info(const struct da_ek_trust *t, const uint8_t *cert, siz
 
     if (reason != NULL)
         *reason = NULL;
+    if (info != NULL)
+        memset(info, 0, sizeof(*info));
     if (t == NULL || ek == NULL)
         return DA_ERR_INVALID_ARG;
     if ((rc = parse_der(cert, cert_len, &x)) != 0)
         goto out;
     if ((rc = build_untrusted(t, chain, chain_lens, chain_count, &untrusted)) != 0)
         goto out;
-    if (info != NULL)
-        memset(info, 0, sizeof(*info));
     if ((rc = verify_chain(t, untrusted, x, flags, &why, &anchor)) != 0) {
         if (reason != NULL)
             *reason = why;
