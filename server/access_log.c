@@ -19,7 +19,13 @@ struct srv_access_log {
     int fd;
     bool own_fd;
     atomic_uint_fast64_t failures;
+    char path[4096]; /* the file's path; "" for standard error */
 };
+
+static int open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
 
 int srv_access_log_open(const char *target, struct srv_access_log **out)
 {
@@ -36,7 +42,12 @@ int srv_access_log_open(const char *target, struct srv_access_log **out)
     if (strcmp(target, "stderr") == 0) {
         l->fd = STDERR_FILENO;
     } else {
-        l->fd = open(target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (strlen(target) >= sizeof(l->path)) {
+            free(l);
+            return DA_ERR_CONFIG;
+        }
+        memcpy(l->path, target, strlen(target) + 1);
+        l->fd = open_file(target);
         if (l->fd < 0) {
             da_error_f("access log %s: %s", target, strerror(errno));
             free(l);
@@ -100,6 +111,31 @@ void srv_access_log_write(struct srv_access_log *log, const struct srv_access_en
         off += (size_t)w;
     }
     free(line);
+}
+
+int srv_access_log_reopen(struct srv_access_log *log)
+{
+    int fd;
+
+    if (log == NULL || !log->own_fd)
+        return 0;
+    fd = open_file(log->path);
+    if (fd < 0) {
+        da_error_f("access log %s: reopen: %s (still writing to the file open before)", log->path,
+                   strerror(errno));
+        return DA_ERR_IO;
+    }
+    /* dup3 replaces the descriptor in one step: a write running in another
+     * thread goes whole to the old file or whole to the new one */
+    if (dup3(fd, log->fd, O_CLOEXEC) < 0) {
+        int e = errno;
+
+        close(fd);
+        da_error_f("access log %s: reopen: %s", log->path, strerror(e));
+        return DA_ERR_IO;
+    }
+    close(fd);
+    return 0;
 }
 
 uint64_t srv_access_log_failures(const struct srv_access_log *log)

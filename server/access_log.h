@@ -28,6 +28,10 @@ struct srv_access_entry {
 int srv_access_log_open(const char *target, struct srv_access_log **out);
 /* Accepts a NULL log (off). Failures to write are counted, not fatal. */
 void srv_access_log_write(struct srv_access_log *log, const struct srv_access_entry *e);
+/* Open the file's path again (after logrotate moved it; SIGHUP) and write
+ * there from now on. A log to standard error or off: nothing to do. On
+ * failure the log keeps writing to the file it had, and DA_ERR_IO. */
+int srv_access_log_reopen(struct srv_access_log *log);
 /* Lines that could not be written, since open. */
 uint64_t srv_access_log_failures(const struct srv_access_log *log);
 void srv_access_log_close(struct srv_access_log *log);

@@ -319,8 +319,19 @@ static int transcript_boot(struct ingest *g, cJSON *t)
     cJSON *o;
     int rc;
 
-    if (!g->in->has_event_log || !cJSON_IsString(state))
+    if (!cJSON_IsString(state))
         return 0;
+    if (!g->in->has_event_log) {
+        /* none sent: recorded only when the quote shows one exists */
+        if (strcmp(state->valuestring, "withheld") != 0)
+            return 0;
+        o = cJSON_AddObjectToObject(t, "event_log");
+        return o != NULL && cJSON_AddStringToObject(o, "state", state->valuestring) != NULL &&
+                       (!cJSON_IsString(detail) ||
+                        cJSON_AddStringToObject(o, "detail", detail->valuestring) != NULL)
+                   ? 0
+                   : DA_ERR_NOMEM;
+    }
     o = cJSON_AddObjectToObject(t, "event_log");
     if (o == NULL || cJSON_AddStringToObject(o, "state", state->valuestring) == NULL ||
         (cJSON_IsString(detail) &&

@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "access_log.h"
 #include "admin_cli.h"
 #include "boot_pins.h"
 #include "config.h"
@@ -87,7 +88,7 @@ static const char export_usage[] =
 static const char serve_usage[] =
     "usage: devattest-server [-c CONFIG] [--state-dir DIR] serve [--port-file FILE]\n"
     "Run the HTTPS API until SIGTERM or SIGINT. --port-file receives the\n"
-    "bound port once the server listens.\n";
+    "bound port once the server listens. SIGHUP reopens the access log.\n";
 
 static const struct srv_command *command_find(const char *name);
 static void usage(FILE *f);
@@ -266,21 +267,41 @@ static void sweep(struct srv_ctx *ctx)
         da_info_f("staleness sweep: %d agent(s) became stale", changed);
 }
 
-/* Signals are taken synchronously: SIGTERM/SIGINT end the loop, the
- * timeout runs the staleness sweep. */
+/* Signals are taken synchronously: SIGTERM/SIGINT end the loop, SIGHUP
+ * reopens the access log (after logrotate moved it), and the staleness
+ * sweep runs every sweep_interval on the monotonic clock, however many
+ * signals arrive in between. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
-    struct timespec ts = {(time_t)ctx->cfg.sweep_interval_s, 0};
+    struct timespec now, next;
 
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
     for (;;) {
-        int sig = sigtimedwait(set, NULL, &ts);
+        struct timespec wait = {0, 0};
+        int sig;
 
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > next.tv_sec ||
+            (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
+            sweep(ctx);
+            next = now;
+            next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
+            continue;
+        }
+        wait.tv_sec = next.tv_sec - now.tv_sec;
+        wait.tv_nsec = next.tv_nsec - now.tv_nsec;
+        if (wait.tv_nsec < 0) {
+            wait.tv_sec--;
+            wait.tv_nsec += 1000000000L;
+        }
+        sig = sigtimedwait(set, NULL, &wait);
         if (sig == SIGTERM || sig == SIGINT) {
             da_info_f("signal %d: shutting down", sig);
             return 0;
         }
-        if (sig < 0)
-            sweep(ctx);
+        if (sig == SIGHUP && srv_access_log_reopen(ctx->access_log) == 0)
+            da_info_f("SIGHUP: access log reopened");
     }
 }
 
@@ -305,6 +326,7 @@ static int cmd_serve(const struct srv_config *cfg, int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     /* Blocked before any thread starts, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);

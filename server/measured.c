@@ -128,6 +128,34 @@ static int mismatch_detail(const struct da_eventlog_mismatch *m, char *out, size
     return 0;
 }
 
+/* The lowest firmware PCR (0-7) of the quote that is not in its reset state
+ * (all zeros), or -1 when all are: firmware that measured the boot leaves
+ * PCR 0 and the others extended, so their values show that an event log
+ * exists even when the agent sent none. */
+static int firmware_pcr_extended(const struct da_pcr_selection *sel, const unsigned char *values,
+                                 size_t values_len, const char **bank)
+{
+    static const unsigned char zero[DA_EVENTLOG_MAX_DIGEST];
+    size_t off = 0, b;
+
+    if (values_len != da_pcr_selection_values_len(sel))
+        return -1;
+    for (b = 0; b < sel->count; b++) {
+        size_t size = da_tpm_hash_size(sel->banks[b].hash);
+
+        for (unsigned i = 0; i < 24; i++) {
+            if ((sel->banks[b].pcrs & (1u << i)) == 0)
+                continue;
+            if (i < 8 && size <= sizeof(zero) && memcmp(values + off, zero, size) != 0) {
+                *bank = da_eventlog_alg_name(sel->banks[b].hash);
+                return (int)i;
+            }
+            off += size;
+        }
+    }
+    return -1;
+}
+
 int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *pcr_values,
                       size_t pcr_values_len, const unsigned char *log, size_t log_len,
                       const cJSON *evidence, const struct da_dbx_reference *dbx, cJSON **boot)
@@ -142,8 +170,21 @@ int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *p
     if (b == NULL)
         return DA_ERR_NOMEM;
     if (log == NULL || log_len == 0) {
+        const char *bank = NULL;
+        int pcr = firmware_pcr_extended(sel, pcr_values, pcr_values_len, &bank);
+
         state = "absent";
         rc = 0;
+        if (pcr >= 0) {
+            /* the firmware measured the boot: a log exists and was withheld */
+            state = "withheld";
+            snprintf(detail, sizeof(detail),
+                     "no event log was sent, but the quoted %s PCR %d is extended: the firmware "
+                     "measured the boot",
+                     bank != NULL ? bank : "", pcr);
+            if (cJSON_AddStringToObject(b, "detail", detail) == NULL)
+                rc = DA_ERR_NOMEM;
+        }
     } else {
         rc = da_eventlog_match(log, log_len, sel, pcr_values, pcr_values_len, &m);
         if (rc == DA_ERR_VERIFY_EVENTLOG_REPLAY) {

@@ -323,6 +323,31 @@ static void test_altered_logs_fail(void **state)
     expect_refused_log(w, log, len + LAST_EVENT_SIZE);
 }
 
+/* The agent sends no log although the firmware measured the boot (the
+ * swtpm's PCRs hold the real log's extends): the log was withheld, which
+ * fails the same critical check as a log that does not replay. */
+static void test_withheld_log_fails(void **state)
+{
+    struct world *w = *state;
+    cJSON *doc;
+    const cJSON *c, *t;
+
+    assert_int_equal(unlink(w->log), 0);
+    doc = report(w);
+    c = check(doc, "boot.log-matches-quote");
+    assert_string_equal(str(c, "verdict"), "fail");
+    assert_string_equal(str(c, "severity"), "critical");
+    c = check(doc, "isolation.secure-boot");
+    assert_string_equal(str(c, "provenance"), "reported");
+    t = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "transcript"), "event_log");
+    assert_string_equal(str(t, "state"), "withheld");
+    assert_non_null(strstr(str(t, "detail"), "PCR 0 is extended"));
+    assert_null(cJSON_GetObjectItem(t, "base64"));
+    cJSON_Delete(doc);
+    assert_int_equal(write_file(w->log, w->real, w->real_len), 0);
+    assert_int_equal(chmod(w->log, 0644), 0);
+}
+
 /* A boot application added: PCR 4 extended once more with the shim's
  * digest and the log given the matching event. The log replays, and the
  * report records how the boot state differs from the agent's reference
@@ -626,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_enroll),
         cmocka_unit_test(test_log_replays),
         cmocka_unit_test(test_altered_logs_fail),
+        cmocka_unit_test(test_withheld_log_fails),
         cmocka_unit_test(test_boot_changed),
         cmocka_unit_test(test_boot_changes_api),
         cmocka_unit_test(test_boot_pins),

@@ -6,8 +6,10 @@
 #include "da_test.h"
 
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -557,6 +559,62 @@ static void test_access_log(void **state)
     free(log);
 }
 
+/* logrotate moves the file and sends SIGHUP: later lines go to a new file at
+ * the configured path, earlier ones stay in the moved file, none is lost. */
+static void test_access_log_reopened(void **state)
+{
+    struct world *w = *state;
+    char moved[300], *old_text = NULL, *new_text = NULL;
+    cJSON *o = NULL;
+    struct stat st;
+    int i;
+
+    snprintf(moved, sizeof(moved), "%s.1", w->access_log);
+    assert_int_equal(rename(w->access_log, moved), 0);
+    /* before the signal the server still writes to the moved file */
+    assert_int_equal(status_of(w, "GET", "/v1/tokens", w->srv.admin, NULL, NULL), 200);
+    /* its line is written when the request completes: wait for it */
+    for (i = 0; i < 50 && o == NULL; i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+
+        free(old_text);
+        old_text = read_file(moved);
+        o = find_line(old_text, "GET", "/v1/tokens", 200);
+        if (o == NULL)
+            nanosleep(&ts, NULL);
+    }
+    assert_non_null(o);
+    cJSON_Delete(o);
+    o = NULL;
+    assert_int_equal(kill(w->srv.pid, SIGHUP), 0);
+    /* the reopen happens in the server's signal loop: wait until the
+     * path exists again (bounded) */
+    for (i = 0; i < 100 && stat(w->access_log, &st) != 0; i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(stat(w->access_log, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    assert_int_equal(status_of(w, "GET", "/v1/vendors", w->srv.admin, NULL, NULL), 200);
+    for (i = 0; i < 50 && o == NULL; i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+
+        free(new_text);
+        new_text = read_file(w->access_log);
+        o = find_line(new_text, "GET", "/v1/vendors", 200);
+        if (o == NULL)
+            nanosleep(&ts, NULL);
+    }
+    assert_non_null(o);
+    cJSON_Delete(o);
+    /* the request before the signal stayed in the moved file only */
+    assert_null(strstr(new_text, "/v1/tokens"));
+    /* and the server is still up and answering after the signal */
+    assert_int_equal(status_of(w, "GET", "/v1/agents", w->srv.admin, NULL, NULL), 200);
+    free(old_text);
+    free(new_text);
+}
+
 /* ---- token and vendor administration ---- */
 
 /* The public id of a token: hex of the first 8 bytes of its SHA-256,
@@ -880,6 +938,7 @@ int main(void)
         cmocka_unit_test(test_stale_found_by_the_sweep),
         cmocka_unit_test(test_metrics_after_traffic),
         cmocka_unit_test(test_access_log),
+        cmocka_unit_test(test_access_log_reopened),
         cmocka_unit_test(test_token_revoke_and_expire),
         cmocka_unit_test(test_vendor_administration),
         cmocka_unit_test(test_paged_lists),

@@ -837,6 +837,9 @@ static void test_shipped_policy_measured_boot(void **state)
         {"{\"log\":\"does_not_replay\",\"detail\":\"sha256 PCR 4\"}", "true",
          "boot.log-matches-quote", DA_VERDICT_FAIL},
         {"{\"log\":\"malformed\"}", "true", "boot.log-matches-quote", DA_VERDICT_FAIL},
+        {"{\"log\":\"withheld\",\"detail\":\"sha256 PCR 0\"}", "true", "boot.log-matches-quote",
+         DA_VERDICT_FAIL},
+        {"{\"log\":\"absent\"}", "true", "boot.log-matches-quote", DA_VERDICT_NOT_APPLICABLE},
         {"{\"log\":\"replays\",\"measured\":{\"secure_boot\":{\"SecureBoot\":true}},"
          "\"contradictions\":[{\"verdict\":\"claim_contradicts_measurement\"}]}",
          "true", "boot.claims-match-measurements", DA_VERDICT_FAIL},

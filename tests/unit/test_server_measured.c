@@ -195,10 +195,32 @@ static void test_refusals(void **state)
     const cJSON *d;
 
     assert_non_null(copy);
+    /* no log, but the quoted firmware PCRs (tpm2_eventlog's values of a
+     * real boot) are extended: the log exists and was withheld */
     boot = boot_for(f, NULL, 0, "{}");
-    assert_string_equal(state_of(boot), "absent");
+    assert_string_equal(state_of(boot), "withheld");
     assert_null(cJSON_GetObjectItem(boot, "measured"));
+    d = cJSON_GetObjectItem(boot, "detail");
+    assert_non_null(strstr(d->valuestring, "sha256 PCR 0 is extended"));
     cJSON_Delete(boot);
+    /* no log and PCRs 0-7 in their reset state (a TPM no firmware measured
+     * into, PCRs 8 and 9 extended by someone else): absent */
+    {
+        unsigned char saved[sizeof(f->values)];
+
+        memcpy(saved, f->values, sizeof(saved));
+        memset(f->values, 0, 8 * 32);
+        boot = boot_for(f, NULL, 0, "{}");
+        assert_string_equal(state_of(boot), "absent");
+        assert_null(cJSON_GetObjectItem(boot, "detail"));
+        cJSON_Delete(boot);
+        /* only PCR 7 extended is enough */
+        f->values[7 * 32] = 1;
+        boot = boot_for(f, NULL, 0, "{}");
+        assert_string_equal(state_of(boot), "withheld");
+        cJSON_Delete(boot);
+        memcpy(f->values, saved, sizeof(saved));
+    }
     /* a PCR 4 digest changed: the quote has the other value */
     f->values[4 * 32 + 31] ^= 1;
     boot = boot_for(f, da_buf_data(&f->log), len, "{}");
