@@ -20,6 +20,7 @@
 #include "jcs.h"
 #include "json.h"
 #include "quote.h"
+#include "receipt_trust.h"
 #include "tpm_public.h"
 
 /* Receipts may be issued this long after the statement's own clock says it
@@ -105,18 +106,6 @@ static int b64_member(const cJSON *o, const char *key, size_t cap, struct da_buf
     return da_base64_decode(s, strlen(s), DA_BASE64_STD, out);
 }
 
-static int key_id(EVP_PKEY *key, char out[65])
-{
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(key, &der), rc;
-
-    if (n <= 0)
-        return DA_ERR_CRYPTO;
-    rc = da_sha256_hex(der, (size_t)n, out);
-    OPENSSL_free(der);
-    return rc;
-}
-
 static X509 *pem_cert(const char *pem)
 {
     BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -142,31 +131,6 @@ static int canonical_text(const cJSON *v, char **out)
     return rc;
 }
 
-/* Verify x against the CA at time t (untrusted: intermediates, may be
- * NULL). On failure *why names OpenSSL's reason. */
-static int chain_verify(X509 *ca, X509 *x, STACK_OF(X509) * untrusted, int64_t t, const char **why)
-{
-    X509_STORE *store = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    int rc = DA_ERR_NOMEM;
-
-    *why = "";
-    if (store == NULL || ctx == NULL || X509_STORE_add_cert(store, ca) != 1 ||
-        X509_STORE_CTX_init(ctx, store, x, untrusted) != 1)
-        goto out;
-    X509_STORE_CTX_set_time(ctx, 0, (time_t)t);
-    if (X509_verify_cert(ctx) == 1) {
-        rc = 0;
-    } else {
-        *why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
-        rc = DA_ERR_BUNDLE_CHAIN;
-    }
-out:
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
-    return rc;
-}
-
 /* --- signature entry --------------------------------------------------- */
 
 static int check_certificate(struct run *r, const struct da_bundle_entry *e, struct ev *v)
@@ -176,7 +140,7 @@ static int check_certificate(struct run *r, const struct da_bundle_entry *e, str
     v->cert = pem_cert(e->certificate);
     if (v->cert == NULL)
         return CHECK(r, v, "certificate", DA_ERR_BUNDLE_SK_CERT, "the certificate is not PEM");
-    if (key_id(X509_get0_pubkey(v->cert), v->keyid) != 0)
+    if (da_key_id(X509_get0_pubkey(v->cert), v->keyid) != 0)
         return CHECK(r, v, "certificate", DA_ERR_BUNDLE_SK_CERT, "unusable public key");
     if (keyid == NULL || strcmp(keyid, v->keyid) != 0)
         return CHECK(r, v, "certificate", DA_ERR_BUNDLE_SK_CERT,
@@ -270,7 +234,7 @@ static int check_chain(struct run *r, const struct da_bundle_entry *e, struct ev
         }
     }
     if (rc == 0)
-        rc = chain_verify(r->o->ca, v->cert, untrusted, t, &why);
+        rc = da_cert_verify_at(r->o->ca, v->cert, untrusted, t, &why);
     else
         why = "a chain certificate is not PEM";
     sk_X509_pop_free(untrusted, X509_free);
@@ -433,55 +397,6 @@ static int check_quote(struct run *r, const struct da_bundle_entry *e, struct ev
                  seltext != NULL ? seltext : "");
 }
 
-/* The receipt key of keyid from the keys file, checked against the CA at t. */
-static int receipt_key(const struct da_bundle_options *o, const char *keyid, int64_t t, X509 **out,
-                       const char **why)
-{
-    const cJSON *keys = cJSON_GetObjectItemCaseSensitive(o->keys, "receipt_keys"), *k;
-    ASN1_OBJECT *eku_oid = OBJ_txt2obj(DA_OID_RECEIPT_KEY_EKU, 1);
-    EXTENDED_KEY_USAGE *eku = NULL;
-    char id[65];
-    X509 *x = NULL;
-    int rc = DA_ERR_BUNDLE_RECEIPT_KEY, i;
-
-    *out = NULL;
-    *why = "no receipt keys given (--keys)";
-    if (o->keys == NULL || eku_oid == NULL)
-        goto out;
-    *why = "the key id is not among the receipt keys";
-    cJSON_ArrayForEach(k, keys)
-    {
-        const char *kid = str_member(k, "keyid"), *pem = str_member(k, "certificate");
-        if (kid != NULL && pem != NULL && keyid != NULL && strcmp(kid, keyid) == 0) {
-            x = pem_cert(pem);
-            break;
-        }
-    }
-    if (x == NULL)
-        goto out;
-    *why = "the listed certificate is not for that key id";
-    if (key_id(X509_get0_pubkey(x), id) != 0 || strcmp(id, keyid) != 0)
-        goto out;
-    *why = "the key's certificate is not a receipt key certificate";
-    eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
-    for (i = 0; eku != NULL && i < sk_ASN1_OBJECT_num(eku); i++) {
-        if (OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), eku_oid) == 0)
-            break;
-    }
-    if (eku == NULL || i == sk_ASN1_OBJECT_num(eku))
-        goto out;
-    if (chain_verify(o->ca, x, NULL, t, why) != 0)
-        goto out;
-    *out = x;
-    x = NULL; /* transferred */
-    rc = 0;
-out:
-    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-    ASN1_OBJECT_free(eku_oid);
-    X509_free(x);
-    return rc;
-}
-
 struct receipt {
     cJSON *payload;
     const char *agent_id, *evidence;
@@ -541,7 +456,9 @@ static int check_receipt(struct run *r, struct ev *v, const cJSON *pred, int64_t
         rc = CHECK(r, v, "receipt_signature", DA_ERR_ATTEST_PREDICATE, "no well-formed receipt");
         goto out;
     }
-    sig_rc = receipt_key(r->o, env->sigs[0].keyid, rec.issued, &key, &why);
+    sig_rc = da_receipt_key_find(r->o->keys, r->o->ca, env->sigs[0].keyid, rec.issued, &key, &why);
+    if (sig_rc != 0 && r->o->keys == NULL)
+        why = "no receipt keys given (--keys)";
     if (sig_rc == 0 && da_dsse_verify(env, X509_get0_pubkey(key), NULL) != 0) {
         sig_rc = DA_ERR_BUNDLE_RECEIPT_KEY;
         why = "the signature does not verify with the receipt key";

@@ -21,6 +21,7 @@
 #include "encoding.h"
 #include "err.h"
 #include "json.h"
+#include "receipt_keys.h"
 #include "render.h"
 #include "tar.h"
 
@@ -180,21 +181,17 @@ static int on_report(const struct srv_pack_report *r, void *arg)
     return rc;
 }
 
-static int receipt_pub_pem(const struct srv_keys *k, char **out)
+/* keys/keys.json: every receipt key with its CA certificate (the GET
+ * /v1/keys answer), so receipts from before a rotation verify too. */
+static int add_keys(struct pack *p, const struct srv_keys *keys)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long n;
+    cJSON *answer = NULL;
+    int rc = srv_keys_answer(keys, &answer);
 
-    *out = NULL;
-    if (bio == NULL || PEM_write_bio_PUBKEY(bio, k->receipt_key) != 1 ||
-        (n = BIO_get_mem_data(bio, &data)) <= 0) {
-        BIO_free(bio);
-        return DA_ERR_CRYPTO;
-    }
-    *out = strndup(data, (size_t)n);
-    BIO_free(bio);
-    return *out != NULL ? 0 : DA_ERR_NOMEM;
+    if (rc == 0)
+        rc = add_json(p, "keys/keys.json", answer);
+    cJSON_Delete(answer);
+    return rc;
 }
 
 /* ---- the HTML report ---- */
@@ -546,7 +543,6 @@ int srv_evidence_pack(struct srv_store *store, const struct srv_keys *keys, cons
 {
     struct srv_vendor v;
     struct pack p;
-    char *pub = NULL;
     int rc;
 
     if (to <= from)
@@ -571,9 +567,7 @@ int srv_evidence_pack(struct srv_store *store, const struct srv_keys *keys, cons
     if (rc == 0)
         rc = add_file(&p, "keys/ca.pem", keys->ca_pem, strlen(keys->ca_pem));
     if (rc == 0)
-        rc = receipt_pub_pem(keys, &pub);
-    if (rc == 0)
-        rc = add_file(&p, "keys/receipt.pub", pub, strlen(pub));
+        rc = add_keys(&p, keys);
     if (rc == 0)
         rc = srv_store_pack_reports(store, v.id, from, to, on_report, &p);
     if (rc == 0)
@@ -582,7 +576,6 @@ int srv_evidence_pack(struct srv_store *store, const struct srv_keys *keys, cons
         rc = manifest(&p, keys, v.name, from, to);
     if (rc == 0)
         rc = da_tar_finish(out);
-    free(pub);
     cJSON_Delete(p.files);
     cJSON_Delete(p.reports);
     cJSON_Delete(p.agents);

@@ -6,7 +6,8 @@
  *   pack.dsse.json          DSSE envelope of pack.json signed by the
  *                           server's CA key (SRV_PACK_PAYLOAD_TYPE)
  *   keys/ca.pem             the server CA certificate
- *   keys/receipt.pub        the receipt signing public key (PEM)
+ *   keys/keys.json          every receipt key, current and retired, with
+ *                           its CA certificate (the GET /v1/keys answer)
  *   agents/ID.json          enrolled identity: EK and AK names, AK public
  *   policies/SHA256.json    each policy version a report was judged by
  *   reports/ID/report.json  the signed report as it arrived (evidence,

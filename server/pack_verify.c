@@ -7,8 +7,12 @@
  * member. Then each report is verified again from its own bytes: the
  * canonical evidence digest, the qualifying data over the issued nonce and
  * that digest, the quote's signature by the enrolled AK, the PCR selection
- * and digest, and the server's receipt (signed by the receipt key the
- * signed manifest carries) over the same report, agent and evidence. */
+ * and digest, and the server's receipt over the same report, agent and
+ * evidence, signed by the receipt key its signature names. Receipt keys
+ * rotate, so the pack carries the whole key list (keys/keys.json, the
+ * GET /v1/keys answer); a key from it counts only when its certificate
+ * chains to the given CA, carries the receipt key usage and was valid at the
+ * receipt's issued_at (common/receipt_trust.h, as for delivery bundles). */
 #include "pack_verify.h"
 
 #include <stdbool.h>
@@ -23,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "caps.h"
 #include "digest.h"
 #include "dsse.h"
@@ -31,12 +36,14 @@
 #include "jcs.h"
 #include "json.h"
 #include "quote.h"
+#include "receipt_trust.h"
 #include "tar.h"
 #include "tpm_public.h"
 
 #define PACK_PAYLOAD_TYPE "application/vnd.devattest.evidence-pack+json"
 #define PACK_FORMAT       "devattest.evidence-pack/v1"
 #define PACK_JSON_MAX     (64u * 1024 * 1024)
+#define PACK_KEYS         "keys/keys.json"
 
 struct members {
     size_t n, cap;
@@ -235,39 +242,51 @@ static int check_quote(const cJSON *body, const cJSON *agent, const cJSON *trans
     return rc;
 }
 
-/* The receipt: signed by the pack's receipt key, about this report. */
-static int check_receipt(const struct da_tar_member *m, EVP_PKEY *key, const cJSON *entry,
-                         const char **why)
+/* The receipt: signed by the receipt key its signature names, trusted
+ * through that key's certificate in keys/keys.json (issued by the CA, with
+ * the receipt key usage, valid when the receipt was issued), and about this
+ * report. */
+static int check_receipt(const struct da_tar_member *m, const cJSON *keys, X509 *ca,
+                         const cJSON *entry, const char **why)
 {
     struct da_dsse_envelope *env = NULL;
+    X509 *cert = NULL;
     cJSON *p = NULL;
+    int64_t issued = 0;
     int rc = da_dsse_envelope_decode((const char *)m->data, m->len, &env);
 
-    *why = "the receipt does not verify";
-    if (rc == 0)
-        rc = da_dsse_verify(env, key, NULL);
+    *why = "the receipt is not a DSSE envelope with a well-formed payload";
+    if (rc == 0 && env->nsigs == 0)
+        rc = DA_ERR_VERIFY_SIGNATURE;
     if (rc == 0)
         rc = da_json_parse((const char *)env->payload, env->payload_len, PACK_JSON_MAX, &p);
+    if (rc == 0 && da_time_rfc3339_parse(str_of(p, "issued_at"), &issued) != 0)
+        rc = DA_ERR_VERIFY_SIGNATURE;
+    if (rc == 0)
+        rc = da_receipt_key_find(keys, ca, env->sigs[0].keyid, issued, &cert, why);
+    if (rc == 0 && (rc = da_dsse_verify(env, X509_get0_pubkey(cert), NULL)) != 0)
+        *why = "the receipt does not verify with its receipt key";
     if (rc == 0) {
-        const char *keys[] = {"report_id", "agent_id", "evidence_sha256"};
+        const char *fields[] = {"report_id", "agent_id", "evidence_sha256"};
         const char *want[] = {str_of(entry, "id"), str_of(entry, "agent_id"),
                               str_of(entry, "evidence_sha256")};
 
         for (size_t i = 0; rc == 0 && i < 3; i++) {
-            if (str_of(p, keys[i]) == NULL || want[i] == NULL ||
-                strcmp(str_of(p, keys[i]), want[i]) != 0) {
+            if (str_of(p, fields[i]) == NULL || want[i] == NULL ||
+                strcmp(str_of(p, fields[i]), want[i]) != 0) {
                 *why = "the receipt is about another report";
                 rc = DA_ERR_VERIFY_SIGNATURE;
             }
         }
     }
+    X509_free(cert);
     cJSON_Delete(p);
     da_dsse_envelope_free(env);
     return rc;
 }
 
 static int check_report(const struct members *l, const cJSON *manifest, const cJSON *entry,
-                        EVP_PKEY *receipt_key, const char **why)
+                        const cJSON *keys, X509 *ca, const char **why)
 {
     static const char *const files[] = {"report.json", "verdict.json", "transcript.json",
                                         "receipt.json"};
@@ -315,7 +334,7 @@ static int check_report(const struct members *l, const cJSON *manifest, const cJ
     }
     snprintf(name, sizeof(name), "reports/%.40s/receipt.json", id);
     if (rc == 0 && member(l, name) != NULL)
-        rc = check_receipt(member(l, name), receipt_key, entry, why);
+        rc = check_receipt(member(l, name), keys, ca, entry, why);
     cJSON_Delete(body);
     cJSON_Delete(transcript);
     cJSON_Delete(agent);
@@ -328,8 +347,8 @@ int da_pack_verify(const unsigned char *tar, size_t len, X509 *ca, FILE *out, un
     struct members l;
     cJSON *manifest = NULL;
     const cJSON *e;
-    const struct da_tar_member *rk;
-    EVP_PKEY *receipt_key = NULL;
+    const struct da_tar_member *km = NULL;
+    cJSON *keys = NULL;
     const char *why = "";
     int rc;
 
@@ -340,20 +359,13 @@ int da_pack_verify(const unsigned char *tar, size_t len, X509 *ca, FILE *out, un
         why = "not a well-formed ustar archive";
     if (rc == 0)
         rc = check_manifest(&l, ca, &manifest, &why);
-    if (rc == 0 && (!digest_ok(&l, manifest, "keys/receipt.pub") ||
-                    (rk = member(&l, "keys/receipt.pub")) == NULL)) {
-        why = "keys/receipt.pub missing or altered";
+    if (rc == 0 && (!digest_ok(&l, manifest, PACK_KEYS) || (km = member(&l, PACK_KEYS)) == NULL)) {
+        why = PACK_KEYS " missing or altered";
         rc = DA_ERR_PACK_INVALID;
     }
-    if (rc == 0) {
-        BIO *bio = BIO_new_mem_buf(rk->data, (int)rk->len);
-
-        receipt_key = bio != NULL ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
-        if (receipt_key == NULL) {
-            why = "keys/receipt.pub does not parse";
-            rc = DA_ERR_PACK_INVALID;
-        }
+    if (rc == 0 && da_receipt_keys_parse((const char *)km->data, km->len, &keys) != 0) {
+        why = PACK_KEYS " is not a receipt key list";
+        rc = DA_ERR_PACK_INVALID;
     }
     if (rc != 0) {
         fprintf(out, "pack: FAIL %s: %s\n", da_err_code(rc), why);
@@ -367,7 +379,7 @@ int da_pack_verify(const unsigned char *tar, size_t len, X509 *ca, FILE *out, un
             str_of(manifest, "to") ? str_of(manifest, "to") : "?");
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(manifest, "reports"))
     {
-        int r = check_report(&l, manifest, e, receipt_key, &why);
+        int r = check_report(&l, manifest, e, keys, ca, &why);
         const char *id = str_of(e, "id");
 
         if (r == 0) {
@@ -379,7 +391,7 @@ int da_pack_verify(const unsigned char *tar, size_t len, X509 *ca, FILE *out, un
         }
     }
     fprintf(out, "%u report(s) verified, %u failed\n", *n_ok, *n_bad);
-    EVP_PKEY_free(receipt_key);
+    cJSON_Delete(keys);
     cJSON_Delete(manifest);
     free(l.all);
     return *n_bad == 0 ? 0 : DA_ERR_VERIFY_SIGNATURE;

@@ -268,7 +268,11 @@ int srv_receipt_key_rotate(const char *dir, int64_t now, FILE *out)
         rc = DA_ERR_CRYPTO;
         goto out;
     }
-    /* The retired key's certificate ends now; its start stays. */
+    /* The retired key's certificate ends at the rotation; its start stays.
+     * X509_verify_cert counts a certificate as expired in its notAfter
+     * second, and receipts carry whole seconds: the certificate ends one
+     * second later so a receipt issued earlier in the rotation's second
+     * still verifies. */
     {
         struct tm tm;
         memset(&tm, 0, sizeof(tm));
@@ -276,7 +280,7 @@ int srv_receipt_key_rotate(const char *dir, int64_t now, FILE *out)
             rc = DA_ERR_CONFIG;
             goto out;
         }
-        rc = entry_new(k->ca_key, k->ca_cert, old_pub, (int64_t)timegm(&tm), now, &retired);
+        rc = entry_new(k->ca_key, k->ca_cert, old_pub, (int64_t)timegm(&tm), now + 1, &retired);
     }
     if (rc == 0)
         rc = entry_new(k->ca_key, k->ca_cert, next, now, 0, &added);

@@ -53,6 +53,7 @@
 #include "log.h"
 #include "policy.h"
 #include "pack_verify.h"
+#include "receipt_trust.h"
 #include "tcg_eventlog.h"
 #include "tpm_public.h"
 
@@ -343,25 +344,15 @@ static X509 *load_cert(const char *path)
 static int load_keys(const char *path, cJSON **out)
 {
     struct da_buf text;
-    const cJSON *keys;
     int rc;
 
     *out = NULL;
     da_buf_init(&text, DA_MAX_KEYS_FILE);
     rc = da_file_read(path, DA_MAX_KEYS_FILE, &text);
     if (rc == 0)
-        rc = da_json_parse((const char *)da_buf_data(&text), da_buf_len(&text), DA_MAX_KEYS_FILE,
-                           out);
+        rc = da_receipt_keys_parse((const char *)da_buf_data(&text), da_buf_len(&text), out);
     da_buf_free(&text);
-    if (rc != 0)
-        return DA_ERR_BUNDLE_KEYS;
-    keys = cJSON_GetObjectItemCaseSensitive(*out, "receipt_keys");
-    if (!cJSON_IsArray(keys) || cJSON_GetArraySize(keys) > DA_MAX_RECEIPT_KEYS) {
-        cJSON_Delete(*out);
-        *out = NULL;
-        return DA_ERR_BUNDLE_KEYS;
-    }
-    return 0;
+    return rc != 0 ? DA_ERR_BUNDLE_KEYS : 0;
 }
 
 static void print_checks(const cJSON *checks, const char *indent)

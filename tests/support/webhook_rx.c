@@ -121,8 +121,15 @@ static void serve_one(struct da_webhook_rx *r, int c)
         strcmp(cJSON_GetObjectItem(doc, "type")->valuestring, s.event) != 0)
         s.signature_ok = 0;
     cJSON_Delete(doc);
-    if (r->slow_ms > 0)
-        usleep((useconds_t)r->slow_ms * 1000);
+    pthread_mutex_lock(&r->mu);
+    if (r->hold) {
+        r->holding++;
+        pthread_cond_broadcast(&r->cv);
+        while (r->hold && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        r->holding--;
+    }
+    pthread_mutex_unlock(&r->mu);
     s.answered = status;
     n = snprintf(buf, sizeof(buf),
                  "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
@@ -174,16 +181,59 @@ void da_webhook_rx_start(struct da_webhook_rx *r)
     assert_int_equal(getsockname(r->fd, (struct sockaddr *)&a, &alen), 0);
     r->port = ntohs(a.sin_port);
     pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
     assert_int_equal(pthread_create(&r->thread, NULL, receiver_main, r), 0);
+}
+
+void da_webhook_rx_hold(struct da_webhook_rx *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->hold = 1;
+    pthread_mutex_unlock(&r->mu);
+}
+
+int da_webhook_rx_hold_one(struct da_webhook_rx *r)
+{
+    struct timespec until;
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&r->mu);
+    while (r->hold && r->holding == 0 && rc == 0)
+        rc = pthread_cond_timedwait(&r->cv, &r->mu, &until);
+    rc = r->holding > 0;
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+int da_webhook_rx_holding(struct da_webhook_rx *r)
+{
+    int n;
+
+    pthread_mutex_lock(&r->mu);
+    n = r->holding;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+void da_webhook_rx_release(struct da_webhook_rx *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->hold = 0;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
 }
 
 void da_webhook_rx_stop(struct da_webhook_rx *r)
 {
     pthread_mutex_lock(&r->mu);
     r->stop = 1;
+    pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
     close(r->fd);
+    pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
 }
 

@@ -12,6 +12,8 @@ if(TARGET devattest-agent)
   add_dependencies(test_privacy devattest-agent)
 endif()
 da_unit_test(NAME test_bundle SOURCES ${DA_TEST_SRC}/unit/test_bundle.c)
+# Receipt key lookup and trust, with certificates made by OpenSSL.
+da_unit_test(NAME test_receipt_trust SOURCES ${DA_TEST_SRC}/unit/test_receipt_trust.c)
 
 # The IMA runtime measurement list parser on lists built here.
 da_unit_test(NAME test_ima_log SOURCES ${DA_TEST_SRC}/unit/test_ima_log.c
