@@ -306,6 +306,11 @@ try {
   await page.goto(base + "/#/machine/" + ids.stale);
   await page.waitForSelector("#ek-issuer");
   check(/^not recorded/.test(await page.textContent("#ek-issuer")), "a machine without a kept EK issuer says it is not recorded");
+  await page.goto(base + "/#/machine/" + ids.ok);
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Machine build-ok");
+  check((await agentDoc(ids.ok)).ek_trust === "admin_approval" &&
+        /^none: the TPM has no EK certificate/.test(await page.textContent("#ek-issuer")),
+    "a machine enrolled without an EK certificate says so");
   // --- auto-refresh: a revocation made through the API shows up unasked ---
   await page.goto(base + "/#/fleet");
   await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Fleet");

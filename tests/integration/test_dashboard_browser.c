@@ -18,6 +18,7 @@
 
 #include "fleet_seed.h"
 #include "server_harness.h"
+#include "store.h"
 
 #define STALE_AFTER_S 60
 /* as the server keeps an EK certificate's issuer (RFC 4514, escapes kept) */
@@ -43,7 +44,8 @@ static void test_dashboard_in_chromium(void **state)
 {
     struct da_test_server srv;
     struct da_fleet_machine stale = {.vendor = "acme", .hostname = "build-stale"};
-    struct da_fleet_machine ok = {.vendor = "acme", .hostname = "build-ok"};
+    struct da_fleet_machine ok = {
+        .vendor = "acme", .hostname = "build-ok", .ek_trust = SRV_EK_TRUST_APPROVAL};
     struct da_fleet_machine bad = {
         .vendor = "globex",
         .hostname = "build-bad",

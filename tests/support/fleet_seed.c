@@ -40,6 +40,8 @@ int da_fleet_add(struct da_test_server *s, struct da_fleet_machine *m, int idx)
         snprintf(a.ek_cert.issuer, sizeof(a.ek_cert.issuer), "%s", m->ek_issuer);
     if (m->ek_serial != NULL)
         snprintf(a.ek_cert.serial, sizeof(a.ek_cert.serial), "%s", m->ek_serial);
+    if (m->ek_trust != NULL)
+        snprintf(a.ek_trust, sizeof(a.ek_trust), "%s", m->ek_trust);
     if (m->ek_root != NULL)
         snprintf(a.ek_cert.root, sizeof(a.ek_cert.root), "%s", m->ek_root);
     rc = srv_store_open(s->db, 1, 86400, &st);
