@@ -34,6 +34,9 @@ endforeach()
 install(TARGETS devattest-agent RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT agent)
 install(TARGETS devattest-server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT server)
 install(TARGETS devattest-verify RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT verify)
+# The load generator ships with the server: it tests a server that allows
+# software agents (test_software_agents, docs/loadgen.md).
+install(TARGETS devattest-loadgen RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT server)
 
 # Configuration, units, system users, state directories.
 set(DA_PKG ${PROJECT_SOURCE_DIR}/packaging)
@@ -72,6 +75,7 @@ if(DA_MAN)
   set(DA_MAN_PAGES
     agent:devattest-agent.8 agent:agent.conf.5
     server:devattest-server.8 server:server.conf.5 server:devattest-policy.5
+    server:devattest-loadgen.1
     verify:devattest-verify.1)
   set(DA_MAN_OUTPUTS)
   foreach(entry ${DA_MAN_PAGES})

@@ -223,6 +223,9 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_DIFF_TOO_LARGE, "report_diff_too_large", 422,
      "the reports have too many fields to compare"},
     {DA_ERR_EXPORT_TOO_LARGE, "export_too_large", 422, "the export is too large; narrow it"},
+    {DA_ERR_OSCAL_WINDOW, "oscal_window", 400,
+     "the period must run from before to, between 1970 and 2999"},
+    {DA_ERR_OSCAL_TOO_LARGE, "oscal_too_large", 422, "the OSCAL export would exceed its size cap"},
 
     {DA_ERR_TRANSPORT, "transport", 502, "server could not be reached"},
     {DA_ERR_TLS, "tls", 502, "TLS handshake or server certificate failed"},
@@ -251,6 +254,14 @@ static const struct da_err_entry da_err_table[] = {
      "the receipt names evidence this agent did not quote"},
     {DA_ERR_GIT, "git", 400, "the git repository cannot be read"},
     {DA_ERR_TSA, "tsa", 502, "the time-stamp authority failed"},
+    {DA_ERR_SOFTWARE_AGENTS_OFF, "software_agents_disabled", 403,
+     "software agents are accepted only with test_software_agents = yes"},
+    {DA_ERR_SOFTWARE_AK, "software_ak", 400,
+     "a software AK is a restricted ECC P-256 ECDSA/SHA-256 signing key without fixedTPM"},
+    {DA_ERR_LOADGEN_DOCUMENT, "loadgen_document", 400,
+     "the evidence document cannot be used by the load generator"},
+    {DA_ERR_LOADGEN_ANSWER, "loadgen_answer", 502,
+     "the server's answer is not what the API documents"},
 };
 
 static const struct da_err_entry *da_err_lookup(int err)

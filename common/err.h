@@ -199,6 +199,10 @@ enum da_err {
     DA_ERR_DIFF_TOO_LARGE = -670,
     DA_ERR_EXPORT_TOO_LARGE = -671, /* a CSV export past its cap */
 
+    /* OSCAL export */
+    DA_ERR_OSCAL_WINDOW = -690,    /* the period is empty or outside 1970..2999 */
+    DA_ERR_OSCAL_TOO_LARGE = -691, /* the export would pass its size cap */
+
     /* agent transport, spool, sandbox */
     DA_ERR_TRANSPORT = -700,
     DA_ERR_TLS = -701,
@@ -224,6 +228,12 @@ enum da_err {
     DA_ERR_ATTEST_EVIDENCE = -726,
     DA_ERR_GIT = -727,
     DA_ERR_TSA = -728,
+
+    /* software agents and the load generator */
+    DA_ERR_SOFTWARE_AGENTS_OFF = -800,
+    DA_ERR_SOFTWARE_AK = -801,
+    DA_ERR_LOADGEN_DOCUMENT = -802,
+    DA_ERR_LOADGEN_ANSWER = -803,
 };
 
 /* Short human message for an error code; never NULL. */

@@ -55,6 +55,10 @@ static int scan_utf8(struct scan *s)
     size_t i = 0, n;
 
     while (i < s->len) {
+        if (s->p[i] < 0x80) { /* ASCII, most of any document: no call */
+            i++;
+            continue;
+        }
         n = da_utf8_seq_len(s->p + i, s->len - i);
         if (n == 0)
             return scan_fail(s, i, DA_ERR_JSON_UTF8, "invalid UTF-8");

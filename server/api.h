@@ -14,6 +14,7 @@ int srv_api_metrics(struct srv_request *req, struct srv_response *resp);
 
 int srv_api_enroll(struct srv_request *req, struct srv_response *resp);
 int srv_api_enroll_activate(struct srv_request *req, struct srv_response *resp);
+int srv_api_enroll_software(struct srv_request *req, struct srv_response *resp);
 int srv_api_enrollment_challenge(struct srv_request *req, struct srv_response *resp);
 int srv_api_enrollments(struct srv_request *req, struct srv_response *resp);
 int srv_api_enrollment(struct srv_request *req, struct srv_response *resp);
@@ -68,6 +69,8 @@ int srv_api_agent_boot_changes(struct srv_request *req, struct srv_response *res
 int srv_api_boot_pins_get(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_add(struct srv_request *req, struct srv_response *resp);
 int srv_api_boot_pin_remove(struct srv_request *req, struct srv_response *resp);
+/* The vendor's OSCAL assessment results (api_oscal.c, oscal.h). */
+int srv_api_oscal(struct srv_request *req, struct srv_response *resp);
 int srv_api_webhooks(struct srv_request *req, struct srv_response *resp);
 int srv_api_webhook_add(struct srv_request *req, struct srv_response *resp);
 int srv_api_webhook_remove(struct srv_request *req, struct srv_response *resp);

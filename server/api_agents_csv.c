@@ -22,7 +22,7 @@ struct csv_agent {
     char status[SRV_STATUS_SIZE];
     char *hostname;
     char *ek_issuer;
-    bool software; /* no EK: a software identity */
+    bool software; /* a software identity: no TPM, no EK */
     int64_t last_verified_at;
 };
 
@@ -69,7 +69,7 @@ static int collect_agent(const struct srv_agent *a, void *arg)
     snprintf(c->id, sizeof(c->id), "%s", a->id);
     snprintf(c->vendor, sizeof(c->vendor), "%s", a->vendor);
     snprintf(c->status, sizeof(c->status), "%s", a->status);
-    c->software = a->ek_name[0] == '\0';
+    c->software = strcmp(a->ek_trust, SRV_EK_TRUST_SOFTWARE) == 0 || a->ek_name[0] == '\0';
     c->last_verified_at = a->last_verified_at;
     c->hostname = host_name(a->host_json);
     c->ek_issuer = strdup(a->ek_cert.issuer);

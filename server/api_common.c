@@ -189,6 +189,21 @@ static int put_agent_count(const char *vendor, const char *status, int64_t n, vo
     return rc;
 }
 
+static int put_store_bytes(struct srv_ctx *ctx, struct da_buf *b)
+{
+    int64_t bytes = 0;
+    int rc = srv_store_bytes(ctx->store, &bytes);
+
+    if (rc == 0)
+        rc = da_buf_printf(b,
+                           "# HELP devattest_store_bytes Bytes the stored data occupies (SQLite: "
+                           "pages in use times the page size).\n"
+                           "# TYPE devattest_store_bytes gauge\n"
+                           "devattest_store_bytes %lld\n",
+                           (long long)bytes);
+    return rc;
+}
+
 #define COUNTER(b, name, help, v)                                                                  \
     da_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " counter\n" name " %llu\n",         \
                   (unsigned long long)(v))
@@ -261,6 +276,8 @@ static int render_metrics(struct srv_ctx *ctx, struct da_buf *b)
                               "# TYPE devattest_agents gauge\n");
     if (rc == 0)
         rc = srv_store_agent_counts(ctx->store, srv_now(), put_agent_count, b);
+    if (rc == 0)
+        rc = put_store_bytes(ctx, b);
     if (rc == 0)
         rc = da_buf_printf(b,
                            "# HELP devattest_enrollments_total Enrollments by result.\n"

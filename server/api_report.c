@@ -484,6 +484,8 @@ static int make_record(struct ingest *g)
     ri.ima = g->ima;
     ri.issued_at = r->received_at;
     ri.valid_until = r->received_at + ctx->cfg.receipt_ttl_s;
+    if (strcmp(g->agent->ek_trust, SRV_EK_TRUST_SOFTWARE) == 0)
+        ri.trust = SRV_EK_TRUST_SOFTWARE;
     return srv_receipt_make(ctx, &ri, &r->receipt_json);
 }
 

@@ -118,6 +118,7 @@ static const struct da_kvconf_key cfg_keys[] = {
     PATH_KEY(tls_cert),
     PATH_KEY(tls_key),
     {"plain_http", DA_KV_BOOL, CFG_OFF(plain_http), 0, 0, 0, NULL, NULL},
+    {"test_software_agents", DA_KV_BOOL, CFG_OFF(test_software_agents), 0, 0, 0, NULL, NULL},
     CUSTOM_KEY(pcr_selection, check_pcrs),
     PATH_KEY(policy_file),
     PATH_KEY(dbx_reference),

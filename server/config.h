@@ -68,6 +68,8 @@ struct srv_config {
     unsigned commit_batch_max;  /* most write transactions in one group commit */
     enum da_log_level log_level;
     char access_log[PATH_MAX]; /* "": off; "stderr"; or an absolute path */
+    /* POST /v1/enroll/software: agents without a TPM, for load tests only */
+    bool test_software_agents;
 };
 
 /* Defaults for every key; state_dir-relative paths are filled in by

@@ -21,6 +21,7 @@
 #include "encoding.h"
 #include "err.h"
 #include "json.h"
+#include "oscal.h"
 #include "receipt_keys.h"
 #include "render.h"
 #include "tar.h"
@@ -538,6 +539,19 @@ static int manifest(struct pack *p, const struct srv_keys *keys, const char *ven
     return rc;
 }
 
+/* The same conclusions as report.html, as OSCAL assessment results. */
+static int oscal_member(struct pack *p, const char *vendor, int64_t from, int64_t to)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = srv_oscal_export(p->store, vendor, from, to, &text, &len);
+
+    if (rc == 0)
+        rc = add_file(p, "oscal.json", text, len);
+    free(text);
+    return rc;
+}
+
 int srv_evidence_pack(struct srv_store *store, const struct srv_keys *keys, const char *vendor,
                       int64_t from, int64_t to, int64_t now, struct da_buf *out)
 {
@@ -573,6 +587,8 @@ int srv_evidence_pack(struct srv_store *store, const struct srv_keys *keys, cons
     if (rc == 0)
         rc = html_report(&p, v.name, from, to);
     if (rc == 0)
+        rc = oscal_member(&p, v.name, from, to);
+    if (rc == 0)
         rc = manifest(&p, keys, v.name, from, to);
     if (rc == 0)
         rc = da_tar_finish(out);
@@ -601,8 +617,11 @@ int srv_pack_time_parse(const char *s, int64_t *out)
     } else {
         return DA_ERR_PACK_RANGE;
     }
-    for (const char *c = s; *c != '\0'; c++) {
-        if (!((*c >= '0' && *c <= '9') || *c == '-' || *c == ':' || *c == 'T' || *c == 'Z'))
+    /* digits exactly where the shape has them (sscanf alone takes "-0") */
+    for (size_t i = 0; s[i] != '\0'; i++) {
+        const char want = "dddd-dd-ddTdd:dd:ddZ"[i];
+
+        if (want == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != want)
             return DA_ERR_PACK_RANGE;
     }
     memset(&tm, 0, sizeof(tm));
@@ -614,8 +633,9 @@ int srv_pack_time_parse(const char *s, int64_t *out)
     tm.tm_sec = se;
     t = timegm(&tm);
     /* a date that does not exist (02-30, 25:00) comes back different */
-    if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_year != tm.tm_year ||
-        back.tm_mon != tm.tm_mon || back.tm_mday != d || back.tm_hour != h || back.tm_min != mi ||
+    /* (timegm normalises tm itself: compare with what was written) */
+    if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_year != y - 1900 ||
+        back.tm_mon != mo - 1 || back.tm_mday != d || back.tm_hour != h || back.tm_min != mi ||
         back.tm_sec != se || y < 1970)
         return DA_ERR_PACK_RANGE;
     *out = (int64_t)t;
@@ -644,14 +664,26 @@ static int write_pack(const char *path, const struct da_buf *b)
     return rc;
 }
 
+static int export_oscal(struct srv_store *store, const char *vendor, int64_t from, int64_t to,
+                        struct da_buf *b)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = srv_oscal_export(store, vendor, from, to, &text, &len);
+
+    if (rc == 0)
+        rc = da_buf_append(b, text, len);
+    free(text);
+    return rc;
+}
+
 int srv_cli_export(const struct srv_config *cfg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"vendor", required_argument, NULL, 'v'},
-                                         {"from", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {NULL, 0, NULL, 0}};
-    const char *vendor = NULL, *f = NULL, *t = NULL, *output = NULL;
+    static const struct option opts[] = {
+        {"vendor", required_argument, NULL, 'v'}, {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},     {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
+    const char *vendor = NULL, *f = NULL, *t = NULL, *output = NULL, *format = "pack";
     struct srv_store *store = NULL;
     struct srv_keys *keys = NULL;
     int64_t from = 0, to = 0, now = (int64_t)time(NULL);
@@ -668,10 +700,13 @@ int srv_cli_export(const struct srv_config *cfg, int argc, char **argv)
             t = optarg;
         else if (c == 'o')
             output = optarg;
+        else if (c == 'F')
+            format = optarg;
         else
             return 2;
     }
-    if (optind != argc || vendor == NULL || output == NULL)
+    if (optind != argc || vendor == NULL || output == NULL ||
+        (strcmp(format, "pack") != 0 && strcmp(format, "oscal") != 0))
         return 2;
     if (t != NULL)
         rc = srv_pack_time_parse(t, &to);
@@ -686,7 +721,9 @@ int srv_cli_export(const struct srv_config *cfg, int argc, char **argv)
         rc = srv_keys_load(cfg->state_dir, NULL, NULL, &keys);
     if (rc == 0)
         rc = srv_store_open(cfg->database, 1, cfg->stale_after_s, &store);
-    if (rc == 0)
+    if (rc == 0 && strcmp(format, "oscal") == 0)
+        rc = export_oscal(store, vendor, from, to, &b);
+    else if (rc == 0)
         rc = srv_evidence_pack(store, keys, vendor, from, to, now, &b);
     if (rc == 0)
         rc = write_pack(output, &b);

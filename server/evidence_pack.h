@@ -14,6 +14,8 @@
  *                           quote, PCR values, event log)
  *   reports/ID/verdict.json, transcript.json, receipt.json
  *   report.html             printable report, inline SVG, no script
+ *   oscal.json              the same conclusions as OSCAL assessment
+ *                           results (oscal.h)
  *
  * docs/evidence.md, "Evidence packs", describes what each check proves.
  */
@@ -40,8 +42,10 @@ int srv_evidence_pack(struct srv_store *store, const struct srv_keys *keys, cons
 int srv_pack_time_parse(const char *s, int64_t *out);
 
 struct srv_config;
-/* devattest-server export --vendor NAME [--from T] [--to T] -o FILE: the
- * pack written to FILE (created 0600, atomically). Exit status. */
+/* devattest-server export --vendor NAME [--from T] [--to T]
+ * [--format pack|oscal] -o FILE: the pack, or with --format oscal the OSCAL
+ * assessment results alone, written to FILE (created 0600, atomically).
+ * Exit status. */
 int srv_cli_export(const struct srv_config *cfg, int argc, char **argv);
 
 #endif

@@ -81,10 +81,12 @@ static const char receipt_key_usage[] =
     "it signed) and make a new one; print its id. A running server signs with\n"
     "the new key after its next restart.\n";
 static const char export_usage[] =
-    "usage: devattest-server [-c CONFIG] export --vendor NAME [--from T] [--to T] -o FILE\n"
+    "usage: devattest-server [-c CONFIG] export --vendor NAME [--from T] [--to T]\n"
+    "       [--format pack|oscal] -o FILE\n"
     "Write the vendor's evidence pack (reports received from --from up to, not\n"
     "including, --to; T is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ; by default the\n"
-    "last 30 days) to FILE; check it with devattest-verify pack.\n";
+    "last 30 days) to FILE; check it with devattest-verify pack. With --format\n"
+    "oscal, write the same conclusions as OSCAL 1.1 assessment results (JSON).\n";
 static const char serve_usage[] =
     "usage: devattest-server [-c CONFIG] [--state-dir DIR] serve [--port-file FILE]\n"
     "Run the HTTPS API until SIGTERM or SIGINT. --port-file receives the\n"

@@ -96,6 +96,8 @@ static int receipt_payload(const struct srv_receipt_in *in, struct da_buf *out)
         cJSON_AddStringToObject(p, "issued_at", issued) == NULL ||
         cJSON_AddStringToObject(p, "valid_until", until) == NULL)
         goto out;
+    if (in->trust != NULL && cJSON_AddStringToObject(p, "trust", in->trust) == NULL)
+        goto out;
     rc = da_jcs_serialize(p, out);
 out:
     cJSON_Delete(p);

@@ -33,6 +33,7 @@ struct srv_receipt_in {
     const cJSON *ima;      /* /attestation/ima, or NULL */
     int64_t issued_at;
     int64_t valid_until;
+    const char *trust; /* "software" for an agent without a TPM; NULL otherwise */
 };
 
 /* The envelope as JSON text in *out (free()). */

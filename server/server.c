@@ -191,6 +191,9 @@ int srv_ctx_open(const struct srv_config *cfg, struct srv_ctx **out)
         return DA_ERR_NOMEM;
     ctx->cfg = *cfg;
     pthread_rwlock_init(&ctx->policy_lock, NULL);
+    if (cfg->test_software_agents)
+        da_warn_f("test_software_agents = yes: agents without a TPM can be enrolled by an "
+                  "admin (POST /v1/enroll/software); every report of one says trust software");
     rc = srv_selection_for_policy(cfg->pcr_selection, NULL, &ctx->configured);
     if (rc == 0)
         rc = srv_keys_load(cfg->state_dir, cfg->plain_http ? NULL : cfg->tls_cert,

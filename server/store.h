@@ -25,6 +25,7 @@
 #define SRV_EK_TRUST_SIZE     24
 #define SRV_EK_TRUST_CHAIN    "manufacturer_chain"
 #define SRV_EK_TRUST_APPROVAL "admin_approval"
+#define SRV_EK_TRUST_SOFTWARE "software" /* no TPM: test_software_agents only */
 
 struct srv_store;
 
@@ -517,6 +518,9 @@ int srv_store_audit_page(struct srv_store *s, const char *action, const struct s
 /* Agents counted by vendor and status (for /metrics). */
 typedef int (*srv_agent_count_cb)(const char *vendor, const char *status, int64_t n, void *ctx);
 int srv_store_agent_counts(struct srv_store *s, int64_t now, srv_agent_count_cb cb, void *ctx);
+/* Bytes the stored data occupies (for /metrics): SQLite's pages in use
+ * (page_count - freelist_count) times page_size, as of the last commit. */
+int srv_store_bytes(struct srv_store *s, int64_t *bytes);
 
 struct srv_histogram;
 /* Where the store records how long writes (queue to durable commit) and

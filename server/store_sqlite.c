@@ -3025,6 +3025,26 @@ int srv_store_agent_counts(struct srv_store *s, int64_t now, srv_agent_count_cb 
     return rc;
 }
 
+int srv_store_bytes(struct srv_store *s, int64_t *bytes)
+{
+    sqlite3_stmt *st = NULL;
+    int slot, rc;
+    sqlite3 *db = reader_get(s, &slot);
+
+    *bytes = 0;
+    rc = prepare(db, &st,
+                 "SELECT (p.page_count - f.freelist_count) * z.page_size"
+                 " FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() z",
+                 "");
+    if (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+        *bytes = sqlite3_column_int64(st, 0);
+    else if (rc == 0)
+        rc = DA_ERR_STORE;
+    release(st);
+    reader_put(s, slot);
+    return rc;
+}
+
 void srv_store_set_latency(struct srv_store *s, struct srv_histogram *writes,
                            struct srv_histogram *reads)
 {

@@ -3,22 +3,28 @@
 #include <string.h>
 
 #include "err.h"
+#include "picky.h"
 #include "policy.h"
 
 /* Facts the server established itself; the policy reads them under
  * /attestation, never from the agent's own document. pending (may be NULL)
- * is the server's view of the pending upgrades (pending_age.h). */
+ * is the server's view of the pending upgrades (pending_age.h). pending,
+ * boot and ima are referenced, not copied: the facts live only while the
+ * caller's trees do, and a report's pending list can be long. trust is
+ * "software" for an agent enrolled without a TPM, "tpm" for every other. */
 static cJSON *attestation_facts(const cJSON *pending, const cJSON *boot, const cJSON *ima,
                                 const char *ek_trust)
 {
+    bool software = ek_trust != NULL && strcmp(ek_trust, "software") == 0;
     cJSON *a = cJSON_CreateObject();
 
+    /* references only read through: cJSON takes a plain pointer */
     if (a != NULL &&
-        (cJSON_AddStringToObject(a, "trust", "tpm") == NULL ||
+        (cJSON_AddStringToObject(a, "trust", software ? "software" : "tpm") == NULL ||
          cJSON_AddBoolToObject(a, "quote_verified", 1) == NULL ||
-         (pending != NULL && !cJSON_AddItemToObject(a, "pending", cJSON_Duplicate(pending, 1))) ||
-         (boot != NULL && !cJSON_AddItemToObject(a, "boot", cJSON_Duplicate(boot, 1))) ||
-         (ima != NULL && !cJSON_AddItemToObject(a, "ima", cJSON_Duplicate(ima, 1))) ||
+         (pending != NULL && !cJSON_AddItemReferenceToObject(a, "pending", DA_UNCONST(pending))) ||
+         (boot != NULL && !cJSON_AddItemReferenceToObject(a, "boot", DA_UNCONST(boot))) ||
+         (ima != NULL && !cJSON_AddItemReferenceToObject(a, "ima", DA_UNCONST(ima))) ||
          (ek_trust != NULL && cJSON_AddStringToObject(a, "ek_trust", ek_trust) == NULL))) {
         cJSON_Delete(a);
         return NULL;

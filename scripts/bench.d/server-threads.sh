@@ -17,7 +17,8 @@ build=${DA_BUILD:?run through scripts/bench}
 count=${BENCH_COUNT:-5000}
 here=$(cd "$(dirname "$0")" && pwd)
 server=$build/server/devattest-server
-load=$build/tests/da_server_load
+loadgen=$build/loadgen/devattest-loadgen
+data=$here/../../tests/data/loadgen
 work=$(mktemp -d /tmp/da-bench-threads-XXXXXX)
 pid=
 cleanup() {
@@ -30,7 +31,8 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 threads() { awk '/^Threads/ {print $2}' "/proc/$pid/status"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 established() { ss -Htn state established "( sport = :$port )" | wc -l; }
-field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
+field() { awk -v k="$1" '$1 == k {print $2}' <<<"$2"; }
+count() { awk -v k="$1" '$1 == k {n = $2} END {print n + 0}' <<<"$2"; } # absent: 0
 
 start_server() { # $1 = http_threads
   rm -rf "$work/state" "$work/port"
@@ -48,10 +50,15 @@ max_connections_per_address = 1024
 request_head_timeout = 60s
 connection_timeout = 120s
 http_threads = $1
+nonce_rate_per_address = 1000000
+nonce_burst_per_address = 1000000
+test_software_agents = yes
 log_level = warn
 EOC
   "$server" -c "$work/server.conf" init --name 127.0.0.1 >/dev/null
   cp "$here/../../common/policies/iso27001-2022-devenv.json" "$work/state/policy.json"
+  "$server" -c "$work/server.conf" vendor create bench >/dev/null
+  "$server" -c "$work/server.conf" token create --role admin --label bench | head -1 >"$work/token"
   "$server" -c "$work/server.conf" serve --port-file "$work/port" &
   pid=$!
   for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
@@ -64,9 +71,11 @@ stop_server() {
   pid=
 }
 
+# the small reference document: the thread models are compared with each
+# other, on the figures recorded before the realistic documents existed
 run_load() {
-  "$load" --url "https://127.0.0.1:$port" --ca "$work/state/ca.pem" --state "$work/state" \
-    --db "$work/state/devattest.db" "$@"
+  "$loadgen" --url "https://127.0.0.1:$port" --ca "$work/state/ca.pem" --token-file "$work/token" \
+    --vendor bench --evidence "$data/evidence-small.json" "$@"
 }
 
 hold() { # N MODE SECONDS [SRC] -> runs in the background, waits for "ready"
@@ -91,15 +100,15 @@ for model in 0 "$cores"; do
   echo "  memory: RSS $r0 kB, $t0 threads with no connection; $r1 kB, $t1 threads with $c1 idle TLS connections: $(( (r1 - r0) / (c1 > 0 ? c1 : 1) )) kB per connection (load $(loadavg))"
 
   sleep 1
-  out=$(run_load --agents 256 --count "$count" --concurrency 128 --max-seconds 120) || true
-  echo "  throughput: $(field rate_per_s "$out") reports/s, p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, transport errors $(field transport_errors "$out") (load $(loadavg))"
+  out=$(run_load --agents 256 --count "$count" --concurrency 128 --duration 120) || true
+  echo "  throughput: $(field reports_per_s "$out") reports/s, p50 $(field latency_ms.p50 "$out") ms, p99 $(field latency_ms.p99 "$out") ms, transport errors $(count errors.transport "$out") (load $(loadavg))"
 
-  out=$(run_load --agents 64 --count 1000 --concurrency 64 --rate 200 --max-seconds 60) || true
-  echo "  reference, 200 reports/s, no slow clients: ok $(field ok "$out")/1000, p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms (load $(loadavg))"
+  out=$(run_load --agents 64 --count 1000 --concurrency 64 --rate 200 --duration 60) || true
+  echo "  reference, 200 reports/s, no slow clients: ok $(field accepted "$out")/1000, p50 $(field latency_ms.p50 "$out") ms, p99 $(field latency_ms.p99 "$out") ms (load $(loadavg))"
   hold 400 slow 8 127.0.0.2
   rs=$(rss_kb); ts=$(threads); cs=$(established)
-  out=$(run_load --agents 64 --count 1000 --concurrency 64 --rate 200 --max-seconds 60) || true
+  out=$(run_load --agents 64 --count 1000 --concurrency 64 --rate 200 --duration 60) || true
   wait "$hold_pid"
-  echo "  with $(awk '/ready/ {print $2}' "$work/hold.out") slow connections held: ok $(field ok "$out")/1000, p50 $(field p50_ms "$out") ms, p99 $(field p99_ms "$out") ms, server RSS $rs kB, $ts threads, $cs connections (load $(loadavg))"
+  echo "  with $(awk '/ready/ {print $2}' "$work/hold.out") slow connections held: ok $(field accepted "$out")/1000, p50 $(field latency_ms.p50 "$out") ms, p99 $(field latency_ms.p99 "$out") ms, server RSS $rs kB, $ts threads, $cs connections (load $(loadavg))"
   stop_server
 done

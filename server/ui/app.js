@@ -427,7 +427,7 @@
   // What the identity says about the EK certificate when there is no issuer.
   function ekIssuer(agent) {
     if (agent.ek_issuer) return agent.ek_issuer;
-    if (!agent.ek_name) return 'none: a software identity, no TPM endorsement key';
+    if (agent.ek_trust === 'software' || !agent.ek_name) return 'none: a software identity, no TPM endorsement key';
     if (agent.ek_trust === 'admin_approval') return 'none: the TPM has no EK certificate (EK approved by an administrator)';
     return 'not recorded (enrolled before this server kept EK issuers)';
   }

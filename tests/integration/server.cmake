@@ -41,10 +41,6 @@ da_unit_test(NAME test_evidence_pack SOURCES ${DA_TEST_SRC}/integration/test_evi
              LIBS da_server da_test_server da_test_softak LABELS integration server)
 add_dependencies(test_evidence_pack devattest-server devattest-verify)
 
-# The benchmark's load generator (scripts/bench.d/server.sh); not a test.
-add_executable(da_server_load ${DA_TEST_SRC}/bench/server_load.c)
-target_link_libraries(da_server_load PRIVATE da_server da_test_softak PkgConfig::CURL)
-
 # Refusals through the API with quotes of chosen defects (tests/support/tpm_soft.c).
 da_unit_test(NAME test_server_refusals
              SOURCES ${DA_TEST_SRC}/integration/test_server_refusals.c ${DA_TEST_SRC}/support/tpm_soft.c
@@ -115,6 +111,14 @@ set_property(TEST test_dashboard_api APPEND PROPERTY ENVIRONMENT
              DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_dashboard_api.jsonl)
 set_property(TEST test_dashboard_api APPEND PROPERTY FIXTURES_SETUP api_answers)
 
+# The OSCAL export against NIST's published schema (ajv from tests/api).
+da_unit_test(NAME test_oscal_export SOURCES ${DA_TEST_SRC}/integration/test_oscal_export.c
+             LIBS da_server da_test_fleet LABELS integration server)
+add_dependencies(test_oscal_export devattest-server)
+set_property(TEST test_oscal_export APPEND PROPERTY ENVIRONMENT
+             DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_oscal_export.jsonl)
+set_property(TEST test_oscal_export APPEND PROPERTY FIXTURES_SETUP api_answers)
+
 # The dashboard in headless Chromium (tests/browser). It spends a minute
 # waiting for a machine to go stale and starts a browser, so it runs in the
 # release build only: scripts/test runs it once, not again under ASan.
@@ -123,4 +127,16 @@ if(NOT DA_SANITIZE)
                SOURCES ${DA_TEST_SRC}/integration/test_dashboard_browser.c
                LIBS da_server da_test_fleet LABELS integration server browser)
   add_dependencies(test_dashboard_browser devattest-server)
+endif()
+
+# devattest-loadgen against the real server: its figures against the
+# server's own counts (/metrics, the database, the API).
+if(TARGET devattest-loadgen)
+  da_unit_test(NAME test_loadgen SOURCES ${DA_TEST_SRC}/integration/test_loadgen.c
+               LIBS da_loadgen da_test_server da_test_softak OpenSSL::Crypto PkgConfig::SQLITE3_T
+               LABELS integration server)
+  add_dependencies(test_loadgen devattest-server devattest-loadgen)
+  set_property(TEST test_loadgen APPEND PROPERTY ENVIRONMENT
+               DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_loadgen.jsonl)
+  set_property(TEST test_loadgen APPEND PROPERTY FIXTURES_SETUP api_answers)
 endif()

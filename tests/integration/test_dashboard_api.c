@@ -16,6 +16,7 @@
 #include "fleet_seed.h"
 #include "raw_tls.h"
 #include "server_harness.h"
+#include "store.h"
 
 struct ctx {
     struct da_test_server srv;
@@ -518,12 +519,17 @@ static void test_agents_csv(void **state)
     struct da_raw_tls t;
     bool closed = false;
     CURL *curl = curl_easy_init();
+    struct da_fleet_machine soft = {
+        .vendor = "acme", .hostname = "build-soft", .ek_trust = SRV_EK_TRUST_SOFTWARE};
 
     assert_int_equal(da_fleet_add(&c->srv, &evil, 9), 0);
     assert_int_equal(da_fleet_report(&c->srv, &evil, 0), 0);
+    /* a software identity (no TPM, stored as software enrollment stores
+     * one): its row says so */
+    assert_int_equal(da_fleet_add(&c->srv, &soft, 10), 0);
 
     /* every machine; one status; the hostile vendor by name; a vendor token */
-    assert_int_equal(export_matches_json(c, "all", "", c->srv.auditor), 4);
+    assert_int_equal(export_matches_json(c, "all", "", c->srv.auditor), 5);
     assert_int_equal(export_matches_json(c, "failing", "&status=non_compliant", c->srv.auditor), 2);
     /* (a vendor name with a line break cannot be asked for: the server
      * refuses control characters in a request target) */
@@ -531,7 +537,9 @@ static void test_agents_csv(void **state)
     snprintf(q, sizeof(q), "&vendor=%s", enc);
     curl_free(enc);
     assert_int_equal(export_matches_json(c, "globex", q, c->srv.admin), 1);
-    assert_int_equal(export_matches_json(c, "vendor", "", c->vendor_token), 2);
+    assert_int_equal(export_matches_json(c, "vendor", "", c->vendor_token), 3);
+    /* build-new was revoked by test_fleet: the software machine only */
+    assert_int_equal(export_matches_json(c, "pending", "&status=pending", c->srv.auditor), 1);
     assert_int_equal(export_matches_json(c, "none", "&vendor=nobody", c->srv.auditor), 0);
 
     /* the hostile fields as bytes: quoted, quotes doubled, formula defused */
@@ -579,6 +587,7 @@ static void test_agents_csv(void **state)
     da_test_http_clear(&r);
     curl_easy_cleanup(curl);
     da_fleet_free(&evil);
+    da_fleet_free(&soft);
 }
 
 int main(void)

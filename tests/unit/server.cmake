@@ -26,3 +26,8 @@ da_unit_test(NAME test_server_ima SOURCES ${DA_TEST_SRC}/unit/test_server_ima.c
 da_unit_test(NAME test_dbx_update SOURCES ${DA_TEST_SRC}/unit/test_dbx_update.c
              LIBS da_server LABELS server)
 add_dependencies(test_dbx_update devattest-verify)
+# devattest-loadgen's documents, error counts and /metrics reading.
+if(TARGET da_loadgen)
+  da_unit_test(NAME test_loadgen_docs SOURCES ${DA_TEST_SRC}/unit/test_loadgen_docs.c
+               LIBS da_loadgen OpenSSL::Crypto LABELS loadgen)
+endif()
