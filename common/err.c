@@ -262,6 +262,10 @@ static const struct da_err_entry da_err_table[] = {
      "the evidence document cannot be used by the load generator"},
     {DA_ERR_LOADGEN_ANSWER, "loadgen_answer", 502,
      "the server's answer is not what the API documents"},
+    {DA_ERR_EVIDENCE_PRUNED, "evidence_pruned", 410,
+     "the report's evidence was removed by the retention setting; its verdict and receipt remain"},
+    {DA_ERR_STORE_CORRUPT, "store_corrupt", 500,
+     "stored data does not match its digest or checksum"},
 };
 
 static const struct da_err_entry *da_err_lookup(int err)

@@ -234,6 +234,10 @@ enum da_err {
     DA_ERR_SOFTWARE_AK = -801,
     DA_ERR_LOADGEN_DOCUMENT = -802,
     DA_ERR_LOADGEN_ANSWER = -803,
+
+    /* compact report storage */
+    DA_ERR_EVIDENCE_PRUNED = -830,
+    DA_ERR_STORE_CORRUPT = -831,
 };
 
 /* Short human message for an error code; never NULL. */

@@ -753,6 +753,12 @@ int srv_api_report_diff(struct srv_request *req, struct srv_response *resp)
 
     if (rc == 0)
         rc = visible_report(req, req->param[1], &rb);
+    if (rc == 0 && (ra->pruned_at != 0 || rb->pruned_at != 0)) {
+        snprintf(resp->message, sizeof(resp->message),
+                 "the evidence of report %s was removed by the retention setting",
+                 ra->pruned_at != 0 ? ra->id : rb->id);
+        rc = DA_ERR_EVIDENCE_PRUNED;
+    }
     if (rc == 0) {
         ea = cJSON_Parse(ra->evidence_json);
         eb = cJSON_Parse(rb->evidence_json);

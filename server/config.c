@@ -25,6 +25,9 @@
     X("http_threads", http_threads, DA_KV_U64, 0, 1024)                                            \
     X("stale_after", stale_after_s, DA_KV_DURATION, 60, 31u * 86400)                               \
     X("sweep_interval", sweep_interval_s, DA_KV_DURATION, 1, 86400)                                \
+    X("evidence_retention", evidence_retention_s, DA_KV_DURATION, 0, 3660u * 86400)                \
+    X("retention_interval", retention_interval_s, DA_KV_DURATION, 1, 86400)                        \
+    X("retention_batch", retention_batch, DA_KV_U64, 1, 100000)                                    \
     X("webhook_retry_base", webhook_retry_base_s, DA_KV_DURATION, 1, 3600)                         \
     X("webhook_max_attempts", webhook_max_attempts, DA_KV_U64, 1, 20)                              \
     X("webhook_max_age", webhook_max_age_s, DA_KV_DURATION, 10, 7u * 86400)                        \
@@ -150,6 +153,9 @@ void srv_config_defaults(struct srv_config *cfg)
     cfg->http_threads = 0;
     cfg->stale_after_s = 86400;
     cfg->sweep_interval_s = 300;
+    cfg->evidence_retention_s = 0;
+    cfg->retention_interval_s = 3600;
+    cfg->retention_batch = 1000;
     cfg->webhook_retry_base_s = 30;
     cfg->webhook_max_attempts = 8;
     cfg->webhook_max_age_s = 86400;

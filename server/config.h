@@ -42,6 +42,9 @@ struct srv_config {
     unsigned http_threads;                /* 0: a thread per connection; N: N polling threads */
     unsigned stale_after_s;               /* no verified report for this long -> stale */
     unsigned sweep_interval_s;            /* periodic staleness sweep */
+    unsigned evidence_retention_s;        /* full evidence kept this long; 0: forever */
+    unsigned retention_interval_s;        /* period of the retention sweep */
+    unsigned retention_batch;             /* reports per retention transaction */
     unsigned webhook_retry_base_s;        /* first retry delay; doubles each attempt */
     unsigned webhook_max_attempts;        /* attempts per delivery */
     unsigned webhook_max_age_s;           /* no attempt after a delivery is this old */

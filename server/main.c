@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -269,30 +270,68 @@ static void sweep(struct srv_ctx *ctx)
         da_info_f("staleness sweep: %d agent(s) became stale", changed);
 }
 
+#define RETENTION_MAX_BATCHES 100 /* per run; the rest waits for the next */
+
+/* Old evidence out, in bounded batches (each its own transaction, so
+ * reports keep flowing between them). */
+static void retention_sweep(struct srv_ctx *ctx)
+{
+    int64_t now = srv_now(), cutoff = now - (int64_t)ctx->cfg.evidence_retention_s;
+    int total = 0, pruned = 0, i;
+    bool more = true;
+
+    for (i = 0; more && i < RETENTION_MAX_BATCHES; i++) {
+        if (srv_store_retention_sweep(ctx->store, cutoff, now, ctx->cfg.retention_batch, &pruned,
+                                      &more) != 0) {
+            da_error_f("retention sweep: batch failed");
+            return;
+        }
+        total += pruned;
+    }
+    if (total > 0)
+        da_info_f("retention sweep: evidence of %d report(s) removed", total);
+}
+
+static bool ts_reached(const struct timespec *now, const struct timespec *t)
+{
+    return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
+}
+
 /* Signals are taken synchronously: SIGTERM/SIGINT end the loop, SIGHUP
- * reopens the access log (after logrotate moved it), and the staleness
- * sweep runs every sweep_interval on the monotonic clock, however many
- * signals arrive in between. */
+ * reopens the access log (after logrotate moved it), the staleness sweep
+ * runs every sweep_interval and, with evidence_retention set, the retention
+ * sweep every retention_interval, each on its own monotonic clock, however
+ * many signals arrive in between. */
 static int serve_loop(struct srv_ctx *ctx, const sigset_t *set)
 {
-    struct timespec now, next;
+    bool retention = ctx->cfg.evidence_retention_s > 0;
+    struct timespec now, next, next_ret;
 
     clock_gettime(CLOCK_MONOTONIC, &next);
+    next_ret = next;
     next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
+    next_ret.tv_sec += (time_t)ctx->cfg.retention_interval_s;
     for (;;) {
         struct timespec wait = {0, 0};
+        const struct timespec *first;
         int sig;
 
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > next.tv_sec ||
-            (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
+        if (ts_reached(&now, &next)) {
             sweep(ctx);
             next = now;
             next.tv_sec += (time_t)ctx->cfg.sweep_interval_s;
             continue;
         }
-        wait.tv_sec = next.tv_sec - now.tv_sec;
-        wait.tv_nsec = next.tv_nsec - now.tv_nsec;
+        if (retention && ts_reached(&now, &next_ret)) {
+            retention_sweep(ctx);
+            clock_gettime(CLOCK_MONOTONIC, &next_ret);
+            next_ret.tv_sec += (time_t)ctx->cfg.retention_interval_s;
+            continue;
+        }
+        first = retention && !ts_reached(&next_ret, &next) ? &next_ret : &next;
+        wait.tv_sec = first->tv_sec - now.tv_sec;
+        wait.tv_nsec = first->tv_nsec - now.tv_nsec;
         if (wait.tv_nsec < 0) {
             wait.tv_sec--;
             wait.tv_nsec += 1000000000L;

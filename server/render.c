@@ -120,9 +120,12 @@ int srv_render_report(const struct srv_report *r, bool full, cJSON **out)
     if ((rc = add_time(o, "received_at", r->received_at)) != 0)
         goto out;
     rc = add_stored_json(o, "verdict", r->verdict_json);
-    if (rc == 0 && full)
+    /* after the retention setting removed them: when, instead of them */
+    if (rc == 0 && full && r->pruned_at != 0)
+        rc = add_time(o, "evidence_pruned_at", r->pruned_at);
+    if (rc == 0 && full && r->pruned_at == 0)
         rc = add_stored_json(o, "evidence", r->evidence_json);
-    if (rc == 0 && full)
+    if (rc == 0 && full && r->pruned_at == 0)
         rc = add_stored_json(o, "transcript", r->transcript_json);
     if (rc == 0 && full)
         rc = add_stored_json(o, "receipt", r->receipt_json);

@@ -193,6 +193,10 @@ struct srv_report {
     /* put: the report body as it arrived, kept for evidence packs (not
      * loaded by gets; NULL: none) */
     const char *body_json;
+    /* get: when the retention setting removed the evidence, the transcript
+     * and the signed body (then evidence_json and transcript_json are
+     * NULL; the verdict and the receipt remain); 0: kept in full */
+    int64_t pruned_at;
 };
 
 struct srv_audit_entry {
@@ -410,6 +414,18 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
  * one transaction. DA_ERR_AGENT_REVOKED when the agent was revoked
  * meanwhile. */
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r);
+/* One bounded batch (a transaction of at most batch reports) of the
+ * retention sweep: reports received before cutoff keep their verdict,
+ * digests and receipt and lose evidence, transcript and signed body
+ * (pruned_at = now); evidence areas, body members and base records that no
+ * report since cutoff used are deleted, verdicts once no report names
+ * them. *more: call again (more work before the cutoff). */
+int srv_store_retention_sweep(struct srv_store *s, int64_t cutoff, int64_t now, unsigned batch,
+                              int *pruned, bool *more);
+/* Tests only: format 0 writes reports as servers before schema 10 did
+ * (every text in its column), to build databases of older versions; 1 (the
+ * default) is the compact form. */
+void srv_store_write_format(struct srv_store *s, int format);
 int srv_store_report_get(struct srv_store *s, const char *id, struct srv_report **out);
 /* The report this agent made with this nonce, for idempotent retries;
  * DA_ERR_NOT_FOUND. */

@@ -1,8 +1,8 @@
 /* Prints, one per line and once each, the API error codes the server can
  * answer with: the codes of the error table outside the agent-only ranges
- * (TPM access 200..299, collectors 500..599, agent transport 700..799), and
- * of the software agents' and load generator's 800..819 the two the server
- * answers with. */
+ * (TPM access 200..299, collectors 500..599, agent transport 700..799), of
+ * the software agents' and load generator's 800..819 the two the server
+ * answers with, and 820 and beyond (the server's again). */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,8 +18,9 @@ int main(void)
 
         /* of 800..819 only the software agents' codes are the server's;
          * the rest are the load generator's own */
-        if ((c <= -200 && c > -300) || (c <= -500 && c > -600) ||
-            (c <= -700 && !(c == DA_ERR_SOFTWARE_AGENTS_OFF || c == DA_ERR_SOFTWARE_AK)))
+        if ((c <= -200 && c > -300) || (c <= -500 && c > -600) || (c <= -700 && c > -800) ||
+            (c <= -800 && c > -820 &&
+             !(c == DA_ERR_SOFTWARE_AGENTS_OFF || c == DA_ERR_SOFTWARE_AK)))
             continue;
         if (strcmp(da_strerror(c), "unknown error") == 0)
             continue;

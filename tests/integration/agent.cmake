@@ -54,7 +54,8 @@ add_dependencies(test_mboot_e2e devattest-agent devattest-server)
 # Minimal privacy mode end to end: planted names never reach the server.
 da_unit_test(NAME test_agent_privacy SOURCES ${DA_TEST_SRC}/integration/test_agent_privacy.c
              ${DA_TEST_SRC}/support/agent_run.c
-             LIBS da_agent da_test_server da_test_swtpm LABELS integration swtpm server privacy)
+             LIBS da_agent da_server da_test_server da_test_swtpm
+             LABELS integration swtpm server privacy)
 add_dependencies(test_agent_privacy devattest-agent devattest-server)
 
 # IMA end to end: a synthetic list with swtpm's PCR 10 extended to match.

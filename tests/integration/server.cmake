@@ -40,6 +40,14 @@ add_dependencies(test_server_webhooks devattest-server)
 da_unit_test(NAME test_evidence_pack SOURCES ${DA_TEST_SRC}/integration/test_evidence_pack.c
              LIBS da_server da_test_server da_test_softak LABELS integration server)
 add_dependencies(test_evidence_pack devattest-server devattest-verify)
+# Retention through the server: its own sweep clock, 410 evidence_pruned.
+da_unit_test(NAME test_server_retention SOURCES ${DA_TEST_SRC}/integration/test_server_retention.c
+             LIBS da_server da_test_server da_test_softak LABELS integration server)
+add_dependencies(test_server_retention devattest-server)
+
+# Store write path and bytes per report (scripts/bench.d/store.sh); not a test.
+add_executable(bench_store ${DA_TEST_SRC}/bench/bench_store.c)
+target_link_libraries(bench_store PRIVATE da_server)
 
 # Refusals through the API with quotes of chosen defects (tests/support/tpm_soft.c).
 da_unit_test(NAME test_server_refusals
@@ -88,7 +96,8 @@ set(DA_API_ANSWERS ${PROJECT_BINARY_DIR}/api-answers)
 file(MAKE_DIRECTORY ${DA_API_ANSWERS})
 foreach(t test_server_http test_server_framing test_server_e2e test_server_refusals test_server_ready
           test_server_ops test_mboot_e2e test_ima_e2e test_server_webhooks
-          test_evidence_pack)
+          test_evidence_pack
+          test_server_retention)
   if(TEST ${t})
     set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/${t}.jsonl)
     set_property(TEST ${t} APPEND PROPERTY FIXTURES_SETUP api_answers)

@@ -5,11 +5,12 @@
  *
  * In minimal mode none of the planted strings reaches the server: not in
  * the enrollment, not in the stored report, not anywhere in the database
- * file. Then the same machine reports in standard mode (the names do
- * arrive, so the search can find them) and every check of the shipped
- * policy has the verdict it had in minimal mode. */
+ * file, nor in what the store keeps compressed there. Then the same machine reports in standard
+ * mode (the names do arrive, so the search can find them) and every check of the shipped policy has
+ * the verdict it had in minimal mode. */
 #include "da_test.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <sqlite3.h>
+
 #include "agent_run.h"
 #include "agent_test_dir.h"
 #include "privacy.h"
 #include "server_harness.h"
+#include "store.h"
+#include "store_pack.h"
 #include "swtpm_harness.h"
 #include "tmp_tree.h"
 
@@ -135,29 +140,91 @@ static int contains(const char *hay, size_t n, const char *needle)
     return 0;
 }
 
-/* How many planted strings the database files (main, WAL, journal) hold. */
+static int search(const char *data, size_t len, const char *where, int expect_none)
+{
+    size_t j;
+    int found = 0;
+
+    for (j = 0; j < sizeof(planted) / sizeof(planted[0]); j++) {
+        if (contains(data, len, planted[j])) {
+            if (expect_none)
+                fail_msg("\"%s\" is in %s", planted[j], where);
+            found++;
+        }
+    }
+    return found;
+}
+
+struct stored_search {
+    struct srv_store *store;
+    int expect_none, found;
+};
+
+static int search_report(const struct srv_pack_report *r, void *ctx)
+{
+    struct stored_search *ss = ctx;
+    const char *texts[] = {r->body_json, r->verdict_json, r->transcript_json, r->receipt_json};
+    struct srv_report *full = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        if (texts[i] != NULL)
+            ss->found += search(texts[i], strlen(texts[i]), "a stored report", ss->expect_none);
+    assert_int_equal(srv_store_report_get(ss->store, r->id, &full), 0);
+    ss->found += search(full->evidence_json, strlen(full->evidence_json), "a stored evidence",
+                        ss->expect_none);
+    srv_report_free(full);
+    return 0;
+}
+
+static int search_vendor(const struct srv_vendor *v, void *ctx)
+{
+    struct stored_search *ss = ctx;
+
+    return srv_store_pack_reports(ss->store, v->id, 0, INT64_MAX, search_report, ss);
+}
+
+/* How many planted strings the database holds: in its files (main, WAL,
+ * journal) as bytes, and in what is stored compressed (every blob, and
+ * every report as the store reads it back). */
 static int planted_in_database(struct world *w, int expect_none)
 {
     static const char *const suffix[] = {"", "-wal", "-journal"};
+    struct stored_search ss = {NULL, expect_none, 0};
     char path[256];
-    size_t i, j, len;
+    size_t i, len;
     int found = 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
 
     for (i = 0; i < 3; i++) {
         char *data;
 
         snprintf(path, sizeof(path), "%s%s", w->srv.db, suffix[i]);
         data = slurp(path, &len);
-        for (j = 0; j < sizeof(planted) / sizeof(planted[0]); j++) {
-            if (contains(data, len, planted[j])) {
-                if (expect_none)
-                    fail_msg("\"%s\" is in %s", planted[j], path);
-                found++;
-            }
-        }
+        found += search(data, len, path, expect_none);
         free(data);
     }
-    return found;
+    assert_int_equal(sqlite3_open_v2(w->srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT data FROM blobs", -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        unsigned char *raw = NULL;
+        size_t rlen = 0;
+
+        assert_int_equal(srv_zstd_decompress(sqlite3_column_blob(st, 0),
+                                             (size_t)sqlite3_column_bytes(st, 0), NULL, 0,
+                                             SRV_PACK_MAX_RAW, &raw, &rlen),
+                         0);
+        found += search((const char *)raw, rlen, "a stored blob", expect_none);
+        free(raw);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(srv_store_open(w->srv.db, 1, 86400, &ss.store), 0);
+    assert_int_equal(srv_store_vendors_list(ss.store, search_vendor, &ss), 0);
+    srv_store_close(ss.store);
+    return found + ss.found;
 }
 
 /* One report cycle; the server's stored report (full, with evidence). */

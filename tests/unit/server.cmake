@@ -3,6 +3,10 @@ da_unit_test(NAME test_server_config SOURCES ${DA_TEST_SRC}/unit/test_server_con
              LIBS da_server LABELS server)
 da_unit_test(NAME test_server_store SOURCES ${DA_TEST_SRC}/unit/test_server_store.c
              LIBS da_server LABELS server)
+# Compact report storage: real documents, retention, damaged blobs.
+da_unit_test(NAME test_server_store_pack SOURCES ${DA_TEST_SRC}/unit/test_server_store_pack.c
+             LIBS da_server LABELS server)
+target_compile_definitions(test_server_store_pack PRIVATE DA_SOURCE_ROOT="${DA_SOURCE_ROOT}")
 # List query values: RFC 3339 times (GNU date as the oracle) and cursors.
 da_unit_test(NAME test_server_listing SOURCES ${DA_TEST_SRC}/unit/test_server_listing.c
              LIBS da_server LABELS server)

@@ -34,6 +34,16 @@ static void test_defaults_and_values(void **state)
     assert_int_equal(c.receipt_ttl_s, 3600);
     assert_int_equal(c.request_body_min_rate, 8192);
     assert_int_equal(c.ready_min_free_mb, 1024);
+    /* retention: off by default, then days */
+    assert_int_equal(c.evidence_retention_s, 0);
+    assert_int_equal(c.retention_interval_s, 3600);
+    assert_int_equal(c.retention_batch, 1000);
+    assert_int_equal(parse(&c, "evidence_retention = 90d\nretention_interval = 10m\n"
+                               "retention_batch = 200\n"),
+                     0);
+    assert_int_equal(c.evidence_retention_s, 90 * 86400);
+    assert_int_equal(c.retention_interval_s, 600);
+    assert_int_equal(c.retention_batch, 200);
     assert_int_equal(parse(&c, "# comment\n\n  listen_address = ::1 \nport=9443\n"
                                "state_dir = /var/lib/x\nplain_http = yes\n"
                                "pcr_selection = sha256:0,2,4-7\nlog_level = debug\r\n"),
@@ -98,6 +108,10 @@ static void test_rejections(void **state)
         "plain_http = 1\n",
         "access_log = access.log\n", /* neither stderr nor absolute */
         "access_log = STDERR\n",
+        "evidence_retention = 90\n",    /* a duration needs its unit */
+        "evidence_retention = 3661d\n", /* above ten years */
+        "retention_batch = 0\n",
+        "retention_interval = 0s\n",
     };
     struct srv_config c;
     size_t i;

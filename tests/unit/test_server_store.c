@@ -77,12 +77,12 @@ static void test_migration_and_reopen(void **state)
     int64_t id1 = 0, id2 = 0;
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 9);
+    assert_int_equal(version, 10);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 9);
+    assert_int_equal(version, 10);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
@@ -597,6 +597,7 @@ static void test_migration_from_1(void **state)
 
     make_agent(f->s, "a1", "acme", "ek1", 900);
     fill_report(&r, "r1", "a1", 11);
+    srv_store_write_format(f->s, 0); /* as a server of that schema wrote it */
     assert_int_equal(srv_store_report_put(f->s, &r), 0);
     srv_store_close(f->s);
     f->s = NULL;
@@ -626,11 +627,19 @@ static void test_migration_from_1(void **state)
              " ALTER TABLE challenges DROP COLUMN ek_issuer;"
              " ALTER TABLE challenges DROP COLUMN ek_serial;"
              " ALTER TABLE challenges DROP COLUMN ek_root;"
+             "DROP TABLE blobs;"
+             "ALTER TABLE reports DROP COLUMN format; ALTER TABLE reports DROP COLUMN packed;"
+             "ALTER TABLE reports DROP COLUMN verdict_sha256;"
+             "ALTER TABLE reports DROP COLUMN pack_base;"
+             "ALTER TABLE reports DROP COLUMN evidence_digest;"
+             "ALTER TABLE reports DROP COLUMN pruned_at;"
+             "ALTER TABLE agents DROP COLUMN pack_base;"
+             "ALTER TABLE agents DROP COLUMN pruned_through;"
              "DELETE FROM schema_version WHERE version >= 2;"
              "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 9);
+    assert_int_equal(version, 10);
     {
         /* a token from before the migration still works, under the id the
          * migration gave it (the first 8 bytes of its hash) */
@@ -684,6 +693,7 @@ static void test_migration_from_3(void **state)
 
     make_agent(f->s, "a1", "acme", "ek1", 900);
     make_agent(f->s, "a2", "acme", "ek2", 900);
+    srv_store_write_format(f->s, 0); /* as a server of that schema wrote them */
     fill_report(&r, "r0", "a1", 10); /* no log: no boot state */
     r.received_at = 1000;
     assert_int_equal(srv_store_report_put(f->s, &r), 0);
@@ -721,11 +731,20 @@ static void test_migration_from_3(void **state)
                       " CREATE TABLE api_tokens (hash BLOB PRIMARY KEY, role INTEGER NOT NULL,"
                       " vendor_id INTEGER REFERENCES vendors(id), label TEXT NOT NULL,"
                       " created_at BIGINT NOT NULL);"
+                      " DROP TABLE blobs;"
+                      " ALTER TABLE reports DROP COLUMN format;"
+                      " ALTER TABLE reports DROP COLUMN packed;"
+                      " ALTER TABLE reports DROP COLUMN verdict_sha256;"
+                      " ALTER TABLE reports DROP COLUMN pack_base;"
+                      " ALTER TABLE reports DROP COLUMN evidence_digest;"
+                      " ALTER TABLE reports DROP COLUMN pruned_at;"
+                      " ALTER TABLE agents DROP COLUMN pack_base;"
+                      " ALTER TABLE agents DROP COLUMN pruned_through;"
                       " DELETE FROM schema_version WHERE version >= 4;"
                       " COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 9);
+    assert_int_equal(version, 10);
     assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
     assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
     assert_string_equal(rid, "r1");

@@ -1,0 +1,752 @@
+/* Compact report storage (schema 10) on real SQLite files with real agent
+ * documents: byte-identical round trips of evidence, verdict, transcript,
+ * receipt and body; areas stored once per agent and never shared between
+ * agents; migration of full reports from schemas 8 and 9; retention that
+ * prunes exactly what is older; damaged blobs refused, never misread. */
+#include "da_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "caps.h"
+#include "digest.h"
+#include "encoding.h"
+#include "err.h"
+#include "file.h"
+#include "jcs.h"
+#include "json.h"
+#include "render.h"
+#include "store.h"
+#include "store_pack.h"
+#include "tmp_tree.h"
+#include "picky.h"
+
+#define DAY 86400
+
+static const char *const docs[] = {
+    "tests/fixtures/expected/fscrypt_home.json",   "tests/fixtures/expected/lvm_luks2.json",
+    "tests/fixtures/expected/none_container.json", "tests/fixtures/expected/opal_luks2.json",
+    "tests/fixtures/expected/plain_dmcrypt.json",  "tests/unit/data/evidence-typical.json",
+};
+#define NDOCS (sizeof(docs) / sizeof(docs[0]))
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct srv_store *s;
+    char *pretty[NDOCS]; /* the file as it is */
+    char *canon[NDOCS];  /* RFC 8785 */
+    char *eventlog_b64;  /* a real firmware event log */
+};
+
+static char *read_text(const char *rel)
+{
+    char path[512];
+    struct da_buf b;
+    char *t;
+
+    snprintf(path, sizeof(path), "%s/%s", DA_SOURCE_ROOT, rel);
+    if (da_file_read(path, DA_MAX_EVIDENCE, &b) != 0)
+        return NULL;
+    t = strdup(da_buf_str(&b));
+    da_buf_free(&b);
+    return t;
+}
+
+static char *canonical(const char *text)
+{
+    cJSON *v = cJSON_Parse(text);
+    struct da_buf b;
+    char *t = NULL;
+
+    da_buf_init(&b, DA_MAX_EVIDENCE);
+    if (v != NULL && da_jcs_serialize(v, &b) == 0)
+        t = strdup(da_buf_str(&b));
+    cJSON_Delete(v);
+    da_buf_free(&b);
+    return t;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char path[512];
+    struct da_buf log, b64;
+    size_t i;
+
+    if (f == NULL || da_test_tmpdir("da-pack", f->dir, sizeof(f->dir)) != 0)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    if (srv_store_open(f->path, 64, 3600, &f->s) != 0)
+        return -1;
+    for (i = 0; i < NDOCS; i++) {
+        f->pretty[i] = read_text(docs[i]);
+        f->canon[i] = f->pretty[i] != NULL ? canonical(f->pretty[i]) : NULL;
+        if (f->canon[i] == NULL)
+            return -1;
+    }
+    snprintf(path, sizeof(path), "%s/tests/data/eventlogs/event-moklisttrusted.bin",
+             DA_SOURCE_ROOT);
+    if (da_file_read(path, 1u << 20, &log) != 0)
+        return -1;
+    da_buf_init(&b64, 4u << 20);
+    if (da_base64_encode(da_buf_data(&log), da_buf_len(&log), DA_BASE64_STD, &b64) != 0)
+        return -1;
+    f->eventlog_b64 = strdup(da_buf_str(&b64));
+    da_buf_free(&log);
+    da_buf_free(&b64);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    size_t i;
+
+    srv_store_close(f->s);
+    if (da_test_rmtree(f->dir) != 0)
+        return -1;
+    for (i = 0; i < NDOCS; i++) {
+        free(f->pretty[i]);
+        free(f->canon[i]);
+    }
+    free(f->eventlog_b64);
+    free(f);
+    return 0;
+}
+
+static void make_agent(struct srv_store *s, const char *id, const char *ek)
+{
+    struct srv_agent a;
+    unsigned char ak[4] = {1, 2, 3, 4};
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", id);
+    assert_int_equal(srv_store_vendor_ensure(s, "acme", &a.vendor_id), 0);
+    snprintf(a.ek_name, sizeof(a.ek_name), "%s", ek);
+    snprintf(a.ak_name, sizeof(a.ak_name), "ak-%s", id);
+    a.ak_public = ak;
+    a.ak_public_len = sizeof(ak);
+    a.created_at = 1;
+    assert_int_equal(srv_store_agent_create(s, &a), 0);
+}
+
+/* One stored report's texts, as the server would hand them to the store. */
+struct rep {
+    struct srv_report r;
+    char verdict[256], transcript[256], receipt[256];
+    char *body;
+};
+
+static void rep_fill(struct rep *p, const char *id, const char *agent, int seq, int64_t at,
+                     const char *evidence, const char *body_evidence, const char *eventlog)
+{
+    unsigned char d[32];
+    size_t n;
+
+    memset(p, 0, sizeof(*p));
+    snprintf(p->r.id, sizeof(p->r.id), "%s", id);
+    snprintf(p->r.agent_id, sizeof(p->r.agent_id), "%s", agent);
+    memset(p->r.nonce_hash, 0, sizeof(p->r.nonce_hash));
+    memcpy(p->r.nonce_hash, &seq, sizeof(seq));
+    memcpy(p->r.nonce_hash + 8, agent, strlen(agent) < 8 ? strlen(agent) : 8);
+    p->r.nonce_expires_at = at + 600;
+    assert_int_equal(da_sha256(evidence, strlen(evidence), d), 0);
+    da_hex_encode_to(d, sizeof(d), p->r.evidence_sha256, sizeof(p->r.evidence_sha256));
+    snprintf(p->verdict, sizeof(p->verdict),
+             "{\"verdict\":\"fail\",\"controls\":{\"8.8\":\"%s\"},\"checks\":[]}",
+             seq % 2 != 0 ? "pass" : "fail");
+    snprintf(p->transcript, sizeof(p->transcript),
+             "{\"checks\":[\"body\",\"agent\"],\"tpm\":{\"clock\":\"%d\"}}", seq * 1000);
+    snprintf(p->receipt, sizeof(p->receipt),
+             "{\"payload\":\"eyJyZXBvcnQiOiIlcyJ9%d\",\"signatures\":[{\"sig\":\"MEU%d\"}]}", seq,
+             seq);
+    if (body_evidence != NULL) {
+        n = strlen(body_evidence) + (eventlog != NULL ? strlen(eventlog) : 0) + 512;
+        p->body = malloc(n);
+        assert_non_null(p->body);
+        snprintf(p->body, n,
+                 "{\"nonce\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\",\n"
+                 "  \"evidence\": %s,\"quote\":{\"attest\":\"/1RDR4AYACIAC%04d\",\"signature\":"
+                 "\"ABgACwAgS%04d\",\"pcr_values\":\"AAAAAQ==\"}%s%s%s}",
+                 body_evidence, seq, seq, eventlog != NULL ? ",\"event_log\":\"" : "",
+                 eventlog != NULL ? eventlog : "", eventlog != NULL ? "\"" : "");
+    }
+    p->r.evidence_json = DA_UNCONST(evidence);
+    p->r.verdict_json = p->verdict;
+    p->r.transcript_json = p->transcript;
+    p->r.receipt_json = p->receipt;
+    p->r.body_json = p->body;
+    p->r.received_at = at;
+    p->r.reset_count = 1;
+    p->r.clock = (uint64_t)seq * 1000u;
+}
+
+static void put(struct fixture *f, struct rep *p)
+{
+    assert_int_equal(srv_store_report_put(f->s, &p->r), 0);
+}
+
+static void check_get(struct fixture *f, const struct rep *p)
+{
+    struct srv_report *got = NULL;
+
+    assert_int_equal(srv_store_report_get(f->s, p->r.id, &got), 0);
+    assert_int_equal(got->pruned_at, 0);
+    assert_string_equal(got->evidence_json, p->r.evidence_json);
+    assert_string_equal(got->verdict_json, p->verdict);
+    assert_string_equal(got->transcript_json, p->transcript);
+    assert_string_equal(got->receipt_json, p->receipt);
+    assert_string_equal(got->evidence_sha256, p->r.evidence_sha256);
+    srv_report_free(got);
+}
+
+/* Bodies as the evidence pack export reads them. */
+struct bodies {
+    int n;
+    char id[16][SRV_ID_HEX];
+    char *body[16];
+    char *transcript[16];
+    char *verdict[16];
+};
+
+static int collect_body(const struct srv_pack_report *r, void *ctx)
+{
+    struct bodies *b = ctx;
+
+    assert_true(b->n < 16);
+    snprintf(b->id[b->n], sizeof(b->id[0]), "%s", r->id);
+    b->body[b->n] = r->body_json != NULL ? strdup(r->body_json) : NULL;
+    b->transcript[b->n] = r->transcript_json != NULL ? strdup(r->transcript_json) : NULL;
+    b->verdict[b->n] = strdup(r->verdict_json);
+    b->n++;
+    return 0;
+}
+
+static void bodies_free(struct bodies *b)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++) {
+        free(b->body[i]);
+        free(b->transcript[i]);
+        free(b->verdict[i]);
+    }
+    memset(b, 0, sizeof(*b));
+}
+
+static const char *body_of(const struct bodies *b, const char *id)
+{
+    int i;
+
+    for (i = 0; i < b->n; i++)
+        if (strcmp(b->id[i], id) == 0)
+            return b->body[i];
+    fail_msg("report %s not in the pack", id);
+    return NULL;
+}
+
+static int64_t count(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void exec_raw(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* Every real document comes back byte for byte: the canonical evidence,
+ * the verdict, transcript and receipt, and the body as posted (with the
+ * canonical evidence in it, with an indented one, with a firmware event
+ * log, and without a body at all). */
+static void test_roundtrip_real_documents(void **state)
+{
+    struct fixture *f = *state;
+    struct rep p[NDOCS + 3];
+    struct bodies b;
+    char id[16];
+    size_t i;
+
+    make_agent(f->s, "a1", "ek1");
+    for (i = 0; i < NDOCS; i++) {
+        snprintf(id, sizeof(id), "r%zu", i);
+        rep_fill(&p[i], id, "a1", (int)i + 1, 1000 + (int64_t)i, f->canon[i], f->canon[i], NULL);
+        put(f, &p[i]);
+    }
+    rep_fill(&p[NDOCS], "rp", "a1", 20, 2000, f->canon[0], f->pretty[0], NULL);
+    put(f, &p[NDOCS]);
+    rep_fill(&p[NDOCS + 1], "rl", "a1", 21, 2001, f->canon[1], f->canon[1], f->eventlog_b64);
+    put(f, &p[NDOCS + 1]);
+    rep_fill(&p[NDOCS + 2], "rn", "a1", 22, 2002, f->canon[2], NULL, NULL);
+    put(f, &p[NDOCS + 2]);
+    for (i = 0; i < NDOCS + 3; i++)
+        check_get(f, &p[i]);
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(srv_store_pack_reports(f->s, 1, 0, 10000, collect_body, &b), 0);
+    assert_int_equal(b.n, (int)NDOCS + 3);
+    for (i = 0; i < NDOCS + 2; i++)
+        assert_string_equal(body_of(&b, p[i].r.id), p[i].body);
+    assert_null(body_of(&b, "rn"));
+    bodies_free(&b);
+    /* stored compressed, the evidence once (not again in the body): the
+     * records and blobs hold less than a third of the texts put */
+    {
+        int64_t texts = 0, stored;
+
+        for (i = 0; i < NDOCS + 3; i++)
+            texts += (int64_t)(strlen(p[i].r.evidence_json) + strlen(p[i].verdict) +
+                               strlen(p[i].transcript) + strlen(p[i].receipt) +
+                               (p[i].body != NULL ? strlen(p[i].body) : 0));
+        stored = count(f->path, "SELECT sum(length(packed)) FROM reports") +
+                 count(f->path, "SELECT sum(length(data)) FROM blobs");
+        print_message("%lld bytes of texts stored as %lld\n", (long long)texts, (long long)stored);
+        assert_true(stored * 3 < texts);
+    }
+    assert_int_equal(count(f->path, "SELECT count(*) FROM report_bodies"), 0);
+    for (i = 0; i < NDOCS + 3; i++)
+        free(p[i].body);
+}
+
+/* Areas of at least SRV_PACK_CUT_MIN bytes (canonical value), and the
+ * first of them. */
+static size_t large_areas(const cJSON *doc, const cJSON **first)
+{
+    const cJSON *c;
+    size_t n = 0;
+
+    *first = NULL;
+    cJSON_ArrayForEach(c, doc)
+    {
+        struct da_buf b;
+
+        da_buf_init(&b, DA_MAX_EVIDENCE);
+        assert_int_equal(da_jcs_serialize(c, &b), 0);
+        if (da_buf_len(&b) >= SRV_PACK_CUT_MIN) {
+            if (*first == NULL && cJSON_IsObject(c))
+                *first = c;
+            n++;
+        }
+        da_buf_free(&b);
+    }
+    return n;
+}
+
+/* A large area unchanged is stored once per agent, a changed one once more,
+ * a short one goes with the report's record; two agents with the same
+ * document each have their own copy. */
+static void test_dedupe_per_agent_only(void **state)
+{
+    struct fixture *f = *state;
+    struct rep p;
+    int64_t a1, a2;
+    const cJSON *big = NULL;
+    cJSON *doc;
+    char *changed;
+    size_t areas;
+
+    make_agent(f->s, "a1", "ek1");
+    make_agent(f->s, "a2", "ek2");
+    doc = cJSON_Parse(f->canon[1]);
+    assert_non_null(doc);
+    areas = large_areas(doc, &big);
+    assert_true(areas >= 3);
+    assert_true((size_t)cJSON_GetArraySize(doc) > areas); /* some are short */
+    assert_non_null(big);
+    rep_fill(&p, "r1", "a1", 1, 1000, f->canon[1], NULL, NULL);
+    put(f, &p);
+    a1 = count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1");
+    assert_int_equal(a1, (int64_t)areas);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 2"), 1);
+    rep_fill(&p, "r2", "a1", 3, 1001, f->canon[1], NULL, NULL); /* same verdict text */
+    put(f, &p);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), a1);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 2"), 1);
+    /* a short area changes (the time): no blob */
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "time"),
+                                           "synchronized", cJSON_CreateString("changed"));
+    changed = cJSON_PrintUnformatted(doc);
+    assert_non_null(changed);
+    {
+        char *c = canonical(changed);
+
+        free(changed);
+        changed = c;
+    }
+    rep_fill(&p, "r3", "a1", 5, 1002, changed, NULL, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), a1);
+    /* a large area changes: one more blob */
+    cJSON_AddStringToObject(DA_UNCONST(big), "zz_changed", "yes");
+    free(changed);
+    changed = cJSON_PrintUnformatted(doc);
+    assert_non_null(changed);
+    {
+        char *c = canonical(changed);
+
+        free(changed);
+        changed = c;
+    }
+    rep_fill(&p, "r5", "a1", 7, 1003, changed, NULL, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), a1 + 1);
+    /* the second agent, same document: its own blobs, none shared */
+    rep_fill(&p, "r4", "a2", 1, 1000, f->canon[1], NULL, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    a2 = count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a2' AND kind = 1");
+    assert_int_equal(a2, (int64_t)areas);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs b JOIN blobs c ON"
+                                    " c.sha256 = b.sha256 AND c.agent_id = 'a2' AND c.kind = 1"
+                                    " WHERE b.agent_id = 'a1' AND b.kind = 1"),
+                     (int64_t)areas); /* the same digests, each agent its own rows */
+    free(changed);
+    cJSON_Delete(doc);
+}
+
+/* Drops what schema 10 added, as a database of 8 (or 9) has it. */
+#define DOWNGRADE_10                                                                               \
+    "DROP TABLE blobs;"                                                                            \
+    "ALTER TABLE reports DROP COLUMN format; ALTER TABLE reports DROP COLUMN packed;"              \
+    "ALTER TABLE reports DROP COLUMN verdict_sha256; ALTER TABLE reports DROP COLUMN pack_base;"   \
+    "ALTER TABLE reports DROP COLUMN evidence_digest; ALTER TABLE reports DROP COLUMN pruned_at;"  \
+    "ALTER TABLE agents DROP COLUMN pack_base; ALTER TABLE agents DROP COLUMN pruned_through;"     \
+    "DELETE FROM schema_version WHERE version = 10;"
+
+static void migrate_from(void **state, bool with_9)
+{
+    struct fixture *f = *state;
+    struct rep p[3], q;
+    struct bodies b;
+    int version = 0, i;
+
+    make_agent(f->s, "a1", "ek1");
+    srv_store_write_format(f->s, 0); /* full texts, as servers of schema 8 wrote */
+    for (i = 0; i < 3; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "old%d", i);
+        rep_fill(&p[i], id, "a1", i + 1, 1000 + i, f->canon[i], f->pretty[i],
+                 i == 2 ? f->eventlog_b64 : NULL);
+        put(f, &p[i]);
+    }
+    srv_store_close(f->s);
+    f->s = NULL;
+    exec_raw(f->path, with_9 ? "BEGIN;" DOWNGRADE_10 "ALTER TABLE agents ADD COLUMN ek_issuer TEXT;"
+                               "INSERT INTO schema_version (version) VALUES (9); COMMIT;"
+                             : "BEGIN;" DOWNGRADE_10 "COMMIT;");
+    assert_int_equal(count(f->path, "SELECT max(version) FROM schema_version"), with_9 ? 9 : 8);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+    assert_int_equal(version, 10);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+    /* the full reports read as before, bodies byte for byte */
+    for (i = 0; i < 3; i++)
+        check_get(f, &p[i]);
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(srv_store_pack_reports(f->s, 1, 0, 10000, collect_body, &b), 0);
+    for (i = 0; i < 3; i++)
+        assert_string_equal(body_of(&b, p[i].r.id), p[i].body);
+    bodies_free(&b);
+    /* new reports are compact, beside them */
+    rep_fill(&q, "new1", "a1", 9, 2000, f->canon[3], f->canon[3], NULL);
+    put(f, &q);
+    check_get(f, &q);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE format = 1"), 1);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE format = 0"), 3);
+    for (i = 0; i < 3; i++)
+        free(p[i].body);
+    free(q.body);
+}
+
+static void test_migration_from_8(void **state)
+{
+    migrate_from(state, false);
+}
+
+static void test_migration_from_9(void **state)
+{
+    migrate_from(state, true);
+}
+
+/* Retention: exactly the reports received before the cutoff lose evidence,
+ * transcript and body, in bounded batches; their verdict, digests and
+ * receipt remain; what only they used is deleted, what newer reports use
+ * is kept; format 0 rows from before the migration are pruned alike. */
+static void test_retention_prunes_exactly_older(void **state)
+{
+    struct fixture *f = *state;
+    struct rep old[3], young[3], gone[3], legacy;
+    struct srv_report *got = NULL;
+    struct bodies b;
+    cJSON *o = NULL;
+    int pruned = 0, total = 0, i, calls = 0;
+    bool more = true;
+    int64_t now = 20 * DAY, cutoff = 10 * DAY, blobs_before;
+
+    make_agent(f->s, "a1", "ek1");
+    make_agent(f->s, "a2", "ek2");
+    srv_store_write_format(f->s, 0);
+    rep_fill(&legacy, "legacy", "a2", 1, 1 * DAY, f->canon[4], f->canon[4], NULL);
+    put(f, &legacy);
+    srv_store_write_format(f->s, 1);
+    for (i = 0; i < 3; i++) {
+        char id[8];
+
+        /* doc 0 only before the cutoff; doc 1 before and after */
+        snprintf(id, sizeof(id), "old%d", i);
+        rep_fill(&old[i], id, "a1", i + 1, 2 * DAY + i, f->canon[i == 0 ? 0 : 1],
+                 f->canon[i == 0 ? 0 : 1], i == 0 ? f->eventlog_b64 : NULL);
+        put(f, &old[i]);
+    }
+    for (i = 0; i < 3; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "young%d", i);
+        rep_fill(&young[i], id, "a1", i + 11, cutoff + i, f->canon[1], f->canon[1], NULL);
+        put(f, &young[i]);
+    }
+    /* an agent silent since before the cutoff: every piece of it goes, but
+     * only after each of its reports was shortened (each needs its base) */
+    make_agent(f->s, "a3", "ek3");
+    for (i = 0; i < 3; i++) {
+        char id[8];
+
+        snprintf(id, sizeof(id), "gone%d", i);
+        rep_fill(&gone[i], id, "a3", i + 1, 3 * DAY + i * DAY, f->canon[3 + i], f->canon[3 + i],
+                 NULL);
+        put(f, &gone[i]);
+    }
+    blobs_before = count(f->path, "SELECT count(*) FROM blobs");
+    /* batches of 2: 7 old reports take at least four transactions */
+    while (more && calls < 200) {
+        assert_int_equal(srv_store_retention_sweep(f->s, cutoff, now, 2, &pruned, &more), 0);
+        assert_true(pruned <= 2);
+        total += pruned;
+        calls++;
+    }
+    assert_false(more);
+    assert_true(calls >= 4);
+    assert_int_equal(total, 7);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE pruned_at <> 0"), 7);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE pruned_at <> 0"
+                                    " AND received_at >= 864000"),
+                     0);
+    for (i = 0; i < 3; i++) {
+        check_get(f, &young[i]);
+        assert_int_equal(srv_store_report_get(f->s, old[i].r.id, &got), 0);
+        assert_int_equal(got->pruned_at, now);
+        assert_null(got->evidence_json);
+        assert_null(got->transcript_json);
+        assert_string_equal(got->verdict_json, old[i].verdict);
+        assert_string_equal(got->receipt_json, old[i].receipt);
+        assert_string_equal(got->evidence_sha256, old[i].r.evidence_sha256);
+        /* the API shows when, not the evidence */
+        assert_int_equal(srv_render_report(got, true, &o), 0);
+        assert_null(cJSON_GetObjectItemCaseSensitive(o, "evidence"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(o, "transcript"));
+        assert_non_null(cJSON_GetObjectItemCaseSensitive(o, "evidence_pruned_at"));
+        assert_non_null(cJSON_GetObjectItemCaseSensitive(o, "receipt"));
+        cJSON_Delete(o);
+        srv_report_free(got);
+    }
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(srv_store_report_get(f->s, gone[i].r.id, &got), 0);
+        assert_int_equal(got->pruned_at, now);
+        assert_string_equal(got->verdict_json, gone[i].verdict);
+        assert_string_equal(got->receipt_json, gone[i].receipt);
+        srv_report_free(got);
+    }
+    /* of the silent agent only its verdicts remain (pruned reports name them) */
+    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a3'"
+                                    " AND kind <> 2"),
+                     0);
+    assert_int_equal(srv_store_report_get(f->s, "legacy", &got), 0);
+    assert_int_equal(got->pruned_at, now);
+    assert_null(got->evidence_json);
+    assert_string_equal(got->receipt_json, legacy.receipt);
+    srv_report_free(got);
+    /* the export has no body or transcript for pruned reports */
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(srv_store_pack_reports(f->s, 1, 0, 30 * DAY, collect_body, &b), 0);
+    assert_int_equal(b.n, 10);
+    for (i = 0; i < 3; i++) {
+        assert_null(body_of(&b, old[i].r.id));
+        assert_string_equal(body_of(&b, young[i].r.id), young[i].body);
+    }
+    bodies_free(&b);
+    /* doc 0's own areas and the event log went; doc 1's stay (young use them) */
+    assert_true(count(f->path, "SELECT count(*) FROM blobs") < blobs_before);
+    /* a second run finds nothing more */
+    assert_int_equal(srv_store_retention_sweep(f->s, cutoff, now, 2, &pruned, &more), 0);
+    assert_int_equal(pruned, 0);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+    for (i = 0; i < 3; i++) {
+        free(old[i].body);
+        free(young[i].body);
+        free(gone[i].body);
+    }
+    free(legacy.body);
+}
+
+/* SQL: the column with its middle byte changed. */
+#define FLIP(c)                                                                                    \
+    "substr(" c ", 1, length(" c ") / 2) || CASE WHEN substr(" c ", length(" c ") / 2 + 1, 1)"     \
+    " = x'00' THEN x'01' ELSE x'00' END || substr(" c ", length(" c ") / 2 + 2)"
+
+static void corrupt_and_expect(struct fixture *f, const char *sql, const char *report)
+{
+    struct srv_report *got = NULL;
+
+    srv_store_close(f->s);
+    f->s = NULL;
+    exec_raw(f->path, sql);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_report_get(f->s, report, &got), DA_ERR_STORE_CORRUPT);
+    assert_null(got);
+}
+
+/* A blob whose content no longer hashes to its digest, a damaged frame, a
+ * damaged record or a missing blob is DA_ERR_STORE_CORRUPT, never other
+ * data. */
+static void test_corrupt_blob_detected(void **state)
+{
+    struct fixture *f = *state;
+    struct rep p;
+    unsigned char *z = NULL;
+    size_t zlen = 0, i;
+    char sql[1536], hex[1024];
+    const char *other = "{\"other\":\"content\"}";
+
+    make_agent(f->s, "a1", "ek1");
+    make_agent(f->s, "a2", "ek2");
+    make_agent(f->s, "a3", "ek3");
+    make_agent(f->s, "a4", "ek4");
+    rep_fill(&p, "r1", "a1", 1, 1000, f->canon[2], f->canon[2], NULL);
+    put(f, &p);
+    check_get(f, &p);
+    /* a well-formed frame of other content under an area's digest */
+    assert_int_equal(srv_zstd_compress(other, strlen(other), NULL, 0, &z, &zlen), 0);
+    assert_true(2 * zlen < sizeof(hex));
+    for (i = 0; i < zlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", z[i]);
+    free(z);
+    snprintf(sql, sizeof(sql),
+             "UPDATE blobs SET data = x'%s' WHERE agent_id = 'a1' AND kind = 1 AND"
+             " sha256 = (SELECT min(sha256) FROM blobs WHERE agent_id = 'a1' AND kind = 1)",
+             hex);
+    corrupt_and_expect(f, sql, "r1");
+
+    free(p.body);
+    rep_fill(&p, "r2", "a2", 2, 1001, f->canon[3], f->canon[3], NULL);
+    put(f, &p);
+    check_get(f, &p);
+    /* one byte of the verdict's frame flipped */
+    corrupt_and_expect(
+        f,
+        "UPDATE blobs SET data = CAST(" FLIP("data") " AS BLOB)"
+                                                     " WHERE agent_id = 'a2' AND kind = 2",
+        "r2");
+
+    free(p.body);
+    rep_fill(&p, "r3", "a3", 3, 1002, f->canon[3], f->canon[3], NULL);
+    put(f, &p);
+    check_get(f, &p);
+    /* the report's own record damaged */
+    corrupt_and_expect(f,
+                       "UPDATE reports SET packed = CAST(" FLIP("packed") " AS BLOB)"
+                                                                          " WHERE id = 'r3'",
+                       "r3");
+    /* and a blob gone */
+    free(p.body);
+    rep_fill(&p, "r4", "a4", 4, 1003, f->canon[4], f->canon[4], NULL);
+    put(f, &p);
+    check_get(f, &p);
+    corrupt_and_expect(f, "DELETE FROM blobs WHERE agent_id = 'a4' AND kind = 3", "r4");
+    free(p.body);
+}
+
+/* The span scanner and the record format on their own. */
+static void test_pack_formats(void **state)
+{
+    struct srv_json_member m[8];
+    struct srv_pack_rec rec, back;
+    unsigned char *raw = NULL;
+    size_t n = 0, len = 0;
+    const char *t = " { \"a\" : [1,{\"x\":\"}]\\\"\"}] , \"b\":\"q\\\\\",\"c\":-1.5e3 } ";
+
+    (void)state;
+    assert_true(srv_json_members(t, strlen(t), m, 8, &n));
+    assert_int_equal(n, 3);
+    assert_int_equal(m[0].val_len, strlen("[1,{\"x\":\"}]\\\"\"}]"));
+    assert_memory_equal(t + m[1].val_off, "\"q\\\\\"", m[1].val_len);
+    assert_memory_equal(t + m[2].val_off, "-1.5e3", m[2].val_len);
+    assert_false(srv_json_members("{\"a\":[}", 7, m, 8, &n));
+    assert_false(srv_json_members("{\"a\":1}x", 8, m, 8, &n));
+    assert_false(srv_json_members("[1]", 3, m, 8, &n));
+    assert_false(srv_json_members("{\"a\":1,\"b\":2}", 13, m, 1, &n));
+    assert_true(srv_json_members("{}", 2, m, 8, &n));
+    assert_int_equal(n, 0);
+
+    memset(&rec, 0, sizeof(rec));
+    rec.receipt = "R";
+    rec.receipt_len = 1;
+    rec.skeleton = "{\"e\":}";
+    rec.skeleton_len = 6;
+    rec.subs[0].offset = 5;
+    rec.subs[0].kind = SRV_PACK_SUB_EVIDENCE;
+    rec.n_subs = 1;
+    assert_int_equal(srv_pack_rec_write(&rec, &raw, &len), 0);
+    assert_int_equal(srv_pack_rec_read(raw, len, &back), 0);
+    assert_null(back.transcript);
+    assert_int_equal(back.receipt_len, 1);
+    assert_int_equal(back.n_subs, 1);
+    assert_int_equal(back.subs[0].offset, 5);
+    assert_int_equal(srv_pack_rec_read(raw, len - 1, &back), DA_ERR_STORE_CORRUPT);
+    raw[len - 1] = 9; /* an unknown kind */
+    assert_int_equal(srv_pack_rec_read(raw, len, &back), DA_ERR_STORE_CORRUPT);
+    free(raw);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_roundtrip_real_documents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedupe_per_agent_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_9, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_prunes_exactly_older, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_blob_detected, setup, teardown),
+        cmocka_unit_test(test_pack_formats),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
