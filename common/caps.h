@@ -76,4 +76,9 @@
 #define DA_MAX_CONF_INCLUDE  8                   /* PAM/sudoers/syslog include nesting */
 #define DA_MAX_SECURITY_CONF (4u * 1024 * 1024)  /* one sudoers, audit.rules or syslog file */
 
+/* What the server keeps of an EK certificate, and its CSV export. */
+#define DA_MAX_EK_DN      1024                /* an issuer or root name (RFC 4514 text) */
+#define DA_MAX_EK_SERIAL  96                  /* a serial number (hex) */
+#define DA_MAX_CSV_EXPORT (64u * 1024 * 1024) /* one CSV export of the machine list */
+
 #endif

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -259,6 +261,81 @@ EVP_PKEY *da_ek_cert_public_key(X509 *cert)
     return key;
 }
 
+/* The last certificate of the chain X509_verify_cert built: the
+ * configured root it ended at (a new reference). */
+static int chain_anchor(X509_STORE_CTX *ctx, X509 **anchor)
+{
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    int n = chain != NULL ? sk_X509_num(chain) : 0;
+
+    if (n <= 0)
+        return DA_ERR_VERIFY_EK_CHAIN;
+    *anchor = sk_X509_value(chain, n - 1);
+    return X509_up_ref(*anchor) == 1 ? 0 : DA_ERR_NOMEM;
+}
+
+/* name in RFC 4514 one-line form into out; cut with "..." when longer
+ * (never inside a backslash escape). */
+static int name_text(const X509_NAME *name, char *out, size_t size)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long len;
+    size_t n;
+
+    out[0] = '\0';
+    if (bio == NULL)
+        return DA_ERR_NOMEM;
+    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) < 0) {
+        BIO_free(bio);
+        return DA_ERR_VERIFY_EK_CHAIN;
+    }
+    len = BIO_get_mem_data(bio, &data);
+    n = len > 0 ? (size_t)len : 0;
+    if (n >= size) {
+        n = size - 4;
+        /* an escape is a backslash and one character, or three in all */
+        for (size_t k = n >= 2 ? n - 2 : 0; k < n; k++) {
+            if (data[k] == '\\') {
+                n = k;
+                break;
+            }
+        }
+        memcpy(out, data, n);
+        memcpy(out + n, "...", 4);
+    } else {
+        memcpy(out, data, n);
+        out[n] = '\0';
+    }
+    BIO_free(bio);
+    return 0;
+}
+
+static int serial_text(const X509 *x, char *out, size_t size)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+    int rc = hex == NULL ? DA_ERR_NOMEM : strlen(hex) < size ? 0 : DA_ERR_VERIFY_EK_CHAIN;
+
+    out[0] = '\0';
+    if (rc == 0)
+        memcpy(out, hex, strlen(hex) + 1);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return rc;
+}
+
+static int cert_info(X509 *x, X509 *anchor, struct da_ek_cert_info *info)
+{
+    int rc = name_text(X509_get_issuer_name(x), info->issuer, sizeof(info->issuer));
+
+    if (rc == 0)
+        rc = serial_text(x, info->serial, sizeof(info->serial));
+    if (rc == 0)
+        rc = name_text(X509_get_subject_name(anchor), info->root, sizeof(info->root));
+    return rc;
+}
+
 /* The issuer of leaf among the untrusted certificates and the roots: names
  * and key identifiers fit (X509_check_issued), it is a CA, and its key
  * verifies leaf's signature. A new reference, or NULL. */
@@ -287,7 +364,7 @@ static X509 *find_issuer(X509_STORE *roots, STACK_OF(X509) * untrusted, X509 *le
  * checked here as OpenSSL checks a leaf (issuer and signature, validity,
  * critical extensions), then OpenSSL verifies the issuer's own chain. */
 static int verify_undecodable_leaf(const struct da_ek_trust *t, STACK_OF(X509) * untrusted,
-                                   X509 *leaf, unsigned flags, const char **reason)
+                                   X509 *leaf, unsigned flags, const char **reason, X509 **anchor)
 {
     X509 *issuer = find_issuer(t->roots, untrusted, leaf);
     X509_STORE_CTX *ctx = NULL;
@@ -329,7 +406,7 @@ static int verify_undecodable_leaf(const struct da_ek_trust *t, STACK_OF(X509) *
         *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
         goto out;
     }
-    rc = 0;
+    rc = chain_anchor(ctx, anchor);
 out:
     X509_STORE_CTX_free(ctx);
     X509_free(issuer);
@@ -337,7 +414,7 @@ out:
 }
 
 static int verify_chain(const struct da_ek_trust *t, STACK_OF(X509) * untrusted, X509 *x,
-                        unsigned flags, const char **reason)
+                        unsigned flags, const char **reason, X509 **anchor)
 {
     X509_STORE_CTX *ctx;
     int rc = 0;
@@ -350,7 +427,7 @@ static int verify_chain(const struct da_ek_trust *t, STACK_OF(X509) * untrusted,
             return DA_ERR_VERIFY_EK_CHAIN;
         }
         EVP_PKEY_free(key);
-        return verify_undecodable_leaf(t, untrusted, x, flags, reason);
+        return verify_undecodable_leaf(t, untrusted, x, flags, reason, anchor);
     }
     ctx = X509_STORE_CTX_new();
     if (ctx == NULL || X509_STORE_CTX_init(ctx, t->roots, x, untrusted) != 1) {
@@ -364,6 +441,8 @@ static int verify_chain(const struct da_ek_trust *t, STACK_OF(X509) * untrusted,
     if (X509_verify_cert(ctx) != 1) {
         *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
         rc = DA_ERR_VERIFY_EK_CHAIN;
+    } else {
+        rc = chain_anchor(ctx, anchor);
     }
     X509_STORE_CTX_free(ctx);
     return rc;
@@ -373,7 +452,16 @@ int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t c
                       const uint8_t *const *chain, const size_t *chain_lens, size_t chain_count,
                       const struct da_tpm_public *ek, unsigned flags, const char **reason)
 {
-    X509 *x = NULL;
+    return da_ek_cert_verify_info(t, cert, cert_len, chain, chain_lens, chain_count, ek, flags,
+                                  reason, NULL);
+}
+
+int da_ek_cert_verify_info(const struct da_ek_trust *t, const uint8_t *cert, size_t cert_len,
+                           const uint8_t *const *chain, const size_t *chain_lens,
+                           size_t chain_count, const struct da_tpm_public *ek, unsigned flags,
+                           const char **reason, struct da_ek_cert_info *info)
+{
+    X509 *x = NULL, *anchor = NULL;
     STACK_OF(X509) *untrusted = NULL;
     EVP_PKEY *cert_key = NULL;
     const char *why = NULL;
@@ -381,13 +469,15 @@ int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t c
 
     if (reason != NULL)
         *reason = NULL;
+    if (info != NULL)
+        memset(info, 0, sizeof(*info));
     if (t == NULL || ek == NULL)
         return DA_ERR_INVALID_ARG;
     if ((rc = parse_der(cert, cert_len, &x)) != 0)
         goto out;
     if ((rc = build_untrusted(t, chain, chain_lens, chain_count, &untrusted)) != 0)
         goto out;
-    if ((rc = verify_chain(t, untrusted, x, flags, &why)) != 0) {
+    if ((rc = verify_chain(t, untrusted, x, flags, &why, &anchor)) != 0) {
         if (reason != NULL)
             *reason = why;
         goto out;
@@ -397,9 +487,10 @@ int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t c
         rc = DA_ERR_VERIFY_EK_KEY_MISMATCH;
         goto out;
     }
-    rc = 0;
+    rc = info != NULL ? cert_info(x, anchor, info) : 0;
 out:
     ERR_clear_error();
+    X509_free(anchor);
     EVP_PKEY_free(cert_key);
     sk_X509_pop_free(untrusted, X509_free);
     X509_free(x);

@@ -17,6 +17,7 @@
 
 #include <openssl/x509.h>
 
+#include "caps.h"
 #include "tpm_public.h"
 
 /* Do not check validity periods (some manufacturer intermediates expire
@@ -50,6 +51,24 @@ int da_ek_trust_add_intermediate(struct da_ek_trust *t, const uint8_t *cert, siz
 int da_ek_cert_verify(const struct da_ek_trust *t, const uint8_t *cert, size_t cert_len,
                       const uint8_t *const *chain, const size_t *chain_lens, size_t chain_count,
                       const struct da_tpm_public *ek, unsigned flags, const char **reason);
+
+/* What an accepted EK certificate says about where it came from: its
+ * issuer's name and the subject of the configured root its chain ended at,
+ * both in the one-line RFC 4514 form OpenSSL prints (XN_FLAG_RFC2253, as
+ * `openssl x509 -nameopt RFC2253` shows them; bytes outside ASCII escaped),
+ * and its serial number in upper-case hex (as `openssl x509 -serial`). A
+ * name longer than DA_MAX_EK_DN - 1 is cut and ends in "...". */
+struct da_ek_cert_info {
+    char issuer[DA_MAX_EK_DN];
+    char serial[DA_MAX_EK_SERIAL];
+    char root[DA_MAX_EK_DN];
+};
+
+/* da_ek_cert_verify, and on success info filled in (info may be NULL). */
+int da_ek_cert_verify_info(const struct da_ek_trust *t, const uint8_t *cert, size_t cert_len,
+                           const uint8_t *const *chain, const size_t *chain_lens,
+                           size_t chain_count, const struct da_tpm_public *ek, unsigned flags,
+                           const char **reason, struct da_ek_cert_info *info);
 
 /* The public key of an EK certificate (a new reference; free it), or NULL.
  * Besides the keys OpenSSL decodes, an RSA key whose SubjectPublicKeyInfo

@@ -222,6 +222,7 @@ static const struct da_err_entry da_err_table[] = {
 
     {DA_ERR_DIFF_TOO_LARGE, "report_diff_too_large", 422,
      "the reports have too many fields to compare"},
+    {DA_ERR_EXPORT_TOO_LARGE, "export_too_large", 422, "the export is too large; narrow it"},
     {DA_ERR_OSCAL_WINDOW, "oscal_window", 400,
      "the period must run from before to, between 1970 and 2999"},
     {DA_ERR_OSCAL_TOO_LARGE, "oscal_too_large", 422, "the OSCAL export would exceed its size cap"},

@@ -197,6 +197,7 @@ enum da_err {
 
     /* dashboard views */
     DA_ERR_DIFF_TOO_LARGE = -670,
+    DA_ERR_EXPORT_TOO_LARGE = -671, /* a CSV export past its cap */
 
     /* OSCAL export */
     DA_ERR_OSCAL_WINDOW = -690,    /* the period is empty or outside 1970..2999 */

@@ -25,6 +25,14 @@ int srv_api_report_post(struct srv_request *req, struct srv_response *resp);
 
 int srv_api_vendors(struct srv_request *req, struct srv_response *resp);
 int srv_api_agents(struct srv_request *req, struct srv_response *resp);
+/* The machine list's filters (query vendor and status) as the caller may
+ * use them: vendor_id 0 for all, -1 for none (an unknown vendor, or one a
+ * vendor token may not see); status NULL for all. DA_ERR_INVALID_ARG for an
+ * unknown status (api_read.c). */
+int srv_api_agents_filter(struct srv_request *req, struct srv_response *resp, int64_t *vendor_id,
+                          const char **status);
+/* The machine list with its verdicts as CSV (api_agents_csv.c). */
+int srv_api_agents_csv(struct srv_request *req, struct srv_response *resp);
 int srv_api_agent(struct srv_request *req, struct srv_response *resp);
 int srv_api_agent_reports(struct srv_request *req, struct srv_response *resp);
 int srv_api_report_get(struct srv_request *req, struct srv_response *resp);

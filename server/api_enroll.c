@@ -56,6 +56,7 @@ struct enroll_req {
     char *host_json;
     const char *token;
     struct da_tpm_public *ek, *ak;
+    struct da_ek_cert_info ek_info; /* of the certificate, once it verified */
 };
 
 static void enroll_req_free(struct enroll_req *e)
@@ -173,8 +174,8 @@ static int check_identity(struct srv_ctx *ctx, struct enroll_req *e, struct srv_
         chain[i] = da_buf_data(&e->chain[i]);
         lens[i] = da_buf_len(&e->chain[i]);
     }
-    rc = da_ek_cert_verify(ctx->ek_trust, da_buf_data(&e->ek_cert), da_buf_len(&e->ek_cert), chain,
-                           lens, e->nchain, e->ek, 0, &reason);
+    rc = da_ek_cert_verify_info(ctx->ek_trust, da_buf_data(&e->ek_cert), da_buf_len(&e->ek_cert),
+                                chain, lens, e->nchain, e->ek, 0, &reason, &e->ek_info);
     if (rc == DA_ERR_VERIFY_EK_CHAIN && reason != NULL)
         snprintf(resp->message, sizeof(resp->message), "EK certificate: %s", reason);
     return rc;
@@ -208,6 +209,9 @@ static int make_challenge(struct srv_ctx *ctx, struct enroll_req *e, int64_t ven
     c->host_json = e->host_json;
     c->expires_at = srv_now() + ctx->cfg.challenge_ttl_s;
     snprintf(c->ek_trust, sizeof(c->ek_trust), "%s", ek_trust);
+    snprintf(c->ek_cert.issuer, sizeof(c->ek_cert.issuer), "%s", e->ek_info.issuer);
+    snprintf(c->ek_cert.serial, sizeof(c->ek_cert.serial), "%s", e->ek_info.serial);
+    snprintf(c->ek_cert.root, sizeof(c->ek_cert.root), "%s", e->ek_info.root);
     return rc;
 }
 
@@ -528,6 +532,7 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
         rec.host_json = a->c->host_json;
         rec.created_at = srv_now();
         memcpy(rec.ek_trust, a->c->ek_trust, sizeof(rec.ek_trust));
+        rec.ek_cert = a->c->ek_cert;
         if (rc == 0)
             rc = srv_store_agent_create(ctx->store, &rec);
         memcpy(a->agent_id, rec.id, sizeof(a->agent_id));
@@ -560,7 +565,8 @@ static int record_agent(struct srv_ctx *ctx, struct activate_req *a)
     if (a->existing->revoked)
         return DA_ERR_AGENT_REVOKED;
     return srv_store_agent_reenroll(ctx->store, a->existing->id, da_buf_data(&a->sk_pub),
-                                    da_buf_len(&a->sk_pub), a->c->host_json, a->c->ek_trust);
+                                    da_buf_len(&a->sk_pub), a->c->host_json, a->c->ek_trust,
+                                    &a->c->ek_cert);
 }
 
 /* The deployment's pseudonym key for the agent's minimal privacy mode

@@ -119,20 +119,16 @@ static bool status_valid(const char *s)
     return false;
 }
 
-int srv_api_agents(struct srv_request *req, struct srv_response *resp)
+int srv_api_agents_filter(struct srv_request *req, struct srv_response *resp, int64_t *vendor_id,
+                          const char **status)
 {
     const char *vendor = srv_request_query(req, "vendor");
-    const char *status = srv_request_query(req, "status");
     struct srv_vendor v;
-    struct srv_page pg;
-    struct page_fill f;
-    int64_t vendor_id = 0;
-    cJSON *doc;
-    int rc = parse_page(req, resp, true, false, &pg);
+    int rc;
 
-    if (rc != 0)
-        return rc;
-    if (status != NULL && !status_valid(status)) {
+    *vendor_id = 0;
+    *status = srv_request_query(req, "status");
+    if (*status != NULL && !status_valid(*status)) {
         snprintf(resp->message, sizeof(resp->message), "unknown status filter");
         return DA_ERR_INVALID_ARG;
     }
@@ -142,14 +138,30 @@ int srv_api_agents(struct srv_request *req, struct srv_response *resp)
             v.id = -1; /* an unknown vendor has no agents */
         else if (rc != 0)
             return rc;
-        vendor_id = v.id;
+        *vendor_id = v.id;
     }
     if (req->who.role == SRV_ROLE_VENDOR) {
-        if (vendor_id != 0 && vendor_id != req->who.vendor_id)
-            vendor_id = -1;
+        if (*vendor_id != 0 && *vendor_id != req->who.vendor_id)
+            *vendor_id = -1;
         else
-            vendor_id = req->who.vendor_id;
+            *vendor_id = req->who.vendor_id;
     }
+    return 0;
+}
+
+int srv_api_agents(struct srv_request *req, struct srv_response *resp)
+{
+    const char *status = NULL;
+    struct srv_page pg;
+    struct page_fill f;
+    int64_t vendor_id = 0;
+    cJSON *doc;
+    int rc = parse_page(req, resp, true, false, &pg);
+
+    if (rc == 0)
+        rc = srv_api_agents_filter(req, resp, &vendor_id, &status);
+    if (rc != 0)
+        return rc;
     doc = cJSON_CreateObject();
     memset(&f, 0, sizeof(f));
     f.arr = cJSON_AddArrayToObject(doc, "agents");

@@ -69,6 +69,7 @@ static const struct route routes[] = {
     {"POST", "/v1/agents/{}/reports", PUBLIC, DA_MAX_REPORT, 0, srv_api_report_post},
     {"GET", "/v1/vendors", ROLES_READ, NO_BODY, 0, srv_api_vendors},
     {"GET", "/v1/agents", ROLES_READ, NO_BODY, 0, srv_api_agents},
+    {"GET", "/v1/agents.csv", ROLES_READ, NO_BODY, 0, srv_api_agents_csv},
     {"GET", "/v1/agents/{}", ROLES_READ, NO_BODY, 0, srv_api_agent},
     {"GET", "/v1/agents/{}/reports", ROLES_READ, NO_BODY, 0, srv_api_agent_reports},
     {"GET", "/v1/reports/{}", ROLES_READ, NO_BODY, 0, srv_api_report_get},
@@ -106,6 +107,7 @@ struct route_query {
 
 static const struct route_query route_queries[] = {
     {srv_api_agents, {"vendor", "status", "limit", "cursor", NULL, NULL}},
+    {srv_api_agents_csv, {"vendor", "status", NULL, NULL, NULL, NULL}},
     {srv_api_fleet, {"vendor", NULL, NULL, NULL, NULL, NULL}},
     {srv_api_agent_reports, {"limit", "cursor", "from", "to", NULL, NULL}},
     {srv_api_agent_boot_changes, {"limit", NULL, NULL, NULL, NULL, NULL}},
@@ -142,8 +144,9 @@ struct req_state {
     uint64_t start_us; /* monotonic */
     int status;
     uint64_t bytes;
-    const char *code; /* API code of a refusal */
-    char method[16];  /* a copy: the log line is written after the answer */
+    const char *code;        /* API code of a refusal */
+    const char *disposition; /* Content-Disposition of the answer, or NULL */
+    char method[16];         /* a copy: the log line is written after the answer */
 };
 
 static uint64_t clock_us(clockid_t id)
@@ -305,6 +308,8 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct srv_ctx *ct
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (rs->disposition != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, rs->disposition);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -539,6 +544,7 @@ static enum MHD_Result run_handler(struct srv_ctx *ctx, struct MHD_Connection *c
     }
     if (resp.status < 400)
         note_token_use(ctx, &rs->req.who);
+    rs->disposition = resp.disposition;
     return send_body(conn, ctx, rs, resp.status, resp.body, resp.body_len,
                      resp.content_type != NULL ? resp.content_type : "application/json", false);
 }

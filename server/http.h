@@ -38,6 +38,7 @@ struct srv_response {
     char *body; /* malloc'd; freed by the layer */
     size_t body_len;
     const char *content_type;
+    const char *disposition;       /* Content-Disposition, or NULL */
     char message[SRV_MAX_MESSAGE]; /* detail for an error answer */
 };
 

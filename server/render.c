@@ -53,6 +53,12 @@ static cJSON *add_u64(cJSON *o, const char *key, uint64_t v)
     return cJSON_AddStringToObject(o, key, text);
 }
 
+/* "" (nothing recorded) as null */
+static cJSON *add_text_or_null(cJSON *o, const char *key, const char *text)
+{
+    return text[0] != '\0' ? cJSON_AddStringToObject(o, key, text) : cJSON_AddNullToObject(o, key);
+}
+
 int srv_render_agent(const struct srv_agent *a, cJSON **out)
 {
     cJSON *o = cJSON_CreateObject(), *tpm;
@@ -69,6 +75,10 @@ int srv_render_agent(const struct srv_agent *a, cJSON **out)
         cJSON_AddStringToObject(o, "ak_name", a->ak_name) == NULL ||
         cJSON_AddStringToObject(o, "ek_trust",
                                 a->ek_trust[0] != '\0' ? a->ek_trust : SRV_EK_TRUST_CHAIN) == NULL)
+        goto out;
+    if (add_text_or_null(o, "ek_issuer", a->ek_cert.issuer) == NULL ||
+        add_text_or_null(o, "ek_serial", a->ek_cert.serial) == NULL ||
+        add_text_or_null(o, "ek_root", a->ek_cert.root) == NULL)
         goto out;
     if ((rc = add_time(o, "enrolled_at", a->created_at)) != 0 ||
         (rc = add_time(o, "last_verified_at", a->last_verified_at)) != 0)

@@ -47,7 +47,7 @@ struct srv_store {
     " a.revoked, " AGENT_STATUS_SQL                                                                \
     " AS status, a.created_at, a.last_verified_at, a.last_compliant,"                              \
     " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version,"              \
-    " a.ek_trust"
+    " a.ek_trust, a.ek_issuer, a.ek_serial, a.ek_root"
 
 static int64_t now_s(void)
 {
@@ -427,6 +427,20 @@ int srv_store_enroll_token_consume(struct srv_store *s, const unsigned char hash
 
 /* ---- challenges ---- */
 
+/* "" is stored as NULL (nothing recorded) */
+static const char *or_null(const char *text)
+{
+    return text[0] != '\0' ? text : NULL;
+}
+
+/* issuer, serial and root from columns col..col+2 */
+static void ek_cert_from_row(struct srv_stmt *st, int col, struct srv_ek_cert *out)
+{
+    srv_col_copy(st, col, out->issuer, sizeof(out->issuer));
+    srv_col_copy(st, col + 1, out->serial, sizeof(out->serial));
+    srv_col_copy(st, col + 2, out->root, sizeof(out->root));
+}
+
 static int challenge_put_job(struct srv_conn *db, void *arg)
 {
     const struct srv_challenge *c = arg;
@@ -435,12 +449,14 @@ static int challenge_put_job(struct srv_conn *db, void *arg)
 
     rc = srv_prepare(db, &st,
                      "INSERT INTO challenges (id, vendor_id, secret, ek_public, ak_public, ek_name,"
-                     " ak_name, host_json, expires_at, ek_trust)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                     "tibbbtttit", c->id, c->vendor_id, c->secret, (size_t)SRV_HASH_LEN,
+                     " ak_name, host_json, expires_at, ek_trust, ek_issuer, ek_serial, ek_root)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     "tibbbtttitttt", c->id, c->vendor_id, c->secret, (size_t)SRV_HASH_LEN,
                      c->ek_public, c->ek_public_len, c->ak_public, c->ak_public_len, c->ek_name,
                      c->ak_name, c->host_json != NULL ? c->host_json : "{}", c->expires_at,
-                     c->ek_trust[0] != '\0' ? c->ek_trust : "manufacturer_chain");
+                     c->ek_trust[0] != '\0' ? c->ek_trust : "manufacturer_chain",
+                     or_null(c->ek_cert.issuer), or_null(c->ek_cert.serial),
+                     or_null(c->ek_cert.root));
     return rc != 0 ? rc : srv_run(st, NULL);
 }
 
@@ -465,7 +481,8 @@ static int challenge_take_job(struct srv_conn *db, void *arg)
 
     rc = srv_prepare(db, &st,
                      "SELECT vendor_id, secret, ek_public, ak_public, ek_name, ak_name, host_json,"
-                     " expires_at, ek_trust FROM challenges WHERE id = ?1",
+                     " expires_at, ek_trust, ek_issuer, ek_serial, ek_root FROM challenges"
+                     " WHERE id = ?1",
                      "t", j->id);
     if (rc != 0)
         return rc;
@@ -490,6 +507,7 @@ static int challenge_take_job(struct srv_conn *db, void *arg)
     c->host_json = srv_col_strdup(st, 6);
     c->expires_at = srv_col_int64(st, 7);
     srv_col_copy(st, 8, c->ek_trust, sizeof(c->ek_trust));
+    ek_cert_from_row(st, 9, &c->ek_cert);
     srv_release(st);
     if (rc == 0 && c->host_json == NULL)
         rc = DA_ERR_NOMEM;
@@ -713,10 +731,12 @@ static int agent_create_job(struct srv_conn *db, void *arg)
     rc = srv_prepare(
         db, &st,
         "INSERT INTO agents (id, vendor_id, ek_name, ak_name, ak_public, sk_public,"
-        " host_json, created_at, ek_trust) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        "tittbbtit", a->id, a->vendor_id, a->ek_name, a->ak_name, a->ak_public, a->ak_public_len,
+        " host_json, created_at, ek_trust, ek_issuer, ek_serial, ek_root)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "tittbbtitttt", a->id, a->vendor_id, a->ek_name, a->ak_name, a->ak_public, a->ak_public_len,
         a->sk_public, a->sk_public_len, a->host_json != NULL ? a->host_json : "{}", a->created_at,
-        a->ek_trust[0] != '\0' ? a->ek_trust : "manufacturer_chain");
+        a->ek_trust[0] != '\0' ? a->ek_trust : "manufacturer_chain", or_null(a->ek_cert.issuer),
+        or_null(a->ek_cert.serial), or_null(a->ek_cert.root));
     return rc != 0 ? rc : srv_run(st, NULL);
 }
 
@@ -753,6 +773,7 @@ static int agent_from_row(struct srv_stmt *st, struct srv_agent **out)
     a->clock = (uint64_t)srv_col_int64(st, 16);
     a->firmware_version = (uint64_t)srv_col_int64(st, 17);
     srv_col_copy(st, 18, a->ek_trust, sizeof(a->ek_trust));
+    ek_cert_from_row(st, 19, &a->ek_cert);
     if (rc == 0 && a->host_json == NULL)
         rc = DA_ERR_NOMEM;
     if (rc != 0) {
@@ -887,6 +908,7 @@ struct reenroll_job {
     size_t sk_len;
     const char *host;
     const char *ek_trust;
+    const struct srv_ek_cert *ek_cert;
 };
 
 static int agent_reenroll_job(struct srv_conn *db, void *arg)
@@ -895,20 +917,29 @@ static int agent_reenroll_job(struct srv_conn *db, void *arg)
     struct srv_stmt *st = NULL;
     int changes = 0, rc;
 
-    rc = srv_prepare(
-        db, &st, "UPDATE agents SET sk_public = ?2, host_json = ?3, ek_trust = ?4 WHERE id = ?1",
-        "tbtt", j->id, j->sk, j->sk_len, j->host, j->ek_trust);
+    rc = srv_prepare(db, &st,
+                     "UPDATE agents SET sk_public = ?2, host_json = ?3, ek_trust = ?4,"
+                     " ek_issuer = ?5, ek_serial = ?6, ek_root = ?7 WHERE id = ?1",
+                     "tbttttt", j->id, j->sk, j->sk_len, j->host, j->ek_trust,
+                     j->ek_cert != NULL ? or_null(j->ek_cert->issuer) : NULL,
+                     j->ek_cert != NULL ? or_null(j->ek_cert->serial) : NULL,
+                     j->ek_cert != NULL ? or_null(j->ek_cert->root) : NULL);
     if (rc == 0)
         rc = srv_run(st, &changes);
     return rc == 0 && changes == 0 ? DA_ERR_AGENT_UNKNOWN : rc;
 }
 
 int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
-                             size_t sk_public_len, const char *host_json, const char *ek_trust)
+                             size_t sk_public_len, const char *host_json, const char *ek_trust,
+                             const struct srv_ek_cert *ek_cert)
 {
-    struct reenroll_job j = {id, sk_public, sk_public_len, host_json,
+    struct reenroll_job j = {id,
+                             sk_public,
+                             sk_public_len,
+                             host_json,
                              ek_trust != NULL && ek_trust[0] != '\0' ? ek_trust
-                                                                     : SRV_EK_TRUST_CHAIN};
+                                                                     : SRV_EK_TRUST_CHAIN,
+                             ek_cert};
 
     return submit(s, agent_reenroll_job, &j);
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "caps.h"
+
 #define SRV_ID_HEX            33 /* 16 random bytes as hex, with NUL */
 #define SRV_HASH_LEN          32
 #define SRV_MAX_NAME          128 /* vendor names, labels */
@@ -26,6 +28,16 @@
 #define SRV_EK_TRUST_SOFTWARE "software" /* no TPM: test_software_agents only */
 
 struct srv_store;
+
+/* The EK certificate an identity enrolled with (ek.h, da_ek_cert_info):
+ * issuer and root in RFC 4514 form, serial in hex. All "" when there was
+ * no certificate, or the agent enrolled before the server kept them
+ * (stored as NULL). */
+struct srv_ek_cert {
+    char issuer[DA_MAX_EK_DN];
+    char serial[DA_MAX_EK_SERIAL];
+    char root[DA_MAX_EK_DN];
+};
 
 enum srv_role {
     SRV_ROLE_NONE = 0,
@@ -63,6 +75,7 @@ struct srv_challenge {
     char *host_json; /* host facts the agent sent */
     int64_t expires_at;
     char ek_trust[SRV_EK_TRUST_SIZE]; /* how the EK was trusted (see srv_agent) */
+    struct srv_ek_cert ek_cert;
 };
 
 struct srv_agent {
@@ -91,6 +104,7 @@ struct srv_agent {
      * to a configured root) or "admin_approval" (no certificate; an
      * administrator approved the EK public key). */
     char ek_trust[SRV_EK_TRUST_SIZE];
+    struct srv_ek_cert ek_cert; /* its certificate, as of the last enrollment */
 };
 
 /* An enrollment without an EK certificate, held for an administrator:
@@ -286,9 +300,10 @@ int srv_store_agents_list(struct srv_store *s, int64_t vendor_id, const char *st
  * identity event replaces the AK with the one of that event. */
 int srv_store_agent_set_revoked(struct srv_store *s, const char *id, bool revoked);
 /* A machine enrolled again with the same EK and AK: new SK, host facts and
- * the way its EK was trusted this time. */
+ * the way its EK was trusted this time (ek_cert NULL: no certificate). */
 int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned char *sk_public,
-                             size_t sk_public_len, const char *host_json, const char *ek_trust);
+                             size_t sk_public_len, const char *host_json, const char *ek_trust,
+                             const struct srv_ek_cert *ek_cert);
 /* Replace the AK of an agent (after an admin re-admits a machine). */
 int srv_store_agent_replace_ak(struct srv_store *s, const char *id, const unsigned char *ak_public,
                                size_t ak_public_len, const char *ak_name);

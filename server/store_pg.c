@@ -667,7 +667,14 @@ static const struct pg_migration pg_migrations[] = {
       * id, and nearly every pair of reports would then be aborted as
       * a conflict. The body is written in its report's transaction. */
      "CREATE TABLE report_bodies (report_id TEXT PRIMARY KEY, body TEXT NOT NULL);"},
-    /* 9: reserved (as in store_sqlite.c) */
+    /* 9: the issuer, serial and root of each EK certificate (NULL: none,
+     * or enrolled before they were kept), as in store_sqlite.c */
+    {9, "ALTER TABLE agents ADD COLUMN ek_issuer TEXT;"
+        "ALTER TABLE agents ADD COLUMN ek_serial TEXT;"
+        "ALTER TABLE agents ADD COLUMN ek_root TEXT;"
+        "ALTER TABLE challenges ADD COLUMN ek_issuer TEXT;"
+        "ALTER TABLE challenges ADD COLUMN ek_serial TEXT;"
+        "ALTER TABLE challenges ADD COLUMN ek_root TEXT;"},
     /* 10: compact reports (store_pack.c): large evidence areas, body
      * members and verdicts once per agent under their SHA-256, the rest as
      * a record against the agent's base record; the retention sweep's

@@ -203,8 +203,14 @@ static const char *const migrations[] = {
      * evidence packs that an auditor verifies offline */
     "CREATE TABLE report_bodies (report_id TEXT PRIMARY KEY REFERENCES reports(id),"
     " body TEXT NOT NULL);",
-    /* 9: reserved (the EK issuer of agents) */
-    "",
+    /* 9: the issuer, serial and root of each EK certificate (NULL: none,
+     * or enrolled before they were kept) */
+    "ALTER TABLE agents ADD COLUMN ek_issuer TEXT;"
+    "ALTER TABLE agents ADD COLUMN ek_serial TEXT;"
+    "ALTER TABLE agents ADD COLUMN ek_root TEXT;"
+    "ALTER TABLE challenges ADD COLUMN ek_issuer TEXT;"
+    "ALTER TABLE challenges ADD COLUMN ek_serial TEXT;"
+    "ALTER TABLE challenges ADD COLUMN ek_root TEXT;",
     /* 10: compact reports. Large evidence areas, body members and verdicts
      * stored once per agent under their SHA-256 (blobs, zstd); the rest of
      * a report (its area list, transcript, receipt, body skeleton) as one

@@ -122,6 +122,38 @@
     return items;
   }
 
+  // A link that downloads GET /v1/agents.csv with the token: a plain link
+  // cannot carry the Authorization header, so the click fetches the file
+  // and hands it to the browser as a download.
+  function csvLink(query, label) {
+    const qs = Object.entries(query).filter(([, v]) => v)
+      .map(([k, v]) => encodeURIComponent(k) + '=' + encodeURIComponent(v)).join('&');
+    const href = '/v1/agents.csv' + (qs ? '?' + qs : '');
+    const status = h('span', { class: 'muted', 'aria-live': 'polite' });
+    const link = h('a', { href, id: 'csv-link', download: 'devattest-machines.csv', text: label,
+      onclick: async (e) => {
+        e.preventDefault();
+        status.textContent = '';
+        try {
+          const t = token();
+          const resp = await fetch(href, {
+            headers: t ? { Authorization: 'Bearer ' + t } : {},
+            cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
+          });
+          if (!resp.ok) throw new Error('the server answered ' + resp.status);
+          const url = URL.createObjectURL(await resp.blob());
+          const a = h('a', { href: url, download: 'devattest-machines.csv', hidden: true });
+          document.body.append(a);
+          a.click();
+          a.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 10000);
+        } catch (ex) {
+          status.textContent = ' Download failed: ' + ex.message;
+        }
+      } });
+    return h('p', { class: 'export' }, link, status);
+  }
+
   async function policy() {
     if (policyCache === null) {
       try { policyCache = await api('/v1/policy'); } catch (e) { policyCache = {}; }
@@ -258,7 +290,9 @@
         h('h3', { id: 'vendors-h', text: 'Vendors' }),
         table('Machines per vendor and status', [{ label: 'Vendor' }, 'Machines', 'Compliant', 'Non-compliant', 'Stale', 'Revoked'],
           vrows, { id: 'vendors', empty: 'No vendor matches.' }),
-        pager(vendors.length, page, 'Vendors')),
+        pager(vendors.length, page, 'Vendors'),
+        csvLink({ status }, status ? `Download the ${status.replace('_', ' ')} machines (CSV)` :
+          'Download the machine list (CSV)')),
       h('div', { class: 'grid' },
         h('section', { class: 'panel', 'aria-labelledby': 'controls-h' },
           h('h3', { id: 'controls-h', text: 'Controls across the fleet' }),
@@ -332,7 +366,8 @@
         filterSearch('f-check', 'Not passing check', 'check', check)),
       table('Machines of ' + name, ['Machine', 'Status', 'Last report', 'Trust', 'Measured / reported checks', 'Failing checks'],
         trows, { id: 'machines', empty: 'No machine matches.' }),
-      pager(rows.length, page, 'Machines'));
+      pager(rows.length, page, 'Machines'),
+      csvLink({ vendor: name, status }, `Download the machines of ${name} (CSV)`));
   }
 
   function historyChart(reports) {
@@ -389,6 +424,14 @@
         td('Provenance', f.provenance))), { id: 'diff-fields', showCaption: true, empty: 'The two reports state the same posture.' }));
   }
 
+  // What the identity says about the EK certificate when there is no issuer.
+  function ekIssuer(agent) {
+    if (agent.ek_issuer) return agent.ek_issuer;
+    if (agent.ek_trust === 'software' || !agent.ek_name) return 'none: a software identity, no TPM endorsement key';
+    if (agent.ek_trust === 'admin_approval') return 'none: the TPM has no EK certificate (EK approved by an administrator)';
+    return 'not recorded (enrolled before this server kept EK issuers)';
+  }
+
   async function renderMachine(id) {
     const enc = encodeURIComponent(id);
     const [agent, list, pol, boot] = await Promise.all([
@@ -406,7 +449,10 @@
       h('dt', { text: 'Host name' }), h('dd', { text: (agent.host && agent.host.hostname) || '' }),
       h('dt', { text: 'Agent id' }), h('dd', { class: 'mono', text: agent.id }),
       h('dt', { text: 'EK name' }), h('dd', { class: 'mono', text: agent.ek_name }),
-      h('dt', { text: 'EK issuer' }), h('dd', { text: agent.ek_issuer || 'not recorded by this server' }),
+      h('dt', { text: 'EK issuer' }), h('dd', { id: 'ek-issuer', class: agent.ek_issuer ? 'mono' : 'muted', text: ekIssuer(agent) }),
+      agent.ek_issuer ? [
+        h('dt', { text: 'EK certificate serial' }), h('dd', { id: 'ek-serial', class: 'mono', text: agent.ek_serial || '' }),
+        h('dt', { text: 'EK root' }), h('dd', { id: 'ek-root', class: 'mono', text: agent.ek_root || '' })] : null,
       h('dt', { text: 'AK name' }), h('dd', { class: 'mono', text: agent.ak_name }),
       h('dt', { text: 'Enrolled' }), h('dd', { text: when(agent.enrolled_at) }),
       h('dt', { text: 'Last verified report' }), h('dd', { text: agent.last_verified_at ? `${when(agent.last_verified_at)} (${ago(agent.last_verified_at)})` : 'never' }),

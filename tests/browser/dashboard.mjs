@@ -11,7 +11,10 @@
 //   DA_POLICY        the policy file the server was given (for expected texts)
 //   DA_ARTIFACTS     directory for screenshots
 //   DA_OK_ID, DA_BAD_ID, DA_STALE_ID   agent ids; DA_BAD_REPORTS: reports of DA_BAD_ID
+//   DA_CSV_PARSER    a program printing a CSV file's rows as JSON (Python's csv
+//                    module: a parser independent of the server)
 import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -80,6 +83,24 @@ async function newPage(viewport) {
 const unlabelled = (page) => page.$$eval("input, select, button, textarea", (els) =>
   els.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") &&
     !e.textContent.trim()).map((e) => e.outerHTML.slice(0, 80)));
+
+// Click the page's CSV link, keep the download, read it with the independent
+// parser: [header, ...rows] as objects keyed by the header.
+async function downloadCsv(page, name) {
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#csv-link")]);
+  const file = join(artifacts, name);
+  await dl.saveAs(file);
+  check(dl.suggestedFilename() === "devattest-machines.csv", `the download is named devattest-machines.csv (${dl.suggestedFilename()})`);
+  const rows = JSON.parse(execFileSync(env("DA_CSV_PARSER"), [file], { encoding: "utf8" }));
+  const [head, ...body] = rows;
+  return body.map((r) => Object.fromEntries(head.map((k, i) => [k, r[i]])));
+}
+
+// The agent document as the API gives it to the page's token.
+async function agentDoc(id) {
+  const r = await fetch(`${base}/v1/agents/${id}`, { headers: { Authorization: "Bearer " + token } });
+  return r.json();
+}
 
 const shot = (page, name) => page.screenshot({ path: join(artifacts, name), fullPage: true });
 
@@ -158,6 +179,21 @@ try {
   check((await unlabelled(page)).length === 0, `fleet: every control labelled (${await unlabelled(page)})`);
   await shot(page, "fleet-1280x800.png");
 
+  // --- the CSV link: its rows are the fleet the page shows ---
+  const fleetCsv = await downloadCsv(page, "fleet.csv");
+  check(fleetCsv.length === 3 && [ids.ok, ids.bad, ids.stale].every((id) => fleetCsv.some((r) => r.agent_id === id)),
+    `fleet CSV: one row per machine (${fleetCsv.map((r) => r.agent_id)})`);
+  for (const vendor of ["acme", "globex"]) {
+    const seen = await row(vendor);
+    const rows = fleetCsv.filter((r) => r.vendor === vendor);
+    const n = (s) => String(rows.filter((r) => r.status === s).length);
+    check(seen && String(rows.length) === seen[1] && n("compliant") === seen[2] && n("non_compliant") === seen[3] &&
+          n("stale") === seen[4] && n("revoked") === seen[5],
+      `fleet CSV: ${vendor}'s rows by status match the page (${seen} / ${rows.map((r) => r.status)})`);
+  }
+  check(fleetCsv.every((r) => r.trust === "tpm" && "control_8.30" in r && "control_8.31" in r),
+    "fleet CSV: trust and a column per control");
+
   // --- filters: status stale keeps only acme ---
   await page.selectOption("#f-status", "stale");
   await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 1);
@@ -181,6 +217,14 @@ try {
         mrow[0][5].includes("disk.encrypted") && mrow[0][2] !== "never",
     `vendor view: one machine, non-compliant, TPM, last report, failing disk.encrypted (${mrow})`);
   await shot(page, "vendor-globex.png");
+  const vendorCsv = await downloadCsv(page, "vendor-globex.csv");
+  const seenRow = mrow[0] || [];
+  const vr = vendorCsv[0] || {};
+  check(vendorCsv.length === 1 && vr.agent_id === ids.bad && seenRow[0].includes(vr.hostname) &&
+        vr.status.replace("_", " ") === seenRow[1] && seenRow[2].startsWith(vr.last_report_at.replace("T", " ")) &&
+        vr.failing_checks === "disk.encrypted (fail)" && seenRow[5].includes(vr.failing_checks) &&
+        vr["control_8.31"] === "fail" && vr["control_8.30"] === "pass",
+    `vendor CSV: the row the page shows (${JSON.stringify(vr)} / ${seenRow})`);
   const toMachine = await tabTo(page, (f) => f.startsWith("a:build-bad"));
   check(toMachine.found, "Tab reaches the machine link");
   await page.keyboard.press("Enter");
@@ -197,6 +241,14 @@ try {
   check(tpm.includes("measured") && tpm.includes("pass"), "attestation.tpm passes, measured");
   const ident = await page.textContent("#identity");
   check(ident.includes(ids.bad) && ident.includes("Enrolled") && ident.includes("AK name"), "identity is shown");
+  const badDoc = await agentDoc(ids.bad);
+  const issuerShown = await page.textContent("#ek-issuer");
+  check(badDoc.ek_issuer === env("DA_BAD_EK_ISSUER") && issuerShown === badDoc.ek_issuer,
+    `identity: the EK issuer as the API states it (${issuerShown})`);
+  check(vr.ek_issuer === badDoc.ek_issuer, "the vendor CSV carries the same EK issuer");
+  check(badDoc.ek_serial && (await page.textContent("#ek-serial")) === badDoc.ek_serial &&
+        badDoc.ek_root && (await page.textContent("#ek-root")) === badDoc.ek_root,
+    "identity: the EK certificate's serial and root as the API states them");
   const pts = await page.$$eval("#history-chart circle", (c) => c.map((x) => x.getAttribute("class")));
   check(pts.length === badReports, `history chart: one point per report (${pts.length}/${badReports})`);
   check(pts.filter((c) => c === "pt-bad").length === badReports - 1 && pts[0] === "pt-ok",
@@ -242,10 +294,23 @@ try {
 
   // --- the stale machine through the vendor filter ---
   await page.goto(base + "/#/vendor/acme?status=stale");
+  // the globex view is still up until the hash change has rendered
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Vendor acme");
   await page.waitForSelector("#machines");
   const stale = await page.$$eval("#machines tbody tr", (rows) => rows.map((r) => r.textContent));
   check(stale.length === 1 && stale[0].includes("build-stale") && stale[0].includes("stale"),
     "acme filtered by stale: build-stale only");
+  const staleCsv = await downloadCsv(page, "vendor-acme-stale.csv");
+  check(staleCsv.length === 1 && staleCsv[0].agent_id === ids.stale && staleCsv[0].status === "stale" &&
+        staleCsv[0].ek_issuer === "", `the filtered CSV holds build-stale only (${JSON.stringify(staleCsv)})`);
+  await page.goto(base + "/#/machine/" + ids.stale);
+  await page.waitForSelector("#ek-issuer");
+  check(/^not recorded/.test(await page.textContent("#ek-issuer")), "a machine without a kept EK issuer says it is not recorded");
+  await page.goto(base + "/#/machine/" + ids.ok);
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Machine build-ok");
+  check((await agentDoc(ids.ok)).ek_trust === "admin_approval" &&
+        /^none: the TPM has no EK certificate/.test(await page.textContent("#ek-issuer")),
+    "a machine enrolled without an EK certificate says so");
   // --- auto-refresh: a revocation made through the API shows up unasked ---
   await page.goto(base + "/#/fleet");
   await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Fleet");

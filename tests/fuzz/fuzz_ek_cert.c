@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t der_len = 0;
     const char *reason;
+    struct da_ek_cert_info info;
     const uint8_t *chain[1];
     size_t chain_len[1];
 
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The input is both the certificate and its own intermediate. */
     chain[0] = data;
     chain_len[0] = size;
-    (void)da_ek_cert_verify(trust, data, size, chain, chain_len, 1, ek, 0, &reason);
+    (void)da_ek_cert_verify_info(trust, data, size, chain, chain_len, 1, ek, 0, &reason, &info);
     (void)da_ek_trust_add_intermediate(trust, data, size);
     return 0;
 }

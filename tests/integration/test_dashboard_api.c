@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 
 #include "fleet_seed.h"
 #include "raw_tls.h"
 #include "server_harness.h"
+#include "store.h"
 
 struct ctx {
     struct da_test_server srv;
@@ -434,13 +436,166 @@ static void test_diff(void **state)
     cJSON_Delete(get_json(c, path, NULL, 401));
 }
 
+/* ---- CSV export of the machine list ---- */
+
+#define HOSTILE_VENDOR "=cmd|' /C calc'!A0,\"globex\"\nnext"
+#define HOSTILE_HOST   "=HYPERLINK(\"http://x.example\",\"open\"),\"a\"\nb\r\nc"
+#define HOSTILE_ISSUER "@CN=Maker EK CA,O=Maker\\, Inc."
+
+static void save(const char *dir, const char *name, const char *body, size_t len)
+{
+    char path[1024];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(body, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void fetch_to(struct ctx *c, const char *path, const char *token, const char *dir,
+                     const char *name)
+{
+    struct da_test_http r;
+
+    assert_int_equal(da_test_http(&c->srv, "GET", path, token, NULL, NULL, 0, &r), 0);
+    if (r.status != 200)
+        fail_msg("%s: %ld %s", path, r.status, r.body);
+    save(dir, name, r.body, r.len);
+    da_test_http_clear(&r);
+}
+
+/* Export with query q (starting with '&', or "") as token sees it, save it
+ * beside the JSON of the same machines, and have Python's csv module
+ * compare the two (tests/integration/check-agents-csv). Returns the rows. */
+static int export_matches_json(struct ctx *c, const char *tag, const char *q, const char *token)
+{
+    char dir[512], path[1024], name[128], cmd[2048];
+    struct da_test_http r;
+    const cJSON *a;
+    cJSON *doc;
+    int n;
+
+    snprintf(dir, sizeof(dir), "%s/csv-%s", c->srv.dir, tag);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/reports", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "/v1/agents.csv%s%s", q[0] != '\0' ? "?" : "",
+             q[0] != '\0' ? q + 1 : "");
+    assert_int_equal(da_test_http(&c->srv, "GET", path, token, NULL, NULL, 0, &r), 0);
+    if (r.status != 200)
+        fail_msg("%s: %ld %s", path, r.status, r.body);
+    assert_string_equal(r.content_type, "text/csv; charset=utf-8");
+    save(dir, "export.csv", r.body, r.len);
+    da_test_http_clear(&r);
+    snprintf(path, sizeof(path), "/v1/agents?limit=1000%s", q);
+    fetch_to(c, path, token, dir, "agents.json");
+    fetch_to(c, "/v1/policy", NULL, dir, "policy.json");
+    doc = get_json(c, path, token, 200);
+    n = cJSON_GetArraySize(cJSON_GetObjectItem(doc, "agents"));
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(doc, "agents"))
+    {
+        const char *id = cJSON_GetObjectItem(a, "id")->valuestring;
+
+        snprintf(path, sizeof(path), "/v1/agents/%s/reports?limit=1", id);
+        snprintf(name, sizeof(name), "reports/%s.json", id);
+        fetch_to(c, path, token, dir, name);
+    }
+    cJSON_Delete(doc);
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/integration/check-agents-csv %s",
+             DA_SOURCE_ROOT, dir);
+    assert_int_equal(system(cmd), 0);
+    return n;
+}
+
+static void test_agents_csv(void **state)
+{
+    struct ctx *c = *state;
+    struct da_fleet_machine evil = {
+        .vendor = HOSTILE_VENDOR, .hostname = HOSTILE_HOST, .ek_issuer = HOSTILE_ISSUER};
+    char req[1024], q[512], *raw, *enc;
+    struct da_test_http r;
+    struct da_raw_tls t;
+    bool closed = false;
+    CURL *curl = curl_easy_init();
+    struct da_fleet_machine soft = {
+        .vendor = "acme", .hostname = "build-soft", .ek_trust = SRV_EK_TRUST_SOFTWARE};
+
+    assert_int_equal(da_fleet_add(&c->srv, &evil, 9), 0);
+    assert_int_equal(da_fleet_report(&c->srv, &evil, 0), 0);
+    /* a software identity (no TPM, stored as software enrollment stores
+     * one): its row says so */
+    assert_int_equal(da_fleet_add(&c->srv, &soft, 10), 0);
+
+    /* every machine; one status; the hostile vendor by name; a vendor token */
+    assert_int_equal(export_matches_json(c, "all", "", c->srv.auditor), 5);
+    assert_int_equal(export_matches_json(c, "failing", "&status=non_compliant", c->srv.auditor), 2);
+    /* (a vendor name with a line break cannot be asked for: the server
+     * refuses control characters in a request target) */
+    enc = curl_easy_escape(curl, "globex", 0);
+    snprintf(q, sizeof(q), "&vendor=%s", enc);
+    curl_free(enc);
+    assert_int_equal(export_matches_json(c, "globex", q, c->srv.admin), 1);
+    assert_int_equal(export_matches_json(c, "vendor", "", c->vendor_token), 3);
+    /* build-new was revoked by test_fleet: the software machine only */
+    assert_int_equal(export_matches_json(c, "pending", "&status=pending", c->srv.auditor), 1);
+    assert_int_equal(export_matches_json(c, "none", "&vendor=nobody", c->srv.auditor), 0);
+
+    /* the hostile fields as bytes: quoted, quotes doubled, formula defused */
+    assert_int_equal(da_test_http(&c->srv, "GET", "/v1/agents.csv?status=non_compliant",
+                                  c->srv.auditor, NULL, NULL, 0, &r),
+                     0);
+    assert_non_null(strstr(r.body, ",\"'=cmd|' /C calc'!A0,\"\"globex\"\"\nnext\","));
+    assert_non_null(strstr(r.body, ",\"'=HYPERLINK(\"\"http://x.example\"\",\"\"open\"\"),"
+                                   "\"\"a\"\"\nb\r\nc\","));
+    assert_non_null(strstr(r.body, ",\"'@CN=Maker EK CA,O=Maker\\, Inc.\"\r\n"));
+    da_test_http_clear(&r);
+
+    /* an attachment, with the usual headers */
+    snprintf(req, sizeof(req),
+             "GET /v1/agents.csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+             "Connection: close\r\n\r\n",
+             c->srv.auditor);
+    assert_int_equal(da_raw_tls_connect(&t, NULL, c->srv.port, c->srv.ca, 5000), 0);
+    assert_int_equal(da_raw_tls_send(&t, req, strlen(req)), 0);
+    assert_true(da_raw_tls_read_all(&t, &raw, 5000, &closed) > 0);
+    da_raw_tls_close(&t);
+    assert_true(has_header(raw, "HTTP/1.1 200"));
+    assert_true(has_header(raw, "Content-Type: text/csv; charset=utf-8\r\n"));
+    assert_true(has_header(
+        raw, "Content-Disposition: attachment; filename=\"devattest-machines.csv\"\r\n"));
+    assert_true(has_header(raw, "X-Content-Type-Options: nosniff\r\n"));
+    assert_true(has_header(raw, "Cache-Control: no-store\r\n"));
+    free(raw);
+
+    /* the list's strict parameters: no paging here, known statuses only */
+    assert_int_equal(
+        da_test_http(&c->srv, "GET", "/v1/agents.csv?limit=5", c->srv.auditor, NULL, NULL, 0, &r),
+        0);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(da_test_error_code(&r), "bad_query_parameter");
+    da_test_http_clear(&r);
+    assert_int_equal(da_test_http(&c->srv, "GET", "/v1/agents.csv?status=bogus", c->srv.auditor,
+                                  NULL, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(da_test_error_code(&r), "invalid_argument");
+    da_test_http_clear(&r);
+    assert_int_equal(da_test_http(&c->srv, "GET", "/v1/agents.csv", NULL, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    da_test_http_clear(&r);
+    curl_easy_cleanup(curl);
+    da_fleet_free(&evil);
+    da_fleet_free(&soft);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_static_files),
-        cmocka_unit_test(test_no_path_escapes),
-        cmocka_unit_test(test_fleet),
-        cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_static_files), cmocka_unit_test(test_no_path_escapes),
+        cmocka_unit_test(test_fleet),        cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_agents_csv),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

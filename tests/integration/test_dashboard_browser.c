@@ -18,8 +18,11 @@
 
 #include "fleet_seed.h"
 #include "server_harness.h"
+#include "store.h"
 
 #define STALE_AFTER_S 60
+/* as the server keeps an EK certificate's issuer (RFC 4514, escapes kept) */
+#define EK_ISSUER "CN=Example TPM EK Intermediate CA 01,O=Example Semiconductors\\, Inc.,C=DE"
 
 static void agent_status(struct da_test_server *s, const char *id, const char *want)
 {
@@ -41,8 +44,14 @@ static void test_dashboard_in_chromium(void **state)
 {
     struct da_test_server srv;
     struct da_fleet_machine stale = {.vendor = "acme", .hostname = "build-stale"};
-    struct da_fleet_machine ok = {.vendor = "acme", .hostname = "build-ok"};
-    struct da_fleet_machine bad = {.vendor = "globex", .hostname = "build-bad"};
+    struct da_fleet_machine ok = {
+        .vendor = "acme", .hostname = "build-ok", .ek_trust = SRV_EK_TRUST_APPROVAL};
+    struct da_fleet_machine bad = {
+        .vendor = "globex",
+        .hostname = "build-bad",
+        .ek_issuer = EK_ISSUER,
+        .ek_serial = "4A0F21",
+        .ek_root = "CN=Example TPM EK Root CA,O=Example Semiconductors\\, Inc.,C=DE"};
     char cmd[4096], policy[1024], cert[512], n[16];
     struct timespec second = {1, 0};
     time_t reported;
@@ -89,6 +98,8 @@ static void test_dashboard_in_chromium(void **state)
     setenv("DA_BAD_ID", bad.agent_id, 1);
     setenv("DA_STALE_ID", stale.agent_id, 1);
     setenv("DA_BAD_REPORTS", n, 1);
+    setenv("DA_BAD_EK_ISSUER", EK_ISSUER, 1);
+    setenv("DA_CSV_PARSER", DA_SOURCE_ROOT "/tests/browser/parse-csv", 1);
     snprintf(cmd, sizeof(cmd), "node %s/tests/browser/dashboard.mjs", DA_SOURCE_ROOT);
     rc = system(cmd);
     assert_true(WIFEXITED(rc));

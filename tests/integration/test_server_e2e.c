@@ -234,6 +234,61 @@ static void enroll(struct world *w, const struct da_buf *ak, bool corrupt, struc
     cJSON_Delete(challenge);
 }
 
+/* One line of `openssl x509 ... -nameopt RFC2253` for a certificate file,
+ * without the "issuer=" (or other) label and the newline: the oracle for
+ * what the server kept of the EK certificate. */
+static void openssl_field(const char *args, const char *label, char *out, size_t size)
+{
+    char cmd[PATH_MAX * 2];
+    size_t n = strlen(label);
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "openssl x509 -noout -nameopt RFC2253 %s", args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(out, (int)size, p));
+    assert_int_equal(pclose(p), 0);
+    out[strcspn(out, "\n")] = '\0';
+    assert_true(strncmp(out, label, n) == 0);
+    memmove(out, out + n, strlen(out + n) + 1);
+}
+
+/* The EK certificate's issuer, serial and root as the agent document
+ * shows them equal what openssl reads from the swtpm's EK certificate and
+ * the configured root. */
+static void check_ek_cert_kept(struct world *w)
+{
+    char path[PATH_MAX], args[PATH_MAX + 64], want[2048];
+    struct da_test_http r;
+    cJSON *doc;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/ek.der", w->srv.dir);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(da_buf_data(&w->id->ek_cert), 1, da_buf_len(&w->id->ek_cert), f),
+                     da_buf_len(&w->id->ek_cert));
+    assert_int_equal(fclose(f), 0);
+    snprintf(path, sizeof(path), "/v1/agents/%s", w->agent_id);
+    assert_int_equal(da_test_http(&w->srv, "GET", path, w->srv.auditor, NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    doc = cJSON_Parse(r.body);
+    da_test_http_clear(&r);
+    assert_non_null(doc);
+    snprintf(args, sizeof(args), "-inform DER -in %s/ek.der -issuer", w->srv.dir);
+    openssl_field(args, "issuer=", want, sizeof(want));
+    assert_true(strlen(want) > 3);
+    assert_string_equal(cJSON_GetObjectItem(doc, "ek_issuer")->valuestring, want);
+    snprintf(args, sizeof(args), "-inform DER -in %s/ek.der -serial", w->srv.dir);
+    openssl_field(args, "serial=", want, sizeof(want));
+    assert_string_equal(cJSON_GetObjectItem(doc, "ek_serial")->valuestring, want);
+    snprintf(args, sizeof(args), "-in %s -subject", w->tpm.ca_root);
+    openssl_field(args, "subject=", want, sizeof(want));
+    assert_string_equal(cJSON_GetObjectItem(doc, "ek_root")->valuestring, want);
+    assert_string_equal(cJSON_GetObjectItem(doc, "ek_trust")->valuestring, "manufacturer_chain");
+    cJSON_Delete(doc);
+}
+
 static void test_enrollment(void **state)
 {
     struct world *w = *state;
@@ -277,6 +332,7 @@ static void test_enrollment(void **state)
     assert_non_null(strstr(r.body, "\"status\":\"pending\""));
     assert_non_null(strstr(r.body, "\"vendor\":\"acme\""));
     da_test_http_clear(&r);
+    check_ek_cert_kept(w);
 }
 
 static void test_enrollment_refusals(void **state)

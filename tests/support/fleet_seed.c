@@ -6,13 +6,15 @@
 #include <time.h>
 
 #include "encoding.h"
+#include "json.h"
 #include "store.h"
 
 int da_fleet_add(struct da_test_server *s, struct da_fleet_machine *m, int idx)
 {
     struct srv_store *st = NULL;
     struct srv_agent a;
-    char host[160];
+    cJSON *hj = cJSON_CreateObject();
+    char *host;
     int rc;
 
     memset(&m->ak, 0, sizeof(m->ak));
@@ -20,7 +22,12 @@ int da_fleet_add(struct da_test_server *s, struct da_fleet_machine *m, int idx)
     if (da_soft_ak_new(&m->ak) != 0)
         return -1;
     snprintf(m->agent_id, sizeof(m->agent_id), "da5b0a7d00000000000000000000%04d", idx);
-    snprintf(host, sizeof(host), "{\"hostname\":\"%s\"}", m->hostname);
+    /* any text as the host name, hostile ones included */
+    host = cJSON_AddStringToObject(hj, "hostname", m->hostname) != NULL ? cJSON_PrintUnformatted(hj)
+                                                                        : NULL;
+    cJSON_Delete(hj);
+    if (host == NULL)
+        return -1;
     memset(&a, 0, sizeof(a));
     snprintf(a.id, sizeof(a.id), "%s", m->agent_id);
     snprintf(a.ek_name, sizeof(a.ek_name), "000bee%04d", idx);
@@ -29,12 +36,21 @@ int da_fleet_add(struct da_test_server *s, struct da_fleet_machine *m, int idx)
     a.ak_public_len = m->ak.pub_len;
     a.host_json = host;
     a.created_at = (int64_t)time(NULL);
-    if (srv_store_open(s->db, 1, 86400, &st) != 0)
-        return -1;
-    rc = srv_store_vendor_ensure(st, m->vendor, &a.vendor_id);
+    if (m->ek_issuer != NULL)
+        snprintf(a.ek_cert.issuer, sizeof(a.ek_cert.issuer), "%s", m->ek_issuer);
+    if (m->ek_serial != NULL)
+        snprintf(a.ek_cert.serial, sizeof(a.ek_cert.serial), "%s", m->ek_serial);
+    if (m->ek_trust != NULL)
+        snprintf(a.ek_trust, sizeof(a.ek_trust), "%s", m->ek_trust);
+    if (m->ek_root != NULL)
+        snprintf(a.ek_cert.root, sizeof(a.ek_cert.root), "%s", m->ek_root);
+    rc = srv_store_open(s->db, 1, 86400, &st);
+    if (rc == 0)
+        rc = srv_store_vendor_ensure(st, m->vendor, &a.vendor_id);
     if (rc == 0)
         rc = srv_store_agent_create(st, &a);
     srv_store_close(st);
+    free(host);
     return rc == 0 ? 0 : -1;
 }
 

@@ -12,6 +12,9 @@
 struct da_fleet_machine {
     const char *vendor;
     const char *hostname;
+    /* stored as the EK certificate's issuer, serial and root; NULL: none */
+    const char *ek_issuer, *ek_serial, *ek_root;
+    const char *ek_trust; /* NULL: manufacturer_chain */
     char agent_id[33];
     struct da_soft_ak ak;
     char report_ids[DA_FLEET_MAX_REPORTS][40];

@@ -17,6 +17,9 @@ target_compile_definitions(test_server_store_pack PRIVATE DA_SOURCE_ROOT="${DA_S
 # List query values: RFC 3339 times (GNU date as the oracle) and cursors.
 da_unit_test(NAME test_server_listing SOURCES ${DA_TEST_SRC}/unit/test_server_listing.c
              LIBS da_server LABELS server)
+# CSV fields: RFC 4180 quoting and the formula defence.
+da_unit_test(NAME test_server_csv SOURCES ${DA_TEST_SRC}/unit/test_server_csv.c
+             LIBS da_server LABELS server)
 da_unit_test(NAME test_server_ratelimit SOURCES ${DA_TEST_SRC}/unit/test_server_ratelimit.c
              LIBS da_server LABELS server)
 da_unit_test(NAME test_server_report_parse SOURCES ${DA_TEST_SRC}/unit/test_server_report_parse.c

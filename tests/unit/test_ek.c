@@ -220,6 +220,87 @@ static void test_key_and_bounds(void **state)
     EVP_PKEY_free(other_key);
 }
 
+/* One field of `openssl x509 -noout -nameopt RFC2253 ARGS` on dir/file
+ * without its "label=": the oracle for da_ek_cert_info. */
+static void openssl_field(const char *dir, const char *file, const char *args, char *out,
+                          size_t size)
+{
+    char cmd[PATH_MAX + 256];
+    const char *eq;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "openssl x509 -noout -nameopt RFC2253 %s -in %s/%s", args, dir,
+             file);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(out, (int)size, p));
+    assert_int_equal(pclose(p), 0);
+    out[strcspn(out, "\n")] = '\0';
+    eq = strchr(out, '=');
+    assert_non_null(eq);
+    memmove(out, eq + 1, strlen(eq + 1) + 1);
+}
+
+static void verify_info(struct fixture *f, const char *kind, struct da_ek_cert_info *info)
+{
+    char name[32];
+    uint8_t *leaf, *ca;
+    size_t leaf_len, ca_len;
+    const uint8_t *chain[1];
+
+    snprintf(name, sizeof(name), "leaf_%s.der", kind);
+    assert_int_equal(vs_read_file(vs_path(f->dir, name), &leaf, &leaf_len), 0);
+    snprintf(name, sizeof(name), "ca_%s.der", kind);
+    assert_int_equal(vs_read_file(vs_path(f->dir, name), &ca, &ca_len), 0);
+    chain[0] = ca;
+    assert_int_equal(
+        da_ek_cert_verify_info(f->trust, leaf, leaf_len, chain, &ca_len, 1, f->ek, 0, NULL, info),
+        0);
+    free(leaf);
+    free(ca);
+}
+
+/* Issuer, serial and root as openssl prints them with -nameopt RFC2253:
+ * UTF-8 and RFC 4514 specials escaped the same way; a name past the cap
+ * cut and marked. */
+static void test_cert_info(void **state)
+{
+    struct fixture *f = *state;
+    struct da_ek_cert_info info;
+    char want[4096];
+
+    verify_info(f, "names", &info);
+    openssl_field(f->dir, "leaf_names.der", "-inform DER -issuer", want, sizeof(want));
+    assert_non_null(strstr(want, "\\C3\\BC")); /* the oracle escaped the UTF-8 */
+    assert_string_equal(info.issuer, want);
+    openssl_field(f->dir, "leaf_names.der", "-inform DER -serial", want, sizeof(want));
+    assert_string_equal(info.serial, want);
+    openssl_field(f->dir, "root.pem", "-subject", want, sizeof(want));
+    assert_string_equal(info.root, want);
+
+    verify_info(f, "long", &info);
+    openssl_field(f->dir, "leaf_long.der", "-inform DER -issuer", want, sizeof(want));
+    assert_true(strlen(want) >= DA_MAX_EK_DN);
+    assert_int_equal(strlen(info.issuer), DA_MAX_EK_DN - 1);
+    assert_string_equal(info.issuer + DA_MAX_EK_DN - 4, "...");
+    assert_memory_equal(info.issuer, want, DA_MAX_EK_DN - 4);
+
+    /* a failed verification leaves nothing behind */
+    memset(&info, 'x', sizeof(info));
+    {
+        uint8_t *leaf;
+        size_t leaf_len;
+
+        assert_int_equal(vs_read_file(vs_path(f->dir, "leaf_names.der"), &leaf, &leaf_len), 0);
+        assert_int_equal(
+            da_ek_cert_verify_info(f->trust, leaf, leaf_len, NULL, NULL, 0, f->ek, 0, NULL, &info),
+            DA_ERR_VERIFY_EK_CHAIN);
+        free(leaf);
+    }
+    assert_string_equal(info.issuer, "");
+    assert_string_equal(info.root, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_ca_unknown_critical_refused),
         cmocka_unit_test(test_leaf_unknown_critical_refused),
         cmocka_unit_test(test_key_and_bounds),
+        cmocka_unit_test(test_cert_info),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

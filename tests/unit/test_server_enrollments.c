@@ -196,6 +196,12 @@ static void migration_from_6_sqlite(void **state)
                                   "BEGIN; DROP TABLE enrollments;"
                                   " ALTER TABLE agents DROP COLUMN ek_trust;"
                                   " ALTER TABLE challenges DROP COLUMN ek_trust;"
+                                  " ALTER TABLE agents DROP COLUMN ek_issuer;"
+                                  " ALTER TABLE agents DROP COLUMN ek_serial;"
+                                  " ALTER TABLE agents DROP COLUMN ek_root;"
+                                  " ALTER TABLE challenges DROP COLUMN ek_issuer;"
+                                  " ALTER TABLE challenges DROP COLUMN ek_serial;"
+                                  " ALTER TABLE challenges DROP COLUMN ek_root;"
                                   " DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries;"
                                   " DROP TABLE webhooks; DROP TABLE report_bodies;"
                                   " DROP TABLE blobs;"
@@ -220,6 +226,185 @@ static void migration_from_6_sqlite(void **state)
     assert_int_equal(listed(f->s, NULL), 0);
 }
 
+static void fill_agent(struct srv_agent *a, struct fixture *f)
+{
+    static unsigned char ak[4] = {1, 2, 3, 4};
+
+    memset(a, 0, sizeof(*a));
+    snprintf(a->id, sizeof(a->id), "a1");
+    assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &a->vendor_id), 0);
+    snprintf(a->ek_name, sizeof(a->ek_name), "ek1");
+    snprintf(a->ak_name, sizeof(a->ak_name), "ak1");
+    a->ak_public = ak;
+    a->ak_public_len = sizeof(ak);
+    a->created_at = 900;
+}
+
+/* The EK certificate's issuer, serial and root are kept with the agent and
+ * the challenge, replaced by a re-enrollment, and "" (NULL) without one. */
+static void test_ek_cert_kept(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_agent a, *got = NULL;
+    struct srv_challenge c, *taken = NULL;
+    struct srv_ek_cert cert;
+    unsigned char pub[3] = {7, 8, 9};
+
+    fill_agent(&a, f);
+    snprintf(a.ek_cert.issuer, sizeof(a.ek_cert.issuer), "CN=Maker EK CA,O=Maker\\, Inc.");
+    snprintf(a.ek_cert.serial, sizeof(a.ek_cert.serial), "01AB");
+    snprintf(a.ek_cert.root, sizeof(a.ek_cert.root), "CN=Maker Root");
+    assert_int_equal(srv_store_agent_create(f->s, &a), 0);
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
+    assert_string_equal(got->ek_cert.issuer, "CN=Maker EK CA,O=Maker\\, Inc.");
+    assert_string_equal(got->ek_cert.serial, "01AB");
+    assert_string_equal(got->ek_cert.root, "CN=Maker Root");
+    srv_agent_free(got);
+
+    /* enrolled again without a certificate (administrator's approval) */
+    assert_int_equal(
+        srv_store_agent_reenroll(f->s, "a1", pub, sizeof(pub), "{}", SRV_EK_TRUST_APPROVAL, NULL),
+        0);
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
+    assert_string_equal(got->ek_trust, SRV_EK_TRUST_APPROVAL);
+    assert_string_equal(got->ek_cert.issuer, "");
+    assert_string_equal(got->ek_cert.serial, "");
+    assert_string_equal(got->ek_cert.root, "");
+    srv_agent_free(got);
+    memset(&cert, 0, sizeof(cert));
+    snprintf(cert.issuer, sizeof(cert.issuer), "CN=Other CA");
+    snprintf(cert.serial, sizeof(cert.serial), "02");
+    snprintf(cert.root, sizeof(cert.root), "CN=Other Root");
+    assert_int_equal(
+        srv_store_agent_reenroll(f->s, "a1", pub, sizeof(pub), "{}", SRV_EK_TRUST_CHAIN, &cert), 0);
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
+    assert_string_equal(got->ek_cert.issuer, "CN=Other CA");
+    assert_string_equal(got->ek_cert.serial, "02");
+    assert_string_equal(got->ek_cert.root, "CN=Other Root");
+    srv_agent_free(got);
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.id, sizeof(c.id), "c1");
+    c.vendor_id = a.vendor_id;
+    c.ek_public = pub;
+    c.ek_public_len = sizeof(pub);
+    c.ak_public = pub;
+    c.ak_public_len = sizeof(pub);
+    snprintf(c.ek_name, sizeof(c.ek_name), "ek2");
+    snprintf(c.ak_name, sizeof(c.ak_name), "ak2");
+    c.expires_at = 2000;
+    c.ek_cert = cert;
+    assert_int_equal(srv_store_challenge_put(f->s, &c), 0);
+    assert_int_equal(srv_store_challenge_take(f->s, "c1", 1000, &taken), 0);
+    assert_string_equal(taken->ek_cert.issuer, "CN=Other CA");
+    assert_string_equal(taken->ek_cert.serial, "02");
+    assert_string_equal(taken->ek_cert.root, "CN=Other Root");
+    srv_challenge_free(taken);
+}
+
+static int count_rows(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static int sqlite_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db) == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, NULL) : -1;
+
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Schema 9 on a database without it: an agent enrolled before has no EK
+ * issuer (NULL, shown as not recorded). */
+static void test_migration_to_9(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_agent a, *got = NULL;
+    int version = 0;
+
+    if (da_test_store_is_pg()) /* the downgrade is written in SQLite's SQL */
+        skip();
+
+    fill_agent(&a, f);
+    assert_int_equal(srv_store_agent_create(f->s, &a), 0);
+    srv_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(sqlite_exec(f->path, "BEGIN; ALTER TABLE agents DROP COLUMN ek_issuer;"
+                                          " ALTER TABLE agents DROP COLUMN ek_serial;"
+                                          " ALTER TABLE agents DROP COLUMN ek_root;"
+                                          " ALTER TABLE challenges DROP COLUMN ek_issuer;"
+                                          " ALTER TABLE challenges DROP COLUMN ek_serial;"
+                                          " ALTER TABLE challenges DROP COLUMN ek_root;"
+                                          " DELETE FROM schema_version WHERE version = 9; COMMIT;"),
+                     0);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM schema_version WHERE version = 9"),
+                     0);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+    assert_int_equal(version, 10);
+    assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
+    assert_string_equal(got->ek_cert.issuer, "");
+    assert_string_equal(got->ek_cert.serial, "");
+    assert_string_equal(got->ek_cert.root, "");
+    srv_agent_free(got);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM agents WHERE ek_issuer IS NULL"
+                                         " AND ek_serial IS NULL AND ek_root IS NULL"),
+                     1);
+}
+
+/* A database that took 9 while 8 was not defined yet (1..7 and 9): on
+ * open it takes 8, and 9 is not run again (its ALTERs would fail). */
+static void test_migration_fills_gap(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_agent a, *got = NULL;
+    int version = 0;
+
+    if (da_test_store_is_pg()) /* the downgrade is written in SQLite's SQL */
+        skip();
+
+    fill_agent(&a, f);
+    snprintf(a.ek_cert.issuer, sizeof(a.ek_cert.issuer), "CN=Kept");
+    assert_int_equal(srv_store_agent_create(f->s, &a), 0);
+    srv_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(sqlite_exec(f->path, "BEGIN; DROP TABLE webhook_attempts;"
+                                          " DROP TABLE webhook_deliveries; DROP TABLE webhooks;"
+                                          " DROP TABLE report_bodies;"
+                                          " DELETE FROM schema_version WHERE version = 8; COMMIT;"),
+                     0);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM schema_version WHERE version = 8"),
+                     0);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+        assert_int_equal(srv_store_schema_version(f->s, &version), 0);
+        assert_int_equal(version, 10);
+        assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
+        assert_string_equal(got->ek_cert.issuer, "CN=Kept");
+        srv_agent_free(got);
+        srv_store_close(f->s);
+        f->s = NULL;
+        assert_int_equal(
+            count_rows(f->path, "SELECT count(*) FROM schema_version WHERE version IN (8, 9)"), 2);
+        assert_int_equal(count_rows(f->path, "SELECT count(*) FROM sqlite_schema"
+                                             " WHERE name IN ('webhooks', 'webhook_deliveries',"
+                                             " 'webhook_attempts', 'report_bodies')"),
+                         4);
+    }
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +412,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_insert_keeps_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ek_cert_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_to_9, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_fills_gap, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -499,9 +499,14 @@ static void migrate_from(void **state, bool with_9)
     }
     srv_store_close(f->s);
     f->s = NULL;
-    exec_raw(f->path, with_9 ? "BEGIN;" DOWNGRADE_10 "ALTER TABLE agents ADD COLUMN ek_issuer TEXT;"
-                               "INSERT INTO schema_version (version) VALUES (9); COMMIT;"
-                             : "BEGIN;" DOWNGRADE_10 "COMMIT;");
+    exec_raw(f->path, with_9 ? "BEGIN;" DOWNGRADE_10 "COMMIT;"
+                             : "BEGIN;" DOWNGRADE_10 "ALTER TABLE agents DROP COLUMN ek_issuer;"
+                               "ALTER TABLE agents DROP COLUMN ek_serial;"
+                               "ALTER TABLE agents DROP COLUMN ek_root;"
+                               "ALTER TABLE challenges DROP COLUMN ek_issuer;"
+                               "ALTER TABLE challenges DROP COLUMN ek_serial;"
+                               "ALTER TABLE challenges DROP COLUMN ek_root;"
+                               "DELETE FROM schema_version WHERE version = 9; COMMIT;");
     assert_int_equal(count(f->path, "SELECT max(version) FROM schema_version"), with_9 ? 9 : 8);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
