@@ -279,7 +279,11 @@ static char *forge_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int r
     assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
     assert_int_equal(PEM_write_bio_X509(bio, x), 1);
     len = BIO_get_mem_data(bio, &data);
-    pem = strndup(data, (size_t)len);
+    /* not NUL-terminated: copied by length (strndup may read past it) */
+    pem = malloc((size_t)len + 1);
+    assert_non_null(pem);
+    memcpy(pem, data, (size_t)len);
+    pem[len] = '\0';
     BIO_free(bio);
     X509_NAME_free(n);
     X509_free(x);

@@ -53,7 +53,12 @@ static char *pem(X509 *x)
 
     assert_int_equal(PEM_write_bio_X509(bio, x), 1);
     n = BIO_get_mem_data(bio, &data);
-    out = strndup(data, (size_t)n);
+    /* a memory BIO's contents are not NUL-terminated: copy by length
+     * (strndup may read past them looking for a NUL) */
+    out = malloc((size_t)n + 1);
+    assert_non_null(out);
+    memcpy(out, data, (size_t)n);
+    out[n] = '\0';
     BIO_free(bio);
     return out;
 }
