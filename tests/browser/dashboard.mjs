@@ -303,6 +303,16 @@ try {
   const staleCsv = await downloadCsv(page, "vendor-acme-stale.csv");
   check(staleCsv.length === 1 && staleCsv[0].agent_id === ids.stale && staleCsv[0].status === "stale" &&
         staleCsv[0].ek_issuer === "", `the filtered CSV holds build-stale only (${JSON.stringify(staleCsv)})`);
+  // --- search by host name: typing into the field keeps build-ok only ---
+  await page.goto(base + "/#/vendor/acme");
+  await page.waitForFunction(() => document.querySelectorAll("#machines tbody tr").length === 2);
+  await page.fill("#f-q", "");
+  await page.type("#f-q", "build-ok");
+  await page.waitForFunction(() => location.hash.includes("q=build-ok"));
+  await page.waitForFunction(() => document.querySelectorAll("#machines tbody tr").length === 1);
+  const found = await page.$$eval("#machines tbody tr", (rows) => rows.map((r) => r.textContent));
+  check(found.length === 1 && found[0].includes("build-ok") && !found[0].includes("build-stale"),
+    `search 'build-ok' on acme keeps build-ok only (${found})`);
   await page.goto(base + "/#/machine/" + ids.stale);
   await page.waitForSelector("#ek-issuer");
   check(/^not recorded/.test(await page.textContent("#ek-issuer")), "a machine without a kept EK issuer says it is not recorded");

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "bundle.h"
 #include "encoding.h"
 #include "err.h"
 #include "server_harness.h"
@@ -156,6 +157,7 @@ static void check_test_log(struct world *w)
     char path[160];
     struct da_test_http r;
     cJSON *doc, *d;
+    int64_t at[3];
     int found = 0;
 
     snprintf(path, sizeof(path), "/v1/webhooks/%s/deliveries?limit=50", w->hook);
@@ -176,6 +178,15 @@ static void check_test_log(struct world *w)
         assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 0), "status")->valueint, 500);
         assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 1), "status")->valueint, 500);
         assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 2), "status")->valueint, 200);
+        /* exponential backoff from webhook_retry_base = 1s: the second
+         * retry waits at least 2 s after the first, not the base again */
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(
+                da_time_rfc3339_parse(
+                    cJSON_GetObjectItem(cJSON_GetArrayItem(a, i), "at")->valuestring, &at[i]),
+                0);
+        assert_true(at[1] - at[0] >= 1);
+        assert_true(at[2] - at[1] >= 2);
     }
     cJSON_Delete(doc);
     assert_int_equal(found, 1);
