@@ -1,5 +1,6 @@
 #include "jcs.h"
 
+#include <locale.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -413,4 +414,279 @@ int da_jcs_digest_sha256(const cJSON *v, unsigned char out[DA_SHA256_LEN])
         r = da_sha256(da_buf_data(&b), da_buf_len(&b), out);
     da_buf_free(&b);
     return r;
+}
+
+/* The canonical-form check over raw text (da_jcs_is_canonical): one pass,
+ * no tree. It accepts exactly what the writer above would write for the
+ * value the text holds: sorted unique keys, the writer's escapes and number
+ * texts, no whitespace, the same depth bound. */
+struct jcs_check {
+    const unsigned char *p;
+    const unsigned char *end;
+};
+
+static bool chk_value(struct jcs_check *c, int depth);
+
+/* \u00XX with lower-case hex for a control character that has no short
+ * escape, as jcs_string writes it (U+0000 never: cJSON ends a string there). */
+static bool chk_u_escape(const unsigned char *p, const unsigned char *end)
+{
+    unsigned v;
+
+    if (end - p < 6 || p[2] != '0' || p[3] != '0' || (p[4] != '0' && p[4] != '1'))
+        return false;
+    if (p[5] >= '0' && p[5] <= '9')
+        v = (unsigned)(p[4] - '0') * 16 + (unsigned)(p[5] - '0');
+    else if (p[5] >= 'a' && p[5] <= 'f')
+        v = (unsigned)(p[4] - '0') * 16 + (unsigned)(p[5] - 'a' + 10);
+    else
+        return false;
+    return v != 0 && !(v >= '\b' && v <= '\r' && v != '\v');
+}
+
+/* A string as jcs_string writes it; its raw content in *s, *n, and whether
+ * it holds an escape. */
+static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, bool *escaped)
+{
+    const unsigned char *p = c->p;
+    bool high = false;
+
+    if (p >= c->end || *p != '"')
+        return false;
+    *s = ++p;
+    *escaped = false;
+    while (p < c->end && *p != '"') {
+        if (*p < 0x20)
+            return false;
+        if (*p >= 0x80) {
+            high = true;
+            p++;
+            continue;
+        }
+        if (*p != '\\') {
+            p++;
+            continue;
+        }
+        *escaped = true;
+        if (c->end - p < 2)
+            return false;
+        if (p[1] == '"' || p[1] == '\\' || p[1] == 'b' || p[1] == 't' || p[1] == 'n' ||
+            p[1] == 'f' || p[1] == 'r') {
+            p += 2;
+            continue;
+        }
+        if (p[1] != 'u' || !chk_u_escape(p, c->end))
+            return false;
+        p += 6;
+    }
+    if (p >= c->end)
+        return false;
+    *n = (size_t)(p - *s);
+    if (high && !da_utf8_valid((const char *)*s, *n))
+        return false;
+    c->p = p + 1;
+    return true;
+}
+
+/* A number whose text is exactly the writer's text for the double cJSON
+ * reads from it (cJSON reads with strtod and the locale's decimal point). */
+static bool chk_number(struct jcs_check *c)
+{
+    const unsigned char *s = c->p;
+    char tok[DA_JCS_NUMBER_SIZE], canon[DA_JCS_NUMBER_SIZE], *endp = NULL;
+    char point = localeconv()->decimal_point[0];
+    size_t n, i;
+    double d;
+
+    while (c->p < c->end && ((*c->p >= '0' && *c->p <= '9') || *c->p == '-' || *c->p == '+' ||
+                             *c->p == '.' || *c->p == 'e' || *c->p == 'E'))
+        c->p++;
+    n = (size_t)(c->p - s);
+    if (n == 0 || n >= sizeof(tok))
+        return false;
+    memcpy(tok, s, n);
+    tok[n] = '\0';
+    for (i = 0; i < n; i++)
+        canon[i] = tok[i] == '.' ? point : tok[i];
+    canon[n] = '\0';
+    d = strtod(canon, &endp);
+    if (endp != canon + n || da_jcs_format_number(d, canon, sizeof(canon)) != 0)
+        return false;
+    return strcmp(canon, tok) == 0;
+}
+
+/* UTF-16 code units of valid UTF-8 text[0..end), one at a time. */
+struct u16n_iter {
+    const unsigned char *p;
+    const unsigned char *end;
+    unsigned pending;
+};
+
+/* The character an escape in a checked string stands for: \" \\ \b \t \n
+ * \f \r or \u00XX (lower-case hex), all below U+0080. */
+static long u16n_escape(struct u16n_iter *it)
+{
+    const unsigned char *p = it->p;
+
+    it->p += p[1] == 'u' ? 6 : 2;
+    switch (p[1]) {
+    case 'b':
+        return '\b';
+    case 't':
+        return '\t';
+    case 'n':
+        return '\n';
+    case 'f':
+        return '\f';
+    case 'r':
+        return '\r';
+    case 'u':
+        return (p[4] - '0') * 16 + (p[5] <= '9' ? p[5] - '0' : p[5] - 'a' + 10);
+    default:
+        return p[1]; /* '"' or '\\' */
+    }
+}
+
+static long u16n_next(struct u16n_iter *it)
+{
+    unsigned long cp;
+    size_t n, i;
+    long unit;
+
+    if (it->pending != 0) {
+        unit = it->pending;
+        it->pending = 0;
+        return unit;
+    }
+    if (it->p >= it->end)
+        return -1;
+    if (*it->p == '\\') /* one of the escapes chk_string lets through */
+        return u16n_escape(it);
+    n = da_utf8_seq_len(it->p, (size_t)(it->end - it->p));
+    if (n == 0)
+        return -1; /* not reached: the strings were checked */
+    cp = n == 1 ? it->p[0] : (unsigned long)(it->p[0] & (0x7f >> n));
+    for (i = 1; i < n; i++)
+        cp = cp << 6 | (it->p[i] & 0x3f);
+    it->p += n;
+    if (cp < 0x10000)
+        return (long)cp;
+    cp -= 0x10000;
+    it->pending = (unsigned)(0xdc00 + (cp & 0x3ff));
+    return (long)(0xd800 + (cp >> 10));
+}
+
+/* Whether key a sorts strictly before key b (raw texts chk_string took). */
+static bool chk_key_before(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+    struct u16n_iter x = {a, a + an, 0}, y = {b, b + bn, 0};
+    long ux, uy;
+
+    do {
+        ux = u16n_next(&x);
+        uy = u16n_next(&y);
+    } while (ux == uy && ux >= 0);
+    return ux < uy;
+}
+
+static bool chk_object(struct jcs_check *c, int depth)
+{
+    const unsigned char *prev = NULL, *key;
+    size_t prev_n = 0, key_n;
+    bool escaped;
+
+    c->p++;
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return true;
+    }
+    for (;;) {
+        if (!chk_string(c, &key, &key_n, &escaped) ||
+            (prev != NULL && !chk_key_before(prev, prev_n, key, key_n)))
+            return false;
+        prev = key;
+        prev_n = key_n;
+        if (c->p >= c->end || *c->p++ != ':' || !chk_value(c, depth + 1))
+            return false;
+        if (c->p >= c->end)
+            return false;
+        if (*c->p == '}') {
+            c->p++;
+            return true;
+        }
+        if (*c->p++ != ',')
+            return false;
+    }
+}
+
+static bool chk_array(struct jcs_check *c, int depth)
+{
+    c->p++;
+    if (c->p < c->end && *c->p == ']') {
+        c->p++;
+        return true;
+    }
+    for (;;) {
+        if (!chk_value(c, depth + 1) || c->p >= c->end)
+            return false;
+        if (*c->p == ']') {
+            c->p++;
+            return true;
+        }
+        if (*c->p++ != ',')
+            return false;
+    }
+}
+
+static bool chk_literal(struct jcs_check *c, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+        return false;
+    c->p += n;
+    return true;
+}
+
+/* depth: containers already open around the value, as in jcs_value. */
+static bool chk_value(struct jcs_check *c, int depth)
+{
+    const unsigned char *s;
+    size_t n;
+    bool escaped;
+
+    if (c->p >= c->end)
+        return false;
+    switch (*c->p) {
+    case '{':
+        return depth < DA_MAX_JSON_DEPTH && chk_object(c, depth);
+    case '[':
+        return depth < DA_MAX_JSON_DEPTH && chk_array(c, depth);
+    case '"':
+        return chk_string(c, &s, &n, &escaped);
+    case 't':
+        return chk_literal(c, "true");
+    case 'f':
+        return chk_literal(c, "false");
+    case 'n':
+        return chk_literal(c, "null");
+    default:
+        return chk_number(c);
+    }
+}
+
+size_t da_jcs_canonical_span(const char *text, size_t len)
+{
+    struct jcs_check c;
+
+    if (text == NULL || len == 0)
+        return 0;
+    c.p = (const unsigned char *)text;
+    c.end = c.p + len;
+    return chk_value(&c, 0) ? (size_t)(c.p - (const unsigned char *)text) : 0;
+}
+
+bool da_jcs_is_canonical(const char *text, size_t len)
+{
+    return len != 0 && da_jcs_canonical_span(text, len) == len;
 }

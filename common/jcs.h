@@ -16,6 +16,7 @@
 #ifndef DA_JCS_H
 #define DA_JCS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -34,5 +35,14 @@ int da_jcs_digest_sha256(const cJSON *v, unsigned char out[DA_SHA256_LEN]);
 /* ECMAScript Number::toString of d into out[0..outsize), NUL-terminated.
  * DA_ERR_JSON_NUMBER for NaN and infinities. */
 int da_jcs_format_number(double d, char *out, size_t outsize);
+/* Whether text[0..len) is exactly what da_jcs_serialize writes for the tree
+ * cJSON reads from it, checked in one pass over the bytes without building a
+ * tree; when it is not, the caller canonicalizes the tree. Meant for text
+ * that da_json_parse accepted (for other text the answer is false or says
+ * what the writer would make of cJSON's reading of it). */
+bool da_jcs_is_canonical(const char *text, size_t len);
+/* The same check for the value text starts with: its length when it is
+ * canonical (what follows is not looked at), else 0. */
+size_t da_jcs_canonical_span(const char *text, size_t len);
 
 #endif

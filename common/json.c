@@ -309,6 +309,12 @@ static int check_duplicate_keys(struct scan *s, size_t from)
     if (n < 2)
         return 0;
     k = s->keys + from;
+    /* keys already in strictly rising order (canonical texts) hold no two
+     * alike: no sort needed */
+    for (i = 1; i < n && key_compare(&k[i - 1], &k[i], DA_UNCONST(s->p)) < 0; i++)
+        ;
+    if (i == n)
+        return 0;
     qsort_r(k, n, sizeof(*k), key_compare, DA_UNCONST(s->p)); /* the text is only read */
     for (i = 1; i < n; i++) {
         if (key_compare(&k[i - 1], &k[i], DA_UNCONST(s->p)) == 0)
@@ -683,4 +689,85 @@ int da_json_get_object(const cJSON *obj, const char *key, const cJSON **out)
 int da_json_get_array(const cJSON *obj, const char *key, const cJSON **out)
 {
     return get_typed(obj, key, cJSON_Array, out);
+}
+
+/* da_json_member_start: a raw walk over text da_json_parse accepted. */
+static size_t raw_skip_ws(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Index just past the string that starts at t[i] ('"'), or len. */
+static size_t raw_skip_string(const char *t, size_t len, size_t i)
+{
+    const char *q;
+    size_t back;
+
+    for (i++; i < len; i = (size_t)(q - t) + 1) {
+        q = memchr(t + i, '"', len - i);
+        if (q == NULL)
+            return len;
+        for (back = 0; q - back > t + i && q[-1 - (ptrdiff_t)back] == '\\'; back++)
+            ;
+        if (back % 2 == 0)
+            return (size_t)(q - t) + 1;
+    }
+    return len;
+}
+
+/* Index just past the value that starts at t[i], or len. */
+static size_t raw_skip_value(const char *t, size_t len, size_t i)
+{
+    size_t depth = 0;
+
+    if (i < len && t[i] == '"')
+        return raw_skip_string(t, len, i);
+    if (i < len && t[i] != '{' && t[i] != '[') {
+        while (i < len && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' &&
+               t[i] != '\t' && t[i] != '\n' && t[i] != '\r')
+            i++;
+        return i;
+    }
+    while (i < len) {
+        if (t[i] == '"') {
+            i = raw_skip_string(t, len, i);
+            continue;
+        }
+        if (t[i] == '{' || t[i] == '[')
+            depth++;
+        else if ((t[i] == '}' || t[i] == ']') && --depth == 0)
+            return i + 1;
+        i++;
+    }
+    return len;
+}
+
+int da_json_member_start(const char *text, size_t len, const char *key, size_t *off)
+{
+    size_t klen = strlen(key), i = raw_skip_ws(text, len, 0), k, v;
+
+    if (i >= len || text[i] != '{')
+        return DA_ERR_JSON_TYPE;
+    for (i = raw_skip_ws(text, len, i + 1); i < len && text[i] == '"';) {
+        k = i;
+        i = raw_skip_string(text, len, i);
+        i = raw_skip_ws(text, len, i);
+        if (i >= len || text[i] != ':')
+            return DA_ERR_JSON_PARSE;
+        v = raw_skip_ws(text, len, i + 1);
+        /* key holds no '"' or '\\', so the quote after it closes the string */
+        if (klen + 2 <= len - k && memcmp(text + k + 1, key, klen) == 0 &&
+            text[k + 1 + klen] == '"') {
+            *off = v;
+            return 0;
+        }
+        i = raw_skip_ws(text, len, raw_skip_value(text, len, v));
+        if (i < len && text[i] == ',')
+            i = raw_skip_ws(text, len, i + 1);
+        else
+            break;
+    }
+    return DA_ERR_NOT_FOUND;
 }

@@ -57,6 +57,13 @@ int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
  * type too) or obj is not an object. Pointer out-params are set to NULL on
  * entry, numeric ones are written only on success; returned pointers belong
  * to the tree. */
+/* Where the value of member key of the object text[0..len) starts
+ * (text[*off]); text must be what da_json_parse accepted, key must hold no
+ * '"' or '\\'. Only a key written without escapes is found
+ * (DA_ERR_NOT_FOUND otherwise, or when there is no such member);
+ * DA_ERR_JSON_TYPE when the text is not an object. */
+int da_json_member_start(const char *text, size_t len, const char *key, size_t *off);
+
 int da_json_get_string(const cJSON *obj, const char *key, const char **out);
 /* An integer-valued number with |v| <= DA_JSON_MAX_SAFE_INT; 1.5 and 2^53
  * are DA_ERR_JSON_TYPE. */

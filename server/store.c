@@ -1832,54 +1832,77 @@ static int report_put_job(struct srv_conn *db, void *arg)
     return rc;
 }
 
-#define PENDING_CHUNK 16 /* names per lookup; with the agent, within SRV_PARAMS_MAX */
-
-struct pending_chunk {
-    struct srv_pending_seen *v;
-    size_t n;
-};
-
-/* A row (name, arch, candidate, first_seen) of the agent's: the chunk's
- * triples it is. */
-static int pending_row(struct srv_stmt *st, void *arg)
+/* Entries in byte order of (name, arch, candidate). */
+static int seen_order(const struct srv_pending_seen *a, const char *name, const char *arch,
+                      const char *candidate)
 {
-    struct pending_chunk *c = arg;
-    const char *name = srv_col_text(st, 0), *arch = srv_col_text(st, 1),
-               *cand = srv_col_text(st, 2);
+    int c = strcmp(a->name, name);
 
-    for (size_t i = 0; name != NULL && arch != NULL && cand != NULL && i < c->n; i++) {
-        if (strcmp(c->v[i].name, name) == 0 && strcmp(c->v[i].arch, arch) == 0 &&
-            strcmp(c->v[i].candidate, cand) == 0)
-            c->v[i].first_seen = srv_col_int64(st, 3);
-    }
-    return 0;
+    if (c == 0)
+        c = strcmp(a->arch, arch);
+    return c != 0 ? c : strcmp(a->candidate, candidate);
 }
 
-/* One query per PENDING_CHUNK package names (a name repeated to fill the
- * list), not one per triple: each query is a round trip to a database
- * server, and a machine lists a hundred pending upgrades and more. */
+static int seen_sort(const void *x, const void *y)
+{
+    const struct srv_pending_seen *b = *(const struct srv_pending_seen *const *)y;
+
+    return seen_order(*(const struct srv_pending_seen *const *)x, b->name, b->arch, b->candidate);
+}
+
+/* One read of the agent's rows, each looked up among the entries sorted in
+ * memory: one statement per report instead of one per entry. The rows'
+ * order is not relied on (an engine's collation need not be byte order). */
 int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
                                struct srv_pending_seen *v, size_t n)
 {
-    static const char sql[] =
-        "SELECT name, arch, candidate, first_seen FROM pending_seen WHERE agent_id = ?1"
-        " AND name IN (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
-    int slot, rc = 0;
-    struct srv_conn *db = reader_get(s, &slot);
+    struct srv_pending_seen **order;
+    struct srv_stmt *st = NULL;
+    size_t i;
+    int slot, rc, src = SRV_DONE;
+    struct srv_conn *db;
 
-    for (size_t i = 0; i < n; i++)
+    for (i = 0; i < n; i++)
         v[i].first_seen = 0;
-    for (size_t at = 0; rc == 0 && at < n; at += PENDING_CHUNK) {
-        struct pending_chunk c = {v + at, n - at < PENDING_CHUNK ? n - at : PENDING_CHUNK};
-        const char *k[PENDING_CHUNK];
+    if (n == 0)
+        return 0;
+    order = calloc(n, sizeof(*order));
+    if (order == NULL)
+        return DA_ERR_NOMEM;
+    for (i = 0; i < n; i++)
+        order[i] = &v[i];
+    qsort(order, n, sizeof(*order), seen_sort);
+    db = reader_get(s, &slot);
+    rc = srv_prepare(db, &st,
+                     "SELECT name, arch, candidate, first_seen FROM pending_seen"
+                     " WHERE agent_id = ?1",
+                     "t", agent_id);
+    while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
+        const char *name = srv_col_text(st, 0), *arch = srv_col_text(st, 1),
+                   *candidate = srv_col_text(st, 2);
+        int64_t first_seen = srv_col_int64(st, 3);
+        size_t lo = 0, hi = n;
 
-        for (size_t i = 0; i < PENDING_CHUNK; i++)
-            k[i] = c.v[i < c.n ? i : c.n - 1].name;
-        rc = srv_each(db, pending_row, &c, sql, "ttttttttttttttttt", agent_id, k[0], k[1], k[2],
-                      k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10], k[11], k[12], k[13], k[14],
-                      k[15]);
+        if (name == NULL || arch == NULL || candidate == NULL) {
+            rc = DA_ERR_STORE;
+            break;
+        }
+        while (lo < hi) { /* the first entry not below the row */
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (seen_order(order[mid], name, arch, candidate) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < n && seen_order(order[lo], name, arch, candidate) == 0; lo++)
+            order[lo]->first_seen = first_seen; /* the same entry twice: both */
     }
+    if (rc == 0 && src < 0)
+        rc = src;
+    srv_release(st);
     reader_put(s, slot);
+    free(order);
     return rc;
 }
 

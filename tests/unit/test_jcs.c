@@ -27,11 +27,21 @@ static char *canon_text(const char *json)
     return s;
 }
 
+/* The one-pass check agrees with the writer: it takes the writer's output,
+ * and takes an input text only when the writer gives exactly that text. */
+static void check_one_pass(const char *json, const char *want)
+{
+    if (!da_jcs_is_canonical(want, strlen(want)))
+        fail_msg("writer output not taken as canonical: %s", want);
+    assert_int_equal(da_jcs_is_canonical(json, strlen(json)), strcmp(json, want) == 0);
+}
+
 static void check_canon(const char *json, const char *want)
 {
     char *got = canon_text(json);
 
     assert_string_equal(got, want);
+    check_one_pass(json, want);
     free(got);
 }
 
@@ -407,6 +417,131 @@ static void test_idempotent_and_digest(void **state)
     free(twice);
 }
 
+/* Texts da_json_parse accepts whose writer output differs: each is refused
+ * by the one-pass check, and the writer's output is taken. */
+static void test_one_pass_refuses(void **state)
+{
+    static const char *const texts[] = {
+        "1.0",
+        "1E30",
+        "1e30",
+        "-0",
+        "0.0",
+        "1e2",
+        "100e-2",
+        " 1",
+        "1 ",
+        "{\"b\":1,\"a\":2}",
+        "{\"a\":1, \"b\":2}",
+        "{ }",
+        "[1,2 ]",
+        "\"\\u0041\"",
+        "\"\\/\"",
+        "\"\\u000A\"",
+        "\"\\u000a\"",
+        "\"\\u0008\"",
+        "\"\\u000B\"",
+        "\"\\u001F\"",
+        "\"\\u00e9\"",
+        "\"\\ud83d\\ude00\"",
+        "{\"\\u0061\":1}",
+        "{\"\\r\":1,\"\\n\":2}",
+        "{\"\xef\xac\xb3\":1,\"\xf0\x9f\x98\x80\":2}",
+        "[333333333.33333329]",
+        "[4.50]",
+        "[0.0000010]",
+        "[0.0000001]",
+        "[1e21]",
+        "[123456789012345678901]",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        char *want = canon_text(texts[i]);
+
+        if (da_jcs_is_canonical(texts[i], strlen(texts[i])))
+            fail_msg("taken as canonical: %s (writer: %s)", texts[i], want);
+        assert_true(da_jcs_is_canonical(want, strlen(want)));
+        free(want);
+    }
+    /* texts that are not JSON at all, or that the writer refuses */
+    assert_false(da_jcs_is_canonical("", 0));
+    assert_false(da_jcs_is_canonical(NULL, 0));
+    assert_false(da_jcs_is_canonical("{\"a\":1,\"a\":1}", 13));
+    assert_false(da_jcs_is_canonical("{\"a\":1", 7));
+    assert_false(da_jcs_is_canonical("[1,]", 4));
+    assert_false(da_jcs_is_canonical("\"\\u0000\"", 8));
+    assert_false(da_jcs_is_canonical("\"\xed\xa0\x80\"", 5));
+    assert_false(da_jcs_is_canonical("\"\x01\"", 3));
+    assert_false(da_jcs_is_canonical("nul", 3));
+    assert_false(da_jcs_is_canonical("01", 2));
+    assert_false(da_jcs_is_canonical("NaN", 3));
+    assert_false(da_jcs_is_canonical("1e999", 5));
+    assert_true(da_jcs_is_canonical("[1,2]x", 5));
+    assert_false(da_jcs_is_canonical("[1,2]x", 6));
+}
+
+/* DA_MAX_JSON_DEPTH containers are canonical, one more is not (the writer
+ * refuses it). */
+static void test_one_pass_depth(void **state)
+{
+    char text[2 * DA_MAX_JSON_DEPTH + 3];
+    size_t n = DA_MAX_JSON_DEPTH;
+
+    (void)state;
+    memset(text, '[', n);
+    memset(text + n, ']', n);
+    assert_true(da_jcs_is_canonical(text, 2 * n));
+    memset(text, '[', n + 1);
+    memset(text + n + 1, ']', n + 1);
+    assert_false(da_jcs_is_canonical(text, 2 * n + 2));
+}
+
+/* Every number test vector's text is canonical; its variants are not. */
+static void test_one_pass_numbers(void **state)
+{
+    char txt[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bit_vectors) / sizeof(bit_vectors[0]); i++) {
+        const char *w = bit_vectors[i].want;
+
+        assert_true(da_jcs_is_canonical(w, strlen(w)));
+        snprintf(txt, sizeof(txt), "%s0", w);
+        if (strchr(w, '.') != NULL && strchr(w, 'e') == NULL)
+            assert_false(da_jcs_is_canonical(txt, strlen(txt)));
+        snprintf(txt, sizeof(txt), "[%s, %s]", w, w);
+        assert_false(da_jcs_is_canonical(txt, strlen(txt)));
+        snprintf(txt, sizeof(txt), "[%s,%s]", w, w);
+        assert_true(da_jcs_is_canonical(txt, strlen(txt)));
+    }
+    for (i = 0; i < sizeof(text_vectors) / sizeof(text_vectors[0]); i++)
+        assert_true(da_jcs_is_canonical(text_vectors[i].want, strlen(text_vectors[i].want)));
+}
+
+/* The evidence captured on a Debian machine: its canonical text is taken
+ * whole, its captured (indented) text is not. */
+static void test_one_pass_realistic(void **state)
+{
+    FILE *f = fopen(DA_SOURCE_ROOT "/tests/data/loadgen/evidence-debian12.json", "rb");
+    static char text[1 << 17];
+    size_t n;
+    char *canon;
+
+    (void)state;
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    assert_true(n > 1000);
+    canon = canon_text(text);
+    assert_false(da_jcs_is_canonical(text, n));
+    assert_true(da_jcs_is_canonical(canon, strlen(canon)));
+    free(canon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +557,10 @@ int main(void)
         cmocka_unit_test(test_other_trees_refused),
         cmocka_unit_test(test_output_cap),
         cmocka_unit_test(test_idempotent_and_digest),
+        cmocka_unit_test(test_one_pass_refuses),
+        cmocka_unit_test(test_one_pass_depth),
+        cmocka_unit_test(test_one_pass_numbers),
+        cmocka_unit_test(test_one_pass_realistic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

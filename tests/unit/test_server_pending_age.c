@@ -229,6 +229,54 @@ static void test_new_candidate_is_new_and_history_survives_restart(void **state)
     cJSON_Delete(doc);
 }
 
+/* Many entries in any order: names that sort differently by byte and by
+ * letter, the same entry listed twice, rows of another agent for the same
+ * names, and stored rows the report no longer lists; each entry gets the
+ * time of the first report that listed it for this agent. */
+static void test_first_seen_of_many_entries(void **state)
+{
+    struct world *w = *state;
+    static const char *const first[] = {
+        "zlib=1:0:0",        "Zlib=1:0:0", "lib=1:0:0", "lib-x=1:0:0", "lib+x=1:0:0",
+        "lib\xc3\xa4=1:0:0", "a=2:0:0",    "a=10:0:0",  "b=1:0:0",
+    };
+    static const char *const other[] = {"a=3:0:0", "m=1:0:0", "lib=1:0:0"};
+    static const char *const second[] = {
+        "m=1:0:0",   "lib\xc3\xa4=1:0:0", "lib=1:0:0",   "a=10:0:0",   "a=3:0:0",
+        "lib=1:0:0", "Zlib=1:0:0",        "lib+x=1:0:0", "zlib=1:0:0",
+    };
+    static const int64_t second_ages[] = {0, 100, 100, 100, 0, 100, 100, 100, 100};
+    static const char *const third[] = {"aa=1:0:0", "zlib=1:0:0", "a=3:0:0", "m=1:0:0",
+                                        "lib-x=1:0:0"};
+    static const int64_t third_ages[] = {0, 200, 100, 100, 200};
+    int64_t ages[9];
+    cJSON *doc;
+    size_t i;
+
+    doc = evidence(first, 9);
+    report(w, "agent-a", T0, doc, ages, 9);
+    for (i = 0; i < 9; i++)
+        assert_int_equal(ages[i], 0);
+    cJSON_Delete(doc);
+    doc = evidence(other, 3);
+    report(w, "agent-b", T0 + 50, doc, ages, 3);
+    cJSON_Delete(doc);
+    doc = evidence(second, 9);
+    report(w, "agent-a", T0 + 100, doc, ages, 9);
+    for (i = 0; i < 9; i++)
+        if (ages[i] != second_ages[i])
+            fail_msg("second report, %s: age %lld, want %lld", second[i], (long long)ages[i],
+                     (long long)second_ages[i]);
+    cJSON_Delete(doc);
+    doc = evidence(third, 5);
+    report(w, "agent-a", T0 + 200, doc, ages, 5);
+    for (i = 0; i < 5; i++)
+        if (ages[i] != third_ages[i])
+            fail_msg("third report, %s: age %lld, want %lld", third[i], (long long)ages[i],
+                     (long long)third_ages[i]);
+    cJSON_Delete(doc);
+}
+
 /* Pending upgrades the evidence could not establish stay unknown. */
 static void test_unknown_pending(void **state)
 {
@@ -275,6 +323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_candidate_is_new_and_history_survives_restart,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_seen_of_many_entries, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
