@@ -691,9 +691,13 @@ static const struct pg_migration pg_migrations[] = {
          " sha256 BYTEA NOT NULL, kind BIGINT NOT NULL, size BIGINT NOT NULL,"
          " data BYTEA NOT NULL, last_used_at BIGINT NOT NULL, PRIMARY KEY (agent_id, sha256));"
          "CREATE INDEX blobs_used ON blobs(last_used_at);"},
+    /* 11: the agent list and the vendor view in (created_at, id) order from
+     * an index, as in store_sqlite.c */
+    {11, "CREATE INDEX IF NOT EXISTS agents_created ON agents(created_at, id);"
+         "CREATE INDEX IF NOT EXISTS agents_vendor_created ON agents(vendor_id, created_at, id);"},
 };
 
-#define PG_SCHEMA_LATEST 10
+#define PG_SCHEMA_LATEST 11
 #define PG_MIGRATIONS    (sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 
 static int one_int(struct pg_conn *c, const char *sql, int64_t *out)

@@ -29,7 +29,7 @@
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 10
+#define STORE_SCHEMA_LATEST 11
 #define STMT_BUCKETS        64
 
 /* A statement prepared on a connection, kept for the next use. */
@@ -230,6 +230,10 @@ static const char *const migrations[] = {
     "NULL,"
     " PRIMARY KEY (agent_id, sha256)) WITHOUT ROWID;"
     "CREATE INDEX blobs_used ON blobs(last_used_at);",
+    /* 11: the agent list and the vendor view page in (created_at, id)
+     * order, read from these indexes instead of sorting every agent */
+    "CREATE INDEX IF NOT EXISTS agents_created ON agents(created_at, id);"
+    "CREATE INDEX IF NOT EXISTS agents_vendor_created ON agents(vendor_id, created_at, id);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");

@@ -74,21 +74,35 @@ static void make_agent(struct srv_store *s, const char *id, const char *vendor, 
     assert_int_equal(srv_store_agent_create(s, &a), 0);
 }
 
+static void table_text(const char *path, const char *sql, char *out, size_t size);
+
 static void test_migration_and_reopen(void **state)
 {
     struct fixture *f = *state;
     int version = 0;
     int64_t id1 = 0, id2 = 0;
+    char idx[256];
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 10);
+    assert_int_equal(version, 11);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 10);
+    assert_int_equal(version, 11);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
+    /* schema 11: the agent list's and the vendor view's ordering indexes */
+    table_text(f->path,
+               da_test_store_is_pg()
+                   ? "SELECT indexdef FROM pg_indexes WHERE indexname LIKE 'agents%created'"
+                     " ORDER BY indexname"
+                   : "SELECT sql FROM sqlite_master WHERE name LIKE 'agents%created' ORDER BY name",
+               idx, sizeof(idx));
+    assert_non_null(strstr(idx, "agents_created ON "));
+    assert_non_null(strstr(idx, "(created_at, id)|"));
+    assert_non_null(strstr(idx, "agents_vendor_created ON "));
+    assert_non_null(strstr(idx, "(vendor_id, created_at, id)|"));
     assert_int_equal(srv_store_integrity_check(f->s), 0);
 }
 
@@ -658,7 +672,7 @@ static void migration_from_1_sqlite(void **state)
              "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 10);
+    assert_int_equal(version, 11);
     {
         /* a token from before the migration still works, under the id the
          * migration gave it (the first 8 bytes of its hash) */
@@ -772,7 +786,7 @@ static void migration_from_3_sqlite(void **state)
                       " COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 10);
+    assert_int_equal(version, 11);
     assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
     assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
     assert_string_equal(rid, "r1");
