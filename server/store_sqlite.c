@@ -232,8 +232,8 @@ static const char *const migrations[] = {
     "CREATE INDEX blobs_used ON blobs(last_used_at);",
     /* 11: the agent list and the vendor view page in (created_at, id)
      * order, read from these indexes instead of sorting every agent */
-    "CREATE INDEX IF NOT EXISTS agents_created ON agents(created_at, id);"
-    "CREATE INDEX IF NOT EXISTS agents_vendor_created ON agents(vendor_id, created_at, id);",
+    ("CREATE INDEX IF NOT EXISTS agents_created ON agents(created_at, id);"
+     "CREATE INDEX IF NOT EXISTS agents_vendor_created ON agents(vendor_id, created_at, id);"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");
