@@ -72,9 +72,8 @@ static int load_ek_trust(const struct srv_config *cfg, struct da_ek_trust **out)
 
 /* A policy that reads measured boot facts needs the PCRs the boot loader
  * and shim extend as well: 8 and 9 (GRUB, kernel command line and files),
- * 12 (systemd-stub) and 14 (shim's MOK lists) join every quoted bank; one
- * that reads IMA facts needs PCR 10. The selection as configured is kept
- * otherwise. */
+ * 12 (systemd's UKI loader: command line, initrd) and 14 (shim's MOK lists) join every quoted bank;
+ * one that reads IMA facts needs PCR 10. The selection as configured is kept otherwise. */
 int srv_selection_for_policy(const char *configured, const char *policy_json,
                              struct srv_selection *out)
 {

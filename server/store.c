@@ -2681,16 +2681,9 @@ struct boot_pin_job {
 
 static int boot_pin_vendor(struct srv_conn *db, const char *name, int64_t *id)
 {
-    struct srv_stmt *st = NULL;
-    int rc = srv_prepare(db, &st, "SELECT id FROM vendors WHERE name = ?1", "t", name);
+    int rc = vendor_lookup(db, name, id);
 
-    if (rc != 0)
-        return rc;
-    rc = srv_step(st) == SRV_ROW ? 0 : DA_ERR_VENDOR_UNKNOWN;
-    if (rc == 0)
-        *id = srv_col_int64(st, 0);
-    srv_release(st);
-    return rc;
+    return rc == DA_ERR_NOT_FOUND ? DA_ERR_VENDOR_UNKNOWN : rc;
 }
 
 static int boot_pin_add_job(struct srv_conn *db, void *arg)
