@@ -200,6 +200,23 @@ try {
   check((await row("acme")) !== null && (await row("globex")) === null, "status filter 'stale' keeps acme only");
   await page.selectOption("#f-status", "");
   await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 2);
+  // --- control filter: only 8.31 and the checks mapped to it stay ---
+  const checkRows = () => page.$$eval("#checks tbody tr", (rows) =>
+    rows.map((r) => Array.from(r.cells).map((c) => c.textContent.trim())));
+  const allChecks = await checkRows();
+  const has831 = (r) => r[1].split(", ").includes("8.31");
+  const want831 = allChecks.filter(has831).map((r) => r[0]);
+  await page.selectOption("#f-control", "8.31");
+  await page.waitForFunction(() => location.hash.includes("control=8.31"));
+  await page.waitForFunction((n) => document.querySelectorAll("#checks tbody tr").length === n, want831.length);
+  const ctl = await page.$$eval("#controls tbody tr", (rows) => rows.map((r) => r.cells[0].textContent.trim()));
+  check(ctl.length === 1 && ctl[0].startsWith("8.31"), `control filter '8.31': the control table holds 8.31 only (${ctl})`);
+  const kept = await checkRows();
+  check(want831.length > 0 && want831.length < allChecks.length && kept.every(has831) &&
+        JSON.stringify(kept.map((r) => r[0])) === JSON.stringify(want831),
+    `control filter '8.31': only the ${want831.length} of ${allChecks.length} checks mapped to 8.31 stay (${kept.map((r) => r[0])})`);
+  await page.selectOption("#f-control", "");
+  await page.waitForFunction((n) => document.querySelectorAll("#checks tbody tr").length === n, allChecks.length);
 
   // --- keyboard: from the top, Tab reaches the main controls, Enter follows links ---
   // start at the top of the page: the first stop is the skip link
