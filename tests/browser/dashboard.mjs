@@ -181,9 +181,10 @@ try {
 
   // --- the CSV link: its rows are the fleet the page shows ---
   const fleetCsv = await downloadCsv(page, "fleet.csv");
-  check(fleetCsv.length === 3 && [ids.ok, ids.bad, ids.stale].every((id) => fleetCsv.some((r) => r.agent_id === id)),
+  check(fleetCsv.length === 3 + 12 && [ids.ok, ids.bad, ids.stale].every((id) => fleetCsv.some((r) => r.agent_id === id)) &&
+        fleetCsv.filter((r) => r.vendor === "paged").length === 12,
     `fleet CSV: one row per machine (${fleetCsv.map((r) => r.agent_id)})`);
-  for (const vendor of ["acme", "globex"]) {
+  for (const vendor of ["acme", "globex", "paged"]) {
     const seen = await row(vendor);
     const rows = fleetCsv.filter((r) => r.vendor === vendor);
     const n = (s) => String(rows.filter((r) => r.status === s).length);
@@ -199,7 +200,25 @@ try {
   await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 1);
   check((await row("acme")) !== null && (await row("globex")) === null, "status filter 'stale' keeps acme only");
   await page.selectOption("#f-status", "");
-  await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 2);
+  await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 3);
+
+  // --- control filter: only 8.31 and the checks mapped to it stay ---
+  const checkRows = () => page.$$eval("#checks tbody tr", (rows) =>
+    rows.map((r) => Array.from(r.cells).map((c) => c.textContent.trim())));
+  const allChecks = await checkRows();
+  const has831 = (r) => r[1].split(", ").includes("8.31");
+  const want831 = allChecks.filter(has831).map((r) => r[0]);
+  await page.selectOption("#f-control", "8.31");
+  await page.waitForFunction(() => location.hash.includes("control=8.31"));
+  await page.waitForFunction((n) => document.querySelectorAll("#checks tbody tr").length === n, want831.length);
+  const ctl = await page.$$eval("#controls tbody tr", (rows) => rows.map((r) => r.cells[0].textContent.trim()));
+  check(ctl.length === 1 && ctl[0].startsWith("8.31"), `control filter '8.31': the control table holds 8.31 only (${ctl})`);
+  const kept = await checkRows();
+  check(want831.length > 0 && want831.length < allChecks.length && kept.every(has831) &&
+        JSON.stringify(kept.map((r) => r[0])) === JSON.stringify(want831),
+    `control filter '8.31': only the ${want831.length} of ${allChecks.length} checks mapped to 8.31 stay (${kept.map((r) => r[0])})`);
+  await page.selectOption("#f-control", "");
+  await page.waitForFunction((n) => document.querySelectorAll("#checks tbody tr").length === n, allChecks.length);
 
   // --- keyboard: from the top, Tab reaches the main controls, Enter follows links ---
   // start at the top of the page: the first stop is the skip link
@@ -303,6 +322,33 @@ try {
   const staleCsv = await downloadCsv(page, "vendor-acme-stale.csv");
   check(staleCsv.length === 1 && staleCsv[0].agent_id === ids.stale && staleCsv[0].status === "stale" &&
         staleCsv[0].ek_issuer === "", `the filtered CSV holds build-stale only (${JSON.stringify(staleCsv)})`);
+  // --- pages of 10: vendor paged has 12 machines ---
+  const hosts = () => page.$$eval("#machines tbody tr a.machine-link", (a) => a.map((x) => x.textContent.trim()));
+  const pagerText = () => page.textContent("nav.pager span");
+  await page.goto(base + "/#/vendor/paged");
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Vendor paged");
+  await page.waitForFunction(() => document.querySelectorAll("#machines tbody tr").length === 10);
+  const page1 = await hosts();
+  check(page1.length === 10 && (await pagerText()) === "Page 1 of 2 (12)" && await page.isDisabled("#page-prev") &&
+        !(await page.isDisabled("#page-next")), `pager: page 1 shows 10 of 12 machines (${await pagerText()})`);
+  const toNext = await tabTo(page, (f) => f === "#page-next");
+  check(toNext.found, "Tab reaches the Next button");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => location.hash.includes("page=2"));
+  await page.waitForFunction(() => document.querySelectorAll("#machines tbody tr").length === 2);
+  const page2 = await hosts();
+  const all = [...page1, ...page2].sort();
+  const want = Array.from({ length: 12 }, (_, i) => `paged-${String(i + 1).padStart(2, "0")}`);
+  check(page2.length === 2 && (await pagerText()) === "Page 2 of 2 (12)" && await page.isDisabled("#page-next") &&
+        JSON.stringify(all) === JSON.stringify(want),
+    `pager: Enter on Next shows the other 2, every machine once (${page2})`);
+  await page.click("#page-prev");
+  await page.waitForFunction(() => document.querySelectorAll("#machines tbody tr").length === 10);
+  check(JSON.stringify(await hosts()) === JSON.stringify(page1) && (await pagerText()) === "Page 1 of 2 (12)",
+    "pager: a click on Previous shows page 1 again");
+  await page.click("#page-next");
+  await page.waitForFunction(() => document.querySelectorAll("#machines tbody tr").length === 2);
+  check(JSON.stringify(await hosts()) === JSON.stringify(page2), "pager: a click on Next shows page 2");
   // --- search by host name: typing into the field keeps build-ok only ---
   await page.goto(base + "/#/vendor/acme");
   await page.waitForFunction(() => document.querySelectorAll("#machines tbody tr").length === 2);

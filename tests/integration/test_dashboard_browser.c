@@ -20,7 +20,8 @@
 #include "server_harness.h"
 #include "store.h"
 
-#define STALE_AFTER_S 60
+#define STALE_AFTER_S  60
+#define PAGED_MACHINES 12
 /* as the server keeps an EK certificate's issuer (RFC 4514, escapes kept) */
 #define EK_ISSUER "CN=Example TPM EK Intermediate CA 01,O=Example Semiconductors\\, Inc.,C=DE"
 
@@ -52,6 +53,9 @@ static void test_dashboard_in_chromium(void **state)
         .ek_issuer = EK_ISSUER,
         .ek_serial = "4A0F21",
         .ek_root = "CN=Example TPM EK Root CA,O=Example Semiconductors\\, Inc.,C=DE"};
+    /* more machines than a page holds (10): enrolled, not yet reported */
+    struct da_fleet_machine paged[PAGED_MACHINES];
+    char paged_names[PAGED_MACHINES][16];
     char cmd[4096], policy[1024], cert[512], n[16];
     struct timespec second = {1, 0};
     time_t reported;
@@ -84,6 +88,14 @@ static void test_dashboard_in_chromium(void **state)
     agent_status(&srv, stale.agent_id, "stale");
     agent_status(&srv, ok.agent_id, "compliant");
     agent_status(&srv, bad.agent_id, "non_compliant");
+    /* enrolled last, so that they are not yet stale when the page opens */
+    memset(paged, 0, sizeof(paged));
+    for (int i = 0; i < PAGED_MACHINES; i++) {
+        snprintf(paged_names[i], sizeof(paged_names[i]), "paged-%02d", i + 1);
+        paged[i].vendor = "paged";
+        paged[i].hostname = paged_names[i];
+        assert_int_equal(da_fleet_add(&srv, &paged[i], 30 + i), 0);
+    }
 
     snprintf(cert, sizeof(cert), "%s/server.pem", srv.state);
     snprintf(n, sizeof(n), "%d", bad.n_reports);
@@ -110,6 +122,8 @@ static void test_dashboard_in_chromium(void **state)
     da_fleet_free(&stale);
     da_fleet_free(&ok);
     da_fleet_free(&bad);
+    for (int i = 0; i < PAGED_MACHINES; i++)
+        da_fleet_free(&paged[i]);
     curl_global_cleanup();
 }
 

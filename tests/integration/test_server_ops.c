@@ -670,16 +670,34 @@ static void expect_db_unchanged_by(struct world *w, const char *method, const ch
     assert_string_equal(before, after);
 }
 
+/* The current time as RFC 3339 UTC text, to the second. */
+static void utc_now(char out[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    assert_non_null(gmtime_r(&now, &tm));
+    assert_true(strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+}
+
 static void test_token_revoke_and_expire(void **state)
 {
     struct world *w = *state;
     char t1[128], t2[128], t3[128], id1[17], id2[17], id3[17], path[128], out[4096], code[48];
+    char before[32], after[32], used[32];
     cJSON *o;
 
     new_token(w, "--role auditor --label temp-1 --expires-in 1h", t1, sizeof(t1), id1);
     new_token(w, "--role auditor --label temp-2", t2, sizeof(t2), id2);
     new_token(w, "--role vendor --vendor acme --label temp-3", t3, sizeof(t3), id3);
+    /* never used yet: no last use */
+    o = token_in_list(w, id1);
+    assert_non_null(o);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "last_used_at")));
+    cJSON_Delete(o);
+    utc_now(before);
     assert_int_equal(status_of(w, "GET", "/v1/audit?limit=1", t1, NULL, NULL), 200);
+    utc_now(after);
     assert_int_equal(status_of(w, "GET", "/v1/audit?limit=1", t2, NULL, NULL), 200);
     assert_int_equal(status_of(w, "GET", "/v1/agents", t3, NULL, NULL), 200);
 
@@ -689,8 +707,19 @@ static void test_token_revoke_and_expire(void **state)
     assert_string_equal(cJSON_GetObjectItem(o, "state")->valuestring, "active");
     assert_string_equal(cJSON_GetObjectItem(o, "label")->valuestring, "temp-1");
     assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "expires_at")));
+    /* the last use is the time of that request (same-width UTC texts
+     * compare in time order) */
     assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "last_used_at")));
+    snprintf(used, sizeof(used), "%s", cJSON_GetObjectItem(o, "last_used_at")->valuestring);
+    if (strcmp(used, before) < 0 || strcmp(used, after) > 0)
+        fail_msg("last_used_at %s not within %s .. %s", used, before, after);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "revoked_at")));
+    cJSON_Delete(o);
+    /* a further use never moves it backwards */
+    assert_int_equal(status_of(w, "GET", "/v1/audit?limit=1", t1, NULL, NULL), 200);
+    o = token_in_list(w, id1);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "last_used_at")));
+    assert_true(strcmp(cJSON_GetObjectItem(o, "last_used_at")->valuestring, used) >= 0);
     cJSON_Delete(o);
     o = token_in_list(w, id3);
     assert_string_equal(cJSON_GetObjectItem(o, "vendor")->valuestring, "acme");
