@@ -57,6 +57,11 @@ int srv_api_token_render(const struct srv_api_token *t, int64_t now, cJSON **out
 int srv_api_ui_index(struct srv_request *req, struct srv_response *resp);
 int srv_api_ui_file(struct srv_request *req, struct srv_response *resp);
 int srv_api_fleet(struct srv_request *req, struct srv_response *resp);
+/* The fleet summary of GET /v1/fleet into doc (an object): one vendor's
+ * machines or all (vendor_id 0), at now; ctx gives the controls' and
+ * checks' titles from the current policy (NULL: titles ""). */
+int srv_fleet_doc(struct srv_store *store, struct srv_ctx *ctx, int64_t vendor_id, int64_t now,
+                  cJSON *doc);
 int srv_api_report_diff(struct srv_request *req, struct srv_response *resp);
 /* The diff's "checks", "fields", "fields_changed" and "fields_truncated"
  * members added to doc: evidence a -> b field by field (JSON pointers),

@@ -1,7 +1,7 @@
 /* Views for the dashboard, computed from the store like every other read:
  * the fleet summary (machines per vendor and status, per-control and
  * per-check results of each machine's newest report, what changed in the
- * last 24 hours) and the difference between two reports, field by field.
+ * last 24 hours, from the tables the store keeps on write) and the difference between two reports, field by field.
  * A vendor token sees only its own vendor's machines. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +15,7 @@
 #include "render.h"
 #include "verdict.h"
 
-#define FLEET_WINDOW_S     86400
-#define FLEET_REPORTS_SCAN 50     /* newest reports read per machine for changes */
+#define FLEET_WINDOW_S     SRV_FLEET_WINDOW_S
 #define FLEET_CHANGES_MAX  500    /* newest changes kept in the answer */
 #define DIFF_CHANGES_MAX   1000   /* field changes kept in a diff answer */
 #define DIFF_LEAVES_MAX    200000 /* scalars per evidence document */
@@ -27,84 +26,11 @@ static const char *const verdict_names[] = {"pass", "fail", "unknown", "not_appl
 
 /* ---- fleet ---- */
 
-struct fleet_agent {
-    char id[SRV_ID_HEX];
-    char hostname[SRV_MAX_NAME];
-    char vendor[SRV_MAX_NAME];
-    char status[SRV_STATUS_SIZE];
-};
-
-struct agent_vec {
-    struct fleet_agent *v;
-    size_t n, cap;
-};
-
-static int collect_agent(const struct srv_agent *a, void *arg)
-{
-    struct agent_vec *av = arg;
-
-    if (av->n == av->cap) {
-        size_t cap = av->cap != 0 ? av->cap * 2 : 64;
-        struct fleet_agent *nv = realloc(av->v, cap * sizeof(*nv));
-
-        if (nv == NULL)
-            return DA_ERR_NOMEM;
-        av->v = nv;
-        av->cap = cap;
-    }
-    snprintf(av->v[av->n].id, SRV_ID_HEX, "%s", a->id);
-    snprintf(av->v[av->n].vendor, SRV_MAX_NAME, "%s", a->vendor);
-    snprintf(av->v[av->n].status, SRV_STATUS_SIZE, "%s", a->status);
-    av->v[av->n].hostname[0] = '\0';
-    {
-        cJSON *host = cJSON_Parse(a->host_json);
-        const cJSON *hn = cJSON_GetObjectItemCaseSensitive(host, "hostname");
-
-        if (cJSON_IsString(hn))
-            snprintf(av->v[av->n].hostname, SRV_MAX_NAME, "%s", hn->valuestring);
-        cJSON_Delete(host);
-    }
-    av->n++;
-    return 0;
-}
-
-/* One stored report reduced to what the summary compares. */
-struct brief_report {
-    char id[SRV_ID_HEX];
-    int64_t at;
-    bool compliant;
-    cJSON *verdict;
-};
-
-struct report_vec {
-    struct brief_report v[FLEET_REPORTS_SCAN];
-    size_t n;
-};
-
-static int collect_report(const struct srv_report *r, void *arg)
-{
-    struct report_vec *rv = arg;
-    struct brief_report *b;
-
-    if (rv->n >= FLEET_REPORTS_SCAN)
-        return 0;
-    b = &rv->v[rv->n];
-    b->verdict = cJSON_Parse(r->verdict_json);
-    if (b->verdict == NULL)
-        return DA_ERR_STORE;
-    snprintf(b->id, SRV_ID_HEX, "%s", r->id);
-    b->at = r->received_at;
-    b->compliant = r->compliant;
-    rv->n++;
-    return 0;
-}
-
-static void report_vec_clear(struct report_vec *rv)
-{
-    for (size_t i = 0; i < rv->n; i++)
-        cJSON_Delete(rv->v[i].verdict);
-    rv->n = 0;
-}
+/* The summary is a few reads of the tables the store keeps on write
+ * (store.h, "fleet summary"): machines per vendor and status, the groups of
+ * machines whose newest reports have the same controls and checks, and the
+ * changes of the window. Its cost does not grow with the reports stored,
+ * and only with the number of distinct result shapes and vendors. */
 
 static int verdict_index(const char *v)
 {
@@ -115,8 +41,8 @@ static int verdict_index(const char *v)
     return -1;
 }
 
-/* counts[name] = {"pass": n, ...}, created on first use. */
-static int count_verdict(cJSON *counts, const char *name, const char *verdict)
+/* counts[name] = {"pass": n, ...}, created on first use; adds weight. */
+static int count_verdict(cJSON *counts, const char *name, const char *verdict, int64_t weight)
 {
     cJSON *o = cJSON_GetObjectItemCaseSensitive(counts, name), *n;
     int i = verdict_index(verdict);
@@ -133,145 +59,39 @@ static int count_verdict(cJSON *counts, const char *name, const char *verdict)
             return DA_ERR_NOMEM;
     }
     n = cJSON_GetObjectItemCaseSensitive(o, verdict_names[i]);
-    cJSON_SetNumberValue(n, n->valuedouble + 1);
+    cJSON_SetNumberValue(n, n->valuedouble + (double)weight);
     return 0;
 }
 
-static int add_change(cJSON *changes, const struct fleet_agent *a, const struct brief_report *r,
-                      const char *kind, const char *subject, const char *from, const char *to)
+static int add_change(cJSON *changes, const struct srv_fleet_change *c)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = cJSON_CreateObject(), *host = cJSON_Parse(c->host_json);
+    const cJSON *hn = cJSON_GetObjectItemCaseSensitive(host, "hostname");
     char ts[32];
-
-    srv_time_rfc3339(r->at, ts);
-    if (o == NULL || !cJSON_AddItemToArray(changes, o))
-        return DA_ERR_NOMEM;
-    if (cJSON_AddStringToObject(o, "at", ts) == NULL ||
-        cJSON_AddStringToObject(o, "agent_id", a->id) == NULL ||
-        cJSON_AddStringToObject(o, "vendor", a->vendor) == NULL ||
-        cJSON_AddStringToObject(o, "hostname", a->hostname) == NULL ||
-        cJSON_AddStringToObject(o, "report_id", r->id) == NULL ||
-        cJSON_AddStringToObject(o, "kind", kind) == NULL ||
-        cJSON_AddStringToObject(o, "subject", subject) == NULL ||
-        (from != NULL ? cJSON_AddStringToObject(o, "from", from)
-                      : cJSON_AddNullToObject(o, "from")) == NULL ||
-        cJSON_AddStringToObject(o, "to", to) == NULL)
-        return DA_ERR_NOMEM;
-    return 0;
-}
-
-static const char *check_verdict(const cJSON *verdict, const char *id)
-{
-    const cJSON *c, *checks = cJSON_GetObjectItemCaseSensitive(verdict, "checks");
-
-    cJSON_ArrayForEach(c, checks)
-    {
-        const cJSON *cid = cJSON_GetObjectItemCaseSensitive(c, "id");
-
-        if (cJSON_IsString(cid) && strcmp(cid->valuestring, id) == 0) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "verdict");
-            return cJSON_IsString(v) ? v->valuestring : NULL;
-        }
-    }
-    return NULL;
-}
-
-/* What changed between report r and the one before it (older; NULL when r
- * is the machine's first). */
-static int report_changes(cJSON *changes, const struct fleet_agent *a, const struct brief_report *r,
-                          const struct brief_report *prev)
-{
-    const char *now_s = r->compliant ? "compliant" : "non_compliant";
-    const cJSON *c, *checks = cJSON_GetObjectItemCaseSensitive(r->verdict, "checks");
-    int rc;
-
-    if (prev == NULL)
-        return add_change(changes, a, r, "compliance", "first report", NULL, now_s);
-    if (prev->compliant != r->compliant) {
-        rc = add_change(changes, a, r, "compliance", "compliance",
-                        prev->compliant ? "compliant" : "non_compliant", now_s);
-        if (rc != 0)
-            return rc;
-    }
-    cJSON_ArrayForEach(c, checks)
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "verdict");
-        const char *before;
-
-        if (!cJSON_IsString(id) || !cJSON_IsString(v))
-            continue;
-        before = check_verdict(prev->verdict, id->valuestring);
-        if (before != NULL && strcmp(before, v->valuestring) == 0)
-            continue;
-        rc = add_change(changes, a, r, "check", id->valuestring, before, v->valuestring);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-struct boot_collect {
-    cJSON *changes;
-    const struct fleet_agent *a;
-    int64_t since;
-};
-
-static int collect_boot_change(const struct srv_boot_change *c, void *arg)
-{
-    struct boot_collect *bc = arg;
-    struct brief_report r;
-
-    if (c->at < bc->since)
-        return 0;
-    memset(&r, 0, sizeof(r));
-    snprintf(r.id, SRV_ID_HEX, "%s", c->report_id);
-    r.at = c->at;
-    return add_change(bc->changes, bc->a, &r, "boot", c->what, NULL, "changed");
-}
-
-/* Staleness marked by the server's sweep, revocations and re-admissions,
- * from the audit log, for the machines in av (so a vendor token sees its
- * own only). */
-struct audit_collect {
-    cJSON *changes;
-    const struct agent_vec *av;
-    int64_t since;
-    const char *to;
-    int rc;
-};
-
-static int collect_audit(const struct srv_audit_entry *e, void *arg)
-{
-    struct audit_collect *ac = arg;
-    struct brief_report r;
-
-    if (e->at < ac->since)
-        return 0;
-    for (size_t i = 0; i < ac->av->n; i++) {
-        if (strcmp(ac->av->v[i].id, e->subject) != 0)
-            continue;
-        memset(&r, 0, sizeof(r));
-        r.at = e->at;
-        return add_change(ac->changes, &ac->av->v[i], &r, "status", e->action, NULL, ac->to);
-    }
-    return 0;
-}
-
-static int lifecycle_changes(struct srv_request *req, const struct agent_vec *av, int64_t since,
-                             cJSON *changes)
-{
-    static const char *const actions[][2] = {
-        {"agent_stale", "stale"}, {"agent_revoked", "revoked"}, {"agent_readmitted", "readmitted"}};
     int rc = 0;
 
-    for (size_t i = 0; rc == 0 && i < sizeof(actions) / sizeof(actions[0]); i++) {
-        struct audit_collect ac = {changes, av, since, actions[i][1], 0};
-
-        rc = srv_store_audit_list(req->srv->store, actions[i][0], FLEET_CHANGES_MAX, collect_audit,
-                                  &ac);
-    }
+    srv_time_rfc3339(c->at, ts);
+    if (o == NULL || !cJSON_AddItemToArray(changes, o))
+        rc = DA_ERR_NOMEM;
+    else if (cJSON_AddStringToObject(o, "at", ts) == NULL ||
+             cJSON_AddStringToObject(o, "agent_id", c->agent_id) == NULL ||
+             cJSON_AddStringToObject(o, "vendor", c->vendor) == NULL ||
+             cJSON_AddStringToObject(o, "hostname", cJSON_IsString(hn) ? hn->valuestring : "") ==
+                 NULL ||
+             cJSON_AddStringToObject(o, "report_id", c->report_id) == NULL ||
+             cJSON_AddStringToObject(o, "kind", c->kind) == NULL ||
+             cJSON_AddStringToObject(o, "subject", c->subject) == NULL ||
+             (c->from != NULL ? cJSON_AddStringToObject(o, "from", c->from)
+                              : cJSON_AddNullToObject(o, "from")) == NULL ||
+             cJSON_AddStringToObject(o, "to", c->to) == NULL)
+        rc = DA_ERR_NOMEM;
+    cJSON_Delete(host);
     return rc;
+}
+
+static int collect_change(const struct srv_fleet_change *c, void *arg)
+{
+    return add_change(arg, c);
 }
 
 static int newest_first(const void *x, const void *y)
@@ -312,7 +132,7 @@ static int sort_changes(cJSON *doc, cJSON *changes)
 /* {"8.30": "title", ...} of the current policy's controls, or NULL. */
 static cJSON *policy_titles(struct srv_ctx *ctx, const char *what)
 {
-    struct srv_policy *p = srv_policy_get(ctx);
+    struct srv_policy *p = ctx != NULL ? srv_policy_get(ctx) : NULL;
     cJSON *doc, *out = NULL, *item;
 
     if (p == NULL)
@@ -367,11 +187,12 @@ static int counts_to_list(cJSON *doc, const char *key, cJSON *counts, struct srv
     return rc;
 }
 
-static int vendor_counts(cJSON *vendors, const char *vendor, const char *status)
+/* vendors[name] gets n machines of status (NULL: only the row). */
+static int vendor_counts(cJSON *vendors, const char *vendor, const char *status, int64_t n)
 {
     static const char *const statuses[] = {"compliant", "non_compliant", "stale", "revoked",
                                            "pending"};
-    cJSON *o = NULL, *v, *n;
+    cJSON *o = NULL, *v, *c;
 
     cJSON_ArrayForEach(v, vendors)
     {
@@ -391,11 +212,11 @@ static int vendor_counts(cJSON *vendors, const char *vendor, const char *status)
     }
     if (status == NULL)
         return 0;
-    n = cJSON_GetObjectItemCaseSensitive(o, "machines");
-    cJSON_SetNumberValue(n, n->valuedouble + 1);
-    n = cJSON_GetObjectItemCaseSensitive(o, status);
-    if (n != NULL)
-        cJSON_SetNumberValue(n, n->valuedouble + 1);
+    c = cJSON_GetObjectItemCaseSensitive(o, "machines");
+    cJSON_SetNumberValue(c, c->valuedouble + (double)n);
+    c = cJSON_GetObjectItemCaseSensitive(o, status);
+    if (c != NULL)
+        cJSON_SetNumberValue(c, c->valuedouble + (double)n);
     return 0;
 }
 
@@ -408,62 +229,87 @@ static int add_vendor_row(const struct srv_vendor *v, void *arg)
 {
     struct vendor_names *vn = arg;
 
-    return vn->only == 0 || vn->only == v->id ? vendor_counts(vn->vendors, v->name, NULL) : 0;
+    return vn->only == 0 || vn->only == v->id ? vendor_counts(vn->vendors, v->name, NULL, 0) : 0;
 }
 
-static int fleet_agent(struct srv_request *req, const struct fleet_agent *a, int64_t since,
-                       cJSON *controls, cJSON *checks, cJSON *changes)
+static int add_status(const char *vendor, const char *status, int64_t n, void *arg)
 {
-    struct report_vec *rv = calloc(1, sizeof(*rv));
-    struct boot_collect bc = {changes, a, since};
+    return vendor_counts(arg, vendor, status, n);
+}
+
+struct shape_counts {
+    cJSON *controls, *checks;
+};
+
+/* n machines whose newest report has these controls and checks */
+static int add_shape(const char *shape_json, int64_t n, void *arg)
+{
+    struct shape_counts *sc = arg;
+    cJSON *shape = cJSON_Parse(shape_json);
     const cJSON *cv, *c;
-    int rc;
+    int rc = shape != NULL ? 0 : DA_ERR_STORE;
 
-    if (rv == NULL)
-        return DA_ERR_NOMEM;
-    rc = srv_store_reports_list(req->srv->store, a->id, FLEET_REPORTS_SCAN, collect_report, rv);
-    /* the newest report decides the machine's present results */
-    if (rc == 0 && rv->n > 0 && strcmp(a->status, "revoked") != 0) {
-        cJSON_ArrayForEach(cv, cJSON_GetObjectItemCaseSensitive(rv->v[0].verdict, "controls"))
-        {
-            if (rc == 0 && cJSON_IsString(cv))
-                rc = count_verdict(controls, cv->string, cv->valuestring);
-        }
-        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(rv->v[0].verdict, "checks"))
-        {
-            const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "verdict");
+    cJSON_ArrayForEach(cv, cJSON_GetObjectItemCaseSensitive(shape, "controls"))
+    {
+        if (rc == 0 && cJSON_IsString(cv))
+            rc = count_verdict(sc->controls, cv->string, cv->valuestring, n);
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(shape, "checks"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "verdict");
 
-            if (rc == 0 && cJSON_IsString(id) && cJSON_IsString(v))
-                rc = count_verdict(checks, id->valuestring, v->valuestring);
-        }
+        if (rc == 0 && cJSON_IsString(id) && cJSON_IsString(v))
+            rc = count_verdict(sc->checks, id->valuestring, v->valuestring, n);
     }
-    /* the oldest report read has no predecessor to compare with unless it
-     * is the machine's first (fewer reports than were asked for) */
-    for (size_t i = 0; rc == 0 && i < rv->n && rv->v[i].at >= since; i++) {
-        if (i + 1 == rv->n && rv->n == FLEET_REPORTS_SCAN)
-            break;
-        rc = report_changes(changes, a, &rv->v[i], i + 1 < rv->n ? &rv->v[i + 1] : NULL);
-    }
+    cJSON_Delete(shape);
+    return rc;
+}
+
+int srv_fleet_doc(struct srv_store *store, struct srv_ctx *ctx, int64_t vendor_id, int64_t now,
+                  cJSON *doc)
+{
+    struct vendor_names vn = {NULL, vendor_id};
+    struct shape_counts sc = {cJSON_CreateObject(), cJSON_CreateObject()};
+    cJSON *changes = NULL;
+    char ts[32];
+    int rc = sc.controls != NULL && sc.checks != NULL ? 0 : DA_ERR_NOMEM;
+
+    srv_time_rfc3339(now, ts);
+    if (rc == 0 && (cJSON_AddStringToObject(doc, "generated_at", ts) == NULL ||
+                    cJSON_AddNumberToObject(doc, "window_s", FLEET_WINDOW_S) == NULL ||
+                    (vn.vendors = cJSON_AddArrayToObject(doc, "vendors")) == NULL ||
+                    (changes = cJSON_AddArrayToObject(doc, "changes")) == NULL))
+        rc = DA_ERR_NOMEM;
     if (rc == 0)
-        rc = srv_store_boot_changes_list(req->srv->store, a->id, FLEET_REPORTS_SCAN,
-                                         collect_boot_change, &bc);
-    report_vec_clear(rv);
-    free(rv);
+        rc = srv_store_vendors_list(store, add_vendor_row, &vn);
+    if (rc == 0)
+        rc = srv_store_fleet_status(store, vendor_id, now, add_status, vn.vendors);
+    if (rc == 0)
+        rc = srv_store_fleet_shapes(store, vendor_id, add_shape, &sc);
+    /* one more than is kept of each kind: more than that in all is a
+     * truncated list */
+    if (rc == 0)
+        rc = srv_store_fleet_changes(store, vendor_id, now - FLEET_WINDOW_S, FLEET_CHANGES_MAX + 1,
+                                     collect_change, changes);
+    if (rc == 0)
+        rc = counts_to_list(doc, "controls", sc.controls, ctx);
+    if (rc == 0)
+        rc = counts_to_list(doc, "checks", sc.checks, ctx);
+    if (rc == 0)
+        rc = sort_changes(doc, changes);
+    cJSON_Delete(sc.controls);
+    cJSON_Delete(sc.checks);
     return rc;
 }
 
 int srv_api_fleet(struct srv_request *req, struct srv_response *resp)
 {
     const char *vendor = srv_request_query(req, "vendor");
-    struct agent_vec av = {NULL, 0, 0};
-    struct vendor_names vn = {NULL, 0};
-    int64_t vendor_id = 0, now = srv_now();
-    cJSON *doc = cJSON_CreateObject(), *controls = cJSON_CreateObject(),
-          *checks = cJSON_CreateObject(), *changes = NULL;
+    int64_t vendor_id = 0;
+    cJSON *doc = cJSON_CreateObject();
     struct srv_vendor v;
-    char ts[32];
-    int rc = doc != NULL && controls != NULL && checks != NULL ? 0 : DA_ERR_NOMEM;
+    int rc = doc != NULL ? 0 : DA_ERR_NOMEM;
 
     if (rc == 0 && vendor != NULL) {
         rc = srv_store_vendor_find(req->srv->store, vendor, &v);
@@ -480,33 +326,8 @@ int srv_api_fleet(struct srv_request *req, struct srv_response *resp)
         }
         vendor_id = req->who.vendor_id;
     }
-    srv_time_rfc3339(now, ts);
-    if (rc == 0 && (cJSON_AddStringToObject(doc, "generated_at", ts) == NULL ||
-                    cJSON_AddNumberToObject(doc, "window_s", FLEET_WINDOW_S) == NULL ||
-                    (vn.vendors = cJSON_AddArrayToObject(doc, "vendors")) == NULL ||
-                    (changes = cJSON_AddArrayToObject(doc, "changes")) == NULL))
-        rc = DA_ERR_NOMEM;
-    vn.only = vendor_id;
     if (rc == 0)
-        rc = srv_store_vendors_list(req->srv->store, add_vendor_row, &vn);
-    if (rc == 0)
-        rc = srv_store_agents_list(req->srv->store, vendor_id, NULL, now, collect_agent, &av);
-    for (size_t i = 0; rc == 0 && i < av.n; i++) {
-        rc = vendor_counts(vn.vendors, av.v[i].vendor, av.v[i].status);
-        if (rc == 0)
-            rc = fleet_agent(req, &av.v[i], now - FLEET_WINDOW_S, controls, checks, changes);
-    }
-    if (rc == 0)
-        rc = lifecycle_changes(req, &av, now - FLEET_WINDOW_S, changes);
-    free(av.v);
-    if (rc == 0)
-        rc = counts_to_list(doc, "controls", controls, req->srv);
-    if (rc == 0)
-        rc = counts_to_list(doc, "checks", checks, req->srv);
-    if (rc == 0)
-        rc = sort_changes(doc, changes);
-    cJSON_Delete(controls);
-    cJSON_Delete(checks);
+        rc = srv_fleet_doc(req->srv->store, req->srv, vendor_id, srv_now(), doc);
     if (rc != 0) {
         cJSON_Delete(doc);
         return rc;
@@ -515,6 +336,22 @@ int srv_api_fleet(struct srv_request *req, struct srv_response *resp)
 }
 
 /* ---- diff ---- */
+
+static const char *check_verdict(const cJSON *verdict, const char *id)
+{
+    const cJSON *c, *checks = cJSON_GetObjectItemCaseSensitive(verdict, "checks");
+
+    cJSON_ArrayForEach(c, checks)
+    {
+        const cJSON *cid = cJSON_GetObjectItemCaseSensitive(c, "id");
+
+        if (cJSON_IsString(cid) && strcmp(cid->valuestring, id) == 0) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "verdict");
+            return cJSON_IsString(v) ? v->valuestring : NULL;
+        }
+    }
+    return NULL;
+}
 
 struct leaf {
     char *pointer;

@@ -23,6 +23,7 @@
 #include "quote.h"
 #include "picky.h"
 #include "store_engine.h"
+#include "store_fleet.h"
 #include "store_pack.h"
 
 struct srv_store {
@@ -105,6 +106,39 @@ int srv_store_lease(struct srv_store *s, enum srv_lease kind, bool *held)
     return s->ops->lease != NULL ? s->ops->lease(s->eng, (unsigned)kind, held) : 0;
 }
 
+struct fleet_fill_job {
+    int64_t since;
+    int filled;
+};
+
+static int fleet_fill_job(struct srv_conn *db, void *arg)
+{
+    struct fleet_fill_job *j = arg;
+
+    return srv_fleet_fill_batch(db, j->since, 256, &j->filled);
+}
+
+/* The fleet summary's rows that schema 12 added for agents that existed
+ * then are filled from their stored reports before the store is used; a
+ * batch at a time, each its own transaction, so two instances starting
+ * together share the work and an interrupted start resumes. */
+static int fleet_fill(struct srv_store *s)
+{
+    struct fleet_fill_job j = {now_s() - SRV_FLEET_WINDOW_S, 0};
+    int64_t total = 0;
+    uint64_t t0 = mono_us();
+    int rc;
+
+    do {
+        rc = submit(s, fleet_fill_job, &j);
+        total += rc == 0 ? j.filled : 0;
+    } while (rc == 0 && j.filled > 0);
+    if (rc == 0 && total > 0)
+        da_info_f("fleet summary filled for %lld agent(s) in %.1f s", (long long)total,
+                  (double)(mono_us() - t0) / 1e6);
+    return rc;
+}
+
 int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connections,
                         unsigned stale_after, struct srv_store **out)
 {
@@ -121,6 +155,11 @@ int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connectio
     rc = s->ops->open(path, batch_max, connections, &s->eng);
     if (rc != 0) {
         free(s);
+        return rc;
+    }
+    rc = fleet_fill(s);
+    if (rc != 0) {
+        srv_store_close(s);
         return rc;
     }
     *out = s;
@@ -737,7 +776,9 @@ static int agent_create_job(struct srv_conn *db, void *arg)
         a->sk_public, a->sk_public_len, a->host_json != NULL ? a->host_json : "{}", a->created_at,
         a->ek_trust[0] != '\0' ? a->ek_trust : "manufacturer_chain", or_null(a->ek_cert.issuer),
         or_null(a->ek_cert.serial), or_null(a->ek_cert.root));
-    return rc != 0 ? rc : srv_run(st, NULL);
+    if (rc == 0)
+        rc = srv_run(st, NULL);
+    return rc != 0 ? rc : srv_fleet_agent_created(db, a->id, a->vendor_id, a->created_at);
 }
 
 int srv_store_agent_create(struct srv_store *s, const struct srv_agent *a)
@@ -864,7 +905,7 @@ static int agent_set_revoked_job(struct srv_conn *db, void *arg)
         rc = srv_run(st, &changes);
     if (rc == 0 && changes == 0)
         rc = DA_ERR_AGENT_UNKNOWN;
-    return rc;
+    return rc != 0 ? rc : srv_fleet_agent_revoked(db, j->id, j->revoked != 0);
 }
 
 int srv_store_agent_set_revoked(struct srv_store *s, const char *id, bool revoked)
@@ -976,7 +1017,10 @@ static int sweep_job(struct srv_conn *db, void *arg)
     if (rc == 0)
         rc = srv_prepare(db, &st, "DELETE FROM nonces_used WHERE expires_at < ?1", "i",
                          j->now - 3600);
-    return rc != 0 ? rc : srv_run(st, NULL);
+    if (rc == 0)
+        rc = srv_run(st, NULL);
+    /* the fleet summary's count deltas folded, its old changes dropped */
+    return rc != 0 ? rc : srv_fleet_fold(db, j->now - 2 * (int64_t)SRV_FLEET_WINDOW_S);
 }
 
 int srv_store_sweep_stale(struct srv_store *s, int64_t now, int *changed)
@@ -1784,6 +1828,7 @@ static int report_insert_texts(struct srv_conn *db, const struct srv_report *r)
 struct report_put_job {
     const struct srv_report *r;
     int format;
+    const char *shape_json, *shape_digest; /* the fleet summary's, of r's verdict */
 };
 
 static int report_put_job(struct srv_conn *db, void *arg)
@@ -1818,6 +1863,8 @@ static int report_put_job(struct srv_conn *db, void *arg)
         rc = ima_state_advance(db, r);
     if (rc == 0)
         rc = boot_state_put(db, r);
+    if (rc == 0)
+        rc = srv_fleet_report(db, r, j->shape_json, j->shape_digest);
     for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
         const struct srv_pending_seen *p = &r->pending[i];
 
@@ -1908,9 +1955,16 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
 
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 {
-    struct report_put_job j = {r, s->write_format};
+    struct report_put_job j = {r, s->write_format, NULL, NULL};
+    char *shape = NULL, digest[65];
+    int rc = srv_fleet_shape(r->verdict_json, &shape, digest); /* outside the writer */
 
-    return submit(s, report_put_job, &j);
+    j.shape_json = shape;
+    j.shape_digest = digest;
+    if (rc == 0)
+        rc = submit(s, report_put_job, &j);
+    free(shape);
+    return rc;
 }
 
 void srv_store_write_format(struct srv_store *s, int format)
@@ -2062,6 +2116,62 @@ void srv_report_free(struct srv_report *r)
     free(r->transcript_json);
     free(r->receipt_json);
     free(r);
+}
+
+int srv_store_reports_walk(struct srv_conn *db, const char *agent_id, srv_report_cb cb, void *ctx)
+{
+    struct srv_stmt *st = NULL;
+    int rc, src = SRV_DONE;
+
+    rc = srv_prepare(db, &st,
+                     "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
+                     " ORDER BY received_at DESC, id DESC",
+                     "t", agent_id);
+    while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
+        struct srv_report *r = NULL;
+
+        rc = report_from_row(db, st, LOAD_VERDICT, &r);
+        if (rc == 0)
+            rc = cb(r, ctx);
+        srv_report_free(r);
+    }
+    if (rc == 0 && src < 0)
+        rc = src;
+    srv_release(st);
+    return rc == SRV_FLEET_STOP ? 0 : rc;
+}
+
+int srv_store_fleet_status(struct srv_store *s, int64_t vendor_id, int64_t now,
+                           srv_agent_count_cb cb, void *ctx)
+{
+    int slot, rc;
+    struct srv_conn *db = reader_get(s, &slot);
+
+    rc = srv_fleet_read_status(db, vendor_id, now - (int64_t)s->stale_after, cb, ctx);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_fleet_shapes(struct srv_store *s, int64_t vendor_id, srv_fleet_shape_cb cb,
+                           void *ctx)
+{
+    int slot, rc;
+    struct srv_conn *db = reader_get(s, &slot);
+
+    rc = srv_fleet_read_shapes(db, vendor_id, cb, ctx);
+    reader_put(s, slot);
+    return rc;
+}
+
+int srv_store_fleet_changes(struct srv_store *s, int64_t vendor_id, int64_t since, unsigned limit,
+                            srv_fleet_change_cb cb, void *ctx)
+{
+    int slot, rc;
+    struct srv_conn *db = reader_get(s, &slot);
+
+    rc = srv_fleet_read_changes(db, vendor_id, since, limit, cb, ctx);
+    reader_put(s, slot);
+    return rc;
 }
 
 int srv_store_reports_count(struct srv_store *s, int64_t *count)
@@ -3104,26 +3214,10 @@ int srv_store_audit_page(struct srv_store *s, const char *action, const struct s
     return rc;
 }
 
+/* From the fleet summary's counts (schema 12), not a pass over every agent. */
 int srv_store_agent_counts(struct srv_store *s, int64_t now, srv_agent_count_cb cb, void *ctx)
 {
-    struct srv_stmt *st = NULL;
-    int slot, rc, src;
-    struct srv_conn *db = reader_get(s, &slot);
-
-    rc = srv_prepare(db, &st,
-                     "SELECT v.name, " AGENT_STATUS_SQL " AS status, count(*)"
-                     " FROM agents a JOIN vendors v ON v.id = a.vendor_id"
-                     " GROUP BY v.name, status ORDER BY v.name, status",
-                     "i", now - (int64_t)s->stale_after);
-    while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
-        const char *v = srv_col_text(st, 0), *stt = srv_col_text(st, 1);
-
-        rc = cb(v != NULL ? (const char *)v : "", stt != NULL ? (const char *)stt : "",
-                srv_col_int64(st, 2), ctx);
-    }
-    srv_release(st);
-    reader_put(s, slot);
-    return rc;
+    return srv_store_fleet_status(s, 0, now, cb, ctx);
 }
 
 void srv_store_set_latency(struct srv_store *s, struct srv_histogram *writes,

@@ -550,6 +550,47 @@ int srv_store_audit_page(struct srv_store *s, const char *action, const struct s
 /* Agents counted by vendor and status (for /metrics). */
 typedef int (*srv_agent_count_cb)(const char *vendor, const char *status, int64_t n, void *ctx);
 int srv_store_agent_counts(struct srv_store *s, int64_t now, srv_agent_count_cb cb, void *ctx);
+/* ---- fleet summary (schema 12; docs/internals/server-store.md) ----
+ * Each agent's present results are kept on write, in the transaction that
+ * stores its report (table fleet_current), counted per (vendor, state,
+ * shape) in fleet_counts, and each change of compliance or check verdict
+ * is a row of fleet_changes. Staleness is not stored: it is the agent's
+ * last verified report (or enrollment) against now - stale_after. */
+#define SRV_FLEET_WINDOW_S 86400 /* the summary's "what changed" window */
+
+/* Machines per vendor and status ("compliant", "non_compliant", "stale",
+ * "revoked", "pending"; statuses with no machine are left out), of one
+ * vendor (vendor_id) or all (0), by vendor name then status. */
+int srv_store_fleet_status(struct srv_store *s, int64_t vendor_id, int64_t now,
+                           srv_agent_count_cb cb, void *ctx);
+
+/* The non-revoked machines that have a report, grouped by the controls and
+ * checks of their newest report (shape_json: {"controls": {id: verdict},
+ * "checks": [{"id", "verdict"}]} in the verdict's order) with how many
+ * share it; groups in the order of their first machine by (created_at,
+ * id). */
+typedef int (*srv_fleet_shape_cb)(const char *shape_json, int64_t n, void *ctx);
+int srv_store_fleet_shapes(struct srv_store *s, int64_t vendor_id, srv_fleet_shape_cb cb,
+                           void *ctx);
+
+/* One change of the fleet summary: kind "compliance" (subject "first report"
+ * or "compliance"), "check" (subject the check id), "boot" (subject what
+ * changed, to "changed") or "status" (subject the audit action, to "stale",
+ * "revoked" or "readmitted"; report_id ""). from is NULL when there was no
+ * value before. Texts are borrowed for the call. */
+struct srv_fleet_change {
+    int64_t at;
+    const char *agent_id, *vendor, *host_json, *report_id, *kind, *subject, *from, *to;
+};
+typedef int (*srv_fleet_change_cb)(const struct srv_fleet_change *c, void *ctx);
+/* Changes at or after since of one vendor's machines (or all: 0): the
+ * newest `limit` of report changes, the newest `limit` of boot changes,
+ * and the status events among the newest 500 audit events of each of
+ * agent_stale, agent_revoked and agent_readmitted. Not in time order
+ * across kinds (the caller sorts). */
+int srv_store_fleet_changes(struct srv_store *s, int64_t vendor_id, int64_t since, unsigned limit,
+                            srv_fleet_change_cb cb, void *ctx);
+
 /* Bytes the stored data occupies (for /metrics): SQLite's pages in use
  * (page_count - freelist_count) times page_size, as of the last commit;
  * PostgreSQL's pg_database_size of the store's database. */

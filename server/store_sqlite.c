@@ -29,7 +29,7 @@
 #define STORE_CKPT_GAP_MS   250
 #define STORE_CKPT_PAGES    16384 /* 64 MiB of 4 KiB pages: checkpoint early */
 #define STORE_BUSY_MS       10000
-#define STORE_SCHEMA_LATEST 11
+#define STORE_SCHEMA_LATEST 12
 #define STMT_BUCKETS        64
 
 /* A statement prepared on a connection, kept for the next use. */
@@ -233,7 +233,39 @@ static const char *const migrations[] = {
     /* 11: the agent list and the vendor view page in (created_at, id)
      * order, read from these indexes instead of sorting every agent */
     ("CREATE INDEX IF NOT EXISTS agents_created ON agents(created_at, id);"
-     "CREATE INDEX IF NOT EXISTS agents_vendor_created ON agents(vendor_id, created_at, id);"),
+     "CREATE INDEX IF NOT EXISTS agents_vendor_created ON agents(vendor_id, created_at, id);"),    /* 12: the fleet summary kept on write: each agent's present state and
+     * the shape of its newest verdict, counts per (vendor, state, shape) as
+     * deltas, and the changes of compliance and checks with their time;
+     * rows of existing agents are filled from their reports when the store
+     * opens (server/store_fleet.c). The status events and boot changes the
+     * summary lists are read by time. */
+    ("CREATE TABLE fleet_current (agent_id TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL,"
+     " created_at BIGINT NOT NULL, fresh_at BIGINT NOT NULL, revoked INTEGER NOT NULL,"
+     " state INTEGER NOT NULL, shape TEXT NOT NULL, report_id TEXT, filled INTEGER NOT NULL);"
+     "CREATE INDEX fleet_current_fresh ON fleet_current(fresh_at) WHERE revoked = 0;"
+     "CREATE INDEX fleet_current_shape ON fleet_current(shape, created_at, agent_id)"
+     " WHERE revoked = 0;"
+     "CREATE INDEX fleet_current_vendor_shape ON fleet_current(vendor_id, shape, created_at,"
+     " agent_id) WHERE revoked = 0;"
+     "CREATE TABLE fleet_shapes (digest TEXT PRIMARY KEY, shape TEXT NOT NULL);"
+     "CREATE TABLE fleet_counts (id INTEGER PRIMARY KEY, vendor_id INTEGER NOT NULL,"
+     " state INTEGER NOT NULL, shape TEXT NOT NULL, n BIGINT NOT NULL);"
+     "CREATE TABLE fleet_changes (id INTEGER PRIMARY KEY, at BIGINT NOT NULL,"
+     " vendor_id INTEGER NOT NULL, agent_id TEXT NOT NULL, report_id TEXT NOT NULL,"
+     " seq INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL, from_v TEXT,"
+     " to_v TEXT NOT NULL);"
+     "CREATE INDEX fleet_changes_at ON fleet_changes(at);"
+     "CREATE INDEX fleet_changes_vendor_at ON fleet_changes(vendor_id, at);"
+     "CREATE INDEX IF NOT EXISTS audit_action_id ON audit_log(action, id);"
+     "CREATE INDEX IF NOT EXISTS boot_changes_at ON boot_changes(at);"
+     "INSERT INTO fleet_current (agent_id, vendor_id, created_at, fresh_at, revoked, state,"
+     " shape, report_id, filled) SELECT id, vendor_id, created_at, CASE WHEN last_verified_at"
+     " > created_at THEN last_verified_at ELSE created_at END, CASE WHEN revoked = 1 THEN 1"
+     " ELSE 0 END, CASE WHEN last_verified_at = 0 THEN 0 WHEN last_compliant = 1 THEN 1"
+     " ELSE 2 END, '', NULL, 0 FROM agents;"
+     "INSERT INTO fleet_counts (vendor_id, state, shape, n) SELECT vendor_id, CASE WHEN"
+     " revoked = 1 THEN 3 ELSE state END, '', count(*) FROM fleet_current GROUP BY vendor_id,"
+     " CASE WHEN revoked = 1 THEN 3 ELSE state END;"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");

@@ -1,0 +1,59 @@
+/* The fleet summary's tables (schema 12), kept inside the store's write
+ * transactions: fleet_current (one row per agent: vendor, enrollment time,
+ * freshness time, revoked, state, the shape of its newest verdict),
+ * fleet_shapes (shape text by digest), fleet_counts (signed deltas of the
+ * number of agents per vendor, state and shape, summed on read and folded
+ * by the staleness sweep) and fleet_changes (compliance and check changes
+ * with their time). Internal to the store: server/store.c calls these with
+ * the connection of the transaction it runs. Docs:
+ * docs/internals/server-store.md, "Fleet summary". */
+#ifndef SRV_STORE_FLEET_H
+#define SRV_STORE_FLEET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "store_engine.h"
+
+/* fleet_current.state: the agent's state without time (stale is computed on
+ * read); a revoked agent is counted under FLEET_REVOKED and keeps its state
+ * for re-admission. */
+enum { FLEET_PENDING = 0, FLEET_COMPLIANT = 1, FLEET_NON_COMPLIANT = 2, FLEET_REVOKED = 3 };
+
+/* The shape of a verdict: its controls (string members) and its checks' id
+ * and verdict, as compact JSON, and the SHA-256 (hex) of that text. */
+int srv_fleet_shape(const char *verdict_json, char **shape_json, char digest[65]);
+
+/* An agent was created: its row, counted as pending. */
+int srv_fleet_agent_created(struct srv_conn *db, const char *agent_id, int64_t vendor_id,
+                            int64_t created_at);
+/* An agent was revoked or re-admitted: its row and the counts. */
+int srv_fleet_agent_revoked(struct srv_conn *db, const char *agent_id, bool revoked);
+/* A report was stored (same transaction): the agent's row, the counts, and
+ * the changes from its previous report. shape_json/digest from
+ * srv_fleet_shape of the report's verdict. */
+int srv_fleet_report(struct srv_conn *db, const struct srv_report *r, const char *shape_json,
+                     const char *digest);
+/* Fill the rows the migration left unfilled (batch agents per call, inside
+ * one write), from the stored reports: the newest report's shape and the
+ * changes of the reports at or after since. *filled: agents done. */
+int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, int *filled);
+/* Fold the count deltas and drop changes older than before. */
+int srv_fleet_fold(struct srv_conn *db, int64_t before);
+
+/* Reads on a reader connection (store.h: srv_store_fleet_*). */
+int srv_fleet_read_status(struct srv_conn *db, int64_t vendor_id, int64_t cutoff,
+                          srv_agent_count_cb cb, void *ctx);
+int srv_fleet_read_shapes(struct srv_conn *db, int64_t vendor_id, srv_fleet_shape_cb cb,
+                          void *ctx);
+int srv_fleet_read_changes(struct srv_conn *db, int64_t vendor_id, int64_t since, unsigned limit,
+                           srv_fleet_change_cb cb, void *ctx);
+
+/* From server/store.c: an agent's reports with their verdicts, newest
+ * first, on the connection given (cb may return SRV_FLEET_STOP to end the
+ * walk without error). */
+#define SRV_FLEET_STOP 1
+int srv_store_reports_walk(struct srv_conn *db, const char *agent_id, srv_report_cb cb, void *ctx);
+
+#endif
