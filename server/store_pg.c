@@ -699,8 +699,10 @@ static const struct pg_migration pg_migrations[] = {
      * deltas, and the changes of compliance and checks with their time;
      * rows of existing agents are filled from their reports when the store
      * opens (server/store_fleet.c). The status events and boot changes the
-     * summary lists are read by time. */
-    {12, "CREATE TABLE fleet_current (agent_id TEXT PRIMARY KEY, vendor_id BIGINT NOT NULL,"
+     * summary lists are read by time. Built afresh when run again. */
+    {12, "DROP TABLE IF EXISTS fleet_current; DROP TABLE IF EXISTS fleet_shapes;"
+     "DROP TABLE IF EXISTS fleet_counts; DROP TABLE IF EXISTS fleet_changes;"
+     "CREATE TABLE fleet_current (agent_id TEXT PRIMARY KEY, vendor_id BIGINT NOT NULL,"
      " created_at BIGINT NOT NULL, fresh_at BIGINT NOT NULL, revoked BIGINT NOT NULL,"
      " state BIGINT NOT NULL, shape TEXT NOT NULL, report_id TEXT, filled BIGINT NOT NULL);"
      "CREATE INDEX fleet_current_fresh ON fleet_current(fresh_at) WHERE revoked = 0;"

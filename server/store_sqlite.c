@@ -238,8 +238,10 @@ static const char *const migrations[] = {
      * deltas, and the changes of compliance and checks with their time;
      * rows of existing agents are filled from their reports when the store
      * opens (server/store_fleet.c). The status events and boot changes the
-     * summary lists are read by time. */
-    ("CREATE TABLE fleet_current (agent_id TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL,"
+     * summary lists are read by time. Built afresh when run again. */
+    ("DROP TABLE IF EXISTS fleet_current; DROP TABLE IF EXISTS fleet_shapes;"
+     "DROP TABLE IF EXISTS fleet_counts; DROP TABLE IF EXISTS fleet_changes;"
+     "CREATE TABLE fleet_current (agent_id TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL,"
      " created_at BIGINT NOT NULL, fresh_at BIGINT NOT NULL, revoked INTEGER NOT NULL,"
      " state INTEGER NOT NULL, shape TEXT NOT NULL, report_id TEXT, filled INTEGER NOT NULL);"
      "CREATE INDEX fleet_current_fresh ON fleet_current(fresh_at) WHERE revoked = 0;"

@@ -84,12 +84,12 @@ static void test_migration_and_reopen(void **state)
     char idx[256];
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 11);
+    assert_int_equal(version, 12);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 11);
+    assert_int_equal(version, 12);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     /* schema 11: the agent list's and the vendor view's ordering indexes */
@@ -672,7 +672,7 @@ static void migration_from_1_sqlite(void **state)
              "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 11);
+    assert_int_equal(version, 12);
     {
         /* a token from before the migration still works, under the id the
          * migration gave it (the first 8 bytes of its hash) */
@@ -786,7 +786,7 @@ static void migration_from_3_sqlite(void **state)
                       " COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 11);
+    assert_int_equal(version, 12);
     assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
     assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
     assert_string_equal(rid, "r1");
