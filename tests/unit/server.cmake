@@ -7,6 +7,12 @@ da_unit_test(NAME test_server_store SOURCES ${DA_TEST_SRC}/unit/test_server_stor
 add_test(NAME test_server_store_pg COMMAND test_server_store)
 set_tests_properties(test_server_store_pg PROPERTIES LABELS "unit;server;postgresql" TIMEOUT 600
                      ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
+# The fleet summary kept on write against the per-machine computation.
+da_unit_test(NAME test_server_fleet SOURCES ${DA_TEST_SRC}/unit/test_server_fleet.c
+             LIBS da_server da_test_pg LABELS server)
+add_test(NAME test_server_fleet_pg COMMAND test_server_fleet)
+set_tests_properties(test_server_fleet_pg PROPERTIES LABELS "unit;server;postgresql" TIMEOUT 600
+                     ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
 # Compact report storage: real documents, retention, damaged blobs.
 da_unit_test(NAME test_server_store_pack SOURCES ${DA_TEST_SRC}/unit/test_server_store_pack.c
              LIBS da_server da_test_pg LABELS server)
