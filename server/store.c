@@ -109,13 +109,16 @@ int srv_store_lease(struct srv_store *s, enum srv_lease kind, bool *held)
 struct fleet_fill_job {
     int64_t since;
     int filled;
+    char after[256], next[256];
 };
 
 static int fleet_fill_job(struct srv_conn *db, void *arg)
 {
     struct fleet_fill_job *j = arg;
 
-    return srv_fleet_fill_batch(db, j->since, 256, &j->filled);
+    /* a transaction run again starts from the same agent */
+    snprintf(j->next, sizeof(j->next), "%s", j->after);
+    return srv_fleet_fill_batch(db, j->since, 256, j->next, sizeof(j->next), &j->filled);
 }
 
 /* The fleet summary's rows that schema 12 added for agents that existed
@@ -124,14 +127,18 @@ static int fleet_fill_job(struct srv_conn *db, void *arg)
  * together share the work and an interrupted start resumes. */
 static int fleet_fill(struct srv_store *s)
 {
-    struct fleet_fill_job j = {now_s() - SRV_FLEET_WINDOW_S, 0};
+    struct fleet_fill_job j;
     int64_t total = 0;
     uint64_t t0 = mono_us();
     int rc;
 
+    memset(&j, 0, sizeof(j));
+    j.since = now_s() - SRV_FLEET_WINDOW_S;
     do {
         rc = submit(s, fleet_fill_job, &j);
         total += rc == 0 ? j.filled : 0;
+        if (rc == 0)
+            memcpy(j.after, j.next, sizeof(j.after));
     } while (rc == 0 && j.filled > 0);
     if (rc == 0 && total > 0)
         da_info_f("fleet summary filled for %lld agent(s) in %.1f s", (long long)total,

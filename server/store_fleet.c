@@ -12,6 +12,7 @@
 #define FLEET_SCAN_MAX  5000 /* reports read per agent when filling */
 #define FLEET_AUDIT_MAX 500  /* newest audit events read per status action */
 #define FLEET_FILL_MAX  1024
+#define FLEET_KEY_MAX   256 /* agent ids as stored (the server makes SRV_ID_HEX) */
 
 /* ---- shapes ---- */
 
@@ -365,7 +366,7 @@ static void scan_clear(struct scan *sc)
 }
 
 struct fill_agent {
-    char id[SRV_ID_HEX];
+    char id[FLEET_KEY_MAX];
     int64_t vendor_id;
     int revoked, state;
 };
@@ -402,7 +403,8 @@ static int fill_one(struct srv_conn *db, const struct fill_agent *a, int64_t sin
     return rc;
 }
 
-int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, int *filled)
+int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, char *after,
+                         size_t after_size, int *filled)
 {
     struct fill_agent *v;
     struct srv_stmt *st = NULL;
@@ -415,12 +417,20 @@ int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, int
     v = calloc(batch, sizeof(*v));
     if (v == NULL)
         return DA_ERR_NOMEM;
+    /* in key order after the last one seen, so that an agent that cannot
+     * be filled is passed over instead of read again */
     rc = srv_prepare(db, &st,
                      "SELECT agent_id, vendor_id, revoked, state FROM fleet_current"
-                     " WHERE filled = 0 ORDER BY agent_id LIMIT ?1",
-                     "i", (int64_t)batch);
+                     " WHERE filled = 0 AND agent_id > ?2 ORDER BY agent_id LIMIT ?1",
+                     "it", (int64_t)batch, after);
     while (rc == 0 && n < batch && (src = srv_step(st)) == SRV_ROW) {
-        srv_col_copy(st, 0, v[n].id, sizeof(v[n].id));
+        const char *id = srv_col_text(st, 0);
+
+        if (id == NULL || strlen(id) >= sizeof(v[n].id)) {
+            rc = DA_ERR_STORE;
+            break;
+        }
+        snprintf(v[n].id, sizeof(v[n].id), "%s", id);
         v[n].vendor_id = srv_col_int64(st, 1);
         v[n].revoked = srv_col_int(st, 2);
         v[n].state = srv_col_int(st, 3);
@@ -431,6 +441,8 @@ int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, int
     srv_release(st);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = fill_one(db, &v[i], since);
+    if (rc == 0 && n > 0)
+        snprintf(after, after_size, "%s", v[n - 1].id);
     free(v);
     if (rc == 0)
         *filled = (int)n;
@@ -587,7 +599,7 @@ int srv_fleet_read_status(struct srv_conn *db, int64_t vendor_id, int64_t cutoff
 struct shape_group {
     char digest[65];
     int64_t n, first_at;
-    char first_id[SRV_ID_HEX];
+    char first_id[FLEET_KEY_MAX];
 };
 
 static int by_first(const void *x, const void *y)

@@ -11,6 +11,7 @@
 #define SRV_STORE_FLEET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -36,9 +37,11 @@ int srv_fleet_agent_revoked(struct srv_conn *db, const char *agent_id, bool revo
 int srv_fleet_report(struct srv_conn *db, const struct srv_report *r, const char *shape_json,
                      const char *digest);
 /* Fill the rows the migration left unfilled (batch agents per call, inside
- * one write), from the stored reports: the newest report's shape and the
- * changes of the reports at or after since. *filled: agents done. */
-int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, int *filled);
+ * one write, in agent id order after `after`, which it advances), from the
+ * stored reports: the newest report's shape and the changes of the reports
+ * at or after since. *filled: agents read (0: none left). */
+int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, char *after,
+                         size_t after_size, int *filled);
 /* Fold the count deltas and drop changes older than before. */
 int srv_fleet_fold(struct srv_conn *db, int64_t before);
 

@@ -16,8 +16,18 @@
 # last day so the statuses are mixed. Timings: EXPLAIN ANALYZE of each store
 # query, then each request through the server over HTTPS, warm (one
 # untimed request first), median of FLEET_RUNS.
+#
+# The fleet summary's tables (schema 12) are not copied: the script removes
+# schema 12's record after the copy, so the server's next start builds them
+# again and fills them from the reports, as it upgrades a database of
+# schema 11 (the time it takes is printed). With DA_BUILD_BEFORE (a release
+# build of an earlier version, e.g. main before schema 12), that build's
+# server writes the seed reports and answers the same requests first, on the
+# same data, for the "before" column; then this build's server upgrades the
+# database and answers them again.
 #   FLEET_AGENTS (default 100000), FLEET_VENDORS (100), FLEET_REPORTS (10),
-#   FLEET_SEED (100), FLEET_RUNS (5), FLEET_TIMEOUT (120 s per request)
+#   FLEET_SEED (100), FLEET_RUNS (5), FLEET_TIMEOUT (120 s per request),
+#   FLEET_TIMEOUT_BEFORE (60 s per request of the earlier build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${DA_BUILD:?run through scripts/bench}
@@ -30,6 +40,8 @@ tmo=${FLEET_TIMEOUT:-120}
 copies=$(((agents + seed - 1) / seed - 1))
 data=$top/tests/data/loadgen
 server=$build/server/devattest-server
+before=${DA_BUILD_BEFORE:+$DA_BUILD_BEFORE/server/devattest-server}
+tmo_before=${FLEET_TIMEOUT_BEFORE:-60}
 loadgen=$build/loadgen/devattest-loadgen
 work=$(mktemp -d /tmp/da-bench-fleet-XXXXXX)
 pid=
@@ -61,16 +73,18 @@ nonce_burst_per_address = 1000000
 test_software_agents = yes
 log_level = warn
 EOC
-"$server" -c "$work/server.conf" init --name 127.0.0.1 >/dev/null
+srv=${before:-$server} # the server that writes the seed reports
+"$srv" -c "$work/server.conf" init --name 127.0.0.1 >/dev/null
 cp "$top/common/policies/iso27001-2022-devenv.json" "$work/state/policy.json"
-"$server" -c "$work/server.conf" vendor create bench >/dev/null
-"$server" -c "$work/server.conf" token create --role admin --label bench | head -1 >"$work/token"
+"$srv" -c "$work/server.conf" vendor create bench >/dev/null
+"$srv" -c "$work/server.conf" token create --role admin --label bench | head -1 >"$work/token"
 
 start() {
   rm -f "$work/port"
-  "$server" -c "$work/server.conf" serve --port-file "$work/port" 2>>"$work/server.log" &
+  "$srv" -c "$work/server.conf" serve --port-file "$work/port" 2>>"$work/server.log" &
   pid=$!
-  for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+  # a start that fills the fleet summary's tables takes minutes at scale
+  for _ in $(seq 1 36000); do [ -s "$work/port" ] && break; kill -0 "$pid" || break; sleep 0.05; done
   [ -s "$work/port" ] || { cat "$work/server.log" >&2; exit 1; }
 }
 # stop: the server ends after its requests in progress; a fleet overview
@@ -92,7 +106,8 @@ stop
 seeded=$(sql -c "SELECT count(*) FROM reports")
 [ "$seeded" -gt 0 ] || { echo "fleet-queries: the load generator stored no report" >&2; exit 1; }
 
-# Copy k (1..copies) of seed agent a gets id a.id || '-' || k, vendor
+# Copy k (1..copies) of seed agent a gets id md5(a.id || '-' || k) (32 hex
+# digits, the form of the server's ids; its reports likewise), vendor
 # number (its ordinal * copies + k) mod vendors, its times moved back by
 # up to a day (so some are stale, some current), everything else as stored.
 t0=$(date +%s.%N)
@@ -102,7 +117,7 @@ INSERT INTO vendors (name, created_at)
 CREATE TEMP TABLE seed AS
   SELECT id, row_number() OVER (ORDER BY id) AS n FROM agents;
 CREATE TEMP TABLE copies AS
-  SELECT s.id AS src, s.id || '-' || k AS dst, k,
+  SELECT s.id AS src, md5(s.id || '-' || k) AS dst, k,
     (SELECT id FROM vendors WHERE name = 'v' || lpad((1 + (s.n * $copies + k) % $vendors)::text, 3, '0')) AS vendor_id,
     ((s.n * 7919 + k * 104729) % 86400) AS shift
   FROM seed s CROSS JOIN generate_series(1, $copies) k;
@@ -112,7 +127,7 @@ INSERT INTO agents (id, vendor_id, ek_name, ak_name, ak_public, sk_public, host_
     pruned_through)
   SELECT c.dst, c.vendor_id, a.ek_name || '-' || c.k, a.ak_name, a.ak_public, a.sk_public,
     a.host_json, a.revoked, a.created_at - c.shift, a.last_verified_at - c.shift,
-    a.last_compliant, a.last_report_id || '-' || c.k, a.reset_count, a.restart_count, a.clock,
+    a.last_compliant, md5(a.last_report_id || '-' || c.k), a.reset_count, a.restart_count, a.clock,
     a.firmware_version, a.stale_marked, a.ek_trust, a.ek_issuer, a.ek_serial, a.ek_root,
     a.pack_base, a.pruned_through
   FROM copies c JOIN agents a ON a.id = c.src;
@@ -123,14 +138,15 @@ INSERT INTO reports (id, agent_id, nonce_hash, evidence_sha256, evidence_json, v
     transcript_json, receipt_json, compliant, received_at, reset_count, restart_count, clock,
     firmware_version, inventory_sha256, format, packed, verdict_sha256, pack_base,
     evidence_digest, pruned_at)
-  SELECT r.id || '-' || c.k, c.dst, r.nonce_hash, r.evidence_sha256, r.evidence_json,
+  SELECT md5(r.id || '-' || c.k), c.dst, r.nonce_hash, r.evidence_sha256, r.evidence_json,
     r.verdict_json, r.transcript_json, r.receipt_json, r.compliant, r.received_at - c.shift,
     r.reset_count, r.restart_count, r.clock, r.firmware_version, r.inventory_sha256, r.format,
     r.packed, r.verdict_sha256, r.pack_base, r.evidence_digest, r.pruned_at
   FROM copies c JOIN reports r ON r.agent_id = c.src;
 INSERT INTO report_bodies (report_id, body)
-  SELECT b.report_id || '-' || c.k, b.body
+  SELECT md5(b.report_id || '-' || c.k), b.body
   FROM copies c JOIN reports r ON r.agent_id = c.src JOIN report_bodies b ON b.report_id = r.id;
+DELETE FROM schema_version WHERE version = 12;
 VACUUM ANALYZE;
 EOSQL
 t1=$(date +%s.%N)
@@ -170,14 +186,13 @@ explain "agents list, all (fleet overview)" "$(list 0)"
 explain "agents list, one vendor (fleet overview ?vendor=)" "$(list "$vid")"
 explain "agents page, all, 101 rows (GET /v1/agents)" "$(page 0 101)"
 explain "agents page, one vendor, 101 rows (GET /v1/agents?vendor=)" "$(page "$vid" 101)"
-explain "agent counts per vendor and status (metrics)" \
+explain "agent counts per vendor and status, every agent (metrics before schema 12)" \
   "SELECT v.name, $status AS status, count(*) FROM agents a JOIN vendors v ON v.id = a.vendor_id GROUP BY v.name, status ORDER BY v.name, status"
-explain "newest 50 reports of one agent (per agent in the overview)" \
+explain "newest 50 reports of one agent (per agent in the overview before schema 12)" \
   "SELECT id, received_at, compliant, format, packed, verdict_sha256 FROM reports WHERE agent_id = '$rid' ORDER BY received_at DESC, id DESC LIMIT 50"
 echo
 
-start
-url="https://127.0.0.1:$(cat "$work/port")"
+url=
 request() { # PATH -> "HTTP-status seconds" (status 000: no answer within $tmo s)
   curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' --max-time "$tmo" --cacert "$work/state/ca.pem" \
     -H "Authorization: Bearer $(cat "$work/token")" "$url$1" 2>/dev/null || true
@@ -203,10 +218,54 @@ timed() { # NAME PATH
   printf '%s\n' "${times[@]}" | sort -n | awk -v n="$1" -v p="$2" '{v[NR] = $1}
     END {m = v[int((NR + 1) / 2)] * 1000; printf "| %s | `%s` | %.1f ms | %s |\n", n, p, m, (m < 50 ? "yes" : "no")}'
 }
-echo "| request (HTTPS, warm, median of $runs) | path | median | under 50 ms |"
-echo "|---|---|---|---|"
-timed "agent list, first page" "/v1/agents"
-timed "vendor view, first page" "/v1/agents?vendor=v042"
-timed "fleet overview, one vendor" "/v1/fleet?vendor=v042"
-timed "fleet overview, all vendors" "/v1/fleet"
+requests() { # TITLE
+  echo "| request: $1 (HTTPS, warm, median of $runs) | path | median | under 50 ms |"
+  echo "|---|---|---|---|"
+  timed "agent list, first page" "/v1/agents"
+  timed "vendor view, first page" "/v1/agents?vendor=v042"
+  timed "fleet overview, one vendor" "/v1/fleet?vendor=v042"
+  timed "fleet overview, all vendors" "/v1/fleet"
+  timed "metrics (agent counts per vendor and status)" "/metrics"
+  echo
+}
+
+if [ -n "$before" ]; then
+  tmo=$tmo_before
+  start
+  url="https://127.0.0.1:$(cat "$work/port")"
+  requests "earlier build ($DA_BUILD_BEFORE), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  stop
+fi
+
+# this build: the start migrates to schema 12 and fills the summary's tables
+srv=$server
+tmo=${FLEET_TIMEOUT:-120}
+t0=$(date +%s.%N)
+start
+t1=$(date +%s.%N)
+url="https://127.0.0.1:$(cat "$work/port")"
+echo "schema 12 upgrade at start (fleet summary filled from the reports):" \
+  "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", b - a}') s;" \
+  "$(grep -o 'fleet summary filled for .*' "$work/server.log" | tail -1)"
+sql -c "VACUUM ANALYZE" >/dev/null
+echo
+
+# the summary's queries (server/store_fleet.c), parameters written in
+echo "| store query of the fleet summary (EXPLAIN ANALYZE, warm) | execution time |"
+echo "|---|---|"
+explain "machines per vendor and state (count deltas), all" \
+  "SELECT v.name, c.state, sum(c.n) FROM fleet_counts c JOIN vendors v ON v.id = c.vendor_id GROUP BY v.name, c.state"
+explain "stale machines per vendor and state, all" \
+  "SELECT v.name, f.state, count(*) FROM fleet_current f JOIN vendors v ON v.id = f.vendor_id WHERE f.revoked = 0 AND f.fresh_at < $cut GROUP BY v.name, f.state"
+explain "result shapes, all" \
+  "SELECT shape, sum(n) FROM fleet_counts WHERE state <> 3 AND shape <> '' GROUP BY shape HAVING sum(n) <> 0"
+explain "changes of the last 24 h, newest 501, all" \
+  "SELECT c.at, c.agent_id, v.name, a.host_json, c.report_id, c.subject, c.kind, c.from_v, c.to_v FROM fleet_changes c JOIN agents a ON a.id = c.agent_id JOIN vendors v ON v.id = a.vendor_id WHERE c.at >= $cut ORDER BY c.at DESC, c.id DESC LIMIT 501"
+explain "changes of the last 24 h, newest 501, one vendor" \
+  "SELECT c.at, c.agent_id, v.name, a.host_json, c.report_id, c.subject, c.kind, c.from_v, c.to_v FROM fleet_changes c JOIN agents a ON a.id = c.agent_id JOIN vendors v ON v.id = a.vendor_id WHERE c.vendor_id = $vid AND c.at >= $cut ORDER BY c.at DESC, c.id DESC LIMIT 501"
+echo "rows: fleet_current $(sql -c 'SELECT count(*) FROM fleet_current'), fleet_counts $(sql -c 'SELECT count(*) FROM fleet_counts')," \
+  "fleet_shapes $(sql -c 'SELECT count(*) FROM fleet_shapes'), fleet_changes $(sql -c 'SELECT count(*) FROM fleet_changes')"
+echo
+
+requests "this build, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 stop
