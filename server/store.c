@@ -121,6 +121,12 @@ static int fleet_fill_job(struct srv_conn *db, void *arg)
     return srv_fleet_fill_batch(db, j->since, 256, j->next, sizeof(j->next), &j->filled);
 }
 
+static int fleet_fold_job(struct srv_conn *db, void *arg)
+{
+    (void)arg;
+    return srv_fleet_fold(db, now_s() - 2 * (int64_t)SRV_FLEET_WINDOW_S);
+}
+
 /* The fleet summary's rows that schema 12 added for agents that existed
  * then are filled from their stored reports before the store is used; a
  * batch at a time, each its own transaction, so two instances starting
@@ -140,6 +146,8 @@ static int fleet_fill(struct srv_store *s)
         if (rc == 0)
             memcpy(j.after, j.next, sizeof(j.after));
     } while (rc == 0 && j.filled > 0);
+    if (rc == 0 && total > 0) /* one count row per group again */
+        rc = submit(s, fleet_fold_job, NULL);
     if (rc == 0 && total > 0)
         da_info_f("fleet summary filled for %lld agent(s) in %.1f s", (long long)total,
                   (double)(mono_us() - t0) / 1e6);

@@ -244,9 +244,8 @@ t0=$(date +%s.%N)
 start
 t1=$(date +%s.%N)
 url="https://127.0.0.1:$(cat "$work/port")"
-echo "schema 12 upgrade at start (fleet summary filled from the reports):" \
-  "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", b - a}') s;" \
-  "$(grep -o 'fleet summary filled for .*' "$work/server.log" | tail -1)"
+echo "schema 12 upgrade at start (fleet summary filled from the reports of" \
+  "$(sql -c 'SELECT count(*) FROM fleet_current') agents): $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", b - a}') s"
 sql -c "VACUUM ANALYZE" >/dev/null
 echo
 
