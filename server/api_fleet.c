@@ -1,8 +1,8 @@
 /* Views for the dashboard, computed from the store like every other read:
  * the fleet summary (machines per vendor and status, per-control and
  * per-check results of each machine's newest report, what changed in the
- * last 24 hours, from the tables the store keeps on write) and the difference between two reports, field by field.
- * A vendor token sees only its own vendor's machines. */
+ * last 24 hours, from the tables the store keeps on write) and the difference between two reports,
+ * field by field. A vendor token sees only its own vendor's machines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +15,11 @@
 #include "render.h"
 #include "verdict.h"
 
-#define FLEET_WINDOW_S     SRV_FLEET_WINDOW_S
-#define FLEET_CHANGES_MAX  500    /* newest changes kept in the answer */
-#define DIFF_CHANGES_MAX   1000   /* field changes kept in a diff answer */
-#define DIFF_LEAVES_MAX    200000 /* scalars per evidence document */
-#define DIFF_POINTER_MAX   4096
+#define FLEET_WINDOW_S    SRV_FLEET_WINDOW_S
+#define FLEET_CHANGES_MAX 500    /* newest changes kept in the answer */
+#define DIFF_CHANGES_MAX  1000   /* field changes kept in a diff answer */
+#define DIFF_LEAVES_MAX   200000 /* scalars per evidence document */
+#define DIFF_POINTER_MAX  4096
 
 static const char *const verdict_names[] = {"pass", "fail", "unknown", "not_applicable"};
 #define N_VERDICTS 4

@@ -2167,8 +2167,7 @@ int srv_store_fleet_status(struct srv_store *s, int64_t vendor_id, int64_t now,
     return rc;
 }
 
-int srv_store_fleet_shapes(struct srv_store *s, int64_t vendor_id, srv_fleet_shape_cb cb,
-                           void *ctx)
+int srv_store_fleet_shapes(struct srv_store *s, int64_t vendor_id, srv_fleet_shape_cb cb, void *ctx)
 {
     int slot, rc;
     struct srv_conn *db = reader_get(s, &slot);

@@ -76,10 +76,11 @@ static int row_read(struct srv_conn *db, const char *agent_id, struct fleet_row 
     int rc, src;
 
     memset(row, 0, sizeof(*row));
-    rc = srv_prepare(db, &st,
-                     "SELECT vendor_id, created_at, revoked, state, shape, filled FROM fleet_current"
-                     " WHERE agent_id = ?1",
-                     "t", agent_id);
+    rc =
+        srv_prepare(db, &st,
+                    "SELECT vendor_id, created_at, revoked, state, shape, filled FROM fleet_current"
+                    " WHERE agent_id = ?1",
+                    "t", agent_id);
     if (rc != 0)
         return rc;
     src = srv_step(st);
@@ -125,10 +126,11 @@ static int count_move(struct srv_conn *db, int64_t vendor_id, int from_key, cons
 int srv_fleet_agent_created(struct srv_conn *db, const char *agent_id, int64_t vendor_id,
                             int64_t created_at)
 {
-    int rc = srv_exec(db, NULL,
-                      "INSERT INTO fleet_current (agent_id, vendor_id, created_at, fresh_at, revoked,"
-                      " state, shape, report_id, filled) VALUES (?1, ?2, ?3, ?3, 0, 0, '', NULL, 1)",
-                      "tii", agent_id, vendor_id, created_at);
+    int rc =
+        srv_exec(db, NULL,
+                 "INSERT INTO fleet_current (agent_id, vendor_id, created_at, fresh_at, revoked,"
+                 " state, shape, report_id, filled) VALUES (?1, ?2, ?3, ?3, 0, 0, '', NULL, 1)",
+                 "tii", agent_id, vendor_id, created_at);
 
     return rc != 0 ? rc : count_add(db, vendor_id, FLEET_PENDING, "", 1);
 }
@@ -731,20 +733,21 @@ int srv_fleet_read_changes(struct srv_conn *db, int64_t vendor_id, int64_t since
     int rc;
 
     /* compliance and check changes, written with each report */
-    rc = vendor_id == 0
-             ? srv_prepare(db, &st,
-                           "SELECT c.at, c.agent_id, v.name, a.host_json, c.report_id, c.subject,"
-                           " c.kind, c.from_v, c.to_v FROM fleet_changes c"
-                           " JOIN agents a ON a.id = c.agent_id JOIN vendors v ON v.id = a.vendor_id"
-                           " WHERE c.at >= ?1 ORDER BY c.at DESC, c.id DESC LIMIT ?2",
-                           "ii", since, (int64_t)limit)
-             : srv_prepare(db, &st,
-                           "SELECT c.at, c.agent_id, v.name, a.host_json, c.report_id, c.subject,"
-                           " c.kind, c.from_v, c.to_v FROM fleet_changes c"
-                           " JOIN agents a ON a.id = c.agent_id JOIN vendors v ON v.id = a.vendor_id"
-                           " WHERE c.vendor_id = ?3 AND c.at >= ?1 ORDER BY c.at DESC, c.id DESC"
-                           " LIMIT ?2",
-                           "iii", since, (int64_t)limit, vendor_id);
+    rc =
+        vendor_id == 0
+            ? srv_prepare(db, &st,
+                          "SELECT c.at, c.agent_id, v.name, a.host_json, c.report_id, c.subject,"
+                          " c.kind, c.from_v, c.to_v FROM fleet_changes c"
+                          " JOIN agents a ON a.id = c.agent_id JOIN vendors v ON v.id = a.vendor_id"
+                          " WHERE c.at >= ?1 ORDER BY c.at DESC, c.id DESC LIMIT ?2",
+                          "ii", since, (int64_t)limit)
+            : srv_prepare(db, &st,
+                          "SELECT c.at, c.agent_id, v.name, a.host_json, c.report_id, c.subject,"
+                          " c.kind, c.from_v, c.to_v FROM fleet_changes c"
+                          " JOIN agents a ON a.id = c.agent_id JOIN vendors v ON v.id = a.vendor_id"
+                          " WHERE c.vendor_id = ?3 AND c.at >= ?1 ORDER BY c.at DESC, c.id DESC"
+                          " LIMIT ?2",
+                          "iii", since, (int64_t)limit, vendor_id);
     if (rc == 0)
         rc = change_rows(st, 0, cb, ctx);
     srv_release(st);

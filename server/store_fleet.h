@@ -48,8 +48,7 @@ int srv_fleet_fold(struct srv_conn *db, int64_t before);
 /* Reads on a reader connection (store.h: srv_store_fleet_*). */
 int srv_fleet_read_status(struct srv_conn *db, int64_t vendor_id, int64_t cutoff,
                           srv_agent_count_cb cb, void *ctx);
-int srv_fleet_read_shapes(struct srv_conn *db, int64_t vendor_id, srv_fleet_shape_cb cb,
-                          void *ctx);
+int srv_fleet_read_shapes(struct srv_conn *db, int64_t vendor_id, srv_fleet_shape_cb cb, void *ctx);
 int srv_fleet_read_changes(struct srv_conn *db, int64_t vendor_id, int64_t since, unsigned limit,
                            srv_fleet_change_cb cb, void *ctx);
 

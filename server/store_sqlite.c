@@ -233,7 +233,8 @@ static const char *const migrations[] = {
     /* 11: the agent list and the vendor view page in (created_at, id)
      * order, read from these indexes instead of sorting every agent */
     ("CREATE INDEX IF NOT EXISTS agents_created ON agents(created_at, id);"
-     "CREATE INDEX IF NOT EXISTS agents_vendor_created ON agents(vendor_id, created_at, id);"),    /* 12: the fleet summary kept on write: each agent's present state and
+     "CREATE INDEX IF NOT EXISTS agents_vendor_created ON agents(vendor_id, created_at, id);"),
+    /* 12: the fleet summary kept on write: each agent's present state and
      * the shape of its newest verdict, counts per (vendor, state, shape) as
      * deltas, and the changes of compliance and checks with their time;
      * rows of existing agents are filled from their reports when the store

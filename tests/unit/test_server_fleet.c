@@ -477,14 +477,14 @@ static void verdict_of(char *out, size_t n, int policy, const char *v)
                                          : "error";
 
         all_pass = all_pass && v[i] == 'p';
-        len += (size_t)snprintf(out + len, n - len, "%s{\"id\":\"%s\",\"verdict\":\"%s\",\"why\":\"%d\"}",
+        len += (size_t)snprintf(out + len, n - len,
+                                "%s{\"id\":\"%s\",\"verdict\":\"%s\",\"why\":\"%d\"}",
                                 i > 0 ? "," : "", ids[i], name, i);
     }
-    len += (size_t)snprintf(out + len, n - len,
-                            "],\"compliant\":%s,\"controls\":{\"8.30\":\"%s\",\"8.31\":\"%s\"%s}}",
-                            all_pass ? "true" : "false", v[0] == 'p' ? "pass" : "fail",
-                            all_pass ? "pass" : "fail",
-                            policy == 2 ? ",\"8.32\":\"not_applicable\"" : "");
+    len += (size_t)snprintf(
+        out + len, n - len, "],\"compliant\":%s,\"controls\":{\"8.30\":\"%s\",\"8.31\":\"%s\"%s}}",
+        all_pass ? "true" : "false", v[0] == 'p' ? "pass" : "fail", all_pass ? "pass" : "fail",
+        policy == 2 ? ",\"8.32\":\"not_applicable\"" : "");
     assert_true(len < n);
 }
 
