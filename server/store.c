@@ -1287,20 +1287,19 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
     return rc;
 }
 
-/* Stores raw once per agent under its digest (into digest); a blob already
- * there only has its last use moved (at most once a day). */
-static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
-                    size_t len, int64_t now, unsigned char digest[32])
+/* Stores raw once per agent under digest, its SHA-256 (computed by the
+ * caller); a blob already there only has its last use moved (at most once a
+ * day). */
+static int blob_put_known(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
+                          size_t len, int64_t now, const unsigned char digest[32])
 {
     unsigned char *z = NULL;
     size_t zlen = 0;
     int64_t used = 0;
-    int rc = da_sha256(raw, len, digest);
-
-    if (rc == 0)
-        rc = srv_one_int64(db, &used,
+    int rc = srv_one_int64(db, &used,
                            "SELECT last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
                            "tb", agent_id, digest, (size_t)32);
+
     if (rc == 0 && used < now - BLOB_TOUCH_S)
         rc = srv_exec(db, NULL,
                       "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
@@ -1318,14 +1317,29 @@ static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const v
     return rc;
 }
 
+/* blob_put_known of raw under its SHA-256 (into digest). */
+static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
+                    size_t len, int64_t now, unsigned char digest[32])
+{
+    int rc = da_sha256(raw, len, digest);
+
+    return rc == 0 ? blob_put_known(db, agent_id, kind, raw, len, now, digest) : rc;
+}
+
 /* The digest under which a report's evidence set is kept: the report's
  * evidence_sha256 when it is the SHA-256 of the text (always, for reports
- * the server verified), else the text's own (stored in evidence_digest). */
+ * the server verified), else the text's own (stored in evidence_digest).
+ * A caller that hashed the text itself passes the digest (evidence_digest)
+ * and the text is not hashed again; evidence_sha256 must still be its hex. */
 static int evidence_key(const struct srv_report *r, unsigned char digest[32], bool *own)
 {
     char hex[65];
-    int rc = da_sha256(r->evidence_json, strlen(r->evidence_json), digest);
+    int rc = 0;
 
+    if (r->evidence_digest != NULL)
+        memcpy(digest, r->evidence_digest, 32);
+    else
+        rc = da_sha256(r->evidence_json, strlen(r->evidence_json), digest);
     if (rc != 0)
         return rc;
     da_hex_encode_to(digest, 32, hex, sizeof(hex));
@@ -1333,25 +1347,45 @@ static int evidence_key(const struct srv_report *r, unsigned char digest[32], bo
     return 0;
 }
 
-/* The evidence as its area list (*list, for the report's record): each
+/* What a report's compact row needs that does not depend on the database:
+ * the evidence's areas with their digests and list, the verdict's digest,
+ * the body's skeleton and its cut members' digests, the raw record. It is
+ * built in the caller's thread before the write job (report_prep_make), so
+ * the store's one writer spends its time on the database only, and a job
+ * run again (a PostgreSQL serialization failure) reuses it. */
+struct report_prep {
+    unsigned char ekey[32];
+    bool own;
+    struct srv_pack_area *a;
+    unsigned char (*dg)[32];
+    size_t n_areas;
+    unsigned char *areas;
+    size_t areas_len;
+    unsigned char vdigest[32];
+    char *skeleton;
+    struct srv_pack_rec rec;
+    const char *sub_value[SRV_PACK_MAX_SUBS]; /* the cut members, for blob_put_known */
+    size_t sub_len[SRV_PACK_MAX_SUBS];
+    unsigned char *raw;
+    size_t raw_len;
+};
+
+/* The evidence as its area list (p->areas, for the report's record): each
  * top-level member of the canonical (RFC 8785) text, its value inline
  * when shorter than SRV_PACK_CUT_MIN, else stored once per agent under its
- * SHA-256. A text that is not "{" key ":" value ("," ...)* "}" with nothing
- * between is kept whole as one entry. */
-static int evidence_put(struct srv_conn *db, const struct srv_report *r, unsigned char **list,
-                        size_t *list_len)
+ * SHA-256 (evidence_store). A text that is not "{" key ":" value ("," ...)*
+ * "}" with nothing between is kept whole as one entry. */
+static int evidence_split(const struct srv_report *r, struct report_prep *p)
 {
     struct srv_json_member *m = calloc(SRV_PACK_MAX_AREAS, sizeof(*m));
-    struct srv_pack_area *a = calloc(SRV_PACK_MAX_AREAS, sizeof(*a));
-    unsigned char(*dg)[32] = calloc(SRV_PACK_MAX_AREAS, sizeof(*dg));
     const char *canon = r->evidence_json;
     size_t len = strlen(canon), n = 0, i;
     bool whole = false;
     int rc = 0;
 
-    *list = NULL;
-    *list_len = 0;
-    if (m == NULL || a == NULL || dg == NULL) {
+    p->a = calloc(SRV_PACK_MAX_AREAS, sizeof(*p->a));
+    p->dg = calloc(SRV_PACK_MAX_AREAS, sizeof(*p->dg));
+    if (m == NULL || p->a == NULL || p->dg == NULL) {
         rc = DA_ERR_NOMEM;
         goto out;
     }
@@ -1369,25 +1403,39 @@ static int evidence_put(struct srv_conn *db, const struct srv_report *r, unsigne
     if (whole)
         n = 1;
     for (i = 0; rc == 0 && i < n; i++) {
-        a[i].key = whole ? "" : canon + m[i].key_off;
-        a[i].key_len = whole ? 0 : m[i].key_len;
-        a[i].value = whole ? canon : canon + m[i].val_off;
-        a[i].value_len = whole ? len : m[i].val_len;
-        if (a[i].value_len < SRV_PACK_CUT_MIN) {
-            a[i].kind = SRV_PACK_AREA_INLINE;
+        struct srv_pack_area *a = &p->a[i];
+
+        a->key = whole ? "" : canon + m[i].key_off;
+        a->key_len = whole ? 0 : m[i].key_len;
+        a->value = whole ? canon : canon + m[i].val_off;
+        a->value_len = whole ? len : m[i].val_len;
+        if (a->value_len < SRV_PACK_CUT_MIN) {
+            a->kind = SRV_PACK_AREA_INLINE;
             continue;
         }
-        a[i].kind = SRV_PACK_AREA_BLOB;
-        a[i].digest = dg[i];
-        rc = blob_put(db, r->agent_id, BLOB_PIECE, a[i].value, a[i].value_len, r->received_at,
-                      dg[i]);
+        a->kind = SRV_PACK_AREA_BLOB;
+        a->digest = p->dg[i];
+        rc = da_sha256(a->value, a->value_len, p->dg[i]);
     }
+    p->n_areas = n;
     if (rc == 0)
-        rc = srv_pack_areas_write(a, n, list, list_len);
+        rc = srv_pack_areas_write(p->a, n, &p->areas, &p->areas_len);
 out:
     free(m);
-    free(a);
-    free(dg);
+    return rc;
+}
+
+/* The evidence's stored areas, each once per agent. */
+static int evidence_store(struct srv_conn *db, const struct srv_report *r,
+                          const struct report_prep *p)
+{
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < p->n_areas; i++) {
+        if (p->a[i].kind == SRV_PACK_AREA_BLOB)
+            rc = blob_put_known(db, r->agent_id, BLOB_PIECE, p->a[i].value, p->a[i].value_len,
+                                r->received_at, p->dg[i]);
+    }
     return rc;
 }
 
@@ -1467,17 +1515,18 @@ static bool member_is(const char *text, const struct srv_json_member *m, const c
 }
 
 /* The body without its large stable members: the evidence when it is the
- * canonical text, the event log and the inventory (stored once per agent). */
-static int body_cut(struct srv_conn *db, const struct srv_report *r, char **skeleton,
-                    struct srv_pack_rec *rec)
+ * canonical text, the event log and the inventory (stored once per agent,
+ * by the writer, from p->sub_value). */
+static int body_cut(const struct srv_report *r, struct report_prep *p)
 {
     struct srv_json_member m[16];
+    struct srv_pack_rec *rec = &p->rec;
     const char *b = r->body_json;
     size_t len = strlen(b), n = 0, i, from = 0, o = 0;
     char *sk = malloc(len + 1);
     int rc = 0;
 
-    *skeleton = sk;
+    p->skeleton = sk;
     if (sk == NULL)
         return DA_ERR_NOMEM;
     if (!srv_json_members(b, len, m, sizeof(m) / sizeof(m[0]), &n))
@@ -1493,8 +1542,9 @@ static int body_cut(struct srv_conn *db, const struct srv_report *r, char **skel
                    (member_is(b, &m[i], "evidence") || member_is(b, &m[i], "event_log") ||
                     member_is(b, &m[i], "inventory"))) {
             sub->kind = SRV_PACK_SUB_BLOB;
-            rc =
-                blob_put(db, r->agent_id, BLOB_PIECE, v, m[i].val_len, r->received_at, sub->digest);
+            p->sub_value[rec->n_subs] = v;
+            p->sub_len[rec->n_subs] = m[i].val_len;
+            rc = da_sha256(v, m[i].val_len, sub->digest);
         } else {
             continue;
         }
@@ -1512,6 +1562,42 @@ static int body_cut(struct srv_conn *db, const struct srv_report *r, char **skel
     return rc;
 }
 
+static void report_prep_free(struct report_prep *p)
+{
+    free(p->a);
+    free(p->dg);
+    free(p->areas);
+    free(p->skeleton);
+    free(p->raw);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The database-independent part of a report's compact row (report_prep). */
+static int report_prep_make(const struct srv_report *r, struct report_prep *p)
+{
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    rc = evidence_key(r, p->ekey, &p->own);
+    if (rc == 0)
+        rc = evidence_split(r, p);
+    p->rec.areas = p->areas;
+    p->rec.areas_len = p->areas_len;
+    if (rc == 0)
+        rc = da_sha256(r->verdict_json, strlen(r->verdict_json), p->vdigest);
+    p->rec.transcript = r->transcript_json;
+    p->rec.transcript_len = strlen(r->transcript_json);
+    p->rec.receipt = r->receipt_json;
+    p->rec.receipt_len = strlen(r->receipt_json);
+    if (rc == 0 && r->body_json != NULL)
+        rc = body_cut(r, p);
+    if (rc == 0)
+        rc = srv_pack_rec_write(&p->rec, &p->raw, &p->raw_len);
+    if (rc != 0)
+        report_prep_free(p);
+    return rc;
+}
+
 /* The agent's base record (the zstd prefix of its packed records). */
 static int base_get(struct srv_conn *db, const char *agent_id, const unsigned char *digest,
                     unsigned char **raw, size_t *len)
@@ -1523,35 +1609,25 @@ static int base_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 
 /* Writes the report's row in the compact form: verdict and evidence by
  * digest, the rest as one record compressed against the agent's base. */
-static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
+static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
+                                const struct report_prep *p)
 {
-    struct srv_pack_rec rec;
     struct srv_stmt *st = NULL;
-    unsigned char ekey[32], vdigest[32], base_d[32], *raw = NULL, *z = NULL, *base = NULL,
-                                                     *areas = NULL;
-    size_t areas_len = 0;
-    size_t raw_len = 0, zlen = 0, base_len = 0;
-    char *skeleton = NULL;
-    bool own = false, have_base = false;
+    unsigned char base_d[32], *z = NULL, *base = NULL;
+    const unsigned char *raw = p->raw;
+    size_t raw_len = p->raw_len, zlen = 0, base_len = 0;
+    bool have_base = false;
     int rc;
 
-    memset(&rec, 0, sizeof(rec));
-    rc = evidence_key(r, ekey, &own);
+    rc = evidence_store(db, r, p);
     if (rc == 0)
-        rc = evidence_put(db, r, &areas, &areas_len);
-    rec.areas = areas;
-    rec.areas_len = areas_len;
-    if (rc == 0)
-        rc = blob_put(db, r->agent_id, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
-                      r->received_at, vdigest);
-    rec.transcript = r->transcript_json;
-    rec.transcript_len = strlen(r->transcript_json);
-    rec.receipt = r->receipt_json;
-    rec.receipt_len = strlen(r->receipt_json);
-    if (rc == 0 && r->body_json != NULL)
-        rc = body_cut(db, r, &skeleton, &rec);
-    if (rc == 0)
-        rc = srv_pack_rec_write(&rec, &raw, &raw_len);
+        rc = blob_put_known(db, r->agent_id, BLOB_VERDICT, r->verdict_json,
+                            strlen(r->verdict_json), r->received_at, p->vdigest);
+    for (size_t i = 0; rc == 0 && i < p->rec.n_subs; i++) {
+        if (p->rec.subs[i].kind == SRV_PACK_SUB_BLOB)
+            rc = blob_put_known(db, r->agent_id, BLOB_PIECE, p->sub_value[i], p->sub_len[i],
+                                r->received_at, p->rec.subs[i].digest);
+    }
     /* the agent's base, if it still has one */
     if (rc == 0)
         rc = srv_prepare(db, &st, "SELECT pack_base FROM agents WHERE id = ?1", "t", r->agent_id);
@@ -1595,10 +1671,8 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
                       r->evidence_sha256, (int64_t)(r->compliant ? 1 : 0), r->received_at,
                       (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
                       (int64_t)r->firmware_version, r->inventory_sha256, z, zlen, base_d,
-                      (size_t)32, vdigest, (size_t)32, own ? ekey : NULL, own ? (size_t)32 : 0);
-    free(areas);
-    free(skeleton);
-    free(raw);
+                      (size_t)32, p->vdigest, (size_t)32, p->own ? p->ekey : NULL,
+                      p->own ? (size_t)32 : 0);
     free(z);
     free(base);
     return rc;
@@ -1784,6 +1858,7 @@ static int report_insert_texts(struct srv_conn *db, const struct srv_report *r)
 struct report_put_job {
     const struct srv_report *r;
     int format;
+    const struct report_prep *prep; /* format 1 */
 };
 
 static int report_put_job(struct srv_conn *db, void *arg)
@@ -1805,7 +1880,7 @@ static int report_put_job(struct srv_conn *db, void *arg)
     if (rc == 0)
         rc = agent_counters_advance(db, r);
     if (rc == 0)
-        rc = j->format == 0 ? report_insert_texts(db, r) : report_insert_packed(db, r);
+        rc = j->format == 0 ? report_insert_texts(db, r) : report_insert_packed(db, r, j->prep);
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = srv_prepare(db, &st,
                          "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"
@@ -1908,9 +1983,17 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
 
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 {
-    struct report_put_job j = {r, s->write_format};
+    struct report_prep prep;
+    struct report_put_job j = {r, s->write_format, &prep};
+    int rc = 0;
 
-    return submit(s, report_put_job, &j);
+    memset(&prep, 0, sizeof(prep));
+    if (j.format != 0)
+        rc = report_prep_make(r, &prep);
+    if (rc == 0)
+        rc = submit(s, report_put_job, &j);
+    report_prep_free(&prep);
+    return rc;
 }
 
 void srv_store_write_format(struct srv_store *s, int format)

@@ -164,6 +164,9 @@ struct srv_report {
     int64_t nonce_expires_at;
     char evidence_sha256[65];
     char *evidence_json;   /* canonical evidence */
+    /* put: SHA-256 of evidence_json when the caller computed it (evidence_sha256
+     * is then its hex); NULL: the store hashes the text */
+    const unsigned char *evidence_digest;
     char *verdict_json;    /* policy result */
     char *transcript_json; /* verification steps */
     char *receipt_json;    /* DSSE envelope */
