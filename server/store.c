@@ -7,6 +7,7 @@
  */
 #include "store.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,22 @@
 #include "store_engine.h"
 #include "store_pack.h"
 
+/* The agents' base records as last seen by this process (report_prep):
+ * a slot per agent (by a hash of its id; a collision replaces), the bytes
+ * whose SHA-256 is the digest. Only a hint: the writer compares the digest
+ * with the agent's pack_base in its transaction and checks that the blob is
+ * still stored; a stale or missing entry costs the slow path, never other
+ * data. */
+#define BASE_CACHE_SLOTS 4096
+#define BASE_CACHE_MAX   (64u << 10) /* larger bases are not kept */
+
+struct base_slot {
+    char agent_id[SRV_ID_HEX];
+    unsigned char digest[32];
+    unsigned char *raw;
+    size_t len;
+};
+
 struct srv_store {
     const struct srv_engine_ops *ops;
     struct srv_engine *eng;
@@ -32,6 +49,8 @@ struct srv_store {
     int write_format; /* 1; 0 only to build older databases in tests */
     struct srv_histogram *lat_write, *lat_read;
     uint64_t rstart_us[64];
+    pthread_mutex_t base_mu;
+    struct base_slot *base; /* BASE_CACHE_SLOTS */
 };
 
 /* Staleness and status computed on read, from the same columns everywhere. */
@@ -115,11 +134,19 @@ int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connectio
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return DA_ERR_NOMEM;
+    s->base = calloc(BASE_CACHE_SLOTS, sizeof(*s->base));
+    if (s->base == NULL) {
+        free(s);
+        return DA_ERR_NOMEM;
+    }
+    pthread_mutex_init(&s->base_mu, NULL);
     s->ops = target_is_pg(path) ? &srv_engine_pg : &srv_engine_sqlite;
     s->stale_after = stale_after;
     s->write_format = 1;
     rc = s->ops->open(path, batch_max, connections, &s->eng);
     if (rc != 0) {
+        pthread_mutex_destroy(&s->base_mu);
+        free(s->base);
         free(s);
         return rc;
     }
@@ -132,6 +159,10 @@ void srv_store_close(struct srv_store *s)
     if (s == NULL)
         return;
     s->ops->close(s->eng);
+    for (size_t i = 0; i < BASE_CACHE_SLOTS; i++)
+        free(s->base[i].raw);
+    free(s->base);
+    pthread_mutex_destroy(&s->base_mu);
     free(s);
 }
 
@@ -1290,11 +1321,11 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 /* Stores raw once per agent under digest, its SHA-256 (computed by the
  * caller); a blob already there only has its last use moved (at most once a
  * day). */
-static int blob_put_known(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
-                          size_t len, int64_t now, const unsigned char digest[32])
+/* A stored blob's last use moved to now (at most once a day);
+ * DA_ERR_NOT_FOUND when the agent has no blob with this digest. */
+static int blob_touch(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
+                      int64_t now)
 {
-    unsigned char *z = NULL;
-    size_t zlen = 0;
     int64_t used = 0;
     int rc = srv_one_int64(db, &used,
                            "SELECT last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
@@ -1304,6 +1335,16 @@ static int blob_put_known(struct srv_conn *db, const char *agent_id, int kind, c
         rc = srv_exec(db, NULL,
                       "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
                       "tbi", agent_id, digest, (size_t)32, now);
+    return rc;
+}
+
+static int blob_put_known(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
+                          size_t len, int64_t now, const unsigned char digest[32])
+{
+    unsigned char *z = NULL;
+    size_t zlen = 0;
+    int rc = blob_touch(db, agent_id, digest, now);
+
     if (rc != DA_ERR_NOT_FOUND)
         return rc;
     rc = srv_zstd_compress(raw, len, NULL, 0, &z, &zlen);
@@ -1368,7 +1409,58 @@ struct report_prep {
     size_t sub_len[SRV_PACK_MAX_SUBS];
     unsigned char *raw;
     size_t raw_len;
+    /* raw compressed against the base the cache held for the agent (NULL:
+     * none); the writer takes it when that is still the agent's base */
+    unsigned char zbase[32];
+    unsigned char *z;
+    size_t zlen;
 };
+
+static size_t base_slot_of(const char *agent_id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (const unsigned char *c = (const unsigned char *)agent_id; *c != '\0'; c++)
+        h = (h ^ *c) * 16777619u;
+    return h % BASE_CACHE_SLOTS;
+}
+
+/* A copy of the cached base of the agent (false: none). */
+static bool base_cache_get(struct srv_store *s, const char *agent_id, unsigned char digest[32],
+                           unsigned char **raw, size_t *len)
+{
+    struct base_slot *b = &s->base[base_slot_of(agent_id)];
+    bool hit = false;
+
+    *raw = NULL;
+    pthread_mutex_lock(&s->base_mu);
+    if (b->raw != NULL && strcmp(b->agent_id, agent_id) == 0 && (*raw = malloc(b->len)) != NULL) {
+        memcpy(*raw, b->raw, b->len);
+        *len = b->len;
+        memcpy(digest, b->digest, 32);
+        hit = true;
+    }
+    pthread_mutex_unlock(&s->base_mu);
+    return hit;
+}
+
+/* raw, whose SHA-256 is digest, as the agent's base. */
+static void base_cache_put(struct srv_store *s, const char *agent_id, const unsigned char digest[32],
+                           const unsigned char *raw, size_t len)
+{
+    struct base_slot *b = &s->base[base_slot_of(agent_id)];
+    unsigned char *copy = len <= BASE_CACHE_MAX ? malloc(len) : NULL;
+
+    if (copy != NULL)
+        memcpy(copy, raw, len);
+    pthread_mutex_lock(&s->base_mu);
+    free(b->raw);
+    b->raw = copy;
+    b->len = copy != NULL ? len : 0;
+    snprintf(b->agent_id, sizeof(b->agent_id), "%s", agent_id);
+    memcpy(b->digest, digest, 32);
+    pthread_mutex_unlock(&s->base_mu);
+}
 
 /* The evidence as its area list (p->areas, for the report's record): each
  * top-level member of the canonical (RFC 8785) text, its value inline
@@ -1569,6 +1661,7 @@ static void report_prep_free(struct report_prep *p)
     free(p->areas);
     free(p->skeleton);
     free(p->raw);
+    free(p->z);
     memset(p, 0, sizeof(*p));
 }
 
@@ -1609,12 +1702,12 @@ static int base_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 
 /* Writes the report's row in the compact form: verdict and evidence by
  * digest, the rest as one record compressed against the agent's base. */
-static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
-                                const struct report_prep *p)
+static int report_insert_packed(struct srv_store *s, struct srv_conn *db,
+                                const struct srv_report *r, const struct report_prep *p)
 {
     struct srv_stmt *st = NULL;
     unsigned char base_d[32], *z = NULL, *base = NULL;
-    const unsigned char *raw = p->raw;
+    const unsigned char *raw = p->raw, *zp = NULL;
     size_t raw_len = p->raw_len, zlen = 0, base_len = 0;
     bool have_base = false;
     int rc;
@@ -1638,16 +1731,32 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
         rc = rc < 0 ? rc : 0;
         srv_release(st);
     }
-    if (rc == 0 && have_base && base_get(db, r->agent_id, base_d, &base, &base_len) != 0)
-        have_base = false; /* gone (an agent silent past the retention): a new one */
-    if (rc == 0 && have_base)
-        rc = srv_exec(db, NULL,
-                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
-                      " AND last_used_at < ?4",
-                      "tbii", r->agent_id, base_d, (size_t)32, r->received_at,
-                      r->received_at - BLOB_TOUCH_S);
-    if (rc == 0 && have_base)
-        rc = srv_zstd_compress(raw, raw_len, base, base_len, &z, &zlen);
+    if (rc == 0 && have_base && p->z != NULL && memcmp(base_d, p->zbase, 32) == 0) {
+        /* compressed before the job against the base it still has, if
+         * that is still stored (an agent silent past the retention: gone) */
+        rc = blob_touch(db, r->agent_id, base_d, r->received_at);
+        if (rc == DA_ERR_NOT_FOUND) {
+            have_base = false;
+            rc = 0;
+        } else if (rc == 0) {
+            zp = p->z;
+            zlen = p->zlen;
+        }
+    } else if (rc == 0 && have_base) {
+        if (base_get(db, r->agent_id, base_d, &base, &base_len) != 0)
+            have_base = false; /* gone (an agent silent past the retention): a new one */
+        if (have_base) {
+            base_cache_put(s, r->agent_id, base_d, base, base_len);
+            rc = srv_exec(db, NULL,
+                          "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
+                          " AND last_used_at < ?4",
+                          "tbii", r->agent_id, base_d, (size_t)32, r->received_at,
+                          r->received_at - BLOB_TOUCH_S);
+        }
+        if (rc == 0 && have_base)
+            rc = srv_zstd_compress(raw, raw_len, base, base_len, &z, &zlen);
+        zp = z;
+    }
     /* a poor match makes this record the agent's new base */
     if (rc == 0 && (!have_base || zlen * 4 > raw_len)) {
         free(z);
@@ -1656,8 +1765,11 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
         if (rc == 0)
             rc = srv_exec(db, NULL, "UPDATE agents SET pack_base = ?2 WHERE id = ?1", "tb",
                           r->agent_id, base_d, (size_t)32);
-        if (rc == 0)
+        if (rc == 0) {
+            base_cache_put(s, r->agent_id, base_d, raw, raw_len);
             rc = srv_zstd_compress(raw, raw_len, raw, raw_len, &z, &zlen);
+        }
+        zp = z;
     }
     if (rc == 0)
         rc = srv_exec(db, NULL,
@@ -1670,7 +1782,7 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
                       "ttbtiiiiiitbbbb", r->id, r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
                       r->evidence_sha256, (int64_t)(r->compliant ? 1 : 0), r->received_at,
                       (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
-                      (int64_t)r->firmware_version, r->inventory_sha256, z, zlen, base_d,
+                      (int64_t)r->firmware_version, r->inventory_sha256, zp, zlen, base_d,
                       (size_t)32, p->vdigest, (size_t)32, p->own ? p->ekey : NULL,
                       p->own ? (size_t)32 : 0);
     free(z);
@@ -1859,6 +1971,7 @@ struct report_put_job {
     const struct srv_report *r;
     int format;
     const struct report_prep *prep; /* format 1 */
+    struct srv_store *s;
 };
 
 static int report_put_job(struct srv_conn *db, void *arg)
@@ -1880,7 +1993,7 @@ static int report_put_job(struct srv_conn *db, void *arg)
     if (rc == 0)
         rc = agent_counters_advance(db, r);
     if (rc == 0)
-        rc = j->format == 0 ? report_insert_texts(db, r) : report_insert_packed(db, r, j->prep);
+        rc = j->format == 0 ? report_insert_texts(db, r) : report_insert_packed(j->s, db, r, j->prep);
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = srv_prepare(db, &st,
                          "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"
@@ -1984,12 +2097,22 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 {
     struct report_prep prep;
-    struct report_put_job j = {r, s->write_format, &prep};
+    struct report_put_job j = {r, s->write_format, &prep, s};
+    unsigned char *base = NULL;
+    size_t base_len = 0;
     int rc = 0;
 
     memset(&prep, 0, sizeof(prep));
     if (j.format != 0)
         rc = report_prep_make(r, &prep);
+    /* compressed here against the agent's base as last seen, so the writer
+     * only checks that it is still the agent's base */
+    if (rc == 0 && j.format != 0 && base_cache_get(s, r->agent_id, prep.zbase, &base, &base_len) &&
+        srv_zstd_compress(prep.raw, prep.raw_len, base, base_len, &prep.z, &prep.zlen) != 0) {
+        free(prep.z);
+        prep.z = NULL;
+    }
+    free(base);
     if (rc == 0)
         rc = submit(s, report_put_job, &j);
     report_prep_free(&prep);
