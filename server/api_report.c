@@ -459,7 +459,7 @@ static int make_record(struct ingest *g)
     memcpy(r->evidence_sha256, g->in->evidence_sha256, sizeof(r->evidence_sha256));
     r->evidence_json = DA_UNCONST(da_buf_str(&g->in->evidence_canonical)); /* lent, read only */
     r->evidence_digest = g->in->evidence_digest; /* its SHA-256, taken by the parser */
-    r->body_json = g->req->body; /* kept as it arrived, for evidence packs */
+    r->body_json = g->req->body;                 /* kept as it arrived, for evidence packs */
     r->compliant = g->compliant;
     r->reset_count = g->clock.reset_count;
     r->restart_count = g->clock.restart_count;

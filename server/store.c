@@ -1445,8 +1445,8 @@ static bool base_cache_get(struct srv_store *s, const char *agent_id, unsigned c
 }
 
 /* raw, whose SHA-256 is digest, as the agent's base. */
-static void base_cache_put(struct srv_store *s, const char *agent_id, const unsigned char digest[32],
-                           const unsigned char *raw, size_t len)
+static void base_cache_put(struct srv_store *s, const char *agent_id,
+                           const unsigned char digest[32], const unsigned char *raw, size_t len)
 {
     struct base_slot *b = &s->base[base_slot_of(agent_id)];
     unsigned char *copy = len <= BASE_CACHE_MAX ? malloc(len) : NULL;
@@ -1714,8 +1714,8 @@ static int report_insert_packed(struct srv_store *s, struct srv_conn *db,
 
     rc = evidence_store(db, r, p);
     if (rc == 0)
-        rc = blob_put_known(db, r->agent_id, BLOB_VERDICT, r->verdict_json,
-                            strlen(r->verdict_json), r->received_at, p->vdigest);
+        rc = blob_put_known(db, r->agent_id, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
+                            r->received_at, p->vdigest);
     for (size_t i = 0; rc == 0 && i < p->rec.n_subs; i++) {
         if (p->rec.subs[i].kind == SRV_PACK_SUB_BLOB)
             rc = blob_put_known(db, r->agent_id, BLOB_PIECE, p->sub_value[i], p->sub_len[i],
@@ -1993,7 +1993,8 @@ static int report_put_job(struct srv_conn *db, void *arg)
     if (rc == 0)
         rc = agent_counters_advance(db, r);
     if (rc == 0)
-        rc = j->format == 0 ? report_insert_texts(db, r) : report_insert_packed(j->s, db, r, j->prep);
+        rc = j->format == 0 ? report_insert_texts(db, r)
+                            : report_insert_packed(j->s, db, r, j->prep);
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = srv_prepare(db, &st,
                          "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"

@@ -541,8 +541,9 @@ static int open_db(const char *path, bool writer, sqlite3 **out)
     /* Page caches large enough for the pages every report touches (the
      * default 2 MiB made the writer read the same pages again with pread) */
     if (rc == 0 && writer)
-        rc = exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                          " PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = " STORE_WRITER_CACHE);
+        rc =
+            exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                         " PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = " STORE_WRITER_CACHE);
     if (rc == 0 && !writer)
         rc = exec_sql(db, "PRAGMA query_only = ON; PRAGMA cache_size = " STORE_READER_CACHE);
     if (rc != 0) {

@@ -440,15 +440,15 @@ static void test_base_changed_behind_store(void **state)
     put(f, &p[0]);
     rep_fill(&p[1], "r1", "a1", 2, 1001, f->canon[0], f->canon[0], NULL);
     put(f, &p[1]); /* against r0's base */
-    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 3"),
-                     1);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 3"), 1);
     /* the base gone (as the retention removes it once no kept report
      * needs it) while the store is open */
     exec_raw(f->path, "DELETE FROM blobs WHERE agent_id = 'a1' AND kind = 3");
     rep_fill(&p[2], "r2", "a1", 3, 1002, f->canon[0], f->canon[0], NULL);
     put(f, &p[2]);
-    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 3"),
-                     1);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 3"), 1);
     check_get(f, &p[2]);
     /* the agent's row names another base (a2's, of the same document,
      * copied under a1): the record is compressed against that one */
