@@ -29,34 +29,10 @@ static size_t skip_ws(const char *t, size_t len, size_t i)
     return i;
 }
 
-/* Whether any of the eight bytes in x is a quote, a backslash or below
- * 0x20 (the bytes a string's scan must stop at): the usual test for a zero
- * byte in a word, (v - 0x01..01) & ~v & 0x80..80, on x xor '"' and on x xor
- * '\\', and with 0x20 for 0x01 on x itself; each is nonzero exactly when
- * some byte matches. */
-static bool any_special(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t q = x ^ (ones * (uint64_t)'"'), b = x ^ (ones * (uint64_t)'\\');
-
-    return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20u) & ~x)) & highs) != 0;
-}
-
-/* t[i] is '"': the index after the closing quote, or 0. Runs of eight
- * ordinary bytes are passed over a word at a time. */
+/* t[i] is '"': the index after the closing quote, or 0. */
 static size_t scan_string(const char *t, size_t len, size_t i)
 {
     for (i++; i < len; i++) {
-        uint64_t x;
-
-        while (len - i >= 8) {
-            memcpy(&x, t + i, 8);
-            if (any_special(x))
-                break;
-            i += 8;
-        }
-        if (i >= len)
-            break;
         if (t[i] == '\\') {
             i++;
             continue;

@@ -850,62 +850,6 @@ static void test_corrupt_blob_detected(void **state)
     free(p.body);
 }
 
-/* Strings of every length around the scanner's eight-byte steps, with an
- * escape, a control byte or a byte above 0x7f at every position: the
- * member's span is known from how the text was built. */
-static void test_members_string_positions(void **state)
-{
-    static const char *const esc[] = {"\\\"", "\\\\", "\\n", "\\u0041"};
-    static const unsigned char bad[] = {0x00, 0x01, 0x0a, 0x1f};
-    static const unsigned char high[] = {0x7f, 0x80, 0xa2, 0xdf, 0xff};
-    char text[128], body[96];
-    struct srv_json_member m[2];
-    size_t n, len, pos, k;
-
-    (void)state;
-    for (len = 0; len <= 40; len++) {
-        for (pos = 0; pos <= len; pos++) {
-            for (k = 0; k < 4; k++) {
-                int w;
-
-                memset(body, 'a', len);
-                body[len] = '\0';
-                /* an escape inserted at pos */
-                w = snprintf(text, sizeof(text), "{\"k\":\"%.*s%s%s\",\"z\":1}", (int)pos, body,
-                             esc[k], body + pos);
-                assert_true(srv_json_members(text, (size_t)w, m, 2, &n));
-                assert_int_equal(n, 2);
-                assert_int_equal(m[0].val_off, 5);
-                assert_int_equal(m[0].val_len, len + strlen(esc[k]) + 2);
-                /* a raw control byte at pos: not a string */
-                if (pos < len) {
-                    body[pos] = (char)bad[k];
-                    w = snprintf(text, sizeof(text), "{\"k\":\"");
-                    memcpy(text + w, body, len);
-                    memcpy(text + w + len, "\"}", 3);
-                    assert_false(srv_json_members(text, (size_t)w + len + 2, m, 2, &n));
-                }
-            }
-            for (k = 0; k < sizeof(high) && pos < len; k++) { /* UTF-8 bytes pass */
-                memset(body, 'a', len);
-                body[pos] = (char)high[k];
-                memcpy(text, "{\"k\":\"", 6);
-                memcpy(text + 6, body, len);
-                memcpy(text + 6 + len, "\"}", 3);
-                assert_true(srv_json_members(text, len + 8, m, 2, &n));
-                assert_int_equal(n, 1);
-                assert_int_equal(m[0].val_len, len + 2);
-            }
-        }
-    }
-    /* a string that never closes, of every length */
-    for (len = 0; len <= 40; len++) {
-        memcpy(text, "{\"k\":\"", 6);
-        memset(text + 6, 'a', len);
-        assert_false(srv_json_members(text, len + 6, m, 2, &n));
-    }
-}
-
 /* The span scanner and the record format on their own. */
 static void test_pack_formats(void **state)
 {
@@ -960,7 +904,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention_prunes_exactly_older, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_blob_detected, setup, teardown),
         cmocka_unit_test(test_pack_formats),
-        cmocka_unit_test(test_members_string_positions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
