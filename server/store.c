@@ -1061,15 +1061,16 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
 
 /* The agent's counters as stored, read inside the write transaction. */
 static int agent_counters_read(struct srv_conn *db, const char *agent_id, struct da_tpm_clock *prev,
-                               bool *have_prev)
+                               bool *have_prev, unsigned char base[32], bool *have_base)
 {
     struct srv_stmt *st = NULL;
     int rc, src;
 
     *have_prev = false;
+    *have_base = false;
     rc = srv_prepare(db, &st,
                      "SELECT last_verified_at, reset_count, restart_count, clock, firmware_version,"
-                     " revoked FROM agents WHERE id = ?1",
+                     " revoked, pack_base FROM agents WHERE id = ?1",
                      "t", agent_id);
     if (rc != 0)
         return rc;
@@ -1081,6 +1082,7 @@ static int agent_counters_read(struct srv_conn *db, const char *agent_id, struct
         prev->restart_count = (uint32_t)srv_col_int64(st, 2);
         prev->clock = (uint64_t)srv_col_int64(st, 3);
         prev->firmware_version = (uint64_t)srv_col_int64(st, 4);
+        *have_base = srv_col_fixed(st, 6, base, 32);
         rc = srv_col_int(st, 5) != 0 ? DA_ERR_AGENT_REVOKED : 0;
     } else {
         rc = src == SRV_DONE ? DA_ERR_AGENT_UNKNOWN : src;
@@ -1095,14 +1097,15 @@ static int agent_counters_read(struct srv_conn *db, const char *agent_id, struct
  * writer that always holds; a backend whose transactions run side by side
  * (PostgreSQL, READ COMMITTED) gets DA_ERR_STORE_CONFLICT instead of a lost
  * update, and the report is refused without a trace. */
-static int agent_counters_advance(struct srv_conn *db, const struct srv_report *r)
+static int agent_counters_advance(struct srv_conn *db, const struct srv_report *r,
+                                  unsigned char base[32], bool *have_base)
 {
     struct da_tpm_clock prev, cur;
     struct srv_stmt *st = NULL;
     bool have_prev = false;
     int rc, changes = 0;
 
-    rc = agent_counters_read(db, r->agent_id, &prev, &have_prev);
+    rc = agent_counters_read(db, r->agent_id, &prev, &have_prev, base, have_base);
     if (rc != 0)
         return rc;
     memset(&cur, 0, sizeof(cur));
@@ -1170,41 +1173,34 @@ int srv_store_ima_get(struct srv_store *s, const char *agent_id, struct srv_ima_
     return rc;
 }
 
-static int ima_same(const struct srv_ima_state *a, const struct srv_ima_state *b)
-{
-    return a->reset_count == b->reset_count && a->agg.entries == b->agg.entries &&
-           a->agg.banks == b->agg.banks &&
-           memcmp(a->agg.sha1, b->agg.sha1, sizeof(a->agg.sha1)) == 0 &&
-           memcmp(a->agg.sha256, b->agg.sha256, sizeof(a->agg.sha256)) == 0;
-}
-
 /* Compare and set: the IMA state moves only from the one the report was
- * replayed from, so two reports of one boot cannot both extend it. */
+ * replayed from, so two reports of one boot cannot both extend it. One
+ * statement: an UPDATE that applies only while the row holds that state,
+ * or, from no state, an INSERT that applies only while there is no row. */
 static int ima_state_advance(struct srv_conn *db, const struct srv_report *r)
 {
-    struct srv_ima_state cur;
-    struct srv_stmt *st = NULL;
-    int rc = ima_row_read(db, r->agent_id, &cur);
+    const struct srv_ima_state *p = r->ima_prev, *n = r->ima;
+    int rc, changes = 0;
 
-    if (rc == 0 && (r->ima_prev == NULL || !ima_same(&cur, r->ima_prev)))
+    if (p == NULL)
+        rc = srv_exec(db, &changes,
+                      "INSERT INTO ima_state (agent_id, reset_count, entries, banks, sha1, sha256,"
+                      " kept_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                      "tiiibbt", r->agent_id, (int64_t)n->reset_count, (int64_t)n->agg.entries,
+                      (int64_t)n->agg.banks, n->agg.sha1, sizeof(n->agg.sha1), n->agg.sha256,
+                      sizeof(n->agg.sha256), n->kept_json);
+    else
+        rc = srv_exec(db, &changes,
+                      "UPDATE ima_state SET reset_count = ?2, entries = ?3, banks = ?4, sha1 = ?5,"
+                      " sha256 = ?6, kept_json = ?7 WHERE agent_id = ?1 AND reset_count = ?8"
+                      " AND entries = ?9 AND banks = ?10 AND sha1 = ?11 AND sha256 = ?12",
+                      "tiiibbtiiibb", r->agent_id, (int64_t)n->reset_count,
+                      (int64_t)n->agg.entries, (int64_t)n->agg.banks, n->agg.sha1,
+                      sizeof(n->agg.sha1), n->agg.sha256, sizeof(n->agg.sha256), n->kept_json,
+                      (int64_t)p->reset_count, (int64_t)p->agg.entries, (int64_t)p->agg.banks,
+                      p->agg.sha1, sizeof(p->agg.sha1), p->agg.sha256, sizeof(p->agg.sha256));
+    if (rc == 0 && changes != 1)
         rc = DA_ERR_STORE_CONFLICT;
-    else if (rc == DA_ERR_NOT_FOUND)
-        rc = r->ima_prev == NULL ? 0 : DA_ERR_STORE_CONFLICT;
-    srv_ima_state_clear(&cur);
-    if (rc == 0)
-        rc = srv_prepare(db, &st, "DELETE FROM ima_state WHERE agent_id = ?1", "t", r->agent_id);
-    if (rc == 0)
-        rc = srv_run(st, NULL);
-    if (rc == 0)
-        rc = srv_prepare(
-            db, &st,
-            "INSERT INTO ima_state (agent_id, reset_count, entries, banks, sha1, sha256,"
-            " kept_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            "tiiibbt", r->agent_id, (int64_t)r->ima->reset_count, (int64_t)r->ima->agg.entries,
-            (int64_t)r->ima->agg.banks, r->ima->agg.sha1, sizeof(r->ima->agg.sha1),
-            r->ima->agg.sha256, sizeof(r->ima->agg.sha256), r->ima->kept_json);
-    if (rc == 0)
-        rc = srv_run(st, NULL);
     return rc;
 }
 
@@ -1318,6 +1314,125 @@ static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const v
     return rc;
 }
 
+/* The blobs one report writes (evidence areas, body members, its
+ * verdict), looked up together: one SELECT for all of them instead of one
+ * each, then an INSERT for each that is new and an UPDATE for each whose
+ * last use is a day old. The texts are the report's; they outlive this. */
+#define BLOBS_MAX  (SRV_PACK_MAX_AREAS + SRV_PACK_MAX_SUBS + 1)
+#define BLOBS_STMT 64 /* digests per lookup: 1 + 64 parameters */
+
+struct blob_want {
+    int kind;
+    const void *raw;
+    size_t len;
+    unsigned char digest[32];
+    int64_t used;
+    bool have, dup;
+};
+
+struct blob_batch {
+    struct blob_want w[BLOBS_MAX];
+    size_t n;
+};
+
+/* Adds raw to the batch; digest gets its SHA-256 now. */
+static int blob_want_add(struct blob_batch *b, int kind, const void *raw, size_t len,
+                         unsigned char digest[32])
+{
+    struct blob_want *w;
+    int rc;
+
+    if (b->n >= BLOBS_MAX)
+        return DA_ERR_TOO_LARGE;
+    w = &b->w[b->n];
+    memset(w, 0, sizeof(*w));
+    w->kind = kind;
+    w->raw = raw;
+    w->len = len;
+    rc = da_sha256(raw, len, w->digest);
+    if (rc == 0) {
+        memcpy(digest, w->digest, 32);
+        b->n++;
+    }
+    return rc;
+}
+
+static int blob_found(struct srv_stmt *st, void *ctx)
+{
+    struct blob_batch *b = ctx;
+    unsigned char d[32];
+
+    if (!srv_col_fixed(st, 0, d, sizeof(d)))
+        return DA_ERR_STORE_CORRUPT;
+    for (size_t i = 0; i < b->n; i++) {
+        if (memcmp(b->w[i].digest, d, 32) == 0) {
+            b->w[i].have = true;
+            b->w[i].used = srv_col_int64(st, 1);
+        }
+    }
+    return 0;
+}
+
+static int blobs_store(struct srv_conn *db, const char *agent_id, int64_t now, struct blob_batch *b)
+{
+    struct srv_param p[1 + BLOBS_STMT];
+    struct srv_stmt *st = NULL;
+    char sql[160 + BLOBS_STMT * 8];
+    int rc = 0;
+
+    for (size_t i = 0; i < b->n; i++)
+        for (size_t j = 0; j < i && !b->w[i].dup; j++)
+            b->w[i].dup = memcmp(b->w[i].digest, b->w[j].digest, 32) == 0;
+    memset(p, 0, sizeof(p));
+    p[0].type = 't';
+    p[0].p = agent_id;
+    for (size_t i = 0; rc == 0 && i < b->n; i += BLOBS_STMT) {
+        size_t k = b->n - i < BLOBS_STMT ? b->n - i : BLOBS_STMT, o;
+
+        o = (size_t)snprintf(sql, sizeof(sql),
+                             "SELECT sha256, last_used_at FROM blobs WHERE agent_id = ?1"
+                             " AND sha256 IN (");
+        for (size_t j = 0; j < k; j++) {
+            p[1 + j].type = 'b';
+            p[1 + j].p = b->w[i + j].digest;
+            p[1 + j].n = 32;
+            o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s?%zu", j == 0 ? "" : ", ", j + 2);
+        }
+        snprintf(sql + o, sizeof(sql) - o, ")");
+        rc = srv_prepare_params(db, &st, sql, p, (unsigned)(1 + k));
+        while (rc == 0 && (rc = srv_step(st)) == SRV_ROW)
+            rc = blob_found(st, b);
+        rc = rc < 0 ? rc : 0;
+        srv_release(st);
+        st = NULL;
+    }
+    for (size_t i = 0; rc == 0 && i < b->n; i++) {
+        struct blob_want *w = &b->w[i];
+        unsigned char *z = NULL;
+        size_t zlen = 0;
+
+        if (w->dup)
+            continue;
+        if (w->have) {
+            if (w->used < now - BLOB_TOUCH_S)
+                rc = srv_exec(db, NULL,
+                              "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1"
+                              " AND sha256 = ?2",
+                              "tbi", agent_id, w->digest, (size_t)32, now);
+            continue;
+        }
+        rc = srv_zstd_compress(w->raw, w->len, NULL, 0, &z, &zlen);
+        if (rc == 0)
+            rc = srv_exec(db, NULL,
+                          "INSERT INTO blobs (agent_id, sha256, kind, size, data, last_used_at)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          "tbiibi", agent_id, w->digest, (size_t)32, (int64_t)w->kind,
+                          (int64_t)w->len, z, zlen, now);
+        free(z);
+    }
+    return rc;
+}
+
 /* The digest under which a report's evidence set is kept: the report's
  * evidence_sha256 when it is the SHA-256 of the text (always, for reports
  * the server verified), else the text's own (stored in evidence_digest). */
@@ -1338,7 +1453,7 @@ static int evidence_key(const struct srv_report *r, unsigned char digest[32], bo
  * when shorter than SRV_PACK_CUT_MIN, else stored once per agent under its
  * SHA-256. A text that is not "{" key ":" value ("," ...)* "}" with nothing
  * between is kept whole as one entry. */
-static int evidence_put(struct srv_conn *db, const struct srv_report *r, unsigned char **list,
+static int evidence_put(struct blob_batch *blobs, const struct srv_report *r, unsigned char **list,
                         size_t *list_len)
 {
     struct srv_json_member *m = calloc(SRV_PACK_MAX_AREAS, sizeof(*m));
@@ -1379,8 +1494,7 @@ static int evidence_put(struct srv_conn *db, const struct srv_report *r, unsigne
         }
         a[i].kind = SRV_PACK_AREA_BLOB;
         a[i].digest = dg[i];
-        rc = blob_put(db, r->agent_id, BLOB_PIECE, a[i].value, a[i].value_len, r->received_at,
-                      dg[i]);
+        rc = blob_want_add(blobs, BLOB_PIECE, a[i].value, a[i].value_len, dg[i]);
     }
     if (rc == 0)
         rc = srv_pack_areas_write(a, n, list, list_len);
@@ -1468,7 +1582,7 @@ static bool member_is(const char *text, const struct srv_json_member *m, const c
 
 /* The body without its large stable members: the evidence when it is the
  * canonical text, the event log and the inventory (stored once per agent). */
-static int body_cut(struct srv_conn *db, const struct srv_report *r, char **skeleton,
+static int body_cut(struct blob_batch *blobs, const struct srv_report *r, char **skeleton,
                     struct srv_pack_rec *rec)
 {
     struct srv_json_member m[16];
@@ -1493,8 +1607,7 @@ static int body_cut(struct srv_conn *db, const struct srv_report *r, char **skel
                    (member_is(b, &m[i], "evidence") || member_is(b, &m[i], "event_log") ||
                     member_is(b, &m[i], "inventory"))) {
             sub->kind = SRV_PACK_SUB_BLOB;
-            rc =
-                blob_put(db, r->agent_id, BLOB_PIECE, v, m[i].val_len, r->received_at, sub->digest);
+            rc = blob_want_add(blobs, BLOB_PIECE, v, m[i].val_len, sub->digest);
         } else {
             continue;
         }
@@ -1523,10 +1636,11 @@ static int base_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 
 /* Writes the report's row in the compact form: verdict and evidence by
  * digest, the rest as one record compressed against the agent's base. */
-static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
+static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
+                                const unsigned char *agent_base)
 {
     struct srv_pack_rec rec;
-    struct srv_stmt *st = NULL;
+    struct blob_batch *blobs = calloc(1, sizeof(*blobs));
     unsigned char ekey[32], vdigest[32], base_d[32], *raw = NULL, *z = NULL, *base = NULL,
                                                      *areas = NULL;
     size_t areas_len = 0;
@@ -1536,31 +1650,30 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
     int rc;
 
     memset(&rec, 0, sizeof(rec));
+    if (blobs == NULL)
+        return DA_ERR_NOMEM;
     rc = evidence_key(r, ekey, &own);
     if (rc == 0)
-        rc = evidence_put(db, r, &areas, &areas_len);
+        rc = evidence_put(blobs, r, &areas, &areas_len);
     rec.areas = areas;
     rec.areas_len = areas_len;
     if (rc == 0)
-        rc = blob_put(db, r->agent_id, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
-                      r->received_at, vdigest);
+        rc = blob_want_add(blobs, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
+                           vdigest);
     rec.transcript = r->transcript_json;
     rec.transcript_len = strlen(r->transcript_json);
     rec.receipt = r->receipt_json;
     rec.receipt_len = strlen(r->receipt_json);
     if (rc == 0 && r->body_json != NULL)
-        rc = body_cut(db, r, &skeleton, &rec);
+        rc = body_cut(blobs, r, &skeleton, &rec);
+    if (rc == 0)
+        rc = blobs_store(db, r->agent_id, r->received_at, blobs);
     if (rc == 0)
         rc = srv_pack_rec_write(&rec, &raw, &raw_len);
-    /* the agent's base, if it still has one */
-    if (rc == 0)
-        rc = srv_prepare(db, &st, "SELECT pack_base FROM agents WHERE id = ?1", "t", r->agent_id);
-    if (rc == 0) {
-        rc = srv_step(st);
-        if (rc == SRV_ROW)
-            have_base = srv_col_fixed(st, 0, base_d, 32);
-        rc = rc < 0 ? rc : 0;
-        srv_release(st);
+    /* the agent's base, if it still has one (read with its counters) */
+    if (agent_base != NULL) {
+        memcpy(base_d, agent_base, 32);
+        have_base = true;
     }
     if (rc == 0 && have_base && base_get(db, r->agent_id, base_d, &base, &base_len) != 0)
         have_base = false; /* gone (an agent silent past the retention): a new one */
@@ -1601,6 +1714,7 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r)
     free(raw);
     free(z);
     free(base);
+    free(blobs);
     return rc;
 }
 
@@ -1781,6 +1895,49 @@ static int report_insert_texts(struct srv_conn *db, const struct srv_report *r)
     return rc;
 }
 
+#define SEEN_ROWS 16 /* first-seen rows per INSERT: 1 + 4 * 16 parameters */
+
+/* The report's first-seen entries not stored yet, SEEN_ROWS to a statement
+ * (a round trip each on a database server). An entry already there, or
+ * listed twice, keeps its first row. */
+static int pending_seen_insert(struct srv_conn *db, const struct srv_report *r)
+{
+    struct srv_param p[1 + 4 * SEEN_ROWS];
+    struct srv_stmt *st = NULL;
+    char sql[256 + SEEN_ROWS * 40];
+    int rc = 0;
+
+    memset(p, 0, sizeof(p));
+    p[0].type = 't';
+    p[0].p = r->agent_id;
+    for (size_t i = 0; rc == 0 && i < r->n_pending; i += SEEN_ROWS) {
+        size_t k = r->n_pending - i < SEEN_ROWS ? r->n_pending - i : SEEN_ROWS, o;
+
+        o = (size_t)snprintf(sql, sizeof(sql),
+                             "INSERT INTO pending_seen (agent_id, name, arch, candidate,"
+                             " first_seen) VALUES");
+        for (size_t j = 0; j < k; j++) {
+            const struct srv_pending_seen *e = &r->pending[i + j];
+            struct srv_param *q = &p[1 + 4 * j];
+            unsigned b = (unsigned)(2 + 4 * j);
+
+            q[0].type = q[1].type = q[2].type = 't';
+            q[0].p = e->name;
+            q[1].p = e->arch;
+            q[2].p = e->candidate;
+            q[3].type = 'i';
+            q[3].i = e->first_seen;
+            o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s (?1, ?%u, ?%u, ?%u, ?%u)",
+                                  j == 0 ? "" : ",", b, b + 1, b + 2, b + 3);
+        }
+        snprintf(sql + o, sizeof(sql) - o, " ON CONFLICT DO NOTHING");
+        rc = srv_prepare_params(db, &st, sql, p, (unsigned)(1 + 4 * k));
+        if (rc == 0)
+            rc = srv_run(st, NULL);
+    }
+    return rc;
+}
+
 struct report_put_job {
     const struct srv_report *r;
     int format;
@@ -1791,6 +1948,8 @@ static int report_put_job(struct srv_conn *db, void *arg)
     const struct report_put_job *j = arg;
     const struct srv_report *r = j->r;
     struct srv_stmt *st = NULL;
+    unsigned char base[32];
+    bool have_base = false;
     int rc;
 
     rc = srv_prepare(db, &st,
@@ -1803,9 +1962,10 @@ static int report_put_job(struct srv_conn *db, void *arg)
     if (rc == DA_ERR_STORE_CONFLICT)
         return DA_ERR_VERIFY_NONCE_REPLAY;
     if (rc == 0)
-        rc = agent_counters_advance(db, r);
+        rc = agent_counters_advance(db, r, base, &have_base);
     if (rc == 0)
-        rc = j->format == 0 ? report_insert_texts(db, r) : report_insert_packed(db, r);
+        rc = j->format == 0 ? report_insert_texts(db, r)
+                            : report_insert_packed(db, r, have_base ? base : NULL);
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = srv_prepare(db, &st,
                          "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"
@@ -1818,17 +1978,8 @@ static int report_put_job(struct srv_conn *db, void *arg)
         rc = ima_state_advance(db, r);
     if (rc == 0)
         rc = boot_state_put(db, r);
-    for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
-        const struct srv_pending_seen *p = &r->pending[i];
-
-        rc = srv_prepare(db, &st,
-                         "INSERT INTO pending_seen (agent_id, name, arch, candidate, first_seen)"
-                         " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM pending_seen"
-                         " WHERE agent_id = ?1 AND name = ?2 AND arch = ?3 AND candidate = ?4)",
-                         "tttti", r->agent_id, p->name, p->arch, p->candidate, p->first_seen);
-        if (rc == 0)
-            rc = srv_run(st, NULL);
-    }
+    if (rc == 0)
+        rc = pending_seen_insert(db, r);
     return rc;
 }
 

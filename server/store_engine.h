@@ -46,7 +46,7 @@ struct srv_param {
     size_t n;
 };
 
-#define SRV_PARAMS_MAX 24
+#define SRV_PARAMS_MAX 72
 
 /* srv_step results; errors are negative DA_ERR_* codes. */
 #define SRV_DONE 0
@@ -110,6 +110,12 @@ extern const struct srv_engine_ops srv_engine_pg; /* server/store_pg.c */
 int srv_prepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, const char *types, ...);
 int srv_vprepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, const char *types,
                  va_list ap);
+
+/* Prepare sql on c and bind n parameters given as an array (a statement
+ * whose parameter count is known only at run time, such as a multi-row
+ * INSERT). */
+int srv_prepare_params(struct srv_conn *c, struct srv_stmt **st, const char *sql,
+                       const struct srv_param *p, unsigned n);
 
 /* Run a prepared statement to completion and release it; changes (may be
  * NULL) gets the rows it changed. */
