@@ -471,6 +471,58 @@ static void test_dedupe_per_agent_only(void **state)
     cJSON_Delete(doc);
 }
 
+/* The blobs of one report are looked up together: an area whose value
+ * repeats another area's, and a body member equal to an area, are stored
+ * once; a blob's last use moves when it is more than a day old and not
+ * before; every report reads back byte for byte. */
+static void test_blobs_of_one_report(void **state)
+{
+    struct fixture *f = *state;
+    char big[600], evidence[2048], verdict_sql[160];
+    struct rep p;
+    size_t i;
+
+    make_agent(f->s, "a1", "ek1");
+    for (i = 0; i + 1 < sizeof(big); i++)
+        big[i] = (char)('a' + i % 26);
+    big[sizeof(big) - 1] = '\0';
+    /* canonical: keys sorted, two large areas with the same value */
+    snprintf(evidence, sizeof(evidence), "{\"a\":\"%s\",\"b\":\"%s\",\"c\":1}", big, big);
+    rep_fill(&p, "r1", "a1", 1, 10 * DAY, evidence, evidence, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    /* one area blob for both areas (the body's evidence is the report's) */
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), 1);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1'"
+                                    " AND last_used_at = 864000"),
+                     count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1'"));
+    /* half a day later: nothing moves */
+    rep_fill(&p, "r2", "a1", 3, 10 * DAY + DAY / 2, evidence, evidence, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"
+                       " AND last_used_at = 864000"),
+        1);
+    /* more than a day after its last use: the area and the verdict move */
+    rep_fill(&p, "r3", "a1", 5, 11 * DAY + 1, evidence, evidence, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"
+                       " AND last_used_at = 950401"),
+        1);
+    snprintf(verdict_sql, sizeof(verdict_sql),
+             "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 2"
+             " AND last_used_at = %d",
+             11 * DAY + 1);
+    assert_int_equal(count(f->path, verdict_sql), 1); /* seq 1, 5: the same verdict text */
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), 1);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+}
+
 /* Drops what schemas 10 and 11 added, as a database of 8 (or 9) has it. */
 #define DOWNGRADE_10                                                                               \
     "DROP INDEX agents_created; DROP INDEX agents_vendor_created;"                                 \
@@ -794,6 +846,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip_real_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedupe_per_agent_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blobs_of_one_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_prunes_exactly_older, setup, teardown),
