@@ -72,6 +72,21 @@ static int submit(struct srv_store *s, srv_write_fn fn, void *arg)
     return rc;
 }
 
+/* The same for a job that locks the rows it relies on (store_engine.h,
+ * write_locked). */
+static int submit_locked(struct srv_store *s, srv_write_fn fn, void *arg)
+{
+    uint64_t t0;
+    int rc;
+
+    if (s->ops->write_locked == NULL)
+        return submit(s, fn, arg);
+    t0 = mono_us();
+    rc = s->ops->write_locked(s->eng, fn, arg);
+    srv_histogram_observe_us(s->lat_write, mono_us() - t0);
+    return rc;
+}
+
 static struct srv_conn *reader_get(struct srv_store *s, int *slot)
 {
     struct srv_conn *c = s->ops->reader_get(s->eng, slot);
@@ -1064,14 +1079,20 @@ static int agent_counters_read(struct srv_conn *db, const char *agent_id, struct
                                bool *have_prev, unsigned char base[32], bool *have_base)
 {
     struct srv_stmt *st = NULL;
+    char sql[192];
     int rc, src;
 
     *have_prev = false;
     *have_base = false;
-    rc = srv_prepare(db, &st,
-                     "SELECT last_verified_at, reset_count, restart_count, clock, firmware_version,"
-                     " revoked, pack_base FROM agents WHERE id = ?1",
-                     "t", agent_id);
+    /* the row stays locked until the report's transaction ends: the
+     * agent's other reports wait here, and everything of the agent the
+     * report reads next (its blobs, base, IMA state, boot reference) is
+     * what the last of them committed */
+    snprintf(sql, sizeof(sql),
+             "SELECT last_verified_at, reset_count, restart_count, clock, firmware_version,"
+             " revoked, pack_base FROM agents WHERE id = ?1%s",
+             db->ops->for_update != NULL ? db->ops->for_update : "");
+    rc = srv_prepare(db, &st, sql, "t", agent_id);
     if (rc != 0)
         return rc;
     src = srv_step(st);
@@ -1194,11 +1215,11 @@ static int ima_state_advance(struct srv_conn *db, const struct srv_report *r)
                       "UPDATE ima_state SET reset_count = ?2, entries = ?3, banks = ?4, sha1 = ?5,"
                       " sha256 = ?6, kept_json = ?7 WHERE agent_id = ?1 AND reset_count = ?8"
                       " AND entries = ?9 AND banks = ?10 AND sha1 = ?11 AND sha256 = ?12",
-                      "tiiibbtiiibb", r->agent_id, (int64_t)n->reset_count,
-                      (int64_t)n->agg.entries, (int64_t)n->agg.banks, n->agg.sha1,
-                      sizeof(n->agg.sha1), n->agg.sha256, sizeof(n->agg.sha256), n->kept_json,
-                      (int64_t)p->reset_count, (int64_t)p->agg.entries, (int64_t)p->agg.banks,
-                      p->agg.sha1, sizeof(p->agg.sha1), p->agg.sha256, sizeof(p->agg.sha256));
+                      "tiiibbtiiibb", r->agent_id, (int64_t)n->reset_count, (int64_t)n->agg.entries,
+                      (int64_t)n->agg.banks, n->agg.sha1, sizeof(n->agg.sha1), n->agg.sha256,
+                      sizeof(n->agg.sha256), n->kept_json, (int64_t)p->reset_count,
+                      (int64_t)p->agg.entries, (int64_t)p->agg.banks, p->agg.sha1,
+                      sizeof(p->agg.sha1), p->agg.sha256, sizeof(p->agg.sha256));
     if (rc == 0 && changes != 1)
         rc = DA_ERR_STORE_CONFLICT;
     return rc;
@@ -1246,8 +1267,8 @@ enum { BLOB_PIECE = 1, BLOB_VERDICT = 2, BLOB_BASE = 3 };
 
 /* A stored blob of the agent, decompressed and checked against its digest:
  * a missing or damaged one is DA_ERR_STORE_CORRUPT, never other data. */
-static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
-                    unsigned char **raw, size_t *len)
+static int blob_get_used(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
+                         unsigned char **raw, size_t *len, int64_t *used)
 {
     struct srv_stmt *st = NULL;
     unsigned char check[32];
@@ -1257,12 +1278,15 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 
     *raw = NULL;
     *len = 0;
-    rc = srv_prepare(db, &st, "SELECT data FROM blobs WHERE agent_id = ?1 AND sha256 = ?2", "tb",
-                     agent_id, digest, (size_t)32);
+    rc = srv_prepare(db, &st,
+                     "SELECT data, last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
+                     "tb", agent_id, digest, (size_t)32);
     if (rc != 0)
         return rc;
     rc = srv_step(st);
     if (rc == SRV_ROW) {
+        if (used != NULL)
+            *used = srv_col_int64(st, 1);
         data = srv_col_blob(st, 0, &n);
         rc = data != NULL ? srv_zstd_decompress(data, n, NULL, 0, SRV_PACK_MAX_RAW, raw, len)
                           : DA_ERR_STORE_CORRUPT;
@@ -1281,6 +1305,12 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
         *len = 0;
     }
     return rc;
+}
+
+static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
+                    unsigned char **raw, size_t *len)
+{
+    return blob_get_used(db, agent_id, digest, raw, len, NULL);
 }
 
 /* Stores raw once per agent under its digest (into digest); a blob already
@@ -1414,11 +1444,17 @@ static int blobs_store(struct srv_conn *db, const char *agent_id, int64_t now, s
         if (w->dup)
             continue;
         if (w->have) {
+            int changes = 1;
+
             if (w->used < now - BLOB_TOUCH_S)
-                rc = srv_exec(db, NULL,
+                rc = srv_exec(db, &changes,
                               "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1"
                               " AND sha256 = ?2",
                               "tbi", agent_id, w->digest, (size_t)32, now);
+            /* gone since the lookup (the retention sweep took it): the
+             * report runs again and stores it anew */
+            if (rc == 0 && changes != 1)
+                rc = DA_ERR_STORE_RETRY;
             continue;
         }
         rc = srv_zstd_compress(w->raw, w->len, NULL, 0, &z, &zlen);
@@ -1645,6 +1681,7 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
                                                      *areas = NULL;
     size_t areas_len = 0;
     size_t raw_len = 0, zlen = 0, base_len = 0;
+    int64_t base_used = 0;
     char *skeleton = NULL;
     bool own = false, have_base = false;
     int rc;
@@ -1658,8 +1695,7 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
     rec.areas = areas;
     rec.areas_len = areas_len;
     if (rc == 0)
-        rc = blob_want_add(blobs, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
-                           vdigest);
+        rc = blob_want_add(blobs, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json), vdigest);
     rec.transcript = r->transcript_json;
     rec.transcript_len = strlen(r->transcript_json);
     rec.receipt = r->receipt_json;
@@ -1675,14 +1711,18 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
         memcpy(base_d, agent_base, 32);
         have_base = true;
     }
-    if (rc == 0 && have_base && base_get(db, r->agent_id, base_d, &base, &base_len) != 0)
+    if (rc == 0 && have_base &&
+        blob_get_used(db, r->agent_id, base_d, &base, &base_len, &base_used) != 0)
         have_base = false; /* gone (an agent silent past the retention): a new one */
-    if (rc == 0 && have_base)
-        rc = srv_exec(db, NULL,
-                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
-                      " AND last_used_at < ?4",
-                      "tbii", r->agent_id, base_d, (size_t)32, r->received_at,
-                      r->received_at - BLOB_TOUCH_S);
+    if (rc == 0 && have_base && base_used < r->received_at - BLOB_TOUCH_S) {
+        int changes = 0;
+
+        rc = srv_exec(db, &changes,
+                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
+                      "tbi", r->agent_id, base_d, (size_t)32, r->received_at);
+        if (rc == 0 && changes != 1)
+            rc = DA_ERR_STORE_RETRY; /* taken by the retention sweep since it was read */
+    }
     if (rc == 0 && have_base)
         rc = srv_zstd_compress(raw, raw_len, base, base_len, &z, &zlen);
     /* a poor match makes this record the agent's new base */
@@ -1968,8 +2008,8 @@ static int report_put_job(struct srv_conn *db, void *arg)
                             : report_insert_packed(db, r, have_base ? base : NULL);
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = srv_prepare(db, &st,
-                         "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"
-                         " WHERE NOT EXISTS (SELECT 1 FROM inventory_digests WHERE sha256 = ?1)",
+                         "INSERT INTO inventory_digests (sha256, first_seen) VALUES (?1, ?2)"
+                         " ON CONFLICT DO NOTHING",
                          "ti", r->inventory_sha256, r->received_at);
         if (rc == 0)
             rc = srv_run(st, NULL);
@@ -2061,7 +2101,7 @@ int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 {
     struct report_put_job j = {r, s->write_format};
 
-    return submit(s, report_put_job, &j);
+    return submit_locked(s, report_put_job, &j);
 }
 
 void srv_store_write_format(struct srv_store *s, int format)

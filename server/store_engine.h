@@ -68,6 +68,16 @@ struct srv_engine_ops {
     /* Run fn as one transaction; returns once it is durable or failed
      * (then nothing of it remains). */
     int (*write)(struct srv_engine *e, srv_write_fn fn, void *arg);
+    /* The same for a job that takes the row locks it relies on itself (its
+     * first read of a row it depends on ends in for_update) and returns
+     * DA_ERR_STORE_RETRY when a row it read is gone by the time it writes
+     * it: the engine may run it at a weaker isolation (PostgreSQL: READ
+     * COMMITTED, every statement sees what is committed when it starts)
+     * and runs it again on DA_ERR_STORE_RETRY. NULL: write. */
+    int (*write_locked)(struct srv_engine *e, srv_write_fn fn, void *arg);
+    /* Appended to a SELECT to lock the rows it reads until the end of the
+     * transaction (" FOR UPDATE"; "" where the engine has one writer). */
+    const char *for_update;
     /* A connection for reads (no writes on it), and giving it back. */
     struct srv_conn *(*reader_get)(struct srv_engine *e, int *slot);
     void (*reader_put)(struct srv_engine *e, int slot);

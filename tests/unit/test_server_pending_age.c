@@ -294,7 +294,7 @@ static void test_first_seen_across_statements(void **state)
         snprintf(text[i], sizeof(text[i]), "pkg%02zu=1.%zu:0:0", i, i);
         items[i] = text[i];
     }
-    items[37] = text[3];  /* the first report: 0..36, then 3 and 36 again */
+    items[37] = text[3]; /* the first report: 0..36, then 3 and 36 again */
     items[38] = text[36];
     doc = evidence(items, 39);
     report(w, "agent-a", T0, doc, ages, 39);
