@@ -219,6 +219,10 @@ static const struct da_err_entry da_err_table[] = {
     {DA_ERR_WEBHOOK_QUEUE_FULL, "webhook_queue_full", 503, "the webhook delivery queue is full"},
     {DA_ERR_PACK_INVALID, "pack_invalid", 400, "the evidence pack is malformed"},
     {DA_ERR_PACK_RANGE, "pack_range", 400, "the evidence pack's time range is invalid"},
+    {DA_ERR_PACK_EVENT_LOG_REPLAY, "pack_event_log_replay", 422,
+     "the report's firmware event log does not replay to its quoted PCR values"},
+    {DA_ERR_PACK_EVENT_LOG_DIFFERS, "pack_event_log_differs", 422,
+     "the report's firmware event log is not the one the server verified"},
 
     {DA_ERR_DIFF_TOO_LARGE, "report_diff_too_large", 422,
      "the reports have too many fields to compare"},

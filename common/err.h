@@ -194,6 +194,10 @@ enum da_err {
     DA_ERR_WEBHOOK_QUEUE_FULL = -677,
     DA_ERR_PACK_INVALID = -678,
     DA_ERR_PACK_RANGE = -679,
+    /* a pack's event log does not replay to its report's quoted PCRs */
+    DA_ERR_PACK_EVENT_LOG_REPLAY = -870,
+    /* a pack's event log is not the one the server verified */
+    DA_ERR_PACK_EVENT_LOG_DIFFERS = -871,
 
     /* dashboard views */
     DA_ERR_DIFF_TOO_LARGE = -670,

@@ -12,7 +12,10 @@
  * rotate, so the pack carries the whole key list (keys/keys.json, the
  * GET /v1/keys answer); a key from it counts only when its certificate
  * chains to the given CA, carries the receipt key usage and was valid at the
- * receipt's issued_at (common/receipt_trust.h, as for delivery bundles). */
+ * receipt's issued_at (common/receipt_trust.h, as for delivery bundles).
+ * A report that carries a firmware event log has it replayed against the
+ * quoted PCR values (common/tcg_eventlog.h) and compared with what the
+ * server's transcript recorded of it: its SHA-256 and whether it replayed. */
 #include "pack_verify.h"
 
 #include <stdbool.h>
@@ -33,11 +36,13 @@
 #include "dsse.h"
 #include "encoding.h"
 #include "err.h"
+#include "eventlog_facts.h"
 #include "jcs.h"
 #include "json.h"
 #include "quote.h"
 #include "receipt_trust.h"
 #include "tar.h"
+#include "tcg_eventlog.h"
 #include "tpm_public.h"
 
 #define PACK_PAYLOAD_TYPE "application/vnd.devattest.evidence-pack+json"
@@ -175,6 +180,92 @@ static int b64(const cJSON *o, const char *key, struct da_buf *out)
     return da_base64_decode(s, strlen(s), DA_BASE64_STD, out);
 }
 
+/* What replaying the log against the quoted values finds, named as the
+ * server's transcript names it (server/measured.c): "replays",
+ * "does_not_replay" (m filled) or "malformed". */
+static int replay_state(const struct da_buf *log, const struct da_pcr_selection *sel,
+                        const struct da_buf *pcrs, struct da_eventlog_mismatch *m,
+                        const char **state)
+{
+    cJSON *facts = NULL;
+    int rc = da_eventlog_match(da_buf_data(log), da_buf_len(log), sel, da_buf_data(pcrs),
+                               da_buf_len(pcrs), m);
+
+    if (rc == DA_ERR_VERIFY_EVENTLOG_REPLAY) {
+        *state = "does_not_replay";
+        return 0;
+    }
+    if (rc == DA_ERR_TPM_EVENTLOG) {
+        *state = "malformed";
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    /* the extends replay; the server calls a log whose event data does not
+     * parse malformed all the same */
+    rc = da_eventlog_facts(da_buf_data(log), da_buf_len(log), TPM2_ALG_SHA256, &facts);
+    cJSON_Delete(facts);
+    *state = rc == DA_ERR_TPM_EVENTLOG ? "malformed" : "replays";
+    return rc == DA_ERR_TPM_EVENTLOG ? 0 : rc;
+}
+
+/* The firmware event log of report.json (when it carries one): replayed
+ * offline against the PCR values the quote signed, the outcome and the
+ * log's SHA-256 as the transcript recorded them. */
+static int check_event_log(const cJSON *body, const cJSON *transcript,
+                           const struct da_pcr_selection *sel, const struct da_buf *pcrs,
+                           const char **why)
+{
+    static char detail[256];
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(transcript, "event_log");
+    const char *recorded = str_of(t, "state"), *sha = str_of(t, "sha256"), *state = NULL;
+    struct da_eventlog_mismatch m;
+    struct da_buf log;
+    char hex[DA_SHA256_HEX_SIZE];
+    int rc;
+
+    if (cJSON_GetObjectItemCaseSensitive(body, "event_log") == NULL) {
+        if (sha == NULL)
+            return 0;
+        *why = "the transcript names an event log the report does not carry";
+        return DA_ERR_PACK_EVENT_LOG_DIFFERS;
+    }
+    da_buf_init(&log, DA_MAX_EVENT_LOG);
+    rc = b64(body, "event_log", &log);
+    if (rc != 0)
+        *why = "the report's event_log is not base64";
+    if (rc == 0 && (rc = replay_state(&log, sel, pcrs, &m, &state)) != 0)
+        *why = "the event log cannot be replayed";
+    if (rc == 0 && strcmp(state, "does_not_replay") == 0 &&
+        (recorded == NULL || strcmp(recorded, state) != 0)) {
+        char a[2 * DA_EVENTLOG_MAX_DIGEST + 1] = "", q[2 * DA_EVENTLOG_MAX_DIGEST + 1] = "";
+
+        (void)da_hex_encode_to(m.replayed, m.size, a, sizeof(a));
+        (void)da_hex_encode_to(m.quoted, m.size, q, sizeof(q));
+        snprintf(detail, sizeof(detail),
+                 "the event log does not replay to the quoted PCRs: %s PCR %u replays to %.16s..., "
+                 "the quote has %.16s...",
+                 da_eventlog_alg_name(m.alg) != NULL ? da_eventlog_alg_name(m.alg) : "no bank",
+                 m.pcr, a, q);
+        *why = detail;
+        rc = DA_ERR_PACK_EVENT_LOG_REPLAY;
+    } else if (rc == 0 && (recorded == NULL || strcmp(recorded, state) != 0)) {
+        snprintf(detail, sizeof(detail), "the event log %s offline, the transcript records %s",
+                 strcmp(state, "replays") == 0 ? "replays" : "is malformed",
+                 recorded != NULL ? recorded : "no event log");
+        *why = detail;
+        rc = strcmp(state, "malformed") == 0 ? DA_ERR_PACK_EVENT_LOG_REPLAY
+                                             : DA_ERR_PACK_EVENT_LOG_DIFFERS;
+    }
+    if (rc == 0 && (da_sha256_hex(da_buf_data(&log), da_buf_len(&log), hex) != 0 || sha == NULL ||
+                    strcmp(hex, sha) != 0)) {
+        *why = "the event log's SHA-256 differs from the one the server recorded";
+        rc = DA_ERR_PACK_EVENT_LOG_DIFFERS;
+    }
+    da_buf_free(&log);
+    return rc;
+}
+
 /* The quote of report.json, verified with the agent's AK. */
 static int check_quote(const cJSON *body, const cJSON *agent, const cJSON *transcript,
                        const char *evidence_sha256, const char **why)
@@ -233,6 +324,8 @@ static int check_quote(const cJSON *body, const cJSON *agent, const cJSON *trans
         if (rc != 0)
             *why = "the quote does not verify";
     }
+    if (rc == 0)
+        rc = check_event_log(body, transcript, &sel, &pcrs, why);
     da_tpm_public_free(akp);
     da_buf_free(&nonce);
     da_buf_free(&attest);
@@ -327,7 +420,8 @@ static int check_report(const struct members *l, const cJSON *manifest, const cJ
         const char *w = NULL;
         int qrc = check_quote(body, agent, transcript, ev, &w);
 
-        if (qrc != 0) {
+        /* a member the signed manifest does not vouch for is named first */
+        if (qrc != 0 && rc == 0) {
             *why = w;
             rc = qrc;
         }

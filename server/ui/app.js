@@ -424,6 +424,33 @@
         td('Provenance', f.provenance))), { id: 'diff-fields', showCaption: true, empty: 'The two reports state the same posture.' }));
   }
 
+  // One value of a boot state (a digest, a flag); a digest longer than 20
+  // characters shows its ends, the whole of it is the title and data-value.
+  function bootScalar(v) {
+    if (v === null || v === undefined) return h('span', { class: 'muted', text: 'none' });
+    const s = typeof v === 'string' ? v : JSON.stringify(v);
+    if (typeof v === 'string' && s.length > 20) {
+      return h('code', { class: 'digest', title: s, 'data-value': s, text: s.slice(0, 8) + '…' + s.slice(-8) });
+    }
+    return h('code', { 'data-value': s, text: s });
+  }
+
+  // A boot state member as the API gives it (old or new of a boot change):
+  // a list (boot applications, authorities), an object (keys, Secure Boot
+  // variables) or nothing.
+  function bootValue(v) {
+    if (Array.isArray(v)) {
+      if (!v.length) return h('span', { class: 'muted', text: 'empty' });
+      return h('ol', { class: 'boot-list' }, v.map((x) => h('li', {}, bootScalar(x))));
+    }
+    if (v && typeof v === 'object') {
+      const keys = Object.keys(v);
+      if (!keys.length) return h('span', { class: 'muted', text: 'empty' });
+      return h('ul', { class: 'boot-list' }, keys.map((k) => h('li', { 'data-key': k }, h('span', { text: k + ': ' }), bootScalar(v[k]))));
+    }
+    return bootScalar(v);
+  }
+
   // What the identity says about the EK certificate when there is no issuer.
   function ekIssuer(agent) {
     if (agent.ek_issuer) return agent.ek_issuer;
@@ -458,8 +485,29 @@
       h('dt', { text: 'Last verified report' }), h('dd', { text: agent.last_verified_at ? `${when(agent.last_verified_at)} (${ago(agent.last_verified_at)})` : 'never' }),
       h('dt', { text: 'Boot reference' }), h('dd', { text: agent.boot_reference ? 'recorded ' + when(agent.boot_reference.recorded_at) : 'none yet' }));
     const bootChanges = (boot.changes || []);
-    const bootList = bootChanges.length ? h('ul', { id: 'boot-changes' }, bootChanges.map((c) =>
-      h('li', { text: `${when(c.at)}: ${c.what} changed (report ${String(c.report_id).slice(0, 12)})` })))
+    const refReport = agent.boot_reference ? agent.boot_reference.report_id : '';
+    // The change's report: compared below with the reference report.
+    const reportLink = (rid) => {
+      const id = String(rid);
+      const short = id.slice(0, 12) + '…';
+      if (reports.length < 2 || !reports.some((r) => r.id === id)) return h('span', { class: 'mono', title: id, text: short });
+      return h('a', { href: '#diff-h', class: 'boot-report', 'data-report': id, title: 'Compare report ' + id + ' with the boot reference',
+        onclick: (e) => {
+          e.preventDefault();
+          const from = document.getElementById('diff-from');
+          const to = document.getElementById('diff-to');
+          if (refReport && reports.some((r) => r.id === refReport) && refReport !== id) from.value = refReport;
+          to.value = id;
+          document.getElementById('diff-form').requestSubmit();
+          document.getElementById('diff-h').scrollIntoView();
+        } }, 'report ', h('span', { class: 'mono', text: short }));
+    };
+    const bootList = bootChanges.length ? h('ul', { id: 'boot-changes', class: 'boot-changes' }, bootChanges.map((c) =>
+      h('li', { class: 'boot-change', 'data-what': c.what },
+        h('p', {}, `${when(c.at)}: `, h('strong', { class: 'boot-what', text: c.what }), ' changed in ', reportLink(c.report_id)),
+        h('dl', { class: 'boot-values' },
+          h('dt', { text: 'Before' }), h('dd', { class: 'boot-old' }, bootValue(c.old)),
+          h('dt', { text: 'After' }), h('dd', { class: 'boot-new' }, bootValue(c.new))))))
       : h('p', { class: 'muted', id: 'boot-changes', text: 'No boot change since the reference.' });
 
     let verdictSection;

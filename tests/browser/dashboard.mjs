@@ -11,6 +11,11 @@
 //   DA_POLICY        the policy file the server was given (for expected texts)
 //   DA_ARTIFACTS     directory for screenshots
 //   DA_OK_ID, DA_BAD_ID, DA_STALE_ID   agent ids; DA_BAD_REPORTS: reports of DA_BAD_ID
+//   DA_BOOT_ID       a machine (vendor measured) with one boot change: its
+//                    second report (DA_BOOT_REPORT) added a boot application
+//                    to the state of its first (DA_BOOT_REF_REPORT);
+//                    DA_BOOT_OLD, DA_BOOT_NEW: the boot applications of the
+//                    two event logs as tpm2_eventlog reads them (JSON arrays)
 //   DA_CSV_PARSER    a program printing a CSV file's rows as JSON (Python's csv
 //                    module: a parser independent of the server)
 import { chromium } from "playwright-core";
@@ -28,7 +33,7 @@ const base = env("DA_BASE");
 const token = env("DA_TOKEN");
 const artifacts = env("DA_ARTIFACTS");
 const policy = JSON.parse(readFileSync(env("DA_POLICY"), "utf8"));
-const ids = { ok: env("DA_OK_ID"), bad: env("DA_BAD_ID"), stale: env("DA_STALE_ID") };
+const ids = { ok: env("DA_OK_ID"), bad: env("DA_BAD_ID"), stale: env("DA_STALE_ID"), boot: env("DA_BOOT_ID") };
 const badReports = Number(env("DA_BAD_REPORTS"));
 mkdirSync(artifacts, { recursive: true });
 
@@ -172,7 +177,7 @@ try {
   check(globex && globex[1] === "1" && globex[3] === "1", `fleet: globex 1 non-compliant (${globex})`);
   const c831 = await page.$$eval("#controls tbody tr", (rows) =>
     rows.filter((r) => r.cells[0].textContent.includes("8.31")).map((r) => Array.from(r.cells).map((c) => c.textContent.trim()))[0]);
-  check(c831 && c831[1] === "2" && c831[2] === "1", `control 8.31: 2 pass, 1 fail (${c831})`);
+  check(c831 && c831[1] === "3" && c831[2] === "1", `control 8.31: 3 pass, 1 fail (${c831})`);
   const changes = await page.textContent("#changes");
   check(changes.includes("compliant → non_compliant") && changes.includes("disk.encrypted: pass → fail"),
     "the last 24 h show the compliance flip and the failing check");
@@ -181,10 +186,10 @@ try {
 
   // --- the CSV link: its rows are the fleet the page shows ---
   const fleetCsv = await downloadCsv(page, "fleet.csv");
-  check(fleetCsv.length === 3 + 12 && [ids.ok, ids.bad, ids.stale].every((id) => fleetCsv.some((r) => r.agent_id === id)) &&
+  check(fleetCsv.length === 4 + 12 && [ids.ok, ids.bad, ids.stale, ids.boot].every((id) => fleetCsv.some((r) => r.agent_id === id)) &&
         fleetCsv.filter((r) => r.vendor === "paged").length === 12,
     `fleet CSV: one row per machine (${fleetCsv.map((r) => r.agent_id)})`);
-  for (const vendor of ["acme", "globex", "paged"]) {
+  for (const vendor of ["acme", "globex", "measured", "paged"]) {
     const seen = await row(vendor);
     const rows = fleetCsv.filter((r) => r.vendor === vendor);
     const n = (s) => String(rows.filter((r) => r.status === s).length);
@@ -200,7 +205,7 @@ try {
   await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 1);
   check((await row("acme")) !== null && (await row("globex")) === null, "status filter 'stale' keeps acme only");
   await page.selectOption("#f-status", "");
-  await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 3);
+  await page.waitForFunction(() => document.querySelectorAll("#vendors tbody tr").length === 4);
 
   // --- control filter: only 8.31 and the checks mapped to it stay ---
   const checkRows = () => page.$$eval("#checks tbody tr", (rows) =>
@@ -367,6 +372,63 @@ try {
   check((await agentDoc(ids.ok)).ek_trust === "admin_approval" &&
         /^none: the TPM has no EK certificate/.test(await page.textContent("#ek-issuer")),
     "a machine enrolled without an EK certificate says so");
+  // --- boot changes on the machine page: what, old → new, the report ---
+  const seedOld = JSON.parse(env("DA_BOOT_OLD"));
+  const seedNew = JSON.parse(env("DA_BOOT_NEW"));
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const bootDoc = await agentDoc(ids.boot);
+  const apiChange = (bootDoc.boot_changes || [])[0] || {};
+  const bootList = await (await fetch(`${base}/v1/agents/${ids.boot}/boot-changes`,
+    { headers: { Authorization: "Bearer " + token } })).json();
+  // the API against the seed (tpm2_eventlog's reading of the two logs)
+  check((bootDoc.boot_changes || []).length === 1 && apiChange.what === "boot_applications" &&
+        apiChange.report_id === env("DA_BOOT_REPORT") && bootDoc.boot_reference &&
+        bootDoc.boot_reference.report_id === env("DA_BOOT_REF_REPORT"),
+    `API: one boot change, boot_applications, in the second report (${JSON.stringify(bootDoc.boot_changes)})`);
+  check(same(apiChange.old, seedOld) && same(apiChange.new, seedNew) && seedNew.length === seedOld.length + 1,
+    `API: old and new are the boot applications tpm2_eventlog reads in the two logs (${seedOld.length} → ${seedNew.length})`);
+  check(same(bootList.changes, bootDoc.boot_changes), "API: the boot-changes list holds the same change");
+  await page.goto(base + "/#/machine/" + ids.boot);
+  await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Machine build-boot");
+  await page.waitForSelector("#boot-changes li.boot-change");
+  const shownBoot = await page.$$eval("#boot-changes > li.boot-change", (lis) => lis.map((li) => {
+    const codes = (sel) => Array.from(li.querySelectorAll(sel + " code"));
+    const link = li.querySelector("a.boot-report");
+    return {
+      what: li.dataset.what,
+      whatText: li.querySelector(".boot-what").textContent,
+      labels: Array.from(li.querySelectorAll("dl.boot-values dt")).map((d) => d.textContent),
+      old: codes(".boot-old").map((c) => c.dataset.value),
+      new: codes(".boot-new").map((c) => c.dataset.value),
+      newShown: codes(".boot-new").map((c) => ({ text: c.textContent, title: c.title })),
+      newText: li.querySelector(".boot-new").innerText,
+      report: link ? link.dataset.report : null,
+      linkText: link ? link.textContent : "",
+    };
+  }));
+  const sb = shownBoot[0] || {};
+  check(shownBoot.length === 1 && sb.what === apiChange.what && sb.whatText === apiChange.what &&
+        same(sb.labels, ["Before", "After"]),
+    `machine page: one boot change, ${apiChange.what}, Before and After (${JSON.stringify(shownBoot)})`);
+  check(same(sb.old, apiChange.old) && same(sb.old, seedOld), `machine page: the old value as the API gives it (${sb.old})`);
+  check(same(sb.new, apiChange.new) && same(sb.new, seedNew), `machine page: the new value as the API gives it (${sb.new})`);
+  check((sb.newShown || []).length === seedNew.length && sb.newShown.every((c, i) =>
+    c.title === seedNew[i] && c.text === seedNew[i].slice(0, 8) + "…" + seedNew[i].slice(-8)) &&
+    !seedNew.some((d) => sb.newText.includes(d)),
+    "machine page: digests shortened on screen, each whole in its title");
+  check(sb.report === env("DA_BOOT_REPORT") && sb.linkText.includes(env("DA_BOOT_REPORT").slice(0, 12)),
+    `machine page: the change links its report (${sb.report})`);
+  const toBootReport = await tabTo(page, (f) => f.startsWith("a:report "));
+  check(toBootReport.found, `Tab reaches the boot change's report link (${toBootReport.seen.join(" ")})`);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#diff-fields");
+  check((await page.inputValue("#diff-to")) === env("DA_BOOT_REPORT") &&
+        (await page.inputValue("#diff-from")) === env("DA_BOOT_REF_REPORT"),
+    "the report link compares that report with the boot reference report");
+  check(await page.$$eval("#diff-fields tbody tr", (rows) => rows.some((r) => r.cells[0].textContent.trim() === "/host/uptime_s")),
+    "the comparison shows the field the two reports differ in");
+  await shot(page, "machine-build-boot.png");
+
   // --- auto-refresh: a revocation made through the API shows up unasked ---
   await page.goto(base + "/#/fleet");
   await page.waitForFunction(() => document.querySelector("h2") && document.querySelector("h2").textContent === "Fleet");

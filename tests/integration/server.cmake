@@ -120,6 +120,15 @@ set_property(TEST test_dashboard_api APPEND PROPERTY ENVIRONMENT
              DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_dashboard_api.jsonl)
 set_property(TEST test_dashboard_api APPEND PROPERTY FIXTURES_SETUP api_answers)
 
+# Evidence packs of reports with real firmware event logs, replayed offline.
+da_unit_test(NAME test_evidence_pack_eventlog
+             SOURCES ${DA_TEST_SRC}/integration/test_evidence_pack_eventlog.c
+             LIBS da_server da_test_fleet LABELS integration server)
+add_dependencies(test_evidence_pack_eventlog devattest-server devattest-verify)
+set_property(TEST test_evidence_pack_eventlog APPEND PROPERTY ENVIRONMENT
+             DA_TEST_API_CAPTURE=${DA_API_ANSWERS}/test_evidence_pack_eventlog.jsonl)
+set_property(TEST test_evidence_pack_eventlog APPEND PROPERTY FIXTURES_SETUP api_answers)
+
 # The OSCAL export against NIST's published schema (ajv from tests/api).
 da_unit_test(NAME test_oscal_export SOURCES ${DA_TEST_SRC}/integration/test_oscal_export.c
              LIBS da_server da_test_fleet LABELS integration server)

@@ -56,6 +56,12 @@ int da_fleet_add(struct da_test_server *s, struct da_fleet_machine *m, int idx)
 
 int da_fleet_report(struct da_test_server *s, struct da_fleet_machine *m, int encrypted)
 {
+    return da_fleet_report_log(s, m, encrypted, NULL, NULL, 0);
+}
+
+int da_fleet_report_log(struct da_test_server *s, struct da_fleet_machine *m, int encrypted,
+                        const unsigned char pcrs[256], const unsigned char *log, size_t log_len)
+{
     char path[128], *body = NULL;
     unsigned char nonce[128];
     size_t nlen = 0;
@@ -83,7 +89,7 @@ int da_fleet_report(struct da_test_server *s, struct da_fleet_machine *m, int en
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(ev, "host"), "hostname",
                               cJSON_CreateString(m->hostname));
     snprintf(path, sizeof(path), "/v1/agents/%s/reports", m->agent_id);
-    if (da_soft_ak_report(&m->ak, nonce, nlen, ev, &body) == 0 &&
+    if (da_soft_ak_report_log(&m->ak, nonce, nlen, ev, pcrs, log, log_len, &body) == 0 &&
         da_test_http(s, "POST", path, NULL, "application/json", body, strlen(body), &r) == 0) {
         doc = r.status == 201 ? cJSON_Parse(r.body) : NULL;
         id = cJSON_GetObjectItem(doc, "report_id");
@@ -102,4 +108,55 @@ int da_fleet_report(struct da_test_server *s, struct da_fleet_machine *m, int en
 void da_fleet_free(struct da_fleet_machine *m)
 {
     da_soft_ak_free(&m->ak);
+}
+
+int da_fleet_tpm2_eventlog(const char *path, unsigned char pcrs[256], char apps[][65], int max_apps,
+                           int *n_apps)
+{
+    char cmd[1024], line[512], hex[160], type[64] = "";
+    int pcr = -1, in_pcrs = 0, in_sha256 = 0, n = 0, seen = 0;
+    unsigned idx;
+    FILE *p;
+
+    memset(pcrs, 0, 256);
+    snprintf(cmd, sizeof(cmd), "tpm2_eventlog '%s' 2>/dev/null", path);
+    p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), p) != NULL) {
+        if (strncmp(line, "pcrs:", 5) == 0) {
+            in_pcrs = 1;
+            continue;
+        }
+        if (in_pcrs) {
+            /* "  sha256:" then "    N  : 0xHEX" per extended PCR */
+            if (strncmp(line, "  ", 2) == 0 && line[2] != ' ')
+                in_sha256 = strncmp(line + 2, "sha256:", 7) == 0;
+            else if (in_sha256 && sscanf(line, " %u : 0x%64[0-9a-f]", &idx, hex) == 2 && idx < 8 &&
+                     strlen(hex) == 64) {
+                for (unsigned k = 0; k < 32; k++)
+                    sscanf(hex + 2 * k, "%2hhx", &pcrs[32 * idx + k]);
+                seen++;
+            }
+            continue;
+        }
+        if (sscanf(line, "  PCRIndex: %d", &pcr) == 1)
+            continue;
+        if (sscanf(line, "  EventType: %63s", type) == 1)
+            continue;
+        if (strstr(line, "- AlgorithmId:") != NULL) {
+            in_sha256 = strstr(line, "sha256") != NULL;
+            continue;
+        }
+        if (in_sha256 && sscanf(line, " Digest: \"%159[0-9a-f]\"", hex) == 1) {
+            in_sha256 = 0;
+            if (pcr == 4 && strcmp(type, "EV_EFI_BOOT_SERVICES_APPLICATION") == 0 &&
+                strlen(hex) == 64 && n < max_apps)
+                memcpy(apps[n++], hex, 65);
+        }
+    }
+    if (pclose(p) != 0 || seen == 0)
+        return -1;
+    *n_apps = n;
+    return 0;
 }

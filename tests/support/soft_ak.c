@@ -95,15 +95,15 @@ static int sign(EVP_PKEY *key, const unsigned char *msg, size_t len, TPMT_SIGNAT
     return ok ? 0 : -1;
 }
 
-int da_soft_ak_quote(struct da_soft_ak *ak, const unsigned char qd[32], unsigned char *attest,
-                     size_t *attest_len, unsigned char *sig, size_t *sig_len,
-                     unsigned char pcr_values[256])
+/* The quote over pcr_values as they are. */
+static int quote_values(struct da_soft_ak *ak, const unsigned char qd[32], unsigned char *attest,
+                        size_t *attest_len, unsigned char *sig, size_t *sig_len,
+                        const unsigned char pcr_values[256])
 {
     TPMS_ATTEST a;
     TPMT_SIGNATURE ts;
     size_t off = 0;
 
-    memset(pcr_values, 0, 256);
     memset(&a, 0, sizeof(a));
     a.magic = TPM2_GENERATED_VALUE;
     a.type = TPM2_ST_ATTEST_QUOTE;
@@ -134,6 +134,14 @@ int da_soft_ak_quote(struct da_soft_ak *ak, const unsigned char qd[32], unsigned
     return 0;
 }
 
+int da_soft_ak_quote(struct da_soft_ak *ak, const unsigned char qd[32], unsigned char *attest,
+                     size_t *attest_len, unsigned char *sig, size_t *sig_len,
+                     unsigned char pcr_values[256])
+{
+    memset(pcr_values, 0, 256);
+    return quote_values(ak, qd, attest, attest_len, sig, sig_len, pcr_values);
+}
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -156,8 +164,9 @@ static int add_b64(cJSON *o, const char *key, const void *p, size_t n)
     return rc;
 }
 
-int da_soft_ak_report(struct da_soft_ak *ak, const unsigned char *nonce, size_t nonce_len,
-                      const cJSON *evidence, char **body)
+int da_soft_ak_report_log(struct da_soft_ak *ak, const unsigned char *nonce, size_t nonce_len,
+                          const cJSON *evidence, const unsigned char pcr_values[256],
+                          const unsigned char *log, size_t log_len, char **body)
 {
     unsigned char d[32], qd[32], attest[1024], sig[1024], pcrs[256];
     size_t alen = 0, slen = 0;
@@ -165,13 +174,18 @@ int da_soft_ak_report(struct da_soft_ak *ak, const unsigned char *nonce, size_t 
     int rc = -1;
 
     *body = NULL;
+    memset(pcrs, 0, sizeof(pcrs));
+    if (pcr_values != NULL)
+        memcpy(pcrs, pcr_values, sizeof(pcrs));
     if (da_jcs_digest_sha256(evidence, d) != 0 ||
         da_quote_qualifying_data(nonce, nonce_len, d, qd) != 0 ||
-        da_soft_ak_quote(ak, qd, attest, &alen, sig, &slen, pcrs) != 0)
+        quote_values(ak, qd, attest, &alen, sig, &slen, pcrs) != 0)
         return -1;
     o = cJSON_CreateObject();
     if (o == NULL || add_b64(o, "nonce", nonce, nonce_len) != 0 ||
         !cJSON_AddItemReferenceToObject(o, "evidence", (cJSON *)DA_UNCONST(evidence)))
+        goto out;
+    if (log != NULL && log_len > 0 && add_b64(o, "event_log", log, log_len) != 0)
         goto out;
     q = cJSON_AddObjectToObject(o, "quote");
     if (q == NULL || add_b64(q, "attest", attest, alen) != 0 ||
@@ -182,6 +196,12 @@ int da_soft_ak_report(struct da_soft_ak *ak, const unsigned char *nonce, size_t 
 out:
     cJSON_Delete(o);
     return rc;
+}
+
+int da_soft_ak_report(struct da_soft_ak *ak, const unsigned char *nonce, size_t nonce_len,
+                      const cJSON *evidence, char **body)
+{
+    return da_soft_ak_report_log(ak, nonce, nonce_len, evidence, NULL, NULL, 0, body);
 }
 
 cJSON *da_soft_ak_evidence(unsigned seq, int encrypted)

@@ -35,6 +35,11 @@ int da_soft_ak_quote(struct da_soft_ak *ak, const unsigned char qd[32], unsigned
  * *body is malloc'd text. */
 int da_soft_ak_report(struct da_soft_ak *ak, const unsigned char *nonce, size_t nonce_len,
                       const cJSON *evidence, char **body);
+/* The same with PCRs 0-7 (sha256) quoted as pcr_values (8 * 32 bytes; NULL:
+ * all zero) and, when log_len > 0, the firmware event log as "event_log". */
+int da_soft_ak_report_log(struct da_soft_ak *ak, const unsigned char *nonce, size_t nonce_len,
+                          const cJSON *evidence, const unsigned char pcr_values[256],
+                          const unsigned char *log, size_t log_len, char **body);
 /* A small evidence document; seq makes each one different. */
 cJSON *da_soft_ak_evidence(unsigned seq, int encrypted);
 
