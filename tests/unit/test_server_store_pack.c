@@ -494,6 +494,7 @@ static void test_blobs_of_one_report(void **state)
     rep_fill(&p, "r1", "a1", 1, 10 * DAY, evidence, evidence, NULL);
     put(f, &p);
     check_get(f, &p);
+    free(p.body);
     /* one area blob for both areas (the body's evidence is the report's) */
     assert_int_equal(
         count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), 1);
@@ -504,6 +505,7 @@ static void test_blobs_of_one_report(void **state)
     rep_fill(&p, "r2", "a1", 3, 10 * DAY + DAY / 2, evidence, evidence, NULL);
     put(f, &p);
     check_get(f, &p);
+    free(p.body);
     assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"
                                     " AND last_used_at = 864000"),
                      1);
@@ -511,6 +513,7 @@ static void test_blobs_of_one_report(void **state)
     rep_fill(&p, "r3", "a1", 5, 11 * DAY + 1, evidence, evidence, NULL);
     put(f, &p);
     check_get(f, &p);
+    free(p.body);
     assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"
                                     " AND last_used_at = 950401"),
                      1);
