@@ -458,7 +458,8 @@ static int make_record(struct ingest *g)
     r->nonce_expires_at = r->received_at + ctx->cfg.nonce_ttl_s;
     memcpy(r->evidence_sha256, g->in->evidence_sha256, sizeof(r->evidence_sha256));
     r->evidence_json = DA_UNCONST(da_buf_str(&g->in->evidence_canonical)); /* lent, read only */
-    r->body_json = g->req->body; /* kept as it arrived, for evidence packs */
+    r->evidence_digest = g->in->evidence_digest; /* its SHA-256, taken by the parser */
+    r->body_json = g->req->body;                 /* kept as it arrived, for evidence packs */
     r->compliant = g->compliant;
     r->reset_count = g->clock.reset_count;
     r->restart_count = g->clock.restart_count;

@@ -7,6 +7,7 @@
  */
 #include "store.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,22 @@
 #include "store_engine.h"
 #include "store_pack.h"
 
+/* The agents' base records as last seen by this process (report_prep):
+ * a slot per agent (by a hash of its id; a collision replaces), the bytes
+ * whose SHA-256 is the digest. Only a hint: the writer compares the digest
+ * with the agent's pack_base in its transaction and checks that the blob is
+ * still stored; a stale or missing entry costs the slow path, never other
+ * data. */
+#define BASE_CACHE_SLOTS 4096
+#define BASE_CACHE_MAX   (64u << 10) /* larger bases are not kept */
+
+struct base_slot {
+    char agent_id[SRV_ID_HEX];
+    unsigned char digest[32];
+    unsigned char *raw;
+    size_t len;
+};
+
 struct srv_store {
     const struct srv_engine_ops *ops;
     struct srv_engine *eng;
@@ -32,6 +49,8 @@ struct srv_store {
     int write_format; /* 1; 0 only to build older databases in tests */
     struct srv_histogram *lat_write, *lat_read;
     uint64_t rstart_us[64];
+    pthread_mutex_t base_mu;
+    struct base_slot *base; /* BASE_CACHE_SLOTS */
 };
 
 /* Staleness and status computed on read, from the same columns everywhere. */
@@ -130,11 +149,19 @@ int srv_store_open_pool(const char *path, unsigned batch_max, unsigned connectio
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return DA_ERR_NOMEM;
+    s->base = calloc(BASE_CACHE_SLOTS, sizeof(*s->base));
+    if (s->base == NULL) {
+        free(s);
+        return DA_ERR_NOMEM;
+    }
+    pthread_mutex_init(&s->base_mu, NULL);
     s->ops = target_is_pg(path) ? &srv_engine_pg : &srv_engine_sqlite;
     s->stale_after = stale_after;
     s->write_format = 1;
     rc = s->ops->open(path, batch_max, connections, &s->eng);
     if (rc != 0) {
+        pthread_mutex_destroy(&s->base_mu);
+        free(s->base);
         free(s);
         return rc;
     }
@@ -147,6 +174,10 @@ void srv_store_close(struct srv_store *s)
     if (s == NULL)
         return;
     s->ops->close(s->eng);
+    for (size_t i = 0; i < BASE_CACHE_SLOTS; i++)
+        free(s->base[i].raw);
+    free(s->base);
+    pthread_mutex_destroy(&s->base_mu);
     free(s);
 }
 
@@ -1313,24 +1344,39 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
     return blob_get_used(db, agent_id, digest, raw, len, NULL);
 }
 
-/* Stores raw once per agent under its digest (into digest); a blob already
- * there only has its last use moved (at most once a day). */
-static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
-                    size_t len, int64_t now, unsigned char digest[32])
+/* A stored blob's last use moved to now (at most once a day);
+ * DA_ERR_NOT_FOUND when the agent has no blob with this digest. */
+static int blob_touch(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
+                      int64_t now)
+{
+    int64_t used = 0;
+    int rc = srv_one_int64(db, &used,
+                           "SELECT last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
+                           "tb", agent_id, digest, (size_t)32);
+
+    if (rc == 0 && used < now - BLOB_TOUCH_S) {
+        int changes = 0;
+
+        rc = srv_exec(db, &changes,
+                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
+                      "tbi", agent_id, digest, (size_t)32, now);
+        /* gone since the lookup (the retention sweep took it): the report
+         * runs again and stores it anew */
+        if (rc == 0 && changes != 1)
+            rc = DA_ERR_STORE_RETRY;
+    }
+    return rc;
+}
+
+/* Stores raw once per agent under digest, its SHA-256 (computed by the
+ * caller); a blob already there only has its last use moved. */
+static int blob_put_known(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
+                          size_t len, int64_t now, const unsigned char digest[32])
 {
     unsigned char *z = NULL;
     size_t zlen = 0;
-    int64_t used = 0;
-    int rc = da_sha256(raw, len, digest);
+    int rc = blob_touch(db, agent_id, digest, now);
 
-    if (rc == 0)
-        rc = srv_one_int64(db, &used,
-                           "SELECT last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
-                           "tb", agent_id, digest, (size_t)32);
-    if (rc == 0 && used < now - BLOB_TOUCH_S)
-        rc = srv_exec(db, NULL,
-                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
-                      "tbi", agent_id, digest, (size_t)32, now);
     if (rc != DA_ERR_NOT_FOUND)
         return rc;
     rc = srv_zstd_compress(raw, len, NULL, 0, &z, &zlen);
@@ -1342,6 +1388,15 @@ static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const v
                       now);
     free(z);
     return rc;
+}
+
+/* blob_put_known of raw under its SHA-256 (into digest). */
+static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
+                    size_t len, int64_t now, unsigned char digest[32])
+{
+    int rc = da_sha256(raw, len, digest);
+
+    return rc == 0 ? blob_put_known(db, agent_id, kind, raw, len, now, digest) : rc;
 }
 
 /* The blobs one report writes (evidence areas, body members, its
@@ -1365,26 +1420,20 @@ struct blob_batch {
     size_t n;
 };
 
-/* Adds raw to the batch; digest gets its SHA-256 now. */
-static int blob_want_add(struct blob_batch *b, int kind, const void *raw, size_t len,
-                         unsigned char digest[32])
+/* Adds raw, whose SHA-256 is digest, to the batch. */
+static void blob_want_add(struct blob_batch *b, int kind, const void *raw, size_t len,
+                          const unsigned char digest[32])
 {
     struct blob_want *w;
-    int rc;
 
     if (b->n >= BLOBS_MAX)
-        return DA_ERR_TOO_LARGE;
-    w = &b->w[b->n];
+        return; /* cannot happen: at most one per area, sub and verdict */
+    w = &b->w[b->n++];
     memset(w, 0, sizeof(*w));
     w->kind = kind;
     w->raw = raw;
     w->len = len;
-    rc = da_sha256(raw, len, w->digest);
-    if (rc == 0) {
-        memcpy(digest, w->digest, 32);
-        b->n++;
-    }
-    return rc;
+    memcpy(w->digest, digest, 32);
 }
 
 static int blob_found(struct srv_stmt *st, void *ctx)
@@ -1471,12 +1520,18 @@ static int blobs_store(struct srv_conn *db, const char *agent_id, int64_t now, s
 
 /* The digest under which a report's evidence set is kept: the report's
  * evidence_sha256 when it is the SHA-256 of the text (always, for reports
- * the server verified), else the text's own (stored in evidence_digest). */
+ * the server verified), else the text's own (stored in evidence_digest).
+ * A caller that hashed the text itself passes the digest (evidence_digest)
+ * and the text is not hashed again; evidence_sha256 must still be its hex. */
 static int evidence_key(const struct srv_report *r, unsigned char digest[32], bool *own)
 {
     char hex[65];
-    int rc = da_sha256(r->evidence_json, strlen(r->evidence_json), digest);
+    int rc = 0;
 
+    if (r->evidence_digest != NULL)
+        memcpy(digest, r->evidence_digest, 32);
+    else
+        rc = da_sha256(r->evidence_json, strlen(r->evidence_json), digest);
     if (rc != 0)
         return rc;
     da_hex_encode_to(digest, 32, hex, sizeof(hex));
@@ -1484,25 +1539,96 @@ static int evidence_key(const struct srv_report *r, unsigned char digest[32], bo
     return 0;
 }
 
-/* The evidence as its area list (*list, for the report's record): each
+/* What a report's compact row needs that does not depend on the database:
+ * the evidence's areas with their digests and list, the verdict's digest,
+ * the body's skeleton and its cut members' digests, the raw record. It is
+ * built in the caller's thread before the write job (report_prep_make), so
+ * the store's one writer spends its time on the database only, and a job
+ * run again (a PostgreSQL serialization failure) reuses it. */
+struct report_prep {
+    unsigned char ekey[32];
+    bool own;
+    struct srv_pack_area *a;
+    unsigned char (*dg)[32];
+    size_t n_areas;
+    unsigned char *areas;
+    size_t areas_len;
+    unsigned char vdigest[32];
+    char *skeleton;
+    struct srv_pack_rec rec;
+    const char *sub_value[SRV_PACK_MAX_SUBS]; /* the cut members, for blob_put_known */
+    size_t sub_len[SRV_PACK_MAX_SUBS];
+    unsigned char *raw;
+    size_t raw_len;
+    /* raw compressed against the base the cache held for the agent (NULL:
+     * none); the writer takes it when that is still the agent's base */
+    unsigned char zbase[32];
+    unsigned char *z;
+    size_t zlen;
+};
+
+static size_t base_slot_of(const char *agent_id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (const unsigned char *c = (const unsigned char *)agent_id; *c != '\0'; c++)
+        h = (h ^ *c) * 16777619u;
+    return h % BASE_CACHE_SLOTS;
+}
+
+/* A copy of the cached base of the agent (false: none). */
+static bool base_cache_get(struct srv_store *s, const char *agent_id, unsigned char digest[32],
+                           unsigned char **raw, size_t *len)
+{
+    struct base_slot *b = &s->base[base_slot_of(agent_id)];
+    bool hit = false;
+
+    *raw = NULL;
+    pthread_mutex_lock(&s->base_mu);
+    if (b->raw != NULL && strcmp(b->agent_id, agent_id) == 0 && (*raw = malloc(b->len)) != NULL) {
+        memcpy(*raw, b->raw, b->len);
+        *len = b->len;
+        memcpy(digest, b->digest, 32);
+        hit = true;
+    }
+    pthread_mutex_unlock(&s->base_mu);
+    return hit;
+}
+
+/* raw, whose SHA-256 is digest, as the agent's base. */
+static void base_cache_put(struct srv_store *s, const char *agent_id,
+                           const unsigned char digest[32], const unsigned char *raw, size_t len)
+{
+    struct base_slot *b = &s->base[base_slot_of(agent_id)];
+    unsigned char *copy = len <= BASE_CACHE_MAX ? malloc(len) : NULL;
+
+    if (copy != NULL)
+        memcpy(copy, raw, len);
+    pthread_mutex_lock(&s->base_mu);
+    free(b->raw);
+    b->raw = copy;
+    b->len = copy != NULL ? len : 0;
+    snprintf(b->agent_id, sizeof(b->agent_id), "%s", agent_id);
+    memcpy(b->digest, digest, 32);
+    pthread_mutex_unlock(&s->base_mu);
+}
+
+/* The evidence as its area list (p->areas, for the report's record): each
  * top-level member of the canonical (RFC 8785) text, its value inline
  * when shorter than SRV_PACK_CUT_MIN, else stored once per agent under its
- * SHA-256. A text that is not "{" key ":" value ("," ...)* "}" with nothing
- * between is kept whole as one entry. */
-static int evidence_put(struct blob_batch *blobs, const struct srv_report *r, unsigned char **list,
-                        size_t *list_len)
+ * SHA-256 (stored by the writer). A text that is not "{" key ":" value ("," ...)*
+ * "}" with nothing between is kept whole as one entry. */
+static int evidence_split(const struct srv_report *r, struct report_prep *p)
 {
     struct srv_json_member *m = calloc(SRV_PACK_MAX_AREAS, sizeof(*m));
-    struct srv_pack_area *a = calloc(SRV_PACK_MAX_AREAS, sizeof(*a));
-    unsigned char(*dg)[32] = calloc(SRV_PACK_MAX_AREAS, sizeof(*dg));
     const char *canon = r->evidence_json;
     size_t len = strlen(canon), n = 0, i;
     bool whole = false;
     int rc = 0;
 
-    *list = NULL;
-    *list_len = 0;
-    if (m == NULL || a == NULL || dg == NULL) {
+    p->a = calloc(SRV_PACK_MAX_AREAS, sizeof(*p->a));
+    p->dg = calloc(SRV_PACK_MAX_AREAS, sizeof(*p->dg));
+    if (m == NULL || p->a == NULL || p->dg == NULL) {
         rc = DA_ERR_NOMEM;
         goto out;
     }
@@ -1520,24 +1646,25 @@ static int evidence_put(struct blob_batch *blobs, const struct srv_report *r, un
     if (whole)
         n = 1;
     for (i = 0; rc == 0 && i < n; i++) {
-        a[i].key = whole ? "" : canon + m[i].key_off;
-        a[i].key_len = whole ? 0 : m[i].key_len;
-        a[i].value = whole ? canon : canon + m[i].val_off;
-        a[i].value_len = whole ? len : m[i].val_len;
-        if (a[i].value_len < SRV_PACK_CUT_MIN) {
-            a[i].kind = SRV_PACK_AREA_INLINE;
+        struct srv_pack_area *a = &p->a[i];
+
+        a->key = whole ? "" : canon + m[i].key_off;
+        a->key_len = whole ? 0 : m[i].key_len;
+        a->value = whole ? canon : canon + m[i].val_off;
+        a->value_len = whole ? len : m[i].val_len;
+        if (a->value_len < SRV_PACK_CUT_MIN) {
+            a->kind = SRV_PACK_AREA_INLINE;
             continue;
         }
-        a[i].kind = SRV_PACK_AREA_BLOB;
-        a[i].digest = dg[i];
-        rc = blob_want_add(blobs, BLOB_PIECE, a[i].value, a[i].value_len, dg[i]);
+        a->kind = SRV_PACK_AREA_BLOB;
+        a->digest = p->dg[i];
+        rc = da_sha256(a->value, a->value_len, p->dg[i]);
     }
+    p->n_areas = n;
     if (rc == 0)
-        rc = srv_pack_areas_write(a, n, list, list_len);
+        rc = srv_pack_areas_write(p->a, n, &p->areas, &p->areas_len);
 out:
     free(m);
-    free(a);
-    free(dg);
     return rc;
 }
 
@@ -1617,17 +1744,18 @@ static bool member_is(const char *text, const struct srv_json_member *m, const c
 }
 
 /* The body without its large stable members: the evidence when it is the
- * canonical text, the event log and the inventory (stored once per agent). */
-static int body_cut(struct blob_batch *blobs, const struct srv_report *r, char **skeleton,
-                    struct srv_pack_rec *rec)
+ * canonical text, the event log and the inventory (stored once per agent,
+ * by the writer, from p->sub_value). */
+static int body_cut(const struct srv_report *r, struct report_prep *p)
 {
     struct srv_json_member m[16];
+    struct srv_pack_rec *rec = &p->rec;
     const char *b = r->body_json;
     size_t len = strlen(b), n = 0, i, from = 0, o = 0;
     char *sk = malloc(len + 1);
     int rc = 0;
 
-    *skeleton = sk;
+    p->skeleton = sk;
     if (sk == NULL)
         return DA_ERR_NOMEM;
     if (!srv_json_members(b, len, m, sizeof(m) / sizeof(m[0]), &n))
@@ -1643,7 +1771,9 @@ static int body_cut(struct blob_batch *blobs, const struct srv_report *r, char *
                    (member_is(b, &m[i], "evidence") || member_is(b, &m[i], "event_log") ||
                     member_is(b, &m[i], "inventory"))) {
             sub->kind = SRV_PACK_SUB_BLOB;
-            rc = blob_want_add(blobs, BLOB_PIECE, v, m[i].val_len, sub->digest);
+            p->sub_value[rec->n_subs] = v;
+            p->sub_len[rec->n_subs] = m[i].val_len;
+            rc = da_sha256(v, m[i].val_len, sub->digest);
         } else {
             continue;
         }
@@ -1661,6 +1791,43 @@ static int body_cut(struct blob_batch *blobs, const struct srv_report *r, char *
     return rc;
 }
 
+static void report_prep_free(struct report_prep *p)
+{
+    free(p->a);
+    free(p->dg);
+    free(p->areas);
+    free(p->skeleton);
+    free(p->raw);
+    free(p->z);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The database-independent part of a report's compact row (report_prep). */
+static int report_prep_make(const struct srv_report *r, struct report_prep *p)
+{
+    int rc;
+
+    memset(p, 0, sizeof(*p));
+    rc = evidence_key(r, p->ekey, &p->own);
+    if (rc == 0)
+        rc = evidence_split(r, p);
+    p->rec.areas = p->areas;
+    p->rec.areas_len = p->areas_len;
+    if (rc == 0)
+        rc = da_sha256(r->verdict_json, strlen(r->verdict_json), p->vdigest);
+    p->rec.transcript = r->transcript_json;
+    p->rec.transcript_len = strlen(r->transcript_json);
+    p->rec.receipt = r->receipt_json;
+    p->rec.receipt_len = strlen(r->receipt_json);
+    if (rc == 0 && r->body_json != NULL)
+        rc = body_cut(r, p);
+    if (rc == 0)
+        rc = srv_pack_rec_write(&p->rec, &p->raw, &p->raw_len);
+    if (rc != 0)
+        report_prep_free(p);
+    return rc;
+}
+
 /* The agent's base record (the zstd prefix of its packed records). */
 static int base_get(struct srv_conn *db, const char *agent_id, const unsigned char *digest,
                     unsigned char **raw, size_t *len)
@@ -1672,59 +1839,67 @@ static int base_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 
 /* Writes the report's row in the compact form: verdict and evidence by
  * digest, the rest as one record compressed against the agent's base. */
-static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
+static int report_insert_packed(struct srv_store *s, struct srv_conn *db,
+                                const struct srv_report *r, const struct report_prep *p,
                                 const unsigned char *agent_base)
 {
-    struct srv_pack_rec rec;
     struct blob_batch *blobs = calloc(1, sizeof(*blobs));
-    unsigned char ekey[32], vdigest[32], base_d[32], *raw = NULL, *z = NULL, *base = NULL,
-                                                     *areas = NULL;
-    size_t areas_len = 0;
-    size_t raw_len = 0, zlen = 0, base_len = 0;
-    int64_t base_used = 0;
-    char *skeleton = NULL;
-    bool own = false, have_base = false;
+    unsigned char base_d[32], *z = NULL, *base = NULL;
+    const unsigned char *raw = p->raw, *zp = NULL;
+    size_t raw_len = p->raw_len, zlen = 0, base_len = 0;
+    bool have_base = false;
     int rc;
 
-    memset(&rec, 0, sizeof(rec));
+    /* the report's blobs: areas, verdict, cut body members, looked up
+     * together */
     if (blobs == NULL)
         return DA_ERR_NOMEM;
-    rc = evidence_key(r, ekey, &own);
-    if (rc == 0)
-        rc = evidence_put(blobs, r, &areas, &areas_len);
-    rec.areas = areas;
-    rec.areas_len = areas_len;
-    if (rc == 0)
-        rc = blob_want_add(blobs, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json), vdigest);
-    rec.transcript = r->transcript_json;
-    rec.transcript_len = strlen(r->transcript_json);
-    rec.receipt = r->receipt_json;
-    rec.receipt_len = strlen(r->receipt_json);
-    if (rc == 0 && r->body_json != NULL)
-        rc = body_cut(blobs, r, &skeleton, &rec);
-    if (rc == 0)
-        rc = blobs_store(db, r->agent_id, r->received_at, blobs);
-    if (rc == 0)
-        rc = srv_pack_rec_write(&rec, &raw, &raw_len);
+    for (size_t i = 0; i < p->n_areas; i++)
+        if (p->a[i].kind == SRV_PACK_AREA_BLOB)
+            blob_want_add(blobs, BLOB_PIECE, p->a[i].value, p->a[i].value_len, p->dg[i]);
+    blob_want_add(blobs, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json), p->vdigest);
+    for (size_t i = 0; i < p->rec.n_subs; i++)
+        if (p->rec.subs[i].kind == SRV_PACK_SUB_BLOB)
+            blob_want_add(blobs, BLOB_PIECE, p->sub_value[i], p->sub_len[i], p->rec.subs[i].digest);
+    rc = blobs_store(db, r->agent_id, r->received_at, blobs);
+    free(blobs);
     /* the agent's base, if it still has one (read with its counters) */
     if (agent_base != NULL) {
         memcpy(base_d, agent_base, 32);
         have_base = true;
     }
-    if (rc == 0 && have_base &&
-        blob_get_used(db, r->agent_id, base_d, &base, &base_len, &base_used) != 0)
-        have_base = false; /* gone (an agent silent past the retention): a new one */
-    if (rc == 0 && have_base && base_used < r->received_at - BLOB_TOUCH_S) {
-        int changes = 0;
+    if (rc == 0 && have_base && p->z != NULL && memcmp(base_d, p->zbase, 32) == 0) {
+        /* compressed before the job against the base it still has, if
+         * that is still stored (an agent silent past the retention: gone) */
+        rc = blob_touch(db, r->agent_id, base_d, r->received_at);
+        if (rc == DA_ERR_NOT_FOUND) {
+            have_base = false;
+            rc = 0;
+        } else if (rc == 0) {
+            zp = p->z;
+            zlen = p->zlen;
+        }
+    } else if (rc == 0 && have_base) {
+        int64_t used = 0;
 
-        rc = srv_exec(db, &changes,
-                      "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
-                      "tbi", r->agent_id, base_d, (size_t)32, r->received_at);
-        if (rc == 0 && changes != 1)
-            rc = DA_ERR_STORE_RETRY; /* taken by the retention sweep since it was read */
+        if (blob_get_used(db, r->agent_id, base_d, &base, &base_len, &used) != 0)
+            have_base = false; /* gone (an agent silent past the retention): a new one */
+        if (have_base) {
+            int changes = 1;
+
+            base_cache_put(s, r->agent_id, base_d, base, base_len);
+            if (used < r->received_at - BLOB_TOUCH_S)
+                rc = srv_exec(db, &changes,
+                              "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1"
+                              " AND sha256 = ?2",
+                              "tbi", r->agent_id, base_d, (size_t)32, r->received_at);
+            if (rc == 0 && changes != 1)
+                rc = DA_ERR_STORE_RETRY; /* taken by the retention sweep since it was read */
+        }
+        if (rc == 0 && have_base)
+            rc = srv_zstd_compress(raw, raw_len, base, base_len, &z, &zlen);
+        zp = z;
     }
-    if (rc == 0 && have_base)
-        rc = srv_zstd_compress(raw, raw_len, base, base_len, &z, &zlen);
     /* a poor match makes this record the agent's new base */
     if (rc == 0 && (!have_base || zlen * 4 > raw_len)) {
         free(z);
@@ -1733,8 +1908,11 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
         if (rc == 0)
             rc = srv_exec(db, NULL, "UPDATE agents SET pack_base = ?2 WHERE id = ?1", "tb",
                           r->agent_id, base_d, (size_t)32);
-        if (rc == 0)
+        if (rc == 0) {
+            base_cache_put(s, r->agent_id, base_d, raw, raw_len);
             rc = srv_zstd_compress(raw, raw_len, raw, raw_len, &z, &zlen);
+        }
+        zp = z;
     }
     if (rc == 0)
         rc = srv_exec(db, NULL,
@@ -1747,14 +1925,11 @@ static int report_insert_packed(struct srv_conn *db, const struct srv_report *r,
                       "ttbtiiiiiitbbbb", r->id, r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
                       r->evidence_sha256, (int64_t)(r->compliant ? 1 : 0), r->received_at,
                       (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
-                      (int64_t)r->firmware_version, r->inventory_sha256, z, zlen, base_d,
-                      (size_t)32, vdigest, (size_t)32, own ? ekey : NULL, own ? (size_t)32 : 0);
-    free(areas);
-    free(skeleton);
-    free(raw);
+                      (int64_t)r->firmware_version, r->inventory_sha256, zp, zlen, base_d,
+                      (size_t)32, p->vdigest, (size_t)32, p->own ? p->ekey : NULL,
+                      p->own ? (size_t)32 : 0);
     free(z);
     free(base);
-    free(blobs);
     return rc;
 }
 
@@ -1981,6 +2156,8 @@ static int pending_seen_insert(struct srv_conn *db, const struct srv_report *r)
 struct report_put_job {
     const struct srv_report *r;
     int format;
+    const struct report_prep *prep; /* format 1 */
+    struct srv_store *s;
 };
 
 static int report_put_job(struct srv_conn *db, void *arg)
@@ -2005,7 +2182,7 @@ static int report_put_job(struct srv_conn *db, void *arg)
         rc = agent_counters_advance(db, r, base, &have_base);
     if (rc == 0)
         rc = j->format == 0 ? report_insert_texts(db, r)
-                            : report_insert_packed(db, r, have_base ? base : NULL);
+                            : report_insert_packed(j->s, db, r, j->prep, have_base ? base : NULL);
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = srv_prepare(db, &st,
                          "INSERT INTO inventory_digests (sha256, first_seen) VALUES (?1, ?2)"
@@ -2099,9 +2276,27 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
 
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 {
-    struct report_put_job j = {r, s->write_format};
+    struct report_prep prep;
+    struct report_put_job j = {r, s->write_format, &prep, s};
+    unsigned char *base = NULL;
+    size_t base_len = 0;
+    int rc = 0;
 
-    return submit_locked(s, report_put_job, &j);
+    memset(&prep, 0, sizeof(prep));
+    if (j.format != 0)
+        rc = report_prep_make(r, &prep);
+    /* compressed here against the agent's base as last seen, so the writer
+     * only checks that it is still the agent's base */
+    if (rc == 0 && j.format != 0 && base_cache_get(s, r->agent_id, prep.zbase, &base, &base_len) &&
+        srv_zstd_compress(prep.raw, prep.raw_len, base, base_len, &prep.z, &prep.zlen) != 0) {
+        free(prep.z);
+        prep.z = NULL;
+    }
+    free(base);
+    if (rc == 0)
+        rc = submit_locked(s, report_put_job, &j);
+    report_prep_free(&prep);
+    return rc;
 }
 
 void srv_store_write_format(struct srv_store *s, int format)

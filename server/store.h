@@ -163,7 +163,10 @@ struct srv_report {
     unsigned char nonce_hash[SRV_HASH_LEN]; /* unique: single use of nonces */
     int64_t nonce_expires_at;
     char evidence_sha256[65];
-    char *evidence_json;   /* canonical evidence */
+    char *evidence_json; /* canonical evidence */
+    /* put: SHA-256 of evidence_json when the caller computed it (evidence_sha256
+     * is then its hex); NULL: the store hashes the text */
+    const unsigned char *evidence_digest;
     char *verdict_json;    /* policy result */
     char *transcript_json; /* verification steps */
     char *receipt_json;    /* DSSE envelope */

@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <openssl/sha.h>
 #include <sqlite3.h>
 #include <time.h>
 
@@ -369,6 +370,108 @@ static void test_roundtrip_real_documents(void **state)
     assert_int_equal(count(f->path, "SELECT count(*) FROM report_bodies"), 0);
     for (i = 0; i < NDOCS + 3; i++)
         free(p[i].body);
+}
+
+/* A caller that hashed the evidence hands the digest over: the store keys
+ * the evidence set by it without hashing the text again, and the reports
+ * read back exactly as when the store hashed the text itself. The digests
+ * come from OpenSSL's one-shot SHA256, not from the store. */
+static void test_caller_digest(void **state)
+{
+    struct fixture *f = *state;
+    struct rep p[3];
+    unsigned char d[3][SHA256_DIGEST_LENGTH];
+    size_t i;
+
+    make_agent(f->s, "a1", "ek1");
+    for (i = 0; i < 3; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "r%zu", i);
+        rep_fill(&p[i], id, "a1", (int)i + 1, 1000 + (int64_t)i, f->canon[i], f->canon[i], NULL);
+        SHA256((const unsigned char *)f->canon[i], strlen(f->canon[i]), d[i]);
+    }
+    /* the digest given, evidence_sha256 its hex: keyed by evidence_sha256 */
+    p[0].r.evidence_digest = d[0];
+    put(f, &p[0]);
+    /* none given: the store hashes, the same outcome */
+    put(f, &p[1]);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE evidence_digest IS NULL"),
+                     2);
+    /* given while evidence_sha256 names something else: the given digest is
+     * the set's own key, stored beside the report, and the text reads back */
+    p[2].r.evidence_digest = d[2];
+    memset(p[2].r.evidence_sha256, 'e', 64);
+    put(f, &p[2]);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM reports WHERE id = 'r2' AND"
+                                    " evidence_digest IS NOT NULL"),
+                     1);
+    for (i = 0; i < 3; i++) {
+        check_get(f, &p[i]);
+        free(p[i].body);
+    }
+    /* the digest is taken as given, not computed again: a wrong one is
+     * caught when the report is read (never other data) */
+    {
+        struct rep w;
+        struct srv_report *got = NULL;
+
+        rep_fill(&w, "r3", "a1", 4, 1003, f->canon[3], f->canon[3], NULL);
+        memset(w.r.evidence_sha256, 'f', 64);
+        w.r.evidence_digest = d[0];
+        put(f, &w);
+        assert_int_equal(srv_store_report_get(f->s, "r3", &got), DA_ERR_STORE_CORRUPT);
+        assert_null(got);
+        free(w.body);
+    }
+}
+
+/* The store compresses a report's record before its write against the
+ * agent's base as this process last saw it. When the base changed in the
+ * database meanwhile (removed, or another base named by the agent's row, as
+ * another instance or the retention leaves it), the report is still stored
+ * against the base the database holds and reads back byte for byte. */
+static void test_base_changed_behind_store(void **state)
+{
+    struct fixture *f = *state;
+    struct rep p[4];
+    size_t i;
+
+    make_agent(f->s, "a1", "ek1");
+    make_agent(f->s, "a2", "ek2");
+    rep_fill(&p[0], "r0", "a1", 1, 1000, f->canon[0], f->canon[0], NULL);
+    put(f, &p[0]);
+    rep_fill(&p[1], "r1", "a1", 2, 1001, f->canon[0], f->canon[0], NULL);
+    put(f, &p[1]); /* against r0's base */
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 3"), 1);
+    /* the base gone (as the retention removes it once no kept report
+     * needs it) while the store is open */
+    exec_raw(f->path, "DELETE FROM blobs WHERE agent_id = 'a1' AND kind = 3");
+    rep_fill(&p[2], "r2", "a1", 3, 1002, f->canon[0], f->canon[0], NULL);
+    put(f, &p[2]);
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 3"), 1);
+    check_get(f, &p[2]);
+    /* the agent's row names another base (a2's, of the same document,
+     * copied under a1): the record is compressed against that one */
+    rep_fill(&p[3], "r3", "a2", 4, 1003, f->canon[0], f->canon[0], NULL);
+    put(f, &p[3]);
+    exec_raw(f->path, "INSERT INTO blobs (agent_id, sha256, kind, size, data, last_used_at)"
+                      " SELECT 'a1', sha256, kind, size, data, last_used_at FROM blobs"
+                      " WHERE agent_id = 'a2' AND kind = 3");
+    exec_raw(f->path, "UPDATE agents SET pack_base = (SELECT pack_base FROM agents WHERE id = 'a2')"
+                      " WHERE id = 'a1'");
+    free(p[2].body);
+    rep_fill(&p[2], "r4", "a1", 5, 1004, f->canon[0], f->canon[0], NULL);
+    put(f, &p[2]);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM reports r JOIN agents a ON a.id = 'a2'"
+                                    " WHERE r.id = 'r4' AND r.pack_base = a.pack_base"),
+                     1);
+    check_get(f, &p[2]);
+    check_get(f, &p[3]);
+    for (i = 0; i < 4; i++)
+        free(p[i].body); /* r0 and r1 went with their base */
 }
 
 /* Areas of at least SRV_PACK_CUT_MIN bytes (canonical value), and the
@@ -933,6 +1036,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dedupe_per_agent_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blobs_of_one_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blob_gone_under_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caller_digest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_base_changed_behind_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_prunes_exactly_older, setup, teardown),
