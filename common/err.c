@@ -270,6 +270,8 @@ static const struct da_err_entry da_err_table[] = {
      "the report's evidence was removed by the retention setting; its verdict and receipt remain"},
     {DA_ERR_STORE_CORRUPT, "store_corrupt", 500,
      "stored data does not match its digest or checksum"},
+    {DA_ERR_STORE_RETRY, "store_busy", 503,
+     "a row the write relied on changed under it too many times; try again"},
 };
 
 static const struct da_err_entry *da_err_lookup(int err)

@@ -242,6 +242,9 @@ enum da_err {
     /* compact report storage */
     DA_ERR_EVIDENCE_PRUNED = -830,
     DA_ERR_STORE_CORRUPT = -831,
+
+    /* PostgreSQL store */
+    DA_ERR_STORE_RETRY = -890,
 };
 
 /* Short human message for an error code; never NULL. */

@@ -92,6 +92,21 @@ static int submit(struct srv_store *s, srv_write_fn fn, void *arg)
     return rc;
 }
 
+/* The same for a job that locks the rows it relies on (store_engine.h,
+ * write_locked). */
+static int submit_locked(struct srv_store *s, srv_write_fn fn, void *arg)
+{
+    uint64_t t0;
+    int rc;
+
+    if (s->ops->write_locked == NULL)
+        return submit(s, fn, arg);
+    t0 = mono_us();
+    rc = s->ops->write_locked(s->eng, fn, arg);
+    srv_histogram_observe_us(s->lat_write, mono_us() - t0);
+    return rc;
+}
+
 static struct srv_conn *reader_get(struct srv_store *s, int *slot)
 {
     struct srv_conn *c = s->ops->reader_get(s->eng, slot);
@@ -1151,16 +1166,23 @@ int srv_store_identity_event_latest(struct srv_store *s, const char *agent_id,
 
 /* The agent's counters as stored, read inside the write transaction. */
 static int agent_counters_read(struct srv_conn *db, const char *agent_id, struct da_tpm_clock *prev,
-                               bool *have_prev)
+                               bool *have_prev, unsigned char base[32], bool *have_base)
 {
     struct srv_stmt *st = NULL;
+    char sql[192];
     int rc, src;
 
     *have_prev = false;
-    rc = srv_prepare(db, &st,
-                     "SELECT last_verified_at, reset_count, restart_count, clock, firmware_version,"
-                     " revoked FROM agents WHERE id = ?1",
-                     "t", agent_id);
+    *have_base = false;
+    /* the row stays locked until the report's transaction ends: the
+     * agent's other reports wait here, and everything of the agent the
+     * report reads next (its blobs, base, IMA state, boot reference) is
+     * what the last of them committed */
+    snprintf(sql, sizeof(sql),
+             "SELECT last_verified_at, reset_count, restart_count, clock, firmware_version,"
+             " revoked, pack_base FROM agents WHERE id = ?1%s",
+             db->ops->for_update != NULL ? db->ops->for_update : "");
+    rc = srv_prepare(db, &st, sql, "t", agent_id);
     if (rc != 0)
         return rc;
     src = srv_step(st);
@@ -1171,6 +1193,7 @@ static int agent_counters_read(struct srv_conn *db, const char *agent_id, struct
         prev->restart_count = (uint32_t)srv_col_int64(st, 2);
         prev->clock = (uint64_t)srv_col_int64(st, 3);
         prev->firmware_version = (uint64_t)srv_col_int64(st, 4);
+        *have_base = srv_col_fixed(st, 6, base, 32);
         rc = srv_col_int(st, 5) != 0 ? DA_ERR_AGENT_REVOKED : 0;
     } else {
         rc = src == SRV_DONE ? DA_ERR_AGENT_UNKNOWN : src;
@@ -1185,14 +1208,15 @@ static int agent_counters_read(struct srv_conn *db, const char *agent_id, struct
  * writer that always holds; a backend whose transactions run side by side
  * (PostgreSQL, READ COMMITTED) gets DA_ERR_STORE_CONFLICT instead of a lost
  * update, and the report is refused without a trace. */
-static int agent_counters_advance(struct srv_conn *db, const struct srv_report *r)
+static int agent_counters_advance(struct srv_conn *db, const struct srv_report *r,
+                                  unsigned char base[32], bool *have_base)
 {
     struct da_tpm_clock prev, cur;
     struct srv_stmt *st = NULL;
     bool have_prev = false;
     int rc, changes = 0;
 
-    rc = agent_counters_read(db, r->agent_id, &prev, &have_prev);
+    rc = agent_counters_read(db, r->agent_id, &prev, &have_prev, base, have_base);
     if (rc != 0)
         return rc;
     memset(&cur, 0, sizeof(cur));
@@ -1260,41 +1284,34 @@ int srv_store_ima_get(struct srv_store *s, const char *agent_id, struct srv_ima_
     return rc;
 }
 
-static int ima_same(const struct srv_ima_state *a, const struct srv_ima_state *b)
-{
-    return a->reset_count == b->reset_count && a->agg.entries == b->agg.entries &&
-           a->agg.banks == b->agg.banks &&
-           memcmp(a->agg.sha1, b->agg.sha1, sizeof(a->agg.sha1)) == 0 &&
-           memcmp(a->agg.sha256, b->agg.sha256, sizeof(a->agg.sha256)) == 0;
-}
-
 /* Compare and set: the IMA state moves only from the one the report was
- * replayed from, so two reports of one boot cannot both extend it. */
+ * replayed from, so two reports of one boot cannot both extend it. One
+ * statement: an UPDATE that applies only while the row holds that state,
+ * or, from no state, an INSERT that applies only while there is no row. */
 static int ima_state_advance(struct srv_conn *db, const struct srv_report *r)
 {
-    struct srv_ima_state cur;
-    struct srv_stmt *st = NULL;
-    int rc = ima_row_read(db, r->agent_id, &cur);
+    const struct srv_ima_state *p = r->ima_prev, *n = r->ima;
+    int rc, changes = 0;
 
-    if (rc == 0 && (r->ima_prev == NULL || !ima_same(&cur, r->ima_prev)))
+    if (p == NULL)
+        rc = srv_exec(db, &changes,
+                      "INSERT INTO ima_state (agent_id, reset_count, entries, banks, sha1, sha256,"
+                      " kept_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                      "tiiibbt", r->agent_id, (int64_t)n->reset_count, (int64_t)n->agg.entries,
+                      (int64_t)n->agg.banks, n->agg.sha1, sizeof(n->agg.sha1), n->agg.sha256,
+                      sizeof(n->agg.sha256), n->kept_json);
+    else
+        rc = srv_exec(db, &changes,
+                      "UPDATE ima_state SET reset_count = ?2, entries = ?3, banks = ?4, sha1 = ?5,"
+                      " sha256 = ?6, kept_json = ?7 WHERE agent_id = ?1 AND reset_count = ?8"
+                      " AND entries = ?9 AND banks = ?10 AND sha1 = ?11 AND sha256 = ?12",
+                      "tiiibbtiiibb", r->agent_id, (int64_t)n->reset_count, (int64_t)n->agg.entries,
+                      (int64_t)n->agg.banks, n->agg.sha1, sizeof(n->agg.sha1), n->agg.sha256,
+                      sizeof(n->agg.sha256), n->kept_json, (int64_t)p->reset_count,
+                      (int64_t)p->agg.entries, (int64_t)p->agg.banks, p->agg.sha1,
+                      sizeof(p->agg.sha1), p->agg.sha256, sizeof(p->agg.sha256));
+    if (rc == 0 && changes != 1)
         rc = DA_ERR_STORE_CONFLICT;
-    else if (rc == DA_ERR_NOT_FOUND)
-        rc = r->ima_prev == NULL ? 0 : DA_ERR_STORE_CONFLICT;
-    srv_ima_state_clear(&cur);
-    if (rc == 0)
-        rc = srv_prepare(db, &st, "DELETE FROM ima_state WHERE agent_id = ?1", "t", r->agent_id);
-    if (rc == 0)
-        rc = srv_run(st, NULL);
-    if (rc == 0)
-        rc = srv_prepare(
-            db, &st,
-            "INSERT INTO ima_state (agent_id, reset_count, entries, banks, sha1, sha256,"
-            " kept_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            "tiiibbt", r->agent_id, (int64_t)r->ima->reset_count, (int64_t)r->ima->agg.entries,
-            (int64_t)r->ima->agg.banks, r->ima->agg.sha1, sizeof(r->ima->agg.sha1),
-            r->ima->agg.sha256, sizeof(r->ima->agg.sha256), r->ima->kept_json);
-    if (rc == 0)
-        rc = srv_run(st, NULL);
     return rc;
 }
 
@@ -1340,8 +1357,8 @@ enum { BLOB_PIECE = 1, BLOB_VERDICT = 2, BLOB_BASE = 3 };
 
 /* A stored blob of the agent, decompressed and checked against its digest:
  * a missing or damaged one is DA_ERR_STORE_CORRUPT, never other data. */
-static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
-                    unsigned char **raw, size_t *len)
+static int blob_get_used(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
+                         unsigned char **raw, size_t *len, int64_t *used)
 {
     struct srv_stmt *st = NULL;
     unsigned char check[32];
@@ -1351,12 +1368,15 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 
     *raw = NULL;
     *len = 0;
-    rc = srv_prepare(db, &st, "SELECT data FROM blobs WHERE agent_id = ?1 AND sha256 = ?2", "tb",
-                     agent_id, digest, (size_t)32);
+    rc = srv_prepare(db, &st,
+                     "SELECT data, last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
+                     "tb", agent_id, digest, (size_t)32);
     if (rc != 0)
         return rc;
     rc = srv_step(st);
     if (rc == SRV_ROW) {
+        if (used != NULL)
+            *used = srv_col_int64(st, 1);
         data = srv_col_blob(st, 0, &n);
         rc = data != NULL ? srv_zstd_decompress(data, n, NULL, 0, SRV_PACK_MAX_RAW, raw, len)
                           : DA_ERR_STORE_CORRUPT;
@@ -1377,9 +1397,12 @@ static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned ch
     return rc;
 }
 
-/* Stores raw once per agent under digest, its SHA-256 (computed by the
- * caller); a blob already there only has its last use moved (at most once a
- * day). */
+static int blob_get(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
+                    unsigned char **raw, size_t *len)
+{
+    return blob_get_used(db, agent_id, digest, raw, len, NULL);
+}
+
 /* A stored blob's last use moved to now (at most once a day);
  * DA_ERR_NOT_FOUND when the agent has no blob with this digest. */
 static int blob_touch(struct srv_conn *db, const char *agent_id, const unsigned char digest[32],
@@ -1390,13 +1413,22 @@ static int blob_touch(struct srv_conn *db, const char *agent_id, const unsigned 
                            "SELECT last_used_at FROM blobs WHERE agent_id = ?1 AND sha256 = ?2",
                            "tb", agent_id, digest, (size_t)32);
 
-    if (rc == 0 && used < now - BLOB_TOUCH_S)
-        rc = srv_exec(db, NULL,
+    if (rc == 0 && used < now - BLOB_TOUCH_S) {
+        int changes = 0;
+
+        rc = srv_exec(db, &changes,
                       "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2",
                       "tbi", agent_id, digest, (size_t)32, now);
+        /* gone since the lookup (the retention sweep took it): the report
+         * runs again and stores it anew */
+        if (rc == 0 && changes != 1)
+            rc = DA_ERR_STORE_RETRY;
+    }
     return rc;
 }
 
+/* Stores raw once per agent under digest, its SHA-256 (computed by the
+ * caller); a blob already there only has its last use moved. */
 static int blob_put_known(struct srv_conn *db, const char *agent_id, int kind, const void *raw,
                           size_t len, int64_t now, const unsigned char digest[32])
 {
@@ -1424,6 +1456,125 @@ static int blob_put(struct srv_conn *db, const char *agent_id, int kind, const v
     int rc = da_sha256(raw, len, digest);
 
     return rc == 0 ? blob_put_known(db, agent_id, kind, raw, len, now, digest) : rc;
+}
+
+/* The blobs one report writes (evidence areas, body members, its
+ * verdict), looked up together: one SELECT for all of them instead of one
+ * each, then an INSERT for each that is new and an UPDATE for each whose
+ * last use is a day old. The texts are the report's; they outlive this. */
+#define BLOBS_MAX  (SRV_PACK_MAX_AREAS + SRV_PACK_MAX_SUBS + 1)
+#define BLOBS_STMT 64 /* digests per lookup: 1 + 64 parameters */
+
+struct blob_want {
+    int kind;
+    const void *raw;
+    size_t len;
+    unsigned char digest[32];
+    int64_t used;
+    bool have, dup;
+};
+
+struct blob_batch {
+    struct blob_want w[BLOBS_MAX];
+    size_t n;
+};
+
+/* Adds raw, whose SHA-256 is digest, to the batch. */
+static void blob_want_add(struct blob_batch *b, int kind, const void *raw, size_t len,
+                          const unsigned char digest[32])
+{
+    struct blob_want *w;
+
+    if (b->n >= BLOBS_MAX)
+        return; /* cannot happen: at most one per area, sub and verdict */
+    w = &b->w[b->n++];
+    memset(w, 0, sizeof(*w));
+    w->kind = kind;
+    w->raw = raw;
+    w->len = len;
+    memcpy(w->digest, digest, 32);
+}
+
+static int blob_found(struct srv_stmt *st, void *ctx)
+{
+    struct blob_batch *b = ctx;
+    unsigned char d[32];
+
+    if (!srv_col_fixed(st, 0, d, sizeof(d)))
+        return DA_ERR_STORE_CORRUPT;
+    for (size_t i = 0; i < b->n; i++) {
+        if (memcmp(b->w[i].digest, d, 32) == 0) {
+            b->w[i].have = true;
+            b->w[i].used = srv_col_int64(st, 1);
+        }
+    }
+    return 0;
+}
+
+static int blobs_store(struct srv_conn *db, const char *agent_id, int64_t now, struct blob_batch *b)
+{
+    struct srv_param p[1 + BLOBS_STMT];
+    struct srv_stmt *st = NULL;
+    char sql[160 + BLOBS_STMT * 8];
+    int rc = 0;
+
+    for (size_t i = 0; i < b->n; i++)
+        for (size_t j = 0; j < i && !b->w[i].dup; j++)
+            b->w[i].dup = memcmp(b->w[i].digest, b->w[j].digest, 32) == 0;
+    memset(p, 0, sizeof(p));
+    p[0].type = 't';
+    p[0].p = agent_id;
+    for (size_t i = 0; rc == 0 && i < b->n; i += BLOBS_STMT) {
+        size_t k = b->n - i < BLOBS_STMT ? b->n - i : BLOBS_STMT, o;
+
+        o = (size_t)snprintf(sql, sizeof(sql),
+                             "SELECT sha256, last_used_at FROM blobs WHERE agent_id = ?1"
+                             " AND sha256 IN (");
+        for (size_t j = 0; j < k; j++) {
+            p[1 + j].type = 'b';
+            p[1 + j].p = b->w[i + j].digest;
+            p[1 + j].n = 32;
+            o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s?%zu", j == 0 ? "" : ", ", j + 2);
+        }
+        snprintf(sql + o, sizeof(sql) - o, ")");
+        rc = srv_prepare_params(db, &st, sql, p, (unsigned)(1 + k));
+        while (rc == 0 && (rc = srv_step(st)) == SRV_ROW)
+            rc = blob_found(st, b);
+        rc = rc < 0 ? rc : 0;
+        srv_release(st);
+        st = NULL;
+    }
+    for (size_t i = 0; rc == 0 && i < b->n; i++) {
+        struct blob_want *w = &b->w[i];
+        unsigned char *z = NULL;
+        size_t zlen = 0;
+
+        if (w->dup)
+            continue;
+        if (w->have) {
+            int changes = 1;
+
+            if (w->used < now - BLOB_TOUCH_S)
+                rc = srv_exec(db, &changes,
+                              "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1"
+                              " AND sha256 = ?2",
+                              "tbi", agent_id, w->digest, (size_t)32, now);
+            /* gone since the lookup (the retention sweep took it): the
+             * report runs again and stores it anew */
+            if (rc == 0 && changes != 1)
+                rc = DA_ERR_STORE_RETRY;
+            continue;
+        }
+        rc = srv_zstd_compress(w->raw, w->len, NULL, 0, &z, &zlen);
+        if (rc == 0)
+            rc = srv_exec(db, NULL,
+                          "INSERT INTO blobs (agent_id, sha256, kind, size, data, last_used_at)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          "tbiibi", agent_id, w->digest, (size_t)32, (int64_t)w->kind,
+                          (int64_t)w->len, z, zlen, now);
+        free(z);
+    }
+    return rc;
 }
 
 /* The digest under which a report's evidence set is kept: the report's
@@ -1524,7 +1675,7 @@ static void base_cache_put(struct srv_store *s, const char *agent_id,
 /* The evidence as its area list (p->areas, for the report's record): each
  * top-level member of the canonical (RFC 8785) text, its value inline
  * when shorter than SRV_PACK_CUT_MIN, else stored once per agent under its
- * SHA-256 (evidence_store). A text that is not "{" key ":" value ("," ...)*
+ * SHA-256 (stored by the writer). A text that is not "{" key ":" value ("," ...)*
  * "}" with nothing between is kept whole as one entry. */
 static int evidence_split(const struct srv_report *r, struct report_prep *p)
 {
@@ -1573,20 +1724,6 @@ static int evidence_split(const struct srv_report *r, struct report_prep *p)
         rc = srv_pack_areas_write(p->a, n, &p->areas, &p->areas_len);
 out:
     free(m);
-    return rc;
-}
-
-/* The evidence's stored areas, each once per agent. */
-static int evidence_store(struct srv_conn *db, const struct srv_report *r,
-                          const struct report_prep *p)
-{
-    int rc = 0;
-
-    for (size_t i = 0; rc == 0 && i < p->n_areas; i++) {
-        if (p->a[i].kind == SRV_PACK_AREA_BLOB)
-            rc = blob_put_known(db, r->agent_id, BLOB_PIECE, p->a[i].value, p->a[i].value_len,
-                                r->received_at, p->dg[i]);
-    }
     return rc;
 }
 
@@ -1762,33 +1899,33 @@ static int base_get(struct srv_conn *db, const char *agent_id, const unsigned ch
 /* Writes the report's row in the compact form: verdict and evidence by
  * digest, the rest as one record compressed against the agent's base. */
 static int report_insert_packed(struct srv_store *s, struct srv_conn *db,
-                                const struct srv_report *r, const struct report_prep *p)
+                                const struct srv_report *r, const struct report_prep *p,
+                                const unsigned char *agent_base)
 {
-    struct srv_stmt *st = NULL;
+    struct blob_batch *blobs = calloc(1, sizeof(*blobs));
     unsigned char base_d[32], *z = NULL, *base = NULL;
     const unsigned char *raw = p->raw, *zp = NULL;
     size_t raw_len = p->raw_len, zlen = 0, base_len = 0;
     bool have_base = false;
     int rc;
 
-    rc = evidence_store(db, r, p);
-    if (rc == 0)
-        rc = blob_put_known(db, r->agent_id, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json),
-                            r->received_at, p->vdigest);
-    for (size_t i = 0; rc == 0 && i < p->rec.n_subs; i++) {
+    /* the report's blobs: areas, verdict, cut body members, looked up
+     * together */
+    if (blobs == NULL)
+        return DA_ERR_NOMEM;
+    for (size_t i = 0; i < p->n_areas; i++)
+        if (p->a[i].kind == SRV_PACK_AREA_BLOB)
+            blob_want_add(blobs, BLOB_PIECE, p->a[i].value, p->a[i].value_len, p->dg[i]);
+    blob_want_add(blobs, BLOB_VERDICT, r->verdict_json, strlen(r->verdict_json), p->vdigest);
+    for (size_t i = 0; i < p->rec.n_subs; i++)
         if (p->rec.subs[i].kind == SRV_PACK_SUB_BLOB)
-            rc = blob_put_known(db, r->agent_id, BLOB_PIECE, p->sub_value[i], p->sub_len[i],
-                                r->received_at, p->rec.subs[i].digest);
-    }
-    /* the agent's base, if it still has one */
-    if (rc == 0)
-        rc = srv_prepare(db, &st, "SELECT pack_base FROM agents WHERE id = ?1", "t", r->agent_id);
-    if (rc == 0) {
-        rc = srv_step(st);
-        if (rc == SRV_ROW)
-            have_base = srv_col_fixed(st, 0, base_d, 32);
-        rc = rc < 0 ? rc : 0;
-        srv_release(st);
+            blob_want_add(blobs, BLOB_PIECE, p->sub_value[i], p->sub_len[i], p->rec.subs[i].digest);
+    rc = blobs_store(db, r->agent_id, r->received_at, blobs);
+    free(blobs);
+    /* the agent's base, if it still has one (read with its counters) */
+    if (agent_base != NULL) {
+        memcpy(base_d, agent_base, 32);
+        have_base = true;
     }
     if (rc == 0 && have_base && p->z != NULL && memcmp(base_d, p->zbase, 32) == 0) {
         /* compressed before the job against the base it still has, if
@@ -1802,15 +1939,21 @@ static int report_insert_packed(struct srv_store *s, struct srv_conn *db,
             zlen = p->zlen;
         }
     } else if (rc == 0 && have_base) {
-        if (base_get(db, r->agent_id, base_d, &base, &base_len) != 0)
+        int64_t used = 0;
+
+        if (blob_get_used(db, r->agent_id, base_d, &base, &base_len, &used) != 0)
             have_base = false; /* gone (an agent silent past the retention): a new one */
         if (have_base) {
+            int changes = 1;
+
             base_cache_put(s, r->agent_id, base_d, base, base_len);
-            rc = srv_exec(db, NULL,
-                          "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1 AND sha256 = ?2"
-                          " AND last_used_at < ?4",
-                          "tbii", r->agent_id, base_d, (size_t)32, r->received_at,
-                          r->received_at - BLOB_TOUCH_S);
+            if (used < r->received_at - BLOB_TOUCH_S)
+                rc = srv_exec(db, &changes,
+                              "UPDATE blobs SET last_used_at = ?3 WHERE agent_id = ?1"
+                              " AND sha256 = ?2",
+                              "tbi", r->agent_id, base_d, (size_t)32, r->received_at);
+            if (rc == 0 && changes != 1)
+                rc = DA_ERR_STORE_RETRY; /* taken by the retention sweep since it was read */
         }
         if (rc == 0 && have_base)
             rc = srv_zstd_compress(raw, raw_len, base, base_len, &z, &zlen);
@@ -2026,6 +2169,49 @@ static int report_insert_texts(struct srv_conn *db, const struct srv_report *r)
     return rc;
 }
 
+#define SEEN_ROWS 16 /* first-seen rows per INSERT: 1 + 4 * 16 parameters */
+
+/* The report's first-seen entries not stored yet, SEEN_ROWS to a statement
+ * (a round trip each on a database server). An entry already there, or
+ * listed twice, keeps its first row. */
+static int pending_seen_insert(struct srv_conn *db, const struct srv_report *r)
+{
+    struct srv_param p[1 + 4 * SEEN_ROWS];
+    struct srv_stmt *st = NULL;
+    char sql[256 + SEEN_ROWS * 40];
+    int rc = 0;
+
+    memset(p, 0, sizeof(p));
+    p[0].type = 't';
+    p[0].p = r->agent_id;
+    for (size_t i = 0; rc == 0 && i < r->n_pending; i += SEEN_ROWS) {
+        size_t k = r->n_pending - i < SEEN_ROWS ? r->n_pending - i : SEEN_ROWS, o;
+
+        o = (size_t)snprintf(sql, sizeof(sql),
+                             "INSERT INTO pending_seen (agent_id, name, arch, candidate,"
+                             " first_seen) VALUES");
+        for (size_t j = 0; j < k; j++) {
+            const struct srv_pending_seen *e = &r->pending[i + j];
+            struct srv_param *q = &p[1 + 4 * j];
+            unsigned b = (unsigned)(2 + 4 * j);
+
+            q[0].type = q[1].type = q[2].type = 't';
+            q[0].p = e->name;
+            q[1].p = e->arch;
+            q[2].p = e->candidate;
+            q[3].type = 'i';
+            q[3].i = e->first_seen;
+            o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s (?1, ?%u, ?%u, ?%u, ?%u)",
+                                  j == 0 ? "" : ",", b, b + 1, b + 2, b + 3);
+        }
+        snprintf(sql + o, sizeof(sql) - o, " ON CONFLICT DO NOTHING");
+        rc = srv_prepare_params(db, &st, sql, p, (unsigned)(1 + 4 * k));
+        if (rc == 0)
+            rc = srv_run(st, NULL);
+    }
+    return rc;
+}
+
 struct report_put_job {
     const struct srv_report *r;
     int format;
@@ -2039,6 +2225,8 @@ static int report_put_job(struct srv_conn *db, void *arg)
     const struct report_put_job *j = arg;
     const struct srv_report *r = j->r;
     struct srv_stmt *st = NULL;
+    unsigned char base[32];
+    bool have_base = false;
     int rc;
 
     rc = srv_prepare(db, &st,
@@ -2051,14 +2239,14 @@ static int report_put_job(struct srv_conn *db, void *arg)
     if (rc == DA_ERR_STORE_CONFLICT)
         return DA_ERR_VERIFY_NONCE_REPLAY;
     if (rc == 0)
-        rc = agent_counters_advance(db, r);
+        rc = agent_counters_advance(db, r, base, &have_base);
     if (rc == 0)
         rc = j->format == 0 ? report_insert_texts(db, r)
-                            : report_insert_packed(j->s, db, r, j->prep);
+                            : report_insert_packed(j->s, db, r, j->prep, have_base ? base : NULL);
     if (rc == 0 && r->inventory_sha256[0] != '\0') {
         rc = srv_prepare(db, &st,
-                         "INSERT INTO inventory_digests (sha256, first_seen) SELECT ?1, ?2"
-                         " WHERE NOT EXISTS (SELECT 1 FROM inventory_digests WHERE sha256 = ?1)",
+                         "INSERT INTO inventory_digests (sha256, first_seen) VALUES (?1, ?2)"
+                         " ON CONFLICT DO NOTHING",
                          "ti", r->inventory_sha256, r->received_at);
         if (rc == 0)
             rc = srv_run(st, NULL);
@@ -2069,17 +2257,8 @@ static int report_put_job(struct srv_conn *db, void *arg)
         rc = boot_state_put(db, r);
     if (rc == 0)
         rc = srv_fleet_report(db, r, j->shape_json, j->shape_digest);
-    for (size_t i = 0; rc == 0 && i < r->n_pending; i++) {
-        const struct srv_pending_seen *p = &r->pending[i];
-
-        rc = srv_prepare(db, &st,
-                         "INSERT INTO pending_seen (agent_id, name, arch, candidate, first_seen)"
-                         " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM pending_seen"
-                         " WHERE agent_id = ?1 AND name = ?2 AND arch = ?3 AND candidate = ?4)",
-                         "tttti", r->agent_id, p->name, p->arch, p->candidate, p->first_seen);
-        if (rc == 0)
-            rc = srv_run(st, NULL);
-    }
+    if (rc == 0)
+        rc = pending_seen_insert(db, r);
     return rc;
 }
 
@@ -2182,7 +2361,7 @@ int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
     }
     free(base);
     if (rc == 0)
-        rc = submit(s, report_put_job, &j);
+        rc = submit_locked(s, report_put_job, &j);
     report_prep_free(&prep);
     free(shape);
     return rc;

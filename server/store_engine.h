@@ -46,7 +46,7 @@ struct srv_param {
     size_t n;
 };
 
-#define SRV_PARAMS_MAX 24
+#define SRV_PARAMS_MAX 72
 
 /* srv_step results; errors are negative DA_ERR_* codes. */
 #define SRV_DONE 0
@@ -68,6 +68,16 @@ struct srv_engine_ops {
     /* Run fn as one transaction; returns once it is durable or failed
      * (then nothing of it remains). */
     int (*write)(struct srv_engine *e, srv_write_fn fn, void *arg);
+    /* The same for a job that takes the row locks it relies on itself (its
+     * first read of a row it depends on ends in for_update) and returns
+     * DA_ERR_STORE_RETRY when a row it read is gone by the time it writes
+     * it: the engine may run it at a weaker isolation (PostgreSQL: READ
+     * COMMITTED, every statement sees what is committed when it starts)
+     * and runs it again on DA_ERR_STORE_RETRY. NULL: write. */
+    int (*write_locked)(struct srv_engine *e, srv_write_fn fn, void *arg);
+    /* Appended to a SELECT to lock the rows it reads until the end of the
+     * transaction (" FOR UPDATE"; "" where the engine has one writer). */
+    const char *for_update;
     /* A connection for reads (no writes on it), and giving it back. */
     struct srv_conn *(*reader_get)(struct srv_engine *e, int *slot);
     void (*reader_put)(struct srv_engine *e, int slot);
@@ -110,6 +120,12 @@ extern const struct srv_engine_ops srv_engine_pg; /* server/store_pg.c */
 int srv_prepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, const char *types, ...);
 int srv_vprepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, const char *types,
                  va_list ap);
+
+/* Prepare sql on c and bind n parameters given as an array (a statement
+ * whose parameter count is known only at run time, such as a multi-row
+ * INSERT). */
+int srv_prepare_params(struct srv_conn *c, struct srv_stmt **st, const char *sql,
+                       const struct srv_param *p, unsigned n);
 
 /* Run a prepared statement to completion and release it; changes (may be
  * NULL) gets the rows it changed. */

@@ -451,6 +451,10 @@ int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, cha
     return rc;
 }
 
+/* The sum and the delete see the same rows: SQLite has one writer, and the
+ * sweep runs SERIALIZABLE on PostgreSQL (one snapshot for both statements),
+ * so a delta a report commits meanwhile is neither summed nor deleted and
+ * waits for the next fold. */
 int srv_fleet_fold(struct srv_conn *db, int64_t before)
 {
     int64_t top = 0;

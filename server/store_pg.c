@@ -536,7 +536,7 @@ static void backoff(unsigned attempt)
     nanosleep(&ts, NULL);
 }
 
-static int pg_write(struct srv_engine *e, srv_write_fn fn, void *arg)
+static int pg_run(struct srv_engine *e, srv_write_fn fn, void *arg, const char *begin)
 {
     int rc = DA_ERR_STORE;
 
@@ -545,11 +545,13 @@ static int pg_write(struct srv_engine *e, srv_write_fn fn, void *arg)
         struct pg_conn *c = conn_get(e, &slot);
         bool again;
 
-        rc = simple(c, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+        rc = simple(c, begin);
         if (rc != 0 && PQstatus(c->pq) != CONNECTION_OK && attempt == 0)
             c->retry = true; /* nothing reached the database: reconnect, run again */
         if (rc == 0) {
             rc = fn(&c->base, arg);
+            if (rc == DA_ERR_STORE_RETRY)
+                c->retry = true; /* a row it read went away before it wrote it */
             if (rc == 0 && !c->retry)
                 rc = simple(c, "COMMIT");
         }
@@ -561,8 +563,22 @@ static int pg_write(struct srv_engine *e, srv_write_fn fn, void *arg)
             return rc;
         backoff(attempt);
     }
-    da_warn_f("postgresql: a write gave up after %d serialization failures", PG_WRITE_TRIES);
-    return DA_ERR_STORE_CONFLICT;
+    da_warn_f("postgresql: a write gave up after %d runs", PG_WRITE_TRIES);
+    return rc == DA_ERR_STORE_RETRY ? rc : DA_ERR_STORE_CONFLICT;
+}
+
+/* Every job that does not lock its rows itself: SERIALIZABLE. */
+static int pg_write(struct srv_engine *e, srv_write_fn fn, void *arg)
+{
+    return pg_run(e, fn, arg, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+}
+
+/* A job that locks the rows it relies on (store_engine.h): READ COMMITTED,
+ * which tracks no predicate locks and aborts nothing for a read that a
+ * concurrent transaction's write would have changed. */
+static int pg_write_locked(struct srv_engine *e, srv_write_fn fn, void *arg)
+{
+    return pg_run(e, fn, arg, "BEGIN ISOLATION LEVEL READ COMMITTED");
 }
 
 /* ---- schema ---- */
@@ -977,6 +993,8 @@ const struct srv_engine_ops srv_engine_pg = {
     .open = pg_open_ops,
     .close = pg_close,
     .write = pg_write,
+    .write_locked = pg_write_locked,
+    .for_update = " FOR UPDATE",
     .reader_get = pg_reader_get,
     .reader_put = pg_reader_put,
     .prepare = pg_prepare,

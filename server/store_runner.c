@@ -34,6 +34,15 @@ int srv_vprepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, cons
     return c->ops->prepare(c, sql, p, n, st);
 }
 
+int srv_prepare_params(struct srv_conn *c, struct srv_stmt **st, const char *sql,
+                       const struct srv_param *p, unsigned n)
+{
+    *st = NULL;
+    if (n > SRV_PARAMS_MAX)
+        return DA_ERR_INTERNAL;
+    return c->ops->prepare(c, sql, p, n, st);
+}
+
 int srv_prepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, const char *types, ...)
 {
     va_list ap;

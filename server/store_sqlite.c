@@ -809,6 +809,7 @@ const struct srv_engine_ops srv_engine_sqlite = {
     .open = sq_open,
     .close = sq_close,
     .write = sq_write,
+    .for_update = "", /* one writer: nothing to lock */
     .reader_get = sq_reader_get,
     .reader_put = sq_reader_put,
     .prepare = sq_prepare,

@@ -12,6 +12,10 @@
 #   BENCH_AGENTS (default 256) simulated agents per load generator and row
 #   BENCH_DOCS (default "small debian12") documents of tests/data/loadgen
 #   BENCH_STORE_CONNECTIONS (default 16) store_connections of each instance
+#   DA_REF_BUILD (optional) a release build of another revision (the
+#     reference): its PostgreSQL rows are measured in the same run, each
+#     right after this build's, on databases of their own
+#   BENCH_SQLITE (default 1) 0 leaves out the SQLite row
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${DA_BUILD:?run through scripts/bench}
@@ -21,8 +25,10 @@ agents=${BENCH_AGENTS:-256}
 docs=${BENCH_DOCS:-small debian12}
 pool=${BENCH_STORE_CONNECTIONS:-16}
 data=$top/tests/data/loadgen
-server=$build/server/devattest-server
+ref=${DA_REF_BUILD:-}
+with_sqlite=${BENCH_SQLITE:-1}
 loadgen=$build/loadgen/devattest-loadgen
+server=$build/server/devattest-server
 work=$(mktemp -d /tmp/da-bench-pg-XXXXXX)
 pids=()
 cleanup() {
@@ -37,7 +43,8 @@ trap cleanup EXIT
 base=$(sed -n 's/^uri=//p' "$work/pg.env")
 
 # setup NAME STORE: a server configuration in $work/NAME (its keys, vendor
-# "bench" and an admin token) for STORE (sqlite, or a new database's name)
+# "bench" and an admin token) for STORE (sqlite, or a new database's name),
+# made by $server (the build being measured)
 setup() {
   local store=sqlite
   if [ "$2" != sqlite ]; then
@@ -107,45 +114,76 @@ row() { # OUT SERVER_TICKS PG_TICKS
     "$( [ "$3" = - ] && echo - || per_report "$3" "${n:-0}")"
 }
 
+# Cluster-wide counters: commits, transactions rolled back (a transaction
+# run again after a serialization failure ends in a rollback), WAL flushes.
+pg_counters() {
+  psql "$base" -Atc "SELECT (SELECT sum(xact_commit) FROM pg_stat_database),
+    (SELECT sum(xact_rollback) FROM pg_stat_database), (SELECT wal_sync FROM pg_stat_wal)" |
+    tr '|' ' '
+}
+# per_n DELTA N: DELTA / N with two decimals
+per_n() { awk -v d="$1" -v n="$2" 'BEGIN {if (n > 0) printf "%.2f", d / n; else print "-"}'; }
+lg_cpu() { awk '$1 == "loadgen_cpu_ms_per_report" {print $2}' <<<"$1"; }
+
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load generators on the same cores"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "postgresql: $(psql "$base" -Atc 'SHOW server_version'), fsync $(psql "$base" -Atc 'SHOW fsync'), synchronous_commit $(psql "$base" -Atc 'SHOW synchronous_commit'), store_connections $pool"
+echo "postgresql: $(psql "$base" -Atc 'SHOW server_version'), fsync $(psql "$base" -Atc 'SHOW fsync'), synchronous_commit $(psql "$base" -Atc 'SHOW synchronous_commit'), shared_buffers $(psql "$base" -Atc 'SHOW shared_buffers'), store_connections $pool"
+echo "build: $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')${ref:+, reference: $ref ($(git -C "$ref/.." rev-parse --short HEAD 2>/dev/null || echo '?'))}"
 echo
-echo "| store | document | accepted | reports/s | p50 / p99 | errors | stored B/report | server CPU/report | PostgreSQL CPU/report | load |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-for doc in $docs; do
-  setup "sq-$doc" sqlite
-  start "sq-$doc" "$work/sq-$doc.port"
-  s0=$(ticks "${pids[-1]}")
-  out=$(load "sq-$doc" "$work/sq-$doc.port" "$doc")
-  echo "| SQLite, 1 instance | $doc | $(row "$out" $(($(ticks "${pids[-1]}") - s0)) -) $(cut -d' ' -f1 /proc/loadavg) |"
-  kill "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
+echo "| build | store | document | accepted | reports/s | p50 / p99 | errors | stored B/report | server CPU/report | PostgreSQL CPU/report | load generator CPU/report | rollbacks/report | WAL flushes/report | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 
-  setup "one-$doc" "one_$doc"
-  start "one-$doc" "$work/one-$doc.port"
-  s0=$(ticks "${pids[-1]}"); p0=$(ticks $(pg_pids))
-  out=$(load "one-$doc" "$work/one-$doc.port" "$doc")
-  s1=$(ticks "${pids[-1]}"); p1=$(ticks $(pg_pids))
-  echo "| PostgreSQL, 1 instance | $doc | $(row "$out" $((s1 - s0)) $((p1 - p0))) $(cut -d' ' -f1 /proc/loadavg) |"
+# pg_one LABEL BUILD DOC: one instance of BUILD on a new database
+pg_one() {
+  local label=$1 srv=$2/server/devattest-server doc=$3 name out s0 s1 p0 p1 c0 c1 n
+  name="one_${label}_$doc"
+  server=$srv setup "$name" "$name"
+  server=$srv start "$name" "$work/$name.port"
+  s0=$(ticks "${pids[-1]}"); p0=$(ticks $(pg_pids)); c0=$(pg_counters)
+  out=$(load "$name" "$work/$name.port" "$doc")
+  s1=$(ticks "${pids[-1]}"); p1=$(ticks $(pg_pids)); c1=$(pg_counters)
+  n=$(field accepted "$out")
+  echo "| $label | PostgreSQL, 1 instance | $doc | $(row "$out" $((s1 - s0)) $((p1 - p0))) $(lg_cpu "$out") ms | $(per_n $(($(cut -d' ' -f2 <<<"$c1") - $(cut -d' ' -f2 <<<"$c0"))) "${n:-0}") | $(per_n $(($(cut -d' ' -f3 <<<"$c1") - $(cut -d' ' -f3 <<<"$c0"))) "${n:-0}") | $(cut -d' ' -f1 /proc/loadavg) |"
   kill "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
+}
 
-  setup "two-$doc" "two_$doc"
-  start "two-$doc" "$work/two-$doc.a"
+# pg_two LABEL BUILD DOC: two instances of BUILD on one new database, each
+# with its own load generator, at the same time
+pg_two() {
+  local label=$1 srv=$2/server/devattest-server doc=$3 name a b la lb oa ob s0 s1 p0 p1 c0 c1 n
+  name="two_${label}_$doc"
+  server=$srv setup "$name" "$name"
+  server=$srv start "$name" "$work/$name.a"
   a=${pids[-1]}
-  start "two-$doc" "$work/two-$doc.b"
+  server=$srv start "$name" "$work/$name.b"
   b=${pids[-1]}
-  s0=$(ticks "$a" "$b"); p0=$(ticks $(pg_pids))
-  load "two-$doc" "$work/two-$doc.a" "$doc" >"$work/out-a" &
+  s0=$(ticks "$a" "$b"); p0=$(ticks $(pg_pids)); c0=$(pg_counters)
+  load "$name" "$work/$name.a" "$doc" >"$work/out-a" &
   la=$!
-  load "two-$doc" "$work/two-$doc.b" "$doc" >"$work/out-b" &
+  load "$name" "$work/$name.b" "$doc" >"$work/out-b" &
   lb=$!
   wait "$la" || true
   wait "$lb" || true
-  s1=$(ticks "$a" "$b"); p1=$(ticks $(pg_pids))
+  s1=$(ticks "$a" "$b"); p1=$(ticks $(pg_pids)); c1=$(pg_counters)
   oa=$(cat "$work/out-a"); ob=$(cat "$work/out-b")
-  echo "| PostgreSQL, instance A of 2 | $doc | $(row "$oa" - -) $(cut -d' ' -f1 /proc/loadavg) |"
-  echo "| PostgreSQL, instance B of 2 | $doc | $(row "$ob" - -) $(cut -d' ' -f1 /proc/loadavg) |"
+  echo "| $label | PostgreSQL, instance A of 2 | $doc | $(row "$oa" - -) $(lg_cpu "$oa") ms | | | $(cut -d' ' -f1 /proc/loadavg) |"
+  echo "| $label | PostgreSQL, instance B of 2 | $doc | $(row "$ob" - -) $(lg_cpu "$ob") ms | | | $(cut -d' ' -f1 /proc/loadavg) |"
   n=$(( $(field accepted "$oa") + $(field accepted "$ob") ))
-  echo "| PostgreSQL, 2 instances together | $doc | $n | $(awk -v a="$(field reports_per_s "$oa")" -v b="$(field reports_per_s "$ob")" 'BEGIN {print a + b}') | | | | $(per_report $((s1 - s0)) "$n") | $(per_report $((p1 - p0)) "$n") | |"
+  echo "| $label | PostgreSQL, 2 instances together | $doc | $n | $(awk -v a="$(field reports_per_s "$oa")" -v b="$(field reports_per_s "$ob")" 'BEGIN {print a + b}') | | | | $(per_report $((s1 - s0)) "$n") | $(per_report $((p1 - p0)) "$n") | | $(per_n $(($(cut -d' ' -f2 <<<"$c1") - $(cut -d' ' -f2 <<<"$c0"))) "$n") | $(per_n $(($(cut -d' ' -f3 <<<"$c1") - $(cut -d' ' -f3 <<<"$c0"))) "$n") | |"
   kill "$a" "$b"; wait "$a" "$b" || true; pids=()
+}
+
+for doc in $docs; do
+  if [ "$with_sqlite" = 1 ]; then
+    setup "sq-$doc" sqlite
+    start "sq-$doc" "$work/sq-$doc.port"
+    s0=$(ticks "${pids[-1]}")
+    out=$(load "sq-$doc" "$work/sq-$doc.port" "$doc")
+    echo "| this | SQLite, 1 instance | $doc | $(row "$out" $(($(ticks "${pids[-1]}") - s0)) -) $(lg_cpu "$out") ms | - | - | $(cut -d' ' -f1 /proc/loadavg) |"
+    kill "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
+  fi
+  pg_one this "$build" "$doc"
+  [ -z "$ref" ] || pg_one ref "$ref" "$doc"
+  pg_two this "$build" "$doc"
+  [ -z "$ref" ] || pg_two ref "$ref" "$doc"
 done

@@ -277,6 +277,52 @@ static void test_first_seen_of_many_entries(void **state)
     cJSON_Delete(doc);
 }
 
+/* More entries than one statement inserts (16 rows each): 37 entries in
+ * the first report, one of them listed twice in two statements and one
+ * twice in the same statement, then 45 (8 new), then 20 of them; every
+ * entry keeps the time of the first report that listed it. */
+static void test_first_seen_across_statements(void **state)
+{
+    struct world *w = *state;
+    static char text[46][32];
+    const char *items[46];
+    int64_t ages[46];
+    cJSON *doc;
+    size_t i;
+
+    for (i = 0; i < 46; i++) {
+        snprintf(text[i], sizeof(text[i]), "pkg%02zu=1.%zu:0:0", i, i);
+        items[i] = text[i];
+    }
+    items[37] = text[3]; /* the first report: 0..36, then 3 and 36 again */
+    items[38] = text[36];
+    doc = evidence(items, 39);
+    report(w, "agent-a", T0, doc, ages, 39);
+    for (i = 0; i < 39; i++)
+        assert_int_equal(ages[i], 0);
+    cJSON_Delete(doc);
+    items[37] = text[37];
+    items[38] = text[38];
+    doc = evidence(items, 45);
+    report(w, "agent-a", T0 + 100, doc, ages, 45);
+    for (i = 0; i < 45; i++)
+        if (ages[i] != (i < 37 ? 100 : 0))
+            fail_msg("second report, %s: age %lld", items[i], (long long)ages[i]);
+    cJSON_Delete(doc);
+    doc = evidence(items + 25, 20);
+    report(w, "agent-a", T0 + 300, doc, ages, 20);
+    for (i = 0; i < 20; i++)
+        if (ages[i] != (25 + i < 37 ? 300 : 200))
+            fail_msg("third report, %s: age %lld", items[25 + i], (long long)ages[i]);
+    cJSON_Delete(doc);
+    /* the other agent has none of these */
+    doc = evidence(items, 2);
+    report(w, "agent-b", T0 + 300, doc, ages, 2);
+    assert_int_equal(ages[0], 0);
+    assert_int_equal(ages[1], 0);
+    cJSON_Delete(doc);
+}
+
 /* Pending upgrades the evidence could not establish stay unknown. */
 static void test_unknown_pending(void **state)
 {
@@ -322,6 +368,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_new_candidate_is_new_and_history_survives_restart,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_seen_across_statements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_seen_of_many_entries, setup, teardown),
     };

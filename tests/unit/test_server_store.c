@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "err.h"
+#include "ima.h"
 #include "pg_test.h"
 #include "store.h"
 #include "tmp_tree.h"
@@ -924,6 +925,109 @@ static void expect_counters(struct fixture *f, const char *id, uint32_t reset, u
     srv_agent_free(a);
 }
 
+static void ima_fill(struct srv_ima_state *st, uint32_t reset, uint64_t entries, int seed,
+                     const char *kept)
+{
+    memset(st, 0, sizeof(*st));
+    st->reset_count = reset;
+    st->agg.entries = entries;
+    st->agg.banks = 3;
+    memset(st->agg.sha1, 0x10 + seed, sizeof(st->agg.sha1));
+    memset(st->agg.sha256, 0x20 + seed, sizeof(st->agg.sha256));
+    st->kept_json = DA_UNCONST(kept);
+}
+
+static void expect_ima(struct fixture *f, const struct srv_ima_state *want)
+{
+    struct srv_ima_state got;
+
+    assert_int_equal(srv_store_ima_get(f->s, "a1", &got), 0);
+    assert_int_equal(got.reset_count, want->reset_count);
+    assert_true(got.agg.entries == want->agg.entries);
+    assert_int_equal(got.agg.banks, want->agg.banks);
+    assert_memory_equal(got.agg.sha1, want->agg.sha1, sizeof(want->agg.sha1));
+    assert_memory_equal(got.agg.sha256, want->agg.sha256, sizeof(want->agg.sha256));
+    assert_string_equal(got.kept_json, want->kept_json);
+    srv_ima_state_clear(&got);
+}
+
+/* A report refused by the IMA compare-and-set leaves nothing: no report,
+ * its nonce unused, the IMA state as it was. */
+static void expect_ima_refused(struct fixture *f, struct srv_report *r,
+                               const struct srv_ima_state *kept)
+{
+    struct srv_report *got = NULL;
+    bool used = true;
+
+    assert_int_equal(srv_store_report_put(f->s, r), DA_ERR_STORE_CONFLICT);
+    assert_int_equal(srv_store_report_get(f->s, r->id, &got), DA_ERR_NOT_FOUND);
+    assert_int_equal(srv_store_nonce_used(f->s, "a1", r->nonce_hash, &used), 0);
+    assert_false(used);
+    expect_ima(f, kept);
+}
+
+/* The IMA state moves only from the state the report was replayed from:
+ * from none only while there is none, from a state only while the stored
+ * one has the same boot, entry count, banks and both aggregates (the kept
+ * file list is not compared). */
+static void test_ima_compare_and_set(void **state)
+{
+    struct fixture *f = *state;
+    struct srv_ima_state s1, s2, s3, prev;
+    struct srv_report r;
+
+    make_agent(f->s, "a1", "acme", "ek1", 900);
+    ima_fill(&s1, 1, 5, 1, "{\"n\":1}");
+    ima_fill(&s2, 1, 9, 2, "{\"n\":2}");
+    ima_fill(&s3, 1, 12, 3, "{\"n\":3}");
+    assert_int_equal(srv_store_ima_get(f->s, "a1", &prev), DA_ERR_NOT_FOUND);
+    fill_report(&r, "r1", "a1", 1);
+    r.ima = &s1;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    expect_ima(f, &s1);
+    /* from none again: there is one now */
+    fill_report(&r, "r2", "a1", 2);
+    r.ima = &s2;
+    expect_ima_refused(f, &r, &s1);
+    /* from a state that differs in one field each */
+    prev = s1;
+    prev.agg.sha256[31] ^= 1;
+    fill_report(&r, "r3", "a1", 3);
+    r.ima = &s2;
+    r.ima_prev = &prev;
+    expect_ima_refused(f, &r, &s1);
+    prev = s1;
+    prev.agg.sha1[0] ^= 1;
+    r.ima_prev = &prev;
+    expect_ima_refused(f, &r, &s1);
+    prev = s1;
+    prev.agg.entries = 4;
+    r.ima_prev = &prev;
+    expect_ima_refused(f, &r, &s1);
+    prev = s1;
+    prev.reset_count = 0;
+    r.ima_prev = &prev;
+    expect_ima_refused(f, &r, &s1);
+    prev = s1;
+    prev.agg.banks = 1;
+    r.ima_prev = &prev;
+    expect_ima_refused(f, &r, &s1);
+    /* from the stored state (its kept list is another text: not compared) */
+    prev = s1;
+    prev.kept_json = DA_UNCONST("{}");
+    r.ima_prev = &prev;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    expect_ima(f, &s2);
+    /* the state it came from is stale now */
+    fill_report(&r, "r4", "a1", 4);
+    r.ima = &s3;
+    r.ima_prev = &s1;
+    expect_ima_refused(f, &r, &s2);
+    r.ima_prev = &s2;
+    assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    expect_ima(f, &s3);
+}
+
 /* The store orders TPM counters itself, inside the write: a report whose
  * counters are older than the stored ones is refused with nothing of it
  * kept (its nonce stays unused), whatever the caller checked before. */
@@ -1136,6 +1240,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_boot_pins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonce_keyed_by_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_checked_in_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ima_compare_and_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_race, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_seen_many, setup, teardown),
     };

@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <openssl/sha.h>
 #include <sqlite3.h>
+#include <time.h>
 
 #include "buf.h"
 #include "caps.h"
@@ -574,6 +577,140 @@ static void test_dedupe_per_agent_only(void **state)
     cJSON_Delete(doc);
 }
 
+/* The blobs of one report are looked up together: an area whose value
+ * repeats another area's, and a body member equal to an area, are stored
+ * once; a blob's last use moves when it is more than a day old and not
+ * before; every report reads back byte for byte. */
+static void test_blobs_of_one_report(void **state)
+{
+    struct fixture *f = *state;
+    char big[600], evidence[2048], verdict_sql[160];
+    struct rep p;
+    size_t i;
+
+    make_agent(f->s, "a1", "ek1");
+    for (i = 0; i + 1 < sizeof(big); i++)
+        big[i] = (char)('a' + i % 26);
+    big[sizeof(big) - 1] = '\0';
+    /* canonical: keys sorted, two large areas with the same value */
+    snprintf(evidence, sizeof(evidence), "{\"a\":\"%s\",\"b\":\"%s\",\"c\":1}", big, big);
+    rep_fill(&p, "r1", "a1", 1, 10 * DAY, evidence, evidence, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    free(p.body);
+    /* one area blob for both areas (the body's evidence is the report's) */
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), 1);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1'"
+                                    " AND last_used_at = 864000"),
+                     count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1'"));
+    /* half a day later: nothing moves */
+    rep_fill(&p, "r2", "a1", 3, 10 * DAY + DAY / 2, evidence, evidence, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    free(p.body);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"
+                                    " AND last_used_at = 864000"),
+                     1);
+    /* more than a day after its last use: the area and the verdict move */
+    rep_fill(&p, "r3", "a1", 5, 11 * DAY + 1, evidence, evidence, NULL);
+    put(f, &p);
+    check_get(f, &p);
+    free(p.body);
+    assert_int_equal(count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"
+                                    " AND last_used_at = 950401"),
+                     1);
+    snprintf(verdict_sql, sizeof(verdict_sql),
+             "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 2"
+             " AND last_used_at = %d",
+             11 * DAY + 1);
+    assert_int_equal(count(f->path, verdict_sql), 1); /* seq 1, 5: the same verdict text */
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), 1);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+}
+
+struct put_arg {
+    struct fixture *f;
+    struct rep *p;
+    int rc;
+};
+
+static void *put_thread(void *arg)
+{
+    struct put_arg *a = arg;
+
+    a->rc = srv_store_report_put(a->f->s, &a->p->r);
+    return NULL;
+}
+
+static void pq_ok(PGconn *c, const char *sql, ExecStatusType want)
+{
+    PGresult *r = PQexec(c, sql);
+
+    if (PQresultStatus(r) != want)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+/* PostgreSQL runs a report's transaction at READ COMMITTED with the agent's
+ * row locked: a blob the report found, then found gone when it moves its
+ * last use (another transaction deleted it in between, as the retention
+ * sweep does), makes the report run again and store the blob anew; no
+ * report is left naming a blob that is not there. */
+static void test_blob_gone_under_report(void **state)
+{
+    struct fixture *f = *state;
+    struct rep p1, p2;
+    struct put_arg a;
+    pthread_t t;
+    PGconn *x;
+    int64_t areas;
+    char waiting[32] = "";
+
+    if (!da_test_store_is_pg())
+        skip(); /* one writer: nothing can come between */
+    make_agent(f->s, "a1", "ek1");
+    rep_fill(&p1, "r1", "a1", 1, 10 * DAY, f->canon[1], NULL, NULL);
+    put(f, &p1);
+    areas = count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1");
+    assert_true(areas >= 3);
+    /* another transaction deletes the area blobs and holds them locked */
+    x = PQconnectdb(f->path);
+    assert_int_equal(PQstatus(x), CONNECTION_OK);
+    pq_ok(x, "BEGIN", PGRES_COMMAND_OK);
+    pq_ok(x, "DELETE FROM blobs WHERE agent_id = 'a1' AND kind = 1", PGRES_COMMAND_OK);
+    /* two days later: the report finds them (the delete is not committed)
+     * and moves their last use, which waits for the delete */
+    rep_fill(&p2, "r2", "a1", 3, 12 * DAY, f->canon[1], NULL, NULL);
+    a.f = f;
+    a.p = &p2;
+    a.rc = -1;
+    assert_int_equal(pthread_create(&t, NULL, put_thread, &a), 0);
+    for (int i = 0; i < 400 && strcmp(waiting, "1|") != 0; i++) {
+        struct timespec ts = {0, 25 * 1000000L};
+
+        nanosleep(&ts, NULL);
+        assert_int_equal(da_test_pg_exec(f->path,
+                                         "SELECT count(*) FROM pg_stat_activity WHERE"
+                                         " datname = current_database() AND wait_event_type ="
+                                         " 'Lock' AND query LIKE 'UPDATE blobs%'",
+                                         waiting, sizeof(waiting)),
+                         0);
+    }
+    assert_string_equal(waiting, "1|"); /* the report waits on the deleted row */
+    pq_ok(x, "COMMIT", PGRES_COMMAND_OK);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(a.rc, 0);
+    PQfinish(x);
+    /* stored anew: both reports read back byte for byte */
+    assert_int_equal(
+        count(f->path, "SELECT count(*) FROM blobs WHERE agent_id = 'a1' AND kind = 1"), areas);
+    check_get(f, &p2);
+    check_get(f, &p1);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+}
+
 /* Drops what schemas 10 and 11 added, as a database of 8 (or 9) has it
  * (12 builds its tables afresh when it runs again). */
 #define DOWNGRADE_10                                                                               \
@@ -899,6 +1036,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip_real_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dedupe_per_agent_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blobs_of_one_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blob_gone_under_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_caller_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_base_changed_behind_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
