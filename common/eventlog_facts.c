@@ -746,3 +746,52 @@ int da_dbx_check(const struct da_dbx_reference *ref, const unsigned char *log, s
     *out = o;
     return 0;
 }
+
+int da_eventlog_outcome(const unsigned char *log, size_t log_len,
+                        const struct da_pcr_selection *sel, const unsigned char *values,
+                        size_t values_len, struct da_eventlog_mismatch *m,
+                        enum da_eventlog_outcome *outcome, cJSON **facts)
+{
+    cJSON *f = NULL;
+    int rc = da_eventlog_match(log, log_len, sel, values, values_len, m);
+
+    if (facts != NULL)
+        *facts = NULL;
+    if (rc == DA_ERR_VERIFY_EVENTLOG_REPLAY) {
+        *outcome = DA_EVENTLOG_DOES_NOT_REPLAY;
+        return 0;
+    }
+    if (rc == DA_ERR_TPM_EVENTLOG) {
+        *outcome = DA_EVENTLOG_MALFORMED;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    rc = da_eventlog_facts(log, log_len, TPM2_ALG_SHA256, &f);
+    if (rc == DA_ERR_TPM_EVENTLOG) {
+        *outcome = DA_EVENTLOG_DATA_MALFORMED;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    *outcome = DA_EVENTLOG_REPLAYS;
+    if (facts != NULL)
+        *facts = f;
+    else
+        cJSON_Delete(f);
+    return 0;
+}
+
+const char *da_eventlog_outcome_name(enum da_eventlog_outcome o)
+{
+    switch (o) {
+    case DA_EVENTLOG_REPLAYS:
+        return "replays";
+    case DA_EVENTLOG_DOES_NOT_REPLAY:
+        return "does_not_replay";
+    case DA_EVENTLOG_MALFORMED:
+    case DA_EVENTLOG_DATA_MALFORMED:
+        break;
+    }
+    return "malformed";
+}

@@ -32,10 +32,34 @@
 
 #include <cjson/cJSON.h>
 
+#include "tcg_eventlog.h"
+
 /* *out: a new JSON object (free with cJSON_Delete). alg names the bank whose
  * digests are shown for boot applications (TPM2_ALG_SHA256 usually; the
  * log's first bank when it lacks alg). */
 int da_eventlog_facts(const unsigned char *data, size_t len, uint16_t alg, cJSON **out);
+
+/* What replaying a firmware event log against quoted PCR values finds. */
+enum da_eventlog_outcome {
+    DA_EVENTLOG_REPLAYS,         /* the extends replay and every event parses */
+    DA_EVENTLOG_DOES_NOT_REPLAY, /* *m names the first PCR that differs */
+    DA_EVENTLOG_MALFORMED,       /* the log's structure does not parse */
+    DA_EVENTLOG_DATA_MALFORMED,  /* the extends replay, an event's data does not parse */
+};
+
+/* The one classification the server's transcript (server/measured.c) and the
+ * offline pack verifier both use: da_eventlog_match, then, when the extends
+ * replay, da_eventlog_facts over the SHA-256 bank. *facts (when facts is not
+ * NULL) gets the measured facts of a log that replays, else NULL. Returns 0
+ * with *outcome set, or an error that is no verdict on the log (memory). */
+int da_eventlog_outcome(const unsigned char *log, size_t log_len,
+                        const struct da_pcr_selection *sel, const unsigned char *values,
+                        size_t values_len, struct da_eventlog_mismatch *m,
+                        enum da_eventlog_outcome *outcome, cJSON **facts);
+
+/* The transcript's word for an outcome: "replays", "does_not_replay" or
+ * "malformed" (both malformed outcomes). */
+const char *da_eventlog_outcome_name(enum da_eventlog_outcome o);
 
 /* "sha1", "sha256", "sha384", "sha512" or NULL. */
 const char *da_eventlog_alg_name(uint16_t alg);

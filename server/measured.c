@@ -186,35 +186,31 @@ int srv_measured_boot(const struct da_pcr_selection *sel, const unsigned char *p
                 rc = DA_ERR_NOMEM;
         }
     } else {
-        rc = da_eventlog_match(log, log_len, sel, pcr_values, pcr_values_len, &m);
-        if (rc == DA_ERR_VERIFY_EVENTLOG_REPLAY) {
-            state = "does_not_replay";
+        enum da_eventlog_outcome o = DA_EVENTLOG_MALFORMED;
+
+        rc = da_eventlog_outcome(log, log_len, sel, pcr_values, pcr_values_len, &m, &o, &facts);
+        state = da_eventlog_outcome_name(o);
+        if (rc == 0 && o == DA_EVENTLOG_DOES_NOT_REPLAY) {
             rc = mismatch_detail(&m, detail, sizeof(detail));
             if (rc == 0 && cJSON_AddStringToObject(b, "detail", detail) == NULL)
                 rc = DA_ERR_NOMEM;
-        } else if (rc == DA_ERR_TPM_EVENTLOG) {
-            state = "malformed";
+        } else if (rc == 0 && o == DA_EVENTLOG_MALFORMED) {
             rc = cJSON_AddStringToObject(b, "detail", da_strerror(DA_ERR_TPM_EVENTLOG)) != NULL
                      ? 0
                      : DA_ERR_NOMEM;
+        } else if (rc == 0 && o == DA_EVENTLOG_DATA_MALFORMED) {
+            /* the extends replay but an event's data is malformed */
+            rc = cJSON_AddStringToObject(b, "detail", "an event's data is malformed") != NULL
+                     ? 0
+                     : DA_ERR_NOMEM;
         } else if (rc == 0) {
-            state = "replays";
-            rc = da_eventlog_facts(log, log_len, TPM2_ALG_SHA256, &facts);
-            if (rc == DA_ERR_TPM_EVENTLOG) {
-                /* the extends replay but an event's data is malformed */
-                state = "malformed";
-                rc = cJSON_AddStringToObject(b, "detail", "an event's data is malformed") != NULL
-                         ? 0
-                         : DA_ERR_NOMEM;
-            } else if (rc == 0) {
-                if (!cJSON_AddItemToObject(b, "measured", facts)) {
-                    cJSON_Delete(facts);
-                    rc = DA_ERR_NOMEM;
-                } else {
-                    rc = contradictions(evidence, facts, b);
-                    if (rc == 0 && dbx != NULL && dbx->n > 0)
-                        rc = dbx_freshness(dbx, log, log_len, b);
-                }
+            if (!cJSON_AddItemToObject(b, "measured", facts)) {
+                cJSON_Delete(facts);
+                rc = DA_ERR_NOMEM;
+            } else {
+                rc = contradictions(evidence, facts, b);
+                if (rc == 0 && dbx != NULL && dbx->n > 0)
+                    rc = dbx_freshness(dbx, log, log_len, b);
             }
         }
     }

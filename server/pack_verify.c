@@ -180,35 +180,6 @@ static int b64(const cJSON *o, const char *key, struct da_buf *out)
     return da_base64_decode(s, strlen(s), DA_BASE64_STD, out);
 }
 
-/* What replaying the log against the quoted values finds, named as the
- * server's transcript names it (server/measured.c): "replays",
- * "does_not_replay" (m filled) or "malformed". */
-static int replay_state(const struct da_buf *log, const struct da_pcr_selection *sel,
-                        const struct da_buf *pcrs, struct da_eventlog_mismatch *m,
-                        const char **state)
-{
-    cJSON *facts = NULL;
-    int rc = da_eventlog_match(da_buf_data(log), da_buf_len(log), sel, da_buf_data(pcrs),
-                               da_buf_len(pcrs), m);
-
-    if (rc == DA_ERR_VERIFY_EVENTLOG_REPLAY) {
-        *state = "does_not_replay";
-        return 0;
-    }
-    if (rc == DA_ERR_TPM_EVENTLOG) {
-        *state = "malformed";
-        return 0;
-    }
-    if (rc != 0)
-        return rc;
-    /* the extends replay; the server calls a log whose event data does not
-     * parse malformed all the same */
-    rc = da_eventlog_facts(da_buf_data(log), da_buf_len(log), TPM2_ALG_SHA256, &facts);
-    cJSON_Delete(facts);
-    *state = rc == DA_ERR_TPM_EVENTLOG ? "malformed" : "replays";
-    return rc == DA_ERR_TPM_EVENTLOG ? 0 : rc;
-}
-
 /* The firmware event log of report.json (when it carries one): replayed
  * offline against the PCR values the quote signed, the outcome and the
  * log's SHA-256 as the transcript recorded them. */
@@ -219,6 +190,7 @@ static int check_event_log(const cJSON *body, const cJSON *transcript,
     static char detail[256];
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(transcript, "event_log");
     const char *recorded = str_of(t, "state"), *sha = str_of(t, "sha256"), *state = NULL;
+    enum da_eventlog_outcome outcome = DA_EVENTLOG_MALFORMED;
     struct da_eventlog_mismatch m;
     struct da_buf log;
     char hex[DA_SHA256_HEX_SIZE];
@@ -234,8 +206,12 @@ static int check_event_log(const cJSON *body, const cJSON *transcript,
     rc = b64(body, "event_log", &log);
     if (rc != 0)
         *why = "the report's event_log is not base64";
-    if (rc == 0 && (rc = replay_state(&log, sel, pcrs, &m, &state)) != 0)
+    if (rc == 0 &&
+        (rc = da_eventlog_outcome(da_buf_data(&log), da_buf_len(&log), sel, da_buf_data(pcrs),
+                                  da_buf_len(pcrs), &m, &outcome, NULL)) != 0)
         *why = "the event log cannot be replayed";
+    if (rc == 0)
+        state = da_eventlog_outcome_name(outcome);
     if (rc == 0 && strcmp(state, "does_not_replay") == 0 &&
         (recorded == NULL || strcmp(recorded, state) != 0)) {
         char a[2 * DA_EVENTLOG_MAX_DIGEST + 1] = "", q[2 * DA_EVENTLOG_MAX_DIGEST + 1] = "";
