@@ -462,14 +462,21 @@ int srv_fleet_fold(struct srv_conn *db, int64_t before)
 
     if (rc == 0)
         rc = srv_one_int64(db, &top, "SELECT coalesce(max(id), 0) FROM fleet_counts", "");
+    /* only the groups with something to fold (several rows, or a zero sum):
+     * a folded table is left as it is, so a sweep over a quiet fleet writes
+     * no count row */
     if (rc == 0)
         rc = srv_exec(db, NULL,
                       "INSERT INTO fleet_counts (vendor_id, state, shape, n)"
                       " SELECT vendor_id, state, shape, sum(n) FROM fleet_counts WHERE id <= ?1"
-                      " GROUP BY vendor_id, state, shape HAVING sum(n) <> 0",
+                      " GROUP BY vendor_id, state, shape HAVING count(*) > 1 AND sum(n) <> 0",
                       "i", top);
     if (rc == 0)
-        rc = srv_exec(db, NULL, "DELETE FROM fleet_counts WHERE id <= ?1", "i", top);
+        rc = srv_exec(db, NULL,
+                      "DELETE FROM fleet_counts WHERE id <= ?1 AND (vendor_id, state, shape) IN"
+                      " (SELECT vendor_id, state, shape FROM fleet_counts WHERE id <= ?1"
+                      " GROUP BY vendor_id, state, shape HAVING count(*) > 1 OR sum(n) = 0)",
+                      "i", top);
     return rc;
 }
 
