@@ -30,10 +30,15 @@
 #include "picky.h"
 #include "verdict.h"
 
-/* The usable agent named in the path: known and not revoked. */
-static int agent_for_request(struct srv_request *req, struct srv_agent **out)
+/* The usable agent named in the path: known and not revoked; with its IMA
+ * state, read in the same statement (*have_ima: one is stored). */
+static int agent_for_request(struct srv_request *req, struct srv_agent **out,
+                             struct srv_ima_state *ima, int *have_ima)
 {
-    int rc = srv_store_agent_get(req->srv->store, req->param[0], srv_now(), out);
+    bool have = false;
+    int rc = srv_store_agent_get_ima(req->srv->store, req->param[0], srv_now(), out, ima, &have);
+
+    *have_ima = have;
 
     if (rc == 0 && (*out)->revoked) {
         srv_agent_free(*out);
@@ -62,27 +67,19 @@ static int add_selection(cJSON *o, const struct srv_selection *sel)
  * entries after it: {"boot": the quote's resetCount, "entries": N}. Left
  * out when nothing is held, or the state's banks are not the quoted ones:
  * the agent then sends its whole list. */
-static int add_ima_count(cJSON *o, struct srv_store *store, const struct da_pcr_selection *sel,
-                         const char *agent_id)
+static int add_ima_count(cJSON *o, const struct da_pcr_selection *sel,
+                         const struct srv_ima_state *st, int have)
 {
     unsigned banks = srv_ima_banks(sel);
-    struct srv_ima_state st;
     cJSON *ima;
-    int rc;
 
-    if (banks == 0)
+    if (banks == 0 || !have || st->agg.banks != banks)
         return 0;
-    rc = srv_store_ima_get(store, agent_id, &st);
-    if (rc == DA_ERR_NOT_FOUND)
-        return 0;
-    if (rc == 0 && st.agg.banks == banks) {
-        ima = cJSON_AddObjectToObject(o, "ima");
-        if (ima == NULL || cJSON_AddNumberToObject(ima, "boot", st.reset_count) == NULL ||
-            cJSON_AddNumberToObject(ima, "entries", (double)st.agg.entries) == NULL)
-            rc = DA_ERR_NOMEM;
-    }
-    srv_ima_state_clear(&st);
-    return rc;
+    ima = cJSON_AddObjectToObject(o, "ima");
+    if (ima == NULL || cJSON_AddNumberToObject(ima, "boot", st->reset_count) == NULL ||
+        cJSON_AddNumberToObject(ima, "entries", (double)st->agg.entries) == NULL)
+        return DA_ERR_NOMEM;
+    return 0;
 }
 
 /* The nonce request carries nothing: its body is empty or {}. */
@@ -115,6 +112,8 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
 {
     uint8_t nonce[DA_NONCE_LEN];
     struct srv_agent *a = NULL;
+    struct srv_ima_state ima;
+    int have_ima = 0;
     struct srv_policy *p = srv_policy_get(req->srv);
     const struct srv_selection *sel = srv_policy_selection(req->srv, p);
     struct da_buf b64;
@@ -123,12 +122,13 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
     cJSON *o = NULL;
     int rc;
 
+    memset(&ima, 0, sizeof(ima));
     da_buf_init(&b64, 2 * DA_NONCE_LEN);
     rc = nonce_rate_limit(req);
     if (rc == 0)
         rc = check_nonce_body(req, resp);
     if (rc == 0)
-        rc = agent_for_request(req, &a);
+        rc = agent_for_request(req, &a, &ima, &have_ima);
     if (rc == 0)
         rc =
             da_report_nonce_make(req->srv->keys->nonce_key, sizeof(req->srv->keys->nonce_key),
@@ -145,7 +145,8 @@ int srv_api_nonce(struct srv_request *req, struct srv_response *resp)
     if (rc == 0)
         rc = add_selection(o, sel);
     if (rc == 0)
-        rc = add_ima_count(o, req->srv->store, &sel->sel, a->id);
+        rc = add_ima_count(o, &sel->sel, &ima, have_ima);
+    srv_ima_state_clear(&ima);
     srv_policy_put(p);
     srv_agent_free(a);
     da_buf_free(&b64);
@@ -656,15 +657,11 @@ static int measured_ima(struct ingest *g)
     struct srv_ima_in in;
     int rc;
 
+    /* the stored state was read with the agent (agent_for_request); the
+     * report's transaction compares and sets it, so a report stored in
+     * between is a conflict, never a lost update */
     if (srv_ima_banks(&g->sel->sel) == 0)
         return 0;
-    rc = srv_store_ima_get(g->req->srv->store, g->agent->id, &g->ima_prev);
-    if (rc == DA_ERR_NOT_FOUND)
-        rc = 0;
-    else if (rc == 0)
-        g->have_ima_prev = 1;
-    if (rc != 0)
-        return rc;
     memset(&in, 0, sizeof(in));
     in.sel = &g->sel->sel;
     in.pcr_values = da_buf_data(&g->in->pcr_values);
@@ -733,7 +730,7 @@ static int ingest_run(struct ingest *g)
         return rc;
     }
     g->policy = srv_policy_get(g->req->srv);
-    rc = agent_for_request(g->req, &g->agent);
+    rc = agent_for_request(g->req, &g->agent, &g->ima_prev, &g->have_ima_prev);
     if (rc == 0)
         rc = verify_quote(g);
     if (rc == 0)

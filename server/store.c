@@ -68,6 +68,7 @@ struct srv_store {
     " AS status, a.created_at, a.last_verified_at, a.last_compliant,"                              \
     " a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version,"              \
     " a.ek_trust, a.ek_issuer, a.ek_serial, a.ek_root"
+#define AGENT_NCOLS 22 /* the columns of AGENT_COLUMNS */
 
 static int64_t now_s(void)
 {
@@ -912,6 +913,49 @@ static int agent_get_by(struct srv_store *s, const char *column_sql, const char 
 int srv_store_agent_get(struct srv_store *s, const char *id, int64_t now, struct srv_agent **out)
 {
     return agent_get_by(s, "a.id", id, now, DA_ERR_AGENT_UNKNOWN, out);
+}
+
+/* The agent and its IMA state in one statement (a report cycle needs both,
+ * at the nonce and at the report). */
+int srv_store_agent_get_ima(struct srv_store *s, const char *id, int64_t now,
+                            struct srv_agent **out, struct srv_ima_state *ima, bool *have_ima)
+{
+    struct srv_stmt *st = NULL;
+    int slot, rc;
+    struct srv_conn *db;
+
+    *out = NULL;
+    *have_ima = false;
+    memset(ima, 0, sizeof(*ima));
+    db = reader_get(s, &slot);
+    rc = srv_prepare(db, &st,
+                     "SELECT " AGENT_COLUMNS ", i.reset_count, i.entries, i.banks, i.sha1,"
+                     " i.sha256, i.kept_json FROM agents a JOIN vendors v ON v.id = a.vendor_id"
+                     " LEFT JOIN ima_state i ON i.agent_id = a.id WHERE a.id = ?2",
+                     "it", now - (int64_t)s->stale_after, id);
+    if (rc == 0) {
+        rc = srv_step(st) == SRV_ROW ? agent_from_row(st, out) : DA_ERR_AGENT_UNKNOWN;
+        if (rc == 0 && !srv_col_null(st, AGENT_NCOLS)) {
+            ima->reset_count = (uint32_t)srv_col_int64(st, AGENT_NCOLS);
+            ima->agg.entries = (uint64_t)srv_col_int64(st, AGENT_NCOLS + 1);
+            ima->agg.banks = (unsigned)srv_col_int(st, AGENT_NCOLS + 2);
+            srv_col_fixed(st, AGENT_NCOLS + 3, ima->agg.sha1, sizeof(ima->agg.sha1));
+            srv_col_fixed(st, AGENT_NCOLS + 4, ima->agg.sha256, sizeof(ima->agg.sha256));
+            ima->kept_json = srv_col_strdup(st, AGENT_NCOLS + 5);
+            *have_ima = true;
+            if (ima->kept_json == NULL)
+                rc = DA_ERR_NOMEM;
+        }
+        srv_release(st);
+    }
+    reader_put(s, slot);
+    if (rc != 0) {
+        srv_agent_free(*out);
+        *out = NULL;
+        srv_ima_state_clear(ima);
+        *have_ima = false;
+    }
+    return rc;
 }
 
 int srv_store_agent_find_by_ek(struct srv_store *s, const char *ek_name, int64_t now,

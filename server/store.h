@@ -292,6 +292,11 @@ void srv_enrollment_free(struct srv_enrollment *e);
 int srv_store_agent_create(struct srv_store *s, const struct srv_agent *a);
 /* DA_ERR_AGENT_UNKNOWN when absent. */
 int srv_store_agent_get(struct srv_store *s, const char *id, int64_t now, struct srv_agent **out);
+/* The agent and, in the same read, its IMA state (*have_ima false: none
+ * stored; clear it with srv_ima_state_clear). DA_ERR_AGENT_UNKNOWN. */
+struct srv_ima_state;
+int srv_store_agent_get_ima(struct srv_store *s, const char *id, int64_t now,
+                            struct srv_agent **out, struct srv_ima_state *ima, bool *have_ima);
 /* The agent holding this EK, or DA_ERR_NOT_FOUND. */
 int srv_store_agent_find_by_ek(struct srv_store *s, const char *ek_name, int64_t now,
                                struct srv_agent **out);

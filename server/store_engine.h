@@ -85,6 +85,15 @@ struct srv_engine_ops {
      * n parameters. DA_ERR_STORE on failure. */
     int (*prepare)(struct srv_conn *c, const char *sql, const struct srv_param *p, unsigned n,
                    struct srv_stmt **out);
+    /* Run sql with n parameters inside a write, without giving its rows:
+     * the engine may send it and return before it has run (PostgreSQL:
+     * pipeline mode), and reports its failure at the next statement of the
+     * transaction or at its commit. expect >= 0: a run that changes
+     * another number of rows fails; fail (nonzero) is the code of that
+     * failure and of a constraint violation. NULL: the runner runs it at
+     * once (srv_exec_later). */
+    int (*defer)(struct srv_conn *c, const char *sql, const struct srv_param *p, unsigned n,
+                 int expect, int fail);
     /* Next row: SRV_ROW, SRV_DONE, or a negative DA_ERR_* (a constraint
      * violation is DA_ERR_STORE_CONFLICT). */
     int (*step)(struct srv_stmt *st);
@@ -133,6 +142,18 @@ int srv_run(struct srv_stmt *st, int *changes);
 
 /* Prepare, bind, run to completion, release. */
 int srv_exec(struct srv_conn *c, int *changes, const char *sql, const char *types, ...);
+
+/* A statement of a write whose rows are not needed: srv_exec, except that
+ * the engine may report its failure only at the next statement of the
+ * transaction or at its commit (store_engine.h, defer). expect >= 0: the
+ * statement must change that many rows; fail (nonzero): the code returned
+ * when it does not, or when it violates a constraint (0: the usual codes,
+ * DA_ERR_STORE_CONFLICT for both). A job that must tell which statement
+ * failed runs it with srv_exec. */
+int srv_exec_later(struct srv_conn *c, int expect, int fail, const char *sql, const char *types,
+                   ...);
+int srv_exec_later_params(struct srv_conn *c, int expect, int fail, const char *sql,
+                          const struct srv_param *p, unsigned n);
 
 /* Prepare, bind, call row for each row (a nonzero return stops the walk and
  * is returned), release. */

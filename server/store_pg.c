@@ -63,6 +63,14 @@ struct pg_prep {
     struct pg_prep *next;
 };
 
+/* A command sent in pipeline mode whose result is not read yet. */
+struct pg_sent {
+    const char *what;     /* for messages: the SQL or the command */
+    struct pg_prep *prep; /* a Parse: the statement it prepares */
+    int expect, fail;     /* srv_exec_later's */
+    bool keep;            /* the statement whose rows the caller reads */
+};
+
 /* One connection and its prepared statements (one thread at a time). */
 struct pg_conn {
     struct srv_conn base;
@@ -70,6 +78,13 @@ struct pg_conn {
     struct pg_prep *bucket[PG_STMT_BUCKETS];
     unsigned next_id;
     bool retry; /* a statement of this transaction hit a serialization failure */
+    /* pipeline mode: a write's BEGIN waits to go with its first statement,
+     * and the statements it defers go with the next one or with COMMIT */
+    const char *begin; /* not sent yet */
+    bool began;        /* BEGIN was sent in this run of the job */
+    unsigned attempt;  /* of the job, from 0 */
+    struct pg_sent *sent;
+    unsigned nsent, capsent;
 };
 
 /* A statement that has run: its result, read row by row. */
@@ -199,6 +214,140 @@ static void prep_forget_all(struct pg_conn *c)
     }
 }
 
+static int sent_push(struct pg_conn *c, const char *what, struct pg_prep *prep, int expect,
+                     int fail, bool keep)
+{
+    if (c->nsent == c->capsent) {
+        unsigned cap = c->capsent != 0 ? 2 * c->capsent : 16;
+        struct pg_sent *v = realloc(c->sent, cap * sizeof(*v));
+
+        if (v == NULL)
+            return DA_ERR_NOMEM;
+        c->sent = v;
+        c->capsent = cap;
+    }
+    c->sent[c->nsent].what = what;
+    c->sent[c->nsent].prep = prep;
+    c->sent[c->nsent].expect = expect;
+    c->sent[c->nsent].fail = fail;
+    c->sent[c->nsent].keep = keep;
+    c->nsent++;
+    return 0;
+}
+
+static void prep_forget(struct pg_conn *c, struct pg_prep *gone)
+{
+    for (struct pg_prep **pp = &c->bucket[gone->hash % PG_STMT_BUCKETS]; *pp != NULL;
+         pp = &(*pp)->next) {
+        if (*pp == gone) {
+            *pp = gone->next;
+            free(gone->key);
+            free(gone);
+            return;
+        }
+    }
+}
+
+static int conn_setup(struct pg_conn *c);
+
+/* Pipeline mode on, with the write's BEGIN sent first when it waits. */
+static int pipe_on(struct pg_conn *c)
+{
+    if (PQpipelineStatus(c->pq) != PQ_PIPELINE_ON && !PQenterPipelineMode(c->pq))
+        return DA_ERR_STORE;
+    if (c->begin != NULL) {
+        if (sent_push(c, c->begin, NULL, -1, 0, false) != 0)
+            return DA_ERR_NOMEM;
+        if (!PQsendQueryParams(c->pq, c->begin, 0, NULL, NULL, NULL, NULL, 0)) {
+            c->nsent--;
+            return DA_ERR_STORE;
+        }
+        c->begin = NULL;
+        c->began = true;
+    }
+    return 0;
+}
+
+/* One result of a command sent in pipeline mode, against what it was sent
+ * for; rc is the first failure so far. */
+static int sent_check(struct pg_conn *c, const struct pg_sent *w, PGresult *r, int rc)
+{
+    ExecStatusType status = PQresultStatus(r);
+
+    if (status == PGRES_PIPELINE_ABORTED) /* after a failure, which counted */
+        return rc != 0 ? rc : DA_ERR_STORE;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (rc == 0 && w->expect >= 0 && w->prep == NULL) {
+            const char *ch = PQcmdTuples(r);
+
+            if (ch == NULL || strtol(ch, NULL, 10) != w->expect)
+                rc = w->fail != 0 ? w->fail : DA_ERR_STORE_CONFLICT;
+        }
+        return rc;
+    }
+    if (rc == 0) {
+        rc = result_err(c, r, w->what);
+        if (rc == DA_ERR_STORE_CONFLICT && !c->retry && w->fail != 0)
+            rc = w->fail;
+    }
+    return rc;
+}
+
+/* Sync the pipeline and read every result sent, in order: the first
+ * failure is returned; the result of the command sent with keep goes to
+ * *kept (the caller clears it). Pipeline mode ends. A connection whose
+ * results cannot be read in order any more is reset. */
+static int pipe_sync(struct pg_conn *c, PGresult **kept)
+{
+    int rc = 0;
+    bool broken = false;
+    PGresult *r;
+
+    if (kept != NULL)
+        *kept = NULL;
+    if (!PQpipelineSync(c->pq))
+        broken = true;
+    for (unsigned i = 0; i < c->nsent && !broken; i++) {
+        const struct pg_sent *w = &c->sent[i];
+
+        r = PQgetResult(c->pq);
+        if (r == NULL) {
+            broken = true;
+            break;
+        }
+        rc = sent_check(c, w, r, rc);
+        if (w->prep != NULL && PQresultStatus(r) != PGRES_COMMAND_OK)
+            prep_forget(c, w->prep); /* not prepared on the server */
+        if (w->keep && kept != NULL)
+            *kept = r;
+        else
+            PQclear(r);
+        while ((r = PQgetResult(c->pq)) != NULL) /* the end of this command's results */
+            PQclear(r);
+    }
+    if (!broken) {
+        r = PQgetResult(c->pq);
+        broken = r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC;
+        PQclear(r);
+    }
+    if (broken || !PQexitPipelineMode(c->pq)) {
+        /* a Parse not confirmed may or may not exist on the server: start over */
+        da_error_f("postgresql: pipeline lost: %s", PQerrorMessage(c->pq));
+        c->nsent = 0;
+        prep_forget_all(c);
+        PQreset(c->pq);
+        if (PQstatus(c->pq) == CONNECTION_OK)
+            conn_setup(c);
+        if (kept != NULL && *kept != NULL) {
+            PQclear(*kept);
+            *kept = NULL;
+        }
+        return rc != 0 ? rc : DA_ERR_STORE;
+    }
+    c->nsent = 0;
+    return rc;
+}
+
 /* The statement prepared for key on c, preparing it on first use. */
 static int prep_find(struct pg_conn *c, const char *sql, const struct srv_param *p, unsigned n,
                      struct pg_prep **out)
@@ -237,6 +386,23 @@ static int prep_find(struct pg_conn *c, const char *sql, const struct srv_param 
     snprintf(e->key, klen, "%s%s", types, sql);
     e->hash = h;
     snprintf(e->name, sizeof(e->name), "da%u", c->next_id++);
+    if (PQpipelineStatus(c->pq) == PQ_PIPELINE_ON) {
+        /* its result is read with the statement's; a failure forgets it */
+        rc = sent_push(c, e->key + n + 1, e, -1, 0, false);
+        if (rc == 0 && !PQsendPrepare(c->pq, e->name, pgsql, (int)n, oids)) {
+            c->nsent--;
+            rc = DA_ERR_STORE;
+        }
+        if (rc != 0) {
+            free(e->key);
+            free(e);
+            return rc;
+        }
+        e->next = c->bucket[h % PG_STMT_BUCKETS];
+        c->bucket[h % PG_STMT_BUCKETS] = e;
+        *out = e;
+        return 0;
+    }
     r = PQprepare(c->pq, e->name, pgsql, (int)n, oids);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         rc = result_err(c, r, pgsql);
@@ -272,28 +438,10 @@ static void pg_release(struct srv_stmt *base)
     free(st);
 }
 
-static int pg_prepare(struct srv_conn *base, const char *sql, const struct srv_param *p, unsigned n,
-                      struct srv_stmt **out)
+/* The parameters as libpq takes them: text, except blobs (binary). */
+static void bind_values(const struct srv_param *p, unsigned n, const char **values, int *lengths,
+                        int *formats, char (*ints)[24])
 {
-    struct pg_conn *c = (struct pg_conn *)base;
-    const char *values[SRV_PARAMS_MAX];
-    int lengths[SRV_PARAMS_MAX], formats[SRV_PARAMS_MAX];
-    char ints[SRV_PARAMS_MAX][24];
-    struct pg_prep *prep = NULL;
-    struct pg_stmt *st;
-    ExecStatusType status;
-    int rc;
-
-    *out = NULL;
-    if (n > SRV_PARAMS_MAX)
-        return DA_ERR_INTERNAL;
-    rc = prep_find(c, sql, p, n, &prep);
-    if (rc != 0)
-        return rc == DA_ERR_STORE_CONFLICT ? DA_ERR_STORE : rc;
-    st = calloc(1, sizeof(*st));
-    if (st == NULL)
-        return DA_ERR_NOMEM;
-    st->base.ops = &srv_engine_pg;
     for (unsigned i = 0; i < n; i++) {
         lengths[i] = 0;
         formats[i] = 0;
@@ -314,7 +462,85 @@ static int pg_prepare(struct srv_conn *base, const char *sql, const struct srv_p
             values[i] = p[i].p;
         }
     }
-    st->res = PQexecPrepared(c->pq, prep->name, (int)n, values, lengths, formats, 0);
+}
+
+/* Whether this statement goes in pipeline mode: it is the first of a
+ * write (its BEGIN goes with it) or statements wait to be read before it. */
+static bool piping(const struct pg_conn *c)
+{
+    return c->begin != NULL || c->nsent > 0;
+}
+
+/* Send one statement in pipeline mode (pipe_on done), its result to be
+ * read by pipe_sync. */
+static int pipe_send(struct pg_conn *c, const char *sql, const struct srv_param *p, unsigned n,
+                     int expect, int fail, bool keep)
+{
+    const char *values[SRV_PARAMS_MAX];
+    int lengths[SRV_PARAMS_MAX], formats[SRV_PARAMS_MAX];
+    char ints[SRV_PARAMS_MAX][24];
+    struct pg_prep *prep = NULL;
+    int rc = prep_find(c, sql, p, n, &prep);
+
+    if (rc == 0)
+        rc = sent_push(c, prep->key + n + 1, NULL, expect, fail, keep);
+    if (rc != 0)
+        return rc;
+    bind_values(p, n, values, lengths, formats, ints);
+    if (!PQsendQueryPrepared(c->pq, prep->name, (int)n, values, lengths, formats, 0)) {
+        c->nsent--;
+        return DA_ERR_STORE;
+    }
+    return 0;
+}
+
+static int pg_prepare(struct srv_conn *base, const char *sql, const struct srv_param *p, unsigned n,
+                      struct srv_stmt **out)
+{
+    struct pg_conn *c = (struct pg_conn *)base;
+    const char *values[SRV_PARAMS_MAX];
+    int lengths[SRV_PARAMS_MAX], formats[SRV_PARAMS_MAX];
+    char ints[SRV_PARAMS_MAX][24];
+    struct pg_prep *prep = NULL;
+    struct pg_stmt *st;
+    ExecStatusType status;
+    int rc, prc = 0;
+
+    *out = NULL;
+    if (n > SRV_PARAMS_MAX)
+        return DA_ERR_INTERNAL;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return DA_ERR_NOMEM;
+    st->base.ops = &srv_engine_pg;
+    if (piping(c)) {
+        bool first = c->begin != NULL;
+
+        /* with the BEGIN and the statements deferred before it: one
+         * round trip; the first failure among them is this one's */
+        rc = pipe_on(c);
+        if (rc == 0)
+            rc = pipe_send(c, sql, p, n, -1, 0, true);
+        prc = pipe_sync(c, &st->res);
+        if (rc == 0)
+            rc = prc;
+        if (rc != 0 && first && c->attempt == 0 && PQstatus(c->pq) != CONNECTION_OK)
+            c->retry = true; /* nothing was committed: reconnect, run again */
+        if (rc != 0) {
+            st->rc = rc;
+            st->row = -1;
+            *out = &st->base;
+            return 0;
+        }
+    } else {
+        rc = prep_find(c, sql, p, n, &prep);
+        if (rc != 0) {
+            free(st);
+            return rc == DA_ERR_STORE_CONFLICT ? DA_ERR_STORE : rc;
+        }
+        bind_values(p, n, values, lengths, formats, ints);
+        st->res = PQexecPrepared(c->pq, prep->name, (int)n, values, lengths, formats, 0);
+    }
     status = PQresultStatus(st->res);
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
         const char *ch = PQcmdTuples(st->res);
@@ -336,6 +562,31 @@ static int pg_prepare(struct srv_conn *base, const char *sql, const struct srv_p
     st->row = -1;
     *out = &st->base;
     return 0;
+}
+
+/* srv_exec_later: sent now, read with the next statement or the COMMIT.
+ * Outside a write (no transaction begun or waiting), at once. */
+static int pg_defer(struct srv_conn *base, const char *sql, const struct srv_param *p, unsigned n,
+                    int expect, int fail)
+{
+    struct pg_conn *c = (struct pg_conn *)base;
+    struct pg_stmt *st = NULL;
+    int rc;
+
+    if (c->begin != NULL || c->began) {
+        rc = pipe_on(c);
+        return rc != 0 ? rc : pipe_send(c, sql, p, n, expect, fail, false);
+    }
+    rc = pg_prepare(base, sql, p, n, (struct srv_stmt **)&st);
+    if (rc != 0)
+        return rc;
+    rc = st->rc;
+    if (rc == 0 && expect >= 0 && st->changes != expect)
+        rc = fail != 0 ? fail : DA_ERR_STORE_CONFLICT;
+    else if (rc == DA_ERR_STORE_CONFLICT && !c->retry && fail != 0)
+        rc = fail;
+    pg_release(&st->base);
+    return rc;
 }
 
 static int pg_step(struct srv_stmt *base)
@@ -545,16 +796,29 @@ static int pg_run(struct srv_engine *e, srv_write_fn fn, void *arg, const char *
         struct pg_conn *c = conn_get(e, &slot);
         bool again;
 
-        rc = simple(c, begin);
-        if (rc != 0 && PQstatus(c->pq) != CONNECTION_OK && attempt == 0)
-            c->retry = true; /* nothing reached the database: reconnect, run again */
-        if (rc == 0) {
-            rc = fn(&c->base, arg);
-            if (rc == DA_ERR_STORE_RETRY)
-                c->retry = true; /* a row it read went away before it wrote it */
-            if (rc == 0 && !c->retry)
-                rc = simple(c, "COMMIT");
+        /* BEGIN goes with the job's first statement (pipe_on), COMMIT
+         * with the statements it deferred: a round trip each fewer */
+        c->begin = begin;
+        c->began = false;
+        c->attempt = attempt;
+        rc = fn(&c->base, arg);
+        if (rc == DA_ERR_STORE_RETRY)
+            c->retry = true; /* a row it read went away before it wrote it */
+        if (rc == 0 && !c->retry && c->nsent > 0) {
+            if (sent_push(c, "COMMIT", NULL, -1, 0, false) != 0)
+                rc = DA_ERR_NOMEM;
+            else if (!PQsendQueryParams(c->pq, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+                c->nsent--;
+            rc = rc != 0 ? rc : pipe_sync(c, NULL);
+        } else if (rc == 0 && !c->retry && c->began) {
+            rc = simple(c, "COMMIT");
         }
+        if (c->nsent > 0) { /* the job failed with statements unread */
+            int prc = pipe_sync(c, NULL);
+
+            rc = rc != 0 ? rc : prc;
+        }
+        c->begin = NULL;
         if (PQstatus(c->pq) == CONNECTION_OK && PQtransactionStatus(c->pq) != PQTRANS_IDLE)
             simple(c, "ROLLBACK");
         again = c->retry;
@@ -820,6 +1084,7 @@ static void pg_close(struct srv_engine *e)
         return;
     for (unsigned i = 0; e->conn != NULL && i < e->n; i++) {
         prep_forget_all(&e->conn[i]);
+        free(e->conn[i].sent);
         PQfinish(e->conn[i].pq);
     }
     PQfinish(e->lease_pq);
@@ -998,6 +1263,7 @@ const struct srv_engine_ops srv_engine_pg = {
     .reader_get = pg_reader_get,
     .reader_put = pg_reader_put,
     .prepare = pg_prepare,
+    .defer = pg_defer,
     .step = pg_step,
     .changes = pg_changes,
     .release = pg_release,

@@ -8,13 +8,11 @@
 
 #include "err.h"
 
-int srv_vprepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, const char *types,
-                 va_list ap)
+/* The parameters that types lists, from ap, into p; their number in *n. */
+static int params_from(struct srv_param *p, unsigned *count, const char *types, va_list ap)
 {
-    struct srv_param p[SRV_PARAMS_MAX];
     unsigned n;
 
-    *st = NULL;
     for (n = 0; types[n] != '\0'; n++) {
         if (n >= SRV_PARAMS_MAX)
             return DA_ERR_INTERNAL;
@@ -31,7 +29,54 @@ int srv_vprepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, cons
             return DA_ERR_INTERNAL;
         }
     }
-    return c->ops->prepare(c, sql, p, n, st);
+    *count = n;
+    return 0;
+}
+
+int srv_vprepare(struct srv_conn *c, struct srv_stmt **st, const char *sql, const char *types,
+                 va_list ap)
+{
+    struct srv_param p[SRV_PARAMS_MAX];
+    unsigned n = 0;
+    int rc;
+
+    *st = NULL;
+    rc = params_from(p, &n, types, ap);
+    return rc != 0 ? rc : c->ops->prepare(c, sql, p, n, st);
+}
+
+int srv_exec_later_params(struct srv_conn *c, int expect, int fail, const char *sql,
+                          const struct srv_param *p, unsigned n)
+{
+    struct srv_stmt *st = NULL;
+    int rc, changes = 0;
+
+    if (n > SRV_PARAMS_MAX)
+        return DA_ERR_INTERNAL;
+    if (c->ops->defer != NULL)
+        return c->ops->defer(c, sql, p, n, expect, fail);
+    rc = c->ops->prepare(c, sql, p, n, &st);
+    if (rc == 0)
+        rc = srv_run(st, &changes);
+    if (rc == 0 && expect >= 0 && changes != expect)
+        rc = fail != 0 ? fail : DA_ERR_STORE_CONFLICT;
+    if (rc == DA_ERR_STORE_CONFLICT && fail != 0)
+        rc = fail;
+    return rc;
+}
+
+int srv_exec_later(struct srv_conn *c, int expect, int fail, const char *sql, const char *types,
+                   ...)
+{
+    struct srv_param p[SRV_PARAMS_MAX];
+    unsigned n = 0;
+    va_list ap;
+    int rc;
+
+    va_start(ap, types);
+    rc = params_from(p, &n, types, ap);
+    va_end(ap);
+    return rc != 0 ? rc : srv_exec_later_params(c, expect, fail, sql, p, n);
 }
 
 int srv_prepare_params(struct srv_conn *c, struct srv_stmt **st, const char *sql,
