@@ -1256,9 +1256,8 @@ static int agent_counters_advance(struct srv_conn *db, const struct srv_report *
                                   unsigned char base[32], bool *have_base)
 {
     struct da_tpm_clock prev, cur;
-    struct srv_stmt *st = NULL;
     bool have_prev = false;
-    int rc, changes = 0;
+    int rc;
 
     rc = agent_counters_read(db, r->agent_id, &prev, &have_prev, base, have_base);
     if (rc != 0)
@@ -1273,21 +1272,17 @@ static int agent_counters_advance(struct srv_conn *db, const struct srv_report *
         return rc;
     if (!have_prev)
         memset(&prev, 0, sizeof(prev));
-    rc = srv_prepare(db, &st,
-                     "UPDATE agents SET last_verified_at = ?2, last_compliant = ?3,"
-                     " last_report_id = ?4, reset_count = ?5, restart_count = ?6, clock = ?7,"
-                     " firmware_version = ?8, stale_marked = 0 WHERE id = ?1 AND revoked = 0"
-                     " AND (last_verified_at = 0 OR (reset_count = ?9 AND restart_count = ?10"
-                     " AND clock = ?11))",
-                     "tiitiiiiiii", r->agent_id, r->received_at, (int64_t)(r->compliant ? 1 : 0),
-                     r->id, (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
-                     (int64_t)r->firmware_version, (int64_t)prev.reset_count,
-                     (int64_t)prev.restart_count, (int64_t)prev.clock);
-    if (rc == 0)
-        rc = srv_run(st, &changes);
-    if (rc == 0 && changes != 1)
-        return DA_ERR_STORE_CONFLICT;
-    return rc;
+    return srv_exec_later(db, 1, DA_ERR_STORE_CONFLICT,
+                          "UPDATE agents SET last_verified_at = ?2, last_compliant = ?3,"
+                          " last_report_id = ?4, reset_count = ?5, restart_count = ?6, clock = ?7,"
+                          " firmware_version = ?8, stale_marked = 0 WHERE id = ?1 AND revoked = 0"
+                          " AND (last_verified_at = 0 OR (reset_count = ?9 AND restart_count = ?10"
+                          " AND clock = ?11))",
+                          "tiitiiiiiii", r->agent_id, r->received_at,
+                          (int64_t)(r->compliant ? 1 : 0), r->id, (int64_t)r->reset_count,
+                          (int64_t)r->restart_count, (int64_t)r->clock,
+                          (int64_t)r->firmware_version, (int64_t)prev.reset_count,
+                          (int64_t)prev.restart_count, (int64_t)prev.clock);
 }
 
 static int ima_row_read(struct srv_conn *db, const char *agent_id, struct srv_ima_state *out)
@@ -1335,27 +1330,27 @@ int srv_store_ima_get(struct srv_store *s, const char *agent_id, struct srv_ima_
 static int ima_state_advance(struct srv_conn *db, const struct srv_report *r)
 {
     const struct srv_ima_state *p = r->ima_prev, *n = r->ima;
-    int rc, changes = 0;
+    int rc;
 
     if (p == NULL)
-        rc = srv_exec(db, &changes,
-                      "INSERT INTO ima_state (agent_id, reset_count, entries, banks, sha1, sha256,"
-                      " kept_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-                      "tiiibbt", r->agent_id, (int64_t)n->reset_count, (int64_t)n->agg.entries,
-                      (int64_t)n->agg.banks, n->agg.sha1, sizeof(n->agg.sha1), n->agg.sha256,
-                      sizeof(n->agg.sha256), n->kept_json);
+        rc = srv_exec_later(
+            db, 1, DA_ERR_STORE_CONFLICT,
+            "INSERT INTO ima_state (agent_id, reset_count, entries, banks, sha1, sha256,"
+            " kept_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            "tiiibbt", r->agent_id, (int64_t)n->reset_count, (int64_t)n->agg.entries,
+            (int64_t)n->agg.banks, n->agg.sha1, sizeof(n->agg.sha1), n->agg.sha256,
+            sizeof(n->agg.sha256), n->kept_json);
     else
-        rc = srv_exec(db, &changes,
-                      "UPDATE ima_state SET reset_count = ?2, entries = ?3, banks = ?4, sha1 = ?5,"
-                      " sha256 = ?6, kept_json = ?7 WHERE agent_id = ?1 AND reset_count = ?8"
-                      " AND entries = ?9 AND banks = ?10 AND sha1 = ?11 AND sha256 = ?12",
-                      "tiiibbtiiibb", r->agent_id, (int64_t)n->reset_count, (int64_t)n->agg.entries,
-                      (int64_t)n->agg.banks, n->agg.sha1, sizeof(n->agg.sha1), n->agg.sha256,
-                      sizeof(n->agg.sha256), n->kept_json, (int64_t)p->reset_count,
-                      (int64_t)p->agg.entries, (int64_t)p->agg.banks, p->agg.sha1,
-                      sizeof(p->agg.sha1), p->agg.sha256, sizeof(p->agg.sha256));
-    if (rc == 0 && changes != 1)
-        rc = DA_ERR_STORE_CONFLICT;
+        rc = srv_exec_later(
+            db, 1, DA_ERR_STORE_CONFLICT,
+            "UPDATE ima_state SET reset_count = ?2, entries = ?3, banks = ?4, sha1 = ?5,"
+            " sha256 = ?6, kept_json = ?7 WHERE agent_id = ?1 AND reset_count = ?8"
+            " AND entries = ?9 AND banks = ?10 AND sha1 = ?11 AND sha256 = ?12",
+            "tiiibbtiiibb", r->agent_id, (int64_t)n->reset_count, (int64_t)n->agg.entries,
+            (int64_t)n->agg.banks, n->agg.sha1, sizeof(n->agg.sha1), n->agg.sha256,
+            sizeof(n->agg.sha256), n->kept_json, (int64_t)p->reset_count, (int64_t)p->agg.entries,
+            (int64_t)p->agg.banks, p->agg.sha1, sizeof(p->agg.sha1), p->agg.sha256,
+            sizeof(p->agg.sha256));
     return rc;
 }
 
@@ -1379,13 +1374,11 @@ static int boot_state_put(struct srv_conn *db, const struct srv_report *r)
     for (size_t i = 0; rc == 0 && i < r->n_boot_changes; i++) {
         const struct srv_boot_change *c = &r->boot_changes[i];
 
-        rc = srv_prepare(db, &st,
-                         "INSERT INTO boot_changes (agent_id, report_id, at, what, reference_json,"
-                         " now_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                         "ttittt", r->agent_id, r->id, r->received_at, c->what, c->reference_json,
-                         c->now_json);
-        if (rc == 0)
-            rc = srv_run(st, NULL);
+        rc = srv_exec_later(db, -1, 0,
+                            "INSERT INTO boot_changes (agent_id, report_id, at, what,"
+                            " reference_json, now_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            "ttittt", r->agent_id, r->id, r->received_at, c->what,
+                            c->reference_json, c->now_json);
     }
     return rc;
 }
@@ -2009,8 +2002,8 @@ static int report_insert_packed(struct srv_store *s, struct srv_conn *db,
         z = NULL;
         rc = blob_put(db, r->agent_id, BLOB_BASE, raw, raw_len, r->received_at, base_d);
         if (rc == 0)
-            rc = srv_exec(db, NULL, "UPDATE agents SET pack_base = ?2 WHERE id = ?1", "tb",
-                          r->agent_id, base_d, (size_t)32);
+            rc = srv_exec_later(db, -1, 0, "UPDATE agents SET pack_base = ?2 WHERE id = ?1", "tb",
+                                r->agent_id, base_d, (size_t)32);
         if (rc == 0) {
             base_cache_put(s, r->agent_id, base_d, raw, raw_len);
             rc = srv_zstd_compress(raw, raw_len, raw, raw_len, &z, &zlen);
@@ -2018,19 +2011,19 @@ static int report_insert_packed(struct srv_store *s, struct srv_conn *db,
         zp = z;
     }
     if (rc == 0)
-        rc = srv_exec(db, NULL,
-                      "INSERT INTO reports (id, agent_id, nonce_hash, evidence_sha256,"
-                      " evidence_json, verdict_json, transcript_json, receipt_json, compliant,"
-                      " received_at, reset_count, restart_count, clock, firmware_version,"
-                      " inventory_sha256, format, packed, pack_base, verdict_sha256,"
-                      " evidence_digest) VALUES (?1, ?2, ?3, ?4, '', '', '', '', ?5, ?6, ?7, ?8,"
-                      " ?9, ?10, ?11, 1, ?12, ?13, ?14, ?15)",
-                      "ttbtiiiiiitbbbb", r->id, r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
-                      r->evidence_sha256, (int64_t)(r->compliant ? 1 : 0), r->received_at,
-                      (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
-                      (int64_t)r->firmware_version, r->inventory_sha256, zp, zlen, base_d,
-                      (size_t)32, p->vdigest, (size_t)32, p->own ? p->ekey : NULL,
-                      p->own ? (size_t)32 : 0);
+        rc = srv_exec_later(
+            db, -1, 0,
+            "INSERT INTO reports (id, agent_id, nonce_hash, evidence_sha256,"
+            " evidence_json, verdict_json, transcript_json, receipt_json, compliant,"
+            " received_at, reset_count, restart_count, clock, firmware_version,"
+            " inventory_sha256, format, packed, pack_base, verdict_sha256,"
+            " evidence_digest) VALUES (?1, ?2, ?3, ?4, '', '', '', '', ?5, ?6, ?7, ?8,"
+            " ?9, ?10, ?11, 1, ?12, ?13, ?14, ?15)",
+            "ttbtiiiiiitbbbb", r->id, r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
+            r->evidence_sha256, (int64_t)(r->compliant ? 1 : 0), r->received_at,
+            (int64_t)r->reset_count, (int64_t)r->restart_count, (int64_t)r->clock,
+            (int64_t)r->firmware_version, r->inventory_sha256, zp, zlen, base_d, (size_t)32,
+            p->vdigest, (size_t)32, p->own ? p->ekey : NULL, p->own ? (size_t)32 : 0);
     free(z);
     free(base);
     return rc;
@@ -2216,12 +2209,11 @@ static int report_insert_texts(struct srv_conn *db, const struct srv_report *r)
 #define SEEN_ROWS 16 /* first-seen rows per INSERT: 1 + 4 * 16 parameters */
 
 /* The report's first-seen entries not stored yet, SEEN_ROWS to a statement
- * (a round trip each on a database server). An entry already there, or
+ * (sent without waiting on a database server, srv_exec_later). An entry already there, or
  * listed twice, keeps its first row. */
 static int pending_seen_insert(struct srv_conn *db, const struct srv_report *r)
 {
     struct srv_param p[1 + 4 * SEEN_ROWS];
-    struct srv_stmt *st = NULL;
     char sql[256 + SEEN_ROWS * 40];
     int rc = 0;
 
@@ -2249,9 +2241,7 @@ static int pending_seen_insert(struct srv_conn *db, const struct srv_report *r)
                                   j == 0 ? "" : ",", b, b + 1, b + 2, b + 3);
         }
         snprintf(sql + o, sizeof(sql) - o, " ON CONFLICT DO NOTHING");
-        rc = srv_prepare_params(db, &st, sql, p, (unsigned)(1 + 4 * k));
-        if (rc == 0)
-            rc = srv_run(st, NULL);
+        rc = srv_exec_later_params(db, -1, 0, sql, p, (unsigned)(1 + 4 * k));
     }
     return rc;
 }
@@ -2268,33 +2258,32 @@ static int report_put_job(struct srv_conn *db, void *arg)
 {
     const struct report_put_job *j = arg;
     const struct srv_report *r = j->r;
-    struct srv_stmt *st = NULL;
     unsigned char base[32];
     bool have_base = false;
     int rc;
 
-    rc = srv_prepare(db, &st,
-                     "INSERT INTO nonces_used (agent_id, hash, expires_at, report_id)"
-                     " VALUES (?1, ?2, ?3, ?4)",
-                     "tbit", r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN, r->nonce_expires_at,
-                     r->id);
-    if (rc == 0)
-        rc = srv_run(st, NULL);
-    if (rc == DA_ERR_STORE_CONFLICT)
-        return DA_ERR_VERIFY_NONCE_REPLAY;
+    /* Statements whose rows the job does not read go with srv_exec_later:
+     * on PostgreSQL they travel with the next statement that it reads
+     * (the nonce with the agent's locking read) or with COMMIT, so a
+     * report's transaction waits on the database a few times, not once
+     * per statement. A failure is still the report's: the nonce used
+     * before is DA_ERR_VERIFY_NONCE_REPLAY wherever it surfaces, a
+     * conditional UPDATE that changed no row DA_ERR_STORE_CONFLICT. */
+    rc = srv_exec_later(db, -1, DA_ERR_VERIFY_NONCE_REPLAY,
+                        "INSERT INTO nonces_used (agent_id, hash, expires_at, report_id)"
+                        " VALUES (?1, ?2, ?3, ?4)",
+                        "tbit", r->agent_id, r->nonce_hash, (size_t)SRV_HASH_LEN,
+                        r->nonce_expires_at, r->id);
     if (rc == 0)
         rc = agent_counters_advance(db, r, base, &have_base);
     if (rc == 0)
         rc = j->format == 0 ? report_insert_texts(db, r)
                             : report_insert_packed(j->s, db, r, j->prep, have_base ? base : NULL);
-    if (rc == 0 && r->inventory_sha256[0] != '\0') {
-        rc = srv_prepare(db, &st,
-                         "INSERT INTO inventory_digests (sha256, first_seen) VALUES (?1, ?2)"
-                         " ON CONFLICT DO NOTHING",
-                         "ti", r->inventory_sha256, r->received_at);
-        if (rc == 0)
-            rc = srv_run(st, NULL);
-    }
+    if (rc == 0 && r->inventory_sha256[0] != '\0')
+        rc = srv_exec_later(db, -1, 0,
+                            "INSERT INTO inventory_digests (sha256, first_seen) VALUES (?1, ?2)"
+                            " ON CONFLICT DO NOTHING",
+                            "ti", r->inventory_sha256, r->received_at);
     if (rc == 0 && r->ima != NULL)
         rc = ima_state_advance(db, r);
     if (rc == 0)

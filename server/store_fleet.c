@@ -106,9 +106,9 @@ static int count_key(int revoked, int state)
 
 static int count_add(struct srv_conn *db, int64_t vendor_id, int key, const char *shape, int64_t n)
 {
-    return srv_exec(db, NULL,
-                    "INSERT INTO fleet_counts (vendor_id, state, shape, n) VALUES (?1, ?2, ?3, ?4)",
-                    "iiti", vendor_id, (int64_t)key, shape, n);
+    return srv_exec_later(
+        db, -1, 0, "INSERT INTO fleet_counts (vendor_id, state, shape, n) VALUES (?1, ?2, ?3, ?4)",
+        "iiti", vendor_id, (int64_t)key, shape, n);
 }
 
 /* One agent moves from one count to another. */
@@ -161,11 +161,12 @@ struct emit {
 static int emit_change(struct emit *e, const char *kind, const char *subject, const char *from,
                        const char *to)
 {
-    return srv_exec(e->db, NULL,
-                    "INSERT INTO fleet_changes (at, vendor_id, agent_id, report_id, seq, kind,"
-                    " subject, from_v, to_v) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    "iittitttt", e->at, e->vendor_id, e->agent_id, e->report_id, e->seq++, kind,
-                    subject, from, to);
+    return srv_exec_later(
+        e->db, -1, 0,
+        "INSERT INTO fleet_changes (at, vendor_id, agent_id, report_id, seq, kind,"
+        " subject, from_v, to_v) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "iittitttt", e->at, e->vendor_id, e->agent_id, e->report_id, e->seq++, kind, subject, from,
+        to);
 }
 
 /* The verdict of check id in shape (the first entry with that id), or NULL. */
@@ -231,10 +232,10 @@ static int report_diff(struct emit *e, const char *prev_shape, bool prev_complia
 
 static int shape_put(struct srv_conn *db, const char *digest, const char *shape_json)
 {
-    return srv_exec(db, NULL,
-                    "INSERT INTO fleet_shapes (digest, shape) VALUES (?1, ?2)"
-                    " ON CONFLICT DO NOTHING",
-                    "tt", digest, shape_json);
+    return srv_exec_later(db, -1, 0,
+                          "INSERT INTO fleet_shapes (digest, shape) VALUES (?1, ?2)"
+                          " ON CONFLICT DO NOTHING",
+                          "tt", digest, shape_json);
 }
 
 static int shape_get(struct srv_conn *db, const char *digest, char **out)
@@ -298,12 +299,12 @@ int srv_fleet_report(struct srv_conn *db, const struct srv_report *r, const char
     if (rc == 0 && strcmp(row.shape, shape) != 0)
         rc = shape_put(db, digest, shape_json);
     if (rc == 0)
-        rc = srv_exec(db, NULL,
-                      "UPDATE fleet_current SET fresh_at = ?2, state = ?3, shape = ?4,"
-                      " report_id = ?5 WHERE agent_id = ?1",
-                      "tiitt", r->agent_id,
-                      r->received_at > row.created_at ? r->received_at : row.created_at,
-                      (int64_t)state, shape, r->id);
+        rc = srv_exec_later(db, -1, 0,
+                            "UPDATE fleet_current SET fresh_at = ?2, state = ?3, shape = ?4,"
+                            " report_id = ?5 WHERE agent_id = ?1",
+                            "tiitt", r->agent_id,
+                            r->received_at > row.created_at ? r->received_at : row.created_at,
+                            (int64_t)state, shape, r->id);
     if (rc == 0)
         rc = count_move(db, row.vendor_id, count_key(row.revoked, row.state), row.shape,
                         count_key(row.revoked, state), shape);
