@@ -16,6 +16,11 @@
 #     reference): its PostgreSQL rows are measured in the same run, each
 #     right after this build's, on databases of their own
 #   BENCH_SQLITE (default 1) 0 leaves out the SQLite row
+#   BENCH_PG_STATEMENTS (default 1) loads pg_stat_statements into the
+#     cluster and adds per report: the statements PostgreSQL ran (its
+#     calls, in the row's database) and the messages its processes sent
+#     (sendto calls, counted by perf; each ends one wait of a client:
+#     a round trip) — "-" when perf cannot count them
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${DA_BUILD:?run through scripts/bench}
@@ -27,6 +32,7 @@ pool=${BENCH_STORE_CONNECTIONS:-16}
 data=$top/tests/data/loadgen
 ref=${DA_REF_BUILD:-}
 with_sqlite=${BENCH_SQLITE:-1}
+with_stats=${BENCH_PG_STATEMENTS:-1}
 loadgen=$build/loadgen/devattest-loadgen
 server=$build/server/devattest-server
 work=$(mktemp -d /tmp/da-bench-pg-XXXXXX)
@@ -39,8 +45,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$top/tests/support/pg-cluster" start "$work/pg.env" >/dev/null
+pg_opts=
+[ "$with_stats" != 1 ] || pg_opts="-c shared_preload_libraries=pg_stat_statements"
+DA_PG_OPTS=$pg_opts "$top/tests/support/pg-cluster" start "$work/pg.env" >/dev/null
 base=$(sed -n 's/^uri=//p' "$work/pg.env")
+[ "$with_stats" != 1 ] || psql "$base" -qc "CREATE EXTENSION pg_stat_statements"
 
 # setup NAME STORE: a server configuration in $work/NAME (its keys, vendor
 # "bench" and an admin token) for STORE (sqlite, or a new database's name),
@@ -123,6 +132,26 @@ pg_counters() {
 }
 # per_n DELTA N: DELTA / N with two decimals
 per_n() { awk -v d="$1" -v n="$2" 'BEGIN {if (n > 0) printf "%.2f", d / n; else print "-"}'; }
+# stats_start DB: count from now the statements of DB and the messages
+# the cluster's processes send; stats_end DB N: both per report, "a / b"
+stats_start() {
+  [ "$with_stats" = 1 ] || return 0
+  psql "$base" -Atqc "SELECT pg_stat_statements_reset()" >/dev/null
+  rm -f "$work/perf.out"
+  perf stat -x, -e syscalls:sys_enter_sendto -o "$work/perf.out" \
+    -p "$(pg_pids | paste -sd,)" 2>/dev/null &
+  perf_pid=$!
+}
+stats_end() {
+  local calls sends
+  [ "$with_stats" = 1 ] || { echo "- / -"; return 0; }
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  calls=$(psql "$base" -Atc "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s
+    JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$1'")
+  sends=$(awk -F, '/sys_enter_sendto/ {print $1}' "$work/perf.out" 2>/dev/null)
+  echo "$(per_n "$calls" "$2") / $(per_n "${sends:-0}" "$2")"
+}
 lg_cpu() { awk '$1 == "loadgen_cpu_ms_per_report" {print $2}' <<<"$1"; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load generators on the same cores"
@@ -130,8 +159,8 @@ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "postgresql: $(psql "$base" -Atc 'SHOW server_version'), fsync $(psql "$base" -Atc 'SHOW fsync'), synchronous_commit $(psql "$base" -Atc 'SHOW synchronous_commit'), shared_buffers $(psql "$base" -Atc 'SHOW shared_buffers'), store_connections $pool"
 echo "build: $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')${ref:+, reference: $ref ($(git -C "$ref/.." rev-parse --short HEAD 2>/dev/null || echo '?'))}"
 echo
-echo "| build | store | document | accepted | reports/s | p50 / p99 | errors | stored B/report | server CPU/report | PostgreSQL CPU/report | load generator CPU/report | rollbacks/report | WAL flushes/report | load |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| build | store | document | accepted | reports/s | p50 / p99 | errors | stored B/report | server CPU/report | PostgreSQL CPU/report | load generator CPU/report | rollbacks/report | WAL flushes/report | statements / PostgreSQL sends per report | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 
 # pg_one LABEL BUILD DOC: one instance of BUILD on a new database
 pg_one() {
@@ -139,11 +168,12 @@ pg_one() {
   name="one_${label}_$doc"
   server=$srv setup "$name" "$name"
   server=$srv start "$name" "$work/$name.port"
+  stats_start
   s0=$(ticks "${pids[-1]}"); p0=$(ticks $(pg_pids)); c0=$(pg_counters)
   out=$(load "$name" "$work/$name.port" "$doc")
   s1=$(ticks "${pids[-1]}"); p1=$(ticks $(pg_pids)); c1=$(pg_counters)
   n=$(field accepted "$out")
-  echo "| $label | PostgreSQL, 1 instance | $doc | $(row "$out" $((s1 - s0)) $((p1 - p0))) $(lg_cpu "$out") ms | $(per_n $(($(cut -d' ' -f2 <<<"$c1") - $(cut -d' ' -f2 <<<"$c0"))) "${n:-0}") | $(per_n $(($(cut -d' ' -f3 <<<"$c1") - $(cut -d' ' -f3 <<<"$c0"))) "${n:-0}") | $(cut -d' ' -f1 /proc/loadavg) |"
+  echo "| $label | PostgreSQL, 1 instance | $doc | $(row "$out" $((s1 - s0)) $((p1 - p0))) $(lg_cpu "$out") ms | $(per_n $(($(cut -d' ' -f2 <<<"$c1") - $(cut -d' ' -f2 <<<"$c0"))) "${n:-0}") | $(per_n $(($(cut -d' ' -f3 <<<"$c1") - $(cut -d' ' -f3 <<<"$c0"))) "${n:-0}") | $(stats_end "$name" "${n:-0}") | $(cut -d' ' -f1 /proc/loadavg) |"
   kill "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
 }
 
@@ -157,6 +187,7 @@ pg_two() {
   a=${pids[-1]}
   server=$srv start "$name" "$work/$name.b"
   b=${pids[-1]}
+  stats_start
   s0=$(ticks "$a" "$b"); p0=$(ticks $(pg_pids)); c0=$(pg_counters)
   load "$name" "$work/$name.a" "$doc" >"$work/out-a" &
   la=$!
@@ -166,10 +197,10 @@ pg_two() {
   wait "$lb" || true
   s1=$(ticks "$a" "$b"); p1=$(ticks $(pg_pids)); c1=$(pg_counters)
   oa=$(cat "$work/out-a"); ob=$(cat "$work/out-b")
-  echo "| $label | PostgreSQL, instance A of 2 | $doc | $(row "$oa" - -) $(lg_cpu "$oa") ms | | | $(cut -d' ' -f1 /proc/loadavg) |"
-  echo "| $label | PostgreSQL, instance B of 2 | $doc | $(row "$ob" - -) $(lg_cpu "$ob") ms | | | $(cut -d' ' -f1 /proc/loadavg) |"
+  echo "| $label | PostgreSQL, instance A of 2 | $doc | $(row "$oa" - -) $(lg_cpu "$oa") ms | | | | $(cut -d' ' -f1 /proc/loadavg) |"
+  echo "| $label | PostgreSQL, instance B of 2 | $doc | $(row "$ob" - -) $(lg_cpu "$ob") ms | | | | $(cut -d' ' -f1 /proc/loadavg) |"
   n=$(( $(field accepted "$oa") + $(field accepted "$ob") ))
-  echo "| $label | PostgreSQL, 2 instances together | $doc | $n | $(awk -v a="$(field reports_per_s "$oa")" -v b="$(field reports_per_s "$ob")" 'BEGIN {print a + b}') | | | | $(per_report $((s1 - s0)) "$n") | $(per_report $((p1 - p0)) "$n") | | $(per_n $(($(cut -d' ' -f2 <<<"$c1") - $(cut -d' ' -f2 <<<"$c0"))) "$n") | $(per_n $(($(cut -d' ' -f3 <<<"$c1") - $(cut -d' ' -f3 <<<"$c0"))) "$n") | |"
+  echo "| $label | PostgreSQL, 2 instances together | $doc | $n | $(awk -v a="$(field reports_per_s "$oa")" -v b="$(field reports_per_s "$ob")" 'BEGIN {print a + b}') | | | | $(per_report $((s1 - s0)) "$n") | $(per_report $((p1 - p0)) "$n") | | $(per_n $(($(cut -d' ' -f2 <<<"$c1") - $(cut -d' ' -f2 <<<"$c0"))) "$n") | $(per_n $(($(cut -d' ' -f3 <<<"$c1") - $(cut -d' ' -f3 <<<"$c0"))) "$n") | $(stats_end "$name" "$n") | |"
   kill "$a" "$b"; wait "$a" "$b" || true; pids=()
 }
 
@@ -179,7 +210,7 @@ for doc in $docs; do
     start "sq-$doc" "$work/sq-$doc.port"
     s0=$(ticks "${pids[-1]}")
     out=$(load "sq-$doc" "$work/sq-$doc.port" "$doc")
-    echo "| this | SQLite, 1 instance | $doc | $(row "$out" $(($(ticks "${pids[-1]}") - s0)) -) $(lg_cpu "$out") ms | - | - | $(cut -d' ' -f1 /proc/loadavg) |"
+    echo "| this | SQLite, 1 instance | $doc | $(row "$out" $(($(ticks "${pids[-1]}") - s0)) -) $(lg_cpu "$out") ms | - | - | - | $(cut -d' ' -f1 /proc/loadavg) |"
     kill "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'
   fi
   pg_one this "$build" "$doc"
