@@ -787,6 +787,15 @@ static void backoff(unsigned attempt)
     nanosleep(&ts, NULL);
 }
 
+/* Whether a command waiting to be read has a row count to check. */
+static bool sent_expects(const struct pg_conn *c)
+{
+    for (unsigned i = 0; i < c->nsent; i++)
+        if (c->sent[i].expect >= 0 && c->sent[i].prep == NULL)
+            return true;
+    return false;
+}
+
 static int pg_run(struct srv_engine *e, srv_write_fn fn, void *arg, const char *begin)
 {
     int rc = DA_ERR_STORE;
@@ -804,7 +813,12 @@ static int pg_run(struct srv_engine *e, srv_write_fn fn, void *arg, const char *
         rc = fn(&c->base, arg);
         if (rc == DA_ERR_STORE_RETRY)
             c->retry = true; /* a row it read went away before it wrote it */
-        if (rc == 0 && !c->retry && c->nsent > 0) {
+        if (rc == 0 && !c->retry && c->nsent > 0 && sent_expects(c)) {
+            /* a count the client checks: COMMIT only once it is checked */
+            rc = pipe_sync(c, NULL);
+            if (rc == 0 && !c->retry)
+                rc = simple(c, "COMMIT");
+        } else if (rc == 0 && !c->retry && c->nsent > 0) {
             if (sent_push(c, "COMMIT", NULL, -1, 0, false) != 0)
                 rc = DA_ERR_NOMEM;
             else if (!PQsendQueryParams(c->pq, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))

@@ -7,6 +7,12 @@ da_unit_test(NAME test_server_store SOURCES ${DA_TEST_SRC}/unit/test_server_stor
 add_test(NAME test_server_store_pg COMMAND test_server_store)
 set_tests_properties(test_server_store_pg PROPERTIES LABELS "unit;server;postgresql" TIMEOUT 600
                      ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
+# Statements sent without waiting (srv_exec_later), on both engines.
+da_unit_test(NAME test_server_store_runner SOURCES ${DA_TEST_SRC}/unit/test_server_store_runner.c
+             LIBS da_server da_test_pg LABELS server)
+add_test(NAME test_server_store_runner_pg COMMAND test_server_store_runner)
+set_tests_properties(test_server_store_runner_pg PROPERTIES LABELS "unit;server;postgresql"
+                     TIMEOUT 600 ENVIRONMENT DA_TEST_STORE=postgresql FIXTURES_REQUIRED da_pg)
 # The fleet summary kept on write against the per-machine computation.
 da_unit_test(NAME test_server_fleet SOURCES ${DA_TEST_SRC}/unit/test_server_fleet.c
              LIBS da_server da_test_pg LABELS server)
