@@ -12,6 +12,11 @@
  * returns after the WAL is flushed (synchronous_commit on, the default);
  * PostgreSQL groups the flushes of concurrent commits itself.
  *
+ * Round trips: a write's BEGIN waits to go with its first statement, and
+ * statements the job runs with srv_exec_later go with the next statement
+ * whose rows it reads, or with COMMIT, in libpq's pipeline mode (pipe_on,
+ * pipe_send, pipe_sync); the first failure of a batch is the write's.
+ *
  * Statements are prepared once per connection and found again by their
  * text and parameter types; `?N` and `?` are rewritten to `$N`. A statement
  * runs when it is prepared (the parameters are sent then, so nothing the
