@@ -16,6 +16,7 @@
 #     reference): its PostgreSQL rows are measured in the same run, each
 #     right after this build's, on databases of their own
 #   BENCH_SQLITE (default 1) 0 leaves out the SQLite row
+#   BENCH_TWO (default 1) 0 leaves out the rows of two instances
 #   BENCH_PG_STATEMENTS (default 1) loads pg_stat_statements into the
 #     cluster and adds per report: the statements PostgreSQL ran (its
 #     calls, in the row's database) and the messages its processes sent
@@ -33,6 +34,7 @@ data=$top/tests/data/loadgen
 ref=${DA_REF_BUILD:-}
 with_sqlite=${BENCH_SQLITE:-1}
 with_stats=${BENCH_PG_STATEMENTS:-1}
+with_two=${BENCH_TWO:-1}
 loadgen=$build/loadgen/devattest-loadgen
 server=$build/server/devattest-server
 work=$(mktemp -d /tmp/da-bench-pg-XXXXXX)
@@ -215,6 +217,6 @@ for doc in $docs; do
   fi
   pg_one this "$build" "$doc"
   [ -z "$ref" ] || pg_one ref "$ref" "$doc"
-  pg_two this "$build" "$doc"
-  [ -z "$ref" ] || pg_two ref "$ref" "$doc"
+  [ "$with_two" != 1 ] || pg_two this "$build" "$doc"
+  [ "$with_two" != 1 ] || [ -z "$ref" ] || pg_two ref "$ref" "$doc"
 done
