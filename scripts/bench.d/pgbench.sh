@@ -77,7 +77,7 @@ cp "$top/common/policies/iso27001-2022-devenv.json" "$work/srv/state/policy.json
 "$server" -c "$work/srv/server.conf" serve --port-file "$work/port" 2>"$work/server.log" &
 spid=$!
 for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-psql "$base" -Atqc "SELECT pg_stat_statements_reset()" >/dev/null
+psql "$db" -Atqc "SELECT pg_stat_statements_reset()" >/dev/null
 "$loadgen" --url "https://127.0.0.1:$(cat "$work/port")" --ca "$work/srv/state/ca.pem" \
   --token-file "$work/token" --vendor bench --evidence "$data/evidence-$doc.json" \
   --inventory "$data/inventory-debian12.txt" --agents 256 --concurrency 64 \
