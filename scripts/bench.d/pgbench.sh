@@ -149,10 +149,12 @@ for c in $clients; do
   # the backends pgbench opens are children of the postmaster and gone
   # when it ends: the postmaster's children's time (fields 16, 17)
   # counts them once they are reaped, with the other processes' own
+  # shellcheck disable=SC2046 # one argument per process id
   p0=$(ticks $(pg_pids))
   out=$( { /usr/bin/time -f 'pgbench_cpu_s %U %S' pgbench -n -M prepared -c "$c" -j 2 -T "$seconds" \
     -f "$work/report.sql" "$db"; } 2>&1)
   sleep 1 # the postmaster reaps the backends that pgbench's clients had
+  # shellcheck disable=SC2046
   p1=$(ticks $(pg_pids))
   w1=$(psql "$base" -Atc "SELECT wal_sync FROM pg_stat_wal")
   tx=$(awk '/number of transactions actually processed/ {print $NF}' <<<"$out" | cut -d/ -f1)
