@@ -134,7 +134,16 @@ struct srv_pending_seen {
     const char *arch;
     const char *candidate;
     int64_t first_seen; /* Unix seconds; from a get, 0 when never listed */
+    /* from a get: when the agent's reports stopped listing it (0: listed
+     * by its newest report with a known pending list, or never listed) */
+    int64_t gone_at;
 };
+
+/* Rows of pending_seen that no report lists any more are kept this long
+ * after the first report that left them out, then the staleness sweep
+ * deletes them: a report that leaves an upgrade out does not restart its
+ * age unless every report leaves it out for this long. */
+#define SRV_PENDING_GONE_KEEP_S (30 * 86400)
 
 /* A difference between an agent's reference boot state and a later
  * report's: what (secure_boot, keys, authorities, boot_applications) with
@@ -183,6 +192,14 @@ struct srv_report {
      * before are recorded with their first_seen (not loaded by gets) */
     const struct srv_pending_seen *pending;
     size_t n_pending;
+    /* put: the agent's recorded upgrades this report's pending list leaves
+     * out (marked gone at received_at unless already marked), and those it
+     * lists again after they were marked (marked pending again, keeping
+     * their first_seen); only for a report whose pending list is known */
+    const struct srv_pending_seen *pending_gone;
+    size_t n_pending_gone;
+    const struct srv_pending_seen *pending_back;
+    size_t n_pending_back;
     /* put: the agent's IMA state to store (NULL: left as it is), and the
      * state it was computed from (NULL: none was stored) */
     const struct srv_ima_state *ima;
@@ -467,12 +484,20 @@ int srv_store_nonce_used(struct srv_store *s, const char *agent_id,
  * take writes. */
 int srv_store_probe_write(struct srv_store *s, int64_t now);
 
-/* First-seen times of pending upgrades: fills v[i].first_seen from the
- * agent's verified reports (0 for a triple never listed). A triple stays
- * recorded after it stops being pending, so leaving it out of a report does
- * not restart its age. */
+/* First-seen times of pending upgrades: fills v[i].first_seen and
+ * v[i].gone_at from the agent's verified reports (0 for a triple never
+ * listed). A triple stays recorded after it stops being pending, so leaving
+ * it out of a report does not restart its age; the staleness sweep deletes
+ * it SRV_PENDING_GONE_KEEP_S after the first report that left it out. */
 int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
                                struct srv_pending_seen *v, size_t n);
+/* The same, and left_out(row, ctx) for each of the agent's recorded triples
+ * that is not among v and not yet marked gone (row's texts are borrowed for
+ * the call; a nonzero return stops the read and is returned). */
+typedef int (*srv_pending_seen_cb)(const struct srv_pending_seen *row, void *ctx);
+int srv_store_pending_seen_read(struct srv_store *s, const char *agent_id,
+                                struct srv_pending_seen *v, size_t n, srv_pending_seen_cb left_out,
+                                void *ctx);
 
 /* Package inventory digests seen with full inventories. */
 int srv_store_inventory_known(struct srv_store *s, const char *sha256_hex, bool *known);

@@ -31,7 +31,7 @@
 #define STORE_BUSY_MS       10000
 #define STORE_WRITER_CACHE  "-65536" /* KiB: 64 MiB */
 #define STORE_READER_CACHE  "-16384" /* KiB: 16 MiB each */
-#define STORE_SCHEMA_LATEST 12
+#define STORE_SCHEMA_LATEST 13
 #define STMT_BUCKETS        64
 
 /* A statement prepared on a connection, kept for the next use. */
@@ -271,6 +271,11 @@ static const char *const migrations[] = {
      "INSERT INTO fleet_counts (vendor_id, state, shape, n) SELECT vendor_id, CASE WHEN"
      " revoked = 1 THEN 3 ELSE state END, '', count(*) FROM fleet_current GROUP BY vendor_id,"
      " CASE WHEN revoked = 1 THEN 3 ELSE state END;"),
+    /* 13: when an agent's reports stopped listing a pending upgrade (0:
+     * still listed), so that the sweep deletes first-seen times no report
+     * needs any more; existing rows are marked by the agent's next report */
+    ("ALTER TABLE pending_seen ADD COLUMN gone_at BIGINT NOT NULL DEFAULT 0;"
+     "CREATE INDEX pending_seen_gone ON pending_seen(gone_at) WHERE gone_at <> 0;"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");

@@ -699,7 +699,7 @@ static void test_upgrade_from_11(void **state)
                       " DELETE FROM schema_version WHERE version = 12; COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, STALE_AFTER, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_every_view(f);
     /* reports after the upgrade continue from the filled rows */
     report(f, "a01", "r01d", 100, 1, "ppp", NULL);

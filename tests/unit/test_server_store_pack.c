@@ -711,9 +711,11 @@ static void test_blob_gone_under_report(void **state)
     assert_int_equal(srv_store_integrity_check(f->s), 0);
 }
 
-/* Drops what schemas 10 and 11 added, as a database of 8 (or 9) has it
+/* Drops what schemas 10, 11 and 13 added, as a database of 8 (or 9) has it
  * (12 builds its tables afresh when it runs again). */
 #define DOWNGRADE_10                                                                               \
+    "DROP INDEX pending_seen_gone; ALTER TABLE pending_seen DROP COLUMN gone_at;"                  \
+    "DELETE FROM schema_version WHERE version = 13;"                                               \
     "DELETE FROM schema_version WHERE version = 12;"                                               \
     "DROP INDEX agents_created; DROP INDEX agents_vendor_created;"                                 \
     "DELETE FROM schema_version WHERE version = 11;"                                               \
@@ -754,7 +756,7 @@ static void migrate_from(void **state, bool with_9)
     assert_int_equal(count(f->path, "SELECT max(version) FROM schema_version"), with_9 ? 9 : 8);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
     /* the full reports read as before, bodies byte for byte */
     for (i = 0; i < 3; i++)
