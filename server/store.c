@@ -275,6 +275,14 @@ int srv_store_bytes(struct srv_store *s, int64_t *bytes)
     return s->ops->bytes(s->eng, bytes);
 }
 
+int srv_store_reclaim(struct srv_store *s, unsigned pages, int64_t *left)
+{
+    *left = 0;
+    if (pages == 0 || pages > SRV_RECLAIM_PAGES_MAX)
+        return DA_ERR_INVALID_ARG;
+    return s->ops->reclaim != NULL ? s->ops->reclaim(s->eng, pages, left) : 0;
+}
+
 /* ---- vendors ---- */
 
 struct vendor_job {

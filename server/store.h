@@ -623,6 +623,15 @@ int srv_store_fleet_changes(struct srv_store *s, int64_t vendor_id, int64_t sinc
  * (page_count - freelist_count) times page_size, as of the last commit;
  * PostgreSQL's pg_database_size of the store's database. */
 int srv_store_bytes(struct srv_store *s, int64_t *bytes);
+/* Free space back to the file system after deletions (retention, sweeps):
+ * SQLite moves up to pages pages (1..SRV_RECLAIM_PAGES_MAX) from the end of
+ * the file into free pages and truncates it at the next checkpoint, as one
+ * short write (PRAGMA incremental_vacuum); *left gets the free pages that
+ * remain, so the caller repeats while it is not 0, letting other writes run
+ * between the steps. PostgreSQL reuses free space itself: 0 and *left 0.
+ * DA_ERR_INVALID_ARG, DA_ERR_STORE. */
+#define SRV_RECLAIM_PAGES_MAX 65536
+int srv_store_reclaim(struct srv_store *s, unsigned pages, int64_t *left);
 
 struct srv_histogram;
 /* Where the store records how long writes (queue to durable commit) and
