@@ -141,6 +141,7 @@ int srv_store_lease(struct srv_store *s, enum srv_lease kind, bool *held)
 }
 
 struct fleet_fill_job {
+    struct srv_fleet_cache *cache;
     int64_t since;
     int filled;
     char after[256], next[256];
@@ -152,7 +153,7 @@ static int fleet_fill_job(struct srv_conn *db, void *arg)
 
     /* a transaction run again starts from the same agent */
     snprintf(j->next, sizeof(j->next), "%s", j->after);
-    return srv_fleet_fill_batch(db, j->since, 256, j->next, sizeof(j->next), &j->filled);
+    return srv_fleet_fill_batch(db, j->cache, j->since, 1024, j->next, sizeof(j->next), &j->filled);
 }
 
 static int fleet_fold_job(struct srv_conn *db, void *arg)
@@ -174,12 +175,15 @@ static int fleet_fill(struct srv_store *s)
 
     memset(&j, 0, sizeof(j));
     j.since = now_s() - SRV_FLEET_WINDOW_S;
-    do {
+    rc = srv_fleet_cache_new(&j.cache);
+    while (rc == 0) {
         rc = submit(s, fleet_fill_job, &j);
         total += rc == 0 ? j.filled : 0;
-        if (rc == 0)
-            memcpy(j.after, j.next, sizeof(j.after));
-    } while (rc == 0 && j.filled > 0);
+        if (rc != 0 || j.filled == 0)
+            break;
+        memcpy(j.after, j.next, sizeof(j.after));
+    }
+    srv_fleet_cache_free(j.cache);
     if (rc == 0 && total > 0) /* one count row per group again */
         rc = submit(s, fleet_fold_job, NULL);
     if (rc == 0 && total > 0)
@@ -2600,27 +2604,65 @@ void srv_report_free(struct srv_report *r)
     free(r);
 }
 
-int srv_store_reports_walk(struct srv_conn *db, const char *agent_id, srv_report_cb cb, void *ctx)
+/* One statement for a key range of agents the fleet summary has not
+ * filled: their reports of the window and, per agent, the newest one
+ * before it (the predecessor of the window's oldest, or the newest report
+ * of an agent silent since), with the verdict's key but not the verdict. */
+int srv_store_fleet_scan(struct srv_conn *db, const char *after, const char *last, int64_t since,
+                         srv_fleet_scan_cb cb, void *ctx)
 {
     struct srv_stmt *st = NULL;
     int rc, src = SRV_DONE;
 
-    rc = srv_prepare(db, &st,
-                     "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
-                     " ORDER BY received_at DESC, id DESC",
-                     "t", agent_id);
+    rc = srv_prepare(
+        db, &st,
+        "SELECT r.agent_id, r.id, r.received_at, r.compliant, r.format, r.verdict_sha256,"
+        " CASE WHEN r.format = 0 THEN r.verdict_json END FROM fleet_current f"
+        " JOIN reports r ON r.agent_id = f.agent_id AND r.received_at >= ?3"
+        " WHERE f.filled = 0 AND f.agent_id > ?1 AND f.agent_id <= ?2"
+        " UNION ALL"
+        " SELECT r.agent_id, r.id, r.received_at, r.compliant, r.format, r.verdict_sha256,"
+        " CASE WHEN r.format = 0 THEN r.verdict_json END FROM fleet_current f"
+        " JOIN reports r ON r.id = (SELECT p.id FROM reports p WHERE p.agent_id = f.agent_id"
+        " AND p.received_at < ?3 ORDER BY p.received_at DESC, p.id DESC LIMIT 1)"
+        " WHERE f.filled = 0 AND f.agent_id > ?1 AND f.agent_id <= ?2"
+        " ORDER BY 1, 3 DESC, 2 DESC",
+        "tti", after, last, since);
     while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
-        struct srv_report *r = NULL;
+        struct srv_fleet_scan_row row;
 
-        rc = report_from_row(db, st, LOAD_VERDICT, &r);
+        memset(&row, 0, sizeof(row));
+        row.agent_id = srv_col_text(st, 0);
+        row.id = srv_col_text(st, 1);
+        row.at = srv_col_int64(st, 2);
+        row.compliant = srv_col_int(st, 3) != 0;
+        if (srv_col_int(st, 4) == 1) {
+            if (!srv_col_fixed(st, 5, row.verdict_key, 32))
+                rc = DA_ERR_STORE_CORRUPT;
+        } else if ((row.verdict_json = srv_col_text(st, 6)) == NULL ||
+                   da_sha256(row.verdict_json, strlen(row.verdict_json), row.verdict_key) != 0) {
+            rc = DA_ERR_STORE;
+        }
+        if (rc == 0 && (row.agent_id == NULL || row.id == NULL))
+            rc = DA_ERR_STORE;
         if (rc == 0)
-            rc = cb(r, ctx);
-        srv_report_free(r);
+            rc = cb(db, &row, ctx);
     }
     if (rc == 0 && src < 0)
         rc = src;
     srv_release(st);
-    return rc == SRV_FLEET_STOP ? 0 : rc;
+    return rc;
+}
+
+int srv_store_fleet_verdict(struct srv_conn *db, const char *agent_id, const unsigned char key[32],
+                            char **verdict_json)
+{
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    int rc = blob_get(db, agent_id, key, &raw, &len);
+
+    *verdict_json = rc == 0 ? (char *)raw : NULL;
+    return rc;
 }
 
 int srv_store_fleet_status(struct srv_store *s, int64_t vendor_id, int64_t now,

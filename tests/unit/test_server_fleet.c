@@ -575,6 +575,20 @@ static void seed(struct fixture *f)
     assert_int_equal(changed, 2);
     /* after the sweep: a report that is no longer stale */
     report(f, "a02", "r02b", 500, 1, "pfp", NULL);
+    /* globex: silent since before the window, its reports stored as before
+     * schema 10 and after; and one whose reports share a verdict across the
+     * two formats */
+    agent(f, "a11", "globex", now - 200000);
+    srv_store_write_format(f->s, 0);
+    report(f, "a11", "r11a", 160000, 1, "fpp", NULL);
+    srv_store_write_format(f->s, 1);
+    report(f, "a11", "r11b", 150000, 1, "fpf", NULL);
+    agent(f, "a12", "globex", now - 7000);
+    srv_store_write_format(f->s, 0);
+    report(f, "a12", "r12a", 400, 1, "pfp", NULL);
+    srv_store_write_format(f->s, 1);
+    report(f, "a12", "r12b", 300, 1, "pfp", NULL);
+    report(f, "a12", "r12c", 200, 1, "ppp", NULL);
 }
 
 static int64_t vendor_id_of(struct fixture *f, const char *name)
