@@ -613,9 +613,9 @@ struct srv_fleet_change {
 typedef int (*srv_fleet_change_cb)(const struct srv_fleet_change *c, void *ctx);
 /* Changes at or after since of one vendor's machines (or all: 0): the
  * newest `limit` of report changes, the newest `limit` of boot changes,
- * and the status events among the newest 500 audit events of each of
- * agent_stale, agent_revoked and agent_readmitted. Not in time order
- * across kinds (the caller sorts). */
+ * and the newest 500 status events of each of agent_stale, agent_revoked
+ * and agent_readmitted (of all vendors, or of the vendor's own machines).
+ * Not in time order across kinds (the caller sorts). */
 int srv_store_fleet_changes(struct srv_store *s, int64_t vendor_id, int64_t since, unsigned limit,
                             srv_fleet_change_cb cb, void *ctx);
 

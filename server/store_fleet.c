@@ -972,16 +972,26 @@ int srv_fleet_read_changes(struct srv_conn *db, int64_t vendor_id, int64_t since
     if (rc == 0)
         rc = change_rows(st, 1, cb, ctx);
     srv_release(st);
-    /* staleness, revocation and re-admission from the audit log */
+    /* staleness, revocation and re-admission from the audit log: of all
+     * vendors, the newest of each action (index audit_action_id); of one,
+     * its own agents' newest, each agent's events found by the index
+     * audit_subject_action, so other vendors' events never crowd them out */
     for (size_t i = 0; rc == 0 && i < sizeof(actions) / sizeof(actions[0]); i++) {
         st = NULL;
-        rc = srv_prepare(db, &st,
-                         "SELECT l.at, l.subject, v.name, a.host_json, '', l.action FROM"
-                         " (SELECT id, at, subject, action FROM audit_log WHERE action = ?1"
-                         " ORDER BY id DESC LIMIT ?4) l JOIN agents a ON a.id = l.subject"
-                         " JOIN vendors v ON v.id = a.vendor_id"
-                         " WHERE l.at >= ?2 AND (?3 = 0 OR a.vendor_id = ?3)",
-                         "tiii", actions[i], since, vendor_id, (int64_t)FLEET_AUDIT_MAX);
+        rc = vendor_id == 0
+                 ? srv_prepare(db, &st,
+                               "SELECT l.at, l.subject, v.name, a.host_json, '', l.action FROM"
+                               " (SELECT id, at, subject, action FROM audit_log WHERE action = ?1"
+                               " ORDER BY id DESC LIMIT ?3) l JOIN agents a ON a.id = l.subject"
+                               " JOIN vendors v ON v.id = a.vendor_id WHERE l.at >= ?2",
+                               "tii", actions[i], since, (int64_t)FLEET_AUDIT_MAX)
+                 : srv_prepare(db, &st,
+                               "SELECT l.at, l.subject, v.name, a.host_json, '', l.action FROM"
+                               " agents a JOIN vendors v ON v.id = a.vendor_id"
+                               " JOIN audit_log l ON l.subject = a.id AND l.action = ?1"
+                               " AND l.at >= ?2 WHERE a.vendor_id = ?3"
+                               " ORDER BY l.id DESC LIMIT ?4",
+                               "tiii", actions[i], since, vendor_id, (int64_t)FLEET_AUDIT_MAX);
         if (rc == 0)
             rc = change_rows(st, 2, cb, ctx);
         srv_release(st);

@@ -273,9 +273,12 @@ static const char *const migrations[] = {
      " CASE WHEN revoked = 1 THEN 3 ELSE state END;"),
     /* 13: when an agent's reports stopped listing a pending upgrade (0:
      * still listed), so that the sweep deletes first-seen times no report
-     * needs any more; existing rows are marked by the agent's next report */
+     * needs any more (existing rows are marked by the agent's next report);
+     * and each agent's audit events by action and time, for one vendor's
+     * status events in the fleet summary */
     ("ALTER TABLE pending_seen ADD COLUMN gone_at BIGINT NOT NULL DEFAULT 0;"
-     "CREATE INDEX pending_seen_gone ON pending_seen(gone_at) WHERE gone_at <> 0;"),
+     "CREATE INDEX pending_seen_gone ON pending_seen(gone_at) WHERE gone_at <> 0;"
+     "CREATE INDEX IF NOT EXISTS audit_subject_action ON audit_log(subject, action, at);"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");
