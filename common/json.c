@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <limits.h>
 #include <locale.h>
 #include <malloc.h>
 #include <math.h>
@@ -29,7 +30,7 @@ enum expect {
     EXPECT_COMMA_OR_CLOSE,
 };
 
-/* State of the validating pre-scan. */
+/* State of the validating scan, which builds the tree as it goes. */
 struct scan {
     const unsigned char *p;
     size_t len;
@@ -41,6 +42,18 @@ struct scan {
     size_t nkeys, keys_alloc;
     size_t err_off;
     const char *reason;
+    /* the tree: the open container and its last member, per level */
+    cJSON *node[DA_MAX_JSON_DEPTH];
+    cJSON *last[DA_MAX_JSON_DEPTH];
+    cJSON *root;
+    bool compact;       /* DA_JSON_COMPACT: key and string inside the node */
+    bool have_key;      /* the member's key, read but not placed yet */
+    struct key_ref key; /* raw span of that key */
+    double number;      /* the number scan_number read */
+    /* the first allocation that failed: the tree is dropped, the scan goes
+     * on so that a refusal of the text keeps its own code */
+    int build_rc;
+    const char *build_reason;
 };
 
 static int scan_fail(struct scan *s, size_t off, int code, const char *reason)
@@ -48,6 +61,63 @@ static int scan_fail(struct scan *s, size_t off, int code, const char *reason)
     s->err_off = off;
     s->reason = reason;
     return code;
+}
+
+/* ---- the memory a process's JSON trees may hold ---- */
+
+/* Counted by the allocator's own size of each block, so that a block
+ * released with free() rather than cJSON_free() only leaves the count
+ * too high, never corrupts the heap. */
+static size_t json_mem_cap, json_mem_used, json_mem_peak;
+static int json_mem_refused;
+
+static void *json_mem_malloc(size_t n)
+{
+    void *p;
+
+    if (json_mem_cap != 0 && (n > json_mem_cap || json_mem_used > json_mem_cap - n)) {
+        json_mem_refused = 1;
+        return NULL;
+    }
+    p = malloc(n);
+    if (p == NULL)
+        return NULL;
+    json_mem_used += malloc_usable_size(p);
+    if (json_mem_used > json_mem_peak)
+        json_mem_peak = json_mem_used;
+    return p;
+}
+
+static void json_mem_free(void *p)
+{
+    size_t n;
+
+    if (p == NULL)
+        return;
+    n = malloc_usable_size(p);
+    json_mem_used = n < json_mem_used ? json_mem_used - n : 0;
+    free(p);
+}
+
+void da_json_memory_hooks(void)
+{
+    cJSON_Hooks h = {json_mem_malloc, json_mem_free};
+
+    cJSON_InitHooks(&h);
+}
+
+void da_json_memory_cap(size_t cap)
+{
+    json_mem_cap = cap;
+}
+
+size_t da_json_memory_peak(int reset)
+{
+    size_t peak = json_mem_peak;
+
+    if (reset)
+        json_mem_peak = json_mem_used;
+    return peak;
 }
 
 static int scan_utf8(struct scan *s)
@@ -217,6 +287,7 @@ static int scan_number(struct scan *s)
     d = strtod(tmp, &end);
     if (end != tmp + n || !isfinite(d))
         return scan_fail(s, start, DA_ERR_JSON_NUMBER, "number out of range for a double");
+    s->number = d;
     return 0;
 }
 
@@ -299,6 +370,147 @@ static int key_compare(const void *a, const void *b, void *ctx)
     return 0;
 }
 
+/* ---- the tree, built by the scan ---- */
+
+static size_t utf8_put(unsigned long cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* The scanned string body p[r.off..r.off+r.len) unescaped into dst, which
+ * holds r.len + 1 bytes (an escape never grows: \uXXXX is six bytes for at
+ * most three, a pair twelve for four). */
+static void string_decode(const unsigned char *p, struct key_ref r, char *dst)
+{
+    size_t i = r.off, end = r.off + r.len, run;
+    const unsigned char *bs;
+
+    while (i < end) {
+        bs = memchr(p + i, '\\', end - i);
+        run = bs != NULL ? (size_t)(bs - p) - i : end - i;
+        memcpy(dst, p + i, run);
+        dst += run;
+        i += run;
+        if (i < end)
+            dst += utf8_put(key_next_cp(p, &i), dst);
+    }
+    *dst = '\0';
+}
+
+static void build_fail(struct scan *s)
+{
+    if (s->build_rc != 0)
+        return;
+    s->build_rc = json_mem_refused ? DA_ERR_TOO_LARGE : DA_ERR_NOMEM;
+    s->build_reason =
+        json_mem_refused ? "the document needs more memory than allowed" : "out of memory";
+    cJSON_Delete(s->root); /* nothing more is built */
+    s->root = NULL;
+}
+
+static void node_link(struct scan *s, cJSON *n)
+{
+    cJSON *parent, *last;
+
+    if (s->depth == 0) {
+        s->root = n;
+        return;
+    }
+    parent = s->node[s->depth - 1];
+    last = s->last[s->depth - 1];
+    if (last == NULL) {
+        parent->child = n;
+    } else {
+        last->next = n;
+        n->prev = last;
+    }
+    parent->child->prev = n; /* cJSON keeps the last member there */
+    s->last[s->depth - 1] = n;
+}
+
+/* A node of type for the value being scanned, with the pending key, and
+ * for a string its raw body str; linked into the tree. NULL when building
+ * has stopped. Compact: one block holds the node, its key and its string
+ * (the key marked const, the string a reference, so cJSON_Delete frees the
+ * block once). */
+static cJSON *node_add(struct scan *s, int type, const struct key_ref *str)
+{
+    size_t kn = s->have_key ? s->key.len + 1 : 0, vn = str != NULL ? str->len + 1 : 0;
+    char *extra;
+    cJSON *n;
+
+    s->have_key = false;
+    if (s->build_rc != 0)
+        return NULL;
+    json_mem_refused = 0;
+    n = cJSON_malloc(sizeof(*n) + (s->compact ? kn + vn : 0));
+    if (n == NULL) {
+        build_fail(s);
+        return NULL;
+    }
+    memset(n, 0, sizeof(*n));
+    n->type = type;
+    node_link(s, n);
+    extra = (char *)(n + 1);
+    if (kn != 0) {
+        n->string = s->compact ? extra : cJSON_malloc(kn);
+        if (n->string == NULL) {
+            build_fail(s);
+            return NULL;
+        }
+        string_decode(s->p, s->key, n->string);
+        if (s->compact)
+            n->type |= cJSON_StringIsConst;
+        extra += kn;
+    }
+    if (vn != 0) {
+        n->valuestring = s->compact ? extra : cJSON_malloc(vn);
+        if (n->valuestring == NULL) {
+            build_fail(s);
+            return NULL;
+        }
+        string_decode(s->p, *str, n->valuestring);
+        if (s->compact)
+            n->type |= cJSON_IsReference;
+    }
+    return n;
+}
+
+/* cJSON's own reading of a number into valueint */
+static void node_number(struct scan *s)
+{
+    cJSON *n = node_add(s, cJSON_Number, NULL);
+
+    if (n == NULL)
+        return;
+    n->valuedouble = s->number;
+    if (s->number >= INT_MAX)
+        n->valueint = INT_MAX;
+    else if (s->number <= (double)INT_MIN)
+        n->valueint = INT_MIN;
+    else
+        n->valueint = (int)s->number;
+}
+
 /* Keys of the object being closed are keys[from..nkeys). */
 static int check_duplicate_keys(struct scan *s, size_t from)
 {
@@ -330,6 +542,8 @@ static int scan_open(struct scan *s, enum expect *e)
 
     if (s->depth >= DA_MAX_JSON_DEPTH)
         return scan_fail(s, s->pos, DA_ERR_JSON_DEPTH, "nesting too deep");
+    s->node[s->depth] = node_add(s, c == '{' ? cJSON_Object : cJSON_Array, NULL);
+    s->last[s->depth] = NULL;
     s->open[s->depth] = c;
     s->key_start[s->depth] = s->nkeys;
     s->depth++;
@@ -354,6 +568,40 @@ static int scan_close(struct scan *s, enum expect *e)
     return r;
 }
 
+static int scan_string_value(struct scan *s)
+{
+    struct key_ref body = {s->pos + 1, 0};
+    int r = scan_string(s);
+
+    if (r != 0)
+        return r;
+    body.len = s->pos - body.off - 1;
+    node_add(s, cJSON_String, &body);
+    return 0;
+}
+
+static int scan_number_value(struct scan *s)
+{
+    int r = scan_number(s);
+
+    if (r == 0)
+        node_number(s);
+    return r;
+}
+
+static int scan_literal_value(struct scan *s, const char *word, int type)
+{
+    int r = scan_literal(s, word);
+    cJSON *n;
+
+    if (r != 0)
+        return r;
+    n = node_add(s, type, NULL);
+    if (n != NULL && type == cJSON_True)
+        n->valueint = 1; /* as cJSON sets it */
+    return 0;
+}
+
 static int scan_value(struct scan *s, enum expect *e)
 {
     unsigned char c = s->p[s->pos];
@@ -362,15 +610,15 @@ static int scan_value(struct scan *s, enum expect *e)
     if (c == '{' || c == '[')
         return scan_open(s, e);
     if (c == '"')
-        return scan_string(s);
+        return scan_string_value(s);
     if (c == '-' || (c >= '0' && c <= '9'))
-        return scan_number(s);
+        return scan_number_value(s);
     if (c == 't')
-        return scan_literal(s, "true");
+        return scan_literal_value(s, "true", cJSON_True);
     if (c == 'f')
-        return scan_literal(s, "false");
+        return scan_literal_value(s, "false", cJSON_False);
     if (c == 'n')
-        return scan_literal(s, "null");
+        return scan_literal_value(s, "null", cJSON_NULL);
     if (c == 0)
         return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "NUL byte");
     return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "unexpected character");
@@ -386,6 +634,9 @@ static int scan_key(struct scan *s, enum expect *e)
     r = scan_string(s);
     if (r == 0)
         r = keys_push(s, start + 1, s->pos - start - 2);
+    s->key.off = start + 1;
+    s->key.len = s->pos - start - 2;
+    s->have_key = true;
     *e = EXPECT_COLON;
     return r;
 }
@@ -474,106 +725,8 @@ static void set_error(struct da_json_error *err, const char *text, size_t len, s
     }
 }
 
-/* Defence in depth: the scan proved every number finite; make sure cJSON
- * read them the same way. The depth is bounded by the scan. */
-static bool tree_numbers_finite(const cJSON *v)
-{
-    const cJSON *c;
-
-    if (cJSON_IsNumber(v))
-        return isfinite(v->valuedouble);
-    for (c = v->child; c != NULL; c = c->next) {
-        if (!tree_numbers_finite(c))
-            return false;
-    }
-    return true;
-}
-
-/* ---- the memory a process's JSON trees may hold ---- */
-
-/* Counted by the allocator's own size of each block, so that a block
- * released with free() rather than cJSON_free() only leaves the count
- * too high, never corrupts the heap. */
-static size_t json_mem_cap, json_mem_used, json_mem_peak;
-static int json_mem_refused;
-
-static void *json_mem_malloc(size_t n)
-{
-    void *p;
-
-    if (json_mem_cap != 0 && (n > json_mem_cap || json_mem_used > json_mem_cap - n)) {
-        json_mem_refused = 1;
-        return NULL;
-    }
-    p = malloc(n);
-    if (p == NULL)
-        return NULL;
-    json_mem_used += malloc_usable_size(p);
-    if (json_mem_used > json_mem_peak)
-        json_mem_peak = json_mem_used;
-    return p;
-}
-
-static void json_mem_free(void *p)
-{
-    size_t n;
-
-    if (p == NULL)
-        return;
-    n = malloc_usable_size(p);
-    json_mem_used = n < json_mem_used ? json_mem_used - n : 0;
-    free(p);
-}
-
-void da_json_memory_hooks(void)
-{
-    cJSON_Hooks h = {json_mem_malloc, json_mem_free};
-
-    cJSON_InitHooks(&h);
-}
-
-void da_json_memory_cap(size_t cap)
-{
-    json_mem_cap = cap;
-}
-
-size_t da_json_memory_peak(int reset)
-{
-    size_t peak = json_mem_peak;
-
-    if (reset)
-        json_mem_peak = json_mem_used;
-    return peak;
-}
-
-static int parse_validated(const char *text, size_t len, cJSON **out, struct scan *s)
-{
-    const char *end = NULL;
-    cJSON *root;
-
-    json_mem_refused = 0;
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (root == NULL && json_mem_refused)
-        return scan_fail(s, 0, DA_ERR_TOO_LARGE, "the document needs more memory than allowed");
-    if (root == NULL)
-        return scan_fail(s, end != NULL ? (size_t)(end - text) : 0, DA_ERR_JSON_PARSE,
-                         "rejected by cJSON");
-    s->pos = (size_t)(end - text);
-    skip_ws(s);
-    if (s->pos != len) {
-        cJSON_Delete(root);
-        return scan_fail(s, s->pos, DA_ERR_TRAILING_DATA, "cJSON stopped before the end");
-    }
-    if (!tree_numbers_finite(root)) {
-        cJSON_Delete(root);
-        return scan_fail(s, 0, DA_ERR_JSON_NUMBER, "cJSON read a number as infinite");
-    }
-    *out = root;
-    return 0;
-}
-
-int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
-                     struct da_json_error *err)
+int da_json_parse_opts(const char *text, size_t len, size_t cap, unsigned flags, cJSON **out,
+                       struct da_json_error *err)
 {
     struct scan s;
     int r;
@@ -585,11 +738,12 @@ int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
     }
     if (out != NULL)
         *out = NULL;
-    if (out == NULL || (text == NULL && len > 0))
+    if (out == NULL || (text == NULL && len > 0) || (flags & ~DA_JSON_COMPACT) != 0)
         return DA_ERR_INVALID_ARG;
     memset(&s, 0, sizeof(s));
     s.p = (const unsigned char *)text;
     s.len = len;
+    s.compact = (flags & DA_JSON_COMPACT) != 0;
     if (len > cap) {
         if (err != NULL)
             err->reason = "document exceeds its size limit";
@@ -598,12 +752,22 @@ int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
     r = scan_utf8(&s);
     if (r == 0)
         r = scan_document(&s);
-    if (r == 0)
-        r = parse_validated(text, len, out, &s);
-    if (r != 0)
+    if (r == 0 && s.build_rc != 0)
+        r = scan_fail(&s, 0, s.build_rc, s.build_reason);
+    if (r != 0) {
         set_error(err, text, len, s.err_off, s.reason);
+        cJSON_Delete(s.root);
+    } else {
+        *out = s.root;
+    }
     free(s.keys);
     return r;
+}
+
+int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
+                     struct da_json_error *err)
+{
+    return da_json_parse_opts(text, len, cap, 0, out, err);
 }
 
 int da_json_parse(const char *text, size_t len, size_t cap, cJSON **out)
