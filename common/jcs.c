@@ -444,6 +444,28 @@ static bool chk_u_escape(const unsigned char *p, const unsigned char *end)
     return v != 0 && !(v >= '\b' && v <= '\r' && v != '\v');
 }
 
+/* Past the run of printable ASCII from p other than '"' and '\\', eight
+ * bytes at a time (the test is nonzero exactly when one of the eight is
+ * below 0x20, at or above 0x80, '"' or '\\'); stops at the first byte
+ * the caller must look at. */
+static const unsigned char *ascii_run(const unsigned char *p, const unsigned char *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w, q, b;
+
+    while (end - p >= (ptrdiff_t)sizeof(w)) {
+        memcpy(&w, p, sizeof(w));
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w) & highs)
+            break;
+        p += sizeof(w);
+    }
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
 /* A string as jcs_string writes it; its raw content in *s, *n, and whether
  * it holds an escape. */
 static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, bool *escaped)
@@ -456,6 +478,9 @@ static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, 
     *s = ++p;
     *escaped = false;
     while (p < c->end && *p != '"') {
+        p = ascii_run(p, c->end);
+        if (p >= c->end || *p == '"')
+            break;
         if (*p < 0x20)
             return false;
         if (*p >= 0x80) {
@@ -488,6 +513,24 @@ static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, 
     return true;
 }
 
+/* -?[1-9][0-9]{0,14} or 0: an integer below 10^15 is exact as a double and
+ * the writer prints it as these digits, so it is canonical without a
+ * round trip through strtod and the writer. */
+static bool chk_plain_integer(const unsigned char *s, size_t n)
+{
+    size_t i = s[0] == '-' ? 1 : 0;
+
+    if (n == 1 && s[0] == '0')
+        return true;
+    if (n - i == 0 || n - i > 15 || s[i] < '1' || s[i] > '9')
+        return false;
+    for (i++; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    }
+    return true;
+}
+
 /* A number whose text is exactly the writer's text for the double cJSON
  * reads from it (cJSON reads with strtod and the locale's decimal point). */
 static bool chk_number(struct jcs_check *c)
@@ -504,6 +547,8 @@ static bool chk_number(struct jcs_check *c)
     n = (size_t)(c->p - s);
     if (n == 0 || n >= sizeof(tok))
         return false;
+    if (chk_plain_integer(s, n))
+        return true;
     memcpy(tok, s, n);
     tok[n] = '\0';
     for (i = 0; i < n; i++)

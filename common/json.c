@@ -19,6 +19,7 @@
 struct key_ref {
     size_t off; /* first byte after the opening quote */
     size_t len; /* raw (escaped) length */
+    bool esc;   /* holds a backslash escape */
 };
 
 enum expect {
@@ -50,6 +51,7 @@ struct scan {
     bool have_key;      /* the member's key, read but not placed yet */
     struct key_ref key; /* raw span of that key */
     double number;      /* the number scan_number read */
+    bool str_esc;       /* the string scan_string read holds an escape */
     /* the first allocation that failed: the tree is dropped, the scan goes
      * on so that a refusal of the text keeps its own code */
     int build_rc;
@@ -125,6 +127,15 @@ static int scan_utf8(struct scan *s)
     size_t i = 0, n;
 
     while (i < s->len) {
+        if (s->len - i >= 8) { /* eight ASCII bytes at once */
+            uint64_t w;
+
+            memcpy(&w, s->p + i, sizeof(w));
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         if (s->p[i] < 0x80) { /* ASCII, most of any document: no call */
             i++;
             continue;
@@ -200,31 +211,60 @@ static int scan_escape(struct scan *s)
     return 0;
 }
 
-/* A string at s->pos (the opening quote). UTF-8 was checked already. */
+/* The end of the plain run from p[pos]: bytes that are no quote, no
+ * backslash and no control character, eight at a time while it lasts
+ * (each test below is nonzero exactly when one of the eight bytes is below
+ * 0x20, '"' or '\\'). */
+static size_t plain_run(const unsigned char *p, size_t pos, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w, q, b;
+    unsigned char c;
+
+    while (len - pos >= sizeof(w)) {
+        memcpy(&w, p + pos, sizeof(w));
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+            break;
+        pos += sizeof(w);
+    }
+    while (pos < len && (c = p[pos]) >= 0x20 && c != '"' && c != '\\')
+        pos++;
+    return pos;
+}
+
+/* A string at s->pos (the opening quote). UTF-8 was checked already.
+ * s->str_esc: whether it holds an escape. */
 static int scan_string(struct scan *s)
 {
-    size_t start = s->pos;
+    size_t start = s->pos, pos = s->pos + 1;
+    const unsigned char *p = s->p;
     unsigned char c;
     int r;
 
-    s->pos++;
-    while (s->pos < s->len) {
-        c = s->p[s->pos];
+    s->str_esc = false;
+    for (;;) {
+        pos = plain_run(p, pos, s->len);
+        if (pos >= s->len)
+            break;
+        c = p[pos];
         if (c == '"') {
-            s->pos++;
+            s->pos = pos + 1;
             return 0;
         }
         if (c == '\\') {
+            s->str_esc = true;
+            s->pos = pos;
             r = scan_escape(s);
             if (r != 0)
                 return r;
+            pos = s->pos;
             continue;
         }
         if (c == 0)
-            return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "NUL byte in string");
-        if (c < 0x20)
-            return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "control character in string");
-        s->pos++;
+            return scan_fail(s, pos, DA_ERR_JSON_PARSE, "NUL byte in string");
+        return scan_fail(s, pos, DA_ERR_JSON_PARSE, "control character in string");
     }
     return scan_fail(s, start, DA_ERR_JSON_PARSE, "unterminated string");
 }
@@ -301,7 +341,7 @@ static int scan_literal(struct scan *s, const char *word)
     return 0;
 }
 
-static int keys_push(struct scan *s, size_t off, size_t len)
+static int keys_push(struct scan *s, size_t off, size_t len, bool esc)
 {
     struct key_ref *n;
     size_t na;
@@ -316,6 +356,7 @@ static int keys_push(struct scan *s, size_t off, size_t len)
     }
     s->keys[s->nkeys].off = off;
     s->keys[s->nkeys].len = len;
+    s->keys[s->nkeys].esc = esc;
     s->nkeys++;
     return 0;
 }
@@ -356,7 +397,15 @@ static int key_compare(const void *a, const void *b, void *ctx)
     const unsigned char *p = ctx;
     size_t i = ka->off, j = kb->off;
     unsigned long ca, cb;
+    int c;
 
+    if (!ka->esc && !kb->esc) {
+        /* raw UTF-8: byte order is code point order */
+        c = memcmp(p + i, p + j, ka->len < kb->len ? ka->len : kb->len);
+        if (c != 0)
+            return c < 0 ? -1 : 1;
+        return ka->len < kb->len ? -1 : ka->len > kb->len;
+    }
     while (i < ka->off + ka->len && j < kb->off + kb->len) {
         ca = key_next_cp(p, &i);
         cb = key_next_cp(p, &j);
@@ -404,6 +453,11 @@ static void string_decode(const unsigned char *p, struct key_ref r, char *dst)
     size_t i = r.off, end = r.off + r.len, run;
     const unsigned char *bs;
 
+    if (!r.esc) {
+        memcpy(dst, p + i, r.len);
+        dst[r.len] = '\0';
+        return;
+    }
     while (i < end) {
         bs = memchr(p + i, '\\', end - i);
         run = bs != NULL ? (size_t)(bs - p) - i : end - i;
@@ -570,12 +624,13 @@ static int scan_close(struct scan *s, enum expect *e)
 
 static int scan_string_value(struct scan *s)
 {
-    struct key_ref body = {s->pos + 1, 0};
+    struct key_ref body = {s->pos + 1, 0, false};
     int r = scan_string(s);
 
     if (r != 0)
         return r;
     body.len = s->pos - body.off - 1;
+    body.esc = s->str_esc;
     node_add(s, cJSON_String, &body);
     return 0;
 }
@@ -633,9 +688,10 @@ static int scan_key(struct scan *s, enum expect *e)
         return scan_fail(s, s->pos, DA_ERR_JSON_PARSE, "expected a string key");
     r = scan_string(s);
     if (r == 0)
-        r = keys_push(s, start + 1, s->pos - start - 2);
+        r = keys_push(s, start + 1, s->pos - start - 2, s->str_esc);
     s->key.off = start + 1;
     s->key.len = s->pos - start - 2;
+    s->key.esc = s->str_esc;
     s->have_key = true;
     *e = EXPECT_COLON;
     return r;
