@@ -467,16 +467,15 @@ static const unsigned char *ascii_run(const unsigned char *p, const unsigned cha
 }
 
 /* A string as jcs_string writes it; its raw content in *s, *n, and whether
- * it holds an escape. */
-static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, bool *escaped)
+ * it is plain: ASCII without an escape. */
+static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, bool *plain)
 {
     const unsigned char *p = c->p;
-    bool high = false;
+    bool high = false, escaped = false;
 
     if (p >= c->end || *p != '"')
         return false;
     *s = ++p;
-    *escaped = false;
     while (p < c->end && *p != '"') {
         p = ascii_run(p, c->end);
         if (p >= c->end || *p == '"')
@@ -492,7 +491,7 @@ static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, 
             p++;
             continue;
         }
-        *escaped = true;
+        escaped = true;
         if (c->end - p < 2)
             return false;
         if (p[1] == '"' || p[1] == '\\' || p[1] == 'b' || p[1] == 't' || p[1] == 'n' ||
@@ -509,6 +508,7 @@ static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, 
     *n = (size_t)(p - *s);
     if (high && !da_utf8_valid((const char *)*s, *n))
         return false;
+    *plain = !high && !escaped;
     c->p = p + 1;
     return true;
 }
@@ -634,11 +634,20 @@ static bool chk_key_before(const unsigned char *a, size_t an, const unsigned cha
     return ux < uy;
 }
 
+/* The same for keys of ASCII without escapes: there a character is one
+ * UTF-16 unit and one byte, so the bytes sort as the units do. */
+static bool plain_key_before(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+    int r = memcmp(a, b, an < bn ? an : bn);
+
+    return r < 0 || (r == 0 && an < bn);
+}
+
 static bool chk_object(struct jcs_check *c, int depth)
 {
     const unsigned char *prev = NULL, *key;
     size_t prev_n = 0, key_n;
-    bool escaped;
+    bool prev_plain = false, plain;
 
     c->p++;
     if (c->p < c->end && *c->p == '}') {
@@ -646,11 +655,13 @@ static bool chk_object(struct jcs_check *c, int depth)
         return true;
     }
     for (;;) {
-        if (!chk_string(c, &key, &key_n, &escaped) ||
-            (prev != NULL && !chk_key_before(prev, prev_n, key, key_n)))
+        if (!chk_string(c, &key, &key_n, &plain) ||
+            (prev != NULL && !(prev_plain && plain ? plain_key_before(prev, prev_n, key, key_n)
+                                                   : chk_key_before(prev, prev_n, key, key_n))))
             return false;
         prev = key;
         prev_n = key_n;
+        prev_plain = plain;
         if (c->p >= c->end || *c->p++ != ':' || !chk_value(c, depth + 1))
             return false;
         if (c->p >= c->end)
@@ -698,7 +709,7 @@ static bool chk_value(struct jcs_check *c, int depth)
 {
     const unsigned char *s;
     size_t n;
-    bool escaped;
+    bool plain;
 
     if (c->p >= c->end)
         return false;
@@ -708,7 +719,7 @@ static bool chk_value(struct jcs_check *c, int depth)
     case '[':
         return depth < DA_MAX_JSON_DEPTH && chk_array(c, depth);
     case '"':
-        return chk_string(c, &s, &n, &escaped);
+        return chk_string(c, &s, &n, &plain);
     case 't':
         return chk_literal(c, "true");
     case 'f':

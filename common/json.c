@@ -31,6 +31,24 @@ enum expect {
     EXPECT_COMMA_OR_CLOSE,
 };
 
+/* A value of the tree being built: links are 1-based indices into the
+ * node array (0: none), texts offsets into the text buffer (SIZE_MAX:
+ * none). Turned into cJSON nodes once the whole text is accepted. */
+struct bnode {
+    int type;
+    int valueint;
+    double valuedouble;
+    size_t child, last, next; /* first and last member, next sibling */
+    size_t key, str;
+};
+
+struct build {
+    struct bnode *nodes;
+    size_t n, cap;
+    char *text; /* decoded keys and strings, each NUL-terminated */
+    size_t text_len, text_cap;
+};
+
 /* State of the validating scan, which builds the tree as it goes. */
 struct scan {
     const unsigned char *p;
@@ -43,11 +61,15 @@ struct scan {
     size_t nkeys, keys_alloc;
     size_t err_off;
     const char *reason;
-    /* the tree: the open container and its last member, per level */
-    cJSON *node[DA_MAX_JSON_DEPTH];
-    cJSON *last[DA_MAX_JSON_DEPTH];
+    /* the tree being built. Plain: cJSON nodes, the open container and
+     * its last member per level. Compact: b, the open container per level
+     * an index into b.nodes. */
+    cJSON *pnode[DA_MAX_JSON_DEPTH];
+    cJSON *plast[DA_MAX_JSON_DEPTH];
     cJSON *root;
-    bool compact;       /* DA_JSON_COMPACT: key and string inside the node */
+    size_t node[DA_MAX_JSON_DEPTH];
+    struct build b;
+    bool compact;       /* DA_JSON_COMPACT: the tree in one block */
     bool have_key;      /* the member's key, read but not placed yet */
     struct key_ref key; /* raw span of that key */
     double number;      /* the number scan_number read */
@@ -448,15 +470,16 @@ static size_t utf8_put(unsigned long cp, char *out)
 /* The scanned string body p[r.off..r.off+r.len) unescaped into dst, which
  * holds r.len + 1 bytes (an escape never grows: \uXXXX is six bytes for at
  * most three, a pair twelve for four). */
-static void string_decode(const unsigned char *p, struct key_ref r, char *dst)
+static size_t string_decode(const unsigned char *p, struct key_ref r, char *dst)
 {
     size_t i = r.off, end = r.off + r.len, run;
     const unsigned char *bs;
+    char *start = dst;
 
     if (!r.esc) {
         memcpy(dst, p + i, r.len);
         dst[r.len] = '\0';
-        return;
+        return r.len;
     }
     while (i < end) {
         bs = memchr(p + i, '\\', end - i);
@@ -468,6 +491,14 @@ static void string_decode(const unsigned char *p, struct key_ref r, char *dst)
             dst += utf8_put(key_next_cp(p, &i), dst);
     }
     *dst = '\0';
+    return (size_t)(dst - start);
+}
+
+static void build_release(struct build *b)
+{
+    cJSON_free(b->nodes);
+    cJSON_free(b->text);
+    memset(b, 0, sizeof(*b));
 }
 
 static void build_fail(struct scan *s)
@@ -477,92 +508,212 @@ static void build_fail(struct scan *s)
     s->build_rc = json_mem_refused ? DA_ERR_TOO_LARGE : DA_ERR_NOMEM;
     s->build_reason =
         json_mem_refused ? "the document needs more memory than allowed" : "out of memory";
-    cJSON_Delete(s->root); /* nothing more is built */
+    build_release(&s->b); /* nothing more is built */
+    cJSON_Delete(s->root);
     s->root = NULL;
 }
 
-static void node_link(struct scan *s, cJSON *n)
+/* Room for one more node; the work buffers are the trees' memory too
+ * (allocated through cJSON's hooks, so the bound on it applies). */
+static bool build_reserve(struct scan *s)
 {
-    cJSON *parent, *last;
+    struct build *b = &s->b;
+    struct bnode *nn;
+    size_t cap;
 
-    if (s->depth == 0) {
-        s->root = n;
-        return;
+    if (b->text == NULL) {
+        /* a string's decoded text and its NUL fit in its raw text with
+         * the quotes: the whole text bounds them all */
+        json_mem_refused = 0;
+        b->text_cap = s->len + 1;
+        b->text = cJSON_malloc(b->text_cap);
+        if (b->text == NULL)
+            return false;
     }
-    parent = s->node[s->depth - 1];
-    last = s->last[s->depth - 1];
-    if (last == NULL) {
-        parent->child = n;
-    } else {
-        last->next = n;
-        n->prev = last;
-    }
-    parent->child->prev = n; /* cJSON keeps the last member there */
-    s->last[s->depth - 1] = n;
+    if (b->n < b->cap)
+        return true;
+    cap = b->cap != 0 ? b->cap * 2 : s->len / 16 + 8;
+    json_mem_refused = 0;
+    if (cap > SIZE_MAX / sizeof(*nn) || (nn = cJSON_malloc(cap * sizeof(*nn))) == NULL)
+        return false;
+    if (b->n != 0)
+        memcpy(nn, b->nodes, b->n * sizeof(*nn));
+    cJSON_free(b->nodes);
+    b->nodes = nn;
+    b->cap = cap;
+    return true;
 }
 
-/* A node of type for the value being scanned, with the pending key, and
- * for a string its raw body str; linked into the tree. NULL when building
- * has stopped. Compact: one block holds the node, its key and its string
- * (the key marked const, the string a reference, so cJSON_Delete frees the
- * block once). */
-static cJSON *node_add(struct scan *s, int type, const struct key_ref *str)
+static size_t build_text(struct build *b, const unsigned char *p, struct key_ref r)
 {
-    size_t kn = s->have_key ? s->key.len + 1 : 0, vn = str != NULL ? str->len + 1 : 0;
-    char *extra;
-    cJSON *n;
+    size_t at = b->text_len;
 
-    s->have_key = false;
-    if (s->build_rc != 0)
+    b->text_len += string_decode(p, r, b->text + at) + 1;
+    return at;
+}
+
+/* Compact: a node of the build, linked as the last member of the open
+ * container. */
+static struct bnode *bnode_add(struct scan *s, int type, bool keyed, const struct key_ref *str)
+{
+    struct build *b = &s->b;
+    struct bnode *n, *parent;
+
+    if (!build_reserve(s)) {
+        build_fail(s);
         return NULL;
-    json_mem_refused = 0;
-    n = cJSON_malloc(sizeof(*n) + (s->compact ? kn + vn : 0));
+    }
+    n = &b->nodes[b->n++];
+    memset(n, 0, sizeof(*n));
+    n->type = type;
+    n->key = keyed ? build_text(b, s->p, s->key) : SIZE_MAX;
+    n->str = str != NULL ? build_text(b, s->p, *str) : SIZE_MAX;
+    if (s->depth > 0) {
+        parent = &b->nodes[s->node[s->depth - 1]];
+        if (parent->last == 0)
+            parent->child = b->n;
+        else
+            b->nodes[parent->last - 1].next = b->n;
+        parent->last = b->n;
+    }
+    return n;
+}
+
+static char *plain_text(struct scan *s, struct key_ref r)
+{
+    char *t = cJSON_malloc(r.len + 1);
+
+    if (t != NULL)
+        string_decode(s->p, r, t);
+    return t;
+}
+
+/* Plain: a cJSON node with its key and string allocated apart, as cJSON's
+ * parser makes it, linked as the last member of the open container (and
+ * as the first member's prev, where cJSON keeps the last one). */
+static cJSON *pnode_add(struct scan *s, int type, bool keyed, const struct key_ref *str)
+{
+    cJSON *n = cJSON_malloc(sizeof(*n)), *parent, *last;
+
     if (n == NULL) {
         build_fail(s);
         return NULL;
     }
     memset(n, 0, sizeof(*n));
     n->type = type;
-    node_link(s, n);
-    extra = (char *)(n + 1);
-    if (kn != 0) {
-        n->string = s->compact ? extra : cJSON_malloc(kn);
-        if (n->string == NULL) {
-            build_fail(s);
-            return NULL;
+    if (s->depth == 0) {
+        s->root = n;
+    } else {
+        parent = s->pnode[s->depth - 1];
+        last = s->plast[s->depth - 1];
+        if (last == NULL) {
+            parent->child = n;
+        } else {
+            last->next = n;
+            n->prev = last;
         }
-        string_decode(s->p, s->key, n->string);
-        if (s->compact)
-            n->type |= cJSON_StringIsConst;
-        extra += kn;
+        parent->child->prev = n;
+        s->plast[s->depth - 1] = n;
     }
-    if (vn != 0) {
-        n->valuestring = s->compact ? extra : cJSON_malloc(vn);
-        if (n->valuestring == NULL) {
-            build_fail(s);
-            return NULL;
-        }
-        string_decode(s->p, *str, n->valuestring);
-        if (s->compact)
-            n->type |= cJSON_IsReference;
+    if ((keyed && (n->string = plain_text(s, s->key)) == NULL) ||
+        (str != NULL && (n->valuestring = plain_text(s, *str)) == NULL)) {
+        build_fail(s); /* n is in the tree: freed with it */
+        return NULL;
     }
     return n;
 }
 
-/* cJSON's own reading of a number into valueint */
-static void node_number(struct scan *s)
+/* A value of type for the text being scanned, with the pending key, and
+ * for a string its raw body str, for a number its value. */
+static void node_add(struct scan *s, int type, const struct key_ref *str, double number)
 {
-    cJSON *n = node_add(s, cJSON_Number, NULL);
+    bool keyed = s->have_key;
+    int valueint = 0;
 
-    if (n == NULL)
+    s->have_key = false;
+    if (s->build_rc != 0)
         return;
-    n->valuedouble = s->number;
-    if (s->number >= INT_MAX)
-        n->valueint = INT_MAX;
-    else if (s->number <= (double)INT_MIN)
-        n->valueint = INT_MIN;
-    else
-        n->valueint = (int)s->number;
+    json_mem_refused = 0;
+    if (type == cJSON_True)
+        valueint = 1; /* as cJSON sets it */
+    else if (type == cJSON_Number && number >= INT_MAX)
+        valueint = INT_MAX; /* cJSON's own reading of a number into valueint */
+    else if (type == cJSON_Number && number <= (double)INT_MIN)
+        valueint = INT_MIN;
+    else if (type == cJSON_Number)
+        valueint = (int)number;
+    if (s->compact) {
+        struct bnode *n = bnode_add(s, type, keyed, str);
+
+        if (n != NULL) {
+            n->valueint = valueint;
+            n->valuedouble = number;
+        }
+    } else {
+        cJSON *n = pnode_add(s, type, keyed, str);
+
+        if (n != NULL) {
+            n->valueint = valueint;
+            n->valuedouble = number;
+        }
+    }
+}
+
+/* Links of o[] from the build's indices (cJSON's: each first member's
+ * prev is the last member). */
+static void link_nodes(const struct build *b, cJSON *o)
+{
+    size_t i, c, prev;
+
+    for (i = 0; i < b->n; i++) {
+        const struct bnode *n = &b->nodes[i];
+
+        o[i].next = n->next != 0 ? &o[n->next - 1] : NULL;
+        o[i].child = n->child != 0 ? &o[n->child - 1] : NULL;
+        if (n->child == 0)
+            continue;
+        o[n->child - 1].prev = &o[n->last - 1];
+        for (prev = n->child, c = b->nodes[prev - 1].next; c != 0;
+             prev = c, c = b->nodes[c - 1].next)
+            o[c - 1].prev = &o[prev - 1];
+    }
+}
+
+/* Compact: one block, the root first, then every other node, then the
+ * texts. Every node is marked a reference and every key const, so
+ * cJSON_Delete of the root frees the block alone: it neither walks the
+ * members nor frees a text. */
+static int tree_compact(const struct build *b, cJSON **root)
+{
+    size_t i, nodes = b->n * sizeof(cJSON);
+    char *text;
+    cJSON *o;
+
+    if (b->n > (SIZE_MAX - b->text_len) / sizeof(cJSON))
+        return DA_ERR_TOO_LARGE;
+    json_mem_refused = 0;
+    o = cJSON_malloc(nodes + b->text_len);
+    if (o == NULL)
+        return json_mem_refused ? DA_ERR_TOO_LARGE : DA_ERR_NOMEM;
+    text = (char *)o + nodes;
+    memcpy(text, b->text, b->text_len);
+    for (i = 0; i < b->n; i++) {
+        const struct bnode *n = &b->nodes[i];
+
+        memset(&o[i], 0, sizeof(o[i]));
+        o[i].type = n->type | cJSON_IsReference;
+        o[i].valueint = n->valueint;
+        o[i].valuedouble = n->valuedouble;
+        if (n->key != SIZE_MAX) {
+            o[i].string = text + n->key;
+            o[i].type |= cJSON_StringIsConst;
+        }
+        if (n->str != SIZE_MAX)
+            o[i].valuestring = text + n->str;
+    }
+    link_nodes(b, o);
+    *root = o;
+    return 0;
 }
 
 /* Keys of the object being closed are keys[from..nkeys). */
@@ -596,8 +747,11 @@ static int scan_open(struct scan *s, enum expect *e)
 
     if (s->depth >= DA_MAX_JSON_DEPTH)
         return scan_fail(s, s->pos, DA_ERR_JSON_DEPTH, "nesting too deep");
-    s->node[s->depth] = node_add(s, c == '{' ? cJSON_Object : cJSON_Array, NULL);
-    s->last[s->depth] = NULL;
+    node_add(s, c == '{' ? cJSON_Object : cJSON_Array, NULL, 0);
+    /* the container just added (not read once building has stopped) */
+    s->node[s->depth] = s->b.n - 1;
+    s->pnode[s->depth] = s->depth == 0 ? s->root : s->plast[s->depth - 1];
+    s->plast[s->depth] = NULL;
     s->open[s->depth] = c;
     s->key_start[s->depth] = s->nkeys;
     s->depth++;
@@ -631,7 +785,7 @@ static int scan_string_value(struct scan *s)
         return r;
     body.len = s->pos - body.off - 1;
     body.esc = s->str_esc;
-    node_add(s, cJSON_String, &body);
+    node_add(s, cJSON_String, &body, 0);
     return 0;
 }
 
@@ -640,20 +794,17 @@ static int scan_number_value(struct scan *s)
     int r = scan_number(s);
 
     if (r == 0)
-        node_number(s);
+        node_add(s, cJSON_Number, NULL, s->number);
     return r;
 }
 
 static int scan_literal_value(struct scan *s, const char *word, int type)
 {
     int r = scan_literal(s, word);
-    cJSON *n;
 
     if (r != 0)
         return r;
-    n = node_add(s, type, NULL);
-    if (n != NULL && type == cJSON_True)
-        n->valueint = 1; /* as cJSON sets it */
+    node_add(s, type, NULL, 0);
     return 0;
 }
 
@@ -810,12 +961,21 @@ int da_json_parse_opts(const char *text, size_t len, size_t cap, unsigned flags,
         r = scan_document(&s);
     if (r == 0 && s.build_rc != 0)
         r = scan_fail(&s, 0, s.build_rc, s.build_reason);
+    if (r == 0) {
+        if (s.compact)
+            r = tree_compact(&s.b, out);
+        else
+            *out = s.root;
+        if (r != 0)
+            r = scan_fail(&s, 0, r,
+                          r == DA_ERR_TOO_LARGE ? "the document needs more memory than allowed"
+                                                : "out of memory");
+    }
     if (r != 0) {
         set_error(err, text, len, s.err_off, s.reason);
         cJSON_Delete(s.root);
-    } else {
-        *out = s.root;
     }
+    build_release(&s.b);
     free(s.keys);
     return r;
 }

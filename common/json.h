@@ -53,13 +53,15 @@ size_t da_json_memory_peak(int reset);
 int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
                      struct da_json_error *err);
 
-/* da_json_parse_opts flags. DA_JSON_COMPACT: each value is one allocation
- * holding the node, its key and its string (the key flagged
- * cJSON_StringIsConst, a string cJSON_IsReference), so building and freeing
- * the tree costs a third of the allocations. Such a tree is read only:
- * cJSON_Delete of the root frees it; nothing in it may be changed, detached,
- * replaced or duplicated with cJSON_Duplicate (a copy would keep pointing
- * at the original's keys). */
+/* da_json_parse_opts flags. DA_JSON_COMPACT: the whole tree is one
+ * allocation (nodes, keys and strings), made once the text is accepted;
+ * every node is flagged cJSON_IsReference and every key
+ * cJSON_StringIsConst, so cJSON_Delete of the root frees the block and
+ * nothing else. Such a tree is read only: only its root may be deleted;
+ * nothing in it may be changed, detached, replaced or deleted, nor copied
+ * with cJSON_Duplicate (the copy would keep pointing at the block's keys).
+ * While it is built, two work buffers (nodes as indices, texts) hold it;
+ * they go through the same hooks and bound as the tree. */
 #define DA_JSON_COMPACT 1u
 
 /* da_json_parse_ex with flags (0 or DA_JSON_COMPACT); other bits:
