@@ -332,8 +332,8 @@ static int scan_number(struct scan *s)
 {
     size_t start = s->pos, n, i;
     char tmp[DA_JSON_NUMBER_MAX + 1];
-    char point = localeconv()->decimal_point[0];
-    char *end = NULL;
+    char point, *end = NULL;
+    uint64_t v = 0;
     double d;
     int r;
 
@@ -343,6 +343,18 @@ static int scan_number(struct scan *s)
     n = s->pos - start;
     if (n > DA_JSON_NUMBER_MAX)
         return scan_fail(s, start, DA_ERR_JSON_NUMBER, "number has too many characters");
+    /* an integer of at most 15 digits is below 2^53: exact as a double,
+     * the value strtod gives (-0 included) */
+    i = s->p[start] == '-' ? 1 : 0;
+    if (n - i <= 15) {
+        for (; i < n && s->p[start + i] >= '0' && s->p[start + i] <= '9'; i++)
+            v = v * 10 + (uint64_t)(s->p[start + i] - '0');
+        if (i == n) {
+            s->number = s->p[start] == '-' ? -(double)v : (double)v;
+            return 0;
+        }
+    }
+    point = localeconv()->decimal_point[0];
     for (i = 0; i < n; i++)
         tmp[i] = s->p[start + i] == '.' ? point : (char)s->p[start + i];
     tmp[n] = '\0';
