@@ -718,6 +718,10 @@ static int evaluate(struct ingest *g)
                                         &g->verdict, &g->controls, &g->compliant);
     g->rec.pending = g->pending.fresh;
     g->rec.n_pending = g->pending.n_fresh;
+    g->rec.pending_gone = g->pending.gone;
+    g->rec.n_pending_gone = g->pending.n_gone;
+    g->rec.pending_back = g->pending.back;
+    g->rec.n_pending_back = g->pending.n_back;
     cJSON_Delete(pending);
     return rc;
 }

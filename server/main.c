@@ -259,6 +259,28 @@ static int stale_event(const char *agent_id, void *arg)
     return 0;
 }
 
+#define RECLAIM_PAGES     2048 /* pages per step: 8 MiB of 4 KiB pages, one short write */
+#define RECLAIM_MAX_STEPS 256  /* per pass (2 GiB); the rest at the next */
+
+/* Free pages that deletions left in the database file go back to the file
+ * system in bounded steps, each its own write, so reports keep flowing
+ * between them. */
+static void reclaim(struct srv_ctx *ctx)
+{
+    int64_t left = 1;
+    int i;
+
+    for (i = 0; left > 0 && i < RECLAIM_MAX_STEPS; i++) {
+        if (srv_store_reclaim(ctx->store, RECLAIM_PAGES, &left) != 0) {
+            da_error_f("store: free space not reclaimed");
+            return;
+        }
+    }
+    if (i > 1)
+        da_info_f("store: free space reclaimed in %d step(s), %lld free page(s) left", i,
+                  (long long)left);
+}
+
 /* Agents about to be marked stale get their event, then the mark. */
 static void sweep(struct srv_ctx *ctx)
 {
@@ -273,6 +295,7 @@ static void sweep(struct srv_ctx *ctx)
         da_error_f("staleness sweep: agents not listed");
     if (srv_store_sweep_stale(ctx->store, now, &changed) == 0 && changed > 0)
         da_info_f("staleness sweep: %d agent(s) became stale", changed);
+    reclaim(ctx);
 }
 
 #define RETENTION_MAX_BATCHES 100 /* per run; the rest waits for the next */
@@ -298,6 +321,7 @@ static void retention_sweep(struct srv_ctx *ctx)
     }
     if (total > 0)
         da_info_f("retention sweep: evidence of %d report(s) removed", total);
+    reclaim(ctx);
 }
 
 #define POLICY_REFRESH_S 5 /* several instances: a rotation reaches the others within this */

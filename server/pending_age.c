@@ -8,19 +8,35 @@
 #include "caps.h"
 #include "err.h"
 #include "render.h"
+#include "picky.h"
 
 #define SRV_PENDING_MAX       65536 /* entries of one report's pending list */
 #define SRV_PENDING_FIELD_MAX 1024  /* name, arch or version */
+
+static void gone_free(struct srv_pending_set *set)
+{
+    for (size_t i = 0; i < set->n_gone; i++) {
+        free(DA_UNCONST(set->gone[i].name));
+        free(DA_UNCONST(set->gone[i].arch));
+        free(DA_UNCONST(set->gone[i].candidate));
+    }
+    free(set->gone);
+    set->gone = NULL;
+    set->n_gone = set->gone_cap = 0;
+}
 
 static void set_unknown(struct srv_pending_set *set, const char *reason, const char *detail)
 {
     free(set->v);
     free(set->security);
     free(set->fresh);
+    free(set->back);
+    gone_free(set);
     set->v = NULL;
     set->security = NULL;
     set->fresh = NULL;
-    set->n = set->n_fresh = 0;
+    set->back = NULL;
+    set->n = set->n_fresh = set->n_back = 0;
     snprintf(set->unknown, sizeof(set->unknown), "%s", reason);
     snprintf(set->detail, sizeof(set->detail), "%s", detail);
 }
@@ -30,6 +46,31 @@ static const char *field(const cJSON *o, const char *key)
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 
     return s != NULL && s[0] != '\0' && strlen(s) < SRV_PENDING_FIELD_MAX ? s : NULL;
+}
+
+/* A recorded upgrade the report's list leaves out: copied, to be marked. */
+static int left_out(const struct srv_pending_seen *row, void *ctx)
+{
+    struct srv_pending_set *set = ctx;
+    struct srv_pending_seen *e;
+
+    if (set->n_gone == set->gone_cap) {
+        size_t cap = set->gone_cap != 0 ? 2 * set->gone_cap : 16;
+        struct srv_pending_seen *v = realloc(set->gone, cap * sizeof(*v));
+
+        if (v == NULL)
+            return DA_ERR_NOMEM;
+        set->gone = v;
+        set->gone_cap = cap;
+    }
+    e = &set->gone[set->n_gone];
+    memset(e, 0, sizeof(*e));
+    e->name = strdup(row->name);
+    e->arch = strdup(row->arch);
+    e->candidate = strdup(row->candidate);
+    e->first_seen = row->first_seen;
+    set->n_gone++;
+    return e->name != NULL && e->arch != NULL && e->candidate != NULL ? 0 : DA_ERR_NOMEM;
 }
 
 int srv_pending_load(struct srv_store *s, const char *agent_id, const cJSON *evidence, int64_t now,
@@ -59,8 +100,9 @@ int srv_pending_load(struct srv_store *s, const char *agent_id, const cJSON *evi
     }
     set->v = calloc(n != 0 ? n : 1, sizeof(*set->v));
     set->fresh = calloc(n != 0 ? n : 1, sizeof(*set->fresh));
+    set->back = calloc(n != 0 ? n : 1, sizeof(*set->back));
     set->security = calloc(n != 0 ? n : 1, 1);
-    if (set->v == NULL || set->fresh == NULL || set->security == NULL)
+    if (set->v == NULL || set->fresh == NULL || set->back == NULL || set->security == NULL)
         return DA_ERR_NOMEM;
     cJSON_ArrayForEach(it, pending)
     {
@@ -78,8 +120,10 @@ int srv_pending_load(struct srv_store *s, const char *agent_id, const cJSON *evi
         set->security[i++] = cJSON_IsTrue(sec) ? 1 : 0;
     }
     set->n = i;
-    rc = srv_store_pending_seen_get(s, agent_id, set->v, set->n);
+    rc = srv_store_pending_seen_read(s, agent_id, set->v, set->n, left_out, set);
     for (i = 0; rc == 0 && i < set->n; i++) {
+        if (set->v[i].gone_at != 0)
+            set->back[set->n_back++] = set->v[i];
         if (set->v[i].first_seen == 0) {
             set->v[i].first_seen = now;
             set->fresh[set->n_fresh++] = set->v[i];
@@ -145,5 +189,7 @@ void srv_pending_set_free(struct srv_pending_set *set)
     free(set->v);
     free(set->security);
     free(set->fresh);
+    free(set->back);
+    gone_free(set);
     memset(set, 0, sizeof(*set));
 }

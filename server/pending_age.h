@@ -25,6 +25,13 @@ struct srv_pending_set {
     /* the entries the agent never listed before, to store with the report */
     struct srv_pending_seen *fresh;
     size_t n_fresh;
+    /* the agent's recorded upgrades this list leaves out (texts owned), and
+     * the entries listed again after a report left them out: marked with
+     * the report (srv_report.pending_gone, pending_back) */
+    struct srv_pending_seen *gone;
+    size_t n_gone, gone_cap;
+    struct srv_pending_seen *back;
+    size_t n_back;
     /* when the evidence's patches.pending is not a list of upgrades: the
      * fact is unknown, with this reason and detail */
     char unknown[32];

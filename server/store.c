@@ -141,6 +141,7 @@ int srv_store_lease(struct srv_store *s, enum srv_lease kind, bool *held)
 }
 
 struct fleet_fill_job {
+    struct srv_fleet_cache *cache;
     int64_t since;
     int filled;
     char after[256], next[256];
@@ -152,7 +153,7 @@ static int fleet_fill_job(struct srv_conn *db, void *arg)
 
     /* a transaction run again starts from the same agent */
     snprintf(j->next, sizeof(j->next), "%s", j->after);
-    return srv_fleet_fill_batch(db, j->since, 256, j->next, sizeof(j->next), &j->filled);
+    return srv_fleet_fill_batch(db, j->cache, j->since, 1024, j->next, sizeof(j->next), &j->filled);
 }
 
 static int fleet_fold_job(struct srv_conn *db, void *arg)
@@ -174,12 +175,15 @@ static int fleet_fill(struct srv_store *s)
 
     memset(&j, 0, sizeof(j));
     j.since = now_s() - SRV_FLEET_WINDOW_S;
-    do {
+    rc = srv_fleet_cache_new(&j.cache);
+    while (rc == 0) {
         rc = submit(s, fleet_fill_job, &j);
         total += rc == 0 ? j.filled : 0;
-        if (rc == 0)
-            memcpy(j.after, j.next, sizeof(j.after));
-    } while (rc == 0 && j.filled > 0);
+        if (rc != 0 || j.filled == 0)
+            break;
+        memcpy(j.after, j.next, sizeof(j.after));
+    }
+    srv_fleet_cache_free(j.cache);
     if (rc == 0 && total > 0) /* one count row per group again */
         rc = submit(s, fleet_fold_job, NULL);
     if (rc == 0 && total > 0)
@@ -273,6 +277,14 @@ int srv_store_bytes(struct srv_store *s, int64_t *bytes)
 {
     *bytes = 0;
     return s->ops->bytes(s->eng, bytes);
+}
+
+int srv_store_reclaim(struct srv_store *s, unsigned pages, int64_t *left)
+{
+    *left = 0;
+    if (pages == 0 || pages > SRV_RECLAIM_PAGES_MAX)
+        return DA_ERR_INVALID_ARG;
+    return s->ops->reclaim != NULL ? s->ops->reclaim(s->eng, pages, left) : 0;
 }
 
 /* ---- vendors ---- */
@@ -1046,10 +1058,13 @@ int srv_store_agent_reenroll(struct srv_store *s, const char *id, const unsigned
     return submit(s, agent_reenroll_job, &j);
 }
 
+#define PENDING_GONE_BATCH 20000 /* pending_seen rows deleted per sweep */
+
 struct sweep_job {
     int64_t cutoff;
     int64_t now;
     int changed;
+    int pending_deleted;
 };
 
 static int sweep_job(struct srv_conn *db, void *arg)
@@ -1080,13 +1095,21 @@ static int sweep_job(struct srv_conn *db, void *arg)
                          j->now - 3600);
     if (rc == 0)
         rc = srv_run(st, NULL);
+    /* first-seen times of upgrades no report listed for SRV_PENDING_GONE_KEEP_S,
+     * PENDING_GONE_BATCH rows a pass (the rest at the next) */
+    if (rc == 0)
+        rc = srv_exec(db, &j->pending_deleted,
+                      "DELETE FROM pending_seen WHERE (agent_id, name, arch, candidate) IN"
+                      " (SELECT agent_id, name, arch, candidate FROM pending_seen"
+                      " WHERE gone_at <> 0 AND gone_at < ?1 LIMIT ?2)",
+                      "ii", j->now - (int64_t)SRV_PENDING_GONE_KEEP_S, (int64_t)PENDING_GONE_BATCH);
     /* the fleet summary's count deltas folded, its old changes dropped */
     return rc != 0 ? rc : srv_fleet_fold(db, j->now - 2 * (int64_t)SRV_FLEET_WINDOW_S);
 }
 
 int srv_store_sweep_stale(struct srv_store *s, int64_t now, int *changed)
 {
-    struct sweep_job j = {now - (int64_t)s->stale_after, now, 0};
+    struct sweep_job j = {now - (int64_t)s->stale_after, now, 0, 0};
     int rc = submit(s, sweep_job, &j);
 
     *changed = j.changed;
@@ -2212,6 +2235,48 @@ static int pending_seen_insert(struct srv_conn *db, const struct srv_report *r)
     return rc;
 }
 
+/* Marks rows of the agent gone (at > 0: only rows not marked yet) or
+ * pending again (at 0), SEEN_ROWS to a statement. */
+static int pending_seen_mark(struct srv_conn *db, const char *agent_id,
+                             const struct srv_pending_seen *v, size_t n, int64_t at)
+{
+    struct srv_param p[2 + 3 * SEEN_ROWS];
+    struct srv_stmt *st = NULL;
+    char sql[256 + SEEN_ROWS * 64];
+    int rc = 0;
+
+    memset(p, 0, sizeof(p));
+    p[0].type = 't';
+    p[0].p = agent_id;
+    p[1].type = 'i';
+    p[1].i = at;
+    for (size_t i = 0; rc == 0 && i < n; i += SEEN_ROWS) {
+        size_t k = n - i < SEEN_ROWS ? n - i : SEEN_ROWS, o;
+
+        o = (size_t)snprintf(
+            sql, sizeof(sql),
+            "UPDATE pending_seen SET gone_at = ?2 WHERE agent_id = ?1 AND %s AND (",
+            at != 0 ? "gone_at = 0" : "gone_at <> 0");
+        for (size_t j = 0; j < k; j++) {
+            struct srv_param *q = &p[2 + 3 * j];
+            unsigned b = (unsigned)(3 + 3 * j);
+
+            q[0].type = q[1].type = q[2].type = 't';
+            q[0].p = v[i + j].name;
+            q[1].p = v[i + j].arch;
+            q[2].p = v[i + j].candidate;
+            o += (size_t)snprintf(sql + o, sizeof(sql) - o,
+                                  "%s(name = ?%u AND arch = ?%u AND candidate = ?%u)",
+                                  j == 0 ? "" : " OR ", b, b + 1, b + 2);
+        }
+        snprintf(sql + o, sizeof(sql) - o, ")");
+        rc = srv_prepare_params(db, &st, sql, p, (unsigned)(2 + 3 * k));
+        if (rc == 0)
+            rc = srv_run(st, NULL);
+    }
+    return rc;
+}
+
 struct report_put_job {
     const struct srv_report *r;
     int format;
@@ -2259,6 +2324,11 @@ static int report_put_job(struct srv_conn *db, void *arg)
         rc = srv_fleet_report(db, r, j->shape_json, j->shape_digest);
     if (rc == 0)
         rc = pending_seen_insert(db, r);
+    if (rc == 0)
+        rc = pending_seen_mark(db, r->agent_id, r->pending_gone, r->n_pending_gone,
+                               r->received_at > 0 ? r->received_at : 1);
+    if (rc == 0)
+        rc = pending_seen_mark(db, r->agent_id, r->pending_back, r->n_pending_back, 0);
     return rc;
 }
 
@@ -2282,51 +2352,61 @@ static int seen_sort(const void *x, const void *y)
 
 /* One read of the agent's rows, each looked up among the entries sorted in
  * memory: one statement per report instead of one per entry. The rows'
- * order is not relied on (an engine's collation need not be byte order). */
-int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
-                               struct srv_pending_seen *v, size_t n)
+ * order is not relied on (an engine's collation need not be byte order).
+ * A row no entry matches and not yet marked gone goes to left_out. */
+int srv_store_pending_seen_read(struct srv_store *s, const char *agent_id,
+                                struct srv_pending_seen *v, size_t n, srv_pending_seen_cb left_out,
+                                void *ctx)
 {
-    struct srv_pending_seen **order;
+    struct srv_pending_seen **order = NULL;
     struct srv_stmt *st = NULL;
     size_t i;
     int slot, rc, src = SRV_DONE;
     struct srv_conn *db;
 
     for (i = 0; i < n; i++)
-        v[i].first_seen = 0;
-    if (n == 0)
+        v[i].first_seen = v[i].gone_at = 0;
+    if (n == 0 && left_out == NULL)
         return 0;
-    order = calloc(n, sizeof(*order));
-    if (order == NULL)
-        return DA_ERR_NOMEM;
-    for (i = 0; i < n; i++)
-        order[i] = &v[i];
-    qsort(order, n, sizeof(*order), seen_sort);
+    if (n > 0) {
+        order = calloc(n, sizeof(*order));
+        if (order == NULL)
+            return DA_ERR_NOMEM;
+        for (i = 0; i < n; i++)
+            order[i] = &v[i];
+        qsort(order, n, sizeof(*order), seen_sort);
+    }
     db = reader_get(s, &slot);
     rc = srv_prepare(db, &st,
-                     "SELECT name, arch, candidate, first_seen FROM pending_seen"
+                     "SELECT name, arch, candidate, first_seen, gone_at FROM pending_seen"
                      " WHERE agent_id = ?1",
                      "t", agent_id);
     while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
-        const char *name = srv_col_text(st, 0), *arch = srv_col_text(st, 1),
-                   *candidate = srv_col_text(st, 2);
-        int64_t first_seen = srv_col_int64(st, 3);
+        struct srv_pending_seen row = {srv_col_text(st, 0), srv_col_text(st, 1),
+                                       srv_col_text(st, 2), srv_col_int64(st, 3),
+                                       srv_col_int64(st, 4)};
         size_t lo = 0, hi = n;
+        bool found = false;
 
-        if (name == NULL || arch == NULL || candidate == NULL) {
+        if (row.name == NULL || row.arch == NULL || row.candidate == NULL) {
             rc = DA_ERR_STORE;
             break;
         }
         while (lo < hi) { /* the first entry not below the row */
             size_t mid = lo + (hi - lo) / 2;
 
-            if (seen_order(order[mid], name, arch, candidate) < 0)
+            if (seen_order(order[mid], row.name, row.arch, row.candidate) < 0)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        for (; lo < n && seen_order(order[lo], name, arch, candidate) == 0; lo++)
-            order[lo]->first_seen = first_seen; /* the same entry twice: both */
+        for (; lo < n && seen_order(order[lo], row.name, row.arch, row.candidate) == 0; lo++) {
+            order[lo]->first_seen = row.first_seen; /* the same entry twice: both */
+            order[lo]->gone_at = row.gone_at;
+            found = true;
+        }
+        if (!found && row.gone_at == 0 && left_out != NULL)
+            rc = left_out(&row, ctx);
     }
     if (rc == 0 && src < 0)
         rc = src;
@@ -2334,6 +2414,12 @@ int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
     reader_put(s, slot);
     free(order);
     return rc;
+}
+
+int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
+                               struct srv_pending_seen *v, size_t n)
+{
+    return srv_store_pending_seen_read(s, agent_id, v, n, NULL, NULL);
 }
 
 int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
@@ -2519,27 +2605,65 @@ void srv_report_free(struct srv_report *r)
     free(r);
 }
 
-int srv_store_reports_walk(struct srv_conn *db, const char *agent_id, srv_report_cb cb, void *ctx)
+/* One statement for a key range of agents the fleet summary has not
+ * filled: their reports of the window and, per agent, the newest one
+ * before it (the predecessor of the window's oldest, or the newest report
+ * of an agent silent since), with the verdict's key but not the verdict. */
+int srv_store_fleet_scan(struct srv_conn *db, const char *after, const char *last, int64_t since,
+                         srv_fleet_scan_cb cb, void *ctx)
 {
     struct srv_stmt *st = NULL;
     int rc, src = SRV_DONE;
 
-    rc = srv_prepare(db, &st,
-                     "SELECT " REPORT_COLUMNS " FROM reports WHERE agent_id = ?1"
-                     " ORDER BY received_at DESC, id DESC",
-                     "t", agent_id);
+    rc = srv_prepare(
+        db, &st,
+        "SELECT r.agent_id, r.id, r.received_at, r.compliant, r.format, r.verdict_sha256,"
+        " CASE WHEN r.format = 0 THEN r.verdict_json END FROM fleet_current f"
+        " JOIN reports r ON r.agent_id = f.agent_id AND r.received_at >= ?3"
+        " WHERE f.filled = 0 AND f.agent_id > ?1 AND f.agent_id <= ?2"
+        " UNION ALL"
+        " SELECT r.agent_id, r.id, r.received_at, r.compliant, r.format, r.verdict_sha256,"
+        " CASE WHEN r.format = 0 THEN r.verdict_json END FROM fleet_current f"
+        " JOIN reports r ON r.id = (SELECT p.id FROM reports p WHERE p.agent_id = f.agent_id"
+        " AND p.received_at < ?3 ORDER BY p.received_at DESC, p.id DESC LIMIT 1)"
+        " WHERE f.filled = 0 AND f.agent_id > ?1 AND f.agent_id <= ?2"
+        " ORDER BY 1, 3 DESC, 2 DESC",
+        "tti", after, last, since);
     while (rc == 0 && (src = srv_step(st)) == SRV_ROW) {
-        struct srv_report *r = NULL;
+        struct srv_fleet_scan_row row;
 
-        rc = report_from_row(db, st, LOAD_VERDICT, &r);
+        memset(&row, 0, sizeof(row));
+        row.agent_id = srv_col_text(st, 0);
+        row.id = srv_col_text(st, 1);
+        row.at = srv_col_int64(st, 2);
+        row.compliant = srv_col_int(st, 3) != 0;
+        if (srv_col_int(st, 4) == 1) {
+            if (!srv_col_fixed(st, 5, row.verdict_key, 32))
+                rc = DA_ERR_STORE_CORRUPT;
+        } else if ((row.verdict_json = srv_col_text(st, 6)) == NULL ||
+                   da_sha256(row.verdict_json, strlen(row.verdict_json), row.verdict_key) != 0) {
+            rc = DA_ERR_STORE;
+        }
+        if (rc == 0 && (row.agent_id == NULL || row.id == NULL))
+            rc = DA_ERR_STORE;
         if (rc == 0)
-            rc = cb(r, ctx);
-        srv_report_free(r);
+            rc = cb(db, &row, ctx);
     }
     if (rc == 0 && src < 0)
         rc = src;
     srv_release(st);
-    return rc == SRV_FLEET_STOP ? 0 : rc;
+    return rc;
+}
+
+int srv_store_fleet_verdict(struct srv_conn *db, const char *agent_id, const unsigned char key[32],
+                            char **verdict_json)
+{
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    int rc = blob_get(db, agent_id, key, &raw, &len);
+
+    *verdict_json = rc == 0 ? (char *)raw : NULL;
+    return rc;
 }
 
 int srv_store_fleet_status(struct srv_store *s, int64_t vendor_id, int64_t now,

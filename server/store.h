@@ -134,7 +134,16 @@ struct srv_pending_seen {
     const char *arch;
     const char *candidate;
     int64_t first_seen; /* Unix seconds; from a get, 0 when never listed */
+    /* from a get: when the agent's reports stopped listing it (0: listed
+     * by its newest report with a known pending list, or never listed) */
+    int64_t gone_at;
 };
+
+/* Rows of pending_seen that no report lists any more are kept this long
+ * after the first report that left them out, then the staleness sweep
+ * deletes them: a report that leaves an upgrade out does not restart its
+ * age unless every report leaves it out for this long. */
+#define SRV_PENDING_GONE_KEEP_S (30 * 86400)
 
 /* A difference between an agent's reference boot state and a later
  * report's: what (secure_boot, keys, authorities, boot_applications) with
@@ -183,6 +192,14 @@ struct srv_report {
      * before are recorded with their first_seen (not loaded by gets) */
     const struct srv_pending_seen *pending;
     size_t n_pending;
+    /* put: the agent's recorded upgrades this report's pending list leaves
+     * out (marked gone at received_at unless already marked), and those it
+     * lists again after they were marked (marked pending again, keeping
+     * their first_seen); only for a report whose pending list is known */
+    const struct srv_pending_seen *pending_gone;
+    size_t n_pending_gone;
+    const struct srv_pending_seen *pending_back;
+    size_t n_pending_back;
     /* put: the agent's IMA state to store (NULL: left as it is), and the
      * state it was computed from (NULL: none was stored) */
     const struct srv_ima_state *ima;
@@ -471,12 +488,20 @@ int srv_store_nonce_used(struct srv_store *s, const char *agent_id,
  * take writes. */
 int srv_store_probe_write(struct srv_store *s, int64_t now);
 
-/* First-seen times of pending upgrades: fills v[i].first_seen from the
- * agent's verified reports (0 for a triple never listed). A triple stays
- * recorded after it stops being pending, so leaving it out of a report does
- * not restart its age. */
+/* First-seen times of pending upgrades: fills v[i].first_seen and
+ * v[i].gone_at from the agent's verified reports (0 for a triple never
+ * listed). A triple stays recorded after it stops being pending, so leaving
+ * it out of a report does not restart its age; the staleness sweep deletes
+ * it SRV_PENDING_GONE_KEEP_S after the first report that left it out. */
 int srv_store_pending_seen_get(struct srv_store *s, const char *agent_id,
                                struct srv_pending_seen *v, size_t n);
+/* The same, and left_out(row, ctx) for each of the agent's recorded triples
+ * that is not among v and not yet marked gone (row's texts are borrowed for
+ * the call; a nonzero return stops the read and is returned). */
+typedef int (*srv_pending_seen_cb)(const struct srv_pending_seen *row, void *ctx);
+int srv_store_pending_seen_read(struct srv_store *s, const char *agent_id,
+                                struct srv_pending_seen *v, size_t n, srv_pending_seen_cb left_out,
+                                void *ctx);
 
 /* Package inventory digests seen with full inventories. */
 int srv_store_inventory_known(struct srv_store *s, const char *sha256_hex, bool *known);
@@ -592,9 +617,9 @@ struct srv_fleet_change {
 typedef int (*srv_fleet_change_cb)(const struct srv_fleet_change *c, void *ctx);
 /* Changes at or after since of one vendor's machines (or all: 0): the
  * newest `limit` of report changes, the newest `limit` of boot changes,
- * and the status events among the newest 500 audit events of each of
- * agent_stale, agent_revoked and agent_readmitted. Not in time order
- * across kinds (the caller sorts). */
+ * and the newest 500 status events of each of agent_stale, agent_revoked
+ * and agent_readmitted (of all vendors, or of the vendor's own machines).
+ * Not in time order across kinds (the caller sorts). */
 int srv_store_fleet_changes(struct srv_store *s, int64_t vendor_id, int64_t since, unsigned limit,
                             srv_fleet_change_cb cb, void *ctx);
 
@@ -602,6 +627,15 @@ int srv_store_fleet_changes(struct srv_store *s, int64_t vendor_id, int64_t sinc
  * (page_count - freelist_count) times page_size, as of the last commit;
  * PostgreSQL's pg_database_size of the store's database. */
 int srv_store_bytes(struct srv_store *s, int64_t *bytes);
+/* Free space back to the file system after deletions (retention, sweeps):
+ * SQLite moves up to pages pages (1..SRV_RECLAIM_PAGES_MAX) from the end of
+ * the file into free pages and truncates it at the next checkpoint, as one
+ * short write (PRAGMA incremental_vacuum); *left gets the free pages that
+ * remain, so the caller repeats while it is not 0, letting other writes run
+ * between the steps. PostgreSQL reuses free space itself: 0 and *left 0.
+ * DA_ERR_INVALID_ARG, DA_ERR_STORE. */
+#define SRV_RECLAIM_PAGES_MAX 65536
+int srv_store_reclaim(struct srv_store *s, unsigned pages, int64_t *left);
 
 struct srv_histogram;
 /* Where the store records how long writes (queue to durable commit) and

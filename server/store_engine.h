@@ -107,6 +107,10 @@ struct srv_engine_ops {
     /* Bytes the stored data occupies (SQLite: pages in use times the page
      * size; PostgreSQL: pg_database_size or the tables' sizes). */
     int (*bytes)(struct srv_engine *e, int64_t *out);
+    /* Give back to the file system up to pages pages of the database's
+     * free space, as one write; *left gets the free pages still kept.
+     * NULL: the engine reuses free space itself (PostgreSQL: VACUUM). */
+    int (*reclaim)(struct srv_engine *e, unsigned pages, int64_t *left);
 };
 
 extern const struct srv_engine_ops srv_engine_sqlite;

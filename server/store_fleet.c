@@ -8,6 +8,7 @@
 #include "digest.h"
 #include "err.h"
 #include "json.h"
+#include "picky.h"
 
 #define FLEET_SCAN_MAX  5000 /* reports read per agent when filling */
 #define FLEET_AUDIT_MAX 500  /* newest audit events read per status action */
@@ -319,30 +320,188 @@ int srv_fleet_report(struct srv_conn *db, const struct srv_report *r, const char
 
 /* ---- filling after the migration ---- */
 
+#define CACHE_MAX 8192 /* verdict shapes kept; a fuller cache is emptied at a batch's start */
+#define MOVES_MAX 256  /* count moves summed per batch before they are written */
+
+struct cache_entry {
+    unsigned char key[32]; /* SHA-256 of the verdict's text */
+    char digest[65];       /* of its shape */
+    char *shape;
+    unsigned put_batch; /* the batch that last wrote its fleet_shapes row */
+};
+
+/* Shapes by verdict: verdicts repeat across an agent's reports (posture
+ * unchanged) and across agents, so each distinct verdict is read,
+ * decompressed and reduced once per fill instead of once per report. An
+ * open-addressing table of entries that stay where they are while it
+ * grows (the batch's reports point at them). */
+struct srv_fleet_cache {
+    struct cache_entry **slot;
+    size_t cap, n;
+    unsigned batch;
+};
+
+static size_t key_hash(const unsigned char key[32], size_t cap)
+{
+    size_t h = 0;
+
+    memcpy(&h, key, sizeof(h)); /* a SHA-256: its bytes are spread already */
+    return h & (cap - 1);
+}
+
+static int cache_init(struct srv_fleet_cache *c, size_t cap)
+{
+    c->slot = calloc(cap, sizeof(*c->slot));
+    c->cap = cap;
+    c->n = 0;
+    return c->slot != NULL ? 0 : DA_ERR_NOMEM;
+}
+
+int srv_fleet_cache_new(struct srv_fleet_cache **out)
+{
+    struct srv_fleet_cache *c = calloc(1, sizeof(*c));
+
+    *out = NULL;
+    if (c == NULL || cache_init(c, 1024) != 0) {
+        free(c);
+        return DA_ERR_NOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+static void cache_clear(struct srv_fleet_cache *c)
+{
+    for (size_t i = 0; i < c->cap; i++) {
+        if (c->slot[i] != NULL)
+            free(c->slot[i]->shape);
+        free(c->slot[i]);
+        c->slot[i] = NULL;
+    }
+    c->n = 0;
+}
+
+void srv_fleet_cache_free(struct srv_fleet_cache *c)
+{
+    if (c == NULL)
+        return;
+    cache_clear(c);
+    free(c->slot);
+    free(c);
+}
+
+/* The slot of key: its entry, or the empty slot where it goes. */
+static size_t cache_slot(const struct srv_fleet_cache *c, const unsigned char key[32])
+{
+    size_t i = key_hash(key, c->cap);
+
+    while (c->slot[i] != NULL && memcmp(c->slot[i]->key, key, 32) != 0)
+        i = (i + 1) & (c->cap - 1);
+    return i;
+}
+
+/* Twice the slots, the same entries. */
+static int cache_grow(struct srv_fleet_cache *c)
+{
+    struct srv_fleet_cache g;
+    size_t i;
+
+    if (cache_init(&g, c->cap * 2) != 0)
+        return DA_ERR_NOMEM;
+    for (i = 0; i < c->cap; i++)
+        if (c->slot[i] != NULL)
+            g.slot[cache_slot(&g, c->slot[i]->key)] = c->slot[i];
+    free(c->slot);
+    c->slot = g.slot;
+    c->cap = g.cap;
+    return 0;
+}
+
 struct scanned {
     int64_t at;
     char id[SRV_ID_HEX];
     bool compliant;
-    char *shape;
-    char digest[65];
+    const struct cache_entry *shape; /* borrowed from the cache for the batch */
 };
 
 struct scan {
+    char id[FLEET_KEY_MAX];
+    int64_t vendor_id;
+    int revoked, state;
     struct scanned *v;
     size_t n, cap;
-    int64_t since;
     bool capped;
 };
 
-static int scan_report(const struct srv_report *r, void *arg)
-{
-    struct scan *sc = arg;
-    struct scanned *x;
-    int rc;
+struct count_sum {
+    int64_t vendor_id;
+    int key;
+    const char *shape; /* a cache entry's digest */
+    int64_t n;
+};
 
+struct fill_batch {
+    struct srv_fleet_cache *cache;
+    struct scan *agents;
+    size_t n;
+    struct count_sum moves[MOVES_MAX];
+    size_t n_moves;
+};
+
+static int by_id(const void *x, const void *y)
+{
+    return strcmp(((const struct scan *)x)->id, ((const struct scan *)y)->id);
+}
+
+/* The shape of a row's verdict, from the cache or read and reduced now. */
+static int cache_shape(struct srv_conn *db, struct srv_fleet_cache *c,
+                       const struct srv_fleet_scan_row *row, const struct cache_entry **out)
+{
+    size_t i = cache_slot(c, row->verdict_key);
+    struct cache_entry *e = c->slot[i];
+    char *text = NULL;
+    int rc = 0;
+
+    if (e == NULL) {
+        if ((c->n + 1) * 4 > c->cap * 3) { /* at most three quarters full */
+            rc = cache_grow(c);
+            i = cache_slot(c, row->verdict_key);
+        }
+        if (rc == 0 && (e = calloc(1, sizeof(*e))) == NULL)
+            rc = DA_ERR_NOMEM;
+        if (rc == 0 && row->verdict_json == NULL)
+            rc = srv_store_fleet_verdict(db, row->agent_id, row->verdict_key, &text);
+        if (rc == 0)
+            rc = srv_fleet_shape(row->verdict_json != NULL ? row->verdict_json : text, &e->shape,
+                                 e->digest);
+        free(text);
+        if (rc != 0) {
+            free(e);
+            return rc;
+        }
+        memcpy(e->key, row->verdict_key, 32);
+        c->slot[i] = e;
+        c->n++;
+    }
+    *out = e;
+    return 0;
+}
+
+static int scan_row(struct srv_conn *db, const struct srv_fleet_scan_row *row, void *arg)
+{
+    struct fill_batch *b = arg;
+    struct scan key, *sc;
+    struct scanned *x;
+
+    if (strlen(row->agent_id) >= sizeof(key.id))
+        return DA_ERR_STORE;
+    snprintf(key.id, sizeof(key.id), "%s", row->agent_id);
+    sc = bsearch(&key, b->agents, b->n, sizeof(*b->agents), by_id);
+    if (sc == NULL) /* filled meanwhile by another instance, or outside the batch */
+        return 0;
     if (sc->n == FLEET_SCAN_MAX) {
         sc->capped = true;
-        return SRV_FLEET_STOP;
+        return 0;
     }
     if (sc->n == sc->cap) {
         size_t cap = sc->cap != 0 ? sc->cap * 2 : 16;
@@ -355,106 +514,144 @@ static int scan_report(const struct srv_report *r, void *arg)
     }
     x = &sc->v[sc->n];
     memset(x, 0, sizeof(*x));
-    rc = srv_fleet_shape(r->verdict_json, &x->shape, x->digest);
-    if (rc != 0)
-        return rc;
-    x->at = r->received_at;
-    x->compliant = r->compliant;
-    snprintf(x->id, sizeof(x->id), "%s", r->id);
+    x->at = row->at;
+    x->compliant = row->compliant;
+    snprintf(x->id, sizeof(x->id), "%s", row->id);
     sc->n++;
-    /* the first report before the window is the predecessor of the oldest
-     * one in it: nothing older is needed */
-    return x->at < sc->since ? SRV_FLEET_STOP : 0;
+    return cache_shape(db, b->cache, row, &x->shape);
 }
 
-static void scan_clear(struct scan *sc)
+/* One agent's move from its state without a shape to the same state with
+ * its newest shape, summed with the batch's others. */
+static int move_add(struct srv_conn *db, struct fill_batch *b, int64_t vendor_id, int key,
+                    const char *shape)
 {
-    for (size_t i = 0; i < sc->n; i++)
-        free(sc->v[i].shape);
-    free(sc->v);
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < b->n_moves; i++) {
+        struct count_sum *m = &b->moves[i];
+
+        if (m->vendor_id == vendor_id && m->key == key && strcmp(m->shape, shape) == 0) {
+            m->n++;
+            return 0;
+        }
+    }
+    if (b->n_moves == MOVES_MAX) {
+        for (i = 0; rc == 0 && i < b->n_moves; i++) {
+            const struct count_sum *m = &b->moves[i];
+
+            rc = count_add(db, m->vendor_id, m->key, "", -m->n);
+            if (rc == 0)
+                rc = count_add(db, m->vendor_id, m->key, m->shape, m->n);
+        }
+        b->n_moves = 0;
+    }
+    b->moves[b->n_moves++] = (struct count_sum){vendor_id, key, shape, 1};
+    return rc;
 }
 
-struct fill_agent {
-    char id[FLEET_KEY_MAX];
-    int64_t vendor_id;
-    int revoked, state;
-};
-
-static int fill_one(struct srv_conn *db, const struct fill_agent *a, int64_t since)
+static int fill_one(struct srv_conn *db, struct fill_batch *b, const struct scan *sc, int64_t since)
 {
-    struct scan sc = {NULL, 0, 0, since, false};
-    const char *shape = "";
-    int rc = srv_store_reports_walk(db, a->id, scan_report, &sc), changes = 0;
+    struct cache_entry *newest = sc->n > 0 ? DA_UNCONST(sc->v[0].shape) : NULL;
+    int rc = 0, changes = 0;
 
-    if (rc == 0 && sc.n > 0) {
-        shape = sc.v[0].digest;
-        rc = shape_put(db, shape, sc.v[0].shape);
+    if (newest != NULL && newest->put_batch != b->cache->batch) {
+        rc = shape_put(db, newest->digest, newest->shape);
+        newest->put_batch = b->cache->batch;
     }
     if (rc == 0)
         rc = srv_exec(db, &changes,
                       "UPDATE fleet_current SET shape = ?2, filled = 1, report_id = ?3"
                       " WHERE agent_id = ?1 AND filled = 0",
-                      "ttt", a->id, shape, sc.n > 0 ? sc.v[0].id : NULL);
-    if (rc == 0 && changes == 1 && sc.n > 0)
-        rc = count_move(db, a->vendor_id, count_key(a->revoked, a->state), "",
-                        count_key(a->revoked, a->state), shape);
+                      "ttt", sc->id, newest != NULL ? newest->digest : "",
+                      sc->n > 0 ? sc->v[0].id : NULL);
+    if (rc == 0 && changes == 1 && newest != NULL)
+        rc = move_add(db, b, sc->vendor_id, count_key(sc->revoked, sc->state), newest->digest);
     /* oldest first, as they were written */
-    for (size_t i = sc.n; rc == 0 && changes == 1 && i-- > 0;) {
-        struct emit e = {db, sc.v[i].at, a->vendor_id, 0, a->id, sc.v[i].id};
-        const struct scanned *prev = i + 1 < sc.n ? &sc.v[i + 1] : NULL;
+    for (size_t i = sc->n; rc == 0 && changes == 1 && i-- > 0;) {
+        struct emit e = {db, sc->v[i].at, sc->vendor_id, 0, sc->id, sc->v[i].id};
+        const struct scanned *prev = i + 1 < sc->n ? &sc->v[i + 1] : NULL;
 
-        if (sc.v[i].at < since || (prev == NULL && sc.capped))
+        if (sc->v[i].at < since || (prev == NULL && sc->capped))
             continue;
-        rc = report_diff(&e, prev != NULL ? prev->shape : NULL, prev != NULL && prev->compliant,
-                         sc.v[i].shape, sc.v[i].compliant);
+        rc =
+            report_diff(&e, prev != NULL ? prev->shape->shape : NULL,
+                        prev != NULL && prev->compliant, sc->v[i].shape->shape, sc->v[i].compliant);
     }
-    scan_clear(&sc);
     return rc;
 }
 
-int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, char *after,
-                         size_t after_size, int *filled)
+int srv_fleet_fill_batch(struct srv_conn *db, struct srv_fleet_cache *cache, int64_t since,
+                         unsigned batch, char *after, size_t after_size, int *filled)
 {
-    struct fill_agent *v;
+    struct fill_batch *b;
     struct srv_stmt *st = NULL;
-    size_t n = 0;
+    char last[FLEET_KEY_MAX] = "";
+    size_t i;
     int rc, src = SRV_DONE;
 
     *filled = 0;
     if (batch == 0 || batch > FLEET_FILL_MAX)
         batch = FLEET_FILL_MAX;
-    v = calloc(batch, sizeof(*v));
-    if (v == NULL)
+    b = calloc(1, sizeof(*b));
+    if (b == NULL || (b->agents = calloc(batch, sizeof(*b->agents))) == NULL) {
+        free(b);
         return DA_ERR_NOMEM;
+    }
+    /* shapes written by an earlier batch's transaction are written again
+     * once in this one (that transaction may have been rolled back) */
+    cache->batch++;
+    if (cache->n >= CACHE_MAX)
+        cache_clear(cache);
+    b->cache = cache;
     /* in key order after the last one seen, so that an agent that cannot
      * be filled is passed over instead of read again */
     rc = srv_prepare(db, &st,
                      "SELECT agent_id, vendor_id, revoked, state FROM fleet_current"
                      " WHERE filled = 0 AND agent_id > ?2 ORDER BY agent_id LIMIT ?1",
                      "it", (int64_t)batch, after);
-    while (rc == 0 && n < batch && (src = srv_step(st)) == SRV_ROW) {
+    while (rc == 0 && b->n < batch && (src = srv_step(st)) == SRV_ROW) {
+        struct scan *sc = &b->agents[b->n];
         const char *id = srv_col_text(st, 0);
 
-        if (id == NULL || strlen(id) >= sizeof(v[n].id)) {
+        if (id == NULL || strlen(id) >= sizeof(sc->id)) {
             rc = DA_ERR_STORE;
             break;
         }
-        snprintf(v[n].id, sizeof(v[n].id), "%s", id);
-        v[n].vendor_id = srv_col_int64(st, 1);
-        v[n].revoked = srv_col_int(st, 2);
-        v[n].state = srv_col_int(st, 3);
-        n++;
+        snprintf(sc->id, sizeof(sc->id), "%s", id);
+        sc->vendor_id = srv_col_int64(st, 1);
+        sc->revoked = srv_col_int(st, 2);
+        sc->state = srv_col_int(st, 3);
+        b->n++;
     }
     if (rc == 0 && src < 0)
         rc = src;
     srv_release(st);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = fill_one(db, &v[i], since);
-    if (rc == 0 && n > 0)
-        snprintf(after, after_size, "%s", v[n - 1].id);
-    free(v);
+    if (rc == 0 && b->n > 0) {
+        /* the last id in the database's order bounds the range; lookups
+         * go by byte order */
+        snprintf(last, sizeof(last), "%s", b->agents[b->n - 1].id);
+        qsort(b->agents, b->n, sizeof(*b->agents), by_id);
+        rc = srv_store_fleet_scan(db, after, last, since, scan_row, b);
+    }
+    for (i = 0; rc == 0 && i < b->n; i++)
+        rc = fill_one(db, b, &b->agents[i], since);
+    for (i = 0; rc == 0 && i < b->n_moves; i++) {
+        const struct count_sum *m = &b->moves[i];
+
+        rc = count_add(db, m->vendor_id, m->key, "", -m->n);
+        if (rc == 0)
+            rc = count_add(db, m->vendor_id, m->key, m->shape, m->n);
+    }
+    if (rc == 0 && b->n > 0)
+        snprintf(after, after_size, "%s", last);
     if (rc == 0)
-        *filled = (int)n;
+        *filled = (int)b->n;
+    for (i = 0; i < b->n; i++)
+        free(b->agents[i].v);
+    free(b->agents);
+    free(b);
     return rc;
 }
 
@@ -782,16 +979,26 @@ int srv_fleet_read_changes(struct srv_conn *db, int64_t vendor_id, int64_t since
     if (rc == 0)
         rc = change_rows(st, 1, cb, ctx);
     srv_release(st);
-    /* staleness, revocation and re-admission from the audit log */
+    /* staleness, revocation and re-admission from the audit log: of all
+     * vendors, the newest of each action (index audit_action_id); of one,
+     * its own agents' newest, each agent's events found by the index
+     * audit_subject_action, so other vendors' events never crowd them out */
     for (size_t i = 0; rc == 0 && i < sizeof(actions) / sizeof(actions[0]); i++) {
         st = NULL;
-        rc = srv_prepare(db, &st,
-                         "SELECT l.at, l.subject, v.name, a.host_json, '', l.action FROM"
-                         " (SELECT id, at, subject, action FROM audit_log WHERE action = ?1"
-                         " ORDER BY id DESC LIMIT ?4) l JOIN agents a ON a.id = l.subject"
-                         " JOIN vendors v ON v.id = a.vendor_id"
-                         " WHERE l.at >= ?2 AND (?3 = 0 OR a.vendor_id = ?3)",
-                         "tiii", actions[i], since, vendor_id, (int64_t)FLEET_AUDIT_MAX);
+        rc = vendor_id == 0
+                 ? srv_prepare(db, &st,
+                               "SELECT l.at, l.subject, v.name, a.host_json, '', l.action FROM"
+                               " (SELECT id, at, subject, action FROM audit_log WHERE action = ?1"
+                               " ORDER BY id DESC LIMIT ?3) l JOIN agents a ON a.id = l.subject"
+                               " JOIN vendors v ON v.id = a.vendor_id WHERE l.at >= ?2",
+                               "tii", actions[i], since, (int64_t)FLEET_AUDIT_MAX)
+                 : srv_prepare(db, &st,
+                               "SELECT l.at, l.subject, v.name, a.host_json, '', l.action FROM"
+                               " agents a JOIN vendors v ON v.id = a.vendor_id"
+                               " JOIN audit_log l ON l.subject = a.id AND l.action = ?1"
+                               " AND l.at >= ?2 WHERE a.vendor_id = ?3"
+                               " ORDER BY l.id DESC LIMIT ?4",
+                               "tiii", actions[i], since, vendor_id, (int64_t)FLEET_AUDIT_MAX);
         if (rc == 0)
             rc = change_rows(st, 2, cb, ctx);
         srv_release(st);

@@ -44,9 +44,13 @@ int srv_fleet_report(struct srv_conn *db, const struct srv_report *r, const char
 /* Fill the rows the migration left unfilled (batch agents per call, inside
  * one write, in agent id order after `after`, which it advances), from the
  * stored reports: the newest report's shape and the changes of the reports
- * at or after since. *filled: agents read (0: none left). */
-int srv_fleet_fill_batch(struct srv_conn *db, int64_t since, unsigned batch, char *after,
-                         size_t after_size, int *filled);
+ * at or after since. *filled: agents read (0: none left). cache keeps the
+ * shapes of verdicts already read across calls (one fill). */
+struct srv_fleet_cache;
+int srv_fleet_cache_new(struct srv_fleet_cache **out);
+void srv_fleet_cache_free(struct srv_fleet_cache *c);
+int srv_fleet_fill_batch(struct srv_conn *db, struct srv_fleet_cache *cache, int64_t since,
+                         unsigned batch, char *after, size_t after_size, int *filled);
 /* Fold the count deltas and drop changes older than before. */
 int srv_fleet_fold(struct srv_conn *db, int64_t before);
 
@@ -57,10 +61,24 @@ int srv_fleet_read_shapes(struct srv_conn *db, int64_t vendor_id, srv_fleet_shap
 int srv_fleet_read_changes(struct srv_conn *db, int64_t vendor_id, int64_t since, unsigned limit,
                            srv_fleet_change_cb cb, void *ctx);
 
-/* From server/store.c: an agent's reports with their verdicts, newest
- * first, on the connection given (cb may return SRV_FLEET_STOP to end the
- * walk without error). */
-#define SRV_FLEET_STOP 1
-int srv_store_reports_walk(struct srv_conn *db, const char *agent_id, srv_report_cb cb, void *ctx);
+/* From server/store.c, for the fill: the reports of the unfilled agents
+ * with ids in (after, last] received at or after since, and each one's
+ * newest report before since, ordered by agent, then newest first; the
+ * verdict is given by its key (the SHA-256 of its text), with its text only
+ * for a report stored before schema 10. srv_store_fleet_verdict reads the
+ * text of a key (DA_ERR_STORE_CORRUPT when missing or damaged). */
+struct srv_fleet_scan_row {
+    const char *agent_id, *id;
+    int64_t at;
+    bool compliant;
+    unsigned char verdict_key[32];
+    const char *verdict_json; /* NULL: read it with srv_store_fleet_verdict */
+};
+typedef int (*srv_fleet_scan_cb)(struct srv_conn *db, const struct srv_fleet_scan_row *row,
+                                 void *ctx);
+int srv_store_fleet_scan(struct srv_conn *db, const char *after, const char *last, int64_t since,
+                         srv_fleet_scan_cb cb, void *ctx);
+int srv_store_fleet_verdict(struct srv_conn *db, const char *agent_id, const unsigned char key[32],
+                            char **verdict_json);
 
 #endif

@@ -744,9 +744,15 @@ static const struct pg_migration pg_migrations[] = {
      "INSERT INTO fleet_counts (vendor_id, state, shape, n) SELECT vendor_id, CASE WHEN"
      " revoked = 1 THEN 3 ELSE state END, '', count(*) FROM fleet_current GROUP BY vendor_id,"
      " CASE WHEN revoked = 1 THEN 3 ELSE state END;"},
+    /* 13: when an agent's reports stopped listing a pending upgrade, and
+     * audit events by agent, as in store_sqlite.c */
+    {13, "ALTER TABLE pending_seen ADD COLUMN IF NOT EXISTS gone_at BIGINT NOT NULL DEFAULT 0;"
+         "CREATE INDEX IF NOT EXISTS pending_seen_gone ON pending_seen(gone_at)"
+         " WHERE gone_at <> 0;"
+         "CREATE INDEX IF NOT EXISTS audit_subject_action ON audit_log(subject, action, at);"},
 };
 
-#define PG_SCHEMA_LATEST 12
+#define PG_SCHEMA_LATEST 13
 #define PG_MIGRATIONS    (sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 
 static int one_int(struct pg_conn *c, const char *sql, int64_t *out)

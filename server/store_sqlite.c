@@ -31,7 +31,7 @@
 #define STORE_BUSY_MS       10000
 #define STORE_WRITER_CACHE  "-65536" /* KiB: 64 MiB */
 #define STORE_READER_CACHE  "-16384" /* KiB: 16 MiB each */
-#define STORE_SCHEMA_LATEST 12
+#define STORE_SCHEMA_LATEST 13
 #define STMT_BUCKETS        64
 
 /* A statement prepared on a connection, kept for the next use. */
@@ -271,6 +271,14 @@ static const char *const migrations[] = {
      "INSERT INTO fleet_counts (vendor_id, state, shape, n) SELECT vendor_id, CASE WHEN"
      " revoked = 1 THEN 3 ELSE state END, '', count(*) FROM fleet_current GROUP BY vendor_id,"
      " CASE WHEN revoked = 1 THEN 3 ELSE state END;"),
+    /* 13: when an agent's reports stopped listing a pending upgrade (0:
+     * still listed), so that the sweep deletes first-seen times no report
+     * needs any more (existing rows are marked by the agent's next report);
+     * and each agent's audit events by action and time, for one vendor's
+     * status events in the fleet summary */
+    ("ALTER TABLE pending_seen ADD COLUMN gone_at BIGINT NOT NULL DEFAULT 0;"
+     "CREATE INDEX pending_seen_gone ON pending_seen(gone_at) WHERE gone_at <> 0;"
+     "CREATE INDEX IF NOT EXISTS audit_subject_action ON audit_log(subject, action, at);"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_LATEST,
                "STORE_SCHEMA_LATEST names the last migration");
@@ -573,6 +581,11 @@ static int open_db(const char *path, bool writer, sqlite3 **out)
     }
     sqlite3_busy_timeout(db, STORE_BUSY_MS);
     rc = exec_sql(db, "PRAGMA foreign_keys = ON");
+    /* free pages can go back to the file system (sq_reclaim): set before
+     * the first table of a new database; an older one is converted once
+     * by sq_open */
+    if (rc == 0 && writer)
+        rc = exec_sql(db, "PRAGMA auto_vacuum = INCREMENTAL");
     /* Page caches large enough for the pages every report touches (the
      * default 2 MiB made the writer read the same pages again with pread) */
     if (rc == 0 && writer)
@@ -690,6 +703,31 @@ static void *checkpoint_main(void *arg)
     return NULL;
 }
 
+/* A database made before the store set auto_vacuum keeps its free pages
+ * inside the file; converting it rewrites the file once (VACUUM: time and
+ * free disk space in proportion to its size), before any reader opens. */
+static int auto_vacuum_convert(struct sq_conn *c)
+{
+    int64_t mode = 0;
+    struct timespec t0, t1;
+    int rc = srv_one_int64(&c->base, &mode, "PRAGMA auto_vacuum", "");
+
+    if (rc != 0 || mode == 2)
+        return rc;
+    da_info_f("database: converting the file to incremental auto-vacuum (once; it is rewritten)");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = exec_sql(c->db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM");
+    if (rc == 0)
+        rc = srv_one_int64(&c->base, &mode, "PRAGMA auto_vacuum", "");
+    if (rc == 0 && mode != 2)
+        rc = DA_ERR_STORE;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc == 0)
+        da_info_f("database: converted in %.1f s",
+                  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    return rc;
+}
+
 static void sq_close(struct srv_engine *s);
 
 static int sq_open(const char *path, unsigned batch_max, unsigned connections,
@@ -713,6 +751,8 @@ static int sq_open(const char *path, unsigned batch_max, unsigned connections,
     rc = open_conn(path, true, &s->w);
     if (rc == 0)
         rc = migrate(&s->w);
+    if (rc == 0)
+        rc = auto_vacuum_convert(&s->w);
     for (i = 0; rc == 0 && i < STORE_READERS; i++)
         rc = open_conn(path, false, &s->r[i]);
     if (rc == 0)
@@ -804,6 +844,40 @@ static int sq_bytes(struct srv_engine *s, int64_t *bytes)
     return rc;
 }
 
+struct reclaim_job {
+    unsigned pages;
+    int64_t left;
+};
+
+static int reclaim_job(struct srv_conn *c, void *arg)
+{
+    struct reclaim_job *j = arg;
+    char sql[64];
+    int rc;
+
+    snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%u)", j->pages);
+    rc = srv_exec(c, NULL, sql, "");
+    return rc != 0 ? rc : srv_one_int64(c, &j->left, "PRAGMA freelist_count", "");
+}
+
+/* One bounded step of giving free pages back (store.h, srv_store_reclaim):
+ * a write job of its own, so reports queue behind it for one step only. */
+static int sq_reclaim(struct srv_engine *s, unsigned pages, int64_t *left)
+{
+    struct reclaim_job j = {pages, 0};
+    int slot, rc;
+    struct srv_conn *c = sq_reader_get(s, &slot);
+
+    /* nothing free: no write at all */
+    rc = srv_one_int64(c, &j.left, "PRAGMA freelist_count", "");
+    sq_reader_put(s, slot);
+    if (rc == 0 && j.left > 0)
+        rc = sq_write(s, reclaim_job, &j);
+
+    *left = rc == 0 ? j.left : 0;
+    return rc;
+}
+
 const struct srv_engine_ops srv_engine_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -822,4 +896,5 @@ const struct srv_engine_ops srv_engine_sqlite = {
     .col_blob = sq_col_blob,
     .integrity_check = sq_integrity_check,
     .bytes = sq_bytes,
+    .reclaim = sq_reclaim,
 };

@@ -11,6 +11,7 @@
  * SHA-256, DSSE PAE signature) and GNU tar, not with the code under test.
  * Exactly the reports whose receipts that key signed must fail. */
 #include "da_test.h"
+#include "test_io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,43 +105,6 @@ static void post_report(struct world *w, int i, int encrypted)
     free(body);
 }
 
-/* Run a shell command; its exit status, stdout into out. */
-static int run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t size, const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    FILE *p;
-    size_t n = 0;
-    int st;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    if (out != NULL) {
-        n = fread(out, 1, size - 1, p);
-        out[n] = '\0';
-    } else {
-        char sink[4096];
-
-        while (fread(sink, 1, sizeof(sink), p) > 0)
-            ;
-    }
-    st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-
-    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
 static void get_pack(struct world *w, const char *query, long want, const char *code)
 {
     char path[256];
@@ -203,35 +167,6 @@ static void tamper(const char *src, const char *dst, const char *report_id)
     assert_int_equal(fwrite(b, 1, (size_t)len, f), (size_t)len);
     fclose(f);
     free(b);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b[n] = '\0';
-    if (len != NULL)
-        *len = (size_t)n;
-    return b;
-}
-
-static void spill(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
 }
 
 static char *b64(const unsigned char *data, size_t len)
@@ -308,17 +243,17 @@ static void repack(const char *dir, const char *names, const char *dst, const cJ
     snprintf(path, sizeof(path), "%s/keys/keys.json", dir);
     if (keys != NULL) {
         text = cJSON_Print(keys);
-        spill(path, text, strlen(text));
+        da_test_spill(path, text, strlen(text));
         free(text);
     }
     if (sign) {
-        text = slurp(path, &plen);
+        text = da_test_slurp(path, &plen);
         assert_int_equal(EVP_Digest(text, plen, md, &mdlen, EVP_sha256(), NULL), 1);
         free(text);
         for (unsigned i = 0; i < mdlen; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
         snprintf(path, sizeof(path), "%s/pack.json", dir);
-        text = slurp(path, NULL);
+        text = da_test_slurp(path, NULL);
         m = cJSON_Parse(text);
         free(text);
         assert_non_null(m);
@@ -326,7 +261,7 @@ static void repack(const char *dir, const char *names, const char *dst, const cJ
                                   cJSON_CreateString(hex));
         manifest = cJSON_Print(m);
         cJSON_Delete(m);
-        spill(path, manifest, strlen(manifest));
+        da_test_spill(path, manifest, strlen(manifest));
         plen = (size_t)asprintf(&pae, "DSSEv1 %zu %s %zu %s", strlen(type), type, strlen(manifest),
                                 manifest);
         mctx = EVP_MD_CTX_new();
@@ -345,7 +280,7 @@ static void repack(const char *dir, const char *names, const char *dst, const cJ
         cJSON_AddItemToArray(sigs, one);
         text = cJSON_PrintUnformatted(env);
         snprintf(path, sizeof(path), "%s/pack.dsse.json", dir);
-        spill(path, text, strlen(text));
+        da_test_spill(path, text, strlen(text));
         free(text);
         cJSON_Delete(env);
         free(sig64);
@@ -353,7 +288,8 @@ static void repack(const char *dir, const char *names, const char *dst, const cJ
         free(pae);
         free(manifest);
     }
-    assert_int_equal(run(NULL, 0, "tar --format=ustar -cf %s -C %s -T %s", dst, dir, names), 0);
+    assert_int_equal(da_test_sh(NULL, 0, "tar --format=ustar -cf %s -C %s -T %s", dst, dir, names),
+                     0);
 }
 
 /* Verify pack; every report of w before the rotation (before != 0) or after
@@ -361,8 +297,8 @@ static void repack(const char *dir, const char *names, const char *dst, const cJ
 static void expect_flagged(struct world *w, const char *pack, int before, const char *why)
 {
     char out[65536], line[512];
-    int rc = run(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s", DA_BINARY_ROOT,
-                 pack, w->srv.ca);
+    int rc = da_test_sh(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
+                        DA_BINARY_ROOT, pack, w->srv.ca);
 
     print_message("%s", out);
     assert_int_equal(rc, 1);
@@ -374,8 +310,8 @@ static void expect_flagged(struct world *w, const char *pack, int before, const 
         if (strstr(out, line) == NULL)
             fail_msg("expected \"%s\" in:\n%s", line, out);
     }
-    assert_int_equal(count(out, "FAIL"), before ? w->nbefore : w->nreport - w->nbefore);
-    assert_int_equal(count(out, ": ok\n"), before ? w->nreport - w->nbefore : w->nbefore);
+    assert_int_equal(da_test_count(out, "FAIL"), before ? w->nbefore : w->nreport - w->nbefore);
+    assert_int_equal(da_test_count(out, ": ok\n"), before ? w->nreport - w->nbefore : w->nbefore);
 }
 
 static X509 *pem_x509(const char *pem)
@@ -425,23 +361,23 @@ static void forged_keys(struct world *w, const char *otherca)
 
     snprintf(dir, sizeof(dir), "%s/unpacked", w->srv.dir);
     snprintf(pack, sizeof(pack), "%s/forged.tar", w->srv.dir);
-    assert_int_equal(run(NULL, 0, "mkdir -p %s && tar -xf %s -C %s", dir, w->pack, dir), 0);
+    assert_int_equal(da_test_sh(NULL, 0, "mkdir -p %s && tar -xf %s -C %s", dir, w->pack, dir), 0);
     snprintf(names, sizeof(names), "%s/members.txt", w->srv.dir);
-    assert_int_equal(run(NULL, 0, "tar -tf %s > %s", w->pack, names), 0);
+    assert_int_equal(da_test_sh(NULL, 0, "tar -tf %s > %s", w->pack, names), 0);
     snprintf(path, sizeof(path), "%s/keys/keys.json", dir);
-    text = slurp(path, NULL);
+    text = da_test_slurp(path, NULL);
     keys = cJSON_Parse(text);
     free(text);
     list = cJSON_GetObjectItem(keys, "receipt_keys");
     assert_int_equal(cJSON_GetArraySize(list), 2);
     oldc = pem_x509(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "certificate")->valuestring);
     newc = pem_x509(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "certificate")->valuestring);
-    text = slurp(w->srv.ca, NULL);
+    text = da_test_slurp(w->srv.ca, NULL);
     ca = pem_x509(text);
     free(text);
     snprintf(path, sizeof(path), "%s/ca.key", w->srv.state);
     ca_key = key_file(path);
-    text = slurp(otherca, NULL);
+    text = da_test_slurp(otherca, NULL);
     other = pem_x509(text);
     free(text);
     snprintf(otherkey, sizeof(otherkey), "%s/other-ca.key", w->srv.dir);
@@ -450,10 +386,10 @@ static void forged_keys(struct world *w, const char *otherca)
     /* the same archive, manifest signed again: every report still verifies
      * (so the failures below come from the certificates alone) */
     repack(dir, names, pack, keys, ca_key, 1);
-    assert_int_equal(run(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
-                         DA_BINARY_ROOT, pack, w->srv.ca),
+    assert_int_equal(da_test_sh(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
+                                DA_BINARY_ROOT, pack, w->srv.ca),
                      0);
-    assert_int_equal(count(out, ": ok\n"), w->nreport);
+    assert_int_equal(da_test_count(out, ": ok\n"), w->nreport);
 
     /* the retired key's certificate from another CA */
     text = forge_cert(X509_get0_pubkey(oldc), other, other_key, 1, -86400, 86400);
@@ -500,11 +436,11 @@ static void forged_keys(struct world *w, const char *otherca)
     /* the full list back, the manifest not signed again (it names the
      * digest of the shorter list): the whole pack is refused */
     repack(dir, names, pack, keys, ca_key, 0);
-    assert_int_equal(run(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
-                         DA_BINARY_ROOT, pack, w->srv.ca),
+    assert_int_equal(da_test_sh(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
+                                DA_BINARY_ROOT, pack, w->srv.ca),
                      1);
     assert_non_null(strstr(out, "pack: FAIL pack_invalid: keys/keys.json missing or altered"));
-    assert_int_equal(count(out, ": ok\n"), 0);
+    assert_int_equal(da_test_count(out, ": ok\n"), 0);
 
     X509_free(oldc);
     X509_free(newc);
@@ -571,11 +507,11 @@ static void test_pack_round_trip(void **state)
     for (int k = 0; k < 2; k++) {
         const char *f = k == 0 ? w->pack : w->cli_pack;
 
-        assert_int_equal(run(out, sizeof(out), "tar -tf %s", f), 0);
-        assert_int_equal(count(out, "/report.json\n"), w->nreport);
-        assert_int_equal(count(out, "/receipt.json\n"), w->nreport);
-        assert_int_equal(count(out, "agents/"), 2);
-        assert_int_equal(count(out, "policies/"), 1);
+        assert_int_equal(da_test_sh(out, sizeof(out), "tar -tf %s", f), 0);
+        assert_int_equal(da_test_count(out, "/report.json\n"), w->nreport);
+        assert_int_equal(da_test_count(out, "/receipt.json\n"), w->nreport);
+        assert_int_equal(da_test_count(out, "agents/"), 2);
+        assert_int_equal(da_test_count(out, "policies/"), 1);
         assert_non_null(strstr(out, "keys/ca.pem\n"));
         assert_non_null(strstr(out, "keys/keys.json\n"));
         assert_null(strstr(out, "keys/receipt.pub")); /* a bare key is no evidence */
@@ -584,7 +520,7 @@ static void test_pack_round_trip(void **state)
     }
     /* both receipt keys listed; receipts before and after the rotation
      * name different keys */
-    assert_int_equal(run(out, sizeof(out), "tar -xOf %s keys/keys.json", w->pack), 0);
+    assert_int_equal(da_test_sh(out, sizeof(out), "tar -xOf %s keys/keys.json", w->pack), 0);
     {
         cJSON *k = cJSON_Parse(out);
         char keyid[2][128];
@@ -592,8 +528,8 @@ static void test_pack_round_trip(void **state)
         assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(k, "receipt_keys")), 2);
         cJSON_Delete(k);
         for (int e = 0; e < 2; e++) {
-            assert_int_equal(run(out, sizeof(out), "tar -xOf %s reports/%s/receipt.json", w->pack,
-                                 w->report[e == 0 ? 0 : w->nreport - 1]),
+            assert_int_equal(da_test_sh(out, sizeof(out), "tar -xOf %s reports/%s/receipt.json",
+                                        w->pack, w->report[e == 0 ? 0 : w->nreport - 1]),
                              0);
             k = cJSON_Parse(out);
             snprintf(keyid[e], sizeof(keyid[e]), "%s",
@@ -605,7 +541,7 @@ static void test_pack_round_trip(void **state)
         assert_string_not_equal(keyid[0], keyid[1]);
     }
     /* the HTML report: self-contained, charts as SVG, no script */
-    assert_int_equal(run(out, sizeof(out), "tar -xOf %s report.html", w->pack), 0);
+    assert_int_equal(da_test_sh(out, sizeof(out), "tar -xOf %s report.html", w->pack), 0);
     assert_non_null(strstr(out, "<svg"));
     assert_null(strstr(out, "<script"));
     assert_null(strstr(out, "src=\"http")); /* nothing loaded from elsewhere */
@@ -614,37 +550,38 @@ static void test_pack_round_trip(void **state)
 
     /* every report verifies offline, from both archives */
     for (int k = 0; k < 2; k++) {
-        if (run(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s", DA_BINARY_ROOT,
-                k == 0 ? w->pack : w->cli_pack, w->srv.ca) != 0)
+        if (da_test_sh(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
+                       DA_BINARY_ROOT, k == 0 ? w->pack : w->cli_pack, w->srv.ca) != 0)
             fail_msg("%s", out);
-        assert_int_equal(count(out, ": ok\n"), w->nreport);
-        assert_int_equal(count(out, "FAIL"), 0);
+        assert_int_equal(da_test_count(out, ": ok\n"), w->nreport);
+        assert_int_equal(da_test_count(out, "FAIL"), 0);
     }
 
     /* one byte of one report changed: that report, and only it, fails */
     snprintf(tampered, sizeof(tampered), "%s/tampered.tar", w->srv.dir);
     tamper(w->pack, tampered, w->report[2]);
-    assert_int_equal(run(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
-                         DA_BINARY_ROOT, tampered, w->srv.ca),
+    assert_int_equal(da_test_sh(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
+                                DA_BINARY_ROOT, tampered, w->srv.ca),
                      1);
     print_message("%s", out);
-    assert_int_equal(count(out, "FAIL"), 1);
-    assert_int_equal(count(out, ": ok\n"), w->nreport - 1);
+    assert_int_equal(da_test_count(out, "FAIL"), 1);
+    assert_int_equal(da_test_count(out, ": ok\n"), w->nreport - 1);
     snprintf(q, sizeof(q), "report %s: FAIL", w->report[2]);
     assert_non_null(strstr(out, q));
 
     /* another CA: the manifest is not trusted and nothing is called ok */
     snprintf(otherca, sizeof(otherca), "%s/other-ca.pem", w->srv.dir);
-    assert_int_equal(run(NULL, 0,
-                         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                         "-keyout %s/other-ca.key -out %s -subj /CN=other -days 1 2>/dev/null",
-                         w->srv.dir, otherca),
-                     0);
-    assert_int_equal(run(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
-                         DA_BINARY_ROOT, w->pack, otherca),
+    assert_int_equal(
+        da_test_sh(NULL, 0,
+                   "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                   "-keyout %s/other-ca.key -out %s -subj /CN=other -days 1 2>/dev/null",
+                   w->srv.dir, otherca),
+        0);
+    assert_int_equal(da_test_sh(out, sizeof(out), "%s/server/devattest-verify pack %s --ca %s",
+                                DA_BINARY_ROOT, w->pack, otherca),
                      1);
     assert_non_null(strstr(out, "pack: FAIL"));
-    assert_int_equal(count(out, ": ok\n"), 0);
+    assert_int_equal(da_test_count(out, ": ok\n"), 0);
 
     forged_keys(w, otherca);
 

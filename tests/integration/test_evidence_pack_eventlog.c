@@ -12,6 +12,7 @@
  * every digest, it replays but is not the log the server verified
  * (pack_event_log_differs). Each time exactly that report fails. */
 #include "da_test.h"
+#include "test_io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,69 +38,6 @@ struct world {
     char pack[256], dir[300], names[300], out[65536];
 };
 
-/* Run a shell command; its exit status, stdout into out (may be NULL). */
-static int run(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t size, const char *fmt, ...)
-{
-    char cmd[2048], sink[4096];
-    va_list ap;
-    size_t n = 0;
-    FILE *p;
-    int st;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    if (out != NULL) {
-        n = fread(out, 1, size - 1, p);
-        out[n] = '\0';
-    } else {
-        while (fread(sink, 1, sizeof(sink), p) > 0)
-            ;
-    }
-    st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b[n] = '\0';
-    *len = (size_t)n;
-    return b;
-}
-
-static void spill(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-
-    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
 static void hex_of(const unsigned char *d, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -118,7 +56,7 @@ static void report_with(struct world *w, struct da_fleet_machine *m, const char 
         assert_int_equal(da_fleet_report(&w->srv, m, 1), 0);
         return;
     }
-    log = slurp(path, &len);
+    log = (unsigned char *)da_test_slurp(path, &len);
     assert_int_equal(da_fleet_tpm2_eventlog(path, pcrs, apps, 8, &n), 0);
     assert_int_equal(da_fleet_report_log(&w->srv, m, 1, pcrs, log, len), 0);
     free(log);
@@ -147,7 +85,7 @@ static void expect_replays(struct world *w, const char *report_id)
 /* devattest-verify pack on file: its exit status; its output in w->out. */
 static int verify(struct world *w, const char *file)
 {
-    int rc = run(w->out, sizeof(w->out), "%s pack %s --ca %s", VERIFY, file, w->srv.ca);
+    int rc = da_test_sh(w->out, sizeof(w->out), "%s pack %s --ca %s", VERIFY, file, w->srv.ca);
 
     print_message("%s", w->out);
     return rc;
@@ -164,8 +102,8 @@ static void expect_only(struct world *w, const char *file, const char *report_id
     snprintf(line, sizeof(line), "report %s: FAIL %s: %s", report_id, code, why);
     if (strstr(w->out, line) == NULL)
         fail_msg("expected \"%s\" in:\n%s", line, w->out);
-    assert_int_equal(count(w->out, "FAIL"), 1);
-    assert_int_equal(count(w->out, ": ok\n"), 3);
+    assert_int_equal(da_test_count(w->out, "FAIL"), 1);
+    assert_int_equal(da_test_count(w->out, ": ok\n"), 3);
     assert_non_null(strstr(w->out, "pack: ok"));
 }
 
@@ -186,12 +124,12 @@ static void repack(struct world *w, const char *dst, const char *member, int sig
 
     if (sign) {
         snprintf(path, sizeof(path), "%s/%s", w->dir, member);
-        data = slurp(path, &len);
+        data = (unsigned char *)da_test_slurp(path, &len);
         assert_int_equal(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL), 1);
         free(data);
         hex_of(md, mdlen, hex);
         snprintf(path, sizeof(path), "%s/pack.json", w->dir);
-        data = slurp(path, &len);
+        data = (unsigned char *)da_test_slurp(path, &len);
         m = cJSON_Parse((char *)data);
         free(data);
         assert_non_null(m);
@@ -199,7 +137,7 @@ static void repack(struct world *w, const char *dst, const char *member, int sig
         cJSON_ReplaceItemInObject(cJSON_GetObjectItem(m, "files"), member, cJSON_CreateString(hex));
         manifest = cJSON_Print(m);
         cJSON_Delete(m);
-        spill(path, manifest, strlen(manifest));
+        da_test_spill(path, manifest, strlen(manifest));
         plen = (size_t)asprintf(&pae, "DSSEv1 %zu %s %zu %s", strlen(type), type, strlen(manifest),
                                 manifest);
         snprintf(path, sizeof(path), "%s/ca.key", w->srv.state);
@@ -229,7 +167,7 @@ static void repack(struct world *w, const char *dst, const char *member, int sig
         cJSON_AddItemToArray(sigs, one);
         text = cJSON_PrintUnformatted(env);
         snprintf(path, sizeof(path), "%s/pack.dsse.json", w->dir);
-        spill(path, text, strlen(text));
+        da_test_spill(path, text, strlen(text));
         free(text);
         cJSON_Delete(env);
         free(b64sig);
@@ -237,8 +175,8 @@ static void repack(struct world *w, const char *dst, const char *member, int sig
         free(pae);
         free(manifest);
     }
-    assert_int_equal(run(NULL, 0, "tar --format=ustar -cf %s -C %s -T %s", dst, w->dir, w->names),
-                     0);
+    assert_int_equal(
+        da_test_sh(NULL, 0, "tar --format=ustar -cf %s -C %s -T %s", dst, w->dir, w->names), 0);
 }
 
 /* reports/ID/report.json of the unpacked pack with byte off of its event
@@ -262,11 +200,11 @@ static void flip_log_byte(struct world *w, const char *report_id, const unsigned
     assert_int_equal(EVP_EncodeBlock(b64old, orig, (int)olen), (int)blen);
     assert_int_equal(EVP_EncodeBlock(b64new, log, (int)olen), (int)blen);
     snprintf(path, sizeof(path), "%s/reports/%s/report.json", w->dir, report_id);
-    text = (char *)slurp(path, &len);
+    text = da_test_slurp(path, &len);
     hit = strstr(text, (char *)b64old);
     assert_non_null(hit);
     memcpy(hit, b64new, blen);
-    spill(path, text, len);
+    da_test_spill(path, text, len);
     free(text);
     free(log);
     free(b64old);
@@ -331,7 +269,7 @@ static void test_pack_event_logs(void **state)
     assert_int_equal(da_test_http(&w->srv, "GET", path, w->srv.auditor, NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
     snprintf(w->pack, sizeof(w->pack), "%s/pack.tar", w->srv.dir);
-    spill(w->pack, r.body, r.len);
+    da_test_spill(w->pack, r.body, r.len);
     da_test_http_clear(&r);
 
     /* each log in the pack is the file the agent sent, byte for byte (GNU
@@ -341,32 +279,33 @@ static void test_pack_event_logs(void **state)
                          : k == 1 ? w->b.report_ids[0]
                                   : w->a.report_ids[1];
 
-        assert_int_equal(run(NULL, 0,
-                             "tar -xOf %s reports/%s/report.json | python3 -c 'import "
-                             "base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json."
-                             "load(sys.stdin)[\"event_log\"], validate=True))' | cmp -s - %s",
-                             w->pack, id, k == 1 ? LOG_B : LOG_A),
-                         0);
+        assert_int_equal(
+            da_test_sh(NULL, 0,
+                       "tar -xOf %s reports/%s/report.json | python3 -c 'import "
+                       "base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json."
+                       "load(sys.stdin)[\"event_log\"], validate=True))' | cmp -s - %s",
+                       w->pack, id, k == 1 ? LOG_B : LOG_A),
+            0);
     }
     /* the report sent without a log has none in the pack */
-    assert_int_equal(run(w->out, sizeof(w->out), "tar -xOf %s reports/%s/report.json", w->pack,
-                         w->plain.report_ids[0]),
+    assert_int_equal(da_test_sh(w->out, sizeof(w->out), "tar -xOf %s reports/%s/report.json",
+                                w->pack, w->plain.report_ids[0]),
                      0);
     assert_null(strstr(w->out, "event_log"));
 
     /* every report verifies offline, the logs replayed against the quotes */
     assert_int_equal(verify(w, w->pack), 0);
-    assert_int_equal(count(w->out, ": ok\n"), 4);
-    assert_int_equal(count(w->out, "FAIL"), 0);
+    assert_int_equal(da_test_count(w->out, ": ok\n"), 4);
+    assert_int_equal(da_test_count(w->out, "FAIL"), 0);
 
     /* the log of a's first report with one byte of its first boot
      * application's digest changed */
     snprintf(w->dir, sizeof(w->dir), "%s/unpacked", w->srv.dir);
     snprintf(w->names, sizeof(w->names), "%s/members.txt", w->srv.dir);
-    assert_int_equal(run(NULL, 0, "mkdir -p %s && tar -xf %s -C %s && tar -tf %s > %s", w->dir,
-                         w->pack, w->dir, w->pack, w->names),
+    assert_int_equal(da_test_sh(NULL, 0, "mkdir -p %s && tar -xf %s -C %s && tar -tf %s > %s",
+                                w->dir, w->pack, w->dir, w->pack, w->names),
                      0);
-    orig = slurp(LOG_A, &olen);
+    orig = (unsigned char *)da_test_slurp(LOG_A, &olen);
     assert_int_equal(da_fleet_tpm2_eventlog(LOG_A, pcrs, apps, 8, &n), 0);
     assert_true(n >= 1);
     ev = event_at(orig, olen, apps[0]);
@@ -386,7 +325,7 @@ static void test_pack_event_logs(void **state)
 
     /* one byte of that event's data (its image address, outside every
      * digest): the log still replays but is not the one the server verified */
-    assert_int_equal(run(NULL, 0, "tar -xf %s -C %s %s", w->pack, w->dir, member), 0);
+    assert_int_equal(da_test_sh(NULL, 0, "tar -xf %s -C %s %s", w->pack, w->dir, member), 0);
     flip_log_byte(w, w->a.report_ids[0], orig, olen, ev + 14 + 32 + 4);
     repack(w, altered, member, 1);
     expect_only(w, altered, w->a.report_ids[0], "pack_event_log_differs",

@@ -3,7 +3,10 @@
  * evidence_retention, by the retention sweep on its own clock (the
  * staleness sweep's interval stays at its 5 minutes), in batches of one;
  * the report answer keeps verdict and receipt and says when, and an
- * evidence read (the diff) is 410 evidence_pruned. */
+ * evidence read (the diff) is 410 evidence_pruned. The retention run gives
+ * the database file's free pages back to the file system: pages freed
+ * while the server was stopped (a table of 8 MiB dropped) are gone from
+ * SQLite's freelist and from the file's size once the sweep ran. */
 #include "da_test.h"
 
 #include <stdio.h>
@@ -13,6 +16,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 
 #include "encoding.h"
@@ -92,6 +97,37 @@ static cJSON *get_report(struct da_test_server *srv, const char *id)
     return doc;
 }
 
+static int64_t db_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    switch (sqlite3_step(st)) {
+    case SQLITE_ROW:
+        v = sqlite3_column_int64(st, 0);
+        break;
+    case SQLITE_DONE:
+        v = 0;
+        break;
+    default:
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return (int64_t)st.st_size;
+}
+
 static void test_retention_through_server(void **state)
 {
     struct da_test_server srv;
@@ -101,6 +137,7 @@ static void test_retention_through_server(void **state)
     struct da_test_http r;
     cJSON *doc;
     int i, tries, pruned = 0;
+    int64_t big;
 
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -125,6 +162,14 @@ static void test_retention_through_server(void **state)
     }
     /* one second of retention: the sweep takes them, one per batch */
     assert_int_equal(da_test_server_stop(&srv), 0);
+    /* free pages in the file, as deletions leave them */
+    assert_int_equal(db_int(srv.db, "PRAGMA auto_vacuum"), 2);
+    db_int(srv.db, "CREATE TABLE junk AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+                   " FROM n WHERE i < 2048) SELECT randomblob(4000) AS b FROM n");
+    db_int(srv.db, "DROP TABLE junk");
+    db_int(srv.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    assert_true(db_int(srv.db, "PRAGMA freelist_count") >= 2048);
+    big = file_size(srv.db);
     assert_int_equal(da_test_server_reconfigure(&srv, "evidence_retention = 1s\n"
                                                       "retention_interval = 1s\n"
                                                       "retention_batch = 1\n"),
@@ -140,6 +185,15 @@ static void test_retention_through_server(void **state)
         }
     }
     assert_int_equal(pruned, REPORTS);
+    /* the retention run gave them back (the file shrinks at a checkpoint) */
+    for (tries = 0; tries < 100 && db_int(srv.db, "PRAGMA freelist_count") != 0; tries++)
+        usleep(100 * 1000);
+    assert_int_equal(db_int(srv.db, "PRAGMA freelist_count"), 0);
+    for (tries = 0; tries < 100 && file_size(srv.db) > big - 2048 * 4096; tries++) {
+        db_int(srv.db, "PRAGMA wal_checkpoint(PASSIVE)");
+        usleep(100 * 1000);
+    }
+    assert_true(file_size(srv.db) <= big - 2048 * 4096);
     for (i = 0; i < REPORTS; i++) {
         doc = get_report(&srv, report[i]);
         assert_null(cJSON_GetObjectItemCaseSensitive(doc, "evidence"));

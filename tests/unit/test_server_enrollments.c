@@ -213,13 +213,15 @@ static void migration_from_6_sqlite(void **state)
                                   " ALTER TABLE reports DROP COLUMN pruned_at;"
                                   " ALTER TABLE agents DROP COLUMN pack_base;"
                                   " ALTER TABLE agents DROP COLUMN pruned_through;"
+                                  " DROP INDEX pending_seen_gone;"
+                                  " ALTER TABLE pending_seen DROP COLUMN gone_at;"
                                   " DELETE FROM schema_version WHERE version >= 7; COMMIT;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
     assert_string_equal(got->ek_trust, "manufacturer_chain");
     srv_agent_free(got);
@@ -352,7 +354,7 @@ static void test_migration_to_9(void **state)
                      0);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
     assert_string_equal(got->ek_cert.issuer, "");
     assert_string_equal(got->ek_cert.serial, "");
@@ -389,7 +391,7 @@ static void test_migration_fills_gap(void **state)
     for (int round = 0; round < 2; round++) {
         assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
         assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-        assert_int_equal(version, 12);
+        assert_int_equal(version, 13);
         assert_int_equal(srv_store_agent_get(f->s, "a1", 1000, &got), 0);
         assert_string_equal(got->ek_cert.issuer, "CN=Kept");
         srv_agent_free(got);

@@ -585,6 +585,20 @@ static void seed(struct fixture *f)
     assert_int_equal(changed, 2);
     /* after the sweep: a report that is no longer stale */
     report(f, "a02", "r02b", 500, 1, "pfp", NULL);
+    /* globex: silent since before the window, its reports stored as before
+     * schema 10 and after; and one whose reports share a verdict across the
+     * two formats */
+    agent(f, "a11", "globex", now - 200000);
+    srv_store_write_format(f->s, 0);
+    report(f, "a11", "r11a", 160000, 1, "fpp", NULL);
+    srv_store_write_format(f->s, 1);
+    report(f, "a11", "r11b", 150000, 1, "fpf", NULL);
+    agent(f, "a12", "globex", now - 7000);
+    srv_store_write_format(f->s, 0);
+    report(f, "a12", "r12a", 400, 1, "pfp", NULL);
+    srv_store_write_format(f->s, 1);
+    report(f, "a12", "r12b", 300, 1, "pfp", NULL);
+    report(f, "a12", "r12c", 200, 1, "ppp", NULL);
 }
 
 static int64_t vendor_id_of(struct fixture *f, const char *name)
@@ -746,7 +760,7 @@ static void test_upgrade_from_11(void **state)
                       " DELETE FROM schema_version WHERE version = 12; COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, STALE_AFTER, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_every_view(f);
     /* reports after the upgrade continue from the filled rows */
     report(f, "a01", "r01d", 100, 1, "ppp", NULL);
@@ -811,6 +825,56 @@ static void test_fold_once(void **state)
     assert_every_view(f);
 }
 
+struct status_events {
+    int mine, others;
+};
+
+static int count_status(const struct srv_fleet_change *c, void *ctx)
+{
+    struct status_events *e = ctx;
+
+    if (strcmp(c->kind, "status") == 0 && strcmp(c->subject, "agent_revoked") == 0) {
+        if (strcmp(c->agent_id, "mine") == 0)
+            e->mine++;
+        else
+            e->others++;
+    }
+    return 0;
+}
+
+/* One vendor's status event stays in its view however many newer events
+ * of the same action other vendors' machines have: acme's machine is
+ * revoked once, then a busy vendor's machine 600 times (more than the 500
+ * newest read per action across all vendors). acme's view shows its one
+ * event, the busy vendor's view its 500 newest, the view of all vendors
+ * the 500 newest of all. */
+static void test_vendor_status_events_not_crowded_out(void **state)
+{
+    struct fixture *f = *state;
+    struct status_events e;
+    int64_t since = f->now - 3600;
+
+    agent(f, "mine", "acme", f->now - 7000);
+    agent(f, "busy", "globex", f->now - 7000);
+    assert_int_equal(srv_store_audit(f->s, "admin", "agent_revoked", "mine", "", "lost"), 0);
+    for (int i = 0; i < 600; i++)
+        assert_int_equal(srv_store_audit(f->s, "admin", "agent_revoked", "busy", "", "again"), 0);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(
+        srv_store_fleet_changes(f->s, vendor_id_of(f, "acme"), since, 500, count_status, &e), 0);
+    assert_int_equal(e.mine, 1);
+    assert_int_equal(e.others, 0);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(
+        srv_store_fleet_changes(f->s, vendor_id_of(f, "globex"), since, 500, count_status, &e), 0);
+    assert_int_equal(e.mine, 0);
+    assert_int_equal(e.others, 500);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(srv_store_fleet_changes(f->s, 0, since, 500, count_status, &e), 0);
+    assert_int_equal(e.mine + e.others, 500);
+    assert_int_equal(e.mine, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -818,6 +882,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_11, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fold_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vendor_status_events_not_crowded_out, setup, teardown),
         cmocka_unit_test(test_shape_of_tree),
     };
 

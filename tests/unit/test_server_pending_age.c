@@ -21,6 +21,8 @@
 #include "verdict.h"
 #include "picky.h"
 
+#include <sqlite3.h>
+
 #define SHIPPED DA_SOURCE_ROOT "/common/policies/iso27001-2022-devenv.json"
 #define CHECK   "patches.security-updates"
 #define T0      1767225600 /* 2026-01-01T00:00:00Z */
@@ -156,6 +158,10 @@ static const char *report(struct world *w, const char *agent, int64_t now, const
     r.received_at = now;
     r.pending = set.fresh;
     r.n_pending = set.n_fresh;
+    r.pending_gone = set.gone;
+    r.n_pending_gone = set.n_gone;
+    r.pending_back = set.back;
+    r.n_pending_back = set.n_back;
     assert_int_equal(srv_store_report_put(w->s, &r), 0);
     srv_pending_set_free(&set);
     cJSON_Delete(facts);
@@ -323,6 +329,100 @@ static void test_first_seen_across_statements(void **state)
     cJSON_Delete(doc);
 }
 
+/* The rows of pending_seen, "agent:name:candidate:first_seen:gone_at;" in
+ * order, read from the database itself. */
+static void rows(struct world *w, char *out, size_t size)
+{
+    static const char sql[] = "SELECT agent_id || ':' || name || ':' || candidate || ':' ||"
+                              " first_seen || ':' || gone_at || ';' FROM pending_seen"
+                              " ORDER BY agent_id, name, candidate";
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t o = 0;
+
+    out[0] = '\0';
+    if (da_test_store_is_pg()) {
+        assert_int_equal(da_test_pg_exec(w->db, sql, out, size), 0);
+        for (char *p = out; *p != '\0'; p++) /* drop the column separators */
+            if (*p == '|')
+                memmove(p, p + 1, strlen(p));
+        return;
+    }
+    assert_int_equal(sqlite3_open_v2(w->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && o < size)
+        o += (size_t)snprintf(out + o, size - o, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(o < size);
+}
+
+#define ROW(agent, name, cand, first, gone) agent ":" name ":" cand ":" #first ":" #gone ";"
+
+/* Rows of upgrades no report lists any more go, and the grace-period check
+ * judges every report as it would with every row kept. The scenario (its
+ * own ground truth, from the shipped policy's 7-day grace): openssl's
+ * security update is pending from day 0, installed on day 2, pending again
+ * on day 8 (the machine was restored from an older image; 8 days since the
+ * server first saw it: fail) and installed again on day 9; tzdata stays
+ * pending throughout. A report whose pending list is unknown marks nothing.
+ * The sweep deletes openssl's row only 30 days after the last report that
+ * left it out; tzdata's row, listed by every report, stays. */
+static void test_rows_no_longer_pending_go(void **state)
+{
+    struct world *w = *state;
+    static const char *const both[] = {"openssl=3.0.13-1:1:0", "tzdata=2025a-1:0:0"};
+    static const char *const tz[] = {"tzdata=2025a-1:0:0"};
+    cJSON *unknown = cJSON_Parse("{\"patches\":{\"pending\":{\"unknown\":\"io_error\","
+                                 "\"detail\":\"x\"}}}");
+    int64_t ages[2], t9 = T0 + 9 * DAY;
+    char got[1024];
+    int changed = 0;
+    cJSON *d2 = evidence(both, 2), *d1 = evidence(tz, 1);
+
+    assert_string_equal(report(w, "agent-a", T0, d2, ages, 2), "pass");
+    assert_string_equal(report(w, "agent-b", T0, d2, ages, 2), "pass");
+    assert_string_equal(report(w, "agent-a", T0 + 2 * DAY, d1, ages, 1), "pass");
+    rows(w, got, sizeof(got));
+    assert_string_equal(got, ROW("agent-a", "openssl", "3.0.13-1", 1767225600, 1767398400)
+                                 ROW("agent-a", "tzdata", "2025a-1", 1767225600, 0)
+                                     ROW("agent-b", "openssl", "3.0.13-1", 1767225600, 0)
+                                         ROW("agent-b", "tzdata", "2025a-1", 1767225600, 0));
+    /* listed again: the age counts from day 0, and the row is pending again */
+    assert_string_equal(report(w, "agent-a", T0 + 8 * DAY, d2, ages, 2), "fail");
+    assert_int_equal(ages[0], 8 * DAY);
+    rows(w, got, sizeof(got));
+    assert_non_null(strstr(got, ROW("agent-a", "openssl", "3.0.13-1", 1767225600, 0)));
+    assert_string_equal(report(w, "agent-a", t9, d1, ages, 1), "pass");
+    /* an unknown list says nothing about what is pending: nothing marked */
+    assert_string_equal(report(w, "agent-b", t9, unknown, ages, 0), "unknown");
+    rows(w, got, sizeof(got));
+    assert_string_equal(got, ROW("agent-a", "openssl", "3.0.13-1", 1767225600, 1768003200)
+                                 ROW("agent-a", "tzdata", "2025a-1", 1767225600, 0)
+                                     ROW("agent-b", "openssl", "3.0.13-1", 1767225600, 0)
+                                         ROW("agent-b", "tzdata", "2025a-1", 1767225600, 0));
+    /* a sweep just before the end of the keep period leaves every row */
+    assert_int_equal(srv_store_sweep_stale(w->s, t9 + SRV_PENDING_GONE_KEEP_S - 1, &changed), 0);
+    rows(w, got, sizeof(got));
+    assert_non_null(strstr(got, ROW("agent-a", "openssl", "3.0.13-1", 1767225600, 1768003200)));
+    /* nor at its end; the row goes once it has passed */
+    assert_int_equal(srv_store_sweep_stale(w->s, t9 + SRV_PENDING_GONE_KEEP_S, &changed), 0);
+    rows(w, got, sizeof(got));
+    assert_non_null(strstr(got, ROW("agent-a", "openssl", "3.0.13-1", 1767225600, 1768003200)));
+    assert_int_equal(srv_store_sweep_stale(w->s, t9 + SRV_PENDING_GONE_KEEP_S + 1, &changed), 0);
+    rows(w, got, sizeof(got));
+    assert_string_equal(got, ROW("agent-a", "tzdata", "2025a-1", 1767225600, 0)
+                                 ROW("agent-b", "openssl", "3.0.13-1", 1767225600, 0)
+                                     ROW("agent-b", "tzdata", "2025a-1", 1767225600, 0));
+    /* tzdata, listed throughout, keeps its day-0 time after the sweep */
+    assert_string_equal(report(w, "agent-a", t9 + SRV_PENDING_GONE_KEEP_S + 2, d1, ages, 1),
+                        "pass");
+    assert_int_equal(ages[0], 9 * DAY + SRV_PENDING_GONE_KEEP_S + 2);
+    cJSON_Delete(d2);
+    cJSON_Delete(d1);
+    cJSON_Delete(unknown);
+}
+
 /* Pending upgrades the evidence could not establish stay unknown. */
 static void test_unknown_pending(void **state)
 {
@@ -370,6 +470,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_seen_across_statements, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_no_longer_pending_go, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_seen_of_many_entries, setup, teardown),
     };
 

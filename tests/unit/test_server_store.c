@@ -85,12 +85,12 @@ static void test_migration_and_reopen(void **state)
     char idx[256];
 
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id1), 0);
     srv_store_close(f->s);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_int_equal(srv_store_vendor_ensure(f->s, "acme", &id2), 0);
     assert_int_equal(id1, id2);
     /* schema 11: the agent list's and the vendor view's ordering indexes */
@@ -673,7 +673,7 @@ static void migration_from_1_sqlite(void **state)
              "COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     {
         /* a token from before the migration still works, under the id the
          * migration gave it (the first 8 bytes of its hash) */
@@ -783,11 +783,13 @@ static void migration_from_3_sqlite(void **state)
                       " ALTER TABLE reports DROP COLUMN pruned_at;"
                       " ALTER TABLE agents DROP COLUMN pack_base;"
                       " ALTER TABLE agents DROP COLUMN pruned_through;"
+                      " DROP INDEX pending_seen_gone;"
+                      " ALTER TABLE pending_seen DROP COLUMN gone_at;"
                       " DELETE FROM schema_version WHERE version >= 4;"
                       " COMMIT;");
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_int_equal(srv_store_boot_reference(f->s, "a1", &ref, rid, &at), 0);
     assert_string_equal(ref, "{\"boot_applications\":[\"aa\"]}");
     assert_string_equal(rid, "r1");
@@ -1197,11 +1199,11 @@ static void test_pending_seen_many(void **state)
         get[i].candidate = "1.0";
         get[i].first_seen = -1;
     }
-    get[40] = (struct srv_pending_seen){"pkg05", "amd64", "2.0", -1}; /* newer candidate */
-    get[41] = (struct srv_pending_seen){"pkg05", "arm64", "1.0", -1}; /* other arch */
-    get[42] = (struct srv_pending_seen){"never", "amd64", "1.0", -1};
-    get[43] = (struct srv_pending_seen){"pkg17", "amd64", "1.0", -1}; /* listed twice */
-    get[44] = (struct srv_pending_seen){"pkg00", "amd64", "1.0", -1};
+    get[40] = (struct srv_pending_seen){"pkg05", "amd64", "2.0", -1, 0}; /* newer candidate */
+    get[41] = (struct srv_pending_seen){"pkg05", "arm64", "1.0", -1, 0}; /* other arch */
+    get[42] = (struct srv_pending_seen){"never", "amd64", "1.0", -1, 0};
+    get[43] = (struct srv_pending_seen){"pkg17", "amd64", "1.0", -1, 0}; /* listed twice */
+    get[44] = (struct srv_pending_seen){"pkg00", "amd64", "1.0", -1, 0};
     assert_int_equal(srv_store_pending_seen_get(f->s, "a1", get, 45), 0);
     for (int i = 0; i < 40; i++)
         assert_int_equal(get[i].first_seen, 5000 + 39 - i);

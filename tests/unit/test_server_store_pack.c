@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <openssl/sha.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "buf.h"
@@ -711,9 +712,11 @@ static void test_blob_gone_under_report(void **state)
     assert_int_equal(srv_store_integrity_check(f->s), 0);
 }
 
-/* Drops what schemas 10 and 11 added, as a database of 8 (or 9) has it
+/* Drops what schemas 10, 11 and 13 added, as a database of 8 (or 9) has it
  * (12 builds its tables afresh when it runs again). */
 #define DOWNGRADE_10                                                                               \
+    "DROP INDEX pending_seen_gone; ALTER TABLE pending_seen DROP COLUMN gone_at;"                  \
+    "DELETE FROM schema_version WHERE version = 13;"                                               \
     "DELETE FROM schema_version WHERE version = 12;"                                               \
     "DROP INDEX agents_created; DROP INDEX agents_vendor_created;"                                 \
     "DELETE FROM schema_version WHERE version = 11;"                                               \
@@ -754,7 +757,7 @@ static void migrate_from(void **state, bool with_9)
     assert_int_equal(count(f->path, "SELECT max(version) FROM schema_version"), with_9 ? 9 : 8);
     assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
     assert_int_equal(srv_store_schema_version(f->s, &version), 0);
-    assert_int_equal(version, 12);
+    assert_int_equal(version, 13);
     assert_int_equal(srv_store_integrity_check(f->s), 0);
     /* the full reports read as before, bodies byte for byte */
     for (i = 0; i < 3; i++)
@@ -911,6 +914,136 @@ static void test_retention_prunes_exactly_older(void **state)
     free(legacy.body);
 }
 
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return (int64_t)st.st_size;
+}
+
+/* Space that retention frees goes back to the file system: reports of 40
+ * agents (every document, with a firmware event log), all pruned but one
+ * agent's newest; the free pages stay in the file (SQLite's own count,
+ * PRAGMA freelist_count, and the file's size as the file system reports
+ * it, after the checkpoint of a close) until srv_store_reclaim gives them
+ * back in bounded steps; then the file is smaller by those pages, nothing
+ * is free, and what was kept reads back. PostgreSQL reuses free space
+ * itself: nothing to do there. */
+static void test_retention_gives_space_back(void **state)
+{
+    struct fixture *f = *state;
+    static struct rep reps[40][NDOCS];
+    int64_t now = 2000 * DAY, cutoff = 1000 * DAY, left = -1, page, s1, s2, s3, f1, f2;
+    int pruned = 0, steps = 0, a;
+    bool more = true;
+    size_t i;
+
+    for (a = 0; a < 40; a++) {
+        char agent[8], ek[8];
+
+        snprintf(agent, sizeof(agent), "a%02d", a);
+        snprintf(ek, sizeof(ek), "ek%02d", a);
+        make_agent(f->s, agent, ek);
+        for (i = 0; i < NDOCS; i++) {
+            char id[16];
+
+            snprintf(id, sizeof(id), "r%02d_%zu", a, i);
+            rep_fill(&reps[a][i], id, agent, (int)i + 1,
+                     (a == 0 && i == NDOCS - 1 ? cutoff + DAY : DAY) + (int64_t)i, f->canon[i],
+                     f->canon[i], f->eventlog_b64);
+            put(f, &reps[a][i]);
+        }
+    }
+    if (da_test_store_is_pg()) {
+        assert_int_equal(srv_store_reclaim(f->s, 64, &left), 0);
+        assert_int_equal(left, 0);
+        goto out;
+    }
+    assert_int_equal(count(f->path, "PRAGMA auto_vacuum"), 2); /* incremental */
+    page = count(f->path, "PRAGMA page_size");
+    srv_store_close(f->s); /* the last close checkpoints: the file has every page */
+    f->s = NULL;
+    s1 = file_size(f->path);
+    f1 = count(f->path, "PRAGMA freelist_count");
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    while (more && pruned < 10000) {
+        int n = 0;
+
+        assert_int_equal(srv_store_retention_sweep(f->s, cutoff, now, 1000, &n, &more), 0);
+        pruned += n;
+    }
+    assert_int_equal(pruned, 40 * (int)NDOCS - 1);
+    srv_store_close(f->s);
+    f->s = NULL;
+    s2 = file_size(f->path);
+    f2 = count(f->path, "PRAGMA freelist_count");
+    /* pruning alone frees pages inside the file, the file keeps its size */
+    assert_true(s2 >= s1);
+    assert_true(f2 > f1 + 100);
+    assert_true(f2 * page > s1 / 2);
+    print_message("retention: file %lld bytes, %lld of its %lld-byte pages free\n", (long long)s2,
+                  (long long)f2, (long long)page);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_reclaim(f->s, 0, &left), DA_ERR_INVALID_ARG);
+    assert_int_equal(srv_store_reclaim(f->s, SRV_RECLAIM_PAGES_MAX + 1, &left), DA_ERR_INVALID_ARG);
+    left = -1;
+    do { /* 64 pages a step: each step gives back at most that many */
+        int64_t before = left;
+
+        assert_int_equal(srv_store_reclaim(f->s, 64, &left), 0);
+        assert_true(before < 0 || (left < before && before - left <= 64));
+        steps++;
+    } while (left > 0 && steps < 100000);
+    assert_int_equal(left, 0);
+    assert_true(steps >= (int)(f2 / 64));
+    /* nothing free: a step is no write at all and says 0 */
+    assert_int_equal(srv_store_reclaim(f->s, 64, &left), 0);
+    assert_int_equal(left, 0);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+    check_get(f, &reps[0][NDOCS - 1]);
+    srv_store_close(f->s);
+    f->s = NULL;
+    s3 = file_size(f->path);
+    print_message("after %d steps: file %lld bytes (%lld before), %lld pages free\n", steps,
+                  (long long)s3, (long long)s2, (long long)count(f->path, "PRAGMA freelist_count"));
+    assert_int_equal(count(f->path, "PRAGMA freelist_count"), 0);
+    assert_true(s3 <= s2 - (f2 - f2 / 50) * page);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    check_get(f, &reps[0][NDOCS - 1]);
+out:
+    for (a = 0; a < 40; a++)
+        for (i = 0; i < NDOCS; i++)
+            free(reps[a][i].body);
+}
+
+/* A database file made before the store set auto-vacuum (none) is
+ * converted once when it is opened: every report reads back, the file
+ * passes its integrity check, and later opens leave it as it is. */
+static void test_auto_vacuum_converted(void **state)
+{
+    struct fixture *f = *state;
+    struct rep p;
+
+    if (da_test_store_is_pg())
+        skip();
+    make_agent(f->s, "a1", "ek1");
+    rep_fill(&p, "r1", "a1", 1, 1000, f->canon[1], f->canon[1], f->eventlog_b64);
+    put(f, &p);
+    srv_store_close(f->s);
+    f->s = NULL;
+    exec_raw(f->path, "PRAGMA auto_vacuum = NONE; VACUUM;");
+    assert_int_equal(count(f->path, "PRAGMA auto_vacuum"), 0);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    srv_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(count(f->path, "PRAGMA auto_vacuum"), 2);
+    assert_int_equal(srv_store_open(f->path, 8, 3600, &f->s), 0);
+    assert_int_equal(srv_store_integrity_check(f->s), 0);
+    check_get(f, &p);
+    free(p.body);
+}
+
 /* SQL: the column with its middle byte changed. */
 #define FLIP(c)                                                                                    \
     "substr(" c ", 1, length(" c ") / 2) || CASE WHEN substr(" c ", length(" c ") / 2 + 1, 1)"     \
@@ -1043,6 +1176,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_prunes_exactly_older, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_gives_space_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auto_vacuum_converted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_blob_detected, setup, teardown),
         cmocka_unit_test(test_pack_formats),
     };
