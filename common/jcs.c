@@ -444,18 +444,42 @@ static bool chk_u_escape(const unsigned char *p, const unsigned char *end)
     return v != 0 && !(v >= '\b' && v <= '\r' && v != '\v');
 }
 
+/* Past the run of printable ASCII from p other than '"' and '\\', eight
+ * bytes at a time (the test is nonzero exactly when one of the eight is
+ * below 0x20, at or above 0x80, '"' or '\\'); stops at the first byte
+ * the caller must look at. */
+static const unsigned char *ascii_run(const unsigned char *p, const unsigned char *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w, q, b;
+
+    while (end - p >= (ptrdiff_t)sizeof(w)) {
+        memcpy(&w, p, sizeof(w));
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) | w) & highs)
+            break;
+        p += sizeof(w);
+    }
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
 /* A string as jcs_string writes it; its raw content in *s, *n, and whether
- * it holds an escape. */
-static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, bool *escaped)
+ * it is plain: ASCII without an escape. */
+static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, bool *plain)
 {
     const unsigned char *p = c->p;
-    bool high = false;
+    bool high = false, escaped = false;
 
     if (p >= c->end || *p != '"')
         return false;
     *s = ++p;
-    *escaped = false;
     while (p < c->end && *p != '"') {
+        p = ascii_run(p, c->end);
+        if (p >= c->end || *p == '"')
+            break;
         if (*p < 0x20)
             return false;
         if (*p >= 0x80) {
@@ -467,7 +491,7 @@ static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, 
             p++;
             continue;
         }
-        *escaped = true;
+        escaped = true;
         if (c->end - p < 2)
             return false;
         if (p[1] == '"' || p[1] == '\\' || p[1] == 'b' || p[1] == 't' || p[1] == 'n' ||
@@ -484,7 +508,26 @@ static bool chk_string(struct jcs_check *c, const unsigned char **s, size_t *n, 
     *n = (size_t)(p - *s);
     if (high && !da_utf8_valid((const char *)*s, *n))
         return false;
+    *plain = !high && !escaped;
     c->p = p + 1;
+    return true;
+}
+
+/* -?[1-9][0-9]{0,14} or 0: an integer below 10^15 is exact as a double and
+ * the writer prints it as these digits, so it is canonical without a
+ * round trip through strtod and the writer. */
+static bool chk_plain_integer(const unsigned char *s, size_t n)
+{
+    size_t i = s[0] == '-' ? 1 : 0;
+
+    if (n == 1 && s[0] == '0')
+        return true;
+    if (n - i == 0 || n - i > 15 || s[i] < '1' || s[i] > '9')
+        return false;
+    for (i++; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    }
     return true;
 }
 
@@ -504,6 +547,8 @@ static bool chk_number(struct jcs_check *c)
     n = (size_t)(c->p - s);
     if (n == 0 || n >= sizeof(tok))
         return false;
+    if (chk_plain_integer(s, n))
+        return true;
     memcpy(tok, s, n);
     tok[n] = '\0';
     for (i = 0; i < n; i++)
@@ -589,11 +634,20 @@ static bool chk_key_before(const unsigned char *a, size_t an, const unsigned cha
     return ux < uy;
 }
 
+/* The same for keys of ASCII without escapes: there a character is one
+ * UTF-16 unit and one byte, so the bytes sort as the units do. */
+static bool plain_key_before(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+    int r = memcmp(a, b, an < bn ? an : bn);
+
+    return r < 0 || (r == 0 && an < bn);
+}
+
 static bool chk_object(struct jcs_check *c, int depth)
 {
     const unsigned char *prev = NULL, *key;
     size_t prev_n = 0, key_n;
-    bool escaped;
+    bool prev_plain = false, plain;
 
     c->p++;
     if (c->p < c->end && *c->p == '}') {
@@ -601,11 +655,13 @@ static bool chk_object(struct jcs_check *c, int depth)
         return true;
     }
     for (;;) {
-        if (!chk_string(c, &key, &key_n, &escaped) ||
-            (prev != NULL && !chk_key_before(prev, prev_n, key, key_n)))
+        if (!chk_string(c, &key, &key_n, &plain) ||
+            (prev != NULL && !(prev_plain && plain ? plain_key_before(prev, prev_n, key, key_n)
+                                                   : chk_key_before(prev, prev_n, key, key_n))))
             return false;
         prev = key;
         prev_n = key_n;
+        prev_plain = plain;
         if (c->p >= c->end || *c->p++ != ':' || !chk_value(c, depth + 1))
             return false;
         if (c->p >= c->end)
@@ -653,7 +709,7 @@ static bool chk_value(struct jcs_check *c, int depth)
 {
     const unsigned char *s;
     size_t n;
-    bool escaped;
+    bool plain;
 
     if (c->p >= c->end)
         return false;
@@ -663,7 +719,7 @@ static bool chk_value(struct jcs_check *c, int depth)
     case '[':
         return depth < DA_MAX_JSON_DEPTH && chk_array(c, depth);
     case '"':
-        return chk_string(c, &s, &n, &escaped);
+        return chk_string(c, &s, &n, &plain);
     case 't':
         return chk_literal(c, "true");
     case 'f':

@@ -1,14 +1,15 @@
 /* The JSON input path: every JSON document from outside enters through here.
  *
- * da_json_parse validates the text completely before cJSON sees it, in one
+ * da_json_parse validates the text completely, in one
  * non-recursive pass: size cap, strict RFC 8259 grammar, well-formed UTF-8
  * (no overlong forms, no UTF-8-encoded surrogates, nothing above U+10FFFF),
  * \u escapes that form valid code points (no lone surrogates, no \u0000),
  * nesting depth at most DA_MAX_JSON_DEPTH, finite numbers (1e999 is
  * rejected), no duplicate object keys (compared after unescaping), no NUL
- * bytes, and nothing but whitespace after the value. Only then is cJSON
- * asked for the tree, so cJSON never recurses deeply and never sees input
- * that it would read differently from another parser.
+ * bytes, and nothing but whitespace after the value. The same pass builds
+ * the cJSON tree (the nodes cJSON's own parser would make of an accepted
+ * text), which is handed out only when the whole text was accepted; the
+ * scan never recurses.
  *
  * Errors carry a 1-based line and column (in bytes) of the offending place and
  * a static reason, for messages such as "policy.json:12:7: duplicate key".
@@ -51,6 +52,23 @@ size_t da_json_memory_peak(int reset);
 /* Same, and fills *err (when not NULL) with where and why it failed. */
 int da_json_parse_ex(const char *text, size_t len, size_t cap, cJSON **out,
                      struct da_json_error *err);
+
+/* da_json_parse_opts flags. DA_JSON_COMPACT: the whole tree is one
+ * allocation (nodes, keys and strings), made once the text is accepted;
+ * every node is flagged cJSON_IsReference and every key
+ * cJSON_StringIsConst, so cJSON_Delete of the root frees the block and
+ * nothing else. Such a tree is read only: only its root may be deleted;
+ * nothing in it may be changed, detached, replaced or deleted, nor copied
+ * with cJSON_Duplicate (the copy would keep pointing at the block's keys).
+ * While it is built, two work buffers (nodes as indices, texts) hold it;
+ * they go through the same hooks and bound as the tree. */
+#define DA_JSON_COMPACT 1u
+
+/* da_json_parse_ex with flags (0 or DA_JSON_COMPACT); other bits:
+ * DA_ERR_INVALID_ARG. The same text is accepted or refused, with the same
+ * error, whatever the flags. */
+int da_json_parse_opts(const char *text, size_t len, size_t cap, unsigned flags, cJSON **out,
+                       struct da_json_error *err);
 
 /* Typed members of an object. DA_ERR_JSON_MISSING when obj has no member
  * key (case-sensitive), DA_ERR_JSON_TYPE when it has another type (null is a

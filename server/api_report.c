@@ -471,6 +471,7 @@ static int make_record(struct ingest *g)
     r->verdict_json = cJSON_PrintUnformatted(g->verdict);
     if (r->verdict_json == NULL)
         return DA_ERR_NOMEM;
+    r->verdict_tree = g->verdict; /* lent: the fleet shape reads it, not the text */
     rc = make_transcript(g);
     if (rc != 0)
         return rc;

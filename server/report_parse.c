@@ -178,7 +178,8 @@ int srv_report_parse(const char *body, size_t len, struct srv_report_in **out, c
     da_buf_init(&r->evidence_canonical, DA_MAX_EVIDENCE);
     da_buf_init(&r->event_log, DA_MAX_EVENT_LOG);
     da_buf_init(&r->ima_log, DA_MAX_IMA_INCREMENT);
-    rc = da_json_parse(body, len, DA_MAX_REPORT, &r->root);
+    /* a read-only tree in one block: one allocation, one free */
+    rc = da_json_parse_opts(body, len, DA_MAX_REPORT, DA_JSON_COMPACT, &r->root, NULL);
     if (rc != 0)
         msg = "body is not acceptable JSON";
     else

@@ -31,7 +31,7 @@
 #define SRV_EVIDENCE_SCHEMA "devattest.evidence/v1"
 
 struct srv_report_in {
-    cJSON *root;
+    cJSON *root;           /* read only (DA_JSON_COMPACT): never changed or duplicated */
     const cJSON *evidence; /* borrowed from root */
     struct da_buf nonce;
     struct da_buf attest;

@@ -2466,7 +2466,8 @@ int srv_store_report_put(struct srv_store *s, const struct srv_report *r)
 
     memset(&prep, 0, sizeof(prep));
     /* the fleet summary's shape of the verdict, outside the writer */
-    rc = srv_fleet_shape(r->verdict_json, &shape, digest);
+    rc = r->verdict_tree != NULL ? srv_fleet_shape_tree(r->verdict_tree, &shape, digest)
+                                 : srv_fleet_shape(r->verdict_json, &shape, digest);
     j.shape_json = shape;
     j.shape_digest = digest;
     if (rc == 0 && j.format != 0)

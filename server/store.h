@@ -217,6 +217,10 @@ struct srv_report {
      * and the signed body (then evidence_json and transcript_json are
      * NULL; the verdict and the receipt remain); 0: kept in full */
     int64_t pruned_at;
+    /* put: the tree verdict_json was printed from, when the caller has it
+     * (the fleet summary's shape is then taken from it); NULL: the text is
+     * read */
+    const struct cJSON *verdict_tree;
 };
 
 struct srv_audit_entry {

@@ -20,6 +20,14 @@
 int srv_fleet_shape(const char *verdict_json, char **shape_json, char digest[65])
 {
     cJSON *v = verdict_json != NULL ? cJSON_Parse(verdict_json) : NULL;
+    int rc = srv_fleet_shape_tree(v, shape_json, digest);
+
+    cJSON_Delete(v);
+    return rc;
+}
+
+int srv_fleet_shape_tree(const cJSON *v, char **shape_json, char digest[65])
+{
     cJSON *out = cJSON_CreateObject(), *ctl = NULL, *chk = NULL;
     const cJSON *c;
     int rc = 0;
@@ -57,7 +65,6 @@ int srv_fleet_shape(const char *verdict_json, char **shape_json, char digest[65]
         free(*shape_json);
         *shape_json = NULL;
     }
-    cJSON_Delete(v);
     cJSON_Delete(out);
     return rc;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "store.h"
 #include "store_engine.h"
 
@@ -25,6 +27,9 @@ enum { FLEET_PENDING = 0, FLEET_COMPLIANT = 1, FLEET_NON_COMPLIANT = 2, FLEET_RE
 /* The shape of a verdict: its controls (string members) and its checks' id
  * and verdict, as compact JSON, and the SHA-256 (hex) of that text. */
 int srv_fleet_shape(const char *verdict_json, char **shape_json, char digest[65]);
+/* The same of the verdict's tree (the one its text was printed from): the
+ * same bytes, without reading the text again. */
+int srv_fleet_shape_tree(const cJSON *verdict, char **shape_json, char digest[65]);
 
 /* An agent was created: its row, counted as pending. */
 int srv_fleet_agent_created(struct srv_conn *db, const char *agent_id, int64_t vendor_id,

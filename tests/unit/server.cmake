@@ -57,3 +57,6 @@ if(TARGET da_loadgen)
   da_unit_test(NAME test_loadgen_docs SOURCES ${DA_TEST_SRC}/unit/test_loadgen_docs.c
                LIBS da_loadgen OpenSSL::Crypto LABELS loadgen)
 endif()
+# Benchmark program: the report parse on a realistic body (not a test).
+add_executable(bench_report_parse ${DA_TEST_SRC}/bench/bench_report_parse.c)
+target_link_libraries(bench_report_parse PRIVATE da_server devattest)

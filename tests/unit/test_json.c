@@ -1,5 +1,6 @@
 #include "da_test.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,23 +9,24 @@
 #include "json.h"
 #include "caps.h"
 
-/* Error-path double: when set, cJSON refuses the (already validated) text. */
-static int fail_cjson;
+/* Allocation double through cJSON's hooks: fail the allocation numbered
+ * fail_at (0: none); count every one. */
+static size_t alloc_count, fail_at;
 
-cJSON *__real_cJSON_ParseWithLengthOpts(const char *value, size_t len, const char **end,
-                                        cJSON_bool require_null_terminated);
-cJSON *__wrap_cJSON_ParseWithLengthOpts(const char *value, size_t len, const char **end,
-                                        cJSON_bool require_null_terminated);
-cJSON *__wrap_cJSON_ParseWithLengthOpts(const char *value, size_t len, const char **end,
-                                        cJSON_bool require_null_terminated)
+static void *counting_malloc(size_t n)
 {
-    if (fail_cjson) {
-        fail_cjson = 0;
-        if (end != NULL)
-            *end = value;
+    if (++alloc_count == fail_at)
         return NULL;
-    }
-    return __real_cJSON_ParseWithLengthOpts(value, len, end, require_null_terminated);
+    return malloc(n);
+}
+
+static void counting_hooks(size_t fail)
+{
+    cJSON_Hooks h = {counting_malloc, free};
+
+    alloc_count = 0;
+    fail_at = fail;
+    cJSON_InitHooks(&h);
 }
 
 /* Parses s from an exactly sized heap copy (no terminator to lean on). */
@@ -376,18 +378,143 @@ static void test_error_position(void **state)
     assert_null(err.reason);
 }
 
-static void test_cjson_refusal_is_reported(void **state)
+static bool same_text(const char *a, const char *b)
 {
-    struct da_json_error err;
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* a and b, with their following siblings, are the same nodes, down to the
+ * bits of each number and cJSON's prev link of each first member. */
+static bool same_tree(const cJSON *a, const cJSON *b)
+{
+    for (; a != NULL && b != NULL; a = a->next, b = b->next) {
+        if ((a->type & 0xff) != (b->type & 0xff) || !same_text(a->string, b->string) ||
+            !same_text(a->valuestring, b->valuestring) || a->valueint != b->valueint ||
+            memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
+            (a->child == NULL) != (b->child == NULL))
+            return false;
+        if (a->child != NULL && (a->child->prev == NULL || a->child->prev->next != NULL ||
+                                 b->child->prev == NULL || b->child->prev->next != NULL))
+            return false;
+        if (a->next != NULL && a->next->prev != a)
+            return false;
+        if (!same_tree(a->child, b->child))
+            return false;
+    }
+    return a == NULL && b == NULL;
+}
+
+static const char *const tree_docs[] = {
+    "{}",
+    "[]",
+    "0",
+    "-0",
+    "1.5e3",
+    "-12.25E-2",
+    "3000000000",
+    "-3000000000",
+    "2147483647",
+    "-2147483648",
+    "[0.5,-0.5,1e-999,1.7976931348623157e308,123456789012345678901234567890]",
+    "\"\"",
+    "{\"\":\"\"}",
+    "[true,false,null,{\"t\":true,\"f\":false,\"n\":null}]",
+    "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+    "\"\\u00e9\\u20AC\\ud83d\\ude00\\u0001\\u007f\\u0080\\u07ff\\u0800\\uffff\"",
+    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
+    "{\"k\\u00e9y\":1,\"k\\ty\":[\"a\\nb\",\"\"],\"\\ud83d\\ude00\":{}}",
+    " \t\r\n{ \"a\" : [ 1 , 2 , { \"b\" : null } ] } \n ",
+    "[[[[[]]]]]",
+    "[[1,[2,[3]]],{\"a\":{\"b\":{\"c\":[4,5,6]}}},\"tail\"]",
+    "{\"b\":1,\"a\":2,\"c\":{\"z\":[],\"y\":{}}}",
+};
+
+/* The tree the scan builds, plain and compact, is the one cJSON's own
+ * parser makes of the same text. */
+static void test_tree_matches_cjson(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(tree_docs) / sizeof(tree_docs[0]); i++) {
+        const char *d = tree_docs[i], *end = NULL;
+        cJSON *plain = NULL, *compact = NULL;
+        cJSON *ref = cJSON_ParseWithLengthOpts(d, strlen(d), &end, 0);
+
+        assert_non_null(ref);
+        assert_int_equal(da_json_parse_ex(d, strlen(d), 1 << 20, &plain, NULL), 0);
+        assert_int_equal(da_json_parse_opts(d, strlen(d), 1 << 20, DA_JSON_COMPACT, &compact, NULL),
+                         0);
+        if (!same_tree(plain, ref) || !same_tree(compact, ref))
+            fail_msg("tree differs from cJSON's for %s", d);
+        cJSON_Delete(ref);
+        cJSON_Delete(plain);
+        cJSON_Delete(compact);
+    }
+}
+
+/* Compact or not, a refused text gets the same code, place and reason. */
+static void test_compact_refusals(void **state)
+{
+    static const char *const bad[] = {
+        "",          "{",     "[1,]",         "{\"a\":1,\"a\":2}",         "\"\\ud800\"",
+        "1e999",     "[1] x", "\"\xc0\xaf\"", "{\"a\":[1,2,{\"b\":tru}]}", "[\"a\",\"\\u0000\"]",
+        "{\"a\" 1}", "01",
+    };
+    struct da_json_error e1, e2;
+    cJSON *unknown_flag = NULL;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *v1 = NULL, *v2 = NULL;
+        int r1 = da_json_parse_ex(bad[i], strlen(bad[i]), 1 << 20, &v1, &e1);
+        int r2 = da_json_parse_opts(bad[i], strlen(bad[i]), 1 << 20, DA_JSON_COMPACT, &v2, &e2);
+
+        assert_int_not_equal(r1, 0);
+        assert_int_equal(r1, r2);
+        assert_null(v1);
+        assert_null(v2);
+        assert_int_equal(e1.line, e2.line);
+        assert_int_equal(e1.col, e2.col);
+        assert_string_equal(e1.reason, e2.reason);
+    }
+    assert_int_equal(da_json_parse_opts("[]", 2, 16, 2, &unknown_flag, NULL), DA_ERR_INVALID_ARG);
+    assert_null(unknown_flag);
+}
+
+/* The trees' memory goes through cJSON's hooks: compact, one block and two
+ * work buffers (the nodes being built, their texts); plain, a node, key
+ * and string each (as cJSON's parser allocates).
+ * Any failed allocation gives DA_ERR_NOMEM and no tree (ASan: nothing
+ * leaks), and leaves a refusal of the text its own code. */
+static void test_allocations(void **state)
+{
+    const char *d = "{\"a\":\"x\",\"b\":[1,\"y\",{\"c\":null}]}"; /* 7 values, 3 keys, 2 strings */
+    const char *bad = "{\"a\":\"x\",\"b\":[1,\"y\",{\"c\":nul}]}";
+    unsigned flags[] = {0, DA_JSON_COMPACT};
+    size_t want[] = {7 + 3 + 2, 3}, i, k;
     cJSON *v = NULL;
 
     (void)state;
-    fail_cjson = 1;
-    assert_int_equal(da_json_parse_ex("[1]", 3, 16, &v, &err), DA_ERR_JSON_PARSE);
-    assert_null(v);
-    assert_non_null(err.reason);
-    assert_int_equal(da_json_parse("[1]", 3, 16, &v), 0);
-    cJSON_Delete(v);
+    for (k = 0; k < 2; k++) {
+        counting_hooks(0);
+        assert_int_equal(da_json_parse_opts(d, strlen(d), 1024, flags[k], &v, NULL), 0);
+        assert_int_equal(alloc_count, want[k]);
+        cJSON_Delete(v);
+        for (i = 1; i <= want[k]; i++) {
+            counting_hooks(i);
+            v = NULL;
+            assert_int_equal(da_json_parse_opts(d, strlen(d), 1024, flags[k], &v, NULL),
+                             DA_ERR_NOMEM);
+            assert_null(v);
+            counting_hooks(i);
+            assert_int_equal(da_json_parse_opts(bad, strlen(bad), 1024, flags[k], &v, NULL),
+                             DA_ERR_JSON_PARSE);
+            assert_null(v);
+        }
+    }
+    cJSON_InitHooks(NULL);
 }
 
 static void test_getters(void **state)
@@ -440,13 +567,14 @@ static void test_getters(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_documents), cmocka_unit_test(test_values_are_read),
-        cmocka_unit_test(test_size_cap),        cmocka_unit_test(test_depth),
-        cmocka_unit_test(test_invalid_utf8),    cmocka_unit_test(test_surrogate_escapes),
-        cmocka_unit_test(test_duplicate_keys),  cmocka_unit_test(test_many_keys),
-        cmocka_unit_test(test_numbers),         cmocka_unit_test(test_trailing_data),
-        cmocka_unit_test(test_embedded_nul),    cmocka_unit_test(test_grammar_errors),
-        cmocka_unit_test(test_error_position),  cmocka_unit_test(test_cjson_refusal_is_reported),
+        cmocka_unit_test(test_valid_documents),  cmocka_unit_test(test_values_are_read),
+        cmocka_unit_test(test_size_cap),         cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_invalid_utf8),     cmocka_unit_test(test_surrogate_escapes),
+        cmocka_unit_test(test_duplicate_keys),   cmocka_unit_test(test_many_keys),
+        cmocka_unit_test(test_numbers),          cmocka_unit_test(test_trailing_data),
+        cmocka_unit_test(test_embedded_nul),     cmocka_unit_test(test_grammar_errors),
+        cmocka_unit_test(test_error_position),   cmocka_unit_test(test_tree_matches_cjson),
+        cmocka_unit_test(test_compact_refusals), cmocka_unit_test(test_allocations),
         cmocka_unit_test(test_getters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

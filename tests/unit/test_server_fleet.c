@@ -25,6 +25,7 @@
 #include "picky.h"
 #include "render.h"
 #include "store.h"
+#include "store_fleet.h"
 #include "tmp_tree.h"
 
 #define STALE_AFTER 3600
@@ -494,9 +495,17 @@ static void report(struct fixture *f, const char *agent_id, const char *id, int6
     struct srv_report r;
     struct srv_boot_change bc;
     char verdict[1024];
+    cJSON *tree = NULL;
 
     memset(&r, 0, sizeof(r));
     verdict_of(verdict, sizeof(verdict), policy, v);
+    /* every other report hands the store the verdict's tree too, as the
+     * server does; the summary must not tell them apart */
+    if (f->nonce % 2 == 0) {
+        tree = cJSON_Parse(verdict);
+        assert_non_null(tree);
+        r.verdict_tree = tree;
+    }
     snprintf(r.id, sizeof(r.id), "%s", id);
     snprintf(r.agent_id, sizeof(r.agent_id), "%s", agent_id);
     f->nonce++;
@@ -522,6 +531,7 @@ static void report(struct fixture *f, const char *agent_id, const char *id, int6
         r.n_boot_changes = 1;
     }
     assert_int_equal(srv_store_report_put(f->s, &r), 0);
+    cJSON_Delete(tree);
 }
 
 static void seed(struct fixture *f)
@@ -620,6 +630,43 @@ static void test_fleet_equals_scan(void **state)
     /* an hour later: more machines stale, the same reports */
     f->now += 3000;
     assert_every_view(f);
+}
+
+/* The shape taken from a verdict's tree is, byte for byte, the shape taken
+ * from the text printed from that tree (the way it was taken before the
+ * tree was handed over): escapes, non-ASCII, controls that are not strings,
+ * checks without an id or with a verdict that is not a string. */
+static void test_shape_of_tree(void **state)
+{
+    static const char *const verdicts[] = {
+        "{\"checks\":[{\"id\":\"a\",\"verdict\":\"pass\"},{\"id\":\"b\\\"q\\\\\\n\","
+        "\"verdict\":\"fail\"}],\"controls\":{\"8.30\":\"pass\",\"8.31\":\"fail\"}}",
+        "{\"controls\":{\"\\u00e9\\u20ac\":\"caf\\u00e9 \\ud83d\\ude00\",\"n\":1,\"o\":{},"
+        "\"t\\u0001\":\"\\u001f\"},\"checks\":[{\"verdict\":\"pass\"},{\"id\":\"x\"},"
+        "{\"id\":\"y\",\"verdict\":null},{\"id\":\"z\",\"verdict\":3},\"s\",[]]}",
+        "{\"compliant\":true}",
+        "[]",
+        "{\"checks\":{},\"controls\":[\"pass\"]}",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++) {
+        cJSON *tree = cJSON_Parse(verdicts[i]);
+        char *text, *from_text = NULL, *from_tree = NULL, d1[65], d2[65];
+
+        assert_non_null(tree);
+        text = cJSON_PrintUnformatted(tree);
+        assert_non_null(text);
+        assert_int_equal(srv_fleet_shape(text, &from_text, d1), 0);
+        assert_int_equal(srv_fleet_shape_tree(tree, &from_tree, d2), 0);
+        assert_string_equal(from_tree, from_text);
+        assert_string_equal(d2, d1);
+        free(text);
+        free(from_text);
+        free(from_tree);
+        cJSON_Delete(tree);
+    }
 }
 
 /* Agent counts (for /metrics) equal the status of each agent on read. */
@@ -836,6 +883,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upgrade_from_11, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fold_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vendor_status_events_not_crowded_out, setup, teardown),
+        cmocka_unit_test(test_shape_of_tree),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
