@@ -17,6 +17,8 @@
 #   FLEET_VENDORS (100), FLEET_REPORTS (10), FLEET_SEED (100)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=server-setup.inc
+. "$top/scripts/bench.d/server-setup.inc"
 build=${DA_BUILD:?run through scripts/bench}
 before_build=${DA_BUILD_BEFORE:?a release build of the earlier version}
 engines=${ENGINES:-postgresql sqlite}
@@ -39,24 +41,10 @@ cleanup() {
 trap cleanup EXIT
 
 conf() { # FILE STORE
-  local store="store = $2"
-  case $2 in postgresql://*) ;; *) store="store = sqlite
-database = $2" ;; esac
-  cat >"$1" <<EOC
-listen_address = 127.0.0.1
-port = 0
-state_dir = $work/state
-$store
-nonce_ttl = 3600s
-rate_per_address = 1000000
-burst_per_address = 1000000
-rate_per_agent = 1000000
-burst_per_agent = 1000000
-nonce_rate_per_address = 1000000
-nonce_burst_per_address = 1000000
-test_software_agents = yes
-log_level = info
-EOC
+  case $2 in
+    postgresql://*) bench_server_conf "$1" "$work/state" info "store = $2" ;;
+    *) bench_server_conf "$1" "$work/state" info "store = sqlite" "database = $2" ;;
+  esac
 }
 start() { # SERVER CONF LOG
   rm -f "$work/port"
@@ -84,10 +72,7 @@ timed_start() { # NAME SERVER CONF
 
 # the earlier build's server writes the seed reports
 seed_reports() { # CONF
-  "$before" -c "$1" init --name 127.0.0.1 >/dev/null
-  cp "$top/common/policies/iso27001-2022-devenv.json" "$work/state/policy.json"
-  "$before" -c "$1" vendor create bench >/dev/null
-  "$before" -c "$1" token create --role admin --label bench | head -1 >"$work/token"
+  bench_server_init "$before" "$1" "$work/state" "$work/token"
   start "$before" "$1" "$work/seed.log"
   "$loadgen" --url "https://127.0.0.1:$(cat "$work/port")" --ca "$work/state/ca.pem" \
     --token-file "$work/token" --vendor bench --evidence "$data/evidence-debian12.json" \

@@ -30,6 +30,8 @@
 #   FLEET_TIMEOUT_BEFORE (60 s per request of the earlier build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=server-setup.inc
+. "$top/scripts/bench.d/server-setup.inc"
 build=${DA_BUILD:?run through scripts/bench}
 agents=${FLEET_AGENTS:-100000}
 vendors=${FLEET_VENDORS:-100}
@@ -58,26 +60,9 @@ psql "$base" -qc "CREATE DATABASE fleet"
 db=${base%/postgres}/fleet
 sql() { psql "$db" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
-cat >"$work/server.conf" <<EOC
-listen_address = 127.0.0.1
-port = 0
-state_dir = $work/state
-store = $db
-nonce_ttl = 3600s
-rate_per_address = 1000000
-burst_per_address = 1000000
-rate_per_agent = 1000000
-burst_per_agent = 1000000
-nonce_rate_per_address = 1000000
-nonce_burst_per_address = 1000000
-test_software_agents = yes
-log_level = warn
-EOC
+bench_server_conf "$work/server.conf" "$work/state" warn "store = $db"
 srv=${before:-$server} # the server that writes the seed reports
-"$srv" -c "$work/server.conf" init --name 127.0.0.1 >/dev/null
-cp "$top/common/policies/iso27001-2022-devenv.json" "$work/state/policy.json"
-"$srv" -c "$work/server.conf" vendor create bench >/dev/null
-"$srv" -c "$work/server.conf" token create --role admin --label bench | head -1 >"$work/token"
+bench_server_init "$srv" "$work/server.conf" "$work/state" "$work/token"
 
 start() {
   rm -f "$work/port"
@@ -161,10 +146,12 @@ echo "data: $(sql -c 'SELECT count(*) FROM vendors') vendors, $(sql -c 'SELECT c
 echo
 
 # The store's queries (server/store.c) with their parameters written in:
-# stale cutoff = now - stale_after (default 86400 s), vendor v042.
+# stale cutoff = now - stale_after (default 86400 s), vendor v042 (or, with
+# fewer vendors, the last one).
 now=$(date +%s)
 cut=$((now - 86400))
-vid=$(sql -c "SELECT id FROM vendors WHERE name = 'v042'")
+vname=v$(printf '%03d' $((vendors < 42 ? vendors : 42)))
+vid=$(sql -c "SELECT id FROM vendors WHERE name = '$vname'")
 rid=$(sql -c "SELECT id FROM agents WHERE vendor_id = $vid ORDER BY id LIMIT 1")
 status="CASE WHEN a.revoked = 1 THEN 'revoked' WHEN (CASE WHEN a.last_verified_at > a.created_at THEN a.last_verified_at ELSE a.created_at END) < $cut THEN 'stale' WHEN a.last_verified_at = 0 THEN 'pending' WHEN a.last_compliant = 1 THEN 'compliant' ELSE 'non_compliant' END"
 cols="a.id, a.vendor_id, v.name, a.ek_name, a.ak_name, a.ak_public, a.sk_public, a.host_json, a.revoked, $status AS status, a.created_at, a.last_verified_at, a.last_compliant, a.last_report_id, a.reset_count, a.restart_count, a.clock, a.firmware_version, a.ek_trust, a.ek_issuer, a.ek_serial, a.ek_root"
@@ -222,8 +209,8 @@ requests() { # TITLE
   echo "| request: $1 (HTTPS, warm, median of $runs) | path | median | under 50 ms |"
   echo "|---|---|---|---|"
   timed "agent list, first page" "/v1/agents"
-  timed "vendor view, first page" "/v1/agents?vendor=v042"
-  timed "fleet overview, one vendor" "/v1/fleet?vendor=v042"
+  timed "vendor view, first page" "/v1/agents?vendor=$vname"
+  timed "fleet overview, one vendor" "/v1/fleet?vendor=$vname"
   timed "fleet overview, all vendors" "/v1/fleet"
   timed "metrics (agent counts per vendor and status)" "/metrics"
   echo

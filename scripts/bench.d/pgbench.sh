@@ -28,6 +28,8 @@
 #   BENCH_DOC (default debian12) the document of tests/data/loadgen
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=server-setup.inc
+. "$top/scripts/bench.d/server-setup.inc"
 build=${DA_BUILD:?run through scripts/bench}
 seed=${BENCH_SEED:-2000}
 clients=${BENCH_CLIENTS:-8 16 32 64}
@@ -53,27 +55,8 @@ db=${base%/postgres}/bench
 psql "$db" -qc "CREATE EXTENSION pg_stat_statements"
 
 mkdir -p "$work/srv"
-cat >"$work/srv/server.conf" <<EOC
-listen_address = 127.0.0.1
-port = 0
-state_dir = $work/srv/state
-store = $db
-nonce_ttl = 3600s
-rate_per_address = 1000000
-burst_per_address = 1000000
-rate_per_agent = 1000000
-burst_per_agent = 1000000
-nonce_rate_per_address = 1000000
-nonce_burst_per_address = 1000000
-max_connections = 1024
-max_connections_per_address = 1024
-test_software_agents = yes
-log_level = warn
-EOC
-"$server" -c "$work/srv/server.conf" init --name 127.0.0.1 >/dev/null
-cp "$top/common/policies/iso27001-2022-devenv.json" "$work/srv/state/policy.json"
-"$server" -c "$work/srv/server.conf" vendor create bench >/dev/null
-"$server" -c "$work/srv/server.conf" token create --role admin --label bench | head -1 >"$work/token"
+bench_server_conf "$work/srv/server.conf" "$work/srv/state" warn "store = $db"
+bench_server_init "$server" "$work/srv/server.conf" "$work/srv/state" "$work/token"
 "$server" -c "$work/srv/server.conf" serve --port-file "$work/port" 2>"$work/server.log" &
 spid=$!
 for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done

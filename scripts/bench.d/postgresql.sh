@@ -24,6 +24,8 @@
 #     a round trip) — "-" when perf cannot count them
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=server-setup.inc
+. "$top/scripts/bench.d/server-setup.inc"
 build=${DA_BUILD:?run through scripts/bench}
 count=${BENCH_COUNT:-10000}
 conc=${BENCH_CONCURRENCY:-64}
@@ -63,29 +65,9 @@ setup() {
     store=${base%/postgres}/$2
   fi
   mkdir -p "$work/$1"
-  cat >"$work/$1/server.conf" <<EOC
-listen_address = 127.0.0.1
-port = 0
-state_dir = $work/$1/state
-store = $store
-store_connections = $pool
-nonce_ttl = 3600s
-rate_per_address = 1000000
-burst_per_address = 1000000
-rate_per_agent = 1000000
-burst_per_agent = 1000000
-nonce_rate_per_address = 1000000
-nonce_burst_per_address = 1000000
-max_connections = 1024
-max_connections_per_address = 1024
-test_software_agents = yes
-log_level = warn
-EOC
-  "$server" -c "$work/$1/server.conf" init --name 127.0.0.1 >/dev/null
-  cp "$top/common/policies/iso27001-2022-devenv.json" "$work/$1/state/policy.json"
-  "$server" -c "$work/$1/server.conf" vendor create bench >/dev/null
-  "$server" -c "$work/$1/server.conf" token create --role admin --label bench | head -1 \
-    >"$work/$1/token"
+  bench_server_conf "$work/$1/server.conf" "$work/$1/state" warn "store = $store" \
+    "store_connections = $pool"
+  bench_server_init "$server" "$work/$1/server.conf" "$work/$1/state" "$work/$1/token"
 }
 
 # start NAME PORTFILE: one more instance of configuration NAME; its pid last in pids

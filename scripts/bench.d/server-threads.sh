@@ -16,6 +16,8 @@ set -euo pipefail
 build=${DA_BUILD:?run through scripts/bench}
 count=${BENCH_COUNT:-5000}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=server-setup.inc
+. "$here/server-setup.inc"
 server=$build/server/devattest-server
 loadgen=$build/loadgen/devattest-loadgen
 data=$here/../../tests/data/loadgen
@@ -36,29 +38,9 @@ count() { awk -v k="$1" '$1 == k {n = $2} END {print n + 0}' <<<"$2"; } # absent
 
 start_server() { # $1 = http_threads
   rm -rf "$work/state" "$work/port"
-  cat >"$work/server.conf" <<EOC
-listen_address = 127.0.0.1
-port = 0
-state_dir = $work/state
-nonce_ttl = 3600s
-rate_per_address = 1000000
-burst_per_address = 1000000
-rate_per_agent = 1000000
-burst_per_agent = 1000000
-max_connections = 1024
-max_connections_per_address = 1024
-request_head_timeout = 60s
-connection_timeout = 120s
-http_threads = $1
-nonce_rate_per_address = 1000000
-nonce_burst_per_address = 1000000
-test_software_agents = yes
-log_level = warn
-EOC
-  "$server" -c "$work/server.conf" init --name 127.0.0.1 >/dev/null
-  cp "$here/../../common/policies/iso27001-2022-devenv.json" "$work/state/policy.json"
-  "$server" -c "$work/server.conf" vendor create bench >/dev/null
-  "$server" -c "$work/server.conf" token create --role admin --label bench | head -1 >"$work/token"
+  bench_server_conf "$work/server.conf" "$work/state" warn "request_head_timeout = 60s" \
+    "connection_timeout = 120s" "http_threads = $1"
+  bench_server_init "$server" "$work/server.conf" "$work/state" "$work/token"
   "$server" -c "$work/server.conf" serve --port-file "$work/port" &
   pid=$!
   for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done

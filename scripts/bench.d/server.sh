@@ -28,26 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$work/server.conf" <<EOC
-listen_address = 127.0.0.1
-port = 0
-state_dir = $work/state
-nonce_ttl = 3600s
-rate_per_address = 1000000
-burst_per_address = 1000000
-rate_per_agent = 1000000
-burst_per_agent = 1000000
-nonce_rate_per_address = 1000000
-nonce_burst_per_address = 1000000
-max_connections = 1024
-max_connections_per_address = 1024
-test_software_agents = yes
-log_level = warn
-EOC
-"$server" -c "$work/server.conf" init --name 127.0.0.1 >/dev/null
-cp "$here/../../common/policies/iso27001-2022-devenv.json" "$work/state/policy.json"
-"$server" -c "$work/server.conf" vendor create bench >/dev/null
-"$server" -c "$work/server.conf" token create --role admin --label bench | head -1 >"$work/token"
+# shellcheck source-path=SCRIPTDIR source=server-setup.inc
+. "$here/server-setup.inc"
+bench_server_conf "$work/server.conf" "$work/state" warn
+bench_server_init "$server" "$work/server.conf" "$work/state" "$work/token"
 
 "$server" -c "$work/server.conf" serve --port-file "$work/port" &
 pid=$!
